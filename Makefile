@@ -1,0 +1,58 @@
+# Sprout — the two commands a new user needs are `make run` and `make test` (see README.md).
+BUILD_DIR     ?= build
+BUILD_TYPE    ?= Release
+JOBS          ?= $(shell nproc)
+FUZZ_SECONDS  ?= 60
+CMAKE_FLAGS   ?=
+RUN_CONFIG    ?= examples/collector/quickstart.yaml
+
+.PHONY: all deps configure build run test unit e2e bench fuzz sanitize format clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+configure: $(BUILD_DIR)/build.ninja
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: deps build
+	@echo "sprout collector: OTLP gRPC on localhost:4317, OTLP HTTP on http://localhost:4318," \
+	      "health on http://localhost:13133/, internal metrics on http://localhost:8888/metrics"
+	$(BUILD_DIR)/bin/sprout collector --config $(RUN_CONFIG)
+
+test: deps build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# Only the GoogleTest unit tests, or only the end-to-end tests.
+unit: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit
+e2e: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L e2e
+
+bench: deps build
+	bench/run_collector_bench.sh
+
+# libFuzzer targets, built with clang into build-fuzz; each runs for FUZZ_SECONDS.
+fuzz: deps
+	cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DSPROUT_FUZZ=ON
+	cmake --build build-fuzz -j $(JOBS) --target fuzzers
+	scripts/run_fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+
+# Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+sanitize: deps
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSPROUT_SANITIZE=ON
+	cmake --build build-asan -j $(JOBS)
+	ctest --test-dir build-asan --output-on-failure -j $(JOBS) -L unit
+
+format:
+	find src bench tests -name '*.cc' -o -name '*.h' | grep -v node_modules | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR) build-asan build-fuzz

@@ -1,0 +1,16 @@
+// Lower-case hexadecimal encoding of byte strings (trace and span IDs).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sprout {
+
+// "\x01\xab" -> "01ab".
+std::string HexEncode(std::string_view bytes);
+
+// "01AB" or "01ab" -> "\x01\xab"; nullopt for odd length or a non-hex character.
+std::optional<std::string> HexDecode(std::string_view hex);
+
+}  // namespace sprout

@@ -1,0 +1,36 @@
+// Body codecs for HTTP Content-Encoding, as the Collector's confighttp accepts them.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace sprout::net {
+
+enum class Codec {
+  kIdentity,      // "" or "identity"
+  kGzip,          // "gzip"
+  kZlib,          // "zlib" and "deflate" (RFC 1950 zlib stream, as Go's zlib reader reads)
+  kZstd,          // "zstd"
+  kSnappy,        // "snappy": snappy block format
+  kSnappyFramed,  // "x-snappy-framed": the snappy framing format (stream identifier, CRC-32C)
+  kLz4,           // "lz4": LZ4 frame format
+};
+
+// Maps a Content-Encoding value (case-insensitive, surrounding spaces ignored) to a codec.
+std::optional<Codec> ParseContentEncoding(std::string_view name);
+std::string_view CodecName(Codec codec);
+
+// Decodes `input`. Fails with InvalidArgument on corrupt input, and with ResourceExhausted when
+// the output would exceed `max_output` bytes (a guard against decompression bombs).
+absl::StatusOr<std::string> Decompress(Codec codec, std::string_view input, size_t max_output);
+
+// Encodes `input` (used by clients and by tests).
+absl::StatusOr<std::string> Compress(Codec codec, std::string_view input);
+
+}  // namespace sprout::net

@@ -1,0 +1,1 @@
+#include "otlp/json.h"

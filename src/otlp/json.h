@@ -1,0 +1,36 @@
+// OTLP/JSON: the JSON mapping of OTLP messages, as the OTLP specification defines it.
+//
+// Rules (OTLP specification, "JSON Protobuf Encoding"):
+//  - the proto3 JSON mapping, with field names in lowerCamelCase; parsers also accept the
+//    original snake_case names;
+//  - `traceId`, `spanId` and `parentSpanId` (in spans, links, log records and exemplars) are
+//    hex strings, not base64 (case-insensitive on input, lower-case on output); all other bytes
+//    fields (AnyValue.bytesValue) are base64;
+//  - enums are integers on output; input accepts integers or the enum value names;
+//  - 64-bit integers are decimal strings on output; input accepts strings or numbers;
+//  - doubles accept numbers and "NaN", "Infinity", "-Infinity";
+//  - unknown fields are ignored on input; fields with default values are omitted on output.
+//
+// Thread-safety: pure functions over the messages passed in.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace google::protobuf {
+class Message;
+}
+
+namespace sprout::otlp {
+
+// Parses `json` into `message` (cleared first). Works for every OTLP message and for
+// google.rpc.Status. Errors are InvalidArgument with a message naming the field path and the
+// problem, e.g. `resourceSpans[0].scopeSpans[0].spans[1].traceId: invalid hex "zz"`.
+absl::Status ParseJson(std::string_view json, google::protobuf::Message* message);
+
+// Serialises `message` as OTLP/JSON (compact, no whitespace).
+std::string ToJson(const google::protobuf::Message& message);
+
+}  // namespace sprout::otlp

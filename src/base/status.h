@@ -33,6 +33,8 @@ namespace sprout {
 // Debian's Abseil is built with its own absl::string_view (ABSL_OPTION_USE_STD_STRING_VIEW=0),
 // so absl::StrCat and friends do not accept std::string_view. Wrap with this.
 inline absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+// The other direction: absl::Status::message() and friends into our std::string_view APIs.
+inline std::string_view SV(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
 // Returns `status` with `context: ` prefixed to its message; OK stays OK.
 inline absl::Status Annotate(const absl::Status& status, std::string_view context) {

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,6 +50,9 @@ class Decoder {
   // an error. Integers accept YAML ints only (no "5" strings, no floats); doubles accept ints and
   // floats; bools accept true/false; durations accept a Go duration string or an integer number
   // of nanoseconds; string lists accept a YAML list of scalars or a comma-separated string.
+  // Strings accept any scalar as written (`port: ${env:PORT}` holding 8 still reads as "8", as
+  // the Collector keeps an expanded value's original text). Maps are merged into *out, config
+  // entries winning, as mapstructure does; on an error *out is left untouched.
   void Read(std::string_view key, std::string* out);
   void Read(std::string_view key, bool* out);
   void Read(std::string_view key, int64_t* out);
@@ -58,8 +62,12 @@ class Decoder {
   void Read(std::string_view key, absl::Duration* out);
   void Read(std::string_view key, std::vector<std::string>* out);
   void Read(std::string_view key, std::map<std::string, std::string>* out);
-  // The raw node of `key`, marking it as used (for values decoded elsewhere).
+  // The raw node of `key`, marking it as used (for values decoded elsewhere); an undefined node
+  // (IsDefined() false) when the key is absent.
   YAML::Node Raw(std::string_view key);
+  // Keys the real system accepts but this implementation does not: each one present with a
+  // non-null value records the error "'<path>::<key>' <message>".
+  void Refuse(std::initializer_list<const char*> keys, std::string_view message);
 
   // A decoder for the nested map at `key` (an empty map when absent or null). Its unknown keys
   // and errors are reported by this decoder's Finish().
@@ -70,13 +78,15 @@ class Decoder {
   void AddError(std::string_view key, std::string_view message);
 
   // All errors of this decoder and its children, plus unknown keys. OK when there are none.
+  // A child whose Finish() was called is left out of its ancestors' Finish(), so a component
+  // can check its own section without the root reporting it twice.
   absl::Status Finish();
 
  private:
-  struct Shared;
+  // One map's reading state; a parent owns its children's states, so errors recorded through a
+  // child Decoder reach the parent's Finish() even after the child Decoder is gone.
   struct State;
-  Decoder(std::shared_ptr<Shared> shared, std::shared_ptr<State> state);
-  std::shared_ptr<Shared> shared_;
+  explicit Decoder(std::shared_ptr<State> state);
   std::shared_ptr<State> state_;
 };
 

@@ -1,0 +1,49 @@
+#include "base/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace sprout {
+namespace {
+
+TEST(MetricsRegistryTest, SameIdentitySameInstrument) {
+  MetricsRegistry registry;
+  Counter* a = registry.GetCounter("x_total", "help", {{"k", "v"}});
+  Counter* b = registry.GetCounter("x_total", "help", {{"k", "v"}});
+  Counter* c = registry.GetCounter("x_total", "help", {{"k", "w"}});
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+}
+
+TEST(MetricsRegistryTest, RendersPrometheusText) {
+  MetricsRegistry registry(MetricLabels{{"service_name", "sprout"}});
+  registry.GetCounter("otelcol_receiver_accepted_spans_total", "Accepted.",
+                      {{"receiver", "otlp"}, {"transport", "grpc"}})->Add(3);
+  registry.GetGauge("otelcol_exporter_queue_size", "Queue.", {{"exporter", "otlp"}})->Set(2);
+  const int id = registry.AddGaugeCallback("z_gauge", "Z.", {}, [] { return 0.5; });
+  EXPECT_EQ(registry.RenderText(),
+            "# HELP otelcol_exporter_queue_size Queue.\n"
+            "# TYPE otelcol_exporter_queue_size gauge\n"
+            "otelcol_exporter_queue_size{exporter=\"otlp\",service_name=\"sprout\"} 2\n"
+            "# HELP otelcol_receiver_accepted_spans_total Accepted.\n"
+            "# TYPE otelcol_receiver_accepted_spans_total counter\n"
+            "otelcol_receiver_accepted_spans_total{receiver=\"otlp\",transport=\"grpc\","
+            "service_name=\"sprout\"} 3\n"
+            "# HELP z_gauge Z.\n"
+            "# TYPE z_gauge gauge\n"
+            "z_gauge{service_name=\"sprout\"} 0.5\n");
+  registry.RemoveCallback(id);
+  EXPECT_EQ(registry.RenderText().find("z_gauge"), std::string::npos);
+}
+
+TEST(MetricsRegistryTest, FormatsValues) {
+  EXPECT_EQ(FormatPrometheusValue(1), "1");
+  EXPECT_EQ(FormatPrometheusValue(0.1), "0.1");
+  EXPECT_EQ(FormatPrometheusValue(NAN), "NaN");
+  EXPECT_EQ(FormatPrometheusValue(-INFINITY), "-Inf");
+  EXPECT_EQ(EscapeLabelValue("a\"b\\c\n"), "a\\\"b\\\\c\\n");
+}
+
+}  // namespace
+}  // namespace sprout

@@ -1,0 +1,144 @@
+// sprout: one binary for the collector and (later) the trace, metrics and log stores.
+//
+//   sprout collector --config otelcol.yaml [--config more.yaml] [--set key::path=value]
+//   sprout validate  --config otelcol.yaml
+//   sprout components
+//   sprout --version
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "base/go_duration.h"
+#include "base/logging.h"
+#include "base/signals.h"
+#include "collector/components.h"
+#include "collector/service.h"
+#include "collector/service_config.h"
+#include "config/config.h"
+
+namespace {
+
+using namespace sprout;
+
+struct ConfigFlags {
+  std::vector<std::string> configs;
+  std::vector<std::string> sets;
+};
+
+void AddConfigFlags(CLI::App* app, ConfigFlags* flags) {
+  app->add_option("--config", flags->configs,
+                  "Configuration source: a file path, file:<path>, env:<VAR> or yaml:<a::b: c>. "
+                  "Repeat to merge several, later ones winning.")
+      ->required();
+  app->add_option("--set", flags->sets,
+                  "Override a value after merging: key::path=value (value parsed as YAML).");
+}
+
+absl::StatusOr<collector::ServiceConfig> LoadServiceConfig(const ConfigFlags& flags,
+                                                           const collector::Factories& factories,
+                                                           const log::Logger& logger) {
+  config::LoadOptions options;
+  options.uris = flags.configs;
+  options.set_overrides = flags.sets;
+  auto loaded = config::Load(options);
+  if (!loaded.ok()) return loaded.status();
+  for (const auto& warning : loaded->warnings) {
+    logger.Warn(warning.message, {{"name", warning.name}});
+  }
+  return collector::DecodeServiceConfig(loaded->root, factories);
+}
+
+int RunValidate(const ConfigFlags& flags) {
+  const collector::Factories factories = collector::BuiltinFactories();
+  auto cfg = LoadServiceConfig(flags, factories, log::Logger());
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "Error: invalid configuration: %s\n",
+                 std::string(cfg.status().message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+int RunCollector(const ConfigFlags& flags, absl::Duration shutdown_timeout) {
+  const log::Logger logger;
+  const collector::Factories factories = collector::BuiltinFactories();
+  auto cfg = LoadServiceConfig(flags, factories, logger);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "Error: invalid configuration: %s\n",
+                 std::string(cfg.status().message()).c_str());
+    return 1;
+  }
+  log::SetLevel(cfg->telemetry.log_level);
+  collector::ServiceSettings settings;
+  settings.build_version = SPROUT_VERSION;
+  settings.shutdown_timeout = shutdown_timeout;
+  settings.logger = logger;
+  auto service = collector::Service::Create(std::move(*cfg), settings);
+  if (!service.ok()) {
+    std::fprintf(stderr, "Error: %s\n", std::string(service.status().message()).c_str());
+    return 1;
+  }
+  absl::Status started = (*service)->Start();
+  if (!started.ok()) {
+    std::fprintf(stderr, "Error: cannot start pipelines: %s\n",
+                 std::string(started.message()).c_str());
+    return 1;
+  }
+  const int sig = WaitForTerminationSignal();
+  logger.Info("Received signal from OS", {{"signal", sig == SIGTERM ? "terminated" : "interrupt"}});
+  (*service)->Shutdown();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before any thread exists, so that only the main thread receives SIGTERM/SIGINT.
+  BlockTerminationSignals();
+
+  CLI::App app{"Sprout: an OpenTelemetry backend in one binary"};
+  app.set_version_flag("--version", std::string("sprout version ") + SPROUT_VERSION);
+  app.require_subcommand(1);
+
+  ConfigFlags collector_flags;
+  std::string shutdown_timeout = "30s";
+  CLI::App* collector_cmd =
+      app.add_subcommand("collector", "Run an OpenTelemetry Collector with the given config");
+  AddConfigFlags(collector_cmd, &collector_flags);
+  collector_cmd->add_option("--shutdown-timeout", shutdown_timeout,
+                            "How long queues may drain after SIGTERM (Go duration)")
+      ->capture_default_str();
+
+  ConfigFlags validate_flags;
+  CLI::App* validate_cmd = app.add_subcommand("validate", "Check a collector config and exit");
+  AddConfigFlags(validate_cmd, &validate_flags);
+
+  CLI::App* components_cmd = app.add_subcommand("components", "List the built-in components");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (collector_cmd->parsed()) {
+    auto timeout = ParseGoDuration(shutdown_timeout);
+    if (!timeout.ok()) {
+      std::fprintf(stderr, "Error: --shutdown-timeout: %s\n",
+                   std::string(timeout.status().message()).c_str());
+      return 1;
+    }
+    return RunCollector(collector_flags, *timeout);
+  }
+  if (validate_cmd->parsed()) return RunValidate(validate_flags);
+  if (components_cmd->parsed()) {
+    const collector::Factories factories = collector::BuiltinFactories();
+    for (auto kind : {collector::Kind::kReceiver, collector::Kind::kProcessor,
+                      collector::Kind::kExporter, collector::Kind::kExtension}) {
+      std::printf("%s:\n", collector::KindSection(kind));
+      for (const std::string& type : factories.Types(kind)) std::printf("  - %s\n", type.c_str());
+    }
+    return 0;
+  }
+  return 0;
+}

@@ -1,0 +1,338 @@
+#include "collector/receiver/otlp/otlp_receiver.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status.h"
+#include "collector/consumer_error.h"
+#include "collector/receiver/otlp/config.h"
+#include "collector/receiver_obs.h"
+#include "google/rpc/status.pb.h"
+#include "net/compression.h"
+#include "net/grpc_server.h"
+#include "net/http_server.h"
+#include "otlp/json.h"
+
+namespace sprout::collector::otlpreceiver {
+namespace {
+
+constexpr char kJson[] = "application/json";
+constexpr char kProtobuf[] = "application/x-protobuf";
+
+enum class Encoding { kUnknown, kJson, kProtobuf };
+
+// The media type without parameters, lower-cased ("application/json; charset=utf-8" → json).
+Encoding EncodingOf(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(AV(media)));
+  if (lower == kJson) return Encoding::kJson;
+  if (lower == kProtobuf) return Encoding::kProtobuf;
+  return Encoding::kUnknown;
+}
+
+// Writes a google.rpc.Status body in the request's encoding; when that encoding is unknown the
+// Collector answers 500 with a fixed JSON body.
+void WriteStatus(net::HttpResponse& response, Encoding encoding, int http_status,
+                 absl::StatusCode code, std::string_view message,
+                 std::optional<absl::Duration> retry_delay) {
+  if (encoding == Encoding::kUnknown) {
+    response.status = 500;
+    response.SetHeader("Content-Type", kJson);
+    response.body = R"({"code": 13, "message": "failed to marshal error message"})";
+    return;
+  }
+  google::rpc::Status status;
+  status.ParseFromString(net::EncodeRpcStatus(code, message, retry_delay));
+  response.status = http_status;
+  if (encoding == Encoding::kJson) {
+    response.SetHeader("Content-Type", kJson);
+    response.body = otlp::ToJson(status);
+  } else {
+    response.SetHeader("Content-Type", kProtobuf);
+    response.body = status.SerializeAsString();
+  }
+  if (retry_delay.has_value() && (http_status == 429 || http_status == 503)) {
+    response.SetHeader("Retry-After",
+                       std::to_string(static_cast<int64_t>(absl::ToDoubleSeconds(*retry_delay))));
+  }
+}
+
+bool OriginAllowed(const std::vector<std::string>& allowed, std::string_view origin) {
+  for (const std::string& pattern : allowed) {
+    if (pattern == "*" || pattern == origin) return true;
+    const size_t star = pattern.find('*');
+    if (star == std::string::npos) continue;
+    const std::string_view prefix(pattern.data(), star);
+    const std::string_view suffix(pattern.data() + star + 1, pattern.size() - star - 1);
+    if (origin.size() >= prefix.size() + suffix.size() && origin.substr(0, prefix.size()) == prefix &&
+        origin.substr(origin.size() - suffix.size()) == suffix) {
+      return true;
+    }
+  }
+  return false;
+}
+
+class OtlpReceiver : public Component {
+ public:
+  OtlpReceiver(const CreateSettings& settings, const Config& config, ReceiverConsumers next)
+      : settings_(settings),
+        config_(config),
+        next_(std::move(next)),
+        grpc_obs_(settings.telemetry.metrics, settings.id, "grpc"),
+        http_obs_(settings.telemetry.metrics, settings.id, "http") {}
+
+  absl::Status Start(Host&) override {
+    if (config_.grpc.enabled) RETURN_IF_ERROR(StartGrpc());
+    if (config_.http.enabled) {
+      absl::Status status = StartHttp();
+      if (!status.ok()) {
+        if (grpc_server_ != nullptr) grpc_server_->Shutdown(absl::Now());
+        return status;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Shutdown(absl::Time deadline) override {
+    // In-flight requests finish (their data enters the pipeline and is acknowledged) before
+    // the servers close.
+    if (http_server_ != nullptr) {
+      http_server_->Shutdown(std::max(absl::ZeroDuration(), deadline - absl::Now()));
+    }
+    if (grpc_server_ != nullptr) grpc_server_->Shutdown(deadline);
+    return absl::OkStatus();
+  }
+
+ private:
+  template <Signal S>
+  std::shared_ptr<Consumer<S>> ConsumerFor() const {
+    if constexpr (S == Signal::kTraces) return next_.traces;
+    if constexpr (S == Signal::kMetrics) return next_.metrics;
+    if constexpr (S == Signal::kLogs) return next_.logs;
+  }
+
+  // Feeds the pipeline; empty requests succeed without touching it.
+  template <Signal S>
+  absl::Status Deliver(Context context, otlp::Batch<S> batch, ReceiverObs& obs) {
+    const int64_t items = batch.item_count();
+    if (items == 0) return absl::OkStatus();
+    absl::Status status = ConsumerFor<S>()->Consume(context, std::move(batch));
+    obs.Record(S, items, status);
+    return status;
+  }
+
+  template <Signal S>
+  net::GrpcReply HandleGrpc(net::GrpcUnaryCall& call) {
+    otlp::Batch<S> batch;
+    net::GrpcReply reply;
+    if (!call.ParseRequest(batch.mutable_request())) {
+      reply.code = absl::StatusCode::kInternal;
+      reply.message = "grpc: error unmarshalling request: proto: cannot parse invalid wire-format data";
+      return reply;
+    }
+    Context context;
+    context.transport = "grpc";
+    if (config_.grpc.include_metadata) context.metadata = call.Metadata();
+    absl::Status status = Deliver<S>(std::move(context), std::move(batch), grpc_obs_);
+    if (!status.ok()) {
+      reply.code = ReceiverCode(status);
+      reply.message = std::string(status.message());
+      reply.retry_delay = RetryDelay(status);
+    }
+    return reply;  // an empty Export*ServiceResponse serializes to no bytes
+  }
+
+  absl::Status StartGrpc() {
+    net::GrpcServerOptions options;
+    options.endpoint = config_.grpc.endpoint;
+    if (config_.grpc.max_recv_msg_size_mib > 0) {
+      options.max_recv_msg_size = static_cast<int>(config_.grpc.max_recv_msg_size_mib << 20);
+    }
+    options.read_buffer_size = static_cast<int>(config_.grpc.read_buffer_size);
+    options.max_concurrent_streams = static_cast<int>(config_.grpc.max_concurrent_streams);
+    std::map<std::string, net::GrpcUnaryHandler> handlers;
+    if (next_.traces) {
+      handlers[otlp::SignalTraits<Signal::kTraces>::kGrpcMethod] =
+          [this](net::GrpcUnaryCall& call) { return HandleGrpc<Signal::kTraces>(call); };
+    }
+    if (next_.metrics) {
+      handlers[otlp::SignalTraits<Signal::kMetrics>::kGrpcMethod] =
+          [this](net::GrpcUnaryCall& call) { return HandleGrpc<Signal::kMetrics>(call); };
+    }
+    if (next_.logs) {
+      handlers[otlp::SignalTraits<Signal::kLogs>::kGrpcMethod] =
+          [this](net::GrpcUnaryCall& call) { return HandleGrpc<Signal::kLogs>(call); };
+    }
+    ASSIGN_OR_RETURN(grpc_server_, net::GrpcServer::Start(options, std::move(handlers)));
+    settings_.telemetry.logger.Info("Starting GRPC server", {{"endpoint", config_.grpc.endpoint}});
+    return absl::OkStatus();
+  }
+
+  template <Signal S>
+  void HandleHttpExport(const net::HttpRequest& request, net::HttpResponse& response) {
+    const Encoding encoding = EncodingOf(request.Header("content-type"));
+    // Decompression comes first, as in the Collector's HTTP middleware.
+    const std::string_view content_encoding = request.Header("content-encoding");
+    const auto codec = net::ParseContentEncoding(content_encoding);
+    const bool allowed =
+        codec.has_value() &&
+        (*codec == net::Codec::kIdentity ||
+         std::any_of(config_.http.compression_algorithms.begin(),
+                     config_.http.compression_algorithms.end(), [&](const std::string& name) {
+                       return net::ParseContentEncoding(name) == codec;
+                     }));
+    if (!allowed) {
+      WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
+                  absl::StrCat("unsupported Content-Encoding: ", AV(content_encoding)), std::nullopt);
+      return;
+    }
+    if (request.method != "POST") {
+      response.status = 405;
+      response.SetHeader("Content-Type", "text/plain");
+      response.body = "405 method not allowed, supported: [POST]";
+      return;
+    }
+    if (encoding == Encoding::kUnknown) {
+      response.status = 415;
+      response.SetHeader("Content-Type", "text/plain");
+      response.body =
+          "415 unsupported media type, supported: [application/json, application/x-protobuf]";
+      return;
+    }
+    if (request.body_too_large) {
+      WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
+                  "http: request body too large", std::nullopt);
+      return;
+    }
+    std::string decompressed;
+    std::string_view body = request.body;
+    if (*codec != net::Codec::kIdentity) {
+      auto result = net::Decompress(*codec, request.body,
+                                    static_cast<size_t>(config_.http.max_request_body_size));
+      if (!result.ok()) {
+        WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
+                    SV(result.status().message()), std::nullopt);
+        return;
+      }
+      decompressed = std::move(*result);
+      body = decompressed;
+    }
+    otlp::Batch<S> batch;
+    if (encoding == Encoding::kJson) {
+      absl::Status parsed = otlp::ParseJson(body, batch.mutable_request());
+      if (!parsed.ok()) {
+        WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument, SV(parsed.message()),
+                    std::nullopt);
+        return;
+      }
+    } else if (!batch.mutable_request()->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+      WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
+                  "proto: cannot parse invalid wire-format data", std::nullopt);
+      return;
+    }
+    Context context;
+    context.transport = "http";
+    if (config_.http.include_metadata) context.metadata = request.headers;
+    absl::Status status = Deliver<S>(std::move(context), std::move(batch), http_obs_);
+    if (!status.ok()) {
+      const absl::StatusCode code = ReceiverCode(status);
+      WriteStatus(response, encoding, HttpStatusFromCode(code), code, SV(status.message()),
+                  RetryDelay(status));
+      return;
+    }
+    typename otlp::SignalTraits<S>::Response empty;
+    response.status = 200;
+    if (encoding == Encoding::kJson) {
+      response.SetHeader("Content-Type", kJson);
+      response.body = otlp::ToJson(empty);
+    } else {
+      response.SetHeader("Content-Type", kProtobuf);
+      response.body = empty.SerializeAsString();
+    }
+  }
+
+  // Returns true when the request was a CORS preflight (and has been answered).
+  bool HandleCors(const net::HttpRequest& request, net::HttpResponse& response) {
+    if (!config_.http.cors_enabled) return false;
+    const std::string_view origin = request.Header("origin");
+    if (origin.empty() || !OriginAllowed(config_.http.cors.allowed_origins, origin)) return false;
+    response.SetHeader("Access-Control-Allow-Origin", origin);
+    response.SetHeader("Access-Control-Allow-Credentials", "true");
+    response.SetHeader("Vary", "Origin");
+    if (request.method != "OPTIONS" || request.Header("access-control-request-method").empty()) {
+      return false;
+    }
+    response.status = 204;
+    response.SetHeader("Access-Control-Allow-Methods", "POST");
+    std::vector<std::string> headers = {"Content-Type", "Content-Encoding", "Accept"};
+    for (const auto& h : config_.http.cors.allowed_headers) headers.push_back(h);
+    response.SetHeader("Access-Control-Allow-Headers", absl::StrJoin(headers, ", "));
+    if (config_.http.cors.max_age > 0) {
+      response.SetHeader("Access-Control-Max-Age", std::to_string(config_.http.cors.max_age));
+    }
+    return true;
+  }
+
+  void HandleHttp(const net::HttpRequest& request, net::HttpResponse& response) {
+    for (const auto& [k, v] : config_.http.response_headers) response.SetHeader(k, v);
+    if (HandleCors(request, response)) return;
+    if (next_.traces && request.path == config_.http.traces_url_path) {
+      HandleHttpExport<Signal::kTraces>(request, response);
+    } else if (next_.metrics && request.path == config_.http.metrics_url_path) {
+      HandleHttpExport<Signal::kMetrics>(request, response);
+    } else if (next_.logs && request.path == config_.http.logs_url_path) {
+      HandleHttpExport<Signal::kLogs>(request, response);
+    } else {
+      response.status = 404;
+      response.SetHeader("Content-Type", "text/plain; charset=utf-8");
+      response.body = "404 page not found\n";
+    }
+  }
+
+  absl::Status StartHttp() {
+    net::HttpServerOptions options;
+    options.endpoint = config_.http.endpoint;
+    options.max_request_body_size = static_cast<size_t>(config_.http.max_request_body_size);
+    options.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+    ASSIGN_OR_RETURN(http_server_,
+                     net::HttpServer::Start(options, [this](const net::HttpRequest& request,
+                                                            net::HttpResponse& response) {
+                       HandleHttp(request, response);
+                     }));
+    settings_.telemetry.logger.Info("Starting HTTP server", {{"endpoint", config_.http.endpoint}});
+    return absl::OkStatus();
+  }
+
+  CreateSettings settings_;
+  Config config_;
+  ReceiverConsumers next_;
+  ReceiverObs grpc_obs_;
+  ReceiverObs http_obs_;
+  std::unique_ptr<net::GrpcServer> grpc_server_;
+  std::unique_ptr<net::HttpServer> http_server_;
+};
+
+class Factory : public ReceiverFactory {
+ public:
+  Factory() : ReceiverFactory("otlp") {}
+  std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override {
+    return std::make_unique<Config>();
+  }
+  bool SupportsSignal(Signal) const override { return true; }
+  absl::StatusOr<std::unique_ptr<Component>> CreateReceiver(const CreateSettings& settings,
+                                                            const ComponentConfig& config,
+                                                            ReceiverConsumers next) const override {
+    return std::unique_ptr<Component>(
+        new OtlpReceiver(settings, static_cast<const Config&>(config), std::move(next)));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ReceiverFactory> NewFactory() { return std::make_unique<Factory>(); }
+
+}  // namespace sprout::collector::otlpreceiver

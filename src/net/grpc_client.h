@@ -1,0 +1,59 @@
+// A gRPC client channel for unary calls with messages the caller already holds.
+//
+// The request is serialized straight into gRPC's buffer (no intermediate string) and the
+// response is returned as bytes. Calls are blocking but the channel is shared: any number of
+// threads may call at once (HTTP/2 multiplexing over one connection).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace google::protobuf {
+class Message;
+}
+
+namespace sprout::net {
+
+struct GrpcClientOptions {
+  std::string target;  // "host:port" or a gRPC target such as "dns:///host:port"
+  bool tls = true;     // false: plaintext
+  std::string ca_file;     // PEM roots; empty: the system roots
+  std::string cert_file;   // client certificate (mTLS), PEM
+  std::string key_file;    // client key (mTLS), PEM
+  std::string server_name_override;
+  std::string compression = "gzip";  // "gzip", "deflate" or "" / "none"
+  std::string user_agent;            // prefix of the User-Agent header
+  std::string balancer_name = "round_robin";
+  int write_buffer_size = 512 << 10;
+  std::vector<std::pair<std::string, std::string>> headers;  // sent with every call
+  absl::Duration keepalive_time = absl::ZeroDuration();     // zero: no keepalive pings
+  absl::Duration keepalive_timeout = absl::ZeroDuration();
+  bool keepalive_permit_without_stream = false;
+  bool wait_for_ready = false;
+};
+
+struct GrpcCallResult {
+  absl::StatusCode code = absl::StatusCode::kOk;
+  std::string message;
+  std::optional<absl::Duration> retry_delay;  // from a google.rpc.RetryInfo detail
+  std::string response;                       // serialized response, for code OK
+};
+
+class GrpcClient {
+ public:
+  virtual ~GrpcClient() = default;
+  // Reads the PEM files; errors name the file (`failed to load CA file "x": ...`).
+  static absl::StatusOr<std::unique_ptr<GrpcClient>> Create(const GrpcClientOptions& options);
+  // Sends `request` to `method` ("/pkg.Service/Method") and waits up to `timeout` (zero: none).
+  virtual GrpcCallResult Call(const std::string& method, const google::protobuf::Message& request,
+                              absl::Duration timeout) = 0;
+};
+
+}  // namespace sprout::net

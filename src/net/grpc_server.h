@@ -1,0 +1,78 @@
+// A gRPC server for unary methods whose messages the handler decodes itself.
+//
+// Built on gRPC's callback API with a generic service, so a handler receives the raw request
+// buffer and parses it straight into its own (arena-allocated) message: one decode, no copy
+// through gRPC's generated stubs. Only this file and grpc_client.cc include gRPC headers.
+//
+// - Start() binds synchronously; SO_REUSEPORT is off, so a port in use is an error
+//   (`listen tcp <endpoint>: bind: address already in use`) instead of two servers silently
+//   sharing it.
+// - Handlers run on gRPC's callback threads, concurrently; they must be thread-safe.
+// - Shutdown(deadline) stops accepting calls, waits for calls in progress until `deadline`,
+//   then cancels what is left.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace google::protobuf {
+class Message;
+}
+
+namespace sprout::net {
+
+struct GrpcServerOptions {
+  std::string endpoint = "localhost:4317";
+  int max_recv_msg_size = 4 << 20;  // bytes; larger requests get RESOURCE_EXHAUSTED
+  int read_buffer_size = 512 << 10;
+  int max_concurrent_streams = 0;   // 0: gRPC's default
+};
+
+// One unary call, valid while the handler runs.
+class GrpcUnaryCall {
+ public:
+  virtual ~GrpcUnaryCall() = default;
+  virtual std::string_view method() const = 0;  // "/package.Service/Method"
+  // Client metadata (keys lower-case; binary "-bin" entries excluded).
+  virtual std::vector<std::pair<std::string, std::string>> Metadata() const = 0;
+  virtual std::string peer() const = 0;
+  // Decodes the request into `message`; false when it is not valid wire format.
+  virtual bool ParseRequest(google::protobuf::Message* message) = 0;
+};
+
+struct GrpcReply {
+  absl::StatusCode code = absl::StatusCode::kOk;
+  std::string message;
+  // Sent as a google.rpc.RetryInfo detail in grpc-status-details-bin.
+  std::optional<absl::Duration> retry_delay;
+  std::string response;  // serialized response message, for code OK
+};
+
+using GrpcUnaryHandler = std::function<GrpcReply(GrpcUnaryCall& call)>;
+
+class GrpcServer {
+ public:
+  virtual ~GrpcServer() = default;
+  // `handlers` maps full method names to handlers; other methods get UNIMPLEMENTED.
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const GrpcServerOptions& options, std::map<std::string, GrpcUnaryHandler> handlers);
+  virtual int port() const = 0;
+  virtual void Shutdown(absl::Time deadline) = 0;
+};
+
+// Serialized google.rpc.Status with an optional RetryInfo detail (also used for OTLP/HTTP
+// error bodies).
+std::string EncodeRpcStatus(absl::StatusCode code, std::string_view message,
+                            std::optional<absl::Duration> retry_delay);
+
+}  // namespace sprout::net

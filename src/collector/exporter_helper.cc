@@ -5,6 +5,8 @@
 #include "collector/consumer_error.h"
 #include "config/decoder.h"
 
+#include <optional>
+
 namespace sprout::collector {
 
 void QueueSettings::Decode(config::Decoder& decoder) {
@@ -70,6 +72,14 @@ std::string ItemName(Signal signal) {
 }
 }  // namespace
 
+struct ExportQueue::Pending {
+  Request request;
+  ExponentialBackoff backoff;
+  absl::Time first_attempt = absl::InfinitePast();
+  // Queue disabled: where the final result goes (the caller waits for it).
+  std::function<void(absl::Status)> on_final;
+};
+
 ExportQueue::ExportQueue(Options options) : options_(std::move(options)) {
   if (options_.metrics != nullptr) {
     const std::string item = ItemName(options_.signal);
@@ -106,10 +116,7 @@ ExportQueue::~ExportQueue() {
 }
 
 void ExportQueue::Start() {
-  if (!options_.queue.enabled) return;
-  for (int64_t i = 0; i < options_.queue.num_consumers; ++i) {
-    consumers_.emplace_back([this] { ConsumerLoop(); });
-  }
+  timer_ = std::thread([this] { TimerLoop(); });
 }
 
 int64_t ExportQueue::size() const {
@@ -118,120 +125,182 @@ int64_t ExportQueue::size() const {
 }
 
 absl::Status ExportQueue::Submit(Request request) {
-  if (!options_.queue.enabled) return SendWithRetry(request);
+  auto pending = std::make_shared<Pending>(Pending{std::move(request),
+                                                   ExponentialBackoff(options_.retry),
+                                                   absl::InfinitePast(), {}});
+  if (!options_.queue.enabled) {
+    std::mutex done_mu;
+    std::condition_variable done_cv;
+    std::optional<absl::Status> result;
+    pending->on_final = [&](absl::Status status) {
+      std::lock_guard<std::mutex> lock(done_mu);
+      result = std::move(status);
+      done_cv.notify_one();
+    };
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return absl::UnknownError("exporter is shut down");
+      ++outstanding_;
+    }
+    Attempt(pending);
+    std::unique_lock<std::mutex> lock(done_mu);
+    done_cv.wait(lock, [&] { return result.has_value(); });
+    return *result;
+  }
+
   std::unique_lock<std::mutex> lock(mu_);
   if (options_.queue.block_on_overflow) {
-    not_full_.wait(lock, [this] {
+    changed_.wait(lock, [this] {
       return closed_ || static_cast<int64_t>(queue_.size()) < options_.queue.queue_size;
     });
   }
-  if (closed_ || static_cast<int64_t>(queue_.size()) >= options_.queue.queue_size) {
-    const bool closed = closed_;
+  if (!closed_ && sending_ < options_.queue.num_consumers && queue_.empty()) {
+    // A sender is free: start at once on this thread (the send itself is asynchronous).
+    ++sending_;
+    ++outstanding_;
     lock.unlock();
-    if (enqueue_failed_ != nullptr) enqueue_failed_->Add(static_cast<double>(request.items));
-    options_.logger.Error("Exporting failed. Rejecting data.",
-                          {{"error", closed ? "sending queue is closed" : "sending queue is full"},
-                           {"rejected_items", request.items}});
-    return absl::UnknownError(closed ? "sending queue is closed" : "sending queue is full");
+    Attempt(std::move(pending));
+    return absl::OkStatus();
   }
-  queue_.push_back(std::move(request));
-  not_empty_.notify_one();
+  if (closed_ || static_cast<int64_t>(queue_.size()) >= options_.queue.queue_size) {
+    const char* reason = closed_ ? "sending queue is closed" : "sending queue is full";
+    lock.unlock();
+    if (enqueue_failed_ != nullptr) enqueue_failed_->Add(static_cast<double>(pending->request.items));
+    options_.logger.Error("Exporting failed. Rejecting data.",
+                          {{"error", reason}, {"rejected_items", pending->request.items}});
+    return absl::UnknownError(reason);
+  }
+  ++outstanding_;
+  queue_.push_back(std::move(pending));
   return absl::OkStatus();
 }
 
-void ExportQueue::ConsumerLoop() {
-  while (true) {
-    Request request;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      not_empty_.wait(lock, [this] { return closed_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // closed and drained
-      request = std::move(queue_.front());
-      queue_.pop_front();
-      not_full_.notify_one();
-    }
-    (void)SendWithRetry(request);
-  }
+void ExportQueue::Attempt(std::shared_ptr<Pending> pending) {
+  if (pending->first_attempt == absl::InfinitePast()) pending->first_attempt = absl::Now();
+  Request& request = pending->request;
+  request.send([this, pending = std::move(pending)](absl::Status status) mutable {
+    OnResult(std::move(pending), std::move(status));
+  });
 }
 
-bool ExportQueue::WaitBeforeRetry(absl::Duration delay) {
+void ExportQueue::OnResult(std::shared_ptr<Pending> pending, absl::Status status) {
+  const int64_t items = pending->request.items;
+  if (status.ok()) {
+    if (sent_ != nullptr) sent_->Add(static_cast<double>(items));
+    Finish(std::move(pending), std::move(status));
+    return;
+  }
+  auto reject = [&](const std::string& message) {
+    if (send_failed_ != nullptr) send_failed_->Add(static_cast<double>(items));
+    options_.logger.Error("Exporting failed. Rejecting data.",
+                          {{"error", message}, {"rejected_items", items}});
+    Finish(std::move(pending), MarkPermanent(absl::Status(status.code(), message)));
+  };
+  if (!options_.retry.enabled) return reject(std::string(status.message()));
+  if (IsPermanent(status)) return reject(absl::StrCat("not retryable error: ", status.message()));
+  absl::Duration delay = pending->backoff.NextDelay();
+  if (auto server_delay = RetryDelay(status); server_delay.has_value()) {
+    delay = std::max(delay, *server_delay);
+  }
+  const absl::Time now = absl::Now();
+  if (options_.retry.max_elapsed_time > absl::ZeroDuration() &&
+      now - pending->first_attempt + delay > options_.retry.max_elapsed_time) {
+    return reject(absl::StrCat("no more retries left: ", status.message()));
+  }
   std::unique_lock<std::mutex> lock(mu_);
-  const absl::Time until = absl::Now() + delay;
-  while (true) {
-    const absl::Time now = absl::Now();
-    if (now >= drain_deadline_) return false;
-    if (now >= until) return true;
-    const absl::Time wake = std::min(until, drain_deadline_);
-    shutdown_cv_.wait_until(lock, absl::ToChronoTime(wake));
+  if (now >= drain_deadline_) {
+    lock.unlock();
+    return reject(absl::StrCat("shutdown timeout reached while retrying: ", status.message()));
+  }
+  options_.logger.Info("Exporting failed. Will retry the request after interval.",
+                       {{"error", std::string(status.message())},
+                        {"interval", FormatGoDuration(delay)}});
+  retries_.emplace(now + delay, std::move(pending));
+  changed_.notify_all();
+}
+
+void ExportQueue::Finish(std::shared_ptr<Pending> pending, absl::Status status) {
+  if (pending->on_final) {
+    auto on_final = std::move(pending->on_final);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --outstanding_;
+      changed_.notify_all();
+    }
+    on_final(std::move(status));
+    return;
+  }
+  // The sender slot passes to the next queued request. Starting it from here could nest
+  // deeply when sends complete inline, so after a few levels the timer thread takes over.
+  static thread_local int depth = 0;
+  std::shared_ptr<Pending> next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --outstanding_;
+    if (!queue_.empty()) {
+      next = std::move(queue_.front());
+      queue_.pop_front();
+      if (depth >= 8) {
+        retries_.emplace(absl::InfinitePast(), std::move(next));
+      }
+    } else {
+      --sending_;
+    }
+    changed_.notify_all();
+  }
+  if (next != nullptr) {
+    ++depth;
+    Attempt(std::move(next));
+    --depth;
   }
 }
 
-absl::Status ExportQueue::SendWithRetry(Request& request) {
-  ExponentialBackoff backoff(options_.retry);
-  const absl::Time start = absl::Now();
+void ExportQueue::TimerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    absl::Status status = request.send();
-    if (status.ok()) {
-      if (sent_ != nullptr) sent_->Add(static_cast<double>(request.items));
-      return status;
+    if (stop_timer_ && retries_.empty()) return;
+    if (retries_.empty()) {
+      changed_.wait(lock);
+      continue;
     }
-    auto reject = [&](const std::string& message) {
-      if (send_failed_ != nullptr) send_failed_->Add(static_cast<double>(request.items));
-      options_.logger.Error("Exporting failed. Rejecting data.",
-                            {{"error", message}, {"rejected_items", request.items}});
-      return MarkPermanent(absl::Status(status.code(), message));
-    };
-    if (!options_.retry.enabled) return reject(std::string(status.message()));
-    if (IsPermanent(status)) {
-      return reject(absl::StrCat("not retryable error: ", status.message()));
+    const absl::Time now = absl::Now();
+    auto first = retries_.begin();
+    // Past the drain deadline a waiting retry is tried at once (one last time).
+    if (first->first <= now || now >= drain_deadline_) {
+      std::shared_ptr<Pending> pending = std::move(first->second);
+      retries_.erase(first);
+      lock.unlock();
+      Attempt(std::move(pending));
+      lock.lock();
+      continue;
     }
-    absl::Duration delay = backoff.NextDelay();
-    if (auto server_delay = RetryDelay(status); server_delay.has_value()) {
-      delay = std::max(delay, *server_delay);
-    }
-    if (options_.retry.max_elapsed_time > absl::ZeroDuration() &&
-        absl::Now() - start + delay > options_.retry.max_elapsed_time) {
-      return reject(absl::StrCat("no more retries left: ", status.message()));
-    }
-    options_.logger.Info("Exporting failed. Will retry the request after interval.",
-                         {{"error", std::string(status.message())},
-                          {"interval", FormatGoDuration(delay)}});
-    if (!WaitBeforeRetry(delay)) {
-      return reject(absl::StrCat("shutdown timeout reached while retrying: ", status.message()));
-    }
+    changed_.wait_until(lock, absl::ToChronoTime(std::min(first->first, drain_deadline_)));
   }
 }
 
 void ExportQueue::Shutdown(absl::Time deadline) {
-  std::vector<std::thread> consumers;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (closed_ && consumers_.empty()) return;
-    closed_ = true;
-    drain_deadline_ = deadline;
-    consumers.swap(consumers_);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stop_timer_) return;
+  closed_ = true;
+  drain_deadline_ = deadline;
+  changed_.notify_all();
+  // Everything queued is sent (and retried) until the deadline.
+  changed_.wait_until(lock, absl::ToChronoTime(deadline), [this] { return outstanding_ == 0; });
+  if (!queue_.empty()) {
+    int64_t dropped = 0;
+    for (const auto& p : queue_) dropped += p->request.items;
+    outstanding_ -= static_cast<int64_t>(queue_.size());
+    queue_.clear();
+    if (send_failed_ != nullptr) send_failed_->Add(static_cast<double>(dropped));
+    options_.logger.Error("Dropping data because the shutdown timeout was reached.",
+                          {{"dropped_items", dropped}});
   }
-  not_empty_.notify_all();
-  not_full_.notify_all();
-  shutdown_cv_.notify_all();
-  // Consumers drain the queue; past the deadline, each pending retry gives up at once, so the
-  // joins below finish within roughly one send timeout of the deadline.
-  std::thread watchdog([this, deadline] {
-    std::unique_lock<std::mutex> lock(mu_);
-    shutdown_cv_.wait_until(lock, absl::ToChronoTime(deadline),
-                            [this] { return queue_.empty(); });
-    if (!queue_.empty() && absl::Now() >= deadline) {
-      int64_t dropped = 0;
-      for (const Request& r : queue_) dropped += r.items;
-      queue_.clear();
-      if (send_failed_ != nullptr) send_failed_->Add(static_cast<double>(dropped));
-      options_.logger.Error("Dropping data because the shutdown timeout was reached.",
-                            {{"dropped_items", dropped}});
-    }
-  });
-  for (std::thread& t : consumers) t.join();
-  shutdown_cv_.notify_all();
-  watchdog.join();
+  // Attempts in flight end within their timeout; past the deadline they are not retried.
+  changed_.wait(lock, [this] { return outstanding_ == 0; });
+  stop_timer_ = true;
+  changed_.notify_all();
+  lock.unlock();
+  if (timer_.joinable()) timer_.join();
 }
 
 }  // namespace sprout::collector

@@ -1,11 +1,12 @@
 // The Collector's exporter helper: `timeout`, `retry_on_failure` and `sending_queue`, shared
 // by exporters that send requests to a backend.
 //
-// With the queue enabled (the default), Submit() only enqueues and returns at once; consumer
-// threads send, retrying with exponential backoff while the error is retryable. A full queue
-// refuses new data with "sending queue is full" (retryable: receivers answer UNAVAILABLE, so
-// clients resend). With the queue disabled, Submit() sends and retries on the caller's thread
-// and returns the final result.
+// With the queue enabled (the default), Submit() returns at once: up to `num_consumers`
+// requests are being sent at a time (asynchronously: a sender is a slot, not a thread), the rest
+// wait in the queue. A failed attempt that is retryable waits out its backoff on a timer and is
+// tried again. A full queue refuses new data with "sending queue is full" (retryable: receivers
+// answer UNAVAILABLE, so clients resend). With the queue disabled, Submit() sends, retries and
+// returns the final result to the caller.
 //
 // Shutdown(deadline) refuses new data, then lets the consumers drain everything queued
 // (retrying as usual) until `deadline`; whatever is still unsent then is dropped and logged.
@@ -18,6 +19,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <memory>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -53,8 +56,11 @@ absl::Status ValidateRetrySettings(const BackoffConfig& retry);
 
 class ExportQueue {
  public:
+  using Done = std::function<void(absl::Status)>;
   struct Request {
-    std::function<absl::Status()> send;  // one attempt; errors classified per consumer_error.h
+    // One attempt, asynchronous: must call `done` exactly once, on any thread (possibly before
+    // returning). Errors are classified per consumer_error.h.
+    std::function<void(Done done)> send;
     int64_t items = 0;
   };
   struct Options {
@@ -73,13 +79,15 @@ class ExportQueue {
   absl::Status Submit(Request request);
   void Shutdown(absl::Time deadline);
 
+  // Requests waiting for a free sender (not counting those being sent or waiting to retry).
   int64_t size() const;
 
  private:
-  absl::Status SendWithRetry(Request& request);
-  void ConsumerLoop();
-  // Waits `delay`, or less when the drain deadline comes first; false when the deadline passed.
-  bool WaitBeforeRetry(absl::Duration delay);
+  struct Pending;
+  void Attempt(std::shared_ptr<Pending> pending);
+  void OnResult(std::shared_ptr<Pending> pending, absl::Status status);
+  void Finish(std::shared_ptr<Pending> pending, absl::Status status);
+  void TimerLoop();
 
   Options options_;
   Counter* sent_ = nullptr;
@@ -89,13 +97,15 @@ class ExportQueue {
   int capacity_callback_ = 0;
 
   mutable std::mutex mu_;
-  std::condition_variable not_empty_;
-  std::condition_variable not_full_;
-  std::condition_variable shutdown_cv_;
-  std::deque<Request> queue_;
+  std::condition_variable changed_;  // queue, senders, retries or closing changed
+  std::deque<std::shared_ptr<Pending>> queue_;
+  int64_t sending_ = 0;      // queued mode: senders busy (attempting or waiting to retry)
+  int64_t outstanding_ = 0;  // requests accepted and not finished, in both modes
+  std::multimap<absl::Time, std::shared_ptr<Pending>> retries_;
   bool closed_ = false;
+  bool stop_timer_ = false;
   absl::Time drain_deadline_ = absl::InfiniteFuture();
-  std::vector<std::thread> consumers_;
+  std::thread timer_;
 };
 
 }  // namespace sprout::collector

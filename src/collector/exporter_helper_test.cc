@@ -3,12 +3,49 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "collector/consumer_error.h"
 
 namespace sprout::collector {
 namespace {
+
+// An attempt that completes before returning, with the status `f` gives.
+template <typename F>
+std::function<void(ExportQueue::Done)> Sync(F f) {
+  return [f](ExportQueue::Done done) mutable { done(f()); };
+}
+
+// Attempts that stay in flight until the test completes them (as a slow backend would).
+class Deferred {
+ public:
+  std::function<void(ExportQueue::Done)> Attempt() {
+    return [this](ExportQueue::Done done) {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_.push_back(std::move(done));
+    };
+  }
+  size_t in_flight() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pending_.size();
+  }
+  // Completes every attempt in flight from another thread.
+  void CompleteAll(absl::Status status) {
+    std::vector<ExportQueue::Done> done;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done.swap(pending_);
+    }
+    std::thread([&] {
+      for (auto& d : done) d(status);
+    }).join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<ExportQueue::Done> pending_;
+};
 
 ExportQueue::Options TestOptions(MetricsRegistry* metrics) {
   ExportQueue::Options options;
@@ -21,20 +58,20 @@ ExportQueue::Options TestOptions(MetricsRegistry* metrics) {
   return options;
 }
 
+double Value(MetricsRegistry& metrics, const std::string& name) {
+  return metrics.GetCounter(name, "", {{"exporter", "otlp"}})->value();
+}
+
 TEST(ExportQueueTest, RetriesRetryableErrorsUntilSuccess) {
   MetricsRegistry metrics;
   ExportQueue queue(TestOptions(&metrics));
   queue.Start();
   std::atomic<int> attempts{0};
-  ASSERT_TRUE(queue.Submit({[&] {
-                              return ++attempts < 3 ? absl::UnavailableError("down")
-                                                    : absl::OkStatus();
-                            },
-                            7})
-                  .ok());
+  auto flaky = [&] { return ++attempts < 3 ? absl::UnavailableError("down") : absl::OkStatus(); };
+  ASSERT_TRUE(queue.Submit({Sync(flaky), 7}).ok());
   queue.Shutdown(absl::Now() + absl::Seconds(5));
   EXPECT_EQ(attempts, 3);
-  EXPECT_EQ(metrics.GetCounter("otelcol_exporter_sent_spans_total", "", {{"exporter", "otlp"}})->value(), 7);
+  EXPECT_EQ(Value(metrics, "otelcol_exporter_sent_spans_total"), 7);
 }
 
 TEST(ExportQueueTest, PermanentErrorsAreDroppedAtOnce) {
@@ -42,38 +79,39 @@ TEST(ExportQueueTest, PermanentErrorsAreDroppedAtOnce) {
   ExportQueue queue(TestOptions(&metrics));
   queue.Start();
   std::atomic<int> attempts{0};
-  ASSERT_TRUE(queue.Submit({[&] {
-                              ++attempts;
-                              return MarkPermanent(absl::InvalidArgumentError("bad data"));
-                            },
-                            2})
-                  .ok());
+  auto bad = [&] {
+    ++attempts;
+    return MarkPermanent(absl::InvalidArgumentError("bad data"));
+  };
+  ASSERT_TRUE(queue.Submit({Sync(bad), 2}).ok());
   queue.Shutdown(absl::Now() + absl::Seconds(5));
   EXPECT_EQ(attempts, 1);
-  EXPECT_EQ(metrics.GetCounter("otelcol_exporter_send_failed_spans_total", "", {{"exporter", "otlp"}})->value(), 2);
+  EXPECT_EQ(Value(metrics, "otelcol_exporter_send_failed_spans_total"), 2);
 }
 
-TEST(ExportQueueTest, FullQueueRefusesWithRetryableError) {
+TEST(ExportQueueTest, AtMostNumConsumersInFlightThenQueueThenRefuse) {
   MetricsRegistry metrics;
   ExportQueue::Options options = TestOptions(&metrics);
-  options.queue.queue_size = 1;
-  options.queue.num_consumers = 1;
+  options.queue.num_consumers = 2;
+  options.queue.queue_size = 3;
   ExportQueue queue(options);
   queue.Start();
-  std::atomic<bool> release{false};
-  auto blocking = [&] {
-    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return absl::OkStatus();
-  };
-  ASSERT_TRUE(queue.Submit({blocking, 1}).ok());  // taken by the consumer
-  // Wait until the consumer holds the first request, then fill the single slot.
-  while (queue.size() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  ASSERT_TRUE(queue.Submit({blocking, 1}).ok());
-  absl::Status full = queue.Submit({blocking, 5});
+  Deferred backend;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(queue.Submit({backend.Attempt(), 1}).ok()) << i;
+  EXPECT_EQ(backend.in_flight(), 2u);
+  EXPECT_EQ(queue.size(), 3);
+  absl::Status full = queue.Submit({backend.Attempt(), 5});
   EXPECT_EQ(full.message(), "sending queue is full");
   EXPECT_EQ(ReceiverCode(full), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(metrics.GetCounter("otelcol_exporter_enqueue_failed_spans_total", "", {{"exporter", "otlp"}})->value(), 5);
-  release = true;
+  EXPECT_EQ(Value(metrics, "otelcol_exporter_enqueue_failed_spans_total"), 5);
+  // Each completion hands its sender to the next queued request.
+  backend.CompleteAll(absl::OkStatus());
+  EXPECT_EQ(backend.in_flight(), 2u);
+  EXPECT_EQ(queue.size(), 1);
+  backend.CompleteAll(absl::OkStatus());
+  backend.CompleteAll(absl::OkStatus());
+  EXPECT_EQ(queue.size(), 0);
+  EXPECT_EQ(Value(metrics, "otelcol_exporter_sent_spans_total"), 5);
   queue.Shutdown(absl::Now() + absl::Seconds(5));
 }
 
@@ -84,18 +122,36 @@ TEST(ExportQueueTest, ShutdownDrainsEverythingQueued) {
   ExportQueue queue(options);
   queue.Start();
   std::atomic<int> sent{0};
-  for (int i = 0; i < 200; ++i) {
-    ASSERT_TRUE(queue.Submit({[&] {
-                                std::this_thread::sleep_for(std::chrono::microseconds(200));
-                                ++sent;
-                                return absl::OkStatus();
-                              },
-                              1})
-                    .ok());
-  }
+  // Completes on a thread of its own a little later, as a network call does.
+  auto slow = [&](ExportQueue::Done done) {
+    std::thread([&sent, done = std::move(done)] {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      ++sent;
+      done(absl::OkStatus());
+    }).detach();
+  };
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(queue.Submit({slow, 1}).ok());
   queue.Shutdown(absl::Now() + absl::Seconds(10));
   EXPECT_EQ(sent, 200);
-  EXPECT_FALSE(queue.Submit({[] { return absl::OkStatus(); }, 1}).ok());
+  EXPECT_EQ(Value(metrics, "otelcol_exporter_sent_spans_total"), 200);
+  EXPECT_FALSE(queue.Submit({Sync([] { return absl::OkStatus(); }), 1}).ok());
+}
+
+TEST(ExportQueueTest, ManyInlineCompletionsDoNotNestDeeply) {
+  MetricsRegistry metrics;
+  ExportQueue::Options options = TestOptions(&metrics);
+  options.queue.num_consumers = 1;
+  options.queue.queue_size = 100000;
+  ExportQueue queue(options);
+  queue.Start();
+  Deferred first;
+  ASSERT_TRUE(queue.Submit({first.Attempt(), 1}).ok());
+  for (int i = 0; i < 50000; ++i) {
+    ASSERT_TRUE(queue.Submit({Sync([] { return absl::OkStatus(); }), 1}).ok());
+  }
+  first.CompleteAll(absl::OkStatus());  // the rest now complete inline, one after another
+  queue.Shutdown(absl::Now() + absl::Seconds(20));
+  EXPECT_EQ(Value(metrics, "otelcol_exporter_sent_spans_total"), 50001);
 }
 
 TEST(ExportQueueTest, ShutdownDeadlineBoundsRetries) {
@@ -105,23 +161,57 @@ TEST(ExportQueueTest, ShutdownDeadlineBoundsRetries) {
   options.retry.max_elapsed_time = absl::ZeroDuration();  // forever
   ExportQueue queue(options);
   queue.Start();
-  ASSERT_TRUE(queue.Submit({[] { return absl::UnavailableError("down"); }, 3}).ok());
+  ASSERT_TRUE(queue.Submit({Sync([] { return absl::UnavailableError("down"); }), 3}).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const absl::Time start = absl::Now();
   queue.Shutdown(absl::Now() + absl::Milliseconds(200));
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
-  EXPECT_EQ(metrics.GetCounter("otelcol_exporter_send_failed_spans_total", "", {{"exporter", "otlp"}})->value(), 3);
+  EXPECT_EQ(Value(metrics, "otelcol_exporter_send_failed_spans_total"), 3);
 }
 
-TEST(ExportQueueTest, DisabledQueueSendsOnCallerThread) {
+TEST(ExportQueueTest, ServerRetryDelayIsHonoured) {
+  ExportQueue::Options options = TestOptions(nullptr);
+  options.retry.initial_interval = absl::Milliseconds(1);
+  ExportQueue queue(options);
+  queue.Start();
+  std::atomic<int> attempts{0};
+  absl::Time first, second;
+  auto throttled = [&] {
+    if (++attempts == 1) {
+      first = absl::Now();
+      return WithRetryDelay(absl::ResourceExhaustedError("slow down"), absl::Milliseconds(300));
+    }
+    second = absl::Now();
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(queue.Submit({Sync(throttled), 1}).ok());
+  queue.Shutdown(absl::Now() + absl::Seconds(5));
+  EXPECT_EQ(attempts, 2);
+  EXPECT_GE(second - first, absl::Milliseconds(290));
+}
+
+TEST(ExportQueueTest, DisabledQueueReturnsTheFinalResult) {
   ExportQueue::Options options = TestOptions(nullptr);
   options.queue.enabled = false;
   options.retry.enabled = false;
   ExportQueue queue(options);
   queue.Start();
-  absl::Status status = queue.Submit({[] { return absl::UnavailableError("down"); }, 1});
+  absl::Status status = queue.Submit({Sync([] { return absl::UnavailableError("down"); }), 1});
   EXPECT_FALSE(status.ok());
-  EXPECT_TRUE(queue.Submit({[] { return absl::OkStatus(); }, 1}).ok());
+  EXPECT_TRUE(queue.Submit({Sync([] { return absl::OkStatus(); }), 1}).ok());
+  queue.Shutdown(absl::Now() + absl::Seconds(1));
+}
+
+TEST(ExportQueueTest, DisabledQueueRetriesBeforeReturning) {
+  ExportQueue::Options options = TestOptions(nullptr);
+  options.queue.enabled = false;
+  ExportQueue queue(options);
+  queue.Start();
+  std::atomic<int> attempts{0};
+  auto flaky = [&] { return ++attempts < 3 ? absl::UnavailableError("down") : absl::OkStatus(); };
+  EXPECT_TRUE(queue.Submit({Sync(flaky), 1}).ok());
+  EXPECT_EQ(attempts, 3);
+  queue.Shutdown(absl::Now() + absl::Seconds(1));
 }
 
 TEST(QueueSettingsTest, Validates) {

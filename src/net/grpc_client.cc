@@ -1,15 +1,15 @@
 #include "net/grpc_client.h"
 
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/proto_utils.h>
-#include <grpcpp/support/proto_buffer_writer.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "google/rpc/status.pb.h"
 
 namespace sprout::net {
@@ -26,6 +26,40 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, const char* what) 
   return ss.str();
 }
 
+// Everything one call needs until it completes.
+struct CallState {
+  grpc::ClientContext context;
+  grpc::ByteBuffer request;
+  grpc::ByteBuffer response;
+  GrpcClient::Callback done;
+};
+
+GrpcCallResult ToResult(const grpc::Status& status, grpc::ByteBuffer& response) {
+  GrpcCallResult result;
+  result.code = static_cast<absl::StatusCode>(status.error_code());
+  result.message = status.error_message();
+  if (status.ok()) {
+    std::vector<grpc::Slice> slices;
+    if (response.Dump(&slices).ok()) {
+      for (const auto& s : slices) {
+        result.response.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+    }
+  } else if (!status.error_details().empty()) {
+    google::rpc::Status details;
+    if (details.ParseFromString(status.error_details())) {
+      for (const auto& any : details.details()) {
+        google::rpc::RetryInfo info;
+        if (any.UnpackTo(&info)) {
+          result.retry_delay = absl::Seconds(info.retry_delay().seconds()) +
+                               absl::Nanoseconds(info.retry_delay().nanos());
+        }
+      }
+    }
+  }
+  return result;
+}
+
 class GrpcClientImpl : public GrpcClient {
  public:
   GrpcClientImpl(std::shared_ptr<grpc::Channel> channel, const GrpcClientOptions& options)
@@ -34,67 +68,95 @@ class GrpcClientImpl : public GrpcClient {
     else if (options.compression == "deflate") compression_ = GRPC_COMPRESS_DEFLATE;
   }
 
-  GrpcCallResult Call(const std::string& method, const google::protobuf::Message& request,
-                      absl::Duration timeout) override {
-    grpc::ClientContext context;
-    if (timeout > absl::ZeroDuration()) {
-      context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-    }
-    context.set_compression_algorithm(compression_);
-    context.set_wait_for_ready(options_.wait_for_ready);
-    for (const auto& [k, v] : options_.headers) context.AddMetadata(k, v);
-
-    grpc::ByteBuffer request_buffer;
+  void CallAsync(const std::string& method, const google::protobuf::Message& request,
+                 absl::Duration timeout, Callback done) override {
+    auto* state = new CallState;
+    state->done = std::move(done);
     bool own_buffer = false;
-    grpc::Status serialize_status = grpc::SerializationTraits<google::protobuf::Message>::Serialize(
-        request, &request_buffer, &own_buffer);
-    GrpcCallResult result;
-    if (!serialize_status.ok()) {
+    grpc::Status serialized = grpc::SerializationTraits<google::protobuf::Message>::Serialize(
+        request, &state->request, &own_buffer);
+    if (!serialized.ok()) {
+      GrpcCallResult result;
       result.code = absl::StatusCode::kInternal;
-      result.message = serialize_status.error_message();
-      return result;
+      result.message = serialized.error_message();
+      state->done(std::move(result));
+      delete state;
+      return;
     }
-    grpc::ByteBuffer response_buffer;
-    absl::Notification done;
-    grpc::Status status;
-    stub_.UnaryCall(&context, method, grpc::StubOptions(), &request_buffer, &response_buffer,
-                    [&](grpc::Status s) {
-                      status = std::move(s);
-                      done.Notify();
-                    });
-    done.WaitForNotification();
-    result.code = static_cast<absl::StatusCode>(status.error_code());
-    result.message = status.error_message();
-    if (status.ok()) {
-      std::vector<grpc::Slice> slices;
-      if (response_buffer.Dump(&slices).ok()) {
-        for (const auto& s : slices) {
-          result.response.append(reinterpret_cast<const char*>(s.begin()), s.size());
-        }
-      }
-    } else if (!status.error_details().empty()) {
-      google::rpc::Status details;
-      if (details.ParseFromString(status.error_details())) {
-        for (const auto& any : details.details()) {
-          google::rpc::RetryInfo info;
-          if (any.UnpackTo(&info)) {
-            result.retry_delay = absl::Seconds(info.retry_delay().seconds()) +
-                                 absl::Nanoseconds(info.retry_delay().nanos());
-          }
-        }
-      }
-    }
-    return result;
+    Start(method, timeout, state);
+  }
+
+  void CallSerializedAsync(const std::string& method, std::string_view request,
+                           absl::Duration timeout, Callback done) override {
+    auto* state = new CallState;
+    state->done = std::move(done);
+    grpc::Slice slice(request.data(), request.size());
+    state->request = grpc::ByteBuffer(&slice, 1);
+    Start(method, timeout, state);
   }
 
  private:
+  void Start(const std::string& method, absl::Duration timeout, CallState* state) {
+    if (timeout > absl::ZeroDuration()) {
+      state->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    }
+    state->context.set_compression_algorithm(compression_);
+    state->context.set_wait_for_ready(options_.wait_for_ready);
+    for (const auto& [k, v] : options_.headers) state->context.AddMetadata(k, v);
+    stub_.UnaryCall(&state->context, method, grpc::StubOptions(), &state->request,
+                    &state->response, [state](grpc::Status status) {
+                      GrpcCallResult result = ToResult(status, state->response);
+                      Callback done = std::move(state->done);
+                      delete state;
+                      done(std::move(result));
+                    });
+  }
+
   std::shared_ptr<grpc::Channel> channel_;
   grpc::GenericStub stub_;
   GrpcClientOptions options_;
   grpc_compression_algorithm compression_ = GRPC_COMPRESS_NONE;
 };
 
+// Waits for one async call.
+class Waiter {
+ public:
+  GrpcClient::Callback Callback() {
+    return [this](GrpcCallResult result) {
+      std::lock_guard<std::mutex> lock(mu_);
+      result_ = std::move(result);
+      done_ = true;
+      cv_.notify_one();
+    };
+  }
+  GrpcCallResult Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return done_; });
+    return std::move(result_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  GrpcCallResult result_;
+};
+
 }  // namespace
+
+GrpcCallResult GrpcClient::Call(const std::string& method, const google::protobuf::Message& request,
+                                absl::Duration timeout) {
+  Waiter waiter;
+  CallAsync(method, request, timeout, waiter.Callback());
+  return waiter.Wait();
+}
+
+GrpcCallResult GrpcClient::CallSerialized(const std::string& method, std::string_view request,
+                                          absl::Duration timeout) {
+  Waiter waiter;
+  CallSerializedAsync(method, request, timeout, waiter.Callback());
+  return waiter.Wait();
+}
 
 absl::StatusOr<std::unique_ptr<GrpcClient>> GrpcClient::Create(const GrpcClientOptions& options) {
   std::shared_ptr<grpc::ChannelCredentials> credentials;

@@ -5,9 +5,11 @@
 // threads may call at once (HTTP/2 multiplexing over one connection).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -48,12 +50,26 @@ struct GrpcCallResult {
 
 class GrpcClient {
  public:
+  using Callback = std::function<void(GrpcCallResult result)>;
+
   virtual ~GrpcClient() = default;
   // Reads the PEM files; errors name the file (`failed to load CA file "x": ...`).
   static absl::StatusOr<std::unique_ptr<GrpcClient>> Create(const GrpcClientOptions& options);
-  // Sends `request` to `method` ("/pkg.Service/Method") and waits up to `timeout` (zero: none).
-  virtual GrpcCallResult Call(const std::string& method, const google::protobuf::Message& request,
-                              absl::Duration timeout) = 0;
+
+  // Sends `request` to `method` ("/pkg.Service/Method") with a deadline of `timeout` (zero:
+  // none) and returns at once; `done` runs exactly once, on a gRPC thread, when the call ends.
+  // The client must outlive every call in progress.
+  virtual void CallAsync(const std::string& method, const google::protobuf::Message& request,
+                         absl::Duration timeout, Callback done) = 0;
+  // The same with a request that is already serialized (copied before this returns).
+  virtual void CallSerializedAsync(const std::string& method, std::string_view request,
+                                   absl::Duration timeout, Callback done) = 0;
+
+  // Blocking forms of the above.
+  GrpcCallResult Call(const std::string& method, const google::protobuf::Message& request,
+                      absl::Duration timeout);
+  GrpcCallResult CallSerialized(const std::string& method, std::string_view request,
+                                absl::Duration timeout);
 };
 
 }  // namespace sprout::net

@@ -75,6 +75,18 @@ class Call : public GrpcUnaryCall {
     grpc::ProtoBufferReader reader(request_);
     return message->ParseFromZeroCopyStream(&reader);
   }
+  std::string RequestBytes() override {
+    std::string out;
+    std::vector<grpc::Slice> slices;
+    if (!request_->Dump(&slices).ok()) return out;
+    size_t total = 0;
+    for (const auto& slice : slices) total += slice.size();
+    out.reserve(total);
+    for (const auto& slice : slices) {
+      out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+    return out;
+  }
 
  private:
   grpc::GenericCallbackServerContext* ctx_;

@@ -48,6 +48,8 @@ class GrpcUnaryCall {
   virtual std::string peer() const = 0;
   // Decodes the request into `message`; false when it is not valid wire format.
   virtual bool ParseRequest(google::protobuf::Message* message) = 0;
+  // The request's encoding as one contiguous string (for handlers that keep the bytes).
+  virtual std::string RequestBytes() = 0;
 };
 
 struct GrpcReply {

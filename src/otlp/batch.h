@@ -1,24 +1,34 @@
 // Batch<S>: one OTLP export request flowing through a pipeline.
 //
-// The request lives on its own protobuf arena (parsing many small messages into an arena is
-// several times cheaper than heap allocation, and freeing is one call). A Batch is a cheap,
-// copyable handle: copies share the request, and mutable_request() copies it first when it is
-// shared (copy-on-write). A fan-out therefore hands the same request to every branch, and only a
-// branch that changes data pays for a copy.
+// A batch received from the wire keeps the bytes it came in and is decoded only when a
+// component asks for the message (request() or mutable_request()); a pipeline that only moves
+// data (otlp receiver → otlp exporter) never decodes it and forwards the original bytes. The
+// receiver validates the bytes first (ScanRequest), which guarantees the later decode succeeds.
+// Decoding happens at most once per batch and lands on its own protobuf arena (parsing many
+// small messages into an arena is several times cheaper than heap allocation).
 //
-// Thread-safety: a const request may be read from several threads at once. mutable_request()
-// must only be called by the thread that owns this handle; it never changes a request another
-// handle can see.
+// A Batch is a cheap, copyable handle: copies share the request, and mutable_request() copies
+// it first when it is shared (copy-on-write). A fan-out hands the same request to every branch,
+// and only a branch that changes data pays for a copy.
+//
+// Thread-safety: request(), wire() and item_count() may be called from several threads at once
+// (the decode is synchronised). mutable_request() must only be called by the thread that owns
+// this handle; it never changes a request another handle can see.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "base/status.h"
 #include "google/protobuf/arena.h"
 #include "otlp/signal.h"
+#include "otlp/wire_scan.h"
 
 namespace sprout::otlp {
 
@@ -28,35 +38,60 @@ class Batch {
   using Request = typename SignalTraits<S>::Request;
 
   // An empty request.
-  Batch() : rep_(std::make_shared<Rep>()) {}
+  Batch() : rep_(std::make_shared<Rep>()) { rep_->decoded = true; }
 
-  // Parses the protobuf wire encoding. Error: InvalidArgument "proto: cannot parse invalid
-  // wire-format data".
-  static absl::StatusOr<Batch> Parse(std::string_view wire) {
+  // Validates `wire` (see ScanRequest) and keeps it undecoded.
+  static absl::StatusOr<Batch> Parse(std::string wire) {
+    ASSIGN_OR_RETURN(const int64_t items, ScanRequest(S, wire));
     Batch batch;
-    if (!batch.rep_->request->ParseFromArray(wire.data(), static_cast<int>(wire.size()))) {
-      return absl::InvalidArgumentError("proto: cannot parse invalid wire-format data");
-    }
+    batch.rep_->decoded = false;
+    batch.rep_->wire = std::move(wire);
+    batch.rep_->has_wire = true;
+    batch.rep_->item_count.store(items, std::memory_order_relaxed);
     return batch;
   }
 
-  const Request& request() const { return *rep_->request; }
+  // The decoded request (decoded now if this is the first use).
+  const Request& request() const {
+    Decode();
+    return *rep_->request;
+  }
 
-  // The request for changing; copies it first when another handle shares it.
+  // The request for changing: decoded if needed, copied first when another handle shares it.
+  // The received bytes no longer describe it afterwards.
   Request* mutable_request() {
+    Decode();
     if (rep_.use_count() > 1) {
       auto copy = std::make_shared<Rep>();
       copy->request->CopyFrom(*rep_->request);
+      copy->decoded = true;
       rep_ = std::move(copy);
     }
-    rep_->item_count = -1;
+    rep_->has_wire = false;
+    rep_->wire = std::string();
+    rep_->item_count.store(-1, std::memory_order_relaxed);
     return rep_->request;
+  }
+
+  // The protobuf encoding as received, while nothing has changed the request.
+  std::optional<std::string_view> wire() const {
+    if (!rep_->has_wire) return std::nullopt;
+    return std::string_view(rep_->wire);
   }
 
   // Spans, data points or log records (cached until the next mutable_request()).
   int64_t item_count() const {
-    if (rep_->item_count < 0) rep_->item_count = CountItems(*rep_->request);
-    return rep_->item_count;
+    int64_t n = rep_->item_count.load(std::memory_order_relaxed);
+    if (n < 0) {
+      n = CountItems(request());
+      rep_->item_count.store(n, std::memory_order_relaxed);
+    }
+    return n;
+  }
+
+  bool decoded() const {
+    std::lock_guard<std::mutex> lock(rep_->decode_mu);
+    return rep_->decoded;
   }
 
   // True when both handles share one request (for tests of copy-on-write).
@@ -73,8 +108,21 @@ class Batch {
     }
     google::protobuf::Arena arena;
     Request* request;  // owned by `arena`
-    mutable int64_t item_count = -1;
+    std::string wire;  // the received encoding, while has_wire
+    bool has_wire = false;
+    std::mutex decode_mu;
+    bool decoded = false;
+    std::atomic<int64_t> item_count{-1};
   };
+
+  void Decode() const {
+    std::lock_guard<std::mutex> lock(rep_->decode_mu);
+    if (rep_->decoded) return;
+    // ScanRequest accepted these bytes, which the parser is then known to accept.
+    rep_->request->ParseFromArray(rep_->wire.data(), static_cast<int>(rep_->wire.size()));
+    rep_->decoded = true;
+  }
+
   std::shared_ptr<Rep> rep_;
 };
 

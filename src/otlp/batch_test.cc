@@ -8,7 +8,7 @@ namespace {
 TracesBatch MakeTraces(int spans) {
   TracesBatch batch;
   auto* ss = batch.mutable_request()->add_resource_spans()->add_scope_spans();
-  for (int i = 0; i < spans; ++i) ss->add_spans()->set_name("s" + std::to_string(i));
+  for (int i = 0; i < spans; ++i) ss->add_spans()->set_name(std::to_string(i));
   return batch;
 }
 

@@ -9,7 +9,10 @@
 //  - enums are integers on output; input accepts integers or the enum value names;
 //  - 64-bit integers are decimal strings on output; input accepts strings or numbers;
 //  - doubles accept numbers and "NaN", "Infinity", "-Infinity";
-//  - unknown fields are ignored on input; fields with default values are omitted on output.
+//  - unknown fields are ignored on input; fields with default values are omitted on output
+//    (fields with explicit presence, `optional` and oneof members, are written when set);
+//  - `null` for a field means absent;
+//  - google.protobuf.Any is {"@type": url, ...fields}, google.protobuf.Duration is "1.5s".
 //
 // Thread-safety: pure functions over the messages passed in.
 #pragma once
@@ -25,12 +28,14 @@ class Message;
 
 namespace sprout::otlp {
 
-// Parses `json` into `message` (cleared first). Works for every OTLP message and for
-// google.rpc.Status. Errors are InvalidArgument with a message naming the field path and the
-// problem, e.g. `resourceSpans[0].scopeSpans[0].spans[1].traceId: invalid hex "zz"`.
+// Parses `json` into `message` (cleared first, and cleared again on error). Works for every
+// OTLP message and for google.rpc.Status. Errors are InvalidArgument with a message naming the
+// field path and the problem, e.g.
+// `resourceSpans[0].scopeSpans[0].spans[1].traceId: invalid hex string "zz"`. Messages nested
+// deeper than 100 levels are rejected. ID lengths are not checked here (any even-length hex).
 absl::Status ParseJson(std::string_view json, google::protobuf::Message* message);
 
-// Serialises `message` as OTLP/JSON (compact, no whitespace).
+// Serialises `message` as OTLP/JSON (compact, no whitespace; keys in field number order).
 std::string ToJson(const google::protobuf::Message& message);
 
 }  // namespace sprout::otlp

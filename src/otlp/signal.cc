@@ -4,7 +4,7 @@
 
 namespace sprout::otlp {
 
-std::string_view SignalName(Signal signal) {
+const char* SignalName(Signal signal) {
   switch (signal) {
     case Signal::kTraces: return "traces";
     case Signal::kMetrics: return "metrics";

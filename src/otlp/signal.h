@@ -16,7 +16,7 @@ namespace sprout::otlp {
 enum class Signal { kTraces, kMetrics, kLogs };
 
 // "traces", "metrics", "logs" (the Collector's pipeline type names).
-std::string_view SignalName(Signal signal);
+const char* SignalName(Signal signal);
 
 namespace pb {
 namespace common = ::opentelemetry::proto::common::v1;
@@ -36,10 +36,10 @@ template <>
 struct SignalTraits<Signal::kTraces> {
   using Request = pb::trace_service::ExportTraceServiceRequest;
   using Response = pb::trace_service::ExportTraceServiceResponse;
-  static constexpr std::string_view kName = "traces";
+  static constexpr char kName[] = "traces";
   // Name of one item in the Collector's metric names and log fields.
-  static constexpr std::string_view kItemName = "spans";
-  static constexpr std::string_view kGrpcMethod =
+  static constexpr char kItemName[] = "spans";
+  static constexpr char kGrpcMethod[] =
       "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 };
 
@@ -47,9 +47,9 @@ template <>
 struct SignalTraits<Signal::kMetrics> {
   using Request = pb::metrics_service::ExportMetricsServiceRequest;
   using Response = pb::metrics_service::ExportMetricsServiceResponse;
-  static constexpr std::string_view kName = "metrics";
-  static constexpr std::string_view kItemName = "metric_points";
-  static constexpr std::string_view kGrpcMethod =
+  static constexpr char kName[] = "metrics";
+  static constexpr char kItemName[] = "metric_points";
+  static constexpr char kGrpcMethod[] =
       "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 };
 
@@ -57,9 +57,9 @@ template <>
 struct SignalTraits<Signal::kLogs> {
   using Request = pb::logs_service::ExportLogsServiceRequest;
   using Response = pb::logs_service::ExportLogsServiceResponse;
-  static constexpr std::string_view kName = "logs";
-  static constexpr std::string_view kItemName = "log_records";
-  static constexpr std::string_view kGrpcMethod =
+  static constexpr char kName[] = "logs";
+  static constexpr char kItemName[] = "log_records";
+  static constexpr char kGrpcMethod[] =
       "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 };
 

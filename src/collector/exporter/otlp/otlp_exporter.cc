@@ -62,7 +62,8 @@ class OtlpExporter : public ConsumerComponent<S> {
   absl::Status Consume(const Context&, otlp::Batch<S> batch) override {
     const int64_t items = batch.item_count();
     return queue_->Submit(ExportQueue::Request{
-        [this, batch = std::move(batch)] { return SendOnce(batch); }, items});
+        [this, batch = std::move(batch)](ExportQueue::Done done) { Send(batch, std::move(done)); },
+        items});
   }
 
   absl::Status Shutdown(absl::Time deadline) override {
@@ -71,12 +72,25 @@ class OtlpExporter : public ConsumerComponent<S> {
   }
 
  private:
-  absl::Status SendOnce(const otlp::Batch<S>& batch) {
-    net::GrpcCallResult result =
-        client_->Call(otlp::SignalTraits<S>::kGrpcMethod, batch.request(), config_.timeout);
+  // One attempt. A batch that no component changed goes out as the bytes it arrived in.
+  void Send(const otlp::Batch<S>& batch, ExportQueue::Done done) {
+    auto on_result = [this, done = std::move(done)](net::GrpcCallResult result) {
+      done(Classify(result));
+    };
+    if (auto wire = batch.wire(); wire.has_value()) {
+      client_->CallSerializedAsync(otlp::SignalTraits<S>::kGrpcMethod, *wire, config_.timeout,
+                                   std::move(on_result));
+    } else {
+      client_->CallAsync(otlp::SignalTraits<S>::kGrpcMethod, batch.request(), config_.timeout,
+                         std::move(on_result));
+    }
+  }
+
+  absl::Status Classify(const net::GrpcCallResult& result) {
     if (result.code == absl::StatusCode::kOk) {
       typename otlp::SignalTraits<S>::Response response;
-      if (response.ParseFromString(result.response) && response.has_partial_success()) {
+      if (!result.response.empty() && response.ParseFromString(result.response) &&
+          response.has_partial_success()) {
         settings_.telemetry.logger.Warn(
             "Partial success response",
             {{"message", response.partial_success().error_message()},

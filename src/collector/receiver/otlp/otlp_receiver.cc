@@ -127,17 +127,18 @@ class OtlpReceiver : public Component {
 
   template <Signal S>
   net::GrpcReply HandleGrpc(net::GrpcUnaryCall& call) {
-    otlp::Batch<S> batch;
     net::GrpcReply reply;
-    if (!call.ParseRequest(batch.mutable_request())) {
+    // The bytes are validated and kept; they are decoded only if a component needs them.
+    auto batch = otlp::Batch<S>::Parse(call.RequestBytes());
+    if (!batch.ok()) {
       reply.code = absl::StatusCode::kInternal;
-      reply.message = "grpc: error unmarshalling request: proto: cannot parse invalid wire-format data";
+      reply.message = absl::StrCat("grpc: error unmarshalling request: ", batch.status().message());
       return reply;
     }
     Context context;
     context.transport = "grpc";
     if (config_.grpc.include_metadata) context.metadata = call.Metadata();
-    absl::Status status = Deliver<S>(std::move(context), std::move(batch), grpc_obs_);
+    absl::Status status = Deliver<S>(std::move(context), std::move(*batch), grpc_obs_);
     if (!status.ok()) {
       reply.code = ReceiverCode(status);
       reply.message = std::string(status.message());
@@ -224,15 +225,22 @@ class OtlpReceiver : public Component {
     otlp::Batch<S> batch;
     if (encoding == Encoding::kJson) {
       absl::Status parsed = otlp::ParseJson(body, batch.mutable_request());
+      if (parsed.ok()) parsed = otlp::ValidateIds(batch.request());
       if (!parsed.ok()) {
         WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument, SV(parsed.message()),
                     std::nullopt);
         return;
       }
-    } else if (!batch.mutable_request()->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-      WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
-                  "proto: cannot parse invalid wire-format data", std::nullopt);
-      return;
+    } else {
+      auto parsed = otlp::Batch<S>::Parse(*codec == net::Codec::kIdentity
+                                              ? std::string(body)
+                                              : std::move(decompressed));
+      if (!parsed.ok()) {
+        WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
+                    SV(parsed.status().message()), std::nullopt);
+        return;
+      }
+      batch = std::move(*parsed);
     }
     Context context;
     context.transport = "http";

@@ -105,26 +105,25 @@ std::string MetricsRegistry::RenderText() const {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [name, family] : families_) {
     if (family.series.empty()) continue;
-    out += "# HELP " + name + " " + family.help + "\n";
-    out += "# TYPE " + name + " " + family.type + "\n";
+    out.append("# HELP ").append(name).append(" ").append(family.help).append("\n");
+    out.append("# TYPE ").append(name).append(" ").append(family.type).append("\n");
     for (const Series& s : family.series) {
-      out += name;
+      out.append(name);
       bool first = true;
       auto append = [&](const MetricLabels& labels) {
         for (const auto& [k, v] : labels) {
-          out += first ? "{" : ",";
+          out.append(first ? "{" : ",").append(k).append("=\"").append(EscapeLabelValue(v)).append("\"");
           first = false;
-          out += k + "=\"" + EscapeLabelValue(v) + "\"";
         }
       };
       append(s.labels);
       append(constant_labels_);
-      if (!first) out += "}";
+      if (!first) out.append("}");
       double value = 0;
       if (s.counter) value = s.counter->value();
       else if (s.gauge) value = s.gauge->value();
       else if (s.callback) value = s.callback();
-      out += " " + FormatPrometheusValue(value) + "\n";
+      out.append(" ").append(FormatPrometheusValue(value)).append("\n");
     }
   }
   return out;

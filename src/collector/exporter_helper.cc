@@ -150,9 +150,11 @@ absl::Status ExportQueue::Submit(Request request) {
 
   std::unique_lock<std::mutex> lock(mu_);
   if (options_.queue.block_on_overflow) {
-    changed_.wait(lock, [this] {
+    ++room_waiters_;
+    room_cv_.wait(lock, [this] {
       return closed_ || static_cast<int64_t>(queue_.size()) < options_.queue.queue_size;
     });
+    --room_waiters_;
   }
   if (!closed_ && sending_ < options_.queue.num_consumers && queue_.empty()) {
     // A sender is free: start at once on this thread (the send itself is asynchronous).
@@ -216,7 +218,7 @@ void ExportQueue::OnResult(std::shared_ptr<Pending> pending, absl::Status status
                        {{"error", std::string(status.message())},
                         {"interval", FormatGoDuration(delay)}});
   retries_.emplace(now + delay, std::move(pending));
-  changed_.notify_all();
+  retry_cv_.notify_one();
 }
 
 void ExportQueue::Finish(std::shared_ptr<Pending> pending, absl::Status status) {
@@ -225,7 +227,7 @@ void ExportQueue::Finish(std::shared_ptr<Pending> pending, absl::Status status) 
     {
       std::lock_guard<std::mutex> lock(mu_);
       --outstanding_;
-      changed_.notify_all();
+      if (closed_) drain_cv_.notify_all();
     }
     on_final(std::move(status));
     return;
@@ -242,11 +244,13 @@ void ExportQueue::Finish(std::shared_ptr<Pending> pending, absl::Status status) 
       queue_.pop_front();
       if (depth >= 8) {
         retries_.emplace(absl::InfinitePast(), std::move(next));
+        retry_cv_.notify_one();
       }
+      if (room_waiters_ > 0) room_cv_.notify_all();
     } else {
       --sending_;
     }
-    changed_.notify_all();
+    if (closed_) drain_cv_.notify_all();
   }
   if (next != nullptr) {
     ++depth;
@@ -260,7 +264,7 @@ void ExportQueue::TimerLoop() {
   while (true) {
     if (stop_timer_ && retries_.empty()) return;
     if (retries_.empty()) {
-      changed_.wait(lock);
+      retry_cv_.wait(lock);
       continue;
     }
     const absl::Time now = absl::Now();
@@ -274,7 +278,7 @@ void ExportQueue::TimerLoop() {
       lock.lock();
       continue;
     }
-    changed_.wait_until(lock, absl::ToChronoTime(std::min(first->first, drain_deadline_)));
+    retry_cv_.wait_until(lock, absl::ToChronoTime(std::min(first->first, drain_deadline_)));
   }
 }
 
@@ -283,9 +287,10 @@ void ExportQueue::Shutdown(absl::Time deadline) {
   if (stop_timer_) return;
   closed_ = true;
   drain_deadline_ = deadline;
-  changed_.notify_all();
+  retry_cv_.notify_all();
+  room_cv_.notify_all();
   // Everything queued is sent (and retried) until the deadline.
-  changed_.wait_until(lock, absl::ToChronoTime(deadline), [this] { return outstanding_ == 0; });
+  drain_cv_.wait_until(lock, absl::ToChronoTime(deadline), [this] { return outstanding_ == 0; });
   if (!queue_.empty()) {
     int64_t dropped = 0;
     for (const auto& p : queue_) dropped += p->request.items;
@@ -296,9 +301,9 @@ void ExportQueue::Shutdown(absl::Time deadline) {
                           {{"dropped_items", dropped}});
   }
   // Attempts in flight end within their timeout; past the deadline they are not retried.
-  changed_.wait(lock, [this] { return outstanding_ == 0; });
+  drain_cv_.wait(lock, [this] { return outstanding_ == 0; });
   stop_timer_ = true;
-  changed_.notify_all();
+  retry_cv_.notify_all();
   lock.unlock();
   if (timer_.joinable()) timer_.join();
 }

@@ -97,7 +97,13 @@ class ExportQueue {
   int capacity_callback_ = 0;
 
   mutable std::mutex mu_;
-  std::condition_variable changed_;  // queue, senders, retries or closing changed
+  // Signalled only when someone waits: the timer thread (new retries, shutdown), Shutdown()
+  // (a request finished while closed) and block_on_overflow submitters (room freed). Waking
+  // nobody on the common path keeps a send free of context switches.
+  std::condition_variable retry_cv_;
+  std::condition_variable drain_cv_;
+  std::condition_variable room_cv_;
+  int64_t room_waiters_ = 0;
   std::deque<std::shared_ptr<Pending>> queue_;
   int64_t sending_ = 0;      // queued mode: senders busy (attempting or waiting to retry)
   int64_t outstanding_ = 0;  // requests accepted and not finished, in both modes

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -31,6 +32,8 @@ struct CallState {
   grpc::ClientContext context;
   grpc::ByteBuffer request;
   grpc::ByteBuffer response;
+  grpc::Status status;
+  std::unique_ptr<grpc::GenericClientAsyncResponseReader> call;
   GrpcClient::Callback done;
 };
 
@@ -66,6 +69,24 @@ class GrpcClientImpl : public GrpcClient {
       : channel_(std::move(channel)), stub_(channel_), options_(options) {
     if (options.compression == "gzip") compression_ = GRPC_COMPRESS_GZIP;
     else if (options.compression == "deflate") compression_ = GRPC_COMPRESS_DEFLATE;
+    // Completions are taken off the queue by this one thread, which also runs the callbacks.
+    thread_ = std::thread([this] {
+      void* tag;
+      bool ok;
+      while (cq_.Next(&tag, &ok)) {
+        auto* state = static_cast<CallState*>(tag);
+        GrpcCallResult result = ToResult(state->status, state->response);
+        Callback done = std::move(state->done);
+        delete state;
+        done(std::move(result));
+      }
+    });
+  }
+
+  ~GrpcClientImpl() override {
+    // Every call has completed by now (the owner waits for its calls before destroying us).
+    cq_.Shutdown();
+    thread_.join();
   }
 
   void CallAsync(const std::string& method, const google::protobuf::Message& request,
@@ -103,19 +124,17 @@ class GrpcClientImpl : public GrpcClient {
     state->context.set_compression_algorithm(compression_);
     state->context.set_wait_for_ready(options_.wait_for_ready);
     for (const auto& [k, v] : options_.headers) state->context.AddMetadata(k, v);
-    stub_.UnaryCall(&state->context, method, grpc::StubOptions(), &state->request,
-                    &state->response, [state](grpc::Status status) {
-                      GrpcCallResult result = ToResult(status, state->response);
-                      Callback done = std::move(state->done);
-                      delete state;
-                      done(std::move(result));
-                    });
+    state->call = stub_.PrepareUnaryCall(&state->context, method, state->request, &cq_);
+    state->call->StartCall();
+    state->call->Finish(&state->response, &state->status, state);
   }
 
   std::shared_ptr<grpc::Channel> channel_;
   grpc::GenericStub stub_;
   GrpcClientOptions options_;
   grpc_compression_algorithm compression_ = GRPC_COMPRESS_NONE;
+  grpc::CompletionQueue cq_;
+  std::thread thread_;
 };
 
 // Waits for one async call.

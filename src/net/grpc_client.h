@@ -1,8 +1,10 @@
 // A gRPC client channel for unary calls with messages the caller already holds.
 //
 // The request is serialized straight into gRPC's buffer (no intermediate string) and the
-// response is returned as bytes. Calls are blocking but the channel is shared: any number of
-// threads may call at once (HTTP/2 multiplexing over one connection).
+// response is returned as bytes. Calls are asynchronous: one thread per client takes
+// completions off a completion queue and runs the callbacks. Any number of threads may call at
+// once (HTTP/2 multiplexing over one connection). Destroying the client while a call is in
+// progress is not allowed.
 #pragma once
 
 #include <functional>

@@ -9,6 +9,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include <algorithm>
+#include <thread>
+
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/proto_buffer_reader.h>
@@ -58,8 +61,7 @@ std::string ProbeBindError(const std::string& endpoint) {
 
 class Call : public GrpcUnaryCall {
  public:
-  Call(grpc::GenericCallbackServerContext* ctx, grpc::ByteBuffer* request)
-      : ctx_(ctx), request_(request) {}
+  Call(grpc::GenericServerContext* ctx, grpc::ByteBuffer* request) : ctx_(ctx), request_(request) {}
   std::string_view method() const override { return ctx_->method(); }
   std::vector<std::pair<std::string, std::string>> Metadata() const override {
     std::vector<std::pair<std::string, std::string>> out;
@@ -89,30 +91,58 @@ class Call : public GrpcUnaryCall {
   }
 
  private:
-  grpc::GenericCallbackServerContext* ctx_;
+  grpc::GenericServerContext* ctx_;
   grpc::ByteBuffer* request_;
 };
 
-class UnaryReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+// One call's life on a completion queue: wait for a call, read its message, handle it, answer.
+// The thread that polls the queue also runs the handler, so a request costs no thread hand-off.
+class CallData {
  public:
-  UnaryReactor(grpc::GenericCallbackServerContext* ctx,
-               const std::map<std::string, GrpcUnaryHandler>* handlers)
-      : ctx_(ctx), handlers_(handlers) {
-    StartRead(&request_);
+  CallData(grpc::AsyncGenericService* service, grpc::ServerCompletionQueue* cq,
+           const std::map<std::string, GrpcUnaryHandler>* handlers)
+      : service_(service), cq_(cq), handlers_(handlers), stream_(&ctx_) {
+    service_->RequestCall(&ctx_, &stream_, cq_, cq_, this);
   }
 
-  void OnReadDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::INTERNAL, "no request message received"));
-      return;
+  void Proceed(bool ok) {
+    switch (state_) {
+      case State::kWaitingForCall:
+        if (!ok) {  // the server is shutting down
+          delete this;
+          return;
+        }
+        new CallData(service_, cq_, handlers_);  // keep accepting while this call runs
+        state_ = State::kReading;
+        stream_.Read(&request_, this);
+        return;
+      case State::kReading:
+        state_ = State::kFinishing;
+        if (!ok) {
+          stream_.Finish(grpc::Status(grpc::StatusCode::INTERNAL, "no request message received"),
+                         this);
+          return;
+        }
+        Handle();
+        return;
+      case State::kFinishing:
+        delete this;
+        return;
     }
-    auto it = handlers_->find(ctx_->method());
+  }
+
+ private:
+  enum class State { kWaitingForCall, kReading, kFinishing };
+
+  void Handle() {
+    auto it = handlers_->find(ctx_.method());
     if (it == handlers_->end()) {
-      Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                          absl::StrCat("unknown method ", ctx_->method())));
+      stream_.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                  absl::StrCat("unknown method ", ctx_.method())),
+                     this);
       return;
     }
-    Call call(ctx_, &request_);
+    Call call(&ctx_, &request_);
     GrpcReply reply = it->second(call);
     request_.Clear();
     if (reply.code != absl::StatusCode::kOk) {
@@ -120,53 +150,93 @@ class UnaryReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
       if (reply.retry_delay.has_value()) {
         details = EncodeRpcStatus(reply.code, reply.message, reply.retry_delay);
       }
-      Finish(grpc::Status(ToGrpc(reply.code), reply.message, details));
+      stream_.Finish(grpc::Status(ToGrpc(reply.code), reply.message, details), this);
       return;
     }
     grpc::Slice slice(reply.response);
     response_ = grpc::ByteBuffer(&slice, 1);
-    StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    stream_.WriteAndFinish(response_, grpc::WriteOptions(), grpc::Status::OK, this);
   }
 
-  void OnDone() override { delete this; }
-
- private:
-  grpc::GenericCallbackServerContext* ctx_;
+  grpc::AsyncGenericService* service_;
+  grpc::ServerCompletionQueue* cq_;
   const std::map<std::string, GrpcUnaryHandler>* handlers_;
+  grpc::GenericServerContext ctx_;
+  grpc::GenericServerAsyncReaderWriter stream_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
-};
-
-class Service : public grpc::CallbackGenericService {
- public:
-  explicit Service(std::map<std::string, GrpcUnaryHandler> handlers)
-      : handlers_(std::move(handlers)) {}
-  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* CreateReactor(
-      grpc::GenericCallbackServerContext* ctx) override {
-    return new UnaryReactor(ctx, &handlers_);
-  }
-
- private:
-  std::map<std::string, GrpcUnaryHandler> handlers_;
+  State state_ = State::kWaitingForCall;
 };
 
 class GrpcServerImpl : public GrpcServer {
  public:
-  GrpcServerImpl(std::unique_ptr<Service> service, std::unique_ptr<grpc::Server> server, int port)
-      : service_(std::move(service)), server_(std::move(server)), port_(port) {}
+  GrpcServerImpl(std::map<std::string, GrpcUnaryHandler> handlers)
+      : handlers_(std::move(handlers)) {}
   ~GrpcServerImpl() override { Shutdown(absl::Now()); }
+
+  absl::Status Start(const GrpcServerOptions& options, const std::string& address, int threads) {
+    grpc::ServerBuilder builder;
+    int selected_port = 0;
+    builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected_port);
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    builder.SetMaxReceiveMessageSize(options.max_recv_msg_size);
+    if (options.max_concurrent_streams > 0) {
+      builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+    }
+    builder.RegisterAsyncGenericService(&service_);
+    for (int i = 0; i < threads; ++i) cqs_.push_back(builder.AddCompletionQueue());
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr || selected_port == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("listen tcp ", options.endpoint, ": ", ProbeBindError(options.endpoint)));
+    }
+    port_ = selected_port;
+    for (auto& cq : cqs_) {
+      grpc::ServerCompletionQueue* queue = cq.get();
+      new CallData(&service_, queue, &handlers_);
+      threads_.emplace_back([queue] {
+        void* tag;
+        bool ok;
+        while (queue->Next(&tag, &ok)) static_cast<CallData*>(tag)->Proceed(ok);
+      });
+    }
+    return absl::OkStatus();
+  }
+
   int port() const override { return port_; }
+
   void Shutdown(absl::Time deadline) override {
-    if (server_ == nullptr) return;
-    server_->Shutdown(absl::ToChronoTime(deadline));
-    server_->Wait();
+    if (shut_down_) return;
+    shut_down_ = true;
+    if (server_ != nullptr) {
+      // Calls in progress finish (the queue threads keep running them) until the deadline.
+      server_->Shutdown(absl::ToChronoTime(deadline));
+      server_->Wait();
+    }
+    for (auto& cq : cqs_) cq->Shutdown();
+    // Each thread drains its queue; waiting calls come back with ok=false and are freed.
+    for (auto& t : threads_) t.join();
+    if (threads_.empty()) {  // never started: the queues still have to be drained
+      for (auto& cq : cqs_) {
+        void* tag;
+        bool ok;
+        while (cq->Next(&tag, &ok)) {
+        }
+      }
+    }
+    threads_.clear();
     server_.reset();
+    cqs_.clear();
   }
 
  private:
-  std::unique_ptr<Service> service_;
+  std::map<std::string, GrpcUnaryHandler> handlers_;
+  grpc::AsyncGenericService service_;
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs_;
   std::unique_ptr<grpc::Server> server_;
-  int port_;
+  std::vector<std::thread> threads_;
+  int port_ = 0;
+  bool shut_down_ = false;
 };
 
 }  // namespace
@@ -193,24 +263,12 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   RETURN_IF_ERROR(SplitHostPort(options.endpoint, &host, &port));
   // gRPC wants an explicit host; an empty one means every interface.
   const std::string address = absl::StrCat(host.empty() ? "0.0.0.0" : host, ":", port);
-
-  auto service = std::make_unique<Service>(std::move(handlers));
-  grpc::ServerBuilder builder;
-  int selected_port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected_port);
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.SetMaxReceiveMessageSize(options.max_recv_msg_size);
-  if (options.max_concurrent_streams > 0) {
-    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
-  }
-  builder.RegisterCallbackGenericService(service.get());
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || selected_port == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("listen tcp ", options.endpoint, ": ", ProbeBindError(options.endpoint)));
-  }
-  return std::unique_ptr<GrpcServer>(
-      new GrpcServerImpl(std::move(service), std::move(server), selected_port));
+  const int threads =
+      options.threads > 0 ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
+  auto server = std::make_unique<GrpcServerImpl>(std::move(handlers));
+  RETURN_IF_ERROR(server->Start(options, address, threads));
+  return std::unique_ptr<GrpcServer>(std::move(server));
 }
 
 }  // namespace sprout::net

@@ -1,13 +1,16 @@
 // A gRPC server for unary methods whose messages the handler decodes itself.
 //
-// Built on gRPC's callback API with a generic service, so a handler receives the raw request
-// buffer and parses it straight into its own (arena-allocated) message: one decode, no copy
-// through gRPC's generated stubs. Only this file and grpc_client.cc include gRPC headers.
+// Built on gRPC's asynchronous API with a generic service, so a handler receives the raw request
+// buffer and decides how to decode it: no copy through gRPC's generated stubs. Each of
+// `threads` threads polls its own completion queue and runs the handlers of the calls it
+// received, so a request is read, handled and answered on one thread without hand-offs. Only
+// this file and grpc_client.cc include gRPC headers.
 //
 // - Start() binds synchronously; SO_REUSEPORT is off, so a port in use is an error
 //   (`listen tcp <endpoint>: bind: address already in use`) instead of two servers silently
 //   sharing it.
-// - Handlers run on gRPC's callback threads, concurrently; they must be thread-safe.
+// - Handlers run on the server's completion-queue threads, concurrently; they must be
+//   thread-safe and should not block for long.
 // - Shutdown(deadline) stops accepting calls, waits for calls in progress until `deadline`,
 //   then cancels what is left.
 #pragma once
@@ -36,6 +39,7 @@ struct GrpcServerOptions {
   int max_recv_msg_size = 4 << 20;  // bytes; larger requests get RESOURCE_EXHAUSTED
   int read_buffer_size = 512 << 10;
   int max_concurrent_streams = 0;   // 0: gRPC's default
+  int threads = 0;                  // completion-queue threads; 0: one per CPU
 };
 
 // One unary call, valid while the handler runs.

@@ -65,8 +65,11 @@ class HttpServer {
  public:
   virtual ~HttpServer() = default;
 
-  // Binds, listens and starts the I/O threads. Errors: `listen tcp <endpoint>: <reason>`
-  // (e.g. "bind: address already in use"), or `invalid endpoint "<endpoint>": ...`.
+  // Binds, listens and starts the I/O threads. Errors: `listen tcp <address>: <reason>` with the
+  // address as resolved, like Go (e.g. "listen tcp 127.0.0.1:4318: bind: address already in use"
+  // for "localhost:4318"; ":4318" stays ":4318"), or `invalid endpoint "<endpoint>": ...`.
+  // "localhost" binds 127.0.0.1; an empty host binds all interfaces (dual-stack where IPv6 is
+  // available). Must not be followed by Shutdown from inside the handler (it joins the threads).
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
                                                            HttpHandler handler);
 

@@ -1,0 +1,103 @@
+'use strict';
+// The real OpenTelemetry JS SDK wired to one OTLP transport, with exporters wrapped so that the
+// tests can see every export's result (the SDK itself only logs failures).
+
+const { ExportResultCode } = require('@opentelemetry/core');
+const { resourceFromAttributes } = require('@opentelemetry/resources');
+const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+const { MeterProvider, PeriodicExportingMetricReader } = require('@opentelemetry/sdk-metrics');
+const { LoggerProvider, BatchLogRecordProcessor } = require('@opentelemetry/sdk-logs');
+
+const TRANSPORTS = {
+  grpc: {
+    traces: require('@opentelemetry/exporter-trace-otlp-grpc').OTLPTraceExporter,
+    metrics: require('@opentelemetry/exporter-metrics-otlp-grpc').OTLPMetricExporter,
+    logs: require('@opentelemetry/exporter-logs-otlp-grpc').OTLPLogExporter,
+    url: (ports) => () => `http://127.0.0.1:${ports.grpc}`,
+  },
+  'http/protobuf': {
+    traces: require('@opentelemetry/exporter-trace-otlp-proto').OTLPTraceExporter,
+    metrics: require('@opentelemetry/exporter-metrics-otlp-proto').OTLPMetricExporter,
+    logs: require('@opentelemetry/exporter-logs-otlp-proto').OTLPLogExporter,
+    url: (ports) => (signal) => `http://127.0.0.1:${ports.http}/v1/${signal}`,
+  },
+  'http/json': {
+    traces: require('@opentelemetry/exporter-trace-otlp-http').OTLPTraceExporter,
+    metrics: require('@opentelemetry/exporter-metrics-otlp-http').OTLPMetricExporter,
+    logs: require('@opentelemetry/exporter-logs-otlp-http').OTLPLogExporter,
+    url: (ports) => (signal) => `http://127.0.0.1:${ports.http}/v1/${signal}`,
+  },
+};
+
+// Wraps an SDK exporter: every export's result lands in `results` (code 0 = success).
+function observed(exporter) {
+  const results = [];
+  return {
+    results,
+    exporter: new Proxy(exporter, {
+      get(target, prop) {
+        if (prop === 'export') {
+          return (items, callback) =>
+            target.export(items, (result) => {
+              results.push(result);
+              callback(result);
+            });
+        }
+        const v = target[prop];
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }),
+  };
+}
+
+function failures(results) {
+  return results
+    .filter((r) => r.code !== ExportResultCode.SUCCESS)
+    .map((r) => (r.error ? r.error.message : `code ${r.code}`));
+}
+
+// Providers for one transport and resource. `ports` = {grpc, http} of the receiving collector.
+function sdkFor(transport, ports, resourceAttributes, { resourceSchemaUrl, spanLimits } = {}) {
+  const t = TRANSPORTS[transport];
+  if (!t) throw new Error(`unknown transport ${transport}`);
+  const url = t.url(ports);
+  const resource = resourceFromAttributes(resourceAttributes, resourceSchemaUrl ? { schemaUrl: resourceSchemaUrl } : undefined);
+
+  const spans = observed(new t.traces({ url: url('traces'), timeoutMillis: 10000 }));
+  const metrics = observed(new t.metrics({ url: url('metrics'), timeoutMillis: 10000 }));
+  const logs = observed(new t.logs({ url: url('logs'), timeoutMillis: 10000 }));
+
+  const tracerProvider = new BasicTracerProvider({
+    resource,
+    spanLimits,
+    spanProcessors: [
+      new BatchSpanProcessor(spans.exporter, { scheduledDelayMillis: 60000, maxExportBatchSize: 512 }),
+    ],
+  });
+  const meterProvider = new MeterProvider({
+    resource,
+    readers: [new PeriodicExportingMetricReader({ exporter: metrics.exporter, exportIntervalMillis: 60000 })],
+  });
+  const loggerProvider = new LoggerProvider({
+    resource,
+    processors: [new BatchLogRecordProcessor({ exporter: logs.exporter, scheduledDelayMillis: 60000 })],
+  });
+
+  return {
+    resource,
+    tracerProvider,
+    meterProvider,
+    loggerProvider,
+    results: { traces: spans.results, metrics: metrics.results, logs: logs.results },
+    failures: () => ({
+      traces: failures(spans.results),
+      metrics: failures(metrics.results),
+      logs: failures(logs.results),
+    }),
+    async shutdown() {
+      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown(), loggerProvider.shutdown()]);
+    },
+  };
+}
+
+module.exports = { TRANSPORTS, sdkFor };

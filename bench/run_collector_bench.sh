@@ -5,13 +5,16 @@
 # Reports (1) CPU% of one core and RSS of the collector at a fixed 10k spans/s, and (2) spans/s
 # at saturation, normalised per core of collector CPU.
 #
-#   bench/run_collector_bench.sh [build-dir]     (env: RATE_DURATION, SAT_DURATION, CONFIG)
+#   bench/run_collector_bench.sh [build-dir]
+#   env: RATE_DURATION (30), REPEAT (3), SAT_DURATION (20), ATTRIBUTES (8), CONFIG
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 BIN=$BUILD/bin
 CONFIG=${CONFIG:-bench/configs/otlp-to-otlp.yaml}
 RATE_DURATION=${RATE_DURATION:-30}
+REPEAT=${REPEAT:-3}
+ATTRIBUTES=${ATTRIBUTES:-8}   # extra string attributes per span (plus two integer ones)
 SAT_DURATION=${SAT_DURATION:-20}
 export BENCH_RECEIVER_PORT=${BENCH_RECEIVER_PORT:-24317}
 export BENCH_SINK_PORT=${BENCH_SINK_PORT:-24399}
@@ -55,19 +58,28 @@ measure() {  # $1 = seconds to measure; prints "cpu_percent avg_rss_mib max_rss_
     'BEGIN { printf "%.2f %.1f %.1f\n", 100 * c / hz / (t1 - t0), s / n / 1024, m / 1024 }'
 }
 
-echo "== fixed rate: 10000 spans/s, 100 spans/request, ${RATE_DURATION}s (first 5s not measured)"
-taskset -c "$CPU_LOAD" "$BIN/sprout-loadgen" --endpoint "localhost:$BENCH_RECEIVER_PORT" \
-  --rate 10000 --duration "${RATE_DURATION}s" --batch 100 --concurrency 1 >"$WORK/rate.json" &
-LOAD=$!
-sleep 5
-read -r CPU AVG_RSS MAX_RSS < <(measure $((RATE_DURATION - 7)))
-wait $LOAD
-echo "loadgen: $(cat "$WORK/rate.json")"
-echo "collector CPU: ${CPU}% of one core; RSS avg ${AVG_RSS} MiB, max ${MAX_RSS} MiB"
+echo "== fixed rate: 10000 spans/s, 100 spans/request, $((ATTRIBUTES + 2)) attributes/span," \
+     "${REPEAT} runs of ${RATE_DURATION}s (first 5s of each not measured)"
+RESULTS=()
+for run in $(seq "$REPEAT"); do
+  taskset -c "$CPU_LOAD" "$BIN/sprout-loadgen" --endpoint "localhost:$BENCH_RECEIVER_PORT" \
+    --rate 10000 --duration "${RATE_DURATION}s" --batch 100 --concurrency 1 \
+    --attributes "$ATTRIBUTES" >"$WORK/rate.json" &
+  LOAD=$!
+  sleep 5
+  read -r CPU AVG_RSS MAX_RSS < <(measure $((RATE_DURATION - 7)))
+  wait $LOAD
+  grep -q '"failed_requests": 0' "$WORK/rate.json" || { echo "loadgen saw failures: $(cat "$WORK/rate.json")"; exit 1; }
+  echo "run $run: collector CPU ${CPU}% of one core; RSS avg ${AVG_RSS} MiB, max ${MAX_RSS} MiB"
+  RESULTS+=("$CPU $AVG_RSS $MAX_RSS")
+done
+printf '%s\n' "${RESULTS[@]}" | sort -n | awk -v n="$REPEAT" 'NR == int((n + 1) / 2) {
+  printf "median: collector CPU %s%% of one core at 10k spans/s; RSS avg %s MiB, max %s MiB\n", $1, $2, $3 }'
 
 echo "== saturation: flat out, 4 senders, ${SAT_DURATION}s (first 3s not measured)"
 taskset -c "$CPU_LOAD" "$BIN/sprout-loadgen" --endpoint "localhost:$BENCH_RECEIVER_PORT" \
-  --rate 0 --duration "${SAT_DURATION}s" --batch 100 --concurrency 4 >"$WORK/sat.json" &
+  --rate 0 --duration "${SAT_DURATION}s" --batch 100 --concurrency 4 \
+  --attributes "$ATTRIBUTES" >"$WORK/sat.json" &
 LOAD=$!
 sleep 3
 A0=$(accepted); T0=$(date +%s.%N)

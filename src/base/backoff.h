@@ -21,7 +21,11 @@ struct BackoffConfig {
 
 class ExponentialBackoff {
  public:
-  explicit ExponentialBackoff(const BackoffConfig& config, uint64_t seed = std::random_device{}());
+  // The default seed is cheap (a per-thread generator seeded once): a backoff is created for
+  // every exported request, and std::random_device costs a system call.
+  explicit ExponentialBackoff(const BackoffConfig& config, uint64_t seed = NextSeed());
+
+  static uint64_t NextSeed();
 
   // The wait before the next attempt: the current interval randomized by
   // ±randomization_factor; the interval then grows by `multiplier` up to `max_interval`.

@@ -153,10 +153,10 @@ class Scanner {
     uint32_t oneof_member = 0;
     int64_t oneof_items = 0;
     while (p < end) {
-      uint64_t tag;
-      if (!ReadVarint(&p, end, &tag, 5) || tag > 0xffffffffu) return Fail(Error::kWireFormat);
-      const uint32_t number = static_cast<uint32_t>(tag >> 3);
-      const uint32_t wire_type = static_cast<uint32_t>(tag & 7);
+      uint32_t tag;
+      if (!ReadTag(&p, end, &tag)) return Fail(Error::kWireFormat);
+      const uint32_t number = tag >> 3;
+      const uint32_t wire_type = tag & 7;
       if (number == 0) return Fail(Error::kWireFormat);
       const Field* field = nullptr;
       for (int i = 0; i < schema.size; ++i) {
@@ -258,6 +258,14 @@ class Scanner {
     }
   }
 
+  // A tag is a varint of at most 5 bytes whose bits beyond 32 are dropped, as the parser does.
+  static bool ReadTag(const char** p, const char* end, uint32_t* tag) {
+    uint64_t value;
+    if (!ReadVarint(p, end, &value, 5)) return false;
+    *tag = static_cast<uint32_t>(value);
+    return true;
+  }
+
   static bool ReadVarint(const char** p, const char* end, uint64_t* value, int max_bytes) {
     uint64_t result = 0;
     for (int i = 0; i < max_bytes; ++i) {
@@ -300,10 +308,10 @@ class Scanner {
       case 3: {  // a group: fields until the matching end-group tag
         if (depth + 1 > kMaxDepth) return Fail(Error::kWireFormat), false;
         while (true) {
-          uint64_t tag;
-          if (!ReadVarint(p, end, &tag, 5) || tag > 0xffffffffu) return Fail(Error::kWireFormat), false;
-          const uint32_t inner_number = static_cast<uint32_t>(tag >> 3);
-          const uint32_t inner_type = static_cast<uint32_t>(tag & 7);
+          uint32_t tag;
+          if (!ReadTag(p, end, &tag)) return Fail(Error::kWireFormat), false;
+          const uint32_t inner_number = tag >> 3;
+          const uint32_t inner_type = tag & 7;
           if (inner_type == 4) {
             if (inner_number != number) return Fail(Error::kWireFormat), false;
             return true;

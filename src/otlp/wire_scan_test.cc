@@ -109,6 +109,13 @@ TEST(WireScanTest, RejectsWhatTheParserRejects) {
   EXPECT_FALSE(ScanRequest(Signal::kTraces, "\x0c").ok());  // end-group outside a group
 }
 
+TEST(WireScanTest, TagBitsBeyond32AreDroppedLikeTheParser) {
+  // Found by otlp_proto_fuzzer: a 5-byte tag whose last byte overflows 32 bits.
+  const std::string wire("\x30\xd9\x06\xf8\xf8\xf8\xf8\x68\xf8\x68\x68\x68\x68\x40", 14);
+  pb::trace_service::ExportTraceServiceRequest parsed;
+  EXPECT_EQ(parsed.ParseFromString(wire), ScanRequest(Signal::kTraces, wire).ok());
+}
+
 TEST(WireScanTest, ChecksIdLengthsLikeTheCollector) {
   auto request = Traces(1, 1);
   request.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_trace_id("short");

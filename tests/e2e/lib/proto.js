@@ -1,48 +1,27 @@
 'use strict';
-// The few protobuf messages the HTTP tests build or read by hand, as a subset of the public
-// OTLP and google.rpc schemas (same field numbers), compiled by protobufjs at load time.
+// Builds and reads the protobuf messages the HTTP tests handle by hand, with protobufjs loading
+// the repository's own schemas (proto/); the round-trip tests use the SDK's own encoders.
 
 const crypto = require('node:crypto');
+const path = require('node:path');
 const protobuf = require('protobufjs');
 
-const SCHEMA = `
-syntax = "proto3";
-package e2e;
-
-message AnyValue {
-  oneof value {
-    string string_value = 1;
-    bool bool_value = 2;
-    int64 int_value = 3;
-    double double_value = 4;
-  }
-}
-message KeyValue { string key = 1; AnyValue value = 2; }
-message Resource { repeated KeyValue attributes = 1; }
-message InstrumentationScope { string name = 1; string version = 2; }
-message Span {
-  bytes trace_id = 1;
-  bytes span_id = 2;
-  string name = 5;
-  int32 kind = 6;
-  fixed64 start_time_unix_nano = 7;
-  fixed64 end_time_unix_nano = 8;
-  repeated KeyValue attributes = 9;
-}
-message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; }
-message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
-message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
-message ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; }
-message ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
-
-message Any { string type_url = 1; bytes value = 2; }
-message Status { int32 code = 1; string message = 2; repeated Any details = 3; }
-`;
-
-const root = protobuf.parse(SCHEMA, { keepCase: false }).root;
-const ExportTraceServiceRequest = root.lookupType('e2e.ExportTraceServiceRequest');
-const ExportTraceServiceResponse = root.lookupType('e2e.ExportTraceServiceResponse');
-const Status = root.lookupType('e2e.Status');
+const PROTO_ROOT = path.resolve(__dirname, '../../../proto');
+const root = new protobuf.Root();
+root.resolvePath = (origin, target) =>
+  target.startsWith('google/protobuf/') ? target : path.join(PROTO_ROOT, target);
+root.loadSync(
+  [
+    'opentelemetry/proto/collector/trace/v1/trace_service.proto',
+    'google/rpc/status.proto',
+  ],
+  { keepCase: false },
+);
+const ExportTraceServiceRequest = root.lookupType(
+  'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+const ExportTraceServiceResponse = root.lookupType(
+  'opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse');
+const Status = root.lookupType('google.rpc.Status');
 
 // A request with `spanCount` spans under one resource, as plain data.
 function traceRequestData(spanCount, { service = 'e2e-http', prefix = 'span' } = {}) {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/hex.h"
+#include "base/json_escape.h"
 
 namespace sprout::collector::debugexporter {
 namespace {
@@ -23,26 +24,6 @@ std::string ShortestFixed(double v) {
   char buf[400];
   auto result = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
   return std::string(buf, result.ptr);
-}
-
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          *out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
 }
 
 void AppendJson(const pb::common::AnyValue& value, std::string* out) {

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target of a fuzz build for a bounded time each.
+#   scripts/run_fuzzers.sh <build-dir> <seconds-per-target>
+# Corpora live in <build-dir>/corpus/<target> (kept between runs); crashes are written to
+# <build-dir>/crashes/<target>/ and fail the run.
+set -euo pipefail
+BUILD=${1:-build-fuzz}
+SECONDS_EACH=${2:-60}
+status=0
+for fuzzer in "$BUILD"/bin/*_fuzzer; do
+  name=$(basename "$fuzzer")
+  corpus="$BUILD/corpus/$name"
+  crashes="$BUILD/crashes/$name"
+  mkdir -p "$corpus" "$crashes"
+  echo "== $name for ${SECONDS_EACH}s"
+  if ! "$fuzzer" "$corpus" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \
+       -print_final_stats=1 -artifact_prefix="$crashes/" 2>"$BUILD/$name.log"; then
+    echo "!! $name failed; see $BUILD/$name.log and $crashes/"
+    tail -30 "$BUILD/$name.log"
+    status=1
+  else
+    grep -E "^stat::number_of_executed_units|^Done" "$BUILD/$name.log" || true
+  fi
+done
+exit $status

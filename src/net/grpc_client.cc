@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/rpc/status.pb.h"
+#include "net/grpc_queue.h"
 
 namespace sprout::net {
 namespace {
@@ -27,8 +28,17 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, const char* what) 
   return ss.str();
 }
 
-// Everything one call needs until it completes.
-struct CallState {
+GrpcCallResult ToResult(const grpc::Status& status, grpc::ByteBuffer& response);
+
+// Everything one call needs until it completes; its own completion-queue tag.
+struct CallState : public internal::QueueTag {
+  void Proceed(bool) override {
+    GrpcCallResult result = ToResult(status, response);
+    GrpcClient::Callback callback = std::move(done);
+    delete this;
+    callback(std::move(result));
+  }
+
   grpc::ClientContext context;
   grpc::ByteBuffer request;
   grpc::ByteBuffer response;
@@ -69,24 +79,16 @@ class GrpcClientImpl : public GrpcClient {
       : channel_(std::move(channel)), stub_(channel_), options_(options) {
     if (options.compression == "gzip") compression_ = GRPC_COMPRESS_GZIP;
     else if (options.compression == "deflate") compression_ = GRPC_COMPRESS_DEFLATE;
-    // Completions are taken off the queue by this one thread, which also runs the callbacks.
-    thread_ = std::thread([this] {
-      void* tag;
-      bool ok;
-      while (cq_.Next(&tag, &ok)) {
-        auto* state = static_cast<CallState*>(tag);
-        GrpcCallResult result = ToResult(state->status, state->response);
-        Callback done = std::move(state->done);
-        delete state;
-        done(std::move(result));
-      }
-    });
   }
 
   ~GrpcClientImpl() override {
     // Every call has completed by now (the owner waits for its calls before destroying us).
     cq_.Shutdown();
-    thread_.join();
+    if (thread_.joinable()) {
+      thread_.join();
+    } else {
+      internal::RunQueue(&cq_);  // a queue must be drained before it is destroyed
+    }
   }
 
   void CallAsync(const std::string& method, const google::protobuf::Message& request,
@@ -124,7 +126,27 @@ class GrpcClientImpl : public GrpcClient {
     state->context.set_compression_algorithm(compression_);
     state->context.set_wait_for_ready(options_.wait_for_ready);
     for (const auto& [k, v] : options_.headers) state->context.AddMetadata(k, v);
-    state->call = stub_.PrepareUnaryCall(&state->context, method, state->request, &cq_);
+    // On a server thread, the call completes on that thread's own queue (see grpc_queue.h).
+    internal::ThreadQueue* thread_queue = internal::CurrentThreadQueue();
+    std::unique_lock<std::mutex> lock;
+    grpc::CompletionQueue* cq = &cq_;
+    if (thread_queue != nullptr) {
+      lock = std::unique_lock<std::mutex>(thread_queue->mu);
+      if (thread_queue->open) {
+        cq = thread_queue->cq;
+      } else {
+        lock.unlock();
+      }
+    }
+    if (cq == &cq_) {
+      // Calls started off the server threads (retries, other receivers) complete on this
+      // client's own queue, polled by a thread started on first need. Until then no second
+      // thread competes with the server threads for gRPC's poller role.
+      std::call_once(thread_started_, [this] {
+        thread_ = std::thread([this] { internal::RunQueue(&cq_); });
+      });
+    }
+    state->call = stub_.PrepareUnaryCall(&state->context, method, state->request, cq);
     state->call->StartCall();
     state->call->Finish(&state->response, &state->status, state);
   }
@@ -134,6 +156,7 @@ class GrpcClientImpl : public GrpcClient {
   GrpcClientOptions options_;
   grpc_compression_algorithm compression_ = GRPC_COMPRESS_NONE;
   grpc::CompletionQueue cq_;
+  std::once_flag thread_started_;
   std::thread thread_;
 };
 

@@ -1,10 +1,12 @@
 // A gRPC client channel for unary calls with messages the caller already holds.
 //
 // The request is serialized straight into gRPC's buffer (no intermediate string) and the
-// response is returned as bytes. Calls are asynchronous: one thread per client takes
-// completions off a completion queue and runs the callbacks. Any number of threads may call at
-// once (HTTP/2 multiplexing over one connection). Destroying the client while a call is in
-// progress is not allowed.
+// response is returned as bytes. Calls are asynchronous: a call started on a gRPC server thread
+// completes on that thread's completion queue (see grpc_queue.h); other calls complete on the
+// client's own queue, polled by a thread the client starts when first needed. Callbacks run on
+// the thread that takes the completion. Any number of threads may call at once (HTTP/2
+// multiplexing over one connection). Destroying the client while a call is in progress is not
+// allowed.
 #pragma once
 
 #include <functional>

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "google/rpc/status.pb.h"
+#include "net/grpc_queue.h"
 #include "net/http_server.h"
 
 namespace sprout::net {
@@ -97,7 +98,7 @@ class Call : public GrpcUnaryCall {
 
 // One call's life on a completion queue: wait for a call, read its message, handle it, answer.
 // The thread that polls the queue also runs the handler, so a request costs no thread hand-off.
-class CallData {
+class CallData : public internal::QueueTag {
  public:
   CallData(grpc::AsyncGenericService* service, grpc::ServerCompletionQueue* cq,
            const std::map<std::string, GrpcUnaryHandler>* handlers)
@@ -105,7 +106,7 @@ class CallData {
     service_->RequestCall(&ctx_, &stream_, cq_, cq_, this);
   }
 
-  void Proceed(bool ok) {
+  void Proceed(bool ok) override {
     switch (state_) {
       case State::kWaitingForCall:
         if (!ok) {  // the server is shutting down
@@ -192,13 +193,15 @@ class GrpcServerImpl : public GrpcServer {
     }
     port_ = selected_port;
     for (auto& cq : cqs_) {
-      grpc::ServerCompletionQueue* queue = cq.get();
-      new CallData(&service_, queue, &handlers_);
-      threads_.emplace_back([queue] {
-        void* tag;
-        bool ok;
-        while (queue->Next(&tag, &ok)) static_cast<CallData*>(tag)->Proceed(ok);
+      auto thread_queue = std::make_unique<internal::ThreadQueue>();
+      thread_queue->cq = cq.get();
+      new CallData(&service_, cq.get(), &handlers_);
+      threads_.emplace_back([tq = thread_queue.get()] {
+        internal::CurrentThreadQueue() = tq;
+        internal::RunQueue(tq->cq);
+        internal::CurrentThreadQueue() = nullptr;
       });
+      thread_queues_.push_back(std::move(thread_queue));
     }
     return absl::OkStatus();
   }
@@ -212,6 +215,12 @@ class GrpcServerImpl : public GrpcServer {
       // Calls in progress finish (the queue threads keep running them) until the deadline.
       server_->Shutdown(absl::ToChronoTime(deadline));
       server_->Wait();
+    }
+    // No client call may start on a queue once it is shut down; calls already registered on it
+    // complete there before its thread returns.
+    for (auto& tq : thread_queues_) {
+      std::lock_guard<std::mutex> lock(tq->mu);
+      tq->open = false;
     }
     for (auto& cq : cqs_) cq->Shutdown();
     // Each thread drains its queue; waiting calls come back with ok=false and are freed.
@@ -233,6 +242,7 @@ class GrpcServerImpl : public GrpcServer {
   std::map<std::string, GrpcUnaryHandler> handlers_;
   grpc::AsyncGenericService service_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs_;
+  std::vector<std::unique_ptr<internal::ThreadQueue>> thread_queues_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<std::thread> threads_;
   int port_ = 0;
@@ -240,6 +250,21 @@ class GrpcServerImpl : public GrpcServer {
 };
 
 }  // namespace
+
+namespace internal {
+
+ThreadQueue*& CurrentThreadQueue() {
+  thread_local ThreadQueue* queue = nullptr;
+  return queue;
+}
+
+void RunQueue(grpc::CompletionQueue* cq) {
+  void* tag;
+  bool ok;
+  while (cq->Next(&tag, &ok)) static_cast<QueueTag*>(tag)->Proceed(ok);
+}
+
+}  // namespace internal
 
 std::string EncodeRpcStatus(absl::StatusCode code, std::string_view message,
                             std::optional<absl::Duration> retry_delay) {

@@ -37,10 +37,15 @@ struct Field {
   Msg msg = Msg::kNone;
 };
 
+// Field numbers of the OTLP schema are all below this; higher numbers are unknown fields.
+constexpr uint32_t kMaxFieldNumber = 17;
+
 struct Schema {
   const Field* fields;
   int size;
   bool is_item;  // a span, data point or log record
+  // by_number[n] is the index in `fields` of field number n, or -1.
+  int8_t by_number[kMaxFieldNumber];
 };
 
 #define FIELDS(name, ...) constexpr Field name[] = {__VA_ARGS__}
@@ -121,7 +126,10 @@ FIELDS(kKeyValueListF, {1, Kind::kMessage, Msg::kKeyValue});
 
 template <size_t N>
 constexpr Schema S(const Field (&f)[N], bool item = false) {
-  return Schema{f, static_cast<int>(N), item};
+  Schema schema{f, static_cast<int>(N), item, {}};
+  for (uint32_t n = 0; n < kMaxFieldNumber; ++n) schema.by_number[n] = -1;
+  for (size_t i = 0; i < N; ++i) schema.by_number[f[i].number] = static_cast<int8_t>(i);
+  return schema;
 }
 
 constexpr Schema kSchemas[] = {
@@ -159,11 +167,8 @@ class Scanner {
       const uint32_t wire_type = tag & 7;
       if (number == 0) return Fail(Error::kWireFormat);
       const Field* field = nullptr;
-      for (int i = 0; i < schema.size; ++i) {
-        if (schema.fields[i].number == number) {
-          field = &schema.fields[i];
-          break;
-        }
+      if (number < kMaxFieldNumber && schema.by_number[number] >= 0) {
+        field = &schema.fields[schema.by_number[number]];
       }
       if (field == nullptr || !Matches(*field, wire_type)) {
         if (!SkipUnknown(&p, end, number, wire_type, depth)) return -1;
@@ -193,9 +198,7 @@ class Scanner {
           p += size;
           switch (field->kind) {
             case Kind::kString:
-              if (!google::protobuf::internal::IsStructurallyValidUTF8(value, static_cast<int>(size))) {
-                return Fail(Error::kUtf8);
-              }
+              if (!ValidUtf8(value, size)) return Fail(Error::kUtf8);
               break;
             case Kind::kTraceId:
               if (size != 0 && size != 16) return Fail(Error::kIdLength);
@@ -258,6 +261,23 @@ class Scanner {
     }
   }
 
+  // Most strings are ASCII: check eight bytes at a time before the full UTF-8 validation
+  // (the same function the parser uses).
+  static bool ValidUtf8(const char* p, uint64_t size) {
+    uint64_t i = 0;
+    for (; i + 8 <= size; i += 8) {
+      uint64_t word;
+      std::memcpy(&word, p + i, 8);
+      if (word & 0x8080808080808080ULL) break;
+    }
+    for (; i < size; ++i) {
+      if (static_cast<uint8_t>(p[i]) & 0x80) {
+        return google::protobuf::internal::IsStructurallyValidUTF8(p + i, static_cast<int>(size - i));
+      }
+    }
+    return true;
+  }
+
   // A tag is a varint of at most 5 bytes whose bits beyond 32 are dropped, as the parser does.
   static bool ReadTag(const char** p, const char* end, uint32_t* tag) {
     uint64_t value;
@@ -267,6 +287,10 @@ class Scanner {
   }
 
   static bool ReadVarint(const char** p, const char* end, uint64_t* value, int max_bytes) {
+    if (*p < end && static_cast<uint8_t>(**p) < 0x80) {
+      *value = static_cast<uint8_t>(*(*p)++);
+      return true;
+    }
     uint64_t result = 0;
     for (int i = 0; i < max_bytes; ++i) {
       if (*p >= end) return false;

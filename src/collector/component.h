@@ -63,6 +63,9 @@ class Component {
   virtual ~Component() = default;
   // Called once before any data arrives. An error stops the service from starting.
   virtual absl::Status Start(Host& host) { return absl::OkStatus(); }
+  // Called on every component when the service begins to shut down, before any Shutdown():
+  // work that would outlast `deadline` (retries, for example) should stop by then.
+  virtual void PrepareShutdown(absl::Time deadline) {}
   // Called once; must return by `deadline`, dropping (and logging) what it could not finish.
   virtual absl::Status Shutdown(absl::Time deadline) { return absl::OkStatus(); }
 };

@@ -22,7 +22,12 @@ void QueueSettings::Decode(config::Decoder& decoder) {
                                            "\" (sprout sizes the queue in requests)"));
   }
   decoder.Refuse({"storage"}, "persistent queue storage is not supported yet");
-  decoder.Raw("wait_for_result");
+  bool wait_for_result = false;
+  decoder.Read("wait_for_result", &wait_for_result);
+  if (wait_for_result) {
+    decoder.AddError("wait_for_result",
+                     "is not supported yet (disable the queue to return the send result)");
+  }
 }
 
 absl::Status QueueSettings::Validate() const {
@@ -282,11 +287,18 @@ void ExportQueue::TimerLoop() {
   }
 }
 
+void ExportQueue::SetShutdownDeadline(absl::Time deadline) {
+  std::lock_guard<std::mutex> lock(mu_);
+  drain_deadline_ = std::min(drain_deadline_, deadline);
+  retry_cv_.notify_all();
+}
+
 void ExportQueue::Shutdown(absl::Time deadline) {
   std::unique_lock<std::mutex> lock(mu_);
   if (stop_timer_) return;
   closed_ = true;
-  drain_deadline_ = deadline;
+  drain_deadline_ = std::min(drain_deadline_, deadline);
+  deadline = drain_deadline_;
   retry_cv_.notify_all();
   room_cv_.notify_all();
   // Everything queued is sent (and retried) until the deadline.
@@ -300,7 +312,12 @@ void ExportQueue::Shutdown(absl::Time deadline) {
     options_.logger.Error("Dropping data because the shutdown timeout was reached.",
                           {{"dropped_items", dropped}});
   }
-  // Attempts in flight end within their timeout; past the deadline they are not retried.
+  // Attempts still in flight are made to end now; past the deadline nothing is retried.
+  if (outstanding_ > 0 && options_.cancel_in_flight) {
+    lock.unlock();
+    options_.cancel_in_flight();
+    lock.lock();
+  }
   drain_cv_.wait(lock, [this] { return outstanding_ == 0; });
   stop_timer_ = true;
   retry_cv_.notify_all();

@@ -70,6 +70,9 @@ class ExportQueue {
     BackoffConfig retry;
     log::Logger logger;
     MetricsRegistry* metrics = nullptr;
+    // Called when the shutdown deadline has passed with attempts still in flight, to make them
+    // end now (e.g. cancel the network calls); they then complete with an error.
+    std::function<void()> cancel_in_flight;
   };
 
   explicit ExportQueue(Options options);
@@ -77,6 +80,9 @@ class ExportQueue {
 
   void Start();
   absl::Status Submit(Request request);
+  // The service is about to shut down by `deadline`: from then on nothing is retried, which
+  // also bounds senders blocked in Submit() (queue disabled) while receivers stop.
+  void SetShutdownDeadline(absl::Time deadline);
   void Shutdown(absl::Time deadline);
 
   // Requests waiting for a free sender (not counting those being sent or waiting to retry).

@@ -214,6 +214,44 @@ TEST(ExportQueueTest, DisabledQueueRetriesBeforeReturning) {
   queue.Shutdown(absl::Now() + absl::Seconds(1));
 }
 
+TEST(ExportQueueTest, AttemptsStillInFlightAtTheDeadlineAreCancelled) {
+  MetricsRegistry metrics;
+  ExportQueue::Options options = TestOptions(&metrics);
+  Deferred backend;  // never answers by itself
+  std::atomic<int> cancels{0};
+  options.cancel_in_flight = [&] {
+    ++cancels;
+    backend.CompleteAll(absl::CancelledError("cancelled"));
+  };
+  ExportQueue queue(options);
+  queue.Start();
+  ASSERT_TRUE(queue.Submit({backend.Attempt(), 4}).ok());
+  const absl::Time start = absl::Now();
+  queue.Shutdown(absl::Now() + absl::Milliseconds(100));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(cancels, 1);
+  EXPECT_EQ(Value(metrics, "otelcol_exporter_send_failed_spans_total"), 4);
+}
+
+TEST(ExportQueueTest, ShutdownDeadlineSetEarlyStopsRetriesOfABlockedCaller) {
+  ExportQueue::Options options = TestOptions(nullptr);
+  options.queue.enabled = false;
+  options.retry.initial_interval = absl::Milliseconds(20);
+  options.retry.max_elapsed_time = absl::ZeroDuration();  // would retry forever
+  ExportQueue queue(options);
+  queue.Start();
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    queue.SetShutdownDeadline(absl::Now() + absl::Milliseconds(100));
+  });
+  const absl::Time start = absl::Now();
+  absl::Status status = queue.Submit({Sync([] { return absl::UnavailableError("down"); }), 1});
+  EXPECT_FALSE(status.ok());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  stopper.join();
+  queue.Shutdown(absl::Now());
+}
+
 TEST(QueueSettingsTest, Validates) {
   QueueSettings q;
   q.queue_size = 0;

@@ -3,15 +3,18 @@
 //
 // Consumers are called one after the other with handles to the same request; a consumer that
 // changes data gets its own copy through Batch's copy-on-write, so no consumer sees another's
-// changes. Every consumer is called even when an earlier one fails; the first error is
-// returned.
+// changes. Every consumer is called even when an earlier one fails; their errors are joined
+// (the code of the first, the messages of all, permanent when any is — as the Collector's
+// multierr join), so the result does not depend on the order of the branches.
 #pragma once
 
 #include <memory>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "collector/component.h"
+#include "collector/consumer_error.h"
 
 namespace sprout::collector {
 
@@ -23,13 +26,20 @@ class FanOut : public Consumer<S> {
 
   absl::Status Consume(const Context& context, otlp::Batch<S> batch) override {
     absl::Status result;
+    bool permanent = false;
     for (size_t i = 0; i < consumers_.size(); ++i) {
       absl::Status status = i + 1 == consumers_.size()
                                 ? consumers_[i]->Consume(context, std::move(batch))
                                 : consumers_[i]->Consume(context, batch);
-      if (!status.ok() && result.ok()) result = std::move(status);
+      if (status.ok()) continue;
+      permanent = permanent || IsPermanent(status);
+      if (result.ok()) {
+        result = std::move(status);
+      } else {
+        result = absl::Status(result.code(), absl::StrCat(result.message(), "; ", status.message()));
+      }
     }
-    return result;
+    return permanent ? MarkPermanent(std::move(result)) : result;
   }
 
  private:

@@ -260,6 +260,7 @@ void Service::Shutdown() {
     if (auto* watcher = dynamic_cast<PipelineWatcher*>(b.component.get())) watcher->NotReady();
   }
   if (!started_.empty()) settings_.logger.Info("Starting shutdown...");
+  for (Built& b : started_) b.component->PrepareShutdown(deadline);
   for (auto it = started_.rbegin(); it != started_.rend(); ++it) {
     absl::Status status = it->component->Shutdown(deadline);
     if (!status.ok()) {

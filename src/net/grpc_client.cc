@@ -5,6 +5,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -30,14 +31,13 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, const char* what) 
 
 GrpcCallResult ToResult(const grpc::Status& status, grpc::ByteBuffer& response);
 
+class GrpcClientImpl;
+
 // Everything one call needs until it completes; its own completion-queue tag.
 struct CallState : public internal::QueueTag {
-  void Proceed(bool) override {
-    GrpcCallResult result = ToResult(status, response);
-    GrpcClient::Callback callback = std::move(done);
-    delete this;
-    callback(std::move(result));
-  }
+  void Proceed(bool) override;
+  GrpcClientImpl* client = nullptr;
+  bool may_use_caller_queue = true;
 
   grpc::ClientContext context;
   grpc::ByteBuffer request;
@@ -93,7 +93,13 @@ class GrpcClientImpl : public GrpcClient {
 
   void CallAsync(const std::string& method, const google::protobuf::Message& request,
                  absl::Duration timeout, Callback done) override {
+    CallAsyncImpl(method, request, timeout, std::move(done), options_.complete_on_caller_queue);
+  }
+
+  void CallAsyncImpl(const std::string& method, const google::protobuf::Message& request,
+                     absl::Duration timeout, Callback done, bool may_use_caller_queue) {
     auto* state = new CallState;
+    state->may_use_caller_queue = may_use_caller_queue;
     state->done = std::move(done);
     bool own_buffer = false;
     grpc::Status serialized = grpc::SerializationTraits<google::protobuf::Message>::Serialize(
@@ -111,15 +117,38 @@ class GrpcClientImpl : public GrpcClient {
 
   void CallSerializedAsync(const std::string& method, std::string_view request,
                            absl::Duration timeout, Callback done) override {
+    CallSerializedAsyncImpl(method, request, timeout, std::move(done),
+                            options_.complete_on_caller_queue);
+  }
+
+  void CallSerializedAsyncImpl(const std::string& method, std::string_view request,
+                               absl::Duration timeout, Callback done, bool may_use_caller_queue) {
     auto* state = new CallState;
+    state->may_use_caller_queue = may_use_caller_queue;
     state->done = std::move(done);
     grpc::Slice slice(request.data(), request.size());
     state->request = grpc::ByteBuffer(&slice, 1);
     Start(method, timeout, state);
   }
 
+  void CancelAll() override {
+    std::lock_guard<std::mutex> lock(calls_mu_);
+    for (CallState* call : calls_) call->context.TryCancel();
+  }
+
+  // A call has completed: it is no longer cancellable.
+  void Forget(CallState* state) {
+    std::lock_guard<std::mutex> lock(calls_mu_);
+    calls_.erase(state);
+  }
+
  private:
   void Start(const std::string& method, absl::Duration timeout, CallState* state) {
+    state->client = this;
+    {
+      std::lock_guard<std::mutex> lock(calls_mu_);
+      calls_.insert(state);
+    }
     if (timeout > absl::ZeroDuration()) {
       state->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
     }
@@ -127,7 +156,8 @@ class GrpcClientImpl : public GrpcClient {
     state->context.set_wait_for_ready(options_.wait_for_ready);
     for (const auto& [k, v] : options_.headers) state->context.AddMetadata(k, v);
     // On a server thread, the call completes on that thread's own queue (see grpc_queue.h).
-    internal::ThreadQueue* thread_queue = internal::CurrentThreadQueue();
+    internal::ThreadQueue* thread_queue =
+        state->may_use_caller_queue ? internal::CurrentThreadQueue() : nullptr;
     std::unique_lock<std::mutex> lock;
     grpc::CompletionQueue* cq = &cq_;
     if (thread_queue != nullptr) {
@@ -158,7 +188,17 @@ class GrpcClientImpl : public GrpcClient {
   grpc::CompletionQueue cq_;
   std::once_flag thread_started_;
   std::thread thread_;
+  std::mutex calls_mu_;
+  std::unordered_set<CallState*> calls_;  // in progress
 };
+
+void CallState::Proceed(bool) {
+  client->Forget(this);
+  GrpcCallResult result = ToResult(status, response);
+  GrpcClient::Callback callback = std::move(done);
+  delete this;
+  callback(std::move(result));
+}
 
 // Waits for one async call.
 class Waiter {
@@ -189,14 +229,16 @@ class Waiter {
 GrpcCallResult GrpcClient::Call(const std::string& method, const google::protobuf::Message& request,
                                 absl::Duration timeout) {
   Waiter waiter;
-  CallAsync(method, request, timeout, waiter.Callback());
+  static_cast<GrpcClientImpl*>(this)->CallAsyncImpl(method, request, timeout, waiter.Callback(),
+                                                    /*may_use_caller_queue=*/false);
   return waiter.Wait();
 }
 
 GrpcCallResult GrpcClient::CallSerialized(const std::string& method, std::string_view request,
                                           absl::Duration timeout) {
   Waiter waiter;
-  CallSerializedAsync(method, request, timeout, waiter.Callback());
+  static_cast<GrpcClientImpl*>(this)->CallSerializedAsyncImpl(
+      method, request, timeout, waiter.Callback(), /*may_use_caller_queue=*/false);
   return waiter.Wait();
 }
 
@@ -233,6 +275,12 @@ absl::StatusOr<std::unique_ptr<GrpcClient>> GrpcClient::Create(const GrpcClientO
   if (!options.balancer_name.empty()) args.SetLoadBalancingPolicyName(options.balancer_name);
   // Our own retry loop (retry_on_failure) decides about retries, as the Collector's does.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  if (options.write_buffer_size > 0) {
+    args.SetInt(GRPC_ARG_HTTP2_WRITE_BUFFER_SIZE, options.write_buffer_size);
+  }
+  if (options.read_buffer_size > 0) {
+    args.SetInt(GRPC_ARG_TCP_READ_CHUNK_SIZE, options.read_buffer_size);
+  }
   if (options.keepalive_time > absl::ZeroDuration()) {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
                 static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));

@@ -37,12 +37,18 @@ struct GrpcClientOptions {
   std::string compression = "gzip";  // "gzip", "deflate" or "" / "none"
   std::string user_agent;            // prefix of the User-Agent header
   std::string balancer_name = "round_robin";
-  int write_buffer_size = 512 << 10;
+  int write_buffer_size = 512 << 10;  // HTTP/2 write buffer (0: gRPC's default)
+  int read_buffer_size = 0;           // bytes read from a socket at a time (0: gRPC's default)
   std::vector<std::pair<std::string, std::string>> headers;  // sent with every call
   absl::Duration keepalive_time = absl::ZeroDuration();     // zero: no keepalive pings
   absl::Duration keepalive_timeout = absl::ZeroDuration();
   bool keepalive_permit_without_stream = false;
   bool wait_for_ready = false;
+  // Let a call started on a gRPC server thread complete on that thread's queue (fast path, see
+  // grpc_queue.h). Must be false when the caller may block waiting for the result on that
+  // thread (e.g. an exporter without a sending queue), or when calls have no timeout (a server
+  // shutting down waits for the calls registered on its queues).
+  bool complete_on_caller_queue = true;
 };
 
 struct GrpcCallResult {
@@ -69,7 +75,11 @@ class GrpcClient {
   virtual void CallSerializedAsync(const std::string& method, std::string_view request,
                                    absl::Duration timeout, Callback done) = 0;
 
-  // Blocking forms of the above.
+  // Cancels every call in progress (they complete with CANCELLED); used when a shutdown
+  // deadline has passed.
+  virtual void CancelAll() = 0;
+
+  // Blocking forms of the above (never completing on the caller's queue, which would deadlock).
   GrpcCallResult Call(const std::string& method, const google::protobuf::Message& request,
                       absl::Duration timeout);
   GrpcCallResult CallSerialized(const std::string& method, std::string_view request,

@@ -181,6 +181,12 @@ class GrpcServerImpl : public GrpcServer {
     builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected_port);
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.SetMaxReceiveMessageSize(options.max_recv_msg_size);
+    if (options.read_buffer_size > 0) {
+      builder.AddChannelArgument(GRPC_ARG_TCP_READ_CHUNK_SIZE, options.read_buffer_size);
+    }
+    if (options.write_buffer_size > 0) {
+      builder.AddChannelArgument(GRPC_ARG_HTTP2_WRITE_BUFFER_SIZE, options.write_buffer_size);
+    }
     if (options.max_concurrent_streams > 0) {
       builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
     }

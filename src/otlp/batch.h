@@ -38,13 +38,13 @@ class Batch {
   using Request = typename SignalTraits<S>::Request;
 
   // An empty request.
-  Batch() : rep_(std::make_shared<Rep>()) { rep_->decoded = true; }
+  Batch() : rep_(std::make_shared<Rep>()) { rep_->item_count.store(0, std::memory_order_relaxed); }
 
-  // Validates `wire` (see ScanRequest) and keeps it undecoded.
+  // Validates `wire` (see ScanRequest) and keeps it undecoded; no arena is made until a
+  // component asks for the message.
   static absl::StatusOr<Batch> Parse(std::string wire) {
     ASSIGN_OR_RETURN(const int64_t items, ScanRequest(S, wire));
     Batch batch;
-    batch.rep_->decoded = false;
     batch.rep_->wire = std::move(wire);
     batch.rep_->has_wire = true;
     batch.rep_->item_count.store(items, std::memory_order_relaxed);
@@ -63,9 +63,14 @@ class Batch {
     Decode();
     if (rep_.use_count() > 1) {
       auto copy = std::make_shared<Rep>();
+      copy->MakeMessage();
       copy->request->CopyFrom(*rep_->request);
-      copy->decoded = true;
+      copy->decoded.store(true, std::memory_order_release);
       rep_ = std::move(copy);
+    } else {
+      // Another thread may just have dropped the last other handle after reading the request;
+      // its reads must happen before our writes.
+      std::atomic_thread_fence(std::memory_order_acquire);
     }
     rep_->has_wire = false;
     rep_->wire = std::string();
@@ -89,38 +94,40 @@ class Batch {
     return n;
   }
 
-  bool decoded() const {
-    std::lock_guard<std::mutex> lock(rep_->decode_mu);
-    return rep_->decoded;
-  }
+  // Whether the message has been built (decoded, or created by a component).
+  bool decoded() const { return rep_->decoded.load(std::memory_order_acquire); }
 
   // True when both handles share one request (for tests of copy-on-write).
   bool SharesWith(const Batch& other) const { return rep_ == other.rep_; }
 
  private:
   struct Rep {
-    Rep() : arena(Options()), request(google::protobuf::Arena::CreateMessage<Request>(&arena)) {}
-    static google::protobuf::ArenaOptions Options() {
+    void MakeMessage() {
       google::protobuf::ArenaOptions options;
       options.start_block_size = 4096;
       options.max_block_size = 64 * 1024;
-      return options;
+      arena = std::make_unique<google::protobuf::Arena>(options);
+      request = google::protobuf::Arena::CreateMessage<Request>(arena.get());
     }
-    google::protobuf::Arena arena;
-    Request* request;  // owned by `arena`
-    std::string wire;  // the received encoding, while has_wire
+    std::unique_ptr<google::protobuf::Arena> arena;
+    Request* request = nullptr;  // owned by `arena`, made on first use
+    std::string wire;            // the received encoding, while has_wire
     bool has_wire = false;
     std::mutex decode_mu;
-    bool decoded = false;
+    std::atomic<bool> decoded{false};
     std::atomic<int64_t> item_count{-1};
   };
 
   void Decode() const {
+    if (rep_->decoded.load(std::memory_order_acquire)) return;
     std::lock_guard<std::mutex> lock(rep_->decode_mu);
-    if (rep_->decoded) return;
-    // ScanRequest accepted these bytes, which the parser is then known to accept.
-    rep_->request->ParseFromArray(rep_->wire.data(), static_cast<int>(rep_->wire.size()));
-    rep_->decoded = true;
+    if (rep_->decoded.load(std::memory_order_relaxed)) return;
+    rep_->MakeMessage();
+    if (rep_->has_wire) {
+      // ScanRequest accepted these bytes, which the parser is then known to accept.
+      rep_->request->ParseFromArray(rep_->wire.data(), static_cast<int>(rep_->wire.size()));
+    }
+    rep_->decoded.store(true, std::memory_order_release);
   }
 
   std::shared_ptr<Rep> rep_;

@@ -42,10 +42,16 @@ class OtlpExporter : public ConsumerComponent<S> {
         absl::StrCat("Sprout/", settings_.telemetry.build_version, " (linux/", Arch(), ")");
     options.balancer_name = config_.balancer_name;
     options.write_buffer_size = static_cast<int>(config_.write_buffer_size);
+    options.read_buffer_size = static_cast<int>(config_.read_buffer_size);
     for (const auto& [k, v] : config_.headers) {
       options.headers.emplace_back(absl::AsciiStrToLower(k), v);
     }
     options.wait_for_ready = config_.wait_for_ready;
+    // A receiver thread may wait for the result (no queue, or a full queue that blocks), and a
+    // call without timeout could hold up a receiver's shutdown: then calls complete elsewhere.
+    options.complete_on_caller_queue = config_.sending_queue.enabled &&
+                                       !config_.sending_queue.block_on_overflow &&
+                                       config_.timeout > absl::ZeroDuration();
     if (config_.keepalive.enabled) {
       options.keepalive_time = config_.keepalive.time;
       options.keepalive_timeout = config_.keepalive.timeout;
@@ -54,7 +60,8 @@ class OtlpExporter : public ConsumerComponent<S> {
     ASSIGN_OR_RETURN(client_, net::GrpcClient::Create(options));
     queue_ = std::make_unique<ExportQueue>(ExportQueue::Options{
         settings_.id, S, config_.sending_queue, config_.retry_on_failure,
-        settings_.telemetry.logger, settings_.telemetry.metrics});
+        settings_.telemetry.logger, settings_.telemetry.metrics,
+        [client = client_.get()] { client->CancelAll(); }});
     queue_->Start();
     return absl::OkStatus();
   }
@@ -64,6 +71,10 @@ class OtlpExporter : public ConsumerComponent<S> {
     return queue_->Submit(ExportQueue::Request{
         [this, batch = std::move(batch)](ExportQueue::Done done) { Send(batch, std::move(done)); },
         items});
+  }
+
+  void PrepareShutdown(absl::Time deadline) override {
+    if (queue_ != nullptr) queue_->SetShutdownDeadline(deadline);
   }
 
   absl::Status Shutdown(absl::Time deadline) override {

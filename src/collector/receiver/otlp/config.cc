@@ -28,7 +28,7 @@ void Config::Decode(config::Decoder& decoder) {
     g.Read("write_buffer_size", &grpc.write_buffer_size);
     g.Read("max_concurrent_streams", &grpc.max_concurrent_streams);
     g.Read("include_metadata", &grpc.include_metadata);
-    // Refusing what is not implemented is better than silently running without it.
+    // Refusing a setting sprout lacks is better than silently running without it.
     g.Refuse({"tls", "auth", "keepalive"}, "is not supported by sprout's otlp receiver yet");
   }
   if (protocols.Has("http")) {

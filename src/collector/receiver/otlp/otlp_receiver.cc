@@ -1,6 +1,7 @@
 #include "collector/receiver/otlp/otlp_receiver.h"
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -154,6 +155,7 @@ class OtlpReceiver : public Component {
       options.max_recv_msg_size = static_cast<int>(config_.grpc.max_recv_msg_size_mib << 20);
     }
     options.read_buffer_size = static_cast<int>(config_.grpc.read_buffer_size);
+    options.write_buffer_size = static_cast<int>(config_.grpc.write_buffer_size);
     options.max_concurrent_streams = static_cast<int>(config_.grpc.max_concurrent_streams);
     std::map<std::string, net::GrpcUnaryHandler> handlers;
     if (next_.traces) {
@@ -179,13 +181,8 @@ class OtlpReceiver : public Component {
     // Decompression comes first, as in the Collector's HTTP middleware.
     const std::string_view content_encoding = request.Header("content-encoding");
     const auto codec = net::ParseContentEncoding(content_encoding);
-    const bool allowed =
-        codec.has_value() &&
-        (*codec == net::Codec::kIdentity ||
-         std::any_of(config_.http.compression_algorithms.begin(),
-                     config_.http.compression_algorithms.end(), [&](const std::string& name) {
-                       return net::ParseContentEncoding(name) == codec;
-                     }));
+    const bool allowed = codec.has_value() &&
+                         (*codec == net::Codec::kIdentity || allowed_codecs_.contains(*codec));
     if (!allowed) {
       WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
                   absl::StrCat("unsupported Content-Encoding: ", AV(content_encoding)), std::nullopt);
@@ -302,6 +299,11 @@ class OtlpReceiver : public Component {
   }
 
   absl::Status StartHttp() {
+    for (const std::string& name : config_.http.compression_algorithms) {
+      if (auto codec = net::ParseContentEncoding(name); codec.has_value()) {
+        allowed_codecs_.insert(*codec);
+      }
+    }
     net::HttpServerOptions options;
     options.endpoint = config_.http.endpoint;
     options.max_request_body_size = static_cast<size_t>(config_.http.max_request_body_size);
@@ -322,6 +324,7 @@ class OtlpReceiver : public Component {
   ReceiverObs http_obs_;
   std::unique_ptr<net::GrpcServer> grpc_server_;
   std::unique_ptr<net::HttpServer> http_server_;
+  std::set<net::Codec> allowed_codecs_;  // from compression_algorithms, fixed at Start
 };
 
 class Factory : public ReceiverFactory {

@@ -217,16 +217,16 @@ class GrpcServerImpl : public GrpcServer {
   void Shutdown(absl::Time deadline) override {
     if (shut_down_) return;
     shut_down_ = true;
+    // From now on client calls complete on their clients' own queues: only calls registered
+    // before this point (each with a deadline) hold up the draining of these queues.
+    for (auto& tq : thread_queues_) {
+      std::lock_guard<std::mutex> lock(tq->mu);
+      tq->open = false;
+    }
     if (server_ != nullptr) {
       // Calls in progress finish (the queue threads keep running them) until the deadline.
       server_->Shutdown(absl::ToChronoTime(deadline));
       server_->Wait();
-    }
-    // No client call may start on a queue once it is shut down; calls already registered on it
-    // complete there before its thread returns.
-    for (auto& tq : thread_queues_) {
-      std::lock_guard<std::mutex> lock(tq->mu);
-      tq->open = false;
     }
     for (auto& cq : cqs_) cq->Shutdown();
     // Each thread drains its queue; waiting calls come back with ok=false and are freed.

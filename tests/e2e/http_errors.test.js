@@ -195,3 +195,48 @@ describe('OTLP/HTTP receiver successes', () => {
     });
   });
 });
+
+describe('OTLP/HTTP receiver with compression_algorithms: [gzip]', () => {
+  let restricted;
+  let restrictedBase;
+
+  before(async () => {
+    const [http, metrics] = await freePorts(2);
+    restrictedBase = `http://127.0.0.1:${http}`;
+    restricted = new Collector(
+      {
+        receivers: {
+          otlp: { protocols: { http: { endpoint: `127.0.0.1:${http}`, compression_algorithms: ['gzip'] } } },
+        },
+        exporters: { debug: { verbosity: 'basic' } },
+        service: {
+          telemetry: { metrics: { address: `127.0.0.1:${metrics}` } },
+          pipelines: { traces: { receivers: ['otlp'], exporters: ['debug'] } },
+        },
+      },
+      { name: 'http-gzip-only' },
+    );
+    await restricted.start();
+  });
+
+  after(async () => {
+    if (restricted) await restricted.kill();
+  });
+
+  it('refuses uncompressed and deflate bodies, accepts gzip', async () => {
+    const body = encodeTraceRequest(traceRequestData(2));
+    const headers = { 'content-type': 'application/x-protobuf' };
+    let res = await fetch(`${restrictedBase}/v1/traces`, { method: 'POST', body, headers });
+    assert.equal(res.status, 400);
+    assert.equal(decodeStatus(Buffer.from(await res.arrayBuffer())).message, 'unsupported Content-Encoding: ');
+    res = await fetch(`${restrictedBase}/v1/traces`, {
+      method: 'POST', body, headers: { ...headers, 'content-encoding': 'deflate' },
+    });
+    assert.equal(res.status, 400);
+    assert.equal(decodeStatus(Buffer.from(await res.arrayBuffer())).message, 'unsupported Content-Encoding: deflate');
+    res = await fetch(`${restrictedBase}/v1/traces`, {
+      method: 'POST', body: zlib.gzipSync(body), headers: { ...headers, 'content-encoding': 'gzip' },
+    });
+    assert.equal(res.status, 200);
+  });
+});

@@ -180,9 +180,11 @@ class OtlpReceiver : public Component {
     const Encoding encoding = EncodingOf(request.Header("content-type"));
     // Decompression comes first, as in the Collector's HTTP middleware.
     const std::string_view content_encoding = request.Header("content-encoding");
-    const auto codec = net::ParseContentEncoding(content_encoding);
-    const bool allowed = codec.has_value() &&
-                         (*codec == net::Codec::kIdentity || allowed_codecs_.contains(*codec));
+    auto codec = net::ParseContentEncoding(content_encoding);
+    // As confighttp: an empty compression_algorithms list turns decompression off (bodies pass
+    // as they are); otherwise uncompressed bodies too need "" in the list.
+    if (config_.http.compression_algorithms.empty()) codec = net::Codec::kIdentity;
+    const bool allowed = codec.has_value() && allowed_codecs_.contains(*codec);
     if (!allowed) {
       WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
                   absl::StrCat("unsupported Content-Encoding: ", AV(content_encoding)), std::nullopt);
@@ -304,6 +306,7 @@ class OtlpReceiver : public Component {
         allowed_codecs_.insert(*codec);
       }
     }
+    if (config_.http.compression_algorithms.empty()) allowed_codecs_.insert(net::Codec::kIdentity);
     net::HttpServerOptions options;
     options.endpoint = config_.http.endpoint;
     options.max_request_body_size = static_cast<size_t>(config_.http.max_request_body_size);

@@ -91,11 +91,15 @@ int main(int argc, char** argv) {
   int attributes = 8;
   int concurrency = 2;
   std::string compression = "none";
-  app.add_option("--endpoint", endpoint, "host:port of an OTLP/gRPC receiver")->capture_default_str();
-  app.add_option("--rate", rate, "spans per second in total; 0 sends flat out")->capture_default_str();
-  app.add_option("--duration", duration_text, "how long to send (Go duration)")->capture_default_str();
+  app.add_option("--endpoint", endpoint, "host:port of an OTLP/gRPC receiver")
+      ->capture_default_str();
+  app.add_option("--rate", rate, "spans per second in total; 0 sends flat out")
+      ->capture_default_str();
+  app.add_option("--duration", duration_text, "how long to send (Go duration)")
+      ->capture_default_str();
   app.add_option("--batch", batch, "spans per request")->capture_default_str();
-  app.add_option("--attributes", attributes, "extra string attributes per span")->capture_default_str();
+  app.add_option("--attributes", attributes, "extra string attributes per span")
+      ->capture_default_str();
   app.add_option("--concurrency", concurrency, "sending threads")->capture_default_str();
   app.add_option("--compression", compression, "none or gzip")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -145,9 +149,9 @@ int main(int argc, char** argv) {
           if (due > now) absl::SleepFor(std::min(due - now, end - now));
           if (absl::Now() >= end || g_stop) break;
         }
-        auto result = (*client)->CallSerialized(
-            otlp::SignalTraits<otlp::Signal::kTraces>::kGrpcMethod, pool[next++ % pool.size()],
-            absl::Seconds(10));
+        auto result =
+            (*client)->CallSerialized(otlp::SignalTraits<otlp::Signal::kTraces>::kGrpcMethod,
+                                      pool[next++ % pool.size()], absl::Seconds(10));
         ++requests;
         sent_spans += batch;
         if (result.code == absl::StatusCode::kOk) {

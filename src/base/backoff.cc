@@ -17,7 +17,8 @@ absl::Duration ExponentialBackoff::NextDelay() {
   std::uniform_real_distribution<double> dist(1.0 - f, 1.0 + f);
   const absl::Duration delay = current_ * dist(rng_);
   const absl::Duration grown = current_ * config_.multiplier;
-  current_ = config_.max_interval > absl::ZeroDuration() ? std::min(grown, config_.max_interval) : grown;
+  current_ =
+      config_.max_interval > absl::ZeroDuration() ? std::min(grown, config_.max_interval) : grown;
   return delay;
 }
 

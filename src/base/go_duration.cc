@@ -14,8 +14,8 @@ struct Unit {
   int64_t nanos;
 };
 // Longest names first so that "ms" is not read as "m".
-constexpr Unit kUnits[] = {{"ns", 1},           {"us", 1000},         {"\xC2\xB5s", 1000},
-                           {"\xCE\xBCs", 1000}, {"ms", 1000000},      {"s", 1000000000},
+constexpr Unit kUnits[] = {{"ns", 1},           {"us", 1000},        {"\xC2\xB5s", 1000},
+                           {"\xCE\xBCs", 1000}, {"ms", 1000000},     {"s", 1000000000},
                            {"m", 60000000000},  {"h", 3600000000000}};
 
 absl::Status Invalid(std::string_view text) {
@@ -55,7 +55,8 @@ absl::StatusOr<absl::Duration> ParseGoDuration(std::string_view text) {
     }
     if (!digits) return Invalid(text);
     size_t unit_end = i;
-    while (unit_end < s.size() && s[unit_end] != '.' && !(s[unit_end] >= '0' && s[unit_end] <= '9')) {
+    while (unit_end < s.size() && s[unit_end] != '.' &&
+           !(s[unit_end] >= '0' && s[unit_end] <= '9')) {
       ++unit_end;
     }
     std::string_view unit = s.substr(i, unit_end - i);

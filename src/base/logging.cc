@@ -20,15 +20,23 @@ std::atomic<Level> g_level{Level::kInfo};
 // column is written by this flag formatter.
 class ZapLevelFlag : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
     std::string_view name = "info";
     switch (msg.level) {
       case spdlog::level::trace:
-      case spdlog::level::debug: name = "debug"; break;
-      case spdlog::level::warn: name = "warn"; break;
+      case spdlog::level::debug:
+        name = "debug";
+        break;
+      case spdlog::level::warn:
+        name = "warn";
+        break;
       case spdlog::level::err:
-      case spdlog::level::critical: name = "error"; break;
-      default: break;
+      case spdlog::level::critical:
+        name = "error";
+        break;
+      default:
+        break;
     }
     dest.append(name.data(), name.data() + name.size());
   }
@@ -53,11 +61,16 @@ spdlog::logger& Sink() {
 
 spdlog::level::level_enum ToSpd(Level level) {
   switch (level) {
-    case Level::kDebug: return spdlog::level::debug;
-    case Level::kInfo: return spdlog::level::info;
-    case Level::kWarn: return spdlog::level::warn;
-    case Level::kError: return spdlog::level::err;
-    case Level::kOff: return spdlog::level::off;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
+    case Level::kOff:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
@@ -93,11 +106,16 @@ Level GetLevel() { return g_level.load(std::memory_order_relaxed); }
 
 bool ParseLevel(std::string_view text, Level* level) {
   const std::string lower = absl::AsciiStrToLower(absl::string_view(text.data(), text.size()));
-  if (lower == "debug") *level = Level::kDebug;
-  else if (lower == "info") *level = Level::kInfo;
-  else if (lower == "warn") *level = Level::kWarn;
-  else if (lower == "error") *level = Level::kError;
-  else return false;
+  if (lower == "debug")
+    *level = Level::kDebug;
+  else if (lower == "info")
+    *level = Level::kInfo;
+  else if (lower == "warn")
+    *level = Level::kWarn;
+  else if (lower == "error")
+    *level = Level::kError;
+  else
+    return false;
   return true;
 }
 

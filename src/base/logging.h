@@ -25,7 +25,8 @@ struct Field {
   Field(std::string k, const std::string& v) : key(std::move(k)), value(v) {}
   Field(std::string k, bool v) : key(std::move(k)), value(v) {}
   Field(std::string k, double v) : key(std::move(k)), value(v) {}
-  template <typename T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
+  template <typename T,
+            std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
   Field(std::string k, T v) : key(std::move(k)), value(static_cast<int64_t>(v)) {}
   std::string key;
   Value value;
@@ -48,10 +49,18 @@ class Logger {
 
   static bool Enabled(Level level) { return level >= GetLevel(); }
   void Log(Level level, std::string_view msg, const Fields& fields = {}) const;
-  void Debug(std::string_view msg, const Fields& fields = {}) const { Log(Level::kDebug, msg, fields); }
-  void Info(std::string_view msg, const Fields& fields = {}) const { Log(Level::kInfo, msg, fields); }
-  void Warn(std::string_view msg, const Fields& fields = {}) const { Log(Level::kWarn, msg, fields); }
-  void Error(std::string_view msg, const Fields& fields = {}) const { Log(Level::kError, msg, fields); }
+  void Debug(std::string_view msg, const Fields& fields = {}) const {
+    Log(Level::kDebug, msg, fields);
+  }
+  void Info(std::string_view msg, const Fields& fields = {}) const {
+    Log(Level::kInfo, msg, fields);
+  }
+  void Warn(std::string_view msg, const Fields& fields = {}) const {
+    Log(Level::kWarn, msg, fields);
+  }
+  void Error(std::string_view msg, const Fields& fields = {}) const {
+    Log(Level::kError, msg, fields);
+  }
 
  private:
   std::shared_ptr<const Fields> fields_;

@@ -92,10 +92,14 @@ std::string EscapeLabelValue(const std::string& v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
   return out;
 }
@@ -112,7 +116,11 @@ std::string MetricsRegistry::RenderText() const {
       bool first = true;
       auto append = [&](const MetricLabels& labels) {
         for (const auto& [k, v] : labels) {
-          out.append(first ? "{" : ",").append(k).append("=\"").append(EscapeLabelValue(v)).append("\"");
+          out.append(first ? "{" : ",")
+              .append(k)
+              .append("=\"")
+              .append(EscapeLabelValue(v))
+              .append("\"");
           first = false;
         }
       };
@@ -120,9 +128,12 @@ std::string MetricsRegistry::RenderText() const {
       append(constant_labels_);
       if (!first) out.append("}");
       double value = 0;
-      if (s.counter) value = s.counter->value();
-      else if (s.gauge) value = s.gauge->value();
-      else if (s.callback) value = s.callback();
+      if (s.counter)
+        value = s.counter->value();
+      else if (s.gauge)
+        value = s.gauge->value();
+      else if (s.callback)
+        value = s.callback();
       out.append(" ").append(FormatPrometheusValue(value)).append("\n");
     }
   }

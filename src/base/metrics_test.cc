@@ -18,8 +18,10 @@ TEST(MetricsRegistryTest, SameIdentitySameInstrument) {
 
 TEST(MetricsRegistryTest, RendersPrometheusText) {
   MetricsRegistry registry(MetricLabels{{"service_name", "sprout"}});
-  registry.GetCounter("otelcol_receiver_accepted_spans_total", "Accepted.",
-                      {{"receiver", "otlp"}, {"transport", "grpc"}})->Add(3);
+  registry
+      .GetCounter("otelcol_receiver_accepted_spans_total", "Accepted.",
+                  {{"receiver", "otlp"}, {"transport", "grpc"}})
+      ->Add(3);
   registry.GetGauge("otelcol_exporter_queue_size", "Queue.", {{"exporter", "otlp"}})->Set(2);
   const int id = registry.AddGaugeCallback("z_gauge", "Z.", {}, [] { return 0.5; });
   EXPECT_EQ(registry.RenderText(),

@@ -1,7 +1,8 @@
 #include "base/signals.h"
 
-#include <csignal>
 #include <pthread.h>
+
+#include <csignal>
 
 namespace sprout {
 namespace {

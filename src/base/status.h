@@ -14,10 +14,10 @@
 #define SPROUT_CONCAT(a, b) SPROUT_CONCAT_INNER(a, b)
 
 // Returns from the current function when `expr` (an absl::Status) is not OK.
-#define RETURN_IF_ERROR(expr)                          \
-  do {                                                 \
-    ::absl::Status sprout_status_ = (expr);            \
-    if (!sprout_status_.ok()) return sprout_status_;   \
+#define RETURN_IF_ERROR(expr)                        \
+  do {                                               \
+    ::absl::Status sprout_status_ = (expr);          \
+    if (!sprout_status_.ok()) return sprout_status_; \
   } while (0)
 
 // ASSIGN_OR_RETURN(auto x, MakeX()): assigns the value of a StatusOr or returns its error.

@@ -113,8 +113,9 @@ int main(int argc, char** argv) {
   CLI::App* collector_cmd =
       app.add_subcommand("collector", "Run an OpenTelemetry Collector with the given config");
   AddConfigFlags(collector_cmd, &collector_flags);
-  collector_cmd->add_option("--shutdown-timeout", shutdown_timeout,
-                            "How long queues may drain after SIGTERM (Go duration)")
+  collector_cmd
+      ->add_option("--shutdown-timeout", shutdown_timeout,
+                   "How long queues may drain after SIGTERM (Go duration)")
       ->capture_default_str();
 
   ConfigFlags validate_flags;

@@ -7,22 +7,32 @@ namespace sprout::collector {
 
 const char* KindName(Kind kind) {
   switch (kind) {
-    case Kind::kReceiver: return "receiver";
-    case Kind::kProcessor: return "processor";
-    case Kind::kExporter: return "exporter";
-    case Kind::kExtension: return "extension";
-    case Kind::kConnector: return "connector";
+    case Kind::kReceiver:
+      return "receiver";
+    case Kind::kProcessor:
+      return "processor";
+    case Kind::kExporter:
+      return "exporter";
+    case Kind::kExtension:
+      return "extension";
+    case Kind::kConnector:
+      return "connector";
   }
   return "component";
 }
 
 const char* KindSection(Kind kind) {
   switch (kind) {
-    case Kind::kReceiver: return "receivers";
-    case Kind::kProcessor: return "processors";
-    case Kind::kExporter: return "exporters";
-    case Kind::kExtension: return "extensions";
-    case Kind::kConnector: return "connectors";
+    case Kind::kReceiver:
+      return "receivers";
+    case Kind::kProcessor:
+      return "processors";
+    case Kind::kExporter:
+      return "exporters";
+    case Kind::kExtension:
+      return "extensions";
+    case Kind::kConnector:
+      return "connectors";
   }
   return "components";
 }
@@ -57,9 +67,9 @@ absl::StatusOr<ComponentID> ComponentID::Parse(std::string_view text) {
     }
   }
   if (!valid) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid character(s) in type \"", AV(type),
-        "\": type must match ^[a-zA-Z][0-9a-zA-Z_]{0,62}$"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid character(s) in type \"", AV(type),
+                     "\": type must match ^[a-zA-Z][0-9a-zA-Z_]{0,62}$"));
   }
   id.type = std::string(type);
   return id;

@@ -42,19 +42,27 @@ absl::StatusCode ReceiverCode(const absl::Status& status) {
 
 int HttpStatusFromCode(absl::StatusCode code) {
   switch (code) {
-    case absl::StatusCode::kOk: return 200;
+    case absl::StatusCode::kOk:
+      return 200;
     case absl::StatusCode::kCancelled:
     case absl::StatusCode::kDeadlineExceeded:
     case absl::StatusCode::kAborted:
     case absl::StatusCode::kOutOfRange:
     case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDataLoss: return 503;
-    case absl::StatusCode::kResourceExhausted: return 429;
-    case absl::StatusCode::kInvalidArgument: return 400;
-    case absl::StatusCode::kUnauthenticated: return 401;
-    case absl::StatusCode::kPermissionDenied: return 403;
-    case absl::StatusCode::kUnimplemented: return 404;
-    default: return 500;
+    case absl::StatusCode::kDataLoss:
+      return 503;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
+    case absl::StatusCode::kInvalidArgument:
+      return 400;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kUnimplemented:
+      return 404;
+    default:
+      return 500;
   }
 }
 
@@ -65,9 +73,12 @@ bool IsRetryableGrpcCode(absl::StatusCode code, bool has_retry_info) {
     case absl::StatusCode::kAborted:
     case absl::StatusCode::kOutOfRange:
     case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDataLoss: return true;
-    case absl::StatusCode::kResourceExhausted: return has_retry_info;
-    default: return false;
+    case absl::StatusCode::kDataLoss:
+      return true;
+    case absl::StatusCode::kResourceExhausted:
+      return has_retry_info;
+    default:
+      return false;
   }
 }
 
@@ -75,23 +86,11 @@ bool IsRetryableGrpcCode(absl::StatusCode code, bool has_retry_info) {
 
 namespace sprout::collector {
 const char* GrpcCodeName(absl::StatusCode code) {
-  static const char* kNames[] = {"OK",
-                                 "Canceled",
-                                 "Unknown",
-                                 "InvalidArgument",
-                                 "DeadlineExceeded",
-                                 "NotFound",
-                                 "AlreadyExists",
-                                 "PermissionDenied",
-                                 "ResourceExhausted",
-                                 "FailedPrecondition",
-                                 "Aborted",
-                                 "OutOfRange",
-                                 "Unimplemented",
-                                 "Internal",
-                                 "Unavailable",
-                                 "DataLoss",
-                                 "Unauthenticated"};
+  static const char* kNames[] = {
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
   const int i = static_cast<int>(code);
   return i >= 0 && i < 17 ? kNames[i] : "Unknown";
 }

@@ -1,11 +1,11 @@
 #include "collector/exporter_helper.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "base/go_duration.h"
 #include "collector/consumer_error.h"
 #include "config/decoder.h"
-
-#include <optional>
 
 namespace sprout::collector {
 
@@ -69,9 +69,12 @@ absl::Status ValidateRetrySettings(const BackoffConfig& retry) {
 namespace {
 std::string ItemName(Signal signal) {
   switch (signal) {
-    case Signal::kTraces: return "spans";
-    case Signal::kMetrics: return "metric_points";
-    case Signal::kLogs: return "log_records";
+    case Signal::kTraces:
+      return "spans";
+    case Signal::kMetrics:
+      return "metric_points";
+    case Signal::kLogs:
+      return "log_records";
   }
   return "items";
 }
@@ -89,9 +92,9 @@ ExportQueue::ExportQueue(Options options) : options_(std::move(options)) {
   if (options_.metrics != nullptr) {
     const std::string item = ItemName(options_.signal);
     const MetricLabels labels = {{"exporter", options_.exporter.String()}};
-    sent_ = options_.metrics->GetCounter(
-        "otelcol_exporter_sent_" + item + "_total",
-        "Number of " + item + " successfully sent to destination.", labels);
+    sent_ = options_.metrics->GetCounter("otelcol_exporter_sent_" + item + "_total",
+                                         "Number of " + item + " successfully sent to destination.",
+                                         labels);
     send_failed_ = options_.metrics->GetCounter(
         "otelcol_exporter_send_failed_" + item + "_total",
         "Number of " + item + " in failed attempts to send to destination.", labels);
@@ -130,9 +133,8 @@ int64_t ExportQueue::size() const {
 }
 
 absl::Status ExportQueue::Submit(Request request) {
-  auto pending = std::make_shared<Pending>(Pending{std::move(request),
-                                                   ExponentialBackoff(options_.retry),
-                                                   absl::InfinitePast(), {}});
+  auto pending = std::make_shared<Pending>(
+      Pending{std::move(request), ExponentialBackoff(options_.retry), absl::InfinitePast(), {}});
   if (!options_.queue.enabled) {
     std::mutex done_mu;
     std::condition_variable done_cv;
@@ -172,7 +174,8 @@ absl::Status ExportQueue::Submit(Request request) {
   if (closed_ || static_cast<int64_t>(queue_.size()) >= options_.queue.queue_size) {
     const char* reason = closed_ ? "sending queue is closed" : "sending queue is full";
     lock.unlock();
-    if (enqueue_failed_ != nullptr) enqueue_failed_->Add(static_cast<double>(pending->request.items));
+    if (enqueue_failed_ != nullptr)
+      enqueue_failed_->Add(static_cast<double>(pending->request.items));
     options_.logger.Error("Exporting failed. Rejecting data.",
                           {{"error", reason}, {"rejected_items", pending->request.items}});
     return absl::UnknownError(reason);
@@ -219,9 +222,9 @@ void ExportQueue::OnResult(std::shared_ptr<Pending> pending, absl::Status status
     lock.unlock();
     return reject(absl::StrCat("shutdown timeout reached while retrying: ", status.message()));
   }
-  options_.logger.Info("Exporting failed. Will retry the request after interval.",
-                       {{"error", std::string(status.message())},
-                        {"interval", FormatGoDuration(delay)}});
+  options_.logger.Info(
+      "Exporting failed. Will retry the request after interval.",
+      {{"error", std::string(status.message())}, {"interval", FormatGoDuration(delay)}});
   retries_.emplace(now + delay, std::move(pending));
   retry_cv_.notify_one();
 }

@@ -36,7 +36,7 @@ class ComponentConfig {
 };
 
 struct TelemetrySettings {
-  log::Logger logger;                // already carries otelcol.component.id / .kind (/ .signal)
+  log::Logger logger;  // already carries otelcol.component.id / .kind (/ .signal)
   MetricsRegistry* metrics = nullptr;
   std::string build_version;
 };

@@ -36,7 +36,8 @@ class FanOut : public Consumer<S> {
       if (result.ok()) {
         result = std::move(status);
       } else {
-        result = absl::Status(result.code(), absl::StrCat(result.message(), "; ", status.message()));
+        result =
+            absl::Status(result.code(), absl::StrCat(result.message(), "; ", status.message()));
       }
     }
     return permanent ? MarkPermanent(std::move(result)) : result;

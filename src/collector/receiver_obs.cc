@@ -4,7 +4,8 @@ namespace sprout::collector {
 
 ReceiverObs::ReceiverObs(MetricsRegistry* metrics, const ComponentID& receiver,
                          std::string transport)
-    : metrics_(metrics), labels_{{"receiver", receiver.String()}, {"transport", std::move(transport)}} {}
+    : metrics_(metrics),
+      labels_{{"receiver", receiver.String()}, {"transport", std::move(transport)}} {}
 
 Counter* ReceiverObs::Get(Signal signal, bool accepted) {
   std::atomic<Counter*>& slot = counters_[static_cast<int>(signal)][accepted ? 0 : 1];
@@ -13,13 +14,13 @@ Counter* ReceiverObs::Get(Signal signal, bool accepted) {
   static const char* kItems[3] = {"spans", "metric_points", "log_records"};
   const std::string item = kItems[static_cast<int>(signal)];
   // GetCounter returns the same instrument for the same identity, so a race here is harmless.
-  counter = accepted
-                ? metrics_->GetCounter("otelcol_receiver_accepted_" + item + "_total",
-                                       "Number of " + item + " successfully pushed into the pipeline.",
-                                       labels_)
-                : metrics_->GetCounter("otelcol_receiver_refused_" + item + "_total",
-                                       "Number of " + item + " that could not be pushed into the pipeline.",
-                                       labels_);
+  counter =
+      accepted ? metrics_->GetCounter(
+                     "otelcol_receiver_accepted_" + item + "_total",
+                     "Number of " + item + " successfully pushed into the pipeline.", labels_)
+               : metrics_->GetCounter(
+                     "otelcol_receiver_refused_" + item + "_total",
+                     "Number of " + item + " that could not be pushed into the pipeline.", labels_);
   slot.store(counter, std::memory_order_release);
   return counter;
 }

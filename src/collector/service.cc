@@ -38,11 +38,10 @@ std::string RandomInstanceID() {
   std::mt19937_64 rng(rd());
   const uint64_t a = rng(), b = rng();
   // A version-4 UUID, as the Collector generates for service.instance.id.
-  return absl::StrFormat("%08x-%04x-4%03x-%04x-%012x", static_cast<uint32_t>(a >> 32),
-                         static_cast<uint32_t>((a >> 16) & 0xffff),
-                         static_cast<uint32_t>(a & 0xfff),
-                         static_cast<uint32_t>(0x8000 | ((b >> 48) & 0x3fff)),
-                         b & 0xffffffffffffULL);
+  return absl::StrFormat(
+      "%08x-%04x-4%03x-%04x-%012x", static_cast<uint32_t>(a >> 32),
+      static_cast<uint32_t>((a >> 16) & 0xffff), static_cast<uint32_t>(a & 0xfff),
+      static_cast<uint32_t>(0x8000 | ((b >> 48) & 0x3fff)), b & 0xffffffffffffULL);
 }
 
 std::string SanitizeLabelName(const std::string& key) {
@@ -87,8 +86,8 @@ absl::Status Service::BuildSignal(std::vector<std::shared_ptr<Consumer<S>>>* hea
   std::map<ComponentID, ConsumerComponentPtr<S>> exporters;
   for (const PipelineConfig& pipeline : config_.pipelines) {
     if (pipeline.id.signal != S) continue;
-    const std::string where = absl::StrCat("failed to build pipelines: pipeline \"",
-                                           pipeline.id.String(), "\"");
+    const std::string where =
+        absl::StrCat("failed to build pipelines: pipeline \"", pipeline.id.String(), "\"");
     std::vector<std::shared_ptr<Consumer<S>>> pipeline_exporters;
     for (const ComponentID& id : pipeline.exporters) {
       auto it = exporters.find(id);
@@ -98,9 +97,9 @@ absl::Status Service::BuildSignal(std::vector<std::shared_ptr<Consumer<S>>>* hea
         CreateSettings settings{id, TelemetryFor(id, Kind::kExporter, signal)};
         auto created = CreateExporter<S>(factory, settings, *entry->config);
         if (!created.ok()) {
-          return Annotate(created.status(), absl::StrCat(where, ": failed to create \"",
-                                                         id.String(), "\" exporter for data type \"",
-                                                         signal, "\""));
+          return Annotate(created.status(),
+                          absl::StrCat(where, ": failed to create \"", id.String(),
+                                       "\" exporter for data type \"", signal, "\""));
         }
         it = exporters.emplace(id, *created).first;
         exporters_.push_back(Built{id, Kind::kExporter, *created, signal});
@@ -114,9 +113,9 @@ absl::Status Service::BuildSignal(std::vector<std::shared_ptr<Consumer<S>>>* hea
       CreateSettings settings{*pid, TelemetryFor(*pid, Kind::kProcessor, signal)};
       auto created = CreateProcessor<S>(factory, settings, *entry->config, next);
       if (!created.ok()) {
-        return Annotate(created.status(), absl::StrCat(where, ": failed to create \"",
-                                                       pid->String(), "\" processor for data type \"",
-                                                       signal, "\""));
+        return Annotate(created.status(),
+                        absl::StrCat(where, ": failed to create \"", pid->String(),
+                                     "\" processor for data type \"", signal, "\""));
       }
       processors_.push_back(Built{*pid, Kind::kProcessor, *created, signal});
       next = *created;
@@ -141,7 +140,8 @@ absl::Status Service::Build() {
                       absl::StrCat("failed to build extensions: failed to create extension \"",
                                    id.String(), "\""));
     }
-    extensions_.push_back(Built{id, Kind::kExtension, std::shared_ptr<Component>(std::move(*created))});
+    extensions_.push_back(
+        Built{id, Kind::kExtension, std::shared_ptr<Component>(std::move(*created))});
   }
 
   const size_t n = config_.receivers.size();
@@ -163,10 +163,12 @@ absl::Status Service::Build() {
     CreateSettings settings{entry.id, TelemetryFor(entry.id, Kind::kReceiver, nullptr)};
     auto created = factory.CreateReceiver(settings, *entry.config, std::move(next));
     if (!created.ok()) {
-      return Annotate(created.status(), absl::StrCat("failed to build pipelines: failed to create \"",
-                                                     entry.id.String(), "\" receiver"));
+      return Annotate(created.status(),
+                      absl::StrCat("failed to build pipelines: failed to create \"",
+                                   entry.id.String(), "\" receiver"));
     }
-    receivers_.push_back(Built{entry.id, Kind::kReceiver, std::shared_ptr<Component>(std::move(*created))});
+    receivers_.push_back(
+        Built{entry.id, Kind::kReceiver, std::shared_ptr<Component>(std::move(*created))});
   }
   return absl::OkStatus();
 }
@@ -180,8 +182,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(ServiceConfig config,
 
 absl::Status Service::StartTelemetry() {
   start_time_ = absl::Now();
-  metrics_->AddCounterCallback("otelcol_process_uptime_seconds_total",
-                               "Uptime of the process.", {},
+  metrics_->AddCounterCallback("otelcol_process_uptime_seconds_total", "Uptime of the process.", {},
                                [this] { return absl::ToDoubleSeconds(absl::Now() - start_time_); });
   metrics_->AddCounterCallback("otelcol_process_cpu_seconds_total",
                                "Total CPU user and system time in seconds.", {},
@@ -193,17 +194,17 @@ absl::Status Service::StartTelemetry() {
   net::HttpServerOptions options;
   options.endpoint = config_.telemetry.metrics_address;
   MetricsRegistry* registry = metrics_.get();
-  auto server = net::HttpServer::Start(options, [registry](const net::HttpRequest& request,
-                                                           net::HttpResponse& response) {
-    if (request.path != "/metrics") {
-      response.status = 404;
-      response.SetHeader("Content-Type", "text/plain; charset=utf-8");
-      response.body = "404 page not found\n";
-      return;
-    }
-    response.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    response.body = registry->RenderText();
-  });
+  auto server = net::HttpServer::Start(
+      options, [registry](const net::HttpRequest& request, net::HttpResponse& response) {
+        if (request.path != "/metrics") {
+          response.status = 404;
+          response.SetHeader("Content-Type", "text/plain; charset=utf-8");
+          response.body = "404 page not found\n";
+          return;
+        }
+        response.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        response.body = registry->RenderText();
+      });
   if (!server.ok()) {
     return Annotate(server.status(), "failed to create telemetry: failed to start metrics server");
   }
@@ -230,8 +231,8 @@ absl::Status Service::Start() {
       settings_.logger.Info(absl::StrCat("Starting ", KindName(b.kind), "..."), fields);
       absl::Status status = b.component->Start(*this);
       if (!status.ok()) {
-        return Annotate(status, absl::StrCat("failed to start ", KindName(b.kind), " \"",
-                                             b.id.String(), "\""));
+        return Annotate(
+            status, absl::StrCat("failed to start ", KindName(b.kind), " \"", b.id.String(), "\""));
       }
       started_.push_back(b);
     }
@@ -264,9 +265,9 @@ void Service::Shutdown() {
   for (auto it = started_.rbegin(); it != started_.rend(); ++it) {
     absl::Status status = it->component->Shutdown(deadline);
     if (!status.ok()) {
-      settings_.logger.Error(absl::StrCat("failed to shut down ", KindName(it->kind)),
-                             {{"otelcol.component.id", it->id.String()},
-                              {"error", std::string(status.message())}});
+      settings_.logger.Error(
+          absl::StrCat("failed to shut down ", KindName(it->kind)),
+          {{"otelcol.component.id", it->id.String()}, {"error", std::string(status.message())}});
     }
   }
   if (!started_.empty()) settings_.logger.Info("Shutdown complete.");

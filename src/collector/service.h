@@ -70,7 +70,7 @@ class Service : public Host {
   std::vector<Built> exporters_;
   std::vector<Built> processors_;  // start order: last processor of each pipeline first
   std::vector<Built> receivers_;
-  std::vector<Built> started_;     // in start order, for a partial start's rollback
+  std::vector<Built> started_;  // in start order, for a partial start's rollback
   absl::Time start_time_;
   bool shut_down_ = false;
 };

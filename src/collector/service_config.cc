@@ -23,8 +23,8 @@ absl::Status DecodeSection(config::Decoder& root, Kind kind, const Factories& fa
     const Factory* factory = factories.Find(kind, id->type);
     if (factory == nullptr) {
       return Invalid(absl::StrCat(section, ": unknown type: \"", id->type, "\" for id: \"", key,
-                                  "\" (valid values: [",
-                                  absl::StrJoin(factories.Types(kind), " "), "])"));
+                                  "\" (valid values: [", absl::StrJoin(factories.Types(kind), " "),
+                                  "])"));
     }
     ComponentEntry entry{*id, factory, factory->CreateDefaultConfig()};
     config::Decoder component = decoder.Child(key);
@@ -40,10 +40,15 @@ absl::StatusOr<PipelineID> ParsePipelineID(const std::string& text) {
   const size_t slash = text.find('/');
   const std::string type = text.substr(0, slash);
   PipelineID id;
-  if (type == "traces") id.signal = Signal::kTraces;
-  else if (type == "metrics") id.signal = Signal::kMetrics;
-  else if (type == "logs") id.signal = Signal::kLogs;
-  else return Invalid(absl::StrCat("service::pipelines: pipeline \"", text, "\": unknown signal \"", type, "\""));
+  if (type == "traces")
+    id.signal = Signal::kTraces;
+  else if (type == "metrics")
+    id.signal = Signal::kMetrics;
+  else if (type == "logs")
+    id.signal = Signal::kLogs;
+  else
+    return Invalid(
+        absl::StrCat("service::pipelines: pipeline \"", text, "\": unknown signal \"", type, "\""));
   if (slash != std::string::npos) {
     id.name = text.substr(slash + 1);
     if (id.name.empty()) {
@@ -54,7 +59,8 @@ absl::StatusOr<PipelineID> ParsePipelineID(const std::string& text) {
   return id;
 }
 
-absl::Status ReadIDs(config::Decoder& decoder, std::string_view key, std::vector<ComponentID>* out) {
+absl::Status ReadIDs(config::Decoder& decoder, std::string_view key,
+                     std::vector<ComponentID>* out) {
   std::vector<std::string> names;
   decoder.Read(key, &names);
   for (const std::string& name : names) {
@@ -137,11 +143,20 @@ std::string PipelineID::String() const {
 const ComponentEntry* ServiceConfig::Find(Kind kind, const ComponentID& id) const {
   const std::vector<ComponentEntry>* list = nullptr;
   switch (kind) {
-    case Kind::kReceiver: list = &receivers; break;
-    case Kind::kProcessor: list = &processors; break;
-    case Kind::kExporter: list = &exporters; break;
-    case Kind::kExtension: list = &extensions; break;
-    case Kind::kConnector: return nullptr;
+    case Kind::kReceiver:
+      list = &receivers;
+      break;
+    case Kind::kProcessor:
+      list = &processors;
+      break;
+    case Kind::kExporter:
+      list = &exporters;
+      break;
+    case Kind::kExtension:
+      list = &extensions;
+      break;
+    case Kind::kConnector:
+      return nullptr;
   }
   for (const ComponentEntry& e : *list) {
     if (e.id == id) return &e;
@@ -153,16 +168,26 @@ absl::StatusOr<ServiceConfig> DecodeServiceConfig(const YAML::Node& root,
                                                   const Factories& factories) {
   ServiceConfig cfg;
   config::Decoder decoder(root, "");
-  for (Kind kind : {Kind::kReceiver, Kind::kProcessor, Kind::kExporter, Kind::kExtension,
-                    Kind::kConnector}) {
+  for (Kind kind :
+       {Kind::kReceiver, Kind::kProcessor, Kind::kExporter, Kind::kExtension, Kind::kConnector}) {
     std::vector<ComponentEntry>* out = nullptr;
     std::vector<ComponentEntry> connectors;
     switch (kind) {
-      case Kind::kReceiver: out = &cfg.receivers; break;
-      case Kind::kProcessor: out = &cfg.processors; break;
-      case Kind::kExporter: out = &cfg.exporters; break;
-      case Kind::kExtension: out = &cfg.extensions; break;
-      case Kind::kConnector: out = &connectors; break;
+      case Kind::kReceiver:
+        out = &cfg.receivers;
+        break;
+      case Kind::kProcessor:
+        out = &cfg.processors;
+        break;
+      case Kind::kExporter:
+        out = &cfg.exporters;
+        break;
+      case Kind::kExtension:
+        out = &cfg.extensions;
+        break;
+      case Kind::kConnector:
+        out = &connectors;
+        break;
     }
     RETURN_IF_ERROR(DecodeSection(decoder, kind, factories, out));
   }
@@ -197,8 +222,10 @@ absl::StatusOr<ServiceConfig> DecodeServiceConfig(const YAML::Node& root,
   }
   for (const PipelineConfig& p : cfg.pipelines) {
     const std::string path = absl::StrCat("service::pipelines::", p.id.String());
-    if (p.receivers.empty()) return Invalid(absl::StrCat(path, ": must have at least one receiver"));
-    if (p.exporters.empty()) return Invalid(absl::StrCat(path, ": must have at least one exporter"));
+    if (p.receivers.empty())
+      return Invalid(absl::StrCat(path, ": must have at least one receiver"));
+    if (p.exporters.empty())
+      return Invalid(absl::StrCat(path, ": must have at least one exporter"));
     auto check = [&](Kind kind, const std::vector<ComponentID>& ids) -> absl::Status {
       std::set<ComponentID> seen;
       for (const ComponentID& id : ids) {

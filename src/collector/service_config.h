@@ -32,7 +32,7 @@ struct PipelineConfig {
 // service::telemetry
 struct TelemetryConfig {
   log::Level log_level = log::Level::kInfo;
-  std::string metrics_level = "normal";           // none | basic | normal | detailed
+  std::string metrics_level = "normal";            // none | basic | normal | detailed
   std::string metrics_address = "localhost:8888";  // `address`, or a pull/prometheus reader
   std::map<std::string, std::string> resource;     // extra resource attributes → labels
 };

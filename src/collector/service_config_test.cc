@@ -93,12 +93,13 @@ exporters: {debug: {}}
 service: {pipelines: {traces: {receivers: [otlp], processors: [batch], exporters: [debug]}}}
 )"),
             "service::pipelines::traces: references processor \"batch\" which is not configured");
-  EXPECT_EQ(Error(R"(
+  EXPECT_EQ(
+      Error(R"(
 receivers: {otlp: {protocols: {grpc: }}}
 exporters: {debug: {}}
 service: {pipelines: {traces: {receivers: [otlp], exporters: [debug, otlp/missing]}}}
 )"),
-            "service::pipelines::traces: references exporter \"otlp/missing\" which is not configured");
+      "service::pipelines::traces: references exporter \"otlp/missing\" which is not configured");
   EXPECT_EQ(Error(R"(
 receivers: {otlp: {protocols: {grpc: }}}
 exporters: {debug: {}}
@@ -120,8 +121,9 @@ TEST(ServiceConfigTest, StructuralErrors) {
             "no receiver configuration specified in config");
   EXPECT_EQ(Error("receivers: {otlp: {protocols: {grpc: }}}\nservice: {pipelines: {}}\n"),
             "no exporter configuration specified in config");
-  EXPECT_EQ(Error("receivers: {otlp: {protocols: {grpc: }}}\nexporters: {debug: {}}\nservice: {}\n"),
-            "service::pipelines: service must have at least one pipeline");
+  EXPECT_EQ(
+      Error("receivers: {otlp: {protocols: {grpc: }}}\nexporters: {debug: {}}\nservice: {}\n"),
+      "service::pipelines: service must have at least one pipeline");
   EXPECT_EQ(Error(R"(
 receivers: {otlp: {protocols: {grpc: }}}
 exporters: {debug: {}}

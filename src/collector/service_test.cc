@@ -28,7 +28,8 @@ struct EmptyConfig : ComponentConfig {
 
 class FakeReceiver : public Component {
  public:
-  FakeReceiver(ComponentID id, ReceiverConsumers next) : id_(std::move(id)), next_(std::move(next)) {}
+  FakeReceiver(ComponentID id, ReceiverConsumers next)
+      : id_(std::move(id)), next_(std::move(next)) {}
   absl::Status Start(Host&) override {
     journal->Add("start receiver " + id_.String());
     instances.push_back(this);

@@ -45,7 +45,7 @@ struct Warning {
 };
 
 struct Loaded {
-  YAML::Node root;                 // a map (empty map when every source was empty)
+  YAML::Node root;  // a map (empty map when every source was empty)
   std::vector<Warning> warnings;
 };
 

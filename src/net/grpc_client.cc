@@ -1,15 +1,15 @@
 #include "net/grpc_client.h"
 
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
 #include <unordered_set>
-
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/impl/codegen/proto_utils.h>
 
 #include "absl/strings/str_cat.h"
 #include "google/rpc/status.pb.h"
@@ -77,8 +77,10 @@ class GrpcClientImpl : public GrpcClient {
  public:
   GrpcClientImpl(std::shared_ptr<grpc::Channel> channel, const GrpcClientOptions& options)
       : channel_(std::move(channel)), stub_(channel_), options_(options) {
-    if (options.compression == "gzip") compression_ = GRPC_COMPRESS_GZIP;
-    else if (options.compression == "deflate") compression_ = GRPC_COMPRESS_DEFLATE;
+    if (options.compression == "gzip")
+      compression_ = GRPC_COMPRESS_GZIP;
+    else if (options.compression == "deflate")
+      compression_ = GRPC_COMPRESS_DEFLATE;
   }
 
   ~GrpcClientImpl() override {
@@ -172,9 +174,8 @@ class GrpcClientImpl : public GrpcClient {
       // Calls started off the server threads (retries, other receivers) complete on this
       // client's own queue, polled by a thread started on first need. Until then no second
       // thread competes with the server threads for gRPC's poller role.
-      std::call_once(thread_started_, [this] {
-        thread_ = std::thread([this] { internal::RunQueue(&cq_); });
-      });
+      std::call_once(thread_started_,
+                     [this] { thread_ = std::thread([this] { internal::RunQueue(&cq_); }); });
     }
     state->call = stub_.PrepareUnaryCall(&state->context, method, state->request, cq);
     state->call->StartCall();

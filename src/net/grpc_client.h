@@ -28,11 +28,11 @@ class Message;
 namespace sprout::net {
 
 struct GrpcClientOptions {
-  std::string target;  // "host:port" or a gRPC target such as "dns:///host:port"
-  bool tls = true;     // false: plaintext
-  std::string ca_file;     // PEM roots; empty: the system roots
-  std::string cert_file;   // client certificate (mTLS), PEM
-  std::string key_file;    // client key (mTLS), PEM
+  std::string target;     // "host:port" or a gRPC target such as "dns:///host:port"
+  bool tls = true;        // false: plaintext
+  std::string ca_file;    // PEM roots; empty: the system roots
+  std::string cert_file;  // client certificate (mTLS), PEM
+  std::string key_file;   // client key (mTLS), PEM
   std::string server_name_override;
   std::string compression = "gzip";  // "gzip", "deflate" or "" / "none"
   std::string user_agent;            // prefix of the User-Agent header
@@ -40,7 +40,7 @@ struct GrpcClientOptions {
   int write_buffer_size = 512 << 10;  // HTTP/2 write buffer (0: gRPC's default)
   int read_buffer_size = 0;           // bytes read from a socket at a time (0: gRPC's default)
   std::vector<std::pair<std::string, std::string>> headers;  // sent with every call
-  absl::Duration keepalive_time = absl::ZeroDuration();     // zero: no keepalive pings
+  absl::Duration keepalive_time = absl::ZeroDuration();      // zero: no keepalive pings
   absl::Duration keepalive_timeout = absl::ZeroDuration();
   bool keepalive_permit_without_stream = false;
   bool wait_for_ready = false;

@@ -7,9 +7,9 @@
 // from one thread to another (which costs two futex hand-offs per request).
 #pragma once
 
-#include <mutex>
-
 #include <grpcpp/completion_queue.h>
+
+#include <mutex>
 
 namespace sprout::net::internal {
 
@@ -23,7 +23,7 @@ class QueueTag {
 // A server thread's queue, open for client calls until the server begins to shut it down.
 struct ThreadQueue {
   grpc::CompletionQueue* cq = nullptr;
-  std::mutex mu;     // held while a client call is registered, and while closing
+  std::mutex mu;  // held while a client call is registered, and while closing
   bool open = true;
 };
 

@@ -1,20 +1,18 @@
 #include "net/grpc_server.h"
 
 #include <arpa/inet.h>
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/support/proto_buffer_reader.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-
-#include <algorithm>
 #include <thread>
-
-#include <grpcpp/generic/async_generic_service.h>
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/support/proto_buffer_reader.h>
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
@@ -294,8 +292,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   RETURN_IF_ERROR(SplitHostPort(options.endpoint, &host, &port));
   // gRPC wants an explicit host; an empty one means every interface.
   const std::string address = absl::StrCat(host.empty() ? "0.0.0.0" : host, ":", port);
-  const int threads =
-      options.threads > 0 ? options.threads
+  const int threads = options.threads > 0
+                          ? options.threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
   auto server = std::make_unique<GrpcServerImpl>(std::move(handlers));
   RETURN_IF_ERROR(server->Start(options, address, threads));

@@ -36,11 +36,11 @@ namespace sprout::net {
 
 struct GrpcServerOptions {
   std::string endpoint = "localhost:4317";
-  int max_recv_msg_size = 4 << 20;  // bytes; larger requests get RESOURCE_EXHAUSTED
+  int max_recv_msg_size = 4 << 20;   // bytes; larger requests get RESOURCE_EXHAUSTED
   int read_buffer_size = 512 << 10;  // bytes read from a socket at a time (0: gRPC's default)
   int write_buffer_size = 0;         // HTTP/2 write buffer (0: gRPC's default)
-  int max_concurrent_streams = 0;   // 0: gRPC's default
-  int threads = 0;                  // completion-queue threads; 0: one per two CPUs (at least 1)
+  int max_concurrent_streams = 0;    // 0: gRPC's default
+  int threads = 0;                   // completion-queue threads; 0: one per two CPUs (at least 1)
 };
 
 // One unary call, valid while the handler runs.

@@ -30,10 +30,10 @@
 namespace sprout::net {
 
 struct HttpRequest {
-  std::string method;   // as sent, e.g. "POST"
-  std::string target;   // as sent, e.g. "/v1/traces?x=1"
-  std::string path;     // target without the query, e.g. "/v1/traces"
-  std::string query;    // after '?', without it; empty when none
+  std::string method;  // as sent, e.g. "POST"
+  std::string target;  // as sent, e.g. "/v1/traces?x=1"
+  std::string path;    // target without the query, e.g. "/v1/traces"
+  std::string query;   // after '?', without it; empty when none
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
   std::string body;
   bool body_too_large = false;

@@ -21,7 +21,11 @@ TEST(BatchTest, CopyOnWrite) {
   TracesBatch a = MakeTraces(2);
   TracesBatch b = a;
   EXPECT_TRUE(a.SharesWith(b));
-  b.mutable_request()->mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans()->RemoveLast();
+  b.mutable_request()
+      ->mutable_resource_spans(0)
+      ->mutable_scope_spans(0)
+      ->mutable_spans()
+      ->RemoveLast();
   EXPECT_FALSE(a.SharesWith(b));
   EXPECT_EQ(a.item_count(), 2);
   EXPECT_EQ(b.item_count(), 1);

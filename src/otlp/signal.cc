@@ -6,9 +6,12 @@ namespace sprout::otlp {
 
 const char* SignalName(Signal signal) {
   switch (signal) {
-    case Signal::kTraces: return "traces";
-    case Signal::kMetrics: return "metrics";
-    case Signal::kLogs: return "logs";
+    case Signal::kTraces:
+      return "traces";
+    case Signal::kMetrics:
+      return "metrics";
+    case Signal::kLogs:
+      return "logs";
   }
   return "unknown";
 }
@@ -27,14 +30,23 @@ int64_t CountItems(const pb::metrics_service::ExportMetricsServiceRequest& reque
     for (const auto& sm : rm.scope_metrics()) {
       for (const auto& m : sm.metrics()) {
         switch (m.data_case()) {
-          case pb::metrics::Metric::kGauge: n += m.gauge().data_points_size(); break;
-          case pb::metrics::Metric::kSum: n += m.sum().data_points_size(); break;
-          case pb::metrics::Metric::kHistogram: n += m.histogram().data_points_size(); break;
+          case pb::metrics::Metric::kGauge:
+            n += m.gauge().data_points_size();
+            break;
+          case pb::metrics::Metric::kSum:
+            n += m.sum().data_points_size();
+            break;
+          case pb::metrics::Metric::kHistogram:
+            n += m.histogram().data_points_size();
+            break;
           case pb::metrics::Metric::kExponentialHistogram:
             n += m.exponential_histogram().data_points_size();
             break;
-          case pb::metrics::Metric::kSummary: n += m.summary().data_points_size(); break;
-          case pb::metrics::Metric::DATA_NOT_SET: break;
+          case pb::metrics::Metric::kSummary:
+            n += m.summary().data_points_size();
+            break;
+          case pb::metrics::Metric::DATA_NOT_SET:
+            break;
         }
       }
     }

@@ -59,8 +59,7 @@ struct SignalTraits<Signal::kLogs> {
   using Response = pb::logs_service::ExportLogsServiceResponse;
   static constexpr char kName[] = "logs";
   static constexpr char kItemName[] = "log_records";
-  static constexpr char kGrpcMethod[] =
-      "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+  static constexpr char kGrpcMethod[] = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 };
 
 // Items as the Collector counts them: spans; data points (of every metric type); log records.

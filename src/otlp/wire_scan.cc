@@ -9,12 +9,40 @@ namespace {
 
 // Messages of the OTLP schema (proto/opentelemetry/...), as the scanner needs to know them.
 enum class Msg : uint8_t {
-  kTraceRequest, kResourceSpans, kScopeSpans, kSpan, kEvent, kLink, kStatus,
-  kMetricsRequest, kResourceMetrics, kScopeMetrics, kMetric, kGauge, kSum, kHistogram,
-  kExpHistogram, kSummary, kNumberPoint, kHistogramPoint, kExpHistogramPoint, kBuckets,
-  kSummaryPoint, kQuantile, kExemplar,
-  kLogsRequest, kResourceLogs, kScopeLogs, kLogRecord,
-  kResource, kScope, kEntityRef, kKeyValue, kAnyValue, kArrayValue, kKeyValueList,
+  kTraceRequest,
+  kResourceSpans,
+  kScopeSpans,
+  kSpan,
+  kEvent,
+  kLink,
+  kStatus,
+  kMetricsRequest,
+  kResourceMetrics,
+  kScopeMetrics,
+  kMetric,
+  kGauge,
+  kSum,
+  kHistogram,
+  kExpHistogram,
+  kSummary,
+  kNumberPoint,
+  kHistogramPoint,
+  kExpHistogramPoint,
+  kBuckets,
+  kSummaryPoint,
+  kQuantile,
+  kExemplar,
+  kLogsRequest,
+  kResourceLogs,
+  kScopeLogs,
+  kLogRecord,
+  kResource,
+  kScope,
+  kEntityRef,
+  kKeyValue,
+  kAnyValue,
+  kArrayValue,
+  kKeyValueList,
   kNone,
 };
 
@@ -79,14 +107,13 @@ FIELDS(kSumF, {1, Kind::kMessage, Msg::kNumberPoint}, {2, Kind::kVarint}, {3, Ki
 FIELDS(kHistogramF, {1, Kind::kMessage, Msg::kHistogramPoint}, {2, Kind::kVarint});
 FIELDS(kExpHistogramF, {1, Kind::kMessage, Msg::kExpHistogramPoint}, {2, Kind::kVarint});
 FIELDS(kSummaryF, {1, Kind::kMessage, Msg::kSummaryPoint});
-FIELDS(kNumberPointF, {7, Kind::kMessage, Msg::kKeyValue}, {2, Kind::kFixed64},
-       {3, Kind::kFixed64}, {4, Kind::kFixed64}, {6, Kind::kFixed64},
-       {5, Kind::kMessage, Msg::kExemplar}, {8, Kind::kVarint});
+FIELDS(kNumberPointF, {7, Kind::kMessage, Msg::kKeyValue}, {2, Kind::kFixed64}, {3, Kind::kFixed64},
+       {4, Kind::kFixed64}, {6, Kind::kFixed64}, {5, Kind::kMessage, Msg::kExemplar},
+       {8, Kind::kVarint});
 FIELDS(kHistogramPointF, {9, Kind::kMessage, Msg::kKeyValue}, {2, Kind::kFixed64},
-       {3, Kind::kFixed64}, {4, Kind::kFixed64}, {5, Kind::kFixed64},
-       {6, Kind::kRepeatedFixed64}, {7, Kind::kRepeatedFixed64},
-       {8, Kind::kMessage, Msg::kExemplar}, {10, Kind::kVarint}, {11, Kind::kFixed64},
-       {12, Kind::kFixed64});
+       {3, Kind::kFixed64}, {4, Kind::kFixed64}, {5, Kind::kFixed64}, {6, Kind::kRepeatedFixed64},
+       {7, Kind::kRepeatedFixed64}, {8, Kind::kMessage, Msg::kExemplar}, {10, Kind::kVarint},
+       {11, Kind::kFixed64}, {12, Kind::kFixed64});
 FIELDS(kExpHistogramPointF, {1, Kind::kMessage, Msg::kKeyValue}, {2, Kind::kFixed64},
        {3, Kind::kFixed64}, {4, Kind::kFixed64}, {5, Kind::kFixed64}, {6, Kind::kVarint},
        {7, Kind::kFixed64}, {8, Kind::kMessage, Msg::kBuckets}, {9, Kind::kMessage, Msg::kBuckets},
@@ -106,20 +133,19 @@ FIELDS(kResourceLogsF, {1, Kind::kMessage, Msg::kResource}, {2, Kind::kMessage, 
 FIELDS(kScopeLogsF, {1, Kind::kMessage, Msg::kScope}, {2, Kind::kMessage, Msg::kLogRecord},
        {3, Kind::kString});
 FIELDS(kLogRecordF, {1, Kind::kFixed64}, {11, Kind::kFixed64}, {2, Kind::kVarint},
-       {3, Kind::kString}, {5, Kind::kMessage, Msg::kAnyValue},
-       {6, Kind::kMessage, Msg::kKeyValue}, {7, Kind::kVarint}, {8, Kind::kFixed32},
-       {9, Kind::kTraceId}, {10, Kind::kSpanId}, {12, Kind::kString});
+       {3, Kind::kString}, {5, Kind::kMessage, Msg::kAnyValue}, {6, Kind::kMessage, Msg::kKeyValue},
+       {7, Kind::kVarint}, {8, Kind::kFixed32}, {9, Kind::kTraceId}, {10, Kind::kSpanId},
+       {12, Kind::kString});
 
 FIELDS(kResourceF, {1, Kind::kMessage, Msg::kKeyValue}, {2, Kind::kVarint},
        {3, Kind::kMessage, Msg::kEntityRef});
 FIELDS(kScopeF, {1, Kind::kString}, {2, Kind::kString}, {3, Kind::kMessage, Msg::kKeyValue},
        {4, Kind::kVarint});
-FIELDS(kEntityRefF, {1, Kind::kString}, {2, Kind::kString}, {3, Kind::kString},
-       {4, Kind::kString});
+FIELDS(kEntityRefF, {1, Kind::kString}, {2, Kind::kString}, {3, Kind::kString}, {4, Kind::kString});
 FIELDS(kKeyValueF, {1, Kind::kString}, {2, Kind::kMessage, Msg::kAnyValue});
-FIELDS(kAnyValueF, {1, Kind::kString}, {2, Kind::kVarint}, {3, Kind::kVarint},
-       {4, Kind::kFixed64}, {5, Kind::kMessage, Msg::kArrayValue},
-       {6, Kind::kMessage, Msg::kKeyValueList}, {7, Kind::kBytes});
+FIELDS(kAnyValueF, {1, Kind::kString}, {2, Kind::kVarint}, {3, Kind::kVarint}, {4, Kind::kFixed64},
+       {5, Kind::kMessage, Msg::kArrayValue}, {6, Kind::kMessage, Msg::kKeyValueList},
+       {7, Kind::kBytes});
 FIELDS(kArrayValueF, {1, Kind::kMessage, Msg::kAnyValue});
 FIELDS(kKeyValueListF, {1, Kind::kMessage, Msg::kKeyValue});
 #undef FIELDS
@@ -133,14 +159,39 @@ constexpr Schema S(const Field (&f)[N], bool item = false) {
 }
 
 constexpr Schema kSchemas[] = {
-    S(kTraceRequestF), S(kResourceSpansF), S(kScopeSpansF), S(kSpanF, true), S(kEventF),
-    S(kLinkF), S(kStatusF),
-    S(kMetricsRequestF), S(kResourceMetricsF), S(kScopeMetricsF), S(kMetricF), S(kGaugeF),
-    S(kSumF), S(kHistogramF), S(kExpHistogramF), S(kSummaryF), S(kNumberPointF, true),
-    S(kHistogramPointF, true), S(kExpHistogramPointF, true), S(kBucketsF),
-    S(kSummaryPointF, true), S(kQuantileF), S(kExemplarF),
-    S(kLogsRequestF), S(kResourceLogsF), S(kScopeLogsF), S(kLogRecordF, true),
-    S(kResourceF), S(kScopeF), S(kEntityRefF), S(kKeyValueF), S(kAnyValueF), S(kArrayValueF),
+    S(kTraceRequestF),
+    S(kResourceSpansF),
+    S(kScopeSpansF),
+    S(kSpanF, true),
+    S(kEventF),
+    S(kLinkF),
+    S(kStatusF),
+    S(kMetricsRequestF),
+    S(kResourceMetricsF),
+    S(kScopeMetricsF),
+    S(kMetricF),
+    S(kGaugeF),
+    S(kSumF),
+    S(kHistogramF),
+    S(kExpHistogramF),
+    S(kSummaryF),
+    S(kNumberPointF, true),
+    S(kHistogramPointF, true),
+    S(kExpHistogramPointF, true),
+    S(kBucketsF),
+    S(kSummaryPointF, true),
+    S(kQuantileF),
+    S(kExemplarF),
+    S(kLogsRequestF),
+    S(kResourceLogsF),
+    S(kScopeLogsF),
+    S(kLogRecordF, true),
+    S(kResourceF),
+    S(kScopeF),
+    S(kEntityRefF),
+    S(kKeyValueF),
+    S(kAnyValueF),
+    S(kArrayValueF),
     S(kKeyValueListF),
 };
 
@@ -252,12 +303,18 @@ class Scanner {
 
   static bool Matches(const Field& field, uint32_t wire_type) {
     switch (field.kind) {
-      case Kind::kVarint: return wire_type == 0;
-      case Kind::kFixed64: return wire_type == 1;
-      case Kind::kFixed32: return wire_type == 5;
-      case Kind::kRepeatedFixed64: return wire_type == 1 || wire_type == 2;
-      case Kind::kRepeatedVarint: return wire_type == 0 || wire_type == 2;
-      default: return wire_type == 2;
+      case Kind::kVarint:
+        return wire_type == 0;
+      case Kind::kFixed64:
+        return wire_type == 1;
+      case Kind::kFixed32:
+        return wire_type == 5;
+      case Kind::kRepeatedFixed64:
+        return wire_type == 1 || wire_type == 2;
+      case Kind::kRepeatedVarint:
+        return wire_type == 0 || wire_type == 2;
+      default:
+        return wire_type == 2;
     }
   }
 
@@ -272,7 +329,8 @@ class Scanner {
     }
     for (; i < size; ++i) {
       if (static_cast<uint8_t>(p[i]) & 0x80) {
-        return google::protobuf::internal::IsStructurallyValidUTF8(p + i, static_cast<int>(size - i));
+        return google::protobuf::internal::IsStructurallyValidUTF8(p + i,
+                                                                   static_cast<int>(size - i));
       }
     }
     return true;
@@ -306,7 +364,8 @@ class Scanner {
 
   // Skips a field the schema does not know (or that came with an unexpected wire type); the
   // parser keeps those as unknown fields.
-  bool SkipUnknown(const char** p, const char* end, uint32_t number, uint32_t wire_type, int depth) {
+  bool SkipUnknown(const char** p, const char* end, uint32_t number, uint32_t wire_type,
+                   int depth) {
     switch (wire_type) {
       case 0: {
         uint64_t ignored;
@@ -352,11 +411,13 @@ class Scanner {
 
 absl::Status ToStatus(Error error) {
   switch (error) {
-    case Error::kIdLength: return absl::InvalidArgumentError("invalid length for ID");
+    case Error::kIdLength:
+      return absl::InvalidArgumentError("invalid length for ID");
     case Error::kUtf8:
       return absl::InvalidArgumentError(
           "proto: cannot parse invalid wire-format data: string field contains invalid UTF-8");
-    default: return absl::InvalidArgumentError("proto: cannot parse invalid wire-format data");
+    default:
+      return absl::InvalidArgumentError("proto: cannot parse invalid wire-format data");
   }
 }
 

@@ -19,8 +19,8 @@ void Check(Signal signal, const std::string& wire) {
   const bool parser_ok = parsed.ParseFromString(wire);
   auto scanned = ScanRequest(signal, wire);
   if (scanned.ok()) {
-    if (!parser_ok) std::abort();                          // scan too lenient
-    if (*scanned != CountItems(parsed)) std::abort();      // counts differ
+    if (!parser_ok) std::abort();                      // scan too lenient
+    if (*scanned != CountItems(parsed)) std::abort();  // counts differ
     if (!ValidateIds(parsed).ok()) std::abort();
   } else if (parser_ok && ValidateIds(parsed).ok() &&
              scanned.status().message() != "invalid length for ID") {

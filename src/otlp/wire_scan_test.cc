@@ -118,7 +118,8 @@ TEST(WireScanTest, TagBitsBeyond32AreDroppedLikeTheParser) {
 
 TEST(WireScanTest, ChecksIdLengthsLikeTheCollector) {
   auto request = Traces(1, 1);
-  request.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_trace_id("short");
+  request.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_trace_id(
+      "short");
   EXPECT_EQ(ScanRequest(Signal::kTraces, request.SerializeAsString()).status().message(),
             "invalid length for ID");
   EXPECT_EQ(ValidateIds(request).message(), "invalid length for ID");
@@ -139,7 +140,7 @@ TEST(WireScanTest, RejectsInvalidUtf8LikeTheParser) {
 
 TEST(WireScanTest, UnknownFieldsAndGroupsAreSkipped) {
   std::string wire = Traces(1, 1).SerializeAsString();
-  wire += "\xf8\x01\x05";        // field 31 varint
+  wire += "\xf8\x01\x05";                  // field 31 varint
   wire += "\x9b\x02\xa0\x02\x01\x9c\x02";  // group 35 { field 36 varint } end group 35
   pb::trace_service::ExportTraceServiceRequest parsed;
   ASSERT_TRUE(parsed.ParseFromString(wire));
@@ -175,7 +176,7 @@ TEST(WireScanTest, BatchKeepsBytesUntilChanged) {
   ASSERT_TRUE(batch->wire().has_value());
   EXPECT_EQ(*batch->wire(), wire);
   EXPECT_EQ(batch->request().resource_spans_size(), 2);  // decodes on demand
-  EXPECT_TRUE(batch->wire().has_value());                 // still unchanged
+  EXPECT_TRUE(batch->wire().has_value());                // still unchanged
   TracesBatch copy = *batch;
   copy.mutable_request()->mutable_resource_spans()->RemoveLast();
   EXPECT_FALSE(copy.wire().has_value());

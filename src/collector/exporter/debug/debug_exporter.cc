@@ -32,16 +32,15 @@ struct Config : ComponentConfig {
 
   absl::Status Validate() const override {
     if (verbosity != "basic" && verbosity != "normal" && verbosity != "detailed") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unrecognized verbosity level \"", verbosity, "\" (valid values: basic, normal, detailed)"));
+      return absl::InvalidArgumentError(absl::StrCat("unrecognized verbosity level \"", verbosity,
+                                                     "\" (valid values: basic, normal, detailed)"));
     }
     if (sampling_initial < 0 || sampling_thereafter < 0) {
       return absl::InvalidArgumentError("sampling values must be non-negative");
     }
     if (use_internal_logger && !output_paths.empty() &&
         !(output_paths.size() == 1 && output_paths[0] == "stdout")) {
-      return absl::InvalidArgumentError(
-          "output_paths requires use_internal_logger to be false");
+      return absl::InvalidArgumentError("output_paths requires use_internal_logger to be false");
     }
     return absl::OkStatus();
   }
@@ -76,8 +75,10 @@ class Sampler {
 class LineWriter {
  public:
   explicit LineWriter(const std::string& path) {
-    if (path == "stdout") file_ = stdout;
-    else if (path == "stderr") file_ = stderr;
+    if (path == "stdout")
+      file_ = stdout;
+    else if (path == "stderr")
+      file_ = stderr;
     else {
       file_ = std::fopen(path.c_str(), "a");
       owned_ = file_ != nullptr;
@@ -136,8 +137,8 @@ class DebugExporter : public ConsumerComponent<S> {
 
   absl::Status Start(Host&) override {
     if (!config_.use_internal_logger) {
-      writer_ = std::make_unique<LineWriter>(config_.output_paths.empty() ? "stdout"
-                                                                         : config_.output_paths[0]);
+      writer_ = std::make_unique<LineWriter>(
+          config_.output_paths.empty() ? "stdout" : config_.output_paths[0]);
       if (!writer_->ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat("cannot open output path \"", config_.output_paths[0], "\""));
@@ -192,15 +193,18 @@ class Factory : public ExporterFactory {
   bool SupportsSignal(Signal) const override { return true; }
   absl::StatusOr<ConsumerComponentPtr<Signal::kTraces>> CreateTraces(
       const CreateSettings& settings, const ComponentConfig& config) const override {
-    return std::make_shared<DebugExporter<Signal::kTraces>>(settings, static_cast<const Config&>(config));
+    return std::make_shared<DebugExporter<Signal::kTraces>>(settings,
+                                                            static_cast<const Config&>(config));
   }
   absl::StatusOr<ConsumerComponentPtr<Signal::kMetrics>> CreateMetrics(
       const CreateSettings& settings, const ComponentConfig& config) const override {
-    return std::make_shared<DebugExporter<Signal::kMetrics>>(settings, static_cast<const Config&>(config));
+    return std::make_shared<DebugExporter<Signal::kMetrics>>(settings,
+                                                             static_cast<const Config&>(config));
   }
   absl::StatusOr<ConsumerComponentPtr<Signal::kLogs>> CreateLogs(
       const CreateSettings& settings, const ComponentConfig& config) const override {
-    return std::make_shared<DebugExporter<Signal::kLogs>>(settings, static_cast<const Config&>(config));
+    return std::make_shared<DebugExporter<Signal::kLogs>>(settings,
+                                                          static_cast<const Config&>(config));
   }
 };
 

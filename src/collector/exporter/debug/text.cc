@@ -28,10 +28,18 @@ std::string ShortestFixed(double v) {
 
 void AppendJson(const pb::common::AnyValue& value, std::string* out) {
   switch (value.value_case()) {
-    case pb::common::AnyValue::kStringValue: AppendJsonString(value.string_value(), out); break;
-    case pb::common::AnyValue::kBoolValue: *out += value.bool_value() ? "true" : "false"; break;
-    case pb::common::AnyValue::kIntValue: absl::StrAppend(out, value.int_value()); break;
-    case pb::common::AnyValue::kDoubleValue: *out += ShortestFixed(value.double_value()); break;
+    case pb::common::AnyValue::kStringValue:
+      AppendJsonString(value.string_value(), out);
+      break;
+    case pb::common::AnyValue::kBoolValue:
+      *out += value.bool_value() ? "true" : "false";
+      break;
+    case pb::common::AnyValue::kIntValue:
+      absl::StrAppend(out, value.int_value());
+      break;
+    case pb::common::AnyValue::kDoubleValue:
+      *out += ShortestFixed(value.double_value());
+      break;
     case pb::common::AnyValue::kBytesValue:
       AppendJsonString(absl::Base64Escape(value.bytes_value()), out);
       break;
@@ -62,12 +70,15 @@ void AppendJson(const pb::common::AnyValue& value, std::string* out) {
       *out += "}";
       break;
     }
-    case pb::common::AnyValue::VALUE_NOT_SET: *out += "null"; break;
+    case pb::common::AnyValue::VALUE_NOT_SET:
+      *out += "null";
+      break;
   }
 }
 
 const char* SpanKindName(int kind) {
-  static const char* kNames[] = {"Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"};
+  static const char* kNames[] = {"Unspecified", "Internal", "Server",
+                                 "Client",      "Producer", "Consumer"};
   return kind >= 0 && kind < 6 ? kNames[kind] : "Unspecified";
 }
 
@@ -149,13 +160,13 @@ void AppendExemplars(std::string* out,
   *out += "Exemplars:\n";
   for (int i = 0; i < exemplars.size(); ++i) {
     const auto& e = exemplars[i];
-    absl::StrAppend(out, "Exemplar #", i, "\n     -> Trace ID: ", HexEncode(e.trace_id()),
-                    "\n     -> Span ID: ", HexEncode(e.span_id()),
-                    "\n     -> Timestamp: ", FormatTimestamp(e.time_unix_nano()), "\n     -> Value: ",
-                    e.value_case() == pb::metrics::Exemplar::kAsInt
-                        ? absl::StrCat(e.as_int())
-                        : absl::StrFormat("%f", e.as_double()),
-                    "\n");
+    absl::StrAppend(
+        out, "Exemplar #", i, "\n     -> Trace ID: ", HexEncode(e.trace_id()),
+        "\n     -> Span ID: ", HexEncode(e.span_id()),
+        "\n     -> Timestamp: ", FormatTimestamp(e.time_unix_nano()), "\n     -> Value: ",
+        e.value_case() == pb::metrics::Exemplar::kAsInt ? absl::StrCat(e.as_int())
+                                                        : absl::StrFormat("%f", e.as_double()),
+        "\n");
     AppendAttributes(out, "     -> FilteredAttributes", e.filtered_attributes(), "          ");
   }
 }
@@ -164,8 +175,8 @@ void AppendPointHeader(std::string* out, const char* kind, int index, const KeyV
                        uint64_t start, uint64_t time) {
   absl::StrAppend(out, kind, " #", index, "\n");
   AppendAttributes(out, "Data point attributes", attributes);
-  absl::StrAppend(out, "StartTimestamp: ", FormatTimestamp(start), "\nTimestamp: ",
-                  FormatTimestamp(time), "\n");
+  absl::StrAppend(out, "StartTimestamp: ", FormatTimestamp(start),
+                  "\nTimestamp: ", FormatTimestamp(time), "\n");
 }
 
 std::string NumberValue(const pb::metrics::NumberDataPoint& p, bool detailed) {
@@ -177,34 +188,46 @@ std::string NumberValue(const pb::metrics::NumberDataPoint& p, bool detailed) {
 
 std::string FormatValue(const pb::common::AnyValue& value) {
   switch (value.value_case()) {
-    case pb::common::AnyValue::kStringValue: return absl::StrCat("Str(", value.string_value(), ")");
-    case pb::common::AnyValue::kBoolValue: return value.bool_value() ? "Bool(true)" : "Bool(false)";
-    case pb::common::AnyValue::kIntValue: return absl::StrCat("Int(", value.int_value(), ")");
+    case pb::common::AnyValue::kStringValue:
+      return absl::StrCat("Str(", value.string_value(), ")");
+    case pb::common::AnyValue::kBoolValue:
+      return value.bool_value() ? "Bool(true)" : "Bool(false)";
+    case pb::common::AnyValue::kIntValue:
+      return absl::StrCat("Int(", value.int_value(), ")");
     case pb::common::AnyValue::kDoubleValue:
       return absl::StrCat("Double(", ShortestFixed(value.double_value()), ")");
     case pb::common::AnyValue::kBytesValue:
       return absl::StrCat("Bytes(", absl::Base64Escape(value.bytes_value()), ")");
-    case pb::common::AnyValue::kArrayValue: return absl::StrCat("Slice(", ValueAsString(value), ")");
-    case pb::common::AnyValue::kKvlistValue: return absl::StrCat("Map(", ValueAsString(value), ")");
-    case pb::common::AnyValue::VALUE_NOT_SET: return "Empty()";
+    case pb::common::AnyValue::kArrayValue:
+      return absl::StrCat("Slice(", ValueAsString(value), ")");
+    case pb::common::AnyValue::kKvlistValue:
+      return absl::StrCat("Map(", ValueAsString(value), ")");
+    case pb::common::AnyValue::VALUE_NOT_SET:
+      return "Empty()";
   }
   return "Empty()";
 }
 
 std::string ValueAsString(const pb::common::AnyValue& value) {
   switch (value.value_case()) {
-    case pb::common::AnyValue::kStringValue: return value.string_value();
-    case pb::common::AnyValue::kBoolValue: return value.bool_value() ? "true" : "false";
-    case pb::common::AnyValue::kIntValue: return absl::StrCat(value.int_value());
-    case pb::common::AnyValue::kDoubleValue: return ShortestFixed(value.double_value());
-    case pb::common::AnyValue::kBytesValue: return absl::Base64Escape(value.bytes_value());
+    case pb::common::AnyValue::kStringValue:
+      return value.string_value();
+    case pb::common::AnyValue::kBoolValue:
+      return value.bool_value() ? "true" : "false";
+    case pb::common::AnyValue::kIntValue:
+      return absl::StrCat(value.int_value());
+    case pb::common::AnyValue::kDoubleValue:
+      return ShortestFixed(value.double_value());
+    case pb::common::AnyValue::kBytesValue:
+      return absl::Base64Escape(value.bytes_value());
     case pb::common::AnyValue::kArrayValue:
     case pb::common::AnyValue::kKvlistValue: {
       std::string out;
       AppendJson(value, &out);
       return out;
     }
-    case pb::common::AnyValue::VALUE_NOT_SET: return "";
+    case pb::common::AnyValue::VALUE_NOT_SET:
+      return "";
   }
   return "";
 }
@@ -264,11 +287,14 @@ std::string DetailedText(const pb::trace_service::ExportTraceServiceRequest& req
         absl::StrAppend(&out, "    Name           : ", span.name(), "\n");
         absl::StrAppend(&out, "    Kind           : ", SpanKindName(span.kind()), "\n");
         absl::StrAppend(&out, "    TraceState     : ", span.trace_state(), "\n");
-        absl::StrAppend(&out, "    Start time     : ", FormatTimestamp(span.start_time_unix_nano()), "\n");
-        absl::StrAppend(&out, "    End time       : ", FormatTimestamp(span.end_time_unix_nano()), "\n");
+        absl::StrAppend(&out, "    Start time     : ", FormatTimestamp(span.start_time_unix_nano()),
+                        "\n");
+        absl::StrAppend(&out, "    End time       : ", FormatTimestamp(span.end_time_unix_nano()),
+                        "\n");
         absl::StrAppend(&out, "    Status code    : ", StatusCodeName(span.status().code()), "\n");
         absl::StrAppend(&out, "    Status message : ", span.status().message(), "\n");
-        absl::StrAppend(&out, "    DroppedAttributesCount: ", span.dropped_attributes_count(), "\n");
+        absl::StrAppend(&out, "    DroppedAttributesCount: ", span.dropped_attributes_count(),
+                        "\n");
         absl::StrAppend(&out, "    DroppedEventsCount: ", span.dropped_events_count(), "\n");
         absl::StrAppend(&out, "    DroppedLinksCount: ", span.dropped_links_count(), "\n");
         AppendAttributes(&out, "Attributes", span.attributes());
@@ -287,11 +313,11 @@ std::string DetailedText(const pb::trace_service::ExportTraceServiceRequest& req
           out += "Links:\n";
           for (int l = 0; l < span.links_size(); ++l) {
             const auto& link = span.links(l);
-            absl::StrAppend(&out, "SpanLink #", l, "\n     -> Trace ID: ", HexEncode(link.trace_id()),
-                            "\n     -> ID: ", HexEncode(link.span_id()),
-                            "\n     -> TraceState: ", link.trace_state(),
-                            "\n     -> DroppedAttributesCount: ", link.dropped_attributes_count(),
-                            "\n");
+            absl::StrAppend(
+                &out, "SpanLink #", l, "\n     -> Trace ID: ", HexEncode(link.trace_id()),
+                "\n     -> ID: ", HexEncode(link.span_id()),
+                "\n     -> TraceState: ", link.trace_state(),
+                "\n     -> DroppedAttributesCount: ", link.dropped_attributes_count(), "\n");
             AppendAttributes(&out, "     -> Attributes:", link.attributes(), "          ");
           }
         }
@@ -322,14 +348,20 @@ std::string NormalText(const pb::metrics_service::ExportMetricsServiceRequest& r
       const auto& sm = rm.scope_metrics(s);
       out += NormalScope("ScopeMetrics", s, sm.schema_url(), sm.scope());
       for (const auto& m : sm.metrics()) {
-        auto numbers = [&](const google::protobuf::RepeatedPtrField<pb::metrics::NumberDataPoint>& points) {
-          for (const auto& p : points) {
-            absl::StrAppend(&out, m.name(), labels(p.attributes()), " ", NumberValue(p, false), "\n");
-          }
-        };
+        auto numbers =
+            [&](const google::protobuf::RepeatedPtrField<pb::metrics::NumberDataPoint>& points) {
+              for (const auto& p : points) {
+                absl::StrAppend(&out, m.name(), labels(p.attributes()), " ", NumberValue(p, false),
+                                "\n");
+              }
+            };
         switch (m.data_case()) {
-          case pb::metrics::Metric::kGauge: numbers(m.gauge().data_points()); break;
-          case pb::metrics::Metric::kSum: numbers(m.sum().data_points()); break;
+          case pb::metrics::Metric::kGauge:
+            numbers(m.gauge().data_points());
+            break;
+          case pb::metrics::Metric::kSum:
+            numbers(m.sum().data_points());
+            break;
           case pb::metrics::Metric::kHistogram:
             for (const auto& p : m.histogram().data_points()) {
               absl::StrAppend(&out, m.name(), labels(p.attributes()), " count=", p.count());
@@ -356,12 +388,14 @@ std::string NormalText(const pb::metrics_service::ExportMetricsServiceRequest& r
               absl::StrAppend(&out, m.name(), labels(p.attributes()), " count=", p.count(),
                               " sum=", ShortestFixed(p.sum()));
               for (const auto& q : p.quantile_values()) {
-                absl::StrAppend(&out, " q", ShortestFixed(q.quantile()), "=", ShortestFixed(q.value()));
+                absl::StrAppend(&out, " q", ShortestFixed(q.quantile()), "=",
+                                ShortestFixed(q.value()));
               }
               out += "\n";
             }
             break;
-          case pb::metrics::Metric::DATA_NOT_SET: break;
+          case pb::metrics::Metric::DATA_NOT_SET:
+            break;
         }
       }
     }
@@ -380,15 +414,17 @@ std::string DetailedText(const pb::metrics_service::ExportMetricsServiceRequest&
       for (int i = 0; i < sm.metrics_size(); ++i) {
         const auto& m = sm.metrics(i);
         absl::StrAppend(&out, "Metric #", i, "\nDescriptor:\n     -> Name: ", m.name(),
-                        "\n     -> Description: ", m.description(), "\n     -> Unit: ", m.unit(), "\n");
-        auto numbers = [&](const google::protobuf::RepeatedPtrField<pb::metrics::NumberDataPoint>& points) {
-          for (int p = 0; p < points.size(); ++p) {
-            AppendPointHeader(&out, "NumberDataPoints", p, points[p].attributes(),
-                              points[p].start_time_unix_nano(), points[p].time_unix_nano());
-            absl::StrAppend(&out, "Value: ", NumberValue(points[p], true), "\n");
-            AppendExemplars(&out, points[p].exemplars());
-          }
-        };
+                        "\n     -> Description: ", m.description(), "\n     -> Unit: ", m.unit(),
+                        "\n");
+        auto numbers =
+            [&](const google::protobuf::RepeatedPtrField<pb::metrics::NumberDataPoint>& points) {
+              for (int p = 0; p < points.size(); ++p) {
+                AppendPointHeader(&out, "NumberDataPoints", p, points[p].attributes(),
+                                  points[p].start_time_unix_nano(), points[p].time_unix_nano());
+                absl::StrAppend(&out, "Value: ", NumberValue(points[p], true), "\n");
+                AppendExemplars(&out, points[p].exemplars());
+              }
+            };
         switch (m.data_case()) {
           case pb::metrics::Metric::kGauge:
             out += "     -> DataType: Gauge\n";
@@ -410,9 +446,12 @@ std::string DetailedText(const pb::metrics_service::ExportMetricsServiceRequest&
               AppendPointHeader(&out, "HistogramDataPoints", p, dp.attributes(),
                                 dp.start_time_unix_nano(), dp.time_unix_nano());
               absl::StrAppend(&out, "Count: ", dp.count(), "\n");
-              if (dp.has_sum()) absl::StrAppend(&out, "Sum: ", absl::StrFormat("%f", dp.sum()), "\n");
-              if (dp.has_min()) absl::StrAppend(&out, "Min: ", absl::StrFormat("%f", dp.min()), "\n");
-              if (dp.has_max()) absl::StrAppend(&out, "Max: ", absl::StrFormat("%f", dp.max()), "\n");
+              if (dp.has_sum())
+                absl::StrAppend(&out, "Sum: ", absl::StrFormat("%f", dp.sum()), "\n");
+              if (dp.has_min())
+                absl::StrAppend(&out, "Min: ", absl::StrFormat("%f", dp.min()), "\n");
+              if (dp.has_max())
+                absl::StrAppend(&out, "Max: ", absl::StrFormat("%f", dp.max()), "\n");
               for (int b = 0; b < dp.explicit_bounds_size(); ++b) {
                 absl::StrAppend(&out, "ExplicitBounds #", b, ": ",
                                 absl::StrFormat("%f", dp.explicit_bounds(b)), "\n");
@@ -425,18 +464,21 @@ std::string DetailedText(const pb::metrics_service::ExportMetricsServiceRequest&
             break;
           }
           case pb::metrics::Metric::kExponentialHistogram: {
-            absl::StrAppend(&out,
-                            "     -> DataType: ExponentialHistogram\n     -> AggregationTemporality: ",
-                            TemporalityName(m.exponential_histogram().aggregation_temporality()), "\n");
+            absl::StrAppend(
+                &out, "     -> DataType: ExponentialHistogram\n     -> AggregationTemporality: ",
+                TemporalityName(m.exponential_histogram().aggregation_temporality()), "\n");
             const auto& points = m.exponential_histogram().data_points();
             for (int p = 0; p < points.size(); ++p) {
               const auto& dp = points[p];
               AppendPointHeader(&out, "ExponentialHistogramDataPoints", p, dp.attributes(),
                                 dp.start_time_unix_nano(), dp.time_unix_nano());
               absl::StrAppend(&out, "Count: ", dp.count(), "\n");
-              if (dp.has_sum()) absl::StrAppend(&out, "Sum: ", absl::StrFormat("%f", dp.sum()), "\n");
-              if (dp.has_min()) absl::StrAppend(&out, "Min: ", absl::StrFormat("%f", dp.min()), "\n");
-              if (dp.has_max()) absl::StrAppend(&out, "Max: ", absl::StrFormat("%f", dp.max()), "\n");
+              if (dp.has_sum())
+                absl::StrAppend(&out, "Sum: ", absl::StrFormat("%f", dp.sum()), "\n");
+              if (dp.has_min())
+                absl::StrAppend(&out, "Min: ", absl::StrFormat("%f", dp.min()), "\n");
+              if (dp.has_max())
+                absl::StrAppend(&out, "Max: ", absl::StrFormat("%f", dp.max()), "\n");
               absl::StrAppend(&out, "Scale: ", dp.scale(), "\nZeroCount: ", dp.zero_count(), "\n");
               const double base = std::pow(2.0, std::pow(2.0, -dp.scale()));
               auto buckets = [&](const pb::metrics::ExponentialHistogramDataPoint::Buckets& b,
@@ -466,7 +508,8 @@ std::string DetailedText(const pb::metrics_service::ExportMetricsServiceRequest&
               const auto& dp = points[p];
               AppendPointHeader(&out, "SummaryDataPoints", p, dp.attributes(),
                                 dp.start_time_unix_nano(), dp.time_unix_nano());
-              absl::StrAppend(&out, "Count: ", dp.count(), "\nSum: ", absl::StrFormat("%f", dp.sum()), "\n");
+              absl::StrAppend(&out, "Count: ", dp.count(),
+                              "\nSum: ", absl::StrFormat("%f", dp.sum()), "\n");
               for (int q = 0; q < dp.quantile_values_size(); ++q) {
                 absl::StrAppend(&out, "QuantileValue #", q, ": Quantile ",
                                 absl::StrFormat("%f", dp.quantile_values(q).quantile()), ", Value ",
@@ -516,16 +559,19 @@ std::string DetailedText(const pb::logs_service::ExportLogsServiceRequest& reque
       AppendDetailedScope(&out, "ScopeLogs", s, sl.schema_url(), sl.scope());
       for (int i = 0; i < sl.log_records_size(); ++i) {
         const auto& record = sl.log_records(i);
-        absl::StrAppend(&out, "LogRecord #", i, "\nObservedTimestamp: ",
-                        FormatTimestamp(record.observed_time_unix_nano()),
+        absl::StrAppend(&out, "LogRecord #", i,
+                        "\nObservedTimestamp: ", FormatTimestamp(record.observed_time_unix_nano()),
                         "\nTimestamp: ", FormatTimestamp(record.time_unix_nano()),
-                        "\nSeverityText: ", record.severity_text(), "\nSeverityNumber: ",
-                        SeverityName(record.severity_number()), "(", record.severity_number(), ")\n");
-        if (!record.event_name().empty()) absl::StrAppend(&out, "EventName: ", record.event_name(), "\n");
+                        "\nSeverityText: ", record.severity_text(),
+                        "\nSeverityNumber: ", SeverityName(record.severity_number()), "(",
+                        record.severity_number(), ")\n");
+        if (!record.event_name().empty())
+          absl::StrAppend(&out, "EventName: ", record.event_name(), "\n");
         absl::StrAppend(&out, "Body: ", FormatValue(record.body()), "\n");
         AppendAttributes(&out, "Attributes", record.attributes());
-        absl::StrAppend(&out, "Trace ID: ", HexEncode(record.trace_id()), "\nSpan ID: ",
-                        HexEncode(record.span_id()), "\nFlags: ", record.flags(), "\n");
+        absl::StrAppend(&out, "Trace ID: ", HexEncode(record.trace_id()),
+                        "\nSpan ID: ", HexEncode(record.span_id()), "\nFlags: ", record.flags(),
+                        "\n");
       }
     }
   }

@@ -58,14 +58,14 @@ absl::StatusOr<Config::Target> Config::ResolveTarget() const {
   while (!target.address.empty() && target.address.back() == '/') target.address.pop_back();
   const size_t colon = target.address.rfind(':');
   if (colon == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid endpoint \"", endpoint,
-                                                   "\": missing port in address"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid endpoint \"", endpoint, "\": missing port in address"));
   }
   int port = 0;
   if (!absl::SimpleAtoi(target.address.substr(colon + 1), &port) || port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "endpoint port is not a number: strconv.ParseInt: parsing \"",
-        target.address.substr(colon + 1), "\": invalid syntax"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("endpoint port is not a number: strconv.ParseInt: parsing \"",
+                     target.address.substr(colon + 1), "\": invalid syntax"));
   }
   return target;
 }

@@ -58,10 +58,10 @@ class OtlpExporter : public ConsumerComponent<S> {
       options.keepalive_permit_without_stream = config_.keepalive.permit_without_stream;
     }
     ASSIGN_OR_RETURN(client_, net::GrpcClient::Create(options));
-    queue_ = std::make_unique<ExportQueue>(ExportQueue::Options{
-        settings_.id, S, config_.sending_queue, config_.retry_on_failure,
-        settings_.telemetry.logger, settings_.telemetry.metrics,
-        [client = client_.get()] { client->CancelAll(); }});
+    queue_ = std::make_unique<ExportQueue>(
+        ExportQueue::Options{settings_.id, S, config_.sending_queue, config_.retry_on_failure,
+                             settings_.telemetry.logger, settings_.telemetry.metrics,
+                             [client = client_.get()] { client->CancelAll(); }});
     queue_->Start();
     return absl::OkStatus();
   }
@@ -139,15 +139,18 @@ class Factory : public ExporterFactory {
   bool SupportsSignal(Signal) const override { return true; }
   absl::StatusOr<ConsumerComponentPtr<Signal::kTraces>> CreateTraces(
       const CreateSettings& settings, const ComponentConfig& config) const override {
-    return std::make_shared<OtlpExporter<Signal::kTraces>>(settings, static_cast<const Config&>(config));
+    return std::make_shared<OtlpExporter<Signal::kTraces>>(settings,
+                                                           static_cast<const Config&>(config));
   }
   absl::StatusOr<ConsumerComponentPtr<Signal::kMetrics>> CreateMetrics(
       const CreateSettings& settings, const ComponentConfig& config) const override {
-    return std::make_shared<OtlpExporter<Signal::kMetrics>>(settings, static_cast<const Config&>(config));
+    return std::make_shared<OtlpExporter<Signal::kMetrics>>(settings,
+                                                            static_cast<const Config&>(config));
   }
   absl::StatusOr<ConsumerComponentPtr<Signal::kLogs>> CreateLogs(
       const CreateSettings& settings, const ComponentConfig& config) const override {
-    return std::make_shared<OtlpExporter<Signal::kLogs>>(settings, static_cast<const Config&>(config));
+    return std::make_shared<OtlpExporter<Signal::kLogs>>(settings,
+                                                         static_cast<const Config&>(config));
   }
 };
 

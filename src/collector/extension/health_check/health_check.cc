@@ -38,7 +38,8 @@ struct Config : ComponentConfig {
   }
 
   absl::Status Validate() const override {
-    if (endpoint.empty()) return absl::InvalidArgumentError("bad config: endpoint must be specified");
+    if (endpoint.empty())
+      return absl::InvalidArgumentError("bad config: endpoint must be specified");
     if (path.empty() || path[0] != '/') {
       return absl::InvalidArgumentError("\"path\" must start with \"/\"");
     }
@@ -60,18 +61,19 @@ class HealthCheck : public Component, public PipelineWatcher {
     net::HttpServerOptions options;
     options.endpoint = config_.endpoint;
     options.max_request_body_size = 1 << 20;
-    ASSIGN_OR_RETURN(server_, net::HttpServer::Start(
-                                  options, [this](const net::HttpRequest& request,
-                                                  net::HttpResponse& response) {
-                                    Handle(request, response);
-                                  }));
+    ASSIGN_OR_RETURN(
+        server_, net::HttpServer::Start(
+                     options, [this](const net::HttpRequest& request, net::HttpResponse& response) {
+                       Handle(request, response);
+                     }));
     settings_.telemetry.logger.Info("Starting health_check extension",
                                     {{"endpoint", config_.endpoint}, {"path", config_.path}});
     return absl::OkStatus();
   }
 
   absl::Status Shutdown(absl::Time deadline) override {
-    if (server_ != nullptr) server_->Shutdown(std::max(absl::ZeroDuration(), deadline - absl::Now()));
+    if (server_ != nullptr)
+      server_->Shutdown(std::max(absl::ZeroDuration(), deadline - absl::Now()));
     return absl::OkStatus();
   }
 
@@ -118,9 +120,9 @@ class HealthCheck : public Component, public PipelineWatcher {
     if (ready) {
       const std::string since =
           absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", up_since, absl::UTCTimeZone());
-      response.body = absl::StrCat(R"({"status":"Server available","upSince":")", since,
-                                   R"(","uptime":")", FormatGoDuration(absl::Now() - up_since),
-                                   R"("})");
+      response.body =
+          absl::StrCat(R"({"status":"Server available","upSince":")", since, R"(","uptime":")",
+                       FormatGoDuration(absl::Now() - up_since), R"("})");
     } else {
       response.body =
           R"({"status":"Server not available","upSince":"0001-01-01T00:00:00Z","uptime":""})";
@@ -143,7 +145,8 @@ class Factory : public ExtensionFactory {
   }
   absl::StatusOr<std::unique_ptr<Component>> CreateExtension(
       const CreateSettings& settings, const ComponentConfig& config) const override {
-    return std::unique_ptr<Component>(new HealthCheck(settings, static_cast<const Config&>(config)));
+    return std::unique_ptr<Component>(
+        new HealthCheck(settings, static_cast<const Config&>(config)));
   }
 };
 

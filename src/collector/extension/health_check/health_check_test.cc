@@ -1,11 +1,10 @@
 #include "collector/extension/health_check/health_check.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include "config/decoder.h"
 #include "yaml-cpp/yaml.h"
@@ -60,11 +59,14 @@ Running Start(const std::string& extra_yaml) {
   auto factory = NewFactory();
   auto config = factory->CreateDefaultConfig();
   const int port = FreePort();
-  config::Decoder decoder(YAML::Load("endpoint: 127.0.0.1:" + std::to_string(port) + "\n" + extra_yaml), "extensions::health_check");
+  config::Decoder decoder(
+      YAML::Load("endpoint: 127.0.0.1:" + std::to_string(port) + "\n" + extra_yaml),
+      "extensions::health_check");
   config->Decode(decoder);
   EXPECT_TRUE(decoder.Finish().ok());
   EXPECT_TRUE(config->Validate().ok());
-  auto created = factory->CreateExtension(CreateSettings{*ComponentID::Parse("health_check"), {}}, *config);
+  auto created =
+      factory->CreateExtension(CreateSettings{*ComponentID::Parse("health_check"), {}}, *config);
   EXPECT_TRUE(created.ok());
   NoHost host;
   EXPECT_TRUE((*created)->Start(host).ok());
@@ -79,8 +81,9 @@ TEST(HealthCheckTest, NotReadyThenReadyThenNotReady) {
   std::string r = Request(hc.port, "GET", "/");
   EXPECT_EQ(r.substr(0, 12), "HTTP/1.0 503") << r;
   EXPECT_NE(r.find("Content-Type: application/json"), std::string::npos) << r;
-  EXPECT_NE(r.find(R"({"status":"Server not available","upSince":"0001-01-01T00:00:00Z","uptime":""})"),
-            std::string::npos);
+  EXPECT_NE(
+      r.find(R"({"status":"Server not available","upSince":"0001-01-01T00:00:00Z","uptime":""})"),
+      std::string::npos);
 
   watcher->Ready();
   r = Request(hc.port, "POST", "/any/sub/path");  // any method, any subpath of "/"

@@ -36,8 +36,8 @@ struct HttpConfig {
   std::string logs_url_path = "/v1/logs";
   bool include_metadata = false;
   // Content-Encodings accepted on requests ("" means none).
-  std::vector<std::string> compression_algorithms = {"",     "gzip",   "zstd", "zlib",
-                                                     "snappy", "deflate", "lz4", "x-snappy-framed"};
+  std::vector<std::string> compression_algorithms = {
+      "", "gzip", "zstd", "zlib", "snappy", "deflate", "lz4", "x-snappy-framed"};
   CorsConfig cors;
   bool cors_enabled = false;
   std::map<std::string, std::string> response_headers;  // added to every response

@@ -69,7 +69,8 @@ bool OriginAllowed(const std::vector<std::string>& allowed, std::string_view ori
     if (star == std::string::npos) continue;
     const std::string_view prefix(pattern.data(), star);
     const std::string_view suffix(pattern.data() + star + 1, pattern.size() - star - 1);
-    if (origin.size() >= prefix.size() + suffix.size() && origin.substr(0, prefix.size()) == prefix &&
+    if (origin.size() >= prefix.size() + suffix.size() &&
+        origin.substr(0, prefix.size()) == prefix &&
         origin.substr(origin.size() - suffix.size()) == suffix) {
       return true;
     }
@@ -167,8 +168,9 @@ class OtlpReceiver : public Component {
           [this](net::GrpcUnaryCall& call) { return HandleGrpc<Signal::kMetrics>(call); };
     }
     if (next_.logs) {
-      handlers[otlp::SignalTraits<Signal::kLogs>::kGrpcMethod] =
-          [this](net::GrpcUnaryCall& call) { return HandleGrpc<Signal::kLogs>(call); };
+      handlers[otlp::SignalTraits<Signal::kLogs>::kGrpcMethod] = [this](net::GrpcUnaryCall& call) {
+        return HandleGrpc<Signal::kLogs>(call);
+      };
     }
     ASSIGN_OR_RETURN(grpc_server_, net::GrpcServer::Start(options, std::move(handlers)));
     settings_.telemetry.logger.Info("Starting GRPC server", {{"endpoint", config_.grpc.endpoint}});
@@ -187,7 +189,8 @@ class OtlpReceiver : public Component {
     const bool allowed = codec.has_value() && allowed_codecs_.contains(*codec);
     if (!allowed) {
       WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
-                  absl::StrCat("unsupported Content-Encoding: ", AV(content_encoding)), std::nullopt);
+                  absl::StrCat("unsupported Content-Encoding: ", AV(content_encoding)),
+                  std::nullopt);
       return;
     }
     if (request.method != "POST") {
@@ -226,14 +229,13 @@ class OtlpReceiver : public Component {
       absl::Status parsed = otlp::ParseJson(body, batch.mutable_request());
       if (parsed.ok()) parsed = otlp::ValidateIds(batch.request());
       if (!parsed.ok()) {
-        WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument, SV(parsed.message()),
-                    std::nullopt);
+        WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
+                    SV(parsed.message()), std::nullopt);
         return;
       }
     } else {
-      auto parsed = otlp::Batch<S>::Parse(*codec == net::Codec::kIdentity
-                                              ? std::string(body)
-                                              : std::move(decompressed));
+      auto parsed = otlp::Batch<S>::Parse(
+          *codec == net::Codec::kIdentity ? std::string(body) : std::move(decompressed));
       if (!parsed.ok()) {
         WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
                     SV(parsed.status().message()), std::nullopt);

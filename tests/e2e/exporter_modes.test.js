@@ -7,7 +7,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 
-const { Collector, freePorts, makeTempDir, metricValue, runLoadgen, scrapeMetrics } = require('./lib/sprout');
+const { Collector, traceSinkConfig, freePorts, makeTempDir, metricValue, runLoadgen, scrapeMetrics } = require('./lib/sprout');
 
 const BATCH = 50;
 
@@ -40,17 +40,7 @@ for (const mode of MODES) {
       const [aGrpc, aMetrics, bGrpc, bMetrics] = await freePorts(4);
       ports = { aGrpc, aMetrics, bGrpc, bMetrics };
       const dir = makeTempDir('sprout-modes-');
-      b = new Collector(
-        {
-          receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${bGrpc}` } } } },
-          exporters: { debug: { verbosity: 'basic' } },
-          service: {
-            telemetry: { metrics: { address: `127.0.0.1:${bMetrics}` } },
-            pipelines: { traces: { receivers: ['otlp'], exporters: ['debug'] } },
-          },
-        },
-        { name: 'collector-b', dir },
-      );
+      b = new Collector(traceSinkConfig(bGrpc, bMetrics), { name: 'collector-b', dir });
       a = new Collector(pipeline(aGrpc, aMetrics, bGrpc, mode.exporter), { name: 'collector-a', dir });
       await b.start();
       await a.start();

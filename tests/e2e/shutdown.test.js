@@ -6,7 +6,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 
-const { Collector, debugCounts, freePorts, makeTempDir, metricValue, runLoadgen, scrapeMetrics, sleep, waitFor } = require('./lib/sprout');
+const { Collector, traceSinkConfig, debugCounts, freePorts, makeTempDir, metricValue, runLoadgen, scrapeMetrics, sleep, waitFor } = require('./lib/sprout');
 
 const BATCH = 100;
 
@@ -38,17 +38,7 @@ for (const scenario of SCENARIOS) {
       const [aGrpc, aMetrics, bGrpc, bMetrics] = await freePorts(4);
       ports = { aGrpc, aMetrics, bGrpc, bMetrics };
       const dir = makeTempDir('sprout-shutdown-');
-      b = new Collector(
-        {
-          receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${bGrpc}` } } } },
-          exporters: { debug: { verbosity: 'basic' } },
-          service: {
-            telemetry: { metrics: { address: `127.0.0.1:${bMetrics}` } },
-            pipelines: { traces: { receivers: ['otlp'], exporters: ['debug'] } },
-          },
-        },
-        { name: 'collector-b', dir },
-      );
+      b = new Collector(traceSinkConfig(bGrpc, bMetrics), { name: 'collector-b', dir });
       const exporter = { endpoint: `127.0.0.1:${bGrpc}`, tls: { insecure: true } };
       if (scenario.sendingQueue) exporter.sending_queue = scenario.sendingQueue;
       a = new Collector(

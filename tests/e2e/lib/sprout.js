@@ -600,6 +600,19 @@ function hrTimeToNanos([s, ns]) {
   return BigInt(s) * 1000000000n + BigInt(ns);
 }
 
+// A downstream collector for traces over OTLP/gRPC that prints counts (debug exporter, basic)
+// and exposes its internal metrics: the "B" of the A → B tests.
+function traceSinkConfig(grpcPort, metricsPort) {
+  return {
+    receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${grpcPort}` } } } },
+    exporters: { debug: { verbosity: 'basic' } },
+    service: {
+      telemetry: { metrics: { address: `127.0.0.1:${metricsPort}` } },
+      pipelines: { traces: { receivers: ['otlp'], exporters: ['debug'] } },
+    },
+  };
+}
+
 module.exports = {
   SPROUT_BIN,
   SPROUT_LOADGEN,
@@ -621,6 +634,7 @@ module.exports = {
   scrapeMetrics,
   sleep,
   toYaml,
+  traceSinkConfig,
   validate,
   waitFor,
   writeConfig,

@@ -1,8 +1,12 @@
-// sprout-loadgen: sends OTLP/gRPC trace export requests at a fixed span rate or flat out, and
-// reports how many spans the server acknowledged.
+// sprout-loadgen: sends OTLP/gRPC export requests (traces or metrics) at a fixed item rate or
+// flat out, and reports how many items the server acknowledged.
 //
 //   sprout-loadgen --endpoint localhost:4317 --rate 10000 --duration 30s
 //   sprout-loadgen --endpoint localhost:4317 --rate 0 --duration 20s --concurrency 4
+//   sprout-loadgen --signal metrics --rate 10000 --batch 100     (data points)
+//
+// Metrics: each request holds --batch data points: gauges and cumulative monotonic sums, 10
+// points per metric, each point with 4 attributes, under one resource; timestamps advance.
 //
 // Spans look like the Collector testbed's: a resource with service.name, spans with a few
 // attributes (sequence numbers plus --attributes string attributes), 64 pre-serialized requests
@@ -80,6 +84,43 @@ void Refresh(pb::trace_service::ExportTraceServiceRequest* request, std::mt19937
   }
 }
 
+pb::metrics_service::ExportMetricsServiceRequest MakeMetrics(int points, int64_t seq) {
+  pb::metrics_service::ExportMetricsServiceRequest request;
+  auto* rm = request.add_resource_metrics();
+  SetString(rm->mutable_resource()->add_attributes(), "service.name", "load-generator");
+  SetString(rm->mutable_resource()->add_attributes(), "service.instance.id", "loadgen-1");
+  SetString(rm->mutable_resource()->add_attributes(), "host.name", "bench-host");
+  auto* sm = rm->add_scope_metrics();
+  sm->mutable_scope()->set_name("sprout-loadgen");
+  const uint64_t now = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())) + seq * 1000000;
+  const int per_metric = 10;
+  for (int m = 0; m * per_metric < points; ++m) {
+    auto* metric = sm->add_metrics();
+    metric->set_name(absl::StrCat("loadgen.metric.", m));
+    metric->set_unit(m % 2 == 0 ? "By" : "1");
+    google::protobuf::RepeatedPtrField<pb::metrics::NumberDataPoint>* dps;
+    if (m % 2 == 0) {
+      metric->mutable_sum()->set_is_monotonic(true);
+      metric->mutable_sum()->set_aggregation_temporality(
+          pb::metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+      dps = metric->mutable_sum()->mutable_data_points();
+    } else {
+      dps = metric->mutable_gauge()->mutable_data_points();
+    }
+    for (int p = 0; p < per_metric && m * per_metric + p < points; ++p) {
+      auto* dp = dps->Add();
+      SetString(dp->add_attributes(), "http.request.method", p % 2 ? "GET" : "POST");
+      SetString(dp->add_attributes(), "http.response.status_code", absl::StrCat(200 + p % 3));
+      SetString(dp->add_attributes(), "http.route", absl::StrCat("/api/v1/items/", p));
+      SetString(dp->add_attributes(), "server.address", "backend-1");
+      dp->set_start_time_unix_nano(now - 60000000000ULL);
+      dp->set_time_unix_nano(now);
+      dp->set_as_double(static_cast<double>(seq * 10 + p));
+    }
+  }
+  return request;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,6 +132,7 @@ int main(int argc, char** argv) {
   int attributes = 8;
   int concurrency = 2;
   std::string compression = "none";
+  std::string signal = "traces";
   app.add_option("--endpoint", endpoint, "host:port of an OTLP/gRPC receiver")
       ->capture_default_str();
   app.add_option("--rate", rate, "spans per second in total; 0 sends flat out")
@@ -102,6 +144,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--concurrency", concurrency, "sending threads")->capture_default_str();
   app.add_option("--compression", compression, "none or gzip")->capture_default_str();
+  app.add_option("--signal", signal, "traces or metrics")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   auto duration = ParseGoDuration(duration_text);
@@ -136,9 +179,16 @@ int main(int argc, char** argv) {
       auto request = MakeTemplate(batch, attributes);
       std::vector<std::string> pool;
       for (int i = 0; i < 64; ++i) {
+        if (signal == "metrics") {
+          pool.push_back(MakeMetrics(batch, request_seq++).SerializeAsString());
+          continue;
+        }
         Refresh(&request, rng, request_seq++);
         pool.push_back(request.SerializeAsString());
       }
+      const std::string method = signal == "metrics"
+                                     ? otlp::SignalTraits<otlp::Signal::kMetrics>::kGrpcMethod
+                                     : otlp::SignalTraits<otlp::Signal::kTraces>::kGrpcMethod;
       size_t next = 0;
       int64_t sent_spans = 0;
       while (!g_stop && absl::Now() < end) {

@@ -1,8 +1,9 @@
 // sprout-sink: an OTLP/gRPC endpoint that acknowledges every Export request without decoding
-// it, so that a benchmark measures the collector under test and not its downstream. Prints the
-// number of requests and bytes received when it receives SIGTERM or SIGINT.
+// it, and optionally an HTTP endpoint answering 204 to every POST (a stand-in remote-write
+// receiver), so that a benchmark measures the collector under test and not its downstream.
+// Prints the number of requests received when it receives SIGTERM or SIGINT.
 //
-//   sprout-sink --endpoint localhost:14317
+//   sprout-sink --endpoint localhost:14317 [--http-endpoint localhost:19090]
 
 #include <atomic>
 #include <cstdio>
@@ -11,13 +12,16 @@
 #include "CLI/CLI.hpp"
 #include "base/signals.h"
 #include "net/grpc_server.h"
+#include "net/http_server.h"
 #include "otlp/signal.h"
 
 int main(int argc, char** argv) {
   sprout::BlockTerminationSignals();
   CLI::App app{"OTLP/gRPC sink that acknowledges everything"};
   std::string endpoint = "localhost:14317";
+  std::string http_endpoint;
   app.add_option("--endpoint", endpoint)->capture_default_str();
+  app.add_option("--http-endpoint", http_endpoint, "also answer HTTP POSTs with 204 here");
   CLI11_PARSE(app, argc, argv);
 
   std::atomic<int64_t> requests{0};
@@ -39,9 +43,28 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", std::string(server.status().message()).c_str());
     return 1;
   }
-  std::fprintf(stderr, "sink listening on %s\n", endpoint.c_str());
+  std::atomic<int64_t> http_requests{0};
+  std::unique_ptr<sprout::net::HttpServer> http_server;
+  if (!http_endpoint.empty()) {
+    sprout::net::HttpServerOptions http_options;
+    http_options.endpoint = http_endpoint;
+    http_options.max_request_body_size = 64 << 20;
+    auto started = sprout::net::HttpServer::Start(
+        http_options, [&](const sprout::net::HttpRequest&, sprout::net::HttpResponse& response) {
+          ++http_requests;
+          response.status = 204;
+        });
+    if (!started.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(started.status().message()).c_str());
+      return 1;
+    }
+    http_server = std::move(*started);
+  }
+  std::fprintf(stderr, "sink listening on %s %s\n", endpoint.c_str(), http_endpoint.c_str());
   sprout::WaitForTerminationSignal();
+  if (http_server != nullptr) http_server->Shutdown(absl::Seconds(1));
   (*server)->Shutdown(absl::Now() + absl::Seconds(1));
-  std::printf("{\"requests\": %lld}\n", static_cast<long long>(requests.load()));
+  std::printf("{\"requests\": %lld, \"http_requests\": %lld}\n",
+              static_cast<long long>(requests.load()), static_cast<long long>(http_requests.load()));
   return 0;
 }

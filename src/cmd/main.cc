@@ -17,6 +17,7 @@
 #include "base/logging.h"
 #include "base/signals.h"
 #include "collector/components.h"
+#include "collector/featuregate.h"
 #include "collector/service.h"
 #include "collector/service_config.h"
 #include "config/config.h"
@@ -28,6 +29,7 @@ using namespace sprout;
 struct ConfigFlags {
   std::vector<std::string> configs;
   std::vector<std::string> sets;
+  std::vector<std::string> feature_gates;
 };
 
 void AddConfigFlags(CLI::App* app, ConfigFlags* flags) {
@@ -37,11 +39,17 @@ void AddConfigFlags(CLI::App* app, ConfigFlags* flags) {
       ->required();
   app->add_option("--set", flags->sets,
                   "Override a value after merging: key::path=value (value parsed as YAML).");
+  app->add_option("--feature-gates", flags->feature_gates,
+                  "Comma-separated feature gates to enable (+id or id) or disable (-id).");
 }
 
 absl::StatusOr<collector::ServiceConfig> LoadServiceConfig(const ConfigFlags& flags,
                                                            const collector::Factories& factories,
                                                            const log::Logger& logger) {
+  for (const std::string& gates : flags.feature_gates) {
+    absl::Status status = collector::FeatureGates::Global().Apply(gates);
+    if (!status.ok()) return status;
+  }
   config::LoadOptions options;
   options.uris = flags.configs;
   options.set_overrides = flags.sets;

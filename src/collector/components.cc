@@ -2,6 +2,7 @@
 
 #include "collector/exporter/debug/debug_exporter.h"
 #include "collector/exporter/otlp/otlp_exporter.h"
+#include "collector/exporter/prometheusremotewrite/prw_exporter.h"
 #include "collector/extension/health_check/health_check.h"
 #include "collector/receiver/otlp/otlp_receiver.h"
 
@@ -13,6 +14,7 @@ Factories BuiltinFactories() {
   factories.Register(otlpexporter::NewFactory("otlp"));
   factories.Register(otlpexporter::NewFactory("otlp_grpc"));
   factories.Register(debugexporter::NewFactory());
+  factories.Register(prwexporter::NewFactory());
   factories.Register(healthcheck::NewFactory());
   return factories;
 }

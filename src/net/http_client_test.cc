@@ -1,0 +1,337 @@
+#include "net/http_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "net/http_server.h"
+
+namespace sprout::net {
+namespace {
+
+using ::testing::HasSubstr;
+using Clock = std::chrono::steady_clock;
+
+// Holds slow handlers until the test lets them go, so that a server never waits for a sleeping
+// handler at shutdown.
+class Gate {
+ public:
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [this] { return open_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+// The project's own server, answering:
+//   /echo  the request body, with what arrived in X-Seen-* headers and the method in X-Method;
+//   /slow  "late" once the gate opens;
+//   other  "hello".
+// Every request's remote address is recorded, to see which connection carried it.
+class TestServer {
+ public:
+  TestServer() {
+    HttpServerOptions options;
+    options.endpoint = "127.0.0.1:0";
+    options.threads = 8;  // slow handlers hold a thread each
+    options.max_request_body_size = 64 << 20;
+    auto server = HttpServer::Start(
+        options, [this](const HttpRequest& req, HttpResponse& res) { Handle(req, res); });
+    EXPECT_TRUE(server.ok()) << server.status();
+    if (server.ok()) server_ = std::move(*server);
+  }
+  ~TestServer() {
+    gate_.Open();
+    if (server_ != nullptr) server_->Shutdown(absl::Seconds(5));
+  }
+
+  std::string url(std::string_view path) const {
+    return absl::StrCat("http://127.0.0.1:", server_->port(), std::string(path));
+  }
+  std::vector<std::string> remote_addresses() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return remote_addresses_;
+  }
+  Gate& gate() { return gate_; }
+
+ private:
+  void Handle(const HttpRequest& req, HttpResponse& res) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      remote_addresses_.push_back(req.remote_address);
+    }
+    if (req.path == "/echo") {
+      res.status = 201;
+      res.headers.emplace_back("X-Method", req.method);
+      for (const char* name : {"x-foo", "expect", "content-type", "user-agent"}) {
+        res.headers.emplace_back(absl::StrCat("X-Seen-", name), std::string(req.Header(name)));
+      }
+      res.headers.emplace_back("X-Seen-Empty-Present", [&] {
+        for (const auto& [k, v] : req.headers) {
+          if (k == "x-empty") return "yes";
+        }
+        return "no";
+      }());
+      res.body = req.body;
+    } else if (req.path == "/slow") {
+      gate_.Wait();
+      res.body = "late";
+    } else {
+      res.body = "hello";
+    }
+  }
+
+  Gate gate_;
+  std::unique_ptr<HttpServer> server_;
+  std::mutex mu_;
+  std::vector<std::string> remote_addresses_;
+};
+
+std::unique_ptr<HttpClient> NewClient(HttpClientOptions options = {}) {
+  auto client = HttpClient::Create(options);
+  EXPECT_TRUE(client.ok()) << client.status();
+  return client.ok() ? std::move(*client) : nullptr;
+}
+
+// A port on which nothing listens: bound once by us, then released.
+int ClosedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(HttpClientTest, PostSendsHeadersAndBodyAndCollectsTheResponse) {
+  TestServer server;
+  HttpClientOptions options;
+  options.user_agent = "sprout-test/1.0";
+  auto client = NewClient(options);
+  ASSERT_NE(client, nullptr);
+  HttpClientResponse r =
+      client->Do("POST", server.url("/echo"),
+                 {{"X-Foo", "bar"}, {"Content-Type", "application/x-protobuf"}, {"X-Empty", ""}},
+                 "payload bytes", absl::Seconds(5));
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.body, "payload bytes");
+  EXPECT_EQ(r.Header("X-Method"), "POST");
+  EXPECT_EQ(r.Header("x-seen-x-foo"), "bar");
+  EXPECT_EQ(r.Header("x-seen-content-type"), "application/x-protobuf");
+  EXPECT_EQ(r.Header("x-seen-user-agent"), "sprout-test/1.0");
+  EXPECT_EQ(r.Header("x-seen-empty-present"), "yes");
+  EXPECT_EQ(r.Header("no-such-header"), "");
+  // Names arrive lower-cased.
+  bool found = false;
+  for (const auto& [name, value] : r.headers) found = found || name == "x-method";
+  EXPECT_TRUE(found);
+}
+
+TEST(HttpClientTest, NoDefaultContentTypeAndOtherMethods) {
+  TestServer server;
+  auto client = NewClient();
+  ASSERT_NE(client, nullptr);
+  HttpClientResponse post = client->Do("POST", server.url("/echo"), {}, "x", absl::Seconds(5));
+  EXPECT_EQ(post.Header("x-seen-content-type"), "");  // not curl's form encoding
+
+  HttpClientResponse get = client->Do("GET", server.url("/echo"), {}, "", absl::Seconds(5));
+  EXPECT_EQ(get.status, 201);
+  EXPECT_EQ(get.Header("x-method"), "GET");
+  EXPECT_EQ(get.body, "");
+
+  HttpClientResponse put = client->Do("PUT", server.url("/echo"), {}, "object", absl::Seconds(5));
+  EXPECT_EQ(put.Header("x-method"), "PUT");
+  EXPECT_EQ(put.body, "object");
+
+  HttpClientResponse del = client->Do("DELETE", server.url("/echo"), {}, "", absl::Seconds(5));
+  EXPECT_EQ(del.Header("x-method"), "DELETE");
+
+  HttpClientResponse head = client->Do("HEAD", server.url("/other"), {}, "", absl::Seconds(5));
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.body, "");
+}
+
+TEST(HttpClientTest, KeepAliveReusesOneConnection) {
+  TestServer server;
+  auto client = NewClient();
+  ASSERT_NE(client, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    HttpClientResponse r = client->Do("POST", server.url("/echo"), {}, "x", absl::Seconds(5));
+    ASSERT_EQ(r.status, 201) << r.error;
+  }
+  std::vector<std::string> remotes = server.remote_addresses();
+  ASSERT_EQ(remotes.size(), 3u);
+  EXPECT_EQ(remotes[0], remotes[1]);
+  EXPECT_EQ(remotes[1], remotes[2]);
+}
+
+TEST(HttpClientTest, NoIdleConnectionsMeansANewConnectionPerCall) {
+  TestServer server;
+  HttpClientOptions options;
+  options.max_idle_connections = 0;
+  auto client = NewClient(options);
+  ASSERT_NE(client, nullptr);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(client->Do("GET", server.url("/"), {}, "", absl::Seconds(5)).status, 200);
+  }
+  std::vector<std::string> remotes = server.remote_addresses();
+  ASSERT_EQ(remotes.size(), 2u);
+  EXPECT_NE(remotes[0], remotes[1]);
+}
+
+TEST(HttpClientTest, LargeBodyIsSentWithoutExpectContinue) {
+  TestServer server;
+  auto client = NewClient();
+  ASSERT_NE(client, nullptr);
+  std::string body(24 << 20, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 131 + (i >> 11));
+  const auto start = Clock::now();
+  HttpClientResponse r = client->Do("POST", server.url("/echo"), {}, body, absl::Seconds(30));
+  ASSERT_EQ(r.status, 201) << r.error;
+  EXPECT_EQ(r.Header("x-seen-expect"), "");
+  EXPECT_EQ(r.body.size(), body.size());
+  EXPECT_TRUE(r.body == body);
+  // curl waits a whole second for `100 Continue` when it sends the Expect header.
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(HttpClientTest, TimeoutAgainstASlowHandler) {
+  TestServer server;
+  auto client = NewClient();
+  ASSERT_NE(client, nullptr);
+  const auto start = Clock::now();
+  HttpClientResponse r = client->Do("POST", server.url("/slow"), {}, "x", absl::Milliseconds(200));
+  const auto elapsed = Clock::now() - start;
+  EXPECT_EQ(r.status, 0);
+  EXPECT_THAT(r.error, HasSubstr("timed out"));
+  EXPECT_GE(elapsed, std::chrono::milliseconds(190));
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1500));
+  server.gate().Open();
+  // The pooled handle whose transfer timed out is still usable.
+  HttpClientResponse after = client->Do("GET", server.url("/"), {}, "", absl::Seconds(5));
+  EXPECT_EQ(after.status, 200) << after.error;
+  EXPECT_EQ(after.body, "hello");
+}
+
+TEST(HttpClientTest, ConnectionRefusedOnAClosedPort) {
+  auto client = NewClient();
+  ASSERT_NE(client, nullptr);
+  HttpClientResponse r = client->Do("POST", absl::StrCat("http://127.0.0.1:", ClosedPort(), "/"),
+                                    {}, "x", absl::Seconds(5));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_THAT(r.error, HasSubstr("Couldn't connect to server"));
+  EXPECT_TRUE(r.body.empty());
+}
+
+TEST(HttpClientTest, CancelAllEndsACallInProgress) {
+  TestServer server;
+  auto client = NewClient();
+  ASSERT_NE(client, nullptr);
+  HttpClientResponse r;
+  Clock::time_point finished;
+  std::thread caller([&] {
+    r = client->Do("POST", server.url("/slow"), {}, "x", absl::ZeroDuration());
+    finished = Clock::now();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto cancelled = Clock::now();
+  client->CancelAll();
+  caller.join();
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.error, "request canceled");
+  EXPECT_LT(finished - cancelled, std::chrono::milliseconds(200));
+  // Calls started after CancelAll are not affected.
+  HttpClientResponse after = client->Do("GET", server.url("/"), {}, "", absl::Seconds(5));
+  EXPECT_EQ(after.status, 200) << after.error;
+}
+
+TEST(HttpClientTest, ConcurrentCallsFromFourThreads) {
+  TestServer server;
+  HttpClientOptions options;
+  options.max_idle_connections = 4;
+  auto client = NewClient(options);
+  ASSERT_NE(client, nullptr);
+  constexpr int kThreads = 4;
+  constexpr int kCalls = 50;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCalls; ++i) {
+        std::string body = absl::StrCat("thread ", t, " call ", i);
+        HttpClientResponse r = client->Do("POST", server.url("/echo"), {}, body, absl::Seconds(5));
+        if (r.status == 201 && r.body == body) ++ok;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(ok.load(), kThreads * kCalls);
+  // Never more connections than calls at once, all kept alive.
+  std::vector<std::string> remotes = server.remote_addresses();
+  EXPECT_LE(std::set<std::string>(remotes.begin(), remotes.end()).size(), size_t{kThreads});
+}
+
+TEST(HttpClientTest, CreateNamesUnreadableTlsFiles) {
+  HttpClientOptions options;
+  options.ca_file = "/nonexistent/ca.pem";
+  auto client = HttpClient::Create(options);
+  ASSERT_FALSE(client.ok());
+  EXPECT_THAT(std::string(client.status().message()), HasSubstr("/nonexistent/ca.pem"));
+  EXPECT_THAT(std::string(client.status().message()), HasSubstr("no such file or directory"));
+
+  options.ca_file.clear();
+  options.cert_file = "/nonexistent/client.pem";
+  options.key_file = "/nonexistent/client.key";
+  client = HttpClient::Create(options);
+  ASSERT_FALSE(client.ok());
+  EXPECT_THAT(std::string(client.status().message()), HasSubstr("/nonexistent/client.pem"));
+
+  options.key_file.clear();
+  client = HttpClient::Create(options);
+  ASSERT_FALSE(client.ok());
+  EXPECT_THAT(std::string(client.status().message()),
+              HasSubstr("provide both certificate and key"));
+
+  options = HttpClientOptions();
+  options.ca_file = "/dev/null";  // readable, but holds no certificate
+  client = HttpClient::Create(options);
+  ASSERT_FALSE(client.ok());
+  EXPECT_THAT(std::string(client.status().message()), HasSubstr("/dev/null"));
+}
+
+TEST(HttpClientTest, HeaderLookupIsCaseInsensitive) {
+  HttpClientResponse r;
+  r.headers = {{"content-type", "text/plain"}, {"x-a", "1"}, {"x-a", "2"}};
+  EXPECT_EQ(r.Header("Content-Type"), "text/plain");
+  EXPECT_EQ(r.Header("X-A"), "1");
+  EXPECT_EQ(r.Header("x-b"), "");
+}
+
+}  // namespace
+}  // namespace sprout::net

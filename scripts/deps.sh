@@ -2,6 +2,9 @@
 # Installs every missing build and test dependency of Sprout. Idempotent: it asks dpkg which
 # Debian packages are missing, runs `apt-get update` at most once, and installs only those; npm
 # packages for the end-to-end tests are installed from package-lock.json when it changed.
+# The test peers (prometheus, victoria-metrics) are installed as programs only: their package
+# services are kept from starting (a temporary policy-rc.d) and, on a fresh install, disabled —
+# the end-to-end tests run their own instances on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +19,9 @@ APT_PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev curl procps
 )
+# Remote-write peers of the end-to-end tests (Debian 12: prometheus 2.42, victoria-metrics 1.79).
+PEER_SERVICES=(prometheus victoria-metrics)
+APT_PACKAGES+=("${PEER_SERVICES[@]}")
 command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 
@@ -30,8 +36,37 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Package postinst scripts start their services through invoke-rc.d / deb-systemd-invoke,
+  # which ask /usr/sbin/policy-rc.d first: 101 = "action forbidden". Only ours is removed.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=""
+  if [ ! -e "$policy" ]; then
+    own_policy=$policy
+    trap '$SUDO rm -f "$own_policy"' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    printf '#!/bin/sh\n# sprout scripts/deps.sh: no service starts during the install\nexit 101\n' |
+      $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+  fi
   $SUDO apt-get update -q
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [ -n "$own_policy" ]; then
+    $SUDO rm -f "$own_policy"
+    trap - EXIT INT TERM
+  fi
+  # Freshly installed peers: no service left enabled or running (already installed ones are
+  # the machine owner's business and are left alone).
+  for svc in "${PEER_SERVICES[@]}"; do
+    case " ${missing[*]} " in *" $svc "*) ;; *) continue ;; esac
+    if [ -d /run/systemd/system ]; then
+      $SUDO systemctl disable --now "$svc" 2>/dev/null || true
+    elif [ -x "/etc/init.d/$svc" ]; then
+      # The init script stops exactly the daemon it started (its pid file), nothing else.
+      $SUDO "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+      $SUDO update-rc.d "$svc" disable >/dev/null 2>&1 || true
+    fi
+  done
 else
   echo "deps: Debian packages present"
 fi

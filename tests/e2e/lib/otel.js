@@ -5,7 +5,7 @@
 const { ExportResultCode } = require('@opentelemetry/core');
 const { resourceFromAttributes } = require('@opentelemetry/resources');
 const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
-const { MeterProvider, PeriodicExportingMetricReader } = require('@opentelemetry/sdk-metrics');
+const { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } = require('@opentelemetry/sdk-metrics');
 const { LoggerProvider, BatchLogRecordProcessor } = require('@opentelemetry/sdk-logs');
 
 const TRANSPORTS = {
@@ -29,25 +29,46 @@ const TRANSPORTS = {
   },
 };
 
-// Wraps an SDK exporter: every export's result lands in `results` (code 0 = success).
-function observed(exporter) {
+// Wraps an SDK exporter: every export's result lands in `results` (code 0 = success); with
+// `keepItems`, `exports` also gets {items, result} per export, `items` a snapshot of what the SDK
+// handed over (metrics: the ResourceMetrics' scopeMetrics).
+// `gate.open = false` makes every later export a no-op that reports success (nothing is sent or
+// recorded), e.g. to shut an SDK down without its final export.
+function observed(exporter, { keepItems = false, gate = { open: true } } = {}) {
   const results = [];
+  const exports = [];
   return {
     results,
+    exports,
     exporter: new Proxy(exporter, {
       get(target, prop) {
         if (prop === 'export') {
-          return (items, callback) =>
+          return (items, callback) => {
+            if (!gate.open) {
+              callback({ code: ExportResultCode.SUCCESS });
+              return;
+            }
+            const entry = keepItems ? { items: snapshot(items), result: null, started: Date.now() } : null;
             target.export(items, (result) => {
               results.push(result);
+              if (entry) {
+                entry.result = result;
+                exports.push(entry);
+              }
               callback(result);
             });
+          };
         }
         const v = target[prop];
         return typeof v === 'function' ? v.bind(target) : v;
       },
     }),
   };
+}
+
+function snapshot(items) {
+  if (items && items.scopeMetrics) return { scopeMetrics: structuredClone(items.scopeMetrics) };
+  return items;
 }
 
 function failures(results) {
@@ -100,4 +121,45 @@ function sdkFor(transport, ports, resourceAttributes, { resourceSchemaUrl, spanL
   };
 }
 
-module.exports = { TRANSPORTS, sdkFor };
+// A MeterProvider alone, for the metrics exporters' tests: optional views and export interval
+// (default: practically never, so that only meterProvider.forceFlush() exports); `exports` holds
+// every export's data and result (see observed()).
+function metricsSdkFor(transport, ports, resourceAttributes, { views = [], exportIntervalMillis = 2 ** 31 - 1 } = {}) {
+  const t = TRANSPORTS[transport];
+  if (!t) throw new Error(`unknown transport ${transport}`);
+  const resource = resourceFromAttributes(resourceAttributes);
+  // Cumulative whatever OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE says: remote write
+  // drops delta sums and histograms.
+  const exporter = new t.metrics({
+    url: t.url(ports)('metrics'),
+    timeoutMillis: 10000,
+    temporalityPreference: AggregationTemporality.CUMULATIVE,
+  });
+  const gate = { open: true };
+  const metrics = observed(exporter, { keepItems: true, gate });
+  const meterProvider = new MeterProvider({
+    resource,
+    views,
+    readers: [
+      new PeriodicExportingMetricReader({
+        exporter: metrics.exporter,
+        exportIntervalMillis,
+        exportTimeoutMillis: Math.min(exportIntervalMillis, 30000),
+      }),
+    ],
+  });
+  return {
+    resource,
+    meterProvider,
+    exports: metrics.exports,
+    results: metrics.results,
+    failures: () => failures(metrics.results),
+    // flush: false drops the final export a shutdown makes.
+    shutdown({ flush = true } = {}) {
+      if (!flush) gate.open = false;
+      return meterProvider.shutdown();
+    },
+  };
+}
+
+module.exports = { TRANSPORTS, metricsSdkFor, sdkFor };

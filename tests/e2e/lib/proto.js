@@ -1,6 +1,8 @@
 'use strict';
 // Builds and reads the protobuf messages the HTTP tests handle by hand, with protobufjs loading
 // the repository's own schemas (proto/); the round-trip tests use the SDK's own encoders.
+// Also: OTLP metrics requests with exemplars (the JS SDK records none) and Prometheus remote-write
+// WriteRequests (to check the Prometheus/VictoriaMetrics harness without sprout).
 
 const crypto = require('node:crypto');
 const path = require('node:path');
@@ -13,6 +15,8 @@ root.resolvePath = (origin, target) =>
 root.loadSync(
   [
     'opentelemetry/proto/collector/trace/v1/trace_service.proto',
+    'opentelemetry/proto/collector/metrics/v1/metrics_service.proto',
+    'prometheus/remote.proto',
     'google/rpc/status.proto',
   ],
   { keepCase: false },
@@ -22,6 +26,9 @@ const ExportTraceServiceRequest = root.lookupType(
 const ExportTraceServiceResponse = root.lookupType(
   'opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse');
 const Status = root.lookupType('google.rpc.Status');
+const ExportMetricsServiceRequest = root.lookupType(
+  'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest');
+const WriteRequest = root.lookupType('prometheus.WriteRequest');
 
 // A request with `spanCount` spans under one resource, as plain data.
 function traceRequestData(spanCount, { service = 'e2e-http', prefix = 'span' } = {}) {
@@ -70,6 +77,22 @@ function traceRequestJson(data) {
   });
 }
 
+// OTLP metrics request from plain data (protobufjs field names: camelCase; bytes as Buffers;
+// int64/fixed64 as decimal strings or numbers).
+function encodeMetricsRequest(data) {
+  return Buffer.from(ExportMetricsServiceRequest.encode(ExportMetricsServiceRequest.fromObject(data)).finish());
+}
+
+// prometheus.WriteRequest from plain data ({timeseries: [{labels, samples, exemplars, histograms}]}),
+// not yet compressed.
+function encodeWriteRequest(data) {
+  return Buffer.from(WriteRequest.encode(WriteRequest.fromObject(data)).finish());
+}
+
+function decodeWriteRequest(buf) {
+  return WriteRequest.toObject(WriteRequest.decode(buf), { longs: Number, defaults: false });
+}
+
 function decodeStatus(buf) {
   return Status.toObject(Status.decode(buf), { defaults: true });
 }
@@ -78,4 +101,13 @@ function decodeTraceResponse(buf) {
   return ExportTraceServiceResponse.toObject(ExportTraceServiceResponse.decode(buf), { defaults: false });
 }
 
-module.exports = { decodeStatus, decodeTraceResponse, encodeTraceRequest, traceRequestData, traceRequestJson };
+module.exports = {
+  decodeStatus,
+  decodeTraceResponse,
+  decodeWriteRequest,
+  encodeMetricsRequest,
+  encodeTraceRequest,
+  encodeWriteRequest,
+  traceRequestData,
+  traceRequestJson,
+};

@@ -635,6 +635,7 @@ module.exports = {
   sleep,
   toYaml,
   traceSinkConfig,
+  trackChild,
   validate,
   waitFor,
   writeConfig,

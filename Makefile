@@ -37,6 +37,7 @@ e2e: build
 
 bench: deps build
 	bench/run_collector_bench.sh
+	bench/run_prw_bench.sh
 
 # libFuzzer targets, built with clang into build-fuzz; each runs for FUZZ_SECONDS.
 fuzz: deps

@@ -200,15 +200,17 @@ int main(int argc, char** argv) {
           if (absl::Now() >= end || g_stop) break;
         }
         auto result =
-            (*client)->CallSerialized(otlp::SignalTraits<otlp::Signal::kTraces>::kGrpcMethod,
-                                      pool[next++ % pool.size()], absl::Seconds(10));
+            (*client)->CallSerialized(method, pool[next++ % pool.size()], absl::Seconds(10));
         ++requests;
         sent_spans += batch;
         if (result.code == absl::StatusCode::kOk) {
           acked_spans += batch;
         } else {
           failed_spans += batch;
-          ++failed_requests;
+          if (failed_requests++ == 0) {
+            std::fprintf(stderr, "first failure: code %d: %s\n", static_cast<int>(result.code),
+                         result.message.c_str());
+          }
           // An unreachable server answers at once; do not spin.
           if (result.code == absl::StatusCode::kUnavailable) absl::SleepFor(absl::Milliseconds(5));
         }

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   if (http_server != nullptr) http_server->Shutdown(absl::Seconds(1));
   (*server)->Shutdown(absl::Now() + absl::Seconds(1));
   std::printf("{\"requests\": %lld, \"http_requests\": %lld}\n",
-              static_cast<long long>(requests.load()), static_cast<long long>(http_requests.load()));
+              static_cast<long long>(requests.load()),
+              static_cast<long long>(http_requests.load()));
   return 0;
 }

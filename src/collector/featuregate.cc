@@ -21,8 +21,10 @@ absl::Status FeatureGates::Apply(std::string_view flag) {
   for (absl::string_view item : absl::StrSplit(AV(flag), ',', absl::SkipWhitespace())) {
     item = absl::StripAsciiWhitespace(item);
     bool enable = true;
-    if (absl::ConsumePrefix(&item, "-")) enable = false;
-    else absl::ConsumePrefix(&item, "+");
+    if (absl::ConsumePrefix(&item, "-"))
+      enable = false;
+    else
+      absl::ConsumePrefix(&item, "+");
     FeatureGate* gate = nullptr;
     for (FeatureGate& g : gates_) {
       if (g.id == item) gate = &g;

@@ -77,10 +77,10 @@ void Config::Decode(config::Decoder& d) {
 }
 
 absl::Status Config::Validate() const {
-  if (endpoint.empty() || !(absl::StartsWith(endpoint, "http://") ||
-                            absl::StartsWith(endpoint, "https://"))) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid endpoint \"", endpoint,
-                                                    "\": must be an http:// or https:// URL"));
+  if (endpoint.empty() ||
+      !(absl::StartsWith(endpoint, "http://") || absl::StartsWith(endpoint, "https://"))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid endpoint \"", endpoint, "\": must be an http:// or https:// URL"));
   }
   if (!compression.empty() && compression != "snappy") {
     return absl::InvalidArgumentError("compression type must be snappy");
@@ -103,7 +103,8 @@ absl::Status Config::Validate() const {
           "prometheus remote write: external labels configuration contains an empty key or value");
     }
   }
-  if (timeout < absl::ZeroDuration()) return absl::InvalidArgumentError("timeout must be non-negative");
+  if (timeout < absl::ZeroDuration())
+    return absl::InvalidArgumentError("timeout must be non-negative");
   RETURN_IF_ERROR(Annotate(ValidateRetrySettings(retry_on_failure), "retry_on_failure"));
   if (!wal_directory.empty() && wal_truncate_frequency <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("wal::truncate_frequency must be positive");

@@ -18,6 +18,8 @@
 #include "collector/exporter/prometheusremotewrite/wal.h"
 #include "collector/exporter_helper.h"
 #include "collector/featuregate.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "net/compression.h"
 #include "net/http_client.h"
 #include "otlp/prometheus.h"
@@ -27,19 +29,32 @@ namespace {
 
 const char* ReasonPhrase(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 413: return "Request Entity Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Request Entity Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
   }
 }
 
@@ -65,7 +80,8 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
       : settings_(settings), config_(config) {
     translation_.metric_namespace = config.metric_namespace;
     translation_.add_metric_suffixes = config.add_metric_suffixes;
-    for (const auto& [k, v] : config.external_labels) translation_.external_labels.emplace_back(k, v);
+    for (const auto& [k, v] : config.external_labels)
+      translation_.external_labels.emplace_back(k, v);
     translation_.resource_to_telemetry_conversion = config.resource_to_telemetry;
     translation_.exclude_service_attributes = config.exclude_service_attributes;
     translation_.target_info = config.target_info;
@@ -81,10 +97,12 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     if (MetricsRegistry* m = settings.telemetry.metrics) {
       const MetricLabels labels = {{"exporter", settings.id.String()}};
       const std::string prefix = "otelcol_exporter_prometheusremotewrite_";
-      failed_translations_ = m->GetCounter(prefix + "failed_translations_total",
-                                           "Number of metrics that could not be translated.", labels);
-      translated_series_ = m->GetCounter(prefix + "translated_time_series_total",
-                                         "Number of time series produced by the translation.", labels);
+      failed_translations_ =
+          m->GetCounter(prefix + "failed_translations_total",
+                        "Number of metrics that could not be translated.", labels);
+      translated_series_ =
+          m->GetCounter(prefix + "translated_time_series_total",
+                        "Number of time series produced by the translation.", labels);
       sent_batches_ = m->GetCounter(prefix + "sent_batches_total",
                                     "Number of remote-write requests sent successfully.", labels);
       written_samples_ = m->GetCounter(prefix + "written_samples_total",
@@ -105,7 +123,8 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     options.user_agent = absl::StrCat("sprout/", settings_.telemetry.build_version);
     options.max_idle_connections = static_cast<int>(std::max<int64_t>(config_.num_consumers, 1));
     ASSIGN_OR_RETURN(http_, net::HttpClient::Create(options));
-    senders_ = std::make_unique<ThreadPool>(static_cast<int>(std::max<int64_t>(config_.num_consumers, 1)));
+    senders_ =
+        std::make_unique<ThreadPool>(static_cast<int>(std::max<int64_t>(config_.num_consumers, 1)));
     if (!config_.wal_directory.empty()) {
       WalOptions wal_options;
       wal_options.directory = config_.wal_directory;
@@ -155,9 +174,8 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
       // log for the next start.
       {
         std::unique_lock<std::mutex> lock(stop_mu_);
-        stop_cv_.wait_until(lock, absl::ToChronoTime(deadline), [this] {
-          return wal_->last_committed() >= wal_->last_appended();
-        });
+        stop_cv_.wait_until(lock, absl::ToChronoTime(deadline),
+                            [this] { return wal_->last_committed() >= wal_->last_appended(); });
         stopping_ = true;
       }
       stop_cv_.notify_all();
@@ -172,45 +190,61 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
 
  private:
   // Translates and encodes one batch into requests of at most max_batch_size_bytes.
+  //
+  // The translation goes onto an arena, and requests are encoded series by series: a
+  // WriteRequest is the concatenation of its fields, so each series is written once, straight
+  // into the request it falls into, and nothing is moved or copied between messages.
   Prepared Prepare(const otlp::MetricsBatch& batch) {
-    otlp::PromTranslation translation = otlp::TranslateMetrics(batch.request(), translation_);
+    google::protobuf::ArenaOptions arena_options;
+    arena_options.start_block_size = 64 * 1024;
+    arena_options.max_block_size = 1024 * 1024;
+    google::protobuf::Arena arena(arena_options);
+    auto* translated = google::protobuf::Arena::CreateMessage<prometheus::WriteRequest>(&arena);
     Prepared out;
-    out.errors = std::move(translation.errors);
-    out.series = static_cast<int64_t>(translation.series.size());
+    int64_t dropped = 0;
+    otlp::TranslateMetrics(batch.request(), translation_, translated, &out.errors, &dropped);
+    out.series = translated->timeseries_size();
+
     const size_t limit = static_cast<size_t>(config_.max_batch_size_bytes);
-    prometheus::WriteRequest request;
-    size_t request_bytes = 0;
+    std::string request;
     auto flush = [&] {
-      if (request.timeseries_size() == 0 && request.metadata_size() == 0) return;
-      const std::string encoded = request.SerializeAsString();
-      auto compressed = net::Compress(net::Codec::kSnappy, encoded);
+      if (request.empty()) return;
+      auto compressed = net::Compress(net::Codec::kSnappy, request);
       out.bodies.push_back(compressed.ok() ? std::move(*compressed) : std::string());
-      request.Clear();
-      request_bytes = 0;
+      request.clear();
     };
-    for (prometheus::TimeSeries& series : translation.series) {
+    // Appends field `number` holding `message` to the request being built.
+    auto append = [&](int number, const google::protobuf::MessageLite& message) {
+      const size_t size = message.ByteSizeLong();
+      if (!request.empty() && request.size() + size >= limit) flush();
+      uint8_t header[16];
+      uint8_t* p = google::protobuf::io::CodedOutputStream::WriteTagToArray(
+          google::protobuf::internal::WireFormatLite::MakeTag(
+              number, google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED),
+          header);
+      p = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(size),
+                                                                        p);
+      request.append(reinterpret_cast<const char*>(header), p - header);
+      const size_t at = request.size();
+      request.resize(at + size);
+      message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(request.data() + at));
+    };
+    for (const prometheus::TimeSeries& series : translated->timeseries()) {
       out.samples += series.samples_size();
       out.histograms += series.histograms_size();
       out.exemplars += series.exemplars_size();
-      const size_t size = series.ByteSizeLong();
-      if (request_bytes > 0 && request_bytes + size >= limit) flush();
-      request_bytes += size;
-      *request.add_timeseries() = std::move(series);
+      append(1, series);
     }
     flush();
     // Metadata goes in requests of its own, as the Collector sends it.
-    for (prometheus::MetricMetadata& metadata : translation.metadata) {
-      const size_t size = metadata.ByteSizeLong();
-      if (request_bytes > 0 && request_bytes + size >= limit) flush();
-      request_bytes += size;
-      *request.add_metadata() = std::move(metadata);
-    }
+    for (const prometheus::MetricMetadata& metadata : translated->metadata()) append(3, metadata);
     flush();
     return out;
   }
 
   void ReportTranslation(const Prepared& prepared) {
-    if (translated_series_ != nullptr) translated_series_->Add(static_cast<double>(prepared.series));
+    if (translated_series_ != nullptr)
+      translated_series_->Add(static_cast<double>(prepared.series));
     if (prepared.errors.empty()) return;
     if (failed_translations_ != nullptr) {
       failed_translations_->Add(static_cast<double>(prepared.errors.size()));
@@ -226,8 +260,12 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     ReportTranslation(prepared);
     const size_t n = prepared.bodies.size();
     std::vector<absl::Status> results(n);
-    std::latch done(static_cast<std::ptrdiff_t>(n));
-    for (size_t i = 0; i < n; ++i) {
+    if (n == 1) {
+      // The common case needs no other thread.
+      results[0] = SendWithRetry(prepared.bodies[0]);
+    }
+    std::latch done(static_cast<std::ptrdiff_t>(n == 1 ? 0 : n));
+    for (size_t i = 0; n > 1 && i < n; ++i) {
       senders_->Schedule([this, &prepared, &results, &done, i] {
         results[i] = SendWithRetry(prepared.bodies[i]);
         done.count_down();
@@ -325,8 +363,8 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
         retryable = true;
       } else {
         error = absl::StrCat("remote write returned HTTP status ", response.status, " ",
-                             ReasonPhrase(response.status), "; err = <nil>: ",
-                             response.body.substr(0, 256));
+                             ReasonPhrase(response.status),
+                             "; err = <nil>: ", response.body.substr(0, 256));
         retryable = response.status >= 500 || (response.status == 429 && retry_on_429_);
       }
       if (!retryable || !config_.retry_on_failure.enabled) {
@@ -338,8 +376,9 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
       const absl::Duration delay = backoff.NextDelay();
       if (config_.retry_on_failure.max_elapsed_time > absl::ZeroDuration() &&
           absl::Now() - start + delay > config_.retry_on_failure.max_elapsed_time) {
-        settings_.telemetry.logger.Error("Exporting failed. Dropping data.",
-                                         {{"error", absl::StrCat("no more retries left: ", error)}});
+        settings_.telemetry.logger.Error(
+            "Exporting failed. Dropping data.",
+            {{"error", absl::StrCat("no more retries left: ", error)}});
         return MarkPermanent(absl::UnknownError(absl::StrCat("no more retries left: ", error)));
       }
       settings_.telemetry.logger.Info("Exporting failed. Will retry the request after interval.",

@@ -36,7 +36,9 @@ class Receiver {
   }
   ~Receiver() { server_->Shutdown(absl::Seconds(1)); }
 
-  std::string url() const { return absl::StrCat("http://127.0.0.1:", server_->port(), "/api/v1/write"); }
+  std::string url() const {
+    return absl::StrCat("http://127.0.0.1:", server_->port(), "/api/v1/write");
+  }
 
   // The next `n` requests are answered with `status`.
   void FailNext(int n, int status) { FailWith(std::vector<int>(n, status)); }
@@ -186,9 +188,10 @@ TEST(PrwExporterTest, SplitsAtMaxBatchSizeBytesWithEverySeriesInOneRequest) {
 TEST(PrwExporterTest, RetriesServerErrorsAndKeepsSeriesInTimeOrder) {
   Receiver receiver;
   MetricsRegistry metrics;
-  auto exporter = Make("endpoint: " + receiver.url() +
-                           "\ntarget_info: {enabled: false}\nretry_on_failure: {initial_interval: 5ms}\n",
-                       &metrics);
+  auto exporter =
+      Make("endpoint: " + receiver.url() +
+               "\ntarget_info: {enabled: false}\nretry_on_failure: {initial_interval: 5ms}\n",
+           &metrics);
   receiver.FailNext(3, 503);
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(exporter->Consume(Context{}, Gauges(1, 1700000000000 + i * 1000)).ok());
@@ -203,15 +206,19 @@ TEST(PrwExporterTest, RetriesServerErrorsAndKeepsSeriesInTimeOrder) {
     last = ts;
   }
   EXPECT_EQ(receiver.attempts(), 8);
-  EXPECT_EQ(metrics.GetCounter("otelcol_exporter_sent_metric_points_total", "",
-                               {{"exporter", "prometheusremotewrite"}})->value(), 5);
+  EXPECT_EQ(metrics
+                .GetCounter("otelcol_exporter_sent_metric_points_total", "",
+                            {{"exporter", "prometheusremotewrite"}})
+                ->value(),
+            5);
 }
 
 TEST(PrwExporterTest, ClientErrorsAreNotRetriedAnd429OnlyWithTheGate) {
   Receiver receiver;
-  auto exporter = Make("endpoint: " + receiver.url() +
-                           "\ntarget_info: {enabled: false}\nretry_on_failure: {initial_interval: 5ms}\n",
-                       nullptr);
+  auto exporter =
+      Make("endpoint: " + receiver.url() +
+               "\ntarget_info: {enabled: false}\nretry_on_failure: {initial_interval: 5ms}\n",
+           nullptr);
   receiver.FailWith({400, 429});
   ASSERT_TRUE(exporter->Consume(Context{}, Gauges(1, 1700000000000)).ok());
   ASSERT_TRUE(exporter->Consume(Context{}, Gauges(1, 1700000001000)).ok());
@@ -221,9 +228,10 @@ TEST(PrwExporterTest, ClientErrorsAreNotRetriedAnd429OnlyWithTheGate) {
 
   ASSERT_TRUE(FeatureGates::Global().Apply(kRetryOn429Gate).ok());
   Receiver receiver2;
-  auto exporter2 = Make("endpoint: " + receiver2.url() +
-                            "\ntarget_info: {enabled: false}\nretry_on_failure: {initial_interval: 5ms}\n",
-                        nullptr);
+  auto exporter2 =
+      Make("endpoint: " + receiver2.url() +
+               "\ntarget_info: {enabled: false}\nretry_on_failure: {initial_interval: 5ms}\n",
+           nullptr);
   receiver2.FailNext(2, 429);
   ASSERT_TRUE(exporter2->Consume(Context{}, Gauges(1, 1700000000000)).ok());
   ASSERT_TRUE(exporter2->Shutdown(absl::Now() + absl::Seconds(5)).ok());
@@ -235,9 +243,11 @@ TEST(PrwExporterTest, ClientErrorsAreNotRetriedAnd429OnlyWithTheGate) {
 TEST(PrwExporterTest, DeltaSumsAreDroppedAndTheRestIsSent) {
   Receiver receiver;
   MetricsRegistry metrics;
-  auto exporter = Make("endpoint: " + receiver.url() + "\ntarget_info: {enabled: false}\n", &metrics);
+  auto exporter =
+      Make("endpoint: " + receiver.url() + "\ntarget_info: {enabled: false}\n", &metrics);
   otlp::MetricsBatch batch = Gauges(2, 1700000000000);
-  auto* delta = batch.mutable_request()->mutable_resource_metrics(0)->mutable_scope_metrics(0)->add_metrics();
+  auto* delta =
+      batch.mutable_request()->mutable_resource_metrics(0)->mutable_scope_metrics(0)->add_metrics();
   delta->set_name("requests");
   delta->mutable_sum()->set_aggregation_temporality(pb::metrics::AGGREGATION_TEMPORALITY_DELTA);
   delta->mutable_sum()->set_is_monotonic(true);
@@ -245,8 +255,11 @@ TEST(PrwExporterTest, DeltaSumsAreDroppedAndTheRestIsSent) {
   ASSERT_TRUE(exporter->Consume(Context{}, batch).ok());
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   EXPECT_EQ(CountSeries(receiver.received()), 2);
-  EXPECT_EQ(metrics.GetCounter("otelcol_exporter_prometheusremotewrite_failed_translations_total", "",
-                               {{"exporter", "prometheusremotewrite"}})->value(), 1);
+  EXPECT_EQ(metrics
+                .GetCounter("otelcol_exporter_prometheusremotewrite_failed_translations_total", "",
+                            {{"exporter", "prometheusremotewrite"}})
+                ->value(),
+            1);
 }
 
 TEST(PrwExporterTest, WalKeepsDataAcrossARestartWhileTheBackendIsDown) {
@@ -257,9 +270,10 @@ TEST(PrwExporterTest, WalKeepsDataAcrossARestartWhileTheBackendIsDown) {
     Receiver down;  // answers 503 to everything
     url = down.url();
     down.FailForever(503);
-    auto exporter = Make("endpoint: " + url + "\ntarget_info: {enabled: false}\nwal: {directory: " +
-                             dir + "}\nretry_on_failure: {initial_interval: 5ms}\n",
-                         nullptr);
+    auto exporter =
+        Make("endpoint: " + url + "\ntarget_info: {enabled: false}\nwal: {directory: " + dir +
+                 "}\nretry_on_failure: {initial_interval: 5ms}\n",
+             nullptr);
     for (int i = 0; i < 3; ++i) {
       ASSERT_TRUE(exporter->Consume(Context{}, Gauges(2, 1700000000000 + i * 1000)).ok());
     }
@@ -267,9 +281,9 @@ TEST(PrwExporterTest, WalKeepsDataAcrossARestartWhileTheBackendIsDown) {
     EXPECT_TRUE(down.received().empty());
   }
   Receiver up;
-  auto exporter = Make("endpoint: " + up.url() + "\ntarget_info: {enabled: false}\nwal: {directory: " +
-                           dir + "}\n",
-                       nullptr);
+  auto exporter = Make(
+      "endpoint: " + up.url() + "\ntarget_info: {enabled: false}\nwal: {directory: " + dir + "}\n",
+      nullptr);
   for (int i = 0; i < 200 && CountSeries(up.received()) < 6; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

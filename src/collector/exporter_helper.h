@@ -71,7 +71,9 @@ class ExportQueue {
     log::Logger logger;
     MetricsRegistry* metrics = nullptr;
     // Called when the shutdown deadline has passed with attempts still in flight, to make them
-    // end now (e.g. cancel the network calls); they then complete with an error.
+    // end now (e.g. cancel the network calls); they then complete with an error. Shutdown then
+    // waits for them without a limit, so an attempt that starts after this call (a request the
+    // exporter had not sent yet) must fail at once too, or shutdown can hang.
     std::function<void()> cancel_in_flight;
   };
 

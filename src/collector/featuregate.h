@@ -18,6 +18,9 @@ struct FeatureGate {
   std::string stage;  // "alpha" (off by default) or "beta" (on by default)
   std::string description;
   bool enabled;
+  // Non-empty for a gate of the Collector that sprout knows but does not implement: enabling
+  // it is an error saying why (disabling it is accepted).
+  std::string unsupported = {};
 };
 
 class FeatureGates {
@@ -25,7 +28,8 @@ class FeatureGates {
   // The process-wide registry, holding every gate sprout knows.
   static FeatureGates& Global();
 
-  // "a,+b,-c": enables a and b, disables c. Error: `no such feature gate "x"`.
+  // "a,+b,-c": enables a and b, disables c. Errors: `no such feature gate "x"`, and
+  // `feature gate "x" is not supported by sprout yet: <why>` for enabling an unsupported one.
   absl::Status Apply(std::string_view flag);
   bool IsEnabled(std::string_view id) const;
   const std::vector<FeatureGate>& gates() const { return gates_; }
@@ -35,7 +39,13 @@ class FeatureGates {
   std::vector<FeatureGate> gates_;
 };
 
-// Gate IDs used by components.
+// Gate IDs used by components (the prometheusremotewrite ones are documented in its README).
 inline constexpr char kRetryOn429Gate[] = "exporter.prometheusremotewritexporter.RetryOn429";
+inline constexpr char kEnableMultipleWorkersGate[] =
+    "exporter.prometheusremotewritexporter.EnableMultipleWorkers";
+inline constexpr char kEnableSendingRW2Gate[] =
+    "exporter.prometheusremotewritexporter.enableSendingRW2";
+inline constexpr char kRemoveTopLevelHTTPSettingsGate[] =
+    "exporter.prometheusremotewritexporter.removeTopLevelHTTPSettings";
 
 }  // namespace sprout::collector

@@ -122,12 +122,15 @@ struct Connection {
 // What one call collects while curl runs its callbacks.
 struct CallState {
   HttpClientResponse* response;
+  size_t max_body;  // bytes of the body kept; the rest is dropped
 };
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* state = static_cast<CallState*>(user);
-  state->response->body.append(data, size * count);
-  return size * count;
+  const size_t n = size * count;
+  std::string& body = state->response->body;
+  if (body.size() < state->max_body) body.append(data, std::min(n, state->max_body - body.size()));
+  return n;  // all of it consumed, kept or not
 }
 
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
@@ -159,14 +162,20 @@ class CurlHttpClient final : public HttpClient {
                         const std::vector<std::pair<std::string, std::string>>& headers,
                         std::string_view body, absl::Duration timeout) override {
     HttpClientResponse response;
-    // A call started after CancelAll proceeds; one in progress when it runs ends.
+    if (closed_.load(std::memory_order_acquire)) {
+      response.error = kCanceled;
+      return response;
+    }
+    // A call started after CancelAll proceeds; one in progress when it runs ends. Close() sets
+    // closed_ before it bumps the generation, so a call that missed closed_ above either sees
+    // the new generation in Perform or was counted in active_ before Close woke them all.
     const uint64_t generation = generation_.load(std::memory_order_acquire);
     std::unique_ptr<Connection> connection = Borrow();
     if (connection == nullptr) {
       response.error = "failed to initialise libcurl";
       return response;
     }
-    CallState state{&response};
+    CallState state{&response, options_.max_response_body};
     curl_slist* header_list = BuildHeaders(headers, body, method);
     char error_buffer[CURL_ERROR_SIZE];
     error_buffer[0] = '\0';
@@ -182,7 +191,7 @@ class CurlHttpClient final : public HttpClient {
       response.headers.clear();
       response.body.clear();
       if (result == CURLE_ABORTED_BY_CALLBACK) {
-        response.error = "request canceled";
+        response.error = kCanceled;
       } else {
         response.error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(result);
       }
@@ -194,6 +203,11 @@ class CurlHttpClient final : public HttpClient {
     curl_slist_free_all(header_list);
     Return(std::move(connection));
     return response;
+  }
+
+  void Close() override {
+    closed_.store(true, std::memory_order_release);
+    CancelAll();
   }
 
   void CancelAll() override {
@@ -323,6 +337,17 @@ class CurlHttpClient final : public HttpClient {
       curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
     }
+    if (!options_.proxy_url.empty()) {
+      curl_easy_setopt(easy, CURLOPT_PROXY, options_.proxy_url.c_str());
+      curl_easy_setopt(easy, CURLOPT_NOPROXY, "");  // no_proxy from the environment does not apply
+    }
+    // Whole seconds, rounded up; zero (no limit) becomes a year.
+    const absl::Duration max_age = options_.idle_connection_timeout > absl::ZeroDuration()
+                                       ? options_.idle_connection_timeout
+                                       : absl::Hours(24 * 365);
+    curl_easy_setopt(
+        easy, CURLOPT_MAXAGE_CONN,
+        static_cast<long>(absl::ToInt64Seconds(absl::Ceil(max_age, absl::Seconds(1)))));
   }
 
   // Runs the transfer to its end; CURLE_ABORTED_BY_CALLBACK when CancelAll ran meanwhile.
@@ -333,7 +358,8 @@ class CurlHttpClient final : public HttpClient {
     CURLcode result = CURLE_OK;
     bool done = false;
     while (!done) {
-      if (generation_.load(std::memory_order_acquire) != generation) {
+      if (generation_.load(std::memory_order_acquire) != generation ||
+          closed_.load(std::memory_order_acquire)) {
         result = CURLE_ABORTED_BY_CALLBACK;
         break;
       }
@@ -362,7 +388,10 @@ class CurlHttpClient final : public HttpClient {
     return result;
   }
 
+  static constexpr const char* kCanceled = "request canceled";
+
   const HttpClientOptions options_;
+  std::atomic<bool> closed_{false};
   std::atomic<uint64_t> generation_{0};
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_

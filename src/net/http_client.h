@@ -8,10 +8,12 @@
 //
 // What is sent is what the caller gives: no `Expect: 100-continue`, no default Content-Type, no
 // Accept-Encoding; User-Agent from the options unless a header sets it. Redirects are not
-// followed. Proxies come from the environment (http_proxy, https_proxy, no_proxy), as in Go.
-// The client must outlive every call; destroying it closes the idle connections.
+// followed. Proxies come from the environment (http_proxy, https_proxy, no_proxy), as in Go,
+// unless `proxy_url` names one. The client must outlive every call; destroying it closes the
+// idle connections.
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,6 +32,15 @@ struct HttpClientOptions {
   bool insecure_skip_verify = false;  // do not verify the server's certificate
   std::string user_agent;
   int max_idle_connections = 16;  // pooled connections kept open between calls
+  // An idle connection older than this is not reused (closed, a new one opened); zero: no limit.
+  absl::Duration idle_connection_timeout = absl::Seconds(90);
+  // The proxy for every call (http://, https://, socks5://...), as Go's Transport.Proxy =
+  // ProxyURL: the environment's proxy variables, no_proxy included, are then not consulted.
+  // Empty: from the environment.
+  std::string proxy_url;
+  // Response bytes kept in HttpClientResponse::body; the rest is read and dropped (so the
+  // connection stays reusable). For callers that only quote the start of an error body.
+  size_t max_response_body = std::numeric_limits<size_t>::max();
 };
 
 struct HttpClientResponse {
@@ -38,7 +49,7 @@ struct HttpClientResponse {
   std::string body;
   // Transport error, curl's message (e.g. "Failed to connect to 127.0.0.1 port 1 after 0 ms:
   // Couldn't connect to server", "Operation timed out after 200 milliseconds with 0 bytes
-  // received"), or "request canceled" after CancelAll(). Empty when `status` is set.
+  // received"), or "request canceled" after CancelAll() or Close(). Empty when `status` is set.
   std::string error;
 
   std::string_view Header(std::string_view name) const;  // first value, case-insensitive
@@ -59,9 +70,14 @@ class HttpClient {
                                 const std::vector<std::pair<std::string, std::string>>& headers,
                                 std::string_view body, absl::Duration timeout) = 0;
 
-  // Makes every call in progress end now with the error "request canceled" (used at a shutdown
-  // deadline); calls started afterwards are not affected. Thread-safe; does not block on calls.
+  // Makes every call in progress end now with the error "request canceled"; calls started
+  // afterwards are not affected. Thread-safe; does not block on calls.
   virtual void CancelAll() = 0;
+
+  // CancelAll(), and every later call fails at once with "request canceled", for good (used at
+  // a shutdown deadline: no call, however late it starts, can outlive it). Thread-safe,
+  // idempotent; does not block on calls.
+  virtual void Close() = 0;
 };
 
 }  // namespace sprout::net

@@ -74,6 +74,10 @@ class TestServer {
     std::lock_guard<std::mutex> lock(mu_);
     return remote_addresses_;
   }
+  std::vector<std::string> targets() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return targets_;
+  }
   Gate& gate() { return gate_; }
 
  private:
@@ -81,6 +85,7 @@ class TestServer {
     {
       std::lock_guard<std::mutex> lock(mu_);
       remote_addresses_.push_back(req.remote_address);
+      targets_.push_back(req.target);
     }
     if (req.path == "/echo") {
       res.status = 201;
@@ -107,6 +112,7 @@ class TestServer {
   std::unique_ptr<HttpServer> server_;
   std::mutex mu_;
   std::vector<std::string> remote_addresses_;
+  std::vector<std::string> targets_;
 };
 
 std::unique_ptr<HttpClient> NewClient(HttpClientOptions options = {}) {
@@ -269,6 +275,119 @@ TEST(HttpClientTest, CancelAllEndsACallInProgress) {
   // Calls started after CancelAll are not affected.
   HttpClientResponse after = client->Do("GET", server.url("/"), {}, "", absl::Seconds(5));
   EXPECT_EQ(after.status, 200) << after.error;
+}
+
+TEST(HttpClientTest, CloseEndsACallInProgressAndFailsEveryLaterCallAtOnce) {
+  TestServer server;
+  auto client = NewClient();
+  ASSERT_NE(client, nullptr);
+  HttpClientResponse r;
+  std::thread caller(
+      [&] { r = client->Do("POST", server.url("/slow"), {}, "x", absl::ZeroDuration()); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  client->Close();
+  caller.join();
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.error, "request canceled");
+  // Unlike after CancelAll, a call started later fails too, without reaching the server.
+  const size_t seen = server.remote_addresses().size();
+  const auto start = Clock::now();
+  HttpClientResponse after = client->Do("GET", server.url("/"), {}, "", absl::ZeroDuration());
+  EXPECT_EQ(after.status, 0);
+  EXPECT_EQ(after.error, "request canceled");
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(100));
+  EXPECT_EQ(server.remote_addresses().size(), seen);
+  client->Close();  // idempotent
+}
+
+TEST(HttpClientTest, CloseRacingWithCallsThatAreStartingNeverLeavesOneHanging) {
+  // A listener that accepts connections and never answers: a call that missed Close would
+  // wait forever (no timeout).
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(listener, 64), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string url = absl::StrCat("http://127.0.0.1:", ntohs(addr.sin_port), "/");
+  for (int round = 0; round < 5; ++round) {
+    auto client = NewClient();
+    ASSERT_NE(client, nullptr);
+    std::atomic<int> finished{0};
+    std::vector<std::thread> callers;
+    for (int i = 0; i < 4; ++i) {
+      callers.emplace_back([&] {
+        for (int k = 0; k < 3; ++k) {
+          HttpClientResponse r = client->Do("POST", url, {}, "x", absl::ZeroDuration());
+          EXPECT_EQ(r.error, "request canceled");
+        }
+        ++finished;
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 * round));
+    client->Close();
+    const auto closed = Clock::now();
+    while (finished.load() < 4 && Clock::now() - closed < std::chrono::seconds(5)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(finished.load(), 4) << "a call outlived Close()";
+    if (finished.load() < 4) shutdown(listener, SHUT_RDWR);  // let them go, to fail cleanly
+    for (auto& caller : callers) caller.join();
+    if (finished.load() < 4) break;
+  }
+  close(listener);
+}
+
+TEST(HttpClientTest, MaxResponseBodyKeepsTheStartAndTheConnection) {
+  TestServer server;
+  HttpClientOptions options;
+  options.max_response_body = 4096;
+  auto client = NewClient(options);
+  ASSERT_NE(client, nullptr);
+  std::string body(100000, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
+  HttpClientResponse r = client->Do("POST", server.url("/echo"), {}, body, absl::Seconds(5));
+  ASSERT_EQ(r.status, 201) << r.error;
+  EXPECT_EQ(r.body, body.substr(0, 4096));
+  // The rest was read (not left on the wire): the connection serves the next call.
+  HttpClientResponse next = client->Do("GET", server.url("/"), {}, "", absl::Seconds(5));
+  EXPECT_EQ(next.status, 200) << next.error;
+  EXPECT_EQ(next.body, "hello");
+  std::vector<std::string> remotes = server.remote_addresses();
+  ASSERT_EQ(remotes.size(), 2u);
+  EXPECT_EQ(remotes[0], remotes[1]);
+}
+
+TEST(HttpClientTest, ProxyUrlCarriesEveryCall) {
+  TestServer proxy;  // answers "hello" to whatever it is asked to forward
+  HttpClientOptions options;
+  options.proxy_url = proxy.url("");
+  auto client = NewClient(options);
+  ASSERT_NE(client, nullptr);
+  // .invalid never resolves: only the proxy can answer.
+  HttpClientResponse r =
+      client->Do("POST", "http://backend.invalid/api/v1/write", {}, "x", absl::Seconds(5));
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(r.body, "hello");
+  EXPECT_THAT(proxy.targets(), ::testing::ElementsAre("http://backend.invalid/api/v1/write"));
+}
+
+TEST(HttpClientTest, IdleConnectionTimeoutRetiresOldConnections) {
+  TestServer server;
+  HttpClientOptions options;
+  options.idle_connection_timeout = absl::Seconds(1);
+  auto client = NewClient(options);
+  ASSERT_NE(client, nullptr);
+  ASSERT_EQ(client->Do("GET", server.url("/"), {}, "", absl::Seconds(5)).status, 200);
+  ASSERT_EQ(client->Do("GET", server.url("/"), {}, "", absl::Seconds(5)).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  ASSERT_EQ(client->Do("GET", server.url("/"), {}, "", absl::Seconds(5)).status, 200);
+  std::vector<std::string> remotes = server.remote_addresses();
+  ASSERT_EQ(remotes.size(), 3u);
+  EXPECT_EQ(remotes[0], remotes[1]);  // reused while fresh
+  EXPECT_NE(remotes[1], remotes[2]);  // idle for more than a second: a new connection
 }
 
 TEST(HttpClientTest, ConcurrentCallsFromFourThreads) {

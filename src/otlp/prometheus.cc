@@ -1340,8 +1340,9 @@ class Translator {
     out->set_timestamp(NanosToMillis(exemplar.time_unix_nano()));
     exemplar_labels_.clear();
     size_t runes = 0;
+    // An all-zero ID is no ID (pcommon's IsEmpty), as an empty one.
     auto add_id = [&](std::string_view name, const std::string& id) {
-      if (id.empty()) return;
+      if (std::all_of(id.begin(), id.end(), [](char c) { return c == '\0'; })) return;
       scratch_.clear();
       AppendHex(id, &scratch_);
       exemplar_labels_.push_back({name, pool_.Copy(scratch_)});
@@ -1487,22 +1488,20 @@ class Translator {
                                                                 : kDefaultZeroThreshold);
       histogram->set_reset_hint(prometheus::Histogram::UNKNOWN);
       histogram->set_timestamp(NanosToMillis(point.time_unix_nano()));
-      // A stale marker must be a float histogram (its count is NaN), and a float histogram
-      // carries absolute bucket counts instead of deltas.
-      const bool stale = point.flags() & kNoRecordedValue;
-      if (stale) {
-        histogram->set_count_float(PromStaleNaN());
+      // A stale marker stays an integer histogram, as the Collector sends it: count_int holds
+      // the stale NaN's bit pattern, sum the stale NaN; zero count and buckets as usual.
+      if (point.flags() & kNoRecordedValue) {
+        histogram->set_count_int(kStaleNaNBits);
         histogram->set_sum(PromStaleNaN());
-        histogram->set_zero_count_float(static_cast<double>(point.zero_count()));
       } else {
         histogram->set_count_int(point.count());
         if (point.has_sum()) histogram->set_sum(point.sum());
-        histogram->set_zero_count_int(point.zero_count());
       }
-      ConvertBuckets(point.positive(), scale_down, stale, histogram->mutable_positive_spans(),
-                     histogram->mutable_positive_deltas(), histogram->mutable_positive_counts());
-      ConvertBuckets(point.negative(), scale_down, stale, histogram->mutable_negative_spans(),
-                     histogram->mutable_negative_deltas(), histogram->mutable_negative_counts());
+      histogram->set_zero_count_int(point.zero_count());
+      ConvertBuckets(point.positive(), scale_down, histogram->mutable_positive_spans(),
+                     histogram->mutable_positive_deltas());
+      ConvertBuckets(point.negative(), scale_down, histogram->mutable_negative_spans(),
+                     histogram->mutable_negative_deltas());
       for (const auto& exemplar : point.exemplars()) AddExemplar(series, exemplar);
     }
   }
@@ -1512,10 +1511,9 @@ class Translator {
   // neighbours (index >> scale_down). Empty buckets are left out; a run of at most two empty
   // buckets between filled ones is written as zeros, a longer run starts a new span.
   void ConvertBuckets(const pb::metrics::ExponentialHistogramDataPoint::Buckets& buckets,
-                      int32_t scale_down, bool float_counts,
+                      int32_t scale_down,
                       google::protobuf::RepeatedPtrField<prometheus::BucketSpan>* spans,
-                      google::protobuf::RepeatedField<int64_t>* deltas,
-                      google::protobuf::RepeatedField<double>* counts) {
+                      google::protobuf::RepeatedField<int64_t>* deltas) {
     merged_.clear();
     const int64_t offset = buckets.offset();
     // Past 62 every index of an int32 range lands in bucket 0 or -1 anyway; shifting by 64 or
@@ -1536,12 +1534,8 @@ class Translator {
     uint64_t previous_count = 0;
     auto append = [&](uint64_t count) {
       span->set_length(span->length() + 1);
-      if (float_counts) {
-        counts->Add(static_cast<double>(count));
-      } else {
-        deltas->Add(static_cast<int64_t>(count - previous_count));
-        previous_count = count;
-      }
+      deltas->Add(static_cast<int64_t>(count - previous_count));
+      previous_count = count;
     };
     for (const auto& [index, count] : merged_) {
       if (span == nullptr) {

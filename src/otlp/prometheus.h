@@ -32,8 +32,11 @@
 //    exemplar labels sorted by name;
 //  - an exponential point with scale < -4 is dropped alone (counted in dropped_points, one error
 //    per metric); the metric's other points are kept;
-//  - a stale native histogram is a float histogram (count_float = sum = stale NaN,
-//    zero_count_float and absolute bucket counts), since Prometheus reads NaN counts only there;
+//  - a stale native histogram is an integer histogram, as the Collector sends it: count_int =
+//    the stale NaN's bits (0x7ff0000000000002 as uint64), sum = stale NaN, zero_count_int and
+//    bucket spans/deltas as for any point;
+//  - exemplar trace_id/span_id labels are left out when the ID is empty or all zero bytes (an
+//    all-zero ID is pcommon's empty ID);
 //  - empty exponential buckets are left out: a gap of at most two buckets between filled ones is
 //    written as zeros, a longer one starts a new span;
 //  - metadata is made for every metric of the request, refused ones included (as the Collector

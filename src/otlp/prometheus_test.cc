@@ -391,7 +391,13 @@ std::string RenderList(const google::protobuf::RepeatedField<T>& values) {
 
 std::string RenderHistogram(const prometheus::Histogram& h) {
   std::string out = absl::StrCat("  histogram @", h.timestamp());
-  if (h.has_count_int()) absl::StrAppend(&out, " count=", h.count_int());
+  if (h.has_count_int()) {
+    if (h.count_int() == kStaleBits) {
+      absl::StrAppend(&out, " count=0x7ff0000000000002(stale)");
+    } else {
+      absl::StrAppend(&out, " count=", h.count_int());
+    }
+  }
   if (h.has_count_float()) absl::StrAppend(&out, " count_float=", Num(h.count_float()));
   absl::StrAppend(&out, " sum=", Num(h.sum()), " schema=", h.schema(),
                   " zero_threshold=", Num(h.zero_threshold()));
@@ -644,13 +650,15 @@ TEST(PromTranslate, NoRecordedValueIsTheStaleMarkerEverywhere) {
       ++samples;
     }
     for (const auto& h : series.histograms()) {
+      // The Collector's shape: an integer histogram whose count_int is the stale NaN's bit
+      // pattern, sum the stale NaN, zero count and buckets as usual.
       EXPECT_EQ(Bits(h.sum()), kStaleBits);
-      ASSERT_TRUE(h.has_count_float());
-      EXPECT_EQ(Bits(h.count_float()), kStaleBits);
-      ASSERT_TRUE(h.has_zero_count_float());
-      EXPECT_EQ(h.zero_count_float(), 1);
-      EXPECT_THAT(h.positive_counts(), ElementsAre(2.0));
-      EXPECT_TRUE(h.positive_deltas().empty());
+      ASSERT_TRUE(h.has_count_int());
+      EXPECT_EQ(h.count_int(), kStaleBits);
+      ASSERT_TRUE(h.has_zero_count_int());
+      EXPECT_EQ(h.zero_count_int(), 1u);
+      EXPECT_THAT(h.positive_deltas(), ElementsAre(2));
+      EXPECT_TRUE(h.positive_counts().empty());
       ++histograms;
     }
   }

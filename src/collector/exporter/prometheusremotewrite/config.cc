@@ -25,6 +25,17 @@ void Config::Decode(config::Decoder& d) {
               "reload_interval", "server_name_override", "include_system_ca_certs_pool"},
              "is not supported by sprout yet");
   d.Read("compression", &compression);
+  d.Read("proxy_url", &proxy_url);
+  d.Read("max_idle_conns", &max_idle_conns);
+  d.Read("idle_conn_timeout", &idle_conn_timeout);
+  // Go's transport buffer sizes; curl sizes its own buffers, and they change nothing else.
+  int64_t buffer_size = 0;
+  d.Read("read_buffer_size", &buffer_size);
+  d.Read("write_buffer_size", &buffer_size);
+  d.Refuse({"auth", "cookies", "max_idle_conns_per_host", "max_conns_per_host",
+            "disable_keep_alives", "http2_read_idle_timeout", "http2_ping_timeout",
+            "force_attempt_http2", "compression_params", "middlewares"},
+           "is not supported by sprout yet");
   config::Decoder retry = d.Child("retry_on_failure");
   DecodeRetrySettings(retry, &retry_on_failure);
   config::Decoder queue = d.Child("remote_write_queue");
@@ -68,7 +79,14 @@ void Config::Decode(config::Decoder& d) {
   }
   d.Read("send_metadata", &send_metadata);
   d.Read("disable_scope_info", &disable_scope_info);
-  d.Read("max_batch_size_bytes", &max_batch_size_bytes);
+  if (d.Has("max_batch_size_bytes")) {
+    d.Read("max_batch_size_bytes", &max_batch_size_bytes);
+    d.Raw("max_batch_byte_size");  // the new name wins
+  } else if (d.Has("max_batch_byte_size")) {
+    // The key's old name, where 0 meant the default.
+    d.Read("max_batch_byte_size", &max_batch_size_bytes);
+    if (max_batch_size_bytes == 0) max_batch_size_bytes = 3000000;
+  }
   config::Decoder wal = d.Child("wal");
   wal.Read("directory", &wal_directory);
   wal.Read("buffer_size", &wal_buffer_size);
@@ -93,6 +111,27 @@ absl::Status Config::Validate() const {
   }
   if (num_consumers < 0) {
     return absl::InvalidArgumentError("remote write consumer number can't be negative");
+  }
+  if (num_consumers > kMaxConsumers) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("remote write consumer number can't be more than ", kMaxConsumers, ", got ",
+                     num_consumers, " (sprout sends with one thread per consumer)"));
+  }
+  if (max_batch_request_parallelism > kMaxConsumers) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_batch_request_parallelism can't be more than ", kMaxConsumers, ", got ",
+                     max_batch_request_parallelism, " (sprout sends with one thread per request)"));
+  }
+  if (!proxy_url.empty() &&
+      !(absl::StartsWith(proxy_url, "http://") || absl::StartsWith(proxy_url, "https://") ||
+        absl::StartsWith(proxy_url, "socks5://") || absl::StartsWith(proxy_url, "socks5h://"))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid proxy_url \"", proxy_url,
+                     "\": must be an http://, https://, socks5:// or socks5h:// URL"));
+  }
+  if (max_idle_conns < 0) return absl::InvalidArgumentError("max_idle_conns can't be negative");
+  if (idle_conn_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("idle_conn_timeout can't be negative");
   }
   if (max_batch_size_bytes <= 0) {
     return absl::InvalidArgumentError("max_batch_size_bytes must be greater than 0");

@@ -21,12 +21,18 @@ struct Config : ComponentConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string compression = "snappy";
+  std::string proxy_url;       // empty: http_proxy/https_proxy/no_proxy from the environment
+  int64_t max_idle_conns = 0;  // 0: as many as requests may run at once
+  absl::Duration idle_conn_timeout = absl::Seconds(90);
   BackoffConfig retry_on_failure;  // initial_interval 50ms (the exporter's own default)
 
   bool queue_enabled = true;
   int64_t queue_size = 10000;
   int64_t num_consumers = 5;
-  int64_t max_batch_request_parallelism = 0;  // accepted; 0 when unset
+  int64_t max_batch_request_parallelism = 0;  // 0 when unset
+
+  // Upper bound of num_consumers and max_batch_request_parallelism: each is a sender thread.
+  static constexpr int64_t kMaxConsumers = 256;
 
   std::string metric_namespace;
   std::map<std::string, std::string> external_labels;

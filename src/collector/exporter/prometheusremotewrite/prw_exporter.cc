@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <latch>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -64,20 +65,40 @@ bool IsProtocolHeader(const std::string& name) {
          lower == "x-prometheus-remote-write-version" || lower == "user-agent";
 }
 
-// Encoded remote-write requests made from one batch.
-struct Prepared {
-  std::vector<std::string> bodies;  // snappy-compressed WriteRequests
-  int64_t series = 0;
+// One snappy-compressed WriteRequest and what it carries.
+struct Body {
+  std::string data;
   int64_t samples = 0;
   int64_t histograms = 0;
   int64_t exemplars = 0;
-  std::vector<std::string> errors;  // metrics that could not be translated
 };
+
+// Encoded remote-write requests made from one batch.
+struct Prepared {
+  std::vector<Body> bodies;
+  int64_t series = 0;
+  std::vector<std::string> errors;         // metrics that could not be translated
+  std::vector<std::string> encode_errors;  // requests that could not be compressed (dropped)
+};
+
+// Only the start of an error body is quoted (256 bytes); no need to hold more of it.
+constexpr size_t kMaxResponseBody = 4096;
+
+// How the WAL reader retries a failed read or commit.
+BackoffConfig WalRetry() {
+  BackoffConfig retry;
+  retry.initial_interval = absl::Milliseconds(100);
+  retry.max_interval = absl::Seconds(10);
+  retry.multiplier = 2;
+  retry.randomization_factor = 0.2;
+  retry.max_elapsed_time = absl::ZeroDuration();
+  return retry;
+}
 
 class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
  public:
-  PrwExporter(const CreateSettings& settings, const Config& config)
-      : settings_(settings), config_(config) {
+  PrwExporter(const CreateSettings& settings, const Config& config, internal::TestHooks hooks)
+      : settings_(settings), config_(config), hooks_(std::move(hooks)) {
     translation_.metric_namespace = config.metric_namespace;
     translation_.add_metric_suffixes = config.add_metric_suffixes;
     for (const auto& [k, v] : config.external_labels)
@@ -93,25 +114,63 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     for (const auto& [k, v] : config.headers) {
       if (!IsProtocolHeader(k)) headers_.emplace_back(k, v);
     }
-    retry_on_429_ = FeatureGates::Global().IsEnabled(kRetryOn429Gate);
+    const FeatureGates& gates = FeatureGates::Global();
+    retry_on_429_ = gates.IsEnabled(kRetryOn429Gate);
+    // Requests of one batch sent at once: num_consumers, or with EnableMultipleWorkers the
+    // Collector's fixed 5; max_batch_request_parallelism overrides both.
+    const bool multiple_workers = gates.IsEnabled(kEnableMultipleWorkersGate);
+    int64_t concurrency = multiple_workers ? 5 : config.num_consumers;
+    if (config.max_batch_request_parallelism > 0) {
+      concurrency = config.max_batch_request_parallelism;
+    }
+    concurrency_ = static_cast<int>(std::clamp<int64_t>(concurrency, 1, Config::kMaxConsumers));
+    if (!multiple_workers && config.num_consumers != 5) {
+      settings.telemetry.logger.Warn(
+          "`remote_write_queue.num_consumers` will be used to configure processing parallelism, "
+          "rather than request parallelism in a future release. This may cause out-of-order "
+          "issues unless you take action. Please migrate to using "
+          "`max_batch_request_parallelism` to keep your existing behavior.");
+    }
     if (MetricsRegistry* m = settings.telemetry.metrics) {
       const MetricLabels labels = {{"exporter", settings.id.String()}};
       const std::string prefix = "otelcol_exporter_prometheusremotewrite_";
+      m->GetGauge(prefix + "consumers",
+                  "Number of configured workers to use to fan out the outgoing requests.", labels)
+          ->Set(concurrency_);
       failed_translations_ =
           m->GetCounter(prefix + "failed_translations_total",
-                        "Number of metrics that could not be translated.", labels);
+                        "Number of batches in which some metrics could not be translated.", labels);
       translated_series_ =
           m->GetCounter(prefix + "translated_time_series_total",
                         "Number of time series produced by the translation.", labels);
-      sent_batches_ = m->GetCounter(prefix + "sent_batches_total",
-                                    "Number of remote-write requests sent successfully.", labels);
+      sent_batches_ =
+          m->GetCounter(prefix + "sent_batches_total",
+                        "Number of remote-write requests sent, whatever the answer.", labels);
       written_samples_ = m->GetCounter(prefix + "written_samples_total",
                                        "Number of samples sent successfully.", labels);
       written_histograms_ = m->GetCounter(prefix + "written_histograms_total",
                                           "Number of native histograms sent successfully.", labels);
       written_exemplars_ = m->GetCounter(prefix + "written_exemplars_total",
                                          "Number of exemplars sent successfully.", labels);
+      if (!config.wal_directory.empty()) {
+        wal_writes_ = m->GetCounter(prefix + "wal_writes_total", "Number of WAL writes.", labels);
+        wal_writes_failures_ = m->GetCounter(prefix + "wal_writes_failures_total",
+                                             "Number of WAL writes that failed.", labels);
+        wal_bytes_written_ = m->GetCounter(prefix + "wal_bytes_written_total",
+                                           "Total number of bytes written to the WAL.", labels);
+        wal_reads_ = m->GetCounter(prefix + "wal_reads_total", "Number of WAL reads.", labels);
+        wal_reads_failures_ = m->GetCounter(prefix + "wal_reads_failures_total",
+                                            "Number of WAL reads that failed.", labels);
+        wal_bytes_read_ = m->GetCounter(prefix + "wal_bytes_read_total",
+                                        "Total number of bytes read from the WAL.", labels);
+      }
     }
+  }
+
+  // The service always shuts components down; this only covers one that was not (a test that
+  // stopped early), so that its threads are not left running.
+  ~PrwExporter() override {
+    if (!shut_down_) (void)Shutdown(absl::Now());
   }
 
   absl::Status Start(Host&) override {
@@ -121,18 +180,29 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     options.key_file = config_.tls_key_file;
     options.insecure_skip_verify = config_.tls_insecure_skip_verify;
     options.user_agent = absl::StrCat("sprout/", settings_.telemetry.build_version);
-    options.max_idle_connections = static_cast<int>(std::max<int64_t>(config_.num_consumers, 1));
+    options.max_idle_connections =
+        config_.max_idle_conns > 0
+            ? static_cast<int>(std::min<int64_t>(config_.max_idle_conns, 1 << 20))
+            : concurrency_;
+    options.idle_connection_timeout = config_.idle_conn_timeout;
+    options.proxy_url = config_.proxy_url;
+    options.max_response_body = kMaxResponseBody;
     ASSIGN_OR_RETURN(http_, net::HttpClient::Create(options));
-    senders_ =
-        std::make_unique<ThreadPool>(static_cast<int>(std::max<int64_t>(config_.num_consumers, 1)));
-    if (!config_.wal_directory.empty()) {
-      WalOptions wal_options;
-      wal_options.directory = config_.wal_directory;
-      ASSIGN_OR_RETURN(wal_, Wal::Open(wal_options));
-      wal_reader_ = std::thread([this] { WalReaderLoop(); });
-      return absl::OkStatus();
+    try {
+      senders_ = std::make_unique<ThreadPool>(concurrency_);
+      if (!config_.wal_directory.empty()) {
+        WalOptions wal_options;
+        wal_options.directory = config_.wal_directory;
+        ASSIGN_OR_RETURN(wal_,
+                         hooks_.open_wal ? hooks_.open_wal(wal_options) : Wal::Open(wal_options));
+        wal_reader_ = std::thread([this] { WalReaderLoop(); });
+        return absl::OkStatus();
+      }
+      batch_worker_ = std::make_unique<ThreadPool>(1);
+    } catch (const std::system_error& e) {
+      return absl::ResourceExhaustedError(absl::StrCat("cannot start the exporter's threads (",
+                                                       concurrency_, " senders): ", e.what()));
     }
-    batch_worker_ = std::make_unique<ThreadPool>(1);
     QueueSettings queue;
     queue.enabled = config_.queue_enabled;
     queue.queue_size = config_.queue_size;
@@ -141,7 +211,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     no_retry.enabled = false;
     queue_ = std::make_unique<ExportQueue>(ExportQueue::Options{
         settings_.id, Signal::kMetrics, queue, no_retry, settings_.telemetry.logger,
-        settings_.telemetry.metrics, [this] { http_->CancelAll(); }});
+        settings_.telemetry.metrics, [this] { http_->Close(); }});
     queue_->Start();
     return absl::OkStatus();
   }
@@ -159,13 +229,17 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
   void PrepareShutdown(absl::Time deadline) override {
     {
       std::lock_guard<std::mutex> lock(stop_mu_);
-      deadline_ = deadline;
+      deadline_ = std::min(deadline_, deadline);
     }
     stop_cv_.notify_all();
     if (queue_ != nullptr) queue_->SetShutdownDeadline(deadline);
   }
 
+  // Nothing outlives `deadline`: no request starts after it (SendWithRetry checks), none in
+  // flight lasts past it (its timeout is cut to the deadline, and the client is closed there).
   absl::Status Shutdown(absl::Time deadline) override {
+    if (shut_down_) return absl::OkStatus();
+    shut_down_ = true;
     PrepareShutdown(deadline);
     if (queue_ != nullptr) queue_->Shutdown(deadline);
     batch_worker_.reset();
@@ -179,11 +253,16 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
         stopping_ = true;
       }
       stop_cv_.notify_all();
-      if (absl::Now() >= deadline && http_ != nullptr) http_->CancelAll();
+      // Ends a call in flight now, and any the reader would start.
+      if (http_ != nullptr) http_->Close();
       wal_->Close();
       if (wal_reader_.joinable()) wal_reader_.join();
-      (void)wal_->Truncate();
+      if (absl::Status truncated = wal_->Truncate(); !truncated.ok()) {
+        settings_.telemetry.logger.Warn("Truncating the WAL failed",
+                                        {{"error", std::string(truncated.message())}});
+      }
     }
+    if (http_ != nullptr) http_->Close();
     senders_.reset();
     return absl::OkStatus();
   }
@@ -207,10 +286,20 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
 
     const size_t limit = static_cast<size_t>(config_.max_batch_size_bytes);
     std::string request;
+    Body pending;  // the counts of `request`
     auto flush = [&] {
       if (request.empty()) return;
-      auto compressed = net::Compress(net::Codec::kSnappy, request);
-      out.bodies.push_back(compressed.ok() ? std::move(*compressed) : std::string());
+      auto compressed =
+          hooks_.compress ? hooks_.compress(request) : net::Compress(net::Codec::kSnappy, request);
+      if (compressed.ok()) {
+        pending.data = std::move(*compressed);
+        out.bodies.push_back(std::move(pending));
+      } else {
+        // Dropped: an empty body would reach the backend as a request it cannot decode.
+        out.encode_errors.push_back(absl::StrCat("failed to compress a remote-write request: ",
+                                                 compressed.status().message()));
+      }
+      pending = Body();
       request.clear();
     };
     // Appends field `number` holding `message` to the request being built.
@@ -230,10 +319,10 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
       message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(request.data() + at));
     };
     for (const prometheus::TimeSeries& series : translated->timeseries()) {
-      out.samples += series.samples_size();
-      out.histograms += series.histograms_size();
-      out.exemplars += series.exemplars_size();
       append(1, series);
+      pending.samples += series.samples_size();
+      pending.histograms += series.histograms_size();
+      pending.exemplars += series.exemplars_size();
     }
     flush();
     // Metadata goes in requests of its own, as the Collector sends it.
@@ -246,12 +335,24 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     if (translated_series_ != nullptr)
       translated_series_->Add(static_cast<double>(prepared.series));
     if (prepared.errors.empty()) return;
-    if (failed_translations_ != nullptr) {
-      failed_translations_->Add(static_cast<double>(prepared.errors.size()));
-    }
-    settings_.telemetry.logger.Error(
-        "Exporting failed. Rejecting data.",
-        {{"error", absl::StrCat("Permanent error: ", absl::StrJoin(prepared.errors, "; "))}});
+    // Once per batch, as the Collector counts it.
+    if (failed_translations_ != nullptr) failed_translations_->Increment();
+    settings_.telemetry.logger.Debug(
+        "failed to translate metrics, exporting remaining metrics",
+        {{"error", absl::StrJoin(prepared.errors, "; ")}, {"translated", prepared.series}});
+  }
+
+  // The batch's result (§9.2): the metrics that could not be translated (or the requests that
+  // could not be encoded) make a permanent error even though everything else was sent,
+  // combined with the result of sending (or of writing to the WAL).
+  static absl::Status Combine(const Prepared& prepared, absl::Status sent) {
+    if (prepared.errors.empty() && prepared.encode_errors.empty()) return sent;
+    std::vector<std::string> parts = prepared.errors;
+    parts.insert(parts.end(), prepared.encode_errors.begin(), prepared.encode_errors.end());
+    std::string message = absl::StrCat("Permanent error: ", absl::StrJoin(parts, "; "));
+    if (!sent.ok()) absl::StrAppend(&message, "; ", sent.message());
+    return MarkPermanent(
+        absl::Status(sent.ok() ? absl::StatusCode::kUnknown : sent.code(), message));
   }
 
   // One batch, queue mode: the requests go out in parallel, each retried on its own.
@@ -262,68 +363,135 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     std::vector<absl::Status> results(n);
     if (n == 1) {
       // The common case needs no other thread.
-      results[0] = SendWithRetry(prepared.bodies[0]);
+      results[0] = SendWithRetry(prepared.bodies[0].data, /*until_shutdown=*/false);
     }
     std::latch done(static_cast<std::ptrdiff_t>(n == 1 ? 0 : n));
     for (size_t i = 0; n > 1 && i < n; ++i) {
       senders_->Schedule([this, &prepared, &results, &done, i] {
-        results[i] = SendWithRetry(prepared.bodies[i]);
+        results[i] = SendWithRetry(prepared.bodies[i].data, /*until_shutdown=*/false);
         done.count_down();
       });
     }
     done.wait();
     absl::Status result;
     bool permanent = false;
-    for (absl::Status& status : results) {
-      if (status.ok()) continue;
+    for (size_t i = 0; i < n; ++i) {
+      absl::Status& status = results[i];
+      if (status.ok()) {
+        CountWritten(prepared.bodies[i]);
+        continue;
+      }
       permanent = permanent || IsPermanent(status);
       if (result.ok()) result = std::move(status);
     }
-    if (result.ok()) CountWritten(prepared);
-    return permanent ? MarkPermanent(result) : result;
+    return Combine(prepared, permanent ? MarkPermanent(result) : result);
   }
 
-  void CountWritten(const Prepared& prepared) {
+  void CountWritten(const Body& body) {
     if (written_samples_ == nullptr) return;
-    written_samples_->Add(static_cast<double>(prepared.samples));
-    written_histograms_->Add(static_cast<double>(prepared.histograms));
-    written_exemplars_->Add(static_cast<double>(prepared.exemplars));
+    written_samples_->Add(static_cast<double>(body.samples));
+    written_histograms_->Add(static_cast<double>(body.histograms));
+    written_exemplars_->Add(static_cast<double>(body.exemplars));
+  }
+
+  static void Count(Counter* counter, double n = 1) {
+    if (counter != nullptr) counter->Add(n);
   }
 
   // WAL mode: the batch is acknowledged once its requests are durable in the log.
   absl::Status AppendToWal(const otlp::MetricsBatch& batch) {
+    // While the reader cannot read or commit, the log would only grow: refuse, retryably.
+    if (absl::Status unusable = WalUnusable(); !unusable.ok()) return unusable;
     Prepared prepared = Prepare(batch);
     ReportTranslation(prepared);
-    for (const std::string& body : prepared.bodies) {
-      auto index = wal_->Append(body);
+    absl::Status status;
+    for (const Body& body : prepared.bodies) {
+      Count(wal_writes_);
+      auto index = wal_->Append(body.data);
       if (!index.ok()) {
-        return MarkPermanent(absl::UnknownError(
+        Count(wal_writes_failures_);
+        status = MarkPermanent(absl::UnknownError(
             absl::StrCat("failed to write to the WAL: ", index.status().message())));
+        break;
       }
+      Count(wal_bytes_written_, static_cast<double>(body.data.size()));
     }
-    return absl::OkStatus();
+    status = Combine(prepared, std::move(status));
+    if (!status.ok()) {
+      settings_.telemetry.logger.Error(
+          "Exporting failed. Rejecting data.",
+          {{"error", std::string(status.message())}, {"rejected_items", batch.item_count()}});
+    }
+    return status;
   }
 
+  absl::Status WalUnusable() {
+    std::lock_guard<std::mutex> lock(wal_error_mu_);
+    if (wal_error_.ok()) return absl::OkStatus();
+    return absl::UnavailableError(absl::StrCat(
+        "the WAL is failing, refusing data until it recovers: ", wal_error_.message()));
+  }
+
+  // A read or commit of the reader failed (`status`), or succeeded (OK): Consume refuses data
+  // from the first failure until the next success.
+  void SetWalError(absl::Status status) {
+    std::lock_guard<std::mutex> lock(wal_error_mu_);
+    wal_error_ = std::move(status);
+  }
+
+  // Logs a failed WAL operation and waits before it is tried again; false when stopping (the
+  // log may just have been closed: what was not committed is sent again after the restart).
+  bool WaitAfterWalFailure(std::string_view what, const absl::Status& status,
+                           ExponentialBackoff& backoff) {
+    if (Stopping()) return false;
+    SetWalError(status);
+    const absl::Duration delay = backoff.NextDelay();
+    settings_.telemetry.logger.Error(
+        absl::StrCat(AV(what), " the WAL failed. Will retry after interval."),
+        {{"error", std::string(status.message())}, {"interval", FormatGoDuration(delay)}});
+    return WaitBeforeRetry(delay);
+  }
+
+  // Sends what the log holds, in order. A record is committed once delivered or refused for
+  // good (4xx); retryable failures are retried until shutdown, which leaves the record in the
+  // log for the next start. Failed reads and commits are retried with backoff.
   void WalReaderLoop() {
     absl::Time last_truncate = absl::Now();
-    while (true) {
+    ExponentialBackoff read_backoff(WalRetry());
+    while (!Stopping()) {
       auto next = wal_->Next(absl::Seconds(1));
       if (!next.ok()) {
-        settings_.telemetry.logger.Error("Reading the WAL failed",
-                                         {{"error", std::string(next.status().message())}});
-        return;
+        Count(wal_reads_failures_);
+        if (!WaitAfterWalFailure("Reading", next.status(), read_backoff)) return;
+        continue;
       }
+      read_backoff = ExponentialBackoff(WalRetry());
       if (next->has_value()) {
-        absl::Status status = SendWithRetry((*next)->data);
-        if (!status.ok() && Stopping()) return;  // left in the log for the next start
-        // Delivered, or dropped for good (logged by SendWithRetry): either way done.
-        (void)wal_->Commit((*next)->index);
+        const WalRecord& record = **next;
+        Count(wal_reads_);
+        Count(wal_bytes_read_, static_cast<double>(record.data.size()));
+        SetWalError(absl::OkStatus());
+        absl::Status status = SendWithRetry(record.data, /*until_shutdown=*/true);
+        if (!status.ok() && !IsPermanent(status)) return;  // stopping: stays in the log
+        ExponentialBackoff commit_backoff(WalRetry());
+        while (true) {
+          absl::Status committed = wal_->Commit(record.index);
+          if (committed.ok()) break;
+          if (!WaitAfterWalFailure("Committing to", committed, commit_backoff)) return;
+        }
+        SetWalError(absl::OkStatus());
+        // Shutdown waits on stop_cv_ for the log to be drained: taking stop_mu_ orders this
+        // notification after its predicate check, so the wake-up cannot fall between the two.
+        { std::lock_guard<std::mutex> lock(stop_mu_); }
         stop_cv_.notify_all();
-      } else if (Stopping()) {
-        return;
+      } else {
+        SetWalError(absl::OkStatus());
       }
       if (absl::Now() - last_truncate >= config_.wal_truncate_frequency) {
-        (void)wal_->Truncate();
+        if (absl::Status truncated = wal_->Truncate(); !truncated.ok()) {
+          settings_.telemetry.logger.Warn("Truncating the WAL failed",
+                                          {{"error", std::string(truncated.message())}});
+        }
         last_truncate = absl::Now();
       }
     }
@@ -346,17 +514,33 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     }
   }
 
-  absl::Status SendWithRetry(const std::string& body) {
+  // Sends one request until it is delivered, refused for good (permanent error) or shutdown
+  // comes (a retryable error). Queue mode gives up after max_elapsed_time (permanent);
+  // `until_shutdown` (WAL mode) retries retryable failures for as long as sprout runs.
+  absl::Status SendWithRetry(const std::string& body, bool until_shutdown) {
     ExponentialBackoff backoff(config_.retry_on_failure);
     const absl::Time start = absl::Now();
+    std::string error;  // of the last attempt
     while (true) {
-      net::HttpClientResponse response =
-          http_->Do("POST", config_.endpoint, headers_, body, config_.timeout);
-      if (response.status >= 200 && response.status < 300) {
-        if (sent_batches_ != nullptr) sent_batches_->Increment();
-        return absl::OkStatus();
+      absl::Duration timeout = config_.timeout;
+      {
+        std::lock_guard<std::mutex> lock(stop_mu_);
+        const absl::Time now = absl::Now();
+        if (stopping_ || now >= deadline_) {
+          return absl::UnavailableError(
+              error.empty() ? "shutting down: request not sent"
+                            : absl::StrCat("shutting down before a retry: ", error));
+        }
+        // An attempt never outlasts the shutdown deadline, even with `timeout: 0`.
+        if (deadline_ != absl::InfiniteFuture()) {
+          const absl::Duration left = deadline_ - now;
+          timeout = timeout > absl::ZeroDuration() ? std::min(timeout, left) : left;
+        }
       }
-      std::string error;
+      net::HttpClientResponse response =
+          http_->Do("POST", config_.endpoint, headers_, body, timeout);
+      Count(sent_batches_);
+      if (response.status >= 200 && response.status < 300) return absl::OkStatus();
       bool retryable;
       if (response.status == 0) {
         error = absl::StrCat("Post \"", config_.endpoint, "\": ", response.error);
@@ -367,14 +551,14 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
                              "; err = <nil>: ", response.body.substr(0, 256));
         retryable = response.status >= 500 || (response.status == 429 && retry_on_429_);
       }
-      if (!retryable || !config_.retry_on_failure.enabled) {
+      if (!retryable || (!until_shutdown && !config_.retry_on_failure.enabled)) {
         settings_.telemetry.logger.Error(
             "Exporting failed. The error is not retryable. Dropping data.",
             {{"error", absl::StrCat("Permanent error: ", error)}});
         return MarkPermanent(absl::UnknownError(error));
       }
       const absl::Duration delay = backoff.NextDelay();
-      if (config_.retry_on_failure.max_elapsed_time > absl::ZeroDuration() &&
+      if (!until_shutdown && config_.retry_on_failure.max_elapsed_time > absl::ZeroDuration() &&
           absl::Now() - start + delay > config_.retry_on_failure.max_elapsed_time) {
         settings_.telemetry.logger.Error(
             "Exporting failed. Dropping data.",
@@ -391,20 +575,26 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
 
   CreateSettings settings_;
   Config config_;
+  internal::TestHooks hooks_;
   otlp::PromTranslationSettings translation_;
   std::vector<std::pair<std::string, std::string>> headers_;
   bool retry_on_429_ = false;
+  int concurrency_ = 1;  // requests of one batch sent at once
   std::unique_ptr<net::HttpClient> http_;
   std::unique_ptr<ThreadPool> senders_;
   std::unique_ptr<ThreadPool> batch_worker_;
   std::unique_ptr<ExportQueue> queue_;
   std::unique_ptr<Wal> wal_;
   std::thread wal_reader_;
+  bool shut_down_ = false;  // Shutdown() ran (it runs once)
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   absl::Time deadline_ = absl::InfiniteFuture();
   bool stopping_ = false;
+
+  std::mutex wal_error_mu_;
+  absl::Status wal_error_;  // the reader's last read or commit failed with this
 
   Counter* failed_translations_ = nullptr;
   Counter* translated_series_ = nullptr;
@@ -412,23 +602,41 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
   Counter* written_samples_ = nullptr;
   Counter* written_histograms_ = nullptr;
   Counter* written_exemplars_ = nullptr;
+  Counter* wal_writes_ = nullptr;
+  Counter* wal_writes_failures_ = nullptr;
+  Counter* wal_bytes_written_ = nullptr;
+  Counter* wal_reads_ = nullptr;
+  Counter* wal_reads_failures_ = nullptr;
+  Counter* wal_bytes_read_ = nullptr;
 };
 
 class Factory : public ExporterFactory {
  public:
-  Factory() : ExporterFactory("prometheusremotewrite") {}
+  explicit Factory(internal::TestHooks hooks)
+      : ExporterFactory("prometheusremotewrite"), hooks_(std::move(hooks)) {}
   std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override {
     return std::make_unique<Config>();
   }
   bool SupportsSignal(Signal signal) const override { return signal == Signal::kMetrics; }
   absl::StatusOr<ConsumerComponentPtr<Signal::kMetrics>> CreateMetrics(
       const CreateSettings& settings, const ComponentConfig& config) const override {
-    return std::make_shared<PrwExporter>(settings, static_cast<const Config&>(config));
+    return std::make_shared<PrwExporter>(settings, static_cast<const Config&>(config), hooks_);
   }
+
+ private:
+  internal::TestHooks hooks_;
 };
 
 }  // namespace
 
-std::unique_ptr<ExporterFactory> NewFactory() { return std::make_unique<Factory>(); }
+std::unique_ptr<ExporterFactory> NewFactory() {
+  return std::make_unique<Factory>(internal::TestHooks{});
+}
+
+namespace internal {
+std::unique_ptr<ExporterFactory> NewFactoryForTest(TestHooks hooks) {
+  return std::make_unique<Factory>(std::move(hooks));
+}
+}  // namespace internal
 
 }  // namespace sprout::collector::prwexporter

@@ -8,12 +8,27 @@
 // log and sent from there by one reader, so they survive a restart.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
 
+#include "absl/status/statusor.h"
+#include "collector/exporter/prometheusremotewrite/wal.h"
 #include "collector/factory.h"
 
 namespace sprout::collector::prwexporter {
 
 std::unique_ptr<ExporterFactory> NewFactory();
 
+namespace internal {
+
+// Test seams: what the exporter uses instead of the real WAL and snappy when set.
+struct TestHooks {
+  std::function<absl::StatusOr<std::unique_ptr<Wal>>(const WalOptions&)> open_wal;
+  std::function<absl::StatusOr<std::string>(std::string_view)> compress;
+};
+std::unique_ptr<ExporterFactory> NewFactoryForTest(TestHooks hooks);
+
+}  // namespace internal
 }  // namespace sprout::collector::prwexporter

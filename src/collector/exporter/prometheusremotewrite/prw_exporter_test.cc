@@ -1,14 +1,26 @@
 #include "collector/exporter/prometheusremotewrite/prw_exporter.h"
 
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "base/status.h"
+#include "collector/consumer_error.h"
+#include "collector/exporter/prometheusremotewrite/config.h"
+#include "collector/exporter/prometheusremotewrite/wal.h"
 #include "collector/featuregate.h"
 #include "config/decoder.h"
 #include "net/compression.h"
@@ -20,6 +32,9 @@ namespace sprout::collector::prwexporter {
 namespace {
 
 namespace pb = otlp::pb;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using Clock = std::chrono::steady_clock;
 
 // A remote-write receiver on our own HTTP server that decodes what it gets and answers with
 // the status the test chooses.
@@ -100,8 +115,9 @@ class NoHost : public Host {
   Component* GetExtension(const ComponentID&) const override { return nullptr; }
 };
 
-ConsumerComponentPtr<Signal::kMetrics> Make(const std::string& yaml, MetricsRegistry* metrics) {
-  auto factory = NewFactory();
+ConsumerComponentPtr<Signal::kMetrics> Make(const std::string& yaml, MetricsRegistry* metrics,
+                                            internal::TestHooks hooks = {}) {
+  auto factory = internal::NewFactoryForTest(std::move(hooks));
   auto config = factory->CreateDefaultConfig();
   config::Decoder decoder(YAML::Load(yaml), "exporters::prometheusremotewrite");
   config->Decode(decoder);
@@ -289,6 +305,560 @@ TEST(PrwExporterTest, WalKeepsDataAcrossARestartWhileTheBackendIsDown) {
   }
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   EXPECT_EQ(CountSeries(up.received()), 6);
+  std::filesystem::remove_all(dir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown, the WAL reader, errors, configuration and telemetry.
+
+// A backend that accepts connections and never answers a byte.
+class SilentBackend {
+ public:
+  SilentBackend() {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(listen(listener_, 64), 0);
+    socklen_t len = sizeof(addr);
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] {
+      while (true) {
+        int fd = accept(listener_, nullptr, nullptr);
+        if (fd < 0) return;
+        std::lock_guard<std::mutex> lock(mu_);
+        accepted_.push_back(fd);
+      }
+    });
+  }
+  ~SilentBackend() { Close(); }
+
+  std::string url() const { return absl::StrCat("http://127.0.0.1:", port_, "/api/v1/write"); }
+  int connections() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<int>(accepted_.size());
+  }
+  // Drops every connection (the calls on them fail) and stops listening.
+  void Close() {
+    if (listener_ < 0) return;
+    shutdown(listener_, SHUT_RDWR);
+    acceptor_.join();
+    close(listener_);
+    listener_ = -1;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int fd : accepted_) close(fd);
+  }
+
+ private:
+  int listener_ = -1;
+  int port_ = 0;
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<int> accepted_;
+};
+
+// A real WAL with failures and hooks injected.
+class FlakyWal : public Wal {
+ public:
+  explicit FlakyWal(std::unique_ptr<Wal> real) : real_(std::move(real)) {}
+
+  std::atomic<int> fail_reads{0};    // the next n Next() calls fail
+  std::atomic<int> fail_commits{0};  // the next n Commit() calls fail
+  std::atomic<int> read_failures{0};
+  std::atomic<int> commit_failures{0};
+  std::function<void()> before_commit;         // runs on the reader thread
+  std::function<void()> after_last_committed;  // runs after last_committed() read its value
+
+  absl::StatusOr<uint64_t> Append(std::string_view data) override { return real_->Append(data); }
+  absl::StatusOr<std::optional<WalRecord>> Next(absl::Duration wait) override {
+    if (fail_reads.load() > 0) {
+      --fail_reads;
+      ++read_failures;
+      return absl::DataLossError("wal: injected read failure");
+    }
+    return real_->Next(wait);
+  }
+  absl::Status Commit(uint64_t index) override {
+    if (before_commit) before_commit();
+    if (fail_commits.load() > 0) {
+      --fail_commits;
+      ++commit_failures;
+      return absl::InternalError("wal: injected commit failure");
+    }
+    return real_->Commit(index);
+  }
+  absl::Status Truncate() override { return real_->Truncate(); }
+  void Close() override { real_->Close(); }
+  uint64_t last_appended() const override { return real_->last_appended(); }
+  uint64_t last_committed() const override {
+    const uint64_t value = real_->last_committed();
+    if (after_last_committed) after_last_committed();
+    return value;
+  }
+
+ private:
+  std::unique_ptr<Wal> real_;
+};
+
+std::string TempWalDir() {
+  static std::atomic<int> counter{0};
+  std::string dir =
+      absl::StrCat(::testing::TempDir(), "/prw-exporter-wal-", getpid(), "-", counter++, "-",
+                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+// Hooks that open the real WAL wrapped in a FlakyWal, published through `*flaky`.
+internal::TestHooks FlakyWalHooks(FlakyWal** flaky) {
+  internal::TestHooks hooks;
+  hooks.open_wal = [flaky](const WalOptions& options) -> absl::StatusOr<std::unique_ptr<Wal>> {
+    auto real = Wal::Open(options);
+    if (!real.ok()) return real.status();
+    auto wrapped = std::make_unique<FlakyWal>(std::move(*real));
+    *flaky = wrapped.get();
+    return std::unique_ptr<Wal>(std::move(wrapped));
+  };
+  return hooks;
+}
+
+bool WaitFor(const std::function<bool()>& condition,
+             std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  const auto until = Clock::now() + limit;
+  while (!condition()) {
+    if (Clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// Runs exporter->Shutdown(now + deadline) and returns how long it took. A Shutdown still running
+// 5 s later is a failure; `unblock` then lets it go so the test ends.
+std::chrono::milliseconds TimedShutdown(ConsumerComponentPtr<Signal::kMetrics> exporter,
+                                        absl::Duration deadline,
+                                        const std::function<void()>& unblock) {
+  const auto start = Clock::now();
+  auto done = std::async(std::launch::async, [exporter, deadline] {
+    return exporter->Shutdown(absl::Now() + deadline);
+  });
+  if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    ADD_FAILURE() << "Shutdown is still running 5 s after its deadline";
+    unblock();
+  }
+  EXPECT_TRUE(done.get().ok());
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
+double CounterValue(MetricsRegistry& metrics, const std::string& name) {
+  return metrics.GetCounter(name, "", {{"exporter", "prometheusremotewrite"}})->value();
+}
+
+TEST(PrwExporterTest, ShutdownEndsByItsDeadlineWhenTheBackendNeverAnswers) {
+  SilentBackend backend;
+  // No per-request timeout; one sender, and a batch of several requests: while the first hangs,
+  // the others wait for the sender.
+  auto exporter = Make("endpoint: " + backend.url() +
+                           "\ntimeout: 0s\nremote_write_queue: {num_consumers: 1}\n"
+                           "max_batch_size_bytes: 400\ntarget_info: {enabled: false}\n",
+                       nullptr);
+  ASSERT_TRUE(exporter->Consume(Context{}, Gauges(20, 1700000000000)).ok());
+  ASSERT_TRUE(exporter->Consume(Context{}, Gauges(1, 1700000001000, "later")).ok());
+  ASSERT_TRUE(WaitFor([&] { return backend.connections() >= 1; }));
+  const auto took = TimedShutdown(exporter, absl::Milliseconds(300), [&] { backend.Close(); });
+  EXPECT_LT(took, std::chrono::milliseconds(1300));
+  // The request in flight at the deadline was cancelled, and no other one was started.
+  EXPECT_EQ(backend.connections(), 1);
+}
+
+TEST(PrwExporterTest, WalShutdownEndsByItsDeadlineAndKeepsTheRecord) {
+  SilentBackend backend;
+  const std::string dir = TempWalDir();
+  {
+    auto exporter =
+        Make("endpoint: " + backend.url() +
+                 "\ntimeout: 0s\ntarget_info: {enabled: false}\nwal: {directory: " + dir + "}\n",
+             nullptr);
+    ASSERT_TRUE(exporter->Consume(Context{}, Gauges(2, 1700000000000)).ok());
+    ASSERT_TRUE(WaitFor([&] { return backend.connections() >= 1; }));
+    const auto took = TimedShutdown(exporter, absl::Milliseconds(300), [&] { backend.Close(); });
+    EXPECT_LT(took, std::chrono::milliseconds(1300));
+    EXPECT_EQ(backend.connections(), 1);
+  }
+  auto wal = Wal::Open(WalOptions{dir});
+  ASSERT_TRUE(wal.ok()) << wal.status();
+  EXPECT_EQ((*wal)->last_appended(), 1u);
+  EXPECT_EQ((*wal)->last_committed(), 0u);  // not delivered: sent again after the restart
+  wal->reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(PrwExporterTest, WalReadFailuresAreRetriedAndRefuseDataMeanwhile) {
+  Receiver receiver;
+  const std::string dir = TempWalDir();
+  FlakyWal* flaky = nullptr;
+  auto exporter = Make("endpoint: " + receiver.url() +
+                           "\ntarget_info: {enabled: false}\nwal: {directory: " + dir + "}\n",
+                       nullptr, FlakyWalHooks(&flaky));
+  ASSERT_NE(flaky, nullptr);
+  flaky->fail_reads = 3;
+  int64_t accepted = 0;
+  absl::Status refused;
+  // While the reader cannot read, Consume refuses data (retryably) instead of piling it up.
+  ASSERT_TRUE(WaitFor([&] {
+    absl::Status status = exporter->Consume(Context{}, Gauges(1, 1700000000000 + accepted * 1000));
+    if (status.ok()) {
+      ++accepted;
+      return false;
+    }
+    refused = status;
+    return true;
+  })) << "Consume never refused data while the WAL could not be read";
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+  EXPECT_FALSE(IsPermanent(refused));
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("injected read failure"));
+  // The reader retries, recovers, and data is accepted again.
+  ASSERT_TRUE(WaitFor([&] {
+    if (!exporter->Consume(Context{}, Gauges(1, 1700000000000 + accepted * 1000)).ok()) {
+      return false;
+    }
+    ++accepted;
+    return true;
+  }));
+  EXPECT_GE(flaky->read_failures.load(), 1);
+  // Everything accepted is delivered.
+  EXPECT_TRUE(WaitFor([&] { return CountSeries(receiver.received()) == accepted; }))
+      << CountSeries(receiver.received()) << " of " << accepted;
+  ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(PrwExporterTest, WalCommitFailuresAreRetriedWithoutResending) {
+  Receiver receiver;
+  const std::string dir = TempWalDir();
+  FlakyWal* flaky = nullptr;
+  auto exporter = Make("endpoint: " + receiver.url() +
+                           "\ntarget_info: {enabled: false}\nwal: {directory: " + dir + "}\n",
+                       nullptr, FlakyWalHooks(&flaky));
+  ASSERT_NE(flaky, nullptr);
+  flaky->fail_commits = 2;
+  ASSERT_TRUE(exporter->Consume(Context{}, Gauges(1, 1700000000000)).ok());
+  EXPECT_TRUE(WaitFor([&] { return flaky->last_committed() == 1; }))
+      << "the commit was not retried";
+  EXPECT_EQ(flaky->commit_failures.load(), 2);
+  EXPECT_EQ(receiver.attempts(), 1);  // delivered once: only the commit is retried
+  ASSERT_TRUE(exporter->Consume(Context{}, Gauges(1, 1700000001000)).ok());
+  EXPECT_TRUE(WaitFor([&] { return flaky->last_committed() == 2; }));
+  ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(CountSeries(receiver.received()), 2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(PrwExporterTest, WalRetriesRetryableErrorsPastMaxElapsedTimeAndDropsOnlyClientErrors) {
+  Receiver receiver;
+  const std::string dir = TempWalDir();
+  FlakyWal* flaky = nullptr;
+  auto exporter = Make("endpoint: " + receiver.url() +
+                           "\ntarget_info: {enabled: false}\nwal: {directory: " + dir +
+                           "}\nretry_on_failure: {initial_interval: 5ms, max_interval: 10ms, "
+                           "max_elapsed_time: 50ms}\n",
+                       nullptr, FlakyWalHooks(&flaky));
+  ASSERT_NE(flaky, nullptr);
+  // ~20 failures at 5-10 ms take well over max_elapsed_time.
+  receiver.FailNext(20, 503);
+  const auto start = Clock::now();
+  ASSERT_TRUE(exporter->Consume(Context{}, Gauges(1, 1700000000000)).ok());
+  ASSERT_TRUE(WaitFor([&] { return flaky->last_committed() == 1; }));
+  EXPECT_GT(Clock::now() - start, std::chrono::milliseconds(50));
+  EXPECT_EQ(receiver.attempts(), 21);
+  EXPECT_EQ(CountSeries(receiver.received()), 1);  // delivered, not dropped
+
+  // A client error is permanent: the record is committed (dropped) without a retry.
+  receiver.FailNext(1, 400);
+  ASSERT_TRUE(exporter->Consume(Context{}, Gauges(1, 1700000001000)).ok());
+  ASSERT_TRUE(WaitFor([&] { return flaky->last_committed() == 2; }));
+  EXPECT_EQ(receiver.attempts(), 22);
+  EXPECT_EQ(CountSeries(receiver.received()), 1);
+  ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(PrwExporterTest, WalShutdownWakesWhenTheLastCommitRacesItsCheck) {
+  Receiver receiver;
+  const std::string dir = TempWalDir();
+  FlakyWal* flaky = nullptr;
+  auto exporter = Make("endpoint: " + receiver.url() +
+                           "\ntarget_info: {enabled: false}\nwal: {directory: " + dir + "}\n",
+                       nullptr, FlakyWalHooks(&flaky));
+  ASSERT_NE(flaky, nullptr);
+  // The reader delivers the record, then holds its commit until Shutdown has read
+  // last_committed() (still 0) and not yet started to wait: the commit and its notification
+  // land in exactly that window.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> armed{false};
+  flaky->before_commit = [released] { released.wait(); };
+  flaky->after_last_committed = [&] {
+    if (!armed.exchange(false)) return;
+    release.set_value();
+    WaitFor([&] { return flaky->last_committed() == 1; }, std::chrono::seconds(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the notification go
+  };
+  ASSERT_TRUE(exporter->Consume(Context{}, Gauges(1, 1700000000000)).ok());
+  ASSERT_TRUE(WaitFor([&] { return CountSeries(receiver.received()) == 1; }));
+  armed = true;
+  const auto took = TimedShutdown(exporter, absl::Seconds(4), [] {});
+  EXPECT_LT(took, std::chrono::milliseconds(2000)) << "Shutdown missed the reader's wake-up";
+  EXPECT_EQ(flaky->last_committed(), 1u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(PrwExporterTest, TranslationErrorsArePermanentButTheRestIsSent) {
+  Receiver receiver;
+  MetricsRegistry metrics;
+  auto exporter =
+      Make("endpoint: " + receiver.url() +
+               "\ntarget_info: {enabled: false}\nremote_write_queue: {enabled: false}\n",
+           &metrics);
+  otlp::MetricsBatch batch = Gauges(2, 1700000000000);
+  auto* sm = batch.mutable_request()->mutable_resource_metrics(0)->mutable_scope_metrics(0);
+  for (const char* name : {"requests", "bytes"}) {
+    auto* delta = sm->add_metrics();
+    delta->set_name(name);
+    delta->mutable_sum()->set_aggregation_temporality(pb::metrics::AGGREGATION_TEMPORALITY_DELTA);
+    delta->mutable_sum()->set_is_monotonic(true);
+    delta->mutable_sum()->add_data_points()->set_as_int(1);
+  }
+  const absl::Status status = exporter->Consume(Context{}, batch);
+  EXPECT_FALSE(status.ok());
+  EXPECT_TRUE(IsPermanent(status)) << status;
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("Permanent error: invalid temporality and type combination for metric "
+                        "\"requests\"; invalid temporality and type combination for metric "
+                        "\"bytes\""));
+  EXPECT_EQ(CountSeries(receiver.received()), 2);  // the convertible metrics still went
+  // Counted once per batch, however many metrics failed.
+  EXPECT_EQ(
+      CounterValue(metrics, "otelcol_exporter_prometheusremotewrite_failed_translations_total"), 1);
+  ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+}
+
+TEST(PrwExporterTest, WalTranslationErrorsArePermanentButTheRestIsLogged) {
+  Receiver receiver;
+  const std::string dir = TempWalDir();
+  auto exporter = Make("endpoint: " + receiver.url() +
+                           "\ntarget_info: {enabled: false}\nwal: {directory: " + dir + "}\n",
+                       nullptr);
+  otlp::MetricsBatch batch = Gauges(2, 1700000000000);
+  auto* delta =
+      batch.mutable_request()->mutable_resource_metrics(0)->mutable_scope_metrics(0)->add_metrics();
+  delta->set_name("requests");
+  delta->mutable_histogram()->set_aggregation_temporality(
+      pb::metrics::AGGREGATION_TEMPORALITY_DELTA);
+  delta->mutable_histogram()->add_data_points()->set_count(1);
+  const absl::Status status = exporter->Consume(Context{}, batch);
+  EXPECT_TRUE(IsPermanent(status)) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("\"requests\""));
+  EXPECT_TRUE(WaitFor([&] { return CountSeries(receiver.received()) == 2; }));
+  ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(PrwExporterTest, ARequestThatCannotBeCompressedIsDroppedNotSentEmpty) {
+  Receiver receiver;
+  internal::TestHooks hooks;
+  std::atomic<int> calls{0};
+  hooks.compress = [&calls](std::string_view raw) -> absl::StatusOr<std::string> {
+    if (++calls == 2) return absl::InternalError("injected compression failure");
+    return net::Compress(net::Codec::kSnappy, raw);
+  };
+  auto exporter = Make("endpoint: " + receiver.url() +
+                           "\ntarget_info: {enabled: false}\nmax_batch_size_bytes: 400\n"
+                           "remote_write_queue: {enabled: false}\n",
+                       nullptr, std::move(hooks));
+  const absl::Status status = exporter->Consume(Context{}, Gauges(20, 1700000000000));
+  EXPECT_TRUE(IsPermanent(status)) << status;
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("failed to compress a remote-write request: injected compression failure"));
+  ASSERT_GT(calls.load(), 2);
+  // Every request but the one that failed, and each one decodable (an empty body is not).
+  EXPECT_EQ(receiver.attempts(), calls.load() - 1);
+  EXPECT_EQ(static_cast<int>(receiver.received().size()), calls.load() - 1);
+  EXPECT_LT(CountSeries(receiver.received()), 20);
+  ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+}
+
+absl::Status DecodeConfig(const std::string& yaml, Config* config) {
+  config::Decoder decoder(YAML::Load(yaml), "exporters::prometheusremotewrite");
+  config->Decode(decoder);
+  RETURN_IF_ERROR(decoder.Finish());
+  return config->Validate();
+}
+
+TEST(PrwConfigTest, NumConsumersHasAnUpperBound) {
+  Config config;
+  absl::Status status = DecodeConfig(
+      "endpoint: http://x/api/v1/write\nremote_write_queue: {num_consumers: 100000}\n", &config);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("remote write consumer number can't be more than 256"));
+  Config ok;
+  EXPECT_TRUE(
+      DecodeConfig("endpoint: http://x/\nremote_write_queue: {num_consumers: 256}\n", &ok).ok());
+  Config parallelism;
+  status = DecodeConfig("endpoint: http://x/\nmax_batch_request_parallelism: 5000\n", &parallelism);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("max_batch_request_parallelism can't be more than 256"));
+}
+
+TEST(PrwConfigTest, HttpClientKeysOfCollectorConfigs) {
+  Config config;
+  ASSERT_TRUE(DecodeConfig("endpoint: http://x/api/v1/write\n"
+                           "write_buffer_size: 524288\nread_buffer_size: 0\n"
+                           "proxy_url: http://proxy:3128\nmax_idle_conns: 7\n"
+                           "idle_conn_timeout: 30s\n",
+                           &config)
+                  .ok());
+  EXPECT_EQ(config.proxy_url, "http://proxy:3128");
+  EXPECT_EQ(config.max_idle_conns, 7);
+  EXPECT_EQ(config.idle_conn_timeout, absl::Seconds(30));
+
+  Config auth;
+  absl::Status status =
+      DecodeConfig("endpoint: http://x/\nauth: {authenticator: basicauth/prw}\n", &auth);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("'exporters::prometheusremotewrite::auth' is not supported by sprout yet"));
+  Config keepalive;
+  status = DecodeConfig("endpoint: http://x/\ndisable_keep_alives: true\n", &keepalive);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("is not supported by sprout yet"));
+  Config proxy;
+  status = DecodeConfig("endpoint: http://x/\nproxy_url: proxy:3128\n", &proxy);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("invalid proxy_url"));
+}
+
+TEST(PrwConfigTest, MaxBatchByteSizeIsTheOldNameOfMaxBatchSizeBytes) {
+  Config old_name;
+  ASSERT_TRUE(DecodeConfig("endpoint: http://x/\nmax_batch_byte_size: 500\n", &old_name).ok());
+  EXPECT_EQ(old_name.max_batch_size_bytes, 500);
+  Config zero;  // 0 meant the default
+  ASSERT_TRUE(DecodeConfig("endpoint: http://x/\nmax_batch_byte_size: 0\n", &zero).ok());
+  EXPECT_EQ(zero.max_batch_size_bytes, 3000000);
+  Config both;  // the new name wins
+  ASSERT_TRUE(DecodeConfig("endpoint: http://x/\nmax_batch_byte_size: 500\n"
+                           "max_batch_size_bytes: 700\n",
+                           &both)
+                  .ok());
+  EXPECT_EQ(both.max_batch_size_bytes, 700);
+}
+
+TEST(PrwExporterTest, ProxyUrlCarriesTheRequests) {
+  Receiver proxy;  // decodes what it is asked to forward, whatever the target
+  auto exporter = Make("endpoint: http://backend.invalid/api/v1/write\nproxy_url: " +
+                           proxy.url().substr(0, proxy.url().find("/api")) +
+                           "\ntarget_info: {enabled: false}\n",
+                       nullptr);
+  ASSERT_TRUE(exporter->Consume(Context{}, Gauges(3, 1700000000000)).ok());
+  ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(CountSeries(proxy.received()), 3);
+}
+
+TEST(PrwExporterTest, WarnsWhenNumConsumersIsNotFiveAndReportsTheConsumers) {
+  MetricsRegistry metrics;
+  const std::string gauge = "otelcol_exporter_prometheusremotewrite_consumers";
+  const MetricLabels labels = {{"exporter", "prometheusremotewrite"}};
+  {
+    ::testing::internal::CaptureStderr();
+    auto exporter = Make("endpoint: http://127.0.0.1:1/\n", &metrics);
+    EXPECT_THAT(::testing::internal::GetCapturedStderr(), Not(HasSubstr("num_consumers")));
+    EXPECT_EQ(metrics.GetGauge(gauge, "", labels)->value(), 5);
+    ASSERT_TRUE(exporter->Shutdown(absl::Now()).ok());
+  }
+  {
+    ::testing::internal::CaptureStderr();
+    auto exporter =
+        Make("endpoint: http://127.0.0.1:1/\nremote_write_queue: {num_consumers: 2}\n", &metrics);
+    EXPECT_THAT(::testing::internal::GetCapturedStderr(),
+                HasSubstr("`remote_write_queue.num_consumers` will be used to configure "
+                          "processing parallelism"));
+    EXPECT_EQ(metrics.GetGauge(gauge, "", labels)->value(), 2);
+    ASSERT_TRUE(exporter->Shutdown(absl::Now()).ok());
+  }
+  {
+    auto exporter =
+        Make("endpoint: http://127.0.0.1:1/\nmax_batch_request_parallelism: 3\n", &metrics);
+    EXPECT_EQ(metrics.GetGauge(gauge, "", labels)->value(), 3);
+    ASSERT_TRUE(exporter->Shutdown(absl::Now()).ok());
+  }
+  {
+    // With EnableMultipleWorkers: the Collector's 5 requests at once, and no warning.
+    ASSERT_TRUE(FeatureGates::Global().Apply(kEnableMultipleWorkersGate).ok());
+    ::testing::internal::CaptureStderr();
+    auto exporter =
+        Make("endpoint: http://127.0.0.1:1/\nremote_write_queue: {num_consumers: 2}\n", &metrics);
+    EXPECT_THAT(::testing::internal::GetCapturedStderr(), Not(HasSubstr("num_consumers")));
+    EXPECT_EQ(metrics.GetGauge(gauge, "", labels)->value(), 5);
+    ASSERT_TRUE(exporter->Shutdown(absl::Now()).ok());
+    ASSERT_TRUE(FeatureGates::Global().Apply(std::string("-") + kEnableMultipleWorkersGate).ok());
+  }
+}
+
+TEST(PrwFeatureGatesTest, TheCollectorsGatesAreKnown) {
+  FeatureGates& gates = FeatureGates::Global();
+  EXPECT_TRUE(gates.Apply(kEnableSendingRW2Gate).ok());
+  EXPECT_TRUE(gates.IsEnabled(kEnableSendingRW2Gate));
+  EXPECT_TRUE(gates.Apply(std::string("-") + kEnableSendingRW2Gate).ok());
+  EXPECT_TRUE(gates.Apply(std::string("+") + kEnableMultipleWorkersGate).ok());
+  EXPECT_TRUE(gates.Apply(std::string("-") + kEnableMultipleWorkersGate).ok());
+  // Known but not implemented: refused by name, not "no such feature gate".
+  absl::Status status = gates.Apply(kRemoveTopLevelHTTPSettingsGate);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("feature gate "
+                        "\"exporter.prometheusremotewritexporter.removeTopLevelHTTPSettings\" is "
+                        "not supported by sprout yet"));
+  EXPECT_FALSE(gates.IsEnabled(kRemoveTopLevelHTTPSettingsGate));
+  EXPECT_TRUE(gates.Apply(std::string("-") + kRemoveTopLevelHTTPSettingsGate).ok());
+  EXPECT_THAT(std::string(gates.Apply("exporter.prometheusremotewritexporter.Bogus").message()),
+              HasSubstr("no such feature gate"));
+}
+
+TEST(PrwExporterTest, TelemetryCountsRequestsAndWalTraffic) {
+  const std::string prefix = "otelcol_exporter_prometheusremotewrite_";
+  {
+    Receiver receiver;
+    MetricsRegistry metrics;
+    auto exporter =
+        Make("endpoint: " + receiver.url() +
+                 "\ntarget_info: {enabled: false}\nretry_on_failure: {initial_interval: 5ms}\n",
+             &metrics);
+    receiver.FailNext(2, 503);
+    ASSERT_TRUE(exporter->Consume(Context{}, Gauges(3, 1700000000000)).ok());
+    ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+    // Every request sent counts, whatever the answer (as in the Collector).
+    EXPECT_EQ(CounterValue(metrics, prefix + "sent_batches_total"), 3);
+    EXPECT_EQ(CounterValue(metrics, prefix + "written_samples_total"), 3);
+    EXPECT_EQ(CounterValue(metrics, prefix + "translated_time_series_total"), 3);
+  }
+  Receiver receiver;
+  MetricsRegistry metrics;
+  const std::string dir = TempWalDir();
+  auto exporter =
+      Make("endpoint: " + receiver.url() +
+               "\ntarget_info: {enabled: false}\nretry_on_failure: {initial_interval: 5ms}\n"
+               "wal: {directory: " +
+               dir + "}\n",
+           &metrics);
+  receiver.FailNext(2, 503);
+  ASSERT_TRUE(exporter->Consume(Context{}, Gauges(3, 1700000000000)).ok());
+  ASSERT_TRUE(WaitFor([&] { return CountSeries(receiver.received()) == 3; }));
+  ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(CounterValue(metrics, prefix + "sent_batches_total"), 3);
+  EXPECT_EQ(CounterValue(metrics, prefix + "wal_writes_total"), 1);
+  EXPECT_EQ(CounterValue(metrics, prefix + "wal_reads_total"), 1);
+  EXPECT_GT(CounterValue(metrics, prefix + "wal_bytes_written_total"), 0);
+  EXPECT_EQ(CounterValue(metrics, prefix + "wal_bytes_written_total"),
+            CounterValue(metrics, prefix + "wal_bytes_read_total"));
+  EXPECT_EQ(CounterValue(metrics, prefix + "wal_writes_failures_total"), 0);
+  EXPECT_EQ(CounterValue(metrics, prefix + "wal_reads_failures_total"), 0);
   std::filesystem::remove_all(dir);
 }
 

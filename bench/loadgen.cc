@@ -40,7 +40,8 @@ void SetString(pb::common::KeyValue* kv, const std::string& key, const std::stri
   kv->mutable_value()->set_string_value(value);
 }
 
-pb::trace_service::ExportTraceServiceRequest MakeTemplate(int spans, int attributes) {
+pb::trace_service::ExportTraceServiceRequest MakeTemplate(int spans, int attributes,
+                                                          int health_every) {
   pb::trace_service::ExportTraceServiceRequest request;
   auto* rs = request.add_resource_spans();
   SetString(rs->mutable_resource()->add_attributes(), "service.name", "load-generator");
@@ -61,6 +62,11 @@ pb::trace_service::ExportTraceServiceRequest MakeTemplate(int spans, int attribu
     auto* trace_seq = span->add_attributes();
     trace_seq->set_key("load_generator.trace_seq_num");
     trace_seq->mutable_value()->set_int_value(0);
+    if (health_every > 0) {
+      // An HTTP server span; every health_every-th one a health check (for filter benchmarks).
+      SetString(span->add_attributes(), "http.target",
+                i % health_every == health_every - 1 ? "/health" : "/api/items");
+    }
     for (int a = 0; a < attributes; ++a) {
       SetString(span->add_attributes(), absl::StrCat("attr.", a), absl::StrCat("value-", a));
     }
@@ -145,6 +151,10 @@ int main(int argc, char** argv) {
   app.add_option("--concurrency", concurrency, "sending threads")->capture_default_str();
   app.add_option("--compression", compression, "none or gzip")->capture_default_str();
   app.add_option("--signal", signal, "traces or metrics")->capture_default_str();
+  int health_every = 0;
+  app.add_option("--health-every", health_every,
+                 "give spans an http.target attribute, every Nth one \"/health\" (0: none)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   auto duration = ParseGoDuration(duration_text);
@@ -176,7 +186,7 @@ int main(int argc, char** argv) {
     threads.emplace_back([&, t] {
       std::mt19937_64 rng(std::random_device{}() + t);
       // Requests are serialized up front, so the generator spends its CPU on sending only.
-      auto request = MakeTemplate(batch, attributes);
+      auto request = MakeTemplate(batch, attributes, health_every);
       std::vector<std::string> pool;
       for (int i = 0; i < 64; ++i) {
         if (signal == "metrics") {

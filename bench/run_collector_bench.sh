@@ -6,7 +6,9 @@
 # at saturation, normalised per core of collector CPU.
 #
 #   bench/run_collector_bench.sh [build-dir]
-#   env: RATE_DURATION (30), REPEAT (3), SAT_DURATION (20), ATTRIBUTES (8), CONFIG
+#   env: RATE_DURATION (30), REPEAT (3), SAT_DURATION (20), ATTRIBUTES (8), CONFIG,
+#        LOADGEN_EXTRA (more sprout-loadgen flags, e.g. "--health-every 10" for the seed config)
+#   The seed's traces pipeline: CONFIG=bench/configs/seed-traces.yaml LOADGEN_EXTRA="--health-every 10"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -26,8 +28,11 @@ start_collector "$CONFIG"
 
 echo "== fixed rate: 10000 spans/s, 100 spans/request, $((ATTRIBUTES + 2)) attributes/span," \
      "${REPEAT} runs of ${RATE_DURATION}s (first 5s of each not measured)"
-fixed_rate_runs "10k spans/s" --rate 10000 --batch 100 --concurrency 1 --attributes "$ATTRIBUTES"
+# shellcheck disable=SC2086
+fixed_rate_runs "10k spans/s" --rate 10000 --batch 100 --concurrency 1 --attributes "$ATTRIBUTES" \
+  ${LOADGEN_EXTRA:-}
 
 echo "== saturation: flat out, 4 senders, ${SAT_DURATION}s (first 3s not measured)"
+# shellcheck disable=SC2086
 saturation otelcol_receiver_accepted_spans_total spans --batch 100 --concurrency 4 \
-  --attributes "$ATTRIBUTES"
+  --attributes "$ATTRIBUTES" ${LOADGEN_EXTRA:-}

@@ -12,6 +12,7 @@ const E2E_DIR = path.resolve(__dirname, '..');
 const SPROUT_BIN = process.env.SPROUT_BIN || path.resolve(E2E_DIR, '../../build/bin/sprout');
 const SPROUT_LOADGEN =
   process.env.SPROUT_LOADGEN || path.resolve(E2E_DIR, '../../build/bin/sprout-loadgen');
+const SPROUT_SINK = process.env.SPROUT_SINK || path.resolve(E2E_DIR, '../../build/bin/sprout-sink');
 
 // ---------------------------------------------------------------------------------------------
 // Small utilities
@@ -192,10 +193,11 @@ class Collector {
   // config: an object (written as YAML) or YAML text. Options: name (for messages and the file),
   // args (extra command-line arguments), env (extra environment), healthPort (poll
   // http://127.0.0.1:healthPort/ until 200 instead of waiting for the ready log line).
-  constructor(config, { name = 'collector', dir = makeTempDir(), args = [], env = {}, healthPort, healthPath = '/' } = {}) {
+  // config null with `configFile`: run that file as it is.
+  constructor(config, { name = 'collector', dir = makeTempDir(), args = [], env = {}, healthPort, healthPath = '/', configFile } = {}) {
     this.name = name;
     this.dir = dir;
-    this.configFile = writeConfig(dir, `${name}.yaml`, config);
+    this.configFile = configFile || writeConfig(dir, `${name}.yaml`, config);
     this.args = args;
     this.env = env;
     this.healthPort = healthPort;
@@ -323,7 +325,8 @@ async function runLoadgen(args, opts = {}) {
     throw new Error(`sprout-loadgen exited ${result.code}: ${result.stderr}`);
   }
   const line = result.stdout.trim().split('\n').pop();
-  return JSON.parse(line);
+  // The report, plus what the generator said on stderr (its first failure, for instance).
+  return { ...JSON.parse(line), stderr: result.stderr };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -616,6 +619,7 @@ function traceSinkConfig(grpcPort, metricsPort) {
 module.exports = {
   SPROUT_BIN,
   SPROUT_LOADGEN,
+  SPROUT_SINK,
   Collector,
   debugCounts,
   debugResources,

@@ -1,0 +1,312 @@
+#include "collector/processor/batch/batch_processor.h"
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status.h"
+#include "collector/consumer_error.h"
+#include "config/decoder.h"
+#include "otlp/split.h"
+
+namespace sprout::collector::batchprocessor {
+namespace {
+
+struct Config : ComponentConfig {
+  uint32_t send_batch_size = 8192;
+  absl::Duration timeout = absl::Milliseconds(200);
+  uint32_t send_batch_max_size = 0;
+  std::vector<std::string> metadata_keys;
+  uint32_t metadata_cardinality_limit = 1000;
+
+  void Decode(config::Decoder& d) override {
+    d.Read("send_batch_size", &send_batch_size);
+    d.Read("timeout", &timeout);
+    d.Read("send_batch_max_size", &send_batch_max_size);
+    d.Read("metadata_keys", &metadata_keys);
+    d.Read("metadata_cardinality_limit", &metadata_cardinality_limit);
+  }
+
+  absl::Status Validate() const override {
+    if (send_batch_max_size > 0 && send_batch_max_size < send_batch_size) {
+      return absl::InvalidArgumentError(
+          "send_batch_max_size must be greater or equal to send_batch_size");
+    }
+    std::set<std::string> seen;
+    for (const std::string& key : metadata_keys) {
+      const std::string lower = absl::AsciiStrToLower(key);
+      if (!seen.insert(lower).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("duplicate entry in metadata_keys: \"", lower, "\" (case-insensitive)"));
+      }
+    }
+    if (timeout < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("timeout must be greater or equal to 0");
+    }
+    return absl::OkStatus();
+  }
+};
+
+template <Signal S>
+class BatchProcessor : public ConsumerComponent<S> {
+ public:
+  BatchProcessor(const CreateSettings& settings, const Config& config,
+                 std::shared_ptr<Consumer<S>> next)
+      : logger_(settings.telemetry.logger), config_(config), next_(std::move(next)) {
+    for (std::string& key : config_.metadata_keys) key = absl::AsciiStrToLower(key);
+    if (settings.telemetry.metrics != nullptr) {
+      const MetricLabels labels = {{"processor", settings.id.String()}};
+      size_trigger_ = settings.telemetry.metrics->GetCounter(
+          "otelcol_processor_batch_batch_size_trigger_send_total",
+          "Number of times the batch was sent due to a size trigger", labels);
+      timeout_trigger_ = settings.telemetry.metrics->GetCounter(
+          "otelcol_processor_batch_timeout_trigger_send_total",
+          "Number of times the batch was sent due to a timeout trigger", labels);
+    }
+  }
+
+  ~BatchProcessor() override { StopTimer(); }
+
+  absl::Status Start(Host&) override {
+    if (TimerEnabled()) timer_ = std::thread([this] { TimerLoop(); });
+    return absl::OkStatus();
+  }
+
+  absl::Status Shutdown(absl::Time) override {
+    StopTimer();
+    std::vector<Shard*> shards = AllShards();
+    for (Shard* shard : shards) Send(*shard, TakeAll(*shard), timeout_trigger_);
+    return absl::OkStatus();
+  }
+
+  absl::Status Consume(const Context& context, otlp::Batch<S> batch) override {
+    const int64_t items = batch.item_count();
+    if (items == 0) return absl::OkStatus();
+    ASSIGN_OR_RETURN(Shard * shard, ShardFor(context));
+    std::vector<otlp::Batch<S>> out;
+    {
+      std::lock_guard<std::mutex> lock(shard->mu);
+      shard->pending.push_back(std::move(batch));
+      shard->pending_items += items;
+      if (!TimerEnabled()) {
+        TakeAllLocked(*shard, &out);
+      } else {
+        while (shard->pending_items >= config_.send_batch_size && shard->pending_items > 0) {
+          out.push_back(TakeLocked(*shard, ChunkSize(shard->pending_items)));
+        }
+        if (!out.empty()) shard->deadline = absl::Now() + config_.timeout;
+      }
+    }
+    Send(*shard, std::move(out), size_trigger_);
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Shard {
+    std::mutex mu;
+    std::deque<otlp::Batch<S>> pending;
+    int64_t pending_items = 0;
+    absl::Time deadline;
+    Context context;  // what the next consumer sees: only the metadata_keys values
+  };
+
+  bool TimerEnabled() const {
+    return config_.timeout != absl::ZeroDuration() && config_.send_batch_size != 0;
+  }
+
+  int64_t ChunkSize(int64_t pending) const {
+    return config_.send_batch_max_size > 0 ? std::min<int64_t>(pending, config_.send_batch_max_size)
+                                           : pending;
+  }
+
+  absl::StatusOr<Shard*> ShardFor(const Context& context) {
+    if (config_.metadata_keys.empty()) return &default_shard_;
+    std::vector<std::pair<std::string, std::string>> values;
+    for (const std::string& key : config_.metadata_keys) {
+      for (const auto& [k, v] : context.metadata) {
+        if (absl::AsciiStrToLower(k) == key) values.emplace_back(key, v);
+      }
+    }
+    std::lock_guard<std::mutex> lock(shards_mu_);
+    auto it = shards_.find(values);
+    if (it != shards_.end()) return it->second.get();
+    if (shards_.size() >= config_.metadata_cardinality_limit) {
+      return MarkPermanent(
+          absl::ResourceExhaustedError("too many batcher metadata-value combinations"));
+    }
+    auto shard = std::make_unique<Shard>();
+    shard->context.metadata = values;
+    shard->deadline = absl::Now() + config_.timeout;
+    Shard* raw = shard.get();
+    shards_.emplace(std::move(values), std::move(shard));
+    timer_cv_.notify_one();
+    return raw;
+  }
+
+  std::vector<Shard*> AllShards() {
+    std::vector<Shard*> all = {&default_shard_};
+    std::lock_guard<std::mutex> lock(shards_mu_);
+    for (auto& [key, shard] : shards_) all.push_back(shard.get());
+    return all;
+  }
+
+  // Takes the first `n` pending items as one batch. Whole requests are concatenated as they
+  // were encoded; a request straddling the cut is decoded and split.
+  otlp::Batch<S> TakeLocked(Shard& shard, int64_t n) {
+    std::string wire;
+    int64_t taken = 0;
+    // Fast path: one whole request needs no copy at all.
+    if (shard.pending.front().item_count() == n) {
+      otlp::Batch<S> only = std::move(shard.pending.front());
+      shard.pending.pop_front();
+      shard.pending_items -= n;
+      return only;
+    }
+    size_t bytes = 0;
+    {
+      int64_t counted = 0;
+      for (const auto& b : shard.pending) {
+        if (counted >= n) break;
+        bytes += b.WireSize();
+        counted += b.item_count();
+      }
+    }
+    wire.reserve(bytes);
+    while (taken < n) {
+      otlp::Batch<S>& front = shard.pending.front();
+      const int64_t items = front.item_count();
+      if (items <= n - taken) {
+        front.AppendWire(&wire);
+        taken += items;
+        shard.pending.pop_front();
+        continue;
+      }
+      otlp::Batch<S> head;
+      otlp::MoveFirstItems(front.mutable_request(), n - taken, head.mutable_request());
+      head.AppendWire(&wire);
+      taken = n;
+    }
+    shard.pending_items -= taken;
+    return otlp::Batch<S>::FromTrustedWire(std::move(wire), taken);
+  }
+
+  void TakeAllLocked(Shard& shard, std::vector<otlp::Batch<S>>* out) {
+    while (shard.pending_items > 0)
+      out->push_back(TakeLocked(shard, ChunkSize(shard.pending_items)));
+    shard.pending.clear();  // requests without items
+  }
+
+  std::vector<otlp::Batch<S>> TakeAll(Shard& shard) {
+    std::vector<otlp::Batch<S>> out;
+    std::lock_guard<std::mutex> lock(shard.mu);
+    TakeAllLocked(shard, &out);
+    return out;
+  }
+
+  void Send(const Shard& shard, std::vector<otlp::Batch<S>> batches, Counter* trigger) {
+    for (otlp::Batch<S>& batch : batches) {
+      if (trigger != nullptr) trigger->Increment();
+      const absl::Status status = next_->Consume(shard.context, std::move(batch));
+      if (!status.ok()) {
+        logger_.Warn("Sender failed", {{"error", std::string(status.message())}});
+      }
+    }
+  }
+
+  void TimerLoop() {
+    std::unique_lock<std::mutex> lock(timer_mu_);
+    while (!stopping_) {
+      absl::Time next = absl::InfiniteFuture();
+      const absl::Time now = absl::Now();
+      for (Shard* shard : AllShards()) {
+        std::vector<otlp::Batch<S>> out;
+        {
+          std::lock_guard<std::mutex> shard_lock(shard->mu);
+          if (shard->deadline <= now) {
+            TakeAllLocked(*shard, &out);
+            shard->deadline = now + config_.timeout;
+          }
+          next = std::min(next, shard->deadline);
+        }
+        if (!out.empty()) {
+          lock.unlock();
+          Send(*shard, std::move(out), timeout_trigger_);
+          lock.lock();
+          if (stopping_) return;
+        }
+      }
+      const absl::Duration wait = next - absl::Now();
+      if (wait > absl::ZeroDuration()) {
+        timer_cv_.wait_for(lock, absl::ToChronoNanoseconds(wait));
+      }
+    }
+  }
+
+  void StopTimer() {
+    {
+      std::lock_guard<std::mutex> lock(timer_mu_);
+      stopping_ = true;
+    }
+    timer_cv_.notify_all();
+    if (timer_.joinable()) timer_.join();
+  }
+
+  log::Logger logger_;
+  Config config_;
+  std::shared_ptr<Consumer<S>> next_;
+  Counter* size_trigger_ = nullptr;
+  Counter* timeout_trigger_ = nullptr;
+
+  Shard default_shard_;
+  std::mutex shards_mu_;
+  std::map<std::vector<std::pair<std::string, std::string>>, std::unique_ptr<Shard>> shards_;
+
+  std::mutex timer_mu_;
+  std::condition_variable timer_cv_;
+  bool stopping_ = false;
+  std::thread timer_;
+};
+
+class Factory : public ProcessorFactory {
+ public:
+  Factory() : ProcessorFactory("batch") {}
+  std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override {
+    return std::make_unique<Config>();
+  }
+  bool SupportsSignal(Signal) const override { return true; }
+  absl::StatusOr<ConsumerComponentPtr<Signal::kTraces>> CreateTraces(
+      const CreateSettings& settings, const ComponentConfig& config,
+      std::shared_ptr<TracesConsumer> next) const override {
+    return Make<Signal::kTraces>(settings, config, std::move(next));
+  }
+  absl::StatusOr<ConsumerComponentPtr<Signal::kMetrics>> CreateMetrics(
+      const CreateSettings& settings, const ComponentConfig& config,
+      std::shared_ptr<MetricsConsumer> next) const override {
+    return Make<Signal::kMetrics>(settings, config, std::move(next));
+  }
+  absl::StatusOr<ConsumerComponentPtr<Signal::kLogs>> CreateLogs(
+      const CreateSettings& settings, const ComponentConfig& config,
+      std::shared_ptr<LogsConsumer> next) const override {
+    return Make<Signal::kLogs>(settings, config, std::move(next));
+  }
+
+ private:
+  template <Signal S>
+  static ConsumerComponentPtr<S> Make(const CreateSettings& settings, const ComponentConfig& config,
+                                      std::shared_ptr<Consumer<S>> next) {
+    return std::make_shared<BatchProcessor<S>>(settings, static_cast<const Config&>(config),
+                                               std::move(next));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ProcessorFactory> NewFactory() { return std::make_unique<Factory>(); }
+
+}  // namespace sprout::collector::batchprocessor

@@ -1,0 +1,168 @@
+#include "collector/processor/batch/batch_processor.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "collector/processor/processor_testing.h"
+
+namespace sprout::collector::batchprocessor {
+namespace {
+
+using namespace ::sprout::collector::testing;  // NOLINT
+using Traces = Capture<Signal::kTraces>;
+
+struct Running {
+  std::shared_ptr<Traces> sink = std::make_shared<Traces>();
+  std::unique_ptr<ProcessorFactory> factory = NewFactory();
+  std::unique_ptr<ComponentConfig> config;
+  ConsumerComponentPtr<Signal::kTraces> processor;
+  MetricsRegistry metrics;
+
+  explicit Running(const std::string& yaml) {
+    auto decoded = DecodeConfig(*factory, yaml);
+    EXPECT_TRUE(decoded.ok()) << decoded.status();
+    config = std::move(*decoded);
+    processor = *CreateProcessor<Signal::kTraces>(*factory, *config, sink, &metrics);
+    NoHost host;
+    EXPECT_TRUE(processor->Start(host).ok());
+  }
+  ~Running() { Stop(); }
+  void Stop() {
+    if (processor != nullptr) EXPECT_TRUE(processor->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+    processor = nullptr;
+  }
+};
+
+std::string Validate(const std::string& yaml) {
+  auto factory = NewFactory();
+  auto config = DecodeConfig(*factory, yaml);
+  return config.ok() ? "" : std::string(config.status().message());
+}
+
+TEST(BatchConfigTest, DefaultsAndValidation) {
+  EXPECT_EQ(Validate("{}"), "");
+  EXPECT_EQ(Validate("send_batch_size: 100\nsend_batch_max_size: 50"),
+            "send_batch_max_size must be greater or equal to send_batch_size");
+  EXPECT_EQ(Validate("send_batch_size: 100\nsend_batch_max_size: 100"), "");
+  EXPECT_EQ(Validate("timeout: -1s"), "timeout must be greater or equal to 0");
+  EXPECT_EQ(Validate("metadata_keys: [Tenant, tenant]"),
+            "duplicate entry in metadata_keys: \"tenant\" (case-insensitive)");
+  EXPECT_NE(Validate("send_batch_size: -1"), "");
+  EXPECT_NE(Validate("sendbatchsize: 1"), "");
+}
+
+TEST(BatchProcessorTest, SendsWhenTheSizeIsReachedMergingWithoutDecoding) {
+  Running p("send_batch_size: 10\ntimeout: 1h");
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(3, "r" + std::to_string(i) + "-")).ok());
+  }
+  // 12 items ≥ 10: one batch of everything pending (no max size), the rest waits.
+  auto batches = p.sink->batches();
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].item_count(), 12);
+  EXPECT_FALSE(batches[0].decoded());  // concatenated encodings
+  EXPECT_EQ(SpanNames(batches[0]),
+            (std::vector<std::string>{"r0-0", "r0-1", "r0-2", "r1-0", "r1-1", "r1-2", "r2-0",
+                                      "r2-1", "r2-2", "r3-0", "r3-1", "r3-2"}));
+  EXPECT_EQ(batches[0].request().resource_spans_size(), 4);  // resources are not merged
+}
+
+TEST(BatchProcessorTest, SplitsAtTheMaximumSize) {
+  Running p("send_batch_size: 4\nsend_batch_max_size: 4\ntimeout: 1h");
+  ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(3, "a")).ok());
+  ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(7, "b")).ok());
+  // 10 pending → two batches of 4, 2 left until a timeout or shutdown.
+  auto batches = p.sink->batches();
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(SpanNames(batches[0]), (std::vector<std::string>{"a0", "a1", "a2", "b0"}));
+  EXPECT_EQ(SpanNames(batches[1]), (std::vector<std::string>{"b1", "b2", "b3", "b4"}));
+  p.Stop();  // flushes on shutdown
+  batches = p.sink->batches();
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(SpanNames(batches[2]), (std::vector<std::string>{"b5", "b6"}));
+}
+
+TEST(BatchProcessorTest, TimeoutSendsWhatIsPendingSplitByMax) {
+  Running p("send_batch_size: 100\nsend_batch_max_size: 200\ntimeout: 50ms");
+  ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(3)).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (p.sink->items() < 3 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(p.sink->items(), 3);
+  EXPECT_EQ(p.sink->batches().size(), 1u);
+}
+
+TEST(BatchProcessorTest, ZeroTimeoutSendsEveryRequestAtOnce) {
+  Running p("timeout: 0s\nsend_batch_max_size: 10000");
+  ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(2)).ok());
+  EXPECT_EQ(p.sink->items(), 2);
+  ASSERT_TRUE(p.processor->Consume(Context{}, Spans(0)).ok());  // empty: ignored
+  EXPECT_EQ(p.sink->batches().size(), 1u);
+}
+
+TEST(BatchProcessorTest, ExportErrorsNeverReachTheCaller) {
+  Running p("send_batch_size: 1");
+  p.sink->set_status(absl::UnavailableError("backend down"));
+  EXPECT_TRUE(p.processor->Consume(Context{}, WireSpans(2)).ok());
+  EXPECT_EQ(p.sink->items(), 2);  // it was attempted
+}
+
+TEST(BatchProcessorTest, DecodedAndChangedRequestsMergeWithReceivedOnes) {
+  Running p("send_batch_size: 5\ntimeout: 1h");
+  otlp::TracesBatch changed = WireSpans(2, "c");
+  changed.mutable_request()
+      ->mutable_resource_spans(0)
+      ->mutable_scope_spans(0)
+      ->mutable_spans(0)
+      ->set_name("changed");
+  ASSERT_TRUE(p.processor->Consume(Context{}, changed).ok());
+  ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(3, "w")).ok());
+  auto batches = p.sink->batches();
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(SpanNames(batches[0]), (std::vector<std::string>{"changed", "c1", "w0", "w1", "w2"}));
+}
+
+TEST(BatchProcessorTest, MetadataKeysBatchSeparatelyAndForwardOnlyThoseKeys) {
+  Running p(
+      "send_batch_size: 4\ntimeout: 1h\nmetadata_keys: [X-Tenant]\n"
+      "metadata_cardinality_limit: 2");
+  Context a;
+  a.metadata = {{"x-tenant", "a"}, {"authorization", "secret"}};
+  Context b;
+  b.metadata = {{"x-tenant", "b"}};
+  ASSERT_TRUE(p.processor->Consume(a, WireSpans(2, "a")).ok());
+  ASSERT_TRUE(p.processor->Consume(b, WireSpans(3, "b")).ok());
+  EXPECT_TRUE(p.sink->batches().empty());  // neither tenant has 4 yet
+  ASSERT_TRUE(p.processor->Consume(a, WireSpans(2, "a")).ok());
+  auto batches = p.sink->batches();
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].item_count(), 4);
+  auto contexts = p.sink->contexts();
+  EXPECT_EQ(contexts[0].metadata,
+            (std::vector<std::pair<std::string, std::string>>{{"x-tenant", "a"}}));
+  Context c;
+  c.metadata = {{"x-tenant", "c"}};
+  absl::Status third = p.processor->Consume(c, WireSpans(1));
+  EXPECT_FALSE(third.ok());
+  EXPECT_EQ(third.message(), "too many batcher metadata-value combinations");
+  EXPECT_TRUE(IsPermanent(third));
+  p.Stop();
+  EXPECT_EQ(p.sink->items(), 7);  // tenant b's 3 flushed at shutdown
+}
+
+TEST(BatchProcessorTest, ConcurrentProducersLoseNothing) {
+  Running p("send_batch_size: 100\nsend_batch_max_size: 150\ntimeout: 10ms");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(7)).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  p.Stop();
+  EXPECT_EQ(p.sink->items(), 4 * 200 * 7);
+  for (const auto& b : p.sink->batches()) EXPECT_LE(b.item_count(), 150);
+}
+
+}  // namespace
+}  // namespace sprout::collector::batchprocessor

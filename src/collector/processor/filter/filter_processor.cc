@@ -9,6 +9,7 @@
 #include "base/status.h"
 #include "config/decoder.h"
 #include "otlp/split.h"
+#include "otlp/wire_filter.h"
 #include "ottl/ottl.h"
 #include "yaml-cpp/yaml.h"
 
@@ -578,6 +579,11 @@ class FilterProcessor : public ConsumerComponent<S> {
   FilterProcessor(const CreateSettings& settings, std::vector<Group> groups,
                   std::shared_ptr<Consumer<S>> next)
       : logger_(settings.telemetry.logger), groups_(std::move(groups)), next_(std::move(next)) {
+    if constexpr (S != Signal::kMetrics) {
+      item_level_only_ = std::all_of(groups_.begin(), groups_.end(), [](const Group& g) {
+        return g.context == ContextKind::kSpan || g.context == ContextKind::kLog;
+      });
+    }
     if (settings.telemetry.metrics != nullptr) {
       static constexpr const char* kName =
           S == Signal::kTraces    ? "otelcol_processor_filter_spans_filtered_total"
@@ -594,6 +600,28 @@ class FilterProcessor : public ConsumerComponent<S> {
     const int64_t before = batch.item_count();
     Evaluator eval(&logger_);
     Decisions decisions;
+    if (item_level_only_ && batch.wire().has_value()) {
+      // Spans or log records only, and the received bytes at hand: decide on the decoded
+      // request, then copy the bytes without the dropped items instead of editing the message
+      // and encoding it again.
+      Decisions any(static_cast<size_t>(before), false);
+      for (const Group& group : groups_) {
+        decisions.clear();
+        Decide(batch.request(), group, eval, &decisions);
+        for (size_t i = 0; i < decisions.size() && i < any.size(); ++i) {
+          if (decisions[i]) any[i] = true;
+        }
+      }
+      RETURN_IF_ERROR(eval.status());
+      const int64_t dropped = std::count(any.begin(), any.end(), true);
+      if (dropped > 0) {
+        if (filtered_ != nullptr) filtered_->Add(static_cast<double>(dropped));
+        if (dropped == before) return absl::OkStatus();
+        batch = otlp::Batch<S>::FromTrustedWire(otlp::RemoveItems(S, *batch.wire(), any),
+                                                before - dropped);
+      }
+      return next_->Consume(context, std::move(batch));
+    }
     for (const Group& group : groups_) {
       decisions.clear();
       Decide(batch.request(), group, eval, &decisions);
@@ -613,6 +641,7 @@ class FilterProcessor : public ConsumerComponent<S> {
   const std::vector<Group> groups_;
   std::shared_ptr<Consumer<S>> next_;
   Counter* filtered_ = nullptr;
+  bool item_level_only_ = false;  // every group drops spans / log records (not containers)
 };
 
 class Factory : public ProcessorFactory {

@@ -76,6 +76,22 @@ TEST(FilterTest, TheSeedsConditionDropsHealthChecksOnly) {
       2);
 }
 
+TEST(FilterTest, ReceivedBytesAndDecodedMessagesAreFilteredAlike) {
+  // Received bytes take the copy-without-the-dropped-items path, a decoded (changed) request
+  // the edit-the-message path; both must give the same data.
+  Filter<Signal::kTraces> f("traces: {span: ['attributes[\"http.target\"] != \"/x\"']}");
+  otlp::TracesBatch decoded;
+  *decoded.mutable_request() = HttpSpans().request();
+  ASSERT_TRUE(f.processor->Consume(Context{}, HttpSpans()).ok());
+  ASSERT_TRUE(f.processor->Consume(Context{}, decoded).ok());
+  auto batches = f.sink->batches();
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_TRUE(batches[0].wire().has_value());
+  EXPECT_EQ(batches[0].item_count(), 2);
+  EXPECT_EQ(batches[0].request().SerializeAsString(), batches[1].request().SerializeAsString());
+  EXPECT_EQ(SpanNames(batches[0]), (std::vector<std::string>{"a/x", "b/x"}));
+}
+
 TEST(FilterTest, ARequestLosingNothingPassesUntouched) {
   Filter<Signal::kTraces> f("traces: {span: ['attributes[\"http.target\"] == \"/nope\"']}");
   otlp::TracesBatch in = HttpSpans();

@@ -1,0 +1,122 @@
+#include "otlp/wire_filter.h"
+
+#include <random>
+
+#include "gtest/gtest.h"
+#include "otlp/wire_scan.h"
+
+namespace sprout::otlp {
+namespace {
+
+using TracesRequest = pb::trace_service::ExportTraceServiceRequest;
+using LogsRequest = pb::logs_service::ExportLogsServiceRequest;
+
+// A request with resources × scopes × spans (some scopes empty), with schema URLs and
+// attributes around the spans so that everything else must survive the copy.
+TracesRequest RandomTraces(std::mt19937& rng) {
+  TracesRequest req;
+  const int resources = 1 + rng() % 3;
+  for (int r = 0; r < resources; ++r) {
+    auto* rs = req.add_resource_spans();
+    auto* kv = rs->mutable_resource()->add_attributes();
+    kv->set_key("service.name");
+    kv->mutable_value()->set_string_value("svc" + std::to_string(r));
+    rs->set_schema_url("https://schema/" + std::to_string(r));
+    const int scopes = rng() % 3;
+    for (int s = 0; s < scopes; ++s) {
+      auto* ss = rs->add_scope_spans();
+      ss->mutable_scope()->set_name("scope" + std::to_string(s));
+      ss->set_schema_url("https://scope-schema");
+      const int spans = rng() % 4;
+      for (int i = 0; i < spans; ++i) {
+        auto* span = ss->add_spans();
+        span->set_name("span-" + std::to_string(r) + "-" + std::to_string(s) + "-" +
+                       std::to_string(i));
+        span->set_trace_id(std::string(16, static_cast<char>(i + 1)));
+        span->set_span_id(std::string(8, static_cast<char>(i + 1)));
+        span->add_events()->set_name("e");
+      }
+    }
+  }
+  return req;
+}
+
+// What editing the decoded request gives (the filter processor's own rules).
+TracesRequest Expected(TracesRequest req, const std::vector<bool>& drop) {
+  size_t next = 0;
+  TracesRequest out;
+  for (auto& rs : *req.mutable_resource_spans()) {
+    pb::trace::ResourceSpans kept_rs = rs;
+    kept_rs.clear_scope_spans();
+    for (auto& ss : *rs.mutable_scope_spans()) {
+      pb::trace::ScopeSpans kept_ss = ss;
+      kept_ss.clear_spans();
+      for (auto& span : ss.spans()) {
+        if (!drop[next++]) *kept_ss.add_spans() = span;
+      }
+      if (kept_ss.spans_size() > 0) *kept_rs.add_scope_spans() = kept_ss;
+    }
+    if (kept_rs.scope_spans_size() > 0) *out.add_resource_spans() = kept_rs;
+  }
+  return out;
+}
+
+TEST(RemoveItemsTest, MatchesEditingTheDecodedRequest) {
+  std::mt19937 rng(42);
+  for (int round = 0; round < 500; ++round) {
+    const TracesRequest req = RandomTraces(rng);
+    const std::string wire = req.SerializeAsString();
+    std::vector<bool> drop(static_cast<size_t>(CountItems(req)));
+    for (size_t i = 0; i < drop.size(); ++i) drop[i] = rng() % 3 == 0;
+    const std::string out = RemoveItems(Signal::kTraces, wire, drop);
+    ASSERT_TRUE(ScanRequest(Signal::kTraces, out).ok());
+    TracesRequest got;
+    ASSERT_TRUE(got.ParseFromString(out));
+    EXPECT_EQ(got.SerializeAsString(), Expected(req, drop).SerializeAsString()) << round;
+  }
+}
+
+TEST(RemoveItemsTest, NothingDroppedKeepsNonEmptyContainersByteForByte) {
+  std::mt19937 rng(7);
+  TracesRequest req = RandomTraces(rng);
+  // Without empty scopes, nothing changes at all.
+  for (auto& rs : *req.mutable_resource_spans()) {
+    rs.add_scope_spans()->add_spans()->set_name("x");
+    for (int i = rs.scope_spans_size() - 1; i >= 0; --i) {
+      if (rs.scope_spans(i).spans_size() == 0) rs.mutable_scope_spans()->DeleteSubrange(i, 1);
+    }
+  }
+  const std::string wire = req.SerializeAsString();
+  EXPECT_EQ(RemoveItems(Signal::kTraces, wire,
+                        std::vector<bool>(static_cast<size_t>(CountItems(req)), false)),
+            wire);
+}
+
+TEST(RemoveItemsTest, DroppingEverythingLeavesAnEmptyRequest) {
+  std::mt19937 rng(9);
+  const TracesRequest req = RandomTraces(rng);
+  EXPECT_EQ(RemoveItems(Signal::kTraces, req.SerializeAsString(),
+                        std::vector<bool>(static_cast<size_t>(CountItems(req)), true)),
+            "");
+}
+
+TEST(RemoveItemsTest, Logs) {
+  LogsRequest req;
+  auto* rl = req.add_resource_logs();
+  rl->set_schema_url("s");
+  auto* sl = rl->add_scope_logs();
+  sl->mutable_scope()->set_name("lib");
+  for (int i = 0; i < 4; ++i)
+    sl->add_log_records()->mutable_body()->set_string_value(std::to_string(i));
+  const std::string out =
+      RemoveItems(Signal::kLogs, req.SerializeAsString(), {true, false, true, false});
+  LogsRequest got;
+  ASSERT_TRUE(got.ParseFromString(out));
+  ASSERT_EQ(got.resource_logs(0).scope_logs(0).log_records_size(), 2);
+  EXPECT_EQ(got.resource_logs(0).scope_logs(0).log_records(1).body().string_value(), "3");
+  EXPECT_EQ(got.resource_logs(0).scope_logs(0).scope().name(), "lib");
+  EXPECT_EQ(got.resource_logs(0).schema_url(), "s");
+}
+
+}  // namespace
+}  // namespace sprout::otlp

@@ -7,7 +7,8 @@
 # and data points/s at saturation per core of collector CPU.
 #
 #   bench/run_prw_bench.sh [build-dir]
-#   env: RATE_DURATION (30), REPEAT (3), SAT_DURATION (20), POINTS (100 per request)
+#   env: RATE_DURATION (30), REPEAT (3), SAT_DURATION (20), POINTS (100 per request),
+#        CONFIG (bench/configs/otlp-to-prw.yaml; otlp-batch-prw.yaml puts the batch processor in)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -24,7 +25,7 @@ export BENCH_METRICS_PORT=${BENCH_METRICS_PORT:-25888}
 taskset -c "$CPU_LOAD" "$BIN/sprout-sink" --endpoint "localhost:$BENCH_SINK_PORT" \
   --http-endpoint "localhost:$BENCH_HTTP_SINK_PORT" 2>"$WORK/sink.log" &
 PIDS+=($!)
-start_collector bench/configs/otlp-to-prw.yaml
+start_collector "${CONFIG:-bench/configs/otlp-to-prw.yaml}"
 
 echo "== fixed rate: 10000 data points/s, ${POINTS} points/request (gauges and sums, 4 attributes each)," \
      "${REPEAT} runs of ${RATE_DURATION}s"

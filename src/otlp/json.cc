@@ -201,6 +201,23 @@ std::string_view StringOf(const rapidjson::Value& value) {
   return std::string_view(value.GetString(), value.GetStringLength());
 }
 
+// RapidJSON decodes an unpaired low surrogate escape (`"\udc00"`) into the three-byte encoding
+// of the surrogate itself, which is not UTF-8 (encoding validation only covers raw input bytes).
+// Go's JSON decoders, the Collector's included, read it as U+FFFD; so do we, which also keeps
+// such strings valid for the binary encoding and for our own JSON output.
+std::string StringValue(std::string_view text) {
+  std::string out(text);
+  for (size_t i = 0; i + 2 < out.size(); ++i) {
+    const auto b0 = static_cast<unsigned char>(out[i]);
+    const auto b1 = static_cast<unsigned char>(out[i + 1]);
+    if (b0 == 0xED && b1 >= 0xA0 && b1 <= 0xBF) {
+      out.replace(i, 3, "\xEF\xBF\xBD");
+      i += 2;
+    }
+  }
+  return out;
+}
+
 std::string NumberText(const rapidjson::Value& value) {
   if (value.IsInt64()) return absl::StrCat(value.GetInt64());
   if (value.IsUint64()) return absl::StrCat(value.GetUint64());
@@ -690,7 +707,7 @@ class Parser {
         std::string v;
         const std::string_view text = StringOf(value);
         if (fd->type() != FieldDescriptor::TYPE_BYTES) {
-          v.assign(text);
+          v = StringValue(text);
         } else if (field.hex_bytes) {
           std::optional<std::string> decoded = HexDecode(text);
           if (!decoded) return Error(absl::StrCat("invalid hex string ", Quote(text)));
@@ -774,7 +791,7 @@ class Parser {
     std::string bytes;
     embedded->SerializePartialToString(&bytes);
     const Reflection* reflection = message->GetReflection();
-    reflection->SetString(message, info.first, std::string(type_url));
+    reflection->SetString(message, info.first, StringValue(type_url));
     reflection->SetString(message, info.second, std::move(bytes));
     return absl::OkStatus();
   }

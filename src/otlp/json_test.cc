@@ -750,3 +750,31 @@ TEST(JsonTest, ConcurrentUseIsSafe) {
 
 }  // namespace
 }  // namespace sprout::otlp
+
+namespace sprout::otlp {
+namespace {
+
+TEST(JsonTest, UnpairedLowSurrogateEscapesBecomeTheReplacementCharacter) {
+  // Found by otlp_json_fuzzer: "\udEA2" decoded to the encoding of a lone surrogate, which is not
+  // UTF-8, so our own JSON output could not be read back.
+  google::rpc::Status status;
+  ASSERT_TRUE(ParseJson(R"({"message":"a\udEA2b\udE0a"})", &status).ok());
+  EXPECT_EQ(status.message(),
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD");
+  google::rpc::Status again;
+  ASSERT_TRUE(ParseJson(ToJson(status), &again).ok());
+  EXPECT_EQ(again.message(), status.message());
+
+  pb::trace_service::ExportTraceServiceRequest request;
+  ASSERT_TRUE(
+      ParseJson(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"x\udc00"}]}]}]})", &request)
+          .ok());
+  EXPECT_EQ(request.resource_spans(0).scope_spans(0).spans(0).name(), "x\xEF\xBF\xBD");
+  // A proper pair is still one code point (U+1F600).
+  ASSERT_TRUE(ParseJson(R"({"message":"\ud83d\ude00"})", &status).ok());
+  EXPECT_EQ(status.message(), "\xF0\x9F\x98\x80");
+}
+
+}  // namespace
+}  // namespace sprout::otlp

@@ -1,6 +1,7 @@
 #include "otlp/wire_filter.h"
 
 #include <cstdint>
+#include <optional>
 
 namespace sprout::otlp {
 namespace {
@@ -19,7 +20,7 @@ bool ReadVarint(std::string_view& in, uint64_t* out) {
   for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
     const uint8_t b = static_cast<uint8_t>(in.front());
     in.remove_prefix(1);
-    v |= uint64_t{b & 0x7f} << shift;
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
     if ((b & 0x80) == 0) {
       *out = v;
       return true;
@@ -28,9 +29,28 @@ bool ReadVarint(std::string_view& in, uint64_t* out) {
   return false;
 }
 
-// Reads the next field of `in`; false at the end (or on malformed input, which a scanned
-// request never has).
-bool NextField(std::string_view& in, Field* field) {
+bool NextField(std::string_view& in, Field* field, int depth = 0);
+
+// Skips a group's fields up to and including its end tag (unknown groups are legal protobuf,
+// and the scan and the parser accept them).
+bool SkipGroup(std::string_view& in, uint32_t number, int depth) {
+  Field inner;
+  while (!in.empty()) {
+    std::string_view peek = in;
+    uint64_t tag = 0;
+    if (!ReadVarint(peek, &tag)) return false;
+    if ((tag & 7) == 4) {
+      in = peek;
+      return (tag >> 3) == number;
+    }
+    if (!NextField(in, &inner, depth + 1)) return false;
+  }
+  return false;
+}
+
+// Reads the next field of `in` (a whole group, for a start-group tag); false at the end or on
+// malformed input.
+bool NextField(std::string_view& in, Field* field, int depth) {
   if (in.empty()) return false;
   const char* start = in.data();
   uint64_t tag = 0;
@@ -55,8 +75,11 @@ bool NextField(std::string_view& in, Field* field) {
       if (in.size() < 4) return false;
       in.remove_prefix(4);
       break;
+    case 3:
+      if (depth >= 100 || !SkipGroup(in, field->number, depth)) return false;
+      break;
     default:
-      return false;  // groups never occur in OTLP
+      return false;  // a stray end-group tag
   }
   field->whole = std::string_view(start, static_cast<size_t>(in.data() - start));
   return true;
@@ -82,13 +105,16 @@ constexpr uint32_t kResources = 1;
 constexpr uint32_t kScopes = 2;
 constexpr uint32_t kItems = 2;
 
-// Copies a scope keeping the flagged-off items; returns how many it kept.
+// Copies a scope keeping the flagged-off items; returns how many it kept, or -1 when the bytes
+// or the flags do not match.
 int KeepItems(std::string_view scope, const std::vector<bool>& drop, size_t* next,
               std::string* out) {
   int kept = 0;
   Field f;
-  while (NextField(scope, &f)) {
+  while (!scope.empty()) {
+    if (!NextField(scope, &f)) return -1;
     if (f.number == kItems && f.wire_type == 2) {
+      if (*next >= drop.size()) return -1;
       if (drop[(*next)++]) continue;
       ++kept;
     }
@@ -99,15 +125,18 @@ int KeepItems(std::string_view scope, const std::vector<bool>& drop, size_t* nex
 
 }  // namespace
 
-std::string RemoveItems(Signal signal, std::string_view wire, const std::vector<bool>& drop) {
+std::optional<std::string> RemoveItems(Signal signal, std::string_view wire,
+                                       const std::vector<bool>& drop, int64_t* kept_items) {
   (void)signal;  // traces and logs share the shape
   std::string out;
+  int64_t kept_total = 0;
   out.reserve(wire.size());
   std::string resource;
   std::string scope;
   size_t next = 0;
   Field rf;
-  while (NextField(wire, &rf)) {
+  while (!wire.empty()) {
+    if (!NextField(wire, &rf)) return std::nullopt;
     if (rf.number != kResources || rf.wire_type != 2) {
       out.append(rf.whole);
       continue;
@@ -116,18 +145,25 @@ std::string RemoveItems(Signal signal, std::string_view wire, const std::vector<
     int scopes_kept = 0;
     std::string_view rbody = rf.payload;
     Field sf;
-    while (NextField(rbody, &sf)) {
+    while (!rbody.empty()) {
+      if (!NextField(rbody, &sf)) return std::nullopt;
       if (sf.number != kScopes || sf.wire_type != 2) {
         resource.append(sf.whole);
         continue;
       }
       scope.clear();
-      if (KeepItems(sf.payload, drop, &next, &scope) == 0) continue;
+      const int kept = KeepItems(sf.payload, drop, &next, &scope);
+      if (kept < 0) return std::nullopt;
+      kept_total += kept;
+      if (kept == 0) continue;
       AppendMessage(&resource, kScopes, scope);
       ++scopes_kept;
     }
     if (scopes_kept > 0) AppendMessage(&out, kResources, resource);
   }
+  // Every flag used: the walk saw exactly the items a decode sees.
+  if (next != drop.size()) return std::nullopt;
+  if (kept_items != nullptr) *kept_items = kept_total;
   return out;
 }
 

@@ -6,12 +6,16 @@
 // processor does. Everything else is copied byte for byte, so the result decodes to exactly what
 // editing the decoded message would give, without the cost of serializing it again.
 //
-// `wire` must be a valid request (one that ScanRequest accepted) and `drop` must hold one flag
-// per item. Metrics are not supported (their items sit one level deeper).
+// `wire` should be a request ScanRequest accepted (unknown fields and groups are copied as they
+// are). nullopt when the bytes cannot be walked or `drop` does not hold exactly one flag per item
+// (the caller then edits the decoded message instead). *kept_items gets the items left. Metrics
+// are not supported (their items sit one level deeper).
 //
 // Thread-safety: a pure function.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +24,7 @@
 
 namespace sprout::otlp {
 
-std::string RemoveItems(Signal signal, std::string_view wire, const std::vector<bool>& drop);
+std::optional<std::string> RemoveItems(Signal signal, std::string_view wire,
+                                       const std::vector<bool>& drop, int64_t* kept_items);
 
 }  // namespace sprout::otlp

@@ -1,5 +1,6 @@
 #include "otlp/wire_filter.h"
 
+#include <algorithm>
 #include <random>
 
 #include "gtest/gtest.h"
@@ -68,8 +69,12 @@ TEST(RemoveItemsTest, MatchesEditingTheDecodedRequest) {
     const std::string wire = req.SerializeAsString();
     std::vector<bool> drop(static_cast<size_t>(CountItems(req)));
     for (size_t i = 0; i < drop.size(); ++i) drop[i] = rng() % 3 == 0;
-    const std::string out = RemoveItems(Signal::kTraces, wire, drop);
+    int64_t kept = -1;
+    const std::optional<std::string> result = RemoveItems(Signal::kTraces, wire, drop, &kept);
+    ASSERT_TRUE(result.has_value());
+    const std::string& out = *result;
     ASSERT_TRUE(ScanRequest(Signal::kTraces, out).ok());
+    EXPECT_EQ(kept, std::count(drop.begin(), drop.end(), false));
     TracesRequest got;
     ASSERT_TRUE(got.ParseFromString(out));
     EXPECT_EQ(got.SerializeAsString(), Expected(req, drop).SerializeAsString()) << round;
@@ -87,17 +92,19 @@ TEST(RemoveItemsTest, NothingDroppedKeepsNonEmptyContainersByteForByte) {
     }
   }
   const std::string wire = req.SerializeAsString();
-  EXPECT_EQ(RemoveItems(Signal::kTraces, wire,
-                        std::vector<bool>(static_cast<size_t>(CountItems(req)), false)),
+  EXPECT_EQ(*RemoveItems(Signal::kTraces, wire,
+                         std::vector<bool>(static_cast<size_t>(CountItems(req)), false), nullptr),
             wire);
 }
 
 TEST(RemoveItemsTest, DroppingEverythingLeavesAnEmptyRequest) {
   std::mt19937 rng(9);
   const TracesRequest req = RandomTraces(rng);
-  EXPECT_EQ(RemoveItems(Signal::kTraces, req.SerializeAsString(),
-                        std::vector<bool>(static_cast<size_t>(CountItems(req)), true)),
+  int64_t kept = -1;
+  EXPECT_EQ(*RemoveItems(Signal::kTraces, req.SerializeAsString(),
+                         std::vector<bool>(static_cast<size_t>(CountItems(req)), true), &kept),
             "");
+  EXPECT_EQ(kept, 0);
 }
 
 TEST(RemoveItemsTest, Logs) {
@@ -109,13 +116,73 @@ TEST(RemoveItemsTest, Logs) {
   for (int i = 0; i < 4; ++i)
     sl->add_log_records()->mutable_body()->set_string_value(std::to_string(i));
   const std::string out =
-      RemoveItems(Signal::kLogs, req.SerializeAsString(), {true, false, true, false});
+      *RemoveItems(Signal::kLogs, req.SerializeAsString(), {true, false, true, false}, nullptr);
   LogsRequest got;
   ASSERT_TRUE(got.ParseFromString(out));
   ASSERT_EQ(got.resource_logs(0).scope_logs(0).log_records_size(), 2);
   EXPECT_EQ(got.resource_logs(0).scope_logs(0).log_records(1).body().string_value(), "3");
   EXPECT_EQ(got.resource_logs(0).scope_logs(0).scope().name(), "lib");
   EXPECT_EQ(got.resource_logs(0).schema_url(), "s");
+}
+
+// Field 99 as a group holding a varint, and as a varint: unknown fields a decode keeps.
+const std::string kGroup99 = std::string("\x9b\x06\x08\x01\x9c\x06", 6);
+const std::string kVarint99 = std::string("\x98\x06\x07", 3);
+
+TEST(RemoveItemsTest, UnknownFieldsAndGroupsAnywhereAreCopiedAndNotCounted) {
+  // A scope with span a, a group, span b, a varint, span c; the group and varint also at the
+  // request and resource levels.
+  pb::trace::ScopeSpans scope;
+  scope.mutable_scope()->set_name("lib");
+  std::string scope_wire = scope.SerializeAsString();
+  for (const char* name : {"a", "b", "c"}) {
+    pb::trace::ScopeSpans one;
+    one.add_spans()->set_name(name);
+    scope_wire += one.SerializeAsString();
+    scope_wire += std::string(name) == "a" ? kGroup99 : kVarint99;
+  }
+  pb::trace::ResourceSpans resource;
+  resource.set_schema_url("r");
+  std::string resource_wire = kGroup99 + resource.SerializeAsString();
+  resource_wire += std::string("\x12", 1) + static_cast<char>(scope_wire.size()) + scope_wire;
+  std::string wire = kVarint99 + std::string("\x0a", 1) + static_cast<char>(resource_wire.size()) +
+                     resource_wire + kGroup99;
+  ASSERT_LT(scope_wire.size(), 128u);
+  ASSERT_LT(resource_wire.size(), 128u);
+  ASSERT_EQ(*ScanRequest(Signal::kTraces, wire), 3);
+
+  int64_t kept = -1;
+  auto out = RemoveItems(Signal::kTraces, wire, {false, true, false}, &kept);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(kept, 2);
+  ASSERT_TRUE(ScanRequest(Signal::kTraces, *out).ok());
+  TracesRequest got;
+  ASSERT_TRUE(got.ParseFromString(*out));
+  const auto& spans = got.resource_spans(0).scope_spans(0).spans();
+  ASSERT_EQ(spans.size(), 2);
+  EXPECT_EQ(spans[0].name(), "a");
+  EXPECT_EQ(spans[1].name(), "c");
+  EXPECT_EQ(got.resource_spans(0).schema_url(), "r");
+  EXPECT_EQ(got.resource_spans(0).scope_spans(0).scope().name(), "lib");
+  // Unknown fields survive at every level (2 at the request, 1 in the resource, 3 in the scope).
+  const auto count_unknown = [](const google::protobuf::Message& m) {
+    return m.GetReflection()->GetUnknownFields(m).field_count();
+  };
+  EXPECT_EQ(count_unknown(got), 2);
+  EXPECT_EQ(count_unknown(got.resource_spans(0)), 1);
+  EXPECT_EQ(count_unknown(got.resource_spans(0).scope_spans(0)), 3);
+}
+
+TEST(RemoveItemsTest, FlagsThatDoNotMatchTheItemsAreRefused) {
+  std::mt19937 rng(3);
+  TracesRequest req = RandomTraces(rng);
+  req.mutable_resource_spans(0)->add_scope_spans()->add_spans()->set_name("one more");
+  const std::string wire = req.SerializeAsString();
+  const size_t n = static_cast<size_t>(CountItems(req));
+  EXPECT_FALSE(RemoveItems(Signal::kTraces, wire, std::vector<bool>(n - 1, false), nullptr));
+  EXPECT_FALSE(RemoveItems(Signal::kTraces, wire, std::vector<bool>(n + 1, false), nullptr));
+  EXPECT_FALSE(RemoveItems(Signal::kTraces, wire.substr(0, wire.size() - 1),
+                           std::vector<bool>(n, false), nullptr));
 }
 
 }  // namespace

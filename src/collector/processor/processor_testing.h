@@ -37,9 +37,10 @@ class Capture : public Consumer<S> {
     std::lock_guard<std::mutex> lock(mu_);
     return contexts_;
   }
+  // Items actually present in what arrived (decoded and counted, not the batches' own claims).
   int64_t items() {
     int64_t n = 0;
-    for (const auto& b : batches()) n += b.item_count();
+    for (const auto& b : batches()) n += otlp::CountItems(b.request());
     return n;
   }
   void set_status(absl::Status status) {

@@ -1,5 +1,6 @@
 #include "collector/processor/batch/batch_processor.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -79,6 +80,7 @@ class BatchProcessor : public ConsumerComponent<S> {
   }
 
   absl::Status Shutdown(absl::Time) override {
+    shut_down_.store(true);
     StopTimer();
     std::vector<Shard*> shards = AllShards();
     for (Shard* shard : shards) Send(*shard, TakeAll(*shard), timeout_trigger_);
@@ -94,7 +96,8 @@ class BatchProcessor : public ConsumerComponent<S> {
       std::lock_guard<std::mutex> lock(shard->mu);
       shard->pending.push_back(std::move(batch));
       shard->pending_items += items;
-      if (!TimerEnabled()) {
+      // Without a timer (disabled, or stopped at shutdown) nothing may wait.
+      if (!TimerEnabled() || shut_down_.load(std::memory_order_relaxed)) {
         TakeAllLocked(*shard, &out);
       } else {
         while (shard->pending_items >= config_.send_batch_size && shard->pending_items > 0) {
@@ -136,9 +139,9 @@ class BatchProcessor : public ConsumerComponent<S> {
     std::lock_guard<std::mutex> lock(shards_mu_);
     auto it = shards_.find(values);
     if (it != shards_.end()) return it->second.get();
-    if (shards_.size() >= config_.metadata_cardinality_limit) {
-      return MarkPermanent(
-          absl::ResourceExhaustedError("too many batcher metadata-value combinations"));
+    if (config_.metadata_cardinality_limit != 0 &&
+        shards_.size() >= config_.metadata_cardinality_limit) {
+      return MarkPermanent(absl::UnknownError("too many batcher metadata-value combinations"));
     }
     auto shard = std::make_unique<Shard>();
     shard->context.metadata = values;
@@ -178,7 +181,7 @@ class BatchProcessor : public ConsumerComponent<S> {
       }
     }
     wire.reserve(bytes);
-    while (taken < n) {
+    while (taken < n && !shard.pending.empty()) {
       otlp::Batch<S>& front = shard.pending.front();
       const int64_t items = front.item_count();
       if (items <= n - taken) {
@@ -263,6 +266,7 @@ class BatchProcessor : public ConsumerComponent<S> {
   Counter* size_trigger_ = nullptr;
   Counter* timeout_trigger_ = nullptr;
 
+  std::atomic<bool> shut_down_{false};
   Shard default_shard_;
   std::mutex shards_mu_;
   std::map<std::vector<std::pair<std::string, std::string>>, std::unique_ptr<Shard>> shards_;

@@ -146,6 +146,7 @@ TEST(BatchProcessorTest, MetadataKeysBatchSeparatelyAndForwardOnlyThoseKeys) {
   EXPECT_FALSE(third.ok());
   EXPECT_EQ(third.message(), "too many batcher metadata-value combinations");
   EXPECT_TRUE(IsPermanent(third));
+  EXPECT_EQ(ReceiverCode(third), absl::StatusCode::kInternal);  // HTTP 500, not retried
   p.Stop();
   EXPECT_EQ(p.sink->items(), 7);  // tenant b's 3 flushed at shutdown
 }
@@ -161,7 +162,63 @@ TEST(BatchProcessorTest, ConcurrentProducersLoseNothing) {
   for (auto& t : threads) t.join();
   p.Stop();
   EXPECT_EQ(p.sink->items(), 4 * 200 * 7);
-  for (const auto& b : p.sink->batches()) EXPECT_LE(b.item_count(), 150);
+  for (const auto& b : p.sink->batches()) {
+    EXPECT_LE(b.item_count(), 150);
+    EXPECT_EQ(b.item_count(), otlp::CountItems(b.request()));
+  }
+}
+
+TEST(BatchProcessorTest, TimeoutSplitsWhatIsPendingAtTheMaximum) {
+  Running p("send_batch_size: 100\nsend_batch_max_size: 100\ntimeout: 30ms");
+  for (int i = 0; i < 9; ++i) ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(30)).ok());
+  // 270 items: two size-triggered batches of 100, then the timeout sends the last 70.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (p.sink->items() < 270 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  auto batches = p.sink->batches();
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(otlp::CountItems(batches[0].request()), 100);
+  EXPECT_EQ(otlp::CountItems(batches[1].request()), 100);
+  EXPECT_EQ(otlp::CountItems(batches[2].request()), 70);
+}
+
+TEST(BatchProcessorTest, ARequestAfterShutdownIsSentAtOnce) {
+  Running p("send_batch_size: 1000\ntimeout: 1h");
+  ASSERT_TRUE(p.processor->Shutdown(absl::Now()).ok());
+  ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(2)).ok());
+  EXPECT_EQ(p.sink->items(), 2);
+  p.processor = nullptr;
+}
+
+TEST(BatchProcessorTest, MetricsAreBatchedByDataPointAndSplitInsideAMetric) {
+  auto sink = std::make_shared<Capture<Signal::kMetrics>>();
+  auto factory = NewFactory();
+  auto config = *DecodeConfig(*factory, "send_batch_size: 4\nsend_batch_max_size: 4\ntimeout: 1h");
+  auto processor = *CreateProcessor<Signal::kMetrics>(*factory, *config, sink);
+  NoHost host;
+  ASSERT_TRUE(processor->Start(host).ok());
+  otlp::MetricsBatch batch;
+  auto* m = batch.mutable_request()->add_resource_metrics()->add_scope_metrics()->add_metrics();
+  m->set_name("requests");
+  m->mutable_sum()->set_is_monotonic(true);
+  for (int i = 0; i < 6; ++i) m->mutable_sum()->add_data_points()->set_as_int(i);
+  ASSERT_TRUE(processor->Consume(Context{}, batch).ok());
+  auto batches = sink->batches();
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(otlp::CountItems(batches[0].request()), 4);
+  const auto& first = batches[0].request().resource_metrics(0).scope_metrics(0).metrics(0);
+  EXPECT_EQ(first.name(), "requests");
+  EXPECT_TRUE(first.sum().is_monotonic());
+  ASSERT_TRUE(processor->Shutdown(absl::Now()).ok());
+  EXPECT_EQ(sink->items(), 6);
+  EXPECT_EQ(sink->batches()[1]
+                .request()
+                .resource_metrics(0)
+                .scope_metrics(0)
+                .metrics(0)
+                .sum()
+                .data_points(1)
+                .as_int(),
+            5);
 }
 
 }  // namespace

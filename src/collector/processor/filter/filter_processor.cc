@@ -580,9 +580,8 @@ class FilterProcessor : public ConsumerComponent<S> {
                   std::shared_ptr<Consumer<S>> next)
       : logger_(settings.telemetry.logger), groups_(std::move(groups)), next_(std::move(next)) {
     if constexpr (S != Signal::kMetrics) {
-      item_level_only_ = std::all_of(groups_.begin(), groups_.end(), [](const Group& g) {
-        return g.context == ContextKind::kSpan || g.context == ContextKind::kLog;
-      });
+      single_item_group_ = groups_.size() == 1 && (groups_[0].context == ContextKind::kSpan ||
+                                                   groups_[0].context == ContextKind::kLog);
     }
     if (settings.telemetry.metrics != nullptr) {
       static constexpr const char* kName =
@@ -600,27 +599,24 @@ class FilterProcessor : public ConsumerComponent<S> {
     const int64_t before = batch.item_count();
     Evaluator eval(&logger_);
     Decisions decisions;
-    if (item_level_only_ && batch.wire().has_value()) {
-      // Spans or log records only, and the received bytes at hand: decide on the decoded
-      // request, then copy the bytes without the dropped items instead of editing the message
-      // and encoding it again.
-      Decisions any(static_cast<size_t>(before), false);
-      for (const Group& group : groups_) {
-        decisions.clear();
-        Decide(batch.request(), group, eval, &decisions);
-        for (size_t i = 0; i < decisions.size() && i < any.size(); ++i) {
-          if (decisions[i]) any[i] = true;
-        }
-      }
+    if (single_item_group_ && batch.wire().has_value()) {
+      // One group of span or log conditions, and the received bytes at hand: decide on the
+      // decoded request, then copy the bytes without the dropped items instead of editing the
+      // message and encoding it again.
+      Decide(batch.request(), groups_[0], eval, &decisions);
       RETURN_IF_ERROR(eval.status());
-      const int64_t dropped = std::count(any.begin(), any.end(), true);
-      if (dropped > 0) {
-        if (filtered_ != nullptr) filtered_->Add(static_cast<double>(dropped));
-        if (dropped == before) return absl::OkStatus();
-        batch = otlp::Batch<S>::FromTrustedWire(otlp::RemoveItems(S, *batch.wire(), any),
-                                                before - dropped);
+      const int64_t dropped = std::count(decisions.begin(), decisions.end(), true);
+      if (dropped == 0) return next_->Consume(context, std::move(batch));
+      int64_t kept = 0;
+      std::optional<std::string> wire = otlp::RemoveItems(S, *batch.wire(), decisions, &kept);
+      if (wire.has_value()) {
+        if (filtered_ != nullptr) filtered_->Add(static_cast<double>(before - kept));
+        if (kept == 0) return absl::OkStatus();
+        return next_->Consume(context, otlp::Batch<S>::FromTrustedWire(std::move(*wire), kept));
       }
-      return next_->Consume(context, std::move(batch));
+      // Bytes the walk does not follow: edit the decoded message (decisions are reused).
+      Apply(batch.mutable_request(), groups_[0], decisions);
+      return Forward(context, std::move(batch), before);
     }
     for (const Group& group : groups_) {
       decisions.clear();
@@ -630,18 +626,23 @@ class FilterProcessor : public ConsumerComponent<S> {
       Apply(batch.mutable_request(), group, decisions);
     }
     RETURN_IF_ERROR(eval.status());
+    return Forward(context, std::move(batch), before);
+  }
+
+ private:
+  absl::Status Forward(const Context& context, otlp::Batch<S> batch, int64_t before) {
     const int64_t after = batch.item_count();
     if (filtered_ != nullptr && after < before) filtered_->Add(static_cast<double>(before - after));
     if (after == 0) return absl::OkStatus();  // everything dropped: success, nothing sent on
     return next_->Consume(context, std::move(batch));
   }
 
- private:
   log::Logger logger_;
   const std::vector<Group> groups_;
   std::shared_ptr<Consumer<S>> next_;
   Counter* filtered_ = nullptr;
-  bool item_level_only_ = false;  // every group drops spans / log records (not containers)
+  // One group, of span or log record conditions: the received bytes can be cut directly.
+  bool single_item_group_ = false;
 };
 
 class Factory : public ProcessorFactory {

@@ -11,6 +11,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 
+const { decodeStatus, encodeTraceRequest, traceRequestData } = require('./lib/proto');
 const {
   Collector,
   SPROUT_SINK,
@@ -173,5 +174,57 @@ describe('memory_limiter under three times the load the pipeline can take', () =
     assert.equal(await collector.stop(), 0);
     const received = await sink.stop();
     assert.equal(received.items, report.acked_spans, 'every acknowledged span reached the backend');
+  });
+});
+
+describe('memory_limiter refusing', () => {
+  let collector;
+  let ports;
+
+  before(async () => {
+    const [grpc, http, metrics] = await freePorts(3);
+    ports = { grpc, http, metrics };
+    // A 1 MiB limit: any process is above it, so every request is refused.
+    collector = new Collector(
+      {
+        receivers: {
+          otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${grpc}` }, http: { endpoint: `127.0.0.1:${http}` } } },
+        },
+        processors: { memory_limiter: { check_interval: '1s', limit_mib: 1 } },
+        exporters: { debug: {} },
+        service: {
+          telemetry: { metrics: { address: `127.0.0.1:${metrics}` } },
+          pipelines: { traces: { receivers: ['otlp'], processors: ['memory_limiter'], exporters: ['debug'] } },
+        },
+      },
+      { name: 'refusing', dir: makeTempDir('sprout-memlimit-refuse-') },
+    );
+    await collector.start();
+  });
+
+  after(() => collector.kill());
+
+  it('answers OTLP/HTTP with 503 and no Retry-After, and OTLP/gRPC with UNAVAILABLE', async () => {
+    const res = await fetch(`http://127.0.0.1:${ports.http}/v1/traces`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-protobuf' },
+      body: encodeTraceRequest(traceRequestData(3)),
+    });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('retry-after'), null);
+    const status = decodeStatus(Buffer.from(await res.arrayBuffer()));
+    assert.equal(status.code, 14);
+    assert.equal(status.message, 'data refused due to high memory usage');
+
+    const report = await runLoadgen(['--endpoint', `127.0.0.1:${ports.grpc}`, '--rate', '100', '--duration', '1s', '--batch', '10']);
+    assert.equal(report.acked_spans, 0);
+    assert.ok(report.failed_requests > 0);
+    assert.match(report.stderr, /first failure: code 14: data refused due to high memory usage/);
+
+    await collector.waitForLogs((logs) => logs.some((e) => e.message === 'Memory usage is above soft limit. Refusing data.'), {
+      describe: 'the refusal log line',
+    });
+    const samples = await scrapeMetrics(ports.metrics);
+    assert.ok(metricValue(samples, 'otelcol_processor_refused_spans_total') >= 3 + report.failed_spans);
   });
 });

@@ -131,3 +131,53 @@ for (const scenario of SCENARIOS) {
     });
   });
 }
+
+// The batch processor holds what it has not sent yet; a shutdown must send it before the
+// exporters stop (processors shut down before exporters). With a timeout of an hour and a size
+// that is never reached, only the shutdown can move the spans.
+describe('shutdown flushes the batch processor', () => {
+  let a;
+  let b;
+  let ports;
+
+  before(async () => {
+    const [aGrpc, aMetrics, bGrpc, bMetrics] = await freePorts(4);
+    ports = { aGrpc, aMetrics, bGrpc, bMetrics };
+    const dir = makeTempDir('sprout-batch-shutdown-');
+    b = new Collector(traceSinkConfig(bGrpc, bMetrics), { name: 'collector-b', dir });
+    a = new Collector(
+      {
+        receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${aGrpc}` } } } },
+        processors: { batch: { timeout: '1h', send_batch_size: 1000000 } },
+        exporters: { otlp: { endpoint: `127.0.0.1:${bGrpc}`, tls: { insecure: true } } },
+        service: {
+          telemetry: { metrics: { address: `127.0.0.1:${aMetrics}` } },
+          pipelines: { traces: { receivers: ['otlp'], processors: ['batch'], exporters: ['otlp'] } },
+        },
+      },
+      { name: 'collector-a', dir },
+    );
+    await b.start();
+    await a.start();
+  });
+
+  after(async () => {
+    await Promise.all([a && a.kill(), b && b.kill()]);
+  });
+
+  it('sends what was pending when SIGTERM arrives', async () => {
+    const report = await runLoadgen([
+      '--endpoint', `127.0.0.1:${ports.aGrpc}`, '--rate', '2000', '--duration', '1s', '--batch', String(BATCH),
+    ]);
+    assert.ok(report.acked_spans > 0);
+    await sleep(300);
+    assert.equal(debugCounts(b.logs()).spans, 0, 'nothing reached B before the shutdown');
+    assert.equal(await a.stop(), 0);
+    const counts = await b.waitForLogs((logs) => {
+      const c = debugCounts(logs);
+      return c.spans >= report.acked_spans ? c : null;
+    }, { describe: `${report.acked_spans} spans at B` });
+    assert.equal(counts.spans, report.acked_spans);
+    assert.equal(counts.batches, 1, 'one merged batch');
+  });
+});

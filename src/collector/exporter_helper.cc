@@ -186,6 +186,18 @@ absl::Status ExportQueue::Submit(Request request) {
 }
 
 void ExportQueue::Attempt(std::shared_ptr<Pending> pending) {
+  bool cancelled;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled = cancelled_;
+  }
+  if (cancelled) {
+    // Past the deadline, after the in-flight attempts were cancelled: a new attempt could wait
+    // on a silent backend forever (`timeout: 0`), so the data is given up instead.
+    OnResult(std::move(pending),
+             MarkPermanent(absl::CancelledError("shutdown timeout reached before sending")));
+    return;
+  }
   if (pending->first_attempt == absl::InfinitePast()) pending->first_attempt = absl::Now();
   Request& request = pending->request;
   request.send([this, pending = std::move(pending)](absl::Status status) mutable {
@@ -316,6 +328,7 @@ void ExportQueue::Shutdown(absl::Time deadline) {
                           {{"dropped_items", dropped}});
   }
   // Attempts still in flight are made to end now; past the deadline nothing is retried.
+  cancelled_ = true;
   if (outstanding_ > 0 && options_.cancel_in_flight) {
     lock.unlock();
     options_.cancel_in_flight();

@@ -118,6 +118,8 @@ class ExportQueue {
   std::multimap<absl::Time, std::shared_ptr<Pending>> retries_;
   bool closed_ = false;
   bool stop_timer_ = false;
+  // Set once Shutdown has cancelled what was in flight: nothing starts after that.
+  bool cancelled_ = false;
   absl::Time drain_deadline_ = absl::InfiniteFuture();
   std::thread timer_;
 };

@@ -233,6 +233,39 @@ TEST(ExportQueueTest, AttemptsStillInFlightAtTheDeadlineAreCancelled) {
   EXPECT_EQ(Value(metrics, "otelcol_exporter_send_failed_spans_total"), 4);
 }
 
+TEST(ExportQueueTest, NoAttemptStartsAfterTheInFlightOnesWereCancelled) {
+  // The first attempt fails at once and waits for its retry; every later attempt would hang on a
+  // silent backend. The retry falls due after the shutdown deadline, once cancel_in_flight ran:
+  // it must not be started (it would never end), and Shutdown must return.
+  MetricsRegistry metrics;
+  ExportQueue::Options options = TestOptions(&metrics);
+  options.retry.initial_interval = absl::Milliseconds(200);
+  options.retry.max_interval = absl::Milliseconds(200);
+  options.retry.randomization_factor = 0;
+  Deferred backend;
+  std::atomic<int> attempts{0};
+  auto deferred = backend.Attempt();
+  options.cancel_in_flight = [&] { backend.CompleteAll(absl::CancelledError("cancelled")); };
+  ExportQueue queue(options);
+  queue.Start();
+  ASSERT_TRUE(queue
+                  .Submit({[&](ExportQueue::Done done) {
+                             if (attempts++ == 0) {
+                               done(absl::UnavailableError("down"));
+                             } else {
+                               deferred(std::move(done));
+                             }
+                           },
+                           3})
+                  .ok());
+  const absl::Time start = absl::Now();
+  queue.Shutdown(absl::Now() + absl::Milliseconds(50));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(attempts, 1);
+  EXPECT_EQ(backend.in_flight(), 0u);
+  EXPECT_EQ(Value(metrics, "otelcol_exporter_send_failed_spans_total"), 3);
+}
+
 TEST(ExportQueueTest, ShutdownDeadlineSetEarlyStopsRetriesOfABlockedCaller) {
   ExportQueue::Options options = TestOptions(nullptr);
   options.queue.enabled = false;

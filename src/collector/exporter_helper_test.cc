@@ -235,8 +235,8 @@ TEST(ExportQueueTest, AttemptsStillInFlightAtTheDeadlineAreCancelled) {
 
 TEST(ExportQueueTest, NoAttemptStartsAfterTheInFlightOnesWereCancelled) {
   // The first attempt fails at once and waits for its retry; every later attempt would hang on a
-  // silent backend. The retry falls due after the shutdown deadline, once cancel_in_flight ran:
-  // it must not be started (it would never end), and Shutdown must return.
+  // silent backend. When the retry comes up after cancel_in_flight ran it must not be started
+  // (it would never end), and Shutdown must return.
   MetricsRegistry metrics;
   ExportQueue::Options options = TestOptions(&metrics);
   options.retry.initial_interval = absl::Milliseconds(200);
@@ -261,7 +261,9 @@ TEST(ExportQueueTest, NoAttemptStartsAfterTheInFlightOnesWereCancelled) {
   const absl::Time start = absl::Now();
   queue.Shutdown(absl::Now() + absl::Milliseconds(50));
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
-  EXPECT_EQ(attempts, 1);
+  // The retry may also make its "one last time" attempt right at the deadline, before the
+  // cancellation (which then ends it); what must never happen is an attempt left waiting.
+  EXPECT_LE(attempts, 2);
   EXPECT_EQ(backend.in_flight(), 0u);
   EXPECT_EQ(Value(metrics, "otelcol_exporter_send_failed_spans_total"), 3);
 }

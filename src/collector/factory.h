@@ -89,6 +89,36 @@ class ProcessorFactory : public Factory {
       std::shared_ptr<LogsConsumer> next) const;
 };
 
+// A processor factory for all three signals whose constructors differ only in the signal:
+// `Derived` provides
+//   template <Signal S>
+//   absl::StatusOr<ConsumerComponentPtr<S>> Make(const CreateSettings&, const ComponentConfig&,
+//                                                std::shared_ptr<Consumer<S>> next) const;
+template <typename Derived>
+class AllSignalsProcessorFactory : public ProcessorFactory {
+ public:
+  using ProcessorFactory::ProcessorFactory;
+  bool SupportsSignal(Signal) const override { return true; }
+  absl::StatusOr<ConsumerComponentPtr<Signal::kTraces>> CreateTraces(
+      const CreateSettings& settings, const ComponentConfig& config,
+      std::shared_ptr<TracesConsumer> next) const override {
+    return self().template Make<Signal::kTraces>(settings, config, std::move(next));
+  }
+  absl::StatusOr<ConsumerComponentPtr<Signal::kMetrics>> CreateMetrics(
+      const CreateSettings& settings, const ComponentConfig& config,
+      std::shared_ptr<MetricsConsumer> next) const override {
+    return self().template Make<Signal::kMetrics>(settings, config, std::move(next));
+  }
+  absl::StatusOr<ConsumerComponentPtr<Signal::kLogs>> CreateLogs(
+      const CreateSettings& settings, const ComponentConfig& config,
+      std::shared_ptr<LogsConsumer> next) const override {
+    return self().template Make<Signal::kLogs>(settings, config, std::move(next));
+  }
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+};
+
 class ExporterFactory : public Factory {
  public:
   explicit ExporterFactory(std::string type) : Factory(std::move(type), Kind::kExporter) {}

@@ -72,9 +72,6 @@ class Batch {
     }
   }
 
-  // Bytes this batch's encoding takes (cheap for undecoded batches).
-  size_t WireSize() const { return rep_->has_wire ? rep_->wire.size() : request().ByteSizeLong(); }
-
   // The decoded request (decoded now if this is the first use).
   const Request& request() const {
     Decode();

@@ -146,7 +146,7 @@ TEST(BatchWireTest, ConcatenatedRequestsDecodeAsTheirUnion) {
   std::string wire;
   batch_a->AppendWire(&wire);
   batch_b.AppendWire(&wire);
-  EXPECT_EQ(batch_a->WireSize() + batch_b.WireSize(), wire.size());
+  EXPECT_EQ(batch_a->wire()->size() + b.ByteSizeLong(), wire.size());
   TracesBatch merged = TracesBatch::FromTrustedWire(wire, 4);
   EXPECT_EQ(merged.item_count(), 4);
   EXPECT_FALSE(merged.decoded());

@@ -809,7 +809,7 @@ TEST(PrwFeatureGatesTest, TheCollectorsGatesAreKnown) {
   EXPECT_TRUE(gates.Apply(std::string("-") + kEnableSendingRW2Gate).ok());
   EXPECT_TRUE(gates.Apply(std::string("+") + kEnableMultipleWorkersGate).ok());
   EXPECT_TRUE(gates.Apply(std::string("-") + kEnableMultipleWorkersGate).ok());
-  // Known but not implemented: refused by name, not "no such feature gate".
+  // Known to sprout and refused by name (with the reason), not "no such feature gate".
   absl::Status status = gates.Apply(kRemoveTopLevelHTTPSettingsGate);
   EXPECT_THAT(std::string(status.message()),
               HasSubstr("feature gate "

@@ -176,7 +176,7 @@ class BatchProcessor : public ConsumerComponent<S> {
       int64_t counted = 0;
       for (const auto& b : shard.pending) {
         if (counted >= n) break;
-        bytes += b.WireSize();
+        if (auto w = b.wire()) bytes += w->size();  // changed requests: sized when encoded
         counted += b.item_count();
       }
     }
@@ -277,30 +277,13 @@ class BatchProcessor : public ConsumerComponent<S> {
   std::thread timer_;
 };
 
-class Factory : public ProcessorFactory {
+class Factory : public AllSignalsProcessorFactory<Factory> {
  public:
-  Factory() : ProcessorFactory("batch") {}
+  Factory() : AllSignalsProcessorFactory("batch") {}
   std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override {
     return std::make_unique<Config>();
   }
-  bool SupportsSignal(Signal) const override { return true; }
-  absl::StatusOr<ConsumerComponentPtr<Signal::kTraces>> CreateTraces(
-      const CreateSettings& settings, const ComponentConfig& config,
-      std::shared_ptr<TracesConsumer> next) const override {
-    return Make<Signal::kTraces>(settings, config, std::move(next));
-  }
-  absl::StatusOr<ConsumerComponentPtr<Signal::kMetrics>> CreateMetrics(
-      const CreateSettings& settings, const ComponentConfig& config,
-      std::shared_ptr<MetricsConsumer> next) const override {
-    return Make<Signal::kMetrics>(settings, config, std::move(next));
-  }
-  absl::StatusOr<ConsumerComponentPtr<Signal::kLogs>> CreateLogs(
-      const CreateSettings& settings, const ComponentConfig& config,
-      std::shared_ptr<LogsConsumer> next) const override {
-    return Make<Signal::kLogs>(settings, config, std::move(next));
-  }
 
- private:
   template <Signal S>
   static ConsumerComponentPtr<S> Make(const CreateSettings& settings, const ComponentConfig& config,
                                       std::shared_ptr<Consumer<S>> next) {

@@ -323,8 +323,8 @@ using Decisions = std::vector<bool>;
 
 // ---- traces ----
 
-void DecideTraces(const pb::trace_service::ExportTraceServiceRequest& request, const Group& group,
-                  Evaluator& eval, Decisions* out) {
+void Decide(const pb::trace_service::ExportTraceServiceRequest& request, const Group& group,
+            Evaluator& eval, Decisions* out) {
   ottl::EvalContext ctx;
   for (const auto& rs : request.resource_spans()) {
     ctx.resource = &rs.resource();
@@ -358,8 +358,8 @@ void DecideTraces(const pb::trace_service::ExportTraceServiceRequest& request, c
   }
 }
 
-void ApplyTraces(pb::trace_service::ExportTraceServiceRequest* request, const Group& group,
-                 const Decisions& decisions) {
+void Apply(pb::trace_service::ExportTraceServiceRequest* request, const Group& group,
+           const Decisions& decisions) {
   size_t next = 0;
   const ContextKind level = group.context;
   RemoveIf(request->mutable_resource_spans(), [&](pb::trace::ResourceSpans* rs) {
@@ -420,8 +420,8 @@ void DecideMetricPoints(const pb::metrics::Metric& m, const Group& group, Evalua
   }
 }
 
-void DecideMetrics(const pb::metrics_service::ExportMetricsServiceRequest& request,
-                   const Group& group, Evaluator& eval, Decisions* out) {
+void Decide(const pb::metrics_service::ExportMetricsServiceRequest& request, const Group& group,
+            Evaluator& eval, Decisions* out) {
   ottl::EvalContext ctx;
   for (const auto& rm : request.resource_metrics()) {
     ctx.resource = &rm.resource();
@@ -454,8 +454,8 @@ void ApplyPoints(Data* data, const Decisions& decisions, size_t* next) {
   RemoveIf(data->mutable_data_points(), [&](auto*) { return bool(decisions[(*next)++]); });
 }
 
-void ApplyMetrics(pb::metrics_service::ExportMetricsServiceRequest* request, const Group& group,
-                  const Decisions& decisions) {
+void Apply(pb::metrics_service::ExportMetricsServiceRequest* request, const Group& group,
+           const Decisions& decisions) {
   size_t next = 0;
   const ContextKind level = group.context;
   RemoveIf(request->mutable_resource_metrics(), [&](pb::metrics::ResourceMetrics* rm) {
@@ -493,8 +493,8 @@ void ApplyMetrics(pb::metrics_service::ExportMetricsServiceRequest* request, con
 
 // ---- logs ----
 
-void DecideLogs(const pb::logs_service::ExportLogsServiceRequest& request, const Group& group,
-                Evaluator& eval, Decisions* out) {
+void Decide(const pb::logs_service::ExportLogsServiceRequest& request, const Group& group,
+            Evaluator& eval, Decisions* out) {
   ottl::EvalContext ctx;
   for (const auto& rl : request.resource_logs()) {
     ctx.resource = &rl.resource();
@@ -518,8 +518,8 @@ void DecideLogs(const pb::logs_service::ExportLogsServiceRequest& request, const
   }
 }
 
-void ApplyLogs(pb::logs_service::ExportLogsServiceRequest* request, const Group& group,
-               const Decisions& decisions) {
+void Apply(pb::logs_service::ExportLogsServiceRequest* request, const Group& group,
+           const Decisions& decisions) {
   size_t next = 0;
   const ContextKind level = group.context;
   RemoveIf(request->mutable_resource_logs(), [&](pb::logs::ResourceLogs* rl) {
@@ -532,29 +532,6 @@ void ApplyLogs(pb::logs_service::ExportLogsServiceRequest* request, const Group&
     });
     return rl->scope_logs_size() == 0;
   });
-}
-
-void Decide(const pb::trace_service::ExportTraceServiceRequest& r, const Group& g, Evaluator& e,
-            Decisions* d) {
-  DecideTraces(r, g, e, d);
-}
-void Decide(const pb::metrics_service::ExportMetricsServiceRequest& r, const Group& g, Evaluator& e,
-            Decisions* d) {
-  DecideMetrics(r, g, e, d);
-}
-void Decide(const pb::logs_service::ExportLogsServiceRequest& r, const Group& g, Evaluator& e,
-            Decisions* d) {
-  DecideLogs(r, g, e, d);
-}
-void Apply(pb::trace_service::ExportTraceServiceRequest* r, const Group& g, const Decisions& d) {
-  ApplyTraces(r, g, d);
-}
-void Apply(pb::metrics_service::ExportMetricsServiceRequest* r, const Group& g,
-           const Decisions& d) {
-  ApplyMetrics(r, g, d);
-}
-void Apply(pb::logs_service::ExportLogsServiceRequest* r, const Group& g, const Decisions& d) {
-  ApplyLogs(r, g, d);
 }
 
 template <Signal S>
@@ -645,30 +622,13 @@ class FilterProcessor : public ConsumerComponent<S> {
   bool single_item_group_ = false;
 };
 
-class Factory : public ProcessorFactory {
+class Factory : public AllSignalsProcessorFactory<Factory> {
  public:
-  Factory() : ProcessorFactory("filter") {}
+  Factory() : AllSignalsProcessorFactory("filter") {}
   std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override {
     return std::make_unique<Config>();
   }
-  bool SupportsSignal(Signal) const override { return true; }
-  absl::StatusOr<ConsumerComponentPtr<Signal::kTraces>> CreateTraces(
-      const CreateSettings& settings, const ComponentConfig& config,
-      std::shared_ptr<TracesConsumer> next) const override {
-    return Make<Signal::kTraces>(settings, config, std::move(next));
-  }
-  absl::StatusOr<ConsumerComponentPtr<Signal::kMetrics>> CreateMetrics(
-      const CreateSettings& settings, const ComponentConfig& config,
-      std::shared_ptr<MetricsConsumer> next) const override {
-    return Make<Signal::kMetrics>(settings, config, std::move(next));
-  }
-  absl::StatusOr<ConsumerComponentPtr<Signal::kLogs>> CreateLogs(
-      const CreateSettings& settings, const ComponentConfig& config,
-      std::shared_ptr<LogsConsumer> next) const override {
-    return Make<Signal::kLogs>(settings, config, std::move(next));
-  }
 
- private:
   template <Signal S>
   static absl::StatusOr<ConsumerComponentPtr<S>> Make(const CreateSettings& settings,
                                                       const ComponentConfig& config,

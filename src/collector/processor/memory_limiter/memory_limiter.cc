@@ -226,30 +226,16 @@ class MemoryLimiterProcessor : public ConsumerComponent<S> {
   bool started_ = false;
 };
 
-class Factory : public ProcessorFactory {
+class Factory : public AllSignalsProcessorFactory<Factory> {
  public:
-  Factory() : ProcessorFactory("memory_limiter") {}
+  Factory() : AllSignalsProcessorFactory("memory_limiter") {}
   std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override {
     return std::make_unique<Config>();
   }
-  bool SupportsSignal(Signal) const override { return true; }
-  absl::StatusOr<ConsumerComponentPtr<Signal::kTraces>> CreateTraces(
-      const CreateSettings& settings, const ComponentConfig& config,
-      std::shared_ptr<TracesConsumer> next) const override {
-    return Make<Signal::kTraces>(settings, config, std::move(next));
-  }
-  absl::StatusOr<ConsumerComponentPtr<Signal::kMetrics>> CreateMetrics(
-      const CreateSettings& settings, const ComponentConfig& config,
-      std::shared_ptr<MetricsConsumer> next) const override {
-    return Make<Signal::kMetrics>(settings, config, std::move(next));
-  }
-  absl::StatusOr<ConsumerComponentPtr<Signal::kLogs>> CreateLogs(
-      const CreateSettings& settings, const ComponentConfig& config,
-      std::shared_ptr<LogsConsumer> next) const override {
-    return Make<Signal::kLogs>(settings, config, std::move(next));
-  }
 
  private:
+  friend class AllSignalsProcessorFactory<Factory>;
+
   // The limiter of a configuration entry, shared by its pipelines. Keyed by the config object,
   // which the service keeps for its lifetime, so two services (tests) never share one.
   std::shared_ptr<Limiter> LimiterFor(const CreateSettings& settings,

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "otlp/batch.h"
+#include "otlp/consumer.h"
 #include "otlp/signal.h"
 
 namespace sprout::collector {
@@ -48,14 +49,6 @@ struct ComponentID {
   }
 };
 
-// What travels with a request through a pipeline besides the data.
-struct Context {
-  // Client metadata (gRPC metadata or HTTP headers, keys lower-cased), for processors that
-  // route or batch by it.
-  std::vector<std::pair<std::string, std::string>> metadata;
-  std::string transport;  // "grpc" or "http" (receiver side)
-};
-
 class Host;
 
 class Component {
@@ -77,18 +70,12 @@ class Host {
   virtual Component* GetExtension(const ComponentID& id) const = 0;
 };
 
-template <Signal S>
-class Consumer {
- public:
-  virtual ~Consumer() = default;
-  // Takes the batch; an error goes back to the caller (and, at the receiver, to the client).
-  // See consumer_error.h for how errors are classified.
-  virtual absl::Status Consume(const Context& context, otlp::Batch<S> batch) = 0;
-};
-
-using TracesConsumer = Consumer<Signal::kTraces>;
-using MetricsConsumer = Consumer<Signal::kMetrics>;
-using LogsConsumer = Consumer<Signal::kLogs>;
+// The consumer interface and context live in otlp/ so that stores can implement them.
+using otlp::Consumer;
+using otlp::Context;
+using otlp::LogsConsumer;
+using otlp::MetricsConsumer;
+using otlp::TracesConsumer;
 
 // A processor or exporter: a component that consumes one signal.
 template <Signal S>

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/go_duration.h"
-#include "collector/consumer_error.h"
+#include "otlp/consumer_error.h"
 #include "config/decoder.h"
 
 namespace sprout::collector {
@@ -195,7 +195,7 @@ void ExportQueue::Attempt(std::shared_ptr<Pending> pending) {
     // Past the deadline, after the in-flight attempts were cancelled: a new attempt could wait
     // on a silent backend forever (`timeout: 0`), so the data is given up instead.
     OnResult(std::move(pending),
-             MarkPermanent(absl::CancelledError("shutdown timeout reached before sending")));
+             otlp::MarkPermanent(absl::CancelledError("shutdown timeout reached before sending")));
     return;
   }
   if (pending->first_attempt == absl::InfinitePast()) pending->first_attempt = absl::Now();
@@ -216,12 +216,12 @@ void ExportQueue::OnResult(std::shared_ptr<Pending> pending, absl::Status status
     if (send_failed_ != nullptr) send_failed_->Add(static_cast<double>(items));
     options_.logger.Error("Exporting failed. Rejecting data.",
                           {{"error", message}, {"rejected_items", items}});
-    Finish(std::move(pending), MarkPermanent(absl::Status(status.code(), message)));
+    Finish(std::move(pending), otlp::MarkPermanent(absl::Status(status.code(), message)));
   };
   if (!options_.retry.enabled) return reject(std::string(status.message()));
-  if (IsPermanent(status)) return reject(absl::StrCat("not retryable error: ", status.message()));
+  if (otlp::IsPermanent(status)) return reject(absl::StrCat("not retryable error: ", status.message()));
   absl::Duration delay = pending->backoff.NextDelay();
-  if (auto server_delay = RetryDelay(status); server_delay.has_value()) {
+  if (auto server_delay = otlp::RetryDelay(status); server_delay.has_value()) {
     delay = std::max(delay, *server_delay);
   }
   const absl::Time now = absl::Now();

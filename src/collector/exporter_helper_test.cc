@@ -6,7 +6,7 @@
 #include <mutex>
 #include <thread>
 
-#include "collector/consumer_error.h"
+#include "otlp/consumer_error.h"
 
 namespace sprout::collector {
 namespace {
@@ -81,7 +81,7 @@ TEST(ExportQueueTest, PermanentErrorsAreDroppedAtOnce) {
   std::atomic<int> attempts{0};
   auto bad = [&] {
     ++attempts;
-    return MarkPermanent(absl::InvalidArgumentError("bad data"));
+    return otlp::MarkPermanent(absl::InvalidArgumentError("bad data"));
   };
   ASSERT_TRUE(queue.Submit({Sync(bad), 2}).ok());
   queue.Shutdown(absl::Now() + absl::Seconds(5));
@@ -102,7 +102,7 @@ TEST(ExportQueueTest, AtMostNumConsumersInFlightThenQueueThenRefuse) {
   EXPECT_EQ(queue.size(), 3);
   absl::Status full = queue.Submit({backend.Attempt(), 5});
   EXPECT_EQ(full.message(), "sending queue is full");
-  EXPECT_EQ(ReceiverCode(full), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(otlp::ReceiverCode(full), absl::StatusCode::kUnavailable);
   EXPECT_EQ(Value(metrics, "otelcol_exporter_enqueue_failed_spans_total"), 5);
   // Each completion hands its sender to the next queued request.
   backend.CompleteAll(absl::OkStatus());
@@ -179,7 +179,7 @@ TEST(ExportQueueTest, ServerRetryDelayIsHonoured) {
   auto throttled = [&] {
     if (++attempts == 1) {
       first = absl::Now();
-      return WithRetryDelay(absl::ResourceExhaustedError("slow down"), absl::Milliseconds(300));
+      return otlp::WithRetryDelay(absl::ResourceExhaustedError("slow down"), absl::Milliseconds(300));
     }
     second = absl::Now();
     return absl::OkStatus();

@@ -14,7 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "collector/component.h"
-#include "collector/consumer_error.h"
+#include "otlp/consumer_error.h"
 
 namespace sprout::collector {
 
@@ -32,7 +32,7 @@ class FanOut : public Consumer<S> {
                                 ? consumers_[i]->Consume(context, std::move(batch))
                                 : consumers_[i]->Consume(context, batch);
       if (status.ok()) continue;
-      permanent = permanent || IsPermanent(status);
+      permanent = permanent || otlp::IsPermanent(status);
       if (result.ok()) {
         result = std::move(status);
       } else {
@@ -40,7 +40,7 @@ class FanOut : public Consumer<S> {
             absl::Status(result.code(), absl::StrCat(result.message(), "; ", status.message()));
       }
     }
-    return permanent ? MarkPermanent(std::move(result)) : result;
+    return permanent ? otlp::MarkPermanent(std::move(result)) : result;
   }
 
  private:

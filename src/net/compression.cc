@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status.h"
-#include "net/crc32c.h"
+#include "base/crc32c.h"
 
 namespace sprout::net {
 namespace {

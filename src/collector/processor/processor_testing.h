@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "collector/consumer_error.h"
+#include "otlp/consumer_error.h"
 #include "collector/factory.h"
 #include "config/decoder.h"
 #include "yaml-cpp/yaml.h"

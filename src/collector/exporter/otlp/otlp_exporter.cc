@@ -3,7 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
-#include "collector/consumer_error.h"
+#include "otlp/consumer_error.h"
 #include "collector/exporter/otlp/config.h"
 #include "collector/exporter_helper.h"
 #include "net/grpc_client.h"
@@ -109,12 +109,12 @@ class OtlpExporter : public ConsumerComponent<S> {
       }
       return absl::OkStatus();
     }
-    absl::Status status(result.code, absl::StrCat("rpc error: code = ", GrpcCodeName(result.code),
+    absl::Status status(result.code, absl::StrCat("rpc error: code = ", otlp::GrpcCodeName(result.code),
                                                   " desc = ", result.message));
-    if (!IsRetryableGrpcCode(result.code, result.retry_delay.has_value())) {
-      return MarkPermanent(status);
+    if (!otlp::IsRetryableGrpcCode(result.code, result.retry_delay.has_value())) {
+      return otlp::MarkPermanent(status);
     }
-    if (result.retry_delay.has_value()) status = WithRetryDelay(status, *result.retry_delay);
+    if (result.retry_delay.has_value()) status = otlp::WithRetryDelay(status, *result.retry_delay);
     return status;
   }
 

@@ -14,7 +14,7 @@
 #include "base/go_duration.h"
 #include "base/status.h"
 #include "base/thread_pool.h"
-#include "collector/consumer_error.h"
+#include "otlp/consumer_error.h"
 #include "collector/exporter/prometheusremotewrite/config.h"
 #include "collector/exporter/prometheusremotewrite/wal.h"
 #include "collector/exporter_helper.h"
@@ -351,7 +351,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     parts.insert(parts.end(), prepared.encode_errors.begin(), prepared.encode_errors.end());
     std::string message = absl::StrCat("Permanent error: ", absl::StrJoin(parts, "; "));
     if (!sent.ok()) absl::StrAppend(&message, "; ", sent.message());
-    return MarkPermanent(
+    return otlp::MarkPermanent(
         absl::Status(sent.ok() ? absl::StatusCode::kUnknown : sent.code(), message));
   }
 
@@ -381,10 +381,10 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
         CountWritten(prepared.bodies[i]);
         continue;
       }
-      permanent = permanent || IsPermanent(status);
+      permanent = permanent || otlp::IsPermanent(status);
       if (result.ok()) result = std::move(status);
     }
-    return Combine(prepared, permanent ? MarkPermanent(result) : result);
+    return Combine(prepared, permanent ? otlp::MarkPermanent(result) : result);
   }
 
   void CountWritten(const Body& body) {
@@ -410,7 +410,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
       auto index = wal_->Append(body.data);
       if (!index.ok()) {
         Count(wal_writes_failures_);
-        status = MarkPermanent(absl::UnknownError(
+        status = otlp::MarkPermanent(absl::UnknownError(
             absl::StrCat("failed to write to the WAL: ", index.status().message())));
         break;
       }
@@ -472,7 +472,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
         Count(wal_bytes_read_, static_cast<double>(record.data.size()));
         SetWalError(absl::OkStatus());
         absl::Status status = SendWithRetry(record.data, /*until_shutdown=*/true);
-        if (!status.ok() && !IsPermanent(status)) return;  // stopping: stays in the log
+        if (!status.ok() && !otlp::IsPermanent(status)) return;  // stopping: stays in the log
         ExponentialBackoff commit_backoff(WalRetry());
         while (true) {
           absl::Status committed = wal_->Commit(record.index);
@@ -555,7 +555,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
         settings_.telemetry.logger.Error(
             "Exporting failed. The error is not retryable. Dropping data.",
             {{"error", absl::StrCat("Permanent error: ", error)}});
-        return MarkPermanent(absl::UnknownError(error));
+        return otlp::MarkPermanent(absl::UnknownError(error));
       }
       const absl::Duration delay = backoff.NextDelay();
       if (!until_shutdown && config_.retry_on_failure.max_elapsed_time > absl::ZeroDuration() &&
@@ -563,7 +563,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
         settings_.telemetry.logger.Error(
             "Exporting failed. Dropping data.",
             {{"error", absl::StrCat("no more retries left: ", error)}});
-        return MarkPermanent(absl::UnknownError(absl::StrCat("no more retries left: ", error)));
+        return otlp::MarkPermanent(absl::UnknownError(absl::StrCat("no more retries left: ", error)));
       }
       settings_.telemetry.logger.Info("Exporting failed. Will retry the request after interval.",
                                       {{"error", error}, {"interval", FormatGoDuration(delay)}});

@@ -18,7 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
-#include "collector/consumer_error.h"
+#include "otlp/consumer_error.h"
 #include "collector/exporter/prometheusremotewrite/config.h"
 #include "collector/exporter/prometheusremotewrite/wal.h"
 #include "collector/featuregate.h"
@@ -516,7 +516,7 @@ TEST(PrwExporterTest, WalReadFailuresAreRetriedAndRefuseDataMeanwhile) {
     return true;
   })) << "Consume never refused data while the WAL could not be read";
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
-  EXPECT_FALSE(IsPermanent(refused));
+  EXPECT_FALSE(otlp::IsPermanent(refused));
   EXPECT_THAT(std::string(refused.message()), HasSubstr("injected read failure"));
   // The reader retries, recovers, and data is accepted again.
   ASSERT_TRUE(WaitFor([&] {
@@ -632,7 +632,7 @@ TEST(PrwExporterTest, TranslationErrorsArePermanentButTheRestIsSent) {
   }
   const absl::Status status = exporter->Consume(Context{}, batch);
   EXPECT_FALSE(status.ok());
-  EXPECT_TRUE(IsPermanent(status)) << status;
+  EXPECT_TRUE(otlp::IsPermanent(status)) << status;
   EXPECT_THAT(std::string(status.message()),
               HasSubstr("Permanent error: invalid temporality and type combination for metric "
                         "\"requests\"; invalid temporality and type combination for metric "
@@ -658,7 +658,7 @@ TEST(PrwExporterTest, WalTranslationErrorsArePermanentButTheRestIsLogged) {
       pb::metrics::AGGREGATION_TEMPORALITY_DELTA);
   delta->mutable_histogram()->add_data_points()->set_count(1);
   const absl::Status status = exporter->Consume(Context{}, batch);
-  EXPECT_TRUE(IsPermanent(status)) << status;
+  EXPECT_TRUE(otlp::IsPermanent(status)) << status;
   EXPECT_THAT(std::string(status.message()), HasSubstr("\"requests\""));
   EXPECT_TRUE(WaitFor([&] { return CountSeries(receiver.received()) == 2; }));
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
@@ -678,7 +678,7 @@ TEST(PrwExporterTest, ARequestThatCannotBeCompressedIsDroppedNotSentEmpty) {
                            "remote_write_queue: {enabled: false}\n",
                        nullptr, std::move(hooks));
   const absl::Status status = exporter->Consume(Context{}, Gauges(20, 1700000000000));
-  EXPECT_TRUE(IsPermanent(status)) << status;
+  EXPECT_TRUE(otlp::IsPermanent(status)) << status;
   EXPECT_THAT(std::string(status.message()),
               HasSubstr("failed to compress a remote-write request: injected compression failure"));
   ASSERT_GT(calls.load(), 2);

@@ -22,7 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
-#include "net/crc32c.h"
+#include "base/crc32c.h"
 
 namespace sprout::collector::prwexporter {
 namespace {
@@ -129,7 +129,7 @@ absl::StatusOr<RecordCheck> CheckRecordAt(int fd, const std::string& path, uint6
   std::string& data = payload != nullptr ? *payload : local;
   data.resize(len);
   ASSIGN_OR_RETURN(full, ReadFullAt(fd, path, offset + kHeaderSize, data.data(), len));
-  if (!full || net::Crc32c(data) != crc) return RecordCheck::kBad;
+  if (!full || Crc32c(data) != crc) return RecordCheck::kBad;
   *length = len;
   return RecordCheck::kValid;
 }
@@ -208,7 +208,7 @@ absl::StatusOr<uint64_t> ReadCommitted(const std::string& path) {
   close(fd);
   // The file is only ever replaced by rename, so anything but a valid 12 bytes is damage, not a
   // crash; guessing an index would either lose or silently resend data.
-  if (have != kCommittedSize || net::Crc32c(std::string_view(buffer, 8)) != GetU32(buffer + 8)) {
+  if (have != kCommittedSize || Crc32c(std::string_view(buffer, 8)) != GetU32(buffer + 8)) {
     return absl::DataLossError(absl::StrCat("wal: corrupt committed index in ", path));
   }
   return GetU64(buffer);
@@ -417,7 +417,7 @@ absl::StatusOr<uint64_t> FileWal::Append(std::string_view data) {
 
   char header[kHeaderSize];
   PutU32(header, static_cast<uint32_t>(data.size()));
-  PutU32(header + 4, net::Crc32c(data));
+  PutU32(header + 4, Crc32c(data));
   // One pwritev for header and payload: no copy of a payload of megabytes.
   iovec parts[2] = {{header, kHeaderSize}, {const_cast<char*>(data.data()), data.size()}};
   uint64_t written = 0;
@@ -512,7 +512,7 @@ absl::StatusOr<WalRecord> FileWal::ReadRecord(const Segment& segment, uint64_t i
       WalRecord record{index, std::string(len, '\0')};
       ASSIGN_OR_RETURN(full, ReadFullAt(reader_.fd, reader_.path, reader_.offset + kHeaderSize,
                                         record.data.data(), len));
-      if (!full || net::Crc32c(record.data) != GetU32(header + 4)) {
+      if (!full || Crc32c(record.data) != GetU32(header + 4)) {
         return CorruptRecord(reader_.path, reader_.offset);
       }
       reader_.offset += kHeaderSize + len;
@@ -538,7 +538,7 @@ absl::Status FileWal::Commit(uint64_t index) {
   }
   char buffer[kCommittedSize];
   PutU64(buffer, index);
-  PutU32(buffer + 8, net::Crc32c(std::string_view(buffer, 8)));
+  PutU32(buffer + 8, Crc32c(std::string_view(buffer, 8)));
   // Write aside and rename over: a crash leaves either the old or the new index, never a mix.
   const std::string temp = absl::StrCat(options_.directory, "/", AV(kCommittedTempName));
   int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status.h"
-#include "collector/consumer_error.h"
+#include "otlp/consumer_error.h"
 #include "config/decoder.h"
 #include "otlp/split.h"
 
@@ -141,7 +141,7 @@ class BatchProcessor : public ConsumerComponent<S> {
     if (it != shards_.end()) return it->second.get();
     if (config_.metadata_cardinality_limit != 0 &&
         shards_.size() >= config_.metadata_cardinality_limit) {
-      return MarkPermanent(absl::UnknownError("too many batcher metadata-value combinations"));
+      return otlp::MarkPermanent(absl::UnknownError("too many batcher metadata-value combinations"));
     }
     auto shard = std::make_unique<Shard>();
     shard->context.metadata = values;

@@ -145,8 +145,8 @@ TEST(BatchProcessorTest, MetadataKeysBatchSeparatelyAndForwardOnlyThoseKeys) {
   absl::Status third = p.processor->Consume(c, WireSpans(1));
   EXPECT_FALSE(third.ok());
   EXPECT_EQ(third.message(), "too many batcher metadata-value combinations");
-  EXPECT_TRUE(IsPermanent(third));
-  EXPECT_EQ(ReceiverCode(third), absl::StatusCode::kInternal);  // HTTP 500, not retried
+  EXPECT_TRUE(otlp::IsPermanent(third));
+  EXPECT_EQ(otlp::ReceiverCode(third), absl::StatusCode::kInternal);  // HTTP 500, not retried
   p.Stop();
   EXPECT_EQ(p.sink->items(), 7);  // tenant b's 3 flushed at shutdown
 }

@@ -71,7 +71,7 @@ TEST(MemoryLimiterTest, RefusesWithARetryableErrorAboveTheSoftLimit) {
     const absl::Status status = pipeline->Consume(Context{}, Spans(3));
     EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
     EXPECT_EQ(status.message(), "data refused due to high memory usage");
-    EXPECT_FALSE(IsPermanent(status));
+    EXPECT_FALSE(otlp::IsPermanent(status));
   }
   EXPECT_EQ(l.sink->items(), 0);
 }

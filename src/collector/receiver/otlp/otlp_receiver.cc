@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status.h"
-#include "collector/consumer_error.h"
+#include "otlp/consumer_error.h"
 #include "collector/receiver/otlp/config.h"
 #include "collector/receiver_obs.h"
 #include "google/rpc/status.pb.h"
@@ -142,9 +142,9 @@ class OtlpReceiver : public Component {
     if (config_.grpc.include_metadata) context.metadata = call.Metadata();
     absl::Status status = Deliver<S>(std::move(context), std::move(*batch), grpc_obs_);
     if (!status.ok()) {
-      reply.code = ReceiverCode(status);
+      reply.code = otlp::ReceiverCode(status);
       reply.message = std::string(status.message());
-      reply.retry_delay = RetryDelay(status);
+      reply.retry_delay = otlp::RetryDelay(status);
     }
     return reply;  // an empty Export*ServiceResponse serializes to no bytes
   }
@@ -248,9 +248,9 @@ class OtlpReceiver : public Component {
     if (config_.http.include_metadata) context.metadata = request.headers;
     absl::Status status = Deliver<S>(std::move(context), std::move(batch), http_obs_);
     if (!status.ok()) {
-      const absl::StatusCode code = ReceiverCode(status);
-      WriteStatus(response, encoding, HttpStatusFromCode(code), code, SV(status.message()),
-                  RetryDelay(status));
+      const absl::StatusCode code = otlp::ReceiverCode(status);
+      WriteStatus(response, encoding, otlp::HttpStatusFromCode(code), code, SV(status.message()),
+                  otlp::RetryDelay(status));
       return;
     }
     typename otlp::SignalTraits<S>::Response empty;

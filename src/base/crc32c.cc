@@ -1,9 +1,9 @@
-#include "net/crc32c.h"
+#include "base/crc32c.h"
 
 #include <array>
 #include <cstddef>
 
-namespace sprout::net {
+namespace sprout {
 namespace {
 
 constexpr uint32_t kCastagnoliReflected = 0x82F63B78u;
@@ -48,4 +48,4 @@ uint32_t Crc32c(std::string_view data, uint32_t crc) {
   return ~crc;
 }
 
-}  // namespace sprout::net
+}  // namespace sprout

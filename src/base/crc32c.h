@@ -1,12 +1,12 @@
 // CRC-32C (Castagnoli), as the snappy framing format checksums each chunk's uncompressed data.
 //
-// Private to src/net. Thread-safety: pure functions.
+// Used by the snappy framing codec (net/compression) and by on-disk logs. Thread-safety: pure functions.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 
-namespace sprout::net {
+namespace sprout {
 
 // CRC-32C of `data` (reflected polynomial 0x82F63B78, init and final XOR 0xFFFFFFFF);
 // Crc32c("123456789") == 0xE3069283. `crc` continues a previous result.
@@ -16,4 +16,4 @@ uint32_t Crc32c(std::string_view data, uint32_t crc = 0);
 // embeds CRCs is weak; the mask is a rotation plus a constant.
 inline uint32_t MaskSnappyCrc(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
 
-}  // namespace sprout::net
+}  // namespace sprout

@@ -1,8 +1,8 @@
-#include "collector/consumer_error.h"
+#include "otlp/consumer_error.h"
 
 #include <gtest/gtest.h>
 
-namespace sprout::collector {
+namespace sprout::otlp {
 namespace {
 
 TEST(ConsumerErrorTest, GenericErrorsMapByPermanence) {
@@ -44,4 +44,4 @@ TEST(ConsumerErrorTest, RetryDelayRidesAlong) {
 }
 
 }  // namespace
-}  // namespace sprout::collector
+}  // namespace sprout::otlp

@@ -1,4 +1,4 @@
-#include "collector/consumer_error.h"
+#include "otlp/consumer_error.h"
 
 #include <cstdint>
 #include <cstring>
@@ -6,7 +6,7 @@
 
 #include "absl/strings/cord.h"
 
-namespace sprout::collector {
+namespace sprout::otlp {
 namespace {
 constexpr char kPermanentUrl[] = "sprout.dev/permanent";
 constexpr char kRetryDelayUrl[] = "sprout.dev/retry-delay-ns";
@@ -82,9 +82,9 @@ bool IsRetryableGrpcCode(absl::StatusCode code, bool has_retry_info) {
   }
 }
 
-}  // namespace sprout::collector
+}  // namespace sprout::otlp
 
-namespace sprout::collector {
+namespace sprout::otlp {
 const char* GrpcCodeName(absl::StatusCode code) {
   static const char* kNames[] = {
       "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
@@ -94,4 +94,4 @@ const char* GrpcCodeName(absl::StatusCode code) {
   const int i = static_cast<int>(code);
   return i >= 0 && i < 17 ? kNames[i] : "Unknown";
 }
-}  // namespace sprout::collector
+}  // namespace sprout::otlp

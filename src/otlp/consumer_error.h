@@ -16,7 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 
-namespace sprout::collector {
+namespace sprout::otlp {
 
 absl::Status MarkPermanent(absl::Status status);
 bool IsPermanent(const absl::Status& status);
@@ -35,9 +35,9 @@ int HttpStatusFromCode(absl::StatusCode code);
 // server sent a RetryInfo delay.
 bool IsRetryableGrpcCode(absl::StatusCode code, bool has_retry_info);
 
-}  // namespace sprout::collector
+}  // namespace sprout::otlp
 
-namespace sprout::collector {
+namespace sprout::otlp {
 // The code's name as Go's gRPC prints it ("Unavailable", "ResourceExhausted").
 const char* GrpcCodeName(absl::StatusCode code);
-}  // namespace sprout::collector
+}  // namespace sprout::otlp

@@ -26,14 +26,26 @@ function(sprout_test name)
 endfunction()
 
 # sprout_fuzzer(<name> SRCS ... DEPS ...)
-# A libFuzzer target, built only with -DSPROUT_FUZZ=ON (clang).
+# A libFuzzer target. With -DSPROUT_FUZZ=ON (clang) it is the instrumented fuzzer that
+# `make fuzz` runs; in every other build with tests it is `<name>_replay`, the same code linked
+# with tests/fuzz/replay_main.cc, and the CTest test `fuzz_replay_<name>` (label "unit") that
+# passes every file of the committed corpus, corpus/<name>/ beside the fuzzer's sources (seeds and
+# every crash found so far), through it once. A fuzzer without a corpus fails that test.
 function(sprout_fuzzer name)
-  if(NOT SPROUT_FUZZ)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  if(SPROUT_FUZZ)
+    add_executable(${name} ${ARG_SRCS})
+    target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+    set_property(GLOBAL APPEND PROPERTY SPROUT_FUZZERS ${name})
     return()
   endif()
-  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
-  add_executable(${name} ${ARG_SRCS})
-  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
-  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
-  set_property(GLOBAL APPEND PROPERTY SPROUT_FUZZERS ${name})
+  if(NOT SPROUT_TESTS)
+    return()
+  endif()
+  add_executable(${name}_replay ${ARG_SRCS} ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cc)
+  target_link_libraries(${name}_replay PRIVATE ${ARG_DEPS})
+  add_test(NAME fuzz_replay_${name}
+           COMMAND ${name}_replay ${CMAKE_CURRENT_SOURCE_DIR}/corpus/${name})
+  set_tests_properties(fuzz_replay_${name} PROPERTIES LABELS unit TIMEOUT 300)
 endfunction()

@@ -12,6 +12,13 @@ trap cleanup EXIT
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# Context switches (voluntary + involuntary) summed over the process's threads.
+ctx_switches() {
+  cat /proc/"$1"/task/*/status 2>/dev/null |
+    awk '/^(non)?voluntary_ctxt_switches/ {s += $2} END {print s + 0}'
+}
+# Machine-wide busy and steal ticks (all CPUs) from /proc/stat: how loaded the machine was.
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $9}' /proc/stat; }
 
 # accepted <metric-name>: the collector's receiver counter summed over its series.
 accepted() {
@@ -32,37 +39,50 @@ start_collector() {
   exit 1
 }
 
-# measure <seconds>: the collector's CPU (% of one core) and RSS (avg, max MiB) over a window.
+# measure <seconds>: over a window, the collector's CPU (% of one core), RSS (avg, max MiB),
+# context switches per second, and the whole machine's busy and steal time (% of all CPUs,
+# the collector included), so a figure can be read against how loaded the machine was.
 measure() {
-  local t0 c0 c1 t1 sum=0 n=0 max=0 r
-  t0=$(date +%s.%N); c0=$(cpu_ticks "$COLLECTOR")
+  local t0 c0 c1 t1 x0 x1 b0 s0 b1 s1 sum=0 n=0 max=0 r
+  local ncpu
+  ncpu=$(nproc)
+  t0=$(date +%s.%N); c0=$(cpu_ticks "$COLLECTOR"); x0=$(ctx_switches "$COLLECTOR")
+  read -r b0 s0 < <(machine_ticks)
   for _ in $(seq $(( $1 * 2 ))); do
     sleep 0.5
     r=$(rss_kib "$COLLECTOR"); sum=$((sum + r)); n=$((n + 1)); [ "$r" -gt "$max" ] && max=$r
   done
-  c1=$(cpu_ticks "$COLLECTOR"); t1=$(date +%s.%N)
+  c1=$(cpu_ticks "$COLLECTOR"); t1=$(date +%s.%N); x1=$(ctx_switches "$COLLECTOR")
+  read -r b1 s1 < <(machine_ticks)
   awk -v c=$((c1 - c0)) -v hz="$TICKS" -v t0="$t0" -v t1="$t1" -v s="$sum" -v n="$n" -v m="$max" \
-    'BEGIN { printf "%.2f %.1f %.1f\n", 100 * c / hz / (t1 - t0), s / n / 1024, m / 1024 }'
+      -v x=$((x1 - x0)) -v b=$((b1 - b0)) -v st=$((s1 - s0)) -v ncpu="$ncpu" \
+    'BEGIN { d = t1 - t0
+             printf "%.2f %.1f %.1f %.0f %.0f %.1f\n", 100 * c / hz / d, s / n / 1024, m / 1024,
+                    x / d, 100 * b / hz / d / ncpu, 100 * st / hz / d / ncpu }'
 }
 
 # fixed_rate_runs <label> <loadgen args...>: REPEAT runs of RATE_DURATION seconds at a fixed
-# rate, printing each run and the median.
+# rate, printing each run (with the machine's load during it) and min / median / max.
 fixed_rate_runs() {
-  local label=$1 run results=() cpu avg max
+  local label=$1 run results=() cpu avg max cs busy steal
   shift
   for run in $(seq "$REPEAT"); do
     taskset -c "$CPU_LOAD" "$BIN/sprout-loadgen" --endpoint "localhost:$BENCH_RECEIVER_PORT" \
       --duration "${RATE_DURATION}s" "$@" >"$WORK/rate.json" &
     local load=$!
     sleep 5
-    read -r cpu avg max < <(measure $((RATE_DURATION - 7)))
+    read -r cpu avg max cs busy steal < <(measure $((RATE_DURATION - 7)))
     wait $load
     grep -q '"failed_requests": 0' "$WORK/rate.json" || { echo "loadgen saw failures: $(cat "$WORK/rate.json")"; exit 1; }
-    echo "run $run: collector CPU ${cpu}% of one core; RSS avg ${avg} MiB, max ${max} MiB"
+    echo "run $run: collector CPU ${cpu}% of one core; RSS avg ${avg} MiB, max ${max} MiB;" \
+         "${cs} context switches/s; machine busy ${busy}% (steal ${steal}%), loadavg $(cut -d' ' -f1 /proc/loadavg)"
     results+=("$cpu $avg $max")
   done
-  printf '%s\n' "${results[@]}" | sort -n | awk -v n="$REPEAT" -v l="$label" 'NR == int((n + 1) / 2) {
-    printf "median: collector CPU %s%% of one core at %s; RSS avg %s MiB, max %s MiB\n", $1, l, $2, $3 }'
+  printf '%s\n' "${results[@]}" | sort -n | awk -v n="$REPEAT" -v l="$label" '
+    { cpu[NR] = $1; avg[NR] = $2; mx[NR] = $3 }
+    END { m = int((n + 1) / 2)
+          printf "min / median / max: collector CPU %s / %s / %s %% of one core at %s; median RSS avg %s MiB, max %s MiB\n",
+                 cpu[1], cpu[m], cpu[n], l, avg[m], mx[m] }'
 }
 
 # saturation <metric-name> <item-name> <loadgen args...>: flat out for SAT_DURATION seconds.
@@ -73,9 +93,9 @@ saturation() {
     --rate 0 --duration "${SAT_DURATION}s" "$@" >"$WORK/sat.json" &
   local load=$!
   sleep 3
-  local a0 t0 a1 t1 cpu avg max
+  local a0 t0 a1 t1 cpu avg max cs busy steal
   a0=$(accepted "$metric"); t0=$(date +%s.%N)
-  read -r cpu avg max < <(measure $((SAT_DURATION - 5)))
+  read -r cpu avg max cs busy steal < <(measure $((SAT_DURATION - 5)))
   a1=$(accepted "$metric"); t1=$(date +%s.%N)
   wait $load
   echo "loadgen: $(cat "$WORK/sat.json")"

@@ -6,7 +6,7 @@
 # at saturation, normalised per core of collector CPU.
 #
 #   bench/run_collector_bench.sh [build-dir]
-#   env: RATE_DURATION (30), REPEAT (3), SAT_DURATION (20), ATTRIBUTES (8), CONFIG,
+#   env: RATE_DURATION (30), REPEAT (5), SAT_DURATION (20), ATTRIBUTES (8), CONFIG,
 #        LOADGEN_EXTRA (more sprout-loadgen flags, e.g. "--health-every 10" for the seed config)
 #   The seed's traces pipeline: CONFIG=bench/configs/seed-traces.yaml LOADGEN_EXTRA="--health-every 10"
 set -euo pipefail
@@ -15,7 +15,7 @@ BUILD=${1:-build}
 source bench/lib.sh
 CONFIG=${CONFIG:-bench/configs/otlp-to-otlp.yaml}
 RATE_DURATION=${RATE_DURATION:-30}
-REPEAT=${REPEAT:-3}
+REPEAT=${REPEAT:-5}
 SAT_DURATION=${SAT_DURATION:-20}
 ATTRIBUTES=${ATTRIBUTES:-8}   # extra string attributes per span (plus two integer ones)
 export BENCH_RECEIVER_PORT=${BENCH_RECEIVER_PORT:-24317}

@@ -7,14 +7,14 @@
 # and data points/s at saturation per core of collector CPU.
 #
 #   bench/run_prw_bench.sh [build-dir]
-#   env: RATE_DURATION (30), REPEAT (3), SAT_DURATION (20), POINTS (100 per request),
+#   env: RATE_DURATION (30), REPEAT (5), SAT_DURATION (20), POINTS (100 per request),
 #        CONFIG (bench/configs/otlp-to-prw.yaml; otlp-batch-prw.yaml puts the batch processor in)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 source bench/lib.sh
 RATE_DURATION=${RATE_DURATION:-30}
-REPEAT=${REPEAT:-3}
+REPEAT=${REPEAT:-5}
 SAT_DURATION=${SAT_DURATION:-20}
 POINTS=${POINTS:-100}  # data points per request at the fixed rate
 export BENCH_RECEIVER_PORT=${BENCH_RECEIVER_PORT:-25317}

@@ -906,6 +906,16 @@ TEST(OttlConverters, Conversions) {
   ExpectTrue("Bool(2.5) == true and Bool(\"yes\") == nil and Bool(attributes[\"ok\"])");
 }
 
+// Floats become text as Go's strconv.FormatFloat(f, 'f', -1, 64): the shortest digits that
+// read back as the value, never an exponent, and never the binary value's exact expansion
+// (1e23 is 99999999999999991611392 in binary).
+TEST(OttlConverters, StringOfLargeAndSmallFloats) {
+  ExpectTrue("String(1.0e23) == \"100000000000000000000000\"");
+  ExpectTrue("String(-1.5e22) == \"-15000000000000000000000\"");
+  ExpectTrue("String(1.0e-7) == \"0.0000001\"");
+  ExpectTrue("IsMatch(1.0e23, \"^10{23}$\")");
+}
+
 TEST(OttlConverters, Case) {
   ExpectTrue("ToLowerCase(\"AbC\") == \"abc\" and ToUpperCase(\"AbC\") == \"ABC\"");
   ExpectTrue("ToSnakeCase(\"HTTPServerName\") == \"http_server_name\"");

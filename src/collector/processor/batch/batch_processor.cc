@@ -5,62 +5,27 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "base/clock.h"
 #include "base/status.h"
-#include "otlp/consumer_error.h"
+#include "collector/processor/batch/config.h"
 #include "config/decoder.h"
+#include "otlp/consumer_error.h"
 #include "otlp/split.h"
 
 namespace sprout::collector::batchprocessor {
 namespace {
 
-struct Config : ComponentConfig {
-  uint32_t send_batch_size = 8192;
-  absl::Duration timeout = absl::Milliseconds(200);
-  uint32_t send_batch_max_size = 0;
-  std::vector<std::string> metadata_keys;
-  uint32_t metadata_cardinality_limit = 1000;
-
-  void Decode(config::Decoder& d) override {
-    d.Read("send_batch_size", &send_batch_size);
-    d.Read("timeout", &timeout);
-    d.Read("send_batch_max_size", &send_batch_max_size);
-    d.Read("metadata_keys", &metadata_keys);
-    d.Read("metadata_cardinality_limit", &metadata_cardinality_limit);
-  }
-
-  absl::Status Validate() const override {
-    if (send_batch_max_size > 0 && send_batch_max_size < send_batch_size) {
-      return absl::InvalidArgumentError(
-          "send_batch_max_size must be greater or equal to send_batch_size");
-    }
-    std::set<std::string> seen;
-    for (const std::string& key : metadata_keys) {
-      const std::string lower = absl::AsciiStrToLower(key);
-      if (!seen.insert(lower).second) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("duplicate entry in metadata_keys: \"", lower, "\" (case-insensitive)"));
-      }
-    }
-    if (timeout < absl::ZeroDuration()) {
-      return absl::InvalidArgumentError("timeout must be greater or equal to 0");
-    }
-    return absl::OkStatus();
-  }
-};
-
 template <Signal S>
 class BatchProcessor : public ConsumerComponent<S> {
  public:
   BatchProcessor(const CreateSettings& settings, const Config& config,
-                 std::shared_ptr<Consumer<S>> next)
-      : logger_(settings.telemetry.logger), config_(config), next_(std::move(next)) {
+                 std::shared_ptr<Consumer<S>> next, Clock* clock)
+      : logger_(settings.telemetry.logger), config_(config), next_(std::move(next)), clock_(clock) {
     for (std::string& key : config_.metadata_keys) key = absl::AsciiStrToLower(key);
+    default_shard_.deadline = clock_->Now() + config_.timeout;
     if (settings.telemetry.metrics != nullptr) {
       const MetricLabels labels = {{"processor", settings.id.String()}};
       size_trigger_ = settings.telemetry.metrics->GetCounter(
@@ -103,7 +68,7 @@ class BatchProcessor : public ConsumerComponent<S> {
         while (shard->pending_items >= config_.send_batch_size && shard->pending_items > 0) {
           out.push_back(TakeLocked(*shard, ChunkSize(shard->pending_items)));
         }
-        if (!out.empty()) shard->deadline = absl::Now() + config_.timeout;
+        if (!out.empty()) shard->deadline = clock_->Now() + config_.timeout;
       }
     }
     Send(*shard, std::move(out), size_trigger_);
@@ -141,11 +106,12 @@ class BatchProcessor : public ConsumerComponent<S> {
     if (it != shards_.end()) return it->second.get();
     if (config_.metadata_cardinality_limit != 0 &&
         shards_.size() >= config_.metadata_cardinality_limit) {
-      return otlp::MarkPermanent(absl::UnknownError("too many batcher metadata-value combinations"));
+      return otlp::MarkPermanent(
+          absl::UnknownError("too many batcher metadata-value combinations"));
     }
     auto shard = std::make_unique<Shard>();
     shard->context.metadata = values;
-    shard->deadline = absl::Now() + config_.timeout;
+    shard->deadline = clock_->Now() + config_.timeout;
     Shard* raw = shard.get();
     shards_.emplace(std::move(values), std::move(shard));
     timer_cv_.notify_one();
@@ -226,7 +192,7 @@ class BatchProcessor : public ConsumerComponent<S> {
     std::unique_lock<std::mutex> lock(timer_mu_);
     while (!stopping_) {
       absl::Time next = absl::InfiniteFuture();
-      const absl::Time now = absl::Now();
+      const absl::Time now = clock_->Now();
       for (Shard* shard : AllShards()) {
         std::vector<otlp::Batch<S>> out;
         {
@@ -244,10 +210,7 @@ class BatchProcessor : public ConsumerComponent<S> {
           if (stopping_) return;
         }
       }
-      const absl::Duration wait = next - absl::Now();
-      if (wait > absl::ZeroDuration()) {
-        timer_cv_.wait_for(lock, absl::ToChronoNanoseconds(wait));
-      }
+      if (!stopping_) clock_->WaitUntil(timer_cv_, lock, next);
     }
   }
 
@@ -263,6 +226,7 @@ class BatchProcessor : public ConsumerComponent<S> {
   log::Logger logger_;
   Config config_;
   std::shared_ptr<Consumer<S>> next_;
+  Clock* clock_;
   Counter* size_trigger_ = nullptr;
   Counter* timeout_trigger_ = nullptr;
 
@@ -279,21 +243,26 @@ class BatchProcessor : public ConsumerComponent<S> {
 
 class Factory : public AllSignalsProcessorFactory<Factory> {
  public:
-  Factory() : AllSignalsProcessorFactory("batch") {}
+  explicit Factory(Clock* clock) : AllSignalsProcessorFactory("batch"), clock_(clock) {}
   std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override {
     return std::make_unique<Config>();
   }
 
   template <Signal S>
-  static ConsumerComponentPtr<S> Make(const CreateSettings& settings, const ComponentConfig& config,
-                                      std::shared_ptr<Consumer<S>> next) {
+  ConsumerComponentPtr<S> Make(const CreateSettings& settings, const ComponentConfig& config,
+                               std::shared_ptr<Consumer<S>> next) const {
     return std::make_shared<BatchProcessor<S>>(settings, static_cast<const Config&>(config),
-                                               std::move(next));
+                                               std::move(next), clock_);
   }
+
+ private:
+  Clock* clock_;
 };
 
 }  // namespace
 
-std::unique_ptr<ProcessorFactory> NewFactory() { return std::make_unique<Factory>(); }
+std::unique_ptr<ProcessorFactory> NewFactory(Clock* clock) {
+  return std::make_unique<Factory>(clock != nullptr ? clock : Clock::Real());
+}
 
 }  // namespace sprout::collector::batchprocessor

@@ -14,10 +14,13 @@
 
 #include <memory>
 
+#include "base/clock.h"
 #include "collector/factory.h"
 
 namespace sprout::collector::batchprocessor {
 
-std::unique_ptr<ProcessorFactory> NewFactory();
+// `clock` (not owned; nullptr: the real clock) is what timeouts are measured with: tests pass a
+// ManualClock and step time themselves.
+std::unique_ptr<ProcessorFactory> NewFactory(Clock* clock = nullptr);
 
 }  // namespace sprout::collector::batchprocessor

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
+#include "base/clock.h"
 #include "collector/processor/processor_testing.h"
 
 namespace sprout::collector::batchprocessor {
@@ -13,8 +16,9 @@ using namespace ::sprout::collector::testing;  // NOLINT
 using Traces = Capture<Signal::kTraces>;
 
 struct Running {
+  ManualClock clock;  // timeouts happen when the test advances it
   std::shared_ptr<Traces> sink = std::make_shared<Traces>();
-  std::unique_ptr<ProcessorFactory> factory = NewFactory();
+  std::unique_ptr<ProcessorFactory> factory = NewFactory(&clock);
   std::unique_ptr<ComponentConfig> config;
   ConsumerComponentPtr<Signal::kTraces> processor;
   MetricsRegistry metrics;
@@ -86,10 +90,14 @@ TEST(BatchProcessorTest, SplitsAtTheMaximumSize) {
 TEST(BatchProcessorTest, TimeoutSendsWhatIsPendingSplitByMax) {
   Running p("send_batch_size: 100\nsend_batch_max_size: 200\ntimeout: 50ms");
   ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(3)).ok());
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (p.sink->items() < 3 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
-  EXPECT_EQ(p.sink->items(), 3);
-  EXPECT_EQ(p.sink->batches().size(), 1u);
+  p.clock.Advance(absl::Milliseconds(49));
+  ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(2)).ok());
+  EXPECT_TRUE(p.sink->batches().empty());  // sends happen on the caller's thread or the timer's
+  p.clock.Advance(absl::Milliseconds(1));
+  ASSERT_TRUE(p.sink->WaitForItems(5));
+  auto batches = p.sink->batches();
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].item_count(), 5);
 }
 
 TEST(BatchProcessorTest, ZeroTimeoutSendsEveryRequestAtOnce) {
@@ -172,8 +180,9 @@ TEST(BatchProcessorTest, TimeoutSplitsWhatIsPendingAtTheMaximum) {
   Running p("send_batch_size: 100\nsend_batch_max_size: 100\ntimeout: 30ms");
   for (int i = 0; i < 9; ++i) ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(30)).ok());
   // 270 items: two size-triggered batches of 100, then the timeout sends the last 70.
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (p.sink->items() < 270 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(p.sink->items(), 200);
+  p.clock.Advance(absl::Milliseconds(30));
+  ASSERT_TRUE(p.sink->WaitForItems(270));
   auto batches = p.sink->batches();
   ASSERT_EQ(batches.size(), 3u);
   EXPECT_EQ(otlp::CountItems(batches[0].request()), 100);

@@ -230,5 +230,67 @@ TEST(BatchProcessorTest, MetricsAreBatchedByDataPointAndSplitInsideAMetric) {
             5);
 }
 
+// Lets the first batch in only when released: the thread sending it stays inside Consume.
+class HoldFirst : public Consumer<Signal::kTraces> {
+ public:
+  explicit HoldFirst(std::shared_ptr<Traces> next) : next_(std::move(next)) {}
+  absl::Status Consume(const Context& context, otlp::TracesBatch batch) override {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!held_one_) {
+        held_one_ = true;
+        holding_ = true;
+        cv_.notify_all();
+        cv_.wait(lock, [&] { return released_; });
+      }
+    }
+    return next_->Consume(context, std::move(batch));
+  }
+  void WaitUntilHolding() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return holding_; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::shared_ptr<Traces> next_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_one_ = false;
+  bool holding_ = false;
+  bool released_ = false;
+};
+
+// Remote-write backends refuse samples older than what they already have, so batches of one
+// batcher must leave in the order they were cut, even when the timer thread and a receiver's
+// thread each cut one.
+TEST(BatchProcessorTest, BatchesOfOneBatcherLeaveInTheOrderTheyWereCut) {
+  ManualClock clock;
+  auto sink = std::make_shared<Traces>();
+  auto hold = std::make_shared<HoldFirst>(sink);
+  auto factory = NewFactory(&clock);
+  auto config = *DecodeConfig(*factory, "send_batch_size: 10\ntimeout: 1s");
+  auto processor = *CreateProcessor<Signal::kTraces>(*factory, *config, hold);
+  NoHost host;
+  ASSERT_TRUE(processor->Start(host).ok());
+
+  ASSERT_TRUE(processor->Consume(Context{}, WireSpans(3, "a")).ok());
+  clock.Advance(absl::Seconds(1));  // the timer cuts "a" and is held while handing it on
+  hold->WaitUntilHolding();
+  // Ten items: a size-triggered batch, cut after "a" on this thread.
+  ASSERT_TRUE(processor->Consume(Context{}, WireSpans(10, "b")).ok());
+  hold->Release();
+  ASSERT_TRUE(sink->WaitForItems(13));
+  auto batches = sink->batches();
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(SpanNames(batches[0]), (std::vector<std::string>{"a0", "a1", "a2"}));
+  EXPECT_EQ(SpanNames(batches[1])[0], "b0");
+  ASSERT_TRUE(processor->Shutdown(absl::Now()).ok());
+}
+
 }  // namespace
 }  // namespace sprout::collector::batchprocessor

@@ -17,6 +17,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "base/go_format.h"
 
 namespace sprout::otlp {
 namespace {
@@ -269,50 +270,8 @@ void ForEachToken(std::string_view s, F f) {
 // ---------------------------------------------------------------------------------------------
 // Number and byte formatting.
 
-// Go's strconv.FormatFloat(v, 'f', -1, 64): the shortest digits that read back as `v`, laid out
-// without an exponent (1e300 is "1" and 300 zeros); NaN, +Inf, -Inf. std::to_chars in fixed
-// format would print the exact binary value instead (1e300 → 1000000000000000052504...), so the
-// shortest digits come from the scientific form and are placed here.
-void AppendFloat(double v, std::string* out) {
-  if (std::isnan(v)) {
-    out->append("NaN");
-    return;
-  }
-  if (std::isinf(v)) {
-    out->append(v > 0 ? "+Inf" : "-Inf");
-    return;
-  }
-  char buf[32];  // "-d.dddddddddddddddde-ddd"
-  const auto result = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
-  std::string_view text(buf, result.ptr - buf);
-  if (text.front() == '-') {
-    out->push_back('-');
-    text.remove_prefix(1);
-  }
-  const size_t e = text.find('e');
-  int exponent = 0;
-  std::from_chars(text.data() + e + (text[e + 1] == '+' ? 2 : 1), text.data() + text.size(),
-                  exponent);
-  char digits[20];
-  size_t n = 0;
-  for (char c : text.substr(0, e)) {
-    if (c != '.') digits[n++] = c;
-  }
-  const std::string_view all(digits, n);
-  const long point = exponent + 1L;  // digits before the decimal point
-  if (point <= 0) {
-    out->append("0.");
-    out->append(static_cast<size_t>(-point), '0');
-    out->append(all);
-  } else if (static_cast<size_t>(point) >= n) {
-    out->append(all);
-    out->append(static_cast<size_t>(point) - n, '0');
-  } else {
-    out->append(all.substr(0, static_cast<size_t>(point)));
-    out->push_back('.');
-    out->append(all.substr(static_cast<size_t>(point)));
-  }
-}
+// Go's strconv.FormatFloat(v, 'f', -1, 64): `le` and `quantile` label values.
+void AppendFloat(double v, std::string* out) { AppendGoFloat(v, 'f', -1, out); }
 
 void AppendInt(int64_t v, std::string* out) {
   char buf[24];
@@ -408,29 +367,6 @@ void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
-// ECMAScript number formatting, as Go's encoding/json: fixed notation, exponent form below
-// 1e-6 and from 1e21, without a leading zero in a negative exponent ("1e-7"). False for NaN and
-// infinities, which JSON cannot hold.
-bool AppendJsonNumber(double v, std::string* out) {
-  if (!std::isfinite(v)) return false;
-  const double magnitude = std::fabs(v);
-  if (magnitude != 0 && (magnitude < 1e-6 || magnitude >= 1e21)) {
-    char buf[64];
-    const auto result = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
-    std::string_view text(buf, result.ptr - buf);
-    const size_t n = text.size();
-    if (n >= 4 && text[n - 4] == 'e' && text[n - 3] == '-' && text[n - 2] == '0') {
-      out->append(text.substr(0, n - 2));
-      out->push_back(text[n - 1]);
-    } else {
-      out->append(text);
-    }
-  } else {
-    AppendFloat(v, out);
-  }
-  return true;
-}
-
 bool AppendJson(const AnyValue& value, std::string* out) {
   switch (value.value_case()) {
     case AnyValue::kStringValue:
@@ -443,7 +379,7 @@ bool AppendJson(const AnyValue& value, std::string* out) {
       AppendInt(value.int_value(), out);
       return true;
     case AnyValue::kDoubleValue:
-      return AppendJsonNumber(value.double_value(), out);
+      return AppendGoJsonFloat(value.double_value(), out);
     case AnyValue::kBytesValue: {
       std::string encoded;
       AppendBase64(value.bytes_value(), &encoded);
@@ -500,7 +436,7 @@ void AppendLabelValue(const AnyValue& value, std::string* out) {
       AppendInt(value.int_value(), out);
       return;
     case AnyValue::kDoubleValue:
-      AppendFloat(value.double_value(), out);
+      AppendPdataDouble(value.double_value(), out);  // 1e+21, 1e-7, "json: unsupported value: NaN"
       return;
     case AnyValue::kBytesValue:
       AppendBase64(value.bytes_value(), out);

@@ -129,8 +129,9 @@ std::string PromMetricName(const pb::metrics::Metric& metric, std::string_view m
 // permissive); "__x" stays. Empty stays empty (the translation drops such labels).
 std::string PromLabelName(std::string_view name, bool permissive = false);
 
-// An attribute value as a label value (the Collector's AsString): strings as they are, ints in
-// decimal, doubles like Go's FormatFloat(v, 'f', -1) (shortest digits, no exponent, NaN, +Inf),
+// An attribute value as a label value (pdata's AsString, as the Collector uses): strings as they
+// are, ints in decimal, doubles in encoding/json's number form (shortest digits; an exponent
+// below 1e-6 and from 1e21: "1e-7", "1e+21"; NaN and infinities "json: unsupported value: NaN"),
 // bools true/false, bytes base64, maps and slices as Go's encoding/json writes them (map keys
 // sorted; "" when a NaN or infinity inside makes that fail), an empty value "".
 std::string PromLabelValue(const pb::common::AnyValue& value);

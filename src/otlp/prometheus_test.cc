@@ -113,25 +113,64 @@ TEST(PromLabelValue, Scalars) {
   EXPECT_EQ(PromLabelValue(pb::common::AnyValue()), "");
 }
 
-TEST(PromLabelValue, DoublesLikeGoFormatFloatF) {
+// pdata's Value.AsString() of a double, which the Collector's translation uses for label values:
+// encoding/json's number form (the 'f' shortest digits from 1e-6 up to 1e21, the 'e' form outside
+// with "e-7" rather than "e-07"), and for NaN and infinities the text of the encoding error.
+TEST(PromLabelValue, DoublesLikePdataAsString) {
   EXPECT_EQ(PromLabelValue(DoubleValue(1.5)), "1.5");
   EXPECT_EQ(PromLabelValue(DoubleValue(3)), "3");
   EXPECT_EQ(PromLabelValue(DoubleValue(0.1)), "0.1");
   EXPECT_EQ(PromLabelValue(DoubleValue(-0.0)), "-0");
-  EXPECT_EQ(PromLabelValue(DoubleValue(1e21)), "1000000000000000000000");
-  EXPECT_EQ(PromLabelValue(DoubleValue(1e-7)), "0.0000001");
+  EXPECT_EQ(PromLabelValue(DoubleValue(1e20)), "100000000000000000000");
+  EXPECT_EQ(PromLabelValue(DoubleValue(1e21)), "1e+21");
+  EXPECT_EQ(PromLabelValue(DoubleValue(0.000001)), "0.000001");
+  EXPECT_EQ(PromLabelValue(DoubleValue(1e-7)), "1e-7");
   EXPECT_EQ(PromLabelValue(DoubleValue(123456789.125)), "123456789.125");
   EXPECT_EQ(PromLabelValue(DoubleValue(0.1 + 0.2)), "0.30000000000000004");
   EXPECT_EQ(PromLabelValue(DoubleValue(-2.5e-3)), "-0.0025");
-  // Shortest digits, then zeros: not the exact binary value (1000000000000000052504...).
-  EXPECT_EQ(PromLabelValue(DoubleValue(1e300)), "1" + std::string(300, '0'));
+  EXPECT_EQ(PromLabelValue(DoubleValue(1e300)), "1e+300");
   EXPECT_EQ(PromLabelValue(DoubleValue(1.2345678901234567e20)), "123456789012345670000");
   EXPECT_EQ(PromLabelValue(DoubleValue(std::numeric_limits<double>::max())),
-            "17976931348623157" + std::string(292, '0'));
-  EXPECT_EQ(PromLabelValue(DoubleValue(std::numeric_limits<double>::infinity())), "+Inf");
-  EXPECT_EQ(PromLabelValue(DoubleValue(-std::numeric_limits<double>::infinity())), "-Inf");
-  EXPECT_EQ(PromLabelValue(DoubleValue(std::nan(""))), "NaN");
-  EXPECT_EQ(PromLabelValue(DoubleValue(5e-324)).size(), 326u);
+            "1.7976931348623157e+308");
+  EXPECT_EQ(PromLabelValue(DoubleValue(5e-324)), "5e-324");
+  EXPECT_EQ(PromLabelValue(DoubleValue(std::numeric_limits<double>::infinity())),
+            "json: unsupported value: +Inf");
+  EXPECT_EQ(PromLabelValue(DoubleValue(-std::numeric_limits<double>::infinity())),
+            "json: unsupported value: -Inf");
+  EXPECT_EQ(PromLabelValue(DoubleValue(std::nan(""))), "json: unsupported value: NaN");
+}
+
+// `le` and `quantile` are strconv.FormatFloat(v, 'f', -1, 64): never an exponent, and the
+// shortest digits rather than the binary value's expansion.
+TEST(PromTranslate, BucketBoundsAndQuantilesUseShortestFixed) {
+  pb::metrics_service::ExportMetricsServiceRequest request;
+  auto* metrics = request.add_resource_metrics()->add_scope_metrics();
+  auto* histogram = metrics->add_metrics();
+  histogram->set_name("h");
+  histogram->mutable_histogram()->set_aggregation_temporality(
+      pb::metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto* point = histogram->mutable_histogram()->add_data_points();
+  point->set_time_unix_nano(1000000);
+  point->add_explicit_bounds(1e-7);
+  point->add_explicit_bounds(1e23);
+  point->add_bucket_counts(1);
+  point->add_bucket_counts(1);
+  point->add_bucket_counts(1);
+  point->set_count(3);
+  auto* summary = metrics->add_metrics();
+  summary->set_name("s");
+  auto* quantile = summary->mutable_summary()->add_data_points()->add_quantile_values();
+  quantile->set_quantile(1e-7);
+  std::vector<std::string> les;
+  std::vector<std::string> quantiles;
+  for (const auto& series : TranslateMetrics(request, PromTranslationSettings()).series) {
+    for (const auto& label : series.labels()) {
+      if (label.name() == "le") les.push_back(label.value());
+      if (label.name() == "quantile") quantiles.push_back(label.value());
+    }
+  }
+  EXPECT_EQ(les, (std::vector<std::string>{"0.0000001", "1" + std::string(23, '0'), "+Inf"}));
+  EXPECT_EQ(quantiles, (std::vector<std::string>{"0.0000001"}));
 }
 
 TEST(PromLabelValue, BytesAsBase64) {
@@ -882,10 +921,18 @@ TEST(PromTranslate, ManyAttributesAndLongValuesSurviveThePool) {
   // More label text than one pool chunk, to cover views across chunks.
   std::string json = R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"g","gauge":{
     "dataPoints":[{"timeUnixNano":"1000000","asInt":"1","attributes":[)";
+  // Each "long" value is a list of 30 ints, formatted into the pool as 300 bytes of JSON.
+  std::string list_json;
+  std::string list_text = "[";
+  for (int j = 0; j < 30; ++j) {
+    absl::StrAppend(&list_json, j ? "," : "", R"({"intValue":"123456789"})");
+    absl::StrAppend(&list_text, j ? "," : "", "123456789");
+  }
+  list_text += "]";
   for (int i = 0; i < 40; ++i) {
     absl::StrAppend(&json, i ? "," : "", R"({"key":"k.)", i, R"(","value":{"intValue":")",
-                    std::string(18, '9'), R"("}},{"key":"long)", i, R"(","value":{"doubleValue":)",
-                    "1e300}}");
+                    std::string(18, '9'), R"("}},{"key":"long)", i,
+                    R"(","value":{"arrayValue":{"values":[)", list_json, "]}}}");
   }
   json += "]}]}}]}]}]}";
   const PromTranslation t = TranslateMetrics(FromJson(json), {});
@@ -895,7 +942,7 @@ TEST(PromTranslate, ManyAttributesAndLongValuesSurviveThePool) {
     if (label.name().rfind("k_", 0) == 0) {
       EXPECT_EQ(label.value(), std::string(18, '9'));
     } else if (label.name().rfind("long", 0) == 0) {
-      EXPECT_EQ(label.value(), "1" + std::string(300, '0'));
+      EXPECT_EQ(label.value(), list_text);
     }
   }
   CheckInvariants(t, "pool");

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <iterator>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -631,10 +632,7 @@ std::string Quote(std::string_view s) {
 // ---------------------------------------------------------------------------------------------
 // Translation.
 
-struct LabelRef {
-  std::string_view name;
-  std::string_view value;
-};
+using LabelRef = PromLabel;
 
 // An attribute's label before collisions are resolved.
 struct AttributeLabel {
@@ -743,7 +741,7 @@ inline uint64_t HashString(uint64_t h, std::string_view s) {
   return FoldedMultiply(a ^ kSecret1 ^ n, b ^ kSecret2 ^ h) ^ (h + kSecret0);
 }
 
-uint64_t HashLabels(const std::vector<LabelRef>& labels) {
+uint64_t HashLabels(PromLabels labels) {
   uint64_t h = labels.size();
   for (const LabelRef& label : labels) {
     h = HashString(h, label.name);
@@ -795,14 +793,15 @@ class TextPool {
   size_t used_ = 0;
 };
 
-// Where the translation writes: PromTranslation's vectors, or a WriteRequest (whose messages
-// may live on an arena).
+// Remote-write sinks: series into PromTranslation's vectors, or into a WriteRequest (whose
+// messages may live on an arena). Identical label sets are one series (found by hash, then
+// compared); each series' samples, exemplars and histograms are sorted by time at Finish().
 class VectorOutput {
  public:
   explicit VectorOutput(PromTranslation* out) : out_(out) {}
   void Reserve(size_t series) { out_->series.reserve(series); }
   size_t SeriesCount() const { return out_->series.size(); }
-  prometheus::TimeSeries& Series(uint32_t i) { return out_->series[i]; }
+  prometheus::TimeSeries& Series(size_t i) { return out_->series[i]; }
   prometheus::TimeSeries& AddSeries() { return out_->series.emplace_back(); }
   prometheus::MetricMetadata& AddMetadata() { return out_->metadata.emplace_back(); }
   std::vector<prometheus::TimeSeries>& AllSeries() { return out_->series; }
@@ -819,7 +818,7 @@ class RequestOutput {
         std::min<size_t>(series + static_cast<size_t>(out_->timeseries_size()), INT32_MAX)));
   }
   size_t SeriesCount() const { return static_cast<size_t>(out_->timeseries_size()); }
-  prometheus::TimeSeries& Series(uint32_t i) {
+  prometheus::TimeSeries& Series(size_t i) {
     return *out_->mutable_timeseries(static_cast<int>(i));
   }
   prometheus::TimeSeries& AddSeries() { return *out_->add_timeseries(); }
@@ -833,11 +832,131 @@ class RequestOutput {
 };
 
 template <typename Output>
+class RemoteWriteSink final : public PromSink {
+ public:
+  explicit RemoteWriteSink(Output output) : output_(output), first_(output_.SeriesCount()) {}
+
+  void Begin(size_t points) override {
+    // Gauges and sums make one series per point at most; histograms make more and grow the
+    // vector (moving a message is cheap).
+    output_.Reserve(points);
+    index_.reserve(points);
+  }
+
+  [[gnu::flatten]] PromSeriesRef Series(PromLabels labels, uint64_t hash) override {
+    auto [it, inserted] = index_.try_emplace(hash, kNoSeries);
+    for (uint32_t i = it->second; i != kNoSeries; i = next_same_hash_[i - first_]) {
+      if (SameLabels(output_.Series(i), labels)) return i;
+    }
+    const auto index = static_cast<uint32_t>(output_.SeriesCount());
+    prometheus::TimeSeries& series = output_.AddSeries();
+    auto* out = series.mutable_labels();
+    out->Reserve(static_cast<int>(labels.size()));
+    for (const PromLabel& label : labels) {
+      prometheus::Label* added = out->Add();
+      added->set_name(label.name.data(), label.name.size());
+      added->set_value(label.value.data(), label.value.size());
+    }
+    next_same_hash_.push_back(it->second);
+    it->second = index;
+    return index;
+  }
+
+  void Sample(PromSeriesRef series, int64_t timestamp_ms, double value) override {
+    prometheus::Sample* sample = output_.Series(series).add_samples();
+    sample->set_value(value);
+    sample->set_timestamp(timestamp_ms);
+  }
+
+  void Histogram(PromSeriesRef series, const PromHistogram& h) override {
+    prometheus::Histogram* out = output_.Series(series).add_histograms();
+    out->set_schema(h.schema);
+    out->set_zero_threshold(h.zero_threshold);
+    out->set_reset_hint(prometheus::Histogram::UNKNOWN);
+    out->set_timestamp(h.timestamp_ms);
+    out->set_count_int(h.count);
+    out->set_sum(h.sum);
+    out->set_zero_count_int(h.zero_count);
+    CopyBuckets(h.positive_spans, h.positive_deltas, out->mutable_positive_spans(),
+                out->mutable_positive_deltas());
+    CopyBuckets(h.negative_spans, h.negative_deltas, out->mutable_negative_spans(),
+                out->mutable_negative_deltas());
+  }
+
+  void Exemplar(PromSeriesRef series, const PromExemplar& exemplar) override {
+    prometheus::Exemplar* out = output_.Series(series).add_exemplars();
+    out->set_value(exemplar.value);
+    out->set_timestamp(exemplar.timestamp_ms);
+    auto* labels = out->mutable_labels();
+    for (const PromLabel& label : exemplar.labels) {
+      prometheus::Label* added = labels->Add();
+      added->set_name(label.name.data(), label.name.size());
+      added->set_value(label.value.data(), label.value.size());
+    }
+  }
+
+  void Metadata(const PromMetadata& m) override {
+    prometheus::MetricMetadata& metadata = output_.AddMetadata();
+    metadata.set_type(static_cast<prometheus::MetricMetadata::MetricType>(m.type));
+    metadata.set_metric_family_name(m.family.data(), m.family.size());
+    metadata.set_help(m.help.data(), m.help.size());
+    metadata.set_unit(m.unit.data(), m.unit.size());
+  }
+
+  // Samples, exemplars and native histograms in time order (stable: equal times keep their
+  // arrival order).
+  void Finish() override {
+    auto by_time = [](const auto* a, const auto* b) { return a->timestamp() < b->timestamp(); };
+    auto sort = [&](auto* field) {
+      if (field->size() < 2) return;
+      if (!std::is_sorted(field->pointer_begin(), field->pointer_end(), by_time)) {
+        std::stable_sort(field->pointer_begin(), field->pointer_end(), by_time);
+      }
+    };
+    for (prometheus::TimeSeries& series : output_.AllSeries()) {
+      sort(series.mutable_samples());
+      sort(series.mutable_exemplars());
+      sort(series.mutable_histograms());
+    }
+  }
+
+ private:
+  static constexpr uint32_t kNoSeries = ~uint32_t{0};
+
+  static bool SameLabels(const prometheus::TimeSeries& series, PromLabels labels) {
+    if (static_cast<size_t>(series.labels_size()) != labels.size()) return false;
+    for (size_t i = 0; i < labels.size(); ++i) {
+      const prometheus::Label& label = series.labels(static_cast<int>(i));
+      if (!Equal(label.name(), labels[i].name) || !Equal(label.value(), labels[i].value)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static void CopyBuckets(std::span<const PromBucketSpan> spans, std::span<const int64_t> deltas,
+                          google::protobuf::RepeatedPtrField<prometheus::BucketSpan>* out_spans,
+                          google::protobuf::RepeatedField<int64_t>* out_deltas) {
+    for (const PromBucketSpan& span : spans) {
+      prometheus::BucketSpan* added = out_spans->Add();
+      added->set_offset(span.offset);
+      added->set_length(span.length);
+    }
+    out_deltas->Add(deltas.begin(), deltas.end());
+  }
+
+  Output output_;
+  const size_t first_;  // series made before this translation are never merged with
+  // Label-set hash → the newest series with it; next_same_hash_ chains older ones.
+  absl::flat_hash_map<uint64_t, uint32_t> index_;
+  std::vector<uint32_t> next_same_hash_;
+};
+
 class Translator {
  public:
-  Translator(const PromTranslationSettings& settings, Output output,
+  Translator(const PromTranslationSettings& settings, PromSink* sink,
              std::vector<std::string>* errors, int64_t* dropped_points)
-      : settings_(settings), output_(output), errors_(errors), dropped_points_(dropped_points) {
+      : settings_(settings), sink_(sink), errors_(errors), dropped_points_(dropped_points) {
     for (const auto& [name, value] : settings.external_labels) {
       OwnedLabel label{PromLabelName(name, settings.permissive_label_sanitization), value};
       if (label.name.empty() || label.value.empty()) continue;
@@ -850,20 +969,15 @@ class Translator {
   }
 
   void Translate(const pb::metrics_service::ExportMetricsServiceRequest& request) {
-    // Gauges and sums make one series per point at most; histograms make more and grow the
-    // vector (moving a message is cheap).
-    const size_t points = static_cast<size_t>(CountItems(request));
-    output_.Reserve(points + static_cast<size_t>(request.resource_metrics_size()));
-    index_.reserve(points);
+    sink_->Begin(static_cast<size_t>(CountItems(request)) +
+                 static_cast<size_t>(request.resource_metrics_size()));
     for (const auto& resource_metrics : request.resource_metrics()) {
       TranslateResource(resource_metrics);
     }
-    Finish();
+    sink_->Finish();
   }
 
  private:
-  static constexpr uint32_t kNoSeries = ~uint32_t{0};
-
   void TranslateResource(const pb::metrics::ResourceMetrics& resource_metrics) {
     const KeyValues& resource_attributes = resource_metrics.resource().attributes();
     // job and instance; the first of duplicate keys counts. An empty text is no label.
@@ -1032,38 +1146,34 @@ class Translator {
   void AddMetadata(const pb::metrics::Metric& metric, const std::string& family) {
     using pb::metrics::AGGREGATION_TEMPORALITY_CUMULATIVE;
     using pb::metrics::Metric;
-    using Type = prometheus::MetricMetadata;
+    using Type = PromMetricType;
     if (!families_.insert(family).second) return;
-    Type::MetricType type = Type::UNKNOWN;
+    Type type = Type::kUnknown;
     switch (metric.data_case()) {
       case Metric::kGauge:
-        type = Type::GAUGE;
+        type = Type::kGauge;
         break;
       case Metric::kSum:
-        type = metric.sum().is_monotonic() ? Type::COUNTER : Type::GAUGE;
+        type = metric.sum().is_monotonic() ? Type::kCounter : Type::kGauge;
         break;
       case Metric::kHistogram:
         type = metric.histogram().aggregation_temporality() == AGGREGATION_TEMPORALITY_CUMULATIVE
-                   ? Type::HISTOGRAM
-                   : Type::GAUGEHISTOGRAM;
+                   ? Type::kHistogram
+                   : Type::kGaugeHistogram;
         break;
       case Metric::kExponentialHistogram:
         type = metric.exponential_histogram().aggregation_temporality() ==
                        AGGREGATION_TEMPORALITY_CUMULATIVE
-                   ? Type::HISTOGRAM
-                   : Type::GAUGEHISTOGRAM;
+                   ? Type::kHistogram
+                   : Type::kGaugeHistogram;
         break;
       case Metric::kSummary:
-        type = Type::SUMMARY;
+        type = Type::kSummary;
         break;
       case Metric::DATA_NOT_SET:
         break;
     }
-    prometheus::MetricMetadata& metadata = output_.AddMetadata();
-    metadata.set_type(type);
-    metadata.set_metric_family_name(family);
-    metadata.set_help(metric.description());
-    metadata.set_unit(metric.unit());
+    sink_->Metadata({type, family, metric.description(), metric.unit()});
   }
 
   // --- labels ---
@@ -1215,9 +1325,9 @@ class Translator {
   }
 
   // The series with base_ plus __name__ and an optional reserved label (le, quantile), which
-  // replace attributes of the same names; created on first use.
-  uint32_t Series(std::string_view metric_name, std::string_view extra_name = {},
-                  std::string_view extra_value = {}) {
+  // replace attributes of the same names.
+  PromSeriesRef Series(std::string_view metric_name, std::string_view extra_name = {},
+                       std::string_view extra_value = {}) {
     full_.clear();
     for (const LabelRef& label : base_) {
       if (label.name != kNameLabel && label.name != extra_name) full_.push_back(label);
@@ -1228,52 +1338,16 @@ class Translator {
     };
     insert_sorted({kNameLabel, metric_name});
     if (!extra_name.empty()) insert_sorted({extra_name, extra_value});
-
-    const uint64_t hash = HashLabels(full_);
-    auto [it, inserted] = index_.try_emplace(hash, kNoSeries);
-    for (uint32_t i = it->second; i != kNoSeries; i = next_same_hash_[i]) {
-      if (SameLabels(output_.Series(i), full_)) return i;
-    }
-    const auto index = static_cast<uint32_t>(output_.SeriesCount());
-    prometheus::TimeSeries& series = output_.AddSeries();
-    auto* labels = series.mutable_labels();
-    labels->Reserve(static_cast<int>(full_.size()));
-    for (const LabelRef& label : full_) {
-      prometheus::Label* added = labels->Add();
-      added->set_name(label.name.data(), label.name.size());
-      added->set_value(label.value.data(), label.value.size());
-    }
-    next_same_hash_.push_back(it->second);
-    it->second = index;
-    return index;
+    return sink_->Series(full_, HashLabels(full_));
   }
 
-  static bool SameLabels(const prometheus::TimeSeries& series,
-                         const std::vector<LabelRef>& labels) {
-    if (static_cast<size_t>(series.labels_size()) != labels.size()) return false;
-    for (size_t i = 0; i < labels.size(); ++i) {
-      const prometheus::Label& label = series.labels(static_cast<int>(i));
-      if (!Equal(label.name(), labels[i].name) || !Equal(label.value(), labels[i].value)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  void AddSample(uint32_t series, double value, int64_t timestamp_ms) {
-    prometheus::Sample* sample = output_.Series(series).add_samples();
-    sample->set_value(value);
-    sample->set_timestamp(timestamp_ms);
+  void AddSample(PromSeriesRef series, double value, int64_t timestamp_ms) {
+    sink_->Sample(series, timestamp_ms, value);
   }
 
   // trace_id and span_id as hex, then the filtered attributes unless all the label text would
   // pass 128 runes (Prometheus's exemplar label limit).
-  void AddExemplar(uint32_t series, const pb::metrics::Exemplar& exemplar) {
-    prometheus::Exemplar* out = output_.Series(series).add_exemplars();
-    out->set_value(exemplar.value_case() == pb::metrics::Exemplar::kAsInt
-                       ? static_cast<double>(exemplar.as_int())
-                       : exemplar.as_double());
-    out->set_timestamp(NanosToMillis(exemplar.time_unix_nano()));
+  void AddExemplar(PromSeriesRef series, const pb::metrics::Exemplar& exemplar) {
     exemplar_labels_.clear();
     size_t runes = 0;
     // An all-zero ID is no ID (pcommon's IsEmpty), as an empty one.
@@ -1298,14 +1372,19 @@ class Translator {
     if (runes > kMaxExemplarRunes) exemplar_labels_.resize(ids);
     // Sorted, and of equal names the first (the IDs, then attribute order) stays.
     StableSortSmall(exemplar_labels_.begin(), exemplar_labels_.end(), ByName);
-    auto* labels = out->mutable_labels();
+    size_t kept = 0;
     for (size_t i = 0; i < exemplar_labels_.size(); ++i) {
-      const LabelRef& label = exemplar_labels_[i];
-      if (i > 0 && exemplar_labels_[i - 1].name == label.name) continue;
-      prometheus::Label* added = labels->Add();
-      added->set_name(label.name.data(), label.name.size());
-      added->set_value(label.value.data(), label.value.size());
+      if (kept > 0 && exemplar_labels_[kept - 1].name == exemplar_labels_[i].name) continue;
+      exemplar_labels_[kept++] = exemplar_labels_[i];
     }
+    exemplar_labels_.resize(kept);
+    PromExemplar out;
+    out.value = exemplar.value_case() == pb::metrics::Exemplar::kAsInt
+                    ? static_cast<double>(exemplar.as_int())
+                    : exemplar.as_double();
+    out.timestamp_ms = NanosToMillis(exemplar.time_unix_nano());
+    out.labels = exemplar_labels_;
+    sink_->Exemplar(series, out);
   }
 
   // --- data points ---
@@ -1315,7 +1394,7 @@ class Translator {
       const std::string& name) {
     for (const auto& point : points) {
       BuildPointLabels(point.attributes());
-      const uint32_t series = Series(name);
+      const PromSeriesRef series = Series(name);
       double value = point.value_case() == pb::metrics::NumberDataPoint::kAsInt
                          ? static_cast<double>(point.as_int())
                          : point.as_double();
@@ -1349,18 +1428,18 @@ class Translator {
         cumulative += point.bucket_counts(i);
         le.clear();
         AppendFloat(point.explicit_bounds(i), &le);
-        const uint32_t series = Series(bucket_name, "le", le);
+        const PromSeriesRef series = Series(bucket_name, "le", le);
         AddSample(series, stale ? PromStaleNaN() : static_cast<double>(cumulative), timestamp);
         bucket_series_.push_back(series);
       }
-      const uint32_t inf_series = Series(bucket_name, "le", "+Inf");
+      const PromSeriesRef inf_series = Series(bucket_name, "le", "+Inf");
       AddSample(inf_series, count, timestamp);
 
       for (const auto& exemplar : point.exemplars()) {
         const double value = exemplar.value_case() == pb::metrics::Exemplar::kAsInt
                                  ? static_cast<double>(exemplar.as_int())
                                  : exemplar.as_double();
-        uint32_t series = inf_series;
+        PromSeriesRef series = inf_series;
         for (int i = 0; i < buckets; ++i) {
           if (point.explicit_bounds(i) >= value) {
             series = bucket_series_[static_cast<size_t>(i)];
@@ -1411,33 +1490,39 @@ class Translator {
         continue;
       }
       BuildPointLabels(point.attributes());
-      const uint32_t series = Series(name);
-      prometheus::Histogram* histogram = output_.Series(series).add_histograms();
+      const PromSeriesRef series = Series(name);
+      PromHistogram histogram;
       int32_t schema = point.scale();
       int32_t scale_down = 0;
       if (schema > 8) {
         scale_down = schema - 8;
         schema = 8;
       }
-      histogram->set_schema(schema);
-      histogram->set_zero_threshold(point.zero_threshold() != 0 ? point.zero_threshold()
-                                                                : kDefaultZeroThreshold);
-      histogram->set_reset_hint(prometheus::Histogram::UNKNOWN);
-      histogram->set_timestamp(NanosToMillis(point.time_unix_nano()));
-      // A stale marker stays an integer histogram, as the Collector sends it: count_int holds
+      histogram.schema = schema;
+      histogram.zero_threshold =
+          point.zero_threshold() != 0 ? point.zero_threshold() : kDefaultZeroThreshold;
+      histogram.timestamp_ms = NanosToMillis(point.time_unix_nano());
+      // A stale marker stays an integer histogram, as the Collector sends it: the count holds
       // the stale NaN's bit pattern, sum the stale NaN; zero count and buckets as usual.
       if (point.flags() & kNoRecordedValue) {
-        histogram->set_count_int(kStaleNaNBits);
-        histogram->set_sum(PromStaleNaN());
+        histogram.count = kStaleNaNBits;
+        histogram.sum = PromStaleNaN();
       } else {
-        histogram->set_count_int(point.count());
-        if (point.has_sum()) histogram->set_sum(point.sum());
+        histogram.count = point.count();
+        if (point.has_sum()) histogram.sum = point.sum();
       }
-      histogram->set_zero_count_int(point.zero_count());
-      ConvertBuckets(point.positive(), scale_down, histogram->mutable_positive_spans(),
-                     histogram->mutable_positive_deltas());
-      ConvertBuckets(point.negative(), scale_down, histogram->mutable_negative_spans(),
-                     histogram->mutable_negative_deltas());
+      histogram.zero_count = point.zero_count();
+      positive_spans_.clear();
+      positive_deltas_.clear();
+      negative_spans_.clear();
+      negative_deltas_.clear();
+      ConvertBuckets(point.positive(), scale_down, &positive_spans_, &positive_deltas_);
+      ConvertBuckets(point.negative(), scale_down, &negative_spans_, &negative_deltas_);
+      histogram.positive_spans = positive_spans_;
+      histogram.positive_deltas = positive_deltas_;
+      histogram.negative_spans = negative_spans_;
+      histogram.negative_deltas = negative_deltas_;
+      sink_->Histogram(series, histogram);
       for (const auto& exemplar : point.exemplars()) AddExemplar(series, exemplar);
     }
   }
@@ -1447,9 +1532,8 @@ class Translator {
   // neighbours (index >> scale_down). Empty buckets are left out; a run of at most two empty
   // buckets between filled ones is written as zeros, a longer run starts a new span.
   void ConvertBuckets(const pb::metrics::ExponentialHistogramDataPoint::Buckets& buckets,
-                      int32_t scale_down,
-                      google::protobuf::RepeatedPtrField<prometheus::BucketSpan>* spans,
-                      google::protobuf::RepeatedField<int64_t>* deltas) {
+                      int32_t scale_down, std::vector<PromBucketSpan>* spans,
+                      std::vector<int64_t>* deltas) {
     merged_.clear();
     const int64_t offset = buckets.offset();
     // Past 62 every index of an int32 range lands in bucket 0 or -1 anyway; shifting by 64 or
@@ -1465,21 +1549,18 @@ class Translator {
         merged_.emplace_back(index, count);
       }
     }
-    prometheus::BucketSpan* span = nullptr;
     int64_t previous_index = 0;
     uint64_t previous_count = 0;
     auto append = [&](uint64_t count) {
-      span->set_length(span->length() + 1);
-      deltas->Add(static_cast<int64_t>(count - previous_count));
+      ++spans->back().length;
+      deltas->push_back(static_cast<int64_t>(count - previous_count));
       previous_count = count;
     };
     for (const auto& [index, count] : merged_) {
-      if (span == nullptr) {
-        span = spans->Add();
-        span->set_offset(static_cast<int32_t>(index));
+      if (spans->empty()) {
+        spans->push_back({static_cast<int32_t>(index), 0});
       } else if (const int64_t gap = index - previous_index - 1; gap > 2) {
-        span = spans->Add();
-        span->set_offset(static_cast<int32_t>(gap));
+        spans->push_back({static_cast<int32_t>(gap), 0});
       } else {
         for (int64_t k = 0; k < gap; ++k) append(0);
       }
@@ -1502,25 +1583,8 @@ class Translator {
     AddSample(Series(target_info_name_), 1, NanosToMillis(latest_nanos));
   }
 
-  // Samples, exemplars and native histograms in time order (stable: equal times keep their
-  // arrival order).
-  void Finish() {
-    auto by_time = [](const auto* a, const auto* b) { return a->timestamp() < b->timestamp(); };
-    auto sort = [&](auto* field) {
-      if (field->size() < 2) return;
-      if (!std::is_sorted(field->pointer_begin(), field->pointer_end(), by_time)) {
-        std::stable_sort(field->pointer_begin(), field->pointer_end(), by_time);
-      }
-    };
-    for (prometheus::TimeSeries& series : output_.AllSeries()) {
-      sort(series.mutable_samples());
-      sort(series.mutable_exemplars());
-      sort(series.mutable_histograms());
-    }
-  }
-
   const PromTranslationSettings& settings_;
-  Output output_;
+  PromSink* sink_;
   std::vector<std::string>* errors_;
   int64_t* dropped_points_;
   std::vector<OwnedLabel> external_labels_;  // sanitized, non-empty
@@ -1541,7 +1605,11 @@ class Translator {
   std::vector<LabelRef> merged_labels_;
   std::vector<LabelRef> full_;
   std::vector<LabelRef> exemplar_labels_;
-  std::vector<uint32_t> bucket_series_;
+  std::vector<PromSeriesRef> bucket_series_;
+  std::vector<PromBucketSpan> positive_spans_;
+  std::vector<int64_t> positive_deltas_;
+  std::vector<PromBucketSpan> negative_spans_;
+  std::vector<int64_t> negative_deltas_;
   std::vector<std::pair<int64_t, uint64_t>> merged_;
   std::string scratch_;
   TextPool pool_;  // rewound for each data point
@@ -1551,9 +1619,6 @@ class Translator {
   std::vector<std::string_view> previous_names_;  // and their label names
   TextPool names_pool_;                           // never rewound
 
-  // Label-set hash → the newest series with it; next_same_hash_ chains older ones.
-  absl::flat_hash_map<uint64_t, uint32_t> index_;
-  std::vector<uint32_t> next_same_hash_;
   absl::flat_hash_set<std::string> families_;
 };
 
@@ -1562,16 +1627,22 @@ class Translator {
 PromTranslation TranslateMetrics(const pb::metrics_service::ExportMetricsServiceRequest& request,
                                  const PromTranslationSettings& settings) {
   PromTranslation result;
-  Translator<VectorOutput>(settings, VectorOutput(&result), &result.errors, &result.dropped_points)
-      .Translate(request);
+  RemoteWriteSink<VectorOutput> sink{VectorOutput(&result)};
+  Translator(settings, &sink, &result.errors, &result.dropped_points).Translate(request);
   return result;
 }
 
 void TranslateMetrics(const pb::metrics_service::ExportMetricsServiceRequest& request,
                       const PromTranslationSettings& settings, prometheus::WriteRequest* out,
                       std::vector<std::string>* errors, int64_t* dropped_points) {
-  Translator<RequestOutput>(settings, RequestOutput(out), errors, dropped_points)
-      .Translate(request);
+  RemoteWriteSink<RequestOutput> sink{RequestOutput(out)};
+  Translator(settings, &sink, errors, dropped_points).Translate(request);
+}
+
+void TranslateMetrics(const pb::metrics_service::ExportMetricsServiceRequest& request,
+                      const PromTranslationSettings& settings, PromSink* sink,
+                      std::vector<std::string>* errors, int64_t* dropped_points) {
+  Translator(settings, sink, errors, dropped_points).Translate(request);
 }
 
 std::string PromMetricName(const pb::metrics::Metric& metric, std::string_view metric_namespace,

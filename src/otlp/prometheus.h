@@ -65,6 +65,7 @@
 #include <utility>
 #include <vector>
 
+#include "otlp/prometheus_sink.h"
 #include "otlp/signal.h"
 #include "prometheus/remote.pb.h"
 
@@ -110,6 +111,12 @@ PromTranslation TranslateMetrics(const pb::metrics_service::ExportMetricsService
 // short string is bump-allocated, which is the faster path (see the cost note above).
 void TranslateMetrics(const pb::metrics_service::ExportMetricsServiceRequest& request,
                       const PromTranslationSettings& settings, prometheus::WriteRequest* out,
+                      std::vector<std::string>* errors, int64_t* dropped_points);
+
+// The same translation into any sink (prometheus_sink.h): the metrics store's OTLP ingest, with no
+// remote-write message built. Errors and dropped points as above.
+void TranslateMetrics(const pb::metrics_service::ExportMetricsServiceRequest& request,
+                      const PromTranslationSettings& settings, PromSink* sink,
                       std::vector<std::string>* errors, int64_t* dropped_points);
 
 // Building blocks, exposed for tests and for the metrics store.

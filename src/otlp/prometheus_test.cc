@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
@@ -654,6 +655,121 @@ TEST(PromGolden, AllCases) {
       continue;
     }
     EXPECT_EQ(actual, c.expected) << "run with SPROUT_UPDATE_GOLDEN=1 to rewrite " << path;
+  }
+}
+
+// A sink written only from prometheus_sink.h's contract: it keys series by their label text,
+// copies what it keeps, sorts at Finish, and checks what the contract promises on every call.
+class ContractSink : public PromSink {
+ public:
+  explicit ContractSink(PromTranslation* out) : out_(out) {}
+
+  PromSeriesRef Series(PromLabels labels, uint64_t hash) override {
+    std::string key;
+    for (size_t i = 0; i < labels.size(); ++i) {
+      EXPECT_FALSE(labels[i].value.empty()) << labels[i].name;
+      if (i > 0) EXPECT_LT(labels[i - 1].name, labels[i].name) << "sorted, unique names";
+      key.append(labels[i].name).push_back('\0');
+      key.append(labels[i].value).push_back('\0');
+    }
+    auto [it, inserted] = refs_.try_emplace(key, out_->series.size());
+    if (inserted) {
+      auto& series = out_->series.emplace_back();
+      for (const PromLabel& label : labels) {
+        auto* added = series.add_labels();
+        added->set_name(std::string(label.name));
+        added->set_value(std::string(label.value));
+      }
+      hashes_.push_back(hash);
+    } else {
+      EXPECT_EQ(hashes_[it->second], hash) << "equal label sets hash equally";
+    }
+    return it->second;
+  }
+  void Sample(PromSeriesRef series, int64_t timestamp_ms, double value) override {
+    auto* sample = out_->series[series].add_samples();
+    sample->set_timestamp(timestamp_ms);
+    sample->set_value(value);
+  }
+  void Histogram(PromSeriesRef series, const PromHistogram& h) override {
+    auto* out = out_->series[series].add_histograms();
+    out->set_timestamp(h.timestamp_ms);
+    out->set_schema(h.schema);
+    out->set_zero_threshold(h.zero_threshold);
+    out->set_zero_count_int(h.zero_count);
+    out->set_count_int(h.count);
+    out->set_sum(h.sum);
+    out->set_reset_hint(prometheus::Histogram::UNKNOWN);
+    for (const auto& span : h.positive_spans) {
+      auto* added = out->add_positive_spans();
+      added->set_offset(span.offset);
+      added->set_length(span.length);
+    }
+    for (int64_t delta : h.positive_deltas) out->add_positive_deltas(delta);
+    for (const auto& span : h.negative_spans) {
+      auto* added = out->add_negative_spans();
+      added->set_offset(span.offset);
+      added->set_length(span.length);
+    }
+    for (int64_t delta : h.negative_deltas) out->add_negative_deltas(delta);
+  }
+  void Exemplar(PromSeriesRef series, const PromExemplar& exemplar) override {
+    auto* out = out_->series[series].add_exemplars();
+    out->set_timestamp(exemplar.timestamp_ms);
+    out->set_value(exemplar.value);
+    for (const PromLabel& label : exemplar.labels) {
+      auto* added = out->add_labels();
+      added->set_name(std::string(label.name));
+      added->set_value(std::string(label.value));
+    }
+  }
+  void Metadata(const PromMetadata& m) override {
+    auto& metadata = out_->metadata.emplace_back();
+    metadata.set_type(static_cast<prometheus::MetricMetadata::MetricType>(m.type));
+    metadata.set_metric_family_name(std::string(m.family));
+    metadata.set_help(std::string(m.help));
+    metadata.set_unit(std::string(m.unit));
+  }
+  void Finish() override {
+    ++finished_;
+    auto by_time = [](const auto& a, const auto& b) { return a.timestamp() < b.timestamp(); };
+    for (auto& series : out_->series) {
+      std::stable_sort(series.mutable_samples()->begin(), series.mutable_samples()->end(), by_time);
+      std::stable_sort(series.mutable_exemplars()->begin(), series.mutable_exemplars()->end(),
+                       by_time);
+      std::stable_sort(series.mutable_histograms()->begin(), series.mutable_histograms()->end(),
+                       by_time);
+    }
+  }
+  int finished() const { return finished_; }
+
+ private:
+  PromTranslation* out_;
+  std::map<std::string, size_t> refs_;
+  std::vector<uint64_t> hashes_;
+  int finished_ = 0;
+};
+
+// The generic sink receives everything the remote-write output holds: every golden case,
+// translated into ContractSink, renders exactly as the remote-write translation does.
+TEST(PromSink, CarriesEverythingTheRemoteWriteOutputHolds) {
+  for (const auto& path : GoldenFiles()) {
+    SCOPED_TRACE(path.filename().string());
+    const GoldenCase c = ReadGolden(path);
+    pb::metrics_service::ExportMetricsServiceRequest request;
+    ASSERT_TRUE(ParseJson(c.input, &request).ok());
+    PromTranslation via_sink;
+    ContractSink sink(&via_sink);
+    TranslateMetrics(request, c.settings, &sink, &via_sink.errors, &via_sink.dropped_points);
+    EXPECT_EQ(sink.finished(), 1);
+    const PromTranslation direct = TranslateMetrics(request, c.settings);
+    EXPECT_EQ(Render(via_sink), Render(direct));
+    EXPECT_EQ(via_sink.errors, direct.errors);
+    EXPECT_EQ(via_sink.dropped_points, direct.dropped_points);
+    ASSERT_EQ(via_sink.series.size(), direct.series.size());
+    for (size_t i = 0; i < direct.series.size(); ++i) {
+      EXPECT_EQ(via_sink.series[i].SerializeAsString(), direct.series[i].SerializeAsString());
+    }
   }
 }
 

@@ -10,7 +10,8 @@
 //    values non-empty, `__name__` included. The views point into the request or into the
 //    translation's scratch memory and are valid only during the call: a sink copies what it
 //    keeps (typically only for a series it has not seen);
-//  - `hash` is HashLabels(labels) (base/hash.h): stable across processes and versions, so a
+//  - `hash` is sprout::HashLabels(labels) (base/hash.h): stable across processes and
+//    versions, so a
 //    sink can use it for its own index (look the set up by hash, compare on a hit) without
 //    hashing again;
 //  - Series() is called for every point, also when the set was seen before in the same
@@ -28,12 +29,12 @@
 #include <span>
 #include <string_view>
 
+#include "base/hash.h"
+
 namespace sprout::otlp {
 
-struct PromLabel {
-  std::string_view name;
-  std::string_view value;
-};
+// A label: name and value views (base/hash.h's LabelView, so a set can be hashed as it is).
+using PromLabel = LabelView;
 
 // Sorted by name, unique names, non-empty values (see above).
 using PromLabels = std::span<const PromLabel>;

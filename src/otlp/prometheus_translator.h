@@ -15,6 +15,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "base/hash.h"
 #include "otlp/prometheus_internal.h"
 
 namespace sprout::otlp::prom_internal {
@@ -92,50 +93,6 @@ inline bool Less(std::string_view a, std::string_view b) {
 }
 
 inline bool ByName(const LabelRef& a, const LabelRef& b) { return Less(a.name, b.name); }
-
-// A 64-bit hash of a sorted label set, for finding the series a point belongs to (equality is
-// checked after, so a collision only costs a comparison): folded 64×64→128-bit multiplies over
-// 16-byte blocks, one multiply for strings up to 16 bytes. Each string's length goes in too, so
-// ("ab","c") and ("a","bc") differ.
-inline uint64_t FoldedMultiply(uint64_t a, uint64_t b) {
-  const unsigned __int128 product = static_cast<unsigned __int128>(a) * b;
-  return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
-}
-
-inline uint64_t HashString(uint64_t h, std::string_view s) {
-  constexpr uint64_t kSecret0 = 0xa0761d6478bd642fULL;
-  constexpr uint64_t kSecret1 = 0xe7037ed1a0b428dbULL;
-  constexpr uint64_t kSecret2 = 0x8ebc6af09c88c6e3ULL;
-  const char* p = s.data();
-  const size_t n = s.size();
-  uint64_t a = 0;
-  uint64_t b = 0;
-  if (n <= 16) {
-    if (n >= 8) {
-      a = Load8(p);
-      b = Load8(p + n - 8);
-    } else if (n > 0) {
-      a = LoadUpTo7(p, n);
-    }
-  } else {
-    size_t left = n;
-    for (; left > 16; p += 16, left -= 16) {
-      h = FoldedMultiply(Load8(p) ^ kSecret1, Load8(p + 8) ^ h);
-    }
-    a = Load8(p + left - 16);
-    b = Load8(p + left - 8);
-  }
-  return FoldedMultiply(a ^ kSecret1 ^ n, b ^ kSecret2 ^ h) ^ (h + kSecret0);
-}
-
-inline uint64_t HashLabels(PromLabels labels) {
-  uint64_t h = labels.size();
-  for (const LabelRef& label : labels) {
-    h = HashString(h, label.name);
-    h = HashString(h, label.value);
-  }
-  return h;
-}
 
 // Bump allocator for the text one data point's labels need (formatted numbers, sanitized names,
 // joined values): views stay valid until Rewind(), which keeps the memory for the next point.

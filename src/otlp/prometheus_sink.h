@@ -10,9 +10,8 @@
 //    values non-empty, `__name__` included. The views point into the request or into the
 //    translation's scratch memory and are valid only during the call: a sink copies what it
 //    keeps (typically only for a series it has not seen);
-//  - `hash` is sprout::HashLabels(labels) (base/hash.h): stable across processes and
-//    versions, so a
-//    sink can use it for its own index (look the set up by hash, compare on a hit) without
+//  - `hash` is sprout::HashLabels(labels) (base/hash.h): stable across processes and versions,
+//    so a sink can use it for its own index (look the set up by hash, compare on a hit) without
 //    hashing again;
 //  - Series() is called for every point, also when the set was seen before in the same
 //    request: finding a known set is the sink's job (a head does that lookup anyway);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status.h"
+#include "collector/processor/filter/datapoint_functions.h"
 #include "config/decoder.h"
 #include "otlp/split.h"
 #include "otlp/wire_filter.h"
@@ -173,7 +174,8 @@ absl::StatusOr<ottl::Condition> ParseOne(const std::string& text, ContextKind co
   ottl::ParserOptions options;
   options.context = context;
   options.context_prefixed_paths = prefixed;
-  options.filter_functions = context == ContextKind::kMetric;
+  // The filter's own functions are known in the metric context only, as in the Collector.
+  if (context == ContextKind::kMetric) options.functions = &MetricFunctions();
   auto parsed = ottl::Condition::Parse(text, options);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(

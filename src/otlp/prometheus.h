@@ -1,7 +1,8 @@
 // OTLP metrics → Prometheus series, with the OpenTelemetry Collector's rules (contrib
 // pkg/translator/prometheus and the prometheusremotewrite exporter; see the team reference
 // "collector.md" §10). Written once here and used by the prometheusremotewrite exporter and,
-// later, by the metrics store's OTLP ingest: one translation, two users.
+// later, by the metrics store's OTLP ingest: one translation, two users. The translation writes
+// into a PromSink (prometheus_sink.h); the remote-write outputs below are two such sinks.
 //
 // What a request becomes:
 //  - gauge → one sample per point; cumulative monotonic sum → counter (`_total`); cumulative

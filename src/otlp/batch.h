@@ -4,6 +4,8 @@
 // component asks for the message (request() or mutable_request()); a pipeline that only moves
 // data (otlp receiver → otlp exporter) never decodes it and forwards the original bytes. The
 // receiver validates the bytes first (ScanRequest), which guarantees the later decode succeeds.
+// Should bytes that were vouched for (FromTrustedWire) not parse after all, the batch reads as
+// an empty request with no items, never a partly parsed one, and decode_status() says so.
 // Decoding happens at most once per batch and lands on its own protobuf arena (parsing many
 // small messages into an arena is several times cheaper than heap allocation).
 //
@@ -25,6 +27,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "google/protobuf/arena.h"
 #include "otlp/signal.h"
@@ -118,6 +121,16 @@ class Batch {
   // Whether the message has been built (decoded, or created by a component).
   bool decoded() const { return rep_->decoded.load(std::memory_order_acquire); }
 
+  // OK, or Internal when the received bytes did not parse (a broken FromTrustedWire promise):
+  // the request then reads as empty and item_count() as 0. Decodes first if needed.
+  absl::Status decode_status() const {
+    Decode();
+    if (!rep_->decode_failed) return absl::OkStatus();
+    return absl::InternalError(absl::StrCat("OTLP ", SignalTraits<S>::kName, " batch of ",
+                                            rep_->wire.size(),
+                                            " bytes did not decode although it was validated"));
+  }
+
   // True when both handles share one request (for tests of copy-on-write).
   bool SharesWith(const Batch& other) const { return rep_ == other.rep_; }
 
@@ -134,6 +147,7 @@ class Batch {
     Request* request = nullptr;  // owned by `arena`, made on first use
     std::string wire;            // the received encoding, while has_wire
     bool has_wire = false;
+    bool decode_failed = false;  // written before `decoded` is released
     std::mutex decode_mu;
     std::atomic<bool> decoded{false};
     std::atomic<int64_t> item_count{-1};
@@ -144,9 +158,13 @@ class Batch {
     std::lock_guard<std::mutex> lock(rep_->decode_mu);
     if (rep_->decoded.load(std::memory_order_relaxed)) return;
     rep_->MakeMessage();
-    if (rep_->has_wire) {
-      // ScanRequest accepted these bytes, which the parser is then known to accept.
-      rep_->request->ParseFromArray(rep_->wire.data(), static_cast<int>(rep_->wire.size()));
+    // ScanRequest accepted these bytes (or the caller of FromTrustedWire vouched for them), so
+    // the parser accepts them too. If it does not, nothing partly parsed may flow on.
+    if (rep_->has_wire &&
+        !rep_->request->ParseFromArray(rep_->wire.data(), static_cast<int>(rep_->wire.size()))) {
+      rep_->request->Clear();
+      rep_->decode_failed = true;
+      rep_->item_count.store(0, std::memory_order_relaxed);
     }
     rep_->decoded.store(true, std::memory_order_release);
   }

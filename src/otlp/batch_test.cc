@@ -46,5 +46,23 @@ TEST(BatchTest, ParseRejectsGarbage) {
   EXPECT_FALSE(TracesBatch::Parse("\xff\xff\xff").ok());
 }
 
+// The invariant is that validated bytes decode. Bytes vouched for by FromTrustedWire that do not
+// parse must not pass on whatever the parser managed before failing.
+TEST(BatchTest, TrustedBytesThatDoNotParseReadAsEmptyAndSaySo) {
+  std::string wire = MakeTraces(2).request().SerializeAsString();
+  wire += MakeTraces(1).request().SerializeAsString();
+  wire.resize(wire.size() - 3);  // the last resource is cut short
+  TracesBatch batch = TracesBatch::FromTrustedWire(wire, 3);
+  EXPECT_EQ(batch.request().resource_spans_size(), 0);  // not the first, complete resource
+  EXPECT_EQ(batch.item_count(), 0);
+  const absl::Status status = batch.decode_status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(status.message(), "OTLP traces batch of " + std::to_string(wire.size()) +
+                                  " bytes did not decode although it was validated");
+  EXPECT_TRUE(MakeTraces(1).decode_status().ok());
+  EXPECT_TRUE(
+      TracesBatch::Parse(MakeTraces(1).request().SerializeAsString())->decode_status().ok());
+}
+
 }  // namespace
 }  // namespace sprout::otlp

@@ -1,7 +1,8 @@
 // OTLP metrics → Prometheus series, with the OpenTelemetry Collector's rules (contrib
 // pkg/translator/prometheus and the prometheusremotewrite exporter; see the team reference
 // "collector.md" §10). Written once here and used by the prometheusremotewrite exporter and,
-// later, by the metrics store's OTLP ingest: one translation, two users.
+// later, by the metrics store's OTLP ingest: one translation, two users. The translation writes
+// into a PromSink (prometheus_sink.h); the remote-write outputs below are two such sinks.
 //
 // What a request becomes:
 //  - gauge → one sample per point; cumulative monotonic sum → counter (`_total`); cumulative
@@ -65,6 +66,7 @@
 #include <utility>
 #include <vector>
 
+#include "otlp/prometheus_sink.h"
 #include "otlp/signal.h"
 #include "prometheus/remote.pb.h"
 
@@ -112,6 +114,12 @@ void TranslateMetrics(const pb::metrics_service::ExportMetricsServiceRequest& re
                       const PromTranslationSettings& settings, prometheus::WriteRequest* out,
                       std::vector<std::string>* errors, int64_t* dropped_points);
 
+// The same translation into any sink (prometheus_sink.h): the metrics store's OTLP ingest, with no
+// remote-write message built. Errors and dropped points as above.
+void TranslateMetrics(const pb::metrics_service::ExportMetricsServiceRequest& request,
+                      const PromTranslationSettings& settings, PromSink* sink,
+                      std::vector<std::string>* errors, int64_t* dropped_points);
+
 // Building blocks, exposed for tests and for the metrics store.
 
 // The Prometheus metric name of `metric` (§10.2), without the _bucket/_sum/_count of
@@ -129,8 +137,9 @@ std::string PromMetricName(const pb::metrics::Metric& metric, std::string_view m
 // permissive); "__x" stays. Empty stays empty (the translation drops such labels).
 std::string PromLabelName(std::string_view name, bool permissive = false);
 
-// An attribute value as a label value (the Collector's AsString): strings as they are, ints in
-// decimal, doubles like Go's FormatFloat(v, 'f', -1) (shortest digits, no exponent, NaN, +Inf),
+// An attribute value as a label value (pdata's AsString, as the Collector uses): strings as they
+// are, ints in decimal, doubles in encoding/json's number form (shortest digits; an exponent
+// below 1e-6 and from 1e21: "1e-7", "1e+21"; NaN and infinities "json: unsupported value: NaN"),
 // bools true/false, bytes base64, maps and slices as Go's encoding/json writes them (map keys
 // sorted; "" when a NaN or infinity inside makes that fail), an empty value "".
 std::string PromLabelValue(const pb::common::AnyValue& value);

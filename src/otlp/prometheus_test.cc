@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
@@ -113,25 +114,64 @@ TEST(PromLabelValue, Scalars) {
   EXPECT_EQ(PromLabelValue(pb::common::AnyValue()), "");
 }
 
-TEST(PromLabelValue, DoublesLikeGoFormatFloatF) {
+// pdata's Value.AsString() of a double, which the Collector's translation uses for label values:
+// encoding/json's number form (the 'f' shortest digits from 1e-6 up to 1e21, the 'e' form outside
+// with "e-7" rather than "e-07"), and for NaN and infinities the text of the encoding error.
+TEST(PromLabelValue, DoublesLikePdataAsString) {
   EXPECT_EQ(PromLabelValue(DoubleValue(1.5)), "1.5");
   EXPECT_EQ(PromLabelValue(DoubleValue(3)), "3");
   EXPECT_EQ(PromLabelValue(DoubleValue(0.1)), "0.1");
   EXPECT_EQ(PromLabelValue(DoubleValue(-0.0)), "-0");
-  EXPECT_EQ(PromLabelValue(DoubleValue(1e21)), "1000000000000000000000");
-  EXPECT_EQ(PromLabelValue(DoubleValue(1e-7)), "0.0000001");
+  EXPECT_EQ(PromLabelValue(DoubleValue(1e20)), "100000000000000000000");
+  EXPECT_EQ(PromLabelValue(DoubleValue(1e21)), "1e+21");
+  EXPECT_EQ(PromLabelValue(DoubleValue(0.000001)), "0.000001");
+  EXPECT_EQ(PromLabelValue(DoubleValue(1e-7)), "1e-7");
   EXPECT_EQ(PromLabelValue(DoubleValue(123456789.125)), "123456789.125");
   EXPECT_EQ(PromLabelValue(DoubleValue(0.1 + 0.2)), "0.30000000000000004");
   EXPECT_EQ(PromLabelValue(DoubleValue(-2.5e-3)), "-0.0025");
-  // Shortest digits, then zeros: not the exact binary value (1000000000000000052504...).
-  EXPECT_EQ(PromLabelValue(DoubleValue(1e300)), "1" + std::string(300, '0'));
+  EXPECT_EQ(PromLabelValue(DoubleValue(1e300)), "1e+300");
   EXPECT_EQ(PromLabelValue(DoubleValue(1.2345678901234567e20)), "123456789012345670000");
   EXPECT_EQ(PromLabelValue(DoubleValue(std::numeric_limits<double>::max())),
-            "17976931348623157" + std::string(292, '0'));
-  EXPECT_EQ(PromLabelValue(DoubleValue(std::numeric_limits<double>::infinity())), "+Inf");
-  EXPECT_EQ(PromLabelValue(DoubleValue(-std::numeric_limits<double>::infinity())), "-Inf");
-  EXPECT_EQ(PromLabelValue(DoubleValue(std::nan(""))), "NaN");
-  EXPECT_EQ(PromLabelValue(DoubleValue(5e-324)).size(), 326u);
+            "1.7976931348623157e+308");
+  EXPECT_EQ(PromLabelValue(DoubleValue(5e-324)), "5e-324");
+  EXPECT_EQ(PromLabelValue(DoubleValue(std::numeric_limits<double>::infinity())),
+            "json: unsupported value: +Inf");
+  EXPECT_EQ(PromLabelValue(DoubleValue(-std::numeric_limits<double>::infinity())),
+            "json: unsupported value: -Inf");
+  EXPECT_EQ(PromLabelValue(DoubleValue(std::nan(""))), "json: unsupported value: NaN");
+}
+
+// `le` and `quantile` are strconv.FormatFloat(v, 'f', -1, 64): never an exponent, and the
+// shortest digits rather than the binary value's expansion.
+TEST(PromTranslate, BucketBoundsAndQuantilesUseShortestFixed) {
+  pb::metrics_service::ExportMetricsServiceRequest request;
+  auto* metrics = request.add_resource_metrics()->add_scope_metrics();
+  auto* histogram = metrics->add_metrics();
+  histogram->set_name("h");
+  histogram->mutable_histogram()->set_aggregation_temporality(
+      pb::metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto* point = histogram->mutable_histogram()->add_data_points();
+  point->set_time_unix_nano(1000000);
+  point->add_explicit_bounds(1e-7);
+  point->add_explicit_bounds(1e23);
+  point->add_bucket_counts(1);
+  point->add_bucket_counts(1);
+  point->add_bucket_counts(1);
+  point->set_count(3);
+  auto* summary = metrics->add_metrics();
+  summary->set_name("s");
+  auto* quantile = summary->mutable_summary()->add_data_points()->add_quantile_values();
+  quantile->set_quantile(1e-7);
+  std::vector<std::string> les;
+  std::vector<std::string> quantiles;
+  for (const auto& series : TranslateMetrics(request, PromTranslationSettings()).series) {
+    for (const auto& label : series.labels()) {
+      if (label.name() == "le") les.push_back(label.value());
+      if (label.name() == "quantile") quantiles.push_back(label.value());
+    }
+  }
+  EXPECT_EQ(les, (std::vector<std::string>{"0.0000001", "1" + std::string(23, '0'), "+Inf"}));
+  EXPECT_EQ(quantiles, (std::vector<std::string>{"0.0000001"}));
 }
 
 TEST(PromLabelValue, BytesAsBase64) {
@@ -618,6 +658,121 @@ TEST(PromGolden, AllCases) {
   }
 }
 
+// A sink written only from prometheus_sink.h's contract: it keys series by their label text,
+// copies what it keeps, sorts at Finish, and checks what the contract promises on every call.
+class ContractSink : public PromSink {
+ public:
+  explicit ContractSink(PromTranslation* out) : out_(out) {}
+
+  PromSeriesRef Series(PromLabels labels, uint64_t hash) override {
+    std::string key;
+    for (size_t i = 0; i < labels.size(); ++i) {
+      EXPECT_FALSE(labels[i].value.empty()) << labels[i].name;
+      if (i > 0) EXPECT_LT(labels[i - 1].name, labels[i].name) << "sorted, unique names";
+      key.append(labels[i].name).push_back('\0');
+      key.append(labels[i].value).push_back('\0');
+    }
+    auto [it, inserted] = refs_.try_emplace(key, out_->series.size());
+    if (inserted) {
+      auto& series = out_->series.emplace_back();
+      for (const PromLabel& label : labels) {
+        auto* added = series.add_labels();
+        added->set_name(std::string(label.name));
+        added->set_value(std::string(label.value));
+      }
+      hashes_.push_back(hash);
+    } else {
+      EXPECT_EQ(hashes_[it->second], hash) << "equal label sets hash equally";
+    }
+    return it->second;
+  }
+  void Sample(PromSeriesRef series, int64_t timestamp_ms, double value) override {
+    auto* sample = out_->series[series].add_samples();
+    sample->set_timestamp(timestamp_ms);
+    sample->set_value(value);
+  }
+  void Histogram(PromSeriesRef series, const PromHistogram& h) override {
+    auto* out = out_->series[series].add_histograms();
+    out->set_timestamp(h.timestamp_ms);
+    out->set_schema(h.schema);
+    out->set_zero_threshold(h.zero_threshold);
+    out->set_zero_count_int(h.zero_count);
+    out->set_count_int(h.count);
+    out->set_sum(h.sum);
+    out->set_reset_hint(prometheus::Histogram::UNKNOWN);
+    for (const auto& span : h.positive_spans) {
+      auto* added = out->add_positive_spans();
+      added->set_offset(span.offset);
+      added->set_length(span.length);
+    }
+    for (int64_t delta : h.positive_deltas) out->add_positive_deltas(delta);
+    for (const auto& span : h.negative_spans) {
+      auto* added = out->add_negative_spans();
+      added->set_offset(span.offset);
+      added->set_length(span.length);
+    }
+    for (int64_t delta : h.negative_deltas) out->add_negative_deltas(delta);
+  }
+  void Exemplar(PromSeriesRef series, const PromExemplar& exemplar) override {
+    auto* out = out_->series[series].add_exemplars();
+    out->set_timestamp(exemplar.timestamp_ms);
+    out->set_value(exemplar.value);
+    for (const PromLabel& label : exemplar.labels) {
+      auto* added = out->add_labels();
+      added->set_name(std::string(label.name));
+      added->set_value(std::string(label.value));
+    }
+  }
+  void Metadata(const PromMetadata& m) override {
+    auto& metadata = out_->metadata.emplace_back();
+    metadata.set_type(static_cast<prometheus::MetricMetadata::MetricType>(m.type));
+    metadata.set_metric_family_name(std::string(m.family));
+    metadata.set_help(std::string(m.help));
+    metadata.set_unit(std::string(m.unit));
+  }
+  void Finish() override {
+    ++finished_;
+    auto by_time = [](const auto& a, const auto& b) { return a.timestamp() < b.timestamp(); };
+    for (auto& series : out_->series) {
+      std::stable_sort(series.mutable_samples()->begin(), series.mutable_samples()->end(), by_time);
+      std::stable_sort(series.mutable_exemplars()->begin(), series.mutable_exemplars()->end(),
+                       by_time);
+      std::stable_sort(series.mutable_histograms()->begin(), series.mutable_histograms()->end(),
+                       by_time);
+    }
+  }
+  int finished() const { return finished_; }
+
+ private:
+  PromTranslation* out_;
+  std::map<std::string, size_t> refs_;
+  std::vector<uint64_t> hashes_;
+  int finished_ = 0;
+};
+
+// The generic sink receives everything the remote-write output holds: every golden case,
+// translated into ContractSink, renders exactly as the remote-write translation does.
+TEST(PromSink, CarriesEverythingTheRemoteWriteOutputHolds) {
+  for (const auto& path : GoldenFiles()) {
+    SCOPED_TRACE(path.filename().string());
+    const GoldenCase c = ReadGolden(path);
+    pb::metrics_service::ExportMetricsServiceRequest request;
+    ASSERT_TRUE(ParseJson(c.input, &request).ok());
+    PromTranslation via_sink;
+    ContractSink sink(&via_sink);
+    TranslateMetrics(request, c.settings, &sink, &via_sink.errors, &via_sink.dropped_points);
+    EXPECT_EQ(sink.finished(), 1);
+    const PromTranslation direct = TranslateMetrics(request, c.settings);
+    EXPECT_EQ(Render(via_sink), Render(direct));
+    EXPECT_EQ(via_sink.errors, direct.errors);
+    EXPECT_EQ(via_sink.dropped_points, direct.dropped_points);
+    ASSERT_EQ(via_sink.series.size(), direct.series.size());
+    for (size_t i = 0; i < direct.series.size(); ++i) {
+      EXPECT_EQ(via_sink.series[i].SerializeAsString(), direct.series[i].SerializeAsString());
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Properties checked in code, where a rendering would hide them.
 
@@ -882,10 +1037,18 @@ TEST(PromTranslate, ManyAttributesAndLongValuesSurviveThePool) {
   // More label text than one pool chunk, to cover views across chunks.
   std::string json = R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"g","gauge":{
     "dataPoints":[{"timeUnixNano":"1000000","asInt":"1","attributes":[)";
+  // Each "long" value is a list of 30 ints, formatted into the pool as 300 bytes of JSON.
+  std::string list_json;
+  std::string list_text = "[";
+  for (int j = 0; j < 30; ++j) {
+    absl::StrAppend(&list_json, j ? "," : "", R"({"intValue":"123456789"})");
+    absl::StrAppend(&list_text, j ? "," : "", "123456789");
+  }
+  list_text += "]";
   for (int i = 0; i < 40; ++i) {
     absl::StrAppend(&json, i ? "," : "", R"({"key":"k.)", i, R"(","value":{"intValue":")",
-                    std::string(18, '9'), R"("}},{"key":"long)", i, R"(","value":{"doubleValue":)",
-                    "1e300}}");
+                    std::string(18, '9'), R"("}},{"key":"long)", i,
+                    R"(","value":{"arrayValue":{"values":[)", list_json, "]}}}");
   }
   json += "]}]}}]}]}]}";
   const PromTranslation t = TranslateMetrics(FromJson(json), {});
@@ -895,7 +1058,7 @@ TEST(PromTranslate, ManyAttributesAndLongValuesSurviveThePool) {
     if (label.name().rfind("k_", 0) == 0) {
       EXPECT_EQ(label.value(), std::string(18, '9'));
     } else if (label.name().rfind("long", 0) == 0) {
-      EXPECT_EQ(label.value(), "1" + std::string(300, '0'));
+      EXPECT_EQ(label.value(), list_text);
     }
   }
   CheckInvariants(t, "pool");

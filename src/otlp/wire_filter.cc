@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "otlp/wire_format.h"
+
 namespace sprout::otlp {
 namespace {
 
@@ -15,18 +17,19 @@ struct Field {
   std::string_view payload;
 };
 
+// The shared readers (wire_format.h) over a view that advances.
 bool ReadVarint(std::string_view& in, uint64_t* out) {
-  uint64_t v = 0;
-  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-    const uint8_t b = static_cast<uint8_t>(in.front());
-    in.remove_prefix(1);
-    v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) {
-      *out = v;
-      return true;
-    }
-  }
-  return false;
+  const char* p = in.data();
+  if (!wire::ReadVarint(&p, in.data() + in.size(), out)) return false;
+  in.remove_prefix(static_cast<size_t>(p - in.data()));
+  return true;
+}
+
+bool ReadTag(std::string_view& in, uint32_t* out) {
+  const char* p = in.data();
+  if (!wire::ReadTag(&p, in.data() + in.size(), out)) return false;
+  in.remove_prefix(static_cast<size_t>(p - in.data()));
+  return true;
 }
 
 bool NextField(std::string_view& in, Field* field, int depth = 0);
@@ -37,8 +40,8 @@ bool SkipGroup(std::string_view& in, uint32_t number, int depth) {
   Field inner;
   while (!in.empty()) {
     std::string_view peek = in;
-    uint64_t tag = 0;
-    if (!ReadVarint(peek, &tag)) return false;
+    uint32_t tag = 0;
+    if (!ReadTag(peek, &tag)) return false;
     if ((tag & 7) == 4) {
       in = peek;
       return (tag >> 3) == number;
@@ -53,10 +56,10 @@ bool SkipGroup(std::string_view& in, uint32_t number, int depth) {
 bool NextField(std::string_view& in, Field* field, int depth) {
   if (in.empty()) return false;
   const char* start = in.data();
-  uint64_t tag = 0;
-  if (!ReadVarint(in, &tag)) return false;
-  field->number = static_cast<uint32_t>(tag >> 3);
-  field->wire_type = static_cast<uint32_t>(tag & 7);
+  uint32_t tag = 0;
+  if (!ReadTag(in, &tag)) return false;
+  field->number = tag >> 3;
+  field->wire_type = tag & 7;
   uint64_t n = 0;
   switch (field->wire_type) {
     case 0:

@@ -185,5 +185,49 @@ TEST(RemoveItemsTest, FlagsThatDoNotMatchTheItemsAreRefused) {
                            std::vector<bool>(n, false), nullptr));
 }
 
+// A tag may be written longer than needed. Protobuf's parser reads at most 5 bytes and drops the
+// bits beyond 32, so a padded 5-byte tag with high bits set still names its field; a 6-byte tag
+// is malformed. The scan, the parser and the filter must all read tags that way.
+std::string Field(std::string_view tag, std::string_view payload) {
+  std::string out(tag);
+  out.push_back(static_cast<char>(payload.size()));  // payloads here are under 128 bytes
+  out.append(payload);
+  return out;
+}
+
+TEST(RemoveItemsTest, OverlongTagsReadAsTheParserReadsThem) {
+  const std::string span_a = Field("\x2a", "a");  // Span.name = 5
+  const std::string span_b = Field("\x2a", "b");
+  // ScopeSpans.spans = 2 (tag 0x12) and ResourceSpans.scope_spans = 2, and the request's
+  // resource_spans = 1 (tag 0x0a), the first span's and the resource's tags padded to 5 bytes
+  // with bit 32 set.
+  const std::string scope =
+      Field(std::string_view("\x92\x80\x80\x80\x10", 5), span_a) + Field("\x12", span_b);
+  const std::string resource = Field("\x12", scope);
+  const std::string wire = Field(std::string_view("\x8a\x80\x80\x80\x10", 5), resource);
+
+  TracesRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(wire));
+  ASSERT_EQ(CountItems(parsed), 2);
+  EXPECT_EQ(parsed.resource_spans(0).scope_spans(0).spans(0).name(), "a");
+  auto items = ScanRequest(Signal::kTraces, wire);
+  ASSERT_TRUE(items.ok()) << items.status();
+  EXPECT_EQ(*items, 2);
+
+  int64_t kept = -1;
+  const auto out = RemoveItems(Signal::kTraces, wire, {true, false}, &kept);
+  ASSERT_TRUE(out.has_value()) << "the filter misread a tag the parser accepts";
+  EXPECT_EQ(kept, 1);
+  TracesRequest got;
+  ASSERT_TRUE(got.ParseFromString(*out));
+  EXPECT_EQ(got.SerializeAsString(), Expected(parsed, {true, false}).SerializeAsString());
+
+  // Six bytes: the parser refuses, and so do the scan and the filter.
+  const std::string too_long = Field(std::string_view("\x8a\x80\x80\x80\x80\x00", 6), resource);
+  EXPECT_FALSE(TracesRequest().ParseFromString(too_long));
+  EXPECT_FALSE(ScanRequest(Signal::kTraces, too_long).ok());
+  EXPECT_FALSE(RemoveItems(Signal::kTraces, too_long, {true, false}, nullptr).has_value());
+}
+
 }  // namespace
 }  // namespace sprout::otlp

@@ -3,9 +3,13 @@
 #include <cstring>
 
 #include "google/protobuf/stubs/common.h"
+#include "otlp/wire_format.h"
 
 namespace sprout::otlp {
 namespace {
+
+using wire::ReadTag;
+using wire::ReadVarint;
 
 // Messages of the OTLP schema (proto/opentelemetry/...), as the scanner needs to know them.
 enum class Msg : uint8_t {
@@ -334,32 +338,6 @@ class Scanner {
       }
     }
     return true;
-  }
-
-  // A tag is a varint of at most 5 bytes whose bits beyond 32 are dropped, as the parser does.
-  static bool ReadTag(const char** p, const char* end, uint32_t* tag) {
-    uint64_t value;
-    if (!ReadVarint(p, end, &value, 5)) return false;
-    *tag = static_cast<uint32_t>(value);
-    return true;
-  }
-
-  static bool ReadVarint(const char** p, const char* end, uint64_t* value, int max_bytes) {
-    if (*p < end && static_cast<uint8_t>(**p) < 0x80) {
-      *value = static_cast<uint8_t>(*(*p)++);
-      return true;
-    }
-    uint64_t result = 0;
-    for (int i = 0; i < max_bytes; ++i) {
-      if (*p >= end) return false;
-      const uint8_t byte = static_cast<uint8_t>(*(*p)++);
-      result |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
-      if ((byte & 0x80) == 0) {
-        *value = result;
-        return true;
-      }
-    }
-    return false;
   }
 
   // Skips a field the schema does not know (or that came with an unexpected wire type); the

@@ -66,6 +66,8 @@ struct EvalContext {
   const otlp::pb::logs::LogRecord* log = nullptr;
 };
 
+class FunctionRegistry;
+
 struct ParserOptions {
   // The context conditions are evaluated in; paths may reach this context and its ancestors.
   ContextKind context = ContextKind::kSpan;
@@ -75,9 +77,10 @@ struct ParserOptions {
   // `context`, with `resource.` and `instrumentation_scope.` reaching the ancestors and, in the
   // span-event context, `span.` the parent span (exactly as the legacy per-context keys do).
   bool context_prefixed_paths = false;
-  // The filter processor's metric-context functions HasAttrKeyOnDatapoint(key) and
-  // HasAttrOnDatapoint(key, value).
-  bool filter_functions = false;
+  // The functions conditions may call (functions.h); nullptr: FunctionRegistry::Standard(). A
+  // component with functions of its own passes a registry that adds them (not owned; must
+  // outlive parsing).
+  const FunctionRegistry* functions = nullptr;
   // Lambdas (All, Any, ...) are behind the Collector's alpha gate ottl.functions.enableLambda.
 };
 

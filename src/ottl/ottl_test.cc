@@ -11,6 +11,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "ottl/functions.h"
 
 // Counts heap allocations, to check that plain comparisons do not allocate. (GCC cannot see that
 // the replaced operator new is malloc-based and warns wherever a delete is inlined.)
@@ -206,7 +207,6 @@ absl::StatusOr<bool> RunCondition(std::string_view text, ContextKind kind = Cont
   ParserOptions options;
   options.context = kind;
   options.context_prefixed_paths = prefixed;
-  options.filter_functions = true;
   auto condition = Condition::Parse(text, options);
   if (!condition.ok()) return condition.status();
   EXPECT_EQ(condition->text(), text);
@@ -643,10 +643,6 @@ TEST(OttlPaths, Metric) {
   ExpectTrue("Len(data_points) == 1", m);
   ExpectTrue("data_points[0][\"as_double\"] == 1.5", m);
   ExpectTrue("metadata == {}", m);
-  ExpectTrue("HasAttrKeyOnDatapoint(\"host\")", m);
-  ExpectFalse("HasAttrKeyOnDatapoint(\"nope\")", m);
-  ExpectTrue("HasAttrOnDatapoint(\"host\", \"a\")", m);
-  ExpectFalse("HasAttrOnDatapoint(\"host\", \"b\")", m);
 
   const Data& d = TestData();
   EvalContext c = d.Base();
@@ -906,6 +902,16 @@ TEST(OttlConverters, Conversions) {
   ExpectTrue("Bool(2.5) == true and Bool(\"yes\") == nil and Bool(attributes[\"ok\"])");
 }
 
+// Floats become text as Go's strconv.FormatFloat(f, 'f', -1, 64): the shortest digits that
+// read back as the value, never an exponent, and never the binary value's exact expansion
+// (1e23 is 99999999999999991611392 in binary).
+TEST(OttlConverters, StringOfLargeAndSmallFloats) {
+  ExpectTrue("String(1.0e23) == \"100000000000000000000000\"");
+  ExpectTrue("String(-1.5e22) == \"-15000000000000000000000\"");
+  ExpectTrue("String(1.0e-7) == \"0.0000001\"");
+  ExpectTrue("IsMatch(1.0e23, \"^10{23}$\")");
+}
+
 TEST(OttlConverters, Case) {
   ExpectTrue("ToLowerCase(\"AbC\") == \"abc\" and ToUpperCase(\"AbC\") == \"ABC\"");
   ExpectTrue("ToSnakeCase(\"HTTPServerName\") == \"http_server_name\"");
@@ -1020,21 +1026,29 @@ TEST(OttlConverters, Collections) {
       "ParseJSON: nesting deeper than 100 levels");
 }
 
-TEST(OttlConverters, FilterFunctionsNeedTheOptionAndMetricContext) {
+// Functions a component adds come from the registry its parser is given, never from a global
+// one: a parser with the standard registry does not know them.
+TEST(OttlFunctions, AParserKnowsOnlyTheFunctionsOfItsRegistry) {
+  static const FunctionRegistry registry(
+      FunctionRegistry::Standard(),
+      {{"IsCheckout",
+        {},
+        [](const FunctionCall&, const EvalContext& ctx) -> absl::StatusOr<Value> {
+          return Value::Bool(ctx.span != nullptr && ctx.span->name() == "checkout");
+        },
+        nullptr,
+        ContextKind::kSpan}});
   ParserOptions options;
-  options.context = ContextKind::kMetric;
-  auto c = Condition::Parse("HasAttrKeyOnDatapoint(\"host\")", options);
-  EXPECT_EQ(c.status().message(), "undefined function \"HasAttrKeyOnDatapoint\"");
-  options.filter_functions = true;
-  options.context = ContextKind::kDataPoint;
-  c = Condition::Parse("HasAttrOnDatapoint(\"host\", \"a\")", options);
-  EXPECT_EQ(c.status().message(), "undefined function \"HasAttrOnDatapoint\"");
-  options.context = ContextKind::kMetric;
-  c = Condition::Parse("HasAttrOnDatapoint(\"host\", name)", options);
-  EXPECT_EQ(c.status().message(), "invalid argument at position 1: must be a string");
+  EXPECT_EQ(Condition::Parse("IsCheckout()", options).status().message(),
+            "undefined function \"IsCheckout\"");
+  options.functions = &registry;
+  auto parsed = Condition::Parse("IsCheckout() and IsString(name)", options);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  options.context = ContextKind::kLog;
+  EXPECT_EQ(Condition::Parse("IsCheckout()", options).status().message(),
+            "undefined function \"IsCheckout\"");  // only in the span context
+  EXPECT_EQ(FunctionRegistry::Standard().Find("IsCheckout", ContextKind::kSpan), nullptr);
 }
-
-// --- context names and inference ----------------------------------------------------------------
 
 TEST(OttlContexts, Names) {
   EXPECT_EQ(ContextName(ContextKind::kSpanEvent), "spanevent");

@@ -7,6 +7,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/time/time.h"
+#include "base/go_format.h"
 #include "base/json_escape.h"
 #include "base/status.h"
 
@@ -232,32 +233,6 @@ bool DeepEqual(const Value& a, const Value& b) {
   return false;
 }
 
-std::string FormatFloat(double d) {
-  if (std::isnan(d)) return "NaN";
-  if (std::isinf(d)) return d > 0 ? "+Inf" : "-Inf";
-  char buf[400];
-  auto res = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::fixed);
-  return std::string(buf, res.ptr);
-}
-
-namespace {
-
-// Go's encoding/json float format: shortest digits, exponent form outside [1e-6, 1e21).
-std::string JsonFloat(double d) {
-  if (!std::isfinite(d)) return "null";  // Go refuses; null keeps the text valid JSON.
-  const double abs = std::fabs(d);
-  if (abs == 0 || (abs >= 1e-6 && abs < 1e21)) return FormatFloat(d);
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::scientific);
-  std::string s(buf, res.ptr);
-  // "1e-07" → "1e-7" like Go.
-  const size_t e = s.find('e');
-  if (e != std::string::npos && e + 2 < s.size() && s[e + 2] == '0') s.erase(e + 2, 1);
-  return s;
-}
-
-}  // namespace
-
 void AppendJson(const Value& v, std::string* out) {
   switch (v.type) {
     case Type::kNil:
@@ -271,7 +246,8 @@ void AppendJson(const Value& v, std::string* out) {
       out->append(std::to_string(v.u.i));
       return;
     case Type::kDouble:
-      out->append(JsonFloat(v.u.d));
+      // Go refuses NaN and infinities; null keeps the text valid JSON.
+      if (!AppendGoJsonFloat(v.u.d, out)) out->append("null");
       return;
     case Type::kString:
       AppendJsonString(v.s, out);
@@ -333,7 +309,8 @@ bool StringLike(const Value& v, std::string* out) {
       out->assign(std::to_string(v.u.i));
       return true;
     case Type::kDouble:
-      out->assign(FormatFloat(v.u.d));
+      out->clear();
+      AppendGoFloat(v.u.d, 'f', -1, out);  // strconv.FormatFloat(f, 'f', -1, 64)
       return true;
     case Type::kBytes:
     case Type::kTraceId:

@@ -180,8 +180,6 @@ bool Compare(const Value& a, const Value& b, CompareOp op);
 // Deep equality with exact types (Go's reflect.DeepEqual / pcommon Equal).
 bool DeepEqual(const Value& a, const Value& b);
 
-// Go's strconv.FormatFloat(f, 'f', -1, 64).
-std::string FormatFloat(double d);
 // JSON text of a value (maps with sorted keys, bytes in base64, like Go's encoding/json).
 void AppendJson(const Value& v, std::string* out);
 // The Collector's "string-like" rendering: strings as they are, numbers and bools via strconv,

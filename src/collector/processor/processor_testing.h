@@ -3,13 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <vector>
 
-#include "otlp/consumer_error.h"
 #include "collector/factory.h"
 #include "config/decoder.h"
+#include "otlp/consumer_error.h"
 #include "yaml-cpp/yaml.h"
 
 namespace sprout::collector::testing {
@@ -27,7 +28,18 @@ class Capture : public Consumer<S> {
     std::lock_guard<std::mutex> lock(mu_);
     contexts_.push_back(context);
     batches_.push_back(std::move(batch));
+    arrived_.notify_all();
     return status_;
+  }
+  // Waits until the batches that arrived hold at least `n` items (false after `timeout`, which
+  // only bounds a failing test).
+  bool WaitForItems(int64_t n, absl::Duration timeout = absl::Seconds(30)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return arrived_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [&] {
+      int64_t items = 0;
+      for (const auto& b : batches_) items += otlp::CountItems(b.request());
+      return items >= n;
+    });
   }
   std::vector<otlp::Batch<S>> batches() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -50,6 +62,7 @@ class Capture : public Consumer<S> {
 
  private:
   std::mutex mu_;
+  std::condition_variable arrived_;
   std::vector<otlp::Batch<S>> batches_;
   std::vector<Context> contexts_;
   absl::Status status_;

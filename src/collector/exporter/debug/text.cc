@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/go_format.h"
 #include "base/hex.h"
 #include "base/json_escape.h"
 
@@ -17,42 +18,34 @@ namespace {
 namespace pb = otlp::pb;
 using KeyValues = google::protobuf::RepeatedPtrField<pb::common::KeyValue>;
 
-// Go's strconv.FormatFloat(v, 'f', -1, 64): the shortest decimal that round-trips, no exponent.
-std::string ShortestFixed(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[400];
-  auto result = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
-  return std::string(buf, result.ptr);
-}
-
-void AppendJson(const pb::common::AnyValue& value, std::string* out) {
+// JSON as Go's encoding/json writes the value's raw form; false when it cannot (a NaN or an
+// infinity inside), as json.Marshal then fails.
+bool AppendJson(const pb::common::AnyValue& value, std::string* out) {
   switch (value.value_case()) {
     case pb::common::AnyValue::kStringValue:
       AppendJsonString(value.string_value(), out);
-      break;
+      return true;
     case pb::common::AnyValue::kBoolValue:
       *out += value.bool_value() ? "true" : "false";
-      break;
+      return true;
     case pb::common::AnyValue::kIntValue:
       absl::StrAppend(out, value.int_value());
-      break;
+      return true;
     case pb::common::AnyValue::kDoubleValue:
-      *out += ShortestFixed(value.double_value());
-      break;
+      return AppendGoJsonFloat(value.double_value(), out);
     case pb::common::AnyValue::kBytesValue:
       AppendJsonString(absl::Base64Escape(value.bytes_value()), out);
-      break;
+      return true;
     case pb::common::AnyValue::kArrayValue: {
       *out += "[";
       bool first = true;
       for (const auto& v : value.array_value().values()) {
         if (!first) *out += ",";
         first = false;
-        AppendJson(v, out);
+        if (!AppendJson(v, out)) return false;
       }
       *out += "]";
-      break;
+      return true;
     }
     case pb::common::AnyValue::kKvlistValue: {
       // Sorted by key, as Go's encoding/json writes maps.
@@ -65,15 +58,16 @@ void AppendJson(const pb::common::AnyValue& value, std::string* out) {
         first = false;
         AppendJsonString(k, out);
         *out += ":";
-        AppendJson(*v, out);
+        if (!AppendJson(*v, out)) return false;
       }
       *out += "}";
-      break;
+      return true;
     }
     case pb::common::AnyValue::VALUE_NOT_SET:
       *out += "null";
-      break;
+      return true;
   }
+  return true;
 }
 
 const char* SpanKindName(int kind) {
@@ -160,13 +154,13 @@ void AppendExemplars(std::string* out,
   *out += "Exemplars:\n";
   for (int i = 0; i < exemplars.size(); ++i) {
     const auto& e = exemplars[i];
-    absl::StrAppend(
-        out, "Exemplar #", i, "\n     -> Trace ID: ", HexEncode(e.trace_id()),
-        "\n     -> Span ID: ", HexEncode(e.span_id()),
-        "\n     -> Timestamp: ", FormatTimestamp(e.time_unix_nano()), "\n     -> Value: ",
-        e.value_case() == pb::metrics::Exemplar::kAsInt ? absl::StrCat(e.as_int())
-                                                        : absl::StrFormat("%f", e.as_double()),
-        "\n");
+    absl::StrAppend(out, "Exemplar #", i, "\n     -> Trace ID: ", HexEncode(e.trace_id()),
+                    "\n     -> Span ID: ", HexEncode(e.span_id()),
+                    "\n     -> Timestamp: ", FormatTimestamp(e.time_unix_nano()),
+                    "\n     -> Value: ",
+                    e.value_case() == pb::metrics::Exemplar::kAsInt ? absl::StrCat(e.as_int())
+                                                                    : GoSprintF(e.as_double()),
+                    "\n");
     AppendAttributes(out, "     -> FilteredAttributes", e.filtered_attributes(), "          ");
   }
 }
@@ -181,7 +175,7 @@ void AppendPointHeader(std::string* out, const char* kind, int index, const KeyV
 
 std::string NumberValue(const pb::metrics::NumberDataPoint& p, bool detailed) {
   if (p.value_case() == pb::metrics::NumberDataPoint::kAsInt) return absl::StrCat(p.as_int());
-  return detailed ? absl::StrFormat("%f", p.as_double()) : ShortestFixed(p.as_double());
+  return detailed ? GoSprintF(p.as_double()) : GoSprintV(p.as_double());
 }
 
 }  // namespace
@@ -195,7 +189,7 @@ std::string FormatValue(const pb::common::AnyValue& value) {
     case pb::common::AnyValue::kIntValue:
       return absl::StrCat("Int(", value.int_value(), ")");
     case pb::common::AnyValue::kDoubleValue:
-      return absl::StrCat("Double(", ShortestFixed(value.double_value()), ")");
+      return absl::StrCat("Double(", PdataDoubleString(value.double_value()), ")");
     case pb::common::AnyValue::kBytesValue:
       return absl::StrCat("Bytes(", absl::Base64Escape(value.bytes_value()), ")");
     case pb::common::AnyValue::kArrayValue:
@@ -217,13 +211,14 @@ std::string ValueAsString(const pb::common::AnyValue& value) {
     case pb::common::AnyValue::kIntValue:
       return absl::StrCat(value.int_value());
     case pb::common::AnyValue::kDoubleValue:
-      return ShortestFixed(value.double_value());
+      return PdataDoubleString(value.double_value());
     case pb::common::AnyValue::kBytesValue:
       return absl::Base64Escape(value.bytes_value());
     case pb::common::AnyValue::kArrayValue:
     case pb::common::AnyValue::kKvlistValue: {
+      // pdata ignores the encoding error: the text is then empty.
       std::string out;
-      AppendJson(value, &out);
+      if (!AppendJson(value, &out)) out.clear();
       return out;
     }
     case pb::common::AnyValue::VALUE_NOT_SET:
@@ -365,12 +360,12 @@ std::string NormalText(const pb::metrics_service::ExportMetricsServiceRequest& r
           case pb::metrics::Metric::kHistogram:
             for (const auto& p : m.histogram().data_points()) {
               absl::StrAppend(&out, m.name(), labels(p.attributes()), " count=", p.count());
-              if (p.has_sum()) absl::StrAppend(&out, " sum=", ShortestFixed(p.sum()));
-              if (p.has_min()) absl::StrAppend(&out, " min=", ShortestFixed(p.min()));
-              if (p.has_max()) absl::StrAppend(&out, " max=", ShortestFixed(p.max()));
+              if (p.has_sum()) absl::StrAppend(&out, " sum=", GoSprintV(p.sum()));
+              if (p.has_min()) absl::StrAppend(&out, " min=", GoSprintV(p.min()));
+              if (p.has_max()) absl::StrAppend(&out, " max=", GoSprintV(p.max()));
               for (int b = 0; b < p.bucket_counts_size(); ++b) {
                 const std::string le =
-                    b < p.explicit_bounds_size() ? ShortestFixed(p.explicit_bounds(b)) : "+Inf";
+                    b < p.explicit_bounds_size() ? GoSprintV(p.explicit_bounds(b)) : "+Inf";
                 absl::StrAppend(&out, " le", le, "=", p.bucket_counts(b));
               }
               out += "\n";
@@ -379,17 +374,16 @@ std::string NormalText(const pb::metrics_service::ExportMetricsServiceRequest& r
           case pb::metrics::Metric::kExponentialHistogram:
             for (const auto& p : m.exponential_histogram().data_points()) {
               absl::StrAppend(&out, m.name(), labels(p.attributes()), " count=", p.count());
-              if (p.has_sum()) absl::StrAppend(&out, " sum=", ShortestFixed(p.sum()));
+              if (p.has_sum()) absl::StrAppend(&out, " sum=", GoSprintV(p.sum()));
               absl::StrAppend(&out, " scale=", p.scale(), " zero_count=", p.zero_count(), "\n");
             }
             break;
           case pb::metrics::Metric::kSummary:
             for (const auto& p : m.summary().data_points()) {
               absl::StrAppend(&out, m.name(), labels(p.attributes()), " count=", p.count(),
-                              " sum=", ShortestFixed(p.sum()));
+                              " sum=", GoSprintF(p.sum()));
               for (const auto& q : p.quantile_values()) {
-                absl::StrAppend(&out, " q", ShortestFixed(q.quantile()), "=",
-                                ShortestFixed(q.value()));
+                absl::StrAppend(&out, " q", GoSprintV(q.quantile()), "=", GoSprintV(q.value()));
               }
               out += "\n";
             }
@@ -446,15 +440,12 @@ std::string DetailedText(const pb::metrics_service::ExportMetricsServiceRequest&
               AppendPointHeader(&out, "HistogramDataPoints", p, dp.attributes(),
                                 dp.start_time_unix_nano(), dp.time_unix_nano());
               absl::StrAppend(&out, "Count: ", dp.count(), "\n");
-              if (dp.has_sum())
-                absl::StrAppend(&out, "Sum: ", absl::StrFormat("%f", dp.sum()), "\n");
-              if (dp.has_min())
-                absl::StrAppend(&out, "Min: ", absl::StrFormat("%f", dp.min()), "\n");
-              if (dp.has_max())
-                absl::StrAppend(&out, "Max: ", absl::StrFormat("%f", dp.max()), "\n");
+              if (dp.has_sum()) absl::StrAppend(&out, "Sum: ", GoSprintF(dp.sum()), "\n");
+              if (dp.has_min()) absl::StrAppend(&out, "Min: ", GoSprintF(dp.min()), "\n");
+              if (dp.has_max()) absl::StrAppend(&out, "Max: ", GoSprintF(dp.max()), "\n");
               for (int b = 0; b < dp.explicit_bounds_size(); ++b) {
-                absl::StrAppend(&out, "ExplicitBounds #", b, ": ",
-                                absl::StrFormat("%f", dp.explicit_bounds(b)), "\n");
+                absl::StrAppend(&out, "ExplicitBounds #", b, ": ", GoSprintF(dp.explicit_bounds(b)),
+                                "\n");
               }
               for (int b = 0; b < dp.bucket_counts_size(); ++b) {
                 absl::StrAppend(&out, "Buckets #", b, ", Count: ", dp.bucket_counts(b), "\n");
@@ -473,12 +464,9 @@ std::string DetailedText(const pb::metrics_service::ExportMetricsServiceRequest&
               AppendPointHeader(&out, "ExponentialHistogramDataPoints", p, dp.attributes(),
                                 dp.start_time_unix_nano(), dp.time_unix_nano());
               absl::StrAppend(&out, "Count: ", dp.count(), "\n");
-              if (dp.has_sum())
-                absl::StrAppend(&out, "Sum: ", absl::StrFormat("%f", dp.sum()), "\n");
-              if (dp.has_min())
-                absl::StrAppend(&out, "Min: ", absl::StrFormat("%f", dp.min()), "\n");
-              if (dp.has_max())
-                absl::StrAppend(&out, "Max: ", absl::StrFormat("%f", dp.max()), "\n");
+              if (dp.has_sum()) absl::StrAppend(&out, "Sum: ", GoSprintF(dp.sum()), "\n");
+              if (dp.has_min()) absl::StrAppend(&out, "Min: ", GoSprintF(dp.min()), "\n");
+              if (dp.has_max()) absl::StrAppend(&out, "Max: ", GoSprintF(dp.max()), "\n");
               absl::StrAppend(&out, "Scale: ", dp.scale(), "\nZeroCount: ", dp.zero_count(), "\n");
               const double base = std::pow(2.0, std::pow(2.0, -dp.scale()));
               auto buckets = [&](const pb::metrics::ExponentialHistogramDataPoint::Buckets& b,
@@ -487,11 +475,11 @@ std::string DetailedText(const pb::metrics_service::ExportMetricsServiceRequest&
                   const int index = b.offset() + k;
                   const double lower = std::pow(base, index), upper = std::pow(base, index + 1);
                   if (negative) {
-                    absl::StrAppend(&out, "Bucket [", ShortestFixed(-upper), ", ",
-                                    ShortestFixed(-lower), "), Count: ", b.bucket_counts(k), "\n");
+                    absl::StrAppend(&out, "Bucket [", GoSprintF(-upper), ", ", GoSprintF(-lower),
+                                    "), Count: ", b.bucket_counts(k), "\n");
                   } else {
-                    absl::StrAppend(&out, "Bucket (", ShortestFixed(lower), ", ",
-                                    ShortestFixed(upper), "], Count: ", b.bucket_counts(k), "\n");
+                    absl::StrAppend(&out, "Bucket (", GoSprintF(lower), ", ", GoSprintF(upper),
+                                    "], Count: ", b.bucket_counts(k), "\n");
                   }
                 }
               };
@@ -508,12 +496,11 @@ std::string DetailedText(const pb::metrics_service::ExportMetricsServiceRequest&
               const auto& dp = points[p];
               AppendPointHeader(&out, "SummaryDataPoints", p, dp.attributes(),
                                 dp.start_time_unix_nano(), dp.time_unix_nano());
-              absl::StrAppend(&out, "Count: ", dp.count(),
-                              "\nSum: ", absl::StrFormat("%f", dp.sum()), "\n");
+              absl::StrAppend(&out, "Count: ", dp.count(), "\nSum: ", GoSprintF(dp.sum()), "\n");
               for (int q = 0; q < dp.quantile_values_size(); ++q) {
                 absl::StrAppend(&out, "QuantileValue #", q, ": Quantile ",
-                                absl::StrFormat("%f", dp.quantile_values(q).quantile()), ", Value ",
-                                absl::StrFormat("%f", dp.quantile_values(q).value()), "\n");
+                                GoSprintF(dp.quantile_values(q).quantile()), ", Value ",
+                                GoSprintF(dp.quantile_values(q).value()), "\n");
               }
             }
             break;

@@ -22,8 +22,9 @@ std::string DetailedText(const otlp::pb::logs_service::ExportLogsServiceRequest&
 // "Str(x)", "Int(5)", "Double(1.5)", "Bool(true)", "Bytes(base64)", "Map({...})",
 // "Slice([...])", "Empty()".
 std::string FormatValue(const otlp::pb::common::AnyValue& value);
-// The value as the Collector's pcommon AsString: strings raw, numbers shortest, maps and
-// slices as JSON.
+// The value as the Collector's pcommon AsString: strings raw, doubles in the JSON number form
+// (1e+21, 1e-7; NaN and infinities as "json: unsupported value: NaN"), maps and slices as JSON
+// ("" when a NaN inside makes the encoding fail).
 std::string ValueAsString(const otlp::pb::common::AnyValue& value);
 // Go's time.Time.String() in UTC: "2023-09-07 16:57:12.045933 +0000 UTC".
 std::string FormatTimestamp(uint64_t unix_nanos);

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 namespace sprout::collector::debugexporter {
 namespace {
 
@@ -28,6 +31,48 @@ TEST(DebugTextTest, FormatsValuesLikePcommon) {
   kv->mutable_value()->mutable_array_value()->add_values()->set_string_value("x");
   EXPECT_EQ(FormatValue(map), R"(Map({"a":["x"],"z":1}))");
   EXPECT_EQ(FormatValue(pb::common::AnyValue()), "Empty()");
+}
+
+// Each verbosity formats doubles as the Go code it mirrors: pdata's AsString (the JSON number
+// form) for attribute values, fmt's %v in `normal`, fmt's %f in `detailed`.
+TEST(DebugTextTest, FormatsDoublesAsTheCollectorDoes) {
+  pb::common::AnyValue v;
+  v.set_double_value(1e23);  // binary value 99999999999999991611392
+  EXPECT_EQ(FormatValue(v), "Double(1e+23)");
+  v.set_double_value(1e-7);
+  EXPECT_EQ(ValueAsString(v), "1e-7");
+  v.set_double_value(std::numeric_limits<double>::infinity());
+  EXPECT_EQ(ValueAsString(v), "json: unsupported value: +Inf");
+  pb::common::AnyValue list;
+  list.mutable_array_value()->add_values()->set_double_value(1e21);
+  EXPECT_EQ(ValueAsString(list), "[1e+21]");
+  list.mutable_array_value()->add_values()->set_double_value(std::nan(""));
+  EXPECT_EQ(ValueAsString(list), "");  // json.Marshal fails; pdata ignores the error
+
+  pb::metrics_service::ExportMetricsServiceRequest metrics;
+  auto* sm = metrics.add_resource_metrics()->add_scope_metrics();
+  auto* gauge = sm->add_metrics();
+  gauge->set_name("g");
+  gauge->mutable_gauge()->add_data_points()->set_as_double(1234567.5);
+  gauge->mutable_gauge()->add_data_points()->set_as_double(
+      -std::numeric_limits<double>::infinity());
+  auto* summary = sm->add_metrics();
+  summary->set_name("s");
+  auto* point = summary->mutable_summary()->add_data_points();
+  point->set_sum(2.5);
+  auto* quantile = point->add_quantile_values();
+  quantile->set_quantile(0.99);
+  quantile->set_value(1e21);
+  EXPECT_EQ(NormalText(metrics),
+            "ResourceMetrics #0\nScopeMetrics #0 \ng{} 1.2345675e+06\ng{} -Inf\n"
+            "s{} count=0 sum=2.500000 q0.99=1e+21\n");
+  const std::string text = DetailedText(metrics);
+  EXPECT_NE(text.find("Value: 1234567.500000\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Value: -Inf\n"), std::string::npos) << text;  // C's %f: "-inf"
+  EXPECT_NE(text.find("QuantileValue #0: Quantile 0.990000, Value "
+                      "1000000000000000000000.000000\n"),
+            std::string::npos)
+      << text;
 }
 
 TEST(DebugTextTest, FormatsTimestampsLikeGo) {

@@ -189,7 +189,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     options.max_response_body = kMaxResponseBody;
     ASSIGN_OR_RETURN(http_, net::HttpClient::Create(options));
     try {
-      senders_ = std::make_unique<ThreadPool>(concurrency_);
+      ASSIGN_OR_RETURN(senders_, ThreadPool::Create(concurrency_));
       if (!config_.wal_directory.empty()) {
         WalOptions wal_options;
         wal_options.directory = config_.wal_directory;
@@ -198,7 +198,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
         wal_reader_ = std::thread([this] { WalReaderLoop(); });
         return absl::OkStatus();
       }
-      batch_worker_ = std::make_unique<ThreadPool>(1);
+      ASSIGN_OR_RETURN(batch_worker_, ThreadPool::Create(1));
     } catch (const std::system_error& e) {
       return absl::ResourceExhaustedError(absl::StrCat("cannot start the exporter's threads (",
                                                        concurrency_, " senders): ", e.what()));
@@ -563,7 +563,8 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
         settings_.telemetry.logger.Error(
             "Exporting failed. Dropping data.",
             {{"error", absl::StrCat("no more retries left: ", error)}});
-        return otlp::MarkPermanent(absl::UnknownError(absl::StrCat("no more retries left: ", error)));
+        return otlp::MarkPermanent(
+            absl::UnknownError(absl::StrCat("no more retries left: ", error)));
       }
       settings_.telemetry.logger.Info("Exporting failed. Will retry the request after interval.",
                                       {{"error", error}, {"interval", FormatGoDuration(delay)}});

@@ -7,50 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "base/go_duration.h"
 #include "base/status.h"
+#include "collector/extension/health_check/config.h"
 #include "config/decoder.h"
 #include "net/http_server.h"
 
 namespace sprout::collector::healthcheck {
 namespace {
-
-struct Config : ComponentConfig {
-  std::string endpoint = "localhost:13133";
-  std::string path = "/";
-  bool has_response_body = false;
-  std::string healthy_body;
-  std::string unhealthy_body;
-  bool check_collector_pipeline = false;
-
-  void Decode(config::Decoder& d) override {
-    d.Read("endpoint", &endpoint);
-    d.Read("path", &path);
-    if (d.Has("response_body")) {
-      has_response_body = true;
-      config::Decoder body = d.Child("response_body");
-      body.Read("healthy", &healthy_body);
-      body.Read("unhealthy", &unhealthy_body);
-    }
-    config::Decoder pipeline = d.Child("check_collector_pipeline");
-    pipeline.Read("enabled", &check_collector_pipeline);
-    pipeline.Raw("interval");
-    pipeline.Raw("exporter_failure_threshold");
-    d.Refuse({"tls", "auth", "cors"}, "is not supported by sprout yet");
-  }
-
-  absl::Status Validate() const override {
-    if (endpoint.empty())
-      return absl::InvalidArgumentError("bad config: endpoint must be specified");
-    if (path.empty() || path[0] != '/') {
-      return absl::InvalidArgumentError("\"path\" must start with \"/\"");
-    }
-    if (check_collector_pipeline) {
-      return absl::InvalidArgumentError(
-          "check_collector_pipeline is not supported (it is deprecated and broken in the "
-          "Collector as well)");
-    }
-    return absl::OkStatus();
-  }
-};
 
 class HealthCheck : public Component, public PipelineWatcher {
  public:

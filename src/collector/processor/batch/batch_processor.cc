@@ -5,62 +5,27 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "base/clock.h"
 #include "base/status.h"
-#include "otlp/consumer_error.h"
+#include "collector/processor/batch/config.h"
 #include "config/decoder.h"
+#include "otlp/consumer_error.h"
 #include "otlp/split.h"
 
 namespace sprout::collector::batchprocessor {
 namespace {
 
-struct Config : ComponentConfig {
-  uint32_t send_batch_size = 8192;
-  absl::Duration timeout = absl::Milliseconds(200);
-  uint32_t send_batch_max_size = 0;
-  std::vector<std::string> metadata_keys;
-  uint32_t metadata_cardinality_limit = 1000;
-
-  void Decode(config::Decoder& d) override {
-    d.Read("send_batch_size", &send_batch_size);
-    d.Read("timeout", &timeout);
-    d.Read("send_batch_max_size", &send_batch_max_size);
-    d.Read("metadata_keys", &metadata_keys);
-    d.Read("metadata_cardinality_limit", &metadata_cardinality_limit);
-  }
-
-  absl::Status Validate() const override {
-    if (send_batch_max_size > 0 && send_batch_max_size < send_batch_size) {
-      return absl::InvalidArgumentError(
-          "send_batch_max_size must be greater or equal to send_batch_size");
-    }
-    std::set<std::string> seen;
-    for (const std::string& key : metadata_keys) {
-      const std::string lower = absl::AsciiStrToLower(key);
-      if (!seen.insert(lower).second) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("duplicate entry in metadata_keys: \"", lower, "\" (case-insensitive)"));
-      }
-    }
-    if (timeout < absl::ZeroDuration()) {
-      return absl::InvalidArgumentError("timeout must be greater or equal to 0");
-    }
-    return absl::OkStatus();
-  }
-};
-
 template <Signal S>
 class BatchProcessor : public ConsumerComponent<S> {
  public:
   BatchProcessor(const CreateSettings& settings, const Config& config,
-                 std::shared_ptr<Consumer<S>> next)
-      : logger_(settings.telemetry.logger), config_(config), next_(std::move(next)) {
+                 std::shared_ptr<Consumer<S>> next, Clock* clock)
+      : logger_(settings.telemetry.logger), config_(config), next_(std::move(next)), clock_(clock) {
     for (std::string& key : config_.metadata_keys) key = absl::AsciiStrToLower(key);
+    default_shard_.deadline = clock_->Now() + config_.timeout;
     if (settings.telemetry.metrics != nullptr) {
       const MetricLabels labels = {{"processor", settings.id.String()}};
       size_trigger_ = settings.telemetry.metrics->GetCounter(
@@ -82,8 +47,13 @@ class BatchProcessor : public ConsumerComponent<S> {
   absl::Status Shutdown(absl::Time) override {
     shut_down_.store(true);
     StopTimer();
-    std::vector<Shard*> shards = AllShards();
-    for (Shard* shard : shards) Send(*shard, TakeAll(*shard), timeout_trigger_);
+    for (Shard* shard : AllShards()) {
+      {
+        std::lock_guard<std::mutex> lock(shard->mu);
+        CutAllLocked(*shard, timeout_trigger_);
+      }
+      HandOn(*shard, /*until_empty=*/true);
+    }
     return absl::OkStatus();
   }
 
@@ -91,32 +61,45 @@ class BatchProcessor : public ConsumerComponent<S> {
     const int64_t items = batch.item_count();
     if (items == 0) return absl::OkStatus();
     ASSIGN_OR_RETURN(Shard * shard, ShardFor(context));
-    std::vector<otlp::Batch<S>> out;
+    bool cut = false;
     {
       std::lock_guard<std::mutex> lock(shard->mu);
       shard->pending.push_back(std::move(batch));
       shard->pending_items += items;
       // Without a timer (disabled, or stopped at shutdown) nothing may wait.
       if (!TimerEnabled() || shut_down_.load(std::memory_order_relaxed)) {
-        TakeAllLocked(*shard, &out);
+        cut = CutAllLocked(*shard, size_trigger_);
       } else {
         while (shard->pending_items >= config_.send_batch_size && shard->pending_items > 0) {
-          out.push_back(TakeLocked(*shard, ChunkSize(shard->pending_items)));
+          shard->outbox.push_back(
+              {TakeLocked(*shard, ChunkSize(shard->pending_items)), size_trigger_});
+          cut = true;
         }
-        if (!out.empty()) shard->deadline = absl::Now() + config_.timeout;
+        if (cut) shard->deadline = clock_->Now() + config_.timeout;
       }
     }
-    Send(*shard, std::move(out), size_trigger_);
+    if (cut) HandOn(*shard, /*until_empty=*/false);
     return absl::OkStatus();
   }
 
  private:
+  struct Outgoing {
+    otlp::Batch<S> batch;
+    Counter* trigger;  // counted when it is handed on
+  };
+
   struct Shard {
     std::mutex mu;
     std::deque<otlp::Batch<S>> pending;
     int64_t pending_items = 0;
     absl::Time deadline;
-    Context context;  // what the next consumer sees: only the metadata_keys values
+    Context context;  // what the next consumer sees: only the metadata_keys values (immutable)
+    // Batches cut from `pending`, in the order they were cut (under `mu`, with the cut), not yet
+    // handed to the next consumer. One thread at a time (`sending`) hands them on, so they leave
+    // in that order whichever thread cut them.
+    std::deque<Outgoing> outbox;
+    bool sending = false;
+    std::condition_variable outbox_cv;  // the outbox shrank, or the sending thread finished
   };
 
   bool TimerEnabled() const {
@@ -141,11 +124,12 @@ class BatchProcessor : public ConsumerComponent<S> {
     if (it != shards_.end()) return it->second.get();
     if (config_.metadata_cardinality_limit != 0 &&
         shards_.size() >= config_.metadata_cardinality_limit) {
-      return otlp::MarkPermanent(absl::UnknownError("too many batcher metadata-value combinations"));
+      return otlp::MarkPermanent(
+          absl::UnknownError("too many batcher metadata-value combinations"));
     }
     auto shard = std::make_unique<Shard>();
     shard->context.metadata = values;
-    shard->deadline = absl::Now() + config_.timeout;
+    shard->deadline = clock_->Now() + config_.timeout;
     Shard* raw = shard.get();
     shards_.emplace(std::move(values), std::move(shard));
     timer_cv_.notify_one();
@@ -199,55 +183,67 @@ class BatchProcessor : public ConsumerComponent<S> {
     return otlp::Batch<S>::FromTrustedWire(std::move(wire), taken);
   }
 
-  void TakeAllLocked(Shard& shard, std::vector<otlp::Batch<S>>* out) {
-    while (shard.pending_items > 0)
-      out->push_back(TakeLocked(shard, ChunkSize(shard.pending_items)));
+  // Cuts everything pending into the outbox; true when something was cut.
+  bool CutAllLocked(Shard& shard, Counter* trigger) {
+    bool cut = false;
+    while (shard.pending_items > 0) {
+      shard.outbox.push_back({TakeLocked(shard, ChunkSize(shard.pending_items)), trigger});
+      cut = true;
+    }
     shard.pending.clear();  // requests without items
+    return cut;
   }
 
-  std::vector<otlp::Batch<S>> TakeAll(Shard& shard) {
-    std::vector<otlp::Batch<S>> out;
-    std::lock_guard<std::mutex> lock(shard.mu);
-    TakeAllLocked(shard, &out);
-    return out;
-  }
-
-  void Send(const Shard& shard, std::vector<otlp::Batch<S>> batches, Counter* trigger) {
-    for (otlp::Batch<S>& batch : batches) {
-      if (trigger != nullptr) trigger->Increment();
-      const absl::Status status = next_->Consume(shard.context, std::move(batch));
+  // Hands the shard's outbox to the next consumer, oldest first. When another thread is already
+  // doing that, it hands on what this one queued too: return at once, unless the outbox is over
+  // its bound (then wait for room: the back-pressure a sender's own send used to give) or
+  // `until_empty` (wait until everything queued has left, then take over what remains).
+  void HandOn(Shard& shard, bool until_empty) {
+    std::unique_lock<std::mutex> lock(shard.mu);
+    while (shard.sending) {
+      if (!until_empty && shard.outbox.size() <= max_queued_) return;
+      shard.outbox_cv.wait(lock);
+    }
+    shard.sending = true;
+    while (!shard.outbox.empty()) {
+      Outgoing next = std::move(shard.outbox.front());
+      shard.outbox.pop_front();
+      shard.outbox_cv.notify_all();
+      lock.unlock();
+      if (next.trigger != nullptr) next.trigger->Increment();
+      const absl::Status status = next_->Consume(shard.context, std::move(next.batch));
       if (!status.ok()) {
         logger_.Warn("Sender failed", {{"error", std::string(status.message())}});
       }
+      lock.lock();
     }
+    shard.sending = false;
+    shard.outbox_cv.notify_all();
   }
 
   void TimerLoop() {
     std::unique_lock<std::mutex> lock(timer_mu_);
     while (!stopping_) {
       absl::Time next = absl::InfiniteFuture();
-      const absl::Time now = absl::Now();
+      const absl::Time now = clock_->Now();
       for (Shard* shard : AllShards()) {
-        std::vector<otlp::Batch<S>> out;
+        bool cut = false;
         {
           std::lock_guard<std::mutex> shard_lock(shard->mu);
           if (shard->deadline <= now) {
-            TakeAllLocked(*shard, &out);
+            cut = CutAllLocked(*shard, timeout_trigger_);
             shard->deadline = now + config_.timeout;
           }
           next = std::min(next, shard->deadline);
         }
-        if (!out.empty()) {
+        if (cut) {
           lock.unlock();
-          Send(*shard, std::move(out), timeout_trigger_);
+          HandOn(*shard, /*until_empty=*/false);
           lock.lock();
           if (stopping_) return;
         }
       }
-      const absl::Duration wait = next - absl::Now();
-      if (wait > absl::ZeroDuration()) {
-        timer_cv_.wait_for(lock, absl::ToChronoNanoseconds(wait));
-      }
+      if (!stopping_) clock_->WaitUntil(timer_cv_, lock, next);
     }
   }
 
@@ -263,6 +259,10 @@ class BatchProcessor : public ConsumerComponent<S> {
   log::Logger logger_;
   Config config_;
   std::shared_ptr<Consumer<S>> next_;
+  Clock* clock_;
+  // Cut batches a shard may hold while another thread hands them on before a thread that cut
+  // one waits (the Collector's batcher channel holds NumCPU requests).
+  const size_t max_queued_ = std::max<size_t>(2, std::thread::hardware_concurrency());
   Counter* size_trigger_ = nullptr;
   Counter* timeout_trigger_ = nullptr;
 
@@ -279,21 +279,26 @@ class BatchProcessor : public ConsumerComponent<S> {
 
 class Factory : public AllSignalsProcessorFactory<Factory> {
  public:
-  Factory() : AllSignalsProcessorFactory("batch") {}
+  explicit Factory(Clock* clock) : AllSignalsProcessorFactory("batch"), clock_(clock) {}
   std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override {
     return std::make_unique<Config>();
   }
 
   template <Signal S>
-  static ConsumerComponentPtr<S> Make(const CreateSettings& settings, const ComponentConfig& config,
-                                      std::shared_ptr<Consumer<S>> next) {
+  ConsumerComponentPtr<S> Make(const CreateSettings& settings, const ComponentConfig& config,
+                               std::shared_ptr<Consumer<S>> next) const {
     return std::make_shared<BatchProcessor<S>>(settings, static_cast<const Config&>(config),
-                                               std::move(next));
+                                               std::move(next), clock_);
   }
+
+ private:
+  Clock* clock_;
 };
 
 }  // namespace
 
-std::unique_ptr<ProcessorFactory> NewFactory() { return std::make_unique<Factory>(); }
+std::unique_ptr<ProcessorFactory> NewFactory(Clock* clock) {
+  return std::make_unique<Factory>(clock != nullptr ? clock : Clock::Real());
+}
 
 }  // namespace sprout::collector::batchprocessor

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
+#include "base/clock.h"
 #include "collector/processor/processor_testing.h"
 
 namespace sprout::collector::batchprocessor {
@@ -13,8 +16,9 @@ using namespace ::sprout::collector::testing;  // NOLINT
 using Traces = Capture<Signal::kTraces>;
 
 struct Running {
+  ManualClock clock;  // timeouts happen when the test advances it
   std::shared_ptr<Traces> sink = std::make_shared<Traces>();
-  std::unique_ptr<ProcessorFactory> factory = NewFactory();
+  std::unique_ptr<ProcessorFactory> factory = NewFactory(&clock);
   std::unique_ptr<ComponentConfig> config;
   ConsumerComponentPtr<Signal::kTraces> processor;
   MetricsRegistry metrics;
@@ -86,10 +90,14 @@ TEST(BatchProcessorTest, SplitsAtTheMaximumSize) {
 TEST(BatchProcessorTest, TimeoutSendsWhatIsPendingSplitByMax) {
   Running p("send_batch_size: 100\nsend_batch_max_size: 200\ntimeout: 50ms");
   ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(3)).ok());
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (p.sink->items() < 3 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
-  EXPECT_EQ(p.sink->items(), 3);
-  EXPECT_EQ(p.sink->batches().size(), 1u);
+  p.clock.Advance(absl::Milliseconds(49));
+  ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(2)).ok());
+  EXPECT_TRUE(p.sink->batches().empty());  // sends happen on the caller's thread or the timer's
+  p.clock.Advance(absl::Milliseconds(1));
+  ASSERT_TRUE(p.sink->WaitForItems(5));
+  auto batches = p.sink->batches();
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].item_count(), 5);
 }
 
 TEST(BatchProcessorTest, ZeroTimeoutSendsEveryRequestAtOnce) {
@@ -172,8 +180,9 @@ TEST(BatchProcessorTest, TimeoutSplitsWhatIsPendingAtTheMaximum) {
   Running p("send_batch_size: 100\nsend_batch_max_size: 100\ntimeout: 30ms");
   for (int i = 0; i < 9; ++i) ASSERT_TRUE(p.processor->Consume(Context{}, WireSpans(30)).ok());
   // 270 items: two size-triggered batches of 100, then the timeout sends the last 70.
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (p.sink->items() < 270 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(p.sink->items(), 200);
+  p.clock.Advance(absl::Milliseconds(30));
+  ASSERT_TRUE(p.sink->WaitForItems(270));
   auto batches = p.sink->batches();
   ASSERT_EQ(batches.size(), 3u);
   EXPECT_EQ(otlp::CountItems(batches[0].request()), 100);
@@ -219,6 +228,68 @@ TEST(BatchProcessorTest, MetricsAreBatchedByDataPointAndSplitInsideAMetric) {
                 .data_points(1)
                 .as_int(),
             5);
+}
+
+// Lets the first batch in only when released: the thread sending it stays inside Consume.
+class HoldFirst : public Consumer<Signal::kTraces> {
+ public:
+  explicit HoldFirst(std::shared_ptr<Traces> next) : next_(std::move(next)) {}
+  absl::Status Consume(const Context& context, otlp::TracesBatch batch) override {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!held_one_) {
+        held_one_ = true;
+        holding_ = true;
+        cv_.notify_all();
+        cv_.wait(lock, [&] { return released_; });
+      }
+    }
+    return next_->Consume(context, std::move(batch));
+  }
+  void WaitUntilHolding() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return holding_; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::shared_ptr<Traces> next_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_one_ = false;
+  bool holding_ = false;
+  bool released_ = false;
+};
+
+// Remote-write backends refuse samples older than what they already have, so batches of one
+// batcher must leave in the order they were cut, even when the timer thread and a receiver's
+// thread each cut one.
+TEST(BatchProcessorTest, BatchesOfOneBatcherLeaveInTheOrderTheyWereCut) {
+  ManualClock clock;
+  auto sink = std::make_shared<Traces>();
+  auto hold = std::make_shared<HoldFirst>(sink);
+  auto factory = NewFactory(&clock);
+  auto config = *DecodeConfig(*factory, "send_batch_size: 10\ntimeout: 1s");
+  auto processor = *CreateProcessor<Signal::kTraces>(*factory, *config, hold);
+  NoHost host;
+  ASSERT_TRUE(processor->Start(host).ok());
+
+  ASSERT_TRUE(processor->Consume(Context{}, WireSpans(3, "a")).ok());
+  clock.Advance(absl::Seconds(1));  // the timer cuts "a" and is held while handing it on
+  hold->WaitUntilHolding();
+  // Ten items: a size-triggered batch, cut after "a" on this thread.
+  ASSERT_TRUE(processor->Consume(Context{}, WireSpans(10, "b")).ok());
+  hold->Release();
+  ASSERT_TRUE(sink->WaitForItems(13));
+  auto batches = sink->batches();
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(SpanNames(batches[0]), (std::vector<std::string>{"a0", "a1", "a2"}));
+  EXPECT_EQ(SpanNames(batches[1])[0], "b0");
+  ASSERT_TRUE(processor->Shutdown(absl::Now()).ok());
 }
 
 }  // namespace

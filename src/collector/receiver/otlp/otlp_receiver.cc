@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "base/status.h"
 #include "collector/receiver/otlp/config.h"
+#include "collector/receiver/otlp/grpc_request.h"
 #include "collector/receiver_obs.h"
 #include "google/rpc/status.pb.h"
 #include "net/compression.h"
@@ -137,10 +138,10 @@ class OtlpReceiver : public Component {
   net::GrpcReply HandleGrpc(net::GrpcUnaryCall& call) {
     net::GrpcReply reply;
     // The bytes are validated and kept; they are decoded only if a component needs them.
-    auto batch = otlp::Batch<S>::Parse(call.RequestBytes());
+    auto batch = ParseGrpcRequest<S>(call.RequestBytes());
     if (!batch.ok()) {
-      reply.code = absl::StatusCode::kInternal;
-      reply.message = absl::StrCat("grpc: error unmarshalling request: ", batch.status().message());
+      reply.code = batch.status().code();
+      reply.message = std::string(batch.status().message());
       return reply;
     }
     Context context;

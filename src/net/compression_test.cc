@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "base/crc32c.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "base/crc32c.h"
 
 namespace sprout::net {
 namespace {
@@ -337,7 +337,6 @@ TEST(CompressionTest, CompressedFormsAreSmallerForCompressibleData) {
     EXPECT_LT(Compress(codec, input)->size(), input.size() / 2) << CodecName(codec);
   }
 }
-
 
 // A zstd frame header may declare a window of up to 128 MiB, which libzstd allocates before
 // decoding a byte; the window is capped (at the limit, at least 8 MiB), and a frame over the cap

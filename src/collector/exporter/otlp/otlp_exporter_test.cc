@@ -229,8 +229,8 @@ struct Exporter {
             ? "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms, "
               "max_elapsed_time: 20s}\n"
             : "";
-    auto decoded = DecodeConfig(
-        *factory, absl::StrCat("endpoint: \"127.0.0.1:", port, "\"\n", retry, yaml));
+    auto decoded =
+        DecodeConfig(*factory, absl::StrCat("endpoint: \"127.0.0.1:", port, "\"\n", retry, yaml));
     EXPECT_TRUE(decoded.ok()) << decoded.status();
     config = std::move(*decoded);
     CreateSettings settings{*ComponentID::Parse("otlp"), {}};

@@ -258,8 +258,7 @@ TEST(OtlpReceiverGrpcTest, IncludeMetadataPassesClientMetadataAlong) {
   const std::vector<Context> contexts = r.traces->contexts();
   ASSERT_EQ(contexts.size(), 1u);
   bool found = false;
-  for (const auto& [k, v] : contexts[0].metadata)
-    found |= k == "x-tenant" && v == "acme";
+  for (const auto& [k, v] : contexts[0].metadata) found |= k == "x-tenant" && v == "acme";
   EXPECT_TRUE(found);
 }
 

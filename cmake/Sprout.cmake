@@ -45,7 +45,11 @@ function(sprout_fuzzer name)
   endif()
   add_executable(${name}_replay ${ARG_SRCS} ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cc)
   target_link_libraries(${name}_replay PRIVATE ${ARG_DEPS})
+  # The corpus sits beside the fuzzer's (first) source file.
+  list(GET ARG_SRCS 0 _first_source)
+  get_filename_component(_source ${_first_source} ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+  get_filename_component(_source_dir ${_source} DIRECTORY)
   add_test(NAME fuzz_replay_${name}
-           COMMAND ${name}_replay ${CMAKE_CURRENT_SOURCE_DIR}/corpus/${name})
+           COMMAND ${name}_replay ${_source_dir}/corpus/${name})
   set_tests_properties(fuzz_replay_${name} PROPERTIES LABELS unit TIMEOUT 300)
 endfunction()

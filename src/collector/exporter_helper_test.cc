@@ -1,11 +1,17 @@
 #include "collector/exporter_helper.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "net/grpc_client.h"
 #include "otlp/consumer_error.h"
 
 namespace sprout::collector {
@@ -179,7 +185,8 @@ TEST(ExportQueueTest, ServerRetryDelayIsHonoured) {
   auto throttled = [&] {
     if (++attempts == 1) {
       first = absl::Now();
-      return otlp::WithRetryDelay(absl::ResourceExhaustedError("slow down"), absl::Milliseconds(300));
+      return otlp::WithRetryDelay(absl::ResourceExhaustedError("slow down"),
+                                  absl::Milliseconds(300));
     }
     second = absl::Now();
     return absl::OkStatus();
@@ -266,6 +273,75 @@ TEST(ExportQueueTest, NoAttemptStartsAfterTheInFlightOnesWereCancelled) {
   EXPECT_LE(attempts, 2);
   EXPECT_EQ(backend.in_flight(), 0u);
   EXPECT_EQ(Value(metrics, "otelcol_exporter_send_failed_spans_total"), 3);
+}
+
+// A TCP port that accepts connections and never answers: a gRPC call to it without a timeout
+// waits until it is cancelled.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    listen(fd_, 16);
+    socklen_t len = sizeof(addr);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentListener() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// The check-then-act race of the export path: Attempt() finds the queue not cancelled and calls
+// `send`; before `send` has registered its gRPC call, Shutdown passes its deadline and cancels
+// the calls registered so far. A latch holds the sender inside that window until the
+// cancellation has run, as a descheduled thread would. The otlp exporter's wiring
+// (cancel_in_flight = GrpcClient::Close, sticky) ends the late call at once; with CancelAll()
+// (the wiring before) the call, without a timeout (`timeout: 0`), waited on the silent backend
+// forever and Shutdown never returned.
+TEST(ExportQueueTest, ACallThatRegistersAfterTheCancellationStillEnds) {
+  SilentListener silent;
+  net::GrpcClientOptions client_options;
+  client_options.target = absl::StrCat("127.0.0.1:", silent.port());
+  client_options.tls = false;
+  std::unique_ptr<net::GrpcClient> client = std::move(*net::GrpcClient::Create(client_options));
+
+  ExportQueue::Options options = TestOptions(nullptr);
+  std::promise<void> in_window;
+  std::promise<void> cancelled;
+  std::shared_future<void> cancellation_ran = cancelled.get_future().share();
+  options.cancel_in_flight = [&] {
+    client->Close();
+    cancelled.set_value();
+  };
+  ExportQueue queue(options);
+  queue.Start();
+  auto send = [&](ExportQueue::Done done) {
+    in_window.set_value();
+    cancellation_ran.wait();  // descheduled between the check and the registration
+    client->CallSerializedAsync(
+        "/test.Svc/Export", "x", absl::ZeroDuration(),
+        [done](net::GrpcCallResult result) { done(absl::Status(result.code, result.message)); });
+  };
+  std::thread submitter([&] { EXPECT_TRUE(queue.Submit({send, 1}).ok()); });
+  in_window.get_future().wait();
+  std::promise<void> shut_down;
+  std::thread stopper([&] {
+    queue.Shutdown(absl::Now());
+    shut_down.set_value();
+  });
+  const bool returned =
+      shut_down.get_future().wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  EXPECT_TRUE(returned) << "Shutdown hung on a call registered after the cancellation";
+  if (!returned) client->CancelAll();  // unstick, so that the test can end
+  stopper.join();
+  submitter.join();
 }
 
 TEST(ExportQueueTest, ShutdownDeadlineSetEarlyStopsRetriesOfABlockedCaller) {

@@ -4,20 +4,22 @@
 #include <snappy.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "base/status.h"
 #include "base/crc32c.h"
+#include "base/status.h"
 
 namespace sprout::net {
 namespace {
@@ -34,36 +36,59 @@ absl::Status TooLarge(size_t max_output) {
       absl::StrCat("decompressed size exceeds limit of ", max_output, " bytes"));
 }
 
-// A growing output string that never holds more than max_output + 1 bytes: one byte past the
-// limit is enough to know the limit was crossed, so a decompression bomb never gets to allocate.
+// The output of a decoder, never more than max_output + 1 bytes: one byte past the limit is
+// enough to know the limit was crossed, so a decompression bomb never gets to allocate more.
+// It grows by adding chunks (each as large as everything before it), never by copying, so a
+// bomb costs about max_output bytes, not the 2-3x a doubling string would; Finish() joins the
+// chunks (one copy) only when there is more than one. A size hint (a format's declared size)
+// makes one exact chunk, and then nothing is copied at all.
 class BoundedOutput {
  public:
-  BoundedOutput(size_t max_output, size_t input_size)
+  BoundedOutput(size_t max_output, size_t input_size, size_t size_hint = 0)
       : max_output_(max_output),
         capacity_limit_(max_output == std::numeric_limits<size_t>::max() ? max_output
                                                                          : max_output + 1) {
-    // Typical ratios of telemetry payloads are 3-10x; start there and grow geometrically.
-    size_t initial =
-        input_size > kMaxInitial / 4 ? kMaxInitial : std::max<size_t>(input_size * 4, kMinInitial);
-    out_.resize(std::min(initial, capacity_limit_));
+    // Typical ratios of telemetry payloads are 3-10x; without a hint start at 4x.
+    first_chunk_ = size_hint > 0                  ? size_hint
+                   : input_size > kMaxInitial / 4 ? kMaxInitial
+                                                  : std::max<size_t>(input_size * 4, kMinInitial);
+    first_chunk_ = std::min(first_chunk_, capacity_limit_);
   }
 
-  // Free space to decode into; empty only when the buffer already holds max_output + 1 bytes.
+  // Free space to decode into; empty only when max_output + 1 bytes are held.
   std::pair<char*, size_t> Space() {
-    if (written_ == out_.size() && out_.size() < capacity_limit_) {
-      size_t grown = out_.size() > capacity_limit_ / 2 ? capacity_limit_ : out_.size() * 2;
-      out_.resize(std::max<size_t>(std::min(grown, capacity_limit_), written_ + 1));
+    if (chunks_.empty() || last_used_ == chunks_.back().size()) {
+      if (capacity_ >= capacity_limit_) return {nullptr, 0};
+      const size_t size =
+          std::min(chunks_.empty() ? first_chunk_ : capacity_, capacity_limit_ - capacity_);
+      chunks_.emplace_back(size, '\0');
+      capacity_ += size;
+      last_used_ = 0;
     }
-    return {out_.data() + written_, out_.size() - written_};
+    std::string& last = chunks_.back();
+    return {last.data() + last_used_, last.size() - last_used_};
   }
-  void Commit(size_t n) { written_ += n; }
+  void Commit(size_t n) {
+    last_used_ += n;
+    written_ += n;
+  }
   bool Exceeded() const { return written_ > max_output_; }
   size_t written() const { return written_; }
 
   std::string Finish() && {
-    out_.resize(written_);
-    out_.shrink_to_fit();
-    return std::move(out_);
+    if (chunks_.empty()) return std::string();
+    if (chunks_.size() == 1) {
+      std::string out = std::move(chunks_[0]);
+      out.resize(written_);
+      // A guess far too large gives its memory back (a copy); a close one is kept as it is.
+      if (out.capacity() - written_ > written_ / 4 + kMinInitial) out.shrink_to_fit();
+      return out;
+    }
+    std::string out;
+    out.reserve(written_);
+    for (size_t i = 0; i + 1 < chunks_.size(); ++i) out.append(chunks_[i]);
+    out.append(chunks_.back().data(), last_used_);
+    return out;
   }
 
  private:
@@ -72,7 +97,10 @@ class BoundedOutput {
 
   size_t max_output_;
   size_t capacity_limit_;
-  std::string out_;
+  size_t first_chunk_;
+  std::vector<std::string> chunks_;
+  size_t capacity_ = 0;   // bytes in all chunks
+  size_t last_used_ = 0;  // bytes written into the last chunk
   size_t written_ = 0;
 };
 
@@ -86,7 +114,16 @@ absl::StatusOr<std::string> Inflate(Codec codec, std::string_view input, size_t 
   }
   std::unique_ptr<z_stream, int (*)(z_stream*)> end_guard(&zs, inflateEnd);
 
-  BoundedOutput out(max_output, input.size());
+  // A gzip member ends with its size mod 2^32 (ISIZE): a hint for the output buffer, believed
+  // no further than deflate's best ratio (~1032:1) allows, so a lying trailer costs no more
+  // than a real bomb of the same length.
+  size_t hint = 0;
+  if (gzip && input.size() >= 18) {
+    const auto* t = reinterpret_cast<const unsigned char*>(input.data() + input.size() - 4);
+    const size_t isize = size_t{t[0]} | size_t{t[1]} << 8 | size_t{t[2]} << 16 | size_t{t[3]} << 24;
+    hint = std::min(isize, input.size() * 1032);
+  }
+  BoundedOutput out(max_output, input.size(), hint);
   const auto* next = reinterpret_cast<const Bytef*>(input.data());
   size_t remaining = input.size();
   for (;;) {
@@ -170,15 +207,31 @@ absl::StatusOr<std::string> Deflate(Codec codec, std::string_view input) {
 
 // --- zstd ---
 
+constexpr int kZstdMinWindowLog = 23;  // 8 MiB
+constexpr int kZstdMaxWindowLog = 27;  // 128 MiB, libzstd's default limit
+
 absl::StatusOr<std::string> ZstdDecompress(std::string_view input, size_t max_output) {
   // An empty body has no frames; Go's zstd reader returns EOF for it, i.e. an empty body.
   if (input.empty()) return std::string();
   std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
   if (dctx == nullptr) return absl::ResourceExhaustedError("zstd: cannot allocate decoder");
+  // The decoder allocates the window a frame declares (up to 128 MiB by default) before it
+  // produces a byte: 85 bytes of header made it allocate 96 MiB under a 1 MiB limit (found by
+  // otlp_grpc_fuzzer). The window is capped at the limit, but never below 8 MiB, the window of
+  // every standard compression level (Go's encoder uses at most that), nor above zstd's 128 MiB.
+  int window_log = kZstdMinWindowLog;
+  while (window_log < kZstdMaxWindowLog && (size_t{1} << window_log) < max_output) ++window_log;
+  ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, window_log);
 
   // Streaming, so frames that do not declare their content size decode too, and so output is
-  // produced (and bounded) incrementally.
-  BoundedOutput out(max_output, input.size());
+  // produced (and bounded) incrementally. A declared content size is a hint for the buffer.
+  const unsigned long long declared =  // NOLINT(runtime/int): zstd's type
+      ZSTD_getFrameContentSize(input.data(), input.size());
+  const size_t hint = declared == ZSTD_CONTENTSIZE_UNKNOWN || declared == ZSTD_CONTENTSIZE_ERROR
+                          ? 0
+                          : static_cast<size_t>(std::min<unsigned long long>(  // NOLINT
+                                declared, std::numeric_limits<size_t>::max()));
+  BoundedOutput out(max_output, input.size(), hint);
   ZSTD_inBuffer in{input.data(), input.size(), 0};
   size_t last = 0;
   for (;;) {
@@ -186,7 +239,13 @@ absl::StatusOr<std::string> ZstdDecompress(std::string_view input, size_t max_ou
     if (space_size == 0) return TooLarge(max_output);
     ZSTD_outBuffer ob{space, space_size, 0};
     last = ZSTD_decompressStream(dctx.get(), &ob, &in);
-    if (ZSTD_isError(last)) return Corrupt(Codec::kZstd, ZSTD_getErrorName(last));
+    if (ZSTD_isError(last)) {
+      // A window over the cap is a demand for more memory than the limit grants.
+      if (ZSTD_getErrorCode(last) == ZSTD_error_frameParameter_windowTooLarge) {
+        return TooLarge(max_output);
+      }
+      return Corrupt(Codec::kZstd, ZSTD_getErrorName(last));
+    }
     out.Commit(ob.pos);
     if (out.Exceeded()) return TooLarge(max_output);
     // Done once every input byte is consumed and the decoder either finished its frame (0) or
@@ -239,9 +298,37 @@ void AppendLe(std::string* out, uint32_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
+// The decoded size of a framed stream, from its chunk headers (a chunk that cannot be sized
+// counts as 0: the decoding pass reports it). Lets a bomb be refused before any allocation.
+size_t SnappyFramedDecodedSize(std::string_view input) {
+  size_t total = 0;
+  size_t pos = 0;
+  while (input.size() - pos >= 4) {
+    const auto type = static_cast<uint8_t>(input[pos]);
+    const size_t length = LoadLe32(input.data() + pos) >> 8;
+    pos += 4;
+    if (input.size() - pos < length) break;
+    std::string_view chunk = input.substr(pos, length);
+    pos += length;
+    if (chunk.size() < 4) continue;
+    size_t n = 0;
+    if (type == kChunkUncompressed) {
+      n = chunk.size() - 4;
+    } else if (type == kChunkCompressed &&
+               !snappy::GetUncompressedLength(chunk.data() + 4, chunk.size() - 4, &n)) {
+      n = 0;
+    }
+    total += std::min(n, kSnappyMaxBlock + 1);
+  }
+  return total;
+}
+
 absl::StatusOr<std::string> SnappyFramedDecompress(std::string_view input, size_t max_output) {
   constexpr Codec kCodec = Codec::kSnappyFramed;
+  const size_t decoded_size = SnappyFramedDecodedSize(input);
+  if (decoded_size > max_output) return TooLarge(max_output);
   std::string out;
+  out.reserve(decoded_size);
   bool seen_identifier = false;
   size_t pos = 0;
   while (pos < input.size()) {

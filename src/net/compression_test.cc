@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "base/crc32c.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "base/crc32c.h"
 
 namespace sprout::net {
 namespace {
@@ -336,6 +336,22 @@ TEST(CompressionTest, CompressedFormsAreSmallerForCompressibleData) {
   for (Codec codec : kCompressingCodecs) {
     EXPECT_LT(Compress(codec, input)->size(), input.size() / 2) << CodecName(codec);
   }
+}
+
+// A zstd frame header may declare a window of up to 128 MiB, which libzstd allocates before
+// decoding a byte; the window is capped (at the limit, at least 8 MiB), and a frame over the cap
+// is refused as over the limit. (Found by otlp_grpc_fuzzer: 85 bytes made it allocate 96 MiB.)
+TEST(CompressionTest, ZstdWindowsOverTheCapAreRefusedBeforeAllocation) {
+  // Frame header: descriptor 0x84 (4-byte content size, checksum), window descriptor 0x84
+  // (2^26 * 1.5 = 96 MiB), then filler.
+  std::string frame("\x28\xb5\x2f\xfd\x84\x84", 6);
+  frame.append(60, '\x84');
+  auto decoded = Decompress(Codec::kZstd, frame, 1 << 20);
+  EXPECT_EQ(decoded.status().code(), absl::StatusCode::kResourceExhausted) << decoded.status();
+  // Frames of the standard levels (windows up to 8 MiB) still decode under a small limit.
+  std::string zeros(2 << 20, '\0');
+  auto compressed = Compress(Codec::kZstd, zeros);
+  EXPECT_EQ(Decompress(Codec::kZstd, *compressed, 4 << 20)->size(), zeros.size());
 }
 
 }  // namespace

@@ -138,6 +138,12 @@ class GrpcClientImpl : public GrpcClient {
     for (CallState* call : calls_) call->context.TryCancel();
   }
 
+  void Close() override {
+    std::lock_guard<std::mutex> lock(calls_mu_);
+    closed_ = true;
+    for (CallState* call : calls_) call->context.TryCancel();
+  }
+
   // A call has completed: it is no longer cancellable.
   void Forget(CallState* state) {
     std::lock_guard<std::mutex> lock(calls_mu_);
@@ -147,9 +153,22 @@ class GrpcClientImpl : public GrpcClient {
  private:
   void Start(const std::string& method, absl::Duration timeout, CallState* state) {
     state->client = this;
+    bool closed;
     {
+      // Checked and registered under one lock: a Close() either sees this call (and cancels
+      // it) or comes before it (and this call never starts).
       std::lock_guard<std::mutex> lock(calls_mu_);
-      calls_.insert(state);
+      closed = closed_;
+      if (!closed) calls_.insert(state);
+    }
+    if (closed) {
+      GrpcCallResult result;
+      result.code = absl::StatusCode::kCancelled;
+      result.message = "grpc client closed";
+      GrpcClient::Callback done = std::move(state->done);
+      delete state;
+      done(std::move(result));
+      return;
     }
     if (timeout > absl::ZeroDuration()) {
       state->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
@@ -191,6 +210,7 @@ class GrpcClientImpl : public GrpcClient {
   std::thread thread_;
   std::mutex calls_mu_;
   std::unordered_set<CallState*> calls_;  // in progress
+  bool closed_ = false;                   // Close() was called: no call starts any more
 };
 
 void CallState::Proceed(bool) {

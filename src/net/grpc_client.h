@@ -67,7 +67,8 @@ class GrpcClient {
   static absl::StatusOr<std::unique_ptr<GrpcClient>> Create(const GrpcClientOptions& options);
 
   // Sends `request` to `method` ("/pkg.Service/Method") with a deadline of `timeout` (zero:
-  // none) and returns at once; `done` runs exactly once, on a gRPC thread, when the call ends.
+  // none) and returns at once; `done` runs exactly once, on a gRPC thread, when the call ends
+  // (after Close(): at once, on the calling thread).
   // The client must outlive every call in progress.
   virtual void CallAsync(const std::string& method, const google::protobuf::Message& request,
                          absl::Duration timeout, Callback done) = 0;
@@ -75,9 +76,15 @@ class GrpcClient {
   virtual void CallSerializedAsync(const std::string& method, std::string_view request,
                                    absl::Duration timeout, Callback done) = 0;
 
-  // Cancels every call in progress (they complete with CANCELLED); used when a shutdown
-  // deadline has passed.
+  // Cancels every call in progress (they complete with CANCELLED); calls started afterwards
+  // are not affected. Thread-safe; does not block on calls.
   virtual void CancelAll() = 0;
+
+  // CancelAll(), and every later call completes at once with CANCELLED ("grpc client closed"),
+  // for good: used at a shutdown deadline, so that no call, however late it starts (e.g. one
+  // whose sender checked for shutdown just before), can outlive it. Registering a call and
+  // checking for Close() happen under one lock. Thread-safe, idempotent; does not block on calls.
+  virtual void Close() = 0;
 
   // Blocking forms of the above (never completing on the caller's queue, which would deadlock).
   GrpcCallResult Call(const std::string& method, const google::protobuf::Message& request,

@@ -11,10 +11,20 @@
 //   sharing it.
 // - Handlers run on the server's completion-queue threads, concurrently; they must be
 //   thread-safe and should not block for long.
+// - Request messages reach the handler decompressed by our own bounded decoders (see
+//   grpc_message.h: gzip, deflate, zstd, snappy), never by gRPC's: `max_recv_msg_size` bounds
+//   the message both as received and after decompression, so a small compressed message cannot
+//   make the server allocate more than that. Over the limit: RESOURCE_EXHAUSTED, before the
+//   handler runs.
+// - With `tls` set the server speaks only TLS (1.2 and 1.3); with `tls.client_ca_file` it requires
+//   and verifies client certificates (mutual TLS). Certificate files are read and checked by
+//   Start() (errors name the file); with a reload the server picks up changed files for new
+//   connections.
 // - Shutdown(deadline) stops accepting calls, waits for calls in progress until `deadline`,
 //   then cancels what is left.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +37,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "net/tls.h"
 
 namespace google::protobuf {
 class Message;
@@ -36,12 +47,20 @@ namespace sprout::net {
 
 struct GrpcServerOptions {
   std::string endpoint = "localhost:4317";
-  int max_recv_msg_size = 4 << 20;   // bytes; larger requests get RESOURCE_EXHAUSTED
+  // Bytes; a larger request, as received or once decompressed, gets RESOURCE_EXHAUSTED.
+  int64_t max_recv_msg_size = 4 << 20;
   int read_buffer_size = 512 << 10;  // bytes read from a socket at a time (0: gRPC's default)
   int write_buffer_size = 0;         // HTTP/2 write buffer (0: gRPC's default)
   int max_concurrent_streams = 0;    // 0: gRPC's default
   int threads = 0;                   // completion-queue threads; 0: one per two CPUs (at least 1)
+  std::optional<TlsServerSettings> tls;  // unset: plaintext
 };
+
+// What the gRPC server cannot do of `tls` (beyond ValidateTlsServerSettings): gRPC C++ 1.51
+// always offers TLS 1.2 and 1.3 and has no per-server cipher suite setting, so min_version
+// "1.3", max_version below "1.3" and cipher_suites are refused by name; a client CA reload needs
+// the certificate and key as files. InvalidArgument naming the key and the value.
+absl::Status CheckGrpcServerTls(const TlsServerSettings& tls);
 
 // One unary call, valid while the handler runs.
 class GrpcUnaryCall {
@@ -53,7 +72,8 @@ class GrpcUnaryCall {
   virtual std::string peer() const = 0;
   // Decodes the request into `message`; false when it is not valid wire format.
   virtual bool ParseRequest(google::protobuf::Message* message) = 0;
-  // The request's encoding as one contiguous string (for handlers that keep the bytes).
+  // The request's (decompressed) encoding as one contiguous string, moved out: for handlers
+  // that keep the bytes. Call at most once, and not together with ParseRequest.
   virtual std::string RequestBytes() = 0;
 };
 

@@ -81,6 +81,10 @@ absl::Status Config::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("unsupported compression type \"", compression, "\""));
   }
+  // The policies gRPC C++ 1.51 has built in (grpc-go has more, e.g. weighted ones).
+  if (!balancer_name.empty() && balancer_name != "round_robin" && balancer_name != "pick_first") {
+    return absl::InvalidArgumentError(absl::StrCat("invalid balancer_name: ", balancer_name));
+  }
   if (tls.insecure_skip_verify) {
     return absl::InvalidArgumentError("tls::insecure_skip_verify is not supported by sprout yet");
   }

@@ -3,10 +3,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
-#include "otlp/consumer_error.h"
 #include "collector/exporter/otlp/config.h"
 #include "collector/exporter_helper.h"
 #include "net/grpc_client.h"
+#include "otlp/consumer_error.h"
 
 namespace sprout::collector::otlpexporter {
 namespace {
@@ -61,7 +61,7 @@ class OtlpExporter : public ConsumerComponent<S> {
     queue_ = std::make_unique<ExportQueue>(
         ExportQueue::Options{settings_.id, S, config_.sending_queue, config_.retry_on_failure,
                              settings_.telemetry.logger, settings_.telemetry.metrics,
-                             [client = client_.get()] { client->CancelAll(); }});
+                             [client = client_.get()] { client->Close(); }});
     queue_->Start();
     return absl::OkStatus();
   }
@@ -109,8 +109,9 @@ class OtlpExporter : public ConsumerComponent<S> {
       }
       return absl::OkStatus();
     }
-    absl::Status status(result.code, absl::StrCat("rpc error: code = ", otlp::GrpcCodeName(result.code),
-                                                  " desc = ", result.message));
+    absl::Status status(result.code,
+                        absl::StrCat("rpc error: code = ", otlp::GrpcCodeName(result.code),
+                                     " desc = ", result.message));
     if (!otlp::IsRetryableGrpcCode(result.code, result.retry_delay.has_value())) {
       return otlp::MarkPermanent(status);
     }

@@ -1,8 +1,14 @@
 #include "collector/receiver/otlp/config.h"
 
+#include <cstdint>
+#include <limits>
+
 #include "absl/strings/str_cat.h"
+#include "base/status.h"
+#include "collector/configtls.h"
 #include "config/decoder.h"
 #include "net/compression.h"
+#include "net/grpc_server.h"
 
 namespace sprout::collector::otlpreceiver {
 namespace {
@@ -28,8 +34,14 @@ void Config::Decode(config::Decoder& decoder) {
     g.Read("write_buffer_size", &grpc.write_buffer_size);
     g.Read("max_concurrent_streams", &grpc.max_concurrent_streams);
     g.Read("include_metadata", &grpc.include_metadata);
+    grpc.tls = DecodeTlsServer(g);
+    if (grpc.tls.has_value()) {
+      if (absl::Status status = net::CheckGrpcServerTls(*grpc.tls); !status.ok()) {
+        g.AddError("tls", SV(status.message()));
+      }
+    }
     // Refusing a setting sprout lacks is better than silently running without it.
-    g.Refuse({"tls", "auth", "keepalive"}, "is not supported by sprout's otlp receiver yet");
+    g.Refuse({"auth", "keepalive"}, "is not supported by sprout's otlp receiver yet");
   }
   if (protocols.Has("http")) {
     http.enabled = true;
@@ -70,13 +82,37 @@ absl::Status Config::Validate() const {
     return absl::InvalidArgumentError(
         "must specify at least one protocol when using the OTLP receiver");
   }
-  if (grpc.max_recv_msg_size_mib < 0) {
-    return absl::InvalidArgumentError("invalid max_recv_msg_size_mib value, must be non-negative");
+  if (grpc.enabled) {
+    // As configgrpc: the size in bytes must fit a (64-bit) int; 0 means gRPC's default.
+    constexpr int64_t kMaxMib = std::numeric_limits<int64_t>::max() / 1024 / 1024;
+    if (grpc.max_recv_msg_size_mib < 0 || grpc.max_recv_msg_size_mib > kMaxMib) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid max_recv_msg_size_mib value, must be between 1 and ", kMaxMib, ": ",
+                       grpc.max_recv_msg_size_mib));
+    }
+    if (grpc.read_buffer_size < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid read_buffer_size value: ", grpc.read_buffer_size));
+    }
+    if (grpc.write_buffer_size < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid write_buffer_size value: ", grpc.write_buffer_size));
+    }
+    if (grpc.max_concurrent_streams < 0 ||
+        grpc.max_concurrent_streams > std::numeric_limits<uint32_t>::max()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid max_concurrent_streams value, must be between 0 and 4294967295: ",
+                       grpc.max_concurrent_streams));
+    }
   }
   if (http.max_request_body_size < 0) {
     return absl::InvalidArgumentError("max_request_body_size must be non-negative");
   }
   return absl::OkStatus();
+}
+
+int64_t GrpcConfig::MaxRecvMsgSizeBytes() const {
+  return max_recv_msg_size_mib > 0 ? max_recv_msg_size_mib * 1024 * 1024 : int64_t{4} << 20;
 }
 
 }  // namespace sprout::collector::otlpreceiver

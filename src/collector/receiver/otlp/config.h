@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "collector/factory.h"
+#include "net/tls.h"
 
 namespace sprout::collector::otlpreceiver {
 
@@ -20,11 +22,16 @@ struct CorsConfig {
 struct GrpcConfig {
   bool enabled = false;  // a protocol is on only when its key is present
   std::string endpoint = "localhost:4317";
-  int64_t max_recv_msg_size_mib = 0;  // 0: gRPC's default of 4 MiB
+  // 0: gRPC's default of 4 MiB. Bounds each message as received and once decompressed.
+  int64_t max_recv_msg_size_mib = 0;
   int64_t read_buffer_size = 512 * 1024;
   int64_t write_buffer_size = 0;
   int64_t max_concurrent_streams = 0;
   bool include_metadata = false;
+  std::optional<net::TlsServerSettings> tls;  // unset: plaintext
+
+  // max_recv_msg_size_mib in bytes (gRPC's 4 MiB default for 0). Valid once Validate() passed.
+  int64_t MaxRecvMsgSizeBytes() const;
 };
 
 struct HttpConfig {

@@ -1,6 +1,7 @@
 #include "collector/receiver/otlp/otlp_receiver.h"
 
 #include <algorithm>
+#include <climits>
 #include <set>
 #include <thread>
 
@@ -9,13 +10,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status.h"
-#include "otlp/consumer_error.h"
 #include "collector/receiver/otlp/config.h"
+#include "collector/receiver/otlp/grpc_request.h"
 #include "collector/receiver_obs.h"
 #include "google/rpc/status.pb.h"
 #include "net/compression.h"
 #include "net/grpc_server.h"
 #include "net/http_server.h"
+#include "otlp/consumer_error.h"
 #include "otlp/json.h"
 
 namespace sprout::collector::otlpreceiver {
@@ -109,6 +111,11 @@ class OtlpReceiver : public Component {
     return absl::OkStatus();
   }
 
+  ListeningPorts ports() const {
+    return {grpc_server_ != nullptr ? grpc_server_->port() : 0,
+            http_server_ != nullptr ? http_server_->port() : 0};
+  }
+
  private:
   template <Signal S>
   std::shared_ptr<Consumer<S>> ConsumerFor() const {
@@ -131,10 +138,10 @@ class OtlpReceiver : public Component {
   net::GrpcReply HandleGrpc(net::GrpcUnaryCall& call) {
     net::GrpcReply reply;
     // The bytes are validated and kept; they are decoded only if a component needs them.
-    auto batch = otlp::Batch<S>::Parse(call.RequestBytes());
+    auto batch = ParseGrpcRequest<S>(call.RequestBytes());
     if (!batch.ok()) {
-      reply.code = absl::StatusCode::kInternal;
-      reply.message = absl::StrCat("grpc: error unmarshalling request: ", batch.status().message());
+      reply.code = batch.status().code();
+      reply.message = std::string(batch.status().message());
       return reply;
     }
     Context context;
@@ -152,12 +159,13 @@ class OtlpReceiver : public Component {
   absl::Status StartGrpc() {
     net::GrpcServerOptions options;
     options.endpoint = config_.grpc.endpoint;
-    if (config_.grpc.max_recv_msg_size_mib > 0) {
-      options.max_recv_msg_size = static_cast<int>(config_.grpc.max_recv_msg_size_mib << 20);
-    }
-    options.read_buffer_size = static_cast<int>(config_.grpc.read_buffer_size);
-    options.write_buffer_size = static_cast<int>(config_.grpc.write_buffer_size);
-    options.max_concurrent_streams = static_cast<int>(config_.grpc.max_concurrent_streams);
+    options.max_recv_msg_size = config_.grpc.MaxRecvMsgSizeBytes();
+    // gRPC takes these as ints; larger values mean "as large as possible".
+    auto clamp = [](int64_t v) { return static_cast<int>(std::min<int64_t>(v, INT_MAX)); };
+    options.read_buffer_size = clamp(config_.grpc.read_buffer_size);
+    options.write_buffer_size = clamp(config_.grpc.write_buffer_size);
+    options.max_concurrent_streams = clamp(config_.grpc.max_concurrent_streams);
+    options.tls = config_.grpc.tls;
     std::map<std::string, net::GrpcUnaryHandler> handlers;
     if (next_.traces) {
       handlers[otlp::SignalTraits<Signal::kTraces>::kGrpcMethod] =
@@ -217,8 +225,11 @@ class OtlpReceiver : public Component {
       auto result = net::Decompress(*codec, request.body,
                                     static_cast<size_t>(config_.http.max_request_body_size));
       if (!result.ok()) {
+        // Over the limit once decompressed: what Go's MaxBytesReader says in the Collector.
+        const bool too_large = result.status().code() == absl::StatusCode::kResourceExhausted;
         WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
-                    SV(result.status().message()), std::nullopt);
+                    too_large ? "http: request body too large" : SV(result.status().message()),
+                    std::nullopt);
         return;
       }
       decompressed = std::move(*result);
@@ -350,5 +361,10 @@ class Factory : public ReceiverFactory {
 }  // namespace
 
 std::unique_ptr<ReceiverFactory> NewFactory() { return std::make_unique<Factory>(); }
+
+ListeningPorts PortsOf(const Component& receiver) {
+  const auto* otlp = dynamic_cast<const OtlpReceiver*>(&receiver);
+  return otlp != nullptr ? otlp->ports() : ListeningPorts{};
+}
 
 }  // namespace sprout::collector::otlpreceiver

@@ -16,4 +16,12 @@ namespace sprout::collector::otlpreceiver {
 
 std::unique_ptr<ReceiverFactory> NewFactory();
 
+// The ports a started otlp receiver listens on (0 for a protocol that is off). For tests, which
+// configure port 0 so that the system picks a free one.
+struct ListeningPorts {
+  int grpc = 0;
+  int http = 0;
+};
+ListeningPorts PortsOf(const Component& receiver);
+
 }  // namespace sprout::collector::otlpreceiver

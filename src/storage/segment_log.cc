@@ -182,9 +182,10 @@ absl::Status SegmentLog::StartSegmentLocked(uint64_t number) {
     (void)env->RemoveFile(path);
     return status;
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (writer_.file != nullptr) segments_[writer_.segment] = writer_.size;  // its final size
   writer_ = Writer{std::move(file), number, kSegmentHeaderSize, 0};
   needs_repair_ = false;
-  std::lock_guard<std::mutex> lock(mu_);
   segments_[number] = kSegmentHeaderSize;
   return absl::OkStatus();
 }
@@ -376,7 +377,8 @@ LogPosition SegmentLog::end() const {
 bool SegmentLog::WaitForEnd(LogPosition after, absl::Time deadline) {
   std::unique_lock<std::mutex> lock(mu_);
   ++waiters_;
-  auto ready = [&] { return closed_ || end_ > after; };
+  const uint64_t wakes = wakes_;
+  auto ready = [&] { return closed_ || wakes_ != wakes || end_ > after; };
   if (deadline == absl::InfiniteFuture()) {
     end_cv_.wait(lock, ready);
   } else {
@@ -384,6 +386,14 @@ bool SegmentLog::WaitForEnd(LogPosition after, absl::Time deadline) {
   }
   --waiters_;
   return end_ > after;
+}
+
+void SegmentLog::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++wakes_;
+  }
+  end_cv_.notify_all();
 }
 
 int SegmentLog::waiters() const {
@@ -461,13 +471,10 @@ SegmentLog::Reader::Reader(SegmentLog* log, uint64_t segment, uint64_t offset,
 
 absl::Status SegmentLog::Reader::OpenSegment() {
   const std::string path = log_->SegmentPath(segment_);
-  ASSIGN_OR_RETURN(file_, log_->options_.env->OpenFile(path, OpenMode::kRead));
-  ASSIGN_OR_RETURN(std::string header, ReadHeader(*file_));
-  absl::StatusOr<uint64_t> previous = log::ParseSegmentHeader(header, path);
-  if (!previous.ok()) {
-    file_.reset();
-    return previous.status();
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<File> file, log_->options_.env->OpenFile(path, OpenMode::kRead));
+  ASSIGN_OR_RETURN(std::string header, ReadHeader(*file));
+  RETURN_IF_ERROR(log::ParseSegmentHeader(header, path).status());
+  file_ = std::move(file);
   parser_ = std::make_unique<log::SegmentFileReader>(file_.get(), segment_, offset_,
                                                      log_->options_.max_record_size);
   return absl::OkStatus();

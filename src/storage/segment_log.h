@@ -107,8 +107,10 @@ class SegmentLog {
   LogPosition begin() const;
   // Just after the last record readers may read (durable ones with kEveryAppend).
   LogPosition end() const;
-  // Waits until end() is past `after`, Close() or `deadline`; true in the first case.
+  // Waits until end() is past `after`, Close(), Wake() or `deadline`; true in the first case.
   bool WaitForEnd(LogPosition after, absl::Time deadline);
+  // Makes the threads in WaitForEnd return now (a reader being stopped).
+  void Wake();
   // The number of threads blocked in WaitForEnd, and of Appends queued or being written (tests
   // wait for these instead of sleeping).
   int waiters() const;
@@ -156,6 +158,7 @@ class SegmentLog {
   std::map<uint64_t, uint64_t> segments_;  // number → size
   LogPosition end_;
   int waiters_ = 0;
+  uint64_t wakes_ = 0;
   bool closed_ = false;
   std::thread syncer_;  // kInterval
 };

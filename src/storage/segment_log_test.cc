@@ -674,6 +674,18 @@ TEST_F(SegmentLogTest, WaitForEndBlocksUntilAnAppendOrClose) {
   EXPECT_FALSE(log->WaitForEnd(now, absl::InfinitePast()));
 }
 
+TEST_F(SegmentLogTest, WakeReturnsAWaiterWithoutAnAppend) {
+  auto log = OpenOrDie();
+  ASSERT_NE(log, nullptr);
+  const LogPosition end = log->end();
+  std::future<bool> woke =
+      std::async(std::launch::async, [&] { return log->WaitForEnd(end, absl::InfiniteFuture()); });
+  ASSERT_TRUE(WaitFor([&] { return log->waiters() == 1; }));
+  log->Wake();
+  EXPECT_FALSE(woke.get());
+  ASSERT_TRUE(log->Append(1, "still usable").ok());
+}
+
 TEST_F(SegmentLogTest, ConcurrentWritersAndATailingReaderSeeEverythingInOrder) {
   auto log = OpenOrDie(64 << 10);
   ASSERT_NE(log, nullptr);

@@ -185,7 +185,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     options.max_idle_connections =
         config_.max_idle_conns > 0
             ? static_cast<int>(std::min<int64_t>(config_.max_idle_conns, 1 << 20))
-            : concurrency_;
+            : (config_.wal_directory.empty() ? concurrency_ : wal_senders_);
     options.idle_connection_timeout = config_.idle_conn_timeout;
     options.proxy_url = config_.proxy_url;
     options.max_response_body = kMaxResponseBody;

@@ -5,8 +5,9 @@ JOBS          ?= $(shell nproc)
 FUZZ_SECONDS  ?= 60
 CMAKE_FLAGS   ?=
 RUN_CONFIG    ?= examples/collector/quickstart.yaml
+SOAK_ITERATIONS ?= 50
 
-.PHONY: all deps configure build run test unit e2e bench fuzz sanitize format clean
+.PHONY: all deps configure build run test unit e2e soak bench fuzz sanitize format clean
 
 all: build
 
@@ -34,6 +35,11 @@ unit: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit
 e2e: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L e2e
+
+# The soak and kill-loop tests (label `soak`) in their long form; `make test` runs them short.
+soak: build
+	SPROUT_E2E_KILL_ITERATIONS=$(SOAK_ITERATIONS) \
+	  ctest --test-dir $(BUILD_DIR) --output-on-failure -L soak
 
 bench: deps build
 	bench/run_collector_bench.sh

@@ -8,7 +8,8 @@
 #
 #   bench/run_prw_bench.sh [build-dir]
 #   env: RATE_DURATION (30), REPEAT (5), SAT_DURATION (20), POINTS (100 per request),
-#        CONFIG (bench/configs/otlp-to-prw.yaml; otlp-batch-prw.yaml puts the batch processor in)
+#        CONFIG (bench/configs/otlp-to-prw.yaml; otlp-batch-prw.yaml puts the batch processor in;
+#        otlp-to-prw-wal.yaml the exporter's write-ahead log, in BENCH_WAL_DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -21,6 +22,7 @@ export BENCH_RECEIVER_PORT=${BENCH_RECEIVER_PORT:-25317}
 export BENCH_HTTP_SINK_PORT=${BENCH_HTTP_SINK_PORT:-25090}
 export BENCH_SINK_PORT=${BENCH_SINK_PORT:-25399}
 export BENCH_METRICS_PORT=${BENCH_METRICS_PORT:-25888}
+export BENCH_WAL_DIR=${BENCH_WAL_DIR:-$WORK/wal}
 
 taskset -c "$CPU_LOAD" "$BIN/sprout-sink" --endpoint "localhost:$BENCH_SINK_PORT" \
   --http-endpoint "localhost:$BENCH_HTTP_SINK_PORT" 2>"$WORK/sink.log" &
@@ -34,3 +36,10 @@ fixed_rate_runs "10k data points/s" --signal metrics --rate 10000 --batch "$POIN
 echo "== saturation: flat out, 4 senders, ${SAT_DURATION}s"
 saturation otelcol_receiver_accepted_metric_points_total "data points" --signal metrics \
   --batch 1000 --concurrency 4
+
+# With the WAL: what was appended to it and what was sent from it over the whole run.
+if grep -q "wal:" "${CONFIG:-bench/configs/otlp-to-prw.yaml}"; then
+  echo "WAL: $(accepted otelcol_exporter_prometheusremotewrite_wal_writes_total) requests appended," \
+       "$(accepted otelcol_exporter_prometheusremotewrite_sent_batches_total) requests sent;" \
+       "$(accepted otelcol_exporter_prometheusremotewrite_wal_size_bytes) bytes in the log at the end"
+fi

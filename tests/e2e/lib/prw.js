@@ -13,7 +13,7 @@ const crypto = require('node:crypto');
 const { AggregationType } = require('@opentelemetry/sdk-metrics');
 
 const { metricsSdkFor } = require('./otel');
-const { encodeMetricsRequest } = require('./proto');
+const { decodeStatus, encodeMetricsRequest } = require('./proto');
 const { byLabels, labelKey } = require('./prom');
 const { Collector, freePorts, hrTimeToNanos, sleep, waitFor } = require('./sprout');
 
@@ -752,7 +752,122 @@ async function checkEverySample(peer, selector, expected, { timeoutMs = 90000, c
   return actual;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Hand-built gauge requests for the WAL tests: request k carries one point of each series
+// e2e_wal_gauge{job, series="<i>"} at its own time, with the value k * 1000 + i, so every
+// request the receiver acknowledged is one known sample per series.
+
+class GaugeStream {
+  constructor(job, seriesCount, { startMs = Date.now() - 120000, stepMs = 10 } = {}) {
+    this.job = job;
+    this.seriesCount = seriesCount;
+    this.startMs = startMs;
+    this.stepMs = stepMs;
+    this.next = 0;
+    this.acked = []; // [{k, timeMs}]
+    this.unacked = []; // sent, answered otherwise (or not at all): may or may not arrive
+  }
+
+  get selector() {
+    return `e2e_wal_gauge{job="${this.job}"}`;
+  }
+
+  request(k) {
+    const timeUnixNano = String(BigInt(this.startMs + k * this.stepMs) * 1000000n);
+    const dataPoints = [];
+    for (let i = 0; i < this.seriesCount; i++) {
+      dataPoints.push({ attributes: [{ key: 'series', value: { stringValue: String(i) } }], timeUnixNano, asDouble: k * 1000 + i });
+    }
+    return {
+      resourceMetrics: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: this.job } }] },
+          scopeMetrics: [{ scope: { name: 'e2e.wal' }, metrics: [{ name: 'e2e.wal.gauge', gauge: { dataPoints } }] }],
+        },
+      ],
+    };
+  }
+
+  // Posts the next request over OTLP/HTTP; returns {status, message} (status 0: no answer).
+  async post(httpPort) {
+    const k = this.next++;
+    const timeMs = this.startMs + k * this.stepMs;
+    let res;
+    try {
+      res = await fetch(`http://127.0.0.1:${httpPort}/v1/metrics`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-protobuf' },
+        body: encodeMetricsRequest(this.request(k)),
+      });
+    } catch (err) {
+      this.unacked.push({ k, timeMs });
+      return { status: 0, message: String(err.cause ? err.cause.code || err.cause : err) };
+    }
+    const body = Buffer.from(await res.arrayBuffer());
+    if (res.status === 200) {
+      this.acked.push({ k, timeMs });
+      return { status: 200, message: '' };
+    }
+    this.unacked.push({ k, timeMs });
+    let message = body.toString('latin1');
+    try {
+      message = decodeStatus(body).message;
+    } catch {
+      /* not a google.rpc.Status */
+    }
+    return { status: res.status, message };
+  }
+}
+
+// Waits until `peer` holds every sample `stream` had acknowledged, then checks, per series: each
+// acknowledged sample is there with its value, and every sample there was sent (a request
+// answered with an error, or cut off by a kill, may or may not have been stored).
+async function checkAcknowledgedGauges(peer, stream, { timeoutMs = 90000, collector } = {}) {
+  assert.ok(stream.acked.length > 0, 'something was acknowledged');
+  const windowSeconds = (Date.now() - stream.startMs) / 1000 + 600;
+  const time = (stream.startMs + stream.next * stream.stepMs) / 1000 + 1;
+  const sent = new Map([...stream.acked, ...stream.unacked].map(({ k, timeMs }) => [timeMs, k]));
+  let bySeries = new Map();
+  const missing = () => {
+    const out = [];
+    for (let i = 0; i < stream.seriesCount; i++) {
+      const have = bySeries.get(String(i)) || new Map();
+      for (const { k, timeMs } of stream.acked) {
+        if (have.get(timeMs) !== k * 1000 + i) out.push({ series: i, k, timeMs, got: have.get(timeMs) });
+      }
+    }
+    return out;
+  };
+  await waitFor(
+    async () => {
+      const result = await peer.rawSamples(stream.selector, { windowSeconds, time });
+      bySeries = new Map(
+        result.map((r) => [r.metric.series, new Map((r.values || []).map(([t, v]) => [Math.round(t * 1000), Number(v)]))]),
+      );
+      return missing().length === 0;
+    },
+    {
+      timeoutMs,
+      intervalMs: 500,
+      describe: () =>
+        `${peer.name} to hold all ${stream.acked.length} acknowledged samples of ${stream.seriesCount} series; ` +
+        `missing ${missing().length}, e.g. ${JSON.stringify(missing().slice(0, 10))}` +
+        (collector ? `\nsprout stderr (tail):\n${collector.stderr.slice(-6000)}` : ''),
+    },
+  );
+  assert.equal(bySeries.size, stream.seriesCount, `series held: ${[...bySeries.keys()]}`);
+  for (const [series, samples] of bySeries) {
+    for (const [timeMs, value] of samples) {
+      assert.ok(sent.has(timeMs), `series ${series}: a sample at ${timeMs} that was never sent`);
+      assert.equal(value, sent.get(timeMs) * 1000 + Number(series), `series ${series} at ${timeMs}`);
+    }
+  }
+  return bySeries;
+}
+
 module.exports = {
+  GaugeStream,
+  checkAcknowledgedGauges,
   HAND_SCOPE,
   INSTANCE,
   JOB,

@@ -92,6 +92,8 @@ void Config::Decode(config::Decoder& d) {
   wal.Read("buffer_size", &wal_buffer_size);
   wal.Read("truncate_frequency", &wal_truncate_frequency);
   wal.Raw("lag_record_frequency");
+  wal.Read("max_size_bytes", &wal_max_size_bytes);
+  wal.Read("max_age", &wal_max_age);
 }
 
 absl::Status Config::Validate() const {
@@ -147,6 +149,18 @@ absl::Status Config::Validate() const {
   RETURN_IF_ERROR(Annotate(ValidateRetrySettings(retry_on_failure), "retry_on_failure"));
   if (!wal_directory.empty() && wal_truncate_frequency <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("wal::truncate_frequency must be positive");
+  }
+  if (wal_buffer_size < 0) return absl::InvalidArgumentError("wal::buffer_size can't be negative");
+  if (wal_max_size_bytes < 0) {
+    return absl::InvalidArgumentError("wal::max_size_bytes can't be negative");
+  }
+  if (wal_max_size_bytes > 0 && wal_max_size_bytes < (1 << 20)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("wal::max_size_bytes must be at least 1048576 (1 MiB) or 0 for no bound, got ",
+                     wal_max_size_bytes));
+  }
+  if (wal_max_age < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("wal::max_age can't be negative");
   }
   return absl::OkStatus();
 }

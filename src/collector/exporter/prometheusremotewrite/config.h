@@ -47,6 +47,9 @@ struct Config : ComponentConfig {
   std::string wal_directory;  // empty: no write-ahead log
   int64_t wal_buffer_size = 300;
   absl::Duration wal_truncate_frequency = absl::Minutes(1);
+  // Ours (the Collector's WAL has no bound): refuse new batches, retryably, beyond these.
+  int64_t wal_max_size_bytes = int64_t{1} << 30;      // 0: no size bound
+  absl::Duration wal_max_age = absl::ZeroDuration();  // 0: no age bound
 
   void Decode(config::Decoder& decoder) override;
   absl::Status Validate() const override;

@@ -11,18 +11,20 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/crc32c.h"
 #include "base/go_duration.h"
 #include "base/status.h"
 #include "base/thread_pool.h"
-#include "otlp/consumer_error.h"
 #include "collector/exporter/prometheusremotewrite/config.h"
 #include "collector/exporter/prometheusremotewrite/wal.h"
+#include "collector/exporter/prometheusremotewrite/wal_sender.h"
 #include "collector/exporter_helper.h"
 #include "collector/featuregate.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "net/compression.h"
 #include "net/http_client.h"
+#include "otlp/consumer_error.h"
 #include "otlp/prometheus.h"
 
 namespace sprout::collector::prwexporter {
@@ -68,6 +70,7 @@ bool IsProtocolHeader(const std::string& name) {
 // One snappy-compressed WriteRequest and what it carries.
 struct Body {
   std::string data;
+  int shard = 0;  // of the series in it (WAL mode)
   int64_t samples = 0;
   int64_t histograms = 0;
   int64_t exemplars = 0;
@@ -83,17 +86,6 @@ struct Prepared {
 
 // Only the start of an error body is quoted (256 bytes); no need to hold more of it.
 constexpr size_t kMaxResponseBody = 4096;
-
-// How the WAL reader retries a failed read or commit.
-BackoffConfig WalRetry() {
-  BackoffConfig retry;
-  retry.initial_interval = absl::Milliseconds(100);
-  retry.max_interval = absl::Seconds(10);
-  retry.multiplier = 2;
-  retry.randomization_factor = 0.2;
-  retry.max_elapsed_time = absl::ZeroDuration();
-  return retry;
-}
 
 class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
  public:
@@ -131,12 +123,15 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
           "issues unless you take action. Please migrate to using "
           "`max_batch_request_parallelism` to keep your existing behavior.");
     }
+    // With the WAL: one sender per shard, each series always in the same shard.
+    wal_senders_ =
+        static_cast<int>(std::clamp<int64_t>(config.num_consumers, 1, Config::kMaxConsumers));
     if (MetricsRegistry* m = settings.telemetry.metrics) {
       const MetricLabels labels = {{"exporter", settings.id.String()}};
       const std::string prefix = "otelcol_exporter_prometheusremotewrite_";
       m->GetGauge(prefix + "consumers",
                   "Number of configured workers to use to fan out the outgoing requests.", labels)
-          ->Set(concurrency_);
+          ->Set(config.wal_directory.empty() ? concurrency_ : wal_senders_);
       failed_translations_ =
           m->GetCounter(prefix + "failed_translations_total",
                         "Number of batches in which some metrics could not be translated.", labels);
@@ -163,6 +158,13 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
                                             "Number of WAL reads that failed.", labels);
         wal_bytes_read_ = m->GetCounter(prefix + "wal_bytes_read_total",
                                         "Total number of bytes read from the WAL.", labels);
+        wal_repaired_bytes_ = m->GetCounter(
+            prefix + "wal_repaired_bytes_total",
+            "Bytes of the WAL skipped as damaged or cut off as an interrupted write.", labels);
+        wal_repaired_records_ = m->GetCounter(
+            prefix + "wal_repaired_records_total",
+            "Records of the WAL lost to damage or cut off as interrupted writes (a lower bound).",
+            labels);
       }
     }
   }
@@ -183,21 +185,14 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     options.max_idle_connections =
         config_.max_idle_conns > 0
             ? static_cast<int>(std::min<int64_t>(config_.max_idle_conns, 1 << 20))
-            : concurrency_;
+            : (config_.wal_directory.empty() ? concurrency_ : wal_senders_);
     options.idle_connection_timeout = config_.idle_conn_timeout;
     options.proxy_url = config_.proxy_url;
     options.max_response_body = kMaxResponseBody;
     ASSIGN_OR_RETURN(http_, net::HttpClient::Create(options));
     try {
+      if (!config_.wal_directory.empty()) return StartWal();
       ASSIGN_OR_RETURN(senders_, ThreadPool::Create(concurrency_));
-      if (!config_.wal_directory.empty()) {
-        WalOptions wal_options;
-        wal_options.directory = config_.wal_directory;
-        ASSIGN_OR_RETURN(wal_,
-                         hooks_.open_wal ? hooks_.open_wal(wal_options) : Wal::Open(wal_options));
-        wal_reader_ = std::thread([this] { WalReaderLoop(); });
-        return absl::OkStatus();
-      }
       ASSIGN_OR_RETURN(batch_worker_, ThreadPool::Create(1));
     } catch (const std::system_error& e) {
       return absl::ResourceExhaustedError(absl::StrCat("cannot start the exporter's threads (",
@@ -217,7 +212,10 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
   }
 
   absl::Status Consume(const Context&, otlp::MetricsBatch batch) override {
-    if (wal_ != nullptr) return AppendToWal(batch);
+    if (!config_.wal_directory.empty()) {
+      if (wal_ == nullptr) return absl::UnavailableError("the exporter is shut down");
+      return AppendToWal(batch);
+    }
     const int64_t items = batch.item_count();
     return queue_->Submit(ExportQueue::Request{
         [this, batch = std::move(batch)](ExportQueue::Done done) {
@@ -244,23 +242,27 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     if (queue_ != nullptr) queue_->Shutdown(deadline);
     batch_worker_.reset();
     if (wal_ != nullptr) {
-      // The reader keeps sending what the log holds until the deadline; the rest stays in the
-      // log for the next start.
+      // The senders keep delivering what the log holds until the deadline; the rest stays in
+      // the log for the next start.
+      if (wal_sender_ != nullptr) wal_sender_->Drain(deadline);
       {
-        std::unique_lock<std::mutex> lock(stop_mu_);
-        stop_cv_.wait_until(lock, absl::ToChronoTime(deadline),
-                            [this] { return wal_->last_committed() >= wal_->last_appended(); });
+        std::lock_guard<std::mutex> lock(stop_mu_);
         stopping_ = true;
       }
       stop_cv_.notify_all();
-      // Ends a call in flight now, and any the reader would start.
+      // Ends a call in flight now, and any a sender would start.
       if (http_ != nullptr) http_->Close();
-      wal_->Close();
-      if (wal_reader_.joinable()) wal_reader_.join();
-      if (absl::Status truncated = wal_->Truncate(); !truncated.ok()) {
-        settings_.telemetry.logger.Warn("Truncating the WAL failed",
-                                        {{"error", std::string(truncated.message())}});
+      if (wal_sender_ != nullptr) {
+        if (absl::Status committed = wal_sender_->Stop(); !committed.ok()) {
+          settings_.telemetry.logger.Warn("Committing the WAL's cursor failed",
+                                          {{"error", std::string(committed.message())}});
+        }
+        wal_sender_.reset();
       }
+      if (wal_size_callback_ != 0) settings_.telemetry.metrics->RemoveCallback(wal_size_callback_);
+      wal_size_callback_ = 0;
+      wal_->Close();
+      wal_.reset();  // releases the directory's lock
     }
     if (http_ != nullptr) http_->Close();
     senders_.reset();
@@ -268,12 +270,13 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
   }
 
  private:
-  // Translates and encodes one batch into requests of at most max_batch_size_bytes.
+  // Translates and encodes one batch into requests of at most max_batch_size_bytes, the series
+  // split into `shards` groups by SeriesShard (each request holds series of one shard).
   //
   // The translation goes onto an arena, and requests are encoded series by series: a
   // WriteRequest is the concatenation of its fields, so each series is written once, straight
   // into the request it falls into, and nothing is moved or copied between messages.
-  Prepared Prepare(const otlp::MetricsBatch& batch) {
+  Prepared Prepare(const otlp::MetricsBatch& batch, int shards = 1) {
     google::protobuf::ArenaOptions arena_options;
     arena_options.start_block_size = 64 * 1024;
     arena_options.max_block_size = 1024 * 1024;
@@ -285,27 +288,33 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     out.series = translated->timeseries_size();
 
     const size_t limit = static_cast<size_t>(config_.max_batch_size_bytes);
-    std::string request;
-    Body pending;  // the counts of `request`
-    auto flush = [&] {
-      if (request.empty()) return;
-      auto compressed =
-          hooks_.compress ? hooks_.compress(request) : net::Compress(net::Codec::kSnappy, request);
+    struct Pending {
+      std::string request;
+      Body body;  // the counts of `request`
+    };
+    std::vector<Pending> pending(static_cast<size_t>(std::max(shards, 1)));
+    auto flush = [&](int shard) {
+      Pending& p = pending[static_cast<size_t>(shard)];
+      if (p.request.empty()) return;
+      auto compressed = hooks_.compress ? hooks_.compress(p.request)
+                                        : net::Compress(net::Codec::kSnappy, p.request);
       if (compressed.ok()) {
-        pending.data = std::move(*compressed);
-        out.bodies.push_back(std::move(pending));
+        p.body.data = std::move(*compressed);
+        p.body.shard = shard;
+        out.bodies.push_back(std::move(p.body));
       } else {
         // Dropped: an empty body would reach the backend as a request it cannot decode.
         out.encode_errors.push_back(absl::StrCat("failed to compress a remote-write request: ",
                                                  compressed.status().message()));
       }
-      pending = Body();
-      request.clear();
+      p.body = Body();
+      p.request.clear();
     };
-    // Appends field `number` holding `message` to the request being built.
-    auto append = [&](int number, const google::protobuf::MessageLite& message) {
+    // Appends field `number` holding `message` to the request being built for `shard`.
+    auto append = [&](int shard, int number, const google::protobuf::MessageLite& message) {
+      std::string& request = pending[static_cast<size_t>(shard)].request;
       const size_t size = message.ByteSizeLong();
-      if (!request.empty() && request.size() + size >= limit) flush();
+      if (!request.empty() && request.size() + size >= limit) flush(shard);
       uint8_t header[16];
       uint8_t* p = google::protobuf::io::CodedOutputStream::WriteTagToArray(
           google::protobuf::internal::WireFormatLite::MakeTag(
@@ -319,15 +328,19 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
       message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(request.data() + at));
     };
     for (const prometheus::TimeSeries& series : translated->timeseries()) {
-      append(1, series);
-      pending.samples += series.samples_size();
-      pending.histograms += series.histograms_size();
-      pending.exemplars += series.exemplars_size();
+      const int shard = shards > 1 ? SeriesShard(series, shards) : 0;
+      append(shard, 1, series);
+      Body& counts = pending[static_cast<size_t>(shard)].body;
+      counts.samples += series.samples_size();
+      counts.histograms += series.histograms_size();
+      counts.exemplars += series.exemplars_size();
     }
-    flush();
+    for (int shard = 0; shard < static_cast<int>(pending.size()); ++shard) flush(shard);
     // Metadata goes in requests of its own, as the Collector sends it.
-    for (const prometheus::MetricMetadata& metadata : translated->metadata()) append(3, metadata);
-    flush();
+    for (const prometheus::MetricMetadata& metadata : translated->metadata()) {
+      append(0, 3, metadata);
+    }
+    flush(0);
     return out;
   }
 
@@ -400,29 +413,73 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
 
   // WAL mode: the batch is acknowledged once its requests are durable in the log.
   absl::Status AppendToWal(const otlp::MetricsBatch& batch) {
-    // While the reader cannot read or commit, the log would only grow: refuse, retryably.
+    // While the senders cannot read the log, it would only grow: refuse, retryably.
     if (absl::Status unusable = WalUnusable(); !unusable.ok()) return unusable;
-    Prepared prepared = Prepare(batch);
-    ReportTranslation(prepared);
-    absl::Status status;
-    for (const Body& body : prepared.bodies) {
-      Count(wal_writes_);
-      auto index = wal_->Append(body.data);
-      if (!index.ok()) {
-        Count(wal_writes_failures_);
-        status = otlp::MarkPermanent(absl::UnknownError(
-            absl::StrCat("failed to write to the WAL: ", index.status().message())));
-        break;
+    const absl::Time now = absl::Now();
+    if (config_.wal_max_age > absl::ZeroDuration()) {
+      if (std::optional<absl::Time> oldest = wal_sender_->OldestInFlight();
+          oldest.has_value() && now - *oldest > config_.wal_max_age) {
+        return Refuse(absl::UnavailableError(
+            absl::StrCat("the WAL holds data not delivered for ", FormatGoDuration(now - *oldest),
+                         ", longer than wal.max_age (", FormatGoDuration(config_.wal_max_age),
+                         "); retry later")));
       }
-      Count(wal_bytes_written_, static_cast<double>(body.data.size()));
+    }
+    Prepared prepared = Prepare(batch, wal_senders_);
+    ReportTranslation(prepared);
+    std::vector<WalRequest> requests;
+    requests.reserve(prepared.bodies.size());
+    uint64_t bytes = 0;
+    for (const Body& body : prepared.bodies) {
+      requests.push_back(
+          {static_cast<uint16_t>(body.shard), static_cast<uint16_t>(wal_senders_), body.data});
+      bytes += body.data.size();
+    }
+    Count(wal_writes_, static_cast<double>(requests.size()));
+    absl::Status status = wal_->Append(requests, now);
+    if (status.ok()) {
+      Count(wal_bytes_written_, static_cast<double>(bytes));
+      SetRefusing(false, status);
+    } else {
+      Count(wal_writes_failures_, static_cast<double>(requests.size()));
+      if (absl::IsInvalidArgument(status)) {
+        // Can never fit (a batch larger than wal.max_size_bytes): retrying cannot help.
+        status = otlp::MarkPermanent(
+            absl::UnknownError(absl::StrCat("failed to write to the WAL: ", status.message())));
+      } else if (absl::IsUnavailable(status)) {
+        status = Refuse(std::move(status));  // full: wal.max_size_bytes
+      } else {
+        // A full disk or an I/O error: nothing was acknowledged, the client keeps the data and
+        // retries (the log cuts what the failed append left before the next one).
+        status = Refuse(
+            absl::UnavailableError(absl::StrCat("failed to write to the WAL: ", status.message())));
+      }
     }
     status = Combine(prepared, std::move(status));
-    if (!status.ok()) {
+    if (!status.ok() && otlp::IsPermanent(status)) {
       settings_.telemetry.logger.Error(
           "Exporting failed. Rejecting data.",
           {{"error", std::string(status.message())}, {"rejected_items", batch.item_count()}});
     }
     return status;
+  }
+
+  // A retryable refusal: logged when refusing starts (not for every batch while it lasts).
+  absl::Status Refuse(absl::Status status) {
+    SetRefusing(true, status);
+    return status;
+  }
+  void SetRefusing(bool refusing, const absl::Status& status) {
+    std::lock_guard<std::mutex> lock(wal_error_mu_);
+    if (refusing == refusing_) return;
+    refusing_ = refusing;
+    if (refusing) {
+      settings_.telemetry.logger.Warn(
+          "Refusing data: the WAL cannot take it now; clients are asked to retry.",
+          {{"error", std::string(status.message())}});
+    } else {
+      settings_.telemetry.logger.Info("The WAL takes data again.");
+    }
   }
 
   absl::Status WalUnusable() {
@@ -432,69 +489,73 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
         "the WAL is failing, refusing data until it recovers: ", wal_error_.message()));
   }
 
-  // A read or commit of the reader failed (`status`), or succeeded (OK): Consume refuses data
-  // from the first failure until the next success.
   void SetWalError(absl::Status status) {
     std::lock_guard<std::mutex> lock(wal_error_mu_);
     wal_error_ = std::move(status);
   }
 
-  // Logs a failed WAL operation and waits before it is tried again; false when stopping (the
-  // log may just have been closed: what was not committed is sent again after the restart).
-  bool WaitAfterWalFailure(std::string_view what, const absl::Status& status,
-                           ExponentialBackoff& backoff) {
-    if (Stopping()) return false;
-    SetWalError(status);
-    const absl::Duration delay = backoff.NextDelay();
-    settings_.telemetry.logger.Error(
-        absl::StrCat(AV(what), " the WAL failed. Will retry after interval."),
-        {{"error", std::string(status.message())}, {"interval", FormatGoDuration(delay)}});
-    return WaitBeforeRetry(delay);
+  void ReportWalDamage(const storage::LogDamage& damage) {
+    Count(wal_repaired_bytes_, static_cast<double>(damage.bytes));
+    Count(wal_repaired_records_, static_cast<double>(damage.records));
+    settings_.telemetry.logger.Warn("The WAL was damaged: data was skipped or cut off",
+                                    {{"reason", damage.reason},
+                                     {"file", damage.file},
+                                     {"offset", damage.offset},
+                                     {"bytes", damage.bytes},
+                                     {"records", damage.records}});
   }
 
-  // Sends what the log holds, in order. A record is committed once delivered or refused for
-  // good (4xx); retryable failures are retried until shutdown, which leaves the record in the
-  // log for the next start. Failed reads and commits are retried with backoff.
-  void WalReaderLoop() {
-    absl::Time last_truncate = absl::Now();
-    ExponentialBackoff read_backoff(WalRetry());
-    while (!Stopping()) {
-      auto next = wal_->Next(absl::Seconds(1));
-      if (!next.ok()) {
-        Count(wal_reads_failures_);
-        if (!WaitAfterWalFailure("Reading", next.status(), read_backoff)) return;
-        continue;
-      }
-      read_backoff = ExponentialBackoff(WalRetry());
-      if (next->has_value()) {
-        const WalRecord& record = **next;
-        Count(wal_reads_);
-        Count(wal_bytes_read_, static_cast<double>(record.data.size()));
-        SetWalError(absl::OkStatus());
-        absl::Status status = SendWithRetry(record.data, /*until_shutdown=*/true);
-        if (!status.ok() && !otlp::IsPermanent(status)) return;  // stopping: stays in the log
-        ExponentialBackoff commit_backoff(WalRetry());
-        while (true) {
-          absl::Status committed = wal_->Commit(record.index);
-          if (committed.ok()) break;
-          if (!WaitAfterWalFailure("Committing to", committed, commit_backoff)) return;
-        }
-        SetWalError(absl::OkStatus());
-        // Shutdown waits on stop_cv_ for the log to be drained: taking stop_mu_ orders this
-        // notification after its predicate check, so the wake-up cannot fall between the two.
-        { std::lock_guard<std::mutex> lock(stop_mu_); }
-        stop_cv_.notify_all();
-      } else {
-        SetWalError(absl::OkStatus());
-      }
-      if (absl::Now() - last_truncate >= config_.wal_truncate_frequency) {
-        if (absl::Status truncated = wal_->Truncate(); !truncated.ok()) {
-          settings_.telemetry.logger.Warn("Truncating the WAL failed",
-                                          {{"error", std::string(truncated.message())}});
-        }
-        last_truncate = absl::Now();
-      }
+  // Opens the log and starts its senders.
+  absl::Status StartWal() {
+    WalOptions options;
+    options.env = hooks_.env != nullptr ? hooks_.env : storage::Env::Default();
+    options.directory = config_.wal_directory;
+    options.max_size = static_cast<uint64_t>(config_.wal_max_size_bytes);
+    options.on_damage = [this](const storage::LogDamage& d) { ReportWalDamage(d); };
+    ASSIGN_OR_RETURN(wal_, Wal::Open(options));
+    WalSenderOptions sender_options;
+    sender_options.senders = wal_senders_;
+    sender_options.max_in_flight = std::max<int64_t>(config_.wal_buffer_size, 1);
+    sender_options.commit_interval = hooks_.wal_commit_interval;
+    sender_options.truncate_interval = config_.wal_truncate_frequency;
+    WalSender::Callbacks callbacks;
+    callbacks.on_read = [this](const WalEntry& entry) {
+      Count(wal_reads_);
+      Count(wal_bytes_read_, static_cast<double>(entry.body().size()));
+    };
+    callbacks.on_read_failure = [this](const absl::Status& status, absl::Duration retry) {
+      Count(wal_reads_failures_);
+      SetWalError(status);
+      settings_.telemetry.logger.Error(
+          "Reading the WAL failed. Will retry after interval.",
+          {{"error", std::string(status.message())}, {"interval", FormatGoDuration(retry)}});
+    };
+    callbacks.on_read_ok = [this] { SetWalError(absl::OkStatus()); };
+    callbacks.on_commit_failure = [this](const absl::Status& status) {
+      settings_.telemetry.logger.Warn(
+          "Committing the WAL's cursor failed (what was delivered since may be sent again)",
+          {{"error", std::string(status.message())}});
+    };
+    // A record is done once delivered or refused for good (4xx); retryable failures are
+    // retried until shutdown, which leaves the record in the log for the next start.
+    auto send = [this](const WalEntry& entry) {
+      absl::Status status = SendWithRetry(entry.body(), /*until_shutdown=*/true);
+      if (status.ok()) return SendOutcome::kDelivered;
+      return otlp::IsPermanent(status) ? SendOutcome::kDropped : SendOutcome::kStopped;
+    };
+    wal_sender_ = std::make_unique<WalSender>(wal_.get(), sender_options, std::move(send),
+                                              std::move(callbacks));
+    if (MetricsRegistry* m = settings_.telemetry.metrics) {
+      Wal* wal = wal_.get();
+      wal_size_callback_ =
+          m->AddGaugeCallback("otelcol_exporter_prometheusremotewrite_wal_size_bytes",
+                              "Bytes of the WAL's segment files (bounded by wal.max_size_bytes).",
+                              {{"exporter", settings_.id.String()}},
+                              [wal] { return static_cast<double>(wal->size_bytes()); });
     }
+    if (hooks_.on_wal_sender) hooks_.on_wal_sender(wal_sender_.get());
+    wal_sender_->Start();
+    return absl::OkStatus();
   }
 
   bool Stopping() {
@@ -517,7 +578,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
   // Sends one request until it is delivered, refused for good (permanent error) or shutdown
   // comes (a retryable error). Queue mode gives up after max_elapsed_time (permanent);
   // `until_shutdown` (WAL mode) retries retryable failures for as long as sprout runs.
-  absl::Status SendWithRetry(const std::string& body, bool until_shutdown) {
+  absl::Status SendWithRetry(std::string_view body, bool until_shutdown) {
     ExponentialBackoff backoff(config_.retry_on_failure);
     const absl::Time start = absl::Now();
     std::string error;  // of the last attempt
@@ -586,7 +647,9 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
   std::unique_ptr<ThreadPool> batch_worker_;
   std::unique_ptr<ExportQueue> queue_;
   std::unique_ptr<Wal> wal_;
-  std::thread wal_reader_;
+  std::unique_ptr<WalSender> wal_sender_;
+  int wal_senders_ = 1;
+  int wal_size_callback_ = 0;
   bool shut_down_ = false;  // Shutdown() ran (it runs once)
 
   std::mutex stop_mu_;
@@ -595,7 +658,8 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
   bool stopping_ = false;
 
   std::mutex wal_error_mu_;
-  absl::Status wal_error_;  // the reader's last read or commit failed with this
+  absl::Status wal_error_;  // the senders' last read failed with this
+  bool refusing_ = false;   // the last batch was refused by the WAL
 
   Counter* failed_translations_ = nullptr;
   Counter* translated_series_ = nullptr;
@@ -609,6 +673,8 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
   Counter* wal_reads_ = nullptr;
   Counter* wal_reads_failures_ = nullptr;
   Counter* wal_bytes_read_ = nullptr;
+  Counter* wal_repaired_bytes_ = nullptr;
+  Counter* wal_repaired_records_ = nullptr;
 };
 
 class Factory : public ExporterFactory {
@@ -629,6 +695,22 @@ class Factory : public ExporterFactory {
 };
 
 }  // namespace
+
+int SeriesShard(const prometheus::TimeSeries& series, int shards) {
+  if (shards <= 1) return 0;
+  // CRC-32C over name 0xff value 0xff of every label, in order, then spread over the 64-bit
+  // range (Fibonacci hashing) so that any shard count divides it evenly.
+  static constexpr char kSeparator[] = "\xff";
+  uint32_t crc = 0;
+  for (const prometheus::Label& label : series.labels()) {
+    crc = Crc32c(label.name(), crc);
+    crc = Crc32c(std::string_view(kSeparator, 1), crc);
+    crc = Crc32c(label.value(), crc);
+    crc = Crc32c(std::string_view(kSeparator, 1), crc);
+  }
+  const uint64_t spread = static_cast<uint64_t>(crc) * 0x9E3779B97F4A7C15ull;
+  return static_cast<int>((spread >> 32) % static_cast<uint64_t>(shards));
+}
 
 std::unique_ptr<ExporterFactory> NewFactory() {
   return std::make_unique<Factory>(internal::TestHooks{});

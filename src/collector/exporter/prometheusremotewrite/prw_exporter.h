@@ -4,8 +4,10 @@
 // max_batch_size_bytes of series, encode (protobuf WriteRequest, snappy block) and POST them,
 // each request retried on its own. Batches are handled one at a time so every series reaches
 // the backend in time order; the requests of one batch go out in parallel (each series is in
-// exactly one of them). With `wal`, encoded requests are first made durable in a write-ahead
-// log and sent from there by one reader, so they survive a restart.
+// exactly one of them). With `wal`, the series of a batch are split into `num_consumers` shards
+// by a hash of their labels, each shard's requests are made durable in a write-ahead log
+// (wal.h), and `num_consumers` senders deliver them from there, one shard each (wal_sender.h):
+// they survive a restart and a machine crash, and every series stays in order.
 #pragma once
 
 #include <functional>
@@ -14,20 +16,30 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "collector/exporter/prometheusremotewrite/wal.h"
 #include "collector/factory.h"
+#include "prometheus/remote.pb.h"
+#include "storage/env.h"
 
 namespace sprout::collector::prwexporter {
 
+class WalSender;
+
 std::unique_ptr<ExporterFactory> NewFactory();
+
+// The shard (0 ≤ shard < shards) of a series with these labels (sorted by name): the same
+// labels always give the same shard, across restarts and versions (docs/format/prw-wal.md).
+int SeriesShard(const prometheus::TimeSeries& series, int shards);
 
 namespace internal {
 
-// Test seams: what the exporter uses instead of the real WAL and snappy when set.
+// Test seams: what the exporter uses instead of the file system, snappy and its timers when set.
 struct TestHooks {
-  std::function<absl::StatusOr<std::unique_ptr<Wal>>(const WalOptions&)> open_wal;
+  storage::Env* env = nullptr;  // the WAL's file system (a FaultInjectionEnv in tests)
   std::function<absl::StatusOr<std::string>(std::string_view)> compress;
+  absl::Duration wal_commit_interval = absl::Seconds(1);
+  std::function<void(WalSender*)> on_wal_sender;  // called once the WAL's senders exist
 };
+
 std::unique_ptr<ExporterFactory> NewFactoryForTest(TestHooks hooks);
 
 }  // namespace internal

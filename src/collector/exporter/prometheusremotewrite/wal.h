@@ -1,75 +1,158 @@
-// A write-ahead log of encoded remote-write requests, so that data the exporter accepted
-// survives a restart of sprout (the `wal` option of the prometheusremotewrite exporter).
+// The write-ahead log of the prometheusremotewrite exporter (`wal`): encoded remote-write
+// requests made durable before a batch is acknowledged, so that what the exporter accepted
+// survives a restart and a machine crash. It is a segment log (src/storage/segment_log.h) plus a
+// commit cursor; docs/format/prw-wal.md documents the directory byte by byte.
 //
-// Records are appended to segment files in one directory; a reader takes them in order; the
-// exporter commits a record once it has been delivered (or dropped for good); Truncate() deletes
-// segments whose records are all committed. After a restart, reading resumes after the last
-// committed record, so records that were appended but not committed are sent again (at least
-// once). The byte layout and the recovery rules are documented in docs/format/prw-wal.md.
+//  - Append() writes the requests of one batch as records (each tagged with the shard of its
+//    series, see WalSender) and returns once they are durable: one fdatasync per group of
+//    concurrent appends. With `max_size` set, an Append that would take the segments past it is
+//    refused with kUnavailable (the caller's clients retry) after trying to free delivered
+//    segments; nothing already accepted is ever dropped to make room.
+//  - Readers start at the commit cursor. SetDelivered() records (in memory) that everything
+//    before a position was delivered; Commit() makes that durable (one write + fdatasync of the
+//    two-slot `cursor` file) and deletes the segments wholly before it. The cursor may lag:
+//    after a crash, what was delivered since the last Commit is sent again (at least once).
+//  - Open() recovers the log (an interrupted append's tail is cut), reads the cursor, and
+//    migrates a directory written by the previous format (abf41e2: `*.seg` + `committed`): its
+//    undelivered records are appended as kMigratedRecord records, then its files are deleted. An
+//    interrupted migration is resumed without duplicating records.
+//  - Everything cut or skipped (a torn tail, a damaged chunk, a damaged cursor, an unreadable
+//    old segment) goes to `on_damage`: nothing is dropped silently.
 //
-// Errors: damage on disk is DataLoss ("wal: corrupt record in <file> at offset N"); failed file
-// operations are Internal and name the file; misuse is InvalidArgument or FailedPrecondition.
-// A failed Append leaves the log as it was; if it cannot be undone (a failed fsync), every later
-// Append fails too, and the next Open() recovers.
+// Errors: a full disk is kResourceExhausted; the size bound kUnavailable; a request too large
+// for a record kInvalidArgument; other I/O failures keep their Env codes and name the file. A
+// second Open of a directory in use fails with kFailedPrecondition (a lock file).
 //
-// Thread-safety: Append() from one writer thread and Next()/Commit() from one reader thread may
-// run concurrently; Truncate(), Close() and the accessors may be called from any thread. Only one
-// Wal may have a directory open at a time (not checked).
+// Thread-safety: every method may be called from any thread.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "storage/env.h"
+#include "storage/segment_log.h"
 
 namespace sprout::collector::prwexporter {
 
+// Segment-log record types of the WAL (docs/format/prw-wal.md).
+constexpr uint8_t kRequestRecord = 1;   // one shard's remote-write request
+constexpr uint8_t kMigratedRecord = 2;  // a request carried over from the previous format
+
 struct WalOptions {
+  storage::Env* env = storage::Env::Default();
   std::string directory;
-  int64_t segment_size = 64 << 20;  // a new segment starts when the current one exceeds this
+  // Bytes of segment files (headers included) beyond which Append refuses; 0: no bound.
+  uint64_t max_size = 0;
+  // 0: 64 MiB, or an eighth of max_size when that is smaller (but at least 64 KiB), so that the
+  // segment being written, which cannot be deleted, holds a small part of the bound.
+  uint64_t segment_size = 0;
+  std::function<void(const storage::LogDamage&)> on_damage;
 };
 
-struct WalRecord {
-  uint64_t index;  // 1, 2, 3, ... in append order, never reused
-  std::string data;
+// A request to append: its body (a snappy-compressed WriteRequest) and the shard of its series.
+struct WalRequest {
+  uint16_t shard = 0;
+  uint16_t shards = 1;
+  std::string_view body;
+};
+
+// A request read back.
+struct WalEntry {
+  uint16_t shard = 0;
+  uint16_t shards = 1;
+  std::optional<absl::Time> appended;  // unknown for migrated records
+  std::string record;                  // the whole record; body() is its tail
+  size_t body_offset = 0;
+  storage::LogPosition position;
+  storage::LogPosition end;
+  bool migrated = false;
+
+  std::string_view body() const { return std::string_view(record).substr(body_offset); }
 };
 
 class Wal {
  public:
-  virtual ~Wal() = default;
+  class Reader;
 
-  // Opens (creating the directory if needed) and recovers: a torn or corrupt tail of the last
-  // segment (a crash during append) is cut off; corruption elsewhere is an error naming the file
-  // and offset.
   static absl::StatusOr<std::unique_ptr<Wal>> Open(const WalOptions& options);
+  ~Wal();
 
-  // Appends and makes durable (fsync) before returning; returns the record's index. Empty data
-  // is refused (InvalidArgument): on disk, a zero length marks damage.
-  virtual absl::StatusOr<uint64_t> Append(std::string_view data) = 0;
+  // Appends one batch's requests durably; see the file comment for the errors.
+  absl::Status Append(std::span<const WalRequest> requests, absl::Time now);
 
-  // The next record after the last one returned (initially: after the last committed), waiting
-  // up to `wait` for one to be appended. nullopt on timeout or after Close().
-  virtual absl::StatusOr<std::optional<WalRecord>> Next(absl::Duration wait) = 0;
+  // A reader from the commit cursor (the first record not known to be delivered).
+  std::unique_ptr<Reader> NewReader();
 
-  // Records up to and including `index` need not be read again after a restart. Durable (the
-  // committed file is replaced atomically) before returning. An index at or below the committed
-  // one is a no-op; one past last_appended() is InvalidArgument.
-  virtual absl::Status Commit(uint64_t index) = 0;
+  // Everything before `position` (a record's end) was delivered. Positions only move forward.
+  void SetDelivered(storage::LogPosition position);
+  // Makes the delivered position durable if it moved, then deletes the segments before it (when
+  // `truncate`). One write and one fdatasync of the cursor file, none when nothing moved.
+  absl::Status Commit(bool truncate = true);
 
-  // Deletes segments all of whose records are committed, except the one being written and those
-  // Next() has not finished reading. Still works after Close(), so a shutdown can clean up.
-  virtual absl::Status Truncate() = 0;
+  storage::LogPosition delivered() const;
+  storage::LogPosition committed() const;
+  // Just after the last durable record.
+  storage::LogPosition end() const { return log_->end(); }
+  // Waits until a record past `after` is durable, Wake(), Close() or `deadline`.
+  bool WaitForAppend(storage::LogPosition after, absl::Time deadline) {
+    return log_->WaitForEnd(after, deadline);
+  }
+  void Wake() { log_->Wake(); }
+  int waiters() const { return log_->waiters(); }
 
-  // Wakes a waiting Next() (which then returns nullopt, as do later calls); later Append() and
-  // Commit() fail with FailedPrecondition. Idempotent; the destructor calls it.
-  virtual void Close() = 0;
+  uint64_t size_bytes() const { return log_->size_bytes(); }
+  uint64_t max_size() const { return options_.max_size; }
+  const std::string& directory() const { return options_.directory; }
 
-  virtual uint64_t last_appended() const = 0;
-  virtual uint64_t last_committed() const = 0;
+  // Later Appends fail with kFailedPrecondition; waiters wake. Idempotent.
+  void Close() { log_->Close(); }
+
+ private:
+  explicit Wal(const WalOptions& options) : options_(options) {}
+  absl::Status Recover();
+  absl::Status ReadCursor();
+  absl::Status Migrate();
+  absl::Status WriteCursorLocked(storage::LogPosition position);  // requires commit_mu_
+  void Report(const storage::LogDamage& damage) const {
+    if (options_.on_damage) options_.on_damage(damage);
+  }
+
+  WalOptions options_;
+  std::unique_ptr<storage::FileLock> lock_;
+  std::unique_ptr<storage::SegmentLog> log_;
+
+  std::mutex commit_mu_;  // serialises Commit; guards cursor_file_ and cursor_sequence_
+  std::unique_ptr<storage::File> cursor_file_;
+  uint64_t cursor_sequence_ = 0;
+
+  mutable std::mutex mu_;  // guards what follows
+  storage::LogPosition delivered_;
+  storage::LogPosition committed_;
+  uint64_t reserved_ = 0;  // bytes of appends between their bound check and their write
+};
+
+// Reads WAL entries in log order; damage is skipped and reported through `on_damage`; records
+// of unknown types are skipped and reported too. Thread-safety: one thread at a time.
+class Wal::Reader {
+ public:
+  // The next entry, or nullopt when there is none yet.
+  absl::StatusOr<std::optional<WalEntry>> Next();
+  storage::LogPosition position() const { return reader_->position(); }
+
+ private:
+  friend class Wal;
+  Reader(const Wal* wal, std::unique_ptr<storage::SegmentLog::Reader> reader)
+      : wal_(wal), reader_(std::move(reader)) {}
+  const Wal* wal_;
+  std::unique_ptr<storage::SegmentLog::Reader> reader_;
 };
 
 }  // namespace sprout::collector::prwexporter

@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace sprout {
-namespace {
 
 absl::StatusOr<std::thread> StartThread(std::function<void()> body) {
   try {
@@ -15,8 +14,6 @@ absl::StatusOr<std::thread> StartThread(std::function<void()> body) {
     return absl::ResourceExhaustedError(e.what());
   }
 }
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<ThreadPool>> ThreadPool::Create(int threads) {
   return Create(threads, StartThread);

@@ -20,6 +20,11 @@
 
 namespace sprout {
 
+// Starts a thread running `body`, or ResourceExhausted with the system's reason when the process
+// cannot start one (std::thread would throw, and an exception escaping a Start() that returns a
+// Status ends the process). Every long-lived thread of a component is started through this.
+absl::StatusOr<std::thread> StartThread(std::function<void()> body);
+
 class ThreadPool {
  public:
   // Starts a thread running `body`; the error when it cannot.

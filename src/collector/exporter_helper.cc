@@ -4,8 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/go_duration.h"
-#include "otlp/consumer_error.h"
+#include "base/status.h"
+#include "base/thread_pool.h"
 #include "config/decoder.h"
+#include "otlp/consumer_error.h"
 
 namespace sprout::collector {
 
@@ -123,8 +125,9 @@ ExportQueue::~ExportQueue() {
   }
 }
 
-void ExportQueue::Start() {
-  timer_ = std::thread([this] { TimerLoop(); });
+absl::Status ExportQueue::Start() {
+  ASSIGN_OR_RETURN(timer_, StartThread([this] { TimerLoop(); }));
+  return absl::OkStatus();
 }
 
 int64_t ExportQueue::size() const {
@@ -219,7 +222,8 @@ void ExportQueue::OnResult(std::shared_ptr<Pending> pending, absl::Status status
     Finish(std::move(pending), otlp::MarkPermanent(absl::Status(status.code(), message)));
   };
   if (!options_.retry.enabled) return reject(std::string(status.message()));
-  if (otlp::IsPermanent(status)) return reject(absl::StrCat("not retryable error: ", status.message()));
+  if (otlp::IsPermanent(status))
+    return reject(absl::StrCat("not retryable error: ", status.message()));
   absl::Duration delay = pending->backoff.NextDelay();
   if (auto server_delay = otlp::RetryDelay(status); server_delay.has_value()) {
     delay = std::max(delay, *server_delay);

@@ -80,7 +80,8 @@ class ExportQueue {
   explicit ExportQueue(Options options);
   ~ExportQueue();
 
-  void Start();
+  // Starts the retry timer thread; ResourceExhausted when it cannot be started.
+  absl::Status Start();
   absl::Status Submit(Request request);
   // The service is about to shut down by `deadline`: from then on nothing is retried, which
   // also bounds senders blocked in Submit() (queue disabled) while receivers stop.

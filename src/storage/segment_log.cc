@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "base/thread_pool.h"
 #include "storage/log_writer.h"
 
 namespace sprout::storage {
@@ -63,7 +64,7 @@ absl::StatusOr<std::unique_ptr<SegmentLog>> SegmentLog::Open(SegmentLogOptions o
   std::unique_ptr<SegmentLog> log(new SegmentLog(std::move(options)));
   RETURN_IF_ERROR(log->Recover());
   if (log->options_.sync == SyncPolicy::kInterval) {
-    log->syncer_ = std::thread([raw = log.get()] { raw->SyncLoop(); });
+    ASSIGN_OR_RETURN(log->syncer_, StartThread([raw = log.get()] { raw->SyncLoop(); }));
   }
   return log;
 }

@@ -62,8 +62,7 @@ class OtlpExporter : public ConsumerComponent<S> {
         ExportQueue::Options{settings_.id, S, config_.sending_queue, config_.retry_on_failure,
                              settings_.telemetry.logger, settings_.telemetry.metrics,
                              [client = client_.get()] { client->Close(); }});
-    queue_->Start();
-    return absl::OkStatus();
+    return queue_->Start();
   }
 
   absl::Status Consume(const Context&, otlp::Batch<S> batch) override {

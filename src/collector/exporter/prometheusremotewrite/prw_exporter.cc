@@ -207,8 +207,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     queue_ = std::make_unique<ExportQueue>(ExportQueue::Options{
         settings_.id, Signal::kMetrics, queue, no_retry, settings_.telemetry.logger,
         settings_.telemetry.metrics, [this] { http_->Close(); }});
-    queue_->Start();
-    return absl::OkStatus();
+    return queue_->Start();
   }
 
   absl::Status Consume(const Context&, otlp::MetricsBatch batch) override {
@@ -554,8 +553,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
                               [wal] { return static_cast<double>(wal->size_bytes()); });
     }
     if (hooks_.on_wal_sender) hooks_.on_wal_sender(wal_sender_.get());
-    wal_sender_->Start();
-    return absl::OkStatus();
+    return wal_sender_->Start();
   }
 
   bool Stopping() {

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+#include "base/status.h"
+
 namespace sprout::collector::prwexporter {
 
 WalSender::WalSender(Wal* wal, WalSenderOptions options, Send send, Callbacks callbacks)
@@ -13,16 +16,27 @@ WalSender::WalSender(Wal* wal, WalSenderOptions options, Send send, Callbacks ca
 
 WalSender::~WalSender() { (void)Stop(); }
 
-void WalSender::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (started_) return;
+absl::Status WalSender::Start() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (started_) return absl::OkStatus();
   started_ = true;
   delivered_ = wal_->delivered();
-  dispatcher_ = std::thread([this] { DispatchLoop(); });
-  for (size_t i = 0; i < queues_.size(); ++i) {
-    senders_.emplace_back([this, i] { SendLoop(static_cast<int>(i)); });
-  }
-  committer_ = std::thread([this] { CommitLoop(); });
+  absl::Status status = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(dispatcher_, options_.start_thread([this] { DispatchLoop(); }));
+    for (size_t i = 0; i < queues_.size(); ++i) {
+      ASSIGN_OR_RETURN(std::thread sender,
+                       options_.start_thread([this, i] { SendLoop(static_cast<int>(i)); }));
+      senders_.push_back(std::move(sender));
+    }
+    ASSIGN_OR_RETURN(committer_, options_.start_thread([this] { CommitLoop(); }));
+    return absl::OkStatus();
+  }();
+  if (status.ok()) return status;
+  lock.unlock();
+  (void)Stop();  // joins the threads that did start
+  return absl::Status(
+      status.code(),
+      absl::StrCat("prometheusremotewrite: cannot start the WAL's threads: ", status.message()));
 }
 
 bool WalSender::WaitUnlessStopping(absl::Duration delay) {

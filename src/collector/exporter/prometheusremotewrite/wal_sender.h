@@ -33,6 +33,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "base/thread_pool.h"
 #include "collector/exporter/prometheusremotewrite/wal.h"
 
 namespace sprout::collector::prwexporter {
@@ -45,6 +46,7 @@ struct WalSenderOptions {
   absl::Duration truncate_interval = absl::Minutes(1);  // `wal.truncate_frequency`
   absl::Duration read_retry_initial = absl::Milliseconds(100);
   absl::Duration read_retry_max = absl::Seconds(10);
+  ThreadPool::ThreadStarter start_thread = StartThread;  // tests inject failures here
 };
 
 enum class SendOutcome {
@@ -67,7 +69,9 @@ class WalSender {
   WalSender(Wal* wal, WalSenderOptions options, Send send, Callbacks callbacks = {});
   ~WalSender();  // Stop()
 
-  void Start();
+  // Starts the dispatcher, sender and committer threads: all of them, or none (those already
+  // started are stopped and joined) and ResourceExhausted naming the thread.
+  absl::Status Start();
 
   // Waits until everything durable in the WAL at the time of the call was delivered (or
   // dropped), or `deadline`. True when it was.

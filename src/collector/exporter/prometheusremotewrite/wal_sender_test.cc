@@ -153,7 +153,7 @@ TEST_F(WalSenderTest, ShardsAreSentInParallelEachInOrder) {
   Backend backend;
   backend.Hold();
   WalSender sender(wal.get(), Options(4), backend.AsSend());
-  sender.Start();
+  ASSERT_TRUE(sender.Start().ok());
   // Four sends at once, one per shard: with a single sender this never happens.
   ASSERT_TRUE(backend.WaitActive(4)) << "fewer than 4 requests were ever in flight together";
   backend.ReleaseAll();
@@ -169,6 +169,30 @@ TEST_F(WalSenderTest, ShardsAreSentInParallelEachInOrder) {
   ASSERT_TRUE(sender.Stop().ok());
 }
 
+TEST_F(WalSenderTest, AThreadThatCannotStartFailsStartAndStopsTheOthers) {
+  auto wal = OpenWal();
+  ASSERT_NE(wal, nullptr);
+  Append(*wal, {{0, "s0-0"}}, 4);
+  Backend backend;
+  WalSenderOptions options = Options(4);
+  int started = 0;
+  // The dispatcher and two senders start; the third sender cannot.
+  options.start_thread = [&started](std::function<void()> body) -> absl::StatusOr<std::thread> {
+    if (++started == 4) return absl::ResourceExhaustedError("Resource temporarily unavailable");
+    return std::thread(std::move(body));
+  };
+  WalSender sender(wal.get(), options, backend.AsSend());
+  const absl::Status status = sender.Start();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(status.message(),
+            "prometheusremotewrite: cannot start the WAL's threads: Resource temporarily "
+            "unavailable");
+  EXPECT_EQ(started, 4);
+  // The threads that did start were joined: stopping again is a no-op, and destroying the
+  // sender does not end the process (a joinable std::thread would).
+  EXPECT_TRUE(sender.Stop().ok());
+}
+
 TEST_F(WalSenderTest, AnotherShardCountWaitsForTheRecordsBeforeIt) {
   auto wal = OpenWal();
   ASSERT_NE(wal, nullptr);
@@ -182,7 +206,7 @@ TEST_F(WalSenderTest, AnotherShardCountWaitsForTheRecordsBeforeIt) {
   WalSender::Callbacks callbacks;
   callbacks.on_read = [&](const WalEntry&) { ++read; };
   WalSender sender(wal.get(), Options(4), backend.AsSend(), callbacks);
-  sender.Start();
+  ASSERT_TRUE(sender.Start().ok());
   ASSERT_TRUE(backend.WaitActive(1));
   // The dispatcher has read the new epoch's first record; it must not start while the old
   // record is in flight. (Without the barrier it starts within microseconds on sender 1.)
@@ -210,7 +234,7 @@ TEST_F(WalSenderTest, ReadAheadIsBoundedByBufferSize) {
   WalSenderOptions options = Options(1);
   options.max_in_flight = 3;
   WalSender sender(wal.get(), options, backend.AsSend(), callbacks);
-  sender.Start();
+  ASSERT_TRUE(sender.Start().ok());
   // The fourth record is read and waits for room.
   ASSERT_TRUE(WaitFor([&] { return read.load() == 4; }));
   EXPECT_EQ(sender.in_flight(), 3);
@@ -229,7 +253,7 @@ TEST_F(WalSenderTest, TheCursorStopsAtTheFirstRecordNotDone) {
   backend.Release("s1-a");
   backend.Release("s1-b");
   WalSender sender(wal.get(), Options(2), backend.AsSend());
-  sender.Start();
+  ASSERT_TRUE(sender.Start().ok());
   ASSERT_TRUE(WaitFor([&] { return backend.finished().size() == 2; }));
   // Shard 1 is done, shard 0's record (first in the log) is not: nothing is delivered yet.
   EXPECT_EQ(wal->delivered().segment, 0u);
@@ -245,7 +269,7 @@ TEST_F(WalSenderTest, CommitsLazilySoAppendsCostOneSyncEach) {
   ASSERT_NE(wal, nullptr);
   Backend backend;
   WalSender sender(wal.get(), Options(2), backend.AsSend());
-  sender.Start();
+  ASSERT_TRUE(sender.Start().ok());
   const FaultInjectionEnv::Stats before = env_.stats();
   for (int n = 0; n < 50; ++n) {
     Append(*wal, {{0, absl::StrCat("s0-", n)}, {1, absl::StrCat("s1-", n)}}, 2);
@@ -265,7 +289,7 @@ TEST_F(WalSenderTest, AfterACrashOnlyWhatWasDeliveredSinceTheLastCommitIsSentAga
     ASSERT_NE(wal, nullptr);
     Backend backend;
     WalSender sender(wal.get(), Options(1), backend.AsSend());
-    sender.Start();
+    ASSERT_TRUE(sender.Start().ok());
     for (int n = 0; n < 6; ++n) Append(*wal, {{0, absl::StrCat("s0-", n)}}, 1);
     ASSERT_TRUE(sender.Drain(absl::Now() + absl::Seconds(10)));
     ASSERT_TRUE(wal->Commit().ok());  // what the commit interval does
@@ -280,7 +304,7 @@ TEST_F(WalSenderTest, AfterACrashOnlyWhatWasDeliveredSinceTheLastCommitIsSentAga
   ASSERT_NE(wal, nullptr);
   Backend backend;
   WalSender sender(wal.get(), Options(1), backend.AsSend());
-  sender.Start();
+  ASSERT_TRUE(sender.Start().ok());
   ASSERT_TRUE(sender.Drain(absl::Now() + absl::Seconds(10)));
   EXPECT_THAT(backend.finished(), ElementsAre("s0-6", "s0-7", "s0-8", "s0-9"));
   ASSERT_TRUE(sender.Stop().ok());
@@ -297,7 +321,7 @@ TEST_F(WalSenderTest, DroppedRecordsAreDoneStoppedOnesStay) {
     backend.Release("s0-refused");
     backend.Drop("s0-refused");
     WalSender sender(wal.get(), Options(1), backend.AsSend());
-    sender.Start();
+    ASSERT_TRUE(sender.Start().ok());
     ASSERT_TRUE(backend.WaitActive(1));
     ASSERT_TRUE(WaitFor([&] { return backend.started().size() == 2; }));
     EXPECT_FALSE(sender.Drain(absl::Now() + absl::Milliseconds(50)));
@@ -308,7 +332,7 @@ TEST_F(WalSenderTest, DroppedRecordsAreDoneStoppedOnesStay) {
   ASSERT_NE(wal, nullptr);
   Backend backend;
   WalSender sender(wal.get(), Options(1), backend.AsSend());
-  sender.Start();
+  ASSERT_TRUE(sender.Start().ok());
   ASSERT_TRUE(sender.Drain(absl::Now() + absl::Seconds(10)));
   EXPECT_THAT(backend.finished(), ElementsAre("s0-stuck"));
   ASSERT_TRUE(sender.Stop().ok());
@@ -321,7 +345,7 @@ TEST_F(WalSenderTest, DrainWakesWhenTheLastDeliveryLands) {
   Backend backend;
   backend.Hold();
   WalSender sender(wal.get(), Options(1), backend.AsSend());
-  sender.Start();
+  ASSERT_TRUE(sender.Start().ok());
   ASSERT_TRUE(backend.WaitActive(1));
   std::future<bool> drained =
       std::async(std::launch::async, [&] { return sender.Drain(absl::Now() + absl::Seconds(30)); });
@@ -348,7 +372,7 @@ TEST_F(WalSenderTest, ReadFailuresAreRetriedAndReported) {
   WalSenderOptions options = Options(1);
   options.read_retry_initial = absl::Milliseconds(1);
   WalSender sender(wal.get(), options, backend.AsSend(), callbacks);
-  sender.Start();
+  ASSERT_TRUE(sender.Start().ok());
   ASSERT_TRUE(sender.Drain(absl::Now() + absl::Seconds(10)));
   EXPECT_EQ(failures.load(), 2);
   EXPECT_GE(oks.load(), 1);

@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "base/clock.h"
 #include "base/status.h"
+#include "base/thread_pool.h"
 #include "collector/processor/batch/config.h"
 #include "config/decoder.h"
 #include "otlp/consumer_error.h"
@@ -40,7 +41,9 @@ class BatchProcessor : public ConsumerComponent<S> {
   ~BatchProcessor() override { StopTimer(); }
 
   absl::Status Start(Host&) override {
-    if (TimerEnabled()) timer_ = std::thread([this] { TimerLoop(); });
+    if (TimerEnabled()) {
+      ASSIGN_OR_RETURN(timer_, StartThread([this] { TimerLoop(); }));
+    }
     return absl::OkStatus();
   }
 

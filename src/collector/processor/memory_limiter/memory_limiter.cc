@@ -11,6 +11,7 @@
 #include "base/memory.h"
 #include "base/process_stats.h"
 #include "base/status.h"
+#include "base/thread_pool.h"
 #include "collector/processor/memory_limiter/config.h"
 #include "config/decoder.h"
 
@@ -51,7 +52,7 @@ class Limiter {
                   {"allocator", AllocatorName()}});
     stopping_ = false;
     Check();
-    ticker_ = std::thread([this] { Loop(); });
+    ASSIGN_OR_RETURN(ticker_, StartThread([this] { Loop(); }));
     return absl::OkStatus();
   }
 

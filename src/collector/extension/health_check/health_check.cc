@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/go_duration.h"
 #include "base/status.h"
+#include "collector/confighttp.h"
 #include "config/decoder.h"
 #include "net/http_server.h"
 
@@ -14,7 +15,9 @@ namespace sprout::collector::healthcheck {
 namespace {
 
 struct Config : ComponentConfig {
-  std::string endpoint = "localhost:13133";
+  Config() { http.endpoint = "localhost:13133"; }
+  // The confighttp keys sit at the top of the extension's config, as in the Collector.
+  HttpServerConfig http;
   std::string path = "/";
   bool has_response_body = false;
   std::string healthy_body;
@@ -22,7 +25,8 @@ struct Config : ComponentConfig {
   bool check_collector_pipeline = false;
 
   void Decode(config::Decoder& d) override {
-    d.Read("endpoint", &endpoint);
+    d.Read("endpoint", &http.endpoint);
+    DecodeHttpServer(d, &http);
     d.Read("path", &path);
     if (d.Has("response_body")) {
       has_response_body = true;
@@ -34,11 +38,10 @@ struct Config : ComponentConfig {
     pipeline.Read("enabled", &check_collector_pipeline);
     pipeline.Raw("interval");
     pipeline.Raw("exporter_failure_threshold");
-    d.Refuse({"tls", "auth", "cors"}, "is not supported by sprout yet");
   }
 
   absl::Status Validate() const override {
-    if (endpoint.empty())
+    if (http.endpoint.empty())
       return absl::InvalidArgumentError("bad config: endpoint must be specified");
     if (path.empty() || path[0] != '/') {
       return absl::InvalidArgumentError("\"path\" must start with \"/\"");
@@ -58,18 +61,26 @@ class HealthCheck : public Component, public PipelineWatcher {
       : settings_(settings), config_(config) {}
 
   absl::Status Start(Host&) override {
-    net::HttpServerOptions options;
-    options.endpoint = config_.endpoint;
-    options.max_request_body_size = 1 << 20;
+    // Any method, on the I/O thread (the answer is a few bytes from memory). A path ending in
+    // '/' matches its subtree, as Go's ServeMux.
+    net::Router router;
+    net::RouteOptions route;
+    route.execution = net::RouteExecution::kInline;
+    RETURN_IF_ERROR(router.Handle(
+        "", config_.path,
+        [this](net::HttpRequest& request, net::HttpResponse& response) {
+          Handle(request, response);
+        },
+        route));
+    AddHttpServerMiddleware(config_.http, "GET, HEAD, POST", &router);
     ASSIGN_OR_RETURN(
-        server_, net::HttpServer::Start(
-                     options, [this](const net::HttpRequest& request, net::HttpResponse& response) {
-                       Handle(request, response);
-                     }));
+        server_, net::HttpServer::Start(ToHttpServerOptions(config_.http, 1), std::move(router)));
     settings_.telemetry.logger.Info("Starting health_check extension",
-                                    {{"endpoint", config_.endpoint}, {"path", config_.path}});
+                                    {{"endpoint", config_.http.endpoint}, {"path", config_.path}});
     return absl::OkStatus();
   }
+
+  int port() const { return server_ != nullptr ? server_->port() : 0; }
 
   absl::Status Shutdown(absl::Time deadline) override {
     if (server_ != nullptr)
@@ -91,19 +102,7 @@ class HealthCheck : public Component, public PipelineWatcher {
   }
 
  private:
-  // Go's ServeMux: a pattern ending in '/' matches its whole subtree.
-  bool PathMatches(const std::string& path) const {
-    if (config_.path.back() == '/') return absl::StartsWith(path, config_.path);
-    return path == config_.path;
-  }
-
-  void Handle(const net::HttpRequest& request, net::HttpResponse& response) {
-    if (!PathMatches(request.path)) {
-      response.status = 404;
-      response.SetHeader("Content-Type", "text/plain; charset=utf-8");
-      response.body = "404 page not found\n";
-      return;
-    }
+  void Handle(const net::HttpRequest&, net::HttpResponse& response) {
     bool ready;
     absl::Time up_since;
     {
@@ -153,5 +152,10 @@ class Factory : public ExtensionFactory {
 }  // namespace
 
 std::unique_ptr<ExtensionFactory> NewFactory() { return std::make_unique<Factory>(); }
+
+int BoundPort(const Component& extension) {
+  const auto* health_check = dynamic_cast<const HealthCheck*>(&extension);
+  return health_check != nullptr ? health_check->port() : 0;
+}
 
 }  // namespace sprout::collector::healthcheck

@@ -1,8 +1,8 @@
 #include "collector/receiver/otlp/config.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "config/decoder.h"
-#include "net/compression.h"
 
 namespace sprout::collector::otlpreceiver {
 namespace {
@@ -28,6 +28,16 @@ void Config::Decode(config::Decoder& decoder) {
     g.Read("write_buffer_size", &grpc.write_buffer_size);
     g.Read("max_concurrent_streams", &grpc.max_concurrent_streams);
     g.Read("include_metadata", &grpc.include_metadata);
+    g.Read("include_sensitive_metadata", &grpc.include_sensitive_metadata);
+    for (std::string& key : grpc.include_sensitive_metadata) {
+      key = absl::AsciiStrToLower(key);
+      if (!IsSensitiveMetadataKey(key)) {
+        g.AddError("include_sensitive_metadata",
+                   absl::StrCat("\"", key,
+                                "\" is not a sensitive key (authorization, "
+                                "proxy-authorization, cookie)"));
+      }
+    }
     // Refusing a setting sprout lacks is better than silently running without it.
     g.Refuse({"tls", "auth", "keepalive"}, "is not supported by sprout's otlp receiver yet");
   }
@@ -35,33 +45,13 @@ void Config::Decode(config::Decoder& decoder) {
     http.enabled = true;
     config::Decoder h = protocols.Child("http");
     h.Read("endpoint", &http.endpoint);
-    h.Read("max_request_body_size", &http.max_request_body_size);
+    DecodeHttpServer(h, &http);
     h.Read("traces_url_path", &http.traces_url_path);
     h.Read("metrics_url_path", &http.metrics_url_path);
     h.Read("logs_url_path", &http.logs_url_path);
     http.traces_url_path = WithLeadingSlash(http.traces_url_path);
     http.metrics_url_path = WithLeadingSlash(http.metrics_url_path);
     http.logs_url_path = WithLeadingSlash(http.logs_url_path);
-    h.Read("include_metadata", &http.include_metadata);
-    if (h.Has("compression_algorithms")) {
-      http.compression_algorithms.clear();
-      h.Read("compression_algorithms", &http.compression_algorithms);
-      for (const std::string& name : http.compression_algorithms) {
-        if (!net::ParseContentEncoding(name).has_value()) {
-          h.AddError("compression_algorithms",
-                     absl::StrCat("unsupported compression algorithm \"", name, "\""));
-        }
-      }
-    }
-    if (h.Has("cors")) {
-      config::Decoder c = h.Child("cors");
-      c.Read("allowed_origins", &http.cors.allowed_origins);
-      c.Read("allowed_headers", &http.cors.allowed_headers);
-      c.Read("max_age", &http.cors.max_age);
-      http.cors_enabled = !http.cors.allowed_origins.empty();
-    }
-    h.Read("response_headers", &http.response_headers);
-    h.Refuse({"tls", "auth"}, "is not supported by sprout's otlp receiver yet");
   }
 }
 
@@ -72,9 +62,6 @@ absl::Status Config::Validate() const {
   }
   if (grpc.max_recv_msg_size_mib < 0) {
     return absl::InvalidArgumentError("invalid max_recv_msg_size_mib value, must be non-negative");
-  }
-  if (http.max_request_body_size < 0) {
-    return absl::InvalidArgumentError("max_request_body_size must be non-negative");
   }
   return absl::OkStatus();
 }

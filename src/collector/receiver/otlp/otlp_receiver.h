@@ -16,4 +16,12 @@ namespace sprout::collector::otlpreceiver {
 
 std::unique_ptr<ReceiverFactory> NewFactory();
 
+// The TCP ports a started otlp receiver listens on (its endpoints may say port 0); 0 for a
+// protocol that is off, and for any other component.
+struct ListeningPorts {
+  int grpc = 0;
+  int http = 0;
+};
+ListeningPorts PortsOf(const Component& receiver);
+
 }  // namespace sprout::collector::otlpreceiver

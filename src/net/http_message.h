@@ -161,8 +161,9 @@ class HttpResponse {
   // encoding; for HTTP/1.0 clients the connection closes at the end instead), each call sends
   // `data` as it is (gzip-compressed when the route compresses and the client accepts it) and
   // blocks until the bytes are written, so a slow client slows the handler instead of growing a
-  // buffer. Returns false when the client is gone, the deadline passed or a write failed: stop
-  // producing. `body` is ignored once streaming began.
+  // buffer. Returns false once the connection failed (the client reset it, the deadline passed,
+  // a write failed, shutdown): stop producing. A client that only half-closed still receives
+  // the stream (poll Cancelled() to stop early). `body` is ignored once streaming began.
   // On inline routes (and in tests) there is no stream: Write appends to `body` and returns true.
   bool Write(std::string_view data);
   bool streaming() const;

@@ -267,10 +267,6 @@ class Exchange final : public internal::ResponseStream {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (failed_ || finished_) return false;
-      if (request.Cancelled()) {
-        failed_ = true;
-        return false;
-      }
       if (!started_) {
         started_ = true;
         if (gzip) {
@@ -742,8 +738,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   // Waits for the socket to become readable while a worker handles the request: readable with
-  // nothing to read means the client closed (or reset) the connection, and the request is
-  // cancelled. Readable with data means the client sent more (a pipelined request, or a TLS
+  // nothing to read means the client closed its side (or reset the connection), and the request
+  // is cancelled. Readable with data means the client sent more (a pipelined request, or a TLS
   // record): watching stops, the bytes stay in the kernel for the next read.
   void Watch() {
     watching_ = true;
@@ -760,7 +756,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
           if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
             return self->Watch();
           }
-          self->peer_gone_ = true;
+          // EOF or an error: the client will send nothing more, and the request is cancelled
+          // (as Go cancels the request's context). After EOF the client may still read (a
+          // half-close), so a response the handler produces is written; after a reset
+          // nothing can be.
+          if (n < 0) self->peer_gone_ = true;
           if (self->exchange_ != nullptr) {
             self->exchange_->request.control->Cancel(CancelReason::kClientGone);
           }

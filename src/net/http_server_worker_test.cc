@@ -158,6 +158,26 @@ TEST(HttpServerWorkerTest, ClientDisconnectCancelsTheHandler) {
   EXPECT_EQ(reason.load(), static_cast<int>(CancelReason::kClientGone));
 }
 
+TEST(HttpServerWorkerTest, HalfClosedClientIsCancelledButStillGetsTheResponse) {
+  // A client that shuts down its sending side (EOF) cancels the request, as Go cancels the
+  // request's context, but it may still read: the answer is written.
+  Router router;
+  AddOrDie(router, "GET", "/q", [&](HttpRequest& req, HttpResponse& res) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!req.Cancelled() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+    res.body = req.Cancelled() ? "cancelled" : "not cancelled";
+  });
+  auto server = StartOrDie(Loopback(), std::move(router));
+  ASSERT_NE(server, nullptr);
+  Client client(server->port());
+  ASSERT_TRUE(client.Send("GET /q HTTP/1.1\r\nHost: a\r\n\r\n"));
+  ASSERT_EQ(shutdown(client.fd(), SHUT_WR), 0);
+  auto r = client.ReadResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, "cancelled");
+  EXPECT_TRUE(client.ClosedByPeer());
+}
+
 TEST(HttpServerWorkerTest, PipelinedRequestDoesNotCancelTheCurrentOne) {
   Router router;
   Gate gate;
@@ -233,7 +253,10 @@ TEST(HttpServerWorkerTest, StreamingToAGoneClientFailsTheWrite) {
     first_written.Add();
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!req.Cancelled() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
-    later_write = res.Write("second\n");
+    // The first writes may still reach the kernel; once the client's reset is back, they fail.
+    bool ok = true;
+    for (int i = 0; i < 10000 && ok; ++i) ok = res.Write(std::string(1024, 'x'));
+    later_write = ok;
     done.Add();
   });
   auto server = StartOrDie(Loopback(), std::move(router));

@@ -15,7 +15,20 @@ const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto'
 const { resourceFromAttributes } = require('@opentelemetry/resources');
 const { BasicTracerProvider, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
 
-const { Collector, debugCounts, freePorts, scrapeMetrics, waitFor } = require('./lib/sprout');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+
+const {
+  SPROUT_BIN,
+  Collector,
+  debugCounts,
+  freePorts,
+  makeTempDir,
+  scrapeMetrics,
+  trackChild,
+  waitFor,
+  writeConfig,
+} = require('./lib/sprout');
 
 const BODY_HEADER =
   'POST /v1/traces HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-protobuf\r\nContent-Length: 20971520\r\n\r\n';
@@ -276,5 +289,37 @@ describe('connection cap', () => {
     await waitFor(() => after.responseAt !== null, { describe: 'a response after recovery' });
     assert.match(after.text(), /^HTTP\/1\.1 200 OK\r\n/);
     after.destroy();
+  });
+});
+
+describe('open-file limit', () => {
+  // "Max open files  <soft>  <hard>  files" from /proc/<pid>/limits.
+  const nofile = (pid) => {
+    const line = fs.readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/);
+    return { soft, hard };
+  };
+
+  it('raises its soft limit to the hard one, as Go programs do, so the caps decide', async () => {
+    const ours = nofile(process.pid);
+    if (ours.hard !== 'unlimited' && Number(ours.hard) <= 256) return; // nothing to raise to
+    const [http, metrics] = await freePorts(2);
+    const file = writeConfig(makeTempDir(), 'nofile.yaml', config(http, metrics, {}));
+    // Started with a soft limit of 256 (below the hard one).
+    const child = trackChild(
+      spawn('sh', ['-c', 'ulimit -Sn 256 && exec "$0" "$@"', SPROUT_BIN, 'collector', '--config', file], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    try {
+      await waitFor(() => stderr.includes('Everything is ready'), { describe: () => `sprout to start: ${stderr}` });
+      const limits = nofile(child.pid);
+      assert.equal(limits.soft, limits.hard);
+      assert.equal(limits.hard, ours.hard);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

@@ -798,11 +798,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (peer_gone_) return Close();
     if (exchange->started()) {
       // Streamed: the body is delimited by the last chunk, or by the close for HTTP/1.0.
-      if (exchange->failed() || !keep_alive_ || !exchange->chunked ||
-          WantsClose(exchange->response) || state_->stopping.load()) {
-        error_code ignored;
-        Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
-        return Close();
+      if (exchange->failed()) return Close();
+      if (!keep_alive_ || !exchange->chunked || WantsClose(exchange->response) ||
+          state_->stopping.load()) {
+        return Linger();  // see OnWrite
       }
       return Next();
     }
@@ -861,20 +860,20 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void OnWrite(error_code ec) {
     response_ = {};
     if (ec) return Close();
-    if (linger_) return Linger();
-    if (close_after_write_ || state_->stopping.load()) {
-      error_code ignored;
-      Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
-      return Close();
-    }
+    // A connection that ends after this response half-closes and drains what the client still
+    // sends (pipelined requests, the rest of a body) before closing: closing with unread bytes
+    // makes the kernel send a reset, which can destroy the end of the response before the
+    // client has read it (found by http_server_fuzzer). Go pauses before closing for the same
+    // reason.
+    if (linger_ || close_after_write_ || state_->stopping.load()) return Linger();
     Next();
   }
 
   void Linger() {
     phase_ = Phase::kLingering;
-    if (state_->stopping.load()) return Close();
     error_code ignored;
     Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (state_->stopping.load()) return Close();
     buffer_.clear();
     Lowest().expires_after(kLingerTime);
     Drain();

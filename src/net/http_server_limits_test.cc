@@ -262,6 +262,26 @@ TEST(HttpServerLimitsTest, ConnectionCapRefusesTheExcessWith503AndRecovers) {
   EXPECT_EQ(again->body, "hello /again");
 }
 
+TEST(HttpServerLimitsTest, ClosingAfterAResponseNeverResetsItAway) {
+  // The client asks for the connection to close and has pipelined more bytes the server never
+  // reads. Closing the socket over unread bytes makes the kernel send a reset, which can destroy
+  // the response in the client's buffers before it reads them; the server must half-close and
+  // drain instead. The client reads only once the server is done with the connection.
+  const std::string big(2 << 20, 'r');
+  auto server =
+      StartOrDie(Loopback(), [&](const HttpRequest&, HttpResponse& res) { res.body = big; });
+  ASSERT_NE(server, nullptr);
+  Client client(server->port());
+  ASSERT_TRUE(
+      client.Send(absl::StrCat("GET /big HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                               "GET /next HTTP/1.1\r\nHost: a\r\n\r\n", std::string(100000, 'j'))));
+  EXPECT_TRUE(WaitForOpen(*server, 1));
+  EXPECT_TRUE(WaitForOpen(*server, 0));  // after its drain (at most a second)
+  auto r = client.ReadResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body.size(), big.size());
+}
+
 TEST(HttpServerLimitsTest, BodyLimitDefaultsTo20MiBWhenNotPositive) {
   for (int64_t limit : {int64_t{0}, int64_t{-1}}) {
     HttpServerOptions options = Loopback();

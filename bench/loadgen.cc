@@ -1,7 +1,8 @@
-// sprout-loadgen: sends OTLP/gRPC export requests (traces or metrics) at a fixed item rate or
-// flat out, and reports how many items the server acknowledged.
+// sprout-loadgen: sends OTLP export requests (traces or metrics) over gRPC or HTTP/protobuf at a
+// fixed item rate or flat out, and reports how many items the server acknowledged.
 //
 //   sprout-loadgen --endpoint localhost:4317 --rate 10000 --duration 30s
+//   sprout-loadgen --protocol http --endpoint localhost:4318 --rate 0 --concurrency 4
 //   sprout-loadgen --endpoint localhost:4317 --rate 0 --duration 20s --concurrency 4
 //   sprout-loadgen --signal metrics --rate 10000 --batch 100     (data points)
 //
@@ -26,6 +27,7 @@
 #include "absl/time/clock.h"
 #include "base/go_duration.h"
 #include "net/grpc_client.h"
+#include "net/http_client.h"
 #include "otlp/signal.h"
 
 namespace {
@@ -139,7 +141,11 @@ int main(int argc, char** argv) {
   int concurrency = 2;
   std::string compression = "none";
   std::string signal = "traces";
-  app.add_option("--endpoint", endpoint, "host:port of an OTLP/gRPC receiver")
+  std::string protocol = "grpc";
+  app.add_option("--endpoint", endpoint, "host:port of an OTLP receiver (gRPC or HTTP)")
+      ->capture_default_str();
+  app.add_option("--protocol", protocol,
+                 "grpc, or http (OTLP/HTTP protobuf, one keep-alive connection per thread)")
       ->capture_default_str();
   app.add_option("--rate", rate, "spans per second in total; 0 sends flat out")
       ->capture_default_str();
@@ -175,6 +181,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", std::string(client.status().message()).c_str());
     return 2;
   }
+  if (protocol != "grpc" && protocol != "http") {
+    std::fprintf(stderr, "--protocol: grpc or http, not %s\n", protocol.c_str());
+    return 2;
+  }
+  net::HttpClientOptions http_options;
+  http_options.user_agent = "sprout-loadgen";
+  http_options.max_idle_connections = concurrency;
+  auto http_client = net::HttpClient::Create(http_options);
+  if (!http_client.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(http_client.status().message()).c_str());
+    return 2;
+  }
+  const std::vector<std::pair<std::string, std::string>> http_headers = {
+      {"Content-Type", "application/x-protobuf"}};
+  if (compression == "gzip" && protocol == "http") {
+    std::fprintf(stderr, "--compression gzip is for gRPC only\n");
+    return 2;
+  }
 
   std::atomic<int64_t> acked_spans{0}, failed_spans{0}, requests{0}, failed_requests{0};
   std::atomic<int64_t> request_seq{0};
@@ -199,6 +223,8 @@ int main(int argc, char** argv) {
       const std::string method = signal == "metrics"
                                      ? otlp::SignalTraits<otlp::Signal::kMetrics>::kGrpcMethod
                                      : otlp::SignalTraits<otlp::Signal::kTraces>::kGrpcMethod;
+      const std::string url =
+          absl::StrCat("http://", endpoint, signal == "metrics" ? "/v1/metrics" : "/v1/traces");
       size_t next = 0;
       int64_t sent_spans = 0;
       while (!g_stop && absl::Now() < end) {
@@ -209,8 +235,19 @@ int main(int argc, char** argv) {
           if (due > now) absl::SleepFor(std::min(due - now, end - now));
           if (absl::Now() >= end || g_stop) break;
         }
-        auto result =
-            (*client)->CallSerialized(method, pool[next++ % pool.size()], absl::Seconds(10));
+        net::GrpcCallResult result;
+        const std::string& body = pool[next++ % pool.size()];
+        if (protocol == "http") {
+          net::HttpClientResponse response =
+              (*http_client)->Do("POST", url, http_headers, body, absl::Seconds(10));
+          if (response.status != 200) {
+            result.code = absl::StatusCode::kUnavailable;
+            result.message =
+                response.status == 0 ? response.error : absl::StrCat("HTTP ", response.status);
+          }
+        } else {
+          result = (*client)->CallSerialized(method, body, absl::Seconds(10));
+        }
         ++requests;
         sent_spans += batch;
         if (result.code == absl::StatusCode::kOk) {

@@ -5,6 +5,8 @@
 //   sprout components
 //   sprout --version
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -25,6 +27,16 @@
 namespace {
 
 using namespace sprout;
+
+// As Go programs do at start (and so the Go Collector): the soft limit on open files is raised
+// to the hard one, so that the listeners' connection caps (4096 by default, per listener), not
+// the usual soft limit of 1024, decide when connections are refused.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  (void)setrlimit(RLIMIT_NOFILE, &limit);
+}
 
 struct ConfigFlags {
   std::vector<std::string> configs;
@@ -108,6 +120,7 @@ int RunCollector(const ConfigFlags& flags, absl::Duration shutdown_timeout) {
 int main(int argc, char** argv) {
   // Before any thread exists, so that only the main thread receives SIGTERM/SIGINT.
   BlockTerminationSignals();
+  RaiseOpenFileLimit();
   // Debian's Abseil checks every Mutex acquisition for lock-order cycles (a debugging aid that
   // costs ~2% of the collector's CPU inside gRPC); sprout does not need it at run time.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "base/process_stats.h"
 #include "base/status.h"
+#include "collector/confighttp.h"
 #include "collector/fanout.h"
 #include "net/http_server.h"
 
@@ -191,20 +192,25 @@ absl::Status Service::StartTelemetry() {
                              "Total physical memory (resident set size).", {},
                              [] { return static_cast<double>(ProcessRssBytes()); });
   if (config_.telemetry.metrics_level == "none") return absl::OkStatus();
-  net::HttpServerOptions options;
-  options.endpoint = config_.telemetry.metrics_address;
+  // The same protections as every other listener (confighttp's defaults: timeouts, connection
+  // cap); the Collector's Prometheus endpoint has no settings for them either.
+  HttpServerConfig http;
+  http.endpoint = config_.telemetry.metrics_address;
   MetricsRegistry* registry = metrics_.get();
-  auto server = net::HttpServer::Start(
-      options, [registry](const net::HttpRequest& request, net::HttpResponse& response) {
-        if (request.path != "/metrics") {
-          response.status = 404;
-          response.SetHeader("Content-Type", "text/plain; charset=utf-8");
-          response.body = "404 page not found\n";
-          return;
-        }
+  net::Router router;
+  net::RouteOptions route;
+  route.execution = net::RouteExecution::kInline;
+  route.gzip = true;  // as promhttp, when the scraper accepts it
+  // Any method, as promhttp's handler.
+  absl::Status routed = router.Handle(
+      "", "/metrics",
+      [registry](net::HttpRequest&, net::HttpResponse& response) {
         response.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
         response.body = registry->RenderText();
-      });
+      },
+      route);
+  if (!routed.ok()) return routed;
+  auto server = net::HttpServer::Start(ToHttpServerOptions(http, 1), std::move(router));
   if (!server.ok()) {
     return Annotate(server.status(), "failed to create telemetry: failed to start metrics server");
   }

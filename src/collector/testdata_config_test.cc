@@ -94,11 +94,11 @@ TEST(TestdataConfig, HealthCheck) {
   auto service = LoadTestdataConfig("extension/health_check");
   ASSERT_TRUE(service.ok()) << service.status();
   const auto& defaults = ConfigOf<healthcheck::Config>(*service, Kind::kExtension, "health_check");
-  EXPECT_EQ(defaults.endpoint, "localhost:13133");
+  EXPECT_EQ(defaults.http.endpoint, "localhost:13133");
   EXPECT_EQ(defaults.path, "/");
   EXPECT_FALSE(defaults.has_response_body);
   const auto& c = ConfigOf<healthcheck::Config>(*service, Kind::kExtension, "health_check/custom");
-  EXPECT_EQ(c.endpoint, "0.0.0.0:13134");
+  EXPECT_EQ(c.http.endpoint, "0.0.0.0:13134");
   EXPECT_EQ(c.path, "/health/status");
   EXPECT_TRUE(c.has_response_body);
   EXPECT_EQ(c.healthy_body, "I'm OK");

@@ -36,13 +36,22 @@ class Gate {
   }
   void Wait() {
     std::unique_lock<std::mutex> lock(mu_);
+    ++waiting_;
+    cv_.notify_all();
     cv_.wait_for(lock, std::chrono::seconds(10), [this] { return open_; });
+  }
+  // Waits (at most 10 s) until `n` callers are held at the gate: a request is then in flight,
+  // past the client's connect and send, waiting for its response.
+  bool WaitForWaiters(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return waiting_ >= n; });
   }
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = false;
+  int waiting_ = 0;
 };
 
 // The project's own server, answering:
@@ -121,18 +130,27 @@ std::unique_ptr<HttpClient> NewClient(HttpClientOptions options = {}) {
   return client.ok() ? std::move(*client) : nullptr;
 }
 
-// A port on which nothing listens: bound once by us, then released.
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+// A port on which nothing listens, for as long as the object lives: bound but never listening,
+// so connecting is refused and no other test can take the port meanwhile.
+class ClosedPort {
+ public:
+  ClosedPort() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~ClosedPort() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
 
 TEST(HttpClientTest, PostSendsHeadersAndBodyAndCollectsTheResponse) {
   TestServer server;
@@ -248,7 +266,8 @@ TEST(HttpClientTest, TimeoutAgainstASlowHandler) {
 TEST(HttpClientTest, ConnectionRefusedOnAClosedPort) {
   auto client = NewClient();
   ASSERT_NE(client, nullptr);
-  HttpClientResponse r = client->Do("POST", absl::StrCat("http://127.0.0.1:", ClosedPort(), "/"),
+  ClosedPort closed;
+  HttpClientResponse r = client->Do("POST", absl::StrCat("http://127.0.0.1:", closed.port(), "/"),
                                     {}, "x", absl::Seconds(5));
   EXPECT_EQ(r.status, 0);
   EXPECT_THAT(r.error, HasSubstr("Couldn't connect to server"));
@@ -265,7 +284,7 @@ TEST(HttpClientTest, CancelAllEndsACallInProgress) {
     r = client->Do("POST", server.url("/slow"), {}, "x", absl::ZeroDuration());
     finished = Clock::now();
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(server.gate().WaitForWaiters(1));  // the call is in flight
   const auto cancelled = Clock::now();
   client->CancelAll();
   caller.join();
@@ -284,7 +303,7 @@ TEST(HttpClientTest, CloseEndsACallInProgressAndFailsEveryLaterCallAtOnce) {
   HttpClientResponse r;
   std::thread caller(
       [&] { r = client->Do("POST", server.url("/slow"), {}, "x", absl::ZeroDuration()); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(server.gate().WaitForWaiters(1));  // the call is in flight
   client->Close();
   caller.join();
   EXPECT_EQ(r.status, 0);

@@ -20,138 +20,19 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "net/http_test_util.h"
 
 namespace sprout::net {
 namespace {
 
+using test_util::Client;
+using test_util::ClientResponse;
+using test_util::Counter;
+using test_util::Gate;
+using test_util::Loopback;
+using test_util::StartOrDie;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-struct ClientResponse {
-  int status = 0;
-  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-  std::string body;
-
-  std::string Header(const std::string& name) const {
-    for (const auto& [k, v] : headers) {
-      if (k == name) return v;
-    }
-    return "";
-  }
-  bool HasHeader(const std::string& name) const {
-    for (const auto& [k, v] : headers) {
-      if (k == name) return true;
-    }
-    return false;
-  }
-};
-
-// A deliberately plain HTTP/1.1 client over a POSIX socket, so the tests see the exact bytes.
-class Client {
- public:
-  explicit Client(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{10, 0};  // a hung server fails the test instead of hanging it
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  }
-  ~Client() { close(fd_); }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  bool connected() const { return connected_; }
-
-  bool Send(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  // `head`: the response to a HEAD request, whose Content-Length announces no body.
-  std::optional<ClientResponse> ReadResponse(bool head = false) {
-    size_t end;
-    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
-      if (!Fill()) return std::nullopt;
-    }
-    std::string header_block = buf_.substr(0, end);
-    buf_.erase(0, end + 4);
-    std::vector<std::string> lines = absl::StrSplit(header_block, "\r\n");
-    ClientResponse response;
-    std::vector<std::string> status_line = absl::StrSplit(lines[0], absl::MaxSplits(' ', 2));
-    if (status_line.size() < 2 || !absl::SimpleAtoi(status_line[1], &response.status)) {
-      return std::nullopt;
-    }
-    for (size_t i = 1; i < lines.size(); ++i) {
-      size_t colon = lines[i].find(':');
-      if (colon == std::string::npos) return std::nullopt;
-      response.headers.emplace_back(
-          absl::AsciiStrToLower(lines[i].substr(0, colon)),
-          std::string(absl::StripAsciiWhitespace(absl::string_view(lines[i]).substr(colon + 1))));
-    }
-    size_t length = 0;
-    if (!head && response.HasHeader("content-length") &&
-        !absl::SimpleAtoi(response.Header("content-length"), &length)) {
-      return std::nullopt;
-    }
-    while (buf_.size() < length) {
-      if (!Fill()) return std::nullopt;
-    }
-    response.body = buf_.substr(0, length);
-    buf_.erase(0, length);
-    return response;
-  }
-
-  // Sends a request and reads its response.
-  std::optional<ClientResponse> RoundTrip(std::string_view request) {
-    if (!Send(request)) return std::nullopt;
-    return ReadResponse();
-  }
-
-  // True when the server closed the connection (EOF or reset) with nothing else to read.
-  bool ClosedByPeer() {
-    if (!buf_.empty()) return false;
-    char c;
-    ssize_t n = recv(fd_, &c, 1, 0);
-    if (n == 0) return true;
-    if (n < 0 && (errno == ECONNRESET)) return true;
-    return false;
-  }
-
- private:
-  bool Fill() {
-    char chunk[16384];
-    ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
-    if (n <= 0) return false;
-    buf_.append(chunk, static_cast<size_t>(n));
-    return true;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string buf_;
-};
-
-std::unique_ptr<HttpServer> StartOrDie(HttpServerOptions options, HttpHandler handler) {
-  absl::StatusOr<std::unique_ptr<HttpServer>> server =
-      HttpServer::Start(options, std::move(handler));
-  EXPECT_TRUE(server.ok()) << server.status();
-  if (!server.ok()) return nullptr;
-  EXPECT_GT((*server)->port(), 0);
-  return std::move(server).value();
-}
-
-HttpServerOptions Loopback() {
-  HttpServerOptions options;
-  options.endpoint = "127.0.0.1:0";
-  return options;
-}
 
 void RoutingHandler(const HttpRequest& req, HttpResponse& res) {
   if (req.method == "GET" && req.path == "/hello") {
@@ -441,14 +322,16 @@ TEST(HttpServerTest, ThrowingHandlerGets500) {
 }
 
 TEST(HttpServerTest, ThreadPoolServesConnectionsConcurrently) {
+  // Four handlers that each wait until all four are running: with fewer than four threads
+  // serving connections concurrently, the first ones would wait in vain (10 s) and fail.
   HttpServerOptions options = Loopback();
   options.threads = 4;
-  auto server = StartOrDie(options, [](const HttpRequest&, HttpResponse& res) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    res.body = "ok";
+  Counter arrived;
+  auto server = StartOrDie(options, [&](const HttpRequest&, HttpResponse& res) {
+    arrived.Add();
+    res.body = arrived.WaitFor(4) ? "ok" : "alone";
   });
   ASSERT_NE(server, nullptr);
-  const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> clients;
   std::atomic<int> ok{0};
   for (int i = 0; i < 4; ++i) {
@@ -460,8 +343,6 @@ TEST(HttpServerTest, ThreadPoolServesConnectionsConcurrently) {
   }
   for (auto& t : clients) t.join();
   EXPECT_EQ(ok.load(), 4);
-  // Serially this would take 1.2 s.
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
 }
 
 TEST(HttpServerTest, BusyPortIsReportedLikeGo) {
@@ -534,11 +415,12 @@ TEST(HttpServerTest, IdleTimeoutClosesIdleConnections) {
 }
 
 TEST(HttpServerTest, ShutdownLetsInFlightRequestFinishThenFreesThePort) {
-  std::atomic<bool> started{false};
+  Counter started;
+  Gate release;
   auto server = StartOrDie(Loopback(), [&](const HttpRequest& req, HttpResponse& res) {
     if (req.path == "/slow") {
-      started = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      started.Add();
+      release.Wait();
       res.body = "finished";
       return;
     }
@@ -553,13 +435,17 @@ TEST(HttpServerTest, ShutdownLetsInFlightRequestFinishThenFreesThePort) {
 
   Client client(port);
   ASSERT_TRUE(client.Send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n"));
-  for (int i = 0; i < 500 && !started; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_TRUE(started);
+  ASSERT_TRUE(started.WaitFor(1));
 
   const auto start = std::chrono::steady_clock::now();
   std::thread stopper([&] { server->Shutdown(absl::Seconds(10)); });
+  // The handler finishes only once Shutdown has closed the listener (new connections are
+  // refused), so its response must announce the close.
+  for (auto until = start + std::chrono::seconds(5); std::chrono::steady_clock::now() < until;) {
+    Client probe(port);
+    if (!probe.connected()) break;
+  }
+  release.Open();
   auto r = client.ReadResponse();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 200);

@@ -5,7 +5,8 @@
 namespace sprout::collector::healthcheck {
 
 void Config::Decode(config::Decoder& d) {
-  d.Read("endpoint", &endpoint);
+  d.Read("endpoint", &http.endpoint);
+  DecodeHttpServer(d, &http);
   d.Read("path", &path);
   if (d.Has("response_body")) {
     has_response_body = true;
@@ -17,11 +18,10 @@ void Config::Decode(config::Decoder& d) {
   pipeline.Read("enabled", &check_collector_pipeline);
   pipeline.Raw("interval");
   pipeline.Raw("exporter_failure_threshold");
-  d.Refuse({"tls", "auth", "cors"}, "is not supported by sprout yet");
 }
 
 absl::Status Config::Validate() const {
-  if (endpoint.empty()) return absl::InvalidArgumentError("bad config: endpoint must be specified");
+  if (http.endpoint.empty()) return absl::InvalidArgumentError("bad config: endpoint must be specified");
   if (path.empty() || path[0] != '/') {
     return absl::InvalidArgumentError("\"path\" must start with \"/\"");
   }

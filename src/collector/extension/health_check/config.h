@@ -7,12 +7,16 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "collector/confighttp.h"
 #include "collector/factory.h"
 
 namespace sprout::collector::healthcheck {
 
 struct Config : ComponentConfig {
-  std::string endpoint = "localhost:13133";
+  Config() { http.endpoint = "localhost:13133"; }
+  // The confighttp keys (endpoint, tls, timeouts, ...) sit at the top of the extension's
+  // config, as in the Collector.
+  HttpServerConfig http;
   std::string path = "/";
   bool has_response_body = false;
   std::string healthy_body;

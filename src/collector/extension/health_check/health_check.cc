@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/go_duration.h"
 #include "base/status.h"
+#include "collector/confighttp.h"
 #include "collector/extension/health_check/config.h"
 #include "config/decoder.h"
 #include "net/http_server.h"
@@ -20,18 +21,26 @@ class HealthCheck : public Component, public PipelineWatcher {
       : settings_(settings), config_(config) {}
 
   absl::Status Start(Host&) override {
-    net::HttpServerOptions options;
-    options.endpoint = config_.endpoint;
-    options.max_request_body_size = 1 << 20;
+    // Any method, on the I/O thread (the answer is a few bytes from memory). A path ending in
+    // '/' matches its subtree, as Go's ServeMux.
+    net::Router router;
+    net::RouteOptions route;
+    route.execution = net::RouteExecution::kInline;
+    RETURN_IF_ERROR(router.Handle(
+        "", config_.path,
+        [this](net::HttpRequest& request, net::HttpResponse& response) {
+          Handle(request, response);
+        },
+        route));
+    AddHttpServerMiddleware(config_.http, "GET, HEAD, POST", &router);
     ASSIGN_OR_RETURN(
-        server_, net::HttpServer::Start(
-                     options, [this](const net::HttpRequest& request, net::HttpResponse& response) {
-                       Handle(request, response);
-                     }));
+        server_, net::HttpServer::Start(ToHttpServerOptions(config_.http, 1), std::move(router)));
     settings_.telemetry.logger.Info("Starting health_check extension",
-                                    {{"endpoint", config_.endpoint}, {"path", config_.path}});
+                                    {{"endpoint", config_.http.endpoint}, {"path", config_.path}});
     return absl::OkStatus();
   }
+
+  int port() const { return server_ != nullptr ? server_->port() : 0; }
 
   absl::Status Shutdown(absl::Time deadline) override {
     if (server_ != nullptr)
@@ -53,19 +62,7 @@ class HealthCheck : public Component, public PipelineWatcher {
   }
 
  private:
-  // Go's ServeMux: a pattern ending in '/' matches its whole subtree.
-  bool PathMatches(const std::string& path) const {
-    if (config_.path.back() == '/') return absl::StartsWith(path, config_.path);
-    return path == config_.path;
-  }
-
-  void Handle(const net::HttpRequest& request, net::HttpResponse& response) {
-    if (!PathMatches(request.path)) {
-      response.status = 404;
-      response.SetHeader("Content-Type", "text/plain; charset=utf-8");
-      response.body = "404 page not found\n";
-      return;
-    }
+  void Handle(const net::HttpRequest&, net::HttpResponse& response) {
     bool ready;
     absl::Time up_since;
     {
@@ -115,5 +112,10 @@ class Factory : public ExtensionFactory {
 }  // namespace
 
 std::unique_ptr<ExtensionFactory> NewFactory() { return std::make_unique<Factory>(); }
+
+int BoundPort(const Component& extension) {
+  const auto* health_check = dynamic_cast<const HealthCheck*>(&extension);
+  return health_check != nullptr ? health_check->port() : 0;
+}
 
 }  // namespace sprout::collector::healthcheck

@@ -11,4 +11,8 @@ namespace sprout::collector::healthcheck {
 
 std::unique_ptr<ExtensionFactory> NewFactory();
 
+// The TCP port a started health_check extension listens on (its endpoint may say port 0);
+// 0 for any other component.
+int BoundPort(const Component& extension);
+
 }  // namespace sprout::collector::healthcheck

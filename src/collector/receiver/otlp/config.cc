@@ -3,11 +3,11 @@
 #include <cstdint>
 #include <limits>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "collector/configtls.h"
 #include "config/decoder.h"
-#include "net/compression.h"
 #include "net/grpc_server.h"
 
 namespace sprout::collector::otlpreceiver {
@@ -40,6 +40,16 @@ void Config::Decode(config::Decoder& decoder) {
         g.AddError("tls", SV(status.message()));
       }
     }
+    g.Read("include_sensitive_metadata", &grpc.include_sensitive_metadata);
+    for (std::string& key : grpc.include_sensitive_metadata) {
+      key = absl::AsciiStrToLower(key);
+      if (!IsSensitiveMetadataKey(key)) {
+        g.AddError("include_sensitive_metadata",
+                   absl::StrCat("\"", key,
+                                "\" is not a sensitive key (authorization, "
+                                "proxy-authorization, cookie)"));
+      }
+    }
     // Refusing a setting sprout lacks is better than silently running without it.
     g.Refuse({"auth", "keepalive"}, "is not supported by sprout's otlp receiver yet");
   }
@@ -47,33 +57,13 @@ void Config::Decode(config::Decoder& decoder) {
     http.enabled = true;
     config::Decoder h = protocols.Child("http");
     h.Read("endpoint", &http.endpoint);
-    h.Read("max_request_body_size", &http.max_request_body_size);
+    DecodeHttpServer(h, &http);
     h.Read("traces_url_path", &http.traces_url_path);
     h.Read("metrics_url_path", &http.metrics_url_path);
     h.Read("logs_url_path", &http.logs_url_path);
     http.traces_url_path = WithLeadingSlash(http.traces_url_path);
     http.metrics_url_path = WithLeadingSlash(http.metrics_url_path);
     http.logs_url_path = WithLeadingSlash(http.logs_url_path);
-    h.Read("include_metadata", &http.include_metadata);
-    if (h.Has("compression_algorithms")) {
-      http.compression_algorithms.clear();
-      h.Read("compression_algorithms", &http.compression_algorithms);
-      for (const std::string& name : http.compression_algorithms) {
-        if (!net::ParseContentEncoding(name).has_value()) {
-          h.AddError("compression_algorithms",
-                     absl::StrCat("unsupported compression algorithm \"", name, "\""));
-        }
-      }
-    }
-    if (h.Has("cors")) {
-      config::Decoder c = h.Child("cors");
-      c.Read("allowed_origins", &http.cors.allowed_origins);
-      c.Read("allowed_headers", &http.cors.allowed_headers);
-      c.Read("max_age", &http.cors.max_age);
-      http.cors_enabled = !http.cors.allowed_origins.empty();
-    }
-    h.Read("response_headers", &http.response_headers);
-    h.Refuse({"tls", "auth"}, "is not supported by sprout's otlp receiver yet");
   }
 }
 
@@ -104,9 +94,6 @@ absl::Status Config::Validate() const {
           absl::StrCat("invalid max_concurrent_streams value, must be between 0 and 4294967295: ",
                        grpc.max_concurrent_streams));
     }
-  }
-  if (http.max_request_body_size < 0) {
-    return absl::InvalidArgumentError("max_request_body_size must be non-negative");
   }
   return absl::OkStatus();
 }

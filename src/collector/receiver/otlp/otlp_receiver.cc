@@ -64,22 +64,6 @@ void WriteStatus(net::HttpResponse& response, Encoding encoding, int http_status
   }
 }
 
-bool OriginAllowed(const std::vector<std::string>& allowed, std::string_view origin) {
-  for (const std::string& pattern : allowed) {
-    if (pattern == "*" || pattern == origin) return true;
-    const size_t star = pattern.find('*');
-    if (star == std::string::npos) continue;
-    const std::string_view prefix(pattern.data(), star);
-    const std::string_view suffix(pattern.data() + star + 1, pattern.size() - star - 1);
-    if (origin.size() >= prefix.size() + suffix.size() &&
-        origin.substr(0, prefix.size()) == prefix &&
-        origin.substr(origin.size() - suffix.size()) == suffix) {
-      return true;
-    }
-  }
-  return false;
-}
-
 class OtlpReceiver : public Component {
  public:
   OtlpReceiver(const CreateSettings& settings, const Config& config, ReceiverConsumers next)
@@ -146,7 +130,9 @@ class OtlpReceiver : public Component {
     }
     Context context;
     context.transport = "grpc";
-    if (config_.grpc.include_metadata) context.metadata = call.Metadata();
+    if (config_.grpc.include_metadata) {
+      context.metadata = FilterMetadata(call.Metadata(), config_.grpc.include_sensitive_metadata);
+    }
     absl::Status status = Deliver<S>(std::move(context), std::move(*batch), grpc_obs_);
     if (!status.ok()) {
       reply.code = otlp::ReceiverCode(status);
@@ -186,7 +172,7 @@ class OtlpReceiver : public Component {
   }
 
   template <Signal S>
-  void HandleHttpExport(const net::HttpRequest& request, net::HttpResponse& response) {
+  void HandleHttpExport(net::HttpRequest& request, net::HttpResponse& response) {
     const Encoding encoding = EncodingOf(request.Header("content-type"));
     // Decompression comes first, as in the Collector's HTTP middleware.
     const std::string_view content_encoding = request.Header("content-encoding");
@@ -245,8 +231,9 @@ class OtlpReceiver : public Component {
         return;
       }
     } else {
+      // The body moves into the batch: no copy of the request on the hot path.
       auto parsed = otlp::Batch<S>::Parse(
-          *codec == net::Codec::kIdentity ? std::string(body) : std::move(decompressed));
+          *codec == net::Codec::kIdentity ? std::move(request.body) : std::move(decompressed));
       if (!parsed.ok()) {
         WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
                     SV(parsed.status().message()), std::nullopt);
@@ -256,7 +243,10 @@ class OtlpReceiver : public Component {
     }
     Context context;
     context.transport = "http";
-    if (config_.http.include_metadata) context.metadata = request.headers;
+    if (config_.http.include_metadata) {
+      context.metadata =
+          FilterMetadata(std::move(request.headers), config_.http.include_sensitive_metadata);
+    }
     absl::Status status = Deliver<S>(std::move(context), std::move(batch), http_obs_);
     if (!status.ok()) {
       const absl::StatusCode code = otlp::ReceiverCode(status);
@@ -275,44 +265,6 @@ class OtlpReceiver : public Component {
     }
   }
 
-  // Returns true when the request was a CORS preflight (and has been answered).
-  bool HandleCors(const net::HttpRequest& request, net::HttpResponse& response) {
-    if (!config_.http.cors_enabled) return false;
-    const std::string_view origin = request.Header("origin");
-    if (origin.empty() || !OriginAllowed(config_.http.cors.allowed_origins, origin)) return false;
-    response.SetHeader("Access-Control-Allow-Origin", origin);
-    response.SetHeader("Access-Control-Allow-Credentials", "true");
-    response.SetHeader("Vary", "Origin");
-    if (request.method != "OPTIONS" || request.Header("access-control-request-method").empty()) {
-      return false;
-    }
-    response.status = 204;
-    response.SetHeader("Access-Control-Allow-Methods", "POST");
-    std::vector<std::string> headers = {"Content-Type", "Content-Encoding", "Accept"};
-    for (const auto& h : config_.http.cors.allowed_headers) headers.push_back(h);
-    response.SetHeader("Access-Control-Allow-Headers", absl::StrJoin(headers, ", "));
-    if (config_.http.cors.max_age > 0) {
-      response.SetHeader("Access-Control-Max-Age", std::to_string(config_.http.cors.max_age));
-    }
-    return true;
-  }
-
-  void HandleHttp(const net::HttpRequest& request, net::HttpResponse& response) {
-    for (const auto& [k, v] : config_.http.response_headers) response.SetHeader(k, v);
-    if (HandleCors(request, response)) return;
-    if (next_.traces && request.path == config_.http.traces_url_path) {
-      HandleHttpExport<Signal::kTraces>(request, response);
-    } else if (next_.metrics && request.path == config_.http.metrics_url_path) {
-      HandleHttpExport<Signal::kMetrics>(request, response);
-    } else if (next_.logs && request.path == config_.http.logs_url_path) {
-      HandleHttpExport<Signal::kLogs>(request, response);
-    } else {
-      response.status = 404;
-      response.SetHeader("Content-Type", "text/plain; charset=utf-8");
-      response.body = "404 page not found\n";
-    }
-  }
-
   absl::Status StartHttp() {
     for (const std::string& name : config_.http.compression_algorithms) {
       if (auto codec = net::ParseContentEncoding(name); codec.has_value()) {
@@ -320,15 +272,38 @@ class OtlpReceiver : public Component {
       }
     }
     if (config_.http.compression_algorithms.empty()) allowed_codecs_.insert(net::Codec::kIdentity);
-    net::HttpServerOptions options;
-    options.endpoint = config_.http.endpoint;
-    options.max_request_body_size = static_cast<size_t>(config_.http.max_request_body_size);
-    options.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
-    ASSIGN_OR_RETURN(http_server_,
-                     net::HttpServer::Start(options, [this](const net::HttpRequest& request,
-                                                            net::HttpResponse& response) {
-                       HandleHttp(request, response);
-                     }));
+    // The export paths run inline on the I/O threads: this is the hot path, and the handlers
+    // never block for long (the pipeline's queues and the memory limiter answer at once).
+    net::Router router;
+    net::RouteOptions route;
+    route.execution = net::RouteExecution::kInline;
+    auto add = [&](const std::string& path, net::HttpHandler handler) -> absl::Status {
+      // Any method: the handler answers the Collector's 405 text for non-POST requests.
+      return router.Handle("", path, std::move(handler), route);
+    };
+    if (next_.traces) {
+      RETURN_IF_ERROR(add(config_.http.traces_url_path,
+                          [this](net::HttpRequest& request, net::HttpResponse& response) {
+                            HandleHttpExport<Signal::kTraces>(request, response);
+                          }));
+    }
+    if (next_.metrics) {
+      RETURN_IF_ERROR(add(config_.http.metrics_url_path,
+                          [this](net::HttpRequest& request, net::HttpResponse& response) {
+                            HandleHttpExport<Signal::kMetrics>(request, response);
+                          }));
+    }
+    if (next_.logs) {
+      RETURN_IF_ERROR(add(config_.http.logs_url_path,
+                          [this](net::HttpRequest& request, net::HttpResponse& response) {
+                            HandleHttpExport<Signal::kLogs>(request, response);
+                          }));
+    }
+    AddHttpServerMiddleware(config_.http, "POST", &router);
+    const int threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+    ASSIGN_OR_RETURN(
+        http_server_,
+        net::HttpServer::Start(ToHttpServerOptions(config_.http, threads), std::move(router)));
     settings_.telemetry.logger.Info("Starting HTTP server", {{"endpoint", config_.http.endpoint}});
     return absl::OkStatus();
   }

@@ -16,8 +16,8 @@ namespace sprout::collector::otlpreceiver {
 
 std::unique_ptr<ReceiverFactory> NewFactory();
 
-// The ports a started otlp receiver listens on (0 for a protocol that is off). For tests, which
-// configure port 0 so that the system picks a free one.
+// The TCP ports a started otlp receiver listens on (its endpoints may say port 0, so that the
+// system picks a free one); 0 for a protocol that is off, and for any other component.
 struct ListeningPorts {
   int grpc = 0;
   int http = 0;

@@ -82,7 +82,7 @@ TEST(OtlpReceiverConfigTest, TestdataConfigHasEveryKey) {
   EXPECT_EQ(c.http.logs_url_path, "/custom/logs");
   EXPECT_TRUE(c.http.include_metadata);
   EXPECT_EQ(c.http.compression_algorithms, (std::vector<std::string>{"gzip", "zstd"}));
-  EXPECT_TRUE(c.http.cors_enabled);
+  EXPECT_TRUE(c.http.cors.enabled());
   EXPECT_EQ(c.http.cors.allowed_origins, std::vector<std::string>{"https://*.example.com"});
   EXPECT_EQ(c.http.cors.allowed_headers, std::vector<std::string>{"X-Custom"});
   EXPECT_EQ(c.http.cors.max_age, 7200);
@@ -105,8 +105,8 @@ TEST(OtlpReceiverConfigTest, TheCollectorsValidation) {
             "invalid write_buffer_size value: -1");
   EXPECT_EQ(Validate("protocols: {grpc: {max_concurrent_streams: -1}}"),
             "invalid max_concurrent_streams value, must be between 0 and 4294967295: -1");
-  EXPECT_EQ(Validate("protocols: {http: {max_request_body_size: -1}}"),
-            "max_request_body_size must be non-negative");
+  // As confighttp: a body limit of 0 or less means the default (20 MiB), not an error.
+  EXPECT_EQ(Validate("protocols: {http: {max_request_body_size: -1}}"), "");
   EXPECT_EQ(Validate("protocols: {grpc: {transport: udp}}"),
             "'processors::otlp::protocols::grpc::transport' only \"tcp\" is supported");
 }

@@ -52,16 +52,7 @@ void DecodeHttpServer(config::Decoder& d, HttpServerConfig* c) {
   d.Read("max_request_body_size", &c->max_request_body_size);
   if (c->max_request_body_size <= 0) c->max_request_body_size = net::kDefaultMaxRequestBodySize;
   d.Read("include_metadata", &c->include_metadata);
-  d.Read("include_sensitive_metadata", &c->include_sensitive_metadata);
-  for (std::string& key : c->include_sensitive_metadata) {
-    key = absl::AsciiStrToLower(key);
-    if (!IsSensitiveMetadataKey(key)) {
-      d.AddError("include_sensitive_metadata",
-                 absl::StrCat("\"", key,
-                              "\" is not a sensitive key (authorization, proxy-authorization, "
-                              "cookie); other keys are included by include_metadata already"));
-    }
-  }
+  DecodeSensitiveMetadataKeys(d, &c->include_sensitive_metadata);
   d.Read("response_headers", &c->response_headers);
   if (d.Has("compression_algorithms")) {
     c->compression_algorithms.clear();
@@ -144,6 +135,19 @@ std::vector<std::pair<std::string, std::string>> FilterMetadata(
     });
   });
   return headers;
+}
+
+void DecodeSensitiveMetadataKeys(config::Decoder& d, std::vector<std::string>* keys) {
+  d.Read("include_sensitive_metadata", keys);
+  for (std::string& key : *keys) {
+    key = absl::AsciiStrToLower(key);
+    if (!IsSensitiveMetadataKey(key)) {
+      d.AddError("include_sensitive_metadata",
+                 absl::StrCat("\"", key,
+                              "\" is not a sensitive key (authorization, proxy-authorization, "
+                              "cookie); other keys are included by include_metadata already"));
+    }
+  }
 }
 
 }  // namespace sprout::collector

@@ -90,4 +90,8 @@ std::vector<std::pair<std::string, std::string>> FilterMetadata(
 // Whether `name` (any case) is one of the credentials FilterMetadata drops.
 bool IsSensitiveMetadataKey(std::string_view name);
 
+// Reads `include_sensitive_metadata` (gRPC and HTTP servers alike): the keys lower-cased, an
+// error naming any key that is not one of the credentials above.
+void DecodeSensitiveMetadataKeys(config::Decoder& d, std::vector<std::string>* keys);
+
 }  // namespace sprout::collector

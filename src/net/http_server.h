@@ -56,8 +56,8 @@ struct HttpServerOptions {
   //   read_header_timeout: the request line and headers must arrive within it (and, with TLS,
   //     the handshake); zero: read_timeout is used. A connection that times out here is closed
   //     without an answer, as Go does.
-  //   read_timeout: the whole request, body included. A body that stalls past it is answered
-  //     408 and the connection closed.
+  //   read_timeout: the whole request, body included. A connection whose body stalls past it
+  //     is closed without an answer (Go's handler sees a read error on a dead connection).
   //   write_timeout: from the end of the request's header to the end of its response (handler
   //     time included); a response not written by then is dropped and the connection closed.
   //     A route may set its own (RouteOptions::timeout).

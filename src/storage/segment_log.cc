@@ -187,6 +187,7 @@ absl::Status SegmentLog::StartSegmentLocked(uint64_t number) {
   if (writer_.file != nullptr) segments_[writer_.segment] = writer_.size;  // its final size
   writer_ = Writer{std::move(file), number, kSegmentHeaderSize, 0};
   needs_repair_ = false;
+  sync_failed_ = false;
   segments_[number] = kSegmentHeaderSize;
   return absl::OkStatus();
 }
@@ -198,6 +199,7 @@ absl::Status SegmentLog::SyncLocked() {
     // After a failed sync the page cache no longer tells what is on disk: only what an
     // earlier sync made durable is trusted.
     needs_repair_ = true;
+    sync_failed_ = true;
     return status;
   }
   writer_.synced = writer_.size;
@@ -206,8 +208,19 @@ absl::Status SegmentLog::SyncLocked() {
 
 absl::Status SegmentLog::RepairLocked() {
   File& file = *writer_.file;
-  const uint64_t keep = std::max(writer_.synced, kSegmentHeaderSize);
-  if (writer_.synced < kSegmentHeaderSize) {
+  // After a failed write, the earlier writes are intact (with kInterval and kManual they were
+  // acknowledged); after a failed sync only what a sync made durable is trusted.
+  const uint64_t trusted = sync_failed_ ? writer_.synced : writer_.size;
+  const uint64_t keep = std::max(trusted, kSegmentHeaderSize);
+  if (sync_failed_ && options_.sync != SyncPolicy::kEveryAppend && writer_.size > keep) {
+    // Appends acknowledged (and readable) before they were durable are lost: say so.
+    Report(LogDamage{SegmentPath(writer_.segment), keep, writer_.size - keep, 0,
+                     "a sync failed: appends acknowledged but not yet durable were cut"});
+    std::lock_guard<std::mutex> lock(mu_);
+    if (end_.segment == writer_.segment && end_.offset > keep) end_.offset = keep;
+    segments_[writer_.segment] = keep;
+  }
+  if (trusted < kSegmentHeaderSize) {
     // The header itself was never synced.
     RETURN_IF_ERROR(file.Truncate(0));
     uint64_t previous = 0;
@@ -224,6 +237,7 @@ absl::Status SegmentLog::RepairLocked() {
   writer_.size = keep;
   writer_.synced = keep;
   needs_repair_ = false;
+  sync_failed_ = false;
   return absl::OkStatus();
 }
 

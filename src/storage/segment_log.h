@@ -23,8 +23,14 @@
 // it. A segment of a newer format version makes Open fail (a downgrade is not supported).
 //
 // Errors: a failed Append leaves the log usable — the next Append first cuts what the failed
-// one may have left (back to the last synced size); records of a failed Append may or may not
-// be read later (a group that spanned a rotation). kResourceExhausted means the disk is full.
+// one may have left (back to the end of the last successful write); records of a failed Append
+// may or may not be read later (a group that spanned a rotation). kResourceExhausted means the
+// disk is full. After a failed sync the page cache no longer tells what is on disk, so the next
+// write cuts back to the last synced size: with kInterval and kManual that removes appends that
+// were acknowledged but not yet durable; the cut is reported through `on_damage` (called with
+// the writer's lock held: it must not call back into the log), readers stop seeing those
+// records, and a reader that had already read past the cut reports damage where the next
+// records overwrote them.
 //
 // Thread-safety: every method may be called from any thread; Appends are serialised (group
 // commit); readers run concurrently with appends. One SegmentLog per directory at a time (the
@@ -148,9 +154,13 @@ class SegmentLog {
 
   const SegmentLogOptions options_;
 
-  std::mutex io_mu_;  // held for file I/O of the writer; guards writer_ and needs_repair_
+  std::mutex io_mu_;  // held for file I/O of the writer; guards writer_, needs_repair_, sync_failed_
   Writer writer_;
+  // A write or sync failed: the next write first cuts the file back to what is trusted — the
+  // end of the last successful write after a failed write, the last synced size after a failed
+  // sync (sync_failed_).
   bool needs_repair_ = false;
+  bool sync_failed_ = false;
 
   mutable std::mutex mu_;  // guards what follows; never held during file I/O
   std::condition_variable end_cv_;

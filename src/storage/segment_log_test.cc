@@ -475,6 +475,46 @@ TEST_F(SegmentLogTest, FailedSyncIsNotAcknowledgedAndIsCutBeforeTheNextAppend) {
   EXPECT_THAT(TakeDamage(), IsEmpty());
 }
 
+TEST_F(SegmentLogTest, AFailedWriteWithManualSyncKeepsTheAcknowledgedUnsyncedAppends) {
+  auto log = OpenOrDie(Options(64 << 20, SyncPolicy::kManual));
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Append(1, "synced").ok());
+  ASSERT_TRUE(log->Sync().ok());
+  ASSERT_TRUE(log->Append(1, "written").ok());  // acknowledged, not yet synced
+  env_.InjectFault({.ops = FaultInjectionEnv::kWrite, .short_write = 5});
+  EXPECT_FALSE(log->Append(1, "partial").ok());
+  // Only the failed append's bytes are cut: "written" was acknowledged and its bytes are intact.
+  ASSERT_TRUE(log->Append(1, "after").ok());
+  EXPECT_THAT(Data(ReadAll(*log)), ElementsAre("synced", "written", "after"));
+  ASSERT_TRUE(log->Sync().ok());
+  env_.SimulateCrash(CrashMode::kDropUnsynced);
+  log = OpenOrDie(Options(64 << 20, SyncPolicy::kManual));
+  ASSERT_NE(log, nullptr);
+  EXPECT_THAT(Data(ReadAll(*log)), ElementsAre("synced", "written", "after"));
+  EXPECT_THAT(TakeDamage(), IsEmpty());
+}
+
+TEST_F(SegmentLogTest, AFailedSyncWithManualSyncCutsTheUnsyncedAppendsAndReportsThem) {
+  auto log = OpenOrDie(Options(64 << 20, SyncPolicy::kManual));
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Append(1, "synced").ok());
+  ASSERT_TRUE(log->Sync().ok());
+  const LogPosition synced_end = log->end();
+  ASSERT_TRUE(log->Append(1, "written").ok());
+  env_.InjectFault(
+      {.ops = FaultInjectionEnv::kSync, .error = absl::InternalError("sync: Input/output error")});
+  EXPECT_FALSE(log->Sync().ok());
+  // After a failed sync the page cache says nothing about the disk: what was not synced is cut,
+  // never silently, and readers no longer see it.
+  ASSERT_TRUE(log->Append(1, "after").ok());
+  std::vector<LogDamage> damage = TakeDamage();
+  ASSERT_THAT(damage, SizeIs(1));
+  EXPECT_EQ(damage[0].offset, synced_end.offset);
+  EXPECT_GT(damage[0].bytes, 0u);
+  EXPECT_THAT(damage[0].reason, HasSubstr("sync failed"));
+  EXPECT_THAT(Data(ReadAll(*log)), ElementsAre("synced", "after"));
+}
+
 TEST_F(SegmentLogTest, CorruptionIsSkippedToTheNextBlockAndReported) {
   std::vector<LogPosition> ends;
   {

@@ -5,7 +5,6 @@
 #include <condition_variable>
 #include <latch>
 #include <mutex>
-#include <system_error>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -190,14 +189,9 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     options.proxy_url = config_.proxy_url;
     options.max_response_body = kMaxResponseBody;
     ASSIGN_OR_RETURN(http_, net::HttpClient::Create(options));
-    try {
-      if (!config_.wal_directory.empty()) return StartWal();
-      ASSIGN_OR_RETURN(senders_, ThreadPool::Create(concurrency_));
-      ASSIGN_OR_RETURN(batch_worker_, ThreadPool::Create(1));
-    } catch (const std::system_error& e) {
-      return absl::ResourceExhaustedError(absl::StrCat("cannot start the exporter's threads (",
-                                                       concurrency_, " senders): ", e.what()));
-    }
+    if (!config_.wal_directory.empty()) return StartWal();
+    ASSIGN_OR_RETURN(senders_, ThreadPool::Create(concurrency_));
+    ASSIGN_OR_RETURN(batch_worker_, ThreadPool::Create(1));
     QueueSettings queue;
     queue.enabled = config_.queue_enabled;
     queue.queue_size = config_.queue_size;

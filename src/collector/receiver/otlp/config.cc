@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "collector/confighttp.h"
 #include "collector/configtls.h"
 #include "config/decoder.h"
 #include "net/grpc_server.h"
@@ -40,16 +41,7 @@ void Config::Decode(config::Decoder& decoder) {
         g.AddError("tls", SV(status.message()));
       }
     }
-    g.Read("include_sensitive_metadata", &grpc.include_sensitive_metadata);
-    for (std::string& key : grpc.include_sensitive_metadata) {
-      key = absl::AsciiStrToLower(key);
-      if (!IsSensitiveMetadataKey(key)) {
-        g.AddError("include_sensitive_metadata",
-                   absl::StrCat("\"", key,
-                                "\" is not a sensitive key (authorization, "
-                                "proxy-authorization, cookie)"));
-      }
-    }
+    DecodeSensitiveMetadataKeys(g, &grpc.include_sensitive_metadata);
     // Refusing a setting sprout lacks is better than silently running without it.
     g.Refuse({"auth", "keepalive"}, "is not supported by sprout's otlp receiver yet");
   }

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "base/coding.h"
 #include "base/crc32c.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -604,7 +605,7 @@ TEST_F(SegmentLogTest, NewerFormatVersionRefusesToOpen) {
   std::string header = Read(SegmentFile(1));
   header[8] = 2;
   const uint32_t crc = MaskSnappyCrc(Crc32c(std::string_view(header).substr(0, 24)));
-  for (int i = 0; i < 4; ++i) header[24 + i] = static_cast<char>(crc >> (8 * i));
+  PutU32(header.data() + 24, crc);
   Overwrite(SegmentFile(1), 0, header);
   auto log = SegmentLog::Open(Options());
   ASSERT_FALSE(log.ok());

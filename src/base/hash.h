@@ -24,11 +24,11 @@
 // Thread-safety: pure functions.
 #pragma once
 
-#include <bit>
 #include <cstdint>
-#include <cstring>
 #include <span>
 #include <string_view>
+
+#include "base/coding.h"
 
 namespace sprout {
 
@@ -38,20 +38,6 @@ struct LabelView {
 };
 
 namespace hash_internal {
-
-inline uint64_t Load64(const char* p) {
-  uint64_t word;
-  std::memcpy(&word, p, 8);
-  if constexpr (std::endian::native == std::endian::big) word = __builtin_bswap64(word);
-  return word;
-}
-
-inline uint64_t Load32(const char* p) {
-  uint32_t word;
-  std::memcpy(&word, p, 4);
-  if constexpr (std::endian::native == std::endian::big) word = __builtin_bswap32(word);
-  return word;
-}
 
 inline uint64_t FoldedMultiply(uint64_t a, uint64_t b) {
   const unsigned __int128 product = static_cast<unsigned __int128>(a) * b;
@@ -63,8 +49,6 @@ inline uint64_t FoldedMultiply(uint64_t a, uint64_t b) {
 // S(h, s) above: folds `s` into the running hash `h`.
 inline uint64_t HashString(uint64_t h, std::string_view s) {
   using hash_internal::FoldedMultiply;
-  using hash_internal::Load32;
-  using hash_internal::Load64;
   constexpr uint64_t kSecret0 = 0xa0761d6478bd642fULL;
   constexpr uint64_t kSecret1 = 0xe7037ed1a0b428dbULL;
   constexpr uint64_t kSecret2 = 0x8ebc6af09c88c6e3ULL;
@@ -74,10 +58,10 @@ inline uint64_t HashString(uint64_t h, std::string_view s) {
   uint64_t b = 0;
   if (n <= 16) {
     if (n >= 8) {
-      a = Load64(p);
-      b = Load64(p + n - 8);
+      a = GetU64(p);
+      b = GetU64(p + n - 8);
     } else if (n >= 4) {
-      a = (Load32(p) << 32) | Load32(p + n - 4);
+      a = (uint64_t{GetU32(p)} << 32) | GetU32(p + n - 4);
     } else if (n > 0) {
       a = (uint64_t{static_cast<uint8_t>(p[0])} << 16) |
           (uint64_t{static_cast<uint8_t>(p[n >> 1])} << 8) | static_cast<uint8_t>(p[n - 1]);
@@ -85,10 +69,10 @@ inline uint64_t HashString(uint64_t h, std::string_view s) {
   } else {
     size_t left = n;
     for (; left > 16; p += 16, left -= 16) {
-      h = FoldedMultiply(Load64(p) ^ kSecret1, Load64(p + 8) ^ h);
+      h = FoldedMultiply(GetU64(p) ^ kSecret1, GetU64(p + 8) ^ h);
     }
-    a = Load64(p + left - 16);
-    b = Load64(p + left - 8);
+    a = GetU64(p + left - 16);
+    b = GetU64(p + left - 8);
   }
   return FoldedMultiply(a ^ kSecret1 ^ n, b ^ kSecret2 ^ h) ^ (h + kSecret0);
 }

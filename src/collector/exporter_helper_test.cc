@@ -1,9 +1,6 @@
 #include "collector/exporter_helper.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <future>
@@ -12,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "net/grpc_client.h"
+#include "net/test_sockets.h"
 #include "otlp/consumer_error.h"
 
 namespace sprout::collector {
@@ -275,29 +273,6 @@ TEST(ExportQueueTest, NoAttemptStartsAfterTheInFlightOnesWereCancelled) {
   EXPECT_EQ(Value(metrics, "otelcol_exporter_send_failed_spans_total"), 3);
 }
 
-// A TCP port that accepts connections and never answers: a gRPC call to it without a timeout
-// waits until it is cancelled.
-class SilentListener {
- public:
-  SilentListener() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    listen(fd_, 16);
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~SilentListener() { close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
-
 // The check-then-act race of the export path: Attempt() finds the queue not cancelled and calls
 // `send`; before `send` has registered its gRPC call, Shutdown passes its deadline and cancels
 // the calls registered so far. A latch holds the sender inside that window until the
@@ -306,7 +281,7 @@ class SilentListener {
 // (the wiring before) the call, without a timeout (`timeout: 0`), waited on the silent backend
 // forever and Shutdown never returned.
 TEST(ExportQueueTest, ACallThatRegistersAfterTheCancellationStillEnds) {
-  SilentListener silent;
+  net::testing::SilentListener silent;
   net::GrpcClientOptions client_options;
   client_options.target = absl::StrCat("127.0.0.1:", silent.port());
   client_options.tls = false;

@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/coding.h"
 #include "base/crc32c.h"
 #include "base/status.h"
 
@@ -289,11 +290,6 @@ constexpr uint8_t kChunkUncompressed = 0x01;
 constexpr uint8_t kChunkPadding = 0xfe;
 constexpr uint8_t kChunkStreamIdentifier = 0xff;
 
-uint32_t LoadLe32(const char* p) {
-  const auto* u = reinterpret_cast<const unsigned char*>(p);
-  return uint32_t{u[0]} | uint32_t{u[1]} << 8 | uint32_t{u[2]} << 16 | uint32_t{u[3]} << 24;
-}
-
 void AppendLe(std::string* out, uint32_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
@@ -305,7 +301,7 @@ size_t SnappyFramedDecodedSize(std::string_view input) {
   size_t pos = 0;
   while (input.size() - pos >= 4) {
     const auto type = static_cast<uint8_t>(input[pos]);
-    const size_t length = LoadLe32(input.data() + pos) >> 8;
+    const size_t length = GetU32(input.data() + pos) >> 8;
     pos += 4;
     if (input.size() - pos < length) break;
     std::string_view chunk = input.substr(pos, length);
@@ -334,7 +330,7 @@ absl::StatusOr<std::string> SnappyFramedDecompress(std::string_view input, size_
   while (pos < input.size()) {
     if (input.size() - pos < 4) return Corrupt(kCodec, "truncated chunk header");
     const auto type = static_cast<uint8_t>(input[pos]);
-    const size_t length = LoadLe32(input.data() + pos) >> 8;
+    const size_t length = GetU32(input.data() + pos) >> 8;
     pos += 4;
     if (input.size() - pos < length) return Corrupt(kCodec, "truncated chunk");
     std::string_view chunk = input.substr(pos, length);
@@ -352,7 +348,7 @@ absl::StatusOr<std::string> SnappyFramedDecompress(std::string_view input, size_
 
     if (type == kChunkCompressed || type == kChunkUncompressed) {
       if (chunk.size() < 4) return Corrupt(kCodec, "chunk too short for its checksum");
-      const uint32_t want_crc = LoadLe32(chunk.data());
+      const uint32_t want_crc = GetU32(chunk.data());
       std::string_view payload = chunk.substr(4);
       const size_t start = out.size();
       size_t n = payload.size();

@@ -1,9 +1,5 @@
 #include "net/grpc_client.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <future>
 #include <memory>
 #include <mutex>
@@ -13,34 +9,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "net/grpc_server.h"
+#include "net/test_sockets.h"
 
 namespace sprout::net {
 namespace {
 
 constexpr char kMethod[] = "/test.Echo/Call";
 
-// A TCP port that accepts connections (the kernel completes the handshake into the backlog) and
-// never says a word: a gRPC call to it waits until it is cancelled or times out.
-class SilentListener {
- public:
-  SilentListener() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    listen(fd_, 16);
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~SilentListener() { close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
+using net::testing::SilentListener;
 
 std::unique_ptr<GrpcClient> PlainClient(int port, GrpcClientOptions options = {}) {
   options.target = absl::StrCat("127.0.0.1:", port);

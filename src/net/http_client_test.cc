@@ -1,9 +1,6 @@
 #include "net/http_client.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -18,10 +15,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "net/http_server.h"
+#include "net/test_sockets.h"
 
 namespace sprout::net {
 namespace {
 
+using net::testing::ClosedPort;
+using net::testing::SilentListener;
 using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
@@ -129,28 +129,6 @@ std::unique_ptr<HttpClient> NewClient(HttpClientOptions options = {}) {
   EXPECT_TRUE(client.ok()) << client.status();
   return client.ok() ? std::move(*client) : nullptr;
 }
-
-// A port on which nothing listens, for as long as the object lives: bound but never listening,
-// so connecting is refused and no other test can take the port meanwhile.
-class ClosedPort {
- public:
-  ClosedPort() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~ClosedPort() { close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 TEST(HttpClientTest, PostSendsHeadersAndBodyAndCollectsTheResponse) {
   TestServer server;
@@ -322,15 +300,8 @@ TEST(HttpClientTest, CloseEndsACallInProgressAndFailsEveryLaterCallAtOnce) {
 TEST(HttpClientTest, CloseRacingWithCallsThatAreStartingNeverLeavesOneHanging) {
   // A listener that accepts connections and never answers: a call that missed Close would
   // wait forever (no timeout).
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(listener, 64), 0);
-  socklen_t len = sizeof(addr);
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  const std::string url = absl::StrCat("http://127.0.0.1:", ntohs(addr.sin_port), "/");
+  SilentListener listener(64);
+  const std::string url = absl::StrCat("http://127.0.0.1:", listener.port(), "/");
   for (int round = 0; round < 5; ++round) {
     auto client = NewClient();
     ASSERT_NE(client, nullptr);
@@ -352,11 +323,10 @@ TEST(HttpClientTest, CloseRacingWithCallsThatAreStartingNeverLeavesOneHanging) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     EXPECT_EQ(finished.load(), 4) << "a call outlived Close()";
-    if (finished.load() < 4) shutdown(listener, SHUT_RDWR);  // let them go, to fail cleanly
+    if (finished.load() < 4) shutdown(listener.fd(), SHUT_RDWR);  // let them go, to fail cleanly
     for (auto& caller : callers) caller.join();
     if (finished.load() < 4) break;
   }
-  close(listener);
 }
 
 TEST(HttpClientTest, MaxResponseBodyKeepsTheStartAndTheConnection) {

@@ -5,17 +5,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/hex.h"
 #include "base/status.h"
 
 namespace sprout::net {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Go's url.unescape for the query and path-segment modes (no host rules).
 absl::StatusOr<std::string> Unescape(std::string_view s, bool plus_is_space) {
@@ -24,11 +18,11 @@ absl::StatusOr<std::string> Unescape(std::string_view s, bool plus_is_space) {
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     if (c == '%') {
-      if (i + 2 >= s.size() || HexValue(s[i + 1]) < 0 || HexValue(s[i + 2]) < 0) {
+      if (i + 2 >= s.size() || HexDigitValue(s[i + 1]) < 0 || HexDigitValue(s[i + 2]) < 0) {
         std::string_view bad = s.substr(i, 3);
         return absl::InvalidArgumentError(absl::StrCat("invalid URL escape \"", AV(bad), "\""));
       }
-      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+      out.push_back(static_cast<char>(HexDigitValue(s[i + 1]) * 16 + HexDigitValue(s[i + 2])));
       i += 2;
     } else if (c == '+' && plus_is_space) {
       out.push_back(' ');

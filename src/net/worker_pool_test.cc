@@ -1,57 +1,18 @@
 #include "net/worker_pool.h"
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "net/http_test_util.h"
 
 namespace sprout::net {
 namespace {
 
-// A latch the tests open explicitly; waits are bounded so a bug fails instead of hanging.
-class Gate {
- public:
-  void Open() {
-    std::lock_guard<std::mutex> lock(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  bool Wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(10), [this] { return open_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
-
-class Counter {
- public:
-  void Add() {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++n_;
-    cv_.notify_all();
-  }
-  bool WaitFor(int n) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return n_ >= n; });
-  }
-  int value() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return n_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int n_ = 0;
-};
+using test_util::Counter;
+using test_util::Gate;
 
 TEST(WorkerPoolTest, RunsTasksOnItsThreads) {
   auto pool = WorkerPool::Create(3, 100);

@@ -10,6 +10,24 @@ namespace sprout::otlp {
 namespace {
 constexpr char kPermanentUrl[] = "sprout.dev/permanent";
 constexpr char kRetryDelayUrl[] = "sprout.dev/retry-delay-ns";
+
+// The gRPC codes the OTLP specification makes retryable whatever the server says: HTTP 503 on
+// the receiving side, a retry on the exporting side (ResourceExhausted is retryable only with a
+// RetryInfo, so it is not among them).
+bool IsTransientCode(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDataLoss:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 absl::Status MarkPermanent(absl::Status status) {
@@ -41,16 +59,10 @@ absl::StatusCode ReceiverCode(const absl::Status& status) {
 }
 
 int HttpStatusFromCode(absl::StatusCode code) {
+  if (IsTransientCode(code)) return 503;
   switch (code) {
     case absl::StatusCode::kOk:
       return 200;
-    case absl::StatusCode::kCancelled:
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kAborted:
-    case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDataLoss:
-      return 503;
     case absl::StatusCode::kResourceExhausted:
       return 429;
     case absl::StatusCode::kInvalidArgument:
@@ -67,19 +79,8 @@ int HttpStatusFromCode(absl::StatusCode code) {
 }
 
 bool IsRetryableGrpcCode(absl::StatusCode code, bool has_retry_info) {
-  switch (code) {
-    case absl::StatusCode::kCancelled:
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kAborted:
-    case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDataLoss:
-      return true;
-    case absl::StatusCode::kResourceExhausted:
-      return has_retry_info;
-    default:
-      return false;
-  }
+  if (IsTransientCode(code)) return true;
+  return code == absl::StatusCode::kResourceExhausted && has_retry_info;
 }
 
 }  // namespace sprout::otlp

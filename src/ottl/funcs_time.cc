@@ -152,6 +152,23 @@ struct TimeParser {
     *out = v;
     return n >= min_digits;
   }
+  // Fractional seconds: any number of digits, the first nine kept as nanoseconds. False when
+  // there is no digit.
+  bool Fraction(int64_t* nanos) {
+    int64_t frac = 0;
+    int digits = 0;
+    while (pos < in.size() && in[pos] >= '0' && in[pos] <= '9') {
+      if (digits < 9) {
+        frac = frac * 10 + (in[pos] - '0');
+        ++digits;
+      }
+      ++pos;
+    }
+    const bool any = digits > 0;
+    while (digits++ < 9) frac *= 10;
+    *nanos = frac;
+    return any;
+  }
   bool Name(const std::string_view* names, int count, int* out) {
     // Full names first, then three-letter abbreviations (case-insensitive, like Go).
     for (int abbrev = 0; abbrev < 2; ++abbrev) {
@@ -263,22 +280,9 @@ absl::StatusOr<Value> TimeFn(const FunctionCall& c, const EvalContext& ctx) {
         break;
       case 'L':
       case 'f':
-      case 's': {
-        // Fractional seconds: any number of digits.
-        int64_t frac = 0;
-        int digits = 0;
-        while (p.pos < v.s.size() && v.s[p.pos] >= '0' && v.s[p.pos] <= '9') {
-          if (digits < 9) {
-            frac = frac * 10 + (v.s[p.pos] - '0');
-            ++digits;
-          }
-          ++p.pos;
-        }
-        ok = digits > 0;
-        while (digits++ < 9) frac *= 10;
-        nanos = frac;
+      case 's':
+        ok = p.Fraction(&nanos);
         break;
-      }
       case 'Z': {
         const size_t start = p.pos;
         while (p.pos < v.s.size() && v.s[p.pos] >= 'A' && v.s[p.pos] <= 'Z') ++p.pos;
@@ -309,17 +313,7 @@ absl::StatusOr<Value> TimeFn(const FunctionCall& c, const EvalContext& ctx) {
         v.s[p.pos + 1] >= '0' && v.s[p.pos + 1] <= '9' &&
         !(i + 2 < f.size() && f[i + 1] == v.s[p.pos] && f[i + 2] == '%')) {
       ++p.pos;
-      int64_t frac = 0;
-      int digits = 0;
-      while (p.pos < v.s.size() && v.s[p.pos] >= '0' && v.s[p.pos] <= '9') {
-        if (digits < 9) {
-          frac = frac * 10 + (v.s[p.pos] - '0');
-          ++digits;
-        }
-        ++p.pos;
-      }
-      while (digits++ < 9) frac *= 10;
-      nanos = frac;
+      p.Fraction(&nanos);
     }
   }
   if (p.pos != v.s.size()) return fail(absl::StrCat("extra text: \"", AV(v.s.substr(p.pos)), "\""));

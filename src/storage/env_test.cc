@@ -2,10 +2,7 @@
 // directory) and FaultInjectionEnv (with no fault armed it must behave like a file system).
 #include "storage/env.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -14,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/fault_injection_env.h"
+#include "storage/testing.h"
 
 namespace sprout::storage {
 namespace {
@@ -26,11 +24,9 @@ enum class Kind { kPosix, kFault };
 class EnvTest : public ::testing::TestWithParam<Kind> {
  protected:
   EnvTest() {
-    static std::atomic<int> counter{0};
     if (GetParam() == Kind::kPosix) {
       env_ = Env::Default();
-      root_ = absl::StrCat(::testing::TempDir(), "/env-test-", getpid(), "-", counter++);
-      std::filesystem::remove_all(root_);
+      root_ = testing::FreshTempDir("env-test");
       std::filesystem::create_directories(root_);
     } else {
       fault_ = std::make_unique<FaultInjectionEnv>();

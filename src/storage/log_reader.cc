@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "base/coding.h"
 #include "base/crc32c.h"
 #include "base/status.h"
 
@@ -22,27 +23,6 @@ namespace log {
 namespace {
 
 constexpr uint64_t kReadWindow = 256 * 1024;
-
-uint16_t GetU16(const char* in) {
-  return static_cast<uint16_t>(static_cast<unsigned char>(in[0]) |
-                               (static_cast<unsigned char>(in[1]) << 8));
-}
-uint32_t GetU32(const char* in) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[i]);
-  return v;
-}
-uint64_t GetU64(const char* in) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[i]);
-  return v;
-}
-void PutU32(char* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(v >> (8 * i));
-}
-void PutU64(char* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * i));
-}
 
 bool StartsRecord(uint8_t chunk_type) {
   return chunk_type == kFullChunk || chunk_type == kFirstChunk;

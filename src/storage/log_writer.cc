@@ -2,20 +2,13 @@
 
 #include <algorithm>
 
+#include "base/coding.h"
 #include "base/crc32c.h"
 
 namespace sprout::storage::log {
 namespace {
 
 constexpr char kZeros[kChunkHeaderSize] = {};
-
-void PutU16(char* out, uint16_t v) {
-  out[0] = static_cast<char>(v);
-  out[1] = static_cast<char>(v >> 8);
-}
-void PutU32(char* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(v >> (8 * i));
-}
 
 }  // namespace
 

@@ -1,7 +1,5 @@
 #include "storage/segment_log.h"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -12,34 +10,26 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "base/coding.h"
 #include "base/crc32c.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/fault_injection_env.h"
 #include "storage/log_writer.h"
+#include "storage/testing.h"
 
 namespace sprout::storage {
 namespace {
 
 using CrashMode = FaultInjectionEnv::CrashMode;
+using storage::testing::FreshTempDir;
+using storage::testing::WaitFor;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
-using Clock = std::chrono::steady_clock;
 
 constexpr char kDir[] = "/wal";
-
-// Waits for `condition` (polled) until a deadline; no fixed sleeps.
-bool WaitFor(const std::function<bool()>& condition,
-             std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  const auto until = Clock::now() + limit;
-  while (!condition()) {
-    if (Clock::now() >= until) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
 
 // A payload that tells its own number and length: record i of `size` bytes.
 std::string Payload(int i, size_t size) {
@@ -644,7 +634,7 @@ TEST_F(SegmentLogTest, NewerFormatVersionRefusesToOpen) {
   std::string header = Read(SegmentFile(1));
   header[8] = 2;
   const uint32_t crc = MaskSnappyCrc(Crc32c(std::string_view(header).substr(0, 24)));
-  for (int i = 0; i < 4; ++i) header[24 + i] = static_cast<char>(crc >> (8 * i));
+  PutU32(header.data() + 24, crc);
   Overwrite(SegmentFile(1), 0, header);
   auto log = SegmentLog::Open(Options());
   ASSERT_FALSE(log.ok());
@@ -766,8 +756,7 @@ TEST_F(SegmentLogTest, ConcurrentWritersAndATailingReaderSeeEverythingInOrder) {
 // The same log on the real file system: the POSIX Env end to end, damage made with ordinary
 // file writes.
 TEST(SegmentLogPosixTest, RoundTripAndRepairOnRealFiles) {
-  const std::string dir = absl::StrCat(::testing::TempDir(), "/segment-log-", getpid());
-  std::filesystem::remove_all(dir);
+  const std::string dir = FreshTempDir("segment-log");
   SegmentLogOptions options;
   options.directory = dir;
   options.segment_size = 100000;

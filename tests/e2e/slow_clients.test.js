@@ -12,12 +12,11 @@ const net = require('node:net');
 const { diag, DiagLogLevel } = require('@opentelemetry/api');
 const { ExportResultCode } = require('@opentelemetry/core');
 const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
-const { resourceFromAttributes } = require('@opentelemetry/resources');
-const { BasicTracerProvider, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
 
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 
+const { simpleTracer } = require('./lib/otel');
 const {
   SPROUT_BIN,
   Collector,
@@ -83,23 +82,8 @@ class RawClient {
 // A real SDK tracer exporting over HTTP/protobuf, one span per export; `results` collects
 // every export's result.
 function sdk(port, name) {
-  const results = [];
   const exporter = new OTLPTraceExporter({ url: `http://127.0.0.1:${port}/v1/traces`, timeoutMillis: 10000 });
-  const observed = {
-    export(spans, done) {
-      exporter.export(spans, (result) => {
-        results.push(result);
-        done(result);
-      });
-    },
-    shutdown: () => exporter.shutdown(),
-    forceFlush: () => exporter.forceFlush(),
-  };
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': name }),
-    spanProcessors: [new SimpleSpanProcessor(observed)],
-  });
-  const tracer = provider.getTracer('slow-clients');
+  const { provider, tracer, results } = simpleTracer(exporter, { serviceName: name, tracerName: 'slow-clients' });
   let n = 0;
   return {
     results,

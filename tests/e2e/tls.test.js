@@ -9,11 +9,10 @@ const fs = require('node:fs');
 const https = require('node:https');
 
 const { ExportResultCode } = require('@opentelemetry/core');
-const { resourceFromAttributes } = require('@opentelemetry/resources');
-const { BasicTracerProvider, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
 const { OTLPTraceExporter: ProtoExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
 const { OTLPTraceExporter: JsonExporter } = require('@opentelemetry/exporter-trace-otlp-http');
 
+const { exportSpans } = require('./lib/otel');
 const { Collector, debugCounts, freePorts, makeTempDir, waitFor } = require('./lib/sprout');
 const { makeCerts, pem } = require('./lib/tls');
 
@@ -38,29 +37,9 @@ function collectorConfig(httpPort, metricsPort, tls) {
 // by one; returns the export results.
 // A refused export fails fast unless the SDK sees a retryable network error: `timeoutMillis`
 // bounds its retries.
-async function exportSpans(Exporter, url, agentOptions, n, name, timeoutMillis = 5000) {
-  const results = [];
+function exportSpansOver(Exporter, url, agentOptions, n, name, timeoutMillis = 5000) {
   const exporter = new Exporter({ url, timeoutMillis, httpAgentOptions: agentOptions });
-  const wrapped = {
-    export(spans, done) {
-      exporter.export(spans, (result) => {
-        results.push(result);
-        done(result);
-      });
-    },
-    shutdown: () => exporter.shutdown(),
-    forceFlush: () => exporter.forceFlush(),
-  };
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': `tls-${name}` }),
-    spanProcessors: [new SimpleSpanProcessor(wrapped)],
-  });
-  const tracer = provider.getTracer('tls-test');
-  for (let i = 0; i < n; i++) tracer.startSpan(`${name}-${i}`).end();
-  // A failed export also rejects the flush; the results say what happened.
-  await Promise.allSettled([provider.forceFlush()]);
-  await Promise.allSettled([provider.shutdown()]);
-  return results;
+  return exportSpans(exporter, n, { serviceName: `tls-${name}`, tracerName: 'tls-test', spanName: name });
 }
 
 const succeeded = (results) => results.filter((r) => r.code === ExportResultCode.SUCCESS).length;
@@ -85,8 +64,8 @@ describe('OTLP/HTTP over TLS', () => {
 
   it('the SDK exports over TLS (protobuf and JSON) and every span arrives', async () => {
     const ca = fs.readFileSync(certs.ca.cert);
-    const proto = await exportSpans(ProtoExporter, url, { ca }, 5, 'proto');
-    const json = await exportSpans(JsonExporter, url, { ca }, 4, 'json');
+    const proto = await exportSpansOver(ProtoExporter, url, { ca }, 5, 'proto');
+    const json = await exportSpansOver(JsonExporter, url, { ca }, 4, 'json');
     assert.equal(succeeded(proto), 5, JSON.stringify(proto));
     assert.equal(succeeded(json), 4, JSON.stringify(json));
     await waitFor(() => debugCounts(collector.logs()).spans === 9, {
@@ -96,7 +75,7 @@ describe('OTLP/HTTP over TLS', () => {
 
   it('a client that does not trust the CA cannot export, and plain HTTP is not served', async () => {
     const before = debugCounts(collector.logs()).spans;
-    const untrusted = await exportSpans(ProtoExporter, url, {}, 1, 'untrusted', 1500);
+    const untrusted = await exportSpansOver(ProtoExporter, url, {}, 1, 'untrusted', 1500);
     assert.equal(succeeded(untrusted), 0);
     const plain = await fetch(url.replace('https:', 'http:'), {
       method: 'POST',
@@ -136,7 +115,7 @@ describe('OTLP/HTTP over mutual TLS', () => {
 
   it('the SDK with a client certificate from the CA exports, and every span arrives', async () => {
     const ca = fs.readFileSync(certs.ca.cert);
-    const results = await exportSpans(ProtoExporter, url, { ca, ...pem(certs.client) }, 6, 'mtls');
+    const results = await exportSpansOver(ProtoExporter, url, { ca, ...pem(certs.client) }, 6, 'mtls');
     assert.equal(succeeded(results), 6, JSON.stringify(results));
     await waitFor(() => debugCounts(collector.logs()).spans === 6, {
       describe: () => `6 spans at the debug exporter, got ${debugCounts(collector.logs()).spans}`,
@@ -145,8 +124,8 @@ describe('OTLP/HTTP over mutual TLS', () => {
 
   it('refuses a client without a certificate, or with one from another CA', async () => {
     const ca = fs.readFileSync(certs.ca.cert);
-    const anonymous = await exportSpans(ProtoExporter, url, { ca }, 2, 'anonymous', 1500);
-    const stranger = await exportSpans(ProtoExporter, url, { ca, ...pem(certs.stranger) }, 2, 'stranger', 1500);
+    const anonymous = await exportSpansOver(ProtoExporter, url, { ca }, 2, 'anonymous', 1500);
+    const stranger = await exportSpansOver(ProtoExporter, url, { ca, ...pem(certs.stranger) }, 2, 'stranger', 1500);
     assert.equal(succeeded(anonymous), 0, JSON.stringify(anonymous));
     assert.equal(succeeded(stranger), 0, JSON.stringify(stranger));
     // What a raw client sees: the handshake is refused, no HTTP answer comes back.

@@ -8,14 +8,14 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const grpc = require('@grpc/grpc-js');
 const { ExportResultCode } = require('@opentelemetry/core');
-const { resourceFromAttributes } = require('@opentelemetry/resources');
-const { BasicTracerProvider, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
 const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc');
 
+const { exportSpans } = require('./lib/otel');
 const { Collector, freePorts, makeTempDir, metricValue, scrapeMetrics } = require('./lib/sprout');
-const { makeCa, read } = require('./lib/certs_grpc');
+const { makeCerts } = require('./lib/tls');
 
 let dir;
 let ca;
@@ -26,12 +26,10 @@ let intruder;
 
 before(() => {
   dir = makeTempDir('sprout-tls-grpc-');
-  ca = makeCa(dir, 'sprout-e2e-ca');
-  otherCa = makeCa(dir, 'other-ca');
-  server = ca.issue('server');
-  client = ca.issue('client');
-  intruder = otherCa.issue('intruder');
+  ({ ca, otherCa, server, client, stranger: intruder } = makeCerts(dir));
 });
+
+const read = (file) => fs.readFileSync(file);
 
 function collectorConfig(grpcPort, metricsPort, tls) {
   return {
@@ -45,29 +43,10 @@ function collectorConfig(grpcPort, metricsPort, tls) {
 }
 
 // Sends `count` spans through the SDK's gRPC exporter with `credentials`; resolves to the export
-// results (one per span: SimpleSpanProcessor exports each span as it ends).
-async function sendSpans(port, credentials, count, { timeoutMillis = 10000 } = {}) {
+// results (one per span).
+function sendSpans(port, credentials, count, { timeoutMillis = 10000 } = {}) {
   const exporter = new OTLPTraceExporter({ url: `https://localhost:${port}`, credentials, timeoutMillis });
-  const results = [];
-  const observing = {
-    export: (spans, done) =>
-      exporter.export(spans, (result) => {
-        results.push(result);
-        done(result);
-      }),
-    shutdown: () => exporter.shutdown(),
-    forceFlush: () => exporter.forceFlush(),
-  };
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': 'e2e-tls-grpc' }),
-    spanProcessors: [new SimpleSpanProcessor(observing)],
-  });
-  const tracer = provider.getTracer('e2e-tls-grpc');
-  for (let i = 0; i < count; i++) tracer.startSpan(`tls-span-${i}`).end();
-  // A failed export also rejects the flush; the results say what happened to each span.
-  await provider.forceFlush().catch(() => {});
-  await provider.shutdown().catch(() => {});
-  return results;
+  return exportSpans(exporter, count, { serviceName: 'e2e-tls-grpc', tracerName: 'e2e-tls-grpc', spanName: 'tls-span' });
 }
 
 async function acceptedSpans(metricsPort) {

@@ -4,7 +4,7 @@
 
 const { ExportResultCode } = require('@opentelemetry/core');
 const { resourceFromAttributes } = require('@opentelemetry/resources');
-const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+const { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
 const { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } = require('@opentelemetry/sdk-metrics');
 const { LoggerProvider, BatchLogRecordProcessor } = require('@opentelemetry/sdk-logs');
 
@@ -162,4 +162,27 @@ function metricsSdkFor(transport, ports, resourceAttributes, { views = [], expor
   };
 }
 
-module.exports = { TRANSPORTS, metricsSdkFor, sdkFor };
+// A tracer whose every span is exported as it ends (SimpleSpanProcessor: one span per export)
+// through `exporter`, a real SDK trace exporter; `results` gets every export's result (see
+// observed()). For the tests of one endpoint's transport (TLS, slow clients).
+function simpleTracer(exporter, { serviceName, tracerName }) {
+  const spans = observed(exporter);
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': serviceName }),
+    spanProcessors: [new SimpleSpanProcessor(spans.exporter)],
+  });
+  return { provider, tracer: provider.getTracer(tracerName), results: spans.results };
+}
+
+// Ends `count` spans (`${spanName}-${i}`) on a simpleTracer(), then flushes and shuts it down;
+// resolves to the export results, one per span. A failed export also rejects the flush: it is
+// not thrown, the results say what happened to each span.
+async function exportSpans(exporter, count, { serviceName, tracerName, spanName }) {
+  const { provider, tracer, results } = simpleTracer(exporter, { serviceName, tracerName });
+  for (let i = 0; i < count; i++) tracer.startSpan(`${spanName}-${i}`).end();
+  await Promise.allSettled([provider.forceFlush()]);
+  await Promise.allSettled([provider.shutdown()]);
+  return results;
+}
+
+module.exports = { TRANSPORTS, exportSpans, metricsSdkFor, sdkFor, simpleTracer };

@@ -1,9 +1,6 @@
 #include "collector/exporter/otlp/otlp_exporter.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <deque>
 #include <future>
@@ -19,6 +16,7 @@
 #include "collector/service_config.h"
 #include "net/grpc_server.h"
 #include "net/test_certs.h"
+#include "net/test_sockets.h"
 #include "otlp/consumer_error.h"
 #include "yaml-cpp/yaml.h"
 
@@ -383,30 +381,8 @@ TEST(OtlpExporterTest, TlsAndMutualTlsToASproutServer) {
   EXPECT_EQ(backend.calls(), 1);
 }
 
-// A TCP port that accepts connections and never answers.
-class SilentListener {
- public:
-  SilentListener() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    listen(fd_, 16);
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~SilentListener() { close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
-
 TEST(OtlpExporterTest, ShutdownEndsCallsWithoutTimeoutToASilentBackend) {
-  SilentListener silent;
+  net::testing::SilentListener silent;
   Exporter exporter(silent.port(), "tls: {insecure: true}\ntimeout: 0s\n");
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(exporter.component->Consume(Context{}, WireSpans(1)).ok());

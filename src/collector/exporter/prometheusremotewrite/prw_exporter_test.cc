@@ -32,6 +32,7 @@
 #include "otlp/consumer_error.h"
 #include "prometheus/remote.pb.h"
 #include "storage/fault_injection_env.h"
+#include "storage/testing.h"
 #include "yaml-cpp/yaml.h"
 
 namespace sprout::collector::prwexporter {
@@ -220,12 +221,8 @@ int64_t CountSeries(const std::vector<prometheus::WriteRequest>& requests) {
 }
 
 std::string TempWalDir() {
-  static std::atomic<int> counter{0};
-  std::string dir =
-      absl::StrCat(::testing::TempDir(), "/prw-exporter-wal-", getpid(), "-", counter++, "-",
-                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::remove_all(dir);
-  return dir;
+  return storage::testing::FreshTempDir(absl::StrCat(
+      "prw-exporter-wal-", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
 }
 
 bool WaitFor(const std::function<bool()>& condition,
@@ -381,8 +378,7 @@ TEST(PrwExporterTest, DeltaSumsAreDroppedAndTheRestIsSent) {
 }
 
 TEST(PrwExporterTest, WalKeepsDataAcrossARestartWhileTheBackendIsDown) {
-  const std::string dir = absl::StrCat(::testing::TempDir(), "/prw-wal-", getpid(), "-",
-                                       std::chrono::steady_clock::now().time_since_epoch().count());
+  const std::string dir = storage::testing::FreshTempDir("prw-wal");
   std::string url;
   {
     Receiver down;  // answers 503 to everything

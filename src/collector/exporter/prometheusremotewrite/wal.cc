@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/coding.h"
 #include "base/crc32c.h"
 #include "base/status.h"
 #include "storage/log_format.h"
@@ -35,31 +36,6 @@ constexpr uint64_t kMaxBodySize = 1ull << 30;
 constexpr char kOldSegmentSuffix[] = ".seg";
 constexpr char kOldCommittedName[] = "committed";
 constexpr char kOldCommittedTempName[] = "committed.tmp";
-
-void PutU16(char* out, uint16_t v) {
-  out[0] = static_cast<char>(v);
-  out[1] = static_cast<char>(v >> 8);
-}
-void PutU32(char* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(v >> (8 * i));
-}
-void PutU64(char* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * i));
-}
-uint16_t GetU16(const char* in) {
-  return static_cast<uint16_t>(static_cast<unsigned char>(in[0]) |
-                               (static_cast<unsigned char>(in[1]) << 8));
-}
-uint32_t GetU32(const char* in) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[i]);
-  return v;
-}
-uint64_t GetU64(const char* in) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[i]);
-  return v;
-}
 
 std::string EncodeCursorSlot(uint64_t sequence, LogPosition position) {
   std::string slot(kCursorSlotSize, '\0');

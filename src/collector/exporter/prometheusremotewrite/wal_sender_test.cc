@@ -12,25 +12,17 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/fault_injection_env.h"
+#include "storage/testing.h"
 
 namespace sprout::collector::prwexporter {
 namespace {
 
 using storage::FaultInjectionEnv;
+using storage::testing::WaitFor;
 using CrashMode = FaultInjectionEnv::CrashMode;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using Clock = std::chrono::steady_clock;
-
-bool WaitFor(const std::function<bool()>& condition,
-             std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  const auto until = Clock::now() + limit;
-  while (!condition()) {
-    if (Clock::now() >= until) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
 
 // A backend for the sender: records every send in order, can hold sends until released.
 class Backend {

@@ -1,7 +1,5 @@
 #include "collector/exporter/prometheusremotewrite/wal.h"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -16,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/fault_injection_env.h"
+#include "storage/testing.h"
 
 namespace sprout::collector::prwexporter {
 namespace {
@@ -24,28 +23,19 @@ namespace fs = std::filesystem;
 using storage::FaultInjectionEnv;
 using storage::LogDamage;
 using storage::LogPosition;
+using storage::testing::FreshTempDir;
+using storage::testing::WaitFor;
 using CrashMode = FaultInjectionEnv::CrashMode;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
-using Clock = std::chrono::steady_clock;
 
 constexpr char kDir[] = "/data/wal";
 const absl::Time kNow = absl::FromUnixMillis(1700000000000);
 
 // The previous format's WAL written by the exporter at abf41e2 (see testdata/README.md).
 constexpr char kOldWal[] = "src/collector/exporter/prometheusremotewrite/testdata/wal-abf41e2";
-
-bool WaitFor(const std::function<bool()>& condition,
-             std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  const auto until = Clock::now() + limit;
-  while (!condition()) {
-    if (Clock::now() >= until) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
 
 std::string Body(int i, size_t size = 40) {
   std::string out = absl::StrCat("request-", i, ":");
@@ -446,8 +436,7 @@ TEST(WalFormatTest, ADirectoryOfThePreviousFormatIsMigratedOnRealFiles) {
   // Committed index 3: records 4..8 were not delivered.
   const std::vector<std::string> expected = OldPayloads(kOldWal, 3);
   ASSERT_THAT(expected, SizeIs(5));
-  const std::string dir = absl::StrCat(::testing::TempDir(), "/prw-wal-migrate-", getpid());
-  fs::remove_all(dir);
+  const std::string dir = FreshTempDir("prw-wal-migrate");
   fs::copy(kOldWal, dir);
   fs::remove(dir + "/README.md");
   std::vector<LogDamage> damage;

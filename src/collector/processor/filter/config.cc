@@ -13,24 +13,9 @@
 namespace sprout::collector::filterprocessor {
 namespace {
 
-const char* LegacyKey(ContextKind kind) {
-  switch (kind) {
-    case ContextKind::kResource:
-      return "resource";
-    case ContextKind::kSpan:
-      return "span";
-    case ContextKind::kSpanEvent:
-      return "spanevent";
-    case ContextKind::kMetric:
-      return "metric";
-    case ContextKind::kDataPoint:
-      return "datapoint";
-    case ContextKind::kLog:
-      return "log_record";
-    case ContextKind::kScope:
-      return "scope";
-  }
-  return "";
+// The pre-OTTL keys are the OTTL context names, but "log_record" for logs.
+std::string_view LegacyKey(ContextKind kind) {
+  return kind == ContextKind::kLog ? "log_record" : ottl::ContextName(kind);
 }
 
 void DecodeLegacy(config::Decoder& d, const char* key, LegacyKeys* keys) {

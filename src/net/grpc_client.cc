@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "absl/strings/str_cat.h"
+#include "base/thread_pool.h"
 #include "google/rpc/status.pb.h"
 #include "net/grpc_queue.h"
 
@@ -193,12 +194,36 @@ class GrpcClientImpl : public GrpcClient {
       // Calls started off the server threads (retries, other receivers) complete on this
       // client's own queue, polled by a thread started on first need. Until then no second
       // thread competes with the server threads for gRPC's poller role.
-      std::call_once(thread_started_,
-                     [this] { thread_ = std::thread([this] { internal::RunQueue(&cq_); }); });
+      absl::Status started = EnsureQueueThread();
+      if (!started.ok()) {
+        // Nothing would poll the queue: the call fails now (retryable) instead of hanging.
+        Forget(state);
+        GrpcCallResult result;
+        result.code = absl::StatusCode::kUnavailable;
+        result.message = std::string(started.message());
+        GrpcClient::Callback done = std::move(state->done);
+        delete state;
+        done(std::move(result));
+        return;
+      }
     }
     state->call = stub_.PrepareUnaryCall(&state->context, method, state->request, cq);
     state->call->StartCall();
     state->call->Finish(&state->response, &state->status, state);
+  }
+
+  // Starts the thread that polls cq_ unless it runs already; the error when it cannot (a
+  // later call tries again).
+  absl::Status EnsureQueueThread() {
+    std::lock_guard<std::mutex> lock(thread_mu_);
+    if (thread_.joinable()) return absl::OkStatus();
+    absl::StatusOr<std::thread> thread = StartThread([this] { internal::RunQueue(&cq_); });
+    if (!thread.ok()) {
+      return absl::Status(thread.status().code(),
+                          absl::StrCat("grpc client: ", thread.status().message()));
+    }
+    thread_ = std::move(*thread);
+    return absl::OkStatus();
   }
 
   std::shared_ptr<grpc::Channel> channel_;
@@ -206,8 +231,8 @@ class GrpcClientImpl : public GrpcClient {
   GrpcClientOptions options_;
   grpc_compression_algorithm compression_ = GRPC_COMPRESS_NONE;
   grpc::CompletionQueue cq_;
-  std::once_flag thread_started_;
-  std::thread thread_;
+  std::mutex thread_mu_;
+  std::thread thread_;  // polls cq_ once started (guarded by thread_mu_ until joined)
   std::mutex calls_mu_;
   std::unordered_set<CallState*> calls_;  // in progress
   bool closed_ = false;                   // Close() was called: no call starts any more

@@ -30,6 +30,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "base/thread_pool.h"
 #include "google/rpc/status.pb.h"
 #include "net/grpc_message.h"
 #include "net/grpc_queue.h"
@@ -413,12 +414,19 @@ class GrpcServerImpl : public GrpcServer {
       auto thread_queue = std::make_unique<internal::ThreadQueue>();
       thread_queue->cq = cq.get();
       new CallData(&service_, cq.get(), &handlers_, max_message_size_);
-      threads_.emplace_back([tq = thread_queue.get()] {
+      absl::StatusOr<std::thread> thread = StartThread([tq = thread_queue.get()] {
         internal::CurrentThreadQueue() = tq;
         internal::RunQueue(tq->cq);
         internal::CurrentThreadQueue() = nullptr;
       });
       thread_queues_.push_back(std::move(thread_queue));
+      if (!thread.ok()) {
+        // Shutdown drains the queues that have no thread yet.
+        Shutdown(absl::Now());
+        return absl::Status(thread.status().code(),
+                            absl::StrCat("grpc server: ", thread.status().message()));
+      }
+      threads_.push_back(std::move(*thread));
     }
     return absl::OkStatus();
   }
@@ -442,14 +450,8 @@ class GrpcServerImpl : public GrpcServer {
     for (auto& cq : cqs_) cq->Shutdown();
     // Each thread drains its queue; waiting calls come back with ok=false and are freed.
     for (auto& t : threads_) t.join();
-    if (threads_.empty()) {  // never started: the queues still have to be drained
-      for (auto& cq : cqs_) {
-        void* tag;
-        bool ok;
-        while (cq->Next(&tag, &ok)) {
-        }
-      }
-    }
+    // Queues whose thread never started (Start failed, or was never called) are drained here.
+    for (size_t i = threads_.size(); i < cqs_.size(); ++i) internal::RunQueue(cqs_[i].get());
     threads_.clear();
     server_.reset();
     cqs_.clear();

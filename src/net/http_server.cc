@@ -44,6 +44,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "base/thread_pool.h"
 #include "base/status.h"
 #include "net/compression.h"
 #include "net/tls_context.h"
@@ -1049,13 +1050,22 @@ class HttpServerImpl final : public HttpServer {
     return status;
   }
 
-  void Run() {
+  absl::Status Run() {
     {
       std::lock_guard<std::mutex> lock(acceptor_mu_);
       Accept();
     }
     threads_.reserve(threads_count_);
-    for (int i = 0; i < threads_count_; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    for (int i = 0; i < threads_count_; ++i) {
+      absl::StatusOr<std::thread> thread = StartThread([this] { ioc_.run(); });
+      if (!thread.ok()) {
+        Shutdown(absl::ZeroDuration());  // joins the threads already started
+        return absl::Status(thread.status().code(),
+                            absl::StrCat("http server: ", thread.status().message()));
+      }
+      threads_.push_back(std::move(*thread));
+    }
+    return absl::OkStatus();
   }
 
   int port() const override { return port_; }
@@ -1262,7 +1272,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   auto server = std::make_unique<HttpServerImpl>(options, std::move(router));
   RETURN_IF_ERROR(server->Prepare(options, needs_pool));
   RETURN_IF_ERROR(server->Listen(host, port, options.endpoint));
-  server->Run();
+  RETURN_IF_ERROR(server->Run());
   return std::unique_ptr<HttpServer>(std::move(server));
 }
 

@@ -56,6 +56,10 @@ absl::Status Env::CreateDirs(const std::string& dir) {
   return SyncDir(parent);
 }
 
+absl::StatusOr<absl::Time> Env::ModificationTime(const std::string& path) {
+  return absl::UnimplementedError(absl::StrCat("modification time of ", path, ": not supported"));
+}
+
 absl::StatusOr<bool> Env::Exists(const std::string& path) {
   absl::StatusOr<bool> is_dir = IsDirectory(path);
   if (is_dir.ok()) return true;

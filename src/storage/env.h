@@ -32,6 +32,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace sprout::storage {
 
@@ -106,6 +107,10 @@ class Env {
   // kNotFound when `path` does not exist; other errors as they come.
   virtual absl::StatusOr<bool> IsDirectory(const std::string& path) = 0;
   virtual absl::Status TruncateFile(const std::string& path, uint64_t size) = 0;
+  // When the file's contents last changed (POSIX st_mtim), for the object store's
+  // last-modified attribute and the age of leftover temporary files. kNotFound when missing.
+  // Not pure virtual, so that test Envs need not provide it: the default is kUnimplemented.
+  virtual absl::StatusOr<absl::Time> ModificationTime(const std::string& path);
 
   // An exclusive lock on `path` (created if missing), held by at most one holder at a time, in
   // this process or any other. kFailedPrecondition when someone else holds it.

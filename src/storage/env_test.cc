@@ -127,6 +127,20 @@ TEST_P(EnvTest, DirectoriesListRenameRemove) {
   EXPECT_TRUE(absl::IsNotFound(env_->FileSize(Path("nope")).status()));
 }
 
+TEST_P(EnvTest, ModificationTimeFollowsWrites) {
+  const absl::Time before = absl::Now() - absl::Seconds(2);  // file systems round to a tick
+  {
+    auto file = env_->OpenFile(Path("f"), OpenMode::kCreate);
+    ASSERT_TRUE(file.ok());
+    ASSERT_TRUE((*file)->Append("data").ok());
+  }
+  absl::StatusOr<absl::Time> modified = env_->ModificationTime(Path("f"));
+  ASSERT_TRUE(modified.ok()) << modified.status();
+  EXPECT_GE(*modified, before);
+  EXPECT_LE(*modified, absl::Now() + absl::Seconds(2));
+  EXPECT_TRUE(absl::IsNotFound(env_->ModificationTime(Path("nope")).status()));
+}
+
 TEST_P(EnvTest, LockFileIsExclusiveUntilReleased) {
   auto first = env_->LockFile(Path("LOCK"));
   ASSERT_TRUE(first.ok()) << first.status();

@@ -20,6 +20,7 @@ struct FaultInjectionEnv::Node {
   std::string data;
   uint64_t durable_size = 0;
   std::vector<std::pair<uint64_t, std::string>> undo;
+  absl::Time modified;  // of the contents (creation, writes, truncation)
   // A directory: its current and its durable entries.
   std::map<std::string, std::shared_ptr<Node>> entries;
   std::map<std::string, std::shared_ptr<Node>> durable_entries;
@@ -187,6 +188,11 @@ void FaultInjectionEnv::SetBeforeSync(std::function<void(const std::string& path
   before_sync_ = std::move(hook);
 }
 
+void FaultInjectionEnv::SetClock(const Clock* clock) {
+  std::lock_guard<std::mutex> lock(mu_);
+  clock_ = clock;
+}
+
 void FaultInjectionEnv::ClearFaults() {
   std::lock_guard<std::mutex> lock(mu_);
   faults_.clear();
@@ -333,6 +339,7 @@ absl::Status FaultInjectionEnv::WriteLocked(Node& node, const std::string& path,
     if (node.data.size() < offset + n) node.data.resize(offset + n);
     node.data.replace(offset, n, data.substr(0, n));
     stats_.bytes_written += static_cast<int64_t>(n);
+    node.modified = clock_->Now();
   }
   if (why.ok() && n < data.size()) return absl::InternalError("short write");
   return why;
@@ -341,6 +348,7 @@ absl::Status FaultInjectionEnv::WriteLocked(Node& node, const std::string& path,
 void FaultInjectionEnv::TruncateLocked(Node& node, uint64_t size) {
   if (size < node.data.size()) node.SaveDurable(size, node.data.size());
   node.data.resize(size, '\0');
+  node.modified = clock_->Now();
 }
 
 std::shared_ptr<Node> FaultInjectionEnv::LookupLocked(const std::string& path) const {
@@ -383,6 +391,7 @@ absl::StatusOr<std::unique_ptr<File>> FaultInjectionEnv::OpenFile(const std::str
   } else {
     if (mode == OpenMode::kRead || mode == OpenMode::kReadWrite) return IoError(op, path, ENOENT);
     node = std::make_shared<Node>();
+    node->modified = clock_->Now();
     r.parent->entries[r.name] = node;
   }
   return std::unique_ptr<File>(std::make_unique<FaultFile>(this, path, std::move(node), generation_,
@@ -412,6 +421,7 @@ absl::Status FaultInjectionEnv::CreateDir(const std::string& dir) {
   }
   auto node = std::make_shared<Node>();
   node->dir = true;
+  node->modified = clock_->Now();
   r.parent->entries[r.name] = node;
   return absl::OkStatus();
 }
@@ -493,6 +503,14 @@ absl::Status FaultInjectionEnv::TruncateFile(const std::string& path, uint64_t s
   if (node->dir) return IoError("truncate", path, EISDIR);
   TruncateLocked(*node, size);
   return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Time> FaultInjectionEnv::ModificationTime(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(CheckLocked(kOpen, path));
+  std::shared_ptr<Node> node = LookupLocked(path);
+  if (node == nullptr) return IoError("stat", path, ENOENT);
+  return node->modified;
 }
 
 absl::StatusOr<std::unique_ptr<FileLock>> FaultInjectionEnv::LockFile(const std::string& path) {

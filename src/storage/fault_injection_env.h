@@ -18,6 +18,9 @@
 //    fails with ENOSPC (kResourceExhausted), as a full file system does.
 //  - InjectFault(): a chosen operation fails (optionally after writing part of the data).
 //
+// Modification times come from the clock set by SetClock (the real one by default); a crash does
+// not turn them back (a real file system may keep either).
+//
 // After SimulateCrash, files opened before it fail with kAborted and locks are released (the
 // process that held them is gone). Paths are '/'-separated; relative and absolute paths name the
 // same tree ("a/b" is "/a/b"). Thread-safety: everything is safe from any thread (one mutex).
@@ -32,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "storage/env.h"
 
 namespace sprout::storage {
@@ -90,6 +94,9 @@ class FaultInjectionEnv : public Env {
   // that a test can hold a sync while other threads queue behind it.
   void SetBeforeSync(std::function<void(const std::string& path)> hook);
 
+  // The clock of modification times (not owned; must outlive the Env). Clock::Real() by default.
+  void SetClock(const Clock* clock);
+
   Stats stats() const;
   // Bytes of file data in the current tree.
   uint64_t UsedBytes() const;
@@ -105,6 +112,7 @@ class FaultInjectionEnv : public Env {
   absl::StatusOr<uint64_t> FileSize(const std::string& path) override;
   absl::StatusOr<bool> IsDirectory(const std::string& path) override;
   absl::Status TruncateFile(const std::string& path, uint64_t size) override;
+  absl::StatusOr<absl::Time> ModificationTime(const std::string& path) override;
   absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override;
 
   struct Node;  // a file or directory (inode)
@@ -139,6 +147,7 @@ class FaultInjectionEnv : public Env {
   std::set<std::string> locks_;
   Stats stats_;
   std::function<void(const std::string&)> before_sync_;
+  const Clock* clock_ = Clock::Real();
 };
 
 }  // namespace sprout::storage

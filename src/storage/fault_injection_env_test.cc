@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "base/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -250,6 +251,22 @@ TEST(FaultInjectionEnvTest, LocksDieWithTheProcess) {
   EXPECT_THAT(*env.ListDir("/"), ElementsAre("LOCK"));
   env.SimulateCrash(CrashMode::kDropUnsynced);
   EXPECT_THAT(*env.ListDir("/"), IsEmpty());
+}
+
+TEST(FaultInjectionEnvTest, ModificationTimesComeFromTheSetClock) {
+  ManualClock clock;
+  FaultInjectionEnv env;
+  env.SetClock(&clock);
+  const absl::Time created = clock.Now();
+  WriteFile(env, "/f", "one");
+  EXPECT_EQ(*env.ModificationTime("/f"), created);
+  clock.Advance(absl::Minutes(5));
+  EXPECT_EQ(*env.ModificationTime("/f"), created);  // reading or waiting changes nothing
+  {
+    auto file = env.OpenFile("/f", OpenMode::kReadWrite);
+    ASSERT_TRUE((*file)->Append("two").ok());
+  }
+  EXPECT_EQ(*env.ModificationTime("/f"), created + absl::Minutes(5));
 }
 
 }  // namespace

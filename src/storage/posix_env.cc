@@ -213,6 +213,12 @@ class PosixEnv : public Env {
     return S_ISDIR(st.st_mode);
   }
 
+  absl::StatusOr<absl::Time> ModificationTime(const std::string& path) override {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) return IoError("stat", path, errno);
+    return absl::TimeFromTimespec(st.st_mtim);
+  }
+
   absl::Status TruncateFile(const std::string& path, uint64_t size) override {
     if (truncate(path.c_str(), static_cast<off_t>(size)) != 0) {
       return IoError("truncate", path, errno);

@@ -1,6 +1,8 @@
 #include "metrics/tsdb/index/postings.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <iterator>
 #include <utility>
 
 namespace sprout::metrics::tsdb {
@@ -145,21 +147,28 @@ class MergePostings final : public PostingsIterator {
   }
 
   bool Seek(SeriesRef target) override {
-    if (started_ && has_current_ && current_ >= target) return true;
-    if (started_ && !has_current_) return false;
-    // Rebuild the heap with every live iterator sought to target.
-    std::vector<PostingsIterator*> live;
     if (!started_) {
-      for (auto& it : its_) live.push_back(it.get());
-    } else {
-      live = heap_;
+      // First call: seek every iterator and heapify once.
+      started_ = true;
+      for (auto& it : its_) {
+        if (it->Seek(target)) heap_.push_back(it.get());
+      }
+      std::make_heap(heap_.begin(), heap_.end(), Greater);
+      return Pop();
     }
-    started_ = true;
-    heap_.clear();
-    for (PostingsIterator* it : live) {
-      if (it->Seek(target)) heap_.push_back(it);
+    if (!has_current_) return false;
+    if (current_ >= target) return true;
+    // Only the iterators behind target move: pop them off the top, seek, push back. A seek that
+    // skips little touches few of them.
+    while (!heap_.empty() && heap_.front()->At() < target) {
+      std::pop_heap(heap_.begin(), heap_.end(), Greater);
+      PostingsIterator* it = heap_.back();
+      if (it->Seek(target)) {
+        std::push_heap(heap_.begin(), heap_.end(), Greater);
+      } else {
+        heap_.pop_back();
+      }
     }
-    std::make_heap(heap_.begin(), heap_.end(), Greater);
     return Pop();
   }
 
@@ -288,6 +297,64 @@ MemPostings::MemPostings(SymbolTable* symbols)
       symbols_(symbols == nullptr ? own_symbols_.get() : symbols) {}
 
 namespace {
+
+// The union of several sorted lists as one sorted vector. Head refs are dense, so when the
+// lists span a range not much larger than their total a bitmap is cheapest (one pass to set,
+// one to read); otherwise lists are merged pairwise, smallest first.
+std::vector<SeriesRef> UnionToVector(const std::vector<const std::vector<SeriesRef>*>& lists,
+                                     size_t total) {
+  std::vector<SeriesRef> out;
+  SeriesRef lo = UINT64_MAX;
+  SeriesRef hi = 0;
+  for (const auto* l : lists) {
+    lo = std::min(lo, l->front());
+    hi = std::max(hi, l->back());
+  }
+  if ((hi - lo) / 64 <= 2 * total) {
+    std::vector<uint64_t> bits((hi - lo) / 64 + 1, 0);
+    for (const auto* l : lists) {
+      for (SeriesRef r : *l) bits[(r - lo) >> 6] |= uint64_t{1} << ((r - lo) & 63);
+    }
+    out.reserve(total);
+    for (size_t w = 0; w < bits.size(); ++w) {
+      for (uint64_t word = bits[w]; word != 0; word &= word - 1) {
+        out.push_back(lo + (w << 6) + static_cast<unsigned>(__builtin_ctzll(word)));
+      }
+    }
+    return out;
+  }
+  std::vector<std::vector<SeriesRef>> parts;
+  parts.reserve(lists.size());
+  for (const auto* l : lists) parts.push_back(*l);
+  while (parts.size() > 1) {
+    std::vector<std::vector<SeriesRef>> next;
+    for (size_t i = 0; i + 1 < parts.size(); i += 2) {
+      std::vector<SeriesRef> merged;
+      merged.reserve(parts[i].size() + parts[i + 1].size());
+      std::set_union(parts[i].begin(), parts[i].end(), parts[i + 1].begin(), parts[i + 1].end(),
+                     std::back_inserter(merged));
+      next.push_back(std::move(merged));
+    }
+    if (parts.size() % 2 == 1) next.push_back(std::move(parts.back()));
+    parts = std::move(next);
+  }
+  return std::move(parts[0]);
+}
+
+// The first index >= from whose ref is >= target (galloping, then binary search).
+size_t GallopTo(const std::vector<SeriesRef>& refs, size_t from, SeriesRef target) {
+  size_t lo = from;
+  size_t step = 1;
+  size_t hi = from + 1;
+  while (hi < refs.size() && refs[hi] < target) {
+    lo = hi;
+    step <<= 1;
+    hi = from + step;
+  }
+  hi = std::min(hi, refs.size());
+  return static_cast<size_t>(std::lower_bound(refs.begin() + lo, refs.begin() + hi, target) -
+                             refs.begin());
+}
 
 void InsertSorted(std::vector<SeriesRef>& list, SeriesRef ref) {
   if (list.empty() || list.back() < ref) {
@@ -448,26 +515,68 @@ std::vector<SeriesRef> MemPostings::Select(std::span<const Matcher> matchers) co
     positives.push_back(std::move(p));
   }
 
-  // The smallest union drives the intersection.
+  // The smallest union drives: it is materialised (its union, or a copy of its one list, or
+  // all series), then narrowed in place by the other positives (each a lazy union probed with
+  // Seek, so a large one is never walked in full) and by the subtracted lists.
   std::sort(positives.begin(), positives.end(),
             [](const Positive& a, const Positive& b) { return a.total < b.total; });
-  std::vector<std::unique_ptr<PostingsIterator>> intersect;
-  for (const Positive& p : positives) {
-    std::vector<std::unique_ptr<PostingsIterator>> lists;
-    lists.reserve(p.lists.size());
-    for (const List* l : p.lists) lists.push_back(NewListPostings(*l));
-    intersect.push_back(Merge(std::move(lists)));
+  if (positives.empty()) {
+    result = all_;
+  } else if (positives[0].lists.size() == 1) {
+    result = *positives[0].lists[0];
+  } else {
+    result = UnionToVector(positives[0].lists, positives[0].total);
   }
-  if (intersect.empty()) intersect.push_back(NewListPostings(all_));
-  std::unique_ptr<PostingsIterator> it = Intersect(std::move(intersect));
-  if (!subtract.empty()) {
+  const auto keep_if = [&result](auto&& keep) {
+    size_t out = 0;
+    for (SeriesRef r : result) {
+      if (keep(r)) result[out++] = r;
+    }
+    result.resize(out);
+  };
+  for (size_t i = 1; i < positives.size() && !result.empty(); ++i) {
     std::vector<std::unique_ptr<PostingsIterator>> lists;
-    lists.reserve(subtract.size());
-    for (const List* l : subtract) lists.push_back(NewListPostings(*l));
-    it = Without(std::move(it), Merge(std::move(lists)));
+    lists.reserve(positives[i].lists.size());
+    for (const List* l : positives[i].lists) lists.push_back(NewListPostings(*l));
+    std::unique_ptr<PostingsIterator> other = Merge(std::move(lists));
+    // Leapfrog: seek the other side to our ref, gallop ours to its ref.
+    size_t out = 0;
+    size_t k = 0;
+    while (k < result.size()) {
+      if (!other->Seek(result[k])) break;
+      const SeriesRef v = other->At();
+      if (v == result[k]) {
+        result[out++] = result[k++];
+      } else {
+        k = GallopTo(result, k, v);
+      }
+    }
+    result.resize(out);
   }
-  if (positives.size() == 1 && subtract.empty()) result.reserve(positives[0].total);
-  (void)ExpandPostings(*it, &result);  // in-memory lists have no errors
+  if (!subtract.empty() && !result.empty()) {
+    size_t total = 0;
+    for (const List* l : subtract) total += l->size();
+    if (total <= 4 * result.size()) {  // small: materialise and walk both linearly
+      const std::vector<SeriesRef> drop =
+          subtract.size() == 1 ? *subtract[0] : UnionToVector(subtract, total);
+      size_t j = 0;
+      keep_if([&](SeriesRef r) {
+        while (j < drop.size() && drop[j] < r) ++j;
+        return j == drop.size() || drop[j] != r;
+      });
+    } else {  // large: probe it per remaining ref
+      std::vector<std::unique_ptr<PostingsIterator>> lists;
+      lists.reserve(subtract.size());
+      for (const List* l : subtract) lists.push_back(NewListPostings(*l));
+      std::unique_ptr<PostingsIterator> drop = Merge(std::move(lists));
+      bool live = true;
+      keep_if([&](SeriesRef r) {
+        if (!live) return true;
+        live = drop->Seek(r);
+        return !live || drop->At() != r;
+      });
+    }
+  }
   return result;
 }
 

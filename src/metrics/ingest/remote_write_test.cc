@@ -5,6 +5,8 @@
 
 #include <bit>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -646,6 +648,88 @@ TEST(RemoteWrite, DecoderIsReusableAcrossRequests) {
     EXPECT_EQ(seen.series[0].histograms.at(0).integer.positive_buckets,
               std::vector<uint64_t>(round, 1));
   }
+}
+
+}  // namespace
+}  // namespace sprout::metrics::ingest
+
+namespace sprout::metrics::ingest {
+namespace {
+
+// Writes the fuzzer's seed corpus (corpus/remote_write_fuzzer/) when
+// SPROUT_WRITE_REMOTE_WRITE_SEEDS names a directory; otherwise checks that the seeds decode.
+// Byte 0 of a seed is the fuzzer's mode: 0 = uncompressed WriteRequest, 1 = snappy body.
+std::vector<std::pair<std::string, std::string>> Seeds() {
+  prometheus::WriteRequest full;
+  auto* ts = AddSeries(
+      &full, {{"__name__", "http_requests_total"}, {"instance", "10.0.0.1:9100"}, {"job", "api"}});
+  AddSample(ts, 1000, 1);
+  AddSample(ts, 2000, std::bit_cast<double>(kStaleNaN));
+  auto* e = ts->add_exemplars();
+  auto* el = e->add_labels();
+  el->set_name("trace_id");
+  el->set_value("4bf92f3577b34da6a3ce929d0e0e4736");
+  e->set_value(0.5);
+  e->set_timestamp(900);
+  auto* hs = AddSeries(&full, {{"__name__", "latency_seconds"}, {"job", "api"}});
+  auto* h = hs->add_histograms();
+  h->set_timestamp(1000);
+  h->set_count_int(6);
+  h->set_sum(3.5);
+  h->set_schema(2);
+  AddSpan(h->mutable_positive_spans(), 0, 2);
+  AddSpan(h->mutable_positive_spans(), 2, 1);
+  for (int64_t d : {1, 2, -1}) h->add_positive_deltas(d);
+  AddSpan(h->mutable_negative_spans(), -1, 1);
+  h->add_negative_deltas(1);
+  auto* fh = hs->add_histograms();
+  fh->set_timestamp(2000);
+  fh->set_count_float(2.5);
+  fh->set_schema(-4);
+  AddSpan(fh->mutable_positive_spans(), 3, 1);
+  fh->add_positive_counts(2.5);
+  auto* m = full.add_metadata();
+  m->set_type(prometheus::MetricMetadata::COUNTER);
+  m->set_metric_family_name("http_requests_total");
+  m->set_help("Requests.");
+  m->set_unit("requests");
+
+  prometheus::WriteRequest bad;
+  AddSample(AddSeries(&bad, {{"job", "nameless"}}), 1, 1);
+  AddSample(AddSeries(&bad, {{"__name__", "up"}, {"b", "1"}, {"a", "2"}}), 1, 1);
+  AddSample(AddSeries(&bad, {{"__name__", "up"}, {"a", "1"}, {"a", "2"}}), 1, 1);
+
+  prometheus::WriteRequest metadata_only;
+  *metadata_only.add_metadata() = full.metadata(0);
+  const std::string wire = full.SerializeAsString();
+  return {
+      {"full", std::string(1, '\0') + wire},
+      {"full-snappy", "\x01" + *net::Compress(net::Codec::kSnappy, wire)},
+      {"invalid-series", std::string(1, '\0') + bad.SerializeAsString()},
+      {"truncated", std::string(1, '\0') + wire.substr(0, wire.size() / 2)},
+      {"metadata-only", std::string(1, '\0') + metadata_only.SerializeAsString()},
+      {"known-labels", "\x02" + wire},
+  };
+}
+
+TEST(RemoteWriteSeeds, WriteOrCheck) {
+  const char* dir = std::getenv("SPROUT_WRITE_REMOTE_WRITE_SEEDS");
+  for (const auto& [name, bytes] : Seeds()) {
+    if (dir != nullptr) {
+      FILE* f = std::fopen((std::string(dir) + "/" + name).c_str(), "wb");
+      ASSERT_NE(f, nullptr);
+      std::fwrite(bytes.data(), 1, bytes.size(), f);
+      std::fclose(f);
+    }
+    ASSERT_FALSE(bytes.empty());
+  }
+  // The full seed decodes with nothing refused.
+  Decoded run = DecodeWire(Seeds()[0].second.substr(1));
+  EXPECT_TRUE(run.result.ok()) << run.result.message;
+  EXPECT_EQ(run.result.series_accepted, 2);
+  EXPECT_EQ(run.result.histograms_accepted, 2);
+  EXPECT_EQ(run.result.exemplars_accepted, 1);
+  EXPECT_EQ(run.result.metadata_accepted, 1);
 }
 
 }  // namespace

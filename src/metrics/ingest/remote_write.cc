@@ -157,6 +157,19 @@ Kind KnownKind(Msg msg, uint32_t number, uint32_t wire_type, Msg* sub) {
   return f.kind;
 }
 
+// The common encoding of a Label, as every sender writes it: field 1 then field 2, each with a
+// one-byte length, and nothing else. Returns false for anything else (the general path decides).
+inline bool FastLabel(const char* p, size_t size, Label* label) {
+  if (size < 4 || p[0] != 0x0a) return false;
+  const auto n1 = static_cast<uint8_t>(p[1]);
+  if (n1 >= 0x80 || 4 + static_cast<size_t>(n1) > size || p[2 + n1] != 0x12) return false;
+  const auto n2 = static_cast<uint8_t>(p[3 + n1]);
+  if (n2 >= 0x80 || 4 + static_cast<size_t>(n1) + n2 != size) return false;
+  label->name = std::string_view(p + 2, n1);
+  label->value = std::string_view(p + 4 + n1, n2);
+  return true;
+}
+
 constexpr int kMaxDepth = 100;  // protobuf's default recursion limit
 
 class Scanner {
@@ -199,6 +212,8 @@ class Scanner {
           const char* value = p;
           p += size;
           if (kind == Kind::kMessage) {
+            Label ignored;
+            if (sub == Msg::kLabel && FastLabel(value, size, &ignored)) continue;
             if (depth + 1 > kMaxDepth) return Fail("proto: exceeded maximum recursion depth");
             if (!Message(sub, value, p, depth + 1)) return false;
             if (depth == 0 && number == 1) series->emplace_back(value, size);
@@ -375,6 +390,7 @@ inline int32_t ZigZag32(uint64_t v) {
 // One Label message: name and value, the last occurrence winning as in protobuf.
 Label ReadLabel(std::string_view payload) {
   Label label;
+  if (FastLabel(payload.data(), payload.size(), &label)) return label;
   const char* p = payload.data();
   const char* end = p + payload.size();
   Field f;
@@ -684,7 +700,17 @@ void RemoteWriteDecoder::DecodeLabels(std::string_view label_bytes) {
   const char* p = label_bytes.data();
   const char* end = p + label_bytes.size();
   Field f;
-  while (p < end && NextField(&p, end, &f)) {
+  while (p < end) {
+    // Fast path: a Label field with a one-byte length.
+    if (p[0] == 0x0a && static_cast<uint8_t>(p[1]) < 0x80 &&
+        end - p >= 2 + static_cast<uint8_t>(p[1])) {
+      const size_t n = static_cast<uint8_t>(p[1]);
+      const Label label = ReadLabel(std::string_view(p + 2, n));
+      p += 2 + n;
+      if (!label.value.empty()) labels_.push_back(label);
+      continue;
+    }
+    if (!NextField(&p, end, &f)) break;
     if (f.number != 1 || f.wire_type != 2) continue;
     const Label label = ReadLabel(f.bytes);
     if (!label.value.empty()) labels_.push_back(label);
@@ -961,18 +987,23 @@ void RemoteWriteDecoder::HandleTimeSeries(std::string_view ts, int64_t now_ms,
       }
       last_name = l.name;
     }
-    // __name__ sorts first among classic names ('_' < letters is false: '_' is 0x5f, after
-    // upper case). The canonical order is plain byte order, which the checks above enforce.
   } else {
-    // Only the metric name is needed, for the messages below.
-    DecodeLabels(label_bytes_);
-    for (const Label& l : labels_) {
-      if (l.name == kMetricName) {
-        metric_name = l.value;
-        break;
-      }
-    }
+    // Labels stay undecoded; the metric name is looked up only if a message needs it.
   }
+  bool name_pending = known;
+  auto metric = [&]() -> std::string_view {
+    if (name_pending) {
+      DecodeLabels(label_bytes_);
+      for (const Label& l : labels_) {
+        if (l.name == kMetricName) {
+          metric_name = l.value;
+          break;
+        }
+      }
+      name_pending = false;
+    }
+    return metric_name;
+  };
 
   // --- samples ---
   auto timestamp_problem = [&](int64_t t) -> std::pair<Refusal, std::string> {
@@ -980,14 +1011,14 @@ void RemoteWriteDecoder::HandleTimeSeries(std::string_view ts, int64_t now_ms,
       return {Refusal::kTooFarInFuture,
               Limited(absl::StrCat("received a sample whose timestamp is too far in the future, "
                                    "timestamp: ",
-                                   t, " series: '", Quoted200(metric_name), "'"),
+                                   t, " series: '", Quoted200(metric()), "'"),
                       "too-far-in-future", "validation.create-grace-period")};
     }
     if (limits_.past_grace_period_ms > 0 && t < now_ms - limits_.past_grace_period_ms) {
       return {Refusal::kTooFarInPast,
               Limited(absl::StrCat("received a sample whose timestamp is too far in the past, "
                                    "timestamp: ",
-                                   t, " series: '", Quoted200(metric_name), "'"),
+                                   t, " series: '", Quoted200(metric()), "'"),
                       "too-far-in-past", "validation.past-grace-period")};
     }
     return {Refusal::kCount, ""};
@@ -1017,21 +1048,21 @@ void RemoteWriteDecoder::HandleTimeSeries(std::string_view ts, int64_t now_ms,
             Refusal::kNativeHistogramSpanNegativeOffset,
             absl::StrCat("received a native histogram sample with a span whose offset is "
                          "negative, timestamp: ",
-                         h.timestamp_ms, " series: '", Quoted200(metric_name),
+                         h.timestamp_ms, " series: '", Quoted200(metric()),
                          "' (err-mimir-native-histogram-span-negative-offset)"));
       case HistogramProblem::kSpansBuckets:
         return refuse_series(
             Refusal::kNativeHistogramSpansBucketsMismatch,
             absl::StrCat("received a native histogram sample whose spans specify a different "
                          "number of buckets than provided, timestamp: ",
-                         h.timestamp_ms, " series: '", Quoted200(metric_name),
+                         h.timestamp_ms, " series: '", Quoted200(metric()),
                          "' (err-mimir-native-histogram-spans-buckets-mismatch)"));
       default:
         return refuse_series(
             Refusal::kNativeHistogramNegativeBucketCount,
             absl::StrCat("received a native histogram sample with a bucket whose observation "
                          "count is negative, timestamp: ",
-                         h.timestamp_ms, " series: '", Quoted200(metric_name),
+                         h.timestamp_ms, " series: '", Quoted200(metric()),
                          "' (err-mimir-native-histogram-negative-bucket-count)"));
     }
   }

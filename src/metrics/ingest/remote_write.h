@@ -91,7 +91,7 @@ class Series {
   // bytes always mean an equal label set, so the head can cache series by them; two encodings of
   // one label set may differ, so the cache needs a canonical identity behind it.
   std::string_view label_bytes() const { return label_bytes_; }
-  // The label set, decoded on first use: sorted by name, unique, no empty value, __name__ first.
+  // The label set, decoded on first use: sorted by name (byte order), unique, no empty value.
   std::span<const Label> labels() const;
   std::string_view metric_name() const;
   std::span<const Sample> samples() const { return samples_; }

@@ -484,6 +484,12 @@ std::string_view CodecName(Codec codec) {
   return "unknown";
 }
 
+std::optional<size_t> SnappyUncompressedLength(std::string_view input) {
+  size_t length = 0;
+  if (!snappy::GetUncompressedLength(input.data(), input.size(), &length)) return std::nullopt;
+  return length;
+}
+
 absl::StatusOr<std::string> Decompress(Codec codec, std::string_view input, size_t max_output) {
   switch (codec) {
     case Codec::kIdentity:

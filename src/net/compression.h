@@ -30,6 +30,10 @@ std::string_view CodecName(Codec codec);
 // the output would exceed `max_output` bytes (a guard against decompression bombs).
 absl::StatusOr<std::string> Decompress(Codec codec, std::string_view input, size_t max_output);
 
+// The decoded size a snappy block-format body announces in its header, or nullopt when the header
+// is corrupt. Lets a receiver refuse an oversized body, naming its size, before decoding it.
+std::optional<size_t> SnappyUncompressedLength(std::string_view input);
+
 // Encodes `input` (used by clients and by tests).
 absl::StatusOr<std::string> Compress(Codec codec, std::string_view input);
 

@@ -1,7 +1,8 @@
 // sprout: one binary for the collector and (later) the trace, metrics and log stores.
 //
 //   sprout collector --config otelcol.yaml [--config more.yaml] [--set key::path=value]
-//   sprout validate  --config otelcol.yaml
+//   sprout validate  --config otelcol.yaml | --metrics-config mimir.yaml
+//   sprout metrics   [--config mimir.yaml] [--set key.path=value]
 //   sprout components
 //   sprout --version
 
@@ -17,12 +18,17 @@
 #include "absl/synchronization/mutex.h"
 #include "base/go_duration.h"
 #include "base/logging.h"
+#include "base/metrics.h"
+#include "base/process_stats.h"
 #include "base/signals.h"
 #include "collector/components.h"
 #include "collector/featuregate.h"
 #include "collector/service.h"
 #include "collector/service_config.h"
 #include "config/config.h"
+#include "metrics/api/metrics_api.h"
+#include "metrics/config/metrics_config.h"
+#include "net/http_server.h"
 
 namespace {
 
@@ -71,6 +77,97 @@ absl::StatusOr<collector::ServiceConfig> LoadServiceConfig(const ConfigFlags& fl
     logger.Warn(warning.message, {{"name", warning.name}});
   }
   return collector::DecodeServiceConfig(loaded->root, factories);
+}
+
+// `sprout metrics` and `sprout validate --metrics-config`: the Mimir-style configuration.
+absl::StatusOr<metrics::MetricsConfigResult> LoadMetricsFlags(
+    const std::vector<std::string>& configs, const std::vector<std::string>& sets) {
+  config::LoadOptions options;
+  options.uris = configs;
+  options.set_overrides = sets;
+  return metrics::LoadMetricsConfig(options);
+}
+
+int RunValidateMetrics(const std::vector<std::string>& configs,
+                       const std::vector<std::string>& sets) {
+  auto cfg = LoadMetricsFlags(configs, sets);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "Error: invalid configuration: %s\n",
+                 std::string(cfg.status().message()).c_str());
+    return 1;
+  }
+  for (const std::string& warning : cfg->warnings) {
+    std::fprintf(stderr, "Warning: %s\n", warning.c_str());
+  }
+  return 0;
+}
+
+int RunMetrics(const std::vector<std::string>& configs, const std::vector<std::string>& sets,
+               absl::Duration shutdown_timeout) {
+  const log::Logger logger;
+  auto cfg = LoadMetricsFlags(configs, sets);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "Error: invalid configuration: %s\n",
+                 std::string(cfg.status().message()).c_str());
+    return 1;
+  }
+  for (const std::string& warning : cfg->warnings) logger.Warn(warning, {});
+  const metrics::MetricsConfig& config = cfg->config;
+  if (absl::Status runnable = metrics::CheckRunnable(config); !runnable.ok()) {
+    std::fprintf(stderr, "Error: %s\n", std::string(runnable.message()).c_str());
+    return 1;
+  }
+
+  MetricsRegistry registry;
+  const absl::Time start = absl::Now();
+  registry.AddCounterCallback("process_cpu_seconds_total",
+                              "Total user and system CPU time spent in seconds.", {},
+                              [] { return ProcessCpuSeconds(); });
+  registry.AddGaugeCallback("process_resident_memory_bytes", "Resident memory size in bytes.", {},
+                            [] { return static_cast<double>(ProcessRssBytes()); });
+  registry.AddGaugeCallback("process_start_time_seconds",
+                            "Start time of the process since unix epoch in seconds.", {},
+                            [start] { return absl::ToDoubleSeconds(start - absl::UnixEpoch()); });
+  registry
+      .GetGauge("sprout_build_info", "A metric with a constant '1' value.",
+                {{"version", SPROUT_VERSION}, {"application", "sprout metrics"}})
+      ->Set(1);
+
+  metrics::api::MetricsApiOptions api_options;
+  api_options.tenants = {config.multitenancy_enabled, config.DefaultTenant()};
+  api_options.effective_config = config.EffectiveYaml();
+  api_options.build.version = SPROUT_VERSION;
+  api_options.build.branch = "main";
+  api_options.build.go_version = std::string("c++ ") + __VERSION__;
+  api_options.registry = &registry;
+  metrics::api::MetricsApi api(api_options);
+  net::Router router;
+  if (absl::Status s = api.Register(&router); !s.ok()) {
+    std::fprintf(stderr, "Error: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  // The listeners' protections (timeouts, connection cap) with their defaults, as every
+  // listener of sprout.
+  net::HttpServerOptions server_options;
+  server_options.endpoint = config.HttpEndpoint();
+  server_options.max_request_body_size = config.max_recv_msg_size;
+  auto server = net::HttpServer::Start(server_options, std::move(router));
+  if (!server.ok()) {
+    std::fprintf(stderr, "Error: cannot start the HTTP server: %s\n",
+                 std::string(server.status().message()).c_str());
+    return 1;
+  }
+  api.SetReady(true);
+  const std::string host =
+      config.http_listen_address.empty() ? "0.0.0.0" : config.http_listen_address;
+  logger.Info("sprout metrics is ready",
+              {{"address", host + ":" + std::to_string((*server)->port())},
+               {"multitenancy_enabled", config.multitenancy_enabled ? "true" : "false"}});
+  const int sig = WaitForTerminationSignal();
+  logger.Info("Received signal from OS", {{"signal", sig == SIGTERM ? "terminated" : "interrupt"}});
+  api.SetReady(false);
+  (*server)->Shutdown(shutdown_timeout);
+  return 0;
 }
 
 int RunValidate(const ConfigFlags& flags) {
@@ -140,8 +237,28 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   ConfigFlags validate_flags;
-  CLI::App* validate_cmd = app.add_subcommand("validate", "Check a collector config and exit");
+  std::vector<std::string> validate_metrics_configs;
+  CLI::App* validate_cmd =
+      app.add_subcommand("validate", "Check a collector or metrics (Mimir) config and exit");
   AddConfigFlags(validate_cmd, &validate_flags);
+  validate_cmd->get_option("--config")->required(false);
+  validate_cmd->add_option("--metrics-config", validate_metrics_configs,
+                           "A `sprout metrics` (Mimir) configuration file to check instead.");
+
+  std::vector<std::string> metrics_configs;
+  std::vector<std::string> metrics_sets;
+  std::string metrics_shutdown_timeout = "30s";
+  CLI::App* metrics_cmd = app.add_subcommand(
+      "metrics", "Run the metrics store (Prometheus/Mimir API) with a Mimir config");
+  metrics_cmd->add_option("--config", metrics_configs,
+                          "Mimir configuration: a file path, file:<path>, env:<VAR> or yaml:... "
+                          "Without it: local defaults, data under ./data/metrics.");
+  metrics_cmd->add_option("--set", metrics_sets,
+                          "Override a value: key.path=value or key::path=value (YAML value).");
+  metrics_cmd
+      ->add_option("--shutdown-timeout", metrics_shutdown_timeout,
+                   "How long requests in progress may finish after SIGTERM (Go duration)")
+      ->capture_default_str();
 
   CLI::App* components_cmd = app.add_subcommand("components", "List the built-in components");
 
@@ -156,7 +273,29 @@ int main(int argc, char** argv) {
     }
     return RunCollector(collector_flags, *timeout);
   }
-  if (validate_cmd->parsed()) return RunValidate(validate_flags);
+  if (validate_cmd->parsed()) {
+    if (!validate_metrics_configs.empty()) {
+      if (!validate_flags.configs.empty()) {
+        std::fprintf(stderr, "Error: use either --config or --metrics-config\n");
+        return 1;
+      }
+      return RunValidateMetrics(validate_metrics_configs, validate_flags.sets);
+    }
+    if (validate_flags.configs.empty()) {
+      std::fprintf(stderr, "Error: --config or --metrics-config is required\n");
+      return 1;
+    }
+    return RunValidate(validate_flags);
+  }
+  if (metrics_cmd->parsed()) {
+    auto timeout = ParseGoDuration(metrics_shutdown_timeout);
+    if (!timeout.ok()) {
+      std::fprintf(stderr, "Error: --shutdown-timeout: %s\n",
+                   std::string(timeout.status().message()).c_str());
+      return 1;
+    }
+    return RunMetrics(metrics_configs, metrics_sets, *timeout);
+  }
   if (components_cmd->parsed()) {
     const collector::Factories factories = collector::BuiltinFactories();
     for (auto kind : {collector::Kind::kReceiver, collector::Kind::kProcessor,

@@ -1,0 +1,296 @@
+#include "metrics/api/metrics_api.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/json_escape.h"
+#include "base/status.h"
+#include "metrics/api/params.h"
+#include "metrics/api/response.h"
+
+namespace sprout::metrics::api {
+namespace {
+
+constexpr const char* kPrefixes[] = {"", "/prometheus"};
+constexpr const char* kTruncated = "results truncated due to limit";
+
+// Prometheus asks the storage for one more than the limit to know whether it truncated.
+int64_t HintLimit(int64_t limit) { return limit > 0 ? limit + 1 : 0; }
+
+template <typename T>
+bool Truncate(std::vector<T>* values, int64_t limit) {
+  if (limit <= 0 || static_cast<int64_t>(values->size()) <= limit) return false;
+  values->resize(static_cast<size_t>(limit));
+  return true;
+}
+
+std::string LabelSetJson(const LabelPairs& labels) {
+  std::string out = "{";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) out += ",";
+    AppendJsonString(labels[i].first, &out);
+    out += ":";
+    AppendJsonString(labels[i].second, &out);
+  }
+  out += "}";
+  return out;
+}
+
+// The parameters every metadata endpoint shares. Returns false after answering the request
+// with the error.
+struct CommonParams {
+  int64_t start = kMinTimeMs;
+  int64_t end = kMaxTimeMs;
+  int64_t limit = 0;
+  std::vector<MatcherSet> matcher_sets;
+};
+
+bool ParseCommon(net::HttpRequest& request, net::HttpResponse& response, CommonParams* out) {
+  if (absl::Status s = request.ParseForm(); !s.ok()) {
+    WriteError(response, ErrorType::kBadData,
+               absl::StrCat("error parsing form values: ", s.message()));
+    return false;
+  }
+  absl::StatusOr<int64_t> start = ParseTimeParam("start", request.form.Get("start"), kMinTimeMs);
+  if (!start.ok()) {
+    WriteStatusError(response, start.status());
+    return false;
+  }
+  absl::StatusOr<int64_t> end = ParseTimeParam("end", request.form.Get("end"), kMaxTimeMs);
+  if (!end.ok()) {
+    WriteStatusError(response, end.status());
+    return false;
+  }
+  absl::StatusOr<std::vector<MatcherSet>> sets = ParseMatchersParam(request.form.GetAll("match[]"));
+  if (!sets.ok()) {
+    WriteStatusError(response, sets.status());
+    return false;
+  }
+  absl::StatusOr<int64_t> limit = ParseLimitParam(request.form.Get("limit"));
+  if (!limit.ok()) {
+    WriteStatusError(response, limit.status());
+    return false;
+  }
+  out->start = *start;
+  out->end = *end;
+  out->limit = *limit;
+  out->matcher_sets = *std::move(sets);
+  return true;
+}
+
+}  // namespace
+
+MetricsApi::MetricsApi(MetricsApiOptions options) : options_(std::move(options)) {}
+
+std::string MetricsApi::BuildInfoJson() const {
+  const BuildInfo& b = options_.build;
+  std::string data = "{\"application\":\"Grafana Mimir\"";
+  auto field = [&data](const char* name, const std::string& value) {
+    absl::StrAppend(&data, ",\"", name, "\":");
+    AppendJsonString(value, &data);
+  };
+  field("version", b.version);
+  field("revision", b.revision);
+  field("branch", b.branch);
+  field("buildUser", b.build_user);
+  field("buildDate", b.build_date);
+  field("goVersion", b.go_version);
+  data +=
+      ",\"features\":{\"ruler_config_api\":\"false\",\"alertmanager_config_api\":\"false\","
+      "\"query_sharding\":\"false\",\"federated_rules\":\"false\"}}";
+  net::HttpResponse r;
+  WriteSuccess(r, data);
+  return r.body;
+}
+
+absl::Status MetricsApi::Register(net::Router* router) {
+  router->SetTenants(options_.tenants);
+  MetricsRegistry* registry = options_.registry;
+
+  // Counts requests by route and status; the handler runs inside.
+  auto counted = [registry](std::string route, net::HttpHandler handler) -> net::HttpHandler {
+    return [registry, route = std::move(route), handler = std::move(handler)](
+               net::HttpRequest& request, net::HttpResponse& response) {
+      handler(request, response);
+      if (registry != nullptr) {
+        registry
+            ->GetCounter("sprout_metrics_http_requests_total",
+                         "HTTP requests answered by sprout metrics.",
+                         {{"method", request.method},
+                          {"route", route},
+                          {"status_code", std::to_string(response.status)}})
+            ->Increment();
+      }
+    };
+  };
+  auto handle = [&](std::string_view method, const std::string& pattern, net::HttpHandler handler,
+                    net::RouteOptions options) -> absl::Status {
+    return router->Handle(method, pattern, counted(pattern, std::move(handler)), options);
+  };
+
+  net::RouteOptions plain;
+  plain.execution = net::RouteExecution::kInline;
+  net::RouteOptions tenant;
+  tenant.tenant = net::TenantPolicy::kSingle;
+  tenant.gzip = true;
+
+  std::shared_ptr<std::atomic<bool>> ready = ready_;
+  RETURN_IF_ERROR(handle(
+      "GET", "/ready",
+      [ready](net::HttpRequest&, net::HttpResponse& response) {
+        const bool is_ready = ready->load(std::memory_order_acquire);
+        response.status = is_ready ? 200 : 503;
+        response.SetHeader("Content-Type", "text/plain; charset=utf-8");
+        response.body = is_ready ? "ready" : "not ready";
+      },
+      plain));
+
+  net::RouteOptions metrics_route = plain;
+  metrics_route.gzip = true;
+  RETURN_IF_ERROR(handle(
+      "GET", "/metrics",
+      [registry](net::HttpRequest&, net::HttpResponse& response) {
+        response.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        response.body = registry != nullptr ? registry->RenderText() : "";
+      },
+      metrics_route));
+
+  RETURN_IF_ERROR(handle(
+      "GET", "/config",
+      [yaml = options_.effective_config](net::HttpRequest&, net::HttpResponse& response) {
+        response.SetHeader("Content-Type", "text/plain; charset=utf-8");
+        response.body = yaml;
+      },
+      plain));
+
+  const std::string buildinfo = BuildInfoJson();
+  for (const char* prefix : kPrefixes) {
+    const std::string p = prefix;
+    RETURN_IF_ERROR(handle(
+        "GET", p + "/api/v1/status/buildinfo",
+        [buildinfo](net::HttpRequest&, net::HttpResponse& response) {
+          response.SetHeader("Content-Type", "application/json");
+          response.body = buildinfo;
+        },
+        plain));
+    RETURN_IF_ERROR(handle(
+        "GET", p + "/api/v1/rules",
+        [](net::HttpRequest&, net::HttpResponse& response) {
+          WriteSuccess(response, "{\"groups\":[]}");
+        },
+        tenant));
+    RETURN_IF_ERROR(handle(
+        "GET", p + "/api/v1/alerts",
+        [](net::HttpRequest&, net::HttpResponse& response) {
+          WriteSuccess(response, "{\"alerts\":[]}");
+        },
+        tenant));
+
+    Queryable* q = options_.queryable;
+    if (q == nullptr) continue;
+
+    auto labels = [q](net::HttpRequest& request, net::HttpResponse& response) {
+      CommonParams p;
+      if (!ParseCommon(request, response, &p)) return;
+      absl::StatusOr<std::vector<std::string>> names =
+          q->LabelNames(request.tenant, p.matcher_sets, p.start, p.end, HintLimit(p.limit));
+      if (!names.ok()) return WriteStatusError(response, names.status());
+      std::vector<std::string> warnings;
+      if (Truncate(&*names, p.limit)) warnings.push_back(kTruncated);
+      WriteSuccess(response, JsonStringArray(*names), warnings);
+    };
+    RETURN_IF_ERROR(handle("GET", p + "/api/v1/labels", labels, tenant));
+    RETURN_IF_ERROR(handle("POST", p + "/api/v1/labels", labels, tenant));
+
+    auto values = [q](net::HttpRequest& request, net::HttpResponse& response) {
+      absl::StatusOr<std::string> name = UnescapeLabelNameParam(request.PathValue("name"));
+      if (!name.ok()) return WriteStatusError(response, name.status());
+      CommonParams p;
+      if (!ParseCommon(request, response, &p)) return;
+      absl::StatusOr<std::vector<std::string>> vals =
+          q->LabelValues(request.tenant, *name, p.matcher_sets, p.start, p.end, HintLimit(p.limit));
+      if (!vals.ok()) return WriteStatusError(response, vals.status());
+      std::vector<std::string> warnings;
+      if (Truncate(&*vals, p.limit)) warnings.push_back(kTruncated);
+      WriteSuccess(response, JsonStringArray(*vals), warnings);
+    };
+    RETURN_IF_ERROR(handle("GET", p + "/api/v1/label/{name}/values", values, tenant));
+
+    auto series = [q](net::HttpRequest& request, net::HttpResponse& response) {
+      if (absl::Status s = request.ParseForm(); !s.ok()) {
+        return WriteError(response, ErrorType::kBadData,
+                          absl::StrCat("error parsing form values: ", s.message()));
+      }
+      if (request.form.GetAll("match[]").empty()) {
+        return WriteError(response, ErrorType::kBadData, "no match[] parameter provided");
+      }
+      CommonParams p;
+      if (!ParseCommon(request, response, &p)) return;
+      absl::StatusOr<std::vector<LabelPairs>> sets =
+          q->Series(request.tenant, p.matcher_sets, p.start, p.end, HintLimit(p.limit));
+      if (!sets.ok()) return WriteStatusError(response, sets.status());
+      std::vector<std::string> warnings;
+      if (Truncate(&*sets, p.limit)) warnings.push_back(kTruncated);
+      std::string data = "[";
+      for (size_t i = 0; i < sets->size(); ++i) {
+        if (i > 0) data += ",";
+        data += LabelSetJson((*sets)[i]);
+      }
+      data += "]";
+      WriteSuccess(response, data, warnings);
+    };
+    RETURN_IF_ERROR(handle("GET", p + "/api/v1/series", series, tenant));
+    RETURN_IF_ERROR(handle("POST", p + "/api/v1/series", series, tenant));
+
+    auto metadata = [q](net::HttpRequest& request, net::HttpResponse& response) {
+      if (absl::Status s = request.ParseForm(); !s.ok()) {
+        return WriteError(response, ErrorType::kBadData,
+                          absl::StrCat("error parsing form values: ", s.message()));
+      }
+      int64_t limit = -1;
+      int64_t limit_per_metric = -1;
+      if (std::string_view s = request.form.Get("limit"); !s.empty()) {
+        absl::StatusOr<int64_t> v = GoAtoi(s);
+        if (!v.ok()) return WriteError(response, ErrorType::kBadData, "limit must be a number");
+        limit = *v;
+      }
+      if (std::string_view s = request.form.Get("limit_per_metric"); !s.empty()) {
+        absl::StatusOr<int64_t> v = GoAtoi(s);
+        if (!v.ok()) {
+          return WriteError(response, ErrorType::kBadData, "limit_per_metric must be a number");
+        }
+        limit_per_metric = *v;
+      }
+      auto md = q->Metadata(request.tenant, request.form.Get("metric"), limit, limit_per_metric);
+      if (!md.ok()) return WriteStatusError(response, md.status());
+      std::string data = "{";
+      bool first = true;
+      for (const auto& [metric, entries] : *md) {
+        if (!first) data += ",";
+        first = false;
+        AppendJsonString(metric, &data);
+        data += ":[";
+        for (size_t i = 0; i < entries.size(); ++i) {
+          if (i > 0) data += ",";
+          data += "{\"type\":";
+          AppendJsonString(entries[i].type, &data);
+          data += ",\"help\":";
+          AppendJsonString(entries[i].help, &data);
+          data += ",\"unit\":";
+          AppendJsonString(entries[i].unit, &data);
+          data += "}";
+        }
+        data += "]";
+      }
+      data += "}";
+      WriteSuccess(response, data);
+    };
+    RETURN_IF_ERROR(handle("GET", p + "/api/v1/metadata", metadata, tenant));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sprout::metrics::api

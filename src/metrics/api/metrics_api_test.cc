@@ -1,0 +1,294 @@
+#include "metrics/api/metrics_api.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "metrics/api/params.h"
+#include "metrics/api/response.h"
+#include "net/http_message.h"
+
+namespace sprout::metrics::api {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A Queryable over a fixed list of series, recording what it was asked.
+class FakeQueryable : public Queryable {
+ public:
+  std::vector<LabelPairs> series = {
+      {{"__name__", "up"}, {"job", "a"}},
+      {{"__name__", "up"}, {"job", "b"}},
+      {{"__name__", "x"}, {"http.status", "200"}},
+  };
+  std::string last_tenant;
+  std::vector<MatcherSet> last_sets;
+  int64_t last_mint = 0, last_maxt = 0, last_limit = -7;
+
+  absl::StatusOr<std::vector<std::string>> LabelNames(std::string_view tenant,
+                                                      const std::vector<MatcherSet>& sets,
+                                                      int64_t mint, int64_t maxt,
+                                                      int64_t limit) override {
+    Record(tenant, sets, mint, maxt, limit);
+    std::vector<std::string> out = {"__name__", "http.status", "job"};
+    if (limit > 0 && static_cast<int64_t>(out.size()) > limit) out.resize(limit);
+    return out;
+  }
+  absl::StatusOr<std::vector<std::string>> LabelValues(std::string_view tenant,
+                                                       std::string_view name,
+                                                       const std::vector<MatcherSet>& sets,
+                                                       int64_t mint, int64_t maxt,
+                                                       int64_t limit) override {
+    Record(tenant, sets, mint, maxt, limit);
+    std::vector<std::string> out;
+    for (const auto& s : series) {
+      for (const auto& [n, v] : s) {
+        if (n == name && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+      }
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<LabelPairs>> Series(std::string_view tenant,
+                                                 const std::vector<MatcherSet>& sets, int64_t mint,
+                                                 int64_t maxt, int64_t limit) override {
+    Record(tenant, sets, mint, maxt, limit);
+    if (sets.size() == 1 && sets[0][0].value == "boom") {
+      return absl::InternalError("storage on fire");
+    }
+    return series;
+  }
+  absl::StatusOr<std::map<std::string, std::vector<MetricMetadata>>> Metadata(
+      std::string_view tenant, std::string_view, int64_t limit, int64_t) override {
+    last_tenant = std::string(tenant);
+    last_limit = limit;
+    return std::map<std::string, std::vector<MetricMetadata>>{{"up", {{"gauge", "1 if up", ""}}}};
+  }
+
+ private:
+  void Record(std::string_view tenant, const std::vector<MatcherSet>& sets, int64_t mint,
+              int64_t maxt, int64_t limit) {
+    last_tenant = std::string(tenant);
+    last_sets = sets;
+    last_mint = mint;
+    last_maxt = maxt;
+    last_limit = limit;
+  }
+};
+
+class MetricsApiTest : public ::testing::Test {
+ protected:
+  void Build(bool multitenancy) {
+    MetricsApiOptions options;
+    options.tenants = {multitenancy, "anonymous"};
+    options.effective_config = "target: all\n";
+    options.build = {"1.2.3", "abc", "main", "me", "today", "gcc"};
+    options.registry = &registry_;
+    options.queryable = &queryable_;
+    api_ = std::make_unique<MetricsApi>(options);
+    router_ = net::Router();
+    ASSERT_TRUE(api_->Register(&router_).ok());
+  }
+
+  // Serves one request through the router (tenant check included), without a socket.
+  net::HttpResponse Serve(std::string method, std::string target,
+                          std::vector<std::pair<std::string, std::string>> headers = {},
+                          std::string body = "") {
+    net::HttpRequest request;
+    request.method = method;
+    request.target = target;
+    const size_t q = target.find('?');
+    request.path = target.substr(0, q);
+    if (q != std::string::npos) request.query = target.substr(q + 1);
+    request.headers = std::move(headers);
+    request.body = std::move(body);
+    net::HttpResponse response;
+    net::Router::Match m = router_.Find(method, request.path, &request.path_params);
+    if (m.route == nullptr) {
+      net::Router::WriteNoRoute(m, response);
+      return response;
+    }
+    router_.Serve(*m.route, request, response);
+    return response;
+  }
+
+  MetricsRegistry registry_;
+  FakeQueryable queryable_;
+  std::unique_ptr<MetricsApi> api_;
+  net::Router router_;
+};
+
+TEST_F(MetricsApiTest, ReadyIs503UntilStarted) {
+  Build(false);
+  net::HttpResponse r = Serve("GET", "/ready");
+  EXPECT_EQ(r.status, 503);
+  api_->SetReady(true);
+  r = Serve("GET", "/ready");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ready");
+}
+
+TEST_F(MetricsApiTest, BuildInfoAtBothPrefixesAnnouncesMimirWithoutRulerApi) {
+  Build(true);  // no tenant needed
+  for (const char* path : {"/api/v1/status/buildinfo", "/prometheus/api/v1/status/buildinfo"}) {
+    net::HttpResponse r = Serve("GET", path);
+    EXPECT_EQ(r.status, 200) << path;
+    EXPECT_EQ(r.Header("Content-Type"), "application/json");
+    EXPECT_EQ(r.body,
+              "{\"status\":\"success\",\"data\":{\"application\":\"Grafana Mimir\","
+              "\"version\":\"1.2.3\",\"revision\":\"abc\",\"branch\":\"main\","
+              "\"buildUser\":\"me\",\"buildDate\":\"today\",\"goVersion\":\"gcc\","
+              "\"features\":{\"ruler_config_api\":\"false\",\"alertmanager_config_api\":"
+              "\"false\",\"query_sharding\":\"false\",\"federated_rules\":\"false\"}}}");
+  }
+}
+
+TEST_F(MetricsApiTest, RulesAndAlertsAreEmptyListsInTheEnvelope) {
+  Build(false);
+  EXPECT_EQ(Serve("GET", "/api/v1/rules").body,
+            "{\"status\":\"success\",\"data\":{\"groups\":[]}}");
+  EXPECT_EQ(Serve("GET", "/prometheus/api/v1/rules").body,
+            "{\"status\":\"success\",\"data\":{\"groups\":[]}}");
+  EXPECT_EQ(Serve("GET", "/prometheus/api/v1/alerts").body,
+            "{\"status\":\"success\",\"data\":{\"alerts\":[]}}");
+}
+
+TEST_F(MetricsApiTest, MissingOrgIdIs401WhenMultitenancyIsOn) {
+  Build(true);
+  net::HttpResponse r = Serve("GET", "/prometheus/api/v1/rules");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.body, "no org id\n");
+  r = Serve("GET", "/api/v1/labels");
+  EXPECT_EQ(r.status, 401);
+  r = Serve("GET", "/api/v1/labels", {{"x-scope-orgid", "team-a"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(queryable_.last_tenant, "team-a");
+}
+
+TEST_F(MetricsApiTest, AnonymousTenantWhenMultitenancyIsOff) {
+  Build(false);
+  EXPECT_EQ(Serve("GET", "/api/v1/labels").status, 200);
+  EXPECT_EQ(queryable_.last_tenant, "anonymous");
+}
+
+TEST_F(MetricsApiTest, LabelsDefaultsAndParameters) {
+  Build(false);
+  net::HttpResponse r = Serve("GET", "/api/v1/labels");
+  EXPECT_EQ(r.body, "{\"status\":\"success\",\"data\":[\"__name__\",\"http.status\",\"job\"]}");
+  EXPECT_EQ(queryable_.last_mint, kMinTimeMs);
+  EXPECT_EQ(queryable_.last_maxt, kMaxTimeMs);
+  EXPECT_EQ(queryable_.last_limit, 0);
+  EXPECT_TRUE(queryable_.last_sets.empty());
+
+  r = Serve("GET", "/api/v1/labels?start=10&end=20.5&match[]=up&limit=2");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":[\"__name__\",\"http.status\"],"
+            "\"warnings\":[\"results truncated due to limit\"]}");
+  EXPECT_EQ(queryable_.last_mint, 10000);
+  EXPECT_EQ(queryable_.last_maxt, 20500);
+  EXPECT_EQ(queryable_.last_limit, 3);  // one more than asked, to detect truncation
+  ASSERT_EQ(queryable_.last_sets.size(), 1u);
+  EXPECT_EQ(queryable_.last_sets[0][0].value, "up");
+}
+
+TEST_F(MetricsApiTest, FormPostIsReadLikeAQuery) {
+  Build(false);
+  net::HttpResponse r = Serve("POST", "/prometheus/api/v1/series",
+                              {{"content-type", "application/x-www-form-urlencoded"}},
+                              "match%5B%5D=%7Bjob%3D%22a%22%7D&start=1");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(queryable_.last_mint, 1000);
+  ASSERT_EQ(queryable_.last_sets.size(), 1u);
+  EXPECT_EQ(queryable_.last_sets[0][0].name, "job");
+  EXPECT_THAT(r.body, HasSubstr("{\"__name__\":\"up\",\"job\":\"a\"}"));
+}
+
+TEST_F(MetricsApiTest, BadParametersAreBadData) {
+  Build(false);
+  auto expect_bad = [&](const std::string& target, const std::string& message) {
+    net::HttpResponse r = Serve("GET", target);
+    EXPECT_EQ(r.status, 400) << target;
+    EXPECT_EQ(r.body,
+              "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"" + message + "\"}")
+        << target;
+  };
+  expect_bad("/api/v1/labels?start=x",
+             "invalid parameter \\\"start\\\": cannot parse \\\"x\\\" to a valid timestamp");
+  expect_bad("/api/v1/labels?end=y",
+             "invalid parameter \\\"end\\\": cannot parse \\\"y\\\" to a valid timestamp");
+  expect_bad("/api/v1/labels?limit=-1",
+             "invalid parameter \\\"limit\\\": limit must be non-negative");
+  expect_bad("/api/v1/series", "no match[] parameter provided");
+  expect_bad("/api/v1/series?match[]=%7B%7D",
+             "1:1: parse error: vector selector must contain at least one non-empty matcher");
+  expect_bad("/api/v1/label/U__a_zz_/values", "invalid label name: \\\"U__a_zz_\\\"");
+  expect_bad("/api/v1/metadata?limit=x", "limit must be a number");
+  expect_bad("/api/v1/labels?a=%zz", "error parsing form values: invalid URL escape \\\"%zz\\\"");
+}
+
+TEST_F(MetricsApiTest, StorageErrorsAreInternal) {
+  Build(false);
+  net::HttpResponse r = Serve("GET", "/api/v1/series?match[]=boom");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body,
+            "{\"status\":\"error\",\"errorType\":\"internal\",\"error\":\"storage on fire\"}");
+}
+
+TEST_F(MetricsApiTest, LabelValuesWithEscapedName) {
+  Build(false);
+  net::HttpResponse r = Serve("GET", "/api/v1/label/U__http_2e_status/values");
+  EXPECT_EQ(r.body, "{\"status\":\"success\",\"data\":[\"200\"]}");
+  r = Serve("GET", "/prometheus/api/v1/label/job/values");
+  EXPECT_EQ(r.body, "{\"status\":\"success\",\"data\":[\"a\",\"b\"]}");
+}
+
+TEST_F(MetricsApiTest, Metadata) {
+  Build(false);
+  net::HttpResponse r = Serve("GET", "/api/v1/metadata?limit=5");
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":{\"up\":[{\"type\":\"gauge\",\"help\":\"1 if up\","
+            "\"unit\":\"\"}]}}");
+  EXPECT_EQ(queryable_.last_limit, 5);
+}
+
+TEST_F(MetricsApiTest, MetricsAndConfig) {
+  Build(true);
+  Serve("GET", "/ready");
+  net::HttpResponse r = Serve("GET", "/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.body,
+              HasSubstr("sprout_metrics_http_requests_total{method=\"GET\",route=\"/ready\","
+                        "status_code=\"503\"} 1"));
+  r = Serve("GET", "/config");
+  EXPECT_EQ(r.body, "target: all\n");
+}
+
+TEST_F(MetricsApiTest, ReadRoutesAbsentWithoutAQueryable) {
+  MetricsApiOptions options;
+  options.registry = &registry_;
+  MetricsApi api(options);
+  net::Router router;
+  ASSERT_TRUE(api.Register(&router).ok());
+  std::vector<std::pair<std::string, std::string>> params;
+  EXPECT_EQ(router.Find("GET", "/api/v1/labels", &params).status, 404);
+  EXPECT_NE(router.Find("GET", "/api/v1/rules", &params).route, nullptr);
+}
+
+TEST(ResponseTest, ErrorTypesAndStatuses) {
+  net::HttpResponse r;
+  WriteError(r, ErrorType::kExecution, "x \"y\"");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.body, "{\"status\":\"error\",\"errorType\":\"execution\",\"error\":\"x \\\"y\\\"\"}");
+  EXPECT_EQ(ErrorTypeHttpStatus(ErrorType::kTimeout), 503);
+  EXPECT_EQ(ErrorTypeHttpStatus(ErrorType::kNotFound), 404);
+  EXPECT_EQ(ErrorTypeOf(absl::InvalidArgumentError("")), ErrorType::kBadData);
+  EXPECT_EQ(ErrorTypeOf(absl::DeadlineExceededError("")), ErrorType::kTimeout);
+  WriteSuccess(r, "[]", {"w1"});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"status\":\"success\",\"data\":[],\"warnings\":[\"w1\"]}");
+}
+
+}  // namespace
+}  // namespace sprout::metrics::api

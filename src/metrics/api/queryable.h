@@ -1,0 +1,86 @@
+// The seam between the metrics store's read API and its storage: what the Prometheus metadata
+// endpoints (/api/v1/labels, /api/v1/label/<name>/values, /api/v1/series, /api/v1/metadata) ask
+// of the TSDB. The TSDB (head + blocks) implements it; tests implement it with a vector.
+//
+// Plain types for now: label sets are sorted (name, value) pairs and matchers are MatcherSpec.
+// When src/metrics/tsdb/index lands, its Labels and Matcher types replace these (the index
+// owns the RE2 matching); the method set stays.
+//
+// Contracts for implementations:
+//  - `tenant` is a single, validated tenant ID; tenants never see each other's data.
+//  - `matcher_sets` is the union of the selectors of `match[]` (a series matches when it
+//    matches every matcher of at least one set); empty means every series.
+//  - [mint_ms, maxt_ms] is inclusive and approximate, as in Prometheus: a series with no
+//    sample in the range may be returned.
+//  - `limit` 0 means no limit; otherwise at most `limit` results (the API asks for one more
+//    than the user's limit to know whether to warn that the result was truncated).
+//  - Results are sorted (names and values lexically, series by label set) and unique.
+//  - Errors are returned as they are to the client as `internal` (500) unless they are
+//    InvalidArgument (`bad_data`, 400), ResourceExhausted/Unavailable (`unavailable`, 503) or
+//    Cancelled/DeadlineExceeded (`canceled`/`timeout`, 503).
+//
+// Thread-safety: implementations must allow concurrent calls (one per HTTP request).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace sprout::metrics::api {
+
+// A series' labels, sorted by name, names unique.
+using LabelPairs = std::vector<std::pair<std::string, std::string>>;
+
+// One label matcher of a series selector. Regex values are as written (`a.*`); matching is
+// fully anchored, as Prometheus does (`^(?s:a.*)$`).
+struct MatcherSpec {
+  enum class Op { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
+  Op op = Op::kEqual;
+  std::string name;
+  std::string value;
+
+  // Whether the matcher accepts an absent label (the empty value).
+  bool MatchesEmpty() const;
+  // `name="value"` with the operator, as PromQL writes it.
+  std::string ToString() const;
+  friend bool operator==(const MatcherSpec&, const MatcherSpec&) = default;
+};
+using MatcherSet = std::vector<MatcherSpec>;
+
+// Prometheus's metric metadata entry.
+struct MetricMetadata {
+  std::string type;  // counter, gauge, histogram, gaugehistogram, summary, info, stateset, unknown
+  std::string help;
+  std::string unit;
+};
+
+class Queryable {
+ public:
+  virtual ~Queryable() = default;
+
+  virtual absl::StatusOr<std::vector<std::string>> LabelNames(
+      std::string_view tenant, const std::vector<MatcherSet>& matcher_sets, int64_t mint_ms,
+      int64_t maxt_ms, int64_t limit) = 0;
+
+  virtual absl::StatusOr<std::vector<std::string>> LabelValues(
+      std::string_view tenant, std::string_view label_name,
+      const std::vector<MatcherSet>& matcher_sets, int64_t mint_ms, int64_t maxt_ms,
+      int64_t limit) = 0;
+
+  virtual absl::StatusOr<std::vector<LabelPairs>> Series(
+      std::string_view tenant, const std::vector<MatcherSet>& matcher_sets, int64_t mint_ms,
+      int64_t maxt_ms, int64_t limit) = 0;
+
+  // Metadata by metric name; `metric` "" means every metric. `limit` caps the metrics and
+  // `limit_per_metric` the entries per metric; negative means no limit (Prometheus's -1).
+  virtual absl::StatusOr<std::map<std::string, std::vector<MetricMetadata>>> Metadata(
+      std::string_view tenant, std::string_view metric, int64_t limit,
+      int64_t limit_per_metric) = 0;
+};
+
+}  // namespace sprout::metrics::api

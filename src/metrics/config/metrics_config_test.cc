@@ -1,0 +1,298 @@
+#include "metrics/config/metrics_config.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "config/config.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sprout::metrics {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+// Loads `yaml` as the only config source, with `sets` as --set overrides.
+absl::StatusOr<MetricsConfigResult> LoadYaml(const std::string& yaml,
+                                             std::vector<std::string> sets = {}) {
+  config::LoadOptions options;
+  options.uris = {"yaml:" + yaml};
+  options.set_overrides = std::move(sets);
+  options.env = [](std::string_view) { return std::nullopt; };
+  return LoadMetricsConfig(options);
+}
+
+TEST(MetricsConfigTest, MimirDefaultsWhenTheFileIsEmpty) {
+  auto r = LoadYaml("{}");
+  ASSERT_TRUE(r.ok()) << r.status();
+  const MetricsConfig& c = r->config;
+  EXPECT_EQ(c.target, "all");
+  EXPECT_TRUE(c.multitenancy_enabled);
+  EXPECT_EQ(c.DefaultTenant(), "anonymous");
+  EXPECT_EQ(c.http_listen_address, "");
+  EXPECT_EQ(c.http_listen_port, 8080);
+  EXPECT_EQ(c.grpc_listen_port, 9095);
+  EXPECT_EQ(c.BlocksBackend(), "filesystem");
+  EXPECT_EQ(c.BlocksFilesystemDir(), "blocks");
+  EXPECT_EQ(c.storage_prefix, "");
+  EXPECT_EQ(c.tsdb_dir, "./tsdb/");
+  EXPECT_EQ(c.sync_dir, "./tsdb-sync/");
+  EXPECT_EQ(c.compactor_data_dir, "./data-compactor/");
+  EXPECT_EQ(c.activity_tracker_filepath, "./metrics-activity.log");
+  EXPECT_EQ(c.max_recv_msg_size, 104857600);
+  EXPECT_EQ(c.ingestion_rate, 10000);
+  EXPECT_EQ(c.ingestion_burst_size, 200000);
+  EXPECT_EQ(c.max_global_series_per_user, 150000);
+  EXPECT_EQ(c.max_global_exemplars_per_user, 0);
+  EXPECT_EQ(c.out_of_order_time_window, absl::ZeroDuration());
+  EXPECT_EQ(c.past_grace_period, absl::ZeroDuration());
+  EXPECT_EQ(c.compactor_blocks_retention_period, absl::ZeroDuration());
+  EXPECT_EQ(c.HttpEndpoint(), ":8080");
+  EXPECT_THAT(r->warnings, IsEmpty());
+}
+
+TEST(MetricsConfigTest, NoConfigAtAllGivesLocalDefaults) {
+  config::LoadOptions options;
+  options.env = [](std::string_view) { return std::nullopt; };
+  auto r = LoadMetricsConfig(options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const MetricsConfig& c = r->config;
+  EXPECT_FALSE(c.multitenancy_enabled);
+  EXPECT_EQ(c.DefaultTenant(), "anonymous");
+  EXPECT_EQ(c.max_global_exemplars_per_user, 100000);
+  EXPECT_EQ(c.BlocksFilesystemDir(), "./data/metrics/blocks");
+  EXPECT_EQ(c.tsdb_dir, "./data/metrics/tsdb/");
+  EXPECT_EQ(c.sync_dir, "./data/metrics/tsdb-sync/");
+  EXPECT_EQ(c.compactor_data_dir, "./data/metrics/compactor/");
+  EXPECT_TRUE(absl::StartsWith(c.activity_tracker_filepath, "./data/metrics/"));
+  EXPECT_EQ(c.http_listen_port, 8080);
+}
+
+TEST(MetricsConfigTest, NoConfigWithSetOverridesKeepsLocalDefaultsForTheRest) {
+  config::LoadOptions options;
+  options.set_overrides = {"server.http_listen_port=0"};
+  auto r = LoadMetricsConfig(options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->config.http_listen_port, 0);
+  EXPECT_FALSE(r->config.multitenancy_enabled);
+}
+
+TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
+  auto r = LoadYaml(R"({
+    target: all, multitenancy_enabled: false, no_auth_tenant: t1,
+    server: {http_listen_address: 127.0.0.1, http_listen_port: 9009, grpc_listen_port: 9096},
+    common: {storage: {backend: filesystem, filesystem: {dir: /c}}},
+    blocks_storage: {storage_prefix: blocks, tsdb: {dir: /t}, bucket_store: {sync_dir: /s},
+                     filesystem: {dir: /b}},
+    compactor: {data_dir: /cd},
+    activity_tracker: {filepath: /a.log},
+    distributor: {max_recv_msg_size: 1234},
+    limits: {ingestion_rate: 5.5, ingestion_burst_size: 7, max_global_series_per_user: 8,
+             max_global_exemplars_per_user: 9, out_of_order_time_window: 10m,
+             past_grace_period: 1h, compactor_blocks_retention_period: 30d}
+  })");
+  ASSERT_TRUE(r.ok()) << r.status();
+  const MetricsConfig& c = r->config;
+  EXPECT_FALSE(c.multitenancy_enabled);
+  EXPECT_EQ(c.DefaultTenant(), "t1");
+  EXPECT_EQ(c.HttpEndpoint(), "127.0.0.1:9009");
+  EXPECT_EQ(c.grpc_listen_port, 9096);
+  EXPECT_EQ(c.common_storage.filesystem_dir, "/c");
+  EXPECT_EQ(c.BlocksFilesystemDir(), "/b");  // blocks_storage wins over common
+  EXPECT_EQ(c.storage_prefix, "blocks");
+  EXPECT_EQ(c.tsdb_dir, "/t");
+  EXPECT_EQ(c.sync_dir, "/s");
+  EXPECT_EQ(c.compactor_data_dir, "/cd");
+  EXPECT_EQ(c.activity_tracker_filepath, "/a.log");
+  EXPECT_EQ(c.max_recv_msg_size, 1234);
+  EXPECT_EQ(c.ingestion_rate, 5.5);
+  EXPECT_EQ(c.ingestion_burst_size, 7);
+  EXPECT_EQ(c.max_global_series_per_user, 8);
+  EXPECT_EQ(c.max_global_exemplars_per_user, 9);
+  EXPECT_EQ(c.out_of_order_time_window, absl::Minutes(10));
+  EXPECT_EQ(c.past_grace_period, absl::Hours(1));
+  EXPECT_EQ(c.compactor_blocks_retention_period, absl::Hours(30 * 24));
+  EXPECT_THAT(r->warnings, IsEmpty());
+}
+
+TEST(MetricsConfigTest, CommonFilesystemDirIsUsedWhenBlocksStorageHasNone) {
+  auto r = LoadYaml("{common: {storage: {filesystem: {dir: /data/common}}}}");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->config.BlocksFilesystemDir(), "/data/common");
+}
+
+TEST(MetricsConfigTest, RealMimirKeyNotImplementedIsAWarningNamingThePath) {
+  auto r = LoadYaml("{ingester: {ring: {replication_factor: 1}}, memberlist: {bind_port: 1}}");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->warnings,
+              ElementsAre("'ingester::ring::replication_factor' is a Mimir setting that sprout "
+                          "metrics does not implement yet; it is ignored",
+                          "'memberlist::bind_port' is a Mimir setting that sprout metrics does "
+                          "not implement yet; it is ignored"));
+}
+
+TEST(MetricsConfigTest, RulerAndAlertmanagerKeysAreAcceptedSilently) {
+  auto r = LoadYaml(R"({ruler: {rule_path: /r}, ruler_storage: {storage_prefix: ruler},
+                        alertmanager: {sharding_ring: {replication_factor: 1}},
+                        alertmanager_storage: {storage_prefix: am},
+                        limits: {ruler_max_rules_per_rule_group: 5},
+                        common: {storage: {s3: {sse: {type: SSE-S3}}}}})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->warnings, IsEmpty());
+}
+
+TEST(MetricsConfigTest, UnknownKeysAreErrorsNamingTheirPath) {
+  auto r = LoadYaml("{limits: {ingestion_rat: 1, zz: 2}, tagret: all, ruler: {nope: 1}}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string msg(r.status().message());
+  EXPECT_THAT(msg, HasSubstr("'limits' has invalid keys: ingestion_rat, zz"));
+  EXPECT_THAT(msg, HasSubstr("configuration has invalid keys: tagret"));
+  // An accepted block still refuses what is not a Mimir key.
+  EXPECT_THAT(msg, HasSubstr("'ruler' has invalid keys: nope"));
+}
+
+TEST(MetricsConfigTest, WrongTypesAreErrorsNamingTheKey) {
+  auto r = LoadYaml("{server: {http_listen_port: abc}, multitenancy_enabled: yes}");
+  ASSERT_FALSE(r.ok());
+  const std::string msg(r.status().message());
+  EXPECT_THAT(msg, HasSubstr("'server::http_listen_port' expected type 'int', got "
+                             "unconvertible type 'string', value: 'abc'"));
+  EXPECT_THAT(msg, HasSubstr("'multitenancy_enabled' expected type 'bool'"));
+}
+
+TEST(MetricsConfigTest, ABlockGivenAScalarIsAnError) {
+  auto r = LoadYaml("{limits: 5, ingester: [1]}");
+  ASSERT_FALSE(r.ok());
+  const std::string msg(r.status().message());
+  EXPECT_THAT(msg, HasSubstr("'limits' expected a map, got 'int'"));
+  EXPECT_THAT(msg, HasSubstr("'ingester' expected a map, got 'slice'"));
+}
+
+TEST(MetricsConfigTest, BadDurationNamesTheKey) {
+  auto r = LoadYaml("{limits: {compactor_blocks_retention_period: 30x}}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("'limits::compactor_blocks_retention_period' not a valid duration "
+                        "string: \"30x\""));
+}
+
+TEST(MetricsConfigTest, InvalidValues) {
+  auto r = LoadYaml(
+      "{target: ingester, server: {http_listen_port: 70000}, common: {storage: {backend: gcs}},"
+      " limits: {ingestion_rate: -1}}");
+  ASSERT_FALSE(r.ok());
+  const std::string msg(r.status().message());
+  EXPECT_THAT(msg, HasSubstr("'target' module \"ingester\" is not supported"));
+  EXPECT_THAT(msg, HasSubstr("'server::http_listen_port' invalid port 70000"));
+  EXPECT_THAT(msg, HasSubstr("'common::storage::backend' unsupported storage backend \"gcs\""));
+  EXPECT_THAT(msg, HasSubstr("'limits::ingestion_rate' must not be negative"));
+}
+
+TEST(MetricsConfigTest, SetOverridesTakeDotsOrColons) {
+  auto r = LoadYaml("{server: {http_listen_port: 1}}",
+                    {"server.http_listen_port=2", "limits::ingestion_rate=3",
+                     "common.storage.backend=filesystem"});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->config.http_listen_port, 2);
+  EXPECT_EQ(r->config.ingestion_rate, 3);
+}
+
+TEST(MetricsConfigTest, SetOverrideOfAnUnknownKeyIsAnError) {
+  auto r = LoadYaml("{}", {"limits.nope=1"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("'limits' has invalid keys: nope"));
+}
+
+TEST(MetricsConfigTest, S3IsAcceptedByTheConfigAndRefusedAtStart) {
+  auto r = LoadYaml("{common: {storage: {backend: s3, s3: {bucket_name: b, region: r}}}}");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->config.common_storage.s3.bucket_name, "b");
+  absl::Status runnable = CheckRunnable(r->config);
+  EXPECT_EQ(runnable.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(runnable.message()), HasSubstr("s3 is not available yet"));
+  EXPECT_TRUE(CheckRunnable(LocalDefaults()).ok());
+}
+
+TEST(MetricsConfigTest, SeedMimirYamlLoadsWithWarningsAndStartsOnFilesystem) {
+  config::LoadOptions options;
+  options.uris = {"examples/seed/mimir.yaml"};
+  options.set_overrides = {"common.storage.backend=filesystem"};
+  auto r = LoadMetricsConfig(options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const MetricsConfig& c = r->config;
+  EXPECT_EQ(c.activity_tracker_filepath, "/data/metrics-activity.log");
+  EXPECT_EQ(c.storage_prefix, "blocks");
+  EXPECT_EQ(c.tsdb_dir, "/data/tsdb/");
+  EXPECT_EQ(c.sync_dir, "/data/tsdb-sync/");
+  EXPECT_EQ(c.compactor_data_dir, "/data/data-compactor/");
+  EXPECT_EQ(c.compactor_blocks_retention_period, absl::Hours(720));
+  EXPECT_EQ(c.common_storage.s3.bucket_name, "My_Bucket_Name");
+  EXPECT_TRUE(CheckRunnable(c).ok());
+  // store_gateway and ingester rings are real Mimir keys sprout does not implement.
+  EXPECT_THAT(r->warnings,
+              ElementsAre(HasSubstr("'store_gateway::sharding_ring::replication_factor'"),
+                          HasSubstr("'ingester::ring::replication_factor'")));
+  // Unchanged, it is valid too, and s3 is refused only at start.
+  auto plain = LoadMetricsConfig({.uris = {"examples/seed/mimir.yaml"}});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(CheckRunnable(plain->config).ok());
+}
+
+TEST(MetricsConfigTest, EffectiveYamlRoundTripsAndMasksSecrets) {
+  auto r = LoadYaml(
+      "{limits: {compactor_blocks_retention_period: 30d, out_of_order_time_window: 90m},"
+      " common: {storage: {backend: s3, s3: {secret_access_key: hunter2}}}}");
+  ASSERT_TRUE(r.ok()) << r.status();
+  const std::string yaml = r->config.EffectiveYaml();
+  EXPECT_THAT(yaml, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(yaml, HasSubstr("secret_access_key: \"********\""));
+  EXPECT_THAT(yaml, HasSubstr("compactor_blocks_retention_period: 30d"));
+  EXPECT_THAT(yaml, HasSubstr("out_of_order_time_window: 1h30m"));
+  // The effective YAML is itself a valid configuration with the same values.
+  auto again = LoadYaml(yaml);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->config.compactor_blocks_retention_period, absl::Hours(720));
+  EXPECT_EQ(again->config.http_listen_port, 8080);
+  EXPECT_THAT(again->warnings, IsEmpty());
+}
+
+TEST(MetricsConfigTest, ClassifyKey) {
+  EXPECT_EQ(ClassifyKey("limits.ingestion_rate"), KeyClass::kImplemented);
+  EXPECT_EQ(ClassifyKey("ruler.rule_path"), KeyClass::kAccepted);
+  EXPECT_EQ(ClassifyKey("querier.timeout"), KeyClass::kNotImplemented);
+  EXPECT_EQ(ClassifyKey("blocks_storage.bucket_store"), KeyClass::kBlock);
+  EXPECT_EQ(ClassifyKey("limits.nope"), KeyClass::kUnknown);
+}
+
+TEST(PrometheusDurationTest, Parse) {
+  EXPECT_EQ(*ParsePrometheusDuration("0"), absl::ZeroDuration());
+  EXPECT_EQ(*ParsePrometheusDuration("30d"), absl::Hours(720));
+  EXPECT_EQ(*ParsePrometheusDuration("1y2w"), absl::Hours(24 * (365 + 14)));
+  EXPECT_EQ(*ParsePrometheusDuration("1h30m15s250ms"),
+            absl::Hours(1) + absl::Minutes(30) + absl::Seconds(15) + absl::Milliseconds(250));
+  EXPECT_EQ(ParsePrometheusDuration("").status().message(), "empty duration string");
+  EXPECT_EQ(ParsePrometheusDuration("1m1h").status().message(),
+            "not a valid duration string: \"1m1h\"");
+  EXPECT_EQ(ParsePrometheusDuration("1.5h").status().message(),
+            "not a valid duration string: \"1.5h\"");
+  EXPECT_EQ(ParsePrometheusDuration("-1h").status().message(),
+            "not a valid duration string: \"-1h\"");
+  EXPECT_EQ(ParsePrometheusDuration("99999999999999999999y").status().message(),
+            "duration out of range");
+}
+
+TEST(PrometheusDurationTest, Format) {
+  EXPECT_EQ(FormatPrometheusDuration(absl::ZeroDuration()), "0s");
+  EXPECT_EQ(FormatPrometheusDuration(absl::Hours(720)), "30d");
+  EXPECT_EQ(FormatPrometheusDuration(absl::Hours(24 * 14)), "2w");
+  EXPECT_EQ(FormatPrometheusDuration(absl::Minutes(90)), "1h30m");
+  EXPECT_EQ(FormatPrometheusDuration(absl::Milliseconds(1500)), "1s500ms");
+}
+
+}  // namespace
+}  // namespace sprout::metrics

@@ -277,9 +277,16 @@ int main(int argc, char** argv) {
   std::string out = "{";
   absl::StrAppend(&out, "\"url\": \"", url, "\", \"series\": ", set.size(),
                   ", \"hosts\": ", set.hosts(), ", \"labels_per_series\": ");
-  absl::StrAppend(&out, absl::StrFormat("%.2f", set.AverageLabels()), ", \"scrapes\": ", scrapes,
-                  ", \"start_ms\": ", start_ms, ", \"interval_ms\": ", interval_ms,
-                  ", \"concurrency\": ", concurrency, ", \"batch\": ", batch);
+  int64_t kinds[3] = {0, 0, 0};  // counters, gauges, constants
+  for (size_t i = 0; i < set.size(); ++i) {
+    const bench::ValueKind kind = set.series(i).kind;
+    ++kinds[kind == bench::ValueKind::kCounter ? 0 : kind == bench::ValueKind::kGauge ? 1 : 2];
+  }
+  absl::StrAppend(&out, absl::StrFormat("%.2f", set.AverageLabels()), ", \"counters\": ", kinds[0],
+                  ", \"gauges\": ", kinds[1], ", \"constants\": ", kinds[2]);
+  absl::StrAppend(&out, ", \"scrapes\": ", scrapes, ", \"start_ms\": ", start_ms,
+                  ", \"interval_ms\": ", interval_ms, ", \"concurrency\": ", concurrency,
+                  ", \"batch\": ", batch);
   absl::StrAppend(
       &out, ", \"request_bytes_avg\": ", built_requests ? compressed_bytes / built_requests : 0,
       ", \"request_raw_bytes_avg\": ", built_requests ? raw_bytes / built_requests : 0,

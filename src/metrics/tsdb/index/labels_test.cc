@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "base/hash.h"
 
 namespace sprout::metrics::tsdb {
@@ -124,7 +125,7 @@ TEST(LabelsTest, HashEqualsHashLabelsOfTheViews) {
     LabelsBuilder b;
     const int n = static_cast<int>(rng() % 10);
     for (int i = 0; i < n; ++i) {
-      b.Set("n" + std::to_string(rng() % 20), std::string(rng() % 40, 'a' + rng() % 26));
+      b.Set(absl::StrCat("n", rng() % 20), std::string(rng() % 40, 'a' + rng() % 26));
     }
     const Labels ls = b.Build();
     std::vector<LabelView> views;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "metrics/tsdb/index/labels.h"
 
 namespace sprout::metrics::tsdb::testing {
@@ -28,8 +29,8 @@ inline std::vector<Labels> NodeExporterSeries(size_t instances) {
   std::vector<Labels> out;
   out.reserve(instances * kNodeSeriesPerInstance);
   for (size_t i = 0; i < instances; ++i) {
-    const std::string instance = "i" + std::to_string(i);
-    const std::string cluster = "c" + std::to_string(i % 4);
+    const std::string instance = absl::StrCat("i", i);
+    const std::string cluster = absl::StrCat("c", i % 4);
     const char* env = i % 5 == 0 ? "staging" : "prod";
     const char* job = kNodeJobs[i % 3];
     const char* region = i % 2 == 0 ? "eu" : "us";
@@ -47,9 +48,9 @@ inline std::vector<Labels> NodeExporterSeries(size_t instances) {
       }
     }
     for (size_t k = 0; k < kNodeMetricNames; ++k) {
-      const std::string name = "node_metric_" + std::to_string(k);
+      const std::string name = absl::StrCat("node_metric_", k);
       for (int d = 0; d < 4; ++d) {
-        const std::string device = "dev" + std::to_string(d);
+        const std::string device = absl::StrCat("dev", d);
         out.push_back(Labels::FromSorted(std::vector<Label>{{"__name__", name},
                                                             {"cluster", cluster},
                                                             {"device", device},

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "metrics/tsdb/index/node_series.h"
 
 namespace sprout::metrics::tsdb {
@@ -274,8 +275,8 @@ TEST(MemPostingsTest, ConcurrentReadersWithOneWriter) {
   std::atomic<int> queries = 0;
   std::thread writer([&] {
     for (SeriesRef ref = 0; ref < kSeries; ++ref) {
-      index.Add(ref, Labels::FromStrings({"__name__", "m" + std::to_string(ref % 7), "job",
-                                          "j" + std::to_string(ref % 4)}));
+      index.Add(ref, Labels::FromStrings({"__name__", absl::StrCat("m", ref % 7), "job",
+                                          absl::StrCat("j", ref % 4)}));
       if (ref % 5000 == 4999) index.Delete(std::vector<SeriesRef>{ref - 1});  // some GC too
     }
     done = true;
@@ -285,7 +286,7 @@ TEST(MemPostingsTest, ConcurrentReadersWithOneWriter) {
   for (int r = 0; r < 2; ++r) {
     readers.emplace_back([&, r] {
       const std::vector<Matcher> matchers = {
-          Matcher::MustCreate(Type::kEqual, "job", "j" + std::to_string(r + 1)),
+          Matcher::MustCreate(Type::kEqual, "job", absl::StrCat("j", r + 1)),
           Matcher::MustCreate(Type::kRegexNoMatch, "__name__", "m0|m1")};
       size_t last_size = 0;
       while (!done) {

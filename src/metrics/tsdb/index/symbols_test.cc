@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+
 namespace sprout::metrics::tsdb {
 namespace {
 
@@ -30,9 +32,9 @@ TEST(SymbolTableTest, LongStringsAndManyBlocks) {
   const std::string_view stored = table.Intern(big);
   EXPECT_EQ(stored, big);
   std::vector<std::string_view> views;
-  for (int i = 0; i < 20000; ++i) views.push_back(table.Intern("value_" + std::to_string(i)));
+  for (int i = 0; i < 20000; ++i) views.push_back(table.Intern(absl::StrCat("value_", i)));
   // Earlier views stay valid as blocks are added.
-  for (int i = 0; i < 20000; ++i) EXPECT_EQ(views[i], "value_" + std::to_string(i));
+  for (int i = 0; i < 20000; ++i) EXPECT_EQ(views[i], absl::StrCat("value_", i));
   EXPECT_EQ(table.Intern(big).data(), stored.data());
   EXPECT_EQ(table.size(), 20001u);
   EXPECT_GE(table.MemoryBytes(), big.size() + 20000 * 10);
@@ -49,7 +51,7 @@ TEST(SymbolTableTest, ConcurrentInternAgreesOnOneCopy) {
       for (int i = 0; i < kStrings; ++i) {
         // Every thread interns the same strings, in different orders.
         const int k = (t % 2 == 0) ? i : kStrings - 1 - i;
-        seen[t].push_back(table.Intern("s" + std::to_string(k)));
+        seen[t].push_back(table.Intern(absl::StrCat("s", k)));
       }
     });
   }

@@ -580,8 +580,9 @@ bool TenantHead::NeedsCut(const MemSeries& s, int64_t t) const {
   if (n == 0) return false;
   if (n >= options_.samples_per_chunk) return true;
   const int64_t range = options_.chunk_range_ms;
-  const int64_t end = (FloorDiv(s.open_min(), range) + 1) * range;
-  return t >= end;
+  const int64_t block = FloorDiv(s.open_min(), range);
+  if (block >= INT64_MAX / range - 1) return false;  // the last block of the int64 range
+  return t >= (block + 1) * range;
 }
 
 void TenantHead::Seal(MemSeries& s) {
@@ -664,7 +665,8 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
     const int64_t head_max = max_time_.load();
     int64_t min_valid = min_valid_time_.load();
     if (head_max != INT64_MIN) {
-      min_valid = std::max(min_valid, head_max - options_.chunk_range_ms / 2);
+      const int64_t half = options_.chunk_range_ms / 2;
+      min_valid = std::max(min_valid, head_max < INT64_MIN + half ? INT64_MIN : head_max - half);
     }
     const int64_t window = options_.out_of_order_time_window_ms;
 

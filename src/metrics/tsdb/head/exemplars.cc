@@ -1,0 +1,91 @@
+#include "metrics/tsdb/head/exemplars.h"
+
+#include <cstring>
+
+namespace sprout::metrics::tsdb {
+namespace {
+
+uint64_t Bits(double d) {
+  uint64_t b;
+  std::memcpy(&b, &d, 8);
+  return b;
+}
+
+}  // namespace
+
+ExemplarStore::ExemplarStore(size_t capacity) : ring_(capacity) {}
+
+ExemplarStore::AddResult ExemplarStore::CheckLocked(uint32_t id, const Exemplar& e) const {
+  if (ring_.empty()) return AddResult::kDisabled;
+  auto it = index_.find(id);
+  if (it == index_.end()) return AddResult::kAdded;
+  const Exemplar& newest = ring_[it->second.newest].e;
+  if (e.t == newest.t && Bits(e.value) == Bits(newest.value) && e.labels == newest.labels) {
+    return AddResult::kDuplicate;
+  }
+  // Prometheus orders exemplars of a series by timestamp, then value, then labels hash.
+  if (e.t < newest.t || (e.t == newest.t && e.value < newest.value) ||
+      (e.t == newest.t && e.value == newest.value && e.labels.Hash() < newest.labels.Hash())) {
+    return AddResult::kOutOfOrder;
+  }
+  return AddResult::kAdded;
+}
+
+ExemplarStore::AddResult ExemplarStore::Check(uint32_t id, const Exemplar& e) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return CheckLocked(id, e);
+}
+
+ExemplarStore::AddResult ExemplarStore::Add(uint32_t id, const Exemplar& e) {
+  absl::MutexLock lock(&mu_);
+  const AddResult result = CheckLocked(id, e);
+  if (result != AddResult::kAdded) return result;
+  const uint32_t slot = next_;
+  Slot& s = ring_[slot];
+  if (s.series != kNone) {
+    // The oldest exemplar overall is the oldest of its series: unlink it.
+    auto old = index_.find(s.series);
+    if (s.next == kNone) {
+      index_.erase(old);
+    } else {
+      old->second.oldest = s.next;
+    }
+  } else {
+    ++size_;
+  }
+  s.e = e;
+  s.series = id;
+  s.next = kNone;
+  auto [it, inserted] = index_.try_emplace(id, SeriesList{slot, slot});
+  if (!inserted) {
+    ring_[it->second.newest].next = slot;
+    it->second.newest = slot;
+  }
+  next_ = static_cast<uint32_t>((next_ + 1) % ring_.size());
+  return AddResult::kAdded;
+}
+
+std::vector<Exemplar> ExemplarStore::Get(uint32_t id, int64_t start, int64_t end) const {
+  std::vector<Exemplar> out;
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = index_.find(id);
+  if (it == index_.end()) return out;
+  for (uint32_t i = it->second.oldest; i != kNone; i = ring_[i].next) {
+    const Exemplar& e = ring_[i].e;
+    if (e.t > end) break;
+    if (e.t >= start) out.push_back(e);
+  }
+  return out;
+}
+
+bool ExemplarStore::Has(uint32_t id) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return index_.contains(id);
+}
+
+size_t ExemplarStore::size() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return size_;
+}
+
+}  // namespace sprout::metrics::tsdb

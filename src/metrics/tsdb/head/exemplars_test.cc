@@ -1,0 +1,47 @@
+#include "metrics/tsdb/head/exemplars.h"
+
+#include "gtest/gtest.h"
+
+namespace sprout::metrics::tsdb {
+namespace {
+
+using R = ExemplarStore::AddResult;
+
+Exemplar E(int64_t t, double v, std::string_view trace = "t") {
+  return Exemplar{Labels::FromStrings({"trace_id", trace}), v, t};
+}
+
+TEST(ExemplarStoreTest, RingOverwritesTheOldestOfAnySeries) {
+  ExemplarStore store(3);
+  EXPECT_EQ(store.Add(1, E(10, 1)), R::kAdded);
+  EXPECT_EQ(store.Add(2, E(11, 1)), R::kAdded);
+  EXPECT_EQ(store.Add(1, E(12, 1)), R::kAdded);
+  EXPECT_EQ(store.size(), 3u);
+  EXPECT_EQ(store.Add(2, E(13, 1)), R::kAdded);  // overwrites series 1's t=10
+  EXPECT_EQ(store.size(), 3u);
+  std::vector<Exemplar> one = store.Get(1, 0, 100);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].t, 12);
+  EXPECT_EQ(store.Get(2, 0, 100).size(), 2u);
+  EXPECT_EQ(store.Add(3, E(14, 1)), R::kAdded);  // overwrites series 2's t=11
+  EXPECT_EQ(store.Add(3, E(15, 1)), R::kAdded);  // overwrites series 1's t=12: 1 is gone
+  EXPECT_FALSE(store.Has(1));
+  EXPECT_EQ(store.Get(1, 0, 100).size(), 0u);
+  EXPECT_EQ(store.Get(2, 0, 100).size(), 1u);
+  EXPECT_EQ(store.Get(3, 0, 14).size(), 1u);
+}
+
+TEST(ExemplarStoreTest, DuplicatesAndOutOfOrder) {
+  ExemplarStore store(10);
+  EXPECT_EQ(store.Add(1, E(10, 1)), R::kAdded);
+  EXPECT_EQ(store.Add(1, E(10, 1)), R::kDuplicate);
+  EXPECT_EQ(store.Add(1, E(9, 5)), R::kOutOfOrder);
+  EXPECT_EQ(store.Add(1, E(10, 0.5)), R::kOutOfOrder);  // same time, smaller value
+  EXPECT_EQ(store.Add(1, E(10, 2)), R::kAdded);         // same time, larger value
+  EXPECT_EQ(store.Add(2, E(1, 1)), R::kAdded);          // other series: own order
+  EXPECT_EQ(store.size(), 3u);
+  EXPECT_EQ(ExemplarStore(0).Add(1, E(1, 1)), R::kDisabled);
+}
+
+}  // namespace
+}  // namespace sprout::metrics::tsdb

@@ -1,0 +1,1258 @@
+#include "metrics/tsdb/head/head.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "metrics/tsdb/chunkenc/float_chunk.h"
+#include "metrics/tsdb/chunkenc/histogram_chunk.h"
+#include "metrics/tsdb/head/raw_labels.h"
+
+namespace sprout::metrics::tsdb {
+namespace {
+
+using chunkenc::CounterResetHint;
+using chunkenc::Encoding;
+using chunkenc::FloatChunk;
+using chunkenc::FloatHistogram;
+using chunkenc::FloatHistogramChunk;
+using chunkenc::Histogram;
+using chunkenc::HistogramChunk;
+using chunkenc::ValueType;
+
+enum SampleKind : uint8_t { kNoSample = 0, kFloatKind = 1, kHistogramKind = 2, kFloatHistKind = 3 };
+
+// Aliases beyond this many are not remembered (a sender that shuffles its labels on every
+// request then pays a decode per series, never unbounded memory).
+constexpr size_t kMaxAliases = 1 << 20;
+
+inline uint64_t Bits(double d) {
+  uint64_t b;
+  std::memcpy(&b, &d, 8);
+  return b;
+}
+inline double FromBits(uint64_t b) {
+  double d;
+  std::memcpy(&d, &b, 8);
+  return d;
+}
+
+inline int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+// A content hash of a histogram: the "value" a duplicate timestamp is compared by.
+template <typename H>
+uint64_t HistogramHash(const H& h) {
+  uint64_t x = HashString(static_cast<uint64_t>(h.schema),
+                          std::string_view(reinterpret_cast<const char*>(&h.zero_threshold), 8));
+  auto mix = [&](const void* p, size_t n) {
+    x = HashString(x, std::string_view(static_cast<const char*>(p), n));
+  };
+  mix(&h.zero_count, sizeof(h.zero_count));
+  mix(&h.count, sizeof(h.count));
+  mix(&h.sum, sizeof(h.sum));
+  mix(h.positive_spans.data(), h.positive_spans.size() * sizeof(chunkenc::BucketSpan));
+  mix(h.negative_spans.data(), h.negative_spans.size() * sizeof(chunkenc::BucketSpan));
+  mix(h.positive_buckets.data(), h.positive_buckets.size() * sizeof(h.positive_buckets[0]));
+  mix(h.negative_buckets.data(), h.negative_buckets.size() * sizeof(h.negative_buckets[0]));
+  return x;
+}
+
+CounterResetHint FirstHint(CounterResetHint sample_hint) {
+  if (sample_hint == CounterResetHint::kGauge || sample_hint == CounterResetHint::kCounterReset) {
+    return sample_hint;
+  }
+  return CounterResetHint::kUnknown;
+}
+
+// Prometheus's model.Duration text: "2h", "1h30m", "10s", "1d", "0s".
+std::string PromDuration(int64_t ms) {
+  if (ms == 0) return "0s";
+  std::string out;
+  if (ms < 0) {
+    out = "-";
+    ms = -ms;
+  }
+  struct Unit {
+    const char* name;
+    int64_t ms;
+  };
+  static constexpr Unit kUnits[] = {{"y", 365LL * 24 * 3600 * 1000},
+                                    {"w", 7LL * 24 * 3600 * 1000},
+                                    {"d", 24LL * 3600 * 1000},
+                                    {"h", 3600LL * 1000},
+                                    {"m", 60LL * 1000},
+                                    {"s", 1000},
+                                    {"ms", 1}};
+  for (const Unit& u : kUnits) {
+    if (ms >= u.ms) {
+      absl::StrAppend(&out, ms / u.ms, u.name);
+      ms %= u.ms;
+    }
+  }
+  return out;
+}
+
+// Go's time.RFC3339Nano in UTC: trailing zeros of the fraction dropped, no fraction when zero.
+std::string RfcTime(int64_t ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+}
+
+std::string SampleSuffix(int64_t t, const Labels& series) {
+  return absl::StrCat(". The affected sample has timestamp ", RfcTime(t), " and is from series ",
+                      series.ToString());
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Series
+
+struct TenantHead::SealedChunk {
+  int64_t min_t = 0;
+  int64_t max_t = 0;
+  std::unique_ptr<char[]> data;
+  uint32_t size = 0;
+  Encoding encoding = Encoding::kNone;
+  std::string_view bytes() const { return std::string_view(data.get(), size); }
+};
+
+struct TenantHead::MemSeries {
+  Labels labels;
+  // Appender state (append_mu_ or replay): what the next sample is checked against.
+  int64_t last_t = INT64_MIN;
+  uint64_t last_value = 0;  // float bits, or HistogramHash of the last histogram
+  uint32_t logged_epoch = 0;
+  uint8_t last_kind = kNoSample;
+  // Chunks (stripe lock; the appender reads them without it).
+  Encoding open_encoding = Encoding::kNone;
+  void* open = nullptr;
+  std::vector<SealedChunk> sealed;
+
+  ~MemSeries() { DeleteOpen(); }
+
+  FloatChunk* float_chunk() const { return static_cast<FloatChunk*>(open); }
+  HistogramChunk* hist_chunk() const { return static_cast<HistogramChunk*>(open); }
+  FloatHistogramChunk* fhist_chunk() const { return static_cast<FloatHistogramChunk*>(open); }
+
+  void DeleteOpen() {
+    switch (open_encoding) {
+      case Encoding::kXor:
+        delete float_chunk();
+        break;
+      case Encoding::kHistogram:
+        delete hist_chunk();
+        break;
+      case Encoding::kFloatHistogram:
+        delete fhist_chunk();
+        break;
+      default:
+        break;
+    }
+    open = nullptr;
+    open_encoding = Encoding::kNone;
+  }
+
+  template <typename F>
+  auto WithOpen(F f) const {
+    switch (open_encoding) {
+      case Encoding::kHistogram:
+        return f(*hist_chunk());
+      case Encoding::kFloatHistogram:
+        return f(*fhist_chunk());
+      default:
+        return f(*float_chunk());
+    }
+  }
+
+  int open_samples() const {
+    return open == nullptr ? 0 : WithOpen([](const auto& c) { return c.num_samples(); });
+  }
+  int64_t open_min() const {
+    return WithOpen([](const auto& c) { return c.min_time(); });
+  }
+  int64_t open_max() const {
+    return WithOpen([](const auto& c) { return c.max_time(); });
+  }
+  std::string_view open_bytes() const {
+    return WithOpen([](const auto& c) { return c.bytes(); });
+  }
+  size_t open_allocated() const {
+    if (open == nullptr) return 0;
+    switch (open_encoding) {
+      case Encoding::kHistogram:
+        return sizeof(HistogramChunk) + hist_chunk()->allocated_bytes();
+      case Encoding::kFloatHistogram:
+        return sizeof(FloatHistogramChunk) + fhist_chunk()->allocated_bytes();
+      default:
+        return sizeof(FloatChunk) + float_chunk()->allocated_bytes();
+    }
+  }
+
+  // The times of the samples held; false when there is none. Needs the stripe lock.
+  bool Range(int64_t* mint, int64_t* maxt) const {
+    const bool has_open = open != nullptr && open_samples() > 0;
+    if (sealed.empty() && !has_open) return false;
+    *mint = sealed.empty() ? open_min() : sealed.front().min_t;
+    *maxt = has_open ? open_max() : sealed.back().max_t;
+    return true;
+  }
+};
+
+// The per-request scratch of the append section.
+struct TenantHead::Staged {
+  struct Float {
+    uint32_t id;
+    bool duplicate;  // same timestamp and value as the last one: logged, not stored again
+    int64_t t;
+    double v;
+  };
+  struct Hist {
+    uint32_t id;
+    bool duplicate;
+    const HistogramSample* sample;
+  };
+  struct Ex {
+    uint32_t id;
+    const Exemplar* e;
+  };
+  struct Undo {
+    uint32_t id;
+    uint8_t last_kind;
+    int64_t last_t;
+    uint64_t last_value;
+  };
+  std::vector<uint32_t> log_series;   // series records this request writes
+  std::vector<uint32_t> used_series;  // every series the request appends to
+  std::vector<Float> floats;
+  std::vector<Hist> hists;
+  std::vector<Ex> exemplars;
+  std::vector<Undo> undo;
+  wal::RecordBuilder series_rec, samples_rec, hist_rec, fhist_rec, ex_rec, meta_rec;
+
+  void Clear() {
+    log_series.clear();
+    used_series.clear();
+    floats.clear();
+    hists.clear();
+    exemplars.clear();
+    undo.clear();
+  }
+};
+
+// Heterogeneous keys of the canonical series set: a set of ids hashed by their labels' hash.
+namespace {
+struct RawKey {
+  uint64_t hash;
+  std::string_view raw;
+};
+struct LabelsKey {
+  uint64_t hash;
+  const Labels* labels;
+};
+}  // namespace
+
+struct TenantHead::SeriesKeyHash {
+  using is_transparent = void;
+  const TenantHead* head = nullptr;
+  size_t operator()(uint32_t id) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return head->series(id)->labels.Hash();
+  }
+  size_t operator()(const RawKey& k) const { return k.hash; }
+  size_t operator()(const LabelsKey& k) const { return k.hash; }
+};
+
+struct TenantHead::SeriesKeyEq {
+  using is_transparent = void;
+  const TenantHead* head = nullptr;
+  bool operator()(uint32_t a, uint32_t b) const { return a == b; }
+  bool operator()(uint32_t id, const RawKey& k) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return RawLabelsEqual(k.raw, head->series(id)->labels);
+  }
+  bool operator()(const RawKey& k, uint32_t id) const { return (*this)(id, k); }
+  bool operator()(uint32_t id, const LabelsKey& k) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return head->series(id)->labels == *k.labels;
+  }
+  bool operator()(const LabelsKey& k, uint32_t id) const { return (*this)(id, k); }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Refusal messages
+
+std::string Refusal::Message() const {
+  switch (kind) {
+    case RefusalKind::kOutOfOrder:
+      return absl::StrCat(
+          "the sample has been rejected because another sample with a more recent timestamp has "
+          "already been ingested and out-of-order samples are not allowed "
+          "(err-mimir-sample-out-of-order)",
+          SampleSuffix(timestamp, series));
+    case RefusalKind::kTooOld:
+      return absl::StrCat(
+          "the sample has been rejected because its timestamp is too old "
+          "(err-mimir-sample-timestamp-too-old)",
+          SampleSuffix(timestamp, series));
+    case RefusalKind::kTooOldOooWindow:
+      return absl::StrCat(
+          "the sample has been rejected because another sample with a more recent timestamp has "
+          "already been ingested and this sample is beyond the out-of-order time window of ",
+          PromDuration(limit), " (err-mimir-sample-timestamp-too-old)",
+          SampleSuffix(timestamp, series));
+    case RefusalKind::kDuplicate:
+      return absl::StrCat(
+          "the sample has been rejected because another sample with the same timestamp, but a "
+          "different value, has already been ingested (err-mimir-sample-duplicate-timestamp)",
+          SampleSuffix(timestamp, series));
+    case RefusalKind::kSeriesLimit:
+      return absl::StrCat(
+          "per-user series limit of ", limit,
+          " exceeded (err-mimir-max-series-per-user). To adjust the related per-tenant limit, "
+          "configure -ingester.max-global-series-per-user, or contact your service "
+          "administrator.");
+    case RefusalKind::kInvalidLabels:
+      return detail;
+    case RefusalKind::kInvalidHistogram:
+      return absl::StrCat("invalid native histogram: ", detail, SampleSuffix(timestamp, series));
+  }
+  return detail;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open and replay
+
+TenantHead::TenantHead(HeadOptions options)
+    : options_(std::move(options)),
+      staged_(std::make_unique<Staged>()),
+      stripes_(new absl::Mutex[kStripes]),
+      exemplars_(options_.max_exemplars) {
+  by_labels_ = std::make_unique<SeriesSet>(0, SeriesKeyHash{this}, SeriesKeyEq{this});
+}
+
+TenantHead::~TenantHead() {
+  if (wal_ != nullptr) wal_->Close();
+}
+
+absl::StatusOr<std::unique_ptr<TenantHead>> TenantHead::Open(HeadOptions options) {
+  if (options.dir.empty()) return absl::InvalidArgumentError("metrics head: no directory");
+  if (options.env == nullptr) return absl::InvalidArgumentError("metrics head: no env");
+  if (options.chunk_range_ms <= 0 || options.samples_per_chunk <= 0) {
+    return absl::InvalidArgumentError("metrics head: chunk range and size must be positive");
+  }
+  std::unique_ptr<TenantHead> head(new TenantHead(std::move(options)));
+  const HeadOptions& o = head->options_;
+  if (absl::Status s = o.env->CreateDirs(o.dir); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<storage::FileLock>> lock =
+      o.env->LockFile(storage::JoinPath(o.dir, "LOCK"));
+  if (!lock.ok()) return lock.status();
+  head->lock_ = *std::move(lock);
+
+  storage::SegmentLogOptions log_options;
+  log_options.env = o.env;
+  log_options.directory = storage::JoinPath(o.dir, "wal");
+  log_options.segment_size = o.wal_segment_size;
+  // kEveryAppend is the head's group commit (WaitDurable) over a log synced by hand, so that
+  // the fsync happens outside the append section.
+  log_options.sync = o.wal_sync == storage::SyncPolicy::kInterval ? storage::SyncPolicy::kInterval
+                                                                  : storage::SyncPolicy::kManual;
+  log_options.sync_interval = o.wal_sync_interval;
+  TenantHead* raw = head.get();
+  log_options.on_damage = [raw](const storage::LogDamage& damage) {
+    raw->wal_epoch_.fetch_add(1);
+    raw->damage_reports_.fetch_add(1);
+    if (raw->options_.on_wal_damage) raw->options_.on_wal_damage(damage);
+  };
+  absl::StatusOr<std::unique_ptr<storage::SegmentLog>> wal =
+      storage::SegmentLog::Open(std::move(log_options));
+  if (!wal.ok()) return wal.status();
+  head->wal_ = *std::move(wal);
+  if (absl::Status s = head->Replay(); !s.ok()) return s;
+  return head;
+}
+
+absl::Status TenantHead::Replay() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  const absl::Time start = absl::Now();
+  std::unique_ptr<storage::SegmentLog::Reader> reader = wal_->NewReader(std::nullopt);
+  while (true) {
+    absl::StatusOr<std::optional<storage::LogRecord>> record = reader->Next();
+    if (!record.ok()) return record.status();
+    if (!record->has_value()) break;
+    ++replay_stats_.records;
+    ReplayRecord(**record);
+    if (replay_stats_.corrupt_records == UINT64_MAX) {  // a record of a newer format
+      return absl::FailedPreconditionError(absl::StrCat(
+          "metrics head ", options_.dir, ": the WAL holds records of a newer format version"));
+    }
+  }
+  const uint32_t epoch = wal_epoch_.load();
+  const uint32_t n = num_series_.load();
+  for (uint32_t id = 0; id < n; ++id) series(id)->logged_epoch = epoch;
+  replay_stats_.damage_reports = damage_reports_.load();
+  replay_stats_.duration = absl::Now() - start;
+  return absl::OkStatus();
+}
+
+void TenantHead::ReplayRecord(const storage::LogRecord& record) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  absl::Status status;
+  auto known = [&](uint32_t id) -> MemSeries* {
+    if (id >= num_series_.load()) return nullptr;
+    MemSeries* s = series(id);
+    return s->labels.empty() ? nullptr : s;
+  };
+  // Checks order like Append (without the too-old bound); true when the sample is to be stored.
+  auto admit = [&](MemSeries& s, int64_t t, uint8_t kind, uint64_t value) {
+    if (s.last_kind != kNoSample && t <= s.last_t) {
+      if (t < s.last_t || s.last_kind != kind || s.last_value != value) {
+        ++replay_stats_.refused_samples;
+      }
+      return false;
+    }
+    s.last_t = t;
+    s.last_kind = kind;
+    s.last_value = value;
+    return true;
+  };
+  switch (record.type) {
+    case wal::kSeries: {
+      std::vector<wal::SeriesEntry> entries;
+      status = wal::DecodeSeries(record.data, &entries);
+      for (wal::SeriesEntry& e : entries) {
+        if (e.labels.empty()) continue;
+        if (e.id < num_series_.load() && !series(e.id)->labels.empty()) {
+          if (series(e.id)->labels != e.labels) ++replay_stats_.corrupt_records;
+          continue;  // logged again (a later request re-logged it): nothing new
+        }
+        const uint64_t hash = e.labels.Hash();
+        if (FindByLabels(e.labels, hash).has_value()) {
+          ++replay_stats_.corrupt_records;  // one label set under two ids: keep the first
+          continue;
+        }
+        CreateSeries(e.labels, hash, e.id);
+        ++replay_stats_.series;
+      }
+      break;
+    }
+    case wal::kSamples: {
+      std::vector<wal::SampleEntry> entries;
+      status = wal::DecodeSamples(record.data, &entries);
+      for (const wal::SampleEntry& e : entries) {
+        MemSeries* s = known(e.id);
+        if (s == nullptr) {
+          ++replay_stats_.unknown_series_samples;
+          continue;
+        }
+        if (!admit(*s, e.t, kFloatKind, e.value_bits)) continue;
+        absl::MutexLock lock(&Stripe(e.id));
+        AppendFloat(*s, e.t, FromBits(e.value_bits));
+        NoteTimes(e.t);
+        ++replay_stats_.samples;
+      }
+      break;
+    }
+    case wal::kHistograms: {
+      std::vector<wal::HistogramEntry> entries;
+      status = wal::DecodeHistograms(record.data, &entries);
+      for (const wal::HistogramEntry& e : entries) {
+        MemSeries* s = known(e.id);
+        if (s == nullptr) {
+          ++replay_stats_.unknown_series_samples;
+          continue;
+        }
+        if (!chunkenc::ValidateLayout(e.h).ok()) {
+          ++replay_stats_.refused_samples;
+          continue;
+        }
+        if (!admit(*s, e.t, kHistogramKind, HistogramHash(e.h))) continue;
+        absl::MutexLock lock(&Stripe(e.id));
+        AppendHistogram(*s, e.t, e.h);
+        NoteTimes(e.t);
+        ++replay_stats_.histograms;
+      }
+      break;
+    }
+    case wal::kFloatHistograms: {
+      std::vector<wal::FloatHistogramEntry> entries;
+      status = wal::DecodeFloatHistograms(record.data, &entries);
+      for (const wal::FloatHistogramEntry& e : entries) {
+        MemSeries* s = known(e.id);
+        if (s == nullptr) {
+          ++replay_stats_.unknown_series_samples;
+          continue;
+        }
+        if (!chunkenc::ValidateLayout(e.h).ok()) {
+          ++replay_stats_.refused_samples;
+          continue;
+        }
+        if (!admit(*s, e.t, kFloatHistKind, HistogramHash(e.h))) continue;
+        absl::MutexLock lock(&Stripe(e.id));
+        AppendFloatHistogram(*s, e.t, e.h);
+        NoteTimes(e.t);
+        ++replay_stats_.histograms;
+      }
+      break;
+    }
+    case wal::kExemplars: {
+      std::vector<wal::ExemplarEntry> entries;
+      status = wal::DecodeExemplars(record.data, &entries);
+      for (const wal::ExemplarEntry& e : entries) {
+        if (known(e.id) == nullptr) {
+          ++replay_stats_.unknown_series_samples;
+          continue;
+        }
+        if (exemplars_.Add(e.id, Exemplar{e.labels, FromBits(e.value_bits), e.t}) ==
+            ExemplarStore::AddResult::kAdded) {
+          ++replay_stats_.exemplars;
+        }
+      }
+      break;
+    }
+    case wal::kMetadata: {
+      std::vector<wal::MetadataEntry> entries;
+      status = wal::DecodeMetadata(record.data, &entries);
+      absl::MutexLock lock(&metadata_mu_);
+      for (wal::MetadataEntry& e : entries) {
+        metadata_[e.metric_family] = MetricMetadata{e.metric_family, e.type, e.unit, e.help};
+        ++replay_stats_.metadata;
+      }
+      break;
+    }
+    default:
+      status = absl::DataLossError(absl::StrCat("unknown record type ", record.type));
+      break;
+  }
+  if (absl::IsFailedPrecondition(status)) {
+    replay_stats_.corrupt_records = UINT64_MAX;  // newer format: Replay refuses to go on
+  } else if (!status.ok()) {
+    ++replay_stats_.corrupt_records;
+    if (options_.on_wal_damage) {
+      options_.on_wal_damage(storage::LogDamage{"", record.position.offset, record.data.size(), 1,
+                                                std::string(status.message())});
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Series table and chunks
+
+TenantHead::MemSeries* TenantHead::series(uint32_t id) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  return &pages_[id >> kPageBits][id & ((1u << kPageBits) - 1)];
+}
+
+TenantHead::MemSeries* TenantHead::SeriesForRead(uint32_t id) const {
+  absl::ReaderMutexLock lock(&pages_mu_);
+  return &pages_[id >> kPageBits][id & ((1u << kPageBits) - 1)];
+}
+
+absl::Mutex& TenantHead::Stripe(uint32_t id) const { return stripes_[id & (kStripes - 1)]; }
+
+std::optional<uint32_t> TenantHead::FindByLabels(const Labels& labels, uint64_t hash) const
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  auto it = by_labels_->find(LabelsKey{hash, &labels});
+  if (it == by_labels_->end()) return std::nullopt;
+  return *it;
+}
+
+uint32_t TenantHead::CreateSeries(const Labels& labels, uint64_t hash,
+                                  std::optional<uint32_t> id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  const uint32_t new_id = id.value_or(num_series_.load());
+  const uint32_t page = new_id >> kPageBits;
+  if (page >= pages_.size()) {
+    absl::MutexLock lock(&pages_mu_);
+    while (pages_.size() <= page) {
+      pages_.push_back(std::make_unique<MemSeries[]>(size_t{1} << kPageBits));
+    }
+  }
+  series(new_id)->labels = labels;
+  if (new_id >= num_series_.load()) num_series_.store(new_id + 1);
+  series_count_.fetch_add(1);
+  postings_.Add(new_id, labels);
+  by_labels_->insert(new_id);
+  (void)hash;
+  return new_id;
+}
+
+bool TenantHead::NeedsCut(const MemSeries& s, int64_t t) const {
+  if (s.open == nullptr) return true;
+  const int n = s.open_samples();
+  if (n == 0) return false;
+  if (n >= options_.samples_per_chunk) return true;
+  const int64_t range = options_.chunk_range_ms;
+  const int64_t block = FloorDiv(s.open_min(), range);
+  if (block >= INT64_MAX / range - 1) return false;  // the last block of the int64 range
+  return t >= (block + 1) * range;
+}
+
+void TenantHead::Seal(MemSeries& s) {
+  if (s.open == nullptr) return;
+  if (s.open_samples() > 0) {
+    SealedChunk c;
+    c.min_t = s.open_min();
+    c.max_t = s.open_max();
+    const std::string_view bytes = s.open_bytes();
+    c.data.reset(new char[bytes.size()]);
+    std::memcpy(c.data.get(), bytes.data(), bytes.size());
+    c.size = static_cast<uint32_t>(bytes.size());
+    c.encoding = s.open_encoding;
+    s.sealed.push_back(std::move(c));
+  }
+  s.DeleteOpen();
+}
+
+void TenantHead::AppendFloat(MemSeries& s, int64_t t, double v) {
+  if (s.open_encoding != Encoding::kXor || NeedsCut(s, t)) {
+    Seal(s);
+    s.open = new FloatChunk();
+    s.open_encoding = Encoding::kXor;
+  }
+  (void)s.float_chunk()->Append(t, v);  // never full: cut at samples_per_chunk
+}
+
+void TenantHead::AppendHistogram(MemSeries& s, int64_t t, const Histogram& h) {
+  if (s.open_encoding != Encoding::kHistogram || NeedsCut(s, t)) {
+    Seal(s);
+    s.open = new HistogramChunk(FirstHint(h.reset_hint));
+    s.open_encoding = Encoding::kHistogram;
+  }
+  const chunkenc::AppendResult r = s.hist_chunk()->Append(t, h);
+  if (r == chunkenc::AppendResult::kAppended || r == chunkenc::AppendResult::kInvalid) return;
+  Seal(s);
+  s.open = new HistogramChunk(r == chunkenc::AppendResult::kCounterReset
+                                  ? CounterResetHint::kCounterReset
+                                  : FirstHint(h.reset_hint));
+  s.open_encoding = Encoding::kHistogram;
+  (void)s.hist_chunk()->Append(t, h);
+}
+
+void TenantHead::AppendFloatHistogram(MemSeries& s, int64_t t, const FloatHistogram& h) {
+  if (s.open_encoding != Encoding::kFloatHistogram || NeedsCut(s, t)) {
+    Seal(s);
+    s.open = new FloatHistogramChunk(FirstHint(h.reset_hint));
+    s.open_encoding = Encoding::kFloatHistogram;
+  }
+  const chunkenc::AppendResult r = s.fhist_chunk()->Append(t, h);
+  if (r == chunkenc::AppendResult::kAppended || r == chunkenc::AppendResult::kInvalid) return;
+  Seal(s);
+  s.open = new FloatHistogramChunk(r == chunkenc::AppendResult::kCounterReset
+                                       ? CounterResetHint::kCounterReset
+                                       : FirstHint(h.reset_hint));
+  s.open_encoding = Encoding::kFloatHistogram;
+  (void)s.fhist_chunk()->Append(t, h);
+}
+
+void TenantHead::NoteTimes(int64_t t) {
+  int64_t cur = max_time_.load(std::memory_order_relaxed);
+  while (t > cur && !max_time_.compare_exchange_weak(cur, t)) {
+  }
+  cur = min_time_.load(std::memory_order_relaxed);
+  while (t < cur && !min_time_.compare_exchange_weak(cur, t)) {
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Append
+
+AppendResult TenantHead::Append(const AppendRequest& request) {
+  AppendResult result;
+  {
+    absl::MutexLock section(&append_mu_);
+    Staged& st = *staged_;
+    st.Clear();
+    if (repair_pending_.exchange(false)) (void)wal_->Sync();  // cuts what the failure left
+    uint32_t epoch = wal_epoch_.load();
+    const int64_t head_max = max_time_.load();
+    int64_t min_valid = min_valid_time_.load();
+    if (head_max != INT64_MIN) {
+      const int64_t half = options_.chunk_range_ms / 2;
+      min_valid = std::max(min_valid, head_max < INT64_MIN + half ? INT64_MIN : head_max - half);
+    }
+    const int64_t window = options_.out_of_order_time_window_ms;
+
+    auto refuse = [&](RefusalKind kind, uint32_t index, uint32_t sample, bool hist, uint32_t count,
+                      int64_t t, const Labels& labels) {
+      Refusal r;
+      r.kind = kind;
+      r.series_index = index;
+      r.sample_index = sample;
+      r.is_histogram = hist;
+      r.count = count;
+      r.timestamp = t;
+      r.series = labels;
+      if (kind == RefusalKind::kTooOldOooWindow) r.limit = window;
+      result.samples_refused += count;
+      result.refusals.push_back(std::move(r));
+    };
+    // The verdict for one sample against the series' last one; kNoSample: accept.
+    enum class Verdict { kAccept, kDuplicateSame, kRefuse };
+    auto check = [&](const MemSeries& s, int64_t t, uint8_t kind, uint64_t value,
+                     RefusalKind* why) {
+      const bool older = s.last_kind != kNoSample && t < s.last_t;
+      if (window > 0) {
+        if (older || t < min_valid) {
+          // Out-of-order storage is not built: an in-window sample is refused as out of order.
+          *why = (head_max != INT64_MIN && t < head_max - window) ? RefusalKind::kTooOldOooWindow
+                                                                  : RefusalKind::kOutOfOrder;
+          return Verdict::kRefuse;
+        }
+      } else {
+        if (t < min_valid) {
+          *why = RefusalKind::kTooOld;
+          return Verdict::kRefuse;
+        }
+        if (older) {
+          *why = RefusalKind::kOutOfOrder;
+          return Verdict::kRefuse;
+        }
+      }
+      if (s.last_kind != kNoSample && t == s.last_t) {
+        if (s.last_kind == kind && s.last_value == value) return Verdict::kDuplicateSame;
+        *why = RefusalKind::kDuplicate;
+        return Verdict::kRefuse;
+      }
+      return Verdict::kAccept;
+    };
+
+    for (size_t i = 0; i < request.series.size(); ++i) {
+      const AppendSeries& in = request.series[i];
+      const uint32_t index = static_cast<uint32_t>(i);
+      const uint32_t total = static_cast<uint32_t>(in.samples.size() + in.histograms.size());
+      const int64_t first_t = !in.samples.empty()      ? in.samples[0].t
+                              : !in.histograms.empty() ? in.histograms[0].t
+                                                       : 0;
+      // 1. Find the series: by the raw bytes, an alias, then the canonical labels.
+      std::optional<uint32_t> id;
+      std::optional<uint64_t> raw_hash;
+      if (!in.raw_labels.empty()) {
+        raw_hash = RawLabelsHash(in.raw_labels);
+        if (raw_hash.has_value()) {
+          auto it = by_labels_->find(RawKey{*raw_hash, in.raw_labels});
+          if (it != by_labels_->end()) {
+            id = *it;
+          } else if (auto a = aliases_.find(*raw_hash);
+                     a != aliases_.end() && a->second.raw == in.raw_labels) {
+            id = a->second.id;
+          }
+        }
+      }
+      if (!id.has_value()) {
+        Labels labels = in.labels;
+        if (labels.empty()) {
+          LabelsOrError decoded;
+          if (request.decode_labels) {
+            decoded = request.decode_labels(i);
+          } else {
+            decoded.error = "series has no labels";
+          }
+          if (!decoded.error.empty() || decoded.labels.empty()) {
+            Refusal r;
+            r.kind = RefusalKind::kInvalidLabels;
+            r.series_index = index;
+            r.count = total;
+            r.timestamp = first_t;
+            r.detail = decoded.error.empty() ? "series has no labels" : decoded.error;
+            result.samples_refused += total;
+            result.refusals.push_back(std::move(r));
+            continue;
+          }
+          labels = std::move(decoded.labels);
+        }
+        const uint64_t hash = labels.Hash();
+        id = FindByLabels(labels, hash);
+        if (!id.has_value()) {
+          if (options_.max_series != 0 && series_count_.load() >= options_.max_series) {
+            refuse(RefusalKind::kSeriesLimit, index, 0, in.samples.empty(), total, first_t, labels);
+            result.refusals.back().limit = static_cast<int64_t>(options_.max_series);
+            continue;
+          }
+          id = CreateSeries(labels, hash, std::nullopt);
+          ++result.series_created;
+        }
+        if (raw_hash.has_value() && aliases_.size() < kMaxAliases &&
+            !RawLabelsEqual(in.raw_labels, labels)) {
+          aliases_[*raw_hash] = Alias{*id, std::string(in.raw_labels)};
+        }
+      }
+
+      // 2. Check its samples in order against its last one (and the request's earlier ones).
+      MemSeries& s = *series(*id);
+      if (s.logged_epoch != epoch) {
+        s.logged_epoch = epoch;
+        st.log_series.push_back(*id);
+      }
+      st.used_series.push_back(*id);
+      st.undo.push_back(Staged::Undo{*id, s.last_kind, s.last_t, s.last_value});
+      for (size_t j = 0; j < in.samples.size(); ++j) {
+        const FloatSample& smp = in.samples[j];
+        const uint64_t bits = Bits(smp.v);
+        RefusalKind why;
+        const Verdict v = check(s, smp.t, kFloatKind, bits, &why);
+        if (v == Verdict::kRefuse) {
+          refuse(why, index, static_cast<uint32_t>(j), false, 1, smp.t, s.labels);
+          continue;
+        }
+        st.floats.push_back(Staged::Float{*id, v == Verdict::kDuplicateSame, smp.t, smp.v});
+        s.last_t = smp.t;
+        s.last_kind = kFloatKind;
+        s.last_value = bits;
+      }
+      for (size_t j = 0; j < in.histograms.size(); ++j) {
+        const HistogramSample& hs = in.histograms[j];
+        const bool is_float = std::holds_alternative<FloatHistogram>(hs.h);
+        absl::Status layout = is_float ? chunkenc::ValidateLayout(std::get<FloatHistogram>(hs.h))
+                                       : chunkenc::ValidateLayout(std::get<Histogram>(hs.h));
+        if (!layout.ok()) {
+          refuse(RefusalKind::kInvalidHistogram, index, static_cast<uint32_t>(j), true, 1, hs.t,
+                 s.labels);
+          result.refusals.back().detail = std::string(layout.message());
+          continue;
+        }
+        const uint8_t kind = is_float ? kFloatHistKind : kHistogramKind;
+        const uint64_t value = is_float ? HistogramHash(std::get<FloatHistogram>(hs.h))
+                                        : HistogramHash(std::get<Histogram>(hs.h));
+        RefusalKind why;
+        const Verdict v = check(s, hs.t, kind, value, &why);
+        if (v == Verdict::kRefuse) {
+          refuse(why, index, static_cast<uint32_t>(j), true, 1, hs.t, s.labels);
+          continue;
+        }
+        st.hists.push_back(Staged::Hist{*id, v == Verdict::kDuplicateSame, &hs});
+        s.last_t = hs.t;
+        s.last_kind = kind;
+        s.last_value = value;
+      }
+      if (!in.exemplars.empty()) {
+        if (exemplars_.capacity() == 0) {
+          result.exemplars_dropped += in.exemplars.size();
+        } else {
+          for (const Exemplar& e : in.exemplars) st.exemplars.push_back(Staged::Ex{*id, &e});
+        }
+      }
+    }
+
+    // 3. One group of WAL records: series, samples, histograms, exemplars, metadata.
+    auto write = [&](bool all_series) -> absl::StatusOr<storage::LogPosition> {
+      st.series_rec.Start();
+      for (uint32_t id : all_series ? st.used_series : st.log_series) {
+        st.series_rec.AddSeries(id, series(id)->labels.bytes());
+      }
+      st.samples_rec.Start();
+      for (const Staged::Float& f : st.floats) st.samples_rec.AddSample(f.id, f.t, Bits(f.v));
+      st.hist_rec.Start();
+      st.fhist_rec.Start();
+      for (const Staged::Hist& h : st.hists) {
+        if (const auto* fh = std::get_if<FloatHistogram>(&h.sample->h)) {
+          st.fhist_rec.AddFloatHistogram(h.id, h.sample->t, *fh);
+        } else {
+          st.hist_rec.AddHistogram(h.id, h.sample->t, std::get<Histogram>(h.sample->h));
+        }
+      }
+      st.ex_rec.Start();
+      for (const Staged::Ex& e : st.exemplars) {
+        st.ex_rec.AddExemplar(e.id, e.e->t, Bits(e.e->value), e.e->labels.bytes());
+      }
+      st.meta_rec.Start();
+      for (const MetricMetadata& m : request.metadata) {
+        st.meta_rec.AddMetadata(m.metric_family, m.type, m.unit, m.help);
+      }
+      const std::pair<uint8_t, const wal::RecordBuilder*> recs[] = {
+          {wal::kSeries, &st.series_rec},   {wal::kSamples, &st.samples_rec},
+          {wal::kHistograms, &st.hist_rec}, {wal::kFloatHistograms, &st.fhist_rec},
+          {wal::kExemplars, &st.ex_rec},    {wal::kMetadata, &st.meta_rec}};
+      std::string_view parts[6];
+      storage::SegmentLog::RecordRef refs[6];
+      size_t n = 0;
+      for (size_t k = 0; k < 6; ++k) {
+        if (recs[k].second->entries() == 0) continue;
+        parts[n] = recs[k].second->data();
+        refs[n] = storage::SegmentLog::RecordRef{recs[k].first, std::span(&parts[n], 1)};
+        ++n;
+      }
+      if (n == 0) return storage::LogPosition{};
+      return wal_->Append(std::span(refs, n));
+    };
+
+    absl::StatusOr<storage::LogPosition> written = write(false);
+    if (written.ok() && wal_epoch_.load() != epoch) {
+      // The log cut records while this group was written (a sync that failed in the
+      // background): the series this request relies on may have lost their records. Write the
+      // group again with all of them (replay counts the first copy's samples of those series as
+      // unknown).
+      epoch = wal_epoch_.load();
+      written = write(true);
+      for (uint32_t id : st.used_series) series(id)->logged_epoch = epoch;
+    }
+    if (!written.ok()) {
+      for (auto it = st.undo.rbegin(); it != st.undo.rend(); ++it) {
+        MemSeries& s = *series(it->id);
+        s.last_kind = it->last_kind;
+        s.last_t = it->last_t;
+        s.last_value = it->last_value;
+      }
+      for (uint32_t id : st.log_series) series(id)->logged_epoch = 0;
+      result.status = written.status();
+      result.samples_refused = 0;
+      result.refusals.clear();
+      return result;
+    }
+
+    // 4. Apply to memory, one stripe lock per run of one series.
+    for (size_t k = 0; k < st.floats.size();) {
+      const uint32_t id = st.floats[k].id;
+      MemSeries& s = *series(id);
+      absl::MutexLock lock(&Stripe(id));
+      for (; k < st.floats.size() && st.floats[k].id == id; ++k) {
+        const Staged::Float& f = st.floats[k];
+        if (f.duplicate) {
+          ++result.duplicates_ignored;
+          continue;
+        }
+        AppendFloat(s, f.t, f.v);
+        NoteTimes(f.t);
+        ++result.samples_appended;
+      }
+    }
+    for (const Staged::Hist& h : st.hists) {
+      if (h.duplicate) {
+        ++result.duplicates_ignored;
+        continue;
+      }
+      MemSeries& s = *series(h.id);
+      absl::MutexLock lock(&Stripe(h.id));
+      if (const auto* fh = std::get_if<FloatHistogram>(&h.sample->h)) {
+        AppendFloatHistogram(s, h.sample->t, *fh);
+      } else {
+        AppendHistogram(s, h.sample->t, std::get<Histogram>(h.sample->h));
+      }
+      NoteTimes(h.sample->t);
+      ++result.histograms_appended;
+    }
+    for (const Staged::Ex& e : st.exemplars) {
+      if (exemplars_.Add(e.id, *e.e) == ExemplarStore::AddResult::kAdded) {
+        ++result.exemplars_appended;
+      } else {
+        ++result.exemplars_dropped;
+      }
+    }
+    if (!request.metadata.empty()) {
+      absl::MutexLock lock(&metadata_mu_);
+      for (const MetricMetadata& m : request.metadata) metadata_[m.metric_family] = m;
+    }
+    samples_appended_.fetch_add(result.samples_appended + result.histograms_appended);
+    samples_refused_.fetch_add(result.samples_refused);
+  }
+  if (options_.wal_sync == storage::SyncPolicy::kEveryAppend) {
+    result.status = WaitDurable();
+  }
+  return result;
+}
+
+absl::Status TenantHead::WaitDurable() {
+  absl::MutexLock lock(&sync_mu_);
+  // A sync that starts after this point covers everything this thread wrote.
+  const uint64_t target = syncs_started_ + 1;
+  while (syncs_done_ < target) {
+    if (!syncing_) {
+      syncing_ = true;
+      const uint64_t mine = ++syncs_started_;
+      sync_mu_.Unlock();
+      absl::Status status = wal_->Sync();
+      sync_mu_.Lock();
+      syncing_ = false;
+      syncs_done_ = mine;
+      if (!status.ok()) {
+        repair_pending_ = true;
+        last_failed_sync_ = mine;
+        last_sync_error_ = status;
+      }
+      sync_cv_.SignalAll();
+    } else {
+      sync_cv_.Wait(&sync_mu_);
+    }
+  }
+  if (last_failed_sync_ >= target) return last_sync_error_;
+  return absl::OkStatus();
+}
+
+absl::Status TenantHead::SyncWal() {
+  if (options_.wal_sync == storage::SyncPolicy::kEveryAppend) return WaitDurable();
+  absl::Status status = wal_->Sync();
+  if (!status.ok()) repair_pending_ = true;
+  return status;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+bool TenantHead::Overlaps(uint32_t id, int64_t mint, int64_t maxt) const {
+  const MemSeries* s = SeriesForRead(id);
+  absl::MutexLock lock(&Stripe(id));
+  int64_t lo, hi;
+  if (!s->Range(&lo, &hi)) return false;
+  return lo <= maxt && hi >= mint;
+}
+
+std::vector<uint32_t> TenantHead::Select(std::span<const Matcher> matchers, int64_t mint,
+                                         int64_t maxt) const {
+  std::vector<SeriesRef> refs =
+      matchers.empty() ? postings_.AllPostings() : postings_.Select(matchers);
+  std::vector<uint32_t> out;
+  out.reserve(refs.size());
+  for (SeriesRef ref : refs) {
+    if (Overlaps(static_cast<uint32_t>(ref), mint, maxt)) out.push_back(static_cast<uint32_t>(ref));
+  }
+  return out;
+}
+
+std::vector<std::string> TenantHead::LabelNames(std::span<const Matcher> matchers, int64_t mint,
+                                                int64_t maxt) const {
+  absl::flat_hash_set<std::string_view> names;
+  std::vector<Labels> keep;  // the views point into these buffers
+  for (uint32_t id : Select(matchers, mint, maxt)) {
+    const Labels& labels = SeriesForRead(id)->labels;
+    for (Label l : labels) names.insert(l.name);
+    keep.push_back(labels);
+  }
+  std::vector<std::string> out(names.begin(), names.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> TenantHead::LabelValues(std::string_view name,
+                                                 std::span<const Matcher> matchers, int64_t mint,
+                                                 int64_t maxt) const {
+  absl::flat_hash_set<std::string> values;
+  for (uint32_t id : Select(matchers, mint, maxt)) {
+    const std::string_view v = SeriesForRead(id)->labels.Get(name);
+    if (!v.empty()) values.emplace(v);
+  }
+  std::vector<std::string> out(values.begin(), values.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<Labels> TenantHead::Series(std::span<const Matcher> matchers, int64_t mint,
+                                       int64_t maxt) const {
+  if (matchers.empty()) return {};
+  std::vector<Labels> out;
+  for (uint32_t id : Select(matchers, mint, maxt)) out.push_back(SeriesForRead(id)->labels);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Iterates copies of a series' chunks, clipped to [mint, maxt].
+class SeriesSampleIterator final : public chunkenc::Iterator {
+ public:
+  struct ChunkCopy {
+    Encoding encoding;
+    std::string bytes;
+  };
+
+  SeriesSampleIterator(std::vector<ChunkCopy> chunks, int64_t mint, int64_t maxt)
+      : chunks_(std::move(chunks)), mint_(mint), maxt_(maxt) {}
+
+  ValueType Next() override {
+    while (!done_) {
+      if (cur_ == nullptr) {
+        if (next_chunk_ >= chunks_.size()) return Finish();
+        const ChunkCopy& c = chunks_[next_chunk_++];
+        cur_ = chunkenc::NewIterator(c.encoding, c.bytes);
+        type_ = cur_->Seek(mint_);
+      } else {
+        type_ = cur_->Next();
+      }
+      if (type_ == ValueType::kNone) {
+        if (!cur_->Err().ok()) {
+          err_ = cur_->Err();
+          return Finish();
+        }
+        cur_.reset();
+        continue;
+      }
+      if (cur_->AtT() > maxt_) return Finish();
+      return type_;
+    }
+    return ValueType::kNone;
+  }
+
+  ValueType Seek(int64_t t) override {
+    if (done_) return ValueType::kNone;
+    if (type_ != ValueType::kNone && cur_ != nullptr && cur_->AtT() >= t) return type_;
+    while (Next() != ValueType::kNone) {
+      if (cur_->AtT() >= t) return type_;
+    }
+    return ValueType::kNone;
+  }
+
+  std::pair<int64_t, double> At() const override { return cur_->At(); }
+  int64_t AtHistogram(Histogram* h) const override { return cur_->AtHistogram(h); }
+  int64_t AtFloatHistogram(FloatHistogram* h) const override { return cur_->AtFloatHistogram(h); }
+  int64_t AtT() const override { return cur_->AtT(); }
+  const absl::Status& Err() const override { return err_; }
+
+ private:
+  ValueType Finish() {
+    done_ = true;
+    type_ = ValueType::kNone;
+    return type_;
+  }
+
+  std::vector<ChunkCopy> chunks_;
+  int64_t mint_, maxt_;
+  size_t next_chunk_ = 0;
+  std::unique_ptr<chunkenc::Iterator> cur_;
+  ValueType type_ = ValueType::kNone;
+  bool done_ = false;
+  absl::Status err_;
+};
+
+struct HeadSeriesSet::Impl {
+  const TenantHead* head;
+  std::vector<std::pair<Labels, uint32_t>> series;
+  size_t next = 0;
+  int64_t mint, maxt;
+  std::unique_ptr<SeriesSampleIterator> it;
+  std::function<std::unique_ptr<SeriesSampleIterator>(uint32_t)> open;
+};
+
+HeadSeriesSet::~HeadSeriesSet() = default;
+
+bool HeadSeriesSet::Next() {
+  if (impl_->next >= impl_->series.size()) {
+    impl_->it.reset();
+    return false;
+  }
+  impl_->it = impl_->open(impl_->series[impl_->next++].second);
+  return true;
+}
+
+const Labels& HeadSeriesSet::labels() const { return impl_->series[impl_->next - 1].first; }
+
+chunkenc::Iterator& HeadSeriesSet::samples() { return *impl_->it; }
+
+std::unique_ptr<HeadSeriesSet> TenantHead::SelectSamples(std::span<const Matcher> matchers,
+                                                         int64_t mint, int64_t maxt) const {
+  std::unique_ptr<HeadSeriesSet> set(new HeadSeriesSet());
+  set->impl_ = std::make_unique<HeadSeriesSet::Impl>();
+  HeadSeriesSet::Impl& impl = *set->impl_;
+  impl.head = this;
+  impl.mint = mint;
+  impl.maxt = maxt;
+  if (!matchers.empty()) {
+    for (uint32_t id : Select(matchers, mint, maxt)) {
+      impl.series.emplace_back(SeriesForRead(id)->labels, id);
+    }
+  }
+  std::sort(impl.series.begin(), impl.series.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  impl.open = [this, mint, maxt](uint32_t id) {
+    std::vector<SeriesSampleIterator::ChunkCopy> chunks;
+    const MemSeries* s = SeriesForRead(id);
+    {
+      absl::MutexLock lock(&Stripe(id));
+      for (const SealedChunk& c : s->sealed) {
+        if (c.max_t < mint || c.min_t > maxt) continue;
+        chunks.push_back({c.encoding, std::string(c.bytes())});
+      }
+      if (s->open != nullptr && s->open_samples() > 0 && s->open_max() >= mint &&
+          s->open_min() <= maxt) {
+        chunks.push_back({s->open_encoding, std::string(s->open_bytes())});
+      }
+    }
+    return std::make_unique<SeriesSampleIterator>(std::move(chunks), mint, maxt);
+  };
+  return set;
+}
+
+std::vector<SeriesExemplars> TenantHead::Exemplars(std::span<const Matcher> matchers, int64_t start,
+                                                   int64_t end) const {
+  std::vector<SeriesExemplars> out;
+  if (matchers.empty() || exemplars_.capacity() == 0) return out;
+  for (SeriesRef ref : postings_.Select(matchers)) {
+    const uint32_t id = static_cast<uint32_t>(ref);
+    if (!exemplars_.Has(id)) continue;
+    std::vector<Exemplar> found = exemplars_.Get(id, start, end);
+    if (found.empty()) continue;
+    out.push_back(SeriesExemplars{SeriesForRead(id)->labels, std::move(found)});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SeriesExemplars& a, const SeriesExemplars& b) { return a.series < b.series; });
+  return out;
+}
+
+std::vector<MetricMetadata> TenantHead::Metadata(std::string_view metric) const {
+  std::vector<MetricMetadata> out;
+  absl::MutexLock lock(&metadata_mu_);
+  if (!metric.empty()) {
+    auto it = metadata_.find(std::string(metric));
+    if (it != metadata_.end()) out.push_back(it->second);
+    return out;
+  }
+  for (const auto& [name, m] : metadata_) out.push_back(m);
+  std::sort(out.begin(), out.end(), [](const MetricMetadata& a, const MetricMetadata& b) {
+    return a.metric_family < b.metric_family;
+  });
+  return out;
+}
+
+std::vector<HeadChunkMeta> TenantHead::Chunks(const Labels& labels) const {
+  std::optional<uint32_t> id;
+  {
+    absl::MutexLock lock(&append_mu_);
+    id = FindByLabels(labels, labels.Hash());
+  }
+  std::vector<HeadChunkMeta> out;
+  if (!id.has_value()) return out;
+  const MemSeries* s = SeriesForRead(*id);
+  absl::MutexLock lock(&Stripe(*id));
+  for (const SealedChunk& c : s->sealed) {
+    out.push_back(HeadChunkMeta{c.min_t, c.max_t, c.encoding, c.size, false});
+  }
+  if (s->open != nullptr && s->open_samples() > 0) {
+    out.push_back(HeadChunkMeta{s->open_min(), s->open_max(), s->open_encoding,
+                                s->open_bytes().size(), true});
+  }
+  return out;
+}
+
+HeadStats TenantHead::Stats() const {
+  HeadStats s;
+  s.series = series_count_.load();
+  s.min_time = min_time_.load();
+  s.max_time = max_time_.load();
+  s.samples_appended = samples_appended_.load();
+  s.samples_refused = samples_refused_.load();
+  s.exemplars = exemplars_.size();
+  s.wal_bytes = wal_->size_bytes();
+  {
+    absl::MutexLock lock(&append_mu_);
+    s.alias_entries = aliases_.size();
+  }
+  return s;
+}
+
+size_t TenantHead::MemoryBytes() const {
+  size_t bytes = 0;
+  const uint32_t n = num_series_.load();
+  {
+    absl::ReaderMutexLock lock(&pages_mu_);
+    bytes += pages_.size() * (sizeof(MemSeries) << kPageBits);
+  }
+  for (uint32_t id = 0; id < n; ++id) {
+    const MemSeries* s = SeriesForRead(id);
+    absl::MutexLock lock(&Stripe(id));
+    bytes += s->labels.AllocatedBytes();
+    bytes += s->open_allocated();
+    bytes += s->sealed.capacity() * sizeof(SealedChunk);
+    for (const SealedChunk& c : s->sealed) bytes += c.size;
+  }
+  bytes += postings_.MemoryBytes() + symbols_.MemoryBytes();
+  absl::MutexLock lock(&append_mu_);
+  bytes += by_labels_->capacity() * (sizeof(uint32_t) + 1);
+  bytes += aliases_.capacity() * (sizeof(uint64_t) + sizeof(Alias) + 1);
+  for (const auto& [hash, alias] : aliases_) bytes += alias.raw.capacity();
+  return bytes;
+}
+
+}  // namespace sprout::metrics::tsdb

@@ -1,0 +1,355 @@
+// TenantHead: one tenant's in-memory head of the metrics TSDB — series, their chunks, the
+// postings index, exemplars and metric metadata — and its write-ahead log in `<dir>/wal/`,
+// replayed when the head is opened. See README.md for the design and docs/format/metrics-wal.md
+// for the WAL's bytes.
+//
+// Guarantees:
+//  - Append stores every good sample of a request and refuses the bad ones one by one, with
+//    Mimir's error kinds and texts (Refusal::Message). It writes the request's accepted data as
+//    one contiguous group of WAL records (new series first, then samples, histograms, exemplars,
+//    metadata), then applies it to memory, then returns: once Append returned, readers see the
+//    data. With SyncPolicy::kEveryAppend the records are on disk (fdatasync, group commit) before
+//    Append returns; with kInterval they are in the OS (a process crash loses nothing, a machine
+//    crash at most `wal_sync_interval` of acknowledged appends).
+//  - The order of samples in memory is the order of the WAL: appends of one tenant are
+//    serialised from validation to the in-memory apply (the fsync of kEveryAppend happens after,
+//    outside that section, shared by every append waiting for it), so replay rebuilds exactly the
+//    state readers saw.
+//  - Open replays the WAL: a torn tail is cut by the segment log and reported, never fatal;
+//    samples of a series id the WAL never defined are counted (replay_stats()) and skipped.
+//
+// Errors: Open fails on an unusable directory, a WAL written by a newer sprout, or a lock held by
+// another head. Append's AppendResult::status is not OK only when the WAL write or sync failed:
+// then the request must be answered with a retryable error (5xx); what was refused sample by
+// sample is in `refusals` either way.
+//
+// Thread-safety: every method may be called from any thread. Appends of one head run one at a
+// time through their critical section; readers run concurrently with appends (they copy a series'
+// open chunk under its stripe lock).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "metrics/tsdb/chunkenc/chunk.h"
+#include "metrics/tsdb/chunkenc/histogram.h"
+#include "metrics/tsdb/head/exemplars.h"
+#include "metrics/tsdb/head/wal_record.h"
+#include "metrics/tsdb/index/labels.h"
+#include "metrics/tsdb/index/matcher.h"
+#include "metrics/tsdb/index/postings.h"
+#include "metrics/tsdb/index/symbols.h"
+#include "storage/env.h"
+#include "storage/log_format.h"
+#include "storage/segment_log.h"
+
+namespace sprout::metrics::tsdb {
+
+inline constexpr int64_t kDefaultChunkRangeMs = 2 * 3600 * 1000;
+
+struct HeadOptions {
+  storage::Env* env = storage::Env::Default();
+  // The tenant's directory; the WAL is `<dir>/wal/`, the lock `<dir>/LOCK`.
+  std::string dir;
+  // kInterval (default): a 2xx means the request is in the OS; kEveryAppend: on disk (group
+  // commit); kManual: the caller's SyncWal() decides (tests, batch tools).
+  storage::SyncPolicy wal_sync = storage::SyncPolicy::kInterval;
+  absl::Duration wal_sync_interval = absl::Seconds(1);
+  uint64_t wal_segment_size = 64 << 20;
+  // 0: in-order only. Above 0, a sample older than its series' newest but inside the window is
+  // still refused (out-of-order storage is not built yet); older than the window: too old.
+  int64_t out_of_order_time_window_ms = 0;
+  uint64_t max_series = 0;   // 0: no limit
+  size_t max_exemplars = 0;  // 0: exemplars off
+  int64_t chunk_range_ms = kDefaultChunkRangeMs;
+  int samples_per_chunk = 120;
+  // Every repair the segment log makes and all damage replay skips (for a log line and a counter).
+  std::function<void(const storage::LogDamage&)> on_wal_damage;
+};
+
+struct FloatSample {
+  int64_t t = 0;
+  double v = 0;
+};
+
+struct HistogramSample {
+  int64_t t = 0;
+  std::variant<chunkenc::Histogram, chunkenc::FloatHistogram> h;
+};
+
+struct MetricMetadata {
+  std::string metric_family;
+  wal::MetricType type = wal::MetricType::kUnknown;
+  std::string unit;
+  std::string help;
+};
+
+// One series of a request.
+struct AppendSeries {
+  // The `labels` entries of the remote-write TimeSeries as they arrived (raw_labels.h); empty
+  // when the caller has none (in-process ingest).
+  std::string_view raw_labels;
+  // The decoded, validated, canonical labels; may be empty when raw_labels is set and the
+  // request has a `decode_labels` callback (then they are decoded only on a cache miss).
+  Labels labels;
+  std::span<const FloatSample> samples;         // timestamp order
+  std::span<const HistogramSample> histograms;  // timestamp order (after the samples)
+  std::span<const Exemplar> exemplars;
+};
+
+// What decode_labels returns for a series that cannot be stored: the message is the refusal's.
+struct LabelsOrError {
+  Labels labels;
+  std::string error;  // non-empty: refused with this text
+};
+
+struct AppendRequest {
+  std::span<const AppendSeries> series;
+  std::span<const MetricMetadata> metadata;
+  // Decodes and validates series[i]'s raw labels; called only when series[i].labels is empty and
+  // its raw labels name no known series.
+  std::function<LabelsOrError(size_t index)> decode_labels;
+};
+
+enum class RefusalKind : uint8_t {
+  kOutOfOrder,        // err-mimir-sample-out-of-order
+  kTooOld,            // err-mimir-sample-timestamp-too-old
+  kTooOldOooWindow,   // err-mimir-sample-timestamp-too-old, beyond the out-of-order window
+  kDuplicate,         // err-mimir-sample-duplicate-timestamp
+  kSeriesLimit,       // err-mimir-max-series-per-user (every sample of the series)
+  kInvalidLabels,     // decode_labels' message (every sample of the series)
+  kInvalidHistogram,  // buckets do not match spans
+};
+
+struct Refusal {
+  RefusalKind kind = RefusalKind::kOutOfOrder;
+  uint32_t series_index = 0;  // in AppendRequest::series
+  // The sample's index in its series' samples (is_histogram false) or histograms; for the
+  // series-level kinds the first sample's.
+  uint32_t sample_index = 0;
+  bool is_histogram = false;
+  uint32_t count = 1;  // samples this refusal stands for (series-level kinds: all of them)
+  int64_t timestamp = 0;
+  Labels series;       // empty for kInvalidLabels
+  int64_t limit = 0;   // kSeriesLimit: the limit; kTooOldOooWindow: the window in ms
+  std::string detail;  // kInvalidLabels, kInvalidHistogram
+
+  // Mimir's text, e.g. "the sample has been rejected because another sample with a more recent
+  // timestamp has already been ingested and out-of-order samples are not allowed
+  // (err-mimir-sample-out-of-order). The affected sample has timestamp 2024-01-02T03:04:05.6Z
+  // and is from series {__name__="up"}".
+  std::string Message() const;
+};
+
+struct AppendResult {
+  absl::Status status;  // not OK: the WAL failed; nothing of this request was applied
+  uint64_t samples_appended = 0;
+  uint64_t histograms_appended = 0;
+  uint64_t exemplars_appended = 0;
+  uint64_t duplicates_ignored = 0;  // same timestamp and value: accepted, not stored twice
+  uint64_t exemplars_dropped = 0;   // duplicate or out-of-order exemplars, or disabled
+  uint64_t series_created = 0;
+  uint64_t samples_refused = 0;   // sum of refusals' counts
+  std::vector<Refusal> refusals;  // in request order
+};
+
+// A series' samples in a time range, over copies of its chunks. Implements chunkenc::Iterator.
+class SeriesSampleIterator;
+
+// The answer of SelectSamples: series in Prometheus's label order, each read when reached.
+class HeadSeriesSet {
+ public:
+  ~HeadSeriesSet();
+  // Moves to the next series; false at the end.
+  bool Next();
+  const Labels& labels() const;
+  // Over the current series' samples in [mint, maxt]; valid until the next Next().
+  chunkenc::Iterator& samples();
+
+ private:
+  friend class TenantHead;
+  HeadSeriesSet() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct SeriesExemplars {
+  Labels series;
+  std::vector<Exemplar> exemplars;
+};
+
+struct ReplayStats {
+  uint64_t records = 0;
+  uint64_t series = 0;
+  uint64_t samples = 0;
+  uint64_t histograms = 0;
+  uint64_t exemplars = 0;
+  uint64_t metadata = 0;
+  uint64_t unknown_series_samples = 0;  // samples/histograms/exemplars of undefined series ids
+  uint64_t refused_samples = 0;         // out of order / duplicate on replay (never expected)
+  uint64_t corrupt_records = 0;         // records that failed to decode (skipped)
+  uint64_t damage_reports = 0;          // segment log repairs and skipped damage
+  absl::Duration duration;
+};
+
+// A chunk of a series in the head (what the block writer will walk).
+struct HeadChunkMeta {
+  int64_t min_time = 0;
+  int64_t max_time = 0;
+  chunkenc::Encoding encoding = chunkenc::Encoding::kNone;
+  size_t bytes = 0;
+  bool open = false;  // still being appended to
+};
+
+struct HeadStats {
+  uint64_t series = 0;
+  int64_t min_time = 0;  // INT64_MAX / INT64_MIN when the head holds no sample
+  int64_t max_time = 0;
+  uint64_t samples_appended = 0;
+  uint64_t samples_refused = 0;
+  uint64_t exemplars = 0;
+  uint64_t wal_bytes = 0;
+  uint64_t alias_entries = 0;
+};
+
+class TenantHead {
+ public:
+  static absl::StatusOr<std::unique_ptr<TenantHead>> Open(HeadOptions options);
+  ~TenantHead();
+  TenantHead(const TenantHead&) = delete;
+  TenantHead& operator=(const TenantHead&) = delete;
+
+  AppendResult Append(const AppendRequest& request);
+
+  // kManual: makes everything appended durable. Otherwise a no-op beyond the log's own Sync.
+  absl::Status SyncWal();
+
+  // Read API. Times are inclusive milliseconds. Matchers as MemPostings::Select (an empty list
+  // selects nothing), except that LabelNames/LabelValues with no matchers consider every series.
+  // Only series with a sample in [mint, maxt] count.
+  std::vector<std::string> LabelNames(std::span<const Matcher> matchers, int64_t mint,
+                                      int64_t maxt) const;
+  std::vector<std::string> LabelValues(std::string_view name, std::span<const Matcher> matchers,
+                                       int64_t mint, int64_t maxt) const;
+  // Sorted in Prometheus's label order.
+  std::vector<Labels> Series(std::span<const Matcher> matchers, int64_t mint, int64_t maxt) const;
+  std::unique_ptr<HeadSeriesSet> SelectSamples(std::span<const Matcher> matchers, int64_t mint,
+                                               int64_t maxt) const;
+  std::vector<SeriesExemplars> Exemplars(std::span<const Matcher> matchers, int64_t start,
+                                         int64_t end) const;
+  // The latest metadata per metric family, by name; only `metric` when not empty.
+  std::vector<MetricMetadata> Metadata(std::string_view metric = {}) const;
+
+  // The chunks of the series with exactly these labels, oldest first (empty when unknown).
+  std::vector<HeadChunkMeta> Chunks(const Labels& series) const;
+
+  HeadStats Stats() const;
+  const ReplayStats& replay_stats() const { return replay_stats_; }
+  // Heap bytes of the head's structures (series, chunks, labels, postings, symbols, maps), an
+  // estimate from capacities; the benchmark also measures it with the allocator.
+  size_t MemoryBytes() const;
+
+ private:
+  struct MemSeries;
+  struct SealedChunk;
+  struct Staged;
+  struct SeriesKeyHash;
+  struct SeriesKeyEq;
+  using SeriesSet = absl::flat_hash_set<uint32_t, SeriesKeyHash, SeriesKeyEq>;
+
+  explicit TenantHead(HeadOptions options);
+  absl::Status Replay();
+  void ReplayRecord(const storage::LogRecord& record);
+
+  // Series lookup and creation (append section).
+  MemSeries* series(uint32_t id) const;         // the appender (append_mu_ held) or replay only
+  MemSeries* SeriesForRead(uint32_t id) const;  // any thread
+  std::optional<uint32_t> FindByLabels(const Labels& labels, uint64_t hash) const;
+  uint32_t CreateSeries(const Labels& labels, uint64_t hash, std::optional<uint32_t> id);
+
+  // The chunk appends, shared by Append and replay; `s` is locked by the caller.
+  void AppendFloat(MemSeries& s, int64_t t, double v);
+  void AppendHistogram(MemSeries& s, int64_t t, const chunkenc::Histogram& h);
+  void AppendFloatHistogram(MemSeries& s, int64_t t, const chunkenc::FloatHistogram& h);
+  void Seal(MemSeries& s);
+  bool NeedsCut(const MemSeries& s, int64_t t) const;
+
+  absl::Mutex& Stripe(uint32_t id) const;
+  std::vector<uint32_t> Select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt) const;
+  bool Overlaps(uint32_t id, int64_t mint, int64_t maxt) const;
+  void NoteTimes(int64_t t);
+  absl::Status WaitDurable();
+
+  const HeadOptions options_;
+  std::unique_ptr<storage::FileLock> lock_;
+  std::unique_ptr<storage::SegmentLog> wal_;
+  ReplayStats replay_stats_;
+  // Bumped whenever the segment log cut records it had written (a failed sync, a repair): series
+  // whose record may be gone are logged again by the next append that uses them.
+  std::atomic<uint32_t> wal_epoch_{1};
+  // A sync failed: the log cuts back at its next write. The next append makes it do so first
+  // (so that the epoch moves before the request's records are chosen).
+  std::atomic<bool> repair_pending_{false};
+
+  // The append section: validation, WAL write, in-memory apply.
+  mutable absl::Mutex append_mu_;
+  std::unique_ptr<SeriesSet> by_labels_ ABSL_GUARDED_BY(append_mu_);
+  // Raw-label encodings that are not the canonical order (unsorted labels, empty values):
+  // hash of the raw walk → series id and the raw bytes (compared on a hit). Bounded.
+  struct Alias {
+    uint32_t id;
+    std::string raw;
+  };
+  absl::flat_hash_map<uint64_t, Alias> aliases_ ABSL_GUARDED_BY(append_mu_);
+  std::unique_ptr<Staged> staged_ ABSL_GUARDED_BY(append_mu_);
+
+  // Series by id: pages that never move; readers take pages_mu_ shared to find a page.
+  static constexpr uint32_t kPageBits = 10;
+  mutable absl::Mutex pages_mu_;
+  std::vector<std::unique_ptr<MemSeries[]>> pages_ ABSL_GUARDED_BY(pages_mu_);
+  std::atomic<uint32_t> num_series_{0};    // ids below this have a slot (some may be unused)
+  std::atomic<uint64_t> series_count_{0};  // series created
+  std::atomic<uint64_t> damage_reports_{0};
+
+  static constexpr uint32_t kStripes = 4096;
+  std::unique_ptr<absl::Mutex[]> stripes_;
+
+  SymbolTable symbols_;
+  MemPostings postings_{&symbols_};
+  ExemplarStore exemplars_;
+
+  mutable absl::Mutex metadata_mu_;
+  absl::flat_hash_map<std::string, MetricMetadata> metadata_ ABSL_GUARDED_BY(metadata_mu_);
+
+  std::atomic<int64_t> min_time_{INT64_MAX};
+  std::atomic<int64_t> max_time_{INT64_MIN};
+  // Samples older than this are too old whatever the head's max time (set when a block is cut).
+  std::atomic<int64_t> min_valid_time_{INT64_MIN};
+  std::atomic<uint64_t> samples_appended_{0};
+  std::atomic<uint64_t> samples_refused_{0};
+
+  // Group commit for kEveryAppend (the segment log runs in kManual).
+  absl::Mutex sync_mu_;
+  absl::CondVar sync_cv_;
+  uint64_t syncs_started_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  uint64_t syncs_done_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  uint64_t last_failed_sync_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  absl::Status last_sync_error_ ABSL_GUARDED_BY(sync_mu_);
+  bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
+};
+
+}  // namespace sprout::metrics::tsdb

@@ -724,5 +724,62 @@ TEST(BlockCorruption, MutatedIndexWithValidCrcsNeverCrashes) {
   EXPECT_GT(opened, 100);
 }
 
+// The block_index_fuzzer's committed seeds (corpus/block_index_fuzzer/): written with
+// SPROUT_WRITE_BLOCK_SEEDS=<dir>; without it the test checks the seeds are what they claim.
+TEST(BlockFuzzSeeds, WriteOrCheck) {
+  Stores stores;
+  absl::StatusOr<std::string> fuzz_prefix =
+      block_testing::WriteFuzzBlock(&stores.env, "/tmp/fuzz", &stores.memory);
+  ASSERT_TRUE(fuzz_prefix.ok()) << fuzz_prefix.status();
+  const std::string fuzz_index = *stores.memory.Get(*fuzz_prefix + "/index");
+  const std::string fuzz_segment = *stores.memory.Get(*fuzz_prefix + "/chunks/000001");
+  auto w = WriteBlock(&stores.env, "/tmp/seeds", RandomSeries(41, 40));
+  ASSERT_NE(w, nullptr);
+  const std::string random_index = *stores.env.ReadFile("/tmp/seeds/index");
+
+  std::string newer = fuzz_index;
+  newer[4] = 2;
+  std::string bad_crc_segment = fuzz_segment;
+  bad_crc_segment[20] ^= 0x10;
+  const std::vector<std::pair<std::string, std::string>> seeds = {
+      {"index-fuzz-block", std::string(1, '\0') + fuzz_index},
+      {"index-random-block", std::string(1, '\0') + random_index},
+      {"index-random-block-fixcrc", "\x01" + random_index},
+      {"index-truncated", std::string(1, '\0') + fuzz_index.substr(0, fuzz_index.size() / 2)},
+      {"index-newer-version", std::string(1, '\0') + newer},
+      {"segment-valid", "\x02" + fuzz_segment},
+      {"segment-bad-crc", "\x02" + bad_crc_segment},
+      {"segment-header-only", "\x02" + fuzz_segment.substr(0, 8)},
+  };
+  const char* dir = std::getenv("SPROUT_WRITE_BLOCK_SEEDS");
+  for (const auto& [name, bytes] : seeds) {
+    if (dir != nullptr) {
+      FILE* f = std::fopen((std::string(dir) + "/" + name).c_str(), "wb");
+      ASSERT_NE(f, nullptr);
+      std::fwrite(bytes.data(), 1, bytes.size(), f);
+      std::fclose(f);
+    }
+  }
+  // The valid seeds open and read; the broken ones are refused for the reason their name says.
+  auto fuzz = IndexReader::Open(fuzz_index);
+  ASSERT_TRUE(fuzz.ok());
+  EXPECT_EQ((*fuzz)->num_series(), 3u);
+  EXPECT_GT(block_testing::ExerciseIndex(**fuzz), 10u);
+  ASSERT_TRUE(IndexReader::Open(random_index).ok());
+  EXPECT_TRUE(absl::IsDataLoss(IndexReader::Open(seeds[3].second.substr(1)).status()));
+  EXPECT_TRUE(absl::IsFailedPrecondition(IndexReader::Open(newer).status()));
+  auto reader = BlockReader::Open(&stores.memory, *fuzz_prefix);
+  ASSERT_TRUE(reader.ok());
+  std::set<Encoding> encodings;
+  for (SeriesRef ref = 0; ref < 3; ++ref) {
+    std::vector<ChunkMeta> chunks;
+    ASSERT_TRUE((*reader)->Series(ref, nullptr, &chunks).ok());
+    absl::StatusOr<BlockChunk> chunk = (*reader)->ReadChunk(chunks[0].ref);
+    ASSERT_TRUE(chunk.ok()) << chunk.status();
+    encodings.insert(chunk->encoding);
+  }
+  EXPECT_EQ(encodings.size(), 3u);
+}
+
 }  // namespace
 }  // namespace sprout::metrics::tsdb

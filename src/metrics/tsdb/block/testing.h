@@ -15,7 +15,13 @@
 
 #include "base/coding.h"
 #include "base/crc32c.h"
+#include "base/status.h"
 #include "metrics/tsdb/block/reader.h"
+#include "metrics/tsdb/block/writer.h"
+#include "metrics/tsdb/chunkenc/float_chunk.h"
+#include "metrics/tsdb/chunkenc/histogram_chunk.h"
+#include "objstore/object_store.h"
+#include "storage/env.h"
 
 namespace sprout::metrics::tsdb::block_testing {
 
@@ -70,6 +76,41 @@ inline size_t ExerciseIndex(const IndexReader& index) {
   for (int i = 0; i < 1000 && all->Next(); ++i) {
   }
   return ok;
+}
+
+// The fuzzer's fixed block: three series, one chunk of each encoding, in one segment, with a
+// fixed ULID, uploaded under "fuzz/". Returns the block prefix.
+inline absl::StatusOr<std::string> WriteFuzzBlock(storage::Env* env, const std::string& dir,
+                                                  objstore::ObjectStore* store) {
+  chunkenc::FloatChunk xor_chunk;
+  chunkenc::HistogramChunk int_chunk;
+  chunkenc::FloatHistogramChunk float_chunk;
+  for (int i = 0; i < 5; ++i) {
+    const int64_t t = 1700000000000 + 15000 * i;
+    (void)xor_chunk.Append(t, 0.5 * i);
+    chunkenc::Histogram h;
+    h.count = 3 + static_cast<uint64_t>(i);
+    h.sum = 1.5 * i;
+    h.positive_spans = {{0, 2}};
+    h.positive_buckets = {1, 2 + static_cast<uint64_t>(i)};
+    (void)int_chunk.Append(t, h);
+    (void)float_chunk.Append(t, h.ToFloat());
+  }
+  BlockWriterOptions options;
+  options.ulid = Ulid(1700000000000, 0, 2);
+  ASSIGN_OR_RETURN(std::unique_ptr<BlockWriter> w, BlockWriter::Create(env, dir, options));
+  const auto add = [&](std::string_view name, chunkenc::Encoding e, std::string_view bytes,
+                       int64_t max_time) {
+    const ChunkMeta chunk[] = {{1700000000000, max_time, e, bytes}};
+    return w->AddSeries(Labels::FromStrings({"__name__", name, "job", "fuzz"}), chunk);
+  };
+  RETURN_IF_ERROR(add("a_float", chunkenc::Encoding::kXor, xor_chunk.bytes(), xor_chunk.max_time()));
+  RETURN_IF_ERROR(add("b_histogram", chunkenc::Encoding::kHistogram, int_chunk.bytes(),
+                      int_chunk.max_time()));
+  RETURN_IF_ERROR(add("c_float_histogram", chunkenc::Encoding::kFloatHistogram,
+                      float_chunk.bytes(), float_chunk.max_time()));
+  RETURN_IF_ERROR(w->Finish());
+  return w->Upload(store, "fuzz");
 }
 
 }  // namespace sprout::metrics::tsdb::block_testing

@@ -63,7 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   Fixture& f = GetFixture();
   if (!f.store.Put(f.prefix + "/chunks/000001", rest).ok()) std::abort();
-  absl::StatusOr<std::unique_ptr<tsdb::BlockReader>> r = tsdb::BlockReader::Open(&f.store, f.prefix);
+  absl::StatusOr<std::unique_ptr<tsdb::BlockReader>> r =
+      tsdb::BlockReader::Open(&f.store, f.prefix);
   if (!r.ok()) std::abort();  // the index and meta.json are intact
   for (tsdb::SeriesRef ref = 0; ref < (*r)->index().num_series(); ++ref) {
     std::vector<tsdb::ChunkMeta> chunks;

@@ -104,11 +104,12 @@ inline absl::StatusOr<std::string> WriteFuzzBlock(storage::Env* env, const std::
     const ChunkMeta chunk[] = {{1700000000000, max_time, e, bytes}};
     return w->AddSeries(Labels::FromStrings({"__name__", name, "job", "fuzz"}), chunk);
   };
-  RETURN_IF_ERROR(add("a_float", chunkenc::Encoding::kXor, xor_chunk.bytes(), xor_chunk.max_time()));
-  RETURN_IF_ERROR(add("b_histogram", chunkenc::Encoding::kHistogram, int_chunk.bytes(),
-                      int_chunk.max_time()));
-  RETURN_IF_ERROR(add("c_float_histogram", chunkenc::Encoding::kFloatHistogram,
-                      float_chunk.bytes(), float_chunk.max_time()));
+  RETURN_IF_ERROR(
+      add("a_float", chunkenc::Encoding::kXor, xor_chunk.bytes(), xor_chunk.max_time()));
+  RETURN_IF_ERROR(
+      add("b_histogram", chunkenc::Encoding::kHistogram, int_chunk.bytes(), int_chunk.max_time()));
+  RETURN_IF_ERROR(add("c_float_histogram", chunkenc::Encoding::kFloatHistogram, float_chunk.bytes(),
+                      float_chunk.max_time()));
   RETURN_IF_ERROR(w->Finish());
   return w->Upload(store, "fuzz");
 }

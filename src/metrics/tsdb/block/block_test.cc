@@ -610,7 +610,9 @@ TEST(BlockUpload, MachineCrashAtAnyByteLeavesNoBlockOrTheWholeBlock) {
     ASSERT_TRUE(store.ok()) << store.status();
     bool whole = false;
     ExpectNoneOrWhole(store->get(), w->meta().ulid, series, &whole);
-    if (prefix.ok()) EXPECT_TRUE(whole) << budget;  // an upload that returned OK is durable
+    if (prefix.ok()) {
+      EXPECT_TRUE(whole) << budget;  // an upload that returned OK is durable
+    }
     (whole ? complete : none)++;
     if (!crashed) break;
   }
@@ -744,12 +746,12 @@ TEST(BlockFuzzSeeds, WriteOrCheck) {
   const std::vector<std::pair<std::string, std::string>> seeds = {
       {"index-fuzz-block", std::string(1, '\0') + fuzz_index},
       {"index-random-block", std::string(1, '\0') + random_index},
-      {"index-random-block-fixcrc", "\x01" + random_index},
+      {"index-random-block-fixcrc", std::string(1, 1) + random_index},
       {"index-truncated", std::string(1, '\0') + fuzz_index.substr(0, fuzz_index.size() / 2)},
       {"index-newer-version", std::string(1, '\0') + newer},
-      {"segment-valid", "\x02" + fuzz_segment},
-      {"segment-bad-crc", "\x02" + bad_crc_segment},
-      {"segment-header-only", "\x02" + fuzz_segment.substr(0, 8)},
+      {"segment-valid", std::string(1, 2) + fuzz_segment},
+      {"segment-bad-crc", std::string(1, 2) + bad_crc_segment},
+      {"segment-header-only", std::string(1, 2) + fuzz_segment.substr(0, 8)},
   };
   const char* dir = std::getenv("SPROUT_WRITE_BLOCK_SEEDS");
   for (const auto& [name, bytes] : seeds) {

@@ -1,0 +1,117 @@
+// Test-only helpers of the block tests and the block_index_fuzzer. Header-only; not part of the
+// library.
+//
+// ExerciseIndex drives every read path of an IndexReader over whatever it parsed (bounded loops,
+// every Status checked for nothing but existence): a corrupt index must give errors, never a
+// crash, hang or huge allocation. FixIndexCrcs recomputes the section and table-of-contents CRCs
+// of an index whose table of contents is in range, so mutated bytes reach the structural checks
+// behind the CRCs.
+#pragma once
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/coding.h"
+#include "base/crc32c.h"
+#include "base/status.h"
+#include "metrics/tsdb/block/reader.h"
+#include "metrics/tsdb/block/writer.h"
+#include "metrics/tsdb/chunkenc/float_chunk.h"
+#include "metrics/tsdb/chunkenc/histogram_chunk.h"
+#include "objstore/object_store.h"
+#include "storage/env.h"
+
+namespace sprout::metrics::tsdb::block_testing {
+
+inline void FixIndexCrcs(std::string* index) {
+  namespace fmt = block_format;
+  if (index->size() < fmt::kHeaderSize + fmt::kTocSize) return;
+  const size_t toc = index->size() - fmt::kTocSize;
+  for (int s = 0; s < fmt::kNumSections; ++s) {
+    const uint64_t offset = GetU64(index->data() + toc + 16 * s);
+    const uint64_t length = GetU64(index->data() + toc + 16 * s + 8);
+    if (offset > toc || length > toc - offset || toc - offset - length < 4) continue;
+    PutU32(index->data() + offset + length,
+           Crc32c(std::string_view(*index).substr(offset, length)));
+  }
+  PutU32(index->data() + toc + fmt::kTocSize - 4,
+         Crc32c(std::string_view(*index).substr(toc, fmt::kTocSize - 4)));
+}
+
+// Returns how many calls succeeded (so the work is not optimised away).
+inline size_t ExerciseIndex(const IndexReader& index) {
+  size_t ok = 0;
+  std::vector<std::string_view> names = index.LabelNames();
+  if (names.size() > 64) names.resize(64);
+  std::vector<Matcher> matchers;
+  for (std::string_view name : names) {
+    std::vector<std::string_view> values = index.LabelValues(name);
+    if (values.size() > 64) values.resize(64);
+    for (std::string_view value : values) {
+      auto it = index.Postings(name, value);
+      for (int i = 0; i < 1000 && it->Next(); ++i) {
+      }
+      ok += it->Err().ok();
+    }
+    if (!values.empty()) {
+      matchers.push_back(Matcher::MustCreate(Matcher::Type::kEqual, name, values[0]));
+      matchers.push_back(Matcher::MustCreate(Matcher::Type::kNotEqual, name, values.back()));
+      matchers.push_back(Matcher::MustCreate(Matcher::Type::kRegexMatch, name, ".+"));
+    }
+  }
+  for (size_t i = 0; i < matchers.size() && i < 12; ++i) {
+    std::span<const Matcher> one(&matchers[i], 1);
+    ok += index.Select(one).ok();
+    ok += index.LabelNames(one).ok();
+    if (!names.empty()) ok += index.LabelValues(names[0], one).ok();
+    if (i + 1 < matchers.size()) ok += index.Select(std::span(&matchers[i], 2)).ok();
+  }
+  const uint64_t series = std::min<uint64_t>(index.num_series(), 2000);
+  Labels labels;
+  std::vector<ChunkMeta> chunks;
+  for (uint64_t ref = 0; ref <= series; ++ref) ok += index.Series(ref, &labels, &chunks).ok();
+  auto all = index.AllPostings();
+  for (int i = 0; i < 1000 && all->Next(); ++i) {
+  }
+  return ok;
+}
+
+// The fuzzer's fixed block: three series, one chunk of each encoding, in one segment, with a
+// fixed ULID, uploaded under "fuzz/". Returns the block prefix.
+inline absl::StatusOr<std::string> WriteFuzzBlock(storage::Env* env, const std::string& dir,
+                                                  objstore::ObjectStore* store) {
+  chunkenc::FloatChunk xor_chunk;
+  chunkenc::HistogramChunk int_chunk;
+  chunkenc::FloatHistogramChunk float_chunk;
+  for (int i = 0; i < 5; ++i) {
+    const int64_t t = 1700000000000 + 15000 * i;
+    (void)xor_chunk.Append(t, 0.5 * i);
+    chunkenc::Histogram h;
+    h.count = 3 + static_cast<uint64_t>(i);
+    h.sum = 1.5 * i;
+    h.positive_spans = {{0, 2}};
+    h.positive_buckets = {1, 2 + static_cast<uint64_t>(i)};
+    (void)int_chunk.Append(t, h);
+    (void)float_chunk.Append(t, h.ToFloat());
+  }
+  BlockWriterOptions options;
+  options.ulid = Ulid(1700000000000, 0, 2);
+  ASSIGN_OR_RETURN(std::unique_ptr<BlockWriter> w, BlockWriter::Create(env, dir, options));
+  const auto add = [&](std::string_view name, chunkenc::Encoding e, std::string_view bytes,
+                       int64_t max_time) {
+    const ChunkMeta chunk[] = {{1700000000000, max_time, e, bytes}};
+    return w->AddSeries(Labels::FromStrings({"__name__", name, "job", "fuzz"}), chunk);
+  };
+  RETURN_IF_ERROR(
+      add("a_float", chunkenc::Encoding::kXor, xor_chunk.bytes(), xor_chunk.max_time()));
+  RETURN_IF_ERROR(
+      add("b_histogram", chunkenc::Encoding::kHistogram, int_chunk.bytes(), int_chunk.max_time()));
+  RETURN_IF_ERROR(add("c_float_histogram", chunkenc::Encoding::kFloatHistogram, float_chunk.bytes(),
+                      float_chunk.max_time()));
+  RETURN_IF_ERROR(w->Finish());
+  return w->Upload(store, "fuzz");
+}
+
+}  // namespace sprout::metrics::tsdb::block_testing

@@ -27,13 +27,15 @@ bool Truncate(std::vector<T>* values, int64_t limit) {
   return true;
 }
 
-std::string LabelSetJson(const LabelPairs& labels) {
+std::string LabelSetJson(const tsdb::Labels& labels) {
   std::string out = "{";
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (i > 0) out += ",";
-    AppendJsonString(labels[i].first, &out);
+  bool first = true;
+  for (const tsdb::Label l : labels) {
+    if (!first) out += ",";
+    first = false;
+    AppendJsonString(l.name, &out);
     out += ":";
-    AppendJsonString(labels[i].second, &out);
+    AppendJsonString(l.value, &out);
   }
   out += "}";
   return out;
@@ -64,7 +66,13 @@ bool ParseCommon(net::HttpRequest& request, net::HttpResponse& response, CommonP
     WriteStatusError(response, end.status());
     return false;
   }
-  absl::StatusOr<std::vector<MatcherSet>> sets = ParseMatchersParam(request.form.GetAll("match[]"));
+  absl::StatusOr<std::vector<MatcherSpecSet>> specs =
+      ParseMatchersParam(request.form.GetAll("match[]"));
+  if (!specs.ok()) {
+    WriteStatusError(response, specs.status());
+    return false;
+  }
+  absl::StatusOr<std::vector<MatcherSet>> sets = ToMatcherSets(*specs);
   if (!sets.ok()) {
     WriteStatusError(response, sets.status());
     return false;
@@ -229,7 +237,7 @@ absl::Status MetricsApi::Register(net::Router* router) {
       }
       CommonParams p;
       if (!ParseCommon(request, response, &p)) return;
-      absl::StatusOr<std::vector<LabelPairs>> sets =
+      absl::StatusOr<std::vector<tsdb::Labels>> sets =
           q->Series(request.tenant, p.matcher_sets, p.start, p.end, HintLimit(p.limit));
       if (!sets.ok()) return WriteStatusError(response, sets.status());
       std::vector<std::string> warnings;

@@ -18,10 +18,10 @@ using ::testing::HasSubstr;
 // A Queryable over a fixed list of series, recording what it was asked.
 class FakeQueryable : public Queryable {
  public:
-  std::vector<LabelPairs> series = {
-      {{"__name__", "up"}, {"job", "a"}},
-      {{"__name__", "up"}, {"job", "b"}},
-      {{"__name__", "x"}, {"http.status", "200"}},
+  std::vector<tsdb::Labels> series = {
+      tsdb::Labels::FromStrings({"__name__", "up", "job", "a"}),
+      tsdb::Labels::FromStrings({"__name__", "up", "job", "b"}),
+      tsdb::Labels::FromStrings({"__name__", "x", "http.status", "200"}),
   };
   std::string last_tenant;
   std::vector<MatcherSet> last_sets;
@@ -44,17 +44,20 @@ class FakeQueryable : public Queryable {
     Record(tenant, sets, mint, maxt, limit);
     std::vector<std::string> out;
     for (const auto& s : series) {
-      for (const auto& [n, v] : s) {
-        if (n == name && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+      for (const tsdb::Label l : s) {
+        if (l.name == name && std::find(out.begin(), out.end(), l.value) == out.end()) {
+          out.emplace_back(l.value);
+        }
       }
     }
     return out;
   }
-  absl::StatusOr<std::vector<LabelPairs>> Series(std::string_view tenant,
-                                                 const std::vector<MatcherSet>& sets, int64_t mint,
-                                                 int64_t maxt, int64_t limit) override {
+  absl::StatusOr<std::vector<tsdb::Labels>> Series(std::string_view tenant,
+                                                   const std::vector<MatcherSet>& sets,
+                                                   int64_t mint, int64_t maxt,
+                                                   int64_t limit) override {
     Record(tenant, sets, mint, maxt, limit);
-    if (sets.size() == 1 && sets[0][0].value == "boom") {
+    if (sets.size() == 1 && sets[0][0].value() == "boom") {
       return absl::InternalError("storage on fire");
     }
     return series;
@@ -190,7 +193,7 @@ TEST_F(MetricsApiTest, LabelsDefaultsAndParameters) {
   EXPECT_EQ(queryable_.last_maxt, 20500);
   EXPECT_EQ(queryable_.last_limit, 3);  // one more than asked, to detect truncation
   ASSERT_EQ(queryable_.last_sets.size(), 1u);
-  EXPECT_EQ(queryable_.last_sets[0][0].value, "up");
+  EXPECT_EQ(queryable_.last_sets[0][0].value(), "up");
 }
 
 TEST_F(MetricsApiTest, FormPostIsReadLikeAQuery) {
@@ -201,7 +204,7 @@ TEST_F(MetricsApiTest, FormPostIsReadLikeAQuery) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(queryable_.last_mint, 1000);
   ASSERT_EQ(queryable_.last_sets.size(), 1u);
-  EXPECT_EQ(queryable_.last_sets[0][0].name, "job");
+  EXPECT_EQ(queryable_.last_sets[0][0].name(), "job");
   EXPECT_THAT(r.body, HasSubstr("{\"__name__\":\"up\",\"job\":\"a\"}"));
 }
 

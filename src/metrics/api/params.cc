@@ -49,8 +49,8 @@ class SelectorParser {
  public:
   explicit SelectorParser(std::string_view in) : in_(in) {}
 
-  absl::StatusOr<MatcherSet> Parse() {
-    MatcherSet out;
+  absl::StatusOr<MatcherSpecSet> Parse() {
+    MatcherSpecSet out;
     SkipSpace();
     if (pos_ == in_.size()) return ParseError(pos_, "unexpected end of input");
     std::string metric_name;
@@ -148,7 +148,7 @@ class SelectorParser {
     return ParseError(pos_, absl::StrCat("unexpected character inside braces: ", QuoteRune(c)));
   }
 
-  absl::Status ParseMatchers(MatcherSet* out) {
+  absl::Status ParseMatchers(MatcherSpecSet* out) {
     for (;;) {
       SkipSpace();
       if (absl::Status s = CheckLexable(); !s.ok()) return s;
@@ -461,19 +461,19 @@ absl::StatusOr<int64_t> ParseLimitParam(std::string_view value) {
   return limit;
 }
 
-absl::StatusOr<MatcherSet> ParseSeriesSelector(std::string_view text) {
+absl::StatusOr<MatcherSpecSet> ParseSeriesSelector(std::string_view text) {
   return SelectorParser(text).Parse();
 }
 
-absl::StatusOr<std::vector<MatcherSet>> ParseMatchersParam(
+absl::StatusOr<std::vector<MatcherSpecSet>> ParseMatchersParam(
     const std::vector<std::string_view>& values) {
-  std::vector<MatcherSet> sets;
+  std::vector<MatcherSpecSet> sets;
   for (std::string_view v : values) {
-    absl::StatusOr<MatcherSet> set = ParseSeriesSelector(v);
+    absl::StatusOr<MatcherSpecSet> set = ParseSeriesSelector(v);
     if (!set.ok()) return set.status();
     sets.push_back(*std::move(set));
   }
-  for (const MatcherSet& set : sets) {
+  for (const MatcherSpecSet& set : sets) {
     bool non_empty = false;
     for (const MatcherSpec& m : set) non_empty = non_empty || !m.MatchesEmpty();
     if (!non_empty) {
@@ -481,6 +481,37 @@ absl::StatusOr<std::vector<MatcherSet>> ParseMatchersParam(
     }
   }
   return sets;
+}
+
+absl::StatusOr<std::vector<MatcherSet>> ToMatcherSets(const std::vector<MatcherSpecSet>& sets) {
+  std::vector<MatcherSet> out;
+  out.reserve(sets.size());
+  for (const MatcherSpecSet& set : sets) {
+    MatcherSet matchers;
+    matchers.reserve(set.size());
+    for (const MatcherSpec& m : set) {
+      tsdb::Matcher::Type type = tsdb::Matcher::Type::kEqual;
+      switch (m.op) {
+        case MatcherSpec::Op::kEqual:
+          type = tsdb::Matcher::Type::kEqual;
+          break;
+        case MatcherSpec::Op::kNotEqual:
+          type = tsdb::Matcher::Type::kNotEqual;
+          break;
+        case MatcherSpec::Op::kRegexMatch:
+          type = tsdb::Matcher::Type::kRegexMatch;
+          break;
+        case MatcherSpec::Op::kRegexNoMatch:
+          type = tsdb::Matcher::Type::kRegexNoMatch;
+          break;
+      }
+      absl::StatusOr<tsdb::Matcher> matcher = tsdb::Matcher::Create(type, m.name, m.value);
+      if (!matcher.ok()) return absl::InvalidArgumentError(matcher.status().message());
+      matchers.push_back(*std::move(matcher));
+    }
+    out.push_back(std::move(matchers));
+  }
+  return out;
 }
 
 absl::StatusOr<std::string> UnescapeLabelNameParam(std::string_view name) {

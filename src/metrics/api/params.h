@@ -31,6 +31,23 @@
 
 namespace sprout::metrics::api {
 
+// One label matcher of a series selector as parsed from `match[]`. Regex values are as written
+// (`a.*`); matching is fully anchored, as Prometheus does (`^(?s:a.*)$`). ToMatcherSets turns
+// them into the index's tsdb::Matcher for the Queryable.
+struct MatcherSpec {
+  enum class Op { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
+  Op op = Op::kEqual;
+  std::string name;
+  std::string value;
+
+  // Whether the matcher accepts an absent label (the empty value).
+  bool MatchesEmpty() const;
+  // `name="value"` with the operator, as PromQL writes it.
+  std::string ToString() const;
+  friend bool operator==(const MatcherSpec&, const MatcherSpec&) = default;
+};
+using MatcherSpecSet = std::vector<MatcherSpec>;
+
 // Prometheus's MinTime and MaxTime (the defaults of start and end), in milliseconds.
 inline constexpr int64_t kMinTimeMs = -9223309901257974000;
 inline constexpr int64_t kMaxTimeMs = 9223309901257974999;
@@ -51,11 +68,15 @@ absl::StatusOr<int64_t> ParseLimitParam(std::string_view value);
 absl::StatusOr<int64_t> GoAtoi(std::string_view text);
 
 // One series selector → its matchers (a metric name becomes `__name__="name"`).
-absl::StatusOr<MatcherSet> ParseSeriesSelector(std::string_view text);
+absl::StatusOr<MatcherSpecSet> ParseSeriesSelector(std::string_view text);
 
 // Every `match[]` value, then the check that each set has a matcher not matching "".
-absl::StatusOr<std::vector<MatcherSet>> ParseMatchersParam(
+absl::StatusOr<std::vector<MatcherSpecSet>> ParseMatchersParam(
     const std::vector<std::string_view>& values);
+
+// The parsed selectors as the index's matchers (the one conversion point). InvalidArgument with
+// tsdb::Matcher's text if a regex does not compile (ParseMatchersParam has already checked).
+absl::StatusOr<std::vector<MatcherSet>> ToMatcherSets(const std::vector<MatcherSpecSet>& sets);
 
 // A label name from the `/api/v1/label/<name>/values` path: `U__` names are unescaped as
 // Prometheus 3 does (`U__http_2e_status` → `http.status`, `__` → `_`). Error:

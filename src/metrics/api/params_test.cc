@@ -71,18 +71,18 @@ TEST(ParamsTest, GoAtoiBounds) {
 TEST(ParamsTest, SelectorsParse) {
   auto r = ParseSeriesSelector(R"(up{job="a", instance=~"b.*",x!="",y!~'z',})");
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(*r, (MatcherSet{{Op::kEqual, "__name__", "up"},
+  EXPECT_EQ(*r, (MatcherSpecSet{{Op::kEqual, "__name__", "up"},
                             {Op::kEqual, "job", "a"},
                             {Op::kRegexMatch, "instance", "b.*"},
                             {Op::kNotEqual, "x", ""},
                             {Op::kRegexNoMatch, "y", "z"}}));
   EXPECT_EQ(*ParseSeriesSelector("  node_cpu:rate5m  "),
-            (MatcherSet{{Op::kEqual, "__name__", "node_cpu:rate5m"}}));
+            (MatcherSpecSet{{Op::kEqual, "__name__", "node_cpu:rate5m"}}));
   EXPECT_EQ(
       *ParseSeriesSelector(R"({"http.status"="200", "my.metric"})"),
-      (MatcherSet{{Op::kEqual, "http.status", "200"}, {Op::kEqual, "__name__", "my.metric"}}));
+      (MatcherSpecSet{{Op::kEqual, "http.status", "200"}, {Op::kEqual, "__name__", "my.metric"}}));
   EXPECT_EQ(*ParseSeriesSelector(R"({a="\"q\"\n\u00e9", b=`\d+`})"),
-            (MatcherSet{{Op::kEqual, "a", "\"q\"\n\xc3\xa9"}, {Op::kEqual, "b", "\\d+"}}));
+            (MatcherSpecSet{{Op::kEqual, "a", "\"q\"\n\xc3\xa9"}, {Op::kEqual, "b", "\\d+"}}));
 }
 
 TEST(ParamsTest, SelectorErrorsAsPrometheusWordsThem) {

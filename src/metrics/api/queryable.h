@@ -2,9 +2,8 @@
 // endpoints (/api/v1/labels, /api/v1/label/<name>/values, /api/v1/series, /api/v1/metadata) ask
 // of the TSDB. The TSDB (head + blocks) implements it; tests implement it with a vector.
 //
-// Plain types for now: label sets are sorted (name, value) pairs and matchers are MatcherSpec.
-// When src/metrics/tsdb/index lands, its Labels and Matcher types replace these (the index
-// owns the RE2 matching); the method set stays.
+// Label sets and matchers are the index's types (tsdb::Labels, tsdb::Matcher); the API parses
+// `match[]` into MatcherSpec (params.h) and converts once (ToMatcherSets).
 //
 // Contracts for implementations:
 //  - `tenant` is a single, validated tenant ID; tenants never see each other's data.
@@ -30,27 +29,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "metrics/tsdb/index/labels.h"
+#include "metrics/tsdb/index/matcher.h"
 
 namespace sprout::metrics::api {
 
-// A series' labels, sorted by name, names unique.
-using LabelPairs = std::vector<std::pair<std::string, std::string>>;
-
-// One label matcher of a series selector. Regex values are as written (`a.*`); matching is
-// fully anchored, as Prometheus does (`^(?s:a.*)$`).
-struct MatcherSpec {
-  enum class Op { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
-  Op op = Op::kEqual;
-  std::string name;
-  std::string value;
-
-  // Whether the matcher accepts an absent label (the empty value).
-  bool MatchesEmpty() const;
-  // `name="value"` with the operator, as PromQL writes it.
-  std::string ToString() const;
-  friend bool operator==(const MatcherSpec&, const MatcherSpec&) = default;
-};
-using MatcherSet = std::vector<MatcherSpec>;
+// One series selector: a series matches when it matches every matcher (tsdb::Matcher: RE2,
+// anchored as Prometheus).
+using MatcherSet = std::vector<tsdb::Matcher>;
 
 // Prometheus's metric metadata entry.
 struct MetricMetadata {
@@ -72,7 +58,7 @@ class Queryable {
       const std::vector<MatcherSet>& matcher_sets, int64_t mint_ms, int64_t maxt_ms,
       int64_t limit) = 0;
 
-  virtual absl::StatusOr<std::vector<LabelPairs>> Series(
+  virtual absl::StatusOr<std::vector<tsdb::Labels>> Series(
       std::string_view tenant, const std::vector<MatcherSet>& matcher_sets, int64_t mint_ms,
       int64_t maxt_ms, int64_t limit) = 0;
 

@@ -52,6 +52,7 @@ constexpr const char* kImplementedKeys[] = {
     "blocks_storage.s3.insecure",
     "blocks_storage.storage_prefix",
     "blocks_storage.tsdb.dir",
+    "blocks_storage.tsdb.wal_fsync_before_ack",  // sprout's own key (Mimir has none)
     "blocks_storage.bucket_store.sync_dir",
     "compactor.data_dir",
     "activity_tracker.filepath",
@@ -281,6 +282,7 @@ std::string MetricsConfig::EffectiveYaml() const {
   YAML::Node blocks = storage(blocks_storage, false);
   blocks["storage_prefix"] = storage_prefix;
   blocks["tsdb"]["dir"] = tsdb_dir;
+  blocks["tsdb"]["wal_fsync_before_ack"] = wal_fsync_before_ack;
   blocks["bucket_store"]["sync_dir"] = sync_dir;
   root["blocks_storage"] = blocks;
   root["compactor"]["data_dir"] = compactor_data_dir;
@@ -345,6 +347,7 @@ absl::StatusOr<MetricsConfigResult> DecodeMetricsConfig(const YAML::Node& root,
       blocks.Read("storage_prefix", &c.storage_prefix);
       config::Decoder tsdb = blocks.Child("tsdb");
       tsdb.Read("dir", &c.tsdb_dir);
+      tsdb.Read("wal_fsync_before_ack", &c.wal_fsync_before_ack);
       MarkAllUsed(tsdb);
       config::Decoder bucket_store = blocks.Child("bucket_store");
       bucket_store.Read("sync_dir", &c.sync_dir);

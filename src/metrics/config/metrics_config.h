@@ -65,6 +65,9 @@ struct MetricsConfig {
   StorageConfig blocks_storage;
   std::string storage_prefix;                            // blocks_storage.storage_prefix
   std::string tsdb_dir = "./tsdb/";                      // blocks_storage.tsdb.dir
+  // blocks_storage.tsdb.wal_fsync_before_ack (sprout's key): a 2xx only once the request's WAL
+  // records are fsynced (group commit); false: the WAL is fsynced every second.
+  bool wal_fsync_before_ack = false;
   std::string sync_dir = "./tsdb-sync/";                 // blocks_storage.bucket_store.sync_dir
   std::string compactor_data_dir = "./data-compactor/";  // compactor.data_dir
   std::string activity_tracker_filepath = "./metrics-activity.log";

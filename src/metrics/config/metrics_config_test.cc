@@ -86,7 +86,7 @@ TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
     target: all, multitenancy_enabled: false, no_auth_tenant: t1,
     server: {http_listen_address: 127.0.0.1, http_listen_port: 9009, grpc_listen_port: 9096},
     common: {storage: {backend: filesystem, filesystem: {dir: /c}}},
-    blocks_storage: {storage_prefix: blocks, tsdb: {dir: /t}, bucket_store: {sync_dir: /s},
+    blocks_storage: {storage_prefix: blocks, tsdb: {dir: /t, wal_fsync_before_ack: true}, bucket_store: {sync_dir: /s},
                      filesystem: {dir: /b}},
     compactor: {data_dir: /cd},
     activity_tracker: {filepath: /a.log},
@@ -105,6 +105,7 @@ TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
   EXPECT_EQ(c.BlocksFilesystemDir(), "/b");  // blocks_storage wins over common
   EXPECT_EQ(c.storage_prefix, "blocks");
   EXPECT_EQ(c.tsdb_dir, "/t");
+  EXPECT_TRUE(c.wal_fsync_before_ack);
   EXPECT_EQ(c.sync_dir, "/s");
   EXPECT_EQ(c.compactor_data_dir, "/cd");
   EXPECT_EQ(c.activity_tracker_filepath, "/a.log");

@@ -717,6 +717,14 @@ void RemoteWriteDecoder::DecodeLabels(std::string_view label_bytes) {
   }
 }
 
+std::string MessageSizeLimitMessage(size_t size, std::string_view kind, size_t limit) {
+  return absl::StrCat(
+      "the incoming push request has been rejected because its message size of ", size, " bytes (",
+      AV(kind), ") is larger than the allowed limit of ", limit,
+      " bytes (err-mimir-distributor-max-write-message-size). To adjust the related limit, "
+      "configure -distributor.max-recv-msg-size, or contact your service administrator.");
+}
+
 IngestResult RemoteWriteDecoder::DecodeSnappy(std::string_view body, int64_t now_ms,
                                               WriteVisitor& visitor) {
   IngestResult result;
@@ -728,11 +736,7 @@ IngestResult RemoteWriteDecoder::DecodeSnappy(std::string_view body, int64_t now
   };
   const size_t limit = limits_.max_recv_msg_size;
   auto too_large = [&](size_t size, std::string_view kind) {
-    return refuse(absl::StrCat(
-        "the incoming push request has been rejected because its message size of ", size,
-        " bytes (", AV(kind), ") is larger than the allowed limit of ", limit,
-        " bytes (err-mimir-distributor-max-write-message-size). To adjust the related limit, "
-        "configure -distributor.max-recv-msg-size, or contact your service administrator."));
+    return refuse(MessageSizeLimitMessage(size, kind, limit));
   };
   if (body.size() > limit) return too_large(body.size(), "compressed");
   const std::optional<size_t> length = net::SnappyUncompressedLength(body);

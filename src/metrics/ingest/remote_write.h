@@ -198,6 +198,10 @@ struct IngestResult {
   bool ok() const { return http_status < 300; }
 };
 
+// Mimir's refusal of a body over -distributor.max-recv-msg-size; `kind` is "compressed" or
+// "uncompressed". For the HTTP layer, which refuses an over-limit body before reading it.
+std::string MessageSizeLimitMessage(size_t size, std::string_view kind, size_t limit);
+
 class RemoteWriteDecoder {
  public:
   explicit RemoteWriteDecoder(Limits limits = {}) : limits_(limits) {}

@@ -570,8 +570,27 @@ uint32_t TenantHead::CreateSeries(const Labels& labels, uint64_t hash,
   series_count_.fetch_add(1);
   postings_.Add(new_id, labels);
   by_labels_->insert(new_id);
-  (void)hash;
+  {
+    KnownShard& shard = known_[hash % kKnownShards];
+    absl::MutexLock lock(&shard.mu);
+    shard.ids.try_emplace(hash, new_id);
+  }
   return new_id;
+}
+
+bool TenantHead::KnownRawLabels(std::string_view raw) const {
+  const std::optional<uint64_t> hash = RawLabelsHash(raw);
+  if (!hash.has_value()) return false;
+  uint32_t id;
+  {
+    const KnownShard& shard = known_[*hash % kKnownShards];
+    absl::ReaderMutexLock lock(&shard.mu);
+    auto it = shard.ids.find(*hash);
+    if (it == shard.ids.end()) return false;
+    id = it->second;
+  }
+  // A series' labels never change once it is published in a shard.
+  return RawLabelsEqual(raw, SeriesForRead(id)->labels);
 }
 
 bool TenantHead::NeedsCut(const MemSeries& s, int64_t t) const {
@@ -1252,6 +1271,10 @@ size_t TenantHead::MemoryBytes() const {
   bytes += by_labels_->capacity() * (sizeof(uint32_t) + 1);
   bytes += aliases_.capacity() * (sizeof(uint64_t) + sizeof(Alias) + 1);
   for (const auto& [hash, alias] : aliases_) bytes += alias.raw.capacity();
+  for (size_t i = 0; i < kKnownShards; ++i) {
+    absl::ReaderMutexLock shard_lock(&known_[i].mu);
+    bytes += known_[i].ids.capacity() * (sizeof(uint64_t) + sizeof(uint32_t) + 1);
+  }
   return bytes;
 }
 

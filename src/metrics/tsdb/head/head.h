@@ -235,6 +235,13 @@ class TenantHead {
 
   AppendResult Append(const AppendRequest& request);
 
+  // Whether `raw` (remote-write label bytes, raw_labels.h) are exactly the labels of a series
+  // this head holds, in canonical order: the ingest layer may then skip decoding and validating
+  // them (WriteVisitor::KnownLabelBytes). Never a false positive (the bytes are compared with the
+  // series' labels); false for other encodings of a known set (aliases), which the ingest layer
+  // then validates. Lock-striped, so decoding threads do not wait for the append section.
+  bool KnownRawLabels(std::string_view raw) const;
+
   // kManual: makes everything appended durable. Otherwise a no-op beyond the log's own Sync.
   absl::Status SyncWal();
 
@@ -327,6 +334,15 @@ class TenantHead {
 
   static constexpr uint32_t kStripes = 4096;
   std::unique_ptr<absl::Mutex[]> stripes_;
+
+  // Canonical label hash → series id, for KnownRawLabels from any thread (by_labels_ needs the
+  // append section). One id per hash: a colliding second series is simply not "known".
+  static constexpr size_t kKnownShards = 64;
+  struct KnownShard {
+    mutable absl::Mutex mu;
+    absl::flat_hash_map<uint64_t, uint32_t> ids ABSL_GUARDED_BY(mu);
+  };
+  std::unique_ptr<KnownShard[]> known_{new KnownShard[kKnownShards]};
 
   SymbolTable symbols_;
   MemPostings postings_{&symbols_};

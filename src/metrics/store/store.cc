@@ -1,0 +1,671 @@
+#include "metrics/store/store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "base/go_format.h"
+#include "base/status.h"
+#include "metrics/tsdb/head/raw_labels.h"
+#include "net/compression.h"
+#include "net/tenant.h"
+#include "prometheus/remote.pb.h"
+
+namespace sprout::metrics {
+namespace {
+
+constexpr const char* kUnavailable = "the metrics store is starting (replaying the WAL)";
+// Prometheus's remote read handler refuses decompressed requests over 32 MiB.
+constexpr size_t kMaxReadRequestSize = 32 << 20;
+
+int64_t WallNowMs() { return absl::ToUnixMillis(absl::Now()); }
+int64_t MonotonicNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Mimir's `reason` for a head refusal (its ingester's discard reasons; the last two are sprout's).
+std::string_view RefusalReason(tsdb::RefusalKind kind) {
+  switch (kind) {
+    case tsdb::RefusalKind::kOutOfOrder:
+      return "sample-out-of-order";
+    case tsdb::RefusalKind::kTooOld:
+    case tsdb::RefusalKind::kTooOldOooWindow:
+      return "sample-too-old";
+    case tsdb::RefusalKind::kDuplicate:
+      return "new-value-for-timestamp";
+    case tsdb::RefusalKind::kSeriesLimit:
+      return "per_user_series_limit";
+    case tsdb::RefusalKind::kInvalidLabels:
+      return "invalid_labels";
+    case tsdb::RefusalKind::kInvalidHistogram:
+      return "invalid_native_histogram";
+  }
+  return "unknown";
+}
+
+// Builds the head's AppendRequest from the decoder's callbacks. The decoder's views live only
+// during a callback, so label bytes, samples, histograms, exemplars and metadata are copied into
+// flat buffers; the spans of the request are made at the end, once the buffers stop growing.
+class AppendBuilder : public ingest::WriteVisitor {
+ public:
+  explicit AppendBuilder(const tsdb::TenantHead* head) : head_(head) {}
+
+  bool KnownLabelBytes(std::string_view label_bytes) override {
+    known_ = head_ != nullptr && head_->KnownRawLabels(label_bytes);
+    return known_;
+  }
+
+  void OnSeries(const ingest::Series& series) override {
+    Entry e;
+    e.raw_offset = raw_.size();
+    raw_.append(series.label_bytes());
+    e.raw_size = series.label_bytes().size();
+    if (!known_) {
+      // Validated by the decoder: sorted, unique, no empty value.
+      label_scratch_.clear();
+      for (const ingest::Label& l : series.labels()) {
+        label_scratch_.push_back(tsdb::Label{l.name, l.value});
+      }
+      e.labels = tsdb::Labels::FromSorted(label_scratch_);
+    }
+    known_ = false;
+    e.samples_offset = samples_.size();
+    for (const ingest::Sample& s : series.samples()) {
+      samples_.push_back(tsdb::FloatSample{s.timestamp_ms, s.value()});
+    }
+    e.samples_size = series.samples().size();
+    e.histograms_offset = histograms_.size();
+    for (const ingest::HistogramSample& h : series.histograms()) {
+      tsdb::HistogramSample out;
+      out.t = h.timestamp_ms;
+      if (h.is_float) {
+        out.h = h.floating;
+      } else {
+        out.h = h.integer;
+      }
+      histograms_.push_back(std::move(out));
+    }
+    e.histograms_size = series.histograms().size();
+    e.exemplars_offset = exemplars_.size();
+    for (const ingest::Exemplar& x : series.exemplars()) {
+      tsdb::LabelsBuilder b;
+      for (const ingest::Label& l : x.labels) b.Add(l.name, l.value);
+      b.DropEmptyValues();
+      exemplars_.push_back(tsdb::Exemplar{b.Build(), x.value(), x.timestamp_ms});
+    }
+    e.exemplars_size = series.exemplars().size();
+    entries_.push_back(std::move(e));
+  }
+
+  void OnMetadata(const ingest::MetricMetadata& md) override {
+    tsdb::MetricMetadata m;
+    m.metric_family = std::string(md.metric_family_name);
+    m.type = md.type >= 0 && md.type <= 7 ? static_cast<tsdb::wal::MetricType>(md.type)
+                                          : tsdb::wal::MetricType::kUnknown;
+    m.unit = std::string(md.unit);
+    m.help = std::string(md.help);
+    metadata_.push_back(std::move(m));
+  }
+
+  bool empty() const { return entries_.empty() && metadata_.empty(); }
+
+  tsdb::AppendRequest Build() {
+    series_.clear();
+    series_.reserve(entries_.size());
+    for (const Entry& e : entries_) {
+      tsdb::AppendSeries s;
+      s.raw_labels = std::string_view(raw_).substr(e.raw_offset, e.raw_size);
+      s.labels = e.labels;
+      s.samples = std::span<const tsdb::FloatSample>(samples_).subspan(e.samples_offset,
+                                                                        e.samples_size);
+      s.histograms = std::span<const tsdb::HistogramSample>(histograms_)
+                         .subspan(e.histograms_offset, e.histograms_size);
+      s.exemplars =
+          std::span<const tsdb::Exemplar>(exemplars_).subspan(e.exemplars_offset, e.exemplars_size);
+      series_.push_back(s);
+    }
+    tsdb::AppendRequest r;
+    r.series = series_;
+    r.metadata = metadata_;
+    // Only reached for label bytes vouched for by KnownRawLabels whose series the head then did
+    // not find by them (it never drops series today): decode them again.
+    r.decode_labels = [this](size_t i) {
+      tsdb::LabelsOrError out;
+      tsdb::LabelsBuilder b;
+      if (!tsdb::AddRawLabels(series_[i].raw_labels, b)) {
+        out.error = "malformed labels";
+        return out;
+      }
+      b.DropEmptyValues().Sort();
+      out.labels = b.Build();
+      return out;
+    };
+    return r;
+  }
+
+ private:
+  struct Entry {
+    size_t raw_offset = 0, raw_size = 0;
+    tsdb::Labels labels;
+    size_t samples_offset = 0, samples_size = 0;
+    size_t histograms_offset = 0, histograms_size = 0;
+    size_t exemplars_offset = 0, exemplars_size = 0;
+  };
+  const tsdb::TenantHead* head_;
+  bool known_ = false;
+  std::string raw_;
+  std::vector<tsdb::Label> label_scratch_;
+  std::vector<Entry> entries_;
+  std::vector<tsdb::FloatSample> samples_;
+  std::vector<tsdb::HistogramSample> histograms_;
+  std::vector<tsdb::Exemplar> exemplars_;
+  std::vector<tsdb::MetricMetadata> metadata_;
+  std::vector<tsdb::AppendSeries> series_;
+};
+
+absl::StatusOr<tsdb::Matcher> FromProtoMatcher(const prometheus::LabelMatcher& m) {
+  tsdb::Matcher::Type type = tsdb::Matcher::Type::kEqual;
+  switch (m.type()) {
+    case prometheus::LabelMatcher::EQ:
+      type = tsdb::Matcher::Type::kEqual;
+      break;
+    case prometheus::LabelMatcher::NEQ:
+      type = tsdb::Matcher::Type::kNotEqual;
+      break;
+    case prometheus::LabelMatcher::RE:
+      type = tsdb::Matcher::Type::kRegexMatch;
+      break;
+    case prometheus::LabelMatcher::NRE:
+      type = tsdb::Matcher::Type::kRegexNoMatch;
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("invalid matcher type ", m.type()));
+  }
+  return tsdb::Matcher::Create(type, m.name(), m.value());
+}
+
+std::string ResponseTypeName(int t) {
+  switch (t) {
+    case prometheus::ReadRequest::SAMPLES:
+      return "SAMPLES";
+    case prometheus::ReadRequest::STREAMED_XOR_CHUNKS:
+      return "STREAMED_XOR_CHUNKS";
+    default:
+      return std::to_string(t);
+  }
+}
+
+}  // namespace
+
+// Per-tenant counters, looked up once (Mimir's names; `user` is the tenant).
+struct MetricsStore::TenantCounters {
+  Counter* samples_in = nullptr;
+  Counter* received_samples = nullptr;
+  Counter* received_exemplars = nullptr;
+  Counter* received_metadata = nullptr;
+  Counter* series_created = nullptr;
+};
+
+struct MetricsStore::Tenant {
+  std::string id;
+  std::unique_ptr<tsdb::TenantHead> head;
+  std::unique_ptr<TokenBucket> limiter;
+  TenantCounters counters;
+};
+
+MetricsStore::MetricsStore(MetricsStoreOptions options) : options_(std::move(options)) {
+  const MetricsConfig& c = options_.config;
+  ingest_limits_.max_recv_msg_size = static_cast<size_t>(c.max_recv_msg_size);
+  ingest_limits_.past_grace_period_ms = absl::ToInt64Milliseconds(c.past_grace_period);
+  if (MetricsRegistry* r = options_.registry; r != nullptr) {
+    ingested_samples_ = r->GetCounter("cortex_ingester_ingested_samples_total",
+                                      "The total number of samples ingested.");
+    ingested_samples_failures_ =
+        r->GetCounter("cortex_ingester_ingested_samples_failures_total",
+                      "The total number of samples that errored on ingestion.");
+    callbacks_.push_back(r->AddGaugeCallback(
+        "cortex_ingester_memory_series", "The current number of series in memory.", {}, [this] {
+          absl::MutexLock lock(&mu_);
+          double n = 0;
+          for (const auto& [id, t] : tenants_) n += static_cast<double>(t->head->Stats().series);
+          return n;
+        }));
+    callbacks_.push_back(r->AddGaugeCallback(
+        "cortex_ingester_memory_users", "The current number of users in memory.", {}, [this] {
+          absl::MutexLock lock(&mu_);
+          return static_cast<double>(tenants_.size());
+        }));
+  }
+}
+
+MetricsStore::~MetricsStore() {
+  if (options_.registry != nullptr) {
+    for (int id : callbacks_) options_.registry->RemoveCallback(id);
+  }
+  Close();
+}
+
+tsdb::HeadOptions MetricsStore::HeadOptionsFor(const std::string& tenant) const {
+  const MetricsConfig& c = options_.config;
+  tsdb::HeadOptions o;
+  o.env = options_.env;
+  o.dir = storage::JoinPath(c.tsdb_dir, tenant);
+  o.wal_sync = c.wal_fsync_before_ack ? storage::SyncPolicy::kEveryAppend
+                                      : storage::SyncPolicy::kInterval;
+  o.wal_sync_interval = absl::Seconds(1);
+  o.out_of_order_time_window_ms = absl::ToInt64Milliseconds(c.out_of_order_time_window);
+  o.max_series = static_cast<uint64_t>(std::max<int64_t>(0, c.max_global_series_per_user));
+  o.max_exemplars = static_cast<size_t>(std::max<int64_t>(0, c.max_global_exemplars_per_user));
+  if (options_.on_wal_damage) {
+    o.on_wal_damage = [cb = options_.on_wal_damage, tenant](const storage::LogDamage& d) {
+      cb(tenant, d);
+    };
+  }
+  return o;
+}
+
+absl::StatusOr<std::unique_ptr<MetricsStore::Tenant>> MetricsStore::OpenTenant(
+    const std::string& tenant) {
+  auto t = std::make_unique<Tenant>();
+  t->id = tenant;
+  absl::StatusOr<std::unique_ptr<tsdb::TenantHead>> head =
+      tsdb::TenantHead::Open(HeadOptionsFor(tenant));
+  if (!head.ok()) {
+    return absl::Status(head.status().code(),
+                        absl::StrCat("tenant ", tenant, ": ", head.status().message()));
+  }
+  t->head = *std::move(head);
+  const int64_t now = options_.monotonic_ns ? options_.monotonic_ns() : MonotonicNowNs();
+  t->limiter = std::make_unique<TokenBucket>(options_.config.ingestion_rate,
+                                             options_.config.ingestion_burst_size, now);
+  if (MetricsRegistry* r = options_.registry; r != nullptr) {
+    const MetricLabels user = {{"user", tenant}};
+    t->counters.samples_in = r->GetCounter(
+        "cortex_distributor_samples_in_total",
+        "The total number of samples that have come in to the distributor, including rejected "
+        "or deduped samples.",
+        user);
+    t->counters.received_samples = r->GetCounter(
+        "cortex_distributor_received_samples_total",
+        "The total number of received samples, excluding rejected and deduped samples.", user);
+    t->counters.received_exemplars = r->GetCounter(
+        "cortex_distributor_received_exemplars_total",
+        "The total number of received exemplars, excluding rejected and deduped exemplars.", user);
+    t->counters.received_metadata =
+        r->GetCounter("cortex_distributor_received_metadata_total",
+                      "The total number of received metadata, excluding rejected.", user);
+    t->counters.series_created =
+        r->GetCounter("cortex_ingester_memory_series_created_total",
+                      "The total number of series that were created per user.", user);
+  }
+  return t;
+}
+
+absl::Status MetricsStore::Start() {
+  const std::string& dir = options_.config.tsdb_dir;
+  if (absl::Status s = options_.env->CreateDirs(dir); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("metrics store: ", dir, ": ", s.message()));
+  }
+  absl::StatusOr<std::vector<std::string>> names = options_.env->ListDir(dir);
+  if (!names.ok()) {
+    return absl::Status(names.status().code(),
+                        absl::StrCat("metrics store: ", dir, ": ", names.status().message()));
+  }
+  std::sort(names->begin(), names->end());
+  for (const std::string& name : *names) {
+    absl::StatusOr<bool> is_dir = options_.env->IsDirectory(storage::JoinPath(dir, name));
+    if (!is_dir.ok() || !*is_dir) continue;
+    if (!net::ValidateTenantId(name).ok()) {
+      skipped_dirs_.push_back(name);
+      continue;
+    }
+    absl::StatusOr<std::unique_ptr<Tenant>> t = OpenTenant(name);
+    if (!t.ok()) return t.status();
+    absl::MutexLock lock(&mu_);
+    tenants_[name] = *std::move(t);
+  }
+  absl::MutexLock lock(&mu_);
+  started_ = true;
+  return absl::OkStatus();
+}
+
+bool MetricsStore::started() const {
+  absl::MutexLock lock(&mu_);
+  return started_ && !closed_;
+}
+
+MetricsStore::Tenant* MetricsStore::FindTenant(std::string_view tenant) const {
+  absl::MutexLock lock(&mu_);
+  auto it = tenants_.find(AV(tenant));
+  return it == tenants_.end() ? nullptr : it->second.get();
+}
+
+absl::StatusOr<MetricsStore::Tenant*> MetricsStore::GetOrOpenTenant(std::string_view tenant) {
+  if (Tenant* t = FindTenant(tenant); t != nullptr) return t;
+  if (absl::Status s = net::ValidateTenantId(tenant); !s.ok()) return s;
+  absl::MutexLock open_lock(&open_mu_);
+  if (Tenant* t = FindTenant(tenant); t != nullptr) return t;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return absl::UnavailableError("the metrics store is closed");
+  }
+  absl::StatusOr<std::unique_ptr<Tenant>> t = OpenTenant(std::string(tenant));
+  if (!t.ok()) return t.status();
+  absl::MutexLock lock(&mu_);
+  Tenant* raw = t->get();
+  tenants_[std::string(tenant)] = *std::move(t);
+  return raw;
+}
+
+tsdb::TenantHead* MetricsStore::FindHead(std::string_view tenant) const {
+  Tenant* t = FindTenant(tenant);
+  return t == nullptr ? nullptr : t->head.get();
+}
+
+absl::StatusOr<tsdb::TenantHead*> MetricsStore::GetOrOpenHead(std::string_view tenant) {
+  absl::StatusOr<Tenant*> t = GetOrOpenTenant(tenant);
+  if (!t.ok()) return t.status();
+  return (*t)->head.get();
+}
+
+void MetricsStore::Close() {
+  absl::MutexLock open_lock(&open_mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<Tenant>> tenants;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return;
+    closed_ = true;
+    tenants = std::move(tenants_);
+    tenants_.clear();
+  }
+  // Each head's destructor syncs and closes its WAL.
+  tenants.clear();
+}
+
+std::unique_ptr<ingest::RemoteWriteDecoder> MetricsStore::TakeDecoder() {
+  {
+    absl::MutexLock lock(&decoders_mu_);
+    if (!decoders_.empty()) {
+      std::unique_ptr<ingest::RemoteWriteDecoder> d = std::move(decoders_.back());
+      decoders_.pop_back();
+      return d;
+    }
+  }
+  return std::make_unique<ingest::RemoteWriteDecoder>(ingest_limits_);
+}
+
+void MetricsStore::ReturnDecoder(std::unique_ptr<ingest::RemoteWriteDecoder> decoder) {
+  absl::MutexLock lock(&decoders_mu_);
+  if (decoders_.size() < 64) decoders_.push_back(std::move(decoder));
+}
+
+void MetricsStore::CountDiscarded(Tenant& t, std::string_view family, std::string_view reason,
+                                  int64_t n) {
+  if (options_.registry == nullptr || n <= 0) return;
+  std::string name;
+  std::string help;
+  if (family == "samples") {
+    name = "cortex_discarded_samples_total";
+    help = "The total number of samples that were discarded.";
+  } else if (family == "exemplars") {
+    name = "cortex_discarded_exemplars_total";
+    help = "The total number of exemplars that were discarded.";
+  } else {
+    name = "cortex_discarded_metadata_total";
+    help = "The total number of metadata that were discarded.";
+  }
+  options_.registry
+      ->GetCounter(name, help, {{"reason", std::string(reason)}, {"user", t.id}})
+      ->Add(static_cast<double>(n));
+}
+
+std::string MetricsStore::RateLimitedMessage() const {
+  return absl::StrCat(
+      "the request has been rejected because the tenant exceeded the ingestion rate limit, set "
+      "to ",
+      GoSprintV(options_.config.ingestion_rate), " items/s with a maximum allowed burst of ",
+      options_.config.ingestion_burst_size,
+      ". This limit is applied on the total number of samples, exemplars and metadata received "
+      "across all distributors (err-mimir-tenant-max-ingestion-rate). To adjust the related "
+      "per-tenant limits, configure -distributor.ingestion-rate-limit and "
+      "-distributor.ingestion-burst-size, or contact your service administrator.");
+}
+
+PushResult MetricsStore::Push(std::string_view tenant, std::string_view snappy_body) {
+  if (!started()) return {503, kUnavailable};
+  if (absl::Status s = net::ValidateTenantId(tenant); !s.ok()) {
+    return {400, std::string(s.message())};
+  }
+  Tenant* existing = FindTenant(tenant);
+  AppendBuilder builder(existing != nullptr ? existing->head.get() : nullptr);
+  std::unique_ptr<ingest::RemoteWriteDecoder> decoder = TakeDecoder();
+  const int64_t now_ms = options_.now_ms ? options_.now_ms() : WallNowMs();
+  ingest::IngestResult decoded = decoder->DecodeSnappy(snappy_body, now_ms, builder);
+  ReturnDecoder(std::move(decoder));
+  if (decoded.request_refused) return {decoded.http_status, decoded.message};
+
+  absl::StatusOr<Tenant*> opened = GetOrOpenTenant(tenant);
+  if (!opened.ok()) {
+    const int status = absl::IsInvalidArgument(opened.status())  ? 400
+                       : absl::IsUnavailable(opened.status()) ? 503
+                                                              : 500;
+    return {status, std::string(opened.status().message())};
+  }
+  Tenant& t = **opened;
+
+  int64_t samples_refused = 0, exemplars_refused = 0, metadata_refused = 0;
+  for (size_t i = 0; i < ingest::kRefusalCount; ++i) {
+    const std::string_view reason = ingest::RefusalLabel(static_cast<ingest::Refusal>(i));
+    const int64_t s = decoded.samples_refused[i] + decoded.histograms_refused[i];
+    samples_refused += s;
+    exemplars_refused += decoded.exemplars_refused[i];
+    metadata_refused += decoded.metadata_refused[i];
+    CountDiscarded(t, "samples", reason, s);
+    CountDiscarded(t, "exemplars", reason, decoded.exemplars_refused[i]);
+    CountDiscarded(t, "metadata", reason, decoded.metadata_refused[i]);
+  }
+  const int64_t samples = decoded.samples_accepted + decoded.histograms_accepted;
+  if (t.counters.samples_in != nullptr) {
+    t.counters.samples_in->Add(static_cast<double>(samples + samples_refused));
+  }
+
+  // Mimir's distributor: the rate limit counts what passed validation (samples, histograms,
+  // exemplars, metadata) and refuses the whole request.
+  const int64_t items = samples + decoded.exemplars_accepted + decoded.metadata_accepted;
+  if (items > 0) {
+    const int64_t now_ns = options_.monotonic_ns ? options_.monotonic_ns() : MonotonicNowNs();
+    if (!t.limiter->Allow(items, now_ns)) {
+      CountDiscarded(t, "samples", "rate_limited", samples);
+      CountDiscarded(t, "exemplars", "rate_limited", decoded.exemplars_accepted);
+      CountDiscarded(t, "metadata", "rate_limited", decoded.metadata_accepted);
+      return {429, RateLimitedMessage()};
+    }
+  }
+  if (t.counters.received_samples != nullptr) {
+    t.counters.received_samples->Add(static_cast<double>(samples));
+    t.counters.received_exemplars->Add(static_cast<double>(decoded.exemplars_accepted));
+    t.counters.received_metadata->Add(static_cast<double>(decoded.metadata_accepted));
+  }
+  if (builder.empty()) return {decoded.http_status, decoded.message};
+
+  const tsdb::AppendResult appended = t.head->Append(builder.Build());
+  if (!appended.status.ok()) {
+    if (ingested_samples_failures_ != nullptr) {
+      ingested_samples_failures_->Add(static_cast<double>(samples));
+    }
+    return {500, absl::StrCat("failed to write to the WAL of tenant ", t.id, ": ",
+                              appended.status.message())};
+  }
+  if (ingested_samples_ != nullptr) {
+    ingested_samples_->Add(
+        static_cast<double>(appended.samples_appended + appended.histograms_appended));
+    ingested_samples_failures_->Add(static_cast<double>(appended.samples_refused));
+  }
+  if (t.counters.series_created != nullptr) {
+    t.counters.series_created->Add(static_cast<double>(appended.series_created));
+  }
+  for (const tsdb::Refusal& r : appended.refusals) {
+    CountDiscarded(t, "samples", RefusalReason(r.kind), r.count);
+  }
+  if (!appended.refusals.empty()) return {400, appended.refusals.front().Message()};
+  return {decoded.http_status, decoded.message};
+}
+
+ReadResult MetricsStore::RemoteRead(std::string_view tenant, std::string_view snappy_body) {
+  if (!started()) return {503, kUnavailable};
+  absl::StatusOr<std::string> raw =
+      net::Decompress(net::Codec::kSnappy, snappy_body, kMaxReadRequestSize);
+  if (!raw.ok()) return {400, std::string(raw.status().message())};
+  prometheus::ReadRequest request;
+  if (!request.ParseFromString(*raw)) {
+    return {400, "unexpected EOF"};  // what gogo's Unmarshal says of a truncated message
+  }
+  // Prometheus's NegotiateResponseType, with SAMPLES as the only type sprout serves.
+  bool samples = request.accepted_response_types_size() == 0;
+  for (int type : request.accepted_response_types()) {
+    if (type == prometheus::ReadRequest::SAMPLES) {
+      samples = true;
+      break;
+    }
+  }
+  if (!samples) {
+    std::vector<std::string> names;
+    for (int type : request.accepted_response_types()) names.push_back(ResponseTypeName(type));
+    return {400, absl::StrCat("server does not support any of the requested response types: [",
+                              absl::StrJoin(names, " "), "]; supported: map[SAMPLES:{}]")};
+  }
+  const tsdb::TenantHead* head = FindHead(tenant);
+  prometheus::ReadResponse response;
+  for (const prometheus::Query& q : request.queries()) {
+    prometheus::QueryResult* result = response.add_results();
+    std::vector<tsdb::Matcher> matchers;
+    for (const prometheus::LabelMatcher& m : q.matchers()) {
+      absl::StatusOr<tsdb::Matcher> matcher = FromProtoMatcher(m);
+      if (!matcher.ok()) return {400, std::string(matcher.status().message())};
+      matchers.push_back(*std::move(matcher));
+    }
+    if (head == nullptr) continue;
+    std::unique_ptr<tsdb::HeadSeriesSet> set =
+        head->SelectSamples(matchers, q.start_timestamp_ms(), q.end_timestamp_ms());
+    while (set->Next()) {
+      prometheus::TimeSeries* ts = nullptr;
+      chunkenc::Iterator& it = set->samples();
+      for (chunkenc::ValueType vt = it.Next(); vt != chunkenc::ValueType::kNone; vt = it.Next()) {
+        if (vt != chunkenc::ValueType::kFloat) continue;  // histograms: deferred
+        if (ts == nullptr) {
+          ts = result->add_timeseries();
+          for (const tsdb::Label l : set->labels()) {
+            prometheus::Label* pl = ts->add_labels();
+            pl->set_name(std::string(l.name));
+            pl->set_value(std::string(l.value));
+          }
+        }
+        const auto [t, v] = it.At();
+        prometheus::Sample* s = ts->add_samples();
+        s->set_timestamp(t);
+        s->set_value(v);
+      }
+      if (!it.Err().ok()) return {500, std::string(it.Err().message())};
+    }
+  }
+  absl::StatusOr<std::string> body =
+      net::Compress(net::Codec::kSnappy, response.SerializeAsString());
+  if (!body.ok()) return {500, std::string(body.status().message())};
+  return {200, *std::move(body)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// api::Queryable
+
+namespace {
+
+// A union over the matcher sets (no set: `all` once), sorted and unique, cut at `limit`.
+template <typename Fn>
+std::vector<std::string> UnionStrings(const std::vector<api::MatcherSet>& sets, int64_t limit,
+                                      Fn per_set) {
+  std::set<std::string> all;
+  if (sets.empty()) {
+    for (std::string& s : per_set(std::span<const tsdb::Matcher>())) all.insert(std::move(s));
+  } else {
+    for (const api::MatcherSet& set : sets) {
+      for (std::string& s : per_set(std::span<const tsdb::Matcher>(set))) all.insert(std::move(s));
+    }
+  }
+  std::vector<std::string> out(all.begin(), all.end());
+  if (limit > 0 && static_cast<int64_t>(out.size()) > limit) out.resize(limit);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> MetricsStore::LabelNames(
+    std::string_view tenant, const std::vector<api::MatcherSet>& matcher_sets, int64_t mint_ms,
+    int64_t maxt_ms, int64_t limit) {
+  if (!started()) return absl::UnavailableError(kUnavailable);
+  const tsdb::TenantHead* head = FindHead(tenant);
+  if (head == nullptr) return std::vector<std::string>();
+  return UnionStrings(matcher_sets, limit, [&](std::span<const tsdb::Matcher> m) {
+    return head->LabelNames(m, mint_ms, maxt_ms);
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> MetricsStore::LabelValues(
+    std::string_view tenant, std::string_view label_name,
+    const std::vector<api::MatcherSet>& matcher_sets, int64_t mint_ms, int64_t maxt_ms,
+    int64_t limit) {
+  if (!started()) return absl::UnavailableError(kUnavailable);
+  const tsdb::TenantHead* head = FindHead(tenant);
+  if (head == nullptr) return std::vector<std::string>();
+  return UnionStrings(matcher_sets, limit, [&](std::span<const tsdb::Matcher> m) {
+    return head->LabelValues(label_name, m, mint_ms, maxt_ms);
+  });
+}
+
+absl::StatusOr<std::vector<tsdb::Labels>> MetricsStore::Series(
+    std::string_view tenant, const std::vector<api::MatcherSet>& matcher_sets, int64_t mint_ms,
+    int64_t maxt_ms, int64_t limit) {
+  if (!started()) return absl::UnavailableError(kUnavailable);
+  const tsdb::TenantHead* head = FindHead(tenant);
+  std::vector<tsdb::Labels> out;
+  if (head == nullptr) return out;
+  for (const api::MatcherSet& set : matcher_sets) {
+    std::vector<tsdb::Labels> part = head->Series(set, mint_ms, maxt_ms);
+    out.insert(out.end(), std::make_move_iterator(part.begin()),
+               std::make_move_iterator(part.end()));
+  }
+  if (matcher_sets.size() > 1) {
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+  }
+  if (limit > 0 && static_cast<int64_t>(out.size()) > limit) out.resize(limit);
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, std::vector<api::MetricMetadata>>> MetricsStore::Metadata(
+    std::string_view tenant, std::string_view metric, int64_t limit, int64_t limit_per_metric) {
+  if (!started()) return absl::UnavailableError(kUnavailable);
+  std::map<std::string, std::vector<api::MetricMetadata>> out;
+  const tsdb::TenantHead* head = FindHead(tenant);
+  if (head == nullptr) return out;
+  std::vector<tsdb::MetricMetadata> all = head->Metadata(metric);
+  std::sort(all.begin(), all.end(), [](const tsdb::MetricMetadata& a, const tsdb::MetricMetadata& b) {
+    return a.metric_family < b.metric_family;
+  });
+  for (const tsdb::MetricMetadata& m : all) {
+    // Prometheus: a limit >= 0 caps the metrics; limit_per_metric > 0 the entries per metric.
+    if (limit >= 0 && static_cast<int64_t>(out.size()) >= limit) break;
+    std::vector<api::MetricMetadata>& entries = out[m.metric_family];
+    if (limit_per_metric > 0 && static_cast<int64_t>(entries.size()) >= limit_per_metric) continue;
+    entries.push_back(api::MetricMetadata{std::string(tsdb::wal::MetricTypeName(m.type)), m.help,
+                                          m.unit});
+  }
+  return out;
+}
+
+}  // namespace sprout::metrics

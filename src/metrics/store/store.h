@@ -1,0 +1,157 @@
+// MetricsStore: the metrics store of `sprout metrics` put together — one TenantHead per tenant
+// under `<blocks_storage.tsdb.dir>/<tenant>/`, the remote-write ingest path in front of them
+// (decode and validate, the tenant's ingestion rate limit, append), the Prometheus metadata read
+// API (it implements api::Queryable) and remote read.
+//
+// Guarantees:
+//  - Tenants are fully separate: one head, one WAL, one directory and one rate limiter each. A
+//    tenant ID is checked with dskit's rules (net::ValidateTenantId) before it names a directory.
+//  - Start() opens (and so replays) every tenant directory that exists before it returns; until
+//    then pushes and reads answer 503 and ready() is false. Heads of new tenants are opened on
+//    their first push; reads of a tenant that never wrote answer empty results.
+//  - Push stores every good sample of a request and answers for the rest as Mimir does: a
+//    whole-request refusal (size, snappy, protobuf: 400), the ingestion rate limit (429, nothing
+//    stored), per-series validation and head refusals (400 with the first message, the good part
+//    stored; the head's refusal wins over the validation one, as Mimir's ingester error wins over
+//    its distributor's partial error), a WAL failure (500, retryable).
+//  - A 2xx means the request's data is in the WAL (and fsynced with wal_fsync_before_ack) and
+//    visible to readers.
+//
+// Errors: Start fails when the data directory cannot be listed or a head cannot be opened (a
+// WAL written by a newer sprout, a lock held by another process).
+//
+// Thread-safety: every method may be called from any thread once Start() returned (Push and the
+// reads also before: they answer 503). Close() must not race with other calls.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "base/metrics.h"
+#include "metrics/api/queryable.h"
+#include "metrics/config/metrics_config.h"
+#include "metrics/ingest/remote_write.h"
+#include "metrics/store/rate_limiter.h"
+#include "metrics/tsdb/head/head.h"
+#include "storage/env.h"
+
+namespace sprout::metrics {
+
+struct MetricsStoreOptions {
+  MetricsConfig config;
+  storage::Env* env = storage::Env::Default();
+  MetricsRegistry* registry = nullptr;  // optional: Mimir's ingest counters when set
+  // Wall clock in Unix milliseconds (grace periods) and a monotonic clock in nanoseconds (the
+  // rate limiter); tests set both.
+  std::function<int64_t()> now_ms;
+  std::function<int64_t()> monotonic_ns;
+  // Every WAL repair and damage report, with the tenant (for a log line).
+  std::function<void(std::string_view tenant, const storage::LogDamage&)> on_wal_damage;
+};
+
+// The answer to a push: the HTTP status and, unless it succeeded, the body text.
+struct PushResult {
+  int http_status = 200;  // 200 (the route may answer 204), 400, 429, 500 or 503
+  std::string message;
+  bool ok() const { return http_status < 300; }
+};
+
+// The answer to a remote read: the body (snappy-compressed prometheus.ReadResponse) or an error
+// text for the status.
+struct ReadResult {
+  int http_status = 200;  // 200, 400, 500 or 503
+  std::string body;       // 200: the compressed response; otherwise the error text
+};
+
+class MetricsStore : public api::Queryable {
+ public:
+  explicit MetricsStore(MetricsStoreOptions options);
+  ~MetricsStore() override;
+  MetricsStore(const MetricsStore&) = delete;
+  MetricsStore& operator=(const MetricsStore&) = delete;
+
+  // Opens every tenant directory under the TSDB directory (WAL replay), then marks the store
+  // started. Directories whose names are not valid tenant IDs are skipped (and logged by the
+  // caller through the returned list).
+  absl::Status Start();
+  bool started() const;
+  // Names skipped by Start() (not valid tenant IDs).
+  const std::vector<std::string>& skipped_dirs() const { return skipped_dirs_; }
+
+  // A remote-write 1.0 body (snappy block format) for `tenant`.
+  PushResult Push(std::string_view tenant, std::string_view snappy_body);
+
+  // A remote-read request body (snappy-compressed prometheus.ReadRequest), SAMPLES only.
+  ReadResult RemoteRead(std::string_view tenant, std::string_view snappy_body);
+
+  // The head of `tenant`, or nullptr when it never wrote (nothing is created).
+  tsdb::TenantHead* FindHead(std::string_view tenant) const;
+  // The head of `tenant`, opened (created) when needed. InvalidArgument for an invalid ID.
+  absl::StatusOr<tsdb::TenantHead*> GetOrOpenHead(std::string_view tenant);
+
+  // Closes every head (the WAL is synced by each head's close). Idempotent.
+  void Close();
+
+  // api::Queryable.
+  absl::StatusOr<std::vector<std::string>> LabelNames(
+      std::string_view tenant, const std::vector<api::MatcherSet>& matcher_sets, int64_t mint_ms,
+      int64_t maxt_ms, int64_t limit) override;
+  absl::StatusOr<std::vector<std::string>> LabelValues(
+      std::string_view tenant, std::string_view label_name,
+      const std::vector<api::MatcherSet>& matcher_sets, int64_t mint_ms, int64_t maxt_ms,
+      int64_t limit) override;
+  absl::StatusOr<std::vector<tsdb::Labels>> Series(
+      std::string_view tenant, const std::vector<api::MatcherSet>& matcher_sets, int64_t mint_ms,
+      int64_t maxt_ms, int64_t limit) override;
+  absl::StatusOr<std::map<std::string, std::vector<api::MetricMetadata>>> Metadata(
+      std::string_view tenant, std::string_view metric, int64_t limit,
+      int64_t limit_per_metric) override;
+
+  const MetricsConfig& config() const { return options_.config; }
+
+  // Mimir's rate-limit text for this store's limits (for tests and the docs).
+  std::string RateLimitedMessage() const;
+
+ private:
+  struct Tenant;
+  struct TenantCounters;
+
+  Tenant* FindTenant(std::string_view tenant) const;
+  absl::StatusOr<Tenant*> GetOrOpenTenant(std::string_view tenant);
+  absl::StatusOr<std::unique_ptr<Tenant>> OpenTenant(const std::string& tenant);
+  tsdb::HeadOptions HeadOptionsFor(const std::string& tenant) const;
+  std::unique_ptr<ingest::RemoteWriteDecoder> TakeDecoder();
+  void ReturnDecoder(std::unique_ptr<ingest::RemoteWriteDecoder> decoder);
+  void CountDiscarded(Tenant& t, std::string_view family, std::string_view reason, int64_t n);
+
+  const MetricsStoreOptions options_;
+  ingest::Limits ingest_limits_;
+  std::vector<std::string> skipped_dirs_;
+
+  mutable absl::Mutex mu_;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<std::string, std::unique_ptr<Tenant>> tenants_ ABSL_GUARDED_BY(mu_);
+  // Serialises the opening of new heads (replay can take a while; reads of open tenants go on).
+  absl::Mutex open_mu_;
+
+  absl::Mutex decoders_mu_;
+  std::vector<std::unique_ptr<ingest::RemoteWriteDecoder>> decoders_ ABSL_GUARDED_BY(decoders_mu_);
+
+  // Process-wide counters (no tenant label), looked up once.
+  Counter* ingested_samples_ = nullptr;
+  Counter* ingested_samples_failures_ = nullptr;
+  std::vector<int> callbacks_;
+};
+
+}  // namespace sprout::metrics

@@ -1,0 +1,349 @@
+#include "metrics/store/store.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "metrics/store/store_test_util.h"
+#include "storage/fault_injection_env.h"
+
+namespace sprout::metrics {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using testutil::Matchers;
+using testutil::ReadRequestBody;
+using testutil::Snappy;
+using testutil::WriteBuilder;
+
+constexpr int64_t kSecondNs = 1000 * 1000 * 1000;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  MetricsStoreOptions Options() {
+    MetricsStoreOptions o;
+    o.config = LocalDefaults();
+    o.config.tsdb_dir = "/data/tsdb";
+    o.env = &env_;
+    o.registry = &registry_;
+    o.now_ms = [] { return int64_t{1700000000000}; };
+    o.monotonic_ns = [this] { return clock_ns_; };
+    return o;
+  }
+  std::unique_ptr<MetricsStore> Open(MetricsStoreOptions o) {
+    auto store = std::make_unique<MetricsStore>(std::move(o));
+    absl::Status s = store->Start();
+    EXPECT_TRUE(s.ok()) << s;
+    return store;
+  }
+  std::unique_ptr<MetricsStore> Open() { return Open(Options()); }
+
+  std::vector<std::string> SeriesStrings(MetricsStore& store, std::string_view tenant,
+                                         std::vector<std::string> selectors) {
+    auto got = store.Series(tenant, Matchers(selectors), INT64_MIN, INT64_MAX, 0);
+    EXPECT_TRUE(got.ok()) << got.status();
+    std::vector<std::string> out;
+    if (got.ok()) {
+      for (const tsdb::Labels& l : *got) out.push_back(l.ToString());
+    }
+    return out;
+  }
+
+  storage::FaultInjectionEnv env_;
+  MetricsRegistry registry_;
+  int64_t clock_ns_ = 5 * kSecondNs;
+};
+
+TEST_F(StoreTest, PushedDataIsReadBackThroughEveryReadPath) {
+  auto store = Open();
+  WriteBuilder w;
+  w.Series({"__name__", "up", "instance", "a", "job", "node"}).Sample(1000, 1).Sample(2000, 0);
+  w.Series({"__name__", "up", "instance", "b", "job", "node"}).Sample(1000, 1).StaleSample(2000);
+  w.Series({"__name__", "load1", "instance", "a", "job", "node"}).Sample(1500, 0.25);
+  w.Metadata("up", prometheus::MetricMetadata::GAUGE, "1 if the target is up", "");
+  PushResult r = store->Push("anonymous", w.Body());
+  ASSERT_TRUE(r.ok()) << r.http_status << " " << r.message;
+  EXPECT_EQ(r.http_status, 200);
+  EXPECT_THAT(r.message, IsEmpty());
+
+  EXPECT_THAT(SeriesStrings(*store, "anonymous", {"{__name__=\"up\"}"}),
+              ElementsAre("{__name__=\"up\", instance=\"a\", job=\"node\"}",
+                          "{__name__=\"up\", instance=\"b\", job=\"node\"}"));
+  // Two selectors: the union, sorted, each series once.
+  EXPECT_THAT(SeriesStrings(*store, "anonymous", {"{instance=\"a\"}", "{__name__=\"load1\"}"}),
+              ElementsAre("{__name__=\"load1\", instance=\"a\", job=\"node\"}",
+                          "{__name__=\"up\", instance=\"a\", job=\"node\"}"));
+
+  auto names = store->LabelNames("anonymous", {}, INT64_MIN, INT64_MAX, 0);
+  ASSERT_TRUE(names.ok());
+  EXPECT_THAT(*names, ElementsAre("__name__", "instance", "job"));
+  auto values = store->LabelValues("anonymous", "instance", Matchers({"load1"}), INT64_MIN,
+                                   INT64_MAX, 0);
+  ASSERT_TRUE(values.ok());
+  EXPECT_THAT(*values, ElementsAre("a"));
+  auto all_values = store->LabelValues("anonymous", "__name__", {}, INT64_MIN, INT64_MAX, 1);
+  ASSERT_TRUE(all_values.ok());
+  EXPECT_THAT(*all_values, ElementsAre("load1"));  // the limit cuts the sorted list
+
+  auto md = store->Metadata("anonymous", "", -1, -1);
+  ASSERT_TRUE(md.ok());
+  ASSERT_EQ(md->size(), 1u);
+  ASSERT_EQ(md->at("up").size(), 1u);
+  EXPECT_EQ(md->at("up")[0].type, "gauge");
+  EXPECT_EQ(md->at("up")[0].help, "1 if the target is up");
+
+  // Remote read: the samples as sent, the stale marker bit for bit.
+  prometheus::ReadResponse rr;
+  ReadResult read = store->RemoteRead("anonymous", ReadRequestBody({{0, 5000, {"up"}}}));
+  ASSERT_EQ(read.http_status, 200) << read.body;
+  ASSERT_TRUE(testutil::ParseReadResponse(read.body, &rr));
+  ASSERT_EQ(rr.results_size(), 1);
+  ASSERT_EQ(rr.results(0).timeseries_size(), 2);
+  const prometheus::TimeSeries& b = rr.results(0).timeseries(1);
+  ASSERT_EQ(b.labels_size(), 3);
+  EXPECT_EQ(b.labels(1).name(), "instance");
+  EXPECT_EQ(b.labels(1).value(), "b");
+  ASSERT_EQ(b.samples_size(), 2);
+  EXPECT_EQ(b.samples(0).timestamp(), 1000);
+  EXPECT_EQ(b.samples(0).value(), 1);
+  uint64_t bits;
+  const double stale = b.samples(1).value();
+  std::memcpy(&bits, &stale, 8);
+  EXPECT_EQ(bits, testutil::kStaleNaNBits);
+  // The time range clips.
+  read = store->RemoteRead("anonymous", ReadRequestBody({{1500, 5000, {"up"}}}));
+  ASSERT_TRUE(testutil::ParseReadResponse(read.body, &rr));
+  EXPECT_EQ(rr.results(0).timeseries(0).samples_size(), 1);
+
+  const std::string text = registry_.RenderText();
+  EXPECT_THAT(text, HasSubstr("cortex_distributor_received_samples_total{user=\"anonymous\"} 5"));
+  EXPECT_THAT(text, HasSubstr("cortex_distributor_received_metadata_total{user=\"anonymous\"} 1"));
+  EXPECT_THAT(text, HasSubstr("cortex_ingester_memory_series 3"));
+  EXPECT_THAT(text, HasSubstr("cortex_ingester_ingested_samples_total 5"));
+}
+
+TEST_F(StoreTest, KnownSeriesAreFoundByTheirBytesAndStillStored) {
+  auto store = Open();
+  for (int i = 0; i < 3; ++i) {
+    WriteBuilder w;
+    w.Series({"__name__", "up", "job", "a"}).Sample(1000 + i * 1000, i);
+    ASSERT_TRUE(store->Push("anonymous", w.Body()).ok());
+  }
+  ReadResult read = store->RemoteRead("anonymous", ReadRequestBody({{0, 9000, {"up"}}}));
+  prometheus::ReadResponse rr;
+  ASSERT_TRUE(testutil::ParseReadResponse(read.body, &rr));
+  ASSERT_EQ(rr.results(0).timeseries_size(), 1);
+  EXPECT_EQ(rr.results(0).timeseries(0).samples_size(), 3);
+}
+
+TEST_F(StoreTest, TenantsAreIsolatedOnDiskAndInMemory) {
+  auto store = Open();
+  WriteBuilder a;
+  a.Series({"__name__", "only_a", "job", "x"}).Sample(1000, 1);
+  ASSERT_TRUE(store->Push("tenant-a", a.Body()).ok());
+  WriteBuilder b;
+  b.Series({"__name__", "only_b", "job", "x"}).Sample(1000, 1);
+  ASSERT_TRUE(store->Push("tenant-b", b.Body()).ok());
+
+  EXPECT_THAT(SeriesStrings(*store, "tenant-a", {"{job=\"x\"}"}),
+              ElementsAre("{__name__=\"only_a\", job=\"x\"}"));
+  EXPECT_THAT(SeriesStrings(*store, "tenant-b", {"{job=\"x\"}"}),
+              ElementsAre("{__name__=\"only_b\", job=\"x\"}"));
+  EXPECT_TRUE(*env_.IsDirectory("/data/tsdb/tenant-a/wal"));
+  EXPECT_TRUE(*env_.IsDirectory("/data/tsdb/tenant-b/wal"));
+}
+
+TEST_F(StoreTest, ATenantThatNeverWroteGetsEmptyAnswersAndNoDirectory) {
+  auto store = Open();
+  auto names = store->LabelNames("nobody", {}, INT64_MIN, INT64_MAX, 0);
+  ASSERT_TRUE(names.ok());
+  EXPECT_THAT(*names, IsEmpty());
+  EXPECT_THAT(SeriesStrings(*store, "nobody", {"up"}), IsEmpty());
+  auto md = store->Metadata("nobody", "", -1, -1);
+  ASSERT_TRUE(md.ok());
+  EXPECT_TRUE(md->empty());
+  ReadResult read = store->RemoteRead("nobody", ReadRequestBody({{0, 5000, {"up"}}}));
+  ASSERT_EQ(read.http_status, 200);
+  prometheus::ReadResponse rr;
+  ASSERT_TRUE(testutil::ParseReadResponse(read.body, &rr));
+  ASSERT_EQ(rr.results_size(), 1);
+  EXPECT_EQ(rr.results(0).timeseries_size(), 0);
+  EXPECT_FALSE(env_.IsDirectory("/data/tsdb/nobody").value_or(false));
+}
+
+TEST_F(StoreTest, RateLimitRefusesTheWholeRequestWithMimirsText) {
+  MetricsStoreOptions o = Options();
+  o.config.ingestion_rate = 10;
+  o.config.ingestion_burst_size = 20;
+  auto store = Open(std::move(o));
+  auto push = [&](int samples, int64_t t0) {
+    WriteBuilder w;
+    auto s = w.Series({"__name__", "x", "job", "a"});
+    for (int i = 0; i < samples; ++i) s.Sample(t0 + i, i);
+    return store->Push("anonymous", w.Body());
+  };
+  ASSERT_TRUE(push(15, 1000).ok());  // 20 → 5 tokens left
+  PushResult refused = push(10, 2000);
+  EXPECT_EQ(refused.http_status, 429);
+  EXPECT_EQ(refused.message,
+            "the request has been rejected because the tenant exceeded the ingestion rate limit, "
+            "set to 10 items/s with a maximum allowed burst of 20. This limit is applied on the "
+            "total number of samples, exemplars and metadata received across all distributors "
+            "(err-mimir-tenant-max-ingestion-rate). To adjust the related per-tenant limits, "
+            "configure -distributor.ingestion-rate-limit and -distributor.ingestion-burst-size, "
+            "or contact your service administrator.");
+  EXPECT_EQ(refused.message, store->RateLimitedMessage());
+  // Nothing of the refused request was stored.
+  ReadResult read = store->RemoteRead("anonymous", ReadRequestBody({{0, 9000, {"x"}}}));
+  prometheus::ReadResponse rr;
+  ASSERT_TRUE(testutil::ParseReadResponse(read.body, &rr));
+  EXPECT_EQ(rr.results(0).timeseries(0).samples_size(), 15);
+  // One second later 10 more tokens: 15 in the bucket.
+  clock_ns_ += kSecondNs;
+  EXPECT_TRUE(push(10, 2000).ok());
+  // More than the burst never passes.
+  clock_ns_ += 100 * kSecondNs;
+  EXPECT_EQ(push(21, 3000).http_status, 429);
+  EXPECT_THAT(registry_.RenderText(),
+              HasSubstr("cortex_discarded_samples_total{reason=\"rate_limited\",user=\"anonymous\"} "
+                        "31"));
+}
+
+TEST_F(StoreTest, SeriesLimitRefusesNewSeriesWithMimirsTextAndKeepsTheRest) {
+  MetricsStoreOptions o = Options();
+  o.config.max_global_series_per_user = 2;
+  auto store = Open(std::move(o));
+  WriteBuilder w;
+  w.Series({"__name__", "s", "i", "1"}).Sample(1000, 1);
+  w.Series({"__name__", "s", "i", "2"}).Sample(1000, 1);
+  w.Series({"__name__", "s", "i", "3"}).Sample(1000, 1);
+  PushResult r = store->Push("anonymous", w.Body());
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_THAT(r.message, HasSubstr("per-user series limit of 2 exceeded"));
+  EXPECT_THAT(r.message, HasSubstr("err-mimir-max-series-per-user"));
+  EXPECT_THAT(SeriesStrings(*store, "anonymous", {"s"}),
+              ElementsAre("{__name__=\"s\", i=\"1\"}", "{__name__=\"s\", i=\"2\"}"));
+  EXPECT_THAT(
+      registry_.RenderText(),
+      HasSubstr("cortex_discarded_samples_total{reason=\"per_user_series_limit\",user=\"anonymous\"}"
+                " 1"));
+}
+
+TEST_F(StoreTest, ABadSeriesIsRefusedWithMimirsTextAndItsNeighboursAreStored) {
+  auto store = Open();
+  WriteBuilder w;
+  w.Series({"job", "no-name"}).Sample(1000, 1);
+  w.Series({"__name__", "good", "job", "x"}).Sample(1000, 1);
+  PushResult r = store->Push("anonymous", w.Body());
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_EQ(r.message, "received series has no metric name (err-mimir-missing-metric-name)");
+  EXPECT_THAT(SeriesStrings(*store, "anonymous", {"good"}),
+              ElementsAre("{__name__=\"good\", job=\"x\"}"));
+
+  // A head refusal (out of order) names the series; the in-order sample is stored.
+  WriteBuilder w2;
+  w2.Series({"__name__", "good", "job", "x"}).Sample(500, 2).Sample(2000, 3);
+  r = store->Push("anonymous", w2.Body());
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_THAT(r.message, HasSubstr("err-mimir-sample-out-of-order"));
+  EXPECT_THAT(r.message, HasSubstr("{__name__=\"good\", job=\"x\"}"));
+  ReadResult read = store->RemoteRead("anonymous", ReadRequestBody({{0, 9000, {"good"}}}));
+  prometheus::ReadResponse rr;
+  ASSERT_TRUE(testutil::ParseReadResponse(read.body, &rr));
+  EXPECT_EQ(rr.results(0).timeseries(0).samples_size(), 2);
+
+  // A corrupt body is refused as a whole.
+  r = store->Push("anonymous", "not snappy at all");
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_THAT(r.message, HasSubstr("snappy"));
+}
+
+TEST_F(StoreTest, ARestartReplaysEveryTenant) {
+  {
+    auto store = Open();
+    WriteBuilder a;
+    a.Series({"__name__", "m", "t", "a"}).Sample(1000, 1).Sample(2000, 2);
+    ASSERT_TRUE(store->Push("a", a.Body()).ok());
+    WriteBuilder b;
+    b.Series({"__name__", "m", "t", "b"}).Sample(1000, 7);
+    b.Metadata("m", prometheus::MetricMetadata::COUNTER, "help", "seconds");
+    ASSERT_TRUE(store->Push("b", b.Body()).ok());
+    store->Close();
+  }
+  auto store = std::make_unique<MetricsStore>(Options());
+  // Before Start: not ready, reads and pushes answer 503.
+  EXPECT_FALSE(store->started());
+  EXPECT_EQ(store->Push("a", WriteBuilder().Body()).http_status, 503);
+  EXPECT_TRUE(absl::IsUnavailable(store->LabelNames("a", {}, 0, 1, 0).status()));
+  ASSERT_TRUE(store->Start().ok());
+  EXPECT_TRUE(store->started());
+  EXPECT_THAT(SeriesStrings(*store, "a", {"m"}), ElementsAre("{__name__=\"m\", t=\"a\"}"));
+  EXPECT_THAT(SeriesStrings(*store, "b", {"m"}), ElementsAre("{__name__=\"m\", t=\"b\"}"));
+  auto md = store->Metadata("b", "m", -1, -1);
+  ASSERT_TRUE(md.ok());
+  ASSERT_EQ(md->count("m"), 1u);
+  EXPECT_EQ(md->at("m")[0].type, "counter");
+  EXPECT_EQ(md->at("m")[0].unit, "seconds");
+  ReadResult read = store->RemoteRead("a", ReadRequestBody({{0, 9000, {"m"}}}));
+  prometheus::ReadResponse rr;
+  ASSERT_TRUE(testutil::ParseReadResponse(read.body, &rr));
+  EXPECT_EQ(rr.results(0).timeseries(0).samples_size(), 2);
+  // Appends go on after the replayed samples; an older one is refused as out of order.
+  WriteBuilder more;
+  more.Series({"__name__", "m", "t", "a"}).Sample(1500, 9);
+  EXPECT_EQ(store->Push("a", more.Body()).http_status, 400);
+}
+
+TEST_F(StoreTest, InvalidTenantIdsAreRefusedAndNeverNameADirectory) {
+  auto store = Open();
+  WriteBuilder w;
+  w.Series({"__name__", "m"}).Sample(1000, 1);
+  PushResult r = store->Push("../etc", w.Body());
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_EQ(r.message, "tenant ID '../etc' contains unsupported character '/'");
+  EXPECT_EQ(store->Push(std::string(151, 'a'), w.Body()).message,
+            "tenant ID is too long: max 150 characters");
+}
+
+TEST_F(StoreTest, RemoteReadAnswersSamplesOnlyAsPrometheusNegotiates) {
+  auto store = Open();
+  ReadResult r = store->RemoteRead(
+      "anonymous", ReadRequestBody({{0, 1, {"up"}}}, {prometheus::ReadRequest::STREAMED_XOR_CHUNKS}));
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_EQ(r.body,
+            "server does not support any of the requested response types: [STREAMED_XOR_CHUNKS]; "
+            "supported: map[SAMPLES:{}]");
+  r = store->RemoteRead("anonymous",
+                        ReadRequestBody({{0, 1, {"up"}}}, {prometheus::ReadRequest::STREAMED_XOR_CHUNKS,
+                                                           prometheus::ReadRequest::SAMPLES}));
+  EXPECT_EQ(r.http_status, 200);
+  EXPECT_EQ(store->RemoteRead("anonymous", "garbage").http_status, 400);
+}
+
+TEST_F(StoreTest, FsyncBeforeAckKeepsEveryAcknowledgedSampleThroughAMachineCrash) {
+  MetricsStoreOptions o = Options();
+  o.config.wal_fsync_before_ack = true;
+  {
+    auto store = Open(o);
+    for (int i = 0; i < 5; ++i) {
+      WriteBuilder w;
+      w.Series({"__name__", "d", "job", "x"}).Sample(1000 + i, i);
+      ASSERT_TRUE(store->Push("anonymous", w.Body()).ok());
+    }
+    env_.SimulateCrash(storage::FaultInjectionEnv::CrashMode::kDropUnsynced);
+    store.reset();
+  }
+  auto store = Open(o);
+  ReadResult read = store->RemoteRead("anonymous", ReadRequestBody({{0, 9000, {"d"}}}));
+  prometheus::ReadResponse rr;
+  ASSERT_TRUE(testutil::ParseReadResponse(read.body, &rr));
+  ASSERT_EQ(rr.results(0).timeseries_size(), 1);
+  EXPECT_EQ(rr.results(0).timeseries(0).samples_size(), 5);
+}
+
+}  // namespace
+}  // namespace sprout::metrics

@@ -185,7 +185,8 @@ async function remoteReadRaw(url, queries, { headers = {} } = {}) {
   return out;
 }
 
-// The results of a remote read (one per query: [{labels: {...}, samples: [[tMs, value]],
+// The results of a remote read (one per query: [{labels: {...}, samples: [[tMs, value, hex]]
+// (hex: the value's 8 bytes, big-endian),
 // histograms: [...]}]); throws with the server's text on any other status than 200.
 async function remoteRead(url, queries, opts = {}) {
   const r = await remoteReadRaw(url, queries, opts);

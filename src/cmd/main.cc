@@ -28,6 +28,8 @@
 #include "config/config.h"
 #include "metrics/api/metrics_api.h"
 #include "metrics/config/metrics_config.h"
+#include "metrics/store/http.h"
+#include "metrics/store/store.h"
 #include "net/http_server.h"
 
 namespace {
@@ -133,6 +135,18 @@ int RunMetrics(const std::vector<std::string>& configs, const std::vector<std::s
                 {{"version", SPROUT_VERSION}, {"application", "sprout metrics"}})
       ->Set(1);
 
+  metrics::MetricsStoreOptions store_options;
+  store_options.config = config;
+  store_options.registry = &registry;
+  store_options.on_wal_damage = [&logger](std::string_view tenant,
+                                          const storage::LogDamage& damage) {
+    logger.Warn("WAL damage repaired or skipped", {{"tenant", std::string(tenant)},
+                                                   {"file", damage.file},
+                                                   {"offset", std::to_string(damage.offset)},
+                                                   {"reason", damage.reason}});
+  };
+  metrics::MetricsStore store(store_options);
+
   metrics::api::MetricsApiOptions api_options;
   api_options.tenants = {config.multitenancy_enabled, config.DefaultTenant()};
   api_options.effective_config = config.EffectiveYaml();
@@ -140,9 +154,14 @@ int RunMetrics(const std::vector<std::string>& configs, const std::vector<std::s
   api_options.build.branch = "main";
   api_options.build.go_version = std::string("c++ ") + __VERSION__;
   api_options.registry = &registry;
+  api_options.queryable = &store;
   metrics::api::MetricsApi api(api_options);
   net::Router router;
   if (absl::Status s = api.Register(&router); !s.ok()) {
+    std::fprintf(stderr, "Error: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  if (absl::Status s = metrics::RegisterStoreRoutes(&store, &registry, &router); !s.ok()) {
     std::fprintf(stderr, "Error: %s\n", std::string(s.message()).c_str());
     return 1;
   }
@@ -157,16 +176,30 @@ int RunMetrics(const std::vector<std::string>& configs, const std::vector<std::s
                  std::string(server.status().message()).c_str());
     return 1;
   }
+  // /ready answers 503 while the tenants' WALs replay.
+  const absl::Time replay_start = absl::Now();
+  if (absl::Status s = store.Start(); !s.ok()) {
+    std::fprintf(stderr, "Error: %s\n", std::string(s.message()).c_str());
+    (*server)->Shutdown(absl::ZeroDuration());
+    return 1;
+  }
+  for (const std::string& dir : store.skipped_dirs()) {
+    logger.Warn("skipping a directory of the TSDB directory that is not a valid tenant ID",
+                {{"dir", dir}});
+  }
   api.SetReady(true);
   const std::string host =
       config.http_listen_address.empty() ? "0.0.0.0" : config.http_listen_address;
   logger.Info("sprout metrics is ready",
               {{"address", host + ":" + std::to_string((*server)->port())},
-               {"multitenancy_enabled", config.multitenancy_enabled ? "true" : "false"}});
+               {"multitenancy_enabled", config.multitenancy_enabled ? "true" : "false"},
+               {"tsdb_dir", config.tsdb_dir},
+               {"replay", absl::FormatDuration(absl::Now() - replay_start)}});
   const int sig = WaitForTerminationSignal();
   logger.Info("Received signal from OS", {{"signal", sig == SIGTERM ? "terminated" : "interrupt"}});
   api.SetReady(false);
   (*server)->Shutdown(shutdown_timeout);
+  store.Close();
   return 0;
 }
 

@@ -72,10 +72,10 @@ TEST(ParamsTest, SelectorsParse) {
   auto r = ParseSeriesSelector(R"(up{job="a", instance=~"b.*",x!="",y!~'z',})");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(*r, (MatcherSpecSet{{Op::kEqual, "__name__", "up"},
-                            {Op::kEqual, "job", "a"},
-                            {Op::kRegexMatch, "instance", "b.*"},
-                            {Op::kNotEqual, "x", ""},
-                            {Op::kRegexNoMatch, "y", "z"}}));
+                                {Op::kEqual, "job", "a"},
+                                {Op::kRegexMatch, "instance", "b.*"},
+                                {Op::kNotEqual, "x", ""},
+                                {Op::kRegexNoMatch, "y", "z"}}));
   EXPECT_EQ(*ParseSeriesSelector("  node_cpu:rate5m  "),
             (MatcherSpecSet{{Op::kEqual, "__name__", "node_cpu:rate5m"}}));
   EXPECT_EQ(

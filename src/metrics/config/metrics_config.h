@@ -63,8 +63,8 @@ struct MetricsConfig {
 
   StorageConfig common_storage{.backend = "filesystem"};
   StorageConfig blocks_storage;
-  std::string storage_prefix;                            // blocks_storage.storage_prefix
-  std::string tsdb_dir = "./tsdb/";                      // blocks_storage.tsdb.dir
+  std::string storage_prefix;        // blocks_storage.storage_prefix
+  std::string tsdb_dir = "./tsdb/";  // blocks_storage.tsdb.dir
   // blocks_storage.tsdb.wal_fsync_before_ack (sprout's key): a 2xx only once the request's WAL
   // records are fsynced (group commit); false: the WAL is fsynced every second.
   bool wal_fsync_before_ack = false;

@@ -131,8 +131,9 @@ TEST_F(StoreHttpTest, ErrorsCarryTheirStatusAndText) {
 
   r = Post("/api/v1/push", std::string(5000, 'x'));
   EXPECT_EQ(r.status, 400);
-  EXPECT_THAT(r.body, HasSubstr("message size of 5000 bytes (compressed) is larger than the allowed "
-                                "limit of 4096 bytes (err-mimir-distributor-max-write-message-size)"));
+  EXPECT_THAT(r.body,
+              HasSubstr("message size of 5000 bytes (compressed) is larger than the allowed "
+                        "limit of 4096 bytes (err-mimir-distributor-max-write-message-size)"));
 
   r = Post("/api/v1/read", "junk");
   EXPECT_EQ(r.status, 400);

@@ -17,7 +17,10 @@ namespace sprout::metrics {
 class TokenBucket {
  public:
   TokenBucket(double rate_per_second, int64_t burst, int64_t now_ns)
-      : rate_(rate_per_second), burst_(static_cast<double>(burst)), tokens_(burst_), last_ns_(now_ns) {}
+      : rate_(rate_per_second),
+        burst_(static_cast<double>(burst)),
+        tokens_(burst_),
+        last_ns_(now_ns) {}
 
   // Takes n tokens at monotonic time now_ns when they are there.
   bool Allow(int64_t n, int64_t now_ns) {

@@ -122,8 +122,8 @@ class AppendBuilder : public ingest::WriteVisitor {
       tsdb::AppendSeries s;
       s.raw_labels = std::string_view(raw_).substr(e.raw_offset, e.raw_size);
       s.labels = e.labels;
-      s.samples = std::span<const tsdb::FloatSample>(samples_).subspan(e.samples_offset,
-                                                                        e.samples_size);
+      s.samples =
+          std::span<const tsdb::FloatSample>(samples_).subspan(e.samples_offset, e.samples_size);
       s.histograms = std::span<const tsdb::HistogramSample>(histograms_)
                          .subspan(e.histograms_offset, e.histograms_size);
       s.exemplars =
@@ -229,18 +229,19 @@ MetricsStore::MetricsStore(MetricsStoreOptions options) : options_(std::move(opt
     ingested_samples_failures_ =
         r->GetCounter("cortex_ingester_ingested_samples_failures_total",
                       "The total number of samples that errored on ingestion.");
-    callbacks_.push_back(r->AddGaugeCallback(
-        "cortex_ingester_memory_series", "The current number of series in memory.", {}, [this] {
-          absl::MutexLock lock(&mu_);
-          double n = 0;
-          for (const auto& [id, t] : tenants_) n += static_cast<double>(t->head->Stats().series);
-          return n;
-        }));
-    callbacks_.push_back(r->AddGaugeCallback(
-        "cortex_ingester_memory_users", "The current number of users in memory.", {}, [this] {
-          absl::MutexLock lock(&mu_);
-          return static_cast<double>(tenants_.size());
-        }));
+    callbacks_.push_back(r->AddGaugeCallback("cortex_ingester_memory_series",
+                                             "The current number of series in memory.", {}, [this] {
+                                               absl::MutexLock lock(&mu_);
+                                               double n = 0;
+                                               for (const auto& [id, t] : tenants_)
+                                                 n += static_cast<double>(t->head->Stats().series);
+                                               return n;
+                                             }));
+    callbacks_.push_back(r->AddGaugeCallback("cortex_ingester_memory_users",
+                                             "The current number of users in memory.", {}, [this] {
+                                               absl::MutexLock lock(&mu_);
+                                               return static_cast<double>(tenants_.size());
+                                             }));
   }
 }
 
@@ -256,8 +257,8 @@ tsdb::HeadOptions MetricsStore::HeadOptionsFor(const std::string& tenant) const 
   tsdb::HeadOptions o;
   o.env = options_.env;
   o.dir = storage::JoinPath(c.tsdb_dir, tenant);
-  o.wal_sync = c.wal_fsync_before_ack ? storage::SyncPolicy::kEveryAppend
-                                      : storage::SyncPolicy::kInterval;
+  o.wal_sync =
+      c.wal_fsync_before_ack ? storage::SyncPolicy::kEveryAppend : storage::SyncPolicy::kInterval;
   o.wal_sync_interval = absl::Seconds(1);
   o.out_of_order_time_window_ms = absl::ToInt64Milliseconds(c.out_of_order_time_window);
   o.max_series = static_cast<uint64_t>(std::max<int64_t>(0, c.max_global_series_per_user));
@@ -420,8 +421,7 @@ void MetricsStore::CountDiscarded(Tenant& t, std::string_view family, std::strin
     name = "cortex_discarded_metadata_total";
     help = "The total number of metadata that were discarded.";
   }
-  options_.registry
-      ->GetCounter(name, help, {{"reason", std::string(reason)}, {"user", t.id}})
+  options_.registry->GetCounter(name, help, {{"reason", std::string(reason)}, {"user", t.id}})
       ->Add(static_cast<double>(n));
 }
 
@@ -452,9 +452,9 @@ PushResult MetricsStore::Push(std::string_view tenant, std::string_view snappy_b
 
   absl::StatusOr<Tenant*> opened = GetOrOpenTenant(tenant);
   if (!opened.ok()) {
-    const int status = absl::IsInvalidArgument(opened.status())  ? 400
-                       : absl::IsUnavailable(opened.status()) ? 503
-                                                              : 500;
+    const int status = absl::IsInvalidArgument(opened.status()) ? 400
+                       : absl::IsUnavailable(opened.status())   ? 503
+                                                                : 500;
     return {status, std::string(opened.status().message())};
   }
   Tenant& t = **opened;
@@ -654,16 +654,17 @@ absl::StatusOr<std::map<std::string, std::vector<api::MetricMetadata>>> MetricsS
   const tsdb::TenantHead* head = FindHead(tenant);
   if (head == nullptr) return out;
   std::vector<tsdb::MetricMetadata> all = head->Metadata(metric);
-  std::sort(all.begin(), all.end(), [](const tsdb::MetricMetadata& a, const tsdb::MetricMetadata& b) {
-    return a.metric_family < b.metric_family;
-  });
+  std::sort(all.begin(), all.end(),
+            [](const tsdb::MetricMetadata& a, const tsdb::MetricMetadata& b) {
+              return a.metric_family < b.metric_family;
+            });
   for (const tsdb::MetricMetadata& m : all) {
     // Prometheus: a limit >= 0 caps the metrics; limit_per_metric > 0 the entries per metric.
     if (limit >= 0 && static_cast<int64_t>(out.size()) >= limit) break;
     std::vector<api::MetricMetadata>& entries = out[m.metric_family];
     if (limit_per_metric > 0 && static_cast<int64_t>(entries.size()) >= limit_per_metric) continue;
-    entries.push_back(api::MetricMetadata{std::string(tsdb::wal::MetricTypeName(m.type)), m.help,
-                                          m.unit});
+    entries.push_back(
+        api::MetricMetadata{std::string(tsdb::wal::MetricTypeName(m.type)), m.help, m.unit});
   }
   return out;
 }

@@ -110,9 +110,10 @@ class MetricsStore : public api::Queryable {
       std::string_view tenant, std::string_view label_name,
       const std::vector<api::MatcherSet>& matcher_sets, int64_t mint_ms, int64_t maxt_ms,
       int64_t limit) override;
-  absl::StatusOr<std::vector<tsdb::Labels>> Series(
-      std::string_view tenant, const std::vector<api::MatcherSet>& matcher_sets, int64_t mint_ms,
-      int64_t maxt_ms, int64_t limit) override;
+  absl::StatusOr<std::vector<tsdb::Labels>> Series(std::string_view tenant,
+                                                   const std::vector<api::MatcherSet>& matcher_sets,
+                                                   int64_t mint_ms, int64_t maxt_ms,
+                                                   int64_t limit) override;
   absl::StatusOr<std::map<std::string, std::vector<api::MetricMetadata>>> Metadata(
       std::string_view tenant, std::string_view metric, int64_t limit,
       int64_t limit_per_metric) override;

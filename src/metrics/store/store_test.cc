@@ -81,8 +81,8 @@ TEST_F(StoreTest, PushedDataIsReadBackThroughEveryReadPath) {
   auto names = store->LabelNames("anonymous", {}, INT64_MIN, INT64_MAX, 0);
   ASSERT_TRUE(names.ok());
   EXPECT_THAT(*names, ElementsAre("__name__", "instance", "job"));
-  auto values = store->LabelValues("anonymous", "instance", Matchers({"load1"}), INT64_MIN,
-                                   INT64_MAX, 0);
+  auto values =
+      store->LabelValues("anonymous", "instance", Matchers({"load1"}), INT64_MIN, INT64_MAX, 0);
   ASSERT_TRUE(values.ok());
   EXPECT_THAT(*values, ElementsAre("a"));
   auto all_values = store->LabelValues("anonymous", "__name__", {}, INT64_MIN, INT64_MAX, 1);
@@ -208,9 +208,10 @@ TEST_F(StoreTest, RateLimitRefusesTheWholeRequestWithMimirsText) {
   // More than the burst never passes.
   clock_ns_ += 100 * kSecondNs;
   EXPECT_EQ(push(21, 3000).http_status, 429);
-  EXPECT_THAT(registry_.RenderText(),
-              HasSubstr("cortex_discarded_samples_total{reason=\"rate_limited\",user=\"anonymous\"} "
-                        "31"));
+  EXPECT_THAT(
+      registry_.RenderText(),
+      HasSubstr("cortex_discarded_samples_total{reason=\"rate_limited\",user=\"anonymous\"} "
+                "31"));
 }
 
 TEST_F(StoreTest, SeriesLimitRefusesNewSeriesWithMimirsTextAndKeepsTheRest) {
@@ -229,8 +230,9 @@ TEST_F(StoreTest, SeriesLimitRefusesNewSeriesWithMimirsTextAndKeepsTheRest) {
               ElementsAre("{__name__=\"s\", i=\"1\"}", "{__name__=\"s\", i=\"2\"}"));
   EXPECT_THAT(
       registry_.RenderText(),
-      HasSubstr("cortex_discarded_samples_total{reason=\"per_user_series_limit\",user=\"anonymous\"}"
-                " 1"));
+      HasSubstr(
+          "cortex_discarded_samples_total{reason=\"per_user_series_limit\",user=\"anonymous\"}"
+          " 1"));
 }
 
 TEST_F(StoreTest, ABadSeriesIsRefusedWithMimirsTextAndItsNeighboursAreStored) {
@@ -312,14 +314,15 @@ TEST_F(StoreTest, InvalidTenantIdsAreRefusedAndNeverNameADirectory) {
 TEST_F(StoreTest, RemoteReadAnswersSamplesOnlyAsPrometheusNegotiates) {
   auto store = Open();
   ReadResult r = store->RemoteRead(
-      "anonymous", ReadRequestBody({{0, 1, {"up"}}}, {prometheus::ReadRequest::STREAMED_XOR_CHUNKS}));
+      "anonymous",
+      ReadRequestBody({{0, 1, {"up"}}}, {prometheus::ReadRequest::STREAMED_XOR_CHUNKS}));
   EXPECT_EQ(r.http_status, 400);
   EXPECT_EQ(r.body,
             "server does not support any of the requested response types: [STREAMED_XOR_CHUNKS]; "
             "supported: map[SAMPLES:{}]");
-  r = store->RemoteRead("anonymous",
-                        ReadRequestBody({{0, 1, {"up"}}}, {prometheus::ReadRequest::STREAMED_XOR_CHUNKS,
-                                                           prometheus::ReadRequest::SAMPLES}));
+  r = store->RemoteRead(
+      "anonymous", ReadRequestBody({{0, 1, {"up"}}}, {prometheus::ReadRequest::STREAMED_XOR_CHUNKS,
+                                                      prometheus::ReadRequest::SAMPLES}));
   EXPECT_EQ(r.http_status, 200);
   EXPECT_EQ(store->RemoteRead("anonymous", "garbage").http_status, 400);
 }

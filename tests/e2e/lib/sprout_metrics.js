@@ -226,7 +226,6 @@ function histogramToPromJson(h) {
   const isFloat = h.countFloat !== undefined || (h.positiveCounts && h.positiveCounts.length) ||
     (h.negativeCounts && h.negativeCounts.length) || h.zeroCountFloat !== undefined;
   const schema = h.schema || 0;
-  const base = 2 ** (2 ** -schema);
   const expand = (spans, deltas, counts) => {
     const out = []; // [index, count]
     let idx = 0;
@@ -246,7 +245,7 @@ function histogramToPromJson(h) {
     }
     return out.filter(([, c]) => c !== 0);
   };
-  const bound = (i) => base ** i;
+  const bound = (i) => 2 ** (i / 2 ** schema); // base^i, base = 2^(2^-schema), exact at powers of 2
   const buckets = [];
   const neg = expand(h.negativeSpans, h.negativeDeltas, h.negativeCounts || []);
   for (const [i, c] of neg.reverse()) buckets.push([1, formatPromValue(-bound(i)), formatPromValue(-bound(i - 1)), formatPromValue(c)]);

@@ -42,6 +42,7 @@ struct SegmentLog::PendingAppend {
   bool done = false;
   absl::Status status;
   LogPosition end;
+  uint64_t cuts = 0;
   std::condition_variable cv;
 };
 
@@ -155,6 +156,10 @@ absl::Status SegmentLog::Recover() {
       RETURN_IF_ERROR(file->Truncate(tail.offset));
       RETURN_IF_ERROR(file->Sync());
       size = tail.offset;
+    } else {
+      // What the previous process wrote but had not synced (it was killed, or its last sync
+      // failed) is replayed by the users: make it durable before it is counted as synced.
+      RETURN_IF_ERROR(file->Sync());
     }
     writer_ = Writer{std::move(file), last, size, size};
   }
@@ -189,7 +194,13 @@ absl::Status SegmentLog::StartSegmentLocked(uint64_t number) {
   needs_repair_ = false;
   sync_failed_ = false;
   segments_[number] = kSegmentHeaderSize;
+  synced_end_ = {number, 0};  // the previous segment was synced before this one was started
   return absl::OkStatus();
+}
+
+void SegmentLog::NoteSynced() {
+  std::lock_guard<std::mutex> lock(mu_);
+  synced_end_ = {writer_.segment, writer_.synced};
 }
 
 absl::Status SegmentLog::SyncLocked() {
@@ -203,6 +214,7 @@ absl::Status SegmentLog::SyncLocked() {
     return status;
   }
   writer_.synced = writer_.size;
+  NoteSynced();
   return absl::OkStatus();
 }
 
@@ -212,6 +224,14 @@ absl::Status SegmentLog::RepairLocked() {
   // acknowledged); after a failed sync only what a sync made durable is trusted.
   const uint64_t trusted = sync_failed_ ? writer_.synced : writer_.size;
   const uint64_t keep = std::max(trusted, kSegmentHeaderSize);
+  if (sync_failed_ && writer_.size > keep) {
+    // Records written after the last good sync are removed: appenders holding marks of them
+    // must never hear that they are durable.
+    std::lock_guard<std::mutex> lock(mu_);
+    ++cuts_;
+    recent_cuts_.push_back(Cut{cuts_, {writer_.segment, keep}});
+    if (recent_cuts_.size() > kCutHistory) recent_cuts_.pop_front();
+  }
   if (sync_failed_ && options_.sync != SyncPolicy::kEveryAppend && writer_.size > keep) {
     // Appends acknowledged (and readable) before they were durable are lost: say so.
     Report(LogDamage{SegmentPath(writer_.segment), keep, writer_.size - keep, 0,
@@ -236,6 +256,7 @@ absl::Status SegmentLog::RepairLocked() {
   RETURN_IF_ERROR(file.Sync());
   writer_.size = keep;
   writer_.synced = keep;
+  NoteSynced();
   needs_repair_ = false;
   sync_failed_ = false;
   return absl::OkStatus();
@@ -243,6 +264,7 @@ absl::Status SegmentLog::RepairLocked() {
 
 absl::Status SegmentLog::WriteGroupLocked(const std::vector<PendingAppend*>& group) {
   if (needs_repair_) RETURN_IF_ERROR(RepairLocked());
+  for (PendingAppend* p : group) p->cuts = cuts_;  // cuts_ changes only under io_mu_
   log::ChunkEncoder encoder(writer_.size);
   auto flush = [&]() -> absl::Status {
     if (encoder.empty()) return absl::OkStatus();
@@ -282,6 +304,7 @@ void SegmentLog::Publish() {
   const uint64_t readable =
       options_.sync == SyncPolicy::kEveryAppend ? writer_.synced : writer_.size;
   end_ = {writer_.segment, std::max(readable, kSegmentHeaderSize)};
+  synced_end_ = {writer_.segment, writer_.synced};
   end_cv_.notify_all();
 }
 
@@ -291,6 +314,17 @@ absl::StatusOr<LogPosition> SegmentLog::Append(uint8_t type, std::string_view da
 }
 
 absl::StatusOr<LogPosition> SegmentLog::Append(std::span<const RecordRef> records) {
+  absl::StatusOr<AppendMark> mark = AppendGroup(records);
+  if (!mark.ok()) return mark.status();
+  return mark->end;
+}
+
+absl::StatusOr<SegmentLog::AppendMark> SegmentLog::AppendMarked(
+    std::span<const RecordRef> records) {
+  return AppendGroup(records);
+}
+
+absl::StatusOr<SegmentLog::AppendMark> SegmentLog::AppendGroup(std::span<const RecordRef> records) {
   for (const RecordRef& record : records) {
     if (record.type == 0) {
       return absl::InvalidArgumentError("segment log: record type 0 is reserved");
@@ -314,7 +348,7 @@ absl::StatusOr<LogPosition> SegmentLog::Append(std::span<const RecordRef> record
   self.cv.wait(lock, [&] { return self.done || queue_.front() == &self; });
   if (self.done) {
     if (!self.status.ok()) return self.status;
-    return self.end;
+    return AppendMark{self.end, self.cuts};
   }
   // This appender leads: it writes and syncs for everyone queued behind it.
   std::vector<PendingAppend*> group(queue_.begin(), queue_.end());
@@ -339,7 +373,34 @@ absl::StatusOr<LogPosition> SegmentLog::Append(std::span<const RecordRef> record
   }
   if (!queue_.empty()) queue_.front()->cv.notify_one();
   if (!status.ok()) return status;
-  return self.end;
+  return AppendMark{self.end, self.cuts};
+}
+
+absl::Status SegmentLog::Durable(const AppendMark& mark) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cuts_ > mark.cuts) {
+    // The first cut after the records were written decides: it cut back to what was synced
+    // then, so it kept them exactly when that sync had covered them (later cuts keep more).
+    for (const Cut& cut : recent_cuts_) {
+      if (cut.number != mark.cuts + 1) continue;
+      if (cut.keep >= mark.end) return absl::OkStatus();
+      return absl::DataLossError(absl::StrCat(
+          "segment log ", options_.directory, ": the records ending at ", mark.end.ToString(),
+          " were cut after a failed sync (cut back to ", cut.keep.ToString(), ")"));
+    }
+    return absl::DataLossError(absl::StrCat(
+        "segment log ", options_.directory, ": the records ending at ", mark.end.ToString(),
+        " may have been cut after a failed sync (", cuts_ - mark.cuts, " cuts since)"));
+  }
+  if (synced_end_ >= mark.end) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat("segment log ", options_.directory,
+                                             ": the records ending at ", mark.end.ToString(),
+                                             " are not synced yet"));
+}
+
+uint64_t SegmentLog::cuts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cuts_;
 }
 
 absl::Status SegmentLog::Sync() {

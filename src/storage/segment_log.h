@@ -19,8 +19,10 @@
 //
 // Recovery (Open): the last segment is scanned; what follows its last complete record (a write
 // that a crash interrupted: a torn chunk, zeros, garbage) is cut off and reported through
-// `on_damage` (never silently). Damage elsewhere is left in place: readers skip it and report
-// it. A segment of a newer format version makes Open fail (a downgrade is not supported).
+// `on_damage` (never silently), and the rest is synced (a killed process, or one whose last sync
+// failed, may have left it in the page cache only). Damage elsewhere is left in place: readers skip
+// it and report it. A segment of a newer format version makes Open fail (a downgrade is not
+// supported).
 //
 // Errors: a failed Append leaves the log usable — the next Append first cuts what the failed
 // one may have left (back to the end of the last successful write); records of a failed Append
@@ -31,6 +33,15 @@
 // the writer's lock held: it must not call back into the log), readers stop seeing those
 // records, and a reader that had already read past the cut reports damage where the next
 // records overwrote them.
+//
+// Cuts and marks: a Sync() that follows a failed one first makes that cut, then syncs; its
+// success says that what is left is durable, not that a given Append's records are (they may
+// be what was cut). An appender that must know (its own group commit over kManual, or whether
+// acknowledged appends survived) appends with AppendMarked and asks Durable(mark): the mark
+// holds where its records end and how many cuts (repairs after a failed sync that removed
+// written records) the log had made when they were written. Records are never reported durable
+// once a cut removed them: Durable says DataLoss, however many successful syncs follow, and a
+// later record written where they were does not make them durable.
 //
 // Thread-safety: every method may be called from any thread; Appends are serialised (group
 // commit); readers run concurrently with appends. One SegmentLog per directory at a time (the
@@ -86,6 +97,13 @@ class SegmentLog {
 
   class Reader;
 
+  // Names the records of one Append for Durable(): where they end, and cuts() when they were
+  // written (after the repair that Append made first, if any).
+  struct AppendMark {
+    LogPosition end;
+    uint64_t cuts = 0;
+  };
+
   static absl::StatusOr<std::unique_ptr<SegmentLog>> Open(SegmentLogOptions options);
   ~SegmentLog();
 
@@ -93,6 +111,17 @@ class SegmentLog {
   // returns the position after the last one.
   absl::StatusOr<LogPosition> Append(std::span<const RecordRef> records);
   absl::StatusOr<LogPosition> Append(uint8_t type, std::string_view data);
+  // As Append, returning the mark Durable() takes.
+  absl::StatusOr<AppendMark> AppendMarked(std::span<const RecordRef> records);
+
+  // Whether the records `mark` names are durable: OK when a sync made them so (and no cut
+  // removed them before); kDataLoss when a cut after a failed sync removed them (they never will
+  // be: write them again); kUnavailable when no sync has covered them yet. Never waits for I/O.
+  // Cuts are remembered in a bounded history (the last 64): for a mark older than that, a cut
+  // is assumed to have removed its records unless a sync had covered them before all of them.
+  absl::Status Durable(const AppendMark& mark) const;
+  // Cuts so far: repairs after a failed sync that removed written records.
+  uint64_t cuts() const;
 
   // Makes everything appended durable (kManual, kInterval; a no-op with kEveryAppend).
   absl::Status Sync();
@@ -149,6 +178,8 @@ class SegmentLog {
   absl::Status WriteGroupLocked(const std::vector<PendingAppend*>& group);  // requires io_mu_
   absl::Status SyncLocked();                                                // requires io_mu_
   void Publish();  // end_ and sizes from writer_; requires io_mu_, takes mu_
+  void NoteSynced();  // synced_end_ from writer_; requires io_mu_, takes mu_
+  absl::StatusOr<AppendMark> AppendGroup(std::span<const RecordRef> records);
   void Report(const LogDamage& damage) const;
   void SyncLoop();
 
@@ -167,6 +198,15 @@ class SegmentLog {
   std::deque<PendingAppend*> queue_;       // appenders; the front one writes for the group
   std::map<uint64_t, uint64_t> segments_;  // number → size
   LogPosition end_;
+  // Durable(): the writer's synced end, and the recent cuts (number, where it cut back to).
+  struct Cut {
+    uint64_t number;
+    LogPosition keep;
+  };
+  static constexpr size_t kCutHistory = 64;
+  LogPosition synced_end_;
+  uint64_t cuts_ = 0;
+  std::deque<Cut> recent_cuts_;
   int waiters_ = 0;
   uint64_t wakes_ = 0;
   bool closed_ = false;

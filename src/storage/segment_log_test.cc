@@ -505,6 +505,42 @@ TEST_F(SegmentLogTest, AFailedSyncWithManualSyncCutsTheUnsyncedAppendsAndReports
   EXPECT_THAT(Data(ReadAll(*log)), ElementsAre("synced", "after"));
 }
 
+// A Sync() after a failed one cuts what was not synced and then succeeds: Durable() must still
+// say that the cut records are lost, even after later records took their place.
+TEST_F(SegmentLogTest, DurableNeverReportsRecordsACutRemoved) {
+  auto log = OpenOrDie(Options(64 << 20, SyncPolicy::kManual));
+  ASSERT_NE(log, nullptr);
+  const std::string_view one = "one", two = "two", three = "three";
+  const SegmentLog::RecordRef r1{1, std::span(&one, 1)}, r2{1, std::span(&two, 1)},
+      r3{1, std::span(&three, 1)};
+  absl::StatusOr<SegmentLog::AppendMark> a = log->AppendMarked(std::span(&r1, 1));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(absl::IsUnavailable(log->Durable(*a))) << log->Durable(*a);  // not synced yet
+  ASSERT_TRUE(log->Sync().ok());
+  EXPECT_TRUE(log->Durable(*a).ok());
+  absl::StatusOr<SegmentLog::AppendMark> b = log->AppendMarked(std::span(&r2, 1));
+  ASSERT_TRUE(b.ok());
+  env_.InjectFault({.ops = FaultInjectionEnv::kSync});
+  EXPECT_FALSE(log->Sync().ok());
+  EXPECT_EQ(log->cuts(), 0u);
+  // The next Sync first cuts "two" (reported), then succeeds: that is no news for b.
+  ASSERT_TRUE(log->Sync().ok());
+  EXPECT_EQ(log->cuts(), 1u);
+  EXPECT_THAT(TakeDamage(), SizeIs(1));
+  absl::Status lost = log->Durable(*b);
+  EXPECT_TRUE(absl::IsDataLoss(lost)) << lost;
+  EXPECT_THAT(lost.message(), HasSubstr("cut after a failed sync"));
+  EXPECT_TRUE(log->Durable(*a).ok());  // synced before the cut: kept
+  // "three" lands where "two" was; synced, it is durable and b still is not.
+  absl::StatusOr<SegmentLog::AppendMark> c = log->AppendMarked(std::span(&r3, 1));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->cuts, 1u);
+  ASSERT_TRUE(log->Sync().ok());
+  EXPECT_TRUE(log->Durable(*c).ok());
+  EXPECT_TRUE(absl::IsDataLoss(log->Durable(*b)));
+  EXPECT_THAT(Data(ReadAll(*log)), ElementsAre("one", "three"));
+}
+
 TEST_F(SegmentLogTest, CorruptionIsSkippedToTheNextBlockAndReported) {
   std::vector<LogPosition> ends;
   {

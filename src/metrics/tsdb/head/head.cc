@@ -363,6 +363,11 @@ absl::StatusOr<std::unique_ptr<TenantHead>> TenantHead::Open(HeadOptions options
   log_options.on_damage = [raw](const storage::LogDamage& damage) {
     raw->wal_epoch_.fetch_add(1);
     raw->damage_reports_.fetch_add(1);
+    {
+      absl::MutexLock lock(&raw->failed_mu_);
+      raw->last_damage_ = absl::StrCat(damage.file, " offset ", damage.offset, ", ", damage.bytes,
+                                       " bytes: ", damage.reason);
+    }
     if (raw->options_.on_wal_damage) raw->options_.on_wal_damage(damage);
   };
   absl::StatusOr<std::unique_ptr<storage::SegmentLog>> wal =
@@ -675,8 +680,13 @@ void TenantHead::NoteTimes(int64_t t) {
 
 AppendResult TenantHead::Append(const AppendRequest& request) {
   AppendResult result;
+  std::optional<storage::SegmentLog::AppendMark> mark;  // the records this request wrote
   {
     absl::MutexLock section(&append_mu_);
+    if (wal_failed_.load()) {
+      result.status = wal_status();
+      return result;
+    }
     Staged& st = *staged_;
     st.Clear();
     if (repair_pending_.exchange(false)) (void)wal_->Sync();  // cuts what the failure left
@@ -851,7 +861,8 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
     }
 
     // 3. One group of WAL records: series, samples, histograms, exemplars, metadata.
-    auto write = [&](bool all_series) -> absl::StatusOr<storage::LogPosition> {
+    auto write =
+        [&](bool all_series) -> absl::StatusOr<std::optional<storage::SegmentLog::AppendMark>> {
       st.series_rec.Start();
       for (uint32_t id : all_series ? st.used_series : st.log_series) {
         st.series_rec.AddSeries(id, series(id)->labels.bytes());
@@ -888,11 +899,11 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
         refs[n] = storage::SegmentLog::RecordRef{recs[k].first, std::span(&parts[n], 1)};
         ++n;
       }
-      if (n == 0) return storage::LogPosition{};
-      return wal_->Append(std::span(refs, n));
+      if (n == 0) return std::nullopt;
+      return wal_->AppendMarked(std::span(refs, n));
     };
 
-    absl::StatusOr<storage::LogPosition> written = write(false);
+    absl::StatusOr<std::optional<storage::SegmentLog::AppendMark>> written = write(false);
     if (written.ok() && wal_epoch_.load() != epoch) {
       // The log cut records while this group was written (a sync that failed in the
       // background): the series this request relies on may have lost their records. Write the
@@ -915,6 +926,7 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       result.refusals.clear();
       return result;
     }
+    mark = *written;
 
     // 4. Apply to memory, one stripe lock per run of one series.
     for (size_t k = 0; k < st.floats.size();) {
@@ -962,12 +974,12 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
     samples_refused_.fetch_add(result.samples_refused);
   }
   if (options_.wal_sync == storage::SyncPolicy::kEveryAppend) {
-    result.status = WaitDurable();
+    result.status = WaitDurable(mark);
   }
   return result;
 }
 
-absl::Status TenantHead::WaitDurable() {
+absl::Status TenantHead::WaitDurable(const std::optional<storage::SegmentLog::AppendMark>& mark) {
   absl::MutexLock lock(&sync_mu_);
   // A sync that starts after this point covers everything this thread wrote.
   const uint64_t target = syncs_started_ + 1;
@@ -990,12 +1002,42 @@ absl::Status TenantHead::WaitDurable() {
       sync_cv_.Wait(&sync_mu_);
     }
   }
-  if (last_failed_sync_ >= target) return last_sync_error_;
-  return absl::OkStatus();
+  if (last_failed_sync_ >= target) {
+    // The log cuts what the failed sync left unsynced: records already applied to memory.
+    const absl::Status failed = last_sync_error_;
+    FailClosed(absl::StrCat("a sync of the WAL failed (", failed.message(), ")"));
+    return wal_status();
+  }
+  if (!mark.has_value()) return absl::OkStatus();
+  // The sync succeeded, but it may have begun by cutting this append's records (a sync that
+  // failed before it left them unsynced): then they are not durable and never will be.
+  const absl::Status durable = wal_->Durable(*mark);
+  if (durable.ok()) return durable;
+  FailClosed(absl::StrCat("the WAL dropped records of an append applied in memory (",
+                          durable.message(), ")"));
+  return wal_status();
+}
+
+void TenantHead::FailClosed(const std::string& why) {
+  absl::MutexLock lock(&failed_mu_);
+  if (wal_failed_.load()) return;  // the first reason stays
+  failed_status_ = absl::UnavailableError(absl::StrCat(
+      "metrics head ", options_.dir, ": appends are refused until the head is reopened: ", why,
+      "; the WAL (", storage::JoinPath(options_.dir, "wal"),
+      ") no longer holds everything the head holds in memory",
+      last_damage_.empty() ? "" : absl::StrCat(" (last WAL damage: ", last_damage_, ")"),
+      "; reopening replays what the WAL holds"));
+  wal_failed_.store(true);
+}
+
+absl::Status TenantHead::wal_status() const {
+  if (!wal_failed_.load()) return absl::OkStatus();
+  absl::MutexLock lock(&failed_mu_);
+  return failed_status_;
 }
 
 absl::Status TenantHead::SyncWal() {
-  if (options_.wal_sync == storage::SyncPolicy::kEveryAppend) return WaitDurable();
+  if (options_.wal_sync == storage::SyncPolicy::kEveryAppend) return WaitDurable(std::nullopt);
   absl::Status status = wal_->Sync();
   if (!status.ok()) repair_pending_ = true;
   return status;

@@ -19,9 +19,9 @@
 //    samples of a series id the WAL never defined are counted (replay_stats()) and skipped.
 //
 // Errors: Open fails on an unusable directory, a WAL written by a newer sprout, or a lock held by
-// another head. Append's AppendResult::status is not OK only when the WAL write or sync failed:
-// then the request must be answered with a retryable error (5xx); what was refused sample by
-// sample is in `refusals` either way.
+// another head. Append's AppendResult::status is not OK only when the WAL write or sync failed,
+// or the head failed closed (kUnavailable until reopened: wal_status()): then the request must be
+// answered with a retryable error (5xx); what was refused sample by sample is in `refusals`.
 //
 // Thread-safety: every method may be called from any thread. Appends of one head run one at a
 // time through their critical section; readers run concurrently with appends (they copy a series'
@@ -245,6 +245,12 @@ class TenantHead {
   // kManual: makes everything appended durable. Otherwise a no-op beyond the log's own Sync.
   absl::Status SyncWal();
 
+  // OK, or why every Append is refused (kUnavailable, retryable) until the head is reopened:
+  // the WAL lost, or may not hold, records the head applied to memory (a failed sync, the cut
+  // that follows one, a failed write that left part of its group in the log). Replay at the next
+  // Open rebuilds exactly what the WAL holds. Readers keep being served meanwhile.
+  absl::Status wal_status() const;
+
   // Read API. Times are inclusive milliseconds. Matchers as MemPostings::Select (an empty list
   // selects nothing), except that LabelNames/LabelValues with no matchers consider every series.
   // Only series with a sample in [mint, maxt] count.
@@ -299,7 +305,9 @@ class TenantHead {
   std::vector<uint32_t> Select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt) const;
   bool Overlaps(uint32_t id, int64_t mint, int64_t maxt) const;
   void NoteTimes(int64_t t);
-  absl::Status WaitDurable();
+  // kEveryAppend: waits for a sync that began after this thread's write; then `mark`'s records
+  // (none: nullopt) must be durable, not cut by that sync's repair.
+  absl::Status WaitDurable(const std::optional<storage::SegmentLog::AppendMark>& mark);
 
   const HeadOptions options_;
   std::unique_ptr<storage::FileLock> lock_;
@@ -308,6 +316,12 @@ class TenantHead {
   // Bumped whenever the segment log cut records it had written (a failed sync, a repair): series
   // whose record may be gone are logged again by the next append that uses them.
   std::atomic<uint32_t> wal_epoch_{1};
+  // Set once by FailClosed: Append refuses everything with failed_status_.
+  void FailClosed(const std::string& why);
+  std::atomic<bool> wal_failed_{false};
+  mutable absl::Mutex failed_mu_;
+  absl::Status failed_status_ ABSL_GUARDED_BY(failed_mu_);
+  std::string last_damage_ ABSL_GUARDED_BY(failed_mu_);  // the latest on_damage report
   // A sync failed: the log cuts back at its next write. The next append makes it do so first
   // (so that the epoch moves before the request's records are chosen).
   std::atomic<bool> repair_pending_{false};

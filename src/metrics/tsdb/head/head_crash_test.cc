@@ -1,8 +1,11 @@
 // What survives a crash, per WAL sync policy, checked with FaultInjectionEnv: a machine crash
 // (kDropUnsynced: files revert to their last sync), a torn one (kTearUnsynced), a kill
 // (kKeepUnsynced), and crashes at random byte offsets of the WAL's writes.
+#include <atomic>
 #include <random>
+#include <thread>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "metrics/tsdb/head/head.h"
 #include "metrics/tsdb/head/head_test_util.h"
@@ -208,12 +211,24 @@ TEST(HeadCrashTest, WalFailuresAreReportedAndRecovered) {
 
     env.InjectFault({.ops = FaultInjectionEnv::kSync, .path_contains = "/wal/"});
     RequestBuilder r2 = Round(2);
-    EXPECT_FALSE(head->Append(r2.Build()).status.ok());  // applied, but not durable: an error
-    // The log cuts the unsynced records at its next write (their series records with them).
-    // The retry is accepted (silent duplicates in memory), and logged again.
-    retried = head->Append(r2.Build());
+    // Applied, but not durable: an error, and the log cuts the unsynced records at its next
+    // write. Memory holds what the WAL will not: the head refuses appends until reopened.
+    AppendResult failed_sync = head->Append(r2.Build());
+    EXPECT_TRUE(absl::IsUnavailable(failed_sync.status)) << failed_sync.status;
+    EXPECT_THAT(std::string(failed_sync.status.message()),
+                ::testing::HasSubstr("a sync of the WAL failed"));
+    EXPECT_EQ(head->Append(r2.Build()).status, failed_sync.status);
+  }
+  {
+    // Reopened: replay rebuilt what the WAL holds (here the unsynced records were never cut:
+    // no write followed, and Open syncs them); the sender's retry is stored.
+    auto head = MustOpen(Options(&env, storage::SyncPolicy::kEveryAppend));
+    ASSERT_NE(head, nullptr);
+    EXPECT_TRUE(head->wal_status().ok());
+    RequestBuilder r2 = Round(2);
+    AppendResult retried = head->Append(r2.Build());
     ASSERT_TRUE(retried.status.ok()) << retried.status;
-    EXPECT_EQ(retried.duplicates_ignored, 5u);
+    EXPECT_EQ(retried.samples_appended + retried.duplicates_ignored, 5u);
     Record(r2, &acked);
     RequestBuilder r3 = Round(3);
     ASSERT_TRUE(head->Append(r3.Build()).status.ok());
@@ -225,6 +240,55 @@ TEST(HeadCrashTest, WalFailuresAreReportedAndRecovered) {
   EXPECT_EQ(head->replay_stats().unknown_series_samples, 0u);
   EXPECT_EQ(head->replay_stats().series, 8u);
   EXPECT_EQ(head->replay_stats().samples, 20u);
+}
+
+// kEveryAppend group commit: B's write rotates a segment (its first sync holds the log); C asks
+// for a sync meanwhile and that sync fails with B's records unsynced; B's own sync then first
+// cuts them (the repair) and succeeds. B must not be acknowledged by that sync: it gets an
+// error, and its retry is what makes the samples durable.
+TEST(HeadCrashTest, EveryAppendNeverAcknowledgesRecordsASyncRepairCut) {
+  FaultInjectionEnv env;
+  HeadOptions o = Options(&env, storage::SyncPolicy::kEveryAppend);
+  auto head = MustOpen(o);
+  ASSERT_NE(head, nullptr);
+  const Labels x = Labels::FromStrings({"__name__", "acked"});
+  std::atomic<int> syncs{0};
+  absl::Status c_status;
+  std::thread c;
+  env.SetBeforeSync([&](const std::string&) {
+    const int n = ++syncs;
+    if (n == 1) {
+      c = std::thread([&] { c_status = head->SyncWal(); });
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    } else if (n == 2) {
+      env.InjectFault({.ops = FaultInjectionEnv::kSync, .path_contains = "/wal/"});
+    }
+  });
+  RequestBuilder req;
+  auto& e = req.Add(x);
+  for (int i = 0; i < 600; ++i) e.samples.push_back({1000 + i * 15000, i * 1.37});
+  AppendResult r = head->Append(req.Build());
+  c.join();
+  env.SetBeforeSync(nullptr);
+  EXPECT_GE(syncs.load(), 2);
+  // An OK must mean durable. An error is retryable: the head refuses appends until reopened
+  // (memory holds what the WAL lost), and after the reopen the sender's retry is stored.
+  if (!r.status.ok()) {
+    EXPECT_TRUE(absl::IsUnavailable(r.status)) << r.status;
+    EXPECT_EQ(head->Append(req.Build()).status, r.status);
+    EXPECT_EQ(head->wal_status(), r.status);
+    head.reset();
+    head = MustOpen(o);
+    ASSERT_NE(head, nullptr);
+    r = head->Append(req.Build());
+  }
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  env.SimulateCrash(CrashMode::kDropUnsynced);
+  head.reset();
+  head = MustOpen(o);
+  ASSERT_NE(head, nullptr);
+  EXPECT_EQ(DumpHead(*head)[x.ToString()].size(), 600u) << "acknowledged samples lost";
+  EXPECT_EQ(head->replay_stats().unknown_series_samples, 0u);
 }
 
 }  // namespace

@@ -127,6 +127,9 @@ struct TenantHead::MemSeries {
   int64_t last_t = INT64_MIN;
   uint64_t last_value = 0;  // float bits, or HistogramHash of the last histogram
   uint32_t logged_epoch = 0;
+  // 1 + the index in Staged::items of this series' latest sample in the request being staged;
+  // 0 when it has none (reset before the next request).
+  uint32_t staged_at = 0;
   uint8_t last_kind = kNoSample;
   // Chunks (stripe lock; the appender reads them without it).
   Encoding open_encoding = Encoding::kNone;
@@ -205,16 +208,18 @@ struct TenantHead::MemSeries {
 
 // The per-request scratch of the append section.
 struct TenantHead::Staged {
-  struct Float {
+  // One accepted sample, in request order (the order of the apply and, per series, of the WAL).
+  struct Item {
     uint32_t id;
+    uint8_t kind;    // kFloatKind, kHistogramKind, kFloatHistKind
     bool duplicate;  // same timestamp and value as the last one: logged, not stored again
+    // The WAL writes each round's samples, histograms and float histograms records in that
+    // order; a sample whose type comes earlier in it than its series' previous one in this
+    // request goes to the next round, so that the WAL keeps every series' request order.
+    uint32_t round;
     int64_t t;
-    double v;
-  };
-  struct Hist {
-    uint32_t id;
-    bool duplicate;
-    const HistogramSample* sample;
+    double v;                         // floats
+    const HistogramSample* h;         // histograms
   };
   struct Ex {
     uint32_t id;
@@ -228,17 +233,23 @@ struct TenantHead::Staged {
   };
   std::vector<uint32_t> log_series;   // series records this request writes
   std::vector<uint32_t> used_series;  // every series the request appends to
-  std::vector<Float> floats;
-  std::vector<Hist> hists;
+  std::vector<Item> items;
+  uint32_t rounds = 1;
   std::vector<Ex> exemplars;
   std::vector<Undo> undo;
-  wal::RecordBuilder series_rec, samples_rec, hist_rec, fhist_rec, ex_rec, meta_rec;
+  wal::RecordBuilder series_rec, ex_rec, meta_rec;
+  // Per round: samples, histograms, float histograms (3 × rounds, grown on demand).
+  std::vector<wal::RecordBuilder> sample_recs;
+  // The group handed to the segment log (kept to reuse their memory).
+  std::vector<std::pair<uint8_t, const wal::RecordBuilder*>> recs;
+  std::vector<std::string_view> parts;
+  std::vector<storage::SegmentLog::RecordRef> refs;
 
   void Clear() {
     log_series.clear();
     used_series.clear();
-    floats.clear();
-    hists.clear();
+    items.clear();
+    rounds = 1;
     exemplars.clear();
     undo.clear();
   }
@@ -688,6 +699,7 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       return result;
     }
     Staged& st = *staged_;
+    for (uint32_t id : st.used_series) series(id)->staged_at = 0;
     st.Clear();
     if (repair_pending_.exchange(false)) (void)wal_->Sync();  // cuts what the failure left
     uint32_t epoch = wal_epoch_.load();
@@ -741,6 +753,18 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
         return Verdict::kRefuse;
       }
       return Verdict::kAccept;
+    };
+
+    // Stages an accepted sample after the request's earlier ones (see Staged::Item::round).
+    auto stage = [&](MemSeries& s, Staged::Item item) {
+      item.round = 0;
+      if (s.staged_at != 0) {
+        const Staged::Item& prev = st.items[s.staged_at - 1];
+        item.round = prev.round + (item.kind < prev.kind ? 1 : 0);
+        st.rounds = std::max(st.rounds, item.round + 1);
+      }
+      st.items.push_back(item);
+      s.staged_at = static_cast<uint32_t>(st.items.size());
     };
 
     for (size_t i = 0; i < request.series.size(); ++i) {
@@ -821,7 +845,8 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
           refuse(why, index, static_cast<uint32_t>(j), false, 1, smp.t, s.labels);
           continue;
         }
-        st.floats.push_back(Staged::Float{*id, v == Verdict::kDuplicateSame, smp.t, smp.v});
+        stage(s, Staged::Item{*id, kFloatKind, v == Verdict::kDuplicateSame, 0, smp.t, smp.v,
+                              nullptr});
         s.last_t = smp.t;
         s.last_kind = kFloatKind;
         s.last_value = bits;
@@ -846,7 +871,7 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
           refuse(why, index, static_cast<uint32_t>(j), true, 1, hs.t, s.labels);
           continue;
         }
-        st.hists.push_back(Staged::Hist{*id, v == Verdict::kDuplicateSame, &hs});
+        stage(s, Staged::Item{*id, kind, v == Verdict::kDuplicateSame, 0, hs.t, 0, &hs});
         s.last_t = hs.t;
         s.last_kind = kind;
         s.last_value = value;
@@ -860,22 +885,24 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       }
     }
 
-    // 3. One group of WAL records: series, samples, histograms, exemplars, metadata.
+    // 3. One group of WAL records: series, then per round samples, histograms and float
+    // histograms (one round unless a series' types go back in that order), exemplars, metadata.
     auto write =
         [&](bool all_series) -> absl::StatusOr<std::optional<storage::SegmentLog::AppendMark>> {
       st.series_rec.Start();
       for (uint32_t id : all_series ? st.used_series : st.log_series) {
         st.series_rec.AddSeries(id, series(id)->labels.bytes());
       }
-      st.samples_rec.Start();
-      for (const Staged::Float& f : st.floats) st.samples_rec.AddSample(f.id, f.t, Bits(f.v));
-      st.hist_rec.Start();
-      st.fhist_rec.Start();
-      for (const Staged::Hist& h : st.hists) {
-        if (const auto* fh = std::get_if<FloatHistogram>(&h.sample->h)) {
-          st.fhist_rec.AddFloatHistogram(h.id, h.sample->t, *fh);
+      if (st.sample_recs.size() < 3 * size_t{st.rounds}) st.sample_recs.resize(3 * st.rounds);
+      for (size_t k = 0; k < 3 * size_t{st.rounds}; ++k) st.sample_recs[k].Start();
+      for (const Staged::Item& it : st.items) {
+        wal::RecordBuilder& rec = st.sample_recs[3 * size_t{it.round} + it.kind - kFloatKind];
+        if (it.kind == kFloatKind) {
+          rec.AddSample(it.id, it.t, Bits(it.v));
+        } else if (it.kind == kFloatHistKind) {
+          rec.AddFloatHistogram(it.id, it.t, std::get<FloatHistogram>(it.h->h));
         } else {
-          st.hist_rec.AddHistogram(h.id, h.sample->t, std::get<Histogram>(h.sample->h));
+          rec.AddHistogram(it.id, it.t, std::get<Histogram>(it.h->h));
         }
       }
       st.ex_rec.Start();
@@ -886,21 +913,27 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       for (const MetricMetadata& m : request.metadata) {
         st.meta_rec.AddMetadata(m.metric_family, m.type, m.unit, m.help);
       }
-      const std::pair<uint8_t, const wal::RecordBuilder*> recs[] = {
-          {wal::kSeries, &st.series_rec},   {wal::kSamples, &st.samples_rec},
-          {wal::kHistograms, &st.hist_rec}, {wal::kFloatHistograms, &st.fhist_rec},
-          {wal::kExemplars, &st.ex_rec},    {wal::kMetadata, &st.meta_rec}};
-      std::string_view parts[6];
-      storage::SegmentLog::RecordRef refs[6];
-      size_t n = 0;
-      for (size_t k = 0; k < 6; ++k) {
-        if (recs[k].second->entries() == 0) continue;
-        parts[n] = recs[k].second->data();
-        refs[n] = storage::SegmentLog::RecordRef{recs[k].first, std::span(&parts[n], 1)};
-        ++n;
+      static constexpr uint8_t kSampleTypes[3] = {wal::kSamples, wal::kHistograms,
+                                                  wal::kFloatHistograms};
+      std::vector<std::pair<uint8_t, const wal::RecordBuilder*>>& recs = st.recs;
+      recs.clear();
+      recs.emplace_back(wal::kSeries, &st.series_rec);
+      for (size_t k = 0; k < 3 * size_t{st.rounds}; ++k) {
+        recs.emplace_back(kSampleTypes[k % 3], &st.sample_recs[k]);
       }
-      if (n == 0) return std::nullopt;
-      return wal_->AppendMarked(std::span(refs, n));
+      recs.emplace_back(wal::kExemplars, &st.ex_rec);
+      recs.emplace_back(wal::kMetadata, &st.meta_rec);
+      std::vector<std::string_view>& parts = st.parts;
+      parts.assign(recs.size(), std::string_view());  // sized before refs point into it
+      std::vector<storage::SegmentLog::RecordRef>& refs = st.refs;
+      refs.clear();
+      for (size_t k = 0; k < recs.size(); ++k) {
+        if (recs[k].second->entries() == 0) continue;
+        parts[k] = recs[k].second->data();
+        refs.push_back(storage::SegmentLog::RecordRef{recs[k].first, std::span(&parts[k], 1)});
+      }
+      if (refs.empty()) return std::nullopt;
+      return wal_->AppendMarked(refs);
     };
 
     absl::StatusOr<std::optional<storage::SegmentLog::AppendMark>> written = write(false);
@@ -928,36 +961,29 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
     }
     mark = *written;
 
-    // 4. Apply to memory, one stripe lock per run of one series.
-    for (size_t k = 0; k < st.floats.size();) {
-      const uint32_t id = st.floats[k].id;
+    // 4. Apply to memory in request order (as staged), one stripe lock per run of one series.
+    for (size_t k = 0; k < st.items.size();) {
+      const uint32_t id = st.items[k].id;
       MemSeries& s = *series(id);
       absl::MutexLock lock(&Stripe(id));
-      for (; k < st.floats.size() && st.floats[k].id == id; ++k) {
-        const Staged::Float& f = st.floats[k];
-        if (f.duplicate) {
+      for (; k < st.items.size() && st.items[k].id == id; ++k) {
+        const Staged::Item& it = st.items[k];
+        if (it.duplicate) {
           ++result.duplicates_ignored;
           continue;
         }
-        AppendFloat(s, f.t, f.v);
-        NoteTimes(f.t);
-        ++result.samples_appended;
+        if (it.kind == kFloatKind) {
+          AppendFloat(s, it.t, it.v);
+          ++result.samples_appended;
+        } else if (it.kind == kFloatHistKind) {
+          AppendFloatHistogram(s, it.t, std::get<FloatHistogram>(it.h->h));
+          ++result.histograms_appended;
+        } else {
+          AppendHistogram(s, it.t, std::get<Histogram>(it.h->h));
+          ++result.histograms_appended;
+        }
+        NoteTimes(it.t);
       }
-    }
-    for (const Staged::Hist& h : st.hists) {
-      if (h.duplicate) {
-        ++result.duplicates_ignored;
-        continue;
-      }
-      MemSeries& s = *series(h.id);
-      absl::MutexLock lock(&Stripe(h.id));
-      if (const auto* fh = std::get_if<FloatHistogram>(&h.sample->h)) {
-        AppendFloatHistogram(s, h.sample->t, *fh);
-      } else {
-        AppendHistogram(s, h.sample->t, std::get<Histogram>(h.sample->h));
-      }
-      NoteTimes(h.sample->t);
-      ++result.histograms_appended;
     }
     for (const Staged::Ex& e : st.exemplars) {
       if (exemplars_.Add(e.id, *e.e) == ExemplarStore::AddResult::kAdded) {

@@ -6,8 +6,10 @@
 // Guarantees:
 //  - Append stores every good sample of a request and refuses the bad ones one by one, with
 //    Mimir's error kinds and texts (Refusal::Message). It writes the request's accepted data as
-//    one contiguous group of WAL records (new series first, then samples, histograms, exemplars,
-//    metadata), then applies it to memory, then returns: once Append returned, readers see the
+//    one contiguous group of WAL records (new series first, then samples, histograms, float
+//    histograms — in rounds, so that each series' samples keep the request's order — then
+//    exemplars, metadata), then applies it to memory in request order, then returns: once
+//    Append returned, readers see the
 //    data. With SyncPolicy::kEveryAppend the records are on disk (fdatasync, group commit) before
 //    Append returns; with kInterval they are in the OS (a process crash loses nothing, a machine
 //    crash at most `wal_sync_interval` of acknowledged appends).

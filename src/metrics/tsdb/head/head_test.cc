@@ -3,6 +3,7 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "metrics/tsdb/head/head_test_util.h"
@@ -521,6 +522,70 @@ TEST_F(HeadTest, ReplayRebuildsTheSameState) {
   r = head->Append(stale.Build());
   ASSERT_EQ(r.refusals.size(), 1u);
   EXPECT_EQ(r.refusals[0].kind, RefusalKind::kOutOfOrder);
+}
+
+std::string TimesOf(const std::vector<testing::ReadSample>& samples) {
+  std::string out;
+  for (const testing::ReadSample& r : samples) {
+    absl::StrAppend(&out, r.t, "(", static_cast<int>(r.type), ") ");
+  }
+  return out;
+}
+
+// A float histogram then an integer histogram of one series in one request: the WAL's records
+// are by type (integer histograms before float ones), yet replay must see them in request order.
+TEST_F(HeadTest, MixedHistogramKindsInARequestReplayInRequestOrder) {
+  const Labels x = Labels::FromStrings({"__name__", "h"});
+  testing::Dump before;
+  {
+    auto head = Open();
+    RequestBuilder req;
+    auto& e = req.Add(x);
+    e.histograms.push_back({1000, testing::MakeHistogram(1).ToFloat()});
+    e.histograms.push_back({2000, testing::MakeHistogram(2)});
+    e.histograms.push_back({3000, testing::MakeHistogram(3).ToFloat()});
+    AppendResult r = head->Append(req.Build());
+    ASSERT_TRUE(r.status.ok());
+    EXPECT_EQ(r.histograms_appended, 3u);
+    before = DumpHead(*head);
+    ASSERT_TRUE(head->SyncWal().ok());
+  }
+  ASSERT_EQ(before[x.ToString()].size(), 3u);
+  auto head = Open();
+  EXPECT_EQ(head->replay_stats().refused_samples, 0u);
+  testing::Dump after = DumpHead(*head);
+  EXPECT_TRUE(after == before) << "before: " << TimesOf(before[x.ToString()])
+                               << " after: " << TimesOf(after[x.ToString()]);
+}
+
+// One series twice in a request (two encodings of its labels): a histogram at t=5000, then a
+// float at t=10000. Staging accepts both in that order; memory and the WAL must keep it.
+TEST_F(HeadTest, SameSeriesTwiceInARequestIsAppliedAndLoggedInRequestOrder) {
+  const Labels x = Labels::FromStrings({"__name__", "m"});
+  testing::Dump before;
+  {
+    auto head = Open();
+    RequestBuilder req;
+    req.Add(x).histograms.push_back({5000, testing::MakeHistogram(1)});
+    req.Add(x).samples.push_back({10000, 1.0});
+    AppendResult r = head->Append(req.Build());
+    ASSERT_TRUE(r.status.ok());
+    EXPECT_TRUE(r.refusals.empty());
+    before = DumpHead(*head);
+    std::vector<HeadChunkMeta> chunks = head->Chunks(x);
+    ASSERT_EQ(chunks.size(), 2u);
+    EXPECT_EQ(chunks[0].encoding, chunkenc::Encoding::kHistogram);
+    EXPECT_EQ(chunks[1].min_time, 10000);
+    ASSERT_TRUE(head->SyncWal().ok());
+  }
+  const std::vector<testing::ReadSample>& b = before[x.ToString()];
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b[0].t, 5000) << TimesOf(b);
+  EXPECT_EQ(b[1].t, 10000) << TimesOf(b);
+  auto head = Open();
+  EXPECT_EQ(head->replay_stats().refused_samples, 0u);
+  testing::Dump after = DumpHead(*head);
+  EXPECT_TRUE(after == before) << "after replay: " << TimesOf(after[x.ToString()]);
 }
 
 TEST_F(HeadTest, SecondOpenOfTheSameDirectoryIsRefused) {

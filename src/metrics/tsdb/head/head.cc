@@ -702,6 +702,10 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
     for (uint32_t id : st.used_series) series(id)->staged_at = 0;
     st.Clear();
     if (repair_pending_.exchange(false)) (void)wal_->Sync();  // cuts what the failure left
+    if (CheckApplied(last_applied_, wal_->cuts())) {
+      result.status = wal_status();
+      return result;
+    }
     uint32_t epoch = wal_epoch_.load();
     const int64_t head_max = max_time_.load();
     int64_t min_valid = min_valid_time_.load();
@@ -960,6 +964,12 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       return result;
     }
     mark = *written;
+    // The write may have begun by cutting what a failed (background) sync left unsynced:
+    // appends this head acknowledged and applied. This group is in the log; apply it and fail.
+    const bool failed =
+        CheckApplied(last_applied_, mark.has_value() ? mark->cuts : wal_->cuts());
+    if (mark.has_value()) last_applied_ = mark;
+    if (failed) result.status = wal_status();
 
     // 4. Apply to memory in request order (as staged), one stripe lock per run of one series.
     for (size_t k = 0; k < st.items.size();) {
@@ -999,10 +1009,22 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
     samples_appended_.fetch_add(result.samples_appended + result.histograms_appended);
     samples_refused_.fetch_add(result.samples_refused);
   }
-  if (options_.wal_sync == storage::SyncPolicy::kEveryAppend) {
+  if (result.status.ok() && options_.wal_sync == storage::SyncPolicy::kEveryAppend) {
     result.status = WaitDurable(mark);
   }
   return result;
+}
+
+bool TenantHead::CheckApplied(const std::optional<storage::SegmentLog::AppendMark>& applied,
+                              uint64_t cuts) {
+  if (wal_failed_.load()) return true;
+  if (!applied.has_value() || cuts == applied->cuts) return false;
+  const absl::Status durable = wal_->Durable(*applied);
+  if (!absl::IsDataLoss(durable)) return false;
+  FailClosed(absl::StrCat("a sync of the WAL failed and the WAL dropped appends the head had "
+                          "acknowledged and applied (",
+                          durable.message(), ")"));
+  return true;
 }
 
 absl::Status TenantHead::WaitDurable(const std::optional<storage::SegmentLog::AppendMark>& mark) {
@@ -1064,8 +1086,19 @@ absl::Status TenantHead::wal_status() const {
 
 absl::Status TenantHead::SyncWal() {
   if (options_.wal_sync == storage::SyncPolicy::kEveryAppend) return WaitDurable(std::nullopt);
+  std::optional<storage::SegmentLog::AppendMark> applied;
+  {
+    absl::MutexLock section(&append_mu_);
+    applied = last_applied_;
+  }
   absl::Status status = wal_->Sync();
-  if (!status.ok()) repair_pending_ = true;
+  if (!status.ok()) {
+    repair_pending_ = true;
+    return status;
+  }
+  // This sync may have begun by cutting what an earlier failed sync left: then it made durable
+  // what is left, not what was appended.
+  if (CheckApplied(applied, wal_->cuts())) return wal_status();
   return status;
 }
 

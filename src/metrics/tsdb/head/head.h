@@ -9,10 +9,11 @@
 //    one contiguous group of WAL records (new series first, then samples, histograms, float
 //    histograms — in rounds, so that each series' samples keep the request's order — then
 //    exemplars, metadata), then applies it to memory in request order, then returns: once
-//    Append returned, readers see the
-//    data. With SyncPolicy::kEveryAppend the records are on disk (fdatasync, group commit) before
-//    Append returns; with kInterval they are in the OS (a process crash loses nothing, a machine
-//    crash at most `wal_sync_interval` of acknowledged appends).
+//    Append returned, readers see the data. With SyncPolicy::kEveryAppend the records are on
+//    disk (fdatasync, group commit) before Append returns; with kInterval they are in the OS (a
+//    process crash loses nothing, a machine crash at most `wal_sync_interval` of acknowledged
+//    appends; so does a failed background fsync, after which the head fails closed:
+//    wal_status()).
 //  - The order of samples in memory is the order of the WAL: appends of one tenant are
 //    serialised from validation to the in-memory apply (the fsync of kEveryAppend happens after,
 //    outside that section, shared by every append waiting for it), so replay rebuilds exactly the
@@ -320,6 +321,9 @@ class TenantHead {
   std::atomic<uint32_t> wal_epoch_{1};
   // Set once by FailClosed: Append refuses everything with failed_status_.
   void FailClosed(const std::string& why);
+  // Fails closed when a cut (the log's count is `cuts`) removed the records of `applied` (the
+  // latest group applied to memory); true when the head is failed.
+  bool CheckApplied(const std::optional<storage::SegmentLog::AppendMark>& applied, uint64_t cuts);
   std::atomic<bool> wal_failed_{false};
   mutable absl::Mutex failed_mu_;
   absl::Status failed_status_ ABSL_GUARDED_BY(failed_mu_);
@@ -339,6 +343,8 @@ class TenantHead {
   };
   absl::flat_hash_map<uint64_t, Alias> aliases_ ABSL_GUARDED_BY(append_mu_);
   std::unique_ptr<Staged> staged_ ABSL_GUARDED_BY(append_mu_);
+  // The WAL records of the latest group applied to memory (every earlier one precedes them).
+  std::optional<storage::SegmentLog::AppendMark> last_applied_ ABSL_GUARDED_BY(append_mu_);
 
   // Series by id: pages that never move; readers take pages_mu_ shared to find a page.
   static constexpr uint32_t kPageBits = 10;

@@ -10,6 +10,7 @@
 #include "metrics/tsdb/head/head.h"
 #include "metrics/tsdb/head/head_test_util.h"
 #include "storage/fault_injection_env.h"
+#include "storage/testing.h"
 
 namespace sprout::metrics::tsdb {
 namespace {
@@ -289,6 +290,71 @@ TEST(HeadCrashTest, EveryAppendNeverAcknowledgesRecordsASyncRepairCut) {
   ASSERT_NE(head, nullptr);
   EXPECT_EQ(DumpHead(*head)[x.ToString()].size(), 600u) << "acknowledged samples lost";
   EXPECT_EQ(head->replay_stats().unknown_series_samples, 0u);
+}
+
+// kInterval: a background fsync fails; the next write cuts what it left unsynced — appends the
+// head acknowledged and applied. The head must not go on acknowledging as if nothing happened:
+// it refuses appends (Unavailable, naming the WAL and the failed sync) until reopened, and the
+// reopened head holds exactly what the WAL holds.
+TEST(HeadCrashTest, IntervalFailedBackgroundSyncFailsClosedUntilReopened) {
+  FaultInjectionEnv env;
+  HeadOptions o = Options(&env, storage::SyncPolicy::kInterval);
+  o.wal_sync_interval = absl::Milliseconds(20);
+  const Labels x = Labels::FromStrings({"__name__", "a"});
+  const Labels y = Labels::FromStrings({"__name__", "b"});
+  {
+    auto head = MustOpen(o);
+    ASSERT_NE(head, nullptr);
+    std::atomic<int> wal_syncs{0};
+    env.InjectFault({.ops = FaultInjectionEnv::kSync, .path_contains = "/wal/"});
+    env.SetBeforeSync([&](const std::string& path) {
+      if (path.find("/wal/") != std::string::npos) ++wal_syncs;
+    });
+    RequestBuilder r1;
+    r1.Add(x).samples.push_back({1000, 1});
+    ASSERT_TRUE(head->Append(r1.Build()).status.ok());
+    // The background sync that fails (the next write waits for it to finish).
+    ASSERT_TRUE(storage::testing::WaitFor([&] { return wal_syncs.load() >= 1; }));
+    env.SetBeforeSync(nullptr);
+    RequestBuilder r2;
+    r2.Add(y).samples.push_back({2000, 2});
+    AppendResult failed = head->Append(r2.Build());
+    ASSERT_TRUE(absl::IsUnavailable(failed.status)) << failed.status;
+    EXPECT_THAT(std::string(failed.status.message()), ::testing::HasSubstr("sync of the WAL"));
+    EXPECT_THAT(std::string(failed.status.message()), ::testing::HasSubstr("/data/t/wal"));
+    EXPECT_EQ(head->wal_status(), failed.status);
+    RequestBuilder r3;
+    r3.Add(y).samples.push_back({3000, 3});
+    EXPECT_EQ(head->Append(r3.Build()).status, failed.status);  // until reopened
+    EXPECT_EQ(DumpHead(*head)[x.ToString()].size(), 1u);       // readers are still served
+    env.SimulateCrash(CrashMode::kKeepUnsynced);                // kill -9
+  }
+  auto head = MustOpen(o);
+  ASSERT_NE(head, nullptr);
+  EXPECT_TRUE(head->wal_status().ok());
+  // What the WAL held: r1 was cut (acknowledged before the failed sync: the loss the durability
+  // table admits), r2 was written after the cut.
+  testing::Dump dump = DumpHead(*head);
+  EXPECT_EQ(dump[x.ToString()].size(), 0u);
+  EXPECT_EQ(dump[y.ToString()].size(), 1u);
+  RequestBuilder r4;
+  r4.Add(x).samples.push_back({4000, 4});
+  EXPECT_TRUE(head->Append(r4.Build()).status.ok());
+}
+
+// kManual: SyncWal fails; the next SyncWal first cuts the unsynced appends, then its fsync
+// succeeds. It must not say that the appends are durable.
+TEST(HeadCrashTest, ManualSyncAfterAFailedOneDoesNotReportCutAppendsDurable) {
+  FaultInjectionEnv env;
+  auto head = MustOpen(Options(&env, storage::SyncPolicy::kManual));
+  ASSERT_NE(head, nullptr);
+  RequestBuilder r0 = Round(0);
+  ASSERT_TRUE(head->Append(r0.Build()).status.ok());
+  env.InjectFault({.ops = FaultInjectionEnv::kSync, .path_contains = "/wal/"});
+  EXPECT_FALSE(head->SyncWal().ok());
+  absl::Status second = head->SyncWal();
+  EXPECT_TRUE(absl::IsUnavailable(second)) << second;
+  EXPECT_EQ(head->Append(Round(1).Build()).status, second);
 }
 
 }  // namespace

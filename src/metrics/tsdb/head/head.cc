@@ -940,8 +940,14 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       return wal_->AppendMarked(refs);
     };
 
+    // A failed write normally leaves nothing of its group (the log cuts it at its next write),
+    // but a group that crossed a segment rotation may leave its first part in the finished
+    // segment, and a rewritten group's first copy is in the log: the log's size tells.
+    const uint64_t wal_bytes_before = wal_->size_bytes();
+    bool group_may_be_logged = false;
     absl::StatusOr<std::optional<storage::SegmentLog::AppendMark>> written = write(false);
     if (written.ok() && wal_epoch_.load() != epoch) {
+      group_may_be_logged = true;
       // The log cut records while this group was written (a sync that failed in the
       // background): the series this request relies on may have lost their records. Write the
       // group again with all of them (replay counts the first copy's samples of those series as
@@ -961,6 +967,14 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       result.status = written.status();
       result.samples_refused = 0;
       result.refusals.clear();
+      if (group_may_be_logged || wal_->size_bytes() != wal_bytes_before) {
+        // Part of the group may be in the WAL but not in memory: a later append could be
+        // accepted before it in memory and refused after it on replay.
+        FailClosed(absl::StrCat("a WAL write failed after part of its group may have reached the "
+                                "log (",
+                                written.status().message(), ")"));
+        result.status = wal_status();
+      }
       return result;
     }
     mark = *written;

@@ -357,5 +357,46 @@ TEST(HeadCrashTest, ManualSyncAfterAFailedOneDoesNotReportCutAppendsDurable) {
   EXPECT_EQ(head->Append(Round(1).Build()).status, second);
 }
 
+// A group that crosses a segment rotation: its first part is synced into the finished segment,
+// then starting the next segment fails. Memory was not changed, yet the WAL holds part of the
+// group: the head must not accept appends that replay would then refuse; it fails closed, and
+// the reopened head holds what the WAL holds.
+TEST(HeadCrashTest, AFailedWriteThatLeftPartOfItsGroupInTheWalFailsClosed) {
+  FaultInjectionEnv env;
+  HeadOptions o = Options(&env, storage::SyncPolicy::kManual);
+  const Labels x = Labels::FromStrings({"__name__", "x"});
+  {
+    auto head = MustOpen(o);
+    ASSERT_NE(head, nullptr);
+    RequestBuilder big;
+    auto& e = big.Add(x);
+    // Three records of ~2-3 KiB (floats, histograms, exemplars-free): the rotation comes
+    // between them.
+    for (int i = 0; i < 300; ++i) e.samples.push_back({100000 + i * 1000, i * 0.7});
+    for (int i = 0; i < 40; ++i) {
+      e.histograms.push_back({500000 + i * 1000, testing::MakeHistogram(i + 1)});
+    }
+    env.InjectFault({.ops = FaultInjectionEnv::kSyncDir, .path_contains = "wal"});
+    AppendResult failed = head->Append(big.Build());
+    ASSERT_FALSE(failed.status.ok());
+    EXPECT_TRUE(absl::IsUnavailable(head->wal_status())) << head->wal_status();
+    // Before the fix this was accepted in memory, and replay refused it after the logged part.
+    RequestBuilder older;
+    older.Add(x).samples.push_back({50000, 1});
+    EXPECT_FALSE(head->Append(older.Build()).status.ok());
+  }
+  testing::Dump first;
+  {
+    auto head = MustOpen(o);
+    ASSERT_NE(head, nullptr);
+    EXPECT_EQ(head->replay_stats().refused_samples, 0u);
+    first = DumpHead(*head);
+    EXPECT_GT(first[x.ToString()].size(), 0u);  // the logged part
+    ASSERT_TRUE(head->SyncWal().ok());
+  }
+  auto head = MustOpen(o);
+  EXPECT_TRUE(DumpHead(*head) == first);
+}
+
 }  // namespace
 }  // namespace sprout::metrics::tsdb

@@ -1,6 +1,7 @@
 #include "metrics/tsdb/head/head.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -353,6 +354,12 @@ absl::StatusOr<std::unique_ptr<TenantHead>> TenantHead::Open(HeadOptions options
   if (options.chunk_range_ms <= 0 || options.samples_per_chunk <= 0) {
     return absl::InvalidArgumentError("metrics head: chunk range and size must be positive");
   }
+  if (options.samples_per_chunk > FloatChunk::kMaxSamples ||
+      options.samples_per_chunk > HistogramChunk::kMaxSamples) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("metrics head: samples_per_chunk ", options.samples_per_chunk,
+                     " exceeds a chunk's capacity of ", FloatChunk::kMaxSamples, " samples"));
+  }
   std::unique_ptr<TenantHead> head(new TenantHead(std::move(options)));
   const HeadOptions& o = head->options_;
   if (absl::Status s = o.env->CreateDirs(o.dir); !s.ok()) return s;
@@ -642,7 +649,14 @@ void TenantHead::AppendFloat(MemSeries& s, int64_t t, double v) {
     s.open = new FloatChunk();
     s.open_encoding = Encoding::kXor;
   }
-  (void)s.float_chunk()->Append(t, v);  // never full: cut at samples_per_chunk
+  if (s.float_chunk()->Append(t, v)) return;
+  // Full (only if samples_per_chunk were above the chunk's capacity, which Open refuses): never
+  // drop the sample, cut a chunk.
+  Seal(s);
+  s.open = new FloatChunk();
+  const bool appended = s.float_chunk()->Append(t, v);
+  assert(appended);
+  (void)appended;
 }
 
 void TenantHead::AppendHistogram(MemSeries& s, int64_t t, const Histogram& h) {
@@ -658,7 +672,10 @@ void TenantHead::AppendHistogram(MemSeries& s, int64_t t, const Histogram& h) {
                                   ? CounterResetHint::kCounterReset
                                   : FirstHint(h.reset_hint));
   s.open_encoding = Encoding::kHistogram;
-  (void)s.hist_chunk()->Append(t, h);
+  // A fresh chunk takes any sample whose layout is valid (checked before it got here).
+  const chunkenc::AppendResult fresh = s.hist_chunk()->Append(t, h);
+  assert(fresh == chunkenc::AppendResult::kAppended);
+  (void)fresh;
 }
 
 void TenantHead::AppendFloatHistogram(MemSeries& s, int64_t t, const FloatHistogram& h) {
@@ -674,7 +691,10 @@ void TenantHead::AppendFloatHistogram(MemSeries& s, int64_t t, const FloatHistog
                                        ? CounterResetHint::kCounterReset
                                        : FirstHint(h.reset_hint));
   s.open_encoding = Encoding::kFloatHistogram;
-  (void)s.fhist_chunk()->Append(t, h);
+  // A fresh chunk takes any sample whose layout is valid (checked before it got here).
+  const chunkenc::AppendResult fresh = s.fhist_chunk()->Append(t, h);
+  assert(fresh == chunkenc::AppendResult::kAppended);
+  (void)fresh;
 }
 
 void TenantHead::NoteTimes(int64_t t) {

@@ -588,6 +588,27 @@ TEST_F(HeadTest, SameSeriesTwiceInARequestIsAppliedAndLoggedInRequestOrder) {
   EXPECT_TRUE(after == before) << "after replay: " << TimesOf(after[x.ToString()]);
 }
 
+// A chunk holds at most 65535 samples (its u16 count): a larger samples_per_chunk would make
+// the head drop samples silently. Open refuses it; at the limit every sample is kept.
+TEST_F(HeadTest, SamplesPerChunkAboveAChunksCapacityIsRefused) {
+  HeadOptions o = Options();
+  o.samples_per_chunk = 100000;
+  absl::StatusOr<std::unique_ptr<TenantHead>> refused = TenantHead::Open(o);
+  EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
+  o.samples_per_chunk = 65535;
+  o.chunk_range_ms = INT64_MAX / 4;
+  auto head = Open(o);
+  ASSERT_NE(head, nullptr);
+  const Labels x = Labels::FromStrings({"__name__", "big"});
+  RequestBuilder req;
+  auto& e = req.Add(x);
+  for (int i = 0; i < 70000; ++i) e.samples.push_back({1000 + i, static_cast<double>(i)});
+  AppendResult r = head->Append(req.Build());
+  EXPECT_EQ(r.samples_appended, 70000u);
+  EXPECT_EQ(DumpHead(*head)[x.ToString()].size(), 70000u);
+  EXPECT_EQ(head->Chunks(x).size(), 2u);
+}
+
 TEST_F(HeadTest, SecondOpenOfTheSameDirectoryIsRefused) {
   auto head = Open();
   absl::StatusOr<std::unique_ptr<TenantHead>> second = TenantHead::Open(Options());

@@ -24,6 +24,13 @@ using chunkenc::ValueType;
 
 enum SampleKind : uint8_t { kNoSample = 0, kFloatKind = 1, kHistogramKind = 2, kFloatHistKind = 3 };
 
+// Replay refuses a series id more than this far above the highest one defined so far: ids are
+// handed out in order, and only series created by appends whose WAL write failed (or whose
+// records a failed sync cut) leave gaps, never a million in a row. Series slots are allocated
+// up to the highest id, so an id near 2^32 in a damaged or crafted record would otherwise
+// allocate hundreds of gigabytes.
+constexpr uint32_t kMaxReplayIdGap = 1 << 20;
+
 // Aliases beyond this many are not remembered (a sender that shuffles its labels on every
 // request then pays a decode per series, never unbounded memory).
 constexpr size_t kMaxAliases = 1 << 20;
@@ -444,6 +451,11 @@ void TenantHead::ReplayRecord(const storage::LogRecord& record) ABSL_NO_THREAD_S
       status = wal::DecodeSeries(record.data, &entries);
       for (wal::SeriesEntry& e : entries) {
         if (e.labels.empty()) continue;
+        const uint32_t defined = num_series_.load();  // 1 + the highest id defined so far
+        if (e.id == UINT32_MAX || (e.id >= defined && e.id - defined >= kMaxReplayIdGap)) {
+          ++replay_stats_.ids_out_of_range;
+          continue;
+        }
         if (e.id < num_series_.load() && !series(e.id)->labels.empty()) {
           if (series(e.id)->labels != e.labels) ++replay_stats_.corrupt_records;
           continue;  // logged again (a later request re-logged it): nothing new

@@ -205,6 +205,9 @@ struct ReplayStats {
   uint64_t unknown_series_samples = 0;  // samples/histograms/exemplars of undefined series ids
   uint64_t refused_samples = 0;         // out of order / duplicate on replay (never expected)
   uint64_t corrupt_records = 0;         // records that failed to decode (skipped)
+  // Series entries whose id is beyond what a valid log can hold (skipped; their samples then
+  // count as unknown_series_samples).
+  uint64_t ids_out_of_range = 0;
   uint64_t damage_reports = 0;          // segment log repairs and skipped damage
   absl::Duration duration;
 };

@@ -609,6 +609,45 @@ TEST_F(HeadTest, SamplesPerChunkAboveAChunksCapacityIsRefused) {
   EXPECT_EQ(head->Chunks(x).size(), 2u);
 }
 
+// A series record naming an id near 2^32 (a damaged or crafted WAL): replay must not allocate
+// series slots up to it (hundreds of gigabytes); it counts and skips the entry.
+TEST_F(HeadTest, ReplaySkipsSeriesIdsBeyondWhatAValidLogHolds) {
+  {
+    storage::SegmentLogOptions lo;
+    lo.env = &env_;
+    lo.directory = "/data/tenant-a/wal";
+    lo.sync = storage::SyncPolicy::kManual;
+    auto log = storage::SegmentLog::Open(lo);
+    ASSERT_TRUE(log.ok()) << log.status();
+    const Labels good = Labels::FromStrings({"__name__", "good"});
+    const Labels bad = Labels::FromStrings({"__name__", "bad"});
+    wal::RecordBuilder series, samples;
+    series.Start();
+    series.AddSeries(0, good.bytes());
+    series.AddSeries(4000000000u, bad.bytes());
+    series.AddSeries(UINT32_MAX, bad.bytes());
+    samples.Start();
+    samples.AddSample(0, 1000, BitsOf(1.0));
+    samples.AddSample(4000000000u, 1000, BitsOf(2.0));
+    ASSERT_TRUE((*log)->Append(wal::kSeries, series.data()).ok());
+    ASSERT_TRUE((*log)->Append(wal::kSamples, samples.data()).ok());
+    ASSERT_TRUE((*log)->Sync().ok());
+  }
+  auto head = Open();
+  ASSERT_NE(head, nullptr);
+  EXPECT_EQ(head->replay_stats().ids_out_of_range, 2u);
+  EXPECT_EQ(head->replay_stats().series, 1u);
+  EXPECT_EQ(head->replay_stats().samples, 1u);
+  EXPECT_EQ(head->replay_stats().unknown_series_samples, 1u);
+  EXPECT_LT(head->MemoryBytes(), size_t{64} << 20);
+  EXPECT_EQ(DumpHead(*head).size(), 1u);
+  // New series continue after the highest id defined.
+  RequestBuilder req;
+  req.Add(Labels::FromStrings({"__name__", "new"})).samples.push_back({2000, 3});
+  EXPECT_EQ(head->Append(req.Build()).series_created, 1u);
+  EXPECT_EQ(head->Stats().series, 2u);
+}
+
 TEST_F(HeadTest, SecondOpenOfTheSameDirectoryIsRefused) {
   auto head = Open();
   absl::StatusOr<std::unique_ptr<TenantHead>> second = TenantHead::Open(Options());

@@ -135,8 +135,11 @@ class Reader {
     } else {
       int64_t did = 0, dt = 0;
       if (!Varint(&did) || !Varint(&dt)) return false;
+      // prev_id_ is in [0, 2^32): check before adding (a delta near ±2^63 would overflow).
+      if (did < -prev_id_ || did > int64_t{UINT32_MAX} - prev_id_) {
+        return Fail("series id out of range");
+      }
       prev_id_ += did;
-      if (prev_id_ < 0 || prev_id_ > UINT32_MAX) return Fail("series id out of range");
       prev_t_ = static_cast<int64_t>(static_cast<uint64_t>(prev_t_) + static_cast<uint64_t>(dt));
     }
     *id = static_cast<uint32_t>(prev_id_);

@@ -746,6 +746,10 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       min_valid = std::max(min_valid, head_max < INT64_MIN + half ? INT64_MIN : head_max - half);
     }
     const int64_t window = options_.out_of_order_time_window_ms;
+    // Older than this is beyond the out-of-order window (saturated near INT64_MIN).
+    const int64_t window_min = head_max == INT64_MIN || window <= 0 ? INT64_MIN
+                               : head_max < INT64_MIN + window      ? INT64_MIN
+                                                                    : head_max - window;
 
     auto refuse = [&](RefusalKind kind, uint32_t index, uint32_t sample, bool hist, uint32_t count,
                       int64_t t, const Labels& labels) {
@@ -769,8 +773,7 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       if (window > 0) {
         if (older || t < min_valid) {
           // Out-of-order storage is not built: an in-window sample is refused as out of order.
-          *why = (head_max != INT64_MIN && t < head_max - window) ? RefusalKind::kTooOldOooWindow
-                                                                  : RefusalKind::kOutOfOrder;
+          *why = t < window_min ? RefusalKind::kTooOldOooWindow : RefusalKind::kOutOfOrder;
           return Verdict::kRefuse;
         }
       } else {

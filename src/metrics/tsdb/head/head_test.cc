@@ -228,6 +228,23 @@ TEST_F(HeadTest, OutOfOrderWindowRefusesInWindowAndCallsOlderTooOld) {
             "{__name__=\"up\", instance=\"a\", job=\"node\"}");
 }
 
+// The window's bound is head max − window: near INT64_MIN that subtraction must saturate, not
+// wrap to a huge time that calls every older sample beyond the window.
+TEST_F(HeadTest, OutOfOrderWindowBoundSaturatesNearTheStartOfTime) {
+  HeadOptions o = Options();
+  o.out_of_order_time_window_ms = 1000;
+  auto head = Open(o);
+  const Labels x = Labels::FromStrings({"__name__", "early"});
+  RequestBuilder first;
+  first.Add(x).samples.push_back({INT64_MIN + 10, 1});
+  ASSERT_EQ(head->Append(first.Build()).samples_appended, 1u);
+  RequestBuilder older;
+  older.Add(x).samples.push_back({INT64_MIN + 5, 2});
+  AppendResult r = head->Append(older.Build());
+  ASSERT_EQ(r.refusals.size(), 1u);
+  EXPECT_EQ(r.refusals[0].kind, RefusalKind::kOutOfOrder);  // inside the window
+}
+
 TEST_F(HeadTest, SeriesLimitRefusesNewSeriesOnly) {
   HeadOptions o = Options();
   o.max_series = 2;

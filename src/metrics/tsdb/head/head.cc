@@ -275,14 +275,18 @@ struct LabelsKey {
 };
 }  // namespace
 
+// Labels::Hash() is stable (unseeded, also on disk elsewhere): senders choose labels, so the
+// set mixes it with a per-process random seed, or colliding label sets could be chosen to
+// flood one probe sequence.
 struct TenantHead::SeriesKeyHash {
   using is_transparent = void;
   const TenantHead* head = nullptr;
+  static size_t Mix(uint64_t labels_hash) { return SeededLabelsHash(labels_hash); }
   size_t operator()(uint32_t id) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return head->series(id)->labels.Hash();
+    return Mix(head->series(id)->labels.Hash());
   }
-  size_t operator()(const RawKey& k) const { return k.hash; }
-  size_t operator()(const LabelsKey& k) const { return k.hash; }
+  size_t operator()(const RawKey& k) const { return Mix(k.hash); }
+  size_t operator()(const LabelsKey& k) const { return Mix(k.hash); }
 };
 
 struct TenantHead::SeriesKeyEq {

@@ -1,5 +1,8 @@
 #include "metrics/tsdb/head/raw_labels.h"
 
+#include <random>
+
+#include "absl/hash/hash.h"
 #include "base/hash.h"
 
 namespace sprout::metrics::tsdb {
@@ -187,6 +190,14 @@ std::string EncodeRawLabels(const Labels& labels) {
     out.append(msg);
   }
   return out;
+}
+
+uint64_t SeededLabelsHash(uint64_t labels_hash) {
+  static const uint64_t seed = [] {
+    std::random_device rd;
+    return (uint64_t{rd()} << 32) ^ rd();
+  }();
+  return absl::HashOf(seed, labels_hash);
 }
 
 }  // namespace sprout::metrics::tsdb

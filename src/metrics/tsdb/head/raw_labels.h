@@ -37,6 +37,11 @@ bool ForEachRawLabel(std::string_view raw,
 // it equals the hash of the decoded series' Labels, so one map serves both. nullopt: malformed.
 std::optional<uint64_t> RawLabelsHash(std::string_view raw);
 
+// A labels hash (RawLabelsHash, Labels::Hash(): stable, unseeded) mixed with a per-process random
+// seed: what in-memory hash tables keyed by sender-chosen labels use, so that a sender cannot
+// choose label sets whose hashes share a probe sequence. Never stored or sent.
+uint64_t SeededLabelsHash(uint64_t labels_hash);
+
 // Whether the label sequence in `raw` is exactly `labels` (same names and values in the same
 // order): a walk of both at once, no allocation. Malformed bytes are never equal.
 bool RawLabelsEqual(std::string_view raw, const Labels& labels);

@@ -1,5 +1,7 @@
 #include "metrics/tsdb/head/raw_labels.h"
 
+#include <set>
+
 #include "gtest/gtest.h"
 
 namespace sprout::metrics::tsdb {
@@ -78,6 +80,18 @@ TEST(RawLabelsTest, SpanInATimeSeries) {
   EXPECT_FALSE(RawLabelsSpan(labels + sample + EncodeRawLabels(Labels::FromStrings({"z", "1"})))
                    .has_value());
   EXPECT_FALSE(RawLabelsSpan(labels.substr(0, 5)).has_value());
+}
+
+// Label hashes that share their low bits (what a flooding sender would craft: they land in one
+// probe sequence of a table indexed by those bits) are spread by the seeded mix.
+TEST(RawLabelsTest, SeededHashSpreadsLabelHashesThatShareLowBits) {
+  std::set<uint64_t> low_bits;
+  for (uint64_t i = 0; i < 1000; ++i) {
+    const uint64_t crafted = i << 32;  // the low 32 bits all zero
+    EXPECT_EQ(SeededLabelsHash(crafted), SeededLabelsHash(crafted));  // stable in the process
+    low_bits.insert(SeededLabelsHash(crafted) & 0xffff);
+  }
+  EXPECT_GT(low_bits.size(), 900u);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
+#include "base/go_duration.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -55,6 +56,7 @@ constexpr const char* kImplementedKeys[] = {
     "blocks_storage.tsdb.wal_fsync_before_ack",  // sprout's own key (Mimir has none)
     "blocks_storage.bucket_store.sync_dir",
     "compactor.data_dir",
+    "compactor.compaction_interval",
     "activity_tracker.filepath",
     "distributor.max_recv_msg_size",
     "limits.ingestion_rate",
@@ -286,6 +288,7 @@ std::string MetricsConfig::EffectiveYaml() const {
   blocks["bucket_store"]["sync_dir"] = sync_dir;
   root["blocks_storage"] = blocks;
   root["compactor"]["data_dir"] = compactor_data_dir;
+  root["compactor"]["compaction_interval"] = FormatGoDuration(compactor_compaction_interval);
   root["activity_tracker"]["filepath"] = activity_tracker_filepath;
   root["common"]["storage"] = storage(common_storage, true);
   YAML::Emitter out;
@@ -357,6 +360,7 @@ absl::StatusOr<MetricsConfigResult> DecodeMetricsConfig(const YAML::Node& root,
     {
       config::Decoder compactor = d.Child("compactor");
       compactor.Read("data_dir", &c.compactor_data_dir);
+      compactor.Read("compaction_interval", &c.compactor_compaction_interval);
       MarkAllUsed(compactor);
       config::Decoder tracker = d.Child("activity_tracker");
       tracker.Read("filepath", &c.activity_tracker_filepath);

@@ -70,6 +70,7 @@ struct MetricsConfig {
   bool wal_fsync_before_ack = false;
   std::string sync_dir = "./tsdb-sync/";                 // blocks_storage.bucket_store.sync_dir
   std::string compactor_data_dir = "./data-compactor/";  // compactor.data_dir
+  absl::Duration compactor_compaction_interval = absl::Hours(1);  // compactor.compaction_interval
   std::string activity_tracker_filepath = "./metrics-activity.log";
 
   int64_t max_recv_msg_size = 100 << 20;  // distributor.max_recv_msg_size (bytes)

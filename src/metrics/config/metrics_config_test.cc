@@ -42,6 +42,7 @@ TEST(MetricsConfigTest, MimirDefaultsWhenTheFileIsEmpty) {
   EXPECT_EQ(c.tsdb_dir, "./tsdb/");
   EXPECT_EQ(c.sync_dir, "./tsdb-sync/");
   EXPECT_EQ(c.compactor_data_dir, "./data-compactor/");
+  EXPECT_EQ(c.compactor_compaction_interval, absl::Hours(1));  // Mimir's default
   EXPECT_EQ(c.activity_tracker_filepath, "./metrics-activity.log");
   EXPECT_EQ(c.max_recv_msg_size, 104857600);
   EXPECT_EQ(c.ingestion_rate, 10000);
@@ -88,7 +89,7 @@ TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
     common: {storage: {backend: filesystem, filesystem: {dir: /c}}},
     blocks_storage: {storage_prefix: blocks, tsdb: {dir: /t, wal_fsync_before_ack: true}, bucket_store: {sync_dir: /s},
                      filesystem: {dir: /b}},
-    compactor: {data_dir: /cd},
+    compactor: {data_dir: /cd, compaction_interval: 30m},
     activity_tracker: {filepath: /a.log},
     distributor: {max_recv_msg_size: 1234},
     limits: {ingestion_rate: 5.5, ingestion_burst_size: 7, max_global_series_per_user: 8,
@@ -108,6 +109,7 @@ TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
   EXPECT_TRUE(c.wal_fsync_before_ack);
   EXPECT_EQ(c.sync_dir, "/s");
   EXPECT_EQ(c.compactor_data_dir, "/cd");
+  EXPECT_EQ(c.compactor_compaction_interval, absl::Minutes(30));
   EXPECT_EQ(c.activity_tracker_filepath, "/a.log");
   EXPECT_EQ(c.max_recv_msg_size, 1234);
   EXPECT_EQ(c.ingestion_rate, 5.5);

@@ -10,9 +10,13 @@
 #include "absl/time/clock.h"
 #include "base/go_format.h"
 #include "base/status.h"
+#include "base/thread_pool.h"
+#include "metrics/tsdb/compact/compactor.h"
+#include "metrics/tsdb/compact/retention.h"
 #include "metrics/tsdb/head/raw_labels.h"
 #include "net/compression.h"
 #include "net/tenant.h"
+#include "objstore/filesystem.h"
 #include "prometheus/remote.pb.h"
 
 namespace sprout::metrics {
@@ -48,6 +52,24 @@ std::string_view RefusalReason(tsdb::RefusalKind kind) {
   }
   return "unknown";
 }
+
+// A shared hold on a tenant's head: it is not reopened (destroyed) while this lives.
+class HeadReader {
+ public:
+  explicit HeadReader(absl::Mutex* mu) : mu_(mu) {
+    if (mu_ != nullptr) mu_->ReaderLock();
+  }
+  ~HeadReader() { Release(); }
+  HeadReader(const HeadReader&) = delete;
+  HeadReader& operator=(const HeadReader&) = delete;
+  void Release() {
+    if (mu_ != nullptr) mu_->ReaderUnlock();
+    mu_ = nullptr;
+  }
+
+ private:
+  absl::Mutex* mu_;
+};
 
 // Builds the head's AppendRequest from the decoder's callbacks. The decoder's views live only
 // during a callback, so label bytes, samples, histograms, exemplars and metadata are copied into
@@ -214,9 +236,18 @@ struct MetricsStore::TenantCounters {
 
 struct MetricsStore::Tenant {
   std::string id;
+  // Shared by appends and reads, exclusive for a reopen (ReopenHead); `head` is null only after a
+  // reopen failed (the next push retries it).
+  absl::Mutex head_mu;
   std::unique_ptr<tsdb::TenantHead> head;
   std::unique_ptr<TokenBucket> limiter;
   TenantCounters counters;
+};
+
+struct MetricsStore::ReadView {
+  std::unique_ptr<HeadReader> hold;  // keeps the head from being reopened under the querier
+  std::vector<std::string> warnings;
+  std::unique_ptr<tsdb::TenantQuerier> querier;
 };
 
 MetricsStore::MetricsStore(MetricsStoreOptions options) : options_(std::move(options)) {
@@ -229,14 +260,18 @@ MetricsStore::MetricsStore(MetricsStoreOptions options) : options_(std::move(opt
     ingested_samples_failures_ =
         r->GetCounter("cortex_ingester_ingested_samples_failures_total",
                       "The total number of samples that errored on ingestion.");
-    callbacks_.push_back(r->AddGaugeCallback("cortex_ingester_memory_series",
-                                             "The current number of series in memory.", {}, [this] {
-                                               absl::MutexLock lock(&mu_);
-                                               double n = 0;
-                                               for (const auto& [id, t] : tenants_)
-                                                 n += static_cast<double>(t->head->Stats().series);
-                                               return n;
-                                             }));
+    callbacks_.push_back(r->AddGaugeCallback(
+        "cortex_ingester_memory_series", "The current number of series in memory.", {}, [this] {
+          absl::MutexLock lock(&mu_);
+          double n = 0;
+          for (const auto& [id, t] : tenants_) {
+            HeadReader hold(&t->head_mu);
+            if (t->head != nullptr) {
+              n += static_cast<double>(t->head->Stats().series);
+            }
+          }
+          return n;
+        }));
     callbacks_.push_back(r->AddGaugeCallback("cortex_ingester_memory_users",
                                              "The current number of users in memory.", {}, [this] {
                                                absl::MutexLock lock(&mu_);
@@ -331,9 +366,11 @@ absl::Status MetricsStore::Start() {
     absl::MutexLock lock(&mu_);
     tenants_[name] = *std::move(t);
   }
-  absl::MutexLock lock(&mu_);
-  started_ = true;
-  return absl::OkStatus();
+  {
+    absl::MutexLock lock(&mu_);
+    started_ = true;
+  }
+  return StartCompactionJob();
 }
 
 bool MetricsStore::started() const {
@@ -376,6 +413,7 @@ absl::StatusOr<tsdb::TenantHead*> MetricsStore::GetOrOpenHead(std::string_view t
 }
 
 void MetricsStore::Close() {
+  StopCompactionJob();
   absl::MutexLock open_lock(&open_mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<Tenant>> tenants;
   {
@@ -443,11 +481,14 @@ PushResult MetricsStore::Push(std::string_view tenant, std::string_view snappy_b
     return {400, std::string(s.message())};
   }
   Tenant* existing = FindTenant(tenant);
+  // The builder asks the head which label bytes it knows: hold it while decoding.
+  HeadReader existing_hold(existing != nullptr ? &existing->head_mu : nullptr);
   AppendBuilder builder(existing != nullptr ? existing->head.get() : nullptr);
   std::unique_ptr<ingest::RemoteWriteDecoder> decoder = TakeDecoder();
   const int64_t now_ms = options_.now_ms ? options_.now_ms() : WallNowMs();
   ingest::IngestResult decoded = decoder->DecodeSnappy(snappy_body, now_ms, builder);
   ReturnDecoder(std::move(decoder));
+  existing_hold.Release();
   if (decoded.request_refused) return {decoded.http_status, decoded.message};
 
   absl::StatusOr<Tenant*> opened = GetOrOpenTenant(tenant);
@@ -494,7 +535,29 @@ PushResult MetricsStore::Push(std::string_view tenant, std::string_view snappy_b
   }
   if (builder.empty()) return {decoded.http_status, decoded.message};
 
-  const tsdb::AppendResult appended = t.head->Append(builder.Build());
+  tsdb::AppendResult appended;
+  bool failed_closed = false;
+  {
+    HeadReader hold(&t.head_mu);
+    if (t.head == nullptr) {
+      failed_closed = true;  // a reopen failed earlier
+      appended.status = absl::UnavailableError("the head could not be reopened");
+    } else {
+      appended = t.head->Append(builder.Build());
+      failed_closed = !appended.status.ok() && !t.head->wal_status().ok();
+    }
+  }
+  if (failed_closed) {
+    if (ingested_samples_failures_ != nullptr) {
+      ingested_samples_failures_->Add(static_cast<double>(samples));
+    }
+    absl::Status reopened = ReopenHead(t);
+    return {503,
+            absl::StrCat("the WAL of tenant ", t.id, " failed (", appended.status.message(), "); ",
+                         reopened.ok()
+                             ? "the head was reopened, retry the request"
+                             : absl::StrCat("reopening the head failed: ", reopened.message()))};
+  }
   if (!appended.status.ok()) {
     if (ingested_samples_failures_ != nullptr) {
       ingested_samples_failures_->Add(static_cast<double>(samples));
@@ -540,7 +603,6 @@ ReadResult MetricsStore::RemoteRead(std::string_view tenant, std::string_view sn
     return {400, absl::StrCat("server does not support any of the requested response types: [",
                               absl::StrJoin(names, " "), "]; supported: map[SAMPLES:{}]")};
   }
-  const tsdb::TenantHead* head = FindHead(tenant);
   prometheus::ReadResponse response;
   for (const prometheus::Query& q : request.queries()) {
     prometheus::QueryResult* result = response.add_results();
@@ -550,14 +612,13 @@ ReadResult MetricsStore::RemoteRead(std::string_view tenant, std::string_view sn
       if (!matcher.ok()) return {400, std::string(matcher.status().message())};
       matchers.push_back(*std::move(matcher));
     }
-    if (head == nullptr) continue;
-    std::unique_ptr<tsdb::HeadSeriesSet> set =
-        head->SelectSamples(matchers, q.start_timestamp_ms(), q.end_timestamp_ms());
+    std::unique_ptr<ReadView> view =
+        OpenReadView(tenant, q.start_timestamp_ms(), q.end_timestamp_ms());
+    std::unique_ptr<tsdb::SampleSet> set = view->querier->SelectSamples(matchers);
     while (set->Next()) {
       prometheus::TimeSeries* ts = nullptr;
-      chunkenc::Iterator& it = set->samples();
-      for (chunkenc::ValueType vt = it.Next(); vt != chunkenc::ValueType::kNone; vt = it.Next()) {
-        if (vt != chunkenc::ValueType::kFloat) continue;  // histograms: deferred
+      for (const tsdb::QuerySample& sample : set->sample_list()) {
+        if (sample.type != chunkenc::ValueType::kFloat) continue;  // histograms: deferred
         if (ts == nullptr) {
           ts = result->add_timeseries();
           for (const tsdb::Label l : set->labels()) {
@@ -566,12 +627,10 @@ ReadResult MetricsStore::RemoteRead(std::string_view tenant, std::string_view sn
             pl->set_value(std::string(l.value));
           }
         }
-        const auto [t, v] = it.At();
         prometheus::Sample* s = ts->add_samples();
-        s->set_timestamp(t);
-        s->set_value(v);
+        s->set_timestamp(sample.t);
+        s->set_value(sample.v);
       }
-      if (!it.Err().ok()) return {500, std::string(it.Err().message())};
     }
   }
   absl::StatusOr<std::string> body =
@@ -608,10 +667,9 @@ absl::StatusOr<std::vector<std::string>> MetricsStore::LabelNames(
     std::string_view tenant, const std::vector<api::MatcherSet>& matcher_sets, int64_t mint_ms,
     int64_t maxt_ms, int64_t limit) {
   if (!started()) return absl::UnavailableError(kUnavailable);
-  const tsdb::TenantHead* head = FindHead(tenant);
-  if (head == nullptr) return std::vector<std::string>();
+  std::unique_ptr<ReadView> view = OpenReadView(tenant, mint_ms, maxt_ms);
   return UnionStrings(matcher_sets, limit, [&](std::span<const tsdb::Matcher> m) {
-    return head->LabelNames(m, mint_ms, maxt_ms);
+    return view->querier->LabelNames(m);
   });
 }
 
@@ -620,10 +678,9 @@ absl::StatusOr<std::vector<std::string>> MetricsStore::LabelValues(
     const std::vector<api::MatcherSet>& matcher_sets, int64_t mint_ms, int64_t maxt_ms,
     int64_t limit) {
   if (!started()) return absl::UnavailableError(kUnavailable);
-  const tsdb::TenantHead* head = FindHead(tenant);
-  if (head == nullptr) return std::vector<std::string>();
+  std::unique_ptr<ReadView> view = OpenReadView(tenant, mint_ms, maxt_ms);
   return UnionStrings(matcher_sets, limit, [&](std::span<const tsdb::Matcher> m) {
-    return head->LabelValues(label_name, m, mint_ms, maxt_ms);
+    return view->querier->LabelValues(label_name, m);
   });
 }
 
@@ -631,11 +688,10 @@ absl::StatusOr<std::vector<tsdb::Labels>> MetricsStore::Series(
     std::string_view tenant, const std::vector<api::MatcherSet>& matcher_sets, int64_t mint_ms,
     int64_t maxt_ms, int64_t limit) {
   if (!started()) return absl::UnavailableError(kUnavailable);
-  const tsdb::TenantHead* head = FindHead(tenant);
   std::vector<tsdb::Labels> out;
-  if (head == nullptr) return out;
+  std::unique_ptr<ReadView> view = OpenReadView(tenant, mint_ms, maxt_ms);
   for (const api::MatcherSet& set : matcher_sets) {
-    std::vector<tsdb::Labels> part = head->Series(set, mint_ms, maxt_ms);
+    std::vector<tsdb::Labels> part = view->querier->Series(set);
     out.insert(out.end(), std::make_move_iterator(part.begin()),
                std::make_move_iterator(part.end()));
   }
@@ -651,7 +707,10 @@ absl::StatusOr<std::map<std::string, std::vector<api::MetricMetadata>>> MetricsS
     std::string_view tenant, std::string_view metric, int64_t limit, int64_t limit_per_metric) {
   if (!started()) return absl::UnavailableError(kUnavailable);
   std::map<std::string, std::vector<api::MetricMetadata>> out;
-  const tsdb::TenantHead* head = FindHead(tenant);
+  Tenant* t = FindTenant(tenant);
+  if (t == nullptr) return out;
+  HeadReader hold(&t->head_mu);
+  const tsdb::TenantHead* head = t->head.get();
   if (head == nullptr) return out;
   std::vector<tsdb::MetricMetadata> all = head->Metadata(metric);
   std::sort(all.begin(), all.end(),
@@ -667,6 +726,124 @@ absl::StatusOr<std::map<std::string, std::vector<api::MetricMetadata>>> MetricsS
         api::MetricMetadata{std::string(tsdb::wal::MetricTypeName(m.type)), m.help, m.unit});
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blocks: reads over head and blocks, the compaction job, the head's reopen
+
+absl::StatusOr<objstore::ObjectStore*> MetricsStore::blocks_store() {
+  absl::MutexLock lock(&blocks_mu_);
+  if (blocks_store_ == nullptr) {
+    const std::string dir = options_.config.BlocksFilesystemDir();
+    absl::StatusOr<std::unique_ptr<objstore::FilesystemObjectStore>> fs =
+        objstore::FilesystemObjectStore::Open(options_.env, dir);
+    if (!fs.ok()) {
+      return absl::Status(fs.status().code(),
+                          absl::StrCat("blocks storage ", dir, ": ", fs.status().message()));
+    }
+    blocks_store_ = *std::move(fs);
+  }
+  return blocks_store_.get();
+}
+
+tsdb::BlockSet* MetricsStore::BlockSetFor(const std::string& tenant) {
+  absl::StatusOr<objstore::ObjectStore*> store = blocks_store();
+  if (!store.ok()) return nullptr;
+  absl::MutexLock lock(&blocks_mu_);
+  std::unique_ptr<tsdb::BlockSet>& set = block_sets_[tenant];
+  if (set == nullptr) set = std::make_unique<tsdb::BlockSet>(*store, tenant);
+  return set.get();
+}
+
+std::unique_ptr<MetricsStore::ReadView> MetricsStore::OpenReadView(std::string_view tenant,
+                                                                   int64_t mint, int64_t maxt) {
+  auto view = std::make_unique<ReadView>();
+  const tsdb::TenantHead* head = nullptr;
+  if (Tenant* t = FindTenant(tenant); t != nullptr) {
+    view->hold = std::make_unique<HeadReader>(&t->head_mu);
+    head = t->head.get();
+  }
+  std::vector<std::shared_ptr<const tsdb::BlockReader>> blocks;
+  // The tenant names a directory of the blocks store: only a valid ID does.
+  if (net::ValidateTenantId(tenant).ok()) {
+    if (tsdb::BlockSet* set = BlockSetFor(std::string(tenant)); set != nullptr) {
+      // Listing on every read: blocks appear (cuts, compactions) and vanish (retention).
+      if (absl::Status s = set->Refresh(); !s.ok()) {
+        view->warnings.push_back(absl::StrCat("listing the blocks failed: ", s.message()));
+      }
+      blocks = set->Readers(mint, maxt, &view->warnings);
+    } else {
+      view->warnings.push_back("the blocks storage is not available");
+    }
+  }
+  view->querier = std::make_unique<tsdb::TenantQuerier>(head, std::move(blocks), mint, maxt);
+  return view;
+}
+
+absl::Status MetricsStore::ReopenHead(Tenant& t) {
+  absl::MutexLock lock(&t.head_mu);
+  if (t.head != nullptr && t.head->wal_status().ok()) return absl::OkStatus();  // done already
+  t.head.reset();  // closes the WAL and releases the directory's lock
+  absl::StatusOr<std::unique_ptr<tsdb::TenantHead>> head =
+      tsdb::TenantHead::Open(HeadOptionsFor(t.id));
+  if (!head.ok()) return head.status();
+  t.head = *std::move(head);
+  head_reopens_.fetch_add(1);
+  return absl::OkStatus();
+}
+
+absl::Status MetricsStore::RunCompactionOnce() {
+  absl::MutexLock run_lock(&compaction_run_mu_);
+  ASSIGN_OR_RETURN(objstore::ObjectStore * store, blocks_store());
+  objstore::ListOptions list;
+  list.delimited = true;
+  ASSIGN_OR_RETURN(objstore::ListResult listed, store->List("", list));
+  const MetricsConfig& c = options_.config;
+  const absl::Time now = options_.now_ms ? absl::FromUnixMillis(options_.now_ms()) : absl::Now();
+  absl::Status first;
+  auto note = [&](const std::string& tenant, const absl::Status& s) {
+    if (!s.ok() && first.ok()) {
+      first = absl::Status(s.code(), absl::StrCat("tenant ", tenant, ": ", s.message()));
+    }
+  };
+  for (const std::string& p : listed.prefixes) {
+    std::string tenant = p.substr(0, p.size() - 1);  // without the '/'
+    if (!net::ValidateTenantId(tenant).ok()) continue;
+    tsdb::CompactorOptions options;
+    options.local_dir = storage::JoinPath(c.compactor_data_dir, tenant);
+    options.env = options_.env;
+    tsdb::Compactor compactor(store, tenant, options);
+    note(tenant, compactor.Run().status());
+    note(tenant,
+         tsdb::ApplyRetention(store, tenant, c.compactor_blocks_retention_period, now).status());
+    if (tsdb::BlockSet* set = BlockSetFor(tenant); set != nullptr) note(tenant, set->Refresh());
+  }
+  return first;
+}
+
+absl::Status MetricsStore::StartCompactionJob() {
+  const absl::Duration interval = options_.config.compactor_compaction_interval;
+  if (interval <= absl::ZeroDuration()) return absl::OkStatus();
+  // As Mimir's compactor: a run at start, then one per interval.
+  absl::StatusOr<std::thread> thread = StartThread([this, interval] {
+    while (true) {
+      (void)RunCompactionOnce();  // a failed run is retried by the next one
+      absl::MutexLock lock(&compaction_mu_);
+      compaction_mu_.AwaitWithTimeout(absl::Condition(&compaction_stop_), interval);
+      if (compaction_stop_) return;
+    }
+  });
+  if (!thread.ok()) return thread.status();
+  compaction_thread_ = *std::move(thread);
+  return absl::OkStatus();
+}
+
+void MetricsStore::StopCompactionJob() {
+  {
+    absl::MutexLock lock(&compaction_mu_);
+    compaction_stop_ = true;
+  }
+  if (compaction_thread_.joinable()) compaction_thread_.join();
 }
 
 }  // namespace sprout::metrics

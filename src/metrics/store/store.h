@@ -24,12 +24,14 @@
 // reads also before: they answer 503). Close() must not race with other calls.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -43,6 +45,8 @@
 #include "metrics/ingest/remote_write.h"
 #include "metrics/store/rate_limiter.h"
 #include "metrics/tsdb/head/head.h"
+#include "metrics/tsdb/querier/querier.h"
+#include "objstore/object_store.h"
 #include "storage/env.h"
 
 namespace sprout::metrics {
@@ -120,6 +124,19 @@ class MetricsStore : public api::Queryable {
 
   const MetricsConfig& config() const { return options_.config; }
 
+  // The blocks' object store: a FilesystemObjectStore at config().BlocksFilesystemDir() (through
+  // the store's Env), created on first use; a tenant's blocks are under the prefix "<tenant>".
+  // The error of its creation (retried on the next call).
+  absl::StatusOr<objstore::ObjectStore*> blocks_store();
+
+  // One pass of the compaction job over every tenant with blocks: Compactor::Run (local
+  // directory `<compactor.data_dir>/<tenant>`), then ApplyRetention with
+  // limits.compactor_blocks_retention_period. Every tenant is attempted; the first error is
+  // returned. Start() runs it every compactor.compaction_interval (> 0) on its own thread.
+  absl::Status RunCompactionOnce();
+  // Times the head of a tenant was reopened after it failed closed.
+  uint64_t head_reopens() const { return head_reopens_.load(); }
+
   // Mimir's rate-limit text for this store's limits (for tests and the docs).
   std::string RateLimitedMessage() const;
 
@@ -134,6 +151,17 @@ class MetricsStore : public api::Queryable {
   std::unique_ptr<ingest::RemoteWriteDecoder> TakeDecoder();
   void ReturnDecoder(std::unique_ptr<ingest::RemoteWriteDecoder> decoder);
   void CountDiscarded(Tenant& t, std::string_view family, std::string_view reason, int64_t n);
+
+  // Reads: the tenant's head (read-locked against a reopen while `view` lives) and its blocks
+  // overlapping [mint, maxt] (the block list refreshed first).
+  struct ReadView;
+  std::unique_ptr<ReadView> OpenReadView(std::string_view tenant, int64_t mint, int64_t maxt);
+  tsdb::BlockSet* BlockSetFor(const std::string& tenant);
+  // The head failed closed (or a reopen failed before): closes and reopens (replays) it, unless
+  // a concurrent caller already did.
+  absl::Status ReopenHead(Tenant& t);
+  absl::Status StartCompactionJob();
+  void StopCompactionJob();
 
   const MetricsStoreOptions options_;
   ingest::Limits ingest_limits_;
@@ -153,6 +181,19 @@ class MetricsStore : public api::Queryable {
   Counter* ingested_samples_ = nullptr;
   Counter* ingested_samples_failures_ = nullptr;
   std::vector<int> callbacks_;
+
+  // Blocks: the object store and one BlockSet per tenant.
+  absl::Mutex blocks_mu_;
+  std::unique_ptr<objstore::ObjectStore> blocks_store_ ABSL_GUARDED_BY(blocks_mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<tsdb::BlockSet>> block_sets_
+      ABSL_GUARDED_BY(blocks_mu_);
+  std::atomic<uint64_t> head_reopens_{0};
+
+  // The compaction job's thread.
+  absl::Mutex compaction_mu_;
+  bool compaction_stop_ ABSL_GUARDED_BY(compaction_mu_) = false;
+  absl::Mutex compaction_run_mu_;  // one RunCompactionOnce at a time
+  std::thread compaction_thread_;
 };
 
 }  // namespace sprout::metrics

@@ -13,7 +13,11 @@
 //    whole-request refusal (size, snappy, protobuf: 400), the ingestion rate limit (429, nothing
 //    stored), per-series validation and head refusals (400 with the first message, the good part
 //    stored; the head's refusal wins over the validation one, as Mimir's ingester error wins over
-//    its distributor's partial error), a WAL failure (500, retryable).
+//    its distributor's partial error), a WAL failure (500, retryable); a head that failed closed
+//    is reopened (WAL replay) and the request answered 503 (retryable).
+//  - Reads merge the tenant's head with its blocks in blocks_store() (tsdb::TenantQuerier); a
+//    block that cannot be read is skipped, never failing the read. A compaction + retention job
+//    runs every compactor.compaction_interval (RunCompactionOnce).
 //  - A 2xx means the request's data is in the WAL (and fsynced with wal_fsync_before_ack) and
 //    visible to readers.
 //
@@ -98,7 +102,8 @@ class MetricsStore : public api::Queryable {
   // A remote-read request body (snappy-compressed prometheus.ReadRequest), SAMPLES only.
   ReadResult RemoteRead(std::string_view tenant, std::string_view snappy_body);
 
-  // The head of `tenant`, or nullptr when it never wrote (nothing is created).
+  // The head of `tenant`, or nullptr when it never wrote (nothing is created). The pointer is
+  // valid until the head is reopened after a WAL failure (tests and single-threaded tools only).
   tsdb::TenantHead* FindHead(std::string_view tenant) const;
   // The head of `tenant`, opened (created) when needed. InvalidArgument for an invalid ID.
   absl::StatusOr<tsdb::TenantHead*> GetOrOpenHead(std::string_view tenant);

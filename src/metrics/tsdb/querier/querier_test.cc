@@ -296,6 +296,49 @@ TEST_F(QuerierTest, BlockSetFollowsStoreAndToleratesVanishedBlocks) {
   EXPECT_TRUE(blocks.Readers(INT64_MIN, INT64_MAX, nullptr).empty());
 }
 
+TEST_F(QuerierTest, HistogramsMergeAcrossBlocksAndHead) {
+  const Labels l = Labels::FromStrings({"__name__", "h"});
+  BlockSeries ints{
+      l, {MakeSample(0, ValueType::kHistogram, 1), MakeSample(10, ValueType::kHistogram, 2)}};
+  BlockSeries floats{l,
+                     {MakeSample(10, ValueType::kFloatHistogram, 9),
+                      MakeSample(20, ValueType::kFloatHistogram, 3)}};
+  Ulid older = Ulid::Generate();
+  Ulid newer = Ulid::Generate();
+  WriteTestBlock(storage::Env::Default(), &store_, "tenant", {ints}, 0, 100, older);
+  WriteTestBlock(storage::Env::Default(), &store_, "tenant", {floats}, 0, 100, newer);
+  tsdb::testing::RequestBuilder b;
+  b.Add(l).samples = {{30, 7.0}};
+  ASSERT_TRUE(head_->Append(b.Build()).status.ok());
+
+  BlockSet blocks(&store_, "tenant");
+  ASSERT_TRUE(blocks.Refresh().ok());
+  TenantQuerier q(head_.get(), blocks.Readers(0, 99, nullptr), 0, 99);
+  std::vector<Matcher> ms = {Matcher::MustCreate(Matcher::Type::kEqual, "__name__", "h")};
+  auto set = q.SelectSamples(ms);
+  ASSERT_TRUE(set->Next());
+  const std::vector<QuerySample>& got = set->sample_list();
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].type, ValueType::kHistogram);
+  EXPECT_EQ(got[0].h, compact_testing::HistogramOf(1));
+  EXPECT_EQ(got[1].t, 10);  // both blocks: the newer one's float histogram
+  EXPECT_EQ(got[1].type, ValueType::kFloatHistogram);
+  EXPECT_EQ(got[1].fh, compact_testing::HistogramOf(9).ToFloat());
+  EXPECT_EQ(got[2].fh, compact_testing::HistogramOf(3).ToFloat());
+  EXPECT_EQ(got[3].type, ValueType::kFloat);
+  EXPECT_EQ(got[3].v, 7.0);
+  // The iterator converts an integer histogram for AtFloatHistogram.
+  chunkenc::Iterator& it = set->samples();
+  ASSERT_EQ(it.Next(), ValueType::kHistogram);
+  chunkenc::FloatHistogram fh;
+  EXPECT_EQ(it.AtFloatHistogram(&fh), 0);
+  EXPECT_EQ(fh, compact_testing::HistogramOf(1).ToFloat());
+  EXPECT_EQ(it.Seek(25), ValueType::kFloat);
+  EXPECT_EQ(it.At(), (std::pair<int64_t, double>{30, 7.0}));
+  EXPECT_EQ(it.Next(), ValueType::kNone);
+  EXPECT_FALSE(set->Next());
+}
+
 TEST_F(QuerierTest, NoHeadNoBlocksIsEmpty) {
   TenantQuerier q(nullptr, {}, 0, 100);
   std::vector<Matcher> ms = {Matcher::MustCreate(Matcher::Type::kEqual, "__name__", "x")};

@@ -6,11 +6,14 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "metrics/store/http.h"
 #include "metrics/store/store.h"
 #include "metrics/store/store_test_util.h"
 #include "metrics/tsdb/block/reader.h"
 #include "metrics/tsdb/block/writer.h"
 #include "metrics/tsdb/head/head_test_util.h"
+#include "net/http_client.h"
+#include "net/http_server.h"
 #include "objstore/filesystem.h"
 #include "storage/fault_injection_env.h"
 
@@ -159,6 +162,42 @@ TEST_F(StoreCutTest, CuttingJobCutsTheOldestRangeOnceTheHeadSpansMoreThanThreeHo
   store = Open();
   EXPECT_EQ(tsdb::testing::DumpHead(*store->FindHead("anonymous")), head);
   EXPECT_EQ(store->FindHead("anonymous")->replay_stats().refused_samples, 0u);
+}
+
+// POST /ingester/flush over HTTP: 204; with wait=true the blocks exist when it answers, and
+// `tenant` parameters restrict it (Mimir's FlushHandler); without wait the cutting job does it.
+TEST_F(StoreCutTest, FlushEndpointAnswers204AndCutsTheNamedTenants) {
+  auto store = Open();
+  Push(*store, "team-a", 1, 1);
+  Push(*store, "team-b", 1, 1);
+  net::Router router;
+  ASSERT_TRUE(RegisterStoreRoutes(store.get(), nullptr, &router).ok());
+  net::HttpServerOptions so;
+  so.endpoint = "127.0.0.1:0";
+  so.worker_threads = 1;
+  auto server = net::HttpServer::Start(so, std::move(router));
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto client = net::HttpClient::Create({});
+  ASSERT_TRUE(client.ok());
+  const std::string base = "http://127.0.0.1:" + std::to_string((*server)->port());
+
+  net::HttpClientResponse r = (*client)->Do(
+      "POST", base + "/ingester/flush?wait=true&tenant=team-a", {}, "", absl::Seconds(10));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(store->FindHead("team-a")->Stats().series, 0u);
+  EXPECT_EQ(store->FindHead("team-b")->Stats().series, 1u);
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  EXPECT_EQ(ReadBlocks("team-a", &ranges).size(), 1u);
+
+  r = (*client)->Do("POST", base + "/ingester/flush", {}, "", absl::Seconds(10));
+  EXPECT_EQ(r.status, 204);
+  for (int i = 0; i < 500 && store->FindHead("team-b")->Stats().series != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(store->FindHead("team-b")->Stats().series, 0u);
+  ranges.clear();
+  EXPECT_EQ(ReadBlocks("team-b", &ranges).size(), 1u);
+  (*server)->Shutdown(absl::Seconds(1));
 }
 
 }  // namespace

@@ -77,6 +77,32 @@ absl::Status RegisterStoreRoutes(MetricsStore* store, MetricsRegistry* registry,
     const std::string pattern = std::string(prefix) + "/api/v1/read";
     RETURN_IF_ERROR(router->Handle("POST", pattern, Counted(registry, pattern, read), options));
   }
+  // Mimir's flush endpoint: cuts every head (or those named by `tenant` parameters) into
+  // blocks, open chunks included. 204 once done with wait=true, at once otherwise (the flush
+  // runs on the cutting job's thread); 400 for a query that does not parse, as Mimir. Sprout's
+  // own: 500 with the error when a waited-for flush failed (Mimir only logs it).
+  net::RouteOptions admin = options;
+  admin.tenant = net::TenantPolicy::kNone;
+  auto flush = [store](net::HttpRequest& request, net::HttpResponse& response) {
+    if (!request.ParseForm().ok()) {
+      response.status = 400;
+      return;
+    }
+    std::vector<std::string> tenants;
+    for (std::string_view t : request.form.GetAll("tenant")) tenants.emplace_back(t);
+    if (request.form.Get("wait") == "true") {
+      if (absl::Status s = store->Flush(tenants); !s.ok()) {
+        return net::WriteHttpError(response, 500, std::string(s.message()));
+      }
+    } else {
+      store->RequestFlush(std::move(tenants));
+    }
+    response.status = 204;
+  };
+  for (const char* method : {"GET", "POST"}) {
+    RETURN_IF_ERROR(router->Handle(method, "/ingester/flush",
+                                   Counted(registry, "/ingester/flush", flush), admin));
+  }
   return absl::OkStatus();
 }
 

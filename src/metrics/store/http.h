@@ -4,6 +4,8 @@
 //   POST /api/v1/push                 remote write 1.0 (Mimir's path): 200 with an empty body
 //   POST /api/v1/write                remote write 1.0 (Prometheus's path): 204, as Prometheus
 //   POST [/prometheus]/api/v1/read    remote read, SAMPLES (snappy protobuf in and out)
+//   GET|POST /ingester/flush          cuts the heads into blocks (`tenant=`, `wait=true`): 204;
+//                                     no tenant header (MetricsStore::Flush)
 //
 // Errors are text bodies as Go's http.Error writes them (the message and a newline), with the
 // status of MetricsStore::Push / RemoteRead. A body over distributor.max_recv_msg_size is not

@@ -11,6 +11,7 @@
 #include "base/go_format.h"
 #include "base/status.h"
 #include "base/thread_pool.h"
+#include "metrics/tsdb/block/writer.h"
 #include "metrics/tsdb/compact/compactor.h"
 #include "metrics/tsdb/compact/retention.h"
 #include "metrics/tsdb/head/raw_labels.h"
@@ -370,7 +371,14 @@ absl::Status MetricsStore::Start() {
     absl::MutexLock lock(&mu_);
     started_ = true;
   }
-  return StartCompactionJob();
+  RETURN_IF_ERROR(StartCompactionJob());
+  absl::StatusOr<std::thread> cutter = StartThread([this] { CutLoop(); });
+  if (!cutter.ok()) {
+    StopCompactionJob();
+    return cutter.status();
+  }
+  cutter_ = *std::move(cutter);
+  return absl::OkStatus();
 }
 
 bool MetricsStore::started() const {
@@ -414,6 +422,8 @@ absl::StatusOr<tsdb::TenantHead*> MetricsStore::GetOrOpenHead(std::string_view t
 
 void MetricsStore::Close() {
   StopCompactionJob();
+  StopCutter();
+  absl::MutexLock cut_lock(&cut_mu_);  // waits for a cut or flush in progress
   absl::MutexLock open_lock(&open_mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<Tenant>> tenants;
   {
@@ -751,7 +761,7 @@ tsdb::BlockSet* MetricsStore::BlockSetFor(const std::string& tenant) {
   if (!store.ok()) return nullptr;
   absl::MutexLock lock(&blocks_mu_);
   std::unique_ptr<tsdb::BlockSet>& set = block_sets_[tenant];
-  if (set == nullptr) set = std::make_unique<tsdb::BlockSet>(*store, tenant);
+  if (set == nullptr) set = std::make_unique<tsdb::BlockSet>(*store, BlocksPrefix(tenant));
   return set.get();
 }
 
@@ -797,7 +807,11 @@ absl::Status MetricsStore::RunCompactionOnce() {
   ASSIGN_OR_RETURN(objstore::ObjectStore * store, blocks_store());
   objstore::ListOptions list;
   list.delimited = true;
-  ASSIGN_OR_RETURN(objstore::ListResult listed, store->List("", list));
+  // Tenants are the directories under `[storage_prefix/]`.
+  const std::string root = options_.config.storage_prefix.empty()
+                               ? ""
+                               : absl::StrCat(options_.config.storage_prefix, "/");
+  ASSIGN_OR_RETURN(objstore::ListResult listed, store->List(root, list));
   const MetricsConfig& c = options_.config;
   const absl::Time now = options_.now_ms ? absl::FromUnixMillis(options_.now_ms()) : absl::Now();
   absl::Status first;
@@ -807,16 +821,122 @@ absl::Status MetricsStore::RunCompactionOnce() {
     }
   };
   for (const std::string& p : listed.prefixes) {
-    std::string tenant = p.substr(0, p.size() - 1);  // without the '/'
+    std::string tenant = p.substr(root.size(), p.size() - root.size() - 1);  // without the '/'
     if (!net::ValidateTenantId(tenant).ok()) continue;
     tsdb::CompactorOptions options;
     options.local_dir = storage::JoinPath(c.compactor_data_dir, tenant);
     options.env = options_.env;
-    tsdb::Compactor compactor(store, tenant, options);
+    tsdb::Compactor compactor(store, BlocksPrefix(tenant), options);
     note(tenant, compactor.Run().status());
     note(tenant,
-         tsdb::ApplyRetention(store, tenant, c.compactor_blocks_retention_period, now).status());
+         tsdb::ApplyRetention(store, BlocksPrefix(tenant), c.compactor_blocks_retention_period, now)
+             .status());
     if (tsdb::BlockSet* set = BlockSetFor(tenant); set != nullptr) note(tenant, set->Refresh());
+  }
+  return first;
+}
+
+// Cutting blocks
+
+namespace {
+
+// Removes `dir` with its files and subdirectories (a block's temporary directory).
+absl::Status RemoveAll(storage::Env* env, const std::string& dir) {
+  absl::StatusOr<bool> is_dir = env->IsDirectory(dir);
+  if (!is_dir.ok() || !*is_dir) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
+  for (const std::string& name : names) {
+    const std::string path = storage::JoinPath(dir, name);
+    absl::StatusOr<bool> sub = env->IsDirectory(path);
+    if (sub.ok() && *sub) {
+      RETURN_IF_ERROR(RemoveAll(env, path));
+    } else {
+      RETURN_IF_ERROR(env->RemoveFile(path));
+    }
+  }
+  return env->RemoveDir(dir);
+}
+
+int64_t FloorTo(int64_t t, int64_t range) {
+  int64_t q = t / range;
+  if (t % range != 0 && t < 0) --q;
+  return q * range;
+}
+
+}  // namespace
+
+std::string MetricsStore::BlocksPrefix(std::string_view tenant) const {
+  const std::string& sp = options_.config.storage_prefix;
+  return sp.empty() ? std::string(tenant) : absl::StrCat(sp, "/", AV(tenant));
+}
+
+std::vector<MetricsStore::Tenant*> MetricsStore::TenantsToCut(
+    const std::vector<std::string>& tenants) const {
+  std::vector<Tenant*> out;
+  absl::MutexLock lock(&mu_);
+  if (closed_) return out;
+  for (const auto& [id, t] : tenants_) {
+    if (tenants.empty() || std::find(tenants.begin(), tenants.end(), id) != tenants.end()) {
+      out.push_back(t.get());
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Tenant* a, const Tenant* b) { return a->id < b->id; });
+  return out;
+}
+
+absl::Status MetricsStore::CutRange(Tenant& t, int64_t mint, int64_t maxt) {
+  ASSIGN_OR_RETURN(objstore::ObjectStore * bucket, blocks_store());
+  const std::string dir =
+      storage::JoinPath(storage::JoinPath(options_.config.tsdb_dir, t.id), "cut-tmp");
+  RETURN_IF_ERROR(RemoveAll(options_.env, dir));  // a crash's leftovers
+  tsdb::BlockWriterOptions bo;
+  bo.min_time = mint;
+  bo.max_time = maxt;
+  ASSIGN_OR_RETURN(std::unique_ptr<tsdb::BlockWriter> writer,
+                   tsdb::BlockWriter::Create(options_.env, dir, bo));
+  absl::StatusOr<uint64_t> series = t.head->CutBlock(mint, maxt, writer.get());
+  absl::Status status = series.status();
+  if (status.ok() && *series > 0) {
+    status = writer->Finish();
+    if (status.ok()) {
+      status = writer->Upload(bucket, BlocksPrefix(t.id)).status();
+    }
+  }
+  (void)writer->RemoveLocal();
+  (void)RemoveAll(options_.env, dir);
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat("metrics store: cutting block [", mint, ", ", maxt,
+                                     ") of tenant ", t.id, ": ", status.message()));
+  }
+  // The block is in the bucket (or the range held no chunk): the head may let it go.
+  return t.head->Truncate(maxt);
+}
+
+absl::Status MetricsStore::CutTenant(Tenant& t, bool flush) {
+  HeadReader hold(&t.head_mu);  // the head is not reopened under the cut
+  if (t.head == nullptr) return absl::OkStatus();
+  const int64_t range = tsdb::kDefaultChunkRangeMs;
+  while (true) {
+    const tsdb::HeadStats stats = t.head->Stats();
+    if (stats.min_time == INT64_MAX || stats.max_time == INT64_MIN) return absl::OkStatus();
+    if (!flush && stats.max_time - stats.min_time <= range / 2 * 3) return absl::OkStatus();
+    const int64_t mint = FloorTo(stats.min_time, range);
+    RETURN_IF_ERROR(CutRange(t, mint, mint + range));
+    const tsdb::HeadStats after = t.head->Stats();
+    if (after.min_time == stats.min_time) {
+      return absl::InternalError(absl::StrCat("metrics store: cutting tenant ", t.id,
+                                              " made no progress at ", stats.min_time));
+    }
+  }
+}
+
+absl::Status MetricsStore::Flush(const std::vector<std::string>& tenants) {
+  absl::MutexLock cut(&cut_mu_);
+  absl::Status first;
+  for (Tenant* t : TenantsToCut(tenants)) {
+    absl::Status s = CutTenant(*t, /*flush=*/true);
+    if (!s.ok() && first.ok()) first = s;
   }
   return first;
 }
@@ -844,6 +964,47 @@ void MetricsStore::StopCompactionJob() {
     compaction_stop_ = true;
   }
   if (compaction_thread_.joinable()) compaction_thread_.join();
+}
+
+absl::Status MetricsStore::CutCompleteBlocks() {
+  absl::MutexLock cut(&cut_mu_);
+  absl::Status first;
+  for (Tenant* t : TenantsToCut({})) {
+    absl::Status s = CutTenant(*t, /*flush=*/false);
+    if (!s.ok() && first.ok()) first = s;
+  }
+  return first;
+}
+
+void MetricsStore::RequestFlush(std::vector<std::string> tenants) {
+  absl::MutexLock lock(&cutter_mu_);
+  flush_requests_.push_back(std::move(tenants));
+  wake_cutter_ = true;
+}
+
+void MetricsStore::CutLoop() {
+  absl::MutexLock lock(&cutter_mu_);
+  while (!stop_cutter_) {
+    cutter_mu_.AwaitWithTimeout(absl::Condition(&wake_cutter_), absl::Minutes(1));
+    if (stop_cutter_) break;
+    wake_cutter_ = false;
+    std::vector<std::vector<std::string>> flushes = std::move(flush_requests_);
+    flush_requests_.clear();
+    cutter_mu_.Unlock();
+    // Errors are retried at the next pass (a head keeps everything until a cut succeeds).
+    for (const std::vector<std::string>& tenants : flushes) (void)Flush(tenants);
+    (void)CutCompleteBlocks();
+    cutter_mu_.Lock();
+  }
+}
+
+void MetricsStore::StopCutter() {
+  {
+    absl::MutexLock lock(&cutter_mu_);
+    stop_cutter_ = true;
+    wake_cutter_ = true;
+  }
+  if (cutter_.joinable()) cutter_.join();
 }
 
 }  // namespace sprout::metrics

@@ -111,6 +111,23 @@ class MetricsStore : public api::Queryable {
   // Closes every head (the WAL is synced by each head's close). Idempotent.
   void Close();
 
+  // Block cutting (README "Cutting blocks"). Blocks go to the blocks bucket (filesystem
+  // backend: BlocksFilesystemDir(); others are Unimplemented for now) under
+  // `[storage_prefix/]<tenant>/<ULID>/`, written first in `<tsdb dir>/<tenant>/cut-tmp/`.
+  // After each upload the head is truncated and its WAL checkpointed. One cut at a time.
+  //
+  // Flush cuts everything the heads of `tenants` (every tenant when empty) hold, open chunks
+  // included, into blocks aligned on the 2 h range (Mimir's POST /ingester/flush). Samples
+  // older than the end of the last block are refused as too old afterwards.
+  absl::Status Flush(const std::vector<std::string>& tenants = {});
+  // Flush on the cutting job's thread, soon (`/ingester/flush` without wait=true); its error is
+  // only logged by the job.
+  void RequestFlush(std::vector<std::string> tenants);
+  // One pass of the cutting job: for each tenant whose head spans more than 1.5 × 2 h (Prometheus's
+  // rule), cuts the oldest complete 2 h range, as long as the rule holds. Start() runs it every
+  // minute on its own thread until Close().
+  absl::Status CutCompleteBlocks();
+
   // api::Queryable.
   absl::StatusOr<std::vector<std::string>> LabelNames(
       std::string_view tenant, const std::vector<api::MatcherSet>& matcher_sets, int64_t mint_ms,
@@ -155,6 +172,14 @@ class MetricsStore : public api::Queryable {
   tsdb::HeadOptions HeadOptionsFor(const std::string& tenant) const;
   std::unique_ptr<ingest::RemoteWriteDecoder> TakeDecoder();
   void ReturnDecoder(std::unique_ptr<ingest::RemoteWriteDecoder> decoder);
+  absl::Status CutTenant(Tenant& t, bool flush) ABSL_EXCLUSIVE_LOCKS_REQUIRED(cut_mu_);
+  absl::Status CutRange(Tenant& t, int64_t mint, int64_t maxt)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(cut_mu_);
+  // The tenant's prefix in the blocks store: `[storage_prefix/]<tenant>`.
+  std::string BlocksPrefix(std::string_view tenant) const;
+  std::vector<Tenant*> TenantsToCut(const std::vector<std::string>& tenants) const;
+  void CutLoop();
+  void StopCutter();
   void CountDiscarded(Tenant& t, std::string_view family, std::string_view reason, int64_t n);
 
   // Reads: the tenant's head (read-locked against a reopen while `view` lives) and its blocks
@@ -199,6 +224,13 @@ class MetricsStore : public api::Queryable {
   bool compaction_stop_ ABSL_GUARDED_BY(compaction_mu_) = false;
   absl::Mutex compaction_run_mu_;  // one RunCompactionOnce at a time
   std::thread compaction_thread_;
+  // Block cutting: held for a whole cut (or flush); Close() takes it before closing the heads.
+  absl::Mutex cut_mu_;
+  absl::Mutex cutter_mu_;
+  bool stop_cutter_ ABSL_GUARDED_BY(cutter_mu_) = false;
+  bool wake_cutter_ ABSL_GUARDED_BY(cutter_mu_) = false;  // stop or a requested flush
+  std::vector<std::vector<std::string>> flush_requests_ ABSL_GUARDED_BY(cutter_mu_);
+  std::thread cutter_;
 };
 
 }  // namespace sprout::metrics

@@ -78,6 +78,35 @@ std::vector<Exemplar> ExemplarStore::Get(uint32_t id, int64_t start, int64_t end
   return out;
 }
 
+void ExemplarStore::Retain(const std::function<bool(uint32_t, const Exemplar&)>& keep) {
+  absl::MutexLock lock(&mu_);
+  if (ring_.empty() || size_ == 0) return;
+  std::vector<Slot> kept;
+  // Oldest first: from next_ when the ring is full, from 0 otherwise.
+  const size_t n = ring_.size();
+  const size_t first = size_ == n ? next_ : 0;
+  for (size_t k = 0; k < n; ++k) {
+    Slot& s = ring_[(first + k) % n];
+    if (s.series != kNone && keep(s.series, s.e)) kept.push_back(std::move(s));
+  }
+  for (Slot& s : ring_) s = Slot{};
+  index_.clear();
+  size_ = kept.size();
+  next_ = static_cast<uint32_t>(kept.size() % n);
+  for (size_t i = 0; i < kept.size(); ++i) {
+    Slot& s = ring_[i];
+    s.e = std::move(kept[i].e);
+    s.series = kept[i].series;
+    s.next = kNone;
+    auto [it, inserted] = index_.try_emplace(
+        s.series, SeriesList{static_cast<uint32_t>(i), static_cast<uint32_t>(i)});
+    if (!inserted) {
+      ring_[it->second.newest].next = static_cast<uint32_t>(i);
+      it->second.newest = static_cast<uint32_t>(i);
+    }
+  }
+}
+
 bool ExemplarStore::Has(uint32_t id) const {
   absl::ReaderMutexLock lock(&mu_);
   return index_.contains(id);

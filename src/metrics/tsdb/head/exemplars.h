@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -43,6 +44,11 @@ class ExemplarStore {
   std::vector<Exemplar> Get(uint32_t id, int64_t start, int64_t end) const ABSL_LOCKS_EXCLUDED(mu_);
   // Whether series `id` has any exemplar (a cheap filter before Get).
   bool Has(uint32_t id) const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Keeps only the exemplars for which keep(series id, exemplar) is true, in their order (the
+  // head's truncation: exemplars older than the cut block and those of deleted series go).
+  // O(capacity) under the lock.
+  void Retain(const std::function<bool(uint32_t, const Exemplar&)>& keep) ABSL_LOCKS_EXCLUDED(mu_);
 
   size_t capacity() const { return ring_.size(); }
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);

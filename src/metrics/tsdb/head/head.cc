@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "metrics/tsdb/chunkenc/float_chunk.h"
 #include "metrics/tsdb/chunkenc/histogram_chunk.h"
@@ -115,6 +116,53 @@ std::string SampleSuffix(int64_t t, const Labels& series) {
                       series.ToString());
 }
 
+// WAL checkpoints: `<wal>/checkpoint.NNNNNNNN` directories (a segment log of their own),
+// written as `checkpoint.NNNNNNNN.tmp` and renamed.
+constexpr std::string_view kCheckpointPrefix = "checkpoint.";
+constexpr std::string_view kTmpSuffix = ".tmp";
+
+std::string CheckpointName(uint64_t segment) { return absl::StrFormat("checkpoint.%08d", segment); }
+
+// The checkpoint's number, or nullopt for other names; *tmp when it is an unfinished one.
+std::optional<uint64_t> ParseCheckpointName(std::string_view name, bool* tmp) {
+  if (!name.starts_with(kCheckpointPrefix)) return std::nullopt;
+  name.remove_prefix(kCheckpointPrefix.size());
+  *tmp = name.ends_with(kTmpSuffix);
+  if (*tmp) name.remove_suffix(kTmpSuffix.size());
+  if (name.empty() || name.size() > 19) return std::nullopt;
+  uint64_t n = 0;
+  for (char c : name) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (n == 0) return std::nullopt;
+  return n;
+}
+
+// Removes a directory and the files in it (checkpoints hold no subdirectories).
+absl::Status RemoveTree(storage::Env* env, const std::string& dir) {
+  absl::StatusOr<std::vector<std::string>> names = env->ListDir(dir);
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    if (absl::Status s = env->RemoveFile(storage::JoinPath(dir, name)); !s.ok()) return s;
+  }
+  return env->RemoveDir(dir);
+}
+
+// Removes the complete checkpoints numbered below `keep` and every unfinished one. Best
+// effort: what is left is removed next time, and replay ignores it.
+void RemoveCheckpointsBefore(storage::Env* env, const std::string& wal_dir, uint64_t keep) {
+  absl::StatusOr<std::vector<std::string>> names = env->ListDir(wal_dir);
+  if (!names.ok()) return;
+  for (const std::string& name : *names) {
+    bool tmp = false;
+    std::optional<uint64_t> n = ParseCheckpointName(name, &tmp);
+    if (n.has_value() && (tmp || *n < keep)) {
+      (void)RemoveTree(env, storage::JoinPath(wal_dir, name));
+    }
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -139,6 +187,8 @@ struct TenantHead::MemSeries {
   // 0 when it has none (reset before the next request).
   uint32_t staged_at = 0;
   uint8_t last_kind = kNoSample;
+  // Set (append section) when Truncate removed the series; its slot and labels stay.
+  bool deleted = false;
   // Chunks (stripe lock; the appender reads them without it).
   Encoding open_encoding = Encoding::kNone;
   void* open = nullptr;
@@ -226,8 +276,8 @@ struct TenantHead::Staged {
     // request goes to the next round, so that the WAL keeps every series' request order.
     uint32_t round;
     int64_t t;
-    double v;                         // floats
-    const HistogramSample* h;         // histograms
+    double v;                  // floats
+    const HistogramSample* h;  // histograms
   };
   struct Ex {
     uint32_t id;
@@ -409,7 +459,10 @@ absl::StatusOr<std::unique_ptr<TenantHead>> TenantHead::Open(HeadOptions options
 
 absl::Status TenantHead::Replay() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   const absl::Time start = absl::Now();
-  std::unique_ptr<storage::SegmentLog::Reader> reader = wal_->NewReader(std::nullopt);
+  uint64_t checkpoint = 0;
+  if (absl::Status s = ReplayCheckpoint(&checkpoint); !s.ok()) return s;
+  std::unique_ptr<storage::SegmentLog::Reader> reader = wal_->NewReader(
+      checkpoint == 0 ? std::nullopt : std::optional(storage::LogPosition{checkpoint, 0}));
   while (true) {
     absl::StatusOr<std::optional<storage::LogRecord>> record = reader->Next();
     if (!record.ok()) return record.status();
@@ -424,6 +477,11 @@ absl::Status TenantHead::Replay() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   const uint32_t epoch = wal_epoch_.load();
   const uint32_t n = num_series_.load();
   for (uint32_t id = 0; id < n; ++id) series(id)->logged_epoch = epoch;
+  if (checkpoint != 0) {
+    // A crash between the checkpoint's rename and the clean-up leaves these behind.
+    (void)wal_->RemoveSegmentsBefore(checkpoint);
+    RemoveCheckpointsBefore(options_.env, storage::JoinPath(options_.dir, "wal"), checkpoint);
+  }
   replay_stats_.damage_reports = damage_reports_.load();
   replay_stats_.duration = absl::Now() - start;
   return absl::OkStatus();
@@ -456,7 +514,10 @@ void TenantHead::ReplayRecord(const storage::LogRecord& record) ABSL_NO_THREAD_S
       for (wal::SeriesEntry& e : entries) {
         if (e.labels.empty()) continue;
         const uint32_t defined = num_series_.load();  // 1 + the highest id defined so far
-        if (e.id == UINT32_MAX || (e.id >= defined && e.id - defined >= kMaxReplayIdGap)) {
+        // A checkpoint (written by this head, CRC-checked) holds the series left after
+        // truncations, whose ids may start far above 0.
+        if (e.id == UINT32_MAX ||
+            (!replaying_checkpoint_ && e.id >= defined && e.id - defined >= kMaxReplayIdGap)) {
           ++replay_stats_.ids_out_of_range;
           continue;
         }
@@ -1009,9 +1070,10 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       if (group_may_be_logged || wal_->size_bytes() != wal_bytes_before) {
         // Part of the group may be in the WAL but not in memory: a later append could be
         // accepted before it in memory and refused after it on replay.
-        FailClosed(absl::StrCat("a WAL write failed after part of its group may have reached the "
-                                "log (",
-                                written.status().message(), ")"));
+        FailClosed(
+            absl::StrCat("a WAL write failed after part of its group may have reached the "
+                         "log (",
+                         written.status().message(), ")"));
         result.status = wal_status();
       }
       return result;
@@ -1019,8 +1081,7 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
     mark = *written;
     // The write may have begun by cutting what a failed (background) sync left unsynced:
     // appends this head acknowledged and applied. This group is in the log; apply it and fail.
-    const bool failed =
-        CheckApplied(last_applied_, mark.has_value() ? mark->cuts : wal_->cuts());
+    const bool failed = CheckApplied(last_applied_, mark.has_value() ? mark->cuts : wal_->cuts());
     if (mark.has_value()) last_applied_ = mark;
     if (failed) result.status = wal_status();
 
@@ -1074,9 +1135,10 @@ bool TenantHead::CheckApplied(const std::optional<storage::SegmentLog::AppendMar
   if (!applied.has_value() || cuts == applied->cuts) return false;
   const absl::Status durable = wal_->Durable(*applied);
   if (!absl::IsDataLoss(durable)) return false;
-  FailClosed(absl::StrCat("a sync of the WAL failed and the WAL dropped appends the head had "
-                          "acknowledged and applied (",
-                          durable.message(), ")"));
+  FailClosed(
+      absl::StrCat("a sync of the WAL failed and the WAL dropped appends the head had "
+                   "acknowledged and applied (",
+                   durable.message(), ")"));
   return true;
 }
 
@@ -1430,6 +1492,282 @@ size_t TenantHead::MemoryBytes() const {
     bytes += known_[i].ids.capacity() * (sizeof(uint64_t) + sizeof(uint32_t) + 1);
   }
   return bytes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cutting blocks, truncation, checkpoints
+
+absl::StatusOr<uint64_t> TenantHead::CutBlock(int64_t mint, int64_t maxt, BlockWriter* writer) {
+  if (mint >= maxt) return absl::InvalidArgumentError("metrics head: empty block range");
+  absl::MutexLock cut(&cut_mu_);
+  std::vector<std::pair<Labels, uint32_t>> list;
+  {
+    absl::MutexLock lock(&append_mu_);
+    int64_t cur = min_valid_time_.load();
+    while (maxt > cur && !min_valid_time_.compare_exchange_weak(cur, maxt)) {
+    }
+    const uint32_t n = num_series_.load();
+    for (uint32_t id = 0; id < n; ++id) {
+      MemSeries* s = series(id);
+      if (s->labels.empty() || s->deleted) continue;
+      {
+        absl::MutexLock stripe(&Stripe(id));
+        if (s->open != nullptr && s->open_samples() > 0 && s->open_min() < maxt) {
+          if (s->open_max() >= maxt) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("metrics head: block end ", maxt, " falls inside an open chunk of ",
+                             s->labels.ToString(), " (not a chunk range boundary)"));
+          }
+          Seal(*s);
+        }
+      }
+      list.emplace_back(s->labels, id);
+    }
+  }
+  std::sort(list.begin(), list.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  uint64_t written = 0;
+  std::vector<ChunkMeta> chunks;
+  for (const auto& [labels, id] : list) {
+    chunks.clear();
+    {
+      // Sealed chunk buffers never move and only Truncate frees them (cut_mu_ is held), so
+      // the views stay valid after the stripe is released.
+      const MemSeries* s = SeriesForRead(id);
+      absl::MutexLock stripe(&Stripe(id));
+      for (const SealedChunk& c : s->sealed) {
+        if (c.min_t >= mint && c.max_t < maxt) {
+          chunks.push_back(ChunkMeta{c.min_t, c.max_t, c.encoding, c.bytes(), 0});
+        }
+      }
+    }
+    if (chunks.empty()) continue;
+    if (absl::Status st = writer->AddSeries(labels, chunks); !st.ok()) return st;
+    ++written;
+  }
+  return written;
+}
+
+void TenantHead::DeleteSeries(uint32_t id) {
+  MemSeries* s = series(id);
+  const uint64_t hash = s->labels.Hash();
+  by_labels_->erase(id);
+  {
+    KnownShard& shard = known_[hash % kKnownShards];
+    absl::MutexLock lock(&shard.mu);
+    auto it = shard.ids.find(hash);
+    if (it != shard.ids.end() && it->second == id) shard.ids.erase(it);
+  }
+  {
+    absl::MutexLock stripe(&Stripe(id));
+    s->DeleteOpen();
+    std::vector<SealedChunk>().swap(s->sealed);
+  }
+  s->deleted = true;
+  series_count_.fetch_sub(1);
+}
+
+absl::Status TenantHead::Truncate(int64_t maxt) {
+  absl::MutexLock cut(&cut_mu_);
+  std::vector<std::pair<uint32_t, int64_t>> live;  // id, newest sample at the checkpoint
+  uint64_t segment = 0;
+  absl::Status start_status;
+  {
+    absl::MutexLock lock(&append_mu_);
+    int64_t cur = min_valid_time_.load();
+    while (maxt > cur && !min_valid_time_.compare_exchange_weak(cur, maxt)) {
+    }
+    std::vector<SeriesRef> dead;
+    int64_t new_min = INT64_MAX;
+    const uint32_t n = num_series_.load();
+    for (uint32_t id = 0; id < n; ++id) {
+      MemSeries* s = series(id);
+      if (s->labels.empty() || s->deleted) continue;
+      bool has = false;
+      {
+        absl::MutexLock stripe(&Stripe(id));
+        if (s->open != nullptr && s->open_samples() > 0 && s->open_max() < maxt) Seal(*s);
+        auto keep = std::find_if(s->sealed.begin(), s->sealed.end(),
+                                 [maxt](const SealedChunk& c) { return c.max_t >= maxt; });
+        s->sealed.erase(s->sealed.begin(), keep);
+        if (s->sealed.empty()) s->sealed.shrink_to_fit();
+        int64_t lo, hi;
+        has = s->Range(&lo, &hi);
+        if (has) new_min = std::min(new_min, lo);
+      }
+      if (has) {
+        live.emplace_back(id, s->last_t);
+      } else {
+        dead.push_back(id);
+      }
+    }
+    if (!dead.empty()) {
+      for (SeriesRef id : dead) DeleteSeries(static_cast<uint32_t>(id));
+      postings_.Delete(dead);
+      std::sort(dead.begin(), dead.end());
+      absl::erase_if(aliases_, [&](const auto& entry) {
+        return std::binary_search(dead.begin(), dead.end(), SeriesRef{entry.second.id});
+      });
+    }
+    min_time_.store(new_min);
+    if (live.empty()) max_time_.store(INT64_MIN);
+    exemplars_.Retain(
+        [&](uint32_t id, const Exemplar& e) { return e.t >= maxt && !series(id)->deleted; });
+    // Every record from here on is in segment `segment` or later: the checkpoint stands for
+    // all those before it (the memory state now, whose samples are cut at each series' last_t).
+    const std::vector<uint64_t> segs = wal_->segments();
+    start_status = wal_->StartSegment(segs.empty() ? 1 : segs.back() + 1);
+    if (start_status.ok()) segment = wal_->segments().back();
+  }
+  if (!start_status.ok()) return start_status;
+  if (absl::Status s = WriteCheckpoint(segment, maxt, live); !s.ok()) return s;
+  if (absl::Status s = wal_->RemoveSegmentsBefore(segment); !s.ok()) return s;
+  RemoveCheckpointsBefore(options_.env, storage::JoinPath(options_.dir, "wal"), segment);
+  return absl::OkStatus();
+}
+
+absl::Status TenantHead::WriteCheckpoint(uint64_t segment, int64_t maxt,
+                                         const std::vector<std::pair<uint32_t, int64_t>>& live) {
+  storage::Env* env = options_.env;
+  const std::string wal_dir = storage::JoinPath(options_.dir, "wal");
+  const std::string final_dir = storage::JoinPath(wal_dir, CheckpointName(segment));
+  const std::string tmp_dir = final_dir + std::string(kTmpSuffix);
+  if (absl::StatusOr<bool> exists = env->IsDirectory(tmp_dir); exists.ok() && *exists) {
+    if (absl::Status s = RemoveTree(env, tmp_dir); !s.ok()) return s;
+  }
+  storage::SegmentLogOptions lo;
+  lo.env = env;
+  lo.directory = tmp_dir;
+  lo.segment_size = options_.wal_segment_size;
+  lo.sync = storage::SyncPolicy::kManual;
+  absl::StatusOr<std::unique_ptr<storage::SegmentLog>> log = storage::SegmentLog::Open(lo);
+  if (!log.ok()) return log.status();
+
+  constexpr size_t kMaxRecordBytes = 1 << 20;
+  absl::Status status;
+  wal::RecordBuilder rec;
+  uint8_t rec_type = 0;
+  auto put = [&]() {
+    if (status.ok() && rec.entries() > 0) status = (*log)->Append(rec_type, rec.data()).status();
+    rec.Start();
+  };
+  auto use = [&](uint8_t type) {
+    if (type != rec_type || rec.data().size() >= kMaxRecordBytes) {
+      put();
+      rec_type = type;
+    }
+  };
+  rec.Start();
+  for (const auto& [id, last_t] : live) {
+    use(wal::kSeries);
+    rec.AddSeries(id, series(id)->labels.bytes());
+  }
+  for (const auto& [id, last_t] : live) {
+    std::vector<std::pair<Encoding, std::string>> copies;
+    {
+      const MemSeries* s = SeriesForRead(id);
+      absl::MutexLock stripe(&Stripe(id));
+      for (const SealedChunk& c : s->sealed) copies.emplace_back(c.encoding, c.bytes());
+      if (s->open != nullptr && s->open_samples() > 0) {
+        copies.emplace_back(s->open_encoding, s->open_bytes());
+      }
+    }
+    Histogram h;
+    FloatHistogram fh;
+    for (const auto& [encoding, bytes] : copies) {
+      std::unique_ptr<chunkenc::Iterator> it = chunkenc::NewIterator(encoding, bytes);
+      for (ValueType vt = it->Next(); vt != ValueType::kNone; vt = it->Next()) {
+        const int64_t t = it->AtT();
+        if (t > last_t) break;  // appended after the checkpoint's segment began: in the WAL
+        if (t < maxt) continue;
+        switch (vt) {
+          case ValueType::kFloat:
+            use(wal::kSamples);
+            rec.AddSample(id, t, Bits(it->At().second));
+            break;
+          case ValueType::kHistogram:
+            use(wal::kHistograms);
+            it->AtHistogram(&h);
+            rec.AddHistogram(id, t, h);
+            break;
+          case ValueType::kFloatHistogram:
+            use(wal::kFloatHistograms);
+            it->AtFloatHistogram(&fh);
+            rec.AddFloatHistogram(id, t, fh);
+            break;
+          default:
+            break;
+        }
+      }
+      if (!it->Err().ok() && status.ok()) status = it->Err();
+    }
+  }
+  if (exemplars_.capacity() > 0) {
+    for (const auto& [id, last_t] : live) {
+      for (const Exemplar& e : exemplars_.Get(id, maxt, INT64_MAX)) {
+        use(wal::kExemplars);
+        rec.AddExemplar(id, e.t, Bits(e.value), e.labels.bytes());
+      }
+    }
+  }
+  for (const MetricMetadata& m : Metadata()) {
+    use(wal::kMetadata);
+    rec.AddMetadata(m.metric_family, m.type, m.unit, m.help);
+  }
+  put();
+  if (status.ok()) status = (*log)->Sync();
+  (*log)->Close();
+  log->reset();
+  if (status.ok()) status = env->SyncDir(tmp_dir);
+  if (status.ok()) status = env->Rename(tmp_dir, final_dir);
+  if (status.ok()) status = env->SyncDir(wal_dir);
+  if (!status.ok()) {
+    return absl::Status(
+        status.code(), absl::StrCat("metrics head ", options_.dir, ": writing checkpoint ", segment,
+                                    ": ", status.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TenantHead::ReplayCheckpoint(uint64_t* segment) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  *segment = 0;
+  const std::string wal_dir = storage::JoinPath(options_.dir, "wal");
+  absl::StatusOr<std::vector<std::string>> names = options_.env->ListDir(wal_dir);
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    bool tmp = false;
+    std::optional<uint64_t> n = ParseCheckpointName(name, &tmp);
+    if (n.has_value() && !tmp) *segment = std::max(*segment, *n);
+  }
+  if (*segment == 0) return absl::OkStatus();
+  storage::SegmentLogOptions lo;
+  lo.env = options_.env;
+  lo.directory = storage::JoinPath(wal_dir, CheckpointName(*segment));
+  lo.segment_size = options_.wal_segment_size;
+  lo.sync = storage::SyncPolicy::kManual;
+  lo.on_damage = [this](const storage::LogDamage& damage) {
+    damage_reports_.fetch_add(1);
+    if (options_.on_wal_damage) options_.on_wal_damage(damage);
+  };
+  absl::StatusOr<std::unique_ptr<storage::SegmentLog>> log = storage::SegmentLog::Open(lo);
+  if (!log.ok()) return log.status();
+  std::unique_ptr<storage::SegmentLog::Reader> reader = (*log)->NewReader(std::nullopt);
+  replaying_checkpoint_ = true;
+  absl::Status status;
+  while (true) {
+    absl::StatusOr<std::optional<storage::LogRecord>> record = reader->Next();
+    if (!record.ok()) {
+      status = record.status();
+      break;
+    }
+    if (!record->has_value()) break;
+    ++replay_stats_.records;
+    ReplayRecord(**record);
+  }
+  replaying_checkpoint_ = false;
+  reader.reset();
+  (*log)->Close();
+  return status;
 }
 
 }  // namespace sprout::metrics::tsdb

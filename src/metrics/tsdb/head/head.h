@@ -48,6 +48,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "metrics/tsdb/block/writer.h"
 #include "metrics/tsdb/chunkenc/chunk.h"
 #include "metrics/tsdb/chunkenc/histogram.h"
 #include "metrics/tsdb/head/exemplars.h"
@@ -208,7 +209,7 @@ struct ReplayStats {
   // Series entries whose id is beyond what a valid log can hold (skipped; their samples then
   // count as unknown_series_samples).
   uint64_t ids_out_of_range = 0;
-  uint64_t damage_reports = 0;          // segment log repairs and skipped damage
+  uint64_t damage_reports = 0;  // segment log repairs and skipped damage
   absl::Duration duration;
 };
 
@@ -276,6 +277,32 @@ class TenantHead {
   // The chunks of the series with exactly these labels, oldest first (empty when unknown).
   std::vector<HeadChunkMeta> Chunks(const Labels& series) const;
 
+  // Block cutting (README "Cutting blocks"). One cut at a time (cut_mu_); appends and readers
+  // go on meanwhile.
+  //
+  // CutBlock writes every series' chunks inside [mint, maxt) to `writer` (AddSeries in label
+  // order; the caller then calls Finish and Upload). First it raises the too-old bound to
+  // `maxt` (no sample below it is accepted any more: the range is complete) and seals every
+  // open chunk whose samples all lie below `maxt`. `maxt` must be a multiple of chunk_range_ms
+  // or above the head's max time (chunks are cut at those boundaries); an open chunk that
+  // straddles `maxt` is InvalidArgument before anything is written. Returns the series written
+  // (0: none; the caller should then not Finish, the writer refuses an empty block without
+  // range).
+  absl::StatusOr<uint64_t> CutBlock(int64_t mint, int64_t maxt, BlockWriter* writer);
+
+  // Drops every chunk that ends before `maxt` (sealing open ones that do), deletes the series
+  // left without samples (postings, label maps, aliases; their exemplars are no longer served),
+  // raises the too-old bound to `maxt`, then checkpoints the WAL (docs/format/metrics-wal.md):
+  // a new segment N is started, `wal/checkpoint.N` is written from memory (the live series,
+  // their samples, exemplars at or after `maxt`, metadata) under a temporary name, synced and
+  // renamed, and the segments below N and older checkpoints are removed. An error of the
+  // checkpoint is returned; memory is truncated all the same and the WAL still replays to a
+  // superset (the old checkpoint and segments are kept until a checkpoint succeeds).
+  absl::Status Truncate(int64_t maxt);
+
+  // The too-old bound set by CutBlock/Truncate (INT64_MIN before any).
+  int64_t min_valid_time() const { return min_valid_time_.load(); }
+
   HeadStats Stats() const;
   const ReplayStats& replay_stats() const { return replay_stats_; }
   // Heap bytes of the head's structures (series, chunks, labels, postings, symbols, maps), an
@@ -292,6 +319,14 @@ class TenantHead {
 
   explicit TenantHead(HeadOptions options);
   absl::Status Replay();
+  // Replays the newest complete checkpoint, if any; its number (0: none) in *segment.
+  absl::Status ReplayCheckpoint(uint64_t* segment);
+  absl::Status WriteCheckpoint(uint64_t segment, int64_t maxt,
+                               const std::vector<std::pair<uint32_t, int64_t>>& live);
+  void DeleteSeries(uint32_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
+  bool replaying_checkpoint_ = false;
+  // Serialises CutBlock and Truncate.
+  absl::Mutex cut_mu_;
   void ReplayRecord(const storage::LogRecord& record);
 
   // Series lookup and creation (append section).

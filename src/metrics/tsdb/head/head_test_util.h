@@ -7,6 +7,8 @@
 #include <tuple>
 #include <vector>
 
+#include "gtest/gtest.h"
+#include "metrics/tsdb/block/reader.h"
 #include "metrics/tsdb/head/head.h"
 #include "metrics/tsdb/index/matcher.h"
 
@@ -104,6 +106,58 @@ inline Dump DumpHead(const TenantHead& head, int64_t mint = INT64_MIN, int64_t m
       samples.push_back(r);
     }
     EXPECT_TRUE(it.Err().ok()) << it.Err();
+  }
+  return out;
+}
+
+// Every sample of a block, as DumpHead reads a head (samples in [mint, maxt]).
+inline Dump DumpBlock(const BlockReader& block, int64_t mint = INT64_MIN,
+                      int64_t maxt = INT64_MAX) {
+  Dump out;
+  std::vector<Matcher> m = All();
+  absl::StatusOr<std::vector<SeriesRef>> refs = block.Select(m);
+  EXPECT_TRUE(refs.ok()) << refs.status();
+  if (!refs.ok()) return out;
+  for (SeriesRef ref : *refs) {
+    Labels labels;
+    std::vector<ChunkMeta> chunks;
+    absl::Status st = block.Series(ref, &labels, &chunks);
+    EXPECT_TRUE(st.ok()) << st;
+    std::vector<ReadSample>& samples = out[labels.ToString()];
+    for (const ChunkMeta& c : chunks) {
+      absl::StatusOr<BlockChunk> chunk = block.ReadChunk(c.ref);
+      EXPECT_TRUE(chunk.ok()) << chunk.status();
+      if (!chunk.ok()) continue;
+      std::unique_ptr<chunkenc::Iterator> it = chunk->NewIterator();
+      for (chunkenc::ValueType vt = it->Next(); vt != chunkenc::ValueType::kNone; vt = it->Next()) {
+        ReadSample r{};
+        r.type = vt;
+        if (vt == chunkenc::ValueType::kFloat) {
+          auto [t, v] = it->At();
+          r.t = t;
+          r.bits = BitsOf(v);
+        } else if (vt == chunkenc::ValueType::kHistogram) {
+          r.t = it->AtHistogram(&r.h);
+          r.h.reset_hint = chunkenc::CounterResetHint::kUnknown;
+        } else {
+          r.t = it->AtFloatHistogram(&r.fh);
+          r.fh.reset_hint = chunkenc::CounterResetHint::kUnknown;
+        }
+        if (r.t >= mint && r.t <= maxt) samples.push_back(r);
+      }
+    }
+    if (samples.empty()) out.erase(labels.ToString());
+  }
+  return out;
+}
+
+// The samples of `dump` in [mint, maxt] (series left without any dropped).
+inline Dump Clip(const Dump& dump, int64_t mint, int64_t maxt) {
+  Dump out;
+  for (const auto& [series, samples] : dump) {
+    for (const ReadSample& r : samples) {
+      if (r.t >= mint && r.t <= maxt) out[series].push_back(r);
+    }
   }
   return out;
 }

@@ -18,11 +18,6 @@ bool ValidUtf8(std::string_view s);
 // Go's strings.ToValidUTF8(s, "\uFFFD"): each run of invalid bytes becomes one U+FFFD.
 std::string ToValidUtf8(std::string_view s);
 
-// The classic (legacy) charsets: metric names [a-zA-Z_:][a-zA-Z0-9_:]*, label names
-// [a-zA-Z_][a-zA-Z0-9_]*.
-bool IsLegacyMetricName(std::string_view s);
-bool IsLegacyLabelName(std::string_view s);
-
 // Go's fmt precision on a string (%.Ns): the first `runes` characters, an invalid byte counting
 // as one.
 std::string_view TruncateRunes(std::string_view s, size_t runes);

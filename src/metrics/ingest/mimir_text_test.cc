@@ -52,12 +52,7 @@ TEST(MimirText, SeriesStringPutsTheNameFirst) {
   EXPECT_EQ(SeriesString({}), "{}");
 }
 
-TEST(MimirText, Charsets) {
-  EXPECT_TRUE(IsLegacyMetricName("a:b_c9"));
-  EXPECT_FALSE(IsLegacyMetricName("9a"));
-  EXPECT_FALSE(IsLegacyMetricName(""));
-  EXPECT_TRUE(IsLegacyLabelName("_a9"));
-  EXPECT_FALSE(IsLegacyLabelName("a:b"));
+TEST(MimirText, RemoveNonAscii) {
   EXPECT_EQ(RemoveNonAscii("ab\xc3\xa9"), "ab (non-ascii characters removed)");
   EXPECT_EQ(RemoveNonAscii("ab"), "ab");
 }

@@ -1,3 +1,4 @@
+#include "metrics/tsdb/index/labels.h"
 #include "metrics/ingest/remote_write.h"
 
 #include <algorithm>
@@ -907,7 +908,7 @@ void RemoteWriteDecoder::HandleTimeSeries(std::string_view ts, int64_t now_ms,
       return refuse_series(Refusal::kMissingMetricName,
                            "received series has no metric name (err-mimir-missing-metric-name)");
     }
-    if (!text::IsLegacyMetricName(metric_name)) {
+    if (!tsdb::IsLegacyMetricName(metric_name)) {
       return refuse_series(Refusal::kInvalidMetricName,
                            absl::StrCat("received a series with invalid metric name: '",
                                         Quoted200(text::RemoveNonAscii(metric_name)),
@@ -941,7 +942,7 @@ void RemoteWriteDecoder::HandleTimeSeries(std::string_view ts, int64_t now_ms,
     std::string_view last_name;
     for (size_t i = 0; i < labels_.size(); ++i) {
       const Label& l = labels_[i];
-      if (!text::IsLegacyLabelName(l.name)) {
+      if (!tsdb::IsLegacyLabelName(l.name)) {
         return refuse_series(
             Refusal::kInvalidLabel,
             absl::StrCat("received a series with an invalid label: '", Quoted200(l.name),

@@ -315,5 +315,14 @@ TEST(LabelsBuilderTest, FirstFailureInMimirOrder) {
   EXPECT_EQ(v.error, LabelError::kMissingMetricName);
 }
 
+TEST(LabelsTest, LegacyCharsets) {
+  EXPECT_TRUE(IsLegacyMetricName("a:b_c9"));
+  EXPECT_FALSE(IsLegacyMetricName("9a"));
+  EXPECT_FALSE(IsLegacyMetricName(""));
+  EXPECT_TRUE(IsLegacyLabelName("_a9"));
+  EXPECT_FALSE(IsLegacyLabelName("a:b"));
+  EXPECT_FALSE(IsLegacyLabelName(""));
+}
+
 }  // namespace
 }  // namespace sprout::metrics::tsdb

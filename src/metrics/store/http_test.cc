@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "metrics/api/metrics_api.h"
+#include "metrics/store/store_http_test_util.h"
 #include "metrics/store/store_test_util.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
@@ -30,25 +31,9 @@ class StoreHttpTest : public ::testing::Test {
     o.registry = &registry_;
     store_ = std::make_unique<MetricsStore>(o);
     ASSERT_TRUE(store_->Start().ok());
-    api::MetricsApiOptions api_options;
-    api_options.tenants = {true, "anonymous"};
-    api_options.registry = &registry_;
-    api_options.queryable = store_.get();
-    api_ = std::make_unique<api::MetricsApi>(api_options);
-    net::Router router;
-    ASSERT_TRUE(api_->Register(&router).ok());
-    ASSERT_TRUE(RegisterStoreRoutes(store_.get(), &registry_, &router).ok());
-    net::HttpServerOptions server_options;
-    server_options.endpoint = "127.0.0.1:0";
-    server_options.max_request_body_size = 4096;
-    server_options.worker_threads = 2;
-    auto server = net::HttpServer::Start(server_options, std::move(router));
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    auto client = net::HttpClient::Create({});
-    ASSERT_TRUE(client.ok());
-    client_ = *std::move(client);
-    base_ = "http://127.0.0.1:" + std::to_string(server_->port());
+    absl::Status started =
+        StartStoreHttp(store_.get(), &registry_, 4096, &api_, &server_, &client_, &base_);
+    ASSERT_TRUE(started.ok()) << started;
   }
   void TearDown() override {
     if (server_) server_->Shutdown(absl::Seconds(1));

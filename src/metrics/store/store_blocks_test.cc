@@ -9,6 +9,7 @@
 #include "metrics/api/metrics_api.h"
 #include "metrics/store/http.h"
 #include "metrics/store/store.h"
+#include "metrics/store/store_http_test_util.h"
 #include "metrics/store/store_test_util.h"
 #include "metrics/tsdb/compact/compactor.h"
 #include "metrics/tsdb/compact/testing.h"
@@ -60,24 +61,9 @@ class StoreBlocksHttpTest : public ::testing::Test {
   void SetUp() override {
     store_ = std::make_unique<MetricsStore>(BaseOptions(&env_, &registry_));
     ASSERT_TRUE(store_->Start().ok());
-    api::MetricsApiOptions api_options;
-    api_options.tenants = {true, "anonymous"};
-    api_options.registry = &registry_;
-    api_options.queryable = store_.get();
-    api_ = std::make_unique<api::MetricsApi>(api_options);
-    net::Router router;
-    ASSERT_TRUE(api_->Register(&router).ok());
-    ASSERT_TRUE(RegisterStoreRoutes(store_.get(), &registry_, &router).ok());
-    net::HttpServerOptions server_options;
-    server_options.endpoint = "127.0.0.1:0";
-    server_options.worker_threads = 2;
-    auto server = net::HttpServer::Start(server_options, std::move(router));
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    auto client = net::HttpClient::Create({});
-    ASSERT_TRUE(client.ok());
-    client_ = *std::move(client);
-    base_ = "http://127.0.0.1:" + std::to_string(server_->port());
+    absl::Status started =
+        StartStoreHttp(store_.get(), &registry_, 0, &api_, &server_, &client_, &base_);
+    ASSERT_TRUE(started.ok()) << started;
   }
   void TearDown() override {
     if (server_) server_->Shutdown(absl::Seconds(1));

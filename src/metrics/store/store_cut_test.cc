@@ -34,6 +34,8 @@ class StoreCutTest : public ::testing::Test {
     o.config.tsdb_dir = "/data/tsdb";
     o.config.blocks_storage.backend = "filesystem";
     o.config.blocks_storage.filesystem_dir = "/data/blocks";
+    // These tests look at the 2 h blocks a cut writes: no compaction job merges them meanwhile.
+    o.config.compactor_compaction_interval = absl::ZeroDuration();
     o.env = &env_;
     o.now_ms = [] { return int64_t{1700000000000}; };
     o.monotonic_ns = [] { return int64_t{1}; };

@@ -9,12 +9,12 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
-#include "base/go_duration.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "base/go_duration.h"
 #include "base/status.h"
 #include "config/decoder.h"
 #include "config/yaml_util.h"
@@ -54,6 +54,7 @@ constexpr const char* kImplementedKeys[] = {
     "blocks_storage.storage_prefix",
     "blocks_storage.tsdb.dir",
     "blocks_storage.tsdb.wal_fsync_before_ack",  // sprout's own key (Mimir has none)
+    "blocks_storage.tsdb.head_compaction_interval",
     "blocks_storage.bucket_store.sync_dir",
     "compactor.data_dir",
     "compactor.compaction_interval",
@@ -285,6 +286,7 @@ std::string MetricsConfig::EffectiveYaml() const {
   blocks["storage_prefix"] = storage_prefix;
   blocks["tsdb"]["dir"] = tsdb_dir;
   blocks["tsdb"]["wal_fsync_before_ack"] = wal_fsync_before_ack;
+  blocks["tsdb"]["head_compaction_interval"] = FormatGoDuration(head_compaction_interval);
   blocks["bucket_store"]["sync_dir"] = sync_dir;
   root["blocks_storage"] = blocks;
   root["compactor"]["data_dir"] = compactor_data_dir;
@@ -351,6 +353,13 @@ absl::StatusOr<MetricsConfigResult> DecodeMetricsConfig(const YAML::Node& root,
       config::Decoder tsdb = blocks.Child("tsdb");
       tsdb.Read("dir", &c.tsdb_dir);
       tsdb.Read("wal_fsync_before_ack", &c.wal_fsync_before_ack);
+      tsdb.Read("head_compaction_interval", &c.head_compaction_interval);
+      // Mimir's bounds (errInvalidCompactionInterval).
+      if (c.head_compaction_interval <= absl::ZeroDuration() ||
+          c.head_compaction_interval > absl::Minutes(15)) {
+        tsdb.AddError("head_compaction_interval",
+                      "invalid TSDB compaction interval: must be above 0 and at most 15m");
+      }
       MarkAllUsed(tsdb);
       config::Decoder bucket_store = blocks.Child("bucket_store");
       bucket_store.Read("sync_dir", &c.sync_dir);

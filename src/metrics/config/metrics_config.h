@@ -68,6 +68,9 @@ struct MetricsConfig {
   // blocks_storage.tsdb.wal_fsync_before_ack (sprout's key): a 2xx only once the request's WAL
   // records are fsynced (group commit); false: the WAL is fsynced every second.
   bool wal_fsync_before_ack = false;
+  // blocks_storage.tsdb.head_compaction_interval: how often the cutting job checks whether a
+  // head spans enough to cut a block (Mimir's default 1m; (0, 15m]).
+  absl::Duration head_compaction_interval = absl::Minutes(1);
   std::string sync_dir = "./tsdb-sync/";                 // blocks_storage.bucket_store.sync_dir
   std::string compactor_data_dir = "./data-compactor/";  // compactor.data_dir
   absl::Duration compactor_compaction_interval = absl::Hours(1);  // compactor.compaction_interval

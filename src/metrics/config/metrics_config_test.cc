@@ -43,6 +43,7 @@ TEST(MetricsConfigTest, MimirDefaultsWhenTheFileIsEmpty) {
   EXPECT_EQ(c.sync_dir, "./tsdb-sync/");
   EXPECT_EQ(c.compactor_data_dir, "./data-compactor/");
   EXPECT_EQ(c.compactor_compaction_interval, absl::Hours(1));  // Mimir's default
+  EXPECT_EQ(c.head_compaction_interval, absl::Minutes(1));     // Mimir's default
   EXPECT_EQ(c.activity_tracker_filepath, "./metrics-activity.log");
   EXPECT_EQ(c.max_recv_msg_size, 104857600);
   EXPECT_EQ(c.ingestion_rate, 10000);
@@ -82,12 +83,26 @@ TEST(MetricsConfigTest, NoConfigWithSetOverridesKeepsLocalDefaultsForTheRest) {
   EXPECT_FALSE(r->config.multitenancy_enabled);
 }
 
+// Mimir refuses a head compaction interval outside (0, 15m] (errInvalidCompactionInterval).
+TEST(MetricsConfigTest, HeadCompactionIntervalOutsideMimirsBoundsIsRefused) {
+  for (const char* bad : {"0s", "16m"}) {
+    auto r =
+        LoadYaml(std::string("{blocks_storage: {tsdb: {head_compaction_interval: ") + bad + "}}}");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_THAT(r.status().message(), HasSubstr("head_compaction_interval"));
+    EXPECT_THAT(r.status().message(), HasSubstr("invalid TSDB compaction interval"));
+  }
+  auto r = LoadYaml("{blocks_storage: {tsdb: {head_compaction_interval: 15m}}}");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->config.head_compaction_interval, absl::Minutes(15));
+}
+
 TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
   auto r = LoadYaml(R"({
     target: all, multitenancy_enabled: false, no_auth_tenant: t1,
     server: {http_listen_address: 127.0.0.1, http_listen_port: 9009, grpc_listen_port: 9096},
     common: {storage: {backend: filesystem, filesystem: {dir: /c}}},
-    blocks_storage: {storage_prefix: blocks, tsdb: {dir: /t, wal_fsync_before_ack: true}, bucket_store: {sync_dir: /s},
+    blocks_storage: {storage_prefix: blocks, tsdb: {dir: /t, wal_fsync_before_ack: true, head_compaction_interval: 5s}, bucket_store: {sync_dir: /s},
                      filesystem: {dir: /b}},
     compactor: {data_dir: /cd, compaction_interval: 30m},
     activity_tracker: {filepath: /a.log},
@@ -110,6 +125,7 @@ TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
   EXPECT_EQ(c.sync_dir, "/s");
   EXPECT_EQ(c.compactor_data_dir, "/cd");
   EXPECT_EQ(c.compactor_compaction_interval, absl::Minutes(30));
+  EXPECT_EQ(c.head_compaction_interval, absl::Seconds(5));
   EXPECT_EQ(c.activity_tracker_filepath, "/a.log");
   EXPECT_EQ(c.max_recv_msg_size, 1234);
   EXPECT_EQ(c.ingestion_rate, 5.5);

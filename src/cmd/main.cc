@@ -187,6 +187,9 @@ int RunMetrics(const std::vector<std::string>& configs, const std::vector<std::s
     logger.Warn("skipping a directory of the TSDB directory that is not a valid tenant ID",
                 {{"dir", dir}});
   }
+  for (const std::string& note : store.start_notes()) {
+    logger.Warn("an interrupted block cut was settled at start", {{"detail", note}});
+  }
   api.SetReady(true);
   const std::string host =
       config.http_listen_address.empty() ? "0.0.0.0" : config.http_listen_address;

@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/go_format.h"
 #include "base/status.h"
@@ -243,10 +248,14 @@ struct MetricsStore::Tenant {
   std::unique_ptr<tsdb::TenantHead> head;
   std::unique_ptr<TokenBucket> limiter;
   TenantCounters counters;
+  std::string start_note;  // what settling a pending cut at open did or why it failed (for the log)
 };
 
 struct MetricsStore::ReadView {
   std::unique_ptr<HeadReader> hold;  // keeps the head from being reopened under the querier
+  // The tenant's read barrier, held shared from before the blocks are listed to the end of the
+  // read (ReadBarrier).
+  std::unique_ptr<HeadReader> reading;
   std::vector<std::string> warnings;
   std::unique_ptr<tsdb::TenantQuerier> querier;
 };
@@ -318,6 +327,12 @@ absl::StatusOr<std::unique_ptr<MetricsStore::Tenant>> MetricsStore::OpenTenant(
                         absl::StrCat("tenant ", tenant, ": ", head.status().message()));
   }
   t->head = *std::move(head);
+  // Best effort: a failure (the bucket unreadable now) never stops the start; the tenant's next
+  // cut settles the marker first, and meanwhile readers de-duplicate head and block.
+  if (absl::Status s = ResolvePendingCut(*t, &t->start_note); !s.ok()) {
+    t->start_note = absl::StrCat("tenant ", tenant, ": settling the pending cut failed (retried ",
+                                 "before the next cut): ", s.message());
+  }
   const int64_t now = options_.monotonic_ns ? options_.monotonic_ns() : MonotonicNowNs();
   t->limiter = std::make_unique<TokenBucket>(options_.config.ingestion_rate,
                                              options_.config.ingestion_burst_size, now);
@@ -364,6 +379,7 @@ absl::Status MetricsStore::Start() {
     }
     absl::StatusOr<std::unique_ptr<Tenant>> t = OpenTenant(name);
     if (!t.ok()) return t.status();
+    if (!(*t)->start_note.empty()) start_notes_.push_back((*t)->start_note);
     absl::MutexLock lock(&mu_);
     tenants_[name] = *std::move(t);
   }
@@ -756,6 +772,19 @@ absl::StatusOr<objstore::ObjectStore*> MetricsStore::blocks_store() {
   return blocks_store_.get();
 }
 
+absl::Mutex* MetricsStore::ReadBarrierFor(const std::string& tenant) {
+  absl::MutexLock lock(&blocks_mu_);
+  std::unique_ptr<absl::Mutex>& mu = read_barriers_[tenant];
+  if (mu == nullptr) mu = std::make_unique<absl::Mutex>();
+  return mu.get();
+}
+
+void MetricsStore::ReadBarrier(const std::string& tenant) {
+  absl::Mutex* mu = ReadBarrierFor(tenant);
+  mu->Lock();  // every read that began before is done; later ones list the new state
+  mu->Unlock();
+}
+
 tsdb::BlockSet* MetricsStore::BlockSetFor(const std::string& tenant) {
   absl::StatusOr<objstore::ObjectStore*> store = blocks_store();
   if (!store.ok()) return nullptr;
@@ -776,6 +805,8 @@ std::unique_ptr<MetricsStore::ReadView> MetricsStore::OpenReadView(std::string_v
   std::vector<std::shared_ptr<const tsdb::BlockReader>> blocks;
   // The tenant names a directory of the blocks store: only a valid ID does.
   if (net::ValidateTenantId(tenant).ok()) {
+    // Before the listing: a cut's truncation or a compaction's deletion waits for this read.
+    view->reading = std::make_unique<HeadReader>(ReadBarrierFor(std::string(tenant)));
     if (tsdb::BlockSet* set = BlockSetFor(std::string(tenant)); set != nullptr) {
       // Listing on every read: blocks appear (cuts, compactions) and vanish (retention).
       if (absl::Status s = set->Refresh(); !s.ok()) {
@@ -826,6 +857,7 @@ absl::Status MetricsStore::RunCompactionOnce() {
     tsdb::CompactorOptions options;
     options.local_dir = storage::JoinPath(c.compactor_data_dir, tenant);
     options.env = options_.env;
+    options.before_deleting_sources = [this, tenant] { ReadBarrier(tenant); };
     tsdb::Compactor compactor(store, BlocksPrefix(tenant), options);
     note(tenant, compactor.Run().status());
     note(tenant,
@@ -863,7 +895,117 @@ int64_t FloorTo(int64_t t, int64_t range) {
   return q * range;
 }
 
+// The pending-cut marker (README "Cutting blocks"): one line `v1 <ULID> <minTime> <maxTime>\n`
+// in `<tsdb dir>/<tenant>/cut-pending`, written (synced, renamed into place) before a cut's
+// upload and removed once the head let the range go.
+constexpr char kCutPendingFile[] = "cut-pending";
+
+struct PendingCut {
+  Ulid ulid;
+  int64_t min_time = 0;
+  int64_t max_time = 0;
+};
+
+absl::Status WritePendingCut(storage::Env* env, const std::string& dir, const PendingCut& cut) {
+  const std::string path = storage::JoinPath(dir, kCutPendingFile);
+  const std::string tmp = path + ".tmp";
+  const std::string text =
+      absl::StrCat("v1 ", cut.ulid.ToString(), " ", cut.min_time, " ", cut.max_time, "\n");
+  {
+    (void)env->RemoveFile(tmp);  // a crash's leftover
+    ASSIGN_OR_RETURN(std::unique_ptr<storage::File> file,
+                     env->OpenFile(tmp, storage::OpenMode::kCreateExclusive));
+    RETURN_IF_ERROR(file->Append(text));
+    RETURN_IF_ERROR(file->Sync());
+  }
+  RETURN_IF_ERROR(env->Rename(tmp, path));
+  return env->SyncDir(dir);
+}
+
+// The marker of `dir`: nullopt when there is none; InvalidArgument when it does not parse.
+absl::StatusOr<std::optional<PendingCut>> ReadPendingCut(storage::Env* env,
+                                                         const std::string& dir) {
+  const std::string path = storage::JoinPath(dir, kCutPendingFile);
+  ASSIGN_OR_RETURN(bool exists, env->Exists(path));
+  if (!exists) return std::nullopt;
+  ASSIGN_OR_RETURN(std::string text, env->ReadFile(path));
+  std::vector<std::string> parts =
+      absl::StrSplit(absl::StripTrailingAsciiWhitespace(text), ' ', absl::SkipEmpty());
+  PendingCut cut;
+  absl::StatusOr<Ulid> ulid =
+      parts.size() == 4 ? Ulid::Parse(parts[1]) : absl::InvalidArgumentError("");
+  if (parts.size() != 4 || parts[0] != "v1" || !ulid.ok() ||
+      !absl::SimpleAtoi(parts[2], &cut.min_time) || !absl::SimpleAtoi(parts[3], &cut.max_time)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a pending-cut marker: \"",
+                                                   absl::CHexEscape(text.substr(0, 100)), "\""));
+  }
+  cut.ulid = *ulid;
+  return cut;
+}
+
+absl::Status RemovePendingCut(storage::Env* env, const std::string& dir) {
+  const std::string path = storage::JoinPath(dir, kCutPendingFile);
+  ASSIGN_OR_RETURN(bool exists, env->Exists(path));
+  if (!exists) return absl::OkStatus();
+  RETURN_IF_ERROR(env->RemoveFile(path));
+  return env->SyncDir(dir);
+}
+
 }  // namespace
+
+std::string MetricsStore::TenantDir(std::string_view tenant) const {
+  return storage::JoinPath(options_.config.tsdb_dir, tenant);
+}
+
+absl::Status MetricsStore::ResolvePendingCut(Tenant& t, std::string* note) {
+  const std::string dir = TenantDir(t.id);
+  absl::StatusOr<std::optional<PendingCut>> pending = ReadPendingCut(options_.env, dir);
+  if (pending.ok() && !pending->has_value()) return absl::OkStatus();
+  if (!pending.ok()) {
+    if (pending.status().code() != absl::StatusCode::kInvalidArgument) return pending.status();
+    // Written by rename, so never torn; should one not parse all the same, the cut is redone
+    // (at worst a second block of the range, which the compactor's merge de-duplicates).
+    return RemovePendingCut(options_.env, dir);
+  }
+  const PendingCut& cut = **pending;
+  ASSIGN_OR_RETURN(objstore::ObjectStore * bucket, blocks_store());
+  bool uploaded = false;
+  {
+    // Not while a compaction replaces the block: between its listing and its reading of the
+    // metas the block could vanish with its replacement not yet listed.
+    absl::MutexLock run_lock(&compaction_run_mu_);
+    ASSIGN_OR_RETURN(std::vector<tsdb::BlockMeta> metas,
+                     tsdb::ReadBlockMetas(bucket, BlocksPrefix(t.id)));
+    for (const tsdb::BlockMeta& m : metas) {
+      if (m.ulid == cut.ulid ||
+          std::find(m.sources.begin(), m.sources.end(), cut.ulid) != m.sources.end()) {
+        uploaded = true;
+        break;
+      }
+    }
+  }
+  if (note != nullptr) {
+    *note =
+        absl::StrCat("tenant ", t.id, ": a cut of [", cut.min_time, ", ", cut.max_time,
+                     ") was interrupted after ",
+                     uploaded ? "block " : "the start of the upload of block ", cut.ulid.ToString(),
+                     uploaded ? " was uploaded: the head lets the range go"
+                              : ": the partial upload is deleted and the range cut again");
+  }
+  if (uploaded) {
+    // The block (or the compacted block that absorbed it) holds every sample the head has in
+    // the range: CutBlock closed the range before reading it, so the WAL holds no later one.
+    if (t.head == nullptr) return absl::UnavailableError("the head is not open");
+    ReadBarrier(t.id);
+    RETURN_IF_ERROR(t.head->Truncate(cut.max_time));
+  } else {
+    // The upload did not finish: its objects (no meta.json, so no reader takes them) go now
+    // rather than at the partial-block sweep, and the range is cut again.
+    RETURN_IF_ERROR(
+        bucket->DeletePrefix(absl::StrCat(tsdb::BlockPrefix(BlocksPrefix(t.id), cut.ulid), "/")));
+  }
+  return RemovePendingCut(options_.env, dir);
+}
 
 std::string MetricsStore::BlocksPrefix(std::string_view tenant) const {
   const std::string& sp = options_.config.storage_prefix;
@@ -886,8 +1028,7 @@ std::vector<MetricsStore::Tenant*> MetricsStore::TenantsToCut(
 
 absl::Status MetricsStore::CutRange(Tenant& t, int64_t mint, int64_t maxt) {
   ASSIGN_OR_RETURN(objstore::ObjectStore * bucket, blocks_store());
-  const std::string dir =
-      storage::JoinPath(storage::JoinPath(options_.config.tsdb_dir, t.id), "cut-tmp");
+  const std::string dir = storage::JoinPath(TenantDir(t.id), "cut-tmp");
   RETURN_IF_ERROR(RemoveAll(options_.env, dir));  // a crash's leftovers
   tsdb::BlockWriterOptions bo;
   bo.min_time = mint;
@@ -896,26 +1037,47 @@ absl::Status MetricsStore::CutRange(Tenant& t, int64_t mint, int64_t maxt) {
                    tsdb::BlockWriter::Create(options_.env, dir, bo));
   absl::StatusOr<uint64_t> series = t.head->CutBlock(mint, maxt, writer.get());
   absl::Status status = series.status();
+  bool marked = false;
   if (status.ok() && *series > 0) {
     status = writer->Finish();
+    if (status.ok()) {
+      // From here until the head let the range go, a restart must know that this block may be
+      // in the bucket already (ResolvePendingCut).
+      status = WritePendingCut(options_.env, TenantDir(t.id),
+                               PendingCut{writer->meta().ulid, mint, maxt});
+      marked = status.ok();
+    }
     if (status.ok()) {
       status = writer->Upload(bucket, BlocksPrefix(t.id)).status();
     }
   }
   (void)writer->RemoveLocal();
   (void)RemoveAll(options_.env, dir);
+  if (status.ok()) {
+    // The block is in the bucket (or the range held no chunk): the head may let it go, once
+    // the reads that listed the blocks before the upload are done (they would miss the range).
+    ReadBarrier(t.id);
+    status = t.head->Truncate(maxt);
+  }
+  if (status.ok() && marked) status = RemovePendingCut(options_.env, TenantDir(t.id));
   if (!status.ok()) {
+    // A marker left behind is settled before the tenant's next cut (or at the next start).
     return absl::Status(status.code(),
                         absl::StrCat("metrics store: cutting block [", mint, ", ", maxt,
                                      ") of tenant ", t.id, ": ", status.message()));
   }
-  // The block is in the bucket (or the range held no chunk): the head may let it go.
-  return t.head->Truncate(maxt);
+  return absl::OkStatus();
 }
 
 absl::Status MetricsStore::CutTenant(Tenant& t, bool flush) {
   HeadReader hold(&t.head_mu);  // the head is not reopened under the cut
   if (t.head == nullptr) return absl::OkStatus();
+  // A cut interrupted after its upload (a crash, a failed truncation) is finished first, so the
+  // range is never uploaded twice.
+  if (absl::Status s = ResolvePendingCut(t); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("metrics store: tenant ", t.id,
+                                               ": settling the pending cut: ", s.message()));
+  }
   const int64_t range = tsdb::kDefaultChunkRangeMs;
   while (true) {
     const tsdb::HeadStats stats = t.head->Stats();
@@ -985,7 +1147,8 @@ void MetricsStore::RequestFlush(std::vector<std::string> tenants) {
 void MetricsStore::CutLoop() {
   absl::MutexLock lock(&cutter_mu_);
   while (!stop_cutter_) {
-    cutter_mu_.AwaitWithTimeout(absl::Condition(&wake_cutter_), absl::Minutes(1));
+    cutter_mu_.AwaitWithTimeout(absl::Condition(&wake_cutter_),
+                                options_.config.head_compaction_interval);
     if (stop_cutter_) break;
     wake_cutter_ = false;
     std::vector<std::vector<std::string>> flushes = std::move(flush_requests_);

@@ -95,6 +95,9 @@ class MetricsStore : public api::Queryable {
   bool started() const;
   // Names skipped by Start() (not valid tenant IDs).
   const std::vector<std::string>& skipped_dirs() const { return skipped_dirs_; }
+  // One line per tenant whose cut a crash interrupted, saying how Start() settled it (README
+  // "Cutting blocks"), or why it could not (then the next cut settles it).
+  const std::vector<std::string>& start_notes() const { return start_notes_; }
 
   // A remote-write 1.0 body (snappy block format) for `tenant`.
   PushResult Push(std::string_view tenant, std::string_view snappy_body);
@@ -175,6 +178,14 @@ class MetricsStore : public api::Queryable {
   absl::Status CutTenant(Tenant& t, bool flush) ABSL_EXCLUSIVE_LOCKS_REQUIRED(cut_mu_);
   absl::Status CutRange(Tenant& t, int64_t mint, int64_t maxt)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(cut_mu_);
+  // Settles the tenant's pending-cut marker (README "Cutting blocks"): when the block it names
+  // (or a compacted block listing it among its sources) is in the bucket, truncates the head to
+  // the marker's maxTime; otherwise deletes the unfinished upload. Then removes the marker. The
+  // caller keeps other cuts and reopens of the tenant's head away.
+  // `note` (optional) receives a line saying what was done.
+  absl::Status ResolvePendingCut(Tenant& t, std::string* note = nullptr);
+  // `<blocks_storage.tsdb.dir>/<tenant>`.
+  std::string TenantDir(std::string_view tenant) const;
   // The tenant's prefix in the blocks store: `[storage_prefix/]<tenant>`.
   std::string BlocksPrefix(std::string_view tenant) const;
   std::vector<Tenant*> TenantsToCut(const std::vector<std::string>& tenants) const;
@@ -187,6 +198,13 @@ class MetricsStore : public api::Queryable {
   struct ReadView;
   std::unique_ptr<ReadView> OpenReadView(std::string_view tenant, int64_t mint, int64_t maxt);
   tsdb::BlockSet* BlockSetFor(const std::string& tenant);
+  // The tenant's read barrier: every read holds it shared from before it lists the blocks to
+  // its end. ReadBarrier takes it exclusively and lets it go at once, so it returns when every
+  // read that began before has ended: a cut calls it between its upload and the head's
+  // truncation, a compaction between its upload and the deletion of its sources, so that no
+  // read misses data that moved between the head and the blocks after it listed them.
+  absl::Mutex* ReadBarrierFor(const std::string& tenant);
+  void ReadBarrier(const std::string& tenant);
   // The head failed closed (or a reopen failed before): closes and reopens (replays) it, unless
   // a concurrent caller already did.
   absl::Status ReopenHead(Tenant& t);
@@ -196,6 +214,7 @@ class MetricsStore : public api::Queryable {
   const MetricsStoreOptions options_;
   ingest::Limits ingest_limits_;
   std::vector<std::string> skipped_dirs_;
+  std::vector<std::string> start_notes_;
 
   mutable absl::Mutex mu_;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
@@ -216,6 +235,8 @@ class MetricsStore : public api::Queryable {
   absl::Mutex blocks_mu_;
   std::unique_ptr<objstore::ObjectStore> blocks_store_ ABSL_GUARDED_BY(blocks_mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<tsdb::BlockSet>> block_sets_
+      ABSL_GUARDED_BY(blocks_mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<absl::Mutex>> read_barriers_
       ABSL_GUARDED_BY(blocks_mu_);
   std::atomic<uint64_t> head_reopens_{0};
 

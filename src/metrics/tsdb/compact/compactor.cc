@@ -162,6 +162,7 @@ absl::StatusOr<BlockMeta> Compactor::Compact(const CompactionPlan& plan, MergeSt
   (void)removed;
   // The new block is visible: the sources may go. A failure from here on leaves duplicates,
   // which the next Run removes (CoveredBlocks).
+  if (options_.before_deleting_sources) options_.before_deleting_sources();
   for (const BlockMeta& m : plan.blocks) RETURN_IF_ERROR(DeleteBlock(store_, prefix_, m.ulid));
   *stats += local;
   return writer->meta();

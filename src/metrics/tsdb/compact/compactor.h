@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -55,6 +56,10 @@ struct CompactorOptions {
   uint64_t segment_size = block_format::kDefaultSegmentSize;
   // Compactions one Run does at most (a backlog is worked off over several runs).
   int max_compactions_per_run = 1000;
+  // Called after a compaction's new block is uploaded and before its sources are deleted (may
+  // be empty). The metrics store waits there for the reads that may have listed the blocks
+  // before the upload: they would find the sources gone and miss their samples.
+  std::function<void()> before_deleting_sources;
 };
 
 struct CompactionRunResult {

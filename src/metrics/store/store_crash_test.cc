@@ -1,0 +1,298 @@
+// The store's crash points between its head, its blocks bucket and its compactor: the process
+// dies (every Env operation from the k-th on fails, then SimulateCrash: kKeepUnsynced is
+// `kill -9`, kDropUnsynced a machine crash) at every step of a flush (cut, upload, head
+// truncation, WAL checkpoint) and of a compaction run (merge, upload, source deletion,
+// retention). After each, the store must start, every pushed sample must be readable, and once
+// the interrupted job ran again no sample is held twice: each 2 h range is in one block (the
+// flush), the blocks do not overlap and their sample counts add up to what was pushed.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "metrics/store/store.h"
+#include "metrics/store/store_test_util.h"
+#include "metrics/tsdb/block/reader.h"
+#include "metrics/tsdb/block/writer.h"
+#include "metrics/tsdb/head/head_test_util.h"
+#include "objstore/filesystem.h"
+#include "storage/fault_injection_env.h"
+
+namespace sprout::metrics {
+namespace {
+
+using storage::FaultInjectionEnv;
+using testutil::ReadRequestBody;
+using testutil::WriteBuilder;
+using tsdb::testing::Dump;
+using tsdb::testing::ReadSample;
+
+constexpr int64_t kMinute = 60 * 1000;
+constexpr int64_t kHour = 60 * kMinute;
+constexpr char kTenant[] = "anonymous";
+
+// series → timestamp → sample: what a reader sees once duplicates are merged.
+using SampleMap = std::map<std::string, std::map<int64_t, ReadSample>>;
+
+void AddTo(const Dump& dump, SampleMap* out) {
+  for (const auto& [series, samples] : dump) {
+    for (const ReadSample& s : samples) (*out)[series].emplace(s.t, s);
+  }
+}
+
+struct BlockView {
+  int64_t min_time;
+  int64_t max_time;
+  int level;
+  uint64_t samples;  // as read from the block (not its meta)
+};
+
+class StoreCrashTest : public ::testing::Test {
+ protected:
+  MetricsStoreOptions Options() {
+    MetricsStoreOptions o;
+    o.config = LocalDefaults();
+    o.config.tsdb_dir = "/data/tsdb";
+    o.config.blocks_storage.backend = "filesystem";
+    o.config.blocks_storage.filesystem_dir = "/data/blocks";
+    o.config.compactor_data_dir = "/data/compactor";
+    // Every acknowledged sample is synced, so a machine crash must keep all of them too.
+    o.config.wal_fsync_before_ack = true;
+    // No background job: the tests run the cut and the compaction themselves.
+    o.config.compactor_compaction_interval = absl::ZeroDuration();
+    o.config.compactor_blocks_retention_period = absl::Hours(24 * 365 * 100);
+    o.env = env_.get();
+    o.now_ms = [] { return int64_t{1700000000000}; };
+    o.monotonic_ns = [] { return int64_t{1}; };
+    return o;
+  }
+
+  std::unique_ptr<MetricsStore> Open() {
+    auto store = std::make_unique<MetricsStore>(Options());
+    absl::Status s = store->Start();
+    EXPECT_TRUE(s.ok()) << s;
+    if (!s.ok()) return nullptr;
+    return store;
+  }
+
+  // `series` series, a sample a minute over [0, hours); returns what was pushed.
+  SampleMap Push(MetricsStore& store, int series, int hours) {
+    for (int64_t t0 = 0; t0 < hours * kHour; t0 += 30 * kMinute) {
+      WriteBuilder w;
+      for (int i = 0; i < series; ++i) {
+        auto s = w.Series({"__name__", "m", "i", std::to_string(i)});
+        for (int64_t t = t0; t < t0 + 30 * kMinute; t += kMinute) {
+          s.Sample(t, static_cast<double>(t / kMinute * 10 + i));
+        }
+      }
+      PushResult r = store.Push(kTenant, w.Body());
+      EXPECT_TRUE(r.ok()) << r.message;
+    }
+    SampleMap pushed;
+    AddTo(tsdb::testing::DumpHead(*store.FindHead(kTenant)), &pushed);
+    return pushed;
+  }
+
+  // Every complete block of the tenant, and their samples merged into `merged`.
+  std::vector<BlockView> Blocks(SampleMap* merged) {
+    std::vector<BlockView> out;
+    auto bucket = objstore::FilesystemObjectStore::Open(env_.get(), "/data/blocks");
+    EXPECT_TRUE(bucket.ok()) << bucket.status();
+    if (!bucket.ok()) return out;
+    absl::StatusOr<std::vector<Ulid>> blocks = tsdb::ListBlocks(bucket->get(), kTenant);
+    EXPECT_TRUE(blocks.ok()) << blocks.status();
+    if (!blocks.ok()) return out;
+    for (const Ulid& u : *blocks) {
+      auto reader = tsdb::BlockReader::Open(bucket->get(), tsdb::BlockPrefix(kTenant, u));
+      EXPECT_TRUE(reader.ok()) << reader.status();
+      if (!reader.ok()) continue;
+      const Dump dump = tsdb::testing::DumpBlock(**reader);
+      uint64_t n = 0;
+      for (const auto& [series, samples] : dump) n += samples.size();
+      if (merged != nullptr) AddTo(dump, merged);
+      out.push_back({(*reader)->meta().min_time, (*reader)->meta().max_time,
+                     (*reader)->meta().compaction_level, n});
+    }
+    std::sort(out.begin(), out.end(), [](const BlockView& a, const BlockView& b) {
+      return std::pair(a.min_time, a.max_time) < std::pair(b.min_time, b.max_time);
+    });
+    return out;
+  }
+
+  // What the store's readers see: head + blocks, duplicates merged.
+  SampleMap Visible(MetricsStore& store) {
+    SampleMap out;
+    Blocks(&out);
+    if (tsdb::TenantHead* head = store.FindHead(kTenant); head != nullptr) {
+      AddTo(tsdb::testing::DumpHead(*head), &out);
+    }
+    return out;
+  }
+
+  static uint64_t Count(const SampleMap& m) {
+    uint64_t n = 0;
+    for (const auto& [series, samples] : m) n += samples.size();
+    return n;
+  }
+
+  // Kills the store at the k-th Env operation of `job` (all later ones fail), for k = 0, 1, …
+  // until the job gets through; `prepare` builds the state before the job and returns what was
+  // pushed; `check` runs on the restarted store.
+  void AtEveryStep(FaultInjectionEnv::CrashMode mode,
+                   const std::function<SampleMap(MetricsStore&)>& prepare,
+                   const std::function<absl::Status(MetricsStore&)>& job,
+                   const std::function<void(MetricsStore&, const SampleMap&, int)>& check) {
+    for (int k = 0;; ++k) {
+      SCOPED_TRACE(testing::Message()
+                   << "crash at operation " << k << ", mode " << static_cast<int>(mode));
+      env_ = std::make_unique<FaultInjectionEnv>();
+      auto store = Open();
+      ASSERT_NE(store, nullptr);
+      const SampleMap pushed = prepare(*store);
+      FaultInjectionEnv::Fault crash;
+      crash.skip = k;
+      crash.count = -1;
+      crash.error = absl::AbortedError("simulated crash");
+      env_->InjectFault(crash);
+      const bool done = job(*store).ok();
+      store->Close();
+      store.reset();
+      env_->ClearFaults();
+      env_->SimulateCrash(mode, static_cast<uint64_t>(k) + 1);
+      store = Open();
+      ASSERT_NE(store, nullptr) << "the store does not start after the crash";
+      check(*store, pushed, k);
+      if (HasFatalFailure() || HasFailure()) return;
+      if (done) return;
+      ASSERT_LT(k, 5000) << "the job never got through";
+    }
+  }
+
+  std::unique_ptr<FaultInjectionEnv> env_ = std::make_unique<FaultInjectionEnv>();
+};
+
+class StoreCrashModeTest : public StoreCrashTest,
+                           public ::testing::WithParamInterface<FaultInjectionEnv::CrashMode> {};
+
+INSTANTIATE_TEST_SUITE_P(Modes, StoreCrashModeTest,
+                         ::testing::Values(FaultInjectionEnv::CrashMode::kKeepUnsynced,
+                                           FaultInjectionEnv::CrashMode::kDropUnsynced),
+                         [](const auto& info) {
+                           return info.param == FaultInjectionEnv::CrashMode::kKeepUnsynced
+                                      ? std::string("Kill")
+                                      : std::string("MachineCrash");
+                         });
+
+// A flush of [0, 5 h) cuts three 2 h blocks, each uploaded and then truncated from the head (WAL
+// checkpoint). A crash after an upload and before the truncation was durable leaves the range in
+// the head too: the restarted store must not upload it a second time.
+TEST_P(StoreCrashModeTest, CrashAtEveryStepOfAFlushLosesNothingAndCutsEachRangeOnce) {
+  AtEveryStep(
+      GetParam(), [&](MetricsStore& store) { return Push(store, 3, 5); },
+      [](MetricsStore& store) { return store.Flush(); },
+      [&](MetricsStore& store, const SampleMap& pushed, int k) {
+        EXPECT_EQ(Visible(store), pushed) << "after the crash";
+        ASSERT_TRUE(store.Flush().ok());
+        EXPECT_TRUE(tsdb::testing::DumpHead(*store.FindHead(kTenant)).empty());
+        SampleMap merged;
+        const std::vector<BlockView> blocks = Blocks(&merged);
+        EXPECT_EQ(merged, pushed);
+        std::vector<std::pair<int64_t, int64_t>> ranges;
+        uint64_t samples = 0;
+        for (const BlockView& b : blocks) {
+          ranges.emplace_back(b.min_time, b.max_time);
+          samples += b.samples;
+        }
+        EXPECT_EQ(ranges, (std::vector<std::pair<int64_t, int64_t>>{
+                              {0, 2 * kHour}, {2 * kHour, 4 * kHour}, {4 * kHour, 6 * kHour}}))
+            << "crash at operation " << k << ": a range cut twice";
+        EXPECT_EQ(samples, Count(pushed)) << "samples held twice";
+        // Nothing left behind: no pending cut, no partial block in the bucket.
+        EXPECT_FALSE(env_->Exists("/data/tsdb/anonymous/cut-pending").value_or(true));
+      });
+}
+
+// A compaction run over twelve 2 h blocks writes two 12 h blocks and deletes the sources; a crash
+// between a new block's upload and the deletion of its sources leaves both visible (readers
+// de-duplicate); the next run deletes the covered sources instead of compacting them again.
+TEST_P(StoreCrashModeTest, CrashAtEveryStepOfACompactionRunLosesNothingAndCountsOnce) {
+  AtEveryStep(
+      GetParam(),
+      [&](MetricsStore& store) {
+        SampleMap pushed = Push(store, 2, 24);
+        EXPECT_TRUE(store.Flush().ok());
+        return pushed;
+      },
+      [](MetricsStore& store) { return store.RunCompactionOnce(); },
+      [&](MetricsStore& store, const SampleMap& pushed, int k) {
+        EXPECT_EQ(Visible(store), pushed) << "after the crash";
+        ASSERT_TRUE(store.RunCompactionOnce().ok());
+        SampleMap merged;
+        const std::vector<BlockView> blocks = Blocks(&merged);
+        EXPECT_EQ(merged, pushed);
+        std::vector<std::pair<int64_t, int64_t>> ranges;
+        uint64_t samples = 0;
+        for (const BlockView& b : blocks) {
+          ranges.emplace_back(b.min_time, b.max_time);
+          samples += b.samples;
+        }
+        EXPECT_EQ(ranges, (std::vector<std::pair<int64_t, int64_t>>{{0, 12 * kHour},
+                                                                    {12 * kHour, 24 * kHour}}))
+            << "crash at operation " << k;
+        EXPECT_EQ(samples, Count(pushed)) << "samples held twice";
+        // The compactor's local directory is left empty.
+        absl::StatusOr<std::vector<std::string>> local = env_->ListDir("/data/compactor/anonymous");
+        if (local.ok()) {
+          EXPECT_TRUE(local->empty());
+        }
+      });
+}
+
+// Reads racing the moves of data between the head and the blocks: a cut truncates the head
+// after its upload, a compaction deletes its sources after its upload. A read that listed the
+// blocks before such an upload must still find the data (the store's read barrier), so every
+// remote read taken meanwhile holds every pushed sample.
+TEST_F(StoreCrashTest, ReadsDuringCutsAndCompactionsSeeEverySample) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  const uint64_t pushed = Count(Push(*store, 20, 48));
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0};
+  std::atomic<int> short_reads{0};
+  std::thread reader([&] {
+    while (!done.load()) {
+      prometheus::ReadResponse rr;
+      ReadResult r = store->RemoteRead(kTenant, ReadRequestBody({{INT64_MIN, INT64_MAX, {"m"}}}));
+      ASSERT_EQ(r.http_status, 200) << r.body;
+      ASSERT_TRUE(testutil::ParseReadResponse(r.body, &rr));
+      uint64_t n = 0;
+      for (const auto& ts : rr.results(0).timeseries()) n += ts.samples_size();
+      if (n != pushed) short_reads.fetch_add(1);
+      reads.fetch_add(1);
+    }
+  });
+  // The cutting job cuts the 2 h ranges one by one (upload, truncation) until the head spans
+  // 3 h; the compactor merges them by 12 h, one compaction at a time (upload, deletions); the
+  // flush cuts the rest. Meanwhile the reader reads.
+  while (reads.load() < 2) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_TRUE(store->CutCompleteBlocks().ok());
+  EXPECT_TRUE(store->RunCompactionOnce().ok());
+  EXPECT_TRUE(store->Flush().ok());
+  EXPECT_TRUE(store->RunCompactionOnce().ok());
+  // At least a few reads overlapped the work.
+  while (reads.load() < 5) absl::SleepFor(absl::Milliseconds(1));
+  done.store(true);
+  reader.join();
+  EXPECT_EQ(short_reads.load(), 0) << "of " << reads.load() << " reads";
+  SampleMap merged;
+  std::vector<BlockView> blocks = Blocks(&merged);
+  EXPECT_EQ(Count(merged), pushed);
+  EXPECT_EQ(blocks.size(), 4u);  // four 12 h ranges
+}
+
+}  // namespace
+}  // namespace sprout::metrics

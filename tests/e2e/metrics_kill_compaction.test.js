@@ -1,0 +1,272 @@
+'use strict';
+// Issue 9's acceptance item "kill -9 ... Same with kill -9 during head compaction and during
+// block compaction". Label `soak`: SPROUT_E2E_KILL_ITERATIONS rounds per loop (default 3, what
+// `make test` runs; `make soak` runs more).
+//
+// `sprout metrics` (multi-tenancy off) runs on one data directory for the whole loop, with the
+// cutting job checking every 50 ms (blocks_storage.tsdb.head_compaction_interval) and the
+// compactor running every 1 s (every 200 ms in the compaction loop). WRITERS writers post hand-built
+// remote-write requests back to back (SERIES series each); their timestamps come from one shared
+// clock that moves STEP_MS per request, starting 400 days ago, so the head spans more than
+// 1.5 × 2 h every ~100 requests and the cutting job cuts a 2 h block several times a second, and
+// the compactor finds 2 h blocks of complete 12 h ranges to merge (levels 2, 3, …) as often.
+//
+// Each round kills the process inside a phase seen on disk, from a worker thread polling
+// every ~0.2 ms: the head loop waits for a cut (`tsdb/anonymous/cut-tmp/` exists: the block is
+// written and uploaded) and kills either a random 0–3 ms into it or 0–3 ms after it ended (the
+// head's truncation and WAL checkpoint come then); the compaction loop does the same with the
+// compactor's local directory (`compactor/anonymous/<ULID>/`: merge and upload; after it, the
+// deletion of the sources). Then, after every restart:
+//  - it is ready within 30 s with no error in its log (what settling an interrupted cut did is
+//    logged as a warning and counted);
+//  - remote read over the whole run holds every sample of every request ever answered 2xx with
+//    its exact bits and nothing never sent (lib/metrics_kill.js's checkAll);
+//  - the blocks bucket holds no complete block (meta.json present) without its index and
+//    chunks, and no two complete blocks overlap in time, leaving out a compaction's sources still
+//    listed beside the block that covers them (deleted by the next run): remote read
+//    de-duplicates, so a range cut twice would only show here.
+// At the end: a flush (wait=true) and quiet compactions; then the blocks do not overlap, each
+// complete 12 h range is one block, and the samples the metas count add up exactly to the
+// distinct samples read back — nothing held twice.
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const { makeTempDir, sleep } = require('./lib/sprout');
+const { SproutMetrics } = require('./lib/sprout_metrics');
+const { Writer, killInPhase, checkAll, badLine } = require('./lib/metrics_kill');
+
+const ITERATIONS = Number(process.env.SPROUT_E2E_KILL_ITERATIONS || 3);
+const WRITERS = 4;
+const SERIES = 100;
+const STEP_MS = 2 * 60 * 1000; // the shared clock's move per request
+const HOUR = 3600 * 1000;
+const READY_DEADLINE_MS = 30000;
+const TENANT = 'anonymous';
+
+// Every complete block of the bucket (a directory with meta.json): {ulid, minTime, maxTime,
+// numSamples, level, sources, files: names in the directory}; and the ULIDs of partial ones.
+function readBlocks(dir) {
+  const root = path.join(dir, 'data/metrics/blocks', TENANT);
+  const blocks = [];
+  const partial = [];
+  let names = [];
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return { blocks, partial };
+  }
+  for (const name of names) {
+    if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(name)) continue;
+    let meta;
+    try {
+      meta = JSON.parse(fs.readFileSync(path.join(root, name, 'meta.json'), 'utf8'));
+    } catch (err) {
+      if (err.code === 'ENOENT') partial.push(name);
+      else throw new Error(`block ${name}: meta.json: ${err.message}`);
+      continue;
+    }
+    let files = [];
+    let chunks = [];
+    try {
+      files = fs.readdirSync(path.join(root, name));
+      chunks = fs.readdirSync(path.join(root, name, 'chunks'));
+    } catch {}
+    blocks.push({
+      ulid: meta.ulid,
+      dir: name,
+      minTime: meta.minTime,
+      maxTime: meta.maxTime,
+      numSamples: meta.stats ? meta.stats.numSamples || 0 : 0,
+      level: meta.compaction ? meta.compaction.level : 0,
+      sources: meta.compaction ? meta.compaction.sources || [] : [],
+      files,
+      chunks,
+    });
+  }
+  blocks.sort((a, b) => a.minTime - b.minTime || a.maxTime - b.maxTime);
+  return { blocks, partial };
+}
+
+// Blocks whose sources another block holds all of (a compaction's sources not yet deleted).
+function covered(blocks) {
+  const out = new Set();
+  for (const b of blocks) {
+    for (const c of blocks) {
+      if (c === b || c.sources.length < b.sources.length) continue;
+      const cs = new Set(c.sources);
+      if (b.sources.every((s) => cs.has(s)) && (c.sources.length > b.sources.length || c.ulid > b.ulid)) {
+        out.add(b.ulid);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+// Problems of the bucket: a complete block missing its index or chunks, or two blocks that are
+// not a compaction's leftovers overlapping in time.
+function bucketProblems({ blocks }) {
+  const problems = [];
+  for (const b of blocks) {
+    if (b.ulid !== b.dir) problems.push(`block ${b.dir}: meta.json names ${b.ulid}`);
+    if (!b.files.includes('index')) problems.push(`block ${b.dir}: complete (meta.json) but no index`);
+    if (b.numSamples > 0 && b.chunks.length === 0) problems.push(`block ${b.dir}: complete but no chunk segment`);
+  }
+  const skip = covered(blocks);
+  const live = blocks.filter((b) => !skip.has(b.ulid));
+  for (let i = 0; i < live.length; i++) {
+    for (let j = i + 1; j < live.length; j++) {
+      const a = live[i];
+      const b = live[j];
+      if (a.minTime < b.maxTime && b.minTime < a.maxTime) {
+        problems.push(`blocks ${a.ulid} [${a.minTime}, ${a.maxTime}) level ${a.level} and ${b.ulid} [${b.minTime}, ${b.maxTime}) level ${b.level} overlap`);
+      }
+    }
+  }
+  return problems;
+}
+
+function killLoop(variant, { watch, sets }) {
+  describe(`sprout metrics: kill -9 during ${variant}, ${ITERATIONS} times`, () => {
+    let peer;
+    // One clock for every writer: timestamps of concurrent requests stay within a few steps of
+    // each other (well inside the head's one-hour too-old bound).
+    const clock = { t: Math.floor((Date.now() - 400 * 24 * HOUR) / STEP_MS) * STEP_MS };
+    const nextT = () => (clock.t += STEP_MS);
+    const writers = Array.from({ length: WRITERS }, (_, w) => new Writer(w, { metric: `sprout_e2e_kill_${variant.replace(/\W/g, '_')}`, series: SERIES, nextT }));
+    const metric = writers[0].metric;
+    const start = clock.t;
+    const rounds = [];
+    const summary = { phaseHit: 0, during: 0, after: 0, settled: 0, settledNotes: [], partialSeen: 0, maxBlocks: 0 };
+
+    before(async () => {
+      peer = new SproutMetrics({
+        name: `sprout-metrics-kill-${variant.replace(/\W/g, '-')}`,
+        dir: makeTempDir(`sprout-metrics-kill-${variant.replace(/\W/g, '-')}-`),
+        multitenancy: false,
+        sets: [
+          'limits.ingestion_rate=100000000',
+          'limits.ingestion_burst_size=100000000',
+          'blocks_storage.tsdb.head_compaction_interval=50ms',
+          // Retention runs with every compaction and deletes nothing of this run.
+          'limits.compactor_blocks_retention_period=87600h',
+          ...sets,
+        ],
+      });
+      await peer.start({ timeoutMs: READY_DEADLINE_MS });
+    });
+
+    after(async () => {
+      if (peer) await peer.kill();
+    });
+
+    for (let round = 0; round < ITERATIONS; round++) {
+      it(`round ${round}: every acknowledged sample survives kill -9 during ${variant}, nothing held twice`, async () => {
+        const info = { round, after: Math.random() < 0.5, delayMs: Math.floor(Math.random() * 4) };
+        rounds.push(info);
+        const state = { loading: true };
+        const before = writers.map((wr) => wr.requests.length);
+        const running = writers.map((wr) => wr.run(peer, state, round));
+        const exited = peer.exited;
+        const killer = killInPhase(peer.child.pid, {
+          dir: path.join(peer.dir, watch),
+          minMs: 200 + Math.floor(Math.random() * 300),
+          phaseTimeoutMs: 10000,
+          delayMs: info.delayMs,
+          after: info.after,
+        });
+        const exit = await exited;
+        state.loading = false;
+        const report = await killer.report;
+        await killer.worker.terminate();
+        Object.assign(info, report);
+        assert.equal(exit.signal, 'SIGKILL', `round ${round}: ${JSON.stringify(exit)}`);
+        await Promise.all(running);
+        if (info.phase) {
+          summary.phaseHit++;
+          summary[info.after ? 'after' : 'during']++;
+        }
+        const sent = writers.flatMap((wr, w) => wr.requests.slice(before[w]));
+        info.sent = sent.length;
+        info.acked = sent.filter((q) => q.acked).length;
+        info.refused = sent.filter((q) => !q.acked && q.status !== 0).map((q) => `${q.status} ${q.text}`).slice(0, 3);
+        assert.deepEqual(info.refused, [], `round ${round}: refusals other than the kill`);
+        const atKill = readBlocks(peer.dir);
+        info.partialAtKill = atKill.partial.length;
+        if (atKill.partial.length > 0) summary.partialSeen++;
+
+        // Restart on the same directory: never refused, within the deadline.
+        const logFrom = peer.log.length;
+        const t0 = Date.now();
+        await peer.start({ timeoutMs: READY_DEADLINE_MS });
+        info.readyMs = Date.now() - t0;
+        const runLog = peer.log.slice(logFrom);
+        const bad = runLog.split('\n').filter(badLine);
+        assert.deepEqual(bad, [], `round ${round}: errors in the log of the restart`);
+        const settled = runLog.split('\n').filter((l) => l.includes('interrupted block cut was settled'));
+        info.settled = settled.length;
+        summary.settled += settled.length;
+        for (const l of settled) summary.settledNotes.push(l.slice(0, 300));
+
+        // Every acknowledged sample of every round so far, with its value; nothing unsent.
+        const t1 = Date.now();
+        const check = await checkAll(peer, writers, { metric, series: SERIES, start, end: clock.t + HOUR });
+        info.checkMs = Date.now() - t1;
+        info.storedSamples = check.samples;
+        info.ackedSamples = check.acked;
+        info.unacked = check.unacked;
+        const detail = () =>
+          JSON.stringify({ ...info, lost: check.lost.slice(0, 5), lostCount: check.lost.length, wrong: check.wrong.slice(0, 5), unsent: check.unsent.slice(0, 5), log: runLog.slice(-3000) }, null, 1);
+        assert.equal(check.lost.length, 0, `round ${round}: acknowledged samples lost: ${detail()}`);
+        assert.equal(check.wrong.length, 0, `round ${round}: samples with another value than sent: ${detail()}`);
+        assert.equal(check.unsent.length, 0, `round ${round}: samples never sent: ${detail()}`);
+        assert.deepEqual(check.duplicates, [], `round ${round}: a series returned twice`);
+
+        // The bucket: no partial block taken for complete, no range held twice.
+        const bucket = readBlocks(peer.dir);
+        info.blocks = bucket.blocks.length;
+        summary.maxBlocks = Math.max(summary.maxBlocks, bucket.blocks.length);
+        assert.deepEqual(bucketProblems(bucket), [], `round ${round}: the bucket after the restart: ${JSON.stringify(info)}`);
+        console.log(`${variant} ${JSON.stringify(info)}`);
+      });
+    }
+
+    it('after a flush and quiet compactions every sample is held exactly once', async () => {
+      const r = await fetch(`${peer.baseUrl}/ingester/flush?wait=true`, { method: 'POST' });
+      assert.equal(r.status, 204, await r.text());
+      // The compactor merges each complete 12 h range into one block and deletes the sources.
+      let bucket;
+      const deadline = Date.now() + 60000;
+      for (;;) {
+        bucket = readBlocks(peer.dir);
+        const groups = new Map();
+        for (const b of bucket.blocks) {
+          const g = Math.floor(b.minTime / (12 * HOUR));
+          groups.set(g, (groups.get(g) || 0) + 1);
+        }
+        if ([...groups.values()].every((n) => n === 1)) break;
+        if (Date.now() > deadline) assert.fail(`the compactor did not settle: ${JSON.stringify(bucket.blocks.map((b) => [b.minTime, b.maxTime, b.level]))}`);
+        await sleep(200);
+      }
+      assert.deepEqual(bucketProblems(bucket), []);
+      const check = await checkAll(peer, writers, { metric, series: SERIES, start, end: clock.t + HOUR });
+      assert.equal(check.lost.length, 0, 'acknowledged samples lost after the final flush');
+      assert.equal(check.unsent.length, 0);
+      const inBlocks = bucket.blocks.reduce((n, b) => n + b.numSamples, 0);
+      // The head is empty after the flush: the blocks hold every sample read back, once.
+      assert.equal(inBlocks, check.samples, `samples counted by the blocks' metas vs distinct samples read back`);
+      assert.ok(check.samples >= check.acked, `${check.samples} samples read, ${check.acked} acknowledged`);
+      const exit = await peer.stop();
+      assert.equal(exit.code, 0, peer.log.slice(-3000));
+      console.log(`${variant} total: ${JSON.stringify({ rounds: rounds.length, ...summary, settledNotes: summary.settledNotes.slice(0, 5), blocks: bucket.blocks.length, samples: check.samples, acked: check.acked })}`);
+      // Most kills must land in the phase (else the loop tests nothing new).
+      assert.ok(summary.phaseHit >= Math.ceil(rounds.length / 2), `only ${summary.phaseHit} of ${rounds.length} kills inside the phase`);
+    });
+  });
+}
+
+killLoop('head compaction', { watch: `data/metrics/tsdb/${TENANT}/cut-tmp`, sets: ['compactor.compaction_interval=1s'] });
+killLoop('block compaction', { watch: `data/metrics/compactor/${TENANT}`, sets: ['compactor.compaction_interval=200ms'] });

@@ -9,11 +9,13 @@
 //     raw samples of a few series (sprout's remote read against Prometheus's `x[window]` query
 //     and against Prometheus's own remote read, the latter bit for bit).
 // (b) The JS SDK → `sprout collector` (prometheusremotewrite) → sprout: lib/prw.js's workload and
-//     checks, with raw samples read through remote read. Deferred until PromQL exists: the
-//     instant-query part of the float check and the histogram functions; exemplars are only
-//     counted (cortex_distributor_received_exemplars_total), their content needs
-//     /api/v1/query_exemplars. The native histograms are in the series set; their samples are
-//     checked through remote read in a `todo` test until the store's remote read returns them.
+//     checks, with raw samples and native histograms read through remote read, and the
+//     exemplars through /api/v1/query_exemplars. The SDK's exponential histogram is also
+//     checked against what its recorded values imply (scale, schema, count, sum, zero bucket and
+//     every bucket count, worked out from the values). Deferred until PromQL exists: the
+//     instant-query part of the float check and the histogram functions.
+// Exemplars and native histograms from a real Prometheus (scraped from OpenMetrics text and the
+// protobuf format) are in metrics_prometheus_scrape.test.js.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -22,6 +24,8 @@ const fs = require('node:fs');
 const { Prometheus, labelKey } = require('./lib/prom');
 const {
   HAND_PHASES,
+  checkExemplars,
+  checkExponentialFromValues,
   checkFloatSamples,
   checkNativeHistograms,
   checkSeriesSet,
@@ -239,9 +243,8 @@ describe('JS SDK → sprout collector (prometheusremotewrite) → sprout metrics
     const dir = makeTempDir('sprout-metrics-prw-');
     sprout = new SproutMetrics({ dir });
     await sprout.start();
-    // nativeHistograms false: the workload waits for each phase through remote read, which does
-    // not return native histograms yet (see below); the series API lists them all the same.
-    run = await runWorkload({ peer: sprout, transport: 'grpc', dir, nativeHistograms: false });
+    // The workload waits for each phase's samples and histograms through remote read.
+    run = await runWorkload({ peer: sprout, transport: 'grpc', dir, nativeHistograms: true });
   });
 
   after(async () => {
@@ -260,16 +263,21 @@ describe('JS SDK → sprout collector (prometheusremotewrite) → sprout metrics
     await checkTargetInfo(sprout, run);
   });
 
-  // Remote read of native histograms (TimeSeries.histograms, as Prometheus ≥ 2.43-era servers
-  // answer SAMPLES reads; Debian's 2.42 answers the series without them) is deferred by the store
-  // (src/metrics/store/README.md): a todo until it lands, then drop the option.
-  it('holds the exponential histograms as native histograms (count, sum, buckets through remote read)', {
-    todo: 'native histograms in remote read: deferred in src/metrics/store',
-  }, async () => {
+  // Remote read answers native histograms in TimeSeries.histograms (as Prometheus ≥ 2.43 does;
+  // Debian's 2.42 answers such series without them).
+  it('holds the exponential histograms as native histograms (count, sum, buckets through remote read)', async () => {
     await checkNativeHistograms(sprout, run, { promql: false });
   });
 
-  it('accepts the exemplars (counted; their content needs query_exemplars, which comes with PromQL)', async () => {
+  it('holds what the SDK\'s recorded values imply for its exponential histogram (scale, schema, zero bucket, every bucket)', async () => {
+    await checkExponentialFromValues(sprout, run);
+  });
+
+  it('answers /api/v1/query_exemplars with every exemplar sent (trace and span IDs, attributes, value, time, bucket)', async () => {
+    await checkExemplars(sprout, run, { everyNativeExemplar: true });
+  });
+
+  it('counts the exemplars it received (cortex_distributor_received_exemplars_total)', async () => {
     const sent = HAND_PHASES.reduce((n, h) => n + 1 + h.db.exemplars.length + 1, 0);
     const m = await scrape(sprout.port);
     const received = metricValue(m, 'cortex_distributor_received_exemplars_total');

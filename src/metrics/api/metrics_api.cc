@@ -1,11 +1,13 @@
 #include "metrics/api/metrics_api.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/go_format.h"
 #include "base/json_escape.h"
 #include "base/status.h"
 #include "metrics/api/params.h"
@@ -39,6 +41,33 @@ std::string LabelSetJson(const tsdb::Labels& labels) {
   }
   out += "}";
   return out;
+}
+
+// Prometheus's JSON number for a timestamp in milliseconds: whole seconds, then the milliseconds
+// as exactly three decimals when they are not zero (1700000000500 → 1700000000.500,
+// 1700000000005 → 1700000000.005, 1700000000000 → 1700000000).
+void AppendTimestamp(int64_t t_ms, std::string* out) {
+  uint64_t abs = static_cast<uint64_t>(t_ms);
+  if (t_ms < 0) {
+    out->push_back('-');
+    abs = ~abs + 1;
+  }
+  absl::StrAppend(out, abs / 1000);
+  if (const uint64_t fraction = abs % 1000; fraction != 0) {
+    out->push_back('.');
+    if (fraction < 100) out->push_back('0');
+    if (fraction < 10) out->push_back('0');
+    absl::StrAppend(out, fraction);
+  }
+}
+
+// Prometheus's JSON string for a sample value: Go's shortest 'f' form, 'e' below 1e-6 and from
+// 1e21 on; "NaN", "+Inf", "-Inf".
+void AppendValue(double v, std::string* out) {
+  out->push_back('"');
+  const double abs = std::fabs(v);
+  AppendGoFloat(v, abs != 0 && (abs < 1e-6 || abs >= 1e21) ? 'e' : 'f', -1, out);
+  out->push_back('"');
 }
 
 // The parameters every metadata endpoint shares. Returns false after answering the request
@@ -297,6 +326,55 @@ absl::Status MetricsApi::Register(net::Router* router) {
       WriteSuccess(response, data);
     };
     RETURN_IF_ERROR(handle("GET", p + "/api/v1/metadata", metadata, tenant));
+
+    // Prometheus's parameters, checks and JSON; the query is one series selector until PromQL
+    // exists (ParseSelectorQuery).
+    auto exemplars = [q](net::HttpRequest& request, net::HttpResponse& response) {
+      if (absl::Status s = request.ParseForm(); !s.ok()) {
+        return WriteError(response, ErrorType::kBadData,
+                          absl::StrCat("error parsing form values: ", s.message()));
+      }
+      absl::StatusOr<int64_t> start =
+          ParseTimeParam("start", request.form.Get("start"), kMinTimeMs);
+      if (!start.ok()) return WriteStatusError(response, start.status());
+      absl::StatusOr<int64_t> end = ParseTimeParam("end", request.form.Get("end"), kMaxTimeMs);
+      if (!end.ok()) return WriteStatusError(response, end.status());
+      if (*end < *start) {
+        return WriteError(response, ErrorType::kBadData,
+                          "end timestamp must not be before start timestamp");
+      }
+      absl::StatusOr<MatcherSpecSet> selector = ParseSelectorQuery(request.form.Get("query"));
+      if (!selector.ok()) return WriteStatusError(response, selector.status());
+      absl::StatusOr<std::vector<MatcherSet>> sets = ToMatcherSets({*std::move(selector)});
+      if (!sets.ok()) return WriteStatusError(response, sets.status());
+      absl::StatusOr<std::vector<SeriesExemplars>> found =
+          q->Exemplars(request.tenant, *sets, *start, *end);
+      if (!found.ok()) return WriteStatusError(response, found.status());
+      std::string data = "[";
+      for (size_t i = 0; i < found->size(); ++i) {
+        const SeriesExemplars& series = (*found)[i];
+        if (i > 0) data += ",";
+        data += "{\"seriesLabels\":";
+        data += LabelSetJson(series.series);
+        data += ",\"exemplars\":[";
+        for (size_t j = 0; j < series.exemplars.size(); ++j) {
+          const ExemplarPoint& e = series.exemplars[j];
+          if (j > 0) data += ",";
+          data += "{\"labels\":";
+          data += LabelSetJson(e.labels);
+          data += ",\"value\":";
+          AppendValue(e.value, &data);
+          data += ",\"timestamp\":";
+          AppendTimestamp(e.t_ms, &data);
+          data += "}";
+        }
+        data += "]}";
+      }
+      data += "]";
+      WriteSuccess(response, data);
+    };
+    RETURN_IF_ERROR(handle("GET", p + "/api/v1/query_exemplars", exemplars, tenant));
+    RETURN_IF_ERROR(handle("POST", p + "/api/v1/query_exemplars", exemplars, tenant));
   }
   return absl::OkStatus();
 }

@@ -68,6 +68,13 @@ class FakeQueryable : public Queryable {
     last_limit = limit;
     return std::map<std::string, std::vector<MetricMetadata>>{{"up", {{"gauge", "1 if up", ""}}}};
   }
+  absl::StatusOr<std::vector<SeriesExemplars>> Exemplars(std::string_view tenant,
+                                                         const std::vector<MatcherSet>& sets,
+                                                         int64_t start, int64_t end) override {
+    Record(tenant, sets, start, end, 0);
+    return exemplars;
+  }
+  std::vector<SeriesExemplars> exemplars;
 
  private:
   void Record(std::string_view tenant, const std::vector<MatcherSet>& sets, int64_t mint,
@@ -254,6 +261,82 @@ TEST_F(MetricsApiTest, Metadata) {
             "{\"status\":\"success\",\"data\":{\"up\":[{\"type\":\"gauge\",\"help\":\"1 if up\","
             "\"unit\":\"\"}]}}");
   EXPECT_EQ(queryable_.last_limit, 5);
+}
+
+TEST_F(MetricsApiTest, QueryExemplarsAnswersPrometheusJson) {
+  Build(false);
+  queryable_.exemplars = {
+      {tsdb::Labels::FromStrings({"__name__", "req_total", "job", "a"}),
+       {{tsdb::Labels::FromStrings({"trace_id", "abc"}), 1, 1700000000123},
+        {tsdb::Labels(), 0.5, 1700000001000},
+        {tsdb::Labels::FromStrings({"span_id", "x"}), 1e-7, 1700000002005},
+        {tsdb::Labels::FromStrings({"span_id", "y"}), 2.5e21, -1500}}},
+      {tsdb::Labels::FromStrings({"__name__", "req_total", "job", "b"}),
+       {{tsdb::Labels::FromStrings({"trace_id", "d\"e"}), 123456789, 1700000000050}}},
+  };
+  net::HttpResponse r = Serve(
+      "GET", "/api/v1/query_exemplars?query=req_total%7Bjob%3D~%22a%7Cb%22%7D&start=10&end=20");
+  EXPECT_EQ(r.status, 200) << r.body;
+  // Prometheus's shape: values as strings (Go's 'f', 'e' below 1e-6 and from 1e21), timestamps
+  // as seconds with three decimals when there are milliseconds.
+  EXPECT_EQ(r.body,
+            R"({"status":"success","data":[)"
+            R"({"seriesLabels":{"__name__":"req_total","job":"a"},"exemplars":[)"
+            R"({"labels":{"trace_id":"abc"},"value":"1","timestamp":1700000000.123},)"
+            R"({"labels":{},"value":"0.5","timestamp":1700000001},)"
+            R"({"labels":{"span_id":"x"},"value":"1e-07","timestamp":1700000002.005},)"
+            R"({"labels":{"span_id":"y"},"value":"2.5e+21","timestamp":-1.500}]},)"
+            R"({"seriesLabels":{"__name__":"req_total","job":"b"},"exemplars":[)"
+            R"({"labels":{"trace_id":"d\"e"},"value":"123456789","timestamp":1700000000.050}]}]})");
+  EXPECT_EQ(queryable_.last_mint, 10000);
+  EXPECT_EQ(queryable_.last_maxt, 20000);
+  ASSERT_EQ(queryable_.last_sets.size(), 1u);
+  ASSERT_EQ(queryable_.last_sets[0].size(), 2u);
+  EXPECT_EQ(queryable_.last_sets[0][0].name(), "__name__");
+  EXPECT_EQ(queryable_.last_sets[0][0].value(), "req_total");
+  EXPECT_EQ(queryable_.last_sets[0][1].name(), "job");
+  EXPECT_EQ(queryable_.last_sets[0][1].type(), tsdb::Matcher::Type::kRegexMatch);
+
+  // No range: Prometheus's MinTime/MaxTime; form POST at the Mimir prefix; nothing found is [].
+  queryable_.exemplars.clear();
+  r = Serve("POST", "/prometheus/api/v1/query_exemplars",
+            {{"content-type", "application/x-www-form-urlencoded"}}, "query=%7Bjob%3D%22a%22%7D");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"status":"success","data":[]})");
+  EXPECT_EQ(queryable_.last_mint, kMinTimeMs);
+  EXPECT_EQ(queryable_.last_maxt, kMaxTimeMs);
+}
+
+TEST_F(MetricsApiTest, QueryExemplarsRefusesWhatIsNotASelector) {
+  Build(false);
+  auto expect_bad = [&](const std::string& target, const std::string& message) {
+    net::HttpResponse r = Serve("GET", target);
+    EXPECT_EQ(r.status, 400) << target;
+    EXPECT_EQ(r.body,
+              "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"" + message + "\"}")
+        << target;
+  };
+  const std::string unsupported =
+      "expression not supported yet: until PromQL is implemented only a single series selector "
+      "(a metric name and/or {label matchers}) is accepted, got ";
+  expect_bad("/api/v1/query_exemplars?query=rate(up%5B5m%5D)",
+             unsupported + "\\\"rate(up[5m])\\\"");
+  expect_bad("/api/v1/query_exemplars?query=up%5B5m%5D", unsupported + "\\\"up[5m]\\\"");
+  expect_bad("/api/v1/query_exemplars?query=%7Bjob%3D%22a%22%7D%20%2B%201",
+             unsupported + "\\\"{job=\\\\\\\"a\\\\\\\"} + 1\\\"");
+  expect_bad("/api/v1/query_exemplars?query=1", unsupported + "\\\"1\\\"");
+  expect_bad("/api/v1/query_exemplars?query=sum%20by%20(job)%20(up)",
+             unsupported + "\\\"sum by (job) (up)\\\"");
+  // A malformed selector is the selector's parse error; an empty query is PromQL's.
+  expect_bad("/api/v1/query_exemplars?query=up%7Bjob%3D%7D",
+             "1:8: parse error: unexpected \\\"}\\\" in label matching, expected string");
+  expect_bad("/api/v1/query_exemplars?query=%7Ba%3D%22%22%7D",
+             "1:1: parse error: vector selector must contain at least one non-empty matcher");
+  expect_bad("/api/v1/query_exemplars", "1:1: parse error: no expression found in input");
+  expect_bad("/api/v1/query_exemplars?query=up&start=20&end=10",
+             "end timestamp must not be before start timestamp");
+  expect_bad("/api/v1/query_exemplars?query=up&start=x",
+             "invalid parameter \\\"start\\\": cannot parse \\\"x\\\" to a valid timestamp");
 }
 
 TEST_F(MetricsApiTest, MetricsAndConfig) {

@@ -49,7 +49,9 @@ class SelectorParser {
  public:
   explicit SelectorParser(std::string_view in) : in_(in) {}
 
-  absl::StatusOr<MatcherSpecSet> Parse() {
+  // With a non-null `end`, input after a complete selector is left alone: *end is where it
+  // starts (after spaces; in_.size() when there is none).
+  absl::StatusOr<MatcherSpecSet> Parse(size_t* end = nullptr) {
     MatcherSpecSet out;
     SkipSpace();
     if (pos_ == in_.size()) return ParseError(pos_, "unexpected end of input");
@@ -73,7 +75,9 @@ class SelectorParser {
     if (!has_name && !braces) {
       return ParseError(pos_, absl::StrCat("unexpected character: ", QuoteRune(in_[pos_])));
     }
-    if (pos_ < in_.size()) {
+    if (end != nullptr) {
+      *end = pos_;
+    } else if (pos_ < in_.size()) {
       return ParseError(
           pos_, absl::StrCat("could not parse remaining input ", GoQuote(in_.substr(pos_)), "..."));
     }
@@ -463,6 +467,32 @@ absl::StatusOr<int64_t> ParseLimitParam(std::string_view value) {
 
 absl::StatusOr<MatcherSpecSet> ParseSeriesSelector(std::string_view text) {
   return SelectorParser(text).Parse();
+}
+
+absl::StatusOr<MatcherSpecSet> ParseSelectorQuery(std::string_view query) {
+  size_t first = 0;
+  while (first < query.size() && absl::ascii_isspace(static_cast<unsigned char>(query[first]))) {
+    ++first;
+  }
+  if (first == query.size()) return ParseError(0, "no expression found in input");
+  auto unsupported = [query] {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expression not supported yet: until PromQL is implemented only a single series selector "
+        "(a metric name and/or {label matchers}) is accepted, got ",
+        GoQuote(query)));
+  };
+  // Anything that does not start like a selector (numbers, strings, unary operators,
+  // parentheses) is some other PromQL expression.
+  if (!IsNameStart(query[first]) && query[first] != '{') return unsupported();
+  size_t end = 0;
+  absl::StatusOr<MatcherSpecSet> set = SelectorParser(query).Parse(&end);
+  if (!set.ok()) {
+    // `rate(x[5m])` stops at the name, `up[5m]` or `{a="b"} + 1` after a complete selector;
+    // errors inside a selector's braces are the selector's own.
+    return set.status();
+  }
+  if (end < query.size()) return unsupported();
+  return set;
 }
 
 absl::StatusOr<std::vector<MatcherSpecSet>> ParseMatchersParam(

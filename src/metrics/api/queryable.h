@@ -1,6 +1,7 @@
 // The seam between the metrics store's read API and its storage: what the Prometheus metadata
-// endpoints (/api/v1/labels, /api/v1/label/<name>/values, /api/v1/series, /api/v1/metadata) ask
-// of the TSDB. The TSDB (head + blocks) implements it; tests implement it with a vector.
+// endpoints (/api/v1/labels, /api/v1/label/<name>/values, /api/v1/series, /api/v1/metadata) and
+// /api/v1/query_exemplars ask of the TSDB. The TSDB (head + blocks) implements it; tests implement
+// it with a vector.
 //
 // Label sets and matchers are the index's types (tsdb::Labels, tsdb::Matcher); the API parses
 // `match[]` into MatcherSpec (params.h) and converts once (ToMatcherSets).
@@ -45,6 +46,19 @@ struct MetricMetadata {
   std::string unit;
 };
 
+// One exemplar (Prometheus's exemplar.Exemplar): its labels (e.g. trace_id), value and time.
+struct ExemplarPoint {
+  tsdb::Labels labels;
+  double value = 0;
+  int64_t t_ms = 0;
+};
+
+// The exemplars of one series (Prometheus's exemplar.QueryResult), oldest first.
+struct SeriesExemplars {
+  tsdb::Labels series;
+  std::vector<ExemplarPoint> exemplars;
+};
+
 class Queryable {
  public:
   virtual ~Queryable() = default;
@@ -67,6 +81,13 @@ class Queryable {
   virtual absl::StatusOr<std::map<std::string, std::vector<MetricMetadata>>> Metadata(
       std::string_view tenant, std::string_view metric, int64_t limit,
       int64_t limit_per_metric) = 0;
+
+  // The exemplars with start_ms <= t <= end_ms of every series matching one of `matcher_sets`
+  // (never empty), each series once, series sorted by labels. Only series that hold such an
+  // exemplar are listed.
+  virtual absl::StatusOr<std::vector<SeriesExemplars>> Exemplars(
+      std::string_view tenant, const std::vector<MatcherSet>& matcher_sets, int64_t start_ms,
+      int64_t end_ms) = 0;
 };
 
 }  // namespace sprout::metrics::api

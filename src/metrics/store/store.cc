@@ -59,6 +59,64 @@ std::string_view RefusalReason(tsdb::RefusalKind kind) {
   return "unknown";
 }
 
+// prometheus.Histogram (remote read): integer histograms with their buckets as deltas (each
+// bucket minus the previous one, the first absolute), float histograms with absolute counts; the
+// reset hint, schema, zero bucket and spans as stored.
+void ToProtoSpans(const std::vector<chunkenc::BucketSpan>& spans,
+                  google::protobuf::RepeatedPtrField<prometheus::BucketSpan>* out) {
+  out->Reserve(static_cast<int>(spans.size()));
+  for (const chunkenc::BucketSpan& span : spans) {
+    prometheus::BucketSpan* ps = out->Add();
+    ps->set_offset(span.offset);
+    ps->set_length(span.length);
+  }
+}
+
+prometheus::Histogram::ResetHint ToProtoResetHint(chunkenc::CounterResetHint hint) {
+  switch (hint) {
+    case chunkenc::CounterResetHint::kCounterReset:
+      return prometheus::Histogram::YES;
+    case chunkenc::CounterResetHint::kNotCounterReset:
+      return prometheus::Histogram::NO;
+    case chunkenc::CounterResetHint::kGauge:
+      return prometheus::Histogram::GAUGE;
+    case chunkenc::CounterResetHint::kUnknown:
+      break;
+  }
+  return prometheus::Histogram::UNKNOWN;
+}
+
+void ToProtoHistogram(const chunkenc::Histogram& h, int64_t t, prometheus::Histogram* out) {
+  out->set_count_int(h.count);
+  out->set_sum(h.sum);
+  out->set_schema(h.schema);
+  out->set_zero_threshold(h.zero_threshold);
+  out->set_zero_count_int(h.zero_count);
+  ToProtoSpans(h.negative_spans, out->mutable_negative_spans());
+  ToProtoSpans(h.positive_spans, out->mutable_positive_spans());
+  std::vector<int64_t> deltas;
+  chunkenc::BucketsToDeltas(h.negative_buckets, &deltas);
+  out->mutable_negative_deltas()->Add(deltas.begin(), deltas.end());
+  chunkenc::BucketsToDeltas(h.positive_buckets, &deltas);
+  out->mutable_positive_deltas()->Add(deltas.begin(), deltas.end());
+  out->set_reset_hint(ToProtoResetHint(h.reset_hint));
+  out->set_timestamp(t);
+}
+
+void ToProtoHistogram(const chunkenc::FloatHistogram& h, int64_t t, prometheus::Histogram* out) {
+  out->set_count_float(h.count);
+  out->set_sum(h.sum);
+  out->set_schema(h.schema);
+  out->set_zero_threshold(h.zero_threshold);
+  out->set_zero_count_float(h.zero_count);
+  ToProtoSpans(h.negative_spans, out->mutable_negative_spans());
+  ToProtoSpans(h.positive_spans, out->mutable_positive_spans());
+  out->mutable_negative_counts()->Add(h.negative_buckets.begin(), h.negative_buckets.end());
+  out->mutable_positive_counts()->Add(h.positive_buckets.begin(), h.positive_buckets.end());
+  out->set_reset_hint(ToProtoResetHint(h.reset_hint));
+  out->set_timestamp(t);
+}
+
 // A shared hold on a tenant's head: it is not reopened (destroyed) while this lives.
 class HeadReader {
  public:
@@ -642,20 +700,33 @@ ReadResult MetricsStore::RemoteRead(std::string_view tenant, std::string_view sn
         OpenReadView(tenant, q.start_timestamp_ms(), q.end_timestamp_ms());
     std::unique_ptr<tsdb::SampleSet> set = view->querier->SelectSamples(matchers);
     while (set->Next()) {
-      prometheus::TimeSeries* ts = nullptr;
-      for (const tsdb::QuerySample& sample : set->sample_list()) {
-        if (sample.type != chunkenc::ValueType::kFloat) continue;  // histograms: deferred
-        if (ts == nullptr) {
-          ts = result->add_timeseries();
-          for (const tsdb::Label l : set->labels()) {
-            prometheus::Label* pl = ts->add_labels();
-            pl->set_name(std::string(l.name));
-            pl->set_value(std::string(l.value));
+      const std::vector<tsdb::QuerySample>& samples = set->sample_list();
+      if (samples.empty()) continue;
+      prometheus::TimeSeries* ts = result->add_timeseries();
+      for (const tsdb::Label l : set->labels()) {
+        prometheus::Label* pl = ts->add_labels();
+        pl->set_name(std::string(l.name));
+        pl->set_value(std::string(l.value));
+      }
+      // Floats in `samples`, native histograms in `histograms`, each in time order (a series
+      // whose type changed over time has both, as Prometheus's codec answers).
+      for (const tsdb::QuerySample& sample : samples) {
+        switch (sample.type) {
+          case chunkenc::ValueType::kFloat: {
+            prometheus::Sample* s = ts->add_samples();
+            s->set_timestamp(sample.t);
+            s->set_value(sample.v);
+            break;
           }
+          case chunkenc::ValueType::kHistogram:
+            ToProtoHistogram(sample.h, sample.t, ts->add_histograms());
+            break;
+          case chunkenc::ValueType::kFloatHistogram:
+            ToProtoHistogram(sample.fh, sample.t, ts->add_histograms());
+            break;
+          default:
+            break;
         }
-        prometheus::Sample* s = ts->add_samples();
-        s->set_timestamp(sample.t);
-        s->set_value(sample.v);
       }
     }
   }
@@ -750,6 +821,35 @@ absl::StatusOr<std::map<std::string, std::vector<api::MetricMetadata>>> MetricsS
     if (limit_per_metric > 0 && static_cast<int64_t>(entries.size()) >= limit_per_metric) continue;
     entries.push_back(
         api::MetricMetadata{std::string(tsdb::wal::MetricTypeName(m.type)), m.help, m.unit});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<api::SeriesExemplars>> MetricsStore::Exemplars(
+    std::string_view tenant, const std::vector<api::MatcherSet>& matcher_sets, int64_t start_ms,
+    int64_t end_ms) {
+  if (!started()) return absl::UnavailableError(kUnavailable);
+  std::vector<api::SeriesExemplars> out;
+  Tenant* t = FindTenant(tenant);
+  if (t == nullptr) return out;
+  HeadReader hold(&t->head_mu);
+  const tsdb::TenantHead* head = t->head.get();
+  if (head == nullptr) return out;
+  // A series selected by several sets is listed once (its exemplars do not depend on the set).
+  std::map<tsdb::Labels, std::vector<tsdb::Exemplar>> by_series;
+  for (const api::MatcherSet& set : matcher_sets) {
+    for (tsdb::SeriesExemplars& s : head->Exemplars(set, start_ms, end_ms)) {
+      by_series.try_emplace(std::move(s.series), std::move(s.exemplars));
+    }
+  }
+  out.reserve(by_series.size());
+  for (auto& [series, exemplars] : by_series) {
+    api::SeriesExemplars& o = out.emplace_back();
+    o.series = series;
+    o.exemplars.reserve(exemplars.size());
+    for (tsdb::Exemplar& e : exemplars) {
+      o.exemplars.push_back(api::ExemplarPoint{std::move(e.labels), e.value, e.t});
+    }
   }
   return out;
 }

@@ -146,6 +146,10 @@ class MetricsStore : public api::Queryable {
   absl::StatusOr<std::map<std::string, std::vector<api::MetricMetadata>>> Metadata(
       std::string_view tenant, std::string_view metric, int64_t limit,
       int64_t limit_per_metric) override;
+  // The head's exemplars (blocks hold none, as in Prometheus and Mimir).
+  absl::StatusOr<std::vector<api::SeriesExemplars>> Exemplars(
+      std::string_view tenant, const std::vector<api::MatcherSet>& matcher_sets, int64_t start_ms,
+      int64_t end_ms) override;
 
   const MetricsConfig& config() const { return options_.config; }
 

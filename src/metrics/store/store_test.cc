@@ -327,6 +327,168 @@ TEST_F(StoreTest, RemoteReadAnswersSamplesOnlyAsPrometheusNegotiates) {
   EXPECT_EQ(store->RemoteRead("anonymous", "garbage").http_status, 400);
 }
 
+// Remote read answers native histograms in TimeSeries.histograms (prompb.Histogram): integer
+// ones with count_int/zero_count_int and buckets as deltas, float ones with count_float/
+// zero_count_float and absolute counts; spans, schema, zero threshold, sum, reset hint and
+// timestamp as written. The expected messages are the ones pushed.
+TEST_F(StoreTest, RemoteReadAnswersNativeHistograms) {
+  auto store = Open();
+  WriteBuilder w;
+  WriteBuilder::SeriesRef ints = w.Series({"__name__", "latency", "job", "a"});
+  prometheus::Histogram* h1 = ints.Histogram();
+  h1->set_timestamp(1000);
+  h1->set_count_int(14);
+  h1->set_sum(42.5);
+  h1->set_schema(1);
+  h1->set_zero_threshold(0.001);
+  h1->set_zero_count_int(2);
+  // Negative: index -2 (1), -1 (3). Positive: index 0 (2), 1 (0), then a gap of 2, index 4 (6).
+  auto* ns = h1->add_negative_spans();
+  ns->set_offset(-2);
+  ns->set_length(2);
+  h1->add_negative_deltas(1);
+  h1->add_negative_deltas(2);
+  auto* ps = h1->add_positive_spans();
+  ps->set_offset(0);
+  ps->set_length(2);
+  ps = h1->add_positive_spans();
+  ps->set_offset(2);
+  ps->set_length(1);
+  h1->add_positive_deltas(2);
+  h1->add_positive_deltas(-2);
+  h1->add_positive_deltas(6);
+  h1->set_reset_hint(prometheus::Histogram::UNKNOWN);
+  prometheus::Histogram* h2 = ints.Histogram();
+  *h2 = *h1;
+  h2->set_timestamp(2000);
+  h2->set_count_int(15);
+  h2->set_sum(50);
+  h2->clear_positive_deltas();
+  h2->add_positive_deltas(3);  // 3, 0, 6
+  h2->add_positive_deltas(-3);
+  h2->add_positive_deltas(6);
+  h2->set_reset_hint(prometheus::Histogram::NO);
+
+  WriteBuilder::SeriesRef floats = w.Series({"__name__", "ratio", "job", "a"});
+  prometheus::Histogram* f = floats.Histogram();
+  f->set_timestamp(1500);
+  f->set_count_float(3.5);
+  f->set_sum(-1.25);
+  f->set_schema(-2);
+  f->set_zero_threshold(0);
+  f->set_zero_count_float(0.5);
+  auto* fs = f->add_positive_spans();
+  fs->set_offset(3);
+  fs->set_length(2);
+  f->add_positive_counts(1.5);
+  f->add_positive_counts(1.5);
+  f->set_reset_hint(prometheus::Histogram::GAUGE);
+  w.Series({"__name__", "up", "job", "a"}).Sample(1000, 1);
+  ASSERT_TRUE(store->Push("anonymous", w.Body()).ok());
+
+  prometheus::ReadRequest req;
+  prometheus::Query* q = req.add_queries();
+  q->set_start_timestamp_ms(0);
+  q->set_end_timestamp_ms(9000);
+  prometheus::LabelMatcher* m = q->add_matchers();
+  m->set_type(prometheus::LabelMatcher::EQ);
+  m->set_name("job");
+  m->set_value("a");
+  ReadResult read = store->RemoteRead("anonymous", Snappy(req.SerializeAsString()));
+  ASSERT_EQ(read.http_status, 200) << read.body;
+  prometheus::ReadResponse rr;
+  ASSERT_TRUE(testutil::ParseReadResponse(read.body, &rr));
+  ASSERT_EQ(rr.results(0).timeseries_size(), 3);
+  // Label order: latency, ratio, up.
+  const prometheus::TimeSeries& lat = rr.results(0).timeseries(0);
+  EXPECT_EQ(lat.labels(0).value(), "latency");
+  EXPECT_EQ(lat.samples_size(), 0);
+  ASSERT_EQ(lat.histograms_size(), 2);
+  // Field by field: the stored form is absolute counts, so a re-encoding could differ in layout;
+  // the same spans and deltas must come back.
+  EXPECT_EQ(lat.histograms(0).SerializeAsString(), h1->SerializeAsString())
+      << lat.histograms(0).DebugString();
+  EXPECT_EQ(lat.histograms(1).SerializeAsString(), h2->SerializeAsString())
+      << lat.histograms(1).DebugString();
+  EXPECT_EQ(lat.histograms(0).count_case(), prometheus::Histogram::kCountInt);
+  EXPECT_EQ(lat.histograms(1).reset_hint(), prometheus::Histogram::NO);
+
+  const prometheus::TimeSeries& ratio = rr.results(0).timeseries(1);
+  EXPECT_EQ(ratio.labels(0).value(), "ratio");
+  ASSERT_EQ(ratio.histograms_size(), 1);
+  const prometheus::Histogram& got = ratio.histograms(0);
+  EXPECT_EQ(got.count_case(), prometheus::Histogram::kCountFloat);
+  EXPECT_EQ(got.count_float(), 3.5);
+  EXPECT_EQ(got.zero_count_case(), prometheus::Histogram::kZeroCountFloat);
+  EXPECT_EQ(got.zero_count_float(), 0.5);
+  EXPECT_EQ(got.schema(), -2);
+  EXPECT_EQ(got.sum(), -1.25);
+  EXPECT_EQ(got.reset_hint(), prometheus::Histogram::GAUGE);
+  EXPECT_EQ(got.timestamp(), 1500);
+  ASSERT_EQ(got.positive_spans_size(), 1);
+  EXPECT_EQ(got.positive_spans(0).offset(), 3);
+  EXPECT_EQ(got.positive_spans(0).length(), 2u);
+  EXPECT_THAT(got.positive_counts(), ElementsAre(1.5, 1.5));
+  EXPECT_EQ(got.positive_deltas_size(), 0);
+  EXPECT_EQ(got.negative_spans_size(), 0);
+
+  const prometheus::TimeSeries& up = rr.results(0).timeseries(2);
+  EXPECT_EQ(up.histograms_size(), 0);
+  ASSERT_EQ(up.samples_size(), 1);
+
+  // The time range clips histograms as it clips samples.
+  q->set_start_timestamp_ms(1500);
+  read = store->RemoteRead("anonymous", Snappy(req.SerializeAsString()));
+  ASSERT_TRUE(testutil::ParseReadResponse(read.body, &rr));
+  ASSERT_EQ(rr.results(0).timeseries_size(), 2);  // `up` has nothing left
+  ASSERT_EQ(rr.results(0).timeseries(0).histograms_size(), 1);
+  EXPECT_EQ(rr.results(0).timeseries(0).histograms(0).timestamp(), 2000);
+}
+
+// Exemplars of the head through the Queryable: the series matching any set, once each, sorted;
+// exemplars in [start, end], oldest first.
+TEST_F(StoreTest, ExemplarsAreServedPerSeriesInTheRange) {
+  auto store = Open();
+  WriteBuilder w;
+  w.Series({"__name__", "req_total", "job", "b"})
+      .Sample(1000, 1)
+      .Exemplar(900, 1, {"trace_id", "t1"})
+      .Exemplar(1900, 2, {"trace_id", "t2"})
+      .Sample(2000, 3);
+  w.Series({"__name__", "req_total", "job", "a"})
+      .Sample(1000, 5)
+      .Exemplar(1000, 0.25, {"span_id", "s"});
+  w.Series({"__name__", "other", "job", "a"}).Sample(1000, 5);
+  ASSERT_TRUE(store->Push("anonymous", w.Body()).ok());
+
+  auto got = store->Exemplars("anonymous", Matchers({"req_total", "{job=\"a\"}"}), 0, 5000);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].series.ToString(), "{__name__=\"req_total\", job=\"a\"}");
+  ASSERT_EQ((*got)[0].exemplars.size(), 1u);
+  EXPECT_EQ((*got)[0].exemplars[0].labels.ToString(), "{span_id=\"s\"}");
+  EXPECT_EQ((*got)[0].exemplars[0].value, 0.25);
+  EXPECT_EQ((*got)[0].exemplars[0].t_ms, 1000);
+  EXPECT_EQ((*got)[1].series.ToString(), "{__name__=\"req_total\", job=\"b\"}");
+  ASSERT_EQ((*got)[1].exemplars.size(), 2u);
+  EXPECT_EQ((*got)[1].exemplars[0].labels.ToString(), "{trace_id=\"t1\"}");
+  EXPECT_EQ((*got)[1].exemplars[1].t_ms, 1900);
+
+  // The range is inclusive at both ends.
+  got = store->Exemplars("anonymous", Matchers({"req_total"}), 1000, 1900);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[1].exemplars.size(), 1u);
+  EXPECT_EQ((*got)[1].exemplars[0].value, 2);
+  // Another tenant, or no match: nothing.
+  got = store->Exemplars("nobody", Matchers({"req_total"}), 0, 5000);
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(got->empty());
+  got = store->Exemplars("anonymous", Matchers({"other"}), 0, 5000);
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(got->empty());
+}
+
 TEST_F(StoreTest, FsyncBeforeAckKeepsEveryAcknowledgedSampleThroughAMachineCrash) {
   MetricsStoreOptions o = Options();
   o.config.wal_fsync_before_ack = true;

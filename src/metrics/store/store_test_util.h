@@ -33,6 +33,19 @@ class WriteBuilder {
       s->set_value(v);
       return *this;
     }
+    // A native histogram as remote write sends it (the caller fills the message).
+    prometheus::Histogram* Histogram() { return ts_->add_histograms(); }
+    SeriesRef& Exemplar(int64_t t, double v, std::initializer_list<std::string_view> pairs) {
+      prometheus::Exemplar* e = ts_->add_exemplars();
+      e->set_timestamp(t);
+      e->set_value(v);
+      for (auto it = pairs.begin(); it != pairs.end() && it + 1 != pairs.end(); it += 2) {
+        prometheus::Label* l = e->add_labels();
+        l->set_name(std::string(*it));
+        l->set_value(std::string(*(it + 1)));
+      }
+      return *this;
+    }
     SeriesRef& StaleSample(int64_t t) {
       double v;
       std::memcpy(&v, &kStaleNaNBits, 8);

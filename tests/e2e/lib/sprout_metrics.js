@@ -1,6 +1,7 @@
 'use strict';
 // `sprout metrics` as a remote-write peer for the e2e tests, with the interface of lib/prom.js's
-// PeerServer (start/stop/kill/restart, writeUrl, api(), series(), rawSamples()) so that
+// PeerServer (start/stop/kill/restart, writeUrl, api(), series(), rawSamples(), and Prometheus's
+// queryExemplars()) so that
 // lib/prw.js's workload and checks run against it as against Prometheus. PromQL does not exist
 // yet, so rawSamples() reads through REMOTE READ (`POST /api/v1/read`, response type SAMPLES)
 // and reshapes the answer into what Prometheus's `x[window]` instant query returns.
@@ -584,6 +585,12 @@ class SproutMetrics {
     const start = end - Math.ceil(windowSeconds) * 1000;
     const [series] = await this.remoteRead([{ start, end, matchers: selector }]);
     return toMatrix(series);
+  }
+
+  // /api/v1/query_exemplars (a single series selector until PromQL exists): [{seriesLabels,
+  // exemplars: [{labels, value, timestamp}]}] between start and end (seconds), as lib/prom.js's.
+  async queryExemplars(expr, { start = Date.now() / 1000 - 3600, end = Date.now() / 1000 + 60 } = {}) {
+    return this.api('/api/v1/query_exemplars', { query: expr, start, end });
   }
 
   // One remote-write request from plain data to `url` (default writeUrl) as this tenant.

@@ -202,6 +202,7 @@ absl::StatusOr<std::unique_ptr<MetricsStore::Tenant>> MetricsStore::OpenTenant(
                         absl::StrCat("tenant ", tenant, ": ", head.status().message()));
   }
   t->head = *std::move(head);
+  NoteReplay(tenant, *t->head);
   const int64_t now = options_.monotonic_ns ? options_.monotonic_ns() : MonotonicNowNs();
   t->limiter = std::make_unique<TokenBucket>(options_.config.ingestion_rate,
                                              options_.config.ingestion_burst_size, now);
@@ -336,6 +337,47 @@ std::unique_ptr<ingest::RemoteWriteDecoder> MetricsStore::TakeDecoder() {
 void MetricsStore::ReturnDecoder(std::unique_ptr<ingest::RemoteWriteDecoder> decoder) {
   absl::MutexLock lock(&decoders_mu_);
   if (decoders_.size() < 64) decoders_.push_back(std::move(decoder));
+}
+
+void MetricsStore::NoteReplay(const std::string& tenant, const tsdb::TenantHead& head) {
+  const tsdb::ReplayStats& st = head.replay_stats();
+  if (options_.on_replay) options_.on_replay(tenant, st);
+  MetricsRegistry* r = options_.registry;
+  if (r == nullptr) return;
+  const MetricLabels user = {{"user", tenant}};
+  r->GetCounter("sprout_metrics_wal_replays_total",
+                "WAL replays of the tenant's head (at start, on its first push, after a reopen).",
+                user)
+      ->Increment();
+  r->GetGauge("sprout_metrics_wal_replay_duration_seconds",
+              "How long the tenant's latest WAL replay took.", user)
+      ->Set(absl::ToDoubleSeconds(st.duration));
+  r->GetGauge("sprout_metrics_wal_replay_records",
+              "WAL records (checkpoint and segments) read by the tenant's latest replay.", user)
+      ->Set(static_cast<double>(st.records));
+  r->GetGauge("sprout_metrics_wal_replay_series", "Series records replayed by the latest replay.",
+              user)
+      ->Set(static_cast<double>(st.series));
+  r->GetGauge("sprout_metrics_wal_replay_samples",
+              "Samples and native-histogram samples replayed by the latest replay.", user)
+      ->Set(static_cast<double>(st.samples + st.histograms));
+  r->GetGauge("sprout_metrics_wal_replay_damage_reports",
+              "Damage the latest replay met: torn tails cut and damaged segment parts skipped.",
+              user)
+      ->Set(static_cast<double>(st.damage_reports));
+  r->GetGauge("sprout_metrics_wal_replay_corrupt_records",
+              "Records the latest replay could not decode and skipped.", user)
+      ->Set(static_cast<double>(st.corrupt_records));
+  const std::pair<const char*, uint64_t> skipped[] = {{"unknown_series", st.unknown_series_samples},
+                                                      {"refused", st.refused_samples},
+                                                      {"id_out_of_range", st.ids_out_of_range}};
+  for (const auto& [reason, n] : skipped) {
+    r->GetGauge("sprout_metrics_wal_replay_skipped_entries",
+                "WAL entries the latest replay skipped: samples of series ids never defined, "
+                "samples out of order, series ids beyond what a valid log holds.",
+                {{"reason", reason}, {"user", tenant}})
+        ->Set(static_cast<double>(n));
+  }
 }
 
 void MetricsStore::CountDiscarded(Tenant& t, std::string_view family, std::string_view reason,
@@ -747,6 +789,7 @@ absl::Status MetricsStore::ReopenHead(Tenant& t) {
       tsdb::TenantHead::Open(HeadOptionsFor(t.id));
   if (!head.ok()) return head.status();
   t.head = *std::move(head);
+  NoteReplay(t.id, *t.head);
   head_reopens_.fetch_add(1);
   return absl::OkStatus();
 }

@@ -80,6 +80,9 @@ struct MetricsStoreOptions {
   std::function<int64_t()> monotonic_ns;
   // Every WAL repair and damage report, with the tenant (for a log line).
   std::function<void(std::string_view tenant, const storage::LogDamage&)> on_wal_damage;
+  // Every WAL replay (a tenant's head opened at Start(), on its first push, or reopened after a
+  // WAL failure), with its statistics (for a log line; /metrics has them too).
+  std::function<void(std::string_view tenant, const tsdb::ReplayStats&)> on_replay;
 };
 
 // The answer to a push: the HTTP status and, unless it succeeded, the body text.
@@ -242,6 +245,8 @@ class MetricsStore : public api::Queryable {
   std::vector<Tenant*> TenantsToCut(const std::vector<std::string>& tenants) const;
   void CutLoop();
   void StopCutter();
+  // A head was opened (its WAL replayed): on_replay and the replay gauges.
+  void NoteReplay(const std::string& tenant, const tsdb::TenantHead& head);
   void CountDiscarded(Tenant& t, std::string_view family, std::string_view reason, int64_t n);
 
   // Reads: the tenant's head (read-locked against a reopen while `view` lives) and its blocks

@@ -145,6 +145,20 @@ int RunMetrics(const std::vector<std::string>& configs, const std::vector<std::s
                                                    {"offset", std::to_string(damage.offset)},
                                                    {"reason", damage.reason}});
   };
+  store_options.on_replay = [&logger](std::string_view tenant,
+                                      const metrics::tsdb::ReplayStats& stats) {
+    logger.Info("WAL replayed", {{"tenant", std::string(tenant)},
+                                 {"duration", absl::FormatDuration(stats.duration)},
+                                 {"records", std::to_string(stats.records)},
+                                 {"series", std::to_string(stats.series)},
+                                 {"samples", std::to_string(stats.samples + stats.histograms)},
+                                 {"exemplars", std::to_string(stats.exemplars)},
+                                 {"damage_reports", std::to_string(stats.damage_reports)},
+                                 {"corrupt_records", std::to_string(stats.corrupt_records)},
+                                 {"skipped_entries",
+                                  std::to_string(stats.unknown_series_samples +
+                                                 stats.refused_samples + stats.ids_out_of_range)}});
+  };
   metrics::MetricsStore store(store_options);
 
   metrics::api::MetricsApiOptions api_options;

@@ -1,4 +1,3 @@
-#include "metrics/tsdb/index/labels.h"
 #include "metrics/ingest/remote_write.h"
 
 #include <algorithm>
@@ -8,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "metrics/ingest/mimir_text.h"
+#include "metrics/ingest/validate.h"
+#include "metrics/tsdb/index/labels.h"
 #include "net/compression.h"
 #include "otlp/wire_format.h"
 
@@ -440,20 +441,6 @@ void ReadSpan(std::string_view payload, std::vector<chunkenc::BucketSpan>* out) 
   out->push_back(span);
 }
 
-// What went wrong with a histogram, if anything.
-enum class HistogramProblem { kNone, kSchema, kSpanOffset, kSpansBuckets, kNegativeCount };
-
-constexpr int32_t kMinSchema = -4;
-constexpr int32_t kMaxSchema = 8;
-
-HistogramProblem CheckSide(std::span<const chunkenc::BucketSpan> spans, size_t buckets) {
-  for (size_t i = 1; i < spans.size(); ++i) {
-    if (spans[i].offset < 0) return HistogramProblem::kSpanOffset;
-  }
-  if (chunkenc::SpanBucketCount(spans) != buckets) return HistogramProblem::kSpansBuckets;
-  return HistogramProblem::kNone;
-}
-
 // Decodes a Histogram message into *out (reusing its vectors) and checks it.
 HistogramProblem ReadHistogram(std::string_view payload, HistogramSample* out,
                                std::vector<int64_t>* neg_deltas, std::vector<int64_t>* pos_deltas) {
@@ -547,7 +534,6 @@ HistogramProblem ReadHistogram(std::string_view payload, HistogramSample* out,
   const auto reset_hint = (hint >= 0 && hint <= 3) ? static_cast<chunkenc::CounterResetHint>(hint)
                                                    : chunkenc::CounterResetHint::kUnknown;
   HistogramProblem problem = HistogramProblem::kNone;
-  if (schema < kMinSchema || schema > kMaxSchema) problem = HistogramProblem::kSchema;
   if (count_float) {
     chunkenc::FloatHistogram& h = out->floating;
     h.reset_hint = reset_hint;
@@ -564,19 +550,7 @@ HistogramProblem ReadHistogram(std::string_view payload, HistogramSample* out,
     out->integer.positive_spans.clear();
     out->integer.negative_buckets.clear();
     out->integer.positive_buckets.clear();
-    if (problem == HistogramProblem::kNone) {
-      problem = CheckSide(h.negative_spans, h.negative_buckets.size());
-    }
-    if (problem == HistogramProblem::kNone) {
-      problem = CheckSide(h.positive_spans, h.positive_buckets.size());
-    }
-    if (problem == HistogramProblem::kNone) {
-      for (const auto* side : {&h.negative_buckets, &h.positive_buckets}) {
-        for (double c : *side) {
-          if (c < 0) problem = HistogramProblem::kNegativeCount;
-        }
-      }
-    }
+    problem = CheckFloatHistogram(h);
   } else {
     chunkenc::Histogram& h = out->integer;
     h.reset_hint = reset_hint;
@@ -593,30 +567,12 @@ HistogramProblem ReadHistogram(std::string_view payload, HistogramSample* out,
     out->floating.positive_buckets.clear();
     out->floating.negative_spans.clear();
     out->floating.positive_spans.clear();
-    if (problem == HistogramProblem::kNone) {
-      problem = CheckSide(h.negative_spans, neg_deltas->size());
-    }
-    if (problem == HistogramProblem::kNone) {
-      problem = CheckSide(h.positive_spans, pos_deltas->size());
-    }
-    if (problem == HistogramProblem::kNone &&
-        (!chunkenc::BucketsFromDeltas(*neg_deltas, &h.negative_buckets).ok() ||
-         !chunkenc::BucketsFromDeltas(*pos_deltas, &h.positive_buckets).ok())) {
-      problem = HistogramProblem::kNegativeCount;
-    }
+    problem = IntegerBucketsFromDeltas(*neg_deltas, *pos_deltas, &h);
   }
   return problem;
 }
 
 constexpr std::string_view kMetricName = "__name__";
-
-std::string Limited(std::string_view message, std::string_view id, std::string_view flag) {
-  return absl::StrCat(AV(message), " (err-mimir-", AV(id),
-                      "). To adjust the related per-tenant limit, configure -", AV(flag),
-                      ", or contact your service administrator.");
-}
-
-std::string Quoted200(std::string_view s) { return std::string(text::TruncateRunes(s, 200)); }
 
 }  // namespace
 
@@ -681,6 +637,7 @@ std::string_view RefusalLabel(Refusal reason) {
 }
 
 std::span<const Label> Series::labels() const {
+  if (decoder_ == nullptr) return labels_;
   if (!labels_decoded_) {
     decoder_->DecodeLabels(label_bytes_);
     labels_decoded_ = true;
@@ -781,18 +738,6 @@ IngestResult RemoteWriteDecoder::Decode(std::string_view wire, int64_t now_ms,
   return result;
 }
 
-void RemoteWriteDecoder::Refuse(IngestResult* result, Refusal reason, int64_t samples,
-                                int64_t histograms, int64_t exemplars, std::string message) {
-  const auto r = static_cast<size_t>(reason);
-  result->samples_refused[r] += samples;
-  result->histograms_refused[r] += histograms;
-  result->exemplars_refused[r] += exemplars;
-  if (!message.empty() && result->message.empty()) {
-    result->http_status = 400;
-    result->message = text::ToValidUtf8(message);
-  }
-}
-
 // Fills label_bytes_, samples_, exemplars_ (labels in exemplar_labels_) and histograms_.
 bool RemoteWriteDecoder::DecodeTimeSeries(std::string_view ts) {
   samples_.clear();
@@ -887,114 +832,19 @@ void RemoteWriteDecoder::HandleTimeSeries(std::string_view ts, int64_t now_ms,
   const auto n_exemplars = static_cast<int64_t>(exemplars_.size());
   auto refuse_series = [&](Refusal reason, std::string message) {
     ++result->series_refused;
-    Refuse(result, reason, n_samples, n_histograms, n_exemplars, std::move(message));
+    RecordRefusal(result, Problem{reason, std::move(message)}, n_samples, n_histograms, n_exemplars,
+                  0);
   };
 
   const bool known = visitor.KnownLabelBytes(label_bytes_);
   std::string_view metric_name;
   if (!known) {
     DecodeLabels(label_bytes_);
-    if (labels_.empty()) return refuse_series(Refusal::kNoLabels, "");
-    // --- labels, in the order Mimir's validateLabels checks them ---
-    bool has_name = false;
-    for (const Label& l : labels_) {
-      if (l.name == kMetricName) {
-        metric_name = l.value;
-        has_name = true;
-        break;
-      }
+    if (Problem p = ValidateSeriesLabels(labels_, limits_, &metric_name)) {
+      return refuse_series(p.reason, std::move(p.message));
     }
-    if (!has_name) {
-      return refuse_series(Refusal::kMissingMetricName,
-                           "received series has no metric name (err-mimir-missing-metric-name)");
-    }
-    if (!tsdb::IsLegacyMetricName(metric_name)) {
-      return refuse_series(Refusal::kInvalidMetricName,
-                           absl::StrCat("received a series with invalid metric name: '",
-                                        Quoted200(text::RemoveNonAscii(metric_name)),
-                                        "' (err-mimir-metric-name-invalid)"));
-    }
-    const auto count = static_cast<int>(labels_.size());
-    if (count > limits_.max_label_names_per_series) {
-      const bool info = metric_name.ends_with("_info");
-      if (!info || count > limits_.max_label_names_per_info_series) {
-        const std::string series = text::SeriesString(labels_);
-        const char* ellipsis = text::CountRunes(series) > 200 ? "\xe2\x80\xa6" : "";
-        if (info) {
-          return refuse_series(
-              Refusal::kMaxLabelNamesPerInfoSeries,
-              Limited(absl::StrCat("received an info series whose number of labels exceeds the "
-                                   "limit (actual: ",
-                                   count, ", limit: ", limits_.max_label_names_per_info_series,
-                                   ") series: '", Quoted200(series), ellipsis, "'"),
-                      "max-label-names-per-info-series",
-                      "validation.max-label-names-per-info-series"));
-        }
-        return refuse_series(
-            Refusal::kMaxLabelNamesPerSeries,
-            Limited(absl::StrCat("received a series whose number of labels exceeds the limit "
-                                 "(actual: ",
-                                 count, ", limit: ", limits_.max_label_names_per_series,
-                                 ") series: '", Quoted200(series), ellipsis, "'"),
-                    "max-label-names-per-series", "validation.max-label-names-per-series"));
-      }
-    }
-    std::string_view last_name;
-    for (size_t i = 0; i < labels_.size(); ++i) {
-      const Label& l = labels_[i];
-      if (!tsdb::IsLegacyLabelName(l.name)) {
-        return refuse_series(
-            Refusal::kInvalidLabel,
-            absl::StrCat("received a series with an invalid label: '", Quoted200(l.name),
-                         "' series: '", Quoted200(text::SeriesString(labels_)),
-                         "' (err-mimir-label-invalid)"));
-      }
-      if (static_cast<int>(l.name.size()) > limits_.max_label_name_length) {
-        return refuse_series(
-            Refusal::kLabelNameTooLong,
-            Limited(absl::StrCat("received a series whose label name length exceeds the limit, "
-                                 "label: '",
-                                 Quoted200(l.name), "' series: '",
-                                 Quoted200(text::SeriesString(labels_)), "'"),
-                    "label-name-too-long", "validation.max-length-label-name"));
-      }
-      if (!text::ValidUtf8(l.value)) {
-        return refuse_series(
-            Refusal::kInvalidLabelValue,
-            absl::StrCat("received a series with invalid value in label '", Quoted200(l.name),
-                         "': '", Quoted200(text::ToValidUtf8(l.value)), "' metric: '",
-                         Quoted200(metric_name), "' (err-mimir-label-value-invalid)"));
-      }
-      if (static_cast<int>(l.value.size()) > limits_.max_label_value_length) {
-        return refuse_series(
-            Refusal::kLabelValueTooLong,
-            Limited(absl::StrCat("received a series whose label value length exceeds the limit, "
-                                 "label: '",
-                                 AV(l.name), "', value: '", Quoted200(l.value),
-                                 "' (truncated) series: '", Quoted200(text::SeriesString(labels_)),
-                                 "'"),
-                    "label-value-too-long", "validation.max-length-label-value"));
-      }
-      if (i > 0 && l.name == last_name) {
-        return refuse_series(
-            Refusal::kDuplicateLabelNames,
-            absl::StrCat("received a series with duplicate label name, label: '", Quoted200(l.name),
-                         "' series: '", Quoted200(text::SeriesString(labels_)),
-                         "' (err-mimir-duplicate-label-names)"));
-      }
-      if (i > 0 && l.name < last_name) {
-        return refuse_series(
-            Refusal::kLabelsNotSorted,
-            absl::StrCat("received a series where the label names are not alphabetically "
-                         "sorted, label: '",
-                         Quoted200(l.name), "' series: '", Quoted200(text::SeriesString(labels_)),
-                         "' (err-mimir-labels-not-sorted)"));
-      }
-      last_name = l.name;
-    }
-  } else {
-    // Labels stay undecoded; the metric name is looked up only if a message needs it.
   }
+  // Known labels stay undecoded; the metric name is looked up only if a message needs it.
   bool name_pending = known;
   auto metric = [&]() -> std::string_view {
     if (name_pending) {
@@ -1011,26 +861,10 @@ void RemoteWriteDecoder::HandleTimeSeries(std::string_view ts, int64_t now_ms,
   };
 
   // --- samples ---
-  auto timestamp_problem = [&](int64_t t) -> std::pair<Refusal, std::string> {
-    if (limits_.creation_grace_period_ms >= 0 && t > now_ms + limits_.creation_grace_period_ms) {
-      return {Refusal::kTooFarInFuture,
-              Limited(absl::StrCat("received a sample whose timestamp is too far in the future, "
-                                   "timestamp: ",
-                                   t, " series: '", Quoted200(metric()), "'"),
-                      "too-far-in-future", "validation.create-grace-period")};
-    }
-    if (limits_.past_grace_period_ms > 0 && t < now_ms - limits_.past_grace_period_ms) {
-      return {Refusal::kTooFarInPast,
-              Limited(absl::StrCat("received a sample whose timestamp is too far in the past, "
-                                   "timestamp: ",
-                                   t, " series: '", Quoted200(metric()), "'"),
-                      "too-far-in-past", "validation.past-grace-period")};
-    }
-    return {Refusal::kCount, ""};
-  };
   for (const Sample& s : samples_) {
-    auto [reason, message] = timestamp_problem(s.timestamp_ms);
-    if (reason != Refusal::kCount) return refuse_series(reason, std::move(message));
+    if (Refusal r = SampleTimeRefusal(s.timestamp_ms, now_ms, limits_); r != Refusal::kCount) {
+      return refuse_series(r, SampleTimeMessage(r, s.timestamp_ms, metric()));
+    }
   }
 
   // --- native histograms ---
@@ -1038,67 +872,20 @@ void RemoteWriteDecoder::HandleTimeSeries(std::string_view ts, int64_t now_ms,
     HistogramSample& h = histograms_[i];
     const HistogramProblem problem =
         ReadHistogram(histogram_payloads_[i], &h, &neg_deltas_, &deltas_);
-    auto [reason, message] = timestamp_problem(h.timestamp_ms);
-    if (reason != Refusal::kCount) return refuse_series(reason, std::move(message));
+    if (Refusal r = SampleTimeRefusal(h.timestamp_ms, now_ms, limits_); r != Refusal::kCount) {
+      return refuse_series(r, SampleTimeMessage(r, h.timestamp_ms, metric()));
+    }
     if (problem == HistogramProblem::kNone) continue;
     const int32_t schema = h.is_float ? h.floating.schema : h.integer.schema;
-    switch (problem) {
-      case HistogramProblem::kSchema:
-        return refuse_series(
-            Refusal::kInvalidNativeHistogramSchema,
-            absl::StrCat("received a native histogram sample with an invalid schema: ", schema,
-                         " (err-mimir-invalid-native-histogram-schema)"));
-      case HistogramProblem::kSpanOffset:
-        return refuse_series(
-            Refusal::kNativeHistogramSpanNegativeOffset,
-            absl::StrCat("received a native histogram sample with a span whose offset is "
-                         "negative, timestamp: ",
-                         h.timestamp_ms, " series: '", Quoted200(metric()),
-                         "' (err-mimir-native-histogram-span-negative-offset)"));
-      case HistogramProblem::kSpansBuckets:
-        return refuse_series(
-            Refusal::kNativeHistogramSpansBucketsMismatch,
-            absl::StrCat("received a native histogram sample whose spans specify a different "
-                         "number of buckets than provided, timestamp: ",
-                         h.timestamp_ms, " series: '", Quoted200(metric()),
-                         "' (err-mimir-native-histogram-spans-buckets-mismatch)"));
-      default:
-        return refuse_series(
-            Refusal::kNativeHistogramNegativeBucketCount,
-            absl::StrCat("received a native histogram sample with a bucket whose observation "
-                         "count is negative, timestamp: ",
-                         h.timestamp_ms, " series: '", Quoted200(metric()),
-                         "' (err-mimir-native-histogram-negative-bucket-count)"));
-    }
+    Problem p = HistogramRefusal(problem, schema, h.timestamp_ms, metric());
+    return refuse_series(p.reason, std::move(p.message));
   }
 
   // --- exemplars: invalid ones are dropped and counted, never failing the request ---
   size_t kept = 0;
   for (size_t i = 0; i < exemplars_.size(); ++i) {
     const Exemplar& e = exemplars_[i];
-    Refusal reason = Refusal::kCount;
-    if (e.labels.empty()) {
-      reason = Refusal::kExemplarLabelsMissing;
-    } else if (e.timestamp_ms == 0) {
-      reason = Refusal::kExemplarTimestampInvalid;
-    } else {
-      size_t runes = 0;
-      bool found_valid = false;
-      bool utf8 = true;
-      for (const Label& l : e.labels) {
-        if (!l.name.empty() && !l.value.empty()) found_valid = true;
-        runes += text::CountRunes(l.name) + text::CountRunes(l.value);
-        utf8 = utf8 && text::ValidUtf8(l.name) && text::ValidUtf8(l.value);
-      }
-      if (runes > 128) {
-        reason = Refusal::kExemplarLabelsTooLong;
-      } else if (!found_valid) {
-        reason = Refusal::kExemplarLabelsBlank;
-      } else if (!utf8) {
-        reason = Refusal::kExemplarLabelsInvalidUtf8;
-      }
-    }
-    if (reason != Refusal::kCount) {
+    if (Refusal reason = ExemplarRefusal(e.labels, e.timestamp_ms); reason != Refusal::kCount) {
       ++result->exemplars_refused[static_cast<size_t>(reason)];
       continue;
     }
@@ -1135,54 +922,7 @@ void RemoteWriteDecoder::HandleMetadata(std::string_view md, WriteVisitor& visit
     if (f.number == 4) m.help = f.bytes;
     if (f.number == 5) m.unit = f.bytes;
   }
-  auto refuse = [&](Refusal reason, std::string message) {
-    ++result->metadata_refused[static_cast<size_t>(reason)];
-    if (result->message.empty()) {
-      result->http_status = 400;
-      result->message = text::ToValidUtf8(message);
-    }
-  };
-  if (m.metric_family_name.empty()) {
-    return refuse(Refusal::kMetadataMissingMetricName,
-                  "received a metric metadata with no metric name "
-                  "(err-mimir-metadata-missing-metric-name)");
-  }
-  const auto max = static_cast<size_t>(std::max(0, limits_.max_metadata_length));
-  if (m.help.size() > max) {
-    // Mimir keeps the characters that start at or before byte `max`.
-    size_t cut = 0;
-    for (size_t i = 0; i <= max && i < m.help.size();) {
-      cut = i;
-      i += text::TruncateRunes(m.help.substr(i), 1).size();
-    }
-    m.help = m.help.substr(0, cut);
-  }
-  if (m.metric_family_name.size() > max) {
-    return refuse(Refusal::kMetadataMetricNameTooLong,
-                  Limited(absl::StrCat("received a metric metadata whose metric name length "
-                                       "exceeds the limit, metric name: '",
-                                       Quoted200(m.metric_family_name), "'"),
-                          "metric-name-too-long", "validation.max-metadata-length"));
-  }
-  if (m.unit.size() > max) {
-    return refuse(Refusal::kMetadataUnitTooLong,
-                  Limited(absl::StrCat("received a metric metadata whose unit name length "
-                                       "exceeds the limit, unit: '",
-                                       Quoted200(m.unit), "' metric name: '",
-                                       Quoted200(m.metric_family_name), "'"),
-                          "unit-too-long", "validation.max-metadata-length"));
-  }
-  for (auto [field, value] :
-       {std::pair<std::string_view, std::string_view>{"metric_family_name", m.metric_family_name},
-        {"help", m.help},
-        {"unit", m.unit}}) {
-    if (!text::ValidUtf8(value)) {
-      return refuse(Refusal::kMetadataInvalidUtf8,
-                    absl::StrCat("received a metric metadata whose ", AV(field),
-                                 " is not valid UTF-8, metric name: '",
-                                 Quoted200(m.metric_family_name), "'"));
-    }
-  }
+  if (Problem p = ValidateMetadata(&m, limits_)) return RecordRefusal(result, p, 0, 0, 0, 1);
   ++result->metadata_accepted;
   visitor.OnMetadata(m);
 }

@@ -81,15 +81,18 @@ struct HistogramSample {
 };
 
 class RemoteWriteDecoder;
+class OtlpSink;
 
-// One accepted TimeSeries, valid during WriteVisitor::OnSeries only.
+// One accepted series, valid during WriteVisitor::OnSeries only: a TimeSeries of a remote-write
+// request, or a series of the in-process OTLP translation (otlp_sink.h), which has no label bytes.
 class Series {
  public:
   // The series' Label fields (tag, length and payload of each field 1 of the TimeSeries) exactly
   // as they arrived, concatenated in arrival order: a view into the body when they are
   // contiguous (always, from Prometheus's sender), else a copy in the decoder's scratch. Equal
   // bytes always mean an equal label set, so the head can cache series by them; two encodings of
-  // one label set may differ, so the cache needs a canonical identity behind it.
+  // one label set may differ, so the cache needs a canonical identity behind it. Empty for a
+  // series of the OTLP translation.
   std::string_view label_bytes() const { return label_bytes_; }
   // The label set, decoded on first use: sorted by name (byte order), unique, no empty value.
   std::span<const Label> labels() const;
@@ -100,8 +103,10 @@ class Series {
 
  private:
   friend class RemoteWriteDecoder;
-  RemoteWriteDecoder* decoder_ = nullptr;
+  friend class OtlpSink;
+  RemoteWriteDecoder* decoder_ = nullptr;  // null: labels_ holds the labels
   std::string_view label_bytes_;
+  std::span<const Label> labels_;
   mutable bool labels_decoded_ = false;
   std::span<const Sample> samples_;
   std::span<const Exemplar> exemplars_;
@@ -226,8 +231,6 @@ class RemoteWriteDecoder {
                         IngestResult* result);
   void HandleMetadata(std::string_view md, WriteVisitor& visitor, IngestResult* result);
   void DecodeLabels(std::string_view label_bytes);
-  void Refuse(IngestResult* result, Refusal reason, int64_t samples, int64_t histograms,
-              int64_t exemplars, std::string message);
 
   Limits limits_;
   std::string body_;        // the decompressed request

@@ -16,6 +16,8 @@
 #include "base/go_format.h"
 #include "base/status.h"
 #include "base/thread_pool.h"
+#include "metrics/ingest/otlp_sink.h"
+#include "metrics/store/append_builder.h"
 #include "metrics/tsdb/block/writer.h"
 #include "metrics/tsdb/compact/compactor.h"
 #include "metrics/tsdb/compact/retention.h"
@@ -23,6 +25,8 @@
 #include "net/compression.h"
 #include "net/tenant.h"
 #include "objstore/filesystem.h"
+#include "otlp/consumer_error.h"
+#include "otlp/prometheus.h"
 #include "prometheus/remote.pb.h"
 
 namespace sprout::metrics {
@@ -133,126 +137,6 @@ class HeadReader {
 
  private:
   absl::Mutex* mu_;
-};
-
-// Builds the head's AppendRequest from the decoder's callbacks. The decoder's views live only
-// during a callback, so label bytes, samples, histograms, exemplars and metadata are copied into
-// flat buffers; the spans of the request are made at the end, once the buffers stop growing.
-class AppendBuilder : public ingest::WriteVisitor {
- public:
-  explicit AppendBuilder(const tsdb::TenantHead* head) : head_(head) {}
-
-  bool KnownLabelBytes(std::string_view label_bytes) override {
-    known_ = head_ != nullptr && head_->KnownRawLabels(label_bytes);
-    return known_;
-  }
-
-  void OnSeries(const ingest::Series& series) override {
-    Entry e;
-    e.raw_offset = raw_.size();
-    raw_.append(series.label_bytes());
-    e.raw_size = series.label_bytes().size();
-    if (!known_) {
-      // Validated by the decoder: sorted, unique, no empty value.
-      label_scratch_.clear();
-      for (const ingest::Label& l : series.labels()) {
-        label_scratch_.push_back(tsdb::Label{l.name, l.value});
-      }
-      e.labels = tsdb::Labels::FromSorted(label_scratch_);
-    }
-    known_ = false;
-    e.samples_offset = samples_.size();
-    for (const ingest::Sample& s : series.samples()) {
-      samples_.push_back(tsdb::FloatSample{s.timestamp_ms, s.value()});
-    }
-    e.samples_size = series.samples().size();
-    e.histograms_offset = histograms_.size();
-    for (const ingest::HistogramSample& h : series.histograms()) {
-      tsdb::HistogramSample out;
-      out.t = h.timestamp_ms;
-      if (h.is_float) {
-        out.h = h.floating;
-      } else {
-        out.h = h.integer;
-      }
-      histograms_.push_back(std::move(out));
-    }
-    e.histograms_size = series.histograms().size();
-    e.exemplars_offset = exemplars_.size();
-    for (const ingest::Exemplar& x : series.exemplars()) {
-      tsdb::LabelsBuilder b;
-      for (const ingest::Label& l : x.labels) b.Add(l.name, l.value);
-      b.DropEmptyValues();
-      exemplars_.push_back(tsdb::Exemplar{b.Build(), x.value(), x.timestamp_ms});
-    }
-    e.exemplars_size = series.exemplars().size();
-    entries_.push_back(std::move(e));
-  }
-
-  void OnMetadata(const ingest::MetricMetadata& md) override {
-    tsdb::MetricMetadata m;
-    m.metric_family = std::string(md.metric_family_name);
-    m.type = md.type >= 0 && md.type <= 7 ? static_cast<tsdb::wal::MetricType>(md.type)
-                                          : tsdb::wal::MetricType::kUnknown;
-    m.unit = std::string(md.unit);
-    m.help = std::string(md.help);
-    metadata_.push_back(std::move(m));
-  }
-
-  bool empty() const { return entries_.empty() && metadata_.empty(); }
-
-  tsdb::AppendRequest Build() {
-    series_.clear();
-    series_.reserve(entries_.size());
-    for (const Entry& e : entries_) {
-      tsdb::AppendSeries s;
-      s.raw_labels = std::string_view(raw_).substr(e.raw_offset, e.raw_size);
-      s.labels = e.labels;
-      s.samples =
-          std::span<const tsdb::FloatSample>(samples_).subspan(e.samples_offset, e.samples_size);
-      s.histograms = std::span<const tsdb::HistogramSample>(histograms_)
-                         .subspan(e.histograms_offset, e.histograms_size);
-      s.exemplars =
-          std::span<const tsdb::Exemplar>(exemplars_).subspan(e.exemplars_offset, e.exemplars_size);
-      series_.push_back(s);
-    }
-    tsdb::AppendRequest r;
-    r.series = series_;
-    r.metadata = metadata_;
-    // Only reached for label bytes vouched for by KnownRawLabels whose series the head then did
-    // not find by them (it never drops series today): decode them again.
-    r.decode_labels = [this](size_t i) {
-      tsdb::LabelsOrError out;
-      tsdb::LabelsBuilder b;
-      if (!tsdb::AddRawLabels(series_[i].raw_labels, b)) {
-        out.error = "malformed labels";
-        return out;
-      }
-      b.DropEmptyValues().Sort();
-      out.labels = b.Build();
-      return out;
-    };
-    return r;
-  }
-
- private:
-  struct Entry {
-    size_t raw_offset = 0, raw_size = 0;
-    tsdb::Labels labels;
-    size_t samples_offset = 0, samples_size = 0;
-    size_t histograms_offset = 0, histograms_size = 0;
-    size_t exemplars_offset = 0, exemplars_size = 0;
-  };
-  const tsdb::TenantHead* head_;
-  bool known_ = false;
-  std::string raw_;
-  std::vector<tsdb::Label> label_scratch_;
-  std::vector<Entry> entries_;
-  std::vector<tsdb::FloatSample> samples_;
-  std::vector<tsdb::HistogramSample> histograms_;
-  std::vector<tsdb::Exemplar> exemplars_;
-  std::vector<tsdb::MetricMetadata> metadata_;
-  std::vector<tsdb::AppendSeries> series_;
 };
 
 absl::StatusOr<tsdb::Matcher> FromProtoMatcher(const prometheus::LabelMatcher& m) {
@@ -391,6 +275,7 @@ absl::StatusOr<std::unique_ptr<MetricsStore::Tenant>> MetricsStore::OpenTenant(
     t->start_note = absl::StrCat("tenant ", tenant, ": settling the pending cut failed (retried ",
                                  "before the next cut): ", s.message());
   }
+  NoteReplay(tenant, *t->head);
   const int64_t now = options_.monotonic_ns ? options_.monotonic_ns() : MonotonicNowNs();
   t->limiter = std::make_unique<TokenBucket>(options_.config.ingestion_rate,
                                              options_.config.ingestion_burst_size, now);
@@ -528,6 +413,47 @@ void MetricsStore::ReturnDecoder(std::unique_ptr<ingest::RemoteWriteDecoder> dec
   if (decoders_.size() < 64) decoders_.push_back(std::move(decoder));
 }
 
+void MetricsStore::NoteReplay(const std::string& tenant, const tsdb::TenantHead& head) {
+  const tsdb::ReplayStats& st = head.replay_stats();
+  if (options_.on_replay) options_.on_replay(tenant, st);
+  MetricsRegistry* r = options_.registry;
+  if (r == nullptr) return;
+  const MetricLabels user = {{"user", tenant}};
+  r->GetCounter("sprout_metrics_wal_replays_total",
+                "WAL replays of the tenant's head (at start, on its first push, after a reopen).",
+                user)
+      ->Increment();
+  r->GetGauge("sprout_metrics_wal_replay_duration_seconds",
+              "How long the tenant's latest WAL replay took.", user)
+      ->Set(absl::ToDoubleSeconds(st.duration));
+  r->GetGauge("sprout_metrics_wal_replay_records",
+              "WAL records (checkpoint and segments) read by the tenant's latest replay.", user)
+      ->Set(static_cast<double>(st.records));
+  r->GetGauge("sprout_metrics_wal_replay_series", "Series records replayed by the latest replay.",
+              user)
+      ->Set(static_cast<double>(st.series));
+  r->GetGauge("sprout_metrics_wal_replay_samples",
+              "Samples and native-histogram samples replayed by the latest replay.", user)
+      ->Set(static_cast<double>(st.samples + st.histograms));
+  r->GetGauge("sprout_metrics_wal_replay_damage_reports",
+              "Damage the latest replay met: torn tails cut and damaged segment parts skipped.",
+              user)
+      ->Set(static_cast<double>(st.damage_reports));
+  r->GetGauge("sprout_metrics_wal_replay_corrupt_records",
+              "Records the latest replay could not decode and skipped.", user)
+      ->Set(static_cast<double>(st.corrupt_records));
+  const std::pair<const char*, uint64_t> skipped[] = {{"unknown_series", st.unknown_series_samples},
+                                                      {"refused", st.refused_samples},
+                                                      {"id_out_of_range", st.ids_out_of_range}};
+  for (const auto& [reason, n] : skipped) {
+    r->GetGauge("sprout_metrics_wal_replay_skipped_entries",
+                "WAL entries the latest replay skipped: samples of series ids never defined, "
+                "samples out of order, series ids beyond what a valid log holds.",
+                {{"reason", reason}, {"user", tenant}})
+        ->Set(static_cast<double>(n));
+  }
+}
+
 void MetricsStore::CountDiscarded(Tenant& t, std::string_view family, std::string_view reason,
                                   int64_t n) {
   if (options_.registry == nullptr || n <= 0) return;
@@ -574,7 +500,59 @@ PushResult MetricsStore::Push(std::string_view tenant, std::string_view snappy_b
   ReturnDecoder(std::move(decoder));
   existing_hold.Release();
   if (decoded.request_refused) return {decoded.http_status, decoded.message};
+  return Ingest(tenant, decoded, builder, nullptr);
+}
 
+OtlpIngestResult MetricsStore::IngestOtlp(
+    std::string_view tenant,
+    const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& request,
+    const otlp::PromTranslationSettings& settings) {
+  OtlpIngestResult out;
+  auto fail = [&](int status, std::string message) {
+    out.http_status = status;
+    out.message = std::move(message);
+    out.samples_refused = 0;  // nothing was translated
+    return out;
+  };
+  if (!started()) return fail(503, kUnavailable);
+  if (absl::Status s = net::ValidateTenantId(tenant); !s.ok()) {
+    return fail(400, std::string(s.message()));
+  }
+  AppendBuilder builder(nullptr);  // no label bytes: nothing to look up before the head
+  const int64_t now_ms = options_.now_ms ? options_.now_ms() : WallNowMs();
+  ingest::OtlpSink sink(ingest_limits_, now_ms, &builder);
+  otlp::TranslateMetrics(request, settings, &sink, &out.translation_errors, &out.dropped_points);
+  const ingest::IngestResult& decoded = sink.result();
+  int64_t samples = decoded.samples_accepted + decoded.histograms_accepted;
+  int64_t refused = 0;
+  for (size_t i = 0; i < ingest::kRefusalCount; ++i) {
+    refused += decoded.samples_refused[i] + decoded.histograms_refused[i];
+  }
+  tsdb::AppendResult appended;
+  const PushResult pushed = Ingest(tenant, decoded, builder, &appended);
+  out.http_status = pushed.http_status;
+  out.message = pushed.message;
+  if (pushed.http_status == 429 || pushed.http_status >= 500) {
+    out.samples_refused = samples + refused;
+  } else {
+    out.samples_stored = samples - static_cast<int64_t>(appended.samples_refused);
+    out.samples_refused = refused + static_cast<int64_t>(appended.samples_refused);
+  }
+  return out;
+}
+
+absl::Status OtlpIngestResult::ToStatus() const {
+  if (ok()) return absl::OkStatus();
+  if (http_status == 429) return absl::ResourceExhaustedError(message);
+  if (http_status >= 500) return absl::UnavailableError(message);
+  std::vector<std::string> parts;
+  if (!message.empty()) parts.push_back(message);
+  parts.insert(parts.end(), translation_errors.begin(), translation_errors.end());
+  return otlp::MarkPermanent(absl::InvalidArgumentError(absl::StrJoin(parts, "; ")));
+}
+
+PushResult MetricsStore::Ingest(std::string_view tenant, const ingest::IngestResult& decoded,
+                                AppendBuilder& builder, tsdb::AppendResult* appended_out) {
   absl::StatusOr<Tenant*> opened = GetOrOpenTenant(tenant);
   if (!opened.ok()) {
     const int status = absl::IsInvalidArgument(opened.status()) ? 400
@@ -660,8 +638,21 @@ PushResult MetricsStore::Push(std::string_view tenant, std::string_view snappy_b
   for (const tsdb::Refusal& r : appended.refusals) {
     CountDiscarded(t, "samples", RefusalReason(r.kind), r.count);
   }
-  if (!appended.refusals.empty()) return {400, appended.refusals.front().Message()};
-  return {decoded.http_status, decoded.message};
+  const int first_status = appended.refusals.empty() ? decoded.http_status : 400;
+  std::string first_message =
+      appended.refusals.empty() ? decoded.message : appended.refusals.front().Message();
+  if (appended_out != nullptr) *appended_out = std::move(appended);
+  return {first_status, std::move(first_message)};
+}
+
+absl::Status MetricsStore::SelectSamples(
+    std::string_view tenant, std::span<const tsdb::Matcher> matchers, int64_t mint, int64_t maxt,
+    const std::function<void(const tsdb::Labels&, std::span<const tsdb::QuerySample>)>& fn) {
+  if (!started()) return absl::UnavailableError(kUnavailable);
+  std::unique_ptr<ReadView> view = OpenReadView(tenant, mint, maxt);
+  std::unique_ptr<tsdb::SampleSet> set = view->querier->SelectSamples(matchers);
+  while (set->Next()) fn(set->labels(), set->sample_list());
+  return absl::OkStatus();
 }
 
 ReadResult MetricsStore::RemoteRead(std::string_view tenant, std::string_view snappy_body) {
@@ -929,6 +920,7 @@ absl::Status MetricsStore::ReopenHead(Tenant& t) {
       tsdb::TenantHead::Open(HeadOptionsFor(t.id));
   if (!head.ok()) return head.status();
   t.head = *std::move(head);
+  NoteReplay(t.id, *t.head);
   head_reopens_.fetch_add(1);
   return absl::OkStatus();
 }

@@ -15,6 +15,11 @@
 //    stored; the head's refusal wins over the validation one, as Mimir's ingester error wins over
 //    its distributor's partial error), a WAL failure (500, retryable); a head that failed closed
 //    is reopened (WAL replay) and the request answered 503 (retryable).
+//  - IngestOtlp (the in-process path of `sprout all`) translates an OTLP export request with
+//    the OTLP → Prometheus translation into ingest::OtlpSink (no remote-write message built),
+//    validates its series as remote write validates them and then takes Push's path from the
+//    rate limit on: the same limits, refusals, texts and counters as pushing the translation's
+//    remote-write request.
 //  - Reads merge the tenant's head with its blocks in blocks_store() (tsdb::TenantQuerier); a
 //    block that cannot be read is skipped, never failing the read. A compaction + retention job
 //    runs every compactor.compaction_interval (RunCompactionOnce).
@@ -33,6 +38,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -53,7 +59,16 @@
 #include "objstore/object_store.h"
 #include "storage/env.h"
 
+namespace opentelemetry::proto::collector::metrics::v1 {
+class ExportMetricsServiceRequest;
+}  // namespace opentelemetry::proto::collector::metrics::v1
+namespace sprout::otlp {
+struct PromTranslationSettings;
+}  // namespace sprout::otlp
+
 namespace sprout::metrics {
+
+class AppendBuilder;
 
 struct MetricsStoreOptions {
   MetricsConfig config;
@@ -65,6 +80,9 @@ struct MetricsStoreOptions {
   std::function<int64_t()> monotonic_ns;
   // Every WAL repair and damage report, with the tenant (for a log line).
   std::function<void(std::string_view tenant, const storage::LogDamage&)> on_wal_damage;
+  // Every WAL replay (a tenant's head opened at Start(), on its first push, or reopened after a
+  // WAL failure), with its statistics (for a log line; /metrics has them too).
+  std::function<void(std::string_view tenant, const tsdb::ReplayStats&)> on_replay;
 };
 
 // The answer to a push: the HTTP status and, unless it succeeded, the body text.
@@ -72,6 +90,35 @@ struct PushResult {
   int http_status = 200;  // 200 (the route may answer 204), 400, 429, 500 or 503
   std::string message;
   bool ok() const { return http_status < 300; }
+};
+
+// The outcome of IngestOtlp, for the caller (the `sprout all` exporter) to answer its pipeline:
+// success, a retryable error (nothing was stored: send the whole request again) or a permanent
+// one (the good part was stored; the rest can never be).
+struct OtlpIngestResult {
+  // What Push answers for the translation's remote-write request: 200; 400 (some series or
+  // samples refused, the rest stored; `message` is the first refusal, Mimir's text); 429 (the
+  // ingestion rate limit: nothing stored); 500 (the WAL write failed) or 503 (starting, or the
+  // head was reopened after a WAL failure): nothing stored.
+  int http_status = 200;
+  std::string message;
+  // Metrics the translation refused (the Collector's texts, e.g. delta temporality); their
+  // points are not stored and counted in dropped_points. Permanent.
+  std::vector<std::string> translation_errors;
+  int64_t dropped_points = 0;
+  // Prometheus samples (floats and native histograms) stored, and refused (validation, the head,
+  // or all of them when the request failed as a whole).
+  int64_t samples_stored = 0;
+  int64_t samples_refused = 0;
+
+  bool ok() const { return http_status < 300 && translation_errors.empty(); }
+  // 429 or 5xx: nothing was stored, the same request may succeed later.
+  bool retryable() const { return http_status == 429 || http_status >= 500; }
+  bool permanent() const { return !ok() && !retryable(); }
+  // As a consumer error (otlp/consumer_error.h): OK; ResourceExhausted (429) or Unavailable
+  // (5xx), retryable; else InvalidArgument marked permanent, with `message` and the translation
+  // errors joined by "; ".
+  absl::Status ToStatus() const;
 };
 
 // The answer to a remote read: the body (snappy-compressed prometheus.ReadResponse) or an error
@@ -101,6 +148,20 @@ class MetricsStore : public api::Queryable {
 
   // A remote-write 1.0 body (snappy block format) for `tenant`.
   PushResult Push(std::string_view tenant, std::string_view snappy_body);
+
+  // An OTLP export request for `tenant`, translated with `settings` (send_metadata decides
+  // whether metric metadata is stored) straight into the tenant's head. See OtlpIngestResult.
+  OtlpIngestResult IngestOtlp(
+      std::string_view tenant,
+      const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& request,
+      const otlp::PromTranslationSettings& settings);
+
+  // The merged samples (head and blocks, tsdb::TenantQuerier::SelectSamples: each timestamp
+  // once) of the series `matchers` select with a sample in [mint, maxt]: `fn` is called once
+  // per series, in label order. Unavailable before Start().
+  absl::Status SelectSamples(
+      std::string_view tenant, std::span<const tsdb::Matcher> matchers, int64_t mint, int64_t maxt,
+      const std::function<void(const tsdb::Labels&, std::span<const tsdb::QuerySample>)>& fn);
 
   // A remote-read request body (snappy-compressed prometheus.ReadRequest), SAMPLES only.
   ReadResult RemoteRead(std::string_view tenant, std::string_view snappy_body);
@@ -177,6 +238,10 @@ class MetricsStore : public api::Queryable {
   absl::StatusOr<Tenant*> GetOrOpenTenant(std::string_view tenant);
   absl::StatusOr<std::unique_ptr<Tenant>> OpenTenant(const std::string& tenant);
   tsdb::HeadOptions HeadOptionsFor(const std::string& tenant) const;
+  // Push's path after decoding (or the OTLP sink): the tenant's head opened, counters, the rate
+  // limit, the append, the answer. `appended` (may be null) gets the head's result.
+  PushResult Ingest(std::string_view tenant, const ingest::IngestResult& decoded,
+                    AppendBuilder& builder, tsdb::AppendResult* appended);
   std::unique_ptr<ingest::RemoteWriteDecoder> TakeDecoder();
   void ReturnDecoder(std::unique_ptr<ingest::RemoteWriteDecoder> decoder);
   absl::Status CutTenant(Tenant& t, bool flush) ABSL_EXCLUSIVE_LOCKS_REQUIRED(cut_mu_);
@@ -195,6 +260,8 @@ class MetricsStore : public api::Queryable {
   std::vector<Tenant*> TenantsToCut(const std::vector<std::string>& tenants) const;
   void CutLoop();
   void StopCutter();
+  // A head was opened (its WAL replayed): on_replay and the replay gauges.
+  void NoteReplay(const std::string& tenant, const tsdb::TenantHead& head);
   void CountDiscarded(Tenant& t, std::string_view family, std::string_view reason, int64_t n);
 
   // Reads: the tenant's head (read-locked against a reopen while `view` lives) and its blocks

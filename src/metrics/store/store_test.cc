@@ -1,5 +1,6 @@
 #include "metrics/store/store.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -298,6 +299,69 @@ TEST_F(StoreTest, ARestartReplaysEveryTenant) {
   WriteBuilder more;
   more.Series({"__name__", "m", "t", "a"}).Sample(1500, 9);
   EXPECT_EQ(store->Push("a", more.Body()).http_status, 400);
+}
+
+TEST_F(StoreTest, ReplayStatisticsAreReportedPerTenantAndExported) {
+  {
+    auto store = Open();
+    // One request: 2 new series, 3 samples, 1 metadata entry = one group of 3 WAL records
+    // (series, samples, metadata; docs/format/metrics-wal.md).
+    WriteBuilder w;
+    w.Series({"__name__", "m", "t", "a"}).Sample(1000, 1).Sample(2000, 2);
+    w.Series({"__name__", "m", "t", "b"}).Sample(1000, 3);
+    w.Metadata("m", prometheus::MetricMetadata::GAUGE, "help", "");
+    ASSERT_TRUE(store->Push("replayed", w.Body()).ok());
+  }
+  MetricsStoreOptions o = Options();
+  std::vector<std::pair<std::string, tsdb::ReplayStats>> replays;
+  o.on_replay = [&](std::string_view tenant, const tsdb::ReplayStats& st) {
+    replays.emplace_back(std::string(tenant), st);
+  };
+  auto store = Open(std::move(o));
+  ASSERT_EQ(replays.size(), 1u);
+  EXPECT_EQ(replays[0].first, "replayed");
+  EXPECT_EQ(replays[0].second.records, 3u);
+  EXPECT_EQ(replays[0].second.series, 2u);
+  EXPECT_EQ(replays[0].second.samples, 3u);
+  EXPECT_EQ(replays[0].second.metadata, 1u);
+  const std::string text = registry_.RenderText();
+  // Two replays in this registry: the empty one when the first push opened the head, this one.
+  EXPECT_THAT(text, HasSubstr("sprout_metrics_wal_replays_total{user=\"replayed\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("sprout_metrics_wal_replay_records{user=\"replayed\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("sprout_metrics_wal_replay_series{user=\"replayed\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("sprout_metrics_wal_replay_samples{user=\"replayed\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("sprout_metrics_wal_replay_damage_reports{user=\"replayed\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("sprout_metrics_wal_replay_corrupt_records{user=\"replayed\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("sprout_metrics_wal_replay_skipped_entries{reason=\"unknown_series\","
+                              "user=\"replayed\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("sprout_metrics_wal_replay_duration_seconds{user=\"replayed\"} "));
+
+  // A torn tail (a partial record appended to the last segment) is cut and reported.
+  store.reset();
+  std::vector<std::string> segments = *env_.ListDir("/data/tsdb/replayed/wal");
+  std::sort(segments.begin(), segments.end());
+  const std::string last = "/data/tsdb/replayed/wal/" + segments.back();
+  {
+    // A chunk header announcing 64 bytes, followed by 7: the tail a crash mid-write leaves.
+    auto f = env_.OpenFile(last, storage::OpenMode::kReadWrite);
+    ASSERT_TRUE(f.ok()) << f.status();
+    ASSERT_TRUE((*f)->Append(std::string("\x12\x34\x56\x78\x40\x00\x01\x02partial", 15)).ok());
+    ASSERT_TRUE((*f)->Sync().ok());
+  }
+  replays.clear();
+  MetricsStoreOptions again = Options();
+  again.on_replay = [&](std::string_view tenant, const tsdb::ReplayStats& st) {
+    replays.emplace_back(std::string(tenant), st);
+  };
+  store = Open(std::move(again));
+  ASSERT_EQ(replays.size(), 1u);
+  EXPECT_GE(replays[0].second.damage_reports, 1u);
+  EXPECT_EQ(replays[0].second.samples, 3u);
+  EXPECT_THAT(registry_.RenderText(),
+              HasSubstr("sprout_metrics_wal_replays_total{user=\"replayed\"} 3\n"));
+  EXPECT_THAT(
+      registry_.RenderText(),
+      ::testing::Not(HasSubstr("sprout_metrics_wal_replay_damage_reports{user=\"replayed\"} 0\n")));
 }
 
 TEST_F(StoreTest, InvalidTenantIdsAreRefusedAndNeverNameADirectory) {

@@ -1,0 +1,100 @@
+#include "metrics/store/append_builder.h"
+
+#include <utility>
+
+#include "metrics/tsdb/head/raw_labels.h"
+
+namespace sprout::metrics {
+
+bool AppendBuilder::KnownLabelBytes(std::string_view label_bytes) {
+  known_ = head_ != nullptr && head_->KnownRawLabels(label_bytes);
+  return known_;
+}
+
+void AppendBuilder::OnSeries(const ingest::Series& series) {
+  Entry e;
+  e.raw_offset = raw_.size();
+  raw_.append(series.label_bytes());
+  e.raw_size = series.label_bytes().size();
+  if (!known_) {
+    // Validated by the ingest path: sorted, unique, no empty value.
+    label_scratch_.clear();
+    for (const ingest::Label& l : series.labels()) {
+      label_scratch_.push_back(tsdb::Label{l.name, l.value});
+    }
+    e.labels = tsdb::Labels::FromSorted(label_scratch_);
+  }
+  known_ = false;
+  e.samples_offset = samples_.size();
+  for (const ingest::Sample& s : series.samples()) {
+    samples_.push_back(tsdb::FloatSample{s.timestamp_ms, s.value()});
+  }
+  e.samples_size = series.samples().size();
+  e.histograms_offset = histograms_.size();
+  for (const ingest::HistogramSample& h : series.histograms()) {
+    tsdb::HistogramSample out;
+    out.t = h.timestamp_ms;
+    if (h.is_float) {
+      out.h = h.floating;
+    } else {
+      out.h = h.integer;
+    }
+    histograms_.push_back(std::move(out));
+  }
+  e.histograms_size = series.histograms().size();
+  e.exemplars_offset = exemplars_.size();
+  for (const ingest::Exemplar& x : series.exemplars()) {
+    tsdb::LabelsBuilder b;
+    for (const ingest::Label& l : x.labels) b.Add(l.name, l.value);
+    b.DropEmptyValues();
+    exemplars_.push_back(tsdb::Exemplar{b.Build(), x.value(), x.timestamp_ms});
+  }
+  e.exemplars_size = series.exemplars().size();
+  entries_.push_back(std::move(e));
+}
+
+void AppendBuilder::OnMetadata(const ingest::MetricMetadata& md) {
+  tsdb::MetricMetadata m;
+  m.metric_family = std::string(md.metric_family_name);
+  m.type = md.type >= 0 && md.type <= 7 ? static_cast<tsdb::wal::MetricType>(md.type)
+                                        : tsdb::wal::MetricType::kUnknown;
+  m.unit = std::string(md.unit);
+  m.help = std::string(md.help);
+  metadata_.push_back(std::move(m));
+}
+
+tsdb::AppendRequest AppendBuilder::Build() {
+  series_.clear();
+  series_.reserve(entries_.size());
+  for (const Entry& e : entries_) {
+    tsdb::AppendSeries s;
+    s.raw_labels = std::string_view(raw_).substr(e.raw_offset, e.raw_size);
+    s.labels = e.labels;
+    s.samples =
+        std::span<const tsdb::FloatSample>(samples_).subspan(e.samples_offset, e.samples_size);
+    s.histograms = std::span<const tsdb::HistogramSample>(histograms_)
+                       .subspan(e.histograms_offset, e.histograms_size);
+    s.exemplars =
+        std::span<const tsdb::Exemplar>(exemplars_).subspan(e.exemplars_offset, e.exemplars_size);
+    series_.push_back(s);
+  }
+  tsdb::AppendRequest r;
+  r.series = series_;
+  r.metadata = metadata_;
+  // Only reached for label bytes vouched for by KnownRawLabels whose series the head then did
+  // not find by them (it never drops series today): decode them again.
+  r.decode_labels = [this](size_t i) {
+    tsdb::LabelsOrError out;
+    tsdb::LabelsBuilder b;
+    if (!tsdb::AddRawLabels(series_[i].raw_labels, b)) {
+      out.error = "malformed labels";
+      return out;
+    }
+    b.DropEmptyValues().Sort();
+    out.labels = b.Build();
+    return out;
+  };
+  return r;
+}
+
+}  // namespace sprout::metrics

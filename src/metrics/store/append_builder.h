@@ -1,0 +1,56 @@
+// Internal to the store: AppendBuilder, the ingest::WriteVisitor that turns what an ingest path
+// delivers — remote write's decoder or the OTLP sink (src/metrics/ingest) — into the head's
+// AppendRequest. Both paths go through it, so both reach TenantHead::Append the same way.
+//
+// The ingest views live only during a callback, so label bytes, samples, histograms, exemplars
+// and metadata are copied into flat buffers; the request's spans are made by Build(), once the
+// buffers stopped growing. The request Build() returns points into the builder: keep the builder
+// alive (and unchanged) while the request is used.
+//
+// Thread-safety: one request, one thread. The head (may be null) must outlive the builder and
+// must not be reopened while it answers KnownLabelBytes.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "metrics/ingest/remote_write.h"
+#include "metrics/tsdb/head/head.h"
+
+namespace sprout::metrics {
+
+class AppendBuilder : public ingest::WriteVisitor {
+ public:
+  // `head` answers KnownLabelBytes (remote write's label-bytes cache); null: nothing is known.
+  explicit AppendBuilder(const tsdb::TenantHead* head) : head_(head) {}
+
+  bool KnownLabelBytes(std::string_view label_bytes) override;
+  void OnSeries(const ingest::Series& series) override;
+  void OnMetadata(const ingest::MetricMetadata& md) override;
+
+  bool empty() const { return entries_.empty() && metadata_.empty(); }
+  tsdb::AppendRequest Build();
+
+ private:
+  struct Entry {
+    size_t raw_offset = 0, raw_size = 0;
+    tsdb::Labels labels;
+    size_t samples_offset = 0, samples_size = 0;
+    size_t histograms_offset = 0, histograms_size = 0;
+    size_t exemplars_offset = 0, exemplars_size = 0;
+  };
+  const tsdb::TenantHead* head_;
+  bool known_ = false;
+  std::string raw_;
+  std::vector<tsdb::Label> label_scratch_;
+  std::vector<Entry> entries_;
+  std::vector<tsdb::FloatSample> samples_;
+  std::vector<tsdb::HistogramSample> histograms_;
+  std::vector<tsdb::Exemplar> exemplars_;
+  std::vector<tsdb::MetricMetadata> metadata_;
+  std::vector<tsdb::AppendSeries> series_;
+};
+
+}  // namespace sprout::metrics

@@ -3,6 +3,7 @@ BUILD_DIR     ?= build
 BUILD_TYPE    ?= Release
 JOBS          ?= $(shell nproc)
 FUZZ_SECONDS  ?= 60
+FUZZ_ONLY     ?=
 CMAKE_FLAGS   ?=
 RUN_CONFIG    ?= examples/collector/quickstart.yaml
 SOAK_ITERATIONS ?= 50
@@ -45,12 +46,13 @@ bench: deps build
 	bench/run_collector_bench.sh
 	bench/run_prw_bench.sh
 
-# libFuzzer targets, built with clang into build-fuzz; each runs for FUZZ_SECONDS.
+# libFuzzer targets, built with clang into build-fuzz; each runs for FUZZ_SECONDS, one at a time
+# (FUZZ_ONLY: a grep -E pattern of target names, e.g. FUZZ_ONLY='wal|block|chunkenc|remote_write').
 fuzz: deps
 	cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DSPROUT_FUZZ=ON
 	cmake --build build-fuzz -j $(JOBS) --target fuzzers
-	scripts/run_fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+	scripts/run_fuzzers.sh build-fuzz $(FUZZ_SECONDS) '$(FUZZ_ONLY)'
 
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 sanitize: deps

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target of a fuzz build for a bounded time each.
-#   scripts/run_fuzzers.sh <build-dir> <seconds-per-target>
+#   scripts/run_fuzzers.sh <build-dir> <seconds-per-target> [<name-regex>]
 # Each fuzzer starts from its committed corpus, corpus/<target>/ beside its sources (the seeds and
 # every crash found so far, which `make test` replays), plus a working corpus kept in
 # <build-dir>/corpus/<target> between runs. Crashes are written to <build-dir>/crashes/<target>/
 # and fail the run: fix the bug, then copy the crash file into the committed corpus.
 # FUZZ_UPDATE_CORPUS=1 afterwards merges the inputs that add coverage into the committed corpus
-# (libFuzzer's -merge=1), for review and commit.
+# (libFuzzer's -merge=1), for review and commit. A third argument runs only the targets whose
+# name matches it (grep -E), one at a time as always: e.g. 'metrics|chunkenc|block|wal|remote'.
 set -euo pipefail
 BUILD=${1:-build-fuzz}
 SECONDS_EACH=${2:-60}
+ONLY=${3:-}
 SRC=$(cd "$(dirname "$0")/../src" && pwd)
 status=0
 # Third-party findings we cannot fix (see the file) do not hide ours.
@@ -22,6 +24,7 @@ if [ ${#fuzzers[@]} -eq 0 ]; then
 fi
 for fuzzer in "${fuzzers[@]}"; do
   name=$(basename "$fuzzer")
+  if [ -n "$ONLY" ] && ! grep -qE "$ONLY" <<<"$name"; then continue; fi
   corpus="$BUILD/corpus/$name"
   crashes="$BUILD/crashes/$name"
   mkdir -p "$corpus" "$crashes"

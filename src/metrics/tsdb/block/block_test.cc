@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "base/crc32c.h"
 #include "base/status.h"
 #include "gmock/gmock.h"
@@ -739,6 +740,18 @@ TEST(BlockFuzzSeeds, WriteOrCheck) {
   ASSERT_NE(w, nullptr);
   const std::string random_index = *stores.env.ReadFile("/tmp/seeds/index");
 
+  absl::StatusOr<std::string> random_prefix = w->Upload(&stores.memory, "random");
+  ASSERT_TRUE(random_prefix.ok()) << random_prefix.status();
+  absl::StatusOr<std::string> fuzz_block = block_testing::PackBlock(&stores.memory, *fuzz_prefix);
+  absl::StatusOr<std::string> random_block =
+      block_testing::PackBlock(&stores.memory, *random_prefix);
+  ASSERT_TRUE(fuzz_block.ok() && random_block.ok());
+  const std::string fuzz_meta = *stores.memory.Get(*fuzz_prefix + "/meta.json");
+  // The random block without its chunk segment.
+  std::string random_no_segment = *random_block;
+  random_no_segment.resize(random_no_segment.find(
+      absl::StrCat(AV(block_testing::kBlockFileMarker), std::string(1, '\2'))));
+
   std::string newer = fuzz_index;
   newer[4] = 2;
   std::string bad_crc_segment = fuzz_segment;
@@ -752,6 +765,12 @@ TEST(BlockFuzzSeeds, WriteOrCheck) {
       {"segment-valid", std::string(1, 2) + fuzz_segment},
       {"segment-bad-crc", std::string(1, 2) + bad_crc_segment},
       {"segment-header-only", std::string(1, 2) + fuzz_segment.substr(0, 8)},
+      {"meta-valid", std::string(1, 3) + fuzz_meta},
+      {"meta-newer-version",
+       std::string(1, 3) + absl::StrReplaceAll(fuzz_meta, {{"\"version\": 1", "\"version\": 9"}})},
+      {"block-fuzz", std::string(1, 4) + *fuzz_block},
+      {"block-random-fixcrc", std::string(1, 5) + *random_block},
+      {"block-random-no-segment", std::string(1, 4) + random_no_segment},
   };
   const char* dir = std::getenv("SPROUT_WRITE_BLOCK_SEEDS");
   for (const auto& [name, bytes] : seeds) {
@@ -781,6 +800,23 @@ TEST(BlockFuzzSeeds, WriteOrCheck) {
     encodings.insert(chunk->encoding);
   }
   EXPECT_EQ(encodings.size(), 3u);
+  // The packed blocks unpack into blocks that open; the one without a segment opens but its
+  // chunks are missing; the newer meta.json is refused.
+  objstore::MemoryObjectStore unpacked(&stores.env);
+  ASSERT_TRUE(block_testing::UnpackBlock(*random_block, false, &unpacked, "u/random").ok());
+  ASSERT_TRUE(block_testing::UnpackBlock(random_no_segment, false, &unpacked, "u/partial").ok());
+  auto random_reader = BlockReader::Open(&unpacked, "u/random");
+  ASSERT_TRUE(random_reader.ok()) << random_reader.status();
+  EXPECT_EQ((*random_reader)->index().num_series(), 40u);
+  std::vector<ChunkMeta> chunks;
+  ASSERT_TRUE((*random_reader)->Series(0, nullptr, &chunks).ok());
+  EXPECT_TRUE((*random_reader)->ReadChunk(chunks[0].ref).ok());
+  auto partial = BlockReader::Open(&unpacked, "u/partial");
+  ASSERT_TRUE(partial.ok()) << partial.status();
+  EXPECT_TRUE(absl::IsDataLoss((*partial)->ReadChunk(chunks[0].ref).status()));
+  EXPECT_NE(seeds[9].second, seeds[8].second);
+  ASSERT_TRUE(stores.memory.Put(*fuzz_prefix + "/meta.json", seeds[9].second.substr(1)).ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(BlockReader::Open(&stores.memory, *fuzz_prefix).status()));
 }
 
 }  // namespace

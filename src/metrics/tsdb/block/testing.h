@@ -5,7 +5,8 @@
 // every Status checked for nothing but existence): a corrupt index must give errors, never a
 // crash, hang or huge allocation. FixIndexCrcs recomputes the section and table-of-contents CRCs
 // of an index whose table of contents is in range, so mutated bytes reach the structural checks
-// behind the CRCs.
+// behind the CRCs. PackBlock/UnpackBlock turn a block's files into the fuzzer's one-input form
+// and back.
 #pragma once
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "base/coding.h"
 #include "base/crc32c.h"
 #include "base/status.h"
@@ -112,6 +114,53 @@ inline absl::StatusOr<std::string> WriteFuzzBlock(storage::Env* env, const std::
                       float_chunk.max_time()));
   RETURN_IF_ERROR(w->Finish());
   return w->Upload(store, "fuzz");
+}
+
+// A whole block as one byte string: files behind kBlockFileMarker, each introduced by a selector
+// byte — 0 meta.json, 1 index, n ≥ 2 chunks/<segment n − 1> — up to the next marker or the end.
+// Bytes before the first marker are ignored; a later file of the same name replaces an earlier.
+inline constexpr std::string_view kBlockFileMarker = "\nBLOCK-FILE:";
+
+inline std::string BlockFileName(uint8_t selector) {
+  if (selector == 0) return std::string(block_format::kMetaFile);
+  if (selector == 1) return std::string(block_format::kIndexFile);
+  return absl::StrCat(AV(block_format::kChunksDir), "/", block_format::SegmentName(selector - 1u));
+}
+
+// The block at `prefix` (meta.json, index, chunk segments 1-254 as far as they exist).
+inline absl::StatusOr<std::string> PackBlock(objstore::ObjectStore* store,
+                                             const std::string& prefix) {
+  std::string out;
+  for (int s = 0; s < 256; ++s) {
+    absl::StatusOr<std::string> bytes =
+        store->Get(absl::StrCat(prefix, "/", BlockFileName(static_cast<uint8_t>(s))));
+    if (absl::IsNotFound(bytes.status())) {
+      if (s >= 2) break;
+      continue;
+    }
+    if (!bytes.ok()) return bytes.status();
+    absl::StrAppend(&out, AV(kBlockFileMarker), std::string(1, static_cast<char>(s)), *bytes);
+  }
+  return out;
+}
+
+// Puts the packed files under `prefix`; with fix_index_crcs the index's CRCs are fixed first.
+inline absl::Status UnpackBlock(std::string_view packed, bool fix_index_crcs,
+                                objstore::ObjectStore* store, const std::string& prefix) {
+  size_t at = packed.find(kBlockFileMarker);
+  while (at != std::string_view::npos) {
+    const size_t start = at + kBlockFileMarker.size();
+    const size_t next = packed.find(kBlockFileMarker, start);
+    std::string_view file = packed.substr(
+        start, next == std::string_view::npos ? std::string_view::npos : next - start);
+    at = next;
+    if (file.empty()) continue;
+    const uint8_t selector = static_cast<uint8_t>(file[0]);
+    std::string bytes(file.substr(1));
+    if (selector == 1 && fix_index_crcs) FixIndexCrcs(&bytes);
+    RETURN_IF_ERROR(store->Put(absl::StrCat(prefix, "/", BlockFileName(selector)), bytes));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace sprout::metrics::tsdb::block_testing

@@ -27,9 +27,9 @@ enum SampleKind : uint8_t { kNoSample = 0, kFloatKind = 1, kHistogramKind = 2, k
 
 // Replay refuses a series id more than this far above the highest one defined so far: ids are
 // handed out in order, and only series created by appends whose WAL write failed (or whose
-// records a failed sync cut) leave gaps, never a million in a row. Series slots are allocated
-// up to the highest id, so an id near 2^32 in a damaged or crafted record would otherwise
-// allocate hundreds of gigabytes.
+// records a failed sync cut) leave gaps, never a million in a row, so such an id is damage.
+// (Memory does not depend on it: only the pages of slots that hold a series are allocated, and
+// a checkpoint's ids may lie far apart.)
 constexpr uint32_t kMaxReplayIdGap = 1 << 20;
 
 // Aliases beyond this many are not remembered (a sender that shuffles its labels on every
@@ -469,15 +469,22 @@ absl::Status TenantHead::Replay() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     if (!record->has_value()) break;
     ++replay_stats_.records;
     ReplayRecord(**record);
-    if (replay_stats_.corrupt_records == UINT64_MAX) {  // a record of a newer format
-      return absl::FailedPreconditionError(absl::StrCat(
-          "metrics head ", options_.dir, ": the WAL holds records of a newer format version"));
-    }
+    if (replay_stats_.corrupt_records == UINT64_MAX) return NewerWalFormat();
   }
   const uint32_t epoch = wal_epoch_.load();
-  const uint32_t n = num_series_.load();
-  for (uint32_t id = 0; id < n; ++id) series(id)->logged_epoch = epoch;
+  ForEachSlot([epoch](uint32_t, MemSeries* s) {
+    s->logged_epoch = epoch;
+    return true;
+  });
   if (checkpoint != 0) {
+    // Appends must land where the next replay reads: from segment `checkpoint` on. Truncate
+    // starts that segment before it writes the checkpoint, but a directory may lack it (lost,
+    // removed by hand): then the log would go on writing below the checkpoint, and every
+    // acknowledged append would be skipped at the next replay.
+    const std::vector<uint64_t> segments = wal_->segments();
+    if (segments.empty() || segments.back() < checkpoint) {
+      if (absl::Status s = wal_->StartSegment(checkpoint); !s.ok()) return s;
+    }
     // A crash between the checkpoint's rename and the clean-up leaves these behind.
     (void)wal_->RemoveSegmentsBefore(checkpoint);
     RemoveCheckpointsBefore(options_.env, storage::JoinPath(options_.dir, "wal"), checkpoint);
@@ -487,12 +494,16 @@ absl::Status TenantHead::Replay() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   return absl::OkStatus();
 }
 
+absl::Status TenantHead::NewerWalFormat() const {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "metrics head ", options_.dir, ": the WAL holds records of a newer format version"));
+}
+
 void TenantHead::ReplayRecord(const storage::LogRecord& record) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   absl::Status status;
   auto known = [&](uint32_t id) -> MemSeries* {
-    if (id >= num_series_.load()) return nullptr;
-    MemSeries* s = series(id);
-    return s->labels.empty() ? nullptr : s;
+    MemSeries* s = FindSlot(id);
+    return s == nullptr || s->labels.empty() ? nullptr : s;
   };
   // Checks order like Append (without the too-old bound); true when the sample is to be stored.
   auto admit = [&](MemSeries& s, int64_t t, uint8_t kind, uint64_t value) {
@@ -521,8 +532,8 @@ void TenantHead::ReplayRecord(const storage::LogRecord& record) ABSL_NO_THREAD_S
           ++replay_stats_.ids_out_of_range;
           continue;
         }
-        if (e.id < num_series_.load() && !series(e.id)->labels.empty()) {
-          if (series(e.id)->labels != e.labels) ++replay_stats_.corrupt_records;
+        if (const MemSeries* slot = FindSlot(e.id); slot != nullptr && !slot->labels.empty()) {
+          if (slot->labels != e.labels) ++replay_stats_.corrupt_records;
           continue;  // logged again (a later request re-logged it): nothing new
         }
         const uint64_t hash = e.labels.Hash();
@@ -646,6 +657,26 @@ TenantHead::MemSeries* TenantHead::SeriesForRead(uint32_t id) const {
   return &pages_[id >> kPageBits][id & ((1u << kPageBits) - 1)];
 }
 
+TenantHead::MemSeries* TenantHead::FindSlot(uint32_t id) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  const uint32_t page = id >> kPageBits;
+  if (page >= pages_.size() || pages_[page] == nullptr) return nullptr;
+  return &pages_[page][id & ((1u << kPageBits) - 1)];
+}
+
+template <typename F>
+void TenantHead::ForEachSlot(F&& f) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  const uint64_t n = num_series_.load();
+  for (size_t p = 0; p < pages_.size(); ++p) {
+    MemSeries* page = pages_[p].get();
+    if (page == nullptr) continue;
+    const uint64_t first = uint64_t{p} << kPageBits;
+    const uint64_t end = std::min(n, first + (uint64_t{1} << kPageBits));
+    for (uint64_t id = first; id < end; ++id) {
+      if (!f(static_cast<uint32_t>(id), &page[id - first])) return;
+    }
+  }
+}
+
 absl::Mutex& TenantHead::Stripe(uint32_t id) const { return stripes_[id & (kStripes - 1)]; }
 
 std::optional<uint32_t> TenantHead::FindByLabels(const Labels& labels, uint64_t hash) const
@@ -659,11 +690,10 @@ uint32_t TenantHead::CreateSeries(const Labels& labels, uint64_t hash,
                                   std::optional<uint32_t> id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   const uint32_t new_id = id.value_or(num_series_.load());
   const uint32_t page = new_id >> kPageBits;
-  if (page >= pages_.size()) {
+  if (page >= pages_.size() || pages_[page] == nullptr) {
     absl::MutexLock lock(&pages_mu_);
-    while (pages_.size() <= page) {
-      pages_.push_back(std::make_unique<MemSeries[]>(size_t{1} << kPageBits));
-    }
+    if (page >= pages_.size()) pages_.resize(size_t{page} + 1);
+    pages_[page] = std::make_unique<MemSeries[]>(size_t{1} << kPageBits);
   }
   series(new_id)->labels = labels;
   if (new_id >= num_series_.load()) num_series_.store(new_id + 1);
@@ -918,9 +948,13 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
         const uint64_t hash = labels.Hash();
         id = FindByLabels(labels, hash);
         if (!id.has_value()) {
-          if (options_.max_series != 0 && series_count_.load() >= options_.max_series) {
+          // Ids are 32-bit and never reused (README "Deferred"); UINT32_MAX is never written.
+          const bool ids_exhausted = num_series_.load() == UINT32_MAX;
+          if (ids_exhausted ||
+              (options_.max_series != 0 && series_count_.load() >= options_.max_series)) {
             refuse(RefusalKind::kSeriesLimit, index, 0, in.samples.empty(), total, first_t, labels);
-            result.refusals.back().limit = static_cast<int64_t>(options_.max_series);
+            result.refusals.back().limit =
+                static_cast<int64_t>(ids_exhausted ? series_count_.load() : options_.max_series);
             continue;
           }
           id = CreateSeries(labels, hash, std::nullopt);
@@ -1469,18 +1503,25 @@ HeadStats TenantHead::Stats() const {
 
 size_t TenantHead::MemoryBytes() const {
   size_t bytes = 0;
-  const uint32_t n = num_series_.load();
+  const uint64_t n = num_series_.load();
+  std::vector<std::pair<uint64_t, const MemSeries*>> pages;  // first id, page (never freed)
   {
     absl::ReaderMutexLock lock(&pages_mu_);
-    bytes += pages_.size() * (sizeof(MemSeries) << kPageBits);
+    bytes += pages_.capacity() * sizeof(pages_[0]);
+    for (size_t p = 0; p < pages_.size(); ++p) {
+      if (pages_[p] != nullptr) pages.emplace_back(uint64_t{p} << kPageBits, pages_[p].get());
+    }
   }
-  for (uint32_t id = 0; id < n; ++id) {
-    const MemSeries* s = SeriesForRead(id);
-    absl::MutexLock lock(&Stripe(id));
-    bytes += s->labels.AllocatedBytes();
-    bytes += s->open_allocated();
-    bytes += s->sealed.capacity() * sizeof(SealedChunk);
-    for (const SealedChunk& c : s->sealed) bytes += c.size;
+  bytes += pages.size() * (sizeof(MemSeries) << kPageBits);
+  for (const auto& [first, page] : pages) {
+    for (uint64_t id = first; id < n && id < first + (uint64_t{1} << kPageBits); ++id) {
+      const MemSeries* s = &page[id - first];
+      absl::MutexLock lock(&Stripe(static_cast<uint32_t>(id)));
+      bytes += s->labels.AllocatedBytes();
+      bytes += s->open_allocated();
+      bytes += s->sealed.capacity() * sizeof(SealedChunk);
+      for (const SealedChunk& c : s->sealed) bytes += c.size;
+    }
   }
   bytes += postings_.MemoryBytes() + symbols_.MemoryBytes();
   absl::MutexLock lock(&append_mu_);
@@ -1506,23 +1547,25 @@ absl::StatusOr<uint64_t> TenantHead::CutBlock(int64_t mint, int64_t maxt, BlockW
     int64_t cur = min_valid_time_.load();
     while (maxt > cur && !min_valid_time_.compare_exchange_weak(cur, maxt)) {
     }
-    const uint32_t n = num_series_.load();
-    for (uint32_t id = 0; id < n; ++id) {
-      MemSeries* s = series(id);
-      if (s->labels.empty() || s->deleted) continue;
+    absl::Status straddles;
+    ForEachSlot([&](uint32_t id, MemSeries* s) {
+      if (s->labels.empty() || s->deleted) return true;
       {
         absl::MutexLock stripe(&Stripe(id));
         if (s->open != nullptr && s->open_samples() > 0 && s->open_min() < maxt) {
           if (s->open_max() >= maxt) {
-            return absl::InvalidArgumentError(
+            straddles = absl::InvalidArgumentError(
                 absl::StrCat("metrics head: block end ", maxt, " falls inside an open chunk of ",
                              s->labels.ToString(), " (not a chunk range boundary)"));
+            return false;
           }
           Seal(*s);
         }
       }
       list.emplace_back(s->labels, id);
-    }
+      return true;
+    });
+    if (!straddles.ok()) return straddles;
   }
   std::sort(list.begin(), list.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -1579,10 +1622,8 @@ absl::Status TenantHead::Truncate(int64_t maxt) {
     }
     std::vector<SeriesRef> dead;
     int64_t new_min = INT64_MAX;
-    const uint32_t n = num_series_.load();
-    for (uint32_t id = 0; id < n; ++id) {
-      MemSeries* s = series(id);
-      if (s->labels.empty() || s->deleted) continue;
+    ForEachSlot([&](uint32_t id, MemSeries* s) {
+      if (s->labels.empty() || s->deleted) return true;
       bool has = false;
       {
         absl::MutexLock stripe(&Stripe(id));
@@ -1600,7 +1641,8 @@ absl::Status TenantHead::Truncate(int64_t maxt) {
       } else {
         dead.push_back(id);
       }
-    }
+      return true;
+    });
     if (!dead.empty()) {
       for (SeriesRef id : dead) DeleteSeries(static_cast<uint32_t>(id));
       postings_.Delete(dead);
@@ -1763,6 +1805,10 @@ absl::Status TenantHead::ReplayCheckpoint(uint64_t* segment) ABSL_NO_THREAD_SAFE
     if (!record->has_value()) break;
     ++replay_stats_.records;
     ReplayRecord(**record);
+    if (replay_stats_.corrupt_records == UINT64_MAX) {  // as in Replay: never read it as damage
+      status = NewerWalFormat();
+      break;
+    }
   }
   replaying_checkpoint_ = false;
   reader.reset();

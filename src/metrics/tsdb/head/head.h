@@ -321,6 +321,8 @@ class TenantHead {
   absl::Status Replay();
   // Replays the newest complete checkpoint, if any; its number (0: none) in *segment.
   absl::Status ReplayCheckpoint(uint64_t* segment);
+  // Open's error for a record of a newer record-format version (in a segment or a checkpoint).
+  absl::Status NewerWalFormat() const;
   absl::Status WriteCheckpoint(uint64_t segment, int64_t maxt,
                                const std::vector<std::pair<uint32_t, int64_t>>& live);
   void DeleteSeries(uint32_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
@@ -332,6 +334,12 @@ class TenantHead {
   // Series lookup and creation (append section).
   MemSeries* series(uint32_t id) const;         // the appender (append_mu_ held) or replay only
   MemSeries* SeriesForRead(uint32_t id) const;  // any thread
+  // The slot of any id, nullptr when its page is not allocated (replay: ids from the WAL).
+  MemSeries* FindSlot(uint32_t id) const;
+  // Calls f(id, slot) for every slot below num_series_ of every allocated page, in id order,
+  // until f returns false (the appender or replay).
+  template <typename F>
+  void ForEachSlot(F&& f) const;
   std::optional<uint32_t> FindByLabels(const Labels& labels, uint64_t hash) const;
   uint32_t CreateSeries(const Labels& labels, uint64_t hash, std::optional<uint32_t> id);
 
@@ -384,11 +392,15 @@ class TenantHead {
   // The WAL records of the latest group applied to memory (every earlier one precedes them).
   std::optional<storage::SegmentLog::AppendMark> last_applied_ ABSL_GUARDED_BY(append_mu_);
 
-  // Series by id: pages that never move; readers take pages_mu_ shared to find a page.
+  // Series by id: pages of 2^kPageBits slots that never move; readers take pages_mu_ shared to
+  // find a page. Only the pages that hold a series are allocated (null otherwise): ids come
+  // from the WAL on replay, and a checkpoint after much churn (or a damaged log) may name ids
+  // far apart, so memory follows the series, not the highest id.
   static constexpr uint32_t kPageBits = 10;
   mutable absl::Mutex pages_mu_;
   std::vector<std::unique_ptr<MemSeries[]>> pages_ ABSL_GUARDED_BY(pages_mu_);
-  std::atomic<uint32_t> num_series_{0};    // ids below this have a slot (some may be unused)
+  // 1 + the highest id created (slots below it on null pages, and many others, are unused).
+  std::atomic<uint32_t> num_series_{0};
   std::atomic<uint64_t> series_count_{0};  // series created
   std::atomic<uint64_t> damage_reports_{0};
 

@@ -9,6 +9,7 @@
 #include "metrics/tsdb/block/writer.h"
 #include "metrics/tsdb/head/head.h"
 #include "metrics/tsdb/head/head_test_util.h"
+#include "metrics/tsdb/head/wal_fuzz_input.h"
 #include "objstore/filesystem.h"
 #include "storage/fault_injection_env.h"
 
@@ -190,6 +191,67 @@ TEST_F(HeadCutTest, SecondTruncationReplacesTheCheckpointAndAppendsAfterItReplay
   head = Open();
   EXPECT_EQ(DumpHead(*head), live);
   EXPECT_EQ(head->replay_stats().refused_samples, 0u);
+}
+
+// Found by wal_replay_fuzzer: a checkpoint numbered above every segment (its segment lost or
+// removed by hand). Appends after the replay went to the segment below the checkpoint, which
+// the next replay skips: acknowledged samples vanished at the second restart.
+TEST_F(HeadCutTest, AppendsAfterACheckpointWhoseSegmentIsMissingSurviveTheNextReopen) {
+  std::unique_ptr<TenantHead> head = Open();
+  ASSERT_NO_FATAL_FAILURE(Fill(*head));
+  ASSERT_TRUE(head->Truncate(2 * kHour).ok());
+  ASSERT_TRUE(head->SyncWal().ok());
+  const Dump truncated = DumpHead(*head);
+  head.reset();
+  const std::vector<std::string> names = *env_.ListDir("/data/t/wal");
+  for (const std::string& name : names) {
+    if (!name.starts_with("checkpoint.")) ASSERT_TRUE(env_.RemoveFile("/data/t/wal/" + name).ok());
+  }
+  head = Open();
+  ASSERT_NE(head, nullptr);
+  EXPECT_EQ(DumpHead(*head), truncated);  // all of it came from the checkpoint
+  RequestBuilder req;
+  req.Add(Name("keep", 0)).samples = {{6 * kHour, 42.0}};
+  req.Add(Name("new", 0)).samples = {{6 * kHour, 43.0}};
+  AppendResult r = head->Append(req.Build());
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  ASSERT_EQ(r.samples_appended, 2u);
+  ASSERT_TRUE(head->SyncWal().ok());
+  const Dump live = DumpHead(*head);
+  EXPECT_EQ(live.size(), truncated.size() + 1);
+  head.reset();
+  head = Open();
+  ASSERT_NE(head, nullptr);
+  EXPECT_EQ(DumpHead(*head), live);
+}
+
+// Found by wal_replay_fuzzer: a checkpoint record of a newer record-format version was counted
+// as corruption and the head opened, unless a segment record followed it (then Open refused):
+// so the first open of such a WAL succeeded and the reopen after one append failed.
+TEST_F(HeadCutTest, ACheckpointRecordOfANewerFormatIsRefusedLikeASegmentRecord) {
+  std::unique_ptr<TenantHead> head = Open();
+  ASSERT_NO_FATAL_FAILURE(Fill(*head));
+  ASSERT_TRUE(head->Truncate(2 * kHour).ok());
+  head.reset();
+  std::string checkpoint;
+  const std::vector<std::string> names = *env_.ListDir("/data/t/wal");
+  for (const std::string& name : names) {
+    if (name.starts_with("checkpoint.")) checkpoint = "/data/t/wal/" + name;
+  }
+  ASSERT_FALSE(checkpoint.empty());
+  const std::string segment = checkpoint + "/" + env_.ListDir(checkpoint)->front();
+  std::string bytes = *env_.ReadFile(segment);
+  ASSERT_EQ(bytes[32 + 8], 1);  // the first record's format version
+  bytes[32 + 8] = 2;
+  wal_fuzz::FixSegmentCrcs(&bytes);
+  {
+    auto file = env_.OpenFile(segment, storage::OpenMode::kReadWrite);
+    ASSERT_TRUE(file.ok());
+    ASSERT_TRUE((*file)->WriteAt(0, bytes).ok());
+  }
+  absl::StatusOr<std::unique_ptr<TenantHead>> reopened = TenantHead::Open(Options());
+  EXPECT_TRUE(absl::IsFailedPrecondition(reopened.status())) << reopened.status();
+  EXPECT_THAT(std::string(reopened.status().message()), ::testing::HasSubstr("newer format"));
 }
 
 TEST_F(HeadCutTest, FlushCutsOpenChunksWhenTheRangeEndsAfterTheHead) {

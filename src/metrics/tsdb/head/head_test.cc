@@ -665,6 +665,72 @@ TEST_F(HeadTest, ReplaySkipsSeriesIdsBeyondWhatAValidLogHolds) {
   EXPECT_EQ(head->Stats().series, 2u);
 }
 
+// Found while writing wal_replay_fuzzer (crafted inputs, now in its corpus, on which it ran out
+// of memory): ids far apart, each within the gap a segment may hold (40 series
+// 2^20 − 1 apart), or anywhere in a checkpoint (2^32 − 2), made replay allocate every series
+// slot up to the highest id: gigabytes from a few hundred bytes of WAL. Only the pages holding a
+// series are allocated now. The id space's last id is used, so the next new series is refused
+// (never given the id UINT32_MAX, which replay skips, nor a wrapped one).
+TEST_F(HeadTest, ReplayAllocatesSlotsOnlyWhereSeriesAre) {
+  constexpr uint32_t kGap = (1u << 20) - 1;
+  constexpr uint32_t kHighest = UINT32_MAX - 1;
+  auto write = [&](const std::string& dir, const std::vector<std::pair<uint32_t, Labels>>& all) {
+    storage::SegmentLogOptions lo;
+    lo.env = &env_;
+    lo.directory = dir;
+    lo.sync = storage::SyncPolicy::kManual;
+    auto log = storage::SegmentLog::Open(lo);
+    ASSERT_TRUE(log.ok()) << log.status();
+    wal::RecordBuilder series, samples;
+    series.Start();
+    samples.Start();
+    for (const auto& [id, labels] : all) {
+      series.AddSeries(id, labels.bytes());
+      samples.AddSample(id, 1000, BitsOf(static_cast<double>(id)));
+    }
+    ASSERT_TRUE((*log)->Append(wal::kSeries, series.data()).ok());
+    ASSERT_TRUE((*log)->Append(wal::kSamples, samples.data()).ok());
+    ASSERT_TRUE((*log)->Sync().ok());
+  };
+  std::vector<std::pair<uint32_t, Labels>> spread;
+  for (uint32_t i = 1; i <= 40; ++i) {
+    spread.emplace_back(i * kGap,
+                        Labels::FromStrings({"__name__", "spread", "i", absl::StrCat(i)}));
+  }
+  ASSERT_NO_FATAL_FAILURE(write("/data/tenant-a/wal/checkpoint.00000001",
+                                {{kHighest, Labels::FromStrings({"__name__", "highest"})}}));
+  ASSERT_NO_FATAL_FAILURE(write("/data/tenant-a/wal", spread));
+  auto head = Open();
+  ASSERT_NE(head, nullptr);
+  EXPECT_EQ(head->replay_stats().series, 41u);
+  EXPECT_EQ(head->replay_stats().samples, 41u);
+  EXPECT_EQ(head->replay_stats().ids_out_of_range, 0u);
+  // 41 pages of slots and the page table up to id 2^32 − 2 (4M pointers): tens of megabytes,
+  // where all slots up to the highest id would take about 300 GB.
+  EXPECT_LT(head->MemoryBytes(), size_t{64} << 20);
+  const testing::Dump dump = DumpHead(*head);
+  ASSERT_EQ(dump.size(), 41u);
+  EXPECT_EQ(dump.at("{__name__=\"highest\"}").at(0).bits, BitsOf(static_cast<double>(kHighest)));
+  EXPECT_EQ(dump.at("{__name__=\"spread\", i=\"40\"}").at(0).bits,
+            BitsOf(static_cast<double>(40 * kGap)));
+
+  RequestBuilder req;
+  req.Add(Labels::FromStrings({"__name__", "new"})).samples.push_back({2000, 3});
+  req.Add(Labels::FromStrings({"__name__", "highest"})).samples.push_back({2000, 4});
+  AppendResult r = head->Append(req.Build());
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.series_created, 0u);
+  EXPECT_EQ(r.samples_appended, 1u);
+  ASSERT_EQ(r.refusals.size(), 1u);
+  EXPECT_EQ(r.refusals[0].kind, RefusalKind::kSeriesLimit);
+  ASSERT_TRUE(head->SyncWal().ok());
+  const testing::Dump live = DumpHead(*head);
+  head.reset();
+  head = Open();
+  ASSERT_NE(head, nullptr);
+  EXPECT_EQ(DumpHead(*head), live);
+}
+
 TEST_F(HeadTest, SecondOpenOfTheSameDirectoryIsRefused) {
   auto head = Open();
   absl::StatusOr<std::unique_ptr<TenantHead>> second = TenantHead::Open(Options());

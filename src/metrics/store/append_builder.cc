@@ -7,8 +7,11 @@
 namespace sprout::metrics {
 
 bool AppendBuilder::KnownLabelBytes(std::string_view label_bytes) {
-  known_ = head_ != nullptr && head_->KnownRawLabels(label_bytes);
-  return known_;
+  known_ = tsdb::kNoSeries;
+  if (head_ != nullptr) {
+    if (std::optional<uint32_t> id = head_->LookupRawLabels(label_bytes)) known_ = *id;
+  }
+  return known_ != tsdb::kNoSeries;
 }
 
 void AppendBuilder::OnSeries(const ingest::Series& series) {
@@ -16,7 +19,8 @@ void AppendBuilder::OnSeries(const ingest::Series& series) {
   e.raw_offset = raw_.size();
   raw_.append(series.label_bytes());
   e.raw_size = series.label_bytes().size();
-  if (!known_) {
+  e.known_series = known_;
+  if (known_ == tsdb::kNoSeries) {
     // Validated by the ingest path: sorted, unique, no empty value.
     label_scratch_.clear();
     for (const ingest::Label& l : series.labels()) {
@@ -24,7 +28,7 @@ void AppendBuilder::OnSeries(const ingest::Series& series) {
     }
     e.labels = tsdb::Labels::FromSorted(label_scratch_);
   }
-  known_ = false;
+  known_ = tsdb::kNoSeries;
   e.samples_offset = samples_.size();
   for (const ingest::Sample& s : series.samples()) {
     samples_.push_back(tsdb::FloatSample{s.timestamp_ms, s.value()});
@@ -70,6 +74,7 @@ tsdb::AppendRequest AppendBuilder::Build() {
     tsdb::AppendSeries s;
     s.raw_labels = std::string_view(raw_).substr(e.raw_offset, e.raw_size);
     s.labels = e.labels;
+    s.known_series = e.known_series;
     s.samples =
         std::span<const tsdb::FloatSample>(samples_).subspan(e.samples_offset, e.samples_size);
     s.histograms = std::span<const tsdb::HistogramSample>(histograms_)
@@ -81,8 +86,10 @@ tsdb::AppendRequest AppendBuilder::Build() {
   tsdb::AppendRequest r;
   r.series = series_;
   r.metadata = metadata_;
-  // Only reached for label bytes vouched for by KnownRawLabels whose series the head then did
-  // not find by them (it never drops series today): decode them again.
+  if (head_ != nullptr) r.hints_head = head_->instance_id();
+  // Only reached for label bytes vouched for by LookupRawLabels whose series the head then did
+  // not find (Truncate removed it, or the head was reopened meanwhile): decode them again. They
+  // are the labels of a series the head validated once, so they need no validation.
   r.decode_labels = [this](size_t i) {
     tsdb::LabelsOrError out;
     tsdb::LabelsBuilder b;

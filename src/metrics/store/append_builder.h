@@ -37,12 +37,13 @@ class AppendBuilder : public ingest::WriteVisitor {
   struct Entry {
     size_t raw_offset = 0, raw_size = 0;
     tsdb::Labels labels;
+    uint32_t known_series = tsdb::kNoSeries;
     size_t samples_offset = 0, samples_size = 0;
     size_t histograms_offset = 0, histograms_size = 0;
     size_t exemplars_offset = 0, exemplars_size = 0;
   };
   const tsdb::TenantHead* head_;
-  bool known_ = false;
+  uint32_t known_ = tsdb::kNoSeries;  // the series of the label bytes just vouched for
   std::string raw_;
   std::vector<tsdb::Label> label_scratch_;
   std::vector<Entry> entries_;

@@ -315,10 +315,6 @@ struct TenantHead::Staged {
 
 // Heterogeneous keys of the canonical series set: a set of ids hashed by their labels' hash.
 namespace {
-struct RawKey {
-  uint64_t hash;
-  std::string_view raw;
-};
 struct LabelsKey {
   uint64_t hash;
   const Labels* labels;
@@ -335,7 +331,6 @@ struct TenantHead::SeriesKeyHash {
   size_t operator()(uint32_t id) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return Mix(head->series(id)->labels.Hash());
   }
-  size_t operator()(const RawKey& k) const { return Mix(k.hash); }
   size_t operator()(const LabelsKey& k) const { return Mix(k.hash); }
 };
 
@@ -343,10 +338,6 @@ struct TenantHead::SeriesKeyEq {
   using is_transparent = void;
   const TenantHead* head = nullptr;
   bool operator()(uint32_t a, uint32_t b) const { return a == b; }
-  bool operator()(uint32_t id, const RawKey& k) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return RawLabelsEqual(k.raw, head->series(id)->labels);
-  }
-  bool operator()(const RawKey& k, uint32_t id) const { return (*this)(id, k); }
   bool operator()(uint32_t id, const LabelsKey& k) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return head->series(id)->labels == *k.labels;
   }
@@ -397,9 +388,17 @@ std::string Refusal::Message() const {
 // ---------------------------------------------------------------------------------------------
 // Open and replay
 
+namespace {
+uint64_t NextInstanceId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
+}  // namespace
+
 TenantHead::TenantHead(HeadOptions options)
     : options_(std::move(options)),
       staged_(std::make_unique<Staged>()),
+      instance_id_(NextInstanceId()),
       stripes_(new absl::Mutex[kStripes]),
       exemplars_(options_.max_exemplars) {
   by_labels_ = std::make_unique<SeriesSet>(0, SeriesKeyHash{this}, SeriesKeyEq{this});
@@ -700,27 +699,41 @@ uint32_t TenantHead::CreateSeries(const Labels& labels, uint64_t hash,
   series_count_.fetch_add(1);
   postings_.Add(new_id, labels);
   by_labels_->insert(new_id);
-  {
-    KnownShard& shard = known_[hash % kKnownShards];
-    absl::MutexLock lock(&shard.mu);
-    shard.ids.try_emplace(hash, new_id);
-  }
+  // The encoding senders use for the canonical order: known from the first request on, also
+  // for series created by replay or by in-process ingest.
+  thread_local std::string canonical;
+  canonical.clear();
+  AppendRawLabels(labels, canonical);
+  NoteRawLabels(SeededRawBytesHash(canonical), new_id);
   return new_id;
 }
 
-bool TenantHead::KnownRawLabels(std::string_view raw) const {
-  const std::optional<uint64_t> hash = RawLabelsHash(raw);
-  if (!hash.has_value()) return false;
+size_t TenantHead::KnownShardOf(uint64_t raw_hash) {
+  return static_cast<size_t>(raw_hash >> 58) & (kKnownShards - 1);
+}
+
+void TenantHead::NoteRawLabels(uint64_t raw_hash, uint32_t id) {
+  KnownShard& shard = known_[KnownShardOf(raw_hash)];
+  absl::MutexLock lock(&shard.mu);
+  shard.ids.insert_or_assign(raw_hash, id);
+}
+
+std::optional<uint32_t> TenantHead::LookupRawLabels(std::string_view raw) const {
+  return LookupRawLabels(raw, SeededRawBytesHash(raw));
+}
+
+std::optional<uint32_t> TenantHead::LookupRawLabels(std::string_view raw, uint64_t hash) const {
   uint32_t id;
   {
-    const KnownShard& shard = known_[*hash % kKnownShards];
+    const KnownShard& shard = known_[KnownShardOf(hash)];
     absl::ReaderMutexLock lock(&shard.mu);
-    auto it = shard.ids.find(*hash);
-    if (it == shard.ids.end()) return false;
+    auto it = shard.ids.find(hash);
+    if (it == shard.ids.end()) return std::nullopt;
     id = it->second;
   }
-  // A series' labels never change once it is published in a shard.
-  return RawLabelsEqual(raw, SeriesForRead(id)->labels);
+  // A series' labels never change once it is in a shard (removal keeps them).
+  if (!RawLabelsEqual(raw, SeriesForRead(id)->labels)) return std::nullopt;
+  return id;
 }
 
 bool TenantHead::NeedsCut(const MemSeries& s, int64_t t) const {
@@ -908,19 +921,24 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       const int64_t first_t = !in.samples.empty()      ? in.samples[0].t
                               : !in.histograms.empty() ? in.histograms[0].t
                                                        : 0;
-      // 1. Find the series: by the raw bytes, an alias, then the canonical labels.
+      // 1. Find the series: the caller's hint, by the raw bytes, an alias, then the canonical
+      // labels. A removed series (Truncate) is never resolved: its labels lead to a new one.
       std::optional<uint32_t> id;
       std::optional<uint64_t> raw_hash;
-      if (!in.raw_labels.empty()) {
-        raw_hash = RawLabelsHash(in.raw_labels);
-        if (raw_hash.has_value()) {
-          auto it = by_labels_->find(RawKey{*raw_hash, in.raw_labels});
-          if (it != by_labels_->end()) {
-            id = *it;
-          } else if (auto a = aliases_.find(*raw_hash);
-                     a != aliases_.end() && a->second.raw == in.raw_labels) {
-            id = a->second.id;
-          }
+      if (in.known_series != kNoSeries && request.hints_head == instance_id_) {
+        const MemSeries* hinted = FindSlot(in.known_series);
+        if (hinted != nullptr && !hinted->deleted && !hinted->labels.empty()) {
+          id = in.known_series;
+        }
+      }
+      if (!id.has_value() && !in.raw_labels.empty()) {
+        raw_hash = SeededRawBytesHash(in.raw_labels);
+        if (std::optional<uint32_t> known = LookupRawLabels(in.raw_labels, *raw_hash);
+            known.has_value() && !series(*known)->deleted) {
+          id = known;
+        } else if (auto a = aliases_.find(*raw_hash);
+                   a != aliases_.end() && a->second.raw == in.raw_labels) {
+          id = a->second.id;
         }
       }
       if (!id.has_value()) {
@@ -960,9 +978,12 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
           id = CreateSeries(labels, hash, std::nullopt);
           ++result.series_created;
         }
-        if (raw_hash.has_value() && aliases_.size() < kMaxAliases &&
-            !RawLabelsEqual(in.raw_labels, labels)) {
-          aliases_[*raw_hash] = Alias{*id, std::string(in.raw_labels)};
+        if (raw_hash.has_value()) {
+          if (RawLabelsEqual(in.raw_labels, labels)) {
+            NoteRawLabels(*raw_hash, *id);
+          } else if (aliases_.size() < kMaxAliases) {
+            aliases_[*raw_hash] = Alias{*id, std::string(in.raw_labels)};
+          }
         }
       }
 
@@ -1593,10 +1614,10 @@ absl::StatusOr<uint64_t> TenantHead::CutBlock(int64_t mint, int64_t maxt, BlockW
 
 void TenantHead::DeleteSeries(uint32_t id) {
   MemSeries* s = series(id);
-  const uint64_t hash = s->labels.Hash();
+  const uint64_t hash = SeededRawBytesHash(EncodeRawLabels(s->labels));  // as CreateSeries
   by_labels_->erase(id);
   {
-    KnownShard& shard = known_[hash % kKnownShards];
+    KnownShard& shard = known_[KnownShardOf(hash)];
     absl::MutexLock lock(&shard.mu);
     auto it = shard.ids.find(hash);
     if (it != shard.ids.end() && it->second == id) shard.ids.erase(it);

@@ -102,6 +102,8 @@ struct MetricMetadata {
   std::string help;
 };
 
+inline constexpr uint32_t kNoSeries = UINT32_MAX;
+
 // One series of a request.
 struct AppendSeries {
   // The `labels` entries of the remote-write TimeSeries as they arrived (raw_labels.h); empty
@@ -110,6 +112,10 @@ struct AppendSeries {
   // The decoded, validated, canonical labels; may be empty when raw_labels is set and the
   // request has a `decode_labels` callback (then they are decoded only on a cache miss).
   Labels labels;
+  // The series LookupRawLabels found for raw_labels (kNoSeries: none asked or none found). Used
+  // only when the request's hints_head is this head's instance_id() and the series still exists;
+  // otherwise the head looks the series up itself.
+  uint32_t known_series = kNoSeries;
   std::span<const FloatSample> samples;         // timestamp order
   std::span<const HistogramSample> histograms;  // timestamp order (after the samples)
   std::span<const Exemplar> exemplars;
@@ -127,6 +133,9 @@ struct AppendRequest {
   // Decodes and validates series[i]'s raw labels; called only when series[i].labels is empty and
   // its raw labels name no known series.
   std::function<LabelsOrError(size_t index)> decode_labels;
+  // TenantHead::instance_id() of the head whose LookupRawLabels set the series' known_series
+  // (0: none). A request built against another head (reopened meanwhile) is looked up afresh.
+  uint64_t hints_head = 0;
 };
 
 enum class RefusalKind : uint8_t {
@@ -242,12 +251,20 @@ class TenantHead {
 
   AppendResult Append(const AppendRequest& request);
 
-  // Whether `raw` (remote-write label bytes, raw_labels.h) are exactly the labels of a series
-  // this head holds, in canonical order: the ingest layer may then skip decoding and validating
-  // them (WriteVisitor::KnownLabelBytes). Never a false positive (the bytes are compared with the
-  // series' labels); false for other encodings of a known set (aliases), which the ingest layer
-  // then validates. Lock-striped, so decoding threads do not wait for the append section.
-  bool KnownRawLabels(std::string_view raw) const;
+  // The series whose labels `raw` (remote-write label bytes, raw_labels.h) are exactly, in
+  // canonical order, if an earlier Append of these bytes created or found it: the ingest layer
+  // may then skip decoding and validating them (WriteVisitor::KnownLabelBytes) and pass the id
+  // as AppendSeries::known_series with hints_head = instance_id(), so Append does not look the
+  // series up again. Never a false positive (the bytes are compared with the series' labels,
+  // which never change); nullopt for bytes not seen yet and for other encodings of a known set
+  // (aliases), which the ingest layer then validates. The id may name a series that Truncate
+  // removes before the Append: Append checks. A cache keyed by a seeded hash of the bytes
+  // (one pass, no parsing), sharded, so decoding threads do not wait for the append section.
+  std::optional<uint32_t> LookupRawLabels(std::string_view raw) const;
+  bool KnownRawLabels(std::string_view raw) const { return LookupRawLabels(raw).has_value(); }
+
+  // Unique among the heads of this process (never 0): what AppendRequest::hints_head names.
+  uint64_t instance_id() const { return instance_id_; }
 
   // kManual: makes everything appended durable. Otherwise a no-op beyond the log's own Sync.
   absl::Status SyncWal();
@@ -342,6 +359,10 @@ class TenantHead {
   void ForEachSlot(F&& f) const;
   std::optional<uint32_t> FindByLabels(const Labels& labels, uint64_t hash) const;
   uint32_t CreateSeries(const Labels& labels, uint64_t hash, std::optional<uint32_t> id);
+  // The label-bytes cache (known_): `raw_hash` (SeededRawBytesHash) now names series `id`.
+  void NoteRawLabels(uint64_t raw_hash, uint32_t id);
+  static size_t KnownShardOf(uint64_t raw_hash);
+  std::optional<uint32_t> LookupRawLabels(std::string_view raw, uint64_t raw_hash) const;
 
   // The chunk appends, shared by Append and replay; `s` is locked by the caller.
   void AppendFloat(MemSeries& s, int64_t t, double v);
@@ -403,12 +424,16 @@ class TenantHead {
   std::atomic<uint32_t> num_series_{0};
   std::atomic<uint64_t> series_count_{0};  // series created
   std::atomic<uint64_t> damage_reports_{0};
+  const uint64_t instance_id_;
 
   static constexpr uint32_t kStripes = 4096;
   std::unique_ptr<absl::Mutex[]> stripes_;
 
-  // Canonical label hash → series id, for KnownRawLabels from any thread (by_labels_ needs the
-  // append section). One id per hash: a colliding second series is simply not "known".
+  // SeededRawBytesHash of label bytes that Append resolved to a series and that are exactly its
+  // labels in canonical order → series id, for LookupRawLabels from any thread (by_labels_
+  // needs the append section). One id per hash: a colliding second series is simply not
+  // "known". Entries of removed series are erased by DeleteSeries when their bytes are the
+  // canonical encoding; others are caught by the deleted check in Append and overwritten.
   static constexpr size_t kKnownShards = 64;
   struct KnownShard {
     mutable absl::Mutex mu;

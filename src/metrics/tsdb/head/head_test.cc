@@ -298,7 +298,8 @@ TEST_F(HeadTest, RawLabelsHitMissAndAlias) {
   EXPECT_EQ(r.samples_appended, 1u);
   EXPECT_EQ(decodes, 1);  // hit: no decode
 
-  // Value before name inside each Label: other bytes, same walk, same hash: a hit.
+  // Value before name inside each Label: other bytes (the cache is keyed by the bytes), so a
+  // miss decoded once; the same labels in canonical order, so these bytes are known from then on.
   std::string swapped;
   for (Label l : a) {
     std::string msg = "\x12" + std::string(1, static_cast<char>(l.value.size())) +
@@ -308,7 +309,11 @@ TEST_F(HeadTest, RawLabelsHitMissAndAlias) {
   }
   r = append(swapped, 3000);
   EXPECT_EQ(r.samples_appended, 1u);
-  EXPECT_EQ(decodes, 1);
+  EXPECT_EQ(decodes, 2);
+  EXPECT_TRUE(head->KnownRawLabels(swapped));
+  r = append(swapped, 3500);
+  EXPECT_EQ(r.samples_appended, 1u);
+  EXPECT_EQ(decodes, 2);
 
   // Unsorted labels plus an empty-valued one: a miss, decoded to the same set, then an alias.
   const std::string unsorted = EncodeRawLabels(Labels::FromStrings({"job", "node"})) +
@@ -318,13 +323,14 @@ TEST_F(HeadTest, RawLabelsHitMissAndAlias) {
   r = append(unsorted, 4000);
   EXPECT_EQ(r.series_created, 0u);
   EXPECT_EQ(r.samples_appended, 1u);
-  EXPECT_EQ(decodes, 2);
+  EXPECT_EQ(decodes, 3);
   r = append(unsorted, 5000);
   EXPECT_EQ(r.samples_appended, 1u);
-  EXPECT_EQ(decodes, 2);  // the alias hit
+  EXPECT_EQ(decodes, 3);                         // the alias hit
+  EXPECT_FALSE(head->KnownRawLabels(unsorted));  // aliases are the append section's own
   EXPECT_EQ(head->Stats().series, 1u);
   EXPECT_EQ(head->Stats().alias_entries, 1u);
-  EXPECT_EQ(DumpHead(*head)[a.ToString()].size(), 5u);
+  EXPECT_EQ(DumpHead(*head)[a.ToString()].size(), 6u);
 
   // A decode failure refuses the series with the decoder's text.
   RequestBuilder bad;
@@ -336,6 +342,60 @@ TEST_F(HeadTest, RawLabelsHitMissAndAlias) {
   ASSERT_EQ(r.refusals.size(), 1u);
   EXPECT_EQ(r.refusals[0].kind, RefusalKind::kInvalidLabels);
   EXPECT_EQ(r.refusals[0].Message(), "sample missing metric name");
+}
+
+// AppendSeries::known_series (what the store passes from LookupRawLabels) spares Append its own
+// lookup, but only from this head and only while the series exists.
+TEST_F(HeadTest, SeriesHintsAreUsedOnlyFromThisHeadAndForLiveSeries) {
+  auto head = Open();
+  const Labels a = Series("up", "a");
+  const std::string raw = EncodeRawLabels(a);
+  RequestBuilder first;
+  first.Add(a).samples = {{1000, 1}};
+  ASSERT_TRUE(head->Append(first.Build()).status.ok());
+  const std::optional<uint32_t> id = head->LookupRawLabels(raw);
+  ASSERT_TRUE(id.has_value());
+
+  int decodes = 0;
+  auto append = [&](uint32_t hint, uint64_t hints_head, int64_t t) {
+    RequestBuilder req;
+    req.Add(Labels()).raw = raw;
+    req.entries[0].samples = {{t, 2}};
+    AppendRequest r = req.Build();
+    req.series[0].known_series = hint;
+    r.hints_head = hints_head;
+    r.decode_labels = [&](size_t) {
+      ++decodes;
+      return LabelsOrError{a, ""};
+    };
+    return head->Append(r);
+  };
+  // A hint from this head: used. One that names no series: ignored, found by the bytes.
+  EXPECT_EQ(append(*id, head->instance_id(), 2000).samples_appended, 1u);
+  EXPECT_EQ(append(*id + 7, head->instance_id(), 3000).samples_appended, 1u);
+  // A hint from another head (a reopened one): ignored even if it names a live series here.
+  HeadOptions other_options = Options();
+  other_options.dir = "/data/tenant-b";
+  auto other = Open(other_options);
+  EXPECT_NE(other->instance_id(), head->instance_id());
+  EXPECT_EQ(append(*id, other->instance_id(), 4000).samples_appended, 1u);
+  EXPECT_EQ(decodes, 0);
+  EXPECT_EQ(DumpHead(*head)[a.ToString()].size(), 4u);
+
+  // Truncate removes the series (nothing left at or after the cut): a hint to it, taken before,
+  // must not write into the removed slot; the labels are decoded and make a new series.
+  ASSERT_TRUE(head->Truncate(4 * kHour).ok());
+  EXPECT_EQ(head->Stats().series, 0u);
+  AppendResult r = append(*id, head->instance_id(), 5 * kHour);
+  EXPECT_EQ(r.series_created, 1u);
+  EXPECT_EQ(r.samples_appended, 1u);
+  EXPECT_EQ(decodes, 1);
+  const std::optional<uint32_t> fresh = head->LookupRawLabels(raw);
+  ASSERT_TRUE(fresh.has_value());
+  EXPECT_NE(*fresh, *id);
+  testing::Dump dump = DumpHead(*head);
+  ASSERT_EQ(dump[a.ToString()].size(), 1u);
+  EXPECT_EQ(dump[a.ToString()][0].t, 5 * kHour);
 }
 
 TEST_F(HeadTest, ReadApiAnswersLikePrometheus) {

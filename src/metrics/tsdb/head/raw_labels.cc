@@ -174,30 +174,50 @@ std::optional<std::string_view> RawLabelsSpan(std::string_view timeseries) {
   return std::string_view(first, last_end - first);
 }
 
+namespace {
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+}  // namespace
+
+void AppendRawLabels(const Labels& labels, std::string& out) {
+  for (Label l : labels) {
+    const size_t msg = 1 + VarintSize(l.name.size()) + l.name.size() + 1 +
+                       VarintSize(l.value.size()) + l.value.size();
+    out.push_back(0x0a);
+    PutVarint(out, msg);
+    out.push_back(0x0a);
+    PutVarint(out, l.name.size());
+    out.append(l.name);
+    out.push_back(0x12);
+    PutVarint(out, l.value.size());
+    out.append(l.value);
+  }
+}
+
 std::string EncodeRawLabels(const Labels& labels) {
   std::string out;
-  std::string msg;
-  for (Label l : labels) {
-    msg.clear();
-    msg.push_back(0x0a);
-    PutVarint(msg, l.name.size());
-    msg.append(l.name);
-    msg.push_back(0x12);
-    PutVarint(msg, l.value.size());
-    msg.append(l.value);
-    out.push_back(0x0a);
-    PutVarint(out, msg.size());
-    out.append(msg);
-  }
+  AppendRawLabels(labels, out);
   return out;
 }
 
-uint64_t SeededLabelsHash(uint64_t labels_hash) {
+namespace {
+uint64_t ProcessSeed() {
   static const uint64_t seed = [] {
     std::random_device rd;
     return (uint64_t{rd()} << 32) ^ rd();
   }();
-  return absl::HashOf(seed, labels_hash);
+  return seed;
 }
+}  // namespace
+
+uint64_t SeededLabelsHash(uint64_t labels_hash) { return absl::HashOf(ProcessSeed(), labels_hash); }
+
+uint64_t SeededRawBytesHash(std::string_view raw) { return absl::HashOf(ProcessSeed(), raw); }
 
 }  // namespace sprout::metrics::tsdb

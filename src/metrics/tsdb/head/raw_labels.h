@@ -42,6 +42,12 @@ std::optional<uint64_t> RawLabelsHash(std::string_view raw);
 // choose label sets whose hashes share a probe sequence. Never stored or sent.
 uint64_t SeededLabelsHash(uint64_t labels_hash);
 
+// A hash of the bytes of `raw` themselves (not of the labels they encode), mixed with the same
+// per-process random seed: one pass over contiguous memory, no parsing. What the head's
+// label-bytes cache is keyed by (two encodings of one label set hash apart, and that is fine: the
+// cache only answers for the bytes it has seen). Never stored or sent.
+uint64_t SeededRawBytesHash(std::string_view raw);
+
 // Whether the label sequence in `raw` is exactly `labels` (same names and values in the same
 // order): a walk of both at once, no allocation. Malformed bytes are never equal.
 bool RawLabelsEqual(std::string_view raw, const Labels& labels);
@@ -55,7 +61,9 @@ bool AddRawLabels(std::string_view raw, LabelsBuilder& builder);
 // no labels; nullopt when they are interleaved with other fields or the message is malformed.
 std::optional<std::string_view> RawLabelsSpan(std::string_view timeseries);
 
-// Encodes labels the way Prometheus's remote-write sender does (for tests and benchmarks).
+// Encodes labels the way Prometheus's remote-write sender does (each Label: name then value,
+// minimal varints): the bytes the head's label-bytes cache expects for a canonical set.
 std::string EncodeRawLabels(const Labels& labels);
+void AppendRawLabels(const Labels& labels, std::string& out);  // appends to `out`
 
 }  // namespace sprout::metrics::tsdb

@@ -12,6 +12,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 namespace sprout {
 
@@ -45,5 +46,24 @@ inline uint64_t GetU64(const char* in) { return coding_internal::Load<uint64_t>(
 inline void PutU16(char* out, uint16_t v) { coding_internal::Store(out, v); }
 inline void PutU32(char* out, uint32_t v) { coding_internal::Store(out, v); }
 inline void PutU64(char* out, uint64_t v) { coding_internal::Store(out, v); }
+
+// Protobuf-style unsigned varints (7 bits a byte, low group first, high bit = more follow):
+// the bytes UvarintLength(v) counts and PutUvarint appends to `out`.
+inline size_t UvarintLength(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+inline void PutUvarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
 
 }  // namespace sprout

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "absl/hash/hash.h"
+#include "base/coding.h"
 #include "base/hash.h"
 
 namespace sprout::metrics::tsdb {
@@ -87,14 +88,6 @@ bool CountRawLabels(std::string_view raw, uint64_t* count) {
   return ok;
 }
 
-void PutVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
 }  // namespace
 
 bool ForEachRawLabel(std::string_view raw,
@@ -174,28 +167,17 @@ std::optional<std::string_view> RawLabelsSpan(std::string_view timeseries) {
   return std::string_view(first, last_end - first);
 }
 
-namespace {
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-}  // namespace
-
 void AppendRawLabels(const Labels& labels, std::string& out) {
   for (Label l : labels) {
-    const size_t msg = 1 + VarintSize(l.name.size()) + l.name.size() + 1 +
-                       VarintSize(l.value.size()) + l.value.size();
+    const size_t msg = 1 + UvarintLength(l.name.size()) + l.name.size() + 1 +
+                       UvarintLength(l.value.size()) + l.value.size();
     out.push_back(0x0a);
-    PutVarint(out, msg);
+    PutUvarint(out, msg);
     out.push_back(0x0a);
-    PutVarint(out, l.name.size());
+    PutUvarint(out, l.name.size());
     out.append(l.name);
     out.push_back(0x12);
-    PutVarint(out, l.value.size());
+    PutUvarint(out, l.value.size());
     out.append(l.value);
   }
 }

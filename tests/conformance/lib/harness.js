@@ -48,7 +48,8 @@ async function mapLimit(items, limit, fn) {
 
 // Options: target ('sprout' | 'victoria' | 'prometheus'), cases (from lib/cases.js), window
 // ({startMs, endMs, stepMs}), tolerance, concurrency, log (a function for progress lines).
-async function runConformance({ target = 'sprout', cases, window = WINDOW, tolerance = DEFAULT_TOLERANCE, concurrency = 4, log = () => {} }) {
+// `inspect`: an async function called with the reference peer once it holds the data (tests).
+async function runConformance({ target = 'sprout', cases, window = WINDOW, tolerance = DEFAULT_TOLERANCE, concurrency = 4, log = () => {}, inspect }) {
   const began = Date.now();
   const data = generate();
   const names = [...new Set(data.samples.map((s) => s.labels.__name__))].sort();
@@ -77,6 +78,7 @@ async function runConformance({ target = 'sprout', cases, window = WINDOW, toler
       }
     }
     log(notes.join('; '));
+    if (inspect) await inspect(ref);
     log(`running ${cases.length} cases`);
     const outcomes = await mapLimit(cases, concurrency, async (c) => {
       const [a, b] = await Promise.all([ref.rangeQuery(c.query, window), tgt.rangeQuery(c.query, window)]);

@@ -21,9 +21,15 @@ async function waitForData(peer, expected, { timeoutMs = 60000, countSamples = t
       if (series === expected.series) {
         if (!countSamples) return `${series} series`;
         const samples = await peer.sampleCount(expected);
-        if (samples === null) return `${series} series (no PromQL to count samples)`;
-        seen += `, ${samples} samples`;
-        if (samples === expected.floats) return `${series} series, ${samples} samples`;
+        if (samples === null) {
+          const raw = await peer.rawCounts(expected);
+          if (raw === null) return `${series} series (no PromQL to count samples)`;
+          seen += `, ${raw.floats} samples and ${raw.stale} staleness markers by remote read`;
+          if (raw.floats === expected.floats && raw.stale === expected.staleMarkers) return seen;
+        } else {
+          seen += `, ${samples} samples`;
+          if (samples === expected.floats) return seen;
+        }
       }
     } catch (err) {
       seen = err.message.slice(0, 300);
@@ -53,7 +59,7 @@ async function runConformance({ target = 'sprout', cases, window = WINDOW, toler
   const began = Date.now();
   const data = generate();
   const names = [...new Set(data.samples.map((s) => s.labels.__name__))].sort();
-  const expected = { series: data.series, floats: data.floats, minMs: data.minMs, maxMs: data.maxMs, names };
+  const expected = { series: data.series, floats: data.floats, staleMarkers: data.staleMarkers, minMs: data.minMs, maxMs: data.maxMs, names };
   const ref = reference();
   const tgt = makeTarget(target);
   const notes = [];

@@ -8,6 +8,7 @@
 const { Prometheus, VictoriaMetrics } = require('../../e2e/lib/prom');
 const { SproutMetrics } = require('../../e2e/lib/sprout_metrics');
 const { makeTempDir } = require('../../e2e/lib/sprout');
+const { STALE_NAN_HEX } = require('./data');
 
 const TARGETS = ['sprout', 'victoria', 'prometheus'];
 
@@ -73,6 +74,17 @@ class Peer {
       total += r ? Number(r.values[0][1]) : 0;
     }
     return total;
+  }
+
+  // Without PromQL, where the server serves remote read (sprout metrics): {floats, stale} counted
+  // from the raw samples, staleness markers by their exact bits; null elsewhere.
+  async rawCounts({ minMs, maxMs }) {
+    if (typeof this.server.remoteRead !== 'function') return null;
+    const [series] = await this.server.remoteRead([{ start: minMs, end: maxMs, matchers: '{job="demo"}' }]);
+    let floats = 0;
+    let stale = 0;
+    for (const s of series) for (const [, , hex] of s.samples) hex === STALE_NAN_HEX ? (stale += 1) : (floats += 1);
+    return { floats, stale };
   }
 }
 

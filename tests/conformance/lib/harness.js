@@ -60,9 +60,10 @@ async function runConformance({ target = 'sprout', cases, window = WINDOW, toler
   const data = generate();
   const names = [...new Set(data.samples.map((s) => s.labels.__name__))].sort();
   const expected = { series: data.series, floats: data.floats, staleMarkers: data.staleMarkers, minMs: data.minMs, maxMs: data.maxMs, names };
+  const tgt = makeTarget(target); // first: an unknown target leaves nothing behind
   const ref = reference();
-  const tgt = makeTarget(target);
   const notes = [];
+  let failed = false;
   try {
     log(`starting ${ref.name} and ${tgt.name}`);
     await Promise.all([ref.start(), tgt.start()]);
@@ -113,8 +114,16 @@ async function runConformance({ target = 'sprout', cases, window = WINDOW, toler
       passRate: outcomes.length ? passed / outcomes.length : 0,
       cases: outcomes,
     };
+  } catch (err) {
+    failed = true;
+    err.message += `\n(data dirs and logs kept in ${ref.server.dir} ${tgt.server.dir})`;
+    throw err;
   } finally {
     await Promise.all([ref.kill(), tgt.kill()]);
+    if (!failed && !process.env.SPROUT_E2E_KEEP) {
+      ref.removeDir();
+      tgt.removeDir();
+    }
   }
 }
 

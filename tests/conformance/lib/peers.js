@@ -7,10 +7,17 @@
 
 const { Prometheus, VictoriaMetrics } = require('../../e2e/lib/prom');
 const { SproutMetrics } = require('../../e2e/lib/sprout_metrics');
-const { makeTempDir } = require('../../e2e/lib/sprout');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const { STALE_NAN_HEX } = require('./data');
 
 const TARGETS = ['sprout', 'victoria', 'prometheus'];
+
+// Temp dirs are our own (not lib/sprout.js's, which keeps them whenever the process exits
+// non-zero, as `make conformance` does below the pass bar): lib/harness.js removes them after a
+// run and keeps them, with a note, when the harness itself failed.
+const makeTempDir = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
 class Peer {
   constructor(name, server, { queryPrefix = '', headers = {} } = {}) {
@@ -30,6 +37,11 @@ class Peer {
 
   kill() {
     return this.server.kill();
+  }
+
+  // Its data dir and logs (after kill()).
+  removeDir() {
+    fs.rmSync(this.server.dir, { recursive: true, force: true });
   }
 
   // Makes everything written visible to queries (VictoriaMetrics buffers recent rows).

@@ -113,3 +113,34 @@ describe('answer comparison', () => {
     assert.match(cmp(a, dup).diff, /target answer unusable: the answer holds .* twice/);
   });
 });
+
+describe('the Markdown report', () => {
+  const { reportMarkdown } = require('./lib/harness');
+  it('states the pass rate and one line per failure with the query and its first difference', () => {
+    const md = reportMarkdown({
+      target: 'sprout',
+      reference: 'prometheus (Debian 2.42)',
+      generatedAt: '2026-12-06T00:00:00.000Z',
+      seconds: 1,
+      window: { start: 'a', end: 'b', stepSeconds: 6 },
+      tolerance: 1e-6,
+      data: { series: 1, floatSamples: 2, staleMarkers: 3, from: 'x', to: 'y' },
+      notes: ['reference: 1 series'],
+      total: 3,
+      passed: 1,
+      failed: 2,
+      passRate: 1 / 3,
+      cases: [
+        { id: 1, query: '42', pass: true },
+        { id: 2, query: 'rate(x[5m])', pass: false, diff: 'target answer broken: HTTP 404, not JSON: 404 page not found' },
+        { id: 3, query: '{__name__=~".*"}', shouldFail: true, pass: false, diff: 'should_fail: the reference errors, the target answered a result' },
+      ],
+    });
+    assert.match(md, /\*\*1 \/ 3 cases pass \(33\.3 %\)\*\*, 2 fail\./);
+    const lines = md.split('\n').filter((l) => l.startsWith('- #'));
+    assert.deepEqual(lines, [
+      '- #2 `rate(x[5m])`: target answer broken: HTTP 404, not JSON: 404 page not found',
+      '- #3 `{__name__=~".*"}` (should_fail): should_fail: the reference errors, the target answered a result',
+    ]);
+  });
+});

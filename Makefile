@@ -7,8 +7,9 @@ FUZZ_ONLY     ?=
 CMAKE_FLAGS   ?=
 RUN_CONFIG    ?= examples/collector/quickstart.yaml
 SOAK_ITERATIONS ?= 50
+CONFORMANCE_TARGET ?= sprout
 
-.PHONY: all deps configure build run test unit e2e soak bench fuzz sanitize format clean
+.PHONY: all deps configure build run test unit e2e soak conformance bench fuzz sanitize format clean
 
 all: build
 
@@ -41,6 +42,16 @@ e2e: build
 soak: build
 	SPROUT_E2E_KILL_ITERATIONS=$(SOAK_ITERATIONS) \
 	  ctest --test-dir $(BUILD_DIR) --output-on-failure -L soak
+
+# The differential PromQL conformance harness: every expanded case of
+# tests/conformance/promql-test-queries.yml against Debian's prometheus and CONFORMANCE_TARGET
+# (sprout | victoria | prometheus); writes $(BUILD_DIR)/conformance/report.{md,json} and fails
+# below CONFORMANCE_MIN_PASS percent (default 99). Only the sprout target needs a build.
+conformance: deps configure
+	$(if $(filter sprout,$(CONFORMANCE_TARGET)),cmake --build $(BUILD_DIR) -j $(JOBS) --target sprout)
+	cd tests/conformance && CONFORMANCE_TARGET=$(CONFORMANCE_TARGET) \
+	  SPROUT_BIN=$(abspath $(BUILD_DIR))/bin/sprout CONFORMANCE_OUT=$(abspath $(BUILD_DIR))/conformance \
+	  node run.js
 
 bench: deps build
 	bench/run_collector_bench.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every missing build and test dependency of Sprout. Idempotent: it asks dpkg which
 # Debian packages are missing, runs `apt-get update` at most once, and installs only those; npm
-# packages for the end-to-end tests are installed from package-lock.json when it changed.
+# packages for the end-to-end tests and the conformance harness are installed from their
+# package-lock.json when it changed.
 # The test peers (prometheus, victoria-metrics) are installed as programs only: their package
 # services are kept from starting (a temporary policy-rc.d) and, on a fresh install, disabled —
 # the end-to-end tests run their own instances on loopback.
@@ -71,12 +72,15 @@ else
   echo "deps: Debian packages present"
 fi
 
-# npm packages for tests/e2e: reinstall only when the lock file is newer than the install stamp.
-stamp=tests/e2e/node_modules/.sprout-installed
-if [ ! -f "$stamp" ] || [ tests/e2e/package-lock.json -nt "$stamp" ]; then
-  echo "deps: npm ci in tests/e2e"
-  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
-  touch "$stamp"
-else
-  echo "deps: npm packages present"
-fi
+# npm packages for tests/e2e and tests/conformance: reinstall only when the lock file is newer
+# than the install stamp.
+for dir in tests/e2e tests/conformance; do
+  stamp=$dir/node_modules/.sprout-installed
+  if [ ! -f "$stamp" ] || [ $dir/package-lock.json -nt "$stamp" ]; then
+    echo "deps: npm ci in $dir"
+    (cd $dir && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+  else
+    echo "deps: npm packages present in $dir"
+  fi
+done

@@ -13,7 +13,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { loadCases, reducedCases } = require('./lib/cases');
+const { loadCases, missingQueryFile, reducedCases } = require('./lib/cases');
 const { WINDOW } = require('./lib/data');
 const { percent, reportMarkdown, runConformance } = require('./lib/harness');
 
@@ -24,6 +24,11 @@ async function main() {
   const minPass = Number(process.env.CONFORMANCE_MIN_PASS || 99);
   const window = { ...WINDOW };
   if (process.env.CONFORMANCE_STEP) window.stepMs = Number(process.env.CONFORMANCE_STEP) * 1000;
+  const missing = missingQueryFile();
+  if (missing) {
+    process.stderr.write(`conformance: ${missing}\n`);
+    process.exit(2);
+  }
   const all = loadCases();
   const cases = which === 'reduced' ? reducedCases(all) : all;
   const log = (line) => process.stderr.write(`conformance: ${line}\n`);

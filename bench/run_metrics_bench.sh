@@ -19,7 +19,8 @@
 #   bench/run_metrics_bench.sh [build-dir]
 #   env: TARGETS ("prometheus victoria-metrics sprout"), SERIES (200000), SCRAPES (40),
 #        CONCURRENCY (4), BATCH (2000), RUNS (1; targets interleaved per run, medians reported),
-#        SEED (1), PROMETHEUS_BIN, VICTORIA_METRICS_BIN, SPROUT_BIN ($BUILD/bin/sprout),
+#        SEED (1), START_MS (sample time of scrape 0; default inside the previous 2 h block),
+#        PROMETHEUS_BIN, VICTORIA_METRICS_BIN, SPROUT_BIN ($BUILD/bin/sprout),
 #        FLUSH_SPROUT (a shell command; $SPROUT_URL and $SPROUT_DATA are set), SPROUT_ARGS
 #        (extra arguments to `sprout metrics`), SETTLE_MAX (30 s), KEEP_DATA (a dir to copy each run's data dir into),
 #        RESULTS (a file for the per-run TSV; default in the temporary dir)
@@ -34,6 +35,10 @@ CONCURRENCY=${CONCURRENCY:-4}
 BATCH=${BATCH:-2000}
 RUNS=${RUNS:-1}
 SEED=${SEED:-1}
+# Sample time of scrape 0 (ms). Default: 30 min into the previous 2 h UTC block, so the stream
+# (SCRAPES x 15 s) lies inside one block: a run that crosses a 2 h boundary cuts every series'
+# chunk there (sprout and Prometheus), which changes RSS and bytes/sample from run to run.
+START_MS=${START_MS:-$(( ($(date +%s) / 7200 - 1) * 7200000 + 1800000 ))}
 SETTLE_MAX=${SETTLE_MAX:-30}
 PROMETHEUS_BIN=${PROMETHEUS_BIN:-prometheus}
 VICTORIA_METRICS_BIN=${VICTORIA_METRICS_BIN:-victoria-metrics}
@@ -180,7 +185,7 @@ run_target() {
   c0=$(cpu_ticks "$SERVER"); read -r b0 s0 < <(machine_ticks); w0=$(date +%s.%N)
   local load_avg; load_avg=$(cut -d' ' -f1 /proc/loadavg)
   taskset -c "$CPU_LOAD" "$LOADGEN" --url "$WRITE_URL" --series "$SERIES" --scrapes "$SCRAPES" \
-    --concurrency "$CONCURRENCY" --batch "$BATCH" --seed "$SEED" --server-pid "$SERVER" \
+    --concurrency "$CONCURRENCY" --batch "$BATCH" --seed "$SEED" --start-ms "$START_MS" --server-pid "$SERVER" \
     >"$dir/loadgen.json" 2>"$dir/loadgen.err"
   local out; out=$(cat "$dir/loadgen.json")
   # Settling: work the server does after its answers (buffers, merges): until its CPU over 1 s

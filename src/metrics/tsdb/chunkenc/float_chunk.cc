@@ -13,16 +13,29 @@ constexpr size_t kHeaderBytes = 2;  // u16 little-endian sample count
 
 FloatChunk::FloatChunk() : w_(kHeaderBytes) {}
 
+int64_t FloatChunk::min_time() const {
+  if (num_samples() == 0) return 0;
+  // Sample 0's timestamp: a zigzag LEB128 varint right after the header (byte-aligned).
+  const std::string_view b = w_.bytes();
+  uint64_t u = 0;
+  for (size_t i = kHeaderBytes, shift = 0; i < b.size() && shift < 64; ++i, shift += 7) {
+    const auto byte = static_cast<uint8_t>(b[i]);
+    u |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) break;
+  }
+  return static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
+}
+
 bool FloatChunk::Append(int64_t t, double v) {
-  if (count_ >= kMaxSamples) return false;
+  int count = num_samples();
+  if (count >= kMaxSamples) return false;
   uint64_t ut = static_cast<uint64_t>(t);
   uint64_t bits = std::bit_cast<uint64_t>(v);
-  if (count_ == 0) {
+  if (count == 0) {
     w_.WriteVarint(t);
     w_.Write(bits, 64);
     v_.prev = bits;
-    min_t_ = t;
-  } else if (count_ == 1) {
+  } else if (count == 1) {
     t_.delta = ut - t_.prev;
     w_.WriteUvarint(t_.delta);
     WriteXor(w_, v_, bits);
@@ -33,9 +46,9 @@ bool FloatChunk::Append(int64_t t, double v) {
     WriteXor(w_, v_, bits);
   }
   t_.prev = ut;
-  ++count_;
-  w_.PatchByte(0, static_cast<uint8_t>(count_));
-  w_.PatchByte(1, static_cast<uint8_t>(count_ >> 8));
+  ++count;
+  w_.PatchByte(0, static_cast<uint8_t>(count));
+  w_.PatchByte(1, static_cast<uint8_t>(count >> 8));
   return true;
 }
 
@@ -100,4 +113,9 @@ std::pair<int64_t, double> FloatChunkIterator::At() const {
   return {t_, std::bit_cast<double>(v_.prev)};
 }
 
+}  // namespace sprout::metrics::chunkenc
+
+namespace sprout::metrics::chunkenc {
+// The head holds one open FloatChunk per float series: keep it in jemalloc's 48-byte class.
+static_assert(sizeof(FloatChunk) <= 48);
 }  // namespace sprout::metrics::chunkenc

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "base/coding.h"
 #include "metrics/tsdb/chunkenc/bit_stream.h"
 #include "metrics/tsdb/chunkenc/chunk.h"
 
@@ -31,10 +32,12 @@ class FloatChunk {
   // Appends one sample; false (and nothing appended) when the chunk already holds kMaxSamples.
   [[nodiscard]] bool Append(int64_t t, double v);
 
-  int num_samples() const { return count_; }
-  bool full() const { return count_ >= kMaxSamples; }
+  // The count lives only in the payload's header and the first timestamp only in the stream:
+  // an open chunk per series in the head is 48 bytes plus its buffer.
+  int num_samples() const { return GetU16(w_.bytes().data()); }
+  bool full() const { return num_samples() >= kMaxSamples; }
   // Timestamps of the first and last sample; 0 for an empty chunk.
-  int64_t min_time() const { return min_t_; }
+  int64_t min_time() const;
   int64_t max_time() const { return static_cast<int64_t>(t_.prev); }
   // The payload: header and bit stream, exactly byte_size() bytes.
   std::string_view bytes() const { return w_.bytes(); }
@@ -43,8 +46,6 @@ class FloatChunk {
 
  private:
   BitWriter w_;
-  int count_ = 0;
-  int64_t min_t_ = 0;
   DodState t_;
   XorState v_;
 };

@@ -1,5 +1,6 @@
 #include "metrics/tsdb/head/exemplars.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace sprout::metrics::tsdb {
@@ -13,10 +14,10 @@ uint64_t Bits(double d) {
 
 }  // namespace
 
-ExemplarStore::ExemplarStore(size_t capacity) : ring_(capacity) {}
+ExemplarStore::ExemplarStore(size_t capacity) : capacity_(capacity) {}
 
 ExemplarStore::AddResult ExemplarStore::CheckLocked(uint32_t id, const Exemplar& e) const {
-  if (ring_.empty()) return AddResult::kDisabled;
+  if (capacity_ == 0) return AddResult::kDisabled;
   auto it = index_.find(id);
   if (it == index_.end()) return AddResult::kAdded;
   const Exemplar& newest = ring_[it->second.newest].e;
@@ -41,6 +42,12 @@ ExemplarStore::AddResult ExemplarStore::Add(uint32_t id, const Exemplar& e) {
   const AddResult result = CheckLocked(id, e);
   if (result != AddResult::kAdded) return result;
   const uint32_t slot = next_;
+  if (slot == ring_.size()) {  // not full yet: the ring grows as exemplars arrive
+    if (ring_.size() == ring_.capacity()) {
+      ring_.reserve(std::min(capacity_, std::max<size_t>(64, ring_.size() * 2)));
+    }
+    ring_.emplace_back();
+  }
   Slot& s = ring_[slot];
   if (s.series != kNone) {
     // The oldest exemplar overall is the oldest of its series: unlink it.
@@ -61,7 +68,7 @@ ExemplarStore::AddResult ExemplarStore::Add(uint32_t id, const Exemplar& e) {
     ring_[it->second.newest].next = slot;
     it->second.newest = slot;
   }
-  next_ = static_cast<uint32_t>((next_ + 1) % ring_.size());
+  next_ = static_cast<uint32_t>((next_ + 1) % capacity_);
   return AddResult::kAdded;
 }
 
@@ -80,19 +87,21 @@ std::vector<Exemplar> ExemplarStore::Get(uint32_t id, int64_t start, int64_t end
 
 void ExemplarStore::Retain(const std::function<bool(uint32_t, const Exemplar&)>& keep) {
   absl::MutexLock lock(&mu_);
-  if (ring_.empty() || size_ == 0) return;
+  if (capacity_ == 0 || size_ == 0) return;
   std::vector<Slot> kept;
-  // Oldest first: from next_ when the ring is full, from 0 otherwise.
+  // Oldest first: from next_ when the ring is full, from 0 otherwise (every slot below
+  // ring_.size() is in use).
   const size_t n = ring_.size();
-  const size_t first = size_ == n ? next_ : 0;
+  const size_t first = size_ == capacity_ ? next_ : 0;
   for (size_t k = 0; k < n; ++k) {
     Slot& s = ring_[(first + k) % n];
     if (s.series != kNone && keep(s.series, s.e)) kept.push_back(std::move(s));
   }
-  for (Slot& s : ring_) s = Slot{};
+  ring_.clear();
+  ring_.resize(kept.size());
   index_.clear();
   size_ = kept.size();
-  next_ = static_cast<uint32_t>(kept.size() % n);
+  next_ = static_cast<uint32_t>(kept.size() % capacity_);
   for (size_t i = 0; i < kept.size(); ++i) {
     Slot& s = ring_[i];
     s.e = std::move(kept[i].e);

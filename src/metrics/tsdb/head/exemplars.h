@@ -50,7 +50,7 @@ class ExemplarStore {
   // O(capacity) under the lock.
   void Retain(const std::function<bool(uint32_t, const Exemplar&)>& keep) ABSL_LOCKS_EXCLUDED(mu_);
 
-  size_t capacity() const { return ring_.size(); }
+  size_t capacity() const { return capacity_; }
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
@@ -67,7 +67,10 @@ class ExemplarStore {
 
   AddResult CheckLocked(uint32_t id, const Exemplar& e) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
+  const size_t capacity_;
   mutable absl::Mutex mu_;
+  // Grows up to capacity_ as exemplars arrive (a tenant without exemplars holds none), then
+  // wraps: slots below ring_.size() are all in use.
   std::vector<Slot> ring_ ABSL_GUARDED_BY(mu_);
   uint32_t next_ ABSL_GUARDED_BY(mu_) = 0;  // the slot written next (the oldest when full)
   size_t size_ ABSL_GUARDED_BY(mu_) = 0;

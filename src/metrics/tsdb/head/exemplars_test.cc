@@ -31,6 +31,33 @@ TEST(ExemplarStoreTest, RingOverwritesTheOldestOfAnySeries) {
   EXPECT_EQ(store.Get(3, 0, 14).size(), 1u);
 }
 
+// The ring grows as exemplars arrive (a large capacity costs nothing until used) and Retain on
+// a ring that is not full yet keeps the order: later adds continue after the kept ones and
+// wrap at the capacity.
+TEST(ExemplarStoreTest, RetainOnAGrowingRingThenWrapAtCapacity) {
+  ExemplarStore store(4);
+  EXPECT_EQ(store.capacity(), 4u);
+  EXPECT_EQ(store.size(), 0u);
+  EXPECT_EQ(store.Add(1, E(10, 1)), R::kAdded);
+  EXPECT_EQ(store.Add(2, E(11, 1)), R::kAdded);
+  EXPECT_EQ(store.Add(1, E(12, 1)), R::kAdded);
+  store.Retain([](uint32_t series, const Exemplar&) { return series == 1; });
+  EXPECT_EQ(store.size(), 2u);
+  EXPECT_FALSE(store.Has(2));
+  EXPECT_EQ(store.Add(3, E(13, 1)), R::kAdded);
+  EXPECT_EQ(store.Add(3, E(14, 1)), R::kAdded);
+  EXPECT_EQ(store.size(), 4u);
+  EXPECT_EQ(store.Add(3, E(15, 1)), R::kAdded);  // full: overwrites the oldest, series 1's t=10
+  EXPECT_EQ(store.size(), 4u);
+  std::vector<Exemplar> one = store.Get(1, 0, 100);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].t, 12);
+  std::vector<Exemplar> three = store.Get(3, 0, 100);
+  ASSERT_EQ(three.size(), 3u);
+  EXPECT_EQ(three[0].t, 13);
+  EXPECT_EQ(three[2].t, 15);
+}
+
 TEST(ExemplarStoreTest, DuplicatesAndOutOfOrder) {
   ExemplarStore store(10);
   EXPECT_EQ(store.Add(1, E(10, 1)), R::kAdded);

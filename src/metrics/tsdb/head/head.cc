@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -177,6 +178,81 @@ struct TenantHead::SealedChunk {
   std::string_view bytes() const { return std::string_view(data.get(), size); }
 };
 
+// A series' sealed chunks, oldest first: one pointer in the series (most series of a young head
+// have none), pointing at a block that holds the count, the capacity and the chunks. Chunks
+// move when the block grows; their byte buffers never do.
+class TenantHead::SealedList {
+ public:
+  SealedList() = default;
+  SealedList(const SealedList&) = delete;
+  SealedList& operator=(const SealedList&) = delete;
+  ~SealedList() { Clear(); }
+
+  bool empty() const { return rep_ == nullptr || rep_->size == 0; }
+  size_t size() const { return rep_ == nullptr ? 0 : rep_->size; }
+  SealedChunk* begin() { return rep_ == nullptr ? nullptr : rep_->items(); }
+  SealedChunk* end() { return rep_ == nullptr ? nullptr : rep_->items() + rep_->size; }
+  const SealedChunk* begin() const { return rep_ == nullptr ? nullptr : rep_->items(); }
+  const SealedChunk* end() const { return rep_ == nullptr ? nullptr : rep_->items() + rep_->size; }
+  const SealedChunk& front() const { return *begin(); }
+  const SealedChunk& back() const { return *(end() - 1); }
+  // Bytes of the block (for memory accounting).
+  size_t allocated_bytes() const {
+    return rep_ == nullptr ? 0 : sizeof(Rep) + size_t{rep_->cap} * sizeof(SealedChunk);
+  }
+
+  void push_back(SealedChunk&& c) {
+    if (rep_ == nullptr || rep_->size == rep_->cap) Grow();
+    new (rep_->items() + rep_->size) SealedChunk(std::move(c));
+    ++rep_->size;
+  }
+  // Removes the chunks before `keep` (a position in [begin(), end()]).
+  void EraseFront(const SealedChunk* keep) {
+    const size_t k = static_cast<size_t>(keep - begin());
+    if (k == 0) return;
+    if (k == size()) {
+      Clear();
+      return;
+    }
+    SealedChunk* items = rep_->items();
+    std::move(items + k, items + rep_->size, items);
+    for (size_t i = rep_->size - k; i < rep_->size; ++i) items[i].~SealedChunk();
+    rep_->size -= static_cast<uint32_t>(k);
+  }
+  // Destroys every chunk and frees the block.
+  void Clear() {
+    if (rep_ == nullptr) return;
+    for (size_t i = 0; i < rep_->size; ++i) rep_->items()[i].~SealedChunk();
+    ::operator delete(rep_);
+    rep_ = nullptr;
+  }
+
+ private:
+  struct Rep {
+    uint32_t size;
+    uint32_t cap;
+    SealedChunk* items() { return reinterpret_cast<SealedChunk*>(this + 1); }
+  };
+  static_assert(sizeof(Rep) % alignof(SealedChunk) == 0);
+
+  void Grow() {
+    const uint32_t cap = rep_ == nullptr ? 2 : rep_->cap * 2;
+    auto* bigger = static_cast<Rep*>(::operator new(sizeof(Rep) + size_t{cap} * sizeof(SealedChunk)));
+    bigger->size = 0;
+    bigger->cap = cap;
+    if (rep_ != nullptr) {
+      for (uint32_t i = 0; i < rep_->size; ++i) {
+        new (bigger->items() + i) SealedChunk(std::move(rep_->items()[i]));
+      }
+      bigger->size = rep_->size;
+      Clear();
+    }
+    rep_ = bigger;
+  }
+
+  Rep* rep_ = nullptr;
+};
+
 struct TenantHead::MemSeries {
   Labels labels;
   // Appender state (append_mu_ or replay): what the next sample is checked against.
@@ -192,7 +268,7 @@ struct TenantHead::MemSeries {
   // Chunks (stripe lock; the appender reads them without it).
   Encoding open_encoding = Encoding::kNone;
   void* open = nullptr;
-  std::vector<SealedChunk> sealed;
+  SealedList sealed;
 
   ~MemSeries() { DeleteOpen(); }
 
@@ -748,6 +824,8 @@ bool TenantHead::NeedsCut(const MemSeries& s, int64_t t) const {
 }
 
 void TenantHead::Seal(MemSeries& s) {
+  // Every slot of every series page is one MemSeries: keep it small.
+  static_assert(sizeof(MemSeries) <= 56);
   if (s.open == nullptr) return;
   if (s.open_samples() > 0) {
     SealedChunk c;
@@ -1540,7 +1618,7 @@ size_t TenantHead::MemoryBytes() const {
       absl::MutexLock lock(&Stripe(static_cast<uint32_t>(id)));
       bytes += s->labels.AllocatedBytes();
       bytes += s->open_allocated();
-      bytes += s->sealed.capacity() * sizeof(SealedChunk);
+      bytes += s->sealed.allocated_bytes();
       for (const SealedChunk& c : s->sealed) bytes += c.size;
     }
   }
@@ -1625,7 +1703,7 @@ void TenantHead::DeleteSeries(uint32_t id) {
   {
     absl::MutexLock stripe(&Stripe(id));
     s->DeleteOpen();
-    std::vector<SealedChunk>().swap(s->sealed);
+    s->sealed.Clear();
   }
   s->deleted = true;
   series_count_.fetch_sub(1);
@@ -1649,10 +1727,10 @@ absl::Status TenantHead::Truncate(int64_t maxt) {
       {
         absl::MutexLock stripe(&Stripe(id));
         if (s->open != nullptr && s->open_samples() > 0 && s->open_max() < maxt) Seal(*s);
-        auto keep = std::find_if(s->sealed.begin(), s->sealed.end(),
-                                 [maxt](const SealedChunk& c) { return c.max_t >= maxt; });
-        s->sealed.erase(s->sealed.begin(), keep);
-        if (s->sealed.empty()) s->sealed.shrink_to_fit();
+        const SealedChunk* keep =
+            std::find_if(s->sealed.begin(), s->sealed.end(),
+                         [maxt](const SealedChunk& c) { return c.max_t >= maxt; });
+        s->sealed.EraseFront(keep);
         int64_t lo, hi;
         has = s->Range(&lo, &hi);
         if (has) new_min = std::min(new_min, lo);

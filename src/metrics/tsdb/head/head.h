@@ -329,6 +329,7 @@ class TenantHead {
  private:
   struct MemSeries;
   struct SealedChunk;
+  class SealedList;
   struct Staged;
   struct SeriesKeyHash;
   struct SeriesKeyEq;

@@ -1,6 +1,7 @@
 #include "metrics/tsdb/index/postings.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <iterator>
 #include <utility>
@@ -15,9 +16,11 @@ class EmptyPostings final : public PostingsIterator {
   SeriesRef At() const override { return 0; }
 };
 
-class ListPostings : public PostingsIterator {
+// Over a sorted span of refs stored as T (SeriesRef, or the head's 32-bit ids).
+template <typename T>
+class BasicListPostings : public PostingsIterator {
  public:
-  explicit ListPostings(std::span<const SeriesRef> refs) : refs_(refs) {}
+  explicit BasicListPostings(std::span<const T> refs) : refs_(refs) {}
 
   bool Next() override {
     if (started_) {
@@ -43,21 +46,25 @@ class ListPostings : public PostingsIterator {
       hi = pos_ + step;
     }
     hi = std::min(hi, refs_.size());
-    pos_ = static_cast<size_t>(std::lower_bound(refs_.begin() + lo, refs_.begin() + hi, target) -
-                               refs_.begin());
+    pos_ = static_cast<size_t>(
+        std::lower_bound(refs_.begin() + lo, refs_.begin() + hi, target,
+                         [](T a, SeriesRef b) { return static_cast<SeriesRef>(a) < b; }) -
+        refs_.begin());
     return pos_ < refs_.size();
   }
 
   SeriesRef At() const override { return refs_[pos_]; }
 
  protected:
-  void Reset(std::span<const SeriesRef> refs) { refs_ = refs; }
+  void Reset(std::span<const T> refs) { refs_ = refs; }
 
  private:
-  std::span<const SeriesRef> refs_;
+  std::span<const T> refs_;
   size_t pos_ = 0;
   bool started_ = false;
 };
+
+using ListPostings = BasicListPostings<SeriesRef>;
 
 class OwnedListPostings final : public ListPostings {
  public:
@@ -301,14 +308,15 @@ namespace {
 // The union of several sorted lists as one sorted vector. Head refs are dense, so when the
 // lists span a range not much larger than their total a bitmap is cheapest (one pass to set,
 // one to read); otherwise lists are merged pairwise, smallest first.
-std::vector<SeriesRef> UnionToVector(const std::vector<const std::vector<SeriesRef>*>& lists,
+template <typename T>
+std::vector<SeriesRef> UnionToVector(const std::vector<const std::vector<T>*>& lists,
                                      size_t total) {
   std::vector<SeriesRef> out;
   SeriesRef lo = UINT64_MAX;
   SeriesRef hi = 0;
   for (const auto* l : lists) {
-    lo = std::min(lo, l->front());
-    hi = std::max(hi, l->back());
+    lo = std::min(lo, static_cast<SeriesRef>(l->front()));
+    hi = std::max(hi, static_cast<SeriesRef>(l->back()));
   }
   if ((hi - lo) / 64 <= 2 * total) {
     std::vector<uint64_t> bits((hi - lo) / 64 + 1, 0);
@@ -323,13 +331,13 @@ std::vector<SeriesRef> UnionToVector(const std::vector<const std::vector<SeriesR
     }
     return out;
   }
-  std::vector<std::vector<SeriesRef>> parts;
+  std::vector<std::vector<T>> parts;
   parts.reserve(lists.size());
   for (const auto* l : lists) parts.push_back(*l);
   while (parts.size() > 1) {
-    std::vector<std::vector<SeriesRef>> next;
+    std::vector<std::vector<T>> next;
     for (size_t i = 0; i + 1 < parts.size(); i += 2) {
-      std::vector<SeriesRef> merged;
+      std::vector<T> merged;
       merged.reserve(parts[i].size() + parts[i + 1].size());
       std::set_union(parts[i].begin(), parts[i].end(), parts[i + 1].begin(), parts[i + 1].end(),
                      std::back_inserter(merged));
@@ -338,7 +346,7 @@ std::vector<SeriesRef> UnionToVector(const std::vector<const std::vector<SeriesR
     if (parts.size() % 2 == 1) next.push_back(std::move(parts.back()));
     parts = std::move(next);
   }
-  return std::move(parts[0]);
+  return std::vector<SeriesRef>(parts[0].begin(), parts[0].end());
 }
 
 // The first index >= from whose ref is >= target (galloping, then binary search).
@@ -356,7 +364,8 @@ size_t GallopTo(const std::vector<SeriesRef>& refs, size_t from, SeriesRef targe
                              refs.begin());
 }
 
-void InsertSorted(std::vector<SeriesRef>& list, SeriesRef ref) {
+template <typename T>
+void InsertSorted(std::vector<T>& list, T ref) {
   if (list.empty() || list.back() < ref) {
     list.push_back(ref);
     return;
@@ -383,17 +392,19 @@ void MemPostings::Add(SeriesRef ref, const Labels& labels) {
   size_t n = 0;
   for (Label l : labels) pairs[n++] = {symbols_->Intern(l.name), symbols_->Intern(l.value)};
 
+  assert(ref <= UINT32_MAX);
+  const auto id = static_cast<HeadRef>(ref);
   absl::MutexLock lock(&mu_);
-  for (size_t i = 0; i < n; ++i) InsertSorted(index_[pairs[i].name][pairs[i].value], ref);
-  InsertSorted(all_, ref);
+  for (size_t i = 0; i < n; ++i) InsertSorted(index_[pairs[i].name][pairs[i].value], id);
+  InsertSorted(all_, id);
 }
 
 void MemPostings::Delete(std::span<const SeriesRef> refs) {
   if (refs.empty()) return;
   std::vector<SeriesRef> sorted(refs.begin(), refs.end());
   std::sort(sorted.begin(), sorted.end());
-  const auto deleted = [&](SeriesRef r) {
-    return std::binary_search(sorted.begin(), sorted.end(), r);
+  const auto deleted = [&](HeadRef r) {
+    return std::binary_search(sorted.begin(), sorted.end(), SeriesRef{r});
   };
   absl::MutexLock lock(&mu_);
   for (auto name_it = index_.begin(); name_it != index_.end();) {
@@ -422,12 +433,12 @@ std::vector<SeriesRef> MemPostings::Postings(std::string_view name, std::string_
   if (name_it == index_.end()) return {};
   auto value_it = name_it->second.find(value);
   if (value_it == name_it->second.end()) return {};
-  return value_it->second;
+  return std::vector<SeriesRef>(value_it->second.begin(), value_it->second.end());
 }
 
 std::vector<SeriesRef> MemPostings::AllPostings() const {
   absl::ReaderMutexLock lock(&mu_);
-  return all_;
+  return std::vector<SeriesRef>(all_.begin(), all_.end());
 }
 
 std::vector<std::string_view> MemPostings::LabelNames() const {
@@ -462,11 +473,11 @@ size_t MemPostings::NumSeries() const {
 size_t MemPostings::MemoryBytes() const {
   absl::ReaderMutexLock lock(&mu_);
   // flat_hash_map: one control byte plus one slot per capacity.
-  size_t bytes = all_.capacity() * sizeof(SeriesRef) +
+  size_t bytes = all_.capacity() * sizeof(HeadRef) +
                  index_.capacity() * (sizeof(std::pair<std::string_view, ValueMap>) + 1);
   for (const auto& [name, values] : index_) {
     bytes += values.capacity() * (sizeof(std::pair<std::string_view, List>) + 1);
-    for (const auto& [value, list] : values) bytes += list.capacity() * sizeof(SeriesRef);
+    for (const auto& [value, list] : values) bytes += list.capacity() * sizeof(HeadRef);
   }
   return bytes;
 }
@@ -521,9 +532,9 @@ std::vector<SeriesRef> MemPostings::Select(std::span<const Matcher> matchers) co
   std::sort(positives.begin(), positives.end(),
             [](const Positive& a, const Positive& b) { return a.total < b.total; });
   if (positives.empty()) {
-    result = all_;
+    result.assign(all_.begin(), all_.end());
   } else if (positives[0].lists.size() == 1) {
-    result = *positives[0].lists[0];
+    result.assign(positives[0].lists[0]->begin(), positives[0].lists[0]->end());
   } else {
     result = UnionToVector(positives[0].lists, positives[0].total);
   }
@@ -537,7 +548,9 @@ std::vector<SeriesRef> MemPostings::Select(std::span<const Matcher> matchers) co
   for (size_t i = 1; i < positives.size() && !result.empty(); ++i) {
     std::vector<std::unique_ptr<PostingsIterator>> lists;
     lists.reserve(positives[i].lists.size());
-    for (const List* l : positives[i].lists) lists.push_back(NewListPostings(*l));
+    for (const List* l : positives[i].lists) {
+      lists.push_back(std::make_unique<BasicListPostings<HeadRef>>(*l));
+    }
     std::unique_ptr<PostingsIterator> other = Merge(std::move(lists));
     // Leapfrog: seek the other side to our ref, gallop ours to its ref.
     size_t out = 0;
@@ -558,7 +571,8 @@ std::vector<SeriesRef> MemPostings::Select(std::span<const Matcher> matchers) co
     for (const List* l : subtract) total += l->size();
     if (total <= 4 * result.size()) {  // small: materialise and walk both linearly
       const std::vector<SeriesRef> drop =
-          subtract.size() == 1 ? *subtract[0] : UnionToVector(subtract, total);
+          subtract.size() == 1 ? std::vector<SeriesRef>(subtract[0]->begin(), subtract[0]->end())
+                               : UnionToVector(subtract, total);
       size_t j = 0;
       keep_if([&](SeriesRef r) {
         while (j < drop.size() && drop[j] < r) ++j;
@@ -567,7 +581,9 @@ std::vector<SeriesRef> MemPostings::Select(std::span<const Matcher> matchers) co
     } else {  // large: probe it per remaining ref
       std::vector<std::unique_ptr<PostingsIterator>> lists;
       lists.reserve(subtract.size());
-      for (const List* l : subtract) lists.push_back(NewListPostings(*l));
+      for (const List* l : subtract) {
+        lists.push_back(std::make_unique<BasicListPostings<HeadRef>>(*l));
+      }
       std::unique_ptr<PostingsIterator> drop = Merge(std::move(lists));
       bool live = true;
       keep_if([&](SeriesRef r) {

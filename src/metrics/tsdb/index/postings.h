@@ -82,7 +82,7 @@ class MemPostings {
   MemPostings(const MemPostings&) = delete;
   MemPostings& operator=(const MemPostings&) = delete;
 
-  // Indexes series `ref` under each of its labels. Refs normally arrive increasing (appended in
+  // Indexes series `ref` (at most UINT32_MAX) under each of its labels. Refs normally arrive increasing (appended in
   // O(1)); an older ref is inserted in order (WAL replay), and adding a ref twice is a no-op
   // per list.
   void Add(SeriesRef ref, const Labels& labels) ABSL_LOCKS_EXCLUDED(mu_);
@@ -106,7 +106,10 @@ class MemPostings {
   size_t MemoryBytes() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  using List = std::vector<SeriesRef>;
+  // The head's series ids are 32-bit (TenantHead's slots): the lists store them as such, half
+  // the memory of 64-bit refs; the API still speaks SeriesRef.
+  using HeadRef = uint32_t;
+  using List = std::vector<HeadRef>;
   using ValueMap = absl::flat_hash_map<std::string_view, List>;
 
   // Lists of the values of `name` for which m.Matches(value) == want.

@@ -178,7 +178,21 @@ void SeriesIterator::Drop(size_t i) {
 namespace {
 // After a Next/Seek of the chunk iterator: false when the cursor is finished (end, corrupt
 // chunk, past maxt); a corrupt block chunk fails its block.
-bool CursorValid(SeriesIterator::Cursor& c, int64_t maxt, SeriesIterator::Shared& shared);
+inline bool CursorValid(SeriesIterator::Cursor& c, int64_t maxt, SeriesIterator::Shared& shared) {
+  if (c.type == ValueType::kNone) {
+    if (!c.it->Err().ok()) {
+      if (c.desc->source != kHeadSource) {
+        shared.Fail(c.desc->source, c.it->Err());
+      } else {
+        shared.warnings.push_back(
+            absl::StrCat("skipped the rest of a corrupt head chunk: ", c.it->Err().ToString()));
+      }
+    }
+    return false;
+  }
+  c.t = c.it->AtT();
+  return c.t <= maxt;
+}
 }  // namespace
 
 bool SeriesIterator::Open(ChunkDesc& d) {
@@ -207,23 +221,6 @@ bool SeriesIterator::Open(ChunkDesc& d) {
   return true;
 }
 
-namespace {
-bool CursorValid(SeriesIterator::Cursor& c, int64_t maxt, SeriesIterator::Shared& shared) {
-  if (c.type == ValueType::kNone) {
-    if (!c.it->Err().ok()) {
-      if (c.desc->source != kHeadSource) {
-        shared.Fail(c.desc->source, c.it->Err());
-      } else {
-        shared.warnings.push_back(
-            absl::StrCat("skipped the rest of a corrupt head chunk: ", c.it->Err().ToString()));
-      }
-    }
-    return false;
-  }
-  c.t = c.it->AtT();
-  return c.t <= maxt;
-}
-}  // namespace
 
 ValueType SeriesIterator::Settle() {
   for (;;) {
@@ -266,6 +263,21 @@ ValueType SeriesIterator::Next() {
   }
   if (cur_t_ == INT64_MAX) return Stop(absl::OkStatus());
   floor_ = cur_t_ + 1;
+  if (active_.size() == 1) {
+    // The common case: one chunk open and the next one starts later (sources that do not
+    // overlap): no choice to make.
+    Cursor& c = *active_[0];
+    c.type = c.it->Next();
+    if (!CursorValid(c, maxt_, *shared_)) {
+      Drop(0);
+      return Settle();
+    }
+    if (c.t >= floor_ && (next_ >= chunks_.size() || chunks_[next_].min_t > c.t)) {
+      cur_ = &c;
+      cur_t_ = c.t;
+      return c.type;
+    }
+  }
   // Every source at the returned timestamp moves on (the losers of a tie are skipped).
   for (size_t i = 0; i < active_.size();) {
     Cursor& c = *active_[i];

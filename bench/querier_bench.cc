@@ -91,9 +91,8 @@ std::unique_ptr<Data> Build(bool truncate) {
     BlockWriterOptions bo;
     bo.min_time = lo;
     bo.max_time = lo + 2 * kHour;
-    absl::StatusOr<std::unique_ptr<BlockWriter>> w =
-        BlockWriter::Create(sprout::storage::Env::Default(),
-                            d->dir + "/cut-" + std::to_string(lo), bo);
+    absl::StatusOr<std::unique_ptr<BlockWriter>> w = BlockWriter::Create(
+        sprout::storage::Env::Default(), d->dir + "/cut-" + std::to_string(lo), bo);
     Check(w.status(), "writer");
     Check(d->head->CutBlock(lo, lo + 2 * kHour, w->get()).status(), "cut");
     Check((*w)->Finish(), "finish");

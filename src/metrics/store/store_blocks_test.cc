@@ -2,8 +2,8 @@
 // and the reopen of a head that failed closed.
 #include <atomic>
 #include <bit>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"

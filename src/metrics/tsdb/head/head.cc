@@ -1447,8 +1447,8 @@ std::unique_ptr<HeadSeriesSet> TenantHead::SelectSamples(std::span<const Matcher
     }
     if (s->open != nullptr && s->open_samples() > 0 && s->open_max() >= mint &&
         s->open_min() <= maxt) {
-      chunks->push_back({s->open_min(), s->open_max(), s->open_encoding,
-                         std::string(s->open_bytes())});
+      chunks->push_back(
+          {s->open_min(), s->open_max(), s->open_encoding, std::string(s->open_bytes())});
     }
   };
   return set;

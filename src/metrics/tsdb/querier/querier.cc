@@ -221,7 +221,6 @@ bool SeriesIterator::Open(ChunkDesc& d) {
   return true;
 }
 
-
 ValueType SeriesIterator::Settle() {
   for (;;) {
     int64_t min_t = INT64_MAX;
@@ -582,8 +581,7 @@ std::vector<Labels> TenantQuerier::Series(std::span<const Matcher> matchers) {
 }
 
 std::unique_ptr<SeriesSet> TenantQuerier::Select(std::span<const Matcher> matchers,
-                                                  const SelectHints& hints,
-                                                  QueryLimiter* limiter) {
+                                                 const SelectHints& hints, QueryLimiter* limiter) {
   std::unique_ptr<SeriesSet> set(new SeriesSet());
   SeriesSet::Impl& impl = *set->impl_;
   impl.mint = std::max(mint_, hints.start);

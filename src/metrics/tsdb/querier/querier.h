@@ -9,18 +9,22 @@
 //    list selects nothing for Series/SelectSamples; LabelNames/LabelValues without matchers
 //    consider every series). Only series with a chunk (blocks) or a sample (head) in the range
 //    count.
-//  - SelectSamples answers one series per label set, in label order; its samples are those of
-//    every source in [mint, maxt], merged by time, each timestamp once. When several sources hold
-//    a timestamp (blocks overlapping each other or the head after a crash or an interrupted
-//    compaction), the head's sample wins, then the block with the newest ULID (as the
-//    compactor's merge decides). Series without a sample in the range are left out.
+//  - Select answers the same series lazily (SeriesSet), each with a SeriesIterator that merges
+//    the sources chunk by chunk (read and decoded when reached; Seek skips whole chunks) with
+//    SelectSamples' precedence, under a QueryLimiter's limits, cancellation and deadline.
+//  - SelectSamples (built on Select) answers one series per label set, in label order; its
+//    samples are those of every source in [mint, maxt], merged by time, each timestamp once.
+//    When several sources hold a timestamp (blocks overlapping each other or the head after a crash
+//    or an interrupted compaction), the head's sample wins, then the block with the newest ULID (as
+//    the compactor's merge decides). Series without a sample in the range are left out.
 //  - A block that vanished or cannot be read (deleted between list and read by a compaction or
 //    retention, a failed read, corruption) never fails a query: it is skipped and a warning
 //    naming it is recorded (warnings()). Its data may then be missing from the answer only when
 //    it was deleted without a replacement (retention).
 //
-// Thread-safety: BlockSet is thread-safe. A TenantQuerier is used by one thread at a time; many
-// queriers may share one head and one BlockSet. The head and the readers (shared_ptr) must
+// Thread-safety: BlockSet and QueryLimiter are thread-safe. A TenantQuerier (and a SeriesSet with
+// its iterators) is used by one thread at a time; many queriers may share one head and one
+// BlockSet. The head and the readers (shared_ptr) must
 // outlive the querier; a SampleSet keeps its readers alive and must not outlive the head.
 #pragma once
 
@@ -234,8 +238,7 @@ class TenantQuerier {
   // (its chunks overlap it, its samples do not). `limiter` may be null (no limits) and must
   // outlive the set and its iterators.
   std::unique_ptr<SeriesSet> Select(std::span<const Matcher> matchers,
-                                    const SelectHints& hints = {},
-                                    QueryLimiter* limiter = nullptr);
+                                    const SelectHints& hints = {}, QueryLimiter* limiter = nullptr);
   // Select, each series' samples materialised (series without a sample in the range left out).
   std::unique_ptr<SampleSet> SelectSamples(std::span<const Matcher> matchers);
 

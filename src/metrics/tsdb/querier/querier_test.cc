@@ -718,7 +718,7 @@ TEST_F(QuerierTest, BlockDeletedMidQueryIsSkippedWithAWarning) {
   // A retention (or a compaction without a read barrier) deletes block b meanwhile.
   ASSERT_TRUE(store_.DeletePrefix(BlockPrefix("tenant", b.ulid) + "/").ok());
   for (ValueType t = it.Next(); t != ValueType::kNone; t = it.Next()) ts.push_back(it.AtT());
-  EXPECT_TRUE(it.Err().ok());  // never a failed query
+  EXPECT_TRUE(it.Err().ok());        // never a failed query
   ASSERT_EQ(ts.size(), 1200u + 2u);  // all of a, none of b, the head
   EXPECT_EQ(ts[1199], 1199 * 1000);
   EXPECT_EQ(ts[1200], 2400 * 1000);

@@ -202,6 +202,46 @@ struct MetricsStore::ReadView {
   std::unique_ptr<tsdb::TenantQuerier> querier;
 };
 
+// ---- StoreQuerier ----
+
+struct StoreQuerier::State {
+  std::unique_ptr<MetricsStore::ReadView> view;
+};
+
+StoreQuerier::StoreQuerier() : state_(std::make_unique<State>()) {}
+StoreQuerier::~StoreQuerier() = default;
+
+std::unique_ptr<tsdb::SeriesSet> StoreQuerier::Select(std::span<const tsdb::Matcher> matchers,
+                                                      const tsdb::SelectHints& hints,
+                                                      tsdb::QueryLimiter* limiter) {
+  return state_->view->querier->Select(matchers, hints, limiter);
+}
+std::vector<std::string> StoreQuerier::LabelNames(std::span<const tsdb::Matcher> matchers) {
+  return state_->view->querier->LabelNames(matchers);
+}
+std::vector<std::string> StoreQuerier::LabelValues(std::string_view name,
+                                                   std::span<const tsdb::Matcher> matchers) {
+  return state_->view->querier->LabelValues(name, matchers);
+}
+std::vector<tsdb::Labels> StoreQuerier::Series(std::span<const tsdb::Matcher> matchers) {
+  return state_->view->querier->Series(matchers);
+}
+std::vector<std::string> StoreQuerier::warnings() const {
+  std::vector<std::string> out = state_->view->warnings;
+  const std::vector<std::string>& more = state_->view->querier->warnings();
+  out.insert(out.end(), more.begin(), more.end());
+  return out;
+}
+tsdb::TenantQuerier& StoreQuerier::tsdb() { return *state_->view->querier; }
+
+absl::StatusOr<std::unique_ptr<StoreQuerier>> MetricsStore::Querier(std::string_view tenant,
+                                                                    int64_t mint, int64_t maxt) {
+  if (!started()) return absl::UnavailableError(kUnavailable);
+  std::unique_ptr<StoreQuerier> q(new StoreQuerier());
+  q->state_->view = OpenReadView(tenant, mint, maxt);
+  return q;
+}
+
 MetricsStore::MetricsStore(MetricsStoreOptions options) : options_(std::move(options)) {
   const MetricsConfig& c = options_.config;
   ingest_limits_.max_recv_msg_size = static_cast<size_t>(c.max_recv_msg_size);
@@ -687,34 +727,47 @@ ReadResult MetricsStore::RemoteRead(std::string_view tenant, std::string_view sn
       if (!matcher.ok()) return {400, std::string(matcher.status().message())};
       matchers.push_back(*std::move(matcher));
     }
-    std::unique_ptr<ReadView> view =
-        OpenReadView(tenant, q.start_timestamp_ms(), q.end_timestamp_ms());
-    std::unique_ptr<tsdb::SampleSet> set = view->querier->SelectSamples(matchers);
+    absl::StatusOr<std::unique_ptr<StoreQuerier>> querier =
+        Querier(tenant, q.start_timestamp_ms(), q.end_timestamp_ms());
+    if (!querier.ok()) return {503, std::string(querier.status().message())};
+    std::unique_ptr<tsdb::SeriesSet> set = (*querier)->Select(matchers);
     while (set->Next()) {
-      const std::vector<tsdb::QuerySample>& samples = set->sample_list();
-      if (samples.empty()) continue;
-      prometheus::TimeSeries* ts = result->add_timeseries();
-      for (const tsdb::Label l : set->labels()) {
-        prometheus::Label* pl = ts->add_labels();
-        pl->set_name(std::string(l.name));
-        pl->set_value(std::string(l.value));
-      }
+      // Straight from the merge into the message: a series is added at its first sample (one
+      // whose chunks overlap the range without a sample in it is left out).
+      prometheus::TimeSeries* ts = nullptr;
+      tsdb::SeriesIterator& it = set->iterator();
       // Floats in `samples`, native histograms in `histograms`, each in time order (a series
       // whose type changed over time has both, as Prometheus's codec answers).
-      for (const tsdb::QuerySample& sample : samples) {
-        switch (sample.type) {
+      for (chunkenc::ValueType type = it.Next(); type != chunkenc::ValueType::kNone;
+           type = it.Next()) {
+        if (ts == nullptr) {
+          ts = result->add_timeseries();
+          for (const tsdb::Label l : set->labels()) {
+            prometheus::Label* pl = ts->add_labels();
+            pl->set_name(std::string(l.name));
+            pl->set_value(std::string(l.value));
+          }
+        }
+        switch (type) {
           case chunkenc::ValueType::kFloat: {
+            auto [t, v] = it.At();
             prometheus::Sample* s = ts->add_samples();
-            s->set_timestamp(sample.t);
-            s->set_value(sample.v);
+            s->set_timestamp(t);
+            s->set_value(v);
             break;
           }
-          case chunkenc::ValueType::kHistogram:
-            ToProtoHistogram(sample.h, sample.t, ts->add_histograms());
+          case chunkenc::ValueType::kHistogram: {
+            chunkenc::Histogram h;
+            int64_t t = it.AtHistogram(&h);
+            ToProtoHistogram(h, t, ts->add_histograms());
             break;
-          case chunkenc::ValueType::kFloatHistogram:
-            ToProtoHistogram(sample.fh, sample.t, ts->add_histograms());
+          }
+          case chunkenc::ValueType::kFloatHistogram: {
+            chunkenc::FloatHistogram fh;
+            int64_t t = it.AtFloatHistogram(&fh);
+            ToProtoHistogram(fh, t, ts->add_histograms());
             break;
+          }
           default:
             break;
         }

@@ -128,6 +128,45 @@ struct ReadResult {
   std::string body;       // 200: the compressed response; otherwise the error text
 };
 
+class MetricsStore;
+
+// One tenant's read view for a query (MetricsStore::Querier): the tenant's head, held against a
+// reopen, and the blocks overlapping [mint, maxt] listed once when it was made, with the
+// tenant's read barrier held shared for its whole lifetime, so a cut's truncation or a
+// compaction's deletion of sources waits until it is destroyed (README "Read barrier"): every
+// Select/LabelNames/LabelValues/Series call of one query sees the same data, never a sample
+// twice or missing because it moved between the head and the blocks meanwhile. Hold it for one
+// query only (a cut and the reads that arrive after it wait for it), and destroy it on the
+// thread that made it (it holds reader locks).
+//
+// Single-threaded like tsdb::TenantQuerier. The sets and iterators of Select must not outlive
+// it; the QueryLimiter must outlive them.
+class StoreQuerier {
+ public:
+  ~StoreQuerier();
+  StoreQuerier(const StoreQuerier&) = delete;
+  StoreQuerier& operator=(const StoreQuerier&) = delete;
+
+  // tsdb::TenantQuerier::Select: series in label order, each merged lazily chunk by chunk.
+  std::unique_ptr<tsdb::SeriesSet> Select(std::span<const tsdb::Matcher> matchers,
+                                          const tsdb::SelectHints& hints = {},
+                                          tsdb::QueryLimiter* limiter = nullptr);
+  std::vector<std::string> LabelNames(std::span<const tsdb::Matcher> matchers);
+  std::vector<std::string> LabelValues(std::string_view name,
+                                       std::span<const tsdb::Matcher> matchers);
+  std::vector<tsdb::Labels> Series(std::span<const tsdb::Matcher> matchers);
+  // Warnings of the block listing and of the label/series calls so far (blocks skipped); those
+  // of a Select are on its SeriesSet.
+  std::vector<std::string> warnings() const;
+  tsdb::TenantQuerier& tsdb();
+
+ private:
+  friend class MetricsStore;
+  StoreQuerier();
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 class MetricsStore : public api::Queryable {
  public:
   explicit MetricsStore(MetricsStoreOptions options);
@@ -162,6 +201,11 @@ class MetricsStore : public api::Queryable {
   absl::Status SelectSamples(
       std::string_view tenant, std::span<const tsdb::Matcher> matchers, int64_t mint, int64_t maxt,
       const std::function<void(const tsdb::Labels&, std::span<const tsdb::QuerySample>)>& fn);
+
+  // The read view of `tenant` over [mint, maxt] (inclusive ms) for one query: see StoreQuerier.
+  // A tenant that never wrote (or an invalid ID) gets an empty view. Unavailable before Start().
+  absl::StatusOr<std::unique_ptr<StoreQuerier>> Querier(std::string_view tenant, int64_t mint,
+                                                        int64_t maxt);
 
   // A remote-read request body (snappy-compressed prometheus.ReadRequest), SAMPLES only.
   ReadResult RemoteRead(std::string_view tenant, std::string_view snappy_body);
@@ -231,6 +275,7 @@ class MetricsStore : public api::Queryable {
   std::string RateLimitedMessage() const;
 
  private:
+  friend class StoreQuerier;
   struct Tenant;
   struct TenantCounters;
 

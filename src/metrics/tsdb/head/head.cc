@@ -1409,22 +1409,17 @@ std::vector<Labels> TenantHead::Series(std::span<const Matcher> matchers, int64_
   return out;
 }
 
-// Iterates copies of a series' chunks, clipped to [mint, maxt].
+// Iterates copies of a series' chunks (owned by the HeadSeriesSet), clipped to [mint, maxt].
 class SeriesSampleIterator final : public chunkenc::Iterator {
  public:
-  struct ChunkCopy {
-    Encoding encoding;
-    std::string bytes;
-  };
-
-  SeriesSampleIterator(std::vector<ChunkCopy> chunks, int64_t mint, int64_t maxt)
-      : chunks_(std::move(chunks)), mint_(mint), maxt_(maxt) {}
+  SeriesSampleIterator(const std::vector<HeadChunkCopy>* chunks, int64_t mint, int64_t maxt)
+      : chunks_(chunks), mint_(mint), maxt_(maxt) {}
 
   ValueType Next() override {
     while (!done_) {
       if (cur_ == nullptr) {
-        if (next_chunk_ >= chunks_.size()) return Finish();
-        const ChunkCopy& c = chunks_[next_chunk_++];
+        if (next_chunk_ >= chunks_->size()) return Finish();
+        const HeadChunkCopy& c = (*chunks_)[next_chunk_++];
         cur_ = chunkenc::NewIterator(c.encoding, c.bytes);
         type_ = cur_->Seek(mint_);
       } else {
@@ -1466,7 +1461,7 @@ class SeriesSampleIterator final : public chunkenc::Iterator {
     return type_;
   }
 
-  std::vector<ChunkCopy> chunks_;
+  const std::vector<HeadChunkCopy>* chunks_;
   int64_t mint_, maxt_;
   size_t next_chunk_ = 0;
   std::unique_ptr<chunkenc::Iterator> cur_;
@@ -1480,24 +1475,31 @@ struct HeadSeriesSet::Impl {
   std::vector<std::pair<Labels, uint32_t>> series;
   size_t next = 0;
   int64_t mint, maxt;
+  std::vector<HeadChunkCopy> chunks;  // of the current series
   std::unique_ptr<SeriesSampleIterator> it;
-  std::function<std::unique_ptr<SeriesSampleIterator>(uint32_t)> open;
+  std::function<void(uint32_t, std::vector<HeadChunkCopy>*)> copy;
 };
 
 HeadSeriesSet::~HeadSeriesSet() = default;
 
 bool HeadSeriesSet::Next() {
-  if (impl_->next >= impl_->series.size()) {
-    impl_->it.reset();
-    return false;
-  }
-  impl_->it = impl_->open(impl_->series[impl_->next++].second);
+  impl_->it.reset();
+  impl_->chunks.clear();
+  if (impl_->next >= impl_->series.size()) return false;
+  impl_->copy(impl_->series[impl_->next++].second, &impl_->chunks);
   return true;
 }
 
 const Labels& HeadSeriesSet::labels() const { return impl_->series[impl_->next - 1].first; }
 
-chunkenc::Iterator& HeadSeriesSet::samples() { return *impl_->it; }
+chunkenc::Iterator& HeadSeriesSet::samples() {
+  if (impl_->it == nullptr) {
+    impl_->it = std::make_unique<SeriesSampleIterator>(&impl_->chunks, impl_->mint, impl_->maxt);
+  }
+  return *impl_->it;
+}
+
+std::vector<HeadChunkCopy>& HeadSeriesSet::chunks() { return impl_->chunks; }
 
 std::unique_ptr<HeadSeriesSet> TenantHead::SelectSamples(std::span<const Matcher> matchers,
                                                          int64_t mint, int64_t maxt) const {
@@ -1514,21 +1516,18 @@ std::unique_ptr<HeadSeriesSet> TenantHead::SelectSamples(std::span<const Matcher
   }
   std::sort(impl.series.begin(), impl.series.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  impl.open = [this, mint, maxt](uint32_t id) {
-    std::vector<SeriesSampleIterator::ChunkCopy> chunks;
+  impl.copy = [this, mint, maxt](uint32_t id, std::vector<HeadChunkCopy>* chunks) {
     const MemSeries* s = SeriesForRead(id);
-    {
-      absl::MutexLock lock(&Stripe(id));
-      for (const SealedChunk& c : s->sealed) {
-        if (c.max_t < mint || c.min_t > maxt) continue;
-        chunks.push_back({c.encoding, std::string(c.bytes())});
-      }
-      if (s->open != nullptr && s->open_samples() > 0 && s->open_max() >= mint &&
-          s->open_min() <= maxt) {
-        chunks.push_back({s->open_encoding, std::string(s->open_bytes())});
-      }
+    absl::MutexLock lock(&Stripe(id));
+    for (const SealedChunk& c : s->sealed) {
+      if (c.max_t < mint || c.min_t > maxt) continue;
+      chunks->push_back({c.min_t, c.max_t, c.encoding, std::string(c.bytes())});
     }
-    return std::make_unique<SeriesSampleIterator>(std::move(chunks), mint, maxt);
+    if (s->open != nullptr && s->open_samples() > 0 && s->open_max() >= mint &&
+        s->open_min() <= maxt) {
+      chunks->push_back(
+          {s->open_min(), s->open_max(), s->open_encoding, std::string(s->open_bytes())});
+    }
   };
   return set;
 }

@@ -183,6 +183,15 @@ struct AppendResult {
 // A series' samples in a time range, over copies of its chunks. Implements chunkenc::Iterator.
 class SeriesSampleIterator;
 
+// A copy of one head chunk of a series (sealed or the open one), taken under the series' stripe
+// lock: readers decode it without holding anything.
+struct HeadChunkCopy {
+  int64_t min_time = 0;  // of the samples it held when copied
+  int64_t max_time = 0;
+  chunkenc::Encoding encoding = chunkenc::Encoding::kNone;
+  std::string bytes;  // the payload (no encoding byte)
+};
+
 // The answer of SelectSamples: series in Prometheus's label order, each read when reached.
 class HeadSeriesSet {
  public:
@@ -192,6 +201,10 @@ class HeadSeriesSet {
   const Labels& labels() const;
   // Over the current series' samples in [mint, maxt]; valid until the next Next().
   chunkenc::Iterator& samples();
+  // The copies of the current series' chunks that overlap [mint, maxt], oldest first; valid until
+  // the next Next(). A caller may move them out (the querier does), but then must not use
+  // samples() for this series.
+  std::vector<HeadChunkCopy>& chunks();
 
  private:
   friend class TenantHead;

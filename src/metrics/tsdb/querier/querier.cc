@@ -21,34 +21,6 @@ bool ChunkOverlaps(const ChunkMeta& c, int64_t mint, int64_t maxt) {
   return c.min_time <= maxt && c.max_time >= mint;
 }
 
-// Appends the samples of `it` in [mint, maxt] to `out` with priority `rank`.
-struct Ranked {
-  QuerySample s;
-  int rank;
-};
-
-absl::Status Drain(chunkenc::Iterator& it, int64_t mint, int64_t maxt, int rank,
-                   std::vector<Ranked>* out) {
-  ValueType type = it.Seek(mint);
-  for (; type != ValueType::kNone; type = it.Next()) {
-    int64_t t = it.AtT();
-    if (t > maxt) break;
-    if (t < mint) continue;
-    Ranked r{QuerySample{}, rank};
-    r.s.t = t;
-    r.s.type = type;
-    if (type == ValueType::kFloat) {
-      r.s.v = it.At().second;
-    } else if (type == ValueType::kHistogram) {
-      it.AtHistogram(&r.s.h);
-    } else {
-      it.AtFloatHistogram(&r.s.fh);
-    }
-    out->push_back(std::move(r));
-  }
-  return it.Err();
-}
-
 // Over a vector of merged samples.
 class ListIterator final : public chunkenc::Iterator {
  public:
@@ -93,45 +65,292 @@ class ListIterator final : public chunkenc::Iterator {
   absl::Status ok_;
 };
 
+constexpr int kHeadRank = INT_MAX;
+constexpr int kHeadSource = -1;
+
 }  // namespace
 
-// ---- SampleSet ----
+// ---- QueryLimiter ----
 
-struct SampleSet::Impl {
+QueryLimiter::QueryLimiter(uint64_t max_series, uint64_t max_chunks, absl::Time deadline)
+    : max_series_(max_series), max_chunks_(max_chunks), deadline_(deadline) {}
+
+std::string QueryLimiter::MaxSeriesMessage(uint64_t limit) {
+  return absl::StrCat(
+      "the query exceeded the maximum number of series (limit: ", limit,
+      " series) (err-mimir-max-series-per-query). Consider reducing the time range and/or number "
+      "of series selected by the query. One way to reduce the number of selected series is to add "
+      "more label matchers to the query. Otherwise, to adjust the related per-tenant limit, "
+      "configure -querier.max-fetched-series-per-query, or contact your service administrator.");
+}
+
+std::string QueryLimiter::MaxChunksMessage(uint64_t limit) {
+  return absl::StrCat(
+      "the query exceeded the maximum number of chunks (limit: ", limit,
+      " chunks) (err-mimir-max-chunks-per-query). Consider reducing the time range and/or number "
+      "of series selected by the query. One way to reduce the number of selected series is to add "
+      "more label matchers to the query. Otherwise, to adjust the related per-tenant limit, "
+      "configure -querier.max-fetched-chunks-per-query, or contact your service administrator.");
+}
+
+absl::Status QueryLimiter::AddSeries(const Labels& series) {
+  absl::MutexLock lock(&mu_);
+  series_.insert(series.Hash());
+  if (max_series_ > 0 && series_.size() > max_series_) {
+    return absl::ResourceExhaustedError(MaxSeriesMessage(max_series_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status QueryLimiter::AddChunks(uint64_t n) {
+  const uint64_t total = chunks_.fetch_add(n, std::memory_order_relaxed) + n;
+  if (max_chunks_ > 0 && total > max_chunks_) {
+    return absl::ResourceExhaustedError(MaxChunksMessage(max_chunks_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status QueryLimiter::Check() const {
+  if (cancelled()) return absl::CancelledError(kCanceledMessage);
+  if (deadline_ != absl::InfiniteFuture() && absl::Now() >= deadline_) {
+    return absl::DeadlineExceededError(kTimeoutMessage);
+  }
+  return absl::OkStatus();
+}
+
+uint64_t QueryLimiter::series() const {
+  absl::MutexLock lock(&mu_);
+  return series_.size();
+}
+
+// ---- SeriesIterator ----
+
+// What a SeriesSet and the iterators it made share: the blocks (by source index), which of them
+// failed, and the warnings.
+struct SeriesIterator::Shared {
+  std::vector<std::shared_ptr<const BlockReader>> blocks;
+  std::vector<bool> failed;
+  std::vector<std::string> warnings;
+  QueryLimiter* limiter = nullptr;
+
+  void Fail(int source, const absl::Status& s) {
+    if (failed[source]) return;
+    failed[source] = true;
+    warnings.push_back(BlockWarning(*blocks[source], s));
+  }
+};
+
+struct SeriesIterator::ChunkDesc {
+  int64_t min_t = 0;
+  int64_t max_t = 0;
+  int rank = 0;    // kHeadRank, else the block's position in ULID order
+  int source = 0;  // kHeadSource or a block
+  ChunkRef ref = 0;
+  chunkenc::Encoding encoding = chunkenc::Encoding::kNone;
+  std::string bytes;  // the head's copy; a block's payload once read
+};
+
+struct SeriesIterator::Cursor {
+  ChunkDesc* desc = nullptr;
+  std::unique_ptr<chunkenc::Iterator> it;
+  ValueType type = ValueType::kNone;
+  int64_t t = 0;
+};
+
+SeriesIterator::SeriesIterator() = default;
+SeriesIterator::~SeriesIterator() = default;
+
+size_t SeriesIterator::num_chunks() const { return chunks_.size(); }
+
+ValueType SeriesIterator::Stop(absl::Status s) {
+  err_ = std::move(s);
+  done_ = true;
+  cur_ = nullptr;
+  active_.clear();
+  return ValueType::kNone;
+}
+
+void SeriesIterator::Drop(size_t i) {
+  if (i + 1 != active_.size()) active_[i] = std::move(active_.back());
+  active_.pop_back();
+}
+
+namespace {
+// After a Next/Seek of the chunk iterator: false when the cursor is finished (end, corrupt
+// chunk, past maxt); a corrupt block chunk fails its block.
+inline bool CursorValid(SeriesIterator::Cursor& c, int64_t maxt, SeriesIterator::Shared& shared) {
+  if (c.type == ValueType::kNone) {
+    if (!c.it->Err().ok()) {
+      if (c.desc->source != kHeadSource) {
+        shared.Fail(c.desc->source, c.it->Err());
+      } else {
+        shared.warnings.push_back(
+            absl::StrCat("skipped the rest of a corrupt head chunk: ", c.it->Err().ToString()));
+      }
+    }
+    return false;
+  }
+  c.t = c.it->AtT();
+  return c.t <= maxt;
+}
+}  // namespace
+
+bool SeriesIterator::Open(ChunkDesc& d) {
+  if (shared_->limiter != nullptr) {
+    if (absl::Status s = shared_->limiter->Check(); !s.ok()) {
+      Stop(std::move(s));
+      return false;
+    }
+  }
+  if (d.source != kHeadSource) {
+    if (shared_->failed[d.source]) return true;  // nothing more is read from a failed block
+    absl::StatusOr<BlockChunk> chunk = shared_->blocks[d.source]->ReadChunk(d.ref);
+    if (!chunk.ok()) {
+      shared_->Fail(d.source, chunk.status());
+      return true;
+    }
+    d.encoding = chunk->encoding;
+    d.bytes = std::move(chunk->payload);
+  }
+  auto c = std::make_unique<Cursor>();
+  c->desc = &d;
+  c->it = chunkenc::NewIterator(d.encoding, d.bytes);
+  ++decoded_;
+  c->type = c->it->Seek(floor_);
+  if (CursorValid(*c, maxt_, *shared_)) active_.push_back(std::move(c));
+  return true;
+}
+
+ValueType SeriesIterator::Settle() {
+  for (;;) {
+    int64_t min_t = INT64_MAX;
+    for (const auto& c : active_) min_t = std::min(min_t, c->t);
+    if (next_ < chunks_.size()) {
+      ChunkDesc& d = chunks_[next_];
+      if (d.max_t < floor_) {  // wholly before the position: never read nor decoded
+        ++next_;
+        continue;
+      }
+      // A chunk that may hold a sample at or before the earliest open one is opened now (ties
+      // included: a higher-ranked source may hold the same timestamp).
+      if (active_.empty() || d.min_t <= min_t) {
+        ++next_;
+        if (!Open(d)) return ValueType::kNone;
+        continue;
+      }
+    }
+    if (active_.empty()) {
+      done_ = true;
+      cur_ = nullptr;
+      return ValueType::kNone;
+    }
+    Cursor* best = nullptr;
+    for (const auto& c : active_) {
+      if (c->t == min_t && (best == nullptr || c->desc->rank > best->desc->rank)) best = c.get();
+    }
+    cur_ = best;
+    cur_t_ = min_t;
+    return best->type;
+  }
+}
+
+ValueType SeriesIterator::Next() {
+  if (done_) return ValueType::kNone;
+  if (!started_) {
+    started_ = true;
+    return Settle();
+  }
+  if (cur_t_ == INT64_MAX) return Stop(absl::OkStatus());
+  floor_ = cur_t_ + 1;
+  if (active_.size() == 1) {
+    // The common case: one chunk open and the next one starts later (sources that do not
+    // overlap): no choice to make.
+    Cursor& c = *active_[0];
+    c.type = c.it->Next();
+    if (!CursorValid(c, maxt_, *shared_)) {
+      Drop(0);
+      return Settle();
+    }
+    if (c.t >= floor_ && (next_ >= chunks_.size() || chunks_[next_].min_t > c.t)) {
+      cur_ = &c;
+      cur_t_ = c.t;
+      return c.type;
+    }
+  }
+  // Every source at the returned timestamp moves on (the losers of a tie are skipped).
+  for (size_t i = 0; i < active_.size();) {
+    Cursor& c = *active_[i];
+    bool valid = true;
+    while (valid && c.t < floor_) {
+      c.type = c.it->Next();
+      valid = CursorValid(c, maxt_, *shared_);
+    }
+    if (!valid) {
+      Drop(i);
+      continue;
+    }
+    ++i;
+  }
+  return Settle();
+}
+
+ValueType SeriesIterator::Seek(int64_t t) {
+  if (done_) return ValueType::kNone;
+  if (started_ && cur_ != nullptr && cur_t_ >= t) return cur_->type;
+  started_ = true;
+  floor_ = std::max(floor_, t);
+  for (size_t i = 0; i < active_.size();) {
+    Cursor& c = *active_[i];
+    bool valid = c.desc->max_t >= floor_;  // a chunk ending before t is dropped undecoded
+    if (valid && c.t < floor_) {
+      c.type = c.it->Seek(floor_);
+      valid = CursorValid(c, maxt_, *shared_);
+    }
+    if (!valid) {
+      Drop(i);
+      continue;
+    }
+    ++i;
+  }
+  return Settle();
+}
+
+std::pair<int64_t, double> SeriesIterator::At() const { return cur_->it->At(); }
+int64_t SeriesIterator::AtHistogram(chunkenc::Histogram* h) const {
+  return cur_->it->AtHistogram(h);
+}
+int64_t SeriesIterator::AtFloatHistogram(chunkenc::FloatHistogram* h) const {
+  return cur_->it->AtFloatHistogram(h);
+}
+
+// ---- SeriesSet ----
+
+struct SeriesSet::Impl {
   int64_t mint = 0;
   int64_t maxt = 0;
+  std::shared_ptr<SeriesIterator::Shared> shared = std::make_shared<SeriesIterator::Shared>();
   std::unique_ptr<HeadSeriesSet> head;
   bool head_valid = false;
   struct BlockCursor {
-    std::shared_ptr<const BlockReader> reader;
-    int rank = 0;
+    int source = 0;
     std::vector<SeriesRef> refs;
     size_t pos = 0;
     bool valid = false;
-    bool failed = false;
     Labels labels;
     std::vector<ChunkMeta> chunks;
   };
   std::vector<BlockCursor> blocks;
-  Labels labels;
-  std::vector<QuerySample> merged;
-  std::vector<Ranked> scratch;
-  ListIterator iter;
-  std::vector<std::string> warnings;
 
-  void Fail(BlockCursor& b, const absl::Status& s) {
-    warnings.push_back(BlockWarning(*b.reader, s));
-    b.failed = true;
-    b.valid = false;
-  }
+  bool Valid(const BlockCursor& b) const { return b.valid && !shared->failed[b.source]; }
 
   // Moves `b` to its next series with a chunk in the range.
   void Advance(BlockCursor& b) {
     b.valid = false;
-    while (!b.failed && b.pos < b.refs.size()) {
-      absl::Status s = b.reader->Series(b.refs[b.pos++], &b.labels, &b.chunks);
+    const BlockReader& reader = *shared->blocks[b.source];
+    while (!shared->failed[b.source] && b.pos < b.refs.size()) {
+      absl::Status s = reader.Series(b.refs[b.pos++], &b.labels, &b.chunks);
       if (!s.ok()) {
-        Fail(b, s);
+        shared->Fail(b.source, s);
         return;
       }
       for (const ChunkMeta& c : b.chunks) {
@@ -142,74 +361,112 @@ struct SampleSet::Impl {
       }
     }
   }
+};
 
-  bool Step() {
-    const Labels* min = nullptr;
-    if (head_valid) min = &head->labels();
-    for (BlockCursor& b : blocks) {
-      if (b.valid && (min == nullptr || b.labels < *min)) min = &b.labels;
+SeriesSet::SeriesSet() : impl_(std::make_unique<Impl>()) {}
+SeriesSet::~SeriesSet() = default;
+
+bool SeriesSet::Next() {
+  it_.reset();
+  if (!err_.ok()) return false;
+  Impl& impl = *impl_;
+  QueryLimiter* limiter = impl.shared->limiter;
+  if (limiter != nullptr) {
+    if (absl::Status s = limiter->Check(); !s.ok()) {
+      err_ = std::move(s);
+      return false;
     }
-    if (min == nullptr) return false;
-    labels = *min;
-    scratch.clear();
-    if (head_valid && head->labels() == labels) {
-      // The head is read without errors of its own (its chunks are in memory).
-      (void)Drain(head->samples(), mint, maxt, INT_MAX, &scratch);
-      head_valid = head->Next();
-    }
-    for (BlockCursor& b : blocks) {
-      if (!b.valid || !(b.labels == labels)) continue;
-      size_t before = scratch.size();
-      absl::Status failure;
-      for (const ChunkMeta& c : b.chunks) {
-        if (!ChunkOverlaps(c, mint, maxt)) continue;
-        absl::StatusOr<BlockChunk> chunk = b.reader->ReadChunk(c.ref);
-        if (!chunk.ok()) {
-          failure = chunk.status();
-          break;
-        }
-        std::unique_ptr<chunkenc::Iterator> it = chunk->NewIterator();
-        absl::Status s = Drain(*it, mint, maxt, b.rank, &scratch);
-        if (!s.ok()) {
-          failure = s;
-          break;
-        }
-      }
-      if (!failure.ok()) {
-        scratch.resize(before);  // all of this block's series or nothing
-        Fail(b, failure);
-        continue;
-      }
-      Advance(b);
-    }
-    std::stable_sort(scratch.begin(), scratch.end(), [](const Ranked& a, const Ranked& b) {
-      return a.s.t != b.s.t ? a.s.t < b.s.t : a.rank > b.rank;
-    });
-    merged.clear();
-    for (Ranked& r : scratch) {
-      if (!merged.empty() && merged.back().t == r.s.t) continue;
-      merged.push_back(std::move(r.s));
-    }
-    iter.Reset(&merged);
-    return true;
   }
+  const Labels* min = nullptr;
+  if (impl.head_valid) min = &impl.head->labels();
+  for (Impl::BlockCursor& b : impl.blocks) {
+    if (impl.Valid(b) && (min == nullptr || b.labels < *min)) min = &b.labels;
+  }
+  if (min == nullptr) return false;
+  labels_ = *min;
+  std::unique_ptr<SeriesIterator> it(new SeriesIterator());
+  it->shared_ = impl.shared;
+  it->mint_ = impl.mint;
+  it->maxt_ = impl.maxt;
+  it->floor_ = impl.mint;
+  std::vector<SeriesIterator::ChunkDesc>& chunks = it->chunks_;
+  if (impl.head_valid && impl.head->labels() == labels_) {
+    for (HeadChunkCopy& c : impl.head->chunks()) {
+      chunks.push_back(
+          {c.min_time, c.max_time, kHeadRank, kHeadSource, 0, c.encoding, std::move(c.bytes)});
+    }
+    impl.head_valid = impl.head->Next();
+  }
+  for (Impl::BlockCursor& b : impl.blocks) {
+    if (!impl.Valid(b) || !(b.labels == labels_)) continue;
+    for (const ChunkMeta& c : b.chunks) {
+      if (!ChunkOverlaps(c, impl.mint, impl.maxt)) continue;
+      chunks.push_back({c.min_time, c.max_time, b.source, b.source, c.ref,
+                        chunkenc::Encoding::kNone, std::string()});
+    }
+    impl.Advance(b);
+  }
+  // Sources usually do not overlap: in time order they are opened one after the other.
+  std::sort(chunks.begin(), chunks.end(), [](const auto& a, const auto& b) {
+    return a.min_t != b.min_t ? a.min_t < b.min_t : a.rank > b.rank;
+  });
+  if (limiter != nullptr) {
+    absl::Status s = limiter->AddSeries(labels_);
+    if (s.ok()) s = limiter->AddChunks(chunks.size());
+    if (!s.ok()) {
+      err_ = std::move(s);
+      return false;
+    }
+  }
+  it_ = std::move(it);
+  return true;
+}
+
+std::unique_ptr<SeriesIterator> SeriesSet::TakeIterator() { return std::move(it_); }
+
+const std::vector<std::string>& SeriesSet::warnings() const { return impl_->shared->warnings; }
+
+// ---- SampleSet ----
+
+struct SampleSet::Impl {
+  std::unique_ptr<SeriesSet> set;
+  std::vector<QuerySample> merged;
+  ListIterator iter;
 };
 
 SampleSet::SampleSet() : impl_(std::make_unique<Impl>()) {}
 SampleSet::~SampleSet() = default;
 
 bool SampleSet::Next() {
-  while (impl_->Step()) {
-    if (!impl_->merged.empty()) return true;
+  Impl& impl = *impl_;
+  while (impl.set->Next()) {
+    impl.merged.clear();
+    SeriesIterator& it = impl.set->iterator();
+    for (ValueType type = it.Next(); type != ValueType::kNone; type = it.Next()) {
+      QuerySample& s = impl.merged.emplace_back();
+      s.t = it.AtT();
+      s.type = type;
+      if (type == ValueType::kFloat) {
+        s.v = it.At().second;
+      } else if (type == ValueType::kHistogram) {
+        it.AtHistogram(&s.h);
+      } else {
+        it.AtFloatHistogram(&s.fh);
+      }
+    }
+    if (!impl.merged.empty()) {
+      impl.iter.Reset(&impl.merged);
+      return true;
+    }
   }
-  impl_->merged.clear();
-  impl_->iter.Reset(&impl_->merged);
+  impl.merged.clear();
+  impl.iter.Reset(&impl.merged);
   return false;
 }
-const Labels& SampleSet::labels() const { return impl_->labels; }
+const Labels& SampleSet::labels() const { return impl_->set->labels(); }
 const std::vector<QuerySample>& SampleSet::sample_list() const { return impl_->merged; }
 chunkenc::Iterator& SampleSet::samples() { return impl_->iter; }
-const std::vector<std::string>& SampleSet::warnings() const { return impl_->warnings; }
+const std::vector<std::string>& SampleSet::warnings() const { return impl_->set->warnings(); }
 
 // ---- TenantQuerier ----
 
@@ -323,33 +580,45 @@ std::vector<Labels> TenantQuerier::Series(std::span<const Matcher> matchers) {
   return series;
 }
 
-std::unique_ptr<SampleSet> TenantQuerier::SelectSamples(std::span<const Matcher> matchers) {
-  std::unique_ptr<SampleSet> set(new SampleSet());
-  SampleSet::Impl& impl = *set->impl_;
-  impl.mint = mint_;
-  impl.maxt = maxt_;
-  impl.iter.Reset(&impl.merged);
-  if (matchers.empty()) return set;
+std::unique_ptr<SeriesSet> TenantQuerier::Select(std::span<const Matcher> matchers,
+                                                 const SelectHints& hints, QueryLimiter* limiter) {
+  std::unique_ptr<SeriesSet> set(new SeriesSet());
+  SeriesSet::Impl& impl = *set->impl_;
+  impl.mint = std::max(mint_, hints.start);
+  impl.maxt = std::min(maxt_, hints.end);
+  impl.shared->limiter = limiter;
+  if (matchers.empty() || impl.mint > impl.maxt) return set;
   if (head_ != nullptr) {
-    impl.head = head_->SelectSamples(matchers, mint_, maxt_);
+    impl.head = head_->SelectSamples(matchers, impl.mint, impl.maxt);
     impl.head_valid = impl.head->Next();
   }
-  int rank = 0;
+  SeriesIterator::Shared& shared = *impl.shared;
   for (const auto& b : blocks_) {
-    SampleSet::Impl::BlockCursor cursor;
-    cursor.reader = b;
-    cursor.rank = rank++;  // sorted by ULID: a newer block ranks higher
+    // [minTime, maxTime) against the narrowed range.
+    if (b->meta().min_time > impl.maxt || b->meta().max_time <= impl.mint) continue;
     absl::StatusOr<std::vector<SeriesRef>> refs = b->Select(matchers);
     if (!refs.ok()) {
-      impl.warnings.push_back(BlockWarning(*b, refs.status()));
+      shared.warnings.push_back(BlockWarning(*b, refs.status()));
       continue;
     }
+    // blocks_ is in ULID order: a newer block gets a higher source index, which is its rank.
+    SeriesSet::Impl::BlockCursor cursor;
+    cursor.source = static_cast<int>(shared.blocks.size());
+    shared.blocks.push_back(b);
+    shared.failed.push_back(false);
     cursor.refs = std::move(*refs);
     // Series refs are positions in label order: ascending refs walk the labels in order.
     std::sort(cursor.refs.begin(), cursor.refs.end());
     impl.blocks.push_back(std::move(cursor));
   }
   for (auto& b : impl.blocks) impl.Advance(b);
+  return set;
+}
+
+std::unique_ptr<SampleSet> TenantQuerier::SelectSamples(std::span<const Matcher> matchers) {
+  std::unique_ptr<SampleSet> set(new SampleSet());
+  set->impl_->set = Select(matchers);
+  set->impl_->iter.Reset(&set->impl_->merged);
   return set;
 }
 

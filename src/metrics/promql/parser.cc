@@ -226,6 +226,7 @@ class Parser {
 
  private:
   [[noreturn]] void Fail(PosRange pos, std::string message) {
+    if (lexer_failed_) throw Abort{};  // the lexer's error came first
     error.pos = pos;
     error.message = std::move(message);
     throw Abort{};

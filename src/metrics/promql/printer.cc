@@ -80,7 +80,10 @@ std::string SelectorBody(const Expr& e) {
 
 std::string MatchingString(const Expr& e) {
   const VectorMatching* vm = e.matching.get();
-  if (!vm || (vm->matching_labels.empty() && !vm->on)) return "";
+  const bool grouped = vm && (vm->card == Cardinality::kManyToOne || vm->card == Cardinality::kOneToMany);
+  // Prometheus 2.42 also drops a group_x after an empty ignoring(), which changes the query's
+  // meaning; Sprout keeps it (docs/promql-compatibility.md).
+  if (!vm || (vm->matching_labels.empty() && !vm->on && !grouped)) return "";
   std::string out = std::string(vm->on ? " on (" : " ignoring (") + JoinLabels(vm->matching_labels) + ")";
   if (vm->card == Cardinality::kManyToOne || vm->card == Cardinality::kOneToMany) {
     out += std::string(vm->card == Cardinality::kManyToOne ? " group_left (" : " group_right (") +

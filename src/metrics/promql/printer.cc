@@ -24,8 +24,18 @@ bool IsLegacyName(std::string_view s, bool allow_colon) {
   return true;
 }
 
+// Go's %q, except that U+FFFD is written as \ufffd: Prometheus 2.42 writes the character itself,
+// which its lexer then refuses ("invalid UTF-8 rune"), so its formatted query does not parse.
+std::string Quote(std::string_view s) {
+  std::string q = GoQuote(s);
+  for (size_t i = q.find("\xEF\xBF\xBD"); i != std::string::npos; i = q.find("\xEF\xBF\xBD", i)) {
+    q.replace(i, 3, "\\ufffd");
+  }
+  return q;
+}
+
 std::string LabelName(std::string_view name) {
-  return IsLegacyName(name, false) ? std::string(name) : GoQuote(name);
+  return IsLegacyName(name, false) ? std::string(name) : Quote(name);
 }
 
 std::string JoinLabels(const std::vector<std::string>& labels) {
@@ -61,13 +71,13 @@ std::string SelectorBody(const Expr& e) {
   std::vector<std::string> parts;
   for (const LabelMatcher& m : e.matchers) {
     if (m.name == "__name__" && m.type == MatchType::kEqual && m.value == e.metric_name) continue;
-    parts.push_back(LabelName(m.name) + std::string(MatchTypeString(m.type)) + GoQuote(m.value));
+    parts.push_back(LabelName(m.name) + std::string(MatchTypeString(m.type)) + Quote(m.value));
   }
   std::sort(parts.begin(), parts.end());
   std::string out;
   const bool quoted_name = !e.metric_name.empty() && !IsLegacyName(e.metric_name, true);
   if (!quoted_name) out = e.metric_name;
-  if (quoted_name) parts.insert(parts.begin(), GoQuote(e.metric_name));
+  if (quoted_name) parts.insert(parts.begin(), Quote(e.metric_name));
   if (parts.empty()) return out;
   out += "{";
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -184,7 +194,7 @@ std::string FormatNumber(double v) { return GoSprintV(v); }
 std::string ToString(const Expr& e) {
   switch (e.kind) {
     case NodeKind::kNumber: return FormatNumber(e.number);
-    case NodeKind::kString: return GoQuote(e.str);
+    case NodeKind::kString: return Quote(e.str);
     case NodeKind::kVectorSelector: return SelectorBody(e) + AtAndOffset(e.at, e.at_ms, e.offset_ms);
     case NodeKind::kMatrixSelector: {
       const Expr& vs = *e.expr;

@@ -1,6 +1,7 @@
 #include "metrics/promql/printer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <vector>
 
@@ -120,6 +121,14 @@ std::string SubquerySuffix(const Expr& e) {
   return out;
 }
 
+// A +Inf literal as the left operand of '^' is written "Inf": Prometheus writes "+Inf", which
+// parses back as a unary plus over the whole power ("+Inf ^ 2" is +(Inf ^ 2)), a different tree
+// whose text grows a '+' on every round.
+bool IsPlusInfPowOperand(const Expr& bin) {
+  return bin.binary_op == BinaryOp::kPow && bin.lhs->kind == NodeKind::kNumber && std::isinf(bin.lhs->number) &&
+         bin.lhs->number > 0;
+}
+
 std::string Indent(int level) { return std::string(static_cast<size_t>(level) * 2, ' '); }
 
 std::string Pretty(const Expr& e, int level) {
@@ -137,8 +146,8 @@ std::string Pretty(const Expr& e, int level) {
       if (!split) return Indent(level) + flat;
       std::string op(BinaryOpString(e.binary_op));
       if (e.return_bool) op += " bool";
-      return Pretty(*e.lhs, level + 1) + "\n" + Indent(level) + op + MatchingString(e) + "\n" +
-             Pretty(*e.rhs, level + 1);
+      const std::string lhs = IsPlusInfPowOperand(e) ? Indent(level + 1) + "Inf" : Pretty(*e.lhs, level + 1);
+      return lhs + "\n" + Indent(level) + op + MatchingString(e) + "\n" + Pretty(*e.rhs, level + 1);
     }
     case NodeKind::kCall: {
       if (!split) return Indent(level) + flat;
@@ -204,7 +213,8 @@ std::string ToString(const Expr& e) {
     case NodeKind::kParen: return "(" + ToString(*e.expr) + ")";
     case NodeKind::kUnary: return (e.unary_minus ? "-" : "+") + ToString(*e.expr);
     case NodeKind::kBinary:
-      return ToString(*e.lhs) + " " + std::string(BinaryOpString(e.binary_op)) + (e.return_bool ? " bool" : "") +
+      return (IsPlusInfPowOperand(e) ? std::string("Inf") : ToString(*e.lhs)) + " " +
+             std::string(BinaryOpString(e.binary_op)) + (e.return_bool ? " bool" : "") +
              MatchingString(e) + " " + ToString(*e.rhs);
     case NodeKind::kCall: {
       std::string out = std::string(e.func->name) + "(";

@@ -125,13 +125,7 @@ std::string Unquote(std::string_view tok) {
   if (tok.size() < 2) return std::string();
   const char quote = tok[0];
   std::string_view s = tok.substr(1, tok.size() - 2);
-  if (quote == '`') {
-    std::string out;
-    for (char c : s) {
-      if (c != '\r') out.push_back(c);
-    }
-    return out;
-  }
+  if (quote == '`') return std::string(s);  // raw: kept as written, \r included
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] != '\\') {
@@ -712,7 +706,7 @@ class Parser {
     double ts = Number(n);
     if (negative) ts = -ts;
     if (std::isinf(ts) || std::isnan(ts) || ts >= 9.223372036854775807e18 || ts <= -9.223372036854775808e18) {
-      char buf[64];
+      char buf[400];  // %f of the largest double: 309 digits and the decimals
       std::string text;
       if (std::isnan(ts)) {
         text = "NaN";

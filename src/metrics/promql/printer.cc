@@ -1,6 +1,7 @@
 #include "metrics/promql/printer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -35,15 +36,37 @@ std::string Quote(std::string_view s) {
   return q;
 }
 
+// Whether a metric name can be written before the braces: a classic name that the lexer does not
+// turn into a number or a keyword that cannot name a metric (a quoted name such as {"on"} or
+// {"Inf"} stays quoted).
+bool IsBareMetricName(std::string_view name) {
+  if (!IsLegacyName(name, true)) return false;
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word : {"inf", "nan", "on", "ignoring", "group_left", "group_right", "bool", "atan2"}) {
+    if (lower == word) return false;
+  }
+  return true;
+}
+
 std::string LabelName(std::string_view name) {
   return IsLegacyName(name, false) ? std::string(name) : Quote(name);
+}
+
+// A label of by/without/on/ignoring/group_x: quoted also when the lexer would make it a number
+// or `without` (the one keyword the grammar does not take as a label there).
+std::string GroupingLabel(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "inf" || lower == "nan" || lower == "without") return Quote(name);
+  return LabelName(name);
 }
 
 std::string JoinLabels(const std::vector<std::string>& labels) {
   std::string out;
   for (size_t i = 0; i < labels.size(); ++i) {
     if (i > 0) out += ", ";
-    out += LabelName(labels[i]);
+    out += GroupingLabel(labels[i]);
   }
   return out;
 }
@@ -76,7 +99,7 @@ std::string SelectorBody(const Expr& e) {
   }
   std::sort(parts.begin(), parts.end());
   std::string out;
-  const bool quoted_name = !e.metric_name.empty() && !IsLegacyName(e.metric_name, true);
+  const bool quoted_name = !e.metric_name.empty() && !IsBareMetricName(e.metric_name);
   if (!quoted_name) out = e.metric_name;
   if (quoted_name) parts.insert(parts.begin(), Quote(e.metric_name));
   if (parts.empty()) return out;

@@ -161,6 +161,12 @@ TEST(PromqlParser, Utf8Names) {
   EXPECT_EQ(e->matchers[1], (LabelMatcher{MatchType::kEqual, "__name__", "http.server.duration"}));
   EXPECT_EQ(Parse(R"(foo{"bar"})").error.ToString(),
             R"(1:1: parse error: metric name must not be set twice: "foo" or "bar")");
+  // A quoted name that would lex as a number or a keyword stays quoted.
+  for (const char* q : {R"({"Inf"})", R"({"on", a="b"})", R"({"NaN"})", R"({"group_left"})"}) {
+    EXPECT_EQ(ToString(*MustParse(q)).substr(0, 2), "{\"") << q;
+  }
+  EXPECT_EQ(ToString(*MustParse(R"({"by"})")), "by");
+  EXPECT_EQ(ToString(*MustParse(R"(sum by ("without", "Inf", on) (x))")), R"(sum by ("without", "Inf", on) (x))");
   ExprPtr g = MustParse(R"(sum by ("service.name", job) (rate({"a.b"}[5m])))");
   EXPECT_EQ(g->grouping, (std::vector<std::string>{"service.name", "job"}));
   EXPECT_EQ(ToString(*g), R"(sum by ("service.name", job) (rate({"a.b"}[5m])))");

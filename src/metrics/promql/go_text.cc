@@ -78,6 +78,9 @@ bool GoIsPrint(int32_t r) {
   if ((r & 0xFFFE) == 0xFFFE) return false;       // noncharacters
   if (r >= 0xFDD0 && r <= 0xFDEF) return false;
   if (r >= 0xE0000) return false;                 // tags, variation selectors sup., private use
+  // Unassigned in Unicode 13 (the Go release that built Debian's Prometheus 2.42): the end of
+  // plane 2 and planes 3 to 13 after CJK extension G.
+  if ((r >= 0x2FA1E && r <= 0x2FFFF) || (r >= 0x3134B && r <= 0xDFFFF)) return false;
   return r <= 0x10FFFF;
 }
 

@@ -4,7 +4,8 @@
 //
 // unicode.IsPrint is approximated: every rune from U+00A0 up is printable except the C1
 // controls, soft hyphen, the non-ASCII spaces, the bidi/zero-width format characters, the
-// line/paragraph separators, private use, surrogates, noncharacters and U+FEFF. Rarely used
+// line/paragraph separators, private use, surrogates, noncharacters, U+FEFF and the planes left
+// unassigned in Unicode 13 (U+3134B to U+DFFFF). Rarely used
 // unassigned code points print as themselves where Go would escape them.
 //
 // Thread-safety: pure functions.

@@ -7,7 +7,8 @@
 // The corpus is the PromQL compliance tester's queries (promql-test-queries.yml, every template
 // expanded with the tester's variant values) followed by own_queries.txt. Prometheus (Debian's
 // 2.42 package) is started on a free port with a temporary storage directory and stopped after.
-// Output records are separated by a blank line:
+// For every refused query /api/v1/query is asked too and must give the same error (it does for
+// every query of the corpus). Output records are separated by a blank line:
 //   query: <escaped query>
 //   format: <escaped answer>        (status success)
 //   error: <escaped error message>  (status error, errorType bad_data, HTTP 400)
@@ -123,6 +124,13 @@ async function main() {
         const prefix = 'invalid parameter "query": ';
         if (!body.error.startsWith(prefix)) throw new Error(`unexpected error text for ${q}: ${body.error}`);
         out += `error: ${escapeLine(body.error.slice(prefix.length))}\n\n`;
+        // /api/v1/query must refuse the query with the same text (both run the same parser);
+        // the recording stops if it does not, so the one error column serves both endpoints.
+        const q2 = await fetch(`${base}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: q }) });
+        const b2 = await q2.json();
+        if (q2.status !== 400 || b2.errorType !== 'bad_data' || b2.error !== body.error) {
+          throw new Error(`/api/v1/query answers ${q} differently: ${q2.status} ${JSON.stringify(b2)}`);
+        }
       } else {
         throw new Error(`unexpected answer for ${q}: ${res.status} ${JSON.stringify(body)}`);
       }

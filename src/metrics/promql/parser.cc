@@ -739,7 +739,7 @@ class Parser {
     return r;
   }
 
-  void ExpectType(const Expr& e, ValueType want, const std::string& context) {
+  void ExpectType(Expr& e, ValueType want, const std::string& context) {
     ValueType t = Check(e);
     if (t != want) {
       Fail(e.pos, "expected type " + std::string(DocumentedTypeName(want)) + " in " + context + ", got " +
@@ -747,7 +747,7 @@ class Parser {
     }
   }
 
-  ValueType Check(const Expr& e) {
+  ValueType Check(Expr& e) {
     const ValueType type = e.Type();
     switch (e.kind) {
       case NodeKind::kAggregate:
@@ -759,7 +759,7 @@ class Parser {
         }
         break;
       case NodeKind::kBinary: {
-        Expr& b = const_cast<Expr&>(e);
+        Expr& b = e;  // the set-operator cardinality and scalar matching are settled here
         const ValueType lt = Check(*b.lhs);
         const ValueType rt = Check(*b.rhs);
         if (b.return_bool && !IsComparison(b.binary_op)) {

@@ -130,6 +130,34 @@ TEST(PromqlCorpus, RoundTrip) {
   }
 }
 
+// Every node's position range is exactly its text: the slice of the query it names parses to the
+// same subtree (checked for every node of every valid corpus query).
+void CheckPositions(const std::string& query, const Expr& e, int* checked) {
+  ASSERT_LE(0, e.pos.start);
+  ASSERT_LE(e.pos.start, e.pos.end);
+  ASSERT_LE(static_cast<size_t>(e.pos.end), query.size());
+  const std::string slice = query.substr(e.pos.start, e.pos.end - e.pos.start);
+  ParseResult r = Parse(slice);
+  ASSERT_TRUE(r.ok()) << "node text " << slice << " of " << query << ": " << r.error.ToString();
+  EXPECT_TRUE(SameTree(*r.expr, e)) << "node text " << slice << " of " << query;
+  ++*checked;
+  for (const Expr* c : {e.lhs.get(), e.rhs.get(), e.param.get()}) {
+    if (c) CheckPositions(query, *c, checked);
+  }
+  // A range selector's inner selector has no text of its own without the range.
+  if (e.expr && e.kind != NodeKind::kMatrixSelector) CheckPositions(query, *e.expr, checked);
+  for (const auto& a : e.args) CheckPositions(query, *a, checked);
+}
+
+TEST(PromqlCorpus, NodePositionsAreTheirText) {
+  int checked = 0;
+  for (const Record& r : LoadRecords()) {
+    ParseResult parsed = Parse(r.query);
+    if (parsed.ok()) CheckPositions(r.query, *parsed.expr, &checked);
+  }
+  EXPECT_GT(checked, 3000);
+}
+
 ExprPtr MustParse(const std::string& q) {
   ParseResult r = Parse(q);
   EXPECT_TRUE(r.ok()) << q << ": " << r.error.ToString();

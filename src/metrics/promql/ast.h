@@ -46,17 +46,45 @@ struct LabelMatcher {
 };
 
 enum class BinaryOp : uint8_t {
-  kAdd, kSub, kMul, kDiv, kMod, kPow, kAtan2,   // arithmetic
-  kEql, kNeq, kGtr, kLss, kGte, kLte,           // comparison
-  kAnd, kOr, kUnless,                           // set
+  // arithmetic
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kPow,
+  kAtan2,
+  // comparison
+  kEql,
+  kNeq,
+  kGtr,
+  kLss,
+  kGte,
+  kLte,
+  // set
+  kAnd,
+  kOr,
+  kUnless,
 };
 std::string_view BinaryOpString(BinaryOp op);  // "+", "==", "and", "atan2", ...
 bool IsComparison(BinaryOp op);
 bool IsSetOperator(BinaryOp op);
 
 enum class AggregateOp : uint8_t {
-  kSum, kAvg, kCount, kMin, kMax, kGroup, kStddev, kStdvar,
-  kTopk, kBottomk, kQuantile, kCountValues, kLimitk, kLimitRatio,
+  kSum,
+  kAvg,
+  kCount,
+  kMin,
+  kMax,
+  kGroup,
+  kStddev,
+  kStdvar,
+  kTopk,
+  kBottomk,
+  kQuantile,
+  kCountValues,
+  kLimitk,
+  kLimitRatio,
 };
 std::string_view AggregateOpString(AggregateOp op);  // "sum", "count_values", ...
 // topk, bottomk, quantile, count_values, limitk and limit_ratio take a parameter first.
@@ -93,31 +121,31 @@ struct Expr {
   NodeKind kind = NodeKind::kNumber;
   PosRange pos;
 
-  double number = 0;                  // kNumber
-  std::string str;                    // kString (unquoted)
+  double number = 0;  // kNumber
+  std::string str;    // kString (unquoted)
 
-  std::string metric_name;            // kVectorSelector ("" when only matchers were given)
-  std::vector<LabelMatcher> matchers; // kVectorSelector; a non-empty name is the last one
-  int64_t offset_ms = 0;              // kVectorSelector, kSubquery (negative: offset -x)
-  AtKind at = AtKind::kNone;          // kVectorSelector, kSubquery
-  int64_t at_ms = 0;                  // with AtKind::kTimestamp
-  int64_t range_ms = 0;               // kMatrixSelector, kSubquery
-  int64_t step_ms = 0;                // kSubquery
+  std::string metric_name;             // kVectorSelector ("" when only matchers were given)
+  std::vector<LabelMatcher> matchers;  // kVectorSelector; a non-empty name is the last one
+  int64_t offset_ms = 0;               // kVectorSelector, kSubquery (negative: offset -x)
+  AtKind at = AtKind::kNone;           // kVectorSelector, kSubquery
+  int64_t at_ms = 0;                   // with AtKind::kTimestamp
+  int64_t range_ms = 0;                // kMatrixSelector, kSubquery
+  int64_t step_ms = 0;                 // kSubquery
 
-  bool unary_minus = false;           // kUnary: '-' (true) or '+'
+  bool unary_minus = false;  // kUnary: '-' (true) or '+'
 
-  BinaryOp binary_op = BinaryOp::kAdd;              // kBinary
-  bool return_bool = false;                         // kBinary
-  std::unique_ptr<VectorMatching> matching;         // kBinary
-  std::unique_ptr<Expr> lhs, rhs;                   // kBinary
+  BinaryOp binary_op = BinaryOp::kAdd;       // kBinary
+  bool return_bool = false;                  // kBinary
+  std::unique_ptr<VectorMatching> matching;  // kBinary
+  std::unique_ptr<Expr> lhs, rhs;            // kBinary
 
-  const Function* func = nullptr;                   // kCall
-  std::vector<std::unique_ptr<Expr>> args;          // kCall
+  const Function* func = nullptr;           // kCall
+  std::vector<std::unique_ptr<Expr>> args;  // kCall
 
-  AggregateOp aggregate_op = AggregateOp::kSum;     // kAggregate
-  std::unique_ptr<Expr> param;                      // kAggregate (with a parameter)
-  std::vector<std::string> grouping;                // kAggregate: by (...) / without (...)
-  bool without = false;                             // kAggregate
+  AggregateOp aggregate_op = AggregateOp::kSum;  // kAggregate
+  std::unique_ptr<Expr> param;                   // kAggregate (with a parameter)
+  std::vector<std::string> grouping;             // kAggregate: by (...) / without (...)
+  bool without = false;                          // kAggregate
 
   std::unique_ptr<Expr> expr;  // kMatrixSelector, kSubquery, kParen, kUnary, kAggregate
 

@@ -91,7 +91,8 @@ std::vector<Function> MakeTable() {
       {"vector", {S}},
       {"year", {V}, 1},
   };
-  std::sort(t.begin(), t.end(), [](const Function& a, const Function& b) { return a.name < b.name; });
+  std::sort(t.begin(), t.end(),
+            [](const Function& a, const Function& b) { return a.name < b.name; });
   return t;
 }
 

@@ -75,9 +75,9 @@ bool GoIsPrint(int32_t r) {
   if (r == 0x1680 || r == 0x180E || r == 0x3000 || r == 0xFEFF) return false;
   if (r >= 0xD800 && r <= 0xF8FF) return false;  // surrogates, private use
   if (r >= 0xFFF0 && r <= 0xFFFB) return false;
-  if ((r & 0xFFFE) == 0xFFFE) return false;       // noncharacters
+  if ((r & 0xFFFE) == 0xFFFE) return false;  // noncharacters
   if (r >= 0xFDD0 && r <= 0xFDEF) return false;
-  if (r >= 0xE0000) return false;                 // tags, variation selectors sup., private use
+  if (r >= 0xE0000) return false;  // tags, variation selectors sup., private use
   // Unassigned in Unicode 13 (the Go release that built Debian's Prometheus 2.42): the end of
   // plane 2 and planes 3 to 13 after CJK extension G.
   if ((r >= 0x2FA1E && r <= 0x2FFFF) || (r >= 0x3134B && r <= 0xDFFFF)) return false;
@@ -103,13 +103,27 @@ void AppendEscaped(int32_t r, int width, std::string_view raw, char quote, std::
     return;
   }
   switch (r) {
-    case '\a': out->append("\\a"); return;
-    case '\b': out->append("\\b"); return;
-    case '\f': out->append("\\f"); return;
-    case '\n': out->append("\\n"); return;
-    case '\r': out->append("\\r"); return;
-    case '\t': out->append("\\t"); return;
-    case '\v': out->append("\\v"); return;
+    case '\a':
+      out->append("\\a");
+      return;
+    case '\b':
+      out->append("\\b");
+      return;
+    case '\f':
+      out->append("\\f");
+      return;
+    case '\n':
+      out->append("\\n");
+      return;
+    case '\r':
+      out->append("\\r");
+      return;
+    case '\t':
+      out->append("\\t");
+      return;
+    case '\v':
+      out->append("\\v");
+      return;
   }
   if (r < ' ' || r == 0x7F) {
     std::snprintf(buf, sizeof buf, "\\x%02x", r);

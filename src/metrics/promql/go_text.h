@@ -23,9 +23,9 @@ int32_t DecodeRune(std::string_view s, size_t i, int* width);
 void AppendUtf8(int32_t rune, std::string* out);
 bool GoIsPrint(int32_t rune);
 
-std::string GoQuote(std::string_view s);          // "a\n\"b\""
-std::string GoQuoteRune(int32_t rune);            // 'a', '\n', '�' for -1
-std::string GoRuneU(int32_t rune);                // %#U: U+007A 'z', or U+000A
+std::string GoQuote(std::string_view s);  // "a\n\"b\""
+std::string GoQuoteRune(int32_t rune);    // 'a', '\n', '�' for -1
+std::string GoRuneU(int32_t rune);        // %#U: U+007A 'z', or U+000A
 // %.Nq: the first n runes of s, quoted.
 std::string GoQuotePrefix(std::string_view s, int n);
 

@@ -21,22 +21,36 @@ struct Keyword {
   Tok tok;
 };
 constexpr Keyword kKeywords[] = {
-    {"and", Tok::kLand},         {"or", Tok::kLor},
-    {"unless", Tok::kLunless},   {"atan2", Tok::kAtan2},
-    {"sum", Tok::kSum},          {"avg", Tok::kAvg},
-    {"count", Tok::kCount},      {"min", Tok::kMin},
-    {"max", Tok::kMax},          {"group", Tok::kGroup},
-    {"stddev", Tok::kStddev},    {"stdvar", Tok::kStdvar},
-    {"topk", Tok::kTopk},        {"bottomk", Tok::kBottomk},
+    {"and", Tok::kLand},
+    {"or", Tok::kLor},
+    {"unless", Tok::kLunless},
+    {"atan2", Tok::kAtan2},
+    {"sum", Tok::kSum},
+    {"avg", Tok::kAvg},
+    {"count", Tok::kCount},
+    {"min", Tok::kMin},
+    {"max", Tok::kMax},
+    {"group", Tok::kGroup},
+    {"stddev", Tok::kStddev},
+    {"stdvar", Tok::kStdvar},
+    {"topk", Tok::kTopk},
+    {"bottomk", Tok::kBottomk},
     {"count_values", Tok::kCountValues},
     {"quantile", Tok::kQuantile},
-    {"limitk", Tok::kLimitk},    {"limit_ratio", Tok::kLimitRatio},
-    {"offset", Tok::kOffset},    {"by", Tok::kBy},
-    {"without", Tok::kWithout},  {"on", Tok::kOn},
-    {"ignoring", Tok::kIgnoring}, {"group_left", Tok::kGroupLeft},
-    {"group_right", Tok::kGroupRight}, {"bool", Tok::kBool},
-    {"start", Tok::kStart},      {"end", Tok::kEnd},
-    {"inf", Tok::kNumber},       {"nan", Tok::kNumber},
+    {"limitk", Tok::kLimitk},
+    {"limit_ratio", Tok::kLimitRatio},
+    {"offset", Tok::kOffset},
+    {"by", Tok::kBy},
+    {"without", Tok::kWithout},
+    {"on", Tok::kOn},
+    {"ignoring", Tok::kIgnoring},
+    {"group_left", Tok::kGroupLeft},
+    {"group_right", Tok::kGroupRight},
+    {"bool", Tok::kBool},
+    {"start", Tok::kStart},
+    {"end", Tok::kEnd},
+    {"inf", Tok::kNumber},
+    {"nan", Tok::kNumber},
 };
 
 }  // namespace
@@ -50,16 +64,26 @@ std::string Lexer::Describe(const Token& t) {
     return s.size() > 10 ? GoQuotePrefix(s, 10) + "..." : GoQuote(s);
   };
   switch (t.type) {
-    case Tok::kEof: return "end of input";
-    case Tok::kError: return "error";
-    case Tok::kComment: return "comment";
-    case Tok::kIdentifier: return "identifier " + GoQuote(t.text);
-    case Tok::kMetricIdentifier: return "metric identifier " + GoQuote(t.text);
-    case Tok::kString: return "string " + quoted(t.text);
-    case Tok::kNumber: return "number " + quoted(t.text);
-    case Tok::kDuration: return "duration " + quoted(t.text);
-    case Tok::kAt: return "\"<Item 57385>\" <op:@>";  // 2.42 has no name for '@'
-    default: break;
+    case Tok::kEof:
+      return "end of input";
+    case Tok::kError:
+      return "error";
+    case Tok::kComment:
+      return "comment";
+    case Tok::kIdentifier:
+      return "identifier " + GoQuote(t.text);
+    case Tok::kMetricIdentifier:
+      return "metric identifier " + GoQuote(t.text);
+    case Tok::kString:
+      return "string " + quoted(t.text);
+    case Tok::kNumber:
+      return "number " + quoted(t.text);
+    case Tok::kDuration:
+      return "duration " + quoted(t.text);
+    case Tok::kAt:
+      return "\"<Item 57385>\" <op:@>";  // 2.42 has no name for '@'
+    default:
+      break;
   }
   if (IsKeywordTok(t.type)) return "<" + std::string(t.text) + ">";
   if (IsOperatorTok(t.type)) return "<op:" + std::string(t.text) + ">";
@@ -120,13 +144,20 @@ Token Lexer::LexStatements() {
       return Emit(Tok::kEof);
     }
     switch (r) {
-      case ',': return Emit(Tok::kComma);
-      case '*': return Emit(Tok::kMul);
-      case '/': return Emit(Tok::kDiv);
-      case '%': return Emit(Tok::kMod);
-      case '+': return Emit(Tok::kAdd);
-      case '-': return Emit(Tok::kSub);
-      case '^': return Emit(Tok::kPow);
+      case ',':
+        return Emit(Tok::kComma);
+      case '*':
+        return Emit(Tok::kMul);
+      case '/':
+        return Emit(Tok::kDiv);
+      case '%':
+        return Emit(Tok::kMod);
+      case '+':
+        return Emit(Tok::kAdd);
+      case '-':
+        return Emit(Tok::kSub);
+      case '^':
+        return Emit(Tok::kPow);
       case '=': {
         int32_t t = Peek();
         if (t == '=') {
@@ -187,8 +218,10 @@ Token Lexer::LexStatements() {
         bracket_open_ = false;
         return Emit(Tok::kRightBracket);
       }
-      case '@': return Emit(Tok::kAt);
-      default: break;
+      case '@':
+        return Emit(Tok::kAt);
+      default:
+        break;
     }
     if (IsSpace(r)) {
       while (IsSpace(Peek())) NextRune();
@@ -227,7 +260,8 @@ Token Lexer::LexInsideBraces() {
       return LexIdentifier();
     }
     switch (r) {
-      case ',': return Emit(Tok::kComma);
+      case ',':
+        return Emit(Tok::kComma);
       case '"':
       case '\'':
         string_open_ = r;
@@ -245,11 +279,13 @@ Token Lexer::LexInsideBraces() {
         if (nr == '=') return Emit(Tok::kNeq);
         return Error("unexpected character after '!' inside braces: " + GoQuoteRune(nr));
       }
-      case '{': return Error("unexpected left brace " + GoQuoteRune(r));
+      case '{':
+        return Error("unexpected left brace " + GoQuoteRune(r));
       case '}':
         brace_open_ = false;
         return Emit(Tok::kRightBrace);
-      default: return Error("unexpected character inside braces: " + GoQuoteRune(r));
+      default:
+        return Error("unexpected character inside braces: " + GoQuoteRune(r));
     }
   }
 }
@@ -332,9 +368,23 @@ bool Lexer::LexEscape() {
   int n = 0;
   uint32_t base = 0, max = 0;
   switch (ch) {
-    case 'a': case 'b': case 'f': case 'n': case 'r': case 't': case 'v': case '\\':
+    case 'a':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+    case 'v':
+    case '\\':
       return true;
-    case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
       n = 3, base = 8, max = 255;
       break;
     case 'x':
@@ -360,9 +410,12 @@ bool Lexer::LexEscape() {
   uint32_t x = 0;
   while (n > 0) {
     uint32_t d = 16;
-    if (ch >= '0' && ch <= '9') d = ch - '0';
-    else if (ch >= 'a' && ch <= 'f') d = ch - 'a' + 10;
-    else if (ch >= 'A' && ch <= 'F') d = ch - 'A' + 10;
+    if (ch >= '0' && ch <= '9')
+      d = ch - '0';
+    else if (ch >= 'a' && ch <= 'f')
+      d = ch - 'a' + 10;
+    else if (ch >= 'A' && ch <= 'F')
+      d = ch - 'A' + 10;
     if (d >= base) {
       if (ch == -1) {
         pending_error_ = "escape sequence not terminated";

@@ -24,54 +24,100 @@ bool IsSpaceByte(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r
 
 int BinaryPrecedence(Tok t) {
   switch (t) {
-    case Tok::kLor: return 1;
-    case Tok::kLand: case Tok::kLunless: return 2;
-    case Tok::kEqlc: case Tok::kNeq: case Tok::kGtr: case Tok::kLss: case Tok::kGte:
-    case Tok::kLte: return 3;
-    case Tok::kAdd: case Tok::kSub: return 4;
-    case Tok::kMul: case Tok::kDiv: case Tok::kMod: case Tok::kAtan2: return 5;
-    case Tok::kPow: return 6;
-    default: return -1;
+    case Tok::kLor:
+      return 1;
+    case Tok::kLand:
+    case Tok::kLunless:
+      return 2;
+    case Tok::kEqlc:
+    case Tok::kNeq:
+    case Tok::kGtr:
+    case Tok::kLss:
+    case Tok::kGte:
+    case Tok::kLte:
+      return 3;
+    case Tok::kAdd:
+    case Tok::kSub:
+      return 4;
+    case Tok::kMul:
+    case Tok::kDiv:
+    case Tok::kMod:
+    case Tok::kAtan2:
+      return 5;
+    case Tok::kPow:
+      return 6;
+    default:
+      return -1;
   }
 }
 
 BinaryOp ToBinaryOp(Tok t) {
   switch (t) {
-    case Tok::kAdd: return BinaryOp::kAdd;
-    case Tok::kSub: return BinaryOp::kSub;
-    case Tok::kMul: return BinaryOp::kMul;
-    case Tok::kDiv: return BinaryOp::kDiv;
-    case Tok::kMod: return BinaryOp::kMod;
-    case Tok::kPow: return BinaryOp::kPow;
-    case Tok::kAtan2: return BinaryOp::kAtan2;
-    case Tok::kEqlc: return BinaryOp::kEql;
-    case Tok::kNeq: return BinaryOp::kNeq;
-    case Tok::kGtr: return BinaryOp::kGtr;
-    case Tok::kLss: return BinaryOp::kLss;
-    case Tok::kGte: return BinaryOp::kGte;
-    case Tok::kLte: return BinaryOp::kLte;
-    case Tok::kLand: return BinaryOp::kAnd;
-    case Tok::kLor: return BinaryOp::kOr;
-    default: return BinaryOp::kUnless;
+    case Tok::kAdd:
+      return BinaryOp::kAdd;
+    case Tok::kSub:
+      return BinaryOp::kSub;
+    case Tok::kMul:
+      return BinaryOp::kMul;
+    case Tok::kDiv:
+      return BinaryOp::kDiv;
+    case Tok::kMod:
+      return BinaryOp::kMod;
+    case Tok::kPow:
+      return BinaryOp::kPow;
+    case Tok::kAtan2:
+      return BinaryOp::kAtan2;
+    case Tok::kEqlc:
+      return BinaryOp::kEql;
+    case Tok::kNeq:
+      return BinaryOp::kNeq;
+    case Tok::kGtr:
+      return BinaryOp::kGtr;
+    case Tok::kLss:
+      return BinaryOp::kLss;
+    case Tok::kGte:
+      return BinaryOp::kGte;
+    case Tok::kLte:
+      return BinaryOp::kLte;
+    case Tok::kLand:
+      return BinaryOp::kAnd;
+    case Tok::kLor:
+      return BinaryOp::kOr;
+    default:
+      return BinaryOp::kUnless;
   }
 }
 
 AggregateOp ToAggregateOp(Tok t) {
   switch (t) {
-    case Tok::kAvg: return AggregateOp::kAvg;
-    case Tok::kBottomk: return AggregateOp::kBottomk;
-    case Tok::kCount: return AggregateOp::kCount;
-    case Tok::kCountValues: return AggregateOp::kCountValues;
-    case Tok::kGroup: return AggregateOp::kGroup;
-    case Tok::kMax: return AggregateOp::kMax;
-    case Tok::kMin: return AggregateOp::kMin;
-    case Tok::kQuantile: return AggregateOp::kQuantile;
-    case Tok::kStddev: return AggregateOp::kStddev;
-    case Tok::kStdvar: return AggregateOp::kStdvar;
-    case Tok::kTopk: return AggregateOp::kTopk;
-    case Tok::kLimitk: return AggregateOp::kLimitk;
-    case Tok::kLimitRatio: return AggregateOp::kLimitRatio;
-    default: return AggregateOp::kSum;
+    case Tok::kAvg:
+      return AggregateOp::kAvg;
+    case Tok::kBottomk:
+      return AggregateOp::kBottomk;
+    case Tok::kCount:
+      return AggregateOp::kCount;
+    case Tok::kCountValues:
+      return AggregateOp::kCountValues;
+    case Tok::kGroup:
+      return AggregateOp::kGroup;
+    case Tok::kMax:
+      return AggregateOp::kMax;
+    case Tok::kMin:
+      return AggregateOp::kMin;
+    case Tok::kQuantile:
+      return AggregateOp::kQuantile;
+    case Tok::kStddev:
+      return AggregateOp::kStddev;
+    case Tok::kStdvar:
+      return AggregateOp::kStdvar;
+    case Tok::kTopk:
+      return AggregateOp::kTopk;
+    case Tok::kLimitk:
+      return AggregateOp::kLimitk;
+    case Tok::kLimitRatio:
+      return AggregateOp::kLimitRatio;
+    default:
+      return AggregateOp::kSum;
   }
 }
 
@@ -80,11 +126,19 @@ AggregateOp ToAggregateOp(Tok t) {
 bool IsMetricIdentifierTok(Tok t) {
   if (IsAggregatorTok(t)) return true;
   switch (t) {
-    case Tok::kIdentifier: case Tok::kMetricIdentifier: case Tok::kBy: case Tok::kLand:
-    case Tok::kLor: case Tok::kLunless: case Tok::kOffset: case Tok::kWithout:
-    case Tok::kStart: case Tok::kEnd:
+    case Tok::kIdentifier:
+    case Tok::kMetricIdentifier:
+    case Tok::kBy:
+    case Tok::kLand:
+    case Tok::kLor:
+    case Tok::kLunless:
+    case Tok::kOffset:
+    case Tok::kWithout:
+    case Tok::kStart:
+    case Tok::kEnd:
       return true;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -92,21 +146,38 @@ bool IsMetricIdentifierTok(Tok t) {
 bool IsMaybeLabelTok(Tok t) {
   if (IsAggregatorTok(t)) return true;
   switch (t) {
-    case Tok::kIdentifier: case Tok::kMetricIdentifier: case Tok::kBool: case Tok::kBy:
-    case Tok::kGroupLeft: case Tok::kGroupRight: case Tok::kIgnoring: case Tok::kLand:
-    case Tok::kLor: case Tok::kLunless: case Tok::kOffset: case Tok::kOn: case Tok::kStart:
-    case Tok::kEnd: case Tok::kAtan2:
+    case Tok::kIdentifier:
+    case Tok::kMetricIdentifier:
+    case Tok::kBool:
+    case Tok::kBy:
+    case Tok::kGroupLeft:
+    case Tok::kGroupRight:
+    case Tok::kIgnoring:
+    case Tok::kLand:
+    case Tok::kLor:
+    case Tok::kLunless:
+    case Tok::kOffset:
+    case Tok::kOn:
+    case Tok::kStart:
+    case Tok::kEnd:
+    case Tok::kAtan2:
       return true;
-    default: return false;
+    default:
+      return false;
   }
 }
 
 bool CanStartExpr(Tok t) {
   switch (t) {
-    case Tok::kNumber: case Tok::kString: case Tok::kLeftParen: case Tok::kLeftBrace:
-    case Tok::kAdd: case Tok::kSub:
+    case Tok::kNumber:
+    case Tok::kString:
+    case Tok::kLeftParen:
+    case Tok::kLeftBrace:
+    case Tok::kAdd:
+    case Tok::kSub:
       return true;
-    default: return IsMetricIdentifierTok(t);
+    default:
+      return IsMetricIdentifierTok(t);
   }
 }
 
@@ -114,7 +185,8 @@ bool IsLegacyLabelName(std::string_view s) {
   if (s.empty()) return false;
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    bool ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9');
+    bool ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (i > 0 && c >= '0' && c <= '9');
     if (!ok) return false;
   }
   return true;
@@ -142,24 +214,53 @@ std::string Unquote(std::string_view tok) {
       return v;
     };
     switch (c) {
-      case 'a': out.push_back('\a'); break;
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
-      case 'v': out.push_back('\v'); break;
-      case 'x': out.push_back(static_cast<char>(hex(2))); break;
-      case 'u': AppendUtf8(static_cast<int32_t>(hex(4)), &out); break;
-      case 'U': AppendUtf8(static_cast<int32_t>(hex(8)), &out); break;
-      case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
+      case 'a':
+        out.push_back('\a');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'v':
+        out.push_back('\v');
+        break;
+      case 'x':
+        out.push_back(static_cast<char>(hex(2)));
+        break;
+      case 'u':
+        AppendUtf8(static_cast<int32_t>(hex(4)), &out);
+        break;
+      case 'U':
+        AppendUtf8(static_cast<int32_t>(hex(8)), &out);
+        break;
+      case '0':
+      case '1':
+      case '2':
+      case '3':
+      case '4':
+      case '5':
+      case '6':
+      case '7': {
         uint32_t v = static_cast<uint32_t>(c - '0');
         v = v * 8 + static_cast<uint32_t>(s[++i] - '0');
         v = v * 8 + static_cast<uint32_t>(s[++i] - '0');
         out.push_back(static_cast<char>(v));
         break;
       }
-      default: out.push_back(c); break;  // \\ and the quote
+      default:
+        out.push_back(c);
+        break;  // \\ and the quote
     }
   }
   return out;
@@ -167,21 +268,36 @@ std::string Unquote(std::string_view tok) {
 
 std::string GoRegexpErrorCode(RE2::ErrorCode code) {
   switch (code) {
-    case RE2::ErrorMissingParen: return "missing closing )";
-    case RE2::ErrorUnexpectedParen: return "unexpected )";
-    case RE2::ErrorMissingBracket: return "missing closing ]";
-    case RE2::ErrorBadCharRange: return "invalid character class range";
-    case RE2::ErrorBadEscape: return "invalid escape sequence";
-    case RE2::ErrorBadCharClass: return "invalid character class";
-    case RE2::ErrorRepeatArgument: return "missing argument to repetition operator";
-    case RE2::ErrorRepeatSize: return "invalid repeat count";
-    case RE2::ErrorRepeatOp: return "invalid nested repetition operator";
-    case RE2::ErrorBadPerlOp: return "invalid or unsupported Perl syntax";
-    case RE2::ErrorBadUTF8: return "invalid UTF-8";
-    case RE2::ErrorBadNamedCapture: return "invalid named capture";
-    case RE2::ErrorTrailingBackslash: return "trailing backslash at end of expression";
-    case RE2::ErrorPatternTooLarge: return "expression too large";
-    default: return "invalid regexp";
+    case RE2::ErrorMissingParen:
+      return "missing closing )";
+    case RE2::ErrorUnexpectedParen:
+      return "unexpected )";
+    case RE2::ErrorMissingBracket:
+      return "missing closing ]";
+    case RE2::ErrorBadCharRange:
+      return "invalid character class range";
+    case RE2::ErrorBadEscape:
+      return "invalid escape sequence";
+    case RE2::ErrorBadCharClass:
+      return "invalid character class";
+    case RE2::ErrorRepeatArgument:
+      return "missing argument to repetition operator";
+    case RE2::ErrorRepeatSize:
+      return "invalid repeat count";
+    case RE2::ErrorRepeatOp:
+      return "invalid nested repetition operator";
+    case RE2::ErrorBadPerlOp:
+      return "invalid or unsupported Perl syntax";
+    case RE2::ErrorBadUTF8:
+      return "invalid UTF-8";
+    case RE2::ErrorBadNamedCapture:
+      return "invalid named capture";
+    case RE2::ErrorTrailingBackslash:
+      return "trailing backslash at end of expression";
+    case RE2::ErrorPatternTooLarge:
+      return "expression too large";
+    default:
+      return "invalid regexp";
   }
 }
 
@@ -194,8 +310,10 @@ RE2::Options RegexOptions() {
 // Whether a matcher matches the empty string (the "at least one non-empty matcher" rule).
 bool MatchesEmpty(const LabelMatcher& m) {
   switch (m.type) {
-    case MatchType::kEqual: return m.value.empty();
-    case MatchType::kNotEqual: return !m.value.empty();
+    case MatchType::kEqual:
+      return m.value.empty();
+    case MatchType::kNotEqual:
+      return !m.value.empty();
     default: {
       RE2 re("^(?:" + m.value + ")$", RegexOptions());
       bool match = re.ok() && RE2::FullMatch("", re);
@@ -264,7 +382,8 @@ class Parser {
   double Number(const Token& t) {
     double v;
     std::string err;
-    if (!ParseNumberLiteral(t.text, &v, &err)) Fail(PosRange{t.pos, End(t)}, "error parsing number: " + err);
+    if (!ParseNumberLiteral(t.text, &v, &err))
+      Fail(PosRange{t.pos, End(t)}, "error parsing number: " + err);
     return v;
   }
 
@@ -395,13 +514,15 @@ class Parser {
         ParseLabelMatchers(e.get());
         return e;
       }
-      default: break;
+      default:
+        break;
     }
     if (!IsMetricIdentifierTok(t.type)) Unexpected("", "");
     Take();
     if (IsAggregatorTok(t.type)) {
       Tok next = Peek().type;
-      if (next == Tok::kLeftParen || next == Tok::kBy || next == Tok::kWithout) return ParseAggregate(t);
+      if (next == Tok::kLeftParen || next == Tok::kBy || next == Tok::kWithout)
+        return ParseAggregate(t);
     }
     if (t.type == Tok::kIdentifier && Peek().type == Tok::kLeftParen) return ParseCall(t);
     auto e = std::make_unique<Expr>();
@@ -429,12 +550,13 @@ class Parser {
               (op == Tok::kComma || op == Tok::kRightBrace)) {  // {"metric.name", ...}
             if (quoted_name_pos >= 0) {
               Fail(PosRange{t.pos, End(t)}, "metric name must not be set twice: " +
-                                                 GoQuote(quoted_name) + " or " + GoQuote(name));
+                                                GoQuote(quoted_name) + " or " + GoQuote(name));
             }
             quoted_name = std::move(name);
             quoted_name_pos = t.pos;
           } else {
-            if (op != Tok::kEql && op != Tok::kNeq && op != Tok::kEqlRegex && op != Tok::kNeqRegex) {
+            if (op != Tok::kEql && op != Tok::kNeq && op != Tok::kEqlRegex &&
+                op != Tok::kNeqRegex) {
               Unexpected("label matching", "label matching operator");
             }
             Take();
@@ -442,8 +564,8 @@ class Parser {
             if (v.type != Tok::kString) Unexpected("label matching", "string");
             Take();
             LabelMatcher m;
-            m.type = op == Tok::kEql ? MatchType::kEqual
-                     : op == Tok::kNeq ? MatchType::kNotEqual
+            m.type = op == Tok::kEql        ? MatchType::kEqual
+                     : op == Tok::kNeq      ? MatchType::kNotEqual
                      : op == Tok::kEqlRegex ? MatchType::kRegexMatch
                                             : MatchType::kRegexNoMatch;
             m.name = std::move(name);
@@ -454,8 +576,9 @@ class Parser {
               if (!re.ok()) {
                 std::string arg = re.error_arg();
                 if (re.error_code() == RE2::ErrorMissingParen) arg = anchored;
-                Fail(PosRange{t.pos, End(v)}, "error parsing regexp: " + GoRegexpErrorCode(re.error_code()) +
-                                                   ": `" + arg + "`");
+                Fail(PosRange{t.pos, End(v)},
+                     "error parsing regexp: " + GoRegexpErrorCode(re.error_code()) + ": `" + arg +
+                         "`");
               }
             }
             e->matchers.push_back(std::move(m));
@@ -477,8 +600,9 @@ class Parser {
     e->pos.end = End(close);
     if (quoted_name_pos >= 0) {
       if (!e->metric_name.empty()) {
-        Fail(PosRange{e->pos.start, e->pos.end}, "metric name must not be set twice: " +
-                                                    GoQuote(e->metric_name) + " or " + GoQuote(quoted_name));
+        Fail(PosRange{e->pos.start, e->pos.end},
+             "metric name must not be set twice: " + GoQuote(e->metric_name) + " or " +
+                 GoQuote(quoted_name));
       }
       e->metric_name = quoted_name;
       e->matchers.push_back(LabelMatcher{MatchType::kEqual, "__name__", quoted_name});
@@ -501,7 +625,8 @@ class Parser {
       } else if (IsMaybeLabelTok(t.type)) {
         Take();
         if (!IsLegacyLabelName(t.text)) {
-          Fail(PosRange{t.pos, End(t)}, "unexpected " + Lexer::Describe(t) + " in grouping opts, expected label");
+          Fail(PosRange{t.pos, End(t)},
+               "unexpected " + Lexer::Describe(t) + " in grouping opts, expected label");
         }
         labels.emplace_back(t.text);
       } else {
@@ -534,7 +659,8 @@ class Parser {
         if (Peek().type == Tok::kComma) {
           Token comma = Take();
           if (!CanStartExpr(Peek().type)) {
-            Fail(PosRange{comma.pos, End(comma)}, "trailing commas not allowed in function call args");
+            Fail(PosRange{comma.pos, End(comma)},
+                 "trailing commas not allowed in function call args");
           }
           continue;
         }
@@ -656,8 +782,10 @@ class Parser {
   Expr* ModifierTarget(Expr* e, const char* what) {
     switch (e->kind) {
       case NodeKind::kVectorSelector:
-      case NodeKind::kSubquery: return e;
-      case NodeKind::kMatrixSelector: return e->expr.get();
+      case NodeKind::kSubquery:
+        return e;
+      case NodeKind::kMatrixSelector:
+        return e->expr.get();
       default:
         Fail(e->pos, std::string(what) +
                          " modifier must be preceded by an instant vector selector or range vector "
@@ -705,7 +833,8 @@ class Parser {
     Token n = Take();
     double ts = Number(n);
     if (negative) ts = -ts;
-    if (std::isinf(ts) || std::isnan(ts) || ts >= 9.223372036854775807e18 || ts <= -9.223372036854775808e18) {
+    if (std::isinf(ts) || std::isnan(ts) || ts >= 9.223372036854775807e18 ||
+        ts <= -9.223372036854775808e18) {
       char buf[400];  // %f of the largest double: 309 digits and the decimals
       std::string text;
       if (std::isnan(ts)) {
@@ -742,8 +871,8 @@ class Parser {
   void ExpectType(Expr& e, ValueType want, const std::string& context) {
     ValueType t = Check(e);
     if (t != want) {
-      Fail(e.pos, "expected type " + std::string(DocumentedTypeName(want)) + " in " + context + ", got " +
-                      std::string(DocumentedTypeName(t)));
+      Fail(e.pos, "expected type " + std::string(DocumentedTypeName(want)) + " in " + context +
+                      ", got " + std::string(DocumentedTypeName(t)));
     }
   }
 
@@ -776,7 +905,8 @@ class Parser {
           for (const auto& l1 : b.matching->matching_labels) {
             for (const auto& l2 : b.matching->include) {
               if (l1 == l2) {
-                Fail(OpRange(b), "label " + GoQuote(l1) + " must not occur in ON and GROUP clause at once");
+                Fail(OpRange(b),
+                     "label " + GoQuote(l1) + " must not occur in ON and GROUP clause at once");
               }
             }
           }
@@ -793,8 +923,10 @@ class Parser {
           }
           b.matching.reset();
         } else if (IsSetOperator(b.binary_op)) {
-          if (b.matching->card == Cardinality::kOneToMany || b.matching->card == Cardinality::kManyToOne) {
-            Fail(b.pos, "no grouping allowed for " + GoQuote(BinaryOpString(b.binary_op)) + " operation");
+          if (b.matching->card == Cardinality::kOneToMany ||
+              b.matching->card == Cardinality::kManyToOne) {
+            Fail(b.pos,
+                 "no grouping allowed for " + GoQuote(BinaryOpString(b.binary_op)) + " operation");
           }
         }
         if ((lt == ValueType::kScalar || rt == ValueType::kScalar) && IsSetOperator(b.binary_op)) {
@@ -810,17 +942,17 @@ class Parser {
         const std::string name = GoQuote(f.name);
         if (f.variadic == 0) {
           if (nargs != got) {
-            Fail(e.pos, "expected " + std::to_string(nargs) + " argument(s) in call to " + name + ", got " +
-                            std::to_string(got));
+            Fail(e.pos, "expected " + std::to_string(nargs) + " argument(s) in call to " + name +
+                            ", got " + std::to_string(got));
           }
         } else {
           const int na = nargs - 1;
           if (na > got) {
-            Fail(e.pos, "expected at least " + std::to_string(na) + " argument(s) in call to " + name +
-                            ", got " + std::to_string(got));
-          } else if (f.variadic > 0 && na + f.variadic < got) {
-            Fail(e.pos, "expected at most " + std::to_string(na + f.variadic) + " argument(s) in call to " +
+            Fail(e.pos, "expected at least " + std::to_string(na) + " argument(s) in call to " +
                             name + ", got " + std::to_string(got));
+          } else if (f.variadic > 0 && na + f.variadic < got) {
+            Fail(e.pos, "expected at most " + std::to_string(na + f.variadic) +
+                            " argument(s) in call to " + name + ", got " + std::to_string(got));
           }
         }
         for (int i = 0; i < got; ++i) {
@@ -833,24 +965,30 @@ class Parser {
         }
         break;
       }
-      case NodeKind::kParen: Check(*e.expr); break;
+      case NodeKind::kParen:
+        Check(*e.expr);
+        break;
       case NodeKind::kUnary: {
         const ValueType t = Check(*e.expr);
         if (t != ValueType::kScalar && t != ValueType::kVector) {
-          Fail(e.pos, "unary expression only allowed on expressions of type scalar or instant vector, got " +
-                          GoQuote(DocumentedTypeName(t)));
+          Fail(e.pos,
+               "unary expression only allowed on expressions of type scalar or instant vector, "
+               "got " +
+                   GoQuote(DocumentedTypeName(t)));
         }
         break;
       }
       case NodeKind::kSubquery: {
         const ValueType t = Check(*e.expr);
         if (t != ValueType::kVector) {
-          Fail(e.pos, "subquery is only allowed on instant vector, got " + std::string(ValueTypeName(t)) +
-                          " instead");
+          Fail(e.pos, "subquery is only allowed on instant vector, got " +
+                          std::string(ValueTypeName(t)) + " instead");
         }
         break;
       }
-      case NodeKind::kMatrixSelector: Check(*e.expr); break;
+      case NodeKind::kMatrixSelector:
+        Check(*e.expr);
+        break;
       case NodeKind::kVectorSelector: {
         if (!e.metric_name.empty()) {
           for (size_t i = 0; i + 1 < e.matchers.size(); ++i) {
@@ -872,7 +1010,8 @@ class Parser {
         break;
       }
       case NodeKind::kNumber:
-      case NodeKind::kString: break;
+      case NodeKind::kString:
+        break;
     }
     return type;
   }
@@ -941,7 +1080,10 @@ bool ParseNumberLiteral(std::string_view text, double* value, std::string* error
     bool overflow = false;
     for (size_t k = i; ok && k < s.size(); ++k) {
       char c = s[k];
-      int d = c >= '0' && c <= '9' ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : 99;
+      int d = c >= '0' && c <= '9'     ? c - '0'
+              : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+              : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                       : 99;
       if (d >= base) {
         ok = false;
         break;
@@ -998,8 +1140,12 @@ bool ParsePromDuration(std::string_view text, int64_t* ms, std::string* error) {
   static constexpr struct {
     std::string_view unit;
     int64_t mult;
-  } kUnits[] = {{"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000}, {"d", 24LL * 3600 * 1000},
-                {"h", 3600LL * 1000},           {"m", 60LL * 1000},             {"s", 1000},
+  } kUnits[] = {{"y", 365LL * 24 * 3600 * 1000},
+                {"w", 7LL * 24 * 3600 * 1000},
+                {"d", 24LL * 3600 * 1000},
+                {"h", 3600LL * 1000},
+                {"m", 60LL * 1000},
+                {"s", 1000},
                 {"ms", 1}};
   if (text == "0") {
     *ms = 0;
@@ -1037,8 +1183,8 @@ bool ParsePromDuration(std::string_view text, int64_t* ms, std::string* error) {
     }
     if (n > std::numeric_limits<int64_t>::max() / 1000000 / kUnits[u].mult) overflow = true;
     int64_t add = 0;
-    if (__builtin_mul_overflow(n, kUnits[u].mult, &add) || __builtin_add_overflow(total, add, &total) ||
-        total < 0) {
+    if (__builtin_mul_overflow(n, kUnits[u].mult, &add) ||
+        __builtin_add_overflow(total, add, &total) || total < 0) {
       overflow = true;
     }
     i = k;

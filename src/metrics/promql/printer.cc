@@ -43,7 +43,8 @@ bool IsBareMetricName(std::string_view name) {
   if (!IsLegacyName(name, true)) return false;
   std::string lower(name);
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const char* word : {"inf", "nan", "on", "ignoring", "group_left", "group_right", "bool", "atan2"}) {
+  for (const char* word :
+       {"inf", "nan", "on", "ignoring", "group_left", "group_right", "bool", "atan2"}) {
     if (lower == word) return false;
   }
   return true;
@@ -114,11 +115,13 @@ std::string SelectorBody(const Expr& e) {
 
 std::string MatchingString(const Expr& e) {
   const VectorMatching* vm = e.matching.get();
-  const bool grouped = vm && (vm->card == Cardinality::kManyToOne || vm->card == Cardinality::kOneToMany);
+  const bool grouped =
+      vm && (vm->card == Cardinality::kManyToOne || vm->card == Cardinality::kOneToMany);
   // Prometheus 2.42 also drops a group_x after an empty ignoring(), which changes the query's
   // meaning; Sprout keeps it (docs/promql-compatibility.md).
   if (!vm || (vm->matching_labels.empty() && !vm->on && !grouped)) return "";
-  std::string out = std::string(vm->on ? " on (" : " ignoring (") + JoinLabels(vm->matching_labels) + ")";
+  std::string out =
+      std::string(vm->on ? " on (" : " ignoring (") + JoinLabels(vm->matching_labels) + ")";
   if (vm->card == Cardinality::kManyToOne || vm->card == Cardinality::kOneToMany) {
     out += std::string(vm->card == Cardinality::kManyToOne ? " group_left (" : " group_right (") +
            JoinLabels(vm->include) + ")";
@@ -148,8 +151,8 @@ std::string SubquerySuffix(const Expr& e) {
 // parses back as a unary plus over the whole power ("+Inf ^ 2" is +(Inf ^ 2)), a different tree
 // whose text grows a '+' on every round.
 bool IsPlusInfPowOperand(const Expr& bin) {
-  return bin.binary_op == BinaryOp::kPow && bin.lhs->kind == NodeKind::kNumber && std::isinf(bin.lhs->number) &&
-         bin.lhs->number > 0;
+  return bin.binary_op == BinaryOp::kPow && bin.lhs->kind == NodeKind::kNumber &&
+         std::isinf(bin.lhs->number) && bin.lhs->number > 0;
 }
 
 std::string Indent(int level) { return std::string(static_cast<size_t>(level) * 2, ' '); }
@@ -169,7 +172,8 @@ std::string Pretty(const Expr& e, int level) {
       if (!split) return Indent(level) + flat;
       std::string op(BinaryOpString(e.binary_op));
       if (e.return_bool) op += " bool";
-      const std::string lhs = IsPlusInfPowOperand(e) ? Indent(level + 1) + "Inf" : Pretty(*e.lhs, level + 1);
+      const std::string lhs =
+          IsPlusInfPowOperand(e) ? Indent(level + 1) + "Inf" : Pretty(*e.lhs, level + 1);
       return lhs + "\n" + Indent(level) + op + MatchingString(e) + "\n" + Pretty(*e.rhs, level + 1);
     }
     case NodeKind::kCall: {
@@ -195,7 +199,8 @@ std::string Pretty(const Expr& e, int level) {
       child = b == std::string::npos ? std::string() : child.substr(b, en - b + 1);
       return Indent(level) + (e.unary_minus ? "-" : "+") + child;
     }
-    default: return Indent(level) + flat;
+    default:
+      return Indent(level) + flat;
   }
 }
 
@@ -225,16 +230,23 @@ std::string FormatNumber(double v) { return GoSprintV(v); }
 
 std::string ToString(const Expr& e) {
   switch (e.kind) {
-    case NodeKind::kNumber: return FormatNumber(e.number);
-    case NodeKind::kString: return Quote(e.str);
-    case NodeKind::kVectorSelector: return SelectorBody(e) + AtAndOffset(e.at, e.at_ms, e.offset_ms);
+    case NodeKind::kNumber:
+      return FormatNumber(e.number);
+    case NodeKind::kString:
+      return Quote(e.str);
+    case NodeKind::kVectorSelector:
+      return SelectorBody(e) + AtAndOffset(e.at, e.at_ms, e.offset_ms);
     case NodeKind::kMatrixSelector: {
       const Expr& vs = *e.expr;
-      return SelectorBody(vs) + "[" + FormatDuration(e.range_ms) + "]" + AtAndOffset(vs.at, vs.at_ms, vs.offset_ms);
+      return SelectorBody(vs) + "[" + FormatDuration(e.range_ms) + "]" +
+             AtAndOffset(vs.at, vs.at_ms, vs.offset_ms);
     }
-    case NodeKind::kSubquery: return ToString(*e.expr) + SubquerySuffix(e);
-    case NodeKind::kParen: return "(" + ToString(*e.expr) + ")";
-    case NodeKind::kUnary: return (e.unary_minus ? "-" : "+") + ToString(*e.expr);
+    case NodeKind::kSubquery:
+      return ToString(*e.expr) + SubquerySuffix(e);
+    case NodeKind::kParen:
+      return "(" + ToString(*e.expr) + ")";
+    case NodeKind::kUnary:
+      return (e.unary_minus ? "-" : "+") + ToString(*e.expr);
     case NodeKind::kBinary:
       return (IsPlusInfPowOperand(e) ? std::string("Inf") : ToString(*e.lhs)) + " " +
              std::string(BinaryOpString(e.binary_op)) + (e.return_bool ? " bool" : "") +

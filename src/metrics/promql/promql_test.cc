@@ -165,7 +165,8 @@ ExprPtr MustParse(const std::string& q) {
 }
 
 TEST(PromqlParser, SelectorAsData) {
-  ExprPtr e = MustParse(R"(http_requests_total{job="api", code=~"5..", path!~"/health", env!=""} offset -5m)");
+  ExprPtr e = MustParse(
+      R"(http_requests_total{job="api", code=~"5..", path!~"/health", env!=""} offset -5m)");
   ASSERT_EQ(e->kind, NodeKind::kVectorSelector);
   EXPECT_EQ(e->metric_name, "http_requests_total");
   ASSERT_EQ(e->matchers.size(), 5u);
@@ -194,7 +195,8 @@ TEST(PromqlParser, Utf8Names) {
     EXPECT_EQ(ToString(*MustParse(q)).substr(0, 2), "{\"") << q;
   }
   EXPECT_EQ(ToString(*MustParse(R"({"by"})")), "by");
-  EXPECT_EQ(ToString(*MustParse(R"(sum by ("without", "Inf", on) (x))")), R"(sum by ("without", "Inf", on) (x))");
+  EXPECT_EQ(ToString(*MustParse(R"(sum by ("without", "Inf", on) (x))")),
+            R"(sum by ("without", "Inf", on) (x))");
   ExprPtr g = MustParse(R"(sum by ("service.name", job) (rate({"a.b"}[5m])))");
   EXPECT_EQ(g->grouping, (std::vector<std::string>{"service.name", "job"}));
   EXPECT_EQ(ToString(*g), R"(sum by ("service.name", job) (rate({"a.b"}[5m])))");
@@ -297,7 +299,8 @@ TEST(PromqlParser, DurationsAndNumbers) {
   int64_t ms;
   std::string err;
   ASSERT_TRUE(ParsePromDuration("1y2w3d4h5m6s7ms", &ms, &err));
-  EXPECT_EQ(ms, 31536000000 + 2 * 604800000LL + 3 * 86400000LL + 4 * 3600000 + 5 * 60000 + 6000 + 7);
+  EXPECT_EQ(ms,
+            31536000000 + 2 * 604800000LL + 3 * 86400000LL + 4 * 3600000 + 5 * 60000 + 6000 + 7);
   EXPECT_FALSE(ParsePromDuration("1m1h", &ms, &err));
   EXPECT_EQ(err, R"(not a valid duration string: "1m1h")");
   EXPECT_FALSE(ParsePromDuration("999999999999y", &ms, &err));
@@ -327,8 +330,9 @@ TEST(PromqlFunctions, Table) {
   int later = 0;
   for (const Function& f : AllFunctions()) later += f.later;
   EXPECT_EQ(later, 8);
-  EXPECT_EQ(Parse("sort_by_label()").error.ToString(),
-            R"(1:1: parse error: expected at least 1 argument(s) in call to "sort_by_label", got 0)");
+  EXPECT_EQ(
+      Parse("sort_by_label()").error.ToString(),
+      R"(1:1: parse error: expected at least 1 argument(s) in call to "sort_by_label", got 0)");
 }
 
 TEST(PromqlParser, NestingIsBounded) {

@@ -129,7 +129,8 @@ void AppendGoJsonString(std::string_view s, std::string* out) {
       if ((b & 0xC0) != 0x80) valid = false;
       r = (r << 6) | (b & 0x3F);
     }
-    if (valid && ((n == 3 && (r < 0x800 || (r >= 0xD800 && r <= 0xDFFF))) || (n == 4 && (r < 0x10000 || r > 0x10FFFF)))) {
+    if (valid && ((n == 3 && (r < 0x800 || (r >= 0xD800 && r <= 0xDFFF))) ||
+                  (n == 4 && (r < 0x10000 || r > 0x10FFFF)))) {
       valid = false;
     }
     if (!valid) {

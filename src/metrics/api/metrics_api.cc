@@ -12,6 +12,8 @@
 #include "base/status.h"
 #include "metrics/api/params.h"
 #include "metrics/api/response.h"
+#include "metrics/promql/parser.h"
+#include "metrics/promql/printer.h"
 
 namespace sprout::metrics::api {
 namespace {
@@ -225,6 +227,28 @@ absl::Status MetricsApi::Register(net::Router* router) {
           WriteSuccess(response, "{\"alerts\":[]}");
         },
         tenant));
+
+    // Prometheus's /api/v1/format_query: the query prettified as Prometheus 2.42 does, or its
+    // parse error as bad_data.
+    auto format_query = [](net::HttpRequest& request, net::HttpResponse& response) {
+      (void)request.ParseForm();  // Prometheus's FormValue ignores a malformed body
+      promql::ParseResult parsed = promql::Parse(request.form.Get("query"));
+      std::string body;
+      if (parsed.ok()) {
+        body = "{\"status\":\"success\",\"data\":";
+        AppendGoJsonString(promql::Prettify(*parsed.expr), &body);
+        response.status = 200;
+      } else {
+        body = "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":";
+        AppendGoJsonString("invalid parameter \"query\": " + parsed.error.ToString(), &body);
+        response.status = ErrorTypeHttpStatus(ErrorType::kBadData);
+      }
+      body += "}";
+      response.SetHeader("Content-Type", "application/json");
+      response.body = std::move(body);
+    };
+    RETURN_IF_ERROR(handle("GET", p + "/api/v1/format_query", format_query, tenant));
+    RETURN_IF_ERROR(handle("POST", p + "/api/v1/format_query", format_query, tenant));
 
     Queryable* q = options_.queryable;
     if (q == nullptr) continue;

@@ -12,12 +12,15 @@
 //                                     exists: Grafana trusts it before offering rule editing)
 //   GET [/prometheus]/api/v1/rules    {"groups":[]} (no ruler yet)
 //   GET [/prometheus]/api/v1/alerts   {"alerts":[]}
+//   GET|POST [/prometheus]/api/v1/format_query   the query prettified as Prometheus 2.42 does
+//                                     (metrics/promql), or 400 bad_data `invalid parameter
+//                                     "query": <line>:<col>: parse error: ...`
 // With a Queryable (the TSDB):
 //   GET|POST [/prometheus]/api/v1/labels, /api/v1/series; GET /api/v1/label/{name}/values,
 //   GET /api/v1/metadata — parameters and errors as Prometheus (params.h), JSON envelope
 //   (response.h).
 //
-// Tenancy: the routes that read a tenant's data (rules, alerts, the Queryable ones) need
+// Tenancy: the routes that read a tenant's data (rules, alerts, format_query, the Queryable ones) need
 // `X-Scope-OrgID` when multi-tenancy is on (Mimir's `401 no org id`) and use the default tenant
 // ("anonymous") when it is off, through the router's tenant check. /ready, /metrics, /config
 // and buildinfo need no tenant.

@@ -351,6 +351,40 @@ TEST_F(MetricsApiTest, MetricsAndConfig) {
   EXPECT_EQ(r.body, "target: all\n");
 }
 
+// Expected bodies as Prometheus 2.42 answered the same requests (curl against Debian's
+// prometheus 2.42.0+ds; Go's JSON escapes <, > and & as \u003e...).
+TEST_F(MetricsApiTest, FormatQueryAnswersAsPrometheus242) {
+  Build(true);
+  const std::vector<std::pair<std::string, std::string>> org = {{"x-scope-orgid", "t"}};
+  net::HttpResponse r = Serve("GET", "/api/v1/format_query?query=foo/bar", org);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"status":"success","data":"foo / bar"})");
+  r = Serve("GET", "/prometheus/api/v1/format_query?query=a>b", org);
+  EXPECT_EQ(r.body, R"({"status":"success","data":"a \u003e b"})");
+  r = Serve("POST", "/api/v1/format_query",
+            {{"x-scope-orgid", "t"}, {"content-type", "application/x-www-form-urlencoded"}},
+            "query=a%2Bb");
+  EXPECT_EQ(r.body, R"({"status":"success","data":"a + b"})");
+  r = Serve("GET", "/api/v1/format_query?query=foo%7B", org);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(
+      r.body,
+      R"({"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:5: parse error: unexpected end of input inside braces"})");
+  r = Serve("GET", "/api/v1/format_query", org);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(
+      r.body,
+      R"({"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:1: parse error: no expression found in input"})");
+  r = Serve("GET", "/api/v1/format_query?query=a>b%26%26", org);
+  EXPECT_EQ(
+      r.body,
+      R"({"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:4: parse error: unexpected character: '\u0026'"})");
+  r = Serve("GET", "/api/v1/format_query?query=%22%E2%80%A8%3C%22", org);
+  EXPECT_EQ(r.body, R"({"status":"success","data":"\"\\u2028\u003c\""})");
+  // Tenant-scoped like the other read endpoints.
+  EXPECT_EQ(Serve("GET", "/api/v1/format_query?query=up").status, 401);
+}
+
 TEST_F(MetricsApiTest, ReadRoutesAbsentWithoutAQueryable) {
   MetricsApiOptions options;
   options.registry = &registry_;

@@ -95,6 +95,59 @@ void WriteStatusError(net::HttpResponse& response, const absl::Status& status) {
   WriteError(response, ErrorTypeOf(status), SV(status.message()));
 }
 
+void AppendGoJsonString(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') {
+        out->push_back('\\');
+        out->push_back(static_cast<char>(c));
+      } else if (c == '\n') {
+        out->append("\\n");
+      } else if (c == '\r') {
+        out->append("\\r");
+      } else if (c == '\t') {
+        out->append("\\t");
+      } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xF]);
+      } else {
+        out->push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    // Multi-byte: validate the sequence (as Go's utf8.DecodeRuneInString does).
+    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    uint32_t r = n == 4 ? (c & 0x07) : n == 3 ? (c & 0x0F) : (c & 0x1F);
+    bool valid = n != 0 && c <= 0xF4 && i + n <= s.size();
+    for (size_t k = 1; valid && k < n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) valid = false;
+      r = (r << 6) | (b & 0x3F);
+    }
+    if (valid && ((n == 3 && (r < 0x800 || (r >= 0xD800 && r <= 0xDFFF))) ||
+                  (n == 4 && (r < 0x10000 || r > 0x10FFFF)))) {
+      valid = false;
+    }
+    if (!valid) {
+      out->append("\\ufffd");
+      ++i;
+      continue;
+    }
+    if (r == 0x2028 || r == 0x2029) {
+      out->append(r == 0x2028 ? "\\u2028" : "\\u2029");
+    } else {
+      out->append(s.substr(i, n));
+    }
+    i += n;
+  }
+  out->push_back('"');
+}
+
 std::string JsonStringArray(const std::vector<std::string>& values) {
   std::string out = "[";
   for (size_t i = 0; i < values.size(); ++i) {

@@ -44,6 +44,11 @@ void WriteError(net::HttpResponse& response, ErrorType type, std::string_view me
 // WriteError with the type of `status` and its message.
 void WriteStatusError(net::HttpResponse& response, const absl::Status& status);
 
+// Go's encoding/json text of a string (what Prometheus's API writes): `"` `\\` \n \r \t short
+// escapes, other control characters and `<` `>` `&` U+2028 U+2029 as \u00XX/\u20XX, invalid
+// UTF-8 as \ufffd.
+void AppendGoJsonString(std::string_view s, std::string* out);
+
 // JSON encoding helpers for the `data` of an answer.
 std::string JsonStringArray(const std::vector<std::string>& values);
 

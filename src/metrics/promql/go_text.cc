@@ -1,0 +1,177 @@
+#include "metrics/promql/go_text.h"
+
+#include <cstdio>
+
+namespace sprout::metrics::promql {
+
+int32_t DecodeRune(std::string_view s, size_t i, int* width) {
+  if (i >= s.size()) {
+    *width = 0;
+    return -1;
+  }
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  if (b0 < 0x80) {
+    *width = 1;
+    return b0;
+  }
+  auto cont = [&](size_t k) -> int {
+    if (i + k >= s.size()) return -1;
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    return (b & 0xC0) == 0x80 ? (b & 0x3F) : -1;
+  };
+  *width = 1;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    int c1 = cont(1);
+    if (c1 < 0) return 0xFFFD;
+    *width = 2;
+    return ((b0 & 0x1F) << 6) | c1;
+  }
+  if (b0 >= 0xE0 && b0 <= 0xEF) {
+    int c1 = cont(1), c2 = cont(2);
+    if (c1 < 0 || c2 < 0) return 0xFFFD;
+    int32_t r = ((b0 & 0x0F) << 12) | (c1 << 6) | c2;
+    if (r < 0x800 || (r >= 0xD800 && r <= 0xDFFF)) return 0xFFFD;
+    *width = 3;
+    return r;
+  }
+  if (b0 >= 0xF0 && b0 <= 0xF4) {
+    int c1 = cont(1), c2 = cont(2), c3 = cont(3);
+    if (c1 < 0 || c2 < 0 || c3 < 0) return 0xFFFD;
+    int32_t r = ((b0 & 0x07) << 18) | (c1 << 12) | (c2 << 6) | c3;
+    if (r < 0x10000 || r > 0x10FFFF) return 0xFFFD;
+    *width = 4;
+    return r;
+  }
+  return 0xFFFD;
+}
+
+void AppendUtf8(int32_t r, std::string* out) {
+  if (r < 0 || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) r = 0xFFFD;
+  if (r < 0x80) {
+    out->push_back(static_cast<char>(r));
+  } else if (r < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (r >> 6)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  } else if (r < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (r >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (r >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  }
+}
+
+bool GoIsPrint(int32_t r) {
+  if (r < 0x20) return false;
+  if (r < 0x7F) return true;
+  if (r < 0xA1) return false;  // DEL, C1 controls, NBSP
+  if (r == 0xAD) return false;
+  if (r >= 0x2000 && r <= 0x200F) return false;  // spaces, zero width, bidi marks
+  if (r >= 0x2028 && r <= 0x202F) return false;  // separators, bidi embeddings, NNBSP
+  if (r >= 0x205F && r <= 0x206F) return false;
+  if (r == 0x1680 || r == 0x180E || r == 0x3000 || r == 0xFEFF) return false;
+  if (r >= 0xD800 && r <= 0xF8FF) return false;  // surrogates, private use
+  if (r >= 0xFFF0 && r <= 0xFFFB) return false;
+  if ((r & 0xFFFE) == 0xFFFE) return false;  // noncharacters
+  if (r >= 0xFDD0 && r <= 0xFDEF) return false;
+  if (r >= 0xE0000) return false;  // tags, variation selectors sup., private use
+  // Unassigned in Unicode 13 (the Go release that built Debian's Prometheus 2.42): the end of
+  // plane 2 and planes 3 to 13 after CJK extension G.
+  if ((r >= 0x2FA1E && r <= 0x2FFFF) || (r >= 0x3134B && r <= 0xDFFFF)) return false;
+  return r <= 0x10FFFF;
+}
+
+namespace {
+
+void AppendEscaped(int32_t r, int width, std::string_view raw, char quote, std::string* out) {
+  char buf[16];
+  if (r == 0xFFFD && width == 1 && raw.size() == 1) {  // an invalid byte
+    std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(raw[0]));
+    out->append(buf);
+    return;
+  }
+  if (r == quote || r == '\\') {
+    out->push_back('\\');
+    out->push_back(static_cast<char>(r));
+    return;
+  }
+  if (GoIsPrint(r)) {
+    out->append(raw);
+    return;
+  }
+  switch (r) {
+    case '\a':
+      out->append("\\a");
+      return;
+    case '\b':
+      out->append("\\b");
+      return;
+    case '\f':
+      out->append("\\f");
+      return;
+    case '\n':
+      out->append("\\n");
+      return;
+    case '\r':
+      out->append("\\r");
+      return;
+    case '\t':
+      out->append("\\t");
+      return;
+    case '\v':
+      out->append("\\v");
+      return;
+  }
+  if (r < ' ' || r == 0x7F) {
+    std::snprintf(buf, sizeof buf, "\\x%02x", r);
+  } else if (r < 0x10000) {
+    std::snprintf(buf, sizeof buf, "\\u%04x", r);
+  } else {
+    std::snprintf(buf, sizeof buf, "\\U%08x", r);
+  }
+  out->append(buf);
+}
+
+}  // namespace
+
+std::string GoQuote(std::string_view s) { return GoQuotePrefix(s, -1); }
+
+std::string GoQuotePrefix(std::string_view s, int n) {
+  std::string out = "\"";
+  size_t i = 0;
+  for (int count = 0; i < s.size() && (n < 0 || count < n); ++count) {
+    int w;
+    int32_t r = DecodeRune(s, i, &w);
+    AppendEscaped(r, w, s.substr(i, w), '"', &out);
+    i += w;
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string GoQuoteRune(int32_t r) {
+  if (r < 0 || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) r = 0xFFFD;
+  std::string raw;
+  AppendUtf8(r, &raw);
+  std::string out = "'";
+  AppendEscaped(r, static_cast<int>(raw.size()), raw, '\'', &out);
+  out.push_back('\'');
+  return out;
+}
+
+std::string GoRuneU(int32_t r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(r));
+  std::string out = buf;
+  if (GoIsPrint(r)) {
+    out += " '";
+    AppendUtf8(r, &out);
+    out += "'";
+  }
+  return out;
+}
+
+}  // namespace sprout::metrics::promql

@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/go_text.h"
 #include "base/hex.h"
 #include "base/status.h"
 
@@ -22,23 +23,6 @@ int HexVal(char c) {
   return c - 'A' + 10;
 }
 
-void AppendUtf8(uint32_t r, std::string* out) {
-  if (r < 0x80) {
-    out->push_back(static_cast<char>(r));
-  } else if (r < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (r >> 6)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else if (r < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (r >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (r >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  }
-}
 
 // Length of `\b(word)\b` at `p`, or 0.
 size_t Keyword(std::string_view text, size_t p, std::string_view word) {
@@ -124,7 +108,7 @@ bool GoUnquote(std::string_view q, std::string* out) {
         }
         i += n;
         if (r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) return false;
-        AppendUtf8(r, out);
+        AppendUtf8(static_cast<int32_t>(r), out);
         break;
       }
       case '0':

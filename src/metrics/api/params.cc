@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "base/go_text.h"
 #include "base/status.h"
 #include "re2/re2.h"
 
@@ -26,23 +27,6 @@ bool IsNameChar(char c) { return IsNameStart(c) || absl::ascii_isdigit(c); }
 bool IsLabelStart(char c) { return absl::ascii_isalpha(c) || c == '_'; }
 bool IsLabelChar(char c) { return IsLabelStart(c) || absl::ascii_isdigit(c); }
 
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 // The selector lexer/parser: positions are byte offsets into `in_`.
 class SelectorParser {
@@ -305,7 +289,7 @@ class SelectorParser {
             if (v > 0x10FFFF || (v >= 0xD800 && v < 0xE000)) {
               return ParseError(esc, "escape sequence is an invalid Unicode code point");
             }
-            AppendUtf8(v, &out);
+            AppendUtf8(static_cast<int32_t>(v), &out);
           }
           break;
         }
@@ -572,7 +556,7 @@ absl::StatusOr<std::string> UnescapeLabelNameParam(std::string_view name) {
            (absl::ascii_isdigit(name[j]) ? name[j] - '0' : absl::ascii_tolower(name[j]) - 'a' + 10);
     }
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) return invalid();
-    AppendUtf8(cp, &out);
+    AppendUtf8(static_cast<int32_t>(cp), &out);
     i = end;
   }
   if (out.empty()) return invalid();

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "metrics/promql/go_text.h"
+#include "base/go_text.h"
 
 namespace sprout::metrics::promql {
 namespace {

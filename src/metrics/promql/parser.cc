@@ -9,7 +9,7 @@
 
 #include "absl/status/status.h"
 #include "metrics/promql/functions.h"
-#include "metrics/promql/go_text.h"
+#include "base/go_text.h"
 #include "metrics/promql/lexer.h"
 #include "re2/re2.h"
 

@@ -8,7 +8,7 @@
 
 #include "base/go_format.h"
 #include "metrics/promql/functions.h"
-#include "metrics/promql/go_text.h"
+#include "base/go_text.h"
 
 namespace sprout::metrics::promql {
 namespace {

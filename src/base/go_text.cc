@@ -1,8 +1,8 @@
-#include "metrics/promql/go_text.h"
+#include "base/go_text.h"
 
 #include <cstdio>
 
-namespace sprout::metrics::promql {
+namespace sprout {
 
 int32_t DecodeRune(std::string_view s, size_t i, int* width) {
   if (i >= s.size()) {
@@ -174,4 +174,4 @@ std::string GoRuneU(int32_t r) {
   return out;
 }
 
-}  // namespace sprout::metrics::promql
+}  // namespace sprout

@@ -1,4 +1,4 @@
-// Go's text forms that Prometheus's messages and printer use: strconv.Quote (%q of a string),
+// Go's text forms (Prometheus's messages and PromQL printer, OTTL, the API's parameters): strconv.Quote (%q of a string),
 // strconv.QuoteRune (%q of a rune) and %#U, over UTF-8 bytes as Go sees them (an invalid byte is
 // U+FFFD of width 1).
 //
@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-namespace sprout::metrics::promql {
+namespace sprout {
 
 // Decodes one rune at s[i]; returns the rune (0xFFFD for an invalid byte) and sets *width
 // (0 at the end of s, where the rune is -1).
@@ -29,4 +29,4 @@ std::string GoRuneU(int32_t rune);        // %#U: U+007A 'z', or U+000A
 // %.Nq: the first n runes of s, quoted.
 std::string GoQuotePrefix(std::string_view s, int n);
 
-}  // namespace sprout::metrics::promql
+}  // namespace sprout

@@ -342,39 +342,6 @@ std::string MatcherSpec::ToString() const {
   return absl::StrCat(name, ops[static_cast<int>(op)], GoQuote(value));
 }
 
-std::string GoQuote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
-
 absl::StatusOr<int64_t> ParseTimestamp(std::string_view text) {
   const std::string s(text);
   // Unix seconds with an optional fraction, rounded to milliseconds (Prometheus's parseTime).

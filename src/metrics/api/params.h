@@ -90,7 +90,4 @@ absl::StatusOr<std::vector<MatcherSet>> ToMatcherSets(const std::vector<MatcherS
 // `invalid label name: "<name>"`.
 absl::StatusOr<std::string> UnescapeLabelNameParam(std::string_view name);
 
-// Go's %q of a string (quotes, `\"`, `\\`, `\n`, `\t`, `\xHH` for other control bytes).
-std::string GoQuote(std::string_view s);
-
 }  // namespace sprout::metrics::api

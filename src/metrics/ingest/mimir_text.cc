@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "base/go_text.h"
+
 namespace sprout::metrics::ingest::text {
 namespace {
 
@@ -40,14 +42,6 @@ size_t DecodeRune(std::string_view s, size_t i, int32_t* rune) {
     return 4;
   }
   return 1;
-}
-
-constexpr char kHex[] = "0123456789abcdef";
-
-void AppendHexEscape(char kind, uint32_t value, int digits, std::string* out) {
-  out->push_back('\\');
-  out->push_back(kind);
-  for (int d = digits - 1; d >= 0; --d) out->push_back(kHex[(value >> (4 * d)) & 0xf]);
 }
 
 }  // namespace
@@ -106,53 +100,7 @@ size_t CountRunes(std::string_view s) {
   return n;
 }
 
-void AppendGoQuote(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (size_t i = 0; i < s.size();) {
-    int32_t rune;
-    const size_t width = DecodeRune(s, i, &rune);
-    if (rune < 0) {
-      AppendHexEscape('x', static_cast<uint8_t>(s[i]), 2, out);
-    } else if (rune == '"' || rune == '\\') {
-      out->push_back('\\');
-      out->push_back(static_cast<char>(rune));
-    } else if (rune >= 0x20 && rune < 0x7f) {
-      out->push_back(static_cast<char>(rune));
-    } else if (rune < 0x80) {
-      switch (rune) {
-        case '\a':
-          out->append("\\a");
-          break;
-        case '\b':
-          out->append("\\b");
-          break;
-        case '\f':
-          out->append("\\f");
-          break;
-        case '\n':
-          out->append("\\n");
-          break;
-        case '\r':
-          out->append("\\r");
-          break;
-        case '\t':
-          out->append("\\t");
-          break;
-        case '\v':
-          out->append("\\v");
-          break;
-        default:
-          AppendHexEscape('x', static_cast<uint32_t>(rune), 2, out);
-      }
-    } else if (rune < 0xa0 || rune == 0xad) {
-      AppendHexEscape('u', static_cast<uint32_t>(rune), 4, out);
-    } else {
-      out->append(s.substr(i, width));
-    }
-    i += width;
-  }
-  out->push_back('"');
-}
+void AppendGoQuote(std::string_view s, std::string* out) { out->append(GoQuote(s)); }
 
 std::string SeriesString(std::span<const Label> labels) {
   std::string out;

@@ -23,9 +23,7 @@ std::string ToValidUtf8(std::string_view s);
 std::string_view TruncateRunes(std::string_view s, size_t runes);
 size_t CountRunes(std::string_view s);
 
-// Appends Go's strconv.Quote(s). Printable non-ASCII characters are kept, except the C1
-// controls and U+00AD, which are escaped (an approximation of unicode.IsPrint that covers the
-// characters label values carry in practice).
+// Appends Go's strconv.Quote(s) (base/go_text.h's GoQuote).
 void AppendGoQuote(std::string_view s, std::string* out);
 
 // Mimir's FromLabelAdaptersToString: `name{a="x", b="y"}` in the given order, values quoted as

@@ -205,7 +205,9 @@ TEST_F(HeadCutTest, AppendsAfterACheckpointWhoseSegmentIsMissingSurviveTheNextRe
   head.reset();
   const std::vector<std::string> names = *env_.ListDir("/data/t/wal");
   for (const std::string& name : names) {
-    if (!name.starts_with("checkpoint.")) ASSERT_TRUE(env_.RemoveFile("/data/t/wal/" + name).ok());
+    if (!name.starts_with("checkpoint.")) {
+      ASSERT_TRUE(env_.RemoveFile("/data/t/wal/" + name).ok());
+    }
   }
   head = Open();
   ASSERT_NE(head, nullptr);

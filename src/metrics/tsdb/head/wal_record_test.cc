@@ -128,14 +128,18 @@ TEST(WalRecordTest, CorruptRecordsAreDataLossNeverACrash) {
   for (size_t cut = 1; cut < good.size(); ++cut) {
     absl::Status s = DecodeHistograms(good.substr(0, cut), &out);
     // A cut at the entry boundary is a valid shorter record; anything else is DataLoss.
-    if (!s.ok()) EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+    if (!s.ok()) {
+      EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+    }
   }
   std::mt19937 rng(7);
   for (int i = 0; i < 2000; ++i) {
     std::string bad = good;
     bad[1 + rng() % (bad.size() - 1)] = static_cast<char>(rng());
     absl::Status s = DecodeHistograms(bad, &out);
-    if (!s.ok()) EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+    if (!s.ok()) {
+      EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+    }
     std::vector<SeriesEntry> series;
     (void)DecodeSeries(bad, &series);
     std::vector<ExemplarEntry> ex;

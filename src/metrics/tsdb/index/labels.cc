@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/go_text.h"
 
 namespace sprout::metrics::tsdb {
 namespace {
@@ -254,131 +255,7 @@ std::string Labels::ToString() const {
 
 // ---- Go quoting --------------------------------------------------------------------------------
 
-namespace {
-
-// Decodes one UTF-8 rune at s[i]; returns its length, 0 for an invalid sequence.
-size_t DecodeRune(std::string_view s, size_t i, uint32_t* rune) {
-  const auto b = [&](size_t k) { return static_cast<uint8_t>(s[i + k]); };
-  const size_t left = s.size() - i;
-  const uint8_t c = b(0);
-  if (c < 0x80) {
-    *rune = c;
-    return 1;
-  }
-  auto cont = [&](size_t k) { return k < left && (b(k) & 0xc0) == 0x80; };
-  if (c >= 0xc2 && c <= 0xdf && cont(1)) {
-    *rune = ((c & 0x1fu) << 6) | (b(1) & 0x3fu);
-    return 2;
-  }
-  if (c >= 0xe0 && c <= 0xef && cont(1) && cont(2)) {
-    const uint32_t r = ((c & 0x0fu) << 12) | ((b(1) & 0x3fu) << 6) | (b(2) & 0x3fu);
-    if (r < 0x800 || (r >= 0xd800 && r <= 0xdfff)) return 0;  // overlong or surrogate
-    *rune = r;
-    return 3;
-  }
-  if (c >= 0xf0 && c <= 0xf4 && cont(1) && cont(2) && cont(3)) {
-    const uint32_t r =
-        ((c & 0x07u) << 18) | ((b(1) & 0x3fu) << 12) | ((b(2) & 0x3fu) << 6) | (b(3) & 0x3fu);
-    if (r < 0x10000 || r > 0x10ffff) return 0;
-    *rune = r;
-    return 4;
-  }
-  return 0;
-}
-
-bool IsPrintableRune(uint32_t r) {
-  if (r < 0x20 || r == 0x7f) return false;
-  if (r < 0x7f) return true;
-  if (r >= 0x80 && r <= 0xa0) return false;  // C1 controls and NBSP (Go: not IsPrint)
-  if (r == 0xad) return false;               // soft hyphen
-  if (r <= 0xff) return true;
-  if (r == 0x1680 || r == 0x180e || r == 0x3000 || r == 0xfeff) return false;  // spaces, format
-  if (r >= 0x2000 && r <= 0x200f) return false;  // spaces, zero-width and direction marks
-  if (r >= 0x2028 && r <= 0x202f) return false;  // separators, embedding controls, NNBSP
-  if (r >= 0x205f && r <= 0x206f) return false;  // MMSP, invisible operators, format controls
-  if (r >= 0xe000 && r <= 0xf8ff) return false;  // private use
-  if (r >= 0xf0000) return false;                // planes 15-16: private
-  if ((r & 0xfffe) == 0xfffe) return false;      // non-characters
-  if (r >= 0xfdd0 && r <= 0xfdef) return false;  // non-characters
-  return true;
-}
-
-void AppendHex(std::string& out, uint32_t v, int digits) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = digits - 1; i >= 0; --i) out.push_back(kHex[(v >> (4 * i)) & 0xf]);
-}
-
-}  // namespace
-
-void AppendGoQuoted(std::string& out, std::string_view s) {
-  out.push_back('"');
-  size_t i = 0;
-  while (i < s.size()) {
-    const char c = s[i];
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        ++i;
-        continue;
-      case '\\':
-        out.append("\\\\");
-        ++i;
-        continue;
-      case '\a':
-        out.append("\\a");
-        ++i;
-        continue;
-      case '\b':
-        out.append("\\b");
-        ++i;
-        continue;
-      case '\f':
-        out.append("\\f");
-        ++i;
-        continue;
-      case '\n':
-        out.append("\\n");
-        ++i;
-        continue;
-      case '\r':
-        out.append("\\r");
-        ++i;
-        continue;
-      case '\t':
-        out.append("\\t");
-        ++i;
-        continue;
-      case '\v':
-        out.append("\\v");
-        ++i;
-        continue;
-      default:
-        break;
-    }
-    uint32_t rune = 0;
-    const size_t n = DecodeRune(s, i, &rune);
-    if (n == 0) {  // invalid UTF-8: the byte
-      out.append("\\x");
-      AppendHex(out, static_cast<uint8_t>(c), 2);
-      ++i;
-      continue;
-    }
-    if (IsPrintableRune(rune)) {
-      out.append(s.substr(i, n));
-    } else if (rune < 0x80) {
-      out.append("\\x");
-      AppendHex(out, rune, 2);
-    } else if (rune < 0x10000) {
-      out.append("\\u");
-      AppendHex(out, rune, 4);
-    } else {
-      out.append("\\U");
-      AppendHex(out, rune, 8);
-    }
-    i += n;
-  }
-  out.push_back('"');
-}
+void AppendGoQuoted(std::string& out, std::string_view s) { out.append(GoQuote(s)); }
 
 // ---- validation and builder --------------------------------------------------------------------
 

@@ -144,13 +144,8 @@ class Labels {
   Rep* rep_ = nullptr;
 };
 
-// Go's strconv.Quote for `s` appended to `out`: "…" with \" \\ \a \b \f \n \r \t \v, other
-// control bytes and bytes of invalid UTF-8 as \xNN, non-printable runes as \uNNNN / \UNNNNNNNN.
-// "Printable" follows Go's unicode.IsPrint exactly for ASCII and Latin-1; above U+00FF the
-// space separators (U+1680, U+2000-U+200A, U+202F, U+205F, U+3000), the format controls near
-// them (U+180E, U+200B-U+200F, U+2028-U+202E, U+2060-U+206F, U+FEFF), private use and the
-// non-characters are escaped and everything else is printed as is (Go also escapes unassigned
-// code points and rarer format characters; we keep no Unicode tables).
+// Go's strconv.Quote for `s` appended to `out`: base/go_text.h's GoQuote (its header says
+// how unicode.IsPrint is approximated).
 void AppendGoQuoted(std::string& out, std::string_view s);
 
 // Why a label set was refused. The ingest layer turns these into Mimir's message texts (it has

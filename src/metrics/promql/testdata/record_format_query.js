@@ -21,59 +21,10 @@ const net = require('net');
 const { spawn } = require('child_process');
 
 const here = __dirname;
-const ymlPath = process.argv[2] || '/work/shared/conformance/promql-test-queries.yml';
+// The template expansion is the conformance harness's (needs `make deps` for its npm packages).
+const { QUERY_FILE, loadCases } = require('../../../../tests/conformance/lib/cases');
+const ymlPath = process.argv[2] || QUERY_FILE;
 const binary = process.argv[3] || 'prometheus';
-
-// The compliance tester's variant values (prometheus/compliance, promql/promql-test-queries.yml).
-const VARIANTS = {
-  range: ['1s', '15s', '1m', '5m', '15m', '1h'],
-  offset: ['1m', '5m', '10m'],
-  simpleAggrOp: ['sum', 'avg', 'max', 'min', 'count', 'stddev', 'stdvar'],
-  simpleTimeAggrOp: ['sum', 'avg', 'max', 'min', 'count', 'stddev', 'stdvar', 'absent', 'last'],
-  topBottomOp: ['topk', 'bottomk'],
-  quantile: ['-0.5', '0.1', '0.5', '0.75', '0.95', '0.90', '0.99', '1', '1.5'],
-  arithBinOp: ['+', '-', '*', '/', '%', '^'],
-  compBinOp: ['==', '!=', '<', '>', '<=', '>='],
-  binOp: ['+', '-', '*', '/', '%', '^', '==', '!=', '<', '>', '<=', '>='],
-  simpleMathFunc: ['abs', 'ceil', 'floor', 'exp', 'sqrt', 'ln', 'log2', 'log10', 'round'],
-  extrapolatedRateFunc: ['delta', 'rate', 'increase'],
-  instantRateFunc: ['idelta', 'irate'],
-  clampFunc: ['clamp_min', 'clamp_max'],
-  dateFunc: ['day_of_month', 'day_of_week', 'days_in_month', 'hour', 'minute', 'month', 'year'],
-};
-
-function unquoteYaml(s) {
-  s = s.trim();
-  if (s.startsWith("'")) return s.slice(1, -1).replace(/''/g, "'");
-  if (s.startsWith('"')) return JSON.parse(s);
-  return s;
-}
-
-// A small reader for the one shape of that file: `- query: ...` items with an optional
-// `variant_args: [...]` line.
-function expandConformance(text) {
-  const cases = [];
-  let cur = null;
-  for (const line of text.split('\n')) {
-    const q = line.match(/^\s*(?:-\s*)?query:\s*(.*)$/);
-    const v = line.match(/^\s*variant_args:\s*\[(.*)\]\s*$/);
-    if (/^\s*-\s/.test(line) || /^\s*-\s*$/.test(line)) { cur = { query: null, args: [] }; cases.push(cur); }
-    if (q) cur.query = unquoteYaml(q[1]);
-    if (v) cur.args = v[1].split(',').map((a) => unquoteYaml(a.trim()));
-  }
-  const out = [];
-  for (const c of cases) {
-    if (c.query === null) continue;
-    let list = [c.query];
-    for (const arg of c.args) {
-      const next = [];
-      for (const q of list) for (const val of VARIANTS[arg]) next.push(q.split(`{{.${arg}}}`).join(val));
-      list = next;
-    }
-    out.push(...list);
-  }
-  return out;
-}
 
 function unescapeLine(s) {
   return s.replace(/\\(.)/g, (_, c) => ({ n: '\n', t: '\t', r: '\r', '\\': '\\' }[c] ?? '\\' + c));
@@ -90,7 +41,7 @@ function freePort() {
 }
 
 async function main() {
-  const queries = expandConformance(fs.readFileSync(ymlPath, 'utf8'));
+  const queries = loadCases(ymlPath).map((c) => c.query);
   for (const line of fs.readFileSync(path.join(here, 'own_queries.txt'), 'utf8').split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
     queries.push(unescapeLine(line));

@@ -55,6 +55,14 @@ using RangeKernel = void (*)(const Window& w, std::span<const double> args, Out*
 // nullptr for any other name (absent_over_time is the engine's: it is about the whole vector).
 RangeKernel FindRangeKernel(std::string_view name);
 
+// holt_winters / double_exponential_smoothing refuse a smoothing or trend factor outside (0, 1)
+// with an error (the query fails); their kernel answers kNone for such factors and the engine
+// reports this status's text, which is Prometheus 2.42's: "invalid smoothing factor. Expected:
+// 0 < sf < 1, got: %f" (sf checked first), then "invalid trend factor. Expected: 0 < tf < 1,
+// got: %f" (Go's %f: six decimals, +Inf/-Inf). NaN factors pass the check (and compute NaN).
+// OkStatus when both are valid.
+absl::Status HoltWintersArgsError(double sf, double tf);
+
 // Element-wise float functions of one argument: abs ceil floor exp sqrt ln log2 log10 sgn acos
 // acosh asin asinh atan atanh cos cosh sin sinh tan tanh deg rad. nullptr for other names.
 using MathFn = double (*)(double);
@@ -65,8 +73,10 @@ MathFn FindMathFunction(std::string_view name);
 double Round(double v, double to_nearest);
 
 // The date functions (day_of_month day_of_week day_of_year days_in_month hour minute month
-// year) of a Unix time in seconds, in UTC. NaN and ±Inf answer NaN (Prometheus 2.42 behaviour
-// for those inputs must be checked and followed). false for an unknown name.
+// year) of a Unix time in seconds, in UTC; the value is truncated toward zero to whole seconds.
+// NaN, ±Inf and values beyond the int64 range answer what Prometheus 2.42 answers for them
+// (Go's conversion makes them the minimum int64: year 292277026596, month 12, day 4, ...), not
+// NaN. false for an unknown name.
 bool DateFunction(std::string_view name, double unix_seconds, double* out);
 
 // Prometheus's quantile of `values` (reordered): q < 0 → -Inf, q > 1 → +Inf, NaN q → NaN, no
@@ -74,15 +84,19 @@ bool DateFunction(std::string_view name, double unix_seconds, double* out);
 double Quantile(double q, std::vector<double>& values);
 
 // Running sums as the aggregations and *_over_time use them.
-// Kahan-compensated sum (if Prometheus 2.42 uses plain summation somewhere, the engine asks
-// for that function instead; see the .cc's notes).
+// Neumaier-compensated sum as 2.42's sum_over_time (Value() is the bare running sum when that is
+// ±Inf). NOTE: 2.42's `sum` AGGREGATION does not compensate: it adds with plain `+=`, and so
+// should the engine for it.
 struct KahanSum {
   double sum = 0;
   double c = 0;
   void Add(double v);
   double Value() const;
 };
-// Mean and variance as Prometheus 2.42's stddev/stdvar aggregations and *_over_time compute them.
+// Mean and variance as Prometheus 2.42's stddev/stdvar AGGREGATIONS compute them: the group
+// starts at its first value (mean = v, M2 = 0; so a lone ±Inf or NaN has variance 0 / NaN),
+// then plain Welford updates. stddev/stdvar_over_time use a compensated variant (the kernels).
+// Stdvar() of no values is NaN.
 struct Variance {
   double count = 0;
   double mean = 0;
@@ -92,8 +106,9 @@ struct Variance {
   double Stddev() const;
 };
 
-// The average as Prometheus 2.42's avg aggregation computes it (incremental mean with its
-// handling of ±Inf), value by value.
+// The average as Prometheus 2.42's avg aggregation computes it, value by value: starts at the
+// first value, then mean += v/n - mean/n (no compensation; `c` is unused), except that an
+// infinite mean is kept when v is finite or the same infinity. Value() of no values is NaN.
 struct Mean {
   double count = 0;
   double mean = 0;

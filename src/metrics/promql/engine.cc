@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -109,6 +110,42 @@ Labels DropName(const Labels& l) {
   LabelsBuilder b(l);
   b.Del(kMetricName);
   return b.Build();
+}
+
+// strconv.ParseFloat(s, 64) for the texts a label value holds: an optional sign, then a decimal
+// or hex float, or inf/infinity/nan in any case. No surrounding spaces.
+bool ParseGoFloat(std::string_view s, double* out) {
+  if (s.empty() || std::isspace(static_cast<unsigned char>(s.front())) ||
+      std::isspace(static_cast<unsigned char>(s.back()))) {
+    return false;
+  }
+  std::string body(s);
+  bool neg = false;
+  size_t i = 0;
+  if (body[0] == '+' || body[0] == '-') {
+    neg = body[0] == '-';
+    i = 1;
+  }
+  std::string rest = body.substr(i);
+  std::string lower;
+  for (char c : rest) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (lower == "inf" || lower == "infinity") {
+    *out = neg ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    return true;
+  }
+  if (lower == "nan") {
+    *out = std::numeric_limits<double>::quiet_NaN();
+    return true;
+  }
+  if (rest.empty() || !(std::isdigit(static_cast<unsigned char>(rest[0])) || rest[0] == '.')) {
+    return false;
+  }
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(rest.c_str(), &end);
+  if (end != rest.c_str() + rest.size()) return false;
+  *out = neg ? -v : v;
+  return true;
 }
 
 std::string FormatValueForLabel(double v) { return GoFormatFloat(v, 'f', -1); }
@@ -1072,11 +1109,8 @@ absl::StatusOr<Val> Engine::Impl::EvalCall(const Expr& e, const Grid& g) {
       std::string_view le = s.labels.Get("le");
       double upper;
       if (le.empty()) continue;
-      {
-        std::string perr;
-        // Prometheus uses strconv.ParseFloat; a bad `le` drops the series.
-        if (!ParseNumberLiteral(le, &upper, &perr)) continue;
-      }
+      // Prometheus uses strconv.ParseFloat; a bad `le` drops the series.
+      if (!ParseGoFloat(le, &upper)) continue;
       LabelsBuilder b(s.labels);
       b.Del("le");
       b.Del(kMetricName);

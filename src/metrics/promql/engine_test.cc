@@ -355,6 +355,22 @@ TEST_F(EngineTest, RangeFunctionsAndSubqueries) {
   EXPECT_EQ(Show(*r), "{i=\"1\"}: 700=1\n");
 }
 
+TEST_F(EngineTest, HistogramQuantileOverClassicBuckets) {
+  // Cumulative buckets 1 (≤ 0.1), 3 (≤ 1), 4 (+Inf): the median's rank 2 lies in (0.1, 1],
+  // halfway through that bucket's 2 observations → 0.1 + 0.9 × (2 − 1) / 2 = 0.55.
+  data_.Add(Labels::FromStrings({"__name__", "h_bucket", "le", "0.1"}), {{0, 1}});
+  data_.Add(Labels::FromStrings({"__name__", "h_bucket", "le", "1"}), {{0, 3}});
+  data_.Add(Labels::FromStrings({"__name__", "h_bucket", "le", "+Inf"}), {{0, 4}});
+  auto r = Instant("histogram_quantile(0.5, h_bucket)", 10);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Show(*r), "{}: 10=0.55\n");
+  // Without the +Inf bucket there is no answer but NaN.
+  r = Instant("histogram_quantile(0.5, h_bucket{le!=\"+Inf\"})", 10);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->series.size(), 1u);
+  EXPECT_TRUE(std::isnan(r->series[0].floats[0].f));
+}
+
 TEST_F(EngineTest, ErrorsAndLimits) {
   auto r = Instant("sum(", 0);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);

@@ -666,7 +666,7 @@ absl::StatusOr<Val> Engine::Impl::EvalRangeCall(const Expr& e, const Grid& g, si
   bool absent = name == "absent_over_time";
   if (!absent) {
     kernel = kernels::FindRangeKernel(name);
-    if (kernel == nullptr) return absl::UnimplementedError(absl::StrCat("function ", std::string(name)));
+    if (kernel == nullptr) return ExecError(absl::StrCat("function \"", std::string(name), "\" is not supported yet"));
   }
 
   // The series and their iterators: selected from storage, or a subquery's result.
@@ -833,6 +833,10 @@ void MergeSameLabels(std::vector<StepSeries>* ss) {
 
 absl::StatusOr<Val> Engine::Impl::EvalCall(const Expr& e, const Grid& g) {
   const std::string_view name = e.func->name;
+  if (name == "info") {
+    // Prometheus 3's experimental info(): parsed, not evaluated (docs/promql-compatibility.md).
+    return ExecError("function \"info\" is not supported yet");
+  }
   // A range-vector argument makes it a range function.
   for (size_t a = 0; a < e.args.size(); ++a) {
     if (e.args[a]->Type() == ValueType::kMatrix) return EvalRangeCall(e, g, a);
@@ -1195,7 +1199,7 @@ absl::StatusOr<Val> Engine::Impl::EvalCall(const Expr& e, const Grid& g) {
       } else if (name.substr(0, 10) == "histogram_") {
         s.Clear(i);  // histogram functions ignore floats
       } else {
-        return absl::UnimplementedError(absl::StrCat("function ", std::string(name)));
+        return ExecError(absl::StrCat("function \"", std::string(name), "\" is not supported yet"));
       }
     }
     if (!KeepsMetricName(name)) s.labels = DropName(s.labels);

@@ -375,6 +375,10 @@ TEST_F(EngineTest, ErrorsAndLimits) {
   auto r = Instant("sum(", 0);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(r.status().message()), "1:5: parse error: unclosed left parenthesis");
+  // The one later function the engine does not evaluate says so (422 `execution`).
+  r = Instant("info(up)", 0);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(std::string(r.status().message()), "function \"info\" is not supported yet");
   // A tenant without data answers empty.
   r = Instant("up", 0);
   ASSERT_TRUE(r.ok());

@@ -6,6 +6,7 @@
 
 #include <bit>
 #include <cmath>
+#include <set>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -369,6 +370,46 @@ TEST_F(EngineTest, HistogramQuantileOverClassicBuckets) {
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->series.size(), 1u);
   EXPECT_TRUE(std::isnan(r->series[0].floats[0].f));
+}
+
+// Later additions to the language (after 2.42): checked here since the reference cannot.
+TEST_F(EngineTest, LaterAdditions) {
+  data_.Add(Labels::FromStrings({"__name__", "http.server.duration", "service.name", "x"}),
+            Linear(0, 60000, 10000, 1));
+  data_.Add(Labels::FromStrings({"__name__", "http.server.duration", "service.name", "y"}),
+            Linear(0, 60000, 10000, 2));
+  auto r = Instant("{\"http.server.duration\", \"service.name\"=\"x\"}", 60);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Show(*r), "{__name__=\"http.server.duration\", \"service.name\"=\"x\"}: 60=60\n");
+  r = Instant("sum by (\"service.name\") ({\"http.server.duration\"})", 60);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Show(*r), "{\"service.name\"=\"x\"}: 60=60\n{\"service.name\"=\"y\"}: 60=120\n");
+  // A perfectly linear series is forecast as its last value.
+  r = Instant("double_exponential_smoothing({\"http.server.duration\"}[1m], 0.5, 0.5)", 60);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Show(*r), "{\"service.name\"=\"x\"}: 60=60\n{\"service.name\"=\"y\"}: 60=120\n");
+  // limitk: k series of each group, whatever their values.
+  for (int i = 0; i < 6; ++i) {
+    data_.Add(Labels::FromStrings({"__name__", "s", "g", i % 2 ? "odd" : "even", "i",
+                                   std::to_string(i)}),
+              {{0, static_cast<double>(i)}});
+  }
+  r = Instant("count by (g) (limitk(2, s) by (g))", 10);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Show(*r), "{g=\"even\"}: 10=2\n{g=\"odd\"}: 10=2\n");
+  // limit_ratio(r) and limit_ratio(r - 1) split the series into two disjoint halves, the same
+  // ones at every step.
+  auto a = Instant("limit_ratio(0.5, s)", 10);
+  auto b = Instant("limit_ratio(-0.5, s)", 10);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::set<std::string> seen;
+  for (const auto* res : {&*a, &*b})
+    for (const ResultSeries& x : res->series) EXPECT_TRUE(seen.insert(x.labels.ToString()).second);
+  EXPECT_EQ(seen.size(), 6u);
+  auto c = Range("limit_ratio(0.5, s)", 0, 60, 10);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->series.size(), a->series.size());
+  for (const ResultSeries& x : c->series) EXPECT_EQ(x.floats.size(), 7u);
 }
 
 TEST_F(EngineTest, ErrorsAndLimits) {

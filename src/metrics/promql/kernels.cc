@@ -12,6 +12,13 @@
 //    over time), so a NaN compensation only shows through stddev/stdvar_over_time.
 //  - Float-only functions look at the window's float samples only; a window without floats has
 //    no value. count_over_time / present_over_time / last_over_time see histograms too.
+//    DELIBERATE DIFFERENCE: 2.42 (native histograms were an experimental feature then) hands a
+//    histogram sample to float functions as the value 0 (its Point.V), so e.g.
+//    sum_over_time / max_over_time / irate / changes over a histogram series answer 0 and
+//    last_over_time answers the float 0; we answer no value (float functions) or the histogram
+//    (last_over_time), as later Prometheus does.
+//  - sum_over_time / avg_over_time over histograms do not exist in 2.42; they follow later
+//    Prometheus (plain histogram sum; incremental mean mean += h/n - mean/n).
 #include "metrics/promql/kernels.h"
 
 #include <algorithm>
@@ -195,13 +202,33 @@ void AddSigned(FloatHistogram* a, const FloatHistogram& b, double sign) {
     if (tb == t) break;
     t = tb;
   }
-  if (t != ua.zero_threshold) TrimZero(&ua, t);
-  if (t != ub.zero_threshold) TrimZero(&ub, t);
   int32_t schema = std::min(ua.schema, ub.schema);
-  Side pos = MergeSides(ToSchema(ua.pos, ua.schema, schema), ToSchema(ub.pos, ub.schema, schema),
-                        sign);
-  Side neg = MergeSides(ToSchema(ua.neg, ua.schema, schema), ToSchema(ub.neg, ub.schema, schema),
-                        sign);
+  // The buckets inside the new zero bucket go. A histogram already at the result's schema drops
+  // those below the threshold; a finer one is merged into the result's schema first and drops
+  // the merged buckets whose upper bound is within the threshold. That is 2.42's order: a fine
+  // bucket counted into the zero bucket can survive inside a coarse bucket that straddles the
+  // threshold (counted twice; 2.42's sum() of such histograms shows it too).
+  auto prepare = [&](Unpacked* u) {
+    if (u->schema == schema) {
+      if (t != u->zero_threshold) TrimZero(u, t);
+      return;
+    }
+    for (Side* side : {&u->pos, &u->neg}) {
+      *side = ToSchema(*side, u->schema, schema);
+      if (t != u->zero_threshold) {
+        side->erase(std::remove_if(side->begin(), side->end(),
+                                   [&](const IdxCount& ic) {
+                                     return BucketBound(ic.idx, schema) <= t;
+                                   }),
+                    side->end());
+      }
+    }
+    u->schema = schema;
+  };
+  prepare(&ua);
+  prepare(&ub);
+  Side pos = MergeSides(ua.pos, ub.pos, sign);
+  Side neg = MergeSides(ua.neg, ub.neg, sign);
   a->schema = schema;
   a->zero_threshold = t;
   a->zero_count = ca + sign * cb;
@@ -228,12 +255,14 @@ bool DetectReset(const FloatHistogram& cur, const FloatHistogram& prev) {
   double prev_zero;
   if (ZeroCountFor(up, cur.zero_threshold, &prev_zero) != cur.zero_threshold) return true;
   if (cur.zero_count < prev_zero) return true;
-  TrimZero(&up, cur.zero_threshold);
+  // Bucket by bucket in cur's schema, beyond cur's zero bucket: any that went down is a reset.
+  const double t = cur.zero_threshold;
   for (int s = 0; s < 2; ++s) {
     Side p = ToSchema(s == 0 ? up.pos : up.neg, up.schema, cur.schema);
     const Side& c = s == 0 ? uc.pos : uc.neg;
     size_t j = 0;
     for (const IdxCount& ic : p) {
+      if (BucketBound(ic.idx, cur.schema) <= t) continue;
       while (j < c.size() && c[j].idx < ic.idx) ++j;
       double now = (j < c.size() && c[j].idx == ic.idx) ? c[j].count : 0;
       if (now < ic.count) return true;
@@ -830,8 +859,11 @@ double BucketQuantile(double q, std::vector<Bucket>& buckets) {
   if (q < 0) return -kInf;
   if (q > 1) return kInf;
   if (buckets.empty()) return kNaN;
-  std::sort(buckets.begin(), buckets.end(),
-            [](const Bucket& a, const Bucket& b) { return a.upper < b.upper; });
+  // By upper bound; a NaN bound (which Go's sort leaves anywhere) goes first, so that the order
+  // is well defined and +Inf stays last.
+  std::sort(buckets.begin(), buckets.end(), [](const Bucket& a, const Bucket& b) {
+    return a.upper < b.upper || (std::isnan(a.upper) && !std::isnan(b.upper));
+  });
   if (!(std::isinf(buckets.back().upper) && buckets.back().upper > 0)) return kNaN;
   // Buckets with the same upper bound are one bucket (counts added).
   size_t out = 0;

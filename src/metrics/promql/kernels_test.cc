@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -480,6 +481,325 @@ TEST(AggregationTest, BucketQuantile) {
   EXPECT_TRUE(std::isnan(BQ(kNaN, {{1, 1}, {kInf, 2}})));
   // Duplicate upper bounds are one bucket: (1: 1+1, +Inf: 4) → rank 2 reaches 2 at le=1 → 1.
   EXPECT_EQ(BQ(0.5, {{1, 1}, {1, 1}, {kInf, 4}}), 1);
+}
+
+
+// ----- native histograms ---------------------------------------------------------------------
+
+using BucketMap = std::map<int32_t, double>;
+
+// A histogram from bucket maps (index → count); count = zero count + all buckets.
+FloatHistogram HB(int32_t schema, double zt, double zc, double sum, BucketMap pos,
+                  BucketMap neg = {}) {
+  FloatHistogram h;
+  h.schema = schema;
+  h.zero_threshold = zt;
+  h.zero_count = zc;
+  h.sum = sum;
+  h.count = zc;
+  auto fill = [&](const BucketMap& m, std::vector<BucketSpan>* spans, std::vector<double>* b) {
+    int64_t next = 0;
+    for (auto [i, c] : m) {
+      if (!spans->empty() && i == next) {
+        spans->back().length++;
+      } else {
+        spans->push_back({static_cast<int32_t>(i - next), 1});
+      }
+      next = i + 1;
+      b->push_back(c);
+      h.count += c;
+    }
+  };
+  fill(pos, &h.positive_spans, &h.positive_buckets);
+  fill(neg, &h.negative_spans, &h.negative_buckets);
+  return h;
+}
+
+BucketMap Buckets(const std::vector<BucketSpan>& spans, const std::vector<double>& b) {
+  BucketMap m;
+  int64_t idx = 0;
+  size_t k = 0;
+  for (const BucketSpan& s : spans) {
+    idx += s.offset;
+    for (uint32_t j = 0; j < s.length; ++j) m[static_cast<int32_t>(idx++)] = b.at(k++);
+  }
+  EXPECT_EQ(k, b.size());
+  return m;
+}
+
+::testing::AssertionResult SameBuckets(const BucketMap& want, const BucketMap& got) {
+  if (want.size() != got.size()) {
+    return ::testing::AssertionFailure() << "bucket count " << got.size() << " want "
+                                         << want.size();
+  }
+  for (auto [i, c] : want) {
+    auto it = got.find(i);
+    if (it == got.end()) return ::testing::AssertionFailure() << "missing bucket " << i;
+    auto r = Same(c, it->second);
+    if (!r) return r << " (bucket " << i << ")";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+void ExpectHistogram(const FloatHistogram& got, int32_t schema, double zt, double zc,
+                     double count, double sum, BucketMap pos, BucketMap neg = {}) {
+  EXPECT_EQ(got.schema, schema);
+  EXPECT_TRUE(Same(zt, got.zero_threshold));
+  EXPECT_TRUE(Same(zc, got.zero_count));
+  EXPECT_TRUE(Same(count, got.count));
+  EXPECT_TRUE(Same(sum, got.sum));
+  EXPECT_TRUE(SameBuckets(pos, Buckets(got.positive_spans, got.positive_buckets)));
+  EXPECT_TRUE(SameBuckets(neg, Buckets(got.negative_spans, got.negative_buckets)));
+  EXPECT_TRUE(chunkenc::ValidateLayout(got).ok());
+}
+
+// The counter histogram h1: samples at 1005, 1020, 1035 (a reset), 1050; window [1000, 1060].
+FW H1Window() {
+  FW fw({}, 1000, 1060);
+  fw.AddHistogram(1005, HB(0, 0.001, 1, 10, {{1, 1}, {2, 2}}));
+  fw.AddHistogram(1020, HB(0, 0.001, 1, 20, {{1, 2}, {2, 3}, {3, 1}}));
+  fw.AddHistogram(1035, HB(0, 0.001, 0, 1, {{1, 1}}));
+  fw.AddHistogram(1050, HB(0, 0.001, 1, 5, {{1, 2}, {2, 1}}));
+  return fw;
+}
+
+TEST(HistogramRateTest, IncreaseRateDeltaWithReset) {
+  // last - first = zc 0, {1: 1, 2: -1}, count 0, sum -5; the reset at 1035 (count 7 → 1) adds
+  // the 1020 histogram: zc 1, {1: 3, 2: 2, 3: 1}, count 7, sum 15; × 60/45 (5 s and 10 s to the
+  // ends). 2.42 answered: count 9.333333333333332, sum 20, zero bucket 1.3333333333333333,
+  // (1,2] 4, (2,4] 2.6666666666666665, (4,8] 1.3333333333333333; rate the same / 60.
+  FW fw = H1Window();
+  Out inc = RunKernel("increase", fw);
+  ASSERT_EQ(inc.kind, Out::kHistogram);
+  ExpectHistogram(inc.h, 0, 0.001, 4.0 / 3, 28.0 / 3, 20, {{1, 4}, {2, 8.0 / 3}, {3, 4.0 / 3}});
+  Out rate = RunKernel("rate", fw);
+  ASSERT_EQ(rate.kind, Out::kHistogram);
+  ExpectHistogram(rate.h, 0, 0.001, 0.02222222222222222, 0.15555555555555553,
+                  0.3333333333333333,
+                  {{1, 0.06666666666666665}, {2, 0.04444444444444444}, {3, 0.02222222222222222}});
+  // delta: no reset handling; the empty zero bucket and empty buckets are dropped.
+  // 2.42: count 0, sum -6.666666666666666, (1,2] 1.3333333333333333, (2,4] -1.3333333333333333.
+  Out delta = RunKernel("delta", fw);
+  ASSERT_EQ(delta.kind, Out::kHistogram);
+  ExpectHistogram(delta.h, 0, 0.001, 0, 0, -20.0 / 3, {{1, 4.0 / 3}, {2, -4.0 / 3}});
+}
+
+TEST(HistogramRateTest, SchemaChangeInsideTheWindow) {
+  // Schema 1 for two samples, then schema 0: the result is at schema 0; schema-1 buckets 1 and 2
+  // both fall in schema-0 bucket 1 (1, 2], bucket 3 in bucket 2. last - first = {1: 6-2, 2: 5},
+  // count 9, sum 27; no reset; × 60/45. 2.42: count 12, sum 36, (1,2] 5.333333333333333,
+  // (2,4] 6.666666666666666.
+  FW fw({}, 1000, 1060);
+  fw.AddHistogram(1005, HB(1, 0.001, 0, 3, {{1, 1}, {2, 1}}));
+  fw.AddHistogram(1020, HB(1, 0.001, 0, 9, {{1, 2}, {2, 2}, {3, 1}}));
+  fw.AddHistogram(1035, HB(0, 0.001, 0, 20, {{1, 5}, {2, 3}}));
+  fw.AddHistogram(1050, HB(0, 0.001, 0, 30, {{1, 6}, {2, 5}}));
+  Out inc = RunKernel("increase", fw);
+  ASSERT_EQ(inc.kind, Out::kHistogram);
+  ExpectHistogram(inc.h, 0, 0.001, 0, 12, 36, {{1, 16.0 / 3}, {2, 20.0 / 3}});
+}
+
+TEST(HistogramRateTest, ResetHintsAndSingleSamples) {
+  // A histogram that only grows but is marked as following a reset: the previous one is added.
+  FW fw({}, 1000, 1030);
+  fw.AddHistogram(1000, HB(0, 0, 0, 1, {{1, 1}}));
+  FloatHistogram second = HB(0, 0, 0, 3, {{1, 3}});
+  second.reset_hint = CounterResetHint::kCounterReset;
+  fw.AddHistogram(1030, second);
+  Out inc = RunKernel("increase", fw);
+  ASSERT_EQ(inc.kind, Out::kHistogram);
+  // (3 - 1) + 1 = 3 over exactly the sampled 30 s (both samples on the window's ends).
+  ExpectHistogram(inc.h, 0, 0, 0, 3, 3, {{1, 3}});
+  // A bucket that went down without the count going down is a reset too.
+  FW b({}, 1000, 1030);
+  b.AddHistogram(1000, HB(0, 0, 0, 4, {{1, 2}, {2, 1}}));
+  b.AddHistogram(1030, HB(0, 0, 0, 5, {{1, 1}, {2, 3}}));
+  // (last - first) + first = last.
+  ExpectHistogram(RunKernel("increase", b).h, 0, 0, 0, 4, 5, {{1, 1}, {2, 3}});
+  FW one({}, 1000, 1030);
+  one.AddHistogram(1010, HB(0, 0, 0, 1, {{1, 1}}));
+  EXPECT_TRUE(NoValue("rate", one));
+  EXPECT_TRUE(NoValue("increase", one));
+}
+
+TEST(HistogramRateTest, FloatFunctionsIgnoreHistograms) {
+  FW fw = H1Window();
+  for (const char* fn : {"irate", "idelta", "changes", "resets", "deriv", "min_over_time",
+                         "max_over_time", "stddev_over_time", "stdvar_over_time",
+                         "mad_over_time"}) {
+    EXPECT_TRUE(NoValue(fn, fw)) << fn;
+  }
+  EXPECT_TRUE(NoValue("quantile_over_time", fw, {0.5}));
+  EXPECT_TRUE(NoValue("predict_linear", fw, {1}));
+  EXPECT_TRUE(Same(4, F("count_over_time", fw)));
+  Out last = RunKernel("last_over_time", fw);
+  ASSERT_EQ(last.kind, Out::kHistogram);
+  EXPECT_EQ(last.h, fw.hv.back());
+}
+
+TEST(HistogramRateTest, SumAndAvgOverTime) {
+  FW fw({}, 1000, 1060);
+  fw.AddHistogram(1010, HB(0, 0.5, 1, 4, {{1, 2}}));
+  fw.AddHistogram(1020, HB(0, 0.5, 3, 8, {{1, 1}, {2, 2}}, {{1, 1}}));
+  // Sum: zc 4, {1: 3, 2: 2}, neg {1: 1}, count 10, sum 12; mean: half of everything.
+  Out sum = RunKernel("sum_over_time", fw);
+  ASSERT_EQ(sum.kind, Out::kHistogram);
+  ExpectHistogram(sum.h, 0, 0.5, 4, 10, 12, {{1, 3}, {2, 2}}, {{1, 1}});
+  Out avg = RunKernel("avg_over_time", fw);
+  ASSERT_EQ(avg.kind, Out::kHistogram);
+  ExpectHistogram(avg.h, 0, 0.5, 2, 5, 6, {{1, 1.5}, {2, 1}}, {{1, 0.5}});
+  // A window with floats and histograms: no value.
+  fw.t.push_back(1030000);
+  fw.v.push_back(1);
+  fw.Bind();
+  EXPECT_TRUE(NoValue("sum_over_time", fw));
+  EXPECT_TRUE(NoValue("avg_over_time", fw));
+}
+
+// hq: negative bucket [-2, -1) 2, zero bucket [-0.5, 0.5] 1, (0.5, 1] 1, (1, 2] 3, (2, 4] 0,
+// (4, 8] 2; count 9.
+FloatHistogram HQ() { return HB(0, 0.5, 1, 12, {{0, 1}, {1, 3}, {2, 0}, {3, 2}}, {{1, 2}}); }
+
+TEST(NativeHistogramTest, Quantile) {
+  // 2.42's answers for this histogram (derivations: q 0.1 → rank 0.9 in [-2,-1) of 2: -2 + 0.45;
+  // q 0.25 → rank 2.25, zero bucket from -0.5 (both sides populated): -0.5 + 0.25; q 0.9 → rank
+  // 8.1 in (4, 8]: 4 + 4 × 1.1/2 = 6.2).
+  FloatHistogram h = HQ();
+  struct {
+    double q, want;
+  } cases[] = {{0, -2},
+               {0.1, -1.55},
+               {0.2, -1.1},
+               {0.25, -0.25},
+               {0.3, 0.19999999999999973},
+               {0.5, 1.1666666666666667},
+               {0.7, 1.7666666666666666},
+               {0.9, 6.199999999999999},
+               {1, 8},
+               {-1, -kInf},
+               {2, kInf},
+               {kNaN, kNaN}};
+  for (auto c : cases) EXPECT_TRUE(Same(c.want, HistogramQuantile(c.q, h))) << c.q;
+  // Only positive buckets: the zero bucket starts at 0; only negative ones: it ends at 0. An
+  // empty first bucket at q 0: 0/0. 2.42: hp 0 → 0, 0.2 → 0.3, 0.5 → 1.3333333333333333,
+  // 0.9 → 2.8; hn 0 → -4, 0.2 → -1.9333333333333333, 0.5 → -1.3333333333333335, 0.9 → -0.15;
+  // he 0 → NaN, 0.2 → 2.4, 0.5 → 3, 0.9 → 3.8.
+  FloatHistogram hp = HB(0, 0.5, 2, 12, {{1, 3}, {2, 1}});
+  FloatHistogram hn = HB(0, 0.5, 2, -12, {}, {{1, 3}, {2, 1}});
+  FloatHistogram he = HB(0, 0, 0, 12, {{1, 0}, {2, 4}});
+  EXPECT_TRUE(Same(0, HistogramQuantile(0, hp)));
+  EXPECT_TRUE(Same(0.3, HistogramQuantile(0.2, hp)));
+  EXPECT_TRUE(Same(1.3333333333333333, HistogramQuantile(0.5, hp)));
+  EXPECT_TRUE(Same(2.8, HistogramQuantile(0.9, hp)));
+  EXPECT_TRUE(Same(-4, HistogramQuantile(0, hn)));
+  EXPECT_TRUE(Same(-1.9333333333333333, HistogramQuantile(0.2, hn)));
+  EXPECT_TRUE(Same(-1.3333333333333335, HistogramQuantile(0.5, hn)));
+  EXPECT_TRUE(Same(-0.15, HistogramQuantile(0.9, hn)));
+  EXPECT_TRUE(std::isnan(HistogramQuantile(0, he)));
+  EXPECT_TRUE(Same(2.4, HistogramQuantile(0.2, he)));
+  EXPECT_TRUE(Same(3, HistogramQuantile(0.5, he)));
+  EXPECT_TRUE(Same(3.8, HistogramQuantile(0.9, he)));
+  // No observations: NaN. NaN observations (count above the buckets' total): the rank beyond
+  // every bucket answers the highest bucket's upper bound.
+  EXPECT_TRUE(std::isnan(HistogramQuantile(0.5, FloatHistogram{})));
+  FloatHistogram nan_obs = HB(0, 0, 0, 1, {{1, 2}});
+  nan_obs.count = 4;
+  EXPECT_EQ(HistogramQuantile(0.9, nan_obs), 2);
+}
+
+TEST(NativeHistogramTest, Fraction) {
+  // 2.42's answers for hq (e.g. (0, 1.5]: half the zero bucket 0.5 + (0.5,1] 1 + half of (1,2]
+  // 1.5 = 3 of 9).
+  FloatHistogram h = HQ();
+  struct {
+    double lo, hi, want;
+  } cases[] = {{-kInf, kInf, 1},
+               {-1.5, 0, 0.16666666666666666},
+               {0, 1.5, 0.3333333333333333},
+               {0.25, 3, 0.4722222222222222},
+               {-3, -2, 0},
+               {1, 1, 0},
+               {2, 1, 0},
+               {kNaN, 1, kNaN},
+               {5, kInf, 0.16666666666666666},
+               {-kInf, -1, 0.2222222222222222},
+               {0.7, 100, 0.6222222222222222}};
+  for (auto c : cases) EXPECT_TRUE(Same(c.want, HistogramFraction(c.lo, c.hi, h))) << c.lo;
+  // One-sided histograms: the zero bucket is [0, 0.5] or [-0.5, 0]. 2.42: hp (0,1) 1/3,
+  // (-1,0) 0, (0.25,0.75) 1/6; hn (0,1) 0, (-1,0) 1/3, (0.25,0.75) 0.
+  FloatHistogram hp = HB(0, 0.5, 2, 12, {{1, 3}, {2, 1}});
+  FloatHistogram hn = HB(0, 0.5, 2, -12, {}, {{1, 3}, {2, 1}});
+  EXPECT_TRUE(Same(1.0 / 3, HistogramFraction(0, 1, hp)));
+  EXPECT_TRUE(Same(0, HistogramFraction(-1, 0, hp)));
+  EXPECT_TRUE(Same(1.0 / 6, HistogramFraction(0.25, 0.75, hp)));
+  EXPECT_TRUE(Same(0, HistogramFraction(0, 1, hn)));
+  EXPECT_TRUE(Same(1.0 / 3, HistogramFraction(-1, 0, hn)));
+  EXPECT_TRUE(Same(0, HistogramFraction(0.25, 0.75, hn)));
+  EXPECT_TRUE(std::isnan(HistogramFraction(0, 1, FloatHistogram{})));
+}
+
+TEST(NativeHistogramTest, StdDevAndStdVar) {
+  // Observations at the buckets' geometric means: zero bucket 0 (×1), (1,2] √2 (×2); mean
+  // sum/count = 3/3 = 1: variance (1 + 2(√2 - 1)²)/3 = (7 - 4√2)/3.
+  FloatHistogram h = HB(0, 0.5, 1, 3, {{1, 2}});
+  EXPECT_TRUE(Same((7 - 4 * std::sqrt(2.0)) / 3, HistogramStdVar(h)));
+  EXPECT_TRUE(Same(std::sqrt((7 - 4 * std::sqrt(2.0)) / 3), HistogramStdDev(h)));
+  // Negative bucket [-4, -2) at -√8, positive (2, 4] at √8, sum 0: variance 8.
+  FloatHistogram s = HB(0, 0, 0, 0, {{2, 1}}, {{2, 1}});
+  EXPECT_TRUE(Same(8, HistogramStdVar(s)));
+  EXPECT_TRUE(std::isnan(HistogramStdVar(FloatHistogram{})));
+}
+
+TEST(NativeHistogramTest, AddAcrossSchemasAndZeroThresholds) {
+  // hp (schema 0, zero threshold 0.5) + hs2 (schema 2, threshold 0.001): schema 0, threshold
+  // 0.5; hs2's buckets 3 and 4 (1.41..2] fall in (1,2], 5 in (2,4], 9 in (4,8].
+  // 2.42 sum(): count 14, sum 19, zero bucket 3, (1,2] 6, (2,4] 2, (4,8] 3.
+  FloatHistogram hp = HB(0, 0.5, 2, 12, {{1, 3}, {2, 1}});
+  FloatHistogram hs2 = HB(2, 0.001, 1, 7, {{3, 1}, {4, 2}, {5, 1}, {9, 3}});
+  FloatHistogram a = hp;
+  HistogramAdd(&a, hs2);
+  HistogramCompact(&a);
+  ExpectHistogram(a, 0, 0.5, 3, 14, 19, {{1, 6}, {2, 2}, {3, 3}});
+  FloatHistogram b = hs2;  // the other order gives the same
+  HistogramAdd(&b, hp);
+  HistogramCompact(&b);
+  ExpectHistogram(b, 0, 0.5, 3, 14, 19, {{1, 6}, {2, 2}, {3, 3}});
+  // hz (threshold 1.5, inside hp's populated (1,2]) + hp: the threshold grows to 2 and (1,2]
+  // joins the zero bucket. 2.42: count 11, sum 19, zero bucket [-2, 2] 6, (2,4] 2, (4,8] 2,
+  // [-8,-4) 1.
+  FloatHistogram hz = HB(0, 1.5, 1, 7, {{2, 1}, {3, 2}}, {{3, 1}});
+  FloatHistogram c = hz;
+  HistogramAdd(&c, hp);
+  HistogramCompact(&c);
+  ExpectHistogram(c, 0, 2, 6, 11, 19, {{2, 2}, {3, 2}}, {{3, 1}});
+  // hz + hs2: hs2's bucket 3 (1.41, 1.68] straddles 1.5, so the threshold becomes 2^0.75 and
+  // that bucket's 1 joins the zero bucket (3 = 1 + 1 + 1); 2.42 still adds it to the merged (1,2]
+  // bucket (3 = 1 + 2): the count (13) is less than the buckets' total (14). 2.42: count 13,
+  // sum 14, zero bucket ±1.6817928305074288 3, (1.68,2] 3, (2,4] 2, (4,8] 5, [-8,-4) 1.
+  FloatHistogram d = hz;
+  HistogramAdd(&d, hs2);
+  HistogramCompact(&d);
+  ExpectHistogram(d, 0, 1.6817928305074288, 3, 13, 14, {{1, 3}, {2, 2}, {3, 5}}, {{3, 1}});
+}
+
+TEST(NativeHistogramTest, SubScaleCompact) {
+  FloatHistogram a = HB(0, 0, 1, 10, {{1, 3}, {2, 1}, {5, 2}});
+  FloatHistogram b = HB(0, 0, 1, 4, {{1, 1}, {2, 1}, {3, 1}}, {{1, 2}});
+  HistogramSub(&a, b);
+  // Not compacted: bucket 2's 0 and the zero bucket's 0 stay until Compact.
+  ExpectHistogram(a, 0, 0, 0, 1, 6, {{1, 2}, {2, 0}, {3, -1}, {5, 2}}, {{1, -2}});
+  HistogramCompact(&a);
+  ExpectHistogram(a, 0, 0, 0, 1, 6, {{1, 2}, {3, -1}, {5, 2}}, {{1, -2}});
+  EXPECT_EQ(a.positive_spans, (std::vector<BucketSpan>{{1, 1}, {1, 1}, {1, 1}}));
+  HistogramScale(&a, 0.5);
+  ExpectHistogram(a, 0, 0, 0, 0.5, 3, {{1, 1}, {3, -0.5}, {5, 1}}, {{1, -1}});
+  // Compact joins spans that become adjacent and drops empty ones.
+  FloatHistogram c;
+  c.positive_spans = {{-2, 2}, {0, 1}, {3, 0}, {1, 2}};
+  c.positive_buckets = {1, 0, 2, 0, 3};
+  HistogramCompact(&c);
+  EXPECT_EQ(c.positive_spans, (std::vector<BucketSpan>{{-2, 1}, {1, 1}, {5, 1}}));
+  EXPECT_EQ(c.positive_buckets, (std::vector<double>{1, 2, 3}));
 }
 
 }  // namespace

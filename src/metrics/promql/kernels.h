@@ -129,16 +129,33 @@ struct Bucket {
 double BucketQuantile(double q, std::vector<Bucket>& buckets);
 
 // Native histograms (Prometheus 2.42's histogram_quantile, histogram_fraction, and the later
-// histogram_stddev / histogram_stdvar with their documented estimates).
+// histogram_stddev / histogram_stdvar with their documented estimates). Buckets are visited as
+// Prometheus's AllBucketIterator does: negative ones from the most negative, the zero bucket
+// (when its count is > 0), positive ones; empty buckets included (q 0 on an empty first bucket
+// is 0/0 = NaN, as 2.42). Quantile and fraction treat the zero bucket as [0, zt] when the
+// histogram has no negative buckets but positive ones, [-zt, 0] in the opposite case — "has
+// buckets" means the bucket list is non-empty, empty buckets included (2.42), so the answer
+// depends on the layout: pass histograms laid out as stored. Linear interpolation inside a
+// bucket (2.42; later releases interpolate exponentially). HistogramQuantile: q < 0 → -Inf,
+// q > 1 → +Inf, no observations or NaN q → NaN; a rank beyond every bucket (NaN observations)
+// → the last bucket's upper bound. HistogramFraction: NaN bound or no observations → NaN,
+// lower >= upper → 0. HistogramStdVar: each observation at its bucket's geometric mean (0 in the
+// zero bucket), around sum / count.
 double HistogramQuantile(double q, const FloatHistogram& h);
 double HistogramFraction(double lower, double upper, const FloatHistogram& h);
 double HistogramStdDev(const FloatHistogram& h);
 double HistogramStdVar(const FloatHistogram& h);
 
 // Native-histogram arithmetic as Prometheus's FloatHistogram: Add / Sub (the result takes the
-// smaller schema — the coarser resolution — and the larger zero threshold, buckets merged
-// accordingly), Mul / Div by a scalar (every count and the sum), Compact (drops empty buckets
-// and merges spans). *a is the result.
+// smaller schema — the coarser resolution — and the larger zero threshold, raised further to a
+// bucket's upper bound when it would cut a populated bucket of either histogram; buckets inside
+// it join the zero count; the rest merged; the result is NOT compacted: empty buckets stay until
+// HistogramCompact), Scale (every count and the sum times factor: Mul, and Div as 1/x), Compact
+// (drops empty buckets, joins spans). *a is the result; its reset hint is left as it was.
+// NOTE for the engine, what 2.42 (native histograms behind a feature flag) did with histogram
+// operands, as queried: `h + h` and sum() add histograms as here; `h * 2`, `2 * h`, `h / 2`
+// answer the histogram unchanged; `h - h` and avg() answer the float 0. The scale and the
+// subtraction here are later Prometheus's.
 void HistogramAdd(FloatHistogram* a, const FloatHistogram& b);
 void HistogramSub(FloatHistogram* a, const FloatHistogram& b);
 void HistogramScale(FloatHistogram* a, double factor);

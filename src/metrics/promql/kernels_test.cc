@@ -5,8 +5,10 @@
 #include "metrics/promql/kernels.h"
 
 #include <cmath>
+#include <fstream>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -800,6 +802,155 @@ TEST(NativeHistogramTest, SubScaleCompact) {
   HistogramCompact(&c);
   EXPECT_EQ(c.positive_spans, (std::vector<BucketSpan>{{-2, 1}, {1, 1}, {5, 1}}));
   EXPECT_EQ(c.positive_buckets, (std::vector<double>{1, 2, 3}));
+}
+
+// ----- recorded from Prometheus 2.42 ---------------------------------------------------------
+
+double ParseValue(const std::string& s) {
+  if (s == "NaN") return kNaN;
+  if (s == "+Inf") return kInf;
+  if (s == "-Inf") return -kInf;
+  return std::stod(s);
+}
+
+// testdata/kernels_2.42.txt, written by testdata/record_kernels.py: random counters, gauges and
+// gauges with NaN/±Inf pushed to Prometheus 2.42.0 by remote write, every range function
+// queried at several times and ranges. "W range_start range_end eval_time ms:value…" gives a
+// window (selected with both ends inclusive); each following line is a query on it: function,
+// argument ("-" for none, "a,b" for two), 2.42's answer ("none" for an empty result).
+TEST(Recorded242Test, RangeFunctions) {
+  std::ifstream in("src/metrics/promql/testdata/kernels_2.42.txt");
+  ASSERT_TRUE(in.good()) << "run from the repository root (ctest does)";
+  std::string line;
+  int n = 0, failures = 0;
+  FW fw({}, 0, 0);
+  std::string window;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string fn, arg, want;
+    ls >> fn;
+    if (fn == "W") {
+      window = line;
+      fw.t.clear();
+      fw.v.clear();
+      ls >> fw.w.range_start >> fw.w.range_end >> fw.w.eval_ts;
+      fw.w.range_ms = fw.w.range_end - fw.w.range_start;
+      std::string sample;
+      while (ls >> sample) {
+        size_t colon = sample.find(':');
+        fw.t.push_back(std::stoll(sample.substr(0, colon)));
+        fw.v.push_back(ParseValue(sample.substr(colon + 1)));
+      }
+      fw.Bind();
+      continue;
+    }
+    ls >> arg >> want;
+    std::vector<double> args;
+    if (arg != "-") {
+      std::istringstream as(arg);
+      std::string a;
+      while (std::getline(as, a, ',')) args.push_back(ParseValue(a));
+    }
+    Out out = RunKernel(fn.c_str(), fw, args);
+    ++n;
+    bool ok = want == "none" ? out.kind == Out::kNone
+                             : out.kind == Out::kFloat && Same(ParseValue(want), out.f);
+    if (!ok && ++failures <= 20) {
+      ADD_FAILURE() << line << "\n  got " << (out.kind == Out::kNone ? "none" : "")
+                    << (out.kind == Out::kFloat ? std::to_string(out.f) : "") << "\n  "
+                    << window;
+    }
+  }
+  EXPECT_GT(n, 6000);
+  EXPECT_EQ(failures, 0);
+}
+
+// testdata/histograms_2.42.txt, written by testdata/record_kernels.py: random native-histogram
+// counters (observations added step by step, occasional resets and resolution drops, zero
+// thresholds 0.001, 0.5 or 1e-128) pushed to Prometheus 2.42.0 (--enable-feature=
+// native-histograms). Windows as above, samples as ms:schema:zero threshold:zero count:count:
+// sum:positive buckets (index=count;…, "." for none):negative buckets. For rate, increase and
+// delta, 2.42 answered histogram_count, histogram_sum, histogram_quantile(0.05/0.5/0.9) and
+// histogram_fraction(0, 2) / (-1, 0.7) (those results are compacted, so their bucket layout is
+// canonical). The raw samples are not compared: 2.42's chunks give every histogram of a chunk
+// the chunk's bucket layout, with empty buckets, and the zero-bucket rule of
+// histogram_quantile/fraction looks at whether a side has buckets at all, so the answer depends
+// on a storage layout this file does not record.
+TEST(Recorded242Test, NativeHistograms) {
+  std::ifstream in("src/metrics/promql/testdata/histograms_2.42.txt");
+  ASSERT_TRUE(in.good()) << "run from the repository root (ctest does)";
+  auto split = [](const std::string& s, char sep) {
+    std::vector<std::string> parts;
+    std::istringstream is(s);
+    std::string p;
+    while (std::getline(is, p, sep)) parts.push_back(p);
+    return parts;
+  };
+  auto buckets = [&](const std::string& s) {
+    BucketMap m;
+    if (s == ".") return m;
+    for (const std::string& b : split(s, ';')) {
+      size_t eq = b.find('=');
+      m[std::stoi(b.substr(0, eq))] = std::stod(b.substr(eq + 1));
+    }
+    return m;
+  };
+  std::string line, window;
+  int n = 0, failures = 0;
+  FW fw({}, 0, 0);
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string fn, post, want;
+    ls >> fn;
+    if (fn == "W") {
+      window = line;
+      fw.ht.clear();
+      fw.hv.clear();
+      ls >> fw.w.range_start >> fw.w.range_end >> fw.w.eval_ts;
+      fw.w.range_ms = fw.w.range_end - fw.w.range_start;
+      std::string sample;
+      while (ls >> sample) {
+        std::vector<std::string> f = split(sample, ':');
+        ASSERT_EQ(f.size(), 8u) << sample;
+        FloatHistogram h = HB(std::stoi(f[1]), std::stod(f[2]), std::stod(f[3]),
+                              std::stod(f[5]), buckets(f[6]), buckets(f[7]));
+        EXPECT_EQ(h.count, std::stod(f[4]));
+        fw.ht.push_back(std::stoll(f[0]));
+        fw.hv.push_back(std::move(h));
+      }
+      fw.Bind();
+      continue;
+    }
+    ls >> post >> want;
+    ++n;
+    Out out = RunKernel(fn.c_str(), fw);
+    bool ok;
+    double got = kNaN;
+    if (want == "none") {
+      ok = out.kind == Out::kNone;
+    } else if (out.kind != Out::kHistogram) {
+      ok = false;
+    } else {
+      const FloatHistogram& h = out.h;
+      if (post == "count") {
+        got = h.count;
+      } else if (post == "sum") {
+        got = h.sum;
+      } else if (post[0] == 'q') {
+        got = HistogramQuantile(std::stod(post.substr(1)), h);
+      } else {
+        size_t colon = post.find(':');
+        got = HistogramFraction(std::stod(post.substr(1, colon - 1)),
+                                std::stod(post.substr(colon + 1)), h);
+      }
+      ok = Same(ParseValue(want), got);
+    }
+    if (!ok && ++failures <= 20) {
+      ADD_FAILURE() << line << "\n  got " << got << "\n  " << window.substr(0, 400);
+    }
+  }
+  EXPECT_GT(n, 1500);
+  EXPECT_EQ(failures, 0);
 }
 
 }  // namespace

@@ -953,5 +953,69 @@ TEST(Recorded242Test, NativeHistograms) {
   EXPECT_EQ(failures, 0);
 }
 
+// testdata/instant_2.42.txt, written by testdata/record_kernels.py from Prometheus 2.42.0 on
+// literal vectors: "F fn x answer" (math and date functions of vector(x)), "R x to answer"
+// (round), "A agg param answer values…" (avg/stddev/stdvar/quantile over label_replace'd
+// vector() literals, in that order), "B q answer le=count…" (histogram_quantile over classic
+// buckets, in any order, sometimes non-monotonic, NaN or without +Inf).
+TEST(Recorded242Test, InstantFunctionsAndAggregations) {
+  std::ifstream in("src/metrics/promql/testdata/instant_2.42.txt");
+  ASSERT_TRUE(in.good()) << "run from the repository root (ctest does)";
+  std::string line;
+  int n = 0, failures = 0;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string kind, a, b, want;
+    ls >> kind;
+    double got = kNaN;
+    if (kind == "F") {
+      ls >> a >> b >> want;
+      double x = ParseValue(b);
+      if (MathFn fn = FindMathFunction(a); fn != nullptr) {
+        got = fn(x);
+      } else {
+        ASSERT_TRUE(DateFunction(a, x, &got)) << line;
+      }
+    } else if (kind == "R") {
+      ls >> a >> b >> want;
+      got = Round(ParseValue(a), ParseValue(b));
+    } else if (kind == "A") {
+      ls >> a >> b >> want;
+      std::vector<double> vals;
+      std::string v;
+      while (ls >> v) vals.push_back(ParseValue(v));
+      if (a == "avg") {
+        Mean m;
+        for (double x : vals) m.Add(x);
+        got = m.Value();
+      } else if (a == "stddev" || a == "stdvar") {
+        Variance var;
+        for (double x : vals) var.Add(x);
+        got = a == "stddev" ? var.Stddev() : var.Stdvar();
+      } else {
+        got = Quantile(ParseValue(b), vals);
+      }
+    } else if (kind == "B") {
+      ls >> a >> want;
+      std::vector<Bucket> buckets;
+      std::string bk;
+      while (ls >> bk) {
+        size_t eq = bk.find('=');
+        buckets.push_back({ParseValue(bk.substr(0, eq)), ParseValue(bk.substr(eq + 1))});
+      }
+      got = BucketQuantile(ParseValue(a), buckets);
+    } else {
+      FAIL() << line;
+    }
+    ++n;
+    // Exact for ±0 too (sgn(-0) = -0, round keeps the sign), else within 1e-6.
+    double w = ParseValue(want);
+    bool ok = Same(w, got) && (w != 0 || std::signbit(w) == std::signbit(got));
+    if (!ok && ++failures <= 20) ADD_FAILURE() << line << "\n  got " << got;
+  }
+  EXPECT_GT(n, 2000);
+  EXPECT_EQ(failures, 0);
+}
+
 }  // namespace
 }  // namespace sprout::metrics::promql::kernels

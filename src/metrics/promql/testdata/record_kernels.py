@@ -12,7 +12,9 @@ from the repository root (needs node and tests/e2e/node_modules):
 It generates random series (fixed seeds), pushes them by remote write (the e2e remote-write
 encoder tests/e2e/lib/proto.js), queries every range function at several times and ranges, and
 writes testdata/kernels_2.42.txt (float series) and testdata/histograms_2.42.txt (native
-histograms): a "W range_start range_end eval_time samples…" line gives a window's samples (both
+histograms), then testdata/instant_2.42.txt (math/date functions, round, avg/stddev/stdvar/
+quantile aggregations and histogram_quantile over classic buckets, on literal vectors). In the
+first two, a "W range_start range_end eval_time samples…" line gives a window's samples (both
 ends inclusive), and the lines after it "function argument answer" give 2.42's answers for that
 window, so the test needs no Prometheus.
 """
@@ -194,5 +196,73 @@ def histograms():
     open(OUT + "histograms_2.42.txt", "w").write("\n".join(out) + "\n")
 
 
+def instant():
+    """Math and date functions, round, and the aggregations over literal vectors."""
+    random.seed(11)
+    out = []
+    special = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.5, -2.5, 3.14159, 1e-300, 1e300, -1e300,
+               float("inf"), float("-inf"), float("nan"), 1709214330.0, -86401.0, 951782399.5,
+               4102444800.0, -62135596800.0, 1e12, 0.999999]
+    values = special + [round(random.uniform(-1000, 1000), random.choice([0, 2, 6])) for _ in range(20)]
+
+    def lit(v):
+        if math.isnan(v):
+            return "NaN"
+        if math.isinf(v):
+            return "Inf" if v > 0 else "-Inf"
+        return repr(v)
+
+    fns = ["abs", "ceil", "floor", "exp", "sqrt", "ln", "log2", "log10", "sgn", "acos", "acosh",
+           "asin", "asinh", "atan", "atanh", "cos", "cosh", "sin", "sinh", "tan", "tanh", "deg",
+           "rad", "day_of_month", "day_of_week", "day_of_year", "days_in_month", "hour", "minute",
+           "month", "year"]
+    for fn in fns:
+        for v in values:
+            out.append(f"F {fn} {fmt(v)} {query(f'{fn}(vector({lit(v)}))', 1000)}")
+    for v in values:
+        for to in [1, 0.1, 0.25, 5, 3, -2, 0]:
+            out.append(f"R {fmt(v)} {fmt(to)} {query(f'round(vector({lit(v)}), {lit(to)})', 1000)}")
+
+    def vec(vals):
+        return " or ".join(f'label_replace(vector({lit(v)}), "i", "{i}", "", "")' for i, v in enumerate(vals))
+
+    pool = [1.0, 2.0, -3.5, 10.0, 1e10, -1e10, 0.1, float("inf"), float("-inf"), float("nan"), 7.25, 0.0]
+    sets = []
+    for _ in range(60):
+        n = random.randint(1, 7)
+        sets.append([random.choice(pool) if random.random() < 0.3 else round(random.uniform(-50, 50), 3)
+                     for _ in range(n)])
+    for vals in sets:
+        vs = " ".join(fmt(v) for v in vals)
+        for agg in ["avg", "stddev", "stdvar"]:
+            out.append(f"A {agg} - {query(f'{agg}({vec(vals)})', 1000)} {vs}")
+        for q in [0, 0.25, 0.5, 0.9, 1]:
+            out.append(f"A quantile {q} {query(f'quantile({q}, {vec(vals)})', 1000)} {vs}")
+    # Classic histogram buckets: cumulative counts with random bounds, sometimes non-monotonic,
+    # NaN, without +Inf, or with duplicate bounds.
+    for _ in range(60):
+        bounds = sorted(random.sample([-5, -1, 0, 0.5, 1, 2.5, 5, 10, 100], random.randint(1, 5)))
+        counts, c = [], 0.0
+        for _ in bounds:
+            c += random.choice([0, 1, 2, 5, 10])
+            counts.append(c)
+        buckets = list(zip(bounds, counts))
+        if random.random() < 0.85:
+            buckets.append((float("inf"), c + random.choice([0, 0, 1, 3])))
+        if random.random() < 0.2:
+            i = random.randrange(len(buckets))
+            buckets[i] = (buckets[i][0], max(0.0, buckets[i][1] - 3))
+        if random.random() < 0.1:
+            i = random.randrange(len(buckets))
+            buckets[i] = (buckets[i][0], float("nan"))
+        random.shuffle(buckets)
+        sel = " or ".join(f'label_replace(vector({lit(n)}), "le", "{fmt(b)}", "", "")' for b, n in buckets)
+        bs = " ".join(f"{fmt(b)}={fmt(n)}" for b, n in buckets)
+        for q in [0, 0.1, 0.5, 0.75, 0.99, 1]:
+            out.append(f"B {q} {query(f'histogram_quantile({q}, {sel})', 1000)} {bs}")
+    open(OUT + "instant_2.42.txt", "w").write("\n".join(out) + "\n")
+
+
 floats()
 histograms()
+instant()

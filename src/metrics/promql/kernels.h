@@ -85,13 +85,19 @@ double Quantile(double q, std::vector<double>& values);
 
 // Running sums as the aggregations and *_over_time use them.
 // Neumaier-compensated sum as 2.42's sum_over_time (Value() is the bare running sum when that is
-// ±Inf). NOTE: 2.42's `sum` AGGREGATION does not compensate: it adds with plain `+=`, and so
-// should the engine for it.
+// ±Inf). NOTE: 2.42's `sum` AGGREGATION does not compensate — use PlainSum for it: over
+// 1e16, 1, 1, -1e16 2.42's sum() answers 0 where KahanSum answers 2.
 struct KahanSum {
   double sum = 0;
   double c = 0;
   void Add(double v);
   double Value() const;
+};
+// 2.42's sum aggregation: plain left-to-right `+=` in the order the series come.
+struct PlainSum {
+  double sum = 0;
+  void Add(double v) { sum += v; }
+  double Value() const { return sum; }
 };
 // Mean and variance as Prometheus 2.42's stddev/stdvar AGGREGATIONS compute them: the group
 // starts at its first value (mean = v, M2 = 0; so a lone ±Inf or NaN has variance 0 / NaN),

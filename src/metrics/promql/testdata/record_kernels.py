@@ -12,7 +12,7 @@ from the repository root (needs node and tests/e2e/node_modules):
 It generates random series (fixed seeds), pushes them by remote write (the e2e remote-write
 encoder tests/e2e/lib/proto.js), queries every range function at several times and ranges, and
 writes testdata/kernels_2.42.txt (float series) and testdata/histograms_2.42.txt (native
-histograms), then testdata/instant_2.42.txt (math/date functions, round, avg/stddev/stdvar/
+histograms), then testdata/instant_2.42.txt (math/date functions, round, sum/avg/stddev/stdvar/
 quantile aggregations and histogram_quantile over classic buckets, on literal vectors). In the
 first two, a "W range_start range_end eval_time samples…" line gives a window's samples (both
 ends inclusive), and the lines after it "function argument answer" give 2.42's answers for that
@@ -227,14 +227,14 @@ def instant():
         return " or ".join(f'label_replace(vector({lit(v)}), "i", "{i}", "", "")' for i, v in enumerate(vals))
 
     pool = [1.0, 2.0, -3.5, 10.0, 1e10, -1e10, 0.1, float("inf"), float("-inf"), float("nan"), 7.25, 0.0]
-    sets = []
+    sets = [[1e16, 1.0, 1.0, -1e16], [1.0, 1e100, 1.0, -1e100]]
     for _ in range(60):
         n = random.randint(1, 7)
         sets.append([random.choice(pool) if random.random() < 0.3 else round(random.uniform(-50, 50), 3)
                      for _ in range(n)])
     for vals in sets:
         vs = " ".join(fmt(v) for v in vals)
-        for agg in ["avg", "stddev", "stdvar"]:
+        for agg in ["sum", "avg", "stddev", "stdvar"]:
             out.append(f"A {agg} - {query(f'{agg}({vec(vals)})', 1000)} {vs}")
         for q in [0, 0.25, 0.5, 0.9, 1]:
             out.append(f"A quantile {q} {query(f'quantile({q}, {vec(vals)})', 1000)} {vs}")

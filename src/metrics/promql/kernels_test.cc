@@ -626,7 +626,7 @@ TEST(HistogramRateTest, ResetHintsAndSingleSamples) {
 
 TEST(HistogramRateTest, FloatFunctionsIgnoreHistograms) {
   FW fw = H1Window();
-  for (const char* fn : {"irate", "idelta", "changes", "resets", "deriv", "min_over_time",
+  for (const char* fn : {"irate", "idelta", "deriv", "min_over_time",
                          "max_over_time", "stddev_over_time", "stdvar_over_time",
                          "mad_over_time"}) {
     EXPECT_TRUE(NoValue(fn, fw)) << fn;
@@ -634,9 +634,37 @@ TEST(HistogramRateTest, FloatFunctionsIgnoreHistograms) {
   EXPECT_TRUE(NoValue("quantile_over_time", fw, {0.5}));
   EXPECT_TRUE(NoValue("predict_linear", fw, {1}));
   EXPECT_TRUE(Same(4, F("count_over_time", fw)));
+  // changes / resets count histograms as later Prometheus: h1 changes at every step and resets
+  // once (count 7 → 1).
+  EXPECT_TRUE(Same(3, F("changes", fw)));
+  EXPECT_TRUE(Same(1, F("resets", fw)));
   Out last = RunKernel("last_over_time", fw);
   ASSERT_EQ(last.kind, Out::kHistogram);
   EXPECT_EQ(last.h, fw.hv.back());
+}
+
+TEST(HistogramRateTest, ChangesAndResetsAcrossKinds) {
+  // float 1 (t 1010), histogram A (1020), A again (1030), float 1 (1040), float 0 (1050),
+  // histogram B smaller than A (1055), float 0 (1058): in time order the pairs are
+  // f→h (change, reset), h→h identical (none), h→f (change, reset), 1→0 (change, reset),
+  // f→h (change, reset), h→f (change, reset): 5 changes, 5 resets.
+  FW fw({{1010, 1}, {1040, 1}, {1050, 0}, {1058, 0}}, 1000, 1060);
+  FloatHistogram a = HB(0, 0, 0, 3, {{1, 2}, {2, 1}});
+  fw.AddHistogram(1020, a);
+  fw.AddHistogram(1030, a);
+  fw.AddHistogram(1055, HB(0, 0, 0, 1, {{1, 1}}));
+  EXPECT_TRUE(Same(5, F("changes", fw)));
+  EXPECT_TRUE(Same(5, F("resets", fw)));
+  // Histograms only: identical → no change; a different sum (NaN sums compare by their bits,
+  // so NaN = NaN) or layout → change; growing buckets are no reset.
+  FW h({}, 1000, 1060);
+  FloatHistogram n1 = HB(0, 0, 0, kNaN, {{1, 1}});
+  h.AddHistogram(1010, n1);
+  h.AddHistogram(1020, n1);
+  h.AddHistogram(1030, HB(0, 0, 0, kNaN, {{1, 1}, {2, 0}}));  // an empty bucket more: changed
+  h.AddHistogram(1040, HB(0, 0, 0, kNaN, {{1, 1}, {2, 2}}));
+  EXPECT_TRUE(Same(2, F("changes", h)));
+  EXPECT_TRUE(Same(0, F("resets", h)));
 }
 
 TEST(HistogramRateTest, SumAndAvgOverTime) {

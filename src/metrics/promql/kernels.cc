@@ -139,6 +139,10 @@ Unpacked Unpack(const FloatHistogram& h) {
 // What the zero count would be with a zero threshold of at least `t`; a threshold falling inside
 // a populated bucket grows to that bucket's upper bound (absolute). Returns the threshold used.
 double ZeroCountFor(const Unpacked& u, double t, double* count) {
+  if (t == u.zero_threshold) {  // unchanged (whatever lies inside it already)
+    *count = u.zero_count;
+    return t;
+  }
   for (;;) {
     double c = u.zero_count, nt = t;
     for (const Side* side : {&u.pos, &u.neg}) {
@@ -153,7 +157,7 @@ double ZeroCountFor(const Unpacked& u, double t, double* count) {
         }
       }
     }
-    if (nt == t) {
+    if (!(nt > t)) {  // also ends the loop for a NaN threshold (invalid input)
       *count = c;
       return t;
     }
@@ -201,7 +205,7 @@ void AddSigned(FloatHistogram* a, const FloatHistogram& b, double sign) {
   for (;;) {
     double ta = ZeroCountFor(ua, t, &ca);
     double tb = ZeroCountFor(ub, ta, &cb);
-    if (tb == t) break;
+    if (!(tb > t)) break;  // stable (a NaN threshold stops here too)
     t = tb;
   }
   int32_t schema = std::min(ua.schema, ub.schema);
@@ -819,10 +823,10 @@ bool DateFunction(std::string_view name, double unix_seconds, double* out) {
   else if (name == "year") f = kYear;
   else return false;
   // 2.42 truncates the value to int64 as Go does on amd64: NaN, ±Inf and values outside the
-  // int64 range become the minimum int64, whose date Go's time package reports as
+  // int64 range become the minimum int64 (as -2^63 itself is), whose date Go's time package reports as
   // 292277026596-12-04 15:30:xx UTC (a Sunday, day 339). Those answers are Prometheus 2.42's
   // (queried: year(vector(NaN)) and the others).
-  if (!(unix_seconds >= -9223372036854775808.0 && unix_seconds < 9223372036854775808.0)) {
+  if (!(unix_seconds > -9223372036854775808.0 && unix_seconds < 9223372036854775808.0)) {
     static constexpr double kAnswers[] = {4, 0, 339, 31, 15, 30, 12, 292277026596.0};
     *out = kAnswers[f];
     return true;

@@ -366,7 +366,7 @@ TEST(DateTest, Functions) {
   EXPECT_EQ(at("year", -9.2e18), -291536392293.0);
   // 2.42 for NaN, +Inf, -Inf alike: year 292277026596, month 12, day_of_month 4, day_of_week 0,
   // day_of_year 339, days_in_month 31, hour 15, minute 30.
-  for (double x : {kNaN, kInf, -kInf, 1e300}) {
+  for (double x : {kNaN, kInf, -kInf, 1e300, -9223372036854775808.0}) {
     EXPECT_EQ(at("year", x), 292277026596.0);
     EXPECT_EQ(at("month", x), 12);
     EXPECT_EQ(at("day_of_month", x), 4);
@@ -810,6 +810,20 @@ TEST(NativeHistogramTest, AddAcrossSchemasAndZeroThresholds) {
   HistogramAdd(&d, hs2);
   HistogramCompact(&d);
   ExpectHistogram(d, 0, 1.6817928305074288, 3, 13, 14, {{1, 3}, {2, 2}, {3, 5}}, {{3, 1}});
+}
+
+TEST(NativeHistogramTest, InvalidZeroThresholdsTerminate) {
+  // A NaN or infinite zero threshold is invalid input; the arithmetic must still finish.
+  FloatHistogram a = HB(0, kNaN, 1, 3, {{1, 2}});
+  FloatHistogram b = HB(1, 0.5, 1, 3, {{1, 2}});
+  HistogramAdd(&a, b);
+  FloatHistogram c = HB(0, 0.5, 1, 3, {{1, 2}});
+  HistogramAdd(&c, a);
+  FloatHistogram d = HB(0, kInf, 1, 3, {{1, 2}});
+  HistogramAdd(&d, b);  // every bucket of b joins the infinite zero bucket; d's own stay
+  EXPECT_EQ(d.zero_count, 4);
+  EXPECT_EQ(d.positive_buckets, (std::vector<double>{2}));
+  EXPECT_EQ(d.count, 6);
 }
 
 TEST(NativeHistogramTest, SubScaleCompact) {

@@ -100,13 +100,13 @@ struct PlainSum {
   double Value() const { return sum; }
 };
 // Mean and variance as Prometheus 2.42's stddev/stdvar AGGREGATIONS compute them: the group
-// starts at its first value (mean = v, M2 = 0; so a lone ±Inf or NaN has variance 0 / NaN),
-// then plain Welford updates. stddev/stdvar_over_time use a compensated variant (the kernels).
+// starts at its first value (mean = v, M2 = 0; so a lone ±Inf or NaN has variance 0, as 2.42
+// answers), then plain Welford updates. stddev/stdvar_over_time use a compensated variant (the kernels).
 // Stdvar() of no values is NaN.
 struct Variance {
   double count = 0;
   double mean = 0;
-  double m2 = 0;  // or whatever running state Prometheus's algorithm needs
+  double m2 = 0;  // sum of squared deviations (Welford's M2)
   void Add(double v);
   double Stdvar() const;  // population variance
   double Stddev() const;
@@ -124,10 +124,14 @@ struct Mean {
 };
 
 // histogram_quantile over classic buckets. `buckets` are (upper bound, cumulative count) of one
-// series group, in any order; Prometheus 2.42's rules: sorted by upper bound, the highest must be
-// +Inf (else NaN), fewer than 2 buckets → NaN, counts made monotonic, q < 0 → -Inf, q > 1 →
-// +Inf, NaN q → NaN, interpolation inside the bucket (the first bucket's lower bound is 0 when
-// its upper bound is positive), the +Inf bucket answers the second highest bound.
+// series group, in any order (reordered and merged in place); Prometheus 2.42's rules, in order:
+// NaN q → NaN, q < 0 → -Inf, q > 1 → +Inf; sorted by upper bound, the highest must be +Inf (else
+// NaN); buckets with equal bounds are one (counts added); counts made monotonic (a count below
+// the running maximum is raised to it; NaN counts stay NaN); fewer than 2 buckets → NaN; a total
+// (+Inf count) of 0 → NaN. rank = q × total; the first bucket whose count >= rank is found by
+// binary search (Go's sort.Search — with NaN counts this is not a scan); in the +Inf bucket (also
+// when the total is NaN) → the second highest bound; in the first bucket with an upper bound <= 0
+// → that bound; else linear interpolation inside the bucket, the first bucket starting at 0.
 struct Bucket {
   double upper = 0;
   double count = 0;

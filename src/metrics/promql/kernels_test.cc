@@ -731,6 +731,13 @@ TEST(NativeHistogramTest, Quantile) {
   EXPECT_TRUE(Same(3.8, HistogramQuantile(0.9, he)));
   // No observations: NaN. NaN observations (count above the buckets' total): the rank beyond
   // every bucket answers the highest bucket's upper bound.
+  // An empty zero bucket is not visited: q 0 answers the first positive bucket's lower bound.
+  // 2.42 (zero threshold 0.5, zero count 0, (1,2] 3): q 0 → 1, q 0.5 → 1.5,
+  // histogram_fraction(-1, 1.5) → 0.5.
+  FloatHistogram hz0 = HB(0, 0.5, 0, 4, {{1, 3}});
+  EXPECT_EQ(HistogramQuantile(0, hz0), 1);
+  EXPECT_EQ(HistogramQuantile(0.5, hz0), 1.5);
+  EXPECT_EQ(HistogramFraction(-1, 1.5, hz0), 0.5);
   EXPECT_TRUE(std::isnan(HistogramQuantile(0.5, FloatHistogram{})));
   FloatHistogram nan_obs = HB(0, 0, 0, 1, {{1, 2}});
   nan_obs.count = 4;

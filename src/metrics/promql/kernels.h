@@ -79,8 +79,11 @@ double Round(double v, double to_nearest);
 // NaN. false for an unknown name.
 bool DateFunction(std::string_view name, double unix_seconds, double* out);
 
-// Prometheus's quantile of `values` (reordered): q < 0 → -Inf, q > 1 → +Inf, NaN q → NaN, no
-// values → NaN; linear interpolation between the closest ranks otherwise.
+// Prometheus's quantile of `values` (reordered), for the quantile aggregation and
+// quantile_over_time: no values → NaN (checked first), NaN q → NaN, q < 0 → -Inf, q > 1 → +Inf;
+// otherwise values sorted with NaN first, rank = q × (n - 1), and
+// v[floor] × (1 - w) + v[floor + 1] × w — so an infinite neighbour with weight 0 gives NaN
+// (Inf × 0), as in 2.42 (quantile_over_time(0, {-Inf, -Inf}) is NaN).
 double Quantile(double q, std::vector<double>& values);
 
 // Running sums as the aggregations and *_over_time use them.

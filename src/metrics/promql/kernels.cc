@@ -15,8 +15,9 @@
 //    DELIBERATE DIFFERENCE: 2.42 (native histograms were an experimental feature then) hands a
 //    histogram sample to float functions as the value 0 (its Point.V), so e.g.
 //    sum_over_time / max_over_time / irate / changes over a histogram series answer 0 and
-//    last_over_time answers the float 0; we answer no value (float functions) or the histogram
-//    (last_over_time), as later Prometheus does.
+//    last_over_time answers the float 0; we answer no value (float functions), the histogram
+//    (last_over_time), or count histogram changes and resets (changes, resets), as later
+//    Prometheus does.
 //  - sum_over_time / avg_over_time over histograms do not exist in 2.42; they follow later
 //    Prometheus (plain histogram sum; incremental mean mean += h/n - mean/n).
 #include "metrics/promql/kernels.h"
@@ -24,6 +25,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -137,6 +139,10 @@ Unpacked Unpack(const FloatHistogram& h) {
 // What the zero count would be with a zero threshold of at least `t`; a threshold falling inside
 // a populated bucket grows to that bucket's upper bound (absolute). Returns the threshold used.
 double ZeroCountFor(const Unpacked& u, double t, double* count) {
+  if (t == u.zero_threshold) {  // unchanged (whatever lies inside it already)
+    *count = u.zero_count;
+    return t;
+  }
   for (;;) {
     double c = u.zero_count, nt = t;
     for (const Side* side : {&u.pos, &u.neg}) {
@@ -151,7 +157,7 @@ double ZeroCountFor(const Unpacked& u, double t, double* count) {
         }
       }
     }
-    if (nt == t) {
+    if (!(nt > t)) {  // also ends the loop for a NaN threshold (invalid input)
       *count = c;
       return t;
     }
@@ -199,7 +205,7 @@ void AddSigned(FloatHistogram* a, const FloatHistogram& b, double sign) {
   for (;;) {
     double ta = ZeroCountFor(ua, t, &ca);
     double tb = ZeroCountFor(ub, ta, &cb);
-    if (tb == t) break;
+    if (!(tb > t)) break;  // stable (a NaN threshold stops here too)
     t = tb;
   }
   int32_t schema = std::min(ua.schema, ub.schema);
@@ -390,23 +396,83 @@ void InstantValue(const Window& w, Out* out, bool is_rate) {
 void KIrate(const Window& w, std::span<const double>, Out* out) { InstantValue(w, out, true); }
 void KIdelta(const Window& w, std::span<const double>, Out* out) { InstantValue(w, out, false); }
 
-void KChanges(const Window& w, std::span<const double>, Out* out) {
-  if (w.fv.empty()) return;
-  int changes = 0;
-  for (size_t i = 1; i < w.fv.size(); ++i) {
-    double prev = w.fv[i - 1], cur = w.fv[i];
-    if (cur != prev && !(std::isnan(cur) && std::isnan(prev))) ++changes;
+// changes / resets walk floats and histograms in time order (histograms: later Prometheus; 2.42
+// saw a histogram sample as the float 0). A float next to a histogram counts as a change and as
+// a reset; two histograms change when not identical and reset when DetectReset says so.
+template <typename OnPair>
+bool WalkSamples(const Window& w, OnPair on_pair) {
+  size_t nf = w.ft.size(), nh = w.ht.size();
+  if (nf + nh == 0) return false;
+  size_t i = 0, j = 0;
+  int prev_kind = -1;  // 0 float, 1 histogram
+  size_t prev = 0;
+  while (i < nf || j < nh) {
+    int kind;
+    size_t cur;
+    if (j >= nh || (i < nf && w.ft[i] < w.ht[j])) {
+      kind = 0;
+      cur = i++;
+    } else {
+      kind = 1;
+      cur = j++;
+    }
+    if (prev_kind >= 0) on_pair(prev_kind, prev, kind, cur);
+    prev_kind = kind;
+    prev = cur;
   }
-  SetFloat(out, changes);
+  return true;
+}
+
+bool SameHistogram(const FloatHistogram& a, const FloatHistogram& b) {
+  auto bits = [](double d) {
+    uint64_t u;
+    std::memcpy(&u, &d, sizeof u);
+    return u;
+  };
+  if (a.schema != b.schema || a.zero_threshold != b.zero_threshold ||
+      a.zero_count != b.zero_count || a.count != b.count || bits(a.sum) != bits(b.sum)) {
+    return false;
+  }
+  auto same_side = [](const Side& x, const Side& y) {
+    if (x.size() != y.size()) return false;
+    for (size_t k = 0; k < x.size(); ++k) {
+      if (x[k].idx != y[k].idx || x[k].count != y[k].count) return false;
+    }
+    return true;
+  };
+  return same_side(ToSide(a.positive_spans, a.positive_buckets),
+                   ToSide(b.positive_spans, b.positive_buckets)) &&
+         same_side(ToSide(a.negative_spans, a.negative_buckets),
+                   ToSide(b.negative_spans, b.negative_buckets));
+}
+
+void KChanges(const Window& w, std::span<const double>, Out* out) {
+  int changes = 0;
+  bool any = WalkSamples(w, [&](int pk, size_t p, int ck, size_t c) {
+    if (pk != ck) {
+      ++changes;
+    } else if (pk == 0) {
+      double prev = w.fv[p], cur = w.fv[c];
+      if (cur != prev && !(std::isnan(cur) && std::isnan(prev))) ++changes;
+    } else if (!SameHistogram(w.hv[p], w.hv[c])) {
+      ++changes;
+    }
+  });
+  if (any) SetFloat(out, changes);
 }
 
 void KResets(const Window& w, std::span<const double>, Out* out) {
-  if (w.fv.empty()) return;
   int resets = 0;
-  for (size_t i = 1; i < w.fv.size(); ++i) {
-    if (w.fv[i] < w.fv[i - 1]) ++resets;
-  }
-  SetFloat(out, resets);
+  bool any = WalkSamples(w, [&](int pk, size_t p, int ck, size_t c) {
+    if (pk != ck) {
+      ++resets;
+    } else if (pk == 0) {
+      if (w.fv[c] < w.fv[p]) ++resets;
+    } else if (DetectReset(w.hv[c], w.hv[p])) {
+      ++resets;
+    }
+  });
+  if (any) SetFloat(out, resets);
 }
 
 // Least squares over (seconds relative to intercept_ms, value), compensated sums as 2.42.
@@ -757,10 +823,10 @@ bool DateFunction(std::string_view name, double unix_seconds, double* out) {
   else if (name == "year") f = kYear;
   else return false;
   // 2.42 truncates the value to int64 as Go does on amd64: NaN, ±Inf and values outside the
-  // int64 range become the minimum int64, whose date Go's time package reports as
+  // int64 range become the minimum int64 (as -2^63 itself is), whose date Go's time package reports as
   // 292277026596-12-04 15:30:xx UTC (a Sunday, day 339). Those answers are Prometheus 2.42's
   // (queried: year(vector(NaN)) and the others).
-  if (!(unix_seconds >= -9223372036854775808.0 && unix_seconds < 9223372036854775808.0)) {
+  if (!(unix_seconds > -9223372036854775808.0 && unix_seconds < 9223372036854775808.0)) {
     static constexpr double kAnswers[] = {4, 0, 339, 31, 15, 30, 12, 292277026596.0};
     *out = kAnswers[f];
     return true;

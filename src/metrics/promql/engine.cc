@@ -651,15 +651,8 @@ absl::StatusOr<Val> Engine::Impl::EvalRangeCall(const Expr& e, const Grid& g, si
   if (name == "holt_winters" || name == "double_exponential_smoothing") {
     // Prometheus checks the factors at every step.
     for (size_t i = 0; i < g.n; ++i) {
-      double sf = sargs[0][i], tf = sargs[1][i];
-      if (!(sf > 0 && sf < 1)) {
-        return ExecError(absl::StrCat("invalid smoothing factor. Expected: 0 < sf < 1, got: ",
-                                      FormatValueForLabel(sf)));
-      }
-      if (!(tf > 0 && tf < 1)) {
-        return ExecError(absl::StrCat("invalid trend factor. Expected: 0 < tf < 1, got: ",
-                                      FormatValueForLabel(tf)));
-      }
+      absl::Status st = kernels::HoltWintersArgsError(sargs[0][i], sargs[1][i]);
+      if (!st.ok()) return ExecError(std::string(st.message()));
     }
   }
   kernels::RangeKernel kernel = nullptr;
@@ -1384,7 +1377,7 @@ absl::StatusOr<Val> Engine::Impl::EvalAggregate(const Expr& e, const Grid& g) {
   // sum avg count min max group stddev stdvar.
   struct Acc {
     std::vector<uint8_t> has;  // 0 none, 1 float, 2 histogram, 3 mixed (dropped)
-    std::vector<kernels::KahanSum> sum;
+    std::vector<kernels::PlainSum> sum;  // 2.42's sum() does not compensate
     std::vector<kernels::Mean> mean;
     std::vector<kernels::Variance> var;
     std::vector<double> val;

@@ -1104,7 +1104,7 @@ absl::StatusOr<Val> Engine::Impl::EvalCall(const Expr& e, const Grid& g) {
       }
       if (!has_float) continue;
       std::string_view le = s.labels.Get("le");
-      double upper;
+      double upper = 0;
       if (le.empty()) continue;
       // Prometheus uses strconv.ParseFloat; a bad `le` drops the series.
       if (!ParseGoFloat(le, &upper)) continue;

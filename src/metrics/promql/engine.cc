@@ -244,6 +244,13 @@ class SampleReader {
 struct WindowBuf {
   std::vector<int64_t> ft;
   std::vector<double> fv;
+  // With `track_resets` (rate, increase): the running sum of counter-reset corrections, one per
+  // float sample (kernels::Window::fcorr).
+  bool track_resets = false;
+  std::vector<double> fcorr;
+  double corr_sum = 0;
+  double prev_v = 0;
+  bool have_prev = false;
   std::vector<int64_t> ht;
   std::vector<FloatHistogram> hv;
   size_t fb = 0, hb = 0;  // first live index
@@ -251,6 +258,9 @@ struct WindowBuf {
   void Reset() {
     ft.clear();
     fv.clear();
+    fcorr.clear();
+    corr_sum = 0;
+    have_prev = false;
     ht.clear();
     hv.clear();
     fb = hb = 0;
@@ -261,12 +271,23 @@ struct WindowBuf {
     if (fb > 64 && fb * 2 > ft.size()) {
       ft.erase(ft.begin(), ft.begin() + fb);
       fv.erase(fv.begin(), fv.begin() + fb);
+      if (track_resets) fcorr.erase(fcorr.begin(), fcorr.begin() + fb);
       fb = 0;
     }
     if (hb > 16 && hb * 2 > ht.size()) {
       ht.erase(ht.begin(), ht.begin() + hb);
       hv.erase(hv.begin(), hv.begin() + hb);
       hb = 0;
+    }
+  }
+  void PushFloat(int64_t t, double v) {
+    ft.push_back(t);
+    fv.push_back(v);
+    if (track_resets) {
+      if (have_prev && v < prev_v) corr_sum += prev_v;
+      fcorr.push_back(corr_sum);
+      prev_v = v;
+      have_prev = true;
     }
   }
   size_t size() const { return ft.size() - fb + ht.size() - hb; }
@@ -277,6 +298,7 @@ struct WindowBuf {
     w.fv = std::span<const double>(fv).subspan(fb);
     w.ht = std::span<const int64_t>(ht).subspan(hb);
     w.hv = std::span<const FloatHistogram>(hv).subspan(hb);
+    if (track_resets) w.fcorr = std::span<const double>(fcorr).subspan(fb);
     return w;
   }
 };
@@ -692,6 +714,7 @@ absl::StatusOr<Val> Engine::Impl::EvalRangeCall(const Expr& e, const Grid& g, si
   out.type = ValueType::kVector;
   std::vector<double> args(sargs.size());
   WindowBuf buf;
+  buf.track_resets = name == "rate" || name == "increase";
   kernels::Out res;
   std::vector<uint8_t> any(absent ? g.n : 0, 0);
   int64_t total = 0;
@@ -721,8 +744,7 @@ absl::StatusOr<Val> Engine::Impl::EvalRangeCall(const Expr& e, const Grid& g, si
               buf.hv.push_back(std::move(h));
             }
           } else if (!IsStale(r.v())) {
-            buf.ft.push_back(r.t());
-            buf.fv.push_back(r.v());
+            buf.PushFloat(r.t(), r.v());
           }
         }
         pending = r.Advance();

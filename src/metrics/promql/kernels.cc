@@ -339,7 +339,10 @@ void ExtrapolatedRate(const Window& w, Out* out, bool is_counter, bool is_rate) 
     first_t = w.ft.front();
     last_t = w.ft.back();
     result = w.fv.back() - w.fv.front();
-    if (is_counter) {
+    if (is_counter && w.fcorr.size() == n) {
+      const double resets = w.fcorr.back() - w.fcorr.front();
+      if (resets != 0) result += resets;
+    } else if (is_counter) {
       for (size_t i = 1; i < n; ++i) {
         if (w.fv[i] < w.fv[i - 1]) result += w.fv[i - 1];
       }

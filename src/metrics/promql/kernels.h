@@ -32,6 +32,12 @@ struct Window {
   int64_t range_end = 0;    // the step's time - offset (ms): rangeEnd
   int64_t range_ms = 0;     // the selector's range
   int64_t eval_ts = 0;      // the step's time (ms): Prometheus's enh.Ts (predict_linear)
+  // Optional, for rate/increase: fcorr[i] - fcorr[0] is the sum of fv[j - 1] over the counter
+  // resets j in (0, i] (fv[j] < fv[j - 1]), kept by the caller as a running prefix while its
+  // window slides, so a rate costs O(1) per step instead of a walk over the window. Empty: the
+  // kernel walks the window itself. Either way the answer is 2.42's (the same additions, and
+  // exactly the same value when the window holds no reset).
+  std::span<const double> fcorr;
 };
 
 // One function result for one series at one step.

@@ -1072,3 +1072,40 @@ TEST(Recorded242Test, InstantFunctionsAndAggregations) {
 
 }  // namespace
 }  // namespace sprout::metrics::promql::kernels
+
+namespace sprout::metrics::promql::kernels {
+namespace {
+
+// The O(1) path (a caller-kept prefix of reset corrections) answers what the walk answers.
+TEST(KernelsResetPrefix, RateWithPrefixEqualsTheWalk) {
+  const std::vector<int64_t> t = {1000, 16000, 31000, 46000, 61000, 76000};
+  const std::vector<double> v = {5, 9, 2, 8, 8, 1};  // resets at 2 (after 9) and 1 (after 8)
+  std::vector<double> corr;
+  double sum = 100;  // an arbitrary running total from before the window
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0 && v[i] < v[i - 1]) sum += v[i - 1];
+    corr.push_back(sum);
+  }
+  for (const char* name : {"rate", "increase"}) {
+    RangeKernel k = FindRangeKernel(name);
+    ASSERT_NE(k, nullptr);
+    for (size_t from = 0; from + 2 <= v.size(); ++from) {
+      Window w;
+      w.ft = std::span<const int64_t>(t).subspan(from);
+      w.fv = std::span<const double>(v).subspan(from);
+      w.range_start = t[from] - 7000;
+      w.range_end = 80000;
+      w.range_ms = w.range_end - w.range_start;
+      Out walked, prefixed;
+      k(w, {}, &walked);
+      w.fcorr = std::span<const double>(corr).subspan(from);
+      k(w, {}, &prefixed);
+      ASSERT_EQ(walked.kind, Out::kFloat);
+      ASSERT_EQ(prefixed.kind, Out::kFloat);
+      EXPECT_DOUBLE_EQ(prefixed.f, walked.f) << name << " from " << from;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sprout::metrics::promql::kernels

@@ -29,3 +29,22 @@ describe('conformance: sprout against prometheus 2.42', { skip: missingQueryFile
     assert.ok(summary.cases.filter((c) => c.reference.points > 0).length > cases.length * 0.7);
   });
 });
+
+// Our own cases beyond the compliance list (testdata/extra-queries.yml: `@`, negative offsets,
+// subqueries with offsets, label functions, the remaining functions and aggregations, matching
+// with group labels, NaN/Inf arithmetic, atan2's kept name), same data, same comparison.
+describe('conformance: sprout against prometheus 2.42, extra cases', () => {
+  it('every extra case gives Prometheus\'s answer', async () => {
+    const cases = loadCases(path.join(__dirname, 'testdata', 'extra-queries.yml'));
+    const summary = await runConformance({ target: 'sprout', cases });
+    const out = process.env.CONFORMANCE_OUT;
+    if (out) {
+      fs.mkdirSync(out, { recursive: true });
+      fs.writeFileSync(path.join(out, 'sprout-extra-report.md'), reportMarkdown(summary));
+    }
+    assert.ok(cases.length >= 90);
+    const failures = summary.cases.filter((c) => !c.pass).map((c) => `#${c.id} ${c.query}: ${c.diff}`);
+    assert.deepEqual(failures, []);
+    assert.ok(summary.cases.filter((c) => c.reference.points > 0).length > cases.length * 0.7);
+  });
+});

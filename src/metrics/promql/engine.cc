@@ -1542,6 +1542,23 @@ absl::StatusOr<Val> Engine::Impl::EvalAggregate(const Expr& e, const Grid& g) {
 
 namespace {
 
+// Whether a binary operator's result loses the metric name: arithmetic except atan2 (which
+// 2.42 leaves out of its list), and comparisons with `bool`.
+bool DropsName(BinaryOp op, bool return_bool) {
+  if (return_bool) return true;
+  switch (op) {
+    case BinaryOp::kAdd:
+    case BinaryOp::kSub:
+    case BinaryOp::kMul:
+    case BinaryOp::kDiv:
+    case BinaryOp::kMod:
+    case BinaryOp::kPow:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool Compare(BinaryOp op, double a, double b) {
   switch (op) {
     case BinaryOp::kEql:
@@ -1639,7 +1656,7 @@ bool ApplyHist(BinaryOp op, const FloatHistogram* lh, double lf, const FloatHist
 // The labels of a vector/vector result element.
 Labels ResultLabels(const Labels& lhs, const Labels& rhs, const Expr& e) {
   const VectorMatching& m = *e.matching;
-  bool drop_name = !IsComparison(e.binary_op) || e.return_bool;
+  bool drop_name = DropsName(e.binary_op, e.return_bool);
   if (m.card == Cardinality::kOneToOne && m.include.empty()) {
     // Keep only the matching labels (on) or drop the ignored ones.
     LabelsBuilder b;
@@ -1706,7 +1723,7 @@ absl::StatusOr<Val> Engine::Impl::EvalBinary(const Expr& e, const Grid& g) {
     Val& vec = scalar_left ? *rv : *lv;
     const std::vector<double>& sc = scalar_left ? lv->scalar : rv->scalar;
     out.type = ValueType::kVector;
-    bool drop_name = !IsComparison(op) || e.return_bool;
+    bool drop_name = DropsName(op, e.return_bool);
     for (StepSeries& s : vec.series) {
       for (size_t i = 0; i < g.n; ++i) {
         if (s.k[i] == kAbsent) continue;

@@ -48,3 +48,26 @@ describe('conformance: sprout against prometheus 2.42, extra cases', () => {
     assert.ok(summary.cases.filter((c) => c.reference.points > 0).length > cases.length * 0.7);
   });
 });
+
+// Instant queries: every case of both lists at four times (the window's start, 10 s into the
+// restart, 2 s after the counter reset, the window's end), compared the same way; the series of
+// sort, sort_desc, topk and bottomk answers must come in the reference's order.
+describe('conformance: sprout against prometheus 2.42, instant queries', { skip: missingQueryFile() }, () => {
+  it('every case gives Prometheus\'s answer as an instant query', async () => {
+    const d = require('./lib/data');
+    const cases = [
+      ...loadCases(),
+      ...loadCases(path.join(__dirname, 'testdata', 'extra-queries.yml')).map((c) => ({ ...c, id: `extra-${c.id}` })),
+    ];
+    const times = [d.WINDOW.startMs, d.RESTART_AT_MS + 10000, d.RESET_AT_MS + 2000, d.WINDOW.endMs];
+    const summary = await runConformance({ target: 'sprout', cases, instantTimes: times });
+    const out = process.env.CONFORMANCE_OUT;
+    if (out) {
+      fs.mkdirSync(out, { recursive: true });
+      fs.writeFileSync(path.join(out, 'sprout-instant-report.md'), reportMarkdown(summary));
+    }
+    const failures = summary.cases.filter((c) => !c.pass).map((c) => `#${c.id} ${c.query}: ${c.diff}`);
+    assert.deepEqual(failures, []);
+    assert.ok(summary.cases.filter((c) => c.reference.points > 0).length > cases.length * 0.7);
+  });
+});

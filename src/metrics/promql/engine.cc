@@ -1319,11 +1319,28 @@ absl::StatusOr<Val> Engine::Impl::EvalAggregate(const Expr& e, const Grid& g) {
         }
       }
     }
+    // Output order (it matters for instant queries): group by group in order of first
+    // appearance, inside a group by value (topk: descending, bottomk: ascending, NaN last), as
+    // Prometheus answers; limitk keeps the input order.
+    std::vector<size_t> order;
+    order.reserve(series.size());
+    for (size_t gi = 0; gi < ng; ++gi) {
+      size_t from = order.size();
+      for (size_t si : members[gi])
+        if (!res[si].Empty()) order.push_back(si);
+      if (op != AggregateOp::kLimitk && g.n == 1) {
+        std::stable_sort(order.begin() + from, order.end(), [&](size_t a, size_t b) {
+          double x = res[a].f[0], y = res[b].f[0];
+          if (std::isnan(x)) return false;
+          if (std::isnan(y)) return true;
+          return op == AggregateOp::kTopk ? x > y : x < y;
+        });
+      }
+    }
     int64_t total = 0;
-    for (auto& s : res) {
-      if (s.Empty()) continue;
-      total += static_cast<int64_t>(s.Present());
-      out.series.push_back(std::move(s));
+    for (size_t si : order) {
+      total += static_cast<int64_t>(res[si].Present());
+      out.series.push_back(std::move(res[si]));
     }
     Release(in_points);
     if (absl::Status st = Hold(total); !st.ok()) return st;
@@ -2218,17 +2235,6 @@ absl::StatusOr<QueryResult> Engine::Run(Queryable& queryable, std::string_view q
                            }
                            int c = tsdb::Labels::Compare(a.labels, b.labels);
                            return desc ? c > 0 : c < 0;
-                         });
-      } else if (top->kind == NodeKind::kAggregate &&
-                 (top->aggregate_op == AggregateOp::kTopk ||
-                  top->aggregate_op == AggregateOp::kBottomk)) {
-        bool topk = top->aggregate_op == AggregateOp::kTopk;
-        std::stable_sort(result.series.begin(), result.series.end(),
-                         [&](const ResultSeries& a, const ResultSeries& b) {
-                           double x = value_of(a), y = value_of(b);
-                           if (std::isnan(x)) return false;
-                           if (std::isnan(y)) return true;
-                           return topk ? x > y : x < y;
                          });
       }
       break;

@@ -55,7 +55,10 @@ async function mapLimit(items, limit, fn) {
 // Options: target ('sprout' | 'victoria' | 'prometheus'), cases (from lib/cases.js), window
 // ({startMs, endMs, stepMs}), tolerance, concurrency, log (a function for progress lines).
 // `inspect`: an async function called with the reference peer once it holds the data (tests).
-async function runConformance({ target = 'sprout', cases, window = WINDOW, tolerance = DEFAULT_TOLERANCE, concurrency = 4, log = () => {}, inspect }) {
+// `instantTimes` (a list of ms): each case runs as instant queries at those times instead of one
+// range query, compared the same way, and a vector's series must come in the reference's order
+// when its outermost function or aggregation orders them (sort, sort_desc, topk, bottomk).
+async function runConformance({ target = 'sprout', cases, window = WINDOW, tolerance = DEFAULT_TOLERANCE, concurrency = 4, log = () => {}, inspect, instantTimes }) {
   const began = Date.now();
   const data = generate();
   const names = [...new Set(data.samples.map((s) => s.labels.__name__))].sort();
@@ -88,6 +91,7 @@ async function runConformance({ target = 'sprout', cases, window = WINDOW, toler
     if (inspect) await inspect(ref);
     log(`running ${cases.length} cases`);
     const outcomes = await mapLimit(cases, concurrency, async (c) => {
+      if (instantTimes) return instantOutcome(c, instantTimes, ref, tgt, tolerance);
       const [a, b] = await Promise.all([ref.rangeQuery(c.query, window), tgt.rangeQuery(c.query, window)]);
       const refAnswer = classifyAnswer(a);
       const tgtAnswer = classifyAnswer(b);
@@ -125,6 +129,39 @@ async function runConformance({ target = 'sprout', cases, window = WINDOW, toler
       tgt.removeDir();
     }
   }
+}
+
+// Whether an instant query's answer order is defined: its outermost call or aggregation sorts.
+function ordered(query) {
+  return /^\s*\(*\s*(sort|sort_desc|topk|bottomk)\b/.test(query);
+}
+
+async function instantOutcome(c, times, ref, tgt, tolerance) {
+  let points = 0;
+  let series = 0;
+  for (const t of times) {
+    const [a, b] = await Promise.all([ref.instantQuery(c.query, t), tgt.instantQuery(c.query, t)]);
+    const refAnswer = classifyAnswer(a);
+    const tgtAnswer = classifyAnswer(b);
+    const { pass, diff } = compareAnswers(refAnswer, tgtAnswer, { shouldFail: c.shouldFail, tolerance });
+    const at = new Date(t).toISOString();
+    if (!pass) return { id: c.id, query: c.query, shouldFail: c.shouldFail, pass, diff: `@ ${at}: ${diff}`, reference: { series, points } };
+    if (refAnswer.kind === 'result' && Array.isArray(refAnswer.result)) {
+      series += refAnswer.result.length;
+      points += refAnswer.result.reduce((n, s) => n + (s.values ? s.values.length : 1), 0);
+      if (ordered(c.query) && refAnswer.resultType === 'vector') {
+        const key = (s) => JSON.stringify(s.metric);
+        const want = refAnswer.result.map(key);
+        const got = tgtAnswer.result.map(key);
+        if (JSON.stringify(want) !== JSON.stringify(got)) {
+          return { id: c.id, query: c.query, shouldFail: c.shouldFail, pass: false, diff: `@ ${at}: order ${got.join(' ')} instead of ${want.join(' ')}`, reference: { series, points } };
+        }
+      }
+    } else if (refAnswer.kind === 'result') {
+      points += 1;
+    }
+  }
+  return { id: c.id, query: c.query, shouldFail: c.shouldFail, pass: true, reference: { series, points } };
 }
 
 const percent = (r) => `${(Math.floor(r * 1000) / 10).toFixed(1)} %`;

@@ -66,6 +66,22 @@ class Peer {
     }
   }
 
+  // POST /api/v1/query (an instant query at timeMs), answered as rangeQuery answers.
+  async instantQuery(query, timeMs) {
+    const body = new URLSearchParams({ query, time: String(timeMs / 1000) });
+    try {
+      const res = await fetch(`${this.server.baseUrl}${this.queryPrefix}/api/v1/query`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...this.headers },
+        body: body.toString(),
+        signal: AbortSignal.timeout(60000),
+      });
+      return { status: res.status, text: await res.text() };
+    } catch (err) {
+      return { fetchError: err.message };
+    }
+  }
+
   // The number of series with job="demo" between the bounds (the series API every peer has).
   async seriesCount({ minMs, maxMs }) {
     const data = await this.server.api('/api/v1/series', { 'match[]': '{job="demo"}', start: minMs / 1000, end: maxMs / 1000 + 1 });

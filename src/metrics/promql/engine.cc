@@ -599,7 +599,11 @@ absl::StatusOr<Val> Engine::Impl::EvalSubqueryInner(const Expr& sq, const Grid& 
     in.end = start;
     in.n = 0;
   } else {
-    in.n = static_cast<size_t>((last_ref - start) / step) + 1;
+    const uint64_t n = static_cast<uint64_t>((last_ref - start) / step) + 1;
+    // Every inner step holds at least one value: a grid larger than max_samples cannot be
+    // evaluated (`x[1000y:1s]`), and is refused before anything is allocated for it.
+    if (max_samples > 0 && n > static_cast<uint64_t>(max_samples)) return ExecError(kTooManySamples);
+    in.n = static_cast<size_t>(n);
     in.end = start + static_cast<int64_t>(in.n - 1) * step;
   }
   *inner = in;

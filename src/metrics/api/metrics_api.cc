@@ -203,6 +203,12 @@ MetricsApi::MetricsApi(MetricsApiOptions options)
     : options_(std::move(options)),
       engine_(std::make_shared<promql::Engine>(options_.query.engine)) {}
 
+MetricsApi::~MetricsApi() {
+  if (options_.registry != nullptr) {
+    for (int id : callbacks_) options_.registry->RemoveCallback(id);
+  }
+}
+
 std::string MetricsApi::BuildInfoJson() const {
   const BuildInfo& b = options_.build;
   std::string data = "{\"application\":\"Grafana Mimir\"";
@@ -227,6 +233,12 @@ std::string MetricsApi::BuildInfoJson() const {
 absl::Status MetricsApi::Register(net::Router* router) {
   router->SetTenants(options_.tenants);
   MetricsRegistry* registry = options_.registry;
+  if (registry != nullptr && options_.queryable != nullptr) {
+    callbacks_.push_back(registry->AddGaugeCallback(
+        "sprout_metrics_queries_running",
+        "PromQL queries in the engine now (promql::Engine::running()).", {},
+        [engine = engine_] { return static_cast<double>(engine->running()); }));
+  }
 
   // Counts requests by route and status; the handler runs inside.
   auto counted = [registry](std::string route, net::HttpHandler handler) -> net::HttpHandler {
@@ -495,8 +507,11 @@ absl::Status MetricsApi::Register(net::Router* router) {
         const std::string_view query = request.form.Get("query");
         promql::ParseResult parsed = promql::Parse(query);
         if (!parsed.ok()) {
+          // 2.42 names the parameter for an instant query only.
           return WriteError(response, ErrorType::kBadData,
-                            absl::StrCat("invalid parameter \"query\": ", parsed.error.ToString()));
+                            range ? parsed.error.ToString()
+                                  : absl::StrCat("invalid parameter \"query\": ",
+                                                 parsed.error.ToString()));
         }
         if (range) {
           const promql::ValueType type = parsed.expr->Type();

@@ -323,6 +323,9 @@ TEST_F(QueryApiTest, ParameterErrorsAreBadDataWithPrometheusTexts) {
       {"/api/v1/query_range?query=1%2B&start=1&end=5&step=0",
        "invalid parameter \"step\": zero or negative query resolution step widths are not "
        "accepted. Try a positive integer"},
+      // A range query's parse error does not name the parameter (2.42).
+      {"/api/v1/query_range?query=foo%7B&start=0&end=2&step=1",
+       "1:5: parse error: unexpected end of input inside braces"},
   };
   for (const Case& c : cases) {
     for (const char* prefix : {"", "/prometheus"}) {

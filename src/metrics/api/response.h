@@ -49,7 +49,8 @@ void WriteStatusError(net::HttpResponse& response, const absl::Status& status);
 // UTF-8 as \ufffd.
 void AppendGoJsonString(std::string_view s, std::string* out);
 
-// JSON encoding helpers for the `data` of an answer.
+// JSON encoding helpers for the `data` of an answer (strings escaped as Go's encoding/json, as
+// Prometheus writes them; WriteError and the warnings too).
 std::string JsonStringArray(const std::vector<std::string>& values);
 
 }  // namespace sprout::metrics::api

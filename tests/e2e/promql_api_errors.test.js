@@ -1,0 +1,224 @@
+'use strict';
+// The query API's errors against the real Prometheus 2.42, side by side: bad queries and bad
+// parameters (400 bad_data, the message with the position), the sample limit (422 execution),
+// the timeout (503 timeout), a client that goes away (the query is cancelled), and the server
+// staying responsive to /ready and other queries while a slow query runs.
+//
+// The same samples are remote-written to Debian's `prometheus` (started with a small
+// --query.max-samples) and to `sprout metrics` (the same querier.max_samples); every error
+// answer is compared byte for byte (status, errorType, error text) with Prometheus's.
+//
+// Tests marked `engine` need real PromQL evaluation (a slow subquery): they run once the PromQL
+// engine is in (ENGINE below; until then a stand-in evaluates only literals and selectors).
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+
+const { Prometheus, remoteWrite } = require('./lib/prom');
+const { SproutMetrics } = require('./lib/sprout_metrics');
+
+const ENGINE = false;
+const MAX_SAMPLES = 100;
+
+class SmallPrometheus extends Prometheus {
+  args() {
+    return [...super.args(), `--query.max-samples=${MAX_SAMPLES}`];
+  }
+}
+
+const nowS = Math.floor(Date.now() / 1000);
+const end = nowS - (nowS % 60);
+const start = end - 3600;
+
+// One series, a sample every 10 s over the last hour.
+function data() {
+  const samples = [];
+  for (let t = start; t <= end; t += 10) samples.push({ timestamp: t * 1000, value: t % 7 });
+  return {
+    timeseries: [{
+      labels: [{ name: '__name__', value: 'errs_e2e_gauge' }, { name: 'job', value: 'e2e' }],
+      samples,
+    }],
+  };
+}
+
+async function call(base, path, params, { method = 'GET', headers = {}, signal } = {}) {
+  const search = new URLSearchParams(params);
+  const res = method === 'GET'
+    ? await fetch(`${base}${path}?${search}`, { headers, signal })
+    : await fetch(`${base}${path}`, {
+      method,
+      headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: search.toString(),
+      signal,
+    });
+  return { status: res.status, text: await res.text() };
+}
+
+// The error cases compared with Prometheus: [path, params].
+const CASES = [
+  ['/api/v1/query', { query: '1+', time: '1' }],
+  ['/api/v1/query', { query: '', time: '1' }],
+  ['/api/v1/query', { time: '1' }],
+  ['/api/v1/query', { query: 'foo{', time: '1' }],
+  ['/api/v1/query', { query: 'sum(rate(x[5m])) by (', time: '1' }],
+  ['/api/v1/query', { query: 'rate(x)', time: '1' }],
+  ['/api/v1/query', { query: 'x[5m', time: '1' }],
+  ['/api/v1/query', { query: 'foo{a="b"} offset', time: '1' }],
+  ['/api/v1/query', { query: 'sum by (a) (x) + on', time: '1' }],
+  ['/api/v1/query', { query: 'x >', time: '1' }],
+  ['/api/v1/query', { query: '"unterminated', time: '1' }],
+  ['/api/v1/query', { query: 'foo{a=<b}', time: '1' }],
+  ['/api/v1/query', { query: '1', time: 'abc' }],
+  ['/api/v1/query', { query: '1', timeout: 'abc' }],
+  ['/api/v1/query', { query: '1', timeout: '-1s' }],
+  ['/api/v1/query_range', { query: '1', start: '10', end: '5', step: '1' }],
+  ['/api/v1/query_range', { query: '1', start: 'x', end: '5', step: '1' }],
+  ['/api/v1/query_range', { query: '1', start: '1', end: 'x', step: '1' }],
+  ['/api/v1/query_range', { query: '1', end: '5', step: '1' }],
+  ['/api/v1/query_range', { query: '1', start: '1', step: '1' }],
+  ['/api/v1/query_range', { query: '1', start: '1', end: '5' }],
+  ['/api/v1/query_range', { query: '1', start: '1', end: '5', step: '0' }],
+  ['/api/v1/query_range', { query: '1', start: '1', end: '5', step: '-1' }],
+  ['/api/v1/query_range', { query: '1', start: '1', end: '5', step: 'x' }],
+  ['/api/v1/query_range', { query: '1', start: '0', end: '2', step: '1.5s' }],
+  ['/api/v1/query_range', { query: '1', start: '0', end: '2', step: '1e30' }],
+  ['/api/v1/query_range', { query: '1', start: '0', end: '11001', step: '1' }],
+  ['/api/v1/query_range', { query: '1', start: '0', end: '2', step: '0.0001' }],
+  ['/api/v1/query_range', { query: 'x[5m]', start: '0', end: '2', step: '1' }],
+  ['/api/v1/query_range', { query: '"a"', start: '0', end: '2', step: '1' }],
+  ['/api/v1/query_range', { query: '1+', start: 'x', end: '2', step: '1' }],
+  ['/api/v1/query_range', { query: 'foo{', start: '0', end: '2', step: '1' }],
+];
+
+describe('query API errors, compared with Prometheus 2.42', () => {
+  let prom;
+  let sm;
+  before(async () => {
+    prom = await new SmallPrometheus().start();
+    sm = await new SproutMetrics({
+      name: 'sprout-errors',
+      sets: [`querier.max_samples=${MAX_SAMPLES}`, 'querier.timeout=20s'],
+    }).start();
+    const body = data();
+    await remoteWrite(prom.writeUrl, body);
+    const res = await sm.push(body);
+    assert.equal(res.status, 200, res.text);
+  });
+  after(async () => {
+    if (sm) await sm.stop();
+    if (prom) await prom.stop();
+  });
+
+  for (const [path, params] of CASES) {
+    for (const method of ['GET', 'POST']) {
+      it(`${method} ${path} ${JSON.stringify(params)}: same status and body as Prometheus`, async () => {
+        const want = await call(prom.baseUrl, path, params, { method });
+        assert.ok(want.status >= 400, `Prometheus accepted it: ${want.text}`);
+        const got = await call(sm.baseUrl, path, params, { method });
+        assert.equal(got.status, want.status, got.text);
+        assert.equal(got.text, want.text);
+        // Mimir's prefix answers the same.
+        const prefixed = await call(sm.baseUrl, `/prometheus${path}`, params, { method });
+        assert.deepEqual(prefixed, got);
+      });
+    }
+  }
+
+  it('timeout=0 is 503 timeout before anything runs', async () => {
+    // Prometheus's text depends on where its expired context is noticed (queue or execution).
+    for (const method of ['GET', 'POST']) {
+      const params = { query: '1', time: '2', timeout: '0' };
+      const want = await call(prom.baseUrl, '/api/v1/query', params, { method });
+      const got = await call(sm.baseUrl, '/api/v1/query', params, { method });
+      assert.equal(want.status, 503);
+      assert.equal(got.status, 503);
+      for (const r of [want, got]) {
+        const body = JSON.parse(r.text);
+        assert.equal(body.errorType, 'timeout');
+        assert.match(body.error, /^query timed out in query (queue|execution)$/);
+      }
+    }
+  });
+
+  it('a parse error carries the position', async () => {
+    const got = await call(sm.baseUrl, '/api/v1/query', { query: 'sum(rate(x[5m])) by (' });
+    assert.equal(got.status, 400);
+    assert.deepEqual(JSON.parse(got.text), {
+      status: 'error', errorType: 'bad_data', error: 'invalid parameter "query": 1:22: parse error: unclosed left parenthesis',
+    });
+  });
+
+  it('a query over querier.max_samples is 422 execution with Prometheus\'s text', async () => {
+    // A range query over 361 steps of one series holds 361 samples > 100.
+    const params = { query: 'errs_e2e_gauge', start: String(start), end: String(end), step: '10' };
+    const want = await call(prom.baseUrl, '/api/v1/query_range', params);
+    assert.equal(want.status, 422, want.text);
+    const got = await call(sm.baseUrl, '/api/v1/query_range', params, { method: 'POST' });
+    assert.equal(got.status, 422);
+    assert.equal(got.text, want.text);
+    assert.equal(JSON.parse(got.text).error, 'query processing would load too many samples into memory in query execution');
+    // Under the limit: the same data answers (60 steps).
+    const ok = await call(sm.baseUrl, '/api/v1/query_range', { ...params, start: String(end - 590) });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(JSON.parse(ok.text).data.result[0].values.length, 60);
+  });
+
+  // A subquery that is slow in any engine: ~8.6 M evaluations of time().
+  const SLOW = 'count_over_time(vector(time())[1d:10ms])';
+
+  it('a query past its timeout is 503 timeout, and the server answers /ready and other queries meanwhile', { skip: !ENGINE && 'waits for the PromQL engine' }, async () => {
+    const t0 = Date.now();
+    const slow = call(sm.baseUrl, '/api/v1/query', { query: SLOW, time: String(end), timeout: '3s' });
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 5; i++) {
+      const t = Date.now();
+      const ready = await fetch(`${sm.baseUrl}/ready`);
+      assert.equal(ready.status, 200);
+      const other = await call(sm.baseUrl, '/api/v1/query', { query: 'errs_e2e_gauge', time: String(end) });
+      assert.equal(other.status, 200, other.text);
+      assert.ok(Date.now() - t < 1000, `ready + a query took ${Date.now() - t} ms while the slow query ran`);
+    }
+    const got = await slow;
+    assert.equal(got.status, 503, got.text);
+    const body = JSON.parse(got.text);
+    assert.equal(body.errorType, 'timeout');
+    assert.match(body.error, /^query timed out in (expression evaluation|query execution)$/);
+    assert.ok(Date.now() - t0 < 10000, 'the timeout parameter was honoured');
+  });
+
+  it('querier.timeout caps the timeout parameter', { skip: !ENGINE && 'waits for the PromQL engine' }, async () => {
+    const capped = await new SproutMetrics({ name: 'sprout-timeout', sets: ['querier.timeout=1s'] }).start();
+    try {
+      const t0 = Date.now();
+      const got = await call(capped.baseUrl, '/api/v1/query', { query: SLOW, time: String(end), timeout: '1h' });
+      assert.equal(got.status, 503, got.text);
+      assert.equal(JSON.parse(got.text).errorType, 'timeout');
+      assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms`);
+    } finally {
+      await capped.stop();
+    }
+  });
+
+  it('a client that goes away cancels its query', { skip: !ENGINE && 'waits for the PromQL engine' }, async () => {
+    const running = async () => {
+      const text = await (await fetch(`${sm.baseUrl}/metrics`)).text();
+      const m = /^sprout_metrics_queries_running (\S+)$/m.exec(text);
+      return m ? Number(m[1]) : NaN;
+    };
+    const ctl = new AbortController();
+    const slow = call(sm.baseUrl, '/api/v1/query', { query: SLOW, time: String(end) }, { signal: ctl.signal }).catch((e) => e);
+    const t0 = Date.now();
+    while ((await running()) !== 1) {
+      assert.ok(Date.now() - t0 < 5000, 'the slow query never showed as running');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    ctl.abort();
+    assert.equal((await slow).name, 'AbortError');
+    const t1 = Date.now();
+    while ((await running()) !== 0) {
+      assert.ok(Date.now() - t1 < 3000, 'the query still runs 3 s after its client left (querier.timeout is 20 s)');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+});

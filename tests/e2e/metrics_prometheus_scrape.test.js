@@ -183,15 +183,22 @@ remote_write:
     }
   });
 
-  it('answers other PromQL expressions with bad_data "not supported yet" (Prometheus evaluates them)', async () => {
-    const query = 'rate(shop_orders_total[1m])';
-    assert.ok(Array.isArray(await prometheus.api('/api/v1/query_exemplars', { query })));
-    const res = await fetch(`${sprout.baseUrl}/api/v1/query_exemplars?${new URLSearchParams({ query })}`);
-    assert.equal(res.status, 400);
-    const body = await res.json();
-    assert.equal(body.status, 'error');
-    assert.equal(body.errorType, 'bad_data');
-    assert.match(body.error, /^expression not supported yet: .*"rate\(shop_orders_total\[1m\]\)"$/);
+  it('takes the selectors of any PromQL expression, as Prometheus does', async () => {
+    const range = { start: window.start / 1000, end: window.end / 1000 };
+    for (const query of [
+      'rate(shop_orders_total[1m])',
+      'histogram_quantile(0.9, sum by (le) (rate(shop_latency_seconds_bucket[5m]))) + on() group_left max_over_time(shop_orders_total[1h:1m])',
+    ]) {
+      const theirs = sortSeries(await prometheus.api('/api/v1/query_exemplars', { query, ...range }));
+      assert.ok(theirs.length > 0, query);
+      assert.deepEqual(sortSeries(await sprout.api('/api/v1/query_exemplars', { query, ...range })), theirs, query);
+    }
+    // No selector: 204 without a body from both.
+    for (const base of [prometheus.baseUrl, sprout.baseUrl]) {
+      const res = await fetch(`${base}/api/v1/query_exemplars?${new URLSearchParams({ query: '1' })}`);
+      assert.equal(res.status, 204);
+      assert.equal(await res.text(), '');
+    }
     // A malformed selector gets PromQL's own parse error, as from Prometheus.
     const bad = 'shop_orders_total{channel=}';
     const theirs = await fetch(`${prometheus.baseUrl}/api/v1/query_exemplars?${new URLSearchParams({ query: bad })}`);

@@ -442,8 +442,8 @@ absl::Status MetricsApi::Register(net::Router* router) {
     };
     RETURN_IF_ERROR(handle("GET", p + "/api/v1/metadata", metadata, tenant));
 
-    // Prometheus's parameters, checks and JSON; the query is one series selector until PromQL
-    // exists (ParseSelectorQuery).
+    // Prometheus's parameters, checks and JSON; the exemplars of every selector of the query
+    // (Prometheus's ExtractSelectors).
     auto exemplars = [q](net::HttpRequest& request, net::HttpResponse& response) {
       if (absl::Status s = request.ParseForm(); !s.ok()) {
         return WriteError(response, ErrorType::kBadData,
@@ -458,10 +458,18 @@ absl::Status MetricsApi::Register(net::Router* router) {
         return WriteError(response, ErrorType::kBadData,
                           "end timestamp must not be before start timestamp");
       }
-      absl::StatusOr<MatcherSpecSet> selector = ParseSelectorQuery(request.form.Get("query"));
-      if (!selector.ok()) return WriteStatusError(response, selector.status());
-      absl::StatusOr<std::vector<MatcherSet>> sets = ToMatcherSets({*std::move(selector)});
+      promql::ParseResult parsed = promql::Parse(request.form.Get("query"));
+      if (!parsed.ok()) {
+        return WriteError(response, ErrorType::kBadData, parsed.error.ToString());
+      }
+      absl::StatusOr<std::vector<MatcherSet>> sets = ExtractSelectors(*parsed.expr);
       if (!sets.ok()) return WriteStatusError(response, sets.status());
+      if (sets->empty()) {
+        // No selector (`1`, `time()`): Prometheus answers 204 without a body.
+        response.status = 204;
+        response.body.clear();
+        return;
+      }
       absl::StatusOr<std::vector<SeriesExemplars>> found =
           q->Exemplars(request.tenant, *sets, *start, *end);
       if (!found.ok()) return WriteStatusError(response, found.status());

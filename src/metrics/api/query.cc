@@ -64,7 +64,46 @@ std::vector<std::pair<int32_t, double>> Expand(const std::vector<chunkenc::Bucke
   return out;
 }
 
+void CollectSelectors(const promql::Expr& e, std::vector<const promql::Expr*>* out) {
+  if (e.kind == promql::NodeKind::kVectorSelector) out->push_back(&e);
+  for (const promql::Expr* child : {e.expr.get(), e.lhs.get(), e.rhs.get(), e.param.get()}) {
+    if (child != nullptr) CollectSelectors(*child, out);
+  }
+  for (const auto& arg : e.args) CollectSelectors(*arg, out);
+}
+
+tsdb::Matcher::Type MatcherType(promql::MatchType t) {
+  switch (t) {
+    case promql::MatchType::kEqual:
+      return tsdb::Matcher::Type::kEqual;
+    case promql::MatchType::kNotEqual:
+      return tsdb::Matcher::Type::kNotEqual;
+    case promql::MatchType::kRegexMatch:
+      return tsdb::Matcher::Type::kRegexMatch;
+    case promql::MatchType::kRegexNoMatch:
+      return tsdb::Matcher::Type::kRegexNoMatch;
+  }
+  return tsdb::Matcher::Type::kEqual;
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<std::vector<tsdb::Matcher>>> ExtractSelectors(
+    const promql::Expr& expr) {
+  std::vector<const promql::Expr*> selectors;
+  CollectSelectors(expr, &selectors);
+  std::vector<std::vector<tsdb::Matcher>> out;
+  for (const promql::Expr* sel : selectors) {
+    std::vector<tsdb::Matcher> set;
+    for (const promql::LabelMatcher& m : sel->matchers) {
+      absl::StatusOr<tsdb::Matcher> tm = tsdb::Matcher::Create(MatcherType(m.type), m.name, m.value);
+      if (!tm.ok()) return tm.status();
+      set.push_back(*std::move(tm));
+    }
+    out.push_back(std::move(set));
+  }
+  return out;
+}
 
 absl::StatusOr<int64_t> ParsePromApiDuration(std::string_view text) {
   double seconds = 0;

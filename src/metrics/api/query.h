@@ -76,6 +76,10 @@ void AppendLabelsJson(const tsdb::Labels& labels, std::string* out);
 // with every non-empty bucket from the lowest: negative (rule 1), zero (3), positive (0);
 // `buckets` absent when there is none.
 void AppendHistogramJson(const chunkenc::FloatHistogram& h, std::string* out);
+// The selectors of a parsed query (Prometheus's parser.ExtractSelectors), each as a matcher set
+// for the Queryable, in the order they appear; InvalidArgument if a regex does not compile.
+absl::StatusOr<std::vector<std::vector<tsdb::Matcher>>> ExtractSelectors(const promql::Expr& expr);
+
 // The whole `data` object: resultType, result, and with `with_stats` the stats object.
 std::string QueryDataJson(const promql::QueryResult& result, bool with_stats);
 

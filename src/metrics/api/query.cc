@@ -1,5 +1,6 @@
 #include "metrics/api/query.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -86,7 +87,46 @@ tsdb::Matcher::Type MatcherType(promql::MatchType t) {
   return tsdb::Matcher::Type::kEqual;
 }
 
+class EmptyCursor final : public promql::SeriesCursor {
+ public:
+  bool Next() override { return false; }
+  const tsdb::Labels& labels() const override { return labels_; }
+  std::unique_ptr<chunkenc::Iterator> TakeIterator() override { return nullptr; }
+  absl::Status Err() const override { return absl::OkStatus(); }
+
+ private:
+  tsdb::Labels labels_;
+};
+
+class EmptyQuerier final : public promql::Querier {
+ public:
+  std::unique_ptr<promql::SeriesCursor> Select(std::span<const tsdb::Matcher>,
+                                               const tsdb::SelectHints&,
+                                               tsdb::QueryLimiter*) override {
+    return std::make_unique<EmptyCursor>();
+  }
+};
+
+class ClampedQueryable final : public promql::Queryable {
+ public:
+  ClampedQueryable(std::unique_ptr<promql::Queryable> inner, int64_t min_t)
+      : inner_(std::move(inner)), min_t_(min_t) {}
+  absl::StatusOr<std::unique_ptr<promql::Querier>> Open(int64_t mint, int64_t maxt) override {
+    if (maxt < min_t_) return std::make_unique<EmptyQuerier>();
+    return inner_->Open(std::max(mint, min_t_), maxt);
+  }
+
+ private:
+  std::unique_ptr<promql::Queryable> inner_;
+  const int64_t min_t_;
+};
+
 }  // namespace
+
+std::unique_ptr<promql::Queryable> ClampMinTime(std::unique_ptr<promql::Queryable> inner,
+                                                int64_t min_t_ms) {
+  return std::make_unique<ClampedQueryable>(std::move(inner), min_t_ms);
+}
 
 absl::StatusOr<std::vector<std::vector<tsdb::Matcher>>> ExtractSelectors(
     const promql::Expr& expr) {

@@ -44,7 +44,15 @@ struct QueryApiOptions {
   promql::EngineOptions engine;  // timeout (querier.timeout), max_samples, lookback, concurrency
   uint64_t max_fetched_series_per_query = 0;        // 0: no limit
   uint64_t max_fetched_chunks_per_query = 2000000;  // 0: no limit (Mimir's default 2,000,000)
+  // limits.max_query_lookback: queries, series and label requests read nothing older than
+  // now - this (Mimir clamps the range; the request does not fail). 0: no limit.
+  absl::Duration max_query_lookback = absl::ZeroDuration();
 };
+
+// A promql::Queryable that reads nothing before `min_t_ms`: Open clamps mint, and a range
+// entirely before it opens an empty view (max_query_lookback).
+std::unique_ptr<promql::Queryable> ClampMinTime(std::unique_ptr<promql::Queryable> inner,
+                                                int64_t min_t_ms);
 
 // Prometheus's parseDuration for `step` and `timeout`: float seconds, else a Prometheus duration
 // (`5m`, `1h30m`). Errors (without the parameter prefix): `cannot parse "x" to a valid

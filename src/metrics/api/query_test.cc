@@ -497,6 +497,26 @@ TEST_F(QueryApiTest, QueryLimiterCarriesTheConfiguredLimits) {
   EXPECT_EQ(r.body, Err("execution", tsdb::QueryLimiter::MaxSeriesMessage(1)));
 }
 
+TEST_F(QueryApiTest, MaxQueryLookbackClampsWhatIsRead) {
+  QueryApiOptions q;
+  q.max_query_lookback = absl::Hours(1);
+  Build(false, q);
+  MemTenant& t = queryable_.tenants["anonymous"];
+  t.series.push_back({tsdb::Labels::FromStrings({"__name__", "up"}),
+                      {{kNow - 7200000, 1}, {kNow - 60000, 2}}});
+  // Two hours ago is out of reach: nothing is opened, the answer is empty (not an error).
+  t.last_mint = t.last_maxt = 0;
+  net::HttpResponse r = Serve("GET", "/api/v1/query?query=up&time=" + std::to_string((kNow - 7200000) / 1000));
+  EXPECT_EQ(r.body, "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}");
+  EXPECT_EQ(t.last_maxt, 0);
+  // A range reaching into the window reads from now - 1h on.
+  r = Serve("GET", "/api/v1/query_range?query=up&step=60&start=" +
+                       std::to_string((kNow - 10800000) / 1000) + "&end=" + std::to_string(kNow / 1000));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(t.last_mint, kNow - 3600000);
+  EXPECT_EQ(t.last_maxt, kNow);
+}
+
 TEST(QueryErrorTypeTest, EngineCodesMapAsEngineHSays) {
   EXPECT_EQ(QueryErrorTypeOf(absl::InvalidArgumentError("")), ErrorType::kBadData);
   EXPECT_EQ(QueryErrorTypeOf(absl::FailedPreconditionError("")), ErrorType::kExecution);

@@ -17,6 +17,8 @@
 #include "metrics/api/params.h"
 #include "net/http_message.h"
 #include "net/http_router.h"
+#include "net/http_server.h"
+#include "net/http_test_util.h"
 
 namespace sprout::metrics::api {
 namespace {
@@ -65,6 +67,7 @@ struct MemTenant {
   absl::Status fail_with;  // returned by the cursor's Err() when set
   std::atomic<int> selects{0};
   std::atomic<int> blocked{0};
+  std::atomic<int> ended_code{-1};  // the limiter's status code that unblocked a blocked cursor
   tsdb::QueryLimiter* last_limiter = nullptr;
   int64_t last_mint = 0, last_maxt = 0;
 };
@@ -78,6 +81,7 @@ class MemCursor : public promql::SeriesCursor {
       ++t_->blocked;
       while (limiter_->Check().ok()) absl::SleepFor(absl::Milliseconds(5));
       err_ = limiter_->Check();
+      t_->ended_code = static_cast<int>(err_.code());
       return false;
     }
     if (!t_->fail_with.ok()) {
@@ -515,6 +519,63 @@ TEST_F(QueryApiTest, MaxQueryLookbackClampsWhatIsRead) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(t.last_mint, kNow - 3600000);
   EXPECT_EQ(t.last_maxt, kNow);
+}
+
+// Through the real HTTP server: a client that closes its connection while its query runs
+// cancels the query (server → RequestControl → CancelWatcher → QueryLimiter → storage), and
+// meanwhile /ready and another query are answered.
+TEST(QueryApiServerTest, ClientClosingItsConnectionCancelsTheQueryAndOthersAreServed) {
+  MetricsRegistry registry;
+  MemQueryable queryable;
+  MemTenant& t = queryable.tenants["anonymous"];
+  t.series.push_back({tsdb::Labels::FromStrings({"__name__", "up"}), {{kNow, 1}}});
+  MetricsApiOptions o;
+  o.tenants = {false, "anonymous"};
+  o.registry = &registry;
+  o.queryable = &queryable;
+  MetricsApi api(o);
+  api.SetReady(true);
+  net::Router router;
+  ASSERT_TRUE(api.Register(&router).ok());
+  net::HttpServerOptions so;
+  so.endpoint = "127.0.0.1:0";
+  so.worker_threads = 4;
+  auto server = net::HttpServer::Start(so, std::move(router));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+
+  t.block_until_limited = true;
+  auto slow = std::make_unique<net::test_util::Client>(port);
+  ASSERT_TRUE(slow->Send("GET /api/v1/query?query=up HTTP/1.1\r\nHost: x\r\n\r\n"));
+  for (int i = 0; i < 500 && t.blocked.load() == 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_EQ(t.blocked.load(), 1);
+
+  // While it runs: /ready (inline) and a query that reads nothing (a literal) are answered.
+  {
+    net::test_util::Client c(port);
+    ASSERT_TRUE(c.Send("GET /ready HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.ReadHead();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 200);
+  }
+  {
+    net::test_util::Client c(port);
+    ASSERT_TRUE(c.Send("GET /api/v1/query?query=2&time=1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.ReadHead();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(t.ended_code.load(), -1);  // still running
+
+  // The client goes away: the query is cancelled well before querier.timeout (2 min).
+  const absl::Time closed = absl::Now();
+  slow.reset();
+  for (int i = 0; i < 500 && t.ended_code.load() == -1; ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(t.ended_code.load(), static_cast<int>(absl::StatusCode::kCancelled));
+  EXPECT_LT(absl::Now() - closed, absl::Seconds(3));
+  for (int i = 0; i < 300 && api.watched_queries() != 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(api.watched_queries(), 0u);
+  (*server)->Shutdown(absl::Seconds(1));
 }
 
 TEST(QueryErrorTypeTest, EngineCodesMapAsEngineHSays) {

@@ -164,61 +164,83 @@ describe('query API errors, compared with Prometheus 2.42', () => {
     assert.equal(JSON.parse(ok.text).data.result[0].values.length, 60);
   });
 
-  // A subquery that is slow in any engine: ~8.6 M evaluations of time().
+  // A subquery that is slow in any engine (8.64 M points of time(), about 4 s in Prometheus
+  // 2.42), within the default max_samples. Run on an instance with the default limits.
   const SLOW = 'count_over_time(vector(time())[1d:10ms])';
+  const running = async (base) => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const m = /^sprout_metrics_queries_running (\S+)$/m.exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+  let big;
+  const bigInstance = async () => {
+    if (!big) big = await new SproutMetrics({ name: 'sprout-slow', sets: ['querier.timeout=30s'] }).start();
+    return big;
+  };
+  after(async () => {
+    if (big) await big.stop();
+  });
 
-  it('a query past its timeout is 503 timeout, and the server answers /ready and other queries meanwhile', { skip: !ENGINE && 'waits for the PromQL engine' }, async () => {
-    const t0 = Date.now();
-    const slow = call(sm.baseUrl, '/api/v1/query', { query: SLOW, time: String(end), timeout: '3s' });
-    await new Promise((r) => setTimeout(r, 300));
-    for (let i = 0; i < 5; i++) {
-      const t = Date.now();
-      const ready = await fetch(`${sm.baseUrl}/ready`);
-      assert.equal(ready.status, 200);
-      const other = await call(sm.baseUrl, '/api/v1/query', { query: 'errs_e2e_gauge', time: String(end) });
-      assert.equal(other.status, 200, other.text);
-      assert.ok(Date.now() - t < 1000, `ready + a query took ${Date.now() - t} ms while the slow query ran`);
-    }
-    const got = await slow;
+  it('a query past its timeout parameter is 503 timeout', { skip: !ENGINE && 'waits for the PromQL engine' }, async () => {
+    const b = await bigInstance();
+    const got = await call(b.baseUrl, '/api/v1/query', { query: SLOW, time: String(end), timeout: '0.01' });
     assert.equal(got.status, 503, got.text);
     const body = JSON.parse(got.text);
     assert.equal(body.errorType, 'timeout');
-    assert.match(body.error, /^query timed out in (expression evaluation|query execution)$/);
-    assert.ok(Date.now() - t0 < 10000, 'the timeout parameter was honoured');
+    assert.match(body.error, /^query timed out in (expression evaluation|query execution|query queue)$/);
+  });
+
+  it('while a slow query runs, /ready and another query answer promptly', { skip: !ENGINE && 'waits for the PromQL engine' }, async () => {
+    const b = await bigInstance();
+    const slow = call(b.baseUrl, '/api/v1/query', { query: SLOW, time: String(end) });
+    let checks = 0;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 20000) {
+      if ((await running(b.baseUrl)) < 1) {
+        if (checks > 0) break;
+        await new Promise((r) => setTimeout(r, 5));
+        continue;
+      }
+      const t = Date.now();
+      const ready = await fetch(`${b.baseUrl}/ready`);
+      assert.equal(ready.status, 200);
+      const other = await call(b.baseUrl, '/api/v1/query', { query: '1+1', time: '10' });
+      assert.equal(other.status, 200, other.text);
+      assert.ok(Date.now() - t < 1000, `ready + a query took ${Date.now() - t} ms while the slow query ran`);
+      checks += 1;
+    }
+    await slow;
+    assert.ok(checks >= 2, `only ${checks} checks overlapped the slow query: it should run longer`);
   });
 
   it('querier.timeout caps the timeout parameter', { skip: !ENGINE && 'waits for the PromQL engine' }, async () => {
-    const capped = await new SproutMetrics({ name: 'sprout-timeout', sets: ['querier.timeout=1s'] }).start();
+    const capped = await new SproutMetrics({ name: 'sprout-timeout', sets: ['querier.timeout=50ms'] }).start();
     try {
       const t0 = Date.now();
       const got = await call(capped.baseUrl, '/api/v1/query', { query: SLOW, time: String(end), timeout: '1h' });
       assert.equal(got.status, 503, got.text);
       assert.equal(JSON.parse(got.text).errorType, 'timeout');
-      assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms`);
+      assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
     } finally {
       await capped.stop();
     }
   });
 
   it('a client that goes away cancels its query', { skip: !ENGINE && 'waits for the PromQL engine' }, async () => {
-    const running = async () => {
-      const text = await (await fetch(`${sm.baseUrl}/metrics`)).text();
-      const m = /^sprout_metrics_queries_running (\S+)$/m.exec(text);
-      return m ? Number(m[1]) : NaN;
-    };
+    const b = await bigInstance();
     const ctl = new AbortController();
-    const slow = call(sm.baseUrl, '/api/v1/query', { query: SLOW, time: String(end) }, { signal: ctl.signal }).catch((e) => e);
+    const slow = call(b.baseUrl, '/api/v1/query', { query: SLOW, time: String(end) }, { signal: ctl.signal }).catch((e) => e);
     const t0 = Date.now();
-    while ((await running()) !== 1) {
+    while ((await running(b.baseUrl)) !== 1) {
       assert.ok(Date.now() - t0 < 5000, 'the slow query never showed as running');
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 5));
     }
     ctl.abort();
     assert.equal((await slow).name, 'AbortError');
     const t1 = Date.now();
-    while ((await running()) !== 0) {
-      assert.ok(Date.now() - t1 < 3000, 'the query still runs 3 s after its client left (querier.timeout is 20 s)');
-      await new Promise((r) => setTimeout(r, 20));
+    while ((await running(b.baseUrl)) !== 0) {
+      assert.ok(Date.now() - t1 < 1000, 'the query still runs 1 s after its client left');
+      await new Promise((r) => setTimeout(r, 10));
     }
   });
 });

@@ -30,7 +30,10 @@ const nowS = Math.floor(Date.now() / 1000);
 const end = nowS - (nowS % 60);
 const start = end - 3600;
 
-// One series, a sample every 10 s over the last hour.
+// One series, a sample every 10 s over the last hour; and one with the values whose JSON text
+// is tricky (NaN, infinities, tiny and huge numbers, binary fractions), every 10 s over the last
+// 5 minutes, with a label value that JSON-escapes.
+const SPECIAL = [NaN, Infinity, -Infinity, 1e-7, 1e21, 0.1 + 0.2, -0, 123456789012345678, 5e-324, -1.5];
 function data() {
   const samples = [];
   for (let t = start; t <= end; t += 10) samples.push({ timestamp: t * 1000, value: t % 7 });
@@ -38,6 +41,9 @@ function data() {
     timeseries: [{
       labels: [{ name: '__name__', value: 'errs_e2e_gauge' }, { name: 'job', value: 'e2e' }],
       samples,
+    }, {
+      labels: [{ name: '__name__', value: 'errs_e2e_special' }, { name: 'note', value: 'a<b>&"c"\u2028' }],
+      samples: SPECIAL.map((value, i) => ({ timestamp: (end - 300 + 10 * i) * 1000, value })),
     }],
   };
 }
@@ -137,6 +143,34 @@ describe('query API errors, compared with Prometheus 2.42', () => {
         const body = JSON.parse(r.text);
         assert.equal(body.errorType, 'timeout');
         assert.match(body.error, /^query timed out in query (queue|execution)$/);
+      }
+    }
+  });
+
+  it('answers byte-identical to Prometheus: scalars, strings, vectors, matrices, special values', async () => {
+    const cases = [
+      ['/api/v1/query', { query: '2.5', time: '1700000000.5' }],
+      ['/api/v1/query', { query: '"a<b>&\\"c\\""', time: '17.25' }],
+      ['/api/v1/query', { query: 'errs_e2e_gauge', time: String(end) }],
+      ['/api/v1/query', { query: 'errs_e2e_gauge', time: String(end + 0.5) }],
+      ['/api/v1/query', { query: 'errs_e2e_gauge{job="e2e"}', time: String(end - 0.05) }],
+      ['/api/v1/query', { query: 'errs_e2e_gauge', time: String(start - 3600) }],
+      ['/api/v1/query', { query: 'errs_e2e_nothing', time: String(end) }],
+      ['/api/v1/query_range', { query: '2', start: '0', end: '5', step: '2.5' }],
+      ['/api/v1/query_range', { query: 'errs_e2e_gauge', start: String(end - 300), end: String(end), step: '15' }],
+      ['/api/v1/query_range', { query: 'errs_e2e_gauge', start: String(end - 300.5), end: String(end), step: '1m' }],
+      ['/api/v1/query_range', { query: 'errs_e2e_special', start: String(end - 300), end: String(end), step: '10' }],
+    ];
+    for (let i = 0; i < SPECIAL.length; i++) {
+      cases.push(['/api/v1/query', { query: 'errs_e2e_special', time: String(end - 300 + 10 * i) }]);
+    }
+    for (const [path, params] of cases) {
+      const want = await call(prom.baseUrl, path, params);
+      assert.equal(want.status, 200, want.text);
+      for (const method of ['GET', 'POST']) {
+        const got = await call(sm.baseUrl, path, params, { method });
+        assert.equal(got.text, want.text, `${method} ${path} ${JSON.stringify(params)}`);
+        assert.equal(got.status, 200);
       }
     }
   });

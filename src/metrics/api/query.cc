@@ -233,6 +233,13 @@ void AppendScalarTimestamp(int64_t t_ms, std::string* out) {
 
 void AppendSampleValue(double v, std::string* out) {
   out->push_back('"');
+  const double abs = std::fabs(v);
+  AppendGoFloat(v, abs != 0 && (abs < 1e-6 || abs >= 1e21) ? 'e' : 'f', -1, out);
+  out->push_back('"');
+}
+
+void AppendScalarValue(double v, std::string* out) {
+  out->push_back('"');
   AppendGoFloat(v, 'f', -1, out);
   out->push_back('"');
 }
@@ -291,7 +298,7 @@ std::string QueryDataJson(const promql::QueryResult& result, bool with_stats) {
       out.push_back('[');
       AppendScalarTimestamp(result.scalar.t, &out);
       out.push_back(',');
-      AppendSampleValue(result.scalar.f, &out);
+      AppendScalarValue(result.scalar.f, &out);
       out.push_back(']');
       break;
     case promql::ValueType::kString:

@@ -76,8 +76,12 @@ ErrorType QueryErrorTypeOf(const absl::Status& status);
 void AppendPointTimestamp(int64_t t_ms, std::string* out);
 // A scalar's or string's timestamp: Go's shortest float of t/1000 (1700000000.5, -0.05).
 void AppendScalarTimestamp(int64_t t_ms, std::string* out);
-// A sample value: Go's strconv.FormatFloat(v, 'f', -1, 64) quoted ("NaN", "+Inf", "-Inf").
+// A vector's or matrix's sample value (and a native histogram's numbers), as 2.42's jsoniter
+// encoder writes it: Go's shortest 'f' form, 'e' below 1e-6 and from 1e21 on ("1e-07",
+// "1e+21"), quoted; "NaN", "+Inf", "-Inf".
 void AppendSampleValue(double v, std::string* out);
+// A scalar's value: strconv.FormatFloat(v, 'f', -1, 64) quoted ("0.0000001").
+void AppendScalarValue(double v, std::string* out);
 // A label set as Go's encoding/json writes a map (sorted, `<`/`>`/`&` escaped).
 void AppendLabelsJson(const tsdb::Labels& labels, std::string* out);
 // A native histogram: {"count":"..","sum":"..","buckets":[[rule,"lower","upper","count"],...]}

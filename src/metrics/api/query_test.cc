@@ -617,9 +617,21 @@ TEST(QueryJsonTest, TimestampsAndValues) {
   EXPECT_EQ(scalar(1700000000123), "1700000000.123");
   EXPECT_EQ(scalar(0), "0");
   EXPECT_EQ(scalar(-9223372036854), "-9223372036.854");
+  auto scalar_value = [](double v) {
+    std::string s;
+    AppendScalarValue(v, &s);
+    return s;
+  };
+  // A point's value: 'e' below 1e-6 and from 1e21 (jsoniter); a scalar's: always 'f'.
   EXPECT_EQ(value(0.1 + 0.2), "\"0.30000000000000004\"");
-  EXPECT_EQ(value(1e-7), "\"0.0000001\"");
-  EXPECT_EQ(value(1e21), "\"1000000000000000000000\"");
+  EXPECT_EQ(value(1e-7), "\"1e-07\"");
+  EXPECT_EQ(value(1e21), "\"1e+21\"");
+  EXPECT_EQ(value(5e-324), "\"5e-324\"");
+  EXPECT_EQ(value(-0.0), "\"-0\"");
+  EXPECT_EQ(value(0.000001), "\"0.000001\"");
+  EXPECT_EQ(scalar_value(1e-7), "\"0.0000001\"");
+  EXPECT_EQ(scalar_value(1e21), "\"1000000000000000000000\"");
+  EXPECT_EQ(scalar_value(std::nan("")), "\"NaN\"");
   EXPECT_EQ(value(123456789012345678.0), "\"123456789012345680\"");
   EXPECT_EQ(value(std::nan("")), "\"NaN\"");
   EXPECT_EQ(value(-std::numeric_limits<double>::infinity()), "\"-Inf\"");

@@ -172,10 +172,11 @@ absl::StatusOr<std::string> Inflate(Codec codec, std::string_view input, size_t 
   }
 }
 
-absl::StatusOr<std::string> Deflate(Codec codec, std::string_view input) {
+absl::StatusOr<std::string> Deflate(Codec codec, std::string_view input,
+                                    int level = Z_DEFAULT_COMPRESSION) {
   const bool gzip = codec == Codec::kGzip;
   z_stream zs{};
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, gzip ? 16 + MAX_WBITS : MAX_WBITS, 8,
+  if (deflateInit2(&zs, level, Z_DEFLATED, gzip ? 16 + MAX_WBITS : MAX_WBITS, 8,
                    Z_DEFAULT_STRATEGY) != Z_OK) {
     return absl::InternalError(absl::StrCat(AV(CodecName(codec)), ": cannot initialise deflate"));
   }
@@ -508,6 +509,10 @@ absl::StatusOr<std::string> Decompress(Codec codec, std::string_view input, size
       return Lz4Decompress(input, max_output);
   }
   return absl::InvalidArgumentError("unknown codec");
+}
+
+absl::StatusOr<std::string> GzipFast(std::string_view input) {
+  return Deflate(Codec::kGzip, input, Z_BEST_SPEED);
 }
 
 absl::StatusOr<std::string> Compress(Codec codec, std::string_view input) {

@@ -37,4 +37,9 @@ std::optional<size_t> SnappyUncompressedLength(std::string_view input);
 // Encodes `input` (used by clients and by tests).
 absl::StatusOr<std::string> Compress(Codec codec, std::string_view input);
 
+// gzip with zlib's fastest level (1): what the HTTP server compresses dynamic responses with
+// (a query answer of 100 MB of JSON compresses several times faster than at the default level 6,
+// for output about a fifth larger).
+absl::StatusOr<std::string> GzipFast(std::string_view input);
+
 }  // namespace sprout::net

@@ -165,7 +165,7 @@ void MaybeGzip(HttpResponse& response, bool gzip) {
       !response.Header("content-encoding").empty()) {
     return;
   }
-  auto compressed = Compress(Codec::kGzip, response.body);
+  auto compressed = GzipFast(response.body);
   if (!compressed.ok()) return;
   response.body = std::move(*compressed);
   response.SetHeader("Content-Encoding", "gzip");
@@ -177,8 +177,7 @@ void MaybeGzip(HttpResponse& response, bool gzip) {
 class GzipWriter {
  public:
   GzipWriter() {
-    ok_ = deflateInit2(&z_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) ==
-          Z_OK;
+    ok_ = deflateInit2(&z_, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
   }
   ~GzipWriter() {
     if (ok_) deflateEnd(&z_);

@@ -202,6 +202,38 @@ absl::StatusOr<std::string> FilesystemObjectStore::GetRange(std::string_view key
   return data;
 }
 
+namespace {
+
+class FileRangeReader final : public RangeReader {
+ public:
+  FileRangeReader(std::unique_ptr<File> file, uint64_t size, std::string key)
+      : file_(std::move(file)), size_(size), key_(std::move(key)) {}
+  absl::StatusOr<std::string> Read(uint64_t offset, uint64_t length) override {
+    if (offset > size_) {
+      return absl::OutOfRangeError(absl::StrCat("get ", AV(key_), ": offset ", offset,
+                                                " is past the end (size ", size_, ")"));
+    }
+    absl::StatusOr<std::string> data = ReadSpan(*file_, offset, std::min(length, size_ - offset));
+    if (!data.ok()) return Annotate(data.status(), Op("get", key_));
+    return data;
+  }
+
+ private:
+  const std::unique_ptr<File> file_;  // ReadAt is a pread: safe from many threads
+  const uint64_t size_;
+  const std::string key_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RangeReader>> FilesystemObjectStore::OpenRangeReader(
+    std::string_view key) {
+  ASSIGN_OR_RETURN(std::unique_ptr<File> file, OpenObject("get", key));
+  absl::StatusOr<uint64_t> size = file->Size();
+  if (!size.ok()) return Annotate(size.status(), Op("get", key));
+  return std::make_unique<FileRangeReader>(std::move(file), *size, std::string(key));
+}
+
 absl::StatusOr<ObjectAttributes> FilesystemObjectStore::Attributes(std::string_view key) {
   ASSIGN_OR_RETURN(std::unique_ptr<File> file, OpenObject("attributes of", key));
   absl::StatusOr<uint64_t> size = file->Size();

@@ -52,6 +52,8 @@ class FilesystemObjectStore : public ObjectStore {
   absl::Status Delete(std::string_view key) override;
   absl::Status DeletePrefix(std::string_view prefix) override;
   std::string Describe() const override;
+  // The file opened once; reads are preads of it (see ObjectStore).
+  absl::StatusOr<std::unique_ptr<RangeReader>> OpenRangeReader(std::string_view key) override;
 
   struct CleanUpResult {
     int temporary_files = 0;  // removed

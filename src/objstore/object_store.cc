@@ -72,4 +72,24 @@ absl::StatusOr<bool> ObjectStore::Exists(std::string_view key) {
   return attributes.status();
 }
 
+namespace {
+
+class GetRangeReader final : public RangeReader {
+ public:
+  GetRangeReader(ObjectStore* store, std::string key) : store_(store), key_(std::move(key)) {}
+  absl::StatusOr<std::string> Read(uint64_t offset, uint64_t length) override {
+    return store_->GetRange(key_, offset, length);
+  }
+
+ private:
+  ObjectStore* const store_;
+  const std::string key_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RangeReader>> ObjectStore::OpenRangeReader(std::string_view key) {
+  return std::make_unique<GetRangeReader>(this, std::string(key));
+}
+
 }  // namespace sprout::objstore

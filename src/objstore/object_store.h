@@ -60,6 +60,14 @@ struct ListResult {
   std::vector<std::string> prefixes;  // with `delimited`: common prefixes, sorted, each ends in '/'
 };
 
+// Repeated ranged reads of one object (a block's chunk segment): ObjectStore::OpenRangeReader.
+// Read has GetRange's contract for that key. Thread-safe: many threads may read at once.
+class RangeReader {
+ public:
+  virtual ~RangeReader() = default;
+  virtual absl::StatusOr<std::string> Read(uint64_t offset, uint64_t length) = 0;
+};
+
 class ObjectStore {
  public:
   // For GetRange: up to the end of the object.
@@ -104,6 +112,13 @@ class ObjectStore {
 
   // For log lines and error messages: "filesystem:/data/blocks", "memory".
   virtual std::string Describe() const = 0;
+
+  // A reader for many ranged reads of `key`, for objects that are never rewritten in place (a
+  // block's files). The default reads each range with GetRange (so wrappers that inject faults
+  // see every read); the filesystem store opens the file once and reads it with pread, so a
+  // reader keeps reading the object it opened even after the object is deleted. kNotFound when
+  // there is no object (the filesystem store; the default finds out at the first Read).
+  virtual absl::StatusOr<std::unique_ptr<RangeReader>> OpenRangeReader(std::string_view key);
 
   // Helpers over the operations above.
 

@@ -123,6 +123,31 @@ TEST_P(ObjectStoreTest, MissingObjectsAreNotFound) {
   EXPECT_THAT(Keys("a/b/c/"), IsEmpty());
 }
 
+TEST_P(ObjectStoreTest, RangeReaderReadsAsGetRange) {
+  const std::string data = "0123456789abcdef";
+  ASSERT_TRUE(store_->Put("t/b/chunks/000001", data).ok());
+  absl::StatusOr<std::unique_ptr<RangeReader>> r = store_->OpenRangeReader("t/b/chunks/000001");
+  ASSERT_TRUE(r.ok()) << r.status();
+  for (auto [off, len] : std::vector<std::pair<uint64_t, uint64_t>>{
+           {0, 4}, {3, 5}, {10, 100}, {16, 1}, {0, ObjectStore::kToEnd}}) {
+    absl::StatusOr<std::string> got = (*r)->Read(off, len);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, *store_->GetRange("t/b/chunks/000001", off, len)) << off << "+" << len;
+  }
+  EXPECT_TRUE(absl::IsOutOfRange((*r)->Read(17, 1).status()));
+  // A missing object: NotFound when opened (filesystem) or at the first read (the default).
+  absl::StatusOr<std::unique_ptr<RangeReader>> missing = store_->OpenRangeReader("t/none");
+  EXPECT_TRUE(!missing.ok() ? absl::IsNotFound(missing.status())
+                            : absl::IsNotFound((*missing)->Read(0, 1).status()));
+  if (GetParam() != Kind::kMemory) {
+    // The filesystem reader keeps the file it opened: a deleted block stays readable to it.
+    ASSERT_TRUE(store_->Delete("t/b/chunks/000001").ok());
+    absl::StatusOr<std::string> after = (*r)->Read(2, 3);
+    ASSERT_TRUE(after.ok()) << after.status();
+    EXPECT_EQ(*after, "234");
+  }
+}
+
 TEST_P(ObjectStoreTest, InvalidKeysAreRefusedByEveryOperation) {
   const std::string long_segment(256, 'x');
   std::string long_key;

@@ -21,7 +21,7 @@ const { SproutMetrics } = require('./lib/sprout_metrics');
 
 // true once metrics/promql's engine is on main (until then a stand-in evaluates only literals
 // and plain selectors).
-const ENGINE = false;
+const ENGINE = true;
 
 const FIXTURES = require('./testdata/grafana_prometheus_requests.json');
 const PKG_DIR = path.dirname(require.resolve('@grafana/prometheus/package.json'));

@@ -110,8 +110,12 @@ TEST_F(StorePromqlTest, EngineInstantQueryOverTheStore) {
   ASSERT_EQ(r->series[0].floats.size(), 1u);
   EXPECT_EQ(r->series[0].floats[0].t, 90000);
   EXPECT_EQ(r->series[0].floats[0].f, 0.5);
-  // Past the 5 m lookback of the last sample: nothing.
+  // Exactly 5 m after the last sample it is still seen (Prometheus 2.42's lookback includes
+  // both ends: checked against 2.42), 1 ms later not.
   r = engine.InstantQuery(*q, "up", 61000 + 300000);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->series.size(), 1u);
+  r = engine.InstantQuery(*q, "up", 61000 + 300001);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->series.empty());
 }

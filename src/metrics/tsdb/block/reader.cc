@@ -580,10 +580,10 @@ absl::Status BlockReader::Series(SeriesRef ref, Labels* labels,
   return Annotated(index_->Series(ref, labels, chunks));
 }
 
-absl::StatusOr<uint64_t> BlockReader::SegmentSize(uint32_t segment) const {
+absl::StatusOr<BlockReader::Segment> BlockReader::OpenSegment(uint32_t segment) const {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = segment_sizes_.find(segment); it != segment_sizes_.end()) return it->second;
+    if (auto it = segments_.find(segment); it != segments_.end()) return it->second;
   }
   const std::string key =
       absl::StrCat(prefix_, "/", AV(fmt::kChunksDir), "/", fmt::SegmentName(segment));
@@ -596,7 +596,17 @@ absl::StatusOr<uint64_t> BlockReader::SegmentSize(uint32_t segment) const {
     return attrs.status();
   }
   if (attrs->size < fmt::kHeaderSize) return absl::DataLossError(absl::StrCat(name, ": too short"));
-  ASSIGN_OR_RETURN(std::string header, store_->GetRange(key, 0, fmt::kHeaderSize));
+  // Chunk reads go through one reader per segment (the filesystem store keeps the file open:
+  // no open/fstat/close per chunk).
+  absl::StatusOr<std::unique_ptr<objstore::RangeReader>> opened = store_->OpenRangeReader(key);
+  if (!opened.ok()) {
+    if (absl::IsNotFound(opened.status())) {
+      return absl::DataLossError(absl::StrCat(name, ": missing"));
+    }
+    return opened.status();
+  }
+  std::shared_ptr<objstore::RangeReader> reader = *std::move(opened);
+  ASSIGN_OR_RETURN(std::string header, reader->Read(0, fmt::kHeaderSize));
   if (header.size() != fmt::kHeaderSize || GetU32(header.data()) != fmt::kChunksMagic) {
     return absl::DataLossError(absl::StrCat(name, ": bad magic number"));
   }
@@ -610,8 +620,9 @@ absl::StatusOr<uint64_t> BlockReader::SegmentSize(uint32_t segment) const {
     return absl::DataLossError(absl::StrCat(name, ": bad header"));
   }
   std::lock_guard<std::mutex> lock(mu_);
-  segment_sizes_[segment] = attrs->size;
-  return attrs->size;
+  Segment& seg = segments_[segment];
+  if (seg.reader == nullptr) seg = Segment{attrs->size, std::move(reader)};
+  return seg;
 }
 
 absl::StatusOr<BlockChunk> BlockReader::ReadChunk(ChunkRef ref) const {
@@ -623,16 +634,13 @@ absl::StatusOr<BlockChunk> BlockReader::ReadChunk(ChunkRef ref) const {
     return Annotated(absl::DataLossError(absl::StrCat(where, ": ", AV(what))));
   };
   if (segment == 0) return corrupt("no segment 0");
-  absl::StatusOr<uint64_t> size = SegmentSize(segment);
-  if (!size.ok()) return Annotated(size.status());
-  if (offset < fmt::kHeaderSize || offset >= *size) return corrupt("offset outside the segment");
-  const std::string key =
-      absl::StrCat(prefix_, "/", AV(fmt::kChunksDir), "/", fmt::SegmentName(segment));
+  absl::StatusOr<Segment> seg = OpenSegment(segment);
+  if (!seg.ok()) return Annotated(seg.status());
+  if (offset < fmt::kHeaderSize || offset >= seg->size) return corrupt("offset outside the segment");
   // One read covers a typical chunk (a few hundred bytes); a longer one takes a second.
   constexpr uint64_t kFirstRead = 512;
-  const uint64_t available = *size - offset;
-  absl::StatusOr<std::string> record =
-      store_->GetRange(key, offset, std::min(kFirstRead, available));
+  const uint64_t available = seg->size - offset;
+  absl::StatusOr<std::string> record = seg->reader->Read(offset, std::min(kFirstRead, available));
   if (!record.ok()) return Annotated(record.status());
   Decoder d(*record);
   uint64_t length;
@@ -645,7 +653,7 @@ absl::StatusOr<BlockChunk> BlockReader::ReadChunk(ChunkRef ref) const {
   const uint64_t total = head + 1 + length + 4;
   if (record->size() < total) {
     absl::StatusOr<std::string> more =
-        store_->GetRange(key, offset + record->size(), total - record->size());
+        seg->reader->Read(offset + record->size(), total - record->size());
     if (!more.ok()) return Annotated(more.status());
     record->append(*more);
     if (record->size() != total) return corrupt("segment shorter than its size");

@@ -154,15 +154,19 @@ class BlockReader {
   BlockReader(objstore::ObjectStore* store, std::string prefix)
       : store_(store), prefix_(std::move(prefix)) {}
   absl::Status Annotated(const absl::Status& s) const;
-  // The size of a segment whose header is valid (cached).
-  absl::StatusOr<uint64_t> SegmentSize(uint32_t segment) const;
+  // A segment whose header is valid: its size and a reader kept open for its chunks (cached).
+  struct Segment {
+    uint64_t size = 0;
+    std::shared_ptr<objstore::RangeReader> reader;
+  };
+  absl::StatusOr<Segment> OpenSegment(uint32_t segment) const;
 
   objstore::ObjectStore* const store_;
   const std::string prefix_;
   BlockMeta meta_;
   std::unique_ptr<IndexReader> index_;
   mutable std::mutex mu_;
-  mutable absl::flat_hash_map<uint32_t, uint64_t> segment_sizes_;
+  mutable absl::flat_hash_map<uint32_t, Segment> segments_;
 };
 
 }  // namespace sprout::metrics::tsdb

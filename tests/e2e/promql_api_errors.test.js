@@ -171,6 +171,22 @@ describe('query API errors, compared with Prometheus 2.42', () => {
     }
   });
 
+  it('stats: the same object as Prometheus (keys, types; the samples read and held)', async () => {
+    for (const [path, params] of [
+      ['/api/v1/query', { query: 'errs_e2e_gauge', time: String(end), stats: 'all' }],
+      ['/api/v1/query_range', { query: 'errs_e2e_gauge', start: String(end - 300), end: String(end), step: '15', stats: 'true' }],
+    ]) {
+      const theirs = JSON.parse((await call(prom.baseUrl, path, params)).text).data.stats;
+      const ours = JSON.parse((await call(sm.baseUrl, path, params, { method: 'POST' })).text).data.stats;
+      const shape = (o) => JSON.parse(JSON.stringify(o), (k, v) => (typeof v === 'number' ? typeof v : v));
+      assert.deepEqual(Object.keys(ours), ['timings', 'samples']);
+      assert.deepEqual(shape(ours), shape(theirs));
+      assert.deepEqual(Object.keys(ours.timings), Object.keys(theirs.timings));
+      assert.deepEqual(Object.keys(ours.samples), Object.keys(theirs.samples));
+      for (const v of Object.values(ours.timings)) assert.ok(v >= 0 && v < 10);
+    }
+  });
+
   it('a parse error carries the position', async () => {
     const got = await call(sm.baseUrl, '/api/v1/query', { query: 'sum(rate(x[5m])) by (' });
     assert.equal(got.status, 400);

@@ -150,9 +150,11 @@ class MemQueryable : public Queryable {
  public:
   std::map<std::string, MemTenant, std::less<>> tenants;
 
+  int64_t labels_mint = 0;
   absl::StatusOr<std::vector<std::string>> LabelNames(std::string_view,
-                                                      const std::vector<MatcherSet>&, int64_t,
-                                                      int64_t, int64_t) override {
+                                                      const std::vector<MatcherSet>&,
+                                                      int64_t mint, int64_t, int64_t) override {
+    labels_mint = mint;
     return std::vector<std::string>{};
   }
   absl::StatusOr<std::vector<std::string>> LabelValues(std::string_view, std::string_view,
@@ -519,6 +521,13 @@ TEST_F(QueryApiTest, MaxQueryLookbackClampsWhatIsRead) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(t.last_mint, kNow - 3600000);
   EXPECT_EQ(t.last_maxt, kNow);
+  // The label and series endpoints get their start clamped the same way.
+  ASSERT_EQ(Serve("GET", "/api/v1/labels").status, 200);
+  EXPECT_EQ(queryable_.labels_mint, kNow - 3600000);
+  ASSERT_EQ(Serve("GET", "/api/v1/labels?start=0").status, 200);
+  EXPECT_EQ(queryable_.labels_mint, kNow - 3600000);
+  ASSERT_EQ(Serve("GET", "/api/v1/labels?start=" + std::to_string(kNow / 1000 - 60)).status, 200);
+  EXPECT_EQ(queryable_.labels_mint, kNow - 60000);
 }
 
 // Through the real HTTP server: a client that closes its connection while its query runs

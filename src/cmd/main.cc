@@ -180,6 +180,7 @@ int RunMetrics(const std::vector<std::string>& configs, const std::vector<std::s
       static_cast<uint64_t>(config.max_fetched_series_per_query);
   api_options.query.max_fetched_chunks_per_query =
       static_cast<uint64_t>(config.max_fetched_chunks_per_query);
+  api_options.query.max_query_lookback = config.max_query_lookback;
   metrics::api::MetricsApi api(api_options);
   net::Router router;
   if (absl::Status s = api.Register(&router); !s.ok()) {

@@ -8,9 +8,6 @@
 // tenant header — over data written with remote write. The answers are checked in the shape
 // Grafana parses (the envelope, resultType, result arrays, metadata and exemplar objects) and
 // their values against the written data.
-//
-// Fixtures marked `needsEngine` evaluate PromQL beyond a plain selector (1+1, rate): they run
-// once the PromQL engine is in (ENGINE below).
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -18,10 +15,6 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const { SproutMetrics } = require('./lib/sprout_metrics');
-
-// true once metrics/promql's engine is on main (until then a stand-in evaluates only literals
-// and plain selectors).
-const ENGINE = true;
 
 const FIXTURES = require('./testdata/grafana_prometheus_requests.json');
 const PKG_DIR = path.dirname(require.resolve('@grafana/prometheus/package.json'));
@@ -183,7 +176,7 @@ describe('Grafana Prometheus data source requests (@grafana/prometheus fixtures)
 
   for (const f of FIXTURES.requests) {
     for (const prefix of ['/prometheus', '']) {
-      it(`${f.name} (${f.method} ${prefix}${f.path})`, { skip: f.needsEngine && !ENGINE ? 'waits for the PromQL engine' : false }, async () => {
+      it(`${f.name} (${f.method} ${prefix}${f.path})`, async () => {
         const params = new URLSearchParams();
         for (const [k, v] of Object.entries(f.params)) params.append(k, fill(v));
         const url = `${sm.baseUrl}${prefix}${f.path}`;

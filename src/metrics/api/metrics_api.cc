@@ -81,7 +81,9 @@ struct CommonParams {
   std::vector<MatcherSet> matcher_sets;
 };
 
-bool ParseCommon(net::HttpRequest& request, net::HttpResponse& response, CommonParams* out) {
+// `min_start` (max_query_lookback): the earliest start the storage is asked for.
+bool ParseCommon(net::HttpRequest& request, net::HttpResponse& response, CommonParams* out,
+                 int64_t min_start = kMinTimeMs) {
   if (absl::Status s = request.ParseForm(); !s.ok()) {
     WriteError(response, ErrorType::kBadData,
                absl::StrCat("error parsing form values: ", s.message()));
@@ -113,7 +115,7 @@ bool ParseCommon(net::HttpRequest& request, net::HttpResponse& response, CommonP
     WriteStatusError(response, limit.status());
     return false;
   }
-  out->start = *start;
+  out->start = std::max(*start, min_start);
   out->end = *end;
   out->limit = *limit;
   out->matcher_sets = *std::move(sets);
@@ -203,6 +205,12 @@ MetricsApi::MetricsApi(MetricsApiOptions options)
     : options_(std::move(options)),
       engine_(std::make_shared<promql::Engine>(options_.query.engine)) {}
 
+MetricsApi::~MetricsApi() {
+  if (options_.registry != nullptr) {
+    for (int id : callbacks_) options_.registry->RemoveCallback(id);
+  }
+}
+
 std::string MetricsApi::BuildInfoJson() const {
   const BuildInfo& b = options_.build;
   std::string data = "{\"application\":\"Grafana Mimir\"";
@@ -227,6 +235,12 @@ std::string MetricsApi::BuildInfoJson() const {
 absl::Status MetricsApi::Register(net::Router* router) {
   router->SetTenants(options_.tenants);
   MetricsRegistry* registry = options_.registry;
+  if (registry != nullptr && options_.queryable != nullptr) {
+    callbacks_.push_back(registry->AddGaugeCallback(
+        "sprout_metrics_queries_running",
+        "PromQL queries in the engine now (promql::Engine::running()).", {},
+        [engine = engine_] { return static_cast<double>(engine->running()); }));
+  }
 
   // Counts requests by route and status; the handler runs inside.
   auto counted = [registry](std::string route, net::HttpHandler handler) -> net::HttpHandler {
@@ -331,10 +345,16 @@ absl::Status MetricsApi::Register(net::Router* router) {
 
     Queryable* q = options_.queryable;
     if (q == nullptr) continue;
+    // limits.max_query_lookback for the series and label endpoints (Mimir clamps their start).
+    auto min_start = [lookback = options_.query.max_query_lookback, now = options_.now_ms] {
+      if (lookback <= absl::ZeroDuration()) return kMinTimeMs;
+      const int64_t now_ms = now ? now() : absl::ToUnixMillis(absl::Now());
+      return now_ms - absl::ToInt64Milliseconds(lookback);
+    };
 
-    auto labels = [q](net::HttpRequest& request, net::HttpResponse& response) {
+    auto labels = [q, min_start](net::HttpRequest& request, net::HttpResponse& response) {
       CommonParams p;
-      if (!ParseCommon(request, response, &p)) return;
+      if (!ParseCommon(request, response, &p, min_start())) return;
       absl::StatusOr<std::vector<std::string>> names =
           q->LabelNames(request.tenant, p.matcher_sets, p.start, p.end, HintLimit(p.limit));
       if (!names.ok()) return WriteStatusError(response, names.status());
@@ -345,11 +365,11 @@ absl::Status MetricsApi::Register(net::Router* router) {
     RETURN_IF_ERROR(handle("GET", p + "/api/v1/labels", labels, tenant));
     RETURN_IF_ERROR(handle("POST", p + "/api/v1/labels", labels, tenant));
 
-    auto values = [q](net::HttpRequest& request, net::HttpResponse& response) {
+    auto values = [q, min_start](net::HttpRequest& request, net::HttpResponse& response) {
       absl::StatusOr<std::string> name = UnescapeLabelNameParam(request.PathValue("name"));
       if (!name.ok()) return WriteStatusError(response, name.status());
       CommonParams p;
-      if (!ParseCommon(request, response, &p)) return;
+      if (!ParseCommon(request, response, &p, min_start())) return;
       absl::StatusOr<std::vector<std::string>> vals =
           q->LabelValues(request.tenant, *name, p.matcher_sets, p.start, p.end, HintLimit(p.limit));
       if (!vals.ok()) return WriteStatusError(response, vals.status());
@@ -359,7 +379,7 @@ absl::Status MetricsApi::Register(net::Router* router) {
     };
     RETURN_IF_ERROR(handle("GET", p + "/api/v1/label/{name}/values", values, tenant));
 
-    auto series = [q](net::HttpRequest& request, net::HttpResponse& response) {
+    auto series = [q, min_start](net::HttpRequest& request, net::HttpResponse& response) {
       if (absl::Status s = request.ParseForm(); !s.ok()) {
         return WriteError(response, ErrorType::kBadData,
                           absl::StrCat("error parsing form values: ", s.message()));
@@ -368,7 +388,7 @@ absl::Status MetricsApi::Register(net::Router* router) {
         return WriteError(response, ErrorType::kBadData, "no match[] parameter provided");
       }
       CommonParams p;
-      if (!ParseCommon(request, response, &p)) return;
+      if (!ParseCommon(request, response, &p, min_start())) return;
       absl::StatusOr<std::vector<tsdb::Labels>> sets =
           q->Series(request.tenant, p.matcher_sets, p.start, p.end, HintLimit(p.limit));
       if (!sets.ok()) return WriteStatusError(response, sets.status());
@@ -430,8 +450,8 @@ absl::Status MetricsApi::Register(net::Router* router) {
     };
     RETURN_IF_ERROR(handle("GET", p + "/api/v1/metadata", metadata, tenant));
 
-    // Prometheus's parameters, checks and JSON; the query is one series selector until PromQL
-    // exists (ParseSelectorQuery).
+    // Prometheus's parameters, checks and JSON; the exemplars of every selector of the query
+    // (Prometheus's ExtractSelectors).
     auto exemplars = [q](net::HttpRequest& request, net::HttpResponse& response) {
       if (absl::Status s = request.ParseForm(); !s.ok()) {
         return WriteError(response, ErrorType::kBadData,
@@ -446,10 +466,18 @@ absl::Status MetricsApi::Register(net::Router* router) {
         return WriteError(response, ErrorType::kBadData,
                           "end timestamp must not be before start timestamp");
       }
-      absl::StatusOr<MatcherSpecSet> selector = ParseSelectorQuery(request.form.Get("query"));
-      if (!selector.ok()) return WriteStatusError(response, selector.status());
-      absl::StatusOr<std::vector<MatcherSet>> sets = ToMatcherSets({*std::move(selector)});
+      promql::ParseResult parsed = promql::Parse(request.form.Get("query"));
+      if (!parsed.ok()) {
+        return WriteError(response, ErrorType::kBadData, parsed.error.ToString());
+      }
+      absl::StatusOr<std::vector<MatcherSet>> sets = ExtractSelectors(*parsed.expr);
       if (!sets.ok()) return WriteStatusError(response, sets.status());
+      if (sets->empty()) {
+        // No selector (`1`, `time()`): Prometheus answers 204 without a body.
+        response.status = 204;
+        response.body.clear();
+        return;
+      }
       absl::StatusOr<std::vector<SeriesExemplars>> found =
           q->Exemplars(request.tenant, *sets, *start, *end);
       if (!found.ok()) return WriteStatusError(response, found.status());
@@ -495,8 +523,11 @@ absl::Status MetricsApi::Register(net::Router* router) {
         const std::string_view query = request.form.Get("query");
         promql::ParseResult parsed = promql::Parse(query);
         if (!parsed.ok()) {
+          // 2.42 names the parameter for an instant query only.
           return WriteError(response, ErrorType::kBadData,
-                            absl::StrCat("invalid parameter \"query\": ", parsed.error.ToString()));
+                            range ? parsed.error.ToString()
+                                  : absl::StrCat("invalid parameter \"query\": ",
+                                                 parsed.error.ToString()));
         }
         if (range) {
           const promql::ValueType type = parsed.expr->Type();
@@ -516,6 +547,13 @@ absl::Status MetricsApi::Register(net::Router* router) {
         promql::QueryOptions options;
         options.limiter = &limiter;
         std::unique_ptr<promql::Queryable> data = q->PromQueryable(request.tenant);
+        if (data == nullptr) {
+          return WriteError(response, ErrorType::kInternal, "no PromQL view of the storage");
+        }
+        if (limits.max_query_lookback > absl::ZeroDuration()) {
+          data = ClampMinTime(std::move(data),
+                              now_ms - absl::ToInt64Milliseconds(limits.max_query_lookback));
+        }
         absl::StatusOr<promql::QueryResult> result;
         {
           std::unique_ptr<CancelWatcher::Guard> guard = watcher->Watch(request.control, &limiter);

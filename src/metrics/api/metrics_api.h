@@ -28,7 +28,9 @@
 // ("anonymous") when it is off, through the router's tenant check. /ready, /metrics, /config
 // and buildinfo need no tenant.
 //
-// Requests are counted in `sprout_metrics_http_requests_total{method, route, status_code}`.
+// Requests are counted in `sprout_metrics_http_requests_total{method, route, status_code}`;
+// `sprout_metrics_queries_running` is the number of PromQL queries in the engine
+// (promql::Engine::running()).
 //
 // Ownership: MetricsApi keeps pointers to the registry and the Queryable, which must outlive
 // every server using its routes. Thread-safety: handlers run concurrently; SetReady may be
@@ -40,6 +42,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "base/metrics.h"
@@ -72,6 +75,7 @@ struct MetricsApiOptions {
 class MetricsApi {
  public:
   explicit MetricsApi(MetricsApiOptions options);
+  ~MetricsApi();
 
   // Adds every route (and the tenant configuration) to `router`. Errors: a route registered
   // twice on the same router (InvalidArgument).
@@ -92,6 +96,7 @@ class MetricsApi {
   MetricsApiOptions options_;
   std::shared_ptr<promql::Engine> engine_;
   std::shared_ptr<CancelWatcher> watcher_ = std::make_shared<CancelWatcher>();
+  std::vector<int> callbacks_;  // registry gauge callbacks, removed by the destructor
   std::shared_ptr<std::atomic<bool>> ready_ = std::make_shared<std::atomic<bool>>(false);
 };
 

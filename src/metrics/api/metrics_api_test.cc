@@ -296,10 +296,11 @@ TEST_F(MetricsApiTest, QueryExemplarsAnswersPrometheusJson) {
   EXPECT_EQ(queryable_.last_maxt, 20000);
   ASSERT_EQ(queryable_.last_sets.size(), 1u);
   ASSERT_EQ(queryable_.last_sets[0].size(), 2u);
-  EXPECT_EQ(queryable_.last_sets[0][0].name(), "__name__");
-  EXPECT_EQ(queryable_.last_sets[0][0].value(), "req_total");
-  EXPECT_EQ(queryable_.last_sets[0][1].name(), "job");
-  EXPECT_EQ(queryable_.last_sets[0][1].type(), tsdb::Matcher::Type::kRegexMatch);
+  // The parser keeps the metric name's matcher last.
+  EXPECT_EQ(queryable_.last_sets[0][1].name(), "__name__");
+  EXPECT_EQ(queryable_.last_sets[0][1].value(), "req_total");
+  EXPECT_EQ(queryable_.last_sets[0][0].name(), "job");
+  EXPECT_EQ(queryable_.last_sets[0][0].type(), tsdb::Matcher::Type::kRegexMatch);
 
   // No range: Prometheus's MinTime/MaxTime; form POST at the Mimir prefix; nothing found is [].
   queryable_.exemplars.clear();
@@ -311,7 +312,7 @@ TEST_F(MetricsApiTest, QueryExemplarsAnswersPrometheusJson) {
   EXPECT_EQ(queryable_.last_maxt, kMaxTimeMs);
 }
 
-TEST_F(MetricsApiTest, QueryExemplarsRefusesWhatIsNotASelector) {
+TEST_F(MetricsApiTest, QueryExemplarsTakesTheSelectorsOfAnyExpression) {
   Build(false);
   auto expect_bad = [&](const std::string& target, const std::string& message) {
     net::HttpResponse r = Serve("GET", target);
@@ -320,18 +321,24 @@ TEST_F(MetricsApiTest, QueryExemplarsRefusesWhatIsNotASelector) {
               "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"" + message + "\"}")
         << target;
   };
-  const std::string unsupported =
-      "expression not supported yet: until PromQL is implemented only a single series selector "
-      "(a metric name and/or {label matchers}) is accepted, got ";
-  expect_bad("/api/v1/query_exemplars?query=rate(up%5B5m%5D)",
-             unsupported + "\\\"rate(up[5m])\\\"");
-  expect_bad("/api/v1/query_exemplars?query=up%5B5m%5D", unsupported + "\\\"up[5m]\\\"");
-  expect_bad("/api/v1/query_exemplars?query=%7Bjob%3D%22a%22%7D%20%2B%201",
-             unsupported + "\\\"{job=\\\\\\\"a\\\\\\\"} + 1\\\"");
-  expect_bad("/api/v1/query_exemplars?query=1", unsupported + "\\\"1\\\"");
-  expect_bad("/api/v1/query_exemplars?query=sum%20by%20(job)%20(up)",
-             unsupported + "\\\"sum by (job) (up)\\\"");
-  // A malformed selector is the selector's parse error; an empty query is PromQL's.
+  // Every selector of the expression, in order, is one matcher set.
+  net::HttpResponse r = Serve(
+      "GET",
+      "/api/v1/query_exemplars?query=" +
+          std::string("histogram_quantile(0.9%2C%20sum%20by%20(le)%20(rate(lat_bucket%7Bjob%3D%22a%22%7D%5B5m%5D)))"
+                      "%20%2B%20on()%20max_over_time(up%5B1h%3A1m%5D)"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(queryable_.last_sets.size(), 2u);
+  ASSERT_EQ(queryable_.last_sets[0].size(), 2u);
+  EXPECT_EQ(queryable_.last_sets[0][0].name(), "job");
+  EXPECT_EQ(queryable_.last_sets[0][1].name(), "__name__");
+  EXPECT_EQ(queryable_.last_sets[0][1].value(), "lat_bucket");
+  EXPECT_EQ(queryable_.last_sets[1][0].value(), "up");
+  // No selector: 204 without a body (2.42).
+  r = Serve("GET", "/api/v1/query_exemplars?query=1");
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(r.body, "");
+  // Parse errors are PromQL's, without the parameter name (2.42).
   expect_bad("/api/v1/query_exemplars?query=up%7Bjob%3D%7D",
              "1:8: parse error: unexpected \\\"}\\\" in label matching, expected string");
   expect_bad("/api/v1/query_exemplars?query=%7Ba%3D%22%22%7D",

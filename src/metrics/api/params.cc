@@ -420,32 +420,6 @@ absl::StatusOr<MatcherSpecSet> ParseSeriesSelector(std::string_view text) {
   return SelectorParser(text).Parse();
 }
 
-absl::StatusOr<MatcherSpecSet> ParseSelectorQuery(std::string_view query) {
-  size_t first = 0;
-  while (first < query.size() && absl::ascii_isspace(static_cast<unsigned char>(query[first]))) {
-    ++first;
-  }
-  if (first == query.size()) return ParseError(0, "no expression found in input");
-  auto unsupported = [query] {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "expression not supported yet: until PromQL is implemented only a single series selector "
-        "(a metric name and/or {label matchers}) is accepted, got ",
-        GoQuote(query)));
-  };
-  // Anything that does not start like a selector (numbers, strings, unary operators,
-  // parentheses) is some other PromQL expression.
-  if (!IsNameStart(query[first]) && query[first] != '{') return unsupported();
-  size_t end = 0;
-  absl::StatusOr<MatcherSpecSet> set = SelectorParser(query).Parse(&end);
-  if (!set.ok()) {
-    // `rate(x[5m])` stops at the name, `up[5m]` or `{a="b"} + 1` after a complete selector;
-    // errors inside a selector's braces are the selector's own.
-    return set.status();
-  }
-  if (end < query.size()) return unsupported();
-  return set;
-}
-
 absl::StatusOr<std::vector<MatcherSpecSet>> ParseMatchersParam(
     const std::vector<std::string_view>& values) {
   std::vector<MatcherSpecSet> sets;

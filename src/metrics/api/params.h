@@ -70,13 +70,6 @@ absl::StatusOr<int64_t> GoAtoi(std::string_view text);
 // One series selector → its matchers (a metric name becomes `__name__="name"`).
 absl::StatusOr<MatcherSpecSet> ParseSeriesSelector(std::string_view text);
 
-// The `query` of an endpoint that takes PromQL (query_exemplars) while sprout has no PromQL:
-// a single series selector, as ParseSeriesSelector. An empty query is PromQL's `1:1: parse
-// error: no expression found in input`; a malformed selector its parse error; anything else —
-// functions, operators, range and offset modifiers, numbers — `expression not supported yet:
-// ...` (InvalidArgument: the API's bad_data).
-absl::StatusOr<MatcherSpecSet> ParseSelectorQuery(std::string_view query);
-
 // Every `match[]` value, then the check that each set has a matcher not matching "".
 absl::StatusOr<std::vector<MatcherSpecSet>> ParseMatchersParam(
     const std::vector<std::string_view>& values);

@@ -1,5 +1,6 @@
 #include "metrics/api/query.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -64,7 +65,85 @@ std::vector<std::pair<int32_t, double>> Expand(const std::vector<chunkenc::Bucke
   return out;
 }
 
+void CollectSelectors(const promql::Expr& e, std::vector<const promql::Expr*>* out) {
+  if (e.kind == promql::NodeKind::kVectorSelector) out->push_back(&e);
+  for (const promql::Expr* child : {e.expr.get(), e.lhs.get(), e.rhs.get(), e.param.get()}) {
+    if (child != nullptr) CollectSelectors(*child, out);
+  }
+  for (const auto& arg : e.args) CollectSelectors(*arg, out);
+}
+
+tsdb::Matcher::Type MatcherType(promql::MatchType t) {
+  switch (t) {
+    case promql::MatchType::kEqual:
+      return tsdb::Matcher::Type::kEqual;
+    case promql::MatchType::kNotEqual:
+      return tsdb::Matcher::Type::kNotEqual;
+    case promql::MatchType::kRegexMatch:
+      return tsdb::Matcher::Type::kRegexMatch;
+    case promql::MatchType::kRegexNoMatch:
+      return tsdb::Matcher::Type::kRegexNoMatch;
+  }
+  return tsdb::Matcher::Type::kEqual;
+}
+
+class EmptyCursor final : public promql::SeriesCursor {
+ public:
+  bool Next() override { return false; }
+  const tsdb::Labels& labels() const override { return labels_; }
+  std::unique_ptr<chunkenc::Iterator> TakeIterator() override { return nullptr; }
+  absl::Status Err() const override { return absl::OkStatus(); }
+
+ private:
+  tsdb::Labels labels_;
+};
+
+class EmptyQuerier final : public promql::Querier {
+ public:
+  std::unique_ptr<promql::SeriesCursor> Select(std::span<const tsdb::Matcher>,
+                                               const tsdb::SelectHints&,
+                                               tsdb::QueryLimiter*) override {
+    return std::make_unique<EmptyCursor>();
+  }
+};
+
+class ClampedQueryable final : public promql::Queryable {
+ public:
+  ClampedQueryable(std::unique_ptr<promql::Queryable> inner, int64_t min_t)
+      : inner_(std::move(inner)), min_t_(min_t) {}
+  absl::StatusOr<std::unique_ptr<promql::Querier>> Open(int64_t mint, int64_t maxt) override {
+    if (maxt < min_t_) return std::make_unique<EmptyQuerier>();
+    return inner_->Open(std::max(mint, min_t_), maxt);
+  }
+
+ private:
+  std::unique_ptr<promql::Queryable> inner_;
+  const int64_t min_t_;
+};
+
 }  // namespace
+
+std::unique_ptr<promql::Queryable> ClampMinTime(std::unique_ptr<promql::Queryable> inner,
+                                                int64_t min_t_ms) {
+  return std::make_unique<ClampedQueryable>(std::move(inner), min_t_ms);
+}
+
+absl::StatusOr<std::vector<std::vector<tsdb::Matcher>>> ExtractSelectors(
+    const promql::Expr& expr) {
+  std::vector<const promql::Expr*> selectors;
+  CollectSelectors(expr, &selectors);
+  std::vector<std::vector<tsdb::Matcher>> out;
+  for (const promql::Expr* sel : selectors) {
+    std::vector<tsdb::Matcher> set;
+    for (const promql::LabelMatcher& m : sel->matchers) {
+      absl::StatusOr<tsdb::Matcher> tm = tsdb::Matcher::Create(MatcherType(m.type), m.name, m.value);
+      if (!tm.ok()) return tm.status();
+      set.push_back(*std::move(tm));
+    }
+    out.push_back(std::move(set));
+  }
+  return out;
+}
 
 absl::StatusOr<int64_t> ParsePromApiDuration(std::string_view text) {
   double seconds = 0;
@@ -154,6 +233,13 @@ void AppendScalarTimestamp(int64_t t_ms, std::string* out) {
 
 void AppendSampleValue(double v, std::string* out) {
   out->push_back('"');
+  const double abs = std::fabs(v);
+  AppendGoFloat(v, abs != 0 && (abs < 1e-6 || abs >= 1e21) ? 'e' : 'f', -1, out);
+  out->push_back('"');
+}
+
+void AppendScalarValue(double v, std::string* out) {
+  out->push_back('"');
   AppendGoFloat(v, 'f', -1, out);
   out->push_back('"');
 }
@@ -212,7 +298,7 @@ std::string QueryDataJson(const promql::QueryResult& result, bool with_stats) {
       out.push_back('[');
       AppendScalarTimestamp(result.scalar.t, &out);
       out.push_back(',');
-      AppendSampleValue(result.scalar.f, &out);
+      AppendScalarValue(result.scalar.f, &out);
       out.push_back(']');
       break;
     case promql::ValueType::kString:

@@ -44,7 +44,15 @@ struct QueryApiOptions {
   promql::EngineOptions engine;  // timeout (querier.timeout), max_samples, lookback, concurrency
   uint64_t max_fetched_series_per_query = 0;        // 0: no limit
   uint64_t max_fetched_chunks_per_query = 2000000;  // 0: no limit (Mimir's default 2,000,000)
+  // limits.max_query_lookback: queries, series and label requests read nothing older than
+  // now - this (Mimir clamps the range; the request does not fail). 0: no limit.
+  absl::Duration max_query_lookback = absl::ZeroDuration();
 };
+
+// A promql::Queryable that reads nothing before `min_t_ms`: Open clamps mint, and a range
+// entirely before it opens an empty view (max_query_lookback).
+std::unique_ptr<promql::Queryable> ClampMinTime(std::unique_ptr<promql::Queryable> inner,
+                                                int64_t min_t_ms);
 
 // Prometheus's parseDuration for `step` and `timeout`: float seconds, else a Prometheus duration
 // (`5m`, `1h30m`). Errors (without the parameter prefix): `cannot parse "x" to a valid
@@ -68,14 +76,22 @@ ErrorType QueryErrorTypeOf(const absl::Status& status);
 void AppendPointTimestamp(int64_t t_ms, std::string* out);
 // A scalar's or string's timestamp: Go's shortest float of t/1000 (1700000000.5, -0.05).
 void AppendScalarTimestamp(int64_t t_ms, std::string* out);
-// A sample value: Go's strconv.FormatFloat(v, 'f', -1, 64) quoted ("NaN", "+Inf", "-Inf").
+// A vector's or matrix's sample value (and a native histogram's numbers), as 2.42's jsoniter
+// encoder writes it: Go's shortest 'f' form, 'e' below 1e-6 and from 1e21 on ("1e-07",
+// "1e+21"), quoted; "NaN", "+Inf", "-Inf".
 void AppendSampleValue(double v, std::string* out);
+// A scalar's value: strconv.FormatFloat(v, 'f', -1, 64) quoted ("0.0000001").
+void AppendScalarValue(double v, std::string* out);
 // A label set as Go's encoding/json writes a map (sorted, `<`/`>`/`&` escaped).
 void AppendLabelsJson(const tsdb::Labels& labels, std::string* out);
 // A native histogram: {"count":"..","sum":"..","buckets":[[rule,"lower","upper","count"],...]}
 // with every non-empty bucket from the lowest: negative (rule 1), zero (3), positive (0);
 // `buckets` absent when there is none.
 void AppendHistogramJson(const chunkenc::FloatHistogram& h, std::string* out);
+// The selectors of a parsed query (Prometheus's parser.ExtractSelectors), each as a matcher set
+// for the Queryable, in the order they appear; InvalidArgument if a regex does not compile.
+absl::StatusOr<std::vector<std::vector<tsdb::Matcher>>> ExtractSelectors(const promql::Expr& expr);
+
 // The whole `data` object: resultType, result, and with `with_stats` the stats object.
 std::string QueryDataJson(const promql::QueryResult& result, bool with_stats);
 

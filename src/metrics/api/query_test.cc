@@ -17,6 +17,8 @@
 #include "metrics/api/params.h"
 #include "net/http_message.h"
 #include "net/http_router.h"
+#include "net/http_server.h"
+#include "net/http_test_util.h"
 
 namespace sprout::metrics::api {
 namespace {
@@ -65,6 +67,7 @@ struct MemTenant {
   absl::Status fail_with;  // returned by the cursor's Err() when set
   std::atomic<int> selects{0};
   std::atomic<int> blocked{0};
+  std::atomic<int> ended_code{-1};  // the limiter's status code that unblocked a blocked cursor
   tsdb::QueryLimiter* last_limiter = nullptr;
   int64_t last_mint = 0, last_maxt = 0;
 };
@@ -78,6 +81,7 @@ class MemCursor : public promql::SeriesCursor {
       ++t_->blocked;
       while (limiter_->Check().ok()) absl::SleepFor(absl::Milliseconds(5));
       err_ = limiter_->Check();
+      t_->ended_code = static_cast<int>(err_.code());
       return false;
     }
     if (!t_->fail_with.ok()) {
@@ -146,9 +150,11 @@ class MemQueryable : public Queryable {
  public:
   std::map<std::string, MemTenant, std::less<>> tenants;
 
+  int64_t labels_mint = 0;
   absl::StatusOr<std::vector<std::string>> LabelNames(std::string_view,
-                                                      const std::vector<MatcherSet>&, int64_t,
-                                                      int64_t, int64_t) override {
+                                                      const std::vector<MatcherSet>&,
+                                                      int64_t mint, int64_t, int64_t) override {
+    labels_mint = mint;
     return std::vector<std::string>{};
   }
   absl::StatusOr<std::vector<std::string>> LabelValues(std::string_view, std::string_view,
@@ -323,6 +329,9 @@ TEST_F(QueryApiTest, ParameterErrorsAreBadDataWithPrometheusTexts) {
       {"/api/v1/query_range?query=1%2B&start=1&end=5&step=0",
        "invalid parameter \"step\": zero or negative query resolution step widths are not "
        "accepted. Try a positive integer"},
+      // A range query's parse error does not name the parameter (2.42).
+      {"/api/v1/query_range?query=foo%7B&start=0&end=2&step=1",
+       "1:5: parse error: unexpected end of input inside braces"},
   };
   for (const Case& c : cases) {
     for (const char* prefix : {"", "/prometheus"}) {
@@ -494,6 +503,90 @@ TEST_F(QueryApiTest, QueryLimiterCarriesTheConfiguredLimits) {
   EXPECT_EQ(r.body, Err("execution", tsdb::QueryLimiter::MaxSeriesMessage(1)));
 }
 
+TEST_F(QueryApiTest, MaxQueryLookbackClampsWhatIsRead) {
+  QueryApiOptions q;
+  q.max_query_lookback = absl::Hours(1);
+  Build(false, q);
+  MemTenant& t = queryable_.tenants["anonymous"];
+  t.series.push_back({tsdb::Labels::FromStrings({"__name__", "up"}),
+                      {{kNow - 7200000, 1}, {kNow - 60000, 2}}});
+  // Two hours ago is out of reach: nothing is opened, the answer is empty (not an error).
+  t.last_mint = t.last_maxt = 0;
+  net::HttpResponse r = Serve("GET", "/api/v1/query?query=up&time=" + std::to_string((kNow - 7200000) / 1000));
+  EXPECT_EQ(r.body, "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}");
+  EXPECT_EQ(t.last_maxt, 0);
+  // A range reaching into the window reads from now - 1h on.
+  r = Serve("GET", "/api/v1/query_range?query=up&step=60&start=" +
+                       std::to_string((kNow - 10800000) / 1000) + "&end=" + std::to_string(kNow / 1000));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(t.last_mint, kNow - 3600000);
+  EXPECT_EQ(t.last_maxt, kNow);
+  // The label and series endpoints get their start clamped the same way.
+  ASSERT_EQ(Serve("GET", "/api/v1/labels").status, 200);
+  EXPECT_EQ(queryable_.labels_mint, kNow - 3600000);
+  ASSERT_EQ(Serve("GET", "/api/v1/labels?start=0").status, 200);
+  EXPECT_EQ(queryable_.labels_mint, kNow - 3600000);
+  ASSERT_EQ(Serve("GET", "/api/v1/labels?start=" + std::to_string(kNow / 1000 - 60)).status, 200);
+  EXPECT_EQ(queryable_.labels_mint, kNow - 60000);
+}
+
+// Through the real HTTP server: a client that closes its connection while its query runs
+// cancels the query (server → RequestControl → CancelWatcher → QueryLimiter → storage), and
+// meanwhile /ready and another query are answered.
+TEST(QueryApiServerTest, ClientClosingItsConnectionCancelsTheQueryAndOthersAreServed) {
+  MetricsRegistry registry;
+  MemQueryable queryable;
+  MemTenant& t = queryable.tenants["anonymous"];
+  t.series.push_back({tsdb::Labels::FromStrings({"__name__", "up"}), {{kNow, 1}}});
+  MetricsApiOptions o;
+  o.tenants = {false, "anonymous"};
+  o.registry = &registry;
+  o.queryable = &queryable;
+  MetricsApi api(o);
+  api.SetReady(true);
+  net::Router router;
+  ASSERT_TRUE(api.Register(&router).ok());
+  net::HttpServerOptions so;
+  so.endpoint = "127.0.0.1:0";
+  so.worker_threads = 4;
+  auto server = net::HttpServer::Start(so, std::move(router));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+
+  t.block_until_limited = true;
+  auto slow = std::make_unique<net::test_util::Client>(port);
+  ASSERT_TRUE(slow->Send("GET /api/v1/query?query=up HTTP/1.1\r\nHost: x\r\n\r\n"));
+  for (int i = 0; i < 500 && t.blocked.load() == 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_EQ(t.blocked.load(), 1);
+
+  // While it runs: /ready (inline) and a query that reads nothing (a literal) are answered.
+  {
+    net::test_util::Client c(port);
+    ASSERT_TRUE(c.Send("GET /ready HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.ReadHead();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 200);
+  }
+  {
+    net::test_util::Client c(port);
+    ASSERT_TRUE(c.Send("GET /api/v1/query?query=2&time=1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.ReadHead();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(t.ended_code.load(), -1);  // still running
+
+  // The client goes away: the query is cancelled well before querier.timeout (2 min).
+  const absl::Time closed = absl::Now();
+  slow.reset();
+  for (int i = 0; i < 500 && t.ended_code.load() == -1; ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(t.ended_code.load(), static_cast<int>(absl::StatusCode::kCancelled));
+  EXPECT_LT(absl::Now() - closed, absl::Seconds(3));
+  for (int i = 0; i < 300 && api.watched_queries() != 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(api.watched_queries(), 0u);
+  (*server)->Shutdown(absl::Seconds(1));
+}
+
 TEST(QueryErrorTypeTest, EngineCodesMapAsEngineHSays) {
   EXPECT_EQ(QueryErrorTypeOf(absl::InvalidArgumentError("")), ErrorType::kBadData);
   EXPECT_EQ(QueryErrorTypeOf(absl::FailedPreconditionError("")), ErrorType::kExecution);
@@ -533,9 +626,21 @@ TEST(QueryJsonTest, TimestampsAndValues) {
   EXPECT_EQ(scalar(1700000000123), "1700000000.123");
   EXPECT_EQ(scalar(0), "0");
   EXPECT_EQ(scalar(-9223372036854), "-9223372036.854");
+  auto scalar_value = [](double v) {
+    std::string s;
+    AppendScalarValue(v, &s);
+    return s;
+  };
+  // A point's value: 'e' below 1e-6 and from 1e21 (jsoniter); a scalar's: always 'f'.
   EXPECT_EQ(value(0.1 + 0.2), "\"0.30000000000000004\"");
-  EXPECT_EQ(value(1e-7), "\"0.0000001\"");
-  EXPECT_EQ(value(1e21), "\"1000000000000000000000\"");
+  EXPECT_EQ(value(1e-7), "\"1e-07\"");
+  EXPECT_EQ(value(1e21), "\"1e+21\"");
+  EXPECT_EQ(value(5e-324), "\"5e-324\"");
+  EXPECT_EQ(value(-0.0), "\"-0\"");
+  EXPECT_EQ(value(0.000001), "\"0.000001\"");
+  EXPECT_EQ(scalar_value(1e-7), "\"0.0000001\"");
+  EXPECT_EQ(scalar_value(1e21), "\"1000000000000000000000\"");
+  EXPECT_EQ(scalar_value(std::nan("")), "\"NaN\"");
   EXPECT_EQ(value(123456789012345678.0), "\"123456789012345680\"");
   EXPECT_EQ(value(std::nan("")), "\"NaN\"");
   EXPECT_EQ(value(-std::numeric_limits<double>::infinity()), "\"-Inf\"");

@@ -84,7 +84,7 @@ void WriteError(net::HttpResponse& response, ErrorType type, std::string_view me
   std::string body = "{\"status\":\"error\",\"errorType\":\"";
   body.append(ErrorTypeName(type));
   body += "\",\"error\":";
-  AppendJsonString(message, &body);
+  AppendGoJsonString(message, &body);
   body += "}";
   response.status = ErrorTypeHttpStatus(type);
   response.SetHeader("Content-Type", "application/json");
@@ -152,7 +152,7 @@ std::string JsonStringArray(const std::vector<std::string>& values) {
   std::string out = "[";
   for (size_t i = 0; i < values.size(); ++i) {
     if (i > 0) out += ",";
-    AppendJsonString(values[i], &out);
+    AppendGoJsonString(values[i], &out);
   }
   out += "]";
   return out;

@@ -2,9 +2,9 @@
 // metrics store:
 //   success: {"status":"success","data":<data>[,"warnings":[...]][,"infos":[...]]}
 //   error:   {"status":"error","errorType":"bad_data","error":"<message>"}
-// with the HTTP status of the error type: bad_data 400, execution 422, canceled 503 (Prometheus
-// uses 499 for a client that went away; nothing reads that answer), timeout 503,
-// unavailable 503, internal 500, not_found 404, not_acceptable 406.
+// with the HTTP status of the error type: bad_data 400, execution 422, canceled 503 (what 2.42
+// answers — seen with a client that half-closed its connection; later Prometheus versions answer
+// 499), timeout 503, unavailable 503, internal 500, not_found 404, not_acceptable 406.
 //
 // Thread-safety: pure functions over one response.
 #pragma once
@@ -49,7 +49,8 @@ void WriteStatusError(net::HttpResponse& response, const absl::Status& status);
 // UTF-8 as \ufffd.
 void AppendGoJsonString(std::string_view s, std::string* out);
 
-// JSON encoding helpers for the `data` of an answer.
+// JSON encoding helpers for the `data` of an answer (strings escaped as Go's encoding/json, as
+// Prometheus writes them; WriteError and the warnings too).
 std::string JsonStringArray(const std::vector<std::string>& values);
 
 }  // namespace sprout::metrics::api

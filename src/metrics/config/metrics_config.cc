@@ -69,6 +69,7 @@ constexpr const char* kImplementedKeys[] = {
     "limits.compactor_blocks_retention_period",
     "limits.max_fetched_series_per_query",
     "limits.max_fetched_chunks_per_query",
+    "limits.max_query_lookback",
     "querier.timeout",
     "querier.max_concurrent",
     "querier.max_samples",
@@ -289,6 +290,7 @@ std::string MetricsConfig::EffectiveYaml() const {
   limits["compactor_blocks_retention_period"] = ToYamlDuration(compactor_blocks_retention_period);
   limits["max_fetched_series_per_query"] = max_fetched_series_per_query;
   limits["max_fetched_chunks_per_query"] = max_fetched_chunks_per_query;
+  limits["max_query_lookback"] = ToYamlDuration(max_query_lookback);
   root["limits"] = limits;
   root["querier"]["timeout"] = FormatGoDuration(querier_timeout);
   root["querier"]["max_concurrent"] = querier_max_concurrent;
@@ -423,6 +425,7 @@ absl::StatusOr<MetricsConfigResult> DecodeMetricsConfig(const YAML::Node& root,
                        static_cast<double>(c.max_global_exemplars_per_user));
       limits.Read("max_fetched_series_per_query", &c.max_fetched_series_per_query);
       limits.Read("max_fetched_chunks_per_query", &c.max_fetched_chunks_per_query);
+      ReadPrometheusDuration(limits, "max_query_lookback", &c.max_query_lookback);
       CheckNonNegative(limits, "max_fetched_series_per_query",
                        static_cast<double>(c.max_fetched_series_per_query));
       CheckNonNegative(limits, "max_fetched_chunks_per_query",

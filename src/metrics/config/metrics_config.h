@@ -94,6 +94,8 @@ struct MetricsConfig {
   absl::Duration compactor_blocks_retention_period = absl::ZeroDuration();  // 0 = forever
   int64_t max_fetched_series_per_query = 0;        // 0 = no limit
   int64_t max_fetched_chunks_per_query = 2000000;  // 0 = no limit
+  // No data older than now - this is read by queries, series and label requests (0: no limit).
+  absl::Duration max_query_lookback = absl::ZeroDuration();
 
   // The backend blocks are written to: blocks_storage.backend, else common.storage.backend.
   std::string BlocksBackend() const;

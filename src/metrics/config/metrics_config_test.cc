@@ -60,6 +60,7 @@ TEST(MetricsConfigTest, MimirDefaultsWhenTheFileIsEmpty) {
   EXPECT_EQ(c.querier_lookback_delta, absl::Minutes(5));
   EXPECT_EQ(c.max_fetched_series_per_query, 0);
   EXPECT_EQ(c.max_fetched_chunks_per_query, 2000000);
+  EXPECT_EQ(c.max_query_lookback, absl::ZeroDuration());
   EXPECT_EQ(c.HttpEndpoint(), ":8080");
   EXPECT_THAT(r->warnings, IsEmpty());
 }
@@ -117,7 +118,8 @@ TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
     limits: {ingestion_rate: 5.5, ingestion_burst_size: 7, max_global_series_per_user: 8,
              max_global_exemplars_per_user: 9, out_of_order_time_window: 10m,
              past_grace_period: 1h, compactor_blocks_retention_period: 30d,
-             max_fetched_series_per_query: 11, max_fetched_chunks_per_query: 12},
+             max_fetched_series_per_query: 11, max_fetched_chunks_per_query: 12,
+             max_query_lookback: 7d},
     querier: {timeout: 30s, max_concurrent: 4, max_samples: 1000, lookback_delta: 1m}
   })");
   ASSERT_TRUE(r.ok()) << r.status();
@@ -146,6 +148,7 @@ TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
   EXPECT_EQ(c.compactor_blocks_retention_period, absl::Hours(30 * 24));
   EXPECT_EQ(c.max_fetched_series_per_query, 11);
   EXPECT_EQ(c.max_fetched_chunks_per_query, 12);
+  EXPECT_EQ(c.max_query_lookback, absl::Hours(7 * 24));
   EXPECT_EQ(c.querier_timeout, absl::Seconds(30));
   EXPECT_EQ(c.querier_max_concurrent, 4);
   EXPECT_EQ(c.querier_max_samples, 1000);
@@ -286,7 +289,8 @@ TEST(MetricsConfigTest, SeedMimirYamlLoadsWithWarningsAndStartsOnFilesystem) {
 TEST(MetricsConfigTest, EffectiveYamlRoundTripsAndMasksSecrets) {
   auto r = LoadYaml(
       "{limits: {compactor_blocks_retention_period: 30d, out_of_order_time_window: 90m,"
-      " max_fetched_series_per_query: 3}, querier: {timeout: 90s, max_samples: 77},"
+      " max_fetched_series_per_query: 3, max_query_lookback: 2w},"
+      " querier: {timeout: 90s, max_samples: 77},"
       " common: {storage: {backend: s3, s3: {secret_access_key: hunter2}}}}");
   ASSERT_TRUE(r.ok()) << r.status();
   const std::string yaml = r->config.EffectiveYaml();
@@ -302,6 +306,7 @@ TEST(MetricsConfigTest, EffectiveYamlRoundTripsAndMasksSecrets) {
   EXPECT_EQ(again->config.querier_timeout, absl::Seconds(90));
   EXPECT_EQ(again->config.querier_max_samples, 77);
   EXPECT_EQ(again->config.max_fetched_series_per_query, 3);
+  EXPECT_EQ(again->config.max_query_lookback, absl::Hours(14 * 24));
   EXPECT_THAT(again->warnings, IsEmpty());
 }
 

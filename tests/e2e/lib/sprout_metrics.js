@@ -587,7 +587,7 @@ class SproutMetrics {
     return toMatrix(series);
   }
 
-  // /api/v1/query_exemplars (a single series selector until PromQL exists): [{seriesLabels,
+  // /api/v1/query_exemplars (any PromQL expression: its selectors): [{seriesLabels,
   // exemplars: [{labels, value, timestamp}]}] between start and end (seconds), as lib/prom.js's.
   async queryExemplars(expr, { start = Date.now() / 1000 - 3600, end = Date.now() / 1000 + 60 } = {}) {
     return this.api('/api/v1/query_exemplars', { query: expr, start, end });

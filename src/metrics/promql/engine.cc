@@ -517,8 +517,8 @@ absl::StatusOr<Val> Engine::Impl::EvalSelector(const Expr& vs, const Grid& g) {
       }
     }
     if (!s.it->Err().ok()) return s.it->Err();
-    stats->total_samples += r.read;
     size_t p = ss.Present();
+    stats->total_samples += static_cast<int64_t>(p);  // 2.42: one sample per series and step
     if (p == 0) continue;
     total += static_cast<int64_t>(p);
     out.series.push_back(std::move(ss));
@@ -574,8 +574,8 @@ absl::StatusOr<Val> Engine::Impl::EvalMatrixRaw(const Expr& e, int64_t t) {
       }
     }
     if (!s.it->Err().ok()) return s.it->Err();
-    stats->total_samples += r.read;
     total += static_cast<int64_t>(rs.floats.size() + rs.hists.size());
+    stats->total_samples += static_cast<int64_t>(rs.floats.size() + rs.hists.size());
     if (!rs.floats.empty() || !rs.hists.empty()) out.raw.push_back(std::move(rs));
   }
   if (absl::Status st = Hold(total); !st.ok()) return st;
@@ -733,6 +733,7 @@ absl::StatusOr<Val> Engine::Impl::EvalRangeCall(const Expr& e, const Grid& g, si
     StepSeries ss;
     if (!absent) ss.Init(g.n);
     int64_t peak_window = 0;
+    int64_t window_samples = 0;
     for (size_t i = 0; i < g.n; ++i) {
       int64_t ref = RefTime(*vs, g, i);
       int64_t lo = ref - range;
@@ -753,8 +754,12 @@ absl::StatusOr<Val> Engine::Impl::EvalRangeCall(const Expr& e, const Grid& g, si
         }
         pending = r.Advance();
       }
+      if ((i & 4095) == 4095) {
+        if (absl::Status st = Check(); !st.ok()) return st;
+      }
       if (buf.empty()) continue;
       peak_window = std::max<int64_t>(peak_window, static_cast<int64_t>(buf.size()));
+      window_samples += static_cast<int64_t>(buf.size());
       if (absent) {
         any[i] = 1;
         continue;
@@ -771,7 +776,8 @@ absl::StatusOr<Val> Engine::Impl::EvalRangeCall(const Expr& e, const Grid& g, si
       if (res.kind == kernels::Out::kHistogram) ss.SetH(i, std::move(res.h));
     }
     if (!it->Err().ok()) return it->Err();
-    stats->total_samples += sel[si].it ? r.read : 0;
+    // 2.42 counts the samples of every step's window (selected from storage or a subquery).
+    stats->total_samples += window_samples;
     if (max_samples > 0 && held + peak_window > max_samples) return ExecError(kTooManySamples);
     if (held + peak_window > stats->peak_samples) stats->peak_samples = held + peak_window;
     if (absent) continue;
@@ -936,7 +942,7 @@ absl::StatusOr<Val> Engine::Impl::EvalCall(const Expr& e, const Grid& g) {
           ss.SetF(i, static_cast<double>(lt) / 1000.0);
         }
         if (!s.it->Err().ok()) return s.it->Err();
-        stats->total_samples += r.read;
+        stats->total_samples += static_cast<int64_t>(ss.Present());
         if (ss.Empty()) continue;
         ss.labels = DropName(s.labels);
         out.series.push_back(std::move(ss));
@@ -1949,6 +1955,9 @@ absl::StatusOr<Val> Engine::Impl::EvalBinary(const Expr& e, const Grid& g) {
 // ---------------------------------------------------------------------------------------------
 
 absl::StatusOr<Val> Engine::Impl::Eval(const Expr& e, const Grid& g) {
+  // Every node checks the deadline and cancellation, so expressions that read no data
+  // (`count_over_time(vector(time())[1d:10ms])`) stop too.
+  if (absl::Status st = Check(); !st.ok()) return st;
   switch (e.kind) {
     case NodeKind::kNumber: {
       Val v;

@@ -118,7 +118,7 @@ struct ResultSeries {
 };
 
 struct QueryStats {
-  int64_t total_samples = 0;  // samples read from storage (Prometheus's totalQueryableSamples)
+  int64_t total_samples = 0;  // as 2.42 counts totalQueryableSamples: one per selected point of an instant selector and step, every sample of every step's range window
   int64_t peak_samples = 0;   // the most samples held at once (peakSamples)
   absl::Duration queue_time;  // waiting for a max_concurrent slot (execQueueTime)
   absl::Duration prepare_time;  // parsing, opening the querier (queryPreparationTime)

@@ -6,14 +6,16 @@
 // targets run by run, and prints latency p50/p99, server CPU and peak RSS per query and target,
 // with sprout / Prometheus ratios, after checking that the targets answer the same.
 //
-//   node bench/query_bench.js --target <name> <base-url> <write-path> <pid> [--target ...]
+//   node bench/query_bench.js --target <name> <base-url> <write-path> <pid> <data-dir> [--target ...]
 //   env (all optional): QB_RUNS (20 timed runs per query and target), QB_WARMUPS (2),
 //     QB_SEED (1), QB_HOURS (6), QB_STEP_S (15: scrape interval and query step),
 //     QB_END_MS (end of the data; default the last 15 s boundary a minute ago), QB_QUERIES
 //     (comma-separated query names to run; default all), QB_RESULTS (a JSON file for every
 //     figure), QB_PROFILE (a directory: record `perf record -g` of the target named
 //     QB_PROFILE_TARGET (sprout) while it answers QB_PROFILE_QUERY (default: its slowest by
-//     p50) QB_PROFILE_RUNS (10) times, then print the top frames), QB_SETTLE_MAX (120 s).
+//     p50) QB_PROFILE_RUNS (10) times, then print the top frames; QB_PERF_ARGS: perf record's
+//     options, default `-e cpu-clock -F 499 --call-graph dwarf,16384`, which unwinds without
+//     frame pointers), QB_SETTLE_MAX (120 s).
 //
 // Latency is client-side: from sending the request to having read the whole answer (the JSON
 // is not parsed in timed runs). Memory: before a query's first warm-up the driver writes 5 to
@@ -306,6 +308,31 @@ async function settle(target) {
   return SETTLE_MAX;
 }
 
+// The blocks under a server's data dir (directories holding a meta.json; the same block under
+// two paths, e.g. a local copy and a bucket copy, counted once), as text.
+function blocksText(dir) {
+  if (!dir) return 'blocks not listed';
+  const found = new Map();
+  const walk = (d, depth) => {
+    let entries;
+    try { entries = fs.readdirSync(d, { withFileTypes: true }); } catch { return; }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const sub = path.join(d, e.name);
+      try {
+        const m = JSON.parse(fs.readFileSync(path.join(sub, 'meta.json'), 'utf8'));
+        found.set(m.ulid || sub, m);
+      } catch {
+        if (depth < 6) walk(sub, depth + 1);
+      }
+    }
+  };
+  walk(dir, 0);
+  const hm = (ms) => new Date(ms).toISOString().slice(11, 16);
+  const spans = [...found.values()].sort((a, b) => a.minTime - b.minTime).map((m) => `${hm(m.minTime)}–${hm(m.maxTime)}`);
+  return `${found.size} block(s) on disk${spans.length ? ` (${spans.join(', ')} UTC)` : ''}, the rest in the head`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Figures.
 
@@ -313,6 +340,7 @@ const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 const f1 = (x) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const ratio = (a, b) => (a === undefined || b === undefined || !b ? '—' : `${(a / b).toFixed(2)}×`);
 const mib = (kib) => (kib === undefined ? '—' : (kib / 1024).toFixed(0));
+const signedMib = (kib) => { const v = Math.round(kib / 1024); return v >= 0 ? `+${v}` : `−${-v}`; };
 
 // Series count and mismatching points between two answers (reference first), beyond
 // compareAnswers's first difference.
@@ -339,9 +367,9 @@ async function main() {
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] !== '--target') throw new Error(`unknown argument ${argv[i]}`);
-    const [name, base, writePath, pid] = argv.slice(i + 1, i + 5);
-    targets.push({ name, base, writeUrl: base + writePath, pid: Number(pid) });
-    i += 4;
+    const [name, base, writePath, pid, dir] = argv.slice(i + 1, i + 6);
+    targets.push({ name, base, writeUrl: base + writePath, pid: Number(pid), dir });
+    i += 5;
   }
   if (!targets.length) throw new Error('no --target');
   const ref = targets.find((t) => t.name === 'prometheus') || targets[0];
@@ -378,7 +406,8 @@ async function main() {
         t.holds.sums[`${name}/${service}`] = sum;
       }
     }
-    console.log(`${t.name}: holds ${t.holds.series} series, ${t.holds.samples} samples (remote read); settled after ${await settle(t)} s; RSS ${mib(procStatus(t.pid, 'VmRSS'))} MiB`);
+    const settled = await settle(t);
+    console.log(`${t.name}: holds ${t.holds.series} series, ${t.holds.samples} samples (remote read); settled after ${settled} s; RSS ${mib(procStatus(t.pid, 'VmRSS'))} MiB; ${blocksText(t.dir)}`);
     if (t.holds.series !== data.series.length || t.holds.samples !== samples) console.log(`${t.name}: WARNING: expected ${data.series.length} series and ${samples} samples`);
   }
   for (const t of targets) {
@@ -436,7 +465,7 @@ async function main() {
       per.p99 = pct(per.ms, 0.99);
     }
     results.queries.push(q);
-    console.log(`${qname}: ${targets.map((t) => { const p = q.per[t.name]; return `${t.name} ${p.p50 !== undefined ? `p50 ${f1(p.p50)} ms, p99 ${f1(p.p99)} ms, CPU ${f1(p.cpuMs)} ms/run, ${p.series} series, peak RSS ${mib(p.hwm)} MiB (+${mib(p.hwm - p.rssBefore)})` : p.answer}${p.match === false ? ` MISMATCH: ${p.diff}` : ''}`; }).join('; ')}`);
+    console.log(`${qname}: ${targets.map((t) => { const p = q.per[t.name]; return `${t.name} ${p.p50 !== undefined ? `p50 ${f1(p.p50)} ms, p99 ${f1(p.p99)} ms, CPU ${f1(p.cpuMs)} ms/run, ${p.series} series, peak RSS ${mib(p.hwm)} MiB (${signedMib(p.hwm - p.rssBefore)})` : p.answer}${p.match === false ? ` MISMATCH: ${p.diff}` : ''}`; }).join('; ')}`);
   }
 
   // ---- the tables ----
@@ -464,7 +493,7 @@ async function main() {
   console.log(head(mcols));
   for (const q of results.queries) {
     const row = [`\`${q.name}\``, targets.map((t) => (q.per[t.name].series === undefined ? '—' : q.per[t.name].series)).join(' / ')];
-    for (const t of targets) { const p = q.per[t.name]; row.push(f1(p.cpuMs), p.p50 === undefined ? '—' : `${mib(p.hwm)} (+${mib(p.hwm - p.rssBefore)})`); }
+    for (const t of targets) { const p = q.per[t.name]; row.push(f1(p.cpuMs), p.p50 === undefined ? '—' : `${mib(p.hwm)} (${signedMib(p.hwm - p.rssBefore)})`); }
     for (const o of others) {
       const p = q.per[o.name];
       const same = p.match === undefined ? '—' : p.match ? 'yes' : p.points === undefined ? `**no answer**: ${p.diff.slice(0, 80)}` : `**no**: ${p.badPoints} of ${p.points} points differ; ${p.diff}`;
@@ -494,7 +523,8 @@ async function profile(dir, targets, results) {
   const runs = Number(env('QB_PROFILE_RUNS', 10));
   fs.mkdirSync(dir, { recursive: true });
   const out = path.join(dir, `${target.name}-${qname}.perf.data`);
-  const perf = spawn('perf', ['record', '-g', '-F', '999', '-p', String(target.pid), '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const perfArgs = env('QB_PERF_ARGS', '-e cpu-clock -F 499 --call-graph dwarf,16384').split(/\s+/);
+  const perf = spawn('perf', ['record', ...perfArgs, '-p', String(target.pid), '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
   let perfErr = '';
   perf.stderr.on('data', (d) => (perfErr += d));
   const exited = new Promise((r) => perf.on('exit', r).on('error', (e) => { perfErr += e.message; r(-1); }));
@@ -503,15 +533,15 @@ async function profile(dir, targets, results) {
   for (let i = 0; i < runs; i++) ms.push((await rangeQuery(target, query)).ms);
   perf.kill('SIGINT');
   await exited;
-  console.log(`\nprofile: perf record -g -F 999 -p ${target.pid} while ${target.name} answered \`${qname}\` ${runs} times (p50 ${f1(pct(ms, 0.5))} ms): ${out}`);
+  console.log(`\nprofile: perf record ${perfArgs.join(' ')} -p ${target.pid} while ${target.name} answered \`${qname}\` ${runs} times (p50 ${f1(pct(ms, 0.5))} ms): ${out}`);
   if (!fs.existsSync(out)) { console.log(`perf failed: ${perfErr.slice(0, 500)}`); return; }
   try {
     const flat = execFileSync('perf', ['report', '-i', out, '--no-children', '--stdio', '-g', 'none', '--percent-limit', '0.8', '--sort', 'symbol'], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
     console.log('top frames (self time):');
     console.log(flat.split('\n').filter((l) => l.trim() && !l.startsWith('#')).slice(0, 30).join('\n'));
-    const children = execFileSync('perf', ['report', '-i', out, '--children', '--stdio', '-g', 'none', '--percent-limit', '3', '--sort', 'symbol'], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    const children = execFileSync('perf', ['report', '-i', out, '--children', '--stdio', '-g', 'none', '--percent-limit', '4', '--sort', 'symbol'], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
     console.log('inclusive (children):');
-    console.log(children.split('\n').filter((l) => l.trim() && !l.startsWith('#')).slice(0, 30).join('\n'));
+    console.log(children.split('\n').filter((l) => l.trim() && !l.startsWith('#')).slice(0, 40).join('\n'));
   } catch (err) {
     console.log(`perf report failed: ${err.message.slice(0, 300)}`);
   }

@@ -12,10 +12,11 @@
 # after resetting it through /proc/<pid>/clear_refs) and its rise; sprout / Prometheus ratios.
 #
 #   bench/run_query_bench.sh [build-dir]
-#   env: TARGETS ("prometheus sprout"), RUNS (20), WARMUPS (2), SEED (1), HOURS (6), STEP_S (15),
+#   env: TARGETS ("prometheus sprout"; "prometheus prometheus2": the harness against itself), RUNS (20), WARMUPS (2), SEED (1), HOURS (6), STEP_S (15),
 #        QUERIES (comma-separated names: sum_by_rate,rate,histogram_quantile,topk,regex,subquery),
 #        PROFILE (a dir: perf record -g of sprout on its slowest query, top frames printed;
-#        PROFILE_QUERY names another query), PROMETHEUS_BIN, SPROUT_BIN ($BUILD/bin/sprout),
+#        PROFILE_QUERY names another query, PROFILE_TARGET=prometheus profiles Prometheus, PROFILE_RUNS (10), PERF_ARGS
+#        (perf record's options; default -e cpu-clock -F 499 --call-graph dwarf,16384)), PROMETHEUS_BIN, SPROUT_BIN ($BUILD/bin/sprout),
 #        SPROUT_ARGS (extra arguments to `sprout metrics`), RESULTS (a JSON file for all figures),
 #        KEEP_DATA (a dir to copy the servers' dirs and logs into)
 set -euo pipefail
@@ -32,13 +33,13 @@ command -v node >/dev/null || { echo "node not found: the driver is bench/query_
   { echo "tests/e2e/node_modules missing: (cd tests/e2e && npm ci) or make deps" >&2; exit 1; }
 for t in $TARGETS; do
   case $t in
-    prometheus)
+    prometheus|prometheus2)
       command -v "$PROMETHEUS_BIN" >/dev/null ||
         { echo "prometheus not found ($PROMETHEUS_BIN): scripts/deps.sh installs Debian's prometheus" >&2; exit 1; } ;;
     sprout)
       "$SPROUT_BIN" metrics --help >/dev/null 2>&1 ||
         { echo "'$SPROUT_BIN metrics --help' fails: cmake --build $BUILD --target sprout" >&2; exit 1; } ;;
-    *) echo "unknown target '$t' (prometheus, sprout)" >&2; exit 1 ;;
+    *) echo "unknown target '$t' (prometheus, sprout, prometheus2)" >&2; exit 1 ;;
   esac
 done
 
@@ -89,11 +90,15 @@ start_sprout() {
   wait_http "$BASE/ready" "$1/server.log"
 }
 
+# A second Prometheus: TARGETS="prometheus prometheus2" checks the harness itself (same answers,
+# latency ratios near 1.00 show how even the alternation is on this machine).
+start_prometheus2() { start_prometheus "$@"; }
+
 ARGS=()
 for t in $TARGETS; do
   dir=$WORK/$t; mkdir -p "$dir"
   "start_$t" "$dir" "$(free_port)"
-  ARGS+=(--target "$t" "$BASE" "$WRITE_PATH" "$SERVER")
+  ARGS+=(--target "$t" "$BASE" "$WRITE_PATH" "$SERVER" "$dir")
 done
 
 echo "== query bench: $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)," \
@@ -102,7 +107,7 @@ echo "== query bench: $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpui
 status=0
 QB_RUNS=${RUNS:-20} QB_WARMUPS=${WARMUPS:-2} QB_SEED=${SEED:-1} QB_HOURS=${HOURS:-6} \
 QB_STEP_S=${STEP_S:-15} QB_QUERIES=${QUERIES:-} QB_PROFILE=${PROFILE:-} \
-QB_PROFILE_QUERY=${PROFILE_QUERY:-} QB_RESULTS=${RESULTS:-} \
+QB_PROFILE_QUERY=${PROFILE_QUERY:-} QB_PROFILE_TARGET=${PROFILE_TARGET:-sprout} QB_PERF_ARGS=${PERF_ARGS:-} QB_PROFILE_RUNS=${PROFILE_RUNS:-} QB_RESULTS=${RESULTS:-} \
   taskset -c "$CPU_LOAD" node bench/query_bench.js "${ARGS[@]}" || status=$?
 echo "machine after the run: loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "${KEEP_DATA:-}" ]; then

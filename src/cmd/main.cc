@@ -8,10 +8,12 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -169,6 +171,15 @@ int RunMetrics(const std::vector<std::string>& configs, const std::vector<std::s
   api_options.build.go_version = std::string("c++ ") + __VERSION__;
   api_options.registry = &registry;
   api_options.queryable = &store;
+  api_options.query.engine.timeout = config.querier_timeout;
+  api_options.query.engine.max_concurrent = config.querier_max_concurrent;
+  api_options.query.engine.max_samples = config.querier_max_samples;
+  api_options.query.engine.lookback_delta_ms =
+      absl::ToInt64Milliseconds(config.querier_lookback_delta);
+  api_options.query.max_fetched_series_per_query =
+      static_cast<uint64_t>(config.max_fetched_series_per_query);
+  api_options.query.max_fetched_chunks_per_query =
+      static_cast<uint64_t>(config.max_fetched_chunks_per_query);
   metrics::api::MetricsApi api(api_options);
   net::Router router;
   if (absl::Status s = api.Register(&router); !s.ok()) {
@@ -184,6 +195,11 @@ int RunMetrics(const std::vector<std::string>& configs, const std::vector<std::s
   net::HttpServerOptions server_options;
   server_options.endpoint = config.HttpEndpoint();
   server_options.max_request_body_size = config.max_recv_msg_size;
+  // Queries run on the worker pool and may take up to querier.timeout: as many workers as
+  // queries may evaluate at once, plus the usual one per CPU for pushes and the other reads.
+  server_options.worker_threads =
+      static_cast<int>(std::max(2u, std::thread::hardware_concurrency())) +
+      config.querier_max_concurrent;
   auto server = net::HttpServer::Start(server_options, std::move(router));
   if (!server.ok()) {
     std::fprintf(stderr, "Error: cannot start the HTTP server: %s\n",

@@ -120,9 +120,88 @@ bool ParseCommon(net::HttpRequest& request, net::HttpResponse& response, CommonP
   return true;
 }
 
+// Parameters of /api/v1/query and /api/v1/query_range once checked.
+struct QueryRequestParams {
+  bool range = false;
+  int64_t start = 0;  // `time` for an instant query
+  int64_t end = 0;
+  int64_t step_ms = 0;
+  absl::Duration timeout;
+  bool stats = false;
+};
+
+// Prometheus 2.42's parameter handling, in its order (instant: time, timeout, query; range:
+// start, end, end < start, step, step <= 0, 11,000 points, timeout, query). A malformed form body
+// is ignored as Prometheus's FormValue ignores it. Returns false after answering the error.
+bool ParseQueryParams(net::HttpRequest& request, net::HttpResponse& response, bool range,
+                      int64_t now_ms, absl::Duration max_timeout, QueryRequestParams* out) {
+  (void)request.ParseForm();
+  const net::QueryParams& form = request.form;
+  out->range = range;
+  if (!range) {
+    absl::StatusOr<int64_t> t = ParseTimeParam("time", form.Get("time"), now_ms);
+    if (!t.ok()) {
+      // 2.42 words this one parameter's error twice.
+      WriteError(response, ErrorType::kBadData,
+                 absl::StrCat("invalid parameter \"time\": Invalid time value for 'time': ",
+                              ParseTimestamp(form.Get("time")).status().message()));
+      return false;
+    }
+    out->start = out->end = *t;
+  } else {
+    // start and end are required: an absent one is "cannot parse \"\" to a valid timestamp".
+    for (const char* name : {"start", "end"}) {
+      absl::StatusOr<int64_t> t = ParseTimestamp(form.Get(name));
+      if (!t.ok()) {
+        WriteError(response, ErrorType::kBadData,
+                   absl::StrCat("invalid parameter \"", name, "\": ", t.status().message()));
+        return false;
+      }
+      (std::string_view(name) == "start" ? out->start : out->end) = *t;
+    }
+    if (out->end < out->start) {
+      WriteStatusError(response, CheckRangeParams(out->start, out->end, 1).status());
+      return false;
+    }
+    absl::StatusOr<int64_t> step_ns = ParsePromApiDuration(form.Get("step"));
+    if (!step_ns.ok()) {
+      WriteError(response, ErrorType::kBadData,
+                 absl::StrCat("invalid parameter \"step\": ", step_ns.status().message()));
+      return false;
+    }
+    absl::StatusOr<int64_t> step_ms = CheckRangeParams(out->start, out->end, *step_ns);
+    if (!step_ms.ok()) {
+      WriteStatusError(response, step_ms.status());
+      return false;
+    }
+    if (*step_ms == 0) {
+      // A step below 1 ms: 2.42 divides by the step in milliseconds and answers its runtime
+      // panic as an execution error; sprout gives the same answer.
+      WriteError(response, ErrorType::kExecution,
+                 "unexpected error: runtime error: integer divide by zero");
+      return false;
+    }
+    out->step_ms = *step_ms;
+  }
+  out->timeout = max_timeout;
+  if (std::string_view to = form.Get("timeout"); !to.empty()) {
+    absl::StatusOr<int64_t> ns = ParsePromApiDuration(to);
+    if (!ns.ok()) {
+      WriteError(response, ErrorType::kBadData,
+                 absl::StrCat("invalid parameter \"timeout\": ", ns.status().message()));
+      return false;
+    }
+    out->timeout = std::min(absl::Nanoseconds(*ns), max_timeout);
+  }
+  out->stats = !form.Get("stats").empty();
+  return true;
+}
+
 }  // namespace
 
-MetricsApi::MetricsApi(MetricsApiOptions options) : options_(std::move(options)) {}
+MetricsApi::MetricsApi(MetricsApiOptions options)
+    : options_(std::move(options)),
+      engine_(std::make_shared<promql::Engine>(options_.query.engine)) {}
 
 std::string MetricsApi::BuildInfoJson() const {
   const BuildInfo& b = options_.build;
@@ -399,6 +478,60 @@ absl::Status MetricsApi::Register(net::Router* router) {
     };
     RETURN_IF_ERROR(handle("GET", p + "/api/v1/query_exemplars", exemplars, tenant));
     RETURN_IF_ERROR(handle("POST", p + "/api/v1/query_exemplars", exemplars, tenant));
+
+    // PromQL. The route's deadline is past querier.timeout, so that the query's own limiter
+    // (deadline, limits) decides and the answer is Prometheus's timeout error; the watcher
+    // cancels the limiter when the client goes away.
+    net::RouteOptions query_route = tenant;
+    query_route.timeout = options_.query.engine.timeout + absl::Seconds(10);
+    for (const bool range : {false, true}) {
+      auto run = [q, range, engine = engine_, watcher = watcher_, limits = options_.query,
+                  now = options_.now_ms](net::HttpRequest& request, net::HttpResponse& response) {
+        const int64_t now_ms = now ? now() : absl::ToUnixMillis(absl::Now());
+        QueryRequestParams qp;
+        if (!ParseQueryParams(request, response, range, now_ms, limits.engine.timeout, &qp)) {
+          return;
+        }
+        const std::string_view query = request.form.Get("query");
+        promql::ParseResult parsed = promql::Parse(query);
+        if (!parsed.ok()) {
+          return WriteError(response, ErrorType::kBadData,
+                            absl::StrCat("invalid parameter \"query\": ", parsed.error.ToString()));
+        }
+        if (range) {
+          const promql::ValueType type = parsed.expr->Type();
+          if (type != promql::ValueType::kScalar && type != promql::ValueType::kVector) {
+            return WriteError(response, ErrorType::kBadData,
+                              absl::StrCat("invalid expression type \"",
+                                           AV(promql::DocumentedTypeName(type)),
+                                           "\" for range query, must be Scalar or instant Vector"));
+          }
+        }
+        if (qp.timeout <= absl::ZeroDuration()) {
+          // Prometheus's context is already done when the query starts.
+          return WriteError(response, ErrorType::kTimeout, "query timed out in query execution");
+        }
+        tsdb::QueryLimiter limiter(limits.max_fetched_series_per_query,
+                                   limits.max_fetched_chunks_per_query, absl::Now() + qp.timeout);
+        promql::QueryOptions options;
+        options.limiter = &limiter;
+        std::unique_ptr<promql::Queryable> data = q->PromQueryable(request.tenant);
+        absl::StatusOr<promql::QueryResult> result;
+        {
+          std::unique_ptr<CancelWatcher::Guard> guard = watcher->Watch(request.control, &limiter);
+          result = range ? engine->RangeQuery(*data, query, qp.start, qp.end, qp.step_ms, options)
+                         : engine->InstantQuery(*data, query, qp.start, options);
+        }
+        if (!result.ok()) {
+          return WriteError(response, QueryErrorTypeOf(result.status()),
+                            SV(result.status().message()));
+        }
+        WriteSuccess(response, QueryDataJson(*result, qp.stats), result->warnings);
+      };
+      const std::string path = p + (range ? "/api/v1/query_range" : "/api/v1/query");
+      RETURN_IF_ERROR(handle("GET", path, run, query_route));
+      RETURN_IF_ERROR(handle("POST", path, run, query_route));
+    }
   }
   return absl::OkStatus();
 }

@@ -18,7 +18,10 @@
 // With a Queryable (the TSDB):
 //   GET|POST [/prometheus]/api/v1/labels, /api/v1/series; GET /api/v1/label/{name}/values,
 //   GET /api/v1/metadata — parameters and errors as Prometheus (params.h), JSON envelope
-//   (response.h).
+//   (response.h);
+//   GET|POST [/prometheus]/api/v1/query, /api/v1/query_range — PromQL through promql::Engine
+//   over Queryable::PromQueryable, as Prometheus 2.42 answers them (query.h): limits, timeout,
+//   cancellation when the client goes away.
 //
 // Tenancy: the routes that read a tenant's data (rules, alerts, format_query, the Queryable ones) need
 // `X-Scope-OrgID` when multi-tenancy is on (Mimir's `401 no org id`) and use the default tenant
@@ -33,12 +36,16 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "base/metrics.h"
+#include "metrics/api/query.h"
 #include "metrics/api/queryable.h"
+#include "metrics/promql/engine.h"
 #include "net/http_router.h"
 
 namespace sprout::metrics::api {
@@ -58,6 +65,8 @@ struct MetricsApiOptions {
   BuildInfo build;
   MetricsRegistry* registry = nullptr;  // /metrics; required
   Queryable* queryable = nullptr;       // the read endpoints are registered only when set
+  QueryApiOptions query;                // the PromQL engine and the per-query limits
+  std::function<int64_t()> now_ms;      // wall clock in Unix ms (the default `time`); tests set it
 };
 
 class MetricsApi {
@@ -74,8 +83,15 @@ class MetricsApi {
   // The buildinfo JSON (the whole answer, envelope included).
   std::string BuildInfoJson() const;
 
+  // The engine the query routes run on (made from options.query.engine).
+  promql::Engine& engine() { return *engine_; }
+  // Queries running now whose client connection is watched (tests).
+  size_t watched_queries() const { return watcher_->watched(); }
+
  private:
   MetricsApiOptions options_;
+  std::shared_ptr<promql::Engine> engine_;
+  std::shared_ptr<CancelWatcher> watcher_ = std::make_shared<CancelWatcher>();
   std::shared_ptr<std::atomic<bool>> ready_ = std::make_shared<std::atomic<bool>>(false);
 };
 

@@ -75,6 +75,10 @@ class FakeQueryable : public Queryable {
     return exemplars;
   }
   std::vector<SeriesExemplars> exemplars;
+  std::unique_ptr<promql::Queryable> PromQueryable(std::string_view tenant) override {
+    last_tenant = std::string(tenant);
+    return nullptr;  // query routes are tested in query_test.cc
+  }
 
  private:
   void Record(std::string_view tenant, const std::vector<MatcherSet>& sets, int64_t mint,

@@ -1,7 +1,7 @@
 // The seam between the metrics store's read API and its storage: what the Prometheus metadata
-// endpoints (/api/v1/labels, /api/v1/label/<name>/values, /api/v1/series, /api/v1/metadata) and
-// /api/v1/query_exemplars ask of the TSDB. The TSDB (head + blocks) implements it; tests implement
-// it with a vector.
+// endpoints (/api/v1/labels, /api/v1/label/<name>/values, /api/v1/series, /api/v1/metadata),
+// /api/v1/query_exemplars and the PromQL engine (PromQueryable) ask of the TSDB. The TSDB
+// (head + blocks) implements it; tests implement it with a vector.
 //
 // Label sets and matchers are the index's types (tsdb::Labels, tsdb::Matcher); the API parses
 // `match[]` into MatcherSpec (params.h) and converts once (ToMatcherSets).
@@ -24,12 +24,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "metrics/promql/engine.h"
 #include "metrics/tsdb/index/labels.h"
 #include "metrics/tsdb/index/matcher.h"
 
@@ -88,6 +90,12 @@ class Queryable {
   virtual absl::StatusOr<std::vector<SeriesExemplars>> Exemplars(
       std::string_view tenant, const std::vector<MatcherSet>& matcher_sets, int64_t start_ms,
       int64_t end_ms) = 0;
+
+  // The tenant's data as the PromQL engine reads it (/api/v1/query, /api/v1/query_range): each
+  // Open(mint, maxt) is one query's read view (promql::Querier), used on one thread and
+  // destroyed there. Errors come from Open (Unavailable while the store starts). A tenant that
+  // never wrote gets an empty view.
+  virtual std::unique_ptr<promql::Queryable> PromQueryable(std::string_view tenant) = 0;
 };
 
 }  // namespace sprout::metrics::api

@@ -67,6 +67,12 @@ constexpr const char* kImplementedKeys[] = {
     "limits.out_of_order_time_window",
     "limits.past_grace_period",
     "limits.compactor_blocks_retention_period",
+    "limits.max_fetched_series_per_query",
+    "limits.max_fetched_chunks_per_query",
+    "querier.timeout",
+    "querier.max_concurrent",
+    "querier.max_samples",
+    "querier.lookback_delta",
 };
 
 // Real Mimir keys accepted without a warning because a later issue uses them: the ruler and
@@ -281,7 +287,13 @@ std::string MetricsConfig::EffectiveYaml() const {
   limits["out_of_order_time_window"] = ToYamlDuration(out_of_order_time_window);
   limits["past_grace_period"] = ToYamlDuration(past_grace_period);
   limits["compactor_blocks_retention_period"] = ToYamlDuration(compactor_blocks_retention_period);
+  limits["max_fetched_series_per_query"] = max_fetched_series_per_query;
+  limits["max_fetched_chunks_per_query"] = max_fetched_chunks_per_query;
   root["limits"] = limits;
+  root["querier"]["timeout"] = FormatGoDuration(querier_timeout);
+  root["querier"]["max_concurrent"] = querier_max_concurrent;
+  root["querier"]["max_samples"] = querier_max_samples;
+  root["querier"]["lookback_delta"] = FormatGoDuration(querier_lookback_delta);
   YAML::Node blocks = storage(blocks_storage, false);
   blocks["storage_prefix"] = storage_prefix;
   blocks["tsdb"]["dir"] = tsdb_dir;
@@ -380,6 +392,20 @@ absl::StatusOr<MetricsConfigResult> DecodeMetricsConfig(const YAML::Node& root,
       MarkAllUsed(distributor);
     }
     {
+      config::Decoder querier = d.Child("querier");
+      querier.Read("timeout", &c.querier_timeout);
+      querier.Read("max_concurrent", &c.querier_max_concurrent);
+      querier.Read("max_samples", &c.querier_max_samples);
+      querier.Read("lookback_delta", &c.querier_lookback_delta);
+      if (c.querier_timeout <= absl::ZeroDuration()) querier.AddError("timeout", "must be positive");
+      if (c.querier_max_concurrent <= 0) querier.AddError("max_concurrent", "must be positive");
+      if (c.querier_max_samples <= 0) querier.AddError("max_samples", "must be positive");
+      if (c.querier_lookback_delta <= absl::ZeroDuration()) {
+        querier.AddError("lookback_delta", "must be positive");
+      }
+      MarkAllUsed(querier);
+    }
+    {
       config::Decoder limits = d.Child("limits");
       limits.Read("ingestion_rate", &c.ingestion_rate);
       limits.Read("ingestion_burst_size", &c.ingestion_burst_size);
@@ -395,6 +421,12 @@ absl::StatusOr<MetricsConfigResult> DecodeMetricsConfig(const YAML::Node& root,
                        static_cast<double>(c.max_global_series_per_user));
       CheckNonNegative(limits, "max_global_exemplars_per_user",
                        static_cast<double>(c.max_global_exemplars_per_user));
+      limits.Read("max_fetched_series_per_query", &c.max_fetched_series_per_query);
+      limits.Read("max_fetched_chunks_per_query", &c.max_fetched_chunks_per_query);
+      CheckNonNegative(limits, "max_fetched_series_per_query",
+                       static_cast<double>(c.max_fetched_series_per_query));
+      CheckNonNegative(limits, "max_fetched_chunks_per_query",
+                       static_cast<double>(c.max_fetched_chunks_per_query));
       MarkAllUsed(limits);
     }
     // Mimir runs the modules named by `target`; sprout metrics is one process with all of

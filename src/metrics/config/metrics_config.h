@@ -78,6 +78,12 @@ struct MetricsConfig {
 
   int64_t max_recv_msg_size = 100 << 20;  // distributor.max_recv_msg_size (bytes)
 
+  // querier (the PromQL engine of /api/v1/query and /api/v1/query_range)
+  absl::Duration querier_timeout = absl::Minutes(2);         // querier.timeout; caps `timeout`
+  int querier_max_concurrent = 20;                            // querier.max_concurrent
+  int64_t querier_max_samples = 50000000;                     // querier.max_samples
+  absl::Duration querier_lookback_delta = absl::Minutes(5);  // querier.lookback_delta
+
   // limits (per tenant)
   double ingestion_rate = 10000;  // samples/s
   int64_t ingestion_burst_size = 200000;
@@ -86,6 +92,8 @@ struct MetricsConfig {
   absl::Duration out_of_order_time_window = absl::ZeroDuration();
   absl::Duration past_grace_period = absl::ZeroDuration();  // 0 = no wall-clock check
   absl::Duration compactor_blocks_retention_period = absl::ZeroDuration();  // 0 = forever
+  int64_t max_fetched_series_per_query = 0;        // 0 = no limit
+  int64_t max_fetched_chunks_per_query = 2000000;  // 0 = no limit
 
   // The backend blocks are written to: blocks_storage.backend, else common.storage.backend.
   std::string BlocksBackend() const;

@@ -53,6 +53,13 @@ TEST(MetricsConfigTest, MimirDefaultsWhenTheFileIsEmpty) {
   EXPECT_EQ(c.out_of_order_time_window, absl::ZeroDuration());
   EXPECT_EQ(c.past_grace_period, absl::ZeroDuration());
   EXPECT_EQ(c.compactor_blocks_retention_period, absl::ZeroDuration());
+  // Mimir's querier defaults (and Prometheus's lookback delta and max_samples).
+  EXPECT_EQ(c.querier_timeout, absl::Minutes(2));
+  EXPECT_EQ(c.querier_max_concurrent, 20);
+  EXPECT_EQ(c.querier_max_samples, 50000000);
+  EXPECT_EQ(c.querier_lookback_delta, absl::Minutes(5));
+  EXPECT_EQ(c.max_fetched_series_per_query, 0);
+  EXPECT_EQ(c.max_fetched_chunks_per_query, 2000000);
   EXPECT_EQ(c.HttpEndpoint(), ":8080");
   EXPECT_THAT(r->warnings, IsEmpty());
 }
@@ -109,7 +116,9 @@ TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
     distributor: {max_recv_msg_size: 1234},
     limits: {ingestion_rate: 5.5, ingestion_burst_size: 7, max_global_series_per_user: 8,
              max_global_exemplars_per_user: 9, out_of_order_time_window: 10m,
-             past_grace_period: 1h, compactor_blocks_retention_period: 30d}
+             past_grace_period: 1h, compactor_blocks_retention_period: 30d,
+             max_fetched_series_per_query: 11, max_fetched_chunks_per_query: 12},
+    querier: {timeout: 30s, max_concurrent: 4, max_samples: 1000, lookback_delta: 1m}
   })");
   ASSERT_TRUE(r.ok()) << r.status();
   const MetricsConfig& c = r->config;
@@ -135,6 +144,12 @@ TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
   EXPECT_EQ(c.out_of_order_time_window, absl::Minutes(10));
   EXPECT_EQ(c.past_grace_period, absl::Hours(1));
   EXPECT_EQ(c.compactor_blocks_retention_period, absl::Hours(30 * 24));
+  EXPECT_EQ(c.max_fetched_series_per_query, 11);
+  EXPECT_EQ(c.max_fetched_chunks_per_query, 12);
+  EXPECT_EQ(c.querier_timeout, absl::Seconds(30));
+  EXPECT_EQ(c.querier_max_concurrent, 4);
+  EXPECT_EQ(c.querier_max_samples, 1000);
+  EXPECT_EQ(c.querier_lookback_delta, absl::Minutes(1));
   EXPECT_THAT(r->warnings, IsEmpty());
 }
 
@@ -203,13 +218,19 @@ TEST(MetricsConfigTest, BadDurationNamesTheKey) {
 TEST(MetricsConfigTest, InvalidValues) {
   auto r = LoadYaml(
       "{target: ingester, server: {http_listen_port: 70000}, common: {storage: {backend: gcs}},"
-      " limits: {ingestion_rate: -1}}");
+      " limits: {ingestion_rate: -1, max_fetched_chunks_per_query: -1},"
+      " querier: {timeout: 0s, max_concurrent: 0, max_samples: 0, lookback_delta: 0s}}");
   ASSERT_FALSE(r.ok());
   const std::string msg(r.status().message());
   EXPECT_THAT(msg, HasSubstr("'target' module \"ingester\" is not supported"));
   EXPECT_THAT(msg, HasSubstr("'server::http_listen_port' invalid port 70000"));
   EXPECT_THAT(msg, HasSubstr("'common::storage::backend' unsupported storage backend \"gcs\""));
   EXPECT_THAT(msg, HasSubstr("'limits::ingestion_rate' must not be negative"));
+  EXPECT_THAT(msg, HasSubstr("'limits::max_fetched_chunks_per_query' must not be negative"));
+  EXPECT_THAT(msg, HasSubstr("'querier::timeout' must be positive"));
+  EXPECT_THAT(msg, HasSubstr("'querier::max_concurrent' must be positive"));
+  EXPECT_THAT(msg, HasSubstr("'querier::max_samples' must be positive"));
+  EXPECT_THAT(msg, HasSubstr("'querier::lookback_delta' must be positive"));
 }
 
 TEST(MetricsConfigTest, SetOverridesTakeDotsOrColons) {
@@ -264,7 +285,8 @@ TEST(MetricsConfigTest, SeedMimirYamlLoadsWithWarningsAndStartsOnFilesystem) {
 
 TEST(MetricsConfigTest, EffectiveYamlRoundTripsAndMasksSecrets) {
   auto r = LoadYaml(
-      "{limits: {compactor_blocks_retention_period: 30d, out_of_order_time_window: 90m},"
+      "{limits: {compactor_blocks_retention_period: 30d, out_of_order_time_window: 90m,"
+      " max_fetched_series_per_query: 3}, querier: {timeout: 90s, max_samples: 77},"
       " common: {storage: {backend: s3, s3: {secret_access_key: hunter2}}}}");
   ASSERT_TRUE(r.ok()) << r.status();
   const std::string yaml = r->config.EffectiveYaml();
@@ -277,13 +299,17 @@ TEST(MetricsConfigTest, EffectiveYamlRoundTripsAndMasksSecrets) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->config.compactor_blocks_retention_period, absl::Hours(720));
   EXPECT_EQ(again->config.http_listen_port, 8080);
+  EXPECT_EQ(again->config.querier_timeout, absl::Seconds(90));
+  EXPECT_EQ(again->config.querier_max_samples, 77);
+  EXPECT_EQ(again->config.max_fetched_series_per_query, 3);
   EXPECT_THAT(again->warnings, IsEmpty());
 }
 
 TEST(MetricsConfigTest, ClassifyKey) {
   EXPECT_EQ(ClassifyKey("limits.ingestion_rate"), KeyClass::kImplemented);
   EXPECT_EQ(ClassifyKey("ruler.rule_path"), KeyClass::kAccepted);
-  EXPECT_EQ(ClassifyKey("querier.timeout"), KeyClass::kNotImplemented);
+  EXPECT_EQ(ClassifyKey("querier.timeout"), KeyClass::kImplemented);
+  EXPECT_EQ(ClassifyKey("querier.query_store_after"), KeyClass::kNotImplemented);
   EXPECT_EQ(ClassifyKey("blocks_storage.bucket_store"), KeyClass::kBlock);
   EXPECT_EQ(ClassifyKey("limits.nope"), KeyClass::kUnknown);
 }

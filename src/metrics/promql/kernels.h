@@ -55,6 +55,14 @@ using RangeKernel = void (*)(const Window& w, std::span<const double> args, Out*
 // nullptr for any other name (absent_over_time is the engine's: it is about the whole vector).
 RangeKernel FindRangeKernel(std::string_view name);
 
+// holt_winters / double_exponential_smoothing refuse a smoothing or trend factor outside (0, 1)
+// with an error (the query fails); their kernel answers kNone for such factors and the engine
+// reports this status's text, which is Prometheus 2.42's: "invalid smoothing factor. Expected:
+// 0 < sf < 1, got: %f" (sf checked first), then "invalid trend factor. Expected: 0 < tf < 1,
+// got: %f" (Go's %f: six decimals, +Inf/-Inf). NaN factors pass the check (and compute NaN).
+// OkStatus when both are valid.
+absl::Status HoltWintersArgsError(double sf, double tf);
+
 // Element-wise float functions of one argument: abs ceil floor exp sqrt ln log2 log10 sgn acos
 // acosh asin asinh atan atanh cos cosh sin sinh tan tanh deg rad. nullptr for other names.
 using MathFn = double (*)(double);
@@ -65,35 +73,51 @@ MathFn FindMathFunction(std::string_view name);
 double Round(double v, double to_nearest);
 
 // The date functions (day_of_month day_of_week day_of_year days_in_month hour minute month
-// year) of a Unix time in seconds, in UTC. NaN and ±Inf answer NaN (Prometheus 2.42 behaviour
-// for those inputs must be checked and followed). false for an unknown name.
+// year) of a Unix time in seconds, in UTC; the value is truncated toward zero to whole seconds.
+// NaN, ±Inf and values beyond the int64 range answer what Prometheus 2.42 answers for them
+// (Go's conversion makes them the minimum int64: year 292277026596, month 12, day 4, ...), not
+// NaN. false for an unknown name.
 bool DateFunction(std::string_view name, double unix_seconds, double* out);
 
-// Prometheus's quantile of `values` (reordered): q < 0 → -Inf, q > 1 → +Inf, NaN q → NaN, no
-// values → NaN; linear interpolation between the closest ranks otherwise.
+// Prometheus's quantile of `values` (reordered), for the quantile aggregation and
+// quantile_over_time: no values → NaN (checked first), NaN q → NaN, q < 0 → -Inf, q > 1 → +Inf;
+// otherwise values sorted with NaN first, rank = q × (n - 1), and
+// v[floor] × (1 - w) + v[floor + 1] × w — so an infinite neighbour with weight 0 gives NaN
+// (Inf × 0), as in 2.42 (quantile_over_time(0, {-Inf, -Inf}) is NaN).
 double Quantile(double q, std::vector<double>& values);
 
 // Running sums as the aggregations and *_over_time use them.
-// Kahan-compensated sum (if Prometheus 2.42 uses plain summation somewhere, the engine asks
-// for that function instead; see the .cc's notes).
+// Neumaier-compensated sum as 2.42's sum_over_time (Value() is the bare running sum when that is
+// ±Inf). NOTE: 2.42's `sum` AGGREGATION does not compensate — use PlainSum for it: over
+// 1e16, 1, 1, -1e16 2.42's sum() answers 0 where KahanSum answers 2.
 struct KahanSum {
   double sum = 0;
   double c = 0;
   void Add(double v);
   double Value() const;
 };
-// Mean and variance as Prometheus 2.42's stddev/stdvar aggregations and *_over_time compute them.
+// 2.42's sum aggregation: plain left-to-right `+=` in the order the series come.
+struct PlainSum {
+  double sum = 0;
+  void Add(double v) { sum += v; }
+  double Value() const { return sum; }
+};
+// Mean and variance as Prometheus 2.42's stddev/stdvar AGGREGATIONS compute them: the group
+// starts at its first value (mean = v, M2 = 0; so a lone ±Inf or NaN has variance 0, as 2.42
+// answers), then plain Welford updates. stddev/stdvar_over_time use a compensated variant (the kernels).
+// Stdvar() of no values is NaN.
 struct Variance {
   double count = 0;
   double mean = 0;
-  double m2 = 0;  // or whatever running state Prometheus's algorithm needs
+  double m2 = 0;  // sum of squared deviations (Welford's M2)
   void Add(double v);
   double Stdvar() const;  // population variance
   double Stddev() const;
 };
 
-// The average as Prometheus 2.42's avg aggregation computes it (incremental mean with its
-// handling of ±Inf), value by value.
+// The average as Prometheus 2.42's avg aggregation computes it, value by value: starts at the
+// first value, then mean += v/n - mean/n (no compensation; `c` is unused), except that an
+// infinite mean is kept when v is finite or the same infinity. Value() of no values is NaN.
 struct Mean {
   double count = 0;
   double mean = 0;
@@ -103,10 +127,14 @@ struct Mean {
 };
 
 // histogram_quantile over classic buckets. `buckets` are (upper bound, cumulative count) of one
-// series group, in any order; Prometheus 2.42's rules: sorted by upper bound, the highest must be
-// +Inf (else NaN), fewer than 2 buckets → NaN, counts made monotonic, q < 0 → -Inf, q > 1 →
-// +Inf, NaN q → NaN, interpolation inside the bucket (the first bucket's lower bound is 0 when
-// its upper bound is positive), the +Inf bucket answers the second highest bound.
+// series group, in any order (reordered and merged in place); Prometheus 2.42's rules, in order:
+// NaN q → NaN, q < 0 → -Inf, q > 1 → +Inf; sorted by upper bound, the highest must be +Inf (else
+// NaN); buckets with equal bounds are one (counts added); counts made monotonic (a count below
+// the running maximum is raised to it; NaN counts stay NaN); fewer than 2 buckets → NaN; a total
+// (+Inf count) of 0 → NaN. rank = q × total; the first bucket whose count >= rank is found by
+// binary search (Go's sort.Search — with NaN counts this is not a scan); in the +Inf bucket (also
+// when the total is NaN) → the second highest bound; in the first bucket with an upper bound <= 0
+// → that bound; else linear interpolation inside the bucket, the first bucket starting at 0.
 struct Bucket {
   double upper = 0;
   double count = 0;
@@ -114,16 +142,33 @@ struct Bucket {
 double BucketQuantile(double q, std::vector<Bucket>& buckets);
 
 // Native histograms (Prometheus 2.42's histogram_quantile, histogram_fraction, and the later
-// histogram_stddev / histogram_stdvar with their documented estimates).
+// histogram_stddev / histogram_stdvar with their documented estimates). Buckets are visited as
+// Prometheus's AllBucketIterator does: negative ones from the most negative, the zero bucket
+// (when its count is > 0), positive ones; empty buckets included (q 0 on an empty first bucket
+// is 0/0 = NaN, as 2.42). Quantile and fraction treat the zero bucket as [0, zt] when the
+// histogram has no negative buckets but positive ones, [-zt, 0] in the opposite case — "has
+// buckets" means the bucket list is non-empty, empty buckets included (2.42), so the answer
+// depends on the layout: pass histograms laid out as stored. Linear interpolation inside a
+// bucket (2.42; later releases interpolate exponentially). HistogramQuantile: q < 0 → -Inf,
+// q > 1 → +Inf, no observations or NaN q → NaN; a rank beyond every bucket (NaN observations)
+// → the last bucket's upper bound. HistogramFraction: NaN bound or no observations → NaN,
+// lower >= upper → 0. HistogramStdVar: each observation at its bucket's geometric mean (0 in the
+// zero bucket), around sum / count.
 double HistogramQuantile(double q, const FloatHistogram& h);
 double HistogramFraction(double lower, double upper, const FloatHistogram& h);
 double HistogramStdDev(const FloatHistogram& h);
 double HistogramStdVar(const FloatHistogram& h);
 
 // Native-histogram arithmetic as Prometheus's FloatHistogram: Add / Sub (the result takes the
-// smaller schema — the coarser resolution — and the larger zero threshold, buckets merged
-// accordingly), Mul / Div by a scalar (every count and the sum), Compact (drops empty buckets
-// and merges spans). *a is the result.
+// smaller schema — the coarser resolution — and the larger zero threshold, raised further to a
+// bucket's upper bound when it would cut a populated bucket of either histogram; buckets inside
+// it join the zero count; the rest merged; the result is NOT compacted: empty buckets stay until
+// HistogramCompact), Scale (every count and the sum times factor: Mul, and Div as 1/x), Compact
+// (drops empty buckets, joins spans). *a is the result; its reset hint is left as it was.
+// NOTE for the engine, what 2.42 (native histograms behind a feature flag) did with histogram
+// operands, as queried: `h + h` and sum() add histograms as here; `h * 2`, `2 * h`, `h / 2`
+// answer the histogram unchanged; `h - h` and avg() answer the float 0. The scale and the
+// subtraction here are later Prometheus's.
 void HistogramAdd(FloatHistogram* a, const FloatHistogram& b);
 void HistogramSub(FloatHistogram* a, const FloatHistogram& b);
 void HistogramScale(FloatHistogram* a, double factor);

@@ -255,6 +255,10 @@ class MetricsStore : public api::Queryable {
   absl::StatusOr<std::vector<api::SeriesExemplars>> Exemplars(
       std::string_view tenant, const std::vector<api::MatcherSet>& matcher_sets, int64_t start_ms,
       int64_t end_ms) override;
+  // The PromQL engine's view of `tenant` (promql_queryable.cc): each Open(mint, maxt) is one
+  // Querier(tenant, mint, maxt) (a StoreQuerier: the read barrier is held until the engine
+  // destroys it, on the thread that opened it); Unavailable before Start().
+  std::unique_ptr<promql::Queryable> PromQueryable(std::string_view tenant) override;
 
   const MetricsConfig& config() const { return options_.config; }
 

@@ -9,7 +9,7 @@
 //   node bench/query_bench.js --target <name> <base-url> <write-path> <pid> <data-dir> [--target ...]
 //   env (all optional): QB_RUNS (20 timed runs per query and target), QB_WARMUPS (2),
 //     QB_SEED (1), QB_HOURS (6), QB_STEP_S (15: scrape interval and query step),
-//     QB_END_MS (end of the data; default the last 15 s boundary a minute ago), QB_QUERIES
+//     QB_ACCEPT_ENCODING (gzip; identity: uncompressed answers), QB_END_MS (end of the data; default the last 15 s boundary a minute ago), QB_QUERIES
 //     (comma-separated query names to run; default all), QB_RESULTS (a JSON file for every
 //     figure), QB_PROFILE (a directory: record `perf record -g` of the target named
 //     QB_PROFILE_TARGET (sprout) while it answers QB_PROFILE_QUERY (default: its slowest by
@@ -44,6 +44,9 @@ const STEPS = Math.round((HOURS * 3600000) / STEP_MS); // samples per series
 const END_MS = Number(env('QB_END_MS', Math.floor((Date.now() - 60000) / STEP_MS) * STEP_MS));
 const START_MS = END_MS - STEPS * STEP_MS; // first sample step; the last is END_MS - STEP_MS
 const SETTLE_MAX = Number(env('QB_SETTLE_MAX', 120));
+// What the query requests accept: gzip, as Grafana's backend (Go's HTTP client) asks; both
+// servers then compress their answers. `identity` measures without compression.
+const ACCEPT_ENCODING = env('QB_ACCEPT_ENCODING', 'gzip');
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
 // ---------------------------------------------------------------------------------------------
@@ -279,12 +282,12 @@ async function rangeQuery(target, query, { start = START_MS, end = END_MS, step 
   try {
     const res = await fetch(`${target.base}/api/v1/query_range`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Accept-Encoding': ACCEPT_ENCODING },
       body,
       signal: AbortSignal.timeout(300000),
     });
     const text = await res.text();
-    return { ms: performance.now() - t0, status: res.status, text, bytes: Buffer.byteLength(text) };
+    return { ms: performance.now() - t0, status: res.status, text, bytes: Buffer.byteLength(text), encoding: res.headers.get('content-encoding') || 'identity' };
   } catch (err) {
     return { ms: performance.now() - t0, fetchError: err.message };
   }
@@ -454,6 +457,7 @@ async function main() {
         if (r.status === 200) q.per[t.name].ms.push(r.ms);
         else q.per[t.name].errors += 1;
         q.per[t.name].bytes = r.bytes;
+        q.per[t.name].encoding = r.encoding;
       }
     }
     for (const t of targets) {
@@ -484,6 +488,8 @@ async function main() {
     for (const o of others) row.push(ratio(q.per[o.name].p50, q.per[ref.name].p50), ratio(q.per[o.name].p99, q.per[ref.name].p99));
     console.log(`| ${row.join(' | ')} |`);
   }
+  console.log();
+  console.log(`Requests sent Accept-Encoding: ${ACCEPT_ENCODING}; answers came as ${targets.map((t) => `${t.name} ${[...new Set(results.queries.map((q) => q.per[t.name].encoding).filter(Boolean))].join('/') || '—'}`).join(', ')}; the client's decompression is inside the latency.`);
   console.log();
   console.log('Server CPU per run (utime+stime, ms) and memory (peak RSS over the query\'s warm-ups and runs, MiB; in brackets its rise over the RSS before the query):');
   console.log();
@@ -536,12 +542,14 @@ async function profile(dir, targets, results) {
   console.log(`\nprofile: perf record ${perfArgs.join(' ')} -p ${target.pid} while ${target.name} answered \`${qname}\` ${runs} times (p50 ${f1(pct(ms, 0.5))} ms): ${out}`);
   if (!fs.existsSync(out)) { console.log(`perf failed: ${perfErr.slice(0, 500)}`); return; }
   try {
-    const flat = execFileSync('perf', ['report', '-i', out, '--no-children', '--stdio', '-g', 'none', '--percent-limit', '0.8', '--sort', 'symbol'], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
-    console.log('top frames (self time):');
-    console.log(flat.split('\n').filter((l) => l.trim() && !l.startsWith('#')).slice(0, 30).join('\n'));
-    const children = execFileSync('perf', ['report', '-i', out, '--children', '--stdio', '-g', 'none', '--percent-limit', '4', '--sort', 'symbol'], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
-    console.log('inclusive (children):');
-    console.log(children.split('\n').filter((l) => l.trim() && !l.startsWith('#')).slice(0, 40).join('\n'));
+    const flat = execFileSync('perf', ['report', '-i', out, '--no-children', '--stdio', '-g', 'none', '--percent-limit', '0.7', '--sort', 'dso,symbol'], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    const tidy = (text, n) => text.split('\n').filter((l) => l.trim() && !l.startsWith('#')).slice(0, n)
+      .map((l) => l.replace(/\s+-\s+-\s*$/, '').replace(/ {2,}/g, '  ').trimEnd().slice(0, 170)).join('\n');
+    console.log('top frames (self time; dso, symbol):');
+    console.log(tidy(flat, 30));
+    const children = execFileSync('perf', ['report', '-i', out, '--children', '--stdio', '-g', 'none', '--percent-limit', '4', '--sort', 'dso,symbol'], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    console.log('inclusive (children, self; dso, symbol):');
+    console.log(tidy(children, 40));
   } catch (err) {
     console.log(`perf report failed: ${err.message.slice(0, 300)}`);
   }

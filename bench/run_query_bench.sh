@@ -17,6 +17,7 @@
 #        PROFILE (a dir: perf record -g of sprout on its slowest query, top frames printed;
 #        PROFILE_QUERY names another query, PROFILE_TARGET=prometheus profiles Prometheus, PROFILE_RUNS (10), PERF_ARGS
 #        (perf record's options; default -e cpu-clock -F 499 --call-graph dwarf,16384)), PROMETHEUS_BIN, SPROUT_BIN ($BUILD/bin/sprout),
+#        ACCEPT_ENCODING (gzip, as Grafana asks; identity: uncompressed answers),
 #        SPROUT_ARGS (extra arguments to `sprout metrics`), RESULTS (a JSON file for all figures),
 #        KEEP_DATA (a dir to copy the servers' dirs and logs into)
 set -euo pipefail
@@ -107,7 +108,7 @@ echo "== query bench: $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpui
 status=0
 QB_RUNS=${RUNS:-20} QB_WARMUPS=${WARMUPS:-2} QB_SEED=${SEED:-1} QB_HOURS=${HOURS:-6} \
 QB_STEP_S=${STEP_S:-15} QB_QUERIES=${QUERIES:-} QB_PROFILE=${PROFILE:-} \
-QB_PROFILE_QUERY=${PROFILE_QUERY:-} QB_PROFILE_TARGET=${PROFILE_TARGET:-sprout} QB_PERF_ARGS=${PERF_ARGS:-} QB_PROFILE_RUNS=${PROFILE_RUNS:-} QB_RESULTS=${RESULTS:-} \
+QB_PROFILE_QUERY=${PROFILE_QUERY:-} QB_PROFILE_TARGET=${PROFILE_TARGET:-sprout} QB_PERF_ARGS=${PERF_ARGS:-} QB_PROFILE_RUNS=${PROFILE_RUNS:-} QB_ACCEPT_ENCODING=${ACCEPT_ENCODING:-} QB_RESULTS=${RESULTS:-} \
   taskset -c "$CPU_LOAD" node bench/query_bench.js "${ARGS[@]}" || status=$?
 echo "machine after the run: loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "${KEEP_DATA:-}" ]; then

@@ -15,7 +15,8 @@
 //     QB_PROFILE_TARGET (sprout) while it answers QB_PROFILE_QUERY (default: its slowest by
 //     p50) QB_PROFILE_RUNS (10) times, then print the top frames; QB_PERF_ARGS: perf record's
 //     options, default `-e cpu-clock -F 499 --call-graph dwarf,16384`, which unwinds without
-//     frame pointers), QB_SETTLE_MAX (120 s).
+//     frame pointers), QB_SETTLE_MAX (120 s), QB_LAYOUT_MAX (180 s: how long to wait for
+//     every target to hold as many blocks as the one with most).
 //
 // Latency is client-side: from sending the request to having read the whole answer (the JSON
 // is not parsed in timed runs). Memory: before a query's first warm-up the driver writes 5 to
@@ -313,9 +314,9 @@ async function settle(target) {
 
 // The blocks under a server's data dir (directories holding a meta.json; the same block under
 // two paths, e.g. a local copy and a bucket copy, counted once), as text.
-function blocksText(dir) {
-  if (!dir) return 'blocks not listed';
+function listBlocks(dir) {
   const found = new Map();
+  if (!dir) return found;
   const walk = (d, depth) => {
     let entries;
     try { entries = fs.readdirSync(d, { withFileTypes: true }); } catch { return; }
@@ -331,6 +332,12 @@ function blocksText(dir) {
     }
   };
   walk(dir, 0);
+  return found;
+}
+
+function blocksText(dir) {
+  if (!dir) return 'blocks not listed';
+  const found = listBlocks(dir);
   const hm = (ms) => new Date(ms).toISOString().slice(11, 16);
   const spans = [...found.values()].sort((a, b) => a.minTime - b.minTime).map((m) => `${hm(m.minTime)}–${hm(m.maxTime)}`);
   return `${found.size} block(s) on disk${spans.length ? ` (${spans.join(', ')} UTC)` : ''}, the rest in the head`;
@@ -413,6 +420,18 @@ async function main() {
     console.log(`${t.name}: holds ${t.holds.series} series, ${t.holds.samples} samples (remote read); settled after ${settled} s; RSS ${mib(procStatus(t.pid, 'VmRSS'))} MiB; ${blocksText(t.dir)}`);
     if (t.holds.series !== data.series.length || t.holds.samples !== samples) console.log(`${t.name}: WARNING: expected ${data.series.length} series and ${samples} samples`);
   }
+  // Both stores cut the head's oldest 2 h into a block while it spans more than 3 h: Prometheus
+  // right after the append that makes it so, sprout in its cutting job (every minute). Queries
+  // are measured once every target holds as many blocks as the one with most (or after
+  // QB_LAYOUT_MAX s), so that no cut lands among the runs and all read the same layout.
+  const layoutMax = Number(env('QB_LAYOUT_MAX', 180));
+  const tl = Date.now();
+  for (;;) {
+    const counts = targets.map((t) => listBlocks(t.dir).size);
+    if (counts.every((c) => c === Math.max(...counts)) || Date.now() - tl > layoutMax * 1000) break;
+    await sleep(2000);
+  }
+  for (const t of targets) console.log(`${t.name}: ${blocksText(t.dir)} (after ${((Date.now() - tl) / 1000).toFixed(0)} s); settled after ${await settle(t)} s more`);
   for (const t of targets) {
     if (t === targets[0]) continue;
     const bad = Object.keys(t.holds.sums).filter((k) => !valuesEqual(t.holds.sums[k], targets[0].holds.sums[k], 1e-12));

@@ -118,6 +118,18 @@ void AppendGoFloat(double v, char fmt, int prec, std::string* out) {
     AppendWithPrecision(magnitude, fmt, prec, out);
     return;
   }
+  if (fmt == 'f' && magnitude < 1e15) {
+    // Shortest round-trip digits laid out without an exponent: below 2^53 std::to_chars's fixed
+    // form picks the same digits as Go (the shortest that round-trip, the closest of those) and
+    // the same layout, in one call (query answers format millions of these). Above, libstdc++
+    // prints a large integral value's exact digits where Go prints the shortest ones and zeros.
+    char buf[400];
+    const auto result = std::to_chars(buf, buf + sizeof(buf), magnitude, std::chars_format::fixed);
+    if (result.ec == std::errc()) {
+      out->append(buf, result.ptr);
+      return;
+    }
+  }
   Digits digits;
   ShortestDigits(magnitude, &digits);
   switch (fmt) {

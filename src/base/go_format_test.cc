@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -127,6 +130,56 @@ TEST(PdataDoubleString, JsonFormOrTheEncodingError) {
   EXPECT_EQ(PdataDoubleString(kNaN), "json: unsupported value: NaN");
   EXPECT_EQ(PdataDoubleString(kInf), "json: unsupported value: +Inf");
   EXPECT_EQ(PdataDoubleString(-kInf), "json: unsupported value: -Inf");
+}
+
+}  // namespace
+}  // namespace sprout
+
+namespace sprout {
+namespace {
+
+// The fixed fast path answers what the digit-by-digit layout answers, over many magnitudes.
+TEST(GoFormatFloatFast, FixedShortestMatchesTheLayout) {
+  uint64_t x = 0x9e3779b97f4a7c15ULL;
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  int checked = 0;
+  for (int i = 0; i < 200000; ++i) {
+    double v;
+    switch (i % 4) {
+      case 0: v = std::bit_cast<double>(next()); break;           // any bit pattern
+      case 1: v = static_cast<double>(next() % 100000000) / 1000; break;  // values with few digits
+      case 2: v = std::ldexp(static_cast<double>(next() >> 11), static_cast<int>(next() % 120) - 90); break;
+      default: v = static_cast<double>(static_cast<int64_t>(next() % 2000000)) - 1e6; break;
+    }
+    if (!std::isfinite(v)) continue;
+    // 'g' uses the digit layout; for exponents in [-4, 21) Go's 'f' of the same digits is what
+    // the shortest 'e' digits give placed without an exponent. Compare with strtod round trip
+    // and with the digits of the 'e' form.
+    const std::string f = GoFormatFloat(v, 'f', -1);
+    ASSERT_EQ(std::strtod(f.c_str(), nullptr), v) << f;
+    const std::string e = GoFormatFloat(v, 'e', -1);
+    std::string digits_e, digits_f;
+    for (char c : e.substr(0, e.find('e'))) if (c >= '0' && c <= '9') digits_e.push_back(c);
+    for (char c : f) if (c >= '0' && c <= '9') digits_f.push_back(c);
+    auto strip = [](std::string d) {
+      size_t a = d.find_first_not_of('0');
+      d = a == std::string::npos ? "" : d.substr(a);
+      size_t b = d.find_last_not_of('0');
+      return b == std::string::npos ? std::string() : d.substr(0, b + 1);
+    };
+    ASSERT_EQ(strip(digits_f), strip(digits_e)) << v << ": " << f << " vs " << e;
+    ++checked;
+  }
+  EXPECT_GT(checked, 150000);
+  EXPECT_EQ(GoFormatFloat(-0.0, 'f', -1), "-0");
+  EXPECT_EQ(GoFormatFloat(1e21, 'f', -1), "1000000000000000000000");
+  EXPECT_EQ(GoFormatFloat(5e-324, 'f', -1).substr(0, 8), "0.000000");
+  EXPECT_EQ(GoFormatFloat(0.1 + 0.2, 'f', -1), "0.30000000000000004");
 }
 
 }  // namespace

@@ -564,7 +564,7 @@ absl::Status MetricsApi::Register(net::Router* router) {
           return WriteError(response, QueryErrorTypeOf(result.status()),
                             SV(result.status().message()));
         }
-        WriteSuccess(response, QueryDataJson(*result, qp.stats), result->warnings);
+        WriteQuerySuccess(response, *result, qp.stats, result->warnings);
       };
       const std::string path = p + (range ? "/api/v1/query_range" : "/api/v1/query");
       RETURN_IF_ERROR(handle("GET", path, run, query_route));

@@ -289,16 +289,29 @@ void AppendHistogramJson(const chunkenc::FloatHistogram& h, std::string* out) {
   out->push_back('}');
 }
 
+namespace {
+
+// ~32 bytes a float point, the labels' bytes twice, 256 bytes a histogram.
+size_t EstimateQueryDataSize(const promql::QueryResult& result) {
+  size_t estimate = 256;
+  for (const promql::ResultSeries& s : result.series) {
+    estimate += 32 + 2 * s.labels.bytes().size() + 32 * s.floats.size() + 256 * s.histograms.size();
+  }
+  return estimate;
+}
+
+}  // namespace
+
 std::string QueryDataJson(const promql::QueryResult& result, bool with_stats) {
   std::string out;
-  {
-    // One allocation for a typical answer: ~32 bytes a float point, the labels' bytes twice.
-    size_t estimate = 256;
-    for (const promql::ResultSeries& s : result.series) {
-      estimate += 32 + 2 * s.labels.bytes().size() + 32 * s.floats.size() + 256 * s.histograms.size();
-    }
-    out.reserve(estimate);
-  }
+  out.reserve(EstimateQueryDataSize(result));
+  AppendQueryDataJson(result, with_stats, &out, nullptr);
+  return out;
+}
+
+void AppendQueryDataJson(const promql::QueryResult& result, bool with_stats, std::string* outp,
+                         const std::function<bool(std::string*)>& flush) {
+  std::string& out = *outp;
   out.append("{\"resultType\":\"");
   out.append(promql::ValueTypeName(result.type));
   out.append("\",\"result\":");
@@ -367,6 +380,7 @@ std::string QueryDataJson(const promql::QueryResult& result, bool with_stats) {
           }
         }
         out.push_back('}');
+        if (flush && out.size() >= kQueryStreamPiece && !flush(&out)) return;
       }
       out.push_back(']');
       break;
@@ -391,7 +405,37 @@ std::string QueryDataJson(const promql::QueryResult& result, bool with_stats) {
                     ",\"peakSamples\":", st.peak_samples, "}}");
   }
   out.push_back('}');
-  return out;
+}
+
+void WriteQuerySuccess(net::HttpResponse& response, const promql::QueryResult& result,
+                       bool with_stats, const std::vector<std::string>& warnings) {
+  const size_t estimate = EstimateQueryDataSize(result);
+  if (estimate < kQueryStreamThreshold) {
+    WriteSuccess(response, QueryDataJson(result, with_stats), warnings);
+    return;
+  }
+  // A large answer goes out in pieces as it is written (chunked; each piece gzipped when the
+  // client accepts it): the client reads while the rest is formatted and compressed, and the
+  // whole text is never held (nor copied into an envelope).
+  response.status = 200;
+  response.SetHeader("Content-Type", "application/json");
+  std::string buf;
+  buf.reserve(kQueryStreamPiece + 64 * 1024);
+  buf.append("{\"status\":\"success\",\"data\":");
+  bool alive = true;
+  auto flush = [&](std::string* piece) {
+    alive = response.Write(*piece);
+    piece->clear();
+    return alive;
+  };
+  AppendQueryDataJson(result, with_stats, &buf, flush);
+  if (!alive) return;  // the client went away: nothing more to send
+  if (!warnings.empty()) {
+    buf += ",\"warnings\":";
+    buf += JsonStringArray(warnings);
+  }
+  buf.push_back('}');
+  response.Write(buf);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -94,6 +95,22 @@ absl::StatusOr<std::vector<std::vector<tsdb::Matcher>>> ExtractSelectors(const p
 
 // The whole `data` object: resultType, result, and with `with_stats` the stats object.
 std::string QueryDataJson(const promql::QueryResult& result, bool with_stats);
+// The same appended to *out; with `flush`, called after a series whenever *out holds
+// kQueryStreamPiece bytes or more (it sends and clears them; false stops the writing).
+void AppendQueryDataJson(const promql::QueryResult& result, bool with_stats, std::string* out,
+                         const std::function<bool(std::string*)>& flush);
+
+// Answers who asked for more than this (estimated) are streamed, in pieces of about
+// kQueryStreamPiece bytes.
+inline constexpr size_t kQueryStreamThreshold = size_t{1} << 20;
+inline constexpr size_t kQueryStreamPiece = size_t{256} << 10;
+
+// The success envelope {"status":"success","data":...,"warnings":[...]} of a query answer, as
+// WriteSuccess writes it; an answer estimated at kQueryStreamThreshold bytes or more is streamed
+// (chunked transfer encoding, gzip per piece when the client accepts it) while it is formatted,
+// where the route streams (worker routes); elsewhere it lands in `body` as one piece.
+void WriteQuerySuccess(net::HttpResponse& response, const promql::QueryResult& result,
+                       bool with_stats, const std::vector<std::string>& warnings);
 
 // Cancels the limiters of running queries whose HTTP request was cancelled (polls every
 // `interval` while something is watched; one thread, started on first use).

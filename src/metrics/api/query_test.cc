@@ -235,6 +235,46 @@ std::string Err(std::string type, std::string message) {
 // ---------------------------------------------------------------------------------------------
 // Parameters: every text below is what Prometheus 2.42 answered for the same request.
 
+// A large answer is written in pieces; the bytes are those of the one-piece envelope.
+TEST(QueryJsonTest, StreamedAnswerHasTheSameBytes) {
+  promql::QueryResult r;
+  r.type = promql::ValueType::kMatrix;
+  for (int i = 0; i < 300; ++i) {
+    promql::ResultSeries s;
+    s.labels = tsdb::Labels::FromStrings({"__name__", "m", "i", std::to_string(i)});
+    for (int j = 0; j < 400; ++j) s.floats.push_back({int64_t{1700000000000} + j * 15000, i * 0.1 + j});
+    r.series.push_back(std::move(s));
+  }
+  const std::vector<std::string> warnings = {"w <1>"};
+  net::HttpResponse whole;
+  WriteSuccess(whole, QueryDataJson(r, true), warnings);
+  ASSERT_GT(whole.body.size(), kQueryStreamThreshold);
+  net::HttpResponse streamed;  // no stream attached: every Write appends to body
+  WriteQuerySuccess(streamed, r, true, warnings);
+  EXPECT_EQ(streamed.status, 200);
+  EXPECT_EQ(streamed.Header("Content-Type"), "application/json");
+  EXPECT_EQ(streamed.body, whole.body);
+  // Pieces: flushed after a series once the buffer holds kQueryStreamPiece bytes.
+  std::vector<size_t> pieces;
+  std::string out;
+  AppendQueryDataJson(r, false, &out, [&](std::string* piece) {
+    pieces.push_back(piece->size());
+    piece->clear();
+    return true;
+  });
+  EXPECT_GT(pieces.size(), 3u);
+  for (size_t n : pieces) EXPECT_GE(n, kQueryStreamPiece);
+  // A flush that fails stops the writing.
+  int calls = 0;
+  out.clear();
+  AppendQueryDataJson(r, false, &out, [&](std::string* piece) {
+    ++calls;
+    piece->clear();
+    return false;
+  });
+  EXPECT_EQ(calls, 1);
+}
+
 TEST(QueryParamsTest, DurationsAsPrometheusParsesThem) {
   EXPECT_EQ(*ParsePromApiDuration("1"), 1000000000);
   EXPECT_EQ(*ParsePromApiDuration("0.5"), 500000000);

@@ -62,7 +62,7 @@ struct TracesConfig {
   // server
   std::string http_listen_address;  // "" = all interfaces
   int http_listen_port = 3200;
-  int grpc_listen_port = 9095;  // accepted; Tempo's query gRPC API is not served yet
+  int grpc_listen_port = 9095;  // accepted; no gRPC API is served yet
 
   // distributor.receivers.otlp.protocols.{grpc,http}: a protocol listed without an endpoint
   // listens on the OTLP receiver's default (localhost:4317, localhost:4318); none listed: no

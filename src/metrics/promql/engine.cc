@@ -2212,6 +2212,10 @@ absl::StatusOr<QueryResult> Engine::Run(Queryable& queryable, std::string_view q
       for (StepSeries& s : v->series) {
         ResultSeries rs;
         rs.labels = std::move(s.labels);
+        size_t floats = 0;
+        for (uint8_t k : s.k) floats += k == kFloat;
+        rs.floats.reserve(floats);
+        if (floats < g.n && !s.h.empty()) rs.histograms.reserve(g.n - floats);
         for (size_t i = 0; i < g.n; ++i) {
           if (s.k[i] == kFloat) rs.floats.push_back({g.T(i), s.f[i]});
           if (s.k[i] == kHist) rs.histograms.push_back({g.T(i), std::move(s.h[i])});

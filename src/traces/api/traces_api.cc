@@ -168,7 +168,7 @@ void AppendVarint(uint64_t v, std::string* out) {
 // TraceByIDResponse { Trace trace = 1; TraceByIDMetrics metrics = 2; PartialStatus status = 3;
 // string message = 4 } with TraceByIDMetrics { uint64 inspectedBytes = 1 }: Tempo's Trace is
 // wire-compatible with OTLP TracesData (repeated ResourceSpans = 1).
-std::string TraceByIdResponseProto(const TracesData& trace) {
+std::string TraceByIdResponseProto(const TracesData& trace, std::string_view partial_message) {
   std::string out;
   const std::string body = trace.SerializeAsString();
   out.push_back(0x0a);
@@ -176,7 +176,19 @@ std::string TraceByIdResponseProto(const TracesData& trace) {
   out += body;
   out.push_back(0x12);  // metrics, present and empty as Tempo's combiner sets it
   out.push_back(0x00);
+  if (!partial_message.empty()) {
+    out.push_back(0x18);  // status = PARTIAL (1)
+    out.push_back(0x01);
+    out.push_back(0x22);  // message
+    AppendVarint(partial_message.size(), &out);
+    out.append(partial_message);
+  }
   return out;
+}
+
+std::string PartialMessage(uint64_t max_bytes) {
+  return absl::StrCat("Trace exceeds maximum size of ", max_bytes,
+                      " bytes, a partial trace is returned");
 }
 
 void WriteKeyValues(std::string_view key,
@@ -433,15 +445,56 @@ std::string TraceJsonV1(const TracesData& trace) {
   return json;
 }
 
-std::string TraceJsonV2(const TracesData& trace) {
+std::string TraceJsonV2(const TracesData& trace, std::string_view partial_message) {
   rapidjson::StringBuffer b;
   JsonWriter w(b);
   w.StartObject();
   WriteKey("trace", w);
   WriteRaw(otlp::ToJson(trace, kTempoJson), w);
   WriteInspectedBytesMetrics(0, w);
+  if (!partial_message.empty()) {
+    WriteKey("status", w);
+    WriteStr("PARTIAL", w);
+    WriteKey("message", w);
+    WriteStr(partial_message, w);
+  }
   w.EndObject();
   return Finish(b);
+}
+
+bool TruncateTrace(TracesData* trace, uint64_t max_bytes) {
+  if (max_bytes == 0 || trace->ByteSizeLong() <= max_bytes) return false;
+  uint64_t used = 0;
+  bool full = false;
+  auto* resources = trace->mutable_resource_spans();
+  for (int r = 0; r < resources->size();) {
+    auto* scopes = resources->Mutable(r)->mutable_scope_spans();
+    for (int s = 0; s < scopes->size();) {
+      auto* spans = scopes->Mutable(s)->mutable_spans();
+      int keep = 0;
+      while (!full && keep < spans->size()) {
+        const uint64_t size = spans->Get(keep).ByteSizeLong();
+        if (used + size > max_bytes) {
+          full = true;
+          break;
+        }
+        used += size;
+        ++keep;
+      }
+      spans->DeleteSubrange(keep, spans->size() - keep);
+      if (spans->empty()) {
+        scopes->DeleteSubrange(s, 1);
+      } else {
+        ++s;
+      }
+    }
+    if (scopes->empty()) {
+      resources->DeleteSubrange(r, 1);
+    } else {
+      ++r;
+    }
+  }
+  return true;
 }
 
 std::string SearchResultJson(const SearchResult& result) {
@@ -597,8 +650,10 @@ absl::Status TracesApi::Register(net::Router* router) {
       plain));
 
   // Trace by ID, v1 and v2.
-  auto find = [q](net::HttpRequest& request, net::HttpResponse& response,
-                  std::optional<TracesData>* out) -> bool {
+  const uint64_t max_bytes = options_.max_bytes_per_trace;
+  // Fills `out` and `partial` (the PARTIAL message, or empty); false after answering an error.
+  auto find = [q, max_bytes](net::HttpRequest& request, net::HttpResponse& response,
+                             std::optional<TracesData>* out, std::string* partial) -> bool {
     absl::StatusOr<std::string> id = ParseTraceId(request.PathValue("id"));
     if (!id.ok()) {
       net::WriteHttpError(response, 400, SV(id.status().message()));
@@ -624,13 +679,15 @@ absl::Status TracesApi::Register(net::Router* router) {
       return false;
     }
     *out = *std::move(trace);
+    if (out->has_value() && TruncateTrace(&**out, max_bytes)) *partial = PartialMessage(max_bytes);
     return true;
   };
   RETURN_IF_ERROR(router->Handle(
       "GET", "/api/traces/{id}",
       [find](net::HttpRequest& request, net::HttpResponse& response) {
         std::optional<TracesData> trace;
-        if (!find(request, response, &trace)) return;
+        std::string partial;  // v1 has no status: a cut trace is answered as it is
+        if (!find(request, response, &trace, &partial)) return;
         if (!trace.has_value() || trace->resource_spans_size() == 0) {
           net::WriteHttpError(response, 404, "trace not found");
           return;
@@ -648,14 +705,15 @@ absl::Status TracesApi::Register(net::Router* router) {
       "GET", "/api/v2/traces/{id}",
       [find](net::HttpRequest& request, net::HttpResponse& response) {
         std::optional<TracesData> trace;
-        if (!find(request, response, &trace)) return;
+        std::string partial;
+        if (!find(request, response, &trace, &partial)) return;
         if (!trace.has_value()) trace.emplace();  // Tempo 2.9: 200 with an empty trace
         if (WantsProtobuf(request)) {
           response.status = 200;
           response.SetHeader("Content-Type", kProtobuf);
-          response.body = TraceByIdResponseProto(*trace);
+          response.body = TraceByIdResponseProto(*trace, partial);
         } else {
-          SetJson(response, TraceJsonV2(*trace));
+          SetJson(response, TraceJsonV2(*trace, partial));
         }
       },
       tenant));

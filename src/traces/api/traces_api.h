@@ -61,6 +61,10 @@ struct TracesApiOptions {
   uint32_t default_spans_per_span_set = 3;
   uint32_t max_spans_per_span_set = 100;  // 0: no maximum; a larger `spss` is refused
   absl::Duration max_search_duration = absl::Hours(168);  // 0: no maximum on end - start
+  // overrides.defaults.global.max_bytes_per_trace as the query frontend applies it to trace by
+  // ID: a larger trace is cut (spans kept in order while the sum of their OTLP protobuf sizes
+  // fits) and v2 answers it with status PARTIAL and Tempo's message. 0: no limit.
+  uint64_t max_bytes_per_trace = 0;
 };
 
 // Tempo's trace ID parsing (left-padded to 16 bytes). Errors (InvalidArgument), Tempo's text:
@@ -84,7 +88,11 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseLogfmtTags
 
 // The JSON bodies, exposed for tests and for a later gRPC/streaming layer.
 std::string TraceJsonV1(const opentelemetry::proto::trace::v1::TracesData& trace);
-std::string TraceJsonV2(const opentelemetry::proto::trace::v1::TracesData& trace);
+// `partial_message` non-empty: `"status":"PARTIAL","message":...` are added.
+std::string TraceJsonV2(const opentelemetry::proto::trace::v1::TracesData& trace,
+                        std::string_view partial_message = {});
+// Cuts `trace` to `max_bytes` (see TracesApiOptions::max_bytes_per_trace); true when it was cut.
+bool TruncateTrace(opentelemetry::proto::trace::v1::TracesData* trace, uint64_t max_bytes);
 std::string SearchResultJson(const SearchResult& result);
 
 class TracesApi {

@@ -131,8 +131,9 @@ class FakeQueryable : public TraceQueryable {
 
 class TracesApiTest : public ::testing::Test {
  protected:
-  void Build(bool multitenancy) {
+  void Build(bool multitenancy, uint64_t max_bytes_per_trace = 0) {
     TracesApiOptions options;
+    options.max_bytes_per_trace = max_bytes_per_trace;
     options.multitenancy_enabled = multitenancy;
     options.build.revision = "abc";
     options.queryable = &fake_;
@@ -299,6 +300,44 @@ TEST_F(TracesApiTest, TraceByIdV2JsonAndProtobuf) {
   EXPECT_EQ(seen[1], 1);
   EXPECT_EQ(seen.count(3), 0u);  // status COMPLETE (0) is not written
   EXPECT_EQ(seen.count(4), 0u);
+}
+
+TEST_F(TracesApiTest, TraceOverMaxBytesIsCutAndPartialOnV2) {
+  const TracesData full = MakeTraceA();
+  const uint64_t first_span = full.resource_spans(0).scope_spans(0).spans(0).ByteSizeLong();
+  Build(false, first_span);  // room for the first span only
+  const std::string message = "Trace exceeds maximum size of " + std::to_string(first_span) +
+                              " bytes, a partial trace is returned";
+  net::HttpResponse r = Serve("/api/v2/traces/000102030405060708090a0b0c0d0e0f");
+  ASSERT_EQ(r.status, 200);
+  rapidjson::Document d = Parse(r.body);
+  EXPECT_STREQ(d["status"].GetString(), "PARTIAL");
+  EXPECT_EQ(std::string(d["message"].GetString()), message);
+  ASSERT_EQ(d["trace"]["resourceSpans"].Size(), 1u);
+  ASSERT_EQ(d["trace"]["resourceSpans"][0]["scopeSpans"][0]["spans"].Size(), 1u);
+  EXPECT_STREQ(d["trace"]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"].GetString(),
+               "GET /");
+
+  r = Serve("/api/v2/traces/000102030405060708090a0b0c0d0e0f", kProto);
+  google::protobuf::UnknownFieldSet fields;
+  ASSERT_TRUE(fields.ParseFromString(r.body));
+  std::map<int, const google::protobuf::UnknownField*> by_number;
+  for (int i = 0; i < fields.field_count(); ++i) by_number[fields.field(i).number()] = &fields.field(i);
+  ASSERT_TRUE(by_number.count(3) && by_number.count(4) && by_number.count(1));
+  EXPECT_EQ(by_number[3]->varint(), 1u);  // PARTIAL
+  EXPECT_EQ(by_number[4]->length_delimited(), message);
+  TracesData got;
+  ASSERT_TRUE(got.ParseFromString(by_number[1]->length_delimited()));
+  TracesData expected = full;
+  expected.mutable_resource_spans()->RemoveLast();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got, expected));
+
+  // v1 has no status: the cut trace is answered as it is.
+  r = Serve("/api/traces/000102030405060708090a0b0c0d0e0f", kProto);
+  ASSERT_TRUE(got.ParseFromString(r.body));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got, expected));
+  // A trace that fits is untouched.
+  EXPECT_FALSE(TruncateTrace(&expected, expected.ByteSizeLong()));
 }
 
 TEST_F(TracesApiTest, ShortIdsAreLeftPaddedAndBadIdsAre400) {

@@ -894,7 +894,8 @@ void WriteValue(const Message& message, const Reflection* r, const FieldInfo& fi
       writer.Bool(rep ? r->GetRepeatedBool(message, fd, index) : r->GetBool(message, fd));
       return;
     case FieldDescriptor::CPPTYPE_ENUM: {
-      const int v = rep ? r->GetRepeatedEnumValue(message, fd, index) : r->GetEnumValue(message, fd);
+      const int v =
+          rep ? r->GetRepeatedEnumValue(message, fd, index) : r->GetEnumValue(message, fd);
       const auto* named = options.enum_names ? fd->enum_type()->FindValueByNumber(v) : nullptr;
       if (named != nullptr) {
         WriteString(named->name(), writer);

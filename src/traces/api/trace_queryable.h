@@ -88,8 +88,8 @@ struct SearchResult {
 };
 
 // Scopes of tag names, as Tempo's `/api/v2/search/tags?scope=` names them.
-inline constexpr std::string_view kTagScopes[] = {"resource", "span",        "event",
-                                                  "link",     "instrumentation", "intrinsic"};
+inline constexpr std::string_view kTagScopes[] = {"resource",        "span",     "event", "link",
+                                                  "instrumentation", "intrinsic"};
 
 struct TagScope {
   std::string name;               // one of kTagScopes
@@ -118,9 +118,8 @@ class TraceQueryable {
   // The whole trace `trace_id` (16 bytes): every part from the live set, the WAL and the
   // blocks merged, duplicate spans removed. nullopt when no span of it is found. `start_s` /
   // `end_s` restrict the blocks looked at (0 = unbounded).
-  virtual absl::StatusOr<std::optional<opentelemetry::proto::trace::v1::TracesData>>
-  FindTraceByID(std::string_view tenant, std::string_view trace_id, uint32_t start_s,
-                uint32_t end_s) = 0;
+  virtual absl::StatusOr<std::optional<opentelemetry::proto::trace::v1::TracesData>> FindTraceByID(
+      std::string_view tenant, std::string_view trace_id, uint32_t start_s, uint32_t end_s) = 0;
 
   virtual absl::StatusOr<SearchResult> Search(std::string_view tenant,
                                               const SearchRequest& request) = 0;

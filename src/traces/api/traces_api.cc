@@ -89,8 +89,8 @@ bool WantsProtobuf(const net::HttpRequest& request) {
 
 // Go's strconv error text for `fn` ("strconv.ParseInt", "strconv.Atoi").
 std::string StrconvError(std::string_view fn, std::string_view s, bool range) {
-  return absl::StrCat(AV(fn), ": parsing ", "\"", AV(s), "\": ",
-                      range ? "value out of range" : "invalid syntax");
+  return absl::StrCat(AV(fn), ": parsing ", "\"", AV(s),
+                      "\": ", range ? "value out of range" : "invalid syntax");
 }
 
 // Go's strconv.ParseInt(s, 10, bits) (leading sign allowed, no spaces).
@@ -122,8 +122,9 @@ absl::StatusOr<int64_t> GoParseInt(std::string_view fn, std::string_view s, int 
 absl::StatusOr<uint32_t> ParseUnixSeconds(const net::QueryParams& form, std::string_view name) {
   if (!form.Has(name) || form.Get(name).empty()) return 0u;
   absl::StatusOr<int64_t> v = GoParseInt("strconv.ParseInt", form.Get(name), 32);
-  if (!v.ok()) return absl::InvalidArgumentError(absl::StrCat("invalid ", AV(name), ": ",
-                                                              v.status().message()));
+  if (!v.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid ", AV(name), ": ", v.status().message()));
   return static_cast<uint32_t>(*v);
 }
 
@@ -131,7 +132,8 @@ absl::StatusOr<uint32_t> ParseUnixSeconds(const net::QueryParams& form, std::str
 absl::StatusOr<int64_t> ParseDurationMs(std::string_view name, std::string_view text) {
   absl::StatusOr<absl::Duration> d = ParseGoDuration(text);
   if (!d.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid ", AV(name), ": ", d.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid ", AV(name), ": ", d.status().message()));
   }
   // uint32 milliseconds, as Tempo keeps them.
   return static_cast<int64_t>(static_cast<uint32_t>(absl::ToInt64Milliseconds(*d)));
@@ -140,7 +142,8 @@ absl::StatusOr<int64_t> ParseDurationMs(std::string_view name, std::string_view 
 absl::StatusOr<uint32_t> ParsePositive(std::string_view name, std::string_view text) {
   absl::StatusOr<int64_t> v = GoParseInt("strconv.Atoi", text, 64);
   if (!v.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid ", AV(name), ": ", v.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid ", AV(name), ": ", v.status().message()));
   }
   if (*v <= 0) {
     return absl::InvalidArgumentError(
@@ -254,9 +257,9 @@ absl::StatusOr<std::string> ParseTraceId(std::string_view hex) {
       } else if (c >= 0xc0) {
         len = 2;
       }
-      return absl::InvalidArgumentError(absl::StrCat(
-          "trace IDs can only contain hex characters: invalid character '",
-          AV(hex.substr(i, len)), "' at position ", i + 1));
+      return absl::InvalidArgumentError(
+          absl::StrCat("trace IDs can only contain hex characters: invalid character '",
+                       AV(hex.substr(i, len)), "' at position ", i + 1));
     }
   }
   std::string even(hex);
@@ -311,15 +314,32 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseLogfmtTags
             if (i + 1 >= n) break;
             const char e = text[i + 1];
             switch (e) {
-              case '"': value.push_back('"'); break;
-              case '\\': value.push_back('\\'); break;
-              case '/': value.push_back('/'); break;
-              case 'n': value.push_back('\n'); break;
-              case 't': value.push_back('\t'); break;
-              case 'r': value.push_back('\r'); break;
-              case 'b': value.push_back('\b'); break;
-              case 'f': value.push_back('\f'); break;
-              default: return error("invalid quoted value", quote + 1);
+              case '"':
+                value.push_back('"');
+                break;
+              case '\\':
+                value.push_back('\\');
+                break;
+              case '/':
+                value.push_back('/');
+                break;
+              case 'n':
+                value.push_back('\n');
+                break;
+              case 't':
+                value.push_back('\t');
+                break;
+              case 'r':
+                value.push_back('\r');
+                break;
+              case 'b':
+                value.push_back('\b');
+                break;
+              case 'f':
+                value.push_back('\f');
+                break;
+              default:
+                return error("invalid quoted value", quote + 1);
             }
             i += 2;
             continue;
@@ -333,12 +353,12 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseLogfmtTags
           ++i;
         }
         if (!closed) return error("unterminated quoted value", n + 1);
-        if (i < n && static_cast<unsigned char>(text[i]) > ' ') {
+        if (i<n&& static_cast<unsigned char>(text[i])> ' ') {
           return error(absl::StrCat("unexpected '", std::string(1, text[i]), "'"), i + 1);
         }
       } else {
         const size_t value_start = i;
-        while (i < n && static_cast<unsigned char>(text[i]) > ' ') {
+        while (i<n&& static_cast<unsigned char>(text[i])> ' ') {
           if (text[i] == '=' || text[i] == '"') {
             return error(absl::StrCat("unexpected '", std::string(1, text[i]), "'"), i + 1);
           }
@@ -380,8 +400,8 @@ absl::StatusOr<SearchRequest> ParseSearchParams(const net::QueryParams& form,
   }
   if (!query_found && !tags_found && req.start_s == 0 && req.end_s == 0) {
     // The oldest Grafana sent each tag as its own parameter; Tempo still reads them then.
-    static constexpr std::string_view kReserved[] = {
-        "q", "tags", "minDuration", "maxDuration", "limit", "spss", "start", "end"};
+    static constexpr std::string_view kReserved[] = {"q",     "tags", "minDuration", "maxDuration",
+                                                     "limit", "spss", "start",       "end"};
     for (const auto& [k, v] : form.entries()) {
       if (v.empty() ||
           std::find(std::begin(kReserved), std::end(kReserved), k) != std::end(kReserved)) {
@@ -429,9 +449,8 @@ absl::StatusOr<SearchRequest> ParseSearchParams(const net::QueryParams& form,
         ". received start=", req.start_s, " end=", req.end_s));
   }
   if (options.max_spans_per_span_set != 0 && req.spss > options.max_spans_per_span_set) {
-    return absl::InvalidArgumentError(absl::StrCat("spans per span set exceeds ",
-                                                   options.max_spans_per_span_set,
-                                                   ". received ", req.spss));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spans per span set exceeds ", options.max_spans_per_span_set, ". received ", req.spss));
   }
   return req;
 }
@@ -644,9 +663,7 @@ absl::Status TracesApi::Register(net::Router* router) {
   const std::string buildinfo = BuildInfoJson();
   RETURN_IF_ERROR(router->Handle(
       "GET", "/api/status/buildinfo",
-      [buildinfo](net::HttpRequest&, net::HttpResponse& response) {
-        SetJson(response, buildinfo);
-      },
+      [buildinfo](net::HttpRequest&, net::HttpResponse& response) { SetJson(response, buildinfo); },
       plain));
 
   // Trace by ID, v1 and v2.
@@ -834,10 +851,10 @@ absl::Status TracesApi::Register(net::Router* router) {
     if (std::string_view l = request.form.Get("limit"); !l.empty()) {
       absl::StatusOr<int64_t> v = GoParseInt("strconv.Atoi", l, 64);
       if (!v.ok() || *v < 0) {
-        net::WriteHttpError(response, 400,
-                            absl::StrCat("invalid limit: ",
-                                         v.ok() ? "must be a positive number"
-                                                : std::string(v.status().message())));
+        net::WriteHttpError(
+            response, 400,
+            absl::StrCat("invalid limit: ",
+                         v.ok() ? "must be a positive number" : std::string(v.status().message())));
         return false;
       }
       limit = static_cast<uint32_t>(std::min<int64_t>(*v, UINT32_MAX));

@@ -5,8 +5,9 @@
 //   GET /ready                             200 `ready` once SetReady(true), 503 `not ready` before
 //   GET /api/status/buildinfo              Tempo-like JSON (version ≥ 2.7: Grafana's streaming and
 //                                          metrics features)
-//   GET /api/traces/{id}                   v1: protobuf Trace or JSON with `batches`; 404 if missing
-//   GET /api/v2/traces/{id}                v2: TraceByIDResponse (protobuf or JSON); missing → 200
+//   GET /api/traces/{id}                   v1: protobuf Trace or JSON with `batches`; 404 if
+//   missing GET /api/v2/traces/{id}                v2: TraceByIDResponse (protobuf or JSON);
+//   missing → 200
 //                                          with an empty trace (Tempo 2.9)
 //   GET /api/search                        legacy search (tags, minDuration, maxDuration, limit,
 //                                          spss, start, end); TraceQL `q` refused (400) except `{}`

@@ -116,8 +116,7 @@ class FakeQueryable : public TraceQueryable {
     return r;
   }
   absl::StatusOr<TagValuesResult> TagValues(std::string_view tenant, std::string_view name,
-                                            uint32_t start, uint32_t end,
-                                            uint32_t limit) override {
+                                            uint32_t start, uint32_t end, uint32_t limit) override {
     last_tenant = std::string(tenant);
     last_name = std::string(name);
     last_start = start;
@@ -173,7 +172,8 @@ class TracesApiTest : public ::testing::Test {
   net::Router router_;
 };
 
-const std::vector<std::pair<std::string, std::string>> kProto = {{"accept", "application/protobuf"}};
+const std::vector<std::pair<std::string, std::string>> kProto = {
+    {"accept", "application/protobuf"}};
 
 TEST_F(TracesApiTest, EchoReadyAndBuildInfo) {
   Build(true);  // none of them needs a tenant
@@ -322,7 +322,8 @@ TEST_F(TracesApiTest, TraceOverMaxBytesIsCutAndPartialOnV2) {
   google::protobuf::UnknownFieldSet fields;
   ASSERT_TRUE(fields.ParseFromString(r.body));
   std::map<int, const google::protobuf::UnknownField*> by_number;
-  for (int i = 0; i < fields.field_count(); ++i) by_number[fields.field(i).number()] = &fields.field(i);
+  for (int i = 0; i < fields.field_count(); ++i)
+    by_number[fields.field(i).number()] = &fields.field(i);
   ASSERT_TRUE(by_number.count(3) && by_number.count(4) && by_number.count(1));
   EXPECT_EQ(by_number[3]->varint(), 1u);  // PARTIAL
   EXPECT_EQ(by_number[4]->length_delimited(), message);
@@ -352,7 +353,8 @@ TEST_F(TracesApiTest, ShortIdsAreLeftPaddedAndBadIdsAre400) {
 
   r = Serve("/api/traces/12xz");
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(r.body, "trace IDs can only contain hex characters: invalid character 'x' at position 3\n");
+  EXPECT_EQ(r.body,
+            "trace IDs can only contain hex characters: invalid character 'x' at position 3\n");
   r = Serve("/api/v2/traces/" + std::string(33, 'a'));
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body, "trace IDs can't be larger than 128 bits\n");
@@ -425,7 +427,8 @@ TEST_F(TracesApiTest, SearchParameterErrorsHaveTempoText) {
   Build(false);
   const std::pair<const char*, const char*> cases[] = {
       {"start=abc", "invalid start: strconv.ParseInt: parsing \"abc\": invalid syntax"},
-      {"end=99999999999", "invalid end: strconv.ParseInt: parsing \"99999999999\": value out of range"},
+      {"end=99999999999",
+       "invalid end: strconv.ParseInt: parsing \"99999999999\": value out of range"},
       {"q=%7B.a%3D1%7D", "TraceQL not supported yet"},
       {"q=%7B%7D&tags=a%3Db", "invalid request: can't specify tags and q in the same query"},
       {"tags=a%3Db%20a%3Dc", "invalid tags: tag a has been set twice"},
@@ -438,7 +441,8 @@ TEST_F(TracesApiTest, SearchParameterErrorsHaveTempoText) {
       {"limit=0", "invalid limit: must be a positive number"},
       {"spss=-1", "invalid spss: must be a positive number"},
       {"start=20&end=10", "http parameter start must be before end. received start=20 end=10"},
-      {"start=0&end=700000", "range specified by start and end exceeds 168h0m0s. received start=0 end=700000"},
+      {"start=0&end=700000",
+       "range specified by start and end exceeds 168h0m0s. received start=0 end=700000"},
       {"spss=101", "spans per span set exceeds 100. received 101"},
   };
   for (const auto& [query, message] : cases) {
@@ -583,8 +587,8 @@ TEST_F(TracesApiTest, TagValuesV1AndV2) {
 TEST(LogfmtTagsTest, QuotedValuesEscapesAndBareKeys) {
   auto tags = ParseLogfmtTags(R"(  a=1 b="x \"y\" \\ z"   c d= )");
   ASSERT_TRUE(tags.ok()) << tags.status();
-  EXPECT_THAT(*tags, ElementsAre(Pair("a", "1"), Pair("b", "x \"y\" \\ z"), Pair("c", ""),
-                                 Pair("d", "")));
+  EXPECT_THAT(*tags,
+              ElementsAre(Pair("a", "1"), Pair("b", "x \"y\" \\ z"), Pair("c", ""), Pair("d", "")));
   EXPECT_TRUE(ParseLogfmtTags("").value().empty());
   EXPECT_FALSE(ParseLogfmtTags("a=b=c").ok());
 }

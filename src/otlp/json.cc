@@ -848,13 +848,15 @@ bool WriteNonFinite(double v, JsonWriter& writer) {
   return true;
 }
 
-void WriteMessage(const Message& message, const MessageInfo& info, JsonWriter& writer);
+void WriteMessage(const Message& message, const MessageInfo& info, const JsonOptions& options,
+                  JsonWriter& writer);
 
-void WriteFields(const Message& message, const MessageInfo& info, JsonWriter& writer);
+void WriteFields(const Message& message, const MessageInfo& info, const JsonOptions& options,
+                 JsonWriter& writer);
 
 // One value of `field`: the singular value (index < 0) or element `index`.
 void WriteValue(const Message& message, const Reflection* r, const FieldInfo& field, int index,
-                JsonWriter& writer) {
+                const JsonOptions& options, JsonWriter& writer) {
   const FieldDescriptor* fd = field.field;
   const bool rep = index >= 0;
   switch (fd->cpp_type()) {
@@ -891,16 +893,24 @@ void WriteValue(const Message& message, const Reflection* r, const FieldInfo& fi
     case FieldDescriptor::CPPTYPE_BOOL:
       writer.Bool(rep ? r->GetRepeatedBool(message, fd, index) : r->GetBool(message, fd));
       return;
-    case FieldDescriptor::CPPTYPE_ENUM:
-      writer.Int(rep ? r->GetRepeatedEnumValue(message, fd, index) : r->GetEnumValue(message, fd));
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const int v =
+          rep ? r->GetRepeatedEnumValue(message, fd, index) : r->GetEnumValue(message, fd);
+      const auto* named = options.enum_names ? fd->enum_type()->FindValueByNumber(v) : nullptr;
+      if (named != nullptr) {
+        WriteString(named->name(), writer);
+      } else {
+        writer.Int(v);
+      }
       return;
+    }
     case FieldDescriptor::CPPTYPE_STRING: {
       std::string scratch;
       const std::string& v = rep ? r->GetRepeatedStringReference(message, fd, index, &scratch)
                                  : r->GetStringReference(message, fd, &scratch);
       if (fd->type() != FieldDescriptor::TYPE_BYTES) {
         WriteString(v, writer);
-      } else if (field.hex_bytes) {
+      } else if (field.hex_bytes && options.hex_ids) {
         WriteString(HexEncode(v), writer);
       } else {
         WriteString(Base64Encode(v), writer);
@@ -909,12 +919,13 @@ void WriteValue(const Message& message, const Reflection* r, const FieldInfo& fi
     }
     case FieldDescriptor::CPPTYPE_MESSAGE:
       WriteMessage(rep ? r->GetRepeatedMessage(message, fd, index) : r->GetMessage(message, fd),
-                   *field.message, writer);
+                   *field.message, options, writer);
       return;
   }
 }
 
-void WriteFields(const Message& message, const MessageInfo& info, JsonWriter& writer) {
+void WriteFields(const Message& message, const MessageInfo& info, const JsonOptions& options,
+                 JsonWriter& writer) {
   const Reflection* r = message.GetReflection();
   for (const FieldInfo& field : info.fields) {
     const FieldDescriptor* fd = field.field;
@@ -923,19 +934,20 @@ void WriteFields(const Message& message, const MessageInfo& info, JsonWriter& wr
       if (size == 0) continue;
       WriteKey(fd->json_name(), writer);
       writer.StartArray();
-      for (int i = 0; i < size; ++i) WriteValue(message, r, field, i, writer);
+      for (int i = 0; i < size; ++i) WriteValue(message, r, field, i, options, writer);
       writer.EndArray();
     } else {
       // HasField is proto3 presence: non-default for plain fields, set for optional, oneof and
       // message fields.
       if (!r->HasField(message, fd)) continue;
       WriteKey(fd->json_name(), writer);
-      WriteValue(message, r, field, -1, writer);
+      WriteValue(message, r, field, -1, options, writer);
     }
   }
 }
 
-void WriteAny(const Message& message, const MessageInfo& info, JsonWriter& writer) {
+void WriteAny(const Message& message, const MessageInfo& info, const JsonOptions& options,
+              JsonWriter& writer) {
   const Reflection* r = message.GetReflection();
   std::string type_url_scratch;
   std::string value_scratch;
@@ -954,10 +966,10 @@ void WriteAny(const Message& message, const MessageInfo& info, JsonWriter& write
       if (embedded->ParsePartialFromString(value)) {
         const MessageInfo* embedded_info = Cache().Get(descriptor);
         if (embedded_info->well_known == WellKnown::kNone) {
-          WriteFields(*embedded, *embedded_info, writer);
+          WriteFields(*embedded, *embedded_info, options, writer);
         } else {
           writer.Key("value");
-          WriteMessage(*embedded, *embedded_info, writer);
+          WriteMessage(*embedded, *embedded_info, options, writer);
         }
       }
     }
@@ -965,15 +977,16 @@ void WriteAny(const Message& message, const MessageInfo& info, JsonWriter& write
   writer.EndObject();
 }
 
-void WriteMessage(const Message& message, const MessageInfo& info, JsonWriter& writer) {
+void WriteMessage(const Message& message, const MessageInfo& info, const JsonOptions& options,
+                  JsonWriter& writer) {
   switch (info.well_known) {
     case WellKnown::kNone:
       writer.StartObject();
-      WriteFields(message, info, writer);
+      WriteFields(message, info, options, writer);
       writer.EndObject();
       return;
     case WellKnown::kAny:
-      WriteAny(message, info, writer);
+      WriteAny(message, info, options, writer);
       return;
     case WellKnown::kDuration: {
       const Reflection* r = message.GetReflection();
@@ -1034,11 +1047,13 @@ absl::Status ParseJson(std::string_view json, Message* message) {
   return status;
 }
 
-std::string ToJson(const Message& message) {
+std::string ToJson(const Message& message) { return ToJson(message, JsonOptions{}); }
+
+std::string ToJson(const Message& message, const JsonOptions& options) {
   const MessageInfo* info = Cache().Get(message.GetDescriptor());
   rapidjson::StringBuffer buffer;
   JsonWriter writer(buffer);
-  WriteMessage(message, *info, writer);
+  WriteMessage(message, *info, options, writer);
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 

@@ -38,4 +38,14 @@ absl::Status ParseJson(std::string_view json, google::protobuf::Message* message
 // Serialises `message` as OTLP/JSON (compact, no whitespace; keys in field number order).
 std::string ToJson(const google::protobuf::Message& message);
 
+// Departures from OTLP/JSON for writers that must match another producer. The defaults are
+// OTLP/JSON. Tempo's trace JSON (gogo jsonpb, the plain proto3 JSON mapping) is
+// {.hex_ids = false, .enum_names = true}: trace/span IDs base64 like every other bytes field,
+// enums by their value names (numbers without a name stay numbers).
+struct JsonOptions {
+  bool hex_ids = true;      // false: trace/span/parent IDs as base64
+  bool enum_names = false;  // true: enum value names instead of numbers
+};
+std::string ToJson(const google::protobuf::Message& message, const JsonOptions& options);
+
 }  // namespace sprout::otlp

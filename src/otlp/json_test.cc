@@ -163,6 +163,27 @@ TEST(JsonTest, ExactSpanOutput) {
                 R"("status":{"code":2},"flags":257}]}]}]})");
 }
 
+TEST(JsonTest, OptionsWriteIdsAsBase64AndEnumsByName) {
+  pb::trace::TracesData data;
+  auto* span = data.add_resource_spans()->add_scope_spans()->add_spans();
+  span->set_trace_id(kTraceId, 16);
+  span->set_span_id(kSpanId, 8);
+  span->set_kind(pb::trace::Span::SPAN_KIND_SERVER);
+  span->mutable_status()->set_code(pb::trace::Status::STATUS_CODE_ERROR);
+  span->add_attributes()->mutable_value()->set_bytes_value("\xff");
+  // base64 of the 16 and 8 bytes above, worked out by hand from the RFC 4648 alphabet.
+  EXPECT_EQ(ToJson(data, JsonOptions{.hex_ids = false, .enum_names = true}),
+            R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"AQIDBAUGBwgJCgsMDQ4P8A==",)"
+            R"("spanId":"obLD1OX2Bxg=","kind":"SPAN_KIND_SERVER",)"
+            R"("attributes":[{"value":{"bytesValue":"/w=="}}],)"
+            R"("status":{"code":"STATUS_CODE_ERROR"}}]}]}]})");
+  // An enum number without a name stays a number.
+  span->set_kind(static_cast<pb::trace::Span::SpanKind>(42));
+  EXPECT_THAT(ToJson(data, JsonOptions{.enum_names = true}), HasSubstr(R"("kind":42)"));
+  // The defaults are OTLP/JSON.
+  EXPECT_EQ(ToJson(data, JsonOptions{}), ToJson(data));
+}
+
 TEST(JsonTest, EmptyMessageIsEmptyObject) {
   EXPECT_EQ(ToJson(pb::trace_service::ExportTraceServiceRequest()), "{}");
   pb::trace_service::ExportTraceServiceRequest request;

@@ -668,7 +668,9 @@ class ContractSink : public PromSink {
     std::string key;
     for (size_t i = 0; i < labels.size(); ++i) {
       EXPECT_FALSE(labels[i].value.empty()) << labels[i].name;
-      if (i > 0) EXPECT_LT(labels[i - 1].name, labels[i].name) << "sorted, unique names";
+      if (i > 0) {
+        EXPECT_LT(labels[i - 1].name, labels[i].name) << "sorted, unique names";
+      }
       key.append(labels[i].name).push_back('\0');
       key.append(labels[i].value).push_back('\0');
     }

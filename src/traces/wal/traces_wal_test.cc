@@ -130,6 +130,21 @@ TEST(TracesWalRecord, PayloadAfterTheVersionParsesAsTracesData) {
   EXPECT_EQ(req.resource_spans_size(), 2);
 }
 
+TEST(TracesWalRecord, WorkedExampleOfTheFormatDoc) {
+  // docs/format/traces-wal.md: one ResourceSpans whose resource has service.name = "api".
+  pb::trace::ResourceSpans rs;
+  pb::common::KeyValue* kv = rs.mutable_resource()->add_attributes();
+  kv->set_key("service.name");
+  kv->mutable_value()->set_string_value("api");
+  const std::string bytes = rs.SerializeAsString();
+  const std::string_view parts[] = {bytes};
+  const std::string expected =
+      std::string("\x01\x0a\x19\x0a\x17\x0a\x15\x0a\x0c", 9) + "service.name" +
+      std::string("\x12\x05\x0a\x03", 4) + "api";
+  EXPECT_EQ(EncodeBatch(parts), expected);
+  EXPECT_EQ(expected.size(), 28u);
+}
+
 TEST(TracesWalRecord, DecodeRefusesBrokenFramingAndNewerVersions) {
   ReplayedBatch out;
   EXPECT_EQ(DecodeBatch("", &out).code(), absl::StatusCode::kInvalidArgument);

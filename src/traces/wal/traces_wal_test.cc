@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/coding.h"
@@ -194,6 +195,36 @@ TEST(TracesWal, AppendReplayRoundTripWithRealResourceSpans) {
   // Positions are in order and the segments are those listed.
   for (size_t i = 1; i < r.positions.size(); ++i) EXPECT_LT(r.positions[i - 1], r.positions[i]);
   EXPECT_EQ(r.positions.front().segment, wal->segments().front());
+}
+
+TEST(TracesWal, ConcurrentAppendersKeepEachOnesOrderAndAllBatches) {
+  FaultInjectionEnv env;
+  auto wal = MustOpen(&env, Opts(SyncPolicy::kEveryAppend, 4096));
+  ASSERT_NE(wal, nullptr);
+  constexpr int kThreads = 4, kPerThread = 40;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        EXPECT_TRUE(AppendBatch(*wal, Batch(t * 1000 + i)).ok());
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  env.SimulateCrash(CrashMode::kDropUnsynced);
+  wal.reset();
+  wal = MustOpen(&env, Opts(SyncPolicy::kEveryAppend, 4096));
+  Replayed r = MustReplay(*wal);
+  ASSERT_EQ(r.batches.size(), static_cast<size_t>(kThreads * kPerThread));
+  std::vector<int> next(kThreads, 0);
+  for (const auto& b : r.batches) {
+    pb::trace::ResourceSpans rs;
+    ASSERT_TRUE(rs.ParseFromString(b[0]));
+    const int n = std::stoi(rs.resource().attributes(0).value().string_value().substr(4));
+    const int t = n / 1000;
+    ASSERT_LT(t, kThreads);
+    EXPECT_EQ(n % 1000, next[t]++);
+  }
 }
 
 TEST(TracesWal, RefusesAnEmptyBatchAndASecondOpen) {

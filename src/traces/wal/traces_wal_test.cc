@@ -272,7 +272,9 @@ TEST(TracesWal, ManualAndIntervalKeepWhatWasSyncedAndLoseWhatWasNot) {
           for (int n = 0; n < 20; ++n) {
             all.push_back(Batch(n));
             ASSERT_TRUE(AppendBatch(*wal, all.back()).ok());
-            if (n == 9) ASSERT_TRUE(wal->Sync().ok());
+            if (n == 9) {
+              ASSERT_TRUE(wal->Sync().ok());
+            }
           }
           env.SimulateCrash(mode, seed);
         }
@@ -291,7 +293,9 @@ TEST(TracesWal, ManualAndIntervalKeepWhatWasSyncedAndLoseWhatWasNot) {
           EXPECT_EQ(r.batches.size(), 10u);  // the unsynced ten are gone: the policy shows
           EXPECT_TRUE(damage.empty());
         }
-        if (mode == CrashMode::kKeepUnsynced) EXPECT_EQ(r.batches.size(), 20u);  // kill -9
+        if (mode == CrashMode::kKeepUnsynced) {
+          EXPECT_EQ(r.batches.size(), 20u);  // kill -9
+        }
         if (r.batches.size() < 20 && mode == CrashMode::kTearUnsynced) {
           // A torn tail may be left: then it was cut at open and reported, never refused.
           for (const auto& d : damage) EXPECT_NE(d.reason, "");

@@ -1,5 +1,6 @@
 #include "traces/live/tenant_traces.h"
 
+#include <string_view>
 #include <utility>
 
 #include "base/status.h"
@@ -9,7 +10,7 @@ namespace sprout::traces::live {
 namespace tpb = ::opentelemetry::proto::trace::v1;
 
 std::map<std::string, tpb::ResourceSpans> SplitByTrace(const tpb::ResourceSpans& rs,
-                                                      int64_t* invalid) {
+                                                       int64_t* invalid) {
   std::map<std::string, tpb::ResourceSpans> out;
   for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
     // The ScopeSpans of this scope in each trace's ResourceSpans, created on first use.
@@ -41,8 +42,7 @@ TenantTraces::TenantTraces(std::unique_ptr<wal::TracesWal> wal, TenantTracesOpti
 
 absl::Time TenantTraces::Now() const { return options_.clock ? options_.clock() : absl::Now(); }
 
-absl::StatusOr<std::unique_ptr<TenantTraces>> TenantTraces::Open(storage::Env* env,
-                                                                 std::string dir,
+absl::StatusOr<std::unique_ptr<TenantTraces>> TenantTraces::Open(storage::Env* env, std::string dir,
                                                                  TenantTracesOptions options) {
   ASSIGN_OR_RETURN(std::unique_ptr<wal::TracesWal> w,
                    wal::TracesWal::Open(env, std::move(dir), options.wal));
@@ -102,13 +102,15 @@ absl::StatusOr<PushResult> TenantTraces::Push(
   for (auto it = incoming.begin(); it != incoming.end();) {
     const auto live = live_.find(it->first);
     const int64_t have = live == live_.end() ? 0 : live->second.bytes;
-    if (options_.max_bytes_per_trace > 0 && have + it->second.bytes > options_.max_bytes_per_trace) {
+    if (options_.max_bytes_per_trace > 0 &&
+        have + it->second.bytes > options_.max_bytes_per_trace) {
       result.discarded_spans[kReasonTraceTooLarge] += it->second.spans;
       it = incoming.erase(it);
       continue;
     }
     result.accepted_spans += it->second.spans;
-    for (const tpb::ResourceSpans& g : it->second.groups) serialized.push_back(g.SerializeAsString());
+    for (const tpb::ResourceSpans& g : it->second.groups)
+      serialized.push_back(g.SerializeAsString());
     ++it;
   }
   if (serialized.empty()) return result;

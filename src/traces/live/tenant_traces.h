@@ -72,7 +72,7 @@ struct PushResult {
 
 // A trace cut from the live set by IdleTraces.
 struct CutTrace {
-  std::string trace_id;  // 16 bytes
+  std::string trace_id;                               // 16 bytes
   opentelemetry::proto::trace::v1::TracesData trace;  // as FindTrace returns it
   absl::Time first_arrival;
   absl::Time last_arrival;

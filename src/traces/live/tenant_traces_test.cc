@@ -185,8 +185,8 @@ TEST(TenantTraces, FindTraceReturnsEverySpanOfSeveralRequestsGroupedByResourceAn
 }
 
 TEST(TenantTraces, MachineCrashAndReopenReplaysEveryAcknowledgedSpan) {
-  for (auto mode : {FaultInjectionEnv::CrashMode::kDropUnsynced,
-                    FaultInjectionEnv::CrashMode::kTearUnsynced}) {
+  for (auto mode :
+       {FaultInjectionEnv::CrashMode::kDropUnsynced, FaultInjectionEnv::CrashMode::kTearUnsynced}) {
     FaultInjectionEnv env;
     {
       auto t = MustOpen(&env, Opts());
@@ -235,8 +235,7 @@ TEST(TenantTraces, MaxBytesPerTraceDropsOnlyTheNewSpansOfTheLargeTrace) {
       Traces({RS("svc-a", {{"s1", {MakeSpan(2, 1)}}}), RS("svc-b", {{"s9", {MakeSpan(2, 2)}}})});
   int64_t trace2_bytes = 0;
   for (const auto& rs : want2.resource_spans()) trace2_bytes += rs.ByteSizeLong();
-  const int64_t limit =
-      std::max(static_cast<int64_t>(first.ByteSizeLong()), trace2_bytes) + 50;
+  const int64_t limit = std::max(static_cast<int64_t>(first.ByteSizeLong()), trace2_bytes) + 50;
   ASSERT_GT(MakeSpan(1, 3).ByteSizeLong(), 50u);
   FaultInjectionEnv env;
   {
@@ -281,11 +280,14 @@ TEST(TenantTraces, ExactDuplicateSpansAreKeptOnce) {
   MustPush(*t, req);
   MustPush(*t, req);  // a client retry
   // The same span ID with different bytes is not a duplicate; a duplicate within one request is.
-  MustPush(*t, Request({RS("svc-a", {{"s1", {MakeSpan(1, 2, "renamed"), MakeSpan(1, 3),
-                                             MakeSpan(1, 3)}}})}));
-  ExpectTrace(*t, 1,
-              Traces({RS("svc-a", {{"s1", {MakeSpan(1, 1), MakeSpan(1, 2),
-                                           MakeSpan(1, 2, "renamed"), MakeSpan(1, 3)}}})}));
+  MustPush(*t,
+           Request({RS("svc-a",
+                       {{"s1", {MakeSpan(1, 2, "renamed"), MakeSpan(1, 3), MakeSpan(1, 3)}}})}));
+  ExpectTrace(
+      *t, 1,
+      Traces({RS(
+          "svc-a",
+          {{"s1", {MakeSpan(1, 1), MakeSpan(1, 2), MakeSpan(1, 2, "renamed"), MakeSpan(1, 3)}}})}));
 }
 
 TEST(TenantTraces, IdleTracesReturnsAndRemovesExactlyTheIdleOnes) {
@@ -293,7 +295,9 @@ TEST(TenantTraces, IdleTracesReturnsAndRemovesExactlyTheIdleOnes) {
   Clock clock;
   auto t = MustOpen(&env, Opts(&clock));
   ASSERT_NE(t, nullptr);
-  auto one = [](int trace, int span) { return Request({RS("svc", {{"s", {MakeSpan(trace, span)}}})}); };
+  auto one = [](int trace, int span) {
+    return Request({RS("svc", {{"s", {MakeSpan(trace, span)}}})});
+  };
   MustPush(*t, one(3, 1));  // t0
   MustPush(*t, one(1, 1));  // t0
   clock.now = kT0 + absl::Seconds(3);
@@ -308,8 +312,10 @@ TEST(TenantTraces, IdleTracesReturnsAndRemovesExactlyTheIdleOnes) {
   EXPECT_EQ(cut[0].trace_id, TraceId(3));
   EXPECT_EQ(cut[0].first_arrival, kT0);
   EXPECT_EQ(cut[0].last_arrival, kT0);
-  EXPECT_EQ(cut[0].bytes, static_cast<int64_t>(RS("svc", {{"s", {MakeSpan(3, 1)}}}).ByteSizeLong()));
-  EXPECT_TRUE(MessageDifferencer::Equals(cut[0].trace, Traces({RS("svc", {{"s", {MakeSpan(3, 1)}}})})));
+  EXPECT_EQ(cut[0].bytes,
+            static_cast<int64_t>(RS("svc", {{"s", {MakeSpan(3, 1)}}}).ByteSizeLong()));
+  EXPECT_TRUE(
+      MessageDifferencer::Equals(cut[0].trace, Traces({RS("svc", {{"s", {MakeSpan(3, 1)}}})})));
   EXPECT_FALSE(t->FindTrace(TraceId(3)).has_value());
   EXPECT_EQ(t->live_traces(), 2u);
 

@@ -1,0 +1,369 @@
+// traces_live_test: one tenant's write path and live set — spans of several traces pushed over
+// several requests come back from FindTrace field for field, grouped by resource and scope;
+// acknowledged spans survive a simulated machine crash (storage::FaultInjectionEnv);
+// max_bytes_per_trace drops only the new spans of the large trace; exact duplicates are kept
+// once; IdleTraces cuts exactly the idle traces.
+#include "traces/live/tenant_traces.h"
+
+#include <algorithm>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/coding.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "otlp/signal.h"
+#include "storage/fault_injection_env.h"
+
+namespace sprout::traces::live {
+namespace {
+
+namespace pb = otlp::pb;
+using google::protobuf::util::MessageDifferencer;
+using storage::FaultInjectionEnv;
+using storage::SyncPolicy;
+
+constexpr char kDir[] = "/data/traces/wal/tenant-a";
+const absl::Time kT0 = absl::FromUnixSeconds(1700000000);
+
+std::string TraceId(int trace) {
+  std::string id(16, '\0');
+  id[0] = 'T';
+  PutU32(id.data() + 12, static_cast<uint32_t>(trace));
+  return id;
+}
+
+// Span `span` of trace `trace`, with every kind of field set.
+pb::trace::Span MakeSpan(int trace, int span, const std::string& name = "") {
+  pb::trace::Span s;
+  s.set_trace_id(TraceId(trace));
+  std::string span_id(8, '\0');
+  PutU32(span_id.data() + 4, static_cast<uint32_t>(trace * 100 + span));
+  s.set_span_id(span_id);
+  std::string parent(8, '\0');
+  PutU32(parent.data() + 4, static_cast<uint32_t>(trace * 100));
+  s.set_parent_span_id(parent);
+  s.set_trace_state("k=v" + std::to_string(span));
+  s.set_flags(0x101);
+  s.set_name(name.empty() ? "op-" + std::to_string(trace) + "-" + std::to_string(span) : name);
+  s.set_kind(pb::trace::Span::SPAN_KIND_CLIENT);
+  s.set_start_time_unix_nano(1700000000000000000ull + span * 1000);
+  s.set_end_time_unix_nano(1700000000000000000ull + span * 1000 + 777);
+  pb::common::KeyValue* a = s.add_attributes();
+  a->set_key("http.status_code");
+  a->mutable_value()->set_int_value(200 + span);
+  pb::common::KeyValue* b = s.add_attributes();
+  b->set_key("ratio");
+  b->mutable_value()->set_double_value(0.5 * span);
+  s.set_dropped_attributes_count(1);
+  pb::trace::Span::Event* e = s.add_events();
+  e->set_name("ev");
+  e->set_time_unix_nano(1700000000000000100ull);
+  e->add_attributes()->set_key("e");
+  pb::trace::Span::Link* l = s.add_links();
+  l->set_trace_id(TraceId(999));
+  l->set_span_id(std::string(8, '\x07'));
+  s.set_dropped_links_count(2);
+  s.mutable_status()->set_code(pb::trace::Status::STATUS_CODE_ERROR);
+  s.mutable_status()->set_message("boom");
+  return s;
+}
+
+pb::resource::Resource MakeResource(const std::string& service) {
+  pb::resource::Resource r;
+  pb::common::KeyValue* kv = r.add_attributes();
+  kv->set_key("service.name");
+  kv->mutable_value()->set_string_value(service);
+  return r;
+}
+
+pb::common::InstrumentationScope MakeScope(const std::string& name) {
+  pb::common::InstrumentationScope s;
+  s.set_name(name);
+  s.set_version("1.0");
+  return s;
+}
+
+// A ResourceSpans of `service` with one ScopeSpans per (scope name, spans) entry.
+pb::trace::ResourceSpans RS(
+    const std::string& service,
+    const std::vector<std::pair<std::string, std::vector<pb::trace::Span>>>& scopes) {
+  pb::trace::ResourceSpans rs;
+  *rs.mutable_resource() = MakeResource(service);
+  rs.set_schema_url("https://opentelemetry.io/schemas/1.21.0");
+  for (const auto& [scope, spans] : scopes) {
+    pb::trace::ScopeSpans* ss = rs.add_scope_spans();
+    *ss->mutable_scope() = MakeScope(scope);
+    for (const pb::trace::Span& s : spans) *ss->add_spans() = s;
+  }
+  return rs;
+}
+
+pb::trace_service::ExportTraceServiceRequest Request(std::vector<pb::trace::ResourceSpans> rss) {
+  pb::trace_service::ExportTraceServiceRequest req;
+  for (auto& rs : rss) *req.add_resource_spans() = std::move(rs);
+  return req;
+}
+
+pb::trace::TracesData Traces(std::vector<pb::trace::ResourceSpans> rss) {
+  pb::trace::TracesData td;
+  for (auto& rs : rss) *td.add_resource_spans() = std::move(rs);
+  return td;
+}
+
+struct Clock {
+  absl::Time now = kT0;
+};
+
+TenantTracesOptions Opts(Clock* clock = nullptr, int64_t max_bytes = 0) {
+  TenantTracesOptions o;
+  o.max_bytes_per_trace = max_bytes;
+  o.wal.sync = SyncPolicy::kEveryAppend;
+  if (clock != nullptr) o.clock = [clock] { return clock->now; };
+  return o;
+}
+
+std::unique_ptr<TenantTraces> MustOpen(storage::Env* env, TenantTracesOptions o) {
+  absl::StatusOr<std::unique_ptr<TenantTraces>> t = TenantTraces::Open(env, kDir, std::move(o));
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? *std::move(t) : nullptr;
+}
+
+PushResult MustPush(TenantTraces& t, const pb::trace_service::ExportTraceServiceRequest& req) {
+  absl::StatusOr<PushResult> r = t.Push(req);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : PushResult{};
+}
+
+void ExpectTrace(const TenantTraces& t, int trace, const pb::trace::TracesData& want) {
+  std::optional<pb::trace::TracesData> got = t.FindTrace(TraceId(trace));
+  ASSERT_TRUE(got.has_value()) << "trace " << trace;
+  std::string diff;
+  MessageDifferencer d;
+  d.ReportDifferencesToString(&diff);
+  EXPECT_TRUE(d.Compare(want, *got)) << "trace " << trace << ":\n" << diff;
+}
+
+// Three requests mixing traces 1-3 over two resources and two scopes.
+std::vector<pb::trace_service::ExportTraceServiceRequest> ThreeRequests() {
+  return {
+      Request({RS("svc-a", {{"s1", {MakeSpan(1, 1), MakeSpan(2, 1), MakeSpan(1, 2)}}}),
+               RS("svc-b", {{"s1", {MakeSpan(1, 3)}}})}),
+      Request({RS("svc-a", {{"s1", {MakeSpan(1, 4)}}, {"s2", {MakeSpan(1, 5), MakeSpan(2, 2)}}})}),
+      Request({RS("svc-b", {{"s1", {MakeSpan(3, 1), MakeSpan(1, 6)}}})}),
+  };
+}
+
+// What FindTrace must answer after ThreeRequests, built from their construction.
+pb::trace::TracesData Want1() {
+  return Traces({RS("svc-a", {{"s1", {MakeSpan(1, 1), MakeSpan(1, 2), MakeSpan(1, 4)}},
+                              {"s2", {MakeSpan(1, 5)}}}),
+                 RS("svc-b", {{"s1", {MakeSpan(1, 3), MakeSpan(1, 6)}}})});
+}
+pb::trace::TracesData Want2() {
+  return Traces({RS("svc-a", {{"s1", {MakeSpan(2, 1)}}, {"s2", {MakeSpan(2, 2)}}})});
+}
+pb::trace::TracesData Want3() { return Traces({RS("svc-b", {{"s1", {MakeSpan(3, 1)}}})}); }
+
+TEST(TenantTraces, FindTraceReturnsEverySpanOfSeveralRequestsGroupedByResourceAndScope) {
+  FaultInjectionEnv env;
+  auto t = MustOpen(&env, Opts());
+  ASSERT_NE(t, nullptr);
+  const int64_t spans[] = {4, 3, 2};
+  int i = 0;
+  for (const auto& req : ThreeRequests()) {
+    PushResult r = MustPush(*t, req);
+    EXPECT_EQ(r.accepted_spans, spans[i++]);
+    EXPECT_EQ(r.discarded_total(), 0);
+  }
+  EXPECT_EQ(t->live_traces(), 3u);
+  ExpectTrace(*t, 1, Want1());
+  ExpectTrace(*t, 2, Want2());
+  ExpectTrace(*t, 3, Want3());
+  EXPECT_FALSE(t->FindTrace(TraceId(4)).has_value());
+}
+
+TEST(TenantTraces, MachineCrashAndReopenReplaysEveryAcknowledgedSpan) {
+  for (auto mode :
+       {FaultInjectionEnv::CrashMode::kDropUnsynced, FaultInjectionEnv::CrashMode::kTearUnsynced}) {
+    FaultInjectionEnv env;
+    {
+      auto t = MustOpen(&env, Opts());
+      ASSERT_NE(t, nullptr);
+      for (const auto& req : ThreeRequests()) MustPush(*t, req);
+      env.SimulateCrash(mode);
+    }
+    auto t = MustOpen(&env, Opts());
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(t->replay_info().wal.batches, 3u);
+    EXPECT_EQ(t->live_traces(), 3u);
+    ExpectTrace(*t, 1, Want1());
+    ExpectTrace(*t, 2, Want2());
+    ExpectTrace(*t, 3, Want3());
+  }
+}
+
+TEST(TenantTraces, APushThatFailsInTheWalIsNotLiveAndEarlierOnesSurvive) {
+  FaultInjectionEnv env;
+  const auto reqs = ThreeRequests();
+  {
+    auto t = MustOpen(&env, Opts());
+    ASSERT_NE(t, nullptr);
+    MustPush(*t, reqs[0]);
+    MustPush(*t, reqs[1]);
+    env.CrashAfterBytes(20);
+    EXPECT_FALSE(t->Push(reqs[2]).ok());
+    EXPECT_FALSE(t->FindTrace(TraceId(3)).has_value());
+    env.SimulateCrash(FaultInjectionEnv::CrashMode::kDropUnsynced);
+  }
+  auto t = MustOpen(&env, Opts());
+  ASSERT_NE(t, nullptr);
+  ExpectTrace(*t, 1,
+              Traces({RS("svc-a", {{"s1", {MakeSpan(1, 1), MakeSpan(1, 2), MakeSpan(1, 4)}},
+                                   {"s2", {MakeSpan(1, 5)}}}),
+                      RS("svc-b", {{"s1", {MakeSpan(1, 3)}}})}));
+  ExpectTrace(*t, 2, Want2());
+  EXPECT_FALSE(t->FindTrace(TraceId(3)).has_value());
+}
+
+TEST(TenantTraces, MaxBytesPerTraceDropsOnlyTheNewSpansOfTheLargeTrace) {
+  // The limit: 50 bytes more than trace 1's first push and than trace 2's whole push, so that
+  // both fit and trace 1's next spans (each well over 50 bytes) do not.
+  const pb::trace::ResourceSpans first = RS("svc-a", {{"s1", {MakeSpan(1, 1), MakeSpan(1, 2)}}});
+  const pb::trace::TracesData want2 =
+      Traces({RS("svc-a", {{"s1", {MakeSpan(2, 1)}}}), RS("svc-b", {{"s9", {MakeSpan(2, 2)}}})});
+  int64_t trace2_bytes = 0;
+  for (const auto& rs : want2.resource_spans()) trace2_bytes += rs.ByteSizeLong();
+  const int64_t limit = std::max(static_cast<int64_t>(first.ByteSizeLong()), trace2_bytes) + 50;
+  ASSERT_GT(MakeSpan(1, 3).ByteSizeLong(), 50u);
+  FaultInjectionEnv env;
+  {
+    auto t = MustOpen(&env, Opts(nullptr, limit));
+    ASSERT_NE(t, nullptr);
+    PushResult r1 = MustPush(*t, Request({first}));
+    EXPECT_EQ(r1.accepted_spans, 2);
+    EXPECT_EQ(r1.discarded_total(), 0);
+    // Trace 1 gets three more spans (over the limit), trace 2 two spans (under it).
+    PushResult r2 = MustPush(
+        *t, Request({RS("svc-a", {{"s1", {MakeSpan(1, 3), MakeSpan(2, 1), MakeSpan(1, 4)}}}),
+                     RS("svc-b", {{"s9", {MakeSpan(2, 2), MakeSpan(1, 5)}}})}));
+    EXPECT_EQ(r2.accepted_spans, 2);
+    EXPECT_EQ(r2.discarded_total(), 3);
+    EXPECT_EQ(r2.discarded_spans[kReasonTraceTooLarge], 3);
+    ExpectTrace(*t, 1, Traces({first}));
+    ExpectTrace(*t, 2, want2);
+    // A new trace larger than the limit on its first push is dropped whole.
+    std::vector<pb::trace::Span> many;
+    for (int i = 0; i < 20; ++i) many.push_back(MakeSpan(7, i));
+    PushResult r3 = MustPush(*t, Request({RS("svc-a", {{"s1", many}})}));
+    EXPECT_EQ(r3.accepted_spans, 0);
+    EXPECT_EQ(r3.discarded_spans[kReasonTraceTooLarge], 20);
+    EXPECT_FALSE(t->FindTrace(TraceId(7)).has_value());
+    // After the trace is cut its size restarts: the same spans fit again.
+    EXPECT_EQ(t->IdleTraces(absl::InfiniteFuture(), absl::Seconds(5)).size(), 2u);
+    EXPECT_EQ(MustPush(*t, Request({first})).accepted_spans, 2);
+  }
+  // The dropped spans never reached the WAL.
+  env.SimulateCrash(FaultInjectionEnv::CrashMode::kDropUnsynced);
+  auto t = MustOpen(&env, Opts(nullptr, 0));
+  ASSERT_NE(t, nullptr);
+  ExpectTrace(*t, 1, Traces({first}));  // replay: the first push and the one after the cut
+  EXPECT_FALSE(t->FindTrace(TraceId(7)).has_value());
+}
+
+TEST(TenantTraces, ExactDuplicateSpansAreKeptOnce) {
+  FaultInjectionEnv env;
+  auto t = MustOpen(&env, Opts());
+  ASSERT_NE(t, nullptr);
+  const auto req = Request({RS("svc-a", {{"s1", {MakeSpan(1, 1), MakeSpan(1, 2)}}})});
+  MustPush(*t, req);
+  MustPush(*t, req);  // a client retry
+  // The same span ID with different bytes is not a duplicate; a duplicate within one request is.
+  MustPush(*t,
+           Request({RS("svc-a",
+                       {{"s1", {MakeSpan(1, 2, "renamed"), MakeSpan(1, 3), MakeSpan(1, 3)}}})}));
+  ExpectTrace(
+      *t, 1,
+      Traces({RS(
+          "svc-a",
+          {{"s1", {MakeSpan(1, 1), MakeSpan(1, 2), MakeSpan(1, 2, "renamed"), MakeSpan(1, 3)}}})}));
+}
+
+TEST(TenantTraces, IdleTracesReturnsAndRemovesExactlyTheIdleOnes) {
+  FaultInjectionEnv env;
+  Clock clock;
+  auto t = MustOpen(&env, Opts(&clock));
+  ASSERT_NE(t, nullptr);
+  auto one = [](int trace, int span) {
+    return Request({RS("svc", {{"s", {MakeSpan(trace, span)}}})});
+  };
+  MustPush(*t, one(3, 1));  // t0
+  MustPush(*t, one(1, 1));  // t0
+  clock.now = kT0 + absl::Seconds(3);
+  MustPush(*t, one(2, 1));  // t0+3
+  clock.now = kT0 + absl::Seconds(4);
+  MustPush(*t, one(1, 2));  // t0+4: trace 1 active again
+
+  // At t0+5 with 5s: trace 3 is idle exactly 5s, not longer: nothing.
+  EXPECT_TRUE(t->IdleTraces(kT0 + absl::Seconds(5), absl::Seconds(5)).empty());
+  std::vector<CutTrace> cut = t->IdleTraces(kT0 + absl::Seconds(6), absl::Seconds(5));
+  ASSERT_EQ(cut.size(), 1u);
+  EXPECT_EQ(cut[0].trace_id, TraceId(3));
+  EXPECT_EQ(cut[0].first_arrival, kT0);
+  EXPECT_EQ(cut[0].last_arrival, kT0);
+  EXPECT_EQ(cut[0].bytes,
+            static_cast<int64_t>(RS("svc", {{"s", {MakeSpan(3, 1)}}}).ByteSizeLong()));
+  EXPECT_TRUE(
+      MessageDifferencer::Equals(cut[0].trace, Traces({RS("svc", {{"s", {MakeSpan(3, 1)}}})})));
+  EXPECT_FALSE(t->FindTrace(TraceId(3)).has_value());
+  EXPECT_EQ(t->live_traces(), 2u);
+
+  // At t0+9.5: trace 2 (last t0+3) and trace 1 (last t0+4) are both idle; ordered by ID.
+  cut = t->IdleTraces(kT0 + absl::Milliseconds(9500), absl::Seconds(5));
+  ASSERT_EQ(cut.size(), 2u);
+  EXPECT_EQ(cut[0].trace_id, TraceId(1));
+  EXPECT_EQ(cut[0].first_arrival, kT0);
+  EXPECT_EQ(cut[0].last_arrival, kT0 + absl::Seconds(4));
+  EXPECT_TRUE(MessageDifferencer::Equals(
+      cut[0].trace, Traces({RS("svc", {{"s", {MakeSpan(1, 1), MakeSpan(1, 2)}}})})));
+  EXPECT_EQ(cut[1].trace_id, TraceId(2));
+  EXPECT_EQ(t->live_traces(), 0u);
+}
+
+TEST(TenantTraces, InvalidTraceIdsAreCountedAndDropped) {
+  FaultInjectionEnv env;
+  auto t = MustOpen(&env, Opts());
+  ASSERT_NE(t, nullptr);
+  pb::trace::Span bad = MakeSpan(1, 9);
+  bad.set_trace_id("short");
+  PushResult r = MustPush(*t, Request({RS("svc", {{"s", {bad, MakeSpan(1, 1)}}})}));
+  EXPECT_EQ(r.accepted_spans, 1);
+  EXPECT_EQ(r.discarded_spans[kReasonInvalidTraceId], 1);
+  ExpectTrace(*t, 1, Traces({RS("svc", {{"s", {MakeSpan(1, 1)}}})}));
+}
+
+TEST(TenantTraces, ConcurrentPushersAndReadersLoseNothing) {
+  FaultInjectionEnv env;
+  auto t = MustOpen(&env, Opts());
+  ASSERT_NE(t, nullptr);
+  constexpr int kThreads = 4, kSpans = 25;
+  std::vector<std::thread> threads;
+  for (int th = 0; th < kThreads; ++th) {
+    threads.emplace_back([&, th] {
+      for (int i = 0; i < kSpans; ++i) {
+        EXPECT_TRUE(t->Push(Request({RS("svc", {{"s", {MakeSpan(th + 1, i)}}})})).ok());
+        (void)t->FindTrace(TraceId(((th + 1) % kThreads) + 1));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int th = 0; th < kThreads; ++th) {
+    std::vector<pb::trace::Span> spans;
+    for (int i = 0; i < kSpans; ++i) spans.push_back(MakeSpan(th + 1, i));
+    ExpectTrace(*t, th + 1, Traces({RS("svc", {{"s", spans}})}));
+  }
+}
+
+}  // namespace
+}  // namespace sprout::traces::live

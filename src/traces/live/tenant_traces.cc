@@ -191,6 +191,14 @@ std::vector<CutTrace> TenantTraces::IdleTraces(absl::Time now, absl::Duration id
   return out;
 }
 
+std::vector<std::string> TenantTraces::LiveTraceIds() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> ids;
+  ids.reserve(live_.size());
+  for (const auto& [id, trace] : live_) ids.push_back(id);
+  return ids;
+}
+
 size_t TenantTraces::live_traces() const {
   std::lock_guard<std::mutex> lock(mu_);
   return live_.size();

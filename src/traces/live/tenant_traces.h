@@ -111,6 +111,8 @@ class TenantTraces {
   std::vector<CutTrace> IdleTraces(absl::Time now, absl::Duration idle_period);
 
   size_t live_traces() const;
+  // The IDs of the live traces, sorted (a snapshot: readers such as search then call FindTrace).
+  std::vector<std::string> LiveTraceIds() const;
   const ReplayInfo& replay_info() const { return replay_info_; }
   wal::TracesWal* wal() { return wal_.get(); }
 

@@ -1,0 +1,460 @@
+#include "traces/store/trace_store.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "net/tenant.h"
+
+namespace sprout::traces::store {
+namespace {
+
+namespace tpb = opentelemetry::proto::trace::v1;
+namespace cpb = opentelemetry::proto::common::v1;
+
+constexpr uint64_t kNanosPerSecond = 1000000000ull;
+
+absl::Status NotStarted() { return absl::UnavailableError("the trace store is not started"); }
+
+// First span start and last span end of a trace (0, 0 when it has no span).
+std::pair<uint64_t, uint64_t> TimeRange(const tpb::TracesData& td) {
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (const tpb::ResourceSpans& rs : td.resource_spans()) {
+    for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
+      for (const tpb::Span& s : ss.spans()) {
+        lo = std::min<uint64_t>(lo, s.start_time_unix_nano());
+        hi = std::max<uint64_t>(hi, std::max(s.start_time_unix_nano(), s.end_time_unix_nano()));
+      }
+    }
+  }
+  if (lo == UINT64_MAX) return {0, 0};
+  return {lo, hi};
+}
+
+// Whether the trace's span time range overlaps [start_s, end_s] (0 = unbounded side).
+bool Overlaps(const tpb::TracesData& td, uint32_t start_s, uint32_t end_s) {
+  if (start_s == 0 && end_s == 0) return true;
+  const auto [lo, hi] = TimeRange(td);
+  if (start_s != 0 && hi < start_s * kNanosPerSecond) return false;
+  if (end_s != 0 && lo > end_s * kNanosPerSecond) return false;
+  return true;
+}
+
+// The shortest decimal text that reads back as `d` (Go's strconv.FormatFloat(d, 'g', -1, 64)
+// digits; exponent notation as printf writes it).
+std::string FormatDouble(double d) {
+  char buf[64];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  return buf;
+}
+
+// A scalar attribute value as {type, text}; false for arrays, maps, bytes and empty values.
+bool TypedText(const cpb::AnyValue& v, TagValue* out) {
+  switch (v.value_case()) {
+    case cpb::AnyValue::kStringValue:
+      *out = {"string", v.string_value()};
+      return true;
+    case cpb::AnyValue::kIntValue:
+      *out = {"int", absl::StrCat(v.int_value())};
+      return true;
+    case cpb::AnyValue::kDoubleValue:
+      *out = {"float", FormatDouble(v.double_value())};
+      return true;
+    case cpb::AnyValue::kBoolValue:
+      *out = {"bool", v.bool_value() ? "true" : "false"};
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Whether an attribute value equals the tag text: strings exactly, ints and floats by number,
+// bools as true/false.
+bool ValueMatches(const cpb::AnyValue& v, const std::string& text) {
+  switch (v.value_case()) {
+    case cpb::AnyValue::kStringValue:
+      return v.string_value() == text;
+    case cpb::AnyValue::kIntValue: {
+      int64_t n;
+      return absl::SimpleAtoi(text, &n) && n == v.int_value();
+    }
+    case cpb::AnyValue::kDoubleValue: {
+      double d;
+      return absl::SimpleAtod(text, &d) && d == v.double_value();
+    }
+    case cpb::AnyValue::kBoolValue:
+      return text == (v.bool_value() ? "true" : "false");
+    default:
+      return false;
+  }
+}
+
+std::string_view StatusKeyword(tpb::Status::StatusCode code) {
+  switch (code) {
+    case tpb::Status::STATUS_CODE_OK:
+      return "ok";
+    case tpb::Status::STATUS_CODE_ERROR:
+      return "error";
+    default:
+      return "unset";
+  }
+}
+
+std::string_view KindKeyword(tpb::Span::SpanKind kind) {
+  switch (kind) {
+    case tpb::Span::SPAN_KIND_INTERNAL:
+      return "internal";
+    case tpb::Span::SPAN_KIND_SERVER:
+      return "server";
+    case tpb::Span::SPAN_KIND_CLIENT:
+      return "client";
+    case tpb::Span::SPAN_KIND_PRODUCER:
+      return "producer";
+    case tpb::Span::SPAN_KIND_CONSUMER:
+      return "consumer";
+    default:
+      return "unspecified";
+  }
+}
+
+const cpb::KeyValue* FindAttr(const google::protobuf::RepeatedPtrField<cpb::KeyValue>& attrs,
+                              std::string_view key) {
+  for (const cpb::KeyValue& kv : attrs) {
+    if (kv.key() == key) return &kv;
+  }
+  return nullptr;
+}
+
+std::string ServiceName(const tpb::ResourceSpans& rs) {
+  const cpb::KeyValue* kv = FindAttr(rs.resource().attributes(), "service.name");
+  return kv != nullptr && kv->value().has_string_value() ? kv->value().string_value() : "";
+}
+
+bool IsRoot(const tpb::Span& s) {
+  return std::all_of(s.parent_span_id().begin(), s.parent_span_id().end(),
+                     [](char c) { return c == '\0'; });
+}
+
+// The tag name=value on one span. On a match of an attribute, `*matched_attr` is set to it.
+bool TagMatches(const tpb::ResourceSpans& rs, const tpb::Span& s, const std::string& name,
+                const std::string& value, const cpb::KeyValue** matched_attr) {
+  if (name == "name") return s.name() == value;
+  if (name == "status") return StatusKeyword(s.status().code()) == value;
+  if (const cpb::KeyValue* kv = FindAttr(s.attributes(), name);
+      kv != nullptr && ValueMatches(kv->value(), value)) {
+    *matched_attr = kv;
+    return true;
+  }
+  if (const cpb::KeyValue* kv = FindAttr(rs.resource().attributes(), name);
+      kv != nullptr && ValueMatches(kv->value(), value)) {
+    *matched_attr = kv;
+    return true;
+  }
+  return false;
+}
+
+constexpr std::string_view kIntrinsicTags[] = {"duration", "event:name",    "kind",
+                                               "name",     "rootName",      "rootServiceName",
+                                               "status",   "statusMessage", "traceDuration"};
+
+}  // namespace
+
+TraceStore::TraceStore(TraceStoreOptions options) : options_(std::move(options)) {}
+
+TraceStore::~TraceStore() { Close(); }
+
+absl::Status TraceStore::Start() {
+  storage::Env* env = options_.env;
+  const std::string& dir = options_.wal_dir;
+  if (absl::Status s = env->CreateDirs(dir); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("trace store: ", dir, ": ", s.message()));
+  }
+  absl::StatusOr<std::vector<std::string>> names = env->ListDir(dir);
+  if (!names.ok()) {
+    return absl::Status(names.status().code(),
+                        absl::StrCat("trace store: ", dir, ": ", names.status().message()));
+  }
+  std::sort(names->begin(), names->end());
+  std::lock_guard<std::mutex> open_lock(open_mu_);
+  for (const std::string& name : *names) {
+    absl::StatusOr<bool> is_dir = env->IsDirectory(storage::JoinPath(dir, name));
+    if (!is_dir.ok() || !*is_dir) continue;
+    if (!net::ValidateTenantId(name).ok()) {
+      skipped_dirs_.push_back(name);
+      continue;
+    }
+    absl::StatusOr<std::unique_ptr<live::TenantTraces>> t =
+        live::TenantTraces::Open(env, storage::JoinPath(dir, name), options_.tenant);
+    if (!t.ok()) {
+      return absl::Status(t.status().code(),
+                          absl::StrCat("trace store: tenant ", name, ": ", t.status().message()));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    tenants_[name] = *std::move(t);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  started_ = true;
+  return absl::OkStatus();
+}
+
+void TraceStore::Close() {
+  std::lock_guard<std::mutex> open_lock(open_mu_);
+  std::map<std::string, std::unique_ptr<live::TenantTraces>, std::less<>> tenants;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    tenants.swap(tenants_);
+  }
+  tenants.clear();  // each TenantTraces closes its WAL
+}
+
+absl::StatusOr<live::PushResult> TraceStore::Push(
+    std::string_view tenant,
+    const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& request) {
+  absl::StatusOr<live::TenantTraces*> found = FindTenant(tenant);
+  if (!found.ok()) return found.status();
+  live::TenantTraces* t = *found;
+  if (t == nullptr) {
+    if (absl::Status s = net::ValidateTenantId(tenant); !s.ok()) return s;
+    std::lock_guard<std::mutex> open_lock(open_mu_);
+    found = FindTenant(tenant);
+    if (!found.ok()) return found.status();
+    t = *found;
+    if (t == nullptr) {
+      absl::StatusOr<std::unique_ptr<live::TenantTraces>> opened = live::TenantTraces::Open(
+          options_.env, storage::JoinPath(options_.wal_dir, tenant), options_.tenant);
+      if (!opened.ok()) return opened.status();
+      t = opened->get();
+      std::lock_guard<std::mutex> lock(mu_);
+      tenants_[std::string(tenant)] = *std::move(opened);
+    }
+  }
+  return t->Push(request);
+}
+
+std::vector<std::string> TraceStore::tenants() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, t] : tenants_) out.push_back(name);
+  return out;
+}
+
+absl::StatusOr<live::TenantTraces*> TraceStore::FindTenant(std::string_view tenant) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!started_ || closed_) return NotStarted();
+  const auto it = tenants_.find(tenant);
+  return it == tenants_.end() ? nullptr : it->second.get();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, tpb::TracesData>>> TraceStore::LiveTraces(
+    std::string_view tenant, uint32_t start_s, uint32_t end_s) const {
+  absl::StatusOr<live::TenantTraces*> t = FindTenant(tenant);
+  if (!t.ok()) return t.status();
+  std::vector<std::pair<std::string, tpb::TracesData>> out;
+  if (*t == nullptr) return out;
+  for (const std::string& id : (*t)->LiveTraceIds()) {
+    std::optional<tpb::TracesData> td = (*t)->FindTrace(id);  // nullopt: cut meanwhile
+    if (td.has_value() && Overlaps(*td, start_s, end_s)) out.emplace_back(id, *std::move(td));
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<tpb::TracesData>> TraceStore::FindTraceByID(std::string_view tenant,
+                                                                         std::string_view trace_id,
+                                                                         uint32_t start_s,
+                                                                         uint32_t end_s) {
+  absl::StatusOr<live::TenantTraces*> t = FindTenant(tenant);
+  if (!t.ok()) return t.status();
+  if (*t == nullptr) return std::optional<tpb::TracesData>();
+  std::optional<tpb::TracesData> td = (*t)->FindTrace(std::string(trace_id));
+  if (td.has_value() && !Overlaps(*td, start_s, end_s)) td.reset();
+  return td;
+}
+
+absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
+                                                const SearchRequest& request) {
+  absl::StatusOr<std::vector<std::pair<std::string, tpb::TracesData>>> traces =
+      LiveTraces(tenant, request.start_s, request.end_s);
+  if (!traces.ok()) return traces.status();
+  SearchResult result;
+  for (const auto& [id, td] : *traces) {
+    result.metrics.inspected_traces++;
+    result.metrics.inspected_bytes += td.ByteSizeLong();
+    const auto [lo, hi] = TimeRange(td);
+    const uint64_t duration = hi - lo;
+    if (request.min_duration_ns > 0 && duration < static_cast<uint64_t>(request.min_duration_ns)) {
+      continue;
+    }
+    if (request.max_duration_ns > 0 && duration > static_cast<uint64_t>(request.max_duration_ns)) {
+      continue;
+    }
+    TraceSummary summary;
+    summary.trace_id = id;
+    summary.start_time_unix_nano = lo;
+    summary.duration_ms = static_cast<uint32_t>(duration / 1000000);
+    std::vector<bool> tag_seen(request.tags.size(), false);
+    SearchSpanSet set;
+    bool have_root = false;
+    for (const tpb::ResourceSpans& rs : td.resource_spans()) {
+      const std::string service = ServiceName(rs);
+      for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
+        for (const tpb::Span& s : ss.spans()) {
+          result.metrics.inspected_spans++;
+          ServiceStats& stats = summary.service_stats[service];
+          stats.span_count++;
+          if (s.status().code() == tpb::Status::STATUS_CODE_ERROR) stats.error_count++;
+          if (!have_root && IsRoot(s)) {
+            have_root = true;
+            summary.root_service_name = service;
+            summary.root_trace_name = s.name();
+          }
+          // A span belongs to the span set when it carries at least one of the tags (every
+          // span when there are none).
+          bool in_set = request.tags.empty();
+          std::vector<cpb::KeyValue> matched_attrs;
+          for (size_t i = 0; i < request.tags.size(); ++i) {
+            const cpb::KeyValue* attr = nullptr;
+            if (TagMatches(rs, s, request.tags[i].first, request.tags[i].second, &attr)) {
+              tag_seen[i] = true;
+              in_set = true;
+              if (attr != nullptr) matched_attrs.push_back(*attr);
+            }
+          }
+          if (!in_set) continue;
+          set.matched++;
+          if (set.spans.size() < request.spss) {
+            SearchSpan span;
+            span.span_id = s.span_id();
+            span.name = s.name();
+            span.start_time_unix_nano = s.start_time_unix_nano();
+            span.duration_nanos = s.end_time_unix_nano() > s.start_time_unix_nano()
+                                      ? s.end_time_unix_nano() - s.start_time_unix_nano()
+                                      : 0;
+            span.attributes = std::move(matched_attrs);
+            set.spans.push_back(std::move(span));
+          }
+        }
+      }
+    }
+    if (!std::all_of(tag_seen.begin(), tag_seen.end(), [](bool b) { return b; })) continue;
+    if (!have_root) summary.root_service_name = kRootSpanNotYetReceived;
+    summary.span_sets.push_back(std::move(set));
+    result.traces.push_back(std::move(summary));
+  }
+  // Most recent first (Grafana lists them so), then by trace ID; then the limit.
+  std::sort(result.traces.begin(), result.traces.end(),
+            [](const TraceSummary& a, const TraceSummary& b) {
+              if (a.start_time_unix_nano != b.start_time_unix_nano) {
+                return a.start_time_unix_nano > b.start_time_unix_nano;
+              }
+              return a.trace_id < b.trace_id;
+            });
+  if (request.limit > 0 && result.traces.size() > request.limit) {
+    result.traces.resize(request.limit);
+  }
+  return result;
+}
+
+absl::StatusOr<TagNamesResult> TraceStore::TagNames(std::string_view tenant, std::string_view scope,
+                                                    uint32_t start_s, uint32_t end_s) {
+  absl::StatusOr<std::vector<std::pair<std::string, tpb::TracesData>>> traces =
+      LiveTraces(tenant, start_s, end_s);
+  if (!traces.ok()) return traces.status();
+  std::map<std::string_view, std::set<std::string>> names;  // scope → names
+  auto add = [&](std::string_view sc,
+                 const google::protobuf::RepeatedPtrField<cpb::KeyValue>& kvs) {
+    for (const cpb::KeyValue& kv : kvs) names[sc].insert(kv.key());
+  };
+  TagNamesResult result;
+  for (const auto& [id, td] : *traces) {
+    result.inspected_bytes += td.ByteSizeLong();
+    for (const tpb::ResourceSpans& rs : td.resource_spans()) {
+      add("resource", rs.resource().attributes());
+      for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
+        add("instrumentation", ss.scope().attributes());
+        for (const tpb::Span& s : ss.spans()) {
+          add("span", s.attributes());
+          for (const tpb::Span::Event& e : s.events()) add("event", e.attributes());
+          for (const tpb::Span::Link& l : s.links()) add("link", l.attributes());
+        }
+      }
+    }
+  }
+  for (std::string_view name : kIntrinsicTags) names["intrinsic"].insert(std::string(name));
+  for (std::string_view sc : kTagScopes) {
+    if (!scope.empty() && scope != sc) continue;
+    const auto it = names.find(sc);
+    if (it == names.end() || it->second.empty()) continue;
+    result.scopes.push_back({std::string(sc), {it->second.begin(), it->second.end()}});
+  }
+  return result;
+}
+
+absl::StatusOr<TagValuesResult> TraceStore::TagValues(std::string_view tenant,
+                                                      std::string_view name, uint32_t start_s,
+                                                      uint32_t end_s, uint32_t limit) {
+  absl::StatusOr<std::vector<std::pair<std::string, tpb::TracesData>>> traces =
+      LiveTraces(tenant, start_s, end_s);
+  if (!traces.ok()) return traces.status();
+  // The identifier: a scope prefix and an attribute name, or an intrinsic.
+  std::string_view scope, key;
+  for (std::string_view sc : {"resource", "span", "event", "link", "instrumentation"}) {
+    if (name.size() > sc.size() + 1 && name.substr(0, sc.size()) == sc && name[sc.size()] == '.') {
+      scope = sc;
+      key = name.substr(sc.size() + 1);
+    }
+  }
+  if (scope.empty() && name.size() > 1 && name[0] == '.') {
+    scope = "unscoped";
+    key = name.substr(1);
+  }
+  std::set<std::pair<std::string, std::string>> values;  // (type, value)
+  auto add_attr = [&](const google::protobuf::RepeatedPtrField<cpb::KeyValue>& kvs) {
+    const cpb::KeyValue* kv = FindAttr(kvs, key);
+    TagValue v;
+    if (kv != nullptr && TypedText(kv->value(), &v)) values.emplace(v.type, v.value);
+  };
+  TagValuesResult result;
+  for (const auto& [id, td] : *traces) {
+    result.inspected_bytes += td.ByteSizeLong();
+    for (const tpb::ResourceSpans& rs : td.resource_spans()) {
+      if (scope == "resource" || scope == "unscoped") add_attr(rs.resource().attributes());
+      for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
+        if (scope == "instrumentation") add_attr(ss.scope().attributes());
+        for (const tpb::Span& s : ss.spans()) {
+          if (scope == "span" || scope == "unscoped") add_attr(s.attributes());
+          if (scope == "event") {
+            for (const tpb::Span::Event& e : s.events()) add_attr(e.attributes());
+          }
+          if (scope == "link") {
+            for (const tpb::Span::Link& l : s.links()) add_attr(l.attributes());
+          }
+          if (!scope.empty()) continue;
+          if (name == "name") values.emplace("string", s.name());
+          if (name == "status") values.emplace("keyword", StatusKeyword(s.status().code()));
+          if (name == "kind") values.emplace("keyword", KindKeyword(s.kind()));
+          if (name == "statusMessage" && !s.status().message().empty()) {
+            values.emplace("string", s.status().message());
+          }
+          if (IsRoot(s) && name == "rootName") values.emplace("string", s.name());
+          if (IsRoot(s) && name == "rootServiceName") values.emplace("string", ServiceName(rs));
+        }
+      }
+    }
+  }
+  for (const auto& [type, value] : values) {
+    if (limit > 0 && result.values.size() >= limit) break;
+    result.values.push_back({type, value});
+  }
+  return result;
+}
+
+}  // namespace sprout::traces::store

@@ -1,0 +1,396 @@
+// traces_store_test: the tenants of the trace store and its read seam over live traces. Real
+// OTLP export requests are pushed through TraceStore::Push and read back through the
+// TraceQueryable seam; every expected value comes from how the requests are built: a known set
+// of traces (services, span names, attributes, statuses, times), a restart that replays the WAL,
+// two tenants kept apart, and tenant IDs refused as dskit refuses them.
+#include "traces/store/trace_store.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "storage/fault_injection_env.h"
+
+namespace sprout::traces::store {
+namespace {
+
+namespace tpb = opentelemetry::proto::trace::v1;
+namespace cpb = opentelemetry::proto::common::v1;
+using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+
+constexpr char kWal[] = "/data/traces/wal";
+constexpr uint64_t kBase = 1700000000ull * 1000000000ull;  // 2023-11-14T22:13:20Z
+constexpr uint64_t kMs = 1000000;
+
+std::string TraceId(int n) {
+  std::string id(16, '\0');
+  id[15] = static_cast<char>(n);
+  id[0] = 'x';
+  return id;
+}
+std::string SpanId(int n) {
+  std::string id(8, '\0');
+  id[7] = static_cast<char>(n);
+  return id;
+}
+
+struct SpanSpec {
+  int trace;
+  int span;
+  int parent;  // 0 = root
+  std::string name;
+  uint64_t start_ms;  // after kBase
+  uint64_t duration_ms;
+  bool error = false;
+  std::string http_method;  // span attribute http.method when set
+  int64_t http_status = 0;  // span attribute http.status_code when set
+};
+
+cpb::KeyValue StrAttr(const std::string& k, const std::string& v) {
+  cpb::KeyValue kv;
+  kv.set_key(k);
+  kv.mutable_value()->set_string_value(v);
+  return kv;
+}
+
+// One ResourceSpans for `service` (resource attributes service.name and deployment.env=prod)
+// holding the given spans in one scope.
+tpb::ResourceSpans MakeResourceSpans(const std::string& service,
+                                     const std::vector<SpanSpec>& spans) {
+  tpb::ResourceSpans rs;
+  *rs.mutable_resource()->add_attributes() = StrAttr("service.name", service);
+  *rs.mutable_resource()->add_attributes() = StrAttr("deployment.env", "prod");
+  tpb::ScopeSpans* ss = rs.add_scope_spans();
+  ss->mutable_scope()->set_name("test-lib");
+  *ss->mutable_scope()->add_attributes() = StrAttr("lib.flavour", "plain");
+  for (const SpanSpec& spec : spans) {
+    tpb::Span* s = ss->add_spans();
+    s->set_trace_id(TraceId(spec.trace));
+    s->set_span_id(SpanId(spec.trace * 10 + spec.span));
+    if (spec.parent != 0) s->set_parent_span_id(SpanId(spec.trace * 10 + spec.parent));
+    s->set_name(spec.name);
+    s->set_kind(spec.parent == 0 ? tpb::Span::SPAN_KIND_SERVER : tpb::Span::SPAN_KIND_CLIENT);
+    s->set_start_time_unix_nano(kBase + spec.start_ms * kMs);
+    s->set_end_time_unix_nano(kBase + (spec.start_ms + spec.duration_ms) * kMs);
+    if (!spec.http_method.empty()) *s->add_attributes() = StrAttr("http.method", spec.http_method);
+    if (spec.http_status != 0) {
+      cpb::KeyValue* kv = s->add_attributes();
+      kv->set_key("http.status_code");
+      kv->mutable_value()->set_int_value(spec.http_status);
+    }
+    if (spec.error) {
+      s->mutable_status()->set_code(tpb::Status::STATUS_CODE_ERROR);
+      s->mutable_status()->set_message("boom");
+    }
+    tpb::Span::Event* e = s->add_events();
+    e->set_name("evt");
+    *e->add_attributes() = StrAttr("event.detail", "d");
+  }
+  return rs;
+}
+
+// The known trace set of tenant "team-a":
+//  trace 1: frontend GET /  (0..100 ms) → backend query (10..60 ms, error), 200 GET
+//  trace 2: frontend POST /buy (1000..1300 ms) → backend charge (1100..1200 ms), 500 POST
+//  trace 3: backend cron (2000..2005 ms), no http attributes; its root arrives in a 2nd request
+//  trace 4: backend orphan (3000..3050 ms): parent never received
+ExportTraceServiceRequest RequestOne() {
+  ExportTraceServiceRequest req;
+  *req.add_resource_spans() =
+      MakeResourceSpans("frontend", {{1, 1, 0, "GET /", 0, 100, false, "GET", 200},
+                                     {2, 1, 0, "POST /buy", 1000, 300, false, "POST", 500}});
+  *req.add_resource_spans() =
+      MakeResourceSpans("backend", {{1, 2, 1, "query", 10, 50, true},
+                                    {2, 2, 1, "charge", 1100, 100, false, "", 500},
+                                    {4, 2, 1, "orphan", 3000, 50}});
+  return req;
+}
+ExportTraceServiceRequest RequestTwo() {
+  ExportTraceServiceRequest req;
+  *req.add_resource_spans() = MakeResourceSpans("backend", {{3, 1, 0, "cron", 2000, 5}});
+  return req;
+}
+
+std::unique_ptr<TraceStore> MustStart(storage::Env* env) {
+  TraceStoreOptions o;
+  o.wal_dir = kWal;
+  o.env = env;
+  auto store = std::make_unique<TraceStore>(std::move(o));
+  absl::Status s = store->Start();
+  EXPECT_TRUE(s.ok()) << s;
+  return store;
+}
+
+void PushKnownSet(TraceStore* store, const std::string& tenant) {
+  absl::StatusOr<live::PushResult> r = store->Push(tenant, RequestOne());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->accepted_spans, 5);
+  r = store->Push(tenant, RequestTwo());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->accepted_spans, 1);
+}
+
+std::vector<std::string> Ids(const SearchResult& r) {
+  std::vector<std::string> ids;
+  for (const TraceSummary& t : r.traces) ids.push_back(t.trace_id);
+  return ids;
+}
+
+std::vector<std::string> Spans(const tpb::TracesData& td) {
+  std::vector<std::string> names;
+  for (const auto& rs : td.resource_spans()) {
+    for (const auto& ss : rs.scope_spans()) {
+      for (const auto& s : ss.spans()) names.push_back(s.name());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(TraceStoreTest, FindTraceByIdReturnsEveryPushedSpanOfTheTrace) {
+  storage::FaultInjectionEnv env;
+  auto store = MustStart(&env);
+  PushKnownSet(store.get(), "team-a");
+
+  auto got = store->FindTraceByID("team-a", TraceId(1), 0, 0);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  // Field for field: the two resources as built, each with its one span of trace 1.
+  const ExportTraceServiceRequest req = RequestOne();
+  tpb::TracesData want;
+  for (const tpb::ResourceSpans& rs : req.resource_spans()) {
+    tpb::ResourceSpans* w = want.add_resource_spans();
+    *w = rs;
+    auto* spans = w->mutable_scope_spans(0)->mutable_spans();
+    spans->erase(std::remove_if(spans->begin(), spans->end(),
+                                [](const tpb::Span& s) { return s.trace_id() != TraceId(1); }),
+                 spans->end());
+  }
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(**got, want))
+      << (*got)->DebugString();
+
+  // Absent trace, absent tenant: nullopt.
+  got = store->FindTraceByID("team-a", TraceId(9), 0, 0);
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+  got = store->FindTraceByID("nobody", TraceId(1), 0, 0);
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+
+  // start/end: trace 1 spans [kBase, kBase + 100 ms].
+  const uint32_t t0 = static_cast<uint32_t>(kBase / 1000000000ull);
+  got = store->FindTraceByID("team-a", TraceId(1), t0, t0 + 10);
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(got->has_value());
+  got = store->FindTraceByID("team-a", TraceId(1), t0 + 1, t0 + 10);  // starts after it ended
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+  got = store->FindTraceByID("team-a", TraceId(1), t0 - 10, t0 - 1);  // ends before it began
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST(TraceStoreTest, SearchByTagsDurationTimeAndLimit) {
+  storage::FaultInjectionEnv env;
+  auto store = MustStart(&env);
+  PushKnownSet(store.get(), "team-a");
+
+  auto search = [&](SearchRequest req) {
+    absl::StatusOr<SearchResult> r = store->Search("team-a", req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : SearchResult{};
+  };
+  // Every trace, most recent first.
+  SearchResult all = search({});
+  EXPECT_EQ(Ids(all), (std::vector<std::string>{TraceId(4), TraceId(3), TraceId(2), TraceId(1)}));
+  EXPECT_EQ(all.metrics.inspected_traces, 4u);
+  EXPECT_EQ(all.metrics.inspected_spans, 6u);
+
+  // Summary of trace 1: root frontend "GET /", 100 ms, service stats, span set of both spans.
+  const TraceSummary& t1 = all.traces[3];
+  EXPECT_EQ(t1.root_service_name, "frontend");
+  EXPECT_EQ(t1.root_trace_name, "GET /");
+  EXPECT_EQ(t1.start_time_unix_nano, kBase);
+  EXPECT_EQ(t1.duration_ms, 100u);
+  ASSERT_EQ(t1.service_stats.size(), 2u);
+  EXPECT_EQ(t1.service_stats.at("frontend").span_count, 1u);
+  EXPECT_EQ(t1.service_stats.at("frontend").error_count, 0u);
+  EXPECT_EQ(t1.service_stats.at("backend").span_count, 1u);
+  EXPECT_EQ(t1.service_stats.at("backend").error_count, 1u);
+  ASSERT_EQ(t1.span_sets.size(), 1u);
+  EXPECT_EQ(t1.span_sets[0].matched, 2u);
+  // Trace 4 has no root span.
+  EXPECT_EQ(all.traces[0].root_service_name, kRootSpanNotYetReceived);
+  EXPECT_EQ(all.traces[0].root_trace_name, "");
+
+  SearchRequest req;
+  req.tags = {{"service.name", "frontend"}};
+  EXPECT_EQ(Ids(search(req)), (std::vector<std::string>{TraceId(2), TraceId(1)}));
+  req.tags = {{"name", "cron"}};
+  EXPECT_EQ(Ids(search(req)), (std::vector<std::string>{TraceId(3)}));
+  req.tags = {{"status", "error"}};
+  EXPECT_EQ(Ids(search(req)), (std::vector<std::string>{TraceId(1)}));
+  req.tags = {{"http.status_code", "500"}};
+  SearchResult r500 = search(req);
+  EXPECT_EQ(Ids(r500), (std::vector<std::string>{TraceId(2)}));
+  ASSERT_EQ(r500.traces[0].span_sets.size(), 1u);
+  EXPECT_EQ(r500.traces[0].span_sets[0].matched, 2u);  // both spans of trace 2 carry 500
+  ASSERT_EQ(r500.traces[0].span_sets[0].spans[0].attributes.size(), 1u);
+  EXPECT_EQ(r500.traces[0].span_sets[0].spans[0].attributes[0].key(), "http.status_code");
+  // Tags matched by different spans of one trace; a pair no span carries excludes the trace.
+  req.tags = {{"service.name", "backend"}, {"http.method", "GET"}};
+  EXPECT_EQ(Ids(search(req)), (std::vector<std::string>{TraceId(1)}));
+  req.tags = {{"service.name", "backend"}, {"http.method", "PUT"}};
+  EXPECT_TRUE(search(req).traces.empty());
+  req.tags = {{"deployment.env", "prod"}};  // resource attribute on every trace
+  EXPECT_EQ(search(req).traces.size(), 4u);
+
+  // spss: trace 2's span set keeps 1 span of the 2 matched.
+  req.tags = {{"http.status_code", "500"}};
+  req.spss = 1;
+  SearchResult spss = search(req);
+  ASSERT_EQ(spss.traces.size(), 1u);
+  EXPECT_EQ(spss.traces[0].span_sets[0].spans.size(), 1u);
+  EXPECT_EQ(spss.traces[0].span_sets[0].matched, 2u);
+
+  // Durations: 100, 300, 5, 50 ms.
+  req = {};
+  req.min_duration_ns = 50 * kMs;
+  EXPECT_EQ(Ids(search(req)), (std::vector<std::string>{TraceId(4), TraceId(2), TraceId(1)}));
+  req.max_duration_ns = 100 * kMs;
+  EXPECT_EQ(Ids(search(req)), (std::vector<std::string>{TraceId(4), TraceId(1)}));
+
+  // Time range: [t0+2, t0+3] holds traces 3 (2.000 s) and 4 (3.000 s).
+  req = {};
+  const uint32_t t0 = static_cast<uint32_t>(kBase / 1000000000ull);
+  req.start_s = t0 + 2;
+  req.end_s = t0 + 3;
+  EXPECT_EQ(Ids(search(req)), (std::vector<std::string>{TraceId(4), TraceId(3)}));
+
+  // Limit.
+  req = {};
+  req.limit = 2;
+  EXPECT_EQ(Ids(search(req)), (std::vector<std::string>{TraceId(4), TraceId(3)}));
+}
+
+TEST(TraceStoreTest, TagNamesAndTypedValues) {
+  storage::FaultInjectionEnv env;
+  auto store = MustStart(&env);
+  PushKnownSet(store.get(), "team-a");
+
+  absl::StatusOr<TagNamesResult> names = store->TagNames("team-a", "", 0, 0);
+  ASSERT_TRUE(names.ok()) << names.status();
+  std::map<std::string, std::vector<std::string>> by_scope;
+  for (const TagScope& s : names->scopes) by_scope[s.name] = s.tags;
+  EXPECT_EQ(by_scope["resource"], (std::vector<std::string>{"deployment.env", "service.name"}));
+  EXPECT_EQ(by_scope["span"], (std::vector<std::string>{"http.method", "http.status_code"}));
+  EXPECT_EQ(by_scope["event"], (std::vector<std::string>{"event.detail"}));
+  EXPECT_EQ(by_scope["instrumentation"], (std::vector<std::string>{"lib.flavour"}));
+  EXPECT_EQ(by_scope.count("link"), 0u);  // no span has a link
+  EXPECT_GT(names->inspected_bytes, 0u);
+
+  names = store->TagNames("team-a", "span", 0, 0);
+  ASSERT_TRUE(names.ok());
+  ASSERT_EQ(names->scopes.size(), 1u);
+  EXPECT_EQ(names->scopes[0].name, "span");
+
+  auto values = [&](std::string_view name, uint32_t limit = 0) {
+    absl::StatusOr<TagValuesResult> r = store->TagValues("team-a", name, 0, 0, limit);
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> out;
+    if (r.ok()) {
+      for (const TagValue& v : r->values) out.push_back(v.type + ":" + v.value);
+    }
+    return out;
+  };
+  EXPECT_EQ(values("resource.service.name"),
+            (std::vector<std::string>{"string:backend", "string:frontend"}));
+  EXPECT_EQ(values(".service.name"),
+            (std::vector<std::string>{"string:backend", "string:frontend"}));
+  EXPECT_TRUE(values("span.service.name").empty());
+  EXPECT_EQ(values("span.http.status_code"), (std::vector<std::string>{"int:200", "int:500"}));
+  EXPECT_EQ(values("status"), (std::vector<std::string>{"keyword:error", "keyword:unset"}));
+  EXPECT_EQ(values("kind"), (std::vector<std::string>{"keyword:client", "keyword:server"}));
+  EXPECT_EQ(values("name"),
+            (std::vector<std::string>{"string:GET /", "string:POST /buy", "string:charge",
+                                      "string:cron", "string:orphan", "string:query"}));
+  EXPECT_EQ(values("name", 2), (std::vector<std::string>{"string:GET /", "string:POST /buy"}));
+  EXPECT_EQ(values("event.event.detail"), (std::vector<std::string>{"string:d"}));
+}
+
+TEST(TraceStoreTest, RestartReplaysEveryTenantAndTenantsStayApart) {
+  storage::FaultInjectionEnv env;
+  {
+    auto store = MustStart(&env);
+    PushKnownSet(store.get(), "team-a");
+    ExportTraceServiceRequest b;
+    *b.add_resource_spans() = MakeResourceSpans("billing", {{7, 1, 0, "invoice", 0, 20}});
+    ASSERT_TRUE(store->Push("team-b", b).ok());
+    EXPECT_EQ(store->tenants(), (std::vector<std::string>{"team-a", "team-b"}));
+  }
+  auto store = MustStart(&env);
+  EXPECT_EQ(store->tenants(), (std::vector<std::string>{"team-a", "team-b"}));
+
+  absl::StatusOr<SearchResult> a = store->Search("team-a", {});
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(Ids(*a), (std::vector<std::string>{TraceId(4), TraceId(3), TraceId(2), TraceId(1)}));
+  absl::StatusOr<SearchResult> b = store->Search("team-b", {});
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(Ids(*b), (std::vector<std::string>{TraceId(7)}));
+  EXPECT_EQ(b->traces[0].root_service_name, "billing");
+
+  auto t1 = store->FindTraceByID("team-a", TraceId(1), 0, 0);
+  ASSERT_TRUE(t1.ok() && t1->has_value());
+  EXPECT_EQ(Spans(**t1), (std::vector<std::string>{"GET /", "query"}));
+  auto cross = store->FindTraceByID("team-b", TraceId(1), 0, 0);
+  ASSERT_TRUE(cross.ok());
+  EXPECT_FALSE(cross->has_value());
+  cross = store->FindTraceByID("team-a", TraceId(7), 0, 0);
+  ASSERT_TRUE(cross.ok());
+  EXPECT_FALSE(cross->has_value());
+
+  absl::StatusOr<TagValuesResult> services =
+      store->TagValues("team-b", "resource.service.name", 0, 0, 0);
+  ASSERT_TRUE(services.ok());
+  ASSERT_EQ(services->values.size(), 1u);
+  EXPECT_EQ(services->values[0].value, "billing");
+
+  // A push after the restart adds to the replayed trace.
+  ExportTraceServiceRequest more;
+  *more.add_resource_spans() = MakeResourceSpans("backend", {{1, 3, 1, "cache", 20, 5}});
+  ASSERT_TRUE(store->Push("team-a", more).ok());
+  t1 = store->FindTraceByID("team-a", TraceId(1), 0, 0);
+  ASSERT_TRUE(t1.ok() && t1->has_value());
+  EXPECT_EQ(Spans(**t1), (std::vector<std::string>{"GET /", "cache", "query"}));
+}
+
+TEST(TraceStoreTest, TenantIdsValidatedAndCallsBeforeStartUnavailable) {
+  storage::FaultInjectionEnv env;
+  TraceStoreOptions o;
+  o.wal_dir = kWal;
+  o.env = &env;
+  TraceStore store(o);
+  EXPECT_TRUE(absl::IsUnavailable(store.Push("team-a", RequestTwo()).status()));
+  EXPECT_TRUE(absl::IsUnavailable(store.Search("team-a", {}).status()));
+  ASSERT_TRUE(store.Start().ok());
+
+  absl::StatusOr<live::PushResult> r = store.Push("a/b", RequestTwo());
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status()));
+  EXPECT_EQ(r.status().message(), "tenant ID 'a/b' contains unsupported character '/'");
+  r = store.Push("..", RequestTwo());
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status()));
+  EXPECT_TRUE(store.tenants().empty());
+
+  // A directory that is not a tenant ID is skipped by Start.
+  store.Close();
+  ASSERT_TRUE(env.CreateDirs(std::string(kWal) + "/bad name").ok());
+  auto again = MustStart(&env);
+  EXPECT_EQ(again->skipped_dirs(), (std::vector<std::string>{"bad name"}));
+  EXPECT_TRUE(again->tenants().empty());
+  EXPECT_TRUE(absl::IsUnavailable(store.Search("team-a", {}).status()));  // closed
+}
+
+}  // namespace
+}  // namespace sprout::traces::store

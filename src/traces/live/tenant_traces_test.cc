@@ -304,6 +304,7 @@ TEST(TenantTraces, IdleTracesReturnsAndRemovesExactlyTheIdleOnes) {
   MustPush(*t, one(2, 1));  // t0+3
   clock.now = kT0 + absl::Seconds(4);
   MustPush(*t, one(1, 2));  // t0+4: trace 1 active again
+  EXPECT_EQ(t->LiveTraceIds(), (std::vector<std::string>{TraceId(1), TraceId(2), TraceId(3)}));
 
   // At t0+5 with 5s: trace 3 is idle exactly 5s, not longer: nothing.
   EXPECT_TRUE(t->IdleTraces(kT0 + absl::Seconds(5), absl::Seconds(5)).empty());
@@ -318,6 +319,7 @@ TEST(TenantTraces, IdleTracesReturnsAndRemovesExactlyTheIdleOnes) {
       MessageDifferencer::Equals(cut[0].trace, Traces({RS("svc", {{"s", {MakeSpan(3, 1)}}})})));
   EXPECT_FALSE(t->FindTrace(TraceId(3)).has_value());
   EXPECT_EQ(t->live_traces(), 2u);
+  EXPECT_EQ(t->LiveTraceIds(), (std::vector<std::string>{TraceId(1), TraceId(2)}));
 
   // At t0+9.5: trace 2 (last t0+3) and trace 1 (last t0+4) are both idle; ordered by ID.
   cut = t->IdleTraces(kT0 + absl::Milliseconds(9500), absl::Seconds(5));

@@ -2,7 +2,8 @@
 // OTLP export requests are pushed through TraceStore::Push and read back through the
 // TraceQueryable seam; every expected value comes from how the requests are built: a known set
 // of traces (services, span names, attributes, statuses, times), a restart that replays the WAL,
-// two tenants kept apart, and tenant IDs refused as dskit refuses them.
+// two tenants kept apart, tenant IDs refused as dskit refuses them, and the store behind
+// Tempo's HTTP routes (TracesApi) with tenants from X-Scope-OrgID.
 #include "traces/store/trace_store.h"
 
 #include <algorithm>
@@ -11,7 +12,10 @@
 
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "net/http_message.h"
+#include "rapidjson/document.h"
 #include "storage/fault_injection_env.h"
+#include "traces/api/traces_api.h"
 
 namespace sprout::traces::store {
 namespace {
@@ -390,6 +394,60 @@ TEST(TraceStoreTest, TenantIdsValidatedAndCallsBeforeStartUnavailable) {
   EXPECT_EQ(again->skipped_dirs(), (std::vector<std::string>{"bad name"}));
   EXPECT_TRUE(again->tenants().empty());
   EXPECT_TRUE(absl::IsUnavailable(store.Search("team-a", {}).status()));  // closed
+}
+
+// The store behind Tempo's HTTP routes (TracesApi), tenants from X-Scope-OrgID.
+TEST(TraceStoreTest, ServesTempoRoutesPerTenant) {
+  storage::FaultInjectionEnv env;
+  auto store = MustStart(&env);
+  PushKnownSet(store.get(), "team-a");
+  TracesApiOptions options;
+  options.multitenancy_enabled = true;
+  options.queryable = store.get();
+  TracesApi api(options);
+  net::Router router;
+  ASSERT_TRUE(api.Register(&router).ok());
+  auto serve = [&](const std::string& target, const std::string& tenant) {
+    net::HttpRequest request;
+    request.method = "GET";
+    request.target = target;
+    const size_t q = target.find('?');
+    request.path = target.substr(0, q);
+    if (q != std::string::npos) request.query = target.substr(q + 1);
+    request.headers = {{"x-scope-orgid", tenant}};
+    net::HttpResponse response;
+    net::Router::Match m = router.Find("GET", request.path, &request.path_params);
+    EXPECT_NE(m.route, nullptr) << target;
+    if (m.route != nullptr) router.Serve(*m.route, request, response);
+    return response;
+  };
+
+  // Trace 2 by ID (hex of "x" 00.. 02): both its spans.
+  const std::string hex2 = "78000000000000000000000000000002";
+  net::HttpResponse r = serve("/api/v2/traces/" + hex2, "team-a");
+  EXPECT_EQ(r.status, 200);
+  rapidjson::Document d;
+  d.Parse(r.body.c_str());
+  ASSERT_FALSE(d.HasParseError()) << r.body;
+  ASSERT_TRUE(d.HasMember("trace") && d["trace"].HasMember("resourceSpans")) << r.body;
+  EXPECT_EQ(d["trace"]["resourceSpans"].Size(), 2u);
+  EXPECT_EQ(serve("/api/traces/" + hex2, "team-b").status, 404);  // the other tenant
+
+  // Search by tags: only trace 1 has an error span.
+  r = serve("/api/search?tags=status%3Derror", "team-a");
+  EXPECT_EQ(r.status, 200);
+  d.Parse(r.body.c_str());
+  ASSERT_FALSE(d.HasParseError()) << r.body;
+  ASSERT_TRUE(d.HasMember("traces")) << r.body;
+  ASSERT_EQ(d["traces"].Size(), 1u);
+  EXPECT_STREQ(d["traces"][0]["traceID"].GetString(), "78000000000000000000000000000001");
+  EXPECT_STREQ(d["traces"][0]["rootServiceName"].GetString(), "frontend");
+  EXPECT_EQ(d["traces"][0]["durationMs"].GetInt(), 100);
+
+  r = serve("/api/search/tag/service.name/values", "team-a");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\"backend\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"frontend\""), std::string::npos) << r.body;
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // sprout: one binary for the collector and (later) the trace, metrics and log stores.
 //
 //   sprout collector --config otelcol.yaml [--config more.yaml] [--set key::path=value]
-//   sprout validate  --config otelcol.yaml | --metrics-config mimir.yaml
+//   sprout validate  --config otelcol.yaml | --metrics-config mimir.yaml | --traces-config tempo.yaml
 //   sprout metrics   [--config mimir.yaml] [--set key.path=value]
+//   sprout traces    [--config tempo.yaml] [--set key.path=value]
 //   sprout components
 //   sprout --version
 
@@ -23,6 +24,7 @@
 #include "base/metrics.h"
 #include "base/process_stats.h"
 #include "base/signals.h"
+#include "cmd/traces_cmd.h"
 #include "collector/components.h"
 #include "collector/featuregate.h"
 #include "collector/service.h"
@@ -311,6 +313,9 @@ int main(int argc, char** argv) {
   validate_cmd->get_option("--config")->required(false);
   validate_cmd->add_option("--metrics-config", validate_metrics_configs,
                            "A `sprout metrics` (Mimir) configuration file to check instead.");
+  std::vector<std::string> validate_traces_configs;
+  validate_cmd->add_option("--traces-config", validate_traces_configs,
+                           "A `sprout traces` (Tempo) configuration file to check instead.");
 
   std::vector<std::string> metrics_configs;
   std::vector<std::string> metrics_sets;
@@ -324,6 +329,21 @@ int main(int argc, char** argv) {
                           "Override a value: key.path=value or key::path=value (YAML value).");
   metrics_cmd
       ->add_option("--shutdown-timeout", metrics_shutdown_timeout,
+                   "How long requests in progress may finish after SIGTERM (Go duration)")
+      ->capture_default_str();
+
+  std::vector<std::string> traces_configs;
+  std::vector<std::string> traces_sets;
+  std::string traces_shutdown_timeout = "30s";
+  CLI::App* traces_cmd = app.add_subcommand(
+      "traces", "Run the trace store (Tempo API, OTLP receivers) with a Tempo config");
+  traces_cmd->add_option("--config", traces_configs,
+                         "Tempo configuration: a file path, file:<path>, env:<VAR> or yaml:... "
+                         "Without it: local defaults, data under ./data/traces.");
+  traces_cmd->add_option("--set", traces_sets,
+                         "Override a value: key.path=value or key::path=value (YAML value).");
+  traces_cmd
+      ->add_option("--shutdown-timeout", traces_shutdown_timeout,
                    "How long requests in progress may finish after SIGTERM (Go duration)")
       ->capture_default_str();
 
@@ -341,6 +361,13 @@ int main(int argc, char** argv) {
     return RunCollector(collector_flags, *timeout);
   }
   if (validate_cmd->parsed()) {
+    if (!validate_traces_configs.empty()) {
+      if (!validate_flags.configs.empty() || !validate_metrics_configs.empty()) {
+        std::fprintf(stderr, "Error: use only one of --config, --metrics-config, --traces-config\n");
+        return 1;
+      }
+      return cmd::RunValidateTraces(validate_traces_configs, validate_flags.sets);
+    }
     if (!validate_metrics_configs.empty()) {
       if (!validate_flags.configs.empty()) {
         std::fprintf(stderr, "Error: use either --config or --metrics-config\n");
@@ -349,7 +376,7 @@ int main(int argc, char** argv) {
       return RunValidateMetrics(validate_metrics_configs, validate_flags.sets);
     }
     if (validate_flags.configs.empty()) {
-      std::fprintf(stderr, "Error: --config or --metrics-config is required\n");
+      std::fprintf(stderr, "Error: --config, --metrics-config or --traces-config is required\n");
       return 1;
     }
     return RunValidate(validate_flags);
@@ -362,6 +389,15 @@ int main(int argc, char** argv) {
       return 1;
     }
     return RunMetrics(metrics_configs, metrics_sets, *timeout);
+  }
+  if (traces_cmd->parsed()) {
+    auto timeout = ParseGoDuration(traces_shutdown_timeout);
+    if (!timeout.ok()) {
+      std::fprintf(stderr, "Error: --shutdown-timeout: %s\n",
+                   std::string(timeout.status().message()).c_str());
+      return 1;
+    }
+    return cmd::RunTraces(traces_configs, traces_sets, *timeout);
   }
   if (components_cmd->parsed()) {
     const collector::Factories factories = collector::BuiltinFactories();

@@ -1,0 +1,223 @@
+#include "cmd/traces_cmd.h"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "base/logging.h"
+#include "base/metrics.h"
+#include "base/process_stats.h"
+#include "base/signals.h"
+#include "collector/component.h"
+#include "collector/receiver/otlp/config.h"
+#include "collector/receiver/otlp/otlp_receiver.h"
+#include "config/config.h"
+#include "net/http_server.h"
+#include "otlp/consumer.h"
+#include "otlp/consumer_error.h"
+#include "traces/api/traces_api.h"
+#include "traces/config/traces_config.h"
+#include "traces/store/trace_store.h"
+
+namespace sprout::cmd {
+namespace {
+
+absl::StatusOr<traces::TracesConfigResult> LoadTracesFlags(const std::vector<std::string>& configs,
+                                                           const std::vector<std::string>& sets) {
+  config::LoadOptions options;
+  options.uris = configs;
+  options.set_overrides = sets;
+  return traces::LoadTracesConfig(options);
+}
+
+// The OTLP receivers' traces go to the store: the request's tenant (X-Scope-OrgID header or
+// gRPC metadata when multitenancy is on, `single-tenant` otherwise), answered after the push
+// (and so the WAL append, synced per policy) returned.
+class StoreConsumer : public otlp::TracesConsumer {
+ public:
+  StoreConsumer(traces::store::TraceStore* store, bool multitenancy)
+      : store_(store), multitenancy_(multitenancy) {}
+
+  absl::Status Consume(const otlp::Context& context,
+                       otlp::Batch<otlp::Signal::kTraces> batch) override {
+    std::string tenant(traces::TracesConfig::kSingleTenant);
+    if (multitenancy_) {
+      tenant.clear();
+      for (const auto& [key, value] : context.metadata) {
+        if (absl::AsciiStrToLower(key) == "x-scope-orgid") tenant = value;
+      }
+      if (tenant.empty()) return absl::UnauthenticatedError("no org id");
+    }
+    if (absl::Status s = batch.decode_status(); !s.ok()) return otlp::MarkPermanent(s);
+    auto pushed = store_->Push(tenant, batch.request());
+    if (!pushed.ok()) {
+      if (pushed.status().code() == absl::StatusCode::kInvalidArgument) {
+        return otlp::MarkPermanent(pushed.status());
+      }
+      return pushed.status();
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  traces::store::TraceStore* store_;
+  const bool multitenancy_;
+};
+
+class NoHost : public collector::Host {
+ public:
+  collector::Component* GetExtension(const collector::ComponentID&) const override {
+    return nullptr;
+  }
+};
+
+void PrintError(const absl::Status& status, const char* prefix = "Error: ") {
+  std::fprintf(stderr, "%s%s\n", prefix, std::string(status.message()).c_str());
+}
+
+}  // namespace
+
+int RunValidateTraces(const std::vector<std::string>& configs,
+                      const std::vector<std::string>& sets) {
+  auto cfg = LoadTracesFlags(configs, sets);
+  if (!cfg.ok()) {
+    PrintError(cfg.status(), "Error: invalid configuration: ");
+    return 1;
+  }
+  for (const std::string& warning : cfg->warnings) {
+    std::fprintf(stderr, "Warning: %s\n", warning.c_str());
+  }
+  return 0;
+}
+
+int RunTraces(const std::vector<std::string>& configs, const std::vector<std::string>& sets,
+              absl::Duration shutdown_timeout) {
+  const log::Logger logger;
+  auto cfg = LoadTracesFlags(configs, sets);
+  if (!cfg.ok()) {
+    PrintError(cfg.status(), "Error: invalid configuration: ");
+    return 1;
+  }
+  for (const std::string& warning : cfg->warnings) logger.Warn(warning, {});
+  const traces::TracesConfig& config = cfg->config;
+  if (absl::Status runnable = traces::CheckRunnable(config); !runnable.ok()) {
+    PrintError(runnable);
+    return 1;
+  }
+
+  MetricsRegistry registry;
+  registry
+      .GetGauge("sprout_build_info", "A metric with a constant '1' value.",
+                {{"version", SPROUT_VERSION}, {"application", "sprout traces"}})
+      ->Set(1);
+
+  traces::store::TraceStoreOptions store_options;
+  store_options.wal_dir = config.wal_path;
+  store_options.tenant.max_bytes_per_trace = config.max_bytes_per_trace;
+  store_options.tenant.wal.on_damage = [&logger](const storage::LogDamage& damage) {
+    logger.Warn("traces WAL damage repaired or skipped",
+                {{"file", damage.file},
+                 {"offset", std::to_string(damage.offset)},
+                 {"reason", damage.reason}});
+  };
+  traces::store::TraceStore store(store_options);
+
+  traces::TracesApiOptions api_options;
+  api_options.multitenancy_enabled = config.multitenancy_enabled;
+  api_options.build.revision = "";
+  api_options.build.branch = "main";
+  api_options.build.go_version = std::string("c++ ") + __VERSION__;
+  api_options.queryable = &store;
+  api_options.max_bytes_per_trace = static_cast<uint64_t>(std::max<int64_t>(
+      0, config.max_bytes_per_trace));
+  traces::TracesApi api(api_options);
+  net::Router router;
+  if (absl::Status s = api.Register(&router); !s.ok()) {
+    PrintError(s);
+    return 1;
+  }
+  net::HttpServerOptions server_options;
+  server_options.endpoint = config.HttpEndpoint();
+  server_options.worker_threads =
+      static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  auto server = net::HttpServer::Start(server_options, std::move(router));
+  if (!server.ok()) {
+    PrintError(server.status(), "Error: cannot start the HTTP server: ");
+    return 1;
+  }
+  const absl::Time replay_start = absl::Now();
+  if (absl::Status s = store.Start(); !s.ok()) {
+    PrintError(s);
+    (*server)->Shutdown(absl::ZeroDuration());
+    return 1;
+  }
+  for (const std::string& dir : store.skipped_dirs()) {
+    logger.Warn("skipping a directory of the WAL directory that is not a valid tenant ID",
+                {{"dir", dir}});
+  }
+
+  // The OTLP receivers: the collector's otlp receiver, feeding the store.
+  std::unique_ptr<collector::Component> receiver;
+  if (config.otlp_grpc.enabled || config.otlp_http.enabled) {
+    auto factory = collector::otlpreceiver::NewFactory();
+    auto receiver_config = factory->CreateDefaultConfig();
+    auto* otlp_config = static_cast<collector::otlpreceiver::Config*>(receiver_config.get());
+    otlp_config->grpc.enabled = config.otlp_grpc.enabled;
+    if (!config.otlp_grpc.endpoint.empty()) otlp_config->grpc.endpoint = config.otlp_grpc.endpoint;
+    otlp_config->grpc.include_metadata = true;
+    otlp_config->http.enabled = config.otlp_http.enabled;
+    if (!config.otlp_http.endpoint.empty()) otlp_config->http.endpoint = config.otlp_http.endpoint;
+    otlp_config->http.include_metadata = true;
+    if (absl::Status s = receiver_config->Validate(); !s.ok()) {
+      PrintError(s, "Error: invalid OTLP receiver configuration: ");
+      (*server)->Shutdown(absl::ZeroDuration());
+      store.Close();
+      return 1;
+    }
+    collector::CreateSettings settings{*collector::ComponentID::Parse("otlp"), {}};
+    settings.telemetry.logger = logger;
+    settings.telemetry.metrics = &registry;
+    settings.telemetry.build_version = SPROUT_VERSION;
+    auto consumer = std::make_shared<StoreConsumer>(&store, config.multitenancy_enabled);
+    auto created = factory->CreateReceiver(settings, *receiver_config, {consumer, nullptr, nullptr});
+    NoHost host;
+    absl::Status started = created.ok() ? (*created)->Start(host) : created.status();
+    if (!started.ok()) {
+      PrintError(started, "Error: cannot start the OTLP receivers: ");
+      (*server)->Shutdown(absl::ZeroDuration());
+      store.Close();
+      return 1;
+    }
+    receiver = std::move(*created);
+  }
+
+  api.SetReady(true);
+  const std::string host =
+      config.http_listen_address.empty() ? "0.0.0.0" : config.http_listen_address;
+  logger.Info("sprout traces is ready",
+              {{"address", host + ":" + std::to_string((*server)->port())},
+               {"otlp_grpc", config.otlp_grpc.enabled ? config.otlp_grpc.endpoint : "off"},
+               {"otlp_http", config.otlp_http.enabled ? config.otlp_http.endpoint : "off"},
+               {"multitenancy_enabled", config.multitenancy_enabled ? "true" : "false"},
+               {"wal_path", config.wal_path},
+               {"replay", absl::FormatDuration(absl::Now() - replay_start)}});
+  const int sig = WaitForTerminationSignal();
+  logger.Info("Received signal from OS", {{"signal", sig == SIGTERM ? "terminated" : "interrupt"}});
+  api.SetReady(false);
+  const absl::Time deadline = absl::Now() + shutdown_timeout;
+  if (receiver) {
+    receiver->PrepareShutdown(deadline);
+    if (absl::Status s = receiver->Shutdown(deadline); !s.ok()) {
+      logger.Warn("OTLP receiver shutdown", {{"error", std::string(s.message())}});
+    }
+  }
+  (*server)->Shutdown(std::max(absl::ZeroDuration(), deadline - absl::Now()));
+  store.Close();
+  return 0;
+}
+
+}  // namespace sprout::cmd

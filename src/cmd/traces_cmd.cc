@@ -39,8 +39,8 @@ absl::StatusOr<traces::TracesConfigResult> LoadTracesFlags(const std::vector<std
 // (and so the WAL append, synced per policy) returned.
 class StoreConsumer : public otlp::TracesConsumer {
  public:
-  StoreConsumer(traces::store::TraceStore* store, bool multitenancy)
-      : store_(store), multitenancy_(multitenancy) {}
+  StoreConsumer(traces::store::TraceStore* store, bool multitenancy, MetricsRegistry* registry)
+      : store_(store), multitenancy_(multitenancy), registry_(registry) {}
 
   absl::Status Consume(const otlp::Context& context,
                        otlp::Batch<otlp::Signal::kTraces> batch) override {
@@ -60,12 +60,24 @@ class StoreConsumer : public otlp::TracesConsumer {
       }
       return pushed.status();
     }
+    registry_
+        ->GetCounter("tempo_distributor_spans_received_total",
+                     "The total number of spans received per tenant", {{"tenant", tenant}})
+        ->Add(static_cast<double>(pushed->accepted_spans));
+    for (const auto& [reason, count] : pushed->discarded_spans) {
+      registry_
+          ->GetCounter("tempo_discarded_spans_total",
+                       "The total number of samples that were discarded.",
+                       {{"reason", reason}, {"tenant", tenant}})
+          ->Add(static_cast<double>(count));
+    }
     return absl::OkStatus();
   }
 
  private:
   traces::store::TraceStore* store_;
   const bool multitenancy_;
+  MetricsRegistry* registry_;
 };
 
 class NoHost : public collector::Host {
@@ -110,6 +122,15 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
   }
 
   MetricsRegistry registry;
+  const absl::Time start = absl::Now();
+  registry.AddCounterCallback("process_cpu_seconds_total",
+                              "Total user and system CPU time spent in seconds.", {},
+                              [] { return ProcessCpuSeconds(); });
+  registry.AddGaugeCallback("process_resident_memory_bytes", "Resident memory size in bytes.", {},
+                            [] { return static_cast<double>(ProcessRssBytes()); });
+  registry.AddGaugeCallback("process_start_time_seconds",
+                            "Start time of the process since unix epoch in seconds.", {},
+                            [start] { return absl::ToDoubleSeconds(start - absl::UnixEpoch()); });
   registry
       .GetGauge("sprout_build_info", "A metric with a constant '1' value.",
                 {{"version", SPROUT_VERSION}, {"application", "sprout traces"}})
@@ -137,6 +158,20 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
   traces::TracesApi api(api_options);
   net::Router router;
   if (absl::Status s = api.Register(&router); !s.ok()) {
+    PrintError(s);
+    return 1;
+  }
+  // /metrics: the process, the OTLP receiver (otelcol_receiver_*) and the store's counters.
+  net::RouteOptions metrics_route;
+  metrics_route.gzip = true;
+  if (absl::Status s = router.Handle(
+          "GET", "/metrics",
+          [&registry](net::HttpRequest&, net::HttpResponse& response) {
+            response.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+            response.body = registry.RenderText();
+          },
+          metrics_route);
+      !s.ok()) {
     PrintError(s);
     return 1;
   }
@@ -182,7 +217,7 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
     settings.telemetry.logger = logger;
     settings.telemetry.metrics = &registry;
     settings.telemetry.build_version = SPROUT_VERSION;
-    auto consumer = std::make_shared<StoreConsumer>(&store, config.multitenancy_enabled);
+    auto consumer = std::make_shared<StoreConsumer>(&store, config.multitenancy_enabled, &registry);
     auto created = factory->CreateReceiver(settings, *receiver_config, {consumer, nullptr, nullptr});
     NoHost host;
     absl::Status started = created.ok() ? (*created)->Start(host) : created.status();

@@ -1,15 +1,21 @@
 'use strict';
 // `sprout traces` end to end: started with no config (local defaults, data under
 // ./data/traces in a temp dir) on free ports, traces sent by the real OpenTelemetry JS SDK over
-// OTLP gRPC, HTTP/protobuf and HTTP/JSON, then read back by ID from Tempo's v1 and v2 endpoints
-// and compared with what the SDK made; then the process is restarted and the same traces are
+// OTLP gRPC, HTTP/protobuf and HTTP/JSON (nested spans, events, links, every attribute type, two
+// resources per trace), then read back by ID from Tempo's v1 (JSON and protobuf) and v2 endpoints
+// and compared field by field with the SDK's own finished spans; then the process is restarted and the same traces are
 // read again (replayed from the WAL). Also: multitenancy routes each push by X-Scope-OrgID.
 
 const { describe, it, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
+const path = require('node:path');
+const api = require('@opentelemetry/api');
+const protobuf = require('protobufjs');
 
-const { SPROUT_BIN, freePorts, makeTempDir, trackChild, waitFor } = require('./lib/sprout');
+const {
+  SPROUT_BIN, freePorts, hrTimeToNanos, makeTempDir, metricValue, parsePrometheusText, trackChild, waitFor,
+} = require('./lib/sprout');
 const { sdkFor } = require('./lib/otel');
 
 const started = [];
@@ -50,31 +56,60 @@ async function startTraces(cwd, ports, extraArgs = []) {
 
 const b64 = (hex) => Buffer.from(hex, 'hex').toString('base64');
 
-// OTLP/JSON AnyValue → JS value (as the SDK's attribute was set).
+// The OTLP TracesData schema from the repository's proto/, to read `Accept: application/protobuf`
+// answers (bytes as base64, enums by name, 64-bit numbers as strings: the shape of the JSON).
+const PROTO_ROOT = path.resolve(__dirname, '../../proto');
+const protoRoot = new protobuf.Root();
+protoRoot.resolvePath = (origin, target) => path.join(PROTO_ROOT, target);
+protoRoot.loadSync(['opentelemetry/proto/trace/v1/trace.proto'], { keepCase: false });
+const TracesData = protoRoot.lookupType('opentelemetry.proto.trace.v1.TracesData');
+const decodeTracesData = (buf) => TracesData.toObject(TracesData.decode(buf),
+  { longs: String, enums: String, bytes: String, defaults: false });
+
+// OTLP AnyValue (JSON or the decoded protobuf) → the JS value the SDK's attribute was set to.
 function anyValue(v) {
   if ('stringValue' in v) return v.stringValue;
   if ('intValue' in v) return Number(v.intValue);
-  if ('doubleValue' in v) return v.doubleValue;
+  if ('doubleValue' in v) return Number(v.doubleValue);
   if ('boolValue' in v) return v.boolValue;
+  if ('arrayValue' in v) return (v.arrayValue.values || []).map(anyValue);
   throw new Error(`unexpected value ${JSON.stringify(v)}`);
 }
 const attrs = (list = []) => Object.fromEntries(list.map((kv) => [kv.key, anyValue(kv.value)]));
 
-// Every span of a JSON ResourceSpans array, with its resource's service.name, sorted by name.
+const KINDS = ['SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER',
+  'SPAN_KIND_CONSUMER'];
+const STATUS = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
+
+// Every span of a ResourceSpans array (JSON or decoded protobuf) in a comparable form, with its
+// resource's attributes and scope name, sorted by span name.
 function flatten(resourceSpans) {
   const out = [];
   for (const rs of resourceSpans) {
-    const service = attrs(rs.resource && rs.resource.attributes)['service.name'];
+    const resource = attrs(rs.resource && rs.resource.attributes);
     for (const ss of rs.scopeSpans || []) {
       for (const sp of ss.spans || []) {
         out.push({
-          service,
+          resource,
           scope: ss.scope && ss.scope.name,
           name: sp.name,
+          kind: sp.kind,
           traceId: sp.traceId,
           spanId: sp.spanId,
           parentSpanId: sp.parentSpanId || '',
+          start: String(sp.startTimeUnixNano),
+          end: String(sp.endTimeUnixNano),
           attributes: attrs(sp.attributes),
+          events: (sp.events || []).map((e) => ({
+            time: String(e.timeUnixNano), name: e.name, attributes: attrs(e.attributes),
+          })),
+          links: (sp.links || []).map((l) => ({
+            traceId: l.traceId, spanId: l.spanId, attributes: attrs(l.attributes),
+          })),
+          status: {
+            code: (sp.status && sp.status.code) || 'STATUS_CODE_UNSET',
+            message: (sp.status && sp.status.message) || '',
+          },
         });
       }
     }
@@ -82,44 +117,69 @@ function flatten(resourceSpans) {
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-// Sends one trace (a root span and two children) per transport through the SDK; returns what
-// each trace must read back as, by hex trace ID.
+// The same form, built from the SDK's own finished spans (what it was asked to send).
+function expectedSpan(span) {
+  const ctx = span.spanContext();
+  const parent = span.parentSpanContext ? span.parentSpanContext.spanId
+    : (span.parentSpanId || '');
+  return {
+    resource: { ...span.resource.attributes },
+    scope: span.instrumentationScope.name,
+    name: span.name,
+    kind: KINDS[span.kind],
+    traceId: b64(ctx.traceId),
+    spanId: b64(ctx.spanId),
+    parentSpanId: parent ? b64(parent) : '',
+    start: String(hrTimeToNanos(span.startTime)),
+    end: String(hrTimeToNanos(span.endTime)),
+    attributes: { ...span.attributes },
+    events: span.events.map((e) => ({
+      time: String(hrTimeToNanos(e.time)), name: e.name, attributes: { ...(e.attributes || {}) },
+    })),
+    links: span.links.map((l) => ({
+      traceId: b64(l.context.traceId), spanId: b64(l.context.spanId), attributes: { ...(l.attributes || {}) },
+    })),
+    status: { code: STATUS[span.status.code], message: span.status.message || '' },
+  };
+}
+
+// Sends one trace per transport through the SDK: a SERVER root span (every attribute type, an
+// event, error status) and an INTERNAL child with a link from the frontend's resource, and a
+// CLIENT child from a second resource (a second SDK, the backend, continuing the trace); returns
+// what each trace must read back as, by hex trace ID.
 async function sendTraces(ports) {
   const expected = new Map();
   for (const transport of ['grpc', 'http/protobuf', 'http/json']) {
-    const service = `svc-${transport.replace('/', '-')}`;
-    const sdk = sdkFor(transport, ports, { 'service.name': service });
-    const tracer = sdk.tracerProvider.getTracer('traces-e2e');
-    const root = tracer.startSpan(`root ${transport}`, { attributes: { 'http.method': 'GET', transport } });
-    const ctx = require('@opentelemetry/api').trace.setSpan(require('@opentelemetry/api').context.active(), root);
-    const children = [1, 2].map((i) => {
-      const child = tracer.startSpan(`child ${transport} ${i}`, { attributes: { index: i, ok: i === 1 } }, ctx);
-      child.end();
-      return child;
+    const name = transport.replace('/', '-');
+    const front = sdkFor(transport, ports, { 'service.name': `front-${name}`, 'deployment.environment': 'e2e' });
+    const back = sdkFor(transport, ports, { 'service.name': `back-${name}`, 'host.cores': 8 });
+    const tracer = front.tracerProvider.getTracer('traces-e2e-front');
+    const root = tracer.startSpan(`root ${transport}`, {
+      kind: api.SpanKind.SERVER,
+      attributes: {
+        'http.method': 'GET', 'http.status_code': 500, ratio: 0.25, cached: false,
+        tags: ['a', 'b'], sizes: [1, 2, 3], weights: [1.5, 2.5], flags: [true, false],
+      },
     });
+    root.addEvent('exception', { 'exception.message': 'boom', attempt: 2 });
+    root.setStatus({ code: api.SpanStatusCode.ERROR, message: 'it failed' });
+    const ctx = api.trace.setSpan(api.context.active(), root);
+    const linked = { traceId: 'f'.repeat(32), spanId: '1234567890abcdef', traceFlags: 1 };
+    const inner = tracer.startSpan(`inner ${transport}`,
+      { kind: api.SpanKind.INTERNAL, links: [{ context: linked, attributes: { why: 'retry of' } }] }, ctx);
+    inner.end();
+    const call = back.tracerProvider.getTracer('traces-e2e-back').startSpan(`call ${transport}`,
+      { kind: api.SpanKind.CLIENT, attributes: { 'peer.service': 'db', rows: 7 } }, ctx);
+    call.end();
     root.end();
-    await sdk.tracerProvider.forceFlush();
-    assert.deepEqual(sdk.failures().traces, [], `${transport} exports failed`);
-    assert.ok(sdk.results.traces.length >= 1, `${transport}: nothing exported`);
-    await sdk.shutdown();
-    const traceHex = root.spanContext().traceId;
-    const rootId = root.spanContext().spanId;
-    const spans = [
-      { name: `root ${transport}`, spanId: rootId, parent: '', attributes: { 'http.method': 'GET', transport } },
-      ...children.map((c, i) => ({
-        name: `child ${transport} ${i + 1}`, spanId: c.spanContext().spanId, parent: rootId,
-        attributes: { index: i + 1, ok: i === 0 },
-      })),
-    ];
-    expected.set(traceHex, spans.map((sp) => ({
-      service,
-      scope: 'traces-e2e',
-      name: sp.name,
-      traceId: b64(traceHex),
-      spanId: b64(sp.spanId),
-      parentSpanId: sp.parent ? b64(sp.parent) : '',
-      attributes: sp.attributes,
-    })).sort((a, b) => a.name.localeCompare(b.name)));
+    for (const sdk of [front, back]) {
+      await sdk.tracerProvider.forceFlush();
+      assert.deepEqual(sdk.failures().traces, [], `${transport} exports failed`);
+      assert.ok(sdk.results.traces.length >= 1, `${transport}: nothing exported`);
+      await sdk.shutdown();
+    }
+    expected.set(root.spanContext().traceId,
+      [root, inner, call].map(expectedSpan).sort((a, b) => a.name.localeCompare(b.name)));
   }
   return expected;
 }
@@ -136,6 +196,12 @@ async function assertTracesReadBack(base, expected) {
     const v2Body = await v2.json();
     assert.equal(v2Body.status, undefined);
     assert.deepEqual(flatten(v2Body.trace.resourceSpans), spans, `v2 ${traceHex}`);
+
+    const pb = await fetch(`${base}/api/traces/${traceHex}`, { headers: { Accept: 'application/protobuf' } });
+    assert.equal(pb.status, 200, `protobuf ${traceHex}`);
+    assert.match(pb.headers.get('content-type'), /application\/protobuf/);
+    const decoded = decodeTracesData(Buffer.from(await pb.arrayBuffer()));
+    assert.deepEqual(flatten(decoded.resourceSpans), spans, `protobuf ${traceHex}`);
   }
   // An ID never sent: v1 404, v2 200 with an empty trace.
   const missing = await fetch(`${base}/api/traces/0123456789abcdef0123456789abcdef`);
@@ -157,6 +223,9 @@ describe('sprout traces: OTLP in, trace by ID out, WAL replay', () => {
     expected = await sendTraces(ports);
     assert.equal(expected.size, 3);
     await assertTracesReadBack(s.base, expected);
+    // Every span the SDKs sent is counted once, for the single tenant.
+    const samples = parsePrometheusText(await (await fetch(`${s.base}/metrics`)).text());
+    assert.equal(metricValue(samples, 'tempo_distributor_spans_received_total', { tenant: 'single-tenant' }), 9);
     const { code } = await s.stop();
     assert.equal(code, 0, s.log());
   });
@@ -199,7 +268,7 @@ describe('sprout traces with multitenancy_enabled', () => {
     const a = await fetch(`${s.base}/api/traces/${traceHex}`, { headers: { 'X-Scope-OrgID': 'team-a' } });
     assert.equal(a.status, 200);
     const spans = flatten((await a.json()).batches);
-    assert.deepEqual(spans.map((sp) => [sp.service, sp.name, sp.traceId, sp.spanId]),
+    assert.deepEqual(spans.map((sp) => [sp.resource['service.name'], sp.name, sp.traceId, sp.spanId]),
       [['tenant-svc', 'tenant span', b64(traceHex), b64('0102030405060708')]]);
     const b = await fetch(`${s.base}/api/traces/${traceHex}`, { headers: { 'X-Scope-OrgID': 'team-b' } });
     assert.equal(b.status, 404);

@@ -16,7 +16,9 @@ const protobuf = require('protobufjs');
 const {
   SPROUT_BIN, freePorts, hrTimeToNanos, makeTempDir, metricValue, parsePrometheusText, trackChild, waitFor,
 } = require('./lib/sprout');
-const { sdkFor } = require('./lib/otel');
+const { Metadata } = require('@grpc/grpc-js');
+const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc');
+const { sdkFor, simpleTracer } = require('./lib/otel');
 
 const started = [];
 after(async () => {
@@ -239,7 +241,7 @@ describe('sprout traces: OTLP in, trace by ID out, WAL replay', () => {
 });
 
 describe('sprout traces with multitenancy_enabled', () => {
-  it('stores each push under its X-Scope-OrgID and refuses a push without one', async () => {
+  it('stores each push under its X-Scope-OrgID (HTTP header, gRPC metadata) and refuses one without', async () => {
     const [api, grpc, http] = await freePorts(3);
     const s = await startTraces(makeTempDir('sprout-traces-mt-'), { api, grpc, http },
       ['--set', 'multitenancy_enabled=true']);
@@ -272,6 +274,33 @@ describe('sprout traces with multitenancy_enabled', () => {
       [['tenant-svc', 'tenant span', b64(traceHex), b64('0102030405060708')]]);
     const b = await fetch(`${s.base}/api/traces/${traceHex}`, { headers: { 'X-Scope-OrgID': 'team-b' } });
     assert.equal(b.status, 404);
+
+    // gRPC: the tenant is the `x-scope-orgid` metadata; without it the export is refused.
+    const metadata = new Metadata();
+    metadata.set('x-scope-orgid', 'team-g');
+    const { provider, tracer, results } = simpleTracer(
+      new OTLPTraceExporter({ url: `http://127.0.0.1:${grpc}`, metadata, timeoutMillis: 10000 }),
+      { serviceName: 'grpc-tenant', tracerName: 'raw' });
+    const span = tracer.startSpan('grpc tenant span');
+    span.end();
+    await provider.forceFlush();
+    await provider.shutdown();
+    assert.deepEqual(results.map((r) => r.code), [0]);
+    const grpcHex = span.spanContext().traceId;
+    const g = await fetch(`${s.base}/api/traces/${grpcHex}`, { headers: { 'X-Scope-OrgID': 'team-g' } });
+    assert.equal(g.status, 200);
+    assert.deepEqual(flatten((await g.json()).batches).map((sp) => [sp.name, sp.spanId]),
+      [['grpc tenant span', b64(span.spanContext().spanId)]]);
+    const ga = await fetch(`${s.base}/api/traces/${grpcHex}`, { headers: { 'X-Scope-OrgID': 'team-a' } });
+    assert.equal(ga.status, 404);
+    const anon = simpleTracer(new OTLPTraceExporter({ url: `http://127.0.0.1:${grpc}`, timeoutMillis: 10000 }),
+      { serviceName: 'grpc-anon', tracerName: 'raw' });
+    anon.tracer.startSpan('anonymous').end();
+    await Promise.allSettled([anon.provider.forceFlush()]);
+    await Promise.allSettled([anon.provider.shutdown()]);
+    assert.equal(anon.results.length, 1);
+    assert.notEqual(anon.results[0].code, 0);
+    assert.match(anon.results[0].error.message, /no org id/);
     const { code } = await s.stop();
     assert.equal(code, 0, s.log());
   });

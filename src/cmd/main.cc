@@ -1,7 +1,7 @@
 // sprout: one binary for the collector and (later) the trace, metrics and log stores.
 //
 //   sprout collector --config otelcol.yaml [--config more.yaml] [--set key::path=value]
-//   sprout validate  --config otelcol.yaml | --metrics-config mimir.yaml | --traces-config tempo.yaml
+//   sprout validate  --config otelcol.yaml | --metrics-config mimir.yaml | --traces-config t.yaml
 //   sprout metrics   [--config mimir.yaml] [--set key.path=value]
 //   sprout traces    [--config tempo.yaml] [--set key.path=value]
 //   sprout components
@@ -363,7 +363,8 @@ int main(int argc, char** argv) {
   if (validate_cmd->parsed()) {
     if (!validate_traces_configs.empty()) {
       if (!validate_flags.configs.empty() || !validate_metrics_configs.empty()) {
-        std::fprintf(stderr, "Error: use only one of --config, --metrics-config, --traces-config\n");
+        std::fprintf(stderr,
+                     "Error: use only one of --config, --metrics-config, --traces-config\n");
         return 1;
       }
       return cmd::RunValidateTraces(validate_traces_configs, validate_flags.sets);

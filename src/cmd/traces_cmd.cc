@@ -140,10 +140,9 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
   store_options.wal_dir = config.wal_path;
   store_options.tenant.max_bytes_per_trace = config.max_bytes_per_trace;
   store_options.tenant.wal.on_damage = [&logger](const storage::LogDamage& damage) {
-    logger.Warn("traces WAL damage repaired or skipped",
-                {{"file", damage.file},
-                 {"offset", std::to_string(damage.offset)},
-                 {"reason", damage.reason}});
+    logger.Warn("traces WAL damage repaired or skipped", {{"file", damage.file},
+                                                          {"offset", std::to_string(damage.offset)},
+                                                          {"reason", damage.reason}});
   };
   traces::store::TraceStore store(store_options);
 
@@ -153,8 +152,8 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
   api_options.build.branch = "main";
   api_options.build.go_version = std::string("c++ ") + __VERSION__;
   api_options.queryable = &store;
-  api_options.max_bytes_per_trace = static_cast<uint64_t>(std::max<int64_t>(
-      0, config.max_bytes_per_trace));
+  api_options.max_bytes_per_trace =
+      static_cast<uint64_t>(std::max<int64_t>(0, config.max_bytes_per_trace));
   traces::TracesApi api(api_options);
   net::Router router;
   if (absl::Status s = api.Register(&router); !s.ok()) {
@@ -218,7 +217,8 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
     settings.telemetry.metrics = &registry;
     settings.telemetry.build_version = SPROUT_VERSION;
     auto consumer = std::make_shared<StoreConsumer>(&store, config.multitenancy_enabled, &registry);
-    auto created = factory->CreateReceiver(settings, *receiver_config, {consumer, nullptr, nullptr});
+    auto created =
+        factory->CreateReceiver(settings, *receiver_config, {consumer, nullptr, nullptr});
     NoHost host;
     absl::Status started = created.ok() ? (*created)->Start(host) : created.status();
     if (!started.ok()) {

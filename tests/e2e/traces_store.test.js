@@ -4,7 +4,8 @@
 // OTLP gRPC, HTTP/protobuf and HTTP/JSON (nested spans, events, links, every attribute type, two
 // resources per trace), then read back by ID from Tempo's v1 (JSON and protobuf) and v2 endpoints
 // and compared field by field with the SDK's own finished spans; then the process is restarted and the same traces are
-// read again (replayed from the WAL). Also: multitenancy routes each push by X-Scope-OrgID.
+// read again (replayed from the WAL). Also: multitenancy routes each push by X-Scope-OrgID;
+// `sprout validate --traces-config` and the start-up refusals (unknown key, s3).
 
 const { describe, it, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -14,7 +15,8 @@ const api = require('@opentelemetry/api');
 const protobuf = require('protobufjs');
 
 const {
-  SPROUT_BIN, freePorts, hrTimeToNanos, makeTempDir, metricValue, parsePrometheusText, trackChild, waitFor,
+  SPROUT_BIN, freePorts, hrTimeToNanos, makeTempDir, metricValue, parsePrometheusText, run, trackChild, waitFor,
+  writeConfig,
 } = require('./lib/sprout');
 const { Metadata } = require('@grpc/grpc-js');
 const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc');
@@ -303,5 +305,33 @@ describe('sprout traces with multitenancy_enabled', () => {
     assert.match(anon.results[0].error.message, /no org id/);
     const { code } = await s.stop();
     assert.equal(code, 0, s.log());
+  });
+});
+
+describe('sprout validate --traces-config and start-up refusals', () => {
+  const SEED = path.resolve(__dirname, '../../examples/seed/tempo.yaml');
+  const dir = makeTempDir('sprout-traces-validate-');
+
+  it('accepts the seed config (s3 included)', async () => {
+    const res = await run(SPROUT_BIN, ['validate', '--traces-config', SEED]);
+    assert.equal(res.code, 0, res.stderr);
+  });
+
+  it('refuses an unknown key with its path, in validate and at start', async () => {
+    const file = writeConfig(dir, 'bad.yaml',
+      'storage:\n  trace:\n    backend: local\ningester:\n  max_block_byte: 5\n');
+    const expected = "Error: invalid configuration: 'ingester' has invalid keys: max_block_byte\n";
+    const validated = await run(SPROUT_BIN, ['validate', '--traces-config', file]);
+    assert.equal(validated.code, 1);
+    assert.equal(validated.stderr, expected);
+    const started = await run(SPROUT_BIN, ['traces', '--config', file], { cwd: dir });
+    assert.equal(started.code, 1);
+    assert.equal(started.stderr, expected);
+  });
+
+  it('refuses the s3 backend at start', async () => {
+    const res = await run(SPROUT_BIN, ['traces', '--config', SEED], { cwd: dir });
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /^Error: .*s3 is not available yet; use the local backend \(--set storage\.trace\.backend=local\)\n$/);
   });
 });

@@ -3,8 +3,9 @@
 // ./data/traces in a temp dir) on free ports, traces sent by the real OpenTelemetry JS SDK over
 // OTLP gRPC, HTTP/protobuf and HTTP/JSON (nested spans, events, links, every attribute type, two
 // resources per trace), then read back by ID from Tempo's v1 (JSON and protobuf) and v2 endpoints
-// and compared field by field with the SDK's own finished spans; then the process is restarted and the same traces are
-// read again (replayed from the WAL). Also: multitenancy routes each push by X-Scope-OrgID;
+// and compared field by field with the SDK's own finished spans; then the process is restarted
+// and the same traces are read again (replayed from the WAL). Also: multitenancy routes each push
+// by X-Scope-OrgID;
 // `sprout validate --traces-config` and the start-up refusals (unknown key, s3).
 
 const { describe, it, after } = require('node:test');

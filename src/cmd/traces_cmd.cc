@@ -55,6 +55,17 @@ class StoreConsumer : public otlp::TracesConsumer {
     if (absl::Status s = batch.decode_status(); !s.ok()) return otlp::MarkPermanent(s);
     auto pushed = store_->Push(tenant, batch.request());
     if (!pushed.ok()) {
+      if (absl::IsResourceExhausted(pushed.status())) {  // the ingestion rate limit
+        int64_t spans = 0;
+        for (const auto& rs : batch.request().resource_spans()) {
+          for (const auto& ss : rs.scope_spans()) spans += ss.spans_size();
+        }
+        registry_
+            ->GetCounter("tempo_discarded_spans_total",
+                         "The total number of samples that were discarded.",
+                         {{"reason", "rate_limited"}, {"tenant", tenant}})
+            ->Add(static_cast<double>(spans));
+      }
       if (pushed.status().code() == absl::StatusCode::kInvalidArgument) {
         return otlp::MarkPermanent(pushed.status());
       }
@@ -139,6 +150,8 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
   traces::store::TraceStoreOptions store_options;
   store_options.wal_dir = config.wal_path;
   store_options.tenant.max_bytes_per_trace = config.max_bytes_per_trace;
+  store_options.ingestion_rate_limit_bytes = config.ingestion_rate_limit_bytes;
+  store_options.ingestion_burst_size_bytes = config.ingestion_burst_size_bytes;
   store_options.tenant.wal.on_damage = [&logger](const storage::LogDamage& damage) {
     logger.Warn("traces WAL damage repaired or skipped", {{"file", damage.file},
                                                           {"offset", std::to_string(damage.offset)},

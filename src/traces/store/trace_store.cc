@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "net/tenant.h"
 
 namespace sprout::traces::store {
@@ -224,6 +225,16 @@ absl::StatusOr<live::PushResult> TraceStore::Push(
   live::TenantTraces* t = *found;
   if (t == nullptr) {
     if (absl::Status s = net::ValidateTenantId(tenant); !s.ok()) return s;
+  }
+  if (options_.ingestion_rate_limit_bytes > 0) {
+    const int64_t bytes = static_cast<int64_t>(request.ByteSizeLong());
+    if (!AllowBytes(tenant, bytes)) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("RATE_LIMITED: ingestion rate limit (", options_.ingestion_rate_limit_bytes,
+                       " bytes) exceeded while adding ", bytes, " bytes"));
+    }
+  }
+  if (t == nullptr) {
     std::lock_guard<std::mutex> open_lock(open_mu_);
     found = FindTenant(tenant);
     if (!found.ok()) return found.status();
@@ -245,6 +256,29 @@ std::vector<std::string> TraceStore::tenants() const {
   std::vector<std::string> out;
   for (const auto& [name, t] : tenants_) out.push_back(name);
   return out;
+}
+
+absl::Time TraceStore::Now() const {
+  return options_.tenant.clock ? options_.tenant.clock() : absl::Now();
+}
+
+bool TraceStore::AllowBytes(std::string_view tenant, int64_t bytes) {
+  const absl::Time now = Now();
+  const double burst = static_cast<double>(options_.ingestion_burst_size_bytes);
+  std::lock_guard<std::mutex> lock(limit_mu_);
+  auto it = buckets_.find(tenant);
+  if (it == buckets_.end()) {
+    it = buckets_.emplace(std::string(tenant), ByteBucket{burst, now}).first;
+  }
+  ByteBucket& b = it->second;
+  if (now > b.last) {
+    b.tokens = std::min(burst, b.tokens + static_cast<double>(options_.ingestion_rate_limit_bytes) *
+                                              absl::ToDoubleSeconds(now - b.last));
+    b.last = now;
+  }
+  if (static_cast<double>(bytes) > b.tokens) return false;
+  b.tokens -= static_cast<double>(bytes);
+  return true;
 }
 
 absl::StatusOr<live::TenantTraces*> TraceStore::FindTenant(std::string_view tenant) const {

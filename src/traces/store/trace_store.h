@@ -6,7 +6,14 @@
 //                         directory whose name is not a valid tenant ID (net::ValidateTenantId)
 //                         is skipped and listed in skipped_dirs().
 //   Push(tenant, request) validates the tenant ID, opens the tenant on its first push
-//                         (`<wal_dir>/<tenant>/`) and pushes into its TenantTraces.
+//                         (`<wal_dir>/<tenant>/`) and pushes into its TenantTraces. With a
+//                         rate limit set, the request's serialized size (ByteSizeLong) is first
+//                         taken from the tenant's token bucket (Tempo's local ingestion limiter:
+//                         `ingestion_rate_limit_bytes` per second up to `ingestion_burst_size_bytes`,
+//                         full at the tenant's first push); when the bytes are not there nothing
+//                         is stored and Push answers ResourceExhausted with Tempo's text
+//                         "RATE_LIMITED: ingestion rate limit (<rate> bytes) exceeded while adding
+//                         <n> bytes" (the OTLP receivers answer 429 / RESOURCE_EXHAUSTED).
 //   FindTraceByID, Search, TagNames, TagValues: TraceQueryable over the live sets (blocks come
 //                         with the block issue). A tenant that never wrote answers empty.
 //
@@ -32,6 +39,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "storage/env.h"
 #include "traces/api/trace_queryable.h"
@@ -46,6 +54,11 @@ struct TraceStoreOptions {
   std::string wal_dir;  // storage.trace.wal.path; one sub-directory per tenant
   storage::Env* env = storage::Env::Default();
   live::TenantTracesOptions tenant;  // every tenant's options (limits, WAL sync, clock)
+  // Per-tenant ingestion rate limit in bytes per second (overrides.defaults.ingestion.
+  // rate_limit_bytes); 0 = no limit. The bucket holds at most ingestion_burst_size_bytes.
+  // Time comes from tenant.clock (default absl::Now).
+  int64_t ingestion_rate_limit_bytes = 0;
+  int64_t ingestion_burst_size_bytes = 0;
 };
 
 class TraceStore : public TraceQueryable {
@@ -91,6 +104,19 @@ class TraceStore : public TraceQueryable {
   bool closed_ = false;   // guarded by mu_
   std::map<std::string, std::unique_ptr<live::TenantTraces>, std::less<>> tenants_;  // mu_
   std::mutex open_mu_;  // serializes opening new tenants
+
+  // A token bucket of bytes: `rate` per second accrue up to `burst`; a request passes when its
+  // bytes are all there and takes them, else takes nothing (so a request larger than the burst
+  // never passes). Guarded by limit_mu_.
+  struct ByteBucket {
+    double tokens = 0;
+    absl::Time last;
+  };
+  // Takes `bytes` from the tenant's bucket (created full); false when they are not there.
+  bool AllowBytes(std::string_view tenant, int64_t bytes);
+  absl::Time Now() const;
+  std::mutex limit_mu_;
+  std::map<std::string, ByteBucket, std::less<>> buckets_;  // guarded by limit_mu_
 };
 
 }  // namespace sprout::traces::store

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "net/http_message.h"
@@ -394,6 +396,65 @@ TEST(TraceStoreTest, TenantIdsValidatedAndCallsBeforeStartUnavailable) {
   EXPECT_EQ(again->skipped_dirs(), (std::vector<std::string>{"bad name"}));
   EXPECT_TRUE(again->tenants().empty());
   EXPECT_TRUE(absl::IsUnavailable(store.Search("team-a", {}).status()));  // closed
+}
+
+// Per-tenant byte rate limit on a fake clock: the bucket starts at the burst, a push takes its
+// request's serialized size, a push whose bytes are not there stores nothing and answers
+// ResourceExhausted with Tempo's text, time refills at the rate; tenants have their own buckets.
+TEST(TraceStoreTest, IngestionRateLimitPerTenantBytes) {
+  storage::FaultInjectionEnv env;
+  const ExportTraceServiceRequest req = RequestTwo();
+  const int64_t size = static_cast<int64_t>(req.ByteSizeLong());
+  ASSERT_GT(size, 10);
+  absl::Time now = absl::FromUnixSeconds(1700000000);
+  TraceStoreOptions o;
+  o.wal_dir = kWal;
+  o.env = &env;
+  o.tenant.clock = [&now] { return now; };
+  o.ingestion_rate_limit_bytes = size;        // one request per second
+  o.ingestion_burst_size_bytes = 2 * size + size / 2;  // two requests and a half
+  TraceStore store(o);
+  ASSERT_TRUE(store.Start().ok());
+
+  auto spans = [&store](const std::string& tenant) -> int64_t {
+    absl::StatusOr<SearchResult> r = store.Search(tenant, {});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? static_cast<int64_t>(r->traces.size()) : -1;
+  };
+  ASSERT_TRUE(store.Push("team-a", req).ok());
+  ASSERT_TRUE(store.Push("team-a", req).ok());  // within the burst
+  // Half a request's bytes are left: RequestOne (other traces, larger than that) is refused.
+  const ExportTraceServiceRequest other = RequestOne();
+  const int64_t other_size = static_cast<int64_t>(other.ByteSizeLong());
+  ASSERT_GT(other_size, size / 2);
+  absl::StatusOr<live::PushResult> r = store.Push("team-a", other);
+  EXPECT_TRUE(absl::IsResourceExhausted(r.status())) << r.status();
+  EXPECT_EQ(r.status().message(),
+            absl::StrCat("RATE_LIMITED: ingestion rate limit (", size,
+                         " bytes) exceeded while adding ", other_size, " bytes"));
+  EXPECT_EQ(spans("team-a"), 1);  // RequestTwo's one trace; the refused push added nothing
+
+  // Another tenant has its own full bucket; a refused first push opens no tenant.
+  ASSERT_TRUE(store.Push("team-b", req).ok());
+
+  // Half a second adds half a request: 0.5 + 0.5 = one request's bytes.
+  now += absl::Milliseconds(500);
+  EXPECT_TRUE(store.Push("team-a", req).ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(store.Push("team-a", req).status()));
+  // A long pause refills only up to the burst: two requests pass, the third does not.
+  now += absl::Hours(1);
+  EXPECT_TRUE(store.Push("team-a", req).ok());
+  EXPECT_TRUE(store.Push("team-a", req).ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(store.Push("team-a", req).status()));
+
+  // A request larger than the burst never passes, and its tenant is not opened.
+  TraceStoreOptions small = o;
+  small.wal_dir = std::string(kWal) + "2";
+  small.ingestion_burst_size_bytes = size - 1;
+  TraceStore tiny(small);
+  ASSERT_TRUE(tiny.Start().ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(tiny.Push("team-c", req).status()));
+  EXPECT_TRUE(tiny.tenants().empty());
 }
 
 // The store behind Tempo's HTTP routes (TracesApi), tenants from X-Scope-OrgID.

@@ -5,7 +5,7 @@
 // resources per trace), then read back by ID from Tempo's v1 (JSON and protobuf) and v2 endpoints
 // and compared field by field with the SDK's own finished spans; then the process is restarted
 // and the same traces are read again (replayed from the WAL). Also: multitenancy routes each push
-// by X-Scope-OrgID;
+// by X-Scope-OrgID; a push over the ingestion byte rate limit is refused (429, nothing stored);
 // `sprout validate --traces-config` and the start-up refusals (unknown key, s3).
 
 const { describe, it, after } = require('node:test');
@@ -304,6 +304,49 @@ describe('sprout traces with multitenancy_enabled', () => {
     assert.equal(anon.results.length, 1);
     assert.notEqual(anon.results[0].code, 0);
     assert.match(anon.results[0].error.message, /no org id/);
+    const { code } = await s.stop();
+    assert.equal(code, 0, s.log());
+  });
+});
+
+describe('sprout traces ingestion rate limit', () => {
+  it('refuses a push over the byte burst with 429 and Tempo\'s RATE_LIMITED text, storing nothing', async () => {
+    const [api, grpc, http] = await freePorts(3);
+    const s = await startTraces(makeTempDir('sprout-traces-rl-'), { api, grpc, http }, [
+      '--set', 'overrides.defaults.ingestion.rate_limit_bytes=1',
+      '--set', 'overrides.defaults.ingestion.burst_size_bytes=1000']);
+    // One span; `padding` makes its serialized request larger than the 1000-byte burst.
+    const body = (traceHex, padding) => JSON.stringify({
+      resourceSpans: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'rl-svc' } }] },
+        scopeSpans: [{
+          scope: { name: 'raw' },
+          spans: [{
+            traceId: traceHex, spanId: '0102030405060708', name: 'rl span', kind: 1,
+            startTimeUnixNano: String(BigInt(Date.now() - 1000) * 1000000n),
+            endTimeUnixNano: String(BigInt(Date.now()) * 1000000n),
+            attributes: [{ key: 'pad', value: { stringValue: 'x'.repeat(padding) } }],
+          }],
+        }],
+      }],
+    });
+    const post = (b) => fetch(`http://127.0.0.1:${http}/v1/traces`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: b,
+    });
+    const smallHex = '11111111111111111111111111111111';
+    const bigHex = '22222222222222222222222222222222';
+    const small = await post(body(smallHex, 10));
+    assert.equal(small.status, 200, await small.text());
+    const big = await post(body(bigHex, 2000));
+    assert.equal(big.status, 429);
+    assert.match(await big.text(), /RATE_LIMITED: ingestion rate limit \(1 bytes\) exceeded while adding \d+ bytes/);
+
+    assert.equal((await fetch(`${s.base}/api/traces/${smallHex}`)).status, 200);
+    assert.equal((await fetch(`${s.base}/api/traces/${bigHex}`)).status, 404);
+    const samples = parsePrometheusText(await (await fetch(`${s.base}/metrics`)).text());
+    assert.equal(metricValue(samples, 'tempo_discarded_spans_total',
+      { reason: 'rate_limited', tenant: 'single-tenant' }), 1);
+    assert.equal(metricValue(samples, 'tempo_distributor_spans_received_total', { tenant: 'single-tenant' }), 1);
     const { code } = await s.stop();
     assert.equal(code, 0, s.log());
   });

@@ -22,6 +22,7 @@
 #include "base/go_duration.h"
 #include "base/logging.h"
 #include "base/metrics.h"
+#include "cmd/process_metrics.h"
 #include "base/process_stats.h"
 #include "base/signals.h"
 #include "cmd/traces_cmd.h"
@@ -125,19 +126,7 @@ int RunMetrics(const std::vector<std::string>& configs, const std::vector<std::s
   }
 
   MetricsRegistry registry;
-  const absl::Time start = absl::Now();
-  registry.AddCounterCallback("process_cpu_seconds_total",
-                              "Total user and system CPU time spent in seconds.", {},
-                              [] { return ProcessCpuSeconds(); });
-  registry.AddGaugeCallback("process_resident_memory_bytes", "Resident memory size in bytes.", {},
-                            [] { return static_cast<double>(ProcessRssBytes()); });
-  registry.AddGaugeCallback("process_start_time_seconds",
-                            "Start time of the process since unix epoch in seconds.", {},
-                            [start] { return absl::ToDoubleSeconds(start - absl::UnixEpoch()); });
-  registry
-      .GetGauge("sprout_build_info", "A metric with a constant '1' value.",
-                {{"version", SPROUT_VERSION}, {"application", "sprout metrics"}})
-      ->Set(1);
+  cmd::RegisterProcessMetrics(registry, SPROUT_VERSION, "sprout metrics");
 
   metrics::MetricsStoreOptions store_options;
   store_options.config = config;

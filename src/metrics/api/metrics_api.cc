@@ -11,6 +11,7 @@
 #include "base/json_escape.h"
 #include "base/status.h"
 #include "metrics/api/params.h"
+#include "metrics/api/query.h"
 #include "metrics/api/response.h"
 #include "metrics/promql/parser.h"
 #include "metrics/promql/printer.h"
@@ -43,33 +44,6 @@ std::string LabelSetJson(const tsdb::Labels& labels) {
   }
   out += "}";
   return out;
-}
-
-// Prometheus's JSON number for a timestamp in milliseconds: whole seconds, then the milliseconds
-// as exactly three decimals when they are not zero (1700000000500 → 1700000000.500,
-// 1700000000005 → 1700000000.005, 1700000000000 → 1700000000).
-void AppendTimestamp(int64_t t_ms, std::string* out) {
-  uint64_t abs = static_cast<uint64_t>(t_ms);
-  if (t_ms < 0) {
-    out->push_back('-');
-    abs = ~abs + 1;
-  }
-  absl::StrAppend(out, abs / 1000);
-  if (const uint64_t fraction = abs % 1000; fraction != 0) {
-    out->push_back('.');
-    if (fraction < 100) out->push_back('0');
-    if (fraction < 10) out->push_back('0');
-    absl::StrAppend(out, fraction);
-  }
-}
-
-// Prometheus's JSON string for a sample value: Go's shortest 'f' form, 'e' below 1e-6 and from
-// 1e21 on; "NaN", "+Inf", "-Inf".
-void AppendValue(double v, std::string* out) {
-  out->push_back('"');
-  const double abs = std::fabs(v);
-  AppendGoFloat(v, abs != 0 && (abs < 1e-6 || abs >= 1e21) ? 'e' : 'f', -1, out);
-  out->push_back('"');
 }
 
 // The parameters every metadata endpoint shares. Returns false after answering the request
@@ -494,9 +468,9 @@ absl::Status MetricsApi::Register(net::Router* router) {
           data += "{\"labels\":";
           data += LabelSetJson(e.labels);
           data += ",\"value\":";
-          AppendValue(e.value, &data);
+          AppendSampleValue(e.value, &data);
           data += ",\"timestamp\":";
-          AppendTimestamp(e.t_ms, &data);
+          AppendPointTimestamp(e.t_ms, &data);
           data += "}";
         }
         data += "]}";

@@ -1,8 +1,6 @@
 #include "traces/store/trace_store.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <set>
 #include <utility>
 
@@ -10,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "net/tenant.h"
+#include "traces/common/attribute_text.h"
 
 namespace sprout::traces::store {
 namespace {
@@ -43,86 +42,6 @@ bool Overlaps(const tpb::TracesData& td, uint32_t start_s, uint32_t end_s) {
   if (start_s != 0 && hi < start_s * kNanosPerSecond) return false;
   if (end_s != 0 && lo > end_s * kNanosPerSecond) return false;
   return true;
-}
-
-// The shortest decimal text that reads back as `d` (Go's strconv.FormatFloat(d, 'g', -1, 64)
-// digits; exponent notation as printf writes it).
-std::string FormatDouble(double d) {
-  char buf[64];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof(buf), "%.*g", precision, d);
-    if (std::strtod(buf, nullptr) == d) break;
-  }
-  return buf;
-}
-
-// A scalar attribute value as {type, text}; false for arrays, maps, bytes and empty values.
-bool TypedText(const cpb::AnyValue& v, TagValue* out) {
-  switch (v.value_case()) {
-    case cpb::AnyValue::kStringValue:
-      *out = {"string", v.string_value()};
-      return true;
-    case cpb::AnyValue::kIntValue:
-      *out = {"int", absl::StrCat(v.int_value())};
-      return true;
-    case cpb::AnyValue::kDoubleValue:
-      *out = {"float", FormatDouble(v.double_value())};
-      return true;
-    case cpb::AnyValue::kBoolValue:
-      *out = {"bool", v.bool_value() ? "true" : "false"};
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Whether an attribute value equals the tag text: strings exactly, ints and floats by number,
-// bools as true/false.
-bool ValueMatches(const cpb::AnyValue& v, const std::string& text) {
-  switch (v.value_case()) {
-    case cpb::AnyValue::kStringValue:
-      return v.string_value() == text;
-    case cpb::AnyValue::kIntValue: {
-      int64_t n;
-      return absl::SimpleAtoi(text, &n) && n == v.int_value();
-    }
-    case cpb::AnyValue::kDoubleValue: {
-      double d;
-      return absl::SimpleAtod(text, &d) && d == v.double_value();
-    }
-    case cpb::AnyValue::kBoolValue:
-      return text == (v.bool_value() ? "true" : "false");
-    default:
-      return false;
-  }
-}
-
-std::string_view StatusKeyword(tpb::Status::StatusCode code) {
-  switch (code) {
-    case tpb::Status::STATUS_CODE_OK:
-      return "ok";
-    case tpb::Status::STATUS_CODE_ERROR:
-      return "error";
-    default:
-      return "unset";
-  }
-}
-
-std::string_view KindKeyword(tpb::Span::SpanKind kind) {
-  switch (kind) {
-    case tpb::Span::SPAN_KIND_INTERNAL:
-      return "internal";
-    case tpb::Span::SPAN_KIND_SERVER:
-      return "server";
-    case tpb::Span::SPAN_KIND_CLIENT:
-      return "client";
-    case tpb::Span::SPAN_KIND_PRODUCER:
-      return "producer";
-    case tpb::Span::SPAN_KIND_CONSUMER:
-      return "consumer";
-    default:
-      return "unspecified";
-  }
 }
 
 const cpb::KeyValue* FindAttr(const google::protobuf::RepeatedPtrField<cpb::KeyValue>& attrs,
@@ -454,7 +373,7 @@ absl::StatusOr<TagValuesResult> TraceStore::TagValues(std::string_view tenant,
   auto add_attr = [&](const google::protobuf::RepeatedPtrField<cpb::KeyValue>& kvs) {
     const cpb::KeyValue* kv = FindAttr(kvs, key);
     TagValue v;
-    if (kv != nullptr && TypedText(kv->value(), &v)) values.emplace(v.type, v.value);
+    if (kv != nullptr && TypedText(kv->value(), &v.type, &v.value)) values.emplace(v.type, v.value);
   };
   TagValuesResult result;
   for (const auto& [id, td] : *traces) {

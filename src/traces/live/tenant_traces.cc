@@ -151,41 +151,48 @@ absl::StatusOr<PushResult> TenantTraces::Push(
   return result;
 }
 
-tpb::TracesData TenantTraces::Merge(const std::vector<const LiveTrace*>& parts) {
+tpb::TracesData MergeGroups(const std::vector<const tpb::ResourceSpans*>& groups) {
   tpb::TracesData out;
   // Resource key: serialized resource + schema URL; scope key: serialized scope + schema URL.
   std::map<std::string, tpb::ResourceSpans*> resources;
   std::map<std::pair<tpb::ResourceSpans*, std::string>, tpb::ScopeSpans*> scopes;
   std::map<std::pair<std::string, std::string>, bool> seen;  // (span ID, span bytes)
-  for (const LiveTrace* part : parts) {
-    for (const tpb::ResourceSpans& g : part->groups) {
-      std::string rkey = g.resource().SerializeAsString();
-      rkey.push_back('\0');
-      rkey += g.schema_url();
-      tpb::ResourceSpans*& r = resources[rkey];
-      for (const tpb::ScopeSpans& ss : g.scope_spans()) {
-        for (const tpb::Span& span : ss.spans()) {
-          if (!seen.try_emplace({span.span_id(), span.SerializeAsString()}, true).second) continue;
-          if (r == nullptr) {
-            r = out.add_resource_spans();
-            if (g.has_resource()) *r->mutable_resource() = g.resource();
-            r->set_schema_url(g.schema_url());
-          }
-          std::string skey = ss.scope().SerializeAsString();
-          skey.push_back('\0');
-          skey += ss.schema_url();
-          tpb::ScopeSpans*& s = scopes[{r, skey}];
-          if (s == nullptr) {
-            s = r->add_scope_spans();
-            if (ss.has_scope()) *s->mutable_scope() = ss.scope();
-            s->set_schema_url(ss.schema_url());
-          }
-          *s->add_spans() = span;
+  for (const tpb::ResourceSpans* group : groups) {
+    const tpb::ResourceSpans& g = *group;
+    std::string rkey = g.resource().SerializeAsString();
+    rkey.push_back('\0');
+    rkey += g.schema_url();
+    tpb::ResourceSpans*& r = resources[rkey];
+    for (const tpb::ScopeSpans& ss : g.scope_spans()) {
+      for (const tpb::Span& span : ss.spans()) {
+        if (!seen.try_emplace({span.span_id(), span.SerializeAsString()}, true).second) continue;
+        if (r == nullptr) {
+          r = out.add_resource_spans();
+          if (g.has_resource()) *r->mutable_resource() = g.resource();
+          r->set_schema_url(g.schema_url());
         }
+        std::string skey = ss.scope().SerializeAsString();
+        skey.push_back('\0');
+        skey += ss.schema_url();
+        tpb::ScopeSpans*& s = scopes[{r, skey}];
+        if (s == nullptr) {
+          s = r->add_scope_spans();
+          if (ss.has_scope()) *s->mutable_scope() = ss.scope();
+          s->set_schema_url(ss.schema_url());
+        }
+        *s->add_spans() = span;
       }
     }
   }
   return out;
+}
+
+tpb::TracesData TenantTraces::Merge(const std::vector<const LiveTrace*>& parts) {
+  std::vector<const tpb::ResourceSpans*> groups;
+  for (const LiveTrace* part : parts) {
+    for (const tpb::ResourceSpans& g : part->groups) groups.push_back(&g);
+  }
+  return MergeGroups(groups);
 }
 
 std::optional<tpb::TracesData> TenantTraces::FindTrace(const std::string& trace_id) const {

@@ -202,6 +202,14 @@ class TenantTraces {
   uint64_t flushing_job_ = 0;  // guarded by mu_; 0 = none
 };
 
+// The merge rule of FindTrace, for any parts of one trace (e.g. the ResourceSpans of several
+// blocks' copies of it, in order): one ResourceSpans per distinct resource (serialized resource +
+// schema URL), one ScopeSpans per distinct scope within it (serialized scope + schema URL), in
+// first-appearance order; spans in order; an exact duplicate span (same span ID and same
+// serialized bytes) kept once, a span with the same ID but other bytes kept.
+opentelemetry::proto::trace::v1::TracesData MergeGroups(
+    const std::vector<const opentelemetry::proto::trace::v1::ResourceSpans*>& groups);
+
 // Splits `rs` by trace ID: one ResourceSpans per trace (same resource, same scopes, that trace's
 // spans only, empty scopes dropped), keyed by trace ID. Spans with an ID not 16 bytes long are
 // counted in `*invalid`.

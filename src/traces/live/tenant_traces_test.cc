@@ -607,6 +607,18 @@ TEST(TenantTracesFlush, ACrashAtEveryStepLosesNothingAndDuplicatesNothing) {
   }
 }
 
+TEST(TenantTraces, MergeGroupsCombinesCopiesOfATraceFromSeveralPlaces) {
+  // Two copies of trace 1 (e.g. from two blocks) overlapping in span 2, the second with a new
+  // resource and a span of the same ID but other bytes.
+  const pb::trace::ResourceSpans a = RS("svc-a", {{"s1", {MakeSpan(1, 1), MakeSpan(1, 2)}}});
+  const pb::trace::ResourceSpans b = RS("svc-a", {{"s1", {MakeSpan(1, 2), MakeSpan(1, 3)}}});
+  const pb::trace::ResourceSpans c = RS("svc-b", {{"s2", {MakeSpan(1, 1, "other bytes")}}});
+  const pb::trace::TracesData got = MergeGroups({&a, &b, &c});
+  EXPECT_TRUE(MessageDifferencer::Equals(
+      got, Traces({RS("svc-a", {{"s1", {MakeSpan(1, 1), MakeSpan(1, 2), MakeSpan(1, 3)}}}),
+                   RS("svc-b", {{"s2", {MakeSpan(1, 1, "other bytes")}}})})));
+}
+
 TEST(TenantTraces, InvalidTraceIdsAreCountedAndDropped) {
   FaultInjectionEnv env;
   auto t = MustOpen(&env, Opts());

@@ -38,6 +38,7 @@ constexpr const char* kImplementedKeys[] = {
     "distributor.receivers.otlp.protocols.grpc.endpoint",
     "distributor.receivers.otlp.protocols.http.endpoint",
     "ingester.flush_all_on_shutdown",
+    "ingester.flush_check_period",
     "ingester.max_block_duration",
     "ingester.max_block_bytes",
     "ingester.trace_idle_period",
@@ -246,6 +247,7 @@ std::string TracesConfig::EffectiveYaml() const {
   root["ingester"]["max_block_duration"] = FormatGoDuration(max_block_duration);
   root["ingester"]["max_block_bytes"] = max_block_bytes;
   root["ingester"]["trace_idle_period"] = FormatGoDuration(trace_idle_period);
+  root["ingester"]["flush_check_period"] = FormatGoDuration(flush_check_period);
   root["compactor"]["compaction"]["block_retention"] = FormatGoDuration(block_retention);
   YAML::Node trace(YAML::NodeType::Map);
   trace["backend"] = backend;
@@ -328,9 +330,11 @@ absl::StatusOr<TracesConfigResult> DecodeTracesConfig(const YAML::Node& root,
       ingester.Read("max_block_duration", &c.max_block_duration);
       ingester.Read("max_block_bytes", &c.max_block_bytes);
       ingester.Read("trace_idle_period", &c.trace_idle_period);
+      ingester.Read("flush_check_period", &c.flush_check_period);
       CheckPositive(ingester, "max_block_duration", c.max_block_duration);
       if (c.max_block_bytes <= 0) ingester.AddError("max_block_bytes", "must be positive");
       CheckPositive(ingester, "trace_idle_period", c.trace_idle_period);
+      CheckPositive(ingester, "flush_check_period", c.flush_check_period);
       MarkAllUsed(ingester);
     }
     {

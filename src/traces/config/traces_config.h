@@ -75,6 +75,7 @@ struct TracesConfig {
   absl::Duration max_block_duration = absl::Minutes(30);
   int64_t max_block_bytes = 524288000;
   absl::Duration trace_idle_period = absl::Seconds(5);
+  absl::Duration flush_check_period = absl::Seconds(10);  // how often blocks are checked
 
   // compactor.compaction.block_retention: blocks whose end is older are deleted.
   absl::Duration block_retention = absl::Hours(336);

@@ -47,6 +47,7 @@ TEST(TracesConfigTest, TempoDefaultsForEveryKeyAbsentFromTheFile) {
   EXPECT_EQ(c.max_block_duration, absl::Minutes(30));
   EXPECT_EQ(c.max_block_bytes, 524288000);  // 500 MiB
   EXPECT_EQ(c.trace_idle_period, absl::Seconds(5));
+  EXPECT_EQ(c.flush_check_period, absl::Seconds(10));
   EXPECT_EQ(c.block_retention, absl::Hours(336));
   EXPECT_EQ(c.backend, "local");
   EXPECT_EQ(c.local_path, "");
@@ -105,7 +106,7 @@ TEST(TracesConfigTest, EveryImplementedKeyIsRead) {
     distributor: {receivers: {otlp: {protocols: {grpc: {endpoint: "0.0.0.0:14317"},
                                                  http: {endpoint: "0.0.0.0:14318"}}}}},
     ingester: {flush_all_on_shutdown: true, max_block_duration: 5m, max_block_bytes: 1000,
-               trace_idle_period: 2s},
+               trace_idle_period: 2s, flush_check_period: 250ms},
     compactor: {compaction: {block_retention: 720h}},
     storage: {trace: {backend: s3, local: {path: /blocks}, wal: {path: /wal},
                       s3: {bucket: b, endpoint: "s3.example:9000", region: r, prefix: p,
@@ -126,6 +127,7 @@ TEST(TracesConfigTest, EveryImplementedKeyIsRead) {
   EXPECT_EQ(c.max_block_duration, absl::Minutes(5));
   EXPECT_EQ(c.max_block_bytes, 1000);
   EXPECT_EQ(c.trace_idle_period, absl::Seconds(2));
+  EXPECT_EQ(c.flush_check_period, absl::Milliseconds(250));
   EXPECT_EQ(c.block_retention, absl::Hours(720));
   EXPECT_EQ(c.backend, "s3");
   EXPECT_EQ(c.LocalPath(), "/blocks");
@@ -237,7 +239,8 @@ TEST(TracesConfigTest, InvalidValues) {
   auto r = LoadYaml(
       "{target: ingester, server: {http_listen_port: 70000},"
       " storage: {trace: {backend: gcs, wal: {path: ''}}},"
-      " ingester: {max_block_duration: 0s, max_block_bytes: 0, trace_idle_period: -1s},"
+      " ingester: {max_block_duration: 0s, max_block_bytes: 0, trace_idle_period: -1s,"
+      " flush_check_period: 0s},"
       " compactor: {compaction: {block_retention: 0s}},"
       " distributor: {receivers: {otlp: {protocols: {grpc: {endpoint: ''}}}}},"
       " overrides: {defaults: {ingestion: {burst_size_bytes: -1},"
@@ -251,6 +254,7 @@ TEST(TracesConfigTest, InvalidValues) {
   EXPECT_THAT(msg, HasSubstr("'ingester::max_block_duration' must be positive"));
   EXPECT_THAT(msg, HasSubstr("'ingester::max_block_bytes' must be positive"));
   EXPECT_THAT(msg, HasSubstr("'ingester::trace_idle_period' must be positive"));
+  EXPECT_THAT(msg, HasSubstr("'ingester::flush_check_period' must be positive"));
   EXPECT_THAT(msg, HasSubstr("'compactor::compaction::block_retention' must be positive"));
   EXPECT_THAT(msg,
               HasSubstr("'distributor::receivers::otlp::protocols::grpc::endpoint' must not be "
@@ -368,7 +372,8 @@ TEST(TracesConfigTest, EffectiveYamlRoundTripsAndMasksSecrets) {
     multitenancy_enabled: true,
     server: {http_listen_port: 3300},
     distributor: {receivers: {otlp: {protocols: {http: {endpoint: "127.0.0.1:4318"}}}}},
-    ingester: {max_block_duration: 90m, trace_idle_period: 1500ms, max_block_bytes: 77},
+    ingester: {max_block_duration: 90m, trace_idle_period: 1500ms, max_block_bytes: 77,
+               flush_check_period: 3s},
     compactor: {compaction: {block_retention: 720h}},
     storage: {trace: {backend: s3, wal: {path: /w}, local: {path: /l},
                       s3: {bucket: b, secret_key: hunter2}}},
@@ -392,6 +397,7 @@ TEST(TracesConfigTest, EffectiveYamlRoundTripsAndMasksSecrets) {
   EXPECT_EQ(c.max_block_duration, absl::Minutes(90));
   EXPECT_EQ(c.trace_idle_period, absl::Milliseconds(1500));
   EXPECT_EQ(c.max_block_bytes, 77);
+  EXPECT_EQ(c.flush_check_period, absl::Seconds(3));
   EXPECT_EQ(c.block_retention, absl::Hours(720));
   EXPECT_EQ(c.backend, "s3");
   EXPECT_EQ(c.wal_path, "/w");

@@ -14,20 +14,38 @@
 //                            default kEveryAppend an OK means fdatasync'd), then adds them to the
 //                            live set. Returns the accepted and discarded span counts.
 //   FindTrace(id)            the live trace as one TracesData, or nullopt.
-//   IdleTraces(now, idle)    removes and returns the traces idle longer than `idle`.
+//   CutIdle(now, idle)       moves the traces idle longer than `idle` from `live` to `pending`.
+//   StartFlush(...)          when a block is due (pending bytes, pending age, or force): rotates
+//                            the WAL, checkpoints the live traces into the new segment, and moves
+//                            `pending` to `flushing` as one FlushJob (whole traces by trace ID).
+//   CompleteFlush(job, ok)   ok: the block is durable, `flushing` is dropped and the WAL
+//                            truncated below the checkpoint; not ok: back to `pending`.
+//
+// Three sets of traces, all read by FindTrace (a trace ID may be in several at once, e.g. late
+// spans after its cut: FindTrace merges every part): `live` (receiving spans), `pending` (cut,
+// waiting for the next block), `flushing` (in the block being written; one job at a time).
+//
+// The WAL is truncated only after a block is durable. StartFlush rotates the WAL to segment N
+// and writes every live trace into N (a checkpoint) before moving pending to flushing, so the
+// segments below N hold nothing that is neither in the job nor in the checkpoint:
+// CompleteFlush(ok) may delete them. A crash anywhere replays old segments and checkpoints
+// together; the duplicate groups are dropped at replay and FindTrace keeps exact duplicate spans
+// once, so every acknowledged span is found exactly once.
 //
 // Limits, as Tempo applies them per trace: a trace's size is the sum of the serialized sizes of
 // its ResourceSpans groups (resource + scope + that trace's spans). When a push would take a
 // trace over `max_bytes_per_trace` (0 = no limit), that push's spans OF THAT TRACE are dropped
 // and counted under reason "trace_too_large"; the spans already live stay, the other traces of
-// the request are kept and the push succeeds. The size restarts at zero once IdleTraces cut the
-// trace. A span whose trace ID is not 16 bytes is dropped under reason "invalid_trace_id".
+// the request are kept and the push succeeds. The size restarts at zero once CutIdle cut the
+// trace (only the live part counts). A span whose trace ID is not 16 bytes is dropped under reason
+// "invalid_trace_id".
 //
 // Thread-safety: every method may be called from any thread. One mutex guards the live set and
 // is held for the whole of Push (limit check, WAL append and sync, insertion), so pushes are
-// serialized and a limit decision always sees every earlier push; FindTrace and IdleTraces wait
-// for a Push in progress. (A later change may reserve bytes under the lock and append outside
-// it to share WAL syncs between pushers.)
+// serialized and a limit decision always sees every earlier push; FindTrace, CutIdle and the
+// flush calls wait for a Push in progress (StartFlush holds it while it writes the checkpoint). (A
+// later change may reserve bytes under the lock and append outside it to share WAL syncs between
+// pushers.)
 #pragma once
 
 #include <cstdint>
@@ -70,18 +88,30 @@ struct PushResult {
   }
 };
 
-// A trace cut from the live set by IdleTraces.
+// One trace of a FlushJob: every part of it that was pending, merged.
 struct CutTrace {
   std::string trace_id;                               // 16 bytes
-  opentelemetry::proto::trace::v1::TracesData trace;  // as FindTrace returns it
+  opentelemetry::proto::trace::v1::TracesData trace;  // merged as FindTrace merges
   absl::Time first_arrival;
   absl::Time last_arrival;
-  int64_t bytes = 0;
+  int64_t bytes = 0;  // the parts' byte size (sum of their ResourceSpans groups)
+};
+
+// The traces of one block, handed out by StartFlush and settled by CompleteFlush.
+struct FlushJob {
+  uint64_t id = 0;               // per TenantTraces, from 1; CompleteFlush checks it
+  uint64_t wal_segment = 0;      // the checkpoint segment: CompleteFlush(ok) truncates below it
+  std::vector<CutTrace> traces;  // sorted by trace ID, one per trace
+  int64_t bytes = 0;             // sum of the traces' serialized TracesData sizes (OTLP bytes)
+  int64_t spans = 0;
 };
 
 struct ReplayInfo {
   wal::ReplayStats wal;
   uint64_t unparsable_resource_spans = 0;  // decoded framing, but not a ResourceSpans: skipped
+  // Groups identical (same bytes) to one already replayed for the same trace, dropped: a trace
+  // in both an old segment and a flush checkpoint (a crash before the WAL was truncated).
+  uint64_t duplicate_groups = 0;
 };
 
 class TenantTraces {
@@ -105,14 +135,37 @@ class TenantTraces {
   std::optional<opentelemetry::proto::trace::v1::TracesData> FindTrace(
       const std::string& trace_id) const;
 
-  // The seam of the block cutter: removes from the live set and returns every trace whose last
-  // arrival is more than `idle_period` before `now` (ordered by trace ID). The caller writes
-  // them to a block and, once the block is flushed, truncates the WAL (wal()->Rotate/Truncate).
-  std::vector<CutTrace> IdleTraces(absl::Time now, absl::Duration idle_period);
+  // Moves every live trace whose last arrival is MORE than `idle_period` before `now` to
+  // `pending` (merged with a pending part of the same trace; its cut time is `now` unless it
+  // was already pending). Returns the IDs moved, sorted. Still found by FindTrace.
+  std::vector<std::string> CutIdle(absl::Time now, absl::Duration idle_period);
+
+  // Starts a block when one is due: `force` (every live trace is cut first: shutdown), or the
+  // pending bytes are >= `max_block_bytes` (> 0), or the oldest pending cut time is at least
+  // `max_block_duration` before `now`. Nullopt when nothing is due, nothing is pending, or a job
+  // is already flushing (one at a time). Otherwise: WAL Rotate() to segment N, every live trace
+  // appended to N (the checkpoint; batches under the WAL's max_record_size), WAL synced, then
+  // pending -> flushing and the job returned. On an error nothing moves (a partial checkpoint
+  // is harmless: duplicates are dropped at replay).
+  absl::StatusOr<std::optional<FlushJob>> StartFlush(absl::Time now,
+                                                     absl::Duration max_block_duration,
+                                                     int64_t max_block_bytes, bool force);
+  // Settles the in-flight job. ok (the block is durable and readable): its traces leave
+  // `flushing` and the WAL is truncated below job.wal_segment (an error of Truncate is
+  // returned; the traces are gone from memory either way). Not ok: its traces go back to
+  // `pending` (before any newer pending part), the WAL is untouched, a later StartFlush retries
+  // them. FailedPrecondition when `job` is not the in-flight job.
+  absl::Status CompleteFlush(const FlushJob& job, bool ok);
 
   size_t live_traces() const;
-  // The IDs of the live traces, sorted (a snapshot: readers such as search then call FindTrace).
+  size_t pending_traces() const;
+  size_t flushing_traces() const;
+  int64_t pending_bytes() const;
+  // The IDs of the live traces (the `live` set only), sorted.
   std::vector<std::string> LiveTraceIds() const;
+  // The IDs of every trace FindTrace finds (live, pending, flushing), sorted and distinct: a
+  // snapshot for readers that scan (search, tag names and values call FindTrace on each).
+  std::vector<std::string> TraceIds() const;
   const ReplayInfo& replay_info() const { return replay_info_; }
   wal::TracesWal* wal() { return wal_.get(); }
 
@@ -121,20 +174,41 @@ class TenantTraces {
     std::vector<opentelemetry::proto::trace::v1::ResourceSpans> groups;
     absl::Time first_arrival;
     absl::Time last_arrival;
+    absl::Time cut;  // when it entered `pending` (pending and flushing parts only)
     int64_t bytes = 0;
   };
+  using TraceMap = std::map<std::string, LiveTrace>;
 
   TenantTraces(std::unique_ptr<wal::TracesWal> wal, TenantTracesOptions options);
   absl::Time Now() const;
-  // The trace's groups merged as FindTrace describes.
-  static opentelemetry::proto::trace::v1::TracesData Merge(const LiveTrace& trace);
+  // The groups of `parts` (in that order) merged as FindTrace describes.
+  static opentelemetry::proto::trace::v1::TracesData Merge(
+      const std::vector<const LiveTrace*>& parts);
+  // Moves `part` into `*to` under `id`: appended after an existing part (or before it when
+  // `in_front`), arrival times widened, the oldest cut time kept.
+  static void MergeInto(TraceMap* to, const std::string& id, LiveTrace part, bool in_front);
+  // Appends every live trace to the WAL (the checkpoint). Needs mu_.
+  absl::Status WriteCheckpoint();
 
   std::unique_ptr<wal::TracesWal> wal_;
   const TenantTracesOptions options_;
   ReplayInfo replay_info_;
   mutable std::mutex mu_;
-  std::map<std::string, LiveTrace> live_;  // guarded by mu_
+  TraceMap live_;              // guarded by mu_
+  TraceMap pending_;           // guarded by mu_
+  TraceMap flushing_;          // guarded by mu_
+  int64_t pending_bytes_ = 0;  // guarded by mu_
+  uint64_t next_job_id_ = 1;   // guarded by mu_
+  uint64_t flushing_job_ = 0;  // guarded by mu_; 0 = none
 };
+
+// The merge rule of FindTrace, for any parts of one trace (e.g. the ResourceSpans of several
+// blocks' copies of it, in order): one ResourceSpans per distinct resource (serialized resource +
+// schema URL), one ScopeSpans per distinct scope within it (serialized scope + schema URL), in
+// first-appearance order; spans in order; an exact duplicate span (same span ID and same
+// serialized bytes) kept once, a span with the same ID but other bytes kept.
+opentelemetry::proto::trace::v1::TracesData MergeGroups(
+    const std::vector<const opentelemetry::proto::trace::v1::ResourceSpans*>& groups);
 
 // Splits `rs` by trace ID: one ResourceSpans per trace (same resource, same scopes, that trace's
 // spans only, empty scopes dropped), keyed by trace ID. Spans with an ID not 16 bytes long are

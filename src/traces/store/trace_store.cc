@@ -86,6 +86,10 @@ constexpr std::string_view kIntrinsicTags[] = {"duration", "event:name",    "kin
 
 }  // namespace
 
+absl::Status UnavailableBlockSink::WriteBlock(std::string_view, const live::FlushJob&) {
+  return absl::UnavailableError("blocks are not implemented yet");
+}
+
 TraceStore::TraceStore(TraceStoreOptions options) : options_(std::move(options)) {}
 
 TraceStore::~TraceStore() { Close(); }
@@ -119,12 +123,32 @@ absl::Status TraceStore::Start() {
     std::lock_guard<std::mutex> lock(mu_);
     tenants_[name] = *std::move(t);
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  started_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    started_ = true;
+  }
+  if (options_.block_sink != nullptr && options_.flush_check_period > absl::ZeroDuration()) {
+    loop_ = std::thread([this] { FlushLoop(); });
+  }
   return absl::OkStatus();
 }
 
 void TraceStore::Close() {
+  if (loop_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(loop_mu_);
+      stop_loop_ = true;
+    }
+    loop_cv_.notify_all();
+    loop_.join();
+  }
+  bool flush = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    flush =
+        started_ && !closed_ && options_.flush_all_on_shutdown && options_.block_sink != nullptr;
+  }
+  if (flush) (void)FlushOnce(/*force=*/true);  // failures are counted and reported
   std::lock_guard<std::mutex> open_lock(open_mu_);
   std::map<std::string, std::unique_ptr<live::TenantTraces>, std::less<>> tenants;
   {
@@ -134,6 +158,92 @@ void TraceStore::Close() {
     tenants.swap(tenants_);
   }
   tenants.clear();  // each TenantTraces closes its WAL
+}
+
+void TraceStore::FlushLoop() {
+  std::unique_lock<std::mutex> lock(loop_mu_);
+  while (!stop_loop_) {
+    loop_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.flush_check_period),
+                      [this] { return stop_loop_; });
+    if (stop_loop_) break;
+    lock.unlock();
+    (void)FlushOnce(/*force=*/false);  // failures are counted and reported
+    lock.lock();
+  }
+}
+
+absl::Status TraceStore::FlushOnce(bool force) {
+  std::lock_guard<std::mutex> flush_lock(flush_mu_);
+  std::vector<std::pair<std::string, live::TenantTraces*>> tenants;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!started_ || closed_) return NotStarted();
+    for (const auto& [name, t] : tenants_) tenants.emplace_back(name, t.get());
+  }
+  if (options_.block_sink == nullptr) return absl::OkStatus();
+  absl::Status first;
+  for (const auto& [name, t] : tenants) {
+    absl::Status s = FlushTenant(name, t, force, Now());
+    if (first.ok()) first = s;
+  }
+  return first;
+}
+
+absl::Status TraceStore::FlushTenant(const std::string& name, live::TenantTraces* t, bool force,
+                                     absl::Time now) {
+  if (!force) t->CutIdle(now, options_.trace_idle_period);
+  FlushState& state = flush_[name];
+  if (!force && now < state.retry_at) return absl::OkStatus();
+  const auto failed = [&](absl::Status s) {
+    {
+      std::lock_guard<std::mutex> lock(stats_mu_);
+      counters_[name].flush_failures++;
+    }
+    state.backoff = state.backoff == absl::ZeroDuration()
+                        ? options_.flush_check_period
+                        : std::min(state.backoff * 2, options_.max_flush_backoff);
+    state.retry_at = now + state.backoff;
+    if (options_.on_flush_error) options_.on_flush_error(name, s);
+    return s;
+  };
+  absl::StatusOr<std::optional<live::FlushJob>> job =
+      t->StartFlush(now, options_.max_block_duration, options_.max_block_bytes, force);
+  if (!job.ok()) return failed(job.status());
+  if (!job->has_value()) return absl::OkStatus();
+  const live::FlushJob& j = **job;
+  absl::Status written = options_.block_sink->WriteBlock(name, j);
+  absl::Status completed = t->CompleteFlush(j, written.ok());
+  if (!written.ok()) return failed(written);
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    TenantFlushStats& c = counters_[name];
+    c.blocks_flushed++;
+    c.traces_flushed += static_cast<int64_t>(j.traces.size());
+    c.bytes_flushed += j.bytes;
+  }
+  state.backoff = absl::ZeroDuration();
+  state.retry_at = absl::InfinitePast();
+  // The block is durable; a Truncate error leaves old segments that replay duplicates.
+  if (!completed.ok()) return failed(completed);
+  return absl::OkStatus();
+}
+
+std::map<std::string, TenantFlushStats> TraceStore::Stats() const {
+  std::vector<std::pair<std::string, live::TenantTraces*>> tenants;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, t] : tenants_) tenants.emplace_back(name, t.get());
+  }
+  std::map<std::string, TenantFlushStats> out;
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  for (const auto& [name, t] : tenants) {
+    TenantFlushStats& s = out[name];
+    if (const auto it = counters_.find(name); it != counters_.end()) s = it->second;
+    s.live_traces = static_cast<int64_t>(t->live_traces());
+    s.pending_traces = static_cast<int64_t>(t->pending_traces());
+    s.flushing_traces = static_cast<int64_t>(t->flushing_traces());
+  }
+  return out;
 }
 
 absl::StatusOr<live::PushResult> TraceStore::Push(
@@ -213,7 +323,7 @@ absl::StatusOr<std::vector<std::pair<std::string, tpb::TracesData>>> TraceStore:
   if (!t.ok()) return t.status();
   std::vector<std::pair<std::string, tpb::TracesData>> out;
   if (*t == nullptr) return out;
-  for (const std::string& id : (*t)->LiveTraceIds()) {
+  for (const std::string& id : (*t)->TraceIds()) {
     std::optional<tpb::TracesData> td = (*t)->FindTrace(id);  // nullopt: cut meanwhile
     if (td.has_value() && Overlaps(*td, start_s, end_s)) out.emplace_back(id, *std::move(td));
   }

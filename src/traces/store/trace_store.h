@@ -9,13 +9,22 @@
 //                         (`<wal_dir>/<tenant>/`) and pushes into its TenantTraces. With a
 //                         rate limit set, the request's serialized size (ByteSizeLong) is first
 //                         taken from the tenant's token bucket (Tempo's local ingestion limiter:
-//                         `ingestion_rate_limit_bytes` per second up to `ingestion_burst_size_bytes`,
-//                         full at the tenant's first push); when the bytes are not there nothing
-//                         is stored and Push answers ResourceExhausted with Tempo's text
-//                         "RATE_LIMITED: ingestion rate limit (<rate> bytes) exceeded while adding
-//                         <n> bytes" (the OTLP receivers answer 429 / RESOURCE_EXHAUSTED).
-//   FindTraceByID, Search, TagNames, TagValues: TraceQueryable over the live sets (blocks come
-//                         with the block issue). A tenant that never wrote answers empty.
+//                         `ingestion_rate_limit_bytes` per second up to
+//                         `ingestion_burst_size_bytes`, full at the tenant's first push); when the
+//                         bytes are not there nothing is stored and Push answers ResourceExhausted
+//                         with Tempo's text "RATE_LIMITED: ingestion rate limit (<rate> bytes)
+//                         exceeded while adding <n> bytes" (the OTLP receivers answer 429 /
+//                         RESOURCE_EXHAUSTED).
+//   FindTraceByID, Search, TagNames, TagValues: TraceQueryable over every trace a tenant holds
+//                         in memory (live, pending and flushing; blocks are read once the block
+//                         sink makes them readable). A tenant that never wrote answers empty.
+//   FlushOnce(force)      one pass of the flush pipeline over every tenant: CutIdle (traces idle
+//                         for trace_idle_period leave the live set), StartFlush (a block is due
+//                         by max_block_bytes / max_block_duration, or `force`), BlockSink::
+//                         WriteBlock, CompleteFlush (ok: WAL truncated; failed: traces pending
+//                         again, retried after a backoff). A background thread started by
+//                         Start runs it every flush_check_period when a sink is set; Close stops
+//                         it and, with flush_all_on_shutdown, runs a forced pass first.
 //
 // Search semantics (the legacy `/api/search` parameters; see README.md): a trace matches when
 // every tag name=value is carried by some span (intrinsic `name` = span name, `status` =
@@ -30,11 +39,14 @@
 // Thread-safety: every method may be called from any thread; Close() must not race with others.
 #pragma once
 
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -50,6 +62,36 @@ namespace sprout::traces::store {
 // Tempo's root service name when a trace's root span has not arrived.
 inline constexpr char kRootSpanNotYetReceived[] = "<root span not yet received>";
 
+// Where flushed traces go: the seam between the flush pipeline and the block writer. WriteBlock
+// writes the job's traces (whole, sorted by trace ID) as one block of `tenant` and returns once
+// the block is durable AND readable by the store's reads (registered in its block list): only
+// then does the pipeline drop the traces from memory and truncate the WAL. An error keeps the
+// traces pending (still read from memory) and the pass is retried later. Called from one thread
+// at a time (the flush pass).
+class BlockSink {
+ public:
+  virtual ~BlockSink() = default;
+  virtual absl::Status WriteBlock(std::string_view tenant, const live::FlushJob& job) = 0;
+};
+
+// The sink until blocks exist: every WriteBlock answers Unavailable("blocks are not implemented
+// yet"), so cut traces stay pending, in memory and in the WAL, and queryable.
+class UnavailableBlockSink : public BlockSink {
+ public:
+  absl::Status WriteBlock(std::string_view tenant, const live::FlushJob& job) override;
+};
+
+// The flush pipeline's figures for one tenant (TraceStore::Stats).
+struct TenantFlushStats {
+  int64_t live_traces = 0;      // receiving spans
+  int64_t pending_traces = 0;   // cut, waiting for a block
+  int64_t flushing_traces = 0;  // in the block being written
+  int64_t blocks_flushed = 0;   // WriteBlock OK
+  int64_t flush_failures = 0;   // WriteBlock, StartFlush or CompleteFlush failed
+  int64_t traces_flushed = 0;
+  int64_t bytes_flushed = 0;  // the flushed jobs' OTLP bytes (FlushJob::bytes)
+};
+
 struct TraceStoreOptions {
   std::string wal_dir;  // storage.trace.wal.path; one sub-directory per tenant
   storage::Env* env = storage::Env::Default();
@@ -59,6 +101,21 @@ struct TraceStoreOptions {
   // Time comes from tenant.clock (default absl::Now).
   int64_t ingestion_rate_limit_bytes = 0;
   int64_t ingestion_burst_size_bytes = 0;
+
+  // The flush pipeline (Tempo's ingester keys). Time comes from tenant.clock.
+  absl::Duration trace_idle_period = absl::Seconds(5);    // ingester.trace_idle_period
+  absl::Duration max_block_duration = absl::Minutes(30);  // ingester.max_block_duration
+  int64_t max_block_bytes = 524288000;                    // ingester.max_block_bytes (0 = none)
+  absl::Duration flush_check_period = absl::Seconds(10);  // ingester.flush_check_period
+  bool flush_all_on_shutdown = false;                     // ingester.flush_all_on_shutdown
+  // After a failed flush of a tenant, its next attempt waits flush_check_period, doubled after
+  // each further failure up to this (by the clock); a success resets it.
+  absl::Duration max_flush_backoff = absl::Minutes(5);
+  // Not owned; must outlive the store. nullptr: no pipeline (no thread; FlushOnce does nothing;
+  // traces stay live).
+  BlockSink* block_sink = nullptr;
+  // Told of every failed flush step (the command logs it). May be empty.
+  std::function<void(std::string_view tenant, const absl::Status&)> on_flush_error;
 };
 
 class TraceStore : public TraceQueryable {
@@ -66,9 +123,19 @@ class TraceStore : public TraceQueryable {
   explicit TraceStore(TraceStoreOptions options);
   ~TraceStore() override;
 
+  // Opens the tenants, then starts the flush thread (a block sink set and flush_check_period > 0).
   absl::Status Start();
-  // Closes every tenant (its WAL synced and closed); later calls answer Unavailable.
+  // Stops the flush thread; with flush_all_on_shutdown (and a sink) runs FlushOnce(true); then
+  // closes every tenant (its WAL synced and closed); later calls answer Unavailable.
   void Close();
+
+  // One pass of the flush pipeline over every open tenant (see the file comment); `force` cuts
+  // every live trace and flushes whatever is pending, ignoring the limits and the backoff.
+  // Returns the first error of the pass (each is also counted and told to on_flush_error); OK
+  // when nothing was due. Passes are serialized. Unavailable before Start / after Close.
+  absl::Status FlushOnce(bool force);
+  // Per tenant (open tenants), sorted by tenant ID.
+  std::map<std::string, TenantFlushStats> Stats() const;
 
   absl::StatusOr<live::PushResult> Push(
       std::string_view tenant,
@@ -93,7 +160,8 @@ class TraceStore : public TraceQueryable {
  private:
   // The tenant's TenantTraces, nullptr when it never wrote; Unavailable before Start.
   absl::StatusOr<live::TenantTraces*> FindTenant(std::string_view tenant) const;
-  // The live traces of `tenant` overlapping [start_s, end_s] (0 = unbounded), by trace ID.
+  // Every in-memory trace of `tenant` (live, pending, flushing) overlapping [start_s, end_s]
+  // (0 = unbounded), by trace ID.
   absl::StatusOr<std::vector<std::pair<std::string, opentelemetry::proto::trace::v1::TracesData>>>
   LiveTraces(std::string_view tenant, uint32_t start_s, uint32_t end_s) const;
 
@@ -116,6 +184,24 @@ class TraceStore : public TraceQueryable {
   bool AllowBytes(std::string_view tenant, int64_t bytes);
   absl::Time Now() const;
   std::mutex limit_mu_;
+
+  // The flush pipeline.
+  void FlushLoop();
+  // One tenant's step of a pass (counts and reports its failures).
+  absl::Status FlushTenant(const std::string& name, live::TenantTraces* t, bool force,
+                           absl::Time now);
+  struct FlushState {
+    absl::Time retry_at = absl::InfinitePast();
+    absl::Duration backoff = absl::ZeroDuration();
+  };
+  std::mutex flush_mu_;  // serializes passes; guards flush_
+  std::map<std::string, FlushState, std::less<>> flush_;
+  mutable std::mutex stats_mu_;  // guards counters_ (blocks/failures/traces/bytes flushed)
+  std::map<std::string, TenantFlushStats, std::less<>> counters_;
+  std::mutex loop_mu_;
+  std::condition_variable loop_cv_;
+  bool stop_loop_ = false;  // guarded by loop_mu_
+  std::thread loop_;
   std::map<std::string, ByteBucket, std::less<>> buckets_;  // guarded by limit_mu_
 };
 

@@ -2,12 +2,18 @@
 // OTLP export requests are pushed through TraceStore::Push and read back through the
 // TraceQueryable seam; every expected value comes from how the requests are built: a known set
 // of traces (services, span names, attributes, statuses, times), a restart that replays the WAL,
-// two tenants kept apart, tenant IDs refused as dskit refuses them, and the store behind
-// Tempo's HTTP routes (TracesApi) with tenants from X-Scope-OrgID.
+// two tenants kept apart, tenant IDs refused as dskit refuses them, the store behind Tempo's
+// HTTP routes (TracesApi) with tenants from X-Scope-OrgID, and the flush pipeline (FlushOnce and
+// the background thread on an injected clock with a fake BlockSink: idle cut, duration and
+// bytes triggers, failure and backoff, Close with and without flush_all_on_shutdown).
 #include "traces/store/trace_store.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -411,7 +417,7 @@ TEST(TraceStoreTest, IngestionRateLimitPerTenantBytes) {
   o.wal_dir = kWal;
   o.env = &env;
   o.tenant.clock = [&now] { return now; };
-  o.ingestion_rate_limit_bytes = size;        // one request per second
+  o.ingestion_rate_limit_bytes = size;                 // one request per second
   o.ingestion_burst_size_bytes = 2 * size + size / 2;  // two requests and a half
   TraceStore store(o);
   ASSERT_TRUE(store.Start().ok());
@@ -509,6 +515,317 @@ TEST(TraceStoreTest, ServesTempoRoutesPerTenant) {
   EXPECT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("\"backend\""), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("\"frontend\""), std::string::npos) << r.body;
+}
+
+}  // namespace
+}  // namespace sprout::traces::store
+
+namespace sprout::traces::store {
+namespace {
+
+// ---- the flush pipeline ----
+
+// A BlockSink that records each block (tenant, trace IDs, OTLP bytes) and fails while `fail`.
+class FakeSink : public BlockSink {
+ public:
+  struct Block {
+    std::string tenant;
+    std::vector<std::string> trace_ids;
+    int64_t bytes = 0;
+    int64_t spans = 0;
+  };
+  absl::Status WriteBlock(std::string_view tenant, const live::FlushJob& job) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++calls_;
+    cv_.notify_all();
+    if (fail_) return absl::InternalError("disk on fire");
+    Block b{std::string(tenant), {}, job.bytes, job.spans};
+    for (const live::CutTrace& t : job.traces) b.trace_ids.push_back(t.trace_id);
+    blocks_.push_back(std::move(b));
+    return absl::OkStatus();
+  }
+  void set_fail(bool fail) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_ = fail;
+  }
+  std::vector<Block> blocks() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return blocks_;
+  }
+  int calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+  // Waits up to 10 s for `n` blocks.
+  bool WaitBlocks(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return blocks_.size() >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool fail_ = false;
+  int calls_ = 0;
+  std::vector<Block> blocks_;
+};
+
+struct FakeClock {
+  std::atomic<int64_t> ns{absl::ToUnixNanos(absl::FromUnixSeconds(1800000000))};
+  absl::Time now() const { return absl::FromUnixNanos(ns.load()); }
+  void Advance(absl::Duration d) { ns += absl::ToInt64Nanoseconds(d); }
+};
+
+TraceStoreOptions FlushOptions(storage::Env* env, FakeClock* clock, BlockSink* sink) {
+  TraceStoreOptions o;
+  o.wal_dir = kWal;
+  o.env = env;
+  o.tenant.clock = [clock] { return clock->now(); };
+  o.block_sink = sink;
+  o.trace_idle_period = absl::Seconds(5);
+  o.max_block_duration = absl::Minutes(1);
+  o.max_block_bytes = 1 << 20;
+  o.flush_check_period = absl::ZeroDuration();  // no thread: the test calls FlushOnce
+  return o;
+}
+
+std::unique_ptr<TraceStore> MustStartWith(TraceStoreOptions o) {
+  auto store = std::make_unique<TraceStore>(std::move(o));
+  absl::Status s = store->Start();
+  EXPECT_TRUE(s.ok()) << s;
+  return store;
+}
+
+bool Found(TraceStore& store, const std::string& tenant, int trace) {
+  auto t = store.FindTraceByID(tenant, TraceId(trace), 0, 0);
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() && t->has_value();
+}
+
+// The OTLP bytes of the known set's traces, merged as the store merges them, for `tenant`.
+int64_t KnownSetBytes(TraceStore& store, const std::string& tenant) {
+  int64_t bytes = 0;
+  for (int trace = 1; trace <= 4; ++trace) {
+    auto t = store.FindTraceByID(tenant, TraceId(trace), 0, 0);
+    if (t.ok() && t->has_value()) bytes += static_cast<int64_t>((*t)->ByteSizeLong());
+  }
+  return bytes;
+}
+
+const std::vector<std::string> kKnownIds = {TraceId(1), TraceId(2), TraceId(3), TraceId(4)};
+
+TEST(TraceStoreFlush, IdleTracesArePendingAndQueryableUntilTheBlockIsDueThenFlushed) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  FakeSink sink;
+  auto store = MustStartWith(FlushOptions(&env, &clock, &sink));
+  PushKnownSet(store.get(), "team-a");
+  const int64_t bytes = KnownSetBytes(*store, "team-a");
+  ASSERT_TRUE(store->FlushOnce(false).ok());  // nothing idle yet
+  EXPECT_EQ(store->Stats()["team-a"].live_traces, 4);
+  EXPECT_EQ(store->Stats()["team-a"].pending_traces, 0);
+
+  clock.Advance(absl::Seconds(6));  // idle > 5 s: cut; the block is not due (1 min, 1 MiB)
+  ASSERT_TRUE(store->FlushOnce(false).ok());
+  TenantFlushStats st = store->Stats()["team-a"];
+  EXPECT_EQ(st.live_traces, 0);
+  EXPECT_EQ(st.pending_traces, 4);
+  EXPECT_EQ(sink.calls(), 0);
+  // Pending traces answer every read.
+  EXPECT_TRUE(Found(*store, "team-a", 3));
+  absl::StatusOr<SearchResult> found = store->Search("team-a", {});
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->traces.size(), 4u);
+
+  clock.Advance(absl::Seconds(59));  // 59 s since the cut
+  ASSERT_TRUE(store->FlushOnce(false).ok());
+  EXPECT_EQ(sink.calls(), 0);
+  clock.Advance(absl::Seconds(1));  // max_block_duration since the cut
+  ASSERT_TRUE(store->FlushOnce(false).ok());
+  ASSERT_EQ(sink.blocks().size(), 1u);
+  EXPECT_EQ(sink.blocks()[0].tenant, "team-a");
+  EXPECT_EQ(sink.blocks()[0].trace_ids, kKnownIds);
+  EXPECT_EQ(sink.blocks()[0].bytes, bytes);
+  EXPECT_EQ(sink.blocks()[0].spans, 6);
+  st = store->Stats()["team-a"];
+  EXPECT_EQ(st.pending_traces, 0);
+  EXPECT_EQ(st.flushing_traces, 0);
+  EXPECT_EQ(st.blocks_flushed, 1);
+  EXPECT_EQ(st.traces_flushed, 4);
+  EXPECT_EQ(st.bytes_flushed, bytes);
+  EXPECT_EQ(st.flush_failures, 0);
+  // Out of memory now (a real sink makes the block readable), and out of the WAL: a restart
+  // replays nothing.
+  EXPECT_FALSE(Found(*store, "team-a", 1));
+  store.reset();
+  auto again = MustStartWith(FlushOptions(&env, &clock, nullptr));
+  EXPECT_FALSE(Found(*again, "team-a", 1));
+  EXPECT_EQ(again->Stats()["team-a"].live_traces, 0);
+}
+
+TEST(TraceStoreFlush, MaxBlockBytesTriggersWithoutWaitingForTheDuration) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  FakeSink sink;
+  TraceStoreOptions o = FlushOptions(&env, &clock, &sink);
+  // Exactly the known set's pending bytes: the live byte size of its ResourceSpans groups,
+  // i.e. each request split by trace (RequestOne's two resources, RequestTwo's one).
+  int64_t pending = 0;
+  for (const ExportTraceServiceRequest& req : {RequestOne(), RequestTwo()}) {
+    for (const tpb::ResourceSpans& rs : req.resource_spans()) {
+      int64_t invalid = 0;
+      for (const auto& [id, group] : live::SplitByTrace(rs, &invalid)) {
+        pending += static_cast<int64_t>(group.ByteSizeLong());
+      }
+    }
+  }
+  o.max_block_bytes = pending;
+  o.max_block_duration = absl::Hours(1);
+  auto store = MustStartWith(o);
+  ASSERT_TRUE(store->Push("team-a", RequestOne()).ok());
+  clock.Advance(absl::Seconds(6));
+  ASSERT_TRUE(store->FlushOnce(false).ok());  // RequestOne's traces alone: under the bytes
+  EXPECT_EQ(sink.calls(), 0);
+  ASSERT_TRUE(store->Push("team-a", RequestTwo()).ok());
+  clock.Advance(absl::Seconds(6));
+  ASSERT_TRUE(store->FlushOnce(false).ok());
+  ASSERT_EQ(sink.blocks().size(), 1u);
+  EXPECT_EQ(sink.blocks()[0].trace_ids, kKnownIds);
+}
+
+TEST(TraceStoreFlush, AFailedBlockKeepsTracesQueryableInTheWalAndRetriesAfterABackoff) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  FakeSink sink;
+  sink.set_fail(true);
+  TraceStoreOptions o = FlushOptions(&env, &clock, &sink);
+  o.max_block_duration = absl::ZeroDuration();  // due as soon as cut
+  std::vector<std::string> errors;
+  o.on_flush_error = [&](std::string_view tenant, const absl::Status& s) {
+    errors.push_back(std::string(tenant) + ": " + std::string(s.message()));
+  };
+  // The first backoff. The thread it starts waits 1 h of real time: the test's calls only.
+  o.flush_check_period = absl::Hours(1);
+  o.max_flush_backoff = absl::Hours(4);
+  auto store = MustStartWith(o);
+  PushKnownSet(store.get(), "team-a");
+  clock.Advance(absl::Seconds(6));
+  absl::Status s = store->FlushOnce(false);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(errors, std::vector<std::string>{"team-a: disk on fire"});
+  TenantFlushStats st = store->Stats()["team-a"];
+  EXPECT_EQ(st.flush_failures, 1);
+  EXPECT_EQ(st.blocks_flushed, 0);
+  EXPECT_EQ(st.pending_traces, 4);
+  EXPECT_TRUE(Found(*store, "team-a", 2));
+  // Backoff: no attempt before flush_check_period (1 h), then doubled (2 h).
+  clock.Advance(absl::Minutes(59));
+  ASSERT_TRUE(store->FlushOnce(false).ok());
+  EXPECT_EQ(sink.calls(), 1);
+  clock.Advance(absl::Minutes(1));
+  EXPECT_FALSE(store->FlushOnce(false).ok());
+  EXPECT_EQ(sink.calls(), 2);
+  sink.set_fail(false);
+  clock.Advance(absl::Minutes(119));
+  ASSERT_TRUE(store->FlushOnce(false).ok());
+  EXPECT_EQ(sink.calls(), 2);
+  clock.Advance(absl::Minutes(1));
+  ASSERT_TRUE(store->FlushOnce(false).ok());
+  ASSERT_EQ(sink.blocks().size(), 1u);
+  EXPECT_EQ(sink.blocks()[0].trace_ids, kKnownIds);
+  st = store->Stats()["team-a"];
+  EXPECT_EQ(st.flush_failures, 2);
+  EXPECT_EQ(st.blocks_flushed, 1);
+  EXPECT_EQ(st.pending_traces, 0);
+}
+
+TEST(TraceStoreFlush, AFailedBlockIsReplayedAfterARestart) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  {
+    UnavailableBlockSink sink;
+    TraceStoreOptions o = FlushOptions(&env, &clock, &sink);
+    o.max_block_duration = absl::ZeroDuration();
+    auto store = MustStartWith(o);
+    PushKnownSet(store.get(), "team-a");
+    clock.Advance(absl::Seconds(6));
+    absl::Status s = store->FlushOnce(false);
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ(s.message(), "blocks are not implemented yet");
+    EXPECT_EQ(store->Stats()["team-a"].pending_traces, 4);
+  }
+  env.SimulateCrash(storage::FaultInjectionEnv::CrashMode::kDropUnsynced);
+  auto store = MustStartWith(FlushOptions(&env, &clock, nullptr));
+  absl::StatusOr<SearchResult> found = store->Search("team-a", {});
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->traces.size(), 4u);
+  auto t1 = store->FindTraceByID("team-a", TraceId(1), 0, 0);
+  ASSERT_TRUE(t1.ok() && t1->has_value());
+  EXPECT_EQ(Spans(**t1), (std::vector<std::string>{"GET /", "query"}));
+}
+
+TEST(TraceStoreFlush, TheBackgroundThreadFlushesEveryCheckPeriod) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  FakeSink sink;
+  TraceStoreOptions o = FlushOptions(&env, &clock, &sink);
+  o.flush_check_period = absl::Milliseconds(5);
+  o.max_block_bytes = 1;  // due as soon as something is cut
+  auto store = MustStartWith(o);
+  PushKnownSet(store.get(), "team-a");
+  ExportTraceServiceRequest b;
+  *b.add_resource_spans() = MakeResourceSpans("billing", {{7, 1, 0, "invoice", 0, 20}});
+  ASSERT_TRUE(store->Push("team-b", b).ok());
+  // Nothing is idle on the injected clock: the thread's passes cut nothing.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(sink.calls(), 0);
+  clock.Advance(absl::Seconds(6));
+  ASSERT_TRUE(sink.WaitBlocks(2));
+  std::vector<FakeSink::Block> blocks = sink.blocks();
+  std::sort(blocks.begin(), blocks.end(),
+            [](const auto& x, const auto& y) { return x.tenant < y.tenant; });
+  EXPECT_EQ(blocks[0].tenant, "team-a");
+  EXPECT_EQ(blocks[0].trace_ids, kKnownIds);
+  EXPECT_EQ(blocks[1].tenant, "team-b");
+  EXPECT_EQ(blocks[1].trace_ids, std::vector<std::string>{TraceId(7)});
+  store->Close();
+  EXPECT_EQ(store->FlushOnce(false).code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(TraceStoreFlush, CloseWithFlushAllOnShutdownFlushesLiveTracesToo) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  FakeSink sink;
+  {
+    TraceStoreOptions o = FlushOptions(&env, &clock, &sink);
+    o.flush_all_on_shutdown = true;
+    o.flush_check_period = absl::Hours(1);  // the thread is running but never passes
+    auto store = MustStartWith(o);
+    PushKnownSet(store.get(), "team-a");
+    store->Close();  // nothing idle, nothing due: forced
+  }
+  ASSERT_EQ(sink.blocks().size(), 1u);
+  EXPECT_EQ(sink.blocks()[0].trace_ids, kKnownIds);
+  env.SimulateCrash(storage::FaultInjectionEnv::CrashMode::kKeepUnsynced);
+  auto store = MustStartWith(FlushOptions(&env, &clock, nullptr));
+  EXPECT_FALSE(Found(*store, "team-a", 1));  // flushed: the WAL was truncated
+}
+
+TEST(TraceStoreFlush, CloseWithoutFlushAllOnShutdownLeavesTracesToTheWal) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  FakeSink sink;
+  {
+    TraceStoreOptions o = FlushOptions(&env, &clock, &sink);
+    o.flush_check_period = absl::Hours(1);
+    auto store = MustStartWith(o);
+    PushKnownSet(store.get(), "team-a");
+    store->Close();
+  }
+  EXPECT_EQ(sink.calls(), 0);
+  auto store = MustStartWith(FlushOptions(&env, &clock, nullptr));
+  EXPECT_TRUE(Found(*store, "team-a", 1));
+  EXPECT_TRUE(Found(*store, "team-a", 4));
 }
 
 }  // namespace

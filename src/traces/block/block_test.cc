@@ -17,6 +17,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "objstore/memory.h"
+#include "traces/block/block_fuzz_input.h"
 #include "traces/block/block_testing.h"
 #include "traces/common/attribute_text.h"
 
@@ -471,6 +472,50 @@ TEST(TracesBlock, RealisticSizeAndSpeed) {
               double(spans) /
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
   EXPECT_EQ(n, sorted.size());
+}
+
+}  // namespace
+}  // namespace sprout::traces::block
+
+namespace sprout::traces::block {
+namespace {
+
+// Seeds for traces_block_read_fuzzer (block_fuzz_input.h):
+// SPROUT_WRITE_TRACES_BLOCK_SEEDS=<dir> build/bin/traces_block_test --gtest_filter='TracesBlockFuzzSeeds.*'
+TEST(TracesBlockFuzzSeeds, Write) {
+  const char* dir = std::getenv("SPROUT_WRITE_TRACES_BLOCK_SEEDS");
+  if (dir == nullptr) GTEST_SKIP() << "SPROUT_WRITE_TRACES_BLOCK_SEEDS not set";
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(std::filesystem::path(dir) / name, std::ios::binary) << bytes;
+  };
+  constexpr char kFuzzTenant[] = "t";
+  constexpr char kFuzzId[] = "01HQ0000000000000000000000";
+  for (int seed = 0; seed < 3; ++seed) {
+    std::mt19937_64 rng(seed == 2 ? 42 : 100 + seed);
+    std::map<std::string, TracesData> traces;
+    for (int i = 0; i < (seed == 2 ? 6 : 3); ++i) {
+      std::string id = testing::TraceId(rng);
+      traces[id] = RandomTrace(rng, id, {.max_spans = 4});
+    }
+    BlockWriterOptions opts;
+    opts.page_target_spans = 8;
+    BlockWriter w(opts);
+    for (const auto& [id, td] : traces) ASSERT_OK(w.Add(id, td));
+    objstore::MemoryObjectStore store;
+    ASSERT_OK(w.Finish(&store, kFuzzTenant, kFuzzId).status());
+    std::vector<std::string> objs;
+    for (const char* o : {kMetaObject, kIndexObject, kBloomObject, kDataObject}) {
+      objs.push_back(*store.Get(BlockKey(kFuzzTenant, kFuzzId, o)));
+    }
+    if (seed < 2) {
+      write(absl::StrCat("block_", seed), fuzz::Pack(0, objs));
+      write(absl::StrCat("block_crcfix_", seed), fuzz::Pack(1, objs));
+    } else {
+      write("fixed_data", std::string(1, '\x02') + objs[3]);
+      write("fixed_index", std::string(1, '\x03') + objs[1]);
+    }
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -450,27 +451,38 @@ TEST(TracesBlock, RealisticSizeAndSpeed) {
   std::string z(ZSTD_compressBound(otlp.size()), '\0');
   const size_t zn = ZSTD_compress(z.data(), z.size(), otlp.data(), otlp.size(), 3);
   objstore::MemoryObjectStore store;
-  const auto t0 = std::chrono::steady_clock::now();
-  ASSERT_OK_AND_ASSIGN(BlockMeta meta, Write(&store, sorted));
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Thread CPU time: the machine may be shared.
+  auto cpu = [] {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  };
+  double secs = 1e9, wall = 1e9;
+  BlockMeta meta;
+  for (int rep = 0; rep < 3; ++rep) {  // the best of three
+    objstore::MemoryObjectStore s;
+    const double t0 = cpu();
+    const auto w0 = std::chrono::steady_clock::now();
+    ASSERT_OK_AND_ASSIGN(meta, Write(&s, sorted));
+    secs = std::min(secs, cpu() - t0);
+    wall = std::min(wall, std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count());
+  }
+  ASSERT_OK(Write(&store, sorted).status());
   const double per_span = static_cast<double>(meta.total_bytes()) / static_cast<double>(spans);
   std::printf("realistic: %llu spans, OTLP %.1f B/span, zstd-3 OTLP %.1f B/span, block %.1f B/span "
-              "(data %.1f), writer %.0f spans/s\n",
+              "(data %.1f), writer %.0f spans/s CPU (%.0f wall)\n",
               static_cast<unsigned long long>(spans), double(otlp.size()) / double(spans),
               double(zn) / double(spans), per_span, double(meta.data_bytes) / double(spans),
-              double(spans) / secs);
+              double(spans) / secs, double(spans) / wall);
   EXPECT_LT(per_span, static_cast<double>(zn) / static_cast<double>(spans));
   ASSERT_OK_AND_ASSIGN(auto reader, BlockReader::Open(&store, kTenant, kBlock));
   size_t n = 0;
-  const auto t1 = std::chrono::steady_clock::now();
+  const double t1 = cpu();
   ASSERT_OK(reader->ForEachTrace([&](std::string_view, TracesData&&) {
     ++n;
     return absl::OkStatus();
   }));
-  std::printf("reader: %.0f spans/s\n",
-              double(spans) /
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
+  std::printf("reader (ForEachTrace): %.0f spans/s\n", double(spans) / (cpu() - t1));
   EXPECT_EQ(n, sorted.size());
 }
 

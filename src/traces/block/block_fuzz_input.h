@@ -1,12 +1,16 @@
 // The traces_block_read_fuzzer's input format (shared with the seed writer in block_test.cc).
 //
-// Byte 0 picks the mode (mod 4); the rest is the payload:
+// Byte 0 picks the mode (mod 6); the rest is the payload:
 //   0  four objects (meta.json, index, bloom, data), each u32 little-endian length + bytes
 //      (a short last object takes what is left);
 //   1  the same with the index's and the bloom's trailing crc32c recomputed, so mutations reach
 //      the structural checks;
 //   2  the payload is the `data` object of a fixed small valid block (FixedBlock());
-//   3  the payload is that block's `index`, its crc32c recomputed.
+//   3  the payload is that block's `index`, its crc32c recomputed;
+//   4  as 1, and every chunk's crc32c in the index recomputed from `data` (FixChunkCrcs), so
+//      mutations of the data reach zstd and the column decoders;
+//   5  the payload as an OTLP TracesData (unknown fields dropped, every span given one trace
+//      ID) written into a block and read back: it must read back equal.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +57,57 @@ inline void FixCrc(std::string& s) {
   char b[4];
   PutU32(b, Crc32c(std::string_view(s).substr(0, s.size() - 4)));
   s.replace(s.size() - 4, 4, b, 4);
+}
+
+// Walks a version-1 index (docs/format/traces-block.md) and rewrites every chunk entry's crc32c
+// to match the bytes of `data` it points at, then the index's own crc. Gives up quietly at the
+// first thing it cannot parse.
+inline void FixChunkCrcs(std::string& index, std::string_view data) {
+  size_t p = 8;
+  auto uv = [&](uint64_t* v) {
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64 && p < index.size(); shift += 7) {
+      const uint8_t b = static_cast<uint8_t>(index[p++]);
+      r |= uint64_t{b & 0x7fu} << shift;
+      if (b < 0x80) {
+        *v = r;
+        return true;
+      }
+    }
+    return false;
+  };
+  uint64_t pages;
+  if (index.size() < 12 || !uv(&pages)) return;
+  for (uint64_t pg = 0; pg < pages && pg < 4096; ++pg) {
+    p += 32;
+    uint64_t v;
+    for (int i = 0; i < 12; ++i) {
+      if (!uv(&v)) return;
+    }
+    for (int s = 0; s < 5; ++s) {
+      uint64_t nk;
+      if (!uv(&nk) || nk > index.size()) return;
+      for (uint64_t k = 0; k < nk; ++k) {
+        if (!uv(&v) || v > index.size()) return;
+        p += v;
+      }
+    }
+    uint64_t nc;
+    if (!uv(&nc) || nc > index.size()) return;
+    for (uint64_t c = 0; c < nc; ++c) {
+      if (p >= index.size()) return;
+      const uint8_t scope = static_cast<uint8_t>(index[p++]);
+      if (scope != 0xFF && !uv(&v)) return;
+      ++p;
+      uint64_t off, stored, raw;
+      if (!uv(&off) || !uv(&stored) || !uv(&raw) || p + 4 > index.size()) return;
+      if (off <= data.size() && stored <= data.size() - off) {
+        PutU32(index.data() + p, Crc32c(data.substr(off, stored)));
+      }
+      p += 4;
+    }
+  }
+  FixCrc(index);
 }
 
 }  // namespace sprout::traces::block::fuzz

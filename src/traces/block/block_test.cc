@@ -520,9 +520,16 @@ TEST(TracesBlockFuzzSeeds, Write) {
     for (const char* o : {kMetaObject, kIndexObject, kBloomObject, kDataObject}) {
       objs.push_back(*store.Get(BlockKey(kFuzzTenant, kFuzzId, o)));
     }
+    {  // FixChunkCrcs agrees with the writer on a valid block.
+      std::string index = objs[1];
+      fuzz::FixChunkCrcs(index, objs[3]);
+      EXPECT_EQ(index, objs[1]);
+    }
     if (seed < 2) {
       write(absl::StrCat("block_", seed), fuzz::Pack(0, objs));
       write(absl::StrCat("block_crcfix_", seed), fuzz::Pack(1, objs));
+      write(absl::StrCat("block_chunkcrcfix_", seed), fuzz::Pack(4, objs));
+      write(absl::StrCat("trace_", seed), std::string(1, '\x05') + traces.begin()->second.SerializeAsString());
     } else {
       write("fixed_data", std::string(1, '\x02') + objs[3]);
       write("fixed_index", std::string(1, '\x03') + objs[1]);

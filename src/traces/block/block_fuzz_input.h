@@ -59,10 +59,19 @@ inline void FixCrc(std::string& s) {
   s.replace(s.size() - 4, 4, b, 4);
 }
 
-// Walks a version-1 index (docs/format/traces-block.md) and rewrites every chunk entry's crc32c
-// to match the bytes of `data` it points at, then the index's own crc. Gives up quietly at the
-// first thing it cannot parse.
-inline void FixChunkCrcs(std::string& index, std::string_view data) {
+struct ChunkRef {
+  uint64_t page;
+  uint8_t scope;
+  uint64_t key;
+  uint8_t sub;
+  uint64_t offset, stored, raw;
+  size_t crc_pos;  // of the entry's crc32c in the index
+};
+
+// Walks a version-1 index (docs/format/traces-block.md), calling fn(ChunkRef) for every chunk
+// entry. Stops quietly at the first thing it cannot parse.
+template <typename Fn>
+void ForEachChunkEntry(std::string_view index, Fn fn) {
   size_t p = 8;
   auto uv = [&](uint64_t* v) {
     uint64_t r = 0;
@@ -81,7 +90,7 @@ inline void FixChunkCrcs(std::string& index, std::string_view data) {
   for (uint64_t pg = 0; pg < pages && pg < 4096; ++pg) {
     p += 32;
     uint64_t v;
-    for (int i = 0; i < 12; ++i) {
+    for (int i = 0; i < 10; ++i) {  // start, end, counts, bytes, row counts
       if (!uv(&v)) return;
     }
     for (int s = 0; s < 5; ++s) {
@@ -96,17 +105,29 @@ inline void FixChunkCrcs(std::string& index, std::string_view data) {
     if (!uv(&nc) || nc > index.size()) return;
     for (uint64_t c = 0; c < nc; ++c) {
       if (p >= index.size()) return;
-      const uint8_t scope = static_cast<uint8_t>(index[p++]);
-      if (scope != 0xFF && !uv(&v)) return;
-      ++p;
-      uint64_t off, stored, raw;
-      if (!uv(&off) || !uv(&stored) || !uv(&raw) || p + 4 > index.size()) return;
-      if (off <= data.size() && stored <= data.size() - off) {
-        PutU32(index.data() + p, Crc32c(data.substr(off, stored)));
-      }
+      ChunkRef r{};
+      r.page = pg;
+      r.scope = static_cast<uint8_t>(index[p++]);
+      if (r.scope != 0xFF && !uv(&r.key)) return;
+      if (p >= index.size()) return;
+      r.sub = static_cast<uint8_t>(index[p++]);
+      if (!uv(&r.offset) || !uv(&r.stored) || !uv(&r.raw) || p + 4 > index.size()) return;
+      r.crc_pos = p;
+      fn(r);
       p += 4;
     }
   }
+}
+
+// Rewrites every chunk entry's crc32c to match the bytes of `data` it points at, then the
+// index's own crc.
+inline void FixChunkCrcs(std::string& index, std::string_view data) {
+  std::string& idx = index;
+  ForEachChunkEntry(std::string_view(index), [&](const ChunkRef& r) {
+    if (r.offset <= data.size() && r.stored <= data.size() - r.offset) {
+      PutU32(idx.data() + r.crc_pos, Crc32c(data.substr(r.offset, r.stored)));
+    }
+  });
   FixCrc(index);
 }
 

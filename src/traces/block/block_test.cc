@@ -12,6 +12,8 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
+#include <atomic>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -19,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "objstore/memory.h"
 #include "traces/block/block_fuzz_input.h"
+#include "traces/block/format.h"
 #include "traces/block/block_testing.h"
 #include "traces/common/attribute_text.h"
 
@@ -522,6 +525,12 @@ TEST(TracesBlockFuzzSeeds, Write) {
     }
     {  // FixChunkCrcs agrees with the writer on a valid block.
       std::string index = objs[1];
+      int entries = 0;
+      fuzz::ForEachChunkEntry(std::string_view(index), [&](const fuzz::ChunkRef&) { ++entries; });
+      EXPECT_GT(entries, 10);
+      fuzz::FixChunkCrcs(index, objs[3]);
+      EXPECT_EQ(index, objs[1]);
+      index[index.size() - 5] ^= 1;  // the last chunk's crc
       fuzz::FixChunkCrcs(index, objs[3]);
       EXPECT_EQ(index, objs[1]);
     }
@@ -607,6 +616,128 @@ TEST(TracesBlockTestdata, ReadV1) {
     ASSERT_TRUE(got.has_value());
     EXPECT_TRUE(MessageDifferencer::Equals(*got, td));
   }
+}
+
+}  // namespace
+}  // namespace sprout::traces::block
+
+namespace sprout::traces::block {
+namespace {
+
+// Decoded uvarint column `col` of page `page` (via the index walker of block_fuzz_input.h).
+std::vector<uint64_t> FixedColumn(objstore::ObjectStore* store, const char* block, uint64_t page,
+                                  uint8_t col) {
+  const std::string index = *store->Get(BlockKey(kTenant, block, kIndexObject));
+  const std::string data = *store->Get(BlockKey(kTenant, block, kDataObject));
+  std::vector<uint64_t> out;
+  fuzz::ForEachChunkEntry(std::string_view(index), [&](const fuzz::ChunkRef& r) {
+    if (r.page != page || r.scope != 0xFF || r.sub != col) return;
+    std::string raw(r.raw, '\0');
+    EXPECT_EQ(ZSTD_decompress(raw.data(), raw.size(), data.data() + r.offset, r.stored), r.raw);
+    size_t p = 0;
+    while (p < raw.size()) {
+      uint64_t v = 0;
+      for (int shift = 0;; shift += 7) {
+        const uint8_t b = static_cast<uint8_t>(raw[p++]);
+        v |= uint64_t{b & 0x7fu} << shift;
+        if (b < 0x80) break;
+      }
+      out.push_back(v);
+    }
+  });
+  return out;
+}
+
+// Nested sets: a is an ancestor of b (following in-trace parents from b, without cycles) iff
+// left(a) < left(b) && right(b) < right(a); per trace the numbers are 1..2n.
+TEST(TracesBlock, NestedSets) {
+  const auto traces = RandomTraces(8, 60);
+  objstore::MemoryObjectStore store;
+  BlockWriterOptions opts;
+  opts.page_target_spans = 1 << 20;  // one page
+  ASSERT_OK(Write(&store, traces, opts).status());
+  const auto counts = FixedColumn(&store, kBlock, 0, format::kTraceSpans);
+  const auto parents = FixedColumn(&store, kBlock, 0, format::kSpanParent);
+  const auto lefts = FixedColumn(&store, kBlock, 0, format::kSpanLeft);
+  const auto rights = FixedColumn(&store, kBlock, 0, format::kSpanRight);
+  ASSERT_EQ(counts.size(), traces.size());
+  ASSERT_EQ(lefts.size(), parents.size());
+  ASSERT_EQ(rights.size(), parents.size());
+  size_t row = 0;
+  int checked = 0;
+  for (const auto& [id, td] : traces) {
+    std::vector<const opentelemetry::proto::trace::v1::Span*> spans;
+    for (const auto& rs : td.resource_spans())
+      for (const auto& ss : rs.scope_spans())
+        for (const auto& s : ss.spans()) spans.push_back(&s);
+    const size_t n = spans.size();
+    ASSERT_EQ(counts[checked++], n);
+    // Parent index from the input: the first span with that ID.
+    std::vector<int> parent(n, -1);
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = 0; j < n && !spans[i]->parent_span_id().empty(); ++j) {
+        if (spans[j]->span_id() == spans[i]->parent_span_id()) {
+          parent[i] = static_cast<int>(j);
+          break;
+        }
+      }
+      EXPECT_EQ(parents[row + i], static_cast<uint64_t>(parent[i] + 1));
+    }
+    std::set<uint64_t> numbers;
+    for (size_t i = 0; i < n; ++i) {
+      numbers.insert(lefts[row + i]);
+      numbers.insert(rights[row + i]);
+      EXPECT_LT(lefts[row + i], rights[row + i]);
+    }
+    EXPECT_EQ(numbers.size(), 2 * n);
+    if (n > 0) {
+      EXPECT_EQ(*numbers.begin(), 1u);
+      EXPECT_EQ(*numbers.rbegin(), 2 * n);
+    }
+    for (size_t b = 0; b < n; ++b) {
+      // Ancestors of b along parents, stopping at a cycle.
+      std::set<size_t> anc;
+      bool cycle = false;
+      for (int p = parent[b]; p >= 0; p = parent[p]) {
+        if (static_cast<size_t>(p) == b || !anc.insert(p).second) {
+          cycle = true;
+          break;
+        }
+      }
+      if (cycle) continue;  // numbered as roots: only the permutation property holds
+      for (size_t a = 0; a < n; ++a) {
+        const bool nested = lefts[row + a] < lefts[row + b] && rights[row + b] < rights[row + a];
+        EXPECT_EQ(nested, anc.count(a) > 0) << "trace " << checked << " a=" << a << " b=" << b;
+      }
+    }
+    row += n;
+  }
+  EXPECT_EQ(row, parents.size());
+}
+
+// Reads from many threads at once.
+TEST(TracesBlock, ConcurrentReads) {
+  const auto traces = RandomTraces(9, 200);
+  objstore::MemoryObjectStore store;
+  BlockWriterOptions opts;
+  opts.page_target_spans = 100;
+  ASSERT_OK(Write(&store, traces, opts).status());
+  ASSERT_OK_AND_ASSIGN(auto reader, BlockReader::Open(&store, kTenant, kBlock));
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      int i = 0;
+      for (const auto& [id, td] : traces) {
+        if (i++ % 4 != t) continue;
+        auto got = reader->FindTrace(id);
+        if (!got.ok() || !got->has_value() || !MessageDifferencer::Equals(**got, td)) ++bad;
+        if (!reader->TracesWithAttribute(0, AttrScope::kSpan, "k", "GET").ok()) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 }  // namespace

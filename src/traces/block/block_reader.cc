@@ -302,6 +302,10 @@ struct BlockReader::Impl {
                              const std::function<absl::Status(std::string_view, TracesData&&)>& fn,
                              ReadStats* stats) const;
 
+  // The traces (indexes) having a matching span, from the page's span counts (loaded in `l`).
+  absl::StatusOr<std::vector<uint32_t>> TracesOfSpans(const PageDir& p, const Loaded& l,
+                                                      const std::vector<bool>& span_match) const;
+
   std::vector<int> AllChunks(const PageDir& p) const {
     std::vector<int> v(p.chunks.size());
     for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int>(i);
@@ -861,7 +865,7 @@ absl::StatusOr<std::vector<TraceRow>> BlockReader::ReadTraceRows(size_t page,
     return m.Loss(kDataObject, absl::StrCat("page ", page, " root dictionaries do not decode"));
   }
   std::vector<TraceRow> rows;
-  rows.reserve(p.info.trace_count);
+  rows.reserve(std::min<uint64_t>(p.info.trace_count, Impl::Get(l, p.fixed[kTraceId]).size() / 16));
   uint64_t prev = 0;
   for (uint32_t t = 0; t < p.info.trace_count; ++t) {
     TraceRow r;
@@ -889,41 +893,56 @@ namespace {
 
 // Maps rows of a row set to trace indexes: the per-trace span counts, then (for events and
 // links) the per-span counts.
-bool SpanTraces(std::string_view trace_spans, uint32_t traces, uint64_t spans,
-                std::vector<uint32_t>* span_trace) {
-  Decoder d(trace_spans);
-  span_trace->clear();
-  for (uint32_t t = 0; t < traces; ++t) {
-    uint64_t n;
-    if (!d.Bounded(spans - span_trace->size(), &n)) return false;
-    span_trace->insert(span_trace->end(), n, t);
-  }
-  return span_trace->size() == spans;
-}
-
-bool ChildTraces(std::string_view counts, const std::vector<uint32_t>& span_trace,
-                 uint64_t rows, std::vector<uint32_t>* row_trace) {
+// Row ranges: bounds[i]..bounds[i+1] are the child rows of parent i, from a column of uvarint
+// child counts with one value per parent (`parents` of them). Grows only as the column decodes,
+// so damaged counts cannot make it allocate more than the column's bytes allow.
+bool Bounds(std::string_view counts, uint64_t parents, std::vector<uint64_t>* bounds) {
   Decoder d(counts);
-  row_trace->clear();
-  for (uint32_t t : span_trace) {
+  bounds->assign(1, 0);
+  for (uint64_t i = 0; i < parents; ++i) {
     uint64_t n;
-    if (!d.Bounded(rows - row_trace->size(), &n)) return false;
-    row_trace->insert(row_trace->end(), n, t);
+    if (!d.Bounded(0xffffffffu, &n)) return false;
+    bounds->push_back(bounds->back() + n);
   }
-  return row_trace->size() == rows;
+  return d.done();
 }
 
-std::vector<uint32_t> Distinct(const std::vector<uint32_t>& row_trace,
-                               const std::vector<bool>& row_match) {
-  std::vector<uint32_t> out;
-  for (size_t r = 0; r < row_trace.size() && r < row_match.size(); ++r) {
-    if (row_match[r] && (out.empty() || out.back() != row_trace[r])) out.push_back(row_trace[r]);
+// Per parent: whether any of its child rows matches. False when the rows do not add up.
+bool Rollup(const std::vector<uint64_t>& bounds, const std::vector<bool>& row_match,
+            std::vector<bool>* parent_match) {
+  if (bounds.back() != row_match.size()) return false;
+  parent_match->assign(bounds.size() - 1, false);
+  for (size_t i = 0; i + 1 < bounds.size(); ++i) {
+    for (uint64_t r = bounds[i]; r < bounds[i + 1]; ++r) {
+      if (row_match[r]) {
+        (*parent_match)[i] = true;
+        break;
+      }
+    }
   }
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return true;
+}
+
+std::vector<uint32_t> Indexes(const std::vector<bool>& match) {
+  std::vector<uint32_t> out;
+  for (size_t i = 0; i < match.size(); ++i) {
+    if (match[i]) out.push_back(static_cast<uint32_t>(i));
+  }
   return out;
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<uint32_t>> BlockReader::Impl::TracesOfSpans(
+    const PageDir& p, const Loaded& l, const std::vector<bool>& span_match) const {
+  std::vector<uint64_t> bounds;
+  std::vector<bool> trace_match;
+  if (!Bounds(Get(l, p.fixed[kTraceSpans]), p.info.trace_count, &bounds) ||
+      !Rollup(bounds, span_match, &trace_match)) {
+    return Loss(kDataObject, "span counts do not decode");
+  }
+  return Indexes(trace_match);
+}
 
 absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithSpanName(size_t page,
                                                                      std::string_view name,
@@ -941,19 +960,14 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithSpanName(size_t pag
   if (it == dict.end()) return std::vector<uint32_t>{};
   const uint64_t want = static_cast<uint64_t>(it - dict.begin());
   RETURN_IF_ERROR(m.Load(p, {p.fixed[kSpanName], p.fixed[kTraceSpans]}, &l, stats));
-  std::vector<uint32_t> span_trace;
-  if (!SpanTraces(Impl::Get(l, p.fixed[kTraceSpans]), p.info.trace_count, p.info.span_count,
-                  &span_trace)) {
-    return m.Loss(kDataObject, "span counts do not decode");
-  }
   Decoder d(Impl::Get(l, p.fixed[kSpanName]));
-  std::vector<bool> match(span_trace.size());
-  for (size_t i = 0; i < span_trace.size(); ++i) {
+  std::vector<bool> match;
+  while (!d.done()) {
     uint64_t v;
     if (!d.Uvarint(&v)) return m.Loss(kDataObject, "span names do not decode");
-    match[i] = v == want;
+    match.push_back(v == want);
   }
-  return Distinct(span_trace, match);
+  return m.TracesOfSpans(p, l, match);
 }
 
 absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithStatus(size_t page,
@@ -964,19 +978,14 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithStatus(size_t page,
   const PageDir& p = m.pages[page];
   Loaded l;
   RETURN_IF_ERROR(m.Load(p, {p.fixed[kSpanStatusCode], p.fixed[kTraceSpans]}, &l, stats));
-  std::vector<uint32_t> span_trace;
-  if (!SpanTraces(Impl::Get(l, p.fixed[kTraceSpans]), p.info.trace_count, p.info.span_count,
-                  &span_trace)) {
-    return m.Loss(kDataObject, "span counts do not decode");
-  }
   Decoder d(Impl::Get(l, p.fixed[kSpanStatusCode]));
-  std::vector<bool> match(span_trace.size());
-  for (size_t i = 0; i < span_trace.size(); ++i) {
+  std::vector<bool> match;
+  while (!d.done()) {
     int64_t v;
     if (!d.Varint(&v)) return m.Loss(kDataObject, "status codes do not decode");
-    match[i] = v == code;
+    match.push_back(v == code);
   }
-  return Distinct(span_trace, match);
+  return m.TracesOfSpans(p, l, match);
 }
 
 absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(
@@ -1106,23 +1115,23 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(
       row_match.push_back(match);
     }
   }
-  std::vector<uint32_t> span_trace;
-  if (!SpanTraces(Impl::Get(l, p.fixed[kTraceSpans]), p.info.trace_count, p.info.span_count,
-                  &span_trace)) {
-    return m.Loss(kDataObject, "span counts do not decode");
-  }
   switch (scope) {
     case AttrScope::kSpan:
-      return Distinct(span_trace, row_match);
+      return m.TracesOfSpans(p, l, row_match);
     case AttrScope::kEvent:
     case AttrScope::kLink: {
       const int cc = scope == AttrScope::kEvent ? kSpanEventCount : kSpanLinkCount;
       RETURN_IF_ERROR(m.Load(p, {p.fixed[cc]}, &l, stats));
-      std::vector<uint32_t> row_trace;
-      if (!ChildTraces(Impl::Get(l, p.fixed[cc]), span_trace, row_match.size(), &row_trace)) {
+      // The span count: the span-level column of the counts has one value per span.
+      std::string_view counts = Impl::Get(l, p.fixed[cc]);
+      uint64_t spans = 0;
+      for (char c : counts) spans += (static_cast<uint8_t>(c) & 0x80) == 0;
+      std::vector<uint64_t> bounds;
+      std::vector<bool> span_match;
+      if (!Bounds(counts, spans, &bounds) || !Rollup(bounds, row_match, &span_match)) {
         return m.Loss(kDataObject, "event/link counts do not decode");
       }
-      return Distinct(row_trace, row_match);
+      return m.TracesOfSpans(p, l, span_match);
     }
     case AttrScope::kResource:
     case AttrScope::kScope: {

@@ -376,7 +376,6 @@ class PageDecoder {
     Decoder& g = col_[kTraceGroups];
     if (!g.Bounded(g.left(), &ngroups)) return ok_ = false;
     uint64_t seen = 0;
-    span_index_ = 0;
     trace_spans_.clear();
     for (uint64_t gi = 0; gi < ngroups; ++gi) {
       uint64_t rref, nscopes;
@@ -426,7 +425,7 @@ class PageDecoder {
       }
     }
     trace_parent_.clear();
-    (void)dur;
+    (void)dur;  // the trace's end is only for ReadTraceRows
     return true;
   }
 
@@ -552,7 +551,7 @@ class PageDecoder {
   }
 
   bool NextSpan(std::string_view tid, uint64_t t_start, Span* s) {
-    uint64_t bits, parent, left, right, start_off, events, links, v;
+    uint64_t bits, parent, left, right, start_off, events, links;
     int64_t dur, kind, code;
     if (!col_[kSpanBits].Bounded(7, &bits)) return false;
     std::string_view sid, praw;
@@ -657,7 +656,6 @@ class PageDecoder {
         return false;
       }
     }
-    (void)v;
     (void)left;
     (void)right;
     return true;
@@ -673,7 +671,6 @@ class PageDecoder {
   std::vector<ResRow> resources_;
   std::vector<ScopeRow> scopes_;
   uint64_t prev_start_ = 0;
-  uint32_t span_index_ = 0;
   std::vector<Span*> trace_spans_;
   std::vector<uint32_t> trace_parent_;
 };

@@ -275,27 +275,24 @@ struct BlockWriter::Impl {
       }
     }
     uint32_t counter = 1;
+    // Iterative pre-order walk: a node stays on the stack while it has unvisited children
+    // (first_child is advanced past each child taken); popped, it gets its right number.
     auto visit = [&](uint32_t root) {
-      // stack of nodes; a node on the stack with left set is being exited when popped again
       stack.clear();
       stack.push_back(root);
       left[root] = counter++;
-      uint32_t cursor = first_child[root];
-      // iterative: keep for each stack node its next child via first_child rewriting
-      std::vector<uint32_t>& st = stack;
-      (void)cursor;
-      while (!st.empty()) {
-        const uint32_t top = st.back();
+      while (!stack.empty()) {
+        const uint32_t top = stack.back();
         uint32_t c = first_child[top];
         while (c != UINT32_MAX && left[c] != 0) c = next_sibling[c];
         if (c == UINT32_MAX) {
           right[top] = counter++;
-          st.pop_back();
+          stack.pop_back();
           continue;
         }
         first_child[top] = next_sibling[c];
         left[c] = counter++;
-        st.push_back(c);
+        stack.push_back(c);
       }
     };
     for (uint32_t i = 0; i < n; ++i) {
@@ -365,12 +362,12 @@ struct BlockWriter::Impl {
     // Root: the first span without a parent.
     std::string_view root_service, root_name;
     {
-      uint32_t i = 0;
+      bool found = false;
       for (const ResourceSpans& rs : td.resource_spans()) {
         for (const ScopeSpans& ss : rs.scope_spans()) {
           for (const Span& s : ss.spans()) {
-            if (i++ == UINT32_MAX) break;
-            if (root_name.data() == nullptr && ParentIsRoot(s)) {
+            if (!found && ParentIsRoot(s)) {
+              found = true;
               root_name = s.name();
               root_service = "";
               for (const KeyValue& kv : rs.resource().attributes()) {

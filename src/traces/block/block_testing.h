@@ -1,3 +1,6 @@
+// Every rng() call is sequenced (never two in one expression or argument list), so the
+// traces are the same whatever the compiler: the checked-in v1 block depends on it.
+//
 // Test-only generators of traces for the block tests, the fuzzer's seeds and the size/speed
 // measurement (not part of the library's API).
 //
@@ -46,7 +49,10 @@ inline void RandomValue(std::mt19937_64& rng, AnyValue* v, int depth) {
       v->set_bool_value(rng() % 2 == 0);
       break;
     case 2:
-      v->set_int_value(static_cast<int64_t>(rng()) >> (rng() % 64));
+    {
+      const int64_t x = static_cast<int64_t>(rng());
+      v->set_int_value(x >> (rng() % 64));
+    }
       break;
     case 3:
       v->set_double_value(static_cast<double>(static_cast<int64_t>(rng() % 2000) - 1000) / 8.0);
@@ -133,7 +139,12 @@ inline TracesData RandomTrace(std::mt19937_64& rng, const std::string& id,
             if (!span_ids.empty()) s->set_parent_span_id(span_ids[rng() % span_ids.size()]);
         }
         span_ids.push_back(sid);
-        s->set_name(rng() % 7 == 0 ? "" : absl::StrCat("op-", rng() % 5, rng() % 9 == 0 ? "✓" : ""));
+        if (rng() % 7 == 0) {
+          s->set_name("");
+        } else {
+          const uint64_t op = rng() % 5;
+          s->set_name(absl::StrCat("op-", op, rng() % 9 == 0 ? "✓" : ""));
+        }
         s->set_kind(static_cast<Span::SpanKind>(rng() % 6));
         const uint64_t st = base + rng() % 1000000000;
         s->set_start_time_unix_nano(st);
@@ -226,7 +237,8 @@ inline TracesData RealisticTrace(std::mt19937_64& rng, const std::string& id) {
       add_str(a, "http.target", absl::StrCat(kRoutes[route], "?id=", rng() % 100000));
       add_int(a, "http.status_code", rng() % 20 == 0 ? 500 : 200);
       add_str(a, "user_agent.original", kAgents[rng() % 4]);
-      add_str(a, "net.peer.name", absl::StrCat("10.0.", rng() % 4, ".", rng() % 250));
+      const uint64_t net = rng() % 4;
+      add_str(a, "net.peer.name", absl::StrCat("10.0.", net, ".", rng() % 250));
       add_int(a, "net.peer.port", 8080);
       add_str(a, "http.scheme", "https");
     } else {
@@ -234,10 +246,12 @@ inline TracesData RealisticTrace(std::mt19937_64& rng, const std::string& id) {
       s->set_name("SELECT orders");
       add_str(a, "db.system", "postgresql");
       add_str(a, "db.name", "shop");
+      const uint64_t customer = rng() % 1000000;
+      const uint64_t month = 1 + rng() % 9;
+      const uint64_t day = rng() % 10;
       add_str(a, "db.statement",
-              absl::StrCat("SELECT id, total, status FROM orders WHERE customer_id = ",
-                           rng() % 1000000, " AND created_at > '2024-0", 1 + rng() % 9,
-                           "-1", rng() % 10, "'"));
+              absl::StrCat("SELECT id, total, status FROM orders WHERE customer_id = ", customer,
+                           " AND created_at > '2024-0", month, "-1", day, "'"));
       add_str(a, "db.user", "app");
       add_str(a, "net.peer.name", "postgres.internal");
       add_int(a, "net.peer.port", 5432);

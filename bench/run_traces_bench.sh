@@ -164,11 +164,12 @@ stage_ingest() {
            s2, a / s2, hwm / 1024, hwm * 1024 / a }'
   if [ -n "$perf_pid" ]; then
     echo "== perf: top functions of the server during the send (self time)"
-    perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null |
-      grep -E '^ +[0-9.]+%' | head -30
-    perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null |
-      grep -E '^ +[0-9.]+%' | head -8
     [ -n "${PERF_DATA:-}" ] && cp "$WORK/perf.data" "$PERF_DATA"
+    { perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null || true; } |
+      grep -E '^ +[0-9.]+%' | sed 's/ *$//' | head -30 || true
+    echo "== perf: by DSO (self time)"
+    { perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null || true; } |
+      grep -E '^ +[0-9.]+%' | sed 's/ *$//' | head -8 || true
   fi
 }
 

@@ -109,7 +109,13 @@ EOF
   BASE="http://127.0.0.1:$HTTP_PORT"
   for _ in $(seq 600); do
     curl -fs -o /dev/null "$BASE/ready" && return 0
-    kill -0 "$SERVER" 2>/dev/null || { echo "server exited:"; tail -20 "$WORK/server.log"; exit 1; }
+    if ! kill -0 "$SERVER" 2>/dev/null; then
+      # A port taken between free_port and the bind: try other ports (3 times).
+      if grep -q 'address already in use' "$WORK/server.log" && [ "${1:-0}" -lt 3 ]; then
+        start_server $(( ${1:-0} + 1 )); return
+      fi
+      echo "server exited:"; tail -20 "$WORK/server.log"; exit 1
+    fi
     sleep 0.1
   done
   echo "not ready after 60 s"; tail -20 "$WORK/server.log"; exit 1
@@ -166,10 +172,10 @@ stage_ingest() {
     echo "== perf: top functions of the server during the send (self time)"
     [ -n "${PERF_DATA:-}" ] && cp "$WORK/perf.data" "$PERF_DATA"
     { perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null || true; } |
-      grep -E '^ +[0-9.]+%' | sed 's/ *$//' | head -30 || true
+      grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+$//' | head -30 || true
     echo "== perf: by DSO (self time)"
     { perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null || true; } |
-      grep -E '^ +[0-9.]+%' | sed 's/ *$//' | head -8 || true
+      grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+$//' | head -8 || true
   fi
 }
 

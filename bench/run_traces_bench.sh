@@ -142,12 +142,15 @@ stage_ingest() {
   # The send starts when the generator's RSS stops growing; the CPU delta below starts before
   # that, but an idle server adds no ticks.
   c0=$(cpu_ticks "$SERVER")
+  local m0 st0 m1 st1 t0 t1
+  read -r m0 st0 < <(machine_ticks); t0=$(date +%s.%N)
   if [ "$PERF" = 1 ]; then
     perf record -F 499 -g -p "$SERVER" -o "$WORK/perf.data" >/dev/null 2>"$WORK/perf.err" &
     perf_pid=$!
   fi
   wait $load || { echo "loadgen failed: $(cat "$WORK/load.err")"; exit 1; }
   c1=$(cpu_ticks "$SERVER")
+  read -r m1 st1 < <(machine_ticks); t1=$(date +%s.%N)
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   settle
   c2=$(cpu_ticks "$SERVER")
@@ -168,6 +171,9 @@ stage_ingest() {
            a / e, s1, 100 * s1 / e, a / s1
     printf "ingest incl. settling: server CPU %.1f s => %.0f spans/s per core; server peak RSS %.0f MiB (%.0f bytes/span)\n",
            s2, a / s2, hwm / 1024, hwm * 1024 / a }'
+  awk -v b=$((m1 - m0)) -v st=$((st1 - st0)) -v hz="$TICKS" -v d="$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" \
+      -v n="$(nproc)" 'BEGIN { printf "machine during the generator'"'"'s run: busy %.0f%% of all CPUs (steal %.0f%%), loadavg %s\n",
+      100 * b / hz / d / n, 100 * st / hz / d / n, "'"$(cut -d' ' -f1 /proc/loadavg)"'" }'
   if [ -n "$perf_pid" ]; then
     echo "== perf: top functions of the server during the send (self time)"
     [ -n "${PERF_DATA:-}" ] && cp "$WORK/perf.data" "$PERF_DATA"

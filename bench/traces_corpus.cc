@@ -30,7 +30,9 @@ class Rng {
   uint64_t Next() { return SplitMix(state_); }
   // Uniform in [0, n).
   uint64_t Below(uint64_t n) { return n == 0 ? 0 : Next() % n; }
-  int Int(int lo, int hi) { return lo + static_cast<int>(Below(static_cast<uint64_t>(hi - lo + 1))); }
+  int Int(int lo, int hi) {
+    return lo + static_cast<int>(Below(static_cast<uint64_t>(hi - lo + 1)));
+  }
   // Uniform in [0, 1).
   double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
   bool Chance(double p) { return Unit() < p; }
@@ -52,7 +54,9 @@ class Rng {
     return N - 1;
   }
   template <typename T>
-  const T& Pick(const std::vector<T>& v) { return v[Below(v.size())]; }
+  const T& Pick(const std::vector<T>& v) {
+    return v[Below(v.size())];
+  }
 
  private:
   uint64_t state_;
@@ -83,8 +87,9 @@ std::string Uuid(Rng& rng) {
 // word, {cur} a currency code.
 std::string Expand(std::string_view tmpl, Rng& rng) {
   static const std::vector<std::string> kWords = {
-      "shoes", "red dress", "laptop", "coffee", "headphones", "tent", "garden hose", "lamp",
-      "phone case", "yoga mat", "backpack", "watch", "desk", "camera", "book"};
+      "shoes",    "red dress",   "laptop", "coffee",     "headphones",
+      "tent",     "garden hose", "lamp",   "phone case", "yoga mat",
+      "backpack", "watch",       "desk",   "camera",     "book"};
   static const std::vector<std::string> kCurrencies = {"USD", "EUR", "GBP", "JPY", "CAD", "CHF"};
   std::string out;
   out.reserve(tmpl.size() + 32);
@@ -139,7 +144,7 @@ struct Service {
   Db db = Db::kNone;
   const char* db_name = "";
   std::vector<const char*> tables;
-  std::vector<const char*> produces;  // topics
+  std::vector<const char*> produces;   // topics
   std::vector<const char*> functions;  // INTERNAL span names
 };
 
@@ -160,104 +165,320 @@ const Topology& GetTopology() {
   static const Topology* topology = [] {
     auto* t = new Topology;
     enum {
-      kFrontend, kGateway, kCatalog, kCart, kCheckout, kPayment, kShipping, kQuote, kCurrency,
-      kEmail, kRecommendation, kAd, kUser, kAuth, kInventory, kOrders, kFraud, kAccounting,
-      kNotification, kSearch, kReview, kPricing, kLoyalty, kMedia
+      kFrontend,
+      kGateway,
+      kCatalog,
+      kCart,
+      kCheckout,
+      kPayment,
+      kShipping,
+      kQuote,
+      kCurrency,
+      kEmail,
+      kRecommendation,
+      kAd,
+      kUser,
+      kAuth,
+      kInventory,
+      kOrders,
+      kFraud,
+      kAccounting,
+      kNotification,
+      kSearch,
+      kReview,
+      kPricing,
+      kLoyalty,
+      kMedia
     };
     auto& s = t->services;
     s.resize(24);
-    s[kFrontend] = {"frontend", "nodejs", "@opentelemetry/instrumentation-http", true,
-                    {{"GET", "/"}, {"GET", "/product/{id}"}, {"GET", "/cart"},
-                     {"POST", "/cart/items"}, {"GET", "/checkout"}, {"POST", "/checkout/place-order"},
-                     {"GET", "/account/orders"}, {"GET", "/search"}, {"GET", "/static/{hex}.js"}},
-                    {kGateway, kAd, kRecommendation, kCurrency, kMedia}, Db::kNone, "", {}, {},
+    s[kFrontend] = {"frontend",
+                    "nodejs",
+                    "@opentelemetry/instrumentation-http",
+                    true,
+                    {{"GET", "/"},
+                     {"GET", "/product/{id}"},
+                     {"GET", "/cart"},
+                     {"POST", "/cart/items"},
+                     {"GET", "/checkout"},
+                     {"POST", "/checkout/place-order"},
+                     {"GET", "/account/orders"},
+                     {"GET", "/search"},
+                     {"GET", "/static/{hex}.js"}},
+                    {kGateway, kAd, kRecommendation, kCurrency, kMedia},
+                    Db::kNone,
+                    "",
+                    {},
+                    {},
                     {"renderPage", "hydrateState", "loadTemplates"}};
-    s[kGateway] = {"api-gateway", "go", "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp",
+    s[kGateway] = {"api-gateway",
+                   "go",
+                   "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp",
                    false,
-                   {{"GET", "/api/v1/products/{id}"}, {"GET", "/api/v1/products"},
-                    {"GET", "/api/v1/cart/{id}"}, {"POST", "/api/v1/cart/{id}/items"},
-                    {"POST", "/api/v1/orders"}, {"GET", "/api/v1/orders/{id}"},
-                    {"GET", "/api/v1/users/{id}"}, {"POST", "/api/v1/login"},
-                    {"GET", "/api/v1/search"}, {"GET", "/api/v1/products/{id}/reviews"}},
+                   {{"GET", "/api/v1/products/{id}"},
+                    {"GET", "/api/v1/products"},
+                    {"GET", "/api/v1/cart/{id}"},
+                    {"POST", "/api/v1/cart/{id}/items"},
+                    {"POST", "/api/v1/orders"},
+                    {"GET", "/api/v1/orders/{id}"},
+                    {"GET", "/api/v1/users/{id}"},
+                    {"POST", "/api/v1/login"},
+                    {"GET", "/api/v1/search"},
+                    {"GET", "/api/v1/products/{id}/reviews"}},
                    {kCatalog, kCart, kCheckout, kUser, kAuth, kSearch, kReview, kOrders},
-                   Db::kNone, "", {}, {}, {"authorize", "rateLimit", "route"}};
-    s[kCatalog] = {"product-catalog", "go", "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc",
+                   Db::kNone,
+                   "",
+                   {},
+                   {},
+                   {"authorize", "rateLimit", "route"}};
+    s[kCatalog] = {"product-catalog",
+                   "go",
+                   "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc",
                    false,
                    {{"GET", "/products/{id}"}, {"GET", "/products"}, {"POST", "/products/batch"}},
-                   {kPricing, kInventory, kMedia}, Db::kPostgres, "catalog",
-                   {"products", "categories", "product_images"}, {},
+                   {kPricing, kInventory, kMedia},
+                   Db::kPostgres,
+                   "catalog",
+                   {"products", "categories", "product_images"},
+                   {},
                    {"mergeProductData", "applyFilters"}};
-    s[kCart] = {"cart", "dotnet", "OpenTelemetry.Instrumentation.AspNetCore", false,
+    s[kCart] = {"cart",
+                "dotnet",
+                "OpenTelemetry.Instrumentation.AspNetCore",
+                false,
                 {{"GET", "/cart/{id}"}, {"POST", "/cart/{id}/items"}, {"DELETE", "/cart/{id}"}},
-                {kCatalog}, Db::kRedis, "0", {}, {}, {"CartService.Validate"}};
-    s[kCheckout] = {"checkout", "go", "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp",
-                    false, {{"POST", "/checkout"}, {"GET", "/checkout/{uuid}/status"}},
+                {kCatalog},
+                Db::kRedis,
+                "0",
+                {},
+                {},
+                {"CartService.Validate"}};
+    s[kCheckout] = {"checkout",
+                    "go",
+                    "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp",
+                    false,
+                    {{"POST", "/checkout"}, {"GET", "/checkout/{uuid}/status"}},
                     {kCart, kPayment, kShipping, kCurrency, kOrders, kUser, kLoyalty},
-                    Db::kNone, "", {}, {"checkout.completed"},
+                    Db::kNone,
+                    "",
+                    {},
+                    {"checkout.completed"},
                     {"prepareOrderItems", "computeTotals", "validateAddress"}};
-    s[kPayment] = {"payment", "nodejs", "@opentelemetry/instrumentation-http", true,
+    s[kPayment] = {"payment",
+                   "nodejs",
+                   "@opentelemetry/instrumentation-http",
+                   true,
                    {{"POST", "/charge"}, {"POST", "/refund"}, {"GET", "/payments/{uuid}"}},
-                   {kFraud}, Db::kPostgres, "payments", {"charges", "refunds", "payment_methods"},
-                   {"payments.settled"}, {"tokenizeCard", "luhnCheck"}};
-    s[kShipping] = {"shipping", "rust", "opentelemetry-http", false,
-                    {{"POST", "/get-quote"}, {"POST", "/ship-order"}}, {kQuote}, Db::kNone, "",
-                    {}, {"shipments.created"}, {"computeParcel"}};
-    s[kQuote] = {"quote", "php", "io.opentelemetry.contrib.php.slim", true,
-                 {{"POST", "/getquote"}}, {}, Db::kNone, "", {}, {}, {"calculateQuote"}};
-    s[kCurrency] = {"currency", "cpp", "opentelemetry-cpp", false,
-                    {{"GET", "/currencies"}, {"POST", "/convert"}}, {}, Db::kRedis, "1", {}, {},
+                   {kFraud},
+                   Db::kPostgres,
+                   "payments",
+                   {"charges", "refunds", "payment_methods"},
+                   {"payments.settled"},
+                   {"tokenizeCard", "luhnCheck"}};
+    s[kShipping] = {"shipping",
+                    "rust",
+                    "opentelemetry-http",
+                    false,
+                    {{"POST", "/get-quote"}, {"POST", "/ship-order"}},
+                    {kQuote},
+                    Db::kNone,
+                    "",
+                    {},
+                    {"shipments.created"},
+                    {"computeParcel"}};
+    s[kQuote] = {"quote",
+                 "php",
+                 "io.opentelemetry.contrib.php.slim",
+                 true,
+                 {{"POST", "/getquote"}},
+                 {},
+                 Db::kNone,
+                 "",
+                 {},
+                 {},
+                 {"calculateQuote"}};
+    s[kCurrency] = {"currency",
+                    "cpp",
+                    "opentelemetry-cpp",
+                    false,
+                    {{"GET", "/currencies"}, {"POST", "/convert"}},
+                    {},
+                    Db::kRedis,
+                    "1",
+                    {},
+                    {},
                     {"Convert", "LoadRates"}};
-    s[kEmail] = {"email", "ruby", "OpenTelemetry::Instrumentation::Sinatra", true,
-                 {{"POST", "/send_order_confirmation"}}, {}, Db::kNone, "", {}, {},
+    s[kEmail] = {"email",
+                 "ruby",
+                 "OpenTelemetry::Instrumentation::Sinatra",
+                 true,
+                 {{"POST", "/send_order_confirmation"}},
+                 {},
+                 Db::kNone,
+                 "",
+                 {},
+                 {},
                  {"render_template", "deliver"}};
-    s[kRecommendation] = {"recommendation", "python", "opentelemetry.instrumentation.flask", true,
+    s[kRecommendation] = {"recommendation",
+                          "python",
+                          "opentelemetry.instrumentation.flask",
+                          true,
                           {{"GET", "/recommendations"}, {"GET", "/recommendations/{id}"}},
-                          {kCatalog}, Db::kRedis, "2", {}, {},
+                          {kCatalog},
+                          Db::kRedis,
+                          "2",
+                          {},
+                          {},
                           {"get_product_list", "score_candidates"}};
-    s[kAd] = {"ad", "java", "io.opentelemetry.spring-webmvc-6.0", false,
-              {{"GET", "/ads"}, {"GET", "/ads/{id}"}}, {}, Db::kNone, "", {}, {},
+    s[kAd] = {"ad",
+              "java",
+              "io.opentelemetry.spring-webmvc-6.0",
+              false,
+              {{"GET", "/ads"}, {"GET", "/ads/{id}"}},
+              {},
+              Db::kNone,
+              "",
+              {},
+              {},
               {"AdService.getAds", "AdService.getRandomAds"}};
-    s[kUser] = {"user", "java", "io.opentelemetry.spring-webmvc-6.0", false,
-                {{"GET", "/users/{id}"}, {"PUT", "/users/{id}"}, {"GET", "/users/{id}/addresses"},
+    s[kUser] = {"user",
+                "java",
+                "io.opentelemetry.spring-webmvc-6.0",
+                false,
+                {{"GET", "/users/{id}"},
+                 {"PUT", "/users/{id}"},
+                 {"GET", "/users/{id}/addresses"},
                  {"POST", "/users"}},
-                {kAuth}, Db::kPostgres, "users", {"users", "addresses", "sessions"}, {},
+                {kAuth},
+                Db::kPostgres,
+                "users",
+                {"users", "addresses", "sessions"},
+                {},
                 {"UserService.load", "UserMapper.toDto"}};
-    s[kAuth] = {"auth", "go", "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp", false,
-                {{"POST", "/token"}, {"POST", "/introspect"}, {"POST", "/logout"}}, {}, Db::kRedis,
-                "3", {}, {}, {"verifySignature", "loadJWKS"}};
-    s[kInventory] = {"inventory", "java", "io.opentelemetry.spring-webmvc-6.0", false,
-                     {{"GET", "/stock/{sku}"}, {"POST", "/reserve"}, {"POST", "/release"}}, {},
-                     Db::kMysql, "inventory", {"stock", "reservations", "warehouses"},
-                     {"inventory.reserved"}, {"InventoryService.reserve"}};
-    s[kOrders] = {"orders", "java", "io.opentelemetry.spring-webmvc-6.0", false,
-                  {{"POST", "/orders"}, {"GET", "/orders/{id}"}, {"GET", "/orders"},
+    s[kAuth] = {"auth",
+                "go",
+                "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp",
+                false,
+                {{"POST", "/token"}, {"POST", "/introspect"}, {"POST", "/logout"}},
+                {},
+                Db::kRedis,
+                "3",
+                {},
+                {},
+                {"verifySignature", "loadJWKS"}};
+    s[kInventory] = {"inventory",
+                     "java",
+                     "io.opentelemetry.spring-webmvc-6.0",
+                     false,
+                     {{"GET", "/stock/{sku}"}, {"POST", "/reserve"}, {"POST", "/release"}},
+                     {},
+                     Db::kMysql,
+                     "inventory",
+                     {"stock", "reservations", "warehouses"},
+                     {"inventory.reserved"},
+                     {"InventoryService.reserve"}};
+    s[kOrders] = {"orders",
+                  "java",
+                  "io.opentelemetry.spring-webmvc-6.0",
+                  false,
+                  {{"POST", "/orders"},
+                   {"GET", "/orders/{id}"},
+                   {"GET", "/orders"},
                    {"PATCH", "/orders/{id}"}},
-                  {kInventory}, Db::kPostgres, "orders", {"orders", "order_items", "order_events"},
-                  {"orders.created", "orders.updated"}, {"OrderService.create", "OrderValidator.validate"}};
-    s[kFraud] = {"fraud-detection", "java", "io.opentelemetry.kafka-clients-2.6", false,
-                 {{"POST", "/score"}}, {}, Db::kRedis, "4", {}, {},
+                  {kInventory},
+                  Db::kPostgres,
+                  "orders",
+                  {"orders", "order_items", "order_events"},
+                  {"orders.created", "orders.updated"},
+                  {"OrderService.create", "OrderValidator.validate"}};
+    s[kFraud] = {"fraud-detection",
+                 "java",
+                 "io.opentelemetry.kafka-clients-2.6",
+                 false,
+                 {{"POST", "/score"}},
+                 {},
+                 Db::kRedis,
+                 "4",
+                 {},
+                 {},
                  {"FraudModel.score", "FeatureExtractor.extract"}};
-    s[kAccounting] = {"accounting", "dotnet", "OpenTelemetry.Instrumentation.AspNetCore", false,
-                      {{"GET", "/ledger/{id}"}}, {}, Db::kPostgres, "ledger",
-                      {"entries", "accounts"}, {}, {"Ledger.Post"}};
-    s[kNotification] = {"notification", "python", "opentelemetry.instrumentation.flask", true,
-                        {{"POST", "/notify"}}, {kEmail}, Db::kNone, "", {}, {},
+    s[kAccounting] = {"accounting",
+                      "dotnet",
+                      "OpenTelemetry.Instrumentation.AspNetCore",
+                      false,
+                      {{"GET", "/ledger/{id}"}},
+                      {},
+                      Db::kPostgres,
+                      "ledger",
+                      {"entries", "accounts"},
+                      {},
+                      {"Ledger.Post"}};
+    s[kNotification] = {"notification",
+                        "python",
+                        "opentelemetry.instrumentation.flask",
+                        true,
+                        {{"POST", "/notify"}},
+                        {kEmail},
+                        Db::kNone,
+                        "",
+                        {},
+                        {},
                         {"build_message", "select_channel"}};
-    s[kSearch] = {"search", "java", "io.opentelemetry.spring-webmvc-6.0", false,
-                  {{"GET", "/search"}, {"GET", "/suggest"}}, {kCatalog}, Db::kElastic, "products",
-                  {"products"}, {}, {"QueryBuilder.build", "Ranker.rank"}};
-    s[kReview] = {"review", "python", "opentelemetry.instrumentation.flask", true,
-                  {{"GET", "/reviews/{id}"}, {"POST", "/reviews"}}, {kUser}, Db::kPostgres,
-                  "reviews", {"reviews", "review_votes"}, {}, {"summarize_ratings"}};
-    s[kPricing] = {"pricing", "go", "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp",
-                   false, {{"GET", "/prices/{sku}"}, {"POST", "/prices/batch"}}, {kCurrency},
-                   Db::kRedis, "5", {}, {}, {"applyDiscounts"}};
-    s[kLoyalty] = {"loyalty", "nodejs", "@opentelemetry/instrumentation-express", true,
-                   {{"GET", "/points/{id}"}, {"POST", "/points/{id}/earn"}}, {}, Db::kMysql,
-                   "loyalty", {"points", "tiers"}, {}, {"computePoints"}};
-    s[kMedia] = {"media", "go", "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp",
-                 false, {{"GET", "/images/{hex}"}, {"GET", "/thumbnails/{hex}"}}, {}, Db::kNone,
-                 "", {}, {}, {"resize", "fetchFromBucket"}};
+    s[kSearch] = {"search",
+                  "java",
+                  "io.opentelemetry.spring-webmvc-6.0",
+                  false,
+                  {{"GET", "/search"}, {"GET", "/suggest"}},
+                  {kCatalog},
+                  Db::kElastic,
+                  "products",
+                  {"products"},
+                  {},
+                  {"QueryBuilder.build", "Ranker.rank"}};
+    s[kReview] = {"review",
+                  "python",
+                  "opentelemetry.instrumentation.flask",
+                  true,
+                  {{"GET", "/reviews/{id}"}, {"POST", "/reviews"}},
+                  {kUser},
+                  Db::kPostgres,
+                  "reviews",
+                  {"reviews", "review_votes"},
+                  {},
+                  {"summarize_ratings"}};
+    s[kPricing] = {"pricing",
+                   "go",
+                   "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp",
+                   false,
+                   {{"GET", "/prices/{sku}"}, {"POST", "/prices/batch"}},
+                   {kCurrency},
+                   Db::kRedis,
+                   "5",
+                   {},
+                   {},
+                   {"applyDiscounts"}};
+    s[kLoyalty] = {"loyalty",
+                   "nodejs",
+                   "@opentelemetry/instrumentation-express",
+                   true,
+                   {{"GET", "/points/{id}"}, {"POST", "/points/{id}/earn"}},
+                   {},
+                   Db::kMysql,
+                   "loyalty",
+                   {"points", "tiers"},
+                   {},
+                   {"computePoints"}};
+    s[kMedia] = {"media",
+                 "go",
+                 "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp",
+                 false,
+                 {{"GET", "/images/{hex}"}, {"GET", "/thumbnails/{hex}"}},
+                 {},
+                 Db::kNone,
+                 "",
+                 {},
+                 {},
+                 {"resize", "fetchFromBucket"}};
     // Topics and their consumers.
     auto add_topic = [&](const char* topic, std::vector<int> consumers) {
       t->topics.push_back(topic);
@@ -276,7 +497,8 @@ const Topology& GetTopology() {
       t->pods_of.emplace_back();
       const int count = rng.Int(2, 4);
       const std::string rs = Hex(rng, 10).substr(0, 9);
-      const std::string version = absl::StrCat(rng.Int(1, 3), ".", rng.Int(0, 30), ".", rng.Int(0, 9));
+      const std::string version =
+          absl::StrCat(rng.Int(1, 3), ".", rng.Int(0, 30), ".", rng.Int(0, 9));
       for (int p = 0; p < count; ++p) {
         Pod pod;
         pod.service = i;
@@ -284,8 +506,7 @@ const Topology& GetTopology() {
         std::string suffix(5, 'a');
         for (auto& c : suffix) c = "bcdfghjklmnpqrstvwxz2456789"[rng.Below(27)];
         pod.name = absl::StrCat(s[i].name, "-", rs, "-", suffix);
-        pod.node = absl::StrCat("ip-10-0-", rng.Int(0, 63), "-", rng.Int(1, 254),
-                                ".ec2.internal");
+        pod.node = absl::StrCat("ip-10-0-", rng.Int(0, 63), "-", rng.Int(1, 254), ".ec2.internal");
         (void)nodes;
         pod.instance_id = Uuid(rng);
         t->pods_of.back().push_back(static_cast<int>(t->pods.size()));
@@ -299,21 +520,33 @@ const Topology& GetTopology() {
 
 const std::vector<std::string>& UserAgents() {
   static const std::vector<std::string> v = {
-      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36",
-      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/120.0.0.0 Safari/537.36",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/119.0.0.0 Safari/537.36",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91",
       "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
-      "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-      "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Safari/605.1.15",
+      "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/120.0.0.0 Safari/537.36",
+      "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+      "Version/17.2 Safari/605.1.15",
       "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:121.0) Gecko/20100101 Firefox/121.0",
-      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
+      "Safari/537.36",
       "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
-      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1",
-      "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1",
-      "Mozilla/5.0 (iPad; CPU OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1",
-      "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
-      "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36",
-      "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36",
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+      "Gecko) Version/17.2 Mobile/15E148 Safari/604.1",
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+      "Gecko) Version/16.6 Mobile/15E148 Safari/604.1",
+      "Mozilla/5.0 (iPad; CPU OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+      "Version/17.2 Mobile/15E148 Safari/604.1",
+      "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
+      "Mobile Safari/537.36",
+      "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/120.0.6099.144 Mobile Safari/537.36",
+      "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36",
       "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
       "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
       "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
@@ -342,26 +575,38 @@ std::vector<std::string> SqlTemplates(Db db, const char* table) {
       absl::StrCat("SELECT id, created_at, updated_at, status FROM ", t,
                    " WHERE user_id = {n} ORDER BY created_at DESC LIMIT {s}"),
       absl::StrCat("UPDATE ", t, " SET status = 'processed', updated_at = NOW() WHERE id = {n}"),
-      absl::StrCat("INSERT INTO ", t, " (id, user_id, amount_cents, currency, created_at) VALUES ('{uuid}', {n}, {n}, '{cur}', NOW())"),
-      absl::StrCat("SELECT count(*) FROM ", t, " WHERE created_at > NOW() - INTERVAL '{s} minutes'"),
+      absl::StrCat("INSERT INTO ", t,
+                   " (id, user_id, amount_cents, currency, created_at) VALUES ('{uuid}', {n}, {n}, "
+                   "'{cur}', NOW())"),
+      absl::StrCat("SELECT count(*) FROM ", t,
+                   " WHERE created_at > NOW() - INTERVAL '{s} minutes'"),
       absl::StrCat("DELETE FROM ", t, " WHERE id = {n}"),
   };
   if (db == Db::kMysql) {
-    v.push_back(absl::StrCat("UPDATE ", t, " SET quantity = quantity - {s} WHERE sku = '{sku}' AND quantity >= {s}"));
-    v.push_back(absl::StrCat("SELECT sku, quantity, warehouse_id FROM ", t, " WHERE sku IN ('{sku}', '{sku}', '{sku}')"));
+    v.push_back(absl::StrCat(
+        "UPDATE ", t, " SET quantity = quantity - {s} WHERE sku = '{sku}' AND quantity >= {s}"));
+    v.push_back(absl::StrCat("SELECT sku, quantity, warehouse_id FROM ", t,
+                             " WHERE sku IN ('{sku}', '{sku}', '{sku}')"));
   } else {
-    v.push_back(absl::StrCat("SELECT p.id, p.name, p.price_cents FROM ", t,
-                             " p JOIN categories c ON c.id = p.category_id WHERE c.slug = '{q}' LIMIT {s} OFFSET {s}"));
+    v.push_back(absl::StrCat(
+        "SELECT p.id, p.name, p.price_cents FROM ", t,
+        " p JOIN categories c ON c.id = p.category_id WHERE c.slug = '{q}' LIMIT {s} OFFSET {s}"));
     v.push_back(absl::StrCat("SELECT * FROM ", t, " WHERE id = ANY(ARRAY[{n}, {n}, {n}, {n}])"));
   }
   return v;
 }
 
 const std::vector<std::string>& RedisTemplates() {
-  static const std::vector<std::string> v = {
-      "GET cart:{n}", "HGETALL session:{hex}", "SETEX price:{sku} 300 ?", "MGET rate:USD rate:{cur}",
-      "EXPIRE session:{hex} 1800", "INCR ratelimit:{n}", "HSET cart:{n} {sku} {s}", "DEL cart:{n}",
-      "ZRANGE recs:{n} 0 {s}", "EXISTS token:{hex}"};
+  static const std::vector<std::string> v = {"GET cart:{n}",
+                                             "HGETALL session:{hex}",
+                                             "SETEX price:{sku} 300 ?",
+                                             "MGET rate:USD rate:{cur}",
+                                             "EXPIRE session:{hex} 1800",
+                                             "INCR ratelimit:{n}",
+                                             "HSET cart:{n} {sku} {s}",
+                                             "DEL cart:{n}",
+                                             "ZRANGE recs:{n} 0 {s}",
+                                             "EXISTS token:{hex}"};
   return v;
 }
 
@@ -373,23 +618,30 @@ struct ExceptionKind {
 ExceptionKind ExceptionFor(const Service& service, bool db, Rng& rng) {
   const std::string_view lang = service.language;
   if (db) {
-    if (lang == "java") return {"org.postgresql.util.PSQLException", "ERROR: canceling statement due to statement timeout"};
-    if (lang == "python") return {"psycopg2.errors.QueryCanceled", "canceling statement due to statement timeout"};
+    if (lang == "java")
+      return {"org.postgresql.util.PSQLException",
+              "ERROR: canceling statement due to statement timeout"};
+    if (lang == "python")
+      return {"psycopg2.errors.QueryCanceled", "canceling statement due to statement timeout"};
     if (lang == "nodejs") return {"Error", "Connection terminated unexpectedly"};
     return {"pq.Error", "deadlock detected"};
   }
   static const ExceptionKind kJava[] = {
       {"java.net.SocketTimeoutException", "Read timed out"},
-      {"java.lang.NullPointerException", "Cannot invoke \"String.length()\" because \"sku\" is null"},
-      {"org.springframework.web.client.HttpServerErrorException$ServiceUnavailable", "503 Service Unavailable: [no body]"}};
+      {"java.lang.NullPointerException",
+       "Cannot invoke \"String.length()\" because \"sku\" is null"},
+      {"org.springframework.web.client.HttpServerErrorException$ServiceUnavailable",
+       "503 Service Unavailable: [no body]"}};
   static const ExceptionKind kPython[] = {
-      {"requests.exceptions.ConnectionError", "HTTPConnectionPool(host='user', port=8080): Max retries exceeded"},
+      {"requests.exceptions.ConnectionError",
+       "HTTPConnectionPool(host='user', port=8080): Max retries exceeded"},
       {"KeyError", "'product_id'"}};
   static const ExceptionKind kNode[] = {
       {"Error", "connect ECONNREFUSED 10.0.12.4:8080"},
       {"TypeError", "Cannot read properties of undefined (reading 'items')"}};
   static const ExceptionKind kOther[] = {
-      {"context deadline exceeded", "rpc error: code = DeadlineExceeded desc = context deadline exceeded"},
+      {"context deadline exceeded",
+       "rpc error: code = DeadlineExceeded desc = context deadline exceeded"},
       {"*errors.errorString", "upstream connect error or disconnect/reset before headers"}};
   if (lang == "java") return kJava[rng.Below(3)];
   if (lang == "python") return kPython[rng.Below(2)];
@@ -404,19 +656,21 @@ std::string StackTrace(const Service& service, const ExceptionKind& kind, Rng& r
   if (lang == "java") {
     absl::StrAppend(&out, kind.type, ": ", kind.message, "\n");
     static const char* kFrames[] = {
-        "org.springframework.web.servlet.FrameworkServlet.processRequest(FrameworkServlet.java:1011)",
+        "org.springframework.web.servlet.FrameworkServlet.processRequest(FrameworkServlet.java:"
+        "1011)",
         "org.springframework.web.servlet.DispatcherServlet.doDispatch(DispatcherServlet.java:1089)",
         "jakarta.servlet.http.HttpServlet.service(HttpServlet.java:590)",
         "org.apache.catalina.core.ApplicationFilterChain.doFilter(ApplicationFilterChain.java:174)",
         "org.apache.tomcat.util.net.NioEndpoint$SocketProcessor.doRun(NioEndpoint.java:1744)",
         "java.base/java.util.concurrent.ThreadPoolExecutor.runWorker(ThreadPoolExecutor.java:1136)",
         "java.base/java.lang.Thread.run(Thread.java:840)",
-        "com.zaxxer.hikari.pool.ProxyPreparedStatement.executeQuery(ProxyPreparedStatement.java:52)"};
+        "com.zaxxer.hikari.pool.ProxyPreparedStatement.executeQuery(ProxyPreparedStatement.java:"
+        "52)"};
     for (int i = 0; i < frames; ++i) {
       if (i < 3) {
         absl::StrAppend(&out, "\tat com.example.shop.", service.name[0] == 'f' ? "web" : "svc", ".",
-                        service.functions[i % service.functions.size()], "(",
-                        rng.Int(10, 900), ")\n");
+                        service.functions[i % service.functions.size()], "(", rng.Int(10, 900),
+                        ")\n");
       } else {
         absl::StrAppend(&out, "\tat ", kFrames[rng.Below(8)], "\n");
       }
@@ -425,7 +679,9 @@ std::string StackTrace(const Service& service, const ExceptionKind& kind, Rng& r
     out = "Traceback (most recent call last):\n";
     for (int i = 0; i < frames; ++i) {
       absl::StrAppend(&out, "  File \"/usr/local/lib/python3.11/site-packages/",
-                      i % 3 == 0 ? "flask/app.py" : i % 3 == 1 ? "requests/adapters.py" : "app/service.py",
+                      i % 3 == 0   ? "flask/app.py"
+                      : i % 3 == 1 ? "requests/adapters.py"
+                                   : "app/service.py",
                       "\", line ", rng.Int(20, 2200), ", in ",
                       service.functions[rng.Below(service.functions.size())], "\n    return self.",
                       service.functions[0], "(request)\n");
@@ -435,15 +691,16 @@ std::string StackTrace(const Service& service, const ExceptionKind& kind, Rng& r
     absl::StrAppend(&out, kind.type, ": ", kind.message, "\n");
     for (int i = 0; i < frames; ++i) {
       absl::StrAppend(&out, "    at ", service.functions[rng.Below(service.functions.size())],
-                      " (/app/", i % 2 ? "node_modules/express/lib/router/layer.js" : "src/server.js",
-                      ":", rng.Int(5, 400), ":", rng.Int(3, 40), ")\n");
+                      " (/app/",
+                      i % 2 ? "node_modules/express/lib/router/layer.js" : "src/server.js", ":",
+                      rng.Int(5, 400), ":", rng.Int(3, 40), ")\n");
     }
   } else {
     absl::StrAppend(&out, kind.message, "\n\ngoroutine ", rng.Int(1, 90000), " [running]:\n");
     for (int i = 0; i < frames; ++i) {
       absl::StrAppend(&out, "main.", service.functions[rng.Below(service.functions.size())],
-                      "(0xc000", Hex(rng, 6), ")\n\t/src/", service.name, "/main.go:",
-                      rng.Int(10, 700), " +0x", Hex(rng, 3), "\n");
+                      "(0xc000", Hex(rng, 6), ")\n\t/src/", service.name,
+                      "/main.go:", rng.Int(10, 700), " +0x", Hex(rng, 3), "\n");
     }
   }
   return out;
@@ -459,12 +716,12 @@ struct Node {
   int pod = 0;
   Op op = Op::kInternal;
   int depth = 0;
-  int route = 0;      // kHttpServer: the route; kHttpClient: the callee's route
-  int callee = -1;    // kHttpClient: callee service
-  int topic = -1;     // kProducer/kConsumer
-  int status = 200;   // HTTP status code
+  int route = 0;     // kHttpServer: the route; kHttpClient: the callee's route
+  int callee = -1;   // kHttpClient: callee service
+  int topic = -1;    // kProducer/kConsumer
+  int status = 200;  // HTTP status code
   bool error = false;
-  std::string path;   // kHttpServer/kHttpClient
+  std::string path;  // kHttpServer/kHttpClient
   uint64_t span_id = 0;
   uint64_t start = 0, end = 0;
 };
@@ -493,11 +750,13 @@ struct TracesCorpus::Impl {
   // Per batch: the ScopeSpans of each pod present (index into the request), -1 if none yet.
   std::vector<int> scope_of_pod;
 
-  explicit Impl(const TracesCorpusOptions& o) : options(o), rng(o.seed * 0x2545f4914f6cdd1dULL + 1) {}
+  explicit Impl(const TracesCorpusOptions& o)
+      : options(o), rng(o.seed * 0x2545f4914f6cdd1dULL + 1) {}
 
   uint64_t SpanId() {
     uint64_t id;
-    do id = rng.Next(); while (id == 0);
+    do id = rng.Next();
+    while (id == 0);
     return id;
   }
 
@@ -540,8 +799,7 @@ struct TracesCorpus::Impl {
       const bool deep = parent.depth >= 7;
       // http call, db, produce, internal
       int weights[] = {svc.callees.empty() || left < 2 || deep ? 0 : 40,
-                       svc.db == Db::kNone ? 0 : 32, svc.produces.empty() || left < 2 ? 0 : 30,
-                       12};
+                       svc.db == Db::kNone ? 0 : 32, svc.produces.empty() || left < 2 ? 0 : 30, 12};
       if (deep) weights[3] = 0;
       if (weights[0] + weights[1] + weights[2] + weights[3] == 0) {
         expandable.erase(expandable.begin() + pick);
@@ -707,7 +965,8 @@ struct TracesCorpus::Impl {
                                 rng.Int(1, 254)));
           } else {
             SetStr(attr(), "user_agent.original",
-                   std::string_view(topo.services[nodes[nodes[n.parent].parent].service].language) == "go"
+                   std::string_view(
+                       topo.services[nodes[nodes[n.parent].parent].service].language) == "go"
                        ? "Go-http-client/1.1"
                        : "OpenTelemetry-Instrumented-Client/1.0");
             SetStr(attr(), old ? "net.sock.peer.addr" : "client.address",
@@ -720,7 +979,10 @@ struct TracesCorpus::Impl {
             AddException(span, svc, false);
           } else if (n.parent < 0 && rng.Chance(0.04)) {
             auto* link = span->add_links();  // a retried request: the earlier trace's root
-            link->set_trace_id(TraceId(options.seed, trace_index > 0 ? trace_index - 1 - rng.Below(std::min<uint64_t>(trace_index, 1000)) : 0));
+            link->set_trace_id(TraceId(
+                options.seed,
+                trace_index > 0 ? trace_index - 1 - rng.Below(std::min<uint64_t>(trace_index, 1000))
+                                : 0));
             link->set_span_id(Bytes(rng.Next() | 1));
             SetStr(link->add_attributes(), "link.reason", "retry");
           }
@@ -752,9 +1014,11 @@ struct TracesCorpus::Impl {
             SetStr(attr(), "db.system", "redis");
             SetStr(attr(), "db.statement", stmt);
             SetInt(attr(), "db.redis.database_index", svc.db_name[0] - '0');
-            SetStr(attr(), old ? "net.peer.name" : "server.address", "redis-master.shop.svc.cluster.local");
+            SetStr(attr(), old ? "net.peer.name" : "server.address",
+                   "redis-master.shop.svc.cluster.local");
             SetInt(attr(), old ? "net.peer.port" : "server.port", 6379);
-            SetStr(attr(), "db.connection_string", "redis://redis-master.shop.svc.cluster.local:6379");
+            SetStr(attr(), "db.connection_string",
+                   "redis://redis-master.shop.svc.cluster.local:6379");
             SetStr(attr(), "db.operation", span->name());
             SetStr(attr(), "db.user", "default");
           } else if (svc.db == Db::kElastic) {
@@ -763,7 +1027,9 @@ struct TracesCorpus::Impl {
             SetStr(attr(), "db.system", "elasticsearch");
             SetStr(attr(), "db.operation", "search");
             SetStr(attr(), "db.statement",
-                   Expand("{\"query\":{\"multi_match\":{\"query\":\"{q}\",\"fields\":[\"name^3\",\"description\"]}},\"size\":{s}}", rng));
+                   Expand("{\"query\":{\"multi_match\":{\"query\":\"{q}\",\"fields\":[\"name^3\","
+                          "\"description\"]}},\"size\":{s}}",
+                          rng));
             SetStr(attr(), "http.request.method", "POST");
             SetStr(attr(), "url.full", "http://elasticsearch:9200/products/_search");
             SetStr(attr(), "server.address", "elasticsearch");
@@ -783,8 +1049,9 @@ struct TracesCorpus::Impl {
             SetStr(attr(), "db.operation", op);
             SetStr(attr(), "db.sql.table", table);
             SetStr(attr(), "db.user", absl::StrCat(svc.name, "_app"));
-            SetStr(attr(), old ? "net.peer.name" : "server.address",
-                   absl::StrCat(pg ? "postgres-" : "mysql-", svc.db_name, ".shop.svc.cluster.local"));
+            SetStr(
+                attr(), old ? "net.peer.name" : "server.address",
+                absl::StrCat(pg ? "postgres-" : "mysql-", svc.db_name, ".shop.svc.cluster.local"));
             SetInt(attr(), old ? "net.peer.port" : "server.port", pg ? 5432 : 3306);
           }
           if (n.error) AddException(span, svc, true);
@@ -801,12 +1068,15 @@ struct TracesCorpus::Impl {
           SetStr(attr(), "messaging.operation", producer ? "publish" : "process");
           SetStr(attr(), "messaging.kafka.message.key", Expand("{n}", rng));
           SetInt(attr(), "messaging.kafka.destination.partition", rng.Int(0, 11));
-          SetInt(attr(), "messaging.message.body.size", static_cast<int64_t>(rng.LogNormal(800, 0.7)));
+          SetInt(attr(), "messaging.message.body.size",
+                 static_cast<int64_t>(rng.LogNormal(800, 0.7)));
           SetStr(attr(), "messaging.client_id", absl::StrCat(svc.name, "-", rng.Int(1, 4)));
-          SetStr(attr(), old ? "net.peer.name" : "server.address", "kafka-0.kafka-headless.shop.svc.cluster.local");
+          SetStr(attr(), old ? "net.peer.name" : "server.address",
+                 "kafka-0.kafka-headless.shop.svc.cluster.local");
           if (!producer) {
             SetStr(attr(), "messaging.kafka.consumer.group", svc.name);
-            SetInt(attr(), "messaging.kafka.message.offset", static_cast<int64_t>(rng.Below(50'000'000)));
+            SetInt(attr(), "messaging.kafka.message.offset",
+                   static_cast<int64_t>(rng.Below(50'000'000)));
             auto* link = span->add_links();
             link->set_trace_id(trace_id);
             link->set_span_id(Bytes(nodes[n.parent].span_id));

@@ -13,14 +13,16 @@
 //   under server/consumer/internal spans: HTTP calls (a CLIENT span and the callee's SERVER span
 //   in another service), database CLIENT spans (postgresql/mysql with SQL texts whose literals
 //   vary, redis commands with keys), messaging PRODUCER spans with the CONSUMER span of another
-//   service under them, and INTERNAL spans. Children lie inside their parent's interval; span
-//   durations are log-normal.
+//   service under them, and INTERNAL spans. Children lie inside their parent's interval (a
+//   consumer starts after its producer ends); span durations are log-normal.
 // - ≈ 8 attributes per span, with real-world cardinalities: http.request.method,
-//   http.route (≈ 70 routes), http.response.status_code (mostly 200; some 201/204/301/4xx/5xx),
-//   url.full / url.path with ids, user_agent.original (≈ 30 strings), client.address,
-//   server.address / server.port, network.protocol.version, db.system, db.name,
+//   http.route (61 distinct routes), http.response.status_code (mostly 200; some
+//   201/204/302/4xx/5xx), url.full / url.path with ids, user_agent.original (≈ 30 strings),
+//   client.address, server.address / server.port, network.protocol.version, db.system, db.name,
 //   db.statement, db.operation, db.sql.table, messaging.system, messaging.destination.name,
-//   messaging.operation, messaging.message.id, code.function, ...
+//   messaging.operation, messaging.kafka.message.key, code.function, ... Services whose SDK
+//   language is nodejs/python/ruby/php use the older names (http.method, http.status_code,
+//   http.url, http.target, net.peer.name), the others the current ones.
 // - Events: exception events (type, message, stack trace text) on error spans, a few log-like
 //   events elsewhere; links: every consumer span links to its producer's context, and a few
 //   server spans link to a span of an earlier trace.

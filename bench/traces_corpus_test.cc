@@ -43,7 +43,8 @@ TEST(TracesCorpus, SameSeedSameBytesOtherSeedOtherBytes) {
 // constant on purpose (and the figures in BENCHMARKS.md be measured again). Durations go
 // through libm (log, exp, cos): another libm could change the last bits of a time.
 TEST(TracesCorpus, PinnedBytes) {
-  EXPECT_EQ(HashFirstTraces(1, 1000), 0x57b846f3449109fdULL) << std::hex << HashFirstTraces(1, 1000);
+  EXPECT_EQ(HashFirstTraces(1, 1000), 0x57b846f3449109fdULL)
+      << std::hex << HashFirstTraces(1, 1000);
 }
 
 struct Stats {
@@ -94,11 +95,13 @@ TEST(TracesCorpus, StatisticsAndShape) {
           ASSERT_EQ(span.span_id().size(), 8u);
           ASSERT_LT(span.start_time_unix_nano(), span.end_time_unix_nano());
           if (const auto* v = Attr(span, "http.route")) st.routes.insert(v->string_value());
-          if (const auto* v = Attr(span, "user_agent.original")) st.user_agents.insert(v->string_value());
+          if (const auto* v = Attr(span, "user_agent.original"))
+            st.user_agents.insert(v->string_value());
           if (const auto* v = Attr(span, "db.statement")) st.statements.insert(v->string_value());
           const auto* code = Attr(span, "http.status_code");
           if (code == nullptr) code = Attr(span, "http.response.status_code");
-          if (code != nullptr && span.kind() == Span::SPAN_KIND_SERVER) ++st.status_codes[code->int_value()];
+          if (code != nullptr && span.kind() == Span::SPAN_KIND_SERVER)
+            ++st.status_codes[code->int_value()];
           if (span.status().code() == pb::trace::Status::STATUS_CODE_ERROR) {
             ++st.error_spans;
             for (const auto& ev : span.events()) {
@@ -133,7 +136,8 @@ TEST(TracesCorpus, StatisticsAndShape) {
       ASSERT_NE(root, nullptr);
       ASSERT_EQ(root->kind(), Span::SPAN_KIND_SERVER);
       // The root starts in the trace's slot of the timeline.
-      const uint64_t slot = options.start_time_unix_nano + static_cast<uint64_t>(i) * options.trace_interval_nanos;
+      const uint64_t slot =
+          options.start_time_unix_nano + static_cast<uint64_t>(i) * options.trace_interval_nanos;
       ASSERT_GE(root->start_time_unix_nano(), slot);
       ASSERT_LT(root->start_time_unix_nano(), slot + options.trace_interval_nanos);
       for (const Span* s : spans) {

@@ -24,11 +24,13 @@ int main(int argc, char** argv) {
   std::string out;
   app.add_option("--spans", spans, "spans to write (whole traces: the total may exceed it by < 40)")
       ->capture_default_str();
-  app.add_option("--batch", batch, "spans per request (at least; whole traces)")->capture_default_str();
+  app.add_option("--batch", batch, "spans per request (at least; whole traces)")
+      ->capture_default_str();
   app.add_option("--seed", seed, "corpus seed")->capture_default_str();
   app.add_option("--start-time", start, "trace 0's start (Unix ns; 0: 2026-01-01T00:00:00Z)")
       ->capture_default_str();
-  app.add_option("--out", out, "file to write ('-': stdout, then statistics go to stderr; empty: none)");
+  app.add_option("--out", out,
+                 "file to write ('-': stdout, then statistics go to stderr; empty: none)");
   CLI11_PARSE(app, argc, argv);
 
   FILE* file = nullptr;
@@ -75,15 +77,15 @@ int main(int argc, char** argv) {
   }
   if (file == stdout) std::fflush(stdout);
   const double n = static_cast<double>(corpus.spans());
-  std::fprintf(file == stdout ? stderr : stdout,
-               "{\"seed\": %llu, \"spans\": %lld, \"traces\": %lld, \"otlp_bytes\": %lld, "
-               "\"bytes_per_span\": %.1f, \"spans_per_trace\": %.2f, \"attributes_per_span\": %.2f, "
-               "\"events_per_span\": %.4f, \"links_per_span\": %.4f, \"error_spans\": %.4f, "
-               "\"resource_spans_per_batch\": %.1f}\n",
-               static_cast<unsigned long long>(seed), static_cast<long long>(corpus.spans()),
-               static_cast<long long>(corpus.traces()), static_cast<long long>(bytes), bytes / n,
-               n / static_cast<double>(corpus.traces()), attributes / n, events / n, links / n,
-               errors / n,
-               static_cast<double>(resources) / static_cast<double>((corpus.spans() + batch - 1) / batch));
+  std::fprintf(
+      file == stdout ? stderr : stdout,
+      "{\"seed\": %llu, \"spans\": %lld, \"traces\": %lld, \"otlp_bytes\": %lld, "
+      "\"bytes_per_span\": %.1f, \"spans_per_trace\": %.2f, \"attributes_per_span\": %.2f, "
+      "\"events_per_span\": %.4f, \"links_per_span\": %.4f, \"error_spans\": %.4f, "
+      "\"resource_spans_per_batch\": %.1f}\n",
+      static_cast<unsigned long long>(seed), static_cast<long long>(corpus.spans()),
+      static_cast<long long>(corpus.traces()), static_cast<long long>(bytes), bytes / n,
+      n / static_cast<double>(corpus.traces()), attributes / n, events / n, links / n, errors / n,
+      static_cast<double>(resources) / static_cast<double>((corpus.spans() + batch - 1) / batch));
   return 0;
 }

@@ -51,7 +51,8 @@ class BatchQueue {
   // Builds the next batch; false once the corpus has `total_` spans.
   bool Produce() {
     if (corpus_.spans() >= total_ || g_stop) return false;
-    corpus_.NextBatch(static_cast<int>(std::min<int64_t>(batch_, total_ - corpus_.spans())), &request_);
+    corpus_.NextBatch(static_cast<int>(std::min<int64_t>(batch_, total_ - corpus_.spans())),
+                      &request_);
     Batch b;
     b.spans = 0;
     for (const auto& rs : request_.resource_spans()) {
@@ -123,12 +124,15 @@ int main(int argc, char** argv) {
   bool pregenerate = true;
   std::string compression = "none";
   std::string tenant;
-  app.add_option("--endpoint", endpoint, "host:port of an OTLP/gRPC receiver")->capture_default_str();
+  app.add_option("--endpoint", endpoint, "host:port of an OTLP/gRPC receiver")
+      ->capture_default_str();
   app.add_option("--spans", spans, "corpus spans to send (whole traces)")->capture_default_str();
   app.add_option("--duration", duration_text, "stop after this long at the latest (Go duration)")
       ->capture_default_str();
-  app.add_option("--batch", batch, "spans per request (at least; whole traces)")->capture_default_str();
-  app.add_option("--concurrency", concurrency, "concurrent calls (sending threads)")->capture_default_str();
+  app.add_option("--batch", batch, "spans per request (at least; whole traces)")
+      ->capture_default_str();
+  app.add_option("--concurrency", concurrency, "concurrent calls (sending threads)")
+      ->capture_default_str();
   app.add_option("--seed", seed, "corpus seed")->capture_default_str();
   app.add_option("--start-time", start_time,
                  "corpus start (Unix ns); 0: now minus 1 s per 10,000 traces, so the corpus "
@@ -154,7 +158,8 @@ int main(int argc, char** argv) {
   if (start_time == 0) {
     // ~10 spans per trace, 100 µs apart in corpus time: the corpus spans spans/100,000 s.
     const uint64_t now = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
-    options.start_time_unix_nano = now - static_cast<uint64_t>(spans / 10) * options.trace_interval_nanos;
+    options.start_time_unix_nano =
+        now - static_cast<uint64_t>(spans / 10) * options.trace_interval_nanos;
   }
 
   net::GrpcClientOptions client_options;
@@ -203,7 +208,8 @@ int main(int argc, char** argv) {
           if (result.code == absl::StatusCode::kOk) {
             otlp::pb::trace_service::ExportTraceServiceResponse response;
             int64_t r = 0;
-            if (response.ParseFromString(result.response)) r = response.partial_success().rejected_spans();
+            if (response.ParseFromString(result.response))
+              r = response.partial_success().rejected_spans();
             acked += b.spans - r;
             rejected += r;
             break;

@@ -91,9 +91,11 @@ int main(int argc, char** argv) {
   std::string tenant;
   app.add_option("--url", url, "base URL of sprout traces' HTTP API")->capture_default_str();
   app.add_option("--mode", mode, "id or search")->capture_default_str();
-  app.add_option("--traces", traces, "id: sample from the corpus's first N traces")->capture_default_str();
+  app.add_option("--traces", traces, "id: sample from the corpus's first N traces")
+      ->capture_default_str();
   app.add_option("--seed", seed, "corpus seed")->capture_default_str();
-  app.add_option("--sample-seed", sample_seed, "seed of the trace-ID sample")->capture_default_str();
+  app.add_option("--sample-seed", sample_seed, "seed of the trace-ID sample")
+      ->capture_default_str();
   app.add_option("--requests", requests, "requests in total")->capture_default_str();
   app.add_option("--concurrency", concurrency, "concurrent connections")->capture_default_str();
   app.add_option("--limit", limit, "search: limit")->capture_default_str();
@@ -135,8 +137,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < requests; ++i) {
     if (mode == "id") {
       const uint64_t index = next() % static_cast<uint64_t>(traces);
-      urls.push_back(absl::StrCat(url, "/api/traces/",
-                                  absl::BytesToHexString(bench::TracesCorpus::TraceId(seed, index))));
+      urls.push_back(absl::StrCat(
+          url, "/api/traces/", absl::BytesToHexString(bench::TracesCorpus::TraceId(seed, index))));
     } else {
       std::string u = absl::StrCat(url, "/api/search?tags=", UrlEncode(tags[i % tags.size()]),
                                    "&limit=", limit);
@@ -166,7 +168,8 @@ int main(int argc, char** argv) {
         } else {
           if (errors++ == 0) {
             std::fprintf(stderr, "first error: %s: HTTP %d %s %s\n", urls[i].c_str(),
-                         response.status, response.error.c_str(), response.body.substr(0, 200).c_str());
+                         response.status, response.error.c_str(),
+                         response.body.substr(0, 200).c_str());
           }
         }
       }
@@ -183,8 +186,8 @@ int main(int argc, char** argv) {
       "\"inspected_mb_per_second\": %.1f}\n",
       mode.c_str(), all.size(), static_cast<long long>(ok.load()),
       static_cast<long long>(not_found.load()), static_cast<long long>(errors.load()),
-      Percentile(all, 0.5), Percentile(all, 0.9), Percentile(all, 0.99), Percentile(all, 1.0),
-      wall, static_cast<long long>(body_bytes.load()), static_cast<long long>(inspected.load()),
+      Percentile(all, 0.5), Percentile(all, 0.9), Percentile(all, 0.99), Percentile(all, 1.0), wall,
+      static_cast<long long>(body_bytes.load()), static_cast<long long>(inspected.load()),
       inspected.load() / 1e6 / wall);
   return errors.load() == 0 ? 0 : 1;
 }

@@ -12,8 +12,10 @@
 //
 // A request is acknowledged when the call returns OK; its spans are counted as acknowledged less
 // the response's partial_success.rejected_spans. The final report is one JSON line on stdout,
-// with `traces` (how many of the corpus's first traces were sent: trace IDs 0..traces-1, see
-// TracesCorpus::TraceId) and `last_span_end_unix_nano` for a query client.
+// with `traces` (the corpus's first traces whose requests were all acknowledged: trace IDs
+// 0..traces-1, see TracesCorpus::TraceId) and `last_span_end_unix_nano` for a query client;
+// `generated_traces` and `corpus_spans` count what was built (more when --duration cut the
+// run short).
 
 #include <atomic>
 #include <condition_variable>
@@ -40,6 +42,8 @@ std::atomic<bool> g_stop{false};
 struct Batch {
   std::string body;
   int spans = 0;
+  size_t index = 0;        // position in corpus order
+  int64_t traces_end = 0;  // the corpus's trace count after this batch
 };
 
 // Corpus batches in order, produced ahead by one thread (or all up front).
@@ -55,6 +59,8 @@ class BatchQueue {
                       &request_);
     Batch b;
     b.spans = 0;
+    b.index = produced_++;
+    b.traces_end = corpus_.traces();
     for (const auto& rs : request_.resource_spans()) {
       for (const auto& ss : rs.scope_spans()) b.spans += ss.spans_size();
     }
@@ -104,6 +110,7 @@ class BatchQueue {
   const size_t capacity_;
   int64_t bytes_ = 0;
   uint64_t last_end_ = 0;
+  size_t produced_ = 0;
   std::mutex mu_;
   std::condition_variable not_full_, not_empty_;
   std::deque<Batch> queue_;
@@ -191,6 +198,9 @@ int main(int argc, char** argv) {
   const double gen_seconds = absl::ToDoubleSeconds(absl::Now() - gen_start);
 
   std::atomic<int64_t> acked{0}, rejected{0}, failed{0}, requests{0}, failed_requests{0};
+  // Per batch (corpus order): its traces_end once acknowledged, 0 before.
+  std::mutex done_mu;
+  std::vector<int64_t> done_batches;
   const std::string method = otlp::SignalTraits<otlp::Signal::kTraces>::kGrpcMethod;
   const absl::Time start = absl::Now();
   const absl::Time end = start + *duration;
@@ -211,6 +221,11 @@ int main(int argc, char** argv) {
             if (response.ParseFromString(result.response))
               r = response.partial_success().rejected_spans();
             acked += b.spans - r;
+            {
+              std::lock_guard lock(done_mu);
+              if (done_batches.size() <= b.index) done_batches.resize(b.index + 1);
+              done_batches[b.index] = b.traces_end;
+            }
             rejected += r;
             break;
           }
@@ -235,15 +250,24 @@ int main(int argc, char** argv) {
   g_stop = true;
   queue.Wake();
   if (producer.joinable()) producer.join();
+  // The corpus's first traces whose batches were all acknowledged.
+  int64_t acked_traces = 0;
+  for (int64_t end_of_batch : done_batches) {
+    if (end_of_batch == 0) break;
+    acked_traces = end_of_batch;
+  }
   std::printf(
       "{\"requests\": %lld, \"failed_requests\": %lld, \"acked_spans\": %lld, "
-      "\"rejected_spans\": %lld, \"failed_spans\": %lld, \"traces\": %lld, \"corpus_spans\": %lld, "
+      "\"rejected_spans\": %lld, \"failed_spans\": %lld, \"traces\": %lld, \"generated_traces\": "
+      "%lld, "
+      "\"corpus_spans\": %lld, "
       "\"otlp_bytes\": %lld, \"seed\": %llu, \"start_time_unix_nano\": %llu, "
       "\"last_span_end_unix_nano\": %llu, \"generate_seconds\": %.3f, \"elapsed_seconds\": %.3f, "
       "\"acked_spans_per_second\": %.1f}\n",
       static_cast<long long>(requests.load()), static_cast<long long>(failed_requests.load()),
       static_cast<long long>(acked.load()), static_cast<long long>(rejected.load()),
-      static_cast<long long>(failed.load()), static_cast<long long>(queue.corpus().traces()),
+      static_cast<long long>(failed.load()), static_cast<long long>(acked_traces),
+      static_cast<long long>(queue.corpus().traces()),
       static_cast<long long>(queue.corpus().spans()), static_cast<long long>(queue.bytes()),
       static_cast<unsigned long long>(seed),
       static_cast<unsigned long long>(options.start_time_unix_nano),

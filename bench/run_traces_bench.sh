@@ -178,10 +178,10 @@ stage_ingest() {
     echo "== perf: top functions of the server during the send (self time)"
     [ -n "${PERF_DATA:-}" ] && cp "$WORK/perf.data" "$PERF_DATA"
     { perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null || true; } |
-      grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+$//' | head -30 || true
+      grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+(-[[:space:]]+-)?[[:space:]]*$//' | head -30 || true
     echo "== perf: by DSO (self time)"
     { perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null || true; } |
-      grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+$//' | head -8 || true
+      grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+(-[[:space:]]+-)?[[:space:]]*$//' | head -8 || true
   fi
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Trace store benchmark (issue 11): the pinned span corpus (bench/traces_corpus.h, ≈ 400 bytes
 # of OTLP per span) sent over OTLP/gRPC by sprout-traces-loadgen into a fresh `sprout traces`
-# (Release build, temporary WAL and block dirs, a small trace_idle_period so blocks get cut,
+# (Release build, temporary WAL and block dirs, a small trace_idle_period and
+# flush_check_period so idle traces are cut and blocks written during the run,
 # no ingestion rate limit), the server pinned to CPU_COLLECTOR (0), the generator to CPU_LOAD (1).
 #
 # Stages, in order:
@@ -24,6 +25,7 @@
 #   SPANS=200000 bench/run_traces_bench.sh                 # quick
 #   SPANS=10000000 bench/run_traces_bench.sh               # the acceptance store size
 #   env: SPANS (2000000), BATCH (1000), CONCURRENCY (4), SEED (1), IDLE (2s: trace_idle_period),
+#        FLUSH_CHECK (1s: ingester.flush_check_period, how often idle traces are cut),
 #        MAX_BLOCK_DURATION (1m), MAX_BLOCK_BYTES (104857600), SETTLE_MAX (30 s),
 #        ID_REQUESTS (2000), SEARCH_REQUESTS (200), QUERY_CONCURRENCY (1), FORCE_QUERIES (0),
 #        PERF (0; 1: `perf record -g` the server during the send, top functions printed),
@@ -37,6 +39,7 @@ BATCH=${BATCH:-1000}
 CONCURRENCY=${CONCURRENCY:-4}
 SEED=${SEED:-1}
 IDLE=${IDLE:-2s}
+FLUSH_CHECK=${FLUSH_CHECK:-1s}
 MAX_BLOCK_DURATION=${MAX_BLOCK_DURATION:-1m}
 MAX_BLOCK_BYTES=${MAX_BLOCK_BYTES:-104857600}
 SETTLE_MAX=${SETTLE_MAX:-30}
@@ -87,6 +90,7 @@ distributor:
           endpoint: 127.0.0.1:$GRPC_PORT
 ingester:
   trace_idle_period: $IDLE
+  flush_check_period: $FLUSH_CHECK
   max_block_duration: $MAX_BLOCK_DURATION
   max_block_bytes: $MAX_BLOCK_BYTES
 storage:

@@ -125,6 +125,11 @@ EOF
   echo "not ready after 60 s"; tail -20 "$WORK/server.log"; exit 1
 }
 
+# server_metric <name>: the series of <name> on the server's /metrics summed ("-" when absent).
+server_metric() {
+  curl -fs "$BASE/metrics" | awk -v m="$1" '$1 ~ "^"m"[{ ]" || $1 == m {s += $NF; n++} END {print n ? s : "-"}'
+}
+
 has_blocks() { [ -n "$(find "$BLOCKS" -name meta.json -print -quit 2>/dev/null)" ]; }
 
 # Waits until the server's CPU over 1 s is under 3 % of a core (≤ SETTLE_MAX s).
@@ -158,6 +163,11 @@ stage_ingest() {
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   settle
   c2=$(cpu_ticks "$SERVER")
+  echo "store after the send and settling: live traces $(server_metric tempo_ingester_live_traces)," \
+       "pending $(server_metric sprout_traces_pending_traces)," \
+       "blocks flushed $(server_metric tempo_ingester_blocks_flushed_total)," \
+       "failed flushes $(server_metric tempo_ingester_failed_flushes_total)," \
+       "flushed bytes $(server_metric sprout_traces_flushed_bytes_total)"
   LOAD_JSON=$(cat "$WORK/load.json")
   echo "loadgen: $LOAD_JSON"
   ACKED=$(json "$LOAD_JSON" acked_spans)

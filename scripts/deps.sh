@@ -18,7 +18,7 @@ APT_PACKAGES=(
   libcurl4-openssl-dev libssl-dev rapidjson-dev libcli11-dev libspdlog-dev libfmt-dev
   libjemalloc-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev curl procps strace openssl
+  libgtest-dev libgmock-dev libbenchmark-dev curl procps strace openssl zstd
 )
 # Remote-write peers of the end-to-end tests (Debian 12: prometheus 2.42, victoria-metrics 1.79).
 PEER_SERVICES=(prometheus victoria-metrics)

@@ -39,8 +39,12 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
 
-const { makeTempDir } = require('./lib/sprout');
+const { makeTempDir, trackChild } = require('./lib/sprout');
 const { TracesServer, TraceSender, checkAll, killLater, killOnSign, hasFiles, badLine } = require('./lib/traces_kill');
 
 const ITERATIONS = Number(process.env.SPROUT_E2E_KILL_ITERATIONS || 4);
@@ -190,6 +194,58 @@ function killLoop(variant, { aimed }) {
     });
   });
 }
+
+// The aimed killer itself, before any flush exists: against a stand-in process (`sleep`), it
+// fires on a counter rising in a /metrics text (a label set added counts too), on an entry
+// appearing in a watched directory, and at the timeout when nothing moves.
+describe('the aimed killer (lib/traces_kill.js killOnSign)', () => {
+  async function attempt({ counterAt, fileAt, timeoutMs = 3000 }) {
+    const dir = makeTempDir('sprout-traces-killer-');
+    const victim = trackChild(spawn('sleep', ['60'], { stdio: 'ignore' }));
+    const exited = new Promise((resolve) => victim.on('exit', (code, signal) => resolve(signal)));
+    const t0 = Date.now();
+    const server = http.createServer((req, res) => {
+      const moved = counterAt !== undefined && Date.now() - t0 >= counterAt;
+      res.end(`# TYPE x_blocks_total counter\nx_blocks_total{tenant="a"} 3\n${moved ? 'x_blocks_total{tenant="b"} 1\n' : ''}other_total 9\n`);
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const timer = fileAt !== undefined ? setTimeout(() => fs.mkdirSync(path.join(dir, 'tenant', 'block1'), { recursive: true }), fileAt) : null;
+    const { worker, report } = killOnSign(victim.pid, {
+      metricsUrl: `http://127.0.0.1:${server.address().port}/metrics`,
+      counters: ['x_blocks_total'], dirs: [{ dir, label: 'blocks' }], timeoutMs,
+    });
+    const r = await report;
+    const signal = await exited;
+    await worker.terminate();
+    clearTimeout(timer);
+    server.close();
+    return { ...r, signal, ms: Date.now() - t0 };
+  }
+
+  it('kills right after a counter rises', async () => {
+    const r = await attempt({ counterAt: 300 });
+    assert.equal(r.signal, 'SIGKILL');
+    assert.equal(r.trigger, 'counter');
+    assert.equal(r.name, 'x_blocks_total');
+    assert.deepEqual(r.seen, ['x_blocks_total']);
+    assert.ok(r.ms >= 300 && r.ms < 1500, JSON.stringify(r));
+  });
+
+  it('kills right after an entry appears in a watched directory', async () => {
+    const r = await attempt({ fileAt: 300 });
+    assert.equal(r.signal, 'SIGKILL');
+    assert.equal(r.trigger, 'blocks');
+    assert.match(r.name, /^\+tenant/);
+    assert.ok(r.ms >= 300 && r.ms < 1500, JSON.stringify(r));
+  });
+
+  it('kills at the timeout when nothing moves', async () => {
+    const r = await attempt({ timeoutMs: 500 });
+    assert.equal(r.signal, 'SIGKILL');
+    assert.equal(r.trigger, 'timeout');
+    assert.ok(r.ms >= 500 && r.ms < 2000, JSON.stringify(r));
+  });
+});
 
 killLoop('random', { aimed: false });
 killLoop('flush-compaction', { aimed: true });

@@ -15,9 +15,12 @@
 // more than the idle period, and over several rounds), every span with a random ID recorded
 // before it is sent. Each round the process is SIGKILLed — at a random moment 0.3–2.5 s into the
 // load (first loop), or right after a sign of a flush or compaction (second loop, below) — and
-// started again on the same directory and ports. Then:
+// started again on the same directory and ports (every third round of the first loop that
+// start is itself SIGKILLed first, at a random moment up to the last restart's time to ready:
+// during its WAL replay). Then:
 //  - it is ready within 30 s (WAL replay never refuses) with no error in its log;
-//  - every trace ever sent is read by ID (`/api/traces/<id>`, JSON): every span of every request
+//  - every trace ever sent is read by ID (`/api/traces/<id>`: JSON in even rounds,
+//    `Accept: application/protobuf` in odd ones, walked by hand): every span of every request
 //    ever acknowledged (HTTP 2xx, gRPC OK), in any round so far, is there under its trace with
 //    its name; every span returned was sent (and not in a request whose connection was
 //    refused); no span ID twice in one trace; spans of requests whose answer was lost may or may
@@ -81,6 +84,7 @@ function killLoop(variant, { aimed }) {
     // Second loop: which targets have shown no sign at all (then random timing).
     const absent = { flush: false, compaction: false };
     const triggers = [];
+    let lastReadyMs = 100;
 
     before(async () => {
       server = new TracesServer({ name: `traces-kill-${variant}`, dir: makeTempDir(`sprout-traces-kill-${variant}-`) });
@@ -149,13 +153,22 @@ function killLoop(variant, { aimed }) {
           `round ${round}: too few requests acknowledged over OTLP/HTTP or gRPC: ${JSON.stringify(info)}`);
         assert.deepEqual(refused, [], `round ${round}: refusals other than the kill`);
 
-        // Restart on the same directory: replay must not refuse, within the deadline.
+        // Every third round of the random loop: first a start killed at a random moment of its
+        // WAL replay (up to the last restart's time to ready), which must not be refused either.
         const logFrom = server.log.length;
+        if (!aimed && round % 3 === 2) {
+          info.killedStartAtMs = Math.floor(Math.random() * lastReadyMs);
+          const early = await server.killDuringStart(info.killedStartAtMs);
+          assert.equal(early.signal, 'SIGKILL', `round ${round}: the start to be killed ended by itself: ${JSON.stringify(early)}\n${server.log.slice(logFrom).slice(-3000)}`);
+          info.killedStartWasReady = server.log.slice(logFrom).includes('sprout traces is ready');
+        }
+        // Restart on the same directory: replay must not refuse, within the deadline.
         const t0 = Date.now();
         await server.start({ timeoutMs: READY_DEADLINE_MS });
         info.readyMs = Date.now() - t0;
+        lastReadyMs = info.readyMs;
         const runLog = server.log.slice(logFrom);
-        const replay = /"replay": "([^"]*)"/.exec(runLog);
+        const replay = [...runLog.matchAll(/"replay": "([^"]*)"/g)].pop();
         info.replay = replay ? replay[1] : null;
         info.walDamage = runLog.split('\n').filter((l) => l.includes('WAL damage')).length;
         const bad = runLog.split('\n').filter(badLine);
@@ -164,7 +177,9 @@ function killLoop(variant, { aimed }) {
 
         // Every acknowledged span of every round so far, under its trace; nothing unsent.
         const t1 = Date.now();
-        const check = await checkAll(server, senders, { spans, traces });
+        // Odd rounds read the traces as protobuf (`Accept: application/protobuf`), even as JSON.
+        info.format = round % 2 ? 'protobuf' : 'json';
+        const check = await checkAll(server, senders, { spans, traces, format: info.format });
         info.checkMs = Date.now() - t1;
         info.traces = check.traces;
         info.spansFound = check.found;
@@ -187,8 +202,15 @@ function killLoop(variant, { aimed }) {
       assert.equal(exit.code, 0, server.log.slice(-3000));
       const acked = senders.reduce((n, s) => n + s.requests.filter((q) => q.acked).length, 0);
       let ackedSpans = 0;
-      for (const s of spans.values()) if (s.req.acked) ackedSpans++;
-      console.log(`${variant} total: ${acked} acknowledged requests (${ackedSpans} spans, ${traces.size} traces) over ${ITERATIONS} kills` +
+      const roundsOf = new Map();
+      for (const s of spans.values()) {
+        if (!s.req.acked) continue;
+        ackedSpans++;
+        if (!roundsOf.has(s.trace)) roundsOf.set(s.trace, new Set());
+        roundsOf.get(s.trace).add(s.req.round);
+      }
+      const multiRound = [...roundsOf.values()].filter((r) => r.size > 1).length;
+      console.log(`${variant} total: ${acked} acknowledged requests (${ackedSpans} spans, ${traces.size} traces, ${multiRound} of them with spans acknowledged in several rounds) over ${ITERATIONS} kills` +
         (aimed ? `; kill triggers: ${JSON.stringify(triggers)}` : ''));
       if (aimed && REQUIRE_PHASE) {
         assert.ok(triggers.length === ITERATIONS && triggers.every((t) => t === 'counter' || t === 'blocks' || t === 'wal'),

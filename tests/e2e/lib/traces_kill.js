@@ -140,14 +140,19 @@ class TracesServer {
     return { dropped: this.dropped };
   }
 
-  // Starts the process and resolves once /ready answers 200; rejects when it exits first or
-  // after `timeoutMs`.
-  async start({ timeoutMs = 30000 } = {}) {
+  spawnChild() {
     const child = trackChild(spawn(SPROUT_BIN, ['traces', '--config', this.configFile], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] }));
     this.child = child;
     child.stdout.setEncoding('utf8').on('data', (d) => (this.log += d));
     child.stderr.setEncoding('utf8').on('data', (d) => (this.log += d));
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    return child;
+  }
+
+  // Starts the process and resolves once /ready answers 200; rejects when it exits first or
+  // after `timeoutMs`.
+  async start({ timeoutMs = 30000 } = {}) {
+    const child = this.spawnChild();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
@@ -161,6 +166,17 @@ class TracesServer {
       if (Date.now() > deadline) throw new Error(`sprout traces not ready within ${timeoutMs} ms:\n${this.log.slice(-3000)}`);
       await sleep(20);
     }
+  }
+
+  // Starts the process and SIGKILLs it `ms` later, whatever it is doing then (WAL replay when
+  // `ms` falls in it); resolves to its exit {code, signal}. From this thread's timer (a worker
+  // takes tens of milliseconds to start; this thread is idle here, nothing else is running).
+  async killDuringStart(ms) {
+    const child = this.spawnChild();
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
   }
 
   async kill() {
@@ -387,6 +403,57 @@ class GrpcConn {
 // ---------------------------------------------------------------------------------------------
 // The check
 
+// The length-delimited fields of buf[start, end): fn(field, start, end); other wire types are
+// skipped (varint, fixed64, fixed32).
+function eachField(buf, start, end, fn) {
+  let pos = start;
+  const varintAt = () => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const b = buf[pos++];
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+    }
+  };
+  while (pos < end) {
+    const key = varintAt();
+    const wire = key & 7;
+    if (wire === 2) {
+      const len = varintAt();
+      fn(Math.floor(key / 8), pos, pos + len);
+      pos += len;
+    } else if (wire === 0) varintAt();
+    else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else throw new Error(`unexpected wire type ${wire} at ${pos}`);
+  }
+}
+
+// Every span of an `Accept: application/protobuf` answer (OTLP TracesData: resource_spans 1 →
+// scope_spans 2 → spans 2 → trace_id 1, span_id 2, name 5), in the JSON answer's form.
+function protobufSpans(buf) {
+  const out = [];
+  eachField(buf, 0, buf.length, (f, s, e) => {
+    if (f !== 1) return;
+    eachField(buf, s, e, (f2, s2, e2) => {
+      if (f2 !== 2) return;
+      eachField(buf, s2, e2, (f3, s3, e3) => {
+        if (f3 !== 2) return;
+        const sp = { spanId: '', traceId: '', name: '' };
+        eachField(buf, s3, e3, (f4, s4, e4) => {
+          if (f4 === 1) sp.traceId = buf.toString('base64', s4, e4);
+          else if (f4 === 2) sp.spanId = buf.toString('base64', s4, e4);
+          else if (f4 === 5) sp.name = buf.toString('utf8', s4, e4);
+        });
+        out.push(sp);
+      });
+    });
+  });
+  return out;
+}
+
 // Every span of an answer of /api/traces/<id> (JSON): [{spanId (base64), traceId (base64), name}].
 function answerSpans(body) {
   const out = [];
@@ -398,24 +465,29 @@ function answerSpans(body) {
   return out;
 }
 
-// Reads every trace ever sent by ID and compares with what was sent. Returns {traces, found
+// Reads every trace ever sent by ID (`format` 'json', or 'protobuf': `Accept:
+// application/protobuf`) and compares with what was sent. Returns {traces, found
 // (spans read), acked (acknowledged spans), lost: [...], unsent: [...], wrong: [...],
 // duplicates: [...], errors: [...], unacked: {whole, partly, absent}}: `lost` acknowledged
 // spans not found; `unsent` spans found that were never sent (or sent in a request whose
 // connection was refused); `wrong` spans found under another trace or name; `duplicates` span
 // IDs listed twice in one answer; `unacked` requests sent but not answered, by how much of
 // them is stored.
-async function checkAll(server, senders, { spans, traces, concurrency = 8 }) {
+async function checkAll(server, senders, { spans, traces, format = 'json', concurrency = 8 }) {
   const out = { traces: traces.size, found: 0, acked: 0, lost: [], unsent: [], wrong: [], duplicates: [], errors: [], unacked: { whole: 0, partly: 0, absent: 0 } };
   const present = new Set();
   const hexes = [...traces.keys()];
   let next = 0;
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const get = (hex) => new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: server.port, path: `/api/traces/${hex}`, agent }, (res) => {
+    const headers = format === 'protobuf' ? { Accept: 'application/protobuf' } : {};
+    http.get({ host: '127.0.0.1', port: server.port, path: `/api/traces/${hex}`, agent, headers }, (res) => {
       const chunks = [];
       res.on('data', (d) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode, type: res.headers['content-type'] || '', body, text: body.toString('utf8') });
+      });
       res.on('error', reject);
     }).on('error', reject);
   });
@@ -430,7 +502,17 @@ async function checkAll(server, senders, { spans, traces, concurrency = 8 }) {
       }
       const seen = new Set();
       const traceB64 = Buffer.from(hex, 'hex').toString('base64');
-      for (const sp of answerSpans(JSON.parse(r.text))) {
+      let answer;
+      if (format === 'protobuf') {
+        if (!/^application\/protobuf/.test(r.type)) {
+          out.errors.push({ trace: hex, status: r.status, type: r.type, text: r.text.slice(0, 300) });
+          continue;
+        }
+        answer = protobufSpans(r.body);
+      } else {
+        answer = answerSpans(JSON.parse(r.text));
+      }
+      for (const sp of answer) {
         out.found++;
         if (seen.has(sp.spanId)) {
           out.duplicates.push({ trace: hex, span: sp.spanId });

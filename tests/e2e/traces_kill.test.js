@@ -60,7 +60,7 @@ const KILL_MAX_MS = 2500;
 const FLUSH_COUNTERS = (process.env.SPROUT_E2E_TRACES_FLUSH_COUNTERS
   || 'tempo_ingester_blocks_flushed_total,sprout_traces_blocks_flushed_total').split(',').filter(Boolean);
 const COMPACTION_COUNTERS = (process.env.SPROUT_E2E_TRACES_COMPACTION_COUNTERS
-  || 'tempodb_compaction_blocks_compacted_total,sprout_traces_compactions_total').split(',').filter(Boolean);
+  || 'tempodb_compaction_blocks_total,sprout_traces_compactions_total').split(',').filter(Boolean);
 const REQUIRE_PHASE = process.env.SPROUT_E2E_TRACES_KILL_REQUIRE_PHASE === '1';
 // How long the second loop waits for a sign before killing anyway (max_block_duration 2 s +
 // trace_idle_period 1 s + a flush check, with room).

@@ -58,7 +58,7 @@ const KILL_MIN_MS = 300;
 const KILL_MAX_MS = 2500;
 // Second loop: counters whose rise marks a finished flush / compaction (summed over labels).
 const FLUSH_COUNTERS = (process.env.SPROUT_E2E_TRACES_FLUSH_COUNTERS
-  || 'tempo_ingester_blocks_flushed_total,sprout_traces_blocks_flushed_total').split(',').filter(Boolean);
+  || 'tempo_ingester_blocks_flushed_total,tempo_ingester_failed_flushes_total,sprout_traces_blocks_flushed_total').split(',').filter(Boolean);
 const COMPACTION_COUNTERS = (process.env.SPROUT_E2E_TRACES_COMPACTION_COUNTERS
   || 'tempodb_compaction_blocks_total,sprout_traces_compactions_total').split(',').filter(Boolean);
 const REQUIRE_PHASE = process.env.SPROUT_E2E_TRACES_KILL_REQUIRE_PHASE === '1';

@@ -30,7 +30,7 @@
 // FaultInjectionEnv).
 //
 // The second loop aims at flushes and compactions: a worker thread polls /metrics every 10 ms
-// and kills 0–3 ms after one of FLUSH_COUNTERS (even rounds) or COMPACTION_COUNTERS (odd
+// and kills 0–3 ms (half the rounds; else 0–30 ms) after one of FLUSH_COUNTERS (even rounds) or COMPACTION_COUNTERS (odd
 // rounds) goes up, or (even rounds) after an entry appears or goes under the blocks directory (a
 // flush writing a block) or the WAL directory (a segment rotated, a flush's checkpoint, a
 // truncation after a flush), both listed about every millisecond. When nothing moves within PHASE_TIMEOUT_MS it kills then, and a target
@@ -66,7 +66,8 @@ const REQUIRE_PHASE = process.env.SPROUT_E2E_TRACES_KILL_REQUIRE_PHASE === '1';
 // trace_idle_period 1 s + a flush check, with room).
 const PHASE_TIMEOUT_MS = 5000;
 const PHASE_MIN_MS = 200; // load before the killer starts watching
-const PHASE_DELAY_MAX_MS = 3; // the kill comes 0–3 ms after the sign
+const PHASE_DELAY_MAX_MS = 3; // the kill comes 0–3 ms after the sign (half the rounds)
+const PHASE_DELAY_LONG_MS = 30; // or 0–30 ms after it (the other half)
 
 const INGESTER = { trace_idle_period: '1s', max_block_duration: '2s' };
 // Set when this binary implements them (see TracesServer.configure).
@@ -109,6 +110,8 @@ function killLoop(variant, { aimed }) {
         let report = null;
         if (aimed && !absent[target]) {
           info.target = target;
+          // Half the time right at the sign, otherwise a little later (further into a flush).
+          info.delayMs = Math.round(Math.random() * (Math.random() < 0.5 ? PHASE_DELAY_MAX_MS : PHASE_DELAY_LONG_MS) * 10) / 10;
           const counters = target === 'flush' ? FLUSH_COUNTERS : COMPACTION_COUNTERS;
           await new Promise((r) => setTimeout(r, PHASE_MIN_MS));
           killer = killOnSign(server.child.pid, {
@@ -116,7 +119,7 @@ function killLoop(variant, { aimed }) {
             counters,
             dirs: target === 'flush' ? [{ dir: server.blocksDir, label: 'blocks' }, { dir: server.walDir, label: 'wal' }] : [],
             timeoutMs: PHASE_TIMEOUT_MS,
-            delayMs: Math.random() * PHASE_DELAY_MAX_MS,
+            delayMs: info.delayMs,
           });
           report = killer.report;
           killer = killer.worker;

@@ -64,7 +64,7 @@ const COMPACTION_COUNTERS = (process.env.SPROUT_E2E_TRACES_COMPACTION_COUNTERS
 const REQUIRE_PHASE = process.env.SPROUT_E2E_TRACES_KILL_REQUIRE_PHASE === '1';
 // How long the second loop waits for a sign before killing anyway (max_block_duration 2 s +
 // trace_idle_period 1 s + a flush check, with room).
-const PHASE_TIMEOUT_MS = 5000;
+const PHASE_TIMEOUT_MS = 8000;
 const PHASE_MIN_MS = 200; // load before the killer starts watching
 const PHASE_DELAY_MAX_MS = 3; // the kill comes 0–3 ms after the sign (half the rounds)
 const PHASE_DELAY_LONG_MS = 30; // or 0–30 ms after it (the other half)

@@ -30,15 +30,17 @@
 // FaultInjectionEnv).
 //
 // The second loop aims at flushes and compactions: a worker thread polls /metrics every 10 ms
-// and kills 0–3 ms (half the rounds; else 0–30 ms) after one of FLUSH_COUNTERS (even rounds) or COMPACTION_COUNTERS (odd
-// rounds) goes up, or (even rounds) after an entry appears or goes under the blocks directory (a
-// flush writing a block) or the WAL directory (a segment rotated, a flush's checkpoint, a
-// truncation after a flush), both listed about every millisecond. When nothing moves within PHASE_TIMEOUT_MS it kills then, and a target
-// whose counters never appeared in /metrics and never moved is marked absent: its later rounds
-// use random timing (logged). The counter names are the constants below (override with
+// and kills 0–3 ms (half the rounds; else 0–30 ms) after one of FLUSH_COUNTERS (even rounds) or
+// COMPACTION_COUNTERS (odd rounds) goes up, or (even rounds) after an entry appears or goes
+// under the blocks directory (a flush writing a block) or the WAL directory (a segment rotated
+// for a flush's checkpoint, a truncation after a flush), both listed about every millisecond.
+// When nothing moves within PHASE_TIMEOUT_MS it kills then, and a target whose counters never
+// appeared in /metrics and that showed no change is marked absent: its later rounds use random
+// timing (logged). The counter names are the constants below (override with
 // SPROUT_E2E_TRACES_FLUSH_COUNTERS / SPROUT_E2E_TRACES_COMPACTION_COUNTERS, comma-separated);
 // with SPROUT_E2E_TRACES_KILL_REQUIRE_PHASE=1 every aimed round must have been triggered by a
-// sign (for when flushes and compaction exist).
+// sign (for when flushes and compaction exist). The aimed killer is itself checked first against
+// a stand-in process.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');

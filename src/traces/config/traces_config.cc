@@ -43,6 +43,11 @@ constexpr const char* kImplementedKeys[] = {
     "ingester.max_block_bytes",
     "ingester.trace_idle_period",
     "compactor.compaction.block_retention",
+    "compactor.compaction.compacted_block_retention",
+    "compactor.compaction.compaction_cycle",
+    "compactor.compaction.compaction_window",
+    "compactor.compaction.max_block_bytes",
+    "compactor.compaction.max_compaction_objects",
     "storage.trace.backend",
     "storage.trace.local.path",
     "storage.trace.wal.path",
@@ -249,6 +254,12 @@ std::string TracesConfig::EffectiveYaml() const {
   root["ingester"]["trace_idle_period"] = FormatGoDuration(trace_idle_period);
   root["ingester"]["flush_check_period"] = FormatGoDuration(flush_check_period);
   root["compactor"]["compaction"]["block_retention"] = FormatGoDuration(block_retention);
+  root["compactor"]["compaction"]["compacted_block_retention"] =
+      FormatGoDuration(compacted_block_retention);
+  root["compactor"]["compaction"]["compaction_cycle"] = FormatGoDuration(compaction_cycle);
+  root["compactor"]["compaction"]["compaction_window"] = FormatGoDuration(compaction_window);
+  root["compactor"]["compaction"]["max_block_bytes"] = compaction_max_block_bytes;
+  root["compactor"]["compaction"]["max_compaction_objects"] = max_compaction_objects;
   YAML::Node trace(YAML::NodeType::Map);
   trace["backend"] = backend;
   trace["local"]["path"] = local_path;
@@ -341,7 +352,23 @@ absl::StatusOr<TracesConfigResult> DecodeTracesConfig(const YAML::Node& root,
       config::Decoder compactor = d.Child("compactor");
       config::Decoder compaction = compactor.Child("compaction");
       compaction.Read("block_retention", &c.block_retention);
+      compaction.Read("compacted_block_retention", &c.compacted_block_retention);
+      compaction.Read("compaction_cycle", &c.compaction_cycle);
+      compaction.Read("compaction_window", &c.compaction_window);
+      compaction.Read("max_block_bytes", &c.compaction_max_block_bytes);
+      compaction.Read("max_compaction_objects", &c.max_compaction_objects);
       CheckPositive(compaction, "block_retention", c.block_retention);
+      if (c.compacted_block_retention < absl::ZeroDuration()) {
+        compaction.AddError("compacted_block_retention", "must not be negative");
+      }
+      CheckPositive(compaction, "compaction_cycle", c.compaction_cycle);
+      CheckPositive(compaction, "compaction_window", c.compaction_window);
+      if (c.compaction_max_block_bytes <= 0) {
+        compaction.AddError("max_block_bytes", "must be positive");
+      }
+      if (c.max_compaction_objects <= 0) {
+        compaction.AddError("max_compaction_objects", "must be positive");
+      }
       MarkAllUsed(compaction);
       MarkAllUsed(compactor);
     }

@@ -79,6 +79,16 @@ struct TracesConfig {
 
   // compactor.compaction.block_retention: blocks whose end is older are deleted.
   absl::Duration block_retention = absl::Hours(336);
+  // compactor.compaction (traces/compact, Tempo's defaults): removed blocks (compaction inputs,
+  // expired blocks) are deleted this long after they leave the block list;
+  absl::Duration compacted_block_retention = absl::Hours(1);
+  // a compaction/retention cycle runs this often;
+  absl::Duration compaction_cycle = absl::Seconds(30);
+  // blocks are compacted with the others of the same window of their end time;
+  absl::Duration compaction_window = absl::Hours(1);
+  // a compaction job's inputs stay within these sums (bytes; traces).
+  int64_t compaction_max_block_bytes = int64_t{100} << 30;  // compactor.compaction.max_block_bytes
+  int64_t max_compaction_objects = 6000000;
 
   // storage.trace
   std::string backend;     // "local" or "s3"; Tempo has no default: required in a file

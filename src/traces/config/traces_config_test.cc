@@ -49,6 +49,12 @@ TEST(TracesConfigTest, TempoDefaultsForEveryKeyAbsentFromTheFile) {
   EXPECT_EQ(c.trace_idle_period, absl::Seconds(5));
   EXPECT_EQ(c.flush_check_period, absl::Seconds(10));
   EXPECT_EQ(c.block_retention, absl::Hours(336));
+  // Tempo's compactor defaults.
+  EXPECT_EQ(c.compacted_block_retention, absl::Hours(1));
+  EXPECT_EQ(c.compaction_cycle, absl::Seconds(30));
+  EXPECT_EQ(c.compaction_window, absl::Hours(1));
+  EXPECT_EQ(c.compaction_max_block_bytes, int64_t{107374182400});  // 100 GiB
+  EXPECT_EQ(c.max_compaction_objects, 6000000);
   EXPECT_EQ(c.backend, "local");
   EXPECT_EQ(c.local_path, "");
   EXPECT_EQ(c.wal_path, "/var/tempo/wal");
@@ -107,7 +113,9 @@ TEST(TracesConfigTest, EveryImplementedKeyIsRead) {
                                                  http: {endpoint: "0.0.0.0:14318"}}}}},
     ingester: {flush_all_on_shutdown: true, max_block_duration: 5m, max_block_bytes: 1000,
                trace_idle_period: 2s, flush_check_period: 250ms},
-    compactor: {compaction: {block_retention: 720h}},
+    compactor: {compaction: {block_retention: 720h, compacted_block_retention: 10m,
+                             compaction_cycle: 1s, compaction_window: 2h,
+                             max_block_bytes: 1048576, max_compaction_objects: 1000}},
     storage: {trace: {backend: s3, local: {path: /blocks}, wal: {path: /wal},
                       s3: {bucket: b, endpoint: "s3.example:9000", region: r, prefix: p,
                            access_key: ak, secret_key: sk, insecure: true}}},
@@ -129,6 +137,11 @@ TEST(TracesConfigTest, EveryImplementedKeyIsRead) {
   EXPECT_EQ(c.trace_idle_period, absl::Seconds(2));
   EXPECT_EQ(c.flush_check_period, absl::Milliseconds(250));
   EXPECT_EQ(c.block_retention, absl::Hours(720));
+  EXPECT_EQ(c.compacted_block_retention, absl::Minutes(10));
+  EXPECT_EQ(c.compaction_cycle, absl::Seconds(1));
+  EXPECT_EQ(c.compaction_window, absl::Hours(2));
+  EXPECT_EQ(c.compaction_max_block_bytes, 1048576);
+  EXPECT_EQ(c.max_compaction_objects, 1000);
   EXPECT_EQ(c.backend, "s3");
   EXPECT_EQ(c.LocalPath(), "/blocks");
   EXPECT_EQ(c.wal_path, "/wal");
@@ -241,7 +254,9 @@ TEST(TracesConfigTest, InvalidValues) {
       " storage: {trace: {backend: gcs, wal: {path: ''}}},"
       " ingester: {max_block_duration: 0s, max_block_bytes: 0, trace_idle_period: -1s,"
       " flush_check_period: 0s},"
-      " compactor: {compaction: {block_retention: 0s}},"
+      " compactor: {compaction: {block_retention: 0s, compacted_block_retention: -1s,"
+      "  compaction_cycle: 0s, compaction_window: 0s, max_block_bytes: 0,"
+      "  max_compaction_objects: -5}},"
       " distributor: {receivers: {otlp: {protocols: {grpc: {endpoint: ''}}}}},"
       " overrides: {defaults: {ingestion: {burst_size_bytes: -1},"
       "                        global: {max_bytes_per_trace: -1}}}}");
@@ -256,6 +271,12 @@ TEST(TracesConfigTest, InvalidValues) {
   EXPECT_THAT(msg, HasSubstr("'ingester::trace_idle_period' must be positive"));
   EXPECT_THAT(msg, HasSubstr("'ingester::flush_check_period' must be positive"));
   EXPECT_THAT(msg, HasSubstr("'compactor::compaction::block_retention' must be positive"));
+  EXPECT_THAT(msg, HasSubstr("'compactor::compaction::compacted_block_retention' must not be "
+                             "negative"));
+  EXPECT_THAT(msg, HasSubstr("'compactor::compaction::compaction_cycle' must be positive"));
+  EXPECT_THAT(msg, HasSubstr("'compactor::compaction::compaction_window' must be positive"));
+  EXPECT_THAT(msg, HasSubstr("'compactor::compaction::max_block_bytes' must be positive"));
+  EXPECT_THAT(msg, HasSubstr("'compactor::compaction::max_compaction_objects' must be positive"));
   EXPECT_THAT(msg,
               HasSubstr("'distributor::receivers::otlp::protocols::grpc::endpoint' must not be "
                         "empty"));
@@ -355,7 +376,10 @@ TEST(TracesConfigTest, SeedTempoYamlLoadsAndStartsOnTheLocalBackend) {
 TEST(TracesConfigTest, EveryKeyOfTheSeedIsClassified) {
   for (const char* key :
        {"distributor.receivers.otlp.protocols.grpc.endpoint", "ingester.flush_all_on_shutdown",
-        "server.http_listen_port", "compactor.compaction.block_retention", "storage.trace.backend",
+        "server.http_listen_port", "compactor.compaction.block_retention",
+        "compactor.compaction.compaction_cycle", "compactor.compaction.compaction_window",
+        "compactor.compaction.compacted_block_retention", "compactor.compaction.max_block_bytes",
+        "compactor.compaction.max_compaction_objects", "storage.trace.backend",
         "storage.trace.wal.path", "storage.trace.s3.bucket", "storage.trace.s3.endpoint",
         "storage.trace.s3.region"}) {
     EXPECT_EQ(ClassifyKey(key), KeyClass::kImplemented) << key;
@@ -374,7 +398,8 @@ TEST(TracesConfigTest, EffectiveYamlRoundTripsAndMasksSecrets) {
     distributor: {receivers: {otlp: {protocols: {http: {endpoint: "127.0.0.1:4318"}}}}},
     ingester: {max_block_duration: 90m, trace_idle_period: 1500ms, max_block_bytes: 77,
                flush_check_period: 3s},
-    compactor: {compaction: {block_retention: 720h}},
+    compactor: {compaction: {block_retention: 720h, compaction_cycle: 1500ms,
+                             compacted_block_retention: 0s, max_compaction_objects: 12}},
     storage: {trace: {backend: s3, wal: {path: /w}, local: {path: /l},
                       s3: {bucket: b, secret_key: hunter2}}},
     overrides: {defaults: {global: {max_bytes_per_trace: 9}}}
@@ -399,6 +424,10 @@ TEST(TracesConfigTest, EffectiveYamlRoundTripsAndMasksSecrets) {
   EXPECT_EQ(c.max_block_bytes, 77);
   EXPECT_EQ(c.flush_check_period, absl::Seconds(3));
   EXPECT_EQ(c.block_retention, absl::Hours(720));
+  EXPECT_EQ(c.compaction_cycle, absl::Milliseconds(1500));
+  EXPECT_EQ(c.compacted_block_retention, absl::ZeroDuration());
+  EXPECT_EQ(c.max_compaction_objects, 12);
+  EXPECT_EQ(c.compaction_window, absl::Hours(1));
   EXPECT_EQ(c.backend, "s3");
   EXPECT_EQ(c.wal_path, "/w");
   EXPECT_EQ(c.LocalPath(), "/l");

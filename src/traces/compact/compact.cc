@@ -264,8 +264,7 @@ absl::Status Compactor::RunTenant(store::TenantBlocks* blocks) {
   };
   const absl::Time now = options_.clock();
 
-  const std::vector<std::string> expired =
-      ApplyRetention(blocks, now, options_.block_retention);
+  const std::vector<std::string> expired = ApplyRetention(blocks, now, options_.block_retention);
   const size_t pending_before = blocks->removed_pending_delete();
   absl::Status deleted = blocks->DeleteRemoved(now, options_.compacted_block_retention);
   const size_t pending_after = blocks->removed_pending_delete();
@@ -304,8 +303,7 @@ absl::Status Compactor::RunTenant(store::TenantBlocks* blocks) {
       for (const std::string& id : job.inputs) inputs.push_back(by_id.at(id));
       CompactStats cs;
       absl::StatusOr<std::unique_ptr<block::BlockReader>> out = CompactBlocks(
-          blocks->object_store(), blocks->tenant(), inputs, job.output_level, &cs,
-          options_.writer);
+          blocks->object_store(), blocks->tenant(), inputs, job.output_level, &cs, options_.writer);
       if (!out.ok()) {
         std::lock_guard<std::mutex> lock(mu_);
         ++stats_.compaction_failures;

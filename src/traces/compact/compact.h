@@ -66,8 +66,8 @@ std::vector<Job> Plan(const std::vector<PlanBlock>& blocks, const PlanOptions& o
                       absl::Time now);
 
 struct CompactStats {
-  uint64_t traces_in = 0;      // traces read, counting each block's copy
-  uint64_t traces_out = 0;     // traces written
+  uint64_t traces_in = 0;   // traces read, counting each block's copy
+  uint64_t traces_out = 0;  // traces written
   uint64_t spans_out = 0;
   uint64_t bytes_written = 0;  // the new block's total_bytes
 };
@@ -92,7 +92,7 @@ std::vector<std::string> ApplyRetention(store::TenantBlocks* blocks, absl::Time 
 
 struct CompactorOptions {
   PlanOptions plan;
-  absl::Duration block_retention = absl::Hours(336);          // compactor.compaction.block_retention
+  absl::Duration block_retention = absl::Hours(336);  // compactor.compaction.block_retention
   absl::Duration compacted_block_retention = absl::Hours(1);  // ... compacted_block_retention
   absl::Duration compaction_cycle = absl::Seconds(30);        // ... compaction_cycle
   // Prefixes without meta.json older than this are deleted (a crash's partial block).
@@ -103,17 +103,21 @@ struct CompactorOptions {
 
 // Counters since start, for /metrics (names in README.md).
 struct CompactorStats {
-  uint64_t cycles = 0;              // RunOnce calls finished
-  uint64_t compactions = 0;         // jobs finished (sprout_traces_compactions_total)
-  uint64_t blocks_compacted = 0;    // input blocks replaced (tempodb_compaction_blocks_total)
-  uint64_t blocks_written = 0;      // output blocks
-  uint64_t objects_written = 0;     // traces in output blocks (tempodb_compaction_objects_written_total)
-  uint64_t objects_combined = 0;    // traces found in more than one input (tempodb_compaction_objects_combined_total)
-  uint64_t bytes_written = 0;       // (tempodb_compaction_bytes_written_total)
-  uint64_t compaction_failures = 0; // (tempodb_compaction_errors_total)
-  uint64_t retention_marked = 0;    // blocks removed by retention (tempodb_retention_marked_for_deletion_total)
-  uint64_t blocks_deleted = 0;      // removed blocks deleted after the grace (tempodb_retention_deleted_total)
-  uint64_t delete_failures = 0;     // failed deletes (tempodb_retention_errors_total)
+  uint64_t cycles = 0;            // RunOnce calls finished
+  uint64_t compactions = 0;       // jobs finished (sprout_traces_compactions_total)
+  uint64_t blocks_compacted = 0;  // input blocks replaced (tempodb_compaction_blocks_total)
+  uint64_t blocks_written = 0;    // output blocks
+  uint64_t objects_written =
+      0;  // traces in output blocks (tempodb_compaction_objects_written_total)
+  uint64_t objects_combined =
+      0;  // traces found in more than one input (tempodb_compaction_objects_combined_total)
+  uint64_t bytes_written = 0;        // (tempodb_compaction_bytes_written_total)
+  uint64_t compaction_failures = 0;  // (tempodb_compaction_errors_total)
+  uint64_t retention_marked =
+      0;  // blocks removed by retention (tempodb_retention_marked_for_deletion_total)
+  uint64_t blocks_deleted =
+      0;  // removed blocks deleted after the grace (tempodb_retention_deleted_total)
+  uint64_t delete_failures = 0;  // failed deletes (tempodb_retention_errors_total)
 };
 
 class Compactor {
@@ -144,7 +148,7 @@ class Compactor {
   std::mutex run_mu_;  // serializes cycles
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
+  bool stop_ = false;     // guarded by mu_
   CompactorStats stats_;  // guarded by mu_
   std::thread thread_;
 };

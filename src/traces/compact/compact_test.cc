@@ -9,10 +9,10 @@
 #include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/ulid.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "base/ulid.h"
 #include "objstore/fault_injection.h"
 #include "objstore/memory.h"
 #include "traces/live/tenant_traces.h"
@@ -20,9 +20,9 @@
 #define ASSERT_OK(expr) ASSERT_TRUE((expr).ok()) << (expr)
 #define CMP_CONCAT2(a, b) a##b
 #define CMP_CONCAT(a, b) CMP_CONCAT2(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                                  \
-  auto CMP_CONCAT(so_, __LINE__) = (expr);                                               \
-  ASSERT_TRUE(CMP_CONCAT(so_, __LINE__).ok()) << CMP_CONCAT(so_, __LINE__).status();     \
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                              \
+  auto CMP_CONCAT(so_, __LINE__) = (expr);                                           \
+  ASSERT_TRUE(CMP_CONCAT(so_, __LINE__).ok()) << CMP_CONCAT(so_, __LINE__).status(); \
   lhs = std::move(*CMP_CONCAT(so_, __LINE__))
 
 namespace sprout::traces::compact {
@@ -63,8 +63,7 @@ Span MakeSpan(int trace, int span, std::string name, absl::Time start) {
 }
 
 // One ResourceSpans of service `service` with scope `scope` holding `spans`.
-ResourceSpans Group(const std::string& service, const std::string& scope,
-                    std::vector<Span> spans) {
+ResourceSpans Group(const std::string& service, const std::string& scope, std::vector<Span> spans) {
   ResourceSpans rs;
   auto* attr = rs.mutable_resource()->add_attributes();
   attr->set_key("service.name");
@@ -81,10 +80,9 @@ TracesData Trace(std::vector<ResourceSpans> groups) {
   return td;
 }
 
-std::shared_ptr<const block::BlockReader> WriteBlock(objstore::ObjectStore* store,
-                                                     const std::map<std::string, TracesData>& traces,
-                                                     uint32_t level = 0,
-                                                     uint32_t page_target_spans = 2) {
+std::shared_ptr<const block::BlockReader> WriteBlock(
+    objstore::ObjectStore* store, const std::map<std::string, TracesData>& traces,
+    uint32_t level = 0, uint32_t page_target_spans = 2) {
   block::BlockWriter writer({.page_target_spans = page_target_spans, .compaction_level = level});
   for (const auto& [id, td] : traces) {
     absl::Status s = writer.Add(id, td);
@@ -214,7 +212,8 @@ Fixture3 MakeFixture() {
                        Group("svc-b", "lib", {MakeSpan(1, 4, "s4", t)})});
   f.b[Tid(2)] = Trace({Group("svc-b", "lib", {MakeSpan(2, 1, "two-b", t)})});
   f.b[Tid(3)] = Trace({Group("svc-b", "lib", {MakeSpan(3, 1, "three", t)})});
-  ResourceSpans c1 = Group("svc-a", "other", {MakeSpan(1, 5, "s5", t), MakeSpan(1, 1, "s1-changed", t)});
+  ResourceSpans c1 =
+      Group("svc-a", "other", {MakeSpan(1, 5, "s5", t), MakeSpan(1, 1, "s1-changed", t)});
   f.c[Tid(1)] = Trace({c1});
   f.c[Tid(2)] = Trace({Group("svc-b", "lib", {MakeSpan(2, 2, "two-c", t)})});
   f.c[Tid(4)] = Trace({Group("svc-c", "lib", {MakeSpan(4, 1, "four", t)})});
@@ -223,12 +222,14 @@ Fixture3 MakeFixture() {
   {
     // svc-a first (A), its scopes in first-appearance order: lib [s1 s2 s3], other [s5 s1'];
     // then svc-b (B) [s4].
-    ResourceSpans ra = Group("svc-a", "lib", {MakeSpan(1, 1, "s1", t), MakeSpan(1, 2, "s2", t),
-                                              MakeSpan(1, 3, "s3", t)});
+    ResourceSpans ra =
+        Group("svc-a", "lib",
+              {MakeSpan(1, 1, "s1", t), MakeSpan(1, 2, "s2", t), MakeSpan(1, 3, "s3", t)});
     *ra.add_scope_spans() = c1.scope_spans(0);
     f.expected[Tid(1)] = Trace({ra, Group("svc-b", "lib", {MakeSpan(1, 4, "s4", t)})});
   }
-  f.expected[Tid(2)] = Trace({Group("svc-b", "lib", {MakeSpan(2, 1, "two-b", t), MakeSpan(2, 2, "two-c", t)})});
+  f.expected[Tid(2)] =
+      Trace({Group("svc-b", "lib", {MakeSpan(2, 1, "two-b", t), MakeSpan(2, 2, "two-c", t)})});
   f.expected[Tid(3)] = f.b[Tid(3)];
   f.expected[Tid(4)] = f.c[Tid(4)];
   return f;
@@ -347,11 +348,11 @@ TEST(Compactor, MultiLevel) {
   Compactor compactor(o, [&] { return std::vector<store::TenantBlocks*>{&blocks}; });
   ASSERT_OK(compactor.RunOnce());
   const CompactorStats st = compactor.stats();
-  EXPECT_EQ(st.compactions, 3u);       // 2 + 2 → level 1 twice, then 1 + 1 → level 2
+  EXPECT_EQ(st.compactions, 3u);  // 2 + 2 → level 1 twice, then 1 + 1 → level 2
   EXPECT_EQ(st.blocks_compacted, 6u);
   EXPECT_EQ(st.blocks_written, 3u);
   EXPECT_EQ(st.compaction_failures, 0u);
-  EXPECT_EQ(st.blocks_deleted, 0u);    // deleted by the next cycle's DeleteRemoved
+  EXPECT_EQ(st.blocks_deleted, 0u);  // deleted by the next cycle's DeleteRemoved
   auto snap = blocks.snapshot();
   ASSERT_EQ(snap->size(), 1u);
   EXPECT_EQ((*snap)[0]->meta().compaction_level, 2u);
@@ -372,7 +373,8 @@ TEST(Compactor, RetentionRemovesOnlyExpiredThenDeletesAfterGrace) {
     const absl::Duration ago = std::vector<absl::Duration>{absl::Hours(30), absl::Hours(25),
                                                            absl::Hours(23), absl::Hours(1)}[i];
     std::map<std::string, TracesData> traces;
-    traces[Tid(i)] = Trace({Group("svc", "lib", {MakeSpan(i, 1, "x", kNow - ago - absl::Milliseconds(5))})});
+    traces[Tid(i)] =
+        Trace({Group("svc", "lib", {MakeSpan(i, 1, "x", kNow - ago - absl::Milliseconds(5))})});
     auto r = WriteBlock(&store, traces);
     ids.push_back(r->meta().block_id);
     blocks.Add(r);
@@ -429,6 +431,38 @@ TEST(Compactor, ThreadRunsCycles) {
   EXPECT_EQ(st.objects_combined, 1u);  // trace 1 in both
 }
 
+// A failed output write: counted, the inputs stay listed and whole, the partial output is
+// removed, and the next cycle (store healthy again) compacts.
+TEST(Compactor, FailedWriteKeepsInputsAndRetries) {
+  objstore::MemoryObjectStore base;
+  objstore::FaultInjectionObjectStore faulty(&base);
+  store::TenantBlocks blocks(&faulty, kTenant);
+  Fixture3 f = MakeFixture();
+  blocks.Add(WriteBlock(&base, f.a));
+  blocks.Add(WriteBlock(&base, f.b));
+  const std::vector<std::string> before = [&] {
+    std::vector<std::string> ids;
+    for (const auto& r : *blocks.snapshot()) ids.push_back(r->meta().block_id);
+    return ids;
+  }();
+  ASSERT_OK_AND_ASSIGN(auto keys_before, base.List(absl::StrCat(kTenant, "/")));
+  faulty.InjectFault({.ops = objstore::FaultInjectionObjectStore::kPut, .skip = 1, .count = 1});
+  absl::Time now = kNow;
+  Compactor compactor(TestOptions(&now),
+                      [&] { return std::vector<store::TenantBlocks*>{&blocks}; });
+  EXPECT_FALSE(compactor.RunOnce().ok());
+  EXPECT_EQ(compactor.stats().compaction_failures, 1u);
+  EXPECT_EQ(compactor.stats().compactions, 0u);
+  std::vector<std::string> after;
+  for (const auto& r : *blocks.snapshot()) after.push_back(r->meta().block_id);
+  EXPECT_EQ(after, before);
+  ASSERT_OK_AND_ASSIGN(auto keys_after, base.List(absl::StrCat(kTenant, "/")));
+  EXPECT_EQ(keys_after.keys, keys_before.keys);  // the partial output's first object is gone
+  ASSERT_OK(compactor.RunOnce());
+  EXPECT_EQ(compactor.stats().compactions, 1u);
+  EXPECT_EQ(blocks.size(), 1u);
+}
+
 // A crash at every store operation of a cycle: the operations from the k-th Put/Delete on fail
 // (as if the process died there), then a restart Loads the store and compacts again. Whatever
 // the point, every trace reads back once with every span, and after the second run each trace
@@ -470,7 +504,8 @@ TEST(Compactor, CrashAtEveryPutAndDelete) {
     ASSERT_EQ(blocks->size(), 1u);
     ASSERT_OK_AND_ASSIGN(auto listed, base.List(absl::StrCat(kTenant, "/")));
     for (const std::string& key : listed.keys) {
-      EXPECT_TRUE(absl::StartsWith(key, block::BlockPrefix(kTenant, (*blocks->snapshot())[0]->meta().block_id)))
+      EXPECT_TRUE(absl::StartsWith(
+          key, block::BlockPrefix(kTenant, (*blocks->snapshot())[0]->meta().block_id)))
           << key;
     }
     if (!crashed) break;

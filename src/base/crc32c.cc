@@ -39,18 +39,6 @@ __attribute__((target("sse4.2"))) uint32_t Crc32cSse42(std::string_view data, ui
     c = __builtin_ia32_crc32qi(static_cast<uint32_t>(c), *p++);
     --n;
   }
-  // Three independent streams hide the instruction's latency (3 cycles, one per cycle).
-  while (n >= 24) {
-    uint64_t a, b, d;
-    std::memcpy(&a, p, 8);
-    std::memcpy(&b, p + 8, 8);
-    std::memcpy(&d, p + 16, 8);
-    c = __builtin_ia32_crc32di(c, a);
-    c = __builtin_ia32_crc32di(c, b);
-    c = __builtin_ia32_crc32di(c, d);
-    p += 24;
-    n -= 24;
-  }
   while (n >= 8) {
     uint64_t a;
     std::memcpy(&a, p, 8);

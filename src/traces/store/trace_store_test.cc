@@ -985,7 +985,8 @@ TEST(TraceStoreBlocks, AFlushedTraceIsReadFromItsBlockAndSurvivesARestart) {
   }
   env.SimulateCrash(storage::FaultInjectionEnv::CrashMode::kDropUnsynced);
   auto store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
-  EXPECT_EQ(store->Stats()["team-a"].live_traces, 0);  // the WAL was truncated
+  // A machine crash may bring back WAL segments whose truncation was not synced: the traces
+  // are then in memory AND in the block, and still read once, equal.
   EXPECT_EQ(store->Stats()["team-a"].blocks, 1);
   for (int trace = 1; trace <= 4; ++trace) {
     auto td = MustFind(*store, "team-a", trace);

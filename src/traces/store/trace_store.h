@@ -1,10 +1,13 @@
 // TraceStore: the tenants of the trace store's data directory (issue 11) and the read seam
-// (traces/api/trace_queryable.h) over their live traces.
+// (traces/api/trace_queryable.h) over their traces in memory and in blocks.
 //
 //   Start()               opens every tenant directory under `wal_dir` (each
 //                         live::TenantTraces::Open replays its WAL into its live set); a
 //                         directory whose name is not a valid tenant ID (net::ValidateTenantId)
-//                         is skipped and listed in skipped_dirs().
+//                         is skipped and listed in skipped_dirs(). With a block_store, then
+//                         loads the blocks (TenantBlocks::Load) of every tenant of wal_dir or
+//                         of the store, deletes the prefixes without meta.json (a crash's
+//                         partial blocks) and keeps what Load settled in load_reports().
 //   Push(tenant, request) validates the tenant ID, opens the tenant on its first push
 //                         (`<wal_dir>/<tenant>/`) and pushes into its TenantTraces. With a
 //                         rate limit set, the request's serialized size (ByteSizeLong) is first
@@ -16,8 +19,12 @@
 //                         exceeded while adding <n> bytes" (the OTLP receivers answer 429 /
 //                         RESOURCE_EXHAUSTED).
 //   FindTraceByID, Search, TagNames, TagValues: TraceQueryable over every trace a tenant holds
-//                         in memory (live, pending and flushing; blocks are read once the block
-//                         sink makes them readable). A tenant that never wrote answers empty.
+//                         in memory (live, pending and flushing) and in its blocks; a trace's
+//                         parts (memory, several blocks) are read as one trace (blocks' parts
+//                         oldest first, then memory's, combined by live::MergeGroups: exact
+//                         duplicate spans once). Memory is read before the block snapshot, so
+//                         a trace flushed meanwhile is never missed. A tenant that never wrote
+//                         answers empty.
 //   FlushOnce(force)      one pass of the flush pipeline over every tenant: CutIdle (traces idle
 //                         for trace_idle_period leave the live set), StartFlush (a block is due
 //                         by max_block_bytes / max_block_duration, or `force`), BlockSink::
@@ -26,7 +33,9 @@
 //                         Start runs it every flush_check_period when a sink is set; Close stops
 //                         it and, with flush_all_on_shutdown, runs a forced pass first.
 //
-// Search semantics (the legacy `/api/search` parameters; see README.md): a trace matches when
+// Search semantics (the legacy `/api/search` parameters; see README.md), on the whole trace
+// (block candidates: the traces of the block pages in the time range carrying the first tag,
+// from the columns; each then read whole by ID): a trace matches when
 // every tag name=value is carried by some span (intrinsic `name` = span name, `status` =
 // `error`/`ok`/`unset`, any other name = a span or resource attribute whose value prints as the
 // given text), its duration (last span end − first span start) is within the bounds, and its

@@ -29,6 +29,7 @@
 #include "storage/fault_injection_env.h"
 #include "traces/api/traces_api.h"
 #include "traces/block/block.h"
+#include "traces/compact/compact.h"
 
 namespace sprout::traces::store {
 namespace {
@@ -1106,6 +1107,70 @@ TEST(TraceStoreBlocks, AFailedBlockWriteKeepsTracesQueryableAndIsRetried) {
   std::unique_ptr<tpb::TracesData> after = MustFind(*store, "team-a", 1);
   ASSERT_NE(after, nullptr);
   EXPECT_TRUE(Equal(*after, *before));
+}
+
+TEST(TraceStoreBlocks, CompactionAndRetentionOverTheStoresBlocks) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  BlockStore bs(&env);
+  const uint64_t day_ms = 24ull * 3600 * 1000;
+  // Block 1: the known set (kBase). Blocks 2 and 3: two parts of trace 20, ten days later.
+  ExportTraceServiceRequest part1, part2;
+  *part1.add_resource_spans() =
+      MakeResourceSpans("frontend", {{20, 1, 0, "GET /late", 10 * day_ms, 80, false, "GET", 200}});
+  *part2.add_resource_spans() =
+      MakeResourceSpans("backend", {{20, 2, 1, "db", 10 * day_ms + 5, 20}});
+  storage::FaultInjectionEnv memory_env;
+  auto memory = MustStartWith(FlushOptions(&memory_env, &clock, nullptr));
+  ASSERT_TRUE(memory->Push("team-a", part1).ok());
+  ASSERT_TRUE(memory->Push("team-a", part2).ok());
+  std::unique_ptr<tpb::TracesData> whole = MustFind(*memory, "team-a", 20);
+  ASSERT_NE(whole, nullptr);
+
+  auto store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+  PushKnownSet(store.get(), "team-a");
+  ASSERT_TRUE(store->FlushOnce(true).ok());
+  ASSERT_TRUE(store->Push("team-a", part1).ok());
+  ASSERT_TRUE(store->FlushOnce(true).ok());
+  ASSERT_TRUE(store->Push("team-a", part2).ok());
+  ASSERT_TRUE(store->FlushOnce(true).ok());
+  ASSERT_EQ(store->Stats()["team-a"].blocks, 3);
+
+  // Twenty days after kBase with 14 days of retention: block 1 expired, blocks 2 and 3 (same
+  // window, level 0) compacted into one.
+  absl::Time now = absl::FromUnixNanos(static_cast<int64_t>(kBase + 20 * day_ms * kMs));
+  compact::CompactorOptions co;
+  co.block_retention = absl::Hours(336);
+  co.compacted_block_retention = absl::ZeroDuration();
+  co.clock = [&now] { return now; };
+  compact::Compactor compactor(co, [&store] { return store->AllTenantBlocks(); });
+  ASSERT_TRUE(compactor.RunOnce().ok());
+  compact::CompactorStats cs = compactor.stats();
+  EXPECT_EQ(cs.retention_marked, 1u);
+  EXPECT_EQ(cs.blocks_compacted, 2u);
+  EXPECT_EQ(cs.blocks_written, 1u);
+  EXPECT_EQ(cs.compaction_failures, 0u);
+  EXPECT_EQ(store->Stats()["team-a"].blocks, 1);
+  for (int trace = 1; trace <= 4; ++trace) EXPECT_FALSE(Found(*store, "team-a", trace)) << trace;
+  std::unique_ptr<tpb::TracesData> found = MustFind(*store, "team-a", 20);
+  ASSERT_NE(found, nullptr);
+  EXPECT_TRUE(Equal(*found, *whole)) << found->DebugString();
+  absl::StatusOr<SearchResult> all = store->Search("team-a", {});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(Ids(*all), std::vector<std::string>{TraceId(20)});
+  // The next cycle deletes the compaction's inputs (grace 0); only the merged block is left,
+  // and a restart reads the same.
+  ASSERT_TRUE(compactor.RunOnce().ok());
+  absl::StatusOr<std::vector<std::string>> ids = block::ListBlocks(bs.fs.get(), "team-a");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(ids->size(), 1u);
+  compactor.Stop();
+  store.reset();
+  store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+  found = MustFind(*store, "team-a", 20);
+  ASSERT_NE(found, nullptr);
+  EXPECT_TRUE(Equal(*found, *whole));
+  EXPECT_FALSE(Found(*store, "team-a", 1));
 }
 
 }  // namespace

@@ -1173,5 +1173,47 @@ TEST(TraceStoreBlocks, CompactionAndRetentionOverTheStoresBlocks) {
   EXPECT_FALSE(Found(*store, "team-a", 1));
 }
 
+TEST(TraceStoreBlocks, ReadsDuringFlushesNeverMissATrace) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  BlockStore bs(&env);
+  auto store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+  constexpr int kRounds = 40;
+  std::atomic<bool> stop{false};
+  std::atomic<int> acked{0}, misses{0}, reads{0};
+  // Reads every acknowledged trace (30, 31, ...) by ID, and searches, again and again.
+  std::thread reader([&] {
+    while (!stop.load()) {
+      const int n = acked.load();
+      for (int i = 0; i < n; ++i) {
+        auto t = store->FindTraceByID("team-a", TraceId(30 + i), 0, 0);
+        if (!t.ok() || !t->has_value()) misses++;
+      }
+      SearchRequest op;
+      op.tags = {{"name", "op"}};
+      op.limit = 0;  // all
+      absl::StatusOr<SearchResult> r = store->Search("team-a", op);
+      if (!r.ok() || r->traces.size() < static_cast<size_t>(n)) misses++;
+      reads++;
+    }
+  });
+  // Each round a new trace, then a forced flush moving it from memory into a block while the
+  // reader reads it.
+  for (int round = 0; round < kRounds; ++round) {
+    ExportTraceServiceRequest req;
+    *req.add_resource_spans() = MakeResourceSpans("svc", {{30 + round, 1, 0, "op", 0, 5}});
+    ASSERT_TRUE(store->Push("team-a", req).ok());
+    acked++;
+    const int seen = reads.load();
+    while (reads.load() < seen + 1) std::this_thread::yield();
+    ASSERT_TRUE(store->FlushOnce(true).ok());
+  }
+  stop = true;
+  reader.join();
+  EXPECT_GT(reads.load(), kRounds);
+  EXPECT_EQ(misses.load(), 0) << "of " << reads.load();
+  EXPECT_EQ(store->Stats()["team-a"].blocks, kRounds);
+}
+
 }  // namespace
 }  // namespace sprout::traces::store

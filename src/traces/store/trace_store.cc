@@ -131,6 +131,8 @@ absl::StatusOr<std::vector<uint32_t>> TracesWithTag(const block::BlockReader& re
   absl::StatusOr<std::vector<uint32_t>> resource =
       reader.TracesWithAttribute(page, block::AttrScope::kResource, name, value);
   if (!resource.ok()) return resource.status();
+  std::sort(span->begin(), span->end());
+  std::sort(resource->begin(), resource->end());
   std::vector<uint32_t> out;
   std::set_union(span->begin(), span->end(), resource->begin(), resource->end(),
                  std::back_inserter(out));

@@ -20,9 +20,11 @@
 #include "collector/receiver/otlp/otlp_receiver.h"
 #include "config/config.h"
 #include "net/http_server.h"
+#include "objstore/filesystem.h"
 #include "otlp/consumer.h"
 #include "otlp/consumer_error.h"
 #include "traces/api/traces_api.h"
+#include "traces/compact/compact.h"
 #include "traces/config/traces_config.h"
 #include "traces/store/trace_store.h"
 
@@ -143,10 +145,20 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
   store_options.tenant.max_bytes_per_trace = config.max_bytes_per_trace;
   store_options.ingestion_rate_limit_bytes = config.ingestion_rate_limit_bytes;
   store_options.ingestion_burst_size_bytes = config.ingestion_burst_size_bytes;
-  // The flush pipeline (ingester.*). Until the block format is wired, the sink refuses every
-  // block (Unavailable): cut traces stay pending, in the WAL and queryable, as before.
-  traces::store::UnavailableBlockSink block_sink;
-  store_options.block_sink = &block_sink;
+  // The blocks (storage.trace.local.path): the flush pipeline (ingester.*) writes each block
+  // there through the store's own sink, and reads merge them with memory.
+  auto block_store =
+      objstore::FilesystemObjectStore::Open(storage::Env::Default(), config.LocalPath());
+  if (!block_store.ok()) {
+    PrintError(block_store.status(), "Error: cannot open the trace block store: ");
+    return 1;
+  }
+  // Temporary files of Puts that a crash interrupted (no other process writes this path).
+  if (auto cleaned = (*block_store)->CleanUp(absl::InfiniteFuture()); !cleaned.ok()) {
+    logger.Warn("trace block store clean-up failed",
+                {{"error", std::string(cleaned.status().message())}});
+  }
+  store_options.block_store = block_store->get();
   store_options.trace_idle_period = config.trace_idle_period;
   store_options.max_block_duration = config.max_block_duration;
   store_options.max_block_bytes = config.max_block_bytes;
@@ -162,6 +174,19 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
                                                           {"reason", damage.reason}});
   };
   traces::store::TraceStore store(store_options);
+
+  // Compaction and retention (compactor.compaction.*) over the store's block lists.
+  traces::compact::CompactorOptions compactor_options;
+  compactor_options.plan.compaction_window = config.compaction_window;
+  compactor_options.plan.max_block_bytes =
+      static_cast<uint64_t>(std::max<int64_t>(0, config.compaction_max_block_bytes));
+  compactor_options.plan.max_compaction_objects =
+      static_cast<uint64_t>(std::max<int64_t>(0, config.max_compaction_objects));
+  compactor_options.block_retention = config.block_retention;
+  compactor_options.compacted_block_retention = config.compacted_block_retention;
+  compactor_options.compaction_cycle = config.compaction_cycle;
+  traces::compact::Compactor compactor(compactor_options,
+                                       [&store] { return store.AllTenantBlocks(); });
 
   traces::TracesApiOptions api_options;
   api_options.multitenancy_enabled = config.multitenancy_enabled;
@@ -180,7 +205,7 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
   // /metrics: the process, the OTLP receiver (otelcol_receiver_*) and the store's counters.
   // The flush pipeline's figures are copied from TraceStore::Stats at each scrape.
   std::mutex flush_metrics_mu;
-  const auto refresh_flush_metrics = [&registry, &store, &flush_metrics_mu] {
+  const auto refresh_flush_metrics = [&registry, &store, &compactor, &flush_metrics_mu] {
     std::lock_guard<std::mutex> lock(flush_metrics_mu);
     const auto set_counter = [&registry](const char* name, const char* help,
                                          const std::string& tenant, int64_t value) {
@@ -203,7 +228,46 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
                   tenant, st.flush_failures);
       set_counter("sprout_traces_flushed_bytes_total",
                   "The OTLP bytes of the traces flushed to blocks.", tenant, st.bytes_flushed);
+      set_counter("sprout_traces_flushed_traces_total", "The traces flushed to blocks.", tenant,
+                  st.traces_flushed);
+      set_counter("sprout_traces_block_bytes_written_total",
+                  "The bytes of the blocks the flushes wrote (data, index, bloom).", tenant,
+                  st.block_bytes_written);
+      registry
+          .GetGauge("tempodb_blocklist_length", "Total number of blocks per tenant.",
+                    {{"tenant", tenant}})
+          ->Set(static_cast<double>(st.blocks));
+      registry
+          .GetGauge("sprout_traces_block_bytes",
+                    "The bytes of the tenant's blocks (data, index, bloom).", {{"tenant", tenant}})
+          ->Set(static_cast<double>(st.block_bytes));
     }
+    const traces::compact::CompactorStats cs = compactor.stats();
+    const auto set_total = [&registry](const char* name, const char* help, uint64_t value) {
+      Counter* c = registry.GetCounter(name, help, {});
+      c->Add(static_cast<double>(value) - c->value());  // the compactor's counters only grow
+    };
+    set_total("sprout_traces_compaction_cycles_total", "Compaction and retention cycles run.",
+              cs.cycles);
+    set_total("sprout_traces_compactions_total", "Compaction jobs finished.", cs.compactions);
+    set_total("tempodb_compaction_blocks_total", "Total number of blocks compacted.",
+              cs.blocks_compacted);
+    set_total("sprout_traces_compaction_blocks_written_total", "Blocks written by compaction.",
+              cs.blocks_written);
+    set_total("tempodb_compaction_objects_written_total",
+              "Total number of objects written to backend during compaction.", cs.objects_written);
+    set_total("tempodb_compaction_objects_combined_total",
+              "Total number of objects combined during compaction.", cs.objects_combined);
+    set_total("tempodb_compaction_bytes_written_total",
+              "Total number of bytes written to backend during compaction.", cs.bytes_written);
+    set_total("tempodb_compaction_errors_total",
+              "Total number of errors occurring during compaction.", cs.compaction_failures);
+    set_total("tempodb_retention_marked_for_deletion_total",
+              "Total number of blocks marked for deletion.", cs.retention_marked);
+    set_total("tempodb_retention_deleted_total", "Total number of blocks deleted.",
+              cs.blocks_deleted);
+    set_total("tempodb_retention_errors_total", "Total number of times retention errored.",
+              cs.delete_failures);
   };
   net::RouteOptions metrics_route;
   metrics_route.gzip = true;
@@ -238,6 +302,17 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
     logger.Warn("skipping a directory of the WAL directory that is not a valid tenant ID",
                 {{"dir", dir}});
   }
+  for (const auto& [tenant, report] : store.load_reports()) {
+    for (const std::string& id : report.deleted_replaced) {
+      logger.Info("deleted a block replaced by a finished compaction",
+                  {{"tenant", tenant}, {"block", id}});
+    }
+    for (const auto& [id, error] : report.unreadable) {
+      logger.Warn("skipping an unreadable trace block (kept on disk)",
+                  {{"tenant", tenant}, {"block", id}, {"error", error}});
+    }
+  }
+  compactor.Start();
 
   // The OTLP receivers: the collector's otlp receiver, feeding the store.
   std::unique_ptr<collector::Component> receiver;
@@ -254,6 +329,7 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
     if (absl::Status s = receiver_config->Validate(); !s.ok()) {
       PrintError(s, "Error: invalid OTLP receiver configuration: ");
       (*server)->Shutdown(absl::ZeroDuration());
+      compactor.Stop();
       store.Close();
       return 1;
     }
@@ -269,6 +345,7 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
     if (!started.ok()) {
       PrintError(started, "Error: cannot start the OTLP receivers: ");
       (*server)->Shutdown(absl::ZeroDuration());
+      compactor.Stop();
       store.Close();
       return 1;
     }
@@ -284,6 +361,7 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
                {"otlp_http", config.otlp_http.enabled ? config.otlp_http.endpoint : "off"},
                {"multitenancy_enabled", config.multitenancy_enabled ? "true" : "false"},
                {"wal_path", config.wal_path},
+               {"blocks_path", config.LocalPath()},
                {"replay", absl::FormatDuration(absl::Now() - replay_start)}});
   const int sig = WaitForTerminationSignal();
   logger.Info("Received signal from OS", {{"signal", sig == SIGTERM ? "terminated" : "interrupt"}});
@@ -296,6 +374,7 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
     }
   }
   (*server)->Shutdown(std::max(absl::ZeroDuration(), deadline - absl::Now()));
+  compactor.Stop();
   store.Close();
   return 0;
 }

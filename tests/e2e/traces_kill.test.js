@@ -29,11 +29,14 @@
 // acknowledgement, not the fsync policy against a machine crash (unit tests do that with
 // FaultInjectionEnv).
 //
-// The second loop aims at flushes and compactions: a worker thread polls /metrics every 10 ms
-// and kills 0–3 ms (half the rounds; else 0–30 ms) after one of FLUSH_COUNTERS (even rounds) or
-// COMPACTION_COUNTERS (odd rounds) goes up, or (even rounds) after an entry appears or goes
-// under the blocks directory (a flush writing a block) or the WAL directory (a segment rotated
-// for a flush's checkpoint, a truncation after a flush), both listed about every millisecond.
+// The second loop aims at flushes, compactions and block writes, in turn (round % 3): a worker
+// thread polls /metrics every 10 ms and kills 0–3 ms (half the rounds; else 0–30 ms) after one
+// of FLUSH_COUNTERS (`flush` rounds) or COMPACTION_COUNTERS (`compaction` rounds) goes up, or
+// (`flush` rounds) after an entry appears or goes under the blocks directory (a flush writing a
+// block) or the WAL directory (a segment rotated for a flush's checkpoint, a truncation after a
+// flush), both listed about every millisecond; `block` rounds wait for a change under the
+// blocks directory only (a block's first object or temporary file appearing: the kill lands
+// while that block is being written; or a compacted block deleted).
 // When nothing moves within PHASE_TIMEOUT_MS it kills then, and a target whose counters never
 // appeared in /metrics and that showed no change is marked absent: its later rounds use random
 // timing (logged). The counter names are the constants below (override with
@@ -85,7 +88,7 @@ function killLoop(variant, { aimed }) {
     const traces = new Map();
     const senders = Array.from({ length: SENDERS }, (_, w) => new TraceSender(w, { transport: w % 2 ? 'grpc' : 'http', spans, traces }));
     // Second loop: which targets have shown no sign at all (then random timing).
-    const absent = { flush: false, compaction: false };
+    const absent = { flush: false, compaction: false, block: false };
     const triggers = [];
     let lastReadyMs = 100;
 
@@ -110,19 +113,26 @@ function killLoop(variant, { aimed }) {
         const before = senders.map((s) => s.requests.length);
         const running = senders.map((s) => s.run(server, state, round));
         const exited = server.exited;
-        const target = round % 2 === 0 ? 'flush' : 'compaction';
+        const target = ['flush', 'compaction', 'block'][round % 3];
         let killer;
         let report = null;
+        let counters = [];
         if (aimed && !absent[target]) {
           info.target = target;
           // Half the time right at the sign, otherwise a little later (further into a flush).
           info.delayMs = Math.round(Math.random() * (Math.random() < 0.5 ? PHASE_DELAY_MAX_MS : PHASE_DELAY_LONG_MS) * 10) / 10;
-          const counters = target === 'flush' ? FLUSH_COUNTERS : COMPACTION_COUNTERS;
+          // `block`: only a new or removed entry under the blocks directory (a flush's or a
+          // compaction's block being written, or a block deleted) is the sign.
+          counters = { flush: FLUSH_COUNTERS, compaction: COMPACTION_COUNTERS, block: [] }[target];
           await new Promise((r) => setTimeout(r, PHASE_MIN_MS));
           killer = killOnSign(server.child.pid, {
             metricsUrl: `${server.base}/metrics`,
             counters,
-            dirs: target === 'flush' ? [{ dir: server.blocksDir, label: 'blocks' }, { dir: server.walDir, label: 'wal' }] : [],
+            dirs: {
+              flush: [{ dir: server.blocksDir, label: 'blocks' }, { dir: server.walDir, label: 'wal' }],
+              compaction: [],
+              block: [{ dir: server.blocksDir, label: 'blocks' }],
+            }[target],
             timeoutMs: PHASE_TIMEOUT_MS,
             delayMs: info.delayMs,
           });
@@ -141,9 +151,9 @@ function killLoop(variant, { aimed }) {
           if (r.name) info.sign = r.name;
           info.killAtMs = PHASE_MIN_MS + (r.atMs || 0);
           triggers.push(r.trigger);
-          if (r.trigger === 'timeout' && (r.seen || []).length === 0 && !(target === 'flush' && hasFiles(server.blocksDir))) {
+          if (r.trigger === 'timeout' && (r.seen || []).length === 0 && !(target !== 'compaction' && hasFiles(server.blocksDir))) {
             absent[target] = true;
-            console.log(`${variant}: no ${target} sign in ${PHASE_TIMEOUT_MS} ms (no counter of ${JSON.stringify(target === 'flush' ? FLUSH_COUNTERS : COMPACTION_COUNTERS)} in /metrics${target === 'flush' ? ', no change under the blocks or WAL directory' : ''}): its later rounds kill at a random moment`);
+            console.log(`${variant}: no ${target} sign in ${PHASE_TIMEOUT_MS} ms (no counter of ${JSON.stringify(counters)} in /metrics${target === 'compaction' ? '' : ', no change under the blocks' + (target === 'flush' ? ' or WAL' : '') + ' directory'}): its later rounds kill at a random moment`);
           }
         }
         await killer.terminate();

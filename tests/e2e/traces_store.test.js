@@ -6,10 +6,11 @@
 // and compared field by field with the SDK's own finished spans; then the process is restarted
 // and the same traces are read again (replayed from the WAL). Also: multitenancy routes each push
 // by X-Scope-OrgID; a push over the ingestion byte rate limit is refused (429, nothing stored);
-// the flush pipeline on short ingester periods: a trace is cut, its block refused (no block
-// format yet), and it stays queryable, counted on /metrics, and replayed once after a restart
-// with flush_all_on_shutdown; `sprout validate --traces-config` and the start-up refusals
-// (unknown key, s3).
+// blocks on short ingester periods: the traces are flushed into a block and read back from it
+// field by field (JSON and protobuf), again after a restart (loaded from the block store), and a
+// trace whose spans land in two blocks is read whole after the compactor merged them (and after
+// another restart), with the flush and compaction counters on /metrics; `sprout validate
+// --traces-config` and the start-up refusals (unknown key, s3).
 
 const { describe, it, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -355,58 +356,122 @@ describe('sprout traces ingestion rate limit', () => {
   });
 });
 
-describe('sprout traces flush pipeline (blocks not implemented yet)', () => {
-  it('cuts an idle trace, keeps it queryable when its block is refused, and replays it once after a restart', async () => {
+describe('sprout traces blocks: flush, restart, compaction', () => {
+  const cwd = makeTempDir('sprout-traces-blocks-');
+  const args = [
+    // Traces are cut 1 s after their last span and a block is due 5 s after the first cut: the
+    // SDK's three traces (sent within a second or two) land in one block.
+    '--set', 'ingester.trace_idle_period=1s',
+    '--set', 'ingester.flush_check_period=100ms',
+    '--set', 'ingester.max_block_duration=5s',
+    '--set', 'compactor.compaction.compaction_cycle=500ms',
+    '--set', 'compactor.compaction.compacted_block_retention=1s'];
+  const tenant = { tenant: 'single-tenant' };
+  let ports;
+  let expected;
+  let s;
+  const scrape = async () => parsePrometheusText(await (await fetch(`${s.base}/metrics`)).text());
+  const metric = async (name, labels = tenant) => metricValue(await scrape(), name, labels) || 0;
+  // Waits until nothing of the tenant is left in memory and `blocks` blocks are listed.
+  const waitFlushed = async (blocks) => waitFor(async () => {
+    const samples = await scrape();
+    return (metricValue(samples, 'tempo_ingester_live_traces', tenant) || 0) === 0
+      && (metricValue(samples, 'sprout_traces_pending_traces', tenant) || 0) === 0
+      && (metricValue(samples, 'tempodb_blocklist_length', tenant) || 0) === blocks;
+  }, { describe: () => `everything flushed into ${blocks} block(s)\n${s.log()}` });
+
+  it('reads traces back from their block once flushed (JSON and protobuf)', async () => {
     const [api, grpc, http] = await freePorts(3);
-    const cwd = makeTempDir('sprout-traces-flush-');
-    const args = [
-      '--set', 'ingester.trace_idle_period=100ms',
-      '--set', 'ingester.flush_check_period=100ms',
-      '--set', 'ingester.max_block_duration=100ms',
-      '--set', 'ingester.flush_all_on_shutdown=true'];
-    let s = await startTraces(cwd, { api, grpc, http }, args);
-    const traceHex = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
-    const res = await fetch(`http://127.0.0.1:${http}/v1/traces`, {
+    ports = { api, grpc, http };
+    s = await startTraces(cwd, ports, args);
+    expected = await sendTraces(ports);
+    await waitFlushed(1);
+    await assertTracesReadBack(s.base, expected);
+    const samples = await scrape();
+    assert.equal(metricValue(samples, 'tempo_ingester_blocks_flushed_total', tenant), 1);
+    assert.equal(metricValue(samples, 'sprout_traces_flushed_traces_total', tenant), 3);
+    assert.ok(metricValue(samples, 'sprout_traces_flushed_bytes_total', tenant) > 0);
+    const blockBytes = metricValue(samples, 'sprout_traces_block_bytes', tenant);
+    assert.ok(blockBytes > 0);
+    assert.equal(metricValue(samples, 'sprout_traces_block_bytes_written_total', tenant), blockBytes);
+    assert.equal(metricValue(samples, 'tempo_ingester_failed_flushes_total', tenant), 0);
+    const { code } = await s.stop();
+    assert.equal(code, 0, s.log());
+  });
+
+  it('reads the same traces from the block after a restart', async () => {
+    s = await startTraces(cwd, ports, args);
+    assert.equal(await metric('tempodb_blocklist_length'), 1);
+    assert.equal(await metric('tempo_ingester_live_traces'), 0);
+    await assertTracesReadBack(s.base, expected);
+  });
+
+  it('compacts a trace whose spans are in two blocks and reads it whole', async () => {
+    // More spans of the first trace, later: a second block.
+    const [traceHex, spans] = expected.entries().next().value;
+    const root = spans.find((sp) => sp.name.startsWith('root '));
+    const start = BigInt(root.start) + 1000n;
+    const late = {
+      resource: { 'service.name': 'late-svc' },
+      scope: 'late',
+      name: 'late span',
+      kind: 'SPAN_KIND_CONSUMER',
+      traceId: root.traceId,
+      spanId: b64('a1a2a3a4a5a6a7a8'),
+      parentSpanId: root.spanId,
+      start: String(start),
+      end: String(start + 5000n),
+      attributes: { queue: 'q1', depth: 3 },
+      events: [],
+      links: [],
+      status: { code: 'STATUS_CODE_OK', message: '' },
+    };
+    const res = await fetch(`http://127.0.0.1:${ports.http}/v1/traces`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({
         resourceSpans: [{
-          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'flush-svc' } }] },
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'late-svc' } }] },
           scopeSpans: [{
-            scope: { name: 'raw' },
+            scope: { name: 'late' },
             spans: [{
-              traceId: traceHex, spanId: '1112131415161718', name: 'flush span', kind: 2,
-              startTimeUnixNano: String(BigInt(Date.now() - 1000) * 1000000n),
-              endTimeUnixNano: String(BigInt(Date.now()) * 1000000n),
+              traceId: traceHex, spanId: 'a1a2a3a4a5a6a7a8',
+              parentSpanId: Buffer.from(root.spanId, 'base64').toString('hex'),
+              name: 'late span', kind: 5,
+              startTimeUnixNano: late.start, endTimeUnixNano: late.end,
+              attributes: [{ key: 'queue', value: { stringValue: 'q1' } },
+                { key: 'depth', value: { intValue: '3' } }],
+              status: { code: 1 },
             }],
           }],
         }],
       }),
     });
     assert.equal(res.status, 200, await res.text());
-    const tenant = { tenant: 'single-tenant' };
-    const scrape = async () => parsePrometheusText(await (await fetch(`${s.base}/metrics`)).text());
-    // Idle for > 100 ms: cut; its block is due at once and refused by the store.
-    await waitFor(async () => (metricValue(await scrape(), 'tempo_ingester_failed_flushes_total', tenant) || 0) >= 1,
-      { describe: () => `a failed flush on /metrics\n${s.log()}` });
+    const whole = [...spans, late].sort((a, b) => a.name.localeCompare(b.name));
+    expected.set(traceHex, whole);
+    // Flushed into a second block, then the two are compacted into one.
+    await waitFor(async () => {
+      const samples = await scrape();
+      return (metricValue(samples, 'tempodb_compaction_blocks_total', {}) || 0) >= 2
+        && (metricValue(samples, 'tempodb_blocklist_length', tenant) || 0) === 1
+        && (metricValue(samples, 'tempo_ingester_live_traces', tenant) || 0) === 0
+        && (metricValue(samples, 'sprout_traces_pending_traces', tenant) || 0) === 0;
+    }, { describe: () => `two blocks compacted into one\n${s.log()}` });
     const samples = await scrape();
-    assert.equal(metricValue(samples, 'tempo_ingester_live_traces', tenant), 0);
-    assert.equal(metricValue(samples, 'sprout_traces_pending_traces', tenant), 1);
-    assert.equal(metricValue(samples, 'tempo_ingester_blocks_flushed_total', tenant), 0);
-    assert.equal(metricValue(samples, 'sprout_traces_flushed_bytes_total', tenant), 0);
-    assert.match(s.log(), /blocks are not implemented yet/);
-    const readBack = async () => {
-      const got = await fetch(`${s.base}/api/traces/${traceHex}`);
-      assert.equal(got.status, 200);
-      return flatten((await got.json()).batches).map((sp) => [sp.resource['service.name'], sp.name, sp.spanId]);
-    };
-    const want = [['flush-svc', 'flush span', b64('1112131415161718')]];
-    assert.deepEqual(await readBack(), want);
+    assert.equal(metricValue(samples, 'tempo_ingester_blocks_flushed_total', tenant), 1);  // since this start
+    assert.equal(metricValue(samples, 'sprout_traces_compaction_blocks_written_total', {}), 1);
+    assert.equal(metricValue(samples, 'tempodb_compaction_errors_total', {}), 0);
+    await assertTracesReadBack(s.base, expected);
+    // The inputs are deleted after compacted_block_retention (1 s).
+    await waitFor(async () => (await metric('tempodb_retention_deleted_total', {})) >= 2,
+      { describe: () => `compacted inputs deleted\n${s.log()}` });
+    await assertTracesReadBack(s.base, expected);
     let { code } = await s.stop();
     assert.equal(code, 0, s.log());
-    // The forced flush at shutdown is refused too: the trace is still in the WAL, once.
-    s = await startTraces(cwd, { api, grpc, http }, args);
-    assert.deepEqual(await readBack(), want);
+    s = await startTraces(cwd, ports, args);
+    assert.equal(await metric('tempodb_blocklist_length'), 1);
+    await assertTracesReadBack(s.base, expected);
     ({ code } = await s.stop());
     assert.equal(code, 0, s.log());
   });

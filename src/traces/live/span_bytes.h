@@ -28,14 +28,18 @@
 
 namespace sprout::traces::live {
 
-// A trace ID (always 16 bytes) as a fixed-size hash key.
-using TraceKey = std::array<char, 16>;
+// A trace ID (always 16 bytes) as a fixed-size hash key. Unsigned bytes, so that operator<
+// orders keys as the bytes compare (memcmp order, the block's trace-ID order); with plain
+// (signed) char, IDs with a byte >= 0x80 would sort before 0x00.
+using TraceKey = std::array<unsigned char, 16>;
 inline TraceKey ToTraceKey(std::string_view id16) {
   TraceKey k;
-  for (size_t i = 0; i < 16; ++i) k[i] = id16[i];
+  for (size_t i = 0; i < 16; ++i) k[i] = static_cast<unsigned char>(id16[i]);
   return k;
 }
-inline std::string TraceKeyString(const TraceKey& k) { return std::string(k.data(), k.size()); }
+inline std::string TraceKeyString(const TraceKey& k) {
+  return std::string(reinterpret_cast<const char*>(k.data()), k.size());
+}
 
 // One trace's part of SplitSerialized's input.
 struct SplitTrace {

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -402,6 +403,28 @@ TEST(TenantTracesFlush, BytesTriggerAJobOfWholeMergedTracesSortedById) {
   // While flushing, the traces are still found; a second job waits for the first.
   ExpectTrace(*t, 2, want2);
   EXPECT_FALSE(MustStart(*t, kT0 + absl::Hours(9), absl::Seconds(1), 1, true).has_value());
+}
+
+// Trace IDs are ordered as their bytes compare (unsigned, memcmp), the block's order: an ID with
+// a byte >= 0x80 comes after one with 0x01 at the same position.
+TEST(TenantTracesFlush, JobAndTraceIdsAreInUnsignedByteOrder) {
+  FaultInjectionEnv env;
+  Clock clock;
+  auto t = MustOpen(&env, Opts(&clock));
+  ASSERT_NE(t, nullptr);
+  const std::vector<int> ids = {0xff00, 0x80, 0x01, 0x7f, 0x8000};
+  for (int id : ids) MustPush(*t, One(id, 1));
+  std::vector<std::string> want;
+  for (int id : ids) want.push_back(TraceId(id));
+  std::sort(want.begin(), want.end(), [](const std::string& a, const std::string& b) {
+    return std::memcmp(a.data(), b.data(), 16) < 0;
+  });
+  EXPECT_EQ(t->TraceIds(), want);
+  std::optional<FlushJob> job = MustStart(*t, kT0 + absl::Seconds(10), absl::Hours(1), 0, true);
+  ASSERT_TRUE(job.has_value());
+  std::vector<std::string> got;
+  for (const auto& c : job->traces) got.push_back(c.trace_id);
+  EXPECT_EQ(got, want);
 }
 
 TEST(TenantTracesFlush, AgeOfTheOldestCutTriggersAJob) {

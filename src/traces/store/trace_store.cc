@@ -1,12 +1,14 @@
 #include "traces/store/trace_store.h"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/ulid.h"
 #include "net/tenant.h"
 #include "traces/common/attribute_text.h"
 
@@ -80,6 +82,64 @@ bool TagMatches(const tpb::ResourceSpans& rs, const tpb::Span& s, const std::str
   return false;
 }
 
+// One trace from its parts (block copies oldest first, then memory): the part itself when there
+// is one, else live::MergeGroups over every part's groups (exact duplicate spans once).
+std::optional<tpb::TracesData> Combine(std::vector<tpb::TracesData>& parts) {
+  if (parts.empty()) return std::nullopt;
+  if (parts.size() == 1) return std::move(parts[0]);
+  std::vector<const tpb::ResourceSpans*> groups;
+  for (const tpb::TracesData& td : parts) {
+    for (const tpb::ResourceSpans& rs : td.resource_spans()) groups.push_back(&rs);
+  }
+  return live::MergeGroups(groups);
+}
+
+// Whether [lo, hi] (nanoseconds) overlaps [start_s, end_s] (seconds; 0 = unbounded side).
+bool RangeOverlaps(uint64_t lo, uint64_t hi, uint32_t start_s, uint32_t end_s) {
+  if (start_s != 0 && hi < start_s * kNanosPerSecond) return false;
+  if (end_s != 0 && lo > end_s * kNanosPerSecond) return false;
+  return true;
+}
+
+// The trace ID of a trace read from a block (every span carries it).
+std::string FirstTraceId(const tpb::TracesData& td) {
+  for (const tpb::ResourceSpans& rs : td.resource_spans()) {
+    for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
+      for (const tpb::Span& s : ss.spans()) return s.trace_id();
+    }
+  }
+  return "";
+}
+
+// The indexes of the traces of `page` having a span that carries the tag name=value (the rule
+// of TagMatches), from the block's columns.
+absl::StatusOr<std::vector<uint32_t>> TracesWithTag(const block::BlockReader& reader, size_t page,
+                                                    const std::string& name,
+                                                    const std::string& value) {
+  if (name == "name") return reader.TracesWithSpanName(page, value);
+  if (name == "status") {
+    for (tpb::Status::StatusCode code :
+         {tpb::Status::STATUS_CODE_UNSET, tpb::Status::STATUS_CODE_OK,
+          tpb::Status::STATUS_CODE_ERROR}) {
+      if (StatusKeyword(code) == value) return reader.TracesWithStatus(page, code);
+    }
+    return std::vector<uint32_t>();
+  }
+  absl::StatusOr<std::vector<uint32_t>> span =
+      reader.TracesWithAttribute(page, block::AttrScope::kSpan, name, value);
+  if (!span.ok()) return span.status();
+  absl::StatusOr<std::vector<uint32_t>> resource =
+      reader.TracesWithAttribute(page, block::AttrScope::kResource, name, value);
+  if (!resource.ok()) return resource.status();
+  std::sort(span->begin(), span->end());
+  std::sort(resource->begin(), resource->end());
+  std::vector<uint32_t> out;
+  std::set_union(span->begin(), span->end(), resource->begin(), resource->end(),
+                 std::back_inserter(out));
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 constexpr std::string_view kIntrinsicTags[] = {"duration", "event:name",    "kind",
                                                "name",     "rootName",      "rootServiceName",
                                                "status",   "statusMessage", "traceDuration"};
@@ -90,7 +150,51 @@ absl::Status UnavailableBlockSink::WriteBlock(std::string_view, const live::Flus
   return absl::UnavailableError("blocks are not implemented yet");
 }
 
-TraceStore::TraceStore(TraceStoreOptions options) : options_(std::move(options)) {}
+ObjectStoreBlockSink::ObjectStoreBlockSink(objstore::ObjectStore* store, BlocksFn blocks_for,
+                                           block::BlockWriterOptions writer_options)
+    : store_(store),
+      blocks_for_(std::move(blocks_for)),
+      writer_options_(std::move(writer_options)) {}
+
+absl::Status ObjectStoreBlockSink::WriteBlock(std::string_view tenant, const live::FlushJob& job) {
+  absl::StatusOr<TenantBlocks*> blocks = blocks_for_(tenant);
+  if (!blocks.ok()) return blocks.status();
+  block::BlockWriter writer(writer_options_);
+  for (const live::CutTrace& t : job.traces) {
+    if (absl::Status s = writer.Add(t.trace_id, t.trace); !s.ok()) return s;
+  }
+  const std::string id = Ulid::Generate().ToString();
+  absl::StatusOr<block::BlockMeta> meta = writer.Finish(store_, tenant, id);
+  if (!meta.ok()) {
+    (void)store_->DeletePrefix(block::BlockPrefix(tenant, id));  // invisible without meta.json
+    return meta.status();
+  }
+  absl::StatusOr<std::unique_ptr<block::BlockReader>> reader =
+      block::BlockReader::Open(store_, tenant, id);
+  if (!reader.ok()) {
+    (void)DeleteBlock(store_, tenant, id);  // a leftover only duplicates what the WAL replays
+    return reader.status();
+  }
+  (*blocks)->Add(std::shared_ptr<const block::BlockReader>(std::move(*reader)));
+  std::lock_guard<std::mutex> lock(mu_);
+  bytes_written_[std::string(tenant)] += meta->total_bytes();
+  return absl::OkStatus();
+}
+
+std::map<std::string, uint64_t> ObjectStoreBlockSink::bytes_written() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {bytes_written_.begin(), bytes_written_.end()};
+}
+
+TraceStore::TraceStore(TraceStoreOptions options) : options_(std::move(options)) {
+  sink_ = options_.block_sink;
+  if (sink_ == nullptr && options_.block_store != nullptr) {
+    own_sink_ = std::make_unique<ObjectStoreBlockSink>(
+        options_.block_store, [this](std::string_view tenant) { return BlocksFor(tenant); },
+        options_.block_writer);
+    sink_ = own_sink_.get();
+  }
+}
 
 TraceStore::~TraceStore() { Close(); }
 
@@ -123,11 +227,48 @@ absl::Status TraceStore::Start() {
     std::lock_guard<std::mutex> lock(mu_);
     tenants_[name] = *std::move(t);
   }
+  if (objstore::ObjectStore* store = options_.block_store; store != nullptr) {
+    // Every tenant with a WAL or with blocks (a tenant may have blocks and no WAL).
+    std::set<std::string> block_tenants;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [name, t] : tenants_) block_tenants.insert(name);
+    }
+    objstore::ListOptions delimited;
+    delimited.delimited = true;
+    absl::StatusOr<objstore::ListResult> listed = store->List("", delimited);
+    if (!listed.ok()) {
+      return absl::Status(listed.status().code(), absl::StrCat("trace store: ", store->Describe(),
+                                                               ": ", listed.status().message()));
+    }
+    for (const std::string& prefix : listed->prefixes) {
+      const std::string name = prefix.substr(0, prefix.size() - 1);
+      if (net::ValidateTenantId(name).ok()) block_tenants.insert(name);
+    }
+    for (const std::string& name : block_tenants) {
+      LoadReport report;
+      absl::StatusOr<std::unique_ptr<TenantBlocks>> blocks =
+          TenantBlocks::Load(store, name, &report);
+      if (!blocks.ok()) {
+        return absl::Status(
+            blocks.status().code(),
+            absl::StrCat("trace store: blocks of tenant ", name, ": ", blocks.status().message()));
+      }
+      // Nothing else writes this store before Start returns: every prefix without meta.json is
+      // a crash's partial block. Best effort (a leftover is invisible anyway).
+      (void)(*blocks)->DeleteIncomplete(absl::InfiniteFuture(), absl::ZeroDuration());
+      if (!report.deleted_replaced.empty() || !report.unreadable.empty()) {
+        load_reports_[name] = std::move(report);
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      blocks_[name] = *std::move(blocks);
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     started_ = true;
   }
-  if (options_.block_sink != nullptr && options_.flush_check_period > absl::ZeroDuration()) {
+  if (sink_ != nullptr && options_.flush_check_period > absl::ZeroDuration()) {
     loop_ = std::thread([this] { FlushLoop(); });
   }
   return absl::OkStatus();
@@ -145,19 +286,51 @@ void TraceStore::Close() {
   bool flush = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    flush =
-        started_ && !closed_ && options_.flush_all_on_shutdown && options_.block_sink != nullptr;
+    flush = started_ && !closed_ && options_.flush_all_on_shutdown && sink_ != nullptr;
   }
   if (flush) (void)FlushOnce(/*force=*/true);  // failures are counted and reported
   std::lock_guard<std::mutex> open_lock(open_mu_);
   std::map<std::string, std::unique_ptr<live::TenantTraces>, std::less<>> tenants;
+  std::map<std::string, std::unique_ptr<TenantBlocks>, std::less<>> blocks;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return;
     closed_ = true;
     tenants.swap(tenants_);
+    blocks.swap(blocks_);
   }
   tenants.clear();  // each TenantTraces closes its WAL
+  blocks.clear();   // readers that took a snapshot keep their blocks open
+}
+
+std::vector<TenantBlocks*> TraceStore::AllTenantBlocks() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<TenantBlocks*> out;
+  for (const auto& [name, b] : blocks_) out.push_back(b.get());
+  return out;
+}
+
+absl::StatusOr<TenantBlocks*> TraceStore::BlocksFor(std::string_view tenant) {
+  if (options_.block_store == nullptr) {
+    return absl::FailedPreconditionError("the trace store has no block store");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!started_ || closed_) return NotStarted();
+  auto it = blocks_.find(tenant);
+  if (it == blocks_.end()) {
+    it = blocks_
+             .emplace(std::string(tenant),
+                      std::make_unique<TenantBlocks>(options_.block_store, std::string(tenant)))
+             .first;
+  }
+  return it->second.get();
+}
+
+BlockSnapshot TraceStore::Blocks(std::string_view tenant) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = blocks_.find(tenant);
+  if (it == blocks_.end()) return std::make_shared<const BlockList>();
+  return it->second->snapshot();
 }
 
 void TraceStore::FlushLoop() {
@@ -180,7 +353,7 @@ absl::Status TraceStore::FlushOnce(bool force) {
     if (!started_ || closed_) return NotStarted();
     for (const auto& [name, t] : tenants_) tenants.emplace_back(name, t.get());
   }
-  if (options_.block_sink == nullptr) return absl::OkStatus();
+  if (sink_ == nullptr) return absl::OkStatus();
   absl::Status first;
   for (const auto& [name, t] : tenants) {
     absl::Status s = FlushTenant(name, t, force, Now());
@@ -211,7 +384,7 @@ absl::Status TraceStore::FlushTenant(const std::string& name, live::TenantTraces
   if (!job.ok()) return failed(job.status());
   if (!job->has_value()) return absl::OkStatus();
   const live::FlushJob& j = **job;
-  absl::Status written = options_.block_sink->WriteBlock(name, j);
+  absl::Status written = sink_->WriteBlock(name, j);
   absl::Status completed = t->CompleteFlush(j, written.ok());
   if (!written.ok()) return failed(written);
   {
@@ -230,10 +403,14 @@ absl::Status TraceStore::FlushTenant(const std::string& name, live::TenantTraces
 
 std::map<std::string, TenantFlushStats> TraceStore::Stats() const {
   std::vector<std::pair<std::string, live::TenantTraces*>> tenants;
+  std::vector<std::pair<std::string, BlockSnapshot>> blocks;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [name, t] : tenants_) tenants.emplace_back(name, t.get());
+    for (const auto& [name, b] : blocks_) blocks.emplace_back(name, b->snapshot());
   }
+  const std::map<std::string, uint64_t> written =
+      own_sink_ != nullptr ? own_sink_->bytes_written() : std::map<std::string, uint64_t>();
   std::map<std::string, TenantFlushStats> out;
   std::lock_guard<std::mutex> lock(stats_mu_);
   for (const auto& [name, t] : tenants) {
@@ -242,6 +419,18 @@ std::map<std::string, TenantFlushStats> TraceStore::Stats() const {
     s.live_traces = static_cast<int64_t>(t->live_traces());
     s.pending_traces = static_cast<int64_t>(t->pending_traces());
     s.flushing_traces = static_cast<int64_t>(t->flushing_traces());
+  }
+  for (const auto& [name, snapshot] : blocks) {
+    const bool fresh = !out.contains(name);  // a tenant with blocks and no open WAL
+    TenantFlushStats& s = out[name];
+    if (const auto it = counters_.find(name); fresh && it != counters_.end()) s = it->second;
+    s.blocks = static_cast<int64_t>(snapshot->size());
+    for (const auto& reader : *snapshot) {
+      s.block_bytes += static_cast<int64_t>(reader->meta().total_bytes());
+    }
+    if (const auto it = written.find(name); it != written.end()) {
+      s.block_bytes_written = static_cast<int64_t>(it->second);
+    }
   }
   return out;
 }
@@ -317,18 +506,103 @@ absl::StatusOr<live::TenantTraces*> TraceStore::FindTenant(std::string_view tena
   return it == tenants_.end() ? nullptr : it->second.get();
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, tpb::TracesData>>> TraceStore::LiveTraces(
-    std::string_view tenant, uint32_t start_s, uint32_t end_s) const {
+absl::StatusOr<std::map<std::string, tpb::TracesData>> TraceStore::MemoryTraces(
+    std::string_view tenant) const {
   absl::StatusOr<live::TenantTraces*> t = FindTenant(tenant);
   if (!t.ok()) return t.status();
-  std::vector<std::pair<std::string, tpb::TracesData>> out;
+  std::map<std::string, tpb::TracesData> out;
   if (*t == nullptr) return out;
   for (const std::string& id : (*t)->TraceIds()) {
-    std::optional<tpb::TracesData> td = (*t)->FindTrace(id);  // nullopt: cut meanwhile
-    if (td.has_value() && Overlaps(*td, start_s, end_s)) out.emplace_back(id, *std::move(td));
+    std::optional<tpb::TracesData> td = (*t)->FindTrace(id);  // nullopt: flushed meanwhile
+    if (td.has_value()) out.emplace(id, *std::move(td));
   }
   return out;
 }
+
+namespace {
+
+// The search rule on one whole trace (see trace_store.h): adds its summary to `result` when it
+// matches every tag and the duration bounds.
+void EvaluateTrace(const std::string& id, const tpb::TracesData& td, const SearchRequest& request,
+                   SearchResult* result) {
+  result->metrics.inspected_traces++;
+  result->metrics.inspected_bytes += td.ByteSizeLong();
+  const auto [lo, hi] = TimeRange(td);
+  const uint64_t duration = hi - lo;
+  if (request.min_duration_ns > 0 && duration < static_cast<uint64_t>(request.min_duration_ns)) {
+    return;
+  }
+  if (request.max_duration_ns > 0 && duration > static_cast<uint64_t>(request.max_duration_ns)) {
+    return;
+  }
+  TraceSummary summary;
+  summary.trace_id = id;
+  summary.start_time_unix_nano = lo;
+  summary.duration_ms = static_cast<uint32_t>(duration / 1000000);
+  std::vector<bool> tag_seen(request.tags.size(), false);
+  SearchSpanSet set;
+  bool have_root = false;
+  for (const tpb::ResourceSpans& rs : td.resource_spans()) {
+    const std::string service = ServiceName(rs);
+    for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
+      for (const tpb::Span& s : ss.spans()) {
+        result->metrics.inspected_spans++;
+        ServiceStats& stats = summary.service_stats[service];
+        stats.span_count++;
+        if (s.status().code() == tpb::Status::STATUS_CODE_ERROR) stats.error_count++;
+        if (!have_root && IsRoot(s)) {
+          have_root = true;
+          summary.root_service_name = service;
+          summary.root_trace_name = s.name();
+        }
+        // A span belongs to the span set when it carries at least one of the tags (every
+        // span when there are none).
+        bool in_set = request.tags.empty();
+        std::vector<cpb::KeyValue> matched_attrs;
+        for (size_t i = 0; i < request.tags.size(); ++i) {
+          const cpb::KeyValue* attr = nullptr;
+          if (TagMatches(rs, s, request.tags[i].first, request.tags[i].second, &attr)) {
+            tag_seen[i] = true;
+            in_set = true;
+            if (attr != nullptr) matched_attrs.push_back(*attr);
+          }
+        }
+        if (!in_set) continue;
+        set.matched++;
+        if (set.spans.size() < request.spss) {
+          SearchSpan span;
+          span.span_id = s.span_id();
+          span.name = s.name();
+          span.start_time_unix_nano = s.start_time_unix_nano();
+          span.duration_nanos = s.end_time_unix_nano() > s.start_time_unix_nano()
+                                    ? s.end_time_unix_nano() - s.start_time_unix_nano()
+                                    : 0;
+          span.attributes = std::move(matched_attrs);
+          set.spans.push_back(std::move(span));
+        }
+      }
+    }
+  }
+  if (!std::all_of(tag_seen.begin(), tag_seen.end(), [](bool b) { return b; })) return;
+  if (!have_root) summary.root_service_name = kRootSpanNotYetReceived;
+  summary.span_sets.push_back(std::move(set));
+  result->traces.push_back(std::move(summary));
+}
+
+// The block parts of trace `id` not yet in `parts` (indexed like `blocks`), by the bloom filter
+// and the trace-ID index (at most one page per block).
+absl::Status FillBlockParts(const BlockList& blocks, const std::string& id,
+                            std::map<size_t, tpb::TracesData>* parts) {
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    if (parts->contains(b) || !blocks[b]->MayContain(id)) continue;
+    absl::StatusOr<std::optional<tpb::TracesData>> found = blocks[b]->FindTrace(id);
+    if (!found.ok()) return found.status();
+    if (found->has_value()) parts->emplace(b, **std::move(found));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<std::optional<tpb::TracesData>> TraceStore::FindTraceByID(std::string_view tenant,
                                                                          std::string_view trace_id,
@@ -336,81 +610,71 @@ absl::StatusOr<std::optional<tpb::TracesData>> TraceStore::FindTraceByID(std::st
                                                                          uint32_t end_s) {
   absl::StatusOr<live::TenantTraces*> t = FindTenant(tenant);
   if (!t.ok()) return t.status();
-  if (*t == nullptr) return std::optional<tpb::TracesData>();
-  std::optional<tpb::TracesData> td = (*t)->FindTrace(std::string(trace_id));
+  const std::string id(trace_id);
+  // Memory first, then the block snapshot: a flush registers its block before it drops the
+  // traces from memory, so a trace leaving memory meanwhile is in the snapshot.
+  std::optional<tpb::TracesData> memory;
+  if (*t != nullptr) memory = (*t)->FindTrace(id);
+  const BlockSnapshot blocks = Blocks(tenant);
+  std::map<size_t, tpb::TracesData> block_parts;
+  if (absl::Status s = FillBlockParts(*blocks, id, &block_parts); !s.ok()) return s;
+  std::vector<tpb::TracesData> parts;
+  for (auto& [b, td] : block_parts) parts.push_back(std::move(td));
+  if (memory.has_value()) parts.push_back(*std::move(memory));
+  std::optional<tpb::TracesData> td = Combine(parts);
   if (td.has_value() && !Overlaps(*td, start_s, end_s)) td.reset();
   return td;
 }
 
 absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
                                                 const SearchRequest& request) {
-  absl::StatusOr<std::vector<std::pair<std::string, tpb::TracesData>>> traces =
-      LiveTraces(tenant, request.start_s, request.end_s);
-  if (!traces.ok()) return traces.status();
-  SearchResult result;
-  for (const auto& [id, td] : *traces) {
-    result.metrics.inspected_traces++;
-    result.metrics.inspected_bytes += td.ByteSizeLong();
-    const auto [lo, hi] = TimeRange(td);
-    const uint64_t duration = hi - lo;
-    if (request.min_duration_ns > 0 && duration < static_cast<uint64_t>(request.min_duration_ns)) {
+  absl::StatusOr<std::map<std::string, tpb::TracesData>> memory = MemoryTraces(tenant);
+  if (!memory.ok()) return memory.status();
+  const BlockSnapshot blocks = Blocks(tenant);
+  // The candidates: every trace in memory, and every trace with a part in a block page that
+  // overlaps the time range and (with tags) carries the first tag — a trace matching every tag
+  // has a span carrying the first one in some part. Each candidate is then read whole (all of
+  // its parts) and judged by the in-memory rule.
+  std::map<std::string, std::map<size_t, tpb::TracesData>> block_parts;
+  for (size_t b = 0; b < blocks->size(); ++b) {
+    const block::BlockReader& reader = *(*blocks)[b];
+    if (!RangeOverlaps(reader.meta().start_unix_nano, reader.meta().end_unix_nano, request.start_s,
+                       request.end_s)) {
       continue;
     }
-    if (request.max_duration_ns > 0 && duration > static_cast<uint64_t>(request.max_duration_ns)) {
-      continue;
-    }
-    TraceSummary summary;
-    summary.trace_id = id;
-    summary.start_time_unix_nano = lo;
-    summary.duration_ms = static_cast<uint32_t>(duration / 1000000);
-    std::vector<bool> tag_seen(request.tags.size(), false);
-    SearchSpanSet set;
-    bool have_root = false;
-    for (const tpb::ResourceSpans& rs : td.resource_spans()) {
-      const std::string service = ServiceName(rs);
-      for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
-        for (const tpb::Span& s : ss.spans()) {
-          result.metrics.inspected_spans++;
-          ServiceStats& stats = summary.service_stats[service];
-          stats.span_count++;
-          if (s.status().code() == tpb::Status::STATUS_CODE_ERROR) stats.error_count++;
-          if (!have_root && IsRoot(s)) {
-            have_root = true;
-            summary.root_service_name = service;
-            summary.root_trace_name = s.name();
-          }
-          // A span belongs to the span set when it carries at least one of the tags (every
-          // span when there are none).
-          bool in_set = request.tags.empty();
-          std::vector<cpb::KeyValue> matched_attrs;
-          for (size_t i = 0; i < request.tags.size(); ++i) {
-            const cpb::KeyValue* attr = nullptr;
-            if (TagMatches(rs, s, request.tags[i].first, request.tags[i].second, &attr)) {
-              tag_seen[i] = true;
-              in_set = true;
-              if (attr != nullptr) matched_attrs.push_back(*attr);
-            }
-          }
-          if (!in_set) continue;
-          set.matched++;
-          if (set.spans.size() < request.spss) {
-            SearchSpan span;
-            span.span_id = s.span_id();
-            span.name = s.name();
-            span.start_time_unix_nano = s.start_time_unix_nano();
-            span.duration_nanos = s.end_time_unix_nano() > s.start_time_unix_nano()
-                                      ? s.end_time_unix_nano() - s.start_time_unix_nano()
-                                      : 0;
-            span.attributes = std::move(matched_attrs);
-            set.spans.push_back(std::move(span));
-          }
-        }
+    for (size_t p = 0; p < reader.pages().size(); ++p) {
+      const block::PageInfo& page = reader.pages()[p];
+      if (!RangeOverlaps(page.start_unix_nano, page.end_unix_nano, request.start_s,
+                         request.end_s)) {
+        continue;
+      }
+      std::vector<uint32_t> indexes;
+      if (request.tags.empty()) {
+        for (uint32_t i = 0; i < page.trace_count; ++i) indexes.push_back(i);
+      } else {
+        absl::StatusOr<std::vector<uint32_t>> with =
+            TracesWithTag(reader, p, request.tags[0].first, request.tags[0].second);
+        if (!with.ok()) return with.status();
+        indexes = *std::move(with);
+      }
+      if (indexes.empty()) continue;
+      absl::StatusOr<std::vector<tpb::TracesData>> traces = reader.ReadTraces(p, indexes);
+      if (!traces.ok()) return traces.status();
+      for (tpb::TracesData& td : *traces) {
+        block_parts[FirstTraceId(td)].emplace(b, std::move(td));
       }
     }
-    if (!std::all_of(tag_seen.begin(), tag_seen.end(), [](bool b) { return b; })) continue;
-    if (!have_root) summary.root_service_name = kRootSpanNotYetReceived;
-    summary.span_sets.push_back(std::move(set));
-    result.traces.push_back(std::move(summary));
+  }
+  for (const auto& [id, td] : *memory) block_parts[id];
+  SearchResult result;
+  for (auto& [id, parts_by_block] : block_parts) {
+    if (absl::Status s = FillBlockParts(*blocks, id, &parts_by_block); !s.ok()) return s;
+    std::vector<tpb::TracesData> parts;
+    for (auto& [b, td] : parts_by_block) parts.push_back(std::move(td));
+    if (const auto it = memory->find(id); it != memory->end()) parts.push_back(it->second);
+    std::optional<tpb::TracesData> td = Combine(parts);
+    if (!td.has_value() || !Overlaps(*td, request.start_s, request.end_s)) continue;
+    EvaluateTrace(id, *td, request, &result);
   }
   // Most recent first (Grafana lists them so), then by trace ID; then the limit.
   std::sort(result.traces.begin(), result.traces.end(),
@@ -426,11 +690,34 @@ absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
   return result;
 }
 
+namespace {
+
+// The block attribute scope of a tag scope name (the tag APIs' names).
+std::optional<block::AttrScope> BlockScope(std::string_view scope) {
+  if (scope == "resource") return block::AttrScope::kResource;
+  if (scope == "span") return block::AttrScope::kSpan;
+  if (scope == "event") return block::AttrScope::kEvent;
+  if (scope == "link") return block::AttrScope::kLink;
+  if (scope == "instrumentation") return block::AttrScope::kScope;
+  return std::nullopt;
+}
+
+bool BlockOverlaps(const block::BlockReader& reader, uint32_t start_s, uint32_t end_s) {
+  return RangeOverlaps(reader.meta().start_unix_nano, reader.meta().end_unix_nano, start_s, end_s);
+}
+
+}  // namespace
+
 absl::StatusOr<TagNamesResult> TraceStore::TagNames(std::string_view tenant, std::string_view scope,
                                                     uint32_t start_s, uint32_t end_s) {
-  absl::StatusOr<std::vector<std::pair<std::string, tpb::TracesData>>> traces =
-      LiveTraces(tenant, start_s, end_s);
-  if (!traces.ok()) return traces.status();
+  absl::StatusOr<std::map<std::string, tpb::TracesData>> memory = MemoryTraces(tenant);
+  if (!memory.ok()) return memory.status();
+  std::vector<std::pair<std::string, tpb::TracesData>> in_range;
+  for (auto& [id, td] : *memory) {
+    if (Overlaps(td, start_s, end_s)) in_range.emplace_back(id, std::move(td));
+  }
+  const auto* traces = &in_range;
+  const BlockSnapshot blocks = Blocks(tenant);
   std::map<std::string_view, std::set<std::string>> names;  // scope → names
   auto add = [&](std::string_view sc,
                  const google::protobuf::RepeatedPtrField<cpb::KeyValue>& kvs) {
@@ -451,6 +738,16 @@ absl::StatusOr<TagNamesResult> TraceStore::TagNames(std::string_view tenant, std
       }
     }
   }
+  // Blocks: the attribute keys from their indexes (blocks overlapping the time range).
+  for (const auto& reader : *blocks) {
+    if (!BlockOverlaps(*reader, start_s, end_s)) continue;
+    result.inspected_bytes += reader->meta().otlp_bytes;
+    for (std::string_view sc : kTagScopes) {
+      const std::optional<block::AttrScope> bs = BlockScope(sc);
+      if (!bs.has_value()) continue;
+      for (std::string& key : reader->AttributeKeys(*bs)) names[sc].insert(std::move(key));
+    }
+  }
   for (std::string_view name : kIntrinsicTags) names["intrinsic"].insert(std::string(name));
   for (std::string_view sc : kTagScopes) {
     if (!scope.empty() && scope != sc) continue;
@@ -464,9 +761,9 @@ absl::StatusOr<TagNamesResult> TraceStore::TagNames(std::string_view tenant, std
 absl::StatusOr<TagValuesResult> TraceStore::TagValues(std::string_view tenant,
                                                       std::string_view name, uint32_t start_s,
                                                       uint32_t end_s, uint32_t limit) {
-  absl::StatusOr<std::vector<std::pair<std::string, tpb::TracesData>>> traces =
-      LiveTraces(tenant, start_s, end_s);
-  if (!traces.ok()) return traces.status();
+  absl::StatusOr<std::map<std::string, tpb::TracesData>> memory = MemoryTraces(tenant);
+  if (!memory.ok()) return memory.status();
+  const BlockSnapshot blocks = Blocks(tenant);
   // The identifier: a scope prefix and an attribute name, or an intrinsic.
   std::string_view scope, key;
   for (std::string_view sc : {"resource", "span", "event", "link", "instrumentation"}) {
@@ -486,7 +783,7 @@ absl::StatusOr<TagValuesResult> TraceStore::TagValues(std::string_view tenant,
     if (kv != nullptr && TypedText(kv->value(), &v.type, &v.value)) values.emplace(v.type, v.value);
   };
   TagValuesResult result;
-  for (const auto& [id, td] : *traces) {
+  const auto add_trace = [&](const tpb::TracesData& td) {
     result.inspected_bytes += td.ByteSizeLong();
     for (const tpb::ResourceSpans& rs : td.resource_spans()) {
       if (scope == "resource" || scope == "unscoped") add_attr(rs.resource().attributes());
@@ -510,6 +807,40 @@ absl::StatusOr<TagValuesResult> TraceStore::TagValues(std::string_view tenant,
           if (IsRoot(s) && name == "rootName") values.emplace("string", s.name());
           if (IsRoot(s) && name == "rootServiceName") values.emplace("string", ServiceName(rs));
         }
+      }
+    }
+  };
+  for (const auto& [id, td] : *memory) {
+    if (Overlaps(td, start_s, end_s)) add_trace(td);
+  }
+  // Blocks overlapping the time range: attribute values from their columns; intrinsics from
+  // their traces, read whole.
+  const bool intrinsic =
+      scope.empty() && (name == "name" || name == "status" || name == "kind" ||
+                        name == "statusMessage" || name == "rootName" || name == "rootServiceName");
+  for (const auto& reader : *blocks) {
+    if (!BlockOverlaps(*reader, start_s, end_s)) continue;
+    if (intrinsic) {
+      absl::Status s = reader->ForEachTrace([&](std::string_view, tpb::TracesData&& td) {
+        if (Overlaps(td, start_s, end_s)) add_trace(td);
+        return absl::OkStatus();
+      });
+      if (!s.ok()) return s;
+      continue;
+    }
+    std::vector<block::AttrScope> scopes;
+    if (scope == "unscoped") {
+      scopes = {block::AttrScope::kResource, block::AttrScope::kSpan};
+    } else if (const std::optional<block::AttrScope> bs = BlockScope(scope); bs.has_value()) {
+      scopes = {*bs};
+    }
+    if (!scopes.empty()) result.inspected_bytes += reader->meta().otlp_bytes;
+    for (block::AttrScope bs : scopes) {
+      absl::StatusOr<std::vector<block::BlockReader::TypedValue>> typed =
+          reader->AttributeValues(bs, key, 0);
+      if (!typed.ok()) return typed.status();
+      for (block::BlockReader::TypedValue& v : *typed) {
+        values.emplace(std::move(v.type), std::move(v.value));
       }
     }
   }

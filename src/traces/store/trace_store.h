@@ -1,10 +1,13 @@
 // TraceStore: the tenants of the trace store's data directory (issue 11) and the read seam
-// (traces/api/trace_queryable.h) over their live traces.
+// (traces/api/trace_queryable.h) over their traces in memory and in blocks.
 //
 //   Start()               opens every tenant directory under `wal_dir` (each
 //                         live::TenantTraces::Open replays its WAL into its live set); a
 //                         directory whose name is not a valid tenant ID (net::ValidateTenantId)
-//                         is skipped and listed in skipped_dirs().
+//                         is skipped and listed in skipped_dirs(). With a block_store, then
+//                         loads the blocks (TenantBlocks::Load) of every tenant of wal_dir or
+//                         of the store, deletes the prefixes without meta.json (a crash's
+//                         partial blocks) and keeps what Load settled in load_reports().
 //   Push(tenant, request) validates the tenant ID, opens the tenant on its first push
 //                         (`<wal_dir>/<tenant>/`) and pushes into its TenantTraces. With a
 //                         rate limit set, the request's serialized size (ByteSizeLong) is first
@@ -16,8 +19,12 @@
 //                         exceeded while adding <n> bytes" (the OTLP receivers answer 429 /
 //                         RESOURCE_EXHAUSTED).
 //   FindTraceByID, Search, TagNames, TagValues: TraceQueryable over every trace a tenant holds
-//                         in memory (live, pending and flushing; blocks are read once the block
-//                         sink makes them readable). A tenant that never wrote answers empty.
+//                         in memory (live, pending and flushing) and in its blocks; a trace's
+//                         parts (memory, several blocks) are read as one trace (blocks' parts
+//                         oldest first, then memory's, combined by live::MergeGroups: exact
+//                         duplicate spans once). Memory is read before the block snapshot, so
+//                         a trace flushed meanwhile is never missed. A tenant that never wrote
+//                         answers empty.
 //   FlushOnce(force)      one pass of the flush pipeline over every tenant: CutIdle (traces idle
 //                         for trace_idle_period leave the live set), StartFlush (a block is due
 //                         by max_block_bytes / max_block_duration, or `force`), BlockSink::
@@ -26,7 +33,9 @@
 //                         Start runs it every flush_check_period when a sink is set; Close stops
 //                         it and, with flush_all_on_shutdown, runs a forced pass first.
 //
-// Search semantics (the legacy `/api/search` parameters; see README.md): a trace matches when
+// Search semantics (the legacy `/api/search` parameters; see README.md), on the whole trace
+// (block candidates: the traces of the block pages in the time range carrying the first tag,
+// from the columns; each then read whole by ID): a trace matches when
 // every tag name=value is carried by some span (intrinsic `name` = span name, `status` =
 // `error`/`ok`/`unset`, any other name = a span or resource attribute whose value prints as the
 // given text), its duration (last span end − first span start) is within the bounds, and its
@@ -52,10 +61,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "objstore/object_store.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "storage/env.h"
 #include "traces/api/trace_queryable.h"
+#include "traces/block/block.h"
 #include "traces/live/tenant_traces.h"
+#include "traces/store/tenant_blocks.h"
 
 namespace sprout::traces::store {
 
@@ -81,6 +93,29 @@ class UnavailableBlockSink : public BlockSink {
   absl::Status WriteBlock(std::string_view tenant, const live::FlushJob& job) override;
 };
 
+// The sink of a real store: each FlushJob becomes one block of the tenant with a fresh ULID in
+// `store` (`<tenant>/<block id>/`, meta.json written last by block::BlockWriter, so a crash
+// never leaves a visible partial block), opened and added to the tenant's TenantBlocks (given
+// by `blocks_for`) before WriteBlock returns OK. A failed write deletes what it wrote (best
+// effort; a leftover without meta.json is invisible and cleaned by DeleteIncomplete).
+class ObjectStoreBlockSink : public BlockSink {
+ public:
+  using BlocksFn = std::function<absl::StatusOr<TenantBlocks*>(std::string_view tenant)>;
+  ObjectStoreBlockSink(objstore::ObjectStore* store, BlocksFn blocks_for,
+                       block::BlockWriterOptions writer_options = {});
+  absl::Status WriteBlock(std::string_view tenant, const live::FlushJob& job) override;
+
+  // The written blocks' total_bytes since start, per tenant.
+  std::map<std::string, uint64_t> bytes_written() const;
+
+ private:
+  objstore::ObjectStore* const store_;
+  const BlocksFn blocks_for_;
+  const block::BlockWriterOptions writer_options_;
+  mutable std::mutex mu_;
+  std::map<std::string, uint64_t, std::less<>> bytes_written_;  // guarded by mu_
+};
+
 // The flush pipeline's figures for one tenant (TraceStore::Stats).
 struct TenantFlushStats {
   int64_t live_traces = 0;      // receiving spans
@@ -89,7 +124,10 @@ struct TenantFlushStats {
   int64_t blocks_flushed = 0;   // WriteBlock OK
   int64_t flush_failures = 0;   // WriteBlock, StartFlush or CompleteFlush failed
   int64_t traces_flushed = 0;
-  int64_t bytes_flushed = 0;  // the flushed jobs' OTLP bytes (FlushJob::bytes)
+  int64_t bytes_flushed = 0;        // the flushed jobs' OTLP bytes (FlushJob::bytes)
+  int64_t blocks = 0;               // blocks in the tenant's block list now
+  int64_t block_bytes = 0;          // their total_bytes
+  int64_t block_bytes_written = 0;  // total_bytes of the blocks the flushes wrote
 };
 
 struct TraceStoreOptions {
@@ -111,8 +149,14 @@ struct TraceStoreOptions {
   // After a failed flush of a tenant, its next attempt waits flush_check_period, doubled after
   // each further failure up to this (by the clock); a success resets it.
   absl::Duration max_flush_backoff = absl::Minutes(5);
-  // Not owned; must outlive the store. nullptr: no pipeline (no thread; FlushOnce does nothing;
-  // traces stay live).
+  // The block store (storage.trace.local.path); not owned, must outlive the store. When set,
+  // Start loads every tenant's blocks (`<tenant>/` prefixes of the store, and every tenant of
+  // wal_dir), reads merge them with memory, and, with no block_sink given, the store flushes
+  // into it through its own ObjectStoreBlockSink.
+  objstore::ObjectStore* block_store = nullptr;
+  block::BlockWriterOptions block_writer;
+  // Not owned; must outlive the store. nullptr (and no block_store): no pipeline (no thread;
+  // FlushOnce does nothing; traces stay live).
   BlockSink* block_sink = nullptr;
   // Told of every failed flush step (the command logs it). May be empty.
   std::function<void(std::string_view tenant, const absl::Status&)> on_flush_error;
@@ -145,6 +189,15 @@ class TraceStore : public TraceQueryable {
   std::vector<std::string> tenants() const;
   // Directory names under wal_dir skipped by Start (not valid tenant IDs).
   const std::vector<std::string>& skipped_dirs() const { return skipped_dirs_; }
+  // What Start's block loads settled, per tenant (only tenants with something to report).
+  const std::map<std::string, LoadReport>& load_reports() const { return load_reports_; }
+
+  // The block list of every tenant with one (block_store set), sorted by tenant; the pointers
+  // stay valid until Close (the compactor's tenants).
+  std::vector<TenantBlocks*> AllTenantBlocks() const;
+  // The tenant's block list, created empty on first use; FailedPrecondition without a
+  // block_store, Unavailable before Start / after Close.
+  absl::StatusOr<TenantBlocks*> BlocksFor(std::string_view tenant);
 
   absl::StatusOr<std::optional<opentelemetry::proto::trace::v1::TracesData>> FindTraceByID(
       std::string_view tenant, std::string_view trace_id, uint32_t start_s,
@@ -160,10 +213,12 @@ class TraceStore : public TraceQueryable {
  private:
   // The tenant's TenantTraces, nullptr when it never wrote; Unavailable before Start.
   absl::StatusOr<live::TenantTraces*> FindTenant(std::string_view tenant) const;
-  // Every in-memory trace of `tenant` (live, pending, flushing) overlapping [start_s, end_s]
-  // (0 = unbounded), by trace ID.
-  absl::StatusOr<std::vector<std::pair<std::string, opentelemetry::proto::trace::v1::TracesData>>>
-  LiveTraces(std::string_view tenant, uint32_t start_s, uint32_t end_s) const;
+  // The tenant's block snapshot (empty without blocks).
+  BlockSnapshot Blocks(std::string_view tenant) const;
+  // Every in-memory trace of `tenant` (live, pending, flushing), by trace ID, whole as memory
+  // holds it (no time filter).
+  absl::StatusOr<std::map<std::string, opentelemetry::proto::trace::v1::TracesData>> MemoryTraces(
+      std::string_view tenant) const;
 
   const TraceStoreOptions options_;
   std::vector<std::string> skipped_dirs_;  // written by Start only
@@ -171,7 +226,11 @@ class TraceStore : public TraceQueryable {
   bool started_ = false;  // guarded by mu_
   bool closed_ = false;   // guarded by mu_
   std::map<std::string, std::unique_ptr<live::TenantTraces>, std::less<>> tenants_;  // mu_
-  std::mutex open_mu_;  // serializes opening new tenants
+  std::map<std::string, std::unique_ptr<TenantBlocks>, std::less<>> blocks_;         // mu_
+  std::map<std::string, LoadReport> load_reports_;  // written by Start only
+  std::unique_ptr<ObjectStoreBlockSink> own_sink_;  // with block_store and no block_sink
+  BlockSink* sink_ = nullptr;                       // block_sink or own_sink_
+  std::mutex open_mu_;                              // serializes opening new tenants
 
   // A token bucket of bytes: `rate` per second accrue up to `burst`; a request passes when its
   // bytes are all there and takes them, else takes nothing (so a request larger than the burst

@@ -17,13 +17,19 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "base/ulid.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "net/http_message.h"
+#include "objstore/fault_injection.h"
+#include "objstore/filesystem.h"
 #include "rapidjson/document.h"
 #include "storage/fault_injection_env.h"
 #include "traces/api/traces_api.h"
+#include "traces/block/block.h"
+#include "traces/compact/compact.h"
 
 namespace sprout::traces::store {
 namespace {
@@ -826,6 +832,387 @@ TEST(TraceStoreFlush, CloseWithoutFlushAllOnShutdownLeavesTracesToTheWal) {
   auto store = MustStartWith(FlushOptions(&env, &clock, nullptr));
   EXPECT_TRUE(Found(*store, "team-a", 1));
   EXPECT_TRUE(Found(*store, "team-a", 4));
+}
+
+// ---- blocks: the store over a real filesystem object store ----
+
+constexpr char kBlocks[] = "/data/traces/blocks";
+
+// The filesystem object store on `env`, optionally wrapped by a fault injector.
+struct BlockStore {
+  explicit BlockStore(storage::Env* env) {
+    auto opened = objstore::FilesystemObjectStore::Open(env, kBlocks);
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    fs = *std::move(opened);
+    faults = std::make_unique<objstore::FaultInjectionObjectStore>(fs.get());
+  }
+  std::unique_ptr<objstore::FilesystemObjectStore> fs;
+  std::unique_ptr<objstore::FaultInjectionObjectStore> faults;
+};
+
+TraceStoreOptions BlockOptions(storage::Env* env, FakeClock* clock, objstore::ObjectStore* store) {
+  TraceStoreOptions o = FlushOptions(env, clock, nullptr);
+  o.block_store = store;
+  o.max_block_duration = absl::ZeroDuration();  // a block as soon as something is cut
+  o.block_writer.page_target_spans = 2;         // several pages per block
+  return o;
+}
+
+std::string Render(const SearchResult& r) {
+  std::string out;
+  for (const TraceSummary& t : r.traces) {
+    absl::StrAppend(&out, t.trace_id.substr(15), " root=", t.root_service_name, "/",
+                    t.root_trace_name, " start=", t.start_time_unix_nano, " dur=", t.duration_ms);
+    for (const auto& [svc, st] : t.service_stats) {
+      absl::StrAppend(&out, " ", svc, ":", st.span_count, "/", st.error_count);
+    }
+    for (const SearchSpanSet& set : t.span_sets) {
+      absl::StrAppend(&out, " matched=", set.matched);
+      for (const SearchSpan& sp : set.spans) {
+        absl::StrAppend(&out, " [", sp.name, " ", sp.start_time_unix_nano, " ", sp.duration_nanos);
+        for (const cpb::KeyValue& kv : sp.attributes)
+          absl::StrAppend(&out, " ", kv.ShortDebugString());
+        absl::StrAppend(&out, "]");
+      }
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::vector<SearchRequest> SearchRequests() {
+  const uint32_t base_s = static_cast<uint32_t>(kBase / 1000000000ull);
+  std::vector<SearchRequest> reqs;
+  reqs.push_back({});
+  reqs.push_back({{{"http.method", "GET"}}});
+  reqs.push_back({{{"service.name", "backend"}}});
+  reqs.push_back({{{"service.name", "frontend"}, {"http.status_code", "500"}}});
+  reqs.push_back({{{"name", "cron"}}});
+  reqs.push_back({{{"status", "error"}}});
+  reqs.push_back({{{"deployment.env", "prod"}, {"name", "charge"}}});
+  reqs.push_back({{{"http.method", "PUT"}}});
+  SearchRequest dur;
+  dur.min_duration_ns = 60 * kMs;
+  dur.max_duration_ns = 300 * kMs;
+  reqs.push_back(dur);
+  SearchRequest limited;
+  limited.limit = 2;
+  limited.spss = 1;
+  reqs.push_back(limited);
+  SearchRequest time;
+  time.start_s = base_s + 1;
+  time.end_s = base_s + 2;
+  reqs.push_back(time);
+  return reqs;
+}
+
+std::unique_ptr<tpb::TracesData> MustFind(TraceStore& store, const std::string& tenant, int trace) {
+  auto t = store.FindTraceByID(tenant, TraceId(trace), 0, 0);
+  EXPECT_TRUE(t.ok()) << t.status();
+  if (!t.ok() || !t->has_value()) return nullptr;
+  return std::make_unique<tpb::TracesData>(**t);
+}
+
+bool Equal(const tpb::TracesData& a, const tpb::TracesData& b) {
+  return google::protobuf::util::MessageDifferencer::Equals(a, b);
+}
+
+// What every read answers, rendered, for comparing a store before and after a flush.
+std::string ReadEverything(TraceStore& store, const std::string& tenant) {
+  std::string out;
+  for (const SearchRequest& req : SearchRequests()) {
+    absl::StatusOr<SearchResult> r = store.Search(tenant, req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (r.ok()) absl::StrAppend(&out, "search:\n", Render(*r));
+  }
+  absl::StatusOr<TagNamesResult> names = store.TagNames(tenant, "", 0, 0);
+  EXPECT_TRUE(names.ok()) << names.status();
+  for (const TagScope& sc : names->scopes) {
+    absl::StrAppend(&out, sc.name, ":", absl::StrJoin(sc.tags, ","), "\n");
+  }
+  for (const char* name : {"resource.service.name", "span.http.status_code", ".http.method",
+                           "event.event.detail", "instrumentation.lib.flavour", "name", "status",
+                           "kind", "rootName", "rootServiceName", "statusMessage"}) {
+    absl::StatusOr<TagValuesResult> values = store.TagValues(tenant, name, 0, 0, 0);
+    EXPECT_TRUE(values.ok()) << values.status();
+    absl::StrAppend(&out, name, "=");
+    for (const TagValue& v : values->values) absl::StrAppend(&out, v.type, ":", v.value, ",");
+    out += "\n";
+  }
+  return out;
+}
+
+TEST(TraceStoreBlocks, AFlushedTraceIsReadFromItsBlockAndSurvivesARestart) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  BlockStore bs(&env);
+  std::vector<std::unique_ptr<tpb::TracesData>> before;
+  std::string reads_before;
+  {
+    auto store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+    PushKnownSet(store.get(), "team-a");
+    for (int trace = 1; trace <= 4; ++trace) before.push_back(MustFind(*store, "team-a", trace));
+    reads_before = ReadEverything(*store, "team-a");
+    const int64_t bytes = KnownSetBytes(*store, "team-a");
+    clock.Advance(absl::Seconds(6));
+    ASSERT_TRUE(store->FlushOnce(false).ok());
+    TenantFlushStats st = store->Stats()["team-a"];
+    EXPECT_EQ(st.live_traces + st.pending_traces + st.flushing_traces, 0);
+    EXPECT_EQ(st.blocks_flushed, 1);
+    EXPECT_EQ(st.traces_flushed, 4);
+    EXPECT_EQ(st.bytes_flushed, bytes);
+    EXPECT_EQ(st.blocks, 1);
+    EXPECT_GT(st.block_bytes, 0);
+    EXPECT_EQ(st.block_bytes_written, st.block_bytes);
+    absl::StatusOr<std::vector<std::string>> ids = block::ListBlocks(bs.fs.get(), "team-a");
+    ASSERT_TRUE(ids.ok());
+    ASSERT_EQ(ids->size(), 1u);
+    auto reader = block::BlockReader::Open(bs.fs.get(), "team-a", (*ids)[0]);
+    ASSERT_TRUE(reader.ok());
+    EXPECT_EQ((*reader)->meta().trace_count, 4u);
+    EXPECT_EQ((*reader)->meta().span_count, 6u);
+    // Every read answers from the block exactly what it answered from memory.
+    for (int trace = 1; trace <= 4; ++trace) {
+      auto td = MustFind(*store, "team-a", trace);
+      ASSERT_NE(td, nullptr) << trace;
+      EXPECT_TRUE(Equal(*td, *before[trace - 1])) << trace;
+    }
+    EXPECT_EQ(ReadEverything(*store, "team-a"), reads_before);
+    // The time bounds of FindTraceByID still apply.
+    const uint32_t base_s = static_cast<uint32_t>(kBase / 1000000000ull);
+    auto outside = store->FindTraceByID("team-a", TraceId(4), base_s + 10, base_s + 20);
+    ASSERT_TRUE(outside.ok());
+    EXPECT_FALSE(outside->has_value());
+  }
+  env.SimulateCrash(storage::FaultInjectionEnv::CrashMode::kDropUnsynced);
+  auto store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+  // A machine crash may bring back WAL segments whose truncation was not synced: the traces
+  // are then in memory AND in the block, and still read once, equal.
+  EXPECT_EQ(store->Stats()["team-a"].blocks, 1);
+  for (int trace = 1; trace <= 4; ++trace) {
+    auto td = MustFind(*store, "team-a", trace);
+    ASSERT_NE(td, nullptr) << trace;
+    EXPECT_TRUE(Equal(*td, *before[trace - 1])) << trace;
+  }
+  EXPECT_EQ(ReadEverything(*store, "team-a"), reads_before);
+}
+
+TEST(TraceStoreBlocks, ATenantWithBlocksAndNoWalIsLoadedAndIncompleteBlocksAreCleaned) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  BlockStore bs(&env);
+  {
+    auto store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+    PushKnownSet(store.get(), "team-a");
+    clock.Advance(absl::Seconds(6));
+    ASSERT_TRUE(store->FlushOnce(false).ok());
+  }
+  // A crash while a block was written: objects without meta.json.
+  const std::string partial = Ulid::Generate().ToString();
+  ASSERT_TRUE(bs.fs->Put(block::BlockKey("team-a", partial, block::kDataObject), "xx").ok());
+  TraceStoreOptions o = BlockOptions(&env, &clock, bs.fs.get());
+  o.wal_dir = "/data/traces/other-wal";  // no WAL for team-a here
+  auto store = MustStartWith(o);
+  EXPECT_EQ(store->tenants(), std::vector<std::string>{});
+  EXPECT_TRUE(Found(*store, "team-a", 2));
+  absl::StatusOr<SearchResult> found = store->Search("team-a", {});
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->traces.size(), 4u);
+  absl::StatusOr<objstore::ListResult> left = bs.fs->List(block::BlockPrefix("team-a", partial));
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->keys.empty());
+  EXPECT_EQ(store->Stats()["team-a"].blocks, 1);
+}
+
+TEST(TraceStoreBlocks, ATraceSplitOverMemoryAndTwoBlocksIsOneTrace) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  BlockStore bs(&env);
+  // The same three parts of trace 9 pushed into a store that keeps them all in memory.
+  ExportTraceServiceRequest part1, part2, part3;
+  *part1.add_resource_spans() =
+      MakeResourceSpans("frontend", {{9, 1, 0, "GET /cart", 0, 500, false, "GET", 200}});
+  *part2.add_resource_spans() = MakeResourceSpans("backend", {{9, 2, 1, "load", 100, 50}});
+  *part3.add_resource_spans() = MakeResourceSpans("frontend", {{9, 3, 1, "render", 400, 90, true}});
+  *part3.add_resource_spans() = MakeResourceSpans("backend", {{9, 4, 2, "cache", 120, 10}});
+  storage::FaultInjectionEnv memory_env;
+  auto memory = MustStartWith(FlushOptions(&memory_env, &clock, nullptr));
+  for (const auto* req : {&part1, &part2, &part3}) ASSERT_TRUE(memory->Push("t", *req).ok());
+  std::unique_ptr<tpb::TracesData> whole = MustFind(*memory, "t", 9);
+  ASSERT_NE(whole, nullptr);
+
+  auto store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+  ASSERT_TRUE(store->Push("t", part1).ok());
+  ASSERT_TRUE(store->FlushOnce(true).ok());
+  ASSERT_TRUE(store->Push("t", part2).ok());
+  ASSERT_TRUE(store->Push("t", part1).ok());  // a retry of an acknowledged request: duplicates
+  ASSERT_TRUE(store->FlushOnce(true).ok());
+  ASSERT_TRUE(store->Push("t", part3).ok());
+  EXPECT_EQ(store->Stats()["t"].blocks, 2);
+  EXPECT_EQ(store->Stats()["t"].live_traces, 1);
+  std::unique_ptr<tpb::TracesData> found = MustFind(*store, "t", 9);
+  ASSERT_NE(found, nullptr);
+  EXPECT_TRUE(Equal(*found, *whole)) << found->DebugString() << "\nwant\n" << whole->DebugString();
+  EXPECT_EQ(ReadEverything(*store, "t"), ReadEverything(*memory, "t"));
+  // Search judges the whole trace: tags carried by different parts, the whole duration.
+  SearchRequest req;
+  req.tags = {{"name", "cache"}, {"http.method", "GET"}, {"status", "error"}};
+  req.min_duration_ns = 500 * kMs;
+  absl::StatusOr<SearchResult> r = store->Search("t", req);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->traces.size(), 1u);
+  EXPECT_EQ(r->traces[0].duration_ms, 500u);
+  EXPECT_EQ(r->traces[0].root_trace_name, "GET /cart");
+  EXPECT_EQ(r->traces[0].span_sets[0].matched, 3u);
+  // After a restart (the live part replayed from the WAL) still one trace.
+  store.reset();
+  store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+  found = MustFind(*store, "t", 9);
+  ASSERT_NE(found, nullptr);
+  EXPECT_TRUE(Equal(*found, *whole));
+}
+
+TEST(TraceStoreBlocks, AFailedBlockWriteKeepsTracesQueryableAndIsRetried) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  BlockStore bs(&env);
+  objstore::FaultInjectionObjectStore::Fault fault;
+  fault.ops = objstore::FaultInjectionObjectStore::kPut;
+  fault.key_contains = "meta.json";
+  fault.error = absl::ResourceExhaustedError("disk full");
+  bs.faults->InjectFault(fault);
+  TraceStoreOptions o = BlockOptions(&env, &clock, bs.faults.get());
+  o.flush_check_period = absl::Hours(1);  // the first backoff; the thread never passes
+  auto store = MustStartWith(o);
+  PushKnownSet(store.get(), "team-a");
+  std::unique_ptr<tpb::TracesData> before = MustFind(*store, "team-a", 1);
+  clock.Advance(absl::Seconds(6));
+  EXPECT_EQ(store->FlushOnce(false).code(), absl::StatusCode::kResourceExhausted);
+  TenantFlushStats st = store->Stats()["team-a"];
+  EXPECT_EQ(st.flush_failures, 1);
+  EXPECT_EQ(st.pending_traces, 4);
+  EXPECT_EQ(st.blocks, 0);
+  // Nothing visible and nothing left behind.
+  absl::StatusOr<objstore::ListResult> all = bs.fs->List("team-a/");
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->keys.empty());
+  std::unique_ptr<tpb::TracesData> during = MustFind(*store, "team-a", 1);
+  ASSERT_NE(during, nullptr);
+  EXPECT_TRUE(Equal(*during, *before));
+  clock.Advance(absl::Hours(1));  // the backoff passed; the fault fired once
+  ASSERT_TRUE(store->FlushOnce(false).ok());
+  st = store->Stats()["team-a"];
+  EXPECT_EQ(st.blocks, 1);
+  EXPECT_EQ(st.pending_traces, 0);
+  std::unique_ptr<tpb::TracesData> after = MustFind(*store, "team-a", 1);
+  ASSERT_NE(after, nullptr);
+  EXPECT_TRUE(Equal(*after, *before));
+}
+
+TEST(TraceStoreBlocks, CompactionAndRetentionOverTheStoresBlocks) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  BlockStore bs(&env);
+  const uint64_t day_ms = 24ull * 3600 * 1000;
+  // Block 1: the known set (kBase). Blocks 2 and 3: two parts of trace 20, ten days later.
+  ExportTraceServiceRequest part1, part2;
+  *part1.add_resource_spans() =
+      MakeResourceSpans("frontend", {{20, 1, 0, "GET /late", 10 * day_ms, 80, false, "GET", 200}});
+  *part2.add_resource_spans() =
+      MakeResourceSpans("backend", {{20, 2, 1, "db", 10 * day_ms + 5, 20}});
+  storage::FaultInjectionEnv memory_env;
+  auto memory = MustStartWith(FlushOptions(&memory_env, &clock, nullptr));
+  ASSERT_TRUE(memory->Push("team-a", part1).ok());
+  ASSERT_TRUE(memory->Push("team-a", part2).ok());
+  std::unique_ptr<tpb::TracesData> whole = MustFind(*memory, "team-a", 20);
+  ASSERT_NE(whole, nullptr);
+
+  auto store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+  PushKnownSet(store.get(), "team-a");
+  ASSERT_TRUE(store->FlushOnce(true).ok());
+  ASSERT_TRUE(store->Push("team-a", part1).ok());
+  ASSERT_TRUE(store->FlushOnce(true).ok());
+  ASSERT_TRUE(store->Push("team-a", part2).ok());
+  ASSERT_TRUE(store->FlushOnce(true).ok());
+  ASSERT_EQ(store->Stats()["team-a"].blocks, 3);
+
+  // Twenty days after kBase with 14 days of retention: block 1 expired, blocks 2 and 3 (same
+  // window, level 0) compacted into one.
+  absl::Time now = absl::FromUnixNanos(static_cast<int64_t>(kBase + 20 * day_ms * kMs));
+  compact::CompactorOptions co;
+  co.block_retention = absl::Hours(336);
+  co.compacted_block_retention = absl::ZeroDuration();
+  co.clock = [&now] { return now; };
+  compact::Compactor compactor(co, [&store] { return store->AllTenantBlocks(); });
+  ASSERT_TRUE(compactor.RunOnce().ok());
+  compact::CompactorStats cs = compactor.stats();
+  EXPECT_EQ(cs.retention_marked, 1u);
+  EXPECT_EQ(cs.blocks_compacted, 2u);
+  EXPECT_EQ(cs.blocks_written, 1u);
+  EXPECT_EQ(cs.compaction_failures, 0u);
+  EXPECT_EQ(store->Stats()["team-a"].blocks, 1);
+  for (int trace = 1; trace <= 4; ++trace) EXPECT_FALSE(Found(*store, "team-a", trace)) << trace;
+  std::unique_ptr<tpb::TracesData> found = MustFind(*store, "team-a", 20);
+  ASSERT_NE(found, nullptr);
+  EXPECT_TRUE(Equal(*found, *whole)) << found->DebugString();
+  absl::StatusOr<SearchResult> all = store->Search("team-a", {});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(Ids(*all), std::vector<std::string>{TraceId(20)});
+  // The next cycle deletes the compaction's inputs (grace 0); only the merged block is left,
+  // and a restart reads the same.
+  ASSERT_TRUE(compactor.RunOnce().ok());
+  absl::StatusOr<std::vector<std::string>> ids = block::ListBlocks(bs.fs.get(), "team-a");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(ids->size(), 1u);
+  compactor.Stop();
+  store.reset();
+  store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+  found = MustFind(*store, "team-a", 20);
+  ASSERT_NE(found, nullptr);
+  EXPECT_TRUE(Equal(*found, *whole));
+  EXPECT_FALSE(Found(*store, "team-a", 1));
+}
+
+TEST(TraceStoreBlocks, ReadsDuringFlushesNeverMissATrace) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  BlockStore bs(&env);
+  auto store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+  constexpr int kRounds = 40;
+  std::atomic<bool> stop{false};
+  std::atomic<int> acked{0}, misses{0}, reads{0};
+  // Reads every acknowledged trace (30, 31, ...) by ID, and searches, again and again.
+  std::thread reader([&] {
+    while (!stop.load()) {
+      const int n = acked.load();
+      for (int i = 0; i < n; ++i) {
+        auto t = store->FindTraceByID("team-a", TraceId(30 + i), 0, 0);
+        if (!t.ok() || !t->has_value()) misses++;
+      }
+      SearchRequest op;
+      op.tags = {{"name", "op"}};
+      op.limit = 0;  // all
+      absl::StatusOr<SearchResult> r = store->Search("team-a", op);
+      if (!r.ok() || r->traces.size() < static_cast<size_t>(n)) misses++;
+      reads++;
+    }
+  });
+  // Each round a new trace, then a forced flush moving it from memory into a block while the
+  // reader reads it.
+  for (int round = 0; round < kRounds; ++round) {
+    ExportTraceServiceRequest req;
+    *req.add_resource_spans() = MakeResourceSpans("svc", {{30 + round, 1, 0, "op", 0, 5}});
+    ASSERT_TRUE(store->Push("team-a", req).ok());
+    acked++;
+    const int seen = reads.load();
+    while (reads.load() < seen + 1) std::this_thread::yield();
+    ASSERT_TRUE(store->FlushOnce(true).ok());
+  }
+  stop = true;
+  reader.join();
+  EXPECT_GT(reads.load(), kRounds);
+  EXPECT_EQ(misses.load(), 0) << "of " << reads.load();
+  EXPECT_EQ(store->Stats()["team-a"].blocks, kRounds);
 }
 
 }  // namespace

@@ -163,7 +163,11 @@ absl::StatusOr<PushResult> TenantTraces::PushSerialized(
   groups.reserve(split.groups.size());
   std::shared_ptr<const std::string> buffer = split.data;
 
-  std::lock_guard<std::mutex> lock(mu_);
+  // Under the lock: the limit decisions, and the kept bytes reserved on their live traces (so
+  // that a concurrent push's decision sees them, and CutIdle and StartFlush leave the traces
+  // alone until the append is settled).
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return !rotating_; });
   int64_t too_large = 0;
   for (size_t i = 0; i < split.traces.size(); ++i) {
     const SplitTrace& st = split.traces[i];
@@ -177,26 +181,42 @@ absl::StatusOr<PushResult> TenantTraces::PushSerialized(
     }
     kept[i] = 1;
     result.accepted_spans += st.spans;
+    Trace& lt = live_[st.id];
+    lt.bytes += st.bytes;
+    ++lt.inflight;
     for (size_t g = st.first_group; g < st.first_group + st.group_count; ++g) {
       groups.push_back(split.group(g));
     }
   }
   if (too_large > 0) result.discarded_spans[kReasonTraceTooLarge] = too_large;
   if (groups.empty()) return result;
-  RETURN_IF_ERROR(wal_->Append(groups).status());
+
+  // The append (and its sync) without the lock: concurrent pushers share the segment log's
+  // write and fdatasync (group commit).
+  ++appends_in_flight_;
+  lock.unlock();
+  const absl::Status appended = wal_->Append(groups).status();
+  lock.lock();
+  if (--appends_in_flight_ == 0) cv_.notify_all();
 
   const absl::Time now = Now();
   for (size_t i = 0; i < split.traces.size(); ++i) {
     if (!kept[i]) continue;
     const SplitTrace& st = split.traces[i];
-    auto [it, inserted] = live_.try_emplace(st.id);
+    const auto it = live_.find(st.id);  // still live: nothing moves a trace with a push in flight
     Trace& lt = it->second;
-    if (inserted) lt.first_arrival = now;
+    --lt.inflight;
+    if (!appended.ok()) {
+      lt.bytes -= st.bytes;
+      if (lt.chunks.empty() && lt.inflight == 0) live_.erase(it);
+      continue;
+    }
+    if (lt.chunks.empty()) lt.first_arrival = now;
     lt.last_arrival = now;
-    lt.bytes += st.bytes;
     lt.spans += st.spans;
     lt.chunks.push_back(Chunk{buffer, st.offset, st.size});
   }
+  if (!appended.ok()) return appended;
   return result;
 }
 
@@ -259,7 +279,7 @@ std::vector<std::string> TenantTraces::CutIdle(absl::Time now, absl::Duration id
   std::vector<TraceKey> cut;
   std::lock_guard<std::mutex> lock(mu_);
   for (auto it = live_.begin(); it != live_.end();) {
-    if (now - it->second.last_arrival > idle_period) {
+    if (it->second.inflight == 0 && now - it->second.last_arrival > idle_period) {
       cut.push_back(it->first);
       Trace part = std::move(it->second);
       part.cut = now;
@@ -318,10 +338,30 @@ absl::StatusOr<std::optional<FlushJob>> TenantTraces::StartFlush(absl::Time now,
   std::vector<Chunk> checkpoint;
   std::shared_ptr<const TraceMap> traces;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (flushing_job_ != 0) return std::optional<FlushJob>();
+    std::unique_lock<std::mutex> lock(mu_);
+    if (flushing_job_ != 0 || rotating_) return std::optional<FlushJob>();
+    if (!force) {
+      if (pending_.empty()) return std::optional<FlushJob>();
+      absl::Time oldest = absl::InfiniteFuture();
+      for (const auto& [id, trace] : pending_) oldest = std::min(oldest, trace.cut);
+      const bool due = (max_block_bytes > 0 && pending_bytes_ >= max_block_bytes) ||
+                       now - oldest >= max_block_duration;
+      if (!due) return std::optional<FlushJob>();
+    }
+    // New pushes wait; the appends in flight finish (and enter the live set) first, so that
+    // every acknowledged push is below the new segment and in the live set, or in the job.
+    rotating_ = true;
+    cv_.wait(lock, [this] { return appends_in_flight_ == 0; });
+    struct Done {
+      TenantTraces* t;
+      ~Done() {
+        t->rotating_ = false;
+        t->cv_.notify_all();
+      }
+    } done{this};
     if (force) {
       for (auto& [id, trace] : live_) {
+        if (trace.chunks.empty()) continue;
         trace.cut = now;
         pending_bytes_ += trace.bytes;
         MergeInto(&pending_, id, std::move(trace), /*in_front=*/false);
@@ -329,15 +369,9 @@ absl::StatusOr<std::optional<FlushJob>> TenantTraces::StartFlush(absl::Time now,
       live_.clear();
     }
     if (pending_.empty()) return std::optional<FlushJob>();
-    absl::Time oldest = absl::InfiniteFuture();
-    for (const auto& [id, trace] : pending_) oldest = std::min(oldest, trace.cut);
-    const bool due = force || (max_block_bytes > 0 && pending_bytes_ >= max_block_bytes) ||
-                     now - oldest >= max_block_duration;
-    if (!due) return std::optional<FlushJob>();
 
-    // Every push acknowledged so far is in a segment below `segment` and in the live set:
-    // the live set's bytes (shared, immutable) are the checkpoint, written below without the
-    // lock. Later pushes go to `segment` or above.
+    // Later pushes go to `segment` or above. The live set's bytes (shared, immutable) are the
+    // checkpoint, written below without the lock.
     ASSIGN_OR_RETURN(job.wal_segment, wal_->Rotate());
     for (const auto& [id, trace] : live_) {
       checkpoint.insert(checkpoint.end(), trace.chunks.begin(), trace.chunks.end());
@@ -407,7 +441,9 @@ std::vector<std::string> TenantTraces::LiveTraceIds() const {
   {
     std::lock_guard<std::mutex> lock(mu_);
     keys.reserve(live_.size());
-    for (const auto& [id, trace] : live_) keys.push_back(id);
+    for (const auto& [id, trace] : live_) {
+      if (!trace.chunks.empty()) keys.push_back(id);
+    }
   }
   return SortedIds(std::move(keys));
 }
@@ -419,7 +455,9 @@ std::vector<std::string> TenantTraces::TraceIds() const {
     keys.reserve(live_.size() + pending_.size() + (flushing_ ? flushing_->size() : 0));
     for (const TraceMap* set : {&live_, &pending_, static_cast<const TraceMap*>(flushing_.get())}) {
       if (set == nullptr) continue;
-      for (const auto& [id, trace] : *set) keys.push_back(id);
+      for (const auto& [id, trace] : *set) {
+        if (!trace.chunks.empty()) keys.push_back(id);  // not a push still in flight
+      }
     }
   }
   return SortedIds(std::move(keys));
@@ -427,7 +465,9 @@ std::vector<std::string> TenantTraces::TraceIds() const {
 
 size_t TenantTraces::live_traces() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return live_.size();
+  size_t n = 0;
+  for (const auto& [id, trace] : live_) n += trace.chunks.empty() ? 0 : 1;
+  return n;
 }
 
 size_t TenantTraces::pending_traces() const {

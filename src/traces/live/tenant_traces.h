@@ -45,12 +45,19 @@
 // merged and parsed only for FindTrace and a flush job.
 //
 // Thread-safety: every method may be called from any thread. One mutex guards the three sets.
-// Push splits its request without it, then holds it for the limit check, the WAL append and
-// sync, and the insertion, so pushes are serialized and a limit decision always sees every
-// earlier push. FindTrace merges and parses outside it; StartFlush holds it only to rotate the
-// WAL and move pending to flushing, and writes the checkpoint and builds the job without it.
+// Push splits its request without it; under it, decides the limits and reserves the kept bytes
+// on their live traces (so every limit decision sees every earlier and concurrent push); then
+// appends to the WAL WITHOUT it (concurrent pushers share the segment log's write and
+// fdatasync: group commit) and takes it again to insert the spans (or to undo the reservation
+// when the append failed). Acknowledged spans are live before Push returns; two concurrent
+// pushes of one trace may be kept in either order. CutIdle leaves a trace with a push in
+// flight live. StartFlush holds the mutex to rotate the WAL (new pushes wait, the appends in
+// flight finish first, so every acknowledged span is below the new segment and in memory) and
+// to move pending to flushing; it writes the checkpoint and builds the job without it.
+// FindTrace merges and parses outside it.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -193,8 +200,9 @@ class TenantTraces {
     absl::Time first_arrival;
     absl::Time last_arrival;
     absl::Time cut;     // when it entered `pending` (pending and flushing parts only)
-    int64_t bytes = 0;  // the sum of its groups' serialized sizes
+    int64_t bytes = 0;  // the sum of its groups' serialized sizes (+ pushes in flight: live)
     int64_t spans = 0;
+    int32_t inflight = 0;  // live only: pushes whose WAL append is in progress
   };
   using TraceMap = absl::flat_hash_map<TraceKey, Trace>;
 
@@ -221,6 +229,9 @@ class TenantTraces {
   uint64_t next_job_id_ = 1;            // guarded by mu_
   uint64_t flushing_job_ = 0;           // guarded by mu_; 0 = none
   bool flushing_ready_ = false;         // guarded by mu_; StartFlush returned the job
+  std::condition_variable cv_;          // appends_in_flight_ reached 0; rotating_ cleared
+  int appends_in_flight_ = 0;           // guarded by mu_
+  bool rotating_ = false;               // guarded by mu_; StartFlush is rotating: pushes wait
 };
 
 // The merge rule of FindTrace, for any parts of one trace (e.g. the ResourceSpans of several

@@ -4,7 +4,9 @@
 // max_bytes_per_trace drops only the new spans of the large trace; exact duplicates are kept
 // once; CutIdle moves exactly the idle traces to pending; the flush pipeline (StartFlush's
 // triggers and job, CompleteFlush ok/failed, FindTrace across live/pending/flushing, the WAL
-// truncated only after a durable block) and crashes at every step of it lose nothing.
+// truncated only after a durable block) and crashes at every step of it lose nothing; a trace
+// split across pushes with an exact max_bytes_per_trace; pushes during flushes; a failed
+// checkpoint retried; concurrent pushers sharing WAL syncs (group commit).
 #include "traces/live/tenant_traces.h"
 
 #include <algorithm>
@@ -863,6 +865,43 @@ TEST(TenantTracesFlush, ConcurrentPushesDuringStartFlushLoseNothing) {
         EXPECT_TRUE(spans.count(i)) << trace << "/" << i;
       }
     }
+  }
+}
+
+// Group commit: pushers on several threads share the WAL's fdatasync (the append and its sync
+// run outside the tenant's mutex), and every acknowledged span is live and survives a crash.
+TEST(TenantTraces, ConcurrentPushersShareWalSyncs) {
+  FaultInjectionEnv env;
+  constexpr int kThreads = 8, kPushes = 5;
+  {
+    auto t = MustOpen(&env, Opts());
+    ASSERT_NE(t, nullptr);
+    env.SetBeforeSync([](const std::string&) { absl::SleepFor(absl::Milliseconds(20)); });
+    const int64_t syncs_before = env.stats().file_syncs;
+    std::vector<std::thread> threads;
+    for (int th = 0; th < kThreads; ++th) {
+      threads.emplace_back([&, th] {
+        for (int i = 0; i < kPushes; ++i) EXPECT_TRUE(t->Push(One(th + 1, i)).ok());
+      });
+    }
+    for (auto& th : threads) th.join();
+    env.SetBeforeSync(nullptr);
+    const int64_t syncs = env.stats().file_syncs - syncs_before;
+    EXPECT_LT(syncs, kThreads * kPushes / 2)
+        << syncs << " syncs for " << kThreads * kPushes << " pushes";
+    EXPECT_EQ(t->live_traces(), static_cast<size_t>(kThreads));
+    env.SimulateCrash(FaultInjectionEnv::CrashMode::kDropUnsynced);
+  }
+  auto t = MustOpen(&env, Opts());
+  ASSERT_NE(t, nullptr);
+  for (int th = 0; th < kThreads; ++th) {
+    std::optional<pb::trace::TracesData> got = t->FindTrace(TraceId(th + 1));
+    ASSERT_TRUE(got.has_value());
+    std::set<int> spans;
+    for (const auto& sp : got->resource_spans(0).scope_spans(0).spans()) {
+      spans.insert(static_cast<int>(GetU32(sp.span_id().data() + 4)) % 100);
+    }
+    EXPECT_EQ(spans.size(), static_cast<size_t>(kPushes));
   }
 }
 

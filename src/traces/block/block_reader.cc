@@ -2,6 +2,7 @@
 // (crc32c), decompressed with a bound, decoded with bounds checks. Bytes:
 // docs/format/traces-block.md.
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <algorithm>
 #include <array>
@@ -57,7 +58,7 @@ struct PageDir {
   std::array<std::vector<std::string>, kScopes> keys;
   std::array<absl::flat_hash_map<std::string, uint32_t>, kScopes> key_ids;
   std::vector<ChunkEntry> chunks;
-  std::array<int, kColCount> fixed;                           // chunk index or -1
+  std::array<int, kColCount> fixed;                                   // chunk index or -1
   std::array<std::vector<std::array<int, kSubCount>>, kScopes> attr;  // [scope][key][sub]
 };
 
@@ -101,9 +102,9 @@ struct BlockReader::Impl {
     }
     const uint32_t version = GetU32(b.data() + 4);
     if (version > kFormatVersion) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("traces block ", tenant, "/", block_id, " object index: newer format version ",
-                       version, " (this sprout reads up to ", kFormatVersion, ")"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "traces block ", tenant, "/", block_id, " object index: newer format version ", version,
+          " (this sprout reads up to ", kFormatVersion, ")"));
     }
     if (Crc32c(b.substr(0, b.size() - 4)) != GetU32(b.data() + b.size() - 4)) {
       return Loss(kIndexObject, "checksum mismatch");
@@ -120,8 +121,8 @@ struct BlockReader::Impl {
       if (!d.Raw(16, &min) || !d.Raw(16, &max) || !d.Uvarint(&pi.start_unix_nano) ||
           !d.Uvarint(&pi.end_unix_nano) || !d.Bounded(0xffffffffu, &tc) ||
           !d.Bounded(0xffffffffu, &sc) || !d.Uvarint(&pi.otlp_bytes) ||
-          !d.Uvarint(&pi.compressed_bytes) || !d.Uvarint(&p.resources) ||
-          !d.Uvarint(&p.scopes) || !d.Uvarint(&p.events) || !d.Uvarint(&p.links)) {
+          !d.Uvarint(&pi.compressed_bytes) || !d.Uvarint(&p.resources) || !d.Uvarint(&p.scopes) ||
+          !d.Uvarint(&p.events) || !d.Uvarint(&p.links)) {
         return Loss(kIndexObject, "truncated page entry");
       }
       pi.min_trace_id.assign(min);
@@ -195,14 +196,12 @@ struct BlockReader::Impl {
   }
 
   // Reads, verifies and decompresses the page's chunks `which` (adjacent ones in one range).
-  absl::Status Load(const PageDir& p, std::vector<int> which, Loaded* out,
-                    ReadStats* stats) const {
+  absl::Status Load(const PageDir& p, std::vector<int> which, Loaded* out, ReadStats* stats) const {
     which.erase(std::remove_if(which.begin(), which.end(),
                                [&](int i) { return i < 0 || out->count(i) > 0; }),
                 which.end());
-    std::sort(which.begin(), which.end(), [&](int a, int b) {
-      return p.chunks[a].offset < p.chunks[b].offset;
-    });
+    std::sort(which.begin(), which.end(),
+              [&](int a, int b) { return p.chunks[a].offset < p.chunks[b].offset; });
     which.erase(std::unique(which.begin(), which.end()), which.end());
     const std::string key = BlockKey(tenant, block_id, kDataObject);
     size_t i = 0;
@@ -238,52 +237,32 @@ struct BlockReader::Impl {
     return absl::OkStatus();
   }
 
+  // One zstd frame that must decompress to exactly `raw_len` bytes, in one call with a
+  // decompression context kept per thread (creating one per chunk costs more than a small
+  // chunk's decompression).
   absl::Status Decompress(std::string_view in, uint64_t raw_len, std::string* out) const {
-    ZSTD_DStream* ds = ZSTD_createDStream();
-    if (ds == nullptr) return absl::ResourceExhaustedError("zstd");
-    ZSTD_initDStream(ds);
-    out->clear();
-    ZSTD_inBuffer ib{in.data(), in.size(), 0};
-    size_t cap = std::min<uint64_t>(raw_len, 64 << 10);
-    absl::Status st;
-    bool frame_done = false;
-    while (true) {
-      if (out->size() == cap) {
-        if (cap >= raw_len) {
-          // Output full: the frame must end here with nothing more to produce.
-          char probe;
-          ZSTD_outBuffer ob{&probe, 1, 0};
-          const size_t r = ZSTD_decompressStream(ds, &ob, &ib);
-          if (ZSTD_isError(r) || ob.pos != 0) {
-            st = Loss(kDataObject, "chunk longer than its stored raw length");
-          } else {
-            frame_done = (r == 0);
-          }
-          break;
-        }
-        cap = std::min<uint64_t>(raw_len, cap * 2);
-      }
-      const size_t old = out->size();
-      out->resize(cap);
-      ZSTD_outBuffer ob{out->data() + old, cap - old, 0};
-      const size_t r = ZSTD_decompressStream(ds, &ob, &ib);
-      out->resize(old + ob.pos);
-      if (ZSTD_isError(r)) {
-        st = Loss(kDataObject, absl::StrCat("zstd: ", ZSTD_getErrorName(r)));
-        break;
-      }
-      if (r == 0) {
-        frame_done = true;
-        break;
-      }
-      if (ib.pos == ib.size && ob.pos < ob.size) {
-        st = Loss(kDataObject, "truncated zstd frame");
-        break;
-      }
+    struct Ctx {
+      ZSTD_DCtx* dctx = ZSTD_createDCtx();
+      ~Ctx() { ZSTD_freeDCtx(dctx); }
+    };
+    thread_local Ctx ctx;
+    if (ctx.dctx == nullptr) return absl::ResourceExhaustedError("zstd");
+    const size_t frame = ZSTD_findFrameCompressedSize(in.data(), in.size());
+    if (ZSTD_isError(frame)) {
+      return Loss(kDataObject, absl::StrCat("zstd: ", ZSTD_getErrorName(frame)));
     }
-    ZSTD_freeDStream(ds);
-    RETURN_IF_ERROR(st);
-    if (!frame_done || ib.pos != ib.size || out->size() != raw_len) {
+    if (frame != in.size()) {
+      return Loss(kDataObject, "chunk does not decompress to its stored raw length");
+    }
+    out->resize(raw_len);
+    const size_t r = ZSTD_decompressDCtx(ctx.dctx, out->data(), raw_len, in.data(), in.size());
+    if (ZSTD_isError(r)) {
+      if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) {
+        return Loss(kDataObject, "chunk longer than its stored raw length");
+      }
+      return Loss(kDataObject, absl::StrCat("zstd: ", ZSTD_getErrorName(r)));
+    }
+    if (r != raw_len) {
       return Loss(kDataObject, "chunk does not decompress to its stored raw length");
     }
     return absl::OkStatus();
@@ -332,11 +311,18 @@ class PageDecoder {
       Decoder ld(BlockReader_Get(l, p.fixed[kKeyListDict0 + s]));
       while (!ld.done() && ok_) {
         uint64_t n;
-        if (!ld.Bounded(ld.left(), &n)) { ok_ = false; break; }
-        lists_[s].push_back({static_cast<uint32_t>(list_keys_[s].size()), static_cast<uint32_t>(n)});
+        if (!ld.Bounded(ld.left(), &n)) {
+          ok_ = false;
+          break;
+        }
+        lists_[s].push_back(
+            {static_cast<uint32_t>(list_keys_[s].size()), static_cast<uint32_t>(n)});
         for (uint64_t i = 0; i < n; ++i) {
           uint64_t k;
-          if (!ld.Bounded(p.keys[s].size(), &k) || k >= p.keys[s].size()) { ok_ = false; break; }
+          if (!ld.Bounded(p.keys[s].size(), &k) || k >= p.keys[s].size()) {
+            ok_ = false;
+            break;
+          }
           list_keys_[s].push_back(static_cast<uint32_t>(k));
         }
       }
@@ -502,7 +488,8 @@ class PageDecoder {
         case kTypeRaw: {
           std::string_view b;
           if (!kc.sub[kSubRaw].Bytes(&b)) return false;
-          if (kv != nullptr && !kv->mutable_value()->ParseFromArray(b.data(), static_cast<int>(b.size()))) {
+          if (kv != nullptr &&
+              !kv->mutable_value()->ParseFromArray(b.data(), static_cast<int>(b.size()))) {
             return false;
           }
           break;
@@ -525,7 +512,8 @@ class PageDecoder {
         return false;
       }
       r.has = bits == 1;
-      if (!extra.empty() && !r.resource.ParseFromArray(extra.data(), static_cast<int>(extra.size()))) {
+      if (!extra.empty() &&
+          !r.resource.ParseFromArray(extra.data(), static_cast<int>(extra.size()))) {
         return false;
       }
       r.resource.set_dropped_attributes_count(static_cast<uint32_t>(dropped));
@@ -538,8 +526,7 @@ class PageDecoder {
     for (ScopeRow& s : scopes_) {
       uint64_t bits, dropped;
       if (!col_[kScopeBits].Bounded(1, &bits) || !DictStr(kScopeName, s.scope.mutable_name()) ||
-          !DictStr(kScopeVersion, s.scope.mutable_version()) ||
-          !DictStr(kScopeSchema, &s.schema) ||
+          !DictStr(kScopeVersion, s.scope.mutable_version()) || !DictStr(kScopeSchema, &s.schema) ||
           !col_[kScopeDropped].Bounded(0xffffffffu, &dropped)) {
         return false;
       }
@@ -610,7 +597,8 @@ class PageDecoder {
       s->set_dropped_events_count(static_cast<uint32_t>(de));
       s->set_dropped_links_count(static_cast<uint32_t>(dl));
     }
-    if (!Attrs(static_cast<int>(AttrScope::kSpan), s != nullptr ? s->mutable_attributes() : nullptr)) {
+    if (!Attrs(static_cast<int>(AttrScope::kSpan),
+               s != nullptr ? s->mutable_attributes() : nullptr)) {
       return false;
     }
     for (uint64_t i = 0; i < events; ++i) {
@@ -626,7 +614,8 @@ class PageDecoder {
         e->set_name(Str(dicts_[kEventNameDict][en]));
         e->set_dropped_attributes_count(static_cast<uint32_t>(ed));
       }
-      if (!Attrs(static_cast<int>(AttrScope::kEvent), e != nullptr ? e->mutable_attributes() : nullptr)) {
+      if (!Attrs(static_cast<int>(AttrScope::kEvent),
+                 e != nullptr ? e->mutable_attributes() : nullptr)) {
         return false;
       }
     }
@@ -652,7 +641,8 @@ class PageDecoder {
         l->set_flags(static_cast<uint32_t>(lf));
         l->set_dropped_attributes_count(static_cast<uint32_t>(ld));
       }
-      if (!Attrs(static_cast<int>(AttrScope::kLink), l != nullptr ? l->mutable_attributes() : nullptr)) {
+      if (!Attrs(static_cast<int>(AttrScope::kLink),
+                 l != nullptr ? l->mutable_attributes() : nullptr)) {
         return false;
       }
     }
@@ -701,7 +691,8 @@ absl::StatusOr<std::unique_ptr<BlockReader>> BlockReader::Open(objstore::ObjectS
   absl::StatusOr<objstore::ObjectAttributes> data_attrs =
       store->Attributes(BlockKey(tenant, block_id, kDataObject));
   if (!data_attrs.ok()) {
-    return absl::DataLossError(absl::StrCat(where, " object data: ", data_attrs.status().message()));
+    return absl::DataLossError(
+        absl::StrCat(where, " object data: ", data_attrs.status().message()));
   }
   impl->data_size = data_attrs->size;
   {
@@ -713,7 +704,8 @@ absl::StatusOr<std::unique_ptr<BlockReader>> BlockReader::Open(objstore::ObjectS
     }
     const uint32_t v = GetU32(header->data() + 4);
     if (v > kFormatVersion) {
-      return absl::FailedPreconditionError(absl::StrCat(where, " object data: newer format version ", v));
+      return absl::FailedPreconditionError(
+          absl::StrCat(where, " object data: newer format version ", v));
     }
   }
   absl::StatusOr<std::string> index = store->Get(BlockKey(tenant, block_id, kIndexObject));
@@ -744,7 +736,7 @@ bool BlockReader::MayContain(std::string_view trace_id) const {
 }
 
 absl::StatusOr<std::optional<TracesData>> BlockReader::FindTrace(std::string_view trace_id,
-                                                                  ReadStats* stats) const {
+                                                                 ReadStats* stats) const {
   if (trace_id.size() != 16 || !MayContain(trace_id)) return std::nullopt;
   const auto& pages = impl_->pages;
   // The first page whose max >= id.
@@ -757,19 +749,19 @@ absl::StatusOr<std::optional<TracesData>> BlockReader::FindTrace(std::string_vie
   }
   const size_t page = static_cast<size_t>(it - pages.begin());
   std::optional<TracesData> found;
-  RETURN_IF_ERROR(impl_->ForEachInPage(page, nullptr, trace_id,
-                                       [&](std::string_view, TracesData&& td) {
-                                         found = std::move(td);
-                                         return absl::OkStatus();
-                                       },
-                                       stats));
+  RETURN_IF_ERROR(impl_->ForEachInPage(
+      page, nullptr, trace_id,
+      [&](std::string_view, TracesData&& td) {
+        found = std::move(td);
+        return absl::OkStatus();
+      },
+      stats));
   return found;
 }
 
 absl::Status BlockReader::Impl::ForEachInPage(
     size_t page, const std::vector<uint32_t>* only, std::string_view find_id,
-    const std::function<absl::Status(std::string_view, TracesData&&)>& fn,
-    ReadStats* stats) const {
+    const std::function<absl::Status(std::string_view, TracesData&&)>& fn, ReadStats* stats) const {
   const PageDir& p = pages[page];
   Loaded loaded;
   RETURN_IF_ERROR(Load(p, AllChunks(p), &loaded, stats));
@@ -832,12 +824,13 @@ absl::StatusOr<std::vector<TracesData>> BlockReader::ReadTraces(
       return absl::InvalidArgumentError("trace indexes not ascending");
     }
   }
-  RETURN_IF_ERROR(impl_->ForEachInPage(page, &trace_indexes, {},
-                                [&](std::string_view, TracesData&& td) {
-                                  out.push_back(std::move(td));
-                                  return absl::OkStatus();
-                                },
-                                stats));
+  RETURN_IF_ERROR(impl_->ForEachInPage(
+      page, &trace_indexes, {},
+      [&](std::string_view, TracesData&& td) {
+        out.push_back(std::move(td));
+        return absl::OkStatus();
+      },
+      stats));
   return out;
 }
 
@@ -847,12 +840,12 @@ absl::StatusOr<std::vector<TraceRow>> BlockReader::ReadTraceRows(size_t page,
   if (page >= m.pages.size()) return absl::OutOfRangeError("no such page");
   const PageDir& p = m.pages[page];
   Loaded l;
-  RETURN_IF_ERROR(m.Load(p,
-                         {p.fixed[kTraceId], p.fixed[kTraceSpans], p.fixed[kTraceStart],
-                          p.fixed[kTraceDuration], p.fixed[kTraceRootService],
-                          p.fixed[kTraceRootServiceDict], p.fixed[kTraceRootName],
-                          p.fixed[kTraceRootNameDict]},
-                         &l, stats));
+  RETURN_IF_ERROR(
+      m.Load(p,
+             {p.fixed[kTraceId], p.fixed[kTraceSpans], p.fixed[kTraceStart],
+              p.fixed[kTraceDuration], p.fixed[kTraceRootService], p.fixed[kTraceRootServiceDict],
+              p.fixed[kTraceRootName], p.fixed[kTraceRootNameDict]},
+             &l, stats));
   std::vector<std::string_view> svc, names;
   Decoder ids(Impl::Get(l, p.fixed[kTraceId])), spans(Impl::Get(l, p.fixed[kTraceSpans])),
       starts(Impl::Get(l, p.fixed[kTraceStart])), durs(Impl::Get(l, p.fixed[kTraceDuration])),
@@ -942,8 +935,8 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::Impl::TracesOfSpans(
 }
 
 absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithSpanName(size_t page,
-                                                                     std::string_view name,
-                                                                     ReadStats* stats) const {
+                                                                      std::string_view name,
+                                                                      ReadStats* stats) const {
   const Impl& m = *impl_;
   if (page >= m.pages.size()) return absl::OutOfRangeError("no such page");
   const PageDir& p = m.pages[page];
@@ -968,8 +961,8 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithSpanName(size_t pag
 }
 
 absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithStatus(size_t page,
-                                                                   Status::StatusCode code,
-                                                                   ReadStats* stats) const {
+                                                                    Status::StatusCode code,
+                                                                    ReadStats* stats) const {
   const Impl& m = *impl_;
   if (page >= m.pages.size()) return absl::OutOfRangeError("no such page");
   const PageDir& p = m.pages[page];
@@ -985,9 +978,10 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithStatus(size_t page,
   return m.TracesOfSpans(p, l, match);
 }
 
-absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(
-    size_t page, AttrScope scope, std::string_view key, std::string_view text,
-    ReadStats* stats) const {
+absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(size_t page, AttrScope scope,
+                                                                       std::string_view key,
+                                                                       std::string_view text,
+                                                                       ReadStats* stats) const {
   const Impl& m = *impl_;
   if (page >= m.pages.size()) return absl::OutOfRangeError("no such page");
   const PageDir& p = m.pages[page];
@@ -1012,11 +1006,11 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(
   // Other scalar types can match only when their stream exists.
   const bool others = sub[kSubInt] >= 0 || sub[kSubDouble] >= 0 || sub[kSubBool] >= 0;
   if (str_want < 0 && !others) return std::vector<uint32_t>{};
-  RETURN_IF_ERROR(m.Load(p,
-                         {sub[kSubType], sub[kSubStr], sub[kSubInt], sub[kSubDouble],
-                          sub[kSubBool], sub[kSubRaw], p.fixed[kKeyList0 + s],
-                          p.fixed[kKeyListDict0 + s], p.fixed[kTraceSpans]},
-                         &l, stats));
+  RETURN_IF_ERROR(m.Load(
+      p,
+      {sub[kSubType], sub[kSubStr], sub[kSubInt], sub[kSubDouble], sub[kSubBool], sub[kSubRaw],
+       p.fixed[kKeyList0 + s], p.fixed[kKeyListDict0 + s], p.fixed[kTraceSpans]},
+      &l, stats));
   // Value ordinals that match.
   std::vector<bool> value_match;
   {

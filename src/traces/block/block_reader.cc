@@ -80,6 +80,13 @@ absl::Status AnnotateStatusBlk(const absl::Status& st, std::string_view where) {
   return absl::Status(st.code(), absl::StrCat(AV(where), ": ", st.message()));
 }
 
+// What a projected read decodes (ReadTracesProjected): per attribute scope, the keys (by key
+// number in the page) whose attributes are kept; events and links are left out.
+struct Projection {
+  std::array<std::vector<bool>, kScopes> keys;
+  bool Wants(int scope, uint32_t k) const { return k < keys[scope].size() && keys[scope][k]; }
+};
+
 }  // namespace
 
 struct BlockReader::Impl {
@@ -276,14 +283,20 @@ struct BlockReader::Impl {
 
   // Decodes page `page` whole, calling `fn` for the traces at `only` (ascending; null: every
   // trace) or, with a non-empty `find_id`, for that trace only (nothing when absent).
+  // With `proj`, only what it keeps is read and decoded.
   absl::Status ForEachInPage(size_t page, const std::vector<uint32_t>* only,
-                             std::string_view find_id,
+                             std::string_view find_id, const Projection* proj,
                              const std::function<absl::Status(std::string_view, TracesData&&)>& fn,
                              ReadStats* stats) const;
 
   // The traces (indexes) having a matching span, from the page's span counts (loaded in `l`).
   absl::StatusOr<std::vector<uint32_t>> TracesOfSpans(const PageDir& p, const Loaded& l,
                                                       const std::vector<bool>& span_match) const;
+
+  // ReadTraces (proj null) and ReadTracesProjected.
+  absl::StatusOr<std::vector<TracesData>> ReadSome(size_t page,
+                                                   const std::vector<uint32_t>& trace_indexes,
+                                                   const Projection* proj, ReadStats* stats) const;
 
   std::vector<int> AllChunks(const PageDir& p) const {
     std::vector<int> v(p.chunks.size());
@@ -297,11 +310,13 @@ namespace {
 // Streams one page's rows back into TracesData, trace after trace.
 class PageDecoder {
  public:
-  PageDecoder(const PageDir& p, const Loaded& l) : p_(p) {
+  PageDecoder(const PageDir& p, const Loaded& l, const Projection* proj = nullptr)
+      : p_(p), proj_(proj) {
     for (int c = 0; c < kColCount; ++c) col_[c] = Decoder(BlockReader_Get(l, p.fixed[c]));
     for (int s = 0; s < kScopes; ++s) {
       keys_[s].resize(p.keys[s].size());
       for (size_t k = 0; k < p.keys[s].size(); ++k) {
+        if (proj_ != nullptr && !proj_->Wants(s, static_cast<uint32_t>(k))) continue;
         KeyCursor& kc = keys_[s][k];
         for (int sub = 0; sub < kSubCount; ++sub) {
           kc.sub[sub] = Decoder(BlockReader_Get(l, p.attr[s][k][sub]));
@@ -451,6 +466,7 @@ class PageDecoder {
     const auto [first, n] = lists_[scope][lid];
     for (uint32_t i = 0; i < n; ++i) {
       const uint32_t k = list_keys_[scope][first + i];
+      if (proj_ != nullptr && !proj_->Wants(scope, k)) continue;  // its column is not read
       KeyCursor& kc = keys_[scope][k];
       KeyValue* kv = out != nullptr ? out->Add() : nullptr;
       if (kv != nullptr) kv->set_key(p_.keys[scope][k]);
@@ -601,6 +617,7 @@ class PageDecoder {
                s != nullptr ? s->mutable_attributes() : nullptr)) {
       return false;
     }
+    if (proj_ != nullptr) return true;  // events and links are not read
     for (uint64_t i = 0; i < events; ++i) {
       int64_t t;
       uint64_t en, ed;
@@ -652,6 +669,7 @@ class PageDecoder {
   }
 
   const PageDir& p_;
+  const Projection* const proj_;
   bool ok_ = true;
   std::array<Decoder, kColCount> col_;
   std::array<std::vector<std::string_view>, kColCount> dicts_;
@@ -750,7 +768,7 @@ absl::StatusOr<std::optional<TracesData>> BlockReader::FindTrace(std::string_vie
   const size_t page = static_cast<size_t>(it - pages.begin());
   std::optional<TracesData> found;
   RETURN_IF_ERROR(impl_->ForEachInPage(
-      page, nullptr, trace_id,
+      page, nullptr, trace_id, nullptr,
       [&](std::string_view, TracesData&& td) {
         found = std::move(td);
         return absl::OkStatus();
@@ -761,10 +779,34 @@ absl::StatusOr<std::optional<TracesData>> BlockReader::FindTrace(std::string_vie
 
 absl::Status BlockReader::Impl::ForEachInPage(
     size_t page, const std::vector<uint32_t>* only, std::string_view find_id,
-    const std::function<absl::Status(std::string_view, TracesData&&)>& fn, ReadStats* stats) const {
+    const Projection* proj, const std::function<absl::Status(std::string_view, TracesData&&)>& fn,
+    ReadStats* stats) const {
   const PageDir& p = pages[page];
   Loaded loaded;
-  RETURN_IF_ERROR(Load(p, AllChunks(p), &loaded, stats));
+  std::vector<int> which;
+  if (!find_id.empty()) {
+    // The trace-ID column alone first: a trace the bloom filter let through by mistake costs
+    // one small chunk, not the page.
+    RETURN_IF_ERROR(Load(p, {p.fixed[kTraceId]}, &loaded, stats));
+  }
+  if (proj == nullptr) {
+    which = AllChunks(p);
+  } else {
+    for (int c = 0; c < kColCount; ++c) {
+      const bool event_or_link = (c >= kEventTime && c <= kLinkDropped) ||
+                                 c == kKeyList0 + static_cast<int>(AttrScope::kEvent) ||
+                                 c == kKeyList0 + static_cast<int>(AttrScope::kLink) ||
+                                 c == kKeyListDict0 + static_cast<int>(AttrScope::kEvent) ||
+                                 c == kKeyListDict0 + static_cast<int>(AttrScope::kLink);
+      if (!event_or_link) which.push_back(p.fixed[c]);
+    }
+    for (int sc = 0; sc < kScopes; ++sc) {
+      for (uint32_t k = 0; k < p.attr[sc].size(); ++k) {
+        if (!proj->Wants(sc, k)) continue;
+        for (int sub = 0; sub < kSubCount; ++sub) which.push_back(p.attr[sc][k][sub]);
+      }
+    }
+  }
   std::vector<uint32_t> one;
   if (!find_id.empty()) {
     const std::string_view ids = Get(loaded, p.fixed[kTraceId]);
@@ -784,7 +826,8 @@ absl::Status BlockReader::Impl::ForEachInPage(
     one.push_back(static_cast<uint32_t>(lo));
     only = &one;
   }
-  PageDecoder dec(p, loaded);
+  RETURN_IF_ERROR(Load(p, std::move(which), &loaded, stats));
+  PageDecoder dec(p, loaded, proj);
   if (!dec.ok()) return Loss(kDataObject, absl::StrCat("page ", page, " does not decode"));
   size_t next_only = 0;
   std::string id;
@@ -809,14 +852,41 @@ absl::Status BlockReader::ForEachTrace(
     const std::function<absl::Status(std::string_view trace_id, TracesData&& trace)>& fn,
     ReadStats* stats) const {
   for (size_t page = 0; page < impl_->pages.size(); ++page) {
-    RETURN_IF_ERROR(impl_->ForEachInPage(page, nullptr, {}, fn, stats));
+    RETURN_IF_ERROR(impl_->ForEachInPage(page, nullptr, {}, nullptr, fn, stats));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<TracesData>> BlockReader::ReadTraces(
     size_t page, const std::vector<uint32_t>& trace_indexes, ReadStats* stats) const {
+  return impl_->ReadSome(page, trace_indexes, nullptr, stats);
+}
+
+absl::StatusOr<std::vector<TracesData>> BlockReader::ReadTracesProjected(
+    size_t page, const std::vector<uint32_t>& trace_indexes,
+    const std::vector<std::string>& resource_keys, const std::vector<std::string>& span_keys,
+    ReadStats* stats) const {
   if (page >= impl_->pages.size()) return absl::OutOfRangeError("no such page");
+  const PageDir& p = impl_->pages[page];
+  Projection proj;
+  for (int sc = 0; sc < kScopes; ++sc) proj.keys[sc].assign(p.keys[sc].size(), false);
+  const auto want = [&](AttrScope scope, const std::vector<std::string>& keys) {
+    const int sc = static_cast<int>(scope);
+    for (const std::string& key : keys) {
+      if (auto it = p.key_ids[sc].find(key); it != p.key_ids[sc].end()) {
+        proj.keys[sc][it->second] = true;
+      }
+    }
+  };
+  want(AttrScope::kResource, resource_keys);
+  want(AttrScope::kSpan, span_keys);
+  return impl_->ReadSome(page, trace_indexes, &proj, stats);
+}
+
+absl::StatusOr<std::vector<TracesData>> BlockReader::Impl::ReadSome(
+    size_t page, const std::vector<uint32_t>& trace_indexes, const Projection* proj,
+    ReadStats* stats) const {
+  if (page >= pages.size()) return absl::OutOfRangeError("no such page");
   std::vector<TracesData> out;
   if (trace_indexes.empty()) return out;
   for (size_t i = 1; i < trace_indexes.size(); ++i) {
@@ -824,8 +894,8 @@ absl::StatusOr<std::vector<TracesData>> BlockReader::ReadTraces(
       return absl::InvalidArgumentError("trace indexes not ascending");
     }
   }
-  RETURN_IF_ERROR(impl_->ForEachInPage(
-      page, &trace_indexes, {},
+  RETURN_IF_ERROR(ForEachInPage(
+      page, &trace_indexes, {}, proj,
       [&](std::string_view, TracesData&& td) {
         out.push_back(std::move(td));
         return absl::OkStatus();

@@ -815,8 +815,15 @@ absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
     }
   }
   // The hits found from the columns: their summaries (span sets, service stats) from their
-  // traces, read page by page for these traces only.
+  // traces, read page by page for these traces only and projected on what the rule reads.
   std::vector<Hit> hits = top.Take();
+  // What judging a trace reads of it: the span fields, the tags' attributes and service.name.
+  std::vector<std::string> span_keys, resource_keys = {"service.name"};
+  for (const auto& [name, value] : request.tags) {
+    if (name == "name" || name == "status") continue;
+    span_keys.push_back(name);
+    resource_keys.push_back(name);
+  }
   std::map<std::pair<size_t, size_t>, std::vector<Hit*>> by_page;
   for (Hit& h : hits) {
     if (!h.summary.has_value()) by_page[{h.block, h.page}].push_back(&h);
@@ -827,7 +834,8 @@ absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
     std::vector<uint32_t> indexes;
     for (const Hit* h : page_hits) indexes.push_back(h->index);
     absl::StatusOr<std::vector<tpb::TracesData>> traces =
-        (*blocks)[where.first]->ReadTraces(where.second, indexes);
+        (*blocks)[where.first]->ReadTracesProjected(where.second, indexes, resource_keys,
+                                                    span_keys);
     if (!traces.ok()) return traces.status();
     for (size_t k = 0; k < page_hits.size() && k < traces->size(); ++k) {
       SearchResult one;

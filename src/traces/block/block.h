@@ -222,6 +222,15 @@ class BlockReader {
       const std::vector<std::string>& resource_keys, const std::vector<std::string>& span_keys,
       ReadStats* stats = nullptr) const;
 
+  // Span intrinsics with per-page values (SpanIntrinsicValues).
+  enum class SpanIntrinsic : uint8_t { kName, kStatusMessage, kStatusCode, kKind };
+  // The distinct values of `which` among the spans of `page`, sorted: span names and status
+  // messages from their dictionary chunk alone (a message only for spans with a status, "" when
+  // it is empty), status codes and kinds from their column as the keywords of
+  // traces/common/attribute_text.h (StatusKeyword, KindKeyword).
+  absl::StatusOr<std::vector<std::string>> SpanIntrinsicValues(size_t page, SpanIntrinsic which,
+                                                               ReadStats* stats = nullptr) const;
+
   // Attribute keys of `scope` present in the block (from the index: no data read), sorted.
   std::vector<std::string> AttributeKeys(AttrScope scope) const;
   // Distinct values of attribute `key` in `scope` over every page, as typed values (for the tag

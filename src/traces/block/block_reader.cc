@@ -1226,6 +1226,41 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(size_t pa
   return std::vector<uint32_t>{};
 }
 
+absl::StatusOr<std::vector<std::string>> BlockReader::SpanIntrinsicValues(size_t page,
+                                                                          SpanIntrinsic which,
+                                                                          ReadStats* stats) const {
+  const Impl& m = *impl_;
+  if (page >= m.pages.size()) return absl::OutOfRangeError("no such page");
+  const PageDir& p = m.pages[page];
+  std::set<std::string> values;
+  Loaded l;
+  if (which == SpanIntrinsic::kName || which == SpanIntrinsic::kStatusMessage) {
+    const int c = which == SpanIntrinsic::kName ? kSpanNameDict : kSpanStatusMsgDict;
+    RETURN_IF_ERROR(m.Load(p, {p.fixed[c]}, &l, stats));
+    std::vector<std::string_view> dict;
+    if (!DecodeDict(Impl::Get(l, p.fixed[c]), &dict)) {
+      return m.Loss(kDataObject, absl::StrCat("page ", page, " span dictionary does not decode"));
+    }
+    values.insert(dict.begin(), dict.end());
+  } else {
+    const int c = which == SpanIntrinsic::kStatusCode ? kSpanStatusCode : kSpanKind;
+    RETURN_IF_ERROR(m.Load(p, {p.fixed[c]}, &l, stats));
+    Decoder d(Impl::Get(l, p.fixed[c]));
+    std::set<int64_t> seen;
+    while (!d.done()) {
+      int64_t v;
+      if (!d.Varint(&v)) {
+        return m.Loss(kDataObject, absl::StrCat("page ", page, " span column does not decode"));
+      }
+      if (!seen.insert(v).second) continue;
+      values.insert(which == SpanIntrinsic::kStatusCode
+                        ? std::string(StatusKeyword(static_cast<Status::StatusCode>(v)))
+                        : std::string(KindKeyword(static_cast<Span::SpanKind>(v))));
+    }
+  }
+  return std::vector<std::string>(values.begin(), values.end());
+}
+
 std::vector<std::string> BlockReader::AttributeKeys(AttrScope scope) const {
   std::set<std::string> keys;
   const int s = static_cast<int>(scope);

@@ -261,6 +261,51 @@ TEST(TracesBlock, ProjectedReadKeepsTheAskedKeys) {
       absl::StatusCode::kOutOfRange);
 }
 
+// SpanIntrinsicValues: per page, the distinct span names / status messages / statuses / kinds
+// of its spans (brute force over the page's traces).
+TEST(TracesBlock, SpanIntrinsicValuesPerPage) {
+  const auto traces = RandomTraces(8, 150);
+  objstore::MemoryObjectStore store;
+  BlockWriterOptions opts;
+  opts.page_target_spans = 100;
+  ASSERT_OK(Write(&store, traces, opts).status());
+  ASSERT_OK_AND_ASSIGN(auto reader, BlockReader::Open(&store, kTenant, kBlock));
+  using SI = BlockReader::SpanIntrinsic;
+  ASSERT_GT(reader->pages().size(), 2u);
+  for (size_t page = 0; page < reader->pages().size(); ++page) {
+    std::vector<uint32_t> all(reader->pages()[page].trace_count);
+    for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+    ASSERT_OK_AND_ASSIGN(auto tds, reader->ReadTraces(page, all));
+    std::set<std::string> names, messages, statuses, kinds;
+    for (const TracesData& td : tds) {
+      for (const auto& rs : td.resource_spans()) {
+        for (const auto& ss : rs.scope_spans()) {
+          for (const auto& sp : ss.spans()) {
+            names.insert(sp.name());
+            if (sp.has_status()) messages.insert(sp.status().message());
+            statuses.insert(std::string(StatusKeyword(sp.status().code())));
+            kinds.insert(std::string(KindKeyword(sp.kind())));
+          }
+        }
+      }
+    }
+    const auto values = [&](SI which) {
+      absl::StatusOr<std::vector<std::string>> v = reader->SpanIntrinsicValues(page, which);
+      EXPECT_TRUE(v.ok()) << v.status();
+      return v.ok() ? std::set<std::string>(v->begin(), v->end()) : std::set<std::string>();
+    };
+    EXPECT_EQ(values(SI::kName), names);
+    EXPECT_EQ(values(SI::kStatusMessage), messages);
+    EXPECT_EQ(values(SI::kStatusCode), statuses);
+    EXPECT_EQ(values(SI::kKind), kinds);
+    ReadStats stats;
+    ASSERT_OK(reader->SpanIntrinsicValues(page, SI::kName, &stats).status());
+    EXPECT_EQ(stats.chunks_read, 1u);  // the dictionary alone
+  }
+  EXPECT_EQ(reader->SpanIntrinsicValues(reader->pages().size(), SI::kKind).status().code(),
+            absl::StatusCode::kOutOfRange);
+}
+
 TEST(TracesBlock, SearchMatchesBruteForce) {
   const auto traces = RandomTraces(3, 300);
   objstore::MemoryObjectStore store;

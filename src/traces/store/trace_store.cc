@@ -942,8 +942,8 @@ absl::StatusOr<TagValuesResult> TraceStore::TagValues(std::string_view tenant,
     if (kv != nullptr && TypedText(kv->value(), &v.type, &v.value)) values.emplace(v.type, v.value);
   };
   TagValuesResult result;
-  const auto add_trace = [&](const tpb::TracesData& td) {
-    result.inspected_bytes += td.ByteSizeLong();
+  const auto add_trace = [&](const tpb::TracesData& td, bool count = true) {
+    if (count) result.inspected_bytes += td.ByteSizeLong();
     for (const tpb::ResourceSpans& rs : td.resource_spans()) {
       if (scope == "resource" || scope == "unscoped") add_attr(rs.resource().attributes());
       for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
@@ -972,19 +972,47 @@ absl::StatusOr<TagValuesResult> TraceStore::TagValues(std::string_view tenant,
   for (const auto& [id, td] : *memory) {
     if (Overlaps(td, start_s, end_s)) add_trace(td);
   }
-  // Blocks overlapping the time range: attribute values from their columns; intrinsics from
-  // their traces, read whole.
+  // Blocks overlapping the time range: attribute values from their columns. Intrinsics per
+  // page in the range: span names, status messages, statuses and kinds from their columns
+  // when the whole page is in the range; otherwise (and root names, root services) from the
+  // page's traces read projected on the span fields and service.name, each judged by its
+  // time range.
   const bool intrinsic =
       scope.empty() && (name == "name" || name == "status" || name == "kind" ||
                         name == "statusMessage" || name == "rootName" || name == "rootServiceName");
+  std::optional<block::BlockReader::SpanIntrinsic> column;
+  if (name == "name") column = block::BlockReader::SpanIntrinsic::kName;
+  if (name == "status") column = block::BlockReader::SpanIntrinsic::kStatusCode;
+  if (name == "kind") column = block::BlockReader::SpanIntrinsic::kKind;
+  if (name == "statusMessage") column = block::BlockReader::SpanIntrinsic::kStatusMessage;
   for (const auto& reader : *blocks) {
     if (!BlockOverlaps(*reader, start_s, end_s)) continue;
     if (intrinsic) {
-      absl::Status s = reader->ForEachTrace([&](std::string_view, tpb::TracesData&& td) {
-        if (Overlaps(td, start_s, end_s)) add_trace(td);
-        return absl::OkStatus();
-      });
-      if (!s.ok()) return s;
+      for (size_t p = 0; p < reader->pages().size(); ++p) {
+        const block::PageInfo& page = reader->pages()[p];
+        if (!RangeOverlaps(page.start_unix_nano, page.end_unix_nano, start_s, end_s)) continue;
+        result.inspected_bytes += page.otlp_bytes;
+        const bool inside = (start_s == 0 || page.start_unix_nano >= start_s * kNanosPerSecond) &&
+                            (end_s == 0 || page.end_unix_nano <= end_s * kNanosPerSecond);
+        if (column.has_value() && inside) {
+          absl::StatusOr<std::vector<std::string>> got = reader->SpanIntrinsicValues(p, *column);
+          if (!got.ok()) return got.status();
+          const bool keyword = name == "status" || name == "kind";
+          for (std::string& v : *got) {
+            if (name == "statusMessage" && v.empty()) continue;
+            values.emplace(keyword ? "keyword" : "string", std::move(v));
+          }
+          continue;
+        }
+        std::vector<uint32_t> all(page.trace_count);
+        for (uint32_t i = 0; i < page.trace_count; ++i) all[i] = i;
+        absl::StatusOr<std::vector<tpb::TracesData>> traces =
+            reader->ReadTracesProjected(p, all, {"service.name"}, {});
+        if (!traces.ok()) return traces.status();
+        for (const tpb::TracesData& td : *traces) {
+          if (Overlaps(td, start_s, end_s)) add_trace(td, /*count=*/false);
+        }
+      }
       continue;
     }
     std::vector<block::AttrScope> scopes;

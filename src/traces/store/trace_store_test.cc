@@ -1168,6 +1168,22 @@ TEST(TraceStoreBlocks, ColumnSearchAnswersAsWholeTraces) {
         << "tags " << req.tags.size() << " limit " << req.limit << " dur " << req.min_duration_ns
         << "-" << req.max_duration_ns << " time " << req.start_s << "-" << req.end_s;
   }
+  // Intrinsic tag values (from the span columns, or from the traces of pages partly in the
+  // time range) likewise, for ranges that no split trace straddles (tag values judge each part
+  // by its own time range).
+  for (auto [lo, hi] : std::vector<std::pair<uint32_t, uint32_t>>{
+           {0, 0}, {s0 + 1, s0 + 2}, {s0 + 3, s0 + 3}, {s0 + 6, s0 + 7}, {s0 + 8, 0}, {0, s0}}) {
+    for (const char* name :
+         {"name", "status", "kind", "statusMessage", "rootName", "rootServiceName"}) {
+      absl::StatusOr<TagValuesResult> got = store->TagValues("t", name, lo, hi, 0);
+      absl::StatusOr<TagValuesResult> want = memory->TagValues("t", name, lo, hi, 0);
+      ASSERT_TRUE(got.ok() && want.ok());
+      std::string g, w;
+      for (const TagValue& v : got->values) absl::StrAppend(&g, v.type, ":", v.value, ",");
+      for (const TagValue& v : want->values) absl::StrAppend(&w, v.type, ":", v.value, ",");
+      EXPECT_EQ(g, w) << name << " " << lo << "-" << hi;
+    }
+  }
   // The expected answers, spelled out for two of them.
   SearchRequest req = tags({{"name", "cache"}, {"http.method", "GET"}, {"status", "error"}});
   absl::StatusOr<SearchResult> r = store->Search("t", req);

@@ -181,6 +181,10 @@ class BlockReader {
   absl::StatusOr<std::optional<opentelemetry::proto::trace::v1::TracesData>> FindTrace(
       std::string_view trace_id, ReadStats* stats = nullptr) const;
 
+  // Whether the block holds the trace, exactly: the bloom filter, then the trace-ID chunk of the
+  // one page whose ID range holds it (no other chunk read).
+  absl::StatusOr<bool> Contains(std::string_view trace_id, ReadStats* stats = nullptr) const;
+
   // Every trace in trace-ID order, page by page (compaction). Stops at the first non-OK status
   // of `fn`, which it returns.
   absl::Status ForEachTrace(

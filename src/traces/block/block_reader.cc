@@ -777,6 +777,34 @@ absl::StatusOr<std::optional<TracesData>> BlockReader::FindTrace(std::string_vie
   return found;
 }
 
+absl::StatusOr<bool> BlockReader::Contains(std::string_view trace_id, ReadStats* stats) const {
+  if (trace_id.size() != 16 || !MayContain(trace_id)) return false;
+  const auto& pages = impl_->pages;
+  auto it = std::lower_bound(pages.begin(), pages.end(), trace_id,
+                             [](const PageDir& p, std::string_view id) {
+                               return std::string_view(p.info.max_trace_id) < id;
+                             });
+  if (it == pages.end() || std::string_view(it->info.min_trace_id) > trace_id) return false;
+  const PageDir& p = *it;
+  Loaded l;
+  RETURN_IF_ERROR(impl_->Load(p, {p.fixed[kTraceId]}, &l, stats));
+  const std::string_view ids = Impl::Get(l, p.fixed[kTraceId]);
+  if (ids.size() != uint64_t{p.info.trace_count} * 16) {
+    return impl_->Loss(kDataObject, absl::StrCat("page ", it - pages.begin(),
+                                                 " trace ID column has a wrong size"));
+  }
+  size_t lo = 0, hi = p.info.trace_count;
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    if (ids.substr(mid * 16, 16) < trace_id) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo < p.info.trace_count && ids.substr(lo * 16, 16) == trace_id;
+}
+
 absl::Status BlockReader::Impl::ForEachInPage(
     size_t page, const std::vector<uint32_t>* only, std::string_view find_id,
     const Projection* proj, const std::function<absl::Status(std::string_view, TracesData&&)>& fn,

@@ -188,6 +188,22 @@ TEST(TracesBlock, FindAbsent) {
   }
   EXPECT_GT(bloom_no, 450);  // fpr 1 %
   for (const auto& [id, td] : traces) EXPECT_TRUE(reader->MayContain(id));
+  // Contains: exact, from the bloom filter and at most the trace-ID chunk of one page.
+  for (int i = 0; i < 500; ++i) {
+    const std::string id = testing::TraceId(rng);
+    ReadStats stats;
+    ASSERT_OK_AND_ASSIGN(bool in, reader->Contains(id, &stats));
+    EXPECT_FALSE(in);
+    EXPECT_LE(stats.chunks_read, 1u);
+  }
+  for (const auto& [id, td] : traces) {
+    ReadStats stats;
+    ASSERT_OK_AND_ASSIGN(bool in, reader->Contains(id, &stats));
+    EXPECT_TRUE(in);
+    EXPECT_EQ(stats.chunks_read, 1u);
+  }
+  ASSERT_OK_AND_ASSIGN(bool short_id, reader->Contains("short"));
+  EXPECT_FALSE(short_id);
 }
 
 // ReadTracesProjected: the traces as ReadTraces reads them, minus events, links,

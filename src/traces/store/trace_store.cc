@@ -728,11 +728,16 @@ absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
   std::stable_sort(block_order.begin(), block_order.end(), [&](size_t a, size_t b) {
     return (*blocks)[a]->meta().end_unix_nano > (*blocks)[b]->meta().end_unix_nano;
   });
-  const auto elsewhere = [&](size_t b, const std::string& id) {
+  // Whether trace `id`, found in block `b`, has a part in another block (exactly: the bloom
+  // filter, then that block's trace-ID chunk, so a false positive costs no page) or in memory.
+  const auto elsewhere = [&](size_t b, const std::string& id) -> absl::StatusOr<bool> {
+    if (memory->contains(id)) return true;
     for (size_t o = 0; o < blocks->size(); ++o) {
-      if (o != b && (*blocks)[o]->MayContain(id)) return true;
+      if (o == b) continue;
+      absl::StatusOr<bool> in = (*blocks)[o]->Contains(id);
+      if (!in.ok() || *in) return in;
     }
-    return memory->contains(id);
+    return false;
   };
   for (size_t b : block_order) {
     const block::BlockReader& reader = *(*blocks)[b];
@@ -789,7 +794,9 @@ absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
         if (!top.Admits(row.start_unix_nano, row.trace_id) || judged.contains(row.trace_id)) {
           continue;
         }
-        if (elsewhere(b, row.trace_id)) {
+        absl::StatusOr<bool> split = elsewhere(b, row.trace_id);
+        if (!split.ok()) return split.status();
+        if (*split) {
           if (absl::Status s = judge_whole(row.trace_id, /*count=*/false); !s.ok()) return s;
           continue;
         }

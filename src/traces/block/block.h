@@ -74,12 +74,12 @@ struct BlockMeta {
   uint64_t trace_count = 0;
   uint64_t span_count = 0;
   uint32_t page_count = 0;
-  uint64_t data_bytes = 0;   // sizes of the objects
+  uint64_t data_bytes = 0;  // sizes of the objects
   uint64_t index_bytes = 0;
   uint64_t bloom_bytes = 0;
-  uint64_t otlp_bytes = 0;   // the spans' size as serialized OTLP TracesData (search's "bytes")
-  uint32_t compaction_level = 0;       // 0: cut from the ingester; n+1: compacted from level n
-  std::vector<std::string> sources;    // ULIDs of the blocks this one replaces (compaction)
+  uint64_t otlp_bytes = 0;  // the spans' size as serialized OTLP TracesData (search's "bytes")
+  uint32_t compaction_level = 0;     // 0: cut from the ingester; n+1: compacted from level n
+  std::vector<std::string> sources;  // ULIDs of the blocks this one replaces (compaction)
   absl::Time created_at;
 
   uint64_t total_bytes() const { return data_bytes + index_bytes + bloom_bytes; }
@@ -146,7 +146,7 @@ struct PageInfo {
 
 // One trace's summary row (the trace-level columns only).
 struct TraceRow {
-  std::string trace_id;  // 16 bytes
+  std::string trace_id;          // 16 bytes
   uint64_t start_unix_nano = 0;  // min span start
   uint64_t end_unix_nano = 0;    // max span end
   uint32_t span_count = 0;
@@ -181,6 +181,10 @@ class BlockReader {
   absl::StatusOr<std::optional<opentelemetry::proto::trace::v1::TracesData>> FindTrace(
       std::string_view trace_id, ReadStats* stats = nullptr) const;
 
+  // Whether the block holds the trace, exactly: the bloom filter, then the trace-ID chunk of the
+  // one page whose ID range holds it (no other chunk read).
+  absl::StatusOr<bool> Contains(std::string_view trace_id, ReadStats* stats = nullptr) const;
+
   // Every trace in trace-ID order, page by page (compaction). Stops at the first non-OK status
   // of `fn`, which it returns.
   absl::Status ForEachTrace(
@@ -195,9 +199,9 @@ class BlockReader {
   // Indexes (into ReadTraceRows' order) of the traces of `page` having a span whose attribute
   // `key` in `scope` (kResource: the span's resource; kScope: its instrumentation scope) equals
   // `text` by the legacy search's rule (traces/common/attribute_text.h ValueMatches: strings
-  // exactly, ints and floats by number, bools true/false; arrays, lists, bytes never match). Reads the key's dictionary
-  // and, only when the value can be there, the key's value column and what maps values to rows.
-  // An empty result without reading data when the page has no such key.
+  // exactly, ints and floats by number, bools true/false; arrays, lists, bytes never match). Reads
+  // the key's dictionary and, only when the value can be there, the key's value column and what
+  // maps values to rows. An empty result without reading data when the page has no such key.
   absl::StatusOr<std::vector<uint32_t>> TracesWithAttribute(size_t page, AttrScope scope,
                                                             std::string_view key,
                                                             std::string_view text,
@@ -211,6 +215,25 @@ class BlockReader {
   // The traces of `page` at the given indexes (ascending), whole, in that order.
   absl::StatusOr<std::vector<opentelemetry::proto::trace::v1::TracesData>> ReadTraces(
       size_t page, const std::vector<uint32_t>& trace_indexes, ReadStats* stats = nullptr) const;
+
+  // Like ReadTraces, but each trace holds only what the legacy search judges and answers
+  // (cheaper: the other attribute columns and the event and link columns are not read): every
+  // resource, scope and span field except the span's events and links, and of the attributes
+  // only the resource attributes whose key is in `resource_keys` and the span attributes whose
+  // key is in `span_keys`, in their order; instrumentation-scope attributes are left out.
+  absl::StatusOr<std::vector<opentelemetry::proto::trace::v1::TracesData>> ReadTracesProjected(
+      size_t page, const std::vector<uint32_t>& trace_indexes,
+      const std::vector<std::string>& resource_keys, const std::vector<std::string>& span_keys,
+      ReadStats* stats = nullptr) const;
+
+  // Span intrinsics with per-page values (SpanIntrinsicValues).
+  enum class SpanIntrinsic : uint8_t { kName, kStatusMessage, kStatusCode, kKind };
+  // The distinct values of `which` among the spans of `page`, sorted: span names and status
+  // messages from their dictionary chunk alone (a message only for spans with a status, "" when
+  // it is empty), status codes and kinds from their column as the keywords of
+  // traces/common/attribute_text.h (StatusKeyword, KindKeyword).
+  absl::StatusOr<std::vector<std::string>> SpanIntrinsicValues(size_t page, SpanIntrinsic which,
+                                                               ReadStats* stats = nullptr) const;
 
   // Attribute keys of `scope` present in the block (from the index: no data read), sorted.
   std::vector<std::string> AttributeKeys(AttrScope scope) const;

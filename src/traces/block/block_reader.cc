@@ -2,6 +2,7 @@
 // (crc32c), decompressed with a bound, decoded with bounds checks. Bytes:
 // docs/format/traces-block.md.
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <algorithm>
 #include <array>
@@ -57,7 +58,7 @@ struct PageDir {
   std::array<std::vector<std::string>, kScopes> keys;
   std::array<absl::flat_hash_map<std::string, uint32_t>, kScopes> key_ids;
   std::vector<ChunkEntry> chunks;
-  std::array<int, kColCount> fixed;                           // chunk index or -1
+  std::array<int, kColCount> fixed;                                   // chunk index or -1
   std::array<std::vector<std::array<int, kSubCount>>, kScopes> attr;  // [scope][key][sub]
 };
 
@@ -78,6 +79,13 @@ bool DecodeDict(std::string_view raw, std::vector<std::string_view>* out) {
 absl::Status AnnotateStatusBlk(const absl::Status& st, std::string_view where) {
   return absl::Status(st.code(), absl::StrCat(AV(where), ": ", st.message()));
 }
+
+// What a projected read decodes (ReadTracesProjected): per attribute scope, the keys (by key
+// number in the page) whose attributes are kept; events and links are left out.
+struct Projection {
+  std::array<std::vector<bool>, kScopes> keys;
+  bool Wants(int scope, uint32_t k) const { return k < keys[scope].size() && keys[scope][k]; }
+};
 
 }  // namespace
 
@@ -101,9 +109,9 @@ struct BlockReader::Impl {
     }
     const uint32_t version = GetU32(b.data() + 4);
     if (version > kFormatVersion) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("traces block ", tenant, "/", block_id, " object index: newer format version ",
-                       version, " (this sprout reads up to ", kFormatVersion, ")"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "traces block ", tenant, "/", block_id, " object index: newer format version ", version,
+          " (this sprout reads up to ", kFormatVersion, ")"));
     }
     if (Crc32c(b.substr(0, b.size() - 4)) != GetU32(b.data() + b.size() - 4)) {
       return Loss(kIndexObject, "checksum mismatch");
@@ -120,8 +128,8 @@ struct BlockReader::Impl {
       if (!d.Raw(16, &min) || !d.Raw(16, &max) || !d.Uvarint(&pi.start_unix_nano) ||
           !d.Uvarint(&pi.end_unix_nano) || !d.Bounded(0xffffffffu, &tc) ||
           !d.Bounded(0xffffffffu, &sc) || !d.Uvarint(&pi.otlp_bytes) ||
-          !d.Uvarint(&pi.compressed_bytes) || !d.Uvarint(&p.resources) ||
-          !d.Uvarint(&p.scopes) || !d.Uvarint(&p.events) || !d.Uvarint(&p.links)) {
+          !d.Uvarint(&pi.compressed_bytes) || !d.Uvarint(&p.resources) || !d.Uvarint(&p.scopes) ||
+          !d.Uvarint(&p.events) || !d.Uvarint(&p.links)) {
         return Loss(kIndexObject, "truncated page entry");
       }
       pi.min_trace_id.assign(min);
@@ -195,14 +203,12 @@ struct BlockReader::Impl {
   }
 
   // Reads, verifies and decompresses the page's chunks `which` (adjacent ones in one range).
-  absl::Status Load(const PageDir& p, std::vector<int> which, Loaded* out,
-                    ReadStats* stats) const {
+  absl::Status Load(const PageDir& p, std::vector<int> which, Loaded* out, ReadStats* stats) const {
     which.erase(std::remove_if(which.begin(), which.end(),
                                [&](int i) { return i < 0 || out->count(i) > 0; }),
                 which.end());
-    std::sort(which.begin(), which.end(), [&](int a, int b) {
-      return p.chunks[a].offset < p.chunks[b].offset;
-    });
+    std::sort(which.begin(), which.end(),
+              [&](int a, int b) { return p.chunks[a].offset < p.chunks[b].offset; });
     which.erase(std::unique(which.begin(), which.end()), which.end());
     const std::string key = BlockKey(tenant, block_id, kDataObject);
     size_t i = 0;
@@ -238,52 +244,32 @@ struct BlockReader::Impl {
     return absl::OkStatus();
   }
 
+  // One zstd frame that must decompress to exactly `raw_len` bytes, in one call with a
+  // decompression context kept per thread (creating one per chunk costs more than a small
+  // chunk's decompression).
   absl::Status Decompress(std::string_view in, uint64_t raw_len, std::string* out) const {
-    ZSTD_DStream* ds = ZSTD_createDStream();
-    if (ds == nullptr) return absl::ResourceExhaustedError("zstd");
-    ZSTD_initDStream(ds);
-    out->clear();
-    ZSTD_inBuffer ib{in.data(), in.size(), 0};
-    size_t cap = std::min<uint64_t>(raw_len, 64 << 10);
-    absl::Status st;
-    bool frame_done = false;
-    while (true) {
-      if (out->size() == cap) {
-        if (cap >= raw_len) {
-          // Output full: the frame must end here with nothing more to produce.
-          char probe;
-          ZSTD_outBuffer ob{&probe, 1, 0};
-          const size_t r = ZSTD_decompressStream(ds, &ob, &ib);
-          if (ZSTD_isError(r) || ob.pos != 0) {
-            st = Loss(kDataObject, "chunk longer than its stored raw length");
-          } else {
-            frame_done = (r == 0);
-          }
-          break;
-        }
-        cap = std::min<uint64_t>(raw_len, cap * 2);
-      }
-      const size_t old = out->size();
-      out->resize(cap);
-      ZSTD_outBuffer ob{out->data() + old, cap - old, 0};
-      const size_t r = ZSTD_decompressStream(ds, &ob, &ib);
-      out->resize(old + ob.pos);
-      if (ZSTD_isError(r)) {
-        st = Loss(kDataObject, absl::StrCat("zstd: ", ZSTD_getErrorName(r)));
-        break;
-      }
-      if (r == 0) {
-        frame_done = true;
-        break;
-      }
-      if (ib.pos == ib.size && ob.pos < ob.size) {
-        st = Loss(kDataObject, "truncated zstd frame");
-        break;
-      }
+    struct Ctx {
+      ZSTD_DCtx* dctx = ZSTD_createDCtx();
+      ~Ctx() { ZSTD_freeDCtx(dctx); }
+    };
+    thread_local Ctx ctx;
+    if (ctx.dctx == nullptr) return absl::ResourceExhaustedError("zstd");
+    const size_t frame = ZSTD_findFrameCompressedSize(in.data(), in.size());
+    if (ZSTD_isError(frame)) {
+      return Loss(kDataObject, absl::StrCat("zstd: ", ZSTD_getErrorName(frame)));
     }
-    ZSTD_freeDStream(ds);
-    RETURN_IF_ERROR(st);
-    if (!frame_done || ib.pos != ib.size || out->size() != raw_len) {
+    if (frame != in.size()) {
+      return Loss(kDataObject, "chunk does not decompress to its stored raw length");
+    }
+    out->resize(raw_len);
+    const size_t r = ZSTD_decompressDCtx(ctx.dctx, out->data(), raw_len, in.data(), in.size());
+    if (ZSTD_isError(r)) {
+      if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) {
+        return Loss(kDataObject, "chunk longer than its stored raw length");
+      }
+      return Loss(kDataObject, absl::StrCat("zstd: ", ZSTD_getErrorName(r)));
+    }
+    if (r != raw_len) {
       return Loss(kDataObject, "chunk does not decompress to its stored raw length");
     }
     return absl::OkStatus();
@@ -297,14 +283,20 @@ struct BlockReader::Impl {
 
   // Decodes page `page` whole, calling `fn` for the traces at `only` (ascending; null: every
   // trace) or, with a non-empty `find_id`, for that trace only (nothing when absent).
+  // With `proj`, only what it keeps is read and decoded.
   absl::Status ForEachInPage(size_t page, const std::vector<uint32_t>* only,
-                             std::string_view find_id,
+                             std::string_view find_id, const Projection* proj,
                              const std::function<absl::Status(std::string_view, TracesData&&)>& fn,
                              ReadStats* stats) const;
 
   // The traces (indexes) having a matching span, from the page's span counts (loaded in `l`).
   absl::StatusOr<std::vector<uint32_t>> TracesOfSpans(const PageDir& p, const Loaded& l,
                                                       const std::vector<bool>& span_match) const;
+
+  // ReadTraces (proj null) and ReadTracesProjected.
+  absl::StatusOr<std::vector<TracesData>> ReadSome(size_t page,
+                                                   const std::vector<uint32_t>& trace_indexes,
+                                                   const Projection* proj, ReadStats* stats) const;
 
   std::vector<int> AllChunks(const PageDir& p) const {
     std::vector<int> v(p.chunks.size());
@@ -318,11 +310,13 @@ namespace {
 // Streams one page's rows back into TracesData, trace after trace.
 class PageDecoder {
  public:
-  PageDecoder(const PageDir& p, const Loaded& l) : p_(p) {
+  PageDecoder(const PageDir& p, const Loaded& l, const Projection* proj = nullptr)
+      : p_(p), proj_(proj) {
     for (int c = 0; c < kColCount; ++c) col_[c] = Decoder(BlockReader_Get(l, p.fixed[c]));
     for (int s = 0; s < kScopes; ++s) {
       keys_[s].resize(p.keys[s].size());
       for (size_t k = 0; k < p.keys[s].size(); ++k) {
+        if (proj_ != nullptr && !proj_->Wants(s, static_cast<uint32_t>(k))) continue;
         KeyCursor& kc = keys_[s][k];
         for (int sub = 0; sub < kSubCount; ++sub) {
           kc.sub[sub] = Decoder(BlockReader_Get(l, p.attr[s][k][sub]));
@@ -332,11 +326,18 @@ class PageDecoder {
       Decoder ld(BlockReader_Get(l, p.fixed[kKeyListDict0 + s]));
       while (!ld.done() && ok_) {
         uint64_t n;
-        if (!ld.Bounded(ld.left(), &n)) { ok_ = false; break; }
-        lists_[s].push_back({static_cast<uint32_t>(list_keys_[s].size()), static_cast<uint32_t>(n)});
+        if (!ld.Bounded(ld.left(), &n)) {
+          ok_ = false;
+          break;
+        }
+        lists_[s].push_back(
+            {static_cast<uint32_t>(list_keys_[s].size()), static_cast<uint32_t>(n)});
         for (uint64_t i = 0; i < n; ++i) {
           uint64_t k;
-          if (!ld.Bounded(p.keys[s].size(), &k) || k >= p.keys[s].size()) { ok_ = false; break; }
+          if (!ld.Bounded(p.keys[s].size(), &k) || k >= p.keys[s].size()) {
+            ok_ = false;
+            break;
+          }
           list_keys_[s].push_back(static_cast<uint32_t>(k));
         }
       }
@@ -465,6 +466,7 @@ class PageDecoder {
     const auto [first, n] = lists_[scope][lid];
     for (uint32_t i = 0; i < n; ++i) {
       const uint32_t k = list_keys_[scope][first + i];
+      if (proj_ != nullptr && !proj_->Wants(scope, k)) continue;  // its column is not read
       KeyCursor& kc = keys_[scope][k];
       KeyValue* kv = out != nullptr ? out->Add() : nullptr;
       if (kv != nullptr) kv->set_key(p_.keys[scope][k]);
@@ -502,7 +504,8 @@ class PageDecoder {
         case kTypeRaw: {
           std::string_view b;
           if (!kc.sub[kSubRaw].Bytes(&b)) return false;
-          if (kv != nullptr && !kv->mutable_value()->ParseFromArray(b.data(), static_cast<int>(b.size()))) {
+          if (kv != nullptr &&
+              !kv->mutable_value()->ParseFromArray(b.data(), static_cast<int>(b.size()))) {
             return false;
           }
           break;
@@ -525,7 +528,8 @@ class PageDecoder {
         return false;
       }
       r.has = bits == 1;
-      if (!extra.empty() && !r.resource.ParseFromArray(extra.data(), static_cast<int>(extra.size()))) {
+      if (!extra.empty() &&
+          !r.resource.ParseFromArray(extra.data(), static_cast<int>(extra.size()))) {
         return false;
       }
       r.resource.set_dropped_attributes_count(static_cast<uint32_t>(dropped));
@@ -538,8 +542,7 @@ class PageDecoder {
     for (ScopeRow& s : scopes_) {
       uint64_t bits, dropped;
       if (!col_[kScopeBits].Bounded(1, &bits) || !DictStr(kScopeName, s.scope.mutable_name()) ||
-          !DictStr(kScopeVersion, s.scope.mutable_version()) ||
-          !DictStr(kScopeSchema, &s.schema) ||
+          !DictStr(kScopeVersion, s.scope.mutable_version()) || !DictStr(kScopeSchema, &s.schema) ||
           !col_[kScopeDropped].Bounded(0xffffffffu, &dropped)) {
         return false;
       }
@@ -610,9 +613,11 @@ class PageDecoder {
       s->set_dropped_events_count(static_cast<uint32_t>(de));
       s->set_dropped_links_count(static_cast<uint32_t>(dl));
     }
-    if (!Attrs(static_cast<int>(AttrScope::kSpan), s != nullptr ? s->mutable_attributes() : nullptr)) {
+    if (!Attrs(static_cast<int>(AttrScope::kSpan),
+               s != nullptr ? s->mutable_attributes() : nullptr)) {
       return false;
     }
+    if (proj_ != nullptr) return true;  // events and links are not read
     for (uint64_t i = 0; i < events; ++i) {
       int64_t t;
       uint64_t en, ed;
@@ -626,7 +631,8 @@ class PageDecoder {
         e->set_name(Str(dicts_[kEventNameDict][en]));
         e->set_dropped_attributes_count(static_cast<uint32_t>(ed));
       }
-      if (!Attrs(static_cast<int>(AttrScope::kEvent), e != nullptr ? e->mutable_attributes() : nullptr)) {
+      if (!Attrs(static_cast<int>(AttrScope::kEvent),
+                 e != nullptr ? e->mutable_attributes() : nullptr)) {
         return false;
       }
     }
@@ -652,7 +658,8 @@ class PageDecoder {
         l->set_flags(static_cast<uint32_t>(lf));
         l->set_dropped_attributes_count(static_cast<uint32_t>(ld));
       }
-      if (!Attrs(static_cast<int>(AttrScope::kLink), l != nullptr ? l->mutable_attributes() : nullptr)) {
+      if (!Attrs(static_cast<int>(AttrScope::kLink),
+                 l != nullptr ? l->mutable_attributes() : nullptr)) {
         return false;
       }
     }
@@ -662,6 +669,7 @@ class PageDecoder {
   }
 
   const PageDir& p_;
+  const Projection* const proj_;
   bool ok_ = true;
   std::array<Decoder, kColCount> col_;
   std::array<std::vector<std::string_view>, kColCount> dicts_;
@@ -701,7 +709,8 @@ absl::StatusOr<std::unique_ptr<BlockReader>> BlockReader::Open(objstore::ObjectS
   absl::StatusOr<objstore::ObjectAttributes> data_attrs =
       store->Attributes(BlockKey(tenant, block_id, kDataObject));
   if (!data_attrs.ok()) {
-    return absl::DataLossError(absl::StrCat(where, " object data: ", data_attrs.status().message()));
+    return absl::DataLossError(
+        absl::StrCat(where, " object data: ", data_attrs.status().message()));
   }
   impl->data_size = data_attrs->size;
   {
@@ -713,7 +722,8 @@ absl::StatusOr<std::unique_ptr<BlockReader>> BlockReader::Open(objstore::ObjectS
     }
     const uint32_t v = GetU32(header->data() + 4);
     if (v > kFormatVersion) {
-      return absl::FailedPreconditionError(absl::StrCat(where, " object data: newer format version ", v));
+      return absl::FailedPreconditionError(
+          absl::StrCat(where, " object data: newer format version ", v));
     }
   }
   absl::StatusOr<std::string> index = store->Get(BlockKey(tenant, block_id, kIndexObject));
@@ -744,7 +754,7 @@ bool BlockReader::MayContain(std::string_view trace_id) const {
 }
 
 absl::StatusOr<std::optional<TracesData>> BlockReader::FindTrace(std::string_view trace_id,
-                                                                  ReadStats* stats) const {
+                                                                 ReadStats* stats) const {
   if (trace_id.size() != 16 || !MayContain(trace_id)) return std::nullopt;
   const auto& pages = impl_->pages;
   // The first page whose max >= id.
@@ -757,22 +767,74 @@ absl::StatusOr<std::optional<TracesData>> BlockReader::FindTrace(std::string_vie
   }
   const size_t page = static_cast<size_t>(it - pages.begin());
   std::optional<TracesData> found;
-  RETURN_IF_ERROR(impl_->ForEachInPage(page, nullptr, trace_id,
-                                       [&](std::string_view, TracesData&& td) {
-                                         found = std::move(td);
-                                         return absl::OkStatus();
-                                       },
-                                       stats));
+  RETURN_IF_ERROR(impl_->ForEachInPage(
+      page, nullptr, trace_id, nullptr,
+      [&](std::string_view, TracesData&& td) {
+        found = std::move(td);
+        return absl::OkStatus();
+      },
+      stats));
   return found;
+}
+
+absl::StatusOr<bool> BlockReader::Contains(std::string_view trace_id, ReadStats* stats) const {
+  if (trace_id.size() != 16 || !MayContain(trace_id)) return false;
+  const auto& pages = impl_->pages;
+  auto it = std::lower_bound(pages.begin(), pages.end(), trace_id,
+                             [](const PageDir& p, std::string_view id) {
+                               return std::string_view(p.info.max_trace_id) < id;
+                             });
+  if (it == pages.end() || std::string_view(it->info.min_trace_id) > trace_id) return false;
+  const PageDir& p = *it;
+  Loaded l;
+  RETURN_IF_ERROR(impl_->Load(p, {p.fixed[kTraceId]}, &l, stats));
+  const std::string_view ids = Impl::Get(l, p.fixed[kTraceId]);
+  if (ids.size() != uint64_t{p.info.trace_count} * 16) {
+    return impl_->Loss(kDataObject, absl::StrCat("page ", it - pages.begin(),
+                                                 " trace ID column has a wrong size"));
+  }
+  size_t lo = 0, hi = p.info.trace_count;
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    if (ids.substr(mid * 16, 16) < trace_id) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo < p.info.trace_count && ids.substr(lo * 16, 16) == trace_id;
 }
 
 absl::Status BlockReader::Impl::ForEachInPage(
     size_t page, const std::vector<uint32_t>* only, std::string_view find_id,
-    const std::function<absl::Status(std::string_view, TracesData&&)>& fn,
+    const Projection* proj, const std::function<absl::Status(std::string_view, TracesData&&)>& fn,
     ReadStats* stats) const {
   const PageDir& p = pages[page];
   Loaded loaded;
-  RETURN_IF_ERROR(Load(p, AllChunks(p), &loaded, stats));
+  std::vector<int> which;
+  if (!find_id.empty()) {
+    // The trace-ID column alone first: a trace the bloom filter let through by mistake costs
+    // one small chunk, not the page.
+    RETURN_IF_ERROR(Load(p, {p.fixed[kTraceId]}, &loaded, stats));
+  }
+  if (proj == nullptr) {
+    which = AllChunks(p);
+  } else {
+    for (int c = 0; c < kColCount; ++c) {
+      const bool event_or_link = (c >= kEventTime && c <= kLinkDropped) ||
+                                 c == kKeyList0 + static_cast<int>(AttrScope::kEvent) ||
+                                 c == kKeyList0 + static_cast<int>(AttrScope::kLink) ||
+                                 c == kKeyListDict0 + static_cast<int>(AttrScope::kEvent) ||
+                                 c == kKeyListDict0 + static_cast<int>(AttrScope::kLink);
+      if (!event_or_link) which.push_back(p.fixed[c]);
+    }
+    for (int sc = 0; sc < kScopes; ++sc) {
+      for (uint32_t k = 0; k < p.attr[sc].size(); ++k) {
+        if (!proj->Wants(sc, k)) continue;
+        for (int sub = 0; sub < kSubCount; ++sub) which.push_back(p.attr[sc][k][sub]);
+      }
+    }
+  }
   std::vector<uint32_t> one;
   if (!find_id.empty()) {
     const std::string_view ids = Get(loaded, p.fixed[kTraceId]);
@@ -792,7 +854,8 @@ absl::Status BlockReader::Impl::ForEachInPage(
     one.push_back(static_cast<uint32_t>(lo));
     only = &one;
   }
-  PageDecoder dec(p, loaded);
+  RETURN_IF_ERROR(Load(p, std::move(which), &loaded, stats));
+  PageDecoder dec(p, loaded, proj);
   if (!dec.ok()) return Loss(kDataObject, absl::StrCat("page ", page, " does not decode"));
   size_t next_only = 0;
   std::string id;
@@ -817,14 +880,41 @@ absl::Status BlockReader::ForEachTrace(
     const std::function<absl::Status(std::string_view trace_id, TracesData&& trace)>& fn,
     ReadStats* stats) const {
   for (size_t page = 0; page < impl_->pages.size(); ++page) {
-    RETURN_IF_ERROR(impl_->ForEachInPage(page, nullptr, {}, fn, stats));
+    RETURN_IF_ERROR(impl_->ForEachInPage(page, nullptr, {}, nullptr, fn, stats));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<TracesData>> BlockReader::ReadTraces(
     size_t page, const std::vector<uint32_t>& trace_indexes, ReadStats* stats) const {
+  return impl_->ReadSome(page, trace_indexes, nullptr, stats);
+}
+
+absl::StatusOr<std::vector<TracesData>> BlockReader::ReadTracesProjected(
+    size_t page, const std::vector<uint32_t>& trace_indexes,
+    const std::vector<std::string>& resource_keys, const std::vector<std::string>& span_keys,
+    ReadStats* stats) const {
   if (page >= impl_->pages.size()) return absl::OutOfRangeError("no such page");
+  const PageDir& p = impl_->pages[page];
+  Projection proj;
+  for (int sc = 0; sc < kScopes; ++sc) proj.keys[sc].assign(p.keys[sc].size(), false);
+  const auto want = [&](AttrScope scope, const std::vector<std::string>& keys) {
+    const int sc = static_cast<int>(scope);
+    for (const std::string& key : keys) {
+      if (auto it = p.key_ids[sc].find(key); it != p.key_ids[sc].end()) {
+        proj.keys[sc][it->second] = true;
+      }
+    }
+  };
+  want(AttrScope::kResource, resource_keys);
+  want(AttrScope::kSpan, span_keys);
+  return impl_->ReadSome(page, trace_indexes, &proj, stats);
+}
+
+absl::StatusOr<std::vector<TracesData>> BlockReader::Impl::ReadSome(
+    size_t page, const std::vector<uint32_t>& trace_indexes, const Projection* proj,
+    ReadStats* stats) const {
+  if (page >= pages.size()) return absl::OutOfRangeError("no such page");
   std::vector<TracesData> out;
   if (trace_indexes.empty()) return out;
   for (size_t i = 1; i < trace_indexes.size(); ++i) {
@@ -832,12 +922,13 @@ absl::StatusOr<std::vector<TracesData>> BlockReader::ReadTraces(
       return absl::InvalidArgumentError("trace indexes not ascending");
     }
   }
-  RETURN_IF_ERROR(impl_->ForEachInPage(page, &trace_indexes, {},
-                                [&](std::string_view, TracesData&& td) {
-                                  out.push_back(std::move(td));
-                                  return absl::OkStatus();
-                                },
-                                stats));
+  RETURN_IF_ERROR(ForEachInPage(
+      page, &trace_indexes, {}, proj,
+      [&](std::string_view, TracesData&& td) {
+        out.push_back(std::move(td));
+        return absl::OkStatus();
+      },
+      stats));
   return out;
 }
 
@@ -847,12 +938,12 @@ absl::StatusOr<std::vector<TraceRow>> BlockReader::ReadTraceRows(size_t page,
   if (page >= m.pages.size()) return absl::OutOfRangeError("no such page");
   const PageDir& p = m.pages[page];
   Loaded l;
-  RETURN_IF_ERROR(m.Load(p,
-                         {p.fixed[kTraceId], p.fixed[kTraceSpans], p.fixed[kTraceStart],
-                          p.fixed[kTraceDuration], p.fixed[kTraceRootService],
-                          p.fixed[kTraceRootServiceDict], p.fixed[kTraceRootName],
-                          p.fixed[kTraceRootNameDict]},
-                         &l, stats));
+  RETURN_IF_ERROR(
+      m.Load(p,
+             {p.fixed[kTraceId], p.fixed[kTraceSpans], p.fixed[kTraceStart],
+              p.fixed[kTraceDuration], p.fixed[kTraceRootService], p.fixed[kTraceRootServiceDict],
+              p.fixed[kTraceRootName], p.fixed[kTraceRootNameDict]},
+             &l, stats));
   std::vector<std::string_view> svc, names;
   Decoder ids(Impl::Get(l, p.fixed[kTraceId])), spans(Impl::Get(l, p.fixed[kTraceSpans])),
       starts(Impl::Get(l, p.fixed[kTraceStart])), durs(Impl::Get(l, p.fixed[kTraceDuration])),
@@ -942,8 +1033,8 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::Impl::TracesOfSpans(
 }
 
 absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithSpanName(size_t page,
-                                                                     std::string_view name,
-                                                                     ReadStats* stats) const {
+                                                                      std::string_view name,
+                                                                      ReadStats* stats) const {
   const Impl& m = *impl_;
   if (page >= m.pages.size()) return absl::OutOfRangeError("no such page");
   const PageDir& p = m.pages[page];
@@ -968,8 +1059,8 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithSpanName(size_t pag
 }
 
 absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithStatus(size_t page,
-                                                                   Status::StatusCode code,
-                                                                   ReadStats* stats) const {
+                                                                    Status::StatusCode code,
+                                                                    ReadStats* stats) const {
   const Impl& m = *impl_;
   if (page >= m.pages.size()) return absl::OutOfRangeError("no such page");
   const PageDir& p = m.pages[page];
@@ -985,9 +1076,10 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithStatus(size_t page,
   return m.TracesOfSpans(p, l, match);
 }
 
-absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(
-    size_t page, AttrScope scope, std::string_view key, std::string_view text,
-    ReadStats* stats) const {
+absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(size_t page, AttrScope scope,
+                                                                       std::string_view key,
+                                                                       std::string_view text,
+                                                                       ReadStats* stats) const {
   const Impl& m = *impl_;
   if (page >= m.pages.size()) return absl::OutOfRangeError("no such page");
   const PageDir& p = m.pages[page];
@@ -1012,11 +1104,11 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(
   // Other scalar types can match only when their stream exists.
   const bool others = sub[kSubInt] >= 0 || sub[kSubDouble] >= 0 || sub[kSubBool] >= 0;
   if (str_want < 0 && !others) return std::vector<uint32_t>{};
-  RETURN_IF_ERROR(m.Load(p,
-                         {sub[kSubType], sub[kSubStr], sub[kSubInt], sub[kSubDouble],
-                          sub[kSubBool], sub[kSubRaw], p.fixed[kKeyList0 + s],
-                          p.fixed[kKeyListDict0 + s], p.fixed[kTraceSpans]},
-                         &l, stats));
+  RETURN_IF_ERROR(m.Load(
+      p,
+      {sub[kSubType], sub[kSubStr], sub[kSubInt], sub[kSubDouble], sub[kSubBool], sub[kSubRaw],
+       p.fixed[kKeyList0 + s], p.fixed[kKeyListDict0 + s], p.fixed[kTraceSpans]},
+      &l, stats));
   // Value ordinals that match.
   std::vector<bool> value_match;
   {
@@ -1160,6 +1252,41 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(
     }
   }
   return std::vector<uint32_t>{};
+}
+
+absl::StatusOr<std::vector<std::string>> BlockReader::SpanIntrinsicValues(size_t page,
+                                                                          SpanIntrinsic which,
+                                                                          ReadStats* stats) const {
+  const Impl& m = *impl_;
+  if (page >= m.pages.size()) return absl::OutOfRangeError("no such page");
+  const PageDir& p = m.pages[page];
+  std::set<std::string> values;
+  Loaded l;
+  if (which == SpanIntrinsic::kName || which == SpanIntrinsic::kStatusMessage) {
+    const int c = which == SpanIntrinsic::kName ? kSpanNameDict : kSpanStatusMsgDict;
+    RETURN_IF_ERROR(m.Load(p, {p.fixed[c]}, &l, stats));
+    std::vector<std::string_view> dict;
+    if (!DecodeDict(Impl::Get(l, p.fixed[c]), &dict)) {
+      return m.Loss(kDataObject, absl::StrCat("page ", page, " span dictionary does not decode"));
+    }
+    values.insert(dict.begin(), dict.end());
+  } else {
+    const int c = which == SpanIntrinsic::kStatusCode ? kSpanStatusCode : kSpanKind;
+    RETURN_IF_ERROR(m.Load(p, {p.fixed[c]}, &l, stats));
+    Decoder d(Impl::Get(l, p.fixed[c]));
+    std::set<int64_t> seen;
+    while (!d.done()) {
+      int64_t v;
+      if (!d.Varint(&v)) {
+        return m.Loss(kDataObject, absl::StrCat("page ", page, " span column does not decode"));
+      }
+      if (!seen.insert(v).second) continue;
+      values.insert(which == SpanIntrinsic::kStatusCode
+                        ? std::string(StatusKeyword(static_cast<Status::StatusCode>(v)))
+                        : std::string(KindKeyword(static_cast<Span::SpanKind>(v))));
+    }
+  }
+  return std::vector<std::string>(values.begin(), values.end());
 }
 
 std::vector<std::string> BlockReader::AttributeKeys(AttrScope scope) const {

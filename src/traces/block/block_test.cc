@@ -3,17 +3,17 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
 #include <set>
 #include <thread>
-#include <atomic>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -21,15 +21,15 @@
 #include "gtest/gtest.h"
 #include "objstore/memory.h"
 #include "traces/block/block_fuzz_input.h"
-#include "traces/block/format.h"
 #include "traces/block/block_testing.h"
+#include "traces/block/format.h"
 #include "traces/common/attribute_text.h"
 
 #define ASSERT_OK(expr) ASSERT_TRUE((expr).ok()) << (expr)
 #define BLK_CONCAT2(a, b) a##b
 #define BLK_CONCAT(a, b) BLK_CONCAT2(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  auto BLK_CONCAT(so_, __LINE__) = (expr); \
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                              \
+  auto BLK_CONCAT(so_, __LINE__) = (expr);                                           \
   ASSERT_TRUE(BLK_CONCAT(so_, __LINE__).ok()) << BLK_CONCAT(so_, __LINE__).status(); \
   lhs = std::move(*BLK_CONCAT(so_, __LINE__))
 
@@ -88,8 +88,7 @@ bool SpanHasAttr(const google::protobuf::RepeatedPtrField<KeyValue>& attrs, std:
 }
 
 // Brute force: does the trace have a span matching?
-bool BruteAttr(const TracesData& td, AttrScope scope, std::string_view key,
-               std::string_view text) {
+bool BruteAttr(const TracesData& td, AttrScope scope, std::string_view key, std::string_view text) {
   for (const auto& rs : td.resource_spans()) {
     for (const auto& ss : rs.scope_spans()) {
       for (const auto& s : ss.spans()) {
@@ -146,7 +145,7 @@ TEST(TracesBlock, RoundTripRandomMultiPage) {
     ASSERT_OK_AND_ASSIGN(auto got, reader->FindTrace(id, &stats));
     ASSERT_TRUE(got.has_value());
     EXPECT_TRUE(MessageDifferencer::Equals(*got, td)) << got->DebugString() << "\nvs\n"
-                                                     << td.DebugString();
+                                                      << td.DebugString();
     // Exactly one page's chunks.
     size_t page = 0;
     while (reader->pages()[page].max_trace_id < id) ++page;
@@ -179,6 +178,8 @@ TEST(TracesBlock, FindAbsent) {
     if (!reader->MayContain(id)) {
       ++bloom_no;
       EXPECT_EQ(stats.chunks_read, 0u);
+    } else {
+      EXPECT_LE(stats.chunks_read, 1u);  // a bloom false positive: the trace-ID column only
     }
     // At most one page read.
     uint64_t max_page = 0;
@@ -187,6 +188,138 @@ TEST(TracesBlock, FindAbsent) {
   }
   EXPECT_GT(bloom_no, 450);  // fpr 1 %
   for (const auto& [id, td] : traces) EXPECT_TRUE(reader->MayContain(id));
+  // Contains: exact, from the bloom filter and at most the trace-ID chunk of one page.
+  for (int i = 0; i < 500; ++i) {
+    const std::string id = testing::TraceId(rng);
+    ReadStats stats;
+    ASSERT_OK_AND_ASSIGN(bool in, reader->Contains(id, &stats));
+    EXPECT_FALSE(in);
+    EXPECT_LE(stats.chunks_read, 1u);
+  }
+  for (const auto& [id, td] : traces) {
+    ReadStats stats;
+    ASSERT_OK_AND_ASSIGN(bool in, reader->Contains(id, &stats));
+    EXPECT_TRUE(in);
+    EXPECT_EQ(stats.chunks_read, 1u);
+  }
+  ASSERT_OK_AND_ASSIGN(bool short_id, reader->Contains("short"));
+  EXPECT_FALSE(short_id);
+}
+
+// ReadTracesProjected: the traces as ReadTraces reads them, minus events, links,
+// instrumentation-scope attributes and the attributes of other keys; fewer bytes read.
+TEST(TracesBlock, ProjectedReadKeepsTheAskedKeys) {
+  const auto traces = RandomTraces(7, 200);
+  objstore::MemoryObjectStore store;
+  BlockWriterOptions opts;
+  opts.page_target_spans = 150;
+  ASSERT_OK(Write(&store, traces, opts).status());
+  ASSERT_OK_AND_ASSIGN(auto reader, BlockReader::Open(&store, kTenant, kBlock));
+  const std::vector<std::string> res_keys = {"service.name", "k", "absent"};
+  const std::vector<std::string> span_keys = {"http.method", "dup", "ключ"};
+  const auto keep = [](google::protobuf::RepeatedPtrField<KeyValue>* attrs,
+                       const std::vector<std::string>& keys) {
+    google::protobuf::RepeatedPtrField<KeyValue> kept;
+    for (const KeyValue& kv : *attrs) {
+      if (std::find(keys.begin(), keys.end(), kv.key()) != keys.end()) *kept.Add() = kv;
+    }
+    attrs->Swap(&kept);
+  };
+  auto it = traces.begin();
+  uint64_t projected_bytes = 0, full_bytes = 0;
+  for (size_t page = 0; page < reader->pages().size(); ++page) {
+    std::vector<uint32_t> all(reader->pages()[page].trace_count);
+    for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+    ReadStats ps, fs;
+    ASSERT_OK_AND_ASSIGN(auto got,
+                         reader->ReadTracesProjected(page, all, res_keys, span_keys, &ps));
+    ASSERT_OK_AND_ASSIGN(auto full, reader->ReadTraces(page, all, &fs));
+    projected_bytes += ps.compressed_bytes_read;
+    full_bytes += fs.compressed_bytes_read;
+    ASSERT_EQ(got.size(), all.size());
+    for (size_t i = 0; i < got.size(); ++i, ++it) {
+      ASSERT_NE(it, traces.end());
+      TracesData want = it->second;
+      EXPECT_TRUE(MessageDifferencer::Equals(full[i], want));
+      for (auto& rs : *want.mutable_resource_spans()) {
+        keep(rs.mutable_resource()->mutable_attributes(), res_keys);
+        for (auto& ss : *rs.mutable_scope_spans()) {
+          ss.mutable_scope()->clear_attributes();
+          for (auto& sp : *ss.mutable_spans()) {
+            keep(sp.mutable_attributes(), span_keys);
+            sp.clear_events();
+            sp.clear_links();
+          }
+        }
+      }
+      // A resource or instrumentation scope left empty may read back absent.
+      for (TracesData* td : {&want, &got[i]}) {
+        for (auto& rs : *td->mutable_resource_spans()) {
+          if (rs.resource().ByteSizeLong() == 0) rs.clear_resource();
+          for (auto& ss : *rs.mutable_scope_spans()) {
+            if (ss.scope().ByteSizeLong() == 0) ss.clear_scope();
+          }
+        }
+      }
+      MessageDifferencer diff;
+      std::string report;
+      diff.ReportDifferencesToString(&report);
+      EXPECT_TRUE(diff.Compare(got[i], want)) << report;
+    }
+  }
+  EXPECT_EQ(it, traces.end());
+  EXPECT_LT(projected_bytes, full_bytes);
+  // Indexes must ascend, and the page must exist.
+  EXPECT_EQ(reader->ReadTracesProjected(0, {1, 0}, res_keys, span_keys).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      reader->ReadTracesProjected(reader->pages().size(), {0}, res_keys, span_keys).status().code(),
+      absl::StatusCode::kOutOfRange);
+}
+
+// SpanIntrinsicValues: per page, the distinct span names / status messages / statuses / kinds
+// of its spans (brute force over the page's traces).
+TEST(TracesBlock, SpanIntrinsicValuesPerPage) {
+  const auto traces = RandomTraces(8, 150);
+  objstore::MemoryObjectStore store;
+  BlockWriterOptions opts;
+  opts.page_target_spans = 100;
+  ASSERT_OK(Write(&store, traces, opts).status());
+  ASSERT_OK_AND_ASSIGN(auto reader, BlockReader::Open(&store, kTenant, kBlock));
+  using SI = BlockReader::SpanIntrinsic;
+  ASSERT_GT(reader->pages().size(), 2u);
+  for (size_t page = 0; page < reader->pages().size(); ++page) {
+    std::vector<uint32_t> all(reader->pages()[page].trace_count);
+    for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+    ASSERT_OK_AND_ASSIGN(auto tds, reader->ReadTraces(page, all));
+    std::set<std::string> names, messages, statuses, kinds;
+    for (const TracesData& td : tds) {
+      for (const auto& rs : td.resource_spans()) {
+        for (const auto& ss : rs.scope_spans()) {
+          for (const auto& sp : ss.spans()) {
+            names.insert(sp.name());
+            if (sp.has_status()) messages.insert(sp.status().message());
+            statuses.insert(std::string(StatusKeyword(sp.status().code())));
+            kinds.insert(std::string(KindKeyword(sp.kind())));
+          }
+        }
+      }
+    }
+    const auto values = [&](SI which) {
+      absl::StatusOr<std::vector<std::string>> v = reader->SpanIntrinsicValues(page, which);
+      EXPECT_TRUE(v.ok()) << v.status();
+      return v.ok() ? std::set<std::string>(v->begin(), v->end()) : std::set<std::string>();
+    };
+    EXPECT_EQ(values(SI::kName), names);
+    EXPECT_EQ(values(SI::kStatusMessage), messages);
+    EXPECT_EQ(values(SI::kStatusCode), statuses);
+    EXPECT_EQ(values(SI::kKind), kinds);
+    ReadStats stats;
+    ASSERT_OK(reader->SpanIntrinsicValues(page, SI::kName, &stats).status());
+    EXPECT_EQ(stats.chunks_read, 1u);  // the dictionary alone
+  }
+  EXPECT_EQ(reader->SpanIntrinsicValues(reader->pages().size(), SI::kKind).status().code(),
+            absl::StatusCode::kOutOfRange);
 }
 
 TEST(TracesBlock, SearchMatchesBruteForce) {
@@ -199,9 +332,17 @@ TEST(TracesBlock, SearchMatchesBruteForce) {
   std::vector<std::string> ids;
   for (const auto& [id, td] : traces) ids.push_back(id);
   const std::vector<std::pair<std::string, std::string>> queries = {
-      {"service.name", "svc-1"}, {"k", "GET"}, {"k", "true"}, {"n", "1"}, {"dup", "a"},
-      {"http.method", "/api/v1/users"}, {"k", "12.5"}, {"", ""}, {"ключ", "héllo wörld ✓"},
-      {"k", "nope-absent"}, {"missing.key", "x"}};
+      {"service.name", "svc-1"},
+      {"k", "GET"},
+      {"k", "true"},
+      {"n", "1"},
+      {"dup", "a"},
+      {"http.method", "/api/v1/users"},
+      {"k", "12.5"},
+      {"", ""},
+      {"ключ", "héllo wörld ✓"},
+      {"k", "nope-absent"},
+      {"missing.key", "x"}};
   size_t base = 0;
   for (size_t page = 0; page < reader->pages().size(); ++page) {
     ASSERT_OK_AND_ASSIGN(auto rows, reader->ReadTraceRows(page));
@@ -296,13 +437,13 @@ TEST(TracesBlock, AbsentValueReadsOnlyDictionary) {
   ASSERT_OK(Write(&store, traces).status());
   ASSERT_OK_AND_ASSIGN(auto reader, BlockReader::Open(&store, kTenant, kBlock));
   ReadStats stats;
-  ASSERT_OK_AND_ASSIGN(auto got,
-                       reader->TracesWithAttribute(0, AttrScope::kSpan, "http.route", "/nope", &stats));
+  ASSERT_OK_AND_ASSIGN(
+      auto got, reader->TracesWithAttribute(0, AttrScope::kSpan, "http.route", "/nope", &stats));
   EXPECT_TRUE(got.empty());
   EXPECT_EQ(stats.chunks_read, 1u);  // the dictionary
   stats = {};
-  ASSERT_OK_AND_ASSIGN(got, reader->TracesWithAttribute(0, AttrScope::kSpan, "no.such.key", "x",
-                                                        &stats));
+  ASSERT_OK_AND_ASSIGN(
+      got, reader->TracesWithAttribute(0, AttrScope::kSpan, "no.such.key", "x", &stats));
   EXPECT_TRUE(got.empty());
   EXPECT_EQ(stats.chunks_read, 0u);
   stats = {};
@@ -310,15 +451,16 @@ TEST(TracesBlock, AbsentValueReadsOnlyDictionary) {
   EXPECT_TRUE(got.empty());
   EXPECT_EQ(stats.chunks_read, 1u);
   stats = {};
-  ASSERT_OK_AND_ASSIGN(got, reader->TracesWithAttribute(0, AttrScope::kSpan, "http.route",
-                                                        "/api/orders", &stats));
+  ASSERT_OK_AND_ASSIGN(
+      got, reader->TracesWithAttribute(0, AttrScope::kSpan, "http.route", "/api/orders", &stats));
   EXPECT_FALSE(got.empty());
   EXPECT_LT(stats.chunks_read, 12u);
 
   EXPECT_THAT(reader->AttributeKeys(AttrScope::kResource),
               ::testing::ElementsAre("host.name", "service.name", "service.version",
                                      "telemetry.sdk.language"));
-  ASSERT_OK_AND_ASSIGN(auto values, reader->AttributeValues(AttrScope::kSpan, "http.status_code", 0));
+  ASSERT_OK_AND_ASSIGN(auto values,
+                       reader->AttributeValues(AttrScope::kSpan, "http.status_code", 0));
   std::set<std::string> texts;
   for (const auto& v : values) {
     EXPECT_EQ(v.type, "int");
@@ -394,7 +536,8 @@ TEST(TracesBlock, CorruptObjects) {
     for (int trial = 0; trial < 60; ++trial) {
       objstore::MemoryObjectStore store;
       for (const char* o : {kDataObject, kIndexObject, kBloomObject, kMetaObject}) {
-        ASSERT_OK(store.Put(BlockKey(kTenant, kBlock, o), *clean.Get(BlockKey(kTenant, kBlock, o))));
+        ASSERT_OK(
+            store.Put(BlockKey(kTenant, kBlock, o), *clean.Get(BlockKey(kTenant, kBlock, o))));
       }
       std::string bad = bytes;
       if (trial % 2 == 0) {
@@ -416,7 +559,8 @@ TEST(TracesBlock, CorruptObjects) {
       });
       if (!st.ok()) {
         EXPECT_THAT(st.message(), ::testing::HasSubstr(kBlock));
-        EXPECT_THAT(st.message(), ::testing::HasSubstr(object == std::string(kMetaObject) ? "" : "object"));
+        EXPECT_THAT(st.message(),
+                    ::testing::HasSubstr(object == std::string(kMetaObject) ? "" : "object"));
       }
     }
   }
@@ -468,15 +612,17 @@ TEST(TracesBlock, RealisticSizeAndSpeed) {
     const auto w0 = std::chrono::steady_clock::now();
     ASSERT_OK_AND_ASSIGN(meta, Write(&s, sorted));
     secs = std::min(secs, cpu() - t0);
-    wall = std::min(wall, std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count());
+    wall = std::min(wall,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count());
   }
   ASSERT_OK(Write(&store, sorted).status());
   const double per_span = static_cast<double>(meta.total_bytes()) / static_cast<double>(spans);
-  std::printf("realistic: %llu spans, OTLP %.1f B/span, zstd-3 OTLP %.1f B/span, block %.1f B/span "
-              "(data %.1f), writer %.0f spans/s CPU (%.0f wall)\n",
-              static_cast<unsigned long long>(spans), double(otlp.size()) / double(spans),
-              double(zn) / double(spans), per_span, double(meta.data_bytes) / double(spans),
-              double(spans) / secs, double(spans) / wall);
+  std::printf(
+      "realistic: %llu spans, OTLP %.1f B/span, zstd-3 OTLP %.1f B/span, block %.1f B/span "
+      "(data %.1f), writer %.0f spans/s CPU (%.0f wall)\n",
+      static_cast<unsigned long long>(spans), double(otlp.size()) / double(spans),
+      double(zn) / double(spans), per_span, double(meta.data_bytes) / double(spans),
+      double(spans) / secs, double(spans) / wall);
   EXPECT_LT(per_span, static_cast<double>(zn) / static_cast<double>(spans));
   ASSERT_OK_AND_ASSIGN(auto reader, BlockReader::Open(&store, kTenant, kBlock));
   size_t n = 0;
@@ -496,7 +642,8 @@ namespace sprout::traces::block {
 namespace {
 
 // Seeds for traces_block_read_fuzzer (block_fuzz_input.h):
-// SPROUT_WRITE_TRACES_BLOCK_SEEDS=<dir> build/bin/traces_block_test --gtest_filter='TracesBlockFuzzSeeds.*'
+// SPROUT_WRITE_TRACES_BLOCK_SEEDS=<dir> build/bin/traces_block_test
+// --gtest_filter='TracesBlockFuzzSeeds.*'
 TEST(TracesBlockFuzzSeeds, Write) {
   const char* dir = std::getenv("SPROUT_WRITE_TRACES_BLOCK_SEEDS");
   if (dir == nullptr) GTEST_SKIP() << "SPROUT_WRITE_TRACES_BLOCK_SEEDS not set";
@@ -538,7 +685,8 @@ TEST(TracesBlockFuzzSeeds, Write) {
       write(absl::StrCat("block_", seed), fuzz::Pack(0, objs));
       write(absl::StrCat("block_crcfix_", seed), fuzz::Pack(1, objs));
       write(absl::StrCat("block_chunkcrcfix_", seed), fuzz::Pack(4, objs));
-      write(absl::StrCat("trace_", seed), std::string(1, '\x05') + traces.begin()->second.SerializeAsString());
+      write(absl::StrCat("trace_", seed),
+            std::string(1, '\x05') + traces.begin()->second.SerializeAsString());
     } else {
       write("fixed_data", std::string(1, '\x02') + objs[3]);
       write("fixed_index", std::string(1, '\x03') + objs[1]);
@@ -554,7 +702,8 @@ namespace {
 
 // The block checked in under testdata/v1, written by format version 1 and readable by every
 // later version. Regenerate (only when its generator below changes, never for a format change):
-// SPROUT_REGENERATE_TRACES_BLOCK_TESTDATA=1 build/bin/traces_block_test --gtest_filter='TracesBlockTestdata.*'
+// SPROUT_REGENERATE_TRACES_BLOCK_TESTDATA=1 build/bin/traces_block_test
+// --gtest_filter='TracesBlockTestdata.*'
 constexpr char kV1Dir[] = "src/traces/block/testdata/v1";
 constexpr char kV1Tenant[] = "tenant-a";
 constexpr char kV1Block[] = "01HV1B00000000000000000001";

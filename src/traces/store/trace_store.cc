@@ -101,16 +101,6 @@ bool RangeOverlaps(uint64_t lo, uint64_t hi, uint32_t start_s, uint32_t end_s) {
   return true;
 }
 
-// The trace ID of a trace read from a block (every span carries it).
-std::string FirstTraceId(const tpb::TracesData& td) {
-  for (const tpb::ResourceSpans& rs : td.resource_spans()) {
-    for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
-      for (const tpb::Span& s : ss.spans()) return s.trace_id();
-    }
-  }
-  return "";
-}
-
 // The indexes of the traces of `page` having a span that carries the tag name=value (the rule
 // of TagMatches), from the block's columns.
 absl::StatusOr<std::vector<uint32_t>> TracesWithTag(const block::BlockReader& reader, size_t page,
@@ -626,66 +616,242 @@ absl::StatusOr<std::optional<tpb::TracesData>> TraceStore::FindTraceByID(std::st
   return td;
 }
 
+namespace {
+
+// A search hit's rank: most recent start first, then by trace ID.
+bool Better(uint64_t a_start, const std::string& a_id, uint64_t b_start, const std::string& b_id) {
+  if (a_start != b_start) return a_start > b_start;
+  return a_id < b_id;
+}
+
+// A hit kept for the answer: its summary when it was judged whole, else where its only part is
+// (block, page, trace index) so the summary is built from that part once the hits are known.
+struct Hit {
+  uint64_t start = 0;
+  std::string id;
+  std::optional<TraceSummary> summary;
+  size_t block = 0, page = 0;
+  uint32_t index = 0;
+};
+
+// The best `limit` hits (0 = all) by Better.
+class TopHits {
+ public:
+  explicit TopHits(uint32_t limit) : limit_(limit) {}
+  bool full() const { return limit_ > 0 && heap_.size() >= limit_; }
+  // Whether a trace of this rank would be kept.
+  bool Admits(uint64_t start, const std::string& id) const {
+    return !full() || Better(start, id, heap_.front().start, heap_.front().id);
+  }
+  // The start below which no trace is kept (0 while not full).
+  uint64_t floor() const { return full() ? heap_.front().start : 0; }
+  void Offer(Hit hit) {
+    if (!Admits(hit.start, hit.id)) return;
+    heap_.push_back(std::move(hit));
+    std::push_heap(heap_.begin(), heap_.end(), Worse);
+    if (limit_ > 0 && heap_.size() > limit_) {
+      std::pop_heap(heap_.begin(), heap_.end(), Worse);
+      heap_.pop_back();
+    }
+  }
+  // The hits, best first.
+  std::vector<Hit> Take() {
+    std::sort(heap_.begin(), heap_.end(),
+              [](const Hit& a, const Hit& b) { return Better(a.start, a.id, b.start, b.id); });
+    return std::move(heap_);
+  }
+
+ private:
+  // Heap order with the worst hit at the front.
+  static bool Worse(const Hit& a, const Hit& b) { return Better(a.start, a.id, b.start, b.id); }
+  const uint32_t limit_;
+  std::vector<Hit> heap_;
+};
+
+// Sorted ascending intersection of `a` and `b`.
+std::vector<uint32_t> Intersect(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
+  std::vector<uint32_t> out;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
                                                 const SearchRequest& request) {
   absl::StatusOr<std::map<std::string, tpb::TracesData>> memory = MemoryTraces(tenant);
   if (!memory.ok()) return memory.status();
   const BlockSnapshot blocks = Blocks(tenant);
-  // The candidates: every trace in memory, and every trace with a part in a block page that
-  // overlaps the time range and (with tags) carries the first tag — a trace matching every tag
-  // has a span carrying the first one in some part. Each candidate is then read whole (all of
-  // its parts) and judged by the in-memory rule.
-  std::map<std::string, std::map<size_t, tpb::TracesData>> block_parts;
-  for (size_t b = 0; b < blocks->size(); ++b) {
-    const block::BlockReader& reader = *(*blocks)[b];
-    if (!RangeOverlaps(reader.meta().start_unix_nano, reader.meta().end_unix_nano, request.start_s,
-                       request.end_s)) {
-      continue;
-    }
-    for (size_t p = 0; p < reader.pages().size(); ++p) {
-      const block::PageInfo& page = reader.pages()[p];
-      if (!RangeOverlaps(page.start_unix_nano, page.end_unix_nano, request.start_s,
-                         request.end_s)) {
-        continue;
-      }
-      std::vector<uint32_t> indexes;
-      if (request.tags.empty()) {
-        for (uint32_t i = 0; i < page.trace_count; ++i) indexes.push_back(i);
-      } else {
-        absl::StatusOr<std::vector<uint32_t>> with =
-            TracesWithTag(reader, p, request.tags[0].first, request.tags[0].second);
-        if (!with.ok()) return with.status();
-        indexes = *std::move(with);
-      }
-      if (indexes.empty()) continue;
-      absl::StatusOr<std::vector<tpb::TracesData>> traces = reader.ReadTraces(p, indexes);
-      if (!traces.ok()) return traces.status();
-      for (tpb::TracesData& td : *traces) {
-        block_parts[FirstTraceId(td)].emplace(b, std::move(td));
-      }
-    }
-  }
-  for (const auto& [id, td] : *memory) block_parts[id];
   SearchResult result;
-  for (auto& [id, parts_by_block] : block_parts) {
+  TopHits top(request.limit);
+  // Traces judged whole (every part read and combined): never judged again.
+  std::set<std::string, std::less<>> judged;
+  // Judges trace `id` whole: its block parts (bloom filter and trace-ID index, one page per
+  // block) and its memory part, combined.
+  const auto judge_whole = [&](const std::string& id, bool count) -> absl::Status {
+    judged.insert(id);
+    std::map<size_t, tpb::TracesData> parts_by_block;
     if (absl::Status s = FillBlockParts(*blocks, id, &parts_by_block); !s.ok()) return s;
     std::vector<tpb::TracesData> parts;
     for (auto& [b, td] : parts_by_block) parts.push_back(std::move(td));
     if (const auto it = memory->find(id); it != memory->end()) parts.push_back(it->second);
     std::optional<tpb::TracesData> td = Combine(parts);
-    if (!td.has_value() || !Overlaps(*td, request.start_s, request.end_s)) continue;
-    EvaluateTrace(id, *td, request, &result);
+    if (!td.has_value() || !Overlaps(*td, request.start_s, request.end_s)) return absl::OkStatus();
+    SearchResult one;
+    EvaluateTrace(id, *td, request, &one);
+    if (count) {
+      result.metrics.inspected_traces += one.metrics.inspected_traces;
+      result.metrics.inspected_bytes += one.metrics.inspected_bytes;
+      result.metrics.inspected_spans += one.metrics.inspected_spans;
+    }
+    if (one.traces.empty()) return absl::OkStatus();
+    Hit hit;
+    hit.start = one.traces[0].start_time_unix_nano;
+    hit.id = id;
+    hit.summary = std::move(one.traces[0]);
+    top.Offer(std::move(hit));
+    return absl::OkStatus();
+  };
+  // Memory: every trace, judged whole (with its block parts).
+  for (const auto& [id, td] : *memory) {
+    if (absl::Status s = judge_whole(id, /*count=*/true); !s.ok()) return s;
   }
-  // Most recent first (Grafana lists them so), then by trace ID; then the limit.
-  std::sort(result.traces.begin(), result.traces.end(),
-            [](const TraceSummary& a, const TraceSummary& b) {
-              if (a.start_time_unix_nano != b.start_time_unix_nano) {
-                return a.start_time_unix_nano > b.start_time_unix_nano;
-              }
-              return a.trace_id < b.trace_id;
-            });
-  if (request.limit > 0 && result.traces.size() > request.limit) {
-    result.traces.resize(request.limit);
+  // Blocks, most recent end first, and their pages likewise, so that once `limit` hits are
+  // kept a page whose end is before the worst kept start is skipped without I/O (a trace
+  // with a part there starts before it). Per page, from the columns only: the traces carrying
+  // the first tag are the candidates (a trace matching every tag carries the first in some
+  // part); those carrying every tag, within the duration bounds and overlapping the time
+  // range by their trace row are hits. A candidate with a part elsewhere (another block's
+  // bloom filter, or memory) is judged whole instead.
+  std::vector<size_t> block_order(blocks->size());
+  for (size_t b = 0; b < block_order.size(); ++b) block_order[b] = b;
+  std::stable_sort(block_order.begin(), block_order.end(), [&](size_t a, size_t b) {
+    return (*blocks)[a]->meta().end_unix_nano > (*blocks)[b]->meta().end_unix_nano;
+  });
+  // Whether trace `id`, found in block `b`, has a part in another block (exactly: the bloom
+  // filter, then that block's trace-ID chunk, so a false positive costs no page) or in memory.
+  const auto elsewhere = [&](size_t b, const std::string& id) -> absl::StatusOr<bool> {
+    if (memory->contains(id)) return true;
+    for (size_t o = 0; o < blocks->size(); ++o) {
+      if (o == b) continue;
+      absl::StatusOr<bool> in = (*blocks)[o]->Contains(id);
+      if (!in.ok() || *in) return in;
+    }
+    return false;
+  };
+  for (size_t b : block_order) {
+    const block::BlockReader& reader = *(*blocks)[b];
+    if (!RangeOverlaps(reader.meta().start_unix_nano, reader.meta().end_unix_nano, request.start_s,
+                       request.end_s) ||
+        (top.full() && reader.meta().end_unix_nano < top.floor())) {
+      continue;
+    }
+    const std::vector<block::PageInfo>& pages = reader.pages();
+    std::vector<size_t> page_order(pages.size());
+    for (size_t p = 0; p < page_order.size(); ++p) page_order[p] = p;
+    std::stable_sort(page_order.begin(), page_order.end(), [&](size_t a, size_t c) {
+      return pages[a].end_unix_nano > pages[c].end_unix_nano;
+    });
+    for (size_t p : page_order) {
+      const block::PageInfo& page = pages[p];
+      if (!RangeOverlaps(page.start_unix_nano, page.end_unix_nano, request.start_s,
+                         request.end_s) ||
+          (top.full() && page.end_unix_nano < top.floor())) {
+        continue;
+      }
+      result.metrics.inspected_traces += page.trace_count;
+      result.metrics.inspected_spans += page.span_count;
+      result.metrics.inspected_bytes += page.otlp_bytes;
+      // Candidates (first tag) and the traces carrying every tag.
+      std::vector<uint32_t> candidates, all_tags;
+      if (request.tags.empty()) {
+        candidates.resize(page.trace_count);
+        for (uint32_t i = 0; i < page.trace_count; ++i) candidates[i] = i;
+        all_tags = candidates;
+      } else {
+        absl::StatusOr<std::vector<uint32_t>> first =
+            TracesWithTag(reader, p, request.tags[0].first, request.tags[0].second);
+        if (!first.ok()) return first.status();
+        candidates = *std::move(first);
+        if (candidates.empty()) continue;
+        all_tags = candidates;
+        for (size_t i = 1; i < request.tags.size() && !all_tags.empty(); ++i) {
+          absl::StatusOr<std::vector<uint32_t>> with =
+              TracesWithTag(reader, p, request.tags[i].first, request.tags[i].second);
+          if (!with.ok()) return with.status();
+          all_tags = Intersect(all_tags, *with);
+        }
+      }
+      absl::StatusOr<std::vector<block::TraceRow>> rows = reader.ReadTraceRows(p);
+      if (!rows.ok()) return rows.status();
+      size_t next_all = 0;
+      for (uint32_t i : candidates) {
+        while (next_all < all_tags.size() && all_tags[next_all] < i) ++next_all;
+        const bool has_all = next_all < all_tags.size() && all_tags[next_all] == i;
+        if (i >= rows->size()) return absl::DataLossError("trace index out of range");
+        const block::TraceRow& row = (*rows)[i];
+        // The whole trace starts no later than this part: a part that cannot rank cannot.
+        if (!top.Admits(row.start_unix_nano, row.trace_id) || judged.contains(row.trace_id)) {
+          continue;
+        }
+        absl::StatusOr<bool> split = elsewhere(b, row.trace_id);
+        if (!split.ok()) return split.status();
+        if (*split) {
+          if (absl::Status s = judge_whole(row.trace_id, /*count=*/false); !s.ok()) return s;
+          continue;
+        }
+        if (!has_all || !RangeOverlaps(row.start_unix_nano, row.end_unix_nano, request.start_s,
+                                       request.end_s)) {
+          continue;
+        }
+        const uint64_t duration = row.end_unix_nano - row.start_unix_nano;
+        if ((request.min_duration_ns > 0 &&
+             duration < static_cast<uint64_t>(request.min_duration_ns)) ||
+            (request.max_duration_ns > 0 &&
+             duration > static_cast<uint64_t>(request.max_duration_ns))) {
+          continue;
+        }
+        Hit hit;
+        hit.start = row.start_unix_nano;
+        hit.id = row.trace_id;
+        hit.block = b;
+        hit.page = p;
+        hit.index = i;
+        top.Offer(std::move(hit));
+      }
+    }
+  }
+  // The hits found from the columns: their summaries (span sets, service stats) from their
+  // traces, read page by page for these traces only and projected on what the rule reads.
+  std::vector<Hit> hits = top.Take();
+  // What judging a trace reads of it: the span fields, the tags' attributes and service.name.
+  std::vector<std::string> span_keys, resource_keys = {"service.name"};
+  for (const auto& [name, value] : request.tags) {
+    if (name == "name" || name == "status") continue;
+    span_keys.push_back(name);
+    resource_keys.push_back(name);
+  }
+  std::map<std::pair<size_t, size_t>, std::vector<Hit*>> by_page;
+  for (Hit& h : hits) {
+    if (!h.summary.has_value()) by_page[{h.block, h.page}].push_back(&h);
+  }
+  for (auto& [where, page_hits] : by_page) {
+    std::sort(page_hits.begin(), page_hits.end(),
+              [](const Hit* a, const Hit* c) { return a->index < c->index; });
+    std::vector<uint32_t> indexes;
+    for (const Hit* h : page_hits) indexes.push_back(h->index);
+    absl::StatusOr<std::vector<tpb::TracesData>> traces =
+        (*blocks)[where.first]->ReadTracesProjected(where.second, indexes, resource_keys,
+                                                    span_keys);
+    if (!traces.ok()) return traces.status();
+    for (size_t k = 0; k < page_hits.size() && k < traces->size(); ++k) {
+      SearchResult one;
+      EvaluateTrace(page_hits[k]->id, (*traces)[k], request, &one);
+      if (!one.traces.empty()) page_hits[k]->summary = std::move(one.traces[0]);
+    }
+  }
+  for (Hit& h : hits) {
+    if (h.summary.has_value()) result.traces.push_back(*std::move(h.summary));
   }
   return result;
 }
@@ -783,8 +949,8 @@ absl::StatusOr<TagValuesResult> TraceStore::TagValues(std::string_view tenant,
     if (kv != nullptr && TypedText(kv->value(), &v.type, &v.value)) values.emplace(v.type, v.value);
   };
   TagValuesResult result;
-  const auto add_trace = [&](const tpb::TracesData& td) {
-    result.inspected_bytes += td.ByteSizeLong();
+  const auto add_trace = [&](const tpb::TracesData& td, bool count = true) {
+    if (count) result.inspected_bytes += td.ByteSizeLong();
     for (const tpb::ResourceSpans& rs : td.resource_spans()) {
       if (scope == "resource" || scope == "unscoped") add_attr(rs.resource().attributes());
       for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
@@ -813,19 +979,47 @@ absl::StatusOr<TagValuesResult> TraceStore::TagValues(std::string_view tenant,
   for (const auto& [id, td] : *memory) {
     if (Overlaps(td, start_s, end_s)) add_trace(td);
   }
-  // Blocks overlapping the time range: attribute values from their columns; intrinsics from
-  // their traces, read whole.
+  // Blocks overlapping the time range: attribute values from their columns. Intrinsics per
+  // page in the range: span names, status messages, statuses and kinds from their columns
+  // when the whole page is in the range; otherwise (and root names, root services) from the
+  // page's traces read projected on the span fields and service.name, each judged by its
+  // time range.
   const bool intrinsic =
       scope.empty() && (name == "name" || name == "status" || name == "kind" ||
                         name == "statusMessage" || name == "rootName" || name == "rootServiceName");
+  std::optional<block::BlockReader::SpanIntrinsic> column;
+  if (name == "name") column = block::BlockReader::SpanIntrinsic::kName;
+  if (name == "status") column = block::BlockReader::SpanIntrinsic::kStatusCode;
+  if (name == "kind") column = block::BlockReader::SpanIntrinsic::kKind;
+  if (name == "statusMessage") column = block::BlockReader::SpanIntrinsic::kStatusMessage;
   for (const auto& reader : *blocks) {
     if (!BlockOverlaps(*reader, start_s, end_s)) continue;
     if (intrinsic) {
-      absl::Status s = reader->ForEachTrace([&](std::string_view, tpb::TracesData&& td) {
-        if (Overlaps(td, start_s, end_s)) add_trace(td);
-        return absl::OkStatus();
-      });
-      if (!s.ok()) return s;
+      for (size_t p = 0; p < reader->pages().size(); ++p) {
+        const block::PageInfo& page = reader->pages()[p];
+        if (!RangeOverlaps(page.start_unix_nano, page.end_unix_nano, start_s, end_s)) continue;
+        result.inspected_bytes += page.otlp_bytes;
+        const bool inside = (start_s == 0 || page.start_unix_nano >= start_s * kNanosPerSecond) &&
+                            (end_s == 0 || page.end_unix_nano <= end_s * kNanosPerSecond);
+        if (column.has_value() && inside) {
+          absl::StatusOr<std::vector<std::string>> got = reader->SpanIntrinsicValues(p, *column);
+          if (!got.ok()) return got.status();
+          const bool keyword = name == "status" || name == "kind";
+          for (std::string& v : *got) {
+            if (name == "statusMessage" && v.empty()) continue;
+            values.emplace(keyword ? "keyword" : "string", std::move(v));
+          }
+          continue;
+        }
+        std::vector<uint32_t> all(page.trace_count);
+        for (uint32_t i = 0; i < page.trace_count; ++i) all[i] = i;
+        absl::StatusOr<std::vector<tpb::TracesData>> traces =
+            reader->ReadTracesProjected(p, all, {"service.name"}, {});
+        if (!traces.ok()) return traces.status();
+        for (const tpb::TracesData& td : *traces) {
+          if (Overlaps(td, start_s, end_s)) add_trace(td, /*count=*/false);
+        }
+      }
       continue;
     }
     std::vector<block::AttrScope> scopes;

@@ -34,8 +34,10 @@
 //                         it and, with flush_all_on_shutdown, runs a forced pass first.
 //
 // Search semantics (the legacy `/api/search` parameters; see README.md), on the whole trace
-// (block candidates: the traces of the block pages in the time range carrying the first tag,
-// from the columns; each then read whole by ID): a trace matches when
+// (over blocks answered from the columns — every tag's filter, the trace rows' time range and
+// duration, most recent pages first with the rest skipped once `limit` better hits are kept;
+// traces with parts elsewhere judged whole; only the returned hits read, projected): a trace
+// matches when
 // every tag name=value is carried by some span (intrinsic `name` = span name, `status` =
 // `error`/`ok`/`unset`, any other name = a span or resource attribute whose value prints as the
 // given text), its duration (last span end − first span start) is within the bounds, and its

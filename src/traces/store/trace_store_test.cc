@@ -1072,6 +1072,186 @@ TEST(TraceStoreBlocks, ATraceSplitOverMemoryAndTwoBlocksIsOneTrace) {
   EXPECT_TRUE(Equal(*found, *whole));
 }
 
+// Search over blocks runs on the columns (every tag's filter, duration and time from the trace
+// rows, whole traces read only for the answer and for traces with parts elsewhere). It must
+// answer exactly what judging every whole trace answers: a store holding the same pushes in
+// memory only is the reference. Trace 50 has parts in two blocks and in memory, trace 51 in two
+// blocks; pages hold about two spans each.
+TEST(TraceStoreBlocks, ColumnSearchAnswersAsWholeTraces) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  BlockStore bs(&env);
+  ExportTraceServiceRequest a, b, c;
+  *a.add_resource_spans() =
+      MakeResourceSpans("frontend", {{40, 1, 0, "GET /", 0, 100, false, "GET", 200},
+                                     {41, 1, 0, "POST /buy", 1000, 300, false, "POST", 500},
+                                     {50, 1, 0, "GET /cart", 5000, 500, false, "GET", 200}});
+  *a.add_resource_spans() = MakeResourceSpans("backend", {{40, 2, 1, "query", 10, 50, true},
+                                                          {42, 1, 0, "cron", 2000, 5},
+                                                          {51, 2, 1, "load", 6000, 40}});
+  *b.add_resource_spans() =
+      MakeResourceSpans("frontend", {{43, 1, 0, "GET /item", 3000, 200, false, "GET", 404},
+                                     {51, 1, 0, "GET /late", 5990, 110, false, "GET", 200}});
+  *b.add_resource_spans() = MakeResourceSpans(
+      "backend",
+      {{44, 1, 0, "charge", 3500, 100, true, "POST", 500}, {50, 2, 1, "cache", 5100, 20, true}});
+  *c.add_resource_spans() =
+      MakeResourceSpans("frontend", {{45, 1, 0, "GET /home", 7000, 50, false, "GET", 200},
+                                     {50, 3, 1, "render", 5400, 90, false, "PUT"}});
+  *c.add_resource_spans() = MakeResourceSpans("backend", {{46, 1, 0, "cron", 8000, 300}});
+  storage::FaultInjectionEnv memory_env;
+  auto memory = MustStartWith(FlushOptions(&memory_env, &clock, nullptr));
+  auto store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+  for (const auto* req : {&a, &b, &c}) ASSERT_TRUE(memory->Push("t", *req).ok());
+  ASSERT_TRUE(store->Push("t", a).ok());
+  ASSERT_TRUE(store->FlushOnce(true).ok());
+  ASSERT_TRUE(store->Push("t", b).ok());
+  ASSERT_TRUE(store->FlushOnce(true).ok());
+  ASSERT_TRUE(store->Push("t", c).ok());
+  EXPECT_EQ(store->Stats()["t"].blocks, 2);
+  EXPECT_EQ(store->Stats()["t"].live_traces, 3);
+
+  const uint32_t s0 = static_cast<uint32_t>(kBase / 1000000000ull);
+  std::vector<SearchRequest> reqs;
+  const auto tags = [](std::vector<std::pair<std::string, std::string>> t) {
+    SearchRequest r;
+    r.tags = std::move(t);
+    r.limit = 0;
+    return r;
+  };
+  reqs.push_back(tags({}));
+  reqs.push_back(tags({{"http.method", "GET"}}));
+  reqs.push_back(tags({{"service.name", "backend"}}));
+  reqs.push_back(tags({{"service.name", "frontend"}, {"http.status_code", "500"}}));
+  reqs.push_back(tags({{"name", "cron"}}));
+  reqs.push_back(tags({{"status", "error"}}));
+  reqs.push_back(tags({{"deployment.env", "prod"}, {"name", "charge"}}));
+  reqs.push_back(tags({{"http.method", "PUT"}}));  // only in trace 50's memory part
+  reqs.push_back(tags({{"name", "cache"}, {"http.method", "GET"}, {"status", "error"}}));
+  reqs.push_back(tags({{"name", "load"}, {"http.status_code", "200"}}));  // 51: two blocks
+  reqs.push_back(tags({{"http.status_code", "200"}, {"name", "load"}}));
+  reqs.push_back(tags({{"http.method", "GET"}, {"service.name", "nobody"}}));
+  reqs.push_back(tags({{"http.method", "DELETE"}}));
+  for (auto [lo, hi] : std::vector<std::pair<int64_t, int64_t>>{
+           {60, 300}, {500, 0}, {0, 100}, {101, 109}, {110, 110}}) {
+    SearchRequest r = tags({});
+    r.min_duration_ns = lo * static_cast<int64_t>(kMs);
+    r.max_duration_ns = hi * static_cast<int64_t>(kMs);
+    reqs.push_back(r);
+    r.tags = {{"service.name", "frontend"}};
+    reqs.push_back(r);
+  }
+  for (auto [lo, hi] : std::vector<std::pair<uint32_t, uint32_t>>{
+           {s0 + 1, s0 + 2}, {s0 + 5, s0 + 5}, {s0 + 6, s0 + 7}, {s0 + 8, 0}, {0, s0 + 1}}) {
+    SearchRequest r = tags({});
+    r.start_s = lo;
+    r.end_s = hi;
+    reqs.push_back(r);
+    r.tags = {{"http.method", "GET"}};
+    reqs.push_back(r);
+  }
+  for (uint32_t limit : {1u, 2u, 3u, 5u, 12u, 100u}) {
+    for (auto t : std::vector<std::vector<std::pair<std::string, std::string>>>{
+             {}, {{"service.name", "frontend"}}, {{"http.method", "GET"}}, {{"status", "error"}}}) {
+      SearchRequest r = tags(t);
+      r.limit = limit;
+      r.spss = limit % 3;
+      reqs.push_back(r);
+    }
+  }
+  for (const SearchRequest& req : reqs) {
+    absl::StatusOr<SearchResult> got = store->Search("t", req);
+    absl::StatusOr<SearchResult> want = memory->Search("t", req);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_TRUE(want.ok()) << want.status();
+    EXPECT_EQ(Render(*got), Render(*want))
+        << "tags " << req.tags.size() << " limit " << req.limit << " dur " << req.min_duration_ns
+        << "-" << req.max_duration_ns << " time " << req.start_s << "-" << req.end_s;
+  }
+  // Intrinsic tag values (from the span columns, or from the traces of pages partly in the
+  // time range) likewise, for ranges that no split trace straddles (tag values judge each part
+  // by its own time range).
+  for (auto [lo, hi] : std::vector<std::pair<uint32_t, uint32_t>>{
+           {0, 0}, {s0 + 1, s0 + 2}, {s0 + 3, s0 + 3}, {s0 + 6, s0 + 7}, {s0 + 8, 0}, {0, s0}}) {
+    for (const char* name :
+         {"name", "status", "kind", "statusMessage", "rootName", "rootServiceName"}) {
+      absl::StatusOr<TagValuesResult> got = store->TagValues("t", name, lo, hi, 0);
+      absl::StatusOr<TagValuesResult> want = memory->TagValues("t", name, lo, hi, 0);
+      ASSERT_TRUE(got.ok() && want.ok());
+      std::string g, w;
+      for (const TagValue& v : got->values) absl::StrAppend(&g, v.type, ":", v.value, ",");
+      for (const TagValue& v : want->values) absl::StrAppend(&w, v.type, ":", v.value, ",");
+      EXPECT_EQ(g, w) << name << " " << lo << "-" << hi;
+    }
+  }
+  // The expected answers, spelled out for two of them.
+  SearchRequest req = tags({{"name", "cache"}, {"http.method", "GET"}, {"status", "error"}});
+  absl::StatusOr<SearchResult> r = store->Search("t", req);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->traces.size(), 1u);
+  EXPECT_EQ(r->traces[0].trace_id, TraceId(50));
+  EXPECT_EQ(r->traces[0].duration_ms, 500u);
+  EXPECT_EQ(r->traces[0].root_trace_name, "GET /cart");
+  req = tags({});
+  req.limit = 3;
+  r = store->Search("t", req);
+  ASSERT_TRUE(r.ok());
+  std::vector<std::string> ids;
+  for (const TraceSummary& t : r->traces) ids.push_back(t.trace_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{TraceId(46), TraceId(45), TraceId(51)}));
+}
+
+// With a limit, blocks and pages are read most recent first and the rest is skipped once the
+// limit's worth of more recent traces is found; without one every page in range is inspected
+// (metrics: the pages' OTLP bytes, traces and spans).
+TEST(TraceStoreBlocks, SearchWithALimitStopsEarly) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  BlockStore bs(&env);
+  auto store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+  for (int blk = 0; blk < 3; ++blk) {
+    ExportTraceServiceRequest req;
+    std::vector<SpanSpec> spans;
+    for (int i = 0; i < 6; ++i) {
+      const int trace = 60 + blk * 10 + i;
+      spans.push_back({trace, 1, 0, "op", static_cast<uint64_t>(blk * 60000 + i * 1000), 10, false,
+                       "GET", 200});
+    }
+    *req.add_resource_spans() = MakeResourceSpans("svc", spans);
+    ASSERT_TRUE(store->Push("t", req).ok());
+    ASSERT_TRUE(store->FlushOnce(true).ok());
+  }
+  uint64_t otlp = 0, spans = 0, traces = 0;
+  for (TenantBlocks* tb : store->AllTenantBlocks()) {
+    for (const auto& reader : *tb->snapshot()) {
+      otlp += reader->meta().otlp_bytes;
+      spans += reader->meta().span_count;
+      traces += reader->meta().trace_count;
+    }
+  }
+  EXPECT_EQ(traces, 18u);
+  SearchRequest all;
+  all.tags = {{"http.method", "GET"}};
+  all.limit = 0;
+  absl::StatusOr<SearchResult> r = store->Search("t", all);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->traces.size(), 18u);
+  EXPECT_EQ(r->metrics.inspected_bytes, otlp);
+  EXPECT_EQ(r->metrics.inspected_spans, spans);
+  EXPECT_EQ(r->metrics.inspected_traces, traces);
+  SearchRequest two = all;
+  two.limit = 2;
+  r = store->Search("t", two);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->traces.size(), 2u);
+  EXPECT_EQ(r->traces[0].trace_id, TraceId(85));
+  EXPECT_EQ(r->traces[1].trace_id, TraceId(84));
+  // Only the newest block's pages at most (a third of the bytes), not the older blocks.
+  EXPECT_GT(r->metrics.inspected_bytes, 0u);
+  EXPECT_LE(r->metrics.inspected_bytes * 3, otlp + 3);
+  EXPECT_LT(r->metrics.inspected_traces, 7u);
+}
+
 TEST(TraceStoreBlocks, AFailedBlockWriteKeepsTracesQueryableAndIsRetried) {
   storage::FaultInjectionEnv env;
   FakeClock clock;

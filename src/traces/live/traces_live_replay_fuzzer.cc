@@ -9,7 +9,8 @@
 //  - TraceIds() entries are 16 bytes, strictly ascending in memcmp order, as many as live_traces();
 //  - FindTrace of each finds the trace, and every span of it carries that trace ID;
 //  - a forced StartFlush gives one job: traces strictly ascending by ID, the same IDs, each
-//    trace's spans those FindTrace returned, job.bytes / job.spans the sums over its traces;
+//    trace's spans those FindTrace returned, job.spans the sum over its traces (job.bytes is the
+//    merged stored bytes, the re-serialized size only for canonical input: not compared);
 //  - CompleteFlush(ok) empties the set, and a re-Open of the directory finds nothing;
 //  - a new Push is found (with exactly its spans), also after another re-Open.
 //
@@ -122,7 +123,7 @@ void ModeReplay(std::string_view data) {
   if (job->has_value()) {
     const live::FlushJob& j = **job;
     if (j.traces.size() != spans.size()) Fail("the job has other traces than TraceIds");
-    int64_t bytes = 0, total_spans = 0;
+    int64_t bytes = 0, total_spans = 0;  // bytes: re-serialized
     auto want = spans.begin();
     for (const live::CutTrace& c : j.traces) {
       if (c.trace_id != want->first) Fail("the job's traces are not TraceIds in order");
@@ -133,7 +134,10 @@ void ModeReplay(std::string_view data) {
       total_spans += n;
       ++want;
     }
-    if (bytes != j.bytes || total_spans != j.spans) Fail("the job's totals do not add up");
+    if (total_spans != j.spans) Fail("the job's span total does not add up");
+    // job.bytes is the size of the merged stored bytes: the re-serialized size only for
+    // canonical input (a WAL may hold e.g. a field twice), so no exact check here.
+    if ((j.bytes > 0) != (bytes > 0)) Fail("the job's byte total");
     if (t->live_traces() != 0 || t->pending_traces() != 0) Fail("a forced flush left traces");
     if (!t->CompleteFlush(j, true).ok()) Fail("CompleteFlush(ok) failed");
     if (!t->TraceIds().empty()) Fail("traces left after CompleteFlush(ok)");

@@ -15,7 +15,10 @@ namespace {
 // Field numbers shared by TracesData/ExportTraceServiceRequest (resource_spans = 1),
 // ResourceSpans (resource = 1, scope_spans = 2, schema_url = 3), ScopeSpans (scope = 1,
 // spans = 2, schema_url = 3) and Span (trace_id = 1).
-constexpr uint32_t kWireVarint = 0, kWireFixed64 = 1, kWireLen = 2, kWireFixed32 = 5;
+constexpr uint32_t kWireVarint = 0, kWireFixed64 = 1, kWireLen = 2, kWireStartGroup = 3,
+                   kWireEndGroup = 4, kWireFixed32 = 5;
+// Nesting limit of skipped groups (protobuf's default recursion limit).
+constexpr int kMaxGroupDepth = 100;
 constexpr char kTagField1Len = 0x0a;  // field 1, length-delimited
 constexpr char kTagField2Len = 0x12;  // field 2, length-delimited
 
@@ -37,7 +40,9 @@ class WireReader {
     if (at_ >= in_.size()) return false;  // the end (ok() stays true)
     const size_t start = at_;
     uint64_t tag = 0;
-    if (!Varint(&tag) || tag > 0xffffffffu || (tag >> 3) == 0) return Fail();
+    if (!Varint(&tag)) return Fail();
+    tag &= 0xffffffffu;  // as protobuf reads a tag: the low 32 bits of its 5 bytes
+    if ((tag >> 3) == 0) return Fail();
     f->number = static_cast<uint32_t>(tag >> 3);
     f->wire_type = static_cast<uint32_t>(tag & 7);
     switch (f->wire_type) {
@@ -64,7 +69,11 @@ class WireReader {
         at_ += len;
         break;
       }
-      default:  // groups (3, 4) and the reserved types: not in OTLP
+      case kWireStartGroup:  // not in OTLP, but valid wire format (protobuf parses it)
+        if (!SkipGroup(f->number)) return Fail();
+        f->value = {};
+        break;
+      default:  // an end-group tag outside its group, the reserved types
         return Fail();
     }
     f->raw = in_.substr(start, at_ - start);
@@ -77,6 +86,47 @@ class WireReader {
     ok_ = false;
     at_ = in_.size();
     return false;
+  }
+  // Skips a group's fields up to its end-group tag (field `number`), nested groups included.
+  bool SkipGroup(uint32_t number) {
+    uint32_t open[kMaxGroupDepth];
+    int depth = 0;
+    open[depth++] = number;
+    while (depth > 0) {
+      uint64_t tag = 0, v = 0;
+      if (!Varint(&tag)) return false;
+      tag &= 0xffffffffu;
+      if ((tag >> 3) == 0) return false;
+      const uint32_t n = static_cast<uint32_t>(tag >> 3);
+      switch (tag & 7) {
+        case kWireVarint:
+          if (!Varint(&v)) return false;
+          break;
+        case kWireFixed64:
+          if (in_.size() - at_ < 8) return false;
+          at_ += 8;
+          break;
+        case kWireFixed32:
+          if (in_.size() - at_ < 4) return false;
+          at_ += 4;
+          break;
+        case kWireLen:
+          if (!Varint(&v) || v > in_.size() - at_) return false;
+          at_ += v;
+          break;
+        case kWireStartGroup:
+          if (depth == kMaxGroupDepth) return false;
+          open[depth++] = n;
+          break;
+        case kWireEndGroup:
+          if (open[depth - 1] != n) return false;
+          --depth;
+          break;
+        default:
+          return false;
+      }
+    }
+    return true;
   }
   bool Varint(uint64_t* v) {
     uint64_t result = 0;

@@ -75,6 +75,8 @@ struct SplitResult {
 // Splits serialized ResourceSpans by trace ID (see the file comment). InvalidArgument when one
 // of them is not valid protobuf wire format at the levels it reads (ResourceSpans, ScopeSpans,
 // Span's top-level fields); the contents of resources, scopes and spans are copied as they are.
+// What protobuf parses, it takes: unknown fields of any wire type (groups too, skipped to their
+// end tag) are skipped, and a tag is the low 32 bits of its varint, as protobuf reads it.
 absl::StatusOr<SplitResult> SplitSerialized(std::span<const std::string_view> resource_spans);
 
 // The ResourceSpans (field 1) of a serialized ExportTraceServiceRequest or TracesData, as views

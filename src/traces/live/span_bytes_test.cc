@@ -193,6 +193,82 @@ TEST(SplitSerialized, BrokenWireFormatIsRefused) {
   EXPECT_FALSE(ResourceSpansOf(std::string("\x0a\x05\x01", 3)).ok());
 }
 
+// Groups (wire types 3 and 4) are not in OTLP but are valid wire format: protobuf parses a
+// ResourceSpans with unknown group fields at every level, so the split takes it too (found by
+// traces_live_replay_fuzzer). A span keeps its bytes (the group included); an unknown field of
+// the ResourceSpans or the ScopeSpans is dropped, as any other. A group without its end, or an
+// end of another field, is refused, as protobuf refuses it.
+TEST(SplitSerialized, SkipsUnknownGroupFieldsAsProtobufDoes) {
+  std::string group;  // field 99 {field 1 = 7, field 5 {field 1 = "x"}}
+  PutUvarint(group, (99 << 3) | 3);
+  group += std::string("\x08\x07\x2b\x0a\x01x\x2c", 7);
+  PutUvarint(group, (99 << 3) | 4);
+  const auto framed = [](char tag, const std::string& body) {
+    std::string out(1, tag);
+    PutUvarint(out, body.size());
+    return out + body;
+  };
+  const std::string span1 = Span(1, 1).SerializeAsString() + group;
+  pb::trace::ScopeSpans scope;
+  scope.mutable_scope()->set_name("s");
+  const std::string scope_bytes = scope.SerializeAsString() + framed('\x12', span1) + group +
+                                  framed('\x12', Span(2, 1).SerializeAsString());
+  pb::trace::ResourceSpans rs = Rs("a", "");
+  const std::string rs_bytes = rs.SerializeAsString() + group + framed('\x12', scope_bytes);
+  pb::trace::ResourceSpans parsed;
+  ASSERT_TRUE(parsed.ParseFromString(rs_bytes));
+  ASSERT_EQ(parsed.scope_spans(0).spans_size(), 2);
+
+  const std::string_view view(rs_bytes);
+  absl::StatusOr<SplitResult> split = SplitSerialized(std::span(&view, 1));
+  ASSERT_TRUE(split.ok()) << split.status();
+  ASSERT_EQ(split->traces.size(), 2u);
+  EXPECT_EQ(TraceKeyString(split->traces[0].id), Id(1));
+  EXPECT_EQ(TraceKeyString(split->traces[1].id), Id(2));
+  EXPECT_EQ(split->traces[0].spans, 1);
+  EXPECT_EQ(split->traces[1].spans, 1);
+  pb::trace::ResourceSpans want = rs;
+  pb::trace::ScopeSpans* ws = want.add_scope_spans();
+  *ws->mutable_scope() = scope.scope();
+  ASSERT_TRUE(ws->add_spans()->ParseFromString(span1));
+  EXPECT_EQ(split->group(0), want.SerializeAsString());
+  const std::string_view chunk = split->chunk(split->traces[0]);
+  absl::StatusOr<std::string> merged = MergeSerializedGroups(std::span(&chunk, 1));
+  ASSERT_TRUE(merged.ok());
+  pb::trace::TracesData td;
+  ASSERT_TRUE(td.ParseFromString(*merged));
+  EXPECT_TRUE(MessageDifferencer::Equals(td.resource_spans(0), want));
+
+  std::string open_group;  // a start without its end
+  PutUvarint(open_group, (99 << 3) | 3);
+  std::string wrong_end = open_group;  // ended as field 98
+  PutUvarint(wrong_end, (98 << 3) | 4);
+  for (const std::string& bad_group : {open_group, wrong_end, std::string("\x0c", 1)}) {
+    const std::string bad = rs.SerializeAsString() + bad_group;
+    EXPECT_FALSE(parsed.ParseFromString(bad));
+    const std::string_view bv(bad);
+    EXPECT_FALSE(SplitSerialized(std::span(&bv, 1)).ok());
+  }
+}
+
+// Protobuf reads a tag as the low 32 bits of a varint of up to 5 bytes, so a 5-byte tag with
+// bits beyond 32 is an (unknown) field to it, not broken wire format; the split agrees (found by
+// traces_live_replay_fuzzer).
+TEST(SplitSerialized, ReadsATagAsItsLow32BitsAsProtobufDoes) {
+  pb::trace::ResourceSpans rs = Rs("a", "");
+  *Scope(&rs, "s")->add_spans() = Span(1, 1);
+  // Field 0x3ffffe6 (after truncation), length-delimited, empty; the 5th byte sets bit 32 too.
+  const std::string bytes = rs.SerializeAsString() + std::string("\xb2\xff\xff\xff\x12\x00", 6);
+  pb::trace::ResourceSpans parsed;
+  ASSERT_TRUE(parsed.ParseFromString(bytes));
+  const std::string_view view(bytes);
+  absl::StatusOr<SplitResult> split = SplitSerialized(std::span(&view, 1));
+  ASSERT_TRUE(split.ok()) << split.status();
+  ASSERT_EQ(split->traces.size(), 1u);
+  EXPECT_EQ(split->traces[0].spans, 1);
+  EXPECT_EQ(split->group(0), rs.SerializeAsString());  // the unknown field dropped
+}
+
 // Frames groups as one chunk.
 std::string Chunk(const std::vector<pb::trace::ResourceSpans>& groups) {
   std::string out;

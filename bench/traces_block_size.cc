@@ -13,6 +13,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <random>
@@ -34,21 +35,72 @@ using opentelemetry::proto::trace::v1::TracesData;
 namespace block = sprout::traces::block;
 namespace fmt_ = sprout::traces::block::format;
 
-const char* const kColNames[] = {
-    "trace.id", "trace.spans", "trace.start", "trace.duration", "trace.root_service",
-    "trace.root_service.dict", "trace.root_name", "trace.root_name.dict", "trace.groups",
-    "span.id", "span.bits", "span.id_exc", "span.parent", "span.parent_exc", "span.left",
-    "span.right", "span.start", "span.duration", "span.name", "span.name.dict", "span.kind",
-    "span.status_code", "span.status_msg", "span.status_msg.dict", "span.trace_state",
-    "span.trace_state.dict", "span.flags", "span.dropped_attrs", "span.dropped_events",
-    "span.dropped_links", "span.event_count", "span.link_count", "event.time", "event.name",
-    "event.name.dict", "event.dropped", "link.trace_id", "link.bits", "link.span_id",
-    "link.trace_state", "link.trace_state.dict", "link.flags", "link.dropped", "res.bits",
-    "res.schema", "res.schema.dict", "res.dropped", "res.extra", "scope.bits", "scope.name",
-    "scope.name.dict", "scope.version", "scope.version.dict", "scope.schema",
-    "scope.schema.dict", "scope.dropped", "keylist.resource", "keylist.span", "keylist.event",
-    "keylist.link", "keylist.scope", "keylist.resource.dict", "keylist.span.dict",
-    "keylist.event.dict", "keylist.link.dict", "keylist.scope.dict"};
+const char* const kColNames[] = {"trace.id",
+                                 "trace.spans",
+                                 "trace.start",
+                                 "trace.duration",
+                                 "trace.root_service",
+                                 "trace.root_service.dict",
+                                 "trace.root_name",
+                                 "trace.root_name.dict",
+                                 "trace.groups",
+                                 "span.id",
+                                 "span.bits",
+                                 "span.id_exc",
+                                 "span.parent",
+                                 "span.parent_exc",
+                                 "span.left",
+                                 "span.right",
+                                 "span.start",
+                                 "span.duration",
+                                 "span.name",
+                                 "span.name.dict",
+                                 "span.kind",
+                                 "span.status_code",
+                                 "span.status_msg",
+                                 "span.status_msg.dict",
+                                 "span.trace_state",
+                                 "span.trace_state.dict",
+                                 "span.flags",
+                                 "span.dropped_attrs",
+                                 "span.dropped_events",
+                                 "span.dropped_links",
+                                 "span.event_count",
+                                 "span.link_count",
+                                 "event.time",
+                                 "event.name",
+                                 "event.name.dict",
+                                 "event.dropped",
+                                 "link.trace_id",
+                                 "link.bits",
+                                 "link.span_id",
+                                 "link.trace_state",
+                                 "link.trace_state.dict",
+                                 "link.flags",
+                                 "link.dropped",
+                                 "res.bits",
+                                 "res.schema",
+                                 "res.schema.dict",
+                                 "res.dropped",
+                                 "res.extra",
+                                 "scope.bits",
+                                 "scope.name",
+                                 "scope.name.dict",
+                                 "scope.version",
+                                 "scope.version.dict",
+                                 "scope.schema",
+                                 "scope.schema.dict",
+                                 "scope.dropped",
+                                 "keylist.resource",
+                                 "keylist.span",
+                                 "keylist.event",
+                                 "keylist.link",
+                                 "keylist.scope",
+                                 "keylist.resource.dict",
+                                 "keylist.span.dict",
+                                 "keylist.event.dict",
+                                 "keylist.link.dict",
+                                 "keylist.scope.dict"};
 static_assert(sizeof(kColNames) / sizeof(kColNames[0]) == fmt_::kColCount);
 const char* const kScopeNames[] = {"resource", "span", "event", "link", "scope"};
 
@@ -95,8 +147,9 @@ int main(int argc, char** argv) {
   int zstd_baseline = 3;
   app.add_option("--spans", spans, "spans (whole traces)")->capture_default_str();
   app.add_option("--seed", seed, "corpus / PRNG seed")->capture_default_str();
-  app.add_option("--source", source, "corpus (bench/traces_corpus.h) or realistic "
-                                     "(block_testing.h RealisticTrace)")
+  app.add_option("--source", source,
+                 "corpus (bench/traces_corpus.h) or realistic "
+                 "(block_testing.h RealisticTrace)")
       ->capture_default_str();
   app.add_option("--page-target-spans", wo.page_target_spans)->capture_default_str();
   app.add_option("--zstd-level", wo.zstd_level)->capture_default_str();
@@ -137,6 +190,7 @@ int main(int argc, char** argv) {
   std::string z(ZSTD_compressBound(otlp.size()), '\0');
   const size_t zn = ZSTD_compress(z.data(), z.size(), otlp.data(), otlp.size(), zstd_baseline);
 
+  const auto t0 = std::chrono::steady_clock::now();
   block::BlockWriter writer(wo);
   for (const auto& [id, td] : traces) {
     if (absl::Status s = writer.Add(id, td); !s.ok()) {
@@ -151,6 +205,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double n = static_cast<double>(meta->span_count);
+  const double write_secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   absl::StatusOr<std::string> got = store.Get(block::BlockKey("t", "b", block::kIndexObject));
   if (!got.ok()) {
     std::fprintf(stderr, "index: %s\n", got.status().ToString().c_str());
@@ -222,19 +278,21 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::printf("source %s seed %llu: %llu traces, %llu spans, %u pages (page_target_spans %u, "
-              "zstd %d, bloom fp %g)\n",
-              source.c_str(), static_cast<unsigned long long>(seed),
-              static_cast<unsigned long long>(meta->trace_count),
-              static_cast<unsigned long long>(meta->span_count), meta->page_count,
-              wo.page_target_spans, wo.zstd_level, wo.bloom_false_positive_rate);
+  std::printf(
+      "source %s seed %llu: %llu traces, %llu spans, %u pages (page_target_spans %u, "
+      "zstd %d, bloom fp %g)\n",
+      source.c_str(), static_cast<unsigned long long>(seed),
+      static_cast<unsigned long long>(meta->trace_count),
+      static_cast<unsigned long long>(meta->span_count), meta->page_count, wo.page_target_spans,
+      wo.zstd_level, wo.bloom_false_positive_rate);
+  std::printf("writer (Add + Finish, wall): %.0f spans/s\n", n / write_secs);
   std::printf("OTLP %.1f B/span, zstd -%d of it %.1f B/span\n", double(otlp.size()) / n,
               zstd_baseline, double(zn) / n);
-  std::printf("block %.2f B/span: data %.2f, index %.2f (chunk directory %.2f, key tables %.2f),"
-              " bloom %.2f\n",
-              double(meta->total_bytes()) / n, double(meta->data_bytes) / n,
-              double(meta->index_bytes) / n, double(dir_bytes) / n, double(key_table_bytes) / n,
-              double(meta->bloom_bytes) / n);
+  std::printf(
+      "block %.2f B/span: data %.2f, index %.2f (chunk directory %.2f, key tables %.2f),"
+      " bloom %.2f\n",
+      double(meta->total_bytes()) / n, double(meta->data_bytes) / n, double(meta->index_bytes) / n,
+      double(dir_bytes) / n, double(key_table_bytes) / n, double(meta->bloom_bytes) / n);
 
   std::printf("\nfixed columns (B/span stored, raw, chunks):\n");
   std::vector<int> order(fmt_::kColCount);
@@ -271,6 +329,49 @@ int main(int argc, char** argv) {
     std::printf("  %-8s %-34s %7.2f %8.2f %6llu\n", kScopeNames[k.first], k.second.c_str(),
                 double(sz.stored) / n, double(sz.raw) / n,
                 static_cast<unsigned long long>(sz.chunks));
+  }
+  // Span start encodings (a format change, measured, not written): the stream of each page (the
+  // writer's page cut) as uvarints, zstd'd at the writer's level.
+  {
+    auto zsize = [&](const std::string& raw) {
+      std::string out(ZSTD_compressBound(raw.size()), '\0');
+      return ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), wo.zstd_level);
+    };
+    std::string cur, par, dur;
+    uint64_t cur_z = 0, par_z = 0, page_spans = 0;
+    auto flush = [&] {
+      cur_z += zsize(cur);
+      par_z += zsize(par);
+      cur.clear();
+      par.clear();
+      page_spans = 0;
+    };
+    for (const auto& [id, td] : traces) {
+      std::map<std::string, uint64_t> start_of;
+      uint64_t t0 = UINT64_MAX;
+      for (const auto& rs : td.resource_spans())
+        for (const auto& ss : rs.scope_spans())
+          for (const auto& sp : ss.spans()) {
+            start_of[sp.span_id()] = sp.start_time_unix_nano();
+            t0 = std::min<uint64_t>(t0, sp.start_time_unix_nano());
+          }
+      for (const auto& rs : td.resource_spans())
+        for (const auto& ss : rs.scope_spans())
+          for (const auto& sp : ss.spans()) {
+            sprout::PutUvarint(cur, sp.start_time_unix_nano() - t0);
+            auto it = start_of.find(sp.parent_span_id());
+            const uint64_t base = it == start_of.end() ? t0 : it->second;
+            sprout::PutUvarint(
+                par, fmt_::ZigZag(static_cast<int64_t>(sp.start_time_unix_nano() - base)));
+            ++page_spans;
+          }
+      if (page_spans >= wo.page_target_spans) flush();
+    }
+    flush();
+    std::printf(
+        "\nspan.start encodings (B/span, zstd -%d): offset from the trace start (v1) "
+        "%.2f, zigzag offset from the parent's start %.2f\n",
+        wo.zstd_level, double(cur_z) / n, double(par_z) / n);
   }
   std::printf("by scope:");
   for (int s = 0; s < fmt_::kScopes; ++s) std::printf(" %s %.2f", kScopeNames[s], by_scope[s]);

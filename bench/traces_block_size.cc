@@ -145,6 +145,7 @@ int main(int argc, char** argv) {
   block::BlockWriterOptions wo;
   int top = 40;
   int zstd_baseline = 3;
+  int lookups = 0;
   app.add_option("--spans", spans, "spans (whole traces)")->capture_default_str();
   app.add_option("--seed", seed, "corpus / PRNG seed")->capture_default_str();
   app.add_option("--source", source,
@@ -156,6 +157,8 @@ int main(int argc, char** argv) {
   app.add_option("--bloom-fp", wo.bloom_false_positive_rate)->capture_default_str();
   app.add_option("--top", top, "attribute keys listed (largest first)")->capture_default_str();
   app.add_option("--baseline-level", zstd_baseline, "zstd level of the OTLP baseline")
+      ->capture_default_str();
+  app.add_option("--lookups", lookups, "FindTrace calls timed on the block (0: none)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -372,6 +375,33 @@ int main(int argc, char** argv) {
         "\nspan.start encodings (B/span, zstd -%d): offset from the trace start (v1) "
         "%.2f, zigzag offset from the parent's start %.2f\n",
         wo.zstd_level, double(cur_z) / n, double(par_z) / n);
+  }
+  // Trace by ID on this block (in memory: the page read and decode, no disk): --lookups IDs
+  // spread over the block.
+  if (lookups > 0) {
+    absl::StatusOr<std::unique_ptr<block::BlockReader>> reader =
+        block::BlockReader::Open(&store, "t", "b");
+    if (!reader.ok()) {
+      std::fprintf(stderr, "Open: %s\n", reader.status().ToString().c_str());
+      return 1;
+    }
+    std::vector<const std::string*> ids;
+    for (const auto& [id, td] : traces) ids.push_back(&id);
+    std::vector<double> ms;
+    for (int i = 0; i < lookups; ++i) {
+      const std::string& id = *ids[static_cast<size_t>(i) * ids.size() / lookups];
+      const auto l0 = std::chrono::steady_clock::now();
+      auto found = (*reader)->FindTrace(id);
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - l0).count());
+      if (!found.ok() || !found->has_value()) {
+        std::fprintf(stderr, "FindTrace failed\n");
+        return 1;
+      }
+    }
+    std::sort(ms.begin(), ms.end());
+    std::printf("\nFindTrace (memory store, %d IDs): p50 %.2f ms, p99 %.2f ms\n", lookups,
+                ms[ms.size() / 2], ms[ms.size() * 99 / 100]);
   }
   std::printf("by scope:");
   for (int s = 0; s < fmt_::kScopes; ++s) std::printf(" %s %.2f", kScopeNames[s], by_scope[s]);

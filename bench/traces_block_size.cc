@@ -219,7 +219,8 @@ int main(int argc, char** argv) {
 
   // Walk the index (docs/format/traces-block.md "index").
   std::vector<Sizes> fixed(fmt_::kColCount);
-  std::map<std::pair<int, std::string>, Sizes> attr;  // (scope, key)
+  std::map<std::pair<int, std::string>, Sizes> attr;      // (scope, key)
+  std::map<std::pair<int, std::string>, Sizes> attr_ids;  // (scope, key): kSubStr only
   std::array<Sizes, fmt_::kSubCount> subs{};
   uint64_t dir_bytes = 0, key_table_bytes = 0;
   fmt_::Decoder d(std::string_view(index).substr(8, index.size() - 12));
@@ -266,6 +267,12 @@ int main(int argc, char** argv) {
         sz = &fixed[sub];
       } else {
         sz = &attr[{scope, keys[scope][key]}];
+        if (sub == fmt_::kSubStr) {
+          Sizes& ids_sz = attr_ids[{scope, keys[scope][key]}];
+          ids_sz.stored += stored;
+          ids_sz.raw += raw;
+          ++ids_sz.chunks;
+        }
         subs[sub].stored += stored;
         subs[sub].raw += raw;
         ++subs[sub].chunks;
@@ -321,7 +328,9 @@ int main(int argc, char** argv) {
   }
   std::printf("  %-24s %7.2f\n", "(all attributes)", double(attr_total) / n);
 
-  std::printf("\nattribute keys, largest first (B/span stored, raw, chunks):\n");
+  std::printf(
+      "\nattribute keys, largest first (B/span stored, raw, chunks; of it the string "
+      "ids stored):\n");
   std::vector<std::pair<std::pair<int, std::string>, Sizes>> keys(attr.begin(), attr.end());
   std::sort(keys.begin(), keys.end(),
             [](const auto& a, const auto& b) { return a.second.stored > b.second.stored; });
@@ -329,9 +338,9 @@ int main(int argc, char** argv) {
   for (const auto& [k, sz] : keys) by_scope[k.first] += double(sz.stored) / n;
   for (size_t i = 0; i < keys.size() && static_cast<int>(i) < top; ++i) {
     const auto& [k, sz] = keys[i];
-    std::printf("  %-8s %-34s %7.2f %8.2f %6llu\n", kScopeNames[k.first], k.second.c_str(),
+    std::printf("  %-8s %-34s %7.2f %8.2f %6llu %7.2f\n", kScopeNames[k.first], k.second.c_str(),
                 double(sz.stored) / n, double(sz.raw) / n,
-                static_cast<unsigned long long>(sz.chunks));
+                static_cast<unsigned long long>(sz.chunks), double(attr_ids[k].stored) / n);
   }
   // Span start encodings (a format change, measured, not written): the stream of each page (the
   // writer's page cut) as uvarints, zstd'd at the writer's level.

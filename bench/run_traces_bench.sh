@@ -231,7 +231,7 @@ stage_disk() {
   local b all replaced=" " d live=0 dead=0
   all=$(find "$BLOCKS" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
   for m in $(find "$BLOCKS" -name meta.json); do
-    replaced+="$(sed -n '/"sources"/,/]/p' "$m" | grep -o '[0-9A-Z]\{26\}' | tr '\n' ' ')"
+    replaced+="$(sed -n '/"sources"/,/]/p' "$m" | { grep -o '[0-9A-Z]\{26\}' || true; } | tr '\n' ' ')"
   done
   b=0
   for m in $(find "$BLOCKS" -name meta.json); do

@@ -11,7 +11,8 @@
 #               again including the settling after it (block cutting once traces go idle)
 #   zstd        the same spans' OTLP protobuf (traces_corpus_tool, same seed and start time)
 #               compressed with `zstd -3`: bytes/span, the same-run baseline for the disk figure
-#   disk        bytes/span on disk: the sum of the files under the local block path ÷ spans
+#   disk        bytes/span on disk: the files of the live blocks under the local block path ÷ spans
+#               (a compaction's inputs, kept for compacted_block_retention, are counted apart)
 #   trace_by_id sprout-traces-query --mode id: p50/p99 of /api/traces/<id> (protobuf) over IDs
 #               sampled from the sent corpus (the acceptance figure wants ≥ 10 M spans: SPANS)
 #   search      sprout-traces-query --mode search: /api/search?tags=... latency, and MB/s per core:
@@ -225,11 +226,27 @@ stage_disk() {
     echo "disk: SKIPPED — no block under $BLOCKS (no meta.json): the server cuts no blocks yet"
     return
   fi
-  local b
-  b=$(find "$BLOCKS" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+  # A compaction's inputs stay on disk (with their meta.json) for compacted_block_retention (1 h)
+  # after its output is written: they are counted apart, not as the spans' bytes.
+  local b all replaced=" " d live=0 dead=0
+  all=$(find "$BLOCKS" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+  for m in $(find "$BLOCKS" -name meta.json); do
+    replaced+="$(sed -n '/"sources"/,/]/p' "$m" | { grep -o '[0-9A-Z]\{26\}' || true; } | tr '\n' ' ')"
+  done
+  b=0
+  for m in $(find "$BLOCKS" -name meta.json); do
+    d=$(dirname "$m")
+    if [[ "$replaced" == *" $(basename "$d") "* ]]; then
+      dead=$((dead + 1))
+    else
+      live=$((live + 1))
+      b=$((b + $(find "$d" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')))
+    fi
+  done
   awk -v b="$b" -v n="$ACKED" -v z="$ZSTD_PER_SPAN" 'BEGIN {
     printf "disk: %d bytes in blocks for %d spans = %.1f bytes/span (zstd -3 baseline %.1f)\n", b, n, b / n, z }'
-  echo "blocks: $(find "$BLOCKS" -name meta.json | wc -l); WAL $(du -sb "$DATA/wal" | cut -f1) bytes"
+  echo "blocks: $live live, $dead replaced by a compaction (deleted after its grace); all files" \
+       "under the block path $all bytes; WAL $(du -sb "$DATA/wal" | cut -f1) bytes"
 }
 
 # ---- stage: trace by ID (needs blocks) ------------------------------------------------------

@@ -160,7 +160,8 @@ stage_ingest() {
   wait $load || { echo "loadgen failed: $(cat "$WORK/load.err")"; exit 1; }
   c1=$(cpu_ticks "$SERVER")
   read -r m1 st1 < <(machine_ticks); t1=$(date +%s.%N)
-  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+  # perf may have exited by itself (its error is in perf.err): that must not end the script.
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" || true; fi
   settle
   c2=$(cpu_ticks "$SERVER")
   echo "store after the send and settling: live traces $(server_metric tempo_ingester_live_traces)," \
@@ -188,7 +189,9 @@ stage_ingest() {
   awk -v b=$((m1 - m0)) -v st=$((st1 - st0)) -v hz="$TICKS" -v d="$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" \
       -v n="$(nproc)" 'BEGIN { printf "machine during the generator'"'"'s run: busy %.0f%% of all CPUs (steal %.0f%%), loadavg %s\n",
       100 * b / hz / d / n, 100 * st / hz / d / n, "'"$(cut -d' ' -f1 /proc/loadavg)"'" }'
-  if [ -n "$perf_pid" ]; then
+  if [ -n "$perf_pid" ] && [ ! -s "$WORK/perf.data" ]; then
+    echo "perf: no profile ($(tail -2 "$WORK/perf.err" | tr '\n' ' '))"
+  elif [ -n "$perf_pid" ]; then
     echo "== perf: top functions of the server during the send (self time)"
     [ -n "${PERF_DATA:-}" ] && cp "$WORK/perf.data" "$PERF_DATA"
     { perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null || true; } |

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstring>
 
 namespace sprout {
 namespace {
@@ -28,9 +29,50 @@ constexpr Tables MakeTables() {
 
 constexpr Tables kTables = MakeTables();
 
+#if defined(__x86_64__)
+// The SSE4.2 crc32 instruction computes CRC-32C (same reflected polynomial, no final XOR).
+__attribute__((target("sse4.2"))) uint32_t Crc32cSse42(std::string_view data, uint32_t crc) {
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  size_t n = data.size();
+  uint64_t c = ~crc;
+  while (n > 0 && (reinterpret_cast<uintptr_t>(p) & 7) != 0) {
+    c = __builtin_ia32_crc32qi(static_cast<uint32_t>(c), *p++);
+    --n;
+  }
+  while (n >= 8) {
+    uint64_t a;
+    std::memcpy(&a, p, 8);
+    c = __builtin_ia32_crc32di(c, a);
+    p += 8;
+    n -= 8;
+  }
+  while (n-- > 0) c = __builtin_ia32_crc32qi(static_cast<uint32_t>(c), *p++);
+  return ~static_cast<uint32_t>(c);
+}
+#endif
+
 }  // namespace
 
-uint32_t Crc32c(std::string_view data, uint32_t crc) {
+namespace crc32c_internal {
+
+bool HardwareAvailable() {
+#if defined(__x86_64__)
+  static const bool available = __builtin_cpu_supports("sse4.2");
+  return available;
+#else
+  return false;
+#endif
+}
+
+uint32_t Hardware(std::string_view data, uint32_t crc) {
+#if defined(__x86_64__)
+  return Crc32cSse42(data, crc);
+#else
+  return Portable(data, crc);
+#endif
+}
+
+uint32_t Portable(std::string_view data, uint32_t crc) {
   const auto* p = reinterpret_cast<const unsigned char*>(data.data());
   size_t n = data.size();
   crc = ~crc;
@@ -46,6 +88,13 @@ uint32_t Crc32c(std::string_view data, uint32_t crc) {
   }
   while (n-- > 0) crc = (crc >> 8) ^ kTables[0][(crc ^ *p++) & 0xff];
   return ~crc;
+}
+
+}  // namespace crc32c_internal
+
+uint32_t Crc32c(std::string_view data, uint32_t crc) {
+  return crc32c_internal::HardwareAvailable() ? crc32c_internal::Hardware(data, crc)
+                                              : crc32c_internal::Portable(data, crc);
 }
 
 }  // namespace sprout

@@ -116,13 +116,14 @@ function killLoop(variant, { aimed }) {
         const target = ['flush', 'compaction', 'block'][round % 3];
         let killer;
         let report = null;
+        let counters = [];
         if (aimed && !absent[target]) {
           info.target = target;
           // Half the time right at the sign, otherwise a little later (further into a flush).
           info.delayMs = Math.round(Math.random() * (Math.random() < 0.5 ? PHASE_DELAY_MAX_MS : PHASE_DELAY_LONG_MS) * 10) / 10;
           // `block`: only a new or removed entry under the blocks directory (a flush's or a
           // compaction's block being written, or a block deleted) is the sign.
-          const counters = { flush: FLUSH_COUNTERS, compaction: COMPACTION_COUNTERS, block: [] }[target];
+          counters = { flush: FLUSH_COUNTERS, compaction: COMPACTION_COUNTERS, block: [] }[target];
           await new Promise((r) => setTimeout(r, PHASE_MIN_MS));
           killer = killOnSign(server.child.pid, {
             metricsUrl: `${server.base}/metrics`,

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 
-#include "absl/hash/hash.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "base/coding.h"
 #include "base/status.h"
 
 namespace sprout::traces::live {
@@ -41,6 +41,46 @@ std::map<std::string, tpb::ResourceSpans> SplitByTrace(const tpb::ResourceSpans&
   return out;
 }
 
+namespace {
+
+// The number of spans of a TracesData.
+int64_t CountSpans(const tpb::TracesData& td) {
+  int64_t n = 0;
+  for (const tpb::ResourceSpans& rs : td.resource_spans()) {
+    for (const tpb::ScopeSpans& ss : rs.scope_spans()) n += ss.spans_size();
+  }
+  return n;
+}
+
+// Merges `chunks` (framed groups, in order) into one TracesData; `*bytes` gets its size.
+template <typename Chunks>
+tpb::TracesData MergeChunks(const Chunks& chunks, int64_t* bytes) {
+  std::vector<std::string_view> views;
+  views.reserve(chunks.size());
+  for (const auto& c : chunks) views.push_back(c.view());
+  tpb::TracesData td;
+  absl::StatusOr<std::string> merged = MergeSerializedGroups(views);
+  // The chunks were split by SplitSerialized from bytes that parsed: they always merge.
+  if (merged.ok() && td.ParseFromString(*merged)) {
+    if (bytes != nullptr) *bytes = static_cast<int64_t>(merged->size());
+  } else {
+    td.Clear();
+    if (bytes != nullptr) *bytes = 0;
+  }
+  return td;
+}
+
+std::vector<std::string> SortedIds(std::vector<TraceKey> keys) {
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::vector<std::string> out;
+  out.reserve(keys.size());
+  for (const TraceKey& k : keys) out.push_back(TraceKeyString(k));
+  return out;
+}
+
+}  // namespace
+
 TenantTraces::TenantTraces(std::unique_ptr<wal::TracesWal> wal, TenantTracesOptions options)
     : wal_(std::move(wal)), options_(std::move(options)) {}
 
@@ -52,39 +92,43 @@ absl::StatusOr<std::unique_ptr<TenantTraces>> TenantTraces::Open(storage::Env* e
                    wal::TracesWal::Open(env, std::move(dir), options.wal));
   std::unique_ptr<TenantTraces> t(new TenantTraces(std::move(w), std::move(options)));
   const absl::Time now = t->Now();
-  // Per trace: hash of a group's bytes -> indexes of its groups with that hash (a checkpoint
-  // repeats groups of older segments; exact repeats are dropped).
-  std::map<std::string, std::unordered_multimap<size_t, size_t>> seen;
+  // Per trace: the bytes of its groups replayed so far (views into the live set's buffers). A
+  // checkpoint repeats groups of older segments (and a client retry a whole group): exact
+  // repeats are dropped.
+  absl::flat_hash_map<TraceKey, absl::flat_hash_set<std::string_view>> seen;
   const auto replay_batch = [&](const wal::ReplayedBatch& b) {
+    std::vector<std::string_view> valid;
+    valid.reserve(b.resource_spans.size());
+    tpb::ResourceSpans rs;
     for (std::string_view bytes : b.resource_spans) {
-      tpb::ResourceSpans rs;
       if (!rs.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
         ++t->replay_info_.unparsable_resource_spans;
         continue;
       }
-      int64_t invalid = 0;
-      for (auto& [id, group] : SplitByTrace(rs, &invalid)) {
-        auto [it, inserted] = t->live_.try_emplace(id);
-        LiveTrace& lt = it->second;
-        std::string group_bytes = group.SerializeAsString();
-        const size_t hash = absl::HashOf(group_bytes);
-        auto& hashes = seen[id];
-        bool duplicate = false;
-        for (auto [h, end] = hashes.equal_range(hash); h != end; ++h) {
-          if (lt.groups[h->second].SerializeAsString() == group_bytes) {
-            duplicate = true;
-            break;
-          }
-        }
-        if (duplicate) {
+      valid.push_back(bytes);
+    }
+    absl::StatusOr<SplitResult> split = SplitSerialized(valid);
+    if (!split.ok()) {  // not reached: every one parsed
+      t->replay_info_.unparsable_resource_spans += valid.size();
+      return absl::OkStatus();
+    }
+    std::shared_ptr<const std::string> buffer = split->data;
+    for (const SplitTrace& st : split->traces) {
+      auto& hashes = seen[st.id];
+      for (size_t g = st.first_group; g < st.first_group + st.group_count; ++g) {
+        const std::string_view group = split->group(g);
+        if (!hashes.insert(group).second) {
           ++t->replay_info_.duplicate_groups;
           continue;
         }
-        hashes.emplace(hash, lt.groups.size());
+        auto [it, inserted] = t->live_.try_emplace(st.id);
+        Trace& lt = it->second;
         if (inserted) lt.first_arrival = now;
         lt.last_arrival = now;
-        lt.bytes += static_cast<int64_t>(group_bytes.size());
-        lt.groups.push_back(std::move(group));
+        lt.bytes += static_cast<int64_t>(group.size());
+        lt.spans += split->groups[g].spans;
+        const size_t frame = 1 + UvarintLength(group.size());
+        lt.chunks.push_back(Chunk{buffer, split->groups[g].offset - frame, frame + group.size()});
       }
     }
     return absl::OkStatus();
@@ -100,265 +144,330 @@ absl::StatusOr<PushResult> TenantTraces::Push(
 
 absl::StatusOr<PushResult> TenantTraces::Push(
     const google::protobuf::RepeatedPtrField<tpb::ResourceSpans>& resource_spans) {
-  PushResult result;
-  // This request's groups per trace, in request order.
-  struct Incoming {
-    std::vector<tpb::ResourceSpans> groups;
-    int64_t bytes = 0;
-    int64_t spans = 0;
-  };
-  std::map<std::string, Incoming> incoming;
-  int64_t invalid = 0;
-  for (const tpb::ResourceSpans& rs : resource_spans) {
-    for (auto& [id, group] : SplitByTrace(rs, &invalid)) {
-      Incoming& in = incoming[id];
-      in.bytes += static_cast<int64_t>(group.ByteSizeLong());
-      for (const tpb::ScopeSpans& ss : group.scope_spans()) in.spans += ss.spans_size();
-      in.groups.push_back(std::move(group));
-    }
+  std::vector<std::string> serialized(static_cast<size_t>(resource_spans.size()));
+  std::vector<std::string_view> views(serialized.size());
+  for (int i = 0; i < resource_spans.size(); ++i) {
+    resource_spans[i].SerializeToString(&serialized[i]);
+    views[i] = serialized[i];
   }
-  if (invalid > 0) result.discarded_spans[kReasonInvalidTraceId] = invalid;
+  return PushSerialized(views);
+}
 
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<std::string> serialized;
-  for (auto it = incoming.begin(); it != incoming.end();) {
-    const auto live = live_.find(it->first);
-    const int64_t have = live == live_.end() ? 0 : live->second.bytes;
-    if (options_.max_bytes_per_trace > 0 &&
-        have + it->second.bytes > options_.max_bytes_per_trace) {
-      result.discarded_spans[kReasonTraceTooLarge] += it->second.spans;
-      it = incoming.erase(it);
-      continue;
+absl::StatusOr<PushResult> TenantTraces::PushSerialized(
+    std::span<const std::string_view> resource_spans) {
+  ASSIGN_OR_RETURN(SplitResult split, SplitSerialized(resource_spans));
+  PushResult result;
+  if (split.invalid_spans > 0) result.discarded_spans[kReasonInvalidTraceId] = split.invalid_spans;
+  std::vector<char> kept(split.traces.size(), 0);
+  std::vector<std::string_view> groups;
+  groups.reserve(split.groups.size());
+  std::shared_ptr<const std::string> buffer = split.data;
+
+  // Under the lock: the limit decisions, and the kept bytes reserved on their live traces (so
+  // that a concurrent push's decision sees them, and CutIdle and StartFlush leave the traces
+  // alone until the append is settled).
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return !rotating_; });
+  int64_t too_large = 0;
+  for (size_t i = 0; i < split.traces.size(); ++i) {
+    const SplitTrace& st = split.traces[i];
+    if (options_.max_bytes_per_trace > 0) {
+      const auto live = live_.find(st.id);
+      const int64_t have = live == live_.end() ? 0 : live->second.bytes;
+      if (have + st.bytes > options_.max_bytes_per_trace) {
+        too_large += st.spans;
+        continue;
+      }
     }
-    result.accepted_spans += it->second.spans;
-    for (const tpb::ResourceSpans& g : it->second.groups)
-      serialized.push_back(g.SerializeAsString());
-    ++it;
+    kept[i] = 1;
+    result.accepted_spans += st.spans;
+    Trace& lt = live_[st.id];
+    lt.bytes += st.bytes;
+    ++lt.inflight;
+    for (size_t g = st.first_group; g < st.first_group + st.group_count; ++g) {
+      groups.push_back(split.group(g));
+    }
   }
-  if (serialized.empty()) return result;
-  std::vector<std::string_view> views(serialized.begin(), serialized.end());
-  RETURN_IF_ERROR(wal_->Append(views).status());
+  if (too_large > 0) result.discarded_spans[kReasonTraceTooLarge] = too_large;
+  if (groups.empty()) return result;
+
+  // The append (and its sync) without the lock: concurrent pushers share the segment log's
+  // write and fdatasync (group commit).
+  ++appends_in_flight_;
+  lock.unlock();
+  const absl::Status appended = wal_->Append(groups).status();
+  lock.lock();
+  if (--appends_in_flight_ == 0) cv_.notify_all();
 
   const absl::Time now = Now();
-  for (auto& [id, in] : incoming) {
-    auto [it, inserted] = live_.try_emplace(id);
-    LiveTrace& lt = it->second;
-    if (inserted) lt.first_arrival = now;
+  for (size_t i = 0; i < split.traces.size(); ++i) {
+    if (!kept[i]) continue;
+    const SplitTrace& st = split.traces[i];
+    const auto it = live_.find(st.id);  // still live: nothing moves a trace with a push in flight
+    Trace& lt = it->second;
+    --lt.inflight;
+    if (!appended.ok()) {
+      lt.bytes -= st.bytes;
+      if (lt.chunks.empty() && lt.inflight == 0) live_.erase(it);
+      continue;
+    }
+    if (lt.chunks.empty()) lt.first_arrival = now;
     lt.last_arrival = now;
-    lt.bytes += in.bytes;
-    for (tpb::ResourceSpans& g : in.groups) lt.groups.push_back(std::move(g));
+    lt.spans += st.spans;
+    lt.chunks.push_back(Chunk{buffer, st.offset, st.size});
   }
+  if (!appended.ok()) return appended;
   return result;
 }
 
 tpb::TracesData MergeGroups(const std::vector<const tpb::ResourceSpans*>& groups) {
-  tpb::TracesData out;
-  // Resource key: serialized resource + schema URL; scope key: serialized scope + schema URL.
-  std::map<std::string, tpb::ResourceSpans*> resources;
-  std::map<std::pair<tpb::ResourceSpans*, std::string>, tpb::ScopeSpans*> scopes;
-  std::map<std::pair<std::string, std::string>, bool> seen;  // (span ID, span bytes)
-  for (const tpb::ResourceSpans* group : groups) {
-    const tpb::ResourceSpans& g = *group;
-    std::string rkey = g.resource().SerializeAsString();
-    rkey.push_back('\0');
-    rkey += g.schema_url();
-    tpb::ResourceSpans*& r = resources[rkey];
-    for (const tpb::ScopeSpans& ss : g.scope_spans()) {
-      for (const tpb::Span& span : ss.spans()) {
-        if (!seen.try_emplace({span.span_id(), span.SerializeAsString()}, true).second) continue;
-        if (r == nullptr) {
-          r = out.add_resource_spans();
-          if (g.has_resource()) *r->mutable_resource() = g.resource();
-          r->set_schema_url(g.schema_url());
-        }
-        std::string skey = ss.scope().SerializeAsString();
-        skey.push_back('\0');
-        skey += ss.schema_url();
-        tpb::ScopeSpans*& s = scopes[{r, skey}];
-        if (s == nullptr) {
-          s = r->add_scope_spans();
-          if (ss.has_scope()) *s->mutable_scope() = ss.scope();
-          s->set_schema_url(ss.schema_url());
-        }
-        *s->add_spans() = span;
-      }
-    }
+  // Framed as TracesData field 1, then merged at the byte level.
+  std::string chunk;
+  for (const tpb::ResourceSpans* g : groups) {
+    chunk.push_back('\x0a');
+    PutUvarint(chunk, g->ByteSizeLong());
+    g->AppendToString(&chunk);
   }
+  const std::string_view view(chunk);
+  tpb::TracesData out;
+  absl::StatusOr<std::string> merged = MergeSerializedGroups(std::span(&view, 1));
+  if (merged.ok()) out.ParseFromString(*merged);
   return out;
 }
 
-tpb::TracesData TenantTraces::Merge(const std::vector<const LiveTrace*>& parts) {
-  std::vector<const tpb::ResourceSpans*> groups;
-  for (const LiveTrace* part : parts) {
-    for (const tpb::ResourceSpans& g : part->groups) groups.push_back(&g);
-  }
-  return MergeGroups(groups);
-}
-
 std::optional<tpb::TracesData> TenantTraces::FindTrace(const std::string& trace_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<const LiveTrace*> parts;
-  for (const TraceMap* set : {&flushing_, &pending_, &live_}) {
-    const auto it = set->find(trace_id);
-    if (it != set->end()) parts.push_back(&it->second);
+  if (trace_id.size() != 16) return std::nullopt;
+  const TraceKey key = ToTraceKey(trace_id);
+  std::vector<Chunk> chunks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const TraceMap* set : {static_cast<const TraceMap*>(flushing_.get()), &pending_, &live_}) {
+      if (set == nullptr) continue;
+      const auto it = set->find(key);
+      if (it != set->end()) {
+        chunks.insert(chunks.end(), it->second.chunks.begin(), it->second.chunks.end());
+      }
+    }
   }
-  if (parts.empty()) return std::nullopt;
-  return Merge(parts);
+  if (chunks.empty()) return std::nullopt;
+  return MergeChunks(chunks, nullptr);
 }
 
-void TenantTraces::MergeInto(TraceMap* to, const std::string& id, LiveTrace part, bool in_front) {
+void TenantTraces::MergeInto(TraceMap* to, const TraceKey& id, Trace part, bool in_front) {
   auto [it, inserted] = to->try_emplace(id);
   if (inserted) {
     it->second = std::move(part);
     return;
   }
-  LiveTrace& have = it->second;
+  Trace& have = it->second;
   if (in_front) {
-    part.groups.insert(part.groups.end(), std::make_move_iterator(have.groups.begin()),
-                       std::make_move_iterator(have.groups.end()));
-    have.groups = std::move(part.groups);
+    part.chunks.insert(part.chunks.end(), std::make_move_iterator(have.chunks.begin()),
+                       std::make_move_iterator(have.chunks.end()));
+    have.chunks = std::move(part.chunks);
   } else {
-    have.groups.insert(have.groups.end(), std::make_move_iterator(part.groups.begin()),
-                       std::make_move_iterator(part.groups.end()));
+    have.chunks.insert(have.chunks.end(), std::make_move_iterator(part.chunks.begin()),
+                       std::make_move_iterator(part.chunks.end()));
   }
   have.first_arrival = std::min(have.first_arrival, part.first_arrival);
   have.last_arrival = std::max(have.last_arrival, part.last_arrival);
   have.cut = std::min(have.cut, part.cut);
   have.bytes += part.bytes;
+  have.spans += part.spans;
 }
 
 std::vector<std::string> TenantTraces::CutIdle(absl::Time now, absl::Duration idle_period) {
-  std::vector<std::string> out;
+  std::vector<TraceKey> cut;
   std::lock_guard<std::mutex> lock(mu_);
   for (auto it = live_.begin(); it != live_.end();) {
-    if (now - it->second.last_arrival > idle_period) {
-      out.push_back(it->first);
-      LiveTrace part = std::move(it->second);
+    if (it->second.inflight == 0 && now - it->second.last_arrival > idle_period) {
+      cut.push_back(it->first);
+      Trace part = std::move(it->second);
       part.cut = now;
       pending_bytes_ += part.bytes;
       MergeInto(&pending_, it->first, std::move(part), /*in_front=*/false);
-      it = live_.erase(it);
+      live_.erase(it++);
     } else {
       ++it;
     }
   }
-  return out;
+  return SortedIds(std::move(cut));
 }
 
-absl::Status TenantTraces::WriteCheckpoint() {
+absl::Status TenantTraces::WriteCheckpoint(const std::vector<Chunk>& chunks) {
   // Batches kept under the WAL's record limit (with room for the framing of each group).
   const uint64_t limit = options_.wal.max_record_size > 64 ? options_.wal.max_record_size - 64 : 1;
-  std::vector<std::string> batch;
+  std::vector<std::string_view> batch;
   uint64_t batch_bytes = 0;
   const auto flush = [&]() -> absl::Status {
     if (batch.empty()) return absl::OkStatus();
-    std::vector<std::string_view> views(batch.begin(), batch.end());
-    RETURN_IF_ERROR(wal_->Append(views).status());
+    RETURN_IF_ERROR(wal_->Append(batch).status());
     batch.clear();
     batch_bytes = 0;
     return absl::OkStatus();
   };
-  for (const auto& [id, trace] : live_) {
-    for (const tpb::ResourceSpans& g : trace.groups) {
-      std::string bytes = g.SerializeAsString();
-      const uint64_t cost = bytes.size() + 16;
+  for (const Chunk& chunk : chunks) {
+    ASSIGN_OR_RETURN(std::vector<std::string_view> groups, ResourceSpansOf(chunk.view()));
+    for (std::string_view g : groups) {
+      const uint64_t cost = g.size() + 16;
       if (batch_bytes + cost > limit) RETURN_IF_ERROR(flush());
       batch_bytes += cost;
-      batch.push_back(std::move(bytes));
+      batch.push_back(g);
     }
   }
   RETURN_IF_ERROR(flush());
   return wal_->Sync();
 }
 
+void TenantTraces::ReturnFlushingToPending() {
+  if (flushing_ != nullptr) {
+    for (auto& [id, trace] : *flushing_) {
+      pending_bytes_ += trace.bytes;
+      MergeInto(&pending_, id, std::move(trace), /*in_front=*/true);
+    }
+  }
+  flushing_.reset();
+  flushing_job_ = 0;
+  flushing_ready_ = false;
+}
+
 absl::StatusOr<std::optional<FlushJob>> TenantTraces::StartFlush(absl::Time now,
                                                                  absl::Duration max_block_duration,
                                                                  int64_t max_block_bytes,
                                                                  bool force) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (flushing_job_ != 0) return std::optional<FlushJob>();
-  if (force) {
-    for (auto& [id, trace] : live_) {
-      trace.cut = now;
-      pending_bytes_ += trace.bytes;
-      MergeInto(&pending_, id, std::move(trace), /*in_front=*/false);
-    }
-    live_.clear();
-  }
-  if (pending_.empty()) return std::optional<FlushJob>();
-  absl::Time oldest = absl::InfiniteFuture();
-  for (const auto& [id, trace] : pending_) oldest = std::min(oldest, trace.cut);
-  const bool due = force || (max_block_bytes > 0 && pending_bytes_ >= max_block_bytes) ||
-                   now - oldest >= max_block_duration;
-  if (!due) return std::optional<FlushJob>();
-
-  ASSIGN_OR_RETURN(const uint64_t segment, wal_->Rotate());
-  RETURN_IF_ERROR(WriteCheckpoint());
-
   FlushJob job;
-  job.id = next_job_id_++;
-  job.wal_segment = segment;
-  job.traces.reserve(pending_.size());
-  for (const auto& [id, trace] : pending_) {
-    CutTrace c;
-    c.trace_id = id;
-    c.trace = Merge({&trace});
+  std::vector<Chunk> checkpoint;
+  std::shared_ptr<const TraceMap> traces;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (flushing_job_ != 0 || rotating_) return std::optional<FlushJob>();
+    if (!force) {
+      if (pending_.empty()) return std::optional<FlushJob>();
+      absl::Time oldest = absl::InfiniteFuture();
+      for (const auto& [id, trace] : pending_) oldest = std::min(oldest, trace.cut);
+      const bool due = (max_block_bytes > 0 && pending_bytes_ >= max_block_bytes) ||
+                       now - oldest >= max_block_duration;
+      if (!due) return std::optional<FlushJob>();
+    }
+    // New pushes wait; the appends in flight finish (and enter the live set) first, so that
+    // every acknowledged push is below the new segment and in the live set, or in the job.
+    rotating_ = true;
+    cv_.wait(lock, [this] { return appends_in_flight_ == 0; });
+    struct Done {
+      TenantTraces* t;
+      ~Done() {
+        t->rotating_ = false;
+        t->cv_.notify_all();
+      }
+    } done{this};
+    if (force) {
+      for (auto& [id, trace] : live_) {
+        if (trace.chunks.empty()) continue;
+        trace.cut = now;
+        pending_bytes_ += trace.bytes;
+        MergeInto(&pending_, id, std::move(trace), /*in_front=*/false);
+      }
+      live_.clear();
+    }
+    if (pending_.empty()) return std::optional<FlushJob>();
+
+    // Later pushes go to `segment` or above. The live set's bytes (shared, immutable) are the
+    // checkpoint, written below without the lock.
+    ASSIGN_OR_RETURN(job.wal_segment, wal_->Rotate());
+    for (const auto& [id, trace] : live_) {
+      checkpoint.insert(checkpoint.end(), trace.chunks.begin(), trace.chunks.end());
+    }
+    flushing_ = std::make_shared<TraceMap>(std::move(pending_));
+    pending_ = TraceMap();
+    pending_bytes_ = 0;
+    job.id = next_job_id_++;
+    flushing_job_ = job.id;
+    flushing_ready_ = false;
+    traces = flushing_;
+  }
+
+  if (absl::Status s = WriteCheckpoint(checkpoint); !s.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ReturnFlushingToPending();
+    return s;
+  }
+  checkpoint.clear();
+
+  // The job, from the flushing set (not changed until CompleteFlush, which needs this job).
+  std::vector<TraceKey> ids;
+  ids.reserve(traces->size());
+  for (const auto& [id, trace] : *traces) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  job.traces.reserve(ids.size());
+  for (const TraceKey& id : ids) {
+    const Trace& trace = traces->at(id);
+    CutTrace& c = job.traces.emplace_back();
+    c.trace_id = TraceKeyString(id);
+    int64_t bytes = 0;
+    c.trace = MergeChunks(trace.chunks, &bytes);
     c.first_arrival = trace.first_arrival;
     c.last_arrival = trace.last_arrival;
     c.bytes = trace.bytes;
-    job.bytes += static_cast<int64_t>(c.trace.ByteSizeLong());
-    for (const tpb::ResourceSpans& rs : c.trace.resource_spans()) {
-      for (const tpb::ScopeSpans& ss : rs.scope_spans()) job.spans += ss.spans_size();
-    }
-    job.traces.push_back(std::move(c));
+    job.bytes += bytes;
+    job.spans += CountSpans(c.trace);
   }
-  flushing_.swap(pending_);
-  pending_.clear();
-  pending_bytes_ = 0;
-  flushing_job_ = job.id;
+  traces.reset();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    flushing_ready_ = true;
+  }
   return std::optional<FlushJob>(std::move(job));
 }
 
 absl::Status TenantTraces::CompleteFlush(const FlushJob& job, bool ok) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (job.id == 0 || job.id != flushing_job_) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("flush job ", job.id, " is not the job being flushed"));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (job.id == 0 || job.id != flushing_job_ || !flushing_ready_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("flush job ", job.id, " is not the job being flushed"));
+    }
+    if (!ok) {
+      ReturnFlushingToPending();
+      return absl::OkStatus();
+    }
+    flushing_.reset();
+    flushing_job_ = 0;
+    flushing_ready_ = false;
   }
-  flushing_job_ = 0;
-  TraceMap done;
-  done.swap(flushing_);
-  if (ok) return wal_->Truncate(job.wal_segment);
-  for (auto& [id, trace] : done) {
-    pending_bytes_ += trace.bytes;
-    MergeInto(&pending_, id, std::move(trace), /*in_front=*/true);
-  }
-  return absl::OkStatus();
+  return wal_->Truncate(job.wal_segment);
 }
 
 std::vector<std::string> TenantTraces::LiveTraceIds() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<std::string> ids;
-  ids.reserve(live_.size());
-  for (const auto& [id, trace] : live_) ids.push_back(id);
-  return ids;
+  std::vector<TraceKey> keys;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    keys.reserve(live_.size());
+    for (const auto& [id, trace] : live_) {
+      if (!trace.chunks.empty()) keys.push_back(id);
+    }
+  }
+  return SortedIds(std::move(keys));
 }
 
 std::vector<std::string> TenantTraces::TraceIds() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<std::string> ids;
-  ids.reserve(live_.size() + pending_.size() + flushing_.size());
-  for (const TraceMap* set : {&live_, &pending_, &flushing_}) {
-    for (const auto& [id, trace] : *set) ids.push_back(id);
+  std::vector<TraceKey> keys;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    keys.reserve(live_.size() + pending_.size() + (flushing_ ? flushing_->size() : 0));
+    for (const TraceMap* set : {&live_, &pending_, static_cast<const TraceMap*>(flushing_.get())}) {
+      if (set == nullptr) continue;
+      for (const auto& [id, trace] : *set) {
+        if (!trace.chunks.empty()) keys.push_back(id);  // not a push still in flight
+      }
+    }
   }
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  return ids;
+  return SortedIds(std::move(keys));
 }
 
 size_t TenantTraces::live_traces() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return live_.size();
+  size_t n = 0;
+  for (const auto& [id, trace] : live_) n += trace.chunks.empty() ? 0 : 1;
+  return n;
 }
 
 size_t TenantTraces::pending_traces() const {
@@ -368,7 +477,7 @@ size_t TenantTraces::pending_traces() const {
 
 size_t TenantTraces::flushing_traces() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return flushing_.size();
+  return flushing_ ? flushing_->size() : 0;
 }
 
 int64_t TenantTraces::pending_bytes() const {

@@ -40,29 +40,43 @@
 // trace (only the live part counts). A span whose trace ID is not 16 bytes is dropped under reason
 // "invalid_trace_id".
 //
-// Thread-safety: every method may be called from any thread. One mutex guards the live set and
-// is held for the whole of Push (limit check, WAL append and sync, insertion), so pushes are
-// serialized and a limit decision always sees every earlier push; FindTrace, CutIdle and the
-// flush calls wait for a Push in progress (StartFlush holds it while it writes the checkpoint). (A
-// later change may reserve bytes under the lock and append outside it to share WAL syncs between
-// pushers.)
+// Storage: a trace's spans are the serialized ResourceSpans groups written to the WAL (split by
+// trace at the byte level, span_bytes.h), kept as chunks of one shared buffer per push; they are
+// merged and parsed only for FindTrace and a flush job.
+//
+// Thread-safety: every method may be called from any thread. One mutex guards the three sets.
+// Push splits its request without it; under it, decides the limits and reserves the kept bytes
+// on their live traces (so every limit decision sees every earlier and concurrent push); then
+// appends to the WAL WITHOUT it (concurrent pushers share the segment log's write and
+// fdatasync: group commit) and takes it again to insert the spans (or to undo the reservation
+// when the append failed). Acknowledged spans are live before Push returns; two concurrent
+// pushes of one trace may be kept in either order. CutIdle leaves a trace with a push in
+// flight live. StartFlush holds the mutex to rotate the WAL (new pushes wait, the appends in
+// flight finish first, so every acknowledged span is below the new segment and in memory) and
+// to move pending to flushing; it writes the checkpoint and builds the job without it.
+// FindTrace merges and parses outside it.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "storage/env.h"
+#include "traces/live/span_bytes.h"
 #include "traces/wal/traces_wal.h"
 
 namespace sprout::traces::live {
@@ -127,6 +141,9 @@ class TenantTraces {
   absl::StatusOr<PushResult> Push(
       const google::protobuf::RepeatedPtrField<opentelemetry::proto::trace::v1::ResourceSpans>&
           resource_spans);
+  // The same for serialized ResourceSpans (each as SerializeAsString writes it: the live set
+  // keeps these bytes, split by trace). InvalidArgument when one is not valid wire format.
+  absl::StatusOr<PushResult> PushSerialized(std::span<const std::string_view> resource_spans);
 
   // The live trace `trace_id` (16 bytes): one ResourceSpans per distinct resource (by bytes),
   // one ScopeSpans per distinct scope within it (by bytes, with the schema URLs), spans in
@@ -170,36 +187,51 @@ class TenantTraces {
   wal::TracesWal* wal() { return wal_.get(); }
 
  private:
-  struct LiveTrace {
-    std::vector<opentelemetry::proto::trace::v1::ResourceSpans> groups;
+  // A run of framed ResourceSpans groups of one trace (see span_bytes.h) in a shared buffer: the
+  // bytes of one push (or one replayed group), as they were written to the WAL.
+  struct Chunk {
+    std::shared_ptr<const std::string> buffer;
+    size_t offset = 0;
+    size_t size = 0;
+    std::string_view view() const { return std::string_view(buffer->data() + offset, size); }
+  };
+  struct Trace {
+    std::vector<Chunk> chunks;  // in arrival order
     absl::Time first_arrival;
     absl::Time last_arrival;
-    absl::Time cut;  // when it entered `pending` (pending and flushing parts only)
-    int64_t bytes = 0;
+    absl::Time cut;     // when it entered `pending` (pending and flushing parts only)
+    int64_t bytes = 0;  // the sum of its groups' serialized sizes (+ pushes in flight: live)
+    int64_t spans = 0;
+    int32_t inflight = 0;  // live only: pushes whose WAL append is in progress
   };
-  using TraceMap = std::map<std::string, LiveTrace>;
+  using TraceMap = absl::flat_hash_map<TraceKey, Trace>;
 
   TenantTraces(std::unique_ptr<wal::TracesWal> wal, TenantTracesOptions options);
   absl::Time Now() const;
-  // The groups of `parts` (in that order) merged as FindTrace describes.
-  static opentelemetry::proto::trace::v1::TracesData Merge(
-      const std::vector<const LiveTrace*>& parts);
   // Moves `part` into `*to` under `id`: appended after an existing part (or before it when
   // `in_front`), arrival times widened, the oldest cut time kept.
-  static void MergeInto(TraceMap* to, const std::string& id, LiveTrace part, bool in_front);
-  // Appends every live trace to the WAL (the checkpoint). Needs mu_.
-  absl::Status WriteCheckpoint();
+  static void MergeInto(TraceMap* to, const TraceKey& id, Trace part, bool in_front);
+  // Appends the groups of `chunks` to the WAL (the checkpoint) in batches under the WAL's
+  // max_record_size, then syncs it.
+  absl::Status WriteCheckpoint(const std::vector<Chunk>& chunks);
+  // Moves the flushing set back to pending, in front of newer parts. Needs mu_.
+  void ReturnFlushingToPending();
 
   std::unique_ptr<wal::TracesWal> wal_;
   const TenantTracesOptions options_;
   ReplayInfo replay_info_;
   mutable std::mutex mu_;
-  TraceMap live_;              // guarded by mu_
-  TraceMap pending_;           // guarded by mu_
-  TraceMap flushing_;          // guarded by mu_
-  int64_t pending_bytes_ = 0;  // guarded by mu_
-  uint64_t next_job_id_ = 1;   // guarded by mu_
-  uint64_t flushing_job_ = 0;  // guarded by mu_; 0 = none
+  TraceMap live_;     // guarded by mu_
+  TraceMap pending_;  // guarded by mu_
+  // The job's traces: immutable while the job is built (outside mu_), replaced under mu_.
+  std::shared_ptr<TraceMap> flushing_;  // guarded by mu_
+  int64_t pending_bytes_ = 0;           // guarded by mu_
+  uint64_t next_job_id_ = 1;            // guarded by mu_
+  uint64_t flushing_job_ = 0;           // guarded by mu_; 0 = none
+  bool flushing_ready_ = false;         // guarded by mu_; StartFlush returned the job
+  std::condition_variable cv_;          // appends_in_flight_ reached 0; rotating_ cleared
+  int appends_in_flight_ = 0;           // guarded by mu_
+  bool rotating_ = false;               // guarded by mu_; StartFlush is rotating: pushes wait
 };
 
 // The merge rule of FindTrace, for any parts of one trace (e.g. the ResourceSpans of several

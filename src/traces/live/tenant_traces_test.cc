@@ -4,10 +4,14 @@
 // max_bytes_per_trace drops only the new spans of the large trace; exact duplicates are kept
 // once; CutIdle moves exactly the idle traces to pending; the flush pipeline (StartFlush's
 // triggers and job, CompleteFlush ok/failed, FindTrace across live/pending/flushing, the WAL
-// truncated only after a durable block) and crashes at every step of it lose nothing.
+// truncated only after a durable block) and crashes at every step of it lose nothing; a trace
+// split across pushes with an exact max_bytes_per_trace; pushes during flushes; a failed
+// checkpoint retried; concurrent pushers sharing WAL syncs (group commit).
 #include "traces/live/tenant_traces.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -401,6 +405,28 @@ TEST(TenantTracesFlush, BytesTriggerAJobOfWholeMergedTracesSortedById) {
   EXPECT_FALSE(MustStart(*t, kT0 + absl::Hours(9), absl::Seconds(1), 1, true).has_value());
 }
 
+// Trace IDs are ordered as their bytes compare (unsigned, memcmp), the block's order: an ID with
+// a byte >= 0x80 comes after one with 0x01 at the same position.
+TEST(TenantTracesFlush, JobAndTraceIdsAreInUnsignedByteOrder) {
+  FaultInjectionEnv env;
+  Clock clock;
+  auto t = MustOpen(&env, Opts(&clock));
+  ASSERT_NE(t, nullptr);
+  const std::vector<int> ids = {0xff00, 0x80, 0x01, 0x7f, 0x8000};
+  for (int id : ids) MustPush(*t, One(id, 1));
+  std::vector<std::string> want;
+  for (int id : ids) want.push_back(TraceId(id));
+  std::sort(want.begin(), want.end(), [](const std::string& a, const std::string& b) {
+    return std::memcmp(a.data(), b.data(), 16) < 0;
+  });
+  EXPECT_EQ(t->TraceIds(), want);
+  std::optional<FlushJob> job = MustStart(*t, kT0 + absl::Seconds(10), absl::Hours(1), 0, true);
+  ASSERT_TRUE(job.has_value());
+  std::vector<std::string> got;
+  for (const auto& c : job->traces) got.push_back(c.trace_id);
+  EXPECT_EQ(got, want);
+}
+
 TEST(TenantTracesFlush, AgeOfTheOldestCutTriggersAJob) {
   FaultInjectionEnv env;
   Clock clock;
@@ -650,6 +676,232 @@ TEST(TenantTraces, ConcurrentPushersAndReadersLoseNothing) {
     std::vector<pb::trace::Span> spans;
     for (int i = 0; i < kSpans; ++i) spans.push_back(MakeSpan(th + 1, i));
     ExpectTrace(*t, th + 1, Traces({RS("svc", {{"s", spans}})}));
+  }
+}
+
+TEST(TenantTraces, ATraceSplitAcrossPushesIsOneTraceAndMaxBytesPerTraceIsExact) {
+  // Trace 1 in two pushes over two resources; the limit is exactly the size of its groups (the
+  // serialized size of SplitByTrace's groups), so one more byte of it is refused.
+  const auto req1 = Request({RS("svc-a", {{"s1", {MakeSpan(1, 1), MakeSpan(2, 1)}}}),
+                             RS("svc-b", {{"s1", {MakeSpan(1, 2)}}})});
+  const auto req2 = Request({RS("svc-a", {{"s1", {MakeSpan(1, 3)}}})});
+  int64_t trace1 = 0, invalid = 0;
+  for (const auto* req : {&req1, &req2}) {
+    for (const auto& rs : req->resource_spans()) {
+      for (const auto& [id, group] : SplitByTrace(rs, &invalid)) {
+        if (id == TraceId(1)) trace1 += static_cast<int64_t>(group.ByteSizeLong());
+      }
+    }
+  }
+  const pb::trace::TracesData want =
+      Traces({RS("svc-a", {{"s1", {MakeSpan(1, 1), MakeSpan(1, 3)}}}),
+              RS("svc-b", {{"s1", {MakeSpan(1, 2)}}})});
+  {
+    FaultInjectionEnv env;
+    auto t = MustOpen(&env, Opts(nullptr, trace1));
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(MustPush(*t, req1).accepted_spans, 3);
+    PushResult r = MustPush(*t, req2);
+    EXPECT_EQ(r.accepted_spans, 1);
+    EXPECT_EQ(r.discarded_total(), 0);
+    ExpectTrace(*t, 1, want);
+    // One byte more of trace 1 is over the limit.
+    r = MustPush(*t, One(1, 4));
+    EXPECT_EQ(r.accepted_spans, 0);
+    EXPECT_EQ(r.discarded_spans[kReasonTraceTooLarge], 1);
+    ExpectTrace(*t, 1, want);
+  }
+  {
+    FaultInjectionEnv env;
+    auto t = MustOpen(&env, Opts(nullptr, trace1 - 1));
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(MustPush(*t, req1).accepted_spans, 3);
+    PushResult r = MustPush(*t, req2);
+    EXPECT_EQ(r.accepted_spans, 0);
+    EXPECT_EQ(r.discarded_spans[kReasonTraceTooLarge], 1);
+  }
+}
+
+TEST(TenantTraces, PushSerializedIsPushOfTheSameBytes) {
+  FaultInjectionEnv env;
+  auto t = MustOpen(&env, Opts());
+  ASSERT_NE(t, nullptr);
+  std::vector<std::string> bytes;
+  const auto reqs = ThreeRequests();
+  for (const auto& rs : reqs[0].resource_spans()) bytes.push_back(rs.SerializeAsString());
+  std::vector<std::string_view> views(bytes.begin(), bytes.end());
+  absl::StatusOr<PushResult> r = t->PushSerialized(views);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->accepted_spans, 4);
+  ExpectTrace(*t, 2, Traces({RS("svc-a", {{"s1", {MakeSpan(2, 1)}}})}));
+  const std::string broken = bytes[0].substr(0, bytes[0].size() - 3);
+  const std::string_view bv(broken);
+  EXPECT_EQ(t->PushSerialized(std::span(&bv, 1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TenantTracesFlush, AFailedCheckpointKeepsTheTracesPendingAndTheRetryFlushesThem) {
+  FaultInjectionEnv env;
+  Clock clock;
+  {
+    auto t = MustOpen(&env, Opts(&clock));
+    ASSERT_NE(t, nullptr);
+    MustPush(*t, One(1, 1));
+    MustPush(*t, One(2, 1));
+    t->CutIdle(kT0 + absl::Seconds(10), absl::Seconds(5));
+    MustPush(*t, One(3, 1));  // live: the checkpoint has something to write
+    // The rotation writes the new segment's header; the checkpoint's append then fails.
+    FaultInjectionEnv::Fault fault;
+    fault.ops = FaultInjectionEnv::kWrite;
+    fault.skip = 1;
+    env.InjectFault(fault);
+    absl::StatusOr<std::optional<FlushJob>> failed =
+        t->StartFlush(kT0 + absl::Seconds(10), absl::Seconds(0), 0, false);
+    EXPECT_FALSE(failed.ok());
+    env.ClearFaults();
+    EXPECT_EQ(t->pending_traces(), 2u);
+    EXPECT_EQ(t->flushing_traces(), 0u);
+    EXPECT_EQ(t->pending_bytes(), OneBytes(1, 1) + OneBytes(2, 1));
+    EXPECT_EQ(t->TraceIds(), (std::vector<std::string>{TraceId(1), TraceId(2), TraceId(3)}));
+    std::optional<FlushJob> job =
+        MustStart(*t, kT0 + absl::Seconds(10), absl::Seconds(0), 0, false);
+    ASSERT_TRUE(job.has_value());
+    ASSERT_EQ(job->traces.size(), 2u);
+    EXPECT_TRUE(MessageDifferencer::Equals(job->traces[0].trace,
+                                           Traces({RS("svc", {{"s", {MakeSpan(1, 1)}}})})));
+    EXPECT_EQ(job->spans, 2);
+    ASSERT_TRUE(t->CompleteFlush(*job, true).ok());
+    MustPush(*t, One(3, 2));
+    env.SimulateCrash(FaultInjectionEnv::CrashMode::kDropUnsynced);
+  }
+  auto t = MustOpen(&env, Opts(&clock));
+  ASSERT_NE(t, nullptr);
+  ExpectTrace(*t, 3, Traces({RS("svc", {{"s", {MakeSpan(3, 1), MakeSpan(3, 2)}}})}));
+}
+
+// Pushers on several threads while another thread cuts, starts and completes flushes (every
+// other one failing): every acknowledged span is, exactly once, either in a completed job or
+// still in memory; after a crash the WAL still holds every span not in a completed job.
+TEST(TenantTracesFlush, ConcurrentPushesDuringStartFlushLoseNothing) {
+  FaultInjectionEnv env;
+  constexpr int kThreads = 3, kPushes = 60, kTracesPerThread = 7;
+  std::set<std::pair<int, int>> flushed;  // (trace, span) in a completed job
+  {
+    auto t = MustOpen(&env, Opts());
+    ASSERT_NE(t, nullptr);
+    std::atomic<bool> done{false};
+    std::thread flusher([&] {
+      int round = 0;
+      while (!done.load()) {
+        const absl::Time far = absl::Now() + absl::Hours(1);
+        t->CutIdle(far, absl::ZeroDuration());
+        absl::StatusOr<std::optional<FlushJob>> job =
+            t->StartFlush(far, absl::ZeroDuration(), 0, false);
+        ASSERT_TRUE(job.ok()) << job.status();
+        if (!job->has_value()) continue;
+        const bool ok = ++round % 2 == 0;
+        if (ok) {
+          for (const CutTrace& c : (*job)->traces) {
+            for (const auto& rs : c.trace.resource_spans()) {
+              for (const auto& ss : rs.scope_spans()) {
+                for (const auto& sp : ss.spans()) {
+                  const int span = static_cast<int>(GetU32(sp.span_id().data() + 4));
+                  EXPECT_TRUE(flushed.insert({span / 100, span % 100}).second);
+                }
+              }
+            }
+          }
+        }
+        ASSERT_TRUE(t->CompleteFlush(**job, ok).ok());
+      }
+    });
+    std::vector<std::thread> pushers;
+    for (int th = 0; th < kThreads; ++th) {
+      pushers.emplace_back([&, th] {
+        for (int i = 0; i < kPushes; ++i) {
+          const int trace = th * kTracesPerThread + i % kTracesPerThread + 1;
+          EXPECT_TRUE(t->Push(One(trace, i)).ok());
+        }
+      });
+    }
+    for (auto& p : pushers) p.join();
+    done = true;
+    flusher.join();
+    // Every span: in a completed job, or found in memory, never both.
+    for (int th = 0; th < kThreads; ++th) {
+      for (int k = 0; k < kTracesPerThread; ++k) {
+        const int trace = th * kTracesPerThread + k + 1;
+        std::vector<pb::trace::Span> rest;
+        for (int i = k; i < kPushes; i += kTracesPerThread) {
+          if (!flushed.count({trace, i})) rest.push_back(MakeSpan(trace, i));
+        }
+        if (rest.empty()) {
+          EXPECT_FALSE(t->FindTrace(TraceId(trace)).has_value()) << trace;
+        } else {
+          ExpectTrace(*t, trace, Traces({RS("svc", {{"s", rest}})}));
+        }
+      }
+    }
+    env.SimulateCrash(FaultInjectionEnv::CrashMode::kKeepUnsynced);
+  }
+  auto t = MustOpen(&env, Opts());
+  ASSERT_NE(t, nullptr);
+  for (int trace = 1; trace <= kThreads * kTracesPerThread; ++trace) {
+    std::optional<pb::trace::TracesData> got = t->FindTrace(TraceId(trace));
+    std::set<int> spans;
+    if (got.has_value()) {
+      for (const auto& rs : got->resource_spans()) {
+        for (const auto& ss : rs.scope_spans()) {
+          for (const auto& sp : ss.spans()) {
+            EXPECT_TRUE(
+                spans.insert(static_cast<int>(GetU32(sp.span_id().data() + 4)) % 100).second);
+          }
+        }
+      }
+    }
+    const int k = (trace - 1) % kTracesPerThread;
+    for (int i = k; i < kPushes; i += kTracesPerThread) {
+      if (!flushed.count({trace, i})) {
+        EXPECT_TRUE(spans.count(i)) << trace << "/" << i;
+      }
+    }
+  }
+}
+
+// Group commit: pushers on several threads share the WAL's fdatasync (the append and its sync
+// run outside the tenant's mutex), and every acknowledged span is live and survives a crash.
+TEST(TenantTraces, ConcurrentPushersShareWalSyncs) {
+  FaultInjectionEnv env;
+  constexpr int kThreads = 8, kPushes = 5;
+  {
+    auto t = MustOpen(&env, Opts());
+    ASSERT_NE(t, nullptr);
+    env.SetBeforeSync([](const std::string&) { absl::SleepFor(absl::Milliseconds(20)); });
+    const int64_t syncs_before = env.stats().file_syncs;
+    std::vector<std::thread> threads;
+    for (int th = 0; th < kThreads; ++th) {
+      threads.emplace_back([&, th] {
+        for (int i = 0; i < kPushes; ++i) EXPECT_TRUE(t->Push(One(th + 1, i)).ok());
+      });
+    }
+    for (auto& th : threads) th.join();
+    env.SetBeforeSync(nullptr);
+    const int64_t syncs = env.stats().file_syncs - syncs_before;
+    EXPECT_LT(syncs, kThreads * kPushes / 2)
+        << syncs << " syncs for " << kThreads * kPushes << " pushes";
+    EXPECT_EQ(t->live_traces(), static_cast<size_t>(kThreads));
+    env.SimulateCrash(FaultInjectionEnv::CrashMode::kDropUnsynced);
+  }
+  auto t = MustOpen(&env, Opts());
+  ASSERT_NE(t, nullptr);
+  for (int th = 0; th < kThreads; ++th) {
+    std::optional<pb::trace::TracesData> got = t->FindTrace(TraceId(th + 1));
+    ASSERT_TRUE(got.has_value());
+    std::set<int> spans;
+    for (const auto& sp : got->resource_spans(0).scope_spans(0).spans()) {
+      spans.insert(static_cast<int>(GetU32(sp.span_id().data() + 4)) % 100);
+    }
+    EXPECT_EQ(spans.size(), static_cast<size_t>(kPushes));
   }
 }
 

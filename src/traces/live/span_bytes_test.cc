@@ -1,0 +1,258 @@
+// The byte-level split and merge of serialized spans (span_bytes.h): SplitSerialized gives, per
+// trace, exactly the bytes protobuf writes for SplitByTrace's groups (spans of many traces over
+// many resources and scopes, invalid IDs counted); MergeSerializedGroups follows FindTrace's
+// merge rule (resources and scopes by bytes, first appearance, exact duplicates once, a span of
+// the same ID with other bytes kept); broken wire format is refused.
+#include "traces/live/span_bytes.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/coding.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "otlp/signal.h"
+#include "traces/live/tenant_traces.h"
+
+namespace sprout::traces::live {
+namespace {
+
+namespace pb = otlp::pb;
+using google::protobuf::util::MessageDifferencer;
+
+std::string Id(int trace) {
+  std::string id(16, '\0');
+  id[0] = 'X';
+  PutU32(id.data() + 12, static_cast<uint32_t>(trace));
+  return id;
+}
+
+pb::trace::Span Span(int trace, int span, const std::string& name = "op") {
+  pb::trace::Span s;
+  s.set_trace_id(Id(trace));
+  std::string span_id(8, '\0');
+  PutU32(span_id.data() + 4, static_cast<uint32_t>(trace * 1000 + span));
+  s.set_span_id(span_id);
+  s.set_name(name + std::to_string(span));
+  s.set_kind(pb::trace::Span::SPAN_KIND_SERVER);
+  s.set_start_time_unix_nano(1700000000000000000ull + span);
+  s.set_end_time_unix_nano(1700000000000000000ull + span + 5);
+  s.set_flags(0x100);
+  pb::common::KeyValue* a = s.add_attributes();
+  a->set_key("k");
+  a->mutable_value()->set_int_value(span);
+  if (span % 3 == 0) s.add_events()->set_name("ev");
+  return s;
+}
+
+pb::trace::ResourceSpans Rs(const std::string& service, const std::string& schema) {
+  pb::trace::ResourceSpans rs;
+  if (!service.empty()) {
+    pb::common::KeyValue* kv = rs.mutable_resource()->add_attributes();
+    kv->set_key("service.name");
+    kv->mutable_value()->set_string_value(service);
+  }
+  rs.set_schema_url(schema);
+  return rs;
+}
+
+pb::trace::ScopeSpans* Scope(pb::trace::ResourceSpans* rs, const std::string& name,
+                             const std::string& schema = "") {
+  pb::trace::ScopeSpans* ss = rs->add_scope_spans();
+  if (!name.empty()) ss->mutable_scope()->set_name(name);
+  ss->set_schema_url(schema);
+  return ss;
+}
+
+std::vector<std::string_view> Views(const std::vector<std::string>& s) {
+  return std::vector<std::string_view>(s.begin(), s.end());
+}
+
+TEST(SplitSerialized, GivesProtobufsBytesOfEachTracesGroupsOverManyResourcesAndScopes) {
+  // 7 ResourceSpans (one without a resource, two with the same one), 1-3 scopes each (one
+  // without a scope, schema URLs set and not), spans of 23 traces picked by a fixed LCG, and
+  // spans with bad trace IDs.
+  std::vector<pb::trace::ResourceSpans> input;
+  uint32_t lcg = 12345;
+  auto next = [&lcg](uint32_t n) {
+    lcg = lcg * 1103515245u + 12345u;
+    return (lcg >> 8) % n;
+  };
+  int span_no = 0, invalid = 0;
+  const std::string services[] = {"a", "b", "a", "", "c", "d", "b"};
+  for (int r = 0; r < 7; ++r) {
+    pb::trace::ResourceSpans rs = Rs(services[r], r % 2 ? "https://s/1" : "");
+    const int n_scopes = 1 + static_cast<int>(next(3));
+    for (int s = 0; s < n_scopes; ++s) {
+      pb::trace::ScopeSpans* ss =
+          Scope(&rs, s == 1 ? "" : "scope-" + std::to_string(s), s == 2 ? "https://x" : "");
+      const int n_spans = 1 + static_cast<int>(next(12));
+      for (int i = 0; i < n_spans; ++i) {
+        pb::trace::Span sp = Span(1 + static_cast<int>(next(23)), ++span_no);
+        if (next(17) == 0) {
+          sp.set_trace_id(next(2) ? "" : "short-id");
+          ++invalid;
+        }
+        *ss->add_spans() = sp;
+      }
+    }
+    input.push_back(std::move(rs));
+  }
+
+  // Expected: per trace (in order of first appearance), SplitByTrace's groups per input.
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<std::string>> want_groups;
+  std::map<std::string, int64_t> want_spans;
+  int64_t want_invalid = 0;
+  std::vector<std::string> serialized;
+  for (const pb::trace::ResourceSpans& rs : input) {
+    serialized.push_back(rs.SerializeAsString());
+    for (const pb::trace::ScopeSpans& ss : rs.scope_spans()) {
+      for (const pb::trace::Span& sp : ss.spans()) {
+        if (sp.trace_id().size() != 16) continue;
+        if (!want_groups.count(sp.trace_id())) {
+          order.push_back(sp.trace_id());
+          want_groups[sp.trace_id()];
+        }
+        ++want_spans[sp.trace_id()];
+      }
+    }
+    for (const auto& [id, group] : SplitByTrace(rs, &want_invalid)) {
+      want_groups[id].push_back(group.SerializeAsString());
+    }
+  }
+  ASSERT_EQ(want_invalid, invalid);
+  ASSERT_GT(invalid, 0);
+
+  const std::vector<std::string_view> views = Views(serialized);
+  absl::StatusOr<SplitResult> split = SplitSerialized(views);
+  ASSERT_TRUE(split.ok()) << split.status();
+  EXPECT_EQ(split->invalid_spans, invalid);
+  ASSERT_EQ(split->traces.size(), order.size());
+  size_t offset = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const SplitTrace& st = split->traces[i];
+    SCOPED_TRACE(i);
+    EXPECT_EQ(TraceKeyString(st.id), order[i]);
+    const std::vector<std::string>& want = want_groups[order[i]];
+    ASSERT_EQ(st.group_count, want.size());
+    int64_t bytes = 0, spans = 0;
+    std::string framed;
+    for (size_t g = 0; g < want.size(); ++g) {
+      EXPECT_EQ(split->group(st.first_group + g), want[g]);
+      bytes += static_cast<int64_t>(want[g].size());
+      spans += split->groups[st.first_group + g].spans;
+      framed.push_back('\x0a');
+      PutUvarint(framed, want[g].size());
+      framed += want[g];
+    }
+    EXPECT_EQ(st.bytes, bytes);
+    EXPECT_EQ(st.spans, want_spans[order[i]]);
+    EXPECT_EQ(spans, st.spans);
+    EXPECT_EQ(split->chunk(st), framed);
+    EXPECT_EQ(st.offset, offset);  // chunks lie trace after trace
+    offset += st.size;
+  }
+  EXPECT_EQ(offset, split->data->size());
+}
+
+TEST(SplitSerialized, ResourceSpansOfARequestAreItsField1) {
+  pb::trace_service::ExportTraceServiceRequest req;
+  *req.add_resource_spans() = Rs("a", "");
+  *Scope(req.mutable_resource_spans(0), "s")->add_spans() = Span(1, 1);
+  *req.add_resource_spans() = Rs("b", "https://s");
+  const std::string bytes = req.SerializeAsString();
+  absl::StatusOr<std::vector<std::string_view>> rs = ResourceSpansOf(bytes);
+  ASSERT_TRUE(rs.ok());
+  ASSERT_EQ(rs->size(), 2u);
+  EXPECT_EQ((*rs)[0], req.resource_spans(0).SerializeAsString());
+  EXPECT_EQ((*rs)[1], req.resource_spans(1).SerializeAsString());
+}
+
+TEST(SplitSerialized, BrokenWireFormatIsRefused) {
+  pb::trace::ResourceSpans rs = Rs("a", "");
+  *Scope(&rs, "s")->add_spans() = Span(1, 1);
+  const std::string good = rs.SerializeAsString();
+  // Every cut inside a field (a cut just after the resource field is a valid message).
+  const size_t resource_field =
+      1 + UvarintLength(rs.resource().ByteSizeLong()) + rs.resource().ByteSizeLong();
+  for (size_t cut = 1; cut < good.size(); ++cut) {
+    if (cut == resource_field) continue;
+    const std::string bad = good.substr(0, cut);
+    const std::string_view view(bad);
+    absl::StatusOr<SplitResult> split = SplitSerialized(std::span(&view, 1));
+    EXPECT_FALSE(split.ok()) << "cut at " << cut;
+    std::string framed("\x0a");
+    PutUvarint(framed, bad.size());
+    framed += bad;
+    const std::string_view fv(framed);
+    EXPECT_FALSE(MergeSerializedGroups(std::span(&fv, 1)).ok()) << "cut at " << cut;
+  }
+  EXPECT_FALSE(ResourceSpansOf(std::string("\x0a\x05\x01", 3)).ok());
+}
+
+// Frames groups as one chunk.
+std::string Chunk(const std::vector<pb::trace::ResourceSpans>& groups) {
+  std::string out;
+  for (const auto& g : groups) {
+    out.push_back('\x0a');
+    PutUvarint(out, g.ByteSizeLong());
+    out += g.SerializeAsString();
+  }
+  return out;
+}
+
+TEST(MergeSerializedGroups, CombinesResourcesAndScopesByBytesAndKeepsExactDuplicatesOnce) {
+  // Chunk 1: resource a (scopes s1, s2) and resource b. Chunk 2: a again (s2 first, then s1,
+  // with a repeat of span 1 and a span 2 of other bytes), a with another schema URL, and a group
+  // of b whose only span repeats: it adds nothing. Chunk 3: resource-less spans.
+  pb::trace::ResourceSpans a1 = Rs("a", "");
+  *Scope(&a1, "s1")->add_spans() = Span(1, 1);
+  *Scope(&a1, "s2")->add_spans() = Span(1, 2);
+  pb::trace::ResourceSpans b1 = Rs("b", "");
+  *Scope(&b1, "s1")->add_spans() = Span(1, 3);
+  pb::trace::ResourceSpans a2 = Rs("a", "");
+  *Scope(&a2, "s2")->add_spans() = Span(1, 4);
+  pb::trace::ScopeSpans* s1 = Scope(&a2, "s1");
+  *s1->add_spans() = Span(1, 1);
+  *s1->add_spans() = Span(1, 2, "other");
+  pb::trace::ResourceSpans a3 = Rs("a", "https://other");
+  *Scope(&a3, "s1")->add_spans() = Span(1, 5);
+  pb::trace::ResourceSpans b2 = Rs("b", "");
+  *Scope(&b2, "s9")->add_spans() = Span(1, 3);
+  pb::trace::ResourceSpans none = Rs("", "");
+  *Scope(&none, "")->add_spans() = Span(1, 6);
+  const std::vector<std::string> chunks = {Chunk({a1, b1}), Chunk({a2, a3, b2}), Chunk({none})};
+  const std::vector<std::string_view> views = Views(chunks);
+  absl::StatusOr<std::string> merged = MergeSerializedGroups(views);
+  ASSERT_TRUE(merged.ok()) << merged.status();
+
+  pb::trace::TracesData want;
+  pb::trace::ResourceSpans* a = want.add_resource_spans();
+  *a = Rs("a", "");
+  pb::trace::ScopeSpans* w1 = Scope(a, "s1");
+  *w1->add_spans() = Span(1, 1);
+  *w1->add_spans() = Span(1, 2, "other");
+  pb::trace::ScopeSpans* w2 = Scope(a, "s2");
+  *w2->add_spans() = Span(1, 2);
+  *w2->add_spans() = Span(1, 4);
+  pb::trace::ResourceSpans* b = want.add_resource_spans();
+  *b = Rs("b", "");
+  *Scope(b, "s1")->add_spans() = Span(1, 3);
+  pb::trace::ResourceSpans* ao = want.add_resource_spans();
+  *ao = Rs("a", "https://other");
+  *Scope(ao, "s1")->add_spans() = Span(1, 5);
+  pb::trace::ResourceSpans* n = want.add_resource_spans();
+  *n = Rs("", "");
+  *Scope(n, "")->add_spans() = Span(1, 6);
+  EXPECT_EQ(*merged, want.SerializeAsString());
+
+  // MergeGroups (the protobuf form) gives the same.
+  std::vector<const pb::trace::ResourceSpans*> groups = {&a1, &b1, &a2, &a3, &b2, &none};
+  EXPECT_TRUE(MessageDifferencer::Equals(MergeGroups(groups), want));
+}
+
+}  // namespace
+}  // namespace sprout::traces::live

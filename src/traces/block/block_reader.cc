@@ -244,10 +244,67 @@ struct BlockReader::Impl {
     return absl::OkStatus();
   }
 
+  // The frame decompressed in steps, the output growing only as it is produced: for a chunk
+  // whose stored raw length is large for its compressed size (damage must not make the reader
+  // allocate what the index claims before the frame shows it).
+  absl::Status DecompressStreaming(std::string_view in, uint64_t raw_len, std::string* out) const {
+    ZSTD_DStream* ds = ZSTD_createDStream();
+    if (ds == nullptr) return absl::ResourceExhaustedError("zstd");
+    ZSTD_initDStream(ds);
+    out->clear();
+    ZSTD_inBuffer ib{in.data(), in.size(), 0};
+    size_t cap = std::min<uint64_t>(raw_len, 64 << 10);
+    absl::Status st;
+    bool frame_done = false;
+    while (true) {
+      if (out->size() == cap) {
+        if (cap >= raw_len) {
+          // Output full: the frame must end here with nothing more to produce.
+          char probe;
+          ZSTD_outBuffer ob{&probe, 1, 0};
+          const size_t r = ZSTD_decompressStream(ds, &ob, &ib);
+          if (ZSTD_isError(r) || ob.pos != 0) {
+            st = Loss(kDataObject, "chunk longer than its stored raw length");
+          } else {
+            frame_done = (r == 0);
+          }
+          break;
+        }
+        cap = std::min<uint64_t>(raw_len, cap * 2);
+      }
+      const size_t old = out->size();
+      out->resize(cap);
+      ZSTD_outBuffer ob{out->data() + old, cap - old, 0};
+      const size_t r = ZSTD_decompressStream(ds, &ob, &ib);
+      out->resize(old + ob.pos);
+      if (ZSTD_isError(r)) {
+        st = Loss(kDataObject, absl::StrCat("zstd: ", ZSTD_getErrorName(r)));
+        break;
+      }
+      if (r == 0) {
+        frame_done = true;
+        break;
+      }
+      if (ib.pos == ib.size && ob.pos < ob.size) {
+        st = Loss(kDataObject, "truncated zstd frame");
+        break;
+      }
+    }
+    ZSTD_freeDStream(ds);
+    RETURN_IF_ERROR(st);
+    if (!frame_done || ib.pos != ib.size || out->size() != raw_len) {
+      return Loss(kDataObject, "chunk does not decompress to its stored raw length");
+    }
+    return absl::OkStatus();
+  }
+
   // One zstd frame that must decompress to exactly `raw_len` bytes, in one call with a
   // decompression context kept per thread (creating one per chunk costs more than a small
   // chunk's decompression).
   absl::Status Decompress(std::string_view in, uint64_t raw_len, std::string* out) const {
+    if (raw_len > (uint64_t{1} << 20) + 64 * uint64_t{in.size()}) {
+      return DecompressStreaming(in, raw_len, out);
+    }
     struct Ctx {
       ZSTD_DCtx* dctx = ZSTD_createDCtx();
       ~Ctx() { ZSTD_freeDCtx(dctx); }

@@ -322,6 +322,42 @@ TEST(TracesBlock, SpanIntrinsicValuesPerPage) {
             absl::StatusCode::kOutOfRange);
 }
 
+// A chunk far larger raw than compressed (here > 1 MiB of zero bytes values compressing more
+// than 64 times) is decompressed in steps; it reads back the same.
+TEST(TracesBlock, HighlyCompressibleChunkReadsBack) {
+  std::mt19937_64 rng(11);
+  std::map<std::string, TracesData> traces;
+  for (int i = 0; i < 400; ++i) {
+    const std::string id = testing::TraceId(rng);
+    TracesData td = RealisticTrace(rng, id);
+    for (auto& rs : *td.mutable_resource_spans()) {
+      for (auto& ss : *rs.mutable_scope_spans()) {
+        for (auto& sp : *ss.mutable_spans()) {
+          KeyValue* kv = sp.add_attributes();
+          kv->set_key("blob");
+          kv->mutable_value()->set_bytes_value(std::string(1000, '\0'));
+        }
+      }
+    }
+    traces[id] = std::move(td);
+  }
+  objstore::MemoryObjectStore store;
+  BlockWriterOptions opts;
+  opts.page_target_spans = 100000;  // one page
+  ASSERT_OK(Write(&store, traces, opts).status());
+  ASSERT_OK_AND_ASSIGN(auto reader, BlockReader::Open(&store, kTenant, kBlock));
+  ASSERT_EQ(reader->pages().size(), 1u);
+  ASSERT_GT(reader->meta().span_count, 2000u);  // > 2 MB of blob values
+  auto it = traces.begin();
+  ASSERT_OK(reader->ForEachTrace([&](std::string_view id, TracesData&& td) {
+    EXPECT_EQ(id, it->first);
+    EXPECT_TRUE(MessageDifferencer::Equals(td, it->second));
+    ++it;
+    return absl::OkStatus();
+  }));
+  EXPECT_EQ(it, traces.end());
+}
+
 TEST(TracesBlock, SearchMatchesBruteForce) {
   const auto traces = RandomTraces(3, 300);
   objstore::MemoryObjectStore store;

@@ -712,9 +712,28 @@ absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
     top.Offer(std::move(hit));
     return absl::OkStatus();
   };
-  // Memory: every trace, judged whole (with its block parts).
-  for (const auto& [id, td] : *memory) {
-    if (absl::Status s = judge_whole(id, /*count=*/true); !s.ok()) return s;
+  // Memory: most recent first, each trace judged whole (with its block parts) unless its
+  // memory part already cannot rank (the whole trace starts no later than any part of it).
+  {
+    std::vector<std::pair<uint64_t, const std::string*>> by_start;
+    by_start.reserve(memory->size());
+    for (const auto& [id, td] : *memory) {
+      by_start.emplace_back(TimeRange(td).first, &id);
+      result.metrics.inspected_traces++;
+      result.metrics.inspected_bytes += td.ByteSizeLong();
+      for (const tpb::ResourceSpans& rs : td.resource_spans()) {
+        for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
+          result.metrics.inspected_spans += static_cast<uint64_t>(ss.spans_size());
+        }
+      }
+    }
+    std::sort(by_start.begin(), by_start.end(), [](const auto& a, const auto& b) {
+      return Better(a.first, *a.second, b.first, *b.second);
+    });
+    for (const auto& [start, id] : by_start) {
+      if (!top.Admits(start, *id)) break;  // nor can any later one
+      if (absl::Status s = judge_whole(*id, /*count=*/false); !s.ok()) return s;
+    }
   }
   // Blocks, most recent end first, and their pages likewise, so that once `limit` hits are
   // kept a page whose end is before the worst kept start is skipped without I/O (a trace

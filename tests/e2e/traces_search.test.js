@@ -20,45 +20,15 @@
 const { describe, it, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { spawn } = require('node:child_process');
 
-const { SPROUT_BIN, freePorts, makeTempDir, parsePrometheusText, trackChild, waitFor } = require('./lib/sprout');
+const { freePorts, makeTempDir, parsePrometheusText } = require('./lib/sprout');
+const { startTraces: startTracesServer, stopStartedTraces } = require('./lib/traces');
 
-const started = [];
-after(async () => {
-  for (const s of started) await s.stop();
-});
+after(stopStartedTraces);
 
-async function startTraces(cwd, ports, extraArgs = []) {
-  const args = ['traces',
-    '--set', 'server.http_listen_address=127.0.0.1',
-    '--set', `server.http_listen_port=${ports.api}`,
-    '--set', `distributor.receivers.otlp.protocols.grpc.endpoint=127.0.0.1:${ports.grpc}`,
-    '--set', `distributor.receivers.otlp.protocols.http.endpoint=127.0.0.1:${ports.http}`,
-    '--set', 'ingester.flush_all_on_shutdown=true',
-    ...extraArgs];
-  const child = trackChild(spawn(SPROUT_BIN, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
-  let log = '';
-  child.stdout.setEncoding('utf8').on('data', (d) => (log += d));
-  child.stderr.setEncoding('utf8').on('data', (d) => (log += d));
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const base = `http://127.0.0.1:${ports.api}`;
-  const s = {
-    base,
-    log: () => log,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
-  started.push(s);
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`sprout traces exited: ${log}`);
-    const res = await fetch(`${base}/ready`).catch(() => null);
-    return res && res.status === 200;
-  }, { timeoutMs: 30000, describe: () => `sprout traces ready on ${base}\n${log}` });
-  return s;
-}
+// Every server of this file writes its blocks at shutdown (phase 2 reads them).
+const startTraces = (cwd, ports, extraArgs = []) =>
+  startTracesServer(cwd, ports, ['--set', 'ingester.flush_all_on_shutdown=true', ...extraArgs]);
 
 const MS = 1000000n;
 const SERVICES = ['checkout', 'payments', 'search'];

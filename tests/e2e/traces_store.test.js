@@ -14,54 +14,20 @@
 
 const { describe, it, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const path = require('node:path');
 const api = require('@opentelemetry/api');
 const protobuf = require('protobufjs');
 
 const {
-  SPROUT_BIN, freePorts, hrTimeToNanos, makeTempDir, metricValue, parsePrometheusText, run, trackChild, waitFor,
+  SPROUT_BIN, freePorts, hrTimeToNanos, makeTempDir, metricValue, parsePrometheusText, run, waitFor,
   writeConfig,
 } = require('./lib/sprout');
 const { Metadata } = require('@grpc/grpc-js');
 const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc');
 const { sdkFor, simpleTracer } = require('./lib/otel');
+const { startTraces, stopStartedTraces } = require('./lib/traces');
 
-const started = [];
-after(async () => {
-  for (const s of started) await s.stop();
-});
-
-// Starts `sprout traces` in `cwd` on the given ports; resolves once /ready answers 200.
-async function startTraces(cwd, ports, extraArgs = []) {
-  const args = ['traces',
-    '--set', 'server.http_listen_address=127.0.0.1',
-    '--set', `server.http_listen_port=${ports.api}`,
-    '--set', `distributor.receivers.otlp.protocols.grpc.endpoint=127.0.0.1:${ports.grpc}`,
-    '--set', `distributor.receivers.otlp.protocols.http.endpoint=127.0.0.1:${ports.http}`,
-    ...extraArgs];
-  const child = trackChild(spawn(SPROUT_BIN, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
-  let log = '';
-  child.stdout.setEncoding('utf8').on('data', (d) => (log += d));
-  child.stderr.setEncoding('utf8').on('data', (d) => (log += d));
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const base = `http://127.0.0.1:${ports.api}`;
-  const s = {
-    base,
-    log: () => log,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
-  started.push(s);
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`sprout traces exited: ${log}`);
-    const res = await fetch(`${base}/ready`).catch(() => null);
-    return res && res.status === 200;
-  }, { describe: () => `sprout traces ready on ${base}\n${log}` });
-  return s;
-}
+after(stopStartedTraces);
 
 const b64 = (hex) => Buffer.from(hex, 'hex').toString('base64');
 

@@ -1,0 +1,718 @@
+#include "traces/traceql/lexer.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <utility>
+
+namespace sprout::traces::traceql {
+
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// Tempo's attribute-name rule: anything up to whitespace or one of these.
+bool IsAttributeChar(char c) {
+  if (IsSpace(c)) return false;
+  switch (c) {
+    case '{':
+    case '}':
+    case '(':
+    case ')':
+    case '=':
+    case '~':
+    case '!':
+    case '<':
+    case '>':
+    case '&':
+    case '|':
+    case '^':
+    case ',':
+      return false;
+    default:
+      return true;
+  }
+}
+
+struct NamedIntrinsic {
+  std::string_view name;
+  Intrinsic intrinsic;
+};
+
+constexpr NamedIntrinsic kLegacy[] = {
+    {"duration", Intrinsic::kDuration},
+    {"childCount", Intrinsic::kChildCount},
+    {"name", Intrinsic::kName},
+    {"status", Intrinsic::kStatus},
+    {"statusMessage", Intrinsic::kStatusMessage},
+    {"kind", Intrinsic::kKind},
+    {"parent", Intrinsic::kParent},
+    {"rootName", Intrinsic::kTraceRootSpan},
+    {"rootServiceName", Intrinsic::kTraceRootService},
+    {"traceDuration", Intrinsic::kTraceDuration},
+    {"nestedSetLeft", Intrinsic::kNestedSetLeft},
+    {"nestedSetRight", Intrinsic::kNestedSetRight},
+    {"nestedSetParent", Intrinsic::kNestedSetParent},
+};
+constexpr NamedIntrinsic kSpanColon[] = {
+    {"duration", Intrinsic::kDuration},
+    {"name", Intrinsic::kName},
+    {"kind", Intrinsic::kKind},
+    {"status", Intrinsic::kStatus},
+    {"statusMessage", Intrinsic::kStatusMessage},
+    {"id", Intrinsic::kSpanID},
+    {"parentID", Intrinsic::kParentID},
+    {"childCount", Intrinsic::kChildCount},
+};
+constexpr NamedIntrinsic kTraceColon[] = {
+    {"duration", Intrinsic::kTraceDuration},
+    {"rootName", Intrinsic::kTraceRootSpan},
+    {"rootService", Intrinsic::kTraceRootService},
+    {"id", Intrinsic::kTraceID},
+};
+constexpr NamedIntrinsic kEventColon[] = {
+    {"name", Intrinsic::kEventName},
+    {"timeSinceStart", Intrinsic::kEventTimeSinceStart},
+};
+constexpr NamedIntrinsic kLinkColon[] = {
+    {"traceID", Intrinsic::kLinkTraceID},
+    {"spanID", Intrinsic::kLinkSpanID},
+};
+constexpr NamedIntrinsic kInstrumentationColon[] = {
+    {"name", Intrinsic::kInstrumentationName},
+    {"version", Intrinsic::kInstrumentationVersion},
+};
+
+template <size_t N>
+Intrinsic Find(const NamedIntrinsic (&table)[N], std::string_view name) {
+  for (const auto& e : table) {
+    if (e.name == name) return e.intrinsic;
+  }
+  return Intrinsic::kNone;
+}
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string_view TokName(Tok t) {
+  switch (t) {
+    case Tok::kEof:
+      return "$end";
+    case Tok::kError:
+      return "$unk";
+    case Tok::kIdentifier:
+      return "IDENTIFIER";
+    case Tok::kString:
+      return "STRING";
+    case Tok::kInt:
+      return "INTEGER";
+    case Tok::kFloat:
+      return "FLOAT";
+    case Tok::kDuration:
+      return "DURATION";
+    case Tok::kNil:
+      return "NIL";
+    case Tok::kTrue:
+      return "TRUE";
+    case Tok::kFalse:
+      return "FALSE";
+    case Tok::kStatus:
+      return "STATUS";
+    case Tok::kKind:
+      return "KIND";
+    case Tok::kAttribute:
+      return "ATTRIBUTE";
+    case Tok::kLBrace:
+      return "OPEN_BRACE";
+    case Tok::kRBrace:
+      return "CLOSE_BRACE";
+    case Tok::kLParen:
+      return "OPEN_PARENS";
+    case Tok::kRParen:
+      return "CLOSE_PARENS";
+    case Tok::kComma:
+      return "COMMA";
+    case Tok::kPipe:
+      return "PIPE";
+    case Tok::kEq:
+      return "EQ";
+    case Tok::kNeq:
+      return "NEQ";
+    case Tok::kRe:
+      return "RE";
+    case Tok::kNre:
+      return "NRE";
+    case Tok::kGt:
+      return "GT";
+    case Tok::kGte:
+      return "GTE";
+    case Tok::kLt:
+      return "LT";
+    case Tok::kLte:
+      return "LTE";
+    case Tok::kAdd:
+      return "ADD";
+    case Tok::kSub:
+      return "SUB";
+    case Tok::kMul:
+      return "MUL";
+    case Tok::kDiv:
+      return "DIV";
+    case Tok::kMod:
+      return "MOD";
+    case Tok::kPow:
+      return "POW";
+    case Tok::kAnd:
+      return "AND";
+    case Tok::kOr:
+      return "OR";
+    case Tok::kNot:
+      return "NOT";
+    case Tok::kDesc:
+      return "DESC";
+    case Tok::kAnce:
+      return "ANCE";
+    case Tok::kSibl:
+      return "SIBL";
+    case Tok::kNotChild:
+      return "NOT_CHILD";
+    case Tok::kNotParent:
+      return "NOT_PARENT";
+    case Tok::kNotDesc:
+      return "NOT_DESC";
+    case Tok::kNotAnce:
+      return "NOT_ANCE";
+    case Tok::kUnionChild:
+      return "UNION_CHILD";
+    case Tok::kUnionParent:
+      return "UNION_PARENT";
+    case Tok::kUnionDesc:
+      return "UNION_DESC";
+    case Tok::kUnionAnce:
+      return "UNION_ANCE";
+    case Tok::kUnionSibl:
+      return "UNION_SIBL";
+    case Tok::kBy:
+      return "BY";
+    case Tok::kCoalesce:
+      return "COALESCE";
+    case Tok::kSelect:
+      return "SELECT";
+    case Tok::kWith:
+      return "WITH";
+    case Tok::kCount:
+      return "COUNT";
+    case Tok::kAvg:
+      return "AVG";
+    case Tok::kMin:
+      return "MIN";
+    case Tok::kMax:
+      return "MAX";
+    case Tok::kSum:
+      return "SUM";
+  }
+  return "$unk";
+}
+
+bool ParseDuration(std::string_view text, int64_t* ns, std::string* error) {
+  const std::string quoted = "\"" + std::string(text) + "\"";
+  size_t i = 0;
+  bool neg = false;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) {
+    neg = text[i] == '-';
+    ++i;
+  }
+  if (i == text.size()) {
+    *error = "time: invalid duration " + quoted;
+    return false;
+  }
+  long double total = 0;
+  while (i < text.size()) {
+    const size_t num_start = i;
+    while (i < text.size() && IsDigit(text[i])) ++i;
+    const size_t int_end = i;
+    size_t frac_end = i;
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      while (i < text.size() && IsDigit(text[i])) ++i;
+      frac_end = i;
+    }
+    if (int_end == num_start && frac_end <= int_end + 1) {
+      *error = "time: invalid duration " + quoted;
+      return false;
+    }
+    const long double number =
+        std::strtold(std::string(text.substr(num_start, frac_end - num_start)).c_str(), nullptr);
+    const size_t unit_start = i;
+    while (i < text.size() && !IsDigit(text[i]) && text[i] != '.') ++i;
+    const std::string_view unit = text.substr(unit_start, i - unit_start);
+    if (unit.empty()) {
+      *error = "time: missing unit in duration " + quoted;
+      return false;
+    }
+    long double scale;
+    if (unit == "ns") {
+      scale = 1;
+    } else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") {
+      scale = 1e3L;
+    } else if (unit == "ms") {
+      scale = 1e6L;
+    } else if (unit == "s") {
+      scale = 1e9L;
+    } else if (unit == "m") {
+      scale = 60e9L;
+    } else if (unit == "h") {
+      scale = 3600e9L;
+    } else {
+      *error = "time: unknown unit \"" + std::string(unit) + "\" in duration " + quoted;
+      return false;
+    }
+    total += number * scale;
+    if (total > static_cast<long double>(std::numeric_limits<int64_t>::max())) {
+      *error = "time: invalid duration " + quoted;
+      return false;
+    }
+  }
+  const auto v = static_cast<int64_t>(total);
+  *ns = neg ? -v : v;
+  return true;
+}
+
+Token Lexer::Error(int32_t start, std::string message) {
+  done_ = true;
+  Token t;
+  t.type = Tok::kError;
+  t.pos = Pos{start, static_cast<int32_t>(i_)};
+  t.text = std::move(message);
+  return t;
+}
+
+bool Lexer::LexString(char quote, std::string* out, std::string* error) {
+  // i_ is past the opening quote.
+  while (true) {
+    if (i_ >= in_.size()) {
+      *error = "literal not terminated";
+      return false;
+    }
+    const char c = in_[i_++];
+    if (c == quote) return true;
+    if (quote == '`') {
+      out->push_back(c);
+      continue;
+    }
+    if (c == '\n') {
+      *error = "literal not terminated";
+      return false;
+    }
+    if (c != '\\') {
+      out->push_back(c);
+      continue;
+    }
+    if (i_ >= in_.size()) {
+      *error = "literal not terminated";
+      return false;
+    }
+    const char e = in_[i_++];
+    switch (e) {
+      case 'a':
+        out->push_back('\a');
+        break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'v':
+        out->push_back('\v');
+        break;
+      case '\\':
+        out->push_back('\\');
+        break;
+      case '"':
+        out->push_back('"');
+        break;
+      case '\'':
+        out->push_back('\'');
+        break;
+      case 'x':
+      case 'u':
+      case 'U': {
+        const int digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
+        uint32_t v = 0;
+        for (int k = 0; k < digits; ++k) {
+          if (i_ >= in_.size() || HexValue(in_[i_]) < 0) {
+            *error = "invalid char escape";
+            return false;
+          }
+          v = v * 16 + static_cast<uint32_t>(HexValue(in_[i_++]));
+        }
+        if (e == 'x') {
+          out->push_back(static_cast<char>(v));
+        } else {
+          if (v > 0x10FFFF || (v >= 0xD800 && v < 0xE000)) {
+            *error = "invalid char escape";
+            return false;
+          }
+          AppendUtf8(v, out);
+        }
+        break;
+      }
+      default:
+        if (e >= '0' && e <= '7') {
+          uint32_t v = static_cast<uint32_t>(e - '0');
+          for (int k = 0; k < 2; ++k) {
+            if (i_ >= in_.size() || in_[i_] < '0' || in_[i_] > '7') {
+              *error = "invalid char escape";
+              return false;
+            }
+            v = v * 8 + static_cast<uint32_t>(in_[i_++] - '0');
+          }
+          if (v > 255) {
+            *error = "invalid char escape";
+            return false;
+          }
+          out->push_back(static_cast<char>(v));
+          break;
+        }
+        *error = "invalid char escape";
+        return false;
+    }
+  }
+}
+
+Token Lexer::LexNumber(int32_t start) {
+  while (i_ < in_.size() && IsDigit(in_[i_])) ++i_;
+  bool is_float = false;
+  if (i_ + 1 < in_.size() && in_[i_] == '.' && IsDigit(in_[i_ + 1])) {
+    is_float = true;
+    ++i_;
+    while (i_ < in_.size() && IsDigit(in_[i_])) ++i_;
+  }
+  if (i_ < in_.size() && (in_[i_] == 'e' || in_[i_] == 'E')) {
+    size_t j = i_ + 1;
+    if (j < in_.size() && (in_[j] == '+' || in_[j] == '-')) ++j;
+    if (j < in_.size() && IsDigit(in_[j])) {
+      is_float = true;
+      i_ = j;
+      while (i_ < in_.size() && IsDigit(in_[i_])) ++i_;
+    }
+  }
+  // A unit after the number makes it a duration: take every following digit, '.', letter and
+  // 'µ' and let ParseDuration judge ("1h30m", "1.5s").
+  const auto is_unit_start = [&](size_t k) {
+    return k < in_.size() &&
+           (IsLetter(in_[k]) || (in_[k] == '\xC2' && k + 1 < in_.size() && in_[k + 1] == '\xB5') ||
+            (in_[k] == '\xCE' && k + 1 < in_.size() && in_[k + 1] == '\xBC'));
+  };
+  Token t;
+  if (is_unit_start(i_)) {
+    while (i_ < in_.size() && (IsDigit(in_[i_]) || in_[i_] == '.' || is_unit_start(i_))) {
+      i_ += (in_[i_] == '\xC2' || in_[i_] == '\xCE') ? 2 : 1;
+    }
+    const std::string_view text = in_.substr(start, i_ - start);
+    std::string error;
+    int64_t ns = 0;
+    if (!ParseDuration(text, &ns, &error)) return Error(start, error);
+    t.type = Tok::kDuration;
+    t.value.type = Type::kDuration;
+    t.value.i = ns;
+  } else {
+    const std::string text(in_.substr(start, i_ - start));
+    if (is_float) {
+      errno = 0;
+      const double v = std::strtod(text.c_str(), nullptr);
+      if (errno == ERANGE && std::isinf(v)) {
+        return Error(start, "strconv.ParseFloat: parsing \"" + text + "\": value out of range");
+      }
+      t.type = Tok::kFloat;
+      t.value.type = Type::kFloat;
+      t.value.f = v;
+    } else {
+      errno = 0;
+      const long long v = std::strtoll(text.c_str(), nullptr, 10);
+      if (errno == ERANGE) {
+        return Error(start, "strconv.ParseInt: parsing \"" + text + "\": value out of range");
+      }
+      t.type = Tok::kInt;
+      t.value.type = Type::kInt;
+      t.value.i = v;
+    }
+  }
+  t.pos = Pos{start, static_cast<int32_t>(i_)};
+  return t;
+}
+
+Token Lexer::LexAttributeName(int32_t start, Attribute attr) {
+  // i_ is past the scope prefix's dot.
+  if (i_ < in_.size() && in_[i_] == '"') {
+    ++i_;
+    std::string error;
+    if (!LexString('"', &attr.name, &error)) return Error(start, error);
+  } else {
+    const size_t name_start = i_;
+    while (i_ < in_.size() && IsAttributeChar(in_[i_])) ++i_;
+    attr.name = std::string(in_.substr(name_start, i_ - name_start));
+  }
+  if (attr.name.empty()) return Error(start, "syntax error: unexpected END_ATTRIBUTE");
+  Token t;
+  t.type = Tok::kAttribute;
+  t.attr = std::move(attr);
+  t.pos = Pos{start, static_cast<int32_t>(i_)};
+  return t;
+}
+
+Token Lexer::LexWord(int32_t start) {
+  while (i_ < in_.size() && (IsLetter(in_[i_]) || IsDigit(in_[i_]))) ++i_;
+  const std::string_view w = in_.substr(start, i_ - start);
+  const char next = i_ < in_.size() ? in_[i_] : '\0';
+
+  if (next == '.') {
+    Attribute a;
+    bool scoped = true;
+    if (w == "span") {
+      a.scope = Scope::kSpan;
+    } else if (w == "resource") {
+      a.scope = Scope::kResource;
+    } else if (w == "event") {
+      a.scope = Scope::kEvent;
+    } else if (w == "link") {
+      a.scope = Scope::kLink;
+    } else if (w == "instrumentation") {
+      a.scope = Scope::kInstrumentation;
+    } else if (w == "parent") {
+      a.parent = true;
+      ++i_;
+      // parent.span.x / parent.resource.x / parent.x
+      const std::string_view rest = in_.substr(i_);
+      if (rest.starts_with("span.")) {
+        a.scope = Scope::kSpan;
+        i_ += 4;
+      } else if (rest.starts_with("resource.")) {
+        a.scope = Scope::kResource;
+        i_ += 8;
+      } else {
+        return LexAttributeName(start, std::move(a));
+      }
+    } else {
+      scoped = false;
+    }
+    if (scoped) {
+      ++i_;  // the dot
+      return LexAttributeName(start, std::move(a));
+    }
+  }
+  if (next == ':') {
+    const NamedIntrinsic* table = nullptr;
+    size_t n = 0;
+    if (w == "span") {
+      table = kSpanColon;
+      n = std::size(kSpanColon);
+    } else if (w == "trace") {
+      table = kTraceColon;
+      n = std::size(kTraceColon);
+    } else if (w == "event") {
+      table = kEventColon;
+      n = std::size(kEventColon);
+    } else if (w == "link") {
+      table = kLinkColon;
+      n = std::size(kLinkColon);
+    } else if (w == "instrumentation") {
+      table = kInstrumentationColon;
+      n = std::size(kInstrumentationColon);
+    }
+    if (table != nullptr) {
+      ++i_;
+      const size_t name_start = i_;
+      while (i_ < in_.size() && (IsLetter(in_[i_]) || IsDigit(in_[i_]))) ++i_;
+      const std::string_view name = in_.substr(name_start, i_ - name_start);
+      Intrinsic found = Intrinsic::kNone;
+      for (size_t k = 0; k < n; ++k) {
+        if (table[k].name == name) found = table[k].intrinsic;
+      }
+      if (found == Intrinsic::kNone) {
+        return Error(static_cast<int32_t>(name_start), name.empty()
+                                                           ? "syntax error: unexpected $unk"
+                                                           : "syntax error: unexpected IDENTIFIER");
+      }
+      Token t;
+      t.type = Tok::kAttribute;
+      t.attr.scope = Scope::kIntrinsic;
+      t.attr.intrinsic = found;
+      t.attr.name = std::string(in_.substr(start, i_ - start));
+      t.pos = Pos{start, static_cast<int32_t>(i_)};
+      return t;
+    }
+  }
+
+  Token t;
+  t.pos = Pos{start, static_cast<int32_t>(i_)};
+  if (const Intrinsic in = Find(kLegacy, w); in != Intrinsic::kNone) {
+    t.type = Tok::kAttribute;
+    t.attr.scope = Scope::kIntrinsic;
+    t.attr.intrinsic = in;
+    t.attr.name = std::string(w);
+    return t;
+  }
+  struct Keyword {
+    std::string_view word;
+    Tok tok;
+    int64_t value;
+  };
+  static constexpr Keyword kKeywords[] = {
+      {"nil", Tok::kNil, 0},
+      {"true", Tok::kTrue, 0},
+      {"false", Tok::kFalse, 0},
+      {"error", Tok::kStatus, static_cast<int64_t>(Status::kError)},
+      {"ok", Tok::kStatus, static_cast<int64_t>(Status::kOk)},
+      {"unset", Tok::kStatus, static_cast<int64_t>(Status::kUnset)},
+      {"unspecified", Tok::kKind, static_cast<int64_t>(Kind::kUnspecified)},
+      {"internal", Tok::kKind, static_cast<int64_t>(Kind::kInternal)},
+      {"server", Tok::kKind, static_cast<int64_t>(Kind::kServer)},
+      {"client", Tok::kKind, static_cast<int64_t>(Kind::kClient)},
+      {"producer", Tok::kKind, static_cast<int64_t>(Kind::kProducer)},
+      {"consumer", Tok::kKind, static_cast<int64_t>(Kind::kConsumer)},
+      {"by", Tok::kBy, 0},
+      {"coalesce", Tok::kCoalesce, 0},
+      {"select", Tok::kSelect, 0},
+      {"with", Tok::kWith, 0},
+      {"count", Tok::kCount, 0},
+      {"avg", Tok::kAvg, 0},
+      {"min", Tok::kMin, 0},
+      {"max", Tok::kMax, 0},
+      {"sum", Tok::kSum, 0},
+  };
+  for (const auto& k : kKeywords) {
+    if (k.word != w) continue;
+    t.type = k.tok;
+    switch (k.tok) {
+      case Tok::kNil:
+        t.value.type = Type::kNil;
+        break;
+      case Tok::kTrue:
+        t.value.type = Type::kBool;
+        t.value.b = true;
+        break;
+      case Tok::kFalse:
+        t.value.type = Type::kBool;
+        break;
+      case Tok::kStatus:
+        t.value.type = Type::kStatus;
+        t.value.i = k.value;
+        break;
+      case Tok::kKind:
+        t.value.type = Type::kKind;
+        t.value.i = k.value;
+        break;
+      default:
+        break;
+    }
+    return t;
+  }
+  t.type = Tok::kIdentifier;
+  t.text = std::string(w);
+  return t;
+}
+
+Token Lexer::Next() {
+  if (done_) {
+    Token t;
+    t.pos = Pos{static_cast<int32_t>(in_.size()), static_cast<int32_t>(in_.size())};
+    return t;
+  }
+  while (i_ < in_.size() && IsSpace(in_[i_])) ++i_;
+  const auto start = static_cast<int32_t>(i_);
+  Token t;
+  if (i_ >= in_.size()) {
+    t.pos = Pos{start, start};
+    return t;
+  }
+  const char c = in_[i_];
+  const auto peek = [&](size_t k) { return i_ + k < in_.size() ? in_[i_ + k] : '\0'; };
+  if (IsDigit(c)) return LexNumber(start);
+  if (IsLetter(c)) return LexWord(start);
+  if (c == '"' || c == '`') {
+    ++i_;
+    std::string error;
+    if (!LexString(c, &t.value.s, &error)) return Error(start, error);
+    t.type = Tok::kString;
+    t.value.type = Type::kString;
+    t.pos = Pos{start, static_cast<int32_t>(i_)};
+    return t;
+  }
+  if (c == '.') {
+    ++i_;
+    return LexAttributeName(start, Attribute{});
+  }
+  // Operators: longest match.
+  struct Punct {
+    std::string_view text;
+    Tok tok;
+  };
+  static constexpr Punct kPuncts[] = {
+      {"!>>", Tok::kNotDesc},    {"!<<", Tok::kNotAnce},  {"&>>", Tok::kUnionDesc},
+      {"&<<", Tok::kUnionAnce},  {"!=", Tok::kNeq},       {"!~", Tok::kNre},
+      {"!>", Tok::kNotChild},    {"!<", Tok::kNotParent}, {"=~", Tok::kRe},
+      {">=", Tok::kGte},         {">>", Tok::kDesc},      {"<=", Tok::kLte},
+      {"<<", Tok::kAnce},        {"&&", Tok::kAnd},       {"&>", Tok::kUnionChild},
+      {"&<", Tok::kUnionParent}, {"&~", Tok::kUnionSibl}, {"||", Tok::kOr},
+      {"=", Tok::kEq},           {">", Tok::kGt},         {"<", Tok::kLt},
+      {"!", Tok::kNot},          {"~", Tok::kSibl},       {"|", Tok::kPipe},
+      {"+", Tok::kAdd},          {"-", Tok::kSub},        {"*", Tok::kMul},
+      {"/", Tok::kDiv},          {"%", Tok::kMod},        {"^", Tok::kPow},
+      {"{", Tok::kLBrace},       {"}", Tok::kRBrace},     {"(", Tok::kLParen},
+      {")", Tok::kRParen},       {",", Tok::kComma},
+  };
+  (void)peek;
+  const std::string_view rest = in_.substr(i_);
+  for (const auto& p : kPuncts) {
+    if (rest.starts_with(p.text)) {
+      i_ += p.text.size();
+      t.type = p.tok;
+      t.pos = Pos{start, static_cast<int32_t>(i_)};
+      return t;
+    }
+  }
+  ++i_;
+  return Error(start, "syntax error: unexpected $unk");
+}
+
+}  // namespace sprout::traces::traceql

@@ -1,0 +1,116 @@
+// The TraceQL lexer: Tempo's tokens (reference §2.1–2.2).
+//
+// Next() returns one token at a time. Literals carry their value (strings unescaped, numbers
+// and durations parsed, durations in nanoseconds), attributes and intrinsics come whole as one
+// token with their scope (`span.http.url`, `parent.resource.x`, `span."a b"`, `.x`,
+// `trace:duration`, `duration`). An attribute name runs to whitespace or one of `{}()=~!<>&|^,`
+// (Tempo's rule, so `span.a-b` is the attribute "a-b"). A lexer error is a kError token whose
+// `text` is the message; the lexer then returns kEof forever. Keywords are case-sensitive.
+//
+// Thread-safety: one Lexer per query; the input must outlive it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "traces/traceql/ast.h"
+
+namespace sprout::traces::traceql {
+
+enum class Tok : uint8_t {
+  kEof,
+  kError,
+  kIdentifier,  // a bare word that is no keyword (hint names)
+  kString,
+  kInt,
+  kFloat,
+  kDuration,
+  kNil,
+  kTrue,
+  kFalse,
+  kStatus,     // value.i = Status
+  kKind,       // value.i = Kind
+  kAttribute,  // attr (also intrinsics: attr.scope == kIntrinsic)
+  kLBrace,
+  kRBrace,
+  kLParen,
+  kRParen,
+  kComma,
+  kPipe,
+  // operators
+  kEq,
+  kNeq,
+  kRe,
+  kNre,
+  kGt,
+  kGte,
+  kLt,
+  kLte,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kPow,
+  kAnd,
+  kOr,
+  kNot,
+  kDesc,
+  kAnce,
+  kSibl,
+  kNotChild,
+  kNotParent,
+  kNotDesc,
+  kNotAnce,
+  kUnionChild,
+  kUnionParent,
+  kUnionDesc,
+  kUnionAnce,
+  kUnionSibl,
+  // keywords
+  kBy,
+  kCoalesce,
+  kSelect,
+  kWith,
+  kCount,
+  kAvg,
+  kMin,
+  kMax,
+  kSum,
+};
+
+struct Token {
+  Tok type = Tok::kEof;
+  Pos pos;
+  std::string text;  // identifier; error message
+  Static value;      // literals
+  Attribute attr;    // kAttribute
+};
+
+// The token's name in messages, as Tempo's generated parser names it ("IDENTIFIER",
+// "CLOSE_BRACE", "$end").
+std::string_view TokName(Tok t);
+
+class Lexer {
+ public:
+  explicit Lexer(std::string_view input) : in_(input) {}
+  Token Next();
+
+ private:
+  Token Error(int32_t start, std::string message);
+  bool LexString(char quote, std::string* out, std::string* error);
+  Token LexNumber(int32_t start);
+  Token LexWord(int32_t start);
+  Token LexAttributeName(int32_t start, Attribute attr);
+
+  std::string_view in_;
+  size_t i_ = 0;
+  bool done_ = false;
+};
+
+// Go's time.ParseDuration as Tempo uses it ("1h30m", "1.5s", "300ms", "10us", "10µs"), into
+// nanoseconds. False with a message on a bad or out-of-range duration.
+bool ParseDuration(std::string_view text, int64_t* ns, std::string* error);
+
+}  // namespace sprout::traces::traceql

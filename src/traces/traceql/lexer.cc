@@ -244,7 +244,9 @@ std::string_view TokName(Tok t) {
 }
 
 bool ParseDuration(std::string_view text, int64_t* ns, std::string* error) {
-  const std::string quoted = "\"" + std::string(text) + "\"";
+  std::string quoted = "\"";
+  quoted.append(text);
+  quoted.push_back('"');
   size_t i = 0;
   bool neg = false;
   if (i < text.size() && (text[i] == '-' || text[i] == '+')) {

@@ -208,6 +208,12 @@ Cls ClassOf(const Node& n) {
   }
 }
 
+// Whether a field expression reads the span (an attribute or intrinsic somewhere in it).
+bool ReferencesSpan(const Node& n) {
+  if (n.kind == NodeKind::kAttribute) return true;
+  return (n.lhs && ReferencesSpan(*n.lhs)) || (n.rhs && ReferencesSpan(*n.rhs));
+}
+
 NodePtr MakeNode(NodeKind kind, Pos pos) {
   auto n = std::make_unique<Node>();
   n->kind = kind;
@@ -478,7 +484,8 @@ class Parser {
         if (n->lhs) {
           const Type ty = ImpliedType(*n->lhs);
           if (ty != Type::kBool && ty != Type::kAttribute) {
-            Fail(n->pos.start, "span filter must evaluate to boolean: " + Print(*n));
+            Fail(n->pos.start,
+                 "span filter field expressions must resolve to a boolean: " + Print(*n));
           }
         }
         return n;
@@ -513,7 +520,10 @@ class Parser {
           const Type ty = ImpliedType(*n->lhs);
           if (!IsNumeric(ty) && ty != Type::kAttribute) {
             Fail(n->pos.start,
-                 "aggregate field expressions must evaluate to a number: " + Print(*n));
+                 "aggregate field expressions must resolve to a number type: " + Print(*n));
+          }
+          if (!ReferencesSpan(*n->lhs)) {
+            Fail(n->pos.start, "aggregate field expressions must reference the span: " + Print(*n));
           }
         }
         return n;

@@ -5,9 +5,10 @@
 // prints it: "parse error at line 1, col 8: syntax error: unexpected CLOSE_BRACE" by
 // ParseError::ToString(). Syntax errors name the unexpected token as Tempo's generated parser
 // does; type errors use Tempo's texts ("binary operations must operate on the same type: ...",
-// "illegal operation for the given types: ...", "span filter must evaluate to boolean: ...",
-// "aggregate field expressions must evaluate to a number: ...") and, unlike Tempo's, carry the
-// position of the offending expression. Regex literals are compiled with RE2 at parse time.
+// "illegal operation for the given types: ...", "span filter field expressions must resolve to a
+// boolean: ...", "aggregate field expressions must resolve to a number type: ...") and, unlike
+// Tempo's, carry the position of the offending expression. Regex literals are compiled with RE2 at
+// parse time.
 //
 // Precedence, lowest first (Tempo's): `|`; `&&` `||` (equal, left-associative); comparisons and
 // structural operators; `+ -`; unary `!`; `* / %`; `^` (right-associative). Unary `-` binds like

@@ -309,11 +309,18 @@ TEST(TraceqlParser, Errors) {
        "parse error at line 1, col 3: binary operations must operate on the same "
        "type: 1 && true"},
       {"{ !1 = true }", "parse error at line 1, col 3: illegal operation for the given type: !1"},
-      {"{ 1 }", "parse error at line 1, col 1: span filter must evaluate to boolean: { 1 }"},
-      {"{ name }", "parse error at line 1, col 1: span filter must evaluate to boolean: { name }"},
+      {"{ 1 }",
+       "parse error at line 1, col 1: span filter field expressions must resolve to a boolean: { 1 "
+       "}"},
+      {"{ name }",
+       "parse error at line 1, col 1: span filter field expressions must resolve to a boolean: { "
+       "name }"},
       {"{ } | avg(name) > 1",
-       "parse error at line 1, col 7: aggregate field expressions must evaluate to a number: "
+       "parse error at line 1, col 7: aggregate field expressions must resolve to a number type: "
        "avg(name)"},
+      {"{ } | sum(1 + 2) > 1",
+       "parse error at line 1, col 7: aggregate field expressions must reference the span: sum(1 + "
+       "2)"},
       {R"({ .a =~ "(" })",
        "parse error at line 1, col 9: error parsing regexp: missing ): ^(?:()$"},
   };

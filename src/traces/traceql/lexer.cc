@@ -140,11 +140,11 @@ std::string_view TokName(Tok t) {
     case Tok::kDuration:
       return "DURATION";
     case Tok::kNil:
-      return "NIL";
+      return "nil";
     case Tok::kTrue:
-      return "TRUE";
+      return "true";
     case Tok::kFalse:
-      return "FALSE";
+      return "false";
     case Tok::kStatus:
       return "STATUS";
     case Tok::kKind:
@@ -152,95 +152,130 @@ std::string_view TokName(Tok t) {
     case Tok::kAttribute:
       return "ATTRIBUTE";
     case Tok::kLBrace:
-      return "OPEN_BRACE";
+      return "{";
     case Tok::kRBrace:
-      return "CLOSE_BRACE";
+      return "}";
     case Tok::kLParen:
-      return "OPEN_PARENS";
+      return "(";
     case Tok::kRParen:
-      return "CLOSE_PARENS";
+      return ")";
     case Tok::kComma:
-      return "COMMA";
+      return ",";
     case Tok::kPipe:
-      return "PIPE";
+      return "|";
     case Tok::kEq:
-      return "EQ";
+      return "=";
     case Tok::kNeq:
-      return "NEQ";
+      return "!=";
     case Tok::kRe:
-      return "RE";
+      return "=~";
     case Tok::kNre:
-      return "NRE";
+      return "!~";
     case Tok::kGt:
-      return "GT";
+      return ">";
     case Tok::kGte:
-      return "GTE";
+      return ">=";
     case Tok::kLt:
-      return "LT";
+      return "<";
     case Tok::kLte:
-      return "LTE";
+      return "<=";
     case Tok::kAdd:
-      return "ADD";
+      return "+";
     case Tok::kSub:
-      return "SUB";
+      return "-";
     case Tok::kMul:
-      return "MUL";
+      return "*";
     case Tok::kDiv:
-      return "DIV";
+      return "/";
     case Tok::kMod:
-      return "MOD";
+      return "%";
     case Tok::kPow:
-      return "POW";
+      return "^";
     case Tok::kAnd:
-      return "AND";
+      return "&&";
     case Tok::kOr:
-      return "OR";
+      return "||";
     case Tok::kNot:
-      return "NOT";
+      return "!";
     case Tok::kDesc:
-      return "DESC";
+      return ">>";
     case Tok::kAnce:
-      return "ANCE";
+      return "<<";
     case Tok::kSibl:
-      return "SIBL";
+      return "~";
     case Tok::kNotChild:
-      return "NOT_CHILD";
+      return "!>";
     case Tok::kNotParent:
-      return "NOT_PARENT";
+      return "!<";
     case Tok::kNotDesc:
-      return "NOT_DESC";
+      return "!>>";
     case Tok::kNotAnce:
-      return "NOT_ANCE";
+      return "!<<";
     case Tok::kUnionChild:
-      return "UNION_CHILD";
+      return "&>";
     case Tok::kUnionParent:
-      return "UNION_PARENT";
+      return "&<";
     case Tok::kUnionDesc:
-      return "UNION_DESC";
+      return "&>>";
     case Tok::kUnionAnce:
-      return "UNION_ANCE";
+      return "&<<";
     case Tok::kUnionSibl:
-      return "UNION_SIBL";
+      return "&~";
     case Tok::kBy:
-      return "BY";
+      return "by";
     case Tok::kCoalesce:
-      return "COALESCE";
+      return "coalesce";
     case Tok::kSelect:
-      return "SELECT";
+      return "select";
     case Tok::kWith:
-      return "WITH";
+      return "with";
     case Tok::kCount:
-      return "COUNT";
+      return "count";
     case Tok::kAvg:
-      return "AVG";
+      return "avg";
     case Tok::kMin:
-      return "MIN";
+      return "min";
     case Tok::kMax:
-      return "MAX";
+      return "max";
     case Tok::kSum:
-      return "SUM";
+      return "sum";
   }
   return "$unk";
+}
+
+std::string Describe(const Token& t) {
+  switch (t.type) {
+    case Tok::kStatus:
+      return std::string(StatusText(static_cast<Status>(t.value.i)));
+    case Tok::kKind:
+      return std::string(KindText(static_cast<Kind>(t.value.i)));
+    case Tok::kAttribute: {
+      const Attribute& a = t.attr;
+      if (a.scope == Scope::kIntrinsic) {
+        // Tempo lexes `span:` as one token and the name as another; a legacy intrinsic is one.
+        const size_t colon = a.name.find(':');
+        return colon == std::string::npos ? a.name : a.name.substr(0, colon + 1);
+      }
+      // The first token of the attribute: its first scope prefix or the lone dot.
+      if (a.parent) return "parent.";
+      switch (a.scope) {
+        case Scope::kSpan:
+          return "span.";
+        case Scope::kResource:
+          return "resource.";
+        case Scope::kEvent:
+          return "event.";
+        case Scope::kLink:
+          return "link.";
+        case Scope::kInstrumentation:
+          return "instrumentation.";
+        default:
+          return ".";
+      }
+    }
+    default:
+      return std::string(TokName(t.type));
+  }
 }
 
 bool ParseDuration(std::string_view text, int64_t* ns, std::string* error) {

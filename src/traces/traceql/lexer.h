@@ -88,9 +88,13 @@ struct Token {
   Attribute attr;    // kAttribute
 };
 
-// The token's name in messages, as Tempo's generated parser names it ("IDENTIFIER",
-// "CLOSE_BRACE", "$end").
+// A token in "syntax error: unexpected ..." messages, as Tempo names it: Tempo's lexer replaces
+// the generated parser's names of fixed tokens by their text ("}", "&&", "nil", "by", "span.",
+// "trace:", "duration"), the others keep their grammar names ("IDENTIFIER", "STRING",
+// "INTEGER", "FLOAT", "DURATION", "$end"). TokName is the fixed part (by type), Describe the
+// whole (statuses, kinds and attributes by their text; an attribute by its first lexeme).
 std::string_view TokName(Tok t);
+std::string Describe(const Token& t);
 
 class Lexer {
  public:

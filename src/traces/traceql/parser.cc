@@ -271,7 +271,7 @@ class Parser {
   }
 
   [[noreturn]] void Unexpected() {
-    Fail(tok_.pos.start, "syntax error: unexpected " + std::string(TokName(tok_.type)));
+    Fail(tok_.pos.start, "syntax error: unexpected " + Describe(tok_));
   }
 
   void Advance() {
@@ -358,7 +358,7 @@ class Parser {
     switch (n.kind) {
       case NodeKind::kStatic:
         if (n.value.type == Type::kNil && !nil_allowed) {
-          Fail(n.pos.start, "syntax error: unexpected NIL");
+          Fail(n.pos.start, "syntax error: unexpected nil");
         }
         return;
       case NodeKind::kUnary: {
@@ -414,7 +414,7 @@ class Parser {
   }
 
   [[noreturn]] void UnexpectedOp(const Token& op) {
-    Fail(op.pos.start, "syntax error: unexpected " + std::string(TokName(op.type)));
+    Fail(op.pos.start, "syntax error: unexpected " + Describe(op));
   }
 
   NodePtr Combine(const Token& op, NodePtr lhs, NodePtr rhs) {

@@ -273,12 +273,92 @@ std::string Describe(const Token& t) {
           return ".";
       }
     }
+    case Tok::kIdentifier:
+      return IsTempoKeyword(t.text) ? t.text : "IDENTIFIER";
     default:
       return std::string(TokName(t.type));
   }
 }
 
+bool IsTempoKeyword(std::string_view word) {
+  // Words Tempo's lexer turns into tokens that this grammar has no use for outside a scope
+  // (`trace:rootService`, `span:id`) or that belong to TraceQL metrics (issue 13).
+  static constexpr std::string_view kWords[] = {
+      "rootService",
+      "id",
+      "traceID",
+      "spanID",
+      "parentID",
+      "timeSinceStart",
+      "version",
+      "rate",
+      "count_over_time",
+      "min_over_time",
+      "max_over_time",
+      "avg_over_time",
+      "sum_over_time",
+      "quantile_over_time",
+      "histogram_over_time",
+      "compare",
+      "topk",
+      "bottomk",
+  };
+  for (const auto w : kWords) {
+    if (w == word) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// Prometheus's model.ParseDuration: integer amounts of y w d h m s ms, each at most once, in
+// this order ("1d12h", "2w"), or "0".
+bool ParsePromDuration(std::string_view text, int64_t* ns) {
+  if (text == "0") {
+    *ns = 0;
+    return true;
+  }
+  struct Unit {
+    std::string_view name;
+    long double ns;
+  };
+  static constexpr Unit kUnits[] = {{"y", 365 * 24 * 3600e9L},
+                                    {"w", 7 * 24 * 3600e9L},
+                                    {"d", 24 * 3600e9L},
+                                    {"h", 3600e9L},
+                                    {"m", 60e9L},
+                                    {"s", 1e9L},
+                                    {"ms", 1e6L}};
+  size_t i = 0;
+  size_t next_unit = 0;
+  long double total = 0;
+  bool any = false;
+  while (i < text.size()) {
+    const size_t num_start = i;
+    while (i < text.size() && IsDigit(text[i])) ++i;
+    if (i == num_start) return false;
+    const size_t unit_start = i;
+    while (i < text.size() && !IsDigit(text[i])) ++i;
+    const std::string_view unit = text.substr(unit_start, i - unit_start);
+    size_t u = next_unit;
+    while (u < std::size(kUnits) && kUnits[u].name != unit) ++u;
+    if (u == std::size(kUnits)) return false;
+    next_unit = u + 1;
+    total +=
+        std::strtold(std::string(text.substr(num_start, unit_start - num_start)).c_str(), nullptr) *
+        kUnits[u].ns;
+    if (total > static_cast<long double>(std::numeric_limits<int64_t>::max())) return false;
+    any = true;
+  }
+  if (!any) return false;
+  *ns = static_cast<int64_t>(total);
+  return true;
+}
+
+}  // namespace
+
 bool ParseDuration(std::string_view text, int64_t* ns, std::string* error) {
+  if (ParsePromDuration(text, ns)) return true;
   std::string quoted = "\"";
   quoted.append(text);
   quoted.push_back('"');
@@ -354,30 +434,23 @@ Token Lexer::Error(int32_t start, std::string message) {
 }
 
 bool Lexer::LexString(char quote, std::string* out, std::string* error) {
-  // i_ is past the opening quote.
+  // i_ is past the opening quote. Go's scanner finds the literal, strconv.Unquote decodes it;
+  // whatever either refuses, Tempo reports as Unquote's "invalid syntax".
+  *error = "invalid syntax";
   while (true) {
-    if (i_ >= in_.size()) {
-      *error = "literal not terminated";
-      return false;
-    }
+    if (i_ >= in_.size()) return false;
     const char c = in_[i_++];
     if (c == quote) return true;
     if (quote == '`') {
-      out->push_back(c);
+      if (c != '\r') out->push_back(c);  // Unquote drops carriage returns from raw strings
       continue;
     }
-    if (c == '\n') {
-      *error = "literal not terminated";
-      return false;
-    }
+    if (c == '\n') return false;
     if (c != '\\') {
       out->push_back(c);
       continue;
     }
-    if (i_ >= in_.size()) {
-      *error = "literal not terminated";
-      return false;
-    }
+    if (i_ >= in_.size()) return false;
     const char e = in_[i_++];
     switch (e) {
       case 'a':
@@ -407,127 +480,136 @@ bool Lexer::LexString(char quote, std::string* out, std::string* error) {
       case '"':
         out->push_back('"');
         break;
-      case '\'':
-        out->push_back('\'');
-        break;
       case 'x':
       case 'u':
       case 'U': {
         const int digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
         uint32_t v = 0;
         for (int k = 0; k < digits; ++k) {
-          if (i_ >= in_.size() || HexValue(in_[i_]) < 0) {
-            *error = "invalid char escape";
-            return false;
-          }
+          if (i_ >= in_.size() || HexValue(in_[i_]) < 0) return false;
           v = v * 16 + static_cast<uint32_t>(HexValue(in_[i_++]));
         }
         if (e == 'x') {
           out->push_back(static_cast<char>(v));
         } else {
-          if (v > 0x10FFFF || (v >= 0xD800 && v < 0xE000)) {
-            *error = "invalid char escape";
-            return false;
-          }
+          if (v > 0x10FFFF || (v >= 0xD800 && v < 0xE000)) return false;
           AppendUtf8(v, out);
         }
         break;
       }
-      default:
-        if (e >= '0' && e <= '7') {
-          uint32_t v = static_cast<uint32_t>(e - '0');
-          for (int k = 0; k < 2; ++k) {
-            if (i_ >= in_.size() || in_[i_] < '0' || in_[i_] > '7') {
-              *error = "invalid char escape";
-              return false;
-            }
-            v = v * 8 + static_cast<uint32_t>(in_[i_++] - '0');
-          }
-          if (v > 255) {
-            *error = "invalid char escape";
-            return false;
-          }
-          out->push_back(static_cast<char>(v));
-          break;
+      default: {
+        if (e < '0' || e > '7') return false;
+        uint32_t v = static_cast<uint32_t>(e - '0');
+        for (int k = 0; k < 2; ++k) {
+          if (i_ >= in_.size() || in_[i_] < '0' || in_[i_] > '7') return false;
+          v = v * 8 + static_cast<uint32_t>(in_[i_++] - '0');
         }
-        *error = "invalid char escape";
-        return false;
+        if (v > 255) return false;
+        out->push_back(static_cast<char>(v));
+        break;
+      }
     }
   }
 }
 
 Token Lexer::LexNumber(int32_t start) {
-  while (i_ < in_.size() && IsDigit(in_[i_])) ++i_;
+  // Go's scanner: digits, an optional fraction ("1.", ".5", "1.5") and exponent.
   bool is_float = false;
-  if (i_ + 1 < in_.size() && in_[i_] == '.' && IsDigit(in_[i_ + 1])) {
+  while (i_ < in_.size() && IsDigit(in_[i_])) ++i_;
+  if (i_ < in_.size() && in_[i_] == '.') {
     is_float = true;
     ++i_;
     while (i_ < in_.size() && IsDigit(in_[i_])) ++i_;
   }
   if (i_ < in_.size() && (in_[i_] == 'e' || in_[i_] == 'E')) {
-    size_t j = i_ + 1;
-    if (j < in_.size() && (in_[j] == '+' || in_[j] == '-')) ++j;
-    if (j < in_.size() && IsDigit(in_[j])) {
-      is_float = true;
-      i_ = j;
-      while (i_ < in_.size() && IsDigit(in_[i_])) ++i_;
+    is_float = true;
+    ++i_;
+    if (i_ < in_.size() && (in_[i_] == '+' || in_[i_] == '-')) ++i_;
+    while (i_ < in_.size() && IsDigit(in_[i_])) ++i_;
+  }
+  const size_t number_end = i_;
+  // Tempo then tries a duration: the number and the digits, '.', 'µ' and unit letters
+  // (n s u m h d w y) right after it; if they do not parse (Prometheus's syntax, then Go's), the
+  // number stands alone and the rest is lexed on its own.
+  size_t j = i_;
+  while (j < in_.size()) {
+    const char c = in_[j];
+    if (IsDigit(c) || c == '.' || c == 'n' || c == 's' || c == 'u' || c == 'm' || c == 'h' ||
+        c == 'd' || c == 'w' || c == 'y') {
+      ++j;
+    } else if (c == '\xC2' && j + 1 < in_.size() && in_[j + 1] == '\xB5') {
+      j += 2;
+    } else {
+      break;
     }
   }
-  // A unit after the number makes it a duration: take every following digit, '.', letter and
-  // 'µ' and let ParseDuration judge ("1h30m", "1.5s").
-  const auto is_unit_start = [&](size_t k) {
-    return k < in_.size() &&
-           (IsLetter(in_[k]) || (in_[k] == '\xC2' && k + 1 < in_.size() && in_[k + 1] == '\xB5') ||
-            (in_[k] == '\xCE' && k + 1 < in_.size() && in_[k + 1] == '\xBC'));
-  };
   Token t;
-  if (is_unit_start(i_)) {
-    while (i_ < in_.size() && (IsDigit(in_[i_]) || in_[i_] == '.' || is_unit_start(i_))) {
-      i_ += (in_[i_] == '\xC2' || in_[i_] == '\xCE') ? 2 : 1;
-    }
-    const std::string_view text = in_.substr(start, i_ - start);
+  if (j > number_end) {
     std::string error;
     int64_t ns = 0;
-    if (!ParseDuration(text, &ns, &error)) return Error(start, error);
-    t.type = Tok::kDuration;
-    t.value.type = Type::kDuration;
-    t.value.i = ns;
-  } else {
-    const std::string text(in_.substr(start, i_ - start));
-    if (is_float) {
-      errno = 0;
-      const double v = std::strtod(text.c_str(), nullptr);
-      if (errno == ERANGE && std::isinf(v)) {
-        return Error(start, "strconv.ParseFloat: parsing \"" + text + "\": value out of range");
-      }
-      t.type = Tok::kFloat;
-      t.value.type = Type::kFloat;
-      t.value.f = v;
-    } else {
-      errno = 0;
-      const long long v = std::strtoll(text.c_str(), nullptr, 10);
-      if (errno == ERANGE) {
-        return Error(start, "strconv.ParseInt: parsing \"" + text + "\": value out of range");
-      }
-      t.type = Tok::kInt;
-      t.value.type = Type::kInt;
-      t.value.i = v;
+    if (ParseDuration(in_.substr(start, j - start), &ns, &error)) {
+      i_ = j;
+      t.type = Tok::kDuration;
+      t.value.type = Type::kDuration;
+      t.value.i = ns;
+      t.pos = Pos{start, static_cast<int32_t>(i_)};
+      return t;
     }
+  }
+  const std::string text(in_.substr(start, number_end - start));
+  if (is_float) {
+    errno = 0;
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (end != text.c_str() + text.size()) {
+      return Error(start, "strconv.ParseFloat: parsing \"" + text + "\": invalid syntax");
+    }
+    if (errno == ERANGE && std::isinf(v)) {
+      return Error(start, "strconv.ParseFloat: parsing \"" + text + "\": value out of range");
+    }
+    t.type = Tok::kFloat;
+    t.value.type = Type::kFloat;
+    t.value.f = v;
+  } else {
+    errno = 0;
+    const long long v = std::strtoll(text.c_str(), nullptr, 10);
+    if (errno == ERANGE) {
+      return Error(start, "strconv.Atoi: parsing \"" + text + "\": value out of range");
+    }
+    t.type = Tok::kInt;
+    t.value.type = Type::kInt;
+    t.value.i = v;
   }
   t.pos = Pos{start, static_cast<int32_t>(i_)};
   return t;
 }
 
 Token Lexer::LexAttributeName(int32_t start, Attribute attr) {
-  // i_ is past the scope prefix's dot.
-  if (i_ < in_.size() && in_[i_] == '"') {
-    ++i_;
-    std::string error;
-    if (!LexString('"', &attr.name, &error)) return Error(start, error);
-  } else {
-    const size_t name_start = i_;
-    while (i_ < in_.size() && IsAttributeChar(in_[i_])) ++i_;
-    attr.name = std::string(in_.substr(name_start, i_ - name_start));
+  // i_ is past the scope prefix's dot. Tempo's parseAttribute: unquoted runs of attribute
+  // characters and quoted parts, concatenated (`span.a"b c"d` is "ab cd").
+  while (i_ < in_.size()) {
+    const char c = in_[i_];
+    if (c == '"') {
+      ++i_;
+      while (true) {
+        if (i_ >= in_.size()) return Error(start, "unexpected EOF, expecting \"");
+        const char q = in_[i_++];
+        if (q == '"') break;
+        if (q == '\\') {
+          if (i_ >= in_.size() || (in_[i_] != '\\' && in_[i_] != '"')) {
+            return Error(start, "invalid escape sequence");
+          }
+          attr.name.push_back(in_[i_++]);
+          continue;
+        }
+        attr.name.push_back(q);
+      }
+    } else if (IsAttributeChar(c)) {
+      attr.name.push_back(c);
+      ++i_;
+    } else {
+      break;
+    }
   }
   if (attr.name.empty()) return Error(start, "syntax error: unexpected END_ATTRIBUTE");
   Token t;
@@ -598,6 +680,8 @@ Token Lexer::LexWord(int32_t start) {
     }
     if (table != nullptr) {
       ++i_;
+      // `span:` is a token of its own in Tempo: whitespace may follow it.
+      while (i_ < in_.size() && IsSpace(in_[i_])) ++i_;
       const size_t name_start = i_;
       while (i_ < in_.size() && (IsLetter(in_[i_]) || IsDigit(in_[i_]))) ++i_;
       const std::string_view name = in_.substr(name_start, i_ - name_start);
@@ -606,15 +690,20 @@ Token Lexer::LexWord(int32_t start) {
         if (table[k].name == name) found = table[k].intrinsic;
       }
       if (found == Intrinsic::kNone) {
-        return Error(static_cast<int32_t>(name_start), name.empty()
-                                                           ? "syntax error: unexpected $unk"
-                                                           : "syntax error: unexpected IDENTIFIER");
+        // What follows the colon is no intrinsic of this scope: report it as Tempo's parser
+        // would, by the token it is.
+        Lexer rest(in_.substr(name_start));
+        const Token next = rest.Next();
+        const auto at = static_cast<int32_t>(name_start) + next.pos.start;
+        i_ = name_start;
+        if (next.type == Tok::kError) return Error(at, next.text);
+        return Error(at, "syntax error: unexpected " + Describe(next));
       }
       Token t;
       t.type = Tok::kAttribute;
       t.attr.scope = Scope::kIntrinsic;
       t.attr.intrinsic = found;
-      t.attr.name = std::string(in_.substr(start, i_ - start));
+      t.attr.name = std::string(w) + ":" + std::string(name);
       t.pos = Pos{start, static_cast<int32_t>(i_)};
       return t;
     }
@@ -695,7 +784,19 @@ Token Lexer::Next() {
     t.pos = Pos{static_cast<int32_t>(in_.size()), static_cast<int32_t>(in_.size())};
     return t;
   }
-  while (i_ < in_.size() && IsSpace(in_[i_])) ++i_;
+  // Whitespace and Go comments (Tempo's scanner skips both; an unterminated /* runs to the end).
+  while (i_ < in_.size()) {
+    if (IsSpace(in_[i_])) {
+      ++i_;
+    } else if (in_.substr(i_).starts_with("//")) {
+      while (i_ < in_.size() && in_[i_] != '\n') ++i_;
+    } else if (in_.substr(i_).starts_with("/*")) {
+      const size_t close = in_.find("*/", i_ + 2);
+      i_ = close == std::string_view::npos ? in_.size() : close + 2;
+    } else {
+      break;
+    }
+  }
   const auto start = static_cast<int32_t>(i_);
   Token t;
   if (i_ >= in_.size()) {
@@ -716,6 +817,7 @@ Token Lexer::Next() {
     return t;
   }
   if (c == '.') {
+    if (IsDigit(peek(1))) return LexNumber(start);  // ".5" is a float to Go's scanner
     ++i_;
     return LexAttributeName(start, Attribute{});
   }
@@ -738,7 +840,6 @@ Token Lexer::Next() {
       {"{", Tok::kLBrace},       {"}", Tok::kRBrace},     {"(", Tok::kLParen},
       {")", Tok::kRParen},       {",", Tok::kComma},
   };
-  (void)peek;
   const std::string_view rest = in_.substr(i_);
   for (const auto& p : kPuncts) {
     if (rest.starts_with(p.text)) {
@@ -748,8 +849,15 @@ Token Lexer::Next() {
       return t;
     }
   }
+  // Any other character (or UTF-8 sequence) is an identifier to Tempo's lexer.
   ++i_;
-  return Error(start, "syntax error: unexpected $unk");
+  if (static_cast<unsigned char>(c) >= 0xC0) {
+    while (i_ < in_.size() && (static_cast<unsigned char>(in_[i_]) & 0xC0) == 0x80) ++i_;
+  }
+  t.type = Tok::kIdentifier;
+  t.text = std::string(in_.substr(start, i_ - start));
+  t.pos = Pos{start, static_cast<int32_t>(i_)};
+  return t;
 }
 
 }  // namespace sprout::traces::traceql

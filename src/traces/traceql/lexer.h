@@ -95,6 +95,9 @@ struct Token {
 // whole (statuses, kinds and attributes by their text; an attribute by its first lexeme).
 std::string_view TokName(Tok t);
 std::string Describe(const Token& t);
+// Words that are tokens to Tempo's lexer but identifiers here (`id`, `rootService`, `rate`, …):
+// named by their text in messages and refused as hint names.
+bool IsTempoKeyword(std::string_view word);
 
 class Lexer {
  public:

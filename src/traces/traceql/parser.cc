@@ -596,7 +596,7 @@ class Parser {
     Advance();  // with
     ExpectLParen();
     while (true) {
-      if (tok_.type != Tok::kIdentifier) Unexpected();
+      if (tok_.type != Tok::kIdentifier || IsTempoKeyword(tok_.text)) Unexpected();
       Hint h;
       h.name = tok_.text;
       Advance();

@@ -56,8 +56,10 @@ void PrintChild(const Node& child, bool parens, std::string* out) {
   if (parens) out->push_back(')');
 }
 
+// An attribute name needs quotes when Tempo's lexer would not read it back unquoted: empty, a
+// quote anywhere (it starts a quoted part), or a character that ends a name.
 bool NameNeedsQuotes(std::string_view name) {
-  if (name.empty() || name[0] == '"') return true;
+  if (name.empty() || name.find('"') != std::string_view::npos) return true;
   for (const char c : name) {
     switch (c) {
       case ' ':
@@ -85,6 +87,16 @@ bool NameNeedsQuotes(std::string_view name) {
     }
   }
   return false;
+}
+
+// A quoted attribute name: only \\ and \" are escapes there (Tempo's parseQuotedAttribute).
+void QuoteAttribute(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out->push_back('\\');
+    out->push_back(c);
+  }
+  out->push_back('"');
 }
 
 void Quote(std::string_view s, std::string* out) {
@@ -171,10 +183,13 @@ void PrintAttribute(const Attribute& a, std::string* out) {
       if (!a.parent) out->push_back('.');
       break;
   }
+  // parent."span.x" must not read as parent.span.x; ."5" must not read as the float .5.
   const bool looks_scoped = a.parent && a.scope == Scope::kNone &&
                             (a.name.starts_with("span.") || a.name.starts_with("resource."));
-  if (looks_scoped || NameNeedsQuotes(a.name)) {
-    Quote(a.name, out);
+  const bool looks_float = !a.parent && a.scope == Scope::kNone && !a.name.empty() &&
+                           a.name[0] >= '0' && a.name[0] <= '9';
+  if (looks_scoped || looks_float || NameNeedsQuotes(a.name)) {
+    QuoteAttribute(a.name, out);
   } else {
     *out += a.name;
   }

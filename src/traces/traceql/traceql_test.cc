@@ -123,17 +123,58 @@ TEST(TraceqlLexer, Operators) {
   for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(t[i].type, want[i]) << i;
 }
 
+TEST(TraceqlLexer, TempoDurationsNumbersComments) {
+  // Prometheus-style units first (d w y), then Go's; a number followed by anything else stays a
+  // number and the rest is lexed on its own (Tempo's tryScanDuration).
+  auto t = LexAll("1d 2w 1y 1d12h 1x .5 1. 5 // comment\n /* block */ 7 /* open");
+  ASSERT_EQ(t.size(), 10u);
+  EXPECT_EQ(t[0].type, Tok::kDuration);
+  EXPECT_EQ(t[0].value.i, 86'400'000'000'000);
+  EXPECT_EQ(t[1].value.i, 14 * 86'400'000'000'000);
+  EXPECT_EQ(t[2].value.i, 365 * 86'400'000'000'000);
+  EXPECT_EQ(t[3].value.i, 36 * 3'600'000'000'000);
+  EXPECT_EQ(t[4].type, Tok::kInt);
+  EXPECT_EQ(t[5].type, Tok::kIdentifier);
+  EXPECT_EQ(t[5].text, "x");
+  EXPECT_EQ(t[6].type, Tok::kFloat);
+  EXPECT_EQ(t[6].value.f, 0.5);
+  EXPECT_EQ(t[7].type, Tok::kFloat);
+  EXPECT_EQ(t[7].value.f, 1.0);
+  EXPECT_EQ(t[8].type, Tok::kInt);
+  EXPECT_EQ(t[8].value.i, 5);
+  EXPECT_EQ(t[9].value.i, 7);  // after the comments; the open one runs to the end
+}
+
+TEST(TraceqlLexer, TempoAttributeNames) {
+  auto t = LexAll(R"(span.a"b c"d span."q\"x\\" span:  name # é)");
+  ASSERT_EQ(t.size(), 5u);
+  EXPECT_EQ(t[0].attr.name, "ab cd");
+  EXPECT_EQ(t[1].attr.name, "q\"x\\");
+  EXPECT_EQ(t[2].attr.intrinsic, Intrinsic::kName);
+  EXPECT_EQ(t[2].attr.name, "span:name");
+  EXPECT_EQ(t[3].type, Tok::kIdentifier);  // any other character is an identifier to Tempo
+  EXPECT_EQ(t[4].type, Tok::kIdentifier);
+  EXPECT_EQ(t[4].text, "é");
+}
+
 TEST(TraceqlLexer, Errors) {
   auto t = LexAll("{ \"abc");
   ASSERT_EQ(t.back().type, Tok::kError);
-  EXPECT_EQ(t.back().text, "literal not terminated");
-  t = LexAll("1x");
-  EXPECT_EQ(t.back().text, "time: unknown unit \"x\" in duration \"1x\"");
+  EXPECT_EQ(t.back().text, "invalid syntax");  // strconv.Unquote's word for it
   t = LexAll("99999999999999999999");
-  EXPECT_EQ(t.back().text,
-            "strconv.ParseInt: parsing \"99999999999999999999\": value out of range");
+  EXPECT_EQ(t.back().text, "strconv.Atoi: parsing \"99999999999999999999\": value out of range");
+  t = LexAll("1e999");
+  EXPECT_EQ(t.back().text, "strconv.ParseFloat: parsing \"1e999\": value out of range");
+  t = LexAll("1e");
+  EXPECT_EQ(t.back().text, "strconv.ParseFloat: parsing \"1e\": invalid syntax");
   t = LexAll("\"\\q\"");
-  EXPECT_EQ(t.back().text, "invalid char escape");
+  EXPECT_EQ(t.back().text, "invalid syntax");
+  t = LexAll("\"\\'\"");  // \' is no escape in a Go string
+  EXPECT_EQ(t.back().text, "invalid syntax");
+  t = LexAll(R"(span."a\n")");
+  EXPECT_EQ(t.back().text, "invalid escape sequence");
+  t = LexAll(R"(span."a)");
+  EXPECT_EQ(t.back().text, "unexpected EOF, expecting \"");
 }
 
 // Each feature of the reference's §2.3: the input and its canonical print.
@@ -286,10 +327,16 @@ TEST(TraceqlParser, Errors) {
        "parse error at line 2, col 17: syntax error: unexpected $end"},
       {"{ .a = \"é\" } }", "parse error at line 1, col 14: syntax error: unexpected }"},
       {"{ .a + nil }", "parse error at line 1, col 8: syntax error: unexpected nil"},
-      {"{ \"abc }", "parse error at line 1, col 3: literal not terminated"},
-      {"{ .a = 1x }", "parse error at line 1, col 8: time: unknown unit \"x\" in duration \"1x\""},
+      {"{ \"abc }", "parse error at line 1, col 3: invalid syntax"},
+      {"{ .a = 1x }", "parse error at line 1, col 9: syntax error: unexpected IDENTIFIER"},
+      {"{ .a = 1 } id", "parse error at line 1, col 12: syntax error: unexpected id"},
+      {"{ .a = 1 } | rate()", "parse error at line 1, col 14: syntax error: unexpected rate"},
+      {"{ } with (id=1)", "parse error at line 1, col 11: syntax error: unexpected id"},
+      {"{ span:count = 1 }", "parse error at line 1, col 8: syntax error: unexpected count"},
+      {"{ span: }", "parse error at line 1, col 9: syntax error: unexpected }"},
+      {"{ span:", "parse error at line 1, col 8: syntax error: unexpected $end"},
       {"{ . = 1 }", "parse error at line 1, col 3: syntax error: unexpected END_ATTRIBUTE"},
-      {"{ # }", "parse error at line 1, col 3: syntax error: unexpected $unk"},
+      {"{ # }", "parse error at line 1, col 3: syntax error: unexpected IDENTIFIER"},
       {"{ .a = 1 } span.b", "parse error at line 1, col 12: syntax error: unexpected span."},
       {"{ .a = 1 } parent.resource.b",
        "parse error at line 1, col 12: syntax error: unexpected parent."},
@@ -362,6 +409,9 @@ TEST(TraceqlParser, RoundTrip) {
       "({ } | count()) + 1 > 2 with (most_recent=true, exemplars=3, x=\"s\", y=5m)",
       "{ .f = 0.1 && .g = 1e-07 && .h = 123456789.123 && .i = 0s }",
       "select(.a) | { }",
+      R"({ span.a"b c"d = 1 && ."5" = 2 && .x\y = 3 && span."q\"\\" = 4 && .é = 5 })",
+      "{ span: name = \"x\" } // a comment\n | count() > 1 /* another */",
+      "{ .a = 1d } with (#=1)",
   };
   for (const auto& q : queries) {
     ParseResult a = Parse(q);

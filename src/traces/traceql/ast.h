@@ -183,6 +183,8 @@ struct Node {
   NodePtr lhs;
   NodePtr rhs;
   std::vector<NodePtr> items;
+  // Height of the subtree (1 for a leaf), set by the parser; not part of Equal().
+  int32_t height = 1;
 };
 
 // `with (name=value, ...)`.

@@ -678,6 +678,15 @@ Token Lexer::LexWord(int32_t start) {
       table = kInstrumentationColon;
       n = std::size(kInstrumentationColon);
     }
+    if (table != nullptr && describe_only_) {
+      ++i_;
+      Token t;
+      t.type = Tok::kAttribute;
+      t.attr.scope = Scope::kIntrinsic;
+      t.attr.name = std::string(w) + ":";
+      t.pos = Pos{start, static_cast<int32_t>(i_)};
+      return t;
+    }
     if (table != nullptr) {
       ++i_;
       // `span:` is a token of its own in Tempo: whitespace may follow it.
@@ -693,6 +702,7 @@ Token Lexer::LexWord(int32_t start) {
         // What follows the colon is no intrinsic of this scope: report it as Tempo's parser
         // would, by the token it is.
         Lexer rest(in_.substr(name_start));
+        rest.describe_only_ = true;
         const Token next = rest.Next();
         const auto at = static_cast<int32_t>(name_start) + next.pos.start;
         i_ = name_start;

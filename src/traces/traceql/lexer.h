@@ -114,6 +114,9 @@ class Lexer {
   std::string_view in_;
   size_t i_ = 0;
   bool done_ = false;
+  // Set in the lexer that names what follows a bad `span:` (for the message only): a scope
+  // prefix there is returned as itself, without looking further (no recursion).
+  bool describe_only_ = false;
 };
 
 // Go's time.ParseDuration as Tempo uses it ("1h30m", "1.5s", "300ms", "10us", "10µs"), into

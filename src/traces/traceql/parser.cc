@@ -1,5 +1,6 @@
 #include "traces/traceql/parser.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -284,6 +285,18 @@ class Parser {
     Advance();
   }
 
+  // Sets a new node's height and refuses trees deeper than kMaxDepth (operator chains are
+  // built in loops, not by recursion, so the recursion guard alone would not bound them).
+  NodePtr Seal(NodePtr n) {
+    int32_t h = 0;
+    if (n->lhs) h = std::max(h, n->lhs->height);
+    if (n->rhs) h = std::max(h, n->rhs->height);
+    for (const auto& i : n->items) h = std::max(h, i->height);
+    n->height = h + 1;
+    if (n->height > kMaxDepth) Fail(n->pos.start, "query nests too deeply");
+    return n;
+  }
+
   struct DepthGuard {
     explicit DepthGuard(Parser* p) : p(p) {
       if (++p->depth_ > kMaxDepth) p->Fail(p->tok_.pos.start, "query nests too deeply");
@@ -303,7 +316,7 @@ class Parser {
       const Op op = FieldOp(tok_.type);
       Advance();
       NodePtr rhs = ParseField(p == 7 ? p : p + 1);
-      lhs = MakeBinary(NodeKind::kBinary, op, std::move(lhs), std::move(rhs));
+      lhs = Seal(MakeBinary(NodeKind::kBinary, op, std::move(lhs), std::move(rhs)));
     }
     return lhs;
   }
@@ -319,7 +332,7 @@ class Parser {
         auto n = MakeNode(NodeKind::kUnary, Pos{start, operand->pos.end});
         n->op = op;
         n->lhs = std::move(operand);
-        return n;
+        return Seal(std::move(n));
       }
       case Tok::kLParen: {
         Advance();
@@ -435,12 +448,12 @@ class Parser {
       for (size_t i = 0; i + 1 < n->items.size(); ++i) {
         if (n->items[i]->kind == NodeKind::kAggregate) UnexpectedOp(op);
       }
-      return n;
+      return Seal(std::move(n));
     }
     if (l == Cls::kSpanset && r == Cls::kSpanset) {
       const Op sop = SpansetOp(op.type);
       if (sop == Op::kNone) UnexpectedOp(op);
-      return MakeBinary(NodeKind::kSpansetOp, sop, std::move(lhs), std::move(rhs));
+      return Seal(MakeBinary(NodeKind::kSpansetOp, sop, std::move(lhs), std::move(rhs)));
     }
     if (l == Cls::kScalar && r == Cls::kScalar) {
       switch (op.type) {
@@ -450,15 +463,16 @@ class Parser {
         case Tok::kGte:
         case Tok::kLt:
         case Tok::kLte:
-          return MakeBinary(NodeKind::kScalarFilter, FieldOp(op.type), std::move(lhs),
-                            std::move(rhs));
+          return Seal(MakeBinary(NodeKind::kScalarFilter, FieldOp(op.type), std::move(lhs),
+                                 std::move(rhs)));
         case Tok::kAdd:
         case Tok::kSub:
         case Tok::kMul:
         case Tok::kDiv:
         case Tok::kMod:
         case Tok::kPow:
-          return MakeBinary(NodeKind::kScalarOp, FieldOp(op.type), std::move(lhs), std::move(rhs));
+          return Seal(
+              MakeBinary(NodeKind::kScalarOp, FieldOp(op.type), std::move(lhs), std::move(rhs)));
         default:
           break;
       }
@@ -488,7 +502,7 @@ class Parser {
                  "span filter field expressions must resolve to a boolean: " + Print(*n));
           }
         }
-        return n;
+        return Seal(std::move(n));
       }
       case Tok::kLParen: {
         Advance();
@@ -526,7 +540,7 @@ class Parser {
             Fail(n->pos.start, "aggregate field expressions must reference the span: " + Print(*n));
           }
         }
-        return n;
+        return Seal(std::move(n));
       }
       case Tok::kBy: {
         Advance();
@@ -536,7 +550,7 @@ class Parser {
         CheckField(*n->lhs, false);
         n->pos.end = tok_.pos.end;
         Expect(Tok::kRParen);
-        return n;
+        return Seal(std::move(n));
       }
       case Tok::kCoalesce: {
         Advance();

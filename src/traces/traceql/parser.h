@@ -24,7 +24,8 @@
 
 namespace sprout::traces::traceql {
 
-// Deeper nesting is refused with "query nests too deeply" (bounds the recursion).
+// Trees deeper than this (parentheses or operator chains) are refused with "query nests too
+// deeply": it bounds the recursion of the parser, the printer, Equal() and the destructors.
 inline constexpr int kMaxDepth = 500;
 
 struct ParseError {

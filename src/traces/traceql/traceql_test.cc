@@ -335,6 +335,7 @@ TEST(TraceqlParser, Errors) {
       {"{ span:count = 1 }", "parse error at line 1, col 8: syntax error: unexpected count"},
       {"{ span: }", "parse error at line 1, col 9: syntax error: unexpected }"},
       {"{ span:", "parse error at line 1, col 8: syntax error: unexpected $end"},
+      {"{ span:trace:id }", "parse error at line 1, col 8: syntax error: unexpected trace:"},
       {"{ . = 1 }", "parse error at line 1, col 3: syntax error: unexpected END_ATTRIBUTE"},
       {"{ # }", "parse error at line 1, col 3: syntax error: unexpected IDENTIFIER"},
       {"{ .a = 1 } span.b", "parse error at line 1, col 12: syntax error: unexpected span."},
@@ -386,10 +387,32 @@ TEST(TraceqlParser, Errors) {
 }
 
 TEST(TraceqlParser, DepthLimit) {
+  // Long operator chains are built without recursion but still make deep trees: refused too.
+  std::string chain_ops = "{ .a";
+  for (int i = 0; i < 1000; ++i) chain_ops += " + 1";
+  chain_ops += " > 0 }";
+  ParseResult r = Parse(chain_ops);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error.message, "query nests too deeply");
+  std::string spansets = "{ }";
+  for (int i = 0; i < 1000; ++i) spansets += " >> { }";
+  r = Parse(spansets);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error.message, "query nests too deeply");
+  // 400 stages of a pipeline are one level each: a flat pipeline is no deep tree.
+  std::string stages = "{ }";
+  for (int i = 0; i < 400; ++i) stages += " | { }";
+  EXPECT_TRUE(Parse(stages).ok());
+
+  // A long chain of scope prefixes is no recursion in the lexer.
+  std::string chain = "{ ";
+  for (int i = 0; i < 100000; ++i) chain += "span:";
+  EXPECT_EQ(ErrorOf(chain), "parse error at line 1, col 8: syntax error: unexpected span:");
+
   std::string deep(2000, '(');
   deep += "count() > 1";
   deep += std::string(2000, ')');
-  ParseResult r = Parse(deep);
+  r = Parse(deep);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error.message, "query nests too deeply");
 }

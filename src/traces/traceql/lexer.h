@@ -119,8 +119,9 @@ class Lexer {
   bool describe_only_ = false;
 };
 
-// Go's time.ParseDuration as Tempo uses it ("1h30m", "1.5s", "300ms", "10us", "10µs"), into
-// nanoseconds. False with a message on a bad or out-of-range duration.
+// Tempo's duration parsing, into nanoseconds: Prometheus's syntax first ("1d12h", "2w", "1y":
+// integers, units y w d h m s ms in this order), then Go's time.ParseDuration ("1h30m", "1.5s",
+// "10us", "10µs"). False with Go's message when neither accepts the text.
 bool ParseDuration(std::string_view text, int64_t* ns, std::string* error);
 
 }  // namespace sprout::traces::traceql

@@ -4,8 +4,10 @@
 // and durations parsed, durations in nanoseconds), attributes and intrinsics come whole as one
 // token with their scope (`span.http.url`, `parent.resource.x`, `span."a b"`, `.x`,
 // `trace:duration`, `duration`). An attribute name runs to whitespace or one of `{}()=~!<>&|^,`
-// (Tempo's rule, so `span.a-b` is the attribute "a-b"). A lexer error is a kError token whose
-// `text` is the message; the lexer then returns kEof forever. Keywords are case-sensitive.
+// (Tempo's rule, so `span.a-b` is the attribute "a-b"), quoted parts included. Go comments are
+// skipped; a character that starts no token is an identifier (as in Tempo). A lexer error is a
+// kError token whose `text` is the message (Tempo's); the lexer then returns kEof forever.
+// Keywords are case-sensitive. README.md lists the rules.
 //
 // Thread-safety: one Lexer per query; the input must outlive it.
 #pragma once

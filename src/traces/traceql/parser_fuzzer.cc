@@ -1,7 +1,7 @@
 // libFuzzer target traceql_parser_fuzzer (tests/fuzz/README.md): arbitrary bytes as a TraceQL
 // query. Parse() returns a tree or an error, never crashes, hangs or recurses without bound; an
 // error has a position inside the query and Tempo's "parse error at line L, col C: " form; a
-// tree prints, and the printed text parses back to an equal tree (the round trip).
+// tree prints, the printed text parses back to an equal tree (the round trip) and prints the same.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -45,5 +45,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   traceql::ParseResult again = traceql::Parse(printed);
   Check(again.ok());
   Check(traceql::Equal(r.query, again.query));
+  Check(traceql::Print(again.query) == printed);  // the canonical form is a fixed point
   return 0;
 }

@@ -1,6 +1,6 @@
-// Go's text forms (Prometheus's messages and PromQL printer, OTTL, the API's parameters): strconv.Quote (%q of a string),
-// strconv.QuoteRune (%q of a rune) and %#U, over UTF-8 bytes as Go sees them (an invalid byte is
-// U+FFFD of width 1).
+// Go's text forms (Prometheus's messages and PromQL printer, OTTL, the API's parameters):
+// strconv.Quote (%q of a string), strconv.QuoteRune (%q of a rune) and %#U, over UTF-8 bytes as Go
+// sees them (an invalid byte is U+FFFD of width 1).
 //
 // unicode.IsPrint is approximated: every rune from U+00A0 up is printable except the C1
 // controls, soft hyphen, the non-ASCII spaces, the bidi/zero-width format characters, the
@@ -26,6 +26,11 @@ bool GoIsPrint(int32_t rune);
 std::string GoQuote(std::string_view s);  // "a\n\"b\""
 std::string GoQuoteRune(int32_t rune);    // 'a', '\n', '�' for -1
 std::string GoRuneU(int32_t rune);        // %#U: U+007A 'z', or U+000A
+// Go's strconv.Unquote of a double-quoted literal (quotes included): every escape of Go's
+// string literals (\a \b \f \n \r \t \v \\ \" \xHH \uHHHH \UHHHHHHHH \ooo); false on
+// invalid syntax (an unknown escape, \', a bare quote or newline inside, a surrogate or a rune
+// above U+10FFFF, an octal above \377). Used by the OTTL and TraceQL lexers.
+bool GoUnquote(std::string_view quoted, std::string* out);
 // %.Nq: the first n runes of s, quoted.
 std::string GoQuotePrefix(std::string_view s, int n);
 

@@ -17,13 +17,6 @@ bool IsHexDigit(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= '
 // Go's regexp \s: [\t\n\f\r ].
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
 
-int HexVal(char c) {
-  if (IsDigit(c)) return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return c - 'A' + 10;
-}
-
-
 // Length of `\b(word)\b` at `p`, or 0.
 size_t Keyword(std::string_view text, size_t p, std::string_view word) {
   if (text.substr(p, word.size()) != word) return 0;
@@ -46,96 +39,6 @@ std::string Position(std::string_view text, size_t offset) {
     }
   }
   return absl::StrCat(line, ":", col);
-}
-
-bool GoUnquote(std::string_view q, std::string* out) {
-  if (q.size() < 2 || q.front() != '"' || q.back() != '"') return false;
-  std::string_view s = q.substr(1, q.size() - 2);
-  out->clear();
-  for (size_t i = 0; i < s.size();) {
-    const char c = s[i];
-    if (c == '"' || c == '\n') return false;
-    if (c != '\\') {
-      out->push_back(c);
-      ++i;
-      continue;
-    }
-    if (i + 1 >= s.size()) return false;
-    const char e = s[i + 1];
-    i += 2;
-    switch (e) {
-      case 'a':
-        out->push_back('\a');
-        break;
-      case 'b':
-        out->push_back('\b');
-        break;
-      case 'f':
-        out->push_back('\f');
-        break;
-      case 'n':
-        out->push_back('\n');
-        break;
-      case 'r':
-        out->push_back('\r');
-        break;
-      case 't':
-        out->push_back('\t');
-        break;
-      case 'v':
-        out->push_back('\v');
-        break;
-      case '\\':
-        out->push_back('\\');
-        break;
-      case '"':
-        out->push_back('"');
-        break;
-      case 'x': {
-        if (i + 2 > s.size() || !IsHexDigit(s[i]) || !IsHexDigit(s[i + 1])) return false;
-        out->push_back(static_cast<char>(HexVal(s[i]) * 16 + HexVal(s[i + 1])));
-        i += 2;
-        break;
-      }
-      case 'u':
-      case 'U': {
-        const size_t n = e == 'u' ? 4 : 8;
-        if (i + n > s.size()) return false;
-        uint32_t r = 0;
-        for (size_t k = 0; k < n; ++k) {
-          if (!IsHexDigit(s[i + k])) return false;
-          r = r * 16 + HexVal(s[i + k]);
-        }
-        i += n;
-        if (r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) return false;
-        AppendUtf8(static_cast<int32_t>(r), out);
-        break;
-      }
-      case '0':
-      case '1':
-      case '2':
-      case '3':
-      case '4':
-      case '5':
-      case '6':
-      case '7': {
-        // Three octal digits, at most \377.
-        if (i + 2 > s.size()) return false;
-        uint32_t r = e - '0';
-        for (size_t k = 0; k < 2; ++k) {
-          if (s[i + k] < '0' || s[i + k] > '7') return false;
-          r = r * 8 + (s[i + k] - '0');
-        }
-        if (r > 255) return false;
-        out->push_back(static_cast<char>(r));
-        i += 2;
-        break;
-      }
-      default:
-        return false;  // includes \' (only valid in rune literals) and \.
-    }
-  }
-  return true;
 }
 
 absl::StatusOr<std::vector<Token>> Lex(std::string_view text) {

@@ -54,7 +54,4 @@ std::string Position(std::string_view text, size_t offset);
 // "<line>:<col>: <what>" (without the "condition has invalid syntax: " prefix).
 absl::StatusOr<std::vector<Token>> Lex(std::string_view text);
 
-// Go's strconv.Unquote for a double-quoted literal (quotes included). False on invalid syntax.
-bool GoUnquote(std::string_view quoted, std::string* out);
-
 }  // namespace sprout::ottl

@@ -6,6 +6,8 @@
 #include <limits>
 #include <utility>
 
+#include "base/go_text.h"
+
 namespace sprout::traces::traceql {
 
 namespace {
@@ -94,31 +96,6 @@ Intrinsic Find(const NamedIntrinsic (&table)[N], std::string_view name) {
     if (e.name == name) return e.intrinsic;
   }
   return Intrinsic::kNone;
-}
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -437,79 +414,26 @@ bool Lexer::LexString(char quote, std::string* out, std::string* error) {
   // i_ is past the opening quote. Go's scanner finds the literal, strconv.Unquote decodes it;
   // whatever either refuses, Tempo reports as Unquote's "invalid syntax".
   *error = "invalid syntax";
+  const size_t open = i_ - 1;
+  if (quote == '`') {
+    while (true) {
+      if (i_ >= in_.size()) return false;
+      const char c = in_[i_++];
+      if (c == quote) return true;
+      if (c != '\r') out->push_back(c);  // Unquote drops carriage returns from raw strings
+    }
+  }
   while (true) {
     if (i_ >= in_.size()) return false;
     const char c = in_[i_++];
-    if (c == quote) return true;
-    if (quote == '`') {
-      if (c != '\r') out->push_back(c);  // Unquote drops carriage returns from raw strings
-      continue;
-    }
     if (c == '\n') return false;
-    if (c != '\\') {
-      out->push_back(c);
-      continue;
-    }
-    if (i_ >= in_.size()) return false;
-    const char e = in_[i_++];
-    switch (e) {
-      case 'a':
-        out->push_back('\a');
-        break;
-      case 'b':
-        out->push_back('\b');
-        break;
-      case 'f':
-        out->push_back('\f');
-        break;
-      case 'n':
-        out->push_back('\n');
-        break;
-      case 'r':
-        out->push_back('\r');
-        break;
-      case 't':
-        out->push_back('\t');
-        break;
-      case 'v':
-        out->push_back('\v');
-        break;
-      case '\\':
-        out->push_back('\\');
-        break;
-      case '"':
-        out->push_back('"');
-        break;
-      case 'x':
-      case 'u':
-      case 'U': {
-        const int digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
-        uint32_t v = 0;
-        for (int k = 0; k < digits; ++k) {
-          if (i_ >= in_.size() || HexValue(in_[i_]) < 0) return false;
-          v = v * 16 + static_cast<uint32_t>(HexValue(in_[i_++]));
-        }
-        if (e == 'x') {
-          out->push_back(static_cast<char>(v));
-        } else {
-          if (v > 0x10FFFF || (v >= 0xD800 && v < 0xE000)) return false;
-          AppendUtf8(v, out);
-        }
-        break;
-      }
-      default: {
-        if (e < '0' || e > '7') return false;
-        uint32_t v = static_cast<uint32_t>(e - '0');
-        for (int k = 0; k < 2; ++k) {
-          if (i_ >= in_.size() || in_[i_] < '0' || in_[i_] > '7') return false;
-          v = v * 8 + static_cast<uint32_t>(in_[i_++] - '0');
-        }
-        if (v > 255) return false;
-        out->push_back(static_cast<char>(v));
-        break;
-      }
+    if (c == quote) break;
+    if (c == '\\') {
+      if (i_ >= in_.size()) return false;
+      ++i_;  // the escaped character (Unquote checks it)
     }
   }
+  return GoUnquote(in_.substr(open, i_ - open), out);
 }
 
 Token Lexer::LexNumber(int32_t start) {

@@ -18,29 +18,6 @@ bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-// Tempo's attribute-name rule: anything up to whitespace or one of these.
-bool IsAttributeChar(char c) {
-  if (IsSpace(c)) return false;
-  switch (c) {
-    case '{':
-    case '}':
-    case '(':
-    case ')':
-    case '=':
-    case '~':
-    case '!':
-    case '<':
-    case '>':
-    case '&':
-    case '|':
-    case '^':
-    case ',':
-      return false;
-    default:
-      return true;
-  }
-}
-
 struct NamedIntrinsic {
   std::string_view name;
   Intrinsic intrinsic;
@@ -99,6 +76,28 @@ Intrinsic Find(const NamedIntrinsic (&table)[N], std::string_view name) {
 }
 
 }  // namespace
+
+bool IsAttributeChar(char c) {
+  if (IsSpace(c)) return false;
+  switch (c) {
+    case '{':
+    case '}':
+    case '(':
+    case ')':
+    case '=':
+    case '~':
+    case '!':
+    case '<':
+    case '>':
+    case '&':
+    case '|':
+    case '^':
+    case ',':
+      return false;
+    default:
+      return true;
+  }
+}
 
 std::string_view TokName(Tok t) {
   switch (t) {

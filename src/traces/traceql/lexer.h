@@ -100,6 +100,8 @@ std::string Describe(const Token& t);
 // Words that are tokens to Tempo's lexer but identifiers here (`id`, `rootService`, `rate`, …):
 // named by their text in messages and refused as hint names.
 bool IsTempoKeyword(std::string_view word);
+// Tempo's attribute-name rule: a name runs up to whitespace or one of `{}()=~!<>&|^,`.
+bool IsAttributeChar(char c);
 
 class Lexer {
  public:

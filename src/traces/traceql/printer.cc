@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string_view>
 
+#include "traces/traceql/lexer.h"
+
 namespace sprout::traces::traceql {
 
 namespace {
@@ -61,30 +63,7 @@ void PrintChild(const Node& child, bool parens, std::string* out) {
 bool NameNeedsQuotes(std::string_view name) {
   if (name.empty() || name.find('"') != std::string_view::npos) return true;
   for (const char c : name) {
-    switch (c) {
-      case ' ':
-      case '\t':
-      case '\n':
-      case '\r':
-      case '\f':
-      case '\v':
-      case '{':
-      case '}':
-      case '(':
-      case ')':
-      case '=':
-      case '~':
-      case '!':
-      case '<':
-      case '>':
-      case '&':
-      case '|':
-      case '^':
-      case ',':
-        return true;
-      default:
-        break;
-    }
+    if (!IsAttributeChar(c)) return true;
   }
   return false;
 }

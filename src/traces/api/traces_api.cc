@@ -17,6 +17,7 @@
 #include "otlp/json.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "traces/traceql/autocomplete.h"
 
 namespace sprout::traces {
 namespace {
@@ -54,6 +55,24 @@ void WriteInspectedBytesMetrics(uint64_t inspected_bytes, JsonWriter& w) {
     WriteU64String(inspected_bytes, w);
   }
   w.EndObject();
+}
+
+// The `{name}` of the tag values routes: the router decoded the path segment once; Tempo
+// decodes it once more (url.QueryUnescape, `+` → space), because Grafana encodes the name twice
+// (encodeURIComponent(encodeURIComponent(tag))). False after answering 400.
+bool TagNameFromPath(const net::HttpRequest& request, net::HttpResponse& response,
+                     std::string* name) {
+  absl::StatusOr<std::string> decoded = net::QueryUnescape(request.PathValue("name"));
+  if (!decoded.ok()) {
+    net::WriteHttpError(response, 400, "error in unescaping tagName");
+    return false;
+  }
+  if (decoded->empty()) {
+    net::WriteHttpError(response, 400, "please provide a non-empty tagName");
+    return false;
+  }
+  *name = *std::move(decoded);
+  return true;
 }
 
 void SetJson(net::HttpResponse& response, std::string body) {
@@ -774,7 +793,9 @@ absl::Status TracesApi::Register(net::Router* router) {
       net::WriteHttpError(response, 400, SV(end.status().message()));
       return false;
     }
-    absl::StatusOr<TagNamesResult> r = q->TagNames(request.tenant, scope, *start, *end);
+    // `q`: narrowed to its matchers; an unusable one is no filter (Tempo's unfiltered list).
+    const std::string filter = traceql::ExtractMatchers(request.form.Get("q"));
+    absl::StatusOr<TagNamesResult> r = q->TagNames(request.tenant, scope, *start, *end, filter);
     if (!r.ok()) {
       WriteStoreError(response, r.status());
       return false;
@@ -859,7 +880,9 @@ absl::Status TracesApi::Register(net::Router* router) {
       }
       limit = static_cast<uint32_t>(std::min<int64_t>(*v, UINT32_MAX));
     }
-    absl::StatusOr<TagValuesResult> r = q->TagValues(request.tenant, name, *start, *end, limit);
+    const std::string filter = traceql::ExtractMatchers(request.form.Get("q"));
+    absl::StatusOr<TagValuesResult> r =
+        q->TagValues(request.tenant, name, *start, *end, limit, filter);
     if (!r.ok()) {
       WriteStoreError(response, r.status());
       return false;
@@ -872,10 +895,10 @@ absl::Status TracesApi::Register(net::Router* router) {
       "GET", "/api/search/tag/{name}/values",
       [tag_values](net::HttpRequest& request, net::HttpResponse& response) {
         // v1 names are plain attribute names: asked as the unscoped TraceQL `.name`.
+        std::string name;
+        if (!TagNameFromPath(request, response, &name)) return;
         TagValuesResult r;
-        if (!tag_values(request, response, absl::StrCat(".", AV(request.PathValue("name"))), &r)) {
-          return;
-        }
+        if (!tag_values(request, response, absl::StrCat(".", name), &r)) return;
         std::set<std::string> seen;
         rapidjson::StringBuffer b;
         JsonWriter w(b);
@@ -895,8 +918,10 @@ absl::Status TracesApi::Register(net::Router* router) {
   RETURN_IF_ERROR(router->Handle(
       "GET", "/api/v2/search/tag/{name}/values",
       [tag_values](net::HttpRequest& request, net::HttpResponse& response) {
+        std::string name;
+        if (!TagNameFromPath(request, response, &name)) return;
         TagValuesResult r;
-        if (!tag_values(request, response, request.PathValue("name"), &r)) return;
+        if (!tag_values(request, response, name, &r)) return;
         rapidjson::StringBuffer b;
         JsonWriter w(b);
         w.StartObject();

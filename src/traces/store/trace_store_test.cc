@@ -298,7 +298,7 @@ TEST(TraceStoreTest, TagNamesAndTypedValues) {
   auto store = MustStart(&env);
   PushKnownSet(store.get(), "team-a");
 
-  absl::StatusOr<TagNamesResult> names = store->TagNames("team-a", "", 0, 0);
+  absl::StatusOr<TagNamesResult> names = store->TagNames("team-a", "", 0, 0, "");
   ASSERT_TRUE(names.ok()) << names.status();
   std::map<std::string, std::vector<std::string>> by_scope;
   for (const TagScope& s : names->scopes) by_scope[s.name] = s.tags;
@@ -309,13 +309,13 @@ TEST(TraceStoreTest, TagNamesAndTypedValues) {
   EXPECT_EQ(by_scope.count("link"), 0u);  // no span has a link
   EXPECT_GT(names->inspected_bytes, 0u);
 
-  names = store->TagNames("team-a", "span", 0, 0);
+  names = store->TagNames("team-a", "span", 0, 0, "");
   ASSERT_TRUE(names.ok());
   ASSERT_EQ(names->scopes.size(), 1u);
   EXPECT_EQ(names->scopes[0].name, "span");
 
   auto values = [&](std::string_view name, uint32_t limit = 0) {
-    absl::StatusOr<TagValuesResult> r = store->TagValues("team-a", name, 0, 0, limit);
+    absl::StatusOr<TagValuesResult> r = store->TagValues("team-a", name, 0, 0, limit, "");
     EXPECT_TRUE(r.ok()) << r.status();
     std::vector<std::string> out;
     if (r.ok()) {
@@ -370,7 +370,7 @@ TEST(TraceStoreTest, RestartReplaysEveryTenantAndTenantsStayApart) {
   EXPECT_FALSE(cross->has_value());
 
   absl::StatusOr<TagValuesResult> services =
-      store->TagValues("team-b", "resource.service.name", 0, 0, 0);
+      store->TagValues("team-b", "resource.service.name", 0, 0, 0, "");
   ASSERT_TRUE(services.ok());
   ASSERT_EQ(services->values.size(), 1u);
   EXPECT_EQ(services->values[0].value, "billing");
@@ -925,7 +925,7 @@ std::string ReadEverything(TraceStore& store, const std::string& tenant) {
     EXPECT_TRUE(r.ok()) << r.status();
     if (r.ok()) absl::StrAppend(&out, "search:\n", Render(*r));
   }
-  absl::StatusOr<TagNamesResult> names = store.TagNames(tenant, "", 0, 0);
+  absl::StatusOr<TagNamesResult> names = store.TagNames(tenant, "", 0, 0, "");
   EXPECT_TRUE(names.ok()) << names.status();
   for (const TagScope& sc : names->scopes) {
     absl::StrAppend(&out, sc.name, ":", absl::StrJoin(sc.tags, ","), "\n");
@@ -933,7 +933,7 @@ std::string ReadEverything(TraceStore& store, const std::string& tenant) {
   for (const char* name : {"resource.service.name", "span.http.status_code", ".http.method",
                            "event.event.detail", "instrumentation.lib.flavour", "name", "status",
                            "kind", "rootName", "rootServiceName", "statusMessage"}) {
-    absl::StatusOr<TagValuesResult> values = store.TagValues(tenant, name, 0, 0, 0);
+    absl::StatusOr<TagValuesResult> values = store.TagValues(tenant, name, 0, 0, 0, "");
     EXPECT_TRUE(values.ok()) << values.status();
     absl::StrAppend(&out, name, "=");
     for (const TagValue& v : values->values) absl::StrAppend(&out, v.type, ":", v.value, ",");
@@ -1175,8 +1175,8 @@ TEST(TraceStoreBlocks, ColumnSearchAnswersAsWholeTraces) {
            {0, 0}, {s0 + 1, s0 + 2}, {s0 + 3, s0 + 3}, {s0 + 6, s0 + 7}, {s0 + 8, 0}, {0, s0}}) {
     for (const char* name :
          {"name", "status", "kind", "statusMessage", "rootName", "rootServiceName"}) {
-      absl::StatusOr<TagValuesResult> got = store->TagValues("t", name, lo, hi, 0);
-      absl::StatusOr<TagValuesResult> want = memory->TagValues("t", name, lo, hi, 0);
+      absl::StatusOr<TagValuesResult> got = store->TagValues("t", name, lo, hi, 0, "");
+      absl::StatusOr<TagValuesResult> want = memory->TagValues("t", name, lo, hi, 0, "");
       ASSERT_TRUE(got.ok() && want.ok());
       std::string g, w;
       for (const TagValue& v : got->values) absl::StrAppend(&g, v.type, ":", v.value, ",");

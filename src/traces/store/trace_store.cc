@@ -12,6 +12,7 @@
 #include "net/tenant.h"
 #include "traces/common/attribute_text.h"
 #include "traces/traceql/engine.h"
+#include "traces/traceql/lexer.h"
 #include "traces/traceql/parser.h"
 
 namespace sprout::traces::store {
@@ -893,6 +894,42 @@ bool BlockOverlaps(const block::BlockReader& reader, uint32_t start_s, uint32_t 
   return RangeOverlaps(reader.meta().start_unix_nano, reader.meta().end_unix_nano, start_s, end_s);
 }
 
+// The scope ("resource", "span", "event", "link", "instrumentation", "unscoped"; "" for an
+// intrinsic or anything else) and attribute name of a tag values request's TraceQL identifier,
+// read by the TraceQL lexer as Tempo reads it (`span."a b"` is the span attribute "a b",
+// `span.http/route` the attribute "http/route"); a name the lexer does not read as one attribute
+// is split at its scope prefix.
+std::pair<std::string, std::string> TagIdentifier(std::string_view name) {
+  traceql::Lexer lexer(name);
+  const traceql::Token t = lexer.Next();
+  if (t.type == traceql::Tok::kAttribute && !t.attr.parent &&
+      lexer.Next().type == traceql::Tok::kEof) {
+    switch (t.attr.scope) {
+      case traceql::Scope::kNone:
+        return {"unscoped", t.attr.name};
+      case traceql::Scope::kSpan:
+        return {"span", t.attr.name};
+      case traceql::Scope::kResource:
+        return {"resource", t.attr.name};
+      case traceql::Scope::kEvent:
+        return {"event", t.attr.name};
+      case traceql::Scope::kLink:
+        return {"link", t.attr.name};
+      case traceql::Scope::kInstrumentation:
+        return {"instrumentation", t.attr.name};
+      case traceql::Scope::kIntrinsic:
+        return {"", ""};
+    }
+  }
+  for (std::string_view sc : {"resource", "span", "event", "link", "instrumentation"}) {
+    if (name.size() > sc.size() + 1 && name.substr(0, sc.size()) == sc && name[sc.size()] == '.') {
+      return {std::string(sc), std::string(name.substr(sc.size() + 1))};
+    }
+  }
+  if (name.size() > 1 && name[0] == '.') return {"unscoped", std::string(name.substr(1))};
+  return {"", ""};
+}
+
 // A tag filter (the `query` of TagNames / TagValues, a spanset filter of matchers) compiled for
 // the engine. InvalidArgument when it does not parse (the API passes traceql::ExtractMatchers'
 // output, which always does).
@@ -1070,17 +1107,7 @@ absl::StatusOr<TagValuesResult> FilteredTagValues(
     std::string_view query) {
   absl::StatusOr<std::unique_ptr<traceql::Program>> program = CompileTagFilter(query);
   if (!program.ok()) return program.status();
-  std::string_view scope, key;
-  for (std::string_view sc : {"resource", "span", "event", "link", "instrumentation"}) {
-    if (name.size() > sc.size() + 1 && name.substr(0, sc.size()) == sc && name[sc.size()] == '.') {
-      scope = sc;
-      key = name.substr(sc.size() + 1);
-    }
-  }
-  if (scope.empty() && name.size() > 1 && name[0] == '.') {
-    scope = "unscoped";
-    key = name.substr(1);
-  }
+  const auto [scope, key] = TagIdentifier(name);
   std::set<std::pair<std::string, std::string>> values;  // (type, value)
   const auto add_attr = [&](const google::protobuf::RepeatedPtrField<cpb::KeyValue>& kvs) {
     const cpb::KeyValue* kv = FindAttr(kvs, key);
@@ -1188,17 +1215,7 @@ absl::StatusOr<TagValuesResult> TraceStore::TagValues(std::string_view tenant,
     return FilteredTagValues(*memory, *blocks, name, start_s, end_s, limit, query);
   }
   // The identifier: a scope prefix and an attribute name, or an intrinsic.
-  std::string_view scope, key;
-  for (std::string_view sc : {"resource", "span", "event", "link", "instrumentation"}) {
-    if (name.size() > sc.size() + 1 && name.substr(0, sc.size()) == sc && name[sc.size()] == '.') {
-      scope = sc;
-      key = name.substr(sc.size() + 1);
-    }
-  }
-  if (scope.empty() && name.size() > 1 && name[0] == '.') {
-    scope = "unscoped";
-    key = name.substr(1);
-  }
+  const auto [scope, key] = TagIdentifier(name);
   std::set<std::pair<std::string, std::string>> values;  // (type, value)
   auto add_attr = [&](const google::protobuf::RepeatedPtrField<cpb::KeyValue>& kvs) {
     const cpb::KeyValue* kv = FindAttr(kvs, key);

@@ -105,10 +105,11 @@ std::string RemoveIncompleteMatchers(std::string_view q) {
           changed = true;
         }
       } else if (t == Tok::kLParen) {
-        // `(` whose kept tokens up to its `)` are none: both go.
+        // `(` with no kept token up to its `)` or the end: it goes (with its `)`).
         const long next = adjacent(i, 1);
-        if (next >= 0 && tokens[next].type == Tok::kRParen) {
-          removed[i] = removed[next] = true;
+        if (next < 0 || tokens[next].type == Tok::kRParen) {
+          removed[i] = true;
+          if (next >= 0) removed[next] = true;
           changed = true;
         }
       }

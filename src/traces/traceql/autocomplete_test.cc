@@ -119,5 +119,35 @@ TEST(ExtractMatchers, UnfinishedQueries) {
   }
 }
 
+// Every prefix of queries as they are typed, character by character: the filter parses, is a
+// fixed point (narrowing it again gives it back), and never holds a matcher the prefix does not
+// complete.
+TEST(ExtractMatchers, EveryPrefixWhileTyping) {
+  for (
+      std::string_view q : {
+          R"({ resource.service.name = "frontend" && span.http.status_code >= 500 || (name =~ "GET.*" && kind = server) } | count() > 2)",
+          R"({ .a = "x\"y" && span."team name" != nil && duration > 1.5s && event:name = `raw` } >> { .b = -1 })",
+          R"({ status = error && !(.a = 1) && .b + 2 > .c && trace:rootService = "r" } with (most_recent=true))",
+      }) {
+    for (size_t n = 0; n <= q.size(); ++n) {
+      const std::string prefix(q.substr(0, n));
+      const std::string got = ExtractMatchers(prefix);
+      if (got.empty()) continue;
+      EXPECT_TRUE(Parse(got).ok()) << prefix << " -> " << got;
+      EXPECT_EQ(ExtractMatchers(got), got) << prefix;
+    }
+  }
+  // Spot checks along the first query.
+  EXPECT_EQ(ExtractMatchers(R"({ resource.service.name = "frontend" && span.http.status_code >)"),
+            R"({ resource.service.name = "frontend" })");
+  EXPECT_EQ(
+      ExtractMatchers(R"({ resource.service.name = "frontend" && span.http.status_code >= 5)"),
+      R"({ resource.service.name = "frontend" && span.http.status_code >= 5 })");
+  EXPECT_EQ(
+      ExtractMatchers(
+          R"({ resource.service.name = "frontend" && span.http.status_code >= 500 || (name =~ "GE)"),
+      R"({ resource.service.name = "frontend" && span.http.status_code >= 500 })");
+}
+
 }  // namespace
 }  // namespace sprout::traces::traceql

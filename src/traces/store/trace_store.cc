@@ -911,8 +911,7 @@ cpb::AnyValue StaticToAny(const traceql::Static& v) {
 
 // The TraceQL rule on one whole trace: its summary when the query gives it span sets.
 std::optional<TraceSummary> EvaluateTraceQL(const std::string& id, const tpb::TracesData& td,
-                                            const SearchRequest& request,
-                                            SearchMetrics* metrics) {
+                                            const SearchRequest& request, SearchMetrics* metrics) {
   const traceql::TraceView view(td);
   if (metrics != nullptr) {
     metrics->inspected_traces++;
@@ -1121,17 +1120,27 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
       result.metrics.inspected_bytes += page.otlp_bytes;
       absl::StatusOr<std::vector<block::TraceRow>> rows = reader.ReadTraceRows(p);
       if (!rows.ok()) return rows.status();
-      std::vector<uint32_t> candidates(rows->size());
-      for (uint32_t i = 0; i < candidates.size(); ++i) candidates[i] = i;
+      // Each condition holds on some span of a matching trace, so on the part holding that
+      // span: the candidates are the parts meeting the most selective condition; a candidate
+      // with parts elsewhere is judged whole, one without must meet every condition.
+      std::vector<uint32_t> every(rows->size());
+      for (uint32_t i = 0; i < every.size(); ++i) every[i] = i;
+      std::vector<uint32_t> candidates = every, all = every;
       for (const traceql::TraceCondition& c : plan.conditions) {
-        if (candidates.empty()) break;
-        absl::StatusOr<std::optional<std::vector<uint32_t>>> with = TracesMeeting(reader, p, c, *rows);
+        if (all.empty() && candidates.empty()) break;
+        absl::StatusOr<std::optional<std::vector<uint32_t>>> with =
+            TracesMeeting(reader, p, c, *rows);
         if (!with.ok()) return with.status();
-        if (with->has_value()) candidates = Intersect(candidates, **with);
+        if (!with->has_value()) continue;
+        if ((*with)->size() < candidates.size()) candidates = **with;
+        all = Intersect(all, **with);
       }
       std::vector<uint32_t> to_read;
+      size_t next_all = 0;
       for (uint32_t i : candidates) {
         if (i >= rows->size()) return absl::DataLossError("trace index out of range");
+        while (next_all < all.size() && all[next_all] < i) ++next_all;
+        const bool meets_all = next_all < all.size() && all[next_all] == i;
         const block::TraceRow& row = (*rows)[i];
         if (!top.Admits(row.start_unix_nano, row.trace_id) || judged.contains(row.trace_id)) {
           continue;
@@ -1142,6 +1151,7 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
           if (absl::Status s = judge_whole(row.trace_id); !s.ok()) return s;
           continue;
         }
+        if (!meets_all) continue;
         if (!RangeOverlaps(row.start_unix_nano, row.end_unix_nano, request.start_s,
                            request.end_s)) {
           continue;

@@ -1075,9 +1075,10 @@ void FilterConditions(const Node& f, std::vector<TraceCondition>* out) {
     c.what = TraceCondition::What::kStatusEquals;
     c.status = static_cast<Status>(lit->value.i);
     out->push_back(std::move(c));
-  } else if ((a.intrinsic == Intrinsic::kDuration || a.intrinsic == Intrinsic::kTraceDuration) &&
-             IsNumber(lit->value.type)) {
-    // duration > X (or X < duration): the span, so the trace, lasts at least X.
+  } else if (a.intrinsic == Intrinsic::kDuration && IsNumber(lit->value.type)) {
+    // duration > X (or X < duration): the span, so the part of the trace holding it, lasts at
+    // least X. (Not trace:duration: every condition must hold on one span, hence on one part of
+    // a trace split over blocks.)
     const Op op = flipped ? (f.op == Op::kLt ? Op::kGt : f.op == Op::kLte ? Op::kGte : f.op) : f.op;
     if (op == Op::kGt || op == Op::kGte || op == Op::kEq) {
       const double x = AsDouble(lit->value);

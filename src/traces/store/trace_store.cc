@@ -1027,6 +1027,12 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
   SearchResult result;
   TopHits top(request.limit);
   std::set<std::string, std::less<>> judged;
+  // The client's cancellation, polled every 64 traces and on every page.
+  uint32_t polls = 0;
+  const auto check_cancelled = [&]() -> absl::Status {
+    if (!request.cancelled || (++polls & 63) != 1) return absl::OkStatus();
+    return request.cancelled() ? absl::CancelledError("context canceled") : absl::OkStatus();
+  };
   const auto offer = [&](const std::string& id, const tpb::TracesData& td, bool count) {
     std::optional<TraceSummary> summary =
         EvaluateTraceQL(id, td, request, count ? &result.metrics : nullptr);
@@ -1069,6 +1075,7 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
     });
     for (const auto& [start, id] : by_start) {
       if (!top.Admits(start, *id)) break;
+      if (absl::Status s = check_cancelled(); !s.ok()) return s;
       if (absl::Status s = judge_whole(*id); !s.ok()) return s;
     }
   }
@@ -1114,6 +1121,9 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
                          request.end_s) ||
           (top.full() && page.end_unix_nano < top.floor())) {
         continue;
+      }
+      if (request.cancelled && request.cancelled()) {
+        return absl::CancelledError("context canceled");
       }
       result.metrics.inspected_traces += page.trace_count;
       result.metrics.inspected_spans += page.span_count;

@@ -1295,6 +1295,10 @@ TEST(TraceStoreBlocks, TraceQlOverBlocksAnswersAsOverMemory) {
       ids("{ resource.service.name = \"frontend\" } > { resource.service.name = \"backend\" }"),
       (std::vector<int>{40, 50, 51}));
   EXPECT_EQ(ids("{ } | count() > 2"), (std::vector<int>{50}));
+  // A client that went away stops the search.
+  SearchRequest gone = TraceQl("{ }");
+  gone.cancelled = [] { return true; };
+  EXPECT_TRUE(absl::IsCancelled(store->Search("t", gone).status()));
 }
 
 // With a limit, blocks and pages are read most recent first and the rest is skipped once the

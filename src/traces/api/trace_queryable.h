@@ -14,7 +14,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +28,10 @@
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 
 namespace sprout::traces {
+
+namespace traceql {
+class Program;
+}
 
 // The legacy (pre-TraceQL) search of `/api/search`, parsed.
 struct SearchRequest {
@@ -41,6 +47,12 @@ struct SearchRequest {
   uint32_t spss = 3;    // at most this many spans per span set
   uint32_t start_s = 0;
   uint32_t end_s = 0;
+  // `q`: a compiled TraceQL query (traces/traceql/engine.h); `tags` is then empty. A trace
+  // matches when the query gives it a span set; its span sets are the answer's.
+  std::shared_ptr<const traceql::Program> query;
+  // Polled while searching (may be empty): true when the client went away or the request's
+  // deadline passed; the search then stops with Cancelled / DeadlineExceeded.
+  std::function<bool()> cancelled;
 };
 
 struct SearchSpan {

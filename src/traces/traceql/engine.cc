@@ -49,7 +49,8 @@ TraceView::TraceView(const tpb::TracesData& trace) {
   std::vector<std::vector<int32_t>> children(spans_.size());
   for (int32_t i = 0; i < n; ++i) {
     const tpb::Span& s = *spans_[i].span;
-    if (s.parent_span_id().empty()) {
+    if (std::all_of(s.parent_span_id().begin(), s.parent_span_id().end(),
+                    [](char c) { return c == '\0'; })) {
       if (root_ < 0) root_ = i;
       continue;
     }
@@ -1074,9 +1075,10 @@ void FilterConditions(const Node& f, std::vector<TraceCondition>* out) {
     c.what = TraceCondition::What::kStatusEquals;
     c.status = static_cast<Status>(lit->value.i);
     out->push_back(std::move(c));
-  } else if ((a.intrinsic == Intrinsic::kDuration || a.intrinsic == Intrinsic::kTraceDuration) &&
-             IsNumber(lit->value.type)) {
-    // duration > X (or X < duration): the span, so the trace, lasts at least X.
+  } else if (a.intrinsic == Intrinsic::kDuration && IsNumber(lit->value.type)) {
+    // duration > X (or X < duration): the span, so the part of the trace holding it, lasts at
+    // least X. (Not trace:duration: every condition must hold on one span, hence on one part of
+    // a trace split over blocks.)
     const Op op = flipped ? (f.op == Op::kLt ? Op::kGt : f.op == Op::kLte ? Op::kGte : f.op) : f.op;
     if (op == Op::kGt || op == Op::kGte || op == Op::kEq) {
       const double x = AsDouble(lit->value);

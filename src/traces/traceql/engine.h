@@ -102,6 +102,7 @@ struct QueryRefs {
 
 // A condition every matching trace satisfies on at least one of its spans (a necessary
 // condition: the pre-filter may keep traces that then do not match, never drop one that does).
+// Each holds on one span, so on the part of a trace (split over blocks) that holds the span.
 struct TraceCondition {
   enum class What : uint8_t {
     kAttrEquals,    // attribute `key` in `scope` equals the string `text`

@@ -220,13 +220,16 @@ async function replayAutocomplete(base) {
   assert.deepEqual(await tagValuesV2(base, 'span."team name"'), ['string:basket', 'string:orders']);
   assert.deepEqual(await tagValuesV2(base, 'span."team name"', '{span.cart.items > 3}'), ['string:orders']);
 
-  // The v1 fallbacks (older Grafana): names and plain values, with the same `q` rules.
+  // The v1 fallbacks (older Grafana: getOptionsV1 sends no `q`; Tempo's v1 routes ignore it):
+  // names and plain values.
   const v1Tags = await getJson(url(base, '/api/search/tags', {}));
   assert.ok(Array.isArray(v1Tags.tagNames));
   assert.ok(v1Tags.tagNames.includes('service.name') && v1Tags.tagNames.includes('http/route'));
-  const v1Values = await getJson(url(base, `/api/search/tag/${encodeTag('db.system')}/values`,
-    { q: '{resource.service.name="db" && span.db.system = "postgres"}' }));
-  assert.deepEqual(v1Values.tagValues, ['postgres']);
+  const v1Values = await getJson(url(base, `/api/search/tag/${encodeTag('db.system')}/values`, {}));
+  assert.deepEqual(v1Values.tagValues, ['postgres', 'redis']);
+  const v1Ignored = await getJson(url(base, `/api/search/tag/${encodeTag('db.system')}/values`,
+    { q: '{span.db.system = "postgres"}' }));
+  assert.deepEqual(v1Ignored.tagValues, ['postgres', 'redis']);
 }
 
 // The search Grafana runs (handleTraceQlQuery, streaming off): the builder's and the editor's

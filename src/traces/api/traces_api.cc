@@ -782,7 +782,8 @@ absl::Status TracesApi::Register(net::Router* router) {
       tenant));
 
   // Tags. `scope`: empty or `all` is every scope; anything else must be one of kTagScopes.
-  auto tag_names = [q](net::HttpRequest& request, net::HttpResponse& response,
+  // `filtered`: the v2 routes read `q`; Tempo's v1 routes ignore it.
+  auto tag_names = [q](net::HttpRequest& request, net::HttpResponse& response, bool filtered,
                        TagNamesResult* out) -> bool {
     (void)request.ParseForm();
     std::string scope(request.form.Get("scope"));
@@ -799,7 +800,7 @@ absl::Status TracesApi::Register(net::Router* router) {
       return false;
     }
     // `q`: narrowed to its matchers; an unusable one is no filter (Tempo's unfiltered list).
-    const std::string filter = traceql::ExtractMatchers(request.form.Get("q"));
+    const std::string filter = filtered ? traceql::ExtractMatchers(request.form.Get("q")) : "";
     absl::StatusOr<TagNamesResult> r = q->TagNames(request.tenant, scope, *start, *end, filter);
     if (!r.ok()) {
       WriteStoreError(response, r.status());
@@ -812,7 +813,7 @@ absl::Status TracesApi::Register(net::Router* router) {
       "GET", "/api/search/tags",
       [tag_names](net::HttpRequest& request, net::HttpResponse& response) {
         TagNamesResult r;
-        if (!tag_names(request, response, &r)) return;
+        if (!tag_names(request, response, /*filtered=*/false, &r)) return;
         // v1 is one flat list: the attribute names of every scope but the intrinsics.
         std::set<std::string> names;
         for (const TagScope& s : r.scopes) {
@@ -837,7 +838,7 @@ absl::Status TracesApi::Register(net::Router* router) {
       "GET", "/api/v2/search/tags",
       [tag_names](net::HttpRequest& request, net::HttpResponse& response) {
         TagNamesResult r;
-        if (!tag_names(request, response, &r)) return;
+        if (!tag_names(request, response, /*filtered=*/true, &r)) return;
         rapidjson::StringBuffer b;
         JsonWriter w(b);
         w.StartObject();
@@ -865,7 +866,7 @@ absl::Status TracesApi::Register(net::Router* router) {
       tenant));
 
   auto tag_values = [q](net::HttpRequest& request, net::HttpResponse& response,
-                        std::string_view name, TagValuesResult* out) -> bool {
+                        std::string_view name, bool filtered, TagValuesResult* out) -> bool {
     (void)request.ParseForm();
     absl::StatusOr<uint32_t> start = ParseUnixSeconds(request.form, "start");
     absl::StatusOr<uint32_t> end = start.ok() ? ParseUnixSeconds(request.form, "end") : start;
@@ -885,7 +886,7 @@ absl::Status TracesApi::Register(net::Router* router) {
       }
       limit = static_cast<uint32_t>(std::min<int64_t>(*v, UINT32_MAX));
     }
-    const std::string filter = traceql::ExtractMatchers(request.form.Get("q"));
+    const std::string filter = filtered ? traceql::ExtractMatchers(request.form.Get("q")) : "";
     absl::StatusOr<TagValuesResult> r =
         q->TagValues(request.tenant, name, *start, *end, limit, filter);
     if (!r.ok()) {
@@ -903,7 +904,9 @@ absl::Status TracesApi::Register(net::Router* router) {
         std::string name;
         if (!TagNameFromPath(request, response, &name)) return;
         TagValuesResult r;
-        if (!tag_values(request, response, absl::StrCat(".", name), &r)) return;
+        if (!tag_values(request, response, absl::StrCat(".", name), /*filtered=*/false, &r)) {
+          return;
+        }
         std::set<std::string> seen;
         rapidjson::StringBuffer b;
         JsonWriter w(b);
@@ -926,7 +929,7 @@ absl::Status TracesApi::Register(net::Router* router) {
         std::string name;
         if (!TagNameFromPath(request, response, &name)) return;
         TagValuesResult r;
-        if (!tag_values(request, response, name, &r)) return;
+        if (!tag_values(request, response, name, /*filtered=*/true, &r)) return;
         rapidjson::StringBuffer b;
         JsonWriter w(b);
         w.StartObject();

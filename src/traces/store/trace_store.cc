@@ -1348,17 +1348,20 @@ absl::StatusOr<TagNamesResult> FilteredTagNames(
     for (const cpb::KeyValue& kv : kvs) names[sc].insert(kv.key());
   };
   TagNamesResult result;
+  // The intrinsic names do not depend on the filter: nothing to read for them alone.
   absl::Status s =
-      ForEachMatchingSpan(**program, memory, blocks, start_s, end_s, &result.inspected_bytes,
-                          [&](const traceql::TraceView&, const traceql::SpanRef& ref) {
-                            add("resource", ref.resource->resource().attributes());
-                            add("instrumentation", ref.scope->scope().attributes());
-                            add("span", ref.span->attributes());
-                            for (const tpb::Span::Event& e : ref.span->events())
-                              add("event", e.attributes());
-                            for (const tpb::Span::Link& l : ref.span->links())
-                              add("link", l.attributes());
-                          });
+      scope == "intrinsic"
+          ? absl::OkStatus()
+          : ForEachMatchingSpan(**program, memory, blocks, start_s, end_s, &result.inspected_bytes,
+                                [&](const traceql::TraceView&, const traceql::SpanRef& ref) {
+                                  add("resource", ref.resource->resource().attributes());
+                                  add("instrumentation", ref.scope->scope().attributes());
+                                  add("span", ref.span->attributes());
+                                  for (const tpb::Span::Event& e : ref.span->events())
+                                    add("event", e.attributes());
+                                  for (const tpb::Span::Link& l : ref.span->links())
+                                    add("link", l.attributes());
+                                });
   if (!s.ok()) return s;
   for (std::string_view name : kIntrinsicTags) names["intrinsic"].insert(std::string(name));
   for (std::string_view sc : kTagScopes) {

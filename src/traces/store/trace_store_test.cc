@@ -401,6 +401,12 @@ TEST(TraceStoreTest, TagNamesAndValuesFilteredByAQuery) {
   names = store->TagNames("team-a", "span", 0, 0, R"({ name = "nothing" })");
   ASSERT_TRUE(names.ok());
   EXPECT_TRUE(names->scopes.empty());
+  // The intrinsic scope alone: the fixed list, nothing read.
+  names = store->TagNames("team-a", "intrinsic", 0, 0, R"({ name = "nothing" })");
+  ASSERT_TRUE(names.ok());
+  ASSERT_EQ(names->scopes.size(), 1u);
+  EXPECT_EQ(names->scopes[0].name, "intrinsic");
+  EXPECT_EQ(names->inspected_bytes, 0u);
   // Not a filter: InvalidArgument (the API never passes one).
   EXPECT_EQ(store->TagNames("team-a", "", 0, 0, "{ name = ").status().code(),
             absl::StatusCode::kInvalidArgument);

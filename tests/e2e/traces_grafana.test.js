@@ -216,9 +216,10 @@ async function replayAutocomplete(base) {
   // A tag name with a character encodeURIComponent changes (`/`): encoded twice by Grafana.
   assert.deepEqual(await tagValuesV2(base, 'span.http/route', '{span.http.method="POST"}'), ['string:/checkout']);
   assert.deepEqual(await tagValuesV2(base, 'span.http/route'), ['string:/cart', 'string:/checkout']);
-  // A name with a space: quoted in TraceQL (span."team name"), then encoded twice.
-  assert.deepEqual(await tagValuesV2(base, 'span."team name"'), ['string:basket', 'string:orders']);
-  assert.deepEqual(await tagValuesV2(base, 'span."team name"', '{span.cart.items > 3}'), ['string:orders']);
+  // A name with a space, as Grafana writes it (scope + '.' + name, unquoted; Tempo takes the
+  // rest of the identifier literally), then encoded twice.
+  assert.deepEqual(await tagValuesV2(base, 'span.team name'), ['string:basket', 'string:orders']);
+  assert.deepEqual(await tagValuesV2(base, 'span.team name', '{span.cart.items > 3}'), ['string:orders']);
 
   // The v1 fallbacks (older Grafana: getOptionsV1 sends no `q`; Tempo's v1 routes ignore it):
   // names and plain values.

@@ -13,7 +13,6 @@
 #include "net/tenant.h"
 #include "traces/common/attribute_text.h"
 #include "traces/traceql/engine.h"
-#include "traces/traceql/lexer.h"
 #include "traces/traceql/parser.h"
 
 namespace sprout::traces::store {
@@ -1204,32 +1203,10 @@ bool BlockOverlaps(const block::BlockReader& reader, uint32_t start_s, uint32_t 
 }
 
 // The scope ("resource", "span", "event", "link", "instrumentation", "unscoped"; "" for an
-// intrinsic or anything else) and attribute name of a tag values request's TraceQL identifier,
-// read by the TraceQL lexer as Tempo reads it (`span."a b"` is the span attribute "a b",
-// `span.http/route` the attribute "http/route"); a name the lexer does not read as one attribute
-// is split at its scope prefix.
+// intrinsic or anything else) and attribute name of a tag values request's identifier, split at
+// its scope prefix as Tempo's ParseIdentifier does: the rest is the name, literally
+// (`span.http/route` is "http/route", `span.team name` is "team name"; no TraceQL quoting).
 std::pair<std::string, std::string> TagIdentifier(std::string_view name) {
-  traceql::Lexer lexer(name);
-  const traceql::Token t = lexer.Next();
-  if (t.type == traceql::Tok::kAttribute && !t.attr.parent &&
-      lexer.Next().type == traceql::Tok::kEof) {
-    switch (t.attr.scope) {
-      case traceql::Scope::kNone:
-        return {"unscoped", t.attr.name};
-      case traceql::Scope::kSpan:
-        return {"span", t.attr.name};
-      case traceql::Scope::kResource:
-        return {"resource", t.attr.name};
-      case traceql::Scope::kEvent:
-        return {"event", t.attr.name};
-      case traceql::Scope::kLink:
-        return {"link", t.attr.name};
-      case traceql::Scope::kInstrumentation:
-        return {"instrumentation", t.attr.name};
-      case traceql::Scope::kIntrinsic:
-        return {"", ""};
-    }
-  }
   for (std::string_view sc : {"resource", "span", "event", "link", "instrumentation"}) {
     if (name.size() > sc.size() + 1 && name.substr(0, sc.size()) == sc && name[sc.size()] == '.') {
       return {std::string(sc), std::string(name.substr(sc.size() + 1))};

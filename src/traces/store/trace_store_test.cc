@@ -1388,6 +1388,21 @@ TEST(TraceStoreBlocks, TraceQlOverBlocksAnswersAsOverMemory) {
       "{ instrumentation:name = \"test-lib\" && name = \"render\" }",
       "{ } | select(span.http.method, resource.deployment.env)",
       "{ span.http.status_code = 200 } with (most_recent=true)",
+      // Column conditions of every kind the pre-filter judges.
+      "{ name =~ \"GET /(cart|late)\" }",
+      "{ name !~ \"GET.*\" && span.http.method != \"GET\" }",
+      "{ span.http.status_code > 200 && span.http.status_code < 500 }",
+      "{ 500 <= span.http.status_code }",
+      "{ span.http.status_code = 200.0 }",
+      "{ span.http.status_code = \"200\" }",  // a string never equals an int
+      "{ status != ok && kind != server }",
+      "{ statusMessage = \"\" && duration < 30ms }",
+      "{ duration >= 90ms && duration <= 110ms }",
+      "{ resource.deployment.env != \"prod\" }",
+      "{ .service.name != \"frontend\" } >> { }",
+      "{ instrumentation.lib.flavour =~ \"pl.*\" && span.http.method = \"PUT\" }",
+      "{ resource.service.name = \"backend\" && name = \"load\" } && "
+      "{ resource.service.name = \"frontend\" && duration > 100ms }",
   };
   for (const std::string& q : queries) {
     for (uint32_t limit : {0u, 1u, 3u}) {

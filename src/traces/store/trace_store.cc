@@ -1359,11 +1359,9 @@ absl::Status ForEachMatchingSpan(
       std::optional<std::vector<uint32_t>> may_match;  // nullopt: all
       for (const traceql::TraceCondition& c : conditions) {
         if (may_match.has_value() && may_match->empty()) break;
-        absl::StatusOr<std::optional<std::vector<uint32_t>>> with =
-            TracesMeeting(reader, p, c, *rows);
+        absl::StatusOr<std::vector<uint32_t>> with = TracesMeeting(reader, p, c);
         if (!with.ok()) return with.status();
-        if (!with->has_value()) continue;  // not judged from the columns
-        may_match = may_match.has_value() ? Intersect(*may_match, **with) : **std::move(with);
+        may_match = may_match.has_value() ? Intersect(*may_match, *with) : *std::move(with);
       }
       std::vector<uint32_t> read;  // traces of this page evaluated from the page alone
       for (uint32_t i = 0; i < rows->size(); ++i) {

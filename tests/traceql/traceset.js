@@ -67,7 +67,7 @@ const ORDERS = [
   { t: 't02', method: 'GET', code: 200, callCode: 200, amount: 99.99, currency: 'USD', tags: ['web'], rows: 0, ports: [5432, 6432], hit: false, ms: 250 },
   { t: 't03', method: 'POST', code: 201, callCode: 201, amount: 5, currency: 'EUR', tags: ['mobile', 'promo'], rows: 12, ports: [6432], hit: true, ms: 80 },
   { t: 't04', method: 'POST', code: 500, callCode: 503, amount: 250.25, currency: 'GBP', tags: ['web', 'retry'], rows: 1, ports: [5432], hit: false, ms: 1500 },
-  { t: 't05', method: 'GET', code: 200, callCode: 200, amount: 42, currency: 'USD', tags: [], rows: 7, ports: [3306], hit: true, ms: 60 },
+  { t: 't05', method: 'GET', code: 200, callCode: 200, amount: 42, currency: 'USD', tags: ['web'], rows: 7, ports: [3306], hit: true, ms: 60 },
   { t: 't06', method: 'DELETE', code: 404, callCode: 404, amount: 0.5, currency: 'EUR', tags: ['mobile'], rows: 0, ports: [5432, 3306], hit: false, ms: 35 },
   { t: 't07', method: 'GET', code: 502, callCode: 500, amount: 1000, currency: 'JPY', tags: ['web', 'new', 'vip'], rows: 100, ports: [6432], hit: true, ms: 3200 },
   { t: 't08', method: 'PUT', code: 200, callCode: 200, amount: 12.75, currency: 'USD', tags: ['api'], rows: 2, ports: [5432], hit: true, ms: 400 },

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "traces/traceql/ast.h"
 
@@ -103,10 +104,10 @@ struct QueryRefs {
 // condition: the pre-filter may keep traces that then do not match, never drop one that does).
 struct TraceCondition {
   enum class What : uint8_t {
-    kAttrEquals,      // attribute `key` in `scope` equals the string `text`
-    kNameEquals,      // a span named `text`
-    kStatusEquals,    // a span with status code `status`
-    kMinDuration,     // a span lasting at least `nanos` (so the trace lasts at least that)
+    kAttrEquals,    // attribute `key` in `scope` equals the string `text`
+    kNameEquals,    // a span named `text`
+    kStatusEquals,  // a span with status code `status`
+    kMinDuration,   // a span lasting at least `nanos` (so the trace lasts at least that)
   };
   What what = What::kAttrEquals;
   Scope scope = Scope::kNone;  // kSpan, kResource or kNone (either)
@@ -140,15 +141,17 @@ class Program {
   // `i`, the span and resource attributes named in the query (and by select()), as OTLP
   // KeyValues, span's first; intrinsics the query names that are not fields of the search
   // span (status, kind, statusMessage...) as string attributes named like Tempo's ("status").
-  std::vector<std::pair<std::string, Static>> SpanAttributes(const TraceView& trace,
-                                                             uint32_t i) const;
+  std::vector<opentelemetry::proto::common::v1::KeyValue> SpanAttributes(const TraceView& trace,
+                                                                         uint32_t i) const;
 
  private:
   Program() = default;
   Query query_;
   Plan plan_;
   bool most_recent_ = false;
-  std::vector<const Node*> selected_;  // attribute nodes of select() and the filters
+  std::vector<Attribute> shown_;  // the attributes SpanAttributes returns, distinct
+  struct Regexes;
+  std::shared_ptr<const Regexes> regexes_;  // compiled literal regexes by node
 };
 
 }  // namespace sprout::traces::traceql

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,10 @@
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 
 namespace sprout::traces {
+
+namespace traceql {
+class Program;
+}
 
 // The legacy (pre-TraceQL) search of `/api/search`, parsed.
 struct SearchRequest {
@@ -41,6 +46,9 @@ struct SearchRequest {
   uint32_t spss = 3;    // at most this many spans per span set
   uint32_t start_s = 0;
   uint32_t end_s = 0;
+  // `q`: a compiled TraceQL query (traces/traceql/engine.h); `tags` is then empty. A trace
+  // matches when the query gives it a span set; its span sets are the answer's.
+  std::shared_ptr<const traceql::Program> query;
 };
 
 struct SearchSpan {

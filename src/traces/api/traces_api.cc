@@ -17,6 +17,8 @@
 #include "otlp/json.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "traces/traceql/engine.h"
+#include "traces/traceql/parser.h"
 
 namespace sprout::traces {
 namespace {
@@ -150,14 +152,6 @@ absl::StatusOr<uint32_t> ParsePositive(std::string_view name, std::string_view t
         absl::StrCat("invalid ", AV(name), ": must be a positive number"));
   }
   return static_cast<uint32_t>(*v);
-}
-
-bool IsMatchAllTraceQl(std::string_view q) {
-  std::string compact;
-  for (char c : q) {
-    if (!absl::ascii_isspace(static_cast<unsigned char>(c))) compact.push_back(c);
-  }
-  return compact == "{}" || compact == "{true}";
 }
 
 void AppendVarint(uint64_t v, std::string* out) {
@@ -386,9 +380,19 @@ absl::StatusOr<SearchRequest> ParseSearchParams(const net::QueryParams& form,
   ASSIGN_OR_RETURN(req.start_s, ParseUnixSeconds(form, "start"));
   ASSIGN_OR_RETURN(req.end_s, ParseUnixSeconds(form, "end"));
   const bool query_found = form.Has("q") && !form.Get("q").empty();
-  if (query_found && !IsMatchAllTraceQl(form.Get("q"))) {
-    // TraceQL comes with its own issue; until then only the match-all `{}` is understood.
-    return absl::InvalidArgumentError("TraceQL not supported yet");
+  if (query_found) {
+    traceql::ParseResult parsed = traceql::Parse(form.Get("q"));
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid TraceQL query: ", parsed.error.ToString()));
+    }
+    absl::StatusOr<std::unique_ptr<traceql::Program>> program =
+        traceql::Program::Compile(std::move(parsed.query));
+    if (!program.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid TraceQL query: ", program.status().message()));
+    }
+    req.query = *std::move(program);
   }
   const bool tags_found = form.Has("tags") && !form.Get("tags").empty();
   if (tags_found) {

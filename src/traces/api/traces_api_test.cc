@@ -429,7 +429,11 @@ TEST_F(TracesApiTest, SearchParameterErrorsHaveTempoText) {
       {"start=abc", "invalid start: strconv.ParseInt: parsing \"abc\": invalid syntax"},
       {"end=99999999999",
        "invalid end: strconv.ParseInt: parsing \"99999999999\": value out of range"},
-      {"q=%7B.a%3D1%7D", "TraceQL not supported yet"},
+      // Tempo's texts for these two queries (its search-request parsing tests).
+      {"q=%7B%20.foo%3D%22bar%22%20",
+       "invalid TraceQL query: parse error at line 1, col 14: syntax error: unexpected $end"},
+      {"q=%7B%20.foo%20%3D%20%22bar%20%7D",
+       "invalid TraceQL query: parse error at line 1, col 10: literal not terminated"},
       {"q=%7B%7D&tags=a%3Db", "invalid request: can't specify tags and q in the same query"},
       {"tags=a%3Db%20a%3Dc", "invalid tags: tag a has been set twice"},
       {"tags=a%3D%22b", "invalid tags: unterminated quoted value at pos 5"},

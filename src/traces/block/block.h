@@ -202,10 +202,14 @@ class BlockReader {
   // exactly, ints and floats by number, bools true/false; arrays, lists, bytes never match). Reads
   // the key's dictionary and, only when the value can be there, the key's value column and what
   // maps values to rows. An empty result without reading data when the page has no such key.
+  // With `string_or_array` (TraceQL's `key = "text"`, a superset): the traces having a span whose
+  // value is the string `text` or an array, bytes or list value (which may hold it); ints,
+  // floats and bools never match.
   absl::StatusOr<std::vector<uint32_t>> TracesWithAttribute(size_t page, AttrScope scope,
                                                             std::string_view key,
                                                             std::string_view text,
-                                                            ReadStats* stats = nullptr) const;
+                                                            ReadStats* stats = nullptr,
+                                                            bool string_or_array = false) const;
   // Indexes of the traces of `page` having a span named `name` / with status code `code`.
   absl::StatusOr<std::vector<uint32_t>> TracesWithSpanName(size_t page, std::string_view name,
                                                            ReadStats* stats = nullptr) const;

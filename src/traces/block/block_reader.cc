@@ -1136,7 +1136,8 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithStatus(size_t page,
 absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(size_t page, AttrScope scope,
                                                                        std::string_view key,
                                                                        std::string_view text,
-                                                                       ReadStats* stats) const {
+                                                                       ReadStats* stats,
+                                                                       bool string_or_array) const {
   const Impl& m = *impl_;
   if (page >= m.pages.size()) return absl::OutOfRangeError("no such page");
   const PageDir& p = m.pages[page];
@@ -1159,7 +1160,9 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(size_t pa
     if (it != dict.end()) str_want = it - dict.begin();
   }
   // Other scalar types can match only when their stream exists.
-  const bool others = sub[kSubInt] >= 0 || sub[kSubDouble] >= 0 || sub[kSubBool] >= 0;
+  const bool others = string_or_array
+                          ? sub[kSubRaw] >= 0
+                          : (sub[kSubInt] >= 0 || sub[kSubDouble] >= 0 || sub[kSubBool] >= 0);
   if (str_want < 0 && !others) return std::vector<uint32_t>{};
   RETURN_IF_ERROR(m.Load(
       p,
@@ -1192,7 +1195,7 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(size_t pa
           ok = bools.Raw(1, &b);
           if (ok) {
             v.set_bool_value(b[0] == 1);
-            match = ValueMatches(v, text);
+            match = !string_or_array && ValueMatches(v, text);
           }
           break;
         }
@@ -1201,7 +1204,7 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(size_t pa
           ok = ints.Varint(&x);
           if (ok) {
             v.set_int_value(x);
-            match = ValueMatches(v, text);
+            match = !string_or_array && ValueMatches(v, text);
           }
           break;
         }
@@ -1212,13 +1215,14 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(size_t pa
             double d;
             std::memcpy(&d, &bits, 8);
             v.set_double_value(d);
-            match = ValueMatches(v, text);
+            match = !string_or_array && ValueMatches(v, text);
           }
           break;
         }
         case kTypeRaw: {
           std::string_view b;
           ok = raw.Bytes(&b);
+          match = ok && string_or_array;  // an array may hold the string
           break;
         }
         default:

@@ -8,9 +8,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/status.h"
 #include "base/ulid.h"
 #include "net/tenant.h"
 #include "traces/common/attribute_text.h"
+#include "traces/traceql/engine.h"
 
 namespace sprout::traces::store {
 namespace {
@@ -679,6 +681,7 @@ std::vector<uint32_t> Intersect(const std::vector<uint32_t>& a, const std::vecto
 
 absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
                                                 const SearchRequest& request) {
+  if (request.query != nullptr) return SearchTraceQL(tenant, request);
   absl::StatusOr<std::map<std::string, tpb::TracesData>> memory = MemoryTraces(tenant);
   if (!memory.ok()) return memory.status();
   const BlockSnapshot blocks = Blocks(tenant);
@@ -870,6 +873,293 @@ absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
     }
   }
   for (Hit& h : hits) {
+    if (h.summary.has_value()) result.traces.push_back(*std::move(h.summary));
+  }
+  return result;
+}
+
+namespace {
+
+// A TraceQL value as an OTLP AnyValue (span-set attributes: by() values).
+cpb::AnyValue StaticToAny(const traceql::Static& v) {
+  cpb::AnyValue a;
+  switch (v.type) {
+    case traceql::Type::kString:
+      a.set_string_value(v.s);
+      break;
+    case traceql::Type::kInt:
+    case traceql::Type::kDuration:
+      a.set_int_value(v.i);
+      break;
+    case traceql::Type::kFloat:
+      a.set_double_value(v.f);
+      break;
+    case traceql::Type::kBool:
+      a.set_bool_value(v.b);
+      break;
+    case traceql::Type::kStatus:
+      a.set_string_value(std::string(traceql::StatusText(static_cast<traceql::Status>(v.i))));
+      break;
+    case traceql::Type::kKind:
+      a.set_string_value(std::string(traceql::KindText(static_cast<traceql::Kind>(v.i))));
+      break;
+    default:
+      a.set_string_value("nil");
+  }
+  return a;
+}
+
+// The TraceQL rule on one whole trace: its summary when the query gives it span sets.
+std::optional<TraceSummary> EvaluateTraceQL(const std::string& id, const tpb::TracesData& td,
+                                            const SearchRequest& request,
+                                            SearchMetrics* metrics) {
+  const traceql::TraceView view(td);
+  if (metrics != nullptr) {
+    metrics->inspected_traces++;
+    metrics->inspected_bytes += td.ByteSizeLong();
+    metrics->inspected_spans += view.spans().size();
+  }
+  if (view.spans().empty()) return std::nullopt;
+  const uint64_t duration = view.end_unix_nano() - view.start_unix_nano();
+  if ((request.min_duration_ns > 0 && duration < static_cast<uint64_t>(request.min_duration_ns)) ||
+      (request.max_duration_ns > 0 && duration > static_cast<uint64_t>(request.max_duration_ns))) {
+    return std::nullopt;
+  }
+  std::vector<traceql::SpanSet> sets = request.query->Evaluate(view);
+  if (sets.empty()) return std::nullopt;
+  TraceSummary summary;
+  summary.trace_id = id;
+  summary.start_time_unix_nano = view.start_unix_nano();
+  summary.duration_ms = static_cast<uint32_t>(duration / 1000000);
+  bool have_root = false;
+  for (const traceql::SpanRef& r : view.spans()) {
+    ServiceStats& stats = summary.service_stats[ServiceName(*r.resource)];
+    stats.span_count++;
+    if (r.span->status().code() == tpb::Status::STATUS_CODE_ERROR) stats.error_count++;
+    if (!have_root && IsRoot(*r.span)) {
+      have_root = true;
+      summary.root_service_name = ServiceName(*r.resource);
+      summary.root_trace_name = r.span->name();
+    }
+  }
+  if (!have_root) summary.root_service_name = kRootSpanNotYetReceived;
+  for (const traceql::SpanSet& set : sets) {
+    SearchSpanSet out;
+    out.matched = static_cast<uint32_t>(set.spans.size());
+    for (uint32_t i : set.spans) {
+      if (out.spans.size() >= request.spss) break;
+      const tpb::Span& s = *view.spans()[i].span;
+      SearchSpan span;
+      span.span_id = s.span_id();
+      span.name = s.name();
+      span.start_time_unix_nano = s.start_time_unix_nano();
+      span.duration_nanos = s.end_time_unix_nano() > s.start_time_unix_nano()
+                                ? s.end_time_unix_nano() - s.start_time_unix_nano()
+                                : 0;
+      span.attributes = request.query->SpanAttributes(view, i);
+      out.spans.push_back(std::move(span));
+    }
+    for (const auto& [name, value] : set.attributes) {
+      cpb::KeyValue kv;
+      kv.set_key(name);
+      *kv.mutable_value() = StaticToAny(value);
+      out.attributes.push_back(std::move(kv));
+    }
+    summary.span_sets.push_back(std::move(out));
+  }
+  return summary;
+}
+
+// The traces of `page` (indexes, ascending) that may satisfy `c` on some span; nullopt when the
+// condition cannot be judged from the columns (every trace stays a candidate).
+absl::StatusOr<std::optional<std::vector<uint32_t>>> TracesMeeting(
+    const block::BlockReader& reader, size_t page, const traceql::TraceCondition& c,
+    const std::vector<block::TraceRow>& rows) {
+  using What = traceql::TraceCondition::What;
+  switch (c.what) {
+    case What::kAttrEquals: {
+      std::vector<uint32_t> out;
+      if (c.scope != traceql::Scope::kResource) {
+        ASSIGN_OR_RETURN(out, reader.TracesWithAttribute(page, block::AttrScope::kSpan, c.key,
+                                                         c.text, nullptr, true));
+      }
+      if (c.scope != traceql::Scope::kSpan) {
+        ASSIGN_OR_RETURN(std::vector<uint32_t> res,
+                         reader.TracesWithAttribute(page, block::AttrScope::kResource, c.key,
+                                                    c.text, nullptr, true));
+        std::vector<uint32_t> both;
+        std::set_union(out.begin(), out.end(), res.begin(), res.end(), std::back_inserter(both));
+        out = std::move(both);
+      }
+      return std::optional<std::vector<uint32_t>>(std::move(out));
+    }
+    case What::kNameEquals: {
+      ASSIGN_OR_RETURN(std::vector<uint32_t> out, reader.TracesWithSpanName(page, c.text));
+      return std::optional<std::vector<uint32_t>>(std::move(out));
+    }
+    case What::kStatusEquals: {
+      tpb::Status::StatusCode code = tpb::Status::STATUS_CODE_UNSET;
+      if (c.status == traceql::Status::kOk) code = tpb::Status::STATUS_CODE_OK;
+      if (c.status == traceql::Status::kError) code = tpb::Status::STATUS_CODE_ERROR;
+      ASSIGN_OR_RETURN(std::vector<uint32_t> out, reader.TracesWithStatus(page, code));
+      return std::optional<std::vector<uint32_t>>(std::move(out));
+    }
+    case What::kMinDuration: {
+      std::vector<uint32_t> out;
+      for (uint32_t i = 0; i < rows.size(); ++i) {
+        if (rows[i].end_unix_nano - rows[i].start_unix_nano >= static_cast<uint64_t>(c.nanos)) {
+          out.push_back(i);
+        }
+      }
+      return std::optional<std::vector<uint32_t>>(std::move(out));
+    }
+  }
+  return std::optional<std::vector<uint32_t>>();
+}
+
+}  // namespace
+
+absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
+                                                       const SearchRequest& request) {
+  absl::StatusOr<std::map<std::string, tpb::TracesData>> memory = MemoryTraces(tenant);
+  if (!memory.ok()) return memory.status();
+  const BlockSnapshot blocks = Blocks(tenant);
+  const traceql::Plan& plan = request.query->plan();
+  SearchResult result;
+  TopHits top(request.limit);
+  std::set<std::string, std::less<>> judged;
+  const auto offer = [&](const std::string& id, const tpb::TracesData& td, bool count) {
+    std::optional<TraceSummary> summary =
+        EvaluateTraceQL(id, td, request, count ? &result.metrics : nullptr);
+    if (!summary.has_value()) return;
+    Hit hit;
+    hit.start = summary->start_time_unix_nano;
+    hit.id = id;
+    hit.summary = std::move(summary);
+    top.Offer(std::move(hit));
+  };
+  // A trace judged whole: its block parts and its memory part, combined.
+  const auto judge_whole = [&](const std::string& id) -> absl::Status {
+    judged.insert(id);
+    std::map<size_t, tpb::TracesData> parts_by_block;
+    if (absl::Status s = FillBlockParts(*blocks, id, &parts_by_block); !s.ok()) return s;
+    std::vector<tpb::TracesData> parts;
+    for (auto& [b, td] : parts_by_block) parts.push_back(std::move(td));
+    if (const auto it = memory->find(id); it != memory->end()) parts.push_back(it->second);
+    std::optional<tpb::TracesData> td = Combine(parts);
+    if (!td.has_value() || !Overlaps(*td, request.start_s, request.end_s)) return absl::OkStatus();
+    offer(id, *td, /*count=*/false);
+    return absl::OkStatus();
+  };
+  // Memory: most recent first, as the legacy search (see Search).
+  {
+    std::vector<std::pair<uint64_t, const std::string*>> by_start;
+    by_start.reserve(memory->size());
+    for (const auto& [id, td] : *memory) {
+      by_start.emplace_back(TimeRange(td).first, &id);
+      result.metrics.inspected_traces++;
+      result.metrics.inspected_bytes += td.ByteSizeLong();
+      for (const tpb::ResourceSpans& rs : td.resource_spans()) {
+        for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
+          result.metrics.inspected_spans += static_cast<uint64_t>(ss.spans_size());
+        }
+      }
+    }
+    std::sort(by_start.begin(), by_start.end(), [](const auto& a, const auto& b) {
+      return Better(a.first, *a.second, b.first, *b.second);
+    });
+    for (const auto& [start, id] : by_start) {
+      if (!top.Admits(start, *id)) break;
+      if (absl::Status s = judge_whole(*id); !s.ok()) return s;
+    }
+  }
+  // Blocks, most recent end first, pages likewise (see Search). Per page: the trace-level
+  // pre-filter from the plan's conditions (dictionaries and columns), then the candidates that
+  // can still rank are read — projected on the keys the query reads unless it reads events,
+  // links or scopes — and judged by the engine.
+  std::vector<size_t> block_order(blocks->size());
+  for (size_t b = 0; b < block_order.size(); ++b) block_order[b] = b;
+  std::stable_sort(block_order.begin(), block_order.end(), [&](size_t a, size_t b) {
+    return (*blocks)[a]->meta().end_unix_nano > (*blocks)[b]->meta().end_unix_nano;
+  });
+  const auto elsewhere = [&](size_t b, const std::string& id) -> absl::StatusOr<bool> {
+    if (memory->contains(id)) return true;
+    for (size_t o = 0; o < blocks->size(); ++o) {
+      if (o == b) continue;
+      absl::StatusOr<bool> in = (*blocks)[o]->Contains(id);
+      if (!in.ok() || *in) return in;
+    }
+    return false;
+  };
+  std::vector<std::string> resource_keys = plan.refs.resource_keys;
+  if (std::find(resource_keys.begin(), resource_keys.end(), "service.name") ==
+      resource_keys.end()) {
+    resource_keys.push_back("service.name");
+  }
+  for (size_t b : block_order) {
+    const block::BlockReader& reader = *(*blocks)[b];
+    if (!RangeOverlaps(reader.meta().start_unix_nano, reader.meta().end_unix_nano, request.start_s,
+                       request.end_s) ||
+        (top.full() && reader.meta().end_unix_nano < top.floor())) {
+      continue;
+    }
+    const std::vector<block::PageInfo>& pages = reader.pages();
+    std::vector<size_t> page_order(pages.size());
+    for (size_t p = 0; p < page_order.size(); ++p) page_order[p] = p;
+    std::stable_sort(page_order.begin(), page_order.end(), [&](size_t a, size_t c) {
+      return pages[a].end_unix_nano > pages[c].end_unix_nano;
+    });
+    for (size_t p : page_order) {
+      const block::PageInfo& page = pages[p];
+      if (!RangeOverlaps(page.start_unix_nano, page.end_unix_nano, request.start_s,
+                         request.end_s) ||
+          (top.full() && page.end_unix_nano < top.floor())) {
+        continue;
+      }
+      result.metrics.inspected_traces += page.trace_count;
+      result.metrics.inspected_spans += page.span_count;
+      result.metrics.inspected_bytes += page.otlp_bytes;
+      absl::StatusOr<std::vector<block::TraceRow>> rows = reader.ReadTraceRows(p);
+      if (!rows.ok()) return rows.status();
+      std::vector<uint32_t> candidates(rows->size());
+      for (uint32_t i = 0; i < candidates.size(); ++i) candidates[i] = i;
+      for (const traceql::TraceCondition& c : plan.conditions) {
+        if (candidates.empty()) break;
+        absl::StatusOr<std::optional<std::vector<uint32_t>>> with = TracesMeeting(reader, p, c, *rows);
+        if (!with.ok()) return with.status();
+        if (with->has_value()) candidates = Intersect(candidates, **with);
+      }
+      std::vector<uint32_t> to_read;
+      for (uint32_t i : candidates) {
+        if (i >= rows->size()) return absl::DataLossError("trace index out of range");
+        const block::TraceRow& row = (*rows)[i];
+        if (!top.Admits(row.start_unix_nano, row.trace_id) || judged.contains(row.trace_id)) {
+          continue;
+        }
+        absl::StatusOr<bool> split = elsewhere(b, row.trace_id);
+        if (!split.ok()) return split.status();
+        if (*split) {
+          if (absl::Status s = judge_whole(row.trace_id); !s.ok()) return s;
+          continue;
+        }
+        if (!RangeOverlaps(row.start_unix_nano, row.end_unix_nano, request.start_s,
+                           request.end_s)) {
+          continue;
+        }
+        to_read.push_back(i);
+      }
+      if (to_read.empty()) continue;
+      absl::StatusOr<std::vector<tpb::TracesData>> traces =
+          plan.refs.needs_events_links_scope
+              ? reader.ReadTraces(p, to_read)
+              : reader.ReadTracesProjected(p, to_read, resource_keys, plan.refs.span_keys);
+      if (!traces.ok()) return traces.status();
+      for (size_t k = 0; k < to_read.size() && k < traces->size(); ++k) {
+        offer((*rows)[to_read[k]].trace_id, (*traces)[k], /*count=*/false);
+      }
+    }
+  }
+  for (Hit& h : top.Take()) {
     if (h.summary.has_value()) result.traces.push_back(*std::move(h.summary));
   }
   return result;

@@ -221,6 +221,8 @@ class TraceStore : public TraceQueryable {
   // holds it (no time filter).
   absl::StatusOr<std::map<std::string, opentelemetry::proto::trace::v1::TracesData>> MemoryTraces(
       std::string_view tenant) const;
+  // Search with a TraceQL query (request.query set).
+  absl::StatusOr<SearchResult> SearchTraceQL(std::string_view tenant, const SearchRequest& request);
 
   const TraceStoreOptions options_;
   std::vector<std::string> skipped_dirs_;  // written by Start only

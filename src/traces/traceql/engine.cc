@@ -49,7 +49,8 @@ TraceView::TraceView(const tpb::TracesData& trace) {
   std::vector<std::vector<int32_t>> children(spans_.size());
   for (int32_t i = 0; i < n; ++i) {
     const tpb::Span& s = *spans_[i].span;
-    if (s.parent_span_id().empty()) {
+    if (std::all_of(s.parent_span_id().begin(), s.parent_span_id().end(),
+                    [](char c) { return c == '\0'; })) {
       if (root_ < 0) root_ = i;
       continue;
     }

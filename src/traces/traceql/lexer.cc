@@ -410,9 +410,10 @@ Token Lexer::Error(int32_t start, std::string message) {
 }
 
 bool Lexer::LexString(char quote, std::string* out, std::string* error) {
-  // i_ is past the opening quote. Go's scanner finds the literal, strconv.Unquote decodes it;
-  // whatever either refuses, Tempo reports as Unquote's "invalid syntax".
-  *error = "invalid syntax";
+  // i_ is past the opening quote. Go's scanner finds the literal and reports its errors first
+  // (Tempo passes them on): "literal not terminated" (end of input, or a newline in a quoted
+  // string), "invalid char escape"; then strconv.Unquote decodes it ("invalid syntax").
+  *error = "literal not terminated";
   const size_t open = i_ - 1;
   if (quote == '`') {
     while (true) {
@@ -428,10 +429,54 @@ bool Lexer::LexString(char quote, std::string* out, std::string* error) {
     if (c == '\n') return false;
     if (c == quote) break;
     if (c == '\\') {
-      if (i_ >= in_.size()) return false;
-      ++i_;  // the escaped character (Unquote checks it)
+      if (i_ >= in_.size()) {
+        *error = "invalid char escape";
+        return false;
+      }
+      const char e = in_[i_++];
+      // Go's scanner's escapes: a b f n r t v \ and the quote; 3 octal digits; x + 2, u + 4,
+      // U + 8 hex digits.
+      int digits = 0, base = 16;
+      switch (e) {
+        case 'a': case 'b': case 'f': case 'n': case 'r': case 't': case 'v': case '\\':
+          break;
+        case 'x':
+          digits = 2;
+          break;
+        case 'u':
+          digits = 4;
+          break;
+        case 'U':
+          digits = 8;
+          break;
+        default:
+          if (e == quote) break;
+          if (e >= '0' && e <= '7') {
+            digits = 2;
+            base = 8;
+            break;
+          }
+          *error = "invalid char escape";
+          return false;
+      }
+      for (int d = 0; d < digits; ++d) {
+        if (i_ >= in_.size()) {
+          *error = "invalid char escape";
+          return false;
+        }
+        const char h = in_[i_];
+        const bool ok = base == 8 ? (h >= '0' && h <= '7')
+                                  : ((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') ||
+                                     (h >= 'A' && h <= 'F'));
+        if (!ok) {
+          *error = "invalid char escape";
+          return false;
+        }
+        ++i_;
+      }
     }
   }
+  *error = "invalid syntax";
   return GoUnquote(in_.substr(open, i_ - open), out);
 }
 

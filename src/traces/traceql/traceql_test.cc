@@ -160,7 +160,13 @@ TEST(TraceqlLexer, TempoAttributeNames) {
 TEST(TraceqlLexer, Errors) {
   auto t = LexAll("{ \"abc");
   ASSERT_EQ(t.back().type, Tok::kError);
-  EXPECT_EQ(t.back().text, "invalid syntax");  // strconv.Unquote's word for it
+  EXPECT_EQ(t.back().text, "literal not terminated");  // Go's scanner's word for it
+  t = LexAll("`abc");
+  EXPECT_EQ(t.back().text, "literal not terminated");
+  t = LexAll("\"a\nb\"");
+  EXPECT_EQ(t.back().text, "literal not terminated");
+  t = LexAll("\"\\x4\"");
+  EXPECT_EQ(t.back().text, "invalid char escape");
   t = LexAll("99999999999999999999");
   EXPECT_EQ(t.back().text, "strconv.Atoi: parsing \"99999999999999999999\": value out of range");
   t = LexAll("1e999");
@@ -168,9 +174,9 @@ TEST(TraceqlLexer, Errors) {
   t = LexAll("1e");
   EXPECT_EQ(t.back().text, "strconv.ParseFloat: parsing \"1e\": invalid syntax");
   t = LexAll("\"\\q\"");
-  EXPECT_EQ(t.back().text, "invalid syntax");
+  EXPECT_EQ(t.back().text, "invalid char escape");
   t = LexAll("\"\\'\"");  // \' is no escape in a Go string
-  EXPECT_EQ(t.back().text, "invalid syntax");
+  EXPECT_EQ(t.back().text, "invalid char escape");
   t = LexAll(R"(span."a\n")");
   EXPECT_EQ(t.back().text, "invalid escape sequence");
   t = LexAll(R"(span."a)");
@@ -327,7 +333,7 @@ TEST(TraceqlParser, Errors) {
        "parse error at line 2, col 17: syntax error: unexpected $end"},
       {"{ .a = \"é\" } }", "parse error at line 1, col 14: syntax error: unexpected }"},
       {"{ .a + nil }", "parse error at line 1, col 8: syntax error: unexpected nil"},
-      {"{ \"abc }", "parse error at line 1, col 3: invalid syntax"},
+      {"{ \"abc }", "parse error at line 1, col 3: literal not terminated"},
       {"{ .a = 1x }", "parse error at line 1, col 9: syntax error: unexpected IDENTIFIER"},
       {"{ .a = 1 } id", "parse error at line 1, col 12: syntax error: unexpected id"},
       {"{ .a = 1 } | rate()", "parse error at line 1, col 14: syntax error: unexpected rate"},

@@ -15,7 +15,9 @@
 //
 // Phase 1: live (in memory). Phase 2: the server is stopped with
 // `ingester.flush_all_on_shutdown` (the traces go into a block) and started again on the same
-// directory: the same queries over the block.
+// directory: the same queries over the block. Phase 3 (another directory): t01, t03, ... are
+// pushed and flushed into a block at shutdown, t02, t04, ... pushed live after the restart: the
+// same queries over both at once (every trace whole in one of them).
 
 const { describe, it, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -49,10 +51,10 @@ const LABEL_OF_SPAN = new Map(Object.entries(traceset.SPAN_IDS).map(([label, id]
 const LABEL_OF_TRACE = new Map(Object.entries(traceset.TRACE_IDS).map(([label, id]) => [id, label]));
 const norm = (id, len) => id.toLowerCase().padStart(len, '0');
 
-async function push(ports) {
+async function push(ports, only = null) {
   const res = await fetch(`http://127.0.0.1:${ports.http}/v1/traces`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(traceset.otlpJson(BASE_NS)),
+    body: JSON.stringify(traceset.otlpJson(BASE_NS, only)),
   });
   assert.equal(res.status, 200, await res.text());
 }
@@ -189,6 +191,24 @@ describe('TraceQL corpus over sprout traces', () => {
     assert.ok(await metric(s.base, 'tempodb_blocklist_length') >= 1, `no block loaded\n${s.log()}`);
     assert.equal(await metric(s.base, 'tempo_ingester_live_traces'), 0);
     const verdict = await runCorpus(s.base, 'blocks');
+    await s.stop();
+    verdict();
+  });
+
+  it('answers every corpus query as expected with odd traces in a block and even ones live', async () => {
+    const mixedDir = makeTempDir('sprout-e2e-traceql-corpus-mixed-');
+    const [api, grpc, http] = await freePorts(3);
+    const mixedPorts = { api, grpc, http };
+    const labels = traceset.TRACES.map((t) => t.label);
+    const odd = labels.filter((l, i) => i % 2 === 0);
+    const even = labels.filter((l, i) => i % 2 === 1);
+    let s = await startTraces(mixedDir, mixedPorts);
+    await push(mixedPorts, odd);
+    assert.equal((await s.stop()).code, 0, s.log());
+    s = await startTraces(mixedDir, mixedPorts);
+    assert.ok(await metric(s.base, 'tempodb_blocklist_length') >= 1, `no block loaded\n${s.log()}`);
+    await push(mixedPorts, even);
+    const verdict = await runCorpus(s.base, 'block + live');
     await s.stop();
     verdict();
   });

@@ -292,11 +292,13 @@ function anyValue(v) {
 }
 const keyValues = (attrs) => Object.entries(attrs || {}).map(([key, v]) => ({ key, value: anyValue(v) }));
 
-// The OTLP/JSON ExportTraceServiceRequest body of the whole set, the trace starting 10 s after
-// `baseNs` per trace index. Spans are grouped by resource, then scope (each group in trace order).
-function otlpJson(baseNs) {
+// The OTLP/JSON ExportTraceServiceRequest body of the whole set (or of the traces whose labels
+// `only` holds), trace k starting 10 k s after `baseNs`. Spans are grouped by resource, then scope
+// (each group in trace order).
+function otlpJson(baseNs, only = null) {
   const byRes = new Map();
   for (const s of spans(baseNs)) {
+    if (only && !only.includes(s.trace)) continue;
     if (!byRes.has(s.res)) byRes.set(s.res, new Map());
     const byScope = byRes.get(s.res);
     if (!byScope.has(s.scope)) byScope.set(s.scope, []);

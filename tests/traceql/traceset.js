@@ -54,7 +54,7 @@ const US = 1000n;
 const MS = 1000000n;
 const S = 1000000000n;
 
-// Attribute values: JS string → string, Number.isInteger → int, other number → double,
+// Attribute values: JS string → string, Number.isInteger or BigInt → int, other number → double,
 // boolean → bool, {f: x} → double even when integral, arrays of those → arrays.
 const F = (x) => ({ f: x });
 
@@ -167,7 +167,7 @@ const TRACES = [
     { label: 't14.root', res: 'checkout', scope: 'http', name: 'GET /cart', kind: 'server', status: ['unset', ''], start: 0n, dur: 15n * MS,
       attrs: { 'a b': 'spaced', 'say "hi"': 'quoted', 'http.method': 'GET', 'http.status_code': 200 } },
     { label: 't14.child', parent: 't14.root', res: 'checkout', scope: 'manual', name: 'render cart', kind: 'internal', status: ['unset', ''], start: 1n * MS, dur: 5n * MS,
-      attrs: { 'a b': 'other' } },
+      attrs: { 'a b': 'other', city: 'Zürich' } },
   ] },
 
   // t15: the unscoped-attribute case: `region` is a span attribute here (on a checkout span,
@@ -237,9 +237,10 @@ const TRACES = [
   ] },
   { label: 't22', spans: [
     { label: 't22.root', res: 'checkout', scope: 'manual', name: 'Checkout', kind: 'server', status: ['unset', ''], start: 0n, dur: 9n * MS,
-      attrs: { ratio: F(0.25), flag: false } },
+      attrs: { ratio: F(0.25), flag: false, delta: -5 } },
     { label: 't22.child', parent: 't22.root', res: 'checkout', scope: 'manual', name: 'checkout', kind: 'internal', status: ['unset', ''], start: 1n * MS, dur: 3n * MS,
-      attrs: { ratio: F(2.5), flag: true } },
+      // big = 2^53 + 1: not a double; as doubles it and 2^53 are equal.
+      attrs: { ratio: F(2.5), flag: true, big: 9007199254740993n } },
   ] },
 
   // t23: a tree for the structural operators and nested-set numbers, all inventory INTERNAL
@@ -286,6 +287,7 @@ function anyValue(v) {
   if (Array.isArray(v)) return { arrayValue: { values: v.map(anyValue) } };
   if (typeof v === 'string') return { stringValue: v };
   if (typeof v === 'boolean') return { boolValue: v };
+  if (typeof v === 'bigint') return { intValue: String(v) };
   if (typeof v === 'object' && v !== null && 'f' in v) return { doubleValue: v.f };
   if (Number.isInteger(v)) return { intValue: String(v) };
   return { doubleValue: v };

@@ -8,10 +8,12 @@
 // at 100 as in Tempo; the largest span set of the set has 13 spans) and start/end around the set
 // (so that blocks are searched too). A valid query must answer 200 with exactly the expected span
 // IDs (the union of spanSets[].spans[].spanID over all traces; each span under its own trace's
-// ID) and, when the entry has "sets", that many span sets in all; an invalid query must answer
+// ID; each span set's `matched` equal to its span count) and, when the entry has "sets", that many
+// span sets in all; an invalid query must answer
 // 400 with `invalid TraceQL query: <error>`. The expectations were written from the trace set's
 // construction (see the corpus's "why" notes and tests/traceql/README.md), never from sprout's
-// answers. Every failing query of a phase is reported in one assertion message with got/want.
+// answers. In the live and block phases a few queries are also sent with spss=2: at most 2 spans
+// per set, `matched` the trace's number of expected spans. Every failing query of a phase is reported in one assertion message with got/want.
 //
 // Phase 1: live (in memory). Phase 2: the server is stopped with
 // `ingester.flush_all_on_shutdown` (the traces go into a block) and started again on the same
@@ -84,6 +86,9 @@ async function check(base, e) {
     const traceLabel = LABEL_OF_TRACE.get(norm(t.traceID, 32)) ?? `?trace ${t.traceID}`;
     for (const ss of t.spanSets || []) {
       sets += 1;
+      if (ss.matched !== (ss.spans || []).length) {
+        issues.push(`a span set of ${traceLabel} has ${(ss.spans || []).length} spans but matched ${ss.matched}`);
+      }
       for (const sp of ss.spans || []) {
         if (!/^[0-9a-f]{16}$/.test(sp.spanID)) issues.push(`spanID ${JSON.stringify(sp.spanID)} is not 16 hex digits`);
         const label = LABEL_OF_SPAN.get(norm(sp.spanID, 16)) ?? `?span ${sp.spanID}`;
@@ -110,7 +115,7 @@ async function runCorpus(base, phase) {
   const failures = [];
   const fixed = [];
   for (const e of ENTRIES) {
-    const problem = await check(base, e);
+    const problem = await check(base, e).catch((err) => `${JSON.stringify(e.q)}: ${err.stack}`);
     if (problem && !KNOWN_FAILURES.has(e.q)) failures.push(problem);
     if (!problem && KNOWN_FAILURES.has(e.q)) fixed.push(JSON.stringify(e.q));
     if (problem && KNOWN_FAILURES.has(e.q)) console.log(`${phase}: known failure (${KNOWN_FAILURES.get(e.q)}): ${problem}`);
@@ -119,6 +124,51 @@ async function runCorpus(base, phase) {
     assert.deepEqual(fixed, [], `${phase}: known failures that pass now (remove them from KNOWN_FAILURES)`);
     assert.equal(failures.length, 0, `${phase}: ${failures.length} of ${ENTRIES.length} corpus queries fail:\n${failures.join('\n')}`);
   };
+}
+
+// spss: with spss=2 each span set holds at most 2 spans of its matches, and `matched` counts them
+// all. Checked on queries whose span sets are one per trace, so that a trace's `matched` is the
+// number of its expected spans.
+const SPSS_QUERIES = ['{ trace:rootName = "GET /search" }', '{ kind = client }', '{ status = error }', '{ resource.service.name = "payments" }'];
+
+async function checkSpss(base) {
+  try {
+    return await spssProblems(base);
+  } catch (err) {
+    return [`spss check: ${err.stack}`];
+  }
+}
+
+async function spssProblems(base) {
+  const problems = [];
+  for (const q of SPSS_QUERIES) {
+    const e = ENTRIES.find((x) => x.q === q);
+    const params = new URLSearchParams({ q, limit: '1000', spss: '2', start: String(START), end: String(END) });
+    const res = await fetch(`${base}/api/search?${params}`);
+    const body = JSON.parse(await res.text());
+    const perTrace = {};
+    for (const l of e.spans) perTrace[traceset.TRACE_OF[l]] = (perTrace[traceset.TRACE_OF[l]] ?? 0) + 1;
+    const seen = new Set();
+    for (const t of body.traces || []) {
+      const traceLabel = LABEL_OF_TRACE.get(norm(t.traceID, 32));
+      seen.add(traceLabel);
+      const ss = t.spanSets || [];
+      if (ss.length !== 1) { problems.push(`${q}: ${traceLabel} has ${ss.length} span sets`); continue; }
+      const spans = ss[0].spans || [];
+      const want = Math.min(2, perTrace[traceLabel] ?? 0);
+      if (spans.length !== want) problems.push(`${q}: ${traceLabel}: ${spans.length} spans with spss=2, want ${want}`);
+      if (ss[0].matched !== perTrace[traceLabel]) problems.push(`${q}: ${traceLabel}: matched ${ss[0].matched}, want ${perTrace[traceLabel]}`);
+      for (const sp of spans) {
+        const l = LABEL_OF_SPAN.get(norm(sp.spanID, 16));
+        if (!e.spans.includes(l)) problems.push(`${q}: unexpected span ${l ?? sp.spanID}`);
+      }
+    }
+    const wantTraces = Object.keys(perTrace).sort();
+    if (JSON.stringify([...seen].sort()) !== JSON.stringify(wantTraces)) {
+      problems.push(`${q}: traces ${JSON.stringify([...seen].sort())}, want ${JSON.stringify(wantTraces)}`);
+    }
+  }
+  return problems;
 }
 
 async function metric(base, name) {
@@ -180,10 +230,12 @@ describe('TraceQL corpus over sprout traces', () => {
     const s = await startTraces(dir, ports);
     await push(ports);
     const verdict = await runCorpus(s.base, 'live');
+    const spssProblems = await checkSpss(s.base);
     assert.equal(await metric(s.base, 'tempodb_blocklist_length'), 0, 'no block yet');
     const exit = await s.stop();
     assert.equal(exit.code, 0, s.log());
     verdict();
+    assert.deepEqual(spssProblems, [], 'spss=2');
   });
 
   it('answers every corpus query as expected over the block written at shutdown', async () => {
@@ -191,8 +243,10 @@ describe('TraceQL corpus over sprout traces', () => {
     assert.ok(await metric(s.base, 'tempodb_blocklist_length') >= 1, `no block loaded\n${s.log()}`);
     assert.equal(await metric(s.base, 'tempo_ingester_live_traces'), 0);
     const verdict = await runCorpus(s.base, 'blocks');
+    const spssProblems = await checkSpss(s.base);
     await s.stop();
     verdict();
+    assert.deepEqual(spssProblems, [], 'spss=2');
   });
 
   it('answers every corpus query as expected with odd traces in a block and even ones live', async () => {

@@ -13,7 +13,8 @@
 // 400 with `invalid TraceQL query: <error>`. The expectations were written from the trace set's
 // construction (see the corpus's "why" notes and tests/traceql/README.md), never from sprout's
 // answers. In the live and block phases a few queries are also sent with spss=2: at most 2 spans
-// per set, `matched` the trace's number of expected spans. Every failing query of a phase is reported in one assertion message with got/want.
+// per set, `matched` the trace's number of expected spans; and in every phase a query
+// `with (most_recent=true)` and limit=3 must answer the three newest matching traces, newest first. Every failing query of a phase is reported in one assertion message with got/want.
 //
 // Phase 1: live (in memory). Phase 2: the server is stopped with
 // `ingester.flush_all_on_shutdown` (the traces go into a block) and started again on the same
@@ -171,6 +172,23 @@ async function spssProblems(base) {
   return problems;
 }
 
+// most_recent=true with a limit below the matches: the newest traces (by start time: trace k starts
+// at base + 10 k s), newest first. `auth` spans are in t01..t10, `n-a` in t23.
+async function checkMostRecent(base) {
+  try {
+    const q = '{ name =~ "n-a|auth" } with (most_recent=true)';
+    const params = new URLSearchParams({ q, limit: '3', spss: '100', start: String(START), end: String(END) });
+    const res = await fetch(`${base}/api/search?${params}`);
+    const text = await res.text();
+    if (res.status !== 200) return [`${q}: ${res.status} ${text}`];
+    const got = (JSON.parse(text).traces || []).map((t) => LABEL_OF_TRACE.get(norm(t.traceID, 32)) ?? t.traceID);
+    const want = ['t23', 't10', 't09'];
+    return JSON.stringify(got) === JSON.stringify(want) ? [] : [`${q} limit=3: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`];
+  } catch (err) {
+    return [`most_recent check: ${err.stack}`];
+  }
+}
+
 async function metric(base, name) {
   const res = await fetch(`${base}/metrics`);
   const samples = parsePrometheusText(await res.text());
@@ -230,12 +248,12 @@ describe('TraceQL corpus over sprout traces', () => {
     const s = await startTraces(dir, ports);
     await push(ports);
     const verdict = await runCorpus(s.base, 'live');
-    const spssProblems = await checkSpss(s.base);
+    const spssProblems = [...await checkSpss(s.base), ...await checkMostRecent(s.base)];
     assert.equal(await metric(s.base, 'tempodb_blocklist_length'), 0, 'no block yet');
     const exit = await s.stop();
     assert.equal(exit.code, 0, s.log());
     verdict();
-    assert.deepEqual(spssProblems, [], 'spss=2');
+    assert.deepEqual(spssProblems, [], 'spss=2, most_recent');
   });
 
   it('answers every corpus query as expected over the block written at shutdown', async () => {
@@ -243,10 +261,10 @@ describe('TraceQL corpus over sprout traces', () => {
     assert.ok(await metric(s.base, 'tempodb_blocklist_length') >= 1, `no block loaded\n${s.log()}`);
     assert.equal(await metric(s.base, 'tempo_ingester_live_traces'), 0);
     const verdict = await runCorpus(s.base, 'blocks');
-    const spssProblems = await checkSpss(s.base);
+    const spssProblems = [...await checkSpss(s.base), ...await checkMostRecent(s.base)];
     await s.stop();
     verdict();
-    assert.deepEqual(spssProblems, [], 'spss=2');
+    assert.deepEqual(spssProblems, [], 'spss=2, most_recent');
   });
 
   it('answers every corpus query as expected with odd traces in a block and even ones live', async () => {
@@ -263,7 +281,9 @@ describe('TraceQL corpus over sprout traces', () => {
     assert.ok(await metric(s.base, 'tempodb_blocklist_length') >= 1, `no block loaded\n${s.log()}`);
     await push(mixedPorts, even);
     const verdict = await runCorpus(s.base, 'block + live');
+    const recentProblems = await checkMostRecent(s.base);
     await s.stop();
     verdict();
+    assert.deepEqual(recentProblems, [], 'most_recent');
   });
 });

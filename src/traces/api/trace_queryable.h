@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -49,6 +50,9 @@ struct SearchRequest {
   // `q`: a compiled TraceQL query (traces/traceql/engine.h); `tags` is then empty. A trace
   // matches when the query gives it a span set; its span sets are the answer's.
   std::shared_ptr<const traceql::Program> query;
+  // Polled while searching (may be empty): true when the client went away or the request's
+  // deadline passed; the search then stops with Cancelled / DeadlineExceeded.
+  std::function<bool()> cancelled;
 };
 
 struct SearchSpan {

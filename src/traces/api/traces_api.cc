@@ -751,6 +751,7 @@ absl::Status TracesApi::Register(net::Router* router) {
           net::WriteHttpError(response, 400, SV(req.status().message()));
           return;
         }
+        req->cancelled = [&request] { return request.Cancelled(); };
         absl::StatusOr<SearchResult> result = q->Search(request.tenant, *req);
         if (!result.ok()) {
           WriteStoreError(response, result.status());

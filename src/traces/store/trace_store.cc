@@ -911,8 +911,7 @@ cpb::AnyValue StaticToAny(const traceql::Static& v) {
 
 // The TraceQL rule on one whole trace: its summary when the query gives it span sets.
 std::optional<TraceSummary> EvaluateTraceQL(const std::string& id, const tpb::TracesData& td,
-                                            const SearchRequest& request,
-                                            SearchMetrics* metrics) {
+                                            const SearchRequest& request, SearchMetrics* metrics) {
   const traceql::TraceView view(td);
   if (metrics != nullptr) {
     metrics->inspected_traces++;
@@ -970,51 +969,136 @@ std::optional<TraceSummary> EvaluateTraceQL(const std::string& id, const tpb::Tr
   return summary;
 }
 
-// The traces of `page` (indexes, ascending) that may satisfy `c` on some span; nullopt when the
-// condition cannot be judged from the columns (every trace stays a candidate).
-absl::StatusOr<std::optional<std::vector<uint32_t>>> TracesMeeting(
-    const block::BlockReader& reader, size_t page, const traceql::TraceCondition& c,
-    const std::vector<block::TraceRow>& rows) {
-  using What = traceql::TraceCondition::What;
-  switch (c.what) {
-    case What::kAttrEquals: {
-      std::vector<uint32_t> out;
-      if (c.scope != traceql::Scope::kResource) {
-        ASSIGN_OR_RETURN(out, reader.TracesWithAttribute(page, block::AttrScope::kSpan, c.key,
-                                                         c.text, nullptr, true));
-      }
-      if (c.scope != traceql::Scope::kSpan) {
-        ASSIGN_OR_RETURN(std::vector<uint32_t> res,
-                         reader.TracesWithAttribute(page, block::AttrScope::kResource, c.key,
-                                                    c.text, nullptr, true));
-        std::vector<uint32_t> both;
-        std::set_union(out.begin(), out.end(), res.begin(), res.end(), std::back_inserter(both));
-        out = std::move(both);
-      }
-      return std::optional<std::vector<uint32_t>>(std::move(out));
-    }
-    case What::kNameEquals: {
-      ASSIGN_OR_RETURN(std::vector<uint32_t> out, reader.TracesWithSpanName(page, c.text));
-      return std::optional<std::vector<uint32_t>>(std::move(out));
-    }
-    case What::kStatusEquals: {
-      tpb::Status::StatusCode code = tpb::Status::STATUS_CODE_UNSET;
-      if (c.status == traceql::Status::kOk) code = tpb::Status::STATUS_CODE_OK;
-      if (c.status == traceql::Status::kError) code = tpb::Status::STATUS_CODE_ERROR;
-      ASSIGN_OR_RETURN(std::vector<uint32_t> out, reader.TracesWithStatus(page, code));
-      return std::optional<std::vector<uint32_t>>(std::move(out));
-    }
-    case What::kMinDuration: {
-      std::vector<uint32_t> out;
-      for (uint32_t i = 0; i < rows.size(); ++i) {
-        if (rows[i].end_unix_nano - rows[i].start_unix_nano >= static_cast<uint64_t>(c.nanos)) {
-          out.push_back(i);
-        }
-      }
-      return std::optional<std::vector<uint32_t>>(std::move(out));
-    }
+// A block value as the TraceQL value the engine would see (kValueOther: arrays, bytes, lists
+// — not judged here: they may match, so the caller counts them as matches).
+traceql::Static BlockValue(const block::BlockReader::ValueRef& v) {
+  using BR = block::BlockReader;
+  traceql::Static s;
+  switch (v.kind) {
+    case BR::kValueString:
+      s.type = traceql::Type::kString;
+      s.s = std::string(v.str);
+      break;
+    case BR::kValueInt:
+      s.type = traceql::Type::kInt;
+      s.i = v.i;
+      break;
+    case BR::kValueDouble:
+      s.type = traceql::Type::kFloat;
+      s.f = v.d;
+      break;
+    case BR::kValueBool:
+      s.type = traceql::Type::kBool;
+      s.b = v.b;
+      break;
+    default:
+      break;
   }
-  return std::optional<std::vector<uint32_t>>();
+  return s;
+}
+
+// The traces of `page` (indexes, ascending) having a span that may satisfy `c`, from the
+// columns the condition names (strings judged once per dictionary entry).
+absl::StatusOr<std::vector<uint32_t>> TracesMeeting(const block::BlockReader& reader, size_t page,
+                                                    const traceql::TraceCondition& c) {
+  using BR = block::BlockReader;
+  using Target = traceql::TraceCondition::Target;
+  if (c.target == Target::kAttribute) {
+    // Which stored kinds can compare with the literal (arrays and the like: always kept).
+    uint32_t kinds = BR::kValueOther;
+    switch (c.value.type) {
+      case traceql::Type::kString:
+        kinds |= BR::kValueString;
+        break;
+      case traceql::Type::kInt:
+      case traceql::Type::kFloat:
+      case traceql::Type::kDuration:
+        kinds |= BR::kValueInt | BR::kValueDouble;
+        break;
+      case traceql::Type::kBool:
+        kinds |= BR::kValueBool;
+        break;
+      default:
+        return absl::InvalidArgumentError("no column condition");  // not built by the plan
+    }
+    const BR::ValuePredicate pred = [&c](const BR::ValueRef& v) {
+      return v.kind == BR::kValueOther || c.Matches(BlockValue(v));
+    };
+    std::vector<block::AttrScope> scopes;
+    switch (c.scope) {
+      case traceql::Scope::kSpan:
+        scopes = {block::AttrScope::kSpan};
+        break;
+      case traceql::Scope::kResource:
+        scopes = {block::AttrScope::kResource};
+        break;
+      case traceql::Scope::kNone:
+        scopes = {block::AttrScope::kSpan, block::AttrScope::kResource};
+        break;
+      case traceql::Scope::kEvent:
+        scopes = {block::AttrScope::kEvent};
+        break;
+      case traceql::Scope::kLink:
+        scopes = {block::AttrScope::kLink};
+        break;
+      case traceql::Scope::kInstrumentation:
+        scopes = {block::AttrScope::kScope};
+        break;
+      default:
+        return absl::InvalidArgumentError("no column condition");
+    }
+    std::vector<uint32_t> out;
+    for (block::AttrScope scope : scopes) {
+      ASSIGN_OR_RETURN(std::vector<uint32_t> with,
+                       reader.TracesWhereAttribute(page, scope, c.key, pred, kinds));
+      std::vector<uint32_t> both;
+      std::set_union(out.begin(), out.end(), with.begin(), with.end(), std::back_inserter(both));
+      out = std::move(both);
+    }
+    return out;
+  }
+  BR::SpanColumn column = BR::SpanColumn::kName;
+  BR::ValuePredicate pred;
+  switch (c.target) {
+    case Target::kName:
+    case Target::kStatusMessage:
+      column = c.target == Target::kName ? BR::SpanColumn::kName : BR::SpanColumn::kStatusMessage;
+      pred = [&c](const BR::ValueRef& v) { return c.Matches(BlockValue(v)); };
+      break;
+    case Target::kStatus:
+      column = BR::SpanColumn::kStatusCode;
+      pred = [&c](const BR::ValueRef& v) {
+        traceql::Static s;
+        s.type = traceql::Type::kStatus;
+        s.i =
+            static_cast<int64_t>(v.i == tpb::Status::STATUS_CODE_OK      ? traceql::Status::kOk
+                                 : v.i == tpb::Status::STATUS_CODE_ERROR ? traceql::Status::kError
+                                                                         : traceql::Status::kUnset);
+        return c.Matches(s);
+      };
+      break;
+    case Target::kKind:
+      column = BR::SpanColumn::kKind;
+      pred = [&c](const BR::ValueRef& v) {
+        traceql::Static s;
+        s.type = traceql::Type::kKind;
+        s.i = v.i >= 0 && v.i <= 5 ? v.i : 0;
+        return c.Matches(s);
+      };
+      break;
+    case Target::kDuration:
+      column = BR::SpanColumn::kDuration;
+      pred = [&c](const BR::ValueRef& v) {
+        traceql::Static s;
+        s.type = traceql::Type::kDuration;
+        s.i = v.i;
+        return c.Matches(s);
+      };
+      break;
+    default:
+      return absl::InvalidArgumentError("no column condition");
+  }
+  return reader.TracesWhereSpan(page, column, pred);
 }
 
 }  // namespace
@@ -1028,6 +1112,12 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
   SearchResult result;
   TopHits top(request.limit);
   std::set<std::string, std::less<>> judged;
+  // The client's cancellation, polled every 64 traces and on every page.
+  uint32_t polls = 0;
+  const auto check_cancelled = [&]() -> absl::Status {
+    if (!request.cancelled || (++polls & 63) != 1) return absl::OkStatus();
+    return request.cancelled() ? absl::CancelledError("context canceled") : absl::OkStatus();
+  };
   const auto offer = [&](const std::string& id, const tpb::TracesData& td, bool count) {
     std::optional<TraceSummary> summary =
         EvaluateTraceQL(id, td, request, count ? &result.metrics : nullptr);
@@ -1070,6 +1160,7 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
     });
     for (const auto& [start, id] : by_start) {
       if (!top.Admits(start, *id)) break;
+      if (absl::Status s = check_cancelled(); !s.ok()) return s;
       if (absl::Status s = judge_whole(*id); !s.ok()) return s;
     }
   }
@@ -1116,22 +1207,33 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
           (top.full() && page.end_unix_nano < top.floor())) {
         continue;
       }
+      if (request.cancelled && request.cancelled()) {
+        return absl::CancelledError("context canceled");
+      }
       result.metrics.inspected_traces += page.trace_count;
       result.metrics.inspected_spans += page.span_count;
       result.metrics.inspected_bytes += page.otlp_bytes;
       absl::StatusOr<std::vector<block::TraceRow>> rows = reader.ReadTraceRows(p);
       if (!rows.ok()) return rows.status();
-      std::vector<uint32_t> candidates(rows->size());
-      for (uint32_t i = 0; i < candidates.size(); ++i) candidates[i] = i;
+      // Each condition holds on some span of a matching trace, so on the part holding that
+      // span: the candidates are the parts meeting the most selective condition; a candidate
+      // with parts elsewhere is judged whole, one without must meet every condition.
+      std::vector<uint32_t> every(rows->size());
+      for (uint32_t i = 0; i < every.size(); ++i) every[i] = i;
+      std::vector<uint32_t> candidates = every, all = every;
       for (const traceql::TraceCondition& c : plan.conditions) {
-        if (candidates.empty()) break;
-        absl::StatusOr<std::optional<std::vector<uint32_t>>> with = TracesMeeting(reader, p, c, *rows);
+        if (all.empty() && candidates.empty()) break;
+        absl::StatusOr<std::vector<uint32_t>> with = TracesMeeting(reader, p, c);
         if (!with.ok()) return with.status();
-        if (with->has_value()) candidates = Intersect(candidates, **with);
+        if (with->size() < candidates.size()) candidates = *with;
+        all = Intersect(all, *with);
       }
       std::vector<uint32_t> to_read;
+      size_t next_all = 0;
       for (uint32_t i : candidates) {
         if (i >= rows->size()) return absl::DataLossError("trace index out of range");
+        while (next_all < all.size() && all[next_all] < i) ++next_all;
+        const bool meets_all = next_all < all.size() && all[next_all] == i;
         const block::TraceRow& row = (*rows)[i];
         if (!top.Admits(row.start_unix_nano, row.trace_id) || judged.contains(row.trace_id)) {
           continue;
@@ -1142,6 +1244,7 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
           if (absl::Status s = judge_whole(row.trace_id); !s.ok()) return s;
           continue;
         }
+        if (!meets_all) continue;
         if (!RangeOverlaps(row.start_unix_nano, row.end_unix_nano, request.start_s,
                            request.end_s)) {
           continue;

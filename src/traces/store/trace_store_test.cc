@@ -30,6 +30,8 @@
 #include "traces/api/traces_api.h"
 #include "traces/block/block.h"
 #include "traces/compact/compact.h"
+#include "traces/traceql/engine.h"
+#include "traces/traceql/parser.h"
 
 namespace sprout::traces::store {
 namespace {
@@ -1077,10 +1079,10 @@ TEST(TraceStoreBlocks, ATraceSplitOverMemoryAndTwoBlocksIsOneTrace) {
 // answer exactly what judging every whole trace answers: a store holding the same pushes in
 // memory only is the reference. Trace 50 has parts in two blocks and in memory, trace 51 in two
 // blocks; pages hold about two spans each.
-TEST(TraceStoreBlocks, ColumnSearchAnswersAsWholeTraces) {
-  storage::FaultInjectionEnv env;
-  FakeClock clock;
-  BlockStore bs(&env);
+// A trace set split over two blocks and memory (`store`), and the same traces all in memory
+// (`memory`): searches over both must answer alike. Trace 50 has parts in block 1, block 2 and
+// memory; 51 in both blocks.
+void PushSplitTraceSet(TraceStore* memory, TraceStore* store) {
   ExportTraceServiceRequest a, b, c;
   *a.add_resource_spans() =
       MakeResourceSpans("frontend", {{40, 1, 0, "GET /", 0, 100, false, "GET", 200},
@@ -1099,9 +1101,6 @@ TEST(TraceStoreBlocks, ColumnSearchAnswersAsWholeTraces) {
       MakeResourceSpans("frontend", {{45, 1, 0, "GET /home", 7000, 50, false, "GET", 200},
                                      {50, 3, 1, "render", 5400, 90, false, "PUT"}});
   *c.add_resource_spans() = MakeResourceSpans("backend", {{46, 1, 0, "cron", 8000, 300}});
-  storage::FaultInjectionEnv memory_env;
-  auto memory = MustStartWith(FlushOptions(&memory_env, &clock, nullptr));
-  auto store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
   for (const auto* req : {&a, &b, &c}) ASSERT_TRUE(memory->Push("t", *req).ok());
   ASSERT_TRUE(store->Push("t", a).ok());
   ASSERT_TRUE(store->FlushOnce(true).ok());
@@ -1110,6 +1109,16 @@ TEST(TraceStoreBlocks, ColumnSearchAnswersAsWholeTraces) {
   ASSERT_TRUE(store->Push("t", c).ok());
   EXPECT_EQ(store->Stats()["t"].blocks, 2);
   EXPECT_EQ(store->Stats()["t"].live_traces, 3);
+}
+
+TEST(TraceStoreBlocks, ColumnSearchAnswersAsWholeTraces) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  BlockStore bs(&env);
+  storage::FaultInjectionEnv memory_env;
+  auto memory = MustStartWith(FlushOptions(&memory_env, &clock, nullptr));
+  auto store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+  PushSplitTraceSet(memory.get(), store.get());
 
   const uint32_t s0 = static_cast<uint32_t>(kBase / 1000000000ull);
   std::vector<SearchRequest> reqs;
@@ -1199,6 +1208,112 @@ TEST(TraceStoreBlocks, ColumnSearchAnswersAsWholeTraces) {
   std::vector<std::string> ids;
   for (const TraceSummary& t : r->traces) ids.push_back(t.trace_id);
   EXPECT_EQ(ids, (std::vector<std::string>{TraceId(46), TraceId(45), TraceId(51)}));
+}
+
+// TraceQL over blocks and memory answers as over the same traces all in memory (where the engine
+// judges every whole trace): the pre-filter from dictionaries and columns, the projected reads and
+// the limit never change an answer. Plus the expected answers of some, from the construction.
+SearchRequest TraceQl(const std::string& q, uint32_t limit = 0, uint32_t spss = 100) {
+  SearchRequest r;
+  traceql::ParseResult p = traceql::Parse(q);
+  EXPECT_TRUE(p.ok()) << q << ": " << p.error.ToString();
+  if (!p.ok()) return r;
+  absl::StatusOr<std::unique_ptr<traceql::Program>> prog =
+      traceql::Program::Compile(std::move(p.query));
+  EXPECT_TRUE(prog.ok());
+  r.query = *std::move(prog);
+  r.limit = limit;
+  r.spss = spss;
+  return r;
+}
+
+TEST(TraceStoreBlocks, TraceQlOverBlocksAnswersAsOverMemory) {
+  storage::FaultInjectionEnv env;
+  FakeClock clock;
+  BlockStore bs(&env);
+  storage::FaultInjectionEnv memory_env;
+  auto memory = MustStartWith(FlushOptions(&memory_env, &clock, nullptr));
+  auto store = MustStartWith(BlockOptions(&env, &clock, bs.fs.get()));
+  PushSplitTraceSet(memory.get(), store.get());
+  const std::vector<std::string> queries = {
+      "{}",
+      "{ span.http.method = \"GET\" }",
+      "{ resource.service.name = \"backend\" }",
+      "{ .service.name = \"frontend\" && span.http.status_code = 500 }",
+      "{ name = \"cron\" }",
+      "{ status = error }",
+      "{ resource.deployment.env = \"prod\" && name = \"charge\" }",
+      "{ span.http.method = \"PUT\" }",  // only in trace 50's memory part
+      "{ name = \"cache\" } && { span.http.method = \"GET\" }",
+      "{ name = \"load\" } && { span.http.status_code = 200 }",  // 51: two blocks
+      "{ span.http.method = \"DELETE\" }",
+      "{ duration > 100ms }",
+      "{ duration >= 300ms && resource.service.name = \"frontend\" }",
+      "{ trace:duration > 400ms }",
+      "{ name =~ \"GET .*\" }",
+      "{ span.http.status_code >= 400 }",
+      "{ resource.service.name = \"frontend\" } > { resource.service.name = \"backend\" }",
+      "{ } >> { status = error }",
+      "{ name = \"cache\" } ~ { }",
+      "{ } !< { }",
+      "{ resource.service.name = \"frontend\" } &> { }",
+      "{ } | count() > 1",
+      "{ } | by(resource.service.name) | count() = 1",
+      "{ span.http.method != nil } | avg(duration) > 150ms",
+      "{ instrumentation.lib.flavour = \"plain\" && kind = unspecified }",
+      "{ instrumentation:name = \"test-lib\" && name = \"render\" }",
+      "{ } | select(span.http.method, resource.deployment.env)",
+      "{ span.http.status_code = 200 } with (most_recent=true)",
+      // Column conditions of every kind the pre-filter judges.
+      "{ name =~ \"GET /(cart|late)\" }",
+      "{ name !~ \"GET.*\" && span.http.method != \"GET\" }",
+      "{ span.http.status_code > 200 && span.http.status_code < 500 }",
+      "{ 500 <= span.http.status_code }",
+      "{ span.http.status_code = 200.0 }",
+      "{ span.http.status_code = \"200\" }",  // a string never equals an int
+      "{ status != ok && kind != server }",
+      "{ statusMessage = \"\" && duration < 30ms }",
+      "{ duration >= 90ms && duration <= 110ms }",
+      "{ resource.deployment.env != \"prod\" }",
+      "{ .service.name != \"frontend\" } >> { }",
+      "{ instrumentation.lib.flavour =~ \"pl.*\" && span.http.method = \"PUT\" }",
+      "{ resource.service.name = \"backend\" && name = \"load\" } && "
+      "{ resource.service.name = \"frontend\" && duration > 100ms }",
+  };
+  for (const std::string& q : queries) {
+    for (uint32_t limit : {0u, 1u, 3u}) {
+      SearchRequest req = TraceQl(q, limit, limit == 0 ? 100 : 2);
+      absl::StatusOr<SearchResult> got = store->Search("t", req);
+      absl::StatusOr<SearchResult> want = memory->Search("t", req);
+      ASSERT_TRUE(got.ok()) << q << ": " << got.status();
+      ASSERT_TRUE(want.ok()) << q << ": " << want.status();
+      EXPECT_EQ(Render(*got), Render(*want)) << q << " limit " << limit;
+    }
+  }
+  // Expected answers from the construction.
+  const auto ids = [&](const std::string& q) {
+    absl::StatusOr<SearchResult> r = store->Search("t", TraceQl(q));
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<int> out;
+    if (r.ok()) {
+      for (const TraceSummary& t : r->traces) out.push_back(static_cast<uint8_t>(t.trace_id[15]));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(ids("{ span.http.status_code = 500 }"), (std::vector<int>{41, 44}));
+  EXPECT_EQ(ids("{ span.http.method = \"PUT\" }"), (std::vector<int>{50}));
+  EXPECT_EQ(ids("{ name = \"load\" } && { span.http.status_code = 200 }"), (std::vector<int>{51}));
+  EXPECT_EQ(ids("{ name = \"cache\" } && { span.http.method = \"GET\" } && { status = error }"),
+            (std::vector<int>{50}));
+  EXPECT_EQ(
+      ids("{ resource.service.name = \"frontend\" } > { resource.service.name = \"backend\" }"),
+      (std::vector<int>{40, 50, 51}));
+  EXPECT_EQ(ids("{ } | count() > 2"), (std::vector<int>{50}));
+  // A client that went away stops the search.
+  SearchRequest gone = TraceQl("{ }");
+  gone.cancelled = [] { return true; };
+  EXPECT_TRUE(absl::IsCancelled(store->Search("t", gone).status()));
 }
 
 // With a limit, blocks and pages are read most recent first and the rest is skipped once the

@@ -438,7 +438,14 @@ bool Lexer::LexString(char quote, std::string* out, std::string* error) {
       // U + 8 hex digits.
       int digits = 0, base = 16;
       switch (e) {
-        case 'a': case 'b': case 'f': case 'n': case 'r': case 't': case 'v': case '\\':
+        case 'a':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+        case 'v':
+        case '\\':
           break;
         case 'x':
           digits = 2;

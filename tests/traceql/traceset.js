@@ -231,7 +231,8 @@ const TRACES = [
   ] },
   { label: 't21', spans: [
     { label: 't21.root', res: 'mail', scope: 'manual', name: 'send-mail', kind: 'internal', status: ['unset', ''], start: 0n, dur: 700n * US,
-      attrs: { recipients: 3, 'mail.tags': ['bulk', 'eu'] } },
+      // job.id is a string here and an int on t11.root: one key, two types.
+      attrs: { recipients: 3, 'mail.tags': ['bulk', 'eu'], 'job.id': 'n-9' } },
     { label: 't21.smtp', parent: 't21.root', res: 'mail', scope: 'manual', name: 'smtp', kind: 'client', status: ['unset', ''], start: 100n * US, dur: 500n * US,
       attrs: { 'peer.port': 25 } },
   ] },

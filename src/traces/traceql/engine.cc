@@ -310,40 +310,53 @@ bool CompareVals(Op op, const Val& a, const Val& b, const RE2* re) {
 
 Static Arith(Op op, const Static& a, const Static& b) {
   if (!IsNumber(a.type) || !IsNumber(b.type)) return Static{};
-  const double x = AsDouble(a), y = AsDouble(b);
-  double r = 0;
-  switch (op) {
-    case Op::kAdd:
-      r = x + y;
-      break;
-    case Op::kSub:
-      r = x - y;
-      break;
-    case Op::kMul:
-      r = x * y;
-      break;
-    case Op::kDiv:
-      r = x / y;
-      break;
-    case Op::kMod:
-      r = std::fmod(x, y);
-      break;
-    case Op::kPow:
-      r = std::pow(x, y);
-      break;
-    default:
-      return Static{};
-  }
-  // Ints and durations stay what they are when the result is whole (`1s + 1s` is a duration).
-  if (a.type != Type::kFloat && b.type != Type::kFloat && op != Op::kDiv && op != Op::kPow &&
-      std::isfinite(r) && r == std::trunc(r) && std::fabs(r) < 9.2e18) {
+  if (a.type != Type::kFloat && b.type != Type::kFloat && op != Op::kPow) {
+    // Ints and durations: exact int64 arithmetic, as Tempo's (division truncates); the result is
+    // a duration when either side is one. Overflow wraps (as Go's); x / 0 and x % 0 are nil.
+    const uint64_t x = static_cast<uint64_t>(a.i), y = static_cast<uint64_t>(b.i);
     Static s;
     s.type =
         (a.type == Type::kDuration || b.type == Type::kDuration) ? Type::kDuration : Type::kInt;
-    s.i = static_cast<int64_t>(r);
-    return s;
+    switch (op) {
+      case Op::kAdd:
+        s.i = static_cast<int64_t>(x + y);
+        return s;
+      case Op::kSub:
+        s.i = static_cast<int64_t>(x - y);
+        return s;
+      case Op::kMul:
+        s.i = static_cast<int64_t>(x * y);
+        return s;
+      case Op::kDiv:
+      case Op::kMod:
+        if (b.i == 0) return Static{};
+        if (a.i == INT64_MIN && b.i == -1) {
+          s.i = op == Op::kDiv ? INT64_MIN : 0;
+          return s;
+        }
+        s.i = op == Op::kDiv ? a.i / b.i : a.i % b.i;
+        return s;
+      default:
+        return Static{};
+    }
   }
-  return MakeFloat(r);
+  const double x = AsDouble(a), y = AsDouble(b);
+  switch (op) {
+    case Op::kAdd:
+      return MakeFloat(x + y);
+    case Op::kSub:
+      return MakeFloat(x - y);
+    case Op::kMul:
+      return MakeFloat(x * y);
+    case Op::kDiv:
+      return MakeFloat(x / y);
+    case Op::kMod:
+      return MakeFloat(std::fmod(x, y));
+    case Op::kPow:
+      return MakeFloat(std::pow(x, y));
+    default:
+      return Static{};
+  }
 }
 
 // A key for grouping by a value (type and value).

@@ -144,6 +144,12 @@ TEST(TraceqlEngine, Filters) {
   EXPECT_EQ(Eval("{ span.retries > 2 }"), (Names{"cache"}));  // float vs int
   EXPECT_EQ(Eval("{ span.retries * 2 = 5 }"), (Names{"cache"}));
   EXPECT_EQ(Eval("{ span.http.status_code / 100 = 5 }"), (Names{"handle"}));
+  EXPECT_EQ(Eval("{ span.http.status_code / 300 = 1 }"), (Names{"handle"}));  // int division
+  EXPECT_EQ(Eval("{ span.http.status_code % 300 = 200 }"), (Names{"GET /", "handle"}));
+  EXPECT_EQ(Eval("{ span.http.status_code / 0 = 1 }"), Names{});
+  EXPECT_EQ(Eval("{ span.http.status_code ^ 2 = 40000 }"), (Names{"GET /"}));
+  EXPECT_EQ(Eval("{ span.http.status_code * 4611686018427387904 + 1 = 1 }"),
+            (Names{"GET /", "handle"}));  // exact int64, wrapping as Go's
   EXPECT_EQ(Eval("{ !(kind = client) && resource.service.name = \"api\" }"), (Names{"handle"}));
   EXPECT_EQ(Eval("{ event.exception.type = \"IOError\" }"), (Names{"db"}));
   EXPECT_EQ(Eval("{ event:name = \"exception\" }"), (Names{"db"}));

@@ -1281,6 +1281,9 @@ TEST(TraceStoreBlocks, ColumnSearchAnswersAsWholeTraces) {
        {R"({ resource.service.name = "backend" })", R"({ span.http.method = "PUT" })",
         "{ status = error }", R"({ name = "cache" || name = "load" })", "{ duration >= 100ms }",
         R"({ span.http.status_code = 200 && resource.service.name = "frontend" })",
+        R"({ trace:rootName = "GET /cart" && status = error })",
+        R"({ parent.http.method = "GET" })",
+        R"({ trace:rootService = "frontend" && span.http.method = "PUT" })",
         R"({ name = "nothing" })"}) {
     for (auto [lo, hi] : std::vector<std::pair<uint32_t, uint32_t>>{{0, 0}, {s0 + 6, s0 + 7}}) {
       for (const char* name : {"name", "status", "rootName", "span.http.method",
@@ -1311,6 +1314,22 @@ TEST(TraceStoreBlocks, ColumnSearchAnswersAsWholeTraces) {
   ASSERT_TRUE(roots.ok());
   ASSERT_EQ(roots->values.size(), 1u);
   EXPECT_EQ(roots->values[0].value, "GET /cart");
+  // Trace-level and parent matchers, judged on whole traces: trace 50 (root GET /cart in the
+  // first block, its failed cache span in the second); the children of GET roots — query (40),
+  // cache and render (50: a block and memory), load (51: its parent in the other block).
+  const auto names_for = [&](std::string_view query) {
+    absl::StatusOr<TagValuesResult> r = store->TagValues("t", "name", 0, 0, 0, query);
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> out;
+    if (r.ok()) {
+      for (const TagValue& v : r->values) out.push_back(v.value);
+    }
+    return out;
+  };
+  EXPECT_EQ(names_for(R"({ trace:rootName = "GET /cart" && status = error })"),
+            (std::vector<std::string>{"cache"}));
+  EXPECT_EQ(names_for(R"({ parent.http.method = "GET" })"),
+            (std::vector<std::string>{"cache", "load", "query", "render"}));
   absl::StatusOr<TagValuesResult> methods =
       store->TagValues("t", "span.http.method", 0, 0, 0,
                        R"({ resource.service.name = "frontend" && span.http.status_code = 200 })");

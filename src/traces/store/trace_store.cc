@@ -13,6 +13,7 @@
 #include "net/tenant.h"
 #include "traces/common/attribute_text.h"
 #include "traces/traceql/engine.h"
+#include "traces/traceql/parser.h"
 
 namespace sprout::traces::store {
 namespace {
@@ -1284,12 +1285,212 @@ bool BlockOverlaps(const block::BlockReader& reader, uint32_t start_s, uint32_t 
   return RangeOverlaps(reader.meta().start_unix_nano, reader.meta().end_unix_nano, start_s, end_s);
 }
 
+// The scope ("resource", "span", "event", "link", "instrumentation", "unscoped"; "" for an
+// intrinsic or anything else) and attribute name of a tag values request's identifier, split at
+// its scope prefix as Tempo's ParseIdentifier does: the rest is the name, literally
+// (`span.http/route` is "http/route", `span.team name` is "team name"; no TraceQL quoting).
+std::pair<std::string, std::string> TagIdentifier(std::string_view name) {
+  for (std::string_view sc : {"resource", "span", "event", "link", "instrumentation"}) {
+    if (name.size() > sc.size() + 1 && name.substr(0, sc.size()) == sc && name[sc.size()] == '.') {
+      return {std::string(sc), std::string(name.substr(sc.size() + 1))};
+    }
+  }
+  if (name.size() > 1 && name[0] == '.') return {"unscoped", std::string(name.substr(1))};
+  return {"", ""};
+}
+
+// A tag filter (the `query` of TagNames / TagValues, a spanset filter of matchers) compiled for
+// the engine. InvalidArgument when it does not parse (the API passes traceql::ExtractMatchers'
+// output, which always does).
+absl::StatusOr<std::unique_ptr<traceql::Program>> CompileTagFilter(std::string_view query) {
+  traceql::ParseResult parsed = traceql::Parse(query);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("tag filter: ", parsed.error.ToString()));
+  }
+  return traceql::Program::Compile(std::move(parsed.query));
+}
+
+// Calls `fn(view, span)` for every span that `program` matches, over every trace of the tenant
+// overlapping [start_s, end_s]: memory traces whole (with their block parts), block traces from
+// the pages in the range. A block trace with parts elsewhere (memory or another block: the bloom
+// filter, then the trace-ID chunk) is judged whole, once; the others from their page alone,
+// which is read only for the traces that may match: every condition of the program's plan is
+// looked up in the page's columns (a condition holds on some span of a matching trace). Adds the
+// protobuf size of every trace evaluated to `*inspected_bytes`.
+absl::Status ForEachMatchingSpan(
+    const traceql::Program& program, const std::map<std::string, tpb::TracesData>& memory,
+    const BlockList& blocks, uint32_t start_s, uint32_t end_s, uint64_t* inspected_bytes,
+    const std::function<void(const traceql::TraceView&, const traceql::SpanRef&)>& fn) {
+  const auto evaluate = [&](const tpb::TracesData& td) {
+    *inspected_bytes += td.ByteSizeLong();
+    const traceql::TraceView view(td);
+    for (const traceql::SpanSet& set : program.Evaluate(view)) {
+      for (uint32_t i : set.spans) fn(view, view.spans()[i]);
+    }
+  };
+  std::set<std::string, std::less<>> judged;
+  const auto judge_whole = [&](const std::string& id) -> absl::Status {
+    judged.insert(id);
+    std::map<size_t, tpb::TracesData> by_block;
+    if (absl::Status s = FillBlockParts(blocks, id, &by_block); !s.ok()) return s;
+    std::vector<tpb::TracesData> parts;
+    for (auto& [b, td] : by_block) parts.push_back(std::move(td));
+    if (const auto it = memory.find(id); it != memory.end()) parts.push_back(it->second);
+    std::optional<tpb::TracesData> td = Combine(parts);
+    if (td.has_value() && Overlaps(*td, start_s, end_s)) evaluate(*td);
+    return absl::OkStatus();
+  };
+  for (const auto& [id, td] : memory) {
+    if (absl::Status s = judge_whole(id); !s.ok()) return s;
+  }
+  const std::vector<traceql::TraceCondition>& conditions = program.plan().conditions;
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    const block::BlockReader& reader = *blocks[b];
+    if (!RangeOverlaps(reader.meta().start_unix_nano, reader.meta().end_unix_nano, start_s,
+                       end_s)) {
+      continue;
+    }
+    for (size_t p = 0; p < reader.pages().size(); ++p) {
+      const block::PageInfo& page = reader.pages()[p];
+      if (!RangeOverlaps(page.start_unix_nano, page.end_unix_nano, start_s, end_s)) continue;
+      absl::StatusOr<std::vector<block::TraceRow>> rows = reader.ReadTraceRows(p);
+      if (!rows.ok()) return rows.status();
+      // The traces of the page that may match: every condition holds on some span of theirs.
+      std::optional<std::vector<uint32_t>> may_match;  // nullopt: all
+      for (const traceql::TraceCondition& c : conditions) {
+        if (may_match.has_value() && may_match->empty()) break;
+        absl::StatusOr<std::vector<uint32_t>> with = TracesMeeting(reader, p, c);
+        if (!with.ok()) return with.status();
+        may_match = may_match.has_value() ? Intersect(*may_match, *with) : *std::move(with);
+      }
+      std::vector<uint32_t> read;  // traces of this page evaluated from the page alone
+      for (uint32_t i = 0; i < rows->size(); ++i) {
+        const block::TraceRow& row = (*rows)[i];
+        if (judged.contains(row.trace_id)) continue;
+        bool split = memory.contains(row.trace_id);
+        for (size_t o = 0; o < blocks.size() && !split; ++o) {
+          if (o == b) continue;
+          absl::StatusOr<bool> in = blocks[o]->Contains(row.trace_id);
+          if (!in.ok()) return in.status();
+          split = *in;
+        }
+        if (split) {
+          if (absl::Status s = judge_whole(row.trace_id); !s.ok()) return s;
+          continue;
+        }
+        if (!RangeOverlaps(row.start_unix_nano, row.end_unix_nano, start_s, end_s)) continue;
+        if (may_match.has_value() && !std::binary_search(may_match->begin(), may_match->end(), i)) {
+          continue;
+        }
+        read.push_back(i);
+      }
+      if (read.empty()) continue;
+      absl::StatusOr<std::vector<tpb::TracesData>> traces = reader.ReadTraces(p, read);
+      if (!traces.ok()) return traces.status();
+      for (const tpb::TracesData& td : *traces) evaluate(td);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// TagNames with a filter: the attribute names of the matching spans, their resources, scopes,
+// events and links; the intrinsic names as without one.
+absl::StatusOr<TagNamesResult> FilteredTagNames(
+    const std::map<std::string, tpb::TracesData>& memory, const BlockList& blocks,
+    std::string_view scope, uint32_t start_s, uint32_t end_s, std::string_view query) {
+  absl::StatusOr<std::unique_ptr<traceql::Program>> program = CompileTagFilter(query);
+  if (!program.ok()) return program.status();
+  std::map<std::string_view, std::set<std::string>> names;  // scope → names
+  const auto add = [&](std::string_view sc,
+                       const google::protobuf::RepeatedPtrField<cpb::KeyValue>& kvs) {
+    for (const cpb::KeyValue& kv : kvs) names[sc].insert(kv.key());
+  };
+  TagNamesResult result;
+  // The intrinsic names do not depend on the filter: nothing to read for them alone.
+  absl::Status s =
+      scope == "intrinsic"
+          ? absl::OkStatus()
+          : ForEachMatchingSpan(**program, memory, blocks, start_s, end_s, &result.inspected_bytes,
+                                [&](const traceql::TraceView&, const traceql::SpanRef& ref) {
+                                  add("resource", ref.resource->resource().attributes());
+                                  add("instrumentation", ref.scope->scope().attributes());
+                                  add("span", ref.span->attributes());
+                                  for (const tpb::Span::Event& e : ref.span->events())
+                                    add("event", e.attributes());
+                                  for (const tpb::Span::Link& l : ref.span->links())
+                                    add("link", l.attributes());
+                                });
+  if (!s.ok()) return s;
+  for (std::string_view name : kIntrinsicTags) names["intrinsic"].insert(std::string(name));
+  for (std::string_view sc : kTagScopes) {
+    if (!scope.empty() && scope != sc) continue;
+    const auto it = names.find(sc);
+    if (it == names.end() || it->second.empty()) continue;
+    result.scopes.push_back({std::string(sc), {it->second.begin(), it->second.end()}});
+  }
+  return result;
+}
+
+// TagValues with a filter: the values of `name` on the matching spans (a resource attribute: of
+// their resources; an instrumentation attribute: of their scopes; event / link attributes: of
+// their events / links; rootName / rootServiceName: of the root of their trace).
+absl::StatusOr<TagValuesResult> FilteredTagValues(
+    const std::map<std::string, tpb::TracesData>& memory, const BlockList& blocks,
+    std::string_view name, uint32_t start_s, uint32_t end_s, uint32_t limit,
+    std::string_view query) {
+  absl::StatusOr<std::unique_ptr<traceql::Program>> program = CompileTagFilter(query);
+  if (!program.ok()) return program.status();
+  const auto [scope, key] = TagIdentifier(name);
+  std::set<std::pair<std::string, std::string>> values;  // (type, value)
+  const auto add_attr = [&](const google::protobuf::RepeatedPtrField<cpb::KeyValue>& kvs) {
+    const cpb::KeyValue* kv = FindAttr(kvs, key);
+    TagValue v;
+    if (kv != nullptr && TypedText(kv->value(), &v.type, &v.value)) values.emplace(v.type, v.value);
+  };
+  TagValuesResult result;
+  absl::Status s = ForEachMatchingSpan(
+      **program, memory, blocks, start_s, end_s, &result.inspected_bytes,
+      [&](const traceql::TraceView& view, const traceql::SpanRef& ref) {
+        const tpb::Span& span = *ref.span;
+        if (scope == "resource" || scope == "unscoped")
+          add_attr(ref.resource->resource().attributes());
+        if (scope == "span" || scope == "unscoped") add_attr(span.attributes());
+        if (scope == "instrumentation") add_attr(ref.scope->scope().attributes());
+        if (scope == "event") {
+          for (const tpb::Span::Event& e : span.events()) add_attr(e.attributes());
+        }
+        if (scope == "link") {
+          for (const tpb::Span::Link& l : span.links()) add_attr(l.attributes());
+        }
+        if (!scope.empty()) return;
+        if (name == "name") values.emplace("string", span.name());
+        if (name == "status") values.emplace("keyword", StatusKeyword(span.status().code()));
+        if (name == "kind") values.emplace("keyword", KindKeyword(span.kind()));
+        if (name == "statusMessage" && !span.status().message().empty()) {
+          values.emplace("string", span.status().message());
+        }
+        if ((name == "rootName" || name == "rootServiceName") && view.root() >= 0) {
+          const traceql::SpanRef& root = view.spans()[view.root()];
+          if (name == "rootName") values.emplace("string", root.span->name());
+          if (name == "rootServiceName") values.emplace("string", ServiceName(*root.resource));
+        }
+      });
+  if (!s.ok()) return s;
+  for (const auto& [type, value] : values) {
+    if (limit > 0 && result.values.size() >= limit) break;
+    result.values.push_back({type, value});
+  }
+  return result;
+}
 }  // namespace
 
 absl::StatusOr<TagNamesResult> TraceStore::TagNames(std::string_view tenant, std::string_view scope,
-                                                    uint32_t start_s, uint32_t end_s) {
+                                                    uint32_t start_s, uint32_t end_s,
+                                                    std::string_view query) {
   absl::StatusOr<std::map<std::string, tpb::TracesData>> memory = MemoryTraces(tenant);
   if (!memory.ok()) return memory.status();
+  if (!query.empty())
+    return FilteredTagNames(*memory, *Blocks(tenant), scope, start_s, end_s, query);
   std::vector<std::pair<std::string, tpb::TracesData>> in_range;
   for (auto& [id, td] : *memory) {
     if (Overlaps(td, start_s, end_s)) in_range.emplace_back(id, std::move(td));
@@ -1338,22 +1539,16 @@ absl::StatusOr<TagNamesResult> TraceStore::TagNames(std::string_view tenant, std
 
 absl::StatusOr<TagValuesResult> TraceStore::TagValues(std::string_view tenant,
                                                       std::string_view name, uint32_t start_s,
-                                                      uint32_t end_s, uint32_t limit) {
+                                                      uint32_t end_s, uint32_t limit,
+                                                      std::string_view query) {
   absl::StatusOr<std::map<std::string, tpb::TracesData>> memory = MemoryTraces(tenant);
   if (!memory.ok()) return memory.status();
   const BlockSnapshot blocks = Blocks(tenant);
+  if (!query.empty()) {
+    return FilteredTagValues(*memory, *blocks, name, start_s, end_s, limit, query);
+  }
   // The identifier: a scope prefix and an attribute name, or an intrinsic.
-  std::string_view scope, key;
-  for (std::string_view sc : {"resource", "span", "event", "link", "instrumentation"}) {
-    if (name.size() > sc.size() + 1 && name.substr(0, sc.size()) == sc && name[sc.size()] == '.') {
-      scope = sc;
-      key = name.substr(sc.size() + 1);
-    }
-  }
-  if (scope.empty() && name.size() > 1 && name[0] == '.') {
-    scope = "unscoped";
-    key = name.substr(1);
-  }
+  const auto [scope, key] = TagIdentifier(name);
   std::set<std::pair<std::string, std::string>> values;  // (type, value)
   auto add_attr = [&](const google::protobuf::RepeatedPtrField<cpb::KeyValue>& kvs) {
     const cpb::KeyValue* kv = FindAttr(kvs, key);

@@ -266,6 +266,17 @@ class BlockReader {
       const std::vector<std::string>& resource_keys, const std::vector<std::string>& span_keys,
       ReadStats* stats = nullptr) const;
 
+  // ReadTracesProjected (both key lists given) or ReadTraces (both null), streamed: `fn` sees
+  // each trace of `trace_indexes` (ascending) with its index, in one message reused from trace to
+  // trace (valid during the call only), so reading many traces allocates little. Stops at the
+  // first non-OK status of `fn`, which it returns.
+  absl::Status VisitTraces(
+      size_t page, const std::vector<uint32_t>& trace_indexes,
+      const std::vector<std::string>* resource_keys, const std::vector<std::string>* span_keys,
+      const std::function<absl::Status(
+          uint32_t index, const opentelemetry::proto::trace::v1::TracesData& trace)>& fn,
+      ReadStats* stats = nullptr) const;
+
   // Span intrinsics with per-page values (SpanIntrinsicValues).
   enum class SpanIntrinsic : uint8_t { kName, kStatusMessage, kStatusCode, kKind };
   // The distinct values of `which` among the spans of `page`, sorted: span names and status

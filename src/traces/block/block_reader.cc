@@ -916,10 +916,13 @@ absl::Status BlockReader::Impl::ForEachInPage(
   if (!dec.ok()) return Loss(kDataObject, absl::StrCat("page ", page, " does not decode"));
   size_t next_only = 0;
   std::string id;
+  // One message for every trace: Clear() keeps the nested messages and string buffers for the
+  // next trace (a callback that moves the trace out takes them with it).
+  TracesData td;
   for (uint32_t t = 0; t < p.info.trace_count; ++t) {
     if (only != nullptr && next_only >= only->size()) break;
     const bool take = only == nullptr || (*only)[next_only] == t;
-    TracesData td;
+    if (take) td.Clear();
     if (!dec.Next(&id, take ? &td : nullptr)) {
       return Loss(kDataObject, absl::StrCat("page ", page, " trace ", t, " does not decode"));
     }
@@ -966,6 +969,40 @@ absl::StatusOr<std::vector<TracesData>> BlockReader::ReadTracesProjected(
   want(AttrScope::kResource, resource_keys);
   want(AttrScope::kSpan, span_keys);
   return impl_->ReadSome(page, trace_indexes, &proj, stats);
+}
+
+absl::Status BlockReader::VisitTraces(
+    size_t page, const std::vector<uint32_t>& trace_indexes,
+    const std::vector<std::string>* resource_keys, const std::vector<std::string>* span_keys,
+    const std::function<absl::Status(uint32_t index, const TracesData& trace)>& fn,
+    ReadStats* stats) const {
+  if (page >= impl_->pages.size()) return absl::OutOfRangeError("no such page");
+  if (trace_indexes.empty()) return absl::OkStatus();
+  for (size_t i = 1; i < trace_indexes.size(); ++i) {
+    if (trace_indexes[i] <= trace_indexes[i - 1]) {
+      return absl::InvalidArgumentError("trace indexes not ascending");
+    }
+  }
+  const PageDir& p = impl_->pages[page];
+  Projection proj;
+  const bool projected = resource_keys != nullptr && span_keys != nullptr;
+  if (projected) {
+    for (int sc = 0; sc < kScopes; ++sc) proj.keys[sc].assign(p.keys[sc].size(), false);
+    const auto want = [&](AttrScope scope, const std::vector<std::string>& keys) {
+      const int sc = static_cast<int>(scope);
+      for (const std::string& key : keys) {
+        if (auto it = p.key_ids[sc].find(key); it != p.key_ids[sc].end()) {
+          proj.keys[sc][it->second] = true;
+        }
+      }
+    };
+    want(AttrScope::kResource, *resource_keys);
+    want(AttrScope::kSpan, *span_keys);
+  }
+  size_t k = 0;
+  return impl_->ForEachInPage(
+      page, &trace_indexes, {}, projected ? &proj : nullptr,
+      [&](std::string_view, TracesData&& td) { return fn(trace_indexes[k++], td); }, stats);
 }
 
 absl::StatusOr<std::vector<TracesData>> BlockReader::Impl::ReadSome(

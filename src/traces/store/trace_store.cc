@@ -1260,14 +1260,14 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
         to_read.push_back(i);
       }
       if (to_read.empty()) continue;
-      absl::StatusOr<std::vector<tpb::TracesData>> traces =
-          plan.refs.needs_events_links_scope
-              ? reader.ReadTraces(p, to_read)
-              : reader.ReadTracesProjected(p, to_read, resource_keys, plan.refs.span_keys);
-      if (!traces.ok()) return traces.status();
-      for (size_t k = 0; k < to_read.size() && k < traces->size(); ++k) {
-        offer((*rows)[to_read[k]].trace_id, (*traces)[k], /*count=*/false);
-      }
+      const bool whole = plan.refs.needs_events_links_scope;
+      absl::Status read = reader.VisitTraces(p, to_read, whole ? nullptr : &resource_keys,
+                                             whole ? nullptr : &plan.refs.span_keys,
+                                             [&](uint32_t i, const tpb::TracesData& td) {
+                                               offer((*rows)[i].trace_id, td, /*count=*/false);
+                                               return absl::OkStatus();
+                                             });
+      if (!read.ok()) return read;
     }
   }
   for (Hit& h : top.Take()) {

@@ -21,6 +21,11 @@ namespace cpb = opentelemetry::proto::common::v1;
 // TraceView
 
 TraceView::TraceView(const tpb::TracesData& trace) {
+  size_t count = 0;
+  for (const tpb::ResourceSpans& rs : trace.resource_spans()) {
+    for (const tpb::ScopeSpans& ss : rs.scope_spans()) count += ss.spans_size();
+  }
+  spans_.reserve(count);
   for (const tpb::ResourceSpans& rs : trace.resource_spans()) {
     for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
       for (const tpb::Span& s : ss.spans()) {
@@ -35,18 +40,27 @@ TraceView::TraceView(const tpb::TracesData& trace) {
   if (spans_.empty()) return;
   trace_id_ = spans_[0].span->trace_id();
   start_ = UINT64_MAX;
-  absl::flat_hash_map<std::string_view, int32_t> by_id;
-  by_id.reserve(spans_.size());
-  for (size_t i = 0; i < spans_.size(); ++i) {
+  const int32_t n = static_cast<int32_t>(spans_.size());
+  // Scratch reused by the thread's views (no allocation per trace once warm): span IDs sorted
+  // for the parent lookups, the children of each span (CSR), the walk's stack.
+  thread_local std::vector<std::pair<std::string_view, int32_t>> ids;
+  thread_local std::vector<int32_t> child_start, child_list, fill;
+  thread_local std::vector<std::pair<int32_t, int32_t>> stack;
+  ids.clear();
+  for (int32_t i = 0; i < n; ++i) {
     const tpb::Span& s = *spans_[i].span;
     start_ = std::min<uint64_t>(start_, s.start_time_unix_nano());
     end_ = std::max<uint64_t>(end_, s.end_time_unix_nano());
-    by_id.emplace(s.span_id(), static_cast<int32_t>(i));
+    ids.emplace_back(s.span_id(), i);
   }
   if (end_ < start_) end_ = start_;
-  const int32_t n = static_cast<int32_t>(spans_.size());
-  // Children lists in span order (a parent pointing at itself is no parent).
-  std::vector<std::vector<int32_t>> children(spans_.size());
+  std::sort(ids.begin(), ids.end());  // equal IDs: the first span wins, as a map keeps it
+  const auto find = [&](std::string_view id) -> int32_t {
+    auto it =
+        std::lower_bound(ids.begin(), ids.end(), std::pair<std::string_view, int32_t>(id, -1));
+    return it != ids.end() && it->first == id ? it->second : -1;
+  };
+  child_start.assign(static_cast<size_t>(n) + 1, 0);
   for (int32_t i = 0; i < n; ++i) {
     const tpb::Span& s = *spans_[i].span;
     if (std::all_of(s.parent_span_id().begin(), s.parent_span_id().end(),
@@ -54,28 +68,34 @@ TraceView::TraceView(const tpb::TracesData& trace) {
       if (root_ < 0) root_ = i;
       continue;
     }
-    const auto it = by_id.find(s.parent_span_id());
-    if (it == by_id.end() || it->second == i) continue;
-    spans_[i].parent = it->second;
-    spans_[it->second].child_count++;
-    children[it->second].push_back(i);
+    const int32_t p = find(s.parent_span_id());
+    if (p < 0 || p == i) continue;
+    spans_[i].parent = p;
+    spans_[p].child_count++;
+    child_start[p + 1]++;
+  }
+  for (int32_t i = 0; i < n; ++i) child_start[i + 1] += child_start[i];
+  child_list.assign(static_cast<size_t>(n), 0);
+  fill.assign(child_start.begin(), child_start.end() - 1);
+  for (int32_t i = 0; i < n; ++i) {  // children in span order
+    if (spans_[i].parent >= 0) child_list[fill[spans_[i].parent]++] = i;
   }
   // Nested-set numbers by an iterative depth-first walk from every span without a parent in
   // the trace; spans on a parent cycle are never reached and keep 0/0.
   int32_t counter = 1;
-  std::vector<std::pair<int32_t, size_t>> stack;
+  stack.clear();
   for (int32_t r = 0; r < n; ++r) {
     if (spans_[r].parent >= 0) continue;
     spans_[r].left = counter++;
     spans_[r].nested_parent = -1;
-    stack.emplace_back(r, 0);
+    stack.emplace_back(r, child_start[r]);
     while (!stack.empty()) {
       auto& [node, next] = stack.back();
-      if (next < children[node].size()) {
-        const int32_t c = children[node][next++];
+      if (next < child_start[node + 1]) {
+        const int32_t c = child_list[next++];
         spans_[c].left = counter++;
         spans_[c].nested_parent = spans_[node].left;
-        stack.emplace_back(c, 0);
+        stack.emplace_back(c, child_start[c]);
       } else {
         spans_[node].right = counter++;
         stack.pop_back();

@@ -66,6 +66,7 @@ TraceView::TraceView(const tpb::TracesData& trace) {
     if (std::all_of(s.parent_span_id().begin(), s.parent_span_id().end(),
                     [](char c) { return c == '\0'; })) {
       if (root_ < 0) root_ = i;
+      spans_[i].is_root = true;
       continue;
     }
     const int32_t p = find(s.parent_span_id());
@@ -85,7 +86,7 @@ TraceView::TraceView(const tpb::TracesData& trace) {
   int32_t counter = 1;
   stack.clear();
   for (int32_t r = 0; r < n; ++r) {
-    if (spans_[r].parent >= 0) continue;
+    if (spans_[r].parent >= 0 || !spans_[r].is_root) continue;
     spans_[r].left = counter++;
     spans_[r].nested_parent = -1;
     stack.emplace_back(r, child_start[r]);
@@ -525,8 +526,11 @@ class Evaluator {
     const auto& spans = t_.spans();
     const size_t n = spans.size();
     std::vector<char> in_a(n, 0), in_b(n, 0);
-    for (uint32_t i : a) in_a[i] = 1;
-    for (uint32_t i : b) in_b[i] = 1;
+    // Spans the nested-set walk did not reach (under a missing parent, or on a cycle) are in no
+    // relation, as in Tempo, where their nested-set numbers are 0.
+    const auto placed = [&](uint32_t i) { return spans[i].left != 0; };
+    for (uint32_t i : a) in_a[i] = placed(i);
+    for (uint32_t i : b) in_b[i] = placed(i);
     // b_ok[j]: B span j is related to some A span; a_ok[i]: A span i is related to some B span.
     std::vector<char> b_ok(n, 0), a_ok(n, 0);
     Op base = op;
@@ -578,6 +582,7 @@ class Evaluator {
     switch (base) {
       case Op::kChild:  // b's parent is in A
         for (uint32_t j : b) {
+          if (!in_b[j]) continue;
           const int32_t p = spans[j].parent;
           if (p >= 0 && in_a[p]) {
             b_ok[j] = 1;
@@ -587,6 +592,7 @@ class Evaluator {
         break;
       case Op::kParent:  // b is the parent of an A span
         for (uint32_t i : a) {
+          if (!in_a[i]) continue;
           const int32_t p = spans[i].parent;
           if (p >= 0 && in_b[p]) {
             b_ok[p] = 1;
@@ -596,6 +602,7 @@ class Evaluator {
         break;
       case Op::kDescendant:  // b has an ancestor in A
         for (uint32_t j : b) {
+          if (!in_b[j]) continue;
           Ancestors(static_cast<int32_t>(j), [&](int32_t p) {
             if (in_a[p]) {
               b_ok[j] = 1;
@@ -607,6 +614,7 @@ class Evaluator {
         break;
       case Op::kAncestor:  // b is an ancestor of an A span
         for (uint32_t i : a) {
+          if (!in_a[i]) continue;
           Ancestors(static_cast<int32_t>(i), [&](int32_t p) {
             if (in_b[p]) {
               b_ok[p] = 1;
@@ -616,24 +624,22 @@ class Evaluator {
           });
         }
         break;
-      case Op::kSibling: {  // same parent, not the same span
+      case Op::kSibling: {  // same nested-set parent (roots share -1), not the same span
         absl::flat_hash_map<int32_t, int32_t> a_per_parent, b_per_parent;
         for (uint32_t i : a) {
-          if (spans[i].parent >= 0) a_per_parent[spans[i].parent]++;
+          if (in_a[i]) a_per_parent[spans[i].nested_parent]++;
         }
         for (uint32_t j : b) {
-          if (spans[j].parent >= 0) b_per_parent[spans[j].parent]++;
+          if (in_b[j]) b_per_parent[spans[j].nested_parent]++;
         }
         for (uint32_t j : b) {
-          const int32_t p = spans[j].parent;
-          if (p < 0) continue;
-          const auto it = a_per_parent.find(p);
+          if (!in_b[j]) continue;
+          const auto it = a_per_parent.find(spans[j].nested_parent);
           if (it != a_per_parent.end() && it->second - (in_a[j] ? 1 : 0) > 0) b_ok[j] = 1;
         }
         for (uint32_t i : a) {
-          const int32_t p = spans[i].parent;
-          if (p < 0) continue;
-          const auto it = b_per_parent.find(p);
+          if (!in_a[i]) continue;
+          const auto it = b_per_parent.find(spans[i].nested_parent);
           if (it != b_per_parent.end() && it->second - (in_b[i] ? 1 : 0) > 0) a_ok[i] = 1;
         }
         break;
@@ -737,6 +743,11 @@ class Evaluator {
       if (!CompareScalar(n.op, l, r, nullptr)) continue;
       SpanSet o;
       o.attributes = s.attributes;
+      // Tempo adds each aggregate's value to the span set, named as written (`count()`,
+      // `avg(duration)`).
+      for (const auto& [node, value] : {std::pair(n.lhs.get(), &l), std::pair(n.rhs.get(), &r)}) {
+        if (node->kind == NodeKind::kAggregate) o.attributes.emplace_back(Print(*node), *value);
+      }
       const bool pipeline_operand =
           n.lhs->kind == NodeKind::kPipeline || n.rhs->kind == NodeKind::kPipeline;
       if (pipeline_operand) {
@@ -845,10 +856,32 @@ class Evaluator {
           v.s = MakeBool(n.op == Op::kEq ? missing : (n.op == Op::kNeq ? !missing : false));
           return v;
         }
+        const auto it = res_.find(&n);
+        const RE2* re = it == res_.end() ? nullptr : it->second.get();
+        // An unscoped attribute compared directly matches when the span's or the resource's
+        // value does (Tempo pushes the comparison to both scopes).
+        const auto unscoped = [](const Node& x) {
+          return x.kind == NodeKind::kAttribute && x.attr.scope == Scope::kNone;
+        };
+        if (unscoped(*n.lhs) || unscoped(*n.rhs)) {
+          const bool left = unscoped(*n.lhs);
+          const Node& attr = left ? *n.lhs : *n.rhs;
+          const Val other = Field(left ? *n.rhs : *n.lhs, i);
+          for (const Scope scope : {Scope::kSpan, Scope::kResource}) {
+            Attribute a = attr.attr;
+            a.scope = scope;
+            const Val x = Attr(a, i);
+            if (left ? CompareVals(n.op, x, other, re) : CompareVals(n.op, other, x, re)) {
+              v.s = MakeBool(true);
+              return v;
+            }
+          }
+          v.s = MakeBool(false);
+          return v;
+        }
         const Val l = Field(*n.lhs, i);
         const Val r = Field(*n.rhs, i);
-        const auto it = res_.find(&n);
-        v.s = MakeBool(CompareVals(n.op, l, r, it == res_.end() ? nullptr : it->second.get()));
+        v.s = MakeBool(CompareVals(n.op, l, r, re));
         return v;
       }
       default: {

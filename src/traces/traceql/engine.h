@@ -8,22 +8,26 @@
 // Semantics (Tempo's, see README.md § Execution for the full list):
 //   - `{ F }` keeps the spans for which F is true; `{ }` keeps every span.
 //   - An attribute missing on a span is nil: every comparison with nil is false except `= nil`;
-//     `!= nil` is true when present. Unscoped `.a` is the span's attribute, else the resource's.
+//     `!= nil` is true when present. Unscoped `.a` compared directly holds when the span's or the
+//     resource's value does; elsewhere (arithmetic, by()) it is the span's, else the resource's.
 //   - Numbers (int, float, duration) compare by value; other types compare only with the same
 //     type (strings by bytes: `<` `>` too); a comparison of mismatched types is false.
 //   - Arrays: `=` `=~` `>`... true when any element matches; `!=` `!~` when no element does.
 //   - Event and link attributes (`event.a`, `event:name`, `link.a`...) are the values over the
 //     span's events (links), compared like an array.
 //   - Regexes are RE2, fully anchored.
-//   - Arithmetic is done in floating point (ints and durations as numbers).
+//   - Arithmetic on ints and durations is exact int64 (division truncates); with a float, or
+//     for `^`, floating point.
 //   - Spanset `&&`: both sides non-empty → their union; `||`: the union of what is there.
 //     Structural `A > B` the B spans whose parent is an A span; `<` the B spans that are the parent
-//     of an A span; `>>` descendants; `<<` ancestors; `~` siblings (same parent, not itself);
+//     of an A span; `>>` descendants; `<<` ancestors; `~` siblings (same parent, roots siblings of
+//     each other, not itself); spans under a missing parent are in no relation;
 //     `!op` the B spans for which the relation holds with no A span; `&op` the A and B spans of
 //     every pair in the relation.
 //   - Pipelines: each stage runs on each span set of the previous one; a filter stage keeps the
 //     spans of a set that pass (sets left empty are dropped); `count()` `avg/min/max/sum(F)` with
-//     a comparison keep the sets that pass; `by(F)` splits a set by F's value per span (the value
+//     a comparison keep the sets that pass (the aggregate's value a span-set attribute named as
+//     written: `count()`); `by(F)` splits a set by F's value per span (the value
 //     is a span-set attribute named `by(F)`); `coalesce()` merges all sets into one; `select(...)`
 //     names attributes returned with each span.
 //
@@ -55,14 +59,16 @@ struct SpanRef {
   const opentelemetry::proto::trace::v1::ResourceSpans* resource = nullptr;
   const opentelemetry::proto::trace::v1::ScopeSpans* scope = nullptr;
   int32_t parent = -1;  // index of the parent span in the view; -1: none in the trace
-  // Nested-set numbers (Tempo's): a depth-first walk from each root numbers a span `left` when
-  // entered and `right` when left, from 1, so B is a descendant of A exactly when
-  // A.left < B.left && B.right < A.right. `nested_parent` is the parent's `left` (-1 for a root).
-  // 0/0 for spans that cannot be placed (a parent cycle).
+  // Nested-set numbers (Tempo's): a depth-first walk from each root (a span without a parent
+  // ID) numbers a span `left` when entered and `right` when left, from 1, so B is a descendant of
+  // A exactly when A.left < B.left && B.right < A.right. `nested_parent` is the parent's `left`
+  // (-1 for a root). 0/0 for spans the walk does not reach (under a parent missing from the
+  // trace, or on a cycle): they are in no structural relation.
   int32_t left = 0;
   int32_t right = 0;
   int32_t nested_parent = -1;
   int32_t child_count = 0;
+  bool is_root = false;  // no parent span ID (empty or zeros)
 };
 
 // A whole trace prepared for evaluation: its spans in the order of the TracesData, parent links,

@@ -72,6 +72,7 @@ tpb::TracesData Trace() {
   handle->mutable_status()->set_message("boom");
   tpb::Span* db = add(api, "db", 4, 3, tpb::Span::SPAN_KIND_CLIENT, 30, 130);
   Str(db->mutable_attributes(), "db.system", "postgres");
+  Str(db->mutable_attributes(), "service.name", "pg-proxy");  // shadows nothing: see Filters
   tpb::Span::Event* ev = db->add_events();
   ev->set_name("exception");
   ev->set_time_unix_nano(kBase + 50 * kMs);
@@ -163,6 +164,51 @@ TEST(TraceqlEngine, Filters) {
       Eval("{ parent.resource.service.name = \"frontend\" && resource.service.name = \"api\" }"),
       (Names{"handle"}));
   EXPECT_EQ(Eval("{ span.http.status_code = \"500\" }"), Names{});  // string vs int: false
+  // Unscoped: the span's or the resource's value (db has both service.name values).
+  EXPECT_EQ(Eval("{ .service.name = \"pg-proxy\" }"), (Names{"db"}));
+  EXPECT_EQ(Eval("{ .service.name = \"api\" }"), (Names{"handle", "db", "cache"}));
+  EXPECT_EQ(Eval("{ .service.name != \"pg-proxy\" && kind = client }"),
+            (Names{"call api", "db", "cache"}));
+  EXPECT_EQ(Eval("{ span.service.name = \"api\" }"), Names{});
+}
+
+// A partial trace: root R1 > child B; orphan O (its parent not in the trace) > child D; a second
+// root R2. Spans under a missing parent are in no structural relation; roots are siblings.
+TEST(TraceqlEngine, OrphansAndSeveralRoots) {
+  tpb::TracesData td;
+  tpb::ScopeSpans* ss = td.add_resource_spans()->add_scope_spans();
+  const auto add = [&](const std::string& name, int id, int parent) {
+    tpb::Span* s = ss->add_spans();
+    s->set_trace_id(Id(8, 16));
+    s->set_span_id(Id(id, 8));
+    if (parent != 0) s->set_parent_span_id(Id(parent, 8));
+    s->set_name(name);
+    s->set_start_time_unix_nano(kBase);
+    s->set_end_time_unix_nano(kBase + kMs);
+  };
+  add("R1", 1, 0);
+  add("B", 2, 1);
+  add("O", 3, 99);
+  add("D", 4, 3);
+  add("R2", 5, 0);
+  TraceView view(td);
+  EXPECT_EQ(view.spans()[2].left, 0);  // O and D are not placed
+  EXPECT_EQ(view.spans()[3].left, 0);
+  const auto eval = [&](const std::string& q) {
+    ParseResult r = Parse(q);
+    EXPECT_TRUE(r.ok()) << q;
+    auto p = Program::Compile(std::move(r.query));
+    std::set<std::string> names;
+    for (const SpanSet& set : (*p)->Evaluate(view)) {
+      for (uint32_t i : set.spans) names.insert(view.spans()[i].span->name());
+    }
+    return names;
+  };
+  EXPECT_EQ(eval("{ } > { }"), (Names{"B"}));
+  EXPECT_EQ(eval("{ } >> { }"), (Names{"B"}));
+  EXPECT_EQ(eval("{ } !> { }"), (Names{"R1", "O", "D", "R2"}));
+  EXPECT_EQ(eval("{ name = \"R1\" } ~ { }"), (Names{"R2"}));
+  EXPECT_EQ(eval("{ name = \"O\" } < { }"), Names{});
 }
 
 TEST(TraceqlEngine, SpansetOperators) {
@@ -192,6 +238,20 @@ TEST(TraceqlEngine, Pipelines) {
   EXPECT_EQ(Eval("{ kind = client } | by(resource.service.name) | count() = 2", &sets),
             (Names{"db", "cache"}));
   EXPECT_EQ(sets, 1u);
+  {
+    // The span set carries by() and the aggregate's value, named as Tempo names them.
+    ParseResult r = Parse("{ kind = client } | by(resource.service.name) | avg(duration) > 60ms");
+    ASSERT_TRUE(r.ok());
+    auto p = Program::Compile(std::move(r.query));
+    const tpb::TracesData td = Trace();
+    std::vector<SpanSet> out = (*p)->Evaluate(TraceView(td));
+    ASSERT_EQ(out.size(), 1u);  // frontend: call api 390ms; api: db 100ms, cache 5ms → 52.5ms
+    ASSERT_EQ(out[0].attributes.size(), 2u);
+    EXPECT_EQ(out[0].attributes[0].first, "by(resource.service.name)");
+    EXPECT_EQ(out[0].attributes[1].first, "avg(duration)");
+    EXPECT_EQ(out[0].attributes[1].second.type, Type::kDuration);
+    EXPECT_EQ(out[0].attributes[1].second.i, 390'000'000);
+  }
   EXPECT_EQ(Eval("{ } | by(resource.service.name)", &sets),
             (Names{"GET /", "call api", "render", "handle", "db", "cache"}));
   EXPECT_EQ(sets, 2u);

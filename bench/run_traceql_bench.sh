@@ -133,7 +133,7 @@ run_query() {
       -v b=$((m1 - m0)) -v d="$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" -v ncpu="$(nproc)" 'BEGIN {
     s = c / hz; mbs = s > 0 ? ib / 1e6 / s : 0
     printf "%-62s limit %-8s x%-3s p50 %9.1f ms  p99 %9.1f ms  hits %8.0f  inspected %7.0f MB  CPU %6.2f s/req  %6.0f MB/s per core (%3.0f%% of 1 GiB/s)  machine busy %3.0f%%\n",
-           q, limit, ok, p50, p99, hits, ibr / 1e6, ok > 0 ? s / ok : 0, mbs, 100 * mbs * 1e6 / 1073741824,
+           q, limit, ok, p50, p99, hits, ibr / 1e6, (ok > 0 ? s / ok : 0), mbs, 100 * mbs * 1e6 / 1073741824,
            100 * b / hz / d / ncpu }'
 }
 

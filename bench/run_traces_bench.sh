@@ -250,7 +250,7 @@ stage_disk() {
     fi
   done
   awk -v b="$b" -v n="$ACKED" -v z="${ZSTD_PER_SPAN:--}" 'BEGIN {
-    printf "disk: %d bytes in blocks for %d spans = %.1f bytes/span (zstd -3 baseline %.1f)\n", b, n, b / n, z }'
+    printf "disk: %d bytes in blocks for %d spans = %.1f bytes/span (zstd -3 baseline %s)\n", b, n, b / n, z }'
   echo "blocks: $live live, $dead replaced by a compaction (deleted after its grace); all files" \
        "under the block path $all bytes; WAL $(du -sb "$DATA/wal" | cut -f1) bytes"
 }

@@ -20,11 +20,13 @@
 #
 # PERF=1: `perf record -g` on the server over PERF_REQUESTS more full-scan requests of the
 # PERF_QUERY-th query (1-based; default the last, the query that matches nothing), with the top
-# functions (self time); PERF_DATA=<file> keeps perf.data.
+# functions (self time, and with children); PERF_DATA=<file> keeps perf.data. PERF_CALL_GRAPH=dwarf
+# gives whole call chains (the Release build has no frame pointers: with fp, "children" is
+# only as good as the chains perf can walk), PERF_FREQ the sampling rate (999 Hz).
 #
 #   env: STORE (required), QUERIES (bench/traceql_queries.txt), REQUESTS (10), LIMIT (20),
 #        FULL_REQUESTS (3), FULL_LIMIT (10000000), PERF (0), PERF_QUERY (last),
-#        PERF_REQUESTS (3), SETTLE_MAX (600 s), SPROUT_BIN ($BUILD/bin/sprout)
+#        PERF_REQUESTS (3), PERF_FREQ (999), PERF_CALL_GRAPH (fp), SETTLE_MAX (600 s), SPROUT_BIN ($BUILD/bin/sprout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -37,6 +39,8 @@ FULL_REQUESTS=${FULL_REQUESTS:-3}
 FULL_LIMIT=${FULL_LIMIT:-10000000}
 PERF=${PERF:-0}
 PERF_REQUESTS=${PERF_REQUESTS:-3}
+PERF_FREQ=${PERF_FREQ:-999}
+PERF_CALL_GRAPH=${PERF_CALL_GRAPH:-fp}
 SETTLE_MAX=${SETTLE_MAX:-600}
 SPROUT_BIN=${SPROUT_BIN:-$BIN/sprout}
 QUERY=$BIN/sprout-traces-query
@@ -149,7 +153,7 @@ if [ "$PERF" = 1 ]; then
   PQ=${PERF_QUERY:-${#QS[@]}}
   q=${QS[$((PQ - 1))]}
   echo "== perf: $PERF_REQUESTS full-scan requests of $q"
-  perf record -F 999 -g -p "$SERVER" -o "$WORK/perf.data" >/dev/null 2>"$WORK/perf.err" &
+  perf record -F "$PERF_FREQ" --call-graph "$PERF_CALL_GRAPH" -p "$SERVER" -o "$WORK/perf.data" >/dev/null 2>"$WORK/perf.err" &
   perf_pid=$!
   sleep 1
   run_query "$q" "$FULL_LIMIT" "$PERF_REQUESTS"

@@ -137,15 +137,21 @@ class TraceQueryable {
                                               const SearchRequest& request) = 0;
 
   // Tag names in `scope` (one of kTagScopes), or in every scope when `scope` is empty.
+  // `query`: a TraceQL spanset filter of matchers as traceql::ExtractMatchers gives it (the
+  // `q` of the tag endpoints), "" = none. With one, only the spans it matches contribute: their
+  // attribute names and those of their resources, instrumentation scopes, events and links (the
+  // intrinsic names are listed either way).
   virtual absl::StatusOr<TagNamesResult> TagNames(std::string_view tenant, std::string_view scope,
-                                                  uint32_t start_s, uint32_t end_s) = 0;
+                                                  uint32_t start_s, uint32_t end_s,
+                                                  std::string_view query) = 0;
 
   // Distinct values of the tag `name`, a TraceQL identifier: `resource.service.name`,
   // `span.http.method`, `.service.name` (span or resource) or an intrinsic (`name`, `status`,
-  // `kind`). At most `limit` values (0 = no limit).
+  // `kind`). At most `limit` values (0 = no limit). `query` as for TagNames: with one, only the
+  // values on the spans it matches (a resource attribute: of the matching spans' resources).
   virtual absl::StatusOr<TagValuesResult> TagValues(std::string_view tenant, std::string_view name,
                                                     uint32_t start_s, uint32_t end_s,
-                                                    uint32_t limit) = 0;
+                                                    uint32_t limit, std::string_view query) = 0;
 };
 
 }  // namespace sprout::traces

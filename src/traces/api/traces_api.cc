@@ -17,6 +17,7 @@
 #include "otlp/json.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "traces/traceql/autocomplete.h"
 #include "traces/traceql/engine.h"
 #include "traces/traceql/parser.h"
 
@@ -56,6 +57,24 @@ void WriteInspectedBytesMetrics(uint64_t inspected_bytes, JsonWriter& w) {
     WriteU64String(inspected_bytes, w);
   }
   w.EndObject();
+}
+
+// The `{name}` of the tag values routes: the router decoded the path segment once; Tempo
+// decodes it once more (url.QueryUnescape, `+` → space), because Grafana encodes the name twice
+// (encodeURIComponent(encodeURIComponent(tag))). False after answering 400.
+bool TagNameFromPath(const net::HttpRequest& request, net::HttpResponse& response,
+                     std::string* name) {
+  absl::StatusOr<std::string> decoded = net::QueryUnescape(request.PathValue("name"));
+  if (!decoded.ok()) {
+    net::WriteHttpError(response, 400, "error in unescaping tagName");
+    return false;
+  }
+  if (decoded->empty()) {
+    net::WriteHttpError(response, 400, "please provide a non-empty tagName");
+    return false;
+  }
+  *name = *std::move(decoded);
+  return true;
 }
 
 void SetJson(net::HttpResponse& response, std::string body) {
@@ -763,7 +782,8 @@ absl::Status TracesApi::Register(net::Router* router) {
       tenant));
 
   // Tags. `scope`: empty or `all` is every scope; anything else must be one of kTagScopes.
-  auto tag_names = [q](net::HttpRequest& request, net::HttpResponse& response,
+  // `filtered`: the v2 routes read `q`; Tempo's v1 routes ignore it.
+  auto tag_names = [q](net::HttpRequest& request, net::HttpResponse& response, bool filtered,
                        TagNamesResult* out) -> bool {
     (void)request.ParseForm();
     std::string scope(request.form.Get("scope"));
@@ -779,7 +799,9 @@ absl::Status TracesApi::Register(net::Router* router) {
       net::WriteHttpError(response, 400, SV(end.status().message()));
       return false;
     }
-    absl::StatusOr<TagNamesResult> r = q->TagNames(request.tenant, scope, *start, *end);
+    // `q`: narrowed to its matchers; an unusable one is no filter (Tempo's unfiltered list).
+    const std::string filter = filtered ? traceql::ExtractMatchers(request.form.Get("q")) : "";
+    absl::StatusOr<TagNamesResult> r = q->TagNames(request.tenant, scope, *start, *end, filter);
     if (!r.ok()) {
       WriteStoreError(response, r.status());
       return false;
@@ -791,7 +813,7 @@ absl::Status TracesApi::Register(net::Router* router) {
       "GET", "/api/search/tags",
       [tag_names](net::HttpRequest& request, net::HttpResponse& response) {
         TagNamesResult r;
-        if (!tag_names(request, response, &r)) return;
+        if (!tag_names(request, response, /*filtered=*/false, &r)) return;
         // v1 is one flat list: the attribute names of every scope but the intrinsics.
         std::set<std::string> names;
         for (const TagScope& s : r.scopes) {
@@ -816,7 +838,7 @@ absl::Status TracesApi::Register(net::Router* router) {
       "GET", "/api/v2/search/tags",
       [tag_names](net::HttpRequest& request, net::HttpResponse& response) {
         TagNamesResult r;
-        if (!tag_names(request, response, &r)) return;
+        if (!tag_names(request, response, /*filtered=*/true, &r)) return;
         rapidjson::StringBuffer b;
         JsonWriter w(b);
         w.StartObject();
@@ -844,7 +866,7 @@ absl::Status TracesApi::Register(net::Router* router) {
       tenant));
 
   auto tag_values = [q](net::HttpRequest& request, net::HttpResponse& response,
-                        std::string_view name, TagValuesResult* out) -> bool {
+                        std::string_view name, bool filtered, TagValuesResult* out) -> bool {
     (void)request.ParseForm();
     absl::StatusOr<uint32_t> start = ParseUnixSeconds(request.form, "start");
     absl::StatusOr<uint32_t> end = start.ok() ? ParseUnixSeconds(request.form, "end") : start;
@@ -864,7 +886,9 @@ absl::Status TracesApi::Register(net::Router* router) {
       }
       limit = static_cast<uint32_t>(std::min<int64_t>(*v, UINT32_MAX));
     }
-    absl::StatusOr<TagValuesResult> r = q->TagValues(request.tenant, name, *start, *end, limit);
+    const std::string filter = filtered ? traceql::ExtractMatchers(request.form.Get("q")) : "";
+    absl::StatusOr<TagValuesResult> r =
+        q->TagValues(request.tenant, name, *start, *end, limit, filter);
     if (!r.ok()) {
       WriteStoreError(response, r.status());
       return false;
@@ -877,8 +901,10 @@ absl::Status TracesApi::Register(net::Router* router) {
       "GET", "/api/search/tag/{name}/values",
       [tag_values](net::HttpRequest& request, net::HttpResponse& response) {
         // v1 names are plain attribute names: asked as the unscoped TraceQL `.name`.
+        std::string name;
+        if (!TagNameFromPath(request, response, &name)) return;
         TagValuesResult r;
-        if (!tag_values(request, response, absl::StrCat(".", AV(request.PathValue("name"))), &r)) {
+        if (!tag_values(request, response, absl::StrCat(".", name), /*filtered=*/false, &r)) {
           return;
         }
         std::set<std::string> seen;
@@ -900,8 +926,10 @@ absl::Status TracesApi::Register(net::Router* router) {
   RETURN_IF_ERROR(router->Handle(
       "GET", "/api/v2/search/tag/{name}/values",
       [tag_values](net::HttpRequest& request, net::HttpResponse& response) {
+        std::string name;
+        if (!TagNameFromPath(request, response, &name)) return;
         TagValuesResult r;
-        if (!tag_values(request, response, request.PathValue("name"), &r)) return;
+        if (!tag_values(request, response, name, /*filtered=*/true, &r)) return;
         rapidjson::StringBuffer b;
         JsonWriter w(b);
         w.StartObject();

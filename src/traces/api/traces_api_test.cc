@@ -76,7 +76,7 @@ TracesData MakeTraceB() {
 class FakeQueryable : public TraceQueryable {
  public:
   std::map<std::string, TracesData> traces = {{kIdA, MakeTraceA()}, {kIdB, MakeTraceB()}};
-  std::string last_tenant, last_id, last_scope, last_name;
+  std::string last_tenant, last_id, last_scope, last_name, last_query = "unset";
   uint32_t last_start = 7, last_end = 7, last_limit = 7;
   SearchRequest last_search;
   SearchResult search_result;
@@ -101,8 +101,10 @@ class FakeQueryable : public TraceQueryable {
     return search_result;
   }
   absl::StatusOr<TagNamesResult> TagNames(std::string_view tenant, std::string_view scope,
-                                          uint32_t start, uint32_t end) override {
+                                          uint32_t start, uint32_t end,
+                                          std::string_view query) override {
     last_tenant = std::string(tenant);
+    last_query = std::string(query);
     last_scope = std::string(scope);
     last_start = start;
     last_end = end;
@@ -116,8 +118,10 @@ class FakeQueryable : public TraceQueryable {
     return r;
   }
   absl::StatusOr<TagValuesResult> TagValues(std::string_view tenant, std::string_view name,
-                                            uint32_t start, uint32_t end, uint32_t limit) override {
+                                            uint32_t start, uint32_t end, uint32_t limit,
+                                            std::string_view query) override {
     last_tenant = std::string(tenant);
+    last_query = std::string(query);
     last_name = std::string(name);
     last_start = start;
     last_end = end;
@@ -586,6 +590,53 @@ TEST_F(TracesApiTest, TagValuesV1AndV2) {
   r = Serve("/api/v2/search/tag/name/values?limit=x");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body, "invalid limit: strconv.Atoi: parsing \"x\": invalid syntax\n");
+}
+
+// `q` on the v2 tag routes: narrowed to its matchers (traceql::ExtractMatchers) and passed
+// down; an unusable `q` is no filter (""). The v1 routes ignore `q`, as Tempo's.
+TEST_F(TracesApiTest, TagRoutesPassTheNarrowedQuery) {
+  Build(false);
+  // `{ resource.service.name="a" && span.foo=` (unfinished), URL-encoded.
+  const std::string unfinished = "q=%7B%20resource.service.name%3D%22a%22%20%26%26%20span.foo%3D";
+  const std::string want = R"({ resource.service.name = "a" })";
+  for (const std::string path : {"/api/v2/search/tags?", "/api/v2/search/tag/span.foo/values?"}) {
+    net::HttpResponse r = Serve(path + unfinished);
+    ASSERT_EQ(r.status, 200) << path;
+    EXPECT_EQ(fake_.last_query, want) << path;
+    r = Serve(path + "q=%7B%20.a%20%3D%201%20%7D%20%3E%3E%20%7B%20%7D");  // { .a = 1 } >> { }
+    ASSERT_EQ(r.status, 200) << path;
+    EXPECT_EQ(fake_.last_query, "") << path;
+    r = Serve(path + "q=garbage%20%7B");
+    ASSERT_EQ(r.status, 200) << path;
+    EXPECT_EQ(fake_.last_query, "") << path;
+    r = Serve(path.substr(0, path.size() - 1));
+    ASSERT_EQ(r.status, 200) << path;
+    EXPECT_EQ(fake_.last_query, "") << path;
+  }
+  for (const std::string path : {"/api/search/tags?", "/api/search/tag/service.name/values?"}) {
+    net::HttpResponse r = Serve(path + unfinished);
+    ASSERT_EQ(r.status, 200) << path;
+    EXPECT_EQ(fake_.last_query, "") << path;
+  }
+}
+
+// Grafana encodes the tag name twice (encodeURIComponent(encodeURIComponent(tag))); the router
+// decodes once and the route once more, as Tempo (url.QueryUnescape, `+` is a space).
+TEST_F(TracesApiTest, TagValuesNameDecodedTwice) {
+  Build(false);
+  // span."a b/c" encoded twice: `"` → %22 → %2522, space → %20 → %2520, / → %2F → %252F.
+  net::HttpResponse r = Serve("/api/v2/search/tag/span.%2522a%2520b%252Fc%2522/values");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(fake_.last_name, R"(span."a b/c")");
+  r = Serve("/api/v2/search/tag/resource.service.name/values");  // no escapes: unchanged
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(fake_.last_name, "resource.service.name");
+  r = Serve("/api/search/tag/a%252Bb+c/values");  // v1 too: %2B → +, and + → space
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(fake_.last_name, ".a+b c");
+  r = Serve("/api/v2/search/tag/span.%25zz/values");  // decodes once to `%zz`
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "error in unescaping tagName\n");
 }
 
 TEST(LogfmtTagsTest, QuotedValuesEscapesAndBareKeys) {

@@ -210,6 +210,42 @@ class BlockReader {
                                                             std::string_view text,
                                                             ReadStats* stats = nullptr,
                                                             bool string_or_array = false) const;
+  // A value judged by a predicate (TracesWhereAttribute / TracesWhereSpan): `kind` says which
+  // field holds it; kValueOther is a bytes, array or key/value-list value (`str` its serialized
+  // AnyValue).
+  enum ValueKind : uint32_t {
+    kValueString = 1,
+    kValueInt = 2,
+    kValueDouble = 4,
+    kValueBool = 8,
+    kValueOther = 16,
+  };
+  struct ValueRef {
+    ValueKind kind = kValueString;
+    std::string_view str;
+    int64_t i = 0;
+    double d = 0;
+    bool b = false;
+  };
+  using ValuePredicate = std::function<bool(const ValueRef&)>;
+  // Indexes of the traces of `page` having a span for which `pred` holds on its attribute `key`
+  // of `scope` (resource/scope: the span's resource/scope; event/link: any of the span's). Only
+  // values of the kinds in `kinds` (a ValueKind mask) are judged; the others never match.
+  // Strings are judged once per dictionary entry, and when none matches and no other judged
+  // kind is in the page nothing else is read (a value absent from the dictionary skips the page).
+  absl::StatusOr<std::vector<uint32_t>> TracesWhereAttribute(size_t page, AttrScope scope,
+                                                             std::string_view key,
+                                                             const ValuePredicate& pred,
+                                                             uint32_t kinds,
+                                                             ReadStats* stats = nullptr) const;
+  // The same on a span column: the name and the status message (strings, from the dictionary
+  // first; a span without a status has the message ""), the status code, the kind (OTLP's
+  // numbers) and the duration (ns), as kValueInt.
+  enum class SpanColumn : uint8_t { kName, kStatusMessage, kStatusCode, kKind, kDuration };
+  absl::StatusOr<std::vector<uint32_t>> TracesWhereSpan(size_t page, SpanColumn which,
+                                                        const ValuePredicate& pred,
+                                                        ReadStats* stats = nullptr) const;
+
   // Indexes of the traces of `page` having a span named `name` / with status code `code`.
   absl::StatusOr<std::vector<uint32_t>> TracesWithSpanName(size_t page, std::string_view name,
                                                            ReadStats* stats = nullptr) const;

@@ -1089,6 +1089,80 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::Impl::TracesOfSpans(
   return Indexes(trace_match);
 }
 
+absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWhereSpan(size_t page, SpanColumn which,
+                                                                   const ValuePredicate& pred,
+                                                                   ReadStats* stats) const {
+  const Impl& m = *impl_;
+  if (page >= m.pages.size()) return absl::OutOfRangeError("no such page");
+  const PageDir& p = m.pages[page];
+  Loaded l;
+  std::vector<bool> match;
+  if (which == SpanColumn::kName || which == SpanColumn::kStatusMessage) {
+    const bool name = which == SpanColumn::kName;
+    const int dc = name ? kSpanNameDict : kSpanStatusMsgDict;
+    const int vc = name ? kSpanName : kSpanStatusMsg;
+    RETURN_IF_ERROR(m.Load(p, {p.fixed[dc]}, &l, stats));
+    std::vector<std::string_view> dict;
+    if (!DecodeDict(Impl::Get(l, p.fixed[dc]), &dict)) {
+      return m.Loss(kDataObject, "span dictionary does not decode");
+    }
+    std::vector<bool> dict_match(dict.size());
+    bool any = false;
+    ValueRef v;
+    v.kind = kValueString;
+    for (size_t k = 0; k < dict.size(); ++k) {
+      v.str = dict[k];
+      dict_match[k] = pred(v);
+      any |= dict_match[k];
+    }
+    // A status message exists only on spans with a status: the others are judged as "".
+    bool empty_match = false;
+    if (!name) {
+      v.str = "";
+      empty_match = pred(v);
+    }
+    if (!any && !empty_match) return std::vector<uint32_t>{};
+    if (name) {
+      RETURN_IF_ERROR(m.Load(p, {p.fixed[vc], p.fixed[kTraceSpans]}, &l, stats));
+      Decoder d(Impl::Get(l, p.fixed[vc]));
+      while (!d.done()) {
+        uint64_t x;
+        if (!d.Uvarint(&x)) return m.Loss(kDataObject, "span names do not decode");
+        match.push_back(x < dict_match.size() && dict_match[x]);
+      }
+    } else {
+      RETURN_IF_ERROR(
+          m.Load(p, {p.fixed[vc], p.fixed[kSpanBits], p.fixed[kTraceSpans]}, &l, stats));
+      Decoder bits(Impl::Get(l, p.fixed[kSpanBits])), d(Impl::Get(l, p.fixed[vc]));
+      while (!bits.done()) {
+        uint64_t b;
+        if (!bits.Uvarint(&b)) return m.Loss(kDataObject, "span bits do not decode");
+        if ((b & kBitHasStatus) == 0) {
+          match.push_back(empty_match);
+          continue;
+        }
+        uint64_t x;
+        if (!d.Uvarint(&x)) return m.Loss(kDataObject, "status messages do not decode");
+        match.push_back(x < dict_match.size() && dict_match[x]);
+      }
+    }
+    return m.TracesOfSpans(p, l, match);
+  }
+  int col = kSpanStatusCode;
+  if (which == SpanColumn::kKind) col = kSpanKind;
+  if (which == SpanColumn::kDuration) col = kSpanDuration;
+  RETURN_IF_ERROR(m.Load(p, {p.fixed[col], p.fixed[kTraceSpans]}, &l, stats));
+  Decoder d(Impl::Get(l, p.fixed[col]));
+  ValueRef v;
+  v.kind = kValueInt;
+  while (!d.done()) {
+    if (!d.Varint(&v.i)) return m.Loss(kDataObject, "span column does not decode");
+    if (which == SpanColumn::kDuration && v.i < 0) v.i = 0;  // an end before the start: 0
+    match.push_back(pred(v));
+  }
+  return m.TracesOfSpans(p, l, match);
+}
+
 absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithSpanName(size_t page,
                                                                       std::string_view name,
                                                                       ReadStats* stats) const {
@@ -1138,6 +1212,39 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(size_t pa
                                                                        std::string_view text,
                                                                        ReadStats* stats,
                                                                        bool string_or_array) const {
+  if (string_or_array) {
+    return TracesWhereAttribute(
+        page, scope, key,
+        [text](const ValueRef& v) { return v.kind != kValueString || v.str == text; },
+        kValueString | kValueOther, stats);
+  }
+  return TracesWhereAttribute(
+      page, scope, key,
+      [text](const ValueRef& v) {
+        AnyValue a;
+        switch (v.kind) {
+          case kValueString:
+            return v.str == text;
+          case kValueInt:
+            a.set_int_value(v.i);
+            break;
+          case kValueDouble:
+            a.set_double_value(v.d);
+            break;
+          case kValueBool:
+            a.set_bool_value(v.b);
+            break;
+          default:
+            return false;
+        }
+        return ValueMatches(a, text);
+      },
+      kValueString | kValueInt | kValueDouble | kValueBool, stats);
+}
+
+absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWhereAttribute(
+    size_t page, AttrScope scope, std::string_view key, const ValuePredicate& pred, uint32_t kinds,
+    ReadStats* stats) const {
   const Impl& m = *impl_;
   if (page >= m.pages.size()) return absl::OutOfRangeError("no such page");
   const PageDir& p = m.pages[page];
@@ -1148,22 +1255,30 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(size_t pa
   const uint32_t kid = kit->second;
   const std::array<int, kSubCount>& sub = p.attr[s][kid];
   Loaded l;
-  // Strings: the dictionary first.
-  int64_t str_want = -1;
-  if (sub[kSubStrDict] >= 0) {
+  // Strings: the dictionary first, each entry judged once.
+  std::vector<bool> dict_match;
+  bool any_string = false;
+  if (sub[kSubStrDict] >= 0 && (kinds & kValueString) != 0) {
     RETURN_IF_ERROR(m.Load(p, {sub[kSubStrDict]}, &l, stats));
     std::vector<std::string_view> dict;
     if (!DecodeDict(Impl::Get(l, sub[kSubStrDict]), &dict)) {
       return m.Loss(kDataObject, "attribute dictionary does not decode");
     }
-    auto it = std::find(dict.begin(), dict.end(), text);
-    if (it != dict.end()) str_want = it - dict.begin();
+    dict_match.resize(dict.size());
+    ValueRef v;
+    v.kind = kValueString;
+    for (size_t k = 0; k < dict.size(); ++k) {
+      v.str = dict[k];
+      dict_match[k] = pred(v);
+      any_string |= dict_match[k];
+    }
   }
-  // Other scalar types can match only when their stream exists.
-  const bool others = string_or_array
-                          ? sub[kSubRaw] >= 0
-                          : (sub[kSubInt] >= 0 || sub[kSubDouble] >= 0 || sub[kSubBool] >= 0);
-  if (str_want < 0 && !others) return std::vector<uint32_t>{};
+  // Other types can match only when their stream exists.
+  const bool others = ((kinds & kValueInt) != 0 && sub[kSubInt] >= 0) ||
+                      ((kinds & kValueDouble) != 0 && sub[kSubDouble] >= 0) ||
+                      ((kinds & kValueBool) != 0 && sub[kSubBool] >= 0) ||
+                      ((kinds & kValueOther) != 0 && sub[kSubRaw] >= 0);
+  if (!any_string && !others) return std::vector<uint32_t>{};
   RETURN_IF_ERROR(m.Load(
       p,
       {sub[kSubType], sub[kSubStr], sub[kSubInt], sub[kSubDouble], sub[kSubBool], sub[kSubRaw],
@@ -1175,7 +1290,7 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(size_t pa
     Decoder type(Impl::Get(l, sub[kSubType])), str(Impl::Get(l, sub[kSubStr])),
         ints(Impl::Get(l, sub[kSubInt])), dbl(Impl::Get(l, sub[kSubDouble])),
         bools(Impl::Get(l, sub[kSubBool])), raw(Impl::Get(l, sub[kSubRaw]));
-    AnyValue v;
+    ValueRef v;
     while (!type.done()) {
       std::string_view t;
       type.Raw(1, &t);
@@ -1187,15 +1302,16 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(size_t pa
         case kTypeString: {
           uint64_t x;
           ok = str.Uvarint(&x);
-          match = ok && static_cast<int64_t>(x) == str_want;
+          match = ok && x < dict_match.size() && dict_match[x];
           break;
         }
         case kTypeBool: {
           std::string_view b;
           ok = bools.Raw(1, &b);
           if (ok) {
-            v.set_bool_value(b[0] == 1);
-            match = !string_or_array && ValueMatches(v, text);
+            v.kind = kValueBool;
+            v.b = b[0] == 1;
+            match = (kinds & kValueBool) != 0 && pred(v);
           }
           break;
         }
@@ -1203,8 +1319,9 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(size_t pa
           int64_t x;
           ok = ints.Varint(&x);
           if (ok) {
-            v.set_int_value(x);
-            match = !string_or_array && ValueMatches(v, text);
+            v.kind = kValueInt;
+            v.i = x;
+            match = (kinds & kValueInt) != 0 && pred(v);
           }
           break;
         }
@@ -1214,15 +1331,20 @@ absl::StatusOr<std::vector<uint32_t>> BlockReader::TracesWithAttribute(size_t pa
           if (ok) {
             double d;
             std::memcpy(&d, &bits, 8);
-            v.set_double_value(d);
-            match = !string_or_array && ValueMatches(v, text);
+            v.kind = kValueDouble;
+            v.d = d;
+            match = (kinds & kValueDouble) != 0 && pred(v);
           }
           break;
         }
         case kTypeRaw: {
           std::string_view b;
           ok = raw.Bytes(&b);
-          match = ok && string_or_array;  // an array may hold the string
+          if (ok && (kinds & kValueOther) != 0) {
+            v.kind = kValueOther;
+            v.str = b;
+            match = pred(v);
+          }
           break;
         }
         default:

@@ -13,6 +13,7 @@
 #include "net/tenant.h"
 #include "traces/common/attribute_text.h"
 #include "traces/traceql/engine.h"
+#include "traces/traceql/parser.h"
 
 namespace sprout::traces::store {
 namespace {
@@ -969,51 +970,136 @@ std::optional<TraceSummary> EvaluateTraceQL(const std::string& id, const tpb::Tr
   return summary;
 }
 
-// The traces of `page` (indexes, ascending) that may satisfy `c` on some span; nullopt when the
-// condition cannot be judged from the columns (every trace stays a candidate).
-absl::StatusOr<std::optional<std::vector<uint32_t>>> TracesMeeting(
-    const block::BlockReader& reader, size_t page, const traceql::TraceCondition& c,
-    const std::vector<block::TraceRow>& rows) {
-  using What = traceql::TraceCondition::What;
-  switch (c.what) {
-    case What::kAttrEquals: {
-      std::vector<uint32_t> out;
-      if (c.scope != traceql::Scope::kResource) {
-        ASSIGN_OR_RETURN(out, reader.TracesWithAttribute(page, block::AttrScope::kSpan, c.key,
-                                                         c.text, nullptr, true));
-      }
-      if (c.scope != traceql::Scope::kSpan) {
-        ASSIGN_OR_RETURN(std::vector<uint32_t> res,
-                         reader.TracesWithAttribute(page, block::AttrScope::kResource, c.key,
-                                                    c.text, nullptr, true));
-        std::vector<uint32_t> both;
-        std::set_union(out.begin(), out.end(), res.begin(), res.end(), std::back_inserter(both));
-        out = std::move(both);
-      }
-      return std::optional<std::vector<uint32_t>>(std::move(out));
-    }
-    case What::kNameEquals: {
-      ASSIGN_OR_RETURN(std::vector<uint32_t> out, reader.TracesWithSpanName(page, c.text));
-      return std::optional<std::vector<uint32_t>>(std::move(out));
-    }
-    case What::kStatusEquals: {
-      tpb::Status::StatusCode code = tpb::Status::STATUS_CODE_UNSET;
-      if (c.status == traceql::Status::kOk) code = tpb::Status::STATUS_CODE_OK;
-      if (c.status == traceql::Status::kError) code = tpb::Status::STATUS_CODE_ERROR;
-      ASSIGN_OR_RETURN(std::vector<uint32_t> out, reader.TracesWithStatus(page, code));
-      return std::optional<std::vector<uint32_t>>(std::move(out));
-    }
-    case What::kMinDuration: {
-      std::vector<uint32_t> out;
-      for (uint32_t i = 0; i < rows.size(); ++i) {
-        if (rows[i].end_unix_nano - rows[i].start_unix_nano >= static_cast<uint64_t>(c.nanos)) {
-          out.push_back(i);
-        }
-      }
-      return std::optional<std::vector<uint32_t>>(std::move(out));
-    }
+// A block value as the TraceQL value the engine would see (kValueOther: arrays, bytes, lists
+// — not judged here: they may match, so the caller counts them as matches).
+traceql::Static BlockValue(const block::BlockReader::ValueRef& v) {
+  using BR = block::BlockReader;
+  traceql::Static s;
+  switch (v.kind) {
+    case BR::kValueString:
+      s.type = traceql::Type::kString;
+      s.s = std::string(v.str);
+      break;
+    case BR::kValueInt:
+      s.type = traceql::Type::kInt;
+      s.i = v.i;
+      break;
+    case BR::kValueDouble:
+      s.type = traceql::Type::kFloat;
+      s.f = v.d;
+      break;
+    case BR::kValueBool:
+      s.type = traceql::Type::kBool;
+      s.b = v.b;
+      break;
+    default:
+      break;
   }
-  return std::optional<std::vector<uint32_t>>();
+  return s;
+}
+
+// The traces of `page` (indexes, ascending) having a span that may satisfy `c`, from the
+// columns the condition names (strings judged once per dictionary entry).
+absl::StatusOr<std::vector<uint32_t>> TracesMeeting(const block::BlockReader& reader, size_t page,
+                                                    const traceql::TraceCondition& c) {
+  using BR = block::BlockReader;
+  using Target = traceql::TraceCondition::Target;
+  if (c.target == Target::kAttribute) {
+    // Which stored kinds can compare with the literal (arrays and the like: always kept).
+    uint32_t kinds = BR::kValueOther;
+    switch (c.value.type) {
+      case traceql::Type::kString:
+        kinds |= BR::kValueString;
+        break;
+      case traceql::Type::kInt:
+      case traceql::Type::kFloat:
+      case traceql::Type::kDuration:
+        kinds |= BR::kValueInt | BR::kValueDouble;
+        break;
+      case traceql::Type::kBool:
+        kinds |= BR::kValueBool;
+        break;
+      default:
+        return absl::InvalidArgumentError("no column condition");  // not built by the plan
+    }
+    const BR::ValuePredicate pred = [&c](const BR::ValueRef& v) {
+      return v.kind == BR::kValueOther || c.Matches(BlockValue(v));
+    };
+    std::vector<block::AttrScope> scopes;
+    switch (c.scope) {
+      case traceql::Scope::kSpan:
+        scopes = {block::AttrScope::kSpan};
+        break;
+      case traceql::Scope::kResource:
+        scopes = {block::AttrScope::kResource};
+        break;
+      case traceql::Scope::kNone:
+        scopes = {block::AttrScope::kSpan, block::AttrScope::kResource};
+        break;
+      case traceql::Scope::kEvent:
+        scopes = {block::AttrScope::kEvent};
+        break;
+      case traceql::Scope::kLink:
+        scopes = {block::AttrScope::kLink};
+        break;
+      case traceql::Scope::kInstrumentation:
+        scopes = {block::AttrScope::kScope};
+        break;
+      default:
+        return absl::InvalidArgumentError("no column condition");
+    }
+    std::vector<uint32_t> out;
+    for (block::AttrScope scope : scopes) {
+      ASSIGN_OR_RETURN(std::vector<uint32_t> with,
+                       reader.TracesWhereAttribute(page, scope, c.key, pred, kinds));
+      std::vector<uint32_t> both;
+      std::set_union(out.begin(), out.end(), with.begin(), with.end(), std::back_inserter(both));
+      out = std::move(both);
+    }
+    return out;
+  }
+  BR::SpanColumn column = BR::SpanColumn::kName;
+  BR::ValuePredicate pred;
+  switch (c.target) {
+    case Target::kName:
+    case Target::kStatusMessage:
+      column = c.target == Target::kName ? BR::SpanColumn::kName : BR::SpanColumn::kStatusMessage;
+      pred = [&c](const BR::ValueRef& v) { return c.Matches(BlockValue(v)); };
+      break;
+    case Target::kStatus:
+      column = BR::SpanColumn::kStatusCode;
+      pred = [&c](const BR::ValueRef& v) {
+        traceql::Static s;
+        s.type = traceql::Type::kStatus;
+        s.i =
+            static_cast<int64_t>(v.i == tpb::Status::STATUS_CODE_OK      ? traceql::Status::kOk
+                                 : v.i == tpb::Status::STATUS_CODE_ERROR ? traceql::Status::kError
+                                                                         : traceql::Status::kUnset);
+        return c.Matches(s);
+      };
+      break;
+    case Target::kKind:
+      column = BR::SpanColumn::kKind;
+      pred = [&c](const BR::ValueRef& v) {
+        traceql::Static s;
+        s.type = traceql::Type::kKind;
+        s.i = v.i >= 0 && v.i <= 5 ? v.i : 0;
+        return c.Matches(s);
+      };
+      break;
+    case Target::kDuration:
+      column = BR::SpanColumn::kDuration;
+      pred = [&c](const BR::ValueRef& v) {
+        traceql::Static s;
+        s.type = traceql::Type::kDuration;
+        s.i = v.i;
+        return c.Matches(s);
+      };
+      break;
+    default:
+      return absl::InvalidArgumentError("no column condition");
+  }
+  return reader.TracesWhereSpan(page, column, pred);
 }
 
 }  // namespace
@@ -1138,12 +1224,10 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
       std::vector<uint32_t> candidates = every, all = every;
       for (const traceql::TraceCondition& c : plan.conditions) {
         if (all.empty() && candidates.empty()) break;
-        absl::StatusOr<std::optional<std::vector<uint32_t>>> with =
-            TracesMeeting(reader, p, c, *rows);
+        absl::StatusOr<std::vector<uint32_t>> with = TracesMeeting(reader, p, c);
         if (!with.ok()) return with.status();
-        if (!with->has_value()) continue;
-        if ((*with)->size() < candidates.size()) candidates = **with;
-        all = Intersect(all, **with);
+        if (with->size() < candidates.size()) candidates = *with;
+        all = Intersect(all, *with);
       }
       std::vector<uint32_t> to_read;
       size_t next_all = 0;
@@ -1201,12 +1285,212 @@ bool BlockOverlaps(const block::BlockReader& reader, uint32_t start_s, uint32_t 
   return RangeOverlaps(reader.meta().start_unix_nano, reader.meta().end_unix_nano, start_s, end_s);
 }
 
+// The scope ("resource", "span", "event", "link", "instrumentation", "unscoped"; "" for an
+// intrinsic or anything else) and attribute name of a tag values request's identifier, split at
+// its scope prefix as Tempo's ParseIdentifier does: the rest is the name, literally
+// (`span.http/route` is "http/route", `span.team name` is "team name"; no TraceQL quoting).
+std::pair<std::string, std::string> TagIdentifier(std::string_view name) {
+  for (std::string_view sc : {"resource", "span", "event", "link", "instrumentation"}) {
+    if (name.size() > sc.size() + 1 && name.substr(0, sc.size()) == sc && name[sc.size()] == '.') {
+      return {std::string(sc), std::string(name.substr(sc.size() + 1))};
+    }
+  }
+  if (name.size() > 1 && name[0] == '.') return {"unscoped", std::string(name.substr(1))};
+  return {"", ""};
+}
+
+// A tag filter (the `query` of TagNames / TagValues, a spanset filter of matchers) compiled for
+// the engine. InvalidArgument when it does not parse (the API passes traceql::ExtractMatchers'
+// output, which always does).
+absl::StatusOr<std::unique_ptr<traceql::Program>> CompileTagFilter(std::string_view query) {
+  traceql::ParseResult parsed = traceql::Parse(query);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("tag filter: ", parsed.error.ToString()));
+  }
+  return traceql::Program::Compile(std::move(parsed.query));
+}
+
+// Calls `fn(view, span)` for every span that `program` matches, over every trace of the tenant
+// overlapping [start_s, end_s]: memory traces whole (with their block parts), block traces from
+// the pages in the range. A block trace with parts elsewhere (memory or another block: the bloom
+// filter, then the trace-ID chunk) is judged whole, once; the others from their page alone,
+// which is read only for the traces that may match: every condition of the program's plan is
+// looked up in the page's columns (a condition holds on some span of a matching trace). Adds the
+// protobuf size of every trace evaluated to `*inspected_bytes`.
+absl::Status ForEachMatchingSpan(
+    const traceql::Program& program, const std::map<std::string, tpb::TracesData>& memory,
+    const BlockList& blocks, uint32_t start_s, uint32_t end_s, uint64_t* inspected_bytes,
+    const std::function<void(const traceql::TraceView&, const traceql::SpanRef&)>& fn) {
+  const auto evaluate = [&](const tpb::TracesData& td) {
+    *inspected_bytes += td.ByteSizeLong();
+    const traceql::TraceView view(td);
+    for (const traceql::SpanSet& set : program.Evaluate(view)) {
+      for (uint32_t i : set.spans) fn(view, view.spans()[i]);
+    }
+  };
+  std::set<std::string, std::less<>> judged;
+  const auto judge_whole = [&](const std::string& id) -> absl::Status {
+    judged.insert(id);
+    std::map<size_t, tpb::TracesData> by_block;
+    if (absl::Status s = FillBlockParts(blocks, id, &by_block); !s.ok()) return s;
+    std::vector<tpb::TracesData> parts;
+    for (auto& [b, td] : by_block) parts.push_back(std::move(td));
+    if (const auto it = memory.find(id); it != memory.end()) parts.push_back(it->second);
+    std::optional<tpb::TracesData> td = Combine(parts);
+    if (td.has_value() && Overlaps(*td, start_s, end_s)) evaluate(*td);
+    return absl::OkStatus();
+  };
+  for (const auto& [id, td] : memory) {
+    if (absl::Status s = judge_whole(id); !s.ok()) return s;
+  }
+  const std::vector<traceql::TraceCondition>& conditions = program.plan().conditions;
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    const block::BlockReader& reader = *blocks[b];
+    if (!RangeOverlaps(reader.meta().start_unix_nano, reader.meta().end_unix_nano, start_s,
+                       end_s)) {
+      continue;
+    }
+    for (size_t p = 0; p < reader.pages().size(); ++p) {
+      const block::PageInfo& page = reader.pages()[p];
+      if (!RangeOverlaps(page.start_unix_nano, page.end_unix_nano, start_s, end_s)) continue;
+      absl::StatusOr<std::vector<block::TraceRow>> rows = reader.ReadTraceRows(p);
+      if (!rows.ok()) return rows.status();
+      // The traces of the page that may match: every condition holds on some span of theirs.
+      std::optional<std::vector<uint32_t>> may_match;  // nullopt: all
+      for (const traceql::TraceCondition& c : conditions) {
+        if (may_match.has_value() && may_match->empty()) break;
+        absl::StatusOr<std::vector<uint32_t>> with = TracesMeeting(reader, p, c);
+        if (!with.ok()) return with.status();
+        may_match = may_match.has_value() ? Intersect(*may_match, *with) : *std::move(with);
+      }
+      std::vector<uint32_t> read;  // traces of this page evaluated from the page alone
+      for (uint32_t i = 0; i < rows->size(); ++i) {
+        const block::TraceRow& row = (*rows)[i];
+        if (judged.contains(row.trace_id)) continue;
+        bool split = memory.contains(row.trace_id);
+        for (size_t o = 0; o < blocks.size() && !split; ++o) {
+          if (o == b) continue;
+          absl::StatusOr<bool> in = blocks[o]->Contains(row.trace_id);
+          if (!in.ok()) return in.status();
+          split = *in;
+        }
+        if (split) {
+          if (absl::Status s = judge_whole(row.trace_id); !s.ok()) return s;
+          continue;
+        }
+        if (!RangeOverlaps(row.start_unix_nano, row.end_unix_nano, start_s, end_s)) continue;
+        if (may_match.has_value() && !std::binary_search(may_match->begin(), may_match->end(), i)) {
+          continue;
+        }
+        read.push_back(i);
+      }
+      if (read.empty()) continue;
+      absl::StatusOr<std::vector<tpb::TracesData>> traces = reader.ReadTraces(p, read);
+      if (!traces.ok()) return traces.status();
+      for (const tpb::TracesData& td : *traces) evaluate(td);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// TagNames with a filter: the attribute names of the matching spans, their resources, scopes,
+// events and links; the intrinsic names as without one.
+absl::StatusOr<TagNamesResult> FilteredTagNames(
+    const std::map<std::string, tpb::TracesData>& memory, const BlockList& blocks,
+    std::string_view scope, uint32_t start_s, uint32_t end_s, std::string_view query) {
+  absl::StatusOr<std::unique_ptr<traceql::Program>> program = CompileTagFilter(query);
+  if (!program.ok()) return program.status();
+  std::map<std::string_view, std::set<std::string>> names;  // scope → names
+  const auto add = [&](std::string_view sc,
+                       const google::protobuf::RepeatedPtrField<cpb::KeyValue>& kvs) {
+    for (const cpb::KeyValue& kv : kvs) names[sc].insert(kv.key());
+  };
+  TagNamesResult result;
+  // The intrinsic names do not depend on the filter: nothing to read for them alone.
+  absl::Status s =
+      scope == "intrinsic"
+          ? absl::OkStatus()
+          : ForEachMatchingSpan(**program, memory, blocks, start_s, end_s, &result.inspected_bytes,
+                                [&](const traceql::TraceView&, const traceql::SpanRef& ref) {
+                                  add("resource", ref.resource->resource().attributes());
+                                  add("instrumentation", ref.scope->scope().attributes());
+                                  add("span", ref.span->attributes());
+                                  for (const tpb::Span::Event& e : ref.span->events())
+                                    add("event", e.attributes());
+                                  for (const tpb::Span::Link& l : ref.span->links())
+                                    add("link", l.attributes());
+                                });
+  if (!s.ok()) return s;
+  for (std::string_view name : kIntrinsicTags) names["intrinsic"].insert(std::string(name));
+  for (std::string_view sc : kTagScopes) {
+    if (!scope.empty() && scope != sc) continue;
+    const auto it = names.find(sc);
+    if (it == names.end() || it->second.empty()) continue;
+    result.scopes.push_back({std::string(sc), {it->second.begin(), it->second.end()}});
+  }
+  return result;
+}
+
+// TagValues with a filter: the values of `name` on the matching spans (a resource attribute: of
+// their resources; an instrumentation attribute: of their scopes; event / link attributes: of
+// their events / links; rootName / rootServiceName: of the root of their trace).
+absl::StatusOr<TagValuesResult> FilteredTagValues(
+    const std::map<std::string, tpb::TracesData>& memory, const BlockList& blocks,
+    std::string_view name, uint32_t start_s, uint32_t end_s, uint32_t limit,
+    std::string_view query) {
+  absl::StatusOr<std::unique_ptr<traceql::Program>> program = CompileTagFilter(query);
+  if (!program.ok()) return program.status();
+  const auto [scope, key] = TagIdentifier(name);
+  std::set<std::pair<std::string, std::string>> values;  // (type, value)
+  const auto add_attr = [&](const google::protobuf::RepeatedPtrField<cpb::KeyValue>& kvs) {
+    const cpb::KeyValue* kv = FindAttr(kvs, key);
+    TagValue v;
+    if (kv != nullptr && TypedText(kv->value(), &v.type, &v.value)) values.emplace(v.type, v.value);
+  };
+  TagValuesResult result;
+  absl::Status s = ForEachMatchingSpan(
+      **program, memory, blocks, start_s, end_s, &result.inspected_bytes,
+      [&](const traceql::TraceView& view, const traceql::SpanRef& ref) {
+        const tpb::Span& span = *ref.span;
+        if (scope == "resource" || scope == "unscoped")
+          add_attr(ref.resource->resource().attributes());
+        if (scope == "span" || scope == "unscoped") add_attr(span.attributes());
+        if (scope == "instrumentation") add_attr(ref.scope->scope().attributes());
+        if (scope == "event") {
+          for (const tpb::Span::Event& e : span.events()) add_attr(e.attributes());
+        }
+        if (scope == "link") {
+          for (const tpb::Span::Link& l : span.links()) add_attr(l.attributes());
+        }
+        if (!scope.empty()) return;
+        if (name == "name") values.emplace("string", span.name());
+        if (name == "status") values.emplace("keyword", StatusKeyword(span.status().code()));
+        if (name == "kind") values.emplace("keyword", KindKeyword(span.kind()));
+        if (name == "statusMessage" && !span.status().message().empty()) {
+          values.emplace("string", span.status().message());
+        }
+        if ((name == "rootName" || name == "rootServiceName") && view.root() >= 0) {
+          const traceql::SpanRef& root = view.spans()[view.root()];
+          if (name == "rootName") values.emplace("string", root.span->name());
+          if (name == "rootServiceName") values.emplace("string", ServiceName(*root.resource));
+        }
+      });
+  if (!s.ok()) return s;
+  for (const auto& [type, value] : values) {
+    if (limit > 0 && result.values.size() >= limit) break;
+    result.values.push_back({type, value});
+  }
+  return result;
+}
 }  // namespace
 
 absl::StatusOr<TagNamesResult> TraceStore::TagNames(std::string_view tenant, std::string_view scope,
-                                                    uint32_t start_s, uint32_t end_s) {
+                                                    uint32_t start_s, uint32_t end_s,
+                                                    std::string_view query) {
   absl::StatusOr<std::map<std::string, tpb::TracesData>> memory = MemoryTraces(tenant);
   if (!memory.ok()) return memory.status();
+  if (!query.empty())
+    return FilteredTagNames(*memory, *Blocks(tenant), scope, start_s, end_s, query);
   std::vector<std::pair<std::string, tpb::TracesData>> in_range;
   for (auto& [id, td] : *memory) {
     if (Overlaps(td, start_s, end_s)) in_range.emplace_back(id, std::move(td));
@@ -1255,22 +1539,16 @@ absl::StatusOr<TagNamesResult> TraceStore::TagNames(std::string_view tenant, std
 
 absl::StatusOr<TagValuesResult> TraceStore::TagValues(std::string_view tenant,
                                                       std::string_view name, uint32_t start_s,
-                                                      uint32_t end_s, uint32_t limit) {
+                                                      uint32_t end_s, uint32_t limit,
+                                                      std::string_view query) {
   absl::StatusOr<std::map<std::string, tpb::TracesData>> memory = MemoryTraces(tenant);
   if (!memory.ok()) return memory.status();
   const BlockSnapshot blocks = Blocks(tenant);
+  if (!query.empty()) {
+    return FilteredTagValues(*memory, *blocks, name, start_s, end_s, limit, query);
+  }
   // The identifier: a scope prefix and an attribute name, or an intrinsic.
-  std::string_view scope, key;
-  for (std::string_view sc : {"resource", "span", "event", "link", "instrumentation"}) {
-    if (name.size() > sc.size() + 1 && name.substr(0, sc.size()) == sc && name[sc.size()] == '.') {
-      scope = sc;
-      key = name.substr(sc.size() + 1);
-    }
-  }
-  if (scope.empty() && name.size() > 1 && name[0] == '.') {
-    scope = "unscoped";
-    key = name.substr(1);
-  }
+  const auto [scope, key] = TagIdentifier(name);
   std::set<std::pair<std::string, std::string>> values;  // (type, value)
   auto add_attr = [&](const google::protobuf::RepeatedPtrField<cpb::KeyValue>& kvs) {
     const cpb::KeyValue* kv = FindAttr(kvs, key);

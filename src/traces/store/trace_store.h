@@ -207,10 +207,11 @@ class TraceStore : public TraceQueryable {
   absl::StatusOr<SearchResult> Search(std::string_view tenant,
                                       const SearchRequest& request) override;
   absl::StatusOr<TagNamesResult> TagNames(std::string_view tenant, std::string_view scope,
-                                          uint32_t start_s, uint32_t end_s) override;
+                                          uint32_t start_s, uint32_t end_s,
+                                          std::string_view query) override;
   absl::StatusOr<TagValuesResult> TagValues(std::string_view tenant, std::string_view name,
-                                            uint32_t start_s, uint32_t end_s,
-                                            uint32_t limit) override;
+                                            uint32_t start_s, uint32_t end_s, uint32_t limit,
+                                            std::string_view query) override;
 
  private:
   // The tenant's TenantTraces, nullptr when it never wrote; Unavailable before Start.

@@ -300,7 +300,7 @@ TEST(TraceStoreTest, TagNamesAndTypedValues) {
   auto store = MustStart(&env);
   PushKnownSet(store.get(), "team-a");
 
-  absl::StatusOr<TagNamesResult> names = store->TagNames("team-a", "", 0, 0);
+  absl::StatusOr<TagNamesResult> names = store->TagNames("team-a", "", 0, 0, "");
   ASSERT_TRUE(names.ok()) << names.status();
   std::map<std::string, std::vector<std::string>> by_scope;
   for (const TagScope& s : names->scopes) by_scope[s.name] = s.tags;
@@ -311,13 +311,13 @@ TEST(TraceStoreTest, TagNamesAndTypedValues) {
   EXPECT_EQ(by_scope.count("link"), 0u);  // no span has a link
   EXPECT_GT(names->inspected_bytes, 0u);
 
-  names = store->TagNames("team-a", "span", 0, 0);
+  names = store->TagNames("team-a", "span", 0, 0, "");
   ASSERT_TRUE(names.ok());
   ASSERT_EQ(names->scopes.size(), 1u);
   EXPECT_EQ(names->scopes[0].name, "span");
 
   auto values = [&](std::string_view name, uint32_t limit = 0) {
-    absl::StatusOr<TagValuesResult> r = store->TagValues("team-a", name, 0, 0, limit);
+    absl::StatusOr<TagValuesResult> r = store->TagValues("team-a", name, 0, 0, limit, "");
     EXPECT_TRUE(r.ok()) << r.status();
     std::vector<std::string> out;
     if (r.ok()) {
@@ -338,6 +338,78 @@ TEST(TraceStoreTest, TagNamesAndTypedValues) {
                                       "string:cron", "string:orphan", "string:query"}));
   EXPECT_EQ(values("name", 2), (std::vector<std::string>{"string:GET /", "string:POST /buy"}));
   EXPECT_EQ(values("event.event.detail"), (std::vector<std::string>{"string:d"}));
+}
+
+// Tag names and values under a filter (the tag routes' `q`, narrowed by ExtractMatchers): only
+// the spans the filter matches contribute, with their resources, scopes and events.
+TEST(TraceStoreTest, TagNamesAndValuesFilteredByAQuery) {
+  storage::FaultInjectionEnv env;
+  auto store = MustStart(&env);
+  PushKnownSet(store.get(), "team-a");
+  auto values = [&](std::string_view name, std::string_view query) {
+    absl::StatusOr<TagValuesResult> r = store->TagValues("team-a", name, 0, 0, 0, query);
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> out;
+    if (r.ok()) {
+      for (const TagValue& v : r->values) out.push_back(v.type + ":" + v.value);
+    }
+    return out;
+  };
+  // Backend spans: query (error), charge (500), orphan, cron.
+  EXPECT_EQ(
+      values("name", R"({ resource.service.name = "backend" })"),
+      (std::vector<std::string>{"string:charge", "string:cron", "string:orphan", "string:query"}));
+  EXPECT_EQ(values("span.http.status_code", R"({ resource.service.name = "backend" })"),
+            (std::vector<std::string>{"int:500"}));
+  // Frontend spans with method GET: the root of trace 1 only.
+  EXPECT_EQ(values("span.http.status_code",
+                   R"({ resource.service.name = "frontend" && span.http.method = "GET" })"),
+            (std::vector<std::string>{"int:200"}));
+  // A resource attribute: of the resources of the matching spans.
+  EXPECT_EQ(values("resource.service.name", "{ status = error }"),
+            (std::vector<std::string>{"string:backend"}));
+  EXPECT_EQ(values(".service.name", R"({ .http.status_code = 500 })"),
+            (std::vector<std::string>{"string:backend", "string:frontend"}));
+  EXPECT_EQ(values("status", R"({ resource.service.name = "backend" && name = "query" })"),
+            (std::vector<std::string>{"keyword:error"}));
+  EXPECT_EQ(values("kind", R"({ name = "cron" || name = "POST /buy" })"),
+            (std::vector<std::string>{"keyword:server"}));
+  EXPECT_EQ(values("statusMessage", "{ kind = client }"),
+            (std::vector<std::string>{"string:boom"}));
+  // rootName: the roots of the traces having a matching span (trace 4 has no root).
+  EXPECT_EQ(values("rootName", R"({ resource.service.name = "backend" })"),
+            (std::vector<std::string>{"string:GET /", "string:POST /buy", "string:cron"}));
+  EXPECT_EQ(values("name", "{ duration >= 100ms && kind = client }"),
+            (std::vector<std::string>{"string:charge"}));
+  EXPECT_TRUE(values("name", R"({ resource.service.name = "nobody" })").empty());
+
+  absl::StatusOr<TagNamesResult> names = store->TagNames(
+      "team-a", "", 0, 0, R"({ resource.service.name = "backend" && name = "cron" })");
+  ASSERT_TRUE(names.ok()) << names.status();
+  std::map<std::string, std::vector<std::string>> by_scope;
+  for (const TagScope& sc : names->scopes) by_scope[sc.name] = sc.tags;
+  // cron has no span attributes; its resource, scope and event do.
+  EXPECT_EQ(by_scope.count("span"), 0u);
+  EXPECT_EQ(by_scope["resource"], (std::vector<std::string>{"deployment.env", "service.name"}));
+  EXPECT_EQ(by_scope["instrumentation"], (std::vector<std::string>{"lib.flavour"}));
+  EXPECT_EQ(by_scope["event"], (std::vector<std::string>{"event.detail"}));
+  EXPECT_FALSE(by_scope["intrinsic"].empty());  // listed whatever the filter
+  names = store->TagNames("team-a", "span", 0, 0, R"({ name = "charge" })");
+  ASSERT_TRUE(names.ok());
+  ASSERT_EQ(names->scopes.size(), 1u);
+  EXPECT_EQ(names->scopes[0].tags, (std::vector<std::string>{"http.status_code"}));
+  names = store->TagNames("team-a", "span", 0, 0, R"({ name = "nothing" })");
+  ASSERT_TRUE(names.ok());
+  EXPECT_TRUE(names->scopes.empty());
+  // The intrinsic scope alone: the fixed list, nothing read.
+  names = store->TagNames("team-a", "intrinsic", 0, 0, R"({ name = "nothing" })");
+  ASSERT_TRUE(names.ok());
+  ASSERT_EQ(names->scopes.size(), 1u);
+  EXPECT_EQ(names->scopes[0].name, "intrinsic");
+  EXPECT_EQ(names->inspected_bytes, 0u);
+  // Not a filter: InvalidArgument (the API never passes one).
+  EXPECT_EQ(store->TagNames("team-a", "", 0, 0, "{ name = ").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(TraceStoreTest, RestartReplaysEveryTenantAndTenantsStayApart) {
@@ -372,7 +444,7 @@ TEST(TraceStoreTest, RestartReplaysEveryTenantAndTenantsStayApart) {
   EXPECT_FALSE(cross->has_value());
 
   absl::StatusOr<TagValuesResult> services =
-      store->TagValues("team-b", "resource.service.name", 0, 0, 0);
+      store->TagValues("team-b", "resource.service.name", 0, 0, 0, "");
   ASSERT_TRUE(services.ok());
   ASSERT_EQ(services->values.size(), 1u);
   EXPECT_EQ(services->values[0].value, "billing");
@@ -927,19 +999,29 @@ std::string ReadEverything(TraceStore& store, const std::string& tenant) {
     EXPECT_TRUE(r.ok()) << r.status();
     if (r.ok()) absl::StrAppend(&out, "search:\n", Render(*r));
   }
-  absl::StatusOr<TagNamesResult> names = store.TagNames(tenant, "", 0, 0);
+  absl::StatusOr<TagNamesResult> names = store.TagNames(tenant, "", 0, 0, "");
   EXPECT_TRUE(names.ok()) << names.status();
   for (const TagScope& sc : names->scopes) {
     absl::StrAppend(&out, sc.name, ":", absl::StrJoin(sc.tags, ","), "\n");
   }
-  for (const char* name : {"resource.service.name", "span.http.status_code", ".http.method",
-                           "event.event.detail", "instrumentation.lib.flavour", "name", "status",
-                           "kind", "rootName", "rootServiceName", "statusMessage"}) {
-    absl::StatusOr<TagValuesResult> values = store.TagValues(tenant, name, 0, 0, 0);
-    EXPECT_TRUE(values.ok()) << values.status();
-    absl::StrAppend(&out, name, "=");
-    for (const TagValue& v : values->values) absl::StrAppend(&out, v.type, ":", v.value, ",");
-    out += "\n";
+  for (const char* query : {"", R"({ resource.service.name = "backend" })",
+                            R"({ span.http.method = "GET" || status = error })",
+                            "{ duration > 60ms }", R"({ name = "nothing" })"}) {
+    absl::StrAppend(&out, "q=", query, "\n");
+    names = store.TagNames(tenant, "", 0, 0, query);
+    EXPECT_TRUE(names.ok()) << names.status();
+    for (const TagScope& sc : names->scopes) {
+      absl::StrAppend(&out, sc.name, ":", absl::StrJoin(sc.tags, ","), "\n");
+    }
+    for (const char* name : {"resource.service.name", "span.http.status_code", ".http.method",
+                             "event.event.detail", "instrumentation.lib.flavour", "name", "status",
+                             "kind", "rootName", "rootServiceName", "statusMessage"}) {
+      absl::StatusOr<TagValuesResult> values = store.TagValues(tenant, name, 0, 0, 0, query);
+      EXPECT_TRUE(values.ok()) << values.status();
+      absl::StrAppend(&out, name, "=");
+      for (const TagValue& v : values->values) absl::StrAppend(&out, v.type, ":", v.value, ",");
+      out += "\n";
+    }
   }
   return out;
 }
@@ -1184,8 +1266,8 @@ TEST(TraceStoreBlocks, ColumnSearchAnswersAsWholeTraces) {
            {0, 0}, {s0 + 1, s0 + 2}, {s0 + 3, s0 + 3}, {s0 + 6, s0 + 7}, {s0 + 8, 0}, {0, s0}}) {
     for (const char* name :
          {"name", "status", "kind", "statusMessage", "rootName", "rootServiceName"}) {
-      absl::StatusOr<TagValuesResult> got = store->TagValues("t", name, lo, hi, 0);
-      absl::StatusOr<TagValuesResult> want = memory->TagValues("t", name, lo, hi, 0);
+      absl::StatusOr<TagValuesResult> got = store->TagValues("t", name, lo, hi, 0, "");
+      absl::StatusOr<TagValuesResult> want = memory->TagValues("t", name, lo, hi, 0, "");
       ASSERT_TRUE(got.ok() && want.ok());
       std::string g, w;
       for (const TagValue& v : got->values) absl::StrAppend(&g, v.type, ":", v.value, ",");
@@ -1193,6 +1275,67 @@ TEST(TraceStoreBlocks, ColumnSearchAnswersAsWholeTraces) {
       EXPECT_EQ(g, w) << name << " " << lo << "-" << hi;
     }
   }
+  // Tag names and values under a filter likewise: split traces judged whole (trace 50's
+  // `cache` span is in a block, its `GET` root in another, its `render` in memory).
+  for (const char* query :
+       {R"({ resource.service.name = "backend" })", R"({ span.http.method = "PUT" })",
+        "{ status = error }", R"({ name = "cache" || name = "load" })", "{ duration >= 100ms }",
+        R"({ span.http.status_code = 200 && resource.service.name = "frontend" })",
+        R"({ trace:rootName = "GET /cart" && status = error })",
+        R"({ parent.http.method = "GET" })",
+        R"({ trace:rootService = "frontend" && span.http.method = "PUT" })",
+        R"({ name = "nothing" })"}) {
+    for (auto [lo, hi] : std::vector<std::pair<uint32_t, uint32_t>>{{0, 0}, {s0 + 6, s0 + 7}}) {
+      for (const char* name : {"name", "status", "rootName", "span.http.method",
+                               "resource.service.name", ".http.status_code"}) {
+        absl::StatusOr<TagValuesResult> got = store->TagValues("t", name, lo, hi, 0, query);
+        absl::StatusOr<TagValuesResult> want = memory->TagValues("t", name, lo, hi, 0, query);
+        ASSERT_TRUE(got.ok() && want.ok());
+        std::string g, w;
+        for (const TagValue& v : got->values) absl::StrAppend(&g, v.type, ":", v.value, ",");
+        for (const TagValue& v : want->values) absl::StrAppend(&w, v.type, ":", v.value, ",");
+        EXPECT_EQ(g, w) << query << " " << name << " " << lo << "-" << hi;
+      }
+      absl::StatusOr<TagNamesResult> got = store->TagNames("t", "", lo, hi, query);
+      absl::StatusOr<TagNamesResult> want = memory->TagNames("t", "", lo, hi, query);
+      ASSERT_TRUE(got.ok() && want.ok());
+      std::string g, w;
+      for (const TagScope& sc : got->scopes)
+        absl::StrAppend(&g, sc.name, ":", absl::StrJoin(sc.tags, ","), ";");
+      for (const TagScope& sc : want->scopes)
+        absl::StrAppend(&w, sc.name, ":", absl::StrJoin(sc.tags, ","), ";");
+      EXPECT_EQ(g, w) << query << " " << lo << "-" << hi;
+    }
+  }
+  // Spelled out: the GET root of trace 50 (a block) is found through its `cache` span (another
+  // block) — the trace's root name under a filter matching only the cache span.
+  absl::StatusOr<TagValuesResult> roots =
+      store->TagValues("t", "rootName", 0, 0, 0, R"({ name = "cache" })");
+  ASSERT_TRUE(roots.ok());
+  ASSERT_EQ(roots->values.size(), 1u);
+  EXPECT_EQ(roots->values[0].value, "GET /cart");
+  // Trace-level and parent matchers, judged on whole traces: trace 50 (root GET /cart in the
+  // first block, its failed cache span in the second); the children of GET roots — query (40),
+  // cache and render (50: a block and memory), load (51: its parent in the other block).
+  const auto names_for = [&](std::string_view query) {
+    absl::StatusOr<TagValuesResult> r = store->TagValues("t", "name", 0, 0, 0, query);
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> out;
+    if (r.ok()) {
+      for (const TagValue& v : r->values) out.push_back(v.value);
+    }
+    return out;
+  };
+  EXPECT_EQ(names_for(R"({ trace:rootName = "GET /cart" && status = error })"),
+            (std::vector<std::string>{"cache"}));
+  EXPECT_EQ(names_for(R"({ parent.http.method = "GET" })"),
+            (std::vector<std::string>{"cache", "load", "query", "render"}));
+  absl::StatusOr<TagValuesResult> methods =
+      store->TagValues("t", "span.http.method", 0, 0, 0,
+                       R"({ resource.service.name = "frontend" && span.http.status_code = 200 })");
+  ASSERT_TRUE(methods.ok());
+  ASSERT_EQ(methods->values.size(), 1u);  // 40, 45, 50, 51 roots: all GET
+  EXPECT_EQ(methods->values[0].value, "GET");
   // The expected answers, spelled out for two of them.
   SearchRequest req = tags({{"name", "cache"}, {"http.method", "GET"}, {"status", "error"}});
   absl::StatusOr<SearchResult> r = store->Search("t", req);
@@ -1264,6 +1407,21 @@ TEST(TraceStoreBlocks, TraceQlOverBlocksAnswersAsOverMemory) {
       "{ instrumentation:name = \"test-lib\" && name = \"render\" }",
       "{ } | select(span.http.method, resource.deployment.env)",
       "{ span.http.status_code = 200 } with (most_recent=true)",
+      // Column conditions of every kind the pre-filter judges.
+      "{ name =~ \"GET /(cart|late)\" }",
+      "{ name !~ \"GET.*\" && span.http.method != \"GET\" }",
+      "{ span.http.status_code > 200 && span.http.status_code < 500 }",
+      "{ 500 <= span.http.status_code }",
+      "{ span.http.status_code = 200.0 }",
+      "{ span.http.status_code = \"200\" }",  // a string never equals an int
+      "{ status != ok && kind != server }",
+      "{ statusMessage = \"\" && duration < 30ms }",
+      "{ duration >= 90ms && duration <= 110ms }",
+      "{ resource.deployment.env != \"prod\" }",
+      "{ .service.name != \"frontend\" } >> { }",
+      "{ instrumentation.lib.flavour =~ \"pl.*\" && span.http.method = \"PUT\" }",
+      "{ resource.service.name = \"backend\" && name = \"load\" } && "
+      "{ resource.service.name = \"frontend\" && duration > 100ms }",
   };
   for (const std::string& q : queries) {
     for (uint32_t limit : {0u, 1u, 3u}) {

@@ -310,40 +310,53 @@ bool CompareVals(Op op, const Val& a, const Val& b, const RE2* re) {
 
 Static Arith(Op op, const Static& a, const Static& b) {
   if (!IsNumber(a.type) || !IsNumber(b.type)) return Static{};
-  const double x = AsDouble(a), y = AsDouble(b);
-  double r = 0;
-  switch (op) {
-    case Op::kAdd:
-      r = x + y;
-      break;
-    case Op::kSub:
-      r = x - y;
-      break;
-    case Op::kMul:
-      r = x * y;
-      break;
-    case Op::kDiv:
-      r = x / y;
-      break;
-    case Op::kMod:
-      r = std::fmod(x, y);
-      break;
-    case Op::kPow:
-      r = std::pow(x, y);
-      break;
-    default:
-      return Static{};
-  }
-  // Ints and durations stay what they are when the result is whole (`1s + 1s` is a duration).
-  if (a.type != Type::kFloat && b.type != Type::kFloat && op != Op::kDiv && op != Op::kPow &&
-      std::isfinite(r) && r == std::trunc(r) && std::fabs(r) < 9.2e18) {
+  if (a.type != Type::kFloat && b.type != Type::kFloat && op != Op::kPow) {
+    // Ints and durations: exact int64 arithmetic, as Tempo's (division truncates); the result is
+    // a duration when either side is one. Overflow wraps (as Go's); x / 0 and x % 0 are nil.
+    const uint64_t x = static_cast<uint64_t>(a.i), y = static_cast<uint64_t>(b.i);
     Static s;
     s.type =
         (a.type == Type::kDuration || b.type == Type::kDuration) ? Type::kDuration : Type::kInt;
-    s.i = static_cast<int64_t>(r);
-    return s;
+    switch (op) {
+      case Op::kAdd:
+        s.i = static_cast<int64_t>(x + y);
+        return s;
+      case Op::kSub:
+        s.i = static_cast<int64_t>(x - y);
+        return s;
+      case Op::kMul:
+        s.i = static_cast<int64_t>(x * y);
+        return s;
+      case Op::kDiv:
+      case Op::kMod:
+        if (b.i == 0) return Static{};
+        if (a.i == INT64_MIN && b.i == -1) {
+          s.i = op == Op::kDiv ? INT64_MIN : 0;
+          return s;
+        }
+        s.i = op == Op::kDiv ? a.i / b.i : a.i % b.i;
+        return s;
+      default:
+        return Static{};
+    }
   }
-  return MakeFloat(r);
+  const double x = AsDouble(a), y = AsDouble(b);
+  switch (op) {
+    case Op::kAdd:
+      return MakeFloat(x + y);
+    case Op::kSub:
+      return MakeFloat(x - y);
+    case Op::kMul:
+      return MakeFloat(x * y);
+    case Op::kDiv:
+      return MakeFloat(x / y);
+    case Op::kMod:
+      return MakeFloat(std::fmod(x, y));
+    case Op::kPow:
+      return MakeFloat(std::pow(x, y));
+    default:
+      return Static{};
+  }
 }
 
 // A key for grouping by a value (type and value).
@@ -1029,8 +1042,24 @@ void Walk(const Node& n, Plan* plan, std::vector<Attribute>* shown,
   for (const NodePtr& item : n.items) Walk(*item, plan, shown, res);
 }
 
-// The conditions a span must meet for the filter expression `f` to be true on it (a
-// conjunction's parts; nothing for what cannot be pushed down).
+Op Mirror(Op op) {
+  switch (op) {
+    case Op::kGt:
+      return Op::kLt;
+    case Op::kGte:
+      return Op::kLte;
+    case Op::kLt:
+      return Op::kGt;
+    case Op::kLte:
+      return Op::kGte;
+    default:
+      return op;
+  }
+}
+
+// The conditions a span must meet for the filter expression `f` to be true on it: the
+// comparisons of a conjunction between a column (an attribute or a span intrinsic with a
+// column) and a literal (nil tests excluded); nothing for what cannot be pushed down.
 void FilterConditions(const Node& f, std::vector<TraceCondition>* out) {
   if (f.kind == NodeKind::kBinary && f.op == Op::kAnd) {
     FilterConditions(*f.lhs, out);
@@ -1038,58 +1067,73 @@ void FilterConditions(const Node& f, std::vector<TraceCondition>* out) {
     return;
   }
   if (f.kind != NodeKind::kBinary) return;
+  switch (f.op) {
+    case Op::kEq:
+    case Op::kNeq:
+    case Op::kRegex:
+    case Op::kNotRegex:
+    case Op::kGt:
+    case Op::kGte:
+    case Op::kLt:
+    case Op::kLte:
+      break;
+    default:
+      return;
+  }
   const Node* attr = nullptr;
   const Node* lit = nullptr;
-  bool flipped = false;
+  Op op = f.op;
   if (f.lhs->kind == NodeKind::kAttribute && f.rhs->kind == NodeKind::kStatic) {
     attr = f.lhs.get();
     lit = f.rhs.get();
-  } else if (f.rhs->kind == NodeKind::kAttribute && f.lhs->kind == NodeKind::kStatic) {
+  } else if (f.rhs->kind == NodeKind::kAttribute && f.lhs->kind == NodeKind::kStatic &&
+             op != Op::kRegex && op != Op::kNotRegex) {
     attr = f.rhs.get();
     lit = f.lhs.get();
-    flipped = true;
+    op = Mirror(op);
   } else {
     return;
   }
+  if (lit->value.type == Type::kNil) return;
   const Attribute& a = attr->attr;
   if (a.parent) return;
-  if (f.op == Op::kEq && lit->value.type == Type::kString &&
-      (a.scope == Scope::kSpan || a.scope == Scope::kResource || a.scope == Scope::kNone)) {
-    TraceCondition c;
-    c.what = TraceCondition::What::kAttrEquals;
+  TraceCondition c;
+  c.op = op;
+  c.value = lit->value;
+  if (a.scope == Scope::kIntrinsic) {
+    switch (a.intrinsic) {
+      case Intrinsic::kName:
+        c.target = TraceCondition::Target::kName;
+        break;
+      case Intrinsic::kStatusMessage:
+        c.target = TraceCondition::Target::kStatusMessage;
+        break;
+      case Intrinsic::kStatus:
+        c.target = TraceCondition::Target::kStatus;
+        break;
+      case Intrinsic::kKind:
+        c.target = TraceCondition::Target::kKind;
+        break;
+      case Intrinsic::kDuration:
+        c.target = TraceCondition::Target::kDuration;
+        break;
+      default:
+        return;  // trace-level and other intrinsics: not a condition on one span's column
+    }
+  } else {
+    c.target = TraceCondition::Target::kAttribute;
     c.scope = a.scope;
     c.key = a.name;
-    c.text = lit->value.s;
-    out->push_back(std::move(c));
-    return;
   }
-  if (a.scope != Scope::kIntrinsic) return;
-  if (a.intrinsic == Intrinsic::kName && f.op == Op::kEq && lit->value.type == Type::kString) {
-    TraceCondition c;
-    c.what = TraceCondition::What::kNameEquals;
-    c.text = lit->value.s;
-    out->push_back(std::move(c));
-  } else if (a.intrinsic == Intrinsic::kStatus && f.op == Op::kEq &&
-             lit->value.type == Type::kStatus) {
-    TraceCondition c;
-    c.what = TraceCondition::What::kStatusEquals;
-    c.status = static_cast<Status>(lit->value.i);
-    out->push_back(std::move(c));
-  } else if (a.intrinsic == Intrinsic::kDuration && IsNumber(lit->value.type)) {
-    // duration > X (or X < duration): the span, so the part of the trace holding it, lasts at
-    // least X. (Not trace:duration: every condition must hold on one span, hence on one part of
-    // a trace split over blocks.)
-    const Op op = flipped ? (f.op == Op::kLt ? Op::kGt : f.op == Op::kLte ? Op::kGte : f.op) : f.op;
-    if (op == Op::kGt || op == Op::kGte || op == Op::kEq) {
-      const double x = AsDouble(lit->value);
-      if (x > 0) {
-        TraceCondition c;
-        c.what = TraceCondition::What::kMinDuration;
-        c.nanos = static_cast<int64_t>(std::min(x, 9.0e18));
-        out->push_back(std::move(c));
-      }
-    }
+  if (op == Op::kRegex || op == Op::kNotRegex) {
+    if (c.value.type != Type::kString) return;
+    RE2::Options o;
+    o.set_log_errors(false);
+    auto re = std::make_shared<RE2>(c.value.s, o);
+    if (!re->ok()) return;
+    c.re = std::move(re);
   }
+  out->push_back(std::move(c));
 }
 
 // The conditions every trace the spanset expression `n` matches meets.
@@ -1130,6 +1174,10 @@ void SpansetConditions(const Node& n, std::vector<TraceCondition>* out) {
 }
 
 }  // namespace
+
+bool TraceCondition::Matches(const Static& v) const {
+  return CompareScalar(op, v, value, re.get());
+}
 
 absl::StatusOr<std::unique_ptr<Program>> Program::Compile(Query query) {
   if (query.root == nullptr) return absl::InvalidArgumentError("empty TraceQL query");

@@ -43,6 +43,10 @@
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "traces/traceql/ast.h"
 
+namespace re2 {
+class RE2;
+}  // namespace re2
+
 namespace sprout::traces::traceql {
 
 // One span of a TraceView, with what the structural operators and the trace intrinsics need.
@@ -102,20 +106,26 @@ struct QueryRefs {
 
 // A condition every matching trace satisfies on at least one of its spans (a necessary
 // condition: the pre-filter may keep traces that then do not match, never drop one that does).
-// Each holds on one span, so on the part of a trace (split over blocks) that holds the span.
+// Each holds on one span, so on the part of a trace (split over blocks) that holds the span:
+// `<target> <op> <value>` as the filter wrote it (literal on the right).
 struct TraceCondition {
-  enum class What : uint8_t {
-    kAttrEquals,    // attribute `key` in `scope` equals the string `text`
-    kNameEquals,    // a span named `text`
-    kStatusEquals,  // a span with status code `status`
-    kMinDuration,   // a span lasting at least `nanos` (so the trace lasts at least that)
+  enum class Target : uint8_t {
+    kAttribute,      // attribute `key` of `scope` (kNone: span or resource)
+    kName,           // span name
+    kStatusMessage,  // "" for a span without a status
+    kStatus,         // Static kStatus
+    kKind,           // Static kKind
+    kDuration,       // Static kDuration (ns)
   };
-  What what = What::kAttrEquals;
-  Scope scope = Scope::kNone;  // kSpan, kResource or kNone (either)
+  Target target = Target::kAttribute;
+  Scope scope = Scope::kNone;
   std::string key;
-  std::string text;
-  Status status = Status::kUnset;
-  int64_t nanos = 0;
+  Op op = Op::kEq;
+  Static value;
+  std::shared_ptr<const re2::RE2> re;  // for =~ / !~
+  // Whether a span whose target has the scalar value `v` satisfies the comparison (Tempo's
+  // rules, as Program::Evaluate applies them).
+  bool Matches(const Static& v) const;
 };
 
 struct Plan {

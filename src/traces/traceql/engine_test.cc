@@ -144,6 +144,12 @@ TEST(TraceqlEngine, Filters) {
   EXPECT_EQ(Eval("{ span.retries > 2 }"), (Names{"cache"}));  // float vs int
   EXPECT_EQ(Eval("{ span.retries * 2 = 5 }"), (Names{"cache"}));
   EXPECT_EQ(Eval("{ span.http.status_code / 100 = 5 }"), (Names{"handle"}));
+  EXPECT_EQ(Eval("{ span.http.status_code / 300 = 1 }"), (Names{"handle"}));  // int division
+  EXPECT_EQ(Eval("{ span.http.status_code % 300 = 200 }"), (Names{"GET /", "handle"}));
+  EXPECT_EQ(Eval("{ span.http.status_code / 0 = 1 }"), Names{});
+  EXPECT_EQ(Eval("{ span.http.status_code ^ 2 = 40000 }"), (Names{"GET /"}));
+  EXPECT_EQ(Eval("{ span.http.status_code * 4611686018427387904 + 1 = 1 }"),
+            (Names{"GET /", "handle"}));  // exact int64, wrapping as Go's
   EXPECT_EQ(Eval("{ !(kind = client) && resource.service.name = \"api\" }"), (Names{"handle"}));
   EXPECT_EQ(Eval("{ event.exception.type = \"IOError\" }"), (Names{"db"}));
   EXPECT_EQ(Eval("{ event:name = \"exception\" }"), (Names{"db"}));
@@ -208,13 +214,45 @@ TEST(TraceqlEngine, PlanConditionsAndRefs) {
   ASSERT_TRUE(p.ok());
   EXPECT_TRUE((*p)->most_recent());
   const Plan& plan = (*p)->plan();
+  // The || filter gives no condition; the three comparisons of the && one do.
   ASSERT_EQ(plan.conditions.size(), 3u);
-  EXPECT_EQ(plan.conditions[0].what, TraceCondition::What::kAttrEquals);
+  EXPECT_EQ(plan.conditions[0].target, TraceCondition::Target::kAttribute);
   EXPECT_EQ(plan.conditions[0].scope, Scope::kResource);
-  EXPECT_EQ(plan.conditions[0].text, "api");
-  EXPECT_EQ(plan.conditions[1].what, TraceCondition::What::kNameEquals);
-  EXPECT_EQ(plan.conditions[2].what, TraceCondition::What::kMinDuration);
-  EXPECT_EQ(plan.conditions[2].nanos, 10'000'000);
+  EXPECT_EQ(plan.conditions[0].key, "service.name");
+  EXPECT_EQ(plan.conditions[0].value.s, "api");
+  EXPECT_EQ(plan.conditions[1].target, TraceCondition::Target::kName);
+  EXPECT_EQ(plan.conditions[2].target, TraceCondition::Target::kDuration);
+  EXPECT_EQ(plan.conditions[2].op, Op::kGt);
+  Static d;
+  d.type = Type::kDuration;
+  d.i = 10'000'001;
+  EXPECT_TRUE(plan.conditions[2].Matches(d));
+  d.i = 10'000'000;
+  EXPECT_FALSE(plan.conditions[2].Matches(d));
+  Static api;
+  api.type = Type::kString;
+  api.s = "api";
+  EXPECT_TRUE(plan.conditions[0].Matches(api));
+  // Mirrored and regex conditions.
+  ParseResult r2 = Parse("{ 500 <= span.code && name =~ \"GET.*\" && span.x != nil }");
+  ASSERT_TRUE(r2.ok());
+  auto p2 = Program::Compile(std::move(r2.query));
+  ASSERT_TRUE(p2.ok());
+  const Plan& plan2 = (*p2)->plan();
+  ASSERT_EQ(plan2.conditions.size(), 2u);
+  EXPECT_EQ(plan2.conditions[0].op, Op::kGte);
+  Static code;
+  code.type = Type::kInt;
+  code.i = 503;
+  EXPECT_TRUE(plan2.conditions[0].Matches(code));
+  code.i = 404;
+  EXPECT_FALSE(plan2.conditions[0].Matches(code));
+  Static name;
+  name.type = Type::kString;
+  name.s = "GET /x";
+  EXPECT_TRUE(plan2.conditions[1].Matches(name));
+  name.s = "xGET /x";
+  EXPECT_FALSE(plan2.conditions[1].Matches(name));
   EXPECT_EQ(plan.refs.resource_keys, (std::vector<std::string>{"service.name", "x"}));
   EXPECT_EQ(plan.refs.span_keys, (std::vector<std::string>{"x", "z"}));
   EXPECT_FALSE(plan.refs.needs_events_links_scope);

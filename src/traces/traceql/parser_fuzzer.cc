@@ -2,12 +2,15 @@
 // query. Parse() returns a tree or an error, never crashes, hangs or recurses without bound; an
 // error has a position inside the query and Tempo's "parse error at line L, col C: " form; a
 // tree prints, the printed text parses back to an equal tree (the round trip) and prints the same.
+// The same bytes as a tag endpoint's partial `q`: ExtractMatchers gives "" or a filter that
+// parses and that it gives back unchanged (autocomplete.h).
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "traces/traceql/ast.h"
+#include "traces/traceql/autocomplete.h"
 #include "traces/traceql/parser.h"
 #include "traces/traceql/printer.h"
 
@@ -31,6 +34,10 @@ void Walk(const traceql::Node& n, size_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view query(reinterpret_cast<const char*>(data), size);
+  if (const std::string filter = traceql::ExtractMatchers(query); !filter.empty()) {
+    Check(traceql::Parse(filter).ok());
+    Check(traceql::ExtractMatchers(filter) == filter);
+  }
   traceql::ParseResult r = traceql::Parse(query);
   if (!r.ok()) {
     Check(!r.error.message.empty());

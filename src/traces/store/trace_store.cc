@@ -1188,7 +1188,13 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
       resource_keys.end()) {
     resource_keys.push_back("service.name");
   }
+  // Without `most_recent=true` the answer is the first `limit` matches found, as Tempo's
+  // ("first N found"): memory first (the most recent traces), then blocks and pages most recent
+  // end first; the scan stops once `limit` traces match. With the hint it goes on while a page
+  // can still hold a more recent match.
+  const bool first_found = !request.query->most_recent() && request.limit > 0;
   for (size_t b : block_order) {
+    if (first_found && top.full()) break;
     const block::BlockReader& reader = *(*blocks)[b];
     if (!RangeOverlaps(reader.meta().start_unix_nano, reader.meta().end_unix_nano, request.start_s,
                        request.end_s) ||
@@ -1202,6 +1208,7 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
       return pages[a].end_unix_nano > pages[c].end_unix_nano;
     });
     for (size_t p : page_order) {
+      if (first_found && top.full()) break;
       const block::PageInfo& page = pages[p];
       if (!RangeOverlaps(page.start_unix_nano, page.end_unix_nano, request.start_s,
                          request.end_s) ||

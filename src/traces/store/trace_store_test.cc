@@ -1424,13 +1424,28 @@ TEST(TraceStoreBlocks, TraceQlOverBlocksAnswersAsOverMemory) {
       "{ resource.service.name = \"frontend\" && duration > 100ms }",
   };
   for (const std::string& q : queries) {
+    const std::string all_text = Render(*memory->Search("t", TraceQl(q)));
     for (uint32_t limit : {0u, 1u, 3u}) {
-      SearchRequest req = TraceQl(q, limit, limit == 0 ? 100 : 2);
+      // With a limit, most_recent=true gives the most recent matches: the same as memory's.
+      const std::string hinted =
+          limit == 0 || q.find(" with ") != std::string::npos ? q : q + " with (most_recent=true)";
+      SearchRequest req = TraceQl(hinted, limit, limit == 0 ? 100 : 2);
       absl::StatusOr<SearchResult> got = store->Search("t", req);
       absl::StatusOr<SearchResult> want = memory->Search("t", req);
       ASSERT_TRUE(got.ok()) << q << ": " << got.status();
       ASSERT_TRUE(want.ok()) << q << ": " << want.status();
-      EXPECT_EQ(Render(*got), Render(*want)) << q << " limit " << limit;
+      EXPECT_EQ(Render(*got), Render(*want)) << hinted << " limit " << limit;
+      // Without the hint: the first `limit` matches found, each one of the whole answer's.
+      if (limit == 0 || hinted == q) continue;
+      absl::StatusOr<SearchResult> first = store->Search("t", TraceQl(q, limit, 100));
+      ASSERT_TRUE(first.ok());
+      const size_t n_all = std::count(all_text.begin(), all_text.end(), '\n');
+      EXPECT_EQ(first->traces.size(), std::min<size_t>(limit, n_all)) << q;
+      for (const TraceSummary& t : first->traces) {
+        SearchResult one;
+        one.traces.push_back(t);
+        EXPECT_NE(all_text.find(Render(one)), std::string::npos) << q << "\n" << Render(one);
+      }
     }
   }
   // Expected answers from the construction.

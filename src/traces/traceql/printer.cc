@@ -199,10 +199,14 @@ void PrintTo(const Node& n, std::string* out) {
       // The operand is read at the next tighter level (! reads `* / % ^`, - reads `!` and up).
       const int min = n.op == Op::kNot ? 6 : 5;
       const Node& c = *n.lhs;
-      // "- -1" style: a negative literal or a nested minus needs a space or parens.
-      const bool parens =
-          Prec(c) < min || (c.kind == NodeKind::kUnary && c.op == Op::kNeg && n.op == Op::kNeg);
-      PrintChild(c, parens, out);
+      // A minus under a minus is printed "- -x" (the parser reads a minus there; parentheses
+      // would nest one level per minus and a long chain would exceed kMaxDepth on re-parse).
+      if (c.kind == NodeKind::kUnary && c.op == Op::kNeg && n.op == Op::kNeg) {
+        *out += ' ';
+        PrintChild(c, false, out);
+        return;
+      }
+      PrintChild(c, Prec(c) < min, out);
       return;
     }
     case NodeKind::kBinary:

@@ -30,7 +30,9 @@
 #        MAX_BLOCK_DURATION (1m), MAX_BLOCK_BYTES (104857600), SETTLE_MAX (600 s),
 #        ID_REQUESTS (2000), SEARCH_REQUESTS (200), QUERY_CONCURRENCY (1), FORCE_QUERIES (0),
 #        PERF (0; 1: `perf record -g` the server during the send, top functions printed),
-#        SPROUT_BIN ($BUILD/bin/sprout), KEEP_DATA (a dir to copy the data dir into)
+#        SPROUT_BIN ($BUILD/bin/sprout), KEEP_DATA (a dir to copy the data dir into, e.g. the
+#        store bench/run_traceql_bench.sh queries), STAGES (all: the stages to run, in order;
+#        ingest first — the others use its figures; STAGES=ingest KEEP_DATA=... only builds a store)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -49,6 +51,7 @@ SEARCH_REQUESTS=${SEARCH_REQUESTS:-200}
 QUERY_CONCURRENCY=${QUERY_CONCURRENCY:-1}
 FORCE_QUERIES=${FORCE_QUERIES:-0}
 PERF=${PERF:-0}
+STAGES=${STAGES:-ingest zstd disk trace_by_id search}
 SPROUT_BIN=${SPROUT_BIN:-$BIN/sprout}
 LOADGEN=$BIN/sprout-traces-loadgen
 QUERY=$BIN/sprout-traces-query
@@ -246,8 +249,8 @@ stage_disk() {
       b=$((b + $(find "$d" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')))
     fi
   done
-  awk -v b="$b" -v n="$ACKED" -v z="$ZSTD_PER_SPAN" 'BEGIN {
-    printf "disk: %d bytes in blocks for %d spans = %.1f bytes/span (zstd -3 baseline %.1f)\n", b, n, b / n, z }'
+  awk -v b="$b" -v n="$ACKED" -v z="${ZSTD_PER_SPAN:--}" 'BEGIN {
+    printf "disk: %d bytes in blocks for %d spans = %.1f bytes/span (zstd -3 baseline %s)\n", b, n, b / n, z }'
   echo "blocks: $live live, $dead replaced by a compaction (deleted after its grace); all files" \
        "under the block path $all bytes; WAL $(du -sb "$DATA/wal" | cut -f1) bytes"
 }
@@ -292,9 +295,13 @@ stage_search() {
 
 start_server
 echo "sprout traces: pid $SERVER, HTTP $BASE, OTLP/gRPC 127.0.0.1:$GRPC_PORT, data $DATA (idle period $IDLE)"
-stage_ingest
-stage_zstd
-stage_disk
-stage_trace_by_id
-stage_search
-if [ -n "${KEEP_DATA:-}" ]; then mkdir -p "$KEEP_DATA" && cp -a "$DATA/." "$KEEP_DATA/"; fi
+for stage in $STAGES; do
+  case $stage in
+    ingest|zstd|disk|trace_by_id|search) "stage_$stage" ;;
+    *) echo "unknown stage $stage (STAGES: ingest zstd disk trace_by_id search)" >&2; exit 2 ;;
+  esac
+done
+# The corpus's figures (spans, traces, time range) go with the data, as load.json.
+if [ -n "${KEEP_DATA:-}" ]; then
+  mkdir -p "$KEEP_DATA" && cp -a "$DATA/." "$KEEP_DATA/" && cp "$WORK/load.json" "$KEEP_DATA/load.json"
+fi

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/go_duration.h"
 #include "base/status.h"
 #include "base/ulid.h"
 #include "net/tenant.h"
@@ -577,7 +578,7 @@ void EvaluateTrace(const std::string& id, const tpb::TracesData& td, const Searc
     }
   }
   if (!std::all_of(tag_seen.begin(), tag_seen.end(), [](bool b) { return b; })) return;
-  if (!have_root) summary.root_service_name = kRootSpanNotYetReceived;
+  if (summary.root_service_name.empty()) summary.root_service_name = kRootSpanNotYetReceived;
   summary.span_sets.push_back(std::move(set));
   result->traces.push_back(std::move(summary));
 }
@@ -889,8 +890,10 @@ cpb::AnyValue StaticToAny(const traceql::Static& v) {
       a.set_string_value(v.s);
       break;
     case traceql::Type::kInt:
-    case traceql::Type::kDuration:
       a.set_int_value(v.i);
+      break;
+    case traceql::Type::kDuration:  // as Tempo writes durations: Go's text ("152ms")
+      a.set_string_value(FormatGoDuration(absl::Nanoseconds(v.i)));
       break;
     case traceql::Type::kFloat:
       a.set_double_value(v.f);
@@ -942,7 +945,9 @@ std::optional<TraceSummary> EvaluateTraceQL(const std::string& id, const tpb::Tr
       summary.root_trace_name = r.span->name();
     }
   }
-  if (!have_root) summary.root_service_name = kRootSpanNotYetReceived;
+  // Tempo's query frontend shows the placeholder for any empty root service name (no root
+  // span, or a root whose resource has no service.name).
+  if (summary.root_service_name.empty()) summary.root_service_name = kRootSpanNotYetReceived;
   for (const traceql::SpanSet& set : sets) {
     SearchSpanSet out;
     out.matched = static_cast<uint32_t>(set.spans.size());

@@ -916,7 +916,7 @@ cpb::AnyValue StaticToAny(const traceql::Static& v) {
 // The TraceQL rule on one whole trace: its summary when the query gives it span sets.
 std::optional<TraceSummary> EvaluateTraceQL(const std::string& id, const tpb::TracesData& td,
                                             const SearchRequest& request, SearchMetrics* metrics) {
-  const traceql::TraceView view(td);
+  const traceql::TraceView view(td, request.query->plan().refs.needs_structure);
   if (metrics != nullptr) {
     metrics->inspected_traces++;
     metrics->inspected_bytes += td.ByteSizeLong();
@@ -1335,7 +1335,7 @@ absl::Status ForEachMatchingSpan(
     const std::function<void(const traceql::TraceView&, const traceql::SpanRef&)>& fn) {
   const auto evaluate = [&](const tpb::TracesData& td) {
     *inspected_bytes += td.ByteSizeLong();
-    const traceql::TraceView view(td);
+    const traceql::TraceView view(td, program.plan().refs.needs_structure);
     for (const traceql::SpanSet& set : program.Evaluate(view)) {
       for (uint32_t i : set.spans) fn(view, view.spans()[i]);
     }

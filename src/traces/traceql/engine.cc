@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <string>
 #include <utility>
@@ -20,7 +21,7 @@ namespace cpb = opentelemetry::proto::common::v1;
 // ---------------------------------------------------------------------------------------------
 // TraceView
 
-TraceView::TraceView(const tpb::TracesData& trace) {
+TraceView::TraceView(const tpb::TracesData& trace, bool structure) {
   size_t count = 0;
   for (const tpb::ResourceSpans& rs : trace.resource_spans()) {
     for (const tpb::ScopeSpans& ss : rs.scope_spans()) count += ss.spans_size();
@@ -44,18 +45,48 @@ TraceView::TraceView(const tpb::TracesData& trace) {
   // Scratch reused by the thread's views (no allocation per trace once warm): span IDs sorted
   // for the parent lookups, the children of each span (CSR), the walk's stack.
   thread_local std::vector<std::pair<std::string_view, int32_t>> ids;
+  thread_local std::vector<std::pair<uint64_t, int32_t>> ids64;
   thread_local std::vector<int32_t> child_start, child_list, fill;
   thread_local std::vector<std::pair<int32_t, int32_t>> stack;
-  ids.clear();
+  bool all8 = true;
   for (int32_t i = 0; i < n; ++i) {
     const tpb::Span& s = *spans_[i].span;
     start_ = std::min<uint64_t>(start_, s.start_time_unix_nano());
     end_ = std::max<uint64_t>(end_, s.end_time_unix_nano());
-    ids.emplace_back(s.span_id(), i);
+    all8 = all8 && s.span_id().size() == 8;
+    if (std::all_of(s.parent_span_id().begin(), s.parent_span_id().end(),
+                    [](char c) { return c == '\0'; })) {
+      if (root_ < 0) root_ = i;
+      spans_[i].is_root = true;
+    }
   }
   if (end_ < start_) end_ = start_;
-  std::sort(ids.begin(), ids.end());  // equal IDs: the first span wins, as a map keeps it
+  if (!structure) return;
+  // Span IDs sorted for the parent lookups; 8-byte IDs (all of OTLP's) as integers. Equal IDs:
+  // the first span wins, as a map keeps it.
+  const auto key8 = [](std::string_view id) {
+    uint64_t k;
+    std::memcpy(&k, id.data(), 8);
+    return k;
+  };
+  ids.clear();
+  ids64.clear();
+  for (int32_t i = 0; i < n; ++i) {
+    if (all8) {
+      ids64.emplace_back(key8(spans_[i].span->span_id()), i);
+    } else {
+      ids.emplace_back(spans_[i].span->span_id(), i);
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  std::sort(ids64.begin(), ids64.end());
   const auto find = [&](std::string_view id) -> int32_t {
+    if (all8) {
+      if (id.size() != 8) return -1;
+      const uint64_t k = key8(id);
+      auto it = std::lower_bound(ids64.begin(), ids64.end(), std::pair<uint64_t, int32_t>(k, -1));
+      return it != ids64.end() && it->first == k ? it->second : -1;
+    }
     auto it =
         std::lower_bound(ids.begin(), ids.end(), std::pair<std::string_view, int32_t>(id, -1));
     return it != ids.end() && it->first == id ? it->second : -1;
@@ -63,12 +94,7 @@ TraceView::TraceView(const tpb::TracesData& trace) {
   child_start.assign(static_cast<size_t>(n) + 1, 0);
   for (int32_t i = 0; i < n; ++i) {
     const tpb::Span& s = *spans_[i].span;
-    if (std::all_of(s.parent_span_id().begin(), s.parent_span_id().end(),
-                    [](char c) { return c == '\0'; })) {
-      if (root_ < 0) root_ = i;
-      spans_[i].is_root = true;
-      continue;
-    }
+    if (spans_[i].is_root) continue;
     const int32_t p = find(s.parent_span_id());
     if (p < 0 || p == i) continue;
     spans_[i].parent = p;
@@ -1048,8 +1074,16 @@ void AddUnique(std::vector<std::string>* v, const std::string& s) {
 // Collects the attributes a query reads and compiles its literal regexes.
 void Walk(const Node& n, Plan* plan, std::vector<Attribute>* shown,
           std::map<const Node*, std::unique_ptr<RE2>>* res) {
+  if (n.kind == NodeKind::kSpansetOp && n.op != Op::kSpansetAnd && n.op != Op::kSpansetUnion) {
+    plan->refs.needs_structure = true;
+  }
   if (n.kind == NodeKind::kAttribute) {
     const Attribute& a = n.attr;
+    if (a.parent || a.intrinsic == Intrinsic::kParent || a.intrinsic == Intrinsic::kChildCount ||
+        a.intrinsic == Intrinsic::kNestedSetLeft || a.intrinsic == Intrinsic::kNestedSetRight ||
+        a.intrinsic == Intrinsic::kNestedSetParent) {
+      plan->refs.needs_structure = true;
+    }
     switch (a.scope) {
       case Scope::kSpan:
         AddUnique(&plan->refs.span_keys, a.name);

@@ -75,7 +75,10 @@ struct SpanRef {
 // nested-set numbers, the trace's time range and root. The TracesData must outlive the view.
 class TraceView {
  public:
-  explicit TraceView(const opentelemetry::proto::trace::v1::TracesData& trace);
+  // Without `structure` (a query that never asks: Plan's refs.needs_structure false) the parent
+  // links, nested-set numbers and child counts are not computed (parent -1, 0s).
+  explicit TraceView(const opentelemetry::proto::trace::v1::TracesData& trace,
+                     bool structure = true);
 
   const std::vector<SpanRef>& spans() const { return spans_; }
   uint64_t start_unix_nano() const { return start_; }
@@ -108,6 +111,9 @@ struct QueryRefs {
   // The query reads events, links or instrumentation scopes (attributes or intrinsics): a
   // projection that leaves them out cannot be used.
   bool needs_events_links_scope = false;
+  // The query needs parent links or nested sets (structural operators, `parent.`, childCount,
+  // the nested-set intrinsics): TraceView's `structure`.
+  bool needs_structure = false;
 };
 
 // A condition every matching trace satisfies on at least one of its spans (a necessary

@@ -3,7 +3,8 @@
 // spans, a parent cycle, a span whose parent is missing, events, links, arrays, every attribute
 // type). A query that parses compiles and evaluates without crashing, hanging or unbounded
 // recursion; the span sets hold valid, ascending, distinct span indexes; evaluation is
-// deterministic; and the plan is sound: when the trace matches, every pre-filter condition holds
+// deterministic and the same on a view without structure when the plan says none is needed; and
+// the plan is sound: when the trace matches, every pre-filter condition holds
 // on some span (or the span's value is one the pre-filter cannot judge and keeps), so the store's
 // column pre-filter never drops a matching trace.
 #include <cstdint>
@@ -218,6 +219,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<traceql::SpanSet> again = (*program)->Evaluate(view);
   Check(again.size() == sets.size());
   for (size_t i = 0; i < sets.size(); ++i) Check(again[i].spans == sets[i].spans);
+  // A view built with only what the plan says the query needs answers the same.
+  const traceql::TraceView lean(trace, (*program)->plan().refs.needs_structure);
+  const std::vector<traceql::SpanSet> lean_sets = (*program)->Evaluate(lean);
+  Check(lean_sets.size() == sets.size());
+  for (size_t i = 0; i < sets.size(); ++i) Check(lean_sets[i].spans == sets[i].spans);
   if (!sets.empty()) {
     for (const traceql::TraceCondition& c : (*program)->plan().conditions) {
       bool some = false;

@@ -61,14 +61,58 @@ constexpr const char* kImplementedKeys[] = {
     "overrides.defaults.ingestion.rate_limit_bytes",
     "overrides.defaults.ingestion.burst_size_bytes",
     "overrides.defaults.global.max_bytes_per_trace",
+    // the metrics-generator (generator_config.h)
+    "metrics_generator.registry.collection_interval",
+    "metrics_generator.registry.stale_duration",
+    "metrics_generator.registry.external_labels",
+    "metrics_generator.registry.inject_tenant_id_as",
+    "metrics_generator.registry.max_label_name_length",
+    "metrics_generator.registry.max_label_value_length",
+    "metrics_generator.processor.service_graphs.wait",
+    "metrics_generator.processor.service_graphs.max_items",
+    "metrics_generator.processor.service_graphs.workers",
+    "metrics_generator.processor.service_graphs.histogram_buckets",
+    "metrics_generator.processor.service_graphs.dimensions",
+    "metrics_generator.processor.service_graphs.enable_client_server_prefix",
+    "metrics_generator.processor.service_graphs.enable_messaging_system_latency_histogram",
+    "metrics_generator.processor.service_graphs.enable_virtual_node_label",
+    "metrics_generator.processor.service_graphs.peer_attributes",
+    "metrics_generator.processor.service_graphs.database_name_attributes",
+    "metrics_generator.processor.service_graphs.span_multiplier_key",
+    "metrics_generator.processor.span_metrics.histogram_buckets",
+    "metrics_generator.processor.span_metrics.intrinsic_dimensions.service",
+    "metrics_generator.processor.span_metrics.intrinsic_dimensions.span_name",
+    "metrics_generator.processor.span_metrics.intrinsic_dimensions.span_kind",
+    "metrics_generator.processor.span_metrics.intrinsic_dimensions.status_code",
+    "metrics_generator.processor.span_metrics.intrinsic_dimensions.status_message",
+    "metrics_generator.processor.span_metrics.dimensions",
+    "metrics_generator.processor.span_metrics.dimension_mappings",
+    "metrics_generator.processor.span_metrics.enable_target_info",
+    "metrics_generator.processor.span_metrics.enable_instance_label",
+    "metrics_generator.processor.span_metrics.filter_policies",
+    "metrics_generator.processor.span_metrics.span_multiplier_key",
+    "metrics_generator.processor.span_metrics.target_info_excluded_dimensions",
+    "metrics_generator.storage.path",
+    "metrics_generator.storage.remote_write",
+    "metrics_generator.storage.remote_write_flush_deadline",
+    "metrics_generator.storage.remote_write_add_org_id_header",
+    "metrics_generator.metrics_ingestion_time_range_slack",
+    "overrides.defaults.metrics_generator.processors",
+    "overrides.defaults.metrics_generator.max_active_series",
+    "overrides.defaults.metrics_generator.generate_native_histograms",
+    "overrides.defaults.metrics_generator.collection_interval",
+    "overrides.defaults.metrics_generator.disable_collection",
+    "overrides.defaults.metrics_generator.ingestion_time_range_slack",
+    "overrides.defaults.metrics_generator.native_histogram_bucket_factor",
+    "overrides.defaults.metrics_generator.native_histogram_max_bucket_number",
+    "overrides.defaults.metrics_generator.native_histogram_min_reset_duration",
+    "overrides.defaults.metrics_generator.remote_write_headers",
 };
 
-// Real Tempo keys accepted without a warning because a later issue uses them: the
-// metrics-generator (its block and its per-tenant overrides) and the rest of the S3 client
-// settings (the object-store issue).
+// Real Tempo keys accepted without a warning because a later issue uses them: the rest of the
+// S3 client settings (the object-store issue). The metrics-generator's keys not read (ring,
+// local_blocks, its WAL tuning, the per-tenant processor overrides) are warned about.
 constexpr const char* kAcceptedPrefixes[] = {
-    "metrics_generator.",
-    "overrides.defaults.metrics_generator.",
     "storage.trace.s3.",
 };
 
@@ -276,7 +320,9 @@ std::string TracesConfig::EffectiveYaml() const {
   defaults["ingestion"]["rate_limit_bytes"] = ingestion_rate_limit_bytes;
   defaults["ingestion"]["burst_size_bytes"] = ingestion_burst_size_bytes;
   defaults["global"]["max_bytes_per_trace"] = max_bytes_per_trace;
+  defaults["metrics_generator"] = internal::GeneratorOverridesYaml(generator_overrides);
   root["overrides"]["defaults"] = defaults;
+  root["metrics_generator"] = internal::GeneratorYaml(metrics_generator);
   YAML::Emitter out;
   out << root;
   return std::string(out.c_str()) + "\n";
@@ -415,8 +461,14 @@ absl::StatusOr<TracesConfigResult> DecodeTracesConfig(const YAML::Node& root,
       global.Read("max_bytes_per_trace", &c.max_bytes_per_trace);
       CheckNonNegative(global, "max_bytes_per_trace", c.max_bytes_per_trace);
       MarkAllUsed(global);
+      config::Decoder generator_overrides = defaults_block.Child("metrics_generator");
+      internal::DecodeGeneratorOverrides(generator_overrides, &c.generator_overrides);
       MarkAllUsed(defaults_block);
       MarkAllUsed(overrides);
+    }
+    {
+      config::Decoder generator = d.Child("metrics_generator");
+      internal::DecodeGenerator(generator, &c.metrics_generator, &errors, &result.warnings);
     }
     // Tempo runs the modules named by `target`; sprout traces is one process with all of
     // them, so another target would silently expose a different surface: refused.

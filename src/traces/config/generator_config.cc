@@ -223,6 +223,17 @@ void DecodePolicyMatch(config::Decoder& parent, std::string_view key, PolicyMatc
            });
 }
 
+void DecodeFilterPolicies(config::Decoder& d, std::vector<FilterPolicy>* out,
+                          std::vector<std::string>* errors) {
+  ReadList(d, "filter_policies", out, errors, [errors](config::Decoder& p, FilterPolicy* policy) {
+    DecodePolicyMatch(p, "include", &policy->include, errors);
+    DecodePolicyMatch(p, "include_any", &policy->include_any, errors);
+    DecodePolicyMatch(p, "exclude", &policy->exclude, errors);
+  });
+}
+
+// The keys a tenant cannot set (wait, max_items, workers, database_name_attributes) were
+// already refused as unknown below overrides, so one reader serves both blocks.
 void DecodeServiceGraphs(config::Decoder& d, ServiceGraphsConfig* sg) {
   d.Read("wait", &sg->wait);
   d.Read("max_items", &sg->max_items);
@@ -267,12 +278,7 @@ void DecodeSpanMetrics(config::Decoder& d, SpanMetricsConfig* sm,
            });
   d.Read("enable_target_info", &sm->enable_target_info);
   d.Read("enable_instance_label", &sm->enable_instance_label);
-  ReadList(d, "filter_policies", &sm->filter_policies, errors,
-           [errors](config::Decoder& p, FilterPolicy* policy) {
-             DecodePolicyMatch(p, "include", &policy->include, errors);
-             DecodePolicyMatch(p, "include_any", &policy->include_any, errors);
-             DecodePolicyMatch(p, "exclude", &policy->exclude, errors);
-           });
+  DecodeFilterPolicies(d, &sm->filter_policies, errors);
   d.Read("span_multiplier_key", &sm->span_multiplier_key);
   d.Read("target_info_excluded_dimensions", &sm->target_info_excluded_dimensions);
   MarkAllUsed(d);
@@ -315,6 +321,44 @@ YAML::Node PolicyMatchYaml(const PolicyMatch& m) {
   }
   out["attributes"] = attrs;
   return out;
+}
+
+YAML::Node PoliciesYaml(const std::vector<FilterPolicy>& list) {
+  YAML::Node policies(YAML::NodeType::Sequence);
+  for (const FilterPolicy& p : list) {
+    YAML::Node policy(YAML::NodeType::Map);
+    if (p.include.present) policy["include"] = PolicyMatchYaml(p.include);
+    if (p.include_any.present) policy["include_any"] = PolicyMatchYaml(p.include_any);
+    if (p.exclude.present) policy["exclude"] = PolicyMatchYaml(p.exclude);
+    policies.push_back(policy);
+  }
+  return policies;
+}
+
+YAML::Node SpanMetricsYaml(const SpanMetricsConfig& sm) {
+  YAML::Node s(YAML::NodeType::Map);
+  s["histogram_buckets"] = Buckets(sm.histogram_buckets);
+  s["intrinsic_dimensions"]["service"] = sm.intrinsic_dimensions.service;
+  s["intrinsic_dimensions"]["span_name"] = sm.intrinsic_dimensions.span_name;
+  s["intrinsic_dimensions"]["span_kind"] = sm.intrinsic_dimensions.span_kind;
+  s["intrinsic_dimensions"]["status_code"] = sm.intrinsic_dimensions.status_code;
+  s["intrinsic_dimensions"]["status_message"] = sm.intrinsic_dimensions.status_message;
+  s["dimensions"] = Strings(sm.dimensions);
+  YAML::Node mappings(YAML::NodeType::Sequence);
+  for (const DimensionMapping& m : sm.dimension_mappings) {
+    YAML::Node mapping(YAML::NodeType::Map);
+    mapping["name"] = m.name;
+    mapping["source_labels"] = Strings(m.source_labels);
+    mapping["join"] = m.join;
+    mappings.push_back(mapping);
+  }
+  s["dimension_mappings"] = mappings;
+  s["enable_target_info"] = sm.enable_target_info;
+  s["enable_instance_label"] = sm.enable_instance_label;
+  s["filter_policies"] = PoliciesYaml(sm.filter_policies);
+  s["span_multiplier_key"] = sm.span_multiplier_key;
+  s["target_info_excluded_dimensions"] = Strings(sm.target_info_excluded_dimensions);
+  return s;
 }
 
 }  // namespace
@@ -376,7 +420,19 @@ void DecodeGenerator(config::Decoder& d, GeneratorConfig* out, std::vector<std::
   MarkAllUsed(d);
 }
 
-void DecodeGeneratorOverrides(config::Decoder& d, GeneratorOverrides* out) {
+void DecodeGeneratorOverrides(config::Decoder& d, const GeneratorConfig& generator,
+                              GeneratorOverrides* out, std::vector<std::string>* errors) {
+  out->service_graphs = generator.service_graphs;
+  out->span_metrics = generator.span_metrics;
+  {
+    config::Decoder processor = d.Child("processor");
+    config::Decoder sg = processor.Child("service_graphs");
+    DecodeFilterPolicies(sg, &out->service_graphs.filter_policies, errors);
+    DecodeServiceGraphs(sg, &out->service_graphs);
+    config::Decoder sm = processor.Child("span_metrics");
+    DecodeSpanMetrics(sm, &out->span_metrics, errors);
+    MarkAllUsed(processor);
+  }
   d.Read("processors", &out->processors);
   d.Read("max_active_series", &out->max_active_series);
   d.Read("generate_native_histograms", &out->generate_native_histograms);
@@ -440,38 +496,7 @@ YAML::Node GeneratorYaml(const GeneratorConfig& c) {
   g["span_multiplier_key"] = sg.span_multiplier_key;
   out["processor"]["service_graphs"] = g;
 
-  const SpanMetricsConfig& sm = c.span_metrics;
-  YAML::Node s(YAML::NodeType::Map);
-  s["histogram_buckets"] = Buckets(sm.histogram_buckets);
-  s["intrinsic_dimensions"]["service"] = sm.intrinsic_dimensions.service;
-  s["intrinsic_dimensions"]["span_name"] = sm.intrinsic_dimensions.span_name;
-  s["intrinsic_dimensions"]["span_kind"] = sm.intrinsic_dimensions.span_kind;
-  s["intrinsic_dimensions"]["status_code"] = sm.intrinsic_dimensions.status_code;
-  s["intrinsic_dimensions"]["status_message"] = sm.intrinsic_dimensions.status_message;
-  s["dimensions"] = Strings(sm.dimensions);
-  YAML::Node mappings(YAML::NodeType::Sequence);
-  for (const DimensionMapping& m : sm.dimension_mappings) {
-    YAML::Node mapping(YAML::NodeType::Map);
-    mapping["name"] = m.name;
-    mapping["source_labels"] = Strings(m.source_labels);
-    mapping["join"] = m.join;
-    mappings.push_back(mapping);
-  }
-  s["dimension_mappings"] = mappings;
-  s["enable_target_info"] = sm.enable_target_info;
-  s["enable_instance_label"] = sm.enable_instance_label;
-  YAML::Node policies(YAML::NodeType::Sequence);
-  for (const FilterPolicy& p : sm.filter_policies) {
-    YAML::Node policy(YAML::NodeType::Map);
-    if (p.include.present) policy["include"] = PolicyMatchYaml(p.include);
-    if (p.include_any.present) policy["include_any"] = PolicyMatchYaml(p.include_any);
-    if (p.exclude.present) policy["exclude"] = PolicyMatchYaml(p.exclude);
-    policies.push_back(policy);
-  }
-  s["filter_policies"] = policies;
-  s["span_multiplier_key"] = sm.span_multiplier_key;
-  s["target_info_excluded_dimensions"] = Strings(sm.target_info_excluded_dimensions);
-  out["processor"]["span_metrics"] = s;
+  out["processor"]["span_metrics"] = SpanMetricsYaml(c.span_metrics);
 
   YAML::Node storage(YAML::NodeType::Map);
   storage["path"] = c.storage_path;
@@ -524,6 +549,18 @@ YAML::Node GeneratorOverridesYaml(const GeneratorOverrides& o) {
   out["native_histogram_min_reset_duration"] =
       FormatGoDuration(o.native_histogram_min_reset_duration);
   out["remote_write_headers"] = StringMap(o.remote_write_headers);
+  const ServiceGraphsConfig& sg = o.service_graphs;
+  YAML::Node g(YAML::NodeType::Map);
+  g["dimensions"] = Strings(sg.dimensions);
+  g["enable_client_server_prefix"] = sg.enable_client_server_prefix;
+  g["enable_messaging_system_latency_histogram"] = sg.enable_messaging_system_latency_histogram;
+  g["enable_virtual_node_label"] = sg.enable_virtual_node_label;
+  g["filter_policies"] = PoliciesYaml(sg.filter_policies);
+  g["histogram_buckets"] = Buckets(sg.histogram_buckets);
+  g["peer_attributes"] = Strings(sg.peer_attributes);
+  g["span_multiplier_key"] = sg.span_multiplier_key;
+  out["processor"]["service_graphs"] = g;
+  out["processor"]["span_metrics"] = SpanMetricsYaml(o.span_metrics);
   return out;
 }
 

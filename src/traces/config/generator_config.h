@@ -98,6 +98,9 @@ struct ServiceGraphsConfig {
   std::vector<std::string> peer_attributes = {"peer.service", "db.name", "db.system"};
   std::vector<std::string> database_name_attributes = {"db.namespace", "db.name", "db.system"};
   std::string span_multiplier_key;
+  // Per tenant only (overrides.defaults.metrics_generator.processor.service_graphs.
+  // filter_policies): not a key of the metrics_generator block in this Tempo version.
+  std::vector<FilterPolicy> filter_policies;
 };
 
 struct SpanMetricsConfig {
@@ -149,6 +152,13 @@ struct GeneratorOverrides {
   int64_t native_histogram_max_bucket_number = 100;
   absl::Duration native_histogram_min_reset_duration = absl::Minutes(15);
   std::map<std::string, std::string> remote_write_headers;
+  // The tenant's processor settings: metrics_generator.processor.* with each key set under
+  // overrides.defaults.metrics_generator.processor.* replacing the generator's value
+  // (service_graphs: dimensions, enable_client_server_prefix,
+  // enable_messaging_system_latency_histogram, enable_virtual_node_label, filter_policies,
+  // histogram_buckets, peer_attributes, span_multiplier_key; span_metrics: every key).
+  ServiceGraphsConfig service_graphs;
+  SpanMetricsConfig span_metrics;
 
   bool HasProcessor(std::string_view name) const;
 };
@@ -159,8 +169,10 @@ namespace internal {
 // remote_write keys not read to *warnings.
 void DecodeGenerator(config::Decoder& generator, GeneratorConfig* out,
                      std::vector<std::string>* errors, std::vector<std::string>* warnings);
-// Reads the scalar keys of `overrides.defaults.metrics_generator` into *out.
-void DecodeGeneratorOverrides(config::Decoder& overrides, GeneratorOverrides* out);
+// Reads `overrides.defaults.metrics_generator` into *out; the tenant's processor settings start
+// from `generator` (decoded first). List entries' errors go to *errors.
+void DecodeGeneratorOverrides(config::Decoder& overrides, const GeneratorConfig& generator,
+                              GeneratorOverrides* out, std::vector<std::string>* errors);
 // The effective YAML of each block (secrets masked).
 YAML::Node GeneratorYaml(const GeneratorConfig& config);
 YAML::Node GeneratorOverridesYaml(const GeneratorOverrides& overrides);

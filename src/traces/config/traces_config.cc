@@ -107,6 +107,31 @@ constexpr const char* kImplementedKeys[] = {
     "overrides.defaults.metrics_generator.native_histogram_max_bucket_number",
     "overrides.defaults.metrics_generator.native_histogram_min_reset_duration",
     "overrides.defaults.metrics_generator.remote_write_headers",
+    "overrides.defaults.metrics_generator.processor.service_graphs.dimensions",
+    "overrides.defaults.metrics_generator.processor.service_graphs.enable_client_server_prefix",
+    "overrides.defaults.metrics_generator.processor.service_graphs."
+    "enable_messaging_system_latency_histogram",
+    "overrides.defaults.metrics_generator.processor.service_graphs.enable_virtual_node_label",
+    "overrides.defaults.metrics_generator.processor.service_graphs.filter_policies",
+    "overrides.defaults.metrics_generator.processor.service_graphs.histogram_buckets",
+    "overrides.defaults.metrics_generator.processor.service_graphs.peer_attributes",
+    "overrides.defaults.metrics_generator.processor.service_graphs.span_multiplier_key",
+    "overrides.defaults.metrics_generator.processor.span_metrics.dimension_mappings",
+    "overrides.defaults.metrics_generator.processor.span_metrics.dimensions",
+    "overrides.defaults.metrics_generator.processor.span_metrics.enable_instance_label",
+    "overrides.defaults.metrics_generator.processor.span_metrics.enable_target_info",
+    "overrides.defaults.metrics_generator.processor.span_metrics.filter_policies",
+    "overrides.defaults.metrics_generator.processor.span_metrics.histogram_buckets",
+    "overrides.defaults.metrics_generator.processor.span_metrics.intrinsic_dimensions.service",
+    "overrides.defaults.metrics_generator.processor.span_metrics.intrinsic_dimensions.span_name",
+    "overrides.defaults.metrics_generator.processor.span_metrics.intrinsic_dimensions.span_kind",
+    "overrides.defaults.metrics_generator.processor.span_metrics.intrinsic_dimensions."
+    "status_code",
+    "overrides.defaults.metrics_generator.processor.span_metrics.intrinsic_dimensions."
+    "status_message",
+    "overrides.defaults.metrics_generator.processor.span_metrics.span_multiplier_key",
+    "overrides.defaults.metrics_generator.processor.span_metrics."
+    "target_info_excluded_dimensions",
 };
 
 // Real Tempo keys accepted without a warning because a later issue uses them: the rest of the
@@ -115,6 +140,11 @@ constexpr const char* kImplementedKeys[] = {
 constexpr const char* kAcceptedPrefixes[] = {
     "storage.trace.s3.",
 };
+
+// A per-tenant Tempo key whose value is a map of flags (Tempo lists it as one leaf): its five
+// flags are implemented keys, so another key below it is an error, not a warning.
+constexpr const char kIntrinsicDimensionsOverride[] =
+    "overrides.defaults.metrics_generator.processor.span_metrics.intrinsic_dimensions";
 
 struct KeyIndex {
   absl::flat_hash_set<std::string> implemented;
@@ -257,6 +287,8 @@ KeyClass ClassifyKey(std::string_view dotted_path) {
   for (size_t dot = path.rfind('.'); dot != std::string::npos && dot > 0;
        dot = path.rfind('.', dot - 1)) {
     const std::string parent = path.substr(0, dot);
+    // A map-valued Tempo key whose keys are all implemented: anything else below it is a typo.
+    if (parent == kIntrinsicDimensionsOverride) return KeyClass::kUnknown;
     if (index.tempo_leaves.contains(parent)) return LeafClass(parent);
   }
   return KeyClass::kUnknown;
@@ -449,6 +481,11 @@ absl::StatusOr<TracesConfigResult> DecodeTracesConfig(const YAML::Node& root,
       MarkAllUsed(storage);
     }
     {
+      // Before the overrides: a tenant's processor settings start from the generator's.
+      config::Decoder generator = d.Child("metrics_generator");
+      internal::DecodeGenerator(generator, &c.metrics_generator, &errors, &result.warnings);
+    }
+    {
       config::Decoder overrides = d.Child("overrides");
       config::Decoder defaults_block = overrides.Child("defaults");
       config::Decoder ingestion = defaults_block.Child("ingestion");
@@ -462,13 +499,10 @@ absl::StatusOr<TracesConfigResult> DecodeTracesConfig(const YAML::Node& root,
       CheckNonNegative(global, "max_bytes_per_trace", c.max_bytes_per_trace);
       MarkAllUsed(global);
       config::Decoder generator_overrides = defaults_block.Child("metrics_generator");
-      internal::DecodeGeneratorOverrides(generator_overrides, &c.generator_overrides);
+      internal::DecodeGeneratorOverrides(generator_overrides, c.metrics_generator,
+                                         &c.generator_overrides, &errors);
       MarkAllUsed(defaults_block);
       MarkAllUsed(overrides);
-    }
-    {
-      config::Decoder generator = d.Child("metrics_generator");
-      internal::DecodeGenerator(generator, &c.metrics_generator, &errors, &result.warnings);
     }
     // Tempo runs the modules named by `target`; sprout traces is one process with all of
     // them, so another target would silently expose a different surface: refused.

@@ -457,8 +457,13 @@ TEST(TracesConfigTest, ClassifyKey) {
   EXPECT_EQ(ClassifyKey("metrics_generator.ring.heartbeat_period"), KeyClass::kNotImplemented);
   EXPECT_EQ(ClassifyKey("metrics_generator.processor.local_blocks.max_live_traces"),
             KeyClass::kNotImplemented);
-  EXPECT_EQ(ClassifyKey("overrides.defaults.metrics_generator.processor.span_metrics.dimensions"),
+  EXPECT_EQ(ClassifyKey("overrides.defaults.metrics_generator.forwarder.queue_size"),
             KeyClass::kNotImplemented);
+  EXPECT_EQ(ClassifyKey("overrides.defaults.metrics_generator.processor.span_metrics.dimensions"),
+            KeyClass::kImplemented);
+  // Not a per-tenant key in Tempo.
+  EXPECT_EQ(ClassifyKey("overrides.defaults.metrics_generator.processor.service_graphs.wait"),
+            KeyClass::kUnknown);
   EXPECT_EQ(ClassifyKey("storage.trace"), KeyClass::kBlock);
   EXPECT_EQ(ClassifyKey("distributor.receivers.otlp"), KeyClass::kBlock);
   // Below distributor.receivers: the collector's receiver settings, part of a real Tempo key.
@@ -523,6 +528,9 @@ TEST(TracesConfigTest, GeneratorDefaultsAreTempos) {
   EXPECT_EQ(o.native_histogram_max_bucket_number, 100);
   EXPECT_EQ(o.native_histogram_min_reset_duration, absl::Minutes(15));
   EXPECT_THAT(o.remote_write_headers, IsEmpty());
+  EXPECT_EQ(o.service_graphs.histogram_buckets, sg.histogram_buckets);
+  EXPECT_EQ(o.span_metrics.histogram_buckets, sm.histogram_buckets);
+  EXPECT_TRUE(o.span_metrics.intrinsic_dimensions.span_kind);
 }
 
 constexpr char kFullGenerator[] = R"({
@@ -570,7 +578,14 @@ constexpr char kFullGenerator[] = R"({
     generate_native_histograms: both, collection_interval: 1m, disable_collection: true,
     ingestion_time_range_slack: 45s, native_histogram_bucket_factor: 1.5,
     native_histogram_max_bucket_number: 20, native_histogram_min_reset_duration: 1h,
-    remote_write_headers: {X-Team: a}}}}
+    remote_write_headers: {X-Team: a},
+    processor: {
+      service_graphs: {dimensions: [tenant.dim], enable_client_server_prefix: false,
+                       histogram_buckets: [1, 2],
+                       filter_policies: [{exclude: {match_type: strict, attributes: [
+                                            {key: resource.service.name, value: noisy}]}}]},
+      span_metrics: {enable_target_info: false, intrinsic_dimensions: {span_kind: false},
+                     dimension_mappings: [{name: m2, source_labels: [a, b]}]}}}}}
 })";
 
 void ExpectFullGenerator(const TracesConfig& c) {
@@ -664,6 +679,26 @@ void ExpectFullGenerator(const TracesConfig& c) {
   EXPECT_EQ(o.native_histogram_max_bucket_number, 20);
   EXPECT_EQ(o.native_histogram_min_reset_duration, absl::Hours(1));
   EXPECT_EQ(o.remote_write_headers.at("X-Team"), "a");
+  // The tenant's processors: the generator's settings, each key the tenant sets replacing its.
+  EXPECT_THAT(o.service_graphs.dimensions, ElementsAre("tenant.dim"));
+  EXPECT_FALSE(o.service_graphs.enable_client_server_prefix);
+  EXPECT_THAT(o.service_graphs.histogram_buckets, ElementsAre(1.0, 2.0));
+  ASSERT_EQ(o.service_graphs.filter_policies.size(), 1u);
+  EXPECT_TRUE(o.service_graphs.filter_policies[0].exclude.present);
+  EXPECT_EQ(o.service_graphs.filter_policies[0].exclude.attributes[0].value, "noisy");
+  EXPECT_EQ(o.service_graphs.wait, absl::Seconds(2));  // from the generator
+  EXPECT_TRUE(o.service_graphs.enable_virtual_node_label);
+  EXPECT_THAT(o.service_graphs.peer_attributes, ElementsAre("peer.service"));
+  EXPECT_THAT(g.service_graphs.filter_policies, IsEmpty());
+  EXPECT_FALSE(o.span_metrics.enable_target_info);
+  EXPECT_TRUE(g.span_metrics.enable_target_info);  // the generator's own is untouched
+  EXPECT_FALSE(o.span_metrics.intrinsic_dimensions.span_kind);
+  EXPECT_FALSE(o.span_metrics.intrinsic_dimensions.service);  // from the generator
+  EXPECT_TRUE(o.span_metrics.intrinsic_dimensions.status_message);
+  ASSERT_EQ(o.span_metrics.dimension_mappings.size(), 1u);
+  EXPECT_EQ(o.span_metrics.dimension_mappings[0].name, "m2");
+  EXPECT_THAT(o.span_metrics.dimensions, ElementsAre("http.route"));
+  ASSERT_EQ(o.span_metrics.filter_policies.size(), 2u);
 }
 
 TEST(TracesConfigTest, EveryGeneratorKeyIsRead) {
@@ -704,14 +739,14 @@ TEST(TracesConfigTest, GeneratorKeysNotReadAreWarningsAndTyposErrors) {
   auto ok = LoadYaml(R"({storage: {trace: {backend: local}},
     metrics_generator: {ring: {heartbeat_period: 5s},
                         storage: {remote_write: [{url: "http://p", queue_config: {capacity: 1}}]}},
-    overrides: {defaults: {metrics_generator: {processor: {span_metrics: {dimensions: [a]}}}}}})");
+    overrides: {defaults: {metrics_generator: {forwarder: {workers: 2}}}}})");
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_THAT(
       ok->warnings,
       ElementsAre("'metrics_generator::ring::heartbeat_period' is a Tempo setting that sprout "
                   "traces does not implement yet; it is ignored",
-                  "'overrides::defaults::metrics_generator::processor::span_metrics::dimensions' "
-                  "is a Tempo setting that sprout traces does not implement yet; it is ignored",
+                  "'overrides::defaults::metrics_generator::forwarder::workers' is a Tempo "
+                  "setting that sprout traces does not implement yet; it is ignored",
                   "'metrics_generator::storage::remote_write[0]::queue_config' is a Prometheus "
                   "remote_write setting that sprout traces does not implement yet; it is "
                   "ignored"));
@@ -723,7 +758,9 @@ TEST(TracesConfigTest, GeneratorKeysNotReadAreWarningsAndTyposErrors) {
                                         attributes: [{key: k, value: v, extra: 1}]}}]}},
                         storage: {remote_write: [{url: "http://p", urll: x,
                                                   basic_auth: {user: u}}]}},
-    overrides: {defaults: {metrics_generator: {procesors: [span-metrics]}}}})");
+    overrides: {defaults: {metrics_generator: {procesors: [span-metrics],
+        processor: {service_graphs: {wait: 1s},
+                    span_metrics: {intrinsic_dimensions: {kind: true}}}}}}})");
   ASSERT_FALSE(bad.ok());
   const std::string msg(bad.status().message());
   EXPECT_THAT(msg, HasSubstr("'metrics_generator::registry' has invalid keys: "
@@ -740,6 +777,11 @@ TEST(TracesConfigTest, GeneratorKeysNotReadAreWarningsAndTyposErrors) {
                              "invalid keys: user"));
   EXPECT_THAT(msg, HasSubstr("'overrides::defaults::metrics_generator' has invalid keys: "
                              "procesors"));
+  // Tempo has no per-tenant `wait`.
+  EXPECT_THAT(msg, HasSubstr("'overrides::defaults::metrics_generator::processor::service_graphs' "
+                             "has invalid keys: wait"));
+  EXPECT_THAT(msg, HasSubstr("'overrides::defaults::metrics_generator::processor::span_metrics::"
+                             "intrinsic_dimensions' has invalid keys: kind"));
 }
 
 TEST(TracesConfigTest, GeneratorWrongTypesAreErrorsNamingTheKey) {

@@ -61,16 +61,90 @@ constexpr const char* kImplementedKeys[] = {
     "overrides.defaults.ingestion.rate_limit_bytes",
     "overrides.defaults.ingestion.burst_size_bytes",
     "overrides.defaults.global.max_bytes_per_trace",
+    // the metrics-generator (generator_config.h)
+    "metrics_generator.registry.collection_interval",
+    "metrics_generator.registry.stale_duration",
+    "metrics_generator.registry.external_labels",
+    "metrics_generator.registry.inject_tenant_id_as",
+    "metrics_generator.registry.max_label_name_length",
+    "metrics_generator.registry.max_label_value_length",
+    "metrics_generator.processor.service_graphs.wait",
+    "metrics_generator.processor.service_graphs.max_items",
+    "metrics_generator.processor.service_graphs.workers",
+    "metrics_generator.processor.service_graphs.histogram_buckets",
+    "metrics_generator.processor.service_graphs.dimensions",
+    "metrics_generator.processor.service_graphs.enable_client_server_prefix",
+    "metrics_generator.processor.service_graphs.enable_messaging_system_latency_histogram",
+    "metrics_generator.processor.service_graphs.enable_virtual_node_label",
+    "metrics_generator.processor.service_graphs.peer_attributes",
+    "metrics_generator.processor.service_graphs.database_name_attributes",
+    "metrics_generator.processor.service_graphs.span_multiplier_key",
+    "metrics_generator.processor.span_metrics.histogram_buckets",
+    "metrics_generator.processor.span_metrics.intrinsic_dimensions.service",
+    "metrics_generator.processor.span_metrics.intrinsic_dimensions.span_name",
+    "metrics_generator.processor.span_metrics.intrinsic_dimensions.span_kind",
+    "metrics_generator.processor.span_metrics.intrinsic_dimensions.status_code",
+    "metrics_generator.processor.span_metrics.intrinsic_dimensions.status_message",
+    "metrics_generator.processor.span_metrics.dimensions",
+    "metrics_generator.processor.span_metrics.dimension_mappings",
+    "metrics_generator.processor.span_metrics.enable_target_info",
+    "metrics_generator.processor.span_metrics.enable_instance_label",
+    "metrics_generator.processor.span_metrics.filter_policies",
+    "metrics_generator.processor.span_metrics.span_multiplier_key",
+    "metrics_generator.processor.span_metrics.target_info_excluded_dimensions",
+    "metrics_generator.storage.path",
+    "metrics_generator.storage.remote_write",
+    "metrics_generator.storage.remote_write_flush_deadline",
+    "metrics_generator.storage.remote_write_add_org_id_header",
+    "metrics_generator.metrics_ingestion_time_range_slack",
+    "overrides.defaults.metrics_generator.processors",
+    "overrides.defaults.metrics_generator.max_active_series",
+    "overrides.defaults.metrics_generator.generate_native_histograms",
+    "overrides.defaults.metrics_generator.collection_interval",
+    "overrides.defaults.metrics_generator.disable_collection",
+    "overrides.defaults.metrics_generator.ingestion_time_range_slack",
+    "overrides.defaults.metrics_generator.native_histogram_bucket_factor",
+    "overrides.defaults.metrics_generator.native_histogram_max_bucket_number",
+    "overrides.defaults.metrics_generator.native_histogram_min_reset_duration",
+    "overrides.defaults.metrics_generator.remote_write_headers",
+    "overrides.defaults.metrics_generator.processor.service_graphs.dimensions",
+    "overrides.defaults.metrics_generator.processor.service_graphs.enable_client_server_prefix",
+    "overrides.defaults.metrics_generator.processor.service_graphs."
+    "enable_messaging_system_latency_histogram",
+    "overrides.defaults.metrics_generator.processor.service_graphs.enable_virtual_node_label",
+    "overrides.defaults.metrics_generator.processor.service_graphs.filter_policies",
+    "overrides.defaults.metrics_generator.processor.service_graphs.histogram_buckets",
+    "overrides.defaults.metrics_generator.processor.service_graphs.peer_attributes",
+    "overrides.defaults.metrics_generator.processor.service_graphs.span_multiplier_key",
+    "overrides.defaults.metrics_generator.processor.span_metrics.dimension_mappings",
+    "overrides.defaults.metrics_generator.processor.span_metrics.dimensions",
+    "overrides.defaults.metrics_generator.processor.span_metrics.enable_instance_label",
+    "overrides.defaults.metrics_generator.processor.span_metrics.enable_target_info",
+    "overrides.defaults.metrics_generator.processor.span_metrics.filter_policies",
+    "overrides.defaults.metrics_generator.processor.span_metrics.histogram_buckets",
+    "overrides.defaults.metrics_generator.processor.span_metrics.intrinsic_dimensions.service",
+    "overrides.defaults.metrics_generator.processor.span_metrics.intrinsic_dimensions.span_name",
+    "overrides.defaults.metrics_generator.processor.span_metrics.intrinsic_dimensions.span_kind",
+    "overrides.defaults.metrics_generator.processor.span_metrics.intrinsic_dimensions."
+    "status_code",
+    "overrides.defaults.metrics_generator.processor.span_metrics.intrinsic_dimensions."
+    "status_message",
+    "overrides.defaults.metrics_generator.processor.span_metrics.span_multiplier_key",
+    "overrides.defaults.metrics_generator.processor.span_metrics."
+    "target_info_excluded_dimensions",
 };
 
-// Real Tempo keys accepted without a warning because a later issue uses them: the
-// metrics-generator (its block and its per-tenant overrides) and the rest of the S3 client
-// settings (the object-store issue).
+// Real Tempo keys accepted without a warning because a later issue uses them: the rest of the
+// S3 client settings (the object-store issue). The metrics-generator's keys not read (ring,
+// local_blocks, its WAL tuning, the per-tenant processor overrides) are warned about.
 constexpr const char* kAcceptedPrefixes[] = {
-    "metrics_generator.",
-    "overrides.defaults.metrics_generator.",
     "storage.trace.s3.",
 };
+
+// A per-tenant Tempo key whose value is a map of flags (Tempo lists it as one leaf): its five
+// flags are implemented keys, so another key below it is an error, not a warning.
+constexpr const char kIntrinsicDimensionsOverride[] =
+    "overrides.defaults.metrics_generator.processor.span_metrics.intrinsic_dimensions";
 
 struct KeyIndex {
   absl::flat_hash_set<std::string> implemented;
@@ -213,6 +287,8 @@ KeyClass ClassifyKey(std::string_view dotted_path) {
   for (size_t dot = path.rfind('.'); dot != std::string::npos && dot > 0;
        dot = path.rfind('.', dot - 1)) {
     const std::string parent = path.substr(0, dot);
+    // A map-valued Tempo key whose keys are all implemented: anything else below it is a typo.
+    if (parent == kIntrinsicDimensionsOverride) return KeyClass::kUnknown;
     if (index.tempo_leaves.contains(parent)) return LeafClass(parent);
   }
   return KeyClass::kUnknown;
@@ -276,7 +352,9 @@ std::string TracesConfig::EffectiveYaml() const {
   defaults["ingestion"]["rate_limit_bytes"] = ingestion_rate_limit_bytes;
   defaults["ingestion"]["burst_size_bytes"] = ingestion_burst_size_bytes;
   defaults["global"]["max_bytes_per_trace"] = max_bytes_per_trace;
+  defaults["metrics_generator"] = internal::GeneratorOverridesYaml(generator_overrides);
   root["overrides"]["defaults"] = defaults;
+  root["metrics_generator"] = internal::GeneratorYaml(metrics_generator);
   YAML::Emitter out;
   out << root;
   return std::string(out.c_str()) + "\n";
@@ -403,6 +481,11 @@ absl::StatusOr<TracesConfigResult> DecodeTracesConfig(const YAML::Node& root,
       MarkAllUsed(storage);
     }
     {
+      // Before the overrides: a tenant's processor settings start from the generator's.
+      config::Decoder generator = d.Child("metrics_generator");
+      internal::DecodeGenerator(generator, &c.metrics_generator, &errors, &result.warnings);
+    }
+    {
       config::Decoder overrides = d.Child("overrides");
       config::Decoder defaults_block = overrides.Child("defaults");
       config::Decoder ingestion = defaults_block.Child("ingestion");
@@ -415,6 +498,9 @@ absl::StatusOr<TracesConfigResult> DecodeTracesConfig(const YAML::Node& root,
       global.Read("max_bytes_per_trace", &c.max_bytes_per_trace);
       CheckNonNegative(global, "max_bytes_per_trace", c.max_bytes_per_trace);
       MarkAllUsed(global);
+      config::Decoder generator_overrides = defaults_block.Child("metrics_generator");
+      internal::DecodeGeneratorOverrides(generator_overrides, c.metrics_generator,
+                                         &c.generator_overrides, &errors);
       MarkAllUsed(defaults_block);
       MarkAllUsed(overrides);
     }

@@ -195,15 +195,9 @@ TEST(TracesConfigTest, RealTempoKeyNotImplementedIsAWarningNamingThePath) {
                           "does not implement yet; it is ignored"));
 }
 
-TEST(TracesConfigTest, GeneratorAndS3KeysAreAcceptedSilently) {
+TEST(TracesConfigTest, S3KeysAreAcceptedSilently) {
   auto r = LoadYaml(R"({storage: {trace: {backend: local, s3: {forcepathstyle: true,
-                                                               sse: {type: SSE-S3}}}},
-                        metrics_generator: {storage: {path: /g, remote_write: [{url: "http://p"}]},
-                                            registry: {collection_interval: 15s},
-                                            processor: {service_graphs: {wait: 10s}}},
-                        overrides: {defaults: {metrics_generator: {
-                            processors: [service-graphs, span-metrics],
-                            max_active_series: 1000}}}})");
+                                                               sse: {type: SSE-S3}}}}})");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_THAT(r->warnings, IsEmpty());
 }
@@ -363,6 +357,15 @@ TEST(TracesConfigTest, SeedTempoYamlLoadsAndStartsOnTheLocalBackend) {
   EXPECT_EQ(c.trace_idle_period, absl::Seconds(5));
   EXPECT_FALSE(c.multitenancy_enabled);
   EXPECT_TRUE(CheckRunnable(c).ok());
+  // The seed's metrics-generator: its storage and the processors of every tenant.
+  EXPECT_EQ(c.metrics_generator.storage_path, "/var/tempo/generator/wal");
+  ASSERT_EQ(c.metrics_generator.remote_write.size(), 1u);
+  EXPECT_EQ(c.metrics_generator.remote_write[0].url,
+            "http://prometheus.my-local-domain:9090/api/v1/write");
+  EXPECT_TRUE(c.metrics_generator.remote_write[0].send_exemplars);
+  EXPECT_THAT(c.generator_overrides.processors, ElementsAre("service-graphs", "span-metrics"));
+  EXPECT_TRUE(c.generator_overrides.HasProcessor("span-metrics"));
+  EXPECT_FALSE(c.generator_overrides.HasProcessor("local-blocks"));
   // Every key of the seed is implemented or accepted: no warning.
   EXPECT_THAT(r->warnings, IsEmpty());
   // Unchanged, it is valid too, and s3 is refused only at start.
@@ -387,7 +390,7 @@ TEST(TracesConfigTest, EveryKeyOfTheSeedIsClassified) {
   for (const char* key :
        {"metrics_generator.storage.remote_write", "metrics_generator.storage.path",
         "overrides.defaults.metrics_generator.processors"}) {
-    EXPECT_EQ(ClassifyKey(key), KeyClass::kAccepted) << key;
+    EXPECT_EQ(ClassifyKey(key), KeyClass::kImplemented) << key;
   }
 }
 
@@ -447,7 +450,20 @@ TEST(TracesConfigTest, ClassifyKey) {
   EXPECT_EQ(ClassifyKey("ingester.max_block_bytes"), KeyClass::kImplemented);
   EXPECT_EQ(ClassifyKey("ingester.concurrent_flushes"), KeyClass::kNotImplemented);
   EXPECT_EQ(ClassifyKey("storage.trace.s3.forcepathstyle"), KeyClass::kAccepted);
-  EXPECT_EQ(ClassifyKey("metrics_generator.registry.collection_interval"), KeyClass::kAccepted);
+  EXPECT_EQ(ClassifyKey("metrics_generator.registry.collection_interval"), KeyClass::kImplemented);
+  EXPECT_EQ(ClassifyKey("metrics_generator.processor.span_metrics.intrinsic_dimensions"),
+            KeyClass::kBlock);
+  // The generator's keys not read are real Tempo keys: warnings.
+  EXPECT_EQ(ClassifyKey("metrics_generator.ring.heartbeat_period"), KeyClass::kNotImplemented);
+  EXPECT_EQ(ClassifyKey("metrics_generator.processor.local_blocks.max_live_traces"),
+            KeyClass::kNotImplemented);
+  EXPECT_EQ(ClassifyKey("overrides.defaults.metrics_generator.forwarder.queue_size"),
+            KeyClass::kNotImplemented);
+  EXPECT_EQ(ClassifyKey("overrides.defaults.metrics_generator.processor.span_metrics.dimensions"),
+            KeyClass::kImplemented);
+  // Not a per-tenant key in Tempo.
+  EXPECT_EQ(ClassifyKey("overrides.defaults.metrics_generator.processor.service_graphs.wait"),
+            KeyClass::kUnknown);
   EXPECT_EQ(ClassifyKey("storage.trace"), KeyClass::kBlock);
   EXPECT_EQ(ClassifyKey("distributor.receivers.otlp"), KeyClass::kBlock);
   // Below distributor.receivers: the collector's receiver settings, part of a real Tempo key.
@@ -456,6 +472,440 @@ TEST(TracesConfigTest, ClassifyKey) {
             KeyClass::kNotImplemented);
   EXPECT_EQ(ClassifyKey("ingester.nope"), KeyClass::kUnknown);
   EXPECT_EQ(ClassifyKey("nope"), KeyClass::kUnknown);
+}
+
+// Tempo's defaults for the metrics-generator (its configuration manifest): a file with no
+// metrics_generator block at all.
+TEST(TracesConfigTest, GeneratorDefaultsAreTempos) {
+  auto r = LoadYaml(std::string("{") + kLocal + "}");
+  ASSERT_TRUE(r.ok()) << r.status();
+  const GeneratorConfig& g = r->config.metrics_generator;
+  EXPECT_EQ(g.collection_interval, absl::Seconds(15));
+  EXPECT_EQ(g.stale_duration, absl::Minutes(15));
+  EXPECT_THAT(g.external_labels, IsEmpty());
+  EXPECT_EQ(g.inject_tenant_id_as, "");
+  EXPECT_EQ(g.max_label_name_length, 1024);
+  EXPECT_EQ(g.max_label_value_length, 2048);
+  const ServiceGraphsConfig& sg = g.service_graphs;
+  EXPECT_EQ(sg.wait, absl::Seconds(10));
+  EXPECT_EQ(sg.max_items, 10000);
+  EXPECT_EQ(sg.workers, 10);
+  EXPECT_THAT(sg.histogram_buckets, ElementsAre(0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8));
+  EXPECT_THAT(sg.dimensions, IsEmpty());
+  EXPECT_FALSE(sg.enable_client_server_prefix);
+  EXPECT_FALSE(sg.enable_messaging_system_latency_histogram);
+  EXPECT_FALSE(sg.enable_virtual_node_label);
+  EXPECT_THAT(sg.peer_attributes, ElementsAre("peer.service", "db.name", "db.system"));
+  EXPECT_THAT(sg.database_name_attributes, ElementsAre("db.namespace", "db.name", "db.system"));
+  EXPECT_EQ(sg.span_multiplier_key, "");
+  const SpanMetricsConfig& sm = g.span_metrics;
+  EXPECT_THAT(sm.histogram_buckets, ElementsAre(0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128,
+                                                0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384));
+  EXPECT_TRUE(sm.intrinsic_dimensions.service);
+  EXPECT_TRUE(sm.intrinsic_dimensions.span_name);
+  EXPECT_TRUE(sm.intrinsic_dimensions.span_kind);
+  EXPECT_TRUE(sm.intrinsic_dimensions.status_code);
+  EXPECT_FALSE(sm.intrinsic_dimensions.status_message);
+  EXPECT_THAT(sm.dimensions, IsEmpty());
+  EXPECT_THAT(sm.dimension_mappings, IsEmpty());
+  EXPECT_FALSE(sm.enable_target_info);
+  EXPECT_TRUE(sm.enable_instance_label);
+  EXPECT_THAT(sm.filter_policies, IsEmpty());
+  EXPECT_THAT(sm.target_info_excluded_dimensions, IsEmpty());
+  EXPECT_EQ(g.storage_path, "");
+  EXPECT_THAT(g.remote_write, IsEmpty());
+  EXPECT_EQ(g.remote_write_flush_deadline, absl::Minutes(1));
+  EXPECT_TRUE(g.remote_write_add_org_id_header);
+  EXPECT_EQ(g.metrics_ingestion_time_range_slack, absl::Seconds(30));
+  const GeneratorOverrides& o = r->config.generator_overrides;
+  EXPECT_THAT(o.processors, IsEmpty());
+  EXPECT_EQ(o.max_active_series, 0);
+  EXPECT_EQ(o.generate_native_histograms, "classic");
+  EXPECT_EQ(o.collection_interval, absl::ZeroDuration());
+  EXPECT_FALSE(o.disable_collection);
+  EXPECT_EQ(o.ingestion_time_range_slack, absl::ZeroDuration());
+  EXPECT_DOUBLE_EQ(o.native_histogram_bucket_factor, 1.1);
+  EXPECT_EQ(o.native_histogram_max_bucket_number, 100);
+  EXPECT_EQ(o.native_histogram_min_reset_duration, absl::Minutes(15));
+  EXPECT_THAT(o.remote_write_headers, IsEmpty());
+  EXPECT_EQ(o.service_graphs.histogram_buckets, sg.histogram_buckets);
+  EXPECT_EQ(o.span_metrics.histogram_buckets, sm.histogram_buckets);
+  EXPECT_TRUE(o.span_metrics.intrinsic_dimensions.span_kind);
+}
+
+constexpr char kFullGenerator[] = R"({
+  storage: {trace: {backend: local}},
+  metrics_generator: {
+    registry: {collection_interval: 30s, stale_duration: 5m,
+               external_labels: {cluster: c1, env: prod}, inject_tenant_id_as: tenant,
+               max_label_name_length: 100, max_label_value_length: 200},
+    processor: {
+      service_graphs: {wait: 2s, max_items: 50, workers: 3, histogram_buckets: [0.5, 1, 2.5],
+                       dimensions: [http.method, k8s.cluster.name],
+                       enable_client_server_prefix: true,
+                       enable_messaging_system_latency_histogram: true,
+                       enable_virtual_node_label: true, peer_attributes: [peer.service],
+                       database_name_attributes: [db.name], span_multiplier_key: X-Sample},
+      span_metrics: {histogram_buckets: [0.01, 0.1],
+                     intrinsic_dimensions: {service: false, status_message: true},
+                     dimensions: [http.route],
+                     dimension_mappings: [{name: svc_ns, source_labels: [service.name,
+                                           service.namespace], join: "/"}],
+                     enable_target_info: true, enable_instance_label: false,
+                     filter_policies: [{include: {match_type: strict, attributes: [
+                                          {key: kind, value: SPAN_KIND_SERVER},
+                                          {key: span.http.status_code, value: 200}]},
+                                        exclude: {match_type: regex, attributes: [
+                                          {key: resource.service.name, value: "test-.*"}]}},
+                                       {include_any: {match_type: strict, attributes: [
+                                          {key: name, value: GET}]}}],
+                     span_multiplier_key: mult, target_info_excluded_dimensions: [host.id]}},
+    storage: {path: /gen/wal, remote_write_flush_deadline: 2m,
+              remote_write_add_org_id_header: false,
+              remote_write: [{url: "https://mimir:9009/api/v1/push", name: mimir,
+                              remote_timeout: 10s, headers: {X-Scope-OrgID: t1},
+                              send_exemplars: true, send_native_histograms: true,
+                              basic_auth: {username: u, password: pw},
+                              tls_config: {ca_file: /ca.pem, cert_file: /c.pem,
+                                           key_file: /k.pem, server_name: mimir,
+                                           insecure_skip_verify: true},
+                              proxy_url: "http://proxy:3128"},
+                             {url: "http://prom:9090/api/v1/write",
+                              authorization: {type: Bearer, credentials: tok}}]},
+    metrics_ingestion_time_range_slack: 1m},
+  overrides: {defaults: {metrics_generator: {
+    processors: [service-graphs, span-metrics, local-blocks], max_active_series: 5000,
+    generate_native_histograms: both, collection_interval: 1m, disable_collection: true,
+    ingestion_time_range_slack: 45s, native_histogram_bucket_factor: 1.5,
+    native_histogram_max_bucket_number: 20, native_histogram_min_reset_duration: 1h,
+    remote_write_headers: {X-Team: a},
+    processor: {
+      service_graphs: {dimensions: [tenant.dim], enable_client_server_prefix: false,
+                       histogram_buckets: [1, 2],
+                       filter_policies: [{exclude: {match_type: strict, attributes: [
+                                            {key: resource.service.name, value: noisy}]}}]},
+      span_metrics: {enable_target_info: false, intrinsic_dimensions: {span_kind: false},
+                     dimension_mappings: [{name: m2, source_labels: [a, b]}]}}}}}
+})";
+
+void ExpectFullGenerator(const TracesConfig& c) {
+  const GeneratorConfig& g = c.metrics_generator;
+  EXPECT_EQ(g.collection_interval, absl::Seconds(30));
+  EXPECT_EQ(g.stale_duration, absl::Minutes(5));
+  EXPECT_EQ(g.external_labels.size(), 2u);
+  EXPECT_EQ(g.external_labels.at("cluster"), "c1");
+  EXPECT_EQ(g.external_labels.at("env"), "prod");
+  EXPECT_EQ(g.inject_tenant_id_as, "tenant");
+  EXPECT_EQ(g.max_label_name_length, 100);
+  EXPECT_EQ(g.max_label_value_length, 200);
+  const ServiceGraphsConfig& sg = g.service_graphs;
+  EXPECT_EQ(sg.wait, absl::Seconds(2));
+  EXPECT_EQ(sg.max_items, 50);
+  EXPECT_EQ(sg.workers, 3);
+  EXPECT_THAT(sg.histogram_buckets, ElementsAre(0.5, 1.0, 2.5));
+  EXPECT_THAT(sg.dimensions, ElementsAre("http.method", "k8s.cluster.name"));
+  EXPECT_TRUE(sg.enable_client_server_prefix);
+  EXPECT_TRUE(sg.enable_messaging_system_latency_histogram);
+  EXPECT_TRUE(sg.enable_virtual_node_label);
+  EXPECT_THAT(sg.peer_attributes, ElementsAre("peer.service"));
+  EXPECT_THAT(sg.database_name_attributes, ElementsAre("db.name"));
+  EXPECT_EQ(sg.span_multiplier_key, "X-Sample");
+  const SpanMetricsConfig& sm = g.span_metrics;
+  EXPECT_THAT(sm.histogram_buckets, ElementsAre(0.01, 0.1));
+  EXPECT_FALSE(sm.intrinsic_dimensions.service);
+  EXPECT_TRUE(sm.intrinsic_dimensions.span_name);  // not named: default kept
+  EXPECT_TRUE(sm.intrinsic_dimensions.status_message);
+  EXPECT_THAT(sm.dimensions, ElementsAre("http.route"));
+  ASSERT_EQ(sm.dimension_mappings.size(), 1u);
+  EXPECT_EQ(sm.dimension_mappings[0].name, "svc_ns");
+  EXPECT_THAT(sm.dimension_mappings[0].source_labels,
+              ElementsAre("service.name", "service.namespace"));
+  EXPECT_EQ(sm.dimension_mappings[0].join, "/");
+  EXPECT_TRUE(sm.enable_target_info);
+  EXPECT_FALSE(sm.enable_instance_label);
+  ASSERT_EQ(sm.filter_policies.size(), 2u);
+  const FilterPolicy& p0 = sm.filter_policies[0];
+  EXPECT_TRUE(p0.include.present);
+  EXPECT_EQ(p0.include.match_type, "strict");
+  ASSERT_EQ(p0.include.attributes.size(), 2u);
+  EXPECT_EQ(p0.include.attributes[0].key, "kind");
+  EXPECT_EQ(p0.include.attributes[0].value, "SPAN_KIND_SERVER");
+  EXPECT_EQ(p0.include.attributes[1].key, "span.http.status_code");
+  EXPECT_EQ(p0.include.attributes[1].value, "200");
+  EXPECT_FALSE(p0.include_any.present);
+  EXPECT_TRUE(p0.exclude.present);
+  EXPECT_EQ(p0.exclude.match_type, "regex");
+  ASSERT_EQ(p0.exclude.attributes.size(), 1u);
+  EXPECT_EQ(p0.exclude.attributes[0].value, "test-.*");
+  const FilterPolicy& p1 = sm.filter_policies[1];
+  EXPECT_FALSE(p1.include.present);
+  EXPECT_TRUE(p1.include_any.present);
+  ASSERT_EQ(p1.include_any.attributes.size(), 1u);
+  EXPECT_EQ(p1.include_any.attributes[0].key, "name");
+  EXPECT_EQ(sm.span_multiplier_key, "mult");
+  EXPECT_THAT(sm.target_info_excluded_dimensions, ElementsAre("host.id"));
+  EXPECT_EQ(g.storage_path, "/gen/wal");
+  EXPECT_EQ(g.remote_write_flush_deadline, absl::Minutes(2));
+  EXPECT_FALSE(g.remote_write_add_org_id_header);
+  EXPECT_EQ(g.metrics_ingestion_time_range_slack, absl::Minutes(1));
+  ASSERT_EQ(g.remote_write.size(), 2u);
+  const RemoteWriteConfig& rw = g.remote_write[0];
+  EXPECT_EQ(rw.url, "https://mimir:9009/api/v1/push");
+  EXPECT_EQ(rw.name, "mimir");
+  EXPECT_EQ(rw.remote_timeout, absl::Seconds(10));
+  EXPECT_EQ(rw.headers.at("X-Scope-OrgID"), "t1");
+  EXPECT_TRUE(rw.send_exemplars);
+  EXPECT_TRUE(rw.send_native_histograms);
+  EXPECT_EQ(rw.basic_auth_username, "u");
+  EXPECT_EQ(rw.tls_ca_file, "/ca.pem");
+  EXPECT_EQ(rw.tls_cert_file, "/c.pem");
+  EXPECT_EQ(rw.tls_key_file, "/k.pem");
+  EXPECT_EQ(rw.tls_server_name, "mimir");
+  EXPECT_TRUE(rw.tls_insecure_skip_verify);
+  EXPECT_EQ(rw.proxy_url, "http://proxy:3128");
+  const RemoteWriteConfig& rw2 = g.remote_write[1];
+  EXPECT_EQ(rw2.url, "http://prom:9090/api/v1/write");
+  EXPECT_EQ(rw2.remote_timeout, absl::Seconds(30));  // Prometheus's default
+  EXPECT_FALSE(rw2.send_exemplars);
+  EXPECT_EQ(rw2.authorization_type, "Bearer");
+  const GeneratorOverrides& o = c.generator_overrides;
+  EXPECT_THAT(o.processors, ElementsAre("service-graphs", "span-metrics", "local-blocks"));
+  EXPECT_EQ(o.max_active_series, 5000);
+  EXPECT_EQ(o.generate_native_histograms, "both");
+  EXPECT_EQ(o.collection_interval, absl::Minutes(1));
+  EXPECT_TRUE(o.disable_collection);
+  EXPECT_EQ(o.ingestion_time_range_slack, absl::Seconds(45));
+  EXPECT_DOUBLE_EQ(o.native_histogram_bucket_factor, 1.5);
+  EXPECT_EQ(o.native_histogram_max_bucket_number, 20);
+  EXPECT_EQ(o.native_histogram_min_reset_duration, absl::Hours(1));
+  EXPECT_EQ(o.remote_write_headers.at("X-Team"), "a");
+  // The tenant's processors: the generator's settings, each key the tenant sets replacing its.
+  EXPECT_THAT(o.service_graphs.dimensions, ElementsAre("tenant.dim"));
+  EXPECT_FALSE(o.service_graphs.enable_client_server_prefix);
+  EXPECT_THAT(o.service_graphs.histogram_buckets, ElementsAre(1.0, 2.0));
+  ASSERT_EQ(o.service_graphs.filter_policies.size(), 1u);
+  EXPECT_TRUE(o.service_graphs.filter_policies[0].exclude.present);
+  EXPECT_EQ(o.service_graphs.filter_policies[0].exclude.attributes[0].value, "noisy");
+  EXPECT_EQ(o.service_graphs.wait, absl::Seconds(2));  // from the generator
+  EXPECT_TRUE(o.service_graphs.enable_virtual_node_label);
+  EXPECT_THAT(o.service_graphs.peer_attributes, ElementsAre("peer.service"));
+  EXPECT_THAT(g.service_graphs.filter_policies, IsEmpty());
+  EXPECT_FALSE(o.span_metrics.enable_target_info);
+  EXPECT_TRUE(g.span_metrics.enable_target_info);  // the generator's own is untouched
+  EXPECT_FALSE(o.span_metrics.intrinsic_dimensions.span_kind);
+  EXPECT_FALSE(o.span_metrics.intrinsic_dimensions.service);  // from the generator
+  EXPECT_TRUE(o.span_metrics.intrinsic_dimensions.status_message);
+  ASSERT_EQ(o.span_metrics.dimension_mappings.size(), 1u);
+  EXPECT_EQ(o.span_metrics.dimension_mappings[0].name, "m2");
+  EXPECT_THAT(o.span_metrics.dimensions, ElementsAre("http.route"));
+  ASSERT_EQ(o.span_metrics.filter_policies.size(), 2u);
+}
+
+TEST(TracesConfigTest, EveryGeneratorKeyIsRead) {
+  auto r = LoadYaml(kFullGenerator);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ExpectFullGenerator(r->config);
+  EXPECT_EQ(r->config.metrics_generator.remote_write[0].basic_auth_password, "pw");
+  EXPECT_EQ(r->config.metrics_generator.remote_write[1].authorization_credentials, "tok");
+  EXPECT_THAT(r->warnings, IsEmpty());
+}
+
+TEST(TracesConfigTest, GeneratorEffectiveYamlRoundTripsAndMasksSecrets) {
+  auto r = LoadYaml(kFullGenerator);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const std::string yaml = r->config.EffectiveYaml();
+  EXPECT_THAT(yaml, Not(HasSubstr("pw\n")));
+  EXPECT_THAT(yaml, Not(HasSubstr("tok")));
+  EXPECT_THAT(yaml, HasSubstr("collection_interval: 30s"));
+  EXPECT_THAT(yaml, HasSubstr("stale_duration: 5m0s"));
+  auto again = LoadYaml(yaml);
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << yaml;
+  ExpectFullGenerator(again->config);
+  EXPECT_EQ(again->config.metrics_generator.remote_write[0].basic_auth_password, "********");
+  EXPECT_THAT(again->warnings, IsEmpty());
+  // Tempo's defaults round-trip too (the default buckets included).
+  auto defaults = LoadYaml(std::string("{") + kLocal + "}");
+  ASSERT_TRUE(defaults.ok());
+  auto defaults_again = LoadYaml(defaults->config.EffectiveYaml());
+  ASSERT_TRUE(defaults_again.ok()) << defaults_again.status();
+  EXPECT_EQ(defaults_again->config.metrics_generator.span_metrics.histogram_buckets,
+            SpanMetricsConfig{}.histogram_buckets);
+  EXPECT_EQ(defaults_again->config.metrics_generator.service_graphs.histogram_buckets,
+            ServiceGraphsConfig{}.histogram_buckets);
+  EXPECT_DOUBLE_EQ(defaults_again->config.generator_overrides.native_histogram_bucket_factor, 1.1);
+}
+
+TEST(TracesConfigTest, GeneratorKeysNotReadAreWarningsAndTyposErrors) {
+  auto ok = LoadYaml(R"({storage: {trace: {backend: local}},
+    metrics_generator: {ring: {heartbeat_period: 5s},
+                        storage: {remote_write: [{url: "http://p", queue_config: {capacity: 1}}]}},
+    overrides: {defaults: {metrics_generator: {forwarder: {workers: 2}}}}})");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_THAT(
+      ok->warnings,
+      ElementsAre("'metrics_generator::ring::heartbeat_period' is a Tempo setting that sprout "
+                  "traces does not implement yet; it is ignored",
+                  "'overrides::defaults::metrics_generator::forwarder::workers' is a Tempo "
+                  "setting that sprout traces does not implement yet; it is ignored",
+                  "'metrics_generator::storage::remote_write[0]::queue_config' is a Prometheus "
+                  "remote_write setting that sprout traces does not implement yet; it is "
+                  "ignored"));
+  auto bad = LoadYaml(R"({storage: {trace: {backend: local}},
+    metrics_generator: {registry: {collection_intervall: 1s},
+                        processor: {span_metrics: {intrinsic_dimensions: {servic: true},
+                                    dimension_mappings: [{name: n, source_labels: [a], jion: x}],
+                                    filter_policies: [{include: {match_type: strict,
+                                        attributes: [{key: k, value: v, extra: 1}]}}]}},
+                        storage: {remote_write: [{url: "http://p", urll: x,
+                                                  basic_auth: {user: u}}]}},
+    overrides: {defaults: {metrics_generator: {procesors: [span-metrics],
+        processor: {service_graphs: {wait: 1s},
+                    span_metrics: {intrinsic_dimensions: {kind: true}}}}}}})");
+  ASSERT_FALSE(bad.ok());
+  const std::string msg(bad.status().message());
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::registry' has invalid keys: "
+                             "collection_intervall"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::processor::span_metrics::intrinsic_dimensions' "
+                             "has invalid keys: servic"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::processor::span_metrics::dimension_mappings[0]' "
+                             "has invalid keys: jion"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::processor::span_metrics::filter_policies[0]::"
+                             "include::attributes[0]' has invalid keys: extra"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::storage::remote_write[0]' has invalid keys: "
+                             "urll"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::storage::remote_write[0]::basic_auth' has "
+                             "invalid keys: user"));
+  EXPECT_THAT(msg, HasSubstr("'overrides::defaults::metrics_generator' has invalid keys: "
+                             "procesors"));
+  // Tempo has no per-tenant `wait`.
+  EXPECT_THAT(msg, HasSubstr("'overrides::defaults::metrics_generator::processor::service_graphs' "
+                             "has invalid keys: wait"));
+  EXPECT_THAT(msg, HasSubstr("'overrides::defaults::metrics_generator::processor::span_metrics::"
+                             "intrinsic_dimensions' has invalid keys: kind"));
+}
+
+TEST(TracesConfigTest, GeneratorWrongTypesAreErrorsNamingTheKey) {
+  auto r = LoadYaml(R"({storage: {trace: {backend: local}},
+    metrics_generator: {registry: {collection_interval: soon, max_label_name_length: long,
+                                   external_labels: [a]},
+                        processor: {service_graphs: {max_items: many, histogram_buckets: 1,
+                                                     enable_virtual_node_label: maybe},
+                                    span_metrics: {histogram_buckets: [0.1, x],
+                                                   dimension_mappings: {name: n},
+                                                   filter_policies: [{include: {
+                                                       match_type: strict,
+                                                       attributes: [{key: k, value: [1]}]}}]}},
+                        storage: {remote_write: {url: "http://p"},
+                                  remote_write_add_org_id_header: nope},
+                        metrics_ingestion_time_range_slack: 5x},
+    overrides: {defaults: {metrics_generator: {max_active_series: lots,
+                                               native_histogram_bucket_factor: big}}}})");
+  ASSERT_FALSE(r.ok());
+  const std::string msg(r.status().message());
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::registry::collection_interval' time: invalid "
+                             "duration \"soon\""));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::registry::max_label_name_length' expected type "
+                             "'int64'"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::registry::external_labels' expected"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::processor::service_graphs::max_items' expected "
+                             "type 'int64'"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::processor::service_graphs::histogram_buckets' "
+                             "expected a list of numbers, got 'int'"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::processor::service_graphs::"
+                             "enable_virtual_node_label' expected type 'bool'"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::processor::span_metrics::histogram_buckets' "
+                             "item 1: expected a number, got 'x'"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::processor::span_metrics::dimension_mappings' "
+                             "expected a list, got 'map'"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::processor::span_metrics::filter_policies[0]::"
+                             "include::attributes[0]::value' expected a scalar, got 'slice'"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::storage::remote_write' expected a list, got "
+                             "'map'"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::storage::remote_write_add_org_id_header' "
+                             "expected type 'bool'"));
+  EXPECT_THAT(msg, HasSubstr("'metrics_generator::metrics_ingestion_time_range_slack' time: "
+                             "unknown unit \"x\" in duration \"5x\""));
+  EXPECT_THAT(msg, HasSubstr("'overrides::defaults::metrics_generator::max_active_series' "
+                             "expected type 'int64'"));
+  EXPECT_THAT(msg, HasSubstr("'overrides::defaults::metrics_generator::"
+                             "native_histogram_bucket_factor' expected type 'float64'"));
+}
+
+TEST(TracesConfigTest, GeneratorInvalidValues) {
+  auto r = LoadYaml(R"({storage: {trace: {backend: local}},
+    metrics_generator: {registry: {collection_interval: 0s, stale_duration: -1s,
+                                   external_labels: {"1bad": x}, inject_tenant_id_as: "a-b",
+                                   max_label_value_length: -1},
+                        processor: {service_graphs: {wait: 0s, max_items: 0, workers: -1,
+                                                     histogram_buckets: [1, 1]},
+                                    span_metrics: {histogram_buckets: [2, 1],
+                                                   dimension_mappings: [{join: x}],
+                                                   filter_policies: [{include: {
+                                                       match_type: fuzzy,
+                                                       attributes: [{value: v}]}}]}},
+                        storage: {remote_write: [{name: x}, {url: "ftp://p"},
+                                                 {url: "http://p", remote_timeout: 0s,
+                                                  basic_auth: {username: u, password: p},
+                                                  authorization: {credentials: c}}],
+                                  remote_write_flush_deadline: -1s},
+                        metrics_ingestion_time_range_slack: -1s},
+    overrides: {defaults: {metrics_generator: {
+        processors: [span-metrics, spanmetrics], max_active_series: -1,
+        generate_native_histograms: sometimes, collection_interval: -1s,
+        ingestion_time_range_slack: -1s, native_histogram_bucket_factor: 1,
+        native_histogram_max_bucket_number: -1, native_histogram_min_reset_duration: -1s}}}})");
+  ASSERT_FALSE(r.ok());
+  const std::string msg(r.status().message());
+  const std::string mg = "'metrics_generator::";
+  EXPECT_THAT(msg, HasSubstr(mg + "registry::collection_interval' must be positive"));
+  EXPECT_THAT(msg, HasSubstr(mg + "registry::stale_duration' must be positive"));
+  EXPECT_THAT(msg, HasSubstr(mg + "registry::external_labels' invalid label name \"1bad\""));
+  EXPECT_THAT(msg, HasSubstr(mg + "registry::inject_tenant_id_as' invalid label name \"a-b\""));
+  EXPECT_THAT(msg, HasSubstr(mg + "registry::max_label_value_length' must not be negative"));
+  EXPECT_THAT(msg, HasSubstr(mg + "processor::service_graphs::wait' must be positive"));
+  EXPECT_THAT(msg, HasSubstr(mg + "processor::service_graphs::max_items' must be positive"));
+  EXPECT_THAT(msg, HasSubstr(mg + "processor::service_graphs::workers' must be positive"));
+  EXPECT_THAT(msg, HasSubstr(mg + "processor::service_graphs::histogram_buckets' buckets must be "
+                                  "in increasing order"));
+  EXPECT_THAT(msg, HasSubstr(mg + "processor::span_metrics::histogram_buckets' buckets must be "
+                                  "in increasing order"));
+  EXPECT_THAT(msg, HasSubstr(mg + "processor::span_metrics::dimension_mappings[0]::name' is "
+                                  "required"));
+  EXPECT_THAT(msg, HasSubstr(mg + "processor::span_metrics::dimension_mappings[0]::source_labels' "
+                                  "must name at least one attribute"));
+  EXPECT_THAT(msg, HasSubstr(mg + "processor::span_metrics::filter_policies[0]::include::"
+                                  "match_type' invalid match type \"fuzzy\""));
+  EXPECT_THAT(msg, HasSubstr(mg + "processor::span_metrics::filter_policies[0]::include::"
+                                  "attributes[0]::key' is required"));
+  EXPECT_THAT(msg, HasSubstr(mg + "storage::remote_write[0]::url' is required"));
+  EXPECT_THAT(msg, HasSubstr(mg + "storage::remote_write[1]::url' unsupported scheme"));
+  EXPECT_THAT(msg, HasSubstr(mg + "storage::remote_write[2]::remote_timeout' must be positive"));
+  EXPECT_THAT(msg, HasSubstr(mg + "storage::remote_write[2]' at most one of basic_auth and "
+                                  "authorization"));
+  EXPECT_THAT(msg, HasSubstr(mg + "storage::remote_write_flush_deadline' must not be negative"));
+  EXPECT_THAT(msg, HasSubstr(mg + "metrics_ingestion_time_range_slack' must not be negative"));
+  const std::string o = "'overrides::defaults::metrics_generator::";
+  EXPECT_THAT(msg, HasSubstr(o + "processors' \"spanmetrics\" is not a known processor, valid "
+                                 "values: service-graphs, span-metrics, local-blocks"));
+  EXPECT_THAT(msg, HasSubstr(o + "max_active_series' must not be negative"));
+  EXPECT_THAT(msg, HasSubstr(o + "generate_native_histograms' invalid value \"sometimes\""));
+  EXPECT_THAT(msg, HasSubstr(o + "collection_interval' must not be negative"));
+  EXPECT_THAT(msg, HasSubstr(o + "ingestion_time_range_slack' must not be negative"));
+  EXPECT_THAT(msg, HasSubstr(o + "native_histogram_bucket_factor' must be greater than 1"));
+  EXPECT_THAT(msg, HasSubstr(o + "native_histogram_max_bucket_number' must not be negative"));
+  EXPECT_THAT(msg, HasSubstr(o + "native_histogram_min_reset_duration' must not be negative"));
+}
+
+TEST(TracesConfigTest, GeneratorSetOverridesUseTempoPaths) {
+  auto r = LoadYaml(std::string("{") + kLocal + "}",
+                    {"metrics_generator.registry.collection_interval=5s",
+                     "overrides.defaults.metrics_generator.processors=service-graphs,span-metrics",
+                     "overrides.defaults.metrics_generator.generate_native_histograms=native"});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->config.metrics_generator.collection_interval, absl::Seconds(5));
+  EXPECT_THAT(r->config.generator_overrides.processors,
+              ElementsAre("service-graphs", "span-metrics"));
+  EXPECT_EQ(r->config.generator_overrides.generate_native_histograms, "native");
 }
 
 }  // namespace

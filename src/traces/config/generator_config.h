@@ -95,8 +95,10 @@ struct ServiceGraphsConfig {
   bool enable_client_server_prefix = false;
   bool enable_messaging_system_latency_histogram = false;
   bool enable_virtual_node_label = false;
-  std::vector<std::string> peer_attributes = {"peer.service", "db.name", "db.system"};
-  std::vector<std::string> database_name_attributes = {"db.namespace", "db.name", "db.system"};
+  std::vector<std::string> peer_attributes = {"peer.service", "db.name", "db.system",
+                                              "db.system.name"};
+  std::vector<std::string> database_name_attributes = {"db.namespace", "db.name", "db.system",
+                                                       "db.system.name"};
   std::string span_multiplier_key;
   // Per tenant only (overrides.defaults.metrics_generator.processor.service_graphs.
   // filter_policies): not a key of the metrics_generator block in this Tempo version.

@@ -1,0 +1,275 @@
+#include "traces/generator/registry.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <utility>
+
+namespace sprout::traces::generator {
+
+std::vector<double> DefaultSpanMetricsBuckets() {
+  return {0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128,
+          0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384};
+}
+
+std::string FormatLe(double bound) {
+  if (std::isinf(bound)) return bound > 0 ? "+Inf" : "-Inf";
+  if (std::isnan(bound)) return "NaN";
+  char buf[400];
+  auto res = std::to_chars(buf, buf + sizeof(buf), bound, std::chars_format::fixed);
+  return std::string(buf, res.ptr);
+}
+
+struct Registry::Series {
+  Labels labels;  // normalized: truncated, sorted by name
+  absl::Time last_updated;
+  double value = 0;                 // counter / gauge
+  double sum = 0, count = 0;        // histogram
+  std::vector<double> buckets;      // histogram: per-bound (non-cumulative) counts, last = +Inf
+  std::vector<Exemplar> exemplars;  // counter: at most one
+  std::vector<std::optional<Exemplar>> bucket_exemplars;  // histogram: one per bucket
+};
+
+struct Registry::Family {
+  std::string name;
+  Kind kind;
+  std::vector<double> bounds;  // histogram
+  std::map<std::string, Series> series;
+  uint64_t SeriesCost() const { return kind == Kind::kHistogram ? bounds.size() + 3 : 1; }
+};
+
+Registry::Registry(RegistryConfig config) : config_(std::move(config)) {}
+Registry::~Registry() = default;
+
+int Registry::AddFamily(std::string name, Kind kind, std::vector<double> buckets) {
+  auto f = std::make_unique<Family>();
+  f->name = std::move(name);
+  f->kind = kind;
+  std::sort(buckets.begin(), buckets.end());
+  buckets.erase(std::unique(buckets.begin(), buckets.end()), buckets.end());
+  buckets.erase(std::remove_if(buckets.begin(), buckets.end(),
+                               [](double b) { return std::isinf(b) || std::isnan(b); }),
+                buckets.end());
+  f->bounds = std::move(buckets);
+  families_.push_back(std::move(f));
+  return static_cast<int>(families_.size()) - 1;
+}
+
+Counter* Registry::NewCounter(std::string name) {
+  absl::MutexLock l(&mu_);
+  int id = AddFamily(std::move(name), Kind::kCounter, {});
+  counters_.push_back(std::unique_ptr<Counter>(new Counter(this, id)));
+  return counters_.back().get();
+}
+
+Gauge* Registry::NewGauge(std::string name) {
+  absl::MutexLock l(&mu_);
+  int id = AddFamily(std::move(name), Kind::kGauge, {});
+  gauges_.push_back(std::unique_ptr<Gauge>(new Gauge(this, id)));
+  return gauges_.back().get();
+}
+
+Histogram* Registry::NewHistogram(std::string name, std::vector<double> buckets) {
+  absl::MutexLock l(&mu_);
+  int id = AddFamily(std::move(name), Kind::kHistogram, std::move(buckets));
+  histograms_.push_back(std::unique_ptr<Histogram>(new Histogram(this, id)));
+  return histograms_.back().get();
+}
+
+namespace {
+
+Labels Normalize(const Labels& in, const RegistryConfig& cfg) {
+  Labels out;
+  out.reserve(in.size());
+  for (const Label& l : in) {
+    Label n{l.name.substr(0, cfg.max_label_name_length),
+            l.value.substr(0, cfg.max_label_value_length)};
+    out.push_back(std::move(n));
+  }
+  // Sorted by name; of two labels with one name the first given wins.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Label& a, const Label& b) { return a.name < b.name; });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const Label& a, const Label& b) { return a.name == b.name; }),
+            out.end());
+  return out;
+}
+
+std::string KeyOf(const Labels& labels) {
+  std::string key;
+  for (const Label& l : labels) {
+    key.append(l.name);
+    key.push_back('\xff');
+    key.append(l.value);
+    key.push_back('\xfe');
+  }
+  return key;
+}
+
+// The series' labels plus the external labels not already present, sorted by name.
+Labels WithExternal(const Labels& series, const Labels& external) {
+  Labels out = series;
+  for (const Label& e : external) {
+    bool present =
+        std::any_of(series.begin(), series.end(), [&](const Label& l) { return l.name == e.name; });
+    if (!present) out.push_back(e);
+  }
+  std::sort(out.begin(), out.end(), [](const Label& a, const Label& b) { return a.name < b.name; });
+  return out;
+}
+
+}  // namespace
+
+Registry::Series* Registry::GetOrCreate(int id, const Labels& labels, absl::Time now) {
+  Family& f = *families_[id];
+  Labels norm = Normalize(labels, config_);
+  std::string key = KeyOf(norm);
+  auto it = f.series.find(key);
+  if (it == f.series.end()) {
+    uint64_t cost = f.SeriesCost();
+    if (config_.max_active_series != 0 && active_series_ + cost > config_.max_active_series) {
+      ++series_limited_;
+      return nullptr;
+    }
+    active_series_ += cost;
+    Series s;
+    s.labels = std::move(norm);
+    if (f.kind == Kind::kHistogram) {
+      s.buckets.assign(f.bounds.size() + 1, 0);
+      s.bucket_exemplars.assign(f.bounds.size() + 1, std::nullopt);
+    }
+    it = f.series.emplace(std::move(key), std::move(s)).first;
+  }
+  it->second.last_updated = now;
+  return &it->second;
+}
+
+bool Counter::Inc(const Labels& labels, double value, absl::Time now, const Exemplar* exemplar) {
+  absl::MutexLock l(&registry_->mu_);
+  Registry::Series* s = registry_->GetOrCreate(id_, labels, now);
+  if (s == nullptr) return false;
+  s->value += value;
+  if (exemplar != nullptr && !exemplar->trace_id.empty()) {
+    s->exemplars.assign(1, *exemplar);
+  }
+  return true;
+}
+
+bool Gauge::Set(const Labels& labels, double value, absl::Time now) {
+  absl::MutexLock l(&registry_->mu_);
+  Registry::Series* s = registry_->GetOrCreate(id_, labels, now);
+  if (s == nullptr) return false;
+  s->value = value;
+  return true;
+}
+
+bool Gauge::Add(const Labels& labels, double value, absl::Time now) {
+  absl::MutexLock l(&registry_->mu_);
+  Registry::Series* s = registry_->GetOrCreate(id_, labels, now);
+  if (s == nullptr) return false;
+  s->value += value;
+  return true;
+}
+
+bool Histogram::Observe(const Labels& labels, double value, double multiplier, absl::Time now,
+                        std::string_view trace_id) {
+  absl::MutexLock l(&registry_->mu_);
+  Registry::Series* s = registry_->GetOrCreate(id_, labels, now);
+  if (s == nullptr) return false;
+  const std::vector<double>& bounds = registry_->families_[id_]->bounds;
+  s->count += multiplier;
+  s->sum += value * multiplier;
+  // The first bucket whose bound is ≥ value (Prometheus' `le`); past the last: +Inf.
+  size_t b = std::lower_bound(bounds.begin(), bounds.end(), value) - bounds.begin();
+  s->buckets[b] += multiplier;
+  if (!trace_id.empty()) {
+    s->bucket_exemplars[b] = Exemplar{std::string(trace_id), value, now};
+  }
+  return true;
+}
+
+size_t Registry::RemoveStaleLocked(absl::Time now) {
+  size_t removed = 0;
+  for (auto& f : families_) {
+    uint64_t cost = f->SeriesCost();
+    for (auto it = f->series.begin(); it != f->series.end();) {
+      if (now - it->second.last_updated > config_.stale_duration) {
+        active_series_ -= cost;
+        ++removed;
+        it = f->series.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  series_removed_ += removed;
+  return removed;
+}
+
+size_t Registry::RemoveStaleSeries(absl::Time now) {
+  absl::MutexLock l(&mu_);
+  return RemoveStaleLocked(now);
+}
+
+void Registry::Collect(absl::Time now, SeriesSink& sink) {
+  absl::MutexLock l(&mu_);
+  RemoveStaleLocked(now);
+  const std::string& ex_label = config_.trace_id_label_name;
+  for (auto& f : families_) {
+    for (auto& [key, s] : f->series) {
+      Labels labels = WithExternal(s.labels, config_.external_labels);
+      switch (f->kind) {
+        case Kind::kCounter:
+        case Kind::kGauge:
+          sink.Append(f->name, labels, s.value, now, s.exemplars, ex_label);
+          s.exemplars.clear();
+          break;
+        case Kind::kHistogram: {
+          sink.Append(f->name + "_count", labels, s.count, now, {}, ex_label);
+          sink.Append(f->name + "_sum", labels, s.sum, now, {}, ex_label);
+          const std::string bucket_name = f->name + "_bucket";
+          Labels with_le = labels;
+          with_le.push_back(Label{"le", ""});
+          std::sort(with_le.begin(), with_le.end(),
+                    [](const Label& a, const Label& b) { return a.name < b.name; });
+          Label* le = nullptr;
+          for (Label& x : with_le) {
+            if (x.name == "le") le = &x;
+          }
+          double cumulative = 0;
+          for (size_t i = 0; i < s.buckets.size(); ++i) {
+            cumulative += s.buckets[i];
+            le->value = i < f->bounds.size() ? FormatLe(f->bounds[i]) : "+Inf";
+            if (s.bucket_exemplars[i].has_value()) {
+              sink.Append(bucket_name, with_le, cumulative, now,
+                          absl::Span<const Exemplar>(&*s.bucket_exemplars[i], 1), ex_label);
+              s.bucket_exemplars[i].reset();
+            } else {
+              sink.Append(bucket_name, with_le, cumulative, now, {}, ex_label);
+            }
+          }
+          break;
+        }
+      }
+    }
+  }
+}
+
+uint64_t Registry::active_series() const {
+  absl::MutexLock l(&mu_);
+  return active_series_;
+}
+
+uint64_t Registry::series_limited_total() const {
+  absl::MutexLock l(&mu_);
+  return series_limited_;
+}
+
+uint64_t Registry::series_removed_total() const {
+  absl::MutexLock l(&mu_);
+  return series_removed_;
+}
+
+}  // namespace sprout::traces::generator

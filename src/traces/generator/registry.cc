@@ -223,6 +223,7 @@ void Registry::Collect(absl::Time now, SeriesSink& sink) {
       switch (f->kind) {
         case Kind::kCounter:
         case Kind::kGauge:
+          for (Exemplar& e : s.exemplars) e.time = now;  // Tempo: the collection time
           sink.Append(f->name, labels, s.value, now, s.exemplars, ex_label);
           s.exemplars.clear();
           break;
@@ -243,6 +244,7 @@ void Registry::Collect(absl::Time now, SeriesSink& sink) {
             cumulative += s.buckets[i];
             le->value = i < f->bounds.size() ? FormatLe(f->bounds[i]) : "+Inf";
             if (s.bucket_exemplars[i].has_value()) {
+              s.bucket_exemplars[i]->time = now;  // Tempo: the collection time
               sink.Append(bucket_name, with_le, cumulative, now,
                           absl::Span<const Exemplar>(&*s.bucket_exemplars[i], 1), ex_label);
               s.bucket_exemplars[i].reset();

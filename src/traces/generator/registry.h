@@ -29,7 +29,7 @@ struct Label {
 using Labels = std::vector<Label>;
 
 // One exemplar: the trace ID (hex) under the label `trace_id_label_name`, the observed value and
-// the time it was observed.
+// its timestamp, which Collect sets to the collection time as Tempo does.
 struct Exemplar {
   std::string trace_id;
   double value = 0;
@@ -126,8 +126,8 @@ class Registry {
   // Deletes the series idle longer than stale_duration, then appends the samples of every active
   // series at `now`: counters and gauges one sample each; histograms `<name>_count`,
   // `<name>_sum` and one `<name>_bucket` per bound plus `le="+Inf"` (cumulative, zero counts
-  // included). Exemplars are handed over once and then forgotten. Families in creation order,
-  // series in label order.
+  // included). Exemplars are handed over once, stamped with `now`, and then forgotten. Families in
+  // creation order, series in label order.
   void Collect(absl::Time now, SeriesSink& sink);
 
   // Deletes the series idle longer than stale_duration (Collect does it first); returns how many.

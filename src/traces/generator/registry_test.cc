@@ -219,7 +219,7 @@ TEST(Registry, HistogramExemplarPerBucketOnce) {
   ASSERT_EQ(b1->exemplars.size(), 1u);
   EXPECT_EQ(b1->exemplars[0].trace_id, "bbbb");
   EXPECT_EQ(b1->exemplars[0].value, 0.7);
-  EXPECT_EQ(b1->exemplars[0].time, kT0 + absl::Seconds(1));
+  EXPECT_EQ(b1->exemplars[0].time, kT0 + absl::Seconds(15));  // the collection time
   EXPECT_EQ(b1->exemplar_label, "traceID");
   EXPECT_TRUE(sink.Find("h_bucket{le=\"2\"}")->exemplars.empty());
   ASSERT_EQ(sink.Find("h_bucket{le=\"+Inf\"}")->exemplars.size(), 1u);

@@ -32,15 +32,24 @@ class CollectingSink : public SeriesSink {
                                       std::vector<Exemplar>(exemplars.begin(), exemplars.end()),
                                       std::string(exemplar_label)});
   }
-  // series → value
+  // The samples at `t` (leaves out the initial 0 samples of new series).
+  std::vector<CollectedSample> At(absl::Time t) const {
+    std::vector<CollectedSample> out;
+    for (const auto& s : samples) {
+      if (s.time == t) out.push_back(s);
+    }
+    return out;
+  }
+  // series → value (the last sample of each: the current one)
   std::map<std::string, double> Values() const {
     std::map<std::string, double> m;
     for (const auto& s : samples) m[s.series] = s.value;
     return m;
   }
+  // The last sample of `series` (the current one, after any initial 0).
   const CollectedSample* Find(const std::string& series) const {
-    for (const auto& s : samples) {
-      if (s.series == series) return &s;
+    for (auto it = samples.rbegin(); it != samples.rend(); ++it) {
+      if (it->series == series) return &*it;
     }
     return nullptr;
   }

@@ -25,10 +25,11 @@ std::string FormatLe(double bound) {
 struct Registry::Series {
   Labels labels;  // normalized: truncated, sorted by name
   absl::Time last_updated;
-  double value = 0;                 // counter / gauge
-  double sum = 0, count = 0;        // histogram
-  std::vector<double> buckets;      // histogram: per-bound (non-cumulative) counts, last = +Inf
-  std::vector<Exemplar> exemplars;  // counter: at most one
+  bool is_new = true;           // not collected yet: counters and histograms first get a 0 sample
+  double value = 0;             // counter / gauge
+  double sum = 0, count = 0;    // histogram
+  std::vector<double> buckets;  // histogram: per-bound (non-cumulative) counts, last = +Inf
+  std::vector<Exemplar> exemplars;                        // counter: at most one
   std::vector<std::optional<Exemplar>> bucket_exemplars;  // histogram: one per bucket
 };
 
@@ -213,21 +214,34 @@ size_t Registry::RemoveStaleSeries(absl::Time now) {
   return RemoveStaleLocked(now);
 }
 
+absl::Time InitialZeroTime(absl::Time now) {
+  // Tempo's getEndOfLastMinuteMs: the collection time truncated to the minute, minus 1 s.
+  const int64_t ms = absl::ToUnixMillis(now);
+  const int64_t minute = 60'000;
+  int64_t floor = ms - ((ms % minute) + minute) % minute;
+  return absl::FromUnixMillis(floor - 1000);
+}
+
 void Registry::Collect(absl::Time now, SeriesSink& sink) {
   absl::MutexLock l(&mu_);
   RemoveStaleLocked(now);
   const std::string& ex_label = config_.trace_id_label_name;
+  const absl::Time zero_time = InitialZeroTime(now);
   for (auto& f : families_) {
     for (auto& [key, s] : f->series) {
       Labels labels = WithExternal(s.labels, config_.external_labels);
       switch (f->kind) {
         case Kind::kCounter:
         case Kind::kGauge:
+          if (f->kind == Kind::kCounter && s.is_new) {
+            sink.Append(f->name, labels, 0, zero_time, {}, ex_label);
+          }
           for (Exemplar& e : s.exemplars) e.time = now;  // Tempo: the collection time
           sink.Append(f->name, labels, s.value, now, s.exemplars, ex_label);
           s.exemplars.clear();
           break;
         case Kind::kHistogram: {
+          if (s.is_new) sink.Append(f->name + "_count", labels, 0, zero_time, {}, ex_label);
           sink.Append(f->name + "_count", labels, s.count, now, {}, ex_label);
           sink.Append(f->name + "_sum", labels, s.sum, now, {}, ex_label);
           const std::string bucket_name = f->name + "_bucket";
@@ -243,6 +257,7 @@ void Registry::Collect(absl::Time now, SeriesSink& sink) {
           for (size_t i = 0; i < s.buckets.size(); ++i) {
             cumulative += s.buckets[i];
             le->value = i < f->bounds.size() ? FormatLe(f->bounds[i]) : "+Inf";
+            if (s.is_new) sink.Append(bucket_name, with_le, 0, zero_time, {}, ex_label);
             if (s.bucket_exemplars[i].has_value()) {
               s.bucket_exemplars[i]->time = now;  // Tempo: the collection time
               sink.Append(bucket_name, with_le, cumulative, now,
@@ -255,6 +270,7 @@ void Registry::Collect(absl::Time now, SeriesSink& sink) {
           break;
         }
       }
+      s.is_new = false;
     }
   }
 }

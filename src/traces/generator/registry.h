@@ -68,6 +68,9 @@ std::vector<double> DefaultSpanMetricsBuckets();
 // no exponent): 0.002 → "0.002", 1 → "1", +Inf → "+Inf".
 std::string FormatLe(double bound);
 
+// Tempo's time of a new series' initial 0 sample: `now` truncated to the minute, minus 1 s.
+absl::Time InitialZeroTime(absl::Time now);
+
 class Registry;
 
 class Counter {
@@ -126,8 +129,11 @@ class Registry {
   // Deletes the series idle longer than stale_duration, then appends the samples of every active
   // series at `now`: counters and gauges one sample each; histograms `<name>_count`,
   // `<name>_sum` and one `<name>_bucket` per bound plus `le="+Inf"` (cumulative, zero counts
-  // included). Exemplars are handed over once, stamped with `now`, and then forgotten. Families in
-  // creation order, series in label order.
+  // included). The first collection of a counter or histogram series is preceded by a 0 sample
+  // (counter, `_count`, every `_bucket`; not `_sum`) at the end of the previous minute
+  // (InitialZeroTime), as Tempo does so that Prometheus' rate() sees the first increment. Exemplars
+  // are handed over once, stamped with `now`, and then forgotten. Families in creation order,
+  // series in label order.
   void Collect(absl::Time now, SeriesSink& sink);
 
   // Deletes the series idle longer than stale_duration (Collect does it first); returns how many.

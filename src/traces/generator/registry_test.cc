@@ -41,7 +41,7 @@ TEST(Registry, CounterAccumulatesPerLabelSet) {
   r.Collect(kT0 + absl::Seconds(15), sink);
   EXPECT_THAT(sink.Values(), ElementsAre(Pair("calls_total{service=\"a\"}", 3),
                                          Pair("calls_total{service=\"b\"}", 5)));
-  EXPECT_EQ(sink.samples[0].time, kT0 + absl::Seconds(15));
+  EXPECT_EQ(sink.At(kT0 + absl::Seconds(15)).size(), 2u);
   // Counters keep their value across collections (cumulative).
   CollectingSink again;
   r.Collect(kT0 + absl::Seconds(30), again);
@@ -80,19 +80,20 @@ TEST(Registry, HistogramEmitsEveryBucketCumulativeWithZeros) {
   h->Observe({{"s", "a"}}, 1.0, 2, kT0);
   CollectingSink sink;
   r.Collect(kT0, sink);
-  ASSERT_EQ(sink.samples.size(), 6u);  // _count, _sum, 3 bounds + +Inf
-  EXPECT_EQ(sink.samples[0].series, "lat_count{s=\"a\"}");
-  EXPECT_EQ(sink.samples[0].value, 4);
-  EXPECT_EQ(sink.samples[1].series, "lat_sum{s=\"a\"}");
-  EXPECT_DOUBLE_EQ(sink.samples[1].value, 0.05 + 0.2 + 2 * 1.0);
-  EXPECT_EQ(sink.samples[2].series, "lat_bucket{le=\"0.1\",s=\"a\"}");
-  EXPECT_EQ(sink.samples[2].value, 1);
-  EXPECT_EQ(sink.samples[3].series, "lat_bucket{le=\"0.2\",s=\"a\"}");
-  EXPECT_EQ(sink.samples[3].value, 2);
-  EXPECT_EQ(sink.samples[4].series, "lat_bucket{le=\"0.4\",s=\"a\"}");
-  EXPECT_EQ(sink.samples[4].value, 2);  // zero new observations, still emitted
-  EXPECT_EQ(sink.samples[5].series, "lat_bucket{le=\"+Inf\",s=\"a\"}");
-  EXPECT_EQ(sink.samples[5].value, 4);
+  const std::vector<CollectedSample> at = sink.At(kT0);
+  ASSERT_EQ(at.size(), 6u);  // _count, _sum, 3 bounds + +Inf
+  EXPECT_EQ(at[0].series, "lat_count{s=\"a\"}");
+  EXPECT_EQ(at[0].value, 4);
+  EXPECT_EQ(at[1].series, "lat_sum{s=\"a\"}");
+  EXPECT_DOUBLE_EQ(at[1].value, 0.05 + 0.2 + 2 * 1.0);
+  EXPECT_EQ(at[2].series, "lat_bucket{le=\"0.1\",s=\"a\"}");
+  EXPECT_EQ(at[2].value, 1);
+  EXPECT_EQ(at[3].series, "lat_bucket{le=\"0.2\",s=\"a\"}");
+  EXPECT_EQ(at[3].value, 2);
+  EXPECT_EQ(at[4].series, "lat_bucket{le=\"0.4\",s=\"a\"}");
+  EXPECT_EQ(at[4].value, 2);  // zero new observations, still emitted
+  EXPECT_EQ(at[5].series, "lat_bucket{le=\"+Inf\",s=\"a\"}");
+  EXPECT_EQ(at[5].value, 4);
 }
 
 TEST(Registry, HistogramWithNoObservationInABucketStillEmitsZero) {
@@ -137,7 +138,7 @@ TEST(Registry, MaxActiveSeriesRefusesAndCounts) {
   EXPECT_EQ(r.series_limited_total(), 2u);
   CollectingSink sink;
   r.Collect(kT0, sink);
-  EXPECT_EQ(sink.samples.size(), 3u);
+  EXPECT_EQ(sink.At(kT0).size(), 3u);
   EXPECT_EQ(sink.Values().at("c{k=\"1\"}"), 2);
 }
 
@@ -168,7 +169,7 @@ TEST(Registry, StaleSeriesDeletedAndNotCollected) {
   // Exactly 15 minutes idle is not longer than stale_duration: still collected.
   CollectingSink at15;
   r.Collect(kT0 + absl::Minutes(15), at15);
-  EXPECT_EQ(at15.samples.size(), 2u);
+  EXPECT_EQ(at15.At(kT0 + absl::Minutes(15)).size(), 2u);
   CollectingSink later;
   r.Collect(kT0 + absl::Minutes(15) + absl::Seconds(1), later);
   EXPECT_THAT(later.Values(), ElementsAre(Pair("c{svc=\"alive\"}", 2)));
@@ -200,9 +201,9 @@ TEST(Registry, LabelNamesAndValuesTruncated) {
   r.NewCounter("c")->Inc({{long_name, long_value}}, 1, kT0);
   CollectingSink sink;
   r.Collect(kT0, sink);
-  ASSERT_EQ(sink.samples.size(), 1u);
-  EXPECT_EQ(sink.samples[0].series,
-            "c{" + std::string(1024, 'n') + "=\"" + std::string(2048, 'v') + "\"}");
+  const std::vector<CollectedSample> at = sink.At(kT0);
+  ASSERT_EQ(at.size(), 1u);
+  EXPECT_EQ(at[0].series, "c{" + std::string(1024, 'n') + "=\"" + std::string(2048, 'v') + "\"}");
 }
 
 TEST(Registry, HistogramExemplarPerBucketOnce) {
@@ -240,9 +241,9 @@ TEST(Registry, CounterExemplarAndCustomLabelName) {
   c->Inc({}, 1, kT0, &ex);
   CollectingSink sink;
   r.Collect(kT0, sink);
-  ASSERT_EQ(sink.samples[0].exemplars.size(), 1u);
-  EXPECT_EQ(sink.samples[0].exemplars[0].trace_id, "abcd");
-  EXPECT_EQ(sink.samples[0].exemplar_label, "trace_id");
+  ASSERT_EQ(sink.At(kT0)[0].exemplars.size(), 1u);
+  EXPECT_EQ(sink.At(kT0)[0].exemplars[0].trace_id, "abcd");
+  EXPECT_EQ(sink.At(kT0)[0].exemplar_label, "trace_id");
 }
 
 TEST(Registry, ConcurrentIncAndCollect) {
@@ -272,6 +273,54 @@ TEST(Registry, ConcurrentIncAndCollect) {
   EXPECT_EQ(sink.Values().at("c{t=\"0\"}"), 2 * kPerThread);
   EXPECT_EQ(sink.Values().at("c{t=\"1\"}"), 2 * kPerThread);
   EXPECT_EQ(sink.Values().at("h_count{}"), kThreads * kPerThread);
+}
+
+}  // namespace
+}  // namespace sprout::traces::generator
+
+namespace sprout::traces::generator {
+namespace {
+
+TEST(Registry, InitialZeroTimeIsEndOfPreviousMinute) {
+  // 12:34:56.789 → 12:33:59.000 (truncated to 12:34:00, minus 1 s).
+  const absl::Time t = absl::FromUnixMillis(1'700'000'096'789);  // …:01:36.789 past the minute 0
+  const int64_t minute_start_ms = 1'700'000'096'789 - (1'700'000'096'789 % 60'000);
+  EXPECT_EQ(InitialZeroTime(t), absl::FromUnixMillis(minute_start_ms - 1000));
+  // Exactly on a minute: that minute minus 1 s.
+  EXPECT_EQ(InitialZeroTime(absl::FromUnixMillis(minute_start_ms)),
+            absl::FromUnixMillis(minute_start_ms - 1000));
+}
+
+TEST(Registry, NewCounterAndHistogramSeriesStartWithAZeroSample) {
+  Registry r(RegistryConfig{});
+  const absl::Time t1 = absl::FromUnixSeconds(1'700'000'000);
+  r.NewCounter("c")->Inc({}, 3, t1);
+  r.NewGauge("g")->Set({}, 7, t1);
+  r.NewHistogram("h", {1})->Observe({}, 0.5, 1, t1);
+  CollectingSink first;
+  r.Collect(t1, first);
+  const absl::Time zt = InitialZeroTime(t1);
+  std::vector<std::string> zeros;
+  for (const auto& s : first.samples) {
+    if (s.time == zt) {
+      EXPECT_EQ(s.value, 0) << s.series;
+      zeros.push_back(s.series);
+    }
+  }
+  // Counter, _count and every _bucket; not the gauge, not _sum.
+  EXPECT_THAT(zeros,
+              ElementsAre("c{}", "h_count{}", "h_bucket{le=\"1\"}", "h_bucket{le=\"+Inf\"}"));
+  EXPECT_EQ(first.samples.size(), 4u + 1 + 1 + 4);  // zeros + c + g + (count, sum, 2 buckets)
+  // Each zero comes right before the series' first real sample.
+  EXPECT_EQ(first.samples[0].series, "c{}");
+  EXPECT_EQ(first.samples[0].time, zt);
+  EXPECT_EQ(first.samples[1].series, "c{}");
+  EXPECT_EQ(first.samples[1].value, 3);
+  // Only once.
+  CollectingSink second;
+  r.Collect(t1 + absl::Seconds(15), second);
+  EXPECT_EQ(second.samples.size(), 6u);
+  for (const auto& s : second.samples) EXPECT_EQ(s.time, t1 + absl::Seconds(15));
 }
 
 }  // namespace

@@ -86,7 +86,7 @@ TEST(SpanMetrics, OneServerSpanGivesCallsLatencySizeWithTemposLabels) {
         << le;
   }
   // 3 families: calls 1 + size 1 + latency (14 bounds + +Inf) + _sum + _count = 19 samples.
-  EXPECT_EQ(sink.samples.size(), 19u);
+  EXPECT_EQ(sink.At(kNow).size(), 19u);
   const CollectedSample* b = sink.Find("traces_spanmetrics_latency_bucket{le=\"0.004\"," + l + "}");
   ASSERT_EQ(b->exemplars.size(), 1u);
   EXPECT_EQ(b->exemplars[0].trace_id, "0123456789abcdef0011223344556677");
@@ -242,8 +242,8 @@ TEST(SpanMetrics, SubprocessorsSelectTheMetrics) {
   p->PushSpans(rs, kNow);
   CollectingSink sink;
   r.Collect(kNow, sink);
-  EXPECT_EQ(sink.samples.size(), 17u);  // latency only: 14 bounds + +Inf + _sum + _count
-  for (const auto& s : sink.samples) {
+  EXPECT_EQ(sink.At(kNow).size(), 17u);  // latency only: 14 bounds + +Inf + _sum + _count
+  for (const auto& s : sink.At(kNow)) {
     EXPECT_EQ(s.series.rfind("traces_spanmetrics_latency_", 0), 0u) << s.series;
   }
 }
@@ -345,7 +345,7 @@ std::vector<std::string> KeptNames(const std::vector<FilterPolicy>& policies) {
   CollectingSink sink;
   r.Collect(kNow, sink);
   std::vector<std::string> names;
-  for (const auto& s : sink.samples) {
+  for (const auto& s : sink.At(kNow)) {
     size_t a = s.series.find("span_name=\"") + 11;
     names.push_back(s.series.substr(a, s.series.find('"', a) - a));
   }

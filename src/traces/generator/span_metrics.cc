@@ -108,15 +108,70 @@ double Multiplier(const std::string& key, const Span& span, const Resource& res)
 }  // namespace
 
 std::string SanitizeLabelName(std::string_view name) {
-  if (name.empty()) return "_";
-  std::string out(name);
-  for (size_t i = 0; i < out.size(); ++i) {
-    char c = out[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-              (c >= '0' && c <= '9' && i > 0);
-    if (!ok) out[i] = '_';
+  // Prometheus' strutil.SanitizeLabelName, which Tempo uses: every character (a UTF-8 sequence
+  // counts as one) outside [a-zA-Z0-9_] becomes `_`. A leading digit is kept.
+  std::string out;
+  out.reserve(name.size());
+  for (size_t i = 0; i < name.size();) {
+    unsigned char c = static_cast<unsigned char>(name[i]);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    out.push_back('_');
+    size_t len = 1;
+    if (c >= 0xc0 && c < 0xe0) {
+      len = 2;
+    } else if (c >= 0xe0 && c < 0xf0) {
+      len = 3;
+    } else if (c >= 0xf0 && c < 0xf8) {
+      len = 4;
+    }
+    // Only a well-formed sequence is one character; a stray byte is one (Go's RuneError).
+    size_t j = 1;
+    while (j < len && i + j < name.size() &&
+           (static_cast<unsigned char>(name[i + j]) & 0xc0) == 0x80) {
+      ++j;
+    }
+    i += (j == len) ? len : 1;
   }
   return out;
+}
+
+bool ValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xc2 && c < 0xe0) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c < 0xf0) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c < 0xf5) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t j = 1; j < len; ++j) {
+      unsigned char d = static_cast<unsigned char>(s[i + j]);
+      if ((d & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
 }
 
 std::string StringifyAnyValue(const AnyValue& v) {
@@ -334,6 +389,17 @@ void SpanMetricsProcessor::PushSpans(const ResourceSpans& rs, absl::Time now) {
                                   : "";
   const int64_t now_ns = absl::ToUnixNanos(now);
   const int64_t slack_ns = absl::ToInt64Nanoseconds(config_.ingestion_time_range_slack);
+  std::string job;
+  if (!service.empty()) {
+    const AnyValue* ns = Find(res.attributes(), "service.namespace");
+    std::string nss = ns ? StringifyAnyValue(*ns) : "";
+    job = nss.empty() ? service : nss + "/" + service;
+  }
+  const AnyValue* inst = Find(res.attributes(), "service.instance.id");
+  const std::string instance = inst ? StringifyAnyValue(*inst) : "";
+  const bool job_label = config_.enable_target_info && !job.empty();
+  const bool instance_label =
+      config_.enable_target_info && config_.enable_instance_label && !instance.empty();
   SpanMetricsStats delta;
   bool any_counted = false;
   Labels labels;
@@ -388,13 +454,22 @@ void SpanMetricsProcessor::PushSpans(const ResourceSpans& rs, absl::Time now) {
         }
         labels.push_back({mapping_labels_[i], std::move(joined)});
       }
+      if (job_label) labels.push_back({kJob, job});
+      if (instance_label) labels.push_back({kInstance, instance});
+      bool valid = true;
+      for (const Label& lb : labels) valid = valid && ValidUtf8(lb.value);
+      if (!valid) {
+        ++delta.spans_invalid_utf8;
+        continue;
+      }
       const double mult = Multiplier(config_.span_multiplier_key, span, res);
       bool ok = true;
       if (calls_ != nullptr) ok &= calls_->Inc(labels, mult, now);
       if (latency_ != nullptr)
         ok &= latency_->Observe(labels, latency, mult, now, HexId(span.trace_id()));
       if (size_ != nullptr) {
-        ok &= size_->Inc(labels, static_cast<double>(span.ByteSizeLong()) * mult, now);
+        // Tempo adds the span's size without the multiplier.
+        ok &= size_->Inc(labels, static_cast<double>(span.ByteSizeLong()), now);
       }
       if (!ok) ++delta.spans_refused;
       any_counted = true;
@@ -407,8 +482,8 @@ void SpanMetricsProcessor::PushSpans(const ResourceSpans& rs, absl::Time now) {
     Labels ti;
     for (const KeyValue& kv : res.attributes()) {
       const std::string& k = kv.key();
-      if (k.empty() || k == "service.name" || k == "service.namespace" ||
-          k == "service.instance.id") {
+      if (k.empty() || (k[0] >= '0' && k[0] <= '9') || k == "service.name" ||
+          k == "service.namespace" || k == "service.instance.id") {
         continue;
       }
       if (std::find(config_.target_info_excluded_dimensions.begin(),
@@ -419,16 +494,8 @@ void SpanMetricsProcessor::PushSpans(const ResourceSpans& rs, absl::Time now) {
       ti.push_back({TargetInfoLabel(k), StringifyAnyValue(kv.value())});
     }
     const size_t resource_count = ti.size();
-    std::string job;
-    if (!service.empty()) {
-      const AnyValue* ns = Find(res.attributes(), "service.namespace");
-      std::string nss = ns ? StringifyAnyValue(*ns) : "";
-      job = nss.empty() ? service : nss + "/" + service;
-    }
-    const AnyValue* inst = Find(res.attributes(), "service.instance.id");
-    std::string instance = inst ? StringifyAnyValue(*inst) : "";
     if (!job.empty()) ti.push_back({kJob, job});
-    if (!instance.empty()) ti.push_back({kInstance, instance});
+    if (instance_label) ti.push_back({kInstance, instance});
     if (resource_count > 0 && ti.size() > resource_count) target_info_->Set(ti, 1, now);
   }
   absl::MutexLock l(&mu_);
@@ -436,6 +503,7 @@ void SpanMetricsProcessor::PushSpans(const ResourceSpans& rs, absl::Time now) {
   stats_.spans_outside_slack += delta.spans_outside_slack;
   stats_.spans_filtered += delta.spans_filtered;
   stats_.spans_refused += delta.spans_refused;
+  stats_.spans_invalid_utf8 += delta.spans_invalid_utf8;
 }
 
 SpanMetricsStats SpanMetricsProcessor::stats() const {

@@ -5,7 +5,7 @@
 //   traces_spanmetrics_calls_total   += multiplier                       (subprocessor count)
 //   traces_spanmetrics_latency       observes the duration in seconds    (subprocessor latency)
 //                                     with the span's trace ID (hex) as exemplar
-//   traces_spanmetrics_size_total    += span protobuf bytes × multiplier (subprocessor size)
+//   traces_spanmetrics_size_total    += span protobuf bytes (no multiplier) (subprocessor size)
 // and, with enable_target_info, traces_target_info{job, instance, <resource attributes>} = 1.
 #pragma once
 
@@ -71,7 +71,11 @@ struct SpanMetricsConfig {
   // The sampling-ratio attribute: a span attribute (then resource attribute) with a double value
   // r > 0 makes the span count 1/r (calls, size, latency observations); empty or absent: 1.
   std::string span_multiplier_key;
+  // traces_target_info, and the `job` label (service.namespace/service.name) on every series.
   bool enable_target_info = false;
+  // With enable_target_info: the `instance` label (service.instance.id) on the series and on
+  // traces_target_info.
+  bool enable_instance_label = true;
   // Resource attributes left out of traces_target_info.
   std::vector<std::string> target_info_excluded_dimensions;
   std::vector<double> histogram_buckets = DefaultSpanMetricsBuckets();
@@ -84,9 +88,13 @@ struct SpanMetricsConfig {
   absl::Duration ingestion_time_range_slack = absl::Seconds(30);
 };
 
-// Prometheus' label-name rule as Tempo applies it to dimensions: every character outside
-// [a-zA-Z0-9_] and a leading digit become `_`; "" becomes "_".
+// Prometheus' strutil.SanitizeLabelName as Tempo applies it to dimensions: every character (a
+// UTF-8 sequence counts as one) outside [a-zA-Z0-9_] becomes `_`; a leading digit is kept.
 std::string SanitizeLabelName(std::string_view name);
+
+// Whether `s` is valid UTF-8 (Prometheus' label-value rule); a span with an invalid label value
+// is skipped and counted, as Tempo does.
+bool ValidUtf8(std::string_view s);
 
 // Tempo's text of an attribute value for a label: strings as is, ints in decimal, doubles as Go's
 // FormatFloat('f', -1), bools true/false, arrays `[a b]`, kvlists `map[k:v ...]` (keys sorted),
@@ -99,6 +107,7 @@ struct SpanMetricsStats {
       0;                        // Tempo's spans discarded, reason outside_metrics_ingestion_slack
   uint64_t spans_filtered = 0;  // by filter_policies
   uint64_t spans_refused = 0;   // a series refused by max_active_series
+  uint64_t spans_invalid_utf8 = 0;  // a label value not valid UTF-8 (span skipped)
 };
 
 class SpanMetricsProcessor {

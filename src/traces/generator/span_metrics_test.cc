@@ -160,10 +160,11 @@ TEST(SpanMetrics, IngestionSlackSkipsSpansEndingOutsideNowPlusMinus30s) {
 TEST(SpanMetrics, SanitizeLabelName) {
   EXPECT_EQ(SanitizeLabelName("http.method"), "http_method");
   EXPECT_EQ(SanitizeLabelName("k8s.pod-name/x"), "k8s_pod_name_x");
-  EXPECT_EQ(SanitizeLabelName("1st"), "_st");
+  EXPECT_EQ(SanitizeLabelName("1st"), "1st");  // Tempo keeps a leading digit
   EXPECT_EQ(SanitizeLabelName("ok_Name9"), "ok_Name9");
-  EXPECT_EQ(SanitizeLabelName("é"), "__");  // two UTF-8 bytes, each invalid
-  EXPECT_EQ(SanitizeLabelName(""), "_");
+  EXPECT_EQ(SanitizeLabelName("caf\xc3\xa9.x"), "caf__x");  // é is one character
+  EXPECT_EQ(SanitizeLabelName("\xe2\x82\xac"), "_");        // € too
+  EXPECT_EQ(SanitizeLabelName(""), "");
 }
 
 TEST(SpanMetrics, DimensionsSanitizedCollidingWithIntrinsicsPrefixed) {
@@ -301,7 +302,7 @@ TEST(SpanMetrics, SpanMultiplierKeyIsOneOverTheSamplingRatio) {
   EXPECT_NEAR(v.at("traces_spanmetrics_latency_sum{span_name=\"a\"}"), 0.04, 1e-12);
 }
 
-TEST(SpanMetrics, SizeScalesWithMultiplier) {
+TEST(SpanMetrics, SizeIgnoresMultiplier) {
   Registry r(RegistryConfig{});
   SpanMetricsConfig cfg;
   cfg.intrinsic_dimensions = {false, false, false, false, false};
@@ -317,7 +318,7 @@ TEST(SpanMetrics, SizeScalesWithMultiplier) {
   p->PushSpans(rs, kNow);
   CollectingSink sink;
   r.Collect(kNow, sink);
-  EXPECT_EQ(sink.Values().at("traces_spanmetrics_size_total{}"), 2 * bytes);
+  EXPECT_EQ(sink.Values().at("traces_spanmetrics_size_total{}"), bytes);
 }
 
 // ---- filter policies ----
@@ -449,6 +450,7 @@ TEST(SpanMetrics, TargetInfoFromResourceAttributes) {
   AddStr(attrs, "host.name", "h1");
   AddStr(attrs, "job", "x");
   AddStr(attrs, "secret", "s");
+  AddStr(attrs, "9lives", "skipped: starts with a digit");
   AddSpan(&rs, "a", Span::SPAN_KIND_SERVER, 0.01);
   p->PushSpans(rs, kNow);
   CollectingSink sink;
@@ -485,6 +487,58 @@ TEST(SpanMetrics, MaxActiveSeriesRefusalCounted) {
   p->PushSpans(rs, kNow);
   EXPECT_EQ(r.series_limited_total(), 1u);
   EXPECT_EQ(p->stats().spans_refused, 1u);
+}
+
+TEST(SpanMetrics, TargetInfoAddsJobAndInstanceToSpanSeries) {
+  for (bool instance_label : {true, false}) {
+    Registry r(RegistryConfig{});
+    SpanMetricsConfig cfg;
+    cfg.intrinsic_dimensions = {false, true, false, false, false};
+    cfg.enable_target_info = true;
+    cfg.enable_instance_label = instance_label;
+    cfg.latency = cfg.size = false;
+    auto p = Make(cfg, &r);
+    ResourceSpans rs = Resource("api");
+    AddStr(rs.mutable_resource()->mutable_attributes(), "service.instance.id", "pod-1");
+    AddStr(rs.mutable_resource()->mutable_attributes(), "host.name", "h1");
+    AddSpan(&rs, "a", Span::SPAN_KIND_SERVER, 0.01);
+    p->PushSpans(rs, kNow);
+    CollectingSink sink;
+    r.Collect(kNow, sink);
+    if (instance_label) {
+      EXPECT_THAT(
+          sink.Values(),
+          ElementsAre(
+              Pair("traces_spanmetrics_calls_total{instance=\"pod-1\",job=\"api\",span_name=\"a\"}",
+                   1),
+              Pair("traces_target_info{host_name=\"h1\",instance=\"pod-1\",job=\"api\"}", 1)));
+    } else {
+      EXPECT_THAT(
+          sink.Values(),
+          ElementsAre(Pair("traces_spanmetrics_calls_total{job=\"api\",span_name=\"a\"}", 1),
+                      Pair("traces_target_info{host_name=\"h1\",job=\"api\"}", 1)));
+    }
+  }
+}
+
+TEST(SpanMetrics, InvalidUtf8LabelValueSkipsTheSpan) {
+  Registry r(RegistryConfig{});
+  SpanMetricsConfig cfg;
+  cfg.dimensions = {"bad"};
+  auto p = Make(cfg, &r);
+  ResourceSpans rs = Resource("api");
+  Span* s = AddSpan(&rs, "a", Span::SPAN_KIND_SERVER, 0.01);
+  AddStr(s->mutable_attributes(), "bad", std::string("\xff\xfe", 2));
+  AddSpan(&rs, "b", Span::SPAN_KIND_SERVER, 0.01);
+  p->PushSpans(rs, kNow);
+  EXPECT_EQ(p->stats().spans_invalid_utf8, 1u);
+  CollectingSink sink;
+  r.Collect(kNow, sink);
+  EXPECT_EQ(sink.At(kNow).size(), 19u);  // only span b: calls, size, 17 latency samples
+  EXPECT_TRUE(ValidUtf8("caf\xc3\xa9"));
+  EXPECT_FALSE(ValidUtf8("\xc3"));
+  EXPECT_FALSE(ValidUtf8("\xed\xa0\x80"));  // a surrogate
+  EXPECT_FALSE(ValidUtf8("\xc0\xaf"));      // overlong
 }
 
 TEST(SpanMetrics, StringifyAnyValue) {

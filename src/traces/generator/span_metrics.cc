@@ -358,6 +358,21 @@ absl::StatusOr<std::unique_ptr<SpanMetricsProcessor>> SpanMetricsProcessor::Crea
   for (const DimensionMapping& dm : config.dimension_mappings) {
     if (dm.name.empty()) return absl::InvalidArgumentError("dimension_mappings: empty name");
   }
+  for (size_t i = 1; i < config.histogram_buckets.size(); ++i) {
+    if (!(config.histogram_buckets[i] > config.histogram_buckets[i - 1])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("span_metrics.histogram_buckets must be strictly increasing: bucket[", i,
+                       "]=", config.histogram_buckets[i], " is <= bucket[", i - 1,
+                       "]=", config.histogram_buckets[i - 1]));
+    }
+  }
+  if (config.ingestion_time_range_slack < absl::ZeroDuration() ||
+      config.ingestion_time_range_slack > absl::Hours(12)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("metrics_generator.ingestion_time_range_slack \"",
+                     absl::FormatDuration(config.ingestion_time_range_slack),
+                     "\" is outside acceptable range of 0s to 12h"));
+  }
   std::unique_ptr<SpanMetricsProcessor> p(new SpanMetricsProcessor(std::move(config), registry));
   p->policies_ = std::move(policies);
   const SpanMetricsConfig& c = p->config_;

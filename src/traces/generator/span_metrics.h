@@ -113,7 +113,8 @@ struct SpanMetricsStats {
 class SpanMetricsProcessor {
  public:
   // InvalidArgument for a filter policy key that is neither scoped nor `name|status|kind`, a regex
-  // that does not compile or is not a string, or an empty dimension-mapping name.
+  // that does not compile or is not a string, an empty dimension-mapping name, buckets not
+  // strictly increasing, or a slack outside 0s..12h (Tempo's validation).
   static absl::StatusOr<std::unique_ptr<SpanMetricsProcessor>> Create(SpanMetricsConfig config,
                                                                       Registry* registry);
 

@@ -426,6 +426,14 @@ TEST(SpanMetricsFilter, InvalidConfigRefused) {
   bad_re.filter_policies = {q};
   EXPECT_EQ(SpanMetricsProcessor::Create(bad_re, &r).status().code(),
             absl::StatusCode::kInvalidArgument);
+  SpanMetricsConfig bad_buckets;
+  bad_buckets.histogram_buckets = {0.1, 0.1};
+  EXPECT_EQ(SpanMetricsProcessor::Create(bad_buckets, &r).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  SpanMetricsConfig bad_slack;
+  bad_slack.ingestion_time_range_slack = absl::Hours(13);
+  EXPECT_EQ(SpanMetricsProcessor::Create(bad_slack, &r).status().code(),
+            absl::StatusCode::kInvalidArgument);
   SpanMetricsConfig bad_type;
   FilterPolicy t;
   t.include = Regex({{"name", int64_t{3}}});

@@ -7,6 +7,8 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+
 namespace sprout::traces::generator {
 
 std::vector<double> DefaultSpanMetricsBuckets() {
@@ -37,7 +39,7 @@ struct Registry::Family {
   std::string name;
   Kind kind;
   std::vector<double> bounds;  // histogram
-  std::map<std::string, Series> series;
+  absl::flat_hash_map<std::string, Series> series;
   uint64_t SeriesCost() const { return kind == Kind::kHistogram ? bounds.size() + 3 : 1; }
 };
 
@@ -123,11 +125,16 @@ Labels WithExternal(const Labels& series, const Labels& external) {
 
 }  // namespace
 
-Registry::Series* Registry::GetOrCreate(int id, const Labels& labels, absl::Time now) {
+PreparedLabels Registry::Prepare(const Labels& labels) const {
+  PreparedLabels p;
+  p.labels = Normalize(labels, config_);
+  p.key = KeyOf(p.labels);
+  return p;
+}
+
+Registry::Series* Registry::GetOrCreate(int id, const PreparedLabels& labels, absl::Time now) {
   Family& f = *families_[id];
-  Labels norm = Normalize(labels, config_);
-  std::string key = KeyOf(norm);
-  auto it = f.series.find(key);
+  auto it = f.series.find(labels.key);
   if (it == f.series.end()) {
     uint64_t cost = f.SeriesCost();
     if (config_.max_active_series != 0 && active_series_ + cost > config_.max_active_series) {
@@ -136,18 +143,32 @@ Registry::Series* Registry::GetOrCreate(int id, const Labels& labels, absl::Time
     }
     active_series_ += cost;
     Series s;
-    s.labels = std::move(norm);
+    s.labels = labels.labels;
     if (f.kind == Kind::kHistogram) {
       s.buckets.assign(f.bounds.size() + 1, 0);
       s.bucket_exemplars.assign(f.bounds.size() + 1, std::nullopt);
     }
-    it = f.series.emplace(std::move(key), std::move(s)).first;
+    it = f.series.emplace(labels.key, std::move(s)).first;
   }
   it->second.last_updated = now;
   return &it->second;
 }
 
 bool Counter::Inc(const Labels& labels, double value, absl::Time now, const Exemplar* exemplar) {
+  return Inc(registry_->Prepare(labels), value, now, exemplar);
+}
+
+bool Gauge::Set(const Labels& labels, double value, absl::Time now) {
+  return Set(registry_->Prepare(labels), value, now);
+}
+
+bool Histogram::Observe(const Labels& labels, double value, double multiplier, absl::Time now,
+                        std::string_view trace_id) {
+  return Observe(registry_->Prepare(labels), value, multiplier, now, trace_id);
+}
+
+bool Counter::Inc(const PreparedLabels& labels, double value, absl::Time now,
+                  const Exemplar* exemplar) {
   absl::MutexLock l(&registry_->mu_);
   Registry::Series* s = registry_->GetOrCreate(id_, labels, now);
   if (s == nullptr) return false;
@@ -158,7 +179,7 @@ bool Counter::Inc(const Labels& labels, double value, absl::Time now, const Exem
   return true;
 }
 
-bool Gauge::Set(const Labels& labels, double value, absl::Time now) {
+bool Gauge::Set(const PreparedLabels& labels, double value, absl::Time now) {
   absl::MutexLock l(&registry_->mu_);
   Registry::Series* s = registry_->GetOrCreate(id_, labels, now);
   if (s == nullptr) return false;
@@ -167,15 +188,16 @@ bool Gauge::Set(const Labels& labels, double value, absl::Time now) {
 }
 
 bool Gauge::Add(const Labels& labels, double value, absl::Time now) {
+  PreparedLabels prepared = registry_->Prepare(labels);
   absl::MutexLock l(&registry_->mu_);
-  Registry::Series* s = registry_->GetOrCreate(id_, labels, now);
+  Registry::Series* s = registry_->GetOrCreate(id_, prepared, now);
   if (s == nullptr) return false;
   s->value += value;
   return true;
 }
 
-bool Histogram::Observe(const Labels& labels, double value, double multiplier, absl::Time now,
-                        std::string_view trace_id) {
+bool Histogram::Observe(const PreparedLabels& labels, double value, double multiplier,
+                        absl::Time now, std::string_view trace_id) {
   absl::MutexLock l(&registry_->mu_);
   Registry::Series* s = registry_->GetOrCreate(id_, labels, now);
   if (s == nullptr) return false;
@@ -199,7 +221,7 @@ size_t Registry::RemoveStaleLocked(absl::Time now) {
       if (now - it->second.last_updated > config_.stale_duration) {
         active_series_ -= cost;
         ++removed;
-        it = f->series.erase(it);
+        f->series.erase(it++);
       } else {
         ++it;
       }
@@ -227,8 +249,14 @@ void Registry::Collect(absl::Time now, SeriesSink& sink) {
   RemoveStaleLocked(now);
   const std::string& ex_label = config_.trace_id_label_name;
   const absl::Time zero_time = InitialZeroTime(now);
+  std::vector<std::pair<const std::string*, Series*>> order;
   for (auto& f : families_) {
-    for (auto& [key, s] : f->series) {
+    order.clear();
+    for (auto& [key, series] : f->series) order.emplace_back(&key, &series);
+    std::sort(order.begin(), order.end(),
+              [](const auto& a, const auto& b) { return *a.first < *b.first; });
+    for (auto& [key_ptr, series_ptr] : order) {
+      Series& s = *series_ptr;
       Labels labels = WithExternal(s.labels, config_.external_labels);
       switch (f->kind) {
         case Kind::kCounter:

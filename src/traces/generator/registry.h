@@ -73,8 +73,19 @@ absl::Time InitialZeroTime(absl::Time now);
 
 class Registry;
 
+// A label set ready for the registry: truncated to the length limits, sorted by name (of two labels
+// with one name the first given wins), and its series key. Prepare once, update several families
+// (Registry::Prepare).
+struct PreparedLabels {
+  PreparedLabels() = default;  // not an aggregate: `{{"a", "b"}}` stays a Labels
+  Labels labels;
+  std::string key;
+};
+
 class Counter {
  public:
+  bool Inc(const PreparedLabels& labels, double value, absl::Time now,
+           const Exemplar* exemplar = nullptr);
   // Adds `value` to the series of `labels` (created at 0 on first use). False when the series is
   // new and refused by max_active_series. `exemplar` (optional) is kept until the next Collect.
   bool Inc(const Labels& labels, double value, absl::Time now, const Exemplar* exemplar = nullptr);
@@ -88,6 +99,7 @@ class Counter {
 
 class Gauge {
  public:
+  bool Set(const PreparedLabels& labels, double value, absl::Time now);
   bool Set(const Labels& labels, double value, absl::Time now);
   bool Add(const Labels& labels, double value, absl::Time now);
 
@@ -100,6 +112,8 @@ class Gauge {
 
 class Histogram {
  public:
+  bool Observe(const PreparedLabels& labels, double value, double multiplier, absl::Time now,
+               std::string_view trace_id = {});
   // Observes `value` `multiplier` times (count += multiplier, sum += value × multiplier, every
   // bucket with bound ≥ value += multiplier). A non-empty `trace_id` becomes the exemplar of the
   // bucket the value falls in (the last one observed wins), kept until the next Collect.
@@ -119,6 +133,9 @@ class Registry {
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
   ~Registry();
+
+  // The label set truncated, sorted and keyed once, for several updates.
+  PreparedLabels Prepare(const Labels& labels) const;
 
   // Metric families; the returned handles live as long as the registry.
   Counter* NewCounter(std::string name);
@@ -159,7 +176,7 @@ class Registry {
   enum class Kind { kCounter, kGauge, kHistogram };
 
   // The series of `labels` in family `id`, created if absent and allowed; nullptr when refused.
-  Series* GetOrCreate(int id, const Labels& labels, absl::Time now)
+  Series* GetOrCreate(int id, const PreparedLabels& labels, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int AddFamily(std::string name, Kind kind, std::vector<double> buckets);
   size_t RemoveStaleLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

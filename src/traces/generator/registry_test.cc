@@ -99,7 +99,7 @@ TEST(Registry, HistogramEmitsEveryBucketCumulativeWithZeros) {
 TEST(Registry, HistogramWithNoObservationInABucketStillEmitsZero) {
   Registry r(RegistryConfig{});
   Histogram* h = r.NewHistogram("lat", {1, 2});
-  h->Observe({}, 5, 1, kT0);
+  h->Observe(Labels{}, 5, 1, kT0);
   CollectingSink sink;
   r.Collect(kT0, sink);
   EXPECT_EQ(sink.Values().at("lat_bucket{le=\"1\"}"), 0);
@@ -112,7 +112,7 @@ TEST(Registry, ExternalLabelsOnEverySeriesSeriesLabelWins) {
   cfg.external_labels = {{"source", "tempo"}, {"service", "ext"}};
   Registry r(cfg);
   r.NewCounter("c")->Inc({{"service", "a"}}, 1, kT0);
-  r.NewHistogram("h", {1})->Observe({}, 0.5, 1, kT0);
+  r.NewHistogram("h", {1})->Observe(Labels{}, 0.5, 1, kT0);
   CollectingSink sink;
   r.Collect(kT0, sink);
   EXPECT_THAT(sink.Values(),
@@ -209,10 +209,10 @@ TEST(Registry, LabelNamesAndValuesTruncated) {
 TEST(Registry, HistogramExemplarPerBucketOnce) {
   Registry r(RegistryConfig{});
   Histogram* h = r.NewHistogram("h", {1, 2});
-  h->Observe({}, 0.5, 1, kT0, "aaaa");
-  h->Observe({}, 0.7, 1, kT0 + absl::Seconds(1), "bbbb");  // same bucket: last wins
-  h->Observe({}, 5, 1, kT0, "cccc");                       // +Inf bucket
-  h->Observe({}, 1.5, 1, kT0);                             // no trace ID: no exemplar
+  h->Observe(Labels{}, 0.5, 1, kT0, "aaaa");
+  h->Observe(Labels{}, 0.7, 1, kT0 + absl::Seconds(1), "bbbb");  // same bucket: last wins
+  h->Observe(Labels{}, 5, 1, kT0, "cccc");                       // +Inf bucket
+  h->Observe(Labels{}, 1.5, 1, kT0);                             // no trace ID: no exemplar
   CollectingSink sink;
   r.Collect(kT0 + absl::Seconds(15), sink);
   const CollectedSample* b1 = sink.Find("h_bucket{le=\"1\"}");
@@ -238,7 +238,7 @@ TEST(Registry, CounterExemplarAndCustomLabelName) {
   Registry r(cfg);
   Counter* c = r.NewCounter("c");
   Exemplar ex{"abcd", 1, kT0};
-  c->Inc({}, 1, kT0, &ex);
+  c->Inc(Labels{}, 1, kT0, &ex);
   CollectingSink sink;
   r.Collect(kT0, sink);
   ASSERT_EQ(sink.At(kT0)[0].exemplars.size(), 1u);
@@ -256,7 +256,7 @@ TEST(Registry, ConcurrentIncAndCollect) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         c->Inc({{"t", std::to_string(t % 2)}}, 1, kT0);
-        h->Observe({}, 0.01, 1, kT0, "ff");
+        h->Observe(Labels{}, 0.01, 1, kT0, "ff");
       }
     });
   }
@@ -294,9 +294,9 @@ TEST(Registry, InitialZeroTimeIsEndOfPreviousMinute) {
 TEST(Registry, NewCounterAndHistogramSeriesStartWithAZeroSample) {
   Registry r(RegistryConfig{});
   const absl::Time t1 = absl::FromUnixSeconds(1'700'000'000);
-  r.NewCounter("c")->Inc({}, 3, t1);
-  r.NewGauge("g")->Set({}, 7, t1);
-  r.NewHistogram("h", {1})->Observe({}, 0.5, 1, t1);
+  r.NewCounter("c")->Inc(Labels{}, 3, t1);
+  r.NewGauge("g")->Set(Labels{}, 7, t1);
+  r.NewHistogram("h", {1})->Observe(Labels{}, 0.5, 1, t1);
   CollectingSink first;
   r.Collect(t1, first);
   const absl::Time zt = InitialZeroTime(t1);

@@ -478,13 +478,14 @@ void SpanMetricsProcessor::PushSpans(const ResourceSpans& rs, absl::Time now) {
         continue;
       }
       const double mult = Multiplier(config_.span_multiplier_key, span, res);
+      const PreparedLabels prepared = registry_->Prepare(labels);
       bool ok = true;
-      if (calls_ != nullptr) ok &= calls_->Inc(labels, mult, now);
+      if (calls_ != nullptr) ok &= calls_->Inc(prepared, mult, now);
       if (latency_ != nullptr)
-        ok &= latency_->Observe(labels, latency, mult, now, HexId(span.trace_id()));
+        ok &= latency_->Observe(prepared, latency, mult, now, HexId(span.trace_id()));
       if (size_ != nullptr) {
         // Tempo adds the span's size without the multiplier.
-        ok &= size_->Inc(labels, static_cast<double>(span.ByteSizeLong()), now);
+        ok &= size_->Inc(prepared, static_cast<double>(span.ByteSizeLong()), now);
       }
       if (!ok) ++delta.spans_refused;
       any_counted = true;

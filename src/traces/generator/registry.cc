@@ -87,8 +87,10 @@ Labels Normalize(const Labels& in, const RegistryConfig& cfg) {
   Labels out;
   out.reserve(in.size());
   for (const Label& l : in) {
-    Label n{l.name.substr(0, cfg.max_label_name_length),
-            l.value.substr(0, cfg.max_label_value_length)};
+    // Byte lengths, as Tempo's truncateLength; 0: no limit.
+    Label n{
+        cfg.max_label_name_length > 0 ? l.name.substr(0, cfg.max_label_name_length) : l.name,
+        cfg.max_label_value_length > 0 ? l.value.substr(0, cfg.max_label_value_length) : l.value};
     out.push_back(std::move(n));
   }
   // Sorted by name; of two labels with one name the first given wins.

@@ -54,7 +54,7 @@ struct RegistryConfig {
   Labels external_labels;
   // 0: unlimited. A new series that would take the active series past it is refused and counted.
   uint32_t max_active_series = 0;
-  // Longer label names / values are truncated to these lengths (Tempo's limits).
+  // Longer label names / values are truncated to these byte lengths (Tempo's limits); 0: none.
   size_t max_label_name_length = 1024;
   size_t max_label_value_length = 2048;
   // The exemplar label carrying the trace ID.

@@ -206,6 +206,18 @@ TEST(Registry, LabelNamesAndValuesTruncated) {
   EXPECT_EQ(at[0].series, "c{" + std::string(1024, 'n') + "=\"" + std::string(2048, 'v') + "\"}");
 }
 
+TEST(Registry, ZeroLengthLimitMeansNone) {
+  RegistryConfig cfg;
+  cfg.max_label_name_length = 0;
+  cfg.max_label_value_length = 0;
+  Registry r(cfg);
+  r.NewCounter("c")->Inc({{std::string(1100, 'n'), std::string(3000, 'v')}}, 1, kT0);
+  CollectingSink sink;
+  r.Collect(kT0, sink);
+  EXPECT_EQ(sink.At(kT0).at(0).series,
+            "c{" + std::string(1100, 'n') + "=\"" + std::string(3000, 'v') + "\"}");
+}
+
 TEST(Registry, HistogramExemplarPerBucketOnce) {
   Registry r(RegistryConfig{});
   Histogram* h = r.NewHistogram("h", {1, 2});

@@ -96,6 +96,41 @@ TEST(SpanMetrics, OneServerSpanGivesCallsLatencySizeWithTemposLabels) {
   EXPECT_EQ(p->stats().spans_received, 1u);
 }
 
+TEST(SpanMetrics, EachBucketCarriesTheTraceIdOfItsLastSpanAcrossScopes) {
+  Registry r(RegistryConfig{});
+  SpanMetricsConfig cfg;
+  cfg.intrinsic_dimensions = {false, false, false, false, false};
+  cfg.count = cfg.size = false;
+  auto p = Make(cfg, &r);
+  ResourceSpans rs = Resource("api");
+  rs.add_scope_spans();
+  // Scope 0: 1 ms (le 0.002) trace 01…, then 1.5 ms (le 0.002) trace 02… — last wins.
+  // Scope 1: 3 s (le 4.096) trace 03….
+  Span* a = AddSpan(&rs, "a", Span::SPAN_KIND_SERVER, 0.001);
+  a->set_trace_id(std::string(15, '\0') + "\x01");
+  Span* b = AddSpan(&rs, "b", Span::SPAN_KIND_SERVER, 0.0015);
+  b->set_trace_id(std::string(15, '\0') + "\x02");
+  Span* c = rs.mutable_scope_spans(1)->add_spans();
+  *c = *b;
+  c->set_trace_id(std::string(15, '\0') + "\x03");
+  c->set_start_time_unix_nano(c->end_time_unix_nano() - 3'000'000'000ull);
+  p->PushSpans(rs, kNow);
+  CollectingSink sink;
+  r.Collect(kNow, sink);
+  EXPECT_EQ(sink.Values().at("traces_spanmetrics_latency_count{}"), 3);
+  const CollectedSample* low = sink.Find("traces_spanmetrics_latency_bucket{le=\"0.002\"}");
+  ASSERT_EQ(low->exemplars.size(), 1u);
+  EXPECT_EQ(low->exemplars[0].trace_id, "00000000000000000000000000000002");
+  const CollectedSample* high = sink.Find("traces_spanmetrics_latency_bucket{le=\"4.096\"}");
+  ASSERT_EQ(high->exemplars.size(), 1u);
+  EXPECT_EQ(high->exemplars[0].trace_id, "00000000000000000000000000000003");
+  EXPECT_DOUBLE_EQ(high->exemplars[0].value, 3);
+  EXPECT_EQ(high->exemplars[0].time, kNow);
+  int with_exemplar = 0;
+  for (const auto& s : sink.samples) with_exemplar += s.exemplars.empty() ? 0 : 1;
+  EXPECT_EQ(with_exemplar, 2);
+}
+
 TEST(SpanMetrics, KindsAndStatusesAsProtoEnumNames) {
   Registry r(RegistryConfig{});
   auto p = Make(SpanMetricsConfig{}, &r);

@@ -337,6 +337,11 @@ absl::StatusOr<std::unique_ptr<SpanMetricsProcessor>> SpanMetricsProcessor::Crea
     SpanMetricsConfig config, Registry* registry) {
   std::vector<std::shared_ptr<CompiledPolicy>> policies;
   for (const FilterPolicy& fp : config.filter_policies) {
+    if (!fp.include && !fp.include_any && !fp.exclude) {
+      return absl::InvalidArgumentError(
+          "invalid filter policy; policies must have at least an `include`, `include_any` or "
+          "`exclude`");
+    }
     auto cp = std::make_shared<CompiledPolicy>();
     if (fp.include) {
       auto m = CompileMatch(*fp.include);

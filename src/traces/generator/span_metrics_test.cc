@@ -461,6 +461,10 @@ TEST(SpanMetricsFilter, InvalidConfigRefused) {
   bad_re.filter_policies = {q};
   EXPECT_EQ(SpanMetricsProcessor::Create(bad_re, &r).status().code(),
             absl::StatusCode::kInvalidArgument);
+  SpanMetricsConfig empty_policy;
+  empty_policy.filter_policies = {FilterPolicy{}};
+  EXPECT_EQ(SpanMetricsProcessor::Create(empty_policy, &r).status().code(),
+            absl::StatusCode::kInvalidArgument);
   SpanMetricsConfig bad_buckets;
   bad_buckets.histogram_buckets = {0.1, 0.1};
   EXPECT_EQ(SpanMetricsProcessor::Create(bad_buckets, &r).status().code(),

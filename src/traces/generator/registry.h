@@ -1,0 +1,195 @@
+// The metrics-generator's series registry (Tempo's `modules/generator/registry`, reference
+// tempo.md §4.1): counters, gauges and classic histograms keyed by label sets, with
+// `external_labels`, `max_active_series`, `stale_duration`, label length limits and exemplars.
+//
+// Ingest threads update series (Counter::Inc, Gauge::Set, Histogram::Observe); a collector thread
+// calls Registry::Collect(now, sink), which first deletes stale series and then hands the sample
+// of every active series to a SeriesSink. All methods are thread-safe (one mutex per registry).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+
+namespace sprout::traces::generator {
+
+struct Label {
+  std::string name;
+  std::string value;
+  bool operator==(const Label& o) const { return name == o.name && value == o.value; }
+};
+using Labels = std::vector<Label>;
+
+// One exemplar: the trace ID (hex) under the label `trace_id_label_name`, the observed value and
+// its timestamp, which Collect sets to the collection time as Tempo does.
+struct Exemplar {
+  std::string trace_id;
+  double value = 0;
+  absl::Time time;
+};
+
+// Where collected samples go: `sprout all` hands them to the in-process metrics store,
+// `sprout traces` to a remote-write client. `labels` holds the series' labels, the external
+// labels and (for `_bucket`) `le`, sorted by name; `__name__` is not among them (it is `name`).
+// The exemplars' label name is `exemplar_label` (default `traceID`).
+class SeriesSink {
+ public:
+  virtual ~SeriesSink() = default;
+  virtual void Append(std::string_view name, const Labels& labels, double value, absl::Time time,
+                      absl::Span<const Exemplar> exemplars, std::string_view exemplar_label) = 0;
+};
+
+struct RegistryConfig {
+  // Series not updated for longer than this are deleted at the next Collect (no stale marker).
+  absl::Duration stale_duration = absl::Minutes(15);
+  // Added to every series (a series label of the same name wins).
+  Labels external_labels;
+  // 0: unlimited. A new series that would take the active series past it is refused and counted.
+  uint32_t max_active_series = 0;
+  // Longer label names / values are truncated to these byte lengths (Tempo's limits); 0: none.
+  size_t max_label_name_length = 1024;
+  size_t max_label_value_length = 2048;
+  // The exemplar label carrying the trace ID.
+  std::string trace_id_label_name = "traceID";
+};
+
+// Tempo's classic histogram buckets of span metrics (seconds).
+std::vector<double> DefaultSpanMetricsBuckets();
+
+// Formats a bucket bound as Prometheus' `le` label (Go's FormatFloat 'f', -1: shortest exact text,
+// no exponent): 0.002 → "0.002", 1 → "1", +Inf → "+Inf".
+std::string FormatLe(double bound);
+
+// Tempo's time of a new series' initial 0 sample: `now` truncated to the minute, minus 1 s.
+absl::Time InitialZeroTime(absl::Time now);
+
+class Registry;
+
+// A label set ready for the registry: truncated to the length limits, sorted by name (of two labels
+// with one name the first given wins), and its series key. Prepare once, update several families
+// (Registry::Prepare).
+struct PreparedLabels {
+  PreparedLabels() = default;  // not an aggregate: `{{"a", "b"}}` stays a Labels
+  Labels labels;
+  std::string key;
+};
+
+class Counter {
+ public:
+  bool Inc(const PreparedLabels& labels, double value, absl::Time now,
+           const Exemplar* exemplar = nullptr);
+  // Adds `value` to the series of `labels` (created at 0 on first use). False when the series is
+  // new and refused by max_active_series. `exemplar` (optional) is kept until the next Collect.
+  bool Inc(const Labels& labels, double value, absl::Time now, const Exemplar* exemplar = nullptr);
+
+ private:
+  friend class Registry;
+  Counter(Registry* r, int id) : registry_(r), id_(id) {}
+  Registry* registry_;
+  int id_;
+};
+
+class Gauge {
+ public:
+  bool Set(const PreparedLabels& labels, double value, absl::Time now);
+  bool Set(const Labels& labels, double value, absl::Time now);
+  bool Add(const Labels& labels, double value, absl::Time now);
+
+ private:
+  friend class Registry;
+  Gauge(Registry* r, int id) : registry_(r), id_(id) {}
+  Registry* registry_;
+  int id_;
+};
+
+class Histogram {
+ public:
+  bool Observe(const PreparedLabels& labels, double value, double multiplier, absl::Time now,
+               std::string_view trace_id = {});
+  // Observes `value` `multiplier` times (count += multiplier, sum += value × multiplier, every
+  // bucket with bound ≥ value += multiplier). A non-empty `trace_id` becomes the exemplar of the
+  // bucket the value falls in (the last one observed wins), kept until the next Collect.
+  bool Observe(const Labels& labels, double value, double multiplier, absl::Time now,
+               std::string_view trace_id = {});
+
+ private:
+  friend class Registry;
+  Histogram(Registry* r, int id) : registry_(r), id_(id) {}
+  Registry* registry_;
+  int id_;
+};
+
+class Registry {
+ public:
+  explicit Registry(RegistryConfig config);
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+  ~Registry();
+
+  // The label set truncated, sorted and keyed once, for several updates.
+  PreparedLabels Prepare(const Labels& labels) const;
+
+  // Metric families; the returned handles live as long as the registry.
+  Counter* NewCounter(std::string name);
+  Gauge* NewGauge(std::string name);
+  // `buckets`: ascending upper bounds (a +Inf bucket is always added).
+  Histogram* NewHistogram(std::string name, std::vector<double> buckets);
+
+  // Deletes the series idle longer than stale_duration, then appends the samples of every active
+  // series at `now`: counters and gauges one sample each; histograms `<name>_count`,
+  // `<name>_sum` and one `<name>_bucket` per bound plus `le="+Inf"` (cumulative, zero counts
+  // included). The first collection of a counter or histogram series is preceded by a 0 sample
+  // (counter, `_count`, every `_bucket`; not `_sum`) at the end of the previous minute
+  // (InitialZeroTime), as Tempo does so that Prometheus' rate() sees the first increment. Exemplars
+  // are handed over once, stamped with `now`, and then forgotten. Families in creation order,
+  // series in label order.
+  void Collect(absl::Time now, SeriesSink& sink);
+
+  // Deletes the series idle longer than stale_duration (Collect does it first); returns how many.
+  size_t RemoveStaleSeries(absl::Time now);
+
+  // Active series as max_active_series counts them: 1 per counter or gauge series, buckets + 3
+  // (every bound, +Inf, _sum, _count) per classic histogram series.
+  uint64_t active_series() const;
+  // New series refused by max_active_series (Tempo's
+  // tempo_metrics_generator_registry_series_limited_total).
+  uint64_t series_limited_total() const;
+  // Series deleted as stale so far.
+  uint64_t series_removed_total() const;
+
+  const RegistryConfig& config() const { return config_; }
+
+ private:
+  friend class Counter;
+  friend class Gauge;
+  friend class Histogram;
+  struct Series;
+  struct Family;
+  enum class Kind { kCounter, kGauge, kHistogram };
+
+  // The series of `labels` in family `id`, created if absent and allowed; nullptr when refused.
+  Series* GetOrCreate(int id, const PreparedLabels& labels, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int AddFamily(std::string name, Kind kind, std::vector<double> buckets);
+  size_t RemoveStaleLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const RegistryConfig config_;
+  mutable absl::Mutex mu_;
+  std::vector<std::unique_ptr<Family>> families_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Counter>> counters_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Gauge>> gauges_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Histogram>> histograms_ ABSL_GUARDED_BY(mu_);
+  uint64_t active_series_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t series_limited_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t series_removed_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace sprout::traces::generator

@@ -2,8 +2,9 @@
 // logic with no metrics registry: spans go in, completed edges come out.
 //
 //   ServiceGraphStore store(config);
-//   std::vector<Edge> done = store.AddSpans(resource_spans, now);  // edges completed by these spans
-//   std::vector<Edge> late = store.Expire(now);                    // virtual-node edges after `wait`
+//   std::vector<Edge> done = store.AddSpans(resource_spans, now);  // edges completed by these
+//   spans std::vector<Edge> late = store.Expire(now);                    // virtual-node edges
+//   after `wait`
 //
 // Rules (Tempo's):
 // - the service is the resource's `service.name` (any value type, stringified); a ResourceSpans

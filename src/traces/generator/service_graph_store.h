@@ -65,6 +65,14 @@ struct ServiceGraphConfig {
   // A double attribute (span first, then resource) holding a sampling ratio r > 0: the edge
   // counts 1/r. Empty: every edge counts 1.
   std::string span_multiplier_key;
+  // For the processor (service_graphs.h): the latency histograms' bounds (seconds; Tempo's
+  // ExponentialBuckets(0.1, 2, 8)) and the subprocessors service-graphs-request (request_total,
+  // request_failed_total), -latency (the seconds histograms) and -connection-info
+  // (connection_info; opt-in: Tempo enables it only when `processors` names it).
+  std::vector<double> histogram_buckets = {0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8};
+  bool request = true;
+  bool latency = true;
+  bool connection_info = false;
 };
 
 inline constexpr std::string_view kConnectionMessagingSystem = "messaging_system";

@@ -477,6 +477,98 @@ TEST(ServiceGraphs, MaxActiveSeriesRefusesNewEdgesSeries) {
             2);
 }
 
+// The topology, three requests (traces 1–3), each:
+//   user → frontend (root SERVER span R, no client: virtual node after `wait`)
+//   frontend CLIENT A → api SERVER B (B lasts 150 / 350 / 880 ms; B fails in request 3)
+//   api CLIENT D with db.system=postgresql (database edge at once, 30 ms)
+//   api PRODUCER P → worker CONSUMER C (messaging_system)
+//   api CLIENT X with peer.service=payments-ext, never answered (virtual node; fails in 3)
+TEST(ServiceGraphs, ThreeServiceTopology) {
+  Registry r(RegistryConfig{});
+  auto p = Make(ServiceGraphConfig{}, &r);
+  const uint64_t b_ms[] = {150, 350, 880};
+  for (int i = 0; i < 3; ++i) {
+    const std::string trace = std::string(15, '\x10') + static_cast<char>(i + 1);
+    const Status::StatusCode err = i == 2 ? Status::STATUS_CODE_ERROR : Status::STATUS_CODE_UNSET;
+    ResourceSpans fe = Resource("frontend");
+    AddSpan(&fe, Span::SPAN_KIND_SERVER, Id('r'), "", 0, 1000);
+    AddSpan(&fe, Span::SPAN_KIND_CLIENT, Id('a'), Id('r'), 10, 20 + b_ms[i] + 10);
+    ResourceSpans api = Resource("api");
+    AddSpan(&api, Span::SPAN_KIND_SERVER, Id('b'), Id('a'), 20, 20 + b_ms[i], err);
+    Span* d = AddSpan(&api, Span::SPAN_KIND_CLIENT, Id('d'), Id('b'), 100, 130);
+    AddStr(d->mutable_attributes(), "db.system", "postgresql");
+    AddSpan(&api, Span::SPAN_KIND_PRODUCER, Id('p'), Id('b'), 30, 40);
+    Span* x = AddSpan(&api, Span::SPAN_KIND_CLIENT, Id('x'), Id('b'), 50, 140, err);
+    AddStr(x->mutable_attributes(), "peer.service", "payments-ext");
+    AddSpan(&api, Span::SPAN_KIND_INTERNAL, Id('i'), Id('b'), 60, 70);  // not an edge
+    ResourceSpans worker = Resource("worker");
+    AddSpan(&worker, Span::SPAN_KIND_CONSUMER, Id('c'), Id('p'), 1040, 1100);
+    for (ResourceSpans* rs : {&fe, &api, &worker}) {
+      for (Span& s : *rs->mutable_scope_spans(0)->mutable_spans()) s.set_trace_id(trace);
+      p->PushSpans(*rs, kNow);
+    }
+  }
+  // Paired or database: 3 × (frontend→api, api→postgresql, api→worker).
+  EXPECT_EQ(p->stats().edges_recorded, 9u);
+  EXPECT_EQ(p->store().open_edges(), 6u);  // 3 root server sides, 3 unanswered client sides
+  const absl::Time later = kNow + absl::Seconds(10);
+  p->Expire(later);
+  EXPECT_EQ(p->stats().edges_recorded, 15u);
+  EXPECT_EQ(p->stats().virtual_node_edges, 6u);
+  EXPECT_EQ(p->store().expired_edges(), 0u);
+
+  CollectingSink sink;
+  r.Collect(later, sink);
+  const auto v = ValuesAt(sink, later);
+  const Labels fe_api = {{"client", "frontend"}, {"server", "api"}};
+  const Labels api_db = {
+      {"client", "api"}, {"server", "postgresql"}, {"connection_type", "database"}};
+  const Labels api_worker = {
+      {"client", "api"}, {"server", "worker"}, {"connection_type", "messaging_system"}};
+  const Labels user_fe = {
+      {"client", "user"}, {"server", "frontend"}, {"connection_type", "virtual_node"}};
+  const Labels api_ext = {
+      {"client", "api"}, {"server", "payments-ext"}, {"connection_type", "virtual_node"}};
+  int totals = 0, failed = 0;
+  for (const auto& [series, value] : v) {
+    totals += absl::StartsWith(series, std::string(kTotal) + "{");
+    failed += absl::StartsWith(series, std::string(kFailed) + "{");
+  }
+  EXPECT_EQ(totals, 5);
+  EXPECT_EQ(failed, 2);
+  for (const Labels* l : {&fe_api, &api_db, &api_worker, &user_fe, &api_ext}) {
+    EXPECT_EQ(v.at(Series(kTotal, *l)), 3) << Series(kTotal, *l);
+  }
+  EXPECT_EQ(v.at(Series(kFailed, fe_api)), 1);
+  EXPECT_EQ(v.at(Series(kFailed, api_ext)), 1);
+  // frontend→api server seconds 0.15, 0.35, 0.88: le 0.2 → 1, 0.4 → 2, 0.8 → 2, 1.6 → 3.
+  std::map<std::string, double> want;
+  ExpectHistogram(&want, kServerSec, fe_api, {0, 1, 2, 2, 3, 3, 3, 3, 3}, 0.15 + 0.35 + 0.88);
+  // client seconds = B + 20 ms: 0.17, 0.37, 0.9.
+  ExpectHistogram(&want, kClientSec, fe_api, {0, 1, 2, 2, 3, 3, 3, 3, 3}, 0.17 + 0.37 + 0.9);
+  // user→frontend: the root span's 1 s on the server side, 0 on the missing client side.
+  ExpectHistogram(&want, kServerSec, user_fe, {0, 0, 0, 0, 3, 3, 3, 3, 3}, 3.0);
+  ExpectHistogram(&want, kClientSec, user_fe, {3, 3, 3, 3, 3, 3, 3, 3, 3}, 0);
+  for (const auto& [series, value] : want) {
+    ASSERT_TRUE(v.contains(series)) << series;
+    EXPECT_NEAR(v.at(series), value, 1e-9) << series;
+  }
+}
+
+// Tempo's label builder: a later label of a name replaces the earlier (a dimension sanitised to
+// `server` overrides the server), and an empty value removes the label.
+TEST(ServiceGraphs, LabelCollisionsLastWins) {
+  Registry r(RegistryConfig{});
+  ServiceGraphConfig cfg;
+  cfg.dimensions = {"server", "client"};
+  auto p = Make(cfg, &r);
+  Edge e;
+  e.client_service = "frontend";
+  e.server_service = "api";
+  e.dimensions = {"override", ""};
+  EXPECT_EQ(p->EdgeLabels(e), (Labels{{"server", "override"}}));
+}
+
 TEST(ServiceGraphs, BucketsMustIncrease) {
   Registry r(RegistryConfig{});
   ServiceGraphConfig cfg;

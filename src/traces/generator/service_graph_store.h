@@ -45,6 +45,7 @@
 #include "absl/time/time.h"
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "traces/generator/filter_policy.h"
 
 namespace sprout::traces::generator {
 
@@ -73,6 +74,9 @@ struct ServiceGraphConfig {
   bool request = true;
   bool latency = true;
   bool connection_info = false;
+  // For the processor: CLIENT/PRODUCER/SERVER/CONSUMER spans refused by these (span metrics'
+  // rules) are not paired; their side is recorded with AddDroppedSpan (Tempo 3.x).
+  std::vector<FilterPolicy> filter_policies;
 };
 
 inline constexpr std::string_view kConnectionMessagingSystem = "messaging_system";

@@ -14,6 +14,23 @@ constexpr char kClient[] = "client";
 constexpr char kServer[] = "server";
 constexpr char kConnectionType[] = "connection_type";
 constexpr char kVirtualNode[] = "virtual_node";
+constexpr char kServiceName[] = "service.name";
+
+using opentelemetry::proto::resource::v1::Resource;
+using opentelemetry::proto::trace::v1::ResourceSpans;
+using opentelemetry::proto::trace::v1::Span;
+
+bool IsEdgeSpan(const Span& span) {
+  switch (span.kind()) {
+    case Span::SPAN_KIND_CLIENT:
+    case Span::SPAN_KIND_PRODUCER:
+    case Span::SPAN_KIND_SERVER:
+    case Span::SPAN_KIND_CONSUMER:
+      return true;
+    default:
+      return false;
+  }
+}
 
 // Tempo's label builder: a later label of the same name replaces the earlier one, and an empty
 // value removes the label (Prometheus' labels.Builder.Set(name, "") deletes).
@@ -38,6 +55,7 @@ void AddStats(ServiceGraphsStats* to, const ServiceGraphsStats& d) {
   to->edges_invalid_utf8 += d.edges_invalid_utf8;
   to->edges_refused += d.edges_refused;
   to->messaging_latency_skipped += d.messaging_latency_skipped;
+  to->spans_filtered += d.spans_filtered;
 }
 
 }  // namespace
@@ -53,12 +71,15 @@ absl::StatusOr<std::unique_ptr<ServiceGraphsProcessor>> ServiceGraphsProcessor::
           "service_graphs: histogram_buckets must be in increasing order");
     }
   }
+  auto filter = SpanFilter::Create(config.filter_policies);
+  if (!filter.ok()) return filter.status();
   return std::unique_ptr<ServiceGraphsProcessor>(
-      new ServiceGraphsProcessor(std::move(config), registry));
+      new ServiceGraphsProcessor(std::move(config), registry, std::move(*filter)));
 }
 
-ServiceGraphsProcessor::ServiceGraphsProcessor(ServiceGraphConfig config, Registry* registry)
-    : config_(std::move(config)), registry_(registry), store_(config_) {
+ServiceGraphsProcessor::ServiceGraphsProcessor(ServiceGraphConfig config, Registry* registry,
+                                               SpanFilter filter)
+    : config_(std::move(config)), registry_(registry), store_(config_), filter_(std::move(filter)) {
   for (const std::string& d : config_.dimensions) {
     dimension_labels_.push_back(DimensionLabel{SanitizeLabelName(d),
                                                SanitizeLabelName(absl::StrCat("client_", d)),
@@ -139,11 +160,43 @@ void ServiceGraphsProcessor::Record(const Edge& e, absl::Time now, ServiceGraphs
   if (e.connection_type == kConnectionVirtualNode) ++delta->virtual_node_edges;
 }
 
-void ServiceGraphsProcessor::PushSpans(
-    const opentelemetry::proto::trace::v1::ResourceSpans& resource_spans, absl::Time now) {
-  std::vector<Edge> done = store_.AddSpans(resource_spans, now);
-  if (done.empty()) return;
+void ServiceGraphsProcessor::PushSpans(const ResourceSpans& resource_spans, absl::Time now) {
   ServiceGraphsStats delta;
+  std::vector<Edge> done;
+  if (filter_.empty()) {
+    done = store_.AddSpans(resource_spans, now);
+  } else {
+    // Tempo: a resource without service.name is skipped before filtering; only edge spans
+    // (CLIENT, PRODUCER, SERVER, CONSUMER) are filtered; a refused one's side is recorded.
+    const Resource& res = resource_spans.resource();
+    bool has_service = false;
+    for (const auto& kv : res.attributes()) has_service = has_service || kv.key() == kServiceName;
+    if (!has_service) return;
+    ResourceSpans kept;
+    bool copy = false;
+    for (const auto& ss : resource_spans.scope_spans()) {
+      for (const Span& span : ss.spans()) {
+        if (!IsEdgeSpan(span) || filter_.Keep(res, span)) continue;
+        ++delta.spans_filtered;
+        store_.AddDroppedSpan(span, now);
+        copy = true;
+      }
+    }
+    if (!copy) {
+      done = store_.AddSpans(resource_spans, now);
+    } else {
+      *kept.mutable_resource() = res;
+      for (const auto& ss : resource_spans.scope_spans()) {
+        auto* out = kept.add_scope_spans();
+        for (const Span& span : ss.spans()) {
+          if (IsEdgeSpan(span) && !filter_.Keep(res, span)) continue;
+          *out->add_spans() = span;
+        }
+      }
+      done = store_.AddSpans(kept, now);
+    }
+  }
+  if (done.empty() && delta.spans_filtered == 0) return;
   for (const Edge& e : done) Record(e, now, &delta);
   absl::MutexLock lock(&mu_);
   AddStats(&stats_, delta);

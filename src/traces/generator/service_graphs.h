@@ -32,6 +32,7 @@
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "traces/generator/registry.h"
 #include "traces/generator/service_graph_store.h"
+#include "traces/generator/span_metrics.h"
 
 namespace sprout::traces::generator {
 
@@ -52,11 +53,13 @@ struct ServiceGraphsStats {
   uint64_t edges_invalid_utf8 = 0;  // a label value not valid UTF-8: the edge is skipped (Tempo)
   uint64_t edges_refused = 0;       // a series refused by max_active_series
   uint64_t messaging_latency_skipped = 0;  // messaging edge with producer end ≥ consumer start
+  uint64_t spans_filtered = 0;  // edge spans refused by filter_policies (Tempo's filtered spans)
 };
 
 class ServiceGraphsProcessor {
  public:
-  // InvalidArgument when histogram_buckets are empty or not strictly increasing.
+  // InvalidArgument when histogram_buckets are empty or not strictly increasing, or a filter
+  // policy is invalid (span metrics' rules).
   static absl::StatusOr<std::unique_ptr<ServiceGraphsProcessor>> Create(ServiceGraphConfig config,
                                                                         Registry* registry);
 
@@ -76,7 +79,7 @@ class ServiceGraphsProcessor {
   const ServiceGraphStore& store() const { return store_; }
 
  private:
-  ServiceGraphsProcessor(ServiceGraphConfig config, Registry* registry);
+  ServiceGraphsProcessor(ServiceGraphConfig config, Registry* registry, SpanFilter filter);
   void Record(const Edge& edge, absl::Time now, ServiceGraphsStats* delta);
 
   struct DimensionLabel {
@@ -88,6 +91,7 @@ class ServiceGraphsProcessor {
   const ServiceGraphConfig config_;
   Registry* registry_;
   ServiceGraphStore store_;
+  const SpanFilter filter_;
   std::vector<DimensionLabel> dimension_labels_;
   Counter* request_total_ = nullptr;
   Counter* request_failed_total_ = nullptr;

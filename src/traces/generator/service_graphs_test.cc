@@ -569,6 +569,43 @@ TEST(ServiceGraphs, LabelCollisionsLastWins) {
   EXPECT_EQ(p->EdgeLabels(e), (Labels{{"server", "override"}}));
 }
 
+// filter_policies (Tempo 3.x): a refused CLIENT/SERVER span is not paired and its counterpart is
+// dropped with it (store's dropped_edges); non-edge spans are not filtered (nor counted).
+TEST(ServiceGraphs, FilterPoliciesDropTheEdgeOfARefusedSpan) {
+  Registry r(RegistryConfig{});
+  ServiceGraphConfig cfg;
+  FilterPolicy fp;
+  fp.exclude = PolicyMatch{MatchType::kStrict, {{"span.http.target", std::string("/health")}}};
+  cfg.filter_policies = {fp};
+  auto p = Make(cfg, &r);
+  ResourceSpans fe = Resource("frontend");
+  Span* health = AddSpan(&fe, Span::SPAN_KIND_CLIENT, Id('a'), Id('r'), 0, 300);
+  AddStr(health->mutable_attributes(), "http.target", "/health");
+  Span* users = AddSpan(&fe, Span::SPAN_KIND_CLIENT, Id('c'), Id('r'), 0, 300);
+  AddStr(users->mutable_attributes(), "http.target", "/users");
+  Span* internal = AddSpan(&fe, Span::SPAN_KIND_INTERNAL, Id('i'), Id('r'), 0, 300);
+  AddStr(internal->mutable_attributes(), "http.target", "/health");
+  ResourceSpans api = Resource("api");
+  AddSpan(&api, Span::SPAN_KIND_SERVER, Id('b'), Id('a'), 20, 270);  // answers /health
+  AddSpan(&api, Span::SPAN_KIND_SERVER, Id('d'), Id('c'), 20, 270);  // answers /users
+  p->PushSpans(fe, kNow);
+  p->PushSpans(api, kNow);
+  EXPECT_EQ(p->stats().spans_filtered, 1u);
+  EXPECT_EQ(p->store().dropped_edges(), 1u);
+  EXPECT_EQ(p->stats().edges_recorded, 1u);
+  EXPECT_EQ(p->store().open_edges(), 0u);
+  CollectingSink sink;
+  r.Collect(kNow, sink);
+  EXPECT_EQ(sink.Values().at(Series(kTotal, {{"client", "frontend"}, {"server", "api"}})), 1);
+  EXPECT_EQ(sink.Values().at(Series(std::string(kServerSec) + "_count",
+                                    {{"client", "frontend"}, {"server", "api"}})),
+            1);
+
+  ServiceGraphConfig bad;
+  bad.filter_policies = {FilterPolicy{}};  // none of include, include_any, exclude
+  EXPECT_FALSE(ServiceGraphsProcessor::Create(bad, &r).ok());
+}
+
 TEST(ServiceGraphs, BucketsMustIncrease) {
   Registry r(RegistryConfig{});
   ServiceGraphConfig cfg;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
@@ -604,6 +605,45 @@ TEST(ServiceGraphs, FilterPoliciesDropTheEdgeOfARefusedSpan) {
   ServiceGraphConfig bad;
   bad.filter_policies = {FilterPolicy{}};  // none of include, include_any, exclude
   EXPECT_FALSE(ServiceGraphsProcessor::Create(bad, &r).ok());
+}
+
+// Ingest threads push while a collector expires and collects: every edge is counted once.
+TEST(ServiceGraphs, ConcurrentPushExpireCollect) {
+  Registry r(RegistryConfig{});
+  auto p = Make(ServiceGraphConfig{}, &r);
+  constexpr int kThreads = 4, kPerThread = 500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string trace(16, '\0');
+        trace[0] = static_cast<char>(t);
+        trace[1] = static_cast<char>(i & 0xff);
+        trace[2] = static_cast<char>(i >> 8);
+        ResourceSpans fe = Resource("frontend");
+        AddSpan(&fe, Span::SPAN_KIND_CLIENT, Id('a'), Id('r'), 0, 300)->set_trace_id(trace);
+        ResourceSpans api = Resource("api");
+        AddSpan(&api, Span::SPAN_KIND_SERVER, Id('b'), Id('a'), 20, 270)->set_trace_id(trace);
+        p->PushSpans(fe, kNow);
+        p->PushSpans(api, kNow);
+      }
+    });
+  }
+  std::thread collector([&] {
+    for (int i = 0; i < 50; ++i) {
+      p->Expire(kNow);  // nothing is older than `wait`
+      CollectingSink sink;
+      r.Collect(kNow, sink);
+    }
+  });
+  for (auto& th : threads) th.join();
+  collector.join();
+  CollectingSink sink;
+  r.Collect(kNow, sink);
+  EXPECT_EQ(sink.Values().at(Series(kTotal, {{"client", "frontend"}, {"server", "api"}})),
+            kThreads * kPerThread);
+  EXPECT_EQ(p->stats().edges_recorded, static_cast<uint64_t>(kThreads * kPerThread));
+  EXPECT_EQ(p->store().open_edges(), 0u);
 }
 
 TEST(ServiceGraphs, BucketsMustIncrease) {

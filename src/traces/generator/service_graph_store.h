@@ -45,6 +45,7 @@
 #include "absl/time/time.h"
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "traces/generator/filter_policy.h"
 
 namespace sprout::traces::generator {
 
@@ -65,6 +66,17 @@ struct ServiceGraphConfig {
   // A double attribute (span first, then resource) holding a sampling ratio r > 0: the edge
   // counts 1/r. Empty: every edge counts 1.
   std::string span_multiplier_key;
+  // For the processor (service_graphs.h): the latency histograms' bounds (seconds; Tempo's
+  // ExponentialBuckets(0.1, 2, 8)) and the subprocessors service-graphs-request (request_total,
+  // request_failed_total), -latency (the seconds histograms) and -connection-info
+  // (connection_info; opt-in: Tempo enables it only when `processors` names it).
+  std::vector<double> histogram_buckets = {0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8};
+  bool request = true;
+  bool latency = true;
+  bool connection_info = false;
+  // For the processor: CLIENT/PRODUCER/SERVER/CONSUMER spans refused by these (span metrics'
+  // rules) are not paired; their side is recorded with AddDroppedSpan (Tempo 3.x).
+  std::vector<FilterPolicy> filter_policies;
 };
 
 inline constexpr std::string_view kConnectionMessagingSystem = "messaging_system";

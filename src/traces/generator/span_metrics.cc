@@ -328,21 +328,17 @@ absl::StatusOr<SpanMetricsProcessor::CompiledPolicy::Match> CompileMatch(const P
   return out;
 }
 
-}  // namespace
-
-SpanMetricsProcessor::SpanMetricsProcessor(SpanMetricsConfig config, Registry* registry)
-    : config_(std::move(config)), registry_(registry) {}
-
-absl::StatusOr<std::unique_ptr<SpanMetricsProcessor>> SpanMetricsProcessor::Create(
-    SpanMetricsConfig config, Registry* registry) {
-  std::vector<std::shared_ptr<CompiledPolicy>> policies;
-  for (const FilterPolicy& fp : config.filter_policies) {
+absl::StatusOr<std::vector<std::shared_ptr<SpanMetricsProcessor::CompiledPolicy>>> CompilePolicies(
+    const std::vector<FilterPolicy>& filter_policies) {
+  using CP = SpanMetricsProcessor::CompiledPolicy;
+  std::vector<std::shared_ptr<CP>> policies;
+  for (const FilterPolicy& fp : filter_policies) {
     if (!fp.include && !fp.include_any && !fp.exclude) {
       return absl::InvalidArgumentError(
           "invalid filter policy; policies must have at least an `include`, `include_any` or "
           "`exclude`");
     }
-    auto cp = std::make_shared<CompiledPolicy>();
+    auto cp = std::make_shared<CP>();
     if (fp.include) {
       auto m = CompileMatch(*fp.include);
       if (!m.ok()) return m.status();
@@ -360,6 +356,33 @@ absl::StatusOr<std::unique_ptr<SpanMetricsProcessor>> SpanMetricsProcessor::Crea
     }
     policies.push_back(std::move(cp));
   }
+  return policies;
+}
+
+}  // namespace
+
+absl::StatusOr<SpanFilter> SpanFilter::Create(const std::vector<FilterPolicy>& policies) {
+  auto compiled = CompilePolicies(policies);
+  if (!compiled.ok()) return compiled.status();
+  SpanFilter f;
+  f.policies_ = std::move(*compiled);
+  return f;
+}
+
+bool SpanFilter::Keep(const Resource& resource, const Span& span) const {
+  for (const auto& p : policies_) {
+    if (!p->Keep(resource, span)) return false;
+  }
+  return true;
+}
+
+SpanMetricsProcessor::SpanMetricsProcessor(SpanMetricsConfig config, Registry* registry)
+    : config_(std::move(config)), registry_(registry) {}
+
+absl::StatusOr<std::unique_ptr<SpanMetricsProcessor>> SpanMetricsProcessor::Create(
+    SpanMetricsConfig config, Registry* registry) {
+  auto policies = CompilePolicies(config.filter_policies);
+  if (!policies.ok()) return policies.status();
   for (const DimensionMapping& dm : config.dimension_mappings) {
     if (dm.name.empty()) return absl::InvalidArgumentError("dimension_mappings: empty name");
   }
@@ -379,7 +402,7 @@ absl::StatusOr<std::unique_ptr<SpanMetricsProcessor>> SpanMetricsProcessor::Crea
                      "\" is outside acceptable range of 0s to 12h"));
   }
   std::unique_ptr<SpanMetricsProcessor> p(new SpanMetricsProcessor(std::move(config), registry));
-  p->policies_ = std::move(policies);
+  p->policies_ = std::move(*policies);
   const SpanMetricsConfig& c = p->config_;
   const IntrinsicDimensions& in = c.intrinsic_dimensions;
   if (in.service) p->label_names_.push_back(kService);

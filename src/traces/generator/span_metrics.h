@@ -22,32 +22,10 @@
 #include "absl/time/time.h"
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "traces/generator/filter_policy.h"
 #include "traces/generator/registry.h"
 
 namespace sprout::traces::generator {
-
-// One attribute of a filter policy. `key` is `resource.<name>`, `span.<name>` or an intrinsic
-// (`name`, `status`, `kind`); `value` is typed as in the YAML (strict matching compares type and
-// value; regex needs a string and matches string attributes, unanchored like Go's MatchString).
-struct PolicyAttribute {
-  std::string key;
-  std::variant<std::string, int64_t, double, bool> value;
-};
-
-enum class MatchType { kStrict, kRegex };
-
-struct PolicyMatch {
-  MatchType match_type = MatchType::kStrict;
-  std::vector<PolicyAttribute> attributes;
-};
-
-// A span passes a policy when `include` (every attribute matches), `include_any` (at least one
-// matches) and not `exclude` (every attribute matches); it is counted when it passes every policy.
-struct FilterPolicy {
-  std::optional<PolicyMatch> include;
-  std::optional<PolicyMatch> include_any;
-  std::optional<PolicyMatch> exclude;
-};
 
 struct DimensionMapping {
   std::string name;                        // the label (sanitized)
@@ -143,6 +121,23 @@ class SpanMetricsProcessor {
   std::vector<std::shared_ptr<CompiledPolicy>> policies_;
   mutable absl::Mutex mu_;
   SpanMetricsStats stats_ ABSL_GUARDED_BY(mu_);
+};
+
+// Compiled filter policies (Tempo's spanfilter.SpanFilter), as the span-metrics processor applies
+// them; the service-graphs processor uses the same rules. Keep(resource, span): the span passes
+// every policy (none: every span passes).
+class SpanFilter {
+ public:
+  // The validation of SpanMetricsProcessor::Create for filter policies.
+  static absl::StatusOr<SpanFilter> Create(const std::vector<FilterPolicy>& policies);
+  SpanFilter() = default;
+
+  bool Keep(const opentelemetry::proto::resource::v1::Resource& resource,
+            const opentelemetry::proto::trace::v1::Span& span) const;
+  bool empty() const { return policies_.empty(); }
+
+ private:
+  std::vector<std::shared_ptr<SpanMetricsProcessor::CompiledPolicy>> policies_;
 };
 
 }  // namespace sprout::traces::generator

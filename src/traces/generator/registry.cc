@@ -99,6 +99,9 @@ Labels Normalize(const Labels& in, const RegistryConfig& cfg) {
   out.erase(std::unique(out.begin(), out.end(),
                         [](const Label& a, const Label& b) { return a.name == b.name; }),
             out.end());
+  // A label with an empty value is no label (Prometheus' rule; Tempo's label builder deletes it).
+  out.erase(std::remove_if(out.begin(), out.end(), [](const Label& l) { return l.value.empty(); }),
+            out.end());
   return out;
 }
 

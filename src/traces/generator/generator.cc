@@ -95,7 +95,7 @@ bool ParseYamlFloat(std::string_view s, double* out) {
     if (exp_digits == 0) return false;
   }
   if (i != body.size()) return false;
-  return absl::SimpleAtod(s, out);
+  return absl::SimpleAtod(absl::string_view(s.data(), s.size()), out);
 }
 
 std::optional<PolicyMatch> MapMatch(const traces::PolicyMatch& in) {
@@ -112,8 +112,7 @@ std::vector<FilterPolicy> MapPolicies(const std::vector<traces::FilterPolicy>& i
   std::vector<FilterPolicy> out;
   out.reserve(in.size());
   for (const traces::FilterPolicy& p : in) {
-    out.push_back(
-        FilterPolicy{MapMatch(p.include), MapMatch(p.include_any), MapMatch(p.exclude)});
+    out.push_back(FilterPolicy{MapMatch(p.include), MapMatch(p.include_any), MapMatch(p.exclude)});
   }
   return out;
 }
@@ -239,7 +238,8 @@ absl::StatusOr<std::unique_ptr<TenantGenerator>> TenantGenerator::Create(
   }
   rc.max_active_series = static_cast<uint32_t>(std::min<int64_t>(
       std::max<int64_t>(overrides.max_active_series, 0), std::numeric_limits<uint32_t>::max()));
-  rc.max_label_name_length = static_cast<size_t>(std::max<int64_t>(config.max_label_name_length, 0));
+  rc.max_label_name_length =
+      static_cast<size_t>(std::max<int64_t>(config.max_label_name_length, 0));
   rc.max_label_value_length =
       static_cast<size_t>(std::max<int64_t>(config.max_label_value_length, 0));
   g->registry_ = std::make_unique<Registry>(std::move(rc));
@@ -249,8 +249,7 @@ absl::StatusOr<std::unique_ptr<TenantGenerator>> TenantGenerator::Create(
     if (!sm_config.ok()) return sm_config.status();
     auto sm = SpanMetricsProcessor::Create(*std::move(sm_config), g->registry_.get());
     if (!sm.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("span-metrics: ", sm.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat("span-metrics: ", sm.status().message()));
     }
     g->span_metrics_ = *std::move(sm);
   }
@@ -259,8 +258,7 @@ absl::StatusOr<std::unique_ptr<TenantGenerator>> TenantGenerator::Create(
     if (!sg_config.ok()) return sg_config.status();
     auto sg = ServiceGraphsProcessor::Create(*std::move(sg_config), g->registry_.get());
     if (!sg.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("service-graphs: ", sg.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat("service-graphs: ", sg.status().message()));
     }
     g->service_graphs_ = *std::move(sg);
   }
@@ -276,10 +274,9 @@ void TenantGenerator::PushSpans(const ResourceSpans& resource_spans, absl::Time 
   const int64_t now_ns = absl::ToUnixNanos(now);
   auto in_slack = [&](uint64_t end_unix_nano) {
     if (slack_ns <= 0) return true;
-    const int64_t end =
-        end_unix_nano > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
-            ? std::numeric_limits<int64_t>::max()
-            : static_cast<int64_t>(end_unix_nano);
+    const int64_t end = end_unix_nano > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+                            ? std::numeric_limits<int64_t>::max()
+                            : static_cast<int64_t>(end_unix_nano);
     return end >= now_ns - slack_ns && end <= now_ns + slack_ns;
   };
   for (const auto& ss : resource_spans.scope_spans()) {

@@ -62,12 +62,13 @@ absl::StatusOr<ServiceGraphConfig> MapServiceGraphConfig(const traces::ServiceGr
 std::variant<std::string, int64_t, double, bool> TypePolicyValue(const std::string& text);
 
 struct TenantGeneratorStats {
-  uint64_t spans_received = 0;       // Tempo's metrics_generator_spans_received_total
-  uint64_t spans_outside_slack = 0;  // spans_discarded_total{reason=outside_metrics_ingestion_slack}
-  uint64_t series_limited = 0;       // registry_series_limited_total
-  uint64_t active_series = 0;        // registry_active_series
-  uint64_t series_removed = 0;       // registry_series_removed_total (stale)
-  uint64_t collections = 0;          // Collect calls that appended samples
+  uint64_t spans_received = 0;  // Tempo's metrics_generator_spans_received_total
+  uint64_t spans_outside_slack =
+      0;                        // spans_discarded_total{reason=outside_metrics_ingestion_slack}
+  uint64_t series_limited = 0;  // registry_series_limited_total
+  uint64_t active_series = 0;   // registry_active_series
+  uint64_t series_removed = 0;  // registry_series_removed_total (stale)
+  uint64_t collections = 0;     // Collect calls that appended samples
 };
 
 class TenantGenerator {

@@ -18,7 +18,8 @@ bool Has(const std::vector<std::string>& list, std::string_view name) {
   return std::find(list.begin(), list.end(), name) != list.end();
 }
 
-// YAML's plain integer: an optional sign and decimal digits, or 0x / 0o with digits.
+// yaml.v2's plain integer (Go's ParseInt base 0): an optional sign, then decimal digits, 0x hex,
+// 0o or a leading 0 octal, or 0b binary.
 bool ParseYamlInt(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
   std::string_view body = s;
@@ -29,9 +30,18 @@ bool ParseYamlInt(std::string_view s, int64_t* out) {
   }
   if (body.empty()) return false;
   int base = 10;
-  if (body.size() > 2 && body[0] == '0' && (body[1] == 'x' || body[1] == 'o')) {
-    base = body[1] == 'x' ? 16 : 8;
+  if (body.size() > 2 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X')) {
+    base = 16;
     body.remove_prefix(2);
+  } else if (body.size() > 2 && body[0] == '0' && (body[1] == 'o' || body[1] == 'O')) {
+    base = 8;
+    body.remove_prefix(2);
+  } else if (body.size() > 2 && body[0] == '0' && (body[1] == 'b' || body[1] == 'B')) {
+    base = 2;
+    body.remove_prefix(2);
+  } else if (body.size() > 1 && body[0] == '0') {
+    base = 8;
+    body.remove_prefix(1);
   }
   uint64_t v = 0;
   for (char c : body) {
@@ -120,12 +130,34 @@ std::vector<FilterPolicy> MapPolicies(const std::vector<traces::FilterPolicy>& i
 }  // namespace
 
 std::variant<std::string, int64_t, double, bool> TypePolicyValue(const std::string& text) {
-  if (text == "true" || text == "True" || text == "TRUE") return true;
-  if (text == "false" || text == "False" || text == "FALSE") return false;
-  int64_t i;
-  if (ParseYamlInt(text, &i)) return i;
-  double d;
-  if (ParseYamlFloat(text, &d)) return d;
+  // yaml.v2's resolve table (YAML 1.1 booleans), as Tempo's config loader reads an untyped value.
+  static constexpr const char* kTrue[] = {"y",    "Y",    "yes", "Yes", "YES", "true",
+                                          "True", "TRUE", "on",  "On",  "ON"};
+  static constexpr const char* kFalse[] = {"n",     "N",     "no",  "No",  "NO", "false",
+                                           "False", "FALSE", "off", "Off", "OFF"};
+  for (const char* t : kTrue) {
+    if (text == t) return true;
+  }
+  for (const char* f : kFalse) {
+    if (text == f) return false;
+  }
+  if (text == "+.inf" || text == "+.Inf" || text == "+.INF" || text == "-.inf" || text == "-.Inf" ||
+      text == "-.INF" || text == ".inf" || text == ".Inf" || text == ".INF" || text == ".nan" ||
+      text == ".NaN" || text == ".NAN") {
+    double d;
+    if (ParseYamlFloat(text, &d)) return d;
+  }
+  // Numbers: only a scalar starting with a sign, a digit or '.' (yaml.v2's hint), with its
+  // underscores removed.
+  const char c = text.empty() ? '\0' : text[0];
+  if (c == '+' || c == '-' || c == '.' || (c >= '0' && c <= '9')) {
+    std::string plain = text;
+    plain.erase(std::remove(plain.begin(), plain.end(), '_'), plain.end());
+    int64_t i;
+    if (ParseYamlInt(plain, &i)) return i;
+    double d;
+    if (ParseYamlFloat(plain, &d)) return d;
+  }
   return text;
 }
 

@@ -57,8 +57,11 @@ absl::StatusOr<SpanMetricsConfig> MapSpanMetricsConfig(const traces::SpanMetrics
                                                        const EnabledProcessors& enabled);
 absl::StatusOr<ServiceGraphConfig> MapServiceGraphConfig(const traces::ServiceGraphsConfig& in,
                                                          const EnabledProcessors& enabled);
-// A filter policy's value as written in the YAML, typed as a plain YAML scalar: true/false →
-// bool, an integer → int64, a float → double, anything else → string.
+// A filter policy's value as written in the YAML, typed as Tempo's loader (yaml.v2) types an
+// untyped plain scalar: YAML 1.1 booleans (true/yes/on/y, false/no/off/n, three spellings each) →
+// bool; an integer (sign, 0x / 0o / 0 / 0b prefixes, `_` ignored) → int64; a float
+// ([-+]? digits [. digits] [e±digits], .inf, .nan) → double; anything else → string. A quoted
+// scalar cannot be told apart (the config keeps the text only): "200" in quotes is an int here.
 std::variant<std::string, int64_t, double, bool> TypePolicyValue(const std::string& text);
 
 struct TenantGeneratorStats {

@@ -1,5 +1,6 @@
 #include "traces/generator/generator.h"
 
+#include <limits>
 #include <set>
 #include <string>
 
@@ -349,6 +350,19 @@ TEST(TenantGeneratorTest, FilterPolicyValuesTypedAsYamlScalars) {
   EXPECT_EQ(TypePolicyValue("2e3"), (std::variant<std::string, int64_t, double, bool>(2000.0)));
   EXPECT_EQ(TypePolicyValue("true"), (std::variant<std::string, int64_t, double, bool>(true)));
   EXPECT_EQ(TypePolicyValue("False"), (std::variant<std::string, int64_t, double, bool>(false)));
+  // yaml.v2 (Tempo's config loader): YAML 1.1 booleans, Go's integer prefixes, underscores.
+  EXPECT_EQ(TypePolicyValue("yes"), (std::variant<std::string, int64_t, double, bool>(true)));
+  EXPECT_EQ(TypePolicyValue("off"), (std::variant<std::string, int64_t, double, bool>(false)));
+  EXPECT_EQ(TypePolicyValue("0755"),
+            (std::variant<std::string, int64_t, double, bool>(int64_t{493})));
+  EXPECT_EQ(TypePolicyValue("1_000"),
+            (std::variant<std::string, int64_t, double, bool>(int64_t{1000})));
+  EXPECT_EQ(TypePolicyValue("08"), (std::variant<std::string, int64_t, double, bool>(8.0)));
+  EXPECT_EQ(TypePolicyValue("a_b"),
+            (std::variant<std::string, int64_t, double, bool>(std::string("a_b"))));
+  EXPECT_EQ(
+      TypePolicyValue("-.inf"),
+      (std::variant<std::string, int64_t, double, bool>(-std::numeric_limits<double>::infinity())));
   EXPECT_EQ(TypePolicyValue("SPAN_KIND_SERVER"),
             (std::variant<std::string, int64_t, double, bool>(std::string("SPAN_KIND_SERVER"))));
   EXPECT_EQ(TypePolicyValue("1.2.3"),

@@ -3,11 +3,15 @@
 #include <limits>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "traces/config/traces_config.h"
 #include "traces/generator/generator_testing.h"
+#include "yaml-cpp/yaml.h"
 
 namespace sprout::traces::generator {
 namespace {
@@ -483,6 +487,107 @@ TEST(TenantGeneratorTest, DisableCollectionAppendsNothing) {
   EXPECT_THAT(sink.samples, IsEmpty());
   EXPECT_GT(g->stats().active_series, 0u);
   EXPECT_EQ(g->stats().collections, 0u);
+}
+
+// The settings as the config reads them from Tempo's YAML: generator block, tenant overrides
+// (processors, max_active_series, a tenant filter policy) → the series.
+TEST(TenantGeneratorTest, FromTempoYaml) {
+  const YAML::Node root = YAML::Load(R"(
+metrics_generator:
+  registry:
+    external_labels: {source: tempo}
+    inject_tenant_id_as: org
+  processor:
+    span_metrics:
+      dimensions: [http.method]
+overrides:
+  defaults:
+    metrics_generator:
+      processors: [service-graphs, span-metrics]
+      max_active_series: 1000
+      processor:
+        span_metrics:
+          filter_policies:
+            - include:
+                match_type: strict
+                attributes:
+                  - key: kind
+                    value: SPAN_KIND_SERVER
+)");
+  auto decoded = traces::DecodeTracesConfig(root, traces::LocalDefaults());
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  const traces::TracesConfig& c = decoded->config;
+  auto created =
+      TenantGenerator::Create("single-tenant", c.metrics_generator, c.generator_overrides);
+  ASSERT_TRUE(created.ok()) << created.status();
+  TenantGenerator& g = **created;
+  EXPECT_EQ(g.registry().config().max_active_series, 1000u);
+  PushPair(g);
+  CollectingSink sink;
+  g.Collect(kNow, sink);
+  auto values = sink.Values();
+  // The span-metrics filter keeps the SERVER span only; the edge is recorded (no service-graphs
+  // filter). No http_method label: the spans have no such attribute.
+  EXPECT_EQ(values["traces_spanmetrics_calls_total{org=\"single-tenant\",service=\"backend\","
+                   "source=\"tempo\",span_kind=\"SPAN_KIND_SERVER\",span_name=\"handle\","
+                   "status_code=\"STATUS_CODE_UNSET\"}"],
+            1);
+  EXPECT_EQ(values.count("traces_spanmetrics_calls_total{org=\"single-tenant\",service="
+                         "\"frontend\",source=\"tempo\",span_kind=\"SPAN_KIND_CLIENT\",span_"
+                         "name=\"GET /api\",status_code=\"STATUS_CODE_UNSET\"}"),
+            0u);
+  EXPECT_EQ(values["traces_service_graph_request_total{client=\"frontend\",org=\"single-"
+                   "tenant\",server=\"backend\",source=\"tempo\"}"],
+            1);
+  EXPECT_EQ(g.span_metrics()->stats().spans_filtered, 1u);
+}
+
+// Ingest threads push client/server pairs (each its own trace) while a collector thread
+// collects; the final collection holds every span and every edge once.
+TEST(TenantGeneratorTest, ConcurrentPushAndCollect) {
+  traces::GeneratorConfig config;
+  traces::GeneratorOverrides overrides;
+  overrides.processors = {"span-metrics-count", "service-graphs-request"};
+  auto g = MustCreate(config, overrides);
+  ASSERT_NE(g, nullptr);
+  constexpr int kThreads = 4;
+  constexpr int kPairs = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&g, t] {
+      for (int i = 0; i < kPairs; ++i) {
+        const std::string trace = std::string(12, '\0') + std::string(1, static_cast<char>(t)) +
+                                  std::string(1, static_cast<char>(i >> 8)) +
+                                  std::string(1, static_cast<char>(i & 0xff)) + "x";
+        ResourceSpans client = Resource("frontend");
+        AddSpan(&client, Span::SPAN_KIND_CLIENT, "GET /api", std::string(8, 'a'), "", 0, 300)
+            ->set_trace_id(trace);
+        ResourceSpans server = Resource("backend");
+        AddSpan(&server, Span::SPAN_KIND_SERVER, "handle", std::string(8, 'b'), std::string(8, 'a'),
+                100, 250)
+            ->set_trace_id(trace);
+        g->PushSpans(client, kNow);
+        g->PushSpans(server, kNow);
+      }
+    });
+  }
+  std::thread collector([&g] {
+    for (int i = 0; i < 50; ++i) {
+      CollectingSink sink;
+      g->Collect(kNow, sink);
+    }
+  });
+  for (auto& t : threads) t.join();
+  collector.join();
+  CollectingSink sink;
+  g->Collect(kNow, sink);
+  auto values = sink.Values();
+  EXPECT_EQ(values["traces_spanmetrics_calls_total{service=\"frontend\",span_kind=\"SPAN_KIND_"
+                   "CLIENT\",span_name=\"GET /api\",status_code=\"STATUS_CODE_UNSET\"}"],
+            kThreads * kPairs);
+  EXPECT_EQ(values["traces_service_graph_request_total{client=\"frontend\",server=\"backend\"}"],
+            kThreads * kPairs);
+  EXPECT_EQ(g->stats().spans_received, 2u * kThreads * kPairs);
 }
 
 }  // namespace

@@ -19,9 +19,18 @@ namespace {
 using config::internal::KindOf;
 using config::internal::ValueKind;
 
+// Tempo's processor names and its sub-processors' (reference §4.1).
 constexpr const char* kSupportedProcessors[] = {
-    "service-graphs",       "span-metrics",      "local-blocks", "span-metrics-count",
-    "span-metrics-latency", "span-metrics-size", "host-info",
+    "service-graphs",
+    "span-metrics",
+    "local-blocks",
+    "span-metrics-count",
+    "span-metrics-latency",
+    "span-metrics-size",
+    "service-graphs-request",
+    "service-graphs-latency",
+    "service-graphs-connection-info",
+    "host-info",
 };
 
 // Prometheus remote_write keys that are real but not read (yet): a warning each.

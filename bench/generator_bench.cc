@@ -8,7 +8,8 @@
 // Timed: PushSpans and Collect only (the thread's CPU clock around each call); generating the
 // corpus's batches is not. "now" of a batch is the end of its latest span (the corpus clock).
 //
-// Run: build/bin/generator_bench [--spans 1000000] [--batch 1000] [--seed 1]
+// Run: build/bin/generator_bench [--spans 1000000] [--batch 1000] [--seed 1] [--collect-every-s 15]
+//        [--expire-every-s 0] [--max-items 0] [--only span-metrics|service-graphs|both]
 #include <time.h>
 
 #include <cinttypes>
@@ -58,11 +59,27 @@ struct Result {
            dropped_spans = 0, open_edges = 0;
 };
 
-Result Run(const std::vector<std::string>& processors, int64_t total_spans, int batch_spans,
-           uint64_t seed, absl::Duration collect_every) {
+struct Options {
+  int64_t spans = 1'000'000;
+  int batch = 1000;
+  uint64_t seed = 1;
+  double collect_every_s = 15;
+  double expire_every_s = 0;  // 0: only at Collect (TenantGenerator's collection loop)
+  int64_t max_items = 0;      // 0: Tempo's default (10000)
+};
+
+Result Run(const std::vector<std::string>& processors, const Options& o) {
+  const int64_t total_spans = o.spans;
+  const int batch_spans = o.batch;
+  const absl::Duration collect_every = absl::Seconds(o.collect_every_s);
+  const absl::Duration expire_every = absl::Seconds(o.expire_every_s);
   sprout::traces::GeneratorConfig config;  // Tempo's defaults
   sprout::traces::GeneratorOverrides overrides;
   overrides.processors = processors;
+  if (o.max_items > 0) {
+    config.service_graphs.max_items = o.max_items;
+    overrides.service_graphs.max_items = o.max_items;
+  }
   auto g = gen::TenantGenerator::Create("bench", config, overrides);
   if (!g.ok()) {
     std::fprintf(stderr, "TenantGenerator::Create: %s\n", g.status().ToString().c_str());
@@ -71,12 +88,16 @@ Result Run(const std::vector<std::string>& processors, int64_t total_spans, int 
   gen::TenantGenerator& generator = **g;
 
   TracesCorpusOptions options;
-  options.seed = seed;
+  options.seed = o.seed;
   TracesCorpus corpus(options);
   sprout::otlp::pb::trace_service::ExportTraceServiceRequest request;
   CountingSink sink;
   Result r;
   absl::Time next_collect = absl::InfinitePast();
+  absl::Time next_expire = absl::InfinitePast();
+  // Tempo expires open edges on its own ticker; TenantGenerator only from Collect. The bench can
+  // call the processor's Expire in between (the generator owns a non-const processor).
+  auto* service_graphs = const_cast<gen::ServiceGraphsProcessor*>(generator.service_graphs());
   absl::Time now = absl::InfinitePast();
   while (corpus.spans() < total_spans) {
     request.Clear();
@@ -87,7 +108,10 @@ Result Run(const std::vector<std::string>& processors, int64_t total_spans, int 
         for (const auto& s : ss.spans())
           if (s.end_time_unix_nano() > latest_end) latest_end = s.end_time_unix_nano();
     now = absl::FromUnixNanos(static_cast<int64_t>(latest_end));
-    if (next_collect == absl::InfinitePast()) next_collect = now + collect_every;
+    if (next_collect == absl::InfinitePast()) {
+      next_collect = now + collect_every;
+      next_expire = now + expire_every;
+    }
 
     double t0 = ThreadCpuSeconds();
     for (const auto& rs : request.resource_spans()) generator.PushSpans(rs, now);
@@ -98,6 +122,11 @@ Result Run(const std::vector<std::string>& processors, int64_t total_spans, int 
       r.collect_cpu_s += ThreadCpuSeconds() - t1;
       ++r.collects;
       next_collect += collect_every;
+    } else if (service_graphs != nullptr && expire_every > absl::ZeroDuration() &&
+               now >= next_expire) {
+      service_graphs->Expire(now);
+      r.collect_cpu_s += ThreadCpuSeconds() - t1;
+      next_expire += expire_every;
     }
   }
   {  // the last collection, as the collection loop would run it at the next tick
@@ -145,19 +174,20 @@ void Print(const char* name, const Result& r) {
 
 int main(int argc, char** argv) {
   CLI::App app{"generator_bench: the metrics-generator's CPU per span on the pinned corpus"};
-  int64_t spans = 1'000'000;
-  int batch = 1000;
-  uint64_t seed = 1;
-  double collect_every_s = 15;
+  Options o;
   std::string only;
-  app.add_option("--spans", spans, "spans of the corpus to feed (whole traces)");
-  app.add_option("--batch", batch, "at least this many spans per batch");
-  app.add_option("--seed", seed, "corpus seed");
-  app.add_option("--collect-every-s", collect_every_s, "Collect every this much corpus time");
+  app.add_option("--spans", o.spans, "spans of the corpus to feed (whole traces)");
+  app.add_option("--batch", o.batch, "at least this many spans per batch");
+  app.add_option("--seed", o.seed, "corpus seed");
+  app.add_option("--collect-every-s", o.collect_every_s, "Collect every this much corpus time");
+  app.add_option("--expire-every-s", o.expire_every_s,
+                 "also expire service-graph edges every this much corpus time (Tempo: 2); 0: "
+                 "only at Collect");
+  app.add_option("--max-items", o.max_items,
+                 "service_graphs.max_items (open edges); 0: Tempo's default, 10000");
   app.add_option("--only", only, "span-metrics | service-graphs | both (default: all three)");
   CLI11_PARSE(app, argc, argv);
 
-  const absl::Duration every = absl::Seconds(collect_every_s);
   struct Case {
     const char* name;
     std::vector<std::string> processors;
@@ -169,7 +199,7 @@ int main(int argc, char** argv) {
   };
   for (const Case& c : cases) {
     if (!only.empty() && only != c.name) continue;
-    Print(c.name, Run(c.processors, spans, batch, seed, every));
+    Print(c.name, Run(c.processors, o));
     std::fflush(stdout);
   }
   return 0;

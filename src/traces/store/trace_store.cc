@@ -679,6 +679,66 @@ std::vector<uint32_t> Intersect(const std::vector<uint32_t>& a, const std::vecto
   return out;
 }
 
+// Trace `id` whole within [start_s, end_s]: its block parts (FillBlockParts) and its memory
+// part, combined; nullopt when no part is found or the whole is outside the range.
+absl::StatusOr<std::optional<tpb::TracesData>> WholeTrace(
+    const BlockList& blocks, const std::map<std::string, tpb::TracesData>& memory,
+    const std::string& id, uint32_t start_s, uint32_t end_s) {
+  std::map<size_t, tpb::TracesData> by_block;
+  if (absl::Status s = FillBlockParts(blocks, id, &by_block); !s.ok()) return s;
+  std::vector<tpb::TracesData> parts;
+  for (auto& [b, td] : by_block) parts.push_back(std::move(td));
+  if (const auto it = memory.find(id); it != memory.end()) parts.push_back(it->second);
+  std::optional<tpb::TracesData> td = Combine(parts);
+  if (td.has_value() && !Overlaps(*td, start_s, end_s)) td.reset();
+  return td;
+}
+
+// The memory traces most recent first (Better), each counted in `metrics` (traces, protobuf
+// bytes, spans).
+std::vector<std::pair<uint64_t, const std::string*>> MemoryByRecency(
+    const std::map<std::string, tpb::TracesData>& memory, SearchMetrics* metrics) {
+  std::vector<std::pair<uint64_t, const std::string*>> by_start;
+  by_start.reserve(memory.size());
+  for (const auto& [id, td] : memory) {
+    by_start.emplace_back(TimeRange(td).first, &id);
+    metrics->inspected_traces++;
+    metrics->inspected_bytes += td.ByteSizeLong();
+    for (const tpb::ResourceSpans& rs : td.resource_spans()) {
+      for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
+        metrics->inspected_spans += static_cast<uint64_t>(ss.spans_size());
+      }
+    }
+  }
+  std::sort(by_start.begin(), by_start.end(), [](const auto& a, const auto& b) {
+    return Better(a.first, *a.second, b.first, *b.second);
+  });
+  return by_start;
+}
+
+// Indexes 0..n-1 ordered by `end(i)` descending (stable): blocks and pages most recent first.
+template <typename EndFn>
+std::vector<size_t> ByEndDescending(size_t n, EndFn end) {
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return end(a) > end(b); });
+  return order;
+}
+
+// Whether trace `id`, found in block `b`, has a part in another block (exactly: the bloom filter,
+// then that block's trace-ID chunk, so a false positive costs no page) or in memory.
+absl::StatusOr<bool> PartElsewhere(const BlockList& blocks,
+                                   const std::map<std::string, tpb::TracesData>& memory, size_t b,
+                                   const std::string& id) {
+  if (memory.contains(id)) return true;
+  for (size_t o = 0; o < blocks.size(); ++o) {
+    if (o == b) continue;
+    absl::StatusOr<bool> in = blocks[o]->Contains(id);
+    if (!in.ok() || *in) return in;
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
@@ -695,13 +755,9 @@ absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
   // block) and its memory part, combined.
   const auto judge_whole = [&](const std::string& id, bool count) -> absl::Status {
     judged.insert(id);
-    std::map<size_t, tpb::TracesData> parts_by_block;
-    if (absl::Status s = FillBlockParts(*blocks, id, &parts_by_block); !s.ok()) return s;
-    std::vector<tpb::TracesData> parts;
-    for (auto& [b, td] : parts_by_block) parts.push_back(std::move(td));
-    if (const auto it = memory->find(id); it != memory->end()) parts.push_back(it->second);
-    std::optional<tpb::TracesData> td = Combine(parts);
-    if (!td.has_value() || !Overlaps(*td, request.start_s, request.end_s)) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::optional<tpb::TracesData> td,
+                     WholeTrace(*blocks, *memory, id, request.start_s, request.end_s));
+    if (!td.has_value()) return absl::OkStatus();
     SearchResult one;
     EvaluateTrace(id, *td, request, &one);
     if (count) {
@@ -720,21 +776,8 @@ absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
   // Memory: most recent first, each trace judged whole (with its block parts) unless its
   // memory part already cannot rank (the whole trace starts no later than any part of it).
   {
-    std::vector<std::pair<uint64_t, const std::string*>> by_start;
-    by_start.reserve(memory->size());
-    for (const auto& [id, td] : *memory) {
-      by_start.emplace_back(TimeRange(td).first, &id);
-      result.metrics.inspected_traces++;
-      result.metrics.inspected_bytes += td.ByteSizeLong();
-      for (const tpb::ResourceSpans& rs : td.resource_spans()) {
-        for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
-          result.metrics.inspected_spans += static_cast<uint64_t>(ss.spans_size());
-        }
-      }
-    }
-    std::sort(by_start.begin(), by_start.end(), [](const auto& a, const auto& b) {
-      return Better(a.first, *a.second, b.first, *b.second);
-    });
+    const std::vector<std::pair<uint64_t, const std::string*>> by_start =
+        MemoryByRecency(*memory, &result.metrics);
     for (const auto& [start, id] : by_start) {
       if (!top.Admits(start, *id)) break;  // nor can any later one
       if (absl::Status s = judge_whole(*id, /*count=*/false); !s.ok()) return s;
@@ -747,21 +790,10 @@ absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
   // part); those carrying every tag, within the duration bounds and overlapping the time
   // range by their trace row are hits. A candidate with a part elsewhere (another block's
   // bloom filter, or memory) is judged whole instead.
-  std::vector<size_t> block_order(blocks->size());
-  for (size_t b = 0; b < block_order.size(); ++b) block_order[b] = b;
-  std::stable_sort(block_order.begin(), block_order.end(), [&](size_t a, size_t b) {
-    return (*blocks)[a]->meta().end_unix_nano > (*blocks)[b]->meta().end_unix_nano;
-  });
-  // Whether trace `id`, found in block `b`, has a part in another block (exactly: the bloom
-  // filter, then that block's trace-ID chunk, so a false positive costs no page) or in memory.
-  const auto elsewhere = [&](size_t b, const std::string& id) -> absl::StatusOr<bool> {
-    if (memory->contains(id)) return true;
-    for (size_t o = 0; o < blocks->size(); ++o) {
-      if (o == b) continue;
-      absl::StatusOr<bool> in = (*blocks)[o]->Contains(id);
-      if (!in.ok() || *in) return in;
-    }
-    return false;
+  const std::vector<size_t> block_order =
+      ByEndDescending(blocks->size(), [&](size_t b) { return (*blocks)[b]->meta().end_unix_nano; });
+  const auto elsewhere = [&](size_t b, const std::string& id) {
+    return PartElsewhere(*blocks, *memory, b, id);
   };
   for (size_t b : block_order) {
     const block::BlockReader& reader = *(*blocks)[b];
@@ -771,11 +803,8 @@ absl::StatusOr<SearchResult> TraceStore::Search(std::string_view tenant,
       continue;
     }
     const std::vector<block::PageInfo>& pages = reader.pages();
-    std::vector<size_t> page_order(pages.size());
-    for (size_t p = 0; p < page_order.size(); ++p) page_order[p] = p;
-    std::stable_sort(page_order.begin(), page_order.end(), [&](size_t a, size_t c) {
-      return pages[a].end_unix_nano > pages[c].end_unix_nano;
-    });
+    const std::vector<size_t> page_order =
+        ByEndDescending(pages.size(), [&](size_t p) { return pages[p].end_unix_nano; });
     for (size_t p : page_order) {
       const block::PageInfo& page = pages[p];
       if (!RangeOverlaps(page.start_unix_nano, page.end_unix_nano, request.start_s,
@@ -1137,33 +1166,15 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
   // A trace judged whole: its block parts and its memory part, combined.
   const auto judge_whole = [&](const std::string& id) -> absl::Status {
     judged.insert(id);
-    std::map<size_t, tpb::TracesData> parts_by_block;
-    if (absl::Status s = FillBlockParts(*blocks, id, &parts_by_block); !s.ok()) return s;
-    std::vector<tpb::TracesData> parts;
-    for (auto& [b, td] : parts_by_block) parts.push_back(std::move(td));
-    if (const auto it = memory->find(id); it != memory->end()) parts.push_back(it->second);
-    std::optional<tpb::TracesData> td = Combine(parts);
-    if (!td.has_value() || !Overlaps(*td, request.start_s, request.end_s)) return absl::OkStatus();
-    offer(id, *td, /*count=*/false);
+    ASSIGN_OR_RETURN(std::optional<tpb::TracesData> td,
+                     WholeTrace(*blocks, *memory, id, request.start_s, request.end_s));
+    if (td.has_value()) offer(id, *td, /*count=*/false);
     return absl::OkStatus();
   };
   // Memory: most recent first, as the legacy search (see Search).
   {
-    std::vector<std::pair<uint64_t, const std::string*>> by_start;
-    by_start.reserve(memory->size());
-    for (const auto& [id, td] : *memory) {
-      by_start.emplace_back(TimeRange(td).first, &id);
-      result.metrics.inspected_traces++;
-      result.metrics.inspected_bytes += td.ByteSizeLong();
-      for (const tpb::ResourceSpans& rs : td.resource_spans()) {
-        for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
-          result.metrics.inspected_spans += static_cast<uint64_t>(ss.spans_size());
-        }
-      }
-    }
-    std::sort(by_start.begin(), by_start.end(), [](const auto& a, const auto& b) {
-      return Better(a.first, *a.second, b.first, *b.second);
-    });
+    const std::vector<std::pair<uint64_t, const std::string*>> by_start =
+        MemoryByRecency(*memory, &result.metrics);
     for (const auto& [start, id] : by_start) {
       if (!top.Admits(start, *id)) break;
       if (absl::Status s = check_cancelled(); !s.ok()) return s;
@@ -1174,19 +1185,10 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
   // pre-filter from the plan's conditions (dictionaries and columns), then the candidates that
   // can still rank are read — projected on the keys the query reads unless it reads events,
   // links or scopes — and judged by the engine.
-  std::vector<size_t> block_order(blocks->size());
-  for (size_t b = 0; b < block_order.size(); ++b) block_order[b] = b;
-  std::stable_sort(block_order.begin(), block_order.end(), [&](size_t a, size_t b) {
-    return (*blocks)[a]->meta().end_unix_nano > (*blocks)[b]->meta().end_unix_nano;
-  });
-  const auto elsewhere = [&](size_t b, const std::string& id) -> absl::StatusOr<bool> {
-    if (memory->contains(id)) return true;
-    for (size_t o = 0; o < blocks->size(); ++o) {
-      if (o == b) continue;
-      absl::StatusOr<bool> in = (*blocks)[o]->Contains(id);
-      if (!in.ok() || *in) return in;
-    }
-    return false;
+  const std::vector<size_t> block_order =
+      ByEndDescending(blocks->size(), [&](size_t b) { return (*blocks)[b]->meta().end_unix_nano; });
+  const auto elsewhere = [&](size_t b, const std::string& id) {
+    return PartElsewhere(*blocks, *memory, b, id);
   };
   std::vector<std::string> resource_keys = plan.refs.resource_keys;
   if (std::find(resource_keys.begin(), resource_keys.end(), "service.name") ==
@@ -1207,11 +1209,8 @@ absl::StatusOr<SearchResult> TraceStore::SearchTraceQL(std::string_view tenant,
       continue;
     }
     const std::vector<block::PageInfo>& pages = reader.pages();
-    std::vector<size_t> page_order(pages.size());
-    for (size_t p = 0; p < page_order.size(); ++p) page_order[p] = p;
-    std::stable_sort(page_order.begin(), page_order.end(), [&](size_t a, size_t c) {
-      return pages[a].end_unix_nano > pages[c].end_unix_nano;
-    });
+    const std::vector<size_t> page_order =
+        ByEndDescending(pages.size(), [&](size_t p) { return pages[p].end_unix_nano; });
     for (size_t p : page_order) {
       if (first_found && top.full()) break;
       const block::PageInfo& page = pages[p];
@@ -1343,13 +1342,9 @@ absl::Status ForEachMatchingSpan(
   std::set<std::string, std::less<>> judged;
   const auto judge_whole = [&](const std::string& id) -> absl::Status {
     judged.insert(id);
-    std::map<size_t, tpb::TracesData> by_block;
-    if (absl::Status s = FillBlockParts(blocks, id, &by_block); !s.ok()) return s;
-    std::vector<tpb::TracesData> parts;
-    for (auto& [b, td] : by_block) parts.push_back(std::move(td));
-    if (const auto it = memory.find(id); it != memory.end()) parts.push_back(it->second);
-    std::optional<tpb::TracesData> td = Combine(parts);
-    if (td.has_value() && Overlaps(*td, start_s, end_s)) evaluate(*td);
+    ASSIGN_OR_RETURN(std::optional<tpb::TracesData> td,
+                     WholeTrace(blocks, memory, id, start_s, end_s));
+    if (td.has_value()) evaluate(*td);
     return absl::OkStatus();
   };
   for (const auto& [id, td] : memory) {
@@ -1379,13 +1374,7 @@ absl::Status ForEachMatchingSpan(
       for (uint32_t i = 0; i < rows->size(); ++i) {
         const block::TraceRow& row = (*rows)[i];
         if (judged.contains(row.trace_id)) continue;
-        bool split = memory.contains(row.trace_id);
-        for (size_t o = 0; o < blocks.size() && !split; ++o) {
-          if (o == b) continue;
-          absl::StatusOr<bool> in = blocks[o]->Contains(row.trace_id);
-          if (!in.ok()) return in.status();
-          split = *in;
-        }
+        ASSIGN_OR_RETURN(const bool split, PartElsewhere(blocks, memory, b, row.trace_id));
         if (split) {
           if (absl::Status s = judge_whole(row.trace_id); !s.ok()) return s;
           continue;

@@ -1,0 +1,52 @@
+// Where the metrics-generator's collected series go (issue 13, item 2).
+//
+// Every collection of a tenant (TenantGenerator::Collect) is gathered by a WriteRequestSink into
+// one Prometheus remote-write 1.0 `WriteRequest` (series with `__name__`, one sample each, the
+// exemplars with their `traceID` label) and handed to a GeneratorOutput:
+//  - standalone `sprout traces`: RemoteWriteOutput (remote_write_output.h) appends it to the
+//    tenant's remote-write WAL under `metrics_generator.storage.path` and delivers it to every
+//    `storage.remote_write` endpoint;
+//  - `sprout all` (issue 14): the in-process metrics store ingests it as it ingests remote write,
+//    with no network hop.
+#pragma once
+
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "prometheus/remote.pb.h"
+#include "traces/generator/registry.h"
+
+namespace sprout::traces::generator {
+
+class GeneratorOutput {
+ public:
+  virtual ~GeneratorOutput() = default;
+  // One collection of one tenant's series (never empty). Returns once the output holds it
+  // durably (or refuses it: the error is logged and counted by the caller; a collection is not
+  // retried — the next one carries the counters' new totals).
+  virtual absl::Status Write(std::string_view tenant, prometheus::WriteRequest request) = 0;
+  // Delivers what can be delivered until `deadline`, then stops. Writes after Close fail.
+  virtual void Close(absl::Time deadline) {}
+};
+
+// A SeriesSink that gathers one collection into a WriteRequest: one TimeSeries per Append, its
+// labels the given ones (already sorted by name) with `__name__` inserted at its place in byte
+// order, so the set is sorted as remote write requires, one sample
+// (milliseconds), and the exemplars (label `<exemplar_label>=<trace id>`, value, milliseconds).
+class WriteRequestSink : public SeriesSink {
+ public:
+  void Append(std::string_view name, const Labels& labels, double value, absl::Time time,
+              absl::Span<const Exemplar> exemplars, std::string_view exemplar_label) override;
+
+  bool empty() const { return request_.timeseries_size() == 0; }
+  size_t series() const { return static_cast<size_t>(request_.timeseries_size()); }
+  // The gathered request; the sink is empty afterwards.
+  prometheus::WriteRequest Take();
+
+ private:
+  prometheus::WriteRequest request_;
+};
+
+}  // namespace sprout::traces::generator

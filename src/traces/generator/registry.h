@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "traces/generator/histogram_mode.h"
 
 namespace sprout::traces::generator {
 
@@ -37,11 +38,6 @@ struct Exemplar {
   double value = 0;
   absl::Time time;
 };
-
-// Which shapes a histogram family emits (Tempo's `generate_native_histograms` override):
-// classic `_bucket`/`_sum`/`_count` series, one native histogram series under the base name, or
-// both.
-enum class HistogramMode { kClassic, kNative, kBoth };
 
 // "classic" | "native" | "both"; nullopt for anything else.
 std::optional<HistogramMode> ParseHistogramMode(std::string_view text);

@@ -436,9 +436,11 @@ void SpanMetricsProcessor::PushSpans(const ResourceSpans& rs, absl::Time now) {
       }
       labels.clear();
       const IntrinsicDimensions& in = config_.intrinsic_dimensions;
+      // In name order (service < span_kind < span_name < status_code < status_message), so that
+      // the registry's sort has nothing to move unless dimensions come after.
       if (in.service) labels.push_back({kService, service});
-      if (in.span_name) labels.push_back({kSpanName, span.name()});
       if (in.span_kind) labels.push_back({kSpanKind, Span_SpanKind_Name(span.kind())});
+      if (in.span_name) labels.push_back({kSpanName, span.name()});
       if (in.status_code) {
         labels.push_back({kStatusCode, Status_StatusCode_Name(span.status().code())});
       }

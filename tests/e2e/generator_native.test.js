@@ -1,0 +1,196 @@
+'use strict';
+// Issue 13, `generate_native_histograms: both`: the metrics-generator of `sprout traces`
+// remote-writes the latency histograms as classic series AND as native histograms into Debian's
+// `prometheus` (`--enable-feature=native-histograms`, needed by 2.42), where PromQL's native
+// histogram functions work on them.
+//
+// Workload (JS SDK, OTLP/HTTP): `frontend` CLIENT `GET /api` → `api` SERVER `GET /api`, in two
+// phases. Phase 1 (one pair) creates the series; phase 2 (ten pairs) is sent once Prometheus holds
+// phase 1's native sample, so that `rate(x[1m])` sees phase 2's increase (a native series has no
+// initial 0 sample: Tempo writes none).
+//   api SERVER:      phase 1: 150 ms; phase 2: 7 × 150 ms, 3 × 1200 ms
+//   frontend CLIENT: phase 1: 160 ms; phase 2: 10 × 160 ms
+// Expected values, worked out from the native-histogram rules (never from sprout's output):
+//   native_histogram_bucket_factor 1.1 → schema 3 (2^(1/8) = 1.0905 ≤ 1.1 < 2^(1/4));
+//   bucket i holds (2^((i-1)/8), 2^(i/8)], i = ceil(8 × log2(v)): 0.15 s and 0.16 s are in
+//   bucket -21 ((0.14865, 0.16212]), 1.2 s in bucket 3 ((1.1892, 1.2968]).
+//   Phase 2 over both series: 17 observations in bucket -21, 3 in bucket 3; the 0.9 quantile
+//   (rank 18 of 20) falls in bucket 3, the 0.5 quantile (rank 10) in bucket -21.
+//   The classic series (both mode) answer the same quantiles within their buckets
+//   (le 1.024 < 1.2 ≤ 2.048; 0.128 < 0.15, 0.16 ≤ 0.256).
+// Service graphs: the frontend → api edge's server seconds as a native series too (count 11).
+// Exemplars: the native series carry the trace IDs.
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const { resourceFromAttributes } = require('@opentelemetry/resources');
+const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
+const api = require('@opentelemetry/api');
+
+const { freePorts, makeTempDir, sleep, waitFor } = require('./lib/sprout');
+const { startTraces, stopStartedTraces } = require('./lib/traces');
+const { Prometheus } = require('./lib/prom');
+
+let prom;
+after(async () => {
+  await stopStartedTraces();
+  if (prom) await prom.kill();
+});
+
+// The native bucket (schema 3) bounds of index i: (2^((i-1)/8), 2^(i/8)].
+const lower = (i) => 2 ** ((i - 1) / 8);
+const upper = (i) => 2 ** (i / 8);
+
+function sdk(httpPort, serviceName) {
+  const exporter = new OTLPTraceExporter({ url: `http://127.0.0.1:${httpPort}/v1/traces`, timeoutMillis: 10000 });
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': serviceName }),
+    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 600000, maxExportBatchSize: 10000 })],
+  });
+  return { provider, tracer: provider.getTracer('sprout-e2e-generator-native') };
+}
+
+const hr = (ms) => [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
+
+// One frontend CLIENT → api SERVER pair ending now: client `clientMs` long, server `serverMs`
+// (inside the client span).
+function sendPair(fe, apiSdk, clientMs, serverMs) {
+  const end = Date.now();
+  const client = fe.tracer.startSpan('GET /api', { kind: api.SpanKind.CLIENT, startTime: hr(end - clientMs) });
+  const ctx = api.trace.setSpan(api.context.active(), client);
+  const server = apiSdk.tracer.startSpan('GET /api', { kind: api.SpanKind.SERVER, startTime: hr(end - serverMs) }, ctx);
+  server.end(hr(end));
+  client.end(hr(end));
+}
+
+async function flush(...sdks) {
+  for (const s of sdks) await s.provider.forceFlush();
+}
+
+// The `histogram` value of the single series `expr` selects, at now.
+async function nativeAt(expr) {
+  const data = await prom.api('/api/v1/query', { query: expr });
+  assert.equal(data.result.length, 1, `${expr}: ${JSON.stringify(data.result)}`);
+  const r = data.result[0];
+  assert.ok(r.histogram, `${expr} is a native histogram: ${JSON.stringify(r)}`);
+  return r.histogram[1];
+}
+
+async function scalarAt(expr) {
+  const data = await prom.api('/api/v1/query', { query: expr });
+  assert.equal(data.result.length, 1, `${expr}: ${JSON.stringify(data.result)}`);
+  return Number(data.result[0].value[1]);
+}
+
+describe('metrics-generator: native histograms (generate_native_histograms: both) into Prometheus', () => {
+  let fe;
+  let apiSdk;
+  let traces;
+
+  before(async () => {
+    prom = new Prometheus();
+    await prom.start();
+    const dir = makeTempDir('sprout-e2e-gennative-');
+    const [apiPort, grpc, http] = await freePorts(3);
+    const file = path.join(dir, 'tempo.yaml');
+    fs.writeFileSync(file, `storage:
+  trace:
+    backend: local
+    local: {path: ${path.join(dir, 'blocks')}}
+    wal: {path: ${path.join(dir, 'wal')}}
+metrics_generator:
+  registry: {collection_interval: 1s}
+  processor:
+    service_graphs: {wait: 2s}
+  storage:
+    path: ${path.join(dir, 'generator')}
+    remote_write: [{url: "${prom.writeUrl}", send_exemplars: true}]
+overrides:
+  defaults:
+    metrics_generator:
+      processors: ["service-graphs", "span-metrics"]
+      generate_native_histograms: both
+`);
+    traces = await startTraces(dir, { api: apiPort, grpc, http }, ['--config', file]);
+    fe = sdk(http, 'frontend');
+    apiSdk = sdk(http, 'api');
+  });
+
+  after(async () => {
+    for (const s of [fe, apiSdk]) if (s) await s.provider.shutdown();
+  });
+
+  it('writes native series that PromQL reads, next to the classic ones', async () => {
+    const server = 'traces_spanmetrics_latency{service="api",span_kind="SPAN_KIND_SERVER"}';
+    const client = 'traces_spanmetrics_latency{service="frontend",span_kind="SPAN_KIND_CLIENT"}';
+    // Phase 1: the series exist (native sample with count 1).
+    sendPair(fe, apiSdk, 160, 150);
+    await flush(fe, apiSdk);
+    await waitFor(async () => {
+      const data = await prom.api('/api/v1/query', { query: `histogram_count(${server})` });
+      return data.result.length === 1 && Number(data.result[0].value[1]) === 1;
+    }, { timeoutMs: 20000, describe: () => `phase 1's native sample in Prometheus\n${traces.log().slice(-3000)}` });
+    await sleep(2500); // a few collections of the unchanged histogram: rate's window starts here
+    // Phase 2.
+    for (let i = 0; i < 10; i++) sendPair(fe, apiSdk, 160, i < 7 ? 150 : 1200);
+    await flush(fe, apiSdk);
+    await waitFor(async () => {
+      const data = await prom.api('/api/v1/query', { query: `histogram_count(${server})` });
+      return data.result.length === 1 && Number(data.result[0].value[1]) === 11;
+    }, { timeoutMs: 20000, describe: () => `phase 2's native sample in Prometheus\n${traces.log().slice(-3000)}` });
+    await sleep(1500);
+
+    // The server series: 11 observations, sum 8 × 0.15 + 3 × 1.2, buckets -21 (8) and 3 (3).
+    const h = await nativeAt(server);
+    assert.equal(h.count, '11');
+    assert.ok(Math.abs(Number(h.sum) - (8 * 0.15 + 3 * 1.2)) < 1e-9, `sum ${h.sum}`);
+    assert.equal(h.buckets.length, 2, JSON.stringify(h.buckets));
+    const [b0, b1] = h.buckets;
+    assert.ok(Math.abs(Number(b0[1]) - lower(-21)) < 1e-12 && Math.abs(Number(b0[2]) - upper(-21)) < 1e-12, JSON.stringify(b0));
+    assert.equal(b0[3], '8');
+    assert.ok(Math.abs(Number(b1[1]) - lower(3)) < 1e-12 && Math.abs(Number(b1[2]) - upper(3)) < 1e-12, JSON.stringify(b1));
+    assert.equal(b1[3], '3');
+    // The client series: 11 × 0.16 s, all in bucket -21.
+    const c = await nativeAt(client);
+    assert.equal(c.count, '11');
+    assert.equal(c.buckets.length, 1);
+    assert.equal(c.buckets[0][3], '11');
+
+    // The issue's query over both series: phase 2 holds 17 observations in bucket -21 and 3 in
+    // bucket 3; the 0.9 quantile (rank 18) is in bucket 3, the 0.5 quantile in bucket -21.
+    const p90 = await scalarAt('histogram_quantile(0.9, sum(rate(traces_spanmetrics_latency[1m])))');
+    assert.ok(p90 > lower(3) && p90 <= upper(3), `p90 ${p90} in (${lower(3)}, ${upper(3)}]`);
+    const p50 = await scalarAt('histogram_quantile(0.5, sum(rate(traces_spanmetrics_latency[1m])))');
+    assert.ok(p50 > lower(-21) && p50 <= upper(-21), `p50 ${p50} in (${lower(-21)}, ${upper(-21)}]`);
+    // Both mode: the classic series are there too and agree within their coarser buckets.
+    const classic90 = await scalarAt('histogram_quantile(0.9, sum by (le) (rate(traces_spanmetrics_latency_bucket[1m])))');
+    assert.ok(classic90 > 1.024 && classic90 <= 2.048, `classic p90 ${classic90}`);
+    assert.equal(await scalarAt(`traces_spanmetrics_latency_count{service="api",span_kind="SPAN_KIND_SERVER"}`), 11);
+
+    // Service graphs: the edge's server seconds as a native series (schema 3, count 11).
+    const sg = await nativeAt('traces_service_graph_request_server_seconds{client="frontend",server="api"}');
+    assert.equal(sg.count, '11');
+    assert.equal(await scalarAt('histogram_count(traces_service_graph_request_client_seconds{client="frontend",server="api"})'), 11);
+
+    // Exemplars on the native series (both mode: the classic buckets' ones). Every exemplar of
+    // one collection carries the collection time (as Tempo stamps them), and Prometheus keeps one
+    // exemplar per series and timestamp, so it stores the first of each collection's; 2.42 also
+    // appends a series' exemplars before its histograms, so the very first request's exemplars
+    // (the series does not exist yet) are refused at debug level.
+    const ex = await prom.queryExemplars(server);
+    assert.equal(ex.length, 1, JSON.stringify(ex));
+    assert.equal(ex[0].seriesLabels.__name__, 'traces_spanmetrics_latency');
+    assert.ok(ex[0].exemplars.length >= 1);
+    for (const e of ex[0].exemplars) {
+      assert.ok([0.15, 1.2].includes(Number(e.value)), `exemplar value ${e.value}`);
+      assert.match(e.labels.traceID, /^[0-9a-f]{32}$/);
+    }
+
+    // No sample refused by Prometheus.
+    assert.doesNotMatch(prom.log, /level=(error|warn).*(histogram|sample)/i);
+  });
+});

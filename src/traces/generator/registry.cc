@@ -257,8 +257,10 @@ Registry::Series* Registry::GetOrCreate(int id, const PreparedLabels& labels, ab
     Series s;
     s.labels = labels.labels;
     if (f.kind == Kind::kHistogram) {
-      s.buckets.assign(f.bounds.size() + 1, 0);
-      s.bucket_exemplars.assign(f.bounds.size() + 1, std::nullopt);
+      // Native mode keeps no classic buckets (Observe's classic index then points at nothing).
+      const size_t classic_buckets = f.classic() ? f.bounds.size() + 1 : 0;
+      s.buckets.assign(classic_buckets, 0);
+      s.bucket_exemplars.assign(classic_buckets, std::nullopt);
       if (f.native()) {
         s.native = std::make_unique<NativeState>();
         s.native->schema = NativeHistogramSchema(config_.native_histogram_bucket_factor);

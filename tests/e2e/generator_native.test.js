@@ -1,8 +1,9 @@
 'use strict';
-// Issue 13, `generate_native_histograms: both`: the metrics-generator of `sprout traces`
-// remote-writes the latency histograms as classic series AND as native histograms into Debian's
-// `prometheus` (`--enable-feature=native-histograms`, needed by 2.42), where PromQL's native
-// histogram functions work on them.
+// Issue 13, `generate_native_histograms`: the metrics-generator of `sprout traces` remote-writes
+// the latency histograms as native histograms (`native`), or as classic series and native
+// histograms (`both`), into Debian's `prometheus` (`--enable-feature=native-histograms`, needed
+// by 2.42), where PromQL's native histogram functions work on them. One Prometheus, one
+// `sprout traces` per mode (external label `run=<mode>`), the same workload to each.
 //
 // Workload (JS SDK, OTLP/HTTP): `frontend` CLIENT `GET /api` → `api` SERVER `GET /api`, in two
 // phases. Phase 1 (one pair) creates the series; phase 2 (ten pairs) is sent once Prometheus holds
@@ -86,24 +87,19 @@ async function scalarAt(expr) {
   return Number(data.result[0].value[1]);
 }
 
-describe('metrics-generator: native histograms (generate_native_histograms: both) into Prometheus', () => {
-  let fe;
-  let apiSdk;
-  let traces;
-
-  before(async () => {
-    prom = new Prometheus();
-    await prom.start();
-    const dir = makeTempDir('sprout-e2e-gennative-');
-    const [apiPort, grpc, http] = await freePorts(3);
-    const file = path.join(dir, 'tempo.yaml');
-    fs.writeFileSync(file, `storage:
+// `sprout traces` with generate_native_histograms `mode`, remote-writing to `prom`; every series
+// carries the external label run=<mode>. Returns {traces, fe, apiSdk}.
+async function startGenerator(mode) {
+  const dir = makeTempDir(`sprout-e2e-gennative-${mode}-`);
+  const [apiPort, grpc, http] = await freePorts(3);
+  const file = path.join(dir, 'tempo.yaml');
+  fs.writeFileSync(file, `storage:
   trace:
     backend: local
     local: {path: ${path.join(dir, 'blocks')}}
     wal: {path: ${path.join(dir, 'wal')}}
 metrics_generator:
-  registry: {collection_interval: 1s}
+  registry: {collection_interval: 1s, external_labels: {run: ${mode}}}
   processor:
     service_graphs: {wait: 2s}
   storage:
@@ -113,83 +109,116 @@ overrides:
   defaults:
     metrics_generator:
       processors: ["service-graphs", "span-metrics"]
-      generate_native_histograms: both
+      generate_native_histograms: ${mode}
 `);
-    traces = await startTraces(dir, { api: apiPort, grpc, http }, ['--config', file]);
-    fe = sdk(http, 'frontend');
-    apiSdk = sdk(http, 'api');
+  const traces = await startTraces(dir, { api: apiPort, grpc, http }, ['--config', file]);
+  return { traces, fe: sdk(http, 'frontend'), apiSdk: sdk(http, 'api') };
+}
+
+// Sends both phases (header) to `g`, waiting for Prometheus to hold each.
+async function sendPhases(g, mode) {
+  const server = `traces_spanmetrics_latency{run="${mode}",service="api",span_kind="SPAN_KIND_SERVER"}`;
+  const count = async () => {
+    const data = await prom.api('/api/v1/query', { query: `histogram_count(${server})` });
+    return data.result.length === 1 ? Number(data.result[0].value[1]) : null;
+  };
+  // Phase 1: the series exist (native sample with count 1).
+  sendPair(g.fe, g.apiSdk, 160, 150);
+  await flush(g.fe, g.apiSdk);
+  await waitFor(async () => (await count()) === 1,
+    { timeoutMs: 20000, describe: () => `${mode}: phase 1's native sample in Prometheus\n${g.traces.log().slice(-3000)}` });
+  await sleep(2500); // a few collections of the unchanged histogram: rate's window starts here
+  // Phase 2.
+  for (let i = 0; i < 10; i++) sendPair(g.fe, g.apiSdk, 160, i < 7 ? 150 : 1200);
+  await flush(g.fe, g.apiSdk);
+  await waitFor(async () => (await count()) === 11,
+    { timeoutMs: 20000, describe: () => `${mode}: phase 2's native sample in Prometheus\n${g.traces.log().slice(-3000)}` });
+  await sleep(1500);
+}
+
+// What both modes share: the native series, the issue's quantile query, service graphs,
+// exemplars.
+async function checkNative(mode) {
+  const server = `traces_spanmetrics_latency{run="${mode}",service="api",span_kind="SPAN_KIND_SERVER"}`;
+  const client = `traces_spanmetrics_latency{run="${mode}",service="frontend",span_kind="SPAN_KIND_CLIENT"}`;
+  // The server series: 11 observations, sum 8 × 0.15 + 3 × 1.2, buckets -21 (8) and 3 (3).
+  const h = await nativeAt(server);
+  assert.equal(h.count, '11');
+  assert.ok(Math.abs(Number(h.sum) - (8 * 0.15 + 3 * 1.2)) < 1e-9, `sum ${h.sum}`);
+  assert.equal(h.buckets.length, 2, JSON.stringify(h.buckets));
+  const [b0, b1] = h.buckets;
+  assert.ok(Math.abs(Number(b0[1]) - lower(-21)) < 1e-12 && Math.abs(Number(b0[2]) - upper(-21)) < 1e-12, JSON.stringify(b0));
+  assert.equal(b0[3], '8');
+  assert.ok(Math.abs(Number(b1[1]) - lower(3)) < 1e-12 && Math.abs(Number(b1[2]) - upper(3)) < 1e-12, JSON.stringify(b1));
+  assert.equal(b1[3], '3');
+  // The client series: 11 × 0.16 s, all in bucket -21.
+  const c = await nativeAt(client);
+  assert.equal(c.count, '11');
+  assert.equal(c.buckets.length, 1);
+  assert.equal(c.buckets[0][3], '11');
+
+  // The issue's query over both series: phase 2 holds 17 observations in bucket -21 and 3 in
+  // bucket 3; the 0.9 quantile (rank 18) is in bucket 3, the 0.5 quantile in bucket -21.
+  const p90 = await scalarAt(`histogram_quantile(0.9, sum(rate(traces_spanmetrics_latency{run="${mode}"}[1m])))`);
+  assert.ok(p90 > lower(3) && p90 <= upper(3), `p90 ${p90} in (${lower(3)}, ${upper(3)}]`);
+  const p50 = await scalarAt(`histogram_quantile(0.5, sum(rate(traces_spanmetrics_latency{run="${mode}"}[1m])))`);
+  assert.ok(p50 > lower(-21) && p50 <= upper(-21), `p50 ${p50} in (${lower(-21)}, ${upper(-21)}]`);
+
+  // Service graphs: the edge's server and client seconds as native series (count 11).
+  const sg = await nativeAt(`traces_service_graph_request_server_seconds{run="${mode}",client="frontend",server="api"}`);
+  assert.equal(sg.count, '11');
+  assert.equal(await scalarAt(`histogram_count(traces_service_graph_request_client_seconds{run="${mode}",client="frontend",server="api"})`), 11);
+
+  // Exemplars on the native series. Every exemplar of one collection carries the collection
+  // time (as Tempo stamps them), and Prometheus keeps one exemplar per series and timestamp, so
+  // it stores the first of each collection's; 2.42 also appends a series' exemplars before its
+  // histograms, so the very first request's exemplars (the series does not exist yet) are
+  // refused at debug level.
+  const ex = await prom.queryExemplars(server);
+  assert.equal(ex.length, 1, JSON.stringify(ex));
+  assert.equal(ex[0].seriesLabels.__name__, 'traces_spanmetrics_latency');
+  assert.ok(ex[0].exemplars.length >= 1);
+  for (const e of ex[0].exemplars) {
+    assert.ok([0.15, 1.2].includes(Number(e.value)), `exemplar value ${e.value}`);
+    assert.match(e.labels.traceID, /^[0-9a-f]{32}$/);
+  }
+}
+
+describe('metrics-generator: native histograms into Prometheus', () => {
+  const runs = {};
+
+  before(async () => {
+    prom = new Prometheus();
+    await prom.start();
+    runs.both = await startGenerator('both');
+    runs.native = await startGenerator('native');
   });
 
   after(async () => {
-    for (const s of [fe, apiSdk]) if (s) await s.provider.shutdown();
+    for (const g of Object.values(runs)) {
+      for (const s of [g.fe, g.apiSdk]) await s.provider.shutdown();
+    }
   });
 
-  it('writes native series that PromQL reads, next to the classic ones', async () => {
-    const server = 'traces_spanmetrics_latency{service="api",span_kind="SPAN_KIND_SERVER"}';
-    const client = 'traces_spanmetrics_latency{service="frontend",span_kind="SPAN_KIND_CLIENT"}';
-    // Phase 1: the series exist (native sample with count 1).
-    sendPair(fe, apiSdk, 160, 150);
-    await flush(fe, apiSdk);
-    await waitFor(async () => {
-      const data = await prom.api('/api/v1/query', { query: `histogram_count(${server})` });
-      return data.result.length === 1 && Number(data.result[0].value[1]) === 1;
-    }, { timeoutMs: 20000, describe: () => `phase 1's native sample in Prometheus\n${traces.log().slice(-3000)}` });
-    await sleep(2500); // a few collections of the unchanged histogram: rate's window starts here
-    // Phase 2.
-    for (let i = 0; i < 10; i++) sendPair(fe, apiSdk, 160, i < 7 ? 150 : 1200);
-    await flush(fe, apiSdk);
-    await waitFor(async () => {
-      const data = await prom.api('/api/v1/query', { query: `histogram_count(${server})` });
-      return data.result.length === 1 && Number(data.result[0].value[1]) === 11;
-    }, { timeoutMs: 20000, describe: () => `phase 2's native sample in Prometheus\n${traces.log().slice(-3000)}` });
-    await sleep(1500);
-
-    // The server series: 11 observations, sum 8 × 0.15 + 3 × 1.2, buckets -21 (8) and 3 (3).
-    const h = await nativeAt(server);
-    assert.equal(h.count, '11');
-    assert.ok(Math.abs(Number(h.sum) - (8 * 0.15 + 3 * 1.2)) < 1e-9, `sum ${h.sum}`);
-    assert.equal(h.buckets.length, 2, JSON.stringify(h.buckets));
-    const [b0, b1] = h.buckets;
-    assert.ok(Math.abs(Number(b0[1]) - lower(-21)) < 1e-12 && Math.abs(Number(b0[2]) - upper(-21)) < 1e-12, JSON.stringify(b0));
-    assert.equal(b0[3], '8');
-    assert.ok(Math.abs(Number(b1[1]) - lower(3)) < 1e-12 && Math.abs(Number(b1[2]) - upper(3)) < 1e-12, JSON.stringify(b1));
-    assert.equal(b1[3], '3');
-    // The client series: 11 × 0.16 s, all in bucket -21.
-    const c = await nativeAt(client);
-    assert.equal(c.count, '11');
-    assert.equal(c.buckets.length, 1);
-    assert.equal(c.buckets[0][3], '11');
-
-    // The issue's query over both series: phase 2 holds 17 observations in bucket -21 and 3 in
-    // bucket 3; the 0.9 quantile (rank 18) is in bucket 3, the 0.5 quantile in bucket -21.
-    const p90 = await scalarAt('histogram_quantile(0.9, sum(rate(traces_spanmetrics_latency[1m])))');
-    assert.ok(p90 > lower(3) && p90 <= upper(3), `p90 ${p90} in (${lower(3)}, ${upper(3)}]`);
-    const p50 = await scalarAt('histogram_quantile(0.5, sum(rate(traces_spanmetrics_latency[1m])))');
-    assert.ok(p50 > lower(-21) && p50 <= upper(-21), `p50 ${p50} in (${lower(-21)}, ${upper(-21)}]`);
-    // Both mode: the classic series are there too and agree within their coarser buckets.
-    const classic90 = await scalarAt('histogram_quantile(0.9, sum by (le) (rate(traces_spanmetrics_latency_bucket[1m])))');
+  it('both: native series that PromQL reads, next to the classic ones', async () => {
+    await sendPhases(runs.both, 'both');
+    await checkNative('both');
+    // The classic series are there too and agree within their coarser buckets.
+    const classic90 = await scalarAt('histogram_quantile(0.9, sum by (le) (rate(traces_spanmetrics_latency_bucket{run="both"}[1m])))');
     assert.ok(classic90 > 1.024 && classic90 <= 2.048, `classic p90 ${classic90}`);
-    assert.equal(await scalarAt(`traces_spanmetrics_latency_count{service="api",span_kind="SPAN_KIND_SERVER"}`), 11);
+    assert.equal(await scalarAt('traces_spanmetrics_latency_count{run="both",service="api",span_kind="SPAN_KIND_SERVER"}'), 11);
+    assert.equal(await scalarAt('traces_service_graph_request_server_seconds_count{run="both",client="frontend",server="api"}'), 11);
+  });
 
-    // Service graphs: the edge's server seconds as a native series (schema 3, count 11).
-    const sg = await nativeAt('traces_service_graph_request_server_seconds{client="frontend",server="api"}');
-    assert.equal(sg.count, '11');
-    assert.equal(await scalarAt('histogram_count(traces_service_graph_request_client_seconds{client="frontend",server="api"})'), 11);
-
-    // Exemplars on the native series (both mode: the classic buckets' ones). Every exemplar of
-    // one collection carries the collection time (as Tempo stamps them), and Prometheus keeps one
-    // exemplar per series and timestamp, so it stores the first of each collection's; 2.42 also
-    // appends a series' exemplars before its histograms, so the very first request's exemplars
-    // (the series does not exist yet) are refused at debug level.
-    const ex = await prom.queryExemplars(server);
-    assert.equal(ex.length, 1, JSON.stringify(ex));
-    assert.equal(ex[0].seriesLabels.__name__, 'traces_spanmetrics_latency');
-    assert.ok(ex[0].exemplars.length >= 1);
-    for (const e of ex[0].exemplars) {
-      assert.ok([0.15, 1.2].includes(Number(e.value)), `exemplar value ${e.value}`);
-      assert.match(e.labels.traceID, /^[0-9a-f]{32}$/);
-    }
-
+  it('native: only the native series', async () => {
+    await sendPhases(runs.native, 'native');
+    await checkNative('native');
+    const classic = await prom.api('/api/v1/series', {
+      'match[]': '{run="native",__name__=~".+_(bucket|sum|count)"}', start: Date.now() / 1000 - 600, end: Date.now() / 1000 + 60,
+    });
+    assert.deepEqual(classic, [], 'no _bucket, _sum or _count series in native mode');
+    // The counters are unchanged by the mode.
+    assert.equal(await scalarAt('traces_spanmetrics_calls_total{run="native",service="api",span_kind="SPAN_KIND_SERVER"}'), 11);
     // No sample refused by Prometheus.
     assert.doesNotMatch(prom.log, /level=(error|warn).*(histogram|sample)/i);
   });

@@ -2,8 +2,9 @@
 // Issue 13, `generate_native_histograms`: the metrics-generator of `sprout traces` remote-writes
 // the latency histograms as native histograms (`native`), or as classic series and native
 // histograms (`both`), into Debian's `prometheus` (`--enable-feature=native-histograms`, needed
-// by 2.42), where PromQL's native histogram functions work on them. One Prometheus, one
-// `sprout traces` per mode (external label `run=<mode>`), the same workload to each.
+// by 2.42), where PromQL's native histogram functions work on them, and into `sprout metrics`,
+// which must answer the same. One Prometheus, one sprout metrics, one `sprout traces` per mode
+// (external label `run=<mode>`), the same workload to each.
 //
 // Workload (JS SDK, OTLP/HTTP): `frontend` CLIENT `GET /api` → `api` SERVER `GET /api`, in two
 // phases. Phase 1 (one pair) creates the series; phase 2 (ten pairs) is sent once Prometheus holds
@@ -35,11 +36,14 @@ const api = require('@opentelemetry/api');
 const { freePorts, makeTempDir, sleep, waitFor } = require('./lib/sprout');
 const { startTraces, stopStartedTraces } = require('./lib/traces');
 const { Prometheus } = require('./lib/prom');
+const { SproutMetrics } = require('./lib/sprout_metrics');
 
 let prom;
+let sm;
 after(async () => {
   await stopStartedTraces();
   if (prom) await prom.kill();
+  if (sm) await sm.kill();
 });
 
 // The native bucket (schema 3) bounds of index i: (2^((i-1)/8), 2^(i/8)].
@@ -104,7 +108,7 @@ metrics_generator:
     service_graphs: {wait: 2s}
   storage:
     path: ${path.join(dir, 'generator')}
-    remote_write: [{url: "${prom.writeUrl}", send_exemplars: true}]
+    remote_write: [{url: "${prom.writeUrl}", send_exemplars: true}, {url: "${sm.writeUrl}", send_exemplars: true}]
 overrides:
   defaults:
     metrics_generator:
@@ -184,12 +188,61 @@ async function checkNative(mode) {
   }
 }
 
-describe('metrics-generator: native histograms into Prometheus', () => {
+// `sprout metrics`, the second remote-write target, answers as Prometheus does: at T, the
+// newest collection both hold, the native series, their counts and the quantile queries are
+// equal (the native JSON to the string, numbers to 1e-12).
+async function compareWithSproutMetrics(mode) {
+  const server = `traces_spanmetrics_latency{run="${mode}",service="api",span_kind="SPAN_KIND_SERVER"}`;
+  const newest = async (peer) => {
+    const data = await peer.api('/api/v1/query', { query: `${server}[10s]`, time: (Date.now() + 1000) / 1000 });
+    if (data.result.length !== 1) return null;
+    const points = data.result[0].histograms || [];
+    return points.length ? Math.round(points[points.length - 1][0] * 1000) : null;
+  };
+  let t = null;
+  await waitFor(async () => {
+    const [a, b] = await Promise.all([newest(prom), newest(sm)]);
+    if (a === null || b === null) return false;
+    t = Math.min(a, b);
+    return true;
+  }, { timeoutMs: 20000, describe: `${mode}: a collection in both stores` });
+  const time = (t / 1000).toFixed(3);
+  const queries = [
+    `traces_spanmetrics_latency{run="${mode}"}`,
+    `traces_service_graph_request_server_seconds{run="${mode}"}`,
+    `histogram_count(traces_spanmetrics_latency{run="${mode}"})`,
+    `histogram_sum(traces_spanmetrics_latency{run="${mode}"})`,
+    `histogram_quantile(0.9, sum(rate(traces_spanmetrics_latency{run="${mode}"}[1m])))`,
+    `histogram_quantile(0.5, sum(rate(traces_spanmetrics_latency{run="${mode}"}[1m])))`,
+  ];
+  for (const query of queries) {
+    const [a, b] = await Promise.all([prom, sm].map((p) => p.api('/api/v1/query', { query, time })));
+    const key = (r) => JSON.stringify(Object.entries(r.metric).sort());
+    const byKey = (res) => new Map(res.result.map((r) => [key(r), r]));
+    const pa = byKey(a);
+    const pb = byKey(b);
+    assert.deepEqual([...pb.keys()].sort(), [...pa.keys()].sort(), `${query}: series`);
+    assert.ok(pa.size > 0, `${query}: an answer`);
+    for (const [k, r] of pa) {
+      const o = pb.get(k);
+      if (r.histogram) {
+        assert.deepEqual(o.histogram, r.histogram, `${query} ${k}`);
+      } else {
+        const x = Number(r.value[1]);
+        const y = Number(o.value[1]);
+        assert.ok(Math.abs(x - y) <= 1e-12 * Math.max(1, Math.abs(x)), `${query} ${k}: Prometheus ${x}, sprout ${y}`);
+      }
+    }
+  }
+}
+
+describe('metrics-generator: native histograms into Prometheus and sprout metrics', () => {
   const runs = {};
 
   before(async () => {
     prom = new Prometheus();
-    await prom.start();
+    sm = new SproutMetrics();
+    await Promise.all([prom.start(), sm.start()]);
     runs.both = await startGenerator('both');
     runs.native = await startGenerator('native');
   });
@@ -208,6 +261,7 @@ describe('metrics-generator: native histograms into Prometheus', () => {
     assert.ok(classic90 > 1.024 && classic90 <= 2.048, `classic p90 ${classic90}`);
     assert.equal(await scalarAt('traces_spanmetrics_latency_count{run="both",service="api",span_kind="SPAN_KIND_SERVER"}'), 11);
     assert.equal(await scalarAt('traces_service_graph_request_server_seconds_count{run="both",client="frontend",server="api"}'), 11);
+    await compareWithSproutMetrics('both');
   });
 
   it('native: only the native series', async () => {
@@ -219,6 +273,7 @@ describe('metrics-generator: native histograms into Prometheus', () => {
     assert.deepEqual(classic, [], 'no _bucket, _sum or _count series in native mode');
     // The counters are unchanged by the mode.
     assert.equal(await scalarAt('traces_spanmetrics_calls_total{run="native",service="api",span_kind="SPAN_KIND_SERVER"}'), 11);
+    await compareWithSproutMetrics('native');
     // No sample refused by Prometheus.
     assert.doesNotMatch(prom.log, /level=(error|warn).*(histogram|sample)/i);
   });

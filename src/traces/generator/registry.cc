@@ -100,6 +100,55 @@ int32_t NativeBucketIndex(double v, int32_t schema) {
   return key;
 }
 
+// One side's populated native buckets: (index, count > 0) sorted by index. A sorted vector: a
+// series holds a few dozen buckets at most (native_histogram_max_bucket_number), a new one is
+// rare, and a lookup stays in one cache line or two.
+class NativeBuckets {
+ public:
+  void Add(int32_t index, uint64_t n) {
+    auto it = std::lower_bound(
+        b_.begin(), b_.end(), index,
+        [](const std::pair<int32_t, uint64_t>& e, int32_t i) { return e.first < i; });
+    if (it != b_.end() && it->first == index) {
+      it->second += n;
+    } else {
+      b_.insert(it, {index, n});
+    }
+  }
+  // Halves the resolution: bucket i of the old schema goes into ceil(i/2) of the new one (i/2
+  // truncated toward zero for i ≤ 0, (i+1)/2 for i > 0); the order is kept.
+  void MergeForLowerSchema() {
+    size_t out = 0;
+    for (size_t i = 0; i < b_.size(); ++i) {
+      const int32_t k = b_[i].first;
+      const int32_t merged = k > 0 ? (k + 1) / 2 : k / 2;
+      if (out > 0 && b_[out - 1].first == merged) {
+        b_[out - 1].second += b_[i].second;
+      } else {
+        b_[out++] = {merged, b_[i].second};
+      }
+    }
+    b_.resize(out);
+  }
+  size_t size() const { return b_.size(); }
+  void clear() { b_.clear(); }
+  const std::vector<std::pair<int32_t, uint64_t>>& entries() const { return b_; }
+
+ private:
+  std::vector<std::pair<int32_t, uint64_t>> b_;
+};
+
+// Native mode's exemplars since the last collection: up to kMaxNativeExemplars slots, the
+// per-slot numbers side by side (a full set is scanned on every observation).
+struct NativeExemplars {
+  uint8_t n = 0;
+  uint8_t order[kMaxNativeExemplars];  // slots in value order
+  double value[kMaxNativeExemplars];
+  double log[kMaxNativeExemplars];  // log(value); ≤ 0: -1e300
+  absl::Time time[kMaxNativeExemplars];
+  std::string trace[kMaxNativeExemplars];
+};
+
 // One histogram series' native state (families in native or both mode): client_golang's
 // sparse histogram as Tempo feeds it.
 struct NativeState {
@@ -108,9 +157,9 @@ struct NativeState {
   uint64_t count = 0;
   double sum = 0;
   uint64_t zero_count = 0;
-  std::map<int32_t, uint64_t> positive, negative;  // bucket index → count (never 0)
-  absl::Time last_reset;                           // creation or last reset
-  std::vector<Exemplar> exemplars;                 // native mode: sorted by value
+  NativeBuckets positive, negative;
+  absl::Time last_reset;                       // creation or last reset
+  std::unique_ptr<NativeExemplars> exemplars;  // native mode, from the first exemplar
 };
 
 struct Registry::Series {
@@ -321,42 +370,66 @@ namespace {
 void AddNativeBucket(NativeState& h, double v, uint64_t n) {
   if (std::isnan(v)) return;  // counted and summed, in no bucket (client_golang)
   if (v > h.zero_threshold) {
-    h.positive[NativeBucketIndex(v, h.schema)] += n;
+    h.positive.Add(NativeBucketIndex(v, h.schema), n);
   } else if (v < -h.zero_threshold) {
-    h.negative[NativeBucketIndex(-v, h.schema)] += n;
+    h.negative.Add(NativeBucketIndex(-v, h.schema), n);
   } else {
     h.zero_count += n;
   }
 }
 
-// Halves the resolution: bucket i of the old schema goes into ceil(i/2) of the new one.
-void MergeForLowerSchema(std::map<int32_t, uint64_t>& buckets) {
-  std::map<int32_t, uint64_t> merged;
-  for (const auto& [i, c] : buckets) {
-    // ceil(i/2): (i+1)/2 for i > 0; i/2 truncated toward zero for i ≤ 0.
-    merged[i > 0 ? (i + 1) / 2 : i / 2] += c;
+// Keeps at most kMaxNativeExemplars, in slots ordered by value through `order`; a full set drops
+// the older of the two neighbours closest on a log scale, the new one counted among them but
+// never dropped (client_golang keeps a spread of values the same way). The new exemplar takes
+// the dropped one's slot (its trace ID string keeps its buffer); only the order's indexes move.
+void AddNativeExemplar(NativeExemplars& x, double value, std::string_view trace_id,
+                       absl::Time now) {
+  const double lv = value > 0 ? std::log(value) : -1e300;
+  const size_t n = x.n;
+  size_t pos = 0;  // the first in value order with a larger value (the new one goes before it)
+  while (pos < n && !(value < x.value[x.order[pos]])) ++pos;
+  if (n < kMaxNativeExemplars) {
+    for (size_t i = n; i > pos; --i) x.order[i] = x.order[i - 1];
+    x.order[pos] = static_cast<uint8_t>(n);
+    x.trace[n].assign(trace_id.data(), trace_id.size());
+    x.value[n] = value;
+    x.log[n] = lv;
+    x.time[n] = now;
+    x.n = static_cast<uint8_t>(n + 1);
+    return;
   }
-  buckets.swap(merged);
-}
-
-// Keeps at most kMaxNativeExemplars, sorted by value; a full set drops the older of the two
-// neighbours closest on a log scale (client_golang keeps a spread of values the same way).
-void AddNativeExemplar(std::vector<Exemplar>& kept, Exemplar e) {
-  auto pos = std::upper_bound(kept.begin(), kept.end(), e.value,
-                              [](double v, const Exemplar& x) { return v < x.value; });
-  kept.insert(pos, std::move(e));
-  if (kept.size() <= kMaxNativeExemplars) return;
-  auto log_of = [](double v) { return v > 0 ? std::log(v) : -1e300; };
-  size_t drop = 0;
+  // The kept ones in value order with the new one at `pos` (virtual index i).
+  auto vlog = [&](size_t i) {
+    return i < pos ? x.log[x.order[i]] : i == pos ? lv : x.log[x.order[i - 1]];
+  };
+  auto vtime = [&](size_t i) { return x.time[i < pos ? x.order[i] : x.order[i - 1]]; };
+  size_t drop = pos == 0 ? 1 : 0;
   double best = std::numeric_limits<double>::infinity();
-  for (size_t i = 1; i < kept.size(); ++i) {
-    const double d = std::fabs(log_of(kept[i].value) - log_of(kept[i - 1].value));
+  for (size_t i = 1; i <= n; ++i) {
+    const double d = std::fabs(vlog(i) - vlog(i - 1));
     if (d < best) {
       best = d;
-      drop = kept[i].time < kept[i - 1].time ? i : i - 1;
+      if (i == pos) {
+        drop = i - 1;
+      } else if (i - 1 == pos) {
+        drop = i;
+      } else {
+        drop = vtime(i) < vtime(i - 1) ? i : i - 1;
+      }
     }
   }
-  kept.erase(kept.begin() + static_cast<std::ptrdiff_t>(drop));
+  const size_t r = drop < pos ? drop : drop - 1;  // in `order`
+  const uint8_t slot = x.order[r];
+  x.trace[slot].assign(trace_id.data(), trace_id.size());
+  x.value[slot] = value;
+  x.log[slot] = lv;
+  x.time[slot] = now;
+  const size_t target = r < pos ? pos - 1 : pos;
+  if (r < target) {
+    std::rotate(x.order + r, x.order + r + 1, x.order + target + 1);
+  } else if (r > target) {
+    std::rotate(x.order + target, x.order + r, x.order + r + 1);
+  }
 }
 
 }  // namespace
@@ -421,17 +494,17 @@ bool Histogram::Observe(const PreparedLabels& labels, double value, double multi
     } else if (h.schema > kMinSchema) {
       // No zero-bucket widening: Tempo leaves NativeHistogramMaxZeroThreshold at 0.
       --h.schema;
-      MergeForLowerSchema(h.positive);
-      MergeForLowerSchema(h.negative);
+      h.positive.MergeForLowerSchema();
+      h.negative.MergeForLowerSchema();
     }
   }
   if (n > 1) observe(n - 1);  // the same bucket: no new bucket, no limit to apply
   if (!trace_id.empty()) {
-    Exemplar e{std::string(trace_id), value, now};
     if (classic) {
-      s->bucket_exemplars[b] = std::move(e);
+      s->bucket_exemplars[b] = Exemplar{std::string(trace_id), value, now};
     } else {
-      AddNativeExemplar(h.exemplars, std::move(e));
+      if (h.exemplars == nullptr) h.exemplars = std::make_unique<NativeExemplars>();
+      AddNativeExemplar(*h.exemplars, value, trace_id, now);
     }
   }
   return true;
@@ -540,12 +613,12 @@ namespace {
 
 // Spans and deltas of one side's buckets, as client_golang writes them: a gap of one or two
 // empty buckets is written as zero buckets inside the span, a longer one starts a new span.
-void EncodeBuckets(const std::map<int32_t, uint64_t>& buckets,
-                   std::vector<NativeHistogramSample::Span>& spans, std::vector<int64_t>& deltas) {
+void EncodeBuckets(const NativeBuckets& buckets, std::vector<NativeHistogramSample::Span>& spans,
+                   std::vector<int64_t>& deltas) {
   int64_t previous = 0;
   int32_t next_index = 0;
   bool first = true;
-  for (const auto& [index, count] : buckets) {
+  for (const auto& [index, count] : buckets.entries()) {
     const int32_t gap = index - next_index;
     if (first || gap > 2) {
       spans.push_back(NativeHistogramSample::Span{gap, 0});
@@ -585,8 +658,16 @@ void Registry::CollectNative(const Family& f, Series& s, const Labels& labels, a
       e.reset();
     }
   } else {
-    exemplars.swap(h.exemplars);
-    for (Exemplar& e : exemplars) e.time = now;  // Tempo: the collection time
+    if (h.exemplars != nullptr) {
+      NativeExemplars& x = *h.exemplars;
+      exemplars.reserve(x.n);
+      // Stamped with the collection time (Tempo), in value order.
+      for (size_t i = 0; i < x.n; ++i) {
+        const uint8_t o = x.order[i];
+        exemplars.push_back(Exemplar{x.trace[o], x.value[o], now});
+      }
+      x.n = 0;
+    }
   }
   sink.AppendNativeHistogram(f.name, labels, out, now, exemplars, config_.trace_id_label_name);
 }

@@ -308,6 +308,21 @@ TEST(NativeHistogram, NativeModeKeepsTenExemplarsSpreadOverValues) {
   EXPECT_TRUE(again.histograms[0].exemplars.empty());
 }
 
+TEST(NativeHistogram, NativeExemplarNewOneNeverDroppedEvenOnEqualTimes) {
+  Registry r(RegistryConfig{});
+  Histogram* h = r.NewHistogram("h", {}, HistogramMode::kNative);
+  for (int v = 1; v <= 10; ++v) h->Observe(Labels{}, v, 1, kT0, "t" + std::to_string(v));
+  // All at kT0. 10.2 is closest to 10 (log 1.02): 10 goes, not the new one; then 0.99 is
+  // closest to 1 (log 1/0.99): 1 goes.
+  h->Observe(Labels{}, 10.2, 1, kT0, "new1");
+  h->Observe(Labels{}, 0.99, 1, kT0, "new2");
+  CollectingSink sink;
+  r.Collect(kT0, sink);
+  std::vector<std::string> ids;
+  for (const Exemplar& e : sink.histograms[0].exemplars) ids.push_back(e.trace_id);
+  EXPECT_THAT(ids, ElementsAre("new2", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "new1"));
+}
+
 TEST(NativeHistogram, ExternalLabelsAndTraceIdLabel) {
   RegistryConfig cfg;
   cfg.external_labels = {{"cluster", "x"}};

@@ -179,7 +179,7 @@ class Histogram {
   // A non-empty `trace_id` becomes an exemplar, kept until the next Collect: classic and both
   // modes one per classic bucket (the last observed wins; both mode also puts them on the
   // native sample); native mode up to 10 per series (client_golang's default), a full set
-  // dropping the older of its two values closest on a log scale.
+  // dropping the older of its two neighbours closest on a log scale (never the new one).
   bool Observe(const Labels& labels, double value, double multiplier, absl::Time now,
                std::string_view trace_id = {});
 

@@ -580,6 +580,8 @@ describe('metrics-generator: stale_duration and max_active_series', () => {
       await sleep(2000);
       assert.equal(newest(await serviceSeries('alpha')), alphaNewest, 'alpha no longer written');
       assert.ok(newest(await serviceSeries('beta')) >= betaBefore + 1000, 'beta still written');
+      // no stale marker (Tempo writes none): alpha's last value is still what an instant query sees
+      assert.deepEqual((await instant(prom, 'traces_spanmetrics_calls_total{service="alpha"}', Date.now() + 1000)).map((r) => r.metric.service), ['alpha']);
       // written until stale_duration (3 s) after its last span, one collection interval of slack
       // each way (and the loop's lateness on a loaded machine)
       const idle = alphaNewest - alphaLast.sentAt;

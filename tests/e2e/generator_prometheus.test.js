@@ -264,9 +264,7 @@ describe('metrics-generator: the topology through sprout traces into Prometheus 
       for (const [k, e] of edges) assert.equal(raw.get(k).value, e.count, `raw requests ${k}`);
     });
 
-    it('group by (client, connection_type, server): database, messaging_system and virtual_node edges', async () => {
-      const got = (await both('group by (client, connection_type, server) (traces_service_graph_request_total)'))
-        .map((r) => [labelKey(r.metric), Number(r.value[1])]).sort();
+    it('group by (client, connection_type, server) of the four metrics: database, messaging_system and virtual_node edges', async () => {
       const want = [
         [{ client: 'frontend', server: 'api' }],
         [{ client: 'api', server: 'shop', connection_type: 'database' }],
@@ -274,8 +272,75 @@ describe('metrics-generator: the topology through sprout traces into Prometheus 
         [{ client: 'user', server: 'frontend', connection_type: 'virtual_node' }],
         [{ client: 'api', server: 'payments', connection_type: 'virtual_node' }],
       ].map(([l]) => [labelKey(l), 1]).sort();
-      assert.deepEqual(got, want);
       assert.deepEqual([...edges.values()].map((e) => labelKey(e.labels)).sort(), want.map(([k]) => k).sort());
+      const failing = [...edges.values()].filter((e) => e.failed > 0).map((e) => [labelKey(e.labels), 1]).sort();
+      for (const [metric, w] of [
+        ['traces_service_graph_request_server_seconds_sum', want],
+        ['traces_service_graph_request_total', want],
+        ['traces_service_graph_request_failed_total', failing],
+        ['traces_service_graph_request_server_seconds_bucket', want],
+      ]) {
+        const got = (await both(`group by (client, connection_type, server) (${metric})`))
+          .map((r) => [labelKey(r.metric), Number(r.value[1])]).sort();
+        assert.deepEqual(got, w, metric);
+      }
+    });
+
+    it('a service-map filter of two selectors (Grafana joins them with OR): the edges around api', async () => {
+      const around = [...edges].filter(([, e]) => e.labels.client === 'api' || e.labels.server === 'api');
+      assert.deepEqual(around.map(([k]) => k).sort(), ['api→payments', 'api→shop', 'api→worker', 'frontend→api']);
+      const total = byEdge(await both(`sum by (client, server) (rate(traces_service_graph_request_total{client="api"}[${RANGE}])) OR ` +
+        `sum by (client, server) (rate(traces_service_graph_request_total{server="api"}[${RANGE}]))`));
+      assert.deepEqual([...total.keys()].sort(), around.map(([k]) => k).sort());
+      for (const [k, e] of around) assertClose(total.get(k).value * RANGE_S, e.count, `requests ${k}`);
+      const groups = (await both('group by (client, connection_type, server) (traces_service_graph_request_total{client="api"}) OR ' +
+        'group by (client, connection_type, server) (traces_service_graph_request_total{server="api"})'))
+        .map((r) => labelKey(r.metric)).sort();
+      assert.deepEqual(groups, around.map(([, e]) => labelKey(e.labels)).sort());
+    });
+
+    it('the edge links (range queries over $__rate_interval): sprout metrics answers as Prometheus', async () => {
+      // Grafana's $__rate_interval with the default 15 s scrape interval: 4 × 15 s.
+      for (const [k, e] of edges) {
+        const sel = `{client="${e.labels.client}",server="${e.labels.server}"}`;
+        for (const expr of [
+          `sum by (client, server)(rate(traces_service_graph_request_total${sel}[1m]))`,
+          `histogram_quantile(0.9, sum(rate(traces_service_graph_request_server_seconds_bucket${sel}[1m])) by (le, client, server))`,
+          `sum by (client, server)(rate(traces_service_graph_request_failed_total${sel}[1m]))`,
+        ]) {
+          const params = { query: expr, start: timeParam(T - 60000), end: timeParam(T), step: '5' };
+          const [p, s] = await Promise.all([prom.api('/api/v1/query_range', params), sm.api('/api/v1/query_range', params)]);
+          const flat = (d) => d.result.map((r) => ({ metric: labelKey(r.metric), values: r.values.map(([t, v]) => [t, Number(v)]) }))
+            .sort((a, b) => (a.metric < b.metric ? -1 : 1));
+          const fp = flat(p);
+          const fs = flat(s);
+          assert.deepEqual(fs.map((x) => x.metric), fp.map((x) => x.metric), expr);
+          if (!expr.includes('failed') || e.failed > 0) assert.equal(fp.length, 1, `${k}: ${expr}`);
+          for (let i = 0; i < fp.length; i++) {
+            assert.deepEqual(fs[i].values.map(([t]) => t), fp[i].values.map(([t]) => t), `${expr}: times`);
+            fp[i].values.forEach(([, v], j) => {
+              const w = fs[i].values[j][1];
+              assert.ok(Object.is(v, w) || close(v, w, 1e-12), `${expr} @${fp[i].values[j][0]}: sprout ${w}, Prometheus ${v}`);
+            });
+          }
+        }
+      }
+    });
+
+    it('the node links of the uninstrumented nodes: Grafana\'s TraceQL search finds their traces', async () => {
+      for (const [node, want] of [
+        ['payments', sent.filter((s) => s.spans.some((sp) => sp.name === 'POST /charge'))],
+        ['shop', sent],
+      ]) {
+        const q = ['db.name', 'db.system', 'peer.service', 'messaging.system', 'net.peer.name']
+          .map((a) => `span.${a}="${node}"`).join(' || ');
+        const params = new URLSearchParams({ q: `{${q}}`, limit: '100', start: String(Math.floor(T / 1000) - 600), end: String(Math.ceil(T / 1000) + 60) });
+        const res = await fetch(`${traces.base}/api/search?${params}`);
+        const text = await res.text();
+        assert.equal(res.status, 200, text);
+        const got = (JSON.parse(text).traces || []).map((t) => t.traceID.padStart(32, '0')).sort();
+        assert.deepEqual(got, want.map((s) => s.traceId).sort(), `traces of ${node}`);
+      }
     });
 
     it('server_seconds_sum: the raw sums, and the rate within what extrapolation allows', async () => {

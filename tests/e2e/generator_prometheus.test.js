@@ -13,6 +13,11 @@
 // uninstrumented `payments`) is sent in two phases of five requests, the second once the first
 // is in both stores, so that every `_sum` moves between two collections.
 //
+// Queries: Grafana's eight service-map queries (sum-by-rate and group-by of four metrics, as its
+// Tempo data source builds them, also joined by OR for two selectors), the edge links (instant
+// and as range queries), the node links' TraceQL search (on sprout traces) and the APM table's
+// queries.
+//
 // Every query is evaluated at one time T: the timestamp of a collection that both stores hold
 // for every series (checked). Counters, `_count` and `_bucket` series start with Tempo's initial
 // 0 sample, so at T — the series' last sample, no extrapolation to the end — `rate(x[5m])` × 300

@@ -525,6 +525,18 @@ describe('metrics-generator: the topology through sprout traces into Prometheus 
       serviceGraphEdges(REQUESTS).size * (1 + 2 * (SERVICE_GRAPH_BUCKETS.length + 3)) +
       [...serviceGraphEdges(REQUESTS).values()].filter((e) => e.failed > 0).length);
   });
+
+  it('sprout traces exits 0 on SIGTERM, its collections delivered up to the shutdown', async () => {
+    const stopAt = Date.now();
+    const exit = await traces.stop();
+    assert.deepEqual(exit, { code: 0, signal: null }, traces.log().slice(-3000));
+    assert.doesNotMatch(traces.log(), /could not be written/);
+    // a collection made at or after SIGTERM (Stop collects once more) reached both stores
+    for (const p of [prom, sm]) {
+      const newest = Math.max(...(await newestTimestamps(p, 'traces_spanmetrics_calls_total', Date.now() + 1000)).values());
+      assert.ok(newest >= stopAt, `${p.name}: newest sample ${newest} ≥ SIGTERM at ${stopAt}`);
+    }
+  });
 });
 
 // Every span of a /api/traces/<id> JSON answer: {service, name, kind, status, seconds}.

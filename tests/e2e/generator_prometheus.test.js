@@ -32,6 +32,10 @@
 // refused (3 series, counted in `tempo_metrics_generator_registry_series_limited_total`) and
 // never reaches Prometheus; `alpha` stops: its series stop being written about `stale_duration`
 // after its last span while `beta`'s keep advancing; the slots it freed then take `gamma`.
+//
+// Third run: `multitenancy_enabled`, two tenants (the SDK's X-Scope-OrgID header) each send a
+// client/server pair; `sprout metrics` with multi-tenancy holds each tenant's series under that
+// tenant only (the output's X-Scope-OrgID, reference §4.1).
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -70,7 +74,7 @@ function seedOverrides() {
 
 // `sprout traces` with a config of its own in `dir` (local backend), the generator block and
 // `overridesYaml` (text).
-async function startGeneratorTraces(dir, { generator, overridesYaml }) {
+async function startGeneratorTraces(dir, { generator, overridesYaml, extraArgs = [] }) {
   const [api_, grpc, http] = await freePorts(3);
   const config = {
     storage: { trace: { backend: 'local', local: { path: path.join(dir, 'blocks') }, wal: { path: path.join(dir, 'wal') } } },
@@ -79,7 +83,7 @@ async function startGeneratorTraces(dir, { generator, overridesYaml }) {
   const file = path.join(dir, 'tempo.yaml');
   fs.writeFileSync(file, `${toYaml(config)}\n${overridesYaml}`);
   const ports = { api: api_, grpc, http };
-  const server = await startTraces(dir, ports, ['--config', file]);
+  const server = await startTraces(dir, ports, ['--config', file, ...extraArgs]);
   return { ...server, ports, configFile: file };
 }
 
@@ -682,3 +686,54 @@ describe('metrics-generator: stale_duration and max_active_series', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+
+describe('metrics-generator: one registry per tenant, remote-written with X-Scope-OrgID', () => {
+  it('a tenant\'s series reach sprout metrics under that tenant only', async () => {
+    const dir = makeTempDir('sprout-e2e-generator-tenants-');
+    const sm = new SproutMetrics({ dir, multitenancy: true, tenant: 'team-a' });
+    peers.push(sm);
+    await sm.start();
+    const traces = await startGeneratorTraces(dir, {
+      generator: {
+        registry: { collection_interval: '1s' },
+        storage: { path: path.join(dir, 'generator', 'wal'), remote_write: [{ url: sm.writeUrl }] },
+      },
+      overridesYaml: seedOverrides(),
+      extraArgs: ['--set', 'multitenancy_enabled=true'],
+    });
+    // one client/server pair per tenant: team-a's checkout → payments, team-b's web → search
+    const pairs = { 'team-a': ['checkout', 'payments'], 'team-b': ['web', 'search'] };
+    const sdks = [];
+    try {
+      for (const [tenant, [client, server]] of Object.entries(pairs)) {
+        const c = serviceSdk(traces.ports.http, client, { headers: { 'X-Scope-OrgID': tenant } });
+        const s = serviceSdk(traces.ports.http, server, { headers: { 'X-Scope-OrgID': tenant } });
+        sdks.push(c, s);
+        const start = BigInt(Date.now() - 100) * 1000000n;
+        const call = spanAt(c, 'GET /x', api.SpanKind.CLIENT, start, 50);
+        spanAt(s, 'GET /x', api.SpanKind.SERVER, start + 5000000n, 40, { parent: call.span });
+        await c.provider.forceFlush();
+        await s.provider.forceFlush();
+      }
+      for (const [tenant, [client, server]] of Object.entries(pairs)) {
+        const as = sm.as(tenant);
+        await waitFor(async () => (await instant(as, 'traces_service_graph_request_total', Date.now() + 1000)).length > 0,
+          { timeoutMs: 15000, intervalMs: 250, describe: `${tenant}'s edge in sprout metrics` });
+        const got = (await instant(as, '{__name__=~"traces_service_graph_request_total|traces_spanmetrics_calls_total"}', Date.now() + 1000))
+          .map((r) => `${r.metric.__name__} ${r.metric.client || r.metric.service}→${r.metric.server || r.metric.span_kind} ${r.value[1]}`).sort();
+        assert.deepEqual(got, [
+          `traces_service_graph_request_total ${client}→${server} 1`,
+          `traces_spanmetrics_calls_total ${client}→SPAN_KIND_CLIENT 1`,
+          `traces_spanmetrics_calls_total ${server}→SPAN_KIND_SERVER 1`,
+        ].sort(), tenant);
+      }
+      assert.deepEqual(await instant(sm.as('team-c'), '{__name__=~"traces_.+"}', Date.now() + 1000), []);
+    } finally {
+      await Promise.allSettled(sdks.map((x) => x.provider.shutdown()));
+      await traces.stop();
+    }
+  });
+});
+

@@ -58,9 +58,9 @@ const MS = 1000000n;
 const hr = (ns) => [Number(ns / 1000000000n), Number(ns % 1000000000n)];
 
 // One SDK (BasicTracerProvider, OTLP/HTTP protobuf exporter, batch processor flushed by hand) per
-// service.
-function serviceSdk(httpPort, serviceName) {
-  const exporter = new OTLPTraceExporter({ url: `http://127.0.0.1:${httpPort}/v1/traces`, timeoutMillis: 10000 });
+// service; `headers` on every export (X-Scope-OrgID).
+function serviceSdk(httpPort, serviceName, { headers } = {}) {
+  const exporter = new OTLPTraceExporter({ url: `http://127.0.0.1:${httpPort}/v1/traces`, timeoutMillis: 10000, headers });
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
     spanProcessors: [new BatchSpanProcessor(exporter, {

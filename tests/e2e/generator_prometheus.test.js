@@ -1,5 +1,6 @@
 'use strict';
-// Issue 13's acceptance items 1–4 (and the first half of 5): the metrics-generator of
+// Issue 13's first four acceptance items (the topology's service map and APM queries, exemplars,
+// the same answers from `sprout metrics`, stale series and max_active_series): the metrics-generator of
 // `sprout traces`, fed by the JS SDK, remote-writing into Debian's `prometheus` and into
 // `sprout metrics` at once, queried as Grafana's service map and APM table query them
 // (reference tempo.md §4.4).
@@ -29,7 +30,8 @@
 // Second run (item 5): another `sprout traces` and Prometheus with `stale_duration: 3s` and
 // `max_active_series: 38` (two span-metrics groups: calls 1 + latency 14 bounds + 3 + size 1 =
 // 19 each): services `alpha` and `beta` send an INTERNAL span every 400 ms; `gamma`'s span is
-// refused (3 series, counted in `tempo_metrics_generator_registry_series_limited_total`) and
+// refused (its 3 series, counted in `tempo_metrics_generator_registry_series_limited_total`; see
+// KNOWN_GAPS for how Tempo counts them) and
 // never reaches Prometheus; `alpha` stops: its series stop being written about `stale_duration`
 // after its last span while `beta`'s keep advancing; the slots it freed then take `gamma`.
 //

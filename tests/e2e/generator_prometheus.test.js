@@ -241,6 +241,9 @@ describe('metrics-generator: the topology through sprout traces into Prometheus 
         }
       }
     }
+    // and the same values in both (the span sizes included)
+    const [p, s] = await Promise.all([instant(prom, '{__name__=~"traces_.+"}', T), instant(sm, '{__name__=~"traces_.+"}', T)]);
+    assertSameAnswer(s, p, 'every series at T');
   });
 
   // Grafana's service map (reference §4.4), each answer from Prometheus checked against the

@@ -17,18 +17,12 @@
 
 #include "absl/status/statusor.h"
 #include "collector/factory.h"
-#include "prometheus/remote.pb.h"
+#include "remotewrite/wal_sender.h"
 #include "storage/env.h"
 
 namespace sprout::collector::prwexporter {
 
-class WalSender;
-
 std::unique_ptr<ExporterFactory> NewFactory();
-
-// The shard (0 ≤ shard < shards) of a series with these labels (sorted by name): the same
-// labels always give the same shard, across restarts and versions (docs/format/prw-wal.md).
-int SeriesShard(const prometheus::TimeSeries& series, int shards);
 
 namespace internal {
 
@@ -37,7 +31,8 @@ struct TestHooks {
   storage::Env* env = nullptr;  // the WAL's file system (a FaultInjectionEnv in tests)
   std::function<absl::StatusOr<std::string>(std::string_view)> compress;
   absl::Duration wal_commit_interval = absl::Seconds(1);
-  std::function<void(WalSender*)> on_wal_sender;  // called once the WAL's senders exist
+  std::function<void(remotewrite::WalSender*)>
+      on_wal_sender;  // called once the WAL's senders exist
 };
 
 std::unique_ptr<ExporterFactory> NewFactoryForTest(TestHooks hooks);

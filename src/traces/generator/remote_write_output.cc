@@ -113,12 +113,14 @@ struct RemoteWriteOutput::Endpoint {
   std::atomic<int64_t> requests_dropped{0};
   std::atomic<int64_t> wal_writes_failed{0};
   std::atomic<int64_t> wal_bytes_written{0};
+  std::atomic<bool> closing{false};  // requests cut short now are not failures worth a warning
 
   // Delivers what the WAL holds until `deadline`, then stops everything; the rest stays in the
   // WAL for the next start.
   void Close(absl::Time deadline) {
     client->Stop(deadline);
     if (sender != nullptr) sender->Drain(deadline);
+    closing = true;
     client->Close();  // ends a request in flight now
     if (sender != nullptr) {
       if (absl::Status committed = sender->Stop(); !committed.ok()) {
@@ -282,6 +284,7 @@ absl::StatusOr<std::unique_ptr<RemoteWriteOutput::Endpoint>> RemoteWriteOutput::
   hooks.on_attempt = [ep] { ep->requests_sent.fetch_add(1, std::memory_order_relaxed); };
   hooks.on_retry = [ep](const std::string& error, absl::Duration delay) {
     ep->requests_failed.fetch_add(1, std::memory_order_relaxed);
+    if (ep->closing) return;  // cancelled by Close: stays in the WAL
     ep->logger.Warn("Failed to send batch, retrying",
                     {{"error", error}, {"interval", FormatGoDuration(delay)}});
   };

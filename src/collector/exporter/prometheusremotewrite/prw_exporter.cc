@@ -2,12 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <latch>
 #include <mutex>
 #include <thread>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/go_duration.h"
@@ -16,7 +14,6 @@
 #include "collector/exporter/prometheusremotewrite/config.h"
 #include "collector/exporter_helper.h"
 #include "collector/featuregate.h"
-#include "net/http_client.h"
 #include "otlp/consumer_error.h"
 #include "otlp/prometheus.h"
 #include "remotewrite/client.h"

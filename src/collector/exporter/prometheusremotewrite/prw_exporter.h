@@ -6,8 +6,9 @@
 // the backend in time order; the requests of one batch go out in parallel (each series is in
 // exactly one of them). With `wal`, the series of a batch are split into `num_consumers` shards
 // by a hash of their labels, each shard's requests are made durable in a write-ahead log
-// (wal.h), and `num_consumers` senders deliver them from there, one shard each (wal_sender.h):
-// they survive a restart and a machine crash, and every series stays in order.
+// (remotewrite/wal.h), and `num_consumers` senders deliver them from there, one shard each
+// (remotewrite/wal_sender.h): they survive a restart and a machine crash, and every series stays
+// in order. Encoding, sending and retrying are remotewrite::Encode and remotewrite::Client.
 #pragma once
 
 #include <functional>

@@ -32,7 +32,12 @@
 #        PERF (0; 1: `perf record -g` the server during the send, top functions printed),
 #        SPROUT_BIN ($BUILD/bin/sprout), KEEP_DATA (a dir to copy the data dir into, e.g. the
 #        store bench/run_traceql_bench.sh queries), STAGES (all: the stages to run, in order;
-#        ingest first — the others use its figures; STAGES=ingest KEEP_DATA=... only builds a store)
+#        ingest first — the others use its figures; STAGES=ingest KEEP_DATA=... only builds a store),
+#        GENERATOR (0; 1: the metrics-generator on, as the seed's tempo.yaml enables it —
+#        processors service-graphs and span-metrics, Tempo's defaults otherwise — remote-writing
+#        with its WAL to a sprout-sink stand-in receiver on CPU_LOAD; the ingest figures then
+#        include the generator's CPU: compare with a GENERATOR=0 run of the same corpus),
+#        GENERATOR_PROCESSORS ("service-graphs", "span-metrics")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -52,14 +57,17 @@ QUERY_CONCURRENCY=${QUERY_CONCURRENCY:-1}
 FORCE_QUERIES=${FORCE_QUERIES:-0}
 PERF=${PERF:-0}
 STAGES=${STAGES:-ingest zstd disk trace_by_id search}
+GENERATOR=${GENERATOR:-0}
+GENERATOR_PROCESSORS=${GENERATOR_PROCESSORS:-'"service-graphs", "span-metrics"'}
+SINK=$BIN/sprout-sink
 SPROUT_BIN=${SPROUT_BIN:-$BIN/sprout}
 LOADGEN=$BIN/sprout-traces-loadgen
 QUERY=$BIN/sprout-traces-query
 CORPUS_TOOL=$BIN/traces_corpus_tool
 
 # ---- preflight ----------------------------------------------------------------------------
-for b in "$SPROUT_BIN" "$LOADGEN" "$QUERY" "$CORPUS_TOOL"; do
-  [ -x "$b" ] || { echo "missing $b: cmake --build $BUILD -j2 --target sprout sprout-traces-loadgen sprout-traces-query traces_corpus_tool" >&2; exit 1; }
+for b in "$SPROUT_BIN" "$LOADGEN" "$QUERY" "$CORPUS_TOOL" "$SINK"; do
+  [ -x "$b" ] || { echo "missing $b: cmake --build $BUILD -j2 --target sprout sprout-traces-loadgen sprout-traces-query traces_corpus_tool sprout-sink" >&2; exit 1; }
 done
 command -v zstd >/dev/null || { echo "zstd not found: scripts/deps.sh installs Debian's zstd" >&2; exit 1; }
 if [ "$PERF" = 1 ] && ! command -v perf >/dev/null; then echo "PERF=1 but perf is not installed" >&2; exit 1; fi
@@ -112,6 +120,24 @@ overrides:
     global:
       max_bytes_per_trace: 0
 EOF
+  if [ "$GENERATOR" = 1 ]; then
+    if [ -z "${SINK_PORT:-}" ]; then
+      SINK_PORT=$(free_port)
+      taskset -c "$CPU_LOAD" "$SINK" --endpoint "127.0.0.1:$(free_port)" \
+        --http-endpoint "127.0.0.1:$SINK_PORT" >"$WORK/sink.log" 2>&1 &
+      PIDS+=($!)
+    fi
+    cat >>"$WORK/tempo.yaml" <<EOF
+    metrics_generator:
+      processors: [$GENERATOR_PROCESSORS]
+metrics_generator:
+  storage:
+    path: $DATA/generator/wal
+    remote_write:
+      - url: http://127.0.0.1:$SINK_PORT/api/v1/write
+        send_exemplars: true
+EOF
+  fi
   taskset -c "$CPU_COLLECTOR" "$SPROUT_BIN" traces --config "$WORK/tempo.yaml" >"$WORK/server.log" 2>&1 &
   SERVER=$!; PIDS+=("$SERVER")
   BASE="http://127.0.0.1:$HTTP_PORT"
@@ -176,6 +202,16 @@ stage_ingest() {
        "blocks flushed $(server_metric tempo_ingester_blocks_flushed_total)," \
        "failed flushes $(server_metric tempo_ingester_failed_flushes_total)," \
        "flushed bytes $(server_metric sprout_traces_flushed_bytes_total)"
+  if [ "$GENERATOR" = 1 ]; then
+    echo "generator: spans received $(server_metric tempo_metrics_generator_spans_received_total)," \
+         "outside the slack $(server_metric tempo_metrics_generator_spans_discarded_total)," \
+         "active series $(server_metric tempo_metrics_generator_registry_active_series)," \
+         "edges $(server_metric tempo_metrics_generator_processor_service_graphs_edges)," \
+         "spans dropped (store full) $(server_metric tempo_metrics_generator_processor_service_graphs_dropped_spans)," \
+         "samples written $(server_metric sprout_metrics_generator_samples_written_total)," \
+         "exemplars $(server_metric sprout_metrics_generator_exemplars_written_total)," \
+         "write failures $(server_metric sprout_metrics_generator_write_failures_total)"
+  fi
   LOAD_JSON=$(cat "$WORK/load.json")
   echo "loadgen: $LOAD_JSON"
   ACKED=$(json "$LOAD_JSON" acked_spans)

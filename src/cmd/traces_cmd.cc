@@ -26,6 +26,7 @@
 #include "traces/api/traces_api.h"
 #include "traces/compact/compact.h"
 #include "traces/config/traces_config.h"
+#include "traces/generator/service.h"
 #include "traces/store/trace_store.h"
 
 namespace sprout::cmd {
@@ -173,6 +174,30 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
                                                           {"offset", std::to_string(damage.offset)},
                                                           {"reason", damage.reason}});
   };
+  std::unique_ptr<traces::generator::GeneratorOutput> generator_output;
+  // The metrics-generator (metrics_generator.*, overrides.defaults.metrics_generator.*): fed by
+  // the store's write path, collected into the remote-write output.
+  traces::generator::GeneratorServiceOptions generator_options;
+  generator_options.config = config.metrics_generator;
+  generator_options.overrides = config.generator_overrides;
+  generator_options.output = generator_output.get();
+  generator_options.on_error = [&logger](std::string_view tenant, const absl::Status& s) {
+    logger.Warn("metrics-generator: a collection could not be written",
+                {{"tenant", std::string(tenant)}, {"error", std::string(s.message())}});
+  };
+  auto generator = traces::generator::GeneratorService::Create(generator_options);
+  if (!generator.ok()) {
+    PrintError(generator.status(), "Error: invalid configuration: metrics_generator: ");
+    return 1;
+  }
+  if ((*generator)->enabled()) {
+    traces::generator::GeneratorService* g = generator->get();
+    store_options.on_pushed =
+        [g](std::string_view tenant,
+            const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& request) {
+          g->PushSpans(tenant, request);
+        };
+  }
   traces::store::TraceStore store(store_options);
 
   // Compaction and retention (compactor.compaction.*) over the store's block lists.
@@ -205,7 +230,8 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
   // /metrics: the process, the OTLP receiver (otelcol_receiver_*) and the store's counters.
   // The flush pipeline's figures are copied from TraceStore::Stats at each scrape.
   std::mutex flush_metrics_mu;
-  const auto refresh_flush_metrics = [&registry, &store, &compactor, &flush_metrics_mu] {
+  const auto refresh_flush_metrics = [&registry, &store, &compactor, &flush_metrics_mu, &generator,
+                                      &config] {
     std::lock_guard<std::mutex> lock(flush_metrics_mu);
     const auto set_counter = [&registry](const char* name, const char* help,
                                          const std::string& tenant, int64_t value) {
@@ -241,6 +267,51 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
           .GetGauge("sprout_traces_block_bytes",
                     "The bytes of the tenant's blocks (data, index, bloom).", {{"tenant", tenant}})
           ->Set(static_cast<double>(st.block_bytes));
+    }
+    for (const auto& [tenant, st] : (*generator)->Stats()) {
+      set_counter("tempo_metrics_generator_spans_received_total",
+                  "The total number of spans received per tenant", tenant,
+                  static_cast<int64_t>(st.generator.spans_received));
+      {
+        Counter* c = registry.GetCounter(
+            "tempo_metrics_generator_spans_discarded_total",
+            "The total number of discarded spans received per tenant",
+            {{"tenant", tenant}, {"reason", "outside_metrics_ingestion_slack"}});
+        c->Add(static_cast<double>(st.generator.spans_outside_slack) - c->value());
+      }
+      registry
+          .GetGauge("tempo_metrics_generator_registry_active_series",
+                    "The active series per tenant", {{"tenant", tenant}})
+          ->Set(static_cast<double>(st.generator.active_series));
+      registry
+          .GetGauge("tempo_metrics_generator_registry_max_active_series",
+                    "The maximum active series per tenant", {{"tenant", tenant}})
+          ->Set(static_cast<double>(config.generator_overrides.max_active_series));
+      set_counter("tempo_metrics_generator_registry_series_limited_total",
+                  "The total number of series not added because of limits", tenant,
+                  static_cast<int64_t>(st.generator.series_limited));
+      set_counter("tempo_metrics_generator_registry_series_removed_total",
+                  "The total number of series removed as stale", tenant,
+                  static_cast<int64_t>(st.generator.series_removed));
+      set_counter("tempo_metrics_generator_processor_service_graphs_edges",
+                  "Total number of unique edges", tenant, static_cast<int64_t>(st.edges));
+      set_counter("tempo_metrics_generator_processor_service_graphs_expired_edges",
+                  "Total number of expired edges", tenant, static_cast<int64_t>(st.expired_edges));
+      set_counter("tempo_metrics_generator_processor_service_graphs_dropped_spans",
+                  "Number of spans dropped when trying to add edges", tenant,
+                  static_cast<int64_t>(st.dropped_spans));
+      set_counter("tempo_metrics_generator_processor_service_graphs_dropped_edges_total",
+                  "Number of edges dropped because one of their spans was dropped", tenant,
+                  static_cast<int64_t>(st.dropped_edges));
+      set_counter("sprout_metrics_generator_samples_written_total",
+                  "Samples of the generator's collections handed to its output.", tenant,
+                  static_cast<int64_t>(st.samples_written));
+      set_counter("sprout_metrics_generator_exemplars_written_total",
+                  "Exemplars of the generator's collections handed to its output.", tenant,
+                  static_cast<int64_t>(st.exemplars_written));
+      set_counter("sprout_metrics_generator_write_failures_total",
+                  "Collections the generator's output refused (the next carries the totals).",
+                  tenant, static_cast<int64_t>(st.write_failures));
     }
     const traces::compact::CompactorStats cs = compactor.stats();
     const auto set_total = [&registry](const char* name, const char* help, uint64_t value) {
@@ -313,6 +384,7 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
     }
   }
   compactor.Start();
+  (*generator)->Start();
 
   // The OTLP receivers: the collector's otlp receiver, feeding the store.
   std::unique_ptr<collector::Component> receiver;
@@ -374,6 +446,8 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
     }
   }
   (*server)->Shutdown(std::max(absl::ZeroDuration(), deadline - absl::Now()));
+  // The generator's last collection, delivered until remote_write_flush_deadline.
+  (*generator)->Stop(absl::Now() + config.metrics_generator.remote_write_flush_deadline);
   compactor.Stop();
   store.Close();
   return 0;

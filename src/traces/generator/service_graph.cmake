@@ -3,7 +3,7 @@
 # src/traces/generator/CMakeLists.txt (see README.md).
 sprout_library(traces_service_graph
   SRCS ${CMAKE_CURRENT_LIST_DIR}/service_graph_store.cc
-  DEPS sprout_proto absl::flat_hash_map absl::strings absl::synchronization absl::time)
+  DEPS sprout_base sprout_proto absl::flat_hash_map absl::strings absl::synchronization absl::time)
 
 sprout_test(traces_service_graph_test
   SRCS ${CMAKE_CURRENT_LIST_DIR}/service_graph_store_test.cc

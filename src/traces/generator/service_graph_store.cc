@@ -19,15 +19,6 @@ using opentelemetry::proto::trace::v1::Span;
 using opentelemetry::proto::trace::v1::Status;
 using Attributes = google::protobuf::RepeatedPtrField<KeyValue>;
 
-// Go's strconv.FormatFloat(d, 'f', -1, 64).
-std::string FormatFixed(double d) {
-  if (std::isnan(d)) return "NaN";
-  if (std::isinf(d)) return d > 0 ? "+Inf" : "-Inf";
-  char buf[400];
-  auto r = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::fixed);
-  return std::string(buf, r.ptr);
-}
-
 const KeyValue* FindIn(const Attributes& attrs, std::string_view key) {
   for (const KeyValue& kv : attrs) {
     if (kv.key() == key) return &kv;
@@ -41,7 +32,7 @@ bool FindValue(std::string_view key, const Attributes& first, const Attributes* 
   const KeyValue* kv = FindIn(first, key);
   if (kv == nullptr && second != nullptr) kv = FindIn(*second, key);
   if (kv == nullptr) return false;
-  *out = StringifyValue(kv->value());
+  *out = StringifyAnyValue(kv->value());
   return true;
 }
 
@@ -92,40 +83,11 @@ std::string SideKey(const std::string& key, bool client) {
 
 }  // namespace
 
-std::string StringifyValue(const AnyValue& v) {
-  switch (v.value_case()) {
-    case AnyValue::kStringValue:
-      return v.string_value();
-    case AnyValue::kBoolValue:
-      return v.bool_value() ? "true" : "false";
-    case AnyValue::kIntValue:
-      return std::to_string(v.int_value());
-    case AnyValue::kDoubleValue:
-      return FormatFixed(v.double_value());
-    case AnyValue::kArrayValue: {
-      std::string s = "[";
-      for (const AnyValue& e : v.array_value().values()) s += StringifyValue(e);
-      s += "]";
-      return s;
-    }
-    case AnyValue::kKvlistValue: {
-      std::string s = "{";
-      for (const KeyValue& kv : v.kvlist_value().values()) {
-        absl::StrAppend(&s, kv.key(), ":", StringifyValue(kv.value()));
-      }
-      s += "}";
-      return s;
-    }
-    default:
-      return "";
-  }
-}
-
 ServiceGraphStore::ServiceGraphStore(ServiceGraphConfig config) : config_(std::move(config)) {}
 
 std::string ServiceGraphStore::PeerValue(const Span& span) const {
   for (const std::string& key : config_.peer_attributes) {
-    if (const KeyValue* kv = FindIn(span.attributes(), key)) return StringifyValue(kv->value());
+    if (const KeyValue* kv = FindIn(span.attributes(), key)) return StringifyAnyValue(kv->value());
   }
   return "";
 }
@@ -212,7 +174,7 @@ std::vector<Edge> ServiceGraphStore::AddSpans(const ResourceSpans& rs, absl::Tim
   std::vector<Edge> done;
   const KeyValue* svc = FindIn(rs.resource().attributes(), "service.name");
   if (svc == nullptr) return done;
-  const std::string service = StringifyValue(svc->value());
+  const std::string service = StringifyAnyValue(svc->value());
 
   absl::MutexLock lock(&mu_);
   for (const auto& ss : rs.scope_spans()) {

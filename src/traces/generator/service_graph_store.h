@@ -29,8 +29,9 @@
 //   counterpart is removed and later counterparts are refused, each counted in dropped_edges
 //   (Tempo 3.x, with filter_policies).
 //
-// Attribute values are stringified as Tempo's StringifyAnyValue does (StringifyValue below).
-// Thread-safety: every method may be called from any thread (one mutex).
+// Attribute values are stringified as Tempo's StringifyAnyValue does
+// (traces/generator/stringify.h). Thread-safety: every method may be called from any thread (one
+// mutex).
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,7 @@
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "traces/generator/filter_policy.h"
+#include "traces/generator/stringify.h"
 
 namespace sprout::traces::generator {
 
@@ -114,11 +116,6 @@ struct Edge {
   std::string server_peer;
   double span_multiplier = 1;  // of the side written last
 };
-
-// Tempo's StringifyAnyValue: strings as they are, bools true/false, ints in decimal, doubles in
-// the shortest fixed-point form (Go's FormatFloat(d, 'f', -1, 64)), arrays "[" + the elements
-// concatenated + "]", key/value lists "{" + key:value concatenated + "}", bytes and empty "".
-std::string StringifyValue(const opentelemetry::proto::common::v1::AnyValue& v);
 
 class ServiceGraphStore {
  public:

@@ -453,32 +453,32 @@ TEST(ServiceGraphStore, DroppedSpanSideDropsItsCounterpart) {
 TEST(ServiceGraphStore, StringifyValueAsTempo) {
   AnyValue v;
   v.set_string_value("x");
-  EXPECT_EQ(StringifyValue(v), "x");
+  EXPECT_EQ(StringifyAnyValue(v), "x");
   v.set_bool_value(true);
-  EXPECT_EQ(StringifyValue(v), "true");
+  EXPECT_EQ(StringifyAnyValue(v), "true");
   v.set_int_value(-42);
-  EXPECT_EQ(StringifyValue(v), "-42");
+  EXPECT_EQ(StringifyAnyValue(v), "-42");
   v.set_double_value(1.5);
-  EXPECT_EQ(StringifyValue(v), "1.5");
+  EXPECT_EQ(StringifyAnyValue(v), "1.5");
   v.set_double_value(0.1);
-  EXPECT_EQ(StringifyValue(v), "0.1");
+  EXPECT_EQ(StringifyAnyValue(v), "0.1");
   v.set_double_value(1e21);
-  EXPECT_EQ(StringifyValue(v), "1000000000000000000000");
+  EXPECT_EQ(StringifyAnyValue(v), "1000000000000000000000");
   v.set_double_value(3);
-  EXPECT_EQ(StringifyValue(v), "3");
+  EXPECT_EQ(StringifyAnyValue(v), "3");
   AnyValue arr;
   arr.mutable_array_value()->add_values()->set_string_value("a");
   arr.mutable_array_value()->add_values()->set_int_value(1);
-  EXPECT_EQ(StringifyValue(arr), "[a1]");
+  EXPECT_EQ(StringifyAnyValue(arr), "[a1]");
   AnyValue kv;
   KeyValue* e = kv.mutable_kvlist_value()->add_values();
   e->set_key("k");
   e->mutable_value()->set_string_value("v");
-  EXPECT_EQ(StringifyValue(kv), "{k:v}");
+  EXPECT_EQ(StringifyAnyValue(kv), "{k:v}");
   AnyValue bytes;
   bytes.set_bytes_value("\x01");
-  EXPECT_EQ(StringifyValue(bytes), "");
-  EXPECT_EQ(StringifyValue(AnyValue()), "");
+  EXPECT_EQ(StringifyAnyValue(bytes), "");
+  EXPECT_EQ(StringifyAnyValue(AnyValue()), "");
 }
 
 TEST(ServiceGraphStore, ConcurrentPairsAllComplete) {

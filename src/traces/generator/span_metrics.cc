@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "re2/re2.h"
+#include "traces/generator/stringify.h"
 
 namespace sprout::traces::generator {
 
@@ -57,14 +58,6 @@ std::string TargetInfoLabel(std::string_view attribute) {
     return "__" + s;
   }
   return s;
-}
-
-std::string GoFloat(double d) {
-  if (std::isnan(d)) return "NaN";
-  if (std::isinf(d)) return d > 0 ? "+Inf" : "-Inf";
-  char buf[400];
-  auto r = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::fixed);
-  return std::string(buf, r.ptr);
 }
 
 const AnyValue* Find(const KeyValues& attrs, std::string_view key) {
@@ -172,41 +165,6 @@ bool ValidUtf8(std::string_view s) {
     i += len;
   }
   return true;
-}
-
-std::string StringifyAnyValue(const AnyValue& v) {
-  switch (v.value_case()) {
-    case AnyValue::kStringValue:
-      return v.string_value();
-    case AnyValue::kBoolValue:
-      return v.bool_value() ? "true" : "false";
-    case AnyValue::kIntValue:
-      return std::to_string(v.int_value());
-    case AnyValue::kDoubleValue:
-      return GoFloat(v.double_value());
-    case AnyValue::kArrayValue: {
-      std::string s = "[";
-      for (int i = 0; i < v.array_value().values_size(); ++i) {
-        if (i) s += " ";
-        s += StringifyAnyValue(v.array_value().values(i));
-      }
-      return s + "]";
-    }
-    case AnyValue::kKvlistValue: {
-      std::map<std::string, std::string> m;
-      for (const KeyValue& kv : v.kvlist_value().values())
-        m[kv.key()] = StringifyAnyValue(kv.value());
-      std::string s = "map[";
-      bool first = true;
-      for (const auto& [k, val] : m) {
-        absl::StrAppend(&s, first ? "" : " ", k, ":", val);
-        first = false;
-      }
-      return s + "]";
-    }
-    default:
-      return "";
-  }
 }
 
 // ---- filter policies ----
@@ -476,9 +434,11 @@ void SpanMetricsProcessor::PushSpans(const ResourceSpans& rs, absl::Time now) {
       }
       labels.clear();
       const IntrinsicDimensions& in = config_.intrinsic_dimensions;
+      // In name order (service < span_kind < span_name < status_code < status_message), so that
+      // the registry's sort has nothing to move unless dimensions come after.
       if (in.service) labels.push_back({kService, service});
-      if (in.span_name) labels.push_back({kSpanName, span.name()});
       if (in.span_kind) labels.push_back({kSpanKind, Span_SpanKind_Name(span.kind())});
+      if (in.span_name) labels.push_back({kSpanName, span.name()});
       if (in.status_code) {
         labels.push_back({kStatusCode, Status_StatusCode_Name(span.status().code())});
       }

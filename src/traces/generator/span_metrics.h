@@ -74,10 +74,7 @@ std::string SanitizeLabelName(std::string_view name);
 // is skipped and counted, as Tempo does.
 bool ValidUtf8(std::string_view s);
 
-// Tempo's text of an attribute value for a label: strings as is, ints in decimal, doubles as Go's
-// FormatFloat('f', -1), bools true/false, arrays `[a b]`, kvlists `map[k:v ...]` (keys sorted),
-// bytes and empty values "".
-std::string StringifyAnyValue(const opentelemetry::proto::common::v1::AnyValue& v);
+// StringifyAnyValue: traces/generator/stringify.h.
 
 struct SpanMetricsStats {
   uint64_t spans_received = 0;

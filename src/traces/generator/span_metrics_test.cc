@@ -5,6 +5,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "traces/generator/generator_testing.h"
+#include "traces/generator/stringify.h"
 
 namespace sprout::traces::generator {
 namespace {
@@ -604,7 +605,7 @@ TEST(SpanMetrics, StringifyAnyValue) {
   AnyValue arr;
   arr.mutable_array_value()->add_values()->set_string_value("a");
   arr.mutable_array_value()->add_values()->set_int_value(2);
-  EXPECT_EQ(StringifyAnyValue(arr), "[a 2]");
+  EXPECT_EQ(StringifyAnyValue(arr), "[a2]");  // Tempo: no separator
   AnyValue kvl;
   KeyValue* z = kvl.mutable_kvlist_value()->add_values();
   z->set_key("z");
@@ -612,7 +613,7 @@ TEST(SpanMetrics, StringifyAnyValue) {
   KeyValue* a = kvl.mutable_kvlist_value()->add_values();
   a->set_key("a");
   a->mutable_value()->set_bool_value(false);
-  EXPECT_EQ(StringifyAnyValue(kvl), "map[a:false z:1]");
+  EXPECT_EQ(StringifyAnyValue(kvl), "{z:1a:false}");  // Tempo: in order, no separator
   EXPECT_EQ(StringifyAnyValue(AnyValue()), "");
 }
 

@@ -460,7 +460,9 @@ absl::StatusOr<live::PushResult> TraceStore::Push(
       tenants_[std::string(tenant)] = *std::move(opened);
     }
   }
-  return t->Push(request);
+  absl::StatusOr<live::PushResult> pushed = t->Push(request);
+  if (pushed.ok() && options_.on_pushed) options_.on_pushed(tenant, request);
+  return pushed;
 }
 
 std::vector<std::string> TraceStore::tenants() const {

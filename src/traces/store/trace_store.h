@@ -162,6 +162,13 @@ struct TraceStoreOptions {
   BlockSink* block_sink = nullptr;
   // Told of every failed flush step (the command logs it). May be empty.
   std::function<void(std::string_view tenant, const absl::Status&)> on_flush_error;
+  // Called with every request Push stored (after the limits and the WAL append), on the pushing
+  // thread: the metrics-generator's feed (traces/generator/service.h), so that spans reach it once,
+  // on the write path, and a client's retry of a refused request is not counted twice. May be
+  // empty.
+  std::function<void(std::string_view tenant,
+                     const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest&)>
+      on_pushed;
 };
 
 class TraceStore : public TraceQueryable {

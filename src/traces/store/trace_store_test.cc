@@ -487,6 +487,41 @@ TEST(TraceStoreTest, TenantIdsValidatedAndCallsBeforeStartUnavailable) {
 // Per-tenant byte rate limit on a fake clock: the bucket starts at the burst, a push takes its
 // request's serialized size, a push whose bytes are not there stores nothing and answers
 // ResourceExhausted with Tempo's text, time refills at the rate; tenants have their own buckets.
+TEST(TraceStoreTest, OnPushedSeesEveryStoredRequestOnceAndNoRefusedOne) {
+  storage::FaultInjectionEnv env;
+  const ExportTraceServiceRequest req = RequestTwo();
+  const int64_t size = static_cast<int64_t>(req.ByteSizeLong());
+  absl::Time now = absl::FromUnixSeconds(1700000000);
+  std::vector<std::pair<std::string, int>> seen;  // tenant, resource_spans of the request
+  TraceStoreOptions o;
+  o.wal_dir = kWal;
+  o.env = &env;
+  o.tenant.clock = [&now] { return now; };
+  o.ingestion_rate_limit_bytes = size;
+  o.ingestion_burst_size_bytes = size;  // one request, then refused until time passes
+  o.on_pushed = [&seen](std::string_view tenant, const ExportTraceServiceRequest& r) {
+    seen.emplace_back(std::string(tenant), r.resource_spans_size());
+  };
+  TraceStore store(o);
+  ASSERT_TRUE(store.Start().ok());
+  ASSERT_TRUE(store.Push("team-a", req).ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(store.Push("team-a", req).status()));  // rate limited
+  EXPECT_FALSE(store.Push("a/b", req).ok());                                   // invalid tenant
+  ASSERT_TRUE(store.Push("team-b", req).ok());
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], std::make_pair(std::string("team-a"), req.resource_spans_size()));
+  EXPECT_EQ(seen[1], std::make_pair(std::string("team-b"), req.resource_spans_size()));
+  // A WAL that cannot be written stores nothing and tells nothing.
+  now += absl::Seconds(10);  // the rate limit is not what refuses it
+  storage::FaultInjectionEnv::Fault fault;
+  fault.ops = storage::FaultInjectionEnv::kWrite | storage::FaultInjectionEnv::kSync;
+  fault.count = -1;
+  env.InjectFault(fault);
+  EXPECT_FALSE(store.Push("team-b", req).ok());
+  env.ClearFaults();
+  EXPECT_EQ(seen.size(), 2u);
+}
+
 TEST(TraceStoreTest, IngestionRateLimitPerTenantBytes) {
   storage::FaultInjectionEnv env;
   const ExportTraceServiceRequest req = RequestTwo();

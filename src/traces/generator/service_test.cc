@@ -1,0 +1,220 @@
+#include "traces/generator/service.h"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace sprout::traces::generator {
+namespace {
+
+using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using opentelemetry::proto::common::v1::KeyValue;
+using opentelemetry::proto::trace::v1::ResourceSpans;
+using opentelemetry::proto::trace::v1::Span;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'700'000'000);
+constexpr uint64_t kMs = 1'000'000;
+
+// Records every Write; fails while `fail` is set.
+class RecordingOutput : public GeneratorOutput {
+ public:
+  absl::Status Write(std::string_view tenant, prometheus::WriteRequest request) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (fail) return absl::UnavailableError("the WAL is full");
+    writes.emplace_back(std::string(tenant), std::move(request));
+    return absl::OkStatus();
+  }
+  void Close(absl::Time) override { closed = true; }
+  // name{labels...} → value of the last write of `tenant`.
+  std::map<std::string, double> Last(const std::string& tenant) {
+    std::lock_guard<std::mutex> lock(mu);
+    std::map<std::string, double> out;
+    for (auto it = writes.rbegin(); it != writes.rend(); ++it) {
+      if (it->first != tenant) continue;
+      for (const auto& ts : it->second.timeseries()) {
+        std::string key;
+        for (const auto& l : ts.labels()) key += l.name() + "=" + l.value() + ",";
+        out[key] = ts.samples(0).value();
+      }
+      break;
+    }
+    return out;
+  }
+  size_t count() {
+    std::lock_guard<std::mutex> lock(mu);
+    return writes.size();
+  }
+  std::mutex mu;
+  bool fail = false;
+  std::atomic<bool> closed{false};
+  std::vector<std::pair<std::string, prometheus::WriteRequest>> writes;
+};
+
+// One trace: `client_service` CLIENT span (0–300 ms) → `server_service` SERVER span (100–250 ms),
+// ending `ago` before `now`.
+ExportTraceServiceRequest Pair(const std::string& client_service, const std::string& server_service,
+                               absl::Time now, char id) {
+  ExportTraceServiceRequest req;
+  const uint64_t t0 = static_cast<uint64_t>(absl::ToUnixNanos(now)) - 1000 * kMs;
+  auto add = [&](const std::string& service, Span::SpanKind kind, const std::string& span_id,
+                 const std::string& parent, uint64_t start_ms, uint64_t end_ms) {
+    ResourceSpans* rs = req.add_resource_spans();
+    KeyValue* kv = rs->mutable_resource()->add_attributes();
+    kv->set_key("service.name");
+    kv->mutable_value()->set_string_value(service);
+    Span* s = rs->add_scope_spans()->add_spans();
+    s->set_trace_id(std::string(16, id));
+    s->set_span_id(span_id);
+    s->set_parent_span_id(parent);
+    s->set_name(kind == Span::SPAN_KIND_CLIENT ? "call" : "handle");
+    s->set_kind(kind);
+    s->set_start_time_unix_nano(t0 + start_ms * kMs);
+    s->set_end_time_unix_nano(t0 + end_ms * kMs);
+  };
+  if (!client_service.empty()) {
+    add(client_service, Span::SPAN_KIND_CLIENT, std::string(8, 'c'), "", 0, 300);
+  }
+  add(server_service, Span::SPAN_KIND_SERVER, std::string(8, 's'),
+      client_service.empty() ? "" : std::string(8, 'c'), 100, 250);
+  return req;
+}
+
+struct Fixture {
+  explicit Fixture(std::vector<std::string> processors = {"service-graphs", "span-metrics"}) {
+    options.overrides.processors = std::move(processors);
+    options.config.collection_interval = absl::Seconds(15);
+    // The config loader layers metrics_generator.processor.* under the tenant's overrides.
+    options.overrides.service_graphs.wait = absl::Seconds(2);
+    options.output = &output;
+    options.clock = [this] { return now; };
+    options.on_error = [this](std::string_view tenant, const absl::Status& s) {
+      errors.push_back(std::string(tenant) + ": " + std::string(s.message()));
+    };
+  }
+  std::unique_ptr<GeneratorService> Create() {
+    auto s = GeneratorService::Create(options);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *std::move(s) : nullptr;
+  }
+  absl::Time now = kStart;
+  RecordingOutput output;
+  GeneratorServiceOptions options;
+  std::vector<std::string> errors;
+};
+
+const char kFrontendToApi[] =
+    "__name__=traces_service_graph_request_total,client=frontend,server=api,";
+
+TEST(GeneratorServiceTest, NoProcessorsIsDisabledAndWritesNothing) {
+  Fixture f(std::vector<std::string>{});
+  auto s = f.Create();
+  ASSERT_NE(s, nullptr);
+  EXPECT_FALSE(s->enabled());
+  s->PushSpans("a", Pair("frontend", "api", f.now, 1));
+  s->RunOnce(f.now + absl::Minutes(1), /*force=*/true);
+  EXPECT_EQ(f.output.count(), 0u);
+  EXPECT_TRUE(s->Stats().empty());
+}
+
+TEST(GeneratorServiceTest, InvalidProcessorSettingsRefusedAtCreate) {
+  Fixture f;
+  f.options.overrides.span_metrics.histogram_buckets = {1, 0.5};  // not increasing
+  auto s = GeneratorService::Create(f.options);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << s.status();
+}
+
+TEST(GeneratorServiceTest, TenantsCollectedSeparatelyEveryInterval) {
+  Fixture f;
+  auto s = f.Create();
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(s->enabled());
+  s->PushSpans("a", Pair("frontend", "api", f.now, 1));
+  s->PushSpans("a", Pair("frontend", "api", f.now, 2));
+  s->PushSpans("b", Pair("frontend", "api", f.now, 3));
+  // Not due before one collection interval from the tenant's first spans.
+  s->RunOnce(f.now + absl::Seconds(14));
+  EXPECT_EQ(f.output.count(), 0u);
+  s->RunOnce(f.now + absl::Seconds(15));
+  ASSERT_EQ(f.output.count(), 2u);  // one WriteRequest per tenant
+  EXPECT_EQ(f.output.Last("a")[kFrontendToApi], 2);
+  EXPECT_EQ(f.output.Last("b")[kFrontendToApi], 1);
+  // Not due again until the next interval.
+  s->RunOnce(f.now + absl::Seconds(20));
+  EXPECT_EQ(f.output.count(), 2u);
+  s->PushSpans("b", Pair("frontend", "api", f.now, 4));
+  s->RunOnce(f.now + absl::Seconds(30));
+  EXPECT_EQ(f.output.count(), 4u);
+  EXPECT_EQ(f.output.Last("a")[kFrontendToApi], 2);
+  EXPECT_EQ(f.output.Last("b")[kFrontendToApi], 2);
+  const auto stats = s->Stats();
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_EQ(stats.at("a").generator.spans_received, 4u);
+  EXPECT_EQ(stats.at("b").generator.spans_received, 4u);
+  EXPECT_GT(stats.at("a").samples_written, 0u);
+  EXPECT_GT(stats.at("a").exemplars_written, 0u);  // latency histograms carry trace IDs
+  EXPECT_EQ(stats.at("a").write_failures, 0u);
+}
+
+TEST(GeneratorServiceTest, EdgesExpireBetweenCollectionsIntoVirtualNodes) {
+  Fixture f;
+  auto s = f.Create();
+  ASSERT_NE(s, nullptr);
+  // A root server span without a client: a `user` virtual-node edge once `wait` (2 s) passed.
+  s->PushSpans("a", Pair("", "api", f.now, 1));
+  s->RunOnce(f.now + absl::Seconds(3));  // not a collection: only the expiry
+  EXPECT_EQ(f.output.count(), 0u);
+  EXPECT_EQ(s->Stats().at("a").service_graphs.virtual_node_edges, 1u);
+  s->RunOnce(f.now + absl::Seconds(15));
+  EXPECT_EQ(f.output.Last("a")["__name__=traces_service_graph_request_total,client=user,"
+                               "connection_type=virtual_node,server=api,"],
+            1);
+}
+
+TEST(GeneratorServiceTest, RefusedWriteIsCountedAndReported) {
+  Fixture f;
+  auto s = f.Create();
+  ASSERT_NE(s, nullptr);
+  s->PushSpans("a", Pair("frontend", "api", f.now, 1));
+  f.output.fail = true;
+  s->RunOnce(f.now + absl::Seconds(15));
+  EXPECT_EQ(s->Stats().at("a").write_failures, 1u);
+  ASSERT_EQ(f.errors.size(), 1u);
+  EXPECT_EQ(f.errors[0], "a: the WAL is full");
+  // The next collection carries the totals.
+  f.output.fail = false;
+  s->RunOnce(f.now + absl::Seconds(30));
+  EXPECT_EQ(f.output.Last("a")[kFrontendToApi], 1);
+}
+
+TEST(GeneratorServiceTest, StopCollectsOnceMoreAndClosesTheOutput) {
+  Fixture f;
+  auto s = f.Create();
+  ASSERT_NE(s, nullptr);
+  s->Start();
+  s->PushSpans("a", Pair("frontend", "api", f.now, 1));
+  s->Stop(absl::Now() + absl::Seconds(5));  // well before the 15 s interval
+  EXPECT_TRUE(f.output.closed);
+  EXPECT_EQ(f.output.Last("a")[kFrontendToApi], 1);
+}
+
+TEST(GeneratorServiceTest, LoopThreadCollectsOnTheRealClock) {
+  Fixture f;
+  f.options.clock = nullptr;
+  f.options.config.collection_interval = absl::Milliseconds(50);
+  auto s = f.Create();
+  ASSERT_NE(s, nullptr);
+  s->Start();
+  s->PushSpans("a", Pair("frontend", "api", absl::Now(), 1));
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (f.output.count() == 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(f.output.Last("a")[kFrontendToApi], 1);
+  s->Stop(absl::Now());
+}
+
+}  // namespace
+}  // namespace sprout::traces::generator

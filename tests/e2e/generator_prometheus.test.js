@@ -572,27 +572,15 @@ function traceSpans(body) {
 
 // ---------------------------------------------------------------------------------------------
 
-// Where sprout's counters differ from Tempo's (reported to the lead): each entry makes the check
-// expect sprout's value and fail, saying so, once sprout does what Tempo does (then delete it).
-const KNOWN_GAPS = {
-  // Tempo adds each removed series' cost (1 for a counter, buckets + 3 for a classic histogram)
-  // to tempo_metrics_generator_registry_series_removed_total (2.x onRemoveMetricSeries, 3.x
-  // LocalSeriesLimiter.OnDelete); sprout adds 1 per label set (alpha: 3 instead of 19).
-  seriesRemovedPerLabelSet: true,
-};
 // tempo_metrics_generator_registry_series_limited_total: Tempo's releases disagree — 2.x adds 1
 // per refused series (as sprout: gamma's span makes 3), the LocalSeriesLimiter of early 3.x adds
 // each refused series' cost (19), the newest Tempo refuses nothing and folds the excess into
 // `metric_overflow="true"` series. The issue asks for refusal and a count: 2.x's count is checked.
 const LIMITED_PER_SPAN = 3;
 
-// A counter of sprout's /metrics equals `want`; with `knownGap`, `want` is sprout's known
-// (non-Tempo) value and a different value fails with a note to check and drop the entry.
-function expectCounter(samples, name, want, knownGap) {
-  const got = metricValue(samples, name);
-  assert.equal(got, want, knownGap
-    ? `${name}: ${got}, the known gap expected ${want}: if sprout now counts as Tempo does, delete the KNOWN_GAPS entry`
-    : name);
+// A counter of sprout's /metrics equals `want`.
+function expectCounter(samples, name, want) {
+  assert.equal(metricValue(samples, name), want, name);
 }
 
 describe('metrics-generator: stale_duration and max_active_series', () => {
@@ -659,7 +647,7 @@ describe('metrics-generator: stale_duration and max_active_series', () => {
       // two collections later, still nothing of gamma in Prometheus while beta advances
       await waitFor(async () => newest(await serviceSeries('beta')) > g.ackedAt + 1500, { timeoutMs: 10000, describe: 'beta collected after gamma' });
       assert.equal((await serviceSeries('gamma')).size, 0, 'gamma refused');
-      expectCounter(await scrape(), 'tempo_metrics_generator_registry_series_limited_total', LIMITED, false);
+      expectCounter(await scrape(), 'tempo_metrics_generator_registry_series_limited_total', LIMITED);
       assert.equal((await instant(prom, 'count({__name__=~"traces_.+"})', Date.now() + 1000))[0].value[1], String(2 * GROUP_SERIES));
 
       // alpha stops; stale after 3 s: its series stop being written, beta's advance.
@@ -678,14 +666,14 @@ describe('metrics-generator: stale_duration and max_active_series', () => {
       // each way (and the loop's lateness on a loaded machine)
       const idle = alphaNewest - alphaLast.sentAt;
       assert.ok(idle >= 1500 && idle <= 3000 + (alphaLast.ackedAt - alphaLast.sentAt) + 1500, `alpha written ${idle} ms after its last span`);
-      expectCounter(await scrape(), 'tempo_metrics_generator_registry_series_removed_total',
-        KNOWN_GAPS.seriesRemovedPerLabelSet ? 3 : GROUP_SERIES, KNOWN_GAPS.seriesRemovedPerLabelSet);
+      // Tempo adds each removed series' cost (1 for a counter, buckets + 3 for a classic histogram)
+      expectCounter(await scrape(), 'tempo_metrics_generator_registry_series_removed_total', GROUP_SERIES);
       assert.equal(metricValue(await scrape(), 'tempo_metrics_generator_registry_active_series'), GROUP_SERIES);
 
       // the freed slots take gamma now
       await tick('gamma');
       await waitFor(async () => (await serviceSeries('gamma')).size === GROUP_SERIES, { timeoutMs: 10000, describe: 'gamma series after alpha went stale' });
-      expectCounter(await scrape(), 'tempo_metrics_generator_registry_series_limited_total', LIMITED, false);
+      expectCounter(await scrape(), 'tempo_metrics_generator_registry_series_limited_total', LIMITED);
     } finally {
       running = false;
       await loop;

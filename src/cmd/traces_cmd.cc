@@ -26,6 +26,7 @@
 #include "traces/api/traces_api.h"
 #include "traces/compact/compact.h"
 #include "traces/config/traces_config.h"
+#include "traces/generator/remote_write_output.h"
 #include "traces/generator/service.h"
 #include "traces/store/trace_store.h"
 
@@ -174,12 +175,32 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
                                                           {"offset", std::to_string(damage.offset)},
                                                           {"reason", damage.reason}});
   };
-  std::unique_ptr<traces::generator::GeneratorOutput> generator_output;
+  // The generator's output: remote write from a WAL per tenant and remote_write entry under
+  // metrics_generator.storage.path. As Tempo: processors on but no storage.path → a warning, and
+  // the generator is off.
+  std::unique_ptr<traces::generator::RemoteWriteOutput> generator_output;
+  traces::GeneratorOverrides generator_overrides = config.generator_overrides;
+  if (!generator_overrides.processors.empty()) {
+    traces::generator::RemoteWriteOutputOptions output_options;
+    output_options.logger = logger;
+    output_options.user_agent = std::string("sprout/") + SPROUT_VERSION;
+    auto output = traces::generator::RemoteWriteOutput::Create(
+        config.metrics_generator, config.generator_overrides, output_options);
+    if (output.ok()) {
+      generator_output = *std::move(output);
+    } else if (absl::IsFailedPrecondition(output.status())) {
+      logger.Warn(std::string(output.status().message()), {});
+      generator_overrides.processors.clear();
+    } else {
+      PrintError(output.status(), "Error: metrics_generator: ");
+      return 1;
+    }
+  }
   // The metrics-generator (metrics_generator.*, overrides.defaults.metrics_generator.*): fed by
   // the store's write path, collected into the remote-write output.
   traces::generator::GeneratorServiceOptions generator_options;
   generator_options.config = config.metrics_generator;
-  generator_options.overrides = config.generator_overrides;
+  generator_options.overrides = generator_overrides;
   generator_options.output = generator_output.get();
   generator_options.on_error = [&logger](std::string_view tenant, const absl::Status& s) {
     logger.Warn("metrics-generator: a collection could not be written",
@@ -231,7 +252,7 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
   // The flush pipeline's figures are copied from TraceStore::Stats at each scrape.
   std::mutex flush_metrics_mu;
   const auto refresh_flush_metrics = [&registry, &store, &compactor, &flush_metrics_mu, &generator,
-                                      &config] {
+                                      &generator_output, &config] {
     std::lock_guard<std::mutex> lock(flush_metrics_mu);
     const auto set_counter = [&registry](const char* name, const char* help,
                                          const std::string& tenant, int64_t value) {
@@ -312,6 +333,40 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
       set_counter("sprout_metrics_generator_write_failures_total",
                   "Collections the generator's output refused (the next carries the totals).",
                   tenant, static_cast<int64_t>(st.write_failures));
+    }
+    if (generator_output != nullptr) {
+      for (const auto& e : generator_output->Stats()) {
+        const MetricLabels labels = {
+            {"tenant", e.tenant}, {"remote_name", e.remote_name}, {"url", e.url}};
+        const auto set = [&registry, &labels](const char* name, const char* help, double value) {
+          Counter* c = registry.GetCounter(name, help, labels);
+          c->Add(value - c->value());  // the output's counters only grow
+        };
+        set("prometheus_remote_storage_samples_total",
+            "Total number of samples sent to remote storage.", static_cast<double>(e.samples_sent));
+        set("prometheus_remote_storage_exemplars_total",
+            "Total number of exemplars sent to remote storage.",
+            static_cast<double>(e.exemplars_sent));
+        set("prometheus_remote_storage_histograms_total",
+            "Total number of histograms sent to remote storage.",
+            static_cast<double>(e.histograms_sent));
+        set("sprout_metrics_generator_remote_write_requests_total",
+            "Remote-write requests sent (whatever the answer).",
+            static_cast<double>(e.requests_sent));
+        set("sprout_metrics_generator_remote_write_requests_failed_total",
+            "Remote-write attempts that failed (retried unless dropped).",
+            static_cast<double>(e.requests_failed));
+        set("sprout_metrics_generator_remote_write_requests_dropped_total",
+            "Remote-write requests refused for good by the receiver (4xx).",
+            static_cast<double>(e.requests_dropped));
+        set("sprout_metrics_generator_wal_writes_failed_total",
+            "Collections that could not be appended to the remote-write WAL.",
+            static_cast<double>(e.wal_writes_failed));
+        registry
+            .GetGauge("sprout_metrics_generator_wal_size_bytes",
+                      "Bytes of the remote-write WAL's segment files.", labels)
+            ->Set(static_cast<double>(e.wal_size_bytes));
+      }
     }
     const traces::compact::CompactorStats cs = compactor.stats();
     const auto set_total = [&registry](const char* name, const char* help, uint64_t value) {

@@ -517,6 +517,8 @@ size_t Registry::RemoveStaleLocked(absl::Time now) {
     for (auto it = f->series.begin(); it != f->series.end();) {
       if (now - it->second.last_updated > config_.stale_duration) {
         active_series_ -= cost;
+        // Counted as Tempo counts it: the series' cost (a classic histogram's buckets + 3).
+        series_removed_ += cost;
         ++removed;
         f->series.erase(it++);
       } else {
@@ -524,7 +526,6 @@ size_t Registry::RemoveStaleLocked(absl::Time now) {
       }
     }
   }
-  series_removed_ += removed;
   return removed;
 }
 

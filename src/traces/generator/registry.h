@@ -223,7 +223,8 @@ class Registry {
   // creation order, series in label order.
   void Collect(absl::Time now, SeriesSink& sink);
 
-  // Deletes the series idle longer than stale_duration (Collect does it first); returns how many.
+  // Deletes the series idle longer than stale_duration (Collect does it first); returns how many
+  // label sets.
   size_t RemoveStaleSeries(absl::Time now);
 
   // Active series as max_active_series counts them: 1 per counter or gauge series, buckets + 3
@@ -233,7 +234,8 @@ class Registry {
   // New series refused by max_active_series (Tempo's
   // tempo_metrics_generator_registry_series_limited_total).
   uint64_t series_limited_total() const;
-  // Series deleted as stale so far.
+  // Series deleted as stale so far, counted as active_series counts them (Tempo's
+  // registry_series_removed_total: a classic histogram label set is its buckets + 3).
   uint64_t series_removed_total() const;
 
   const RegistryConfig& config() const { return config_; }

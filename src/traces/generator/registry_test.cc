@@ -194,6 +194,20 @@ TEST(Registry, StaleRemovalFreesMaxActiveSeries) {
   EXPECT_TRUE(c->Inc({{"k", "2"}}, 1, kT0 + absl::Minutes(2)));
 }
 
+TEST(Registry, StaleHistogramCountsItsSeriesAsRemoved) {
+  RegistryConfig cfg;
+  cfg.stale_duration = absl::Minutes(1);
+  Registry r(cfg);
+  Histogram* h = r.NewHistogram("h", {0.1, 0.2});  // 2 bounds + +Inf + _sum + _count = 5
+  Counter* c = r.NewCounter("c");
+  h->Observe({{"k", "1"}}, 0.15, 1, kT0);
+  c->Inc({{"k", "1"}}, 1, kT0);
+  EXPECT_EQ(r.active_series(), 6u);
+  EXPECT_EQ(r.RemoveStaleSeries(kT0 + absl::Minutes(2)), 2u);  // two label sets
+  EXPECT_EQ(r.series_removed_total(), 6u);                     // six series
+  EXPECT_EQ(r.active_series(), 0u);
+}
+
 TEST(Registry, LabelNamesAndValuesTruncated) {
   Registry r(RegistryConfig{});
   std::string long_name(1100, 'n');

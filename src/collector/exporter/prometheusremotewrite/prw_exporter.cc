@@ -2,89 +2,43 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <latch>
 #include <mutex>
 #include <thread>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/crc32c.h"
 #include "base/go_duration.h"
 #include "base/status.h"
 #include "base/thread_pool.h"
 #include "collector/exporter/prometheusremotewrite/config.h"
-#include "collector/exporter/prometheusremotewrite/wal.h"
-#include "collector/exporter/prometheusremotewrite/wal_sender.h"
 #include "collector/exporter_helper.h"
 #include "collector/featuregate.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/wire_format_lite.h"
-#include "net/compression.h"
-#include "net/http_client.h"
 #include "otlp/consumer_error.h"
 #include "otlp/prometheus.h"
+#include "remotewrite/client.h"
+#include "remotewrite/wal.h"
+#include "remotewrite/wal_sender.h"
 
 namespace sprout::collector::prwexporter {
 namespace {
 
-const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Request Entity Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "";
-  }
-}
-
-bool IsProtocolHeader(const std::string& name) {
-  const std::string lower = absl::AsciiStrToLower(name);
-  return lower == "content-encoding" || lower == "content-type" ||
-         lower == "x-prometheus-remote-write-version" || lower == "user-agent";
-}
-
-// One snappy-compressed WriteRequest and what it carries.
-struct Body {
-  std::string data;
-  int shard = 0;  // of the series in it (WAL mode)
-  int64_t samples = 0;
-  int64_t histograms = 0;
-  int64_t exemplars = 0;
-};
+using remotewrite::EncodedRequest;
+using remotewrite::SendOutcome;
+using remotewrite::Wal;
+using remotewrite::WalEntry;
+using remotewrite::WalOptions;
+using remotewrite::WalRequest;
+using remotewrite::WalSender;
+using remotewrite::WalSenderOptions;
 
 // Encoded remote-write requests made from one batch.
 struct Prepared {
-  std::vector<Body> bodies;
+  std::vector<EncodedRequest> bodies;
   int64_t series = 0;
   std::vector<std::string> errors;         // metrics that could not be translated
   std::vector<std::string> encode_errors;  // requests that could not be compressed (dropped)
 };
-
-// Only the start of an error body is quoted (256 bytes); no need to hold more of it.
-constexpr size_t kMaxResponseBody = 4096;
 
 class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
  public:
@@ -99,12 +53,6 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     translation_.target_info = config.target_info;
     translation_.scope_labels = !config.disable_scope_info;
     translation_.send_metadata = config.send_metadata;
-    headers_ = {{"Content-Encoding", "snappy"},
-                {"Content-Type", "application/x-protobuf"},
-                {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
-    for (const auto& [k, v] : config.headers) {
-      if (!IsProtocolHeader(k)) headers_.emplace_back(k, v);
-    }
     const FeatureGates& gates = FeatureGates::Global();
     retry_on_429_ = gates.IsEnabled(kRetryOn429Gate);
     // Requests of one batch sent at once: num_consumers, or with EnableMultipleWorkers the
@@ -175,20 +123,39 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
   }
 
   absl::Status Start(Host&) override {
-    net::HttpClientOptions options;
-    options.ca_file = config_.tls_ca_file;
-    options.cert_file = config_.tls_cert_file;
-    options.key_file = config_.tls_key_file;
-    options.insecure_skip_verify = config_.tls_insecure_skip_verify;
-    options.user_agent = absl::StrCat("sprout/", settings_.telemetry.build_version);
-    options.max_idle_connections =
+    remotewrite::ClientOptions options;
+    options.endpoint = config_.endpoint;
+    for (const auto& [k, v] : config_.headers) options.headers.emplace_back(k, v);
+    options.timeout = config_.timeout;
+    options.retry = config_.retry_on_failure;
+    options.retry_on_429 = retry_on_429_;
+    options.http.ca_file = config_.tls_ca_file;
+    options.http.cert_file = config_.tls_cert_file;
+    options.http.key_file = config_.tls_key_file;
+    options.http.insecure_skip_verify = config_.tls_insecure_skip_verify;
+    options.http.user_agent = absl::StrCat("sprout/", settings_.telemetry.build_version);
+    options.http.max_idle_connections =
         config_.max_idle_conns > 0
             ? static_cast<int>(std::min<int64_t>(config_.max_idle_conns, 1 << 20))
             : (config_.wal_directory.empty() ? concurrency_ : wal_senders_);
-    options.idle_connection_timeout = config_.idle_conn_timeout;
-    options.proxy_url = config_.proxy_url;
-    options.max_response_body = kMaxResponseBody;
-    ASSIGN_OR_RETURN(http_, net::HttpClient::Create(options));
+    options.http.idle_connection_timeout = config_.idle_conn_timeout;
+    options.http.proxy_url = config_.proxy_url;
+    remotewrite::ClientHooks hooks;
+    hooks.on_attempt = [this] { Count(sent_batches_); };
+    const log::Logger& logger = settings_.telemetry.logger;
+    hooks.on_refused = [&logger](const std::string& error) {
+      logger.Error("Exporting failed. The error is not retryable. Dropping data.",
+                   {{"error", absl::StrCat("Permanent error: ", error)}});
+    };
+    hooks.on_out_of_retries = [&logger](const std::string& error) {
+      logger.Error("Exporting failed. Dropping data.",
+                   {{"error", absl::StrCat("no more retries left: ", error)}});
+    };
+    hooks.on_retry = [&logger](const std::string& error, absl::Duration delay) {
+      logger.Info("Exporting failed. Will retry the request after interval.",
+                  {{"error", error}, {"interval", FormatGoDuration(delay)}});
+    };
+    ASSIGN_OR_RETURN(client_, remotewrite::Client::Create(std::move(options), std::move(hooks)));
     if (!config_.wal_directory.empty()) return StartWal();
     ASSIGN_OR_RETURN(senders_, ThreadPool::Create(concurrency_));
     ASSIGN_OR_RETURN(batch_worker_, ThreadPool::Create(1));
@@ -200,7 +167,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     no_retry.enabled = false;
     queue_ = std::make_unique<ExportQueue>(ExportQueue::Options{
         settings_.id, Signal::kMetrics, queue, no_retry, settings_.telemetry.logger,
-        settings_.telemetry.metrics, [this] { http_->Close(); }});
+        settings_.telemetry.metrics, [this] { client_->Close(); }});
     return queue_->Start();
   }
 
@@ -218,15 +185,11 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
   }
 
   void PrepareShutdown(absl::Time deadline) override {
-    {
-      std::lock_guard<std::mutex> lock(stop_mu_);
-      deadline_ = std::min(deadline_, deadline);
-    }
-    stop_cv_.notify_all();
+    if (client_ != nullptr) client_->Stop(deadline);
     if (queue_ != nullptr) queue_->SetShutdownDeadline(deadline);
   }
 
-  // Nothing outlives `deadline`: no request starts after it (SendWithRetry checks), none in
+  // Nothing outlives `deadline`: no request starts after it (Client::Send checks), none in
   // flight lasts past it (its timeout is cut to the deadline, and the client is closed there).
   absl::Status Shutdown(absl::Time deadline) override {
     if (shut_down_) return absl::OkStatus();
@@ -238,13 +201,8 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
       // The senders keep delivering what the log holds until the deadline; the rest stays in
       // the log for the next start.
       if (wal_sender_ != nullptr) wal_sender_->Drain(deadline);
-      {
-        std::lock_guard<std::mutex> lock(stop_mu_);
-        stopping_ = true;
-      }
-      stop_cv_.notify_all();
       // Ends a call in flight now, and any a sender would start.
-      if (http_ != nullptr) http_->Close();
+      if (client_ != nullptr) client_->Close();
       if (wal_sender_ != nullptr) {
         if (absl::Status committed = wal_sender_->Stop(); !committed.ok()) {
           settings_.telemetry.logger.Warn("Committing the WAL's cursor failed",
@@ -257,18 +215,16 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
       wal_->Close();
       wal_.reset();  // releases the directory's lock
     }
-    if (http_ != nullptr) http_->Close();
+    if (client_ != nullptr) client_->Close();
     senders_.reset();
     return absl::OkStatus();
   }
 
  private:
   // Translates and encodes one batch into requests of at most max_batch_size_bytes, the series
-  // split into `shards` groups by SeriesShard (each request holds series of one shard).
-  //
-  // The translation goes onto an arena, and requests are encoded series by series: a
-  // WriteRequest is the concatenation of its fields, so each series is written once, straight
-  // into the request it falls into, and nothing is moved or copied between messages.
+  // split into `shards` groups by SeriesShard (each request holds series of one shard). The
+  // translation goes onto an arena; remotewrite::Encode writes each series once, straight into
+  // its request.
   Prepared Prepare(const otlp::MetricsBatch& batch, int shards = 1) {
     google::protobuf::ArenaOptions arena_options;
     arena_options.start_block_size = 64 * 1024;
@@ -280,60 +236,13 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     otlp::TranslateMetrics(batch.request(), translation_, translated, &out.errors, &dropped);
     out.series = translated->timeseries_size();
 
-    const size_t limit = static_cast<size_t>(config_.max_batch_size_bytes);
-    struct Pending {
-      std::string request;
-      Body body;  // the counts of `request`
-    };
-    std::vector<Pending> pending(static_cast<size_t>(std::max(shards, 1)));
-    auto flush = [&](int shard) {
-      Pending& p = pending[static_cast<size_t>(shard)];
-      if (p.request.empty()) return;
-      auto compressed = hooks_.compress ? hooks_.compress(p.request)
-                                        : net::Compress(net::Codec::kSnappy, p.request);
-      if (compressed.ok()) {
-        p.body.data = std::move(*compressed);
-        p.body.shard = shard;
-        out.bodies.push_back(std::move(p.body));
-      } else {
-        // Dropped: an empty body would reach the backend as a request it cannot decode.
-        out.encode_errors.push_back(absl::StrCat("failed to compress a remote-write request: ",
-                                                 compressed.status().message()));
-      }
-      p.body = Body();
-      p.request.clear();
-    };
-    // Appends field `number` holding `message` to the request being built for `shard`.
-    auto append = [&](int shard, int number, const google::protobuf::MessageLite& message) {
-      std::string& request = pending[static_cast<size_t>(shard)].request;
-      const size_t size = message.ByteSizeLong();
-      if (!request.empty() && request.size() + size >= limit) flush(shard);
-      uint8_t header[16];
-      uint8_t* p = google::protobuf::io::CodedOutputStream::WriteTagToArray(
-          google::protobuf::internal::WireFormatLite::MakeTag(
-              number, google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED),
-          header);
-      p = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(size),
-                                                                        p);
-      request.append(reinterpret_cast<const char*>(header), p - header);
-      const size_t at = request.size();
-      request.resize(at + size);
-      message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(request.data() + at));
-    };
-    for (const prometheus::TimeSeries& series : translated->timeseries()) {
-      const int shard = shards > 1 ? SeriesShard(series, shards) : 0;
-      append(shard, 1, series);
-      Body& counts = pending[static_cast<size_t>(shard)].body;
-      counts.samples += series.samples_size();
-      counts.histograms += series.histograms_size();
-      counts.exemplars += series.exemplars_size();
-    }
-    for (int shard = 0; shard < static_cast<int>(pending.size()); ++shard) flush(shard);
-    // Metadata goes in requests of its own, as the Collector sends it.
-    for (const prometheus::MetricMetadata& metadata : translated->metadata()) {
-      append(0, 3, metadata);
-    }
-    flush(0);
+    remotewrite::EncodeOptions options;
+    options.max_bytes = static_cast<size_t>(config_.max_batch_size_bytes);
+    options.shards = shards;
+    options.compress = hooks_.compress;
+    remotewrite::Encoded encoded = remotewrite::Encode(*translated, options);
+    out.bodies = std::move(encoded.requests);
+    out.encode_errors = std::move(encoded.errors);
     return out;
   }
 
@@ -369,12 +278,12 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     std::vector<absl::Status> results(n);
     if (n == 1) {
       // The common case needs no other thread.
-      results[0] = SendWithRetry(prepared.bodies[0].data, /*until_shutdown=*/false);
+      results[0] = SendWithRetry(prepared.bodies[0].body, /*until_shutdown=*/false);
     }
     std::latch done(static_cast<std::ptrdiff_t>(n == 1 ? 0 : n));
     for (size_t i = 0; n > 1 && i < n; ++i) {
       senders_->Schedule([this, &prepared, &results, &done, i] {
-        results[i] = SendWithRetry(prepared.bodies[i].data, /*until_shutdown=*/false);
+        results[i] = SendWithRetry(prepared.bodies[i].body, /*until_shutdown=*/false);
         done.count_down();
       });
     }
@@ -393,7 +302,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     return Combine(prepared, permanent ? otlp::MarkPermanent(result) : result);
   }
 
-  void CountWritten(const Body& body) {
+  void CountWritten(const EncodedRequest& body) {
     if (written_samples_ == nullptr) return;
     written_samples_->Add(static_cast<double>(body.samples));
     written_histograms_->Add(static_cast<double>(body.histograms));
@@ -423,10 +332,10 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     std::vector<WalRequest> requests;
     requests.reserve(prepared.bodies.size());
     uint64_t bytes = 0;
-    for (const Body& body : prepared.bodies) {
+    for (const EncodedRequest& body : prepared.bodies) {
       requests.push_back(
-          {static_cast<uint16_t>(body.shard), static_cast<uint16_t>(wal_senders_), body.data});
-      bytes += body.data.size();
+          {static_cast<uint16_t>(body.shard), static_cast<uint16_t>(wal_senders_), body.body});
+      bytes += body.body.size();
     }
     Count(wal_writes_, static_cast<double>(requests.size()));
     absl::Status status = wal_->Append(requests, now);
@@ -507,6 +416,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     options.on_damage = [this](const storage::LogDamage& d) { ReportWalDamage(d); };
     ASSIGN_OR_RETURN(wal_, Wal::Open(options));
     WalSenderOptions sender_options;
+    sender_options.name = "prometheusremotewrite";
     sender_options.senders = wal_senders_;
     sender_options.max_in_flight = std::max<int64_t>(config_.wal_buffer_size, 1);
     sender_options.commit_interval = hooks_.wal_commit_interval;
@@ -550,91 +460,22 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
     return wal_sender_->Start();
   }
 
-  bool Stopping() {
-    std::lock_guard<std::mutex> lock(stop_mu_);
-    return stopping_ || absl::Now() >= deadline_;
-  }
-
-  // Waits `delay`, or less when the shutdown deadline comes first; false past the deadline.
-  bool WaitBeforeRetry(absl::Duration delay) {
-    std::unique_lock<std::mutex> lock(stop_mu_);
-    const absl::Time until = absl::Now() + delay;
-    while (true) {
-      const absl::Time now = absl::Now();
-      if (now >= deadline_ || stopping_) return false;
-      if (now >= until) return true;
-      stop_cv_.wait_until(lock, absl::ToChronoTime(std::min(until, deadline_)));
-    }
-  }
-
   // Sends one request until it is delivered, refused for good (permanent error) or shutdown
   // comes (a retryable error). Queue mode gives up after max_elapsed_time (permanent);
   // `until_shutdown` (WAL mode) retries retryable failures for as long as sprout runs.
   absl::Status SendWithRetry(std::string_view body, bool until_shutdown) {
-    ExponentialBackoff backoff(config_.retry_on_failure);
-    const absl::Time start = absl::Now();
-    std::string error;  // of the last attempt
-    while (true) {
-      absl::Duration timeout = config_.timeout;
-      {
-        std::lock_guard<std::mutex> lock(stop_mu_);
-        const absl::Time now = absl::Now();
-        if (stopping_ || now >= deadline_) {
-          return absl::UnavailableError(
-              error.empty() ? "shutting down: request not sent"
-                            : absl::StrCat("shutting down before a retry: ", error));
-        }
-        // An attempt never outlasts the shutdown deadline, even with `timeout: 0`.
-        if (deadline_ != absl::InfiniteFuture()) {
-          const absl::Duration left = deadline_ - now;
-          timeout = timeout > absl::ZeroDuration() ? std::min(timeout, left) : left;
-        }
-      }
-      net::HttpClientResponse response =
-          http_->Do("POST", config_.endpoint, headers_, body, timeout);
-      Count(sent_batches_);
-      if (response.status >= 200 && response.status < 300) return absl::OkStatus();
-      bool retryable;
-      if (response.status == 0) {
-        error = absl::StrCat("Post \"", config_.endpoint, "\": ", response.error);
-        retryable = true;
-      } else {
-        error = absl::StrCat("remote write returned HTTP status ", response.status, " ",
-                             ReasonPhrase(response.status),
-                             "; err = <nil>: ", response.body.substr(0, 256));
-        retryable = response.status >= 500 || (response.status == 429 && retry_on_429_);
-      }
-      if (!retryable || (!until_shutdown && !config_.retry_on_failure.enabled)) {
-        settings_.telemetry.logger.Error(
-            "Exporting failed. The error is not retryable. Dropping data.",
-            {{"error", absl::StrCat("Permanent error: ", error)}});
-        return otlp::MarkPermanent(absl::UnknownError(error));
-      }
-      const absl::Duration delay = backoff.NextDelay();
-      if (!until_shutdown && config_.retry_on_failure.max_elapsed_time > absl::ZeroDuration() &&
-          absl::Now() - start + delay > config_.retry_on_failure.max_elapsed_time) {
-        settings_.telemetry.logger.Error(
-            "Exporting failed. Dropping data.",
-            {{"error", absl::StrCat("no more retries left: ", error)}});
-        return otlp::MarkPermanent(
-            absl::UnknownError(absl::StrCat("no more retries left: ", error)));
-      }
-      settings_.telemetry.logger.Info("Exporting failed. Will retry the request after interval.",
-                                      {{"error", error}, {"interval", FormatGoDuration(delay)}});
-      if (!WaitBeforeRetry(delay)) {
-        return absl::UnavailableError(absl::StrCat("shutting down before a retry: ", error));
-      }
-    }
+    remotewrite::SendResult result = client_->Send(body, until_shutdown);
+    return result.permanent ? otlp::MarkPermanent(std::move(result.status))
+                            : std::move(result.status);
   }
 
   CreateSettings settings_;
   Config config_;
   internal::TestHooks hooks_;
   otlp::PromTranslationSettings translation_;
-  std::vector<std::pair<std::string, std::string>> headers_;
   bool retry_on_429_ = false;
   int concurrency_ = 1;  // requests of one batch sent at once
-  std::unique_ptr<net::HttpClient> http_;
+  std::unique_ptr<remotewrite::Client> client_;
   std::unique_ptr<ThreadPool> senders_;
   std::unique_ptr<ThreadPool> batch_worker_;
   std::unique_ptr<ExportQueue> queue_;
@@ -643,11 +484,6 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
   int wal_senders_ = 1;
   int wal_size_callback_ = 0;
   bool shut_down_ = false;  // Shutdown() ran (it runs once)
-
-  std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
-  absl::Time deadline_ = absl::InfiniteFuture();
-  bool stopping_ = false;
 
   std::mutex wal_error_mu_;
   absl::Status wal_error_;  // the senders' last read failed with this
@@ -687,22 +523,6 @@ class Factory : public ExporterFactory {
 };
 
 }  // namespace
-
-int SeriesShard(const prometheus::TimeSeries& series, int shards) {
-  if (shards <= 1) return 0;
-  // CRC-32C over name 0xff value 0xff of every label, in order, then spread over the 64-bit
-  // range (Fibonacci hashing) so that any shard count divides it evenly.
-  static constexpr char kSeparator[] = "\xff";
-  uint32_t crc = 0;
-  for (const prometheus::Label& label : series.labels()) {
-    crc = Crc32c(label.name(), crc);
-    crc = Crc32c(std::string_view(kSeparator, 1), crc);
-    crc = Crc32c(label.value(), crc);
-    crc = Crc32c(std::string_view(kSeparator, 1), crc);
-  }
-  const uint64_t spread = static_cast<uint64_t>(crc) * 0x9E3779B97F4A7C15ull;
-  return static_cast<int>((spread >> 32) % static_cast<uint64_t>(shards));
-}
 
 std::unique_ptr<ExporterFactory> NewFactory() {
   return std::make_unique<Factory>(internal::TestHooks{});

@@ -6,8 +6,9 @@
 // the backend in time order; the requests of one batch go out in parallel (each series is in
 // exactly one of them). With `wal`, the series of a batch are split into `num_consumers` shards
 // by a hash of their labels, each shard's requests are made durable in a write-ahead log
-// (wal.h), and `num_consumers` senders deliver them from there, one shard each (wal_sender.h):
-// they survive a restart and a machine crash, and every series stays in order.
+// (remotewrite/wal.h), and `num_consumers` senders deliver them from there, one shard each
+// (remotewrite/wal_sender.h): they survive a restart and a machine crash, and every series stays
+// in order. Encoding, sending and retrying are remotewrite::Encode and remotewrite::Client.
 #pragma once
 
 #include <functional>
@@ -17,18 +18,12 @@
 
 #include "absl/status/statusor.h"
 #include "collector/factory.h"
-#include "prometheus/remote.pb.h"
+#include "remotewrite/wal_sender.h"
 #include "storage/env.h"
 
 namespace sprout::collector::prwexporter {
 
-class WalSender;
-
 std::unique_ptr<ExporterFactory> NewFactory();
-
-// The shard (0 ≤ shard < shards) of a series with these labels (sorted by name): the same
-// labels always give the same shard, across restarts and versions (docs/format/prw-wal.md).
-int SeriesShard(const prometheus::TimeSeries& series, int shards);
 
 namespace internal {
 
@@ -37,7 +32,8 @@ struct TestHooks {
   storage::Env* env = nullptr;  // the WAL's file system (a FaultInjectionEnv in tests)
   std::function<absl::StatusOr<std::string>(std::string_view)> compress;
   absl::Duration wal_commit_interval = absl::Seconds(1);
-  std::function<void(WalSender*)> on_wal_sender;  // called once the WAL's senders exist
+  std::function<void(remotewrite::WalSender*)>
+      on_wal_sender;  // called once the WAL's senders exist
 };
 
 std::unique_ptr<ExporterFactory> NewFactoryForTest(TestHooks hooks);

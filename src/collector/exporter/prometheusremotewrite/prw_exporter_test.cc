@@ -23,14 +23,14 @@
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "collector/exporter/prometheusremotewrite/config.h"
-#include "collector/exporter/prometheusremotewrite/wal.h"
-#include "collector/exporter/prometheusremotewrite/wal_sender.h"
 #include "collector/featuregate.h"
 #include "config/decoder.h"
 #include "net/compression.h"
 #include "net/http_server.h"
 #include "otlp/consumer_error.h"
 #include "prometheus/remote.pb.h"
+#include "remotewrite/wal.h"
+#include "remotewrite/wal_sender.h"
 #include "storage/fault_injection_env.h"
 #include "storage/testing.h"
 #include "yaml-cpp/yaml.h"
@@ -39,6 +39,10 @@ namespace sprout::collector::prwexporter {
 namespace {
 
 namespace pb = otlp::pb;
+using remotewrite::Wal;
+using remotewrite::WalEntry;
+using remotewrite::WalOptions;
+using remotewrite::WalSender;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -680,29 +684,6 @@ TEST(PrwExporterTest, WalSendersShardSeriesAndKeepEachSeriesInOrder) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(PrwExporterTest, SeriesShardIsStableAndSpreadsSeries) {
-  // The shard depends on the labels only; these values pin the function (docs/format/prw-wal.md):
-  // a change would reorder series across a restart.
-  prometheus::TimeSeries series;
-  auto* name = series.add_labels();
-  name->set_name("__name__");
-  name->set_value("up");
-  auto* job = series.add_labels();
-  job->set_name("job");
-  job->set_value("a");
-  EXPECT_EQ(SeriesShard(series, 1), 0);
-  std::vector<int> counts(5);
-  for (int i = 0; i < 1000; ++i) {
-    job->set_value(absl::StrCat("job-", i));
-    const int shard = SeriesShard(series, 5);
-    ASSERT_GE(shard, 0);
-    ASSERT_LT(shard, 5);
-    ++counts[shard];
-    EXPECT_EQ(SeriesShard(series, 5), shard);
-  }
-  for (int c : counts) EXPECT_GT(c, 150) << "a skewed shard";
-}
-
 // The previous configuration used 4 senders, this one 2: the records written with 4 shards are
 // all delivered before any written with 2 (their series map to other senders).
 TEST(PrwExporterTest, WalKeepsSeriesInOrderWhenNumConsumersChangesAcrossARestart) {
@@ -944,11 +925,11 @@ TEST(PrwExporterTest, WalRepairIsLoggedAndCounted) {
   std::filesystem::remove_all(dir);
 }
 
-// A WAL directory written by the previous format (abf41e2, testdata/wal-abf41e2): its
-// undelivered records (4 to 8; 1 to 3 were committed) are sent after the upgrade.
+// A WAL directory written by the previous format (abf41e2, src/remotewrite/testdata/wal-abf41e2):
+// its undelivered records (4 to 8; 1 to 3 were committed) are sent after the upgrade.
 TEST(PrwExporterTest, WalDeliversADirectoryOfThePreviousFormat) {
   const std::string dir = TempWalDir();
-  std::filesystem::copy("src/collector/exporter/prometheusremotewrite/testdata/wal-abf41e2", dir);
+  std::filesystem::copy("src/remotewrite/testdata/wal-abf41e2", dir);
   Receiver up;
   auto exporter = Make("endpoint: " + up.url() + "\nwal: {directory: " + dir + "}\n", nullptr);
   ASSERT_TRUE(WaitFor([&] { return CountSeries(up.received()) == 5; }));

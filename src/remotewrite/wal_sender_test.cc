@@ -1,4 +1,4 @@
-#include "collector/exporter/prometheusremotewrite/wal_sender.h"
+#include "remotewrite/wal_sender.h"
 
 #include <atomic>
 #include <chrono>
@@ -14,7 +14,7 @@
 #include "storage/fault_injection_env.h"
 #include "storage/testing.h"
 
-namespace sprout::collector::prwexporter {
+namespace sprout::remotewrite {
 namespace {
 
 using storage::FaultInjectionEnv;
@@ -167,6 +167,7 @@ TEST_F(WalSenderTest, AThreadThatCannotStartFailsStartAndStopsTheOthers) {
   Append(*wal, {{0, "s0-0"}}, 4);
   Backend backend;
   WalSenderOptions options = Options(4);
+  options.name = "prometheusremotewrite";
   int started = 0;
   // The dispatcher and two senders start; the third sender cannot.
   options.start_thread = [&started](std::function<void()> body) -> absl::StatusOr<std::thread> {
@@ -373,4 +374,4 @@ TEST_F(WalSenderTest, ReadFailuresAreRetriedAndReported) {
 }
 
 }  // namespace
-}  // namespace sprout::collector::prwexporter
+}  // namespace sprout::remotewrite

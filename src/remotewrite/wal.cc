@@ -1,4 +1,4 @@
-#include "collector/exporter/prometheusremotewrite/wal.h"
+#include "remotewrite/wal.h"
 
 #include <algorithm>
 #include <array>
@@ -12,7 +12,7 @@
 #include "storage/log_format.h"
 #include "storage/log_writer.h"
 
-namespace sprout::collector::prwexporter {
+namespace sprout::remotewrite {
 namespace {
 
 using storage::JoinPath;
@@ -437,4 +437,4 @@ absl::StatusOr<std::optional<WalEntry>> Wal::Reader::Next() {
   }
 }
 
-}  // namespace sprout::collector::prwexporter
+}  // namespace sprout::remotewrite

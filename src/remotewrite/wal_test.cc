@@ -1,4 +1,4 @@
-#include "collector/exporter/prometheusremotewrite/wal.h"
+#include "remotewrite/wal.h"
 
 #include <atomic>
 #include <chrono>
@@ -16,7 +16,7 @@
 #include "storage/fault_injection_env.h"
 #include "storage/testing.h"
 
-namespace sprout::collector::prwexporter {
+namespace sprout::remotewrite {
 namespace {
 
 namespace fs = std::filesystem;
@@ -35,7 +35,7 @@ constexpr char kDir[] = "/data/wal";
 const absl::Time kNow = absl::FromUnixMillis(1700000000000);
 
 // The previous format's WAL written by the exporter at abf41e2 (see testdata/README.md).
-constexpr char kOldWal[] = "src/collector/exporter/prometheusremotewrite/testdata/wal-abf41e2";
+constexpr char kOldWal[] = "src/remotewrite/testdata/wal-abf41e2";
 
 std::string Body(int i, size_t size = 40) {
   std::string out = absl::StrCat("request-", i, ":");
@@ -517,4 +517,4 @@ TEST(WalOpenTest, RejectsBadOptions) {
 }
 
 }  // namespace
-}  // namespace sprout::collector::prwexporter
+}  // namespace sprout::remotewrite

@@ -1,6 +1,7 @@
-// The write-ahead log of the prometheusremotewrite exporter (`wal`): encoded remote-write
-// requests made durable before a batch is acknowledged, so that what the exporter accepted
-// survives a restart and a machine crash. It is a segment log (src/storage/segment_log.h) plus a
+// The remote-write write-ahead log, shared by the prometheusremotewrite exporter (`wal`) and the
+// traces metrics-generator (`metrics_generator.storage.path`): encoded remote-write requests made
+// durable before a batch is acknowledged, so that what was accepted survives a restart and a
+// machine crash. It is a segment log (src/storage/segment_log.h) plus a
 // commit cursor; docs/format/prw-wal.md documents the directory byte by byte.
 //
 //  - Append() writes the requests of one batch as records (each tagged with the shard of its
@@ -40,7 +41,7 @@
 #include "storage/env.h"
 #include "storage/segment_log.h"
 
-namespace sprout::collector::prwexporter {
+namespace sprout::remotewrite {
 
 // Segment-log record types of the WAL (docs/format/prw-wal.md).
 constexpr uint8_t kRequestRecord = 1;   // one shard's remote-write request
@@ -155,4 +156,4 @@ class Wal::Reader {
   std::unique_ptr<storage::SegmentLog::Reader> reader_;
 };
 
-}  // namespace sprout::collector::prwexporter
+}  // namespace sprout::remotewrite

@@ -1,11 +1,11 @@
-#include "collector/exporter/prometheusremotewrite/wal_sender.h"
+#include "remotewrite/wal_sender.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 
-namespace sprout::collector::prwexporter {
+namespace sprout::remotewrite {
 
 WalSender::WalSender(Wal* wal, WalSenderOptions options, Send send, Callbacks callbacks)
     : wal_(wal),
@@ -36,7 +36,7 @@ absl::Status WalSender::Start() {
   (void)Stop();  // joins the threads that did start
   return absl::Status(
       status.code(),
-      absl::StrCat("prometheusremotewrite: cannot start the WAL's threads: ", status.message()));
+      absl::StrCat(options_.name, ": cannot start the WAL's threads: ", status.message()));
 }
 
 bool WalSender::WaitUnlessStopping(absl::Duration delay) {
@@ -195,4 +195,4 @@ int64_t WalSender::in_flight() const {
   return static_cast<int64_t>(slots_.size());
 }
 
-}  // namespace sprout::collector::prwexporter
+}  // namespace sprout::remotewrite

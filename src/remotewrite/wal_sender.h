@@ -1,14 +1,14 @@
 // Delivers what the remote-write WAL holds with several senders in parallel while every series
 // keeps its order.
 //
-// Sharding: the exporter puts each series in shard `hash(labels) % shards` when it appends a
-// batch (one request per shard), and a record remembers its shard and the shard count. One
-// dispatcher reads the log in order and hands each record to sender `shard % senders`; a sender
-// sends its records one at a time, in log order. So every record of one series goes through one
-// sender, in the order it was appended. Records written with another shard count (the
-// configuration changed between restarts) or migrated from the previous format form another
-// *epoch*: the dispatcher lets none of them start before every record of the epoch before is
-// done (a barrier), since their series map to other senders.
+// Sharding: the writer (the exporter; the generator uses one shard) puts each series in shard
+// `SeriesShard(labels, shards)` (client.h) when it appends a batch (one request per shard), and a
+// record remembers its shard and the shard count. One dispatcher reads the log in order and hands
+// each record to sender `shard % senders`; a sender sends its records one at a time, in log order.
+// So every record of one series goes through one sender, in the order it was appended. Records
+// written with another shard count (the configuration changed between restarts) or migrated from
+// the previous format form another *epoch*: the dispatcher lets none of them start before every
+// record of the epoch before is done (a barrier), since their series map to other senders.
 //
 // At most `max_in_flight` records (and `max_in_flight_bytes`) are read ahead of delivery. The
 // delivered position (the end of the longest run of done records from the cursor) is handed to
@@ -17,7 +17,7 @@
 // commit interval, plus what was in flight, is sent again.
 //
 // Thread-safety: the public methods may be called from any thread. `send` runs on the sender
-// threads and must return kStopped soon after the caller begins stopping (the exporter cancels
+// threads and must return kStopped soon after the caller begins stopping (Client::Close cancels
 // its HTTP requests at the shutdown deadline).
 #pragma once
 
@@ -28,17 +28,20 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "base/thread_pool.h"
-#include "collector/exporter/prometheusremotewrite/wal.h"
+#include "remotewrite/wal.h"
 
-namespace sprout::collector::prwexporter {
+namespace sprout::remotewrite {
 
 struct WalSenderOptions {
+  // Who delivers (the start of Start()'s error text): the exporter's "prometheusremotewrite".
+  std::string name = "remotewrite";
   int senders = 1;
   int64_t max_in_flight = 300;  // `wal.buffer_size`
   uint64_t max_in_flight_bytes = 32 << 20;
@@ -130,4 +133,4 @@ class WalSender {
   std::thread committer_;
 };
 
-}  // namespace sprout::collector::prwexporter
+}  // namespace sprout::remotewrite

@@ -100,6 +100,8 @@ int32_t NativeBucketIndex(double v, int32_t schema) {
   return key;
 }
 
+namespace {
+
 // One side's populated native buckets: (index, count > 0) sorted by index. A sorted vector: a
 // series holds a few dozen buckets at most (native_histogram_max_bucket_number), a new one is
 // rare, and a lookup stays in one cache line or two.
@@ -161,6 +163,8 @@ struct NativeState {
   absl::Time last_reset;                       // creation or last reset
   std::unique_ptr<NativeExemplars> exemplars;  // native mode, from the first exemplar
 };
+
+}  // namespace
 
 struct Registry::Series {
   Labels labels;  // normalized: truncated, sorted by name

@@ -10,6 +10,7 @@
 //
 // Run: build/bin/generator_bench [--spans 1000000] [--batch 1000] [--seed 1] [--collect-every-s 15]
 //        [--expire-every-s 0] [--max-items 0] [--only span-metrics|service-graphs|both]
+//        [--histograms classic|native|both]   (the tenant's generate_native_histograms)
 #include <time.h>
 
 #include <cinttypes>
@@ -43,7 +44,14 @@ class CountingSink : public gen::SeriesSink {
     ++samples;
     exemplar_count += exemplars.size();
   }
+  void AppendNativeHistogram(std::string_view, const gen::Labels&,
+                             const gen::NativeHistogramSample&, absl::Time,
+                             absl::Span<const gen::Exemplar> exemplars, std::string_view) override {
+    ++histograms;
+    exemplar_count += exemplars.size();
+  }
   uint64_t samples = 0;
+  uint64_t histograms = 0;
   uint64_t exemplar_count = 0;
 };
 
@@ -53,6 +61,7 @@ struct Result {
   double collect_cpu_s = 0;
   int collects = 0;
   uint64_t samples = 0;
+  uint64_t histograms = 0;
   uint64_t exemplars = 0;
   gen::TenantGeneratorStats stats;
   // service graphs
@@ -65,8 +74,9 @@ struct Options {
   int batch = 1000;
   uint64_t seed = 1;
   double collect_every_s = 15;
-  double expire_every_s = 0;  // 0: only at Collect (TenantGenerator's collection loop)
-  int64_t max_items = 0;      // 0: Tempo's default (10000)
+  double expire_every_s = 0;           // 0: only at Collect (TenantGenerator's collection loop)
+  int64_t max_items = 0;               // 0: Tempo's default (10000)
+  std::string histograms = "classic";  // generate_native_histograms
 };
 
 Result Run(const std::vector<std::string>& processors, const Options& o) {
@@ -77,6 +87,7 @@ Result Run(const std::vector<std::string>& processors, const Options& o) {
   sprout::traces::GeneratorConfig config;  // Tempo's defaults
   sprout::traces::GeneratorOverrides overrides;
   overrides.processors = processors;
+  overrides.generate_native_histograms = o.histograms;
   if (o.max_items > 0) {
     config.service_graphs.max_items = o.max_items;
     overrides.service_graphs.max_items = o.max_items;
@@ -138,6 +149,7 @@ Result Run(const std::vector<std::string>& processors, const Options& o) {
   }
   r.spans = corpus.spans();
   r.samples = sink.samples;
+  r.histograms = sink.histograms;
   r.exemplars = sink.exemplar_count;
   r.stats = generator.stats();
   if (const auto* sg = generator.service_graphs()) {
@@ -160,9 +172,10 @@ void Print(const char* name, const Result& r) {
               name, r.spans, cpu, r.push_cpu_s, r.collect_cpu_s, r.collects, cpu * 1e6 / r.spans,
               r.spans / cpu);
   std::printf("%-28s received %" PRIu64 " outside_slack %" PRIu64 " active_series %" PRIu64
-              " series_limited %" PRIu64 " samples %" PRIu64 " exemplars %" PRIu64 "\n",
+              " series_limited %" PRIu64 " samples %" PRIu64 " native_histograms %" PRIu64
+              " exemplars %" PRIu64 "\n",
               "", r.stats.spans_received, r.stats.spans_outside_slack, r.stats.active_series,
-              r.stats.series_limited, r.samples, r.exemplars);
+              r.stats.series_limited, r.samples, r.histograms, r.exemplars);
   if (r.edges || r.edges_recorded)
     std::printf("%-28s edges %" PRIu64 " recorded %" PRIu64 " (completed %" PRIu64
                 ", virtual-node %" PRIu64 ") expired %" PRIu64 " dropped_spans %" PRIu64
@@ -187,6 +200,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-items", o.max_items,
                  "service_graphs.max_items (open edges); 0: Tempo's default, 10000");
   app.add_option("--only", only, "span-metrics | service-graphs | both (default: all three)");
+  app.add_option("--histograms", o.histograms,
+                 "generate_native_histograms: classic | native | both (default classic)");
   CLI11_PARSE(app, argc, argv);
   // As the sprout binary does (src/cmd/main.cc): the distribution's Abseil checks every Mutex
   // acquisition for lock-order cycles otherwise.

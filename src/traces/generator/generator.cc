@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -190,7 +191,8 @@ EnabledProcessors ParseProcessors(const std::vector<std::string>& processors) {
 }
 
 absl::StatusOr<SpanMetricsConfig> MapSpanMetricsConfig(const traces::SpanMetricsConfig& in,
-                                                       const EnabledProcessors& enabled) {
+                                                       const EnabledProcessors& enabled,
+                                                       HistogramMode mode) {
   SpanMetricsConfig out;
   out.intrinsic_dimensions.service = in.intrinsic_dimensions.service;
   out.intrinsic_dimensions.span_name = in.intrinsic_dimensions.span_name;
@@ -208,6 +210,7 @@ absl::StatusOr<SpanMetricsConfig> MapSpanMetricsConfig(const traces::SpanMetrics
   out.target_info_excluded_dimensions = in.target_info_excluded_dimensions;
   out.histogram_buckets =
       enabled.span_metrics_default_buckets ? DefaultSpanMetricsBuckets() : in.histogram_buckets;
+  out.histogram_mode = mode;
   out.count = enabled.span_metrics_count;
   out.latency = enabled.span_metrics_latency;
   out.size = enabled.span_metrics_size;
@@ -217,7 +220,8 @@ absl::StatusOr<SpanMetricsConfig> MapSpanMetricsConfig(const traces::SpanMetrics
 }
 
 absl::StatusOr<ServiceGraphConfig> MapServiceGraphConfig(const traces::ServiceGraphsConfig& in,
-                                                         const EnabledProcessors& enabled) {
+                                                         const EnabledProcessors& enabled,
+                                                         HistogramMode mode) {
   ServiceGraphConfig out;
   out.wait = in.wait;
   if (in.max_items <= 0 || in.max_items > std::numeric_limits<int>::max()) {
@@ -233,6 +237,7 @@ absl::StatusOr<ServiceGraphConfig> MapServiceGraphConfig(const traces::ServiceGr
   out.enable_messaging_system_latency_histogram = in.enable_messaging_system_latency_histogram;
   out.span_multiplier_key = in.span_multiplier_key;
   out.histogram_buckets = in.histogram_buckets;
+  out.histogram_mode = mode;
   out.request = enabled.service_graphs_request;
   out.latency = enabled.service_graphs_latency;
   out.connection_info = enabled.service_graphs_connection_info;
@@ -274,10 +279,31 @@ absl::StatusOr<std::unique_ptr<TenantGenerator>> TenantGenerator::Create(
       static_cast<size_t>(std::max<int64_t>(config.max_label_name_length, 0));
   rc.max_label_value_length =
       static_cast<size_t>(std::max<int64_t>(config.max_label_value_length, 0));
+  // generate_native_histograms: the latency histograms of both processors (Tempo passes the
+  // override to each processor's NewHistogram) and the native settings of the registry.
+  const std::optional<HistogramMode> mode =
+      ParseHistogramMode(overrides.generate_native_histograms);
+  if (!mode.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("metrics_generator: generate_native_histograms \"",
+                     overrides.generate_native_histograms, "\": expected classic, native or both"));
+  }
+  g->histogram_mode_ = *mode;
+  if (!(overrides.native_histogram_bucket_factor > 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("metrics_generator: native_histogram_bucket_factor ",
+                     overrides.native_histogram_bucket_factor, " must be greater than 1"));
+  }
+  rc.native_histogram_bucket_factor = overrides.native_histogram_bucket_factor;
+  rc.native_histogram_max_bucket_number = static_cast<uint32_t>(
+      std::min<int64_t>(std::max<int64_t>(overrides.native_histogram_max_bucket_number, 0),
+                        std::numeric_limits<uint32_t>::max()));
+  rc.native_histogram_min_reset_duration =
+      std::max(overrides.native_histogram_min_reset_duration, absl::ZeroDuration());
   g->registry_ = std::make_unique<Registry>(std::move(rc));
 
   if (g->enabled_.span_metrics) {
-    auto sm_config = MapSpanMetricsConfig(overrides.span_metrics, g->enabled_);
+    auto sm_config = MapSpanMetricsConfig(overrides.span_metrics, g->enabled_, *mode);
     if (!sm_config.ok()) return sm_config.status();
     auto sm = SpanMetricsProcessor::Create(*std::move(sm_config), g->registry_.get());
     if (!sm.ok()) {
@@ -286,7 +312,7 @@ absl::StatusOr<std::unique_ptr<TenantGenerator>> TenantGenerator::Create(
     g->span_metrics_ = *std::move(sm);
   }
   if (g->enabled_.service_graphs) {
-    auto sg_config = MapServiceGraphConfig(overrides.service_graphs, g->enabled_);
+    auto sg_config = MapServiceGraphConfig(overrides.service_graphs, g->enabled_, *mode);
     if (!sg_config.ok()) return sg_config.status();
     auto sg = ServiceGraphsProcessor::Create(*std::move(sg_config), g->registry_.get());
     if (!sg.ok()) {

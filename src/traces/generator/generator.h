@@ -99,6 +99,8 @@ class TenantGenerator {
   const EnabledProcessors& processors() const { return enabled_; }
   absl::Duration collection_interval() const { return collection_interval_; }
   absl::Duration ingestion_slack() const { return slack_; }
+  // The tenant's generate_native_histograms: the shape of every latency histogram.
+  HistogramMode histogram_mode() const { return histogram_mode_; }
 
   TenantGeneratorStats stats() const;
   // Per-processor stats; nullptr / empty when the processor is off.
@@ -113,6 +115,7 @@ class TenantGenerator {
   EnabledProcessors enabled_;
   absl::Duration collection_interval_;
   absl::Duration slack_;
+  HistogramMode histogram_mode_ = HistogramMode::kClassic;
   bool disable_collection_ = false;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<SpanMetricsProcessor> span_metrics_;

@@ -542,6 +542,136 @@ overrides:
   EXPECT_EQ(g.span_metrics()->stats().spans_filtered, 1u);
 }
 
+// The native histogram series' names (without labels).
+std::set<std::string> HistogramNames(const CollectingSink& sink) {
+  std::set<std::string> out;
+  for (const auto& h : sink.histograms) out.insert(h.series.substr(0, h.series.find('{')));
+  return out;
+}
+
+TEST(TenantGeneratorTest, NativeHistogramsFromTempoYaml) {
+  const YAML::Node root = YAML::Load(R"(
+metrics_generator:
+  processor:
+    service_graphs:
+      enable_messaging_system_latency_histogram: true
+overrides:
+  defaults:
+    metrics_generator:
+      processors: [service-graphs, span-metrics]
+      generate_native_histograms: native
+)");
+  auto decoded = traces::DecodeTracesConfig(root, traces::LocalDefaults());
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  const traces::TracesConfig& c = decoded->config;
+  auto created = TenantGenerator::Create("t", c.metrics_generator, c.generator_overrides);
+  ASSERT_TRUE(created.ok()) << created.status();
+  TenantGenerator& g = **created;
+  EXPECT_EQ(g.histogram_mode(), HistogramMode::kNative);
+  EXPECT_EQ(g.registry().config().native_histogram_bucket_factor, 1.1);
+  EXPECT_EQ(g.registry().config().native_histogram_max_bucket_number, 100u);
+  EXPECT_EQ(g.registry().config().native_histogram_min_reset_duration, absl::Minutes(15));
+  PushPair(g);
+  CollectingSink sink;
+  g.Collect(kNow, sink);
+  // No classic _bucket/_sum/_count anywhere; one native series per latency label set (the
+  // messaging histogram has no series: the edge is not a messaging one).
+  EXPECT_EQ(Names(sink, kNow), (std::set<std::string>{"traces_spanmetrics_calls_total",
+                                                      "traces_spanmetrics_size_total",
+                                                      "traces_service_graph_request_total"}));
+  EXPECT_EQ(HistogramNames(sink), (std::set<std::string>{
+                                      "traces_spanmetrics_latency",
+                                      "traces_service_graph_request_server_seconds",
+                                      "traces_service_graph_request_client_seconds",
+                                  }));
+  // Factor 1.1 → schema 3. Server span 150 ms: 8 × log2(0.15) = -21.9 → bucket -21
+  // ((0.1487, 0.1621]); client span 300 ms: 8 × log2(0.3) = -13.9 → bucket -13
+  // ((0.2973, 0.3242]).
+  const CollectedHistogram* server = sink.FindHistogram(
+      "traces_service_graph_request_server_seconds{client=\"frontend\",server=\"backend\"}");
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->histogram.schema, 3);
+  EXPECT_EQ(server->histogram.count, 1u);
+  EXPECT_DOUBLE_EQ(server->histogram.sum, 0.15);
+  ASSERT_EQ(server->histogram.positive_spans.size(), 1u);
+  EXPECT_EQ(server->histogram.positive_spans[0].offset, -21);
+  EXPECT_EQ(server->histogram.positive_spans[0].length, 1u);
+  ASSERT_EQ(server->exemplars.size(), 1u);
+  EXPECT_EQ(server->exemplars[0].trace_id, "07070707070707070707070707070707");
+  const CollectedHistogram* client = sink.FindHistogram(
+      "traces_spanmetrics_latency{service=\"frontend\",span_kind=\"SPAN_KIND_CLIENT\",span_name="
+      "\"GET /api\",status_code=\"STATUS_CODE_UNSET\"}");
+  ASSERT_NE(client, nullptr);
+  ASSERT_EQ(client->histogram.positive_spans.size(), 1u);
+  EXPECT_EQ(client->histogram.positive_spans[0].offset, -13);
+  ASSERT_EQ(client->exemplars.size(), 1u);
+  // Active series: calls 2 + size 2 + request_total 1 + 4 native latency series.
+  EXPECT_EQ(g.stats().active_series, 9u);
+}
+
+TEST(TenantGeneratorTest, NativeHistogramsBothAndTenantSettings) {
+  traces::GeneratorConfig config;
+  traces::GeneratorOverrides overrides;
+  overrides.processors = {"span-metrics-latency", "service-graphs-latency"};
+  overrides.generate_native_histograms = "both";
+  overrides.native_histogram_bucket_factor = 2;  // schema 0
+  overrides.native_histogram_max_bucket_number = 7;
+  overrides.native_histogram_min_reset_duration = absl::Minutes(5);
+  auto g = MustCreate(config, overrides);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->registry().config().native_histogram_max_bucket_number, 7u);
+  EXPECT_EQ(g->registry().config().native_histogram_min_reset_duration, absl::Minutes(5));
+  PushPair(*g);
+  CollectingSink sink;
+  g->Collect(kNow, sink);
+  EXPECT_EQ(Names(sink, kNow), (std::set<std::string>{
+                                   "traces_spanmetrics_latency_bucket",
+                                   "traces_spanmetrics_latency_count",
+                                   "traces_spanmetrics_latency_sum",
+                                   "traces_service_graph_request_server_seconds_bucket",
+                                   "traces_service_graph_request_server_seconds_count",
+                                   "traces_service_graph_request_server_seconds_sum",
+                                   "traces_service_graph_request_client_seconds_bucket",
+                                   "traces_service_graph_request_client_seconds_count",
+                                   "traces_service_graph_request_client_seconds_sum",
+                               }));
+  EXPECT_EQ(HistogramNames(sink), (std::set<std::string>{
+                                      "traces_spanmetrics_latency",
+                                      "traces_service_graph_request_server_seconds",
+                                      "traces_service_graph_request_client_seconds",
+                                  }));
+  // Schema 0: 0.15 s is in (1/8, 1/4] → bucket -2.
+  const CollectedHistogram* server = sink.FindHistogram(
+      "traces_service_graph_request_server_seconds{client=\"frontend\",server=\"backend\"}");
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->histogram.schema, 0);
+  ASSERT_EQ(server->histogram.positive_spans.size(), 1u);
+  EXPECT_EQ(server->histogram.positive_spans[0].offset, -2);
+  // Span metrics' latency series: default buckets (14) → 17 classic + 1 native, ×2 spans;
+  // service graphs: 8 bounds → 11 + 1, × 2 histograms.
+  EXPECT_EQ(g->stats().active_series, 2u * 18u + 2u * 12u);
+}
+
+TEST(TenantGeneratorTest, ClassicIsTheDefaultAndBadModesAreRefused) {
+  traces::GeneratorConfig config;
+  traces::GeneratorOverrides overrides;
+  overrides.processors = {"span-metrics"};
+  auto g = MustCreate(config, overrides);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->histogram_mode(), HistogramMode::kClassic);
+  PushPair(*g);
+  CollectingSink sink;
+  g->Collect(kNow, sink);
+  EXPECT_TRUE(sink.histograms.empty());
+  overrides.generate_native_histograms = "sparse";
+  EXPECT_EQ(TenantGenerator::Create("t", config, overrides).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  overrides.generate_native_histograms = "native";
+  overrides.native_histogram_bucket_factor = 1;
+  EXPECT_EQ(TenantGenerator::Create("t", config, overrides).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 // Ingest threads push client/server pairs (each its own trace) while a collector thread
 // collects; the final collection holds every span and every edge once.
 TEST(TenantGeneratorTest, ConcurrentPushAndCollect) {

@@ -19,15 +19,42 @@ struct CollectedSample {
   std::string exemplar_label;
 };
 
+// One native histogram sample (AppendNativeHistogram).
+struct CollectedHistogram {
+  std::string series;  // name{labels}
+  NativeHistogramSample histogram;
+  absl::Time time;
+  std::vector<Exemplar> exemplars;
+};
+
 class CollectingSink : public SeriesSink {
  public:
-  void Append(std::string_view name, const Labels& labels, double value, absl::Time time,
-              absl::Span<const Exemplar> exemplars, std::string_view exemplar_label) override {
+  static std::string SeriesText(std::string_view name, const Labels& labels) {
     std::string s = std::string(name) + "{";
     for (size_t i = 0; i < labels.size(); ++i) {
       absl::StrAppend(&s, i ? "," : "", labels[i].name, "=\"", labels[i].value, "\"");
     }
     s += "}";
+    return s;
+  }
+  void AppendNativeHistogram(std::string_view name, const Labels& labels,
+                             const NativeHistogramSample& histogram, absl::Time time,
+                             absl::Span<const Exemplar> exemplars,
+                             std::string_view exemplar_label) override {
+    histograms.push_back(
+        CollectedHistogram{SeriesText(name, labels), histogram, time,
+                           std::vector<Exemplar>(exemplars.begin(), exemplars.end())});
+  }
+  // The last native sample of `series`.
+  const CollectedHistogram* FindHistogram(const std::string& series) const {
+    for (auto it = histograms.rbegin(); it != histograms.rend(); ++it) {
+      if (it->series == series) return &*it;
+    }
+    return nullptr;
+  }
+  void Append(std::string_view name, const Labels& labels, double value, absl::Time time,
+              absl::Span<const Exemplar> exemplars, std::string_view exemplar_label) override {
+    const std::string s = SeriesText(name, labels);
     samples.push_back(CollectedSample{s, value, time,
                                       std::vector<Exemplar>(exemplars.begin(), exemplars.end()),
                                       std::string(exemplar_label)});
@@ -54,6 +81,7 @@ class CollectingSink : public SeriesSink {
     return nullptr;
   }
   std::vector<CollectedSample> samples;
+  std::vector<CollectedHistogram> histograms;
 };
 
 }  // namespace sprout::traces::generator

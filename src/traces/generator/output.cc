@@ -5,9 +5,9 @@
 
 namespace sprout::traces::generator {
 
-void WriteRequestSink::Append(std::string_view name, const Labels& labels, double value,
-                              absl::Time time, absl::Span<const Exemplar> exemplars,
-                              std::string_view exemplar_label) {
+prometheus::TimeSeries* WriteRequestSink::AddSeries(std::string_view name, const Labels& labels,
+                                                    absl::Span<const Exemplar> exemplars,
+                                                    std::string_view exemplar_label) {
   prometheus::TimeSeries* series = request_.add_timeseries();
   series->mutable_labels()->Reserve(static_cast<int>(labels.size()) + 1);
   // `__name__` at its place in byte order (before every lower-case name, after upper-case ones).
@@ -25,9 +25,6 @@ void WriteRequestSink::Append(std::string_view name, const Labels& labels, doubl
     l->set_value(label.value);
   }
   if (!name_added) add_name();
-  prometheus::Sample* sample = series->add_samples();
-  sample->set_value(value);
-  sample->set_timestamp(absl::ToUnixMillis(time));
   for (const Exemplar& e : exemplars) {
     prometheus::Exemplar* out = series->add_exemplars();
     prometheus::Label* l = out->add_labels();
@@ -36,6 +33,44 @@ void WriteRequestSink::Append(std::string_view name, const Labels& labels, doubl
     out->set_value(e.value);
     out->set_timestamp(absl::ToUnixMillis(e.time));
   }
+  return series;
+}
+
+void WriteRequestSink::Append(std::string_view name, const Labels& labels, double value,
+                              absl::Time time, absl::Span<const Exemplar> exemplars,
+                              std::string_view exemplar_label) {
+  prometheus::TimeSeries* series = AddSeries(name, labels, exemplars, exemplar_label);
+  prometheus::Sample* sample = series->add_samples();
+  sample->set_value(value);
+  sample->set_timestamp(absl::ToUnixMillis(time));
+}
+
+void WriteRequestSink::AppendNativeHistogram(std::string_view name, const Labels& labels,
+                                             const NativeHistogramSample& h, absl::Time time,
+                                             absl::Span<const Exemplar> exemplars,
+                                             std::string_view exemplar_label) {
+  prometheus::TimeSeries* series = AddSeries(name, labels, exemplars, exemplar_label);
+  prometheus::Histogram* out = series->add_histograms();
+  out->set_count_int(h.count);
+  out->set_sum(h.sum);
+  out->set_schema(h.schema);
+  out->set_zero_threshold(h.zero_threshold);
+  out->set_zero_count_int(h.zero_count);
+  for (const NativeHistogramSample::Span& s : h.negative_spans) {
+    prometheus::BucketSpan* span = out->add_negative_spans();
+    span->set_offset(s.offset);
+    span->set_length(s.length);
+  }
+  for (int64_t d : h.negative_deltas) out->add_negative_deltas(d);
+  for (const NativeHistogramSample::Span& s : h.positive_spans) {
+    prometheus::BucketSpan* span = out->add_positive_spans();
+    span->set_offset(s.offset);
+    span->set_length(s.length);
+  }
+  for (int64_t d : h.positive_deltas) out->add_positive_deltas(d);
+  // Tempo's appender leaves the counter-reset hint unknown: the receiver detects resets.
+  out->set_reset_hint(prometheus::Histogram::UNKNOWN);
+  out->set_timestamp(absl::ToUnixMillis(time));
 }
 
 prometheus::WriteRequest WriteRequestSink::Take() {

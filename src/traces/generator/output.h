@@ -35,10 +35,17 @@ class GeneratorOutput {
 // labels the given ones (already sorted by name) with `__name__` inserted at its place in byte
 // order, so the set is sorted as remote write requires, one sample
 // (milliseconds), and the exemplars (label `<exemplar_label>=<trace id>`, value, milliseconds).
+// A native histogram (AppendNativeHistogram) is one TimeSeries with one integer
+// `prometheus.Histogram` (count_int, zero_count_int, schema, zero_threshold, sum, spans and
+// deltas, reset_hint UNKNOWN, timestamp) instead of a sample, as Tempo's WAL sends it.
 class WriteRequestSink : public SeriesSink {
  public:
   void Append(std::string_view name, const Labels& labels, double value, absl::Time time,
               absl::Span<const Exemplar> exemplars, std::string_view exemplar_label) override;
+  void AppendNativeHistogram(std::string_view name, const Labels& labels,
+                             const NativeHistogramSample& histogram, absl::Time time,
+                             absl::Span<const Exemplar> exemplars,
+                             std::string_view exemplar_label) override;
 
   bool empty() const { return request_.timeseries_size() == 0; }
   size_t series() const { return static_cast<size_t>(request_.timeseries_size()); }
@@ -46,6 +53,11 @@ class WriteRequestSink : public SeriesSink {
   prometheus::WriteRequest Take();
 
  private:
+  // A new TimeSeries with the labels (and `__name__`) and the exemplars.
+  prometheus::TimeSeries* AddSeries(std::string_view name, const Labels& labels,
+                                    absl::Span<const Exemplar> exemplars,
+                                    std::string_view exemplar_label);
+
   prometheus::WriteRequest request_;
 };
 

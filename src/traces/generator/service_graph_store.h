@@ -47,6 +47,7 @@
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "traces/generator/filter_policy.h"
+#include "traces/generator/histogram_mode.h"
 #include "traces/generator/stringify.h"
 
 namespace sprout::traces::generator {
@@ -73,6 +74,8 @@ struct ServiceGraphConfig {
   // request_failed_total), -latency (the seconds histograms) and -connection-info
   // (connection_info; opt-in: Tempo enables it only when `processors` names it).
   std::vector<double> histogram_buckets = {0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8};
+  // For the processor: the three seconds histograms' shape (generate_native_histograms).
+  HistogramMode histogram_mode = HistogramMode::kClassic;
   bool request = true;
   bool latency = true;
   bool connection_info = false;

@@ -91,13 +91,14 @@ ServiceGraphsProcessor::ServiceGraphsProcessor(ServiceGraphConfig config, Regist
     request_failed_total_ = registry_->NewCounter(kServiceGraphRequestFailedTotal);
   }
   if (config_.latency) {
-    server_seconds_ =
-        registry_->NewHistogram(kServiceGraphRequestServerSeconds, config_.histogram_buckets);
-    client_seconds_ =
-        registry_->NewHistogram(kServiceGraphRequestClientSeconds, config_.histogram_buckets);
+    server_seconds_ = registry_->NewHistogram(kServiceGraphRequestServerSeconds,
+                                              config_.histogram_buckets, config_.histogram_mode);
+    client_seconds_ = registry_->NewHistogram(kServiceGraphRequestClientSeconds,
+                                              config_.histogram_buckets, config_.histogram_mode);
     if (config_.enable_messaging_system_latency_histogram) {
-      messaging_system_seconds_ = registry_->NewHistogram(
-          kServiceGraphRequestMessagingSystemSeconds, config_.histogram_buckets);
+      messaging_system_seconds_ =
+          registry_->NewHistogram(kServiceGraphRequestMessagingSystemSeconds,
+                                  config_.histogram_buckets, config_.histogram_mode);
     }
   }
   if (config_.connection_info) {

@@ -377,7 +377,9 @@ absl::StatusOr<std::unique_ptr<SpanMetricsProcessor>> SpanMetricsProcessor::Crea
     p->label_names_.push_back(p->mapping_labels_.back());
   }
   if (c.count) p->calls_ = registry->NewCounter(kCalls);
-  if (c.latency) p->latency_ = registry->NewHistogram(kLatency, c.histogram_buckets);
+  if (c.latency) {
+    p->latency_ = registry->NewHistogram(kLatency, c.histogram_buckets, c.histogram_mode);
+  }
   if (c.size) p->size_ = registry->NewCounter(kSize);
   if (c.enable_target_info) p->target_info_ = registry->NewGauge(kTargetInfo);
   return p;

@@ -57,6 +57,8 @@ struct SpanMetricsConfig {
   // Resource attributes left out of traces_target_info.
   std::vector<std::string> target_info_excluded_dimensions;
   std::vector<double> histogram_buckets = DefaultSpanMetricsBuckets();
+  // The latency histogram's shape (the tenant's generate_native_histograms).
+  HistogramMode histogram_mode = HistogramMode::kClassic;
   // Subprocessors span-metrics-count / -latency / -size.
   bool count = true;
   bool latency = true;

@@ -327,6 +327,9 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
       set_counter("sprout_metrics_generator_samples_written_total",
                   "Samples of the generator's collections handed to its output.", tenant,
                   static_cast<int64_t>(st.samples_written));
+      set_counter("sprout_metrics_generator_histograms_written_total",
+                  "Native histogram samples of the generator's collections handed to its output.",
+                  tenant, static_cast<int64_t>(st.histograms_written));
       set_counter("sprout_metrics_generator_exemplars_written_total",
                   "Exemplars of the generator's collections handed to its output.", tenant,
                   static_cast<int64_t>(st.exemplars_written));

@@ -71,17 +71,19 @@ void GeneratorService::RunOnce(absl::Time now, bool force) {
     WriteRequestSink sink;
     g.Collect(now, sink);  // expires the edges first
     if (sink.empty()) continue;
-    uint64_t samples = 0, exemplars = 0;
+    uint64_t samples = 0, exemplars = 0, histograms = 0;
     prometheus::WriteRequest request = sink.Take();
     for (const auto& ts : request.timeseries()) {
       samples += static_cast<uint64_t>(ts.samples_size());
       exemplars += static_cast<uint64_t>(ts.exemplars_size());
+      histograms += static_cast<uint64_t>(ts.histograms_size());
     }
     if (options_.output == nullptr) continue;
     absl::Status written = options_.output->Write(name, std::move(request));
     if (written.ok()) {
       t->samples_written += samples;
       t->exemplars_written += exemplars;
+      t->histograms_written += histograms;
     } else {
       ++t->write_failures;
       if (options_.on_error) options_.on_error(name, written);
@@ -142,6 +144,7 @@ std::map<std::string, GeneratorServiceTenantStats> GeneratorService::Stats() con
     }
     s.samples_written = t->samples_written;
     s.exemplars_written = t->exemplars_written;
+    s.histograms_written = t->histograms_written;
     s.write_failures = t->write_failures;
   }
   return out;

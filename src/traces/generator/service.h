@@ -57,7 +57,8 @@ struct GeneratorServiceTenantStats {
   uint64_t dropped_edges = 0;
   uint64_t samples_written = 0;  // samples handed to the output and taken
   uint64_t exemplars_written = 0;
-  uint64_t write_failures = 0;  // collections the output refused
+  uint64_t histograms_written = 0;  // native histogram samples
+  uint64_t write_failures = 0;      // collections the output refused
 };
 
 class GeneratorService {
@@ -93,6 +94,7 @@ class GeneratorService {
     absl::Time next_collect;
     uint64_t samples_written = 0;  // guarded by loop_mu_ (written by the loop only)
     uint64_t exemplars_written = 0;
+    uint64_t histograms_written = 0;
     uint64_t write_failures = 0;
   };
   Tenant* FindOrCreate(std::string_view tenant);

@@ -160,6 +160,24 @@ TEST(GeneratorServiceTest, TenantsCollectedSeparatelyEveryInterval) {
   EXPECT_EQ(stats.at("a").write_failures, 0u);
 }
 
+TEST(GeneratorServiceTest, NativeHistogramSamplesCountedApart) {
+  Fixture f;
+  f.options.overrides.generate_native_histograms = "native";
+  auto s = f.Create();
+  ASSERT_NE(s, nullptr);
+  s->PushSpans("a", Pair("frontend", "api", f.now, 1));
+  s->RunOnce(f.now + absl::Seconds(15));
+  const auto stats = s->Stats().at("a");
+  // Native latency histograms: span metrics' two (client and server span) and the edge's server
+  // and client seconds.
+  EXPECT_EQ(stats.histograms_written, 4u);
+  uint64_t histograms = 0;
+  for (const auto& [tenant, request] : f.output.writes) {
+    for (const auto& ts : request.timeseries()) histograms += ts.histograms_size();
+  }
+  EXPECT_EQ(histograms, 4u);
+}
+
 TEST(GeneratorServiceTest, EdgesExpireBetweenCollectionsIntoVirtualNodes) {
   Fixture f;
   auto s = f.Create();

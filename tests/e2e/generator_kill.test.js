@@ -3,10 +3,12 @@
 // seed's processors (service-graphs, span-metrics), `collection_interval: 1s`, `storage.path`
 // and one `storage.remote_write` entry to a receiver in this process (node's http server,
 // snappyjs + protobufjs: every request is decoded, every sample recorded) takes a steady load of
-// hand-built OTLP/HTTP client/server span pairs while it is SIGKILLed at a random moment 2–4 s
+// hand-built OTLP/HTTP client/server span pairs while it is SIGKILLed at a random moment 3–4.5 s
 // into each run and started again on the same directories, SPROUT_E2E_KILL_ITERATIONS times
 // (default 4; `make soak` runs more). In every other run the receiver answers 503, so the
-// collections of that run exist only in the WAL when the kill comes.
+// collections of that run exist only in the WAL when the kill comes; every fourth run (the third,
+// the seventh, …; accepting) is killed while the receiver holds a request it received whole but
+// has not answered.
 //
 // Each run's config differs from the others' in one external label, `life=<run>` (the WAL's
 // directory depends on the entry only, so every run opens the same WAL): a sample then says
@@ -27,6 +29,8 @@
 // - no (series, timestamp) twice with different values (a collection sent again after a restart
 //   is the same collection: at least once), and each series' values never go down over time
 //   (cumulative);
+// - the request that was never answered is sent again, whole, after the restart (the WAL is at
+//   least once: what was not acknowledged is re-sent);
 // - per delivering process, each series' timestamps never go back (delivery in WAL order).
 
 const { describe, it, before, after } = require('node:test');
@@ -71,6 +75,7 @@ class Receiver {
     this.refused = 0;
     this.garbage = []; // requests that did not decode or lacked the protocol's headers
     this.cut = 0; // requests whose body a kill cut in transit
+    this.onRequest = null; // called with the next request accepted, which is then not answered
   }
 
   async start() {
@@ -111,7 +116,17 @@ class Receiver {
         const labels = ts.labels || [];
         return { key: labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(','), labels, samples: ts.samples || [], exemplars: ts.exemplars || [] };
       });
-      this.accepted.push({ run, series });
+      const got = { run, series };
+      this.accepted.push(got);
+      if (this.onRequest) {
+        // Received whole, never answered: the test kills sprout now.
+        const hook = this.onRequest;
+        this.onRequest = null;
+        got.unanswered = true;
+        hook(got);
+        setTimeout(() => res.writeHead(204).end(), 5000);
+        return;
+      }
       res.writeHead(204).end();
     });
     req.on('close', () => {
@@ -206,7 +221,13 @@ describe(`metrics-generator remote-write WAL: kill -9 under load, ${ITERATIONS} 
     load = loadLoop();
     for (let i = 0; i < ITERATIONS; i++) {
       const current = runs[runs.length - 1];
-      await sleep(2500 + Math.floor(Math.random() * 1500));
+      if (i % 4 === 2) {
+        // An accepting run killed while a request it sent is with the receiver, unanswered.
+        await sleep(2500);
+        current.unanswered = await new Promise((resolve) => { receiver.onRequest = resolve; });
+      } else {
+        await sleep(3000 + Math.floor(Math.random() * 1500));
+      }
       Object.assign(current, await scrape());
       const exit = await server.kill();
       current.killMs = Date.now();
@@ -322,8 +343,28 @@ describe(`metrics-generator remote-write WAL: kill -9 under load, ${ITERATIONS} 
       }
     }
     t.diagnostic(`receiver: ${receiver.accepted.length} requests accepted, ${receiver.refused} refused, ${receiver.cut} cut in transit`);
-    for (const r of runs) t.diagnostic(JSON.stringify(r));
+    for (const r of runs) t.diagnostic(JSON.stringify({ ...r, unanswered: r.unanswered ? r.unanswered.series.length : undefined }));
     assert.deepEqual(problems, [], `runs ${JSON.stringify(runs)}`);
+  });
+
+  it('a request killed before its answer is sent again after the restart (at least once)', () => {
+    const killed = runs.filter((r) => r.unanswered);
+    assert.equal(killed.length, ITERATIONS > 2 ? Math.floor((ITERATIONS - 3) / 4) + 1 : 0);
+    for (const r of killed) {
+      const again = new Set();
+      for (const req of receiver.accepted) {
+        if (req.run <= r.run) continue;
+        for (const s of req.series) for (const smp of s.samples) again.add(`${s.key}@${smp.timestamp}=${smp.value || 0}`);
+      }
+      const missing = [];
+      for (const s of r.unanswered.series) {
+        for (const smp of s.samples) {
+          const k = `${s.key}@${smp.timestamp}=${smp.value || 0}`;
+          if (!again.has(k)) missing.push(k);
+        }
+      }
+      assert.deepEqual(missing.slice(0, 5), [], `run ${r.run}: ${missing.length} samples of the unanswered request not sent again by a later run`);
+    }
   });
 
   it('each process delivers every series in time order', () => {

@@ -8,7 +8,8 @@
 // (default 4; `make soak` runs more). In every other run the receiver answers 503, so the
 // collections of that run exist only in the WAL when the kill comes; every fourth run (the third,
 // the seventh, …; accepting) is killed while the receiver holds a request it received whole but
-// has not answered.
+// has not answered; after every third kill (the second, the fifth, …) the restart is itself
+// killed 20–320 ms into its start-up first.
 //
 // Each run's config differs from the others' in one external label, `life=<run>` (the WAL's
 // directory depends on the entry only, so every run opens the same WAL): a sample then says
@@ -160,6 +161,7 @@ describe(`metrics-generator remote-write WAL: kill -9 under load, ${ITERATIONS} 
   let sent = 0;
   let acked = 0;
   const runs = []; // {run, refusing, startMs, killMs, written, failures}
+  const startKills = []; // ms after spawn of each start killed during start-up
 
   async function loadLoop() {
     for (let i = 0; loading; i++) {
@@ -177,6 +179,10 @@ describe(`metrics-generator remote-write WAL: kill -9 under load, ${ITERATIONS} 
     }
   }
 
+  function writeConfigFor(life) {
+    fs.writeFileSync(server.configFile, configText.replace('life: "0"', `life: "${life}"`));
+  }
+
   async function scrape() {
     const res = await fetch(`${server.base}/metrics`);
     assert.equal(res.status, 200);
@@ -189,7 +195,7 @@ describe(`metrics-generator remote-write WAL: kill -9 under load, ${ITERATIONS} 
   }
 
   async function startRun(run, refusing) {
-    fs.writeFileSync(server.configFile, configText.replace('life: "0"', `life: "${run}"`));
+    writeConfigFor(run);
     receiver.refusing = refusing;
     receiver.run = run;
     await server.start({ timeoutMs: 30000 });
@@ -232,6 +238,15 @@ describe(`metrics-generator remote-write WAL: kill -9 under load, ${ITERATIONS} 
       const exit = await server.kill();
       current.killMs = Date.now();
       assert.equal(exit.signal, 'SIGKILL', `run ${current.run}: ${JSON.stringify(exit)}`);
+      if (i % 3 === 1) {
+        // The restart is itself killed during its start-up (WAL recovery, the output's reopening).
+        const ms = 20 + Math.floor(Math.random() * 300);
+        writeConfigFor(i + 0.5);
+        receiver.run = i + 0.5;
+        const early = await server.killDuringStart(ms);
+        assert.equal(early.signal, 'SIGKILL', `the start killed after ${ms} ms: ${JSON.stringify(early)}\n${server.log.slice(-3000)}`);
+        startKills.push(ms);
+      }
       await startRun(i + 1, (i + 1) % 2 === 1);
     }
     // The last run: accepting, some load, then a clean stop that delivers the WAL.
@@ -342,7 +357,7 @@ describe(`metrics-generator remote-write WAL: kill -9 under load, ${ITERATIONS} 
         if (during.length > 0) problems.push(`run ${r.run}: the receiver accepted its samples while refusing`);
       }
     }
-    t.diagnostic(`receiver: ${receiver.accepted.length} requests accepted, ${receiver.refused} refused, ${receiver.cut} cut in transit`);
+    t.diagnostic(`receiver: ${receiver.accepted.length} requests accepted, ${receiver.refused} refused, ${receiver.cut} cut in transit; starts killed after ${JSON.stringify(startKills)} ms`);
     for (const r of runs) t.diagnostic(JSON.stringify({ ...r, unanswered: r.unanswered ? r.unanswered.series.length : undefined }));
     assert.deepEqual(problems, [], `runs ${JSON.stringify(runs)}`);
   });

@@ -665,24 +665,29 @@ TEST(RemoteWriteOutputFaultTest, EveryAcknowledgedCollectionIsDeliveredAfterACra
 }
 
 // At least once: what was delivered after the last cursor commit is sent again after a crash
-// (with the same values), and only that.
+// (with the same values), and only that. The cursor is committed here at Close only.
 TEST(RemoteWriteOutputFaultTest, WhatWasDeliveredSinceTheLastCommitIsSentAgainAfterACrash) {
   FaultInjectionEnv env;
   TestReceiver receiver;
   const GeneratorConfig config = Config("/gen", {Entry(receiver.url(), "rw")});
   RemoteWriteOutputOptions options = EnvOptions(&env);
-  options.commit_interval = absl::Milliseconds(300);
+  options.commit_interval = absl::Hours(1);
   {
     auto output = RemoteWriteOutput::Create(config, {}, options);
     ASSERT_TRUE(output.ok()) << output.status();
     ASSERT_TRUE((*output)->Write("t", Collection(2, 1000)).ok());
-    ASSERT_TRUE(WaitFor([&] { return SampleCount(receiver) == 2; }));
-    std::this_thread::sleep_for(std::chrono::milliseconds(900));  // committed
+    ASSERT_TRUE(WaitFor([&] { return (*output)->Stats().at(0).samples_sent == 2; }));
+    (*output)->Close(absl::Now() + absl::Seconds(2));  // commits the cursor
+  }
+  {
+    auto output = RemoteWriteOutput::Create(config, {}, options);
+    ASSERT_TRUE(output.ok()) << output.status();
     ASSERT_TRUE((*output)->Write("t", Collection(2, 2000)).ok());
-    ASSERT_TRUE(WaitFor([&] { return SampleCount(receiver) == 4; }));
-    env.SimulateCrash(CrashMode::kDropUnsynced);  // before the next commit
+    ASSERT_TRUE(WaitFor([&] { return (*output)->Stats().at(0).samples_sent == 2; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // marked delivered
     ::testing::internal::CaptureStderr();
-    output->reset();  // its last commit fails: the files are gone with the machine
+    env.SimulateCrash(CrashMode::kDropUnsynced);
+    output->reset();  // its commit fails: the files are gone with the machine
     EXPECT_THAT(::testing::internal::GetCapturedStderr(),
                 HasSubstr("Committing the WAL's cursor failed"));
   }

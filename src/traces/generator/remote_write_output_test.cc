@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "remotewrite/test_receiver.h"
 #include "storage/testing.h"
+#include "traces/generator/generator_testing.h"
 #include "traces/generator/service.h"
 
 namespace sprout::traces::generator {
@@ -401,27 +402,8 @@ TEST(RemoteWriteOutputTest, AGeneratorServiceCollectionReachesTheReceiver) {
   auto service = GeneratorService::Create(options);
   ASSERT_TRUE(service.ok()) << service.status();
 
-  const absl::Time now = absl::Now();
-  const uint64_t t0 = static_cast<uint64_t>(absl::ToUnixNanos(now - absl::Seconds(1)));
-  constexpr uint64_t kMs = 1'000'000;
-  ExportTraceServiceRequest request;
-  auto add = [&](const std::string& service_name, Span::SpanKind kind, const std::string& id,
-                 const std::string& parent, uint64_t start_ms, uint64_t end_ms) {
-    auto* rs = request.add_resource_spans();
-    auto* kv = rs->mutable_resource()->add_attributes();
-    kv->set_key("service.name");
-    kv->mutable_value()->set_string_value(service_name);
-    Span* span = rs->add_scope_spans()->add_spans();
-    span->set_trace_id(std::string(16, '\x01'));
-    span->set_span_id(id);
-    span->set_parent_span_id(parent);
-    span->set_name(kind == Span::SPAN_KIND_CLIENT ? "GET /api" : "handle");
-    span->set_kind(kind);
-    span->set_start_time_unix_nano(t0 + start_ms * kMs);
-    span->set_end_time_unix_nano(t0 + end_ms * kMs);
-  };
-  add("frontend", Span::SPAN_KIND_CLIENT, std::string(8, 'c'), "", 0, 300);
-  add("api", Span::SPAN_KIND_SERVER, std::string(8, 's'), std::string(8, 'c'), 100, 250);
+  const ExportTraceServiceRequest request =
+      ClientServerPair("frontend", "api", absl::Now() - absl::Seconds(1), '\x01');
   (*service)->PushSpans("acme", request);
   // Stop: a last collection, then the output drains until the deadline.
   (*service)->Stop(absl::Now() + absl::Seconds(10));

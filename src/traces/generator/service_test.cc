@@ -8,17 +8,14 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "traces/generator/generator_testing.h"
 
 namespace sprout::traces::generator {
 namespace {
 
 using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
-using opentelemetry::proto::common::v1::KeyValue;
-using opentelemetry::proto::trace::v1::ResourceSpans;
-using opentelemetry::proto::trace::v1::Span;
 
 const absl::Time kStart = absl::FromUnixSeconds(1'700'000'000);
-constexpr uint64_t kMs = 1'000'000;
 
 // Records every Write; fails while `fail` is set.
 class RecordingOutput : public GeneratorOutput {
@@ -56,32 +53,10 @@ class RecordingOutput : public GeneratorOutput {
 };
 
 // One trace: `client_service` CLIENT span (0–300 ms) → `server_service` SERVER span (100–250 ms),
-// ending `ago` before `now`.
+// starting 1 s before `now`.
 ExportTraceServiceRequest Pair(const std::string& client_service, const std::string& server_service,
                                absl::Time now, char id) {
-  ExportTraceServiceRequest req;
-  const uint64_t t0 = static_cast<uint64_t>(absl::ToUnixNanos(now)) - 1000 * kMs;
-  auto add = [&](const std::string& service, Span::SpanKind kind, const std::string& span_id,
-                 const std::string& parent, uint64_t start_ms, uint64_t end_ms) {
-    ResourceSpans* rs = req.add_resource_spans();
-    KeyValue* kv = rs->mutable_resource()->add_attributes();
-    kv->set_key("service.name");
-    kv->mutable_value()->set_string_value(service);
-    Span* s = rs->add_scope_spans()->add_spans();
-    s->set_trace_id(std::string(16, id));
-    s->set_span_id(span_id);
-    s->set_parent_span_id(parent);
-    s->set_name(kind == Span::SPAN_KIND_CLIENT ? "call" : "handle");
-    s->set_kind(kind);
-    s->set_start_time_unix_nano(t0 + start_ms * kMs);
-    s->set_end_time_unix_nano(t0 + end_ms * kMs);
-  };
-  if (!client_service.empty()) {
-    add(client_service, Span::SPAN_KIND_CLIENT, std::string(8, 'c'), "", 0, 300);
-  }
-  add(server_service, Span::SPAN_KIND_SERVER, std::string(8, 's'),
-      client_service.empty() ? "" : std::string(8, 'c'), 100, 250);
-  return req;
+  return ClientServerPair(client_service, server_service, now - absl::Seconds(1), id);
 }
 
 struct Fixture {

@@ -433,25 +433,22 @@ TEST(RemoteWriteOutputTest, AGeneratorServiceCollectionReachesTheReceiver) {
       }
     }
   }
-  const std::string frontend_calls =
-      "traces_spanmetrics_calls_total{service=frontend,span_kind=SPAN_KIND_CLIENT,"
-      "span_name=GET /api,status_code=STATUS_CODE_UNSET}";
-  ASSERT_TRUE(last.count(frontend_calls)) << last.size();
-  EXPECT_EQ(last[frontend_calls].second, 1);
-  const std::string api_calls =
-      "traces_spanmetrics_calls_total{service=api,span_kind=SPAN_KIND_SERVER,span_name=handle,"
-      "status_code=STATUS_CODE_UNSET}";
-  ASSERT_TRUE(last.count(api_calls));
-  EXPECT_EQ(last[api_calls].second, 1);
-  const std::string edge = "traces_service_graph_request_total{client=frontend,server=api}";
-  ASSERT_TRUE(last.count(edge));
-  EXPECT_EQ(last[edge].second, 1);
-  // 0.3 s falls in the bucket le=0.512 (the one after 0.256); its exemplar is the trace.
+  // The series with their last value: one call each side, one edge; 0.3 s falls in the bucket
+  // le=0.512 (the one after 0.256), whose exemplar is the trace.
   const std::string bucket =
       "traces_spanmetrics_latency_bucket{le=0.512,service=frontend,span_kind=SPAN_KIND_CLIENT,"
       "span_name=GET /api,status_code=STATUS_CODE_UNSET}";
-  ASSERT_TRUE(last.count(bucket));
-  EXPECT_EQ(last[bucket].second, 1);
+  for (const std::string& series : {
+           std::string("traces_spanmetrics_calls_total{service=frontend,span_kind=SPAN_KIND_CLIENT,"
+                       "span_name=GET /api,status_code=STATUS_CODE_UNSET}"),
+           std::string("traces_spanmetrics_calls_total{service=api,span_kind=SPAN_KIND_SERVER,"
+                       "span_name=handle,status_code=STATUS_CODE_UNSET}"),
+           std::string("traces_service_graph_request_total{client=frontend,server=api}"),
+           bucket,
+       }) {
+    ASSERT_TRUE(last.count(series)) << series << " not among " << last.size() << " series";
+    EXPECT_EQ(last[series].second, 1) << series;
+  }
   EXPECT_EQ(exemplars[bucket], "traceID=01010101010101010101010101010101 0.3");
   // Everything written was delivered.
   const RemoteWriteEndpointStats stats = (*output)->Stats().at(0);

@@ -92,7 +92,7 @@ class GeneratorService {
   struct Tenant {
     std::unique_ptr<TenantGenerator> generator;
     absl::Time next_collect;
-    uint64_t samples_written = 0;  // guarded by loop_mu_ (written by the loop only)
+    uint64_t samples_written = 0;  // these four: guarded by run_mu_ (written by RunOnce)
     uint64_t exemplars_written = 0;
     uint64_t histograms_written = 0;
     uint64_t write_failures = 0;

@@ -209,5 +209,46 @@ TEST(GeneratorServiceTest, LoopThreadCollectsOnTheRealClock) {
   s->Stop(absl::Now());
 }
 
+// Pushes from several threads into two tenants while another thread collects and reads the
+// stats: every span is counted once, and the last collection carries every call.
+TEST(GeneratorServiceTest, ConcurrentPushesCollectionsAndStatsLoseNothing) {
+  Fixture f(std::vector<std::string>{"span-metrics"});
+  auto s = f.Create();
+  ASSERT_NE(s, nullptr);
+  constexpr int kThreadsPerTenant = 2;
+  constexpr int kPushes = 200;  // per thread, one client → server pair each
+  std::atomic<bool> pushing{true};
+  std::thread collector([&] {
+    while (pushing) {
+      s->RunOnce(f.now, /*force=*/true);
+      (void)s->Stats();
+    }
+  });
+  std::vector<std::thread> pushers;
+  for (const std::string tenant : {"a", "b"}) {
+    for (int i = 0; i < kThreadsPerTenant; ++i) {
+      pushers.emplace_back([&s, &f, tenant] {
+        for (int n = 0; n < kPushes; ++n) {
+          s->PushSpans(tenant, Pair("frontend", "api", f.now, static_cast<char>(n)));
+        }
+      });
+    }
+  }
+  for (std::thread& t : pushers) t.join();
+  pushing = false;
+  collector.join();
+  s->RunOnce(f.now, /*force=*/true);
+  const auto stats = s->Stats();
+  const std::string frontend_calls =
+      "__name__=traces_spanmetrics_calls_total,service=frontend,span_kind=SPAN_KIND_CLIENT,"
+      "span_name=GET /api,status_code=STATUS_CODE_UNSET,";
+  for (const std::string tenant : {"a", "b"}) {
+    ASSERT_TRUE(stats.count(tenant)) << tenant;
+    EXPECT_EQ(stats.at(tenant).generator.spans_received, 2u * kThreadsPerTenant * kPushes);
+    EXPECT_EQ(f.output.Last(tenant)[frontend_calls], kThreadsPerTenant * kPushes) << tenant;
+  }
+  EXPECT_TRUE(f.errors.empty());
+}
+
 }  // namespace
 }  // namespace sprout::traces::generator

@@ -15,7 +15,8 @@
 // next one carries the counters' new totals, as Tempo's remote-write storage drops nothing it
 // accepted, but cannot re-send a collection that its WAL refused).
 //
-// Thread-safety: PushSpans from any number of threads; the rest from one thread.
+// Thread-safety: PushSpans and Stats from any number of threads; RunOnce is serialised (Stats
+// waits for a collection in progress); Start and Stop from one thread.
 #pragma once
 
 #include <condition_variable>

@@ -1,6 +1,9 @@
 #include "traces/generator/service.h"
 
 #include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <string>
@@ -21,6 +24,7 @@ const absl::Time kStart = absl::FromUnixSeconds(1'700'000'000);
 class RecordingOutput : public GeneratorOutput {
  public:
   absl::Status Write(std::string_view tenant, prometheus::WriteRequest request) override {
+    if (on_write) on_write();
     std::lock_guard<std::mutex> lock(mu);
     if (fail) return absl::UnavailableError("the WAL is full");
     writes.emplace_back(std::string(tenant), std::move(request));
@@ -46,6 +50,7 @@ class RecordingOutput : public GeneratorOutput {
     std::lock_guard<std::mutex> lock(mu);
     return writes.size();
   }
+  std::function<void()> on_write;  // called first in every Write (e.g. to hold it)
   std::mutex mu;
   bool fail = false;
   std::atomic<bool> closed{false};
@@ -248,6 +253,31 @@ TEST(GeneratorServiceTest, ConcurrentPushesCollectionsAndStatsLoseNothing) {
     EXPECT_EQ(f.output.Last(tenant)[frontend_calls], kThreadsPerTenant * kPushes) << tenant;
   }
   EXPECT_TRUE(f.errors.empty());
+}
+
+// A scrape's Stats does not wait for a collection whose Write is slow (a WAL on a slow disk).
+TEST(GeneratorServiceTest, StatsDoNotWaitForACollectionInProgress) {
+  Fixture f;
+  std::promise<void> write_entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  f.output.on_write = [&write_entered, released] {
+    write_entered.set_value();
+    released.wait();
+  };
+  auto s = f.Create();
+  ASSERT_NE(s, nullptr);
+  s->PushSpans("a", Pair("frontend", "api", f.now, 1));
+  std::thread collector([&] { s->RunOnce(f.now, /*force=*/true); });
+  write_entered.get_future().wait();
+  auto stats = std::async(std::launch::async, [&] { return s->Stats(); });
+  const bool answered = stats.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  release.set_value();
+  collector.join();
+  ASSERT_TRUE(answered) << "Stats waited for the collection's Write";
+  EXPECT_EQ(stats.get().at("a").generator.spans_received, 2u);
+  EXPECT_EQ(s->Stats().at("a").write_failures, 0u);
+  EXPECT_GT(s->Stats().at("a").samples_written, 0u);
 }
 
 }  // namespace

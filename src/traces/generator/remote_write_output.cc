@@ -41,31 +41,31 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const std::s
   return std::string(absl::StripAsciiWhitespace(buffer.str()));
 }
 
+// A secret written inline, or read from `file` when one is set (the file wins).
+absl::StatusOr<std::string> Secret(const std::string& value, const std::string& file,
+                                   const std::string& what) {
+  if (file.empty()) return value;
+  return ReadSecretFile(file, what);
+}
+
 // The Authorization header of an entry ("" when it has no credentials).
 absl::StatusOr<std::string> Authorization(const traces::RemoteWriteConfig& rw) {
   if (!rw.basic_auth_username.empty() || !rw.basic_auth_password.empty() ||
       !rw.basic_auth_password_file.empty()) {
-    std::string password = rw.basic_auth_password;
-    if (!rw.basic_auth_password_file.empty()) {
-      absl::StatusOr<std::string> read =
-          ReadSecretFile(rw.basic_auth_password_file, "basic_auth.password_file");
-      if (!read.ok()) return read.status();
-      password = *read;
-    }
+    absl::StatusOr<std::string> password =
+        Secret(rw.basic_auth_password, rw.basic_auth_password_file, "basic_auth.password_file");
+    if (!password.ok()) return password.status();
     return absl::StrCat("Basic ",
-                        absl::Base64Escape(absl::StrCat(rw.basic_auth_username, ":", password)));
+                        absl::Base64Escape(absl::StrCat(rw.basic_auth_username, ":", *password)));
   }
   if (!rw.authorization_credentials.empty() || !rw.authorization_credentials_file.empty()) {
-    std::string credentials = rw.authorization_credentials;
-    if (!rw.authorization_credentials_file.empty()) {
-      absl::StatusOr<std::string> read =
-          ReadSecretFile(rw.authorization_credentials_file, "authorization.credentials_file");
-      if (!read.ok()) return read.status();
-      credentials = *read;
-    }
+    absl::StatusOr<std::string> credentials =
+        Secret(rw.authorization_credentials, rw.authorization_credentials_file,
+               "authorization.credentials_file");
+    if (!credentials.ok()) return credentials.status();
     const std::string type =
         rw.authorization_type.empty() ? std::string("Bearer") : rw.authorization_type;
-    return absl::StrCat(type, " ", credentials);
+    return absl::StrCat(type, " ", *credentials);
   }
   return std::string();
 }

@@ -180,7 +180,9 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
   // the generator is off.
   std::unique_ptr<traces::generator::RemoteWriteOutput> generator_output;
   traces::GeneratorOverrides generator_overrides = config.generator_overrides;
-  if (!generator_overrides.processors.empty()) {
+  const traces::generator::EnabledProcessors enabled =
+      traces::generator::ParseProcessors(generator_overrides.processors);
+  if (enabled.span_metrics || enabled.service_graphs) {  // not for local-blocks / host-info alone
     traces::generator::RemoteWriteOutputOptions output_options;
     output_options.logger = logger;
     output_options.user_agent = std::string("sprout/") + SPROUT_VERSION;

@@ -236,7 +236,6 @@ absl::StatusOr<std::unique_ptr<RemoteWriteOutput>> RemoteWriteOutput::Create(
           has_wal = has_wal || (wal_dir.ok() && *wal_dir);
         }
         if (!has_wal || tenant.empty() || !net::ValidateTenantId(tenant).ok()) continue;
-        std::lock_guard<std::mutex> lock(output->mu_);
         absl::StatusOr<Tenant*> opened = output->GetOrOpenTenant(tenant);
         if (!opened.ok()) return opened.status();
       }
@@ -358,7 +357,18 @@ absl::StatusOr<std::unique_ptr<RemoteWriteOutput::Endpoint>> RemoteWriteOutput::
 
 absl::StatusOr<RemoteWriteOutput::Tenant*> RemoteWriteOutput::GetOrOpenTenant(
     std::string_view tenant) {
-  if (auto it = tenants_.find(tenant); it != tenants_.end()) return it->second.get();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = tenants_.find(tenant); it != tenants_.end()) return it->second.get();
+  }
+  // Opening (directory scan, WAL recovery, sender threads) runs outside mu_, so that Stats (a
+  // /metrics scrape) and other tenants' Writes do not wait for it; open_mu_ makes one open at a
+  // time, so a tenant's WALs are never opened twice.
+  std::lock_guard<std::mutex> open_lock(open_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = tenants_.find(tenant); it != tenants_.end()) return it->second.get();
+  }
   auto opened = std::make_unique<Tenant>();
   for (size_t i = 0; i < config_.remote_write.size(); ++i) {
     absl::StatusOr<std::unique_ptr<Endpoint>> endpoint = OpenEndpoint(std::string(tenant), i);
@@ -369,6 +379,7 @@ absl::StatusOr<RemoteWriteOutput::Tenant*> RemoteWriteOutput::GetOrOpenTenant(
     opened->endpoints.push_back(std::move(*endpoint));
   }
   Tenant* out = opened.get();
+  std::lock_guard<std::mutex> lock(mu_);
   tenants_.emplace(std::string(tenant), std::move(opened));
   return out;
 }
@@ -377,16 +388,25 @@ absl::Status RemoteWriteOutput::Write(std::string_view tenant, prometheus::Write
   // The tenant names a directory: Tempo's rule (not empty), and dskit's tenant ID characters.
   if (tenant.empty()) return absl::InvalidArgumentError("tenant cannot be empty");
   RETURN_IF_ERROR(net::ValidateTenantId(tenant));
-  Tenant* t = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return absl::FailedPreconditionError("the remote-write output is closed");
     if (config_.remote_write.empty()) return absl::OkStatus();
-    absl::StatusOr<Tenant*> opened = GetOrOpenTenant(tenant);
-    if (!opened.ok()) return opened.status();
-    t = *opened;
-    ++writers_;
+    ++writers_;  // Close waits for this Write (and the tenant it may open) to finish
   }
+  const auto done = [this] {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --writers_;
+    }
+    writers_cv_.notify_all();
+  };
+  absl::StatusOr<Tenant*> opened = GetOrOpenTenant(tenant);
+  if (!opened.ok()) {
+    done();
+    return opened.status();
+  }
+  Tenant* t = *opened;
   remotewrite::EncodeOptions encode;
   encode.max_series = options_.max_series_per_request;
   remotewrite::Encoded encoded = remotewrite::Encode(request, encode);
@@ -420,11 +440,7 @@ absl::Status RemoteWriteOutput::Write(std::string_view tenant, prometheus::Write
     ep->histograms_written.fetch_add(counts.histograms, std::memory_order_relaxed);
     ep->wal_bytes_written.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed);
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    --writers_;
-  }
-  writers_cv_.notify_all();
+  done();
   return result;
 }
 

@@ -180,7 +180,9 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
   // the generator is off.
   std::unique_ptr<traces::generator::RemoteWriteOutput> generator_output;
   traces::GeneratorOverrides generator_overrides = config.generator_overrides;
-  if (!generator_overrides.processors.empty()) {
+  const traces::generator::EnabledProcessors enabled =
+      traces::generator::ParseProcessors(generator_overrides.processors);
+  if (enabled.span_metrics || enabled.service_graphs) {  // not for local-blocks / host-info alone
     traces::generator::RemoteWriteOutputOptions output_options;
     output_options.logger = logger;
     output_options.user_agent = std::string("sprout/") + SPROUT_VERSION;
@@ -254,148 +256,128 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
   const auto refresh_flush_metrics = [&registry, &store, &compactor, &flush_metrics_mu, &generator,
                                       &generator_output, &config] {
     std::lock_guard<std::mutex> lock(flush_metrics_mu);
-    const auto set_counter = [&registry](const char* name, const char* help,
-                                         const std::string& tenant, int64_t value) {
-      Counter* c = registry.GetCounter(name, help, {{"tenant", tenant}});
-      c->Add(static_cast<double>(value) - c->value());  // the store's counters only grow
+    // The store's, the generator's, its output's and the compactor's counters only grow: each
+    // scrape raises the registry's counter to the total.
+    const auto set_total = [&registry](const char* name, const char* help,
+                                       const MetricLabels& labels, auto total) {
+      Counter* c = registry.GetCounter(name, help, labels);
+      c->Add(static_cast<double>(total) - c->value());
+    };
+    const auto set_gauge = [&registry](const char* name, const char* help,
+                                       const MetricLabels& labels, auto value) {
+      registry.GetGauge(name, help, labels)->Set(static_cast<double>(value));
     };
     for (const auto& [tenant, st] : store.Stats()) {
-      registry
-          .GetGauge("tempo_ingester_live_traces", "The current number of live traces per tenant.",
-                    {{"tenant", tenant}})
-          ->Set(static_cast<double>(st.live_traces));
-      registry
-          .GetGauge("sprout_traces_pending_traces",
-                    "Traces cut from the live set and waiting for a block (or being flushed).",
-                    {{"tenant", tenant}})
-          ->Set(static_cast<double>(st.pending_traces + st.flushing_traces));
-      set_counter("tempo_ingester_blocks_flushed_total", "The total number of blocks flushed.",
-                  tenant, st.blocks_flushed);
-      set_counter("tempo_ingester_failed_flushes_total", "The total number of failed flushes.",
-                  tenant, st.flush_failures);
-      set_counter("sprout_traces_flushed_bytes_total",
-                  "The OTLP bytes of the traces flushed to blocks.", tenant, st.bytes_flushed);
-      set_counter("sprout_traces_flushed_traces_total", "The traces flushed to blocks.", tenant,
-                  st.traces_flushed);
-      set_counter("sprout_traces_block_bytes_written_total",
-                  "The bytes of the blocks the flushes wrote (data, index, bloom).", tenant,
-                  st.block_bytes_written);
-      registry
-          .GetGauge("tempodb_blocklist_length", "Total number of blocks per tenant.",
-                    {{"tenant", tenant}})
-          ->Set(static_cast<double>(st.blocks));
-      registry
-          .GetGauge("sprout_traces_block_bytes",
-                    "The bytes of the tenant's blocks (data, index, bloom).", {{"tenant", tenant}})
-          ->Set(static_cast<double>(st.block_bytes));
+      const MetricLabels labels = {{"tenant", tenant}};
+      set_gauge("tempo_ingester_live_traces", "The current number of live traces per tenant.",
+                labels, st.live_traces);
+      set_gauge("sprout_traces_pending_traces",
+                "Traces cut from the live set and waiting for a block (or being flushed).", labels,
+                st.pending_traces + st.flushing_traces);
+      set_total("tempo_ingester_blocks_flushed_total", "The total number of blocks flushed.",
+                labels, st.blocks_flushed);
+      set_total("tempo_ingester_failed_flushes_total", "The total number of failed flushes.",
+                labels, st.flush_failures);
+      set_total("sprout_traces_flushed_bytes_total",
+                "The OTLP bytes of the traces flushed to blocks.", labels, st.bytes_flushed);
+      set_total("sprout_traces_flushed_traces_total", "The traces flushed to blocks.", labels,
+                st.traces_flushed);
+      set_total("sprout_traces_block_bytes_written_total",
+                "The bytes of the blocks the flushes wrote (data, index, bloom).", labels,
+                st.block_bytes_written);
+      set_gauge("tempodb_blocklist_length", "Total number of blocks per tenant.", labels,
+                st.blocks);
+      set_gauge("sprout_traces_block_bytes",
+                "The bytes of the tenant's blocks (data, index, bloom).", labels, st.block_bytes);
     }
     for (const auto& [tenant, st] : (*generator)->Stats()) {
-      set_counter("tempo_metrics_generator_spans_received_total",
-                  "The total number of spans received per tenant", tenant,
-                  static_cast<int64_t>(st.generator.spans_received));
-      {
-        Counter* c = registry.GetCounter(
-            "tempo_metrics_generator_spans_discarded_total",
-            "The total number of discarded spans received per tenant",
-            {{"tenant", tenant}, {"reason", "outside_metrics_ingestion_slack"}});
-        c->Add(static_cast<double>(st.generator.spans_outside_slack) - c->value());
-      }
-      registry
-          .GetGauge("tempo_metrics_generator_registry_active_series",
-                    "The active series per tenant", {{"tenant", tenant}})
-          ->Set(static_cast<double>(st.generator.active_series));
-      registry
-          .GetGauge("tempo_metrics_generator_registry_max_active_series",
-                    "The maximum active series per tenant", {{"tenant", tenant}})
-          ->Set(static_cast<double>(config.generator_overrides.max_active_series));
-      set_counter("tempo_metrics_generator_registry_series_limited_total",
-                  "The total number of series not added because of limits", tenant,
-                  static_cast<int64_t>(st.generator.series_limited));
-      set_counter("tempo_metrics_generator_registry_series_removed_total",
-                  "The total number of series removed as stale", tenant,
-                  static_cast<int64_t>(st.generator.series_removed));
-      set_counter("tempo_metrics_generator_processor_service_graphs_edges",
-                  "Total number of unique edges", tenant, static_cast<int64_t>(st.edges));
-      set_counter("tempo_metrics_generator_processor_service_graphs_expired_edges",
-                  "Total number of expired edges", tenant, static_cast<int64_t>(st.expired_edges));
-      set_counter("tempo_metrics_generator_processor_service_graphs_dropped_spans",
-                  "Number of spans dropped when trying to add edges", tenant,
-                  static_cast<int64_t>(st.dropped_spans));
-      set_counter("tempo_metrics_generator_processor_service_graphs_dropped_edges_total",
-                  "Number of edges dropped because one of their spans was dropped", tenant,
-                  static_cast<int64_t>(st.dropped_edges));
-      set_counter("sprout_metrics_generator_samples_written_total",
-                  "Samples of the generator's collections handed to its output.", tenant,
-                  static_cast<int64_t>(st.samples_written));
-      set_counter("sprout_metrics_generator_histograms_written_total",
-                  "Native histogram samples of the generator's collections handed to its output.",
-                  tenant, static_cast<int64_t>(st.histograms_written));
-      set_counter("sprout_metrics_generator_exemplars_written_total",
-                  "Exemplars of the generator's collections handed to its output.", tenant,
-                  static_cast<int64_t>(st.exemplars_written));
-      set_counter("sprout_metrics_generator_write_failures_total",
-                  "Collections the generator's output refused (the next carries the totals).",
-                  tenant, static_cast<int64_t>(st.write_failures));
+      const MetricLabels labels = {{"tenant", tenant}};
+      set_total("tempo_metrics_generator_spans_received_total",
+                "The total number of spans received per tenant", labels,
+                st.generator.spans_received);
+      set_total("tempo_metrics_generator_spans_discarded_total",
+                "The total number of discarded spans received per tenant",
+                {{"tenant", tenant}, {"reason", "outside_metrics_ingestion_slack"}},
+                st.generator.spans_outside_slack);
+      set_gauge("tempo_metrics_generator_registry_active_series", "The active series per tenant",
+                labels, st.generator.active_series);
+      set_gauge("tempo_metrics_generator_registry_max_active_series",
+                "The maximum active series per tenant", labels,
+                config.generator_overrides.max_active_series);
+      set_total("tempo_metrics_generator_registry_series_limited_total",
+                "The total number of series not added because of limits", labels,
+                st.generator.series_limited);
+      set_total("tempo_metrics_generator_registry_series_removed_total",
+                "The total number of series removed as stale", labels, st.generator.series_removed);
+      set_total("tempo_metrics_generator_processor_service_graphs_edges",
+                "Total number of unique edges", labels, st.edges);
+      set_total("tempo_metrics_generator_processor_service_graphs_expired_edges",
+                "Total number of expired edges", labels, st.expired_edges);
+      set_total("tempo_metrics_generator_processor_service_graphs_dropped_spans",
+                "Number of spans dropped when trying to add edges", labels, st.dropped_spans);
+      set_total("tempo_metrics_generator_processor_service_graphs_dropped_edges_total",
+                "Number of edges dropped because one of their spans was dropped", labels,
+                st.dropped_edges);
+      set_total("sprout_metrics_generator_samples_written_total",
+                "Samples of the generator's collections handed to its output.", labels,
+                st.samples_written);
+      set_total("sprout_metrics_generator_histograms_written_total",
+                "Native histogram samples of the generator's collections handed to its output.",
+                labels, st.histograms_written);
+      set_total("sprout_metrics_generator_exemplars_written_total",
+                "Exemplars of the generator's collections handed to its output.", labels,
+                st.exemplars_written);
+      set_total("sprout_metrics_generator_write_failures_total",
+                "Collections the generator's output refused (the next carries the totals).", labels,
+                st.write_failures);
     }
     if (generator_output != nullptr) {
       for (const auto& e : generator_output->Stats()) {
         const MetricLabels labels = {
             {"tenant", e.tenant}, {"remote_name", e.remote_name}, {"url", e.url}};
-        const auto set = [&registry, &labels](const char* name, const char* help, double value) {
-          Counter* c = registry.GetCounter(name, help, labels);
-          c->Add(value - c->value());  // the output's counters only grow
-        };
-        set("prometheus_remote_storage_samples_total",
-            "Total number of samples sent to remote storage.", static_cast<double>(e.samples_sent));
-        set("prometheus_remote_storage_exemplars_total",
-            "Total number of exemplars sent to remote storage.",
-            static_cast<double>(e.exemplars_sent));
-        set("prometheus_remote_storage_histograms_total",
-            "Total number of histograms sent to remote storage.",
-            static_cast<double>(e.histograms_sent));
-        set("sprout_metrics_generator_remote_write_requests_total",
-            "Remote-write requests sent (whatever the answer).",
-            static_cast<double>(e.requests_sent));
-        set("sprout_metrics_generator_remote_write_requests_failed_total",
-            "Remote-write attempts that failed (retried unless dropped).",
-            static_cast<double>(e.requests_failed));
-        set("sprout_metrics_generator_remote_write_requests_dropped_total",
-            "Remote-write requests refused for good by the receiver (4xx).",
-            static_cast<double>(e.requests_dropped));
-        set("sprout_metrics_generator_wal_writes_failed_total",
-            "Collections that could not be appended to the remote-write WAL.",
-            static_cast<double>(e.wal_writes_failed));
-        registry
-            .GetGauge("sprout_metrics_generator_wal_size_bytes",
-                      "Bytes of the remote-write WAL's segment files.", labels)
-            ->Set(static_cast<double>(e.wal_size_bytes));
+        set_total("prometheus_remote_storage_samples_total",
+                  "Total number of samples sent to remote storage.", labels, e.samples_sent);
+        set_total("prometheus_remote_storage_exemplars_total",
+                  "Total number of exemplars sent to remote storage.", labels, e.exemplars_sent);
+        set_total("prometheus_remote_storage_histograms_total",
+                  "Total number of histograms sent to remote storage.", labels, e.histograms_sent);
+        set_total("sprout_metrics_generator_remote_write_requests_total",
+                  "Remote-write requests sent (whatever the answer).", labels, e.requests_sent);
+        set_total("sprout_metrics_generator_remote_write_requests_failed_total",
+                  "Remote-write attempts that failed (retried unless dropped).", labels,
+                  e.requests_failed);
+        set_total("sprout_metrics_generator_remote_write_requests_dropped_total",
+                  "Remote-write requests refused for good by the receiver (4xx).", labels,
+                  e.requests_dropped);
+        set_total("sprout_metrics_generator_wal_writes_failed_total",
+                  "Collections that could not be appended to the remote-write WAL.", labels,
+                  e.wal_writes_failed);
+        set_gauge("sprout_metrics_generator_wal_size_bytes",
+                  "Bytes of the remote-write WAL's segment files.", labels, e.wal_size_bytes);
       }
     }
     const traces::compact::CompactorStats cs = compactor.stats();
-    const auto set_total = [&registry](const char* name, const char* help, uint64_t value) {
-      Counter* c = registry.GetCounter(name, help, {});
-      c->Add(static_cast<double>(value) - c->value());  // the compactor's counters only grow
-    };
-    set_total("sprout_traces_compaction_cycles_total", "Compaction and retention cycles run.",
+    set_total("sprout_traces_compaction_cycles_total", "Compaction and retention cycles run.", {},
               cs.cycles);
-    set_total("sprout_traces_compactions_total", "Compaction jobs finished.", cs.compactions);
-    set_total("tempodb_compaction_blocks_total", "Total number of blocks compacted.",
+    set_total("sprout_traces_compactions_total", "Compaction jobs finished.", {}, cs.compactions);
+    set_total("tempodb_compaction_blocks_total", "Total number of blocks compacted.", {},
               cs.blocks_compacted);
-    set_total("sprout_traces_compaction_blocks_written_total", "Blocks written by compaction.",
+    set_total("sprout_traces_compaction_blocks_written_total", "Blocks written by compaction.", {},
               cs.blocks_written);
     set_total("tempodb_compaction_objects_written_total",
-              "Total number of objects written to backend during compaction.", cs.objects_written);
+              "Total number of objects written to backend during compaction.", {},
+              cs.objects_written);
     set_total("tempodb_compaction_objects_combined_total",
-              "Total number of objects combined during compaction.", cs.objects_combined);
+              "Total number of objects combined during compaction.", {}, cs.objects_combined);
     set_total("tempodb_compaction_bytes_written_total",
-              "Total number of bytes written to backend during compaction.", cs.bytes_written);
+              "Total number of bytes written to backend during compaction.", {}, cs.bytes_written);
     set_total("tempodb_compaction_errors_total",
-              "Total number of errors occurring during compaction.", cs.compaction_failures);
+              "Total number of errors occurring during compaction.", {}, cs.compaction_failures);
     set_total("tempodb_retention_marked_for_deletion_total",
-              "Total number of blocks marked for deletion.", cs.retention_marked);
-    set_total("tempodb_retention_deleted_total", "Total number of blocks deleted.",
+              "Total number of blocks marked for deletion.", {}, cs.retention_marked);
+    set_total("tempodb_retention_deleted_total", "Total number of blocks deleted.", {},
               cs.blocks_deleted);
-    set_total("tempodb_retention_errors_total", "Total number of times retention errored.",
+    set_total("tempodb_retention_errors_total", "Total number of times retention errored.", {},
               cs.delete_failures);
   };
   net::RouteOptions metrics_route;

@@ -1,11 +1,17 @@
 // Test helper: a remote-write receiver on sprout's own HTTP server (in-process, real sockets)
 // that decodes what it gets (snappy + protobuf), keeps every request with its headers, and
-// answers with the status the test chooses. Header-only; for tests of remotewrite's users.
+// answers with the status the test chooses. Like Prometheus, it checks that every series'
+// samples arrive in time order (and records each violation). A gate can hold requests in the
+// handler until released. Header-only; for tests of remotewrite and its users (the
+// prometheusremotewrite exporter, the traces metrics-generator).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,11 +47,12 @@ class TestReceiver {
     }
   };
 
-  // Listens on 127.0.0.1, on `port` (0: any free one).
-  explicit TestReceiver(int port = 0) {
+  // Listens on 127.0.0.1, on `port` (0: any free one), with `threads` handler threads (the
+  // most requests that can be inside the handler at once).
+  explicit TestReceiver(int port = 0, int threads = 2) {
     net::HttpServerOptions options;
     options.endpoint = absl::StrCat("127.0.0.1:", port);
-    options.threads = 2;
+    options.threads = threads;
     auto server = net::HttpServer::Start(
         options, [this](const net::HttpRequest& request, net::HttpResponse& response) {
           Handle(request, response);
@@ -53,6 +60,7 @@ class TestReceiver {
     if (server.ok()) server_ = std::move(*server);
   }
   ~TestReceiver() {
+    Open();
     if (server_ != nullptr) server_->Shutdown(absl::Seconds(1));
   }
 
@@ -65,16 +73,41 @@ class TestReceiver {
     std::lock_guard<std::mutex> lock(mu_);
     for (int s : statuses) fail_.push_back(s);
   }
+  // The next `n` requests are answered with `status`.
+  void FailNext(int n, int status) { FailWith(std::vector<int>(n, status)); }
   // Every request is answered with `status` (0: stop failing).
   void FailForever(int status) {
     std::lock_guard<std::mutex> lock(mu_);
     fail_forever_ = status;
+  }
+  // Requests wait in the handler until Open().
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    gate_closed_ = true;
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    gate_closed_ = false;
+    cv_.notify_all();
+  }
+  // Waits until `n` requests are in the handler at once (false after 10 s).
+  bool WaitInside(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return inside_ >= n; });
   }
 
   // The requests accepted (2xx), in arrival order.
   std::vector<Request> received() {
     std::lock_guard<std::mutex> lock(mu_);
     return received_;
+  }
+  // The WriteRequests of received(), without their headers.
+  std::vector<prometheus::WriteRequest> writes() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<prometheus::WriteRequest> out;
+    out.reserve(received_.size());
+    for (const Request& r : received_) out.push_back(r.write);
+    return out;
   }
   int attempts() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -85,11 +118,26 @@ class TestReceiver {
     std::unique_lock<std::mutex> lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return received_.size() >= n; });
   }
+  // The most requests that were inside the handler at once.
+  int max_inside() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return max_inside_;
+  }
+  // One line per sample older than its series' newest sample received before it.
+  std::vector<std::string> out_of_order() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return out_of_order_;
+  }
 
  private:
   void Handle(const net::HttpRequest& request, net::HttpResponse& response) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     ++attempts_;
+    ++inside_;
+    max_inside_ = std::max(max_inside_, inside_);
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !gate_closed_; });
+    --inside_;
     if (fail_forever_ != 0 || !fail_.empty()) {
       response.status = fail_forever_ != 0 ? fail_forever_ : fail_.front();
       if (fail_forever_ == 0) fail_.pop_front();
@@ -103,6 +151,21 @@ class TestReceiver {
       response.body = "cannot decode";
       return;
     }
+    for (const prometheus::TimeSeries& ts : got.write.timeseries()) {
+      std::string key;
+      for (const prometheus::Label& l : ts.labels()) {
+        absl::StrAppend(&key, l.name(), "=", l.value(), ",");
+      }
+      for (const prometheus::Sample& sample : ts.samples()) {
+        auto [it, inserted] = last_time_.emplace(key, sample.timestamp());
+        if (inserted) continue;
+        if (sample.timestamp() < it->second) {
+          out_of_order_.push_back(
+              absl::StrCat(key, " ", sample.timestamp(), " after ", it->second));
+        }
+        it->second = std::max(it->second, sample.timestamp());
+      }
+    }
     got.headers = request.headers;
     received_.push_back(std::move(got));
     response.status = 204;
@@ -112,10 +175,15 @@ class TestReceiver {
   std::unique_ptr<net::HttpServer> server_;
   std::mutex mu_;
   std::condition_variable cv_;
+  bool gate_closed_ = false;
+  int inside_ = 0;
+  int max_inside_ = 0;
   std::deque<int> fail_;
   int fail_forever_ = 0;
   int attempts_ = 0;
   std::vector<Request> received_;
+  std::map<std::string, int64_t> last_time_;  // per series: its newest sample's time
+  std::vector<std::string> out_of_order_;
 };
 
 }  // namespace sprout::remotewrite::testing

@@ -124,6 +124,17 @@ class WalSenderTest : public ::testing::Test {
     options.commit_interval = absl::Hours(1);  // commits only when a test says so (Stop)
     return options;
   }
+  // A restart: opens the WAL again and returns the bodies one sender then delivers, in order.
+  std::vector<std::string> DeliveredAfterRestart() {
+    auto wal = OpenWal();
+    if (wal == nullptr) return {};
+    Backend backend;
+    WalSender sender(wal.get(), Options(1), backend.AsSend());
+    EXPECT_TRUE(sender.Start().ok());
+    EXPECT_TRUE(sender.Drain(absl::Now() + absl::Seconds(10)));
+    EXPECT_TRUE(sender.Stop().ok());
+    return backend.finished();
+  }
 
   FaultInjectionEnv env_;
 };
@@ -293,14 +304,7 @@ TEST_F(WalSenderTest, AfterACrashOnlyWhatWasDeliveredSinceTheLastCommitIsSentAga
     env_.SimulateCrash(CrashMode::kDropUnsynced);
     backend.Stop();
   }
-  auto wal = OpenWal();
-  ASSERT_NE(wal, nullptr);
-  Backend backend;
-  WalSender sender(wal.get(), Options(1), backend.AsSend());
-  ASSERT_TRUE(sender.Start().ok());
-  ASSERT_TRUE(sender.Drain(absl::Now() + absl::Seconds(10)));
-  EXPECT_THAT(backend.finished(), ElementsAre("s0-6", "s0-7", "s0-8", "s0-9"));
-  ASSERT_TRUE(sender.Stop().ok());
+  EXPECT_THAT(DeliveredAfterRestart(), ElementsAre("s0-6", "s0-7", "s0-8", "s0-9"));
 }
 
 TEST_F(WalSenderTest, DroppedRecordsAreDoneStoppedOnesStay) {
@@ -321,14 +325,7 @@ TEST_F(WalSenderTest, DroppedRecordsAreDoneStoppedOnesStay) {
     backend.Stop();  // shutting down while "s0-stuck" is being sent
     ASSERT_TRUE(sender.Stop().ok());
   }
-  auto wal = OpenWal();
-  ASSERT_NE(wal, nullptr);
-  Backend backend;
-  WalSender sender(wal.get(), Options(1), backend.AsSend());
-  ASSERT_TRUE(sender.Start().ok());
-  ASSERT_TRUE(sender.Drain(absl::Now() + absl::Seconds(10)));
-  EXPECT_THAT(backend.finished(), ElementsAre("s0-stuck"));
-  ASSERT_TRUE(sender.Stop().ok());
+  EXPECT_THAT(DeliveredAfterRestart(), ElementsAre("s0-stuck"));
 }
 
 TEST_F(WalSenderTest, DrainWakesWhenTheLastDeliveryLands) {

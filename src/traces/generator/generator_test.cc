@@ -51,15 +51,11 @@ Span* AddSpan(ResourceSpans* rs, Span::SpanKind kind, const std::string& name,
   return s;
 }
 
-// frontend (CLIENT "GET /api", 0–300 ms) calls backend (SERVER "handle", 100–250 ms).
+// frontend (CLIENT "GET /api", 0–300 ms) calls backend (SERVER "handle", 100–250 ms), in kTrace
+// 10 s before kNow.
 void PushPair(TenantGenerator& g) {
-  ResourceSpans client = Resource("frontend");
-  AddSpan(&client, Span::SPAN_KIND_CLIENT, "GET /api", std::string(8, 'a'), "", 0, 300);
-  ResourceSpans server = Resource("backend");
-  AddSpan(&server, Span::SPAN_KIND_SERVER, "handle", std::string(8, 'b'), std::string(8, 'a'), 100,
-          250);
-  g.PushSpans(client, kNow);
-  g.PushSpans(server, kNow);
+  const auto request = ClientServerPair("frontend", "backend", kNow - absl::Seconds(10), '\x07');
+  for (const ResourceSpans& rs : request.resource_spans()) g.PushSpans(rs, kNow);
 }
 
 // The metric names collected at `t` (without labels).
@@ -549,6 +545,15 @@ std::set<std::string> HistogramNames(const CollectingSink& sink) {
   return out;
 }
 
+// PushPair's latency histograms, and its edge's server latency series.
+const std::set<std::string> kPairLatencyHistograms = {
+    "traces_spanmetrics_latency",
+    "traces_service_graph_request_server_seconds",
+    "traces_service_graph_request_client_seconds",
+};
+const char kPairServerLatency[] =
+    "traces_service_graph_request_server_seconds{client=\"frontend\",server=\"backend\"}";
+
 TEST(TenantGeneratorTest, NativeHistogramsFromTempoYaml) {
   const YAML::Node root = YAML::Load(R"(
 metrics_generator:
@@ -579,16 +584,11 @@ overrides:
   EXPECT_EQ(Names(sink, kNow), (std::set<std::string>{"traces_spanmetrics_calls_total",
                                                       "traces_spanmetrics_size_total",
                                                       "traces_service_graph_request_total"}));
-  EXPECT_EQ(HistogramNames(sink), (std::set<std::string>{
-                                      "traces_spanmetrics_latency",
-                                      "traces_service_graph_request_server_seconds",
-                                      "traces_service_graph_request_client_seconds",
-                                  }));
+  EXPECT_EQ(HistogramNames(sink), kPairLatencyHistograms);
   // Factor 1.1 → schema 3. Server span 150 ms: 8 × log2(0.15) = -21.9 → bucket -21
   // ((0.1487, 0.1621]); client span 300 ms: 8 × log2(0.3) = -13.9 → bucket -13
   // ((0.2973, 0.3242]).
-  const CollectedHistogram* server = sink.FindHistogram(
-      "traces_service_graph_request_server_seconds{client=\"frontend\",server=\"backend\"}");
+  const CollectedHistogram* server = sink.FindHistogram(kPairServerLatency);
   ASSERT_NE(server, nullptr);
   EXPECT_EQ(server->histogram.schema, 3);
   EXPECT_EQ(server->histogram.count, 1u);
@@ -635,14 +635,9 @@ TEST(TenantGeneratorTest, NativeHistogramsBothAndTenantSettings) {
                                    "traces_service_graph_request_client_seconds_count",
                                    "traces_service_graph_request_client_seconds_sum",
                                }));
-  EXPECT_EQ(HistogramNames(sink), (std::set<std::string>{
-                                      "traces_spanmetrics_latency",
-                                      "traces_service_graph_request_server_seconds",
-                                      "traces_service_graph_request_client_seconds",
-                                  }));
+  EXPECT_EQ(HistogramNames(sink), kPairLatencyHistograms);
   // Schema 0: 0.15 s is in (1/8, 1/4] → bucket -2.
-  const CollectedHistogram* server = sink.FindHistogram(
-      "traces_service_graph_request_server_seconds{client=\"frontend\",server=\"backend\"}");
+  const CollectedHistogram* server = sink.FindHistogram(kPairServerLatency);
   ASSERT_NE(server, nullptr);
   EXPECT_EQ(server->histogram.schema, 0);
   ASSERT_EQ(server->histogram.positive_spans.size(), 1u);

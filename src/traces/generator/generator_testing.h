@@ -1,12 +1,15 @@
-// Test helper: a SeriesSink that keeps every appended sample, with series written as
-// `name{a="x",b="y"}` for readable expectations.
+// Test helpers: a SeriesSink that keeps every appended sample, with series written as
+// `name{a="x",b="y"}` for readable expectations; a client → server trace to push.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "traces/generator/registry.h"
 
 namespace sprout::traces::generator {
@@ -83,5 +86,41 @@ class CollectingSink : public SeriesSink {
   std::vector<CollectedSample> samples;
   std::vector<CollectedHistogram> histograms;
 };
+
+// One trace (every trace ID byte `trace_byte`) of two spans, each in a resource of its own:
+// `client_service`'s CLIENT span "GET /api" (span ID "cccccccc", `start` + 0–300 ms) calls
+// `server_service`'s SERVER span "handle" (span ID "ssssssss", `start` + 100–250 ms). With an
+// empty `client_service` there is no client span and the server span is a root.
+inline opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest ClientServerPair(
+    const std::string& client_service, const std::string& server_service, absl::Time start,
+    char trace_byte) {
+  using opentelemetry::proto::trace::v1::Span;
+  opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest request;
+  const uint64_t t0 = static_cast<uint64_t>(absl::ToUnixNanos(start));
+  constexpr uint64_t kMs = 1'000'000;
+  const auto add = [&](const std::string& service, Span::SpanKind kind, const std::string& name,
+                       const std::string& span_id, const std::string& parent, uint64_t start_ms,
+                       uint64_t end_ms) {
+    auto* rs = request.add_resource_spans();
+    auto* kv = rs->mutable_resource()->add_attributes();
+    kv->set_key("service.name");
+    kv->mutable_value()->set_string_value(service);
+    Span* span = rs->add_scope_spans()->add_spans();
+    span->set_trace_id(std::string(16, trace_byte));
+    span->set_span_id(span_id);
+    span->set_parent_span_id(parent);
+    span->set_name(name);
+    span->set_kind(kind);
+    span->set_start_time_unix_nano(t0 + start_ms * kMs);
+    span->set_end_time_unix_nano(t0 + end_ms * kMs);
+  };
+  const std::string client_id(8, 'c');
+  if (!client_service.empty()) {
+    add(client_service, Span::SPAN_KIND_CLIENT, "GET /api", client_id, "", 0, 300);
+  }
+  add(server_service, Span::SPAN_KIND_SERVER, "handle", std::string(8, 's'),
+      client_service.empty() ? "" : client_id, 100, 250);
+  return request;
+}
 
 }  // namespace sprout::traces::generator

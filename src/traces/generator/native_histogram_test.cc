@@ -17,6 +17,25 @@ using ::testing::ElementsAre;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
 
+// Collects `r` at `t` and returns its one native histogram sample (a failure, and an empty
+// sample, when it collected another number of them).
+CollectedHistogram CollectOne(Registry& r, absl::Time t) {
+  CollectingSink sink;
+  r.Collect(t, sink);
+  if (sink.histograms.size() != 1) {
+    ADD_FAILURE() << sink.histograms.size() << " native histograms collected, not 1";
+    return {};
+  }
+  return sink.histograms[0];
+}
+
+// The trace IDs of a sample's exemplars, in order.
+std::vector<std::string> ExemplarIds(const CollectedHistogram& c) {
+  std::vector<std::string> ids;
+  for (const Exemplar& e : c.exemplars) ids.push_back(e.trace_id);
+  return ids;
+}
+
 TEST(NativeHistogramSchema, FromBucketFactor) {
   // The largest schema whose factor 2^(2^-s) does not exceed the bucket factor.
   EXPECT_EQ(NativeHistogramSchema(1.1), 3);  // 2^(1/8) = 1.0905 ≤ 1.1 < 2^(1/4) = 1.189
@@ -91,11 +110,9 @@ TEST(NativeHistogram, NativeModeOneSeriesNoClassicNoInitialZero) {
   EXPECT_EQ(r.active_series(), 1u);  // Tempo counts a native series as 1
   // Cumulative: the next collection carries the totals again.
   h->Observe({{"s", "a"}}, 0.15, 1, kT0 + absl::Seconds(20));
-  CollectingSink again;
-  r.Collect(kT0 + absl::Seconds(30), again);
-  ASSERT_EQ(again.histograms.size(), 1u);
-  EXPECT_EQ(again.histograms[0].histogram.count, 8u);
-  EXPECT_THAT(again.histograms[0].histogram.positive_deltas, ElementsAre(1, 2, 0));
+  const CollectedHistogram again = CollectOne(r, kT0 + absl::Seconds(30));
+  EXPECT_EQ(again.histogram.count, 8u);
+  EXPECT_THAT(again.histogram.positive_deltas, ElementsAre(1, 2, 0));
 }
 
 TEST(NativeHistogram, SmallGapsAreZeroBucketsInsideASpan) {
@@ -104,10 +121,7 @@ TEST(NativeHistogram, SmallGapsAreZeroBucketsInsideASpan) {
   Registry r(cfg);
   Histogram* h = r.NewHistogram("h", {}, HistogramMode::kNative);
   for (double v : {1.0, 4.0, 32.0, 1024.0, -3.0}) h->Observe(Labels{}, v, 1, kT0);
-  CollectingSink sink;
-  r.Collect(kT0, sink);
-  ASSERT_EQ(sink.histograms.size(), 1u);
-  const NativeHistogramSample& n = sink.histograms[0].histogram;
+  const NativeHistogramSample n = CollectOne(r, kT0).histogram;
   EXPECT_EQ(n.schema, 0);
   // Buckets 0, 2, 5, 10: gaps of 1 and 2 stay in the span as zero buckets, 4 starts a new one.
   EXPECT_THAT(n.positive_spans, ElementsAre(Span{0, 6}, Span{4, 1}));
@@ -129,17 +143,13 @@ TEST(NativeHistogram, MaxBucketNumberHalvesTheResolution) {
   h->Observe(Labels{}, 1, 1, kT0);  // bucket 0
   h->Observe(Labels{}, 2, 1, kT0);  // bucket 1
   h->Observe(Labels{}, 4, 1, kT0);  // bucket 2: 3 > 2 buckets → schema -1 (factor 4)
-  CollectingSink sink;
-  r.Collect(kT0, sink);
-  const NativeHistogramSample& n = sink.histograms[0].histogram;
+  const NativeHistogramSample n = CollectOne(r, kT0).histogram;
   // Schema -1: (1/4, 1] holds 1, (1, 4] holds 2 and 4.
   EXPECT_EQ(n.schema, -1);
   EXPECT_THAT(n.positive_spans, ElementsAre(Span{0, 2}));
   EXPECT_THAT(n.positive_deltas, ElementsAre(1, 1));
   h->Observe(Labels{}, 16, 1, kT0);  // (4, 16] is bucket 2 → 3 buckets → schema -2 (factor 16)
-  CollectingSink again;
-  r.Collect(kT0, again);
-  const NativeHistogramSample& m = again.histograms[0].histogram;
+  const NativeHistogramSample m = CollectOne(r, kT0).histogram;
   // Schema -2: (1/16, 1] holds 1, (1, 16] holds 2, 4 and 16.
   EXPECT_EQ(m.schema, -2);
   EXPECT_THAT(m.positive_spans, ElementsAre(Span{0, 2}));
@@ -157,9 +167,7 @@ TEST(NativeHistogram, SchemaStopsAtMinusFour) {
   Histogram* h = r.NewHistogram("h", {}, HistogramMode::kNative);
   h->Observe(Labels{}, 1, 1, kT0);     // bucket 0: (2^-16, 1]
   h->Observe(Labels{}, 1e20, 1, kT0);  // 2^66.4: bucket 5 ((2^64, 2^80])
-  CollectingSink sink;
-  r.Collect(kT0, sink);
-  const NativeHistogramSample& n = sink.histograms[0].histogram;
+  const NativeHistogramSample n = CollectOne(r, kT0).histogram;
   EXPECT_EQ(n.schema, -4);  // over the limit, but no coarser schema exists
   EXPECT_THAT(n.positive_spans, ElementsAre(Span{0, 1}, Span{4, 1}));
   EXPECT_THAT(n.positive_deltas, ElementsAre(1, 0));
@@ -176,10 +184,9 @@ TEST(NativeHistogram, ResetAfterMinResetDurationKeepsTheLatestObservation) {
   h->Observe(Labels{}, 2, 1, kT0);
   // 1 min after creation: over the limit but too early to reset → schema -1.
   h->Observe(Labels{}, 4, 1, kT0 + absl::Minutes(1));
-  CollectingSink before;
-  r.Collect(kT0 + absl::Minutes(1), before);
-  EXPECT_EQ(before.histograms[0].histogram.schema, -1);
-  EXPECT_EQ(before.histograms[0].histogram.count, 3u);
+  const NativeHistogramSample before = CollectOne(r, kT0 + absl::Minutes(1)).histogram;
+  EXPECT_EQ(before.schema, -1);
+  EXPECT_EQ(before.count, 3u);
   // 16 min after creation: 64 is schema -1 bucket 3 ((16, 64]) → 3 buckets → the histogram
   // is reset to its initial schema with only this observation: schema 0 bucket 6 ((32, 64]).
   h->Observe(Labels{}, 64, 1, kT0 + absl::Minutes(16));
@@ -236,6 +243,7 @@ TEST(NativeHistogram, BothModeEmitsClassicThenNativeWithExemplars) {
   // Exemplars are handed over once.
   CollectingSink again;
   r.Collect(t + absl::Seconds(15), again);
+  ASSERT_EQ(again.histograms.size(), 1u);
   EXPECT_TRUE(again.histograms[0].exemplars.empty());
   for (const auto& s : again.samples) EXPECT_TRUE(s.exemplars.empty());
 }
@@ -292,20 +300,13 @@ TEST(NativeHistogram, NativeModeKeepsTenExemplarsSpreadOverValues) {
     h->Observe(Labels{}, v, 1, kT0 + absl::Seconds(v), "t" + std::to_string(v));
   }
   const absl::Time t = kT0 + absl::Seconds(15);
-  CollectingSink sink;
-  r.Collect(t, sink);
-  ASSERT_EQ(sink.histograms.size(), 1u);
-  std::vector<std::string> ids;
-  for (const Exemplar& e : sink.histograms[0].exemplars) {
-    ids.push_back(e.trace_id);
-    EXPECT_EQ(e.time, t);
-  }
+  const CollectedHistogram c = CollectOne(r, t);
+  for (const Exemplar& e : c.exemplars) EXPECT_EQ(e.time, t);
   // The 11th value: 10 and 11 are the closest pair (log 11/10) → the older, 10, goes. The
   // 12th: 11 and 12 are now the closest (log 12/11) → 11 goes. Sorted by value.
-  EXPECT_THAT(ids, ElementsAre("t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t12"));
-  CollectingSink again;
-  r.Collect(t + absl::Seconds(15), again);
-  EXPECT_TRUE(again.histograms[0].exemplars.empty());
+  EXPECT_THAT(ExemplarIds(c),
+              ElementsAre("t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t12"));
+  EXPECT_TRUE(CollectOne(r, t + absl::Seconds(15)).exemplars.empty());
 }
 
 TEST(NativeHistogram, NativeExemplarNewOneNeverDroppedEvenOnEqualTimes) {
@@ -316,11 +317,8 @@ TEST(NativeHistogram, NativeExemplarNewOneNeverDroppedEvenOnEqualTimes) {
   // closest to 1 (log 1/0.99): 1 goes.
   h->Observe(Labels{}, 10.2, 1, kT0, "new1");
   h->Observe(Labels{}, 0.99, 1, kT0, "new2");
-  CollectingSink sink;
-  r.Collect(kT0, sink);
-  std::vector<std::string> ids;
-  for (const Exemplar& e : sink.histograms[0].exemplars) ids.push_back(e.trace_id);
-  EXPECT_THAT(ids, ElementsAre("new2", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "new1"));
+  EXPECT_THAT(ExemplarIds(CollectOne(r, kT0)),
+              ElementsAre("new2", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "new1"));
 }
 
 TEST(NativeHistogram, ExternalLabelsAndTraceIdLabel) {

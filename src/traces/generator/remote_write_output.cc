@@ -41,31 +41,31 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const std::s
   return std::string(absl::StripAsciiWhitespace(buffer.str()));
 }
 
+// A secret written inline, or read from `file` when one is set (the file wins).
+absl::StatusOr<std::string> Secret(const std::string& value, const std::string& file,
+                                   const std::string& what) {
+  if (file.empty()) return value;
+  return ReadSecretFile(file, what);
+}
+
 // The Authorization header of an entry ("" when it has no credentials).
 absl::StatusOr<std::string> Authorization(const traces::RemoteWriteConfig& rw) {
   if (!rw.basic_auth_username.empty() || !rw.basic_auth_password.empty() ||
       !rw.basic_auth_password_file.empty()) {
-    std::string password = rw.basic_auth_password;
-    if (!rw.basic_auth_password_file.empty()) {
-      absl::StatusOr<std::string> read =
-          ReadSecretFile(rw.basic_auth_password_file, "basic_auth.password_file");
-      if (!read.ok()) return read.status();
-      password = *read;
-    }
+    absl::StatusOr<std::string> password =
+        Secret(rw.basic_auth_password, rw.basic_auth_password_file, "basic_auth.password_file");
+    if (!password.ok()) return password.status();
     return absl::StrCat("Basic ",
-                        absl::Base64Escape(absl::StrCat(rw.basic_auth_username, ":", password)));
+                        absl::Base64Escape(absl::StrCat(rw.basic_auth_username, ":", *password)));
   }
   if (!rw.authorization_credentials.empty() || !rw.authorization_credentials_file.empty()) {
-    std::string credentials = rw.authorization_credentials;
-    if (!rw.authorization_credentials_file.empty()) {
-      absl::StatusOr<std::string> read =
-          ReadSecretFile(rw.authorization_credentials_file, "authorization.credentials_file");
-      if (!read.ok()) return read.status();
-      credentials = *read;
-    }
+    absl::StatusOr<std::string> credentials =
+        Secret(rw.authorization_credentials, rw.authorization_credentials_file,
+               "authorization.credentials_file");
+    if (!credentials.ok()) return credentials.status();
     const std::string type =
         rw.authorization_type.empty() ? std::string("Bearer") : rw.authorization_type;
-    return absl::StrCat(type, " ", credentials);
+    return absl::StrCat(type, " ", *credentials);
   }
   return std::string();
 }
@@ -236,7 +236,6 @@ absl::StatusOr<std::unique_ptr<RemoteWriteOutput>> RemoteWriteOutput::Create(
           has_wal = has_wal || (wal_dir.ok() && *wal_dir);
         }
         if (!has_wal || tenant.empty() || !net::ValidateTenantId(tenant).ok()) continue;
-        std::lock_guard<std::mutex> lock(output->mu_);
         absl::StatusOr<Tenant*> opened = output->GetOrOpenTenant(tenant);
         if (!opened.ok()) return opened.status();
       }
@@ -358,7 +357,18 @@ absl::StatusOr<std::unique_ptr<RemoteWriteOutput::Endpoint>> RemoteWriteOutput::
 
 absl::StatusOr<RemoteWriteOutput::Tenant*> RemoteWriteOutput::GetOrOpenTenant(
     std::string_view tenant) {
-  if (auto it = tenants_.find(tenant); it != tenants_.end()) return it->second.get();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = tenants_.find(tenant); it != tenants_.end()) return it->second.get();
+  }
+  // Opening (directory scan, WAL recovery, sender threads) runs outside mu_, so that Stats (a
+  // /metrics scrape) and other tenants' Writes do not wait for it; open_mu_ makes one open at a
+  // time, so a tenant's WALs are never opened twice.
+  std::lock_guard<std::mutex> open_lock(open_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = tenants_.find(tenant); it != tenants_.end()) return it->second.get();
+  }
   auto opened = std::make_unique<Tenant>();
   for (size_t i = 0; i < config_.remote_write.size(); ++i) {
     absl::StatusOr<std::unique_ptr<Endpoint>> endpoint = OpenEndpoint(std::string(tenant), i);
@@ -369,6 +379,7 @@ absl::StatusOr<RemoteWriteOutput::Tenant*> RemoteWriteOutput::GetOrOpenTenant(
     opened->endpoints.push_back(std::move(*endpoint));
   }
   Tenant* out = opened.get();
+  std::lock_guard<std::mutex> lock(mu_);
   tenants_.emplace(std::string(tenant), std::move(opened));
   return out;
 }
@@ -377,16 +388,25 @@ absl::Status RemoteWriteOutput::Write(std::string_view tenant, prometheus::Write
   // The tenant names a directory: Tempo's rule (not empty), and dskit's tenant ID characters.
   if (tenant.empty()) return absl::InvalidArgumentError("tenant cannot be empty");
   RETURN_IF_ERROR(net::ValidateTenantId(tenant));
-  Tenant* t = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return absl::FailedPreconditionError("the remote-write output is closed");
     if (config_.remote_write.empty()) return absl::OkStatus();
-    absl::StatusOr<Tenant*> opened = GetOrOpenTenant(tenant);
-    if (!opened.ok()) return opened.status();
-    t = *opened;
-    ++writers_;
+    ++writers_;  // Close waits for this Write (and the tenant it may open) to finish
   }
+  const auto done = [this] {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --writers_;
+    }
+    writers_cv_.notify_all();
+  };
+  absl::StatusOr<Tenant*> opened = GetOrOpenTenant(tenant);
+  if (!opened.ok()) {
+    done();
+    return opened.status();
+  }
+  Tenant* t = *opened;
   remotewrite::EncodeOptions encode;
   encode.max_series = options_.max_series_per_request;
   remotewrite::Encoded encoded = remotewrite::Encode(request, encode);
@@ -420,11 +440,7 @@ absl::Status RemoteWriteOutput::Write(std::string_view tenant, prometheus::Write
     ep->histograms_written.fetch_add(counts.histograms, std::memory_order_relaxed);
     ep->wal_bytes_written.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed);
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    --writers_;
-  }
-  writers_cv_.notify_all();
+  done();
   return result;
 }
 

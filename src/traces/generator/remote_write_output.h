@@ -117,8 +117,9 @@ class RemoteWriteOutput : public GeneratorOutput {
   struct Tenant;
   RemoteWriteOutput(const traces::GeneratorConfig& config,
                     const traces::GeneratorOverrides& overrides, RemoteWriteOutputOptions options);
-  absl::StatusOr<Tenant*> GetOrOpenTenant(std::string_view tenant);  // requires mu_
-  std::vector<RemoteWriteEndpointStats> StatsLocked() const;         // requires mu_
+  // The tenant's endpoints, opened on first use (outside mu_; requires neither mutex held).
+  absl::StatusOr<Tenant*> GetOrOpenTenant(std::string_view tenant);
+  std::vector<RemoteWriteEndpointStats> StatsLocked() const;  // requires mu_
   absl::StatusOr<std::unique_ptr<Endpoint>> OpenEndpoint(const std::string& tenant, size_t entry);
 
   const traces::GeneratorConfig config_;
@@ -127,6 +128,7 @@ class RemoteWriteOutput : public GeneratorOutput {
   std::vector<std::string> dirs_;           // per entry
   std::vector<std::string> authorization_;  // per entry: the Authorization header, or ""
 
+  std::mutex open_mu_;  // one tenant opened at a time (taken before mu_, never while holding it)
   mutable std::mutex mu_;
   std::condition_variable writers_cv_;  // writers_ reached 0
   std::map<std::string, std::unique_ptr<Tenant>, std::less<>> tenants_;

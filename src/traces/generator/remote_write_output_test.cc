@@ -15,6 +15,7 @@
 #include "remotewrite/test_receiver.h"
 #include "storage/fault_injection_env.h"
 #include "storage/testing.h"
+#include "traces/generator/generator_testing.h"
 #include "traces/generator/service.h"
 
 namespace sprout::traces::generator {
@@ -403,27 +404,8 @@ TEST(RemoteWriteOutputTest, AGeneratorServiceCollectionReachesTheReceiver) {
   auto service = GeneratorService::Create(options);
   ASSERT_TRUE(service.ok()) << service.status();
 
-  const absl::Time now = absl::Now();
-  const uint64_t t0 = static_cast<uint64_t>(absl::ToUnixNanos(now - absl::Seconds(1)));
-  constexpr uint64_t kMs = 1'000'000;
-  ExportTraceServiceRequest request;
-  auto add = [&](const std::string& service_name, Span::SpanKind kind, const std::string& id,
-                 const std::string& parent, uint64_t start_ms, uint64_t end_ms) {
-    auto* rs = request.add_resource_spans();
-    auto* kv = rs->mutable_resource()->add_attributes();
-    kv->set_key("service.name");
-    kv->mutable_value()->set_string_value(service_name);
-    Span* span = rs->add_scope_spans()->add_spans();
-    span->set_trace_id(std::string(16, '\x01'));
-    span->set_span_id(id);
-    span->set_parent_span_id(parent);
-    span->set_name(kind == Span::SPAN_KIND_CLIENT ? "GET /api" : "handle");
-    span->set_kind(kind);
-    span->set_start_time_unix_nano(t0 + start_ms * kMs);
-    span->set_end_time_unix_nano(t0 + end_ms * kMs);
-  };
-  add("frontend", Span::SPAN_KIND_CLIENT, std::string(8, 'c'), "", 0, 300);
-  add("api", Span::SPAN_KIND_SERVER, std::string(8, 's'), std::string(8, 'c'), 100, 250);
+  const ExportTraceServiceRequest request =
+      ClientServerPair("frontend", "api", absl::Now() - absl::Seconds(1), '\x01');
   (*service)->PushSpans("acme", request);
   // Stop: a last collection, then the output drains until the deadline.
   (*service)->Stop(absl::Now() + absl::Seconds(10));
@@ -453,25 +435,22 @@ TEST(RemoteWriteOutputTest, AGeneratorServiceCollectionReachesTheReceiver) {
       }
     }
   }
-  const std::string frontend_calls =
-      "traces_spanmetrics_calls_total{service=frontend,span_kind=SPAN_KIND_CLIENT,"
-      "span_name=GET /api,status_code=STATUS_CODE_UNSET}";
-  ASSERT_TRUE(last.count(frontend_calls)) << last.size();
-  EXPECT_EQ(last[frontend_calls].second, 1);
-  const std::string api_calls =
-      "traces_spanmetrics_calls_total{service=api,span_kind=SPAN_KIND_SERVER,span_name=handle,"
-      "status_code=STATUS_CODE_UNSET}";
-  ASSERT_TRUE(last.count(api_calls));
-  EXPECT_EQ(last[api_calls].second, 1);
-  const std::string edge = "traces_service_graph_request_total{client=frontend,server=api}";
-  ASSERT_TRUE(last.count(edge));
-  EXPECT_EQ(last[edge].second, 1);
-  // 0.3 s falls in the bucket le=0.512 (the one after 0.256); its exemplar is the trace.
+  // The series with their last value: one call each side, one edge; 0.3 s falls in the bucket
+  // le=0.512 (the one after 0.256), whose exemplar is the trace.
   const std::string bucket =
       "traces_spanmetrics_latency_bucket{le=0.512,service=frontend,span_kind=SPAN_KIND_CLIENT,"
       "span_name=GET /api,status_code=STATUS_CODE_UNSET}";
-  ASSERT_TRUE(last.count(bucket));
-  EXPECT_EQ(last[bucket].second, 1);
+  for (const std::string& series : {
+           std::string("traces_spanmetrics_calls_total{service=frontend,span_kind=SPAN_KIND_CLIENT,"
+                       "span_name=GET /api,status_code=STATUS_CODE_UNSET}"),
+           std::string("traces_spanmetrics_calls_total{service=api,span_kind=SPAN_KIND_SERVER,"
+                       "span_name=handle,status_code=STATUS_CODE_UNSET}"),
+           std::string("traces_service_graph_request_total{client=frontend,server=api}"),
+           bucket,
+       }) {
+    ASSERT_TRUE(last.count(series)) << series << " not among " << last.size() << " series";
+    EXPECT_EQ(last[series].second, 1) << series;
+  }
   EXPECT_EQ(exemplars[bucket], "traceID=01010101010101010101010101010101 0.3");
   // Everything written was delivered.
   const RemoteWriteEndpointStats stats = (*output)->Stats().at(0);

@@ -81,11 +81,11 @@ void GeneratorService::RunOnce(absl::Time now, bool force) {
     if (options_.output == nullptr) continue;
     absl::Status written = options_.output->Write(name, std::move(request));
     if (written.ok()) {
-      t->samples_written += samples;
-      t->exemplars_written += exemplars;
-      t->histograms_written += histograms;
+      t->samples_written.fetch_add(samples, std::memory_order_relaxed);
+      t->exemplars_written.fetch_add(exemplars, std::memory_order_relaxed);
+      t->histograms_written.fetch_add(histograms, std::memory_order_relaxed);
     } else {
-      ++t->write_failures;
+      t->write_failures.fetch_add(1, std::memory_order_relaxed);
       if (options_.on_error) options_.on_error(name, written);
     }
   }
@@ -128,7 +128,6 @@ std::map<std::string, GeneratorServiceTenantStats> GeneratorService::Stats() con
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [name, t] : tenants_) tenants.emplace_back(name, t.get());
   }
-  std::lock_guard<std::mutex> run_lock(run_mu_);
   for (const auto& [name, t] : tenants) {
     GeneratorServiceTenantStats& s = out[name];
     const TenantGenerator& g = *t->generator;
@@ -142,10 +141,10 @@ std::map<std::string, GeneratorServiceTenantStats> GeneratorService::Stats() con
       s.dropped_spans = store.dropped_spans();
       s.dropped_edges = store.dropped_edges();
     }
-    s.samples_written = t->samples_written;
-    s.exemplars_written = t->exemplars_written;
-    s.histograms_written = t->histograms_written;
-    s.write_failures = t->write_failures;
+    s.samples_written = t->samples_written.load(std::memory_order_relaxed);
+    s.exemplars_written = t->exemplars_written.load(std::memory_order_relaxed);
+    s.histograms_written = t->histograms_written.load(std::memory_order_relaxed);
+    s.write_failures = t->write_failures.load(std::memory_order_relaxed);
   }
   return out;
 }

@@ -15,9 +15,12 @@
 // next one carries the counters' new totals, as Tempo's remote-write storage drops nothing it
 // accepted, but cannot re-send a collection that its WAL refused).
 //
-// Thread-safety: PushSpans from any number of threads; the rest from one thread.
+// Thread-safety: PushSpans and Stats from any number of threads (Stats does not wait for a
+// collection in progress, so a slow output does not hold up a /metrics scrape); RunOnce is
+// serialised; Start and Stop from one thread.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -91,11 +94,12 @@ class GeneratorService {
   explicit GeneratorService(GeneratorServiceOptions options) : options_(std::move(options)) {}
   struct Tenant {
     std::unique_ptr<TenantGenerator> generator;
-    absl::Time next_collect;
-    uint64_t samples_written = 0;  // guarded by loop_mu_ (written by the loop only)
-    uint64_t exemplars_written = 0;
-    uint64_t histograms_written = 0;
-    uint64_t write_failures = 0;
+    absl::Time next_collect;  // guarded by run_mu_
+    // Written by RunOnce, read by Stats without waiting for a collection.
+    std::atomic<uint64_t> samples_written{0};
+    std::atomic<uint64_t> exemplars_written{0};
+    std::atomic<uint64_t> histograms_written{0};
+    std::atomic<uint64_t> write_failures{0};
   };
   Tenant* FindOrCreate(std::string_view tenant);
   absl::Time Now() const { return options_.clock ? options_.clock() : absl::Now(); }
@@ -108,7 +112,7 @@ class GeneratorService {
   mutable std::mutex mu_;  // guards tenants_ (the map; a Tenant lives until the service does)
   std::map<std::string, std::unique_ptr<Tenant>, std::less<>> tenants_;
 
-  mutable std::mutex run_mu_;  // serializes RunOnce; guards the Tenant counters
+  std::mutex run_mu_;  // serializes RunOnce
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;
   bool stopping_ = false;  // guarded by loop_mu_

@@ -1,6 +1,9 @@
 #include "traces/generator/service.h"
 
 #include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <string>
@@ -8,22 +11,20 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "traces/generator/generator_testing.h"
 
 namespace sprout::traces::generator {
 namespace {
 
 using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
-using opentelemetry::proto::common::v1::KeyValue;
-using opentelemetry::proto::trace::v1::ResourceSpans;
-using opentelemetry::proto::trace::v1::Span;
 
 const absl::Time kStart = absl::FromUnixSeconds(1'700'000'000);
-constexpr uint64_t kMs = 1'000'000;
 
 // Records every Write; fails while `fail` is set.
 class RecordingOutput : public GeneratorOutput {
  public:
   absl::Status Write(std::string_view tenant, prometheus::WriteRequest request) override {
+    if (on_write) on_write();
     std::lock_guard<std::mutex> lock(mu);
     if (fail) return absl::UnavailableError("the WAL is full");
     writes.emplace_back(std::string(tenant), std::move(request));
@@ -49,6 +50,7 @@ class RecordingOutput : public GeneratorOutput {
     std::lock_guard<std::mutex> lock(mu);
     return writes.size();
   }
+  std::function<void()> on_write;  // called first in every Write (e.g. to hold it)
   std::mutex mu;
   bool fail = false;
   std::atomic<bool> closed{false};
@@ -56,32 +58,10 @@ class RecordingOutput : public GeneratorOutput {
 };
 
 // One trace: `client_service` CLIENT span (0–300 ms) → `server_service` SERVER span (100–250 ms),
-// ending `ago` before `now`.
+// starting 1 s before `now`.
 ExportTraceServiceRequest Pair(const std::string& client_service, const std::string& server_service,
                                absl::Time now, char id) {
-  ExportTraceServiceRequest req;
-  const uint64_t t0 = static_cast<uint64_t>(absl::ToUnixNanos(now)) - 1000 * kMs;
-  auto add = [&](const std::string& service, Span::SpanKind kind, const std::string& span_id,
-                 const std::string& parent, uint64_t start_ms, uint64_t end_ms) {
-    ResourceSpans* rs = req.add_resource_spans();
-    KeyValue* kv = rs->mutable_resource()->add_attributes();
-    kv->set_key("service.name");
-    kv->mutable_value()->set_string_value(service);
-    Span* s = rs->add_scope_spans()->add_spans();
-    s->set_trace_id(std::string(16, id));
-    s->set_span_id(span_id);
-    s->set_parent_span_id(parent);
-    s->set_name(kind == Span::SPAN_KIND_CLIENT ? "call" : "handle");
-    s->set_kind(kind);
-    s->set_start_time_unix_nano(t0 + start_ms * kMs);
-    s->set_end_time_unix_nano(t0 + end_ms * kMs);
-  };
-  if (!client_service.empty()) {
-    add(client_service, Span::SPAN_KIND_CLIENT, std::string(8, 'c'), "", 0, 300);
-  }
-  add(server_service, Span::SPAN_KIND_SERVER, std::string(8, 's'),
-      client_service.empty() ? "" : std::string(8, 'c'), 100, 250);
-  return req;
+  return ClientServerPair(client_service, server_service, now - absl::Seconds(1), id);
 }
 
 struct Fixture {
@@ -232,6 +212,72 @@ TEST(GeneratorServiceTest, LoopThreadCollectsOnTheRealClock) {
   while (f.output.count() == 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(5));
   EXPECT_EQ(f.output.Last("a")[kFrontendToApi], 1);
   s->Stop(absl::Now());
+}
+
+// Pushes from several threads into two tenants while another thread collects and reads the
+// stats: every span is counted once, and the last collection carries every call.
+TEST(GeneratorServiceTest, ConcurrentPushesCollectionsAndStatsLoseNothing) {
+  Fixture f(std::vector<std::string>{"span-metrics"});
+  auto s = f.Create();
+  ASSERT_NE(s, nullptr);
+  constexpr int kThreadsPerTenant = 2;
+  constexpr int kPushes = 200;  // per thread, one client → server pair each
+  std::atomic<bool> pushing{true};
+  std::thread collector([&] {
+    while (pushing) {
+      s->RunOnce(f.now, /*force=*/true);
+      (void)s->Stats();
+    }
+  });
+  std::vector<std::thread> pushers;
+  for (const std::string tenant : {"a", "b"}) {
+    for (int i = 0; i < kThreadsPerTenant; ++i) {
+      pushers.emplace_back([&s, &f, tenant] {
+        for (int n = 0; n < kPushes; ++n) {
+          s->PushSpans(tenant, Pair("frontend", "api", f.now, static_cast<char>(n)));
+        }
+      });
+    }
+  }
+  for (std::thread& t : pushers) t.join();
+  pushing = false;
+  collector.join();
+  s->RunOnce(f.now, /*force=*/true);
+  const auto stats = s->Stats();
+  const std::string frontend_calls =
+      "__name__=traces_spanmetrics_calls_total,service=frontend,span_kind=SPAN_KIND_CLIENT,"
+      "span_name=GET /api,status_code=STATUS_CODE_UNSET,";
+  for (const std::string tenant : {"a", "b"}) {
+    ASSERT_TRUE(stats.count(tenant)) << tenant;
+    EXPECT_EQ(stats.at(tenant).generator.spans_received, 2u * kThreadsPerTenant * kPushes);
+    EXPECT_EQ(f.output.Last(tenant)[frontend_calls], kThreadsPerTenant * kPushes) << tenant;
+  }
+  EXPECT_TRUE(f.errors.empty());
+}
+
+// A scrape's Stats does not wait for a collection whose Write is slow (a WAL on a slow disk).
+TEST(GeneratorServiceTest, StatsDoNotWaitForACollectionInProgress) {
+  Fixture f;
+  std::promise<void> write_entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  f.output.on_write = [&write_entered, released] {
+    write_entered.set_value();
+    released.wait();
+  };
+  auto s = f.Create();
+  ASSERT_NE(s, nullptr);
+  s->PushSpans("a", Pair("frontend", "api", f.now, 1));
+  std::thread collector([&] { s->RunOnce(f.now, /*force=*/true); });
+  write_entered.get_future().wait();
+  auto stats = std::async(std::launch::async, [&] { return s->Stats(); });
+  const bool answered = stats.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  release.set_value();
+  collector.join();
+  ASSERT_TRUE(answered) << "Stats waited for the collection's Write";
+  EXPECT_EQ(stats.get().at("a").generator.spans_received, 2u);
+  EXPECT_EQ(s->Stats().at("a").write_failures, 0u);
+  EXPECT_GT(s->Stats().at("a").samples_written, 0u);
 }
 
 }  // namespace

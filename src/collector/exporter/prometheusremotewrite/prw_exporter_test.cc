@@ -9,8 +9,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -26,9 +24,9 @@
 #include "collector/featuregate.h"
 #include "config/decoder.h"
 #include "net/compression.h"
-#include "net/http_server.h"
 #include "otlp/consumer_error.h"
 #include "prometheus/remote.pb.h"
+#include "remotewrite/test_receiver.h"
 #include "remotewrite/wal.h"
 #include "remotewrite/wal_sender.h"
 #include "storage/fault_injection_env.h"
@@ -49,133 +47,8 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using Clock = std::chrono::steady_clock;
 
-// A remote-write receiver on our own HTTP server that decodes what it gets and answers with
-// the status the test chooses. Like Prometheus, it checks that every series' samples arrive in
-// time order (and records each violation). A gate can hold requests until released.
-class Receiver {
- public:
-  explicit Receiver(int threads = 2) {
-    net::HttpServerOptions options;
-    options.endpoint = "127.0.0.1:0";
-    options.threads = threads;
-    server_ = std::move(*net::HttpServer::Start(
-        options, [this](const net::HttpRequest& request, net::HttpResponse& response) {
-          Handle(request, response);
-        }));
-  }
-  ~Receiver() {
-    Open();
-    server_->Shutdown(absl::Seconds(1));
-  }
-
-  std::string url() const {
-    return absl::StrCat("http://127.0.0.1:", server_->port(), "/api/v1/write");
-  }
-
-  // The next `n` requests are answered with `status`.
-  void FailNext(int n, int status) { FailWith(std::vector<int>(n, status)); }
-  // The next requests are answered with these statuses, in order.
-  void FailWith(std::vector<int> statuses) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (int s : statuses) fail_.push_back(s);
-  }
-  // Every request is answered with `status` (0: stop failing).
-  void FailForever(int status) {
-    std::lock_guard<std::mutex> lock(mu_);
-    fail_forever_ = status;
-  }
-  // Requests wait in the handler until Open().
-  void Close() {
-    std::lock_guard<std::mutex> lock(mu_);
-    gate_closed_ = true;
-  }
-  void Open() {
-    std::lock_guard<std::mutex> lock(mu_);
-    gate_closed_ = false;
-    cv_.notify_all();
-  }
-  // Waits until `n` requests are in the handler at once (false after 10 s).
-  bool WaitInside(int n) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return inside_ >= n; });
-  }
-
-  std::vector<prometheus::WriteRequest> received() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return received_;
-  }
-  int attempts() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return attempts_;
-  }
-  int max_inside() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return max_inside_;
-  }
-  std::vector<std::string> out_of_order() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return out_of_order_;
-  }
-  std::vector<std::pair<std::string, std::string>> last_headers() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return last_headers_;
-  }
-
- private:
-  void Handle(const net::HttpRequest& request, net::HttpResponse& response) {
-    std::unique_lock<std::mutex> lock(mu_);
-    ++attempts_;
-    ++inside_;
-    max_inside_ = std::max(max_inside_, inside_);
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return !gate_closed_; });
-    --inside_;
-    last_headers_ = request.headers;
-    if (fail_forever_ != 0 || !fail_.empty()) {
-      response.status = fail_forever_ != 0 ? fail_forever_ : fail_.front();
-      if (fail_forever_ == 0) fail_.pop_front();
-      response.body = "backend says no";
-      return;
-    }
-    auto raw = net::Decompress(net::Codec::kSnappy, request.body, 64 << 20);
-    prometheus::WriteRequest write;
-    if (!raw.ok() || !write.ParseFromString(*raw)) {
-      response.status = 400;
-      return;
-    }
-    for (const prometheus::TimeSeries& ts : write.timeseries()) {
-      std::string key;
-      for (const prometheus::Label& l : ts.labels())
-        absl::StrAppend(&key, l.name(), "=", l.value(), ",");
-      for (const prometheus::Sample& sample : ts.samples()) {
-        auto [it, inserted] = last_time_.emplace(key, sample.timestamp());
-        if (!inserted) {
-          if (sample.timestamp() < it->second) {
-            out_of_order_.push_back(
-                absl::StrCat(key, " ", sample.timestamp(), " after ", it->second));
-          }
-          it->second = std::max(it->second, sample.timestamp());
-        }
-      }
-    }
-    received_.push_back(std::move(write));
-    response.status = 204;
-  }
-
-  std::unique_ptr<net::HttpServer> server_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool gate_closed_ = false;
-  int inside_ = 0;
-  int max_inside_ = 0;
-  std::deque<int> fail_;
-  int fail_forever_ = 0;
-  int attempts_ = 0;
-  std::vector<prometheus::WriteRequest> received_;
-  std::map<std::string, int64_t> last_time_;
-  std::vector<std::string> out_of_order_;
-  std::vector<std::pair<std::string, std::string>> last_headers_;
-};
+// The remote-write receiver: decodes, checks each series' time order, can fail and hold requests.
+using Receiver = remotewrite::testing::TestReceiver;
 
 class NoHost : public Host {
  public:
@@ -268,10 +141,10 @@ TEST(PrwExporterTest, SendsSnappyWriteRequestsWithTheProtocolHeaders) {
                        nullptr);
   ASSERT_TRUE(exporter->Consume(Context{}, Gauges(3, 1700000000000)).ok());
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
-  auto requests = receiver.received();
+  auto requests = receiver.writes();
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(CountSeries(requests), 3);
-  const auto last_headers = receiver.last_headers();
+  const auto last_headers = receiver.received().back().headers;
   std::map<std::string, std::string> headers(last_headers.begin(), last_headers.end());
   EXPECT_EQ(headers["content-encoding"], "snappy");
   EXPECT_EQ(headers["content-type"], "application/x-protobuf");  // not overridable
@@ -287,7 +160,7 @@ TEST(PrwExporterTest, SplitsAtMaxBatchSizeBytesWithEverySeriesInOneRequest) {
                        nullptr);
   ASSERT_TRUE(exporter->Consume(Context{}, Gauges(50, 1700000000000)).ok());
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
-  auto requests = receiver.received();
+  auto requests = receiver.writes();
   EXPECT_GT(requests.size(), 5u);
   EXPECT_EQ(CountSeries(requests), 50);
   std::set<std::string> names;
@@ -316,7 +189,7 @@ TEST(PrwExporterTest, RetriesServerErrorsAndKeepsSeriesInTimeOrder) {
     ASSERT_TRUE(exporter->Consume(Context{}, Gauges(1, 1700000000000 + i * 1000)).ok());
   }
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
-  auto requests = receiver.received();
+  auto requests = receiver.writes();
   ASSERT_EQ(requests.size(), 5u);
   int64_t last = 0;
   for (const auto& r : requests) {
@@ -343,7 +216,7 @@ TEST(PrwExporterTest, ClientErrorsAreNotRetriedAnd429OnlyWithTheGate) {
   ASSERT_TRUE(exporter->Consume(Context{}, Gauges(1, 1700000001000)).ok());
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   EXPECT_EQ(receiver.attempts(), 2);
-  EXPECT_TRUE(receiver.received().empty());
+  EXPECT_TRUE(receiver.writes().empty());
 
   ASSERT_TRUE(FeatureGates::Global().Apply(kRetryOn429Gate).ok());
   Receiver receiver2;
@@ -355,7 +228,7 @@ TEST(PrwExporterTest, ClientErrorsAreNotRetriedAnd429OnlyWithTheGate) {
   ASSERT_TRUE(exporter2->Consume(Context{}, Gauges(1, 1700000000000)).ok());
   ASSERT_TRUE(exporter2->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   EXPECT_EQ(receiver2.attempts(), 3);
-  EXPECT_EQ(receiver2.received().size(), 1u);
+  EXPECT_EQ(receiver2.writes().size(), 1u);
   ASSERT_TRUE(FeatureGates::Global().Apply(std::string("-") + kRetryOn429Gate).ok());
 }
 
@@ -373,7 +246,7 @@ TEST(PrwExporterTest, DeltaSumsAreDroppedAndTheRestIsSent) {
   delta->mutable_sum()->add_data_points()->set_as_int(1);
   ASSERT_TRUE(exporter->Consume(Context{}, batch).ok());
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
-  EXPECT_EQ(CountSeries(receiver.received()), 2);
+  EXPECT_EQ(CountSeries(receiver.writes()), 2);
   EXPECT_EQ(metrics
                 .GetCounter("otelcol_exporter_prometheusremotewrite_failed_translations_total", "",
                             {{"exporter", "prometheusremotewrite"}})
@@ -396,15 +269,15 @@ TEST(PrwExporterTest, WalKeepsDataAcrossARestartWhileTheBackendIsDown) {
       ASSERT_TRUE(exporter->Consume(Context{}, Gauges(2, 1700000000000 + i * 1000)).ok());
     }
     ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Milliseconds(300)).ok());
-    EXPECT_TRUE(down.received().empty());
+    EXPECT_TRUE(down.writes().empty());
   }
   Receiver up;
   auto exporter = Make(
       "endpoint: " + up.url() + "\ntarget_info: {enabled: false}\nwal: {directory: " + dir + "}\n",
       nullptr);
-  ASSERT_TRUE(WaitFor([&] { return CountSeries(up.received()) >= 6; }));
+  ASSERT_TRUE(WaitFor([&] { return CountSeries(up.writes()) >= 6; }));
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
-  EXPECT_EQ(CountSeries(up.received()), 6);
+  EXPECT_EQ(CountSeries(up.writes()), 6);
   std::filesystem::remove_all(dir);
 }
 
@@ -572,8 +445,8 @@ TEST(PrwExporterTest, WalReadFailuresAreRetriedAndRefuseDataMeanwhile) {
     return true;
   }));
   // Everything accepted is delivered.
-  EXPECT_TRUE(WaitFor([&] { return CountSeries(receiver.received()) == accepted; }))
-      << CountSeries(receiver.received()) << " of " << accepted;
+  EXPECT_TRUE(WaitFor([&] { return CountSeries(receiver.writes()) == accepted; }))
+      << CountSeries(receiver.writes()) << " of " << accepted;
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
 }
 
@@ -590,7 +463,7 @@ TEST(PrwExporterTest, WalCursorCommitFailuresAreRetriedWithoutResending) {
       nullptr, hooks);
   ASSERT_TRUE(exporter->Consume(Context{}, Gauges(1, 1700000000000)).ok());
   ASSERT_TRUE(exporter->Consume(Context{}, Gauges(1, 1700000001000)).ok());
-  ASSERT_TRUE(WaitFor([&] { return CountSeries(receiver.received()) == 2; }));
+  ASSERT_TRUE(WaitFor([&] { return CountSeries(receiver.writes()) == 2; }));
   // The two failed commits are retried at the next intervals; nothing is sent twice.
   ASSERT_TRUE(WaitFor([&] { return env.stats().file_syncs >= 3; }));
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
@@ -610,7 +483,7 @@ TEST(PrwExporterTest, WalRetriesRetryableErrorsPastMaxElapsedTimeAndDropsOnlyCli
   receiver.FailNext(20, 503);
   const auto start = Clock::now();
   ASSERT_TRUE(exporter->Consume(Context{}, Gauges(1, 1700000000000)).ok());
-  ASSERT_TRUE(WaitFor([&] { return CountSeries(receiver.received()) == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return CountSeries(receiver.writes()) == 1; }));
   EXPECT_GT(Clock::now() - start, std::chrono::milliseconds(50));
   EXPECT_EQ(receiver.attempts(), 21);  // delivered, not dropped
 
@@ -620,7 +493,7 @@ TEST(PrwExporterTest, WalRetriesRetryableErrorsPastMaxElapsedTimeAndDropsOnlyCli
   ASSERT_TRUE(WaitFor([&] { return receiver.attempts() == 22; }));
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   EXPECT_EQ(receiver.attempts(), 22);
-  EXPECT_EQ(CountSeries(receiver.received()), 1);
+  EXPECT_EQ(CountSeries(receiver.writes()), 1);
   EXPECT_TRUE(Undelivered(dir).empty());  // both done: neither is sent again
   std::filesystem::remove_all(dir);
 }
@@ -648,13 +521,13 @@ TEST(PrwExporterTest, WalShutdownWakesWhenTheLastDeliveryLandsWhileItWaits) {
       << "Shutdown missed the last delivery and waits for its deadline";
   EXPECT_TRUE(done.get().ok());
   EXPECT_LT(Clock::now() - released, std::chrono::seconds(5));
-  EXPECT_EQ(CountSeries(receiver.received()), 1);
+  EXPECT_EQ(CountSeries(receiver.writes()), 1);
   EXPECT_TRUE(Undelivered(dir).empty());
   std::filesystem::remove_all(dir);
 }
 
 TEST(PrwExporterTest, WalSendersShardSeriesAndKeepEachSeriesInOrder) {
-  Receiver receiver(/*threads=*/8);
+  Receiver receiver(/*port=*/0, /*threads=*/8);
   const std::string dir = TempWalDir();
   auto exporter =
       Make("endpoint: " + receiver.url() +
@@ -670,11 +543,11 @@ TEST(PrwExporterTest, WalSendersShardSeriesAndKeepEachSeriesInOrder) {
   }
   EXPECT_TRUE(receiver.WaitInside(4)) << "fewer than 4 requests were in flight at once";
   receiver.Open();
-  ASSERT_TRUE(WaitFor([&] { return CountSeries(receiver.received()) == 400; }));
+  ASSERT_TRUE(WaitFor([&] { return CountSeries(receiver.writes()) == 400; }));
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   EXPECT_EQ(receiver.max_inside(), 4);
   EXPECT_THAT(receiver.out_of_order(), IsEmpty());
-  const auto samples = SamplesBySeries(receiver.received());
+  const auto samples = SamplesBySeries(receiver.writes());
   ASSERT_EQ(samples.size(), 40u);
   for (const auto& [series, times] : samples) {
     std::vector<int64_t> expected;
@@ -703,7 +576,7 @@ TEST(PrwExporterTest, WalKeepsSeriesInOrderWhenNumConsumersChangesAcrossARestart
     }
     ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Milliseconds(100)).ok());
   }
-  Receiver up(/*threads=*/4);
+  Receiver up(/*port=*/0, /*threads=*/4);
   auto exporter =
       Make("endpoint: " + up.url() +
                "\ntarget_info: {enabled: false}\nremote_write_queue: {num_consumers: 2}\n"
@@ -713,10 +586,10 @@ TEST(PrwExporterTest, WalKeepsSeriesInOrderWhenNumConsumersChangesAcrossARestart
   for (int batch = 5; batch < 10; ++batch) {
     ASSERT_TRUE(exporter->Consume(Context{}, Gauges(30, 1700000000000 + batch * 1000)).ok());
   }
-  ASSERT_TRUE(WaitFor([&] { return CountSeries(up.received()) >= 300; }));
+  ASSERT_TRUE(WaitFor([&] { return CountSeries(up.writes()) >= 300; }));
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   EXPECT_THAT(up.out_of_order(), IsEmpty());
-  for (const auto& [series, times] : SamplesBySeries(up.received())) {
+  for (const auto& [series, times] : SamplesBySeries(up.writes())) {
     EXPECT_EQ(times.size(), 10u) << series;
   }
   std::filesystem::remove_all(dir);
@@ -726,7 +599,7 @@ TEST(PrwExporterTest, WalKeepsSeriesInOrderWhenNumConsumersChangesAcrossARestart
 // clients get retryable errors; once the backend is back, every acknowledged sample arrives, in
 // order.
 TEST(PrwExporterTest, WalStopsAtItsSizeBoundWithRetryableErrorsAndDeliversEverythingAfter) {
-  Receiver receiver(/*threads=*/4);
+  Receiver receiver(/*port=*/0, /*threads=*/4);
   receiver.FailForever(503);
   const std::string dir = TempWalDir();
   MetricsRegistry metrics;
@@ -769,11 +642,11 @@ TEST(PrwExporterTest, WalStopsAtItsSizeBoundWithRetryableErrorsAndDeliversEveryt
   EXPECT_FALSE(exporter->Consume(Context{}, Gauges(50, 1700000000000 + 5000 * 1000)).ok());
 
   receiver.FailForever(0);
-  ASSERT_TRUE(WaitFor([&] { return CountSeries(receiver.received()) == accepted * 50; },
+  ASSERT_TRUE(WaitFor([&] { return CountSeries(receiver.writes()) == accepted * 50; },
                       std::chrono::seconds(30)))
-      << CountSeries(receiver.received()) << " of " << accepted * 50;
+      << CountSeries(receiver.writes()) << " of " << accepted * 50;
   EXPECT_THAT(receiver.out_of_order(), IsEmpty());
-  const auto samples = SamplesBySeries(receiver.received());
+  const auto samples = SamplesBySeries(receiver.writes());
   ASSERT_EQ(samples.size(), 50u);
   for (const auto& [series, times] : samples) {
     ASSERT_EQ(times.size(), static_cast<size_t>(accepted)) << series;
@@ -841,7 +714,7 @@ TEST(PrwExporterTest, WalFullDiskGivesRetryableErrorsAndLosesNothingAcknowledged
   env.SetCapacity(std::nullopt);
   receiver.FailForever(0);
   ASSERT_TRUE(exporter->Consume(Context{}, Gauges(20, 1700000000000 + 9999 * 1000)).ok());
-  ASSERT_TRUE(WaitFor([&] { return CountSeries(receiver.received()) == (accepted + 1) * 20; }));
+  ASSERT_TRUE(WaitFor([&] { return CountSeries(receiver.writes()) == (accepted + 1) * 20; }));
   EXPECT_THAT(receiver.out_of_order(), IsEmpty());
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
 }
@@ -873,10 +746,10 @@ TEST(PrwExporterTest, WalMachineCrashLosesNothingAcknowledgedAtOneSyncPerBatch) 
   auto exporter =
       Make("endpoint: " + up.url() + "\ntarget_info: {enabled: false}\nwal: {directory: /wal}\n",
            nullptr, hooks);
-  ASSERT_TRUE(WaitFor([&] { return CountSeries(up.received()) == 20 * 25; }));
+  ASSERT_TRUE(WaitFor([&] { return CountSeries(up.writes()) == 20 * 25; }));
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   EXPECT_THAT(up.out_of_order(), IsEmpty());
-  for (const auto& [series, times] : SamplesBySeries(up.received())) {
+  for (const auto& [series, times] : SamplesBySeries(up.writes())) {
     EXPECT_EQ(times.size(), 20u) << series;
   }
 }
@@ -920,7 +793,7 @@ TEST(PrwExporterTest, WalRepairIsLoggedAndCounted) {
       CounterValue(metrics, "otelcol_exporter_prometheusremotewrite_wal_repaired_records_total"),
       1);
   // Everything acknowledged is still delivered.
-  ASSERT_TRUE(WaitFor([&] { return CountSeries(up.received()) == 6; }));
+  ASSERT_TRUE(WaitFor([&] { return CountSeries(up.writes()) == 6; }));
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   std::filesystem::remove_all(dir);
 }
@@ -932,10 +805,10 @@ TEST(PrwExporterTest, WalDeliversADirectoryOfThePreviousFormat) {
   std::filesystem::copy("src/remotewrite/testdata/wal-abf41e2", dir);
   Receiver up;
   auto exporter = Make("endpoint: " + up.url() + "\nwal: {directory: " + dir + "}\n", nullptr);
-  ASSERT_TRUE(WaitFor([&] { return CountSeries(up.received()) == 5; }));
+  ASSERT_TRUE(WaitFor([&] { return CountSeries(up.writes()) == 5; }));
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   std::vector<std::string> records;
-  for (const auto& r : up.received()) {
+  for (const auto& r : up.writes()) {
     for (const auto& ts : r.timeseries()) {
       for (const auto& l : ts.labels()) {
         if (l.name() == "record") records.push_back(l.value());
@@ -972,7 +845,7 @@ TEST(PrwExporterTest, TranslationErrorsArePermanentButTheRestIsSent) {
               HasSubstr("Permanent error: invalid temporality and type combination for metric "
                         "\"requests\"; invalid temporality and type combination for metric "
                         "\"bytes\""));
-  EXPECT_EQ(CountSeries(receiver.received()), 2);  // the convertible metrics still went
+  EXPECT_EQ(CountSeries(receiver.writes()), 2);  // the convertible metrics still went
   // Counted once per batch, however many metrics failed.
   EXPECT_EQ(
       CounterValue(metrics, "otelcol_exporter_prometheusremotewrite_failed_translations_total"), 1);
@@ -995,7 +868,7 @@ TEST(PrwExporterTest, WalTranslationErrorsArePermanentButTheRestIsLogged) {
   const absl::Status status = exporter->Consume(Context{}, batch);
   EXPECT_TRUE(otlp::IsPermanent(status)) << status;
   EXPECT_THAT(std::string(status.message()), HasSubstr("\"requests\""));
-  EXPECT_TRUE(WaitFor([&] { return CountSeries(receiver.received()) == 2; }));
+  EXPECT_TRUE(WaitFor([&] { return CountSeries(receiver.writes()) == 2; }));
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   std::filesystem::remove_all(dir);
 }
@@ -1019,8 +892,8 @@ TEST(PrwExporterTest, ARequestThatCannotBeCompressedIsDroppedNotSentEmpty) {
   ASSERT_GT(calls.load(), 2);
   // Every request but the one that failed, and each one decodable (an empty body is not).
   EXPECT_EQ(receiver.attempts(), calls.load() - 1);
-  EXPECT_EQ(static_cast<int>(receiver.received().size()), calls.load() - 1);
-  EXPECT_LT(CountSeries(receiver.received()), 20);
+  EXPECT_EQ(static_cast<int>(receiver.writes().size()), calls.load() - 1);
+  EXPECT_LT(CountSeries(receiver.writes()), 20);
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
 }
 
@@ -1127,7 +1000,7 @@ TEST(PrwExporterTest, ProxyUrlCarriesTheRequests) {
                        nullptr);
   ASSERT_TRUE(exporter->Consume(Context{}, Gauges(3, 1700000000000)).ok());
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
-  EXPECT_EQ(CountSeries(proxy.received()), 3);
+  EXPECT_EQ(CountSeries(proxy.writes()), 3);
 }
 
 TEST(PrwExporterTest, WarnsWhenNumConsumersIsNotFiveAndReportsTheConsumers) {
@@ -1217,7 +1090,7 @@ TEST(PrwExporterTest, TelemetryCountsRequestsAndWalTraffic) {
            &metrics);
   receiver.FailNext(2, 503);
   ASSERT_TRUE(exporter->Consume(Context{}, Gauges(3, 1700000000000)).ok());
-  ASSERT_TRUE(WaitFor([&] { return CountSeries(receiver.received()) == 3; }));
+  ASSERT_TRUE(WaitFor([&] { return CountSeries(receiver.writes()) == 3; }));
   ASSERT_TRUE(exporter->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   EXPECT_EQ(CounterValue(metrics, prefix + "sent_batches_total"), 3);
   EXPECT_EQ(CounterValue(metrics, prefix + "wal_writes_total"), 1);

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "remotewrite/test_receiver.h"
+#include "storage/fault_injection_env.h"
 #include "storage/testing.h"
 #include "traces/generator/generator_testing.h"
 #include "traces/generator/service.h"
@@ -455,6 +457,319 @@ TEST(RemoteWriteOutputTest, AGeneratorServiceCollectionReachesTheReceiver) {
   EXPECT_GT(stats.samples_written, 0);
   EXPECT_EQ(stats.samples_sent, stats.samples_written);
   EXPECT_EQ(stats.exemplars_sent, stats.exemplars_written);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fault-injection seam: the output's WALs on storage::FaultInjectionEnv (an in-memory file
+// system that fails on demand and knows what a crash keeps).
+
+using storage::FaultInjectionEnv;
+using CrashMode = FaultInjectionEnv::CrashMode;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+RemoteWriteOutputOptions EnvOptions(FaultInjectionEnv* env) {
+  RemoteWriteOutputOptions options = FastOptions();
+  options.env = env;
+  return options;
+}
+
+// The samples of collection `ms` (Collection(2, ms)) a receiver got: "" when none, "whole" when
+// both series arrived with their values (each `times` times), else a description of the damage.
+std::string CollectionArrived(const std::map<std::string, int>& samples, int64_t ms, int times) {
+  const std::string first = absl::StrCat("svc-0@", ms, "=1");
+  const std::string second = absl::StrCat("svc-1@", ms, "=2");
+  int seen = 0;
+  for (const auto& [key, count] : samples) {
+    if (absl::StartsWith(key, absl::StrCat("svc-0@", ms, "=")) ||
+        absl::StartsWith(key, absl::StrCat("svc-1@", ms, "="))) {
+      ++seen;
+      if ((key != first && key != second) || count != times) {
+        return absl::StrCat("damaged: ", key, " x", count);
+      }
+    }
+  }
+  if (seen == 0) return "";
+  return seen == 2 ? "whole" : "half";
+}
+
+std::vector<int64_t> Timestamps(TestReceiver& receiver) {
+  std::vector<int64_t> out;
+  for (const TestReceiver::Request& r : receiver.received()) {
+    for (const prometheus::TimeSeries& ts : r.write.timeseries()) {
+      for (const prometheus::Sample& s : ts.samples()) out.push_back(s.timestamp());
+    }
+  }
+  return out;
+}
+
+// A failed append (a write error that stored part of the data, a sync error, a full disk) makes
+// Write return the error naming the entry and counts it; the other entry still gets the
+// collection; nothing of the failed append is ever delivered; the next Write after the fault
+// clears is appended and delivered.
+TEST(RemoteWriteOutputFaultTest, AFailedAppendIsReturnedNamingTheEntryAndTheOtherKeepsIt) {
+  FaultInjectionEnv env;
+  TestReceiver a;
+  TestReceiver b;
+  auto output = RemoteWriteOutput::Create(
+      Config("/gen", {Entry(a.url(), "a"), Entry(b.url(), "b")}), {}, EnvOptions(&env));
+  ASSERT_TRUE(output.ok()) << output.status();
+  ASSERT_TRUE((*output)->Write("t", Collection(2, 1000)).ok());
+
+  // The segment files of b's WAL (not its cursor, which the sender syncs on its own).
+  const std::string b_segments = "/gen/t/b/0";
+  env.InjectFault({.ops = FaultInjectionEnv::kWrite,
+                   .path_contains = b_segments,
+                   .error = absl::DataLossError("injected write error"),
+                   .short_write = 7});
+  absl::Status written = (*output)->Write("t", Collection(2, 2000));
+  EXPECT_EQ(written.code(), absl::StatusCode::kDataLoss) << written;
+  EXPECT_THAT(
+      std::string(written.message()),
+      HasSubstr(absl::StrCat("remote write b (", b.url(), "): failed to write to the WAL")));
+  EXPECT_THAT(std::string(written.message()), HasSubstr("injected write error"));
+
+  env.InjectFault({.ops = FaultInjectionEnv::kSync,
+                   .path_contains = b_segments,
+                   .error = absl::InternalError("injected sync error")});
+  written = (*output)->Write("t", Collection(2, 3000));
+  EXPECT_EQ(written.code(), absl::StatusCode::kInternal) << written;
+  EXPECT_THAT(std::string(written.message()), HasSubstr("remote write b ("));
+  EXPECT_THAT(std::string(written.message()), HasSubstr("injected sync error"));
+
+  // A full disk: both entries fail; the error names the first.
+  env.SetCapacity(env.UsedBytes() + 16);
+  written = (*output)->Write("t", Collection(2, 4000));
+  EXPECT_EQ(written.code(), absl::StatusCode::kResourceExhausted) << written;
+  EXPECT_THAT(
+      std::string(written.message()),
+      HasSubstr(absl::StrCat("remote write a (", a.url(), "): failed to write to the WAL")));
+
+  // The fault cleared: the next collection goes in and is delivered to both.
+  env.SetCapacity(std::nullopt);
+  ASSERT_TRUE((*output)->Write("t", Collection(2, 5000)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SampleCount(a) >= 8 && SampleCount(b) >= 4; }))
+      << SampleCount(a) << " " << SampleCount(b);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // nothing more comes
+  const std::map<std::string, int> at_a = Samples(a);
+  const std::map<std::string, int> at_b = Samples(b);
+  for (int64_t ms : {1000, 2000, 3000, 5000}) EXPECT_EQ(CollectionArrived(at_a, ms, 1), "whole");
+  EXPECT_EQ(CollectionArrived(at_a, 4000, 1), "");
+  EXPECT_EQ(CollectionArrived(at_b, 1000, 1), "whole");
+  for (int64_t ms : {2000, 3000, 4000}) EXPECT_EQ(CollectionArrived(at_b, ms, 1), "") << ms;
+  EXPECT_EQ(CollectionArrived(at_b, 5000, 1), "whole");
+  EXPECT_THAT(Timestamps(b), ElementsAre(1000, 1000, 5000, 5000));
+
+  const std::vector<RemoteWriteEndpointStats> stats = (*output)->Stats();
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_EQ(stats[0].remote_name, "a");
+  EXPECT_EQ(stats[0].wal_writes_failed, 1);
+  EXPECT_EQ(stats[0].samples_written, 8);
+  EXPECT_EQ(stats[1].remote_name, "b");
+  EXPECT_EQ(stats[1].wal_writes_failed, 3);
+  EXPECT_EQ(stats[1].samples_written, 4);
+  EXPECT_TRUE(WaitFor([&] {
+    const auto now = (*output)->Stats();
+    return now[0].samples_sent == 8 && now[1].samples_sent == 4;
+  }));
+}
+
+// A crash of each kind (kill -9, power loss, power loss with torn tails) while the receiver
+// refuses: every collection whose Write returned OK is delivered by the next output on the same
+// files; one delivered and committed before the crash is not sent again (the cursor is
+// committed every commit_interval: here 20 ms, waited out); the collection whose append never
+// became durable (its sync failed) is absent after a power loss, and whole or absent otherwise
+// (kill -9 keeps the page cache) — never torn. In the order written.
+TEST(RemoteWriteOutputFaultTest, EveryAcknowledgedCollectionIsDeliveredAfterACrash) {
+  for (CrashMode mode :
+       {CrashMode::kKeepUnsynced, CrashMode::kDropUnsynced, CrashMode::kTearUnsynced}) {
+    for (uint64_t seed = 1; seed <= 3; ++seed) {
+      SCOPED_TRACE(absl::StrCat("mode ", static_cast<int>(mode), " seed ", seed));
+      FaultInjectionEnv env;
+      TestReceiver receiver;
+      const GeneratorConfig config = Config("/gen", {Entry(receiver.url(), "rw")});
+      {
+        auto output = RemoteWriteOutput::Create(config, {}, EnvOptions(&env));
+        ASSERT_TRUE(output.ok()) << output.status();
+        ASSERT_TRUE((*output)->Write("t", Collection(2, 1000)).ok());
+        ASSERT_TRUE(WaitFor([&] { return SampleCount(receiver) == 2; }));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the cursor committed
+        receiver.FailForever(503);
+        ASSERT_TRUE((*output)->Write("t", Collection(2, 2000)).ok());
+        ASSERT_TRUE((*output)->Write("t", Collection(2, 3000)).ok());
+        ASSERT_TRUE(WaitFor([&] { return receiver.attempts() >= 3; }));  // 2000 refused
+        env.InjectFault(
+            {.ops = FaultInjectionEnv::kSync, .path_contains = "/gen/t/rw/0", .count = -1});
+        EXPECT_FALSE((*output)->Write("t", Collection(2, 4000)).ok());
+        env.SimulateCrash(mode, seed);
+        // The process is gone: what this output still does cannot reach the files.
+      }
+      env.ClearFaults();
+      receiver.FailForever(0);
+      ::testing::internal::CaptureStderr();
+      auto reopened = RemoteWriteOutput::Create(config, {}, EnvOptions(&env));
+      ASSERT_TRUE(reopened.ok()) << reopened.status();
+      const bool delivered = WaitFor([&] {
+        const auto samples = Samples(receiver);
+        return CollectionArrived(samples, 2000, 1) == "whole" &&
+               CollectionArrived(samples, 3000, 1) == "whole";
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // nothing more comes
+      (*reopened)->Close(absl::Now() + absl::Seconds(2));
+      const std::string log = ::testing::internal::GetCapturedStderr();
+      ASSERT_TRUE(delivered) << SampleCount(receiver);
+      const std::map<std::string, int> samples = Samples(receiver);
+      EXPECT_EQ(CollectionArrived(samples, 1000, 1), "whole");
+      const std::string unacknowledged = CollectionArrived(samples, 4000, 1);
+      if (mode == CrashMode::kDropUnsynced) {
+        EXPECT_EQ(unacknowledged, "");
+      } else {
+        EXPECT_TRUE(unacknowledged.empty() || unacknowledged == "whole") << unacknowledged;
+      }
+      size_t n = 0;
+      for (const auto& [key, count] : samples) n += count;
+      EXPECT_EQ(n, unacknowledged.empty() ? 6u : 8u);
+      const std::vector<int64_t> times = Timestamps(receiver);
+      EXPECT_TRUE(std::is_sorted(times.begin(), times.end()));
+      // What a crash cut is the unacknowledged append's tail only, and it is reported.
+      for (size_t at = log.find("The WAL was damaged"); at != std::string::npos;
+           at = log.find("The WAL was damaged", at + 1)) {
+        EXPECT_THAT(log.substr(at, log.find('\n', at) - at), HasSubstr("cut off at open")) << log;
+      }
+      if (mode == CrashMode::kDropUnsynced) {
+        EXPECT_THAT(log, Not(HasSubstr("The WAL was damaged")));
+      }
+    }
+  }
+}
+
+// At least once: what was delivered after the last cursor commit is sent again after a crash
+// (with the same values), and only that. The cursor is committed here at Close only.
+TEST(RemoteWriteOutputFaultTest, WhatWasDeliveredSinceTheLastCommitIsSentAgainAfterACrash) {
+  FaultInjectionEnv env;
+  TestReceiver receiver;
+  const GeneratorConfig config = Config("/gen", {Entry(receiver.url(), "rw")});
+  RemoteWriteOutputOptions options = EnvOptions(&env);
+  options.commit_interval = absl::Hours(1);
+  {
+    auto output = RemoteWriteOutput::Create(config, {}, options);
+    ASSERT_TRUE(output.ok()) << output.status();
+    ASSERT_TRUE((*output)->Write("t", Collection(2, 1000)).ok());
+    ASSERT_TRUE(WaitFor([&] { return (*output)->Stats().at(0).samples_sent == 2; }));
+    (*output)->Close(absl::Now() + absl::Seconds(2));  // commits the cursor
+  }
+  {
+    auto output = RemoteWriteOutput::Create(config, {}, options);
+    ASSERT_TRUE(output.ok()) << output.status();
+    ASSERT_TRUE((*output)->Write("t", Collection(2, 2000)).ok());
+    ASSERT_TRUE(WaitFor([&] { return (*output)->Stats().at(0).samples_sent == 2; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // marked delivered
+    ::testing::internal::CaptureStderr();
+    env.SimulateCrash(CrashMode::kDropUnsynced);
+    output->reset();  // its commit fails: the files are gone with the machine
+    EXPECT_THAT(::testing::internal::GetCapturedStderr(),
+                HasSubstr("Committing the WAL's cursor failed"));
+  }
+  auto reopened = RemoteWriteOutput::Create(config, {}, options);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  ASSERT_TRUE(WaitFor([&] { return SampleCount(receiver) == 6; })) << SampleCount(receiver);
+  ASSERT_TRUE((*reopened)->Write("t", Collection(2, 3000)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SampleCount(receiver) == 8; })) << SampleCount(receiver);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const std::map<std::string, int> samples = Samples(receiver);
+  EXPECT_EQ(CollectionArrived(samples, 1000, 1), "whole");
+  EXPECT_EQ(CollectionArrived(samples, 2000, 2), "whole");  // sent again, the same values
+  EXPECT_EQ(CollectionArrived(samples, 3000, 1), "whole");
+  EXPECT_THAT(Timestamps(receiver), ElementsAre(1000, 1000, 2000, 2000, 2000, 2000, 3000, 3000));
+}
+
+// Damage in a WAL costs what the segment-log format says and is reported, never dropped
+// silently (docs/format/segment-log.md): a corrupted record in the middle costs the rest of its
+// 32 KiB block (the reader resumes at the next block boundary), a torn append at the end is cut
+// off at open; everything else is delivered, and nothing damaged reaches the receiver.
+TEST(RemoteWriteOutputFaultTest, DamageInTheWalIsReportedAndTheRestDelivered) {
+  constexpr uint64_t kBlock = 32768;
+  FaultInjectionEnv env;
+  TestReceiver receiver;
+  receiver.FailForever(503);
+  const GeneratorConfig config = Config("/gen", {Entry(receiver.url(), "rw")});
+  const std::string dir = "/gen/t/rw";
+  std::string segment;
+  std::vector<uint64_t> ends;  // the segment's size after each collection
+  {
+    auto output = RemoteWriteOutput::Create(config, {}, EnvOptions(&env));
+    ASSERT_TRUE(output.ok()) << output.status();
+    // Collections until the segment holds three blocks.
+    for (int64_t k = 0; ends.empty() || ends.back() < 3 * kBlock; ++k) {
+      ASSERT_TRUE((*output)->Write("t", Collection(2, 1000 * (k + 1))).ok());
+      if (segment.empty()) {
+        auto files = env.ListDir(dir);
+        ASSERT_TRUE(files.ok()) << files.status();
+        for (const std::string& f : *files) {
+          if (absl::EndsWith(f, ".log")) segment = absl::StrCat(dir, "/", f);
+        }
+        ASSERT_FALSE(segment.empty());
+      }
+      auto size = env.FileSize(segment);
+      ASSERT_TRUE(size.ok()) << size.status();
+      ends.push_back(*size);
+    }
+    (*output)->Close(absl::Now());
+  }
+  // A byte in the middle of the second collection's record, then a torn append at the end.
+  const uint64_t middle = ends[0] + (ends[1] - ends[0]) / 2;
+  const uint64_t resume = (middle / kBlock + 1) * kBlock;  // the next block boundary
+  {
+    auto file = env.OpenFile(segment, storage::OpenMode::kReadWrite);
+    ASSERT_TRUE(file.ok()) << file.status();
+    char byte = 0;
+    ASSERT_TRUE((*file)->ReadAt(middle, 1, &byte).ok());
+    byte = static_cast<char>(byte ^ 0x5a);
+    ASSERT_TRUE((*file)->WriteAt(middle, std::string_view(&byte, 1)).ok());
+    const std::string torn =
+        std::string("\x12\x34\x56\x78\xff\x00\x01\x01", 8) + std::string(29, 'x');
+    ASSERT_TRUE((*file)->WriteAt(ends.back(), torn).ok());
+    ASSERT_TRUE((*file)->Sync().ok());
+  }
+  // Collection k starts at ends[k - 1]: those starting before `resume` (after the first) are
+  // lost with the damaged block, the others arrive.
+  std::vector<int64_t> want;
+  for (size_t k = 0; k < ends.size(); ++k) {
+    if (k == 0 || ends[k - 1] >= resume) want.push_back(1000 * static_cast<int64_t>(k + 1));
+  }
+  ASSERT_GT(want.size(), ends.size() / 2);
+
+  receiver.FailForever(0);
+  ::testing::internal::CaptureStderr();
+  auto reopened = RemoteWriteOutput::Create(config, {}, EnvOptions(&env));
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  const bool delivered = WaitFor([&] { return SampleCount(receiver) >= 2 * want.size(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  (*reopened)->Close(absl::Now() + absl::Seconds(2));
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(delivered) << SampleCount(receiver) << log;
+  const std::map<std::string, int> samples = Samples(receiver);
+  for (size_t k = 0; k < ends.size(); ++k) {
+    const int64_t ms = 1000 * static_cast<int64_t>(k + 1);
+    const bool wanted = std::find(want.begin(), want.end(), ms) != want.end();
+    EXPECT_EQ(CollectionArrived(samples, ms, 1), wanted ? "whole" : "") << "collection " << k;
+  }
+  EXPECT_EQ(SampleCount(receiver), 2 * want.size());
+  // Two reports: the damaged block when it is read, the torn tail at open.
+  EXPECT_THAT(log, HasSubstr(absl::StrCat("\"reason\": \"checksum mismatch\", \"file\": \"",
+                                          segment, "\", \"offset\": ", ends[0])));
+  // (to the first record that starts after the boundary)
+  const uint64_t next_start = ends[want[1] / 1000 - 2];
+  EXPECT_THAT(log, HasSubstr(absl::StrCat("\"bytes\": ", next_start - ends[0])));
+  EXPECT_THAT(log, HasSubstr("\"reason\": \"cut off at open: "));
+  EXPECT_THAT(log, HasSubstr(absl::StrCat("\"offset\": ", ends.back(), ", \"bytes\": 37")));
+  EXPECT_THAT(log, HasSubstr("\"tenant\": \"t\", \"remote_name\": \"rw\""));
+  size_t reports = 0;
+  for (size_t at = log.find("The WAL was damaged"); at != std::string::npos;
+       at = log.find("The WAL was damaged", at + 1)) {
+    ++reports;
+  }
+  EXPECT_EQ(reports, 2u) << log;
 }
 
 }  // namespace

@@ -318,6 +318,40 @@ TEST(RemoteWriteOutputTest, ARefusedRequestIsDroppedAndTheNextOneSent) {
   ASSERT_TRUE(WaitFor([&] { return (*output)->Stats().at(0).samples_sent == 1; }));
 }
 
+TEST(RemoteWriteOutputTest, InitialZerosGoInTheirOwnRequestAheadOfTheCollection) {
+  TestReceiver receiver;
+  // After a restart Prometheus refuses the initial zeros (older than what it holds): 400.
+  receiver.FailWith({400});
+  auto output =
+      RemoteWriteOutput::Create(Config(TempDir(), {Entry(receiver.url())}), {}, FastOptions());
+  ASSERT_TRUE(output.ok()) << output.status();
+  // A collection at 60,000 ms as the registry makes it for two new series: each one's 0 at the
+  // end of the previous minute (59,000 ms), then its value.
+  prometheus::WriteRequest collection;
+  for (const char* svc : {"a", "b"}) {
+    for (const auto& [t, v] : {std::pair<int64_t, double>{59000, 0}, {60000, 5}}) {
+      prometheus::TimeSeries* ts = collection.add_timeseries();
+      prometheus::Label* name = ts->add_labels();
+      name->set_name("__name__");
+      name->set_value("traces_spanmetrics_calls_total");
+      prometheus::Label* service = ts->add_labels();
+      service->set_name("service");
+      service->set_value(svc);
+      prometheus::Sample* sample = ts->add_samples();
+      sample->set_timestamp(t);
+      sample->set_value(v);
+    }
+  }
+  ASSERT_TRUE((*output)->Write("t", collection).ok());
+  ASSERT_TRUE(WaitFor([&] { return (*output)->Stats().at(0).requests_dropped == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return SampleCount(receiver) == 2; }));
+  // The refused request held the two zeros only; the collection's values arrived.
+  EXPECT_THAT(Samples(receiver), UnorderedElementsAre(Pair("a@60000=5", 1), Pair("b@60000=5", 1)));
+  EXPECT_EQ(receiver.attempts(), 2);
+  EXPECT_EQ((*output)->Stats().at(0).samples_written, 4);
+  (*output)->Close(absl::Now() + absl::Seconds(5));
+}
+
 TEST(RemoteWriteOutputTest, LargeCollectionsAreSplitIntoRequestsOf2000Series) {
   TestReceiver receiver;
   auto output =

@@ -451,6 +451,24 @@ describe('metrics-generator: the topology through sprout traces into Prometheus 
     });
   });
 
+  it('examples/grafana: every query of the provisioned dashboard answers, the same from both stores', async () => {
+    // The dashboard's PromQL with Grafana's variables as Grafana would fill them for this data:
+    // $service = All (.*), $__rate_interval and $__range = the test's range.
+    const dashboard = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples/grafana/dashboards/sprout-red.json'), 'utf8'));
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    assert.ok(exprs.length >= 8, `${exprs.length} queries`);
+    for (const raw of exprs) {
+      const expr = raw.replaceAll('$service', '.*').replaceAll('$__rate_interval', RANGE).replaceAll('$__range', RANGE);
+      const [p, s] = await Promise.all([instant(prom, expr, T), instant(sm, expr, T)]);
+      assertSameAnswer(s, p, expr);
+      // Every panel has data: the topology has server spans, errors and service-graph edges.
+      assert.ok(p.length > 0, `no data for ${expr}`);
+    }
+    // The variable's query: every service of the topology that has span metrics.
+    const services = await sm.api('/api/v1/label/service/values', { 'match[]': 'traces_spanmetrics_calls_total', start: timeParam(T - 60000), end: timeParam(T) });
+    assert.deepEqual([...services].sort(), [...new Set(expected.filter((x) => x.labels.__name__ === 'traces_spanmetrics_calls_total').map((x) => x.labels.service))].sort());
+  });
+
   it('span-metrics exemplars: traceID finds the trace through /api/traces/<id>, with the span observed', async () => {
     const start = T / 1000 - RANGE_S;
     const end = T / 1000;

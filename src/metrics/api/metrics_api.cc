@@ -243,34 +243,36 @@ absl::Status MetricsApi::Register(net::Router* router) {
   tenant.tenant = net::TenantPolicy::kSingle;
   tenant.gzip = true;
 
-  std::shared_ptr<std::atomic<bool>> ready = ready_;
-  RETURN_IF_ERROR(handle(
-      "GET", "/ready",
-      [ready](net::HttpRequest&, net::HttpResponse& response) {
-        const bool is_ready = ready->load(std::memory_order_acquire);
-        response.status = is_ready ? 200 : 503;
-        response.SetHeader("Content-Type", "text/plain; charset=utf-8");
-        response.body = is_ready ? "ready" : "not ready";
-      },
-      plain));
+  if (options_.serve_process_endpoints) {
+    std::shared_ptr<std::atomic<bool>> ready = ready_;
+    RETURN_IF_ERROR(handle(
+        "GET", "/ready",
+        [ready](net::HttpRequest&, net::HttpResponse& response) {
+          const bool is_ready = ready->load(std::memory_order_acquire);
+          response.status = is_ready ? 200 : 503;
+          response.SetHeader("Content-Type", "text/plain; charset=utf-8");
+          response.body = is_ready ? "ready" : "not ready";
+        },
+        plain));
 
-  net::RouteOptions metrics_route = plain;
-  metrics_route.gzip = true;
-  RETURN_IF_ERROR(handle(
-      "GET", "/metrics",
-      [registry](net::HttpRequest&, net::HttpResponse& response) {
-        response.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-        response.body = registry != nullptr ? registry->RenderText() : "";
-      },
-      metrics_route));
+    net::RouteOptions metrics_route = plain;
+    metrics_route.gzip = true;
+    RETURN_IF_ERROR(handle(
+        "GET", "/metrics",
+        [registry](net::HttpRequest&, net::HttpResponse& response) {
+          response.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+          response.body = registry != nullptr ? registry->RenderText() : "";
+        },
+        metrics_route));
 
-  RETURN_IF_ERROR(handle(
-      "GET", "/config",
-      [yaml = options_.effective_config](net::HttpRequest&, net::HttpResponse& response) {
-        response.SetHeader("Content-Type", "text/plain; charset=utf-8");
-        response.body = yaml;
-      },
-      plain));
+    RETURN_IF_ERROR(handle(
+        "GET", "/config",
+        [yaml = options_.effective_config](net::HttpRequest&, net::HttpResponse& response) {
+          response.SetHeader("Content-Type", "text/plain; charset=utf-8");
+          response.body = yaml;
+        },
+        plain));
+  }
 
   const std::string buildinfo = BuildInfoJson();
   for (const char* prefix : kPrefixes) {
@@ -498,18 +500,18 @@ absl::Status MetricsApi::Register(net::Router* router) {
         promql::ParseResult parsed = promql::Parse(query);
         if (!parsed.ok()) {
           // 2.42 names the parameter for an instant query only.
-          return WriteError(response, ErrorType::kBadData,
-                            range ? parsed.error.ToString()
-                                  : absl::StrCat("invalid parameter \"query\": ",
-                                                 parsed.error.ToString()));
+          return WriteError(
+              response, ErrorType::kBadData,
+              range ? parsed.error.ToString()
+                    : absl::StrCat("invalid parameter \"query\": ", parsed.error.ToString()));
         }
         if (range) {
           const promql::ValueType type = parsed.expr->Type();
           if (type != promql::ValueType::kScalar && type != promql::ValueType::kVector) {
-            return WriteError(response, ErrorType::kBadData,
-                              absl::StrCat("invalid expression type \"",
-                                           AV(promql::DocumentedTypeName(type)),
-                                           "\" for range query, must be Scalar or instant Vector"));
+            return WriteError(
+                response, ErrorType::kBadData,
+                absl::StrCat("invalid expression type \"", AV(promql::DocumentedTypeName(type)),
+                             "\" for range query, must be Scalar or instant Vector"));
           }
         }
         if (qp.timeout <= absl::ZeroDuration()) {

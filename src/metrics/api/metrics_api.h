@@ -23,8 +23,9 @@
 //   over Queryable::PromQueryable, as Prometheus 2.42 answers them (query.h): limits, timeout,
 //   cancellation when the client goes away.
 //
-// Tenancy: the routes that read a tenant's data (rules, alerts, format_query, the Queryable ones) need
-// `X-Scope-OrgID` when multi-tenancy is on (Mimir's `401 no org id`) and use the default tenant
+// Tenancy: the routes that read a tenant's data (rules, alerts, format_query, the Queryable ones)
+// need `X-Scope-OrgID` when multi-tenancy is on (Mimir's `401 no org id`) and use the default
+// tenant
 // ("anonymous") when it is off, through the router's tenant check. /ready, /metrics, /config
 // and buildinfo need no tenant.
 //
@@ -70,6 +71,9 @@ struct MetricsApiOptions {
   Queryable* queryable = nullptr;       // the read endpoints are registered only when set
   QueryApiOptions query;                // the PromQL engine and the per-query limits
   std::function<int64_t()> now_ms;      // wall clock in Unix ms (the default `time`); tests set it
+  // `/ready`, `/metrics` and `/config` are registered (false: a command serving several APIs on
+  // one router registers its own, for the whole process).
+  bool serve_process_endpoints = true;
 };
 
 class MetricsApi {

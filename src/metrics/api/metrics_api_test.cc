@@ -143,6 +143,29 @@ TEST_F(MetricsApiTest, ReadyIs503UntilStarted) {
   EXPECT_EQ(r.body, "ready");
 }
 
+TEST_F(MetricsApiTest, ProcessEndpointsLeftToTheCommand) {
+  // `sprout all` serves several APIs on one router: /ready, /metrics and /config are its own.
+  MetricsApiOptions options;
+  options.tenants = {false, "anonymous"};
+  options.registry = &registry_;
+  options.queryable = &queryable_;
+  options.serve_process_endpoints = false;
+  api_ = std::make_unique<MetricsApi>(options);
+  router_ = net::Router();
+  ASSERT_TRUE(api_->Register(&router_).ok());
+  for (const char* path : {"/ready", "/metrics", "/config"}) {
+    EXPECT_EQ(Serve("GET", path).status, 404) << path;
+    EXPECT_TRUE(
+        router_
+            .Handle("GET", path, [](net::HttpRequest&, net::HttpResponse& r) { r.body = "mine"; })
+            .ok())
+        << path;
+  }
+  EXPECT_EQ(Serve("GET", "/ready").body, "mine");
+  EXPECT_EQ(Serve("GET", "/api/v1/status/buildinfo").status, 200);
+  EXPECT_EQ(Serve("GET", "/api/v1/labels").status, 200);
+}
+
 TEST_F(MetricsApiTest, BuildInfoAtBothPrefixesAnnouncesMimirWithoutRulerApi) {
   Build(true);  // no tenant needed
   for (const char* path : {"/api/v1/status/buildinfo", "/prometheus/api/v1/status/buildinfo"}) {
@@ -322,11 +345,11 @@ TEST_F(MetricsApiTest, QueryExemplarsTakesTheSelectorsOfAnyExpression) {
         << target;
   };
   // Every selector of the expression, in order, is one matcher set.
-  net::HttpResponse r = Serve(
-      "GET",
-      "/api/v1/query_exemplars?query=" +
-          std::string("histogram_quantile(0.9%2C%20sum%20by%20(le)%20(rate(lat_bucket%7Bjob%3D%22a%22%7D%5B5m%5D)))"
-                      "%20%2B%20on()%20max_over_time(up%5B1h%3A1m%5D)"));
+  net::HttpResponse r =
+      Serve("GET", "/api/v1/query_exemplars?query=" +
+                       std::string("histogram_quantile(0.9%2C%20sum%20by%20(le)%20(rate(lat_bucket%"
+                                   "7Bjob%3D%22a%22%7D%5B5m%5D)))"
+                                   "%20%2B%20on()%20max_over_time(up%5B1h%3A1m%5D)"));
   EXPECT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(queryable_.last_sets.size(), 2u);
   ASSERT_EQ(queryable_.last_sets[0].size(), 2u);

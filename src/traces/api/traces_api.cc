@@ -657,7 +657,7 @@ absl::Status TracesApi::Register(net::Router* router) {
   if (options_.queryable == nullptr) {
     return absl::InvalidArgumentError("traces api: a TraceQueryable is required");
   }
-  router->SetTenants({options_.multitenancy_enabled, std::string(kSingleTenant)});
+  router->SetTenants({options_.multitenancy_enabled, options_.default_tenant});
   net::RouteOptions plain;
   net::RouteOptions tenant;
   tenant.tenant = net::TenantPolicy::kSingle;
@@ -674,15 +674,17 @@ absl::Status TracesApi::Register(net::Router* router) {
       },
       plain));
   std::shared_ptr<std::atomic<bool>> ready = ready_;
-  RETURN_IF_ERROR(router->Handle(
-      "GET", "/ready",
-      [ready](net::HttpRequest&, net::HttpResponse& response) {
-        const bool is_ready = ready->load(std::memory_order_acquire);
-        response.status = is_ready ? 200 : 503;
-        response.SetHeader("Content-Type", "text/plain; charset=utf-8");
-        response.body = is_ready ? "ready" : "not ready";
-      },
-      plain));
+  if (options_.serve_ready) {
+    RETURN_IF_ERROR(router->Handle(
+        "GET", "/ready",
+        [ready](net::HttpRequest&, net::HttpResponse& response) {
+          const bool is_ready = ready->load(std::memory_order_acquire);
+          response.status = is_ready ? 200 : 503;
+          response.SetHeader("Content-Type", "text/plain; charset=utf-8");
+          response.body = is_ready ? "ready" : "not ready";
+        },
+        plain));
+  }
   const std::string buildinfo = BuildInfoJson();
   RETURN_IF_ERROR(router->Handle(
       "GET", "/api/status/buildinfo",

@@ -54,6 +54,12 @@ struct TracesBuildInfo {
 
 struct TracesApiOptions {
   bool multitenancy_enabled = false;  // Tempo's `multitenancy_enabled`
+  // The tenant of header-less requests with multi-tenancy off (Tempo's `single-tenant`; `sprout
+  // all` gives every role one tenant name).
+  std::string default_tenant = "single-tenant";
+  // `/ready` is registered (false: a command serving several APIs on one router registers its own,
+  // ready only when every part is).
+  bool serve_ready = true;
   TracesBuildInfo build;
   TraceQueryable* queryable = nullptr;  // required
   // query_frontend.search.* as Tempo's defaults.

@@ -204,6 +204,26 @@ TEST_F(TracesApiTest, EchoReadyAndBuildInfo) {
   }
 }
 
+TEST_F(TracesApiTest, ReadyLeftToTheCommandAndOneDefaultTenant) {
+  // `sprout all` serves several APIs on one router: its own /ready, one tenant for every role.
+  TracesApiOptions options;
+  options.serve_ready = false;
+  options.default_tenant = "anonymous";
+  options.queryable = &fake_;
+  api_ = std::make_unique<TracesApi>(options);
+  router_ = net::Router();
+  ASSERT_TRUE(api_->Register(&router_).ok());
+  EXPECT_EQ(Serve("/ready").status, 404);
+  EXPECT_TRUE(
+      router_
+          .Handle("GET", "/ready", [](net::HttpRequest&, net::HttpResponse& r) { r.body = "mine"; })
+          .ok());
+  EXPECT_EQ(Serve("/ready").body, "mine");
+  EXPECT_EQ(Serve("/api/echo").status, 200);
+  EXPECT_EQ(Serve("/api/search").status, 200);
+  EXPECT_EQ(fake_.last_tenant, "anonymous");
+}
+
 TEST_F(TracesApiTest, TraceByIdV1JsonUsesBatchesBase64IdsAndEnumNames) {
   Build(false);
   net::HttpResponse r = Serve("/api/traces/000102030405060708090a0b0c0d0e0f?start=10&end=20");

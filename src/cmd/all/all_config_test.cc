@@ -443,3 +443,21 @@ TEST(AllConfig, S3IsAcceptedButNotRunnable) {
 
 }  // namespace
 }  // namespace sprout::cmd
+
+namespace sprout::cmd {
+namespace {
+
+// The effective configuration is itself a sprout.yaml that loads to the same configuration.
+TEST(AllConfig, EffectiveYamlOfTheSeedLoadsAgain) {
+  auto r = LoadAllConfig(Options({"examples/seed/sprout.yaml"}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  const std::string effective = r->config.EffectiveYaml();
+  const std::string file = WriteFile("effective.yaml", effective);
+  auto again = LoadAllConfig(Options({file}));
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << effective;
+  EXPECT_EQ(again->config.EffectiveYaml(), effective);
+  EXPECT_THAT(again->warnings, IsEmpty());
+}
+
+}  // namespace
+}  // namespace sprout::cmd

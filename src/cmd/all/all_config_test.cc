@@ -461,3 +461,65 @@ TEST(AllConfig, EffectiveYamlOfTheSeedLoadsAgain) {
 
 }  // namespace
 }  // namespace sprout::cmd
+
+namespace sprout::cmd {
+namespace {
+
+// Several files merge as for the other commands: maps key by key, the later file winning.
+TEST(AllConfig, SeveralFilesMergeInOrder) {
+  const std::string base = WriteFile("merge1.yaml",
+                                     "data_dir: /first\n"
+                                     "traces:\n  ingester:\n    max_block_bytes: 1000\n"
+                                     "    trace_idle_period: 7s\n");
+  const std::string overlay = WriteFile("merge2.yaml",
+                                        "traces:\n  ingester:\n    max_block_bytes: 2000\n"
+                                        "metrics:\n  limits:\n    ingestion_rate: 5\n");
+  auto r = LoadAllConfig(Options({base, overlay}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->config.data_dir, "/first");
+  EXPECT_EQ(r->config.traces.max_block_bytes, 2000);
+  EXPECT_EQ(r->config.traces.trace_idle_period, absl::Seconds(7));
+  EXPECT_EQ(r->config.metrics.ingestion_rate, 5);
+  EXPECT_TRUE(r->config.collector_is_default);
+}
+
+TEST(AllConfig, EnvironmentVariablesExpandInEverySection) {
+  const std::string file = WriteFile("env.yaml",
+                                     "data_dir: ${env:HOSTNAME}-data\n"
+                                     "traces:\n  compactor:\n    compaction:\n"
+                                     "      block_retention: ${env:RETENTION:-24h}\n"
+                                     "metrics:\n  activity_tracker:\n"
+                                     "    filepath: ${env:UNSET_VAR}\n");
+  auto r = LoadAllConfig(Options({file}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->config.data_dir, "sprout-host-data");
+  EXPECT_EQ(r->config.traces.wal_path, "sprout-host-data/traces/wal");
+  EXPECT_EQ(r->config.traces.block_retention, absl::Hours(24));
+  // A value that is exactly an unset variable is null (as in the Collector): the default stays.
+  EXPECT_EQ(r->config.metrics.activity_tracker_filepath,
+            "sprout-host-data/metrics/metrics-activity.log");
+  EXPECT_THAT(r->warnings,
+              ElementsAre("Configuration references unset environment variable: UNSET_VAR"));
+}
+
+TEST(AllConfig, MultitenancyIsOneSwitchForBothStores) {
+  auto r = LoadAllConfig(Options({}, {"multitenancy_enabled=true"}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->config.multitenancy_enabled);
+  EXPECT_TRUE(r->config.traces.multitenancy_enabled);
+  EXPECT_TRUE(r->config.metrics.multitenancy_enabled);
+}
+
+// Other receivers (a second otlp listening elsewhere, for example) are the user's to add.
+TEST(AllConfig, OtherReceiversAreAllowed) {
+  auto r = LoadAllConfig(
+      Options({}, {"collector::receivers::otlp/internal::protocols::http::endpoint=localhost:14318",
+                   "collector.service.pipelines.traces.receivers=[otlp, otlp/internal]"}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  const auto* traces = Pipeline(r->config, collector::Signal::kTraces);
+  ASSERT_NE(traces, nullptr);
+  EXPECT_THAT(Ids(traces->receivers), ElementsAre("otlp", "otlp/internal"));
+}
+
+}  // namespace
+}  // namespace sprout::cmd

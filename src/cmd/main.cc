@@ -2,6 +2,7 @@
 //
 //   sprout collector --config otelcol.yaml [--config more.yaml] [--set key::path=value]
 //   sprout validate  --config otelcol.yaml | --metrics-config mimir.yaml | --traces-config t.yaml
+//                    | --all-config sprout.yaml [--data-dir DIR]
 //   sprout metrics   [--config mimir.yaml] [--set key.path=value]
 //   sprout traces    [--config tempo.yaml] [--set key.path=value]
 //   sprout components
@@ -22,9 +23,10 @@
 #include "base/go_duration.h"
 #include "base/logging.h"
 #include "base/metrics.h"
-#include "cmd/process_metrics.h"
 #include "base/process_stats.h"
 #include "base/signals.h"
+#include "cmd/all/all_config.h"
+#include "cmd/process_metrics.h"
 #include "cmd/traces_cmd.h"
 #include "collector/components.h"
 #include "collector/featuregate.h"
@@ -305,6 +307,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> validate_traces_configs;
   validate_cmd->add_option("--traces-config", validate_traces_configs,
                            "A `sprout traces` (Tempo) configuration file to check instead.");
+  std::vector<std::string> validate_all_configs;
+  std::string validate_data_dir;
+  validate_cmd->add_option("--all-config", validate_all_configs,
+                           "A `sprout all` configuration file (sprout.yaml) to check instead.");
+  validate_cmd->add_option("--data-dir", validate_data_dir,
+                           "With --all-config: the data directory `sprout all` would use.");
 
   std::vector<std::string> metrics_configs;
   std::vector<std::string> metrics_sets;
@@ -350,6 +358,20 @@ int main(int argc, char** argv) {
     return RunCollector(collector_flags, *timeout);
   }
   if (validate_cmd->parsed()) {
+    if (!validate_all_configs.empty()) {
+      if (!validate_flags.configs.empty() || !validate_metrics_configs.empty() ||
+          !validate_traces_configs.empty()) {
+        std::fprintf(stderr,
+                     "Error: use only one of --config, --metrics-config, --traces-config, "
+                     "--all-config\n");
+        return 1;
+      }
+      cmd::AllConfigOptions options;
+      options.uris = validate_all_configs;
+      options.set_overrides = validate_flags.sets;
+      options.data_dir_flag = validate_data_dir;
+      return cmd::RunValidateAll(options);
+    }
     if (!validate_traces_configs.empty()) {
       if (!validate_flags.configs.empty() || !validate_metrics_configs.empty()) {
         std::fprintf(stderr,
@@ -366,7 +388,9 @@ int main(int argc, char** argv) {
       return RunValidateMetrics(validate_metrics_configs, validate_flags.sets);
     }
     if (validate_flags.configs.empty()) {
-      std::fprintf(stderr, "Error: --config, --metrics-config or --traces-config is required\n");
+      std::fprintf(stderr,
+                   "Error: --config, --metrics-config, --traces-config or --all-config is "
+                   "required\n");
       return 1;
     }
     return RunValidate(validate_flags);

@@ -192,6 +192,9 @@ absl::Status Service::StartTelemetry() {
                              "Total physical memory (resident set size).", {},
                              [] { return static_cast<double>(ProcessRssBytes()); });
   if (config_.telemetry.metrics_level == "none") return absl::OkStatus();
+  // No address: the embedding command serves the registry itself (`sprout all` on its one
+  // HTTP port).
+  if (config_.telemetry.metrics_address.empty()) return absl::OkStatus();
   // The same protections as every other listener (confighttp's defaults: timeouts, connection
   // cap); the Collector's Prometheus endpoint has no settings for them either.
   HttpServerConfig http;

@@ -32,9 +32,10 @@ struct PipelineConfig {
 // service::telemetry
 struct TelemetryConfig {
   log::Level log_level = log::Level::kInfo;
-  std::string metrics_level = "normal";            // none | basic | normal | detailed
-  std::string metrics_address = "localhost:8888";  // `address`, or a pull/prometheus reader
-  std::map<std::string, std::string> resource;     // extra resource attributes → labels
+  std::string metrics_level = "normal";  // none | basic | normal | detailed
+  // `address`, or a pull/prometheus reader; "" = no listener of its own (`sprout all`)
+  std::string metrics_address = "localhost:8888";
+  std::map<std::string, std::string> resource;  // extra resource attributes → labels
 };
 
 struct ComponentEntry {

@@ -197,6 +197,22 @@ TEST_F(ServiceTest, StartsAndStopsInTheCollectorsOrder) {
   EXPECT_EQ(journal_.events, expected);
 }
 
+// `sprout all` serves the registry on its own HTTP port: an empty address starts no listener.
+TEST_F(ServiceTest, EmptyTelemetryAddressStartsNoListener) {
+  std::string yaml = kConfig;
+  yaml.replace(yaml.find("{level: none}"), 13, "{level: normal}");
+  auto cfg = DecodeServiceConfig(YAML::Load(yaml), factories_);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  cfg->telemetry.metrics_address.clear();
+  ServiceSettings settings;
+  settings.build_version = "test";
+  auto service = Service::Create(std::move(*cfg), settings);
+  ASSERT_TRUE(service.ok()) << service.status();
+  ASSERT_TRUE((*service)->Start().ok());
+  EXPECT_EQ((*service)->telemetry_address(), "");
+  (*service)->Shutdown();
+}
+
 TEST_F(ServiceTest, OneReceiverFeedsEveryPipelineAndFanOutIsolatesChanges) {
   auto service = Build(kConfig);
   ASSERT_TRUE(service->Start().ok());

@@ -1,0 +1,67 @@
+'use strict';
+// `sprout validate --all-config`: the `sprout all` configuration (sprout.yaml) checked by the real
+// binary: the seed's three files as one sprout.yaml, the refusals of the roles' own listener
+// keys, warnings for Tempo keys not implemented yet, --set and --data-dir.
+
+const { describe, it } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+
+const { SPROUT_BIN, makeTempDir, run, writeConfig } = require('./lib/sprout');
+
+const SEED = path.resolve(__dirname, '../../examples/seed/sprout.yaml');
+
+describe('sprout validate --all-config', () => {
+  const dir = makeTempDir('sprout-all-config-');
+
+  it('accepts the seed as one sprout.yaml, with the seed collector endpoint changed by --set', async () => {
+    const res = await run(SPROUT_BIN, ['validate', '--all-config', SEED,
+      '--set', 'collector.receivers.otlp.protocols.grpc.endpoint=127.0.0.1:4317', '--data-dir', dir]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stderr, '');
+  });
+
+  it('accepts no section at all (the defaults)', async () => {
+    const file = writeConfig(dir, 'empty.yaml', '{}\n');
+    const res = await run(SPROUT_BIN, ['validate', '--all-config', file]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stderr, '');
+  });
+
+  it("refuses a role's own HTTP port and OTLP receivers, naming the top-level settings", async () => {
+    const file = writeConfig(dir, 'refused.yaml',
+      'traces:\n  server:\n    http_listen_port: 8080\n' +
+      '  distributor:\n    receivers:\n      otlp:\n        protocols:\n          grpc:\n');
+    const res = await run(SPROUT_BIN, ['validate', '--all-config', file]);
+    assert.equal(res.code, 1);
+    assert.equal(res.stderr,
+      "Error: invalid configuration: 'traces::server' is not read by sprout all: one process " +
+      'serves one HTTP port: set it with the top-level http::listen_address and http::port (the ' +
+      'log level: collector::service::telemetry::logs::level)\n' +
+      "'traces::distributor::receivers' is not read by sprout all: the OTLP ingress of sprout " +
+      "all is the collector section's otlp receiver (collector::receivers::otlp, by default on " +
+      'localhost:4317 and localhost:4318)\n');
+  });
+
+  it('warns about a Tempo key not implemented yet and exits 0', async () => {
+    const file = writeConfig(dir, 'warn.yaml', 'traces:\n  ingester:\n    concurrent_flushes: 4\n');
+    const res = await run(SPROUT_BIN, ['validate', '--all-config', file]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stderr,
+      "Warning: traces: 'ingester::concurrent_flushes' is a Tempo setting that sprout traces " +
+      'does not implement yet; it is ignored\n');
+  });
+
+  it('refuses unknown top-level keys and a --config alongside', async () => {
+    const file = writeConfig(dir, 'unknown.yaml', 'tempo: {}\n');
+    const res = await run(SPROUT_BIN, ['validate', '--all-config', file]);
+    assert.equal(res.code, 1);
+    assert.equal(res.stderr,
+      'Error: invalid configuration: configuration has invalid keys: tempo (valid keys: ' +
+      'collector, data_dir, http, metrics, multitenancy_enabled, traces)\n');
+    const both = await run(SPROUT_BIN, ['validate', '--all-config', SEED, '--config', SEED]);
+    assert.equal(both.code, 1);
+    assert.equal(both.stderr,
+      'Error: use only one of --config, --metrics-config, --traces-config, --all-config\n');
+  });
+});

@@ -26,6 +26,7 @@
 #include "base/process_stats.h"
 #include "base/signals.h"
 #include "cmd/all/all_config.h"
+#include "cmd/metrics_role.h"
 #include "cmd/process_metrics.h"
 #include "cmd/traces_cmd.h"
 #include "collector/components.h"
@@ -130,57 +131,13 @@ int RunMetrics(const std::vector<std::string>& configs, const std::vector<std::s
   MetricsRegistry registry;
   cmd::RegisterProcessMetrics(registry, SPROUT_VERSION, "sprout metrics");
 
-  metrics::MetricsStoreOptions store_options;
-  store_options.config = config;
-  store_options.registry = &registry;
-  store_options.on_wal_damage = [&logger](std::string_view tenant,
-                                          const storage::LogDamage& damage) {
-    logger.Warn("WAL damage repaired or skipped", {{"tenant", std::string(tenant)},
-                                                   {"file", damage.file},
-                                                   {"offset", std::to_string(damage.offset)},
-                                                   {"reason", damage.reason}});
-  };
-  store_options.on_replay = [&logger](std::string_view tenant,
-                                      const metrics::tsdb::ReplayStats& stats) {
-    logger.Info("WAL replayed", {{"tenant", std::string(tenant)},
-                                 {"duration", absl::FormatDuration(stats.duration)},
-                                 {"records", std::to_string(stats.records)},
-                                 {"series", std::to_string(stats.series)},
-                                 {"samples", std::to_string(stats.samples + stats.histograms)},
-                                 {"exemplars", std::to_string(stats.exemplars)},
-                                 {"damage_reports", std::to_string(stats.damage_reports)},
-                                 {"corrupt_records", std::to_string(stats.corrupt_records)},
-                                 {"skipped_entries",
-                                  std::to_string(stats.unknown_series_samples +
-                                                 stats.refused_samples + stats.ids_out_of_range)}});
-  };
-  metrics::MetricsStore store(store_options);
-
-  metrics::api::MetricsApiOptions api_options;
-  api_options.tenants = {config.multitenancy_enabled, config.DefaultTenant()};
-  api_options.effective_config = config.EffectiveYaml();
-  api_options.build.version = SPROUT_VERSION;
-  api_options.build.branch = "main";
-  api_options.build.go_version = std::string("c++ ") + __VERSION__;
-  api_options.registry = &registry;
-  api_options.queryable = &store;
-  api_options.query.engine.timeout = config.querier_timeout;
-  api_options.query.engine.max_concurrent = config.querier_max_concurrent;
-  api_options.query.engine.max_samples = config.querier_max_samples;
-  api_options.query.engine.lookback_delta_ms =
-      absl::ToInt64Milliseconds(config.querier_lookback_delta);
-  api_options.query.max_fetched_series_per_query =
-      static_cast<uint64_t>(config.max_fetched_series_per_query);
-  api_options.query.max_fetched_chunks_per_query =
-      static_cast<uint64_t>(config.max_fetched_chunks_per_query);
-  api_options.query.max_query_lookback = config.max_query_lookback;
-  metrics::api::MetricsApi api(api_options);
+  cmd::MetricsRoleOptions role_options;
+  role_options.registry = &registry;
+  role_options.logger = logger;
+  role_options.version = SPROUT_VERSION;
+  cmd::MetricsRole role(config, role_options);
   net::Router router;
-  if (absl::Status s = api.Register(&router); !s.ok()) {
-    std::fprintf(stderr, "Error: %s\n", std::string(s.message()).c_str());
-    return 1;
-  }
-  if (absl::Status s = metrics::RegisterStoreRoutes(&store, &registry, &router); !s.ok()) {
+  if (absl::Status s = role.Register(&router); !s.ok()) {
     std::fprintf(stderr, "Error: %s\n", std::string(s.message()).c_str());
     return 1;
   }
@@ -202,19 +159,11 @@ int RunMetrics(const std::vector<std::string>& configs, const std::vector<std::s
   }
   // /ready answers 503 while the tenants' WALs replay.
   const absl::Time replay_start = absl::Now();
-  if (absl::Status s = store.Start(); !s.ok()) {
+  if (absl::Status s = role.Start(); !s.ok()) {
     std::fprintf(stderr, "Error: %s\n", std::string(s.message()).c_str());
     (*server)->Shutdown(absl::ZeroDuration());
     return 1;
   }
-  for (const std::string& dir : store.skipped_dirs()) {
-    logger.Warn("skipping a directory of the TSDB directory that is not a valid tenant ID",
-                {{"dir", dir}});
-  }
-  for (const std::string& note : store.start_notes()) {
-    logger.Warn("an interrupted block cut was settled at start", {{"detail", note}});
-  }
-  api.SetReady(true);
   const std::string host =
       config.http_listen_address.empty() ? "0.0.0.0" : config.http_listen_address;
   logger.Info("sprout metrics is ready",
@@ -224,9 +173,9 @@ int RunMetrics(const std::vector<std::string>& configs, const std::vector<std::s
                {"replay", absl::FormatDuration(absl::Now() - replay_start)}});
   const int sig = WaitForTerminationSignal();
   logger.Info("Received signal from OS", {{"signal", sig == SIGTERM ? "terminated" : "interrupt"}});
-  api.SetReady(false);
+  role.SetReady(false);
   (*server)->Shutdown(shutdown_timeout);
-  store.Close();
+  role.Close();
   return 0;
 }
 

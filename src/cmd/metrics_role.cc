@@ -1,0 +1,86 @@
+#include "cmd/metrics_role.h"
+
+#include <string>
+#include <utility>
+
+#include "metrics/store/http.h"
+
+namespace sprout::cmd {
+
+MetricsRole::MetricsRole(const metrics::MetricsConfig& config, MetricsRoleOptions options)
+    : config_(config), options_(std::move(options)) {
+  const log::Logger logger = options_.logger;
+  metrics::MetricsStoreOptions store_options;
+  store_options.config = config_;
+  store_options.registry = options_.registry;
+  store_options.on_wal_damage = [logger](std::string_view tenant,
+                                         const storage::LogDamage& damage) {
+    logger.Warn("WAL damage repaired or skipped", {{"tenant", std::string(tenant)},
+                                                   {"file", damage.file},
+                                                   {"offset", std::to_string(damage.offset)},
+                                                   {"reason", damage.reason}});
+  };
+  store_options.on_replay = [logger](std::string_view tenant,
+                                     const metrics::tsdb::ReplayStats& stats) {
+    logger.Info("WAL replayed", {{"tenant", std::string(tenant)},
+                                 {"duration", absl::FormatDuration(stats.duration)},
+                                 {"records", std::to_string(stats.records)},
+                                 {"series", std::to_string(stats.series)},
+                                 {"samples", std::to_string(stats.samples + stats.histograms)},
+                                 {"exemplars", std::to_string(stats.exemplars)},
+                                 {"damage_reports", std::to_string(stats.damage_reports)},
+                                 {"corrupt_records", std::to_string(stats.corrupt_records)},
+                                 {"skipped_entries",
+                                  std::to_string(stats.unknown_series_samples +
+                                                 stats.refused_samples + stats.ids_out_of_range)}});
+  };
+  store_ = std::make_unique<metrics::MetricsStore>(store_options);
+
+  metrics::api::MetricsApiOptions api_options;
+  api_options.tenants = {config_.multitenancy_enabled, config_.DefaultTenant()};
+  api_options.effective_config = config_.EffectiveYaml();
+  api_options.build.version = options_.version;
+  api_options.build.branch = "main";
+  api_options.build.go_version = std::string("c++ ") + __VERSION__;
+  api_options.registry = options_.registry;
+  api_options.queryable = store_.get();
+  api_options.query.engine.timeout = config_.querier_timeout;
+  api_options.query.engine.max_concurrent = config_.querier_max_concurrent;
+  api_options.query.engine.max_samples = config_.querier_max_samples;
+  api_options.query.engine.lookback_delta_ms =
+      absl::ToInt64Milliseconds(config_.querier_lookback_delta);
+  api_options.query.max_fetched_series_per_query =
+      static_cast<uint64_t>(config_.max_fetched_series_per_query);
+  api_options.query.max_fetched_chunks_per_query =
+      static_cast<uint64_t>(config_.max_fetched_chunks_per_query);
+  api_options.query.max_query_lookback = config_.max_query_lookback;
+  api_options.serve_process_endpoints = options_.serve_process_endpoints;
+  api_ = std::make_unique<metrics::api::MetricsApi>(api_options);
+}
+
+MetricsRole::~MetricsRole() = default;
+
+absl::Status MetricsRole::Register(net::Router* router) {
+  if (absl::Status s = api_->Register(router); !s.ok()) return s;
+  return metrics::RegisterStoreRoutes(store_.get(), options_.registry, router);
+}
+
+absl::Status MetricsRole::Start() {
+  if (absl::Status s = store_->Start(); !s.ok()) return s;
+  for (const std::string& dir : store_->skipped_dirs()) {
+    options_.logger.Warn("skipping a directory of the TSDB directory that is not a valid tenant ID",
+                         {{"dir", dir}});
+  }
+  for (const std::string& note : store_->start_notes()) {
+    options_.logger.Warn("an interrupted block cut was settled at start", {{"detail", note}});
+  }
+  api_->SetReady(true);
+  return absl::OkStatus();
+}
+
+void MetricsRole::Close() {
+  api_->SetReady(false);
+  store_->Close();
+}
+
+}  // namespace sprout::cmd

@@ -1,0 +1,58 @@
+// The metrics store as a role of a command: the MetricsStore on its configuration, the
+// Prometheus/Mimir HTTP API over it and the store's own routes (remote write, OTLP, remote read,
+// flush), with the logging of its start. `sprout metrics` runs one alone; `sprout all` runs one
+// beside the trace store on a shared router and registry.
+//
+//   MetricsRole role(config, options);
+//   role.Register(&router);     // before the HTTP server starts
+//   role.Start();               // WAL replay (the API answers /ready 503 meanwhile), then ready
+//   ...
+//   role.SetReady(false); role.Close();
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "base/logging.h"
+#include "base/metrics.h"
+#include "metrics/api/metrics_api.h"
+#include "metrics/config/metrics_config.h"
+#include "metrics/store/store.h"
+#include "net/http_router.h"
+
+namespace sprout::cmd {
+
+struct MetricsRoleOptions {
+  MetricsRegistry* registry = nullptr;  // required: the store's and the API's telemetry
+  log::Logger logger;
+  std::string version;  // buildinfo
+  // false: /ready, /metrics and /config are the command's (several APIs on one router).
+  bool serve_process_endpoints = true;
+};
+
+class MetricsRole {
+ public:
+  MetricsRole(const metrics::MetricsConfig& config, MetricsRoleOptions options);
+  ~MetricsRole();
+
+  // The API's and the store's routes. Errors: a route registered twice.
+  absl::Status Register(net::Router* router);
+  // Opens the tenants (WAL replay) and logs what start settled; the API is then ready.
+  absl::Status Start();
+  void SetReady(bool ready) { api_->SetReady(ready); }
+  bool ready() const { return api_->ready(); }
+  // Closes the store (its heads' WALs synced).
+  void Close();
+
+  metrics::MetricsStore& store() { return *store_; }
+  const metrics::MetricsConfig& config() const { return config_; }
+
+ private:
+  const metrics::MetricsConfig config_;
+  MetricsRoleOptions options_;
+  std::unique_ptr<metrics::MetricsStore> store_;
+  std::unique_ptr<metrics::api::MetricsApi> api_;
+};
+
+}  // namespace sprout::cmd

@@ -4,6 +4,7 @@
 //   sprout validate  --config otelcol.yaml | --metrics-config mimir.yaml | --traces-config t.yaml
 //   sprout metrics   [--config mimir.yaml] [--set key.path=value]
 //   sprout traces    [--config tempo.yaml] [--set key.path=value]
+//   sprout demo      [--endpoint localhost:4317] [--duration 10m]
 //   sprout components
 //   sprout --version
 
@@ -22,9 +23,10 @@
 #include "base/go_duration.h"
 #include "base/logging.h"
 #include "base/metrics.h"
-#include "cmd/process_metrics.h"
 #include "base/process_stats.h"
 #include "base/signals.h"
+#include "cmd/all/demo_cmd.h"
+#include "cmd/process_metrics.h"
 #include "cmd/traces_cmd.h"
 #include "collector/components.h"
 #include "collector/featuregate.h"
@@ -336,6 +338,9 @@ int main(int argc, char** argv) {
                    "How long requests in progress may finish after SIGTERM (Go duration)")
       ->capture_default_str();
 
+  cmd::DemoFlags demo_flags;
+  CLI::App* demo_cmd = cmd::AddDemoCommand(&app, &demo_flags);
+
   CLI::App* components_cmd = app.add_subcommand("components", "List the built-in components");
 
   CLI11_PARSE(app, argc, argv);
@@ -389,6 +394,7 @@ int main(int argc, char** argv) {
     }
     return cmd::RunTraces(traces_configs, traces_sets, *timeout);
   }
+  if (demo_cmd->parsed()) return cmd::RunDemo(demo_flags);
   if (components_cmd->parsed()) {
     const collector::Factories factories = collector::BuiltinFactories();
     for (auto kind : {collector::Kind::kReceiver, collector::Kind::kProcessor,

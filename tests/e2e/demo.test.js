@@ -1,0 +1,147 @@
+'use strict';
+// `sprout demo` end to end: the fictional shop's telemetry sent for 5 s to a running `sprout
+// traces` over OTLP gRPC (`host:port`) and, in a second run against a fresh store, over
+// OTLP/HTTP (`http://host:port`); the command exits 0 (the trace store takes no metrics: the
+// demo says so once and sends traces only), and the traces are found by /api/search (tags and
+// TraceQL) and read by ID with the shop's services, HTTP edges, the queue and the database
+// spans of README.md (src/cmd/all). Also: SIGINT ends a run without a duration with exit 0,
+// and an endpoint that refuses (nothing listening) or cannot be parsed exits non-zero with a
+// message.
+
+const { describe, it, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+
+const { SPROUT_BIN, freePorts, makeTempDir, run, trackChild, waitFor } = require('./lib/sprout');
+const { startTraces, stopStartedTraces } = require('./lib/traces');
+
+after(stopStartedTraces);
+
+async function getJson(url) {
+  const res = await fetch(url);
+  const text = await res.text();
+  assert.equal(res.status, 200, `${url}: ${text}`);
+  return JSON.parse(text);
+}
+
+const attrs = (list = []) => Object.fromEntries(list.map((kv) => [kv.key, Object.values(kv.value)[0]]));
+
+// Runs the demo against `endpoint` for 5 s and checks what the store at `base` then holds.
+async function demoInto(base, endpoint, seed) {
+  const started = Date.now();
+  const r = await run(SPROUT_BIN, ['demo', '--endpoint', endpoint, '--duration', '5s', '--rate', '20',
+    '--metrics-interval', '2s', '--seed', String(seed)], { timeoutMs: 30000 });
+  const elapsed = Date.now() - started;
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(elapsed >= 4500, `ran ${elapsed} ms`);
+  assert.match(r.stderr, /does not take OTLP metrics/);  // a trace store: traces only
+  const sent = /sent (\d+) traces \((\d+) spans\)/.exec(r.stderr);
+  assert.ok(sent, r.stderr);
+  const traces = Number(sent[1]);
+  assert.ok(traces >= 80 && traces <= 120, `${traces} traces in 5 s at 20/s`);
+
+  // Search by tag: the frontend's root spans.
+  const end = Math.ceil(Date.now() / 1000) + 1;
+  const start = Math.floor(started / 1000) - 5;
+  let found;
+  await waitFor(async () => {
+    found = await getJson(`${base}/api/search?tags=${encodeURIComponent('service.name=frontend')}` +
+      `&limit=1000&start=${start}&end=${end}`);
+    return (found.traces || []).length > 20;
+  }, { timeoutMs: 15000, describe: () => `frontend traces in ${JSON.stringify(found)}` });
+  for (const t of found.traces) {
+    assert.equal(t.rootServiceName, 'frontend');
+    assert.match(t.rootTraceName, /^(GET|POST) \/(products|cart|checkout)/);
+  }
+
+  // TraceQL: the checkouts, whose orders go through the queue to shipping.
+  const q = '{ resource.service.name = "shipping" && kind = consumer && span.messaging.system = "kafka" }';
+  let checkouts;
+  await waitFor(async () => {
+    checkouts = await getJson(`${base}/api/search?q=${encodeURIComponent(q)}&limit=100&start=${start}&end=${end}`);
+    return (checkouts.traces || []).length > 0;
+  }, { timeoutMs: 15000, describe: () => `checkout traces in ${JSON.stringify(checkouts)}` });
+  const checkoutId = checkouts.traces[0].traceID;
+  assert.equal(checkouts.traces[0].rootTraceName, 'POST /checkout');
+
+  // By ID: the whole checkout, across services, with W3C parent links between them.
+  const trace = await getJson(`${base}/api/traces/${checkoutId}`);
+  const spans = [];
+  for (const b of trace.batches || trace.resourceSpans || []) {
+    const resource = attrs(b.resource.attributes);
+    for (const ss of b.scopeSpans || []) {
+      for (const s of ss.spans || []) spans.push({ service: resource['service.name'], resource, ...s, a: attrs(s.attributes) });
+    }
+  }
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const services = new Set(spans.map((s) => s.service));
+  assert.deepEqual([...services].sort(), ['cart', 'checkout', 'frontend', 'shipping']);
+  assert.ok(spans.length >= 8 && spans.length <= 15, `${spans.length} spans`);
+  for (const s of spans) {
+    assert.equal(s.resource['deployment.environment.name'], 'demo');
+    assert.ok(s.resource['service.version'] && s.resource['host.name']);
+  }
+  const consumer = spans.find((s) => s.kind === 'SPAN_KIND_CONSUMER');
+  assert.equal(byId.get(consumer.parentSpanId).kind, 'SPAN_KIND_PRODUCER');
+  assert.equal(byId.get(consumer.parentSpanId).service, 'checkout');
+  const payments = spans.find((s) => s.a['peer.service'] === 'payments');
+  assert.equal(payments.kind, 'SPAN_KIND_CLIENT');
+  assert.equal(payments.service, 'checkout');
+  const server = spans.find((s) => s.service === 'checkout' && s.kind === 'SPAN_KIND_SERVER');
+  const client = byId.get(server.parentSpanId);
+  assert.equal(client.service, 'frontend');
+  assert.equal(client.kind, 'SPAN_KIND_CLIENT');
+  assert.equal(client.a['peer.service'], 'checkout');
+  const query = spans.find((s) => s.a['db.system.name'] === 'postgresql');
+  assert.equal(query.service, 'cart');
+  assert.equal(query.a['db.system'], 'postgresql');
+  assert.equal(query.a['db.namespace'], 'shop');
+  assert.ok(query.a['db.query.text']);
+  return traces;
+}
+
+describe('sprout demo', () => {
+  it('sends the shop to sprout traces over OTLP gRPC (host:port): found by search and by ID', async () => {
+    const [api, grpc, http] = await freePorts(3);
+    const t = await startTraces(makeTempDir(), { api, grpc, http });
+    await demoInto(t.base, `127.0.0.1:${grpc}`, 1);
+    await t.stop();
+  });
+
+  it('sends the shop over OTLP/HTTP protobuf (an http:// URL)', async () => {
+    const [api, grpc, http] = await freePorts(3);
+    const t = await startTraces(makeTempDir(), { api, grpc, http });
+    await demoInto(t.base, `http://127.0.0.1:${http}`, 2);
+    await t.stop();
+  });
+
+  it('SIGINT ends a run without a duration: exit 0 after a summary', async () => {
+    const [api, grpc, http] = await freePorts(3);
+    const t = await startTraces(makeTempDir(), { api, grpc, http });
+    const child = trackChild(spawn(SPROUT_BIN, ['demo', '--endpoint', `grpc://127.0.0.1:${grpc}`,
+      '--duration', '0'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    await waitFor(() => /sending traces only/.test(stderr), { timeoutMs: 15000, describe: () => stderr });
+    child.kill('SIGINT');
+    const { code, signal } = await exited;
+    assert.equal(signal, null, stderr);
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /sent \d+ traces/);
+    await t.stop();
+  });
+
+  it('an endpoint that refuses for good exits non-zero with a message', async () => {
+    const [closed] = await freePorts(1);
+    for (const endpoint of [`127.0.0.1:${closed}`, `http://127.0.0.1:${closed}`]) {
+      const r = await run(SPROUT_BIN, ['demo', '--endpoint', endpoint, '--duration', '20s',
+        '--give-up-after', '1s'], { timeoutMs: 15000 });
+      assert.notEqual(r.code, 0, r.stderr);
+      assert.ok(r.stderr.includes(`Error: ${endpoint} has not accepted anything for 1s`), r.stderr);
+    }
+    const bad = await run(SPROUT_BIN, ['demo', '--endpoint', 'localhost'], { timeoutMs: 15000 });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /Error: invalid endpoint "localhost": no port/);
+  });
+});

@@ -51,7 +51,7 @@ async function demoInto(base, endpoint, seed) {
   }, { timeoutMs: 15000, describe: () => `frontend traces in ${JSON.stringify(found)}` });
   for (const t of found.traces) {
     assert.equal(t.rootServiceName, 'frontend');
-    assert.match(t.rootTraceName, /^(GET|POST) \/(products|cart|checkout)/);
+    assert.match(t.rootTraceName, /^(GET|POST) \/(products|cart|checkout|health)/);
   }
 
   // TraceQL: the checkouts, whose orders go through the queue to shipping.

@@ -12,10 +12,15 @@ const { describe, it, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 
-const { SPROUT_BIN, freePorts, makeTempDir, run, trackChild, waitFor } = require('./lib/sprout');
+const { SPROUT_BIN, Collector, freePorts, makeTempDir, run, trackChild, waitFor } = require('./lib/sprout');
+const { SproutMetrics } = require('./lib/sprout_metrics');
 const { startTraces, stopStartedTraces } = require('./lib/traces');
 
-after(stopStartedTraces);
+const stopLater = [];
+after(async () => {
+  for (const stop of stopLater.splice(0)) await stop();
+  await stopStartedTraces();
+});
 
 async function getJson(url) {
   const res = await fetch(url);
@@ -112,6 +117,78 @@ describe('sprout demo', () => {
     const [api, grpc, http] = await freePorts(3);
     const t = await startTraces(makeTempDir(), { api, grpc, http });
     await demoInto(t.base, `http://127.0.0.1:${http}`, 2);
+    await t.stop();
+  });
+
+  // The seed's shape: a collector (OTLP in; traces through the seed's /health filter to
+  // `sprout traces` over otlp; metrics by prometheusremotewrite to `sprout metrics`).
+  it("through the seed's collector: metrics queryable as Prometheus series, /health spans dropped", async () => {
+    const [api, tgrpc, thttp, cgrpc, chttp, tel] = await freePorts(6);
+    const t = await startTraces(makeTempDir(), { api, grpc: tgrpc, http: thttp });
+    const metrics = await new SproutMetrics().start();
+    stopLater.push(() => metrics.stop());
+    const collector = new Collector({
+      receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${cgrpc}` }, http: { endpoint: `127.0.0.1:${chttp}` } } } },
+      processors: { filter: { error_mode: 'ignore', traces: { span: ['attributes["http.target"] == "/health"'] } } },
+      exporters: {
+        'otlp/tempo': { endpoint: `127.0.0.1:${tgrpc}`, tls: { insecure: true } },
+        prometheusremotewrite: { endpoint: metrics.writeUrl },
+      },
+      service: {
+        telemetry: { metrics: { address: `127.0.0.1:${tel}` } },
+        pipelines: {
+          traces: { receivers: ['otlp'], processors: ['filter'], exporters: ['otlp/tempo'] },
+          metrics: { receivers: ['otlp'], exporters: ['prometheusremotewrite'] },
+        },
+      },
+    });
+    await collector.start();
+    stopLater.push(() => collector.kill());
+
+    const started = Date.now();
+    const r = await run(SPROUT_BIN, ['demo', '--endpoint', `127.0.0.1:${cgrpc}`, '--duration', '5s',
+      '--metrics-interval', '1s', '--seed', '3'], { timeoutMs: 30000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /does not take OTLP metrics/);
+    const collections = Number(/and (\d+) metrics collections/.exec(r.stderr)[1]);
+    assert.ok(collections >= 5, r.stderr);
+
+    // The semantic-convention metrics, translated by the remote-write exporter (cumulative, so
+    // kept): job = service.namespace/service.name.
+    const query = async (q) => metrics.api('/api/v1/query', { query: q });
+    const want = {
+      'http_server_request_duration_seconds_count{job="shop/frontend"}': 2,
+      'http_server_request_duration_seconds_bucket{job="shop/catalog", le="+Inf"}': 2,
+      'db_client_operation_duration_seconds_count{job="shop/cart", db_system_name="postgresql"}': 1,
+      'process_cpu_time_seconds_total{job="shop/checkout"}': 2,
+      'process_memory_usage_bytes{job="shop/shipping"}': 1,
+      'messaging_client_sent_messages_total{job="shop/checkout", messaging_system="kafka"}': 1,
+      'messaging_client_consumed_messages_total{job="shop/shipping"}': 1,
+      'target_info{job="shop/frontend", deployment_environment_name="demo"}': 1,
+    };
+    for (const [q, atLeast] of Object.entries(want)) {
+      let got;
+      await waitFor(async () => {
+        got = await query(q);
+        return got.result.length >= atLeast;
+      }, { timeoutMs: 15000, describe: () => `${q}: ${JSON.stringify(got)}\n${collector.stderr.slice(-3000)}` });
+    }
+    const frontend = await query('sum(http_server_request_duration_seconds_count{job="shop/frontend", http_route!="/health"})');
+    const traces = Number(/sent (\d+) traces/.exec(r.stderr)[1]);
+    // Every non-health trace is one frontend request; health checks are ~5 % of the traces.
+    assert.ok(Number(frontend.result[0].value[1]) >= traces * 0.8, `${JSON.stringify(frontend)} of ${traces}`);
+
+    // Traces arrived, /health spans did not (the seed's filter).
+    const end = Math.ceil(Date.now() / 1000) + 1;
+    const start = Math.floor(started / 1000) - 5;
+    let found;
+    await waitFor(async () => {
+      found = await getJson(`${t.base}/api/search?tags=${encodeURIComponent('service.name=frontend')}&limit=1000&start=${start}&end=${end}`);
+      return (found.traces || []).length > 20;
+    }, { timeoutMs: 15000, describe: () => JSON.stringify(found) });
+    const health = await getJson(`${t.base}/api/search?q=${encodeURIComponent('{ span.http.target = "/health" }')}&limit=100&start=${start}&end=${end}`);
+    assert.deepEqual(health.traces || [], []);
+    assert.ok(found.traces.every((tr) => tr.rootTraceName !== 'GET /health'));
     await t.stop();
   });
 

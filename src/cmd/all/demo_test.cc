@@ -8,6 +8,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "traces/generator/generator_testing.h"
+#include "traces/generator/service_graphs.h"
 
 namespace sprout::cmd::demo {
 namespace {
@@ -353,6 +355,54 @@ TEST(ShopGenerator, MetricsNamesTypesAndTemporality) {
   gen.Traces(100);
   clock.now += absl::Seconds(10);
   EXPECT_GT(frontend_requests(gen.Metrics()), frontend_requests(m));
+}
+
+// The service map a new user sees: the shop's traces through sprout's service-graphs processor
+// (Tempo's edge rules, reference tempo.md §4.2) give the README's edges, with their connection
+// types: HTTP calls plain, the database by its server.address, the queue as messaging_system,
+// payments and the users (root spans) as virtual nodes.
+TEST(ShopGenerator, ServiceGraphIsTheReadmes) {
+  using traces::generator::CollectingSink;
+  TestClock clock;
+  ShopGenerator gen({.seed = 9}, clock.fn());
+  ExportTraceServiceRequest req = gen.Traces(400);
+  traces::generator::Registry registry(traces::generator::RegistryConfig{});
+  auto processor = traces::generator::ServiceGraphsProcessor::Create(
+      traces::generator::ServiceGraphConfig{}, &registry);
+  ASSERT_TRUE(processor.ok()) << processor.status();
+  for (const auto& rs : req.resource_spans()) (*processor)->PushSpans(rs, clock.now);
+  (*processor)->Expire(clock.now + absl::Seconds(11));  // past `wait`: the virtual nodes
+  CollectingSink sink;
+  registry.Collect(clock.now + absl::Seconds(11), sink);
+  std::set<std::string> edges;
+  const std::string prefix = "traces_service_graph_request_total{";
+  for (const auto& [series, value] : sink.Values()) {
+    if (series.rfind(prefix, 0) == 0 && value > 0) edges.insert(series.substr(prefix.size() - 1));
+  }
+  EXPECT_EQ(edges,
+            (std::set<std::string>{
+                R"({client="frontend",server="catalog"})",
+                R"({client="frontend",server="cart"})",
+                R"({client="frontend",server="checkout"})",
+                R"({client="checkout",server="cart"})",
+                R"({client="catalog",connection_type="database",server="postgres"})",
+                R"({client="cart",connection_type="database",server="postgres"})",
+                R"({client="checkout",connection_type="messaging_system",server="shipping"})",
+                R"({client="checkout",connection_type="virtual_node",server="payments"})",
+                // Root spans: the shop's users, and the health checks of every service.
+                R"({client="user",connection_type="virtual_node",server="frontend"})",
+                R"({client="user",connection_type="virtual_node",server="catalog"})",
+                R"({client="user",connection_type="virtual_node",server="cart"})",
+                R"({client="user",connection_type="virtual_node",server="checkout"})",
+                R"({client="user",connection_type="virtual_node",server="shipping"})",
+            }));
+  // Failed requests show on the edges too.
+  bool failed = false;
+  for (const auto& [series, value] : sink.Values()) {
+    if (series.rfind("traces_service_graph_request_failed_total{", 0) == 0 && value > 0)
+      failed = true;
+  }
+  EXPECT_TRUE(failed);
 }
 
 TEST(ParseDemoEndpoint, GrpcAndHttpForms) {

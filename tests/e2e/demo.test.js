@@ -4,7 +4,10 @@
 // OTLP/HTTP (`http://host:port`); the command exits 0 (the trace store takes no metrics: the
 // demo says so once and sends traces only), and the traces are found by /api/search (tags and
 // TraceQL) and read by ID with the shop's services, HTTP edges, the queue and the database
-// spans of README.md (src/cmd/all). Also: SIGINT ends a run without a duration with exit 0,
+// spans of README.md (src/cmd/all). Through the seed's collector shape (its /health filter,
+// otlp/tempo to `sprout traces`, prometheusremotewrite to `sprout metrics`): the shop's metrics
+// are Prometheus series, an exemplar of a latency series finds its trace, and no /health span
+// is stored. Also: SIGINT ends a run without a duration with exit 0,
 // and an endpoint that refuses (nothing listening) or cannot be parsed exits non-zero with a
 // message.
 
@@ -189,6 +192,19 @@ describe('sprout demo', () => {
     const health = await getJson(`${t.base}/api/search?q=${encodeURIComponent('{ span.http.target = "/health" }')}&limit=100&start=${start}&end=${end}`);
     assert.deepEqual(health.traces || [], []);
     assert.ok(found.traces.every((tr) => tr.rootTraceName !== 'GET /health'));
+
+    // An exemplar of a latency series (the demo's own, through remote write) finds its trace.
+    const ex = await metrics.api('/api/v1/query_exemplars', {
+      query: 'http_server_request_duration_seconds_bucket{job="shop/frontend", http_route="/products"}',
+      start, end,
+    });
+    const exemplars = ex.flatMap((series) => series.exemplars);
+    assert.ok(exemplars.length > 0, JSON.stringify(ex));
+    const traceId = exemplars[0].labels.trace_id;
+    assert.match(traceId, /^[0-9a-f]{32}$/);
+    const byId = await getJson(`${t.base}/api/traces/${traceId}`);
+    const names = (byId.batches || []).flatMap((b) => b.scopeSpans.flatMap((ss) => ss.spans.map((sp) => sp.name)));
+    assert.ok(names.includes('GET /products'), names.join(', '));
     await t.stop();
   });
 

@@ -126,11 +126,18 @@ ShopGenerator::ShopGenerator(ShopOptions options, Clock now)
 double ShopGenerator::Uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
 double ShopGenerator::Between(double lo, double hi) { return lo + (hi - lo) * Uniform(); }
 
-void ShopGenerator::Observe(Histogram* h, const double* bounds, size_t n, double value) {
-  if (h->buckets.empty()) h->buckets.assign(n + 1, 0);
+void ShopGenerator::Observe(Histogram* h, const double* bounds, size_t n, double value,
+                            Exemplar exemplar) {
+  if (h->buckets.empty()) {
+    h->buckets.assign(n + 1, 0);
+    h->exemplars.assign(n + 1, Exemplar{});
+  }
   size_t i = 0;
   while (i < n && value > bounds[i]) ++i;  // bucket i: (bounds[i-1], bounds[i]]
   ++h->buckets[i];
+  exemplar.set = true;
+  exemplar.value = value;
+  h->exemplars[i] = std::move(exemplar);
   h->min = h->count == 0 ? value : std::min(h->min, value);
   h->max = h->count == 0 ? value : std::max(h->max, value);
   ++h->count;
@@ -474,27 +481,29 @@ void ShopGenerator::AddTrace(ExportTraceServiceRequest* out) {
                     n.name + ")");
     }
     ++spans_;
-    Record(n);
+    Record(n, trace_id, span_id, end);
     for (const Node& c : n.children) emit(c, span_id);
   };
   emit(root, std::string());
   ++traces_;
 }
 
-void ShopGenerator::Record(const Node& n) {
+void ShopGenerator::Record(const Node& n, const std::string& trace_id, const std::string& span_id,
+                           absl::Time end) {
   const double seconds = n.end - n.start;
+  const Exemplar exemplar{.time = end, .trace_id = trace_id, .span_id = span_id};
   ServiceState& st = state_[n.service];
   switch (n.role) {
     case Node::kServer:
       Observe(&http_[HttpKey{n.service, n.method, n.route, n.status_code, n.error_type}],
-              kHttpDurationBounds, std::size(kHttpDurationBounds), seconds);
+              kHttpDurationBounds, std::size(kHttpDurationBounds), seconds, exemplar);
       st.cpu_user += seconds * 0.25;
       st.cpu_system += seconds * 0.05;
       if (n.route == "/checkout" && n.service == "checkout" && !n.error) ++st.orders;
       break;
     case Node::kDb:
       Observe(&db_[DbKey{n.service, n.operation, n.collection}], kDbDurationBounds,
-              std::size(kDbDurationBounds), seconds);
+              std::size(kDbDurationBounds), seconds, exemplar);
       break;
     case Node::kProducer:
       ++st.sent;
@@ -529,7 +538,17 @@ ExportMetricsServiceRequest ShopGenerator::Metrics() {
       m->set_description(description);
       return m;
     };
-    auto fill_histogram = [&](auto* point, const Histogram& h, const double* bounds, size_t n) {
+    // Exemplars are exported once: the reservoir starts empty after each collection.
+    auto fill_histogram = [&](auto* point, Histogram& h, const double* bounds, size_t n) {
+      for (Exemplar& e : h.exemplars) {
+        if (!e.set) continue;
+        auto* x = point->add_exemplars();
+        x->set_time_unix_nano(ToNanos(e.time));
+        x->set_as_double(e.value);
+        x->set_trace_id(e.trace_id);
+        x->set_span_id(e.span_id);
+        e = Exemplar{};
+      }
       point->set_start_time_unix_nano(start_ns);
       point->set_time_unix_nano(now_ns);
       point->set_count(h.count);
@@ -556,7 +575,7 @@ ExportMetricsServiceRequest ShopGenerator::Metrics() {
 
     // HTTP server request durations (their _count is the request counter).
     Metric* http = nullptr;
-    for (const auto& [key, h] : http_) {
+    for (auto& [key, h] : http_) {
       const auto& [svc, method, route, status, error_type] = key;
       if (svc != service) continue;
       if (http == nullptr) {
@@ -572,7 +591,7 @@ ExportMetricsServiceRequest ShopGenerator::Metrics() {
       if (!error_type.empty()) AddString(p->mutable_attributes(), "error.type", error_type);
     }
     Metric* dbm = nullptr;
-    for (const auto& [key, h] : db_) {
+    for (auto& [key, h] : db_) {
       const auto& [svc, operation, collection] = key;
       if (svc != service) continue;
       if (dbm == nullptr) {

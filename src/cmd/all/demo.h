@@ -79,8 +79,17 @@ class ShopGenerator {
   struct Node;  // a span of a trace being built (demo.cc)
 
  private:
+  // The last measurement of a bucket since the previous collection, as the OTel SDKs' aligned
+  // histogram exemplar reservoir keeps (the span it was measured in).
+  struct Exemplar {
+    bool set = false;
+    double value = 0;
+    absl::Time time;
+    std::string trace_id, span_id;
+  };
   struct Histogram {
     std::vector<uint64_t> buckets;
+    std::vector<Exemplar> exemplars;  // per bucket
     uint64_t count = 0;
     double sum = 0, min = 0, max = 0;
   };
@@ -96,8 +105,10 @@ class ShopGenerator {
   double Uniform();  // [0, 1)
   double Between(double lo, double hi);
   void AddTrace(ExportTraceServiceRequest* out);
-  void Record(const Node& node);
-  static void Observe(Histogram* h, const double* bounds, size_t n, double value);
+  void Record(const Node& node, const std::string& trace_id, const std::string& span_id,
+              absl::Time end);
+  static void Observe(Histogram* h, const double* bounds, size_t n, double value,
+                      Exemplar exemplar);
 
   ShopOptions options_;
   Clock now_;

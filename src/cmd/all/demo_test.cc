@@ -357,6 +357,49 @@ TEST(ShopGenerator, MetricsNamesTypesAndTemporality) {
   EXPECT_GT(frontend_requests(gen.Metrics()), frontend_requests(m));
 }
 
+// Exemplars as the SDKs' aligned-bucket reservoir: per bucket the last measurement since the
+// previous collection, pointing at the span measured (so Grafana links a latency to its trace).
+TEST(ShopGenerator, HistogramExemplarsPointAtTheirSpans) {
+  TestClock clock;
+  ShopGenerator gen({.seed = 4}, clock.fn());
+  ExportTraceServiceRequest req = gen.Traces(300);
+  std::map<std::pair<std::string, std::string>, const Span*> spans;  // (trace, span)
+  for (const auto& rs : req.resource_spans()) {
+    for (const Span& s : rs.scope_spans(0).spans()) spans[{s.trace_id(), s.span_id()}] = &s;
+  }
+  clock.now += absl::Seconds(1);
+  ExportMetricsServiceRequest m = gen.Metrics();
+  int exemplars = 0;
+  for (const auto& rm : m.resource_metrics()) {
+    for (const Metric& metric : rm.scope_metrics(0).metrics()) {
+      if (!metric.has_histogram()) continue;
+      for (const auto& p : metric.histogram().data_points()) {
+        EXPECT_GE(p.exemplars_size(), 1);
+        EXPECT_LE(p.exemplars_size(), p.bucket_counts_size());
+        for (const auto& e : p.exemplars()) {
+          ++exemplars;
+          auto it = spans.find({e.trace_id(), e.span_id()});
+          ASSERT_NE(it, spans.end()) << metric.name();
+          const Span& s = *it->second;
+          // HTTP server spans and database client spans.
+          EXPECT_TRUE(s.kind() == Span::SPAN_KIND_SERVER || s.kind() == Span::SPAN_KIND_CLIENT);
+          EXPECT_NEAR(e.as_double(), Seconds(s), 1e-6);
+          EXPECT_EQ(e.time_unix_nano(), s.end_time_unix_nano());
+        }
+      }
+    }
+  }
+  EXPECT_GT(exemplars, 20);
+  // Exported once: a collection with no new requests has none.
+  clock.now += absl::Seconds(1);
+  const ExportMetricsServiceRequest again = gen.Metrics();
+  for (const auto& rm : again.resource_metrics()) {
+    for (const Metric& metric : rm.scope_metrics(0).metrics()) {
+      for (const auto& p : metric.histogram().data_points()) EXPECT_EQ(p.exemplars_size(), 0);
+    }
+  }
+}
+
 // The service map a new user sees: the shop's traces through sprout's service-graphs processor
 // (Tempo's edge rules, reference tempo.md §4.2) give the README's edges, with their connection
 // types: HTTP calls plain, the database by its server.address, the queue as messaging_system,

@@ -225,6 +225,32 @@ describe('sprout demo', () => {
     await t.stop();
   });
 
+  it('--header sets the tenant (X-Scope-OrgID); a store that refuses the demo makes it exit 1', async () => {
+    const [api, grpc, http] = await freePorts(3);
+    const t = await startTraces(makeTempDir(), { api, grpc, http }, ['--set', 'multitenancy_enabled=true']);
+    for (const endpoint of [`127.0.0.1:${grpc}`, `http://127.0.0.1:${http}`]) {
+      const refused = await run(SPROUT_BIN, ['demo', '--endpoint', endpoint, '--duration', '10s',
+        '--give-up-after', '2s'], { timeoutMs: 20000 });
+      assert.notEqual(refused.code, 0, refused.stderr);
+      assert.match(refused.stderr, /Error: .*no org id/, refused.stderr);
+    }
+    const started = Date.now();
+    const r = await run(SPROUT_BIN, ['demo', '--endpoint', `127.0.0.1:${grpc}`, '--duration', '2s',
+      '--header', 'X-Scope-OrgID=shop'], { timeoutMs: 20000 });
+    assert.equal(r.code, 0, r.stderr);
+    const q = `tags=${encodeURIComponent('service.name=frontend')}&start=${Math.floor(started / 1000) - 5}` +
+      `&end=${Math.ceil(Date.now() / 1000) + 1}`;
+    let found;
+    await waitFor(async () => {
+      const res = await fetch(`${t.base}/api/search?${q}`, { headers: { 'X-Scope-OrgID': 'shop' } });
+      found = await res.json();
+      return (found.traces || []).length > 0;
+    }, { timeoutMs: 15000, describe: () => JSON.stringify(found) });
+    const other = await fetch(`${t.base}/api/search?${q}`, { headers: { 'X-Scope-OrgID': 'other' } });
+    assert.deepEqual((await other.json()).traces || [], []);
+    await t.stop();
+  });
+
   it('an endpoint that refuses for good exits non-zero with a message', async () => {
     const [closed] = await freePorts(1);
     for (const endpoint of [`127.0.0.1:${closed}`, `http://127.0.0.1:${closed}`]) {

@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "base/go_duration.h"
 #include "cmd/all/demo.h"
+#include "google/rpc/status.pb.h"
 #include "net/grpc_client.h"
 #include "net/http_client.h"
 
@@ -43,6 +44,22 @@ bool WaitForSignal(absl::Duration d) {
     if (sig == SIGTERM || sig == SIGINT) return true;
     if (sig < 0 && errno != EINTR && errno != EAGAIN) return false;
   }
+}
+
+// The message of an OTLP/HTTP error answer: a google.rpc.Status (protobuf or JSON, as the
+// OTLP specification has it) or plain text, on one line.
+std::string ErrorBody(const net::HttpClientResponse& resp) {
+  std::string text = resp.body;
+  if (resp.Header("content-type").find("protobuf") != std::string_view::npos) {
+    google::rpc::Status status;
+    if (status.ParseFromString(resp.body)) text = status.message();
+  }
+  std::string out;
+  for (char c : text.substr(0, 300)) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    if (static_cast<unsigned char>(c) >= 0x20) out += c;
+  }
+  return std::string(absl::StripAsciiWhitespace(out));
 }
 
 struct SendResult {
@@ -135,7 +152,7 @@ class Sender {
     r.retryable =
         resp.status == 429 || resp.status == 502 || resp.status == 503 || resp.status == 504;
     r.unsupported = resp.status == 404 || resp.status == 405;
-    r.message = absl::StrCat("HTTP ", resp.status, " from ", url, ": ", resp.body.substr(0, 300));
+    r.message = absl::StrCat("HTTP ", resp.status, " from ", url, ": ", ErrorBody(resp));
     return r;
   }
 

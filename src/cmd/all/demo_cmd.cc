@@ -282,6 +282,9 @@ int RunDemo(const DemoFlags& flags) {
     const absl::Time now = absl::Now();
     const bool last = stop || now >= end;
     carry += flags.rate * absl::ToDoubleSeconds(now - last_tick);
+    // An endpoint slower than the rate (or a pause in retries) is not caught up on: at most one
+    // second's traces go in a batch.
+    carry = std::min(carry, std::max(1.0, flags.rate));
     last_tick = now;
     const int n = static_cast<int>(carry);
     if (n > 0) {

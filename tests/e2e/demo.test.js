@@ -46,7 +46,8 @@ async function demoInto(base, endpoint, seed) {
   const sent = /sent (\d+) traces \((\d+) spans\)/.exec(r.stderr);
   assert.ok(sent, r.stderr);
   const traces = Number(sent[1]);
-  assert.ok(traces >= 80 && traces <= 120, `${traces} traces in 5 s at 20/s`);
+  // At most 100 (+ the last tick); fewer only when the store is slow (time lost is not caught up on).
+  assert.ok(traces >= 60 && traces <= 105, `${traces} traces in 5 s at 20/s`);
 
   // Search by tag: the frontend's root spans.
   const end = Math.ceil(Date.now() / 1000) + 1;

@@ -5,6 +5,7 @@
 //                    | --all-config sprout.yaml [--data-dir DIR]
 //   sprout metrics   [--config mimir.yaml] [--set key.path=value]
 //   sprout traces    [--config tempo.yaml] [--set key.path=value]
+//   sprout demo      [--endpoint localhost:4317] [--duration 10m]
 //   sprout components
 //   sprout --version
 
@@ -26,6 +27,7 @@
 #include "base/process_stats.h"
 #include "base/signals.h"
 #include "cmd/all/all_config.h"
+#include "cmd/all/demo_cmd.h"
 #include "cmd/metrics_role.h"
 #include "cmd/process_metrics.h"
 #include "cmd/traces_cmd.h"
@@ -293,6 +295,9 @@ int main(int argc, char** argv) {
                    "How long requests in progress may finish after SIGTERM (Go duration)")
       ->capture_default_str();
 
+  cmd::DemoFlags demo_flags;
+  CLI::App* demo_cmd = cmd::AddDemoCommand(&app, &demo_flags);
+
   CLI::App* components_cmd = app.add_subcommand("components", "List the built-in components");
 
   CLI11_PARSE(app, argc, argv);
@@ -362,6 +367,7 @@ int main(int argc, char** argv) {
     }
     return cmd::RunTraces(traces_configs, traces_sets, *timeout);
   }
+  if (demo_cmd->parsed()) return cmd::RunDemo(demo_flags);
   if (components_cmd->parsed()) {
     const collector::Factories factories = collector::BuiltinFactories();
     for (auto kind : {collector::Kind::kReceiver, collector::Kind::kProcessor,

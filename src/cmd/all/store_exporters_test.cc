@@ -3,11 +3,14 @@
 // the stores' refusals reach the pipeline as the Collector classifies exporter errors.
 #include "cmd/all/store_exporters.h"
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "collector/components.h"
 #include "collector/service.h"
 #include "collector/service_config.h"
@@ -306,6 +309,41 @@ TEST_F(StoreExportersTest, OnlyTheTwoFixedIdsAreAccepted) {
   auto absent = Create<otlp::Signal::kMetrics>(targets, "sprout/metrics");
   ASSERT_FALSE(absent.ok());
   EXPECT_THAT(absent.status().message(), HasSubstr("is not available"));
+}
+
+// Receiver threads call the exporters concurrently: every acknowledged export is in its store.
+TEST_F(StoreExportersTest, ConcurrentExportsAreAllStored) {
+  auto& traces = Traces();
+  auto& metrics = Metrics();
+  StoreExporterTargets targets;
+  targets.traces =
+      std::make_shared<TraceStoreConsumer>(&traces, TenantSelector{true, ""}, &registry_);
+  targets.metrics = std::make_shared<MetricsStoreConsumer>(&metrics, TenantSelector{true, ""});
+  auto span_exporter = Create<otlp::Signal::kTraces>(targets, "sprout/traces");
+  auto metric_exporter = Create<otlp::Signal::kMetrics>(targets, "sprout/metrics");
+  ASSERT_TRUE(span_exporter.ok() && metric_exporter.ok());
+  constexpr int kThreads = 4;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      const otlp::Context ctx = WithOrg(absl::StrCat("tenant-", i));
+      if (!(*span_exporter)->Consume(ctx, BatchOf<otlp::Signal::kTraces>(TwoSpans())).ok()) {
+        ++failures;
+      }
+      if (!(*metric_exporter)->Consume(ctx, BatchOf<otlp::Signal::kMetrics>(OneCounter())).ok()) {
+        ++failures;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int i = 0; i < kThreads; ++i) {
+    const std::string tenant = absl::StrCat("tenant-", i);
+    EXPECT_EQ(SpansOf(tenant), 2) << tenant;
+    EXPECT_EQ(SamplesOf(tenant, "shop_orders_total").size(), 1u) << tenant;
+  }
+  EXPECT_EQ(Counter("otelcol_exporter_sent_spans_total{exporter=\"sprout/traces\"}"), 2 * kThreads);
 }
 
 // The factory in a collector's factory set: a user's configuration names the exporters like any

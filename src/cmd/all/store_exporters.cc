@@ -129,6 +129,13 @@ class StoreExporterFactory : public collector::ExporterFactory {
     return signal == otlp::Signal::kTraces || signal == otlp::Signal::kMetrics;
   }
 
+  // The ID must be the store of the pipeline's signal, and that store must be there.
+  absl::Status CheckPipelineUse(const collector::ComponentID& id,
+                                otlp::Signal signal) const override {
+    if (signal == otlp::Signal::kTraces) return Check(id, targets_.traces != nullptr, "traces");
+    return Check(id, targets_.metrics != nullptr, "metrics");
+  }
+
   absl::StatusOr<collector::ConsumerComponentPtr<otlp::Signal::kTraces>> CreateTraces(
       const collector::CreateSettings& settings, const collector::ComponentConfig&) const override {
     return Make<otlp::Signal::kTraces>(settings, targets_.traces, "traces");
@@ -139,21 +146,25 @@ class StoreExporterFactory : public collector::ExporterFactory {
   }
 
  private:
+  static absl::Status Check(const collector::ComponentID& id, bool available, const char* name) {
+    if (id.name != name) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the ", kStoreExporterType, " exporter of ", name, " is \"",
+                       kStoreExporterType, "/", name, "\" (valid ids: ", kTracesStoreExporter,
+                       " for traces, ", kMetricsStoreExporter, " for metrics)"));
+    }
+    if (!available) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "\"", id.String(), "\" is not available: this command runs no ", name, " store"));
+    }
+    return absl::OkStatus();
+  }
+
   template <otlp::Signal S>
   static absl::StatusOr<collector::ConsumerComponentPtr<S>> Make(
       const collector::CreateSettings& settings, const std::shared_ptr<otlp::Consumer<S>>& target,
       const char* name) {
-    if (settings.id.name != name) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the ", kStoreExporterType, " exporter of ", otlp::SignalName(S), " is \"",
-                       kStoreExporterType, "/", name, "\" (valid ids: ", kTracesStoreExporter,
-                       " for traces, ", kMetricsStoreExporter, " for metrics)"));
-    }
-    if (target == nullptr) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("\"", settings.id.String(), "\" is not available: this command runs no ",
-                       name, " store"));
-    }
+    if (absl::Status s = Check(settings.id, target != nullptr, name); !s.ok()) return s;
     return std::make_shared<StoreExporter<S>>(settings, target);
   }
 

@@ -396,8 +396,18 @@ service:
       receivers: [otlp]
       exporters: [sprout/traces]
 )");
-  EXPECT_THAT(crossed.message(), HasSubstr("failed to create \"sprout/traces\" exporter for data "
-                                           "type \"metrics\""));
+  EXPECT_EQ(crossed.message(),
+            "service::pipelines::metrics: failed to create \"sprout/traces\" exporter for data "
+            "type \"metrics\": the sprout exporter of metrics is \"sprout/metrics\" (valid ids: "
+            "sprout/traces for traces, sprout/metrics for metrics)");
+  // The validation alone (`sprout validate`) sees it.
+  EXPECT_FALSE(collector::DecodeServiceConfig(YAML::Load(head + R"(
+    traces:
+      receivers: [otlp]
+      exporters: [sprout/other]
+)"),
+                                              factories)
+                   .ok());
   absl::Status logs = build(head + R"(
     logs:
       receivers: [otlp]

@@ -3,6 +3,10 @@
 // the stores' refusals reach the pipeline as the Collector classifies exporter errors.
 #include "cmd/all/store_exporters.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -18,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "metrics/config/metrics_config.h"
 #include "metrics/store/store.h"
+#include "net/http_client.h"
 #include "otlp/consumer_error.h"
 #include "otlp/json.h"
 #include "storage/testing.h"
@@ -39,6 +44,16 @@ R FromJson(const std::string& json) {
   absl::Status s = otlp::ParseJson(json, &r);
   EXPECT_TRUE(s.ok()) << s;
   return r;
+}
+
+// A /health probe span of shop (http.target /health) in trace 0a0a…0a.
+TracesRequest HealthSpan() {
+  return FromJson<TracesRequest>(R"({"resourceSpans":[{"resource":{"attributes":[
+      {"key":"service.name","value":{"stringValue":"shop"}}]},
+    "scopeSpans":[{"spans":[
+      {"traceId":"0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a","spanId":"3333333333333333","name":"GET",
+       "kind":2,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000001000000",
+       "attributes":[{"key":"http.target","value":{"stringValue":"/health"}}]}]}]}]})");
 }
 
 // One trace (id 0102…10) of two spans: shop's GET /cart (server) calling db's SELECT (client).
@@ -81,6 +96,23 @@ otlp::Context WithOrg(const std::string& org) {
   otlp::Context c;
   c.metadata = {{"x-scope-orgid", org}};
   return c;
+}
+
+// A TCP port nothing listens on now (bound to port 0, then closed).
+int UnusedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    return 0;
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
 }
 
 class StoreExportersTest : public ::testing::Test {
@@ -344,6 +376,78 @@ TEST_F(StoreExportersTest, ConcurrentExportsAreAllStored) {
     EXPECT_EQ(SamplesOf(tenant, "shop_orders_total").size(), 1u) << tenant;
   }
   EXPECT_EQ(Counter("otelcol_exporter_sent_spans_total{exporter=\"sprout/traces\"}"), 2 * kThreads);
+}
+
+// The whole way in: OTLP/HTTP → the otlp receiver → the seed's /health filter → sprout/traces;
+// the 200 comes after the push, so the trace is readable as soon as the answer arrives, under
+// the request's X-Scope-OrgID; a metrics store refusal reaches the client as the receiver maps
+// it (429).
+TEST_F(StoreExportersTest, AUsersCollectorSectionRunsInFrontOfTheStores) {
+  auto& traces = Traces();
+  auto& metrics = Metrics(/*ingestion_rate=*/1);
+  StoreExporterTargets targets;
+  targets.traces =
+      std::make_shared<TraceStoreConsumer>(&traces, TenantSelector{true, ""}, &registry_);
+  targets.metrics = std::make_shared<MetricsStoreConsumer>(&metrics, TenantSelector{true, ""});
+  collector::Factories factories = collector::BuiltinFactories();
+  factories.Register(NewStoreExporterFactory(targets));
+  const int port = UnusedPort();
+  ASSERT_NE(port, 0);
+  auto config = collector::DecodeServiceConfig(YAML::Load(absl::StrCat(R"(
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:)",
+                                                                       port, R"(
+        include_metadata: true
+processors:
+  filter:
+    error_mode: ignore
+    traces:
+      span:
+        - attributes["http.target"] == "/health"
+exporters:
+  sprout/traces:
+  sprout/metrics:
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [filter]
+      exporters: [sprout/traces]
+    metrics:
+      receivers: [otlp]
+      exporters: [sprout/metrics]
+)")),
+                                               factories);
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto service = collector::Service::Create(*std::move(config), {});
+  ASSERT_TRUE(service.ok()) << service.status();
+  ASSERT_TRUE((*service)->Start().ok());
+  auto client = net::HttpClient::Create({});
+  ASSERT_TRUE(client.ok());
+  const auto post = [&](const std::string& path, const std::string& body) {
+    return (*client)->Do("POST", absl::StrCat("http://127.0.0.1:", port, path),
+                         {{"Content-Type", "application/x-protobuf"}, {"X-Scope-OrgID", "team-a"}},
+                         body, absl::Seconds(10));
+  };
+  TracesRequest both = TwoSpans();
+  *both.add_resource_spans() = HealthSpan().resource_spans(0);
+  const net::HttpClientResponse sent = post("/v1/traces", both.SerializeAsString());
+  EXPECT_EQ(sent.status, 200) << sent.error << sent.body;
+  EXPECT_EQ(SpansOf("team-a"), 2);
+  auto health = traces.FindTraceByID("team-a", std::string(16, '\x0a'), 0, 0);
+  ASSERT_TRUE(health.ok());
+  EXPECT_FALSE(health->has_value());  // filtered in front of the store
+  // 1 item/s, burst 1: the counter's sample and exemplar are 2 items → 429, nothing stored.
+  const net::HttpClientResponse limited = post("/v1/metrics", OneCounter().SerializeAsString());
+  EXPECT_EQ(limited.status, 429) << limited.error << limited.body;
+  EXPECT_TRUE(SamplesOf("team-a", "shop_orders_total").empty());
+  (*service)->Shutdown();
 }
 
 // The factory in a collector's factory set: a user's configuration names the exporters like any

@@ -124,6 +124,46 @@ TEST_F(MetricsStoreOutputTest, TheGeneratorsSeriesAndExemplarsAreInTheStoreOfThe
   }
 }
 
+// generate_native_histograms: native — the latency is one native histogram per series, stored
+// as such, with its exemplars.
+TEST_F(MetricsStoreOutputTest, NativeHistogramsAndTheirExemplarsAreStored) {
+  MetricsStoreOutput output(store_.get());
+  traces::generator::GeneratorServiceOptions o;
+  o.overrides.processors = {"span-metrics"};
+  o.overrides.generate_native_histograms = "native";
+  o.config.collection_interval = absl::Seconds(15);
+  o.output = &output;
+  o.clock = [this] { return now_; };
+  auto generator = traces::generator::GeneratorService::Create(o);
+  ASSERT_TRUE(generator.ok()) << generator.status();
+  (*generator)
+      ->PushSpans("t", traces::generator::ClientServerPair("frontend", "api",
+                                                           kStart - absl::Seconds(1), 1));
+  now_ = kStart + absl::Seconds(15);
+  (*generator)->RunOnce(now_);
+  EXPECT_EQ(output.failures(), 0u);
+  std::map<std::string, double> counts;
+  absl::Status s = store_->SelectSamples(
+      "t", Name("traces_spanmetrics_latency"), INT64_MIN, INT64_MAX,
+      [&](const metrics::tsdb::Labels& labels,
+          std::span<const metrics::tsdb::QuerySample> samples) {
+        ASSERT_FALSE(samples.empty());
+        ASSERT_EQ(samples.back().type, metrics::chunkenc::ValueType::kHistogram);
+        counts[labels.ToString()] = static_cast<double>(samples.back().h.count);
+      });
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(counts.size(), 2u);  // the client and the server span
+  for (const auto& [series, count] : counts) EXPECT_EQ(count, 1) << series;
+  auto exemplars =
+      store_->Exemplars("t", {Name("traces_spanmetrics_latency")}, 0, absl::ToUnixMillis(now_));
+  ASSERT_TRUE(exemplars.ok()) << exemplars.status();
+  ASSERT_EQ(exemplars->size(), 2u);
+  for (const auto& series : *exemplars) {
+    ASSERT_EQ(series.exemplars.size(), 1u);
+    EXPECT_THAT(series.exemplars[0].labels.ToString(), HasSubstr(kTraceHex));
+  }
+}
+
 TEST_F(MetricsStoreOutputTest, AFixedTenantTakesEveryCollection) {
   MetricsStoreOutput output(store_.get(), "anonymous");
   auto generator = Generator(&output);

@@ -9,11 +9,11 @@
 #include <string_view>
 #include <thread>
 
-#include "absl/strings/ascii.h"
 #include "base/logging.h"
 #include "base/metrics.h"
 #include "base/process_stats.h"
 #include "base/signals.h"
+#include "cmd/all/store_exporters.h"
 #include "cmd/process_metrics.h"
 #include "collector/component.h"
 #include "collector/receiver/otlp/config.h"
@@ -21,8 +21,6 @@
 #include "config/config.h"
 #include "net/http_server.h"
 #include "objstore/filesystem.h"
-#include "otlp/consumer.h"
-#include "otlp/consumer_error.h"
 #include "traces/api/traces_api.h"
 #include "traces/compact/compact.h"
 #include "traces/config/traces_config.h"
@@ -40,63 +38,6 @@ absl::StatusOr<traces::TracesConfigResult> LoadTracesFlags(const std::vector<std
   options.set_overrides = sets;
   return traces::LoadTracesConfig(options);
 }
-
-// The OTLP receivers' traces go to the store: the request's tenant (X-Scope-OrgID header or
-// gRPC metadata when multitenancy is on, `single-tenant` otherwise), answered after the push
-// (and so the WAL append, synced per policy) returned.
-class StoreConsumer : public otlp::TracesConsumer {
- public:
-  StoreConsumer(traces::store::TraceStore* store, bool multitenancy, MetricsRegistry* registry)
-      : store_(store), multitenancy_(multitenancy), registry_(registry) {}
-
-  absl::Status Consume(const otlp::Context& context,
-                       otlp::Batch<otlp::Signal::kTraces> batch) override {
-    std::string tenant(traces::TracesConfig::kSingleTenant);
-    if (multitenancy_) {
-      tenant.clear();
-      for (const auto& [key, value] : context.metadata) {
-        if (absl::AsciiStrToLower(key) == "x-scope-orgid") tenant = value;
-      }
-      if (tenant.empty()) return absl::UnauthenticatedError("no org id");
-    }
-    if (absl::Status s = batch.decode_status(); !s.ok()) return otlp::MarkPermanent(s);
-    auto pushed = store_->Push(tenant, batch.request());
-    if (!pushed.ok()) {
-      if (absl::IsResourceExhausted(pushed.status())) {  // the ingestion rate limit
-        int64_t spans = 0;
-        for (const auto& rs : batch.request().resource_spans()) {
-          for (const auto& ss : rs.scope_spans()) spans += ss.spans_size();
-        }
-        registry_
-            ->GetCounter("tempo_discarded_spans_total",
-                         "The total number of samples that were discarded.",
-                         {{"reason", "rate_limited"}, {"tenant", tenant}})
-            ->Add(static_cast<double>(spans));
-      }
-      if (pushed.status().code() == absl::StatusCode::kInvalidArgument) {
-        return otlp::MarkPermanent(pushed.status());
-      }
-      return pushed.status();
-    }
-    registry_
-        ->GetCounter("tempo_distributor_spans_received_total",
-                     "The total number of spans received per tenant", {{"tenant", tenant}})
-        ->Add(static_cast<double>(pushed->accepted_spans));
-    for (const auto& [reason, count] : pushed->discarded_spans) {
-      registry_
-          ->GetCounter("tempo_discarded_spans_total",
-                       "The total number of samples that were discarded.",
-                       {{"reason", reason}, {"tenant", tenant}})
-          ->Add(static_cast<double>(count));
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  traces::store::TraceStore* store_;
-  const bool multitenancy_;
-  MetricsRegistry* registry_;
-};
 
 class NoHost : public collector::Host {
  public:
@@ -449,7 +390,13 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
     settings.telemetry.logger = logger;
     settings.telemetry.metrics = &registry;
     settings.telemetry.build_version = SPROUT_VERSION;
-    auto consumer = std::make_shared<StoreConsumer>(&store, config.multitenancy_enabled, &registry);
+    // The request's tenant (X-Scope-OrgID with multitenancy_enabled, else `single-tenant`),
+    // answered after the push (and so the WAL append, synced per policy) returned.
+    auto consumer = std::make_shared<TraceStoreConsumer>(
+        &store,
+        TenantSelector{config.multitenancy_enabled,
+                       std::string(traces::TracesConfig::kSingleTenant)},
+        &registry);
     auto created =
         factory->CreateReceiver(settings, *receiver_config, {consumer, nullptr, nullptr});
     NoHost host;

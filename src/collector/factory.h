@@ -55,6 +55,12 @@ class Factory {
   virtual std::unique_ptr<ComponentConfig> CreateDefaultConfig() const = 0;
   // Whether the component can be used in pipelines of `signal` (always false for extensions).
   virtual bool SupportsSignal(Signal signal) const { return false; }
+  // Whether the entry `id` (of this type) may be used in a pipeline of `signal` (already
+  // supported by the type): for types whose names are fixed roles (`sprout/traces`), checked at
+  // validation so that `validate` reports a misplaced ID. The message follows the pipeline path.
+  virtual absl::Status CheckPipelineUse(const ComponentID& id, Signal signal) const {
+    return absl::OkStatus();
+  }
 
  private:
   std::string type_;

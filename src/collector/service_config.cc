@@ -244,6 +244,11 @@ absl::StatusOr<ServiceConfig> DecodeServiceConfig(const YAML::Node& root,
                                       otlp::SignalName(p.id.signal),
                                       "\": telemetry type is not supported"));
         }
+        if (absl::Status use = entry->factory->CheckPipelineUse(id, p.id.signal); !use.ok()) {
+          return Invalid(absl::StrCat(path, ": failed to create \"", id.String(), "\" ",
+                                      KindName(kind), " for data type \"",
+                                      otlp::SignalName(p.id.signal), "\": ", use.message()));
+        }
       }
       return absl::OkStatus();
     };

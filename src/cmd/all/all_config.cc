@@ -76,11 +76,11 @@ YAML::Node DefaultCollectorSection() {
   c["processors"]["memory_limiter"]["check_interval"] = "1s";
   c["processors"]["memory_limiter"]["limit_percentage"] = 80;
   c["processors"]["memory_limiter"]["spike_limit_percentage"] = 25;
-  c["exporters"][std::string(kTracesExporterID)] = YAML::Node(YAML::NodeType::Map);
-  c["exporters"][std::string(kMetricsExporterID)] = YAML::Node(YAML::NodeType::Map);
+  c["exporters"][std::string(kTracesStoreExporter)] = YAML::Node(YAML::NodeType::Map);
+  c["exporters"][std::string(kMetricsStoreExporter)] = YAML::Node(YAML::NodeType::Map);
   for (const auto& [signal, exporter] :
-       {std::pair<const char*, std::string_view>{"traces", kTracesExporterID},
-        std::pair<const char*, std::string_view>{"metrics", kMetricsExporterID}}) {
+       {std::pair<const char*, std::string_view>{"traces", kTracesStoreExporter},
+        std::pair<const char*, std::string_view>{"metrics", kMetricsStoreExporter}}) {
     YAML::Node pipeline(YAML::NodeType::Map);
     pipeline["receivers"].push_back("otlp");
     pipeline["processors"].push_back("memory_limiter");
@@ -207,7 +207,7 @@ void CheckStoreExporters(const collector::ServiceConfig& c, std::vector<std::str
   for (const collector::ComponentEntry& e : c.exporters) {
     if (e.id.type != kStoreExporterType) continue;
     const std::string id = e.id.String();
-    if (id != kTracesExporterID && id != kMetricsExporterID) {
+    if (id != kTracesStoreExporter && id != kMetricsStoreExporter) {
       errors->push_back(absl::StrCat("collector: exporters: \"", id,
                                      "\": the stores' exporters are sprout/traces and "
                                      "sprout/metrics"));
@@ -219,8 +219,8 @@ void CheckStoreExporters(const collector::ServiceConfig& c, std::vector<std::str
     for (const collector::ComponentID& id : p.exporters) {
       if (id.type != kStoreExporterType) continue;
       const std::string s = id.String();
-      const bool traces = s == kTracesExporterID;
-      const bool metrics = s == kMetricsExporterID;
+      const bool traces = s == kTracesStoreExporter;
+      const bool metrics = s == kMetricsStoreExporter;
       traces_used |= traces;
       metrics_used |= metrics;
       if ((traces && p.id.signal != collector::Signal::kTraces) ||

@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "cmd/all/store_ids.h"
 #include "collector/factory.h"
 #include "collector/service_config.h"
 #include "config/config.h"
@@ -33,11 +34,6 @@
 #include "yaml-cpp/node/node.h"
 
 namespace sprout::cmd {
-
-// The exporter IDs under which `sprout all` offers its stores to the pipeline.
-inline constexpr std::string_view kStoreExporterType = "sprout";
-inline constexpr std::string_view kTracesExporterID = "sprout/traces";
-inline constexpr std::string_view kMetricsExporterID = "sprout/metrics";
 
 // The tenant of every role when multi-tenancy is off: Tempo's name, so the traces, the
 // generator's series and Grafana's header-less requests to either API meet in one tenant.

@@ -526,6 +526,18 @@ std::string MetricsStore::RateLimitedMessage() const {
 }
 
 PushResult MetricsStore::Push(std::string_view tenant, std::string_view snappy_body) {
+  return PushBody(tenant, snappy_body, /*snappy=*/true);
+}
+
+PushResult MetricsStore::PushWriteRequest(std::string_view tenant,
+                                          const prometheus::WriteRequest& request) {
+  if (!started()) return {503, kUnavailable};
+  std::string wire;
+  request.SerializeToString(&wire);
+  return PushBody(tenant, wire, /*snappy=*/false);
+}
+
+PushResult MetricsStore::PushBody(std::string_view tenant, std::string_view body, bool snappy) {
   if (!started()) return {503, kUnavailable};
   if (absl::Status s = net::ValidateTenantId(tenant); !s.ok()) {
     return {400, std::string(s.message())};
@@ -536,7 +548,8 @@ PushResult MetricsStore::Push(std::string_view tenant, std::string_view snappy_b
   AppendBuilder builder(existing != nullptr ? existing->head.get() : nullptr);
   std::unique_ptr<ingest::RemoteWriteDecoder> decoder = TakeDecoder();
   const int64_t now_ms = options_.now_ms ? options_.now_ms() : WallNowMs();
-  ingest::IngestResult decoded = decoder->DecodeSnappy(snappy_body, now_ms, builder);
+  ingest::IngestResult decoded = snappy ? decoder->DecodeSnappy(body, now_ms, builder)
+                                        : decoder->Decode(body, now_ms, builder);
   ReturnDecoder(std::move(decoder));
   existing_hold.Release();
   if (decoded.request_refused) return {decoded.http_status, decoded.message};

@@ -20,6 +20,9 @@
 //    validates its series as remote write validates them and then takes Push's path from the
 //    rate limit on: the same limits, refusals, texts and counters as pushing the translation's
 //    remote-write request.
+//  - PushWriteRequest (the metrics-generator's in-process output in `sprout all`) takes a
+//    decoded prometheus.WriteRequest: its wire form goes through Push's path from the decode on
+//    (no snappy), so the validation, limits, refusals, texts and counters are Push's.
 //  - Reads merge the tenant's head with its blocks in blocks_store() (tsdb::TenantQuerier); a
 //    block that cannot be read is skipped, never failing the read. A compaction + retention job
 //    runs every compactor.compaction_interval (RunCompactionOnce).
@@ -65,6 +68,9 @@ class ExportMetricsServiceRequest;
 namespace sprout::otlp {
 struct PromTranslationSettings;
 }  // namespace sprout::otlp
+namespace prometheus {
+class WriteRequest;
+}  // namespace prometheus
 
 namespace sprout::metrics {
 
@@ -187,6 +193,10 @@ class MetricsStore : public api::Queryable {
 
   // A remote-write 1.0 body (snappy block format) for `tenant`.
   PushResult Push(std::string_view tenant, std::string_view snappy_body);
+  // A decoded remote-write request for `tenant`: answered as Push answers the same request sent
+  // snappy-compressed (the message is serialized and decoded by the same decoder; only snappy is
+  // skipped), exemplars and native histograms included.
+  PushResult PushWriteRequest(std::string_view tenant, const prometheus::WriteRequest& request);
 
   // An OTLP export request for `tenant`, translated with `settings` (send_metadata decides
   // whether metric metadata is stored) straight into the tenant's head. See OtlpIngestResult.
@@ -291,6 +301,9 @@ class MetricsStore : public api::Queryable {
   // limit, the append, the answer. `appended` (may be null) gets the head's result.
   PushResult Ingest(std::string_view tenant, const ingest::IngestResult& decoded,
                     AppendBuilder& builder, tsdb::AppendResult* appended);
+  // Push and PushWriteRequest: a remote-write body (snappy-compressed or not) decoded, then
+  // Ingest.
+  PushResult PushBody(std::string_view tenant, std::string_view body, bool snappy);
   std::unique_ptr<ingest::RemoteWriteDecoder> TakeDecoder();
   void ReturnDecoder(std::unique_ptr<ingest::RemoteWriteDecoder> decoder);
   absl::Status CutTenant(Tenant& t, bool flush) ABSL_EXCLUSIVE_LOCKS_REQUIRED(cut_mu_);

@@ -553,6 +553,83 @@ TEST_F(StoreTest, ExemplarsAreServedPerSeriesInTheRange) {
   EXPECT_TRUE(got->empty());
 }
 
+// PushWriteRequest (the generator's in-process output) answers a decoded request exactly as
+// Push answers its snappy body: the same refusals and texts, the same series, samples and
+// exemplars stored.
+TEST_F(StoreTest, ADecodedWriteRequestIsPushedAsItsSnappyBodyWouldBe) {
+  auto store = Open();
+  WriteBuilder w;
+  w.Series({"__name__", "calls_total", "service", "api"})
+      .Sample(1000, 4)
+      .Exemplar(1000, 4, {"trace_id", "0123456789abcdef0123456789abcdef"});
+  w.Series({"service", "no-name"}).Sample(1000, 1);  // refused: no metric name
+  w.Series({"__name__", "latency_bucket", "le", "+Inf", "service", "api"}).Sample(1000, 4);
+  const PushResult via_body = store->Push("body", w.Body());
+  const PushResult via_request = store->PushWriteRequest("decoded", w.request());
+  EXPECT_EQ(via_request.http_status, 400);
+  EXPECT_EQ(via_request.message,
+            "received series has no metric name (err-mimir-missing-metric-name)");
+  EXPECT_EQ(via_request.http_status, via_body.http_status);
+  EXPECT_EQ(via_request.message, via_body.message);
+  const std::vector<std::string> expected = {
+      "{__name__=\"calls_total\", service=\"api\"}",
+      "{__name__=\"latency_bucket\", le=\"+Inf\", service=\"api\"}"};
+  EXPECT_EQ(SeriesStrings(*store, "decoded", {"{service=\"api\"}"}), expected);
+  EXPECT_EQ(SeriesStrings(*store, "body", {"{service=\"api\"}"}), expected);
+  auto exemplars = store->Exemplars("decoded", Matchers({"calls_total"}), 0, 5000);
+  ASSERT_TRUE(exemplars.ok()) << exemplars.status();
+  ASSERT_EQ(exemplars->size(), 1u);
+  ASSERT_EQ((*exemplars)[0].exemplars.size(), 1u);
+  EXPECT_EQ((*exemplars)[0].exemplars[0].labels.ToString(),
+            "{trace_id=\"0123456789abcdef0123456789abcdef\"}");
+  EXPECT_EQ((*exemplars)[0].exemplars[0].value, 4);
+  EXPECT_EQ((*exemplars)[0].exemplars[0].t_ms, 1000);
+  // Mimir counts the refused sample the same way whichever path it came by.
+  const std::string text = registry_.RenderText();
+  EXPECT_THAT(text, HasSubstr("cortex_discarded_samples_total{reason=\"missing_metric_name\","
+                              "user=\"decoded\"} 1"));
+  EXPECT_THAT(text, HasSubstr("cortex_discarded_samples_total{reason=\"missing_metric_name\","
+                              "user=\"body\"} 1"));
+
+  // The next collection of the same series (its label bytes known to the head) is stored too.
+  WriteBuilder next;
+  next.Series({"__name__", "calls_total", "service", "api"}).Sample(2000, 6);
+  EXPECT_TRUE(store->PushWriteRequest("decoded", next.request()).ok());
+  ReadResult read = store->RemoteRead("decoded", ReadRequestBody({{0, 9000, {"calls_total"}}}));
+  prometheus::ReadResponse rr;
+  ASSERT_TRUE(testutil::ParseReadResponse(read.body, &rr));
+  ASSERT_EQ(rr.results(0).timeseries_size(), 1);
+  EXPECT_EQ(rr.results(0).timeseries(0).samples_size(), 2);
+}
+
+TEST_F(StoreTest, ADecodedWriteRequestMeetsTheSameLimitsAndTenantChecks) {
+  {
+    MetricsStore not_started(Options());
+    WriteBuilder w;
+    w.Series({"__name__", "x"}).Sample(1000, 1);
+    EXPECT_EQ(not_started.PushWriteRequest("anonymous", w.request()).http_status, 503);
+  }
+  MetricsStoreOptions o = Options();
+  o.config.ingestion_rate = 10;
+  o.config.ingestion_burst_size = 20;
+  auto store = Open(std::move(o));
+  auto push = [&](int samples, int64_t t0) {
+    WriteBuilder w;
+    auto s = w.Series({"__name__", "x", "job", "a"});
+    for (int i = 0; i < samples; ++i) s.Sample(t0 + i, i);
+    return store->PushWriteRequest("anonymous", w.request());
+  };
+  ASSERT_TRUE(push(15, 1000).ok());  // 20 → 5 tokens left
+  const PushResult refused = push(10, 2000);
+  EXPECT_EQ(refused.http_status, 429);
+  EXPECT_EQ(refused.message, store->RateLimitedMessage());
+  WriteBuilder w;
+  w.Series({"__name__", "x"}).Sample(1000, 1);
+  const PushResult bad_tenant = store->PushWriteRequest("../etc", w.request());
+  EXPECT_EQ(bad_tenant.http_status, 400);
+  EXPECT_EQ(bad_tenant.message, store->Push("../etc", w.Body()).message);
+}
+
 TEST_F(StoreTest, FsyncBeforeAckKeepsEveryAcknowledgedSampleThroughAMachineCrash) {
   MetricsStoreOptions o = Options();
   o.config.wal_fsync_before_ack = true;

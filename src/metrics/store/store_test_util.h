@@ -76,6 +76,7 @@ class WriteBuilder {
     m->set_unit(std::string(unit));
   }
   std::string Body() const { return Snappy(request_.SerializeAsString()); }
+  const prometheus::WriteRequest& request() const { return request_; }
 
  private:
   prometheus::WriteRequest request_;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "metrics/config/metrics_config.h"
@@ -119,7 +120,8 @@ TEST_F(MetricsStoreOutputTest, TheGeneratorsSeriesAndExemplarsAreInTheStoreOfThe
   for (const auto& series : *exemplars) {
     ASSERT_FALSE(series.exemplars.empty()) << series.series.ToString();
     for (const auto& e : series.exemplars) {
-      EXPECT_THAT(e.labels.ToString(), HasSubstr(kTraceHex)) << series.series.ToString();
+      EXPECT_EQ(e.labels.ToString(), absl::StrCat("{traceID=\"", kTraceHex, "\"}"))
+          << series.series.ToString();
     }
   }
 }

@@ -5,7 +5,7 @@ JOBS          ?= $(shell nproc)
 FUZZ_SECONDS  ?= 60
 FUZZ_ONLY     ?=
 CMAKE_FLAGS   ?=
-RUN_CONFIG    ?= examples/collector/quickstart.yaml
+RUN_ARGS      ?= --data-dir ./data
 SOAK_ITERATIONS ?= 50
 CONFORMANCE_TARGET ?= sprout
 
@@ -25,9 +25,7 @@ build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: deps build
-	@echo "sprout collector: OTLP gRPC on localhost:4317, OTLP HTTP on http://localhost:4318," \
-	      "health on http://localhost:13133/, internal metrics on http://localhost:8888/metrics"
-	$(BUILD_DIR)/bin/sprout collector --config $(RUN_CONFIG)
+	$(BUILD_DIR)/bin/sprout all $(RUN_ARGS)
 
 test: deps build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)

@@ -5,6 +5,7 @@
 //                    | --all-config sprout.yaml [--data-dir DIR]
 //   sprout metrics   [--config mimir.yaml] [--set key.path=value]
 //   sprout traces    [--config tempo.yaml] [--set key.path=value]
+//   sprout all       [--config sprout.yaml] [--set key.path=value] [--data-dir DIR]
 //   sprout demo      [--endpoint localhost:4317] [--duration 10m]
 //   sprout components
 //   sprout --version
@@ -28,6 +29,7 @@
 #include "base/signals.h"
 #include "cmd/all/all_config.h"
 #include "cmd/all/demo_cmd.h"
+#include "cmd/all_cmd.h"
 #include "cmd/metrics_role.h"
 #include "cmd/process_metrics.h"
 #include "cmd/traces_cmd.h"
@@ -295,6 +297,23 @@ int main(int argc, char** argv) {
                    "How long requests in progress may finish after SIGTERM (Go duration)")
       ->capture_default_str();
 
+  std::vector<std::string> all_configs;
+  std::vector<std::string> all_sets;
+  std::string all_data_dir;
+  std::string all_shutdown_timeout = "30s";
+  CLI::App* all_cmd = app.add_subcommand(
+      "all",
+      "Run the whole stack in one process: collector, trace store with its "
+      "metrics-generator, metrics store, one HTTP port (see src/cmd/all/README.md)");
+  all_cmd->add_option("--config", all_configs,
+                      "A sprout.yaml (sections collector:, traces:, metrics:). Repeat to merge. "
+                      "Without it: the seed's stack on ./data.");
+  all_cmd->add_option("--set", all_sets, "Override a value after merging: a.b.c=v or a::b::c=v.");
+  all_cmd->add_option("--data-dir", all_data_dir, "The data directory (default ./data).");
+  all_cmd
+      ->add_option("--shutdown-timeout", all_shutdown_timeout,
+                   "How long a graceful shutdown may take (Go duration).")
+      ->capture_default_str();
   cmd::DemoFlags demo_flags;
   CLI::App* demo_cmd = cmd::AddDemoCommand(&app, &demo_flags);
 
@@ -366,6 +385,19 @@ int main(int argc, char** argv) {
       return 1;
     }
     return cmd::RunTraces(traces_configs, traces_sets, *timeout);
+  }
+  if (all_cmd->parsed()) {
+    auto timeout = ParseGoDuration(all_shutdown_timeout);
+    if (!timeout.ok()) {
+      std::fprintf(stderr, "Error: --shutdown-timeout: %s\n",
+                   std::string(timeout.status().message()).c_str());
+      return 1;
+    }
+    cmd::AllConfigOptions options;
+    options.uris = all_configs;
+    options.set_overrides = all_sets;
+    options.data_dir_flag = all_data_dir;
+    return cmd::RunAll(options, *timeout);
   }
   if (demo_cmd->parsed()) return cmd::RunDemo(demo_flags);
   if (components_cmd->parsed()) {

@@ -111,6 +111,7 @@ class TracesApi {
   absl::Status Register(net::Router* router);
 
   void SetReady(bool ready) { ready_->store(ready, std::memory_order_release); }
+  bool ready() const { return ready_->load(std::memory_order_acquire); }
 
   std::string BuildInfoJson() const;
 

@@ -10,9 +10,8 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
-
-const { SPROUT_BIN, freePorts, makeTempDir, run, trackChild, waitFor } = require('./lib/sprout');
+const { startAll } = require('./lib/all');
+const { SPROUT_BIN, freePorts, makeTempDir, run, waitFor } = require('./lib/sprout');
 
 async function getJson(url, params) {
   const u = new URL(url);
@@ -21,37 +20,6 @@ async function getJson(url, params) {
   const text = await res.text();
   assert.equal(res.status, 200, `${u}: ${text}`);
   return JSON.parse(text);
-}
-
-function startAll(dir, ports) {
-  const args = ['all', '--data-dir', `${dir}/data`,
-    '--set', 'http.listen_address=127.0.0.1', '--set', `http.port=${ports.api}`,
-    '--set', `collector.receivers.otlp.protocols.grpc.endpoint=127.0.0.1:${ports.grpc}`,
-    '--set', `collector.receivers.otlp.protocols.http.endpoint=127.0.0.1:${ports.http}`,
-    // A collection every second and edges expired after 2 s, so the test need not wait 15 s.
-    '--set', 'traces.metrics_generator.registry.collection_interval=1s',
-    '--set', 'traces.metrics_generator.processor.service_graphs.wait=2s'];
-  const child = trackChild(spawn(SPROUT_BIN, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }));
-  let log = '';
-  child.stdout.setEncoding('utf8').on('data', (d) => (log += d));
-  child.stderr.setEncoding('utf8').on('data', (d) => (log += d));
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const base = `http://127.0.0.1:${ports.api}`;
-  return {
-    base,
-    log: () => log,
-    async ready() {
-      await waitFor(async () => {
-        if (child.exitCode !== null) throw new Error(`sprout all exited: ${log}`);
-        const res = await fetch(`${base}/ready`).catch(() => null);
-        return res && res.status === 200;
-      }, { timeoutMs: 30000, describe: () => `sprout all ready on ${base}\n${log}` });
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
 }
 
 const query = (base, q) => getJson(`${base}/prometheus/api/v1/query`, { query: q }).then((d) => d.data.result);

@@ -127,15 +127,7 @@ int RunAll(const AllConfigOptions& options, absl::Duration shutdown_timeout) {
   };
   net::RouteOptions plain;
   plain.execution = net::RouteExecution::kInline;
-  absl::Status routes = router.Handle(
-      "GET", "/ready",
-      [&all_ready](net::HttpRequest&, net::HttpResponse& response) {
-        const bool ready = all_ready();
-        response.status = ready ? 200 : 503;
-        response.SetHeader("Content-Type", "text/plain; charset=utf-8");
-        response.body = ready ? "ready" : "not ready";
-      },
-      plain);
+  absl::Status routes = router.Handle("GET", "/ready", net::ReadinessHandler(all_ready), plain);
   if (routes.ok()) {
     routes = router.Handle(
         "GET", "/livez",

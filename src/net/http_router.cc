@@ -129,6 +129,15 @@ Router::~Router() = default;
 Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 
+HttpHandler ReadinessHandler(std::function<bool()> ready) {
+  return [ready = std::move(ready)](HttpRequest&, HttpResponse& response) {
+    const bool is_ready = ready();
+    response.status = is_ready ? 200 : 503;
+    response.SetHeader("Content-Type", "text/plain; charset=utf-8");
+    response.body = is_ready ? "ready" : "not ready";
+  };
+}
+
 absl::Status Router::Handle(std::string_view method, std::string_view pattern, HttpHandler handler,
                             RouteOptions options) {
   auto fail = [&](std::string_view why) {

@@ -148,4 +148,8 @@ class Router {
 // and a newline.
 void WriteHttpError(HttpResponse& response, int status, std::string_view message);
 
+// The handler of a readiness endpoint (`/ready`): 200 `ready` while `ready()` is true, else 503
+// `not ready` (text/plain), as Tempo, Mimir and every sprout server answer it.
+HttpHandler ReadinessHandler(std::function<bool()> ready);
+
 }  // namespace sprout::net

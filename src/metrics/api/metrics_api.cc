@@ -247,13 +247,7 @@ absl::Status MetricsApi::Register(net::Router* router) {
     std::shared_ptr<std::atomic<bool>> ready = ready_;
     RETURN_IF_ERROR(handle(
         "GET", "/ready",
-        [ready](net::HttpRequest&, net::HttpResponse& response) {
-          const bool is_ready = ready->load(std::memory_order_acquire);
-          response.status = is_ready ? 200 : 503;
-          response.SetHeader("Content-Type", "text/plain; charset=utf-8");
-          response.body = is_ready ? "ready" : "not ready";
-        },
-        plain));
+        net::ReadinessHandler([ready] { return ready->load(std::memory_order_acquire); }), plain));
 
     net::RouteOptions metrics_route = plain;
     metrics_route.gzip = true;

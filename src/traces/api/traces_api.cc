@@ -677,13 +677,7 @@ absl::Status TracesApi::Register(net::Router* router) {
   if (options_.serve_ready) {
     RETURN_IF_ERROR(router->Handle(
         "GET", "/ready",
-        [ready](net::HttpRequest&, net::HttpResponse& response) {
-          const bool is_ready = ready->load(std::memory_order_acquire);
-          response.status = is_ready ? 200 : 503;
-          response.SetHeader("Content-Type", "text/plain; charset=utf-8");
-          response.body = is_ready ? "ready" : "not ready";
-        },
-        plain));
+        net::ReadinessHandler([ready] { return ready->load(std::memory_order_acquire); }), plain));
   }
   const std::string buildinfo = BuildInfoJson();
   RETURN_IF_ERROR(router->Handle(

@@ -1,5 +1,5 @@
 'use strict';
-// Grafana's Prometheus data source against `sprout metrics`: every request of
+// Grafana's Prometheus data source against `sprout metrics` and `sprout all`: every request of
 // testdata/grafana_prometheus_requests.json (taken from the npm package @grafana/prometheus,
 // version pinned in package.json; each fixture names the package file it comes from, and the
 // test checks that file still holds the request) is replayed — at the data source URL of a
@@ -7,14 +7,17 @@
 // Grafana uses (form POST for query, query_range, series and labels; GET otherwise) and the
 // tenant header — over data written with remote write. The answers are checked in the shape
 // Grafana parses (the envelope, resultType, result arrays, metadata and exemplar objects) and
-// their values against the written data.
+// their values against the written data. `sprout all` runs with multi-tenancy on and the
+// test's tenant, so its own telemetry (stored in the default tenant) is not in the answers.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { SproutMetrics } = require('./lib/sprout_metrics');
+const { SproutMetrics, postRemoteWrite, writeRequestBody } = require('./lib/sprout_metrics');
+const { startAll } = require('./lib/all');
+const { freePorts, makeTempDir } = require('./lib/sprout');
 
 const FIXTURES = require('./testdata/grafana_prometheus_requests.json');
 const PKG_DIR = path.dirname(require.resolve('@grafana/prometheus/package.json'));
@@ -139,70 +142,97 @@ const CHECKS = {
   },
 };
 
-describe('Grafana Prometheus data source requests (@grafana/prometheus fixtures)', () => {
-  let sm;
-  before(async () => {
-    sm = new SproutMetrics({ name: 'sprout-grafana', multitenancy: true, tenant: TENANT });
-    await sm.start();
-    const timeseries = series.map((s) => ({
-      labels: Object.entries(s.labels).map(([name, value]) => ({ name, value })),
-      samples: s.samples.map(([timestamp, value]) => ({ timestamp, value })),
-    }));
-    timeseries[0].exemplars = [{
-      labels: [{ name: 'trace_id', value: '4bf92f3577b34da6a3ce929d0e0e4736' }],
-      value: series[0].samples.at(-1)[1],
-      timestamp: exemplarT,
-    }];
-    const res = await sm.push({
-      timeseries,
-      metadata: [{ type: 1, metricFamilyName: 'grafana_e2e_requests_total', help: 'Requests served by the API.', unit: '' }],
-    });
-    assert.equal(res.status, 200, res.text);
-  });
-  after(async () => {
-    if (sm) await sm.stop();
-  });
-
-  it('the fixtures come from the pinned package', () => {
-    const pkg = require('@grafana/prometheus/package.json');
-    assert.equal(pkg.version, FIXTURES.version);
-    assert.equal(require('./package.json').dependencies['@grafana/prometheus'], FIXTURES.version);
-    for (const f of FIXTURES.requests) {
-      const text = fs.readFileSync(path.join(PKG_DIR, f.anchorFile), 'utf8');
-      assert.ok(text.includes(f.anchor), `${f.name}: ${f.anchorFile} no longer contains ${f.anchor}`);
-      assert.ok(CHECKS[f.expect], `${f.name}: no check ${f.expect}`);
-    }
-  });
-
-  for (const f of FIXTURES.requests) {
-    for (const prefix of ['/prometheus', '']) {
-      it(`${f.name} (${f.method} ${prefix}${f.path})`, async () => {
-        const params = new URLSearchParams();
-        for (const [k, v] of Object.entries(f.params)) params.append(k, fill(v));
-        const url = `${sm.baseUrl}${prefix}${f.path}`;
-        const res = f.method === 'GET'
-          ? await fetch(`${url}?${params}`, { headers: sm.headers() })
-          : await fetch(url, {
-            method: 'POST',
-            headers: sm.headers({ 'Content-Type': 'application/x-www-form-urlencoded' }),
-            body: params.toString(),
-          });
-        const text = await res.text();
-        assert.equal(res.status, 200, text);
-        assert.match(res.headers.get('content-type'), /^application\/json/);
-        const body = JSON.parse(text);
-        assert.equal(body.status, 'success', text);
-        CHECKS[f.expect](body);
+function replayAgainst(target, makeServer) {
+  describe(`Grafana Prometheus data source requests (@grafana/prometheus fixtures) on ${target}`, () => {
+    let sm;
+    before(async () => {
+      sm = await makeServer();
+      const timeseries = series.map((s) => ({
+        labels: Object.entries(s.labels).map(([name, value]) => ({ name, value })),
+        samples: s.samples.map(([timestamp, value]) => ({ timestamp, value })),
+      }));
+      timeseries[0].exemplars = [{
+        labels: [{ name: 'trace_id', value: '4bf92f3577b34da6a3ce929d0e0e4736' }],
+        value: series[0].samples.at(-1)[1],
+        timestamp: exemplarT,
+      }];
+      const res = await sm.push({
+        timeseries,
+        metadata: [{ type: 1, metricFamilyName: 'grafana_e2e_requests_total', help: 'Requests served by the API.', unit: '' }],
       });
-    }
-  }
+      assert.equal(res.status, 200, res.text);
+    });
+    after(async () => {
+      if (sm) await sm.stop();
+    });
 
-  it('Grafana falls back to GET after a 400/405 on POST: the POST-able endpoints answer GET the same', async () => {
-    const params = new URLSearchParams({ query: SELECTOR, time: String(end) });
-    const get = await (await fetch(`${sm.baseUrl}/prometheus/api/v1/query?${params}`, { headers: sm.headers() })).json();
-    const post = await (await fetch(`${sm.baseUrl}/prometheus/api/v1/query`, {
-      method: 'POST', headers: sm.headers({ 'Content-Type': 'application/x-www-form-urlencoded' }), body: params.toString(),
-    })).json();
-    assert.deepEqual(get, post);
+    it('the fixtures come from the pinned package', () => {
+      const pkg = require('@grafana/prometheus/package.json');
+      assert.equal(pkg.version, FIXTURES.version);
+      assert.equal(require('./package.json').dependencies['@grafana/prometheus'], FIXTURES.version);
+      for (const f of FIXTURES.requests) {
+        const text = fs.readFileSync(path.join(PKG_DIR, f.anchorFile), 'utf8');
+        assert.ok(text.includes(f.anchor), `${f.name}: ${f.anchorFile} no longer contains ${f.anchor}`);
+        assert.ok(CHECKS[f.expect], `${f.name}: no check ${f.expect}`);
+      }
+    });
+
+    for (const f of FIXTURES.requests) {
+      for (const prefix of ['/prometheus', '']) {
+        it(`${f.name} (${f.method} ${prefix}${f.path})`, async () => {
+          const params = new URLSearchParams();
+          for (const [k, v] of Object.entries(f.params)) params.append(k, fill(v));
+          const url = `${sm.baseUrl}${prefix}${f.path}`;
+          const res = f.method === 'GET'
+            ? await fetch(`${url}?${params}`, { headers: sm.headers() })
+            : await fetch(url, {
+              method: 'POST',
+              headers: sm.headers({ 'Content-Type': 'application/x-www-form-urlencoded' }),
+              body: params.toString(),
+            });
+          const text = await res.text();
+          assert.equal(res.status, 200, text);
+          assert.match(res.headers.get('content-type'), /^application\/json/);
+          const body = JSON.parse(text);
+          assert.equal(body.status, 'success', text);
+          CHECKS[f.expect](body);
+        });
+      }
+    }
+
+    it('Grafana falls back to GET after a 400/405 on POST: the POST-able endpoints answer GET the same', async () => {
+      const params = new URLSearchParams({ query: SELECTOR, time: String(end) });
+      const get = await (await fetch(`${sm.baseUrl}/prometheus/api/v1/query?${params}`, { headers: sm.headers() })).json();
+      const post = await (await fetch(`${sm.baseUrl}/prometheus/api/v1/query`, {
+        method: 'POST', headers: sm.headers({ 'Content-Type': 'application/x-www-form-urlencoded' }), body: params.toString(),
+      })).json();
+      assert.deepEqual(get, post);
+    });
   });
+}
+
+// `sprout all` seen through the same interface as SproutMetrics (base URL, tenant header, push).
+async function startAllAsMetrics() {
+  const [api, grpc, http] = await freePorts(3);
+  const all = startAll(makeTempDir('sprout-e2e-grafana-all-'), { api, grpc, http },
+    ['--set', 'multitenancy_enabled=true']);
+  await all.ready();
+  return {
+    baseUrl: all.base,
+    headers: (extra = {}) => ({ 'X-Scope-OrgID': TENANT, ...extra }),
+    push(data) {
+      return postRemoteWrite(`${all.base}/api/v1/push`, writeRequestBody(data), { headers: { 'X-Scope-OrgID': TENANT } });
+    },
+    async stop() {
+      const exit = await all.stop();
+      assert.equal(exit.code, 0, all.log());
+    },
+  };
+}
+
+replayAgainst('sprout metrics', async () => {
+  const sm = new SproutMetrics({ name: 'sprout-grafana', multitenancy: true, tenant: TENANT });
+  await sm.start();
+  return sm;
 });
+replayAgainst('sprout all', startAllAsMetrics);

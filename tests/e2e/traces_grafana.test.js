@@ -1,7 +1,7 @@
 'use strict';
 // Issue 12's Grafana acceptance item: the requests Grafana's Tempo data source makes for search
 // and for tag and value autocomplete — with a partial TraceQL query as its editors send it —
-// replayed against `sprout traces`, answered in the shapes Grafana parses (docs/grafana.md,
+// replayed against `sprout traces` and `sprout all`, answered in the shapes Grafana parses (docs/grafana.md,
 // "Tempo data source"), with the values the trace set implies.
 //
 // The requests, as Grafana's public source builds them (grafana/grafana,
@@ -17,6 +17,11 @@
 //     `{resource.service.name="x" && name="y"}`, no spaces around the operator) or the code
 //     editor's text up to the value being completed (an unfinished matcher at the end).
 //     Older releases fall back to /api/search/tag/<tag>/values (`tagValues[]` strings).
+//   - health check (pkg/tsdb/tempo and datasource.ts testDatasource / featuresToTempoVersion):
+//     GET /api/echo (body `echo`) and GET /api/status/buildinfo (`version`, semver).
+//   - trace by ID (pkg/tsdb/tempo/trace.go): GET /api/v2/traces/<id>?start=<s>&end=<s> with
+//     `Accept: application/protobuf`, a TraceByIDResponse {trace 1: Trace{resourceSpans 1},
+//     metrics 2, status 3, message 4} (reference/tempo.md §1); v1 /api/traces/<id> on a 404.
 //   - datasource.ts handleTraceQlQuery (streaming off): GET /api/search?q=<TraceQL>&limit=20
 //     &spss=3&start=<s>&end=<s> (DEFAULT_LIMIT, DEFAULT_SPSS); resultTransformer.ts
 //     formatTraceQLResponse reads traces[].traceID, rootServiceName, rootTraceName,
@@ -38,9 +43,12 @@
 const { describe, it, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
+const path = require('node:path');
+const protobuf = require('protobufjs');
 
 const { freePorts, makeTempDir, parsePrometheusText } = require('./lib/sprout');
 const { startTraces: startTracesServer, stopStartedTraces } = require('./lib/traces');
+const { startAll } = require('./lib/all');
 
 after(stopStartedTraces);
 
@@ -235,6 +243,45 @@ async function replayAutocomplete(base) {
 
 // The search Grafana runs (handleTraceQlQuery, streaming off): the builder's and the editor's
 // TraceQL, answered with the traces the set implies, in formatTraceQLResponse's shape.
+// TraceByIDResponse {trace = 1 (tempopb.Trace {resourceSpans = 1}, wire-compatible with OTLP
+// TracesData), metrics = 2, status = 3, message = 4}: only `trace` is read here, as OTLP TracesData
+// from the repository's proto/ (the field numbers are Tempo's, reference/tempo.md §1).
+const protoRoot = new protobuf.Root();
+protoRoot.resolvePath = (origin, target) => path.join(path.resolve(__dirname, '../../proto'), target);
+protoRoot.loadSync(['opentelemetry/proto/trace/v1/trace.proto'], { keepCase: false });
+const TracesData = protoRoot.lookupType('opentelemetry.proto.trace.v1.TracesData');
+const ByIdResponse = new protobuf.Type('TraceByIDResponse')
+  .add(new protobuf.Field('trace', 1, 'opentelemetry.proto.trace.v1.TracesData'))
+  .add(new protobuf.Field('status', 3, 'int32'))
+  .add(new protobuf.Field('message', 4, 'string'));
+protoRoot.add(ByIdResponse);
+
+// Grafana's health check and its backend's trace-by-ID request, for every trace of the set.
+async function replayHealthAndTraceById(base) {
+  const echo = await fetch(`${base}/api/echo`);
+  assert.equal(echo.status, 200);
+  assert.equal((await echo.text()).trim(), 'echo');
+  const info = await (await fetch(`${base}/api/status/buildinfo`)).json();
+  assert.match(info.version, /^\d+\.\d+\.\d+/, JSON.stringify(info));
+  for (const t of TRACES) {
+    const res = await fetch(url(base, `/api/v2/traces/${t.traceId}`, { start: RANGE.start, end: RANGE.end }),
+      { headers: { Accept: 'application/protobuf' } });
+    assert.equal(res.status, 200, t.traceId);
+    assert.match(res.headers.get('content-type'), /application\/protobuf/);
+    const decoded = ByIdResponse.decode(Buffer.from(await res.arrayBuffer()));
+    assert.equal(decoded.status || 0, 0, 'COMPLETE');
+    const spans = new Map();
+    for (const rs of decoded.trace.resourceSpans) {
+      const service = rs.resource.attributes.find((a) => a.key === 'service.name').value.stringValue;
+      for (const ss of rs.scopeSpans) for (const sp of ss.spans) spans.set(Buffer.from(sp.spanId).toString('hex'), { service, name: sp.name });
+    }
+    const expected = new Map([...t.frontend.map((x) => [x.spanId, { service: 'frontend', name: x.name }]),
+      ...t.cart.map((x) => [x.spanId, { service: 'cart', name: x.name }]),
+      ...t.db.map((x) => [x.spanId, { service: 'db', name: x.name }])]);
+    assert.deepEqual(spans, expected, t.traceId);
+  }
+}
+
 async function replaySearch(base) {
   const search = async (q) => {
     const res = await fetch(url(base, '/api/search', { q, limit: 20, spss: 3, start: RANGE.start, end: RANGE.end }));
@@ -317,30 +364,42 @@ async function replaySearch(base) {
   }
 }
 
-describe('sprout traces: Grafana Tempo data source requests', () => {
-  const dir = makeTempDir('sprout-e2e-tgrafana-');
-  let ports;
+function replayAgainst(target, start) {
+  describe(`${target}: Grafana Tempo data source requests`, () => {
+    const dir = makeTempDir(`sprout-e2e-tgrafana-${target.replace(' ', '-')}-`);
+    let ports;
 
-  it('answers autocomplete and search over live traces', async () => {
-    const [api, grpc, http] = await freePorts(3);
-    ports = { api, grpc, http };
-    const s = await startTraces(dir, ports);
-    await push(ports);
-    await replayAutocomplete(s.base);
-    await replaySearch(s.base);
-    const exit = await s.stop();
-    assert.equal(exit.code, 0, s.log());
-  });
+    it('answers autocomplete and search over live traces', async () => {
+      const [api, grpc, http] = await freePorts(3);
+      ports = { api, grpc, http };
+      const s = await start(dir, ports);
+      await push(ports);
+      await replayHealthAndTraceById(s.base);
+      await replayAutocomplete(s.base);
+      await replaySearch(s.base);
+      const exit = await s.stop();
+      assert.equal(exit.code, 0, s.log());
+    });
 
-  it('answers the same from the block written at shutdown', async () => {
-    const s = await startTraces(dir, ports);
-    const samples = parsePrometheusText(await (await fetch(`${s.base}/metrics`)).text());
-    const blocks = samples.filter((m) => m.name === 'tempodb_blocklist_length').reduce((a, m) => a + m.value, 0);
-    const live = samples.filter((m) => m.name === 'tempo_ingester_live_traces').reduce((a, m) => a + m.value, 0);
-    assert.ok(blocks >= 1, 'a block is loaded');
-    assert.equal(live, 0, 'nothing live: every answer comes from the block');
-    await replayAutocomplete(s.base);
-    await replaySearch(s.base);
-    await s.stop();
+    it('answers the same from the block written at shutdown', async () => {
+      const s = await start(dir, ports);
+      const samples = parsePrometheusText(await (await fetch(`${s.base}/metrics`)).text());
+      const blocks = samples.filter((m) => m.name === 'tempodb_blocklist_length').reduce((a, m) => a + m.value, 0);
+      const live = samples.filter((m) => m.name === 'tempo_ingester_live_traces').reduce((a, m) => a + m.value, 0);
+      assert.ok(blocks >= 1, 'a block is loaded');
+      assert.equal(live, 0, 'nothing live: every answer comes from the block');
+      await replayHealthAndTraceById(s.base);
+      await replayAutocomplete(s.base);
+      await replaySearch(s.base);
+      await s.stop();
+    });
   });
+}
+
+replayAgainst('sprout traces', startTraces);
+// The same requests on `sprout all`'s one HTTP port, the spans sent through its collector pipeline.
+replayAgainst('sprout all', async (cwd, ports) => {
+  const all = startAll(cwd, ports, ['--set', 'traces.ingester.flush_all_on_shutdown=true']);
+  await all.ready();
+  return all;
 });

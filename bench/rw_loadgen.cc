@@ -17,6 +17,11 @@
 // compressed before the first one is sent (--build-per-scrape builds each scrape's bodies
 // between scrapes instead, outside the timed windows, for when memory is short).
 //
+// --realtime paces the stream as a live Prometheus would: scrape k is sent when the wall clock
+// reaches its sample time (start: the next whole interval after the bodies are built), so
+// --series S --interval 1 is a steady S samples/s (bench/run_all_load.sh); the waits are not in
+// the timed windows.
+//
 // Output: one JSON object on stdout (requests, failed requests by status, samples, elapsed,
 // samples/s, first scrape vs later scrapes, each scrape). Exit status 0 even when requests
 // failed (the JSON says so); 2 on bad flags.
@@ -112,6 +117,7 @@ int main(int argc, char** argv) {
   bool build_per_scrape = false;
   int print_series = 0;
   double timeout_s = 120;
+  bool realtime = false;
   app.add_option("--url", url, "remote-write endpoint, e.g. http://127.0.0.1:9090/api/v1/write")
       ->required();
   app.add_option("--series", series_count, "series in the stream")->capture_default_str();
@@ -133,16 +139,27 @@ int main(int argc, char** argv) {
                "build each scrape's bodies between scrapes instead of all up front");
   app.add_option("--print-series", print_series, "print the first N label sets to stderr");
   app.add_option("--timeout", timeout_s, "seconds per request")->capture_default_str();
+  app.add_flag("--realtime", realtime,
+               "send scrape k when the wall clock reaches its sample time (a live stream)");
   CLI11_PARSE(app, argc, argv);
   if (series_count <= 0 || scrapes <= 0 || batch <= 0 || concurrency <= 0 || interval_s <= 0) {
     std::fprintf(stderr, "--series, --scrapes, --batch, --concurrency, --interval must be > 0\n");
     return 2;
   }
   const int64_t interval_ms = interval_s * 1000;
-  if (start_ms == 0) {
+  if (start_ms == 0 && !realtime) {
     const int64_t now_ms = absl::ToUnixMillis(absl::Now());
     start_ms = (now_ms - scrapes * interval_ms) / interval_ms * interval_ms;
   }
+
+  if (start_ms == 0) {  // realtime: the first whole interval at least 2 s from now
+    const int64_t now_ms = absl::ToUnixMillis(absl::Now()) + 2000;
+    start_ms = (now_ms + interval_ms - 1) / interval_ms * interval_ms;
+  }
+  // Realtime: wait until scrape k's sample time on the wall clock.
+  const auto wait_for_scrape = [&](int k) {
+    if (realtime) absl::SleepFor(absl::FromUnixMillis(start_ms + k * interval_ms) - absl::Now());
+  };
 
   const absl::Time gen_start = absl::Now();
   bench::NodeExporterSeries set = bench::NodeExporterSeries::Generate(series_count, seed);
@@ -217,6 +234,7 @@ int main(int argc, char** argv) {
   std::string first_failure;
   std::vector<ScrapeTiming> timings(scrapes);
   Barrier barrier(concurrency);
+  wait_for_scrape(0);
   absl::Time scrape_start = absl::Now();
   double cpu_at_scrape_start = ProcessCpuSeconds(server_pid);
   const double cpu_at_start = cpu_at_scrape_start;
@@ -256,6 +274,7 @@ int main(int argc, char** argv) {
             set.Advance();
             build(k + 1, &bodies[0]);
           }
+          if (k + 1 < scrapes) wait_for_scrape(k + 1);
           scrape_start = absl::Now();
           excluded_seconds += absl::ToDoubleSeconds(scrape_start - now);
           cpu_at_scrape_start = ProcessCpuSeconds(server_pid);

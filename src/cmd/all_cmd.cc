@@ -256,4 +256,17 @@ int RunAll(const AllConfigOptions& options, absl::Duration shutdown_timeout) {
   return 0;
 }
 
+int PrintAllConfig(const AllConfigOptions& options) {
+  auto loaded = LoadAllConfig(options);
+  if (!loaded.ok()) {
+    PrintError(loaded.status(), "Error: invalid configuration: ");
+    return 1;
+  }
+  for (const std::string& warning : loaded->warnings) {
+    std::fprintf(stderr, "Warning: %s\n", warning.c_str());
+  }
+  std::fputs(loaded->config.EffectiveYaml().c_str(), stdout);
+  return 0;
+}
+
 }  // namespace sprout::cmd

@@ -11,4 +11,9 @@ namespace sprout::cmd {
 // Loads `options` (sprout.yaml), runs until SIGTERM/SIGINT, shuts down gracefully. Exit code.
 int RunAll(const AllConfigOptions& options, absl::Duration shutdown_timeout);
 
+// `sprout all --print-config`: loads `options` as RunAll would and prints the whole effective
+// sprout.yaml (every default filled in) on stdout, warnings on stderr; starts nothing. Exit 0,
+// or 1 with `Error: invalid configuration: ...`.
+int PrintAllConfig(const AllConfigOptions& options);
+
 }  // namespace sprout::cmd

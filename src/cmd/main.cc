@@ -301,6 +301,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> all_sets;
   std::string all_data_dir;
   std::string all_shutdown_timeout = "30s";
+  bool all_print_config = false;
   CLI::App* all_cmd = app.add_subcommand(
       "all",
       "Run the whole stack in one process: collector, trace store with its "
@@ -310,6 +311,8 @@ int main(int argc, char** argv) {
                       "Without it: the seed's stack on ./data.");
   all_cmd->add_option("--set", all_sets, "Override a value after merging: a.b.c=v or a::b::c=v.");
   all_cmd->add_option("--data-dir", all_data_dir, "The data directory (default ./data).");
+  all_cmd->add_flag("--print-config", all_print_config,
+                    "Print the effective configuration (every default filled in) and exit.");
   all_cmd
       ->add_option("--shutdown-timeout", all_shutdown_timeout,
                    "How long a graceful shutdown may take (Go duration).")
@@ -397,6 +400,7 @@ int main(int argc, char** argv) {
     options.uris = all_configs;
     options.set_overrides = all_sets;
     options.data_dir_flag = all_data_dir;
+    if (all_print_config) return cmd::PrintAllConfig(options);
     return cmd::RunAll(options, *timeout);
   }
   if (demo_cmd->parsed()) return cmd::RunDemo(demo_flags);

@@ -1,7 +1,8 @@
 'use strict';
 // `sprout validate --all-config`: the `sprout all` configuration (sprout.yaml) checked by the real
 // binary: the seed's three files as one sprout.yaml, the refusals of the roles' own listener
-// keys, warnings for Tempo keys not implemented yet, --set and --data-dir.
+// keys, warnings for Tempo keys not implemented yet, --set and --data-dir; and
+// `sprout all --print-config`, whose output is itself a valid sprout.yaml.
 
 const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
@@ -63,5 +64,27 @@ describe('sprout validate --all-config', () => {
     assert.equal(both.code, 1);
     assert.equal(both.stderr,
       'Error: use only one of --config, --metrics-config, --traces-config, --all-config\n');
+  });
+
+  it('sprout all --print-config prints the effective configuration, which validates as it is', async () => {
+    const data = path.join(dir, 'printed-data');
+    const res = await run(SPROUT_BIN, ['all', '--print-config', '--set', 'http.port=13200', '--data-dir', data]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stderr, '');
+    // The flags and the seed's defaults (720 h traces, 30 d metrics, the generator's processors).
+    assert.match(res.stdout, new RegExp(`^data_dir: ${data}$`, 'm'));
+    assert.match(res.stdout, /^http:\n  listen_address: localhost\n  port: 13200$/m);
+    assert.match(res.stdout, /^\s+block_retention: 720h0m0s$/m);
+    assert.match(res.stdout, /^\s+compactor_blocks_retention_period: 30d$/m);
+    assert.match(res.stdout, /service-graphs/);
+    assert.match(res.stdout, /span-metrics/);
+    const file = writeConfig(dir, 'printed.yaml', res.stdout);
+    const again = await run(SPROUT_BIN, ['validate', '--all-config', file]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stderr, '');
+    const bad = await run(SPROUT_BIN, ['all', '--print-config', '--set', 'http.port=abc']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^Error: invalid configuration: .*http::port/);
+    assert.equal(bad.stdout, '');
   });
 });

@@ -262,6 +262,14 @@ void TracesRole::RefreshMetrics() {
       set_total("sprout_metrics_generator_wal_writes_failed_total",
                 "Collections that could not be appended to the remote-write WAL.", labels,
                 e.wal_writes_failed);
+      set_total("sprout_metrics_generator_wal_repaired_bytes_total",
+                "Bytes of the remote-write WAL skipped as damaged or cut off as an interrupted "
+                "write.",
+                labels, e.wal_repaired_bytes);
+      set_total("sprout_metrics_generator_wal_repaired_records_total",
+                "Records of the remote-write WAL lost to damage or cut off as interrupted writes "
+                "(a lower bound).",
+                labels, e.wal_repaired_records);
       set_gauge("sprout_metrics_generator_wal_size_bytes",
                 "Bytes of the remote-write WAL's segment files.", labels, e.wal_size_bytes);
     }

@@ -140,6 +140,8 @@ struct RemoteWriteOutput::Endpoint {
   std::atomic<int64_t> requests_dropped{0};
   std::atomic<int64_t> wal_writes_failed{0};
   std::atomic<int64_t> wal_bytes_written{0};
+  std::atomic<int64_t> wal_repaired_bytes{0};
+  std::atomic<int64_t> wal_repaired_records{0};
   std::atomic<bool> closing{false};  // requests cut short now are not failures worth a warning
 
   // Delivers what the WAL holds until `deadline`, then stops everything; the rest stays in the
@@ -333,6 +335,9 @@ absl::StatusOr<std::unique_ptr<RemoteWriteOutput::Endpoint>> RemoteWriteOutput::
   wal_options.directory = JoinPath(JoinPath(config_.storage_path, tenant), dirs_[entry]);
   wal_options.max_size = options_.wal_max_size_bytes;
   wal_options.on_damage = [ep](const storage::LogDamage& damage) {
+    ep->wal_repaired_bytes.fetch_add(static_cast<int64_t>(damage.bytes), std::memory_order_relaxed);
+    ep->wal_repaired_records.fetch_add(static_cast<int64_t>(damage.records),
+                                       std::memory_order_relaxed);
     ep->logger.Warn("The WAL was damaged: data was skipped or cut off",
                     {{"reason", damage.reason},
                      {"file", damage.file},
@@ -534,6 +539,8 @@ std::vector<RemoteWriteEndpointStats> RemoteWriteOutput::StatsLocked() const {
       s.wal_writes_failed = ep->wal_writes_failed.load(std::memory_order_relaxed);
       s.wal_bytes_written = ep->wal_bytes_written.load(std::memory_order_relaxed);
       s.wal_size_bytes = ep->wal->size_bytes();
+      s.wal_repaired_bytes = ep->wal_repaired_bytes.load(std::memory_order_relaxed);
+      s.wal_repaired_records = ep->wal_repaired_records.load(std::memory_order_relaxed);
       out.push_back(std::move(s));
     }
   }

@@ -81,6 +81,10 @@ struct RemoteWriteEndpointStats {
   int64_t wal_writes_failed = 0;  // Write could not append to this WAL
   int64_t wal_bytes_written = 0;
   uint64_t wal_size_bytes = 0;  // segment files now
+  // What damage cost (a torn tail cut off at open, a damaged block skipped on reading): the
+  // bytes, and the records as the segment log counts them (a lower bound). Each is also logged.
+  int64_t wal_repaired_bytes = 0;
+  int64_t wal_repaired_records = 0;
 };
 
 class RemoteWriteOutput : public GeneratorOutput {

@@ -804,6 +804,11 @@ TEST(RemoteWriteOutputFaultTest, DamageInTheWalIsReportedAndTheRestDelivered) {
     ++reports;
   }
   EXPECT_EQ(reports, 2u) << log;
+  // And counted, for /metrics: the skipped bytes of the block plus the torn 37.
+  const std::vector<RemoteWriteEndpointStats> stats = (*reopened)->Stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].wal_repaired_bytes, static_cast<int64_t>(next_start - ends[0]) + 37);
+  EXPECT_GE(stats[0].wal_repaired_records, 1);
 }
 
 }  // namespace

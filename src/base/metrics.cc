@@ -104,6 +104,38 @@ std::string EscapeLabelValue(const std::string& v) {
   return out;
 }
 
+namespace {
+
+double ValueOf(const Counter* counter, const Gauge* gauge,
+               const std::function<double()>& callback) {
+  if (counter != nullptr) return counter->value();
+  if (gauge != nullptr) return gauge->value();
+  if (callback) return callback();
+  return 0;
+}
+
+}  // namespace
+
+std::vector<MetricsRegistry::FamilySnapshot> MetricsRegistry::Snapshot() const {
+  std::vector<FamilySnapshot> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  out.reserve(families_.size());
+  for (const auto& [name, family] : families_) {
+    if (family.series.empty()) continue;
+    FamilySnapshot& f = out.emplace_back();
+    f.name = name;
+    f.help = family.help;
+    f.type = family.type;
+    f.series.reserve(family.series.size());
+    for (const Series& s : family.series) {
+      MetricLabels labels = s.labels;
+      labels.insert(labels.end(), constant_labels_.begin(), constant_labels_.end());
+      f.series.emplace_back(std::move(labels), ValueOf(s.counter.get(), s.gauge.get(), s.callback));
+    }
+  }
+  return out;
+}
+
 std::string MetricsRegistry::RenderText() const {
   std::string out;
   std::lock_guard<std::mutex> lock(mu_);
@@ -127,13 +159,7 @@ std::string MetricsRegistry::RenderText() const {
       append(s.labels);
       append(constant_labels_);
       if (!first) out.append("}");
-      double value = 0;
-      if (s.counter)
-        value = s.counter->value();
-      else if (s.gauge)
-        value = s.gauge->value();
-      else if (s.callback)
-        value = s.callback();
+      const double value = ValueOf(s.counter.get(), s.gauge.get(), s.callback);
       out.append(" ").append(FormatPrometheusValue(value)).append("\n");
     }
   }

@@ -60,6 +60,17 @@ class MetricsRegistry {
   // `# HELP`, `# TYPE` and one line per series, families sorted by name.
   std::string RenderText() const;
 
+  // What RenderText shows, as values: one entry per family with series, sorted by name; each
+  // series with its labels followed by the constant labels (as rendered) and its value now
+  // (callbacks are called). For storing the registry's own telemetry without text in between.
+  struct FamilySnapshot {
+    std::string name;
+    std::string help;
+    std::string type;  // "counter" or "gauge"
+    std::vector<std::pair<MetricLabels, double>> series;
+  };
+  std::vector<FamilySnapshot> Snapshot() const;
+
  private:
   struct Series {
     MetricLabels labels;

@@ -49,3 +49,33 @@ TEST(MetricsRegistryTest, FormatsValues) {
 
 }  // namespace
 }  // namespace sprout
+
+namespace sprout {
+namespace {
+
+TEST(MetricsRegistryTest, SnapshotIsWhatRenderTextShows) {
+  MetricsRegistry registry(MetricLabels{{"service", "x"}});
+  registry.GetCounter("b_total", "B.", {{"k", "v"}})->Add(3);
+  registry.GetGauge("a", "A.")->Set(1.5);
+  registry.AddCounterCallback("c_total", "C.", {}, [] { return 7.0; });
+  const int id = registry.AddGaugeCallback("gone", "Gone.", {}, [] { return 1.0; });
+  registry.RemoveCallback(id);
+
+  const std::vector<MetricsRegistry::FamilySnapshot> snapshot = registry.Snapshot();
+  ASSERT_EQ(snapshot.size(), 3u);  // "gone" has no series left
+  EXPECT_EQ(snapshot[0].name, "a");
+  EXPECT_EQ(snapshot[0].type, "gauge");
+  EXPECT_EQ(snapshot[0].help, "A.");
+  ASSERT_EQ(snapshot[0].series.size(), 1u);
+  EXPECT_EQ(snapshot[0].series[0].first, (MetricLabels{{"service", "x"}}));
+  EXPECT_EQ(snapshot[0].series[0].second, 1.5);
+  EXPECT_EQ(snapshot[1].name, "b_total");
+  EXPECT_EQ(snapshot[1].type, "counter");
+  EXPECT_EQ(snapshot[1].series[0].first, (MetricLabels{{"k", "v"}, {"service", "x"}}));
+  EXPECT_EQ(snapshot[1].series[0].second, 3);
+  EXPECT_EQ(snapshot[2].name, "c_total");
+  EXPECT_EQ(snapshot[2].series[0].second, 7);
+}
+
+}  // namespace
+}  // namespace sprout

@@ -40,12 +40,13 @@ void BuildScrape(const std::vector<const MetricsRegistry*>& registries, const st
   for (const MetricsRegistry* registry : registries) {
     for (MetricsRegistry::FamilySnapshot& family : registry->Snapshot()) {
       prometheus::MetricMetadata* metadata = out->add_metadata();
-      metadata->set_type(family.type == "counter" ? prometheus::MetricMetadata::COUNTER
-                                                  : prometheus::MetricMetadata::GAUGE);
+      metadata->set_type(family.type == "counter"     ? prometheus::MetricMetadata::COUNTER
+                         : family.type == "histogram" ? prometheus::MetricMetadata::HISTOGRAM
+                                                      : prometheus::MetricMetadata::GAUGE);
       metadata->set_metric_family_name(family.name);
       metadata->set_help(family.help);
-      for (auto& [labels, value] : family.series) {
-        AddSeries(family.name, std::move(labels), instance, value, timestamp_ms, out);
+      for (MetricsRegistry::Sample& sample : family.samples) {
+        AddSeries(sample.name, std::move(sample.labels), instance, sample.value, timestamp_ms, out);
       }
     }
   }

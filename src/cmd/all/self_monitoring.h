@@ -9,8 +9,8 @@
 // keep their `_total`), its labels plus `job="sprout"` and `instance="<host:port of the HTTP
 // API>"` (a series' own `job`/`instance` become `exported_job`/`exported_instance`, as a scrape
 // without honor_labels renames them), one timestamp per collection; `up` = 1 with the same two
-// labels; one metadata entry per family (TYPE counter/gauge, HELP). The registries have no
-// histogram type (nothing in /metrics is a histogram), so there are no `_bucket` series.
+// labels; histograms as `<name>_bucket` (with `le`), `_sum` and `_count`; one metadata entry per
+// family (TYPE counter/gauge/histogram, HELP).
 //
 // The write is MetricsStore::PushWriteRequest into one tenant (`sprout all`'s default tenant,
 // with multi-tenancy on too): the store's validation, limits and counters apply, and a refused

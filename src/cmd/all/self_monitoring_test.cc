@@ -44,13 +44,16 @@ std::vector<std::string> Series(const prometheus::WriteRequest& request) {
   return out;
 }
 
-// A process registry (a counter with labels, a gauge, a callback counter, constant labels) and a
+// A process registry (a counter with labels, a gauge, a callback counter, a histogram) and a
 // collector registry (an otelcol_ counter whose own `job` label must not clash with the target's).
 struct Registries {
   Registries() : process(), collector(MetricLabels{{"service_name", "sprout"}}) {
     process.GetCounter("sprout_requests_total", "Requests.", {{"route", "/a"}})->Add(3);
     process.GetGauge("sprout_open_files", "Open files.")->Set(12);
     process.AddCounterCallback("process_cpu_seconds_total", "CPU.", {}, [] { return 1.5; });
+    Histogram* h = process.GetHistogram("sprout_write_seconds", "Writes.", {0.1, 1});
+    h->Observe(0.05);
+    h->Observe(0.5);
     collector
         .GetCounter("otelcol_receiver_accepted_spans_total", "Spans accepted.",
                     {{"receiver", "otlp"}, {"job", "theirs"}})
@@ -74,6 +77,16 @@ TEST(BuildScrape, EverySeriesWithTheTargetLabelsUpAndMetadata) {
           "{__name__=sprout_open_files,instance=localhost:3200,job=sprout} 12@1700000000000",
           "{__name__=sprout_requests_total,instance=localhost:3200,job=sprout,route=/a} "
           "3@1700000000000",
+          "{__name__=sprout_write_seconds_bucket,instance=localhost:3200,job=sprout,le=0.1} "
+          "1@1700000000000",
+          "{__name__=sprout_write_seconds_bucket,instance=localhost:3200,job=sprout,le=1} "
+          "2@1700000000000",
+          "{__name__=sprout_write_seconds_bucket,instance=localhost:3200,job=sprout,le=+Inf} "
+          "2@1700000000000",
+          "{__name__=sprout_write_seconds_sum,instance=localhost:3200,job=sprout} "
+          "0.55@1700000000000",
+          "{__name__=sprout_write_seconds_count,instance=localhost:3200,job=sprout} "
+          "2@1700000000000",
           // The collector's: its own `job` becomes exported_job; constant labels kept.
           "{__name__=otelcol_receiver_accepted_spans_total,exported_job=theirs,"
           "instance=localhost:3200,job=sprout,receiver=otlp,service_name=sprout} "
@@ -87,6 +100,7 @@ TEST(BuildScrape, EverySeriesWithTheTargetLabelsUpAndMetadata) {
       metadata,
       ElementsAre("process_cpu_seconds_total COUNTER CPU.", "sprout_open_files GAUGE Open files.",
                   "sprout_requests_total COUNTER Requests.",
+                  "sprout_write_seconds HISTOGRAM Writes.",
                   "otelcol_receiver_accepted_spans_total COUNTER Spans accepted."));
 }
 
@@ -157,6 +171,7 @@ TEST_F(SelfMonitorTest, CollectionsAreStoredAsAScrapeWouldStoreThem) {
                                R"(job="sprout", route="/a"})",
                                ElementsAre(Pair(kNowMs, 3), Pair(kNowMs + 15000, 5)))));
   EXPECT_EQ(Read("otelcol_receiver_accepted_spans_total").size(), 1u);
+  EXPECT_EQ(Read("sprout_write_seconds_bucket").size(), 3u);
 
   auto metadata = store_->Metadata("single-tenant", "sprout_requests_total", -1, -1);
   ASSERT_TRUE(metadata.ok()) << metadata.status();

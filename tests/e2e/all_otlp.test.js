@@ -156,14 +156,14 @@ describe('sprout all: OTLP/HTTP metrics on the API port and its own telemetry st
     assert.deepEqual(meta.data.sprout_metrics_http_requests_total.map((m) => m.type), ['counter']);
   });
 
-  it('with multi-tenancy on, stores its own telemetry in the default tenant', async () => {
+  it('with multi-tenancy on, stores its own telemetry in the default tenant, the first time right after ready', async () => {
     const [api, grpc, http] = await freePorts(3);
-    const mt = startAll(makeTempDir('sprout-all-otlp-mt-'), { api, grpc, http },
-      ['--set', 'multitenancy_enabled=true', '--set', 'self_monitoring.interval=1s']);
+    // The default interval (15 s): the first store is made right after /ready, not 15 s later.
+    const mt = startAll(makeTempDir('sprout-all-otlp-mt-'), { api, grpc, http }, ['--set', 'multitenancy_enabled=true']);
     try {
       await mt.ready();
       await waitFor(async () => (await query(mt.base, 'up{job="sprout"}', { 'X-Scope-OrgID': 'single-tenant' })).length === 1, {
-        timeoutMs: 10000, describe: () => `up in single-tenant\n${mt.log().slice(-2000)}`,
+        timeoutMs: 5000, describe: () => `up in single-tenant within 5 s of ready\n${mt.log().slice(-2000)}`,
       });
       assert.deepEqual(await query(mt.base, 'up{job="sprout"}', { 'X-Scope-OrgID': 'team-a' }), []);
       // The OTLP route takes the request's tenant.

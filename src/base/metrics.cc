@@ -1,5 +1,6 @@
 #include "base/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -104,37 +105,108 @@ std::string EscapeLabelValue(const std::string& v) {
   return out;
 }
 
+Histogram::Histogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)), counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+  for (size_t i = 0; i <= bounds_.size(); ++i) counts_[i].store(0, std::memory_order_relaxed);
+}
+
+void Histogram::Observe(double v) {
+  // The first bucket whose upper bound is >= v (Prometheus's `le`); NaN goes to +Inf.
+  const size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
+  counts_[i].fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(v, std::memory_order_relaxed);
+}
+
+std::vector<uint64_t> Histogram::CumulativeCounts() const {
+  std::vector<uint64_t> out(bounds_.size() + 1);
+  uint64_t total = 0;
+  for (size_t i = 0; i <= bounds_.size(); ++i) {
+    total += counts_[i].load(std::memory_order_relaxed);
+    out[i] = total;
+  }
+  return out;
+}
+
+Histogram* MetricsRegistry::GetHistogram(const std::string& name, const std::string& help,
+                                         std::vector<double> bounds, MetricLabels labels) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Family& family = FamilyLocked(name, help, "histogram");
+  if (Series* s = FindLocked(family, labels); s != nullptr && s->histogram) {
+    return s->histogram.get();
+  }
+  Series series{std::move(labels), nullptr, nullptr, {}, 0};
+  series.histogram = std::make_unique<Histogram>(std::move(bounds));
+  family.series.push_back(std::move(series));
+  return family.series.back().histogram.get();
+}
+
+void MetricsRegistry::SamplesLocked(const std::string& name, const Family& family,
+                                    std::vector<Sample>* out) const {
+  for (const Series& s : family.series) {
+    MetricLabels labels = s.labels;
+    labels.insert(labels.end(), constant_labels_.begin(), constant_labels_.end());
+    if (s.histogram) {
+      const std::vector<uint64_t> cumulative = s.histogram->CumulativeCounts();
+      const std::vector<double>& bounds = s.histogram->bounds();
+      for (size_t i = 0; i < cumulative.size(); ++i) {
+        MetricLabels bucket = labels;
+        bucket.emplace_back("le", i < bounds.size() ? FormatPrometheusValue(bounds[i]) : "+Inf");
+        out->push_back({name + "_bucket", std::move(bucket), static_cast<double>(cumulative[i])});
+      }
+      out->push_back({name + "_sum", labels, s.histogram->sum()});
+      out->push_back({name + "_count", std::move(labels), static_cast<double>(cumulative.back())});
+      continue;
+    }
+    double value = 0;
+    if (s.counter) {
+      value = s.counter->value();
+    } else if (s.gauge) {
+      value = s.gauge->value();
+    } else if (s.callback) {
+      value = s.callback();
+    }
+    out->push_back({name, std::move(labels), value});
+  }
+}
+
+std::vector<MetricsRegistry::FamilySnapshot> MetricsRegistry::Snapshot() const {
+  std::vector<FamilySnapshot> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  out.reserve(families_.size());
+  for (const auto& [name, family] : families_) {
+    if (family.series.empty()) continue;
+    FamilySnapshot& f = out.emplace_back();
+    f.name = name;
+    f.help = family.help;
+    f.type = family.type;
+    SamplesLocked(name, family, &f.samples);
+  }
+  return out;
+}
+
 std::string MetricsRegistry::RenderText() const {
   std::string out;
+  std::vector<Sample> samples;
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [name, family] : families_) {
     if (family.series.empty()) continue;
     out.append("# HELP ").append(name).append(" ").append(family.help).append("\n");
     out.append("# TYPE ").append(name).append(" ").append(family.type).append("\n");
-    for (const Series& s : family.series) {
-      out.append(name);
+    samples.clear();
+    SamplesLocked(name, family, &samples);
+    for (const Sample& sample : samples) {
+      out.append(sample.name);
       bool first = true;
-      auto append = [&](const MetricLabels& labels) {
-        for (const auto& [k, v] : labels) {
-          out.append(first ? "{" : ",")
-              .append(k)
-              .append("=\"")
-              .append(EscapeLabelValue(v))
-              .append("\"");
-          first = false;
-        }
-      };
-      append(s.labels);
-      append(constant_labels_);
+      for (const auto& [k, v] : sample.labels) {
+        out.append(first ? "{" : ",")
+            .append(k)
+            .append("=\"")
+            .append(EscapeLabelValue(v))
+            .append("\"");
+        first = false;
+      }
       if (!first) out.append("}");
-      double value = 0;
-      if (s.counter)
-        value = s.counter->value();
-      else if (s.gauge)
-        value = s.gauge->value();
-      else if (s.callback)
-        value = s.callback();
-      out.append(" ").append(FormatPrometheusValue(value)).append("\n");
+      out.append(" ").append(FormatPrometheusValue(sample.value)).append("\n");
     }
   }
   return out;

@@ -8,11 +8,14 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "base/logging.h"
 #include "base/metrics.h"
 #include "base/signals.h"
 #include "cmd/all/index_page.h"
 #include "cmd/all/metrics_store_output.h"
+#include "cmd/all/self_monitoring.h"
 #include "cmd/all/store_exporters.h"
 #include "cmd/metrics_role.h"
 #include "cmd/process_metrics.h"
@@ -20,6 +23,7 @@
 #include "collector/components.h"
 #include "collector/service.h"
 #include "collector/service_config.h"
+#include "metrics/store/http.h"
 #include "net/http_server.h"
 #include "yaml-cpp/yaml.h"
 
@@ -91,7 +95,8 @@ int RunAll(const AllConfigOptions& options, absl::Duration shutdown_timeout) {
   auto factories = std::make_shared<collector::Factories>(collector::BuiltinFactories());
   factories->Register(NewStoreExporterFactory(
       {std::make_shared<TraceStoreConsumer>(&(*traces)->store(), tenants, &registry),
-       std::make_shared<MetricsStoreConsumer>(&metrics.store(), tenants)}));
+       std::make_shared<MetricsStoreConsumer>(&metrics.store(), tenants,
+                                              StoreExporterTranslation())}));
   auto collector_config = collector::DecodeServiceConfig(config.collector_yaml, *factories);
   if (!collector_config.ok()) {
     PrintError(collector_config.status(), "Error: invalid configuration: collector: ");
@@ -117,6 +122,15 @@ int RunAll(const AllConfigOptions& options, absl::Duration shutdown_timeout) {
     return 1;
   }
   if (absl::Status s = metrics.Register(&router); !s.ok()) {
+    PrintError(s);
+    return 1;
+  }
+  // OTLP/HTTP metrics on the API port, named as the `sprout/metrics` exporter names them (the
+  // remote-write exporter's translation: unit and type suffixes on).
+  metrics::OtlpRouteOptions otlp_route;
+  otlp_route.translation = StoreExporterTranslation();
+  if (absl::Status s = metrics::RegisterOtlpRoute(&metrics.store(), &registry, &router, otlp_route);
+      !s.ok()) {
     PrintError(s);
     return 1;
   }
@@ -163,6 +177,10 @@ int RunAll(const AllConfigOptions& options, absl::Duration shutdown_timeout) {
   page.data_dir = config.data_dir;
   page.multitenancy_enabled = config.multitenancy_enabled;
   page.tenant = config.tenant;
+  if (config.self_monitoring_enabled) {
+    page.self_monitoring =
+        absl::StrCat("every ", absl::FormatDuration(config.self_monitoring_interval));
+  }
   OtlpEndpoints(config.collector_yaml, &page.otlp_grpc, &page.otlp_http);
   if (routes.ok()) {
     routes = router.Handle(
@@ -220,6 +238,22 @@ int RunAll(const AllConfigOptions& options, absl::Duration shutdown_timeout) {
   }
   pipeline_ready.store(true);
 
+  // The process's own telemetry (/metrics) into its metrics store, at once and then every
+  // interval, in the default tenant (also with multi-tenancy on).
+  std::unique_ptr<SelfMonitor> self_monitor;
+  if (config.self_monitoring_enabled) {
+    SelfMonitorOptions self_options;
+    self_options.store = &metrics.store();
+    self_options.tenant = config.metrics.DefaultTenant();
+    self_options.instance = config.HttpEndpoint();
+    self_options.interval = config.self_monitoring_interval;
+    self_options.registries = {&registry, &service->metrics()};
+    self_options.refresh = [traces_role] { traces_role->RefreshMetrics(); };
+    self_options.logger = logger;
+    self_monitor = std::make_unique<SelfMonitor>(std::move(self_options));
+    self_monitor->Start();
+  }
+
   const std::string base = "http://" + config.HttpEndpoint();
   logger.Info("sprout all is ready",
               {{"http", base},
@@ -244,6 +278,7 @@ int RunAll(const AllConfigOptions& options, absl::Duration shutdown_timeout) {
   // Not ready; the pipeline first (receivers stop, what it holds reaches the stores), then the
   // HTTP port, then the trace store (the generator's last collection into the metrics store,
   // flush_all_on_shutdown), then the metrics store.
+  if (self_monitor != nullptr) self_monitor->Stop();
   pipeline_ready.store(false);
   (*traces)->SetReady(false);
   metrics.SetReady(false);

@@ -59,7 +59,14 @@ describe('sprout validate --all-config', () => {
     assert.equal(res.code, 1);
     assert.equal(res.stderr,
       'Error: invalid configuration: configuration has invalid keys: tempo (valid keys: ' +
-      'collector, data_dir, http, metrics, multitenancy_enabled, traces)\n');
+      'collector, data_dir, http, metrics, multitenancy_enabled, self_monitoring, traces)\n');
+    const interval = await run(SPROUT_BIN, ['validate', '--all-config', SEED, '--set', 'self_monitoring.interval=0s']);
+    assert.equal(interval.code, 1);
+    assert.equal(interval.stderr,
+      "Error: invalid configuration: configuration: 'self_monitoring::interval' must be at least 1ms, got 0\n");
+    const ok = await run(SPROUT_BIN, ['validate', '--all-config', SEED, '--set', 'self_monitoring.enabled=false',
+      '--set', 'self_monitoring.interval=1m']);
+    assert.equal(ok.code, 0, ok.stderr);
     const both = await run(SPROUT_BIN, ['validate', '--all-config', SEED, '--config', SEED]);
     assert.equal(both.code, 1);
     assert.equal(both.stderr,

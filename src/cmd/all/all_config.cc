@@ -28,7 +28,8 @@ using config::internal::KindOf;
 using config::internal::ValueKind;
 
 constexpr const char* kTopLevelKeys[] = {
-    "collector", "data_dir", "http", "metrics", "multitenancy_enabled", "traces"};
+    "collector",       "data_dir", "http", "metrics", "multitenancy_enabled",
+    "self_monitoring", "traces"};
 
 // The `sprout` exporter type as `sprout validate` knows it: an empty config and no constructors
 // (the stores exist only inside `sprout all`, which registers the real factory).
@@ -292,6 +293,8 @@ std::string AllConfig::EffectiveYaml() const {
   root["http"]["listen_address"] = http_listen_address;
   root["http"]["port"] = http_port;
   root["multitenancy_enabled"] = multitenancy_enabled;
+  root["self_monitoring"]["enabled"] = self_monitoring_enabled;
+  root["self_monitoring"]["interval"] = absl::FormatDuration(self_monitoring_interval);
   root["collector"] = Masked(collector_yaml, false);
   YAML::Node t = YAML::Load(traces.EffectiveYaml());
   t.remove("server");
@@ -362,7 +365,7 @@ absl::StatusOr<AllConfigResult> LoadAllConfig(const AllConfigOptions& options) {
   };
   {
     YAML::Node top(YAML::NodeType::Map);
-    for (const char* key : {"data_dir", "http", "multitenancy_enabled"}) {
+    for (const char* key : {"data_dir", "http", "multitenancy_enabled", "self_monitoring"}) {
       if (std::optional<YAML::Node> v = FindValue(root, key); v.has_value()) top[key] = *v;
     }
     config::Decoder d(top, "");
@@ -377,6 +380,16 @@ absl::StatusOr<AllConfigResult> LoadAllConfig(const AllConfigOptions& options) {
       all.http_port = port;
     }
     d.Read("multitenancy_enabled", &all.multitenancy_enabled);
+    config::Decoder self = d.Child("self_monitoring");
+    self.Read("enabled", &all.self_monitoring_enabled);
+    absl::Duration interval = all.self_monitoring_interval;
+    self.Read("interval", &interval);
+    if (interval < absl::Milliseconds(1)) {
+      self.AddError("interval",
+                    absl::StrCat("must be at least 1ms, got ", absl::FormatDuration(interval)));
+    } else {
+      all.self_monitoring_interval = interval;
+    }
     absl::Status status = d.Finish();
     if (!status.ok()) AddPrefixed("configuration", status.message(), &errors);
     if (!options.data_dir_flag.empty()) all.data_dir = options.data_dir_flag;

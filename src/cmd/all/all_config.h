@@ -4,6 +4,7 @@
 //   data_dir: ./data                 # --data-dir wins; every store path defaults below it
 //   http: {listen_address: localhost, port: 3200}   # the one HTTP API port of the process
 //   multitenancy_enabled: false      # one switch for every role
+//   self_monitoring: {enabled: true, interval: 15s}  # /metrics stored in the metrics store
 //   collector: {...}                 # an otelcol config: the pipeline in front of the stores
 //   traces: {...}                    # Tempo's keys (sprout traces' config)
 //   metrics: {...}                   # Mimir's keys (sprout metrics' config)
@@ -25,6 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "cmd/all/store_ids.h"
 #include "collector/factory.h"
 #include "collector/service_config.h"
@@ -47,6 +49,10 @@ struct AllConfig {
   bool multitenancy_enabled = false;
   // The tenant of every request when multitenancy_enabled is false.
   std::string tenant = std::string(kAllTenant);
+  // self_monitoring: what /metrics shows, stored in the metrics store's `tenant` (with
+  // multi-tenancy too) every interval, as a Prometheus scrape of job "sprout" would.
+  bool self_monitoring_enabled = true;
+  absl::Duration self_monitoring_interval = absl::Seconds(15);
 
   // The collector section, decoded against the factories of AllConfigOptions::factories (kept
   // alive here: the entries point at them). collector_yaml is the section that was decoded

@@ -178,11 +178,39 @@ TEST(AllConfig, TopLevelSettings) {
             "configuration: 'http::port' invalid port 70000: must be between 0 and 65535");
 }
 
+TEST(AllConfig, SelfMonitoring) {
+  auto r = LoadAllConfig(Options());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->config.self_monitoring_enabled);
+  EXPECT_EQ(r->config.self_monitoring_interval, absl::Seconds(15));
+  EXPECT_THAT(r->config.EffectiveYaml(), HasSubstr("self_monitoring:\n  enabled: true\n  "
+                                                   "interval: 15s"));
+
+  r = LoadAllConfig(Options({}, {"self_monitoring.interval=1s"}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->config.self_monitoring_enabled);
+  EXPECT_EQ(r->config.self_monitoring_interval, absl::Seconds(1));
+
+  const std::string file =
+      WriteFile("self.yaml", "self_monitoring:\n  enabled: false\n  interval: 1m30s\n");
+  r = LoadAllConfig(Options({file}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->config.self_monitoring_enabled);
+  EXPECT_EQ(r->config.self_monitoring_interval, absl::Seconds(90));
+
+  EXPECT_EQ(LoadError(Options({}, {"self_monitoring.interval=0s"})),
+            "configuration: 'self_monitoring::interval' must be at least 1ms, got 0");
+  EXPECT_THAT(LoadError(Options({}, {"self_monitoring.interval=soon"})),
+              HasSubstr("self_monitoring::interval"));
+  EXPECT_THAT(LoadError(Options({}, {"self_monitoring.tenant=x"})),
+              HasSubstr("'self_monitoring' has invalid keys: tenant"));
+}
+
 TEST(AllConfig, UnknownTopLevelKeysAreErrors) {
   const std::string file = WriteFile("unknown.yaml", "tracess: {}\nserver: {}\n");
   EXPECT_EQ(LoadError(Options({file})),
             "configuration has invalid keys: server, tracess (valid keys: collector, data_dir, "
-            "http, metrics, multitenancy_enabled, traces)");
+            "http, metrics, multitenancy_enabled, self_monitoring, traces)");
   EXPECT_THAT(LoadError(Options({}, {"http.address=x"})),
               HasSubstr("'http' has invalid keys: address"));
 }

@@ -75,6 +75,9 @@ std::string RenderIndexPage(const IndexPageInfo& info) {
     absl::StrAppend(&html, "<li>HTTP: <code>http://", HtmlEscape(info.otlp_http),
                     "</code> (<code>/v1/traces</code>, <code>/v1/metrics</code>)</li>\n");
   }
+  absl::StrAppend(&html, "<li>OTLP/HTTP metrics on this port: <code>", HtmlEscape(base),
+                  "/otlp/v1/metrics</code> (protobuf or JSON; Prometheus names with unit and type "
+                  "suffixes)</li>\n");
   absl::StrAppend(&html, "<li>Prometheus remote write: <code>", HtmlEscape(base),
                   "/api/v1/push</code></li>\n</ul>\n<p>Demo data: <code>sprout demo "
                   "--endpoint ",
@@ -103,7 +106,12 @@ std::string RenderIndexPage(const IndexPageInfo& info) {
   html += "<h2>Endpoints</h2>\n<table><tr><th>method</th><th>path</th><th>what</th></tr>\n";
   html += Row(base, "GET", "/ready", "ready when every part is (503 during WAL replay)", true);
   html += Row(base, "GET", "/livez", "live as soon as the process serves", true);
-  html += Row(base, "GET", "/metrics", "the process's own telemetry (Prometheus text)", true);
+  html += Row(base, "GET", "/metrics",
+              info.self_monitoring.empty()
+                  ? std::string("the process's own telemetry (Prometheus text)")
+                  : absl::StrCat("the process's own telemetry (Prometheus text); also stored ",
+                                 info.self_monitoring, " in the metrics store as job=\"sprout\""),
+              true);
   html += Row(base, "GET", "/api/echo", "Tempo: echo", true);
   html += Row(base, "GET", "/api/status/buildinfo", "Tempo: build info", true);
   html +=
@@ -119,6 +127,7 @@ std::string RenderIndexPage(const IndexPageInfo& info) {
   html += Row(base, "GET|POST", "/api/v1/labels", "Prometheus: label names", true);
   html += Row(base, "GET|POST", "/api/v1/query_exemplars", "Prometheus: exemplars", false);
   html += Row(base, "GET", "/api/v1/status/buildinfo", "Prometheus/Mimir: build info", true);
+  html += Row(base, "POST", "/otlp/v1/metrics", "OTLP/HTTP metrics (Mimir's path)", false);
   html += Row(base, "POST", "/api/v1/push", "remote write (Mimir; 200)", false);
   html += Row(base, "POST", "/api/v1/write", "remote write (Prometheus; 204)", false);
   html += Row(base, "POST", "/api/v1/read", "remote read", false);

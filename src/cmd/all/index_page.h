@@ -19,6 +19,8 @@ struct IndexPageInfo {
   std::string data_dir;
   bool multitenancy_enabled = false;
   std::string tenant;  // the one tenant when multi-tenancy is off
+  // How often /metrics is stored in the metrics store, e.g. "every 15s"; "" when it is not.
+  std::string self_monitoring;
   // Each part and whether it is ready now (e.g. {"trace store", true}).
   std::vector<std::pair<std::string, bool>> parts;
 };

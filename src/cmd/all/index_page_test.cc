@@ -31,6 +31,17 @@ TEST(IndexPage, ListsEndpointsDataSourcesAndParts) {
             std::string::npos);
   EXPECT_NE(html.find("One tenant (<code>single-tenant</code>)"), std::string::npos);
   EXPECT_EQ(html.find("X-Scope-OrgID"), std::string::npos);
+  EXPECT_NE(html.find("<code>http://localhost:3200/otlp/v1/metrics</code>"), std::string::npos);
+  EXPECT_NE(html.find("<td>POST</td><td><code>/otlp/v1/metrics</code></td>"), std::string::npos);
+  EXPECT_EQ(html.find("also stored"), std::string::npos);
+}
+
+TEST(IndexPage, SaysWhenTheOwnTelemetryIsStored) {
+  IndexPageInfo info = Info();
+  info.self_monitoring = "every 15s";
+  const std::string html = RenderIndexPage(info);
+  EXPECT_NE(html.find("also stored every 15s in the metrics store as job=&quot;sprout&quot;"),
+            std::string::npos);
 }
 
 TEST(IndexPage, MultitenancyAsksForTheHeader) {

@@ -75,6 +75,12 @@ class TraceStoreConsumer : public otlp::TracesConsumer {
   MetricsRegistry* const registry_;
 };
 
+// The OTLP → Prometheus naming of `sprout all` for OTLP metrics, wherever they arrive (the
+// `sprout/metrics` exporter and POST /otlp/v1/metrics on the API port): the Collector's
+// remote-write exporter's defaults, the names the seed's users got through
+// `prometheusremotewrite` (unit and type suffixes, target_info, scope labels, no metadata).
+inline otlp::PromTranslationSettings StoreExporterTranslation() { return {}; }
+
 // Metrics → MetricsStore::IngestOtlp for the request's tenant with `translation` (the OTLP →
 // Prometheus naming; the defaults are the Collector's remote-write exporter's: unit and type
 // suffixes, target_info, scope labels, no metadata). The store counts what it takes in its

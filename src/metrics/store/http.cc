@@ -1,12 +1,18 @@
 #include "metrics/store/http.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
 #include "base/status.h"
 #include "metrics/ingest/remote_write.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "otlp/http_export.h"
 
 namespace sprout::metrics {
 namespace {
@@ -104,6 +110,61 @@ absl::Status RegisterStoreRoutes(MetricsStore* store, MetricsRegistry* registry,
                                    Counted(registry, "/ingester/flush", flush), admin));
   }
   return absl::OkStatus();
+}
+
+absl::Status RegisterOtlpRoute(MetricsStore* store, MetricsRegistry* registry, net::Router* router,
+                               const OtlpRouteOptions& options) {
+  net::RouteOptions route;
+  route.execution = net::RouteExecution::kWorker;
+  route.tenant = net::TenantPolicy::kSingle;
+  auto handler = [store, translation = options.translation](net::HttpRequest& request,
+                                                            net::HttpResponse& response) {
+    const size_t limit = static_cast<size_t>(store->config().max_recv_msg_size);
+    otlp::HttpExportBodyOptions body_options;
+    body_options.max_body_size = limit;
+    // As the remote-write route: Mimir's text, the size from Content-Length; once decompressed
+    // the decoder stops one byte past the limit.
+    body_options.too_large_message = [limit](uint64_t declared, bool decompressed) {
+      const size_t size = declared > limit ? static_cast<size_t>(declared) : limit + 1;
+      return ingest::MessageSizeLimitMessage(size, decompressed ? "uncompressed" : "compressed",
+                                             limit);
+    };
+    std::optional<otlp::HttpExportBody> body =
+        otlp::ReadHttpExportBody(request, response, body_options);
+    if (!body.has_value()) return;
+    const otlp::HttpEncoding encoding = body->encoding;
+    auto batch = otlp::ParseHttpExportBody<otlp::Signal::kMetrics>(encoding, std::move(body->body));
+    if (!batch.ok()) {
+      return otlp::WriteHttpStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
+                                   SV(batch.status().message()));
+    }
+    opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceResponse answer;
+    const int64_t points = batch->item_count();
+    if (points == 0) return otlp::WriteHttpMessage(response, encoding, answer);
+    const OtlpIngestResult result =
+        store->IngestOtlp(request.tenant, batch->request(), translation);
+    if (result.retryable()) {
+      const bool limited = result.http_status == 429;
+      return otlp::WriteHttpStatus(
+          response, encoding, limited ? 429 : 503,
+          limited ? absl::StatusCode::kResourceExhausted : absl::StatusCode::kUnavailable,
+          result.message);
+    }
+    if (!result.ok()) {
+      const int64_t rejected =
+          result.samples_stored == 0
+              ? points
+              : std::min(points, result.dropped_points + result.samples_refused);
+      std::vector<std::string> parts;
+      if (!result.message.empty()) parts.push_back(result.message);
+      parts.insert(parts.end(), result.translation_errors.begin(), result.translation_errors.end());
+      answer.mutable_partial_success()->set_rejected_data_points(rejected);
+      answer.mutable_partial_success()->set_error_message(absl::StrJoin(parts, "; "));
+    }
+    otlp::WriteHttpMessage(response, encoding, answer);
+  };
+  return router->Handle("POST", options.path, Counted(registry, options.path, std::move(handler)),
+                        route);
 }
 
 }  // namespace sprout::metrics

@@ -13,56 +13,14 @@
 #include "collector/receiver/otlp/config.h"
 #include "collector/receiver/otlp/grpc_request.h"
 #include "collector/receiver_obs.h"
-#include "google/rpc/status.pb.h"
 #include "net/compression.h"
 #include "net/grpc_server.h"
 #include "net/http_server.h"
 #include "otlp/consumer_error.h"
-#include "otlp/json.h"
+#include "otlp/http_export.h"
 
 namespace sprout::collector::otlpreceiver {
 namespace {
-
-constexpr char kJson[] = "application/json";
-constexpr char kProtobuf[] = "application/x-protobuf";
-
-enum class Encoding { kUnknown, kJson, kProtobuf };
-
-// The media type without parameters, lower-cased ("application/json; charset=utf-8" → json).
-Encoding EncodingOf(std::string_view content_type) {
-  std::string_view media = content_type.substr(0, content_type.find(';'));
-  std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(AV(media)));
-  if (lower == kJson) return Encoding::kJson;
-  if (lower == kProtobuf) return Encoding::kProtobuf;
-  return Encoding::kUnknown;
-}
-
-// Writes a google.rpc.Status body in the request's encoding; when that encoding is unknown the
-// Collector answers 500 with a fixed JSON body.
-void WriteStatus(net::HttpResponse& response, Encoding encoding, int http_status,
-                 absl::StatusCode code, std::string_view message,
-                 std::optional<absl::Duration> retry_delay) {
-  if (encoding == Encoding::kUnknown) {
-    response.status = 500;
-    response.SetHeader("Content-Type", kJson);
-    response.body = R"({"code": 13, "message": "failed to marshal error message"})";
-    return;
-  }
-  google::rpc::Status status;
-  status.ParseFromString(net::EncodeRpcStatus(code, message, retry_delay));
-  response.status = http_status;
-  if (encoding == Encoding::kJson) {
-    response.SetHeader("Content-Type", kJson);
-    response.body = otlp::ToJson(status);
-  } else {
-    response.SetHeader("Content-Type", kProtobuf);
-    response.body = status.SerializeAsString();
-  }
-  if (retry_delay.has_value() && (http_status == 429 || http_status == 503)) {
-    response.SetHeader("Retry-After",
-                       std::to_string(static_cast<int64_t>(absl::ToDoubleSeconds(*retry_delay))));
-  }
-}
 
 class OtlpReceiver : public Component {
  public:
@@ -125,7 +83,7 @@ class OtlpReceiver : public Component {
     auto batch = ParseGrpcRequest<S>(call.RequestBytes());
     if (!batch.ok()) {
       reply.code = batch.status().code();
-      reply.message = std::string(batch.status().message());
+      reply.message = std::string(SV(batch.status().message()));
       return reply;
     }
     Context context;
@@ -173,73 +131,21 @@ class OtlpReceiver : public Component {
 
   template <Signal S>
   void HandleHttpExport(net::HttpRequest& request, net::HttpResponse& response) {
-    const Encoding encoding = EncodingOf(request.Header("content-type"));
-    // Decompression comes first, as in the Collector's HTTP middleware.
-    const std::string_view content_encoding = request.Header("content-encoding");
-    auto codec = net::ParseContentEncoding(content_encoding);
+    otlp::HttpExportBodyOptions options;
+    options.allowed_codecs = &allowed_codecs_;
     // As confighttp: an empty compression_algorithms list turns decompression off (bodies pass
     // as they are); otherwise uncompressed bodies too need "" in the list.
-    if (config_.http.compression_algorithms.empty()) codec = net::Codec::kIdentity;
-    const bool allowed = codec.has_value() && allowed_codecs_.contains(*codec);
-    if (!allowed) {
-      WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
-                  absl::StrCat("unsupported Content-Encoding: ", AV(content_encoding)),
-                  std::nullopt);
+    options.decompression_off = config_.http.compression_algorithms.empty();
+    options.max_body_size = static_cast<size_t>(config_.http.max_request_body_size);
+    std::optional<otlp::HttpExportBody> body = otlp::ReadHttpExportBody(request, response, options);
+    if (!body.has_value()) return;
+    const otlp::HttpEncoding encoding = body->encoding;
+    // A protobuf body moves into the batch: no copy of the request on the hot path.
+    auto batch = otlp::ParseHttpExportBody<S>(encoding, std::move(body->body));
+    if (!batch.ok()) {
+      otlp::WriteHttpStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
+                            SV(batch.status().message()));
       return;
-    }
-    if (request.method != "POST") {
-      response.status = 405;
-      response.SetHeader("Content-Type", "text/plain");
-      response.body = "405 method not allowed, supported: [POST]";
-      return;
-    }
-    if (encoding == Encoding::kUnknown) {
-      response.status = 415;
-      response.SetHeader("Content-Type", "text/plain");
-      response.body =
-          "415 unsupported media type, supported: [application/json, application/x-protobuf]";
-      return;
-    }
-    if (request.body_too_large) {
-      WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
-                  "http: request body too large", std::nullopt);
-      return;
-    }
-    std::string decompressed;
-    std::string_view body = request.body;
-    if (*codec != net::Codec::kIdentity) {
-      auto result = net::Decompress(*codec, request.body,
-                                    static_cast<size_t>(config_.http.max_request_body_size));
-      if (!result.ok()) {
-        // Over the limit once decompressed: what Go's MaxBytesReader says in the Collector.
-        const bool too_large = result.status().code() == absl::StatusCode::kResourceExhausted;
-        WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
-                    too_large ? "http: request body too large" : SV(result.status().message()),
-                    std::nullopt);
-        return;
-      }
-      decompressed = std::move(*result);
-      body = decompressed;
-    }
-    otlp::Batch<S> batch;
-    if (encoding == Encoding::kJson) {
-      absl::Status parsed = otlp::ParseJson(body, batch.mutable_request());
-      if (parsed.ok()) parsed = otlp::ValidateIds(batch.request());
-      if (!parsed.ok()) {
-        WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
-                    SV(parsed.message()), std::nullopt);
-        return;
-      }
-    } else {
-      // The body moves into the batch: no copy of the request on the hot path.
-      auto parsed = otlp::Batch<S>::Parse(
-          *codec == net::Codec::kIdentity ? std::move(request.body) : std::move(decompressed));
-      if (!parsed.ok()) {
-        WriteStatus(response, encoding, 400, absl::StatusCode::kInvalidArgument,
-                    SV(parsed.status().message()), std::nullopt);
-        return;
-      }
-      batch = std::move(*parsed);
     }
     Context context;
     context.transport = "http";
@@ -247,22 +153,14 @@ class OtlpReceiver : public Component {
       context.metadata =
           FilterMetadata(std::move(request.headers), config_.http.include_sensitive_metadata);
     }
-    absl::Status status = Deliver<S>(std::move(context), std::move(batch), http_obs_);
+    absl::Status status = Deliver<S>(std::move(context), std::move(*batch), http_obs_);
     if (!status.ok()) {
       const absl::StatusCode code = otlp::ReceiverCode(status);
-      WriteStatus(response, encoding, otlp::HttpStatusFromCode(code), code, SV(status.message()),
-                  otlp::RetryDelay(status));
+      otlp::WriteHttpStatus(response, encoding, otlp::HttpStatusFromCode(code), code,
+                            SV(status.message()), otlp::RetryDelay(status));
       return;
     }
-    typename otlp::SignalTraits<S>::Response empty;
-    response.status = 200;
-    if (encoding == Encoding::kJson) {
-      response.SetHeader("Content-Type", kJson);
-      response.body = otlp::ToJson(empty);
-    } else {
-      response.SetHeader("Content-Type", kProtobuf);
-      response.body = empty.SerializeAsString();
-    }
+    otlp::WriteHttpMessage(response, encoding, typename otlp::SignalTraits<S>::Response());
   }
 
   absl::Status StartHttp() {

@@ -19,7 +19,11 @@
 //   timestamp), and Prometheus remote write to `/api/v1/push` on the API port
 //   (lib/metrics_kill.js's Writer).
 // Each round kills the process with SIGKILL from a worker thread, in turn (round % 3):
-// - `random`: 0.3–2.5 s into the load;
+// - `random`: 0.3–2.5 s into the load; every other time (the fourth round, the tenth, …)
+//   `shutdown`: a SIGTERM 0.3–2.5 s into the load and the SIGKILL 0–150 ms later, inside the
+//   graceful shutdown (the pipeline draining into the stores, the live traces flushed, the
+//   generator's last collection; a gRPC call may then be answered UNAVAILABLE or CANCELLED, an
+//   HTTP one 503: not acknowledged, allowed in these rounds only);
 // - `collection`: aimed at the metrics-generator's collection (every 1 s, written into the
 //   metrics store in-process): the worker polls `/metrics` every 5 ms and, once
 //   `sprout_metrics_generator_samples_written_total` or `..._write_failures_total` rises, kills
@@ -59,7 +63,7 @@ const assert = require('node:assert/strict');
 const { SPROUT_BIN, freePorts, makeTempDir, run, sleep, waitFor } = require('./lib/sprout');
 const { TraceSender, checkAll: checkTraces, killLater, killOnSign, badLine } = require('./lib/traces_kill');
 const { Writer, checkAll: checkRemoteWrite } = require('./lib/metrics_kill');
-const { AllServer, Demo, OtlpMetricsSender, checkOtlpMetrics, checkOtlpMetricsPromql } = require('./lib/all_kill');
+const { AllServer, Demo, OtlpMetricsSender, checkOtlpMetrics, checkOtlpMetricsPromql, killDuringShutdown } = require('./lib/all_kill');
 
 const ITERATIONS = Number(process.env.SPROUT_E2E_KILL_ITERATIONS || 3);
 // The demo's traces per second (8–15 spans each, plus its metrics every second).
@@ -70,6 +74,10 @@ const PRW_METRIC = 'sprout_e2e_all_kill';
 const READY_DEADLINE_MS = 30000;
 const KILL_MIN_MS = 300; // random rounds: the kill 0.3–2.5 s into the load
 const KILL_MAX_MS = 2500;
+// SPROUT_E2E_ALL_KILL_KINDS: the rounds' kinds in turn (comma-separated: random, shutdown,
+// collection, flush) instead of the rotation above; for chasing one kind.
+const KINDS = process.env.SPROUT_E2E_ALL_KILL_KINDS ? process.env.SPROUT_E2E_ALL_KILL_KINDS.split(',') : null;
+const SHUTDOWN_KILL_MAX_MS = 150; // shutdown rounds: the SIGKILL 0–150 ms after the SIGTERM
 const PHASE_MIN_MS = 200; // aimed rounds: load before the killer starts watching
 const PHASE_TIMEOUT_MS = 8000; // aimed rounds: no sign within this, kill anyway
 const COLLECTION_MS = 1000; // traces.metrics_generator.registry.collection_interval (lib/all.js)
@@ -146,7 +154,10 @@ describe(`sprout all: kill -9 under demo load, ${ITERATIONS} times`, () => {
 
   for (let round = 0; round < ITERATIONS; round++) {
     it(`round ${round}: every acknowledged span and sample is there after kill -9 and replay`, async () => {
-      const kind = ['random', 'collection', 'flush'][round % 3];
+      // Every other random round (the fourth, the tenth, …): the kill lands in a graceful shutdown.
+      let kind = ['random', 'collection', 'flush'][round % 3];
+      if (kind === 'random' && Math.floor(round / 3) % 2 === 1) kind = 'shutdown';
+      if (KINDS) kind = KINDS[round % KINDS.length];
       const info = { round, kind };
       // A failed round may have left no process running: start one, so this round is its own.
       if (!server.alive) {
@@ -163,6 +174,10 @@ describe(`sprout all: kill -9 under demo load, ${ITERATIONS} times`, () => {
       if (kind === 'random') {
         info.killAfterMs = KILL_MIN_MS + Math.floor(Math.random() * (KILL_MAX_MS - KILL_MIN_MS));
         killer = killLater(server.child.pid, info.killAfterMs);
+      } else if (kind === 'shutdown') {
+        info.termAfterMs = KILL_MIN_MS + Math.floor(Math.random() * (KILL_MAX_MS - KILL_MIN_MS));
+        info.killAfterTermMs = Math.floor(Math.random() * SHUTDOWN_KILL_MAX_MS);
+        killer = killDuringShutdown(server.child.pid, info.termAfterMs, info.killAfterTermMs);
       } else {
         await sleep(PHASE_MIN_MS);
         let opts;
@@ -195,7 +210,8 @@ describe(`sprout all: kill -9 under demo load, ${ITERATIONS} times`, () => {
         if (r.trigger === 'timeout') console.log(`round ${round}: no ${kind} sign within ${PHASE_TIMEOUT_MS} ms: killed then`);
       }
       await killer.terminate();
-      assert.equal(exit.signal, 'SIGKILL', `round ${round}: ${JSON.stringify(exit)}\n${server.log.slice(-2000)}`);
+      if (kind === 'shutdown' && exit.code === 0) info.shutdownFinished = true; // before the SIGKILL: a clean restart
+      else assert.equal(exit.signal, 'SIGKILL', `round ${round}: ${JSON.stringify(exit)}\n${server.log.slice(-2000)}`);
       await Promise.all(running);
       // The whole life just killed: start-up and load.
       const life = lifeLogProblems(server.log.slice(lifeFrom));
@@ -209,8 +225,12 @@ describe(`sprout all: kill -9 under demo load, ${ITERATIONS} times`, () => {
       for (const k of ['traces', 'otlpMetrics', 'remoteWrite']) info.acked[k] = sent.filter((x) => x.kind === k && x.q.acked).length;
       info.ackedSpans = sent.filter((x) => x.kind === 'traces' && x.q.acked).reduce((n, x) => n + x.q.spans, 0);
       info.lostAnswers = sent.filter(({ q }) => !q.acked && !q.status && q.error !== 'ECONNREFUSED').length;
-      // Anything answered but not acknowledged: a refusal (not a kill's doing).
-      const refused = sent.filter(({ q }) => !q.acked && q.status !== null && q.status !== 0).map(({ q, kind: k }) => `${k} ${q.transport || 'prw'} ${q.status} ${q.text}`);
+      // Anything answered but not acknowledged: a refusal (not a kill's doing), but for a shutdown
+      // round's HTTP 503 and gRPC UNAVAILABLE (14) or CANCELLED (1: a call gRPC had taken but not
+      // yet handed to sprout when the server began to stop) — both retryable for an OTLP client.
+      const closing = (q) => kind === 'shutdown' && (q.status === 503 || ((q.status === 14 || q.status === 1) && q.transport === 'grpc'));
+      info.closingRefusals = sent.filter(({ q }) => !q.acked && closing(q)).length;
+      const refused = sent.filter(({ q }) => !q.acked && q.status !== null && q.status !== 0 && !closing(q)).map(({ q, kind: k }) => `${k} ${q.transport || 'prw'} ${q.status} ${q.text}`);
       assert.deepEqual(refused.slice(0, 5), [], `round ${round}: refusals other than the kill`);
       assert.ok(Object.values(info.acked).reduce((a, b) => a + b, 0) >= 1, `round ${round}: nothing acknowledged: ${JSON.stringify(info)}`);
 

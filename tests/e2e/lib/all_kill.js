@@ -9,6 +9,7 @@
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const path = require('node:path');
+const { Worker } = require('node:worker_threads');
 
 const { SPROUT_BIN, sleep, trackChild } = require('./sprout');
 const { allArgs } = require('./all');
@@ -105,6 +106,20 @@ class AllServer {
     if (res.status !== 200) throw new Error(`${expr}: HTTP ${res.status}: ${text.slice(0, 500)}`);
     return JSON.parse(text).data.result;
   }
+}
+
+// SIGTERMs `pid` after `termMs` and SIGKILLs it `killMs` after that (inside its graceful
+// shutdown: the pipeline draining into the stores, the trace store's flush of every live trace,
+// the generator's last collection, the metrics store's close), from a worker thread so that the
+// moments do not wait for this thread's event loop.
+function killDuringShutdown(pid, termMs, killMs) {
+  const code = `const { workerData } = require('node:worker_threads');
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.wait(cell, 0, 0, workerData.termMs);
+    try { process.kill(workerData.pid, 'SIGTERM'); } catch {}
+    Atomics.wait(cell, 0, 0, workerData.killMs);
+    try { process.kill(workerData.pid, 'SIGKILL'); } catch {}`;
+  return new Worker(code, { eval: true, workerData: { pid, termMs, killMs } });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -355,6 +370,6 @@ async function checkOtlpMetricsPromql(server, senders, { series, stored, start }
 }
 
 module.exports = {
-  AllServer, Demo, OtlpMetricsSender, checkOtlpMetrics, checkOtlpMetricsPromql,
+  AllServer, Demo, OtlpMetricsSender, checkOtlpMetrics, checkOtlpMetricsPromql, killDuringShutdown,
   GAUGE_SERIES, SUM_SERIES, gaugeValue, sumValue,
 };

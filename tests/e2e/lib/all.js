@@ -8,8 +8,9 @@
 const { spawn } = require('node:child_process');
 const { SPROUT_BIN, trackChild, waitFor } = require('./sprout');
 
-function startAll(dir, ports, extraArgs = []) {
-  const args = ['all', '--data-dir', `${dir}/data`,
+// The command line of `sprout all` for `dir` and `ports` (shared with lib/all_kill.js).
+function allArgs(dir, ports, extraArgs = []) {
+  return ['all', '--data-dir', `${dir}/data`,
     '--set', 'http.listen_address=127.0.0.1', '--set', `http.port=${ports.api}`,
     '--set', `collector.receivers.otlp.protocols.grpc.endpoint=127.0.0.1:${ports.grpc}`,
     '--set', `collector.receivers.otlp.protocols.http.endpoint=127.0.0.1:${ports.http}`,
@@ -17,6 +18,10 @@ function startAll(dir, ports, extraArgs = []) {
     '--set', 'traces.metrics_generator.registry.collection_interval=1s',
     '--set', 'traces.metrics_generator.processor.service_graphs.wait=2s',
     ...extraArgs];
+}
+
+function startAll(dir, ports, extraArgs = []) {
+  const args = allArgs(dir, ports, extraArgs);
   const child = trackChild(spawn(SPROUT_BIN, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }));
   let log = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (log += d));
@@ -40,4 +45,4 @@ function startAll(dir, ports, extraArgs = []) {
   };
 }
 
-module.exports = { startAll };
+module.exports = { allArgs, startAll };

@@ -296,17 +296,19 @@ class TraceSender {
   }
 }
 
-// OTLP/HTTP protobuf over one keep-alive connection: {ok: 2xx, status, text}.
+// OTLP/HTTP protobuf over one keep-alive connection: {ok: 2xx, status, text}. `path`:
+// `/v1/traces` (or `/v1/metrics` for lib/all_kill.js's metrics senders).
 class HttpConn {
-  constructor(port) {
+  constructor(port, path = '/v1/traces') {
     this.port = port;
+    this.path = path;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   }
 
   send(body) {
     return new Promise((resolve, reject) => {
       const req = http.request({
-        host: '127.0.0.1', port: this.port, path: '/v1/traces', method: 'POST', agent: this.agent,
+        host: '127.0.0.1', port: this.port, path: this.path, method: 'POST', agent: this.agent,
         headers: { 'Content-Type': 'application/x-protobuf', 'Content-Length': body.length },
       }, (res) => {
         const chunks = [];
@@ -326,12 +328,13 @@ class HttpConn {
   }
 }
 
-// OTLP/gRPC TraceService/Export over one HTTP/2 session (made again after an error):
-// {ok: grpc-status 0, status, text}. A session that never connected fails with its connect
-// error (ECONNREFUSED).
+// OTLP/gRPC TraceService/Export (or another unary method: `path`) over one HTTP/2 session
+// (made again after an error): {ok: grpc-status 0, status, text}. A session that never
+// connected fails with its connect error (ECONNREFUSED).
 class GrpcConn {
-  constructor(port) {
+  constructor(port, path = '/opentelemetry.proto.collector.trace.v1.TraceService/Export') {
     this.authority = `http://127.0.0.1:${port}`;
+    this.path = path;
     this.session = null;
   }
 
@@ -363,7 +366,7 @@ class GrpcConn {
       let stream;
       try {
         stream = session.request({
-          ':method': 'POST', ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+          ':method': 'POST', ':path': this.path,
           'content-type': 'application/grpc', te: 'trailers',
         });
       } catch (err) {
@@ -679,4 +682,7 @@ function hasFiles(dir) {
 // refused: a torn tail after kill -9 is expected and is cut).
 const badLine = (line) => /\terror\t|\tfatal\t|\tpanic\t|^Error:|Abort|Segmentation|terminate called/i.test(line);
 
-module.exports = { TracesServer, TraceSender, checkAll, killLater, killOnSign, hasFiles, badLine, requestBytes, requestObject };
+module.exports = {
+  TracesServer, TraceSender, checkAll, killLater, killOnSign, hasFiles, badLine, requestBytes, requestObject,
+  HttpConn, GrpcConn, varint, field, fixed64,
+};

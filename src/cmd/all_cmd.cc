@@ -77,6 +77,11 @@ int RunAll(const AllConfigOptions& options, absl::Duration shutdown_timeout) {
   // The generator's series go into the metrics store in-process, each tenant's into the same
   // tenant (one tenant for every role when multi-tenancy is off).
   MetricsStoreOutput generator_output(&metrics.store());
+  registry.AddCounterCallback(
+      "sprout_metrics_generator_initial_samples_refused_total",
+      "Writes of new series' initial 0 samples the metrics store refused (after a restart it holds "
+      "newer samples of those series); the rest of each collection was stored.",
+      {}, [&generator_output] { return static_cast<double>(generator_output.initial_refused()); });
   TracesRoleOptions traces_options;
   traces_options.registry = &registry;
   traces_options.logger = logger;

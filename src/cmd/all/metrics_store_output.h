@@ -13,6 +13,10 @@
 // collection to that one tenant instead (one process, multitenancy off, where the two roles'
 // single tenants are named differently).
 //
+// New series' initial 0 samples (traces::generator::SplitInitialSamples) are written first, on
+// their own; the store refusing them (400: after a restart it holds newer samples of the same
+// series, written by the previous process) is counted in initial_refused() and is not an error.
+//
 // Errors (logged and counted by the GeneratorService; a collection is never retried — the next
 // one carries the counters' new totals): 429 → ResourceExhausted, 5xx → Unavailable (nothing
 // stored), 400 → InvalidArgument with the store's first refusal (the good series were stored),
@@ -47,6 +51,8 @@ class MetricsStoreOutput : public traces::generator::GeneratorOutput {
   // Collections written (OK) and refused, in whole or in part (not OK).
   uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
   uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+  // Writes of initial 0 samples the store refused (400), the rest of the collection stored.
+  uint64_t initial_refused() const { return initial_refused_.load(std::memory_order_relaxed); }
 
  private:
   metrics::MetricsStore* const store_;
@@ -54,6 +60,7 @@ class MetricsStoreOutput : public traces::generator::GeneratorOutput {
   std::atomic<bool> closed_{false};
   std::atomic<uint64_t> writes_{0};
   std::atomic<uint64_t> failures_{0};
+  std::atomic<uint64_t> initial_refused_{0};
 };
 
 }  // namespace sprout::cmd

@@ -202,5 +202,62 @@ TEST_F(MetricsStoreOutputTest, RefusalsAreReportedAndWritesAfterCloseFail) {
   EXPECT_TRUE(absl::IsFailedPrecondition(output.Write("t", request)));
 }
 
+// After a restart the generator's series are new again and start with an initial 0 a little
+// before their first value; the store already holds newer samples of them (the previous
+// process's). The zeros are refused (400, out of order) and counted; the collection's values are
+// stored and the write is not a failure.
+TEST_F(MetricsStoreOutputTest, InitialZerosRefusedAfterARestartAreNotAFailure) {
+  const auto series = [](prometheus::WriteRequest* r, double value, absl::Time t) {
+    prometheus::TimeSeries* ts = r->add_timeseries();
+    prometheus::Label* l = ts->add_labels();
+    l->set_name("__name__");
+    l->set_value("traces_spanmetrics_calls_total");
+    prometheus::Sample* s = ts->add_samples();
+    s->set_value(value);
+    s->set_timestamp(absl::ToUnixMillis(t));
+  };
+  MetricsStoreOutput output(store_.get());
+  // The previous process wrote 5 at kStart.
+  prometheus::WriteRequest before;
+  series(&before, 5, kStart);
+  ASSERT_TRUE(output.Write("t", before).ok());
+  // The new process: an initial 0 one minute earlier, then the value 1 at kStart + 15 s.
+  prometheus::WriteRequest after;
+  series(&after, 0, kStart - absl::Minutes(1));
+  series(&after, 1, kStart + absl::Seconds(15));
+  absl::Status written = output.Write("t", after);
+  EXPECT_TRUE(written.ok()) << written;
+  EXPECT_EQ(output.initial_refused(), 1u);
+  EXPECT_EQ(output.failures(), 0u);
+  EXPECT_EQ(output.writes(), 2u);
+  std::vector<double> values;
+  ASSERT_TRUE(store_
+                  ->SelectSamples("t", Name("traces_spanmetrics_calls_total"), INT64_MIN, INT64_MAX,
+                                  [&](const metrics::tsdb::Labels&,
+                                      std::span<const metrics::tsdb::QuerySample> samples) {
+                                    for (const auto& s : samples) values.push_back(s.v);
+                                  })
+                  .ok());
+  EXPECT_EQ(values, (std::vector<double>{5, 1}));
+  // On an empty store the initial 0 is stored before the value.
+  prometheus::WriteRequest fresh;
+  series(&fresh, 0, kStart - absl::Minutes(1));
+  series(&fresh, 2, kStart);
+  fresh.mutable_timeseries(0)->mutable_labels(0)->set_value("traces_spanmetrics_latency_count");
+  fresh.mutable_timeseries(1)->mutable_labels(0)->set_value("traces_spanmetrics_latency_count");
+  ASSERT_TRUE(output.Write("t", fresh).ok());
+  EXPECT_EQ(output.initial_refused(), 1u);
+  values.clear();
+  ASSERT_TRUE(store_
+                  ->SelectSamples("t", Name("traces_spanmetrics_latency_count"), INT64_MIN,
+                                  INT64_MAX,
+                                  [&](const metrics::tsdb::Labels&,
+                                      std::span<const metrics::tsdb::QuerySample> samples) {
+                                    for (const auto& s : samples) values.push_back(s.v);
+                                  })
+                  .ok());
+  EXPECT_EQ(values, (std::vector<double>{0, 2}));
+}
+
 }  // namespace
 }  // namespace sprout::cmd

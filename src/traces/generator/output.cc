@@ -1,9 +1,36 @@
 #include "traces/generator/output.h"
 
+#include <algorithm>
+#include <limits>
 #include <string_view>
 #include <utility>
 
 namespace sprout::traces::generator {
+
+prometheus::WriteRequest SplitInitialSamples(prometheus::WriteRequest* request) {
+  prometheus::WriteRequest older;
+  int64_t newest = std::numeric_limits<int64_t>::min();
+  for (const prometheus::TimeSeries& ts : request->timeseries()) {
+    for (const prometheus::Sample& sample : ts.samples())
+      newest = std::max(newest, sample.timestamp());
+  }
+  const auto is_older = [newest](const prometheus::TimeSeries& ts) {
+    if (ts.samples_size() == 0 || ts.histograms_size() > 0) return false;
+    for (const prometheus::Sample& sample : ts.samples()) {
+      if (sample.timestamp() >= newest) return false;
+    }
+    return true;
+  };
+  if (std::none_of(request->timeseries().begin(), request->timeseries().end(), is_older)) {
+    return older;
+  }
+  google::protobuf::RepeatedPtrField<prometheus::TimeSeries> kept;
+  for (prometheus::TimeSeries& ts : *request->mutable_timeseries()) {
+    (is_older(ts) ? older.add_timeseries() : kept.Add())->Swap(&ts);
+  }
+  request->mutable_timeseries()->Swap(&kept);
+  return older;
+}
 
 prometheus::TimeSeries* WriteRequestSink::AddSeries(std::string_view name, const Labels& labels,
                                                     absl::Span<const Exemplar> exemplars,

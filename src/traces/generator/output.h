@@ -31,6 +31,14 @@ class GeneratorOutput {
   virtual void Close(absl::Time deadline) {}
 };
 
+// Moves the series whose samples are all older than the request's newest sample out of
+// `request` and returns them, both parts keeping their order: the initial 0 samples of new
+// series (Tempo writes one at the end of the previous minute before a new counter's first
+// value). An output writes them first and on their own, because after a restart a receiver
+// that already holds newer samples of the same series refuses them as out of order; the rest of
+// the collection must not share that fate. Series with a native histogram are never moved.
+prometheus::WriteRequest SplitInitialSamples(prometheus::WriteRequest* request);
+
 // A SeriesSink that gathers one collection into a WriteRequest: one TimeSeries per Append, its
 // labels the given ones (already sorted by name) with `__name__` inserted at its place in byte
 // order, so the set is sorted as remote write requires, one sample

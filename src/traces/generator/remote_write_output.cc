@@ -22,33 +22,6 @@
 namespace sprout::traces::generator {
 namespace {
 
-// Moves the series whose samples are all older than the request's newest sample (the initial 0
-// samples of a collection) out of `request`, keeping both parts in their order.
-prometheus::WriteRequest SplitOlderSamples(prometheus::WriteRequest* request) {
-  prometheus::WriteRequest older;
-  int64_t newest = std::numeric_limits<int64_t>::min();
-  for (const prometheus::TimeSeries& ts : request->timeseries()) {
-    for (const prometheus::Sample& sample : ts.samples())
-      newest = std::max(newest, sample.timestamp());
-  }
-  const auto is_older = [newest](const prometheus::TimeSeries& ts) {
-    if (ts.samples_size() == 0 || ts.histograms_size() > 0) return false;
-    for (const prometheus::Sample& sample : ts.samples()) {
-      if (sample.timestamp() >= newest) return false;
-    }
-    return true;
-  };
-  if (std::none_of(request->timeseries().begin(), request->timeseries().end(), is_older)) {
-    return older;
-  }
-  google::protobuf::RepeatedPtrField<prometheus::TimeSeries> kept;
-  for (prometheus::TimeSeries& ts : *request->mutable_timeseries()) {
-    (is_older(ts) ? older.add_timeseries() : kept.Add())->Swap(&ts);
-  }
-  request->mutable_timeseries()->Swap(&kept);
-  return older;
-}
-
 constexpr char kOrgIdHeader[] = "X-Scope-OrgID";
 
 std::string JoinPath(const std::string& a, const std::string& b) {
@@ -445,7 +418,7 @@ absl::Status RemoteWriteOutput::Write(std::string_view tenant, prometheus::Write
   // requests of their own, ahead of the collection's: after a restart they are older than what
   // the receiver holds for those series, and Prometheus refuses the whole request an out-of-order
   // sample is in (400, dropped) — alone, only they are lost, not the collection.
-  prometheus::WriteRequest zeros = SplitOlderSamples(&request);
+  prometheus::WriteRequest zeros = SplitInitialSamples(&request);
   std::vector<remotewrite::Encoded> parts;
   if (zeros.timeseries_size() > 0) parts.push_back(remotewrite::Encode(zeros, encode));
   parts.push_back(remotewrite::Encode(request, encode));

@@ -105,6 +105,7 @@ TEST(TracesFlushMemory, BlockIsBuiltOneTraceAtATime) {
   ASSERT_TRUE(t.ok()) << t.status();
 
   // 4000 realistic traces (~10 spans, ~400 OTLP bytes a span: ~16 MB), pushed 100 a request.
+  const int64_t empty = g_in_use.load();
   std::mt19937_64 rng(14);
   constexpr int kTraces = 4000;
   for (int batch = 0; batch < kTraces / 100; ++batch) {
@@ -118,6 +119,12 @@ TEST(TracesFlushMemory, BlockIsBuiltOneTraceAtATime) {
     absl::StatusOr<live::PushResult> pushed = (*t)->Push(req);
     ASSERT_TRUE(pushed.ok()) << pushed.status();
   }
+
+  // What the pending set costs (printed for src/traces/store/README.md's Memory section).
+  (*t)->CutIdle(absl::Now() + absl::Hours(1), absl::ZeroDuration());
+  const int64_t held = g_in_use.load() - empty;
+  const int64_t stored = (*t)->pending_bytes();
+  ASSERT_EQ((*t)->pending_traces(), static_cast<size_t>(kTraces));
 
   objstore::MemoryObjectStore store;
   TenantBlocks blocks(&store, "tenant");
@@ -153,6 +160,9 @@ TEST(TracesFlushMemory, BlockIsBuiltOneTraceAtATime) {
     ASSERT_TRUE((*t)->CompleteFlush(**job, true).ok());
   }
   const int64_t added = g_peak.load() - before;
+  std::cout << "pending set: " << held << " bytes of allocations for " << stored
+            << " stored group bytes: " << held / job_spans << " B a span, of which "
+            << stored / job_spans << " stored (merged OTLP " << job_bytes / job_spans << ")\n";
   const uint64_t block_bytes = sink.bytes_written()["tenant"];
   std::cout << "job: " << job_spans << " spans, " << job_bytes << " OTLP bytes; block "
             << block_bytes << " bytes; the flush's peak added " << added << " bytes ("

@@ -32,8 +32,16 @@ absl::Status TraceStoreConsumer::Consume(const otlp::Context& context,
   absl::StatusOr<std::string> tenant_or = tenants_.TenantOf(context);
   if (!tenant_or.ok()) return tenant_or.status();
   const std::string& tenant = *tenant_or;
-  if (absl::Status s = batch.decode_status(); !s.ok()) return otlp::MarkPermanent(s);
-  auto pushed = store_->Push(tenant, batch.request());
+  // The received bytes while no processor changed the request: stored as they are, decoded
+  // only if the metrics-generator asks (TraceStore::PushWire).
+  absl::StatusOr<traces::live::PushResult> pushed;
+  if (const std::optional<std::string_view> wire = batch.wire(); wire.has_value()) {
+    pushed = store_->PushWire(
+        tenant, *wire, [&batch]() -> const auto& { return batch.request(); });
+  } else {
+    if (absl::Status s = batch.decode_status(); !s.ok()) return otlp::MarkPermanent(s);
+    pushed = store_->Push(tenant, batch.request());
+  }
   if (!pushed.ok()) {
     if (absl::IsResourceExhausted(pushed.status()) && registry_ != nullptr) {
       // The ingestion rate limit: nothing of the request was stored.

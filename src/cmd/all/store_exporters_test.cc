@@ -228,6 +228,19 @@ TEST_F(StoreExportersTest, TracesAreInTheStoreWhenTheExportIsAnswered) {
   EXPECT_EQ(SpansOf("single-tenant"), 2);
 }
 
+// A batch as the receivers make it (its wire bytes, undecoded) is stored from those bytes: the
+// same spans, and the request is never decoded when no hook (the generator) asks for it.
+TEST_F(StoreExportersTest, AReceivedBatchIsStoredFromItsWireBytesWithoutDecoding) {
+  auto& store = Traces();
+  TraceStoreConsumer consumer(&store, TenantSelector{false, "single-tenant"}, &registry_);
+  auto batch = otlp::Batch<otlp::Signal::kTraces>::Parse(TwoSpans().SerializeAsString());
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_TRUE(consumer.Consume({}, *batch).ok());
+  EXPECT_FALSE(batch->decoded());
+  EXPECT_EQ(SpansOf("single-tenant"), 2);
+  EXPECT_EQ(Counter("tempo_distributor_spans_received_total{tenant=\"single-tenant\"}"), 2);
+}
+
 TEST_F(StoreExportersTest, WithMultitenancyTheTenantIsTheRequestsOrgID) {
   auto& store = Traces();
   StoreExporterTargets targets;

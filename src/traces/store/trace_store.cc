@@ -12,6 +12,7 @@
 #include "base/status.h"
 #include "base/ulid.h"
 #include "net/tenant.h"
+#include "otlp/wire_format.h"
 #include "traces/common/attribute_text.h"
 #include "traces/traceql/engine.h"
 #include "traces/traceql/parser.h"
@@ -434,22 +435,17 @@ std::map<std::string, TenantFlushStats> TraceStore::Stats() const {
   return out;
 }
 
-absl::StatusOr<live::PushResult> TraceStore::Push(
-    std::string_view tenant,
-    const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& request) {
+absl::StatusOr<live::TenantTraces*> TraceStore::Admit(std::string_view tenant, int64_t bytes) {
   absl::StatusOr<live::TenantTraces*> found = FindTenant(tenant);
   if (!found.ok()) return found.status();
   live::TenantTraces* t = *found;
   if (t == nullptr) {
     if (absl::Status s = net::ValidateTenantId(tenant); !s.ok()) return s;
   }
-  if (options_.ingestion_rate_limit_bytes > 0) {
-    const int64_t bytes = static_cast<int64_t>(request.ByteSizeLong());
-    if (!AllowBytes(tenant, bytes)) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("RATE_LIMITED: ingestion rate limit (", options_.ingestion_rate_limit_bytes,
-                       " bytes) exceeded while adding ", bytes, " bytes"));
-    }
+  if (options_.ingestion_rate_limit_bytes > 0 && !AllowBytes(tenant, bytes)) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("RATE_LIMITED: ingestion rate limit (", options_.ingestion_rate_limit_bytes,
+                     " bytes) exceeded while adding ", bytes, " bytes"));
   }
   if (t == nullptr) {
     std::lock_guard<std::mutex> open_lock(open_mu_);
@@ -465,8 +461,63 @@ absl::StatusOr<live::PushResult> TraceStore::Push(
       tenants_[std::string(tenant)] = *std::move(opened);
     }
   }
+  return t;
+}
+
+absl::StatusOr<live::PushResult> TraceStore::Push(
+    std::string_view tenant,
+    const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& request) {
+  const int64_t bytes =
+      options_.ingestion_rate_limit_bytes > 0 ? static_cast<int64_t>(request.ByteSizeLong()) : 0;
+  ASSIGN_OR_RETURN(live::TenantTraces * t, Admit(tenant, bytes));
   absl::StatusOr<live::PushResult> pushed = t->Push(request);
   if (pushed.ok() && options_.on_pushed) options_.on_pushed(tenant, request);
+  return pushed;
+}
+
+absl::StatusOr<live::PushResult> TraceStore::PushWire(
+    std::string_view tenant, std::string_view wire,
+    absl::FunctionRef<
+        const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest&()>
+        decoded) {
+  // ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }: the views of the
+  // field-1 messages; other fields (unknown to this schema) are skipped, as the parser would.
+  std::vector<std::string_view> resource_spans;
+  const char* p = wire.data();
+  const char* const end = wire.data() + wire.size();
+  const auto malformed = [] {
+    return absl::InvalidArgumentError("the request is not a valid ExportTraceServiceRequest");
+  };
+  while (p < end) {
+    uint32_t tag = 0;
+    if (!otlp::wire::ReadTag(&p, end, &tag)) return malformed();
+    uint64_t n = 0;
+    switch (tag & 7) {
+      case 0:  // varint
+        if (!otlp::wire::ReadVarint(&p, end, &n)) return malformed();
+        break;
+      case 1:  // fixed64
+        if (end - p < 8) return malformed();
+        p += 8;
+        break;
+      case 2:  // length-delimited
+        if (!otlp::wire::ReadVarint(&p, end, &n) || n > static_cast<uint64_t>(end - p)) {
+          return malformed();
+        }
+        if ((tag >> 3) == 1) resource_spans.emplace_back(p, static_cast<size_t>(n));
+        p += n;
+        break;
+      case 5:  // fixed32
+        if (end - p < 4) return malformed();
+        p += 4;
+        break;
+      default:
+        return malformed();
+    }
+  }
+  ASSIGN_OR_RETURN(live::TenantTraces * t, Admit(tenant, static_cast<int64_t>(wire.size())));
+  absl::StatusOr<live::PushResult> pushed = t->PushSerialized(resource_spans);
+  if (pushed.ok() && options_.on_pushed) options_.on_pushed(tenant, decoded());
   return pushed;
 }
 

@@ -8,7 +8,8 @@
 //                         loads the blocks (TenantBlocks::Load) of every tenant of wal_dir or
 //                         of the store, deletes the prefixes without meta.json (a crash's
 //                         partial blocks) and keeps what Load settled in load_reports().
-//   Push(tenant, request) validates the tenant ID, opens the tenant on its first push
+//   Push(tenant, request) (or PushWire, the same from the request's wire bytes)
+//                         validates the tenant ID, opens the tenant on its first push
 //                         (`<wal_dir>/<tenant>/`) and pushes into its TenantTraces. With a
 //                         rate limit set, the request's serialized size (ByteSizeLong) is first
 //                         taken from the tenant's token bucket (Tempo's local ingestion limiter:
@@ -60,6 +61,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -193,6 +195,16 @@ class TraceStore : public TraceQueryable {
   absl::StatusOr<live::PushResult> Push(
       std::string_view tenant,
       const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& request);
+  // The same for a request as its wire bytes (an ExportTraceServiceRequest as received): the
+  // ResourceSpans are pushed as the bytes they are (no parse and re-serialization), the rate
+  // limit takes the wire's size, and `decoded` — the same request parsed, e.g. the collector
+  // batch's lazily decoded message — is asked for only when on_pushed is set, after the push
+  // succeeded. InvalidArgument when the bytes are not wire format (nothing stored).
+  absl::StatusOr<live::PushResult> PushWire(
+      std::string_view tenant, std::string_view wire,
+      absl::FunctionRef<
+          const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest&()>
+          decoded);
 
   // Tenant IDs with an open TenantTraces, sorted.
   std::vector<std::string> tenants() const;
@@ -223,6 +235,8 @@ class TraceStore : public TraceQueryable {
  private:
   // The tenant's TenantTraces, nullptr when it never wrote; Unavailable before Start.
   absl::StatusOr<live::TenantTraces*> FindTenant(std::string_view tenant) const;
+  // Push's admission: the tenant ID checked, `bytes` taken from the rate limit, the tenant opened.
+  absl::StatusOr<live::TenantTraces*> Admit(std::string_view tenant, int64_t bytes);
   // The tenant's block snapshot (empty without blocks).
   BlockSnapshot Blocks(std::string_view tenant) const;
   // Every in-memory trace of `tenant` (live, pending, flushing), by trace ID, whole as memory

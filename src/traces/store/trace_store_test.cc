@@ -522,6 +522,74 @@ TEST(TraceStoreTest, OnPushedSeesEveryStoredRequestOnceAndNoRefusedOne) {
   EXPECT_EQ(seen.size(), 2u);
 }
 
+// PushWire: a request as its wire bytes stores what Push of the parsed request stores (trace by
+// ID field for field, search), the bytes of an unknown field are skipped as the parser skips
+// them, the rate limit takes the wire's size, on_pushed gets the decoded request only for a
+// stored push, and bytes that are not wire format are refused with nothing stored.
+TEST(TraceStoreTest, PushWireStoresWhatPushStores) {
+  storage::FaultInjectionEnv env;
+  const ExportTraceServiceRequest one = RequestOne();
+  const ExportTraceServiceRequest two = RequestTwo();
+  // An unknown field 99 (varint) and 98 (bytes) around the resource spans.
+  const std::string wire_one =
+      std::string("\x98\x06\x07", 3) + one.SerializeAsString() + std::string("\x92\x06\x02zz", 5);
+  const std::string wire_two = two.SerializeAsString();
+  absl::Time now = absl::FromUnixSeconds(1700000000);
+  int decodes = 0;
+  std::vector<int> seen;  // resource_spans of each request on_pushed got
+  TraceStoreOptions o;
+  o.wal_dir = kWal;
+  o.env = &env;
+  o.tenant.clock = [&now] { return now; };
+  o.ingestion_rate_limit_bytes = static_cast<int64_t>(wire_one.size());
+  o.ingestion_burst_size_bytes = static_cast<int64_t>(wire_one.size() + wire_two.size());
+  o.on_pushed = [&seen](std::string_view, const ExportTraceServiceRequest& r) {
+    seen.push_back(r.resource_spans_size());
+  };
+  TraceStore store(o);
+  ASSERT_TRUE(store.Start().ok());
+  const auto decoded = [&decodes](const ExportTraceServiceRequest& r) {
+    return [&decodes, &r]() -> const ExportTraceServiceRequest& {
+      ++decodes;
+      return r;
+    };
+  };
+  absl::StatusOr<live::PushResult> r = store.PushWire("team-a", wire_one, decoded(one));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->accepted_spans, 5);
+  r = store.PushWire("team-a", wire_two, decoded(two));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->accepted_spans, 1);
+  // The burst (both wires' bytes) is spent: the next push is refused, nothing decoded.
+  r = store.PushWire("team-a", wire_two, decoded(two));
+  EXPECT_TRUE(absl::IsResourceExhausted(r.status())) << r.status();
+  EXPECT_EQ(r.status().message(),
+            absl::StrCat("RATE_LIMITED: ingestion rate limit (", wire_one.size(),
+                         " bytes) exceeded while adding ", wire_two.size(), " bytes"));
+  // Not wire format (a truncated length): refused, nothing stored, nothing decoded.
+  now += absl::Hours(1);
+  r = store.PushWire("team-a", std::string("\x0a\x50\x01", 3), decoded(two));
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_EQ(decodes, 2);
+  EXPECT_EQ(seen, (std::vector<int>{2, 1}));
+
+  // Pushed the parsed way into another tenant: every read answers the same.
+  PushKnownSet(&store, "team-b");
+  for (int id : {1, 2, 3, 4}) {  // the known set's four traces
+    auto wire = store.FindTraceByID("team-a", TraceId(id), 0, 0);
+    auto parsed = store.FindTraceByID("team-b", TraceId(id), 0, 0);
+    ASSERT_TRUE(wire.ok() && parsed.ok());
+    ASSERT_TRUE(wire->has_value()) << id;
+    ASSERT_TRUE(parsed->has_value()) << id;
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(**wire, **parsed)) << id;
+  }
+  absl::StatusOr<SearchResult> a = store.Search("team-a", {});
+  absl::StatusOr<SearchResult> b = store.Search("team-b", {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(Ids(*a), Ids(*b));
+  EXPECT_EQ(Ids(*a).size(), 4u);
+}
+
 TEST(TraceStoreTest, IngestionRateLimitPerTenantBytes) {
   storage::FaultInjectionEnv env;
   const ExportTraceServiceRequest req = RequestTwo();

@@ -148,15 +148,20 @@ TEST(TracesFlushMemory, BlockIsBuiltOneTraceAtATime) {
   g_peak.store(before);
   int64_t job_bytes = 0;
   int64_t job_spans = 0;
+  absl::Duration start_time, write_time;
   {
+    const absl::Time t0 = absl::Now();
     absl::StatusOr<std::optional<live::FlushJob>> job =
         (*t)->StartFlush(absl::Now(), absl::ZeroDuration(), 0, /*force=*/true);
+    start_time = absl::Now() - t0;
     ASSERT_TRUE(job.ok()) << job.status();
     ASSERT_TRUE(job->has_value());
     job_bytes = (*job)->bytes;
     job_spans = (*job)->spans;
     ASSERT_EQ((*job)->traces.size(), static_cast<size_t>(kTraces));
+    const absl::Time t1 = absl::Now();
     ASSERT_TRUE(sink.WriteBlock("tenant", **job).ok());
+    write_time = absl::Now() - t1;
     ASSERT_TRUE((*t)->CompleteFlush(**job, true).ok());
   }
   const int64_t added = g_peak.load() - before;
@@ -167,7 +172,8 @@ TEST(TracesFlushMemory, BlockIsBuiltOneTraceAtATime) {
   std::cout << "job: " << job_spans << " spans, " << job_bytes << " OTLP bytes; block "
             << block_bytes << " bytes; the flush's peak added " << added << " bytes ("
             << static_cast<double>(added) / static_cast<double>(job_bytes)
-            << "x the job); the job as messages: " << whole << " bytes\n";
+            << "x the job); the job as messages: " << whole << " bytes; StartFlush " << start_time
+            << ", WriteBlock " << write_time << "\n";
 
   ASSERT_GT(job_bytes, 10'000'000);
   ASSERT_EQ(blocks.size(), 1u);

@@ -335,7 +335,8 @@ absl::StatusOr<SplitResult> SplitSerialized(std::span<const std::string_view> re
   return result;
 }
 
-absl::StatusOr<std::string> MergeSerializedGroups(std::span<const std::string_view> chunks) {
+absl::StatusOr<std::string> MergeSerializedGroups(std::span<const std::string_view> chunks,
+                                                  int64_t* spans) {
   struct ScopeOut {
     std::string_view scope, schema;       // raw fields of the first appearance
     std::vector<std::string_view> spans;  // raw fields
@@ -437,6 +438,7 @@ absl::StatusOr<std::string> MergeSerializedGroups(std::span<const std::string_vi
     }
     total += Framed(ro.body);
   }
+  if (spans != nullptr) *spans = static_cast<int64_t>(seen_spans.size());
   std::string out(total, '\0');
   char* p = out.data();
   for (const ResourceOut& ro : resources) {

@@ -87,7 +87,9 @@ absl::StatusOr<std::vector<std::string_view>> ResourceSpansOf(std::string_view m
 // resource (resource bytes + schema URL), one ScopeSpans per distinct scope within it (scope
 // bytes + schema URL), first-appearance order, spans in order, an exact duplicate span (same
 // bytes, so same span ID) kept once. Returns a serialized TracesData (canonical when the input
-// groups are). InvalidArgument on broken wire format.
-absl::StatusOr<std::string> MergeSerializedGroups(std::span<const std::string_view> chunks);
+// groups are). InvalidArgument on broken wire format. `*spans` (when given) gets the number of
+// spans kept.
+absl::StatusOr<std::string> MergeSerializedGroups(std::span<const std::string_view> chunks,
+                                                  int64_t* spans = nullptr);
 
 }  // namespace sprout::traces::live

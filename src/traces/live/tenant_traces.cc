@@ -43,15 +43,6 @@ std::map<std::string, tpb::ResourceSpans> SplitByTrace(const tpb::ResourceSpans&
 
 namespace {
 
-// The number of spans of a TracesData.
-int64_t CountSpans(const tpb::TracesData& td) {
-  int64_t n = 0;
-  for (const tpb::ResourceSpans& rs : td.resource_spans()) {
-    for (const tpb::ScopeSpans& ss : rs.scope_spans()) n += ss.spans_size();
-  }
-  return n;
-}
-
 // Merges `chunks` (framed groups, in order) into one TracesData; `*bytes` gets its size.
 template <typename Chunks>
 tpb::TracesData MergeChunks(const Chunks& chunks, int64_t* bytes) {
@@ -80,6 +71,14 @@ std::vector<std::string> SortedIds(std::vector<TraceKey> keys) {
 }
 
 }  // namespace
+
+// A job's traces: the flushing set it was made from (kept alive by the job) and its traces in
+// the job's order.
+class FlushJobTraces {
+ public:
+  std::shared_ptr<const TenantTraces::TraceMap> map;
+  std::vector<const TenantTraces::Trace*> traces;
+};
 
 TenantTraces::TenantTraces(std::unique_ptr<wal::TracesWal> wal, TenantTracesOptions options)
     : wal_(std::move(wal)), options_(std::move(options)) {}
@@ -392,30 +391,67 @@ absl::StatusOr<std::optional<FlushJob>> TenantTraces::StartFlush(absl::Time now,
   }
   checkpoint.clear();
 
-  // The job, from the flushing set (not changed until CompleteFlush, which needs this job).
+  // The job, from the flushing set (not changed until CompleteFlush, which needs this job): per
+  // trace its merged size and span count (a byte-level merge, dropped at once). No span is
+  // parsed here: the block sink parses one trace at a time (FlushJob::ReadTrace).
   std::vector<TraceKey> ids;
   ids.reserve(traces->size());
   for (const auto& [id, trace] : *traces) ids.push_back(id);
   std::sort(ids.begin(), ids.end());
+  auto source = std::make_shared<FlushJobTraces>();
+  source->traces.reserve(ids.size());
   job.traces.reserve(ids.size());
+  std::vector<std::string_view> views;
   for (const TraceKey& id : ids) {
     const Trace& trace = traces->at(id);
+    source->traces.push_back(&trace);
     CutTrace& c = job.traces.emplace_back();
     c.trace_id = TraceKeyString(id);
-    int64_t bytes = 0;
-    c.trace = MergeChunks(trace.chunks, &bytes);
+    views.clear();
+    for (const Chunk& chunk : trace.chunks) views.push_back(chunk.view());
+    int64_t spans = 0;
+    absl::StatusOr<std::string> merged = MergeSerializedGroups(views, &spans);
+    // The chunks were split by SplitSerialized from bytes that parsed: they always merge.
+    if (merged.ok()) {
+      job.bytes += static_cast<int64_t>(merged->size());
+      c.spans = spans;
+    }
     c.first_arrival = trace.first_arrival;
     c.last_arrival = trace.last_arrival;
     c.bytes = trace.bytes;
-    job.bytes += bytes;
-    job.spans += CountSpans(c.trace);
+    job.spans += c.spans;
   }
+  source->map = std::move(traces);
+  job.source = std::move(source);
   traces.reset();
   {
     std::lock_guard<std::mutex> lock(mu_);
     flushing_ready_ = true;
   }
   return std::optional<FlushJob>(std::move(job));
+}
+
+absl::Status FlushJob::ReadTrace(size_t i, tpb::TracesData* out) const {
+  out->Clear();
+  if (source == nullptr || i >= source->traces.size() || i >= traces.size()) {
+    return absl::OutOfRangeError(absl::StrCat("flush job ", id, " has no trace ", i));
+  }
+  std::vector<std::string_view> views;
+  views.reserve(source->traces[i]->chunks.size());
+  for (const auto& chunk : source->traces[i]->chunks) views.push_back(chunk.view());
+  absl::StatusOr<std::string> merged = MergeSerializedGroups(views);
+  if (!merged.ok() || !out->ParseFromString(*merged)) {
+    out->Clear();
+    return absl::DataLossError(
+        absl::StrCat("flush job ", id, ": the stored spans of trace ", i, " do not parse"));
+  }
+  return absl::OkStatus();
+}
+
+tpb::TracesData FlushJob::Trace(size_t i) const {
+  tpb::TracesData td;
+  (void)ReadTrace(i, &td);
+  return td;
 }
 
 absl::Status TenantTraces::CompleteFlush(const FlushJob& job, bool ok) {

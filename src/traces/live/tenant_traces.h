@@ -102,22 +102,37 @@ struct PushResult {
   }
 };
 
-// One trace of a FlushJob: every part of it that was pending, merged.
+// One trace of a FlushJob: every part of it that was pending. Its spans stay the stored bytes
+// until FlushJob::ReadTrace merges and parses them, one trace at a time.
 struct CutTrace {
-  std::string trace_id;                               // 16 bytes
-  opentelemetry::proto::trace::v1::TracesData trace;  // merged as FindTrace merges
+  std::string trace_id;  // 16 bytes
   absl::Time first_arrival;
   absl::Time last_arrival;
   int64_t bytes = 0;  // the parts' byte size (sum of their ResourceSpans groups)
+  int64_t spans = 0;  // spans of the merged trace (exact duplicates once)
 };
 
-// The traces of one block, handed out by StartFlush and settled by CompleteFlush.
+class FlushJobTraces;  // the stored bytes of a job's traces (tenant_traces.cc)
+
+// The traces of one block, handed out by StartFlush and settled by CompleteFlush. The job holds
+// no parsed span: a block sink asks ReadTrace for each trace in turn (so building a block holds
+// one parsed trace at a time, not the whole job as messages).
 struct FlushJob {
   uint64_t id = 0;               // per TenantTraces, from 1; CompleteFlush checks it
   uint64_t wal_segment = 0;      // the checkpoint segment: CompleteFlush(ok) truncates below it
   std::vector<CutTrace> traces;  // sorted by trace ID, one per trace
-  int64_t bytes = 0;             // sum of the traces' serialized TracesData sizes (OTLP bytes)
+  int64_t bytes = 0;             // sum of the traces' merged TracesData sizes (OTLP bytes)
   int64_t spans = 0;
+
+  // Trace `i` of `traces`, merged as FindTrace merges, parsed into `*out` (cleared first; reuse
+  // one message across calls). Valid until CompleteFlush; any thread, concurrently with the
+  // tenant's other methods. DataLoss when the stored bytes do not merge or parse (not reached:
+  // they parsed when pushed); OutOfRange for a bad `i`.
+  absl::Status ReadTrace(size_t i, opentelemetry::proto::trace::v1::TracesData* out) const;
+  // The same, returned by value (tests).
+  opentelemetry::proto::trace::v1::TracesData Trace(size_t i) const;
+
+  std::shared_ptr<const FlushJobTraces> source;  // set by StartFlush
 };
 
 struct ReplayInfo {
@@ -187,6 +202,7 @@ class TenantTraces {
   wal::TracesWal* wal() { return wal_.get(); }
 
  private:
+  friend class FlushJobTraces;
   // A run of framed ResourceSpans groups of one trace (see span_bytes.h) in a shared buffer: the
   // bytes of one push (or one replayed group), as they were written to the WAL.
   struct Chunk {

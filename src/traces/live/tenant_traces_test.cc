@@ -393,8 +393,8 @@ TEST(TenantTracesFlush, BytesTriggerAJobOfWholeMergedTracesSortedById) {
   const pb::trace::TracesData want2 =
       Traces({RS("svc", {{"s", {MakeSpan(2, 1), MakeSpan(2, 2)}}})});
   const pb::trace::TracesData want1 = Traces({RS("svc", {{"s", {MakeSpan(1, 1)}}})});
-  EXPECT_TRUE(MessageDifferencer::Equals(job->traces[0].trace, want1));
-  EXPECT_TRUE(MessageDifferencer::Equals(job->traces[1].trace, want2));
+  EXPECT_TRUE(MessageDifferencer::Equals(job->Trace(0), want1));
+  EXPECT_TRUE(MessageDifferencer::Equals(job->Trace(1), want2));
   EXPECT_EQ(job->bytes, static_cast<int64_t>(want1.ByteSizeLong() + want2.ByteSizeLong()));
   EXPECT_EQ(job->spans, 3);
   EXPECT_EQ(t->pending_traces(), 0u);
@@ -474,7 +474,7 @@ TEST(TenantTracesFlush, OkDropsTheTracesAndTruncatesTheWalOnlyThen) {
   // force cut the live parts too: trace 1 whole (both parts merged) and trace 2.
   ASSERT_EQ(job->traces.size(), 2u);
   EXPECT_TRUE(MessageDifferencer::Equals(
-      job->traces[0].trace, Traces({RS("svc", {{"s", {MakeSpan(1, 1), MakeSpan(1, 2)}}})})));
+      job->Trace(0), Traces({RS("svc", {{"s", {MakeSpan(1, 1), MakeSpan(1, 2)}}})})));
   // Rotated, nothing deleted yet.
   EXPECT_EQ(job->wal_segment, t->wal()->segments().back());
   for (uint64_t s : before) {
@@ -511,8 +511,8 @@ TEST(TenantTracesFlush, LateSpansStayLiveAndFindTraceSeesEverySet) {
               Traces({RS("svc", {{"s", {MakeSpan(1, 1), MakeSpan(1, 2), MakeSpan(1, 3)}}})}));
   // The job has only the part that was pending when it started.
   ASSERT_EQ(job->traces.size(), 1u);
-  EXPECT_TRUE(MessageDifferencer::Equals(job->traces[0].trace,
-                                         Traces({RS("svc", {{"s", {MakeSpan(1, 1)}}})})));
+  EXPECT_TRUE(
+      MessageDifferencer::Equals(job->Trace(0), Traces({RS("svc", {{"s", {MakeSpan(1, 1)}}})})));
 }
 
 TEST(TenantTracesFlush, AFailedJobGoesBackToPendingAndIsRetriedWithNewerTraces) {
@@ -543,7 +543,7 @@ TEST(TenantTracesFlush, AFailedJobGoesBackToPendingAndIsRetriedWithNewerTraces) 
   EXPECT_GT(retry->id, job->id);
   ASSERT_EQ(retry->traces.size(), 3u);
   EXPECT_TRUE(MessageDifferencer::Equals(
-      retry->traces[0].trace, Traces({RS("svc", {{"s", {MakeSpan(1, 1), MakeSpan(1, 2)}}})})));
+      retry->Trace(0), Traces({RS("svc", {{"s", {MakeSpan(1, 1), MakeSpan(1, 2)}}})})));
   EXPECT_EQ(t->CompleteFlush(*job, true).code(), absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE(t->CompleteFlush(*retry, true).ok());
   EXPECT_EQ(t->wal()->segments(), std::vector<uint64_t>{retry->wal_segment});
@@ -767,8 +767,8 @@ TEST(TenantTracesFlush, AFailedCheckpointKeepsTheTracesPendingAndTheRetryFlushes
         MustStart(*t, kT0 + absl::Seconds(10), absl::Seconds(0), 0, false);
     ASSERT_TRUE(job.has_value());
     ASSERT_EQ(job->traces.size(), 2u);
-    EXPECT_TRUE(MessageDifferencer::Equals(job->traces[0].trace,
-                                           Traces({RS("svc", {{"s", {MakeSpan(1, 1)}}})})));
+    EXPECT_TRUE(
+        MessageDifferencer::Equals(job->Trace(0), Traces({RS("svc", {{"s", {MakeSpan(1, 1)}}})})));
     EXPECT_EQ(job->spans, 2);
     ASSERT_TRUE(t->CompleteFlush(*job, true).ok());
     MustPush(*t, One(3, 2));
@@ -801,8 +801,9 @@ TEST(TenantTracesFlush, ConcurrentPushesDuringStartFlushLoseNothing) {
         if (!job->has_value()) continue;
         const bool ok = ++round % 2 == 0;
         if (ok) {
-          for (const CutTrace& c : (*job)->traces) {
-            for (const auto& rs : c.trace.resource_spans()) {
+          for (size_t i = 0; i < (*job)->traces.size(); ++i) {
+            const opentelemetry::proto::trace::v1::TracesData trace = (*job)->Trace(i);
+            for (const auto& rs : trace.resource_spans()) {
               for (const auto& ss : rs.scope_spans()) {
                 for (const auto& sp : ss.spans()) {
                   const int span = static_cast<int>(GetU32(sp.span_id().data() + 4));

@@ -125,12 +125,16 @@ void ModeReplay(std::string_view data) {
     if (j.traces.size() != spans.size()) Fail("the job has other traces than TraceIds");
     int64_t bytes = 0, total_spans = 0;  // bytes: re-serialized
     auto want = spans.begin();
-    for (const live::CutTrace& c : j.traces) {
+    for (size_t i = 0; i < j.traces.size(); ++i) {
+      const live::CutTrace& c = j.traces[i];
       if (c.trace_id != want->first) Fail("the job's traces are not TraceIds in order");
-      const int64_t n = SpansOf(c.trace, c.trace_id);
+      opentelemetry::proto::trace::v1::TracesData trace;
+      if (!j.ReadTrace(i, &trace).ok()) Fail("a job trace does not parse");
+      const int64_t n = SpansOf(trace, c.trace_id);
+      if (n != c.spans) Fail("a job trace's span count differs from its spans");
       if (n != want->second) Fail("a job trace's spans differ from FindTrace's");
       if (c.bytes <= 0 && n > 0) Fail("a job trace without bytes");
-      bytes += static_cast<int64_t>(c.trace.ByteSizeLong());
+      bytes += static_cast<int64_t>(trace.ByteSizeLong());
       total_spans += n;
       ++want;
     }

@@ -154,10 +154,17 @@ ObjectStoreBlockSink::ObjectStoreBlockSink(objstore::ObjectStore* store, BlocksF
 absl::Status ObjectStoreBlockSink::WriteBlock(std::string_view tenant, const live::FlushJob& job) {
   absl::StatusOr<TenantBlocks*> blocks = blocks_for_(tenant);
   if (!blocks.ok()) return blocks.status();
+  // One trace parsed at a time (the job holds the stored bytes): the block's memory is its
+  // compressed pages and the open page, not the job's spans as messages.
   block::BlockWriter writer(writer_options_);
-  for (const live::CutTrace& t : job.traces) {
-    if (absl::Status s = writer.Add(t.trace_id, t.trace); !s.ok()) return s;
+  opentelemetry::proto::trace::v1::TracesData trace;
+  for (size_t i = 0; i < job.traces.size(); ++i) {
+    // Not reached (the stored bytes parsed when pushed): a trace that does not parse goes in
+    // empty, as it did when the job held parsed traces, rather than failing every flush.
+    (void)job.ReadTrace(i, &trace);
+    if (absl::Status s = writer.Add(job.traces[i].trace_id, trace); !s.ok()) return s;
   }
+  trace = opentelemetry::proto::trace::v1::TracesData();
   const std::string id = Ulid::Generate().ToString();
   absl::StatusOr<block::BlockMeta> meta = writer.Finish(store_, tenant, id);
   if (!meta.ok()) {

@@ -65,17 +65,13 @@ absl::StatusOr<MatcherSet> MimirSelector(const net::QueryParams& form) {
   if (values.size() > 1) {
     return absl::InvalidArgumentError("multiple 'selector' params are not allowed");
   }
-  absl::StatusOr<MatcherSpecSet> spec = ParseSeriesSelector(values[0]);
+  absl::StatusOr<MatcherSpecSet> spec = ParseMetricSelector(values[0]);
   if (!spec.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("failed to parse selector: ", spec.status().message()));
   }
-  bool non_empty = false;
-  for (const MatcherSpec& m : *spec) non_empty = non_empty || !m.MatchesEmpty();
-  if (!non_empty) {
-    return absl::InvalidArgumentError(
-        "failed to parse selector: vector selector must contain at least one non-empty matcher");
-  }
+  // As Prometheus's ParseMetricSelector (Mimir's parser), `{}` and matchers that all match ""
+  // are accepted: no matcher counts every series (an empty active_series answer).
   absl::StatusOr<std::vector<MatcherSet>> sets = ToMatcherSets({*spec});
   if (!sets.ok()) {
     return absl::InvalidArgumentError(

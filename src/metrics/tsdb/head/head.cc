@@ -1641,8 +1641,8 @@ uint64_t TenantHead::ChunkCount() const {
     const uint64_t first = uint64_t{p} << kPageBits;
     for (uint64_t id = first; id < n && id < first + (uint64_t{1} << kPageBits); ++id) {
       const MemSeries* s = &pages[p][id - first];
+      // Unused slots and removed series (DeleteSeries clears them) hold no chunk.
       absl::MutexLock lock(&Stripe(static_cast<uint32_t>(id)));
-      if (s->deleted || s->labels.empty()) continue;
       chunks += s->sealed.size() + (s->open != nullptr ? 1 : 0);
     }
   }

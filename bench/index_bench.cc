@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "metrics/tsdb/index/labels.h"
@@ -130,6 +131,42 @@ void BM_LabelsHash(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(ls.Hash());
 }
 BENCHMARK(BM_LabelsHash);
+
+// The cardinality endpoints' index pass (MemPostings::Cardinality): every name's values from
+// the lists' lengths (status/tsdb, label_names without selector), the same among a selection
+// (a selector: the Select result's bitmap against every list), and one name among it
+// (label_values with a selector).
+void BM_Cardinality_AllFromLengths(benchmark::State& state) {
+  Head& head = SharedHead();
+  size_t values = 0;
+  for (auto _ : state) {
+    auto names = head.index.Cardinality({}, nullptr);
+    values = 0;
+    for (const auto& n : names) values += n.values.size();
+    benchmark::DoNotOptimize(names.data());
+  }
+  state.counters["pairs"] = static_cast<double>(values);
+}
+BENCHMARK(BM_Cardinality_AllFromLengths)->Unit(benchmark::kMicrosecond);
+
+void RunCardinalityAmong(benchmark::State& state, std::vector<std::string> names) {
+  Head& head = SharedHead();
+  const std::vector<Matcher> matchers = {Matcher::MustCreate(Type::kEqual, "instance", "i1")};
+  size_t selected = 0;
+  for (auto _ : state) {
+    std::vector<SeriesRef> refs = head.index.Select(matchers);
+    selected = refs.size();
+    auto out = head.index.Cardinality(names, &refs);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["series"] = static_cast<double>(selected);
+}
+void BM_Cardinality_AllAmongOneInstance(benchmark::State& state) { RunCardinalityAmong(state, {}); }
+BENCHMARK(BM_Cardinality_AllAmongOneInstance)->Unit(benchmark::kMicrosecond);
+void BM_Cardinality_ModeAmongOneInstance(benchmark::State& state) {
+  RunCardinalityAmong(state, {"mode"});
+}
+BENCHMARK(BM_Cardinality_ModeAmongOneInstance)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

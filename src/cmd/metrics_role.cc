@@ -54,6 +54,7 @@ MetricsRole::MetricsRole(const metrics::MetricsConfig& config, MetricsRoleOption
   api_options.query.max_fetched_chunks_per_query =
       static_cast<uint64_t>(config_.max_fetched_chunks_per_query);
   api_options.query.max_query_lookback = config_.max_query_lookback;
+  api_options.cardinality.enabled = config_.cardinality_analysis_enabled;
   api_options.serve_process_endpoints = options_.serve_process_endpoints;
   api_ = std::make_unique<metrics::api::MetricsApi>(api_options);
 }

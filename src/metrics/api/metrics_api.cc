@@ -420,6 +420,22 @@ absl::Status MetricsApi::Register(net::Router* router) {
     };
     RETURN_IF_ERROR(handle("GET", p + "/api/v1/metadata", metadata, tenant));
 
+    CardinalityApiOptions card = options_.cardinality;
+    if (!card.now_ms) card.now_ms = options_.now_ms;
+    RETURN_IF_ERROR(handle("GET", p + "/api/v1/status/tsdb", TsdbStatusHandler(q), tenant));
+    for (const char* method : {"GET", "POST"}) {
+      RETURN_IF_ERROR(handle(method, p + "/api/v1/cardinality/label_names",
+                             LabelNamesCardinalityHandler(q, card), tenant));
+      RETURN_IF_ERROR(handle(method, p + "/api/v1/cardinality/label_values",
+                             LabelValuesCardinalityHandler(q, card), tenant));
+      RETURN_IF_ERROR(handle(method, p + "/api/v1/cardinality/active_series",
+                             ActiveSeriesHandler(q, card), tenant));
+    }
+    // Mimir serves user_stats at the root only.
+    if (p.empty()) {
+      RETURN_IF_ERROR(handle("GET", "/api/v1/user_stats", UserStatsHandler(q), tenant));
+    }
+
     // Prometheus's parameters, checks and JSON; the exemplars of every selector of the query
     // (Prometheus's ExtractSelectors).
     auto exemplars = [q](net::HttpRequest& request, net::HttpResponse& response) {

@@ -22,6 +22,9 @@
 //   GET|POST [/prometheus]/api/v1/query, /api/v1/query_range — PromQL through promql::Engine
 //   over Queryable::PromQueryable, as Prometheus 2.42 answers them (query.h): limits, timeout,
 //   cancellation when the client goes away.
+//   GET [/prometheus]/api/v1/status/tsdb, GET|POST [/prometheus]/api/v1/cardinality/{label_names,
+//   label_values,active_series}, GET /api/v1/user_stats — the cardinality endpoints over the
+//   tenant's head (cardinality.h).
 //
 // Tenancy: the routes that read a tenant's data (rules, alerts, format_query, the Queryable ones)
 // need `X-Scope-OrgID` when multi-tenancy is on (Mimir's `401 no org id`) and use the default
@@ -47,6 +50,7 @@
 
 #include "absl/status/status.h"
 #include "base/metrics.h"
+#include "metrics/api/cardinality.h"
 #include "metrics/api/query.h"
 #include "metrics/api/queryable.h"
 #include "metrics/promql/engine.h"
@@ -70,7 +74,10 @@ struct MetricsApiOptions {
   MetricsRegistry* registry = nullptr;  // /metrics; required
   Queryable* queryable = nullptr;       // the read endpoints are registered only when set
   QueryApiOptions query;                // the PromQL engine and the per-query limits
-  std::function<int64_t()> now_ms;      // wall clock in Unix ms (the default `time`); tests set it
+  // The cardinality endpoints (cardinality.h): limits.cardinality_analysis_enabled and
+  // ingester.active_series_metrics_idle_timeout; its clock is now_ms.
+  CardinalityApiOptions cardinality;
+  std::function<int64_t()> now_ms;  // wall clock in Unix ms (the default `time`); tests set it
   // `/ready`, `/metrics` and `/config` are registered (false: a command serving several APIs on
   // one router registers its own, for the whole process).
   bool serve_process_endpoints = true;

@@ -31,7 +31,8 @@ bool IsLabelChar(char c) { return IsLabelStart(c) || absl::ascii_isdigit(c); }
 // The selector lexer/parser: positions are byte offsets into `in_`.
 class SelectorParser {
  public:
-  explicit SelectorParser(std::string_view in) : in_(in) {}
+  explicit SelectorParser(std::string_view in, bool allow_empty = false)
+      : in_(in), allow_empty_(allow_empty) {}
 
   // With a non-null `end`, input after a complete selector is left alone: *end is where it
   // starts (after spaces; in_.size() when there is none).
@@ -76,7 +77,7 @@ class SelectorParser {
     }
     bool any_non_empty = false;
     for (const MatcherSpec& m : out) any_non_empty = any_non_empty || !m.MatchesEmpty();
-    if (!any_non_empty) {
+    if (!any_non_empty && !allow_empty_) {
       return ParseError(0, "vector selector must contain at least one non-empty matcher");
     }
     return out;
@@ -316,6 +317,7 @@ class SelectorParser {
   }
 
   std::string_view in_;
+  bool allow_empty_ = false;
   size_t pos_ = 0;
 };
 
@@ -418,6 +420,10 @@ absl::StatusOr<int64_t> ParseLimitParam(std::string_view value) {
 
 absl::StatusOr<MatcherSpecSet> ParseSeriesSelector(std::string_view text) {
   return SelectorParser(text).Parse();
+}
+
+absl::StatusOr<MatcherSpecSet> ParseMetricSelector(std::string_view text) {
+  return SelectorParser(text, /*allow_empty=*/true).Parse();
 }
 
 absl::StatusOr<std::vector<MatcherSpecSet>> ParseMatchersParam(

@@ -69,6 +69,10 @@ absl::StatusOr<int64_t> GoAtoi(std::string_view text);
 
 // One series selector → its matchers (a metric name becomes `__name__="name"`).
 absl::StatusOr<MatcherSpecSet> ParseSeriesSelector(std::string_view text);
+// The same without the non-empty-matcher check, as Prometheus's parser.ParseMetricSelector
+// (what Mimir's cardinality `selector` goes through): `{}` gives no matcher, `{a=~".*"}` one
+// that matches "".
+absl::StatusOr<MatcherSpecSet> ParseMetricSelector(std::string_view text);
 
 // Every `match[]` value, then the check that each set has a matcher not matching "".
 absl::StatusOr<std::vector<MatcherSpecSet>> ParseMatchersParam(

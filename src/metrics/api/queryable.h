@@ -61,6 +61,37 @@ struct SeriesExemplars {
   std::vector<ExemplarPoint> exemplars;
 };
 
+// Cardinality of a tenant's head (Prometheus's /api/v1/status/tsdb, Mimir's cardinality API):
+// per label name, the series per value.
+struct LabelValueSeries {
+  std::string value;
+  uint64_t series = 0;
+};
+struct LabelNameCardinality {
+  std::string name;
+  std::vector<LabelValueSeries> values;  // in no particular order; only values with series
+};
+struct CardinalityResult {
+  uint64_t head_series = 0;                  // every series of the tenant's head (activity applied)
+  uint64_t selected_series = 0;              // the series counted (selector and activity applied)
+  std::vector<LabelNameCardinality> labels;  // sorted by name; names without a value left out
+};
+
+// The head's figures of Prometheus's headStats.
+struct HeadStatus {
+  uint64_t num_series = 0;
+  uint64_t chunk_count = 0;
+  int64_t min_time = INT64_MAX;  // Prometheus's values for an empty head
+  int64_t max_time = INT64_MIN;
+};
+
+// Mimir's user_stats: samples per second (an EWMA, Mimir's 15 s update period) and series.
+struct UserStats {
+  double api_ingestion_rate = 0;
+  double rule_ingestion_rate = 0;
+  uint64_t num_series = 0;
+};
+
 class Queryable {
  public:
   virtual ~Queryable() = default;
@@ -90,6 +121,32 @@ class Queryable {
   virtual absl::StatusOr<std::vector<SeriesExemplars>> Exemplars(
       std::string_view tenant, const std::vector<MatcherSet>& matcher_sets, int64_t start_ms,
       int64_t end_ms) = 0;
+
+  // The cardinality endpoints (only the head: Prometheus's and Mimir's in-memory series). The
+  // defaults answer Unimplemented (a Queryable without a head).
+  //
+  // Per label name (only `names` when not empty) the series per value, over the head's series
+  // `selector` selects (every series when empty) and, with `active_since_ms` > INT64_MIN, whose
+  // newest sample is at or after it.
+  virtual absl::StatusOr<CardinalityResult> Cardinality(std::string_view tenant,
+                                                        const MatcherSet& selector,
+                                                        const std::vector<std::string>& names,
+                                                        int64_t active_since_ms) {
+    return absl::UnimplementedError("cardinality is not available");
+  }
+  // The head's series `selector` selects whose newest sample is at or after `active_since_ms`,
+  // sorted by labels.
+  virtual absl::StatusOr<std::vector<tsdb::Labels>> ActiveSeries(std::string_view tenant,
+                                                                 const MatcherSet& selector,
+                                                                 int64_t active_since_ms) {
+    return absl::UnimplementedError("active series are not available");
+  }
+  virtual absl::StatusOr<HeadStatus> TsdbHeadStatus(std::string_view tenant) {
+    return absl::UnimplementedError("the TSDB status is not available");
+  }
+  virtual absl::StatusOr<UserStats> TenantUserStats(std::string_view tenant) {
+    return absl::UnimplementedError("user stats are not available");
+  }
 
   // The tenant's data as the PromQL engine reads it (/api/v1/query, /api/v1/query_range): each
   // Open(mint, maxt) is one query's read view (promql::Querier), used on one thread and

@@ -70,6 +70,7 @@ constexpr const char* kImplementedKeys[] = {
     "limits.max_fetched_series_per_query",
     "limits.max_fetched_chunks_per_query",
     "limits.max_query_lookback",
+    "limits.cardinality_analysis_enabled",
     "querier.timeout",
     "querier.max_concurrent",
     "querier.max_samples",
@@ -291,6 +292,7 @@ std::string MetricsConfig::EffectiveYaml() const {
   limits["max_fetched_series_per_query"] = max_fetched_series_per_query;
   limits["max_fetched_chunks_per_query"] = max_fetched_chunks_per_query;
   limits["max_query_lookback"] = ToYamlDuration(max_query_lookback);
+  limits["cardinality_analysis_enabled"] = cardinality_analysis_enabled;
   root["limits"] = limits;
   root["querier"]["timeout"] = FormatGoDuration(querier_timeout);
   root["querier"]["max_concurrent"] = querier_max_concurrent;
@@ -426,6 +428,7 @@ absl::StatusOr<MetricsConfigResult> DecodeMetricsConfig(const YAML::Node& root,
       limits.Read("max_fetched_series_per_query", &c.max_fetched_series_per_query);
       limits.Read("max_fetched_chunks_per_query", &c.max_fetched_chunks_per_query);
       ReadPrometheusDuration(limits, "max_query_lookback", &c.max_query_lookback);
+      limits.Read("cardinality_analysis_enabled", &c.cardinality_analysis_enabled);
       CheckNonNegative(limits, "max_fetched_series_per_query",
                        static_cast<double>(c.max_fetched_series_per_query));
       CheckNonNegative(limits, "max_fetched_chunks_per_query",

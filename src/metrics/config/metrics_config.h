@@ -96,6 +96,9 @@ struct MetricsConfig {
   int64_t max_fetched_chunks_per_query = 2000000;  // 0 = no limit
   // No data older than now - this is read by queries, series and label requests (0: no limit).
   absl::Duration max_query_lookback = absl::ZeroDuration();
+  // The cardinality endpoints answer (Mimir's default: off, 400 `cardinality analysis is
+  // disabled for the tenant: <id>`).
+  bool cardinality_analysis_enabled = false;
 
   // The backend blocks are written to: blocks_storage.backend, else common.storage.backend.
   std::string BlocksBackend() const;

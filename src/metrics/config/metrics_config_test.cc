@@ -344,5 +344,17 @@ TEST(PrometheusDurationTest, Format) {
   EXPECT_EQ(FormatPrometheusDuration(absl::Milliseconds(1500)), "1s500ms");
 }
 
+TEST(MetricsConfigTest, CardinalityAnalysisIsOffByDefaultAndRead) {
+  auto off = LoadYaml("{}");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->config.cardinality_analysis_enabled);  // Mimir's default
+  auto on = LoadYaml("{limits: {cardinality_analysis_enabled: true}}");
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_TRUE(on->config.cardinality_analysis_enabled);
+  EXPECT_THAT(on->warnings, IsEmpty());
+  auto again = LoadYaml(on->config.EffectiveYaml());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->config.cardinality_analysis_enabled);
+}
 }  // namespace
 }  // namespace sprout::metrics

@@ -182,8 +182,57 @@ struct MetricsStore::TenantCounters {
   Counter* series_created = nullptr;
 };
 
+namespace {
+// Mimir's per-tenant ingestion rate (util/math.EwmaRate): samples counted between ticks, every
+// 15 s (ingester.rate_update_period) the rate moves 20 % towards the tick's samples per second
+// (the first tick sets it). Ticks are applied when the rate is touched (a push or a read), the
+// samples of the elapsed period going to its first tick, as a ticker would have counted them.
+class EwmaRate {
+ public:
+  static constexpr int64_t kTickNs = int64_t{15} * 1000 * 1000 * 1000;
+  static constexpr double kAlpha = 0.2;
+
+  void Add(int64_t samples, int64_t now_ns) {
+    absl::MutexLock lock(&mu_);
+    Advance(now_ns);
+    pending_ += samples;
+  }
+  double Rate(int64_t now_ns) {
+    absl::MutexLock lock(&mu_);
+    Advance(now_ns);
+    return rate_;
+  }
+
+ private:
+  void Advance(int64_t now_ns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (next_tick_ns_ == 0) next_tick_ns_ = now_ns + kTickNs;
+    int ticks = 0;
+    while (now_ns >= next_tick_ns_) {
+      const double instant = static_cast<double>(pending_) / 15.0;
+      pending_ = 0;
+      rate_ = initialized_ ? rate_ + kAlpha * (instant - rate_) : instant;
+      initialized_ = true;
+      next_tick_ns_ += kTickNs;
+      // A long idle period: the rate decays by (1 - alpha) per tick; after enough it is 0.
+      if (++ticks > 200) {
+        rate_ = 0;
+        next_tick_ns_ = now_ns + kTickNs;
+        break;
+      }
+    }
+  }
+
+  absl::Mutex mu_;
+  int64_t next_tick_ns_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t pending_ ABSL_GUARDED_BY(mu_) = 0;
+  double rate_ ABSL_GUARDED_BY(mu_) = 0;
+  bool initialized_ ABSL_GUARDED_BY(mu_) = false;
+};
+}  // namespace
+
 struct MetricsStore::Tenant {
   std::string id;
+  EwmaRate api_rate;  // samples and histograms appended per second (user_stats)
   // Shared by appends and reads, exclusive for a reopen (ReopenHead); `head` is null only after a
   // reopen failed (the next push retries it).
   absl::Mutex head_mu;
@@ -680,6 +729,8 @@ PushResult MetricsStore::Ingest(std::string_view tenant, const ingest::IngestRes
     return {500, absl::StrCat("failed to write to the WAL of tenant ", t.id, ": ",
                               appended.status.message())};
   }
+  t.api_rate.Add(static_cast<int64_t>(appended.samples_appended + appended.histograms_appended),
+                 options_.monotonic_ns ? options_.monotonic_ns() : MonotonicNowNs());
   if (ingested_samples_ != nullptr) {
     ingested_samples_->Add(
         static_cast<double>(appended.samples_appended + appended.histograms_appended));
@@ -854,6 +905,70 @@ absl::StatusOr<std::vector<tsdb::Labels>> MetricsStore::Series(
     out.erase(std::unique(out.begin(), out.end()), out.end());
   }
   if (limit > 0 && static_cast<int64_t>(out.size()) > limit) out.resize(limit);
+  return out;
+}
+
+absl::StatusOr<api::CardinalityResult> MetricsStore::Cardinality(
+    std::string_view tenant, const api::MatcherSet& selector, const std::vector<std::string>& names,
+    int64_t active_since_ms) {
+  if (!started()) return absl::UnavailableError(kUnavailable);
+  api::CardinalityResult out;
+  Tenant* t = FindTenant(tenant);
+  if (t == nullptr) return out;
+  HeadReader hold(&t->head_mu);
+  const tsdb::TenantHead* head = t->head.get();
+  if (head == nullptr) return out;
+  out.head_series = head->CountSeries({}, active_since_ms);
+  out.selected_series = head->CountSeries(selector, active_since_ms);
+  for (const tsdb::MemPostings::NameCardinality& nc :
+       head->LabelCardinality(names, selector, active_since_ms)) {
+    api::LabelNameCardinality& l = out.labels.emplace_back();
+    l.name = std::string(nc.name);
+    l.values.reserve(nc.values.size());
+    for (const tsdb::MemPostings::ValueCount& v : nc.values) {
+      l.values.push_back({std::string(v.value), v.series});
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<tsdb::Labels>> MetricsStore::ActiveSeries(
+    std::string_view tenant, const api::MatcherSet& selector, int64_t active_since_ms) {
+  if (!started()) return absl::UnavailableError(kUnavailable);
+  Tenant* t = FindTenant(tenant);
+  if (t == nullptr) return std::vector<tsdb::Labels>{};
+  HeadReader hold(&t->head_mu);
+  const tsdb::TenantHead* head = t->head.get();
+  if (head == nullptr) return std::vector<tsdb::Labels>{};
+  return head->Series(selector, active_since_ms, INT64_MAX);
+}
+
+absl::StatusOr<api::HeadStatus> MetricsStore::TsdbHeadStatus(std::string_view tenant) {
+  if (!started()) return absl::UnavailableError(kUnavailable);
+  api::HeadStatus out;
+  Tenant* t = FindTenant(tenant);
+  if (t == nullptr) return out;
+  HeadReader hold(&t->head_mu);
+  const tsdb::TenantHead* head = t->head.get();
+  if (head == nullptr) return out;
+  const tsdb::HeadStats stats = head->Stats();
+  out.num_series = head->CountSeries({}, INT64_MIN);
+  out.chunk_count = head->ChunkCount();
+  out.min_time = stats.min_time;
+  out.max_time = stats.max_time;
+  return out;
+}
+
+absl::StatusOr<api::UserStats> MetricsStore::TenantUserStats(std::string_view tenant) {
+  if (!started()) return absl::UnavailableError(kUnavailable);
+  api::UserStats out;
+  Tenant* t = FindTenant(tenant);
+  if (t == nullptr) return out;
+  out.api_ingestion_rate =
+      t->api_rate.Rate(options_.monotonic_ns ? options_.monotonic_ns() : MonotonicNowNs());
+  HeadReader hold(&t->head_mu);
+  const tsdb::TenantHead* head = t->head.get();
+  if (head != nullptr) out.num_series = head->CountSeries({}, INT64_MIN);
   return out;
 }
 

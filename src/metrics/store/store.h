@@ -258,6 +258,17 @@ class MetricsStore : public api::Queryable {
                                                    const std::vector<api::MatcherSet>& matcher_sets,
                                                    int64_t mint_ms, int64_t maxt_ms,
                                                    int64_t limit) override;
+  // The cardinality endpoints over the tenant's head (tsdb::TenantHead::LabelCardinality: from
+  // the postings lists, no series read without a selector or activity filter).
+  absl::StatusOr<api::CardinalityResult> Cardinality(std::string_view tenant,
+                                                     const api::MatcherSet& selector,
+                                                     const std::vector<std::string>& names,
+                                                     int64_t active_since_ms) override;
+  absl::StatusOr<std::vector<tsdb::Labels>> ActiveSeries(std::string_view tenant,
+                                                         const api::MatcherSet& selector,
+                                                         int64_t active_since_ms) override;
+  absl::StatusOr<api::HeadStatus> TsdbHeadStatus(std::string_view tenant) override;
+  absl::StatusOr<api::UserStats> TenantUserStats(std::string_view tenant) override;
   absl::StatusOr<std::map<std::string, std::vector<api::MetricMetadata>>> Metadata(
       std::string_view tenant, std::string_view metric, int64_t limit,
       int64_t limit_per_metric) override;

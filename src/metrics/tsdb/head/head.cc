@@ -1599,6 +1599,56 @@ HeadStats TenantHead::Stats() const {
   return s;
 }
 
+// The refs LabelCardinality/CountSeries consider; nullopt: every series, lists' lengths only.
+static std::optional<std::vector<SeriesRef>> CardinalityRefs(
+    const MemPostings& postings, std::span<const Matcher> matchers, int64_t active_since,
+    const std::function<bool(uint32_t)>& active) {
+  if (matchers.empty() && active_since == INT64_MIN) return std::nullopt;
+  std::vector<SeriesRef> refs =
+      matchers.empty() ? postings.AllPostings() : postings.Select(matchers);
+  if (active_since != INT64_MIN) {
+    std::erase_if(refs, [&](SeriesRef ref) { return !active(static_cast<uint32_t>(ref)); });
+  }
+  return refs;
+}
+
+std::vector<MemPostings::NameCardinality> TenantHead::LabelCardinality(
+    std::span<const std::string> names, std::span<const Matcher> matchers,
+    int64_t active_since) const {
+  std::optional<std::vector<SeriesRef>> refs =
+      CardinalityRefs(postings_, matchers, active_since,
+                      [&](uint32_t id) { return Overlaps(id, active_since, INT64_MAX); });
+  return postings_.Cardinality(names, refs ? &*refs : nullptr);
+}
+
+uint64_t TenantHead::CountSeries(std::span<const Matcher> matchers, int64_t active_since) const {
+  std::optional<std::vector<SeriesRef>> refs =
+      CardinalityRefs(postings_, matchers, active_since,
+                      [&](uint32_t id) { return Overlaps(id, active_since, INT64_MAX); });
+  return refs ? refs->size() : postings_.NumSeries();
+}
+
+uint64_t TenantHead::ChunkCount() const {
+  uint64_t chunks = 0;
+  std::vector<const MemSeries*> pages;
+  const uint64_t n = num_series_.load();
+  {
+    absl::ReaderMutexLock lock(&pages_mu_);
+    for (size_t p = 0; p < pages_.size(); ++p) pages.push_back(pages_[p].get());
+  }
+  for (size_t p = 0; p < pages.size(); ++p) {
+    if (pages[p] == nullptr) continue;
+    const uint64_t first = uint64_t{p} << kPageBits;
+    for (uint64_t id = first; id < n && id < first + (uint64_t{1} << kPageBits); ++id) {
+      const MemSeries* s = &pages[p][id - first];
+      // Unused slots and removed series (DeleteSeries clears them) hold no chunk.
+      absl::MutexLock lock(&Stripe(static_cast<uint32_t>(id)));
+      chunks += s->sealed.size() + (s->open != nullptr ? 1 : 0);
+    }
+  }
+  return chunks;
+}
+
 size_t TenantHead::MemoryBytes() const {
   size_t bytes = 0;
   const uint64_t n = num_series_.load();

@@ -334,6 +334,21 @@ class TenantHead {
   int64_t min_valid_time() const { return min_valid_time_.load(); }
 
   HeadStats Stats() const;
+
+  // Cardinality from the index (MemPostings::Cardinality): per label name (only `names` when
+  // not empty) the series per value, over the series `matchers` select (every series when
+  // empty), and with `active_since` > INT64_MIN only the series whose newest sample is at or
+  // after it. No series' labels are read; without matchers and activity filter the answer is
+  // the lists' lengths only. Views into the head's symbol table (valid while the head is open).
+  std::vector<MemPostings::NameCardinality> LabelCardinality(std::span<const std::string> names,
+                                                             std::span<const Matcher> matchers,
+                                                             int64_t active_since) const;
+  // The number of series LabelCardinality would consider (same selection).
+  uint64_t CountSeries(std::span<const Matcher> matchers, int64_t active_since) const;
+  // Chunks in memory (sealed and open) over every series: one pass over the series (stripe lock
+  // each), as Prometheus's prometheus_tsdb_head_chunks gauge counts them.
+  uint64_t ChunkCount() const;
+
   const ReplayStats& replay_stats() const { return replay_stats_; }
   // Heap bytes of the head's structures (series, chunks, labels, postings, symbols, maps), an
   // estimate from capacities; the benchmark also measures it with the allocator.

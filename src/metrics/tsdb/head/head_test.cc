@@ -1,6 +1,7 @@
 #include "metrics/tsdb/head/head.h"
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -855,5 +856,42 @@ TEST_F(HeadTest, ConcurrentAppendersAndReaders) {
   EXPECT_TRUE(DumpHead(*head) == before);
 }
 
+TEST_F(HeadTest, CardinalityCountsFromTheIndexAndChunksOverTheSeries) {
+  auto head = Open();
+  EXPECT_TRUE(head->LabelCardinality({}, {}, INT64_MIN).empty());
+  EXPECT_EQ(head->CountSeries({}, INT64_MIN), 0u);
+  EXPECT_EQ(head->ChunkCount(), 0u);
+  RequestBuilder req;
+  // 300 samples 15 s apart in one 2 h range: chunks of 120, 120 and 60 samples.
+  auto& busy = req.Add(Series("up", "a"));
+  for (int i = 0; i < 300; ++i) busy.samples.push_back({1000 + i * 15000, 1});
+  req.Add(Series("up", "b")).samples = {{1000, 1}};
+  req.Add(Series("load", "a")).samples = {{500, 1}};
+  ASSERT_TRUE(head->Append(req.Build()).status.ok());
+  EXPECT_EQ(head->ChunkCount(), 5u);
+  EXPECT_EQ(head->CountSeries({}, INT64_MIN), 3u);
+
+  auto counts = [](const std::vector<MemPostings::NameCardinality>& names) {
+    std::map<std::string, std::map<std::string, uint64_t>> out;
+    for (const auto& n : names) {
+      for (const auto& v : n.values) out[std::string(n.name)][std::string(v.value)] = v.series;
+    }
+    return out;
+  };
+  using Counts = std::map<std::string, std::map<std::string, uint64_t>>;
+  EXPECT_EQ(counts(head->LabelCardinality({}, {}, INT64_MIN)),
+            (Counts{{"__name__", {{"load", 1}, {"up", 2}}},
+                    {"instance", {{"a", 2}, {"b", 1}}},
+                    {"job", {{"node", 3}}}}));
+  // A selector, and activity: only up{instance="a"} has a sample at or after 2000.
+  const std::vector<Matcher> up = {Matcher::MustCreate(Type::kEqual, "__name__", "up")};
+  const std::vector<std::string> instance = {"instance"};
+  EXPECT_EQ(counts(head->LabelCardinality(instance, up, INT64_MIN)),
+            (Counts{{"instance", {{"a", 1}, {"b", 1}}}}));
+  EXPECT_EQ(counts(head->LabelCardinality({}, {}, 2000)),
+            (Counts{{"__name__", {{"up", 1}}}, {"instance", {{"a", 1}}}, {"job", {{"node", 1}}}}));
+  EXPECT_EQ(head->CountSeries(up, INT64_MIN), 2u);
+  EXPECT_EQ(head->CountSeries({}, 2000), 1u);
+}
 }  // namespace
 }  // namespace sprout::metrics::tsdb

@@ -470,6 +470,46 @@ size_t MemPostings::NumSeries() const {
   return all_.size();
 }
 
+std::vector<MemPostings::NameCardinality> MemPostings::Cardinality(
+    std::span<const std::string> names, const std::vector<SeriesRef>* among) const {
+  std::vector<bool> member;
+  if (among != nullptr && !among->empty()) {
+    member.resize(static_cast<size_t>(among->back()) + 1);
+    for (SeriesRef ref : *among) member[static_cast<size_t>(ref)] = true;
+  }
+  auto count = [&](const List& list) -> uint64_t {
+    if (among == nullptr) return list.size();
+    uint64_t n = 0;
+    for (HeadRef ref : list) {
+      if (ref < member.size() && member[ref]) ++n;
+    }
+    return n;
+  };
+  std::vector<NameCardinality> out;
+  absl::ReaderMutexLock lock(&mu_);
+  auto add = [&](std::string_view name, const ValueMap& values) {
+    NameCardinality nc{name, {}};
+    nc.values.reserve(values.size());
+    for (const auto& [value, list] : values) {
+      const uint64_t n = count(list);
+      if (n > 0) nc.values.push_back({value, n});
+    }
+    if (!nc.values.empty()) out.push_back(std::move(nc));
+  };
+  if (names.empty()) {
+    out.reserve(index_.size());
+    for (const auto& [name, values] : index_) add(name, values);
+  } else {
+    for (const std::string& name : names) {
+      auto it = index_.find(name);
+      if (it != index_.end()) add(it->first, it->second);
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const NameCardinality& a, const NameCardinality& b) { return a.name < b.name; });
+  return out;
+}
+
 size_t MemPostings::MemoryBytes() const {
   absl::ReaderMutexLock lock(&mu_);
   // flat_hash_map: one control byte plus one slot per capacity.

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -102,6 +103,26 @@ class MemPostings {
   std::vector<SeriesRef> Select(std::span<const Matcher> matchers) const ABSL_LOCKS_EXCLUDED(mu_);
 
   size_t NumSeries() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Series counts per label value, from the lists' lengths (no series is read): for every
+  // label name (only `names` when not empty; names absent from the index are left out), every
+  // value with the number of series carrying it. With `among` (sorted refs, e.g. a Select
+  // result) only those series count and values none of them carries are left out; the cost is
+  // then one pass over the considered names' lists plus a bitmap of `among` (max ref / 8 bytes)
+  // instead of the lists' lengths. Names and values are views into the SymbolTable, names
+  // sorted, values in no particular order.
+  struct ValueCount {
+    std::string_view value;
+    uint64_t series = 0;
+  };
+  struct NameCardinality {
+    std::string_view name;
+    std::vector<ValueCount> values;
+  };
+  std::vector<NameCardinality> Cardinality(std::span<const std::string> names,
+                                           const std::vector<SeriesRef>* among) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Bytes held by the lists and maps (capacities, not sizes), without the SymbolTable.
   size_t MemoryBytes() const ABSL_LOCKS_EXCLUDED(mu_);
 

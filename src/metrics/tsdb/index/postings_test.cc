@@ -156,6 +156,48 @@ TEST(MemPostingsTest, AddLookupNamesValues) {
   EXPECT_EQ(index.LabelValues("__name__"), (std::vector<std::string_view>{"up"}));
 }
 
+// Cardinality as a readable map: "name" → "value=count,..." (values sorted).
+std::map<std::string, std::string> CardinalityMap(
+    const std::vector<MemPostings::NameCardinality>& names) {
+  std::map<std::string, std::string> out;
+  for (const MemPostings::NameCardinality& n : names) {
+    std::vector<std::string> parts;
+    for (const MemPostings::ValueCount& v : n.values) {
+      parts.push_back(std::string(v.value) + "=" + std::to_string(v.series));
+    }
+    std::sort(parts.begin(), parts.end());
+    std::string joined;
+    for (const std::string& p : parts) absl::StrAppend(&joined, joined.empty() ? "" : ",", p);
+    out[std::string(n.name)] = joined;
+  }
+  return out;
+}
+
+TEST(MemPostingsTest, CardinalityFromListLengthsAndAmongASelection) {
+  MemPostings index;
+  index.Add(1, Labels::FromStrings({"__name__", "up", "job", "api"}));
+  index.Add(2, Labels::FromStrings({"__name__", "up", "job", "db"}));
+  index.Add(3, Labels::FromStrings({"__name__", "down", "job", "api", "zone", "eu"}));
+  index.Add(7, Labels::FromStrings({"__name__", "down", "job", "web"}));
+  std::vector<MemPostings::NameCardinality> all = index.Cardinality({}, nullptr);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].name, "__name__");  // names sorted
+  EXPECT_EQ(CardinalityMap(all),
+            (std::map<std::string, std::string>{
+                {"__name__", "down=2,up=2"}, {"job", "api=2,db=1,web=1"}, {"zone", "eu=1"}}));
+  // Only the names asked for; an unknown name is left out.
+  const std::vector<std::string> names = {"zone", "nope", "job"};
+  EXPECT_EQ(CardinalityMap(index.Cardinality(names, nullptr)),
+            (std::map<std::string, std::string>{{"job", "api=2,db=1,web=1"}, {"zone", "eu=1"}}));
+  // Among series 2 and 3: values neither carries disappear, names too.
+  const std::vector<SeriesRef> among = {2, 3};
+  EXPECT_EQ(CardinalityMap(index.Cardinality({}, &among)),
+            (std::map<std::string, std::string>{
+                {"__name__", "down=1,up=1"}, {"job", "api=1,db=1"}, {"zone", "eu=1"}}));
+  const std::vector<SeriesRef> none;
+  EXPECT_TRUE(index.Cardinality({}, &none).empty());
+}
+
 TEST(MemPostingsTest, SharedSymbolTable) {
   SymbolTable symbols;
   MemPostings index(&symbols);

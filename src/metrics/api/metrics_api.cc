@@ -56,8 +56,11 @@ struct CommonParams {
 };
 
 // `min_start` (max_query_lookback): the earliest start the storage is asked for.
+// `match_param_errors`: a bad `match[]` answered as `invalid parameter "match[]": ...` (the
+// series endpoint, as Prometheus 2.42's invalidParamError); the label endpoints answer the bare
+// text.
 bool ParseCommon(net::HttpRequest& request, net::HttpResponse& response, CommonParams* out,
-                 int64_t min_start = kMinTimeMs) {
+                 int64_t min_start = kMinTimeMs, bool match_param_errors = false) {
   if (absl::Status s = request.ParseForm(); !s.ok()) {
     WriteError(response, ErrorType::kBadData,
                absl::StrCat("error parsing form values: ", s.message()));
@@ -76,7 +79,12 @@ bool ParseCommon(net::HttpRequest& request, net::HttpResponse& response, CommonP
   absl::StatusOr<std::vector<MatcherSpecSet>> specs =
       ParseMatchersParam(request.form.GetAll("match[]"));
   if (!specs.ok()) {
-    WriteStatusError(response, specs.status());
+    if (match_param_errors) {
+      WriteError(response, ErrorType::kBadData,
+                 absl::StrCat("invalid parameter \"match[]\": ", specs.status().message()));
+    } else {
+      WriteStatusError(response, specs.status());
+    }
     return false;
   }
   absl::StatusOr<std::vector<MatcherSet>> sets = ToMatcherSets(*specs);
@@ -358,7 +366,7 @@ absl::Status MetricsApi::Register(net::Router* router) {
         return WriteError(response, ErrorType::kBadData, "no match[] parameter provided");
       }
       CommonParams p;
-      if (!ParseCommon(request, response, &p, min_start())) return;
+      if (!ParseCommon(request, response, &p, min_start(), /*match_param_errors=*/true)) return;
       absl::StatusOr<std::vector<tsdb::Labels>> sets =
           q->Series(request.tenant, p.matcher_sets, p.start, p.end, HintLimit(p.limit));
       if (!sets.ok()) return WriteStatusError(response, sets.status());

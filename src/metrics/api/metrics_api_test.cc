@@ -258,8 +258,23 @@ TEST_F(MetricsApiTest, BadParametersAreBadData) {
   expect_bad("/api/v1/labels?limit=-1",
              "invalid parameter \\\"limit\\\": limit must be non-negative");
   expect_bad("/api/v1/series", "no match[] parameter provided");
+  // Prometheus 2.42's texts (checked against the binary): the series endpoint names the
+  // parameter, the label endpoints do not; `{}` fails the API's check, not PromQL's.
   expect_bad("/api/v1/series?match[]=%7B%7D",
-             "1:1: parse error: vector selector must contain at least one non-empty matcher");
+             "invalid parameter \\\"match[]\\\": match[] must contain at least one non-empty "
+             "matcher");
+  expect_bad("/api/v1/series?match[]=%7Ba%3D~%22.*%22%7D",
+             "invalid parameter \\\"match[]\\\": match[] must contain at least one non-empty "
+             "matcher");
+  expect_bad("/api/v1/series?match[]=up%7B",
+             "invalid parameter \\\"match[]\\\": 1:4: parse error: unexpected end of input "
+             "inside braces");
+  expect_bad("/api/v1/labels?match[]=%7B%7D",
+             "match[] must contain at least one non-empty matcher");
+  expect_bad("/api/v1/label/a/values?match[]=%7B%7D",
+             "match[] must contain at least one non-empty matcher");
+  expect_bad("/api/v1/labels?match[]=up%7B",
+             "1:4: parse error: unexpected end of input inside braces");
   expect_bad("/api/v1/label/U__a_zz_/values", "invalid label name: \\\"U__a_zz_\\\"");
   expect_bad("/api/v1/metadata?limit=x", "limit must be a number");
   expect_bad("/api/v1/labels?a=%zz", "error parsing form values: invalid URL escape \\\"%zz\\\"");

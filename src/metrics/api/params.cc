@@ -27,7 +27,6 @@ bool IsNameChar(char c) { return IsNameStart(c) || absl::ascii_isdigit(c); }
 bool IsLabelStart(char c) { return absl::ascii_isalpha(c) || c == '_'; }
 bool IsLabelChar(char c) { return IsLabelStart(c) || absl::ascii_isdigit(c); }
 
-
 // The selector lexer/parser: positions are byte offsets into `in_`.
 class SelectorParser {
  public:
@@ -430,7 +429,9 @@ absl::StatusOr<std::vector<MatcherSpecSet>> ParseMatchersParam(
     const std::vector<std::string_view>& values) {
   std::vector<MatcherSpecSet> sets;
   for (std::string_view v : values) {
-    absl::StatusOr<MatcherSpecSet> set = ParseSeriesSelector(v);
+    // parser.ParseMetricSelector, as Prometheus's parseMatchersParam: `{}` parses, then fails the
+    // check below with the API's text rather than PromQL's.
+    absl::StatusOr<MatcherSpecSet> set = ParseMetricSelector(v);
     if (!set.ok()) return set.status();
     sets.push_back(*std::move(set));
   }

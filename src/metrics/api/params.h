@@ -74,7 +74,8 @@ absl::StatusOr<MatcherSpecSet> ParseSeriesSelector(std::string_view text);
 // that matches "".
 absl::StatusOr<MatcherSpecSet> ParseMetricSelector(std::string_view text);
 
-// Every `match[]` value, then the check that each set has a matcher not matching "".
+// Every `match[]` value (ParseMetricSelector), then the check that each set has a matcher not
+// matching "" (`match[] must contain at least one non-empty matcher`), as Prometheus 2.42.
 absl::StatusOr<std::vector<MatcherSpecSet>> ParseMatchersParam(
     const std::vector<std::string_view>& values);
 

@@ -857,6 +857,7 @@ IngestResult RemoteWriteDecoder::Decode(std::string_view wire, int64_t now_ms,
 
 // Fills label_bytes_, samples_, exemplars_ (labels in exemplar_labels_) and histograms_.
 bool RemoteWriteDecoder::DecodeTimeSeries(std::string_view ts) {
+  histogram_starts_.clear();  // 1.0 has no start timestamps
   samples_.clear();
   exemplars_.clear();
   exemplar_labels_.clear();

@@ -179,7 +179,7 @@ TEST(RemoteWriteV2, StartTimestampsInBothLayouts) {
                                           VarintField(15, static_cast<uint64_t>(kNow)) +
                                           VarintField(17, static_cast<uint64_t>(kNow - 5000)));
   V2Run run = DecodeV2(Symbols(kSymbols) + LenField(5, old_layout) + LenField(5, new_layout) +
-                     LenField(5, hist));
+                       LenField(5, hist));
   ASSERT_TRUE(run.result.ok()) << run.result.message;
   ASSERT_EQ(run.seen.series.size(), 3u);
   EXPECT_EQ(run.seen.series[0].samples[0].start_timestamp_ms, kNow - 60'000);
@@ -207,7 +207,7 @@ TEST(RemoteWriteV2, ABadReferenceRefusesItsSeriesAndKeepsTheOthers) {
 
   // An odd number of references, an exemplar's or the metadata's bad reference: the same.
   V2Run odd = DecodeV2(Symbols(kSymbols) +
-                     LenField(5, Packed(1, {1, 2, 3}) + LenField(2, SampleMsg(1, kNow))));
+                       LenField(5, Packed(1, {1, 2, 3}) + LenField(2, SampleMsg(1, kNow))));
   EXPECT_EQ(odd.result.series_refused, 1);
   EXPECT_NE(odd.result.message.find("labels_refs has an odd length: 3"), std::string::npos)
       << odd.result.message;
@@ -224,7 +224,7 @@ TEST(RemoteWriteV2, ABadReferenceRefusesItsSeriesAndKeepsTheOthers) {
 
 TEST(RemoteWriteV2, TheFirstSymbolMustBeEmpty) {
   V2Run run = DecodeV2(Symbols({"x", "__name__", "up"}) +
-                     LenField(5, Packed(1, {1, 2}) + LenField(2, SampleMsg(1, kNow))));
+                       LenField(5, Packed(1, {1, 2}) + LenField(2, SampleMsg(1, kNow))));
   EXPECT_EQ(run.result.http_status, 400);
   EXPECT_TRUE(run.result.request_refused);
   EXPECT_EQ(run.result.message,
@@ -236,7 +236,7 @@ TEST(RemoteWriteV2, TheFirstSymbolMustBeEmpty) {
 TEST(RemoteWriteV2, ValidationIsRemoteWrite1s) {
   // A label name outside the classic charset: Mimir's text, as for 1.0.
   V2Run run = DecodeV2(Symbols({"", "__name__", "up", "bad-name", "x"}) +
-                     LenField(5, Packed(1, {1, 2, 3, 4}) + LenField(2, SampleMsg(1, kNow))));
+                       LenField(5, Packed(1, {1, 2, 3, 4}) + LenField(2, SampleMsg(1, kNow))));
   EXPECT_EQ(run.result.http_status, 400);
   EXPECT_NE(run.result.message.find("(err-mimir-label-invalid)"), std::string::npos);
 }
@@ -266,8 +266,8 @@ TEST(RemoteWriteV2, NativeHistogramsIntegerAndFloatAndCustomBucketsRefused) {
                              Packed(12, {ZigZag(1)}) + LenField(16, bounds) +
                              VarintField(15, static_cast<uint64_t>(kNow));
   V2Run run = DecodeV2(Symbols(kSymbols) + LenField(5, Packed(1, {1, 9}) + LenField(3, integer)) +
-                     LenField(5, Packed(1, {1, 2}) + LenField(3, floating)) +
-                     LenField(5, Packed(1, {1, 4}) + LenField(3, custom)));
+                       LenField(5, Packed(1, {1, 2}) + LenField(3, floating)) +
+                       LenField(5, Packed(1, {1, 4}) + LenField(3, custom)));
   EXPECT_EQ(run.result.histograms_accepted, 2);
   EXPECT_EQ(run.result.series_refused, 1);
   EXPECT_EQ(run.result.message,
@@ -316,6 +316,27 @@ TEST(RemoteWriteV2, MalformedRequestsAreRefusedWhole) {
   EXPECT_EQ(run.result.message, "unexpected EOF");
   V2Run tag0 = DecodeV2(std::string("\x00\x01", 2));
   EXPECT_EQ(tag0.result.message, "proto: Request: illegal tag 0 (wire type 0)");
+}
+
+TEST(RemoteWriteV2, ADecoderAlternatesBetweenVersions) {
+  RemoteWriteDecoder decoder;
+  Collector seen;
+  const std::string hist =
+      Packed(1, {1, 2}) +
+      LenField(3, VarintField(1, 0) + VarintField(4, 0) +
+                      VarintField(15, static_cast<uint64_t>(kNow)) + VarintField(17, 5));
+  EXPECT_TRUE(
+      decoder.Decode(Symbols(kSymbols) + LenField(5, hist), kNow, seen, Protocol::kV2).ok());
+  prometheus::WriteRequest v1;
+  auto* ts = v1.add_timeseries();
+  auto* l = ts->add_labels();
+  l->set_name("__name__");
+  l->set_value("h");
+  ts->add_histograms()->set_timestamp(kNow);
+  EXPECT_TRUE(decoder.Decode(v1.SerializeAsString(), kNow, seen).ok());
+  ASSERT_EQ(seen.series.size(), 2u);
+  EXPECT_EQ(seen.series[0].histograms.at(0).start_timestamp_ms, 5);
+  EXPECT_EQ(seen.series[1].histograms.at(0).start_timestamp_ms, 0);  // not the last request's
 }
 
 TEST(RemoteWriteV2, SeedsForTheFuzzer) {

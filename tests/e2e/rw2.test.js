@@ -206,20 +206,26 @@ describe('sprout metrics: remote write 2.0', () => {
     });
   }
 
-  it('a symbol reference outside the table: 400 naming it, the good series stored, the counts right', async () => {
+  it('a symbol reference outside the table: 400 naming it, the request refused whole (as Mimir), the counts 0', async () => {
+    // Mimir refuses a request with a bad reference while unmarshalling it (its text: "proto:
+    // Remote Write 2.0 invalid label reference"), so nothing of it is stored, the good series
+    // neither; sprout adds where the reference is.
     const t = s.as('rw2-bad-ref');
     const good = { labels: { __name__: 'rw2_good' }, samples: [[now, 1]] };
     const bad = { labels: { __name__: 'rw2_bad', job: 'x' }, samples: [[now, 2], [now + 1, 3]] };
-    const wire = v2Request([bad, good], { badRef: bad });
+    const wire = v2Request([good, bad], { badRef: bad });
     const res = await push2(t, wire);
     assert.equal(res.status, 400, res.text);
-    // symbols: "", __name__, rw2_bad, job, x, rw2_good → 6; the bad series' last ref is 1000.
+    // symbols: "", __name__, rw2_good, rw2_bad, job, x → 6; the bad series' last ref is 1000.
     assert.equal(res.text,
-      'received a series with an invalid symbol reference, labels_refs[3]: 1000 (the request has 6 symbols) ' +
-      'series: timeseries[0] (err-sprout-rw2-invalid-symbol-reference)\n');
-    assert.deepEqual(written(res), { samples: '1', histograms: '0', exemplars: '0' });
+      'proto: Remote Write 2.0 invalid label reference (timeseries[1].labels_refs[3]: 1000, the request has 6 symbols)\n');
+    assert.deepEqual(written(res), { samples: '0', histograms: '0', exemplars: '0' });
     const [series] = await t.remoteRead([{ start: 0, end: now + 1000, matchers: '{__name__=~"rw2_.+"}' }]);
-    assert.deepEqual(series.map((x) => x.labels), [{ __name__: 'rw2_good' }]);
+    assert.deepEqual(series, []);
+    // The same good series alone is stored.
+    const ok = await push2(t, v2Request([good]));
+    assert.equal(ok.status, 204, ok.text);
+    assert.deepEqual(written(ok), { samples: '1', histograms: '0', exemplars: '0' });
   });
 
   it('a first symbol other than "" refuses the request whole', async () => {
@@ -228,7 +234,7 @@ describe('sprout metrics: remote write 2.0', () => {
       fBytes(5, Buffer.concat([fPacked(1, [1, 2]), fBytes(2, Buffer.concat([fDouble(1, 1), fVarint(2, now)]))]))]);
     const res = await push2(t, wire);
     assert.equal(res.status, 400);
-    assert.equal(res.text, 'invalid remote write 2.0 request: the first symbol must be the empty string, got "x"\n');
+    assert.equal(res.text, 'proto: Remote Write 2.0 symbols must start with empty string (got "x")\n');
     assert.deepEqual(written(res), { samples: '0', histograms: '0', exemplars: '0' });
   });
 

@@ -669,6 +669,74 @@ HistogramProblem ReadHistogram(std::string_view payload, HistogramSample* out,
 
 constexpr std::string_view kMetricName = "__name__";
 
+// Mimir's refusal of a remote write 2.0 reference (its unmarshalling errors, pkg/mimirpb), with
+// where and what in parentheses (Sprout's addition): `what` is e.g. "invalid label reference".
+std::string RefError(std::string_view what, size_t series, std::string_view where, uint64_t value,
+                     size_t symbols) {
+  return absl::StrCat("proto: Remote Write 2.0 ", AV(what), " (timeseries[", series, "].",
+                      AV(where), ": ", value, ", the request has ", symbols, " symbols)");
+}
+
+// Checks every reference of a 2.0 TimeSeries (labels, exemplar labels, help and unit) against a
+// table of `symbols` entries and the pairing of label references. Empty when all are good.
+// `refs` and `exemplar_refs` are scratch (reused: no allocation in the steady state).
+std::string CheckRefsV2(std::string_view ts, size_t series, size_t symbols,
+                        std::vector<uint64_t>* refs_scratch,
+                        std::vector<uint64_t>* exemplar_refs_scratch) {
+  std::vector<uint64_t>& refs = *refs_scratch;
+  refs.clear();
+  auto check_pairs = [&](std::string_view list, std::string_view odd, std::string_view bad,
+                         const std::vector<uint64_t>& r) -> std::string {
+    if (r.size() % 2 != 0) return RefError(odd, series, list, r.size(), symbols);
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (r[i] >= symbols) {
+        return RefError(bad, series, absl::StrCat(AV(list), "[", i, "]"), r[i], symbols);
+      }
+    }
+    return {};
+  };
+  const char* p = ts.data();
+  const char* end = p + ts.size();
+  size_t exemplar = 0;
+  Field f;
+  while (p < end && NextField(&p, end, &f)) {
+    if (f.number == 1 && (f.wire_type == 0 || f.wire_type == 2)) {
+      AppendRefs(f, &refs);
+    } else if (f.number == 4 && f.wire_type == 2) {
+      std::vector<uint64_t>& exemplar_refs = *exemplar_refs_scratch;
+      exemplar_refs.clear();
+      const char* q = f.bytes.data();
+      const char* qend = q + f.bytes.size();
+      Field g;
+      while (q < qend && NextField(&q, qend, &g)) {
+        if (g.number == 1 && (g.wire_type == 0 || g.wire_type == 2)) AppendRefs(g, &exemplar_refs);
+      }
+      std::string e = check_pairs(absl::StrCat("exemplars[", exemplar, "].labels_refs"),
+                                  "odd number of exemplar label references",
+                                  "invalid exemplar label reference", exemplar_refs);
+      if (!e.empty()) return e;
+      ++exemplar;
+    } else if (f.number == 5 && f.wire_type == 2) {
+      const char* q = f.bytes.data();
+      const char* qend = q + f.bytes.size();
+      Field g;
+      while (q < qend && NextField(&q, qend, &g)) {
+        if (g.wire_type != 0 || static_cast<uint32_t>(g.varint) < symbols) continue;
+        if (g.number == 3) {
+          return RefError("invalid help reference", series, "metadata.help_ref",
+                          static_cast<uint32_t>(g.varint), symbols);
+        }
+        if (g.number == 4) {
+          return RefError("invalid unit reference", series, "metadata.unit_ref",
+                          static_cast<uint32_t>(g.varint), symbols);
+        }
+      }
+    }
+  }
+  return check_pairs("labels_refs", "odd number of label references", "invalid label reference",
+                     refs);
+}
+
 }  // namespace
 
 std::string_view RefusalLabel(Refusal reason) {
@@ -725,8 +793,6 @@ std::string_view RefusalLabel(Refusal reason) {
       return "unit_too_long";
     case Refusal::kMetadataInvalidUtf8:
       return "metadata_invalid_utf8";
-    case Refusal::kInvalidSymbolRef:
-      return "invalid_symbol_reference";
     case Refusal::kCount:
       break;
   }
@@ -839,10 +905,22 @@ IngestResult RemoteWriteDecoder::Decode(std::string_view wire, int64_t now_ms,
     if (!symbols_.empty() && !symbols_[0].empty()) {
       result.http_status = 400;
       result.request_refused = true;
-      result.message =
-          "invalid remote write 2.0 request: the first symbol must be the empty string, got ";
+      result.message = "proto: Remote Write 2.0 symbols must start with empty string (got ";
       text::AppendGoQuote(text::TruncateRunes(symbols_[0], 200), &result.message);
+      result.message += ")";
       return result;
+    }
+    // A reference outside the table refuses the request before anything is delivered, as
+    // Mimir's unmarshalling refuses it.
+    for (size_t i = 0; i < series_views_.size(); ++i) {
+      std::string problem =
+          CheckRefsV2(series_views_[i], i, symbols_.size(), &refs_, &exemplar_refs_scratch_);
+      if (!problem.empty()) {
+        result.http_status = 400;
+        result.request_refused = true;
+        result.message = std::move(problem);
+        return result;
+      }
     }
     for (size_t i = 0; i < series_views_.size(); ++i) {
       series_index_ = i;
@@ -965,10 +1043,9 @@ std::string RemoteWriteDecoder::DecodeTimeSeriesV2(std::string_view ts) {
   refs_.clear();
   metadata_v2_ = MetricMetadata{};
   int64_t created = 0;
+  // CheckRefsV2 passed for this series: these never trigger; they keep the reads in bounds.
   auto bad_ref = [&](std::string_view where, uint64_t ref) {
-    return absl::StrCat("received a series with an invalid symbol reference, ", AV(where), ": ",
-                        ref, " (the request has ", symbols_.size(), " symbols) series: timeseries[",
-                        series_index_, "] (err-sprout-rw2-invalid-symbol-reference)");
+    return RefError("invalid reference", series_index_, where, ref, symbols_.size());
   };
 
   const char* p = ts.data();
@@ -1102,14 +1179,7 @@ std::string RemoteWriteDecoder::DecodeTimeSeriesV2(std::string_view ts) {
 
 void RemoteWriteDecoder::HandleTimeSeriesV2(std::string_view ts, int64_t now_ms,
                                             WriteVisitor& visitor, IngestResult* result) {
-  std::string problem = DecodeTimeSeriesV2(ts);
-  if (!problem.empty()) {
-    ++result->series_refused;
-    RecordRefusal(result, Problem{Refusal::kInvalidSymbolRef, std::move(problem)},
-                  static_cast<int64_t>(samples_.size()), static_cast<int64_t>(histogram_count_),
-                  static_cast<int64_t>(exemplars_.size()), 0);
-    return;
-  }
+  if (!DecodeTimeSeriesV2(ts).empty()) return;  // unreachable after CheckRefsV2
   // Metadata is delivered with the series when the sender said anything (a type, help or unit).
   const bool has_metadata =
       metadata_v2_.type != 0 || !metadata_v2_.help.empty() || !metadata_v2_.unit.empty();

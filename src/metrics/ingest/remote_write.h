@@ -183,7 +183,6 @@ enum class Refusal : uint8_t {
   kMetadataMetricNameTooLong,            // metric_name_too_long
   kMetadataUnitTooLong,                  // unit_too_long
   kMetadataInvalidUtf8,                  // Sprout's: a metadata string not valid UTF-8
-  kInvalidSymbolRef,                     // Sprout's: RW 2.0 reference outside the symbol table
   kCount,
 };
 constexpr size_t kRefusalCount = static_cast<size_t>(Refusal::kCount);
@@ -278,7 +277,8 @@ class RemoteWriteDecoder {
   std::vector<std::string_view> metadata_views_;
   std::vector<std::string_view> symbols_;  // remote write 2.0's symbol table
   std::vector<uint64_t> refs_;
-  std::vector<int64_t> histogram_starts_;  // v2: each histogram's start_timestamp (field 17)
+  std::vector<uint64_t> exemplar_refs_scratch_;  // v2: an exemplar's references, when checked
+  std::vector<int64_t> histogram_starts_;        // v2: each histogram's start_timestamp (field 17)
   MetricMetadata metadata_v2_;
   size_t series_index_ = 0;  // v2: the series' index in the request, for messages
 };

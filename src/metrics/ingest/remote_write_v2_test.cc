@@ -190,36 +190,46 @@ TEST(RemoteWriteV2, StartTimestampsInBothLayouts) {
   EXPECT_EQ(run.seen.series[2].histograms[0].start_timestamp_ms, kNow - 5000);
 }
 
-TEST(RemoteWriteV2, ABadReferenceRefusesItsSeriesAndKeepsTheOthers) {
+TEST(RemoteWriteV2, ABadReferenceRefusesTheRequestAsMimirDoes) {
+  // Mimir's unmarshalling refuses the whole request (pkg/mimirpb: "proto: Remote Write 2.0
+  // invalid label reference", ...): nothing is delivered, the good series neither.
   const std::string good = Packed(1, {1, 2}) + LenField(2, SampleMsg(1, kNow));
   const std::string bad = Packed(1, {1, 99}) + LenField(2, SampleMsg(1, kNow));
   V2Run run = DecodeV2(Symbols(kSymbols) + LenField(5, good) + LenField(5, bad));
   EXPECT_EQ(run.result.http_status, 400);
-  EXPECT_FALSE(run.result.request_refused);
+  EXPECT_TRUE(run.result.request_refused);
   EXPECT_EQ(run.result.message,
-            "received a series with an invalid symbol reference, labels_refs[1]: 99 (the request "
-            "has 10 symbols) series: timeseries[1] (err-sprout-rw2-invalid-symbol-reference)");
-  EXPECT_EQ(run.result.series_accepted, 1);
-  EXPECT_EQ(run.result.series_refused, 1);
-  EXPECT_EQ(run.result.samples_refused[static_cast<size_t>(Refusal::kInvalidSymbolRef)], 1);
-  EXPECT_EQ(RefusalLabel(Refusal::kInvalidSymbolRef), "invalid_symbol_reference");
-  ASSERT_EQ(run.seen.series.size(), 1u);
+            "proto: Remote Write 2.0 invalid label reference (timeseries[1].labels_refs[1]: 99, "
+            "the request has 10 symbols)");
+  EXPECT_EQ(run.result.series_accepted + run.result.series_refused, 0);
+  EXPECT_TRUE(run.seen.series.empty());
 
   // An odd number of references, an exemplar's or the metadata's bad reference: the same.
   V2Run odd = DecodeV2(Symbols(kSymbols) +
                        LenField(5, Packed(1, {1, 2, 3}) + LenField(2, SampleMsg(1, kNow))));
-  EXPECT_EQ(odd.result.series_refused, 1);
-  EXPECT_NE(odd.result.message.find("labels_refs has an odd length: 3"), std::string::npos)
-      << odd.result.message;
+  EXPECT_EQ(odd.result.message,
+            "proto: Remote Write 2.0 odd number of label references (timeseries[0].labels_refs: "
+            "3, the request has 10 symbols)");
   V2Run ex = DecodeV2(
       Symbols(kSymbols) +
       LenField(5, good + LenField(4, Packed(1, {7, 50}) + Fixed64Field(2, 1) + VarintField(3, 5))));
-  EXPECT_NE(ex.result.message.find("exemplars[0].labels_refs[1]: 50"), std::string::npos)
-      << ex.result.message;
-  V2Run md = DecodeV2(Symbols(kSymbols) + LenField(5, good + LenField(5, VarintField(4, 10))));
-  EXPECT_NE(md.result.message.find("metadata.unit_ref: 10"), std::string::npos)
-      << md.result.message;
-  EXPECT_TRUE(md.seen.series.empty());
+  EXPECT_EQ(ex.result.message,
+            "proto: Remote Write 2.0 invalid exemplar label reference "
+            "(timeseries[0].exemplars[0].labels_refs[1]: 50, the request has 10 symbols)");
+  V2Run oddex = DecodeV2(Symbols(kSymbols) +
+                         LenField(5, good + LenField(4, Packed(1, {7}) + Fixed64Field(2, 1))));
+  EXPECT_NE(oddex.result.message.find("odd number of exemplar label references"),
+            std::string::npos);
+  V2Run help = DecodeV2(Symbols(kSymbols) + LenField(5, good + LenField(5, VarintField(3, 10))));
+  EXPECT_EQ(help.result.message,
+            "proto: Remote Write 2.0 invalid help reference (timeseries[0].metadata.help_ref: 10, "
+            "the request has 10 symbols)");
+  V2Run unit = DecodeV2(Symbols(kSymbols) + LenField(5, good + LenField(5, VarintField(4, 10))));
+  EXPECT_NE(unit.result.message.find("invalid unit reference"), std::string::npos);
+  EXPECT_TRUE(unit.seen.series.empty());
+  // No symbols at all: every reference is outside the table.
+  V2Run none = DecodeV2(LenField(5, good));
+  EXPECT_TRUE(none.result.request_refused);
 }
 
 TEST(RemoteWriteV2, TheFirstSymbolMustBeEmpty) {
@@ -228,8 +238,7 @@ TEST(RemoteWriteV2, TheFirstSymbolMustBeEmpty) {
   EXPECT_EQ(run.result.http_status, 400);
   EXPECT_TRUE(run.result.request_refused);
   EXPECT_EQ(run.result.message,
-            "invalid remote write 2.0 request: the first symbol must be the empty string, got "
-            "\"x\"");
+            "proto: Remote Write 2.0 symbols must start with empty string (got \"x\")");
   EXPECT_TRUE(run.seen.series.empty());
 }
 

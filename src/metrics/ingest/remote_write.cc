@@ -677,44 +677,61 @@ std::string RefError(std::string_view what, size_t series, std::string_view wher
                       AV(where), ": ", value, ", the request has ", symbols, " symbols)");
 }
 
-// Checks every reference of a 2.0 TimeSeries (labels, exemplar labels, help and unit) against a
-// table of `symbols` entries and the pairing of label references. Empty when all are good.
-// `refs` and `exemplar_refs` are scratch (reused: no allocation in the steady state).
-std::string CheckRefsV2(std::string_view ts, size_t series, size_t symbols,
-                        std::vector<uint64_t>* refs_scratch,
-                        std::vector<uint64_t>* exemplar_refs_scratch) {
-  std::vector<uint64_t>& refs = *refs_scratch;
-  refs.clear();
-  auto check_pairs = [&](std::string_view list, std::string_view odd, std::string_view bad,
-                         const std::vector<uint64_t>& r) -> std::string {
-    if (r.size() % 2 != 0) return RefError(odd, series, list, r.size(), symbols);
-    for (size_t i = 0; i < r.size(); ++i) {
-      if (r[i] >= symbols) {
-        return RefError(bad, series, absl::StrCat(AV(list), "[", i, "]"), r[i], symbols);
+// A list of references (one or more fields: single values or packed runs) checked as it is read,
+// without storing it: how many, and the first one outside the table.
+struct RefList {
+  size_t count = 0;
+  size_t bad_index = SIZE_MAX;
+  uint64_t bad_value = 0;
+  void Add(const Field& f, size_t symbols) {
+    auto one = [&](uint64_t v) {
+      const uint32_t ref = static_cast<uint32_t>(v);  // protobuf keeps a uint32's low bits
+      if (ref >= symbols && bad_index == SIZE_MAX) {
+        bad_index = count;
+        bad_value = ref;
       }
+      ++count;
+    };
+    if (f.wire_type == 0) return one(f.varint);
+    const char* p = f.bytes.data();
+    const char* end = p + f.bytes.size();
+    uint64_t v;
+    while (p < end && ReadVarint(&p, end, &v)) one(v);
+  }
+};
+
+// Checks every reference of a 2.0 TimeSeries (labels, exemplar labels, help and unit) against a
+// table of `symbols` entries, and that label references come in pairs. Empty when all are good.
+std::string CheckRefsV2(std::string_view ts, size_t series, size_t symbols) {
+  auto check = [&](const RefList& r, std::string_view list, std::string_view odd,
+                   std::string_view bad) -> std::string {
+    if (r.count % 2 != 0) return RefError(odd, series, list, r.count, symbols);
+    if (r.bad_index != SIZE_MAX) {
+      return RefError(bad, series, absl::StrCat(AV(list), "[", r.bad_index, "]"), r.bad_value,
+                      symbols);
     }
     return {};
   };
+  RefList labels;
   const char* p = ts.data();
   const char* end = p + ts.size();
   size_t exemplar = 0;
   Field f;
   while (p < end && NextField(&p, end, &f)) {
     if (f.number == 1 && (f.wire_type == 0 || f.wire_type == 2)) {
-      AppendRefs(f, &refs);
+      labels.Add(f, symbols);
     } else if (f.number == 4 && f.wire_type == 2) {
-      std::vector<uint64_t>& exemplar_refs = *exemplar_refs_scratch;
-      exemplar_refs.clear();
+      RefList refs;
       const char* q = f.bytes.data();
       const char* qend = q + f.bytes.size();
       Field g;
       while (q < qend && NextField(&q, qend, &g)) {
-        if (g.number == 1 && (g.wire_type == 0 || g.wire_type == 2)) AppendRefs(g, &exemplar_refs);
+        if (g.number == 1 && (g.wire_type == 0 || g.wire_type == 2)) refs.Add(g, symbols);
       }
-      std::string e = check_pairs(absl::StrCat("exemplars[", exemplar, "].labels_refs"),
-                                  "odd number of exemplar label references",
-                                  "invalid exemplar label reference", exemplar_refs);
-      if (!e.empty()) return e;
+      if (refs.count % 2 != 0 || refs.bad_index != SIZE_MAX) {
+        return check(refs, absl::StrCat("exemplars[", exemplar, "].labels_refs"),
+                     "odd number of exemplar label references", "invalid exemplar label reference");
+      }
       ++exemplar;
     } else if (f.number == 5 && f.wire_type == 2) {
       const char* q = f.bytes.data();
@@ -733,8 +750,7 @@ std::string CheckRefsV2(std::string_view ts, size_t series, size_t symbols,
       }
     }
   }
-  return check_pairs("labels_refs", "odd number of label references", "invalid label reference",
-                     refs);
+  return check(labels, "labels_refs", "odd number of label references", "invalid label reference");
 }
 
 }  // namespace
@@ -913,8 +929,7 @@ IngestResult RemoteWriteDecoder::Decode(std::string_view wire, int64_t now_ms,
     // A reference outside the table refuses the request before anything is delivered, as
     // Mimir's unmarshalling refuses it.
     for (size_t i = 0; i < series_views_.size(); ++i) {
-      std::string problem =
-          CheckRefsV2(series_views_[i], i, symbols_.size(), &refs_, &exemplar_refs_scratch_);
+      std::string problem = CheckRefsV2(series_views_[i], i, symbols_.size());
       if (!problem.empty()) {
         result.http_status = 400;
         result.request_refused = true;

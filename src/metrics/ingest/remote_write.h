@@ -277,8 +277,7 @@ class RemoteWriteDecoder {
   std::vector<std::string_view> metadata_views_;
   std::vector<std::string_view> symbols_;  // remote write 2.0's symbol table
   std::vector<uint64_t> refs_;
-  std::vector<uint64_t> exemplar_refs_scratch_;  // v2: an exemplar's references, when checked
-  std::vector<int64_t> histogram_starts_;        // v2: each histogram's start_timestamp (field 17)
+  std::vector<int64_t> histogram_starts_;  // v2: each histogram's start_timestamp (field 17)
   MetricMetadata metadata_v2_;
   size_t series_index_ = 0;  // v2: the series' index in the request, for messages
 };

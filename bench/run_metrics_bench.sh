@@ -23,7 +23,9 @@
 #        PROMETHEUS_BIN, VICTORIA_METRICS_BIN, SPROUT_BIN ($BUILD/bin/sprout),
 #        FLUSH_SPROUT (a shell command; $SPROUT_URL and $SPROUT_DATA are set), SPROUT_ARGS
 #        (extra arguments to `sprout metrics`), SETTLE_MAX (30 s), KEEP_DATA (a dir to copy each run's data dir into),
-#        RESULTS (a file for the per-run TSV; default in the temporary dir)
+#        RESULTS (a file for the per-run TSV; default in the temporary dir),
+#        PROTOCOL (v1; v2 sends the same stream as remote write 2.0 — sprout only: Debian's
+#        Prometheus 2.42 and VictoriaMetrics 1.79 predate 2.0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -46,6 +48,14 @@ SPROUT_BIN=${SPROUT_BIN:-$BIN/sprout}
 FLUSH_SPROUT=${FLUSH_SPROUT:-'curl -fsS -X POST "$SPROUT_URL/ingester/flush?wait=true"'}
 RESULTS=${RESULTS:-$WORK/results.tsv}
 LOADGEN=$BIN/sprout-rw-loadgen
+PROTOCOL=${PROTOCOL:-v1}
+case $PROTOCOL in
+  v1) ;;
+  v2) for t in $TARGETS; do
+        [ "$t" = sprout ] || { echo "PROTOCOL=v2: $t does not receive remote write 2.0 (Debian's packages predate it); use TARGETS=sprout" >&2; exit 1; }
+      done ;;
+  *) echo "PROTOCOL must be v1 or v2" >&2; exit 1 ;;
+esac
 
 # ---- preflight: refuse clearly when a peer or the generator is missing ----------------------
 [ -x "$LOADGEN" ] || { echo "missing $LOADGEN: cmake --build $BUILD --target sprout-rw-loadgen" >&2; exit 1; }
@@ -185,7 +195,7 @@ run_target() {
   c0=$(cpu_ticks "$SERVER"); read -r b0 s0 < <(machine_ticks); w0=$(date +%s.%N)
   local load_avg; load_avg=$(cut -d' ' -f1 /proc/loadavg)
   taskset -c "$CPU_LOAD" "$LOADGEN" --url "$WRITE_URL" --series "$SERIES" --scrapes "$SCRAPES" \
-    --concurrency "$CONCURRENCY" --batch "$BATCH" --seed "$SEED" --start-ms "$START_MS" --server-pid "$SERVER" \
+    --concurrency "$CONCURRENCY" --batch "$BATCH" --seed "$SEED" --start-ms "$START_MS" --server-pid "$SERVER" --protocol "$PROTOCOL" \
     >"$dir/loadgen.json" 2>"$dir/loadgen.err"
   local out; out=$(cat "$dir/loadgen.json")
   # Settling: work the server does after its answers (buffers, merges): until its CPU over 1 s

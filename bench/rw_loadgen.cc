@@ -22,6 +22,11 @@
 // --series S --interval 1 is a steady S samples/s (bench/run_all_load.sh); the waits are not in
 // the timed windows.
 //
+// --protocol v2 sends the same stream as remote write 2.0 (io.prometheus.write.v2.Request: a
+// symbol table per request, labels as references; Content-Type
+// application/x-protobuf;proto=io.prometheus.write.v2.Request, X-Prometheus-Remote-Write-Version
+// 2.0.0).
+//
 // Output: one JSON object on stdout (requests, failed requests by status, samples, elapsed,
 // samples/s, first scrape vs later scrapes, each scrape). Exit status 0 even when requests
 // failed (the JSON says so); 2 on bad flags.
@@ -118,6 +123,7 @@ int main(int argc, char** argv) {
   int print_series = 0;
   double timeout_s = 120;
   bool realtime = false;
+  std::string protocol = "v1";
   app.add_option("--url", url, "remote-write endpoint, e.g. http://127.0.0.1:9090/api/v1/write")
       ->required();
   app.add_option("--series", series_count, "series in the stream")->capture_default_str();
@@ -141,7 +147,11 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", timeout_s, "seconds per request")->capture_default_str();
   app.add_flag("--realtime", realtime,
                "send scrape k when the wall clock reaches its sample time (a live stream)");
+  app.add_option("--protocol", protocol, "v1 (prometheus.WriteRequest) or v2 (remote write 2.0)")
+      ->check(CLI::IsMember({"v1", "v2"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  const bool v2 = protocol == "v2";
   if (series_count <= 0 || scrapes <= 0 || batch <= 0 || concurrency <= 0 || interval_s <= 0) {
     std::fprintf(stderr, "--series, --scrapes, --batch, --concurrency, --interval must be > 0\n");
     return 2;
@@ -189,7 +199,9 @@ int main(int argc, char** argv) {
     out->assign(concurrency, {});
     for (int s = 0; s < concurrency; ++s) {
       for (const auto& indices : shard_requests[s]) {
-        std::string raw = bench::BuildWriteRequest(set, indices, scrape, start_ms, interval_ms);
+        std::string raw =
+            v2 ? bench::BuildWriteRequestV2(set, indices, scrape, start_ms, interval_ms)
+               : bench::BuildWriteRequest(set, indices, scrape, start_ms, interval_ms);
         auto compressed = net::Compress(net::Codec::kSnappy, raw);
         if (!compressed.ok()) {
           std::fprintf(stderr, "snappy: %s\n", std::string(compressed.status().message()).c_str());
@@ -224,8 +236,9 @@ int main(int argc, char** argv) {
   }
   std::vector<std::pair<std::string, std::string>> headers = {
       {"Content-Encoding", "snappy"},
-      {"Content-Type", "application/x-protobuf"},
-      {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
+      {"Content-Type", v2 ? "application/x-protobuf;proto=io.prometheus.write.v2.Request"
+                          : "application/x-protobuf"},
+      {"X-Prometheus-Remote-Write-Version", v2 ? "2.0.0" : "0.1.0"}};
   if (!tenant.empty()) headers.emplace_back("X-Scope-OrgID", tenant);
 
   std::atomic<int64_t> requests{0}, failed{0}, samples_sent{0}, samples_acked{0};

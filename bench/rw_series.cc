@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "prometheus/remote.pb.h"
 
@@ -917,6 +920,56 @@ std::string BuildWriteRequest(const NodeExporterSeries& set, const std::vector<u
     PutVarint(&out, sample.size());
     out.append(sample);
   }
+  return out;
+}
+
+std::string BuildWriteRequestV2(const NodeExporterSeries& set, const std::vector<uint32_t>& indices,
+                                int scrape, int64_t start_ms, int64_t interval_ms) {
+  // The symbol table of this request, as a 2.0 sender builds it: every distinct string once,
+  // "" first.
+  std::unordered_map<std::string_view, uint32_t> refs;
+  std::vector<std::string_view> symbols = {""};
+  refs.emplace("", 0);
+  auto ref = [&](std::string_view s) {
+    auto [it, added] = refs.emplace(s, static_cast<uint32_t>(symbols.size()));
+    if (added) symbols.push_back(s);
+    return it->second;
+  };
+  std::string series_bytes, packed, sample, ts;
+  for (uint32_t i : indices) {
+    packed.clear();
+    for (const auto& [name, value] : set.series(i).labels) {
+      PutVarint(&packed, ref(name));
+      PutVarint(&packed, ref(value));
+    }
+    // Sample: value (1, fixed64), timestamp (2, varint).
+    sample.clear();
+    sample.push_back(0x09);
+    const double v = set.value(i);
+    char bits[8];
+    std::memcpy(bits, &v, 8);
+    sample.append(bits, 8);
+    sample.push_back(0x10);
+    PutVarint(&sample, static_cast<uint64_t>(set.TimestampMs(i, scrape, start_ms, interval_ms)));
+    // TimeSeries: labels_refs (1, packed), one sample (2).
+    ts.clear();
+    ts.push_back(0x0a);
+    PutVarint(&ts, packed.size());
+    ts.append(packed);
+    ts.push_back(0x12);
+    PutVarint(&ts, sample.size());
+    ts.append(sample);
+    series_bytes.push_back(0x2a);  // Request.timeseries (5)
+    PutVarint(&series_bytes, ts.size());
+    series_bytes.append(ts);
+  }
+  std::string out;
+  for (std::string_view s : symbols) {
+    out.push_back(0x22);  // Request.symbols (4)
+    PutVarint(&out, s.size());
+    out.append(s);
+  }
+  out.append(series_bytes);
   return out;
 }
 

@@ -70,6 +70,11 @@ class NodeExporterSeries {
 std::string BuildWriteRequest(const NodeExporterSeries& set, const std::vector<uint32_t>& indices,
                               int scrape, int64_t start_ms, int64_t interval_ms);
 
+// The same as an io.prometheus.write.v2.Request (remote write 2.0): a symbol table of the
+// request's strings, each series' labels as references into it.
+std::string BuildWriteRequestV2(const NodeExporterSeries& set, const std::vector<uint32_t>& indices,
+                                int scrape, int64_t start_ms, int64_t interval_ms);
+
 // The shard (connection) a series is sent on: a hash of its label bytes, so a series always
 // goes to the same shard whatever the series count.
 int ShardOf(const Series& series, int shards);

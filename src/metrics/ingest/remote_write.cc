@@ -32,10 +32,20 @@ enum class Msg : uint8_t {
   kHistogram,
   kBucketSpan,
   kMetadata,
+  // io.prometheus.write.v2 (remote write 2.0); BucketSpan is shared.
+  kV2Request,
+  kV2TimeSeries,
+  kV2Sample,
+  kV2Exemplar,
+  kV2Metadata,
+  kV2Histogram,
 };
+constexpr int kMsgCount = 14;
 
-constexpr const char* kMsgNames[] = {"WriteRequest", "TimeSeries", "Label",      "Sample",
-                                     "Exemplar",     "Histogram",  "BucketSpan", "MetricMetadata"};
+// The Go type names gogo's errors use (writev2's types are Request, TimeSeries, ...).
+constexpr const char* kMsgNames[kMsgCount] = {
+    "WriteRequest",   "TimeSeries", "Label",      "Sample", "Exemplar", "Histogram", "BucketSpan",
+    "MetricMetadata", "Request",    "TimeSeries", "Sample", "Exemplar", "Metadata",  "Histogram"};
 
 enum class Kind : uint8_t {
   kNone,
@@ -52,7 +62,7 @@ struct FieldKind {
   Msg msg = Msg::kWriteRequest;
 };
 
-constexpr uint32_t kMaxField = 16;
+constexpr uint32_t kMaxField = 18;
 
 constexpr FieldKind FieldOf(Msg msg, uint32_t number) {
   using K = Kind;
@@ -111,17 +121,46 @@ constexpr FieldKind FieldOf(Msg msg, uint32_t number) {
       if (number == 1) return {K::kVarint};
       if (number == 2 || number == 4 || number == 5) return {K::kBytes};
       return {};
+    // Remote write 2.0 (io.prometheus.write.v2, spec 2.0-rc.4 and its earlier layout).
+    case Msg::kV2Request:
+      if (number == 4) return {K::kBytes};  // symbols
+      if (number == 5) return {K::kMessage, Msg::kV2TimeSeries};
+      return {};
+    case Msg::kV2TimeSeries:
+      if (number == 1) return {K::kRepeatedVarint};  // labels_refs
+      if (number == 2) return {K::kMessage, Msg::kV2Sample};
+      if (number == 3) return {K::kMessage, Msg::kV2Histogram};
+      if (number == 4) return {K::kMessage, Msg::kV2Exemplar};
+      if (number == 5) return {K::kMessage, Msg::kV2Metadata};
+      if (number == 6) return {K::kVarint};  // created_timestamp (Prometheus 3.0–3.7)
+      return {};
+    case Msg::kV2Sample:
+      if (number == 1) return {K::kFixed64};
+      if (number == 2 || number == 3) return {K::kVarint};  // timestamp, start_timestamp
+      return {};
+    case Msg::kV2Exemplar:
+      if (number == 1) return {K::kRepeatedVarint};
+      if (number == 2) return {K::kFixed64};
+      if (number == 3) return {K::kVarint};
+      return {};
+    case Msg::kV2Metadata:
+      if (number == 1 || number == 3 || number == 4) return {K::kVarint};
+      return {};
+    case Msg::kV2Histogram:
+      if (number == 16) return {K::kRepeatedFixed64};  // custom_values
+      if (number == 17) return {K::kVarint};           // start_timestamp
+      return FieldOf(Msg::kHistogram, number);
   }
   return {};
 }
 
 struct FieldTable {
-  FieldKind fields[8][kMaxField];
+  FieldKind fields[kMsgCount][kMaxField];
 };
 
 constexpr FieldTable MakeTable() {
   FieldTable t{};
-  for (int m = 0; m < 8; ++m) {
+  for (int m = 0; m < kMsgCount; ++m) {
     for (uint32_t n = 0; n < kMaxField; ++n) t.fields[m][n] = FieldOf(static_cast<Msg>(m), n);
   }
   return t;
@@ -179,6 +218,7 @@ class Scanner {
   std::string error;
   std::vector<std::string_view>* series = nullptr;    // TimeSeries payloads of the root
   std::vector<std::string_view>* metadata = nullptr;  // MetricMetadata payloads of the root
+  std::vector<std::string_view>* symbols = nullptr;   // v2: the root's symbols
 
   bool Message(Msg msg, const char* p, const char* end, int depth) {
     while (p < end) {
@@ -218,8 +258,15 @@ class Scanner {
             if (sub == Msg::kLabel && FastLabel(value, size, &ignored)) continue;
             if (depth + 1 > kMaxDepth) return Fail("proto: exceeded maximum recursion depth");
             if (!Message(sub, value, p, depth + 1)) return false;
-            if (depth == 0 && number == 1) series->emplace_back(value, size);
-            if (depth == 0 && number == 3) metadata->emplace_back(value, size);
+            if (depth == 0) {
+              if (msg == Msg::kV2Request || number == 1) {
+                series->emplace_back(value, size);
+              } else {
+                metadata->emplace_back(value, size);
+              }
+            }
+          } else if (kind == Kind::kBytes && depth == 0 && msg == Msg::kV2Request) {
+            symbols->emplace_back(value, size);
           } else if (kind == Kind::kRepeatedFixed64) {
             if (size % 8 != 0) return Fail("unexpected EOF");
           } else if (kind == Kind::kRepeatedVarint) {
@@ -416,6 +463,54 @@ void AppendVarints(const Field& f, std::vector<int64_t>* out) {
   while (p < end && ReadVarint(&p, end, &v)) out->push_back(ZigZag64(v));
 }
 
+// Appends the values of a repeated uint32 field (one value, or a packed run), as protobuf reads
+// them: a longer varint keeps its low 32 bits.
+void AppendRefs(const Field& f, std::vector<uint64_t>* out) {
+  if (f.wire_type == 0) {
+    out->push_back(static_cast<uint32_t>(f.varint));
+    return;
+  }
+  const char* p = f.bytes.data();
+  const char* end = p + f.bytes.size();
+  uint64_t v;
+  while (p < end && ReadVarint(&p, end, &v)) out->push_back(static_cast<uint32_t>(v));
+}
+
+// Appends a Label field (remote write 1.0's encoding) to `out`: tag, length, then name (field 1)
+// and value (field 2), each left out when empty as gogo's marshalling does.
+void AppendVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+void AppendLabelField(std::string_view name, std::string_view value, std::string* out) {
+  size_t size = 0;
+  if (!name.empty()) size += 1 + VarintSize(name.size()) + name.size();
+  if (!value.empty()) size += 1 + VarintSize(value.size()) + value.size();
+  out->push_back(0x0a);
+  AppendVarint(size, out);
+  if (!name.empty()) {
+    out->push_back(0x0a);
+    AppendVarint(name.size(), out);
+    out->append(name);
+  }
+  if (!value.empty()) {
+    out->push_back(0x12);
+    AppendVarint(value.size(), out);
+    out->append(value);
+  }
+}
+
 void AppendDoubles(const Field& f, std::vector<double>* out) {
   if (f.wire_type == 1) {
     out->push_back(std::bit_cast<double>(f.varint));
@@ -574,6 +669,90 @@ HistogramProblem ReadHistogram(std::string_view payload, HistogramSample* out,
 
 constexpr std::string_view kMetricName = "__name__";
 
+// Mimir's refusal of a remote write 2.0 reference (its unmarshalling errors, pkg/mimirpb), with
+// where and what in parentheses (Sprout's addition): `what` is e.g. "invalid label reference".
+std::string RefError(std::string_view what, size_t series, std::string_view where, uint64_t value,
+                     size_t symbols) {
+  return absl::StrCat("proto: Remote Write 2.0 ", AV(what), " (timeseries[", series, "].",
+                      AV(where), ": ", value, ", the request has ", symbols, " symbols)");
+}
+
+// A list of references (one or more fields: single values or packed runs) checked as it is read,
+// without storing it: how many, and the first one outside the table.
+struct RefList {
+  size_t count = 0;
+  size_t bad_index = SIZE_MAX;
+  uint64_t bad_value = 0;
+  void Add(const Field& f, size_t symbols) {
+    auto one = [&](uint64_t v) {
+      const uint32_t ref = static_cast<uint32_t>(v);  // protobuf keeps a uint32's low bits
+      if (ref >= symbols && bad_index == SIZE_MAX) {
+        bad_index = count;
+        bad_value = ref;
+      }
+      ++count;
+    };
+    if (f.wire_type == 0) return one(f.varint);
+    const char* p = f.bytes.data();
+    const char* end = p + f.bytes.size();
+    uint64_t v;
+    while (p < end && ReadVarint(&p, end, &v)) one(v);
+  }
+};
+
+// Checks every reference of a 2.0 TimeSeries (labels, exemplar labels, help and unit) against a
+// table of `symbols` entries, and that label references come in pairs. Empty when all are good.
+std::string CheckRefsV2(std::string_view ts, size_t series, size_t symbols) {
+  auto check = [&](const RefList& r, std::string_view list, std::string_view odd,
+                   std::string_view bad) -> std::string {
+    if (r.count % 2 != 0) return RefError(odd, series, list, r.count, symbols);
+    if (r.bad_index != SIZE_MAX) {
+      return RefError(bad, series, absl::StrCat(AV(list), "[", r.bad_index, "]"), r.bad_value,
+                      symbols);
+    }
+    return {};
+  };
+  RefList labels;
+  const char* p = ts.data();
+  const char* end = p + ts.size();
+  size_t exemplar = 0;
+  Field f;
+  while (p < end && NextField(&p, end, &f)) {
+    if (f.number == 1 && (f.wire_type == 0 || f.wire_type == 2)) {
+      labels.Add(f, symbols);
+    } else if (f.number == 4 && f.wire_type == 2) {
+      RefList refs;
+      const char* q = f.bytes.data();
+      const char* qend = q + f.bytes.size();
+      Field g;
+      while (q < qend && NextField(&q, qend, &g)) {
+        if (g.number == 1 && (g.wire_type == 0 || g.wire_type == 2)) refs.Add(g, symbols);
+      }
+      if (refs.count % 2 != 0 || refs.bad_index != SIZE_MAX) {
+        return check(refs, absl::StrCat("exemplars[", exemplar, "].labels_refs"),
+                     "odd number of exemplar label references", "invalid exemplar label reference");
+      }
+      ++exemplar;
+    } else if (f.number == 5 && f.wire_type == 2) {
+      const char* q = f.bytes.data();
+      const char* qend = q + f.bytes.size();
+      Field g;
+      while (q < qend && NextField(&q, qend, &g)) {
+        if (g.wire_type != 0 || static_cast<uint32_t>(g.varint) < symbols) continue;
+        if (g.number == 3) {
+          return RefError("invalid help reference", series, "metadata.help_ref",
+                          static_cast<uint32_t>(g.varint), symbols);
+        }
+        if (g.number == 4) {
+          return RefError("invalid unit reference", series, "metadata.unit_ref",
+                          static_cast<uint32_t>(g.varint), symbols);
+        }
+      }
+    }
+  }
+  return check(labels, "labels_refs", "odd number of label references", "invalid label reference");
+}
+
 }  // namespace
 
 std::string_view RefusalLabel(Refusal reason) {
@@ -684,7 +863,7 @@ std::string MessageSizeLimitMessage(size_t size, std::string_view kind, size_t l
 }
 
 IngestResult RemoteWriteDecoder::DecodeSnappy(std::string_view body, int64_t now_ms,
-                                              WriteVisitor& visitor) {
+                                              WriteVisitor& visitor, Protocol protocol) {
   IngestResult result;
   auto refuse = [&](std::string message) {
     result.http_status = 400;
@@ -705,11 +884,11 @@ IngestResult RemoteWriteDecoder::DecodeSnappy(std::string_view body, int64_t now
     return refuse(absl::StrCat("decompress snappy: ", decoded.status().message()));
   }
   body_ = *std::move(decoded);
-  return Decode(body_, now_ms, visitor);
+  return Decode(body_, now_ms, visitor, protocol);
 }
 
 IngestResult RemoteWriteDecoder::Decode(std::string_view wire, int64_t now_ms,
-                                        WriteVisitor& visitor) {
+                                        WriteVisitor& visitor, Protocol protocol) {
   IngestResult result;
   if (wire.size() > limits_.max_recv_msg_size) {
     result.http_status = 400;
@@ -723,14 +902,45 @@ IngestResult RemoteWriteDecoder::Decode(std::string_view wire, int64_t now_ms,
   }
   series_views_.clear();
   metadata_views_.clear();
+  symbols_.clear();
   Scanner scanner;
   scanner.series = &series_views_;
   scanner.metadata = &metadata_views_;
+  scanner.symbols = &symbols_;
+  const Msg root = protocol == Protocol::kV2 ? Msg::kV2Request : Msg::kWriteRequest;
   if (wire.size() > 0x7fffffffu ||
-      !scanner.Message(Msg::kWriteRequest, wire.data(), wire.data() + wire.size(), 0)) {
+      !scanner.Message(root, wire.data(), wire.data() + wire.size(), 0)) {
     result.http_status = 400;
     result.request_refused = true;
     result.message = scanner.error.empty() ? "proto: message too large" : scanner.error;
+    return result;
+  }
+  if (protocol == Protocol::kV2) {
+    // The spec: "symbols array MUST start with empty string". A request without symbols holds
+    // no reference that could resolve; its series are refused one by one below.
+    if (!symbols_.empty() && !symbols_[0].empty()) {
+      result.http_status = 400;
+      result.request_refused = true;
+      result.message = "proto: Remote Write 2.0 symbols must start with empty string (got ";
+      text::AppendGoQuote(text::TruncateRunes(symbols_[0], 200), &result.message);
+      result.message += ")";
+      return result;
+    }
+    // A reference outside the table refuses the request before anything is delivered, as
+    // Mimir's unmarshalling refuses it.
+    for (size_t i = 0; i < series_views_.size(); ++i) {
+      std::string problem = CheckRefsV2(series_views_[i], i, symbols_.size());
+      if (!problem.empty()) {
+        result.http_status = 400;
+        result.request_refused = true;
+        result.message = std::move(problem);
+        return result;
+      }
+    }
+    for (size_t i = 0; i < series_views_.size(); ++i) {
+      series_index_ = i;
+      HandleTimeSeriesV2(series_views_[i], now_ms, visitor, &result);
+    }
     return result;
   }
   for (std::string_view ts : series_views_) HandleTimeSeries(ts, now_ms, visitor, &result);
@@ -740,6 +950,7 @@ IngestResult RemoteWriteDecoder::Decode(std::string_view wire, int64_t now_ms,
 
 // Fills label_bytes_, samples_, exemplars_ (labels in exemplar_labels_) and histograms_.
 bool RemoteWriteDecoder::DecodeTimeSeries(std::string_view ts) {
+  histogram_starts_.clear();  // 1.0 has no start timestamps
   samples_.clear();
   exemplars_.clear();
   exemplar_labels_.clear();
@@ -827,6 +1038,171 @@ bool RemoteWriteDecoder::DecodeTimeSeries(std::string_view ts) {
 void RemoteWriteDecoder::HandleTimeSeries(std::string_view ts, int64_t now_ms,
                                           WriteVisitor& visitor, IngestResult* result) {
   if (!DecodeTimeSeries(ts)) return;  // unreachable after a clean scan
+  ValidateAndDeliver(now_ms, visitor, result, nullptr);
+}
+
+bool RemoteWriteDecoder::Symbol(uint64_t ref, std::string_view* out) const {
+  if (ref >= symbols_.size()) return false;
+  *out = symbols_[ref];
+  return true;
+}
+
+std::string RemoteWriteDecoder::DecodeTimeSeriesV2(std::string_view ts) {
+  samples_.clear();
+  exemplars_.clear();
+  exemplar_labels_.clear();
+  exemplar_ranges_.clear();
+  histogram_count_ = 0;
+  histogram_starts_.clear();
+  label_copy_.clear();
+  refs_.clear();
+  metadata_v2_ = MetricMetadata{};
+  int64_t created = 0;
+  // CheckRefsV2 passed for this series: these never trigger; they keep the reads in bounds.
+  auto bad_ref = [&](std::string_view where, uint64_t ref) {
+    return RefError("invalid reference", series_index_, where, ref, symbols_.size());
+  };
+
+  const char* p = ts.data();
+  const char* end = p + ts.size();
+  std::string problem;
+  while (p < end) {
+    Field f;
+    if (!NextField(&p, end, &f)) return {};  // unreachable after a clean scan
+    Msg sub;
+    if (KnownKind(Msg::kV2TimeSeries, f.number, f.wire_type, &sub) == Kind::kNone) continue;
+    switch (f.number) {
+      case 1:
+        AppendRefs(f, &refs_);
+        break;
+      case 2: {
+        Sample s;
+        const char* q = f.bytes.data();
+        const char* qend = q + f.bytes.size();
+        Field g;
+        while (q < qend && NextField(&q, qend, &g)) {
+          if (g.number == 1 && g.wire_type == 1) s.value_bits = g.varint;
+          if (g.number == 2 && g.wire_type == 0) s.timestamp_ms = static_cast<int64_t>(g.varint);
+          if (g.number == 3 && g.wire_type == 0) {
+            s.start_timestamp_ms = static_cast<int64_t>(g.varint);
+          }
+        }
+        samples_.push_back(s);
+        break;
+      }
+      case 3: {
+        if (histogram_count_ == histograms_.size()) histograms_.emplace_back();
+        histogram_payloads_.resize(histogram_count_ + 1);
+        histogram_payloads_[histogram_count_] = f.bytes;
+        int64_t start = 0;
+        const char* q = f.bytes.data();
+        const char* qend = q + f.bytes.size();
+        Field g;
+        while (q < qend && NextField(&q, qend, &g)) {
+          if (g.number == 17 && g.wire_type == 0) start = static_cast<int64_t>(g.varint);
+        }
+        histogram_starts_.push_back(start);
+        ++histogram_count_;
+        break;
+      }
+      case 4: {
+        Exemplar e;
+        ExemplarRange range{static_cast<uint32_t>(exemplar_labels_.size()), 0};
+        const size_t first_ref = refs_.size();
+        const char* q = f.bytes.data();
+        const char* qend = q + f.bytes.size();
+        Field g;
+        while (q < qend && NextField(&q, qend, &g)) {
+          if (g.number == 1 && (g.wire_type == 0 || g.wire_type == 2)) AppendRefs(g, &refs_);
+          if (g.number == 2 && g.wire_type == 1) e.value_bits = g.varint;
+          if (g.number == 3 && g.wire_type == 0) e.timestamp_ms = static_cast<int64_t>(g.varint);
+        }
+        // The exemplar's references were appended after the series' own: resolve and drop them.
+        const size_t n = refs_.size() - first_ref;
+        if (problem.empty() && n % 2 != 0) {
+          problem = bad_ref(
+              absl::StrCat("exemplars[", exemplars_.size(), "].labels_refs has an odd length"), n);
+        }
+        for (size_t i = first_ref; i + 1 < refs_.size(); i += 2) {
+          Label l;
+          if (!Symbol(refs_[i], &l.name) || !Symbol(refs_[i + 1], &l.value)) {
+            if (problem.empty()) {
+              const size_t bad = Symbol(refs_[i], &l.name) ? i + 1 : i;
+              problem = bad_ref(absl::StrCat("exemplars[", exemplars_.size(), "].labels_refs[",
+                                             bad - first_ref, "]"),
+                                refs_[bad]);
+            }
+            continue;
+          }
+          exemplar_labels_.push_back(l);
+          ++range.label_count;
+        }
+        refs_.resize(first_ref);
+        exemplars_.push_back(e);
+        exemplar_ranges_.push_back(range);
+        break;
+      }
+      case 5: {
+        const char* q = f.bytes.data();
+        const char* qend = q + f.bytes.size();
+        Field g;
+        while (q < qend && NextField(&q, qend, &g)) {
+          if (g.wire_type != 0) continue;
+          if (g.number == 1) metadata_v2_.type = static_cast<int32_t>(g.varint);
+          const auto ref = static_cast<uint32_t>(g.varint);
+          if (g.number == 3 && !Symbol(ref, &metadata_v2_.help) && problem.empty()) {
+            problem = bad_ref("metadata.help_ref", ref);
+          }
+          if (g.number == 4 && !Symbol(ref, &metadata_v2_.unit) && problem.empty()) {
+            problem = bad_ref("metadata.unit_ref", ref);
+          }
+        }
+        break;
+      }
+      case 6:
+        created = static_cast<int64_t>(f.varint);
+        break;
+      default:
+        break;
+    }
+  }
+  // The series' labels, encoded as remote write 1.0's Label fields.
+  if (refs_.size() % 2 != 0) return bad_ref("labels_refs has an odd length", refs_.size());
+  for (size_t i = 0; i < refs_.size(); i += 2) {
+    std::string_view name, value;
+    if (!Symbol(refs_[i], &name)) return bad_ref(absl::StrCat("labels_refs[", i, "]"), refs_[i]);
+    if (!Symbol(refs_[i + 1], &value)) {
+      return bad_ref(absl::StrCat("labels_refs[", i + 1, "]"), refs_[i + 1]);
+    }
+    AppendLabelField(name, value, &label_copy_);
+  }
+  if (!problem.empty()) return problem;
+  label_bytes_ = label_copy_;
+  for (size_t i = 0; i < exemplars_.size(); ++i) {
+    exemplars_[i].labels = std::span<const Label>(
+        exemplar_labels_.data() + exemplar_ranges_[i].first_label, exemplar_ranges_[i].label_count);
+  }
+  // The created timestamp of the earlier layout applies to every sample without its own.
+  for (Sample& s : samples_) {
+    if (s.start_timestamp_ms == 0) s.start_timestamp_ms = created;
+  }
+  for (int64_t& start : histogram_starts_) {
+    if (start == 0) start = created;
+  }
+  return {};
+}
+
+void RemoteWriteDecoder::HandleTimeSeriesV2(std::string_view ts, int64_t now_ms,
+                                            WriteVisitor& visitor, IngestResult* result) {
+  if (!DecodeTimeSeriesV2(ts).empty()) return;  // unreachable after CheckRefsV2
+  // Metadata is delivered with the series when the sender said anything (a type, help or unit).
+  const bool has_metadata =
+      metadata_v2_.type != 0 || !metadata_v2_.help.empty() || !metadata_v2_.unit.empty();
+  ValidateAndDeliver(now_ms, visitor, result, has_metadata ? &metadata_v2_ : nullptr);
+}
+
+void RemoteWriteDecoder::ValidateAndDeliver(int64_t now_ms, WriteVisitor& visitor,
+                                            IngestResult* result, const MetricMetadata* metadata) {
   const auto n_samples = static_cast<int64_t>(samples_.size());
   const auto n_histograms = static_cast<int64_t>(histogram_count_);
   const auto n_exemplars = static_cast<int64_t>(exemplars_.size());
@@ -872,6 +1248,7 @@ void RemoteWriteDecoder::HandleTimeSeries(std::string_view ts, int64_t now_ms,
     HistogramSample& h = histograms_[i];
     const HistogramProblem problem =
         ReadHistogram(histogram_payloads_[i], &h, &neg_deltas_, &deltas_);
+    h.start_timestamp_ms = i < histogram_starts_.size() ? histogram_starts_[i] : 0;
     if (Refusal r = SampleTimeRefusal(h.timestamp_ms, now_ms, limits_); r != Refusal::kCount) {
       return refuse_series(r, SampleTimeMessage(r, h.timestamp_ms, metric()));
     }
@@ -906,6 +1283,14 @@ void RemoteWriteDecoder::HandleTimeSeries(std::string_view ts, int64_t now_ms,
   result->exemplars_accepted += static_cast<int64_t>(kept);
   if (known) labels_.clear();  // decoded again, lazily, if the visitor asks
   visitor.OnSeries(series);
+  if (metadata != nullptr) {
+    // Remote write 2.0's per-series metadata, named after the series' metric.
+    MetricMetadata m = *metadata;
+    m.metric_family_name = metric();
+    if (Problem p = ValidateMetadata(&m, limits_)) return RecordRefusal(result, p, 0, 0, 0, 1);
+    ++result->metadata_accepted;
+    visitor.OnMetadata(m);
+  }
 }
 
 void RemoteWriteDecoder::HandleMetadata(std::string_view md, WriteVisitor& visitor,

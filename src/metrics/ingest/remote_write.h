@@ -1,5 +1,7 @@
-// Decoding and validating Prometheus remote-write 1.0 requests (prometheus.WriteRequest,
-// proto/prometheus/remote.proto) for the metrics store, without building protobuf messages.
+// Decoding and validating Prometheus remote-write requests for the metrics store, without
+// building protobuf messages: 1.0 (prometheus.WriteRequest, proto/prometheus/remote.proto) and
+// 2.0 (io.prometheus.write.v2.Request: a symbol table, series whose labels, exemplar labels and
+// metadata are references into it). Both reach the same WriteVisitor through the same checks.
 //
 // What a decode guarantees:
 //  - Whole-request checks come first and refuse the request before anything is delivered: a body
@@ -62,6 +64,10 @@ struct Label {
 struct Sample {
   int64_t timestamp_ms = 0;
   uint64_t value_bits = 0;  // the IEEE 754 bits as sent: NaN payloads survive
+  // Remote write 2.0 only: the sample's start (created) timestamp, 0 when unset — Sample field 3
+  // (senders from Prometheus 3.8), else the series' created_timestamp (TimeSeries field 6,
+  // Prometheus 3.0–3.7). Decoded and passed on; the store does not use it (see README.md).
+  int64_t start_timestamp_ms = 0;
   double value() const { return std::bit_cast<double>(value_bits); }
 };
 
@@ -75,6 +81,7 @@ struct Exemplar {
 // A native histogram sample: `integer` when the sender used integer counts, else `floating`.
 struct HistogramSample {
   int64_t timestamp_ms = 0;
+  int64_t start_timestamp_ms = 0;  // as Sample::start_timestamp_ms (Histogram field 17, or 6)
   bool is_float = false;
   chunkenc::Histogram integer;
   chunkenc::FloatHistogram floating;
@@ -92,7 +99,9 @@ class Series {
   // contiguous (always, from Prometheus's sender), else a copy in the decoder's scratch. Equal
   // bytes always mean an equal label set, so the head can cache series by them; two encodings of
   // one label set may differ, so the cache needs a canonical identity behind it. Empty for a
-  // series of the OTLP translation.
+  // series of the OTLP translation. For a remote-write 2.0 series: the label set encoded as
+  // remote write 1.0's Label fields (a field left out when empty, as gogo writes them), so a
+  // series has the same bytes whichever protocol sent it.
   std::string_view label_bytes() const { return label_bytes_; }
   // The label set, decoded on first use: sorted by name (byte order), unique, no empty value.
   std::span<const Label> labels() const;
@@ -207,15 +216,23 @@ struct IngestResult {
 // "uncompressed". For the HTTP layer, which refuses an over-limit body before reading it.
 std::string MessageSizeLimitMessage(size_t size, std::string_view kind, size_t limit);
 
+// The message a body holds, from its Content-Type (remote write 2.0's content negotiation).
+enum class Protocol : uint8_t {
+  kV1,  // prometheus.WriteRequest
+  kV2,  // io.prometheus.write.v2.Request
+};
+
 class RemoteWriteDecoder {
  public:
   explicit RemoteWriteDecoder(Limits limits = {}) : limits_(limits) {}
 
   // A snappy block-format body (Content-Encoding: snappy). `now_ms` is the wall clock in Unix
   // milliseconds, for the grace periods.
-  IngestResult DecodeSnappy(std::string_view body, int64_t now_ms, WriteVisitor& visitor);
-  // An uncompressed prometheus.WriteRequest.
-  IngestResult Decode(std::string_view wire, int64_t now_ms, WriteVisitor& visitor);
+  IngestResult DecodeSnappy(std::string_view body, int64_t now_ms, WriteVisitor& visitor,
+                            Protocol protocol = Protocol::kV1);
+  // An uncompressed prometheus.WriteRequest (kV1) or io.prometheus.write.v2.Request (kV2).
+  IngestResult Decode(std::string_view wire, int64_t now_ms, WriteVisitor& visitor,
+                      Protocol protocol = Protocol::kV1);
 
   const Limits& limits() const { return limits_; }
 
@@ -229,6 +246,16 @@ class RemoteWriteDecoder {
   bool DecodeTimeSeries(std::string_view ts);
   void HandleTimeSeries(std::string_view ts, int64_t now_ms, WriteVisitor& visitor,
                         IngestResult* result);
+  // Remote write 2.0: fills what DecodeTimeSeries fills (the label bytes encoded as 1.0's) and
+  // metadata_v2_; an empty string, or the refusal of a reference outside the symbol table.
+  std::string DecodeTimeSeriesV2(std::string_view ts);
+  void HandleTimeSeriesV2(std::string_view ts, int64_t now_ms, WriteVisitor& visitor,
+                          IngestResult* result);
+  // The common part: validation of the decoded series, delivery, and (v2) its metadata.
+  void ValidateAndDeliver(int64_t now_ms, WriteVisitor& visitor, IngestResult* result,
+                          const MetricMetadata* metadata);
+  // A v2 symbol reference into *out, or false when it is outside the table.
+  bool Symbol(uint64_t ref, std::string_view* out) const;
   void HandleMetadata(std::string_view md, WriteVisitor& visitor, IngestResult* result);
   void DecodeLabels(std::string_view label_bytes);
 
@@ -248,6 +275,11 @@ class RemoteWriteDecoder {
   std::vector<int64_t> neg_deltas_;
   std::vector<std::string_view> series_views_;
   std::vector<std::string_view> metadata_views_;
+  std::vector<std::string_view> symbols_;  // remote write 2.0's symbol table
+  std::vector<uint64_t> refs_;
+  std::vector<int64_t> histogram_starts_;  // v2: each histogram's start_timestamp (field 17)
+  MetricMetadata metadata_v2_;
+  size_t series_index_ = 0;  // v2: the series' index in the request, for messages
 };
 
 }  // namespace sprout::metrics::ingest

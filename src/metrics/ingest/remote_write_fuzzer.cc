@@ -1,4 +1,8 @@
-// libFuzzer target for remote-write 1.0 decoding. Byte 0 picks the mode:
+// libFuzzer target for remote-write decoding (1.0 and 2.0). Byte 0 picks the mode:
+//  - bit 2 set: remote write 2.0 (io.prometheus.write.v2.Request): the rest decoded as an
+//    uncompressed request (bit 0 clear) or as a snappy body, as is and compressed (bit 0 set).
+//    No protobuf class of ours to compare with: the scan's accounting is checked instead (every
+//    series accepted or refused, nothing delivered after a whole-request refusal);
 //  - even: the rest is an uncompressed WriteRequest. Whenever protobuf's own parser accepts it,
 //    the decoder must accept it structurally too and account for every series, sample,
 //    histogram, exemplar and metadata entry the parsed message holds (accepted + refused);
@@ -70,6 +74,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   RemoteWriteDecoder decoder(limits);
   CheckingVisitor visitor;
   visitor.known = (data[0] & 2) != 0;
+
+  if ((data[0] & 4) != 0) {
+    if ((data[0] & 1) != 0) {
+      decoder.DecodeSnappy(input, 0, visitor, Protocol::kV2);
+      absl::StatusOr<std::string> body = sprout::net::Compress(sprout::net::Codec::kSnappy, input);
+      if (body.ok()) decoder.DecodeSnappy(*body, 0, visitor, Protocol::kV2);
+      return 0;
+    }
+    const IngestResult r = decoder.Decode(input, 0, visitor, Protocol::kV2);
+    if (r.request_refused) {
+      Check(r.series_accepted == 0 && r.series_refused == 0 && !r.ok());
+    } else {
+      Check(r.ok() == (r.series_refused == 0 && Sum(r.metadata_refused) == 0));
+    }
+    return 0;
+  }
 
   if ((data[0] & 1) != 0) {
     decoder.DecodeSnappy(input, 0, visitor);

@@ -7,7 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status.h"
 #include "metrics/ingest/remote_write.h"
@@ -32,6 +34,64 @@ net::HttpHandler Counted(MetricsRegistry* registry, std::string route, net::Http
   };
 }
 
+constexpr std::string_view kAccepted =
+    "remote write accepts application/x-protobuf (proto=prometheus.WriteRequest, remote write "
+    "1.0) and application/x-protobuf;proto=io.prometheus.write.v2.Request (remote write 2.0)";
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (absl::ascii_tolower(static_cast<unsigned char>(a[i])) !=
+        absl::ascii_tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Remote write 2.0's content negotiation: the message from the Content-Type. No Content-Type is
+// 1.0 (Prometheus's receiver reads it so); std::nullopt: unsupported (415).
+std::optional<ingest::Protocol> ProtocolOf(std::string_view content_type) {
+  if (Trim(content_type).empty()) return ingest::Protocol::kV1;
+  size_t semi = content_type.find(';');
+  if (!EqualsIgnoreCase(Trim(content_type.substr(0, semi)), "application/x-protobuf")) {
+    return std::nullopt;
+  }
+  std::string_view proto = "prometheus.WriteRequest";
+  while (semi != std::string_view::npos) {
+    content_type.remove_prefix(semi + 1);
+    semi = content_type.find(';');
+    const std::string_view param = Trim(content_type.substr(0, semi));
+    const size_t eq = param.find('=');
+    if (eq == std::string_view::npos || !EqualsIgnoreCase(Trim(param.substr(0, eq)), "proto")) {
+      continue;
+    }
+    proto = Trim(param.substr(eq + 1));
+    if (proto.size() >= 2 && proto.front() == '"' && proto.back() == '"') {
+      proto = proto.substr(1, proto.size() - 2);
+    }
+  }
+  if (proto == "prometheus.WriteRequest") return ingest::Protocol::kV1;
+  if (proto == "io.prometheus.write.v2.Request") return ingest::Protocol::kV2;
+  return std::nullopt;
+}
+
+// Remote write 2.0's written-count headers.
+void SetWrittenHeaders(net::HttpResponse& response, const PushResult& result) {
+  response.SetHeader("X-Prometheus-Remote-Write-Samples-Written",
+                     std::to_string(result.samples_written));
+  response.SetHeader("X-Prometheus-Remote-Write-Histograms-Written",
+                     std::to_string(result.histograms_written));
+  response.SetHeader("X-Prometheus-Remote-Write-Exemplars-Written",
+                     std::to_string(result.exemplars_written));
+}
+
 }  // namespace
 
 absl::Status RegisterStoreRoutes(MetricsStore* store, MetricsRegistry* registry,
@@ -42,7 +102,24 @@ absl::Status RegisterStoreRoutes(MetricsStore* store, MetricsRegistry* registry,
 
   auto push = [store](int success_status) -> net::HttpHandler {
     return [store, success_status](net::HttpRequest& request, net::HttpResponse& response) {
+      const std::string_view content_type = request.Header("content-type");
+      const std::optional<ingest::Protocol> protocol = ProtocolOf(content_type);
+      if (!protocol) {
+        return net::WriteHttpError(
+            response, 415,
+            absl::StrCat("unsupported Content-Type \"", AV(content_type), "\": ", AV(kAccepted)));
+      }
+      // No Content-Encoding is snappy, as Prometheus's receiver reads it (1.0 senders omitted it).
+      const std::string_view encoding = Trim(request.Header("content-encoding"));
+      if (!encoding.empty() && !EqualsIgnoreCase(encoding, "snappy")) {
+        return net::WriteHttpError(
+            response, 415,
+            absl::StrCat("unsupported Content-Encoding \"", AV(encoding),
+                         "\": remote write bodies are snappy-compressed (block format)"));
+      }
+      const bool v2 = *protocol == ingest::Protocol::kV2;
       if (request.body_too_large) {
+        if (v2) SetWrittenHeaders(response, PushResult{});
         const uint64_t limit = static_cast<uint64_t>(store->config().max_recv_msg_size);
         uint64_t size = limit + 1;
         if (uint64_t declared = 0;
@@ -53,9 +130,12 @@ absl::Status RegisterStoreRoutes(MetricsStore* store, MetricsRegistry* registry,
                                    ingest::MessageSizeLimitMessage(size, "compressed", limit));
       }
       const std::string body = std::move(request.body);
-      const PushResult result = store->Push(request.tenant, body);
+      const PushResult result = store->Push(request.tenant, body, *protocol);
+      if (v2) SetWrittenHeaders(response, result);
       if (result.ok()) {
-        response.status = success_status;
+        // Remote write 2.0: 204 on both routes (the spec's "should"); 1.0 keeps Mimir's 200 on
+        // /api/v1/push.
+        response.status = v2 ? 204 : success_status;
         return;
       }
       net::WriteHttpError(response, result.http_status, result.message);

@@ -1,13 +1,17 @@
 // The store's routes and MetricsApi's read routes over a real HTTP server and client.
 #include "metrics/store/http.h"
 
+#include <bit>
 #include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "metrics/api/metrics_api.h"
 #include "metrics/store/store_http_test_util.h"
 #include "metrics/store/store_test_util.h"
+#include "net/compression.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "storage/fault_injection_env.h"
@@ -99,6 +103,94 @@ TEST_F(StoreHttpTest, PushThenReadOverHttp) {
   EXPECT_THAT(Get("/metrics").body,
               HasSubstr("sprout_metrics_http_requests_total{method=\"POST\",route=\"/api/v1/push\","
                         "status_code=\"200\"} 1"));
+}
+
+// Remote write 2.0 bodies written by hand from the spec's field numbers.
+namespace rw2 {
+void Varint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+std::string Len(int number, const std::string& payload) {
+  std::string out;
+  Varint((static_cast<uint64_t>(number) << 3) | 2, &out);
+  Varint(payload.size(), &out);
+  return out + payload;
+}
+std::string VarintField(int number, uint64_t v) {
+  std::string out;
+  Varint(static_cast<uint64_t>(number) << 3, &out);
+  Varint(v, &out);
+  return out;
+}
+std::string Double(int number, double d) {
+  std::string out;
+  Varint((static_cast<uint64_t>(number) << 3) | 1, &out);
+  const auto bits = std::bit_cast<uint64_t>(d);
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(bits >> (8 * i)));
+  return out;
+}
+// symbols "", __name__, up, job, a; one series {__name__="up", job="a"} with `refs`.
+std::string Request(const std::vector<uint64_t>& refs, int64_t t, double v) {
+  std::string packed;
+  for (uint64_t r : refs) Varint(r, &packed);
+  std::string wire;
+  for (const char* s : {"", "__name__", "up", "job", "a"}) wire += Len(4, s);
+  wire += Len(5, Len(1, packed) + Len(2, Double(1, v) + VarintField(2, static_cast<uint64_t>(t))) +
+                     Len(4, Double(2, v) + VarintField(3, static_cast<uint64_t>(t))));
+  return *net::Compress(net::Codec::kSnappy, wire);
+}
+}  // namespace rw2
+
+TEST_F(StoreHttpTest, RemoteWrite2NegotiationStatusAndWrittenHeaders) {
+  auto post = [&](const std::string& path, const std::string& body, const std::string& type,
+                  const std::string& encoding = "snappy") {
+    std::vector<std::pair<std::string, std::string>> headers = {{"X-Scope-OrgID", "team-1"}};
+    if (!type.empty()) headers.emplace_back("Content-Type", type);
+    if (!encoding.empty()) headers.emplace_back("Content-Encoding", encoding);
+    return client_->Do("POST", base_ + path, headers, body, absl::Seconds(10));
+  };
+  auto header = [](const net::HttpClientResponse& r, std::string_view name) -> std::string {
+    for (const auto& [k, v] : r.headers) {
+      if (absl::EqualsIgnoreCase(k, std::string(name))) return v;
+    }
+    return "<none>";
+  };
+  const std::string v2 = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
+  // 2.0 on both routes: 204 and the counts (one sample; its exemplar has no labels: dropped).
+  for (const char* path : {"/api/v1/push", "/api/v1/write"}) {
+    net::HttpClientResponse r = post(path, rw2::Request({1, 2, 3, 4}, 1000, 1), v2);
+    EXPECT_EQ(r.status, 204) << path << r.body;
+    EXPECT_EQ(header(r, "X-Prometheus-Remote-Write-Samples-Written"), "1") << path;
+    EXPECT_EQ(header(r, "X-Prometheus-Remote-Write-Histograms-Written"), "0");
+    EXPECT_EQ(header(r, "X-Prometheus-Remote-Write-Exemplars-Written"), "0");
+  }
+  // A bad symbol reference: 400 naming it, with the headers (nothing written).
+  net::HttpClientResponse r = post("/api/v1/push", rw2::Request({1, 2, 3, 9}, 2000, 1), v2);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("labels_refs[3]: 9"));
+  EXPECT_EQ(header(r, "X-Prometheus-Remote-Write-Samples-Written"), "0");
+  // 1.0 with its explicit proto parameter, and without a Content-Type at all.
+  WriteBuilder w;
+  w.Series({"__name__", "up", "job", "b"}).Sample(1000, 1);
+  r = post("/api/v1/push", w.Body(), "application/x-protobuf;proto=prometheus.WriteRequest");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(header(r, "X-Prometheus-Remote-Write-Samples-Written"), "<none>");
+  r = post("/api/v1/write", w.Body(), "", "");
+  EXPECT_EQ(r.status, 204) << r.body;
+  // 415: another media type, another proto, another encoding.
+  r = post("/api/v1/push", w.Body(), "application/json");
+  EXPECT_EQ(r.status, 415);
+  EXPECT_THAT(r.body, HasSubstr("unsupported Content-Type \"application/json\""));
+  r = post("/api/v1/write", w.Body(),
+           "application/x-protobuf;proto=io.prometheus.write.v3.Request");
+  EXPECT_EQ(r.status, 415);
+  r = post("/api/v1/push", w.Body(), v2, "gzip");
+  EXPECT_EQ(r.status, 415);
+  EXPECT_THAT(r.body, HasSubstr("unsupported Content-Encoding \"gzip\""));
 }
 
 TEST_F(StoreHttpTest, ErrorsCarryTheirStatusAndText) {

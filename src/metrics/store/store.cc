@@ -574,8 +574,9 @@ std::string MetricsStore::RateLimitedMessage() const {
       "-distributor.ingestion-burst-size, or contact your service administrator.");
 }
 
-PushResult MetricsStore::Push(std::string_view tenant, std::string_view snappy_body) {
-  return PushBody(tenant, snappy_body, /*snappy=*/true);
+PushResult MetricsStore::Push(std::string_view tenant, std::string_view snappy_body,
+                              ingest::Protocol protocol) {
+  return PushBody(tenant, snappy_body, /*snappy=*/true, protocol);
 }
 
 PushResult MetricsStore::PushWriteRequest(std::string_view tenant,
@@ -586,7 +587,8 @@ PushResult MetricsStore::PushWriteRequest(std::string_view tenant,
   return PushBody(tenant, wire, /*snappy=*/false);
 }
 
-PushResult MetricsStore::PushBody(std::string_view tenant, std::string_view body, bool snappy) {
+PushResult MetricsStore::PushBody(std::string_view tenant, std::string_view body, bool snappy,
+                                  ingest::Protocol protocol) {
   if (!started()) return {503, kUnavailable};
   if (absl::Status s = net::ValidateTenantId(tenant); !s.ok()) {
     return {400, std::string(s.message())};
@@ -597,8 +599,8 @@ PushResult MetricsStore::PushBody(std::string_view tenant, std::string_view body
   AppendBuilder builder(existing != nullptr ? existing->head.get() : nullptr);
   std::unique_ptr<ingest::RemoteWriteDecoder> decoder = TakeDecoder();
   const int64_t now_ms = options_.now_ms ? options_.now_ms() : WallNowMs();
-  ingest::IngestResult decoded = snappy ? decoder->DecodeSnappy(body, now_ms, builder)
-                                        : decoder->Decode(body, now_ms, builder);
+  ingest::IngestResult decoded = snappy ? decoder->DecodeSnappy(body, now_ms, builder, protocol)
+                                        : decoder->Decode(body, now_ms, builder, protocol);
   ReturnDecoder(std::move(decoder));
   existing_hold.Release();
   if (decoded.request_refused) return {decoded.http_status, decoded.message};
@@ -745,8 +747,15 @@ PushResult MetricsStore::Ingest(std::string_view tenant, const ingest::IngestRes
   const int first_status = appended.refusals.empty() ? decoded.http_status : 400;
   std::string first_message =
       appended.refusals.empty() ? decoded.message : appended.refusals.front().Message();
+  PushResult pushed{first_status, std::move(first_message)};
+  // A duplicate (same timestamp, same value) is accepted as Prometheus's TSDB accepts it: written.
+  // The head does not tell float from histogram duplicates; they count as samples.
+  pushed.samples_written =
+      static_cast<int64_t>(appended.samples_appended + appended.duplicates_ignored);
+  pushed.histograms_written = static_cast<int64_t>(appended.histograms_appended);
+  pushed.exemplars_written = static_cast<int64_t>(appended.exemplars_appended);
   if (appended_out != nullptr) *appended_out = std::move(appended);
-  return {first_status, std::move(first_message)};
+  return pushed;
 }
 
 absl::Status MetricsStore::SelectSamples(

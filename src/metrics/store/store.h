@@ -95,6 +95,11 @@ struct MetricsStoreOptions {
 struct PushResult {
   int http_status = 200;  // 200 (the route may answer 204), 400, 429, 500 or 503
   std::string message;
+  // What the head stored (remote write 2.0's X-Prometheus-Remote-Write-*-Written headers): 0
+  // when nothing was (a whole-request refusal, 429, 5xx).
+  int64_t samples_written = 0;
+  int64_t histograms_written = 0;
+  int64_t exemplars_written = 0;
   bool ok() const { return http_status < 300; }
 };
 
@@ -191,8 +196,10 @@ class MetricsStore : public api::Queryable {
   // "Cutting blocks"), or why it could not (then the next cut settles it).
   const std::vector<std::string>& start_notes() const { return start_notes_; }
 
-  // A remote-write 1.0 body (snappy block format) for `tenant`.
-  PushResult Push(std::string_view tenant, std::string_view snappy_body);
+  // A remote-write body (snappy block format) for `tenant`: 1.0's prometheus.WriteRequest, or
+  // 2.0's io.prometheus.write.v2.Request (the route picks it from the Content-Type).
+  PushResult Push(std::string_view tenant, std::string_view snappy_body,
+                  ingest::Protocol protocol = ingest::Protocol::kV1);
   // A decoded remote-write request for `tenant`: answered as Push answers the same request sent
   // snappy-compressed (the message is serialized and decoded by the same decoder; only snappy is
   // skipped), exemplars and native histograms included.
@@ -314,7 +321,8 @@ class MetricsStore : public api::Queryable {
                     AppendBuilder& builder, tsdb::AppendResult* appended);
   // Push and PushWriteRequest: a remote-write body (snappy-compressed or not) decoded, then
   // Ingest.
-  PushResult PushBody(std::string_view tenant, std::string_view body, bool snappy);
+  PushResult PushBody(std::string_view tenant, std::string_view body, bool snappy,
+                      ingest::Protocol protocol = ingest::Protocol::kV1);
   std::unique_ptr<ingest::RemoteWriteDecoder> TakeDecoder();
   void ReturnDecoder(std::unique_ptr<ingest::RemoteWriteDecoder> decoder);
   absl::Status CutTenant(Tenant& t, bool flush) ABSL_EXCLUSIVE_LOCKS_REQUIRED(cut_mu_);

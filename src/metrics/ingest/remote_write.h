@@ -218,6 +218,8 @@ class RemoteWriteDecoder {
   IngestResult Decode(std::string_view wire, int64_t now_ms, WriteVisitor& visitor);
 
   const Limits& limits() const { return limits_; }
+  // The limits of the next decodes (the request's tenant's).
+  void set_limits(const Limits& limits) { limits_ = limits; }
 
  private:
   friend class Series;

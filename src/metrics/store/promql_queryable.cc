@@ -31,7 +31,8 @@ class StoreSeriesCursor final : public promql::SeriesCursor {
 
 class StorePromQuerier final : public promql::Querier {
  public:
-  explicit StorePromQuerier(std::unique_ptr<StoreQuerier> querier) : querier_(std::move(querier)) {}
+  explicit StorePromQuerier(std::unique_ptr<StoreQuerier> querier)
+      : querier_(std::move(querier)) {}
   ~StorePromQuerier() override {
     sets_.clear();  // before the StoreQuerier they read from
     querier_.reset();

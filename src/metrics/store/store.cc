@@ -551,6 +551,8 @@ TenantLimits MetricsStore::RefreshLimits(Tenant& t) {
       t.head->SetLimits(static_cast<uint64_t>(std::max<int64_t>(0, l.max_global_series_per_user)),
                         static_cast<uint64_t>(std::max<int64_t>(0, l.max_global_series_per_metric)),
                         absl::ToInt64Milliseconds(l.out_of_order_time_window));
+      t.head->SetMaxExemplars(
+          static_cast<size_t>(std::max<int64_t>(0, l.max_global_exemplars_per_user)));
     }
   }
   return l;

@@ -273,5 +273,33 @@ TEST_F(StoreLimitsTest, RuntimeOverridesApplyPerTenantAndOnReload) {
   EXPECT_EQ(store_->LimitsFor("small").max_label_names_per_series, 3);
 }
 
+TEST_F(StoreLimitsTest, ExemplarLimitTakesTheTenantsOverrideAndItsChanges) {
+  MetricsConfig c;  // max_global_exemplars_per_user 0: exemplars off by default
+  Open(c, "overrides:\n  ex:\n    max_global_exemplars_per_user: 10\n");
+  auto exemplars = [&](std::string_view tenant) {
+    auto got = store_->Exemplars(tenant, Matchers({"m"}), 0, kNow + 1000);
+    EXPECT_TRUE(got.ok()) << got.status();
+    size_t n = 0;
+    if (got.ok()) {
+      for (const auto& s : *got) n += s.exemplars.size();
+    }
+    return n;
+  };
+  for (const char* tenant : {"ex", "other"}) {
+    WriteBuilder w;
+    w.Series({"__name__", "m"}).Sample(kNow, 1).Exemplar(kNow, 1, {"trace_id", "abc"});
+    EXPECT_EQ(store_->Push(tenant, w.Body()).http_status, 200);
+  }
+  EXPECT_EQ(exemplars("ex"), 1u);
+  EXPECT_EQ(exemplars("other"), 0u);
+
+  WriteRuntime("overrides:\n  ex:\n    max_global_exemplars_per_user: 0\n");
+  ASSERT_TRUE(runtime_->Reload().ok());
+  WriteBuilder w;
+  w.Series({"__name__", "m"}).Sample(kNow + 1, 1).Exemplar(kNow + 1, 1, {"trace_id", "def"});
+  EXPECT_EQ(store_->Push("ex", w.Body()).http_status, 200);
+  EXPECT_EQ(exemplars("ex"), 0u);
+}
+
 }  // namespace
 }  // namespace sprout::metrics

@@ -272,6 +272,8 @@ class TenantHead {
   // Series over a lowered limit stay; only new series are refused.
   void SetLimits(uint64_t max_series, uint64_t max_series_per_metric,
                  int64_t out_of_order_time_window_ms);
+  // Resizes the exemplar store (HeadOptions::max_exemplars): the newest exemplars stay.
+  void SetMaxExemplars(size_t max_exemplars) { exemplars_.SetCapacity(max_exemplars); }
 
   // The series whose labels `raw` (remote-write label bytes, raw_labels.h) are exactly, in
   // canonical order, if an earlier Append of these bytes created or found it: the ingest layer

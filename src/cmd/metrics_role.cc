@@ -1,5 +1,6 @@
 #include "cmd/metrics_role.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -72,6 +73,15 @@ MetricsRole::MetricsRole(const metrics::MetricsConfig& config, MetricsRoleOption
   api_options.query.max_fetched_chunks_per_query =
       static_cast<uint64_t>(config_.max_fetched_chunks_per_query);
   api_options.query.max_query_lookback = config_.max_query_lookback;
+  api_options.query.for_tenant = [rc = runtime_config_.get()](std::string_view tenant,
+                                                              metrics::api::QueryApiOptions* q) {
+    const metrics::TenantLimits l = rc->LimitsFor(tenant);
+    q->max_fetched_series_per_query =
+        static_cast<uint64_t>(std::max<int64_t>(0, l.max_fetched_series_per_query));
+    q->max_fetched_chunks_per_query =
+        static_cast<uint64_t>(std::max<int64_t>(0, l.max_fetched_chunks_per_query));
+    q->max_query_lookback = l.max_query_lookback;
+  };
   api_options.serve_process_endpoints = options_.serve_process_endpoints;
   api_ = std::make_unique<metrics::api::MetricsApi>(api_options);
 }

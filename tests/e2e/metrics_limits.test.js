@@ -147,6 +147,8 @@ describe('sprout metrics: Mimir limits and the runtime configuration', () => {
         '    native_histograms_ingestion_enabled: false',
         '  reload:',
         '    max_label_names_per_series: 3',
+        '  query-limit:',
+        '    max_fetched_series_per_query: 1',
         '',
       ].join('\n'),
     );
@@ -252,6 +254,26 @@ describe('sprout metrics: Mimir limits and the runtime configuration', () => {
     const on = s.as('native-on');
     expectAnswer(await on.push({ timeseries: [{ labels: [{ name: '__name__', value: 'e2e_native' }], histograms: [histogram(now)] }] }), 200, '', 'default');
     assert.deepEqual(await on.series(['e2e_native'], { start: now / 1000 - 60, end: now / 1000 + 60 }), [{ __name__: 'e2e_native' }]);
+  });
+
+  it('max_fetched_series_per_query (tenant override 1): 422 with Mimir\'s text for that tenant only', async () => {
+    const body = { timeseries: [ts([['__name__', 'e2e_q'], ['i', '1']], [[now, 1]]), ts([['__name__', 'e2e_q'], ['i', '2']], [[now, 2]])] };
+    for (const tenant of ['query-limit', 'query-default']) expectAnswer(await s.as(tenant).push(body), 200, '', tenant);
+    const query = async (tenant) => {
+      const params = new URLSearchParams({ query: 'e2e_q', time: String(now / 1000) });
+      const res = await fetch(`${s.baseUrl}/prometheus/api/v1/query?${params}`, { headers: { 'X-Scope-OrgID': tenant } });
+      return { status: res.status, body: await res.json() };
+    };
+    const limited = await query('query-limit');
+    assert.equal(limited.status, 422, JSON.stringify(limited.body));
+    assert.equal(limited.body.errorType, 'execution');
+    assert.equal(
+      limited.body.error,
+      'the query exceeded the maximum number of series (limit: 1 series) (err-mimir-max-series-per-query). Consider reducing the time range and/or number of series selected by the query. One way to reduce the number of selected series is to add more label matchers to the query. Otherwise, to adjust the related per-tenant limit, configure -querier.max-fetched-series-per-query, or contact your service administrator.',
+    );
+    const other = await query('query-default');
+    assert.equal(other.status, 200);
+    assert.equal(other.body.data.result.length, 2);
   });
 
   it('the runtime configuration applies without a restart; a broken file keeps the previous overrides', async () => {

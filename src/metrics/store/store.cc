@@ -536,7 +536,12 @@ ingest::Limits MetricsStore::IngestLimits(const TenantLimits& l) const {
   out.max_label_value_length = l.max_label_value_length;
   out.max_metadata_length = l.max_metadata_length;
   out.creation_grace_period_ms = absl::ToInt64Milliseconds(l.creation_grace_period);
-  out.past_grace_period_ms = absl::ToInt64Milliseconds(l.past_grace_period);
+  // Mimir's ingester: the oldest sample accepted is now - past_grace_period -
+  // out_of_order_time_window (when past_grace_period is set).
+  out.past_grace_period_ms =
+      l.past_grace_period > absl::ZeroDuration()
+          ? absl::ToInt64Milliseconds(l.past_grace_period + l.out_of_order_time_window)
+          : 0;
   return out;
 }
 

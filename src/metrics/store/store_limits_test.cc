@@ -193,6 +193,22 @@ TEST_F(StoreLimitsTest, GracePeriodsAndMetadataLength) {
   EXPECT_THAT(Series("meta", "good"), ElementsAre("{__name__=\"good\"}"));
 }
 
+// Mimir's ingester takes the out-of-order window on top of past_grace_period.
+TEST_F(StoreLimitsTest, PastGracePeriodExtendsByTheOutOfOrderWindow) {
+  MetricsConfig c;
+  c.past_grace_period = absl::Hours(1);
+  c.out_of_order_time_window = absl::Minutes(30);
+  Open(c);
+  WriteBuilder ok;
+  ok.Series({"__name__", "p"}).Sample(kNow - 80 * 60 * 1000, 1);
+  EXPECT_EQ(store_->Push("t", ok.Body()).http_status, 200);
+  WriteBuilder old;
+  old.Series({"__name__", "q"}).Sample(kNow - 91 * 60 * 1000, 1);
+  PushResult r = store_->Push("t", old.Body());
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_THAT(r.message, HasSubstr("err-mimir-too-far-in-past"));
+}
+
 TEST_F(StoreLimitsTest, SeriesPerMetricLimitRefusesNewSeriesOfThatMetricOnly) {
   MetricsConfig c;
   c.max_global_series_per_metric = 2;

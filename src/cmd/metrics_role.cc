@@ -1,18 +1,37 @@
 #include "cmd/metrics_role.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
+#include "metrics/config/runtime_config.h"
 #include "metrics/store/http.h"
+#include "net/http_message.h"
 
 namespace sprout::cmd {
 
 MetricsRole::MetricsRole(const metrics::MetricsConfig& config, MetricsRoleOptions options)
     : config_(config), options_(std::move(options)) {
   const log::Logger logger = options_.logger;
+  metrics::RuntimeConfigOptions runtime_options;
+  runtime_options.file = config_.runtime_config_file;
+  runtime_options.period = config_.runtime_config_period;
+  runtime_options.defaults = config_.DefaultLimits();
+  runtime_options.registry = options_.registry;
+  runtime_options.on_error = [logger](const absl::Status& error) {
+    logger.Error("failed to reload the runtime configuration; the previous overrides stay",
+                 {{"err", std::string(error.message())}});
+  };
+  runtime_options.on_reload =
+      [logger, file = config_.runtime_config_file](const std::vector<std::string>& warnings) {
+        logger.Info("runtime configuration loaded", {{"file", file}});
+        for (const std::string& w : warnings) logger.Warn(w, {{"file", file}});
+      };
+  runtime_config_ = std::make_unique<metrics::RuntimeConfigManager>(std::move(runtime_options));
   metrics::MetricsStoreOptions store_options;
   store_options.config = config_;
   store_options.registry = options_.registry;
+  store_options.runtime_config = runtime_config_.get();
   store_options.on_wal_damage = [logger](std::string_view tenant,
                                          const storage::LogDamage& damage) {
     logger.Warn("WAL damage repaired or skipped", {{"tenant", std::string(tenant)},
@@ -55,6 +74,15 @@ MetricsRole::MetricsRole(const metrics::MetricsConfig& config, MetricsRoleOption
       static_cast<uint64_t>(config_.max_fetched_chunks_per_query);
   api_options.query.max_query_lookback = config_.max_query_lookback;
   api_options.cardinality.enabled = config_.cardinality_analysis_enabled;
+  api_options.query.for_tenant = [rc = runtime_config_.get()](std::string_view tenant,
+                                                              metrics::api::QueryApiOptions* q) {
+    const metrics::TenantLimits l = rc->LimitsFor(tenant);
+    q->max_fetched_series_per_query =
+        static_cast<uint64_t>(std::max<int64_t>(0, l.max_fetched_series_per_query));
+    q->max_fetched_chunks_per_query =
+        static_cast<uint64_t>(std::max<int64_t>(0, l.max_fetched_chunks_per_query));
+    q->max_query_lookback = l.max_query_lookback;
+  };
   api_options.serve_process_endpoints = options_.serve_process_endpoints;
   api_ = std::make_unique<metrics::api::MetricsApi>(api_options);
 }
@@ -63,10 +91,29 @@ MetricsRole::~MetricsRole() = default;
 
 absl::Status MetricsRole::Register(net::Router* router) {
   if (absl::Status s = api_->Register(router); !s.ok()) return s;
+  // Mimir's /runtime_config: the overrides in force (each tenant's limits), or with mode=diff
+  // only the values that differ from the `limits` block.
+  if (absl::Status s = router->Handle(
+          "GET", "/runtime_config",
+          [rc = runtime_config_.get()](net::HttpRequest& request, net::HttpResponse& response) {
+            response.SetHeader("Content-Type", "text/plain; charset=utf-8");
+            if (rc->options().file.empty()) {
+              response.body = "runtime config file doesn't exist";
+              return;
+            }
+            absl::StatusOr<net::QueryParams> q = net::ParseQuery(request.query);
+            const bool diff = q.ok() && q->Get("mode") == "diff";
+            response.body = metrics::RuntimeConfigYaml(*rc->current(), rc->defaults(), diff);
+          });
+      !s.ok()) {
+    return s;
+  }
   return metrics::RegisterStoreRoutes(store_.get(), options_.registry, router);
 }
 
 absl::Status MetricsRole::Start() {
+  // As Mimir: a runtime configuration that cannot be loaded fails the start.
+  if (absl::Status s = runtime_config_->Start(); !s.ok()) return s;
   if (absl::Status s = store_->Start(); !s.ok()) return s;
   for (const std::string& dir : store_->skipped_dirs()) {
     options_.logger.Warn("skipping a directory of the TSDB directory that is not a valid tenant ID",
@@ -82,6 +129,7 @@ absl::Status MetricsRole::Start() {
 void MetricsRole::Close() {
   api_->SetReady(false);
   store_->Close();
+  runtime_config_->Stop();
 }
 
 }  // namespace sprout::cmd

@@ -51,6 +51,7 @@ class MetricsRole {
  private:
   const metrics::MetricsConfig config_;
   MetricsRoleOptions options_;
+  std::unique_ptr<metrics::RuntimeConfigManager> runtime_config_;
   std::unique_ptr<metrics::MetricsStore> store_;
   std::unique_ptr<metrics::api::MetricsApi> api_;
 };

@@ -324,7 +324,13 @@ absl::Status MetricsApi::Register(net::Router* router) {
     Queryable* q = options_.queryable;
     if (q == nullptr) continue;
     // limits.max_query_lookback for the series and label endpoints (Mimir clamps their start).
-    auto min_start = [lookback = options_.query.max_query_lookback, now = options_.now_ms] {
+    auto min_start = [query = options_.query, now = options_.now_ms](std::string_view tenant) {
+      absl::Duration lookback = query.max_query_lookback;
+      if (query.for_tenant) {
+        QueryApiOptions own = query;
+        query.for_tenant(tenant, &own);
+        lookback = own.max_query_lookback;
+      }
       if (lookback <= absl::ZeroDuration()) return kMinTimeMs;
       const int64_t now_ms = now ? now() : absl::ToUnixMillis(absl::Now());
       return now_ms - absl::ToInt64Milliseconds(lookback);
@@ -332,7 +338,7 @@ absl::Status MetricsApi::Register(net::Router* router) {
 
     auto labels = [q, min_start](net::HttpRequest& request, net::HttpResponse& response) {
       CommonParams p;
-      if (!ParseCommon(request, response, &p, min_start())) return;
+      if (!ParseCommon(request, response, &p, min_start(request.tenant))) return;
       absl::StatusOr<std::vector<std::string>> names =
           q->LabelNames(request.tenant, p.matcher_sets, p.start, p.end, HintLimit(p.limit));
       if (!names.ok()) return WriteStatusError(response, names.status());
@@ -347,7 +353,7 @@ absl::Status MetricsApi::Register(net::Router* router) {
       absl::StatusOr<std::string> name = UnescapeLabelNameParam(request.PathValue("name"));
       if (!name.ok()) return WriteStatusError(response, name.status());
       CommonParams p;
-      if (!ParseCommon(request, response, &p, min_start())) return;
+      if (!ParseCommon(request, response, &p, min_start(request.tenant))) return;
       absl::StatusOr<std::vector<std::string>> vals =
           q->LabelValues(request.tenant, *name, p.matcher_sets, p.start, p.end, HintLimit(p.limit));
       if (!vals.ok()) return WriteStatusError(response, vals.status());
@@ -366,7 +372,10 @@ absl::Status MetricsApi::Register(net::Router* router) {
         return WriteError(response, ErrorType::kBadData, "no match[] parameter provided");
       }
       CommonParams p;
-      if (!ParseCommon(request, response, &p, min_start(), /*match_param_errors=*/true)) return;
+      if (!ParseCommon(request, response, &p, min_start(request.tenant),
+                       /*match_param_errors=*/true)) {
+        return;
+      }
       absl::StatusOr<std::vector<tsdb::Labels>> sets =
           q->Series(request.tenant, p.matcher_sets, p.start, p.end, HintLimit(p.limit));
       if (!sets.ok()) return WriteStatusError(response, sets.status());
@@ -507,8 +516,10 @@ absl::Status MetricsApi::Register(net::Router* router) {
     net::RouteOptions query_route = tenant;
     query_route.timeout = options_.query.engine.timeout + absl::Seconds(10);
     for (const bool range : {false, true}) {
-      auto run = [q, range, engine = engine_, watcher = watcher_, limits = options_.query,
+      auto run = [q, range, engine = engine_, watcher = watcher_, defaults = options_.query,
                   now = options_.now_ms](net::HttpRequest& request, net::HttpResponse& response) {
+        QueryApiOptions limits = defaults;
+        if (defaults.for_tenant) defaults.for_tenant(request.tenant, &limits);
         const int64_t now_ms = now ? now() : absl::ToUnixMillis(absl::Now());
         QueryRequestParams qp;
         if (!ParseQueryParams(request, response, range, now_ms, limits.engine.timeout, &qp)) {

@@ -48,6 +48,9 @@ struct QueryApiOptions {
   // limits.max_query_lookback: queries, series and label requests read nothing older than
   // now - this (Mimir clamps the range; the request does not fail). 0: no limit.
   absl::Duration max_query_lookback = absl::ZeroDuration();
+  // The tenant's own values of the three limits above (its runtime overrides), written over a
+  // copy of these options for each request; null: the values above for every tenant.
+  std::function<void(std::string_view tenant, QueryApiOptions* limits)> for_tenant;
 };
 
 // A promql::Queryable that reads nothing before `min_t_ms`: Open clamps mint, and a range

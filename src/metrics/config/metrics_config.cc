@@ -71,6 +71,15 @@ constexpr const char* kImplementedKeys[] = {
     "limits.max_fetched_chunks_per_query",
     "limits.max_query_lookback",
     "limits.cardinality_analysis_enabled",
+    "limits.max_global_series_per_metric",
+    "limits.max_label_names_per_series",
+    "limits.max_label_name_length",
+    "limits.max_label_value_length",
+    "limits.max_metadata_length",
+    "limits.creation_grace_period",
+    "limits.native_histograms_ingestion_enabled",
+    "runtime_config.file",
+    "runtime_config.period",
     "querier.timeout",
     "querier.max_concurrent",
     "querier.max_samples",
@@ -224,9 +233,143 @@ void CheckNonNegative(config::Decoder& d, std::string_view key, double v) {
   if (v < 0) d.AddError(key, "must not be negative");
 }
 
-YAML::Node ToYamlDuration(absl::Duration d) { return YAML::Node(FormatPrometheusDuration(d)); }
-
 }  // namespace
+
+const std::vector<std::string>& TenantLimitKeys() {
+  static const std::vector<std::string>* keys = new std::vector<std::string>{
+      "ingestion_rate",
+      "ingestion_burst_size",
+      "max_global_series_per_user",
+      "max_global_series_per_metric",
+      "max_global_exemplars_per_user",
+      "max_label_names_per_series",
+      "max_label_name_length",
+      "max_label_value_length",
+      "max_metadata_length",
+      "creation_grace_period",
+      "past_grace_period",
+      "out_of_order_time_window",
+      "native_histograms_ingestion_enabled",
+      "compactor_blocks_retention_period",
+      "max_fetched_series_per_query",
+      "max_fetched_chunks_per_query",
+      "max_query_lookback",
+  };
+  return *keys;
+}
+
+void DecodeTenantLimits(config::Decoder& d, TenantLimits* l) {
+  d.Read("ingestion_rate", &l->ingestion_rate);
+  d.Read("ingestion_burst_size", &l->ingestion_burst_size);
+  d.Read("max_global_series_per_user", &l->max_global_series_per_user);
+  d.Read("max_global_series_per_metric", &l->max_global_series_per_metric);
+  d.Read("max_global_exemplars_per_user", &l->max_global_exemplars_per_user);
+  d.Read("max_label_names_per_series", &l->max_label_names_per_series);
+  d.Read("max_label_name_length", &l->max_label_name_length);
+  d.Read("max_label_value_length", &l->max_label_value_length);
+  d.Read("max_metadata_length", &l->max_metadata_length);
+  ReadPrometheusDuration(d, "creation_grace_period", &l->creation_grace_period);
+  ReadPrometheusDuration(d, "past_grace_period", &l->past_grace_period);
+  ReadPrometheusDuration(d, "out_of_order_time_window", &l->out_of_order_time_window);
+  d.Read("native_histograms_ingestion_enabled", &l->native_histograms_ingestion_enabled);
+  ReadPrometheusDuration(d, "compactor_blocks_retention_period",
+                         &l->compactor_blocks_retention_period);
+  d.Read("max_fetched_series_per_query", &l->max_fetched_series_per_query);
+  d.Read("max_fetched_chunks_per_query", &l->max_fetched_chunks_per_query);
+  ReadPrometheusDuration(d, "max_query_lookback", &l->max_query_lookback);
+  CheckNonNegative(d, "ingestion_rate", l->ingestion_rate);
+  for (auto [key, v] :
+       {std::pair<const char*, int64_t>{"ingestion_burst_size", l->ingestion_burst_size},
+        {"max_global_series_per_user", l->max_global_series_per_user},
+        {"max_global_series_per_metric", l->max_global_series_per_metric},
+        {"max_global_exemplars_per_user", l->max_global_exemplars_per_user},
+        {"max_label_names_per_series", l->max_label_names_per_series},
+        {"max_label_name_length", l->max_label_name_length},
+        {"max_label_value_length", l->max_label_value_length},
+        {"max_metadata_length", l->max_metadata_length},
+        {"max_fetched_series_per_query", l->max_fetched_series_per_query},
+        {"max_fetched_chunks_per_query", l->max_fetched_chunks_per_query}}) {
+    CheckNonNegative(d, key, static_cast<double>(v));
+  }
+}
+
+YAML::Node TenantLimitsYaml(const TenantLimits& l, const TenantLimits* base) {
+  YAML::Node n(YAML::NodeType::Map);
+  auto put = [&](const char* key, auto value, auto base_value) {
+    if (base == nullptr || value != base_value) n[key] = value;
+  };
+  auto put_d = [&](const char* key, absl::Duration value, absl::Duration base_value) {
+    if (base == nullptr || value != base_value) n[key] = FormatPrometheusDuration(value);
+  };
+  const TenantLimits def;
+  const TenantLimits& b = base != nullptr ? *base : def;
+  put("ingestion_rate", l.ingestion_rate, b.ingestion_rate);
+  put("ingestion_burst_size", l.ingestion_burst_size, b.ingestion_burst_size);
+  put("max_global_series_per_user", l.max_global_series_per_user, b.max_global_series_per_user);
+  put("max_global_series_per_metric", l.max_global_series_per_metric,
+      b.max_global_series_per_metric);
+  put("max_global_exemplars_per_user", l.max_global_exemplars_per_user,
+      b.max_global_exemplars_per_user);
+  put("max_label_names_per_series", l.max_label_names_per_series, b.max_label_names_per_series);
+  put("max_label_name_length", l.max_label_name_length, b.max_label_name_length);
+  put("max_label_value_length", l.max_label_value_length, b.max_label_value_length);
+  put("max_metadata_length", l.max_metadata_length, b.max_metadata_length);
+  put_d("creation_grace_period", l.creation_grace_period, b.creation_grace_period);
+  put_d("past_grace_period", l.past_grace_period, b.past_grace_period);
+  put_d("out_of_order_time_window", l.out_of_order_time_window, b.out_of_order_time_window);
+  put("native_histograms_ingestion_enabled", l.native_histograms_ingestion_enabled,
+      b.native_histograms_ingestion_enabled);
+  put_d("compactor_blocks_retention_period", l.compactor_blocks_retention_period,
+        b.compactor_blocks_retention_period);
+  put("max_fetched_series_per_query", l.max_fetched_series_per_query,
+      b.max_fetched_series_per_query);
+  put("max_fetched_chunks_per_query", l.max_fetched_chunks_per_query,
+      b.max_fetched_chunks_per_query);
+  put_d("max_query_lookback", l.max_query_lookback, b.max_query_lookback);
+  return n;
+}
+
+TenantLimits MetricsConfig::DefaultLimits() const {
+  TenantLimits l;
+  l.ingestion_rate = ingestion_rate;
+  l.ingestion_burst_size = ingestion_burst_size;
+  l.max_global_series_per_user = max_global_series_per_user;
+  l.max_global_series_per_metric = max_global_series_per_metric;
+  l.max_global_exemplars_per_user = max_global_exemplars_per_user;
+  l.max_label_names_per_series = max_label_names_per_series;
+  l.max_label_name_length = max_label_name_length;
+  l.max_label_value_length = max_label_value_length;
+  l.max_metadata_length = max_metadata_length;
+  l.creation_grace_period = creation_grace_period;
+  l.past_grace_period = past_grace_period;
+  l.out_of_order_time_window = out_of_order_time_window;
+  l.native_histograms_ingestion_enabled = native_histograms_ingestion_enabled;
+  l.compactor_blocks_retention_period = compactor_blocks_retention_period;
+  l.max_fetched_series_per_query = max_fetched_series_per_query;
+  l.max_fetched_chunks_per_query = max_fetched_chunks_per_query;
+  l.max_query_lookback = max_query_lookback;
+  return l;
+}
+
+void MetricsConfig::SetDefaultLimits(const TenantLimits& l) {
+  ingestion_rate = l.ingestion_rate;
+  ingestion_burst_size = l.ingestion_burst_size;
+  max_global_series_per_user = l.max_global_series_per_user;
+  max_global_series_per_metric = l.max_global_series_per_metric;
+  max_global_exemplars_per_user = l.max_global_exemplars_per_user;
+  max_label_names_per_series = l.max_label_names_per_series;
+  max_label_name_length = l.max_label_name_length;
+  max_label_value_length = l.max_label_value_length;
+  max_metadata_length = l.max_metadata_length;
+  creation_grace_period = l.creation_grace_period;
+  past_grace_period = l.past_grace_period;
+  out_of_order_time_window = l.out_of_order_time_window;
+  native_histograms_ingestion_enabled = l.native_histograms_ingestion_enabled;
+  compactor_blocks_retention_period = l.compactor_blocks_retention_period;
+  max_fetched_series_per_query = l.max_fetched_series_per_query;
+  max_fetched_chunks_per_query = l.max_fetched_chunks_per_query;
+  max_query_lookback = l.max_query_lookback;
+}
 
 KeyClass ClassifyKey(std::string_view dotted_path) {
   const KeyIndex& index = Index();
@@ -281,19 +424,10 @@ std::string MetricsConfig::EffectiveYaml() const {
   root["server"]["http_listen_port"] = http_listen_port;
   root["server"]["grpc_listen_port"] = grpc_listen_port;
   root["distributor"]["max_recv_msg_size"] = max_recv_msg_size;
-  YAML::Node limits(YAML::NodeType::Map);
-  limits["ingestion_rate"] = ingestion_rate;
-  limits["ingestion_burst_size"] = ingestion_burst_size;
-  limits["max_global_series_per_user"] = max_global_series_per_user;
-  limits["max_global_exemplars_per_user"] = max_global_exemplars_per_user;
-  limits["out_of_order_time_window"] = ToYamlDuration(out_of_order_time_window);
-  limits["past_grace_period"] = ToYamlDuration(past_grace_period);
-  limits["compactor_blocks_retention_period"] = ToYamlDuration(compactor_blocks_retention_period);
-  limits["max_fetched_series_per_query"] = max_fetched_series_per_query;
-  limits["max_fetched_chunks_per_query"] = max_fetched_chunks_per_query;
-  limits["max_query_lookback"] = ToYamlDuration(max_query_lookback);
-  limits["cardinality_analysis_enabled"] = cardinality_analysis_enabled;
-  root["limits"] = limits;
+  root["limits"] = TenantLimitsYaml(DefaultLimits());
+  root["limits"]["cardinality_analysis_enabled"] = cardinality_analysis_enabled;
+  root["runtime_config"]["file"] = runtime_config_file;
+  root["runtime_config"]["period"] = FormatGoDuration(runtime_config_period);
   root["querier"]["timeout"] = FormatGoDuration(querier_timeout);
   root["querier"]["max_concurrent"] = querier_max_concurrent;
   root["querier"]["max_samples"] = querier_max_samples;
@@ -401,7 +535,8 @@ absl::StatusOr<MetricsConfigResult> DecodeMetricsConfig(const YAML::Node& root,
       querier.Read("max_concurrent", &c.querier_max_concurrent);
       querier.Read("max_samples", &c.querier_max_samples);
       querier.Read("lookback_delta", &c.querier_lookback_delta);
-      if (c.querier_timeout <= absl::ZeroDuration()) querier.AddError("timeout", "must be positive");
+      if (c.querier_timeout <= absl::ZeroDuration())
+        querier.AddError("timeout", "must be positive");
       if (c.querier_max_concurrent <= 0) querier.AddError("max_concurrent", "must be positive");
       if (c.querier_max_samples <= 0) querier.AddError("max_samples", "must be positive");
       if (c.querier_lookback_delta <= absl::ZeroDuration()) {
@@ -411,29 +546,20 @@ absl::StatusOr<MetricsConfigResult> DecodeMetricsConfig(const YAML::Node& root,
     }
     {
       config::Decoder limits = d.Child("limits");
-      limits.Read("ingestion_rate", &c.ingestion_rate);
-      limits.Read("ingestion_burst_size", &c.ingestion_burst_size);
-      limits.Read("max_global_series_per_user", &c.max_global_series_per_user);
-      limits.Read("max_global_exemplars_per_user", &c.max_global_exemplars_per_user);
-      ReadPrometheusDuration(limits, "out_of_order_time_window", &c.out_of_order_time_window);
-      ReadPrometheusDuration(limits, "past_grace_period", &c.past_grace_period);
-      ReadPrometheusDuration(limits, "compactor_blocks_retention_period",
-                             &c.compactor_blocks_retention_period);
-      CheckNonNegative(limits, "ingestion_rate", c.ingestion_rate);
-      CheckNonNegative(limits, "ingestion_burst_size", static_cast<double>(c.ingestion_burst_size));
-      CheckNonNegative(limits, "max_global_series_per_user",
-                       static_cast<double>(c.max_global_series_per_user));
-      CheckNonNegative(limits, "max_global_exemplars_per_user",
-                       static_cast<double>(c.max_global_exemplars_per_user));
-      limits.Read("max_fetched_series_per_query", &c.max_fetched_series_per_query);
-      limits.Read("max_fetched_chunks_per_query", &c.max_fetched_chunks_per_query);
-      ReadPrometheusDuration(limits, "max_query_lookback", &c.max_query_lookback);
+      TenantLimits l = c.DefaultLimits();
+      DecodeTenantLimits(limits, &l);
+      c.SetDefaultLimits(l);
       limits.Read("cardinality_analysis_enabled", &c.cardinality_analysis_enabled);
-      CheckNonNegative(limits, "max_fetched_series_per_query",
-                       static_cast<double>(c.max_fetched_series_per_query));
-      CheckNonNegative(limits, "max_fetched_chunks_per_query",
-                       static_cast<double>(c.max_fetched_chunks_per_query));
       MarkAllUsed(limits);
+    }
+    {
+      config::Decoder runtime = d.Child("runtime_config");
+      runtime.Read("file", &c.runtime_config_file);
+      runtime.Read("period", &c.runtime_config_period);
+      if (!c.runtime_config_file.empty() && c.runtime_config_period <= absl::ZeroDuration()) {
+        runtime.AddError("period", "must be positive");
+      }
+      MarkAllUsed(runtime);
     }
     // Mimir runs the modules named by `target`; sprout metrics is one process with all of
     // them, so another target would silently expose a different surface: refused.

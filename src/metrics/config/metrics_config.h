@@ -32,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "config/config.h"
+#include "config/decoder.h"
 
 namespace sprout::metrics {
 
@@ -50,6 +51,44 @@ struct StorageConfig {
   std::string filesystem_dir;  // "" = inherit / Mimir's default
   S3Config s3;
 };
+
+// Mimir's per-tenant limits that sprout implements: the `limits:` block of the configuration
+// (the defaults of every tenant) and each tenant's entry under `overrides:` in the runtime
+// configuration file (runtime_config.h). Mimir's key names and defaults.
+struct TenantLimits {
+  double ingestion_rate = 10000;  // samples/s
+  int64_t ingestion_burst_size = 200000;
+  int64_t max_global_series_per_user = 150000;  // 0 = no limit
+  int64_t max_global_series_per_metric = 0;     // 0 = no limit
+  int64_t max_global_exemplars_per_user = 0;    // 0 = exemplars disabled (Mimir's default)
+  int max_label_names_per_series = 30;
+  int max_label_name_length = 1024;
+  int max_label_value_length = 2048;
+  int max_metadata_length = 1024;
+  // Samples newer than now + this are refused (too far in the future).
+  absl::Duration creation_grace_period = absl::Minutes(10);
+  absl::Duration past_grace_period = absl::ZeroDuration();  // 0 = no wall-clock check
+  absl::Duration out_of_order_time_window = absl::ZeroDuration();
+  // Mimir 3.0's default (true; false up to 2.17): when false, native histogram samples are
+  // ignored without an error, as Mimir's ingester ignores them.
+  bool native_histograms_ingestion_enabled = true;
+  absl::Duration compactor_blocks_retention_period = absl::ZeroDuration();  // 0 = forever
+  int64_t max_fetched_series_per_query = 0;                                 // 0 = no limit
+  int64_t max_fetched_chunks_per_query = 2000000;                           // 0 = no limit
+  absl::Duration max_query_lookback = absl::ZeroDuration();
+
+  bool operator==(const TenantLimits&) const = default;
+};
+
+// The `limits` keys TenantLimits holds, in the order EffectiveYaml and /runtime_config print
+// them.
+const std::vector<std::string>& TenantLimitKeys();
+// Reads the TenantLimits keys present in `d` (a `limits:` map or a tenant's overrides) over
+// `*out`, recording type errors and negative values in `d`; other keys are left to the caller.
+void DecodeTenantLimits(config::Decoder& d, TenantLimits* out);
+// `l` as a YAML map with Mimir's key names (every key of TenantLimitKeys, or only those whose
+// value differs from `*base` when it is given).
+YAML::Node TenantLimitsYaml(const TenantLimits& l, const TenantLimits* base = nullptr);
 
 struct MetricsConfig {
   std::string target = "all";
@@ -80,11 +119,12 @@ struct MetricsConfig {
 
   // querier (the PromQL engine of /api/v1/query and /api/v1/query_range)
   absl::Duration querier_timeout = absl::Minutes(2);         // querier.timeout; caps `timeout`
-  int querier_max_concurrent = 20;                            // querier.max_concurrent
-  int64_t querier_max_samples = 50000000;                     // querier.max_samples
+  int querier_max_concurrent = 20;                           // querier.max_concurrent
+  int64_t querier_max_samples = 50000000;                    // querier.max_samples
   absl::Duration querier_lookback_delta = absl::Minutes(5);  // querier.lookback_delta
 
-  // limits (per tenant)
+  // limits (per tenant; the defaults of every tenant, overridden per tenant by the runtime
+  // configuration)
   double ingestion_rate = 10000;  // samples/s
   int64_t ingestion_burst_size = 200000;
   int64_t max_global_series_per_user = 150000;  // 0 = no limit
@@ -92,13 +132,29 @@ struct MetricsConfig {
   absl::Duration out_of_order_time_window = absl::ZeroDuration();
   absl::Duration past_grace_period = absl::ZeroDuration();  // 0 = no wall-clock check
   absl::Duration compactor_blocks_retention_period = absl::ZeroDuration();  // 0 = forever
-  int64_t max_fetched_series_per_query = 0;        // 0 = no limit
-  int64_t max_fetched_chunks_per_query = 2000000;  // 0 = no limit
+  int64_t max_fetched_series_per_query = 0;                                 // 0 = no limit
+  int64_t max_fetched_chunks_per_query = 2000000;                           // 0 = no limit
   // No data older than now - this is read by queries, series and label requests (0: no limit).
   absl::Duration max_query_lookback = absl::ZeroDuration();
   // The cardinality endpoints answer (Mimir's default: off, 400 `cardinality analysis is
   // disabled for the tenant: <id>`).
   bool cardinality_analysis_enabled = false;
+  int64_t max_global_series_per_metric = 0;  // 0 = no limit
+  int max_label_names_per_series = 30;
+  int max_label_name_length = 1024;
+  int max_label_value_length = 2048;
+  int max_metadata_length = 1024;
+  absl::Duration creation_grace_period = absl::Minutes(10);
+  bool native_histograms_ingestion_enabled = true;
+
+  // runtime_config: the file of per-tenant overrides (empty: none) and how often it is
+  // re-read (Go duration, Mimir's default 10s).
+  std::string runtime_config_file;
+  absl::Duration runtime_config_period = absl::Seconds(10);
+
+  // The `limits` block as a TenantLimits (every tenant's defaults), and back.
+  TenantLimits DefaultLimits() const;
+  void SetDefaultLimits(const TenantLimits& l);
 
   // The backend blocks are written to: blocks_storage.backend, else common.storage.backend.
   std::string BlocksBackend() const;

@@ -235,6 +235,8 @@ class RemoteWriteDecoder {
                       Protocol protocol = Protocol::kV1);
 
   const Limits& limits() const { return limits_; }
+  // The limits of the next decodes (the request's tenant's).
+  void set_limits(const Limits& limits) { limits_ = limits; }
 
  private:
   friend class Series;

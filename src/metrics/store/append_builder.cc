@@ -15,6 +15,14 @@ bool AppendBuilder::KnownLabelBytes(std::string_view label_bytes) {
 }
 
 void AppendBuilder::OnSeries(const ingest::Series& series) {
+  if (drop_histograms_ && !series.histograms().empty()) {
+    histograms_ignored_ += static_cast<int64_t>(series.histograms().size());
+    // Mimir's ingester ignores them; a series left with no float sample is not created.
+    if (series.samples().empty()) {
+      known_ = tsdb::kNoSeries;
+      return;
+    }
+  }
   Entry e;
   e.raw_offset = raw_.size();
   raw_.append(series.label_bytes());
@@ -35,7 +43,8 @@ void AppendBuilder::OnSeries(const ingest::Series& series) {
   }
   e.samples_size = series.samples().size();
   e.histograms_offset = histograms_.size();
-  for (const ingest::HistogramSample& h : series.histograms()) {
+  for (const ingest::HistogramSample& h :
+       drop_histograms_ ? std::span<const ingest::HistogramSample>() : series.histograms()) {
     tsdb::HistogramSample out;
     out.t = h.timestamp_ms;
     if (h.is_float) {
@@ -45,7 +54,7 @@ void AppendBuilder::OnSeries(const ingest::Series& series) {
     }
     histograms_.push_back(std::move(out));
   }
-  e.histograms_size = series.histograms().size();
+  e.histograms_size = histograms_.size() - e.histograms_offset;
   e.exemplars_offset = exemplars_.size();
   for (const ingest::Exemplar& x : series.exemplars()) {
     tsdb::LabelsBuilder b;

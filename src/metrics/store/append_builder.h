@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +32,11 @@ class AppendBuilder : public ingest::WriteVisitor {
   void OnSeries(const ingest::Series& series) override;
   void OnMetadata(const ingest::MetricMetadata& md) override;
 
+  // limits.native_histograms_ingestion_enabled false: native histogram samples are ignored
+  // without an error (Mimir's ingester), and a series with nothing else is left out.
+  void set_drop_histograms(bool drop) { drop_histograms_ = drop; }
+  int64_t histograms_ignored() const { return histograms_ignored_; }
+
   bool empty() const { return entries_.empty() && metadata_.empty(); }
   tsdb::AppendRequest Build();
 
@@ -43,6 +50,8 @@ class AppendBuilder : public ingest::WriteVisitor {
     size_t exemplars_offset = 0, exemplars_size = 0;
   };
   const tsdb::TenantHead* head_;
+  bool drop_histograms_ = false;
+  int64_t histograms_ignored_ = 0;
   uint32_t known_ = tsdb::kNoSeries;  // the series of the label bytes just vouched for
   std::string raw_;
   std::vector<tsdb::Label> label_scratch_;

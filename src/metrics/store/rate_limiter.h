@@ -22,6 +22,14 @@ class TokenBucket {
         tokens_(burst_),
         last_ns_(now_ns) {}
 
+  // New limits (a tenant's runtime overrides): the tokens there stay, up to the new burst.
+  void SetLimits(double rate_per_second, int64_t burst) {
+    absl::MutexLock lock(&mu_);
+    rate_ = rate_per_second;
+    burst_ = static_cast<double>(burst);
+    tokens_ = std::min(tokens_, burst_);
+  }
+
   // Takes n tokens at monotonic time now_ns when they are there.
   bool Allow(int64_t n, int64_t now_ns) {
     absl::MutexLock lock(&mu_);
@@ -36,9 +44,9 @@ class TokenBucket {
   }
 
  private:
-  const double rate_;
-  const double burst_;
   absl::Mutex mu_;
+  double rate_ ABSL_GUARDED_BY(mu_);
+  double burst_ ABSL_GUARDED_BY(mu_);
   double tokens_ ABSL_GUARDED_BY(mu_);
   int64_t last_ns_ ABSL_GUARDED_BY(mu_);
 };

@@ -55,6 +55,8 @@ std::string_view RefusalReason(tsdb::RefusalKind kind) {
       return "new-value-for-timestamp";
     case tsdb::RefusalKind::kSeriesLimit:
       return "per_user_series_limit";
+    case tsdb::RefusalKind::kMetricSeriesLimit:
+      return "per_metric_series_limit";
     case tsdb::RefusalKind::kInvalidLabels:
       return "invalid_labels";
     case tsdb::RefusalKind::kInvalidHistogram:
@@ -238,6 +240,8 @@ struct MetricsStore::Tenant {
   absl::Mutex head_mu;
   std::unique_ptr<tsdb::TenantHead> head;
   std::unique_ptr<TokenBucket> limiter;
+  // The runtime configuration's generation whose limits the head and the limiter have.
+  std::atomic<uint64_t> limits_generation{0};
   TenantCounters counters;
   std::string start_note;  // what settling a pending cut at open did or why it failed (for the log)
 };
@@ -293,8 +297,7 @@ absl::StatusOr<std::unique_ptr<StoreQuerier>> MetricsStore::Querier(std::string_
 
 MetricsStore::MetricsStore(MetricsStoreOptions options) : options_(std::move(options)) {
   const MetricsConfig& c = options_.config;
-  ingest_limits_.max_recv_msg_size = static_cast<size_t>(c.max_recv_msg_size);
-  ingest_limits_.past_grace_period_ms = absl::ToInt64Milliseconds(c.past_grace_period);
+  ingest_limits_ = IngestLimits(c.DefaultLimits());
   if (MetricsRegistry* r = options_.registry; r != nullptr) {
     ingested_samples_ = r->GetCounter("cortex_ingester_ingested_samples_total",
                                       "The total number of samples ingested.");
@@ -336,9 +339,12 @@ tsdb::HeadOptions MetricsStore::HeadOptionsFor(const std::string& tenant) const 
   o.wal_sync =
       c.wal_fsync_before_ack ? storage::SyncPolicy::kEveryAppend : storage::SyncPolicy::kInterval;
   o.wal_sync_interval = absl::Seconds(1);
-  o.out_of_order_time_window_ms = absl::ToInt64Milliseconds(c.out_of_order_time_window);
-  o.max_series = static_cast<uint64_t>(std::max<int64_t>(0, c.max_global_series_per_user));
-  o.max_exemplars = static_cast<size_t>(std::max<int64_t>(0, c.max_global_exemplars_per_user));
+  const TenantLimits l = LimitsFor(tenant);
+  o.out_of_order_time_window_ms = absl::ToInt64Milliseconds(l.out_of_order_time_window);
+  o.max_series = static_cast<uint64_t>(std::max<int64_t>(0, l.max_global_series_per_user));
+  o.max_series_per_metric =
+      static_cast<uint64_t>(std::max<int64_t>(0, l.max_global_series_per_metric));
+  o.max_exemplars = static_cast<size_t>(std::max<int64_t>(0, l.max_global_exemplars_per_user));
   if (options_.on_wal_damage) {
     o.on_wal_damage = [cb = options_.on_wal_damage, tenant](const storage::LogDamage& d) {
       cb(tenant, d);
@@ -366,8 +372,12 @@ absl::StatusOr<std::unique_ptr<MetricsStore::Tenant>> MetricsStore::OpenTenant(
   }
   NoteReplay(tenant, *t->head);
   const int64_t now = options_.monotonic_ns ? options_.monotonic_ns() : MonotonicNowNs();
-  t->limiter = std::make_unique<TokenBucket>(options_.config.ingestion_rate,
-                                             options_.config.ingestion_burst_size, now);
+  // The generation first: a change after it is applied by the next push.
+  t->limits_generation.store(
+      options_.runtime_config != nullptr ? options_.runtime_config->generation() : 0);
+  const TenantLimits limits = LimitsFor(tenant);
+  t->limiter =
+      std::make_unique<TokenBucket>(limits.ingestion_rate, limits.ingestion_burst_size, now);
   if (MetricsRegistry* r = options_.registry; r != nullptr) {
     const MetricLabels user = {{"user", tenant}};
     t->counters.samples_in = r->GetCounter(
@@ -562,12 +572,53 @@ void MetricsStore::CountDiscarded(Tenant& t, std::string_view family, std::strin
       ->Add(static_cast<double>(n));
 }
 
-std::string MetricsStore::RateLimitedMessage() const {
+TenantLimits MetricsStore::LimitsFor(std::string_view tenant) const {
+  if (options_.runtime_config != nullptr) return options_.runtime_config->LimitsFor(tenant);
+  return options_.config.DefaultLimits();
+}
+
+ingest::Limits MetricsStore::IngestLimits(const TenantLimits& l) const {
+  ingest::Limits out;
+  out.max_recv_msg_size = static_cast<size_t>(options_.config.max_recv_msg_size);
+  out.max_label_names_per_series = l.max_label_names_per_series;
+  out.max_label_name_length = l.max_label_name_length;
+  out.max_label_value_length = l.max_label_value_length;
+  out.max_metadata_length = l.max_metadata_length;
+  out.creation_grace_period_ms = absl::ToInt64Milliseconds(l.creation_grace_period);
+  // Mimir's ingester: the oldest sample accepted is now - past_grace_period -
+  // out_of_order_time_window (when past_grace_period is set).
+  out.past_grace_period_ms =
+      l.past_grace_period > absl::ZeroDuration()
+          ? absl::ToInt64Milliseconds(l.past_grace_period + l.out_of_order_time_window)
+          : 0;
+  return out;
+}
+
+TenantLimits MetricsStore::RefreshLimits(Tenant& t) {
+  if (options_.runtime_config == nullptr) return options_.config.DefaultLimits();
+  const uint64_t generation = options_.runtime_config->generation();
+  const TenantLimits l = options_.runtime_config->LimitsFor(t.id);
+  if (t.limits_generation.exchange(generation) != generation) {
+    t.limiter->SetLimits(l.ingestion_rate, l.ingestion_burst_size);
+    HeadReader hold(&t.head_mu);
+    if (t.head != nullptr) {
+      t.head->SetLimits(static_cast<uint64_t>(std::max<int64_t>(0, l.max_global_series_per_user)),
+                        static_cast<uint64_t>(std::max<int64_t>(0, l.max_global_series_per_metric)),
+                        absl::ToInt64Milliseconds(l.out_of_order_time_window));
+      t.head->SetMaxExemplars(
+          static_cast<size_t>(std::max<int64_t>(0, l.max_global_exemplars_per_user)));
+    }
+  }
+  return l;
+}
+
+std::string MetricsStore::RateLimitedMessage(std::string_view tenant) const {
+  const TenantLimits l = LimitsFor(tenant);
   return absl::StrCat(
       "the request has been rejected because the tenant exceeded the ingestion rate limit, set "
       "to ",
-      GoSprintV(options_.config.ingestion_rate), " items/s with a maximum allowed burst of ",
-      options_.config.ingestion_burst_size,
+      GoSprintV(l.ingestion_rate), " items/s with a maximum allowed burst of ",
+      l.ingestion_burst_size,
       ". This limit is applied on the total number of samples, exemplars and metadata received "
       "across all distributors (err-mimir-tenant-max-ingestion-rate). To adjust the related "
       "per-tenant limits, configure -distributor.ingestion-rate-limit and "
@@ -597,7 +648,10 @@ PushResult MetricsStore::PushBody(std::string_view tenant, std::string_view body
   // The builder asks the head which label bytes it knows: hold it while decoding.
   HeadReader existing_hold(existing != nullptr ? &existing->head_mu : nullptr);
   AppendBuilder builder(existing != nullptr ? existing->head.get() : nullptr);
+  const TenantLimits limits = LimitsFor(tenant);
+  builder.set_drop_histograms(!limits.native_histograms_ingestion_enabled);
   std::unique_ptr<ingest::RemoteWriteDecoder> decoder = TakeDecoder();
+  decoder->set_limits(IngestLimits(limits));
   const int64_t now_ms = options_.now_ms ? options_.now_ms() : WallNowMs();
   ingest::IngestResult decoded = snappy ? decoder->DecodeSnappy(body, now_ms, builder, protocol)
                                         : decoder->Decode(body, now_ms, builder, protocol);
@@ -623,8 +677,10 @@ OtlpIngestResult MetricsStore::IngestOtlp(
     return fail(400, std::string(s.message()));
   }
   AppendBuilder builder(nullptr);  // no label bytes: nothing to look up before the head
+  const TenantLimits limits = LimitsFor(tenant);
+  builder.set_drop_histograms(!limits.native_histograms_ingestion_enabled);
   const int64_t now_ms = options_.now_ms ? options_.now_ms() : WallNowMs();
-  ingest::OtlpSink sink(ingest_limits_, now_ms, &builder);
+  ingest::OtlpSink sink(IngestLimits(limits), now_ms, &builder);
   otlp::TranslateMetrics(request, settings, &sink, &out.translation_errors, &out.dropped_points);
   const ingest::IngestResult& decoded = sink.result();
   int64_t samples = decoded.samples_accepted + decoded.histograms_accepted;
@@ -665,6 +721,7 @@ PushResult MetricsStore::Ingest(std::string_view tenant, const ingest::IngestRes
     return {status, std::string(opened.status().message())};
   }
   Tenant& t = **opened;
+  RefreshLimits(t);
 
   int64_t samples_refused = 0, exemplars_refused = 0, metadata_refused = 0;
   for (size_t i = 0; i < ingest::kRefusalCount; ++i) {
@@ -691,7 +748,7 @@ PushResult MetricsStore::Ingest(std::string_view tenant, const ingest::IngestRes
       CountDiscarded(t, "samples", "rate_limited", samples);
       CountDiscarded(t, "exemplars", "rate_limited", decoded.exemplars_accepted);
       CountDiscarded(t, "metadata", "rate_limited", decoded.metadata_accepted);
-      return {429, RateLimitedMessage()};
+      return {429, RateLimitedMessage(t.id)};
     }
   }
   if (t.counters.received_samples != nullptr) {
@@ -1142,9 +1199,9 @@ absl::Status MetricsStore::RunCompactionOnce() {
     options.before_deleting_sources = [this, tenant] { ReadBarrier(tenant); };
     tsdb::Compactor compactor(store, BlocksPrefix(tenant), options);
     note(tenant, compactor.Run().status());
-    note(tenant,
-         tsdb::ApplyRetention(store, BlocksPrefix(tenant), c.compactor_blocks_retention_period, now)
-             .status());
+    note(tenant, tsdb::ApplyRetention(store, BlocksPrefix(tenant),
+                                      LimitsFor(tenant).compactor_blocks_retention_period, now)
+                     .status());
     if (tsdb::BlockSet* set = BlockSetFor(tenant); set != nullptr) note(tenant, set->Refresh());
   }
   return first;

@@ -55,6 +55,7 @@
 #include "base/metrics.h"
 #include "metrics/api/queryable.h"
 #include "metrics/config/metrics_config.h"
+#include "metrics/config/runtime_config.h"
 #include "metrics/ingest/remote_write.h"
 #include "metrics/store/rate_limiter.h"
 #include "metrics/tsdb/head/head.h"
@@ -80,6 +81,9 @@ struct MetricsStoreOptions {
   MetricsConfig config;
   storage::Env* env = storage::Env::Default();
   MetricsRegistry* registry = nullptr;  // optional: Mimir's ingest counters when set
+  // The per-tenant limits (runtime_config.h); null: every tenant gets config's `limits`. Must
+  // outlive the store.
+  const RuntimeConfigManager* runtime_config = nullptr;
   // Wall clock in Unix milliseconds (grace periods) and a monotonic clock in nanoseconds (the
   // rate limiter); tests set both.
   std::function<int64_t()> now_ms;
@@ -303,8 +307,11 @@ class MetricsStore : public api::Queryable {
   // Times the head of a tenant was reopened after it failed closed.
   uint64_t head_reopens() const { return head_reopens_.load(); }
 
-  // Mimir's rate-limit text for this store's limits (for tests and the docs).
-  std::string RateLimitedMessage() const;
+  // Mimir's rate-limit text for the limits of `tenant` (for tests and the docs).
+  std::string RateLimitedMessage(std::string_view tenant = {}) const;
+
+  // The limits of `tenant` in force now: config's `limits` with the tenant's runtime overrides.
+  TenantLimits LimitsFor(std::string_view tenant) const;
 
  private:
   friend class StoreQuerier;
@@ -344,6 +351,11 @@ class MetricsStore : public api::Queryable {
   // A head was opened (its WAL replayed): on_replay and the replay gauges.
   void NoteReplay(const std::string& tenant, const tsdb::TenantHead& head);
   void CountDiscarded(Tenant& t, std::string_view family, std::string_view reason, int64_t n);
+  // The validation limits of a request of a tenant with `limits`.
+  ingest::Limits IngestLimits(const TenantLimits& limits) const;
+  // Applies the tenant's limits to its head and rate limiter when the runtime configuration
+  // changed since they were last applied; returns the limits in force.
+  TenantLimits RefreshLimits(Tenant& t);
 
   // Reads: the tenant's head (read-locked against a reopen while `view` lives) and its blocks
   // overlapping [mint, maxt] (the block list refreshed first).

@@ -85,23 +85,27 @@ std::vector<Exemplar> ExemplarStore::Get(uint32_t id, int64_t start, int64_t end
   return out;
 }
 
-void ExemplarStore::Retain(const std::function<bool(uint32_t, const Exemplar&)>& keep) {
-  absl::MutexLock lock(&mu_);
-  if (capacity_ == 0 || size_ == 0) return;
-  std::vector<Slot> kept;
+std::vector<ExemplarStore::Slot> ExemplarStore::TakeOldestFirstLocked() {
+  std::vector<Slot> out;
+  if (size_ == 0) return out;
   // Oldest first: from next_ when the ring is full, from 0 otherwise (every slot below
   // ring_.size() is in use).
   const size_t n = ring_.size();
   const size_t first = size_ == capacity_ ? next_ : 0;
+  out.reserve(size_);
   for (size_t k = 0; k < n; ++k) {
     Slot& s = ring_[(first + k) % n];
-    if (s.series != kNone && keep(s.series, s.e)) kept.push_back(std::move(s));
+    if (s.series != kNone) out.push_back(std::move(s));
   }
+  return out;
+}
+
+void ExemplarStore::RebuildLocked(std::vector<Slot> kept) {
   ring_.clear();
   ring_.resize(kept.size());
   index_.clear();
   size_ = kept.size();
-  next_ = static_cast<uint32_t>(kept.size() % capacity_);
+  next_ = capacity_ == 0 ? 0 : static_cast<uint32_t>(kept.size() % capacity_);
   for (size_t i = 0; i < kept.size(); ++i) {
     Slot& s = ring_[i];
     s.e = std::move(kept[i].e);
@@ -114,6 +118,31 @@ void ExemplarStore::Retain(const std::function<bool(uint32_t, const Exemplar&)>&
       it->second.newest = static_cast<uint32_t>(i);
     }
   }
+}
+
+void ExemplarStore::Retain(const std::function<bool(uint32_t, const Exemplar&)>& keep) {
+  absl::MutexLock lock(&mu_);
+  if (capacity_ == 0 || size_ == 0) return;
+  std::vector<Slot> all = TakeOldestFirstLocked();
+  std::vector<Slot> kept;
+  for (Slot& s : all) {
+    if (keep(s.series, s.e)) kept.push_back(std::move(s));
+  }
+  RebuildLocked(std::move(kept));
+}
+
+void ExemplarStore::SetCapacity(size_t capacity) {
+  absl::MutexLock lock(&mu_);
+  if (capacity == capacity_) return;
+  std::vector<Slot> all = TakeOldestFirstLocked();
+  if (all.size() > capacity) all.erase(all.begin(), all.end() - static_cast<ptrdiff_t>(capacity));
+  capacity_ = capacity;
+  RebuildLocked(std::move(all));
+}
+
+size_t ExemplarStore::capacity() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return capacity_;
 }
 
 bool ExemplarStore::Has(uint32_t id) const {

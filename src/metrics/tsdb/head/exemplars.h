@@ -50,7 +50,11 @@ class ExemplarStore {
   // O(capacity) under the lock.
   void Retain(const std::function<bool(uint32_t, const Exemplar&)>& keep) ABSL_LOCKS_EXCLUDED(mu_);
 
-  size_t capacity() const { return capacity_; }
+  // Prometheus's resize (a tenant's new max_exemplars): the newest min(size, capacity)
+  // exemplars stay, in their order; 0 drops them all and disables the store.
+  void SetCapacity(size_t capacity) ABSL_LOCKS_EXCLUDED(mu_);
+
+  size_t capacity() const ABSL_LOCKS_EXCLUDED(mu_);
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
@@ -67,8 +71,13 @@ class ExemplarStore {
 
   AddResult CheckLocked(uint32_t id, const Exemplar& e) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
-  const size_t capacity_;
+  // Rebuilds the ring from `kept` (oldest first, at most capacity_ of them).
+  void RebuildLocked(std::vector<Slot> kept) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Every slot in use, oldest first (moved out of the ring).
+  std::vector<Slot> TakeOldestFirstLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
+  size_t capacity_ ABSL_GUARDED_BY(mu_);
   // Grows up to capacity_ as exemplars arrive (a tenant without exemplars holds none), then
   // wraps: slots below ring_.size() are all in use.
   std::vector<Slot> ring_ ABSL_GUARDED_BY(mu_);

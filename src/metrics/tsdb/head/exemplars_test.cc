@@ -31,6 +31,30 @@ TEST(ExemplarStoreTest, RingOverwritesTheOldestOfAnySeries) {
   EXPECT_EQ(store.Get(3, 0, 14).size(), 1u);
 }
 
+// A new capacity (a tenant's runtime override) keeps the newest exemplars, in order, and the
+// ring then wraps at the new capacity; 0 disables the store.
+TEST(ExemplarStoreTest, SetCapacityKeepsTheNewest) {
+  ExemplarStore store(4);
+  for (int64_t t = 10; t < 14; ++t) EXPECT_EQ(store.Add(t % 2 == 0 ? 1 : 2, E(t, 1)), R::kAdded);
+  EXPECT_EQ(store.Add(1, E(14, 1)), R::kAdded);  // full: t=10 goes
+  store.SetCapacity(2);
+  EXPECT_EQ(store.capacity(), 2u);
+  EXPECT_EQ(store.size(), 2u);
+  ASSERT_EQ(store.Get(2, 0, 100).size(), 1u);
+  EXPECT_EQ(store.Get(2, 0, 100)[0].t, 13);
+  ASSERT_EQ(store.Get(1, 0, 100).size(), 1u);
+  EXPECT_EQ(store.Get(1, 0, 100)[0].t, 14);
+  EXPECT_EQ(store.Add(2, E(15, 1)), R::kAdded);  // overwrites t=13
+  EXPECT_FALSE(store.Has(2) && store.Get(2, 0, 14).size() > 0);
+  store.SetCapacity(10);
+  EXPECT_EQ(store.size(), 2u);
+  EXPECT_EQ(store.Add(3, E(16, 1)), R::kAdded);
+  EXPECT_EQ(store.size(), 3u);
+  store.SetCapacity(0);
+  EXPECT_EQ(store.size(), 0u);
+  EXPECT_EQ(store.Add(3, E(17, 1)), R::kDisabled);
+}
+
 // The ring grows as exemplars arrive (a large capacity costs nothing until used) and Retain on
 // a ring that is not full yet keeps the order: later adds continue after the kept ones and
 // wrap at the capacity.

@@ -237,7 +237,8 @@ class TenantHead::SealedList {
 
   void Grow() {
     const uint32_t cap = rep_ == nullptr ? 2 : rep_->cap * 2;
-    auto* bigger = static_cast<Rep*>(::operator new(sizeof(Rep) + size_t{cap} * sizeof(SealedChunk)));
+    auto* bigger =
+        static_cast<Rep*>(::operator new (sizeof(Rep) + size_t{cap} * sizeof(SealedChunk)));
     bigger->size = 0;
     bigger->cap = cap;
     if (rep_ != nullptr) {
@@ -453,6 +454,13 @@ std::string Refusal::Message() const {
           " exceeded (err-mimir-max-series-per-user). To adjust the related per-tenant limit, "
           "configure -ingester.max-global-series-per-user, or contact your service "
           "administrator.");
+    case RefusalKind::kMetricSeriesLimit:
+      return absl::StrCat(
+          "per-metric series limit of ", limit,
+          " exceeded (err-mimir-max-series-per-metric). To adjust the related per-tenant limit, "
+          "configure -ingester.max-global-series-per-metric, or contact your service "
+          "administrator. This is for series ",
+          series.ToString());
     case RefusalKind::kInvalidLabels:
       return detail;
     case RefusalKind::kInvalidHistogram:
@@ -474,6 +482,9 @@ uint64_t NextInstanceId() {
 TenantHead::TenantHead(HeadOptions options)
     : options_(std::move(options)),
       staged_(std::make_unique<Staged>()),
+      max_series_(options_.max_series),
+      max_series_per_metric_(options_.max_series_per_metric),
+      ooo_window_ms_(options_.out_of_order_time_window_ms),
       instance_id_(NextInstanceId()),
       stripes_(new absl::Mutex[kStripes]),
       exemplars_(options_.max_exemplars) {
@@ -773,6 +784,10 @@ uint32_t TenantHead::CreateSeries(const Labels& labels, uint64_t hash,
   series(new_id)->labels = labels;
   if (new_id >= num_series_.load()) num_series_.store(new_id + 1);
   series_count_.fetch_add(1);
+  {
+    absl::MutexLock lock(&per_metric_mu_);
+    ++series_per_metric_[std::string(labels.Get("__name__"))];
+  }
   postings_.Add(new_id, labels);
   by_labels_->insert(new_id);
   // The encoding senders use for the canonical order: known from the first request on, also
@@ -931,7 +946,9 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       const int64_t half = options_.chunk_range_ms / 2;
       min_valid = std::max(min_valid, head_max < INT64_MIN + half ? INT64_MIN : head_max - half);
     }
-    const int64_t window = options_.out_of_order_time_window_ms;
+    const int64_t window = ooo_window_ms_.load(std::memory_order_relaxed);
+    const uint64_t max_series = max_series_.load(std::memory_order_relaxed);
+    const uint64_t max_per_metric = max_series_per_metric_.load(std::memory_order_relaxed);
     // Older than this is beyond the out-of-order window (saturated near INT64_MIN).
     const int64_t window_min = head_max == INT64_MIN || window <= 0 ? INT64_MIN
                                : head_max < INT64_MIN + window      ? INT64_MIN
@@ -1046,11 +1063,16 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
         if (!id.has_value()) {
           // Ids are 32-bit and never reused (README "Deferred"); UINT32_MAX is never written.
           const bool ids_exhausted = num_series_.load() == UINT32_MAX;
-          if (ids_exhausted ||
-              (options_.max_series != 0 && series_count_.load() >= options_.max_series)) {
+          if (ids_exhausted || (max_series != 0 && series_count_.load() >= max_series)) {
             refuse(RefusalKind::kSeriesLimit, index, 0, in.samples.empty(), total, first_t, labels);
             result.refusals.back().limit =
-                static_cast<int64_t>(ids_exhausted ? series_count_.load() : options_.max_series);
+                static_cast<int64_t>(ids_exhausted ? series_count_.load() : max_series);
+            continue;
+          }
+          if (max_per_metric != 0 && SeriesOfMetric(labels) >= max_per_metric) {
+            refuse(RefusalKind::kMetricSeriesLimit, index, 0, in.samples.empty(), total, first_t,
+                   labels);
+            result.refusals.back().limit = static_cast<int64_t>(max_per_metric);
             continue;
           }
           id = CreateSeries(labels, hash, std::nullopt);
@@ -1756,6 +1778,24 @@ void TenantHead::DeleteSeries(uint32_t id) {
   }
   s->deleted = true;
   series_count_.fetch_sub(1);
+  {
+    absl::MutexLock lock(&per_metric_mu_);
+    auto it = series_per_metric_.find(std::string(s->labels.Get("__name__")));
+    if (it != series_per_metric_.end() && --it->second == 0) series_per_metric_.erase(it);
+  }
+}
+
+uint64_t TenantHead::SeriesOfMetric(const Labels& labels) {
+  absl::MutexLock lock(&per_metric_mu_);
+  auto it = series_per_metric_.find(std::string(labels.Get("__name__")));
+  return it == series_per_metric_.end() ? 0 : it->second;
+}
+
+void TenantHead::SetLimits(uint64_t max_series, uint64_t max_series_per_metric,
+                           int64_t out_of_order_time_window_ms) {
+  max_series_.store(max_series);
+  max_series_per_metric_.store(max_series_per_metric);
+  ooo_window_ms_.store(out_of_order_time_window_ms);
 }
 
 absl::Status TenantHead::Truncate(int64_t maxt) {

@@ -77,7 +77,9 @@ struct HeadOptions {
   // 0: in-order only. Above 0, a sample older than its series' newest but inside the window is
   // still refused (out-of-order storage is not built yet); older than the window: too old.
   int64_t out_of_order_time_window_ms = 0;
-  uint64_t max_series = 0;   // 0: no limit
+  uint64_t max_series = 0;  // 0: no limit
+  // Series per metric name (__name__), Mimir's max_global_series_per_metric; 0: no limit.
+  uint64_t max_series_per_metric = 0;
   size_t max_exemplars = 0;  // 0: exemplars off
   int64_t chunk_range_ms = kDefaultChunkRangeMs;
   int samples_per_chunk = 120;
@@ -139,13 +141,14 @@ struct AppendRequest {
 };
 
 enum class RefusalKind : uint8_t {
-  kOutOfOrder,        // err-mimir-sample-out-of-order
-  kTooOld,            // err-mimir-sample-timestamp-too-old
-  kTooOldOooWindow,   // err-mimir-sample-timestamp-too-old, beyond the out-of-order window
-  kDuplicate,         // err-mimir-sample-duplicate-timestamp
-  kSeriesLimit,       // err-mimir-max-series-per-user (every sample of the series)
-  kInvalidLabels,     // decode_labels' message (every sample of the series)
-  kInvalidHistogram,  // buckets do not match spans
+  kOutOfOrder,         // err-mimir-sample-out-of-order
+  kTooOld,             // err-mimir-sample-timestamp-too-old
+  kTooOldOooWindow,    // err-mimir-sample-timestamp-too-old, beyond the out-of-order window
+  kDuplicate,          // err-mimir-sample-duplicate-timestamp
+  kSeriesLimit,        // err-mimir-max-series-per-user (every sample of the series)
+  kMetricSeriesLimit,  // err-mimir-max-series-per-metric (every sample of the series)
+  kInvalidLabels,      // decode_labels' message (every sample of the series)
+  kInvalidHistogram,   // buckets do not match spans
 };
 
 struct Refusal {
@@ -263,6 +266,14 @@ class TenantHead {
   TenantHead& operator=(const TenantHead&) = delete;
 
   AppendResult Append(const AppendRequest& request);
+
+  // Changes the series limits (HeadOptions::max_series, max_series_per_metric; 0: none) and the
+  // out-of-order window for the appends that start afterwards (a tenant's runtime overrides).
+  // Series over a lowered limit stay; only new series are refused.
+  void SetLimits(uint64_t max_series, uint64_t max_series_per_metric,
+                 int64_t out_of_order_time_window_ms);
+  // Resizes the exemplar store (HeadOptions::max_exemplars): the newest exemplars stay.
+  void SetMaxExemplars(size_t max_exemplars) { exemplars_.SetCapacity(max_exemplars); }
 
   // The series whose labels `raw` (remote-write label bytes, raw_labels.h) are exactly, in
   // canonical order, if an earlier Append of these bytes created or found it: the ingest layer
@@ -404,6 +415,8 @@ class TenantHead {
   std::vector<uint32_t> Select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt) const;
   bool Overlaps(uint32_t id, int64_t mint, int64_t maxt) const;
   void NoteTimes(int64_t t);
+  // Live series with the metric name of `labels`.
+  uint64_t SeriesOfMetric(const Labels& labels);
   // kEveryAppend: waits for a sync that began after this thread's write; then `mark`'s records
   // (none: nullopt) must be durable, not cut by that sync's repair.
   absl::Status WaitDurable(const std::optional<storage::SegmentLog::AppendMark>& mark);
@@ -452,6 +465,13 @@ class TenantHead {
   // 1 + the highest id created (slots below it on null pages, and many others, are unused).
   std::atomic<uint32_t> num_series_{0};
   std::atomic<uint64_t> series_count_{0};  // series created
+  // The limits Append applies (HeadOptions' values until SetLimits).
+  std::atomic<uint64_t> max_series_{0};
+  std::atomic<uint64_t> max_series_per_metric_{0};
+  std::atomic<int64_t> ooo_window_ms_{0};
+  // Live series per metric name (CreateSeries and DeleteSeries, under append_mu_ or replay).
+  absl::Mutex per_metric_mu_;
+  absl::flat_hash_map<std::string, uint64_t> series_per_metric_ ABSL_GUARDED_BY(per_metric_mu_);
   std::atomic<uint64_t> damage_reports_{0};
   const uint64_t instance_id_;
 

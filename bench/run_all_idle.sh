@@ -16,14 +16,6 @@ IDLE_SECONDS=${IDLE_SECONDS:-30}
 SPROUT_BIN=${SPROUT_BIN:-$BIN/sprout}
 [ -x "$SPROUT_BIN" ] || { echo "missing $SPROUT_BIN: cmake --build $BUILD -j2 --target sprout" >&2; exit 1; }
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
 # report <name> <pid>: memory now and CPU over IDLE_SECONDS.
 report() {
   local name=$1 pid=$2 c0 c1

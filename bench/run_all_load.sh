@@ -32,14 +32,6 @@ for b in "$SPROUT_BIN" "$LOADGEN"; do
   [ -x "$b" ] || { echo "missing $b: cmake --build $BUILD -j2 --target sprout sprout-rw-loadgen" >&2; exit 1; }
 done
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
 # counter <url> <metric>: a counter of a /metrics page summed over its series.
 counter() {
   curl -s "$1" | awk -v m="$2" '$1 ~ "^"m"[{ ]" || $1 == m {s += $NF} END {printf "%.0f\n", s + 0}'

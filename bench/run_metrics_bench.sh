@@ -78,14 +78,6 @@ if [[ " $TARGETS " == *" sprout "* ]] && ! "$SPROUT_BIN" metrics --help >/dev/nu
   SPROUT_OK=0
 fi
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
 # wait_http <url> <log>: until the URL answers 200 (60 s).
 wait_http() {
   for _ in $(seq 600); do

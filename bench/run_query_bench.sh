@@ -44,14 +44,6 @@ for t in $TARGETS; do
   esac
 done
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
 # wait_http <url> <log>: until the URL answers 200 (60 s).
 wait_http() {
   for _ in $(seq 600); do

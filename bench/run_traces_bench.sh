@@ -74,13 +74,6 @@ if [ "$PERF" = 1 ] && ! command -v perf >/dev/null; then echo "PERF=1 but perf i
 grep -q 'CMAKE_BUILD_TYPE:STRING=Release' "$BUILD/CMakeCache.txt" 2>/dev/null ||
   echo "warning: $BUILD is not a Release build; the figures are not comparable" >&2
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
 json() { sed -n "s/.*\"$2\": \"\{0,1\}\([^,}\"]*\).*/\1/p" <<<"$1"; }
 cpu_seconds() { awk -v t="$1" -v hz="$TICKS" 'BEGIN { printf "%.3f", t / hz }'; }
 

@@ -15,7 +15,7 @@ const { SPROUT_BIN, sleep, trackChild } = require('./sprout');
 const { allArgs } = require('./all');
 const { encodeMetricsRequest } = require('./proto');
 const { remoteReadRaw } = require('./sprout_metrics');
-const { HttpConn, GrpcConn, varint, field, fixed64 } = require('./traces_kill');
+const { KillableServer, HttpConn, GrpcConn, varint, field, fixed64 } = require('./traces_kill');
 const { readSeries, valueHex } = require('./metrics_kill');
 
 // ---------------------------------------------------------------------------------------------
@@ -25,9 +25,9 @@ const { readSeries, valueHex } = require('./metrics_kill');
 // that every restart finds the same data on the same ports. `port`, `grpcPort`, `httpPort` are
 // the names lib/traces_kill.js's senders and check use; `remoteReadRaw` is what
 // lib/metrics_kill.js's check uses.
-class AllServer {
+class AllServer extends KillableServer {
   constructor({ dir, ports, extraArgs = [] }) {
-    this.dir = dir;
+    super({ dir, what: 'sprout all' });
     this.args = allArgs(dir, ports, extraArgs);
     this.port = ports.api;
     this.grpcPort = ports.grpc;
@@ -36,60 +36,10 @@ class AllServer {
     this.dataDir = path.join(dir, 'data');
     this.tracesBlocksDir = path.join(this.dataDir, 'traces', 'blocks');
     this.tracesWalDir = path.join(this.dataDir, 'traces', 'wal');
-    this.log = '';
-    this.child = null;
   }
 
-  spawnChild() {
-    const child = trackChild(spawn(SPROUT_BIN, this.args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] }));
-    this.child = child;
-    child.stdout.setEncoding('utf8').on('data', (d) => (this.log += d));
-    child.stderr.setEncoding('utf8').on('data', (d) => (this.log += d));
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-    return child;
-  }
-
-  get alive() {
-    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  // Starts the process and resolves once /ready answers 200; rejects when it exits first or
-  // after `timeoutMs`.
-  async start({ timeoutMs = 30000 } = {}) {
-    const child = this.spawnChild();
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`sprout all exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${this.log.slice(-3000)}`);
-      }
-      const res = await fetch(`${this.base}/ready`).catch(() => null);
-      if (res) {
-        await res.arrayBuffer().catch(() => {});
-        if (res.status === 200) return;
-      }
-      if (Date.now() > deadline) throw new Error(`sprout all not ready within ${timeoutMs} ms:\n${this.log.slice(-3000)}`);
-      await sleep(20);
-    }
-  }
-
-  // Starts the process and SIGKILLs it `ms` later, whatever it is doing then (WAL replay when
-  // `ms` falls in it); resolves to its exit {code, signal}.
-  async killDuringStart(ms) {
-    const child = this.spawnChild();
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    const exit = await this.exited;
-    clearTimeout(timer);
-    return exit;
-  }
-
-  async kill() {
-    if (this.alive) this.child.kill('SIGKILL');
-    return this.exited;
-  }
-
-  async stop() {
-    if (this.alive) this.child.kill('SIGTERM');
-    return this.exited;
+  spawnArgs() {
+    return this.args;
   }
 
   remoteReadRaw(queries) {

@@ -86,14 +86,77 @@ function requestObject(service, scope, spans) {
 
 // `sprout traces` with a config file of its own in `dir` (local backend, WAL and blocks under
 // `dir`), on ports chosen once, so that every restart finds the same data on the same ports.
-class TracesServer {
-  constructor({ name, dir }) {
-    this.name = name;
+// A sprout process killed and restarted on one data directory: `spawnArgs()` (the subclass's
+// command line, run in `dir`) and `what` (its name in errors) are the subclass's; the log, the
+// exit, readiness, kills during start-up, SIGKILL and SIGTERM are the same for every command.
+class KillableServer {
+  constructor({ dir, what }) {
     this.dir = dir;
-    this.walDir = path.join(dir, 'wal');
-    this.blocksDir = path.join(dir, 'blocks');
+    this.what = what;
     this.log = '';
     this.child = null;
+  }
+
+  spawnChild() {
+    const child = trackChild(spawn(SPROUT_BIN, this.spawnArgs(), { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] }));
+    this.child = child;
+    child.stdout.setEncoding('utf8').on('data', (d) => (this.log += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (this.log += d));
+    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    return child;
+  }
+
+  get alive() {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  // Starts the process and resolves once /ready answers 200; rejects when it exits first or
+  // after `timeoutMs`.
+  async start({ timeoutMs = 30000 } = {}) {
+    const child = this.spawnChild();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`${this.what} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${this.log.slice(-3000)}`);
+      }
+      const res = await fetch(`${this.base}/ready`).catch(() => null);
+      if (res) {
+        await res.arrayBuffer().catch(() => {});
+        if (res.status === 200) return;
+      }
+      if (Date.now() > deadline) throw new Error(`${this.what} not ready within ${timeoutMs} ms:\n${this.log.slice(-3000)}`);
+      await sleep(20);
+    }
+  }
+
+  // Starts the process and SIGKILLs it `ms` later, whatever it is doing then (WAL replay when
+  // `ms` falls in it); resolves to its exit {code, signal}. From this thread's timer (a worker
+  // takes tens of milliseconds to start; this thread is idle here, nothing else is running).
+  async killDuringStart(ms) {
+    const child = this.spawnChild();
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+
+  async kill() {
+    if (this.alive) this.child.kill('SIGKILL');
+    return this.exited;
+  }
+
+  async stop() {
+    if (this.alive) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+}
+
+class TracesServer extends KillableServer {
+  constructor({ name, dir }) {
+    super({ dir, what: 'sprout traces' });
+    this.name = name;
+    this.walDir = path.join(dir, 'wal');
+    this.blocksDir = path.join(dir, 'blocks');
     this.dropped = [];
   }
 
@@ -140,53 +203,8 @@ class TracesServer {
     return { dropped: this.dropped };
   }
 
-  spawnChild() {
-    const child = trackChild(spawn(SPROUT_BIN, ['traces', '--config', this.configFile], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] }));
-    this.child = child;
-    child.stdout.setEncoding('utf8').on('data', (d) => (this.log += d));
-    child.stderr.setEncoding('utf8').on('data', (d) => (this.log += d));
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-    return child;
-  }
-
-  // Starts the process and resolves once /ready answers 200; rejects when it exits first or
-  // after `timeoutMs`.
-  async start({ timeoutMs = 30000 } = {}) {
-    const child = this.spawnChild();
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`sprout traces exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${this.log.slice(-3000)}`);
-      }
-      const res = await fetch(`${this.base}/ready`).catch(() => null);
-      if (res) {
-        await res.arrayBuffer().catch(() => {});
-        if (res.status === 200) return;
-      }
-      if (Date.now() > deadline) throw new Error(`sprout traces not ready within ${timeoutMs} ms:\n${this.log.slice(-3000)}`);
-      await sleep(20);
-    }
-  }
-
-  // Starts the process and SIGKILLs it `ms` later, whatever it is doing then (WAL replay when
-  // `ms` falls in it); resolves to its exit {code, signal}. From this thread's timer (a worker
-  // takes tens of milliseconds to start; this thread is idle here, nothing else is running).
-  async killDuringStart(ms) {
-    const child = this.spawnChild();
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    const exit = await this.exited;
-    clearTimeout(timer);
-    return exit;
-  }
-
-  async kill() {
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-    return this.exited;
-  }
-
-  async stop() {
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
-    return this.exited;
+  spawnArgs() {
+    return ['traces', '--config', this.configFile];
   }
 }
 
@@ -683,6 +701,6 @@ function hasFiles(dir) {
 const badLine = (line) => /\terror\t|\tfatal\t|\tpanic\t|^Error:|Abort|Segmentation|terminate called/i.test(line);
 
 module.exports = {
-  TracesServer, TraceSender, checkAll, killLater, killOnSign, hasFiles, badLine, requestBytes, requestObject,
+  KillableServer, TracesServer, TraceSender, checkAll, killLater, killOnSign, hasFiles, badLine, requestBytes, requestObject,
   HttpConn, GrpcConn, varint, field, fixed64,
 };

@@ -3,6 +3,8 @@
 // attributes, collisions, overrides, external labels) and number points.
 #include "otlp/prometheus_translator.h"
 
+#include <algorithm>
+
 namespace sprout::otlp {
 namespace prom_internal {
 
@@ -67,6 +69,19 @@ void Translator::TranslateResource(const pb::metrics::ResourceMetrics& resource_
       promoted_.push_back(&kv);
     }
   }
+  promoted_labels_.clear();
+  if (!settings_.resource_to_telemetry_conversion &&
+      !settings_.promote_resource_attributes.empty()) {
+    for (const KeyValue& kv : resource_attributes) {
+      const auto& wanted = settings_.promote_resource_attributes;
+      if (std::find(wanted.begin(), wanted.end(), kv.key()) == wanted.end()) continue;
+      OwnedLabel label;
+      AppendLabelName(kv.key(), settings_.permissive_label_sanitization, &label.name);
+      AppendLabelValue(kv.value(), &label.value);
+      if (!label.name.empty() && !label.value.empty()) promoted_labels_.push_back(std::move(label));
+    }
+  }
+  SortedRefs(promoted_labels_, &promoted_refs_);
 
   uint64_t latest_nanos = 0;
   for (const auto& scope_metrics : resource_metrics.scope_metrics()) {
@@ -241,7 +256,7 @@ void Translator::MergeSorted(const std::vector<LabelRef>& first,
 // missing. Empty values are no label (Prometheus treats them so). Sorting by the sanitized
 // name brings colliding keys together, so only they are ever ordered by key; the per-scope
 // parts are sorted once, so the rest is two linear merges.
-void Translator::BuildBaseLabels(const std::vector<LabelRef>& overrides) {
+void Translator::BuildBaseLabels(const std::vector<LabelRef>& overrides, bool promoted) {
   attr_labels_.clear();
   // Points of one metric usually repeat the previous point's keys in the same order; comparing
   // with those is cheaper than sanitizing or a cache lookup.
@@ -280,6 +295,10 @@ void Translator::BuildBaseLabels(const std::vector<LabelRef>& overrides) {
       base_.push_back({attr_labels_[i].name, JoinCollision(i, end)});
     }
     i = end;
+  }
+  if (promoted && !promoted_refs_.empty()) {
+    MergeSorted(base_, promoted_refs_, /*second_wins=*/false, &merged_labels_);
+    base_.swap(merged_labels_);
   }
   if (!overrides.empty()) {
     MergeSorted(base_, overrides, /*second_wins=*/true, &merged_labels_);

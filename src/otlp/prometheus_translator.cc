@@ -69,15 +69,23 @@ void Translator::TranslateResource(const pb::metrics::ResourceMetrics& resource_
       promoted_.push_back(&kv);
     }
   }
+  // Promoted attributes; of keys sharing a label name the smallest key wins (Prometheus's
+  // translator walks them sorted by key and only fills a missing name): ordered by key
+  // descending here, as SortedRefs keeps the last of equal names.
   promoted_labels_.clear();
   if (!settings_.resource_to_telemetry_conversion &&
       !settings_.promote_resource_attributes.empty()) {
+    std::vector<const KeyValue*> wanted;
     for (const KeyValue& kv : resource_attributes) {
-      const auto& wanted = settings_.promote_resource_attributes;
-      if (std::find(wanted.begin(), wanted.end(), kv.key()) == wanted.end()) continue;
+      const auto& list = settings_.promote_resource_attributes;
+      if (std::find(list.begin(), list.end(), kv.key()) != list.end()) wanted.push_back(&kv);
+    }
+    std::stable_sort(wanted.begin(), wanted.end(),
+                     [](const KeyValue* a, const KeyValue* b) { return a->key() > b->key(); });
+    for (const KeyValue* kv : wanted) {
       OwnedLabel label;
-      AppendLabelName(kv.key(), settings_.permissive_label_sanitization, &label.name);
-      AppendLabelValue(kv.value(), &label.value);
+      AppendLabelName(kv->key(), settings_.permissive_label_sanitization, &label.name);
+      AppendLabelValue(kv->value(), &label.value);
       if (!label.name.empty() && !label.value.empty()) promoted_labels_.push_back(std::move(label));
     }
   }

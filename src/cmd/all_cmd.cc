@@ -72,6 +72,8 @@ int RunAll(const AllConfigOptions& options, absl::Duration shutdown_timeout) {
   metrics_options.logger = logger;
   metrics_options.version = SPROUT_VERSION;
   metrics_options.serve_process_endpoints = false;
+  // /otlp/v1/metrics is served below with the exporter's naming (suffixes on), not Mimir's.
+  metrics_options.mimir_otlp_route = false;
   MetricsRole metrics(config.metrics, metrics_options);
 
   // The generator's series go into the metrics store in-process, each tenant's into the same

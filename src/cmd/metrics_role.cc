@@ -10,6 +10,22 @@
 
 namespace sprout::cmd {
 
+otlp::PromTranslationSettings MimirOtlpTranslation(const metrics::TenantLimits& l) {
+  otlp::PromTranslationSettings t;
+  t.add_metric_suffixes = l.otel_metric_suffixes_enabled;
+  t.promote_resource_attributes = l.PromotedOtelResourceAttributes();
+  t.scope_labels = false;
+  t.send_metadata = true;
+  return t;
+}
+
+otlp::PromTranslationSettings PrometheusOtlpTranslation() {
+  otlp::PromTranslationSettings t;
+  t.add_metric_suffixes = true;
+  t.scope_labels = false;
+  return t;
+}
+
 MetricsRole::MetricsRole(const metrics::MetricsConfig& config, MetricsRoleOptions options)
     : config_(config), options_(std::move(options)) {
   const log::Logger logger = options_.logger;
@@ -108,7 +124,25 @@ absl::Status MetricsRole::Register(net::Router* router) {
       !s.ok()) {
     return s;
   }
-  return metrics::RegisterStoreRoutes(store_.get(), options_.registry, router);
+  if (absl::Status s = metrics::RegisterStoreRoutes(store_.get(), options_.registry, router);
+      !s.ok()) {
+    return s;
+  }
+  if (options_.mimir_otlp_route) {
+    metrics::OtlpRouteOptions mimir;
+    mimir.path = "/otlp/v1/metrics";
+    mimir.translation_for_tenant = [rc = runtime_config_.get()](std::string_view tenant) {
+      return MimirOtlpTranslation(rc->LimitsFor(tenant));
+    };
+    if (absl::Status s = metrics::RegisterOtlpRoute(store_.get(), options_.registry, router, mimir);
+        !s.ok()) {
+      return s;
+    }
+  }
+  metrics::OtlpRouteOptions prometheus;
+  prometheus.path = "/api/v1/otlp/v1/metrics";
+  prometheus.translation = PrometheusOtlpTranslation();
+  return metrics::RegisterOtlpRoute(store_.get(), options_.registry, router, prometheus);
 }
 
 absl::Status MetricsRole::Start() {

@@ -20,6 +20,7 @@
 #include "metrics/config/metrics_config.h"
 #include "metrics/store/store.h"
 #include "net/http_router.h"
+#include "otlp/prometheus.h"
 
 namespace sprout::cmd {
 
@@ -29,7 +30,21 @@ struct MetricsRoleOptions {
   std::string version;  // buildinfo
   // false: /ready, /metrics and /config are the command's (several APIs on one router).
   bool serve_process_endpoints = true;
+  // Mimir's OTLP path, /otlp/v1/metrics, named by the tenant's limits (MimirOtlpTranslation);
+  // false: the command serves that path itself (`sprout all`, with the exporter's naming).
+  bool mimir_otlp_route = true;
 };
+
+// The OTLP naming of Mimir's /otlp/v1/metrics for a tenant with limits `l`: unit and type
+// suffixes only with otel_metric_suffixes_enabled (Mimir's default: off), the
+// promote_otel_resource_attributes as labels, no otel_scope_* labels (Mimir's
+// otel_promote_scope_metadata default), target_info and metric metadata kept.
+otlp::PromTranslationSettings MimirOtlpTranslation(const metrics::TenantLimits& l);
+// The OTLP naming of Prometheus 3's /api/v1/otlp/v1/metrics with its `otlp:` defaults
+// (translation_strategy UnderscoreEscapingWithSuffixes: names and labels escaped to the classic
+// charset, unit and type suffixes on; no promoted resource attributes; promote_scope_metadata
+// off), target_info kept.
+otlp::PromTranslationSettings PrometheusOtlpTranslation();
 
 class MetricsRole {
  public:

@@ -79,6 +79,13 @@ struct PromTranslationSettings {
   std::vector<std::pair<std::string, std::string>> external_labels;
   bool resource_to_telemetry_conversion = false;  // copy every resource attribute to labels
   bool exclude_service_attributes = false;        // ...except service.name/namespace/instance.id
+  // Resource attributes (exact keys) copied onto every series of their resource as labels
+  // (sanitized names), as Mimir's `promote_otel_resource_attributes` and Prometheus's
+  // `otlp.promote_resource_attributes`: unlike resource_to_telemetry_conversion, a point
+  // attribute with the same label name keeps its value (the promoted one only fills a missing
+  // label); scope labels, job and instance still override. Ignored when
+  // resource_to_telemetry_conversion copies every attribute already.
+  std::vector<std::string> promote_resource_attributes;
   // Per ResourceMetrics, `target_info` (`<namespace>_target_info`) = 1 at the latest point
   // timestamp, labelled with the other resource attributes + job/instance + external labels;
   // only when the resource has an attribute other than service.name/namespace/instance.id,

@@ -56,7 +56,7 @@ void Translator::AddTargetInfo(const KeyValues& resource_attributes, uint64_t la
     if (!IsServiceAttribute(kv.key())) attrs_.push_back(&kv);
   }
   if (attrs_.empty()) return;
-  BuildBaseLabels(resource_refs_);
+  BuildBaseLabels(resource_refs_, /*promoted=*/false);
   AddSample(Series(target_info_name_), 1, NanosToMillis(latest_nanos));
 }
 

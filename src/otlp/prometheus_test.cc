@@ -582,6 +582,8 @@ void ParseSettings(std::string_view line, PromTranslationSettings* settings) {
       settings->external_labels.emplace_back(value.substr(0, eq2), value.substr(eq2 + 1));
     } else if (key == "resource_to_telemetry_conversion") {
       settings->resource_to_telemetry_conversion = ParseBool(value);
+    } else if (key == "promote_resource_attribute") {
+      settings->promote_resource_attributes.push_back(value);
     } else if (key == "exclude_service_attributes") {
       settings->exclude_service_attributes = ParseBool(value);
     } else if (key == "target_info") {

@@ -3,6 +3,8 @@
 // attributes, collisions, overrides, external labels) and number points.
 #include "otlp/prometheus_translator.h"
 
+#include <algorithm>
+
 namespace sprout::otlp {
 namespace prom_internal {
 
@@ -67,6 +69,27 @@ void Translator::TranslateResource(const pb::metrics::ResourceMetrics& resource_
       promoted_.push_back(&kv);
     }
   }
+  // Promoted attributes; of keys sharing a label name the smallest key wins (Prometheus's
+  // translator walks them sorted by key and only fills a missing name): ordered by key
+  // descending here, as SortedRefs keeps the last of equal names.
+  promoted_labels_.clear();
+  if (!settings_.resource_to_telemetry_conversion &&
+      !settings_.promote_resource_attributes.empty()) {
+    std::vector<const KeyValue*> wanted;
+    for (const KeyValue& kv : resource_attributes) {
+      const auto& list = settings_.promote_resource_attributes;
+      if (std::find(list.begin(), list.end(), kv.key()) != list.end()) wanted.push_back(&kv);
+    }
+    std::stable_sort(wanted.begin(), wanted.end(),
+                     [](const KeyValue* a, const KeyValue* b) { return a->key() > b->key(); });
+    for (const KeyValue* kv : wanted) {
+      OwnedLabel label;
+      AppendLabelName(kv->key(), settings_.permissive_label_sanitization, &label.name);
+      AppendLabelValue(kv->value(), &label.value);
+      if (!label.name.empty() && !label.value.empty()) promoted_labels_.push_back(std::move(label));
+    }
+  }
+  SortedRefs(promoted_labels_, &promoted_refs_);
 
   uint64_t latest_nanos = 0;
   for (const auto& scope_metrics : resource_metrics.scope_metrics()) {
@@ -241,7 +264,7 @@ void Translator::MergeSorted(const std::vector<LabelRef>& first,
 // missing. Empty values are no label (Prometheus treats them so). Sorting by the sanitized
 // name brings colliding keys together, so only they are ever ordered by key; the per-scope
 // parts are sorted once, so the rest is two linear merges.
-void Translator::BuildBaseLabels(const std::vector<LabelRef>& overrides) {
+void Translator::BuildBaseLabels(const std::vector<LabelRef>& overrides, bool promoted) {
   attr_labels_.clear();
   // Points of one metric usually repeat the previous point's keys in the same order; comparing
   // with those is cheaper than sanitizing or a cache lookup.
@@ -280,6 +303,10 @@ void Translator::BuildBaseLabels(const std::vector<LabelRef>& overrides) {
       base_.push_back({attr_labels_[i].name, JoinCollision(i, end)});
     }
     i = end;
+  }
+  if (promoted && !promoted_refs_.empty()) {
+    MergeSorted(base_, promoted_refs_, /*second_wins=*/false, &merged_labels_);
+    base_.swap(merged_labels_);
   }
   if (!overrides.empty()) {
     MergeSorted(base_, overrides, /*second_wins=*/true, &merged_labels_);

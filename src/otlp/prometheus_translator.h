@@ -198,7 +198,8 @@ class Translator {
   // missing. Empty values are no label (Prometheus treats them so). Sorting by the sanitized
   // name brings colliding keys together, so only they are ever ordered by key; the per-scope
   // parts are sorted once, so the rest is two linear merges.
-  void BuildBaseLabels(const std::vector<LabelRef>& overrides);
+  // `promoted`: promoted_refs_ fill missing names before the overrides (points, not target_info).
+  void BuildBaseLabels(const std::vector<LabelRef>& overrides, bool promoted = true);
 
   // The value of attr_labels_[begin, end), which share one label name: by original key, the
   // last of equal keys (the resource attribute copied over the point's), differing values
@@ -281,8 +282,11 @@ class Translator {
   std::vector<OwnedLabel> resource_labels_;  // job, instance
   std::vector<LabelRef> resource_refs_;      // sorted views of resource_labels_
   std::vector<const KeyValue*> promoted_;    // resource attributes copied onto every point
-  std::vector<OwnedLabel> overrides_;        // scope labels, job, instance
-  std::vector<LabelRef> override_refs_;      // sorted views of overrides_
+  // promote_resource_attributes of this resource: labels that fill missing names only.
+  std::vector<OwnedLabel> promoted_labels_;
+  std::vector<LabelRef> promoted_refs_;  // sorted views of promoted_labels_
+  std::vector<OwnedLabel> overrides_;    // scope labels, job, instance
+  std::vector<LabelRef> override_refs_;  // sorted views of overrides_
 
   // Per data point, reused.
   std::vector<const KeyValue*> attrs_;

@@ -78,6 +78,8 @@ constexpr const char* kImplementedKeys[] = {
     "limits.max_metadata_length",
     "limits.creation_grace_period",
     "limits.native_histograms_ingestion_enabled",
+    "limits.otel_metric_suffixes_enabled",
+    "limits.promote_otel_resource_attributes",
     "runtime_config.file",
     "runtime_config.period",
     "querier.timeout",
@@ -254,6 +256,8 @@ const std::vector<std::string>& TenantLimitKeys() {
       "max_fetched_series_per_query",
       "max_fetched_chunks_per_query",
       "max_query_lookback",
+      "otel_metric_suffixes_enabled",
+      "promote_otel_resource_attributes",
   };
   return *keys;
 }
@@ -277,6 +281,8 @@ void DecodeTenantLimits(config::Decoder& d, TenantLimits* l) {
   d.Read("max_fetched_series_per_query", &l->max_fetched_series_per_query);
   d.Read("max_fetched_chunks_per_query", &l->max_fetched_chunks_per_query);
   ReadPrometheusDuration(d, "max_query_lookback", &l->max_query_lookback);
+  d.Read("otel_metric_suffixes_enabled", &l->otel_metric_suffixes_enabled);
+  d.Read("promote_otel_resource_attributes", &l->promote_otel_resource_attributes);
   CheckNonNegative(d, "ingestion_rate", l->ingestion_rate);
   for (auto [key, v] :
        {std::pair<const char*, int64_t>{"ingestion_burst_size", l->ingestion_burst_size},
@@ -326,7 +332,19 @@ YAML::Node TenantLimitsYaml(const TenantLimits& l, const TenantLimits* base) {
   put("max_fetched_chunks_per_query", l.max_fetched_chunks_per_query,
       b.max_fetched_chunks_per_query);
   put_d("max_query_lookback", l.max_query_lookback, b.max_query_lookback);
+  put("otel_metric_suffixes_enabled", l.otel_metric_suffixes_enabled,
+      b.otel_metric_suffixes_enabled);
+  put("promote_otel_resource_attributes", l.promote_otel_resource_attributes,
+      b.promote_otel_resource_attributes);
   return n;
+}
+
+std::vector<std::string> TenantLimits::PromotedOtelResourceAttributes() const {
+  std::vector<std::string> out;
+  for (absl::string_view key : absl::StrSplit(promote_otel_resource_attributes, ',')) {
+    if (!key.empty()) out.emplace_back(key);
+  }
+  return out;
 }
 
 TenantLimits MetricsConfig::DefaultLimits() const {
@@ -348,6 +366,8 @@ TenantLimits MetricsConfig::DefaultLimits() const {
   l.max_fetched_series_per_query = max_fetched_series_per_query;
   l.max_fetched_chunks_per_query = max_fetched_chunks_per_query;
   l.max_query_lookback = max_query_lookback;
+  l.otel_metric_suffixes_enabled = otel_metric_suffixes_enabled;
+  l.promote_otel_resource_attributes = promote_otel_resource_attributes;
   return l;
 }
 
@@ -369,6 +389,8 @@ void MetricsConfig::SetDefaultLimits(const TenantLimits& l) {
   max_fetched_series_per_query = l.max_fetched_series_per_query;
   max_fetched_chunks_per_query = l.max_fetched_chunks_per_query;
   max_query_lookback = l.max_query_lookback;
+  otel_metric_suffixes_enabled = l.otel_metric_suffixes_enabled;
+  promote_otel_resource_attributes = l.promote_otel_resource_attributes;
 }
 
 KeyClass ClassifyKey(std::string_view dotted_path) {

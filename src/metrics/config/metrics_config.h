@@ -76,6 +76,17 @@ struct TenantLimits {
   int64_t max_fetched_series_per_query = 0;                                 // 0 = no limit
   int64_t max_fetched_chunks_per_query = 2000000;                           // 0 = no limit
   absl::Duration max_query_lookback = absl::ZeroDuration();
+  // OTLP at Mimir's path (/otlp/v1/metrics of `sprout metrics`): unit and type suffixes
+  // (`_seconds`, `_total`, `_ratio`) on metric names (Mimir's default: off; names are still
+  // escaped to the classic charset).
+  bool otel_metric_suffixes_enabled = false;
+  // ...and the resource attributes copied onto every series as labels: a comma-separated list of
+  // attribute keys as written (Mimir's flagext.StringSliceCSV: split on ',', no trimming; empty
+  // entries ignored). Default empty: none (they stay on target_info).
+  std::string promote_otel_resource_attributes;
+
+  // promote_otel_resource_attributes as a list.
+  std::vector<std::string> PromotedOtelResourceAttributes() const;
 
   bool operator==(const TenantLimits&) const = default;
 };
@@ -146,6 +157,8 @@ struct MetricsConfig {
   int max_metadata_length = 1024;
   absl::Duration creation_grace_period = absl::Minutes(10);
   bool native_histograms_ingestion_enabled = true;
+  bool otel_metric_suffixes_enabled = false;     // see TenantLimits
+  std::string promote_otel_resource_attributes;  // see TenantLimits
 
   // runtime_config: the file of per-tenant overrides (empty: none) and how often it is
   // re-read (Go duration, Mimir's default 10s).

@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "yaml-cpp/yaml.h"
 
 namespace sprout::metrics {
 namespace {
@@ -154,6 +155,29 @@ TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
   EXPECT_EQ(c.querier_max_samples, 1000);
   EXPECT_EQ(c.querier_lookback_delta, absl::Minutes(1));
   EXPECT_THAT(r->warnings, IsEmpty());
+}
+
+// Mimir's OTLP naming limits: suffixes off and nothing promoted by default; the promoted list is
+// a comma-separated string (flagext.StringSliceCSV), split on ',' without trimming.
+TEST(MetricsConfigTest, OtelNamingLimits) {
+  auto d = LoadYaml("{}");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_FALSE(d->config.otel_metric_suffixes_enabled);
+  EXPECT_EQ(d->config.promote_otel_resource_attributes, "");
+  EXPECT_THAT(d->config.DefaultLimits().PromotedOtelResourceAttributes(), IsEmpty());
+
+  auto r = LoadYaml(R"({limits: {otel_metric_suffixes_enabled: true,
+                                  promote_otel_resource_attributes: "service.name,k8s.pod.name,,a b"}})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->warnings, IsEmpty());
+  const TenantLimits l = r->config.DefaultLimits();
+  EXPECT_TRUE(l.otel_metric_suffixes_enabled);
+  EXPECT_THAT(l.PromotedOtelResourceAttributes(),
+              ElementsAre("service.name", "k8s.pod.name", "a b"));
+  const YAML::Node y = TenantLimitsYaml(l);
+  EXPECT_EQ(y["otel_metric_suffixes_enabled"].as<std::string>(), "true");
+  EXPECT_EQ(y["promote_otel_resource_attributes"].as<std::string>(),
+            "service.name,k8s.pod.name,,a b");
 }
 
 TEST(MetricsConfigTest, CommonFilesystemDirIsUsedWhenBlocksStorageHasNone) {

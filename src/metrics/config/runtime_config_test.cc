@@ -22,6 +22,8 @@ overrides:
     max_global_series_per_metric: 3
     creation_grace_period: 1h
     native_histograms_ingestion_enabled: false
+    otel_metric_suffixes_enabled: true
+    promote_otel_resource_attributes: k8s.pod.name
   t2:
 )",
                                                        defaults);
@@ -32,6 +34,8 @@ overrides:
   EXPECT_EQ(t1.max_global_series_per_metric, 3);
   EXPECT_EQ(t1.creation_grace_period, absl::Hours(1));
   EXPECT_FALSE(t1.native_histograms_ingestion_enabled);
+  EXPECT_TRUE(t1.otel_metric_suffixes_enabled);
+  EXPECT_EQ(t1.promote_otel_resource_attributes, "k8s.pod.name");
   EXPECT_EQ(t1.max_label_names_per_series, 30);  // not overridden: the default
   EXPECT_EQ(c->overrides.at("t2"), defaults);
 }

@@ -197,8 +197,9 @@ absl::Status RegisterOtlpRoute(MetricsStore* store, MetricsRegistry* registry, n
   net::RouteOptions route;
   route.execution = net::RouteExecution::kWorker;
   route.tenant = net::TenantPolicy::kSingle;
-  auto handler = [store, translation = options.translation](net::HttpRequest& request,
-                                                            net::HttpResponse& response) {
+  auto handler = [store, translation = options.translation,
+                  for_tenant = options.translation_for_tenant](net::HttpRequest& request,
+                                                               net::HttpResponse& response) {
     const size_t limit = static_cast<size_t>(store->config().max_recv_msg_size);
     otlp::HttpExportBodyOptions body_options;
     body_options.max_body_size = limit;
@@ -221,8 +222,8 @@ absl::Status RegisterOtlpRoute(MetricsStore* store, MetricsRegistry* registry, n
     opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceResponse answer;
     const int64_t points = batch->item_count();
     if (points == 0) return otlp::WriteHttpMessage(response, encoding, answer);
-    const OtlpIngestResult result =
-        store->IngestOtlp(request.tenant, batch->request(), translation);
+    const OtlpIngestResult result = store->IngestOtlp(
+        request.tenant, batch->request(), for_tenant ? for_tenant(request.tenant) : translation);
     if (result.retryable()) {
       const bool limited = result.http_status == 429;
       return otlp::WriteHttpStatus(

@@ -43,6 +43,10 @@
 // a registry is given. `store` and `registry` must outlive every server using the routes.
 #pragma once
 
+#include <functional>
+#include <string>
+#include <string_view>
+
 #include "absl/status/status.h"
 #include "base/metrics.h"
 #include "metrics/store/store.h"
@@ -59,6 +63,9 @@ struct OtlpRouteOptions {
   // The OTLP → Prometheus naming (the registrar's: `sprout all` keeps the remote-write
   // exporter's defaults, unit and type suffixes on).
   otlp::PromTranslationSettings translation;
+  // When set, the naming of each request's tenant (read per request, so that per-tenant limits
+  // reloaded from runtime_config apply at once); `translation` is then unused.
+  std::function<otlp::PromTranslationSettings(std::string_view tenant)> translation_for_tenant;
 };
 
 absl::Status RegisterOtlpRoute(MetricsStore* store, MetricsRegistry* registry, net::Router* router,

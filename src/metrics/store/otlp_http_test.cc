@@ -97,7 +97,7 @@ class OtlpHttpTest : public ::testing::Test {
     ASSERT_TRUE(store_->Start().ok());
     net::Router router;
     router.SetTenants({true, "anonymous"});
-    ASSERT_TRUE(RegisterOtlpRoute(store_.get(), &registry_, &router).ok());
+    ASSERT_TRUE(RegisterOtlpRoute(store_.get(), &registry_, &router, route_).ok());
     net::HttpServerOptions server_options;
     server_options.endpoint = "127.0.0.1:0";
     server_options.max_request_body_size = 4096;
@@ -152,7 +152,7 @@ class OtlpHttpTest : public ::testing::Test {
             }
           }
           EXPECT_TRUE(job && scope) << labels.ToString();
-          if (name == "room_temperature_celsius") {
+          if (name == "room_temperature_celsius" || name == "room_temperature") {
             EXPECT_EQ(rest, "room=\"kitchen\"");
             rest.clear();
           }
@@ -163,6 +163,7 @@ class OtlpHttpTest : public ::testing::Test {
     return out;
   }
 
+  OtlpRouteOptions route_;
   storage::FaultInjectionEnv env_;
   MetricsRegistry registry_;
   std::unique_ptr<MetricsStore> store_;
@@ -283,6 +284,34 @@ TEST_F(OtlpHttpTest, RefusedPointsArePartialSuccess) {
   ASSERT_TRUE(otlp::ParseJson(r.body, &response).ok()) << r.body;
   EXPECT_EQ(response.partial_success().rejected_data_points(), 3);
   EXPECT_THAT(response.partial_success().error_message(), HasSubstr("out-of-order"));
+  EXPECT_EQ(Stored("team-1"), Expected());
+}
+
+// translation_for_tenant names each request by its tenant (how `sprout metrics` applies the
+// tenant's otel_metric_suffixes_enabled): without suffixes the names are only escaped.
+TEST_F(OtlpHttpTest, TranslationForTenantNamesEachRequestByItsTenant) {
+  TearDown();
+  std::vector<std::string> asked;
+  route_.translation_for_tenant = [&asked](std::string_view tenant) {
+    asked.emplace_back(tenant);
+    otlp::PromTranslationSettings t;
+    t.add_metric_suffixes = tenant != "plain";
+    return t;
+  };
+  Start(LocalDefaults());
+  ASSERT_EQ(Post(RequestProto(), "application/x-protobuf", "", "plain").status, 200);
+  ASSERT_EQ(Post(RequestProto(), "application/x-protobuf", "", "team-1").status, 200);
+  EXPECT_EQ(asked, (std::vector<std::string>{"plain", "team-1"}));
+  const std::map<std::string, double> plain = {
+      {"http_requests", 15},
+      {"room_temperature", 22},
+      {"request_duration_bucket{le=\"0.1\"}", 2},
+      {"request_duration_bucket{le=\"1\"}", 5},
+      {"request_duration_bucket{le=\"+Inf\"}", 6},
+      {"request_duration_sum", 2.5},
+      {"request_duration_count", 6},
+  };
+  EXPECT_EQ(Stored("plain"), plain);
   EXPECT_EQ(Stored("team-1"), Expected());
 }
 

@@ -9,7 +9,8 @@
 // remote-write requests back to back (SERIES series each); their timestamps come from one shared
 // clock that moves STEP_MS per request, starting 400 days ago, so the head spans more than
 // 1.5 × 2 h every ~100 requests and the cutting job cuts a 2 h block several times a second, and
-// the compactor finds 2 h blocks of complete 12 h ranges to merge (levels 2, 3, …) as often.
+// the compactor finds 2 h blocks of complete 12 h ranges to merge (level 2) as often, and two
+// 12 h blocks of a complete day to merge into a 24 h block (level 3) every ~9 s.
 //
 // Each round kills the process inside a phase seen on disk, from a worker thread polling
 // every ~0.2 ms: the head loop waits for a cut (`tsdb/anonymous/cut-tmp/` exists: the block is
@@ -26,7 +27,7 @@
 //    listed beside the block that covers them (deleted by the next run): remote read
 //    de-duplicates, so a range cut twice would only show here.
 // At the end: a flush (wait=true) and quiet compactions; then the blocks do not overlap, each
-// complete 12 h range is one block, and the samples the metas count add up exactly to the
+// complete day (24 h: compactor.block_ranges' default) is one block, and the samples the metas count add up exactly to the
 // distinct samples read back — nothing held twice.
 
 const { describe, it, before, after } = require('node:test');
@@ -140,7 +141,7 @@ function killLoop(variant, { watch, sets }) {
     const metric = writers[0].metric;
     const start = clock.t;
     const rounds = [];
-    const summary = { phaseHit: 0, during: 0, after: 0, settled: 0, settledNotes: [], partialSeen: 0, maxBlocks: 0 };
+    const summary = { phaseHit: 0, during: 0, after: 0, settled: 0, settledNotes: [], partialSeen: 0, maxBlocks: 0, maxLevel: 0, dayBlocksSeen: 0, dayInputsAtKill: 0 };
 
     before(async () => {
       peer = new SproutMetrics({
@@ -196,6 +197,16 @@ function killLoop(variant, { watch, sets }) {
         assert.deepEqual(info.refused, [], `round ${round}: refusals other than the kill`);
         const atKill = readBlocks(peer.dir);
         info.partialAtKill = atKill.partial.length;
+        // Blocks of a day's 12 h → 24 h compaction present at the kill: a day holding ≥ 2 blocks
+        // longer than 2 h (merged 12 h ones), some block ending after it (the day is complete).
+        const days = new Map();
+        for (const b of atKill.blocks) {
+          const d = Math.floor(b.minTime / (24 * HOUR));
+          if (b.maxTime - b.minTime > 2 * HOUR) days.set(d, (days.get(d) || 0) + 1);
+        }
+        const lastEnd = Math.max(0, ...atKill.blocks.map((b) => b.maxTime));
+        info.dayInputsAtKill = [...days].some(([d, n]) => n >= 2 && lastEnd > (d + 1) * 24 * HOUR);
+        if (info.dayInputsAtKill) summary.dayInputsAtKill++;
         if (atKill.partial.length > 0) summary.partialSeen++;
 
         // Restart on the same directory: never refused, within the deadline.
@@ -229,6 +240,10 @@ function killLoop(variant, { watch, sets }) {
         const bucket = readBlocks(peer.dir);
         info.blocks = bucket.blocks.length;
         summary.maxBlocks = Math.max(summary.maxBlocks, bucket.blocks.length);
+        // compactor.block_ranges' default 2h, 12h, 24h: level 3 is a day merged from 12 h blocks.
+        info.maxLevel = Math.max(0, ...bucket.blocks.map((b) => b.level));
+        summary.maxLevel = Math.max(summary.maxLevel, info.maxLevel);
+        summary.dayBlocksSeen = Math.max(summary.dayBlocksSeen, bucket.blocks.filter((b) => b.maxTime - b.minTime > 12 * HOUR).length);
         assert.deepEqual(bucketProblems(bucket), [], `round ${round}: the bucket after the restart: ${JSON.stringify(info)}`);
         console.log(`${variant} ${JSON.stringify(info)}`);
       });
@@ -237,14 +252,15 @@ function killLoop(variant, { watch, sets }) {
     it('after a flush and quiet compactions every sample is held exactly once', async () => {
       const r = await fetch(`${peer.baseUrl}/ingester/flush?wait=true`, { method: 'POST' });
       assert.equal(r.status, 204, await r.text());
-      // The compactor merges each complete 12 h range into one block and deletes the sources.
+      // The compactor merges each complete day (compactor.block_ranges 2h, 12h, 24h) into one
+      // block and deletes the sources; every day of this run is complete (it ended 400 days ago).
       let bucket;
       const deadline = Date.now() + 60000;
       for (;;) {
         bucket = readBlocks(peer.dir);
         const groups = new Map();
         for (const b of bucket.blocks) {
-          const g = Math.floor(b.minTime / (12 * HOUR));
+          const g = Math.floor(b.minTime / (24 * HOUR));
           groups.set(g, (groups.get(g) || 0) + 1);
         }
         if ([...groups.values()].every((n) => n === 1)) break;
@@ -262,6 +278,8 @@ function killLoop(variant, { watch, sets }) {
       const exit = await peer.stop();
       assert.equal(exit.code, 0, peer.log.slice(-3000));
       console.log(`${variant} total: ${JSON.stringify({ rounds: rounds.length, ...summary, settledNotes: summary.settledNotes.slice(0, 5), blocks: bucket.blocks.length, samples: check.samples, acked: check.acked })}`);
+      // The kills landed while days were being compacted: 24 h blocks formed during the loop.
+      if (variant === 'block compaction') assert.ok(summary.dayBlocksSeen > 0, 'no 24 h block formed during the kill loop');
       // Most kills must land in the phase (else the loop tests nothing new).
       assert.ok(summary.phaseHit >= Math.ceil(rounds.length / 2), `only ${summary.phaseHit} of ${rounds.length} kills inside the phase`);
     });

@@ -17,7 +17,9 @@
 // written and uploaded) and kills either a random 0–3 ms into it or 0–3 ms after it ended (the
 // head's truncation and WAL checkpoint come then); the compaction loop does the same with the
 // compactor's local directory (`compactor/anonymous/<ULID>/`: merge and upload; after it, the
-// deletion of the sources). Then, after every restart:
+// deletion of the sources). A third loop (issue 15) uploads, before each round, an overlapping
+// copy of an old block (injectOverlap) and kills soon after, so kills land in vertical
+// compactions too. Then, after every restart:
 //  - it is ready within 30 s with no error in its log (what settling an interrupted cut did is
 //    logged as a warning and counted);
 //  - remote read over the whole run holds every sample of every request ever answered 2xx with

@@ -10,7 +10,7 @@
 // clock that moves STEP_MS per request, starting 400 days ago, so the head spans more than
 // 1.5 × 2 h every ~100 requests and the cutting job cuts a 2 h block several times a second, and
 // the compactor finds 2 h blocks of complete 12 h ranges to merge (level 2) as often, and two
-// 12 h blocks of a complete day to merge into a 24 h block (level 3) every ~9 s.
+// 12 h blocks of a complete day to merge into a 24 h block (level 3) as each day completes.
 //
 // Each round kills the process inside a phase seen on disk, from a worker thread polling
 // every ~0.2 ms: the head loop waits for a cut (`tsdb/anonymous/cut-tmp/` exists: the block is

@@ -9,14 +9,17 @@
 // remote-write requests back to back (SERIES series each); their timestamps come from one shared
 // clock that moves STEP_MS per request, starting 400 days ago, so the head spans more than
 // 1.5 × 2 h every ~100 requests and the cutting job cuts a 2 h block several times a second, and
-// the compactor finds 2 h blocks of complete 12 h ranges to merge (levels 2, 3, …) as often.
+// the compactor finds 2 h blocks of complete 12 h ranges to merge (level 2) as often, and two
+// 12 h blocks of a complete day to merge into a 24 h block (level 3) as each day completes.
 //
 // Each round kills the process inside a phase seen on disk, from a worker thread polling
 // every ~0.2 ms: the head loop waits for a cut (`tsdb/anonymous/cut-tmp/` exists: the block is
 // written and uploaded) and kills either a random 0–3 ms into it or 0–3 ms after it ended (the
 // head's truncation and WAL checkpoint come then); the compaction loop does the same with the
 // compactor's local directory (`compactor/anonymous/<ULID>/`: merge and upload; after it, the
-// deletion of the sources). Then, after every restart:
+// deletion of the sources). A third loop (issue 15) uploads, before each round, an overlapping
+// copy of an old block (injectOverlap) and kills soon after, so kills land in vertical
+// compactions too. Then, after every restart:
 //  - it is ready within 30 s with no error in its log (what settling an interrupted cut did is
 //    logged as a warning and counted);
 //  - remote read over the whole run holds every sample of every request ever answered 2xx with
@@ -26,7 +29,7 @@
 //    listed beside the block that covers them (deleted by the next run): remote read
 //    de-duplicates, so a range cut twice would only show here.
 // At the end: a flush (wait=true) and quiet compactions; then the blocks do not overlap, each
-// complete 12 h range is one block, and the samples the metas count add up exactly to the
+// complete day (24 h: compactor.block_ranges' default) is one block, and the samples the metas count add up exactly to the
 // distinct samples read back — nothing held twice.
 
 const { describe, it, before, after } = require('node:test');
@@ -108,7 +111,7 @@ function covered(blocks) {
 
 // Problems of the bucket: a complete block missing its index or chunks, or two blocks that are
 // not a compaction's leftovers overlapping in time.
-function bucketProblems({ blocks }) {
+function bucketProblems({ blocks }, injected = new Set()) {
   const problems = [];
   for (const b of blocks) {
     if (b.ulid !== b.dir) problems.push(`block ${b.dir}: meta.json names ${b.ulid}`);
@@ -121,6 +124,9 @@ function bucketProblems({ blocks }) {
     for (let j = i + 1; j < live.length; j++) {
       const a = live[i];
       const b = live[j];
+      // An injected copy overlaps its original until the vertical compaction merged them.
+      const pure = (x) => x.sources.length > 0 && x.sources.every((u) => injected.has(u));
+      if (pure(a) || pure(b)) continue;
       if (a.minTime < b.maxTime && b.minTime < a.maxTime) {
         problems.push(`blocks ${a.ulid} [${a.minTime}, ${a.maxTime}) level ${a.level} and ${b.ulid} [${b.minTime}, ${b.maxTime}) level ${b.level} overlap`);
       }
@@ -129,7 +135,48 @@ function bucketProblems({ blocks }) {
   return problems;
 }
 
-function killLoop(variant, { watch, sets }) {
+// A new ULID (Crockford base32: 48-bit milliseconds, 80 random bits).
+function newUlid() {
+  const A = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  let t = Date.now();
+  let out = '';
+  for (let i = 0; i < 10; i++) {
+    out = A[t % 32] + out;
+    t = Math.floor(t / 32);
+  }
+  for (let i = 0; i < 16; i++) out += A[Math.floor(Math.random() * 32)];
+  return out;
+}
+
+// Uploads a copy of a complete block of a complete day under a new ULID, as a level-1 block
+// whose only source is itself: an overlapping block with the same samples, which the compactor
+// merges with the original by a vertical compaction (de-duplicating every sample). The copy is
+// made beside the bucket and renamed in whole, so it appears complete at once. Returns its ULID
+// or '' when no block fits (or the chosen one vanished under a compaction meanwhile).
+function injectOverlap(dir) {
+  const { blocks } = readBlocks(dir);
+  const lastEnd = Math.max(0, ...blocks.map((b) => b.maxTime));
+  const old = blocks.filter((b) => b.maxTime <= Math.floor(lastEnd / (24 * HOUR)) * 24 * HOUR);
+  if (old.length === 0) return '';
+  const src = old[Math.floor(Math.random() * old.length)];
+  const ulid = newUlid();
+  const root = path.join(dir, 'data/metrics/blocks', TENANT);
+  const tmp = path.join(dir, 'inject-tmp', ulid);
+  try {
+    fs.cpSync(path.join(root, src.dir), tmp, { recursive: true });
+    const meta = JSON.parse(fs.readFileSync(path.join(tmp, 'meta.json'), 'utf8'));
+    meta.ulid = ulid;
+    meta.compaction = { level: 1, sources: [ulid] };
+    fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta));
+    fs.renameSync(tmp, path.join(root, ulid));
+    return ulid;
+  } catch {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    return '';
+  }
+}
+
+function killLoop(variant, { watch, sets, inject = false }) {
   describe(`sprout metrics: kill -9 during ${variant}, ${ITERATIONS} times`, () => {
     let peer;
     // One clock for every writer: timestamps of concurrent requests stay within a few steps of
@@ -140,7 +187,8 @@ function killLoop(variant, { watch, sets }) {
     const metric = writers[0].metric;
     const start = clock.t;
     const rounds = [];
-    const summary = { phaseHit: 0, during: 0, after: 0, settled: 0, settledNotes: [], partialSeen: 0, maxBlocks: 0 };
+    const summary = { phaseHit: 0, during: 0, after: 0, settled: 0, settledNotes: [], partialSeen: 0, maxBlocks: 0, maxLevel: 0, dayBlocksSeen: 0, dayInputsAtKill: 0, injected: 0, injectedAtKill: 0 };
+    const injected = new Set();
 
     before(async () => {
       peer = new SproutMetrics({
@@ -168,12 +216,20 @@ function killLoop(variant, { watch, sets }) {
         const info = { round, after: Math.random() < 0.5, delayMs: Math.floor(Math.random() * 4) };
         rounds.push(info);
         const state = { loading: true };
+        if (inject) {
+          const u = injectOverlap(peer.dir);
+          if (u) {
+            injected.add(u);
+            summary.injected++;
+          }
+        }
         const before = writers.map((wr) => wr.requests.length);
         const running = writers.map((wr) => wr.run(peer, state, round));
         const exited = peer.exited;
         const killer = killInPhase(peer.child.pid, {
           dir: path.join(peer.dir, watch),
-          minMs: 200 + Math.floor(Math.random() * 300),
+          // With an injected copy: soon, so that the vertical compaction is often the one hit.
+          minMs: inject && injected.size > 0 ? Math.floor(Math.random() * 100) : 200 + Math.floor(Math.random() * 300),
           phaseTimeoutMs: 10000,
           delayMs: info.delayMs,
           after: info.after,
@@ -196,6 +252,19 @@ function killLoop(variant, { watch, sets }) {
         assert.deepEqual(info.refused, [], `round ${round}: refusals other than the kill`);
         const atKill = readBlocks(peer.dir);
         info.partialAtKill = atKill.partial.length;
+        // Blocks of a day's 12 h → 24 h compaction present at the kill: a day holding ≥ 2 blocks
+        // longer than 2 h (merged 12 h ones), some block ending after it (the day is complete).
+        const days = new Map();
+        for (const b of atKill.blocks) {
+          const d = Math.floor(b.minTime / (24 * HOUR));
+          if (b.maxTime - b.minTime > 2 * HOUR) days.set(d, (days.get(d) || 0) + 1);
+        }
+        const lastEnd = Math.max(0, ...atKill.blocks.map((b) => b.maxTime));
+        info.dayInputsAtKill = [...days].some(([d, n]) => n >= 2 && lastEnd > (d + 1) * 24 * HOUR);
+        if (info.dayInputsAtKill) summary.dayInputsAtKill++;
+        // An injected overlapping copy still waiting for (or inside) its vertical compaction.
+        info.injectedAtKill = atKill.blocks.some((b) => injected.has(b.ulid));
+        if (info.injectedAtKill) summary.injectedAtKill++;
         if (atKill.partial.length > 0) summary.partialSeen++;
 
         // Restart on the same directory: never refused, within the deadline.
@@ -229,7 +298,11 @@ function killLoop(variant, { watch, sets }) {
         const bucket = readBlocks(peer.dir);
         info.blocks = bucket.blocks.length;
         summary.maxBlocks = Math.max(summary.maxBlocks, bucket.blocks.length);
-        assert.deepEqual(bucketProblems(bucket), [], `round ${round}: the bucket after the restart: ${JSON.stringify(info)}`);
+        // compactor.block_ranges' default 2h, 12h, 24h: level 3 is a day merged from 12 h blocks.
+        info.maxLevel = Math.max(0, ...bucket.blocks.map((b) => b.level));
+        summary.maxLevel = Math.max(summary.maxLevel, info.maxLevel);
+        summary.dayBlocksSeen = Math.max(summary.dayBlocksSeen, bucket.blocks.filter((b) => b.maxTime - b.minTime > 12 * HOUR).length);
+        assert.deepEqual(bucketProblems(bucket, injected), [], `round ${round}: the bucket after the restart: ${JSON.stringify(info)}`);
         console.log(`${variant} ${JSON.stringify(info)}`);
       });
     }
@@ -237,21 +310,22 @@ function killLoop(variant, { watch, sets }) {
     it('after a flush and quiet compactions every sample is held exactly once', async () => {
       const r = await fetch(`${peer.baseUrl}/ingester/flush?wait=true`, { method: 'POST' });
       assert.equal(r.status, 204, await r.text());
-      // The compactor merges each complete 12 h range into one block and deletes the sources.
+      // The compactor merges each complete day (compactor.block_ranges 2h, 12h, 24h) into one
+      // block and deletes the sources; every day of this run is complete (it ended 400 days ago).
       let bucket;
       const deadline = Date.now() + 60000;
       for (;;) {
         bucket = readBlocks(peer.dir);
         const groups = new Map();
         for (const b of bucket.blocks) {
-          const g = Math.floor(b.minTime / (12 * HOUR));
+          const g = Math.floor(b.minTime / (24 * HOUR));
           groups.set(g, (groups.get(g) || 0) + 1);
         }
         if ([...groups.values()].every((n) => n === 1)) break;
         if (Date.now() > deadline) assert.fail(`the compactor did not settle: ${JSON.stringify(bucket.blocks.map((b) => [b.minTime, b.maxTime, b.level]))}`);
         await sleep(200);
       }
-      assert.deepEqual(bucketProblems(bucket), []);
+      assert.deepEqual(bucketProblems(bucket, injected), []);
       const check = await checkAll(peer, writers, { metric, series: SERIES, start, end: clock.t + HOUR });
       assert.equal(check.lost.length, 0, 'acknowledged samples lost after the final flush');
       assert.equal(check.unsent.length, 0);
@@ -262,6 +336,9 @@ function killLoop(variant, { watch, sets }) {
       const exit = await peer.stop();
       assert.equal(exit.code, 0, peer.log.slice(-3000));
       console.log(`${variant} total: ${JSON.stringify({ rounds: rounds.length, ...summary, settledNotes: summary.settledNotes.slice(0, 5), blocks: bucket.blocks.length, samples: check.samples, acked: check.acked })}`);
+      // The kills landed while days were being compacted: 24 h blocks formed during the loop.
+      if (variant === 'block compaction') assert.ok(summary.dayBlocksSeen > 0, 'no 24 h block formed during the kill loop');
+      if (inject) assert.ok(summary.injected > 0, 'no overlapping block was injected');
       // Most kills must land in the phase (else the loop tests nothing new).
       assert.ok(summary.phaseHit >= Math.ceil(rounds.length / 2), `only ${summary.phaseHit} of ${rounds.length} kills inside the phase`);
     });
@@ -270,3 +347,6 @@ function killLoop(variant, { watch, sets }) {
 
 killLoop('head compaction', { watch: `data/metrics/tsdb/${TENANT}/cut-tmp`, sets: ['compactor.compaction_interval=1s'] });
 killLoop('block compaction', { watch: `data/metrics/compactor/${TENANT}`, sets: ['compactor.compaction_interval=200ms'] });
+// Each round first uploads an overlapping copy of an old block (see injectOverlap): the kills
+// land in the compactions that follow, the vertical one among them.
+killLoop('vertical compaction', { watch: `data/metrics/compactor/${TENANT}`, sets: ['compactor.compaction_interval=200ms'], inject: true });

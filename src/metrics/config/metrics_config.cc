@@ -58,6 +58,7 @@ constexpr const char* kImplementedKeys[] = {
     "blocks_storage.bucket_store.sync_dir",
     "compactor.data_dir",
     "compactor.compaction_interval",
+    "compactor.block_ranges",
     "activity_tracker.filepath",
     "distributor.max_recv_msg_size",
     "limits.ingestion_rate",
@@ -229,6 +230,37 @@ void CheckPort(config::Decoder& d, std::string_view key, int port) {
   if (port < 0 || port > 65535) {
     d.AddError(key, absl::StrCat("invalid port ", port, ": must be between 0 and 65535"));
   }
+}
+
+// compactor.block_ranges: a YAML list of Go durations (or one comma-separated string, as the
+// flag takes it). Each must be > 0 and, as Mimir's Validate checks, a multiple of the previous.
+void ReadBlockRanges(config::Decoder& d, std::vector<absl::Duration>* out) {
+  std::vector<std::string> texts;
+  bool present = false;
+  for (const std::string& k : d.Keys()) present = present || k == "block_ranges";
+  if (!present) return;
+  d.Read("block_ranges", &texts);
+  std::vector<absl::Duration> ranges;
+  for (const std::string& t : texts) {
+    absl::StatusOr<absl::Duration> r = ParseGoDuration(t);
+    if (!r.ok()) return d.AddError("block_ranges", std::string(r.status().message()));
+    ranges.push_back(*r);
+  }
+  if (ranges.empty()) return d.AddError("block_ranges", "at least one block range is required");
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    if (ranges[i] <= absl::ZeroDuration()) {
+      return d.AddError("block_ranges", "compactor block range periods must be positive");
+    }
+    if (i > 0 && ranges[i] % ranges[i - 1] != absl::ZeroDuration()) {
+      return d.AddError(
+          "block_ranges",
+          absl::StrCat("compactor block range periods should be divisible by the previous one, "
+                       "but ",
+                       FormatGoDuration(ranges[i]), " is not divisible by ",
+                       FormatGoDuration(ranges[i - 1])));
+    }
+  }
+  *out = std::move(ranges);
 }
 
 void CheckNonNegative(config::Decoder& d, std::string_view key, double v) {
@@ -463,6 +495,9 @@ std::string MetricsConfig::EffectiveYaml() const {
   root["blocks_storage"] = blocks;
   root["compactor"]["data_dir"] = compactor_data_dir;
   root["compactor"]["compaction_interval"] = FormatGoDuration(compactor_compaction_interval);
+  for (absl::Duration r : compactor_block_ranges) {
+    root["compactor"]["block_ranges"].push_back(FormatGoDuration(r));
+  }
   root["activity_tracker"]["filepath"] = activity_tracker_filepath;
   root["common"]["storage"] = storage(common_storage, true);
   YAML::Emitter out;
@@ -542,6 +577,7 @@ absl::StatusOr<MetricsConfigResult> DecodeMetricsConfig(const YAML::Node& root,
       config::Decoder compactor = d.Child("compactor");
       compactor.Read("data_dir", &c.compactor_data_dir);
       compactor.Read("compaction_interval", &c.compactor_compaction_interval);
+      ReadBlockRanges(compactor, &c.compactor_block_ranges);
       MarkAllUsed(compactor);
       config::Decoder tracker = d.Child("activity_tracker");
       tracker.Read("filepath", &c.activity_tracker_filepath);

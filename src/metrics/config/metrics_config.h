@@ -124,6 +124,10 @@ struct MetricsConfig {
   std::string sync_dir = "./tsdb-sync/";                 // blocks_storage.bucket_store.sync_dir
   std::string compactor_data_dir = "./data-compactor/";  // compactor.data_dir
   absl::Duration compactor_compaction_interval = absl::Hours(1);  // compactor.compaction_interval
+  // compactor.block_ranges (Mimir's default 2h, 12h, 24h): the first is the head's block size,
+  // each later one a compaction level; every one > 0 and a multiple of the previous one.
+  std::vector<absl::Duration> compactor_block_ranges = {absl::Hours(2), absl::Hours(12),
+                                                        absl::Hours(24)};
   std::string activity_tracker_filepath = "./metrics-activity.log";
 
   int64_t max_recv_msg_size = 100 << 20;  // distributor.max_recv_msg_size (bytes)

@@ -44,7 +44,9 @@ TEST(MetricsConfigTest, MimirDefaultsWhenTheFileIsEmpty) {
   EXPECT_EQ(c.sync_dir, "./tsdb-sync/");
   EXPECT_EQ(c.compactor_data_dir, "./data-compactor/");
   EXPECT_EQ(c.compactor_compaction_interval, absl::Hours(1));  // Mimir's default
-  EXPECT_EQ(c.head_compaction_interval, absl::Minutes(1));     // Mimir's default
+  EXPECT_THAT(c.compactor_block_ranges,  // Mimir's default [2h0m0s,12h0m0s,24h0m0s]
+              ::testing::ElementsAre(absl::Hours(2), absl::Hours(12), absl::Hours(24)));
+  EXPECT_EQ(c.head_compaction_interval, absl::Minutes(1));  // Mimir's default
   EXPECT_EQ(c.activity_tracker_filepath, "./metrics-activity.log");
   EXPECT_EQ(c.max_recv_msg_size, 104857600);
   EXPECT_EQ(c.ingestion_rate, 10000);
@@ -106,6 +108,24 @@ TEST(MetricsConfigTest, HeadCompactionIntervalOutsideMimirsBoundsIsRefused) {
   EXPECT_EQ(r->config.head_compaction_interval, absl::Minutes(15));
 }
 
+TEST(MetricsConfigTest, BlockRangesAsListOrFlagStringAndValidated) {
+  auto r = LoadYaml("{compactor: {block_ranges: '2h,12h'}}");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->config.compactor_block_ranges,
+              ::testing::ElementsAre(absl::Hours(2), absl::Hours(12)));
+  // Mimir's Validate text for a range that is not a multiple of the previous one.
+  r = LoadYaml("{compactor: {block_ranges: [2h, 12h, 24h, 30h]}}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("compactor block range periods should be divisible by the previous one, "
+                        "but 30h0m0s is not divisible by 24h0m0s"));
+  for (const char* bad : {"[2h, 0s]", "[]", "[2h, x]"}) {
+    r = LoadYaml(std::string("{compactor: {block_ranges: ") + bad + "}}");
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) EXPECT_THAT(r.status().message(), HasSubstr("block_ranges")) << bad;
+  }
+}
+
 TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
   auto r = LoadYaml(R"({
     target: all, multitenancy_enabled: false, no_auth_tenant: t1,
@@ -113,7 +133,7 @@ TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
     common: {storage: {backend: filesystem, filesystem: {dir: /c}}},
     blocks_storage: {storage_prefix: blocks, tsdb: {dir: /t, wal_fsync_before_ack: true, head_compaction_interval: 5s}, bucket_store: {sync_dir: /s},
                      filesystem: {dir: /b}},
-    compactor: {data_dir: /cd, compaction_interval: 30m},
+    compactor: {data_dir: /cd, compaction_interval: 30m, block_ranges: [1h, 4h, 48h]},
     activity_tracker: {filepath: /a.log},
     distributor: {max_recv_msg_size: 1234},
     limits: {ingestion_rate: 5.5, ingestion_burst_size: 7, max_global_series_per_user: 8,
@@ -137,6 +157,8 @@ TEST(MetricsConfigTest, EveryImplementedKeyIsRead) {
   EXPECT_EQ(c.sync_dir, "/s");
   EXPECT_EQ(c.compactor_data_dir, "/cd");
   EXPECT_EQ(c.compactor_compaction_interval, absl::Minutes(30));
+  EXPECT_THAT(c.compactor_block_ranges,
+              ::testing::ElementsAre(absl::Hours(1), absl::Hours(4), absl::Hours(48)));
   EXPECT_EQ(c.head_compaction_interval, absl::Seconds(5));
   EXPECT_EQ(c.activity_tracker_filepath, "/a.log");
   EXPECT_EQ(c.max_recv_msg_size, 1234);

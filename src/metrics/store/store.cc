@@ -1195,6 +1195,10 @@ absl::Status MetricsStore::RunCompactionOnce() {
     if (!net::ValidateTenantId(tenant).ok()) continue;
     tsdb::CompactorOptions options;
     options.local_dir = storage::JoinPath(c.compactor_data_dir, tenant);
+    options.planner.ranges_ms.clear();
+    for (absl::Duration r : c.compactor_block_ranges) {
+      options.planner.ranges_ms.push_back(absl::ToInt64Milliseconds(r));
+    }
     options.env = options_.env;
     options.before_deleting_sources = [this, tenant] { ReadBarrier(tenant); };
     tsdb::Compactor compactor(store, BlocksPrefix(tenant), options);

@@ -188,14 +188,13 @@ TEST_F(StoreBlocksTest, CompactionJobMergesTwoHourBlocks) {
   ASSERT_TRUE(store->RunCompactionOnce().ok());
   absl::StatusOr<std::vector<tsdb::BlockMeta>> metas = tsdb::ReadBlockMetas(blocks, "tenant-a");
   ASSERT_TRUE(metas.ok());
-  ASSERT_EQ(metas->size(), 2u);
-  std::sort(metas->begin(), metas->end(),
-            [](const auto& a, const auto& b) { return a.min_time < b.min_time; });
+  // compactor.block_ranges' default 2h, 12h, 24h: [0, 12 h) becomes one level-2 block, then the
+  // (long complete) day [0, 24 h) merges it with the block of [12 h, 24 h): one level-3 block.
+  ASSERT_EQ(metas->size(), 1u);
   EXPECT_EQ((*metas)[0].min_time, 0);
-  EXPECT_EQ((*metas)[0].max_time, 4 * kHour);
-  EXPECT_EQ((*metas)[0].compaction_level, 2);
-  EXPECT_EQ((*metas)[0].stats.num_samples, 240u);
-  EXPECT_EQ((*metas)[1].compaction_level, 1);  // alone in its range: left as it is
+  EXPECT_EQ((*metas)[0].max_time, 14 * kHour);
+  EXPECT_EQ((*metas)[0].compaction_level, 3);
+  EXPECT_EQ((*metas)[0].stats.num_samples, expected);
   EXPECT_EQ(SeriesSamples(*store, "tenant-a"), expected);
   store->Close();
 }

@@ -85,6 +85,48 @@ TEST(Compactor, RunCompactsTheCompleteRangeAndKeepsEverySample) {
   EXPECT_TRUE(run->deleted_covered.empty());
 }
 
+TEST(Compactor, DefaultRangesGoTwoHoursToTwelveToOneDay) {
+  // Twelve 2 h blocks of one day (aligned to 24 h), a re-upload overlapping the 9th (a
+  // vertical compaction inside the second half), and one block of the next day, which makes
+  // the day complete. The defaults are Mimir's 2 h, 12 h, 24 h.
+  const int64_t day = int64_t{1700000000000} / (24 * H) * (24 * H);
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  for (int i = 0; i < 12; ++i) ranges.push_back({day + i * 2 * H, day + (i + 1) * 2 * H});
+  ranges.push_back({day + 16 * H, day + 18 * H});
+  ranges.push_back({day + 24 * H, day + 26 * H});
+  storage::FaultInjectionEnv env;
+  objstore::MemoryObjectStore store(&env);
+  RandomDataSet data = MakeRandomDataSet(&env, &store, "tenant", 11, ranges, 10);
+  const ManualClock clock(absl::FromUnixMillis(day + 26 * H));
+  CompactorOptions o = OptionsOn(&env);
+  o.clock = &clock;
+  ASSERT_EQ(o.planner.ranges_ms, (std::vector<int64_t>{2 * H, 12 * H, 24 * H}));
+  Compactor compactor(&store, "tenant", o);
+  absl::StatusOr<CompactionRunResult> run = compactor.Run();
+  ASSERT_TRUE(run.ok()) << run.status();
+  // Two 12 h blocks (level 2), then the day (level 3) from them.
+  ASSERT_EQ(run->new_blocks.size(), 3u);
+  EXPECT_EQ(run->new_blocks[0].max_time - run->new_blocks[0].min_time, 12 * H);
+  EXPECT_EQ(run->new_blocks[1].max_time - run->new_blocks[1].min_time, 12 * H);
+  EXPECT_EQ(run->new_blocks[0].compaction_level, 2);
+  const BlockMeta& made = run->new_blocks[2];
+  EXPECT_EQ(made.min_time, day);
+  EXPECT_EQ(made.max_time, day + 24 * H);
+  EXPECT_EQ(made.compaction_level, 3);
+  EXPECT_EQ(made.sources.size(), 13u);
+  EXPECT_THAT(*ListBlocks(&store, "tenant"),
+              ::testing::UnorderedElementsAre(made.ulid, data.metas[13].ulid));
+  // Every sample once: the expected (de-duplicated) set, and the count = in - dups - conflicts.
+  EXPECT_EQ(DiffSamples(data.expected, *ReadAllSamples(&store, "tenant")), "");
+  uint64_t after = 0;
+  for (const BlockMeta& m : *ReadBlockMetas(&store, "tenant")) after += m.stats.num_samples;
+  EXPECT_EQ(after, data.input_samples - data.duplicates - data.conflicts);
+  EXPECT_EQ(StrayKeys(&store, "tenant"), "");
+  run = compactor.Run();
+  ASSERT_TRUE(run.ok());
+  EXPECT_TRUE(run->new_blocks.empty());
+}
+
 TEST(Compactor, OldRangeIsCompactedByTheDelayAlone) {
   storage::FaultInjectionEnv env;
   objstore::MemoryObjectStore store(&env);

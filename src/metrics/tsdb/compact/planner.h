@@ -3,10 +3,10 @@
 // unit-tested without an object store.
 //
 // Ranges: `ranges_ms` ascending, the first one the head's block size (2 h), each later one a
-// compaction level (12 h; Mimir's 24 h comes later). For every range R after the first, a group
-// is the blocks whose [min_time, max_time) lies inside one aligned range [k·R, (k+1)·R); a block
-// that crosses such a boundary belongs to no group of that range (the head cuts aligned blocks,
-// so only foreign blocks do).
+// compaction level (12 h, 24 h: Mimir's compactor.block_ranges default). For every range R after
+// the first, a group is the blocks whose [min_time, max_time) lies inside one aligned range [k·R,
+// (k+1)·R); a block that crosses such a boundary belongs to no group of that range (the head cuts
+// aligned blocks, so only foreign blocks do).
 //
 // A group is planned when
 //   - it holds ≥ 2 blocks (adjacent ones, ones with gaps between them, or overlapping ones —
@@ -38,7 +38,7 @@ inline constexpr int64_t kHourMs = int64_t{3600} * 1000;
 
 struct PlannerOptions {
   // Ascending; the first is the level-1 block size. Must not be empty; each range > 0.
-  std::vector<int64_t> ranges_ms = {2 * kHourMs, 12 * kHourMs};
+  std::vector<int64_t> ranges_ms = {2 * kHourMs, 12 * kHourMs, 24 * kHourMs};
   // A range with no newer block is complete once its end is this old.
   int64_t complete_delay_ms = 3 * kHourMs;
 };

@@ -91,7 +91,16 @@ TEST(Planner, GapsInARangeStillCompactWhenComplete) {
 TEST(Planner, SingleBlockIsLeftAloneWhateverItsLevel) {
   std::vector<BlockMeta> metas = {Block(1, 0, 12, 2, {10, 11, 12}), Block(2, 12, 24, 2, {13}),
                                   Block(3, 24, 26)};
-  EXPECT_TRUE(PlanCompactions(metas, {}, 1000 * H).empty());
+  PlannerOptions two_levels;
+  two_levels.ranges_ms = {2 * H, 12 * H};
+  EXPECT_TRUE(PlanCompactions(metas, two_levels, 1000 * H).empty());
+  // With the default 24 h level the two 12 h blocks of the complete day are one group.
+  std::vector<CompactionPlan> plans = PlanCompactions(metas, {}, 1000 * H);
+  ASSERT_EQ(plans.size(), 1u);
+  EXPECT_EQ(plans[0].range_end, 24 * H);
+  EXPECT_THAT(Ids(plans[0]), ::testing::ElementsAre(1, 2));
+  // A lone 24 h block is left alone.
+  EXPECT_TRUE(Plan({Block(5, 0, 24, 3, {10, 11, 12, 13}), Block(3, 24, 26)}, {}, 1000 * H).empty());
   // A lone level-1 block in an old range too.
   EXPECT_TRUE(Plan({Block(4, 0, 2)}, {}, 1000 * H).empty());
 }
@@ -117,10 +126,14 @@ TEST(Planner, OverlappingBlocksAreMergedVertically) {
 }
 
 TEST(Planner, BlocksCrossingARangeBoundaryBelongToNoGroup) {
+  // Two levels: block 2 crosses the 12 h boundary (with the 24 h level it would join block 1
+  // in the day's group).
+  PlannerOptions two_levels;
+  two_levels.ranges_ms = {2 * H, 12 * H};
   std::vector<BlockMeta> metas = {Block(1, 0, 2), Block(2, 11, 13), Block(3, 24, 26)};
-  EXPECT_TRUE(PlanCompactions(metas, {}, kEarly).empty());
+  EXPECT_TRUE(PlanCompactions(metas, two_levels, kEarly).empty());
   metas.push_back(Block(4, 2, 4));
-  std::vector<CompactionPlan> plans = PlanCompactions(metas, {}, kEarly);
+  std::vector<CompactionPlan> plans = PlanCompactions(metas, two_levels, kEarly);
   ASSERT_EQ(plans.size(), 1u);
   EXPECT_THAT(Ids(plans[0]), ::testing::ElementsAre(1, 4));
 }

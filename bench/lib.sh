@@ -19,6 +19,20 @@ free_port() {
   done
 }
 
+# start_all: a fresh `sprout all` (defaults, data in $WORK/data) on free ports pinned to
+# CPU_COLLECTOR (SPROUT_BIN, default $BIN/sprout); sets API, GRPC, HTTP and ALL (its pid) and
+# waits for /ready (30 s).
+start_all() {
+  API=$(free_port); GRPC=$(free_port); HTTP=$(free_port)
+  taskset -c "$CPU_COLLECTOR" "${SPROUT_BIN:-$BIN/sprout}" all --data-dir "$WORK/data" \
+    --set http.listen_address=127.0.0.1 --set "http.port=$API" \
+    --set "collector.receivers.otlp.protocols.grpc.endpoint=127.0.0.1:$GRPC" \
+    --set "collector.receivers.otlp.protocols.http.endpoint=127.0.0.1:$HTTP" >"$WORK/all.log" 2>&1 &
+  ALL=$!; PIDS+=("$ALL")
+  for _ in $(seq 300); do curl -fs -o /dev/null "http://127.0.0.1:$API/ready" && break; sleep 0.1; done
+  curl -fs -o /dev/null "http://127.0.0.1:$API/ready" || { echo "sprout all not ready:"; tail -20 "$WORK/all.log"; exit 1; }
+}
+
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # Context switches (voluntary + involuntary) summed over the process's threads.

@@ -30,14 +30,7 @@ report() {
            n, rss / 1024, anon / 1024, file / 1024, pss / 1024, thr, d / hz, s, 100 * d / hz / s }'
 }
 
-API=$(free_port); GRPC=$(free_port); HTTP=$(free_port)
-taskset -c "$CPU_COLLECTOR" "$SPROUT_BIN" all --data-dir "$WORK/data" \
-  --set http.listen_address=127.0.0.1 --set "http.port=$API" \
-  --set "collector.receivers.otlp.protocols.grpc.endpoint=127.0.0.1:$GRPC" \
-  --set "collector.receivers.otlp.protocols.http.endpoint=127.0.0.1:$HTTP" >"$WORK/all.log" 2>&1 &
-ALL=$!; PIDS+=("$ALL")
-for _ in $(seq 300); do curl -fs -o /dev/null "http://127.0.0.1:$API/ready" && break; sleep 0.1; done
-curl -fs -o /dev/null "http://127.0.0.1:$API/ready" || { echo "sprout all not ready:"; tail -20 "$WORK/all.log"; exit 1; }
+start_all
 report "sprout all" "$ALL"
 kill "$ALL"; wait "$ALL" 2>/dev/null || true
 

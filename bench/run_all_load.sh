@@ -54,14 +54,7 @@ measure() {
            rss / 1024, max / 1024 }'
 }
 
-API=$(free_port); GRPC=$(free_port); HTTP=$(free_port)
-taskset -c "$CPU_COLLECTOR" "$SPROUT_BIN" all --data-dir "$WORK/data" \
-  --set http.listen_address=127.0.0.1 --set "http.port=$API" \
-  --set "collector.receivers.otlp.protocols.grpc.endpoint=127.0.0.1:$GRPC" \
-  --set "collector.receivers.otlp.protocols.http.endpoint=127.0.0.1:$HTTP" >"$WORK/all.log" 2>&1 &
-ALL=$!; PIDS+=("$ALL")
-for _ in $(seq 300); do curl -fs -o /dev/null "http://127.0.0.1:$API/ready" && break; sleep 0.1; done
-curl -fs -o /dev/null "http://127.0.0.1:$API/ready" || { echo "sprout all not ready:"; tail -20 "$WORK/all.log"; exit 1; }
+start_all
 
 TOTAL=$((WARMUP + MEASURE + 10))
 taskset -c "$CPU_LOAD" "$SPROUT_BIN" demo --endpoint "127.0.0.1:$GRPC" --rate "$DEMO_RATE" \

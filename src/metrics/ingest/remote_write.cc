@@ -393,6 +393,23 @@ bool NextField(const char** p, const char* end, Field* f) {
   }
 }
 
+// A Sample message: value (1, fixed64 bits), timestamp (2, varint); remote write 2.0 also
+// start_timestamp (3, varint). Malformed bytes end the loop (the structural scan refused them).
+Sample DecodeSample(std::string_view bytes, bool remote_write_2) {
+  Sample s;
+  const char* q = bytes.data();
+  const char* const end = q + bytes.size();
+  Field g;
+  while (q < end && NextField(&q, end, &g)) {
+    if (g.number == 1 && g.wire_type == 1) s.value_bits = g.varint;
+    if (g.number == 2 && g.wire_type == 0) s.timestamp_ms = static_cast<int64_t>(g.varint);
+    if (remote_write_2 && g.number == 3 && g.wire_type == 0) {
+      s.start_timestamp_ms = static_cast<int64_t>(g.varint);
+    }
+  }
+  return s;
+}
+
 bool SkipGroup(const char** p, const char* end, uint32_t number, int depth) {
   if (depth > kMaxDepth) return false;
   while (*p < end) {
@@ -985,15 +1002,7 @@ bool RemoteWriteDecoder::DecodeTimeSeries(std::string_view ts) {
         }
         break;
       case 2: {
-        Sample s;
-        const char* q = f.bytes.data();
-        const char* qend = q + f.bytes.size();
-        Field g;
-        while (q < qend && NextField(&q, qend, &g)) {
-          if (g.number == 1 && g.wire_type == 1) s.value_bits = g.varint;
-          if (g.number == 2 && g.wire_type == 0) s.timestamp_ms = static_cast<int64_t>(g.varint);
-        }
-        samples_.push_back(s);
+        samples_.push_back(DecodeSample(f.bytes, /*remote_write_2=*/false));
         break;
       }
       case 3: {
@@ -1076,18 +1085,7 @@ std::string RemoteWriteDecoder::DecodeTimeSeriesV2(std::string_view ts) {
         AppendRefs(f, &refs_);
         break;
       case 2: {
-        Sample s;
-        const char* q = f.bytes.data();
-        const char* qend = q + f.bytes.size();
-        Field g;
-        while (q < qend && NextField(&q, qend, &g)) {
-          if (g.number == 1 && g.wire_type == 1) s.value_bits = g.varint;
-          if (g.number == 2 && g.wire_type == 0) s.timestamp_ms = static_cast<int64_t>(g.varint);
-          if (g.number == 3 && g.wire_type == 0) {
-            s.start_timestamp_ms = static_cast<int64_t>(g.varint);
-          }
-        }
-        samples_.push_back(s);
+        samples_.push_back(DecodeSample(f.bytes, /*remote_write_2=*/true));
         break;
       }
       case 3: {

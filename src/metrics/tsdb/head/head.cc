@@ -355,6 +355,7 @@ struct TenantHead::Staged {
     int64_t t;
     double v;                  // floats
     const HistogramSample* h;  // histograms
+    bool start_zero = false;   // an injected start-timestamp zero (counted apart)
   };
   struct Ex {
     uint32_t id;
@@ -997,6 +998,19 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       return Verdict::kAccept;
     };
 
+    // An injected start-timestamp zero is stored only strictly after the series' last sample
+    // (out of order never, even inside an out-of-order window: Prometheus's AppendCTZeroSample)
+    // and where check() accepts it; otherwise it is dropped silently, never refused.
+    auto start_zero_fits = [&](const MemSeries& s, int64_t t, uint8_t kind, uint64_t value) {
+      RefusalKind ignored;
+      if ((s.last_kind != kNoSample && t <= s.last_t) ||
+          check(s, t, kind, value, &ignored) != Verdict::kAccept) {
+        ++result.start_zeros_dropped;
+        return false;
+      }
+      return true;
+    };
+
     // Stages an accepted sample after the request's earlier ones (see Staged::Item::round).
     auto stage = [&](MemSeries& s, Staged::Item item) {
       item.round = 0;
@@ -1099,13 +1113,14 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
         const FloatSample& smp = in.samples[j];
         const uint64_t bits = Bits(smp.v);
         RefusalKind why;
+        if (smp.start_zero && !start_zero_fits(s, smp.t, kFloatKind, bits)) continue;
         const Verdict v = check(s, smp.t, kFloatKind, bits, &why);
         if (v == Verdict::kRefuse) {
           refuse(why, index, static_cast<uint32_t>(j), false, 1, smp.t, s.labels);
           continue;
         }
         stage(s, Staged::Item{*id, kFloatKind, v == Verdict::kDuplicateSame, 0, smp.t, smp.v,
-                              nullptr});
+                              nullptr, smp.start_zero});
         s.last_t = smp.t;
         s.last_kind = kFloatKind;
         s.last_value = bits;
@@ -1124,13 +1139,15 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
         const uint8_t kind = is_float ? kFloatHistKind : kHistogramKind;
         const uint64_t value = is_float ? HistogramHash(std::get<FloatHistogram>(hs.h))
                                         : HistogramHash(std::get<Histogram>(hs.h));
+        if (hs.start_zero && !start_zero_fits(s, hs.t, kind, value)) continue;
         RefusalKind why;
         const Verdict v = check(s, hs.t, kind, value, &why);
         if (v == Verdict::kRefuse) {
           refuse(why, index, static_cast<uint32_t>(j), true, 1, hs.t, s.labels);
           continue;
         }
-        stage(s, Staged::Item{*id, kind, v == Verdict::kDuplicateSame, 0, hs.t, 0, &hs});
+        stage(s, Staged::Item{*id, kind, v == Verdict::kDuplicateSame, 0, hs.t, 0, &hs,
+                              hs.start_zero});
         s.last_t = hs.t;
         s.last_kind = kind;
         s.last_value = value;
@@ -1253,13 +1270,13 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
         }
         if (it.kind == kFloatKind) {
           AppendFloat(s, it.t, it.v);
-          ++result.samples_appended;
+          ++(it.start_zero ? result.start_zeros_appended : result.samples_appended);
         } else if (it.kind == kFloatHistKind) {
           AppendFloatHistogram(s, it.t, std::get<FloatHistogram>(it.h->h));
-          ++result.histograms_appended;
+          ++(it.start_zero ? result.start_zeros_appended : result.histograms_appended);
         } else {
           AppendHistogram(s, it.t, std::get<Histogram>(it.h->h));
-          ++result.histograms_appended;
+          ++(it.start_zero ? result.start_zeros_appended : result.histograms_appended);
         }
         NoteTimes(it.t);
       }
@@ -1275,7 +1292,8 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       absl::MutexLock lock(&metadata_mu_);
       for (const MetricMetadata& m : request.metadata) metadata_[m.metric_family] = m;
     }
-    samples_appended_.fetch_add(result.samples_appended + result.histograms_appended);
+    samples_appended_.fetch_add(result.samples_appended + result.histograms_appended +
+                                result.start_zeros_appended);
     samples_refused_.fetch_add(result.samples_refused);
   }
   if (result.status.ok() && options_.wal_sync == storage::SyncPolicy::kEveryAppend) {

@@ -28,8 +28,8 @@
 #        (protobuf, gzip) to sprout's /otlp/v1/metrics with cluster, env and zone promoted from
 #        the resource — both sprout only: Debian's Prometheus 2.42 and VictoriaMetrics 1.79
 #        predate remote write 2.0, and neither has an OTLP receiver: Prometheus has one from
-#        2.47, VictoriaMetrics from 1.92; 1.79 answers /opentelemetry/v1/metrics with 400
-#        "unsupported path requested")
+#        2.47; VictoriaMetrics 1.79 answers /opentelemetry/v1/metrics with 400 "unsupported
+#        path requested")
 # The per-run TSV ends with the average request size, compressed and raw (sprout-rw-loadgen).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -923,6 +924,23 @@ void TenantHead::NoteTimes(int64_t t) {
 // ---------------------------------------------------------------------------------------------
 // Append
 
+namespace {
+// The samples and histograms of `in` other than injected start zeros, and the first one's time.
+std::pair<uint32_t, int64_t> SentSamples(const AppendSeries& in) {
+  uint32_t count = 0;
+  int64_t first = 0;
+  for (const FloatSample& s : in.samples) {
+    if (s.start_zero) continue;
+    if (count++ == 0) first = s.t;
+  }
+  for (const HistogramSample& h : in.histograms) {
+    if (h.start_zero) continue;
+    if (count++ == 0) first = h.t;
+  }
+  return {count, first};
+}
+}  // namespace
+
 AppendResult TenantHead::Append(const AppendRequest& request) {
   AppendResult result;
   std::optional<storage::SegmentLog::AppendMark> mark;  // the records this request wrote
@@ -1026,10 +1044,9 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
     for (size_t i = 0; i < request.series.size(); ++i) {
       const AppendSeries& in = request.series[i];
       const uint32_t index = static_cast<uint32_t>(i);
-      const uint32_t total = static_cast<uint32_t>(in.samples.size() + in.histograms.size());
-      const int64_t first_t = !in.samples.empty()      ? in.samples[0].t
-                              : !in.histograms.empty() ? in.histograms[0].t
-                                                       : 0;
+      // What a series-level refusal stands for: the sender's samples (injected start zeros are
+      // never refused nor counted) and the first one's time.
+      const auto [total, first_t] = SentSamples(in);
       // 1. Find the series: the caller's hint, by the raw bytes, an alias, then the canonical
       // labels. A removed series (Truncate) is never resolved: its labels lead to a new one.
       std::optional<uint32_t> id;

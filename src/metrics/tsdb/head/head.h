@@ -160,8 +160,8 @@ enum class RefusalKind : uint8_t {
 struct Refusal {
   RefusalKind kind = RefusalKind::kOutOfOrder;
   uint32_t series_index = 0;  // in AppendRequest::series
-  // The sample's index in its series' samples (is_histogram false) or histograms; for the
-  // series-level kinds the first sample's.
+  // The sample's index in its series' samples (is_histogram false) or histograms, injected
+  // start zeros included; for the series-level kinds the first sample's.
   uint32_t sample_index = 0;
   bool is_histogram = false;
   uint32_t count = 1;  // samples this refusal stands for (series-level kinds: all of them)

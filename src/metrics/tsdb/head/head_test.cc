@@ -972,6 +972,24 @@ TEST_F(HeadTest, StartZerosAreStoredInOrderAndDroppedSilentlyOtherwise) {
   EXPECT_EQ(DumpHead(*reopened), before);
 }
 
+// A series refused whole (series limit) stands for the sender's samples only: the injected
+// zero is neither counted nor named.
+TEST_F(HeadTest, ASeriesRefusedWholeCountsNoStartZero) {
+  HeadOptions o = Options();
+  o.max_series = 1;
+  auto head = Open(o);
+  RequestBuilder req;
+  req.Add(Series("up", "a")).samples = {{1000, 1}};
+  req.Add(Series("requests_total", "b")).samples = {{500, 0, true}, {1000, 4}, {2000, 5}};
+  AppendResult r = head->Append(req.Build());
+  EXPECT_EQ(r.samples_refused, 2u);
+  ASSERT_EQ(r.refusals.size(), 1u);
+  EXPECT_EQ(r.refusals[0].kind, RefusalKind::kSeriesLimit);
+  EXPECT_EQ(r.refusals[0].count, 2u);
+  EXPECT_EQ(r.refusals[0].timestamp, 1000);
+  EXPECT_EQ(r.start_zeros_appended, 0u);
+}
+
 // Inside an out-of-order window a zero before the last sample is still dropped (never stored
 // out of order, as Prometheus's AppendCTZeroSample), not refused.
 TEST_F(HeadTest, StartZeroInsideTheOutOfOrderWindowIsDroppedNotRefused) {

@@ -651,8 +651,13 @@ PushResult MetricsStore::PushBody(std::string_view tenant, std::string_view body
   const TenantLimits limits = LimitsFor(tenant);
   builder.set_drop_histograms(!limits.native_histograms_ingestion_enabled);
   std::unique_ptr<ingest::RemoteWriteDecoder> decoder = TakeDecoder();
-  decoder->set_limits(IngestLimits(limits));
+  const ingest::Limits ingest_limits = IngestLimits(limits);
+  decoder->set_limits(ingest_limits);
   const int64_t now_ms = options_.now_ms ? options_.now_ms() : WallNowMs();
+  // Start-timestamp zeros (2.0): none older than the oldest sample the request may carry.
+  builder.set_start_zeros(true, ingest_limits.past_grace_period_ms > 0
+                                    ? now_ms - ingest_limits.past_grace_period_ms
+                                    : INT64_MIN);
   ingest::IngestResult decoded = snappy ? decoder->DecodeSnappy(body, now_ms, builder, protocol)
                                         : decoder->Decode(body, now_ms, builder, protocol);
   ReturnDecoder(std::move(decoder));

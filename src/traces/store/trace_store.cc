@@ -1809,6 +1809,14 @@ absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
 
   const bool structure = plan.refs.needs_structure;
   const bool whole = plan.refs.needs_events_links_scope;
+  // The plan's resource keys and service.name, as the TraceQL search reads them (the root
+  // service intrinsics — rootServiceName, trace:rootService — are its value on the root span's
+  // resource).
+  std::vector<std::string> resource_keys = plan.refs.resource_keys;
+  if (std::find(resource_keys.begin(), resource_keys.end(), "service.name") ==
+      resource_keys.end()) {
+    resource_keys.push_back("service.name");
+  }
   // One worker: its accumulator and figures.
   struct Worker {
     std::unique_ptr<traceql::MetricsAccumulator> acc;
@@ -1852,7 +1860,7 @@ absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
       read.push_back(i);
     }
     if (read.empty()) return absl::OkStatus();
-    return reader.VisitTraces(job.page, read, whole ? nullptr : &plan.refs.resource_keys,
+    return reader.VisitTraces(job.page, read, whole ? nullptr : &resource_keys,
                               whole ? nullptr : &plan.refs.span_keys,
                               [&](uint32_t, const tpb::TracesData& td) {
                                 w.acc->Observe(traceql::TraceView(td, structure));

@@ -530,6 +530,37 @@ std::string PromLabelsText(const std::vector<MetricsLabel>& labels) {
   return out;
 }
 
+void FinalizeMetricsResult(const traceql::MetricsRange& range, MetricsResult* result) {
+  std::vector<std::pair<std::string, size_t>> order;
+  order.reserve(result->series.size());
+  for (size_t i = 0; i < result->series.size(); ++i) {
+    order.emplace_back(PromLabelsText(result->series[i].labels), i);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<MetricsSeries> sorted;
+  sorted.reserve(order.size());
+  for (const auto& [text, i] : order) sorted.push_back(std::move(result->series[i]));
+  result->series = std::move(sorted);
+  const int64_t step_ms = static_cast<int64_t>(std::max<uint64_t>(1, range.step_ns / 1000000));
+  for (MetricsSeries& s : result->series) {
+    std::stable_sort(s.samples.begin(), s.samples.end(),
+                     [](const auto& a, const auto& b) { return a.timestamp_ms < b.timestamp_ms; });
+    std::stable_sort(s.exemplars.begin(), s.exemplars.end(),
+                     [](const auto& a, const auto& b) { return a.timestamp_ms < b.timestamp_ms; });
+    for (traceql::MetricsExemplar& e : s.exemplars) {
+      if (!std::isnan(e.value)) continue;
+      // The last sample at or before the exemplar, if the exemplar falls in its step.
+      auto it = std::upper_bound(
+          s.samples.begin(), s.samples.end(), e.timestamp_ms,
+          [](int64_t t, const traceql::MetricsSample& sample) { return t < sample.timestamp_ms; });
+      if (it == s.samples.begin()) continue;
+      --it;
+      if (e.timestamp_ms < it->timestamp_ms + step_ms) e.value = it->value;
+    }
+  }
+}
+
 std::string MetricsRangeJson(const MetricsResult& result) {
   rapidjson::StringBuffer b;
   JsonWriter w(b);

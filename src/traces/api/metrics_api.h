@@ -72,6 +72,12 @@ absl::StatusOr<MetricsQueryRequest> ParseMetricsParams(const net::QueryParams& f
                                                        absl::Time now,
                                                        const MetricsQueryLimits& limits);
 
+// The query frontend's last pass over a result (Tempo's combiner): series sorted by their
+// promLabels text, samples and exemplars by time, and an exemplar whose value is NaN (the
+// placeholder of rate(), count_over_time(), histogram_over_time()) given the value of its
+// series' sample in the same step ([sample time, sample time + step)); none there: left NaN.
+void FinalizeMetricsResult(const traceql::MetricsRange& range, traceql::MetricsResult* result);
+
 // Tempo's QueryRangeResponse as gogo jsonpb writes it: series[].labels typed OTLP KeyValues,
 // samples[].timestampMs strings, values numbers ("NaN", "Infinity", "-Infinity" as strings),
 // exemplars, promLabels, metrics with int64 fields as strings (zero fields left out).

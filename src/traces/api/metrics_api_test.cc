@@ -6,6 +6,8 @@
 // query frontend's checks), not from sprout's output.
 #include "traces/api/metrics_api.h"
 
+#include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -376,6 +378,38 @@ TEST(MetricsJson, PromLabelsText) {
             R"({a="0.004194304", b="x\"y"})");
   EXPECT_EQ(PromLabelsText({L("__meta_type", Str("baseline")), L("n", Str("nil"))}),
             R"({__meta_type="baseline", n="<nil>"})");
+}
+
+TEST(MetricsJson, FinalizeSortsSeriesAndFillsPlaceholderExemplars) {
+  MetricsRange range;
+  range.start_ns = 1700000000 * kSec;
+  range.end_ns = 1700000060 * kSec;
+  range.step_ns = 15 * kSec;
+  MetricsResult r;
+  traceql::MetricsSeries b, a;
+  b.labels = {L("resource.service.name", Str("b"))};
+  a.labels = {L("resource.service.name", Str("a"))};
+  a.samples = {{1700000030000, 3}, {1700000000000, 1}};  // out of order
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // In the step of the sample at ..30 s; at ..14.999 s, the step of ..00 s; at ..20 s no sample
+  // in its step ([..15, ..30)): stays NaN; 0.5 is a real value, kept.
+  a.exemplars = {{{}, nan, 1700000031000},
+                 {{}, nan, 1700000014999},
+                 {{}, nan, 1700000020000},
+                 {{}, 0.5, 1700000001000}};
+  r.series = {b, a};
+  FinalizeMetricsResult(range, &r);
+  ASSERT_EQ(r.series.size(), 2u);
+  EXPECT_EQ(r.series[0].labels[0].value.s, "a");
+  EXPECT_EQ(r.series[0].samples[0].timestamp_ms, 1700000000000);
+  const auto& e = r.series[0].exemplars;
+  ASSERT_EQ(e.size(), 4u);
+  EXPECT_EQ(e[0].timestamp_ms, 1700000001000);
+  EXPECT_EQ(e[0].value, 0.5);
+  EXPECT_EQ(e[1].timestamp_ms, 1700000014999);
+  EXPECT_EQ(e[1].value, 1);
+  EXPECT_TRUE(std::isnan(e[2].value));
+  EXPECT_EQ(e[3].value, 3);
 }
 
 // The protobuf body read back field by field (tempopb numbers).

@@ -982,6 +982,7 @@ absl::Status TracesApi::Register(net::Router* router) {
       WriteStoreError(response, result.status());
       return;
     }
+    FinalizeMetricsResult(req->range, &*result);
     if (WantsProtobuf(request)) {
       response.status = 200;
       response.SetHeader("Content-Type", kProtobuf);

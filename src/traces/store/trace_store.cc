@@ -1742,11 +1742,63 @@ absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
     const std::function<bool()>& cancelled) {
   const traceql::MetricsRange& range = program.range();
   const traceql::Plan& plan = program.plan();
+  size_t threads = options_.metrics_query_threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  // Runs job(0..n-1, worker) over min(threads, n) workers (the caller's thread one of them);
+  // the first error stops the rest and is returned; `cancelled` is polled before each job.
+  const auto parallel = [&](size_t n, size_t workers,
+                            const std::function<absl::Status(size_t, size_t)>& job) {
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex error_mu;
+    absl::Status error;  // the first failure; guarded by error_mu
+    const auto work = [&](size_t worker) {
+      for (size_t j = next.fetch_add(1); j < n && !failed.load(); j = next.fetch_add(1)) {
+        absl::Status st =
+            cancelled && cancelled() ? absl::CancelledError("context canceled") : job(j, worker);
+        if (!st.ok()) {
+          std::lock_guard<std::mutex> lock(error_mu);
+          if (error.ok()) error = std::move(st);
+          failed.store(true);
+          return;
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
+    work(0);
+    for (std::thread& t : pool) t.join();
+    return error;
+  };
+
   // Blocks before and after memory: a block registered meanwhile may hold traces that memory
   // still held when it was read (a flush registers its block before the traces leave memory).
   const BlockSnapshot before = Blocks(tenant);
-  absl::StatusOr<std::map<std::string, tpb::TracesData>> memory = MemoryTraces(tenant);
-  if (!memory.ok()) return memory.status();
+  // Memory: every trace's parts merged (FindTrace), in parallel chunks of IDs; kept when its
+  // [first start, last end] may hold a span starting in the grid.
+  ASSIGN_OR_RETURN(live::TenantTraces* const t, FindTenant(tenant));
+  const std::vector<std::string> ids = t != nullptr ? t->TraceIds() : std::vector<std::string>();
+  constexpr size_t kMemoryChunk = 256;
+  std::vector<std::vector<std::pair<std::string, tpb::TracesData>>> read_chunks(
+      (ids.size() + kMemoryChunk - 1) / kMemoryChunk);
+  RETURN_IF_ERROR(parallel(
+      read_chunks.size(), std::min(threads, read_chunks.size()),
+      [&](size_t c, size_t) -> absl::Status {
+        for (size_t i = c * kMemoryChunk; i < std::min(ids.size(), (c + 1) * kMemoryChunk); ++i) {
+          std::optional<tpb::TracesData> td = t->FindTrace(ids[i]);  // nullopt: flushed since
+          if (!td.has_value()) continue;
+          const auto [lo, hi] = TimeRange(*td);
+          if (MayStartIn(lo, hi, range.start_ns, range.end_ns)) {
+            read_chunks[c].emplace_back(ids[i], *std::move(td));
+          }
+        }
+        return absl::OkStatus();
+      }));
+  std::vector<std::pair<std::string, tpb::TracesData>> memory;
+  for (auto& chunk : read_chunks) {
+    for (auto& entry : chunk) memory.push_back(std::move(entry));
+  }
+  read_chunks.clear();
   const BlockSnapshot blocks = Blocks(tenant);
   const BlockList& list = *blocks;
 
@@ -1758,7 +1810,7 @@ absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
     for (const auto& r : *before) old.insert(r.get());
     for (size_t b = 0; b < list.size(); ++b) {
       if (old.contains(list[b].get())) continue;
-      for (auto& [id, td] : *memory) {
+      for (auto& [id, td] : memory) {
         ASSIGN_OR_RETURN(const bool in, list[b]->Contains(id));
         if (!in) continue;
         ASSIGN_OR_RETURN(std::optional<tpb::TracesData> part, list[b]->FindTrace(id));
@@ -1780,16 +1832,10 @@ absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
     size_t page = 0;
     size_t first = 0, last = 0;
   };
-  std::vector<const tpb::TracesData*> mem;
-  for (const auto& [id, td] : *memory) {
-    const auto [lo, hi] = TimeRange(td);
-    if (MayStartIn(lo, hi, range.start_ns, range.end_ns)) mem.push_back(&td);
-  }
   traceql::MetricsStats stats;
   std::vector<Job> jobs;
-  constexpr size_t kMemoryChunk = 256;
-  for (size_t i = 0; i < mem.size(); i += kMemoryChunk) {
-    jobs.push_back(Job{SIZE_MAX, 0, i, std::min(mem.size(), i + kMemoryChunk)});
+  for (size_t i = 0; i < memory.size(); i += kMemoryChunk) {
+    jobs.push_back(Job{SIZE_MAX, 0, i, std::min(memory.size(), i + kMemoryChunk)});
   }
   for (size_t b = 0; b < list.size(); ++b) {
     const block::BlockMeta& meta = list[b]->meta();
@@ -1825,7 +1871,7 @@ absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
   const auto run_job = [&](const Job& job, Worker& w) -> absl::Status {
     if (job.block == SIZE_MAX) {
       for (size_t i = job.first; i < job.last; ++i) {
-        const tpb::TracesData& td = *mem[i];
+        const tpb::TracesData& td = memory[i].second;
         w.stats.inspected_traces++;
         w.stats.inspected_spans += SpanCount(td);
         w.stats.inspected_bytes += td.ByteSizeLong();
@@ -1868,35 +1914,14 @@ absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
                               });
   };
 
-  size_t threads = options_.metrics_query_threads;
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  threads = std::max<size_t>(1, std::min(threads, jobs.size()));
-  std::vector<Worker> workers(threads);
+  std::vector<Worker> workers(std::max<size_t>(1, std::min(threads, jobs.size())));
   for (Worker& w : workers) w.acc = program.NewAccumulator();
-  std::atomic<size_t> next{0};
-  std::mutex error_mu;
-  absl::Status error;  // the first failure; guarded by error_mu
-  std::atomic<bool> failed{false};
-  const auto work = [&](Worker& w) {
-    for (size_t j = next.fetch_add(1); j < jobs.size() && !failed.load(); j = next.fetch_add(1)) {
-      absl::Status s =
-          cancelled && cancelled() ? absl::CancelledError("context canceled") : run_job(jobs[j], w);
-      if (!s.ok()) {
-        std::lock_guard<std::mutex> lock(error_mu);
-        if (error.ok()) error = std::move(s);
-        failed.store(true);
-        return;
-      }
-      w.stats.completed_jobs++;
-    }
-  };
-  {
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work, std::ref(workers[t]));
-    work(workers[0]);
-    for (std::thread& t : pool) t.join();
-  }
-  if (!error.ok()) return error;
+  RETURN_IF_ERROR(parallel(jobs.size(), workers.size(), [&](size_t j, size_t worker) {
+    Worker& w = workers[worker];
+    RETURN_IF_ERROR(run_job(jobs[j], w));
+    w.stats.completed_jobs++;
+    return absl::OkStatus();
+  }));
   std::vector<std::unique_ptr<traceql::MetricsAccumulator>> parts;
   for (Worker& w : workers) {
     stats.inspected_traces += w.stats.inspected_traces;

@@ -21,8 +21,11 @@
 // inspected OTLP bytes), MB/s per core = inspected bytes ÷ the process's CPU seconds, and the
 // spans/s per core.
 //
+// `--in-memory`: no block store; the spans stay in memory (live), pushed afresh on every run —
+// the path of queries over recent data.
+//
 // Run: build/bin/traces_metrics_bench --data /work/bench-data/tqlm10m --spans 10000000
-//        [--hours 24] [--block-spans 500000] [--threads 0] [--repeat 3] [--seed 1]
+//        [--hours 24] [--block-spans 500000] [--threads 0] [--repeat 3] [--seed 1] [--in-memory]
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -176,6 +179,10 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "metrics_query_threads (0: hardware threads)");
   app.add_option("--repeat", repeat, "runs per query");
   app.add_option("--seed", seed, "corpus seed");
+  bool in_memory = false;
+  app.add_flag("--in-memory", in_memory,
+               "no blocks: the spans stay in the store's memory (pushed afresh into --data/wal "
+               "each run), the live-set path");
   CLI11_PARSE(app, argc, argv);
 
   std::filesystem::create_directories(data + "/blocks");
@@ -187,14 +194,18 @@ int main(int argc, char** argv) {
   }
   const uint64_t span_ns = static_cast<uint64_t>(hours * 3600 * kSec);
   const std::string done = data + "/bench.done";
-  if (!std::filesystem::exists(done)) {
+  if (in_memory) std::filesystem::remove_all(data + "/wal");
+  std::unique_ptr<store::TraceStore> live;  // --in-memory: the store the spans were pushed into
+  if (in_memory || !std::filesystem::exists(done)) {
     // Mean ≈ 10 spans a trace: traces spaced so that `spans` cover `hours`.
     TracesCorpusOptions co;
     co.seed = seed;
     co.start_time_unix_nano = kStart;
     co.trace_interval_nanos = span_ns / std::max<int64_t>(1, spans / 10);
     TracesCorpus corpus(co);
-    store::TraceStore s(Options(data, fs->get(), threads));
+    live = std::make_unique<store::TraceStore>(
+        Options(data, in_memory ? nullptr : fs->get(), threads));
+    store::TraceStore& s = *live;
     if (absl::Status st = s.Start(); !st.ok()) {
       std::fprintf(stderr, "start: %s\n", std::string(st.message()).c_str());
       return 1;
@@ -211,7 +222,7 @@ int main(int argc, char** argv) {
         return 1;
       }
       since_flush += corpus.spans() - before;
-      if (since_flush >= block_spans) {
+      if (!in_memory && since_flush >= block_spans) {
         if (absl::Status st = s.FlushOnce(true); !st.ok()) {
           std::fprintf(stderr, "flush: %s\n", std::string(st.message()).c_str());
           return 1;
@@ -219,22 +230,30 @@ int main(int argc, char** argv) {
         since_flush = 0;
       }
     }
-    if (absl::Status st = s.FlushOnce(true); !st.ok()) return 1;
-    s.Close();
-    std::ofstream(done) << corpus.spans() << " spans " << corpus.traces() << " traces\n";
+    if (!in_memory) {
+      if (absl::Status st = s.FlushOnce(true); !st.ok()) return 1;
+      s.Close();
+      live.reset();
+      std::ofstream(done) << corpus.spans() << " spans " << corpus.traces() << " traces\n";
+    }
     std::printf("built: %" PRId64 " spans, %" PRId64 " traces over %.1f h in %.1f s\n",
                 corpus.spans(), corpus.traces(), hours, absl::ToDoubleSeconds(absl::Now() - t0));
   }
 
-  store::TraceStore s(Options(data, fs->get(), threads));
-  if (absl::Status st = s.Start(); !st.ok()) {
-    std::fprintf(stderr, "start: %s\n", std::string(st.message()).c_str());
-    return 1;
+  if (!live) {
+    live = std::make_unique<store::TraceStore>(Options(data, fs->get(), threads));
+    if (absl::Status st = live->Start(); !st.ok()) {
+      std::fprintf(stderr, "start: %s\n", std::string(st.message()).c_str());
+      return 1;
+    }
   }
+  store::TraceStore& s = *live;
   const auto stats = s.Stats();
   if (auto it = stats.find("single-tenant"); it != stats.end()) {
-    std::printf("store: %" PRId64 " blocks, %.1f MB\n", it->second.blocks,
-                it->second.block_bytes / 1e6);
+    std::printf("store: %" PRId64 " blocks, %.1f MB; in memory: %" PRId64 " live + %" PRId64
+                " pending traces\n",
+                it->second.blocks, it->second.block_bytes / 1e6, it->second.live_traces,
+                it->second.pending_traces);
   }
   // Grids ending at the corpus's end: its last hour, and the whole 24 h (step: Tempo's default
   // for the range, 15 s and 6 m).

@@ -432,9 +432,15 @@ TEST(MetricsProto, RangeAndInstantFieldNumbers) {
         EXPECT_EQ(kv.key(), "resource.service.name");
         EXPECT_EQ(kv.value().string_value(), "shop");
       }
-      if (labels == 1) EXPECT_EQ(kv.value().int_value(), 500);
-      if (labels == 2) EXPECT_EQ(kv.value().double_value(), 0.9);
-      if (labels == 3) EXPECT_TRUE(kv.value().bool_value());
+      if (labels == 1) {
+        EXPECT_EQ(kv.value().int_value(), 500);
+      }
+      if (labels == 2) {
+        EXPECT_EQ(kv.value().double_value(), 0.9);
+      }
+      if (labels == 3) {
+        EXPECT_TRUE(kv.value().bool_value());
+      }
       ++labels;
     } else if (f.number() == 2) {
       google::protobuf::UnknownFieldSet sample;
@@ -446,7 +452,9 @@ TEST(MetricsProto, RangeAndInstantFieldNumbers) {
         EXPECT_EQ(sample.field(1).number(), 2);
         EXPECT_EQ(sample.field(1).varint(), 1700000000000ull);
       }
-      if (samples == 1) EXPECT_EQ(sample.field_count(), 1);  // value 0 is proto3's default
+      if (samples == 1) {
+        EXPECT_EQ(sample.field_count(), 1);  // value 0 is proto3's default
+      }
       ++samples;
     } else if (f.number() == 3) {
       prom = f.length_delimited();

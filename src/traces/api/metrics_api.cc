@@ -565,41 +565,43 @@ std::string MetricsRangeJson(const MetricsResult& result) {
   rapidjson::StringBuffer b;
   JsonWriter w(b);
   w.StartObject();
-  WriteKey("series", w);
-  w.StartArray();
-  for (const MetricsSeries& s : result.series) {
-    w.StartObject();
-    WriteLabels(s.labels, w);
-    WriteKey("samples", w);
+  if (!result.series.empty()) {
+    WriteKey("series", w);
     w.StartArray();
-    for (const traceql::MetricsSample& sample : s.samples) {
+    for (const MetricsSeries& s : result.series) {
       w.StartObject();
-      WriteKey("timestampMs", w);
-      WriteStr(absl::StrCat(sample.timestamp_ms), w);
-      WriteKey("value", w);
-      WriteDouble(sample.value, w);
-      w.EndObject();
-    }
-    w.EndArray();
-    WriteKey("promLabels", w);
-    WriteStr(PromLabelsText(s.labels), w);
-    if (!s.exemplars.empty()) {
-      WriteKey("exemplars", w);
+      WriteLabels(s.labels, w);
+      WriteKey("samples", w);
       w.StartArray();
-      for (const traceql::MetricsExemplar& e : s.exemplars) {
+      for (const traceql::MetricsSample& sample : s.samples) {
         w.StartObject();
-        WriteLabels(e.labels, w);
-        WriteKey("value", w);
-        WriteDouble(e.value, w);
         WriteKey("timestampMs", w);
-        WriteStr(absl::StrCat(e.timestamp_ms), w);
+        WriteStr(absl::StrCat(sample.timestamp_ms), w);
+        WriteKey("value", w);
+        WriteDouble(sample.value, w);
         w.EndObject();
       }
       w.EndArray();
+      WriteKey("promLabels", w);
+      WriteStr(PromLabelsText(s.labels), w);
+      if (!s.exemplars.empty()) {
+        WriteKey("exemplars", w);
+        w.StartArray();
+        for (const traceql::MetricsExemplar& e : s.exemplars) {
+          w.StartObject();
+          WriteLabels(e.labels, w);
+          WriteKey("value", w);
+          WriteDouble(e.value, w);
+          WriteKey("timestampMs", w);
+          WriteStr(absl::StrCat(e.timestamp_ms), w);
+          w.EndObject();
+        }
+        w.EndArray();
+      }
+      w.EndObject();
     }
-    w.EndObject();
+    w.EndArray();
   }
-  w.EndArray();
   WriteMetrics(result.stats, w);
   w.EndObject();
   return Finish(b);
@@ -609,19 +611,23 @@ std::string MetricsInstantJson(const MetricsResult& result) {
   rapidjson::StringBuffer b;
   JsonWriter w(b);
   w.StartObject();
-  WriteKey("series", w);
-  w.StartArray();
-  for (const MetricsSeries& s : result.series) {
-    if (s.samples.empty()) continue;
-    w.StartObject();
-    WriteLabels(s.labels, w);
-    WriteKey("value", w);
-    WriteDouble(s.samples.back().value, w);
-    WriteKey("promLabels", w);
-    WriteStr(PromLabelsText(s.labels), w);
-    w.EndObject();
+  const bool any = std::any_of(result.series.begin(), result.series.end(),
+                               [](const MetricsSeries& s) { return !s.samples.empty(); });
+  if (any) {
+    WriteKey("series", w);
+    w.StartArray();
+    for (const MetricsSeries& s : result.series) {
+      if (s.samples.empty()) continue;
+      w.StartObject();
+      WriteLabels(s.labels, w);
+      WriteKey("value", w);
+      WriteDouble(s.samples.back().value, w);
+      WriteKey("promLabels", w);
+      WriteStr(PromLabelsText(s.labels), w);
+      w.EndObject();
+    }
+    w.EndArray();
   }
-  w.EndArray();
   WriteMetrics(result.stats, w);
   w.EndObject();
   return Finish(b);

@@ -80,11 +80,13 @@ void FinalizeMetricsResult(const traceql::MetricsRange& range, traceql::MetricsR
 
 // Tempo's QueryRangeResponse as gogo jsonpb writes it: series[].labels typed OTLP KeyValues,
 // samples[].timestampMs strings, values numbers ("NaN", "Infinity", "-Infinity" as strings),
-// exemplars, promLabels, metrics with int64 fields as strings (zero fields left out).
+// exemplars, promLabels, metrics with int64 fields as strings (zero fields left out; no
+// `series` key when there is none). One departure: a sample value 0 is written.
 std::string MetricsRangeJson(const traceql::MetricsResult& result);
 // QueryInstantResponse: series[] of {labels, promLabels, value} (each series' last sample).
 std::string MetricsInstantJson(const traceql::MetricsResult& result);
-// The same messages in protobuf (tempopb field numbers), for `Accept: application/protobuf`.
+// The same messages in protobuf (tempopb field numbers). Not served over HTTP (Tempo's metrics
+// routes answer JSON whatever the Accept header); kept for a gRPC streaming API.
 std::string MetricsRangeProto(const traceql::MetricsResult& result);
 std::string MetricsInstantProto(const traceql::MetricsResult& result);
 

@@ -362,7 +362,8 @@ TEST(MetricsJson, RangeResponseAsTempoJsonpb) {
       kMetricsJson + "}";
   EXPECT_EQ(MetricsRangeJson(Sample()), want);
   // No series, no figures: `series` empty, `metrics` empty.
-  EXPECT_EQ(MetricsRangeJson(MetricsResult()), R"({"series":[],"metrics":{}})");
+  EXPECT_EQ(MetricsRangeJson(MetricsResult()), R"({"metrics":{}})");
+  EXPECT_EQ(MetricsInstantJson(MetricsResult()), R"({"metrics":{}})");
 }
 
 TEST(MetricsJson, InstantResponseTakesEachSeriesValue) {
@@ -623,11 +624,12 @@ TEST_F(MetricsRoutes, QueryRangeCompilesOnTheAlignedGridAndAnswersTempoJson) {
   EXPECT_FALSE(store_.last_range.instant);
   EXPECT_EQ(r.body, MetricsRangeJson(Sample()));
 
+  // JSON whatever the Accept header, as Tempo's metrics routes.
   r = Serve("/api/metrics/query_range?q=x&start=1700000007&end=1700000093&step=10s",
             {{"accept", "application/protobuf"}});
   ASSERT_EQ(r.status, 200);
-  EXPECT_EQ(r.Header("Content-Type"), "application/protobuf");
-  EXPECT_EQ(r.body, MetricsRangeProto(Sample()));
+  EXPECT_EQ(r.Header("Content-Type"), "application/json");
+  EXPECT_EQ(r.body, MetricsRangeJson(Sample()));
 }
 
 TEST_F(MetricsRoutes, InstantQuery) {
@@ -641,7 +643,7 @@ TEST_F(MetricsRoutes, InstantQuery) {
   EXPECT_EQ(r.body, MetricsInstantJson(Sample()));
   r = Serve("/api/metrics/query?q=x", {{"accept", "application/protobuf"}});
   ASSERT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, MetricsInstantProto(Sample()));
+  EXPECT_EQ(r.body, MetricsInstantJson(Sample()));
   EXPECT_EQ(store_.last_range.end_ns, 1700003600 * kSec);  // now
 }
 

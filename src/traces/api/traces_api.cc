@@ -953,7 +953,7 @@ absl::Status TracesApi::Register(net::Router* router) {
       tenant));
 
   // TraceQL metrics: parameters and limits (metrics_api.h), the query compiled on its grid, the
-  // store's scan, Tempo's JSON (or protobuf when asked).
+  // store's scan, Tempo's JSON.
   auto metrics = [q, opts](net::HttpRequest& request, net::HttpResponse& response, bool instant) {
     if (absl::Status s = request.ParseForm(); !s.ok()) {
       net::WriteHttpError(response, 400, SV(s.message()));
@@ -983,12 +983,8 @@ absl::Status TracesApi::Register(net::Router* router) {
       return;
     }
     FinalizeMetricsResult(req->range, &*result);
-    if (WantsProtobuf(request)) {
-      response.status = 200;
-      response.SetHeader("Content-Type", kProtobuf);
-      response.body = instant ? MetricsInstantProto(*result) : MetricsRangeProto(*result);
-      return;
-    }
+    // JSON whatever the Accept header: Tempo's metrics combiners marshal JSON only (the
+    // protobuf forms, metrics_api.h, are for a later gRPC streaming API).
     SetJson(response, instant ? MetricsInstantJson(*result) : MetricsRangeJson(*result));
   };
   RETURN_IF_ERROR(router->Handle(

@@ -103,7 +103,9 @@ void WriteAnyValue(const Static& v, JsonWriter& w) {
   w.EndObject();
 }
 
+// jsonpb leaves empty repeated fields out.
 void WriteLabels(const std::vector<MetricsLabel>& labels, JsonWriter& w) {
+  if (labels.empty()) return;
   WriteKey("labels", w);
   w.StartArray();
   for (const MetricsLabel& l : labels) {
@@ -571,17 +573,19 @@ std::string MetricsRangeJson(const MetricsResult& result) {
     for (const MetricsSeries& s : result.series) {
       w.StartObject();
       WriteLabels(s.labels, w);
-      WriteKey("samples", w);
-      w.StartArray();
-      for (const traceql::MetricsSample& sample : s.samples) {
-        w.StartObject();
-        WriteKey("timestampMs", w);
-        WriteStr(absl::StrCat(sample.timestamp_ms), w);
-        WriteKey("value", w);
-        WriteDouble(sample.value, w);
-        w.EndObject();
+      if (!s.samples.empty()) {
+        WriteKey("samples", w);
+        w.StartArray();
+        for (const traceql::MetricsSample& sample : s.samples) {
+          w.StartObject();
+          WriteKey("timestampMs", w);
+          WriteStr(absl::StrCat(sample.timestamp_ms), w);
+          WriteKey("value", w);
+          WriteDouble(sample.value, w);
+          w.EndObject();
+        }
+        w.EndArray();
       }
-      w.EndArray();
       WriteKey("promLabels", w);
       WriteStr(PromLabelsText(s.labels), w);
       if (!s.exemplars.empty()) {

@@ -357,13 +357,20 @@ TEST(MetricsJson, RangeResponseAsTempoJsonpb) {
       R"(","exemplars":[{"labels":[{"key":"trace:id","value":{"stringValue":)"
       R"("0102030405060708090a0b0c0d0e0f10"}},{"key":"span:id","value":{"stringValue":)"
       R"("0102030405060708"}}],"value":0.25,"timestampMs":"1700000001234"}]},)"
-      R"({"labels":[{"key":"resource.service.name","value":{"stringValue":""}}],"samples":[],)"
+      R"({"labels":[{"key":"resource.service.name","value":{"stringValue":""}}],)"
       R"("promLabels":"{resource.service.name=\"<empty>\"}"}],)" +
       kMetricsJson + "}";
   EXPECT_EQ(MetricsRangeJson(Sample()), want);
   // No series, no figures: `series` empty, `metrics` empty.
   EXPECT_EQ(MetricsRangeJson(MetricsResult()), R"({"metrics":{}})");
   EXPECT_EQ(MetricsInstantJson(MetricsResult()), R"({"metrics":{}})");
+  // A series without labels (`{} | rate()`): no `labels` key, promLabels `{}`.
+  MetricsResult unlabelled;
+  unlabelled.series.emplace_back();
+  unlabelled.series[0].samples = {{1700000000000, 2}};
+  EXPECT_EQ(MetricsRangeJson(unlabelled),
+            R"({"series":[{"samples":[{"timestampMs":"1700000000000","value":2}],)"
+            R"("promLabels":"{}"}],"metrics":{}})");
 }
 
 TEST(MetricsJson, InstantResponseTakesEachSeriesValue) {

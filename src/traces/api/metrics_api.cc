@@ -399,6 +399,12 @@ absl::StatusOr<absl::Duration> ParsePrometheusDuration(std::string_view text) {
     }
     if (found == std::size(kUnits)) return bad();
     rest.remove_prefix(kUnits[found].name.size());
+    // Prometheus refuses a total past int64 nanoseconds.
+    const int64_t unit_ns = absl::ToInt64Nanoseconds(kUnits[found].d);
+    const int64_t total_ns = absl::ToInt64Nanoseconds(total);
+    if (v > static_cast<uint64_t>((std::numeric_limits<int64_t>::max() - total_ns) / unit_ns)) {
+      return absl::InvalidArgumentError("duration out of range");
+    }
     total += kUnits[found].d * static_cast<int64_t>(v);
     next_unit = found + 1;
   }

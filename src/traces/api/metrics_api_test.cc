@@ -168,6 +168,10 @@ TEST(MetricsParams, PrometheusDurations) {
     EXPECT_EQ(d.status().message(), "not a valid duration string: \"" + bad + "\"");
   }
   EXPECT_EQ(ParsePrometheusDuration("").status().message(), "empty duration string");
+  EXPECT_EQ(ParsePrometheusDuration("300y").status().message(), "duration out of range");
+  EXPECT_EQ(ParsePrometheusDuration("99999999999999999999s").status().message(),
+            "not a valid duration string: \"99999999999999999999s\"");  // not a uint64
+  EXPECT_TRUE(ParsePrometheusDuration("290y").ok());
 }
 
 TEST(MetricsParams, StepsAndAlignment) {
@@ -259,6 +263,15 @@ TEST(MetricsParams, ErrorTexts) {
   EXPECT_TRUE(Range("q=x&start=1700000000&end=1700086400&step=8.64").ok());
   EXPECT_EQ(Error(Range("q=x&start=1700000000&end=1700003600&step=0")),
             "step of 0s is too small, minimum step for given range is 360ms");
+  // Extreme values: clamped or refused, never wrapped.
+  EXPECT_EQ(Error(Range("q=x&start=1700000000&end=1700000600&step=1e10")),
+            "cannot parse \"1e10\" to a valid duration. It overflows int64");
+  EXPECT_EQ(Error(Range("q=x&start=1700000000&end=1700000600&step=1e-12")),
+            "step of 0s is too small, minimum step for given range is 60ms");
+  EXPECT_EQ(Error(Range("q=x&since=300y")),
+            "could not parse 'since' parameter: duration out of range");
+  EXPECT_EQ(Error(Range("q=x&start=-5&end=9999999999&step=1h")),  // [0, year 2286]
+            "metrics query time range exceeds the maximum allowed duration of 24h0m0s");
   EXPECT_EQ(Error(Instant("q=x&start=1700000000&end=1700000000")),
             "step of 0s is too small, minimum step for given range is 0s");
 }

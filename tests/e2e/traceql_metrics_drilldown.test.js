@@ -224,7 +224,8 @@ function labelValue(v) {
   if ('boolValue' in v) return `b:${v.boolValue}`;
   return `?:${JSON.stringify(v)}`;
 }
-const seriesKey = (pairs) => pairs.map(([k, v]) => `${k}=${v}`).join(', ');
+// Label order is not compared (Grafana reads the labels into a map).
+const seriesKey = (pairs) => pairs.map(([k, v]) => `${k}=${v}`).sort().join(', ');
 // A series' labels as a key; a `__name__` label (the function's name, which Tempo may give a
 // series without by()) is left out.
 const keyOfLabels = (labels) => seriesKey((labels || []).filter((l) => l.key !== '__name__')
@@ -454,7 +455,10 @@ async function getJson(base, route, params) {
 const queryRange = (base, q, step, extra = {}) =>
   getJson(base, '/api/metrics/query_range', { q, start: RANGE.start, end: RANGE.end, step, ...extra });
 
-const spanIdHex = (id) => (/^[0-9a-f]{16}$/i.test(id) ? id.toLowerCase() : Buffer.from(id, 'base64').toString('hex'));
+// A span ID as 16 hex digits: from hex (leading zeros possibly left out) or base64 (OTLP JSON).
+const spanIdHex = (id) => (/^[0-9a-f]{1,16}$/i.test(id) ? id.toLowerCase().padStart(16, '0')
+  : Buffer.from(id, 'base64').toString('hex'));
+const fullTraceId = (id) => id.toLowerCase().padStart(32, '0');
 
 // The trace read back by ID (the JSON of /api/traces/<id>): its span IDs.
 async function traceSpanIds(base, traceId) {
@@ -547,11 +551,13 @@ function checks(label, server) {
     assert.ok(exemplars.length > 0 && exemplars.length <= 10, `exemplars: ${exemplars.length}`);
     const bySpan = new Map(SPANS.map((s) => [s.spanId, s]));
     for (const e of exemplars) {
-      assert.match(e.traceId, /^[0-9a-f]{32}$/i, JSON.stringify(e));
+      // Hex; Tempo may leave out leading zeros (util.TraceIDToHexString).
+      assert.match(e.traceId, /^[0-9a-f]{1,32}$/i, JSON.stringify(e));
       const span = bySpan.get(spanIdHex(e.spanId));
       assert.ok(span, `exemplar span ${e.spanId} is one of the set`);
-      assert.equal(span.traceId, e.traceId.toLowerCase());
+      assert.equal(span.traceId, fullTraceId(e.traceId));
       assert.equal(e.ts, Number(span.start / MS), 'exemplar at the span start (ms)');
+      // Read back by the ID as the exemplar gives it (Grafana's "View trace" link does so).
       const ids = await traceSpanIds(server().base, e.traceId);
       assert.ok(ids && ids.includes(span.spanId), `trace ${e.traceId} read by ID holds span ${span.spanId}`);
     }
@@ -582,7 +588,7 @@ function checks(label, server) {
         assert.ok(n > 0, `${f.id}: exemplars`);
         for (const s of got) {
           for (const x of s.exemplars) {
-            assert.ok(SPANS.some((sp) => sp.spanId === spanIdHex(x.spanId) && sp.traceId === x.traceId.toLowerCase()),
+            assert.ok(SPANS.some((sp) => sp.spanId === spanIdHex(x.spanId) && sp.traceId === fullTraceId(x.traceId)),
               `${f.id}: exemplar ${JSON.stringify(x)} names a span of the set`);
           }
         }

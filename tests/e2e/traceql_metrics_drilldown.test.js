@@ -1,6 +1,7 @@
 'use strict';
 // Issue 16: TraceQL metrics as Grafana's Traces Drilldown app uses them, against `sprout traces`
-// (live traces, then the same traces from blocks after a restart) and `sprout all` (live).
+// (live traces; the same traces from blocks after a restart; then with four more SDK spans live
+// beside the block) and `sprout all` (live).
 //
 // Label `pending16` (tests/e2e/CMakeLists.txt): written before the feature landed, to Tempo's
 // documented behaviour; out of `make test` until the lead removes the label.
@@ -175,9 +176,9 @@ async function sendHandBuilt(httpPort) {
 
 const hrTime = (ns) => [Number(ns / S), Number(ns % S)];
 
-// The SDK's spans, with explicit start and end times; their IDs (new on every call: one call per
-// server) replace the previous call's in SPANS.
-async function sendSdkSpans(httpPort) {
+// The SDK's spans, with explicit start and end times; their IDs (new on every call) replace the
+// previous calls' in SPANS (a new server), or join them (`keep`: more spans for the same server).
+async function sendSdkSpans(httpPort, { keep = false } = {}) {
   const exporter = new OTLPTraceExporter({ url: `http://127.0.0.1:${httpPort}/v1/traces` });
   const { provider, tracer, results } = simpleTracer(exporter, { serviceName: 'shop-sdk', tracerName: 'e2e-drilldown' });
   const made = [];
@@ -191,7 +192,7 @@ async function sendSdkSpans(httpPort) {
   await provider.shutdown();
   assert.ok(results.length >= SDK_SPANS.length && results.every((r) => r.code === 0),
     `SDK exports: ${JSON.stringify(results)}`);
-  for (let i = SPANS.length - 1; i >= 0; i--) if (SPANS[i].sdk) SPANS.splice(i, 1);
+  if (!keep) for (let i = SPANS.length - 1; i >= 0; i--) if (SPANS[i].sdk) SPANS.splice(i, 1);
   for (const { f, ctx } of made) {
     addSpan({
       traceId: ctx.traceId, spanId: ctx.spanId, parentSpanId: '', service: 'shop-sdk', name: f.name,
@@ -685,6 +686,17 @@ describe('sprout traces: live, then from blocks after a restart', () => {
       await waitIngested(server.base);
     });
     checks('traces blocks', () => server);
+  });
+
+  // The SDK's four spans again (new IDs, same times) into the live set of the restarted server:
+  // one answer from the block and the live traces together (minute 2 then has 8 SDK spans).
+  describe('blocks and live together', () => {
+    before(async () => {
+      await sendSdkSpans(ports.http, { keep: true });
+      assert.equal(SPANS.filter((s) => s.sdk).length, 8);
+      await waitIngested(server.base);
+    });
+    checks('traces blocks+live', () => server);
   });
 });
 

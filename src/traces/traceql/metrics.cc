@@ -819,6 +819,7 @@ absl::StatusOr<std::unique_ptr<MetricsProgram>> MetricsProgram::Compile(std::str
   p->range_ = range;
   if (range.instant) {
     p->steps_ = 1;
+    p->range_.step_ns = range.end_ns - range.start_ns;  // one step: the whole range
   } else {
     const uint64_t steps = (range.end_ns - range.start_ns + range.step_ns - 1) / range.step_ns;
     if (steps > kMaxMetricsSteps) {

@@ -26,7 +26,8 @@ struct MetricsRange {
   uint64_t start_ns = 0;  // inclusive
   uint64_t end_ns = 0;    // exclusive
   uint64_t step_ns = 0;   // > 0
-  // /api/metrics/query: one value per series over [start_ns, end_ns) (step_ns = end - start).
+  // /api/metrics/query: one value per series over [start_ns, end_ns) (step_ns = end - start;
+  // the engine uses end - start whatever step_ns holds), stamped at end_ns.
   bool instant = false;
   uint32_t max_exemplars = 0;  // 0: none
 };

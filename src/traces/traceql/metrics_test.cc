@@ -347,7 +347,7 @@ TEST(TraceqlMetrics, QuantileOverTimeLog2Interpolation) {
 TEST(TraceqlMetrics, InstantQueryOneValueOverTheRange) {
   MetricsRange r = Range(6);
   r.instant = true;
-  r.step_ns = r.end_ns - r.start_ns;
+  r.step_ns = kStep;  // ignored: an instant query has one step, the range
   const MetricsResult res = RunQuery("{ } | rate() by (resource.service.name)", r, ServiceTraces());
   const auto got = ByLabels(res);
   ASSERT_EQ(res.series.size(), 2u);

@@ -272,6 +272,23 @@ TEST(TraceqlMetrics, ByLabelsAreTypedAndNilsDropped) {
                        }));
 }
 
+TEST(TraceqlMetrics, ByLabelNamesAreTheAttributesAsWritten) {
+  // Tempo names a label after the attribute's text: unscoped `.x` (the span's value, else the
+  // resource's), scoped intrinsics with their scope, legacy intrinsics without.
+  std::vector<tpb::TracesData> traces;
+  traces.push_back(
+      MakeTrace(1, {{.service = "a"}, {.service = "a", .attrs = {{"service.name", StrV("s")}}}}));
+  EXPECT_EQ(ByLabels(RunQuery("{ } | count_over_time() by (.service.name)", Range(1), traces)),
+            (std::map<std::string, std::map<int, double>>{
+                {"{.service.name=\"a\"}", {{0, 1}}},
+                {"{.service.name=\"s\"}", {{0, 1}}},
+            }));
+  EXPECT_EQ(ByLabels(RunQuery("{ } | count_over_time() by (span:name, kind)", Range(1), traces)),
+            (std::map<std::string, std::map<int, double>>{
+                {"{span:name=\"op\", kind=\"unspecified\"}", {{0, 2}}},
+            }));
+}
+
 TEST(TraceqlMetrics, HistogramOverTimePowerOfTwoBucketsInSeconds) {
   // Durations 1 ms .. 1000 ms, all in step 0: each lands in the bucket 2^ceil(log2(ns)) / 1e9.
   std::vector<SpanSpec> spans;

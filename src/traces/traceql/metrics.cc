@@ -639,6 +639,10 @@ MetricsResult MetricsProgramImpl::Finish(std::vector<std::unique_ptr<MetricsAccu
       for (double q : stage_.quantiles) overall_q.push_back(Log2Quantile(q, overall_b));
       for (auto& [key, s] : merged) {
         for (size_t qi = 0; qi < stage_.quantiles.size(); ++qi) {
+          // A quantile listed twice is one series (Tempo keys its results by the labels).
+          const auto first =
+              std::find(stage_.quantiles.begin(), stage_.quantiles.end(), stage_.quantiles[qi]);
+          if (static_cast<size_t>(first - stage_.quantiles.begin()) != qi) continue;
           OutSeries o;
           o.labels = s.labels;
           o.labels.push_back(MetricsLabel{"p", FloatStatic(stage_.quantiles[qi])});

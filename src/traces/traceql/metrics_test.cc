@@ -359,6 +359,10 @@ TEST(TraceqlMetrics, QuantileOverTimeLog2Interpolation) {
   EXPECT_DOUBLE_EQ(p90.at(1), b20);
   // Steps without spans: 0 (Tempo fills them with 0).
   EXPECT_EQ(p50.at(2), 0);
+  // A quantile listed twice gives one series.
+  EXPECT_EQ(RunQuery("{ } | quantile_over_time(duration, .5, .5)", Range(3), {MakeTrace(1, spans)})
+                .series.size(),
+            1u);
 }
 
 TEST(TraceqlMetrics, InstantQueryOneValueOverTheRange) {

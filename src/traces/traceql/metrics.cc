@@ -188,10 +188,13 @@ class Accumulator : public MetricsAccumulator {
   absl::flat_hash_set<std::string> exemplar_traces_;
 
  private:
+  std::vector<Static> vals_;  // scratch: the span's by() values
+  std::string key_;           // scratch: the span's series key
   // Aggregates span i into its series; the series (nullptr when the span is dropped) and the
-  // exemplar value.
+  // exemplar value. Series are keyed by the by() values' positions and values (and the bucket).
   SeriesAcc* ObserveSpan(const TraceView& t, uint32_t i, int32_t step, double* exemplar_value);
   void ObserveCompare(const TraceView& t, uint32_t i, int32_t step, bool selected);
+  // The series of key_ (created with `labels` when new).
   SeriesAcc* SeriesFor(std::vector<MetricsLabel> labels);
 };
 
@@ -276,8 +279,7 @@ bool BucketOf(const TraceView& t, uint32_t i, const Attribute& a, double* bucket
 }
 
 SeriesAcc* Accumulator::SeriesFor(std::vector<MetricsLabel> labels) {
-  const std::string key = KeyOf(labels);
-  auto [it, fresh] = series_.try_emplace(key);
+  auto [it, fresh] = series_.try_emplace(key_);
   SeriesAcc& s = it->second;
   if (fresh) {
     s.labels = std::move(labels);
@@ -327,25 +329,40 @@ SeriesAcc* Accumulator::ObserveSpan(const TraceView& t, uint32_t i, int32_t step
     default:
       break;
   }
-  // Labels (Tempo's labelsFor): the by() values that are not nil, in order; then the bucket;
-  // all nil: the first by() label with nil; no by(): {__name__=<function>} (quantiles get
-  // their `p` label at the end).
-  std::vector<MetricsLabel> labels;
+  // The series: its key from the by() values that are not nil (by position) and the bucket; the
+  // labels are built only for a new series.
+  vals_.resize(m.by.size());
+  key_.clear();
   for (size_t k = 0; k < m.by.size(); ++k) {
-    Static v = LabelValue(Program::AttributeValue(t, i, m.by[k]));
-    if (v.type == Type::kNil) continue;
-    labels.push_back(MetricsLabel{p_->by_names_[k], std::move(v)});
+    vals_[k] = LabelValue(Program::AttributeValue(t, i, m.by[k]));
+    if (vals_[k].type == Type::kNil) continue;
+    AppendKey(MetricsLabel{std::string(1, static_cast<char>(k)), vals_[k]}, &key_);
   }
   if (m.fn == MetricsFn::kHistogramOverTime) {
-    labels.push_back(MetricsLabel{"__bucket", FloatStatic(bucket)});
-  } else if (labels.empty() && m.fn != MetricsFn::kQuantileOverTime) {
-    if (!m.by.empty()) {
-      labels.push_back(MetricsLabel{p_->by_names_[0], Static{}});
-    } else {
-      labels.push_back(MetricsLabel{"__name__", StringStatic(std::string(MetricsFnText(m.fn)))});
-    }
+    AppendKey(MetricsLabel{"", FloatStatic(bucket)}, &key_);
   }
-  SeriesAcc* s = SeriesFor(std::move(labels));
+  SeriesAcc* s = nullptr;
+  if (auto it = series_.find(key_); it != series_.end()) {
+    s = &it->second;
+  } else {
+    // Labels (Tempo's labelsFor): the by() values that are not nil, in order; then the bucket;
+    // all nil: the first by() label with nil; no by(): {__name__=<function>} (quantiles get
+    // their `p` label at the end).
+    std::vector<MetricsLabel> labels;
+    for (size_t k = 0; k < m.by.size(); ++k) {
+      if (vals_[k].type != Type::kNil) labels.push_back(MetricsLabel{p_->by_names_[k], vals_[k]});
+    }
+    if (m.fn == MetricsFn::kHistogramOverTime) {
+      labels.push_back(MetricsLabel{"__bucket", FloatStatic(bucket)});
+    } else if (labels.empty() && m.fn != MetricsFn::kQuantileOverTime) {
+      if (!m.by.empty()) {
+        labels.push_back(MetricsLabel{p_->by_names_[0], Static{}});
+      } else {
+        labels.push_back(MetricsLabel{"__name__", StringStatic(std::string(MetricsFnText(m.fn)))});
+      }
+    }
+    s = SeriesFor(std::move(labels));
+  }
   double& a = s->a.empty() ? value : s->a[step];
   switch (m.fn) {
     case MetricsFn::kMinOverTime:

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -173,7 +174,12 @@ struct ValueCounts {
 struct CompareAcc {
   std::map<std::string, std::map<std::string, ValueCounts>> values[2];
   std::map<std::string, std::vector<double>> totals[2];
+  std::set<std::string> overflow;  // attributes with more values than kMaxCompareValues
 };
+
+// Sprout's bound on the values compare() tracks per attribute and side (memory: a count per
+// value and step); an attribute past it is reported as having too many values.
+constexpr size_t kMaxCompareValues = 10000;
 
 class MetricsProgramImpl;
 
@@ -186,6 +192,7 @@ class Accumulator : public MetricsAccumulator {
   absl::flat_hash_map<std::string, SeriesAcc> series_;
   CompareAcc compare_;
   absl::flat_hash_set<std::string> exemplar_traces_;
+  bool max_series_reached_ = false;
 
  private:
   std::vector<Static> vals_;  // scratch: the span's by() values
@@ -279,6 +286,10 @@ bool BucketOf(const TraceView& t, uint32_t i, const Attribute& a, double* bucket
 }
 
 SeriesAcc* Accumulator::SeriesFor(std::vector<MetricsLabel> labels) {
+  if (p_->range_.max_series > 0 && series_.size() >= p_->range_.max_series) {
+    max_series_reached_ = true;  // Tempo stops adding series past the limit
+    return nullptr;
+  }
   auto [it, fresh] = series_.try_emplace(key_);
   SeriesAcc& s = it->second;
   if (fresh) {
@@ -362,6 +373,7 @@ SeriesAcc* Accumulator::ObserveSpan(const TraceView& t, uint32_t i, int32_t step
       }
     }
     s = SeriesFor(std::move(labels));
+    if (s == nullptr) return nullptr;
   }
   double& a = s->a.empty() ? value : s->a[step];
   switch (m.fn) {
@@ -398,12 +410,17 @@ void Accumulator::ObserveCompare(const TraceView& t, uint32_t i, int32_t step, b
     std::string vkey;
     AppendKey(MetricsLabel{"", value}, &vkey);
     auto& per_value = c.values[selected][name];
-    auto [it, fresh] = per_value.try_emplace(vkey);
-    if (fresh) {
-      it->second.value = std::move(value);
-      it->second.counts.assign(n, 0);
+    auto it = per_value.find(vkey);
+    if (it == per_value.end()) {
+      if (per_value.size() >= kMaxCompareValues) {
+        c.overflow.insert(name);
+      } else {
+        it = per_value.try_emplace(vkey).first;
+        it->second.value = std::move(value);
+        it->second.counts.assign(n, 0);
+      }
     }
-    it->second.counts[step] += 1;
+    if (it != per_value.end()) it->second.counts[step] += 1;
     auto& totals = c.totals[selected][name];
     if (totals.empty()) totals.assign(n, 0);
     totals[step] += 1;
@@ -559,6 +576,7 @@ MetricsResult MetricsProgramImpl::Finish(std::vector<std::unique_ptr<MetricsAccu
             for (size_t i = 0; i < n; ++i) it->second.counts[i] += vc.counts[i];
           }
         }
+        all.overflow.insert(acc->compare_.overflow.begin(), acc->compare_.overflow.end());
         for (auto& [name, counts] : acc->compare_.totals[side]) {
           auto& dst = all.totals[side][name];
           if (dst.empty()) dst.assign(n, 0);
@@ -569,6 +587,7 @@ MetricsResult MetricsProgramImpl::Finish(std::vector<std::unique_ptr<MetricsAccu
     static const char* const kTypes[2] = {"baseline", "selection"};
     static const char* const kTotalTypes[2] = {"baseline_total", "selection_total"};
     std::map<std::string, bool> erred;
+    for (const std::string& name : all.overflow) erred[name] = true;
     for (int side = 0; side < 2; ++side) {
       for (auto& [name, per_value] : all.values[side]) {
         // Tempo's topN: the values with the largest sum over the range (ties: by value).
@@ -709,6 +728,11 @@ MetricsResult MetricsProgramImpl::Finish(std::vector<std::unique_ptr<MetricsAccu
   for (OutSeries& s : out) s.key = KeyOf(s.labels);
   std::sort(out.begin(), out.end(),
             [](const OutSeries& x, const OutSeries& y) { return x.key < y.key; });
+  for (const auto& part : parts) {
+    if (part != nullptr && static_cast<const Accumulator*>(part.get())->max_series_reached_) {
+      result.max_series_reached = true;
+    }
+  }
 
   // Second stage (Tempo's processTopK / processBottomK): at each step the k series with the
   // largest (smallest) value; a series keeps only the steps where it was among them.
@@ -768,6 +792,10 @@ MetricsResult MetricsProgramImpl::Finish(std::vector<std::unique_ptr<MetricsAccu
     }
     result.series.push_back(std::move(series));
   }
+  if (range_.max_series > 0 && result.series.size() > range_.max_series) {
+    result.series.resize(range_.max_series);
+    result.max_series_reached = true;
+  }
   return result;
 }
 
@@ -818,6 +846,12 @@ void AddRef(const Attribute& a, QueryRefs* refs) {
 }
 
 }  // namespace
+
+std::string MaxSeriesMessage(uint32_t max_series) {
+  return absl::StrCat("Response exceeds maximum series limit of ", max_series,
+                      ", a partial response is returned. Warning: the accuracy of each individual "
+                      "value is not guaranteed.");
+}
 
 // A grid with more steps than this is refused (Sprout's bound on the per-series buffers).
 constexpr uint64_t kMaxMetricsSteps = 100000;

@@ -400,6 +400,24 @@ TEST(TraceqlMetrics, TopkBottomkPerStep) {
             2u);
 }
 
+TEST(TraceqlMetrics, MaxSeriesCutsTheAnswer) {
+  MetricsRange r = Range(6);
+  r.max_series = 1;
+  for (int parts : {1, 2}) {
+    const MetricsResult res =
+        RunQuery("{ } | rate() by (resource.service.name)", r, ServiceTraces(), parts);
+    EXPECT_TRUE(res.max_series_reached);
+    ASSERT_EQ(res.series.size(), 1u);
+  }
+  r.max_series = 2;
+  const MetricsResult all = RunQuery("{ } | rate() by (resource.service.name)", r, ServiceTraces());
+  EXPECT_FALSE(all.max_series_reached);
+  EXPECT_EQ(all.series.size(), 2u);
+  EXPECT_EQ(MaxSeriesMessage(2),
+            "Response exceeds maximum series limit of 2, a partial response is returned. Warning: "
+            "the accuracy of each individual value is not guaranteed.");
+}
+
 TEST(TraceqlMetrics, CompareBaselineSelectionTotalsAndTooManyValues) {
   // 10 spans of service a in step 0: 4 errors (route /x), 6 ok (routes /x, /y, /y, /z, /z, /z).
   std::vector<SpanSpec> spans;

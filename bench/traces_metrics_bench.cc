@@ -10,12 +10,7 @@
 // (blocks loaded, nothing in memory), timed by wall clock and by the process's CPU time
 // (getrusage: every worker thread).
 //
-// The programs are this file's stand-ins for the engine's (the engine is another work package;
-// after the merge `--engine` compiles the real query through traceql::MetricsProgram::Compile —
-// see the TODO below): `rate-by-service` counts spans per step and resource service.name (plan:
-// resource key service.name, no span key, no condition), `histogram-duration` counts spans per
-// step and power-of-two duration bucket (plan: no key). Both do the per-span work a real
-// rate()/histogram does (a map lookup per span), over the same projected reads.
+// The queries are compiled by the engine (traceql::MetricsProgram::Compile), as the HTTP API does.
 //
 // Output per query and grid: latency p50 / max over the repeats, the stats (blocks, spans,
 // inspected OTLP bytes), MB/s per core = inspected bytes ÷ the process's CPU seconds, and the
@@ -65,86 +60,6 @@ double ProcessCpuSeconds() {
   return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec +
          ru.ru_stime.tv_usec * 1e-6;
 }
-
-enum class Shape { kRateByService, kHistogramDuration };
-
-class Accumulator : public traceql::MetricsAccumulator {
- public:
-  Accumulator(Shape shape, const traceql::MetricsRange& range) : shape_(shape), range_(range) {}
-  void Observe(const traceql::TraceView& trace) override {
-    for (const traceql::SpanRef& ref : trace.spans()) {
-      const uint64_t t = ref.span->start_time_unix_nano();
-      if (t < range_.start_ns || t >= range_.end_ns) continue;
-      const uint64_t step = (t - range_.start_ns) / range_.step_ns;
-      std::string key;
-      if (shape_ == Shape::kRateByService) {
-        for (const auto& kv : ref.resource->resource().attributes()) {
-          if (kv.key() == "service.name") {
-            key = kv.value().string_value();
-            break;
-          }
-        }
-      } else {
-        const uint64_t d =
-            ref.span->end_time_unix_nano() > t ? ref.span->end_time_unix_nano() - t : 0;
-        key = std::to_string(d == 0 ? 0 : 64 - __builtin_clzll(d));  // next power of two
-      }
-      std::vector<double>& series = counts[key];
-      if (series.empty()) series.assign((range_.end_ns - range_.start_ns) / range_.step_ns, 0);
-      series[step]++;
-    }
-  }
-  std::map<std::string, std::vector<double>> counts;
-
- private:
-  Shape shape_;
-  traceql::MetricsRange range_;
-};
-
-class Program : public traceql::MetricsProgram {
- public:
-  Program(Shape shape, traceql::MetricsRange range) : shape_(shape), range_(range) {
-    if (shape == Shape::kRateByService) plan_.refs.resource_keys = {"service.name"};
-  }
-  const traceql::Plan& plan() const override { return plan_; }
-  const traceql::MetricsRange& range() const override { return range_; }
-  std::unique_ptr<traceql::MetricsAccumulator> NewAccumulator() const override {
-    return std::make_unique<Accumulator>(shape_, range_);
-  }
-  traceql::MetricsResult Finish(std::vector<std::unique_ptr<traceql::MetricsAccumulator>> parts,
-                                const traceql::MetricsStats& stats) const override {
-    std::map<std::string, std::vector<double>> all;
-    for (const auto& p : parts) {
-      for (const auto& [k, v] : static_cast<Accumulator&>(*p).counts) {
-        auto& dst = all[k];
-        if (dst.empty()) dst.assign(v.size(), 0);
-        for (size_t i = 0; i < v.size(); ++i) dst[i] += v[i];
-      }
-    }
-    const double per_second = shape_ == Shape::kRateByService ? 1e9 / range_.step_ns : 1;
-    traceql::MetricsResult r;
-    r.stats = stats;
-    for (const auto& [k, v] : all) {
-      traceql::MetricsSeries s;
-      s.labels.push_back({shape_ == Shape::kRateByService ? "resource.service.name" : "__bucket",
-                          traceql::Static{traceql::Type::kString, 0, 0, k, false}});
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (v[i] != 0) {
-          s.samples.push_back(
-              {static_cast<int64_t>((range_.start_ns + i * range_.step_ns) / 1000000),
-               v[i] * per_second});
-        }
-      }
-      r.series.push_back(std::move(s));
-    }
-    return r;
-  }
-
- private:
-  Shape shape_;
-  traceql::MetricsRange range_;
-  traceql::Plan plan_;
-};
 
 store::TraceStoreOptions Options(const std::string& data, sprout::objstore::ObjectStore* blocks,
                                  size_t threads) {
@@ -265,15 +180,19 @@ int main(int argc, char** argv) {
   std::printf(
       "| query | grid | p50 / max (s) | blocks | spans inspected | MB inspected | CPU s | MB/s per "
       "core | Mspans/s per core | series |\n|---|---|---|---|---|---|---|---|---|---|\n");
-  for (Shape shape : {Shape::kRateByService, Shape::kHistogramDuration}) {
+  for (const char* query :
+       {"{} | rate() by (resource.service.name)", "{} | histogram_over_time(duration)"}) {
     for (const Grid& g : grids) {
       traceql::MetricsRange range;
       range.end_ns = end;
       range.start_ns = end > g.range_ns ? end - g.range_ns : 0;
       range.step_ns = g.step_ns;
-      // TODO(issue 16, after the merge): traceql::MetricsProgram::Compile(
-      //   "{} | rate() by (resource.service.name)" / "{} | histogram_over_time(duration)", range).
-      Program program(shape, range);
+      auto compiled = traceql::MetricsProgram::Compile(query, range);
+      if (!compiled.ok()) {
+        std::fprintf(stderr, "compile: %s\n", std::string(compiled.status().message()).c_str());
+        return 1;
+      }
+      const traceql::MetricsProgram& program = **compiled;
       std::vector<double> wall;
       double cpu = 0;
       traceql::MetricsResult last;
@@ -294,9 +213,7 @@ int main(int argc, char** argv) {
       const double cpu_each = cpu / repeat;
       std::printf("| %s | %s | %.3f / %.3f | %" PRIu64 " | %" PRIu64
                   " | %.1f | %.2f | %.0f | %.2f | %zu |\n",
-                  shape == Shape::kRateByService ? "rate() by (resource.service.name)"
-                                                 : "histogram_over_time(duration)",
-                  g.name, wall[wall.size() / 2], wall.back(), last.stats.total_blocks,
+                  query, g.name, wall[wall.size() / 2], wall.back(), last.stats.total_blocks,
                   last.stats.inspected_spans, mb, cpu_each, mb / cpu_each,
                   last.stats.inspected_spans / 1e6 / cpu_each, last.series.size());
     }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "traces/traceql/metrics.h"
 
 namespace sprout::cmd {
 
@@ -128,9 +129,9 @@ absl::StatusOr<std::unique_ptr<TracesRole>> TracesRole::Create(const traces::Tra
       static_cast<uint64_t>(std::max<int64_t>(0, config.metrics_max_intervals));
   api_options.metrics_limits.max_exemplars =
       static_cast<uint32_t>(std::max(0, config.metrics_max_exemplars));
-  // TraceQL metrics: the engine's compiler is set here once it exists (issue 16, wp-tqlengine):
-  //   api_options.compile_metrics = traces::traceql::MetricsProgram::Compile;
-  // until then the metrics routes answer 400 `localblocks processor not found`.
+  // TraceQL metrics: the engine's compiler (without it the routes answer 400 `localblocks
+  // processor not found`, as a Tempo without the local-blocks processor does).
+  api_options.compile_metrics = traces::traceql::MetricsProgram::Compile;
   role->api_ = std::make_unique<traces::TracesApi>(api_options);
   return role;
 }

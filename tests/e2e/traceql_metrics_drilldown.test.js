@@ -3,9 +3,6 @@
 // (live traces; the same traces from blocks after a restart; then with four more SDK spans live
 // beside the block) and `sprout all` (live).
 //
-// Label `pending16` (tests/e2e/CMakeLists.txt): written before the feature landed, to Tempo's
-// documented behaviour; out of `make test` until the lead removes the label.
-//
 // The trace set (built here, every fact of it known):
 // - hand-built OTLP/protobuf (protobufjs) over OTLP/HTTP: services shop-frontend, shop-cart and
 //   shop-payments (si = 0, 1, 2); in minute k (k = 0..5) of a 6-minute window starting at T0 (a

@@ -46,10 +46,48 @@ bool Equal(const Node& a, const Node& b) {
   return true;
 }
 
+bool Equal(const MetricsStage& a, const MetricsStage& b) {
+  if (a.fn != b.fn || !(a.attr == b.attr) || a.quantiles != b.quantiles || a.by != b.by ||
+      a.compare_args != b.compare_args || a.compare_top != b.compare_top ||
+      a.compare_start != b.compare_start || a.compare_end != b.compare_end) {
+    return false;
+  }
+  if ((a.compare_filter == nullptr) != (b.compare_filter == nullptr)) return false;
+  return a.compare_filter == nullptr || Equal(*a.compare_filter, *b.compare_filter);
+}
+
 bool Equal(const Query& a, const Query& b) {
   if ((a.root == nullptr) != (b.root == nullptr)) return false;
   if (a.root && !Equal(*a.root, *b.root)) return false;
+  if ((a.metrics == nullptr) != (b.metrics == nullptr)) return false;
+  if (a.metrics && !Equal(*a.metrics, *b.metrics)) return false;
+  if ((a.second == nullptr) != (b.second == nullptr)) return false;
+  if (a.second && !(*a.second == *b.second)) return false;
   return a.hints == b.hints;
+}
+
+std::string_view MetricsFnText(MetricsFn fn) {
+  switch (fn) {
+    case MetricsFn::kRate:
+      return "rate";
+    case MetricsFn::kCountOverTime:
+      return "count_over_time";
+    case MetricsFn::kMinOverTime:
+      return "min_over_time";
+    case MetricsFn::kMaxOverTime:
+      return "max_over_time";
+    case MetricsFn::kSumOverTime:
+      return "sum_over_time";
+    case MetricsFn::kAvgOverTime:
+      return "avg_over_time";
+    case MetricsFn::kQuantileOverTime:
+      return "quantile_over_time";
+    case MetricsFn::kHistogramOverTime:
+      return "histogram_over_time";
+    case MetricsFn::kCompare:
+      return "compare";
+  }
+  return "";
 }
 
 Type IntrinsicType(Intrinsic i) {

@@ -194,13 +194,51 @@ struct Hint {
   bool operator==(const Hint& o) const = default;
 };
 
+// TraceQL metrics (issue 16, Tempo's `metricsAggregation` / `metricsSecondStage`): the first
+// stage after the spanset pipeline, `| rate() by (a, b)` ...
+enum class MetricsFn : uint8_t {
+  kRate,
+  kCountOverTime,
+  kMinOverTime,
+  kMaxOverTime,
+  kSumOverTime,
+  kAvgOverTime,
+  kQuantileOverTime,
+  kHistogramOverTime,
+  kCompare,
+};
+
+struct MetricsStage {
+  MetricsFn fn = MetricsFn::kRate;
+  Pos pos;
+  Attribute attr;                 // the argument of *_over_time(attr)
+  std::vector<double> quantiles;  // quantile_over_time(attr, q1, q2, ...)
+  std::vector<Attribute> by;      // `by (a, b)`, empty without
+  NodePtr compare_filter;         // compare({ filter }, ...): a kSpansetFilter
+  int compare_args = 1;           // 1, 2 or 4 (as written, for printing)
+  int64_t compare_top = 10;       // topN (Tempo's default 10)
+  int64_t compare_start = 0;      // selection window, unix nanoseconds (0/0: none)
+  int64_t compare_end = 0;
+};
+
+// The optional second stage: `| topk(k)` / `| bottomk(k)`.
+struct SecondStage {
+  bool bottom = false;  // bottomk
+  int64_t k = 0;
+  bool operator==(const SecondStage& o) const = default;
+};
+
 struct Query {
   NodePtr root;
   std::vector<Hint> hints;
+  // A metrics query (`{...} | rate()`): the first stage, and optionally the second.
+  std::unique_ptr<MetricsStage> metrics;
+  std::unique_ptr<SecondStage> second;
 };
 
 // Trees equal ignoring positions.
 bool Equal(const Node& a, const Node& b);
+bool Equal(const MetricsStage& a, const MetricsStage& b);
 bool Equal(const Query& a, const Query& b);
 
 // The type a field expression evaluates to, as Tempo infers it before execution (attributes
@@ -214,5 +252,7 @@ std::string_view OpText(Op op);
 std::string_view StatusText(Status s);
 std::string_view KindText(Kind k);
 std::string_view AggregateText(AggregateFn fn);
+// "rate", "count_over_time", ... "compare".
+std::string_view MetricsFnText(MetricsFn fn);
 
 }  // namespace sprout::traces::traceql

@@ -1063,6 +1063,13 @@ class Evaluator {
 
   const TraceView& t_;
   const std::map<const Node*, std::unique_ptr<RE2>>& res_;
+
+ public:
+  Static Value(const Attribute& a, int32_t i) {
+    const Val v = Attr(a, i);
+    if (v.is_list) return v.list.empty() ? Static{} : v.list[0];
+    return v.s;
+  }
 };
 
 // ---- compile-time walks ----
@@ -1268,6 +1275,8 @@ bool TraceCondition::Matches(const Static& v) const {
 
 absl::StatusOr<std::unique_ptr<Program>> Program::Compile(Query query) {
   if (query.root == nullptr) return absl::InvalidArgumentError("empty TraceQL query");
+  if (query.metrics != nullptr)
+    return absl::InvalidArgumentError(std::string(kMetricsQueryInSearch));
   std::unique_ptr<Program> p(new Program());
   p->query_ = std::move(query);
   auto regexes = std::make_shared<Regexes>();
@@ -1292,6 +1301,12 @@ std::vector<SpanSet> Program::Evaluate(const TraceView& trace) const {
       std::remove_if(out.begin(), out.end(), [](const SpanSet& s) { return s.spans.empty(); }),
       out.end());
   return out;
+}
+
+Static Program::AttributeValue(const TraceView& trace, uint32_t i, const Attribute& a) {
+  static const std::map<const Node*, std::unique_ptr<RE2>> kNoRegexes;
+  Evaluator e(trace, kNoRegexes);
+  return e.Value(a, static_cast<int32_t>(i));
 }
 
 std::vector<cpb::KeyValue> Program::SpanAttributes(const TraceView& trace, uint32_t i) const {

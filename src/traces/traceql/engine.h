@@ -146,11 +146,20 @@ struct Plan {
   std::vector<TraceCondition> conditions;
 };
 
+// Program::Compile's refusal of a metrics query (the search and tag endpoints).
+inline constexpr std::string_view kMetricsQueryInSearch =
+    "metrics queries are not supported by search: use /api/metrics/query_range";
+
 class Program {
  public:
-  // The parsed query (Parse() succeeded). InvalidArgument for what execution refuses (none of
-  // the parser's accepted forms today; kept for the TraceQL metrics functions).
+  // The parsed query (Parse() succeeded). InvalidArgument for what execution refuses: a
+  // TraceQL metrics query (`{ } | rate()`, query.metrics set), which only the metrics endpoints
+  // run (MetricsProgram, metrics.h): kMetricsQueryInSearch.
   static absl::StatusOr<std::unique_ptr<Program>> Compile(Query query);
+
+  // The value of `a` on span `i` as `by()` groups it (an array's first element; nil when
+  // missing; events' and links' values: the first). Used by the metrics engine.
+  static Static AttributeValue(const TraceView& trace, uint32_t i, const Attribute& a);
 
   // The span sets of `trace` (empty: the trace does not match).
   std::vector<SpanSet> Evaluate(const TraceView& trace) const;

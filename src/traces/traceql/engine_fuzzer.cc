@@ -6,7 +6,9 @@
 // deterministic and the same on a view without structure when the plan says none is needed; and
 // the plan is sound: when the trace matches, every pre-filter condition holds
 // on some span (or the span's value is one the pre-filter cannot judge and keeps), so the store's
-// column pre-filter never drops a matching trace.
+// column pre-filter never drops a matching trace. A TraceQL metrics query (issue 16) runs through
+// MetricsProgram instead (CheckMetrics) and the search's Program refuses it.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "traces/traceql/engine.h"
+#include "traces/traceql/metrics.h"
 #include "traces/traceql/parser.h"
 
 namespace traceql = sprout::traces::traceql;
@@ -196,6 +199,54 @@ bool Holds(const traceql::TraceCondition& c, const traceql::SpanRef& r) {
   return false;
 }
 
+// A metrics query compiles for a grid over the trace, two accumulators observe the trace (one
+// twice: a trace split over two sources) and Finish gives distinct series whose samples are on
+// the grid, ascending, and whose exemplars are at most the maximum; the same run again gives the
+// same answer.
+void CheckMetrics(std::string_view query, const tpb::TracesData& trace) {
+  traceql::MetricsRange range;
+  range.start_ns = kBase;
+  range.end_ns = kBase + 1000 * kMs;
+  range.step_ns = 100 * kMs;
+  range.max_exemplars = 3;
+  const auto run = [&]() {
+    auto program = traceql::MetricsProgram::Compile(query, range);
+    Check(program.ok());
+    const traceql::TraceView view(trace, (*program)->plan().refs.needs_structure);
+    std::vector<std::unique_ptr<traceql::MetricsAccumulator>> parts;
+    parts.push_back((*program)->NewAccumulator());
+    parts.push_back((*program)->NewAccumulator());
+    parts[0]->Observe(view);
+    parts[1]->Observe(view);
+    return (*program)->Finish(std::move(parts), traceql::MetricsStats{});
+  };
+  const traceql::MetricsResult res = run();
+  std::vector<std::string> keys;
+  for (const traceql::MetricsSeries& s : res.series) {
+    std::string key;
+    for (const auto& l : s.labels)
+      key += l.key + "=" + std::to_string(static_cast<int>(l.value.type)) + l.value.s +
+             std::to_string(l.value.i) + std::to_string(l.value.f) + ";";
+    keys.push_back(key);
+    int64_t last = -1;
+    for (const traceql::MetricsSample& m : s.samples) {
+      Check(m.timestamp_ms > last);
+      last = m.timestamp_ms;
+      Check(m.timestamp_ms >= static_cast<int64_t>(range.start_ns / kMs) &&
+            m.timestamp_ms < static_cast<int64_t>(range.end_ns / kMs));
+      Check((m.timestamp_ms - static_cast<int64_t>(range.start_ns / kMs)) % 100 == 0);
+    }
+    Check(s.exemplars.size() <= range.max_exemplars);
+  }
+  std::sort(keys.begin(), keys.end());
+  Check(std::adjacent_find(keys.begin(), keys.end()) == keys.end());
+  const traceql::MetricsResult again = run();
+  Check(again.series.size() == res.series.size());
+  for (size_t i = 0; i < res.series.size(); ++i) {
+    Check(again.series[i].samples.size() == res.series[i].samples.size());
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -203,6 +254,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view query(reinterpret_cast<const char*>(data), size);
   traceql::ParseResult r = traceql::Parse(query);
   if (!r.ok()) return 0;
+  if (r.query.metrics != nullptr) {
+    CheckMetrics(query, trace);
+    Check(!traceql::Program::Compile(std::move(r.query)).ok());  // search refuses it
+    return 0;
+  }
   auto program = traceql::Program::Compile(std::move(r.query));
   Check(program.ok());
   const traceql::TraceView view(trace);

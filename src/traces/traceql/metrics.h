@@ -26,9 +26,14 @@ struct MetricsRange {
   uint64_t start_ns = 0;  // inclusive
   uint64_t end_ns = 0;    // exclusive
   uint64_t step_ns = 0;   // > 0
-  // /api/metrics/query: one value per series over [start_ns, end_ns) (step_ns = end - start).
+  // /api/metrics/query: one value per series over [start_ns, end_ns) (step_ns = end - start;
+  // the engine uses end - start whatever step_ns holds), stamped at end_ns.
   bool instant = false;
   uint32_t max_exemplars = 0;  // 0: none
+  // Tempo's query_frontend.metrics.max_response_series (0: no limit): past it, accumulators
+  // start no new series and Finish keeps the first max_series (label order), with
+  // MetricsResult::max_series_reached.
+  uint32_t max_series = 0;
 };
 
 // A series label as Tempo returns it: a typed OTLP value (Static's kString, kInt, kFloat, kBool,
@@ -70,7 +75,13 @@ struct MetricsStats {
 struct MetricsResult {
   std::vector<MetricsSeries> series;
   MetricsStats stats;
+  // More series than MetricsRange::max_series: a partial answer (Tempo's status "partial",
+  // with MaxSeriesMessage as its message).
+  bool max_series_reached = false;
 };
+
+// Tempo's message for a response cut at max_response_series.
+std::string MaxSeriesMessage(uint32_t max_series);
 
 // Per-thread aggregation state of one query.
 class MetricsAccumulator {

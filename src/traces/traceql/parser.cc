@@ -1,6 +1,8 @@
 #include "traces/traceql/parser.h"
 
 #include <algorithm>
+#include <charconv>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -238,15 +240,25 @@ class Parser {
     ParseResult r;
     try {
       Advance();
-      NodePtr root = ParsePipe(0);
+      NodePtr root = ParsePipe(0, /*top=*/true);
       const Cls c = ClassOf(*root);
       if (c == Cls::kScalar || c == Cls::kCoalesce) Unexpected();
+      if (tok_.type == Tok::kPipe) {  // ParsePipe stopped before a metrics function
+        Advance();
+        r.query.metrics = ParseMetrics();
+        if (tok_.type == Tok::kPipe) {
+          Advance();
+          r.query.second = ParseSecondStage();
+        }
+      }
       while (tok_.type == Tok::kWith) ParseHints(&r.query.hints);
       if (tok_.type != Tok::kEof) Unexpected();
       r.query.root = std::move(root);
     } catch (const Abort&) {
       r.query.root.reset();
       r.query.hints.clear();
+      r.query.metrics.reset();
+      r.query.second.reset();
       r.error = std::move(error_);
     }
     return r;
@@ -412,12 +424,15 @@ class Parser {
 
   // ---- pipeline level ----
 
-  NodePtr ParsePipe(int min_prec) {
+  // `top`: the query's outermost pipeline, which stops before `| <metrics function>` (Tempo's
+  // `spansetPipeline PIPE metricsAggregation` exists only at the root).
+  NodePtr ParsePipe(int min_prec, bool top = false) {
     DepthGuard guard(this);
     NodePtr lhs = ParsePipePrimary();
     while (true) {
       const int p = PipePrec(tok_.type);
       if (p < 0 || p < min_prec) break;
+      if (top && tok_.type == Tok::kPipe && MetricsFollows()) break;
       const Token op = tok_;
       Advance();
       NodePtr rhs = ParsePipe(p == 7 ? p : p + 1);
@@ -604,6 +619,164 @@ class Parser {
       default:
         Unexpected();
     }
+  }
+
+  // ---- TraceQL metrics (Tempo's metricsAggregation and metricsSecondStage) ----
+
+  static bool MetricsFnOf(std::string_view word, MetricsFn* fn) {
+    static constexpr std::pair<std::string_view, MetricsFn> kFns[] = {
+        {"rate", MetricsFn::kRate},
+        {"count_over_time", MetricsFn::kCountOverTime},
+        {"min_over_time", MetricsFn::kMinOverTime},
+        {"max_over_time", MetricsFn::kMaxOverTime},
+        {"sum_over_time", MetricsFn::kSumOverTime},
+        {"avg_over_time", MetricsFn::kAvgOverTime},
+        {"quantile_over_time", MetricsFn::kQuantileOverTime},
+        {"histogram_over_time", MetricsFn::kHistogramOverTime},
+        {"compare", MetricsFn::kCompare},
+    };
+    for (const auto& [w, f] : kFns) {
+      if (w == word) {
+        *fn = f;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // The token after the current `|` names a metrics function (a lookahead on a copy of the
+  // lexer).
+  bool MetricsFollows() const {
+    Lexer peek = lex_;
+    const Token next = peek.Next();
+    MetricsFn fn;
+    return next.type == Tok::kIdentifier && MetricsFnOf(next.text, &fn);
+  }
+
+  Attribute ExpectAttribute() {
+    if (tok_.type != Tok::kAttribute) Unexpected();
+    Attribute a = tok_.attr;
+    Advance();
+    return a;
+  }
+
+  int64_t ExpectInt() {
+    if (tok_.type != Tok::kInt) Unexpected();
+    const int64_t v = tok_.value.i;
+    Advance();
+    return v;
+  }
+
+  // Go's %v of a float64 (shortest representation: 1.5, 2, 1e+21).
+  static std::string GoFloat(double v) {
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+    std::string s(buf, end);
+    // std::to_chars writes 1e+21 as Go does; exponents below -4 as 1e-05 (Go: 1e-05).
+    return s;
+  }
+
+  std::unique_ptr<MetricsStage> ParseMetrics() {
+    auto m = std::make_unique<MetricsStage>();
+    m->pos = tok_.pos;
+    if (tok_.type != Tok::kIdentifier || !MetricsFnOf(tok_.text, &m->fn)) Unexpected();
+    Advance();
+    ExpectLParen();
+    switch (m->fn) {
+      case MetricsFn::kRate:
+      case MetricsFn::kCountOverTime:
+        break;
+      case MetricsFn::kQuantileOverTime:
+        m->attr = ExpectAttribute();
+        Expect(Tok::kComma);
+        while (true) {
+          if (tok_.type == Tok::kInt) {
+            m->quantiles.push_back(static_cast<double>(tok_.value.i));
+          } else if (tok_.type == Tok::kFloat) {
+            m->quantiles.push_back(tok_.value.f);
+          } else {
+            Unexpected();
+          }
+          Advance();
+          if (tok_.type != Tok::kComma) break;
+          Advance();
+        }
+        break;
+      case MetricsFn::kCompare: {
+        if (tok_.type != Tok::kLBrace) Unexpected();
+        m->compare_filter = ParsePipePrimary();
+        if (tok_.type == Tok::kComma) {
+          Advance();
+          m->compare_top = ExpectInt();
+          m->compare_args = 2;
+          if (tok_.type == Tok::kComma) {
+            Advance();
+            m->compare_start = ExpectInt();
+            Expect(Tok::kComma);
+            m->compare_end = ExpectInt();
+            m->compare_args = 4;
+          }
+        }
+        break;
+      }
+      default:
+        m->attr = ExpectAttribute();
+        break;
+    }
+    m->pos.end = tok_.pos.end;
+    Expect(Tok::kRParen);
+    if (m->fn != MetricsFn::kCompare && tok_.type == Tok::kBy) {
+      Advance();
+      ExpectLParen();
+      while (true) {
+        m->by.push_back(ExpectAttribute());
+        if (tok_.type != Tok::kComma) break;
+        Advance();
+      }
+      m->pos.end = tok_.pos.end;
+      Expect(Tok::kRParen);
+    }
+    // Tempo's checks of the stage (MetricsAggregate / MetricsCompare validate()).
+    const int32_t at = m->pos.start;
+    for (const double q : m->quantiles) {
+      if (q < 0 || q > 1) Fail(at, "quantile must be between 0 and 1: " + GoFloat(q));
+    }
+    // Tempo keys series by at most 5 values; quantile and histogram keep one for the bucket.
+    constexpr size_t kMaxGroupBys = 5;
+    const bool bucketed =
+        m->fn == MetricsFn::kQuantileOverTime || m->fn == MetricsFn::kHistogramOverTime;
+    if (m->by.size() > kMaxGroupBys || (bucketed && m->by.size() >= kMaxGroupBys)) {
+      Fail(at, "metrics group by " + std::to_string(m->by.size()) + " values not yet supported");
+    }
+    if (m->fn == MetricsFn::kCompare) {
+      if (m->compare_top <= 0) {
+        Fail(at, "compare() top number of values must be integer greater than 0");
+      }
+      if (m->compare_start != 0 || m->compare_end != 0) {
+        if (m->compare_start <= 0 || m->compare_end <= 0) {
+          Fail(at, "compare() timestamps must be positive integer unix nanoseconds");
+        }
+        if (m->compare_end <= m->compare_start) {
+          Fail(at, "compare() end timestamp must be greater than start timestamp");
+        }
+      }
+    }
+    return m;
+  }
+
+  std::unique_ptr<SecondStage> ParseSecondStage() {
+    auto s = std::make_unique<SecondStage>();
+    const int32_t at = tok_.pos.start;
+    if (tok_.type != Tok::kIdentifier || (tok_.text != "topk" && tok_.text != "bottomk")) {
+      Unexpected();
+    }
+    s->bottom = tok_.text == "bottomk";
+    Advance();
+    ExpectLParen();
+    s->k = ExpectInt();
+    Expect(Tok::kRParen);
+    if (s->k <= 0) Fail(at, "limit must be greater than 0");
+    return s;
   }
 
   void ParseHints(std::vector<Hint>* hints) {

@@ -296,9 +296,59 @@ std::string Print(const Node& n) {
   return out;
 }
 
+namespace {
+
+void PrintMetrics(const MetricsStage& m, std::string* out) {
+  *out += " | ";
+  *out += MetricsFnText(m.fn);
+  out->push_back('(');
+  switch (m.fn) {
+    case MetricsFn::kRate:
+    case MetricsFn::kCountOverTime:
+      break;
+    case MetricsFn::kQuantileOverTime:
+      PrintAttribute(m.attr, out);
+      for (const double q : m.quantiles) {
+        Static s;
+        s.type = Type::kFloat;
+        s.f = q;
+        *out += ", ";
+        *out += PrintStatic(s);
+      }
+      break;
+    case MetricsFn::kCompare:
+      if (m.compare_filter) PrintTo(*m.compare_filter, out);
+      if (m.compare_args >= 2) *out += ", " + std::to_string(m.compare_top);
+      if (m.compare_args >= 4) {
+        *out += ", " + std::to_string(m.compare_start) + ", " + std::to_string(m.compare_end);
+      }
+      break;
+    default:
+      PrintAttribute(m.attr, out);
+      break;
+  }
+  out->push_back(')');
+  if (!m.by.empty()) {
+    *out += " by (";
+    for (size_t i = 0; i < m.by.size(); ++i) {
+      if (i > 0) *out += ", ";
+      PrintAttribute(m.by[i], out);
+    }
+    out->push_back(')');
+  }
+}
+
+}  // namespace
+
 std::string Print(const Query& q) {
   std::string out;
   if (q.root) PrintTo(*q.root, &out);
+  if (q.metrics) PrintMetrics(*q.metrics, &out);
+  if (q.second) {
+    out += q.second->bottom ? " | bottomk(" : " | topk(";
+    out += std::to_string(q.second->k);
+    out.push_back(')');
+  }
   if (!q.hints.empty()) {
     out += " with (";
     for (size_t i = 0; i < q.hints.size(); ++i) {

@@ -74,9 +74,15 @@ struct HeadOptions {
   storage::SyncPolicy wal_sync = storage::SyncPolicy::kInterval;
   absl::Duration wal_sync_interval = absl::Seconds(1);
   uint64_t wal_segment_size = 64 << 20;
-  // 0: in-order only. Above 0, a sample older than its series' newest but inside the window is
-  // still refused (out-of-order storage is not built yet); older than the window: too old.
+  // 0: in-order only (Mimir's default). Above 0, a float sample older than its series' newest,
+  // or below the in-order too-old bound, is stored as out of order when it is not older than
+  // (head max time − window); older than that: too old, with the window's text (README
+  // "Out-of-order samples").
   int64_t out_of_order_time_window_ms = 0;
+  // Out-of-order samples a series buffers (sorted) before they are sealed into out-of-order
+  // chunks: Prometheus's out_of_order_cap_max / Mimir's
+  // -blocks-storage.tsdb.out-of-order-capacity-max, default 32, 1..255.
+  int out_of_order_cap_max = 32;
   uint64_t max_series = 0;  // 0: no limit
   // Series per metric name (__name__), Mimir's max_global_series_per_metric; 0: no limit.
   uint64_t max_series_per_metric = 0;
@@ -177,7 +183,9 @@ struct AppendResult {
   uint64_t histograms_appended = 0;
   uint64_t exemplars_appended = 0;
   uint64_t duplicates_ignored = 0;  // same timestamp and value: accepted, not stored twice
-  uint64_t exemplars_dropped = 0;   // duplicate or out-of-order exemplars, or disabled
+  // Of samples_appended, those stored as out-of-order samples.
+  uint64_t ooo_samples_appended = 0;
+  uint64_t exemplars_dropped = 0;  // duplicate or out-of-order exemplars, or disabled
   uint64_t series_created = 0;
   uint64_t samples_refused = 0;   // sum of refusals' counts
   std::vector<Refusal> refusals;  // in request order
@@ -230,6 +238,7 @@ struct ReplayStats {
   uint64_t metadata = 0;
   uint64_t unknown_series_samples = 0;  // samples/histograms/exemplars of undefined series ids
   uint64_t refused_samples = 0;         // out of order / duplicate on replay (never expected)
+  uint64_t ooo_samples = 0;             // of `samples`, stored as out-of-order samples
   uint64_t corrupt_records = 0;         // records that failed to decode (skipped)
   // Series entries whose id is beyond what a valid log can hold (skipped; their samples then
   // count as unknown_series_samples).
@@ -245,6 +254,9 @@ struct HeadChunkMeta {
   chunkenc::Encoding encoding = chunkenc::Encoding::kNone;
   size_t bytes = 0;
   bool open = false;  // still being appended to
+  // An out-of-order chunk (sealed, or the series' out-of-order buffer when `open`); these
+  // follow the in-order chunks and may overlap them.
+  bool out_of_order = false;
 };
 
 struct HeadStats {
@@ -253,6 +265,7 @@ struct HeadStats {
   int64_t max_time = 0;
   uint64_t samples_appended = 0;
   uint64_t samples_refused = 0;
+  uint64_t ooo_samples_appended = 0;  // of samples_appended
   uint64_t exemplars = 0;
   uint64_t wal_bytes = 0;
   uint64_t alias_entries = 0;
@@ -368,6 +381,8 @@ class TenantHead {
  private:
   struct MemSeries;
   struct SealedChunk;
+  struct OooChunk;
+  struct OooData;
   class SealedList;
   struct Staged;
   struct SeriesKeyHash;
@@ -380,7 +395,8 @@ class TenantHead {
   absl::Status ReplayCheckpoint(uint64_t* segment);
   // Open's error for a record of a newer record-format version (in a segment or a checkpoint).
   absl::Status NewerWalFormat() const;
-  absl::Status WriteCheckpoint(uint64_t segment, int64_t maxt,
+  // `ooo_seq`: the out-of-order chunks sealed below it are written (later ones are in the WAL).
+  absl::Status WriteCheckpoint(uint64_t segment, int64_t maxt, uint64_t ooo_seq,
                                const std::vector<std::pair<uint32_t, int64_t>>& live);
   void DeleteSeries(uint32_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
   bool replaying_checkpoint_ = false;
@@ -410,6 +426,21 @@ class TenantHead {
   void AppendFloatHistogram(MemSeries& s, int64_t t, const chunkenc::FloatHistogram& h);
   void Seal(MemSeries& s);
   bool NeedsCut(const MemSeries& s, int64_t t) const;
+
+  // Out-of-order storage (README "Out-of-order samples"). A series with out-of-order data has
+  // `has_ooo` set and an OooData in ooo_ (ooo_mu_ guards the map, the stripe lock the data).
+  // The series' OooData, nullptr when it has none; the stripe lock of `id` is held.
+  OooData* Ooo(uint32_t id) const;
+  // Stores an out-of-order float sample (stripe lock held, append section or replay); false
+  // when the series already holds a sample at `t` (the first one stays: Prometheus's rule).
+  bool InsertOoo(uint32_t id, MemSeries& s, int64_t t, double v);
+  // Seals the series' out-of-order buffer into chunks (stripe lock held, append section).
+  void SealOoo(OooData& d);
+  // True when the series holds a sample at `t` (in-order chunks, out-of-order chunks, buffer).
+  bool HasSampleAt(const MemSeries& s, const OooData* d, int64_t t) const;
+  // Copies of the out-of-order chunks (and buffer) overlapping [mint, maxt], sealing order,
+  // buffer last (stripe lock held).
+  void CopyOoo(uint32_t id, int64_t mint, int64_t maxt, std::vector<HeadChunkCopy>* out) const;
 
   absl::Mutex& Stripe(uint32_t id) const;
   std::vector<uint32_t> Select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt) const;
@@ -503,6 +534,21 @@ class TenantHead {
   std::atomic<int64_t> min_valid_time_{INT64_MIN};
   std::atomic<uint64_t> samples_appended_{0};
   std::atomic<uint64_t> samples_refused_{0};
+  std::atomic<uint64_t> ooo_samples_appended_{0};
+
+  // Out-of-order data by series id (see Ooo()). Lock order: a stripe, then ooo_mu_.
+  mutable absl::Mutex ooo_mu_;
+  absl::flat_hash_map<uint32_t, std::unique_ptr<OooData>> ooo_ ABSL_GUARDED_BY(ooo_mu_);
+  // Sequence numbers of sealed out-of-order chunks (append section or replay).
+  uint64_t next_ooo_seq_ = 1;
+  // The latest CutBlock (cut_mu_): Truncate(maxt) of the same maxt drops exactly the
+  // out-of-order chunks it wrote (sealed before it, inside [mint, maxt)); later ones stay.
+  struct CutRecord {
+    int64_t mint = 0;
+    int64_t maxt = 0;
+    uint64_t seq = 0;  // out-of-order chunks below this were sealed before the cut read them
+  };
+  std::optional<CutRecord> last_cut_;
 
   // Group commit for kEveryAppend (the segment log runs in kManual).
   absl::Mutex sync_mu_;

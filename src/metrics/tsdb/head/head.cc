@@ -1046,6 +1046,9 @@ void TenantHead::NoteTimes(int64_t t) {
   int64_t cur = max_time_.load(std::memory_order_relaxed);
   while (t > cur && !max_time_.compare_exchange_weak(cur, t)) {
   }
+  cur = newest_ever_.load(std::memory_order_relaxed);
+  while (t > cur && !newest_ever_.compare_exchange_weak(cur, t)) {
+  }
   cur = min_time_.load(std::memory_order_relaxed);
   while (t < cur && !min_time_.compare_exchange_weak(cur, t)) {
   }
@@ -1081,10 +1084,13 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
     const int64_t window = ooo_window_ms_.load(std::memory_order_relaxed);
     const uint64_t max_series = max_series_.load(std::memory_order_relaxed);
     const uint64_t max_per_metric = max_series_per_metric_.load(std::memory_order_relaxed);
-    // Older than this is beyond the out-of-order window (saturated near INT64_MIN).
-    const int64_t window_min = head_max == INT64_MIN || window <= 0 ? INT64_MIN
-                               : head_max < INT64_MIN + window      ? INT64_MIN
-                                                                    : head_max - window;
+    // Older than this is beyond the out-of-order window (saturated near INT64_MIN), measured
+    // from the newest sample this head took, even if a truncation emptied it since (a flushed
+    // head must not take a late sample of any age).
+    const int64_t newest = std::max(head_max, newest_ever_.load());
+    const int64_t window_min = newest == INT64_MIN || window <= 0 ? INT64_MIN
+                               : newest < INT64_MIN + window      ? INT64_MIN
+                                                                  : newest - window;
 
     auto refuse = [&](RefusalKind kind, uint32_t index, uint32_t sample, bool hist, uint32_t count,
                       int64_t t, const Labels& labels) {

@@ -530,6 +530,8 @@ class TenantHead {
 
   std::atomic<int64_t> min_time_{INT64_MAX};
   std::atomic<int64_t> max_time_{INT64_MIN};
+  // The newest sample ever taken (not reset by Truncate): the out-of-order window's reference.
+  std::atomic<int64_t> newest_ever_{INT64_MIN};
   // Samples older than this are too old whatever the head's max time (set when a block is cut).
   std::atomic<int64_t> min_valid_time_{INT64_MIN};
   std::atomic<uint64_t> samples_appended_{0};

@@ -329,6 +329,19 @@ TEST_F(HeadOooTest, LateSamplesArrivingDuringACutSurviveItsTruncation) {
   EXPECT_EQ(extra_dump.begin()->second[0].t, kHour + 2 * kSecond);
 }
 
+// A head that a flush emptied still measures the window from the newest sample it took.
+TEST_F(HeadOooTest, AnEmptiedHeadKeepsTheWindowOfItsNewestSample) {
+  std::unique_ptr<TenantHead> head = Open();
+  ASSERT_NO_FATAL_FAILURE(InOrder(*head, 1, 10 * kHour, 11 * kHour));
+  Cut(*head, 10 * kHour, 12 * kHour);
+  ASSERT_TRUE(head->Truncate(12 * kHour).ok());
+  ASSERT_TRUE(DumpHead(*head).empty());
+  AppendResult old = Send(*head, 0, 8 * kHour, 1);  // 10:55 − 2h = 8:55
+  ASSERT_EQ(old.refusals.size(), 1u);
+  EXPECT_EQ(old.refusals[0].kind, RefusalKind::kTooOldOooWindow);
+  EXPECT_EQ(Send(*head, 0, 9 * kHour, 1).ooo_samples_appended, 1u);
+}
+
 // A truncation without the cut in this process (a restart between the upload and the
 // truncation: the store's pending-cut marker) keeps the late samples below the bound: they are
 // cut again, and the compactor's merge keeps one copy.

@@ -171,8 +171,7 @@ HeadOptions FixtureHeadOptions(const std::string& dir) {
 
 // ---------------------------------------------------------------------------------------------
 // The generator. Run deliberately:
-//   build/bin/metrics_head_test --gtest_also_run_disabled_tests
-//   --gtest_filter='FormatV1Fixtures.DISABLED_Write'
+//   build/bin/metrics_head_test --gtest_also_run_disabled_tests --gtest_filter='FormatV1Fixtures.DISABLED_Write'
 // It rewrites testdata/metrics/format-v1/{tenant,blocks} (or $SPROUT_FORMAT_V1_OUT).
 TEST(FormatV1Fixtures, DISABLED_Write) {
   const char* env_out = std::getenv("SPROUT_FORMAT_V1_OUT");

@@ -341,7 +341,9 @@ class TenantHead {
   // or above the head's max time (chunks are cut at those boundaries); an open chunk that
   // straddles `maxt` is InvalidArgument before anything is written. Returns the series written
   // (0: none; the caller should then not Finish, the writer refuses an empty block without
-  // range).
+  // range). Out-of-order samples: every series' buffer is sealed first, and the out-of-order
+  // chunks inside [mint, maxt) are merged with the in-order ones (README "Out-of-order
+  // samples"); the cut is remembered for the Truncate of the same maxt.
   absl::StatusOr<uint64_t> CutBlock(int64_t mint, int64_t maxt, BlockWriter* writer);
 
   // Drops every chunk that ends before `maxt` (sealing open ones that do), deletes the series
@@ -352,6 +354,8 @@ class TenantHead {
   // renamed, and the segments below N and older checkpoints are removed. An error of the
   // checkpoint is returned; memory is truncated all the same and the WAL still replays to a
   // superset (the old checkpoint and segments are kept until a checkpoint succeeds).
+  // Out-of-order chunks go only when the latest CutBlock (same maxt, this process) wrote them;
+  // the others stay, whatever their time (cut again later), and the checkpoint keeps them.
   absl::Status Truncate(int64_t maxt);
 
   // The too-old bound set by CutBlock/Truncate (INT64_MIN before any).

@@ -326,7 +326,7 @@ TEST(HeadCrashTest, IntervalFailedBackgroundSyncFailsClosedUntilReopened) {
     RequestBuilder r3;
     r3.Add(y).samples.push_back({3000, 3});
     EXPECT_EQ(head->Append(r3.Build()).status, failed.status);  // until reopened
-    EXPECT_EQ(DumpHead(*head)[x.ToString()].size(), 1u);        // readers are still served
+    EXPECT_EQ(DumpHead(*head)[x.ToString()].size(), 1u);       // readers are still served
     env.SimulateCrash(CrashMode::kKeepUnsynced);                // kill -9
   }
   auto head = MustOpen(o);

@@ -87,7 +87,7 @@ TEST(RawLabelsTest, SpanInATimeSeries) {
 TEST(RawLabelsTest, SeededHashSpreadsLabelHashesThatShareLowBits) {
   std::set<uint64_t> low_bits;
   for (uint64_t i = 0; i < 1000; ++i) {
-    const uint64_t crafted = i << 32;                                 // the low 32 bits all zero
+    const uint64_t crafted = i << 32;  // the low 32 bits all zero
     EXPECT_EQ(SeededLabelsHash(crafted), SeededLabelsHash(crafted));  // stable in the process
     low_bits.insert(SeededLabelsHash(crafted) & 0xffff);
   }

@@ -153,17 +153,17 @@ TEST(WalRecordTest, CorruptRecordsAreDataLossNeverACrash) {
 // An id delta near 2^63 must be refused before it is added (signed overflow), not after.
 TEST(WalRecordTest, AnIdDeltaThatWouldOverflowIsDataLoss) {
   for (int64_t delta : {INT64_MAX, INT64_MIN, int64_t{1} << 32, int64_t{-6}}) {
-    std::string payload = {1};        // version
-    payload += '\x05';                // id 5
-    payload += '\x00';                // t 0
-    payload += std::string(8, '\0');  // value
+    std::string payload = {1};                  // version
+    payload += '\x05';                          // id 5
+    payload += '\x00';                          // t 0
+    payload += std::string(8, '\0');            // value
     uint64_t zz = (static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63);
     while (zz >= 0x80) {
       payload += static_cast<char>((zz & 0x7f) | 0x80);
       zz >>= 7;
     }
     payload += static_cast<char>(zz);
-    payload += '\x00';  // t delta 0
+    payload += '\x00';                          // t delta 0
     payload += std::string(8, '\0');
     std::vector<SampleEntry> out;
     absl::Status status = DecodeSamples(payload, &out);

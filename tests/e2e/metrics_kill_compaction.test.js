@@ -218,7 +218,8 @@ function killLoop(variant, { watch, sets, inject = false, late = false }) {
     };
     const writers = Array.from({ length: WRITERS }, (_, w) => new Writer(w, { metric: `sprout_e2e_kill_${variant.replace(/\W/g, '_')}`, series: SERIES, nextT: late && w === WRITERS - 1 ? lateT : nextT }));
     const metric = writers[0].metric;
-    const start = clock.t;
+    // Late samples reach back 5 h before the first request: the reads start there.
+    const start = clock.t - (late ? 6 * HOUR : 0);
     const rounds = [];
     const summary = { phaseHit: 0, during: 0, after: 0, settled: 0, settledNotes: [], partialSeen: 0, maxBlocks: 0, maxLevel: 0, dayBlocksSeen: 0, dayInputsAtKill: 0, injected: 0, injectedAtKill: 0, overlapsSeen: 0 };
     const injected = new Set();

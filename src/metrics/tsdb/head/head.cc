@@ -986,8 +986,13 @@ bool ChunkHasSampleAt(Encoding encoding, std::string_view bytes, int64_t t) {
 }  // namespace
 
 bool TenantHead::HasSampleAt(const MemSeries& s, const OooData* d, int64_t t) const {
-  for (const SealedChunk& c : s.sealed) {
-    if (c.min_t <= t && t <= c.max_t && ChunkHasSampleAt(c.encoding, c.bytes(), t)) return true;
+  // In-order chunks are in time order and do not overlap: the one that may hold t.
+  const SealedChunk* after =
+      std::upper_bound(s.sealed.begin(), s.sealed.end(), t,
+                       [](int64_t v, const SealedChunk& c) { return v < c.min_t; });
+  if (after != s.sealed.begin()) {
+    const SealedChunk& c = *(after - 1);
+    if (t <= c.max_t && ChunkHasSampleAt(c.encoding, c.bytes(), t)) return true;
   }
   if (s.open != nullptr && s.open_samples() > 0 && s.open_min() <= t && t <= s.open_max() &&
       ChunkHasSampleAt(s.open_encoding, s.open_bytes(), t)) {
@@ -996,11 +1001,10 @@ bool TenantHead::HasSampleAt(const MemSeries& s, const OooData* d, int64_t t) co
   if (d == nullptr) return false;
   auto b = std::lower_bound(d->buffer.begin(), d->buffer.end(), t,
                             [](const FloatSample& x, int64_t v) { return x.t < v; });
-  if (b != d->buffer.end() && b->t == t) return true;
-  for (const OooChunk& c : d->chunks) {
-    if (c.min_t <= t && t <= c.max_t && ChunkHasSampleAt(Encoding::kXor, c.bytes, t)) return true;
-  }
-  return false;
+  // Sealed out-of-order chunks are not searched (they may overlap one another: the cost would
+  // grow with the late samples held); as in Prometheus, a duplicate of a sample in one of them
+  // is stored, and every read and cut keeps the first (MergeHeadCopies' ranks).
+  return b != d->buffer.end() && b->t == t;
 }
 
 void TenantHead::SealOoo(OooData& d) {

@@ -436,11 +436,12 @@ class TenantHead {
   // The series' OooData, nullptr when it has none; the stripe lock of `id` is held.
   OooData* Ooo(uint32_t id) const;
   // Stores an out-of-order float sample (stripe lock held, append section or replay); false
-  // when the series already holds a sample at `t` (the first one stays: Prometheus's rule).
+  // when HasSampleAt(t) (the first one stays: Prometheus's rule).
   bool InsertOoo(uint32_t id, MemSeries& s, int64_t t, double v);
   // Seals the series' out-of-order buffer into chunks (stripe lock held, append section).
   void SealOoo(OooData& d);
-  // True when the series holds a sample at `t` (in-order chunks, out-of-order chunks, buffer).
+  // True when the series holds a sample at `t` in its in-order chunks or its out-of-order
+  // buffer (not its sealed out-of-order chunks: reads and cuts keep the first of those).
   bool HasSampleAt(const MemSeries& s, const OooData* d, int64_t t) const;
   // Copies of the out-of-order chunks (and buffer) overlapping [mint, maxt], sealing order,
   // buffer last (stripe lock held).

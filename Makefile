@@ -27,19 +27,21 @@ build: configure
 run: deps build
 	$(BUILD_DIR)/bin/sprout all $(RUN_ARGS)
 
+# Tests labelled `pending16` (issue 16's TraceQL metrics e2e, written before the feature lands) are
+# left out of every target here; run them with `ctest --test-dir build -L pending16`.
 test: deps build
-	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -LE pending16
 
 # Only the GoogleTest unit tests, or only the end-to-end tests.
 unit: build
-	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit -LE pending16
 e2e: build
-	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L e2e
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L e2e -LE pending16
 
 # The soak and kill-loop tests (label `soak`) in their long form; `make test` runs them short.
 soak: build
 	SPROUT_E2E_KILL_ITERATIONS=$(SOAK_ITERATIONS) \
-	  ctest --test-dir $(BUILD_DIR) --output-on-failure -L soak
+	  ctest --test-dir $(BUILD_DIR) --output-on-failure -L soak -LE pending16
 
 # The differential PromQL conformance harness: every expanded case of
 # tests/conformance/promql-test-queries.yml against Debian's prometheus and CONFORMANCE_TARGET

@@ -24,8 +24,13 @@
 #        FLUSH_SPROUT (a shell command; $SPROUT_URL and $SPROUT_DATA are set), SPROUT_ARGS
 #        (extra arguments to `sprout metrics`), SETTLE_MAX (30 s), KEEP_DATA (a dir to copy each run's data dir into),
 #        RESULTS (a file for the per-run TSV; default in the temporary dir),
-#        PROTOCOL (v1; v2 sends the same stream as remote write 2.0 — sprout only: Debian's
-#        Prometheus 2.42 and VictoriaMetrics 1.79 predate 2.0)
+#        PROTOCOL (v1; v2 sends the same stream as remote write 2.0, otlp as OTLP/HTTP metrics
+#        (protobuf, gzip) to sprout's /otlp/v1/metrics with cluster, env and zone promoted from
+#        the resource — both sprout only: Debian's Prometheus 2.42 and VictoriaMetrics 1.79
+#        predate remote write 2.0, and neither has an OTLP receiver: Prometheus has one from
+#        2.47; VictoriaMetrics 1.79 answers /opentelemetry/v1/metrics with 400 "unsupported
+#        path requested")
+# The per-run TSV ends with the average request size, compressed and raw (sprout-rw-loadgen).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -51,10 +56,10 @@ LOADGEN=$BIN/sprout-rw-loadgen
 PROTOCOL=${PROTOCOL:-v1}
 case $PROTOCOL in
   v1) ;;
-  v2) for t in $TARGETS; do
-        [ "$t" = sprout ] || { echo "PROTOCOL=v2: $t does not receive remote write 2.0 (Debian's packages predate it); use TARGETS=sprout" >&2; exit 1; }
+  v2|otlp) for t in $TARGETS; do
+        [ "$t" = sprout ] || { echo "PROTOCOL=$PROTOCOL: $t does not receive it (Debian's packages predate remote write 2.0 and have no OTLP receiver); use TARGETS=sprout" >&2; exit 1; }
       done ;;
-  *) echo "PROTOCOL must be v1 or v2" >&2; exit 1 ;;
+  *) echo "PROTOCOL must be v1, v2 or otlp" >&2; exit 1 ;;
 esac
 
 # ---- preflight: refuse clearly when a peer or the generator is missing ----------------------
@@ -119,9 +124,11 @@ start_sprout() {
     --set "multitenancy_enabled=false" \
     --set "limits::ingestion_rate=1000000000" --set "limits::ingestion_burst_size=1000000000" \
     --set "limits::max_global_series_per_user=0" \
+    --set "limits::promote_otel_resource_attributes=cluster,env,zone" \
     ${SPROUT_ARGS:-} >"$1/server.log" 2>&1 &
   SERVER=$!; PIDS+=("$SERVER")
   BASE="http://127.0.0.1:$2"; WRITE_URL="$BASE/api/v1/push"
+  if [ "$PROTOCOL" = otlp ]; then WRITE_URL="$BASE/otlp/v1/metrics"; fi
   wait_http "$BASE/ready" "$1/server.log"
 }
 
@@ -210,15 +217,16 @@ run_target() {
   first_cpu=$(json server_cpu_seconds "$first"); later_cpu=$(json server_cpu_seconds "$later")
   [ "$failed" = 0 ] || echo "$t run $run: $failed failed requests: $(json_obj status_codes "$out") $(sed -n 's/.*"first_failure": "\(.*\)"}$/\1/p' <<<"$out")" >&2
   # t run acked failed elapsed send_cpu total_cpu settle first_cpu later_cpu hwm_kib
-  # busy% load disk_total disk_data merged_total merged_data
+  # busy% load disk_total disk_data merged_total merged_data request_bytes request_raw_bytes
   awk -v t="$t" -v run="$run" -v acked="$acked" -v failed="$failed" -v el="$elapsed" \
       -v send="$send_cpu" -v cpu=$((c1 - c0)) -v hz="$TICKS" -v settle="$settle" \
       -v first="$first_cpu" -v later="$later_cpu" -v hwm="$hwm" -v b=$((b1 - b0)) \
-      -v w0="$w0" -v w1="$w1" -v ncpu="$(nproc)" -v load="$load_avg" -v sizes="$sizes" 'BEGIN {
+      -v w0="$w0" -v w1="$w1" -v ncpu="$(nproc)" -v load="$load_avg" -v sizes="$sizes" \
+      -v reqb="$(json request_bytes_avg "$out")" -v reqraw="$(json request_raw_bytes_avg "$out")" 'BEGIN {
     printf "%s\t%s\t%d\t%d\t%.3f\t%.2f\t%.2f\t%d\t%.2f\t%.2f\t%d\t%.0f\t%s", t, run, acked, failed,
            el, send, cpu / hz, settle, first, later, hwm, 100 * b / hz / (w1 - w0) / ncpu, load
     n = split(sizes, s, " "); for (i = 1; i <= 4; i++) printf "\t%s", (i <= n ? s[i] : "-")
-    printf "\n" }' >>"$RESULTS"
+    printf "\t%s\t%s\n", reqb, reqraw }' >>"$RESULTS"
   echo "$t run $run: $(tail -1 "$RESULTS" | cut -f3-)"
   if [ -n "${KEEP_DATA:-}" ]; then mkdir -p "$KEEP_DATA" && cp -a "$dir" "$KEEP_DATA/"; fi
   return 0
@@ -227,7 +235,7 @@ run_target() {
 echo "== metrics store bench: $SERIES series x $SCRAPES scrapes (15 s apart in sample time)," \
      "$BATCH series/request, $CONCURRENCY connections; servers on CPU $CPU_COLLECTOR, generator" \
      "on CPU $CPU_LOAD; $RUNS run(s); $(nproc) CPUs, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# target run acked failed elapsed send_cpu total_cpu settle_s first_cpu later_cpu hwm_kib busy% load disk_total disk_data merged_total merged_data" >"$RESULTS"
+echo "# target run acked failed elapsed send_cpu total_cpu settle_s first_cpu later_cpu hwm_kib busy% load disk_total disk_data merged_total merged_data request_bytes request_raw_bytes ($PROTOCOL)" >"$RESULTS"
 for run in $(seq "$RUNS"); do
   for t in $TARGETS; do
     [ "$t" = sprout ] && [ "$SPROUT_OK" = 0 ] && continue

@@ -25,7 +25,10 @@
 // --protocol v2 sends the same stream as remote write 2.0 (io.prometheus.write.v2.Request: a
 // symbol table per request, labels as references; Content-Type
 // application/x-protobuf;proto=io.prometheus.write.v2.Request, X-Prometheus-Remote-Write-Version
-// 2.0.0).
+// 2.0.0). --protocol otlp sends it as OTLP/HTTP metrics (an ExportMetricsServiceRequest per
+// request, bench/rw_series.h BuildOtlpRequest: a resource per host, a Sum or Gauge per metric
+// name, a data point per series; protobuf, gzip as the Collector's otlphttp exporter sends by
+// default; Content-Type application/x-protobuf) to e.g. sprout metrics' /otlp/v1/metrics.
 //
 // Output: one JSON object on stdout (requests, failed requests by status, samples, elapsed,
 // samples/s, first scrape vs later scrapes, each scrape). Exit status 0 even when requests
@@ -108,7 +111,7 @@ struct ScrapeTiming {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"remote-write 1.0 load generator: node_exporter-like series"};
+  CLI::App app{"remote-write 1.0/2.0 and OTLP load generator: node_exporter-like series"};
   std::string url;
   int64_t series_count = 200000;
   int scrapes = 40;
@@ -147,11 +150,14 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", timeout_s, "seconds per request")->capture_default_str();
   app.add_flag("--realtime", realtime,
                "send scrape k when the wall clock reaches its sample time (a live stream)");
-  app.add_option("--protocol", protocol, "v1 (prometheus.WriteRequest) or v2 (remote write 2.0)")
-      ->check(CLI::IsMember({"v1", "v2"}))
+  app.add_option("--protocol", protocol,
+                 "v1 (prometheus.WriteRequest), v2 (remote write 2.0) or otlp (OTLP/HTTP "
+                 "protobuf, gzip)")
+      ->check(CLI::IsMember({"v1", "v2", "otlp"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   const bool v2 = protocol == "v2";
+  const bool otlp = protocol == "otlp";
   if (series_count <= 0 || scrapes <= 0 || batch <= 0 || concurrency <= 0 || interval_s <= 0) {
     std::fprintf(stderr, "--series, --scrapes, --batch, --concurrency, --interval must be > 0\n");
     return 2;
@@ -200,11 +206,13 @@ int main(int argc, char** argv) {
     for (int s = 0; s < concurrency; ++s) {
       for (const auto& indices : shard_requests[s]) {
         std::string raw =
-            v2 ? bench::BuildWriteRequestV2(set, indices, scrape, start_ms, interval_ms)
-               : bench::BuildWriteRequest(set, indices, scrape, start_ms, interval_ms);
-        auto compressed = net::Compress(net::Codec::kSnappy, raw);
+            otlp ? bench::BuildOtlpRequest(set, indices, scrape, start_ms, interval_ms)
+            : v2 ? bench::BuildWriteRequestV2(set, indices, scrape, start_ms, interval_ms)
+                 : bench::BuildWriteRequest(set, indices, scrape, start_ms, interval_ms);
+        auto compressed = net::Compress(otlp ? net::Codec::kGzip : net::Codec::kSnappy, raw);
         if (!compressed.ok()) {
-          std::fprintf(stderr, "snappy: %s\n", std::string(compressed.status().message()).c_str());
+          std::fprintf(stderr, "compress: %s\n",
+                       std::string(compressed.status().message()).c_str());
           std::exit(1);
         }
         raw_bytes += raw.size();
@@ -235,10 +243,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<std::pair<std::string, std::string>> headers = {
-      {"Content-Encoding", "snappy"},
+      {"Content-Encoding", otlp ? "gzip" : "snappy"},
       {"Content-Type", v2 ? "application/x-protobuf;proto=io.prometheus.write.v2.Request"
-                          : "application/x-protobuf"},
-      {"X-Prometheus-Remote-Write-Version", v2 ? "2.0.0" : "0.1.0"}};
+                          : "application/x-protobuf"}};
+  if (!otlp) headers.emplace_back("X-Prometheus-Remote-Write-Version", v2 ? "2.0.0" : "0.1.0");
   if (!tenant.empty()) headers.emplace_back("X-Scope-OrgID", tenant);
 
   std::atomic<int64_t> requests{0}, failed{0}, samples_sent{0}, samples_acked{0};

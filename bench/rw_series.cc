@@ -973,6 +973,122 @@ std::string BuildWriteRequestV2(const NodeExporterSeries& set, const std::vector
   return out;
 }
 
+namespace {
+// Protobuf wire helpers for the OTLP request (field numbers from opentelemetry-proto).
+void PutTag(std::string* out, int field, int wire_type) {
+  PutVarint(out, (static_cast<uint64_t>(field) << 3) | static_cast<uint64_t>(wire_type));
+}
+void PutBytes(std::string* out, int field, std::string_view payload) {
+  PutTag(out, field, 2);
+  PutVarint(out, payload.size());
+  out->append(payload);
+}
+void PutFixed64(std::string* out, int field, uint64_t v) {
+  PutTag(out, field, 1);
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+// KeyValue{key 1, value 2: AnyValue{string_value 1}}, as field `field` of its parent.
+void PutStringAttribute(std::string* out, int field, std::string_view key, std::string_view value) {
+  std::string any, kv;
+  PutBytes(&any, 1, value);
+  PutBytes(&kv, 1, key);
+  PutBytes(&kv, 2, any);
+  PutBytes(out, field, kv);
+}
+}  // namespace
+
+bool IsTargetLabel(std::string_view name) {
+  return name == "instance" || name == "job" || name == "cluster" || name == "env" ||
+         name == "zone";
+}
+
+std::string BuildOtlpRequest(const NodeExporterSeries& set, const std::vector<uint32_t>& indices,
+                             int scrape, int64_t start_ms, int64_t interval_ms) {
+  // Group the request's series by host (one ResourceMetrics each) and, inside, by metric name
+  // (one Metric each), both in order of first appearance.
+  struct MetricGroup {
+    std::string_view name;
+    ValueKind kind;
+    std::vector<uint32_t> points;
+  };
+  struct HostGroup {
+    uint32_t first;  // a series of the host: its target labels
+    std::vector<MetricGroup> metrics;
+    std::unordered_map<std::string_view, size_t> by_name;
+  };
+  std::vector<HostGroup> hosts;
+  std::unordered_map<int, size_t> host_index;
+  for (uint32_t i : indices) {
+    const Series& series = set.series(i);
+    auto [h, added] = host_index.emplace(series.host, hosts.size());
+    if (added) hosts.push_back(HostGroup{i, {}, {}});
+    HostGroup& host = hosts[h->second];
+    const std::string_view name = series.labels.front().second;  // __name__ sorts first
+    auto [m, new_metric] = host.by_name.emplace(name, host.metrics.size());
+    if (new_metric) host.metrics.push_back(MetricGroup{name, series.kind, {}});
+    host.metrics[m->second].points.push_back(i);
+  }
+  // The counters' start: one interval before the stream (a process started then).
+  const uint64_t start_ns = static_cast<uint64_t>(start_ms - interval_ms) * 1000000;
+  std::string out, resource_metrics, resource, scope_metrics, metric, data, point;
+  for (const HostGroup& host : hosts) {
+    // Resource: service.name = job, service.instance.id = instance (the translation's job and
+    // instance), the other target labels as attributes (promoted to labels by the receiver).
+    resource.clear();
+    for (const auto& [name, value] : set.series(host.first).labels) {
+      if (name == "job") {
+        PutStringAttribute(&resource, 1, "service.name", value);
+      } else if (name == "instance") {
+        PutStringAttribute(&resource, 1, "service.instance.id", value);
+      } else if (IsTargetLabel(name)) {
+        PutStringAttribute(&resource, 1, name, value);
+      }
+    }
+    scope_metrics.clear();
+    for (const MetricGroup& m : host.metrics) {
+      data.clear();
+      for (uint32_t i : m.points) {
+        // NumberDataPoint: attributes 7, start_time_unix_nano 2, time_unix_nano 3, as_double 4.
+        point.clear();
+        for (const auto& [name, value] : set.series(i).labels) {
+          if (name != "__name__" && !IsTargetLabel(name)) {
+            PutStringAttribute(&point, 7, name, value);
+          }
+        }
+        if (m.kind == ValueKind::kCounter) PutFixed64(&point, 2, start_ns);
+        PutFixed64(
+            &point, 3,
+            static_cast<uint64_t>(set.TimestampMs(i, scrape, start_ms, interval_ms)) * 1000000);
+        const double v = set.value(i);
+        uint64_t bits;
+        std::memcpy(&bits, &v, 8);
+        PutFixed64(&point, 4, bits);
+        PutBytes(&data, 1, point);  // data_points
+      }
+      // Metric: name 1; gauge 5 {data_points 1}, or sum 7 {data_points 1,
+      // aggregation_temporality 2 (CUMULATIVE = 2), is_monotonic 3}.
+      metric.clear();
+      PutBytes(&metric, 1, m.name);
+      if (m.kind == ValueKind::kCounter) {
+        PutTag(&data, 2, 0);
+        PutVarint(&data, 2);
+        PutTag(&data, 3, 0);
+        PutVarint(&data, 1);
+        PutBytes(&metric, 7, data);
+      } else {
+        PutBytes(&metric, 5, data);
+      }
+      PutBytes(&scope_metrics, 2, metric);  // ScopeMetrics.metrics (no scope)
+    }
+    // ResourceMetrics: resource 1, scope_metrics 2.
+    resource_metrics.clear();
+    PutBytes(&resource_metrics, 1, resource);
+    PutBytes(&resource_metrics, 2, scope_metrics);
+    PutBytes(&out, 1, resource_metrics);  // ExportMetricsServiceRequest.resource_metrics
+  }
+  return out;
+}
+
 int ShardOf(const Series& series, int shards) {
   return static_cast<int>(Fnv1a(series.labels_pb) % static_cast<uint64_t>(shards));
 }

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -74,6 +75,19 @@ std::string BuildWriteRequest(const NodeExporterSeries& set, const std::vector<u
 // request's strings, each series' labels as references into it.
 std::string BuildWriteRequestV2(const NodeExporterSeries& set, const std::vector<uint32_t>& indices,
                                 int scrape, int64_t start_ms, int64_t interval_ms);
+
+// The same as an OTLP ExportMetricsServiceRequest (protobuf), as an OpenTelemetry SDK or
+// Collector would send these series: one ResourceMetrics per host (service.name = the `job`
+// label, service.instance.id = `instance`, the other target labels — `cluster`, `env`, `zone`
+// — as resource attributes), one Metric per metric name (counters: a cumulative monotonic Sum
+// with a start time one interval before start_ms; gauges and constants: a Gauge), one
+// NumberDataPoint (as_double) per series with its other labels as attributes. With those three
+// resource attributes promoted (Mimir's promote_otel_resource_attributes) and no suffixes, the
+// translation gives back the series' label sets (plus one target_info per resource).
+std::string BuildOtlpRequest(const NodeExporterSeries& set, const std::vector<uint32_t>& indices,
+                             int scrape, int64_t start_ms, int64_t interval_ms);
+// Whether a label is a target label (on the OTLP resource): instance, job, cluster, env, zone.
+bool IsTargetLabel(std::string_view name);
 
 // The shard (connection) a series is sent on: a hash of its label bytes, so a series always
 // goes to the same shard whatever the series count.

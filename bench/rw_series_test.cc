@@ -1,10 +1,12 @@
 #include "rw_series.h"
 
+#include <map>
 #include <set>
 #include <string>
 
 #include "gtest/gtest.h"
 #include "net/compression.h"
+#include "otlp/prometheus.h"
 #include "prometheus/remote.pb.h"
 
 namespace sprout::bench {
@@ -144,6 +146,52 @@ TEST(ShardOf, StableAndBalanced) {
     EXPECT_GT(c, 4000);
     EXPECT_LT(c, 6000);
   }
+}
+
+// The OTLP form of a request, translated as Mimir's OTLP endpoint translates it (no suffixes,
+// cluster/env/zone promoted), gives back the series of the remote-write form: the same label
+// sets, timestamps and values; plus one target_info per host.
+TEST(NodeExporterSeries, OtlpRequestTranslatesToTheSameSeries) {
+  NodeExporterSeries set = NodeExporterSeries::Generate(3000, 3);
+  set.Advance();
+  std::vector<uint32_t> indices;
+  for (uint32_t i = 0; i < set.size(); i += 2) indices.push_back(i);  // a shard-like subset
+  const int64_t start_ms = 1700000000000, interval_ms = 15000;
+  const std::string wire = BuildOtlpRequest(set, indices, 1, start_ms, interval_ms);
+  otlp::pb::metrics_service::ExportMetricsServiceRequest request;
+  ASSERT_TRUE(request.ParseFromString(wire));
+  otlp::PromTranslationSettings settings;
+  settings.add_metric_suffixes = false;
+  settings.promote_resource_attributes = {"cluster", "env", "zone"};
+  const otlp::PromTranslation got = otlp::TranslateMetrics(request, settings);
+  ASSERT_TRUE(got.errors.empty()) << got.errors.front();
+
+  std::map<std::string, std::pair<int64_t, double>> want;
+  std::set<int> hosts;
+  for (uint32_t i : indices) {
+    std::string key;
+    for (const auto& [name, value] : set.series(i).labels) key += name + "=" + value + ",";
+    want[key] = {set.TimestampMs(i, 1, start_ms, interval_ms), set.value(i)};
+    hosts.insert(set.series(i).host);
+  }
+  size_t target_info = 0;
+  std::map<std::string, std::pair<int64_t, double>> seen;
+  for (const prometheus::TimeSeries& ts : got.series) {
+    std::string key;
+    bool info = false;
+    for (const prometheus::Label& l : ts.labels()) {
+      key += l.name() + "=" + l.value() + ",";
+      info |= l.name() == "__name__" && l.value() == "target_info";
+    }
+    if (info) {
+      ++target_info;
+      continue;
+    }
+    ASSERT_EQ(ts.samples_size(), 1) << key;
+    seen[key] = {ts.samples(0).timestamp(), ts.samples(0).value()};
+  }
+  EXPECT_EQ(seen, want);
+  EXPECT_EQ(target_info, hosts.size());
 }
 
 }  // namespace

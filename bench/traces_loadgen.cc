@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
   int concurrency = 4;
   uint64_t seed = 1;
   uint64_t start_time = 0;
+  std::string trace_interval_text = "100us";
   bool pregenerate = true;
   std::string compression = "none";
   std::string tenant;
@@ -145,6 +146,10 @@ int main(int argc, char** argv) {
                  "corpus start (Unix ns); 0: now minus 1 s per 10,000 traces, so the corpus "
                  "ends about now")
       ->capture_default_str();
+  app.add_option("--trace-interval", trace_interval_text,
+                 "corpus time between consecutive traces' starts (Go duration); e.g. 86400ms "
+                 "spreads 1 M traces (about 10 M spans) over 24 h")
+      ->capture_default_str();
   app.add_option("--pregenerate", pregenerate, "build every request before sending")
       ->capture_default_str();
   app.add_option("--compression", compression, "none or gzip")->capture_default_str();
@@ -156,14 +161,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--duration: %s\n", std::string(duration.status().message()).c_str());
     return 2;
   }
+  auto trace_interval = ParseGoDuration(trace_interval_text);
+  if (!trace_interval.ok() || *trace_interval <= absl::ZeroDuration()) {
+    std::fprintf(stderr, "--trace-interval: %s\n",
+                 trace_interval.ok() ? "must be positive"
+                                     : std::string(trace_interval.status().message()).c_str());
+    return 2;
+  }
   std::signal(SIGINT, [](int) { g_stop = true; });
   std::signal(SIGTERM, [](int) { g_stop = true; });
 
   bench::TracesCorpusOptions options;
   options.seed = seed;
   options.start_time_unix_nano = start_time;
+  options.trace_interval_nanos = static_cast<uint64_t>(absl::ToInt64Nanoseconds(*trace_interval));
   if (start_time == 0) {
-    // ~10 spans per trace, 100 µs apart in corpus time: the corpus spans spans/100,000 s.
+    // ~10 spans per trace, trace_interval apart in corpus time (100 µs: spans/100,000 s).
     const uint64_t now = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
     options.start_time_unix_nano =
         now - static_cast<uint64_t>(spans / 10) * options.trace_interval_nanos;

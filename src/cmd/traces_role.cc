@@ -123,6 +123,14 @@ absl::StatusOr<std::unique_ptr<TracesRole>> TracesRole::Create(const traces::Tra
   api_options.queryable = role->store_.get();
   api_options.max_bytes_per_trace =
       static_cast<uint64_t>(std::max<int64_t>(0, config.max_bytes_per_trace));
+  api_options.metrics_limits.max_duration = config.metrics_max_duration;
+  api_options.metrics_limits.max_intervals =
+      static_cast<uint64_t>(std::max<int64_t>(0, config.metrics_max_intervals));
+  api_options.metrics_limits.max_exemplars =
+      static_cast<uint32_t>(std::max(0, config.metrics_max_exemplars));
+  // TraceQL metrics: the engine's compiler is set here once it exists (issue 16, wp-tqlengine):
+  //   api_options.compile_metrics = traces::traceql::MetricsProgram::Compile;
+  // until then the metrics routes answer 400 `localblocks processor not found`.
   role->api_ = std::make_unique<traces::TracesApi>(api_options);
   return role;
 }

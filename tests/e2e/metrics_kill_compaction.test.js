@@ -43,6 +43,7 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+const zlib = require('node:zlib');
 
 const { makeTempDir, sleep } = require('./lib/sprout');
 const { SproutMetrics } = require('./lib/sprout_metrics');
@@ -98,6 +99,18 @@ function readBlocks(dir) {
   }
   blocks.sort((a, b) => a.minTime - b.minTime || a.maxTime - b.maxTime);
   return { blocks, partial };
+}
+
+// The tenant's bucket index (Mimir's bucket-index.json.gz: gzip'd JSON), or null when absent.
+function readBucketIndex(dir) {
+  let gz;
+  try {
+    gz = fs.readFileSync(path.join(dir, 'data/metrics/blocks', TENANT, 'bucket-index.json.gz'));
+  } catch (err) {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  }
+  return JSON.parse(zlib.gunzipSync(gz).toString('utf8'));
 }
 
 // Blocks whose sources another block holds all of (a compaction's sources not yet deleted).
@@ -369,6 +382,20 @@ function killLoop(variant, { watch, sets, inject = false, late = false }) {
       // The head is empty after the flush: the blocks hold every sample read back, once.
       assert.equal(inBlocks, check.samples, `samples counted by the blocks' metas vs distinct samples read back`);
       assert.ok(check.samples >= check.acked, `${check.samples} samples read, ${check.acked} acknowledged`);
+      // The bucket index (issue 15): it gunzips to Mimir's JSON and lists exactly the complete
+      // blocks on disk, with their ranges (the last deletions' update may trail by a moment).
+      const onDisk = bucket.blocks.map((b) => [b.ulid, b.minTime, b.maxTime]).sort();
+      let listed;
+      for (const until = Date.now() + 10000; ; await sleep(100)) {
+        const index = readBucketIndex(peer.dir);
+        assert.ok(index, 'no bucket-index.json.gz after the flush and compactions');
+        assert.equal(index.version, 2);
+        assert.ok(Number.isInteger(index.updated_at) && index.updated_at > 0, JSON.stringify(index.updated_at));
+        assert.deepEqual(index.block_deletion_marks, []);
+        listed = index.blocks.map((b) => [b.block_id, b.min_time, b.max_time]).sort();
+        if (JSON.stringify(listed) === JSON.stringify(onDisk) || Date.now() > until) break;
+      }
+      assert.deepEqual(listed, onDisk, 'the bucket index vs the complete blocks on disk');
       const exit = await peer.stop();
       assert.equal(exit.code, 0, peer.log.slice(-3000));
       console.log(`${variant} total: ${JSON.stringify({ rounds: rounds.length, ...summary, settledNotes: summary.settledNotes.slice(0, 5), blocks: bucket.blocks.length, samples: check.samples, acked: check.acked })}`);
@@ -387,7 +414,10 @@ killLoop('head compaction', { watch: `data/metrics/tsdb/${TENANT}/cut-tmp`, sets
 killLoop('block compaction', { watch: `data/metrics/compactor/${TENANT}`, sets: ['compactor.compaction_interval=200ms'] });
 // Each round first uploads an overlapping copy of an old block (see injectOverlap): the kills
 // land in the compactions that follow, the vertical one among them.
-killLoop('vertical compaction', { watch: `data/metrics/compactor/${TENANT}`, sets: ['compactor.compaction_interval=200ms'], inject: true });
+// The injected copy reaches the bucket behind sprout's back: readers and the compactor learn it
+// at the bucket index's next rewrite from a listing (compactor.cleanup_interval, here 1 s) or
+// at the restart after the kill.
+killLoop('vertical compaction', { watch: `data/metrics/compactor/${TENANT}`, sets: ['compactor.compaction_interval=200ms', 'compactor.cleanup_interval=1s'], inject: true });
 // Late samples inside the tenant's out-of-order window: extra blocks of ranges already cut, and
 // their vertical compactions; the kills land in the head's cuts.
 killLoop('out-of-order ingestion', {

@@ -13,7 +13,8 @@
 //               zero_count_int 6, positive_spans 11 (BucketSpan: offset 1 sint32, length 2),
 //               positive_deltas 12 (packed sint64), positive_counts 13 (packed double),
 //               timestamp 15, start_timestamp 17
-// Each request is sent in both created-timestamp layouts and read back through remote read,
+// Each request is sent in both created-timestamp layouts (the store injects a zero at a start
+// timestamp before the first sample, as Mimir's ingester) and read back through remote read,
 // PromQL, /api/v1/query_exemplars and /api/v1/metadata. Expected values come from the
 // construction of the requests and the spec's rules (204 on success, the written-count headers,
 // 415 for what the receiver cannot read).
@@ -167,15 +168,21 @@ describe('sprout metrics: remote write 2.0', () => {
       assert.equal(res.text, '');
       assert.deepEqual(written(res), { samples: '3', histograms: '2', exemplars: '1' });
 
-      // Remote read: the float samples as sent — and no zero sample at the start timestamp
-      // (sprout ignores start timestamps, as Prometheus's receiver does without its
-      // created-timestamp-zero-ingestion feature; see src/metrics/ingest/README.md).
+      // Remote read: the float samples as sent, after a zero at the start timestamp (Mimir's
+      // ingester injects one where the start is before the first sample; the written counts
+      // above are the sender's samples only). The gauge and the float histogram carry no start
+      // timestamp: no zero. The integer histogram's zero is an empty histogram of its schema.
       const [series] = await t.remoteRead([{ start: 0, end: now + 1000, matchers: '{__name__=~"rw2_.+"}' }]);
       const byName = Object.fromEntries(series.map((x) => [x.labels.__name__, x]));
       assert.deepEqual(byName.rw2_requests_total.labels, counter.labels);
-      assert.deepEqual(byName.rw2_requests_total.samples.map(([ts, v]) => [ts, v]), [[now - 1000, 5], [now, 7]]);
+      assert.deepEqual(byName.rw2_requests_total.samples.map(([ts, v]) => [ts, v]), [[created, 0], [now - 1000, 5], [now, 7]]);
       assert.deepEqual(byName.rw2_temperature_celsius.samples.map(([ts, v]) => [ts, v]), [[now, -3.5]]);
-      assert.equal(byName.rw2_latency_seconds.histograms.length, 1);
+      const hs = byName.rw2_latency_seconds.histograms;
+      assert.deepEqual(hs.map((x) => Number(x.timestamp)), [created, now]);
+      assert.equal(Number(hs[0].countInt || 0), 0);
+      assert.equal(Number(hs[0].schema || 0), 0);
+      assert.deepEqual(hs[0].positiveSpans || [], []);
+      assert.equal(Number(hs[1].countInt), 7);
       assert.equal(byName.rw2_float_latency_seconds.histograms.length, 1);
 
       // PromQL: the native histograms' count, sum and buckets (schema 0: (0.5,1] and (1,2]).
@@ -190,6 +197,16 @@ describe('sprout metrics: remote write 2.0', () => {
       assert.deepEqual(fh.histogram[1], { count: '2.5', sum: '4', buckets: [[0, '1', '2', '2.5']] });
       const [c] = await q('rw2_requests_total');
       assert.equal(c.value[1], '7');
+      // With the zero, increase() counts from 0: 7 over [created, now] (no extrapolation past a
+      // first sample of 0, none at the end). Without it, 5 → 7 extrapolated would give 3.
+      const [inc] = (await t.api('/api/v1/query', {
+        query: 'increase(rw2_requests_total[10m])', time: at,
+      })).result;
+      assert.equal(inc.value[1], '7');
+      const [z] = (await t.api('/api/v1/query', {
+        query: 'rw2_requests_total', time: ((created + 1) / 1000).toFixed(3),
+      })).result;
+      assert.equal(z.value[1], '0');
 
       // Exemplars.
       const ex = await t.queryExemplars('rw2_requests_total', { start: now / 1000 - 10, end: now / 1000 + 10 });
@@ -205,6 +222,40 @@ describe('sprout metrics: remote write 2.0', () => {
       assert.deepEqual(md.rw2_latency_seconds, [{ type: 'histogram', help: 'Latency.', unit: 'seconds' }]);
     });
   }
+
+  it('start timestamps: no zero where the start is not before the sample or lands at or before stored data; a new start mid-request gets its own', async () => {
+    const t = s.as('rw2-start-edges');
+    const first = [
+      // The start at the sample's own time, and after it: no zero.
+      { labels: { __name__: 'rw2_st_same' }, samples: [[now - 2000, 1, now - 2000]] },
+      { labels: { __name__: 'rw2_st_after' }, samples: [[now - 2000, 2, now - 1500]] },
+      // Stored first without a start timestamp.
+      { labels: { __name__: 'rw2_st_stored' }, samples: [[now - 2000, 4]] },
+      // A reset between two samples (a new start): a zero before each (3.8+ layout).
+      { labels: { __name__: 'rw2_st_reset' }, samples: [[now - 2000, 3, now - 10000], [now - 1000, 1, now - 1500]] },
+    ];
+    let res = await push2(t, v2Request(first));
+    assert.equal(res.status, 204, res.text);
+    assert.deepEqual(written(res), { samples: '5', histograms: '0', exemplars: '0' });
+    // Then starts that land before (per sample) and at (created_timestamp, 3.0–3.7) what is
+    // stored: dropped silently — 204, no refusal — and the samples after them stored.
+    const second = [
+      { labels: { __name__: 'rw2_st_stored' }, samples: [[now, 6, now - 3000]] },
+      { labels: { __name__: 'rw2_st_reset' }, samples: [[now, 2]], created: now - 1000 },
+    ];
+    res = await push2(t, v2Request(second));
+    assert.equal(res.status, 204, res.text);
+    assert.deepEqual(written(res), { samples: '2', histograms: '0', exemplars: '0' });
+
+    const [series] = await t.remoteRead([{ start: 0, end: now + 1000, matchers: '{__name__=~"rw2_st_.+"}' }]);
+    const got = Object.fromEntries(series.map((x) => [x.labels.__name__, x.samples.map(([ts, v]) => [ts, v])]));
+    assert.deepEqual(got, {
+      rw2_st_same: [[now - 2000, 1]],
+      rw2_st_after: [[now - 2000, 2]],
+      rw2_st_stored: [[now - 2000, 4], [now, 6]],
+      rw2_st_reset: [[now - 10000, 0], [now - 2000, 3], [now - 1500, 0], [now - 1000, 1], [now, 2]],
+    });
+  });
 
   it('a symbol reference outside the table: 400 naming it, the request refused whole (as Mimir), the counts 0', async () => {
     // Mimir refuses a request with a bad reference while unmarshalling it (its text: "proto:

@@ -56,8 +56,11 @@ constexpr const char* kImplementedKeys[] = {
     "blocks_storage.tsdb.wal_fsync_before_ack",  // sprout's own key (Mimir has none)
     "blocks_storage.tsdb.head_compaction_interval",
     "blocks_storage.bucket_store.sync_dir",
+    "blocks_storage.bucket_store.bucket_index.enabled",
+    "blocks_storage.bucket_store.bucket_index.max_stale_period",
     "compactor.data_dir",
     "compactor.compaction_interval",
+    "compactor.cleanup_interval",
     "compactor.block_ranges",
     "activity_tracker.filepath",
     "distributor.max_recv_msg_size",
@@ -492,9 +495,13 @@ std::string MetricsConfig::EffectiveYaml() const {
   blocks["tsdb"]["wal_fsync_before_ack"] = wal_fsync_before_ack;
   blocks["tsdb"]["head_compaction_interval"] = FormatGoDuration(head_compaction_interval);
   blocks["bucket_store"]["sync_dir"] = sync_dir;
+  blocks["bucket_store"]["bucket_index"]["enabled"] = bucket_index_enabled;
+  blocks["bucket_store"]["bucket_index"]["max_stale_period"] =
+      FormatGoDuration(bucket_index_max_stale_period);
   root["blocks_storage"] = blocks;
   root["compactor"]["data_dir"] = compactor_data_dir;
   root["compactor"]["compaction_interval"] = FormatGoDuration(compactor_compaction_interval);
+  root["compactor"]["cleanup_interval"] = FormatGoDuration(compactor_cleanup_interval);
   for (absl::Duration r : compactor_block_ranges) {
     root["compactor"]["block_ranges"].push_back(FormatGoDuration(r));
   }
@@ -570,6 +577,10 @@ absl::StatusOr<MetricsConfigResult> DecodeMetricsConfig(const YAML::Node& root,
       MarkAllUsed(tsdb);
       config::Decoder bucket_store = blocks.Child("bucket_store");
       bucket_store.Read("sync_dir", &c.sync_dir);
+      config::Decoder bucket_index = bucket_store.Child("bucket_index");
+      bucket_index.Read("enabled", &c.bucket_index_enabled);
+      bucket_index.Read("max_stale_period", &c.bucket_index_max_stale_period);
+      MarkAllUsed(bucket_index);
       MarkAllUsed(bucket_store);
       MarkAllUsed(blocks);
     }
@@ -577,6 +588,10 @@ absl::StatusOr<MetricsConfigResult> DecodeMetricsConfig(const YAML::Node& root,
       config::Decoder compactor = d.Child("compactor");
       compactor.Read("data_dir", &c.compactor_data_dir);
       compactor.Read("compaction_interval", &c.compactor_compaction_interval);
+      compactor.Read("cleanup_interval", &c.compactor_cleanup_interval);
+      if (c.compactor_cleanup_interval <= absl::ZeroDuration()) {
+        compactor.AddError("cleanup_interval", "must be positive");
+      }
       ReadBlockRanges(compactor, &c.compactor_block_ranges);
       MarkAllUsed(compactor);
       config::Decoder tracker = d.Child("activity_tracker");

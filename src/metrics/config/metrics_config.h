@@ -121,8 +121,17 @@ struct MetricsConfig {
   // blocks_storage.tsdb.head_compaction_interval: how often the cutting job checks whether a
   // head spans enough to cut a block (Mimir's default 1m; (0, 15m]).
   absl::Duration head_compaction_interval = absl::Minutes(1);
-  std::string sync_dir = "./tsdb-sync/";                 // blocks_storage.bucket_store.sync_dir
-  std::string compactor_data_dir = "./data-compactor/";  // compactor.data_dir
+  std::string sync_dir = "./tsdb-sync/";  // blocks_storage.bucket_store.sync_dir
+  // blocks_storage.bucket_store.bucket_index.enabled (Mimir's default true): keep the per-tenant
+  // bucket-index.json.gz and let the querier and compactor list blocks from it.
+  bool bucket_index_enabled = true;
+  // blocks_storage.bucket_store.bucket_index.max_stale_period (Mimir's default 1h): readers
+  // ignore (and list the bucket instead of) an index not updated for longer than this.
+  absl::Duration bucket_index_max_stale_period = absl::Hours(1);
+  // compactor.cleanup_interval (Mimir's default 15m): how often each tenant's index is rebuilt
+  // from a full listing of the bucket (also whenever it is not known to be in step).
+  absl::Duration compactor_cleanup_interval = absl::Minutes(15);
+  std::string compactor_data_dir = "./data-compactor/";           // compactor.data_dir
   absl::Duration compactor_compaction_interval = absl::Hours(1);  // compactor.compaction_interval
   // compactor.block_ranges (Mimir's default 2h, 12h, 24h): the first is the head's block size,
   // each later one a compaction level; every one > 0 and a multiple of the previous one.

@@ -94,6 +94,26 @@ TEST(MetricsConfigTest, NoConfigWithSetOverridesKeepsLocalDefaultsForTheRest) {
   EXPECT_FALSE(r->config.multitenancy_enabled);
 }
 
+// The bucket index keys: Mimir's defaults (enabled, 1h max stale period, 15m cleanup interval).
+TEST(MetricsConfigTest, BucketIndexKeys) {
+  auto d = LoadYaml("{}");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->config.bucket_index_enabled);
+  EXPECT_EQ(d->config.bucket_index_max_stale_period, absl::Hours(1));
+  EXPECT_EQ(d->config.compactor_cleanup_interval, absl::Minutes(15));
+  auto r = LoadYaml(
+      "{blocks_storage: {bucket_store: {bucket_index: {enabled: false, max_stale_period: 2h}}},"
+      " compactor: {cleanup_interval: 5m}}");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->config.bucket_index_enabled);
+  EXPECT_EQ(r->config.bucket_index_max_stale_period, absl::Hours(2));
+  EXPECT_EQ(r->config.compactor_cleanup_interval, absl::Minutes(5));
+  EXPECT_THAT(r->warnings, IsEmpty());
+  auto bad = LoadYaml("{compactor: {cleanup_interval: 0s}}");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("cleanup_interval"));
+}
+
 // Mimir refuses a head compaction interval outside (0, 15m] (errInvalidCompactionInterval).
 TEST(MetricsConfigTest, HeadCompactionIntervalOutsideMimirsBoundsIsRefused) {
   for (const char* bad : {"0s", "16m"}) {

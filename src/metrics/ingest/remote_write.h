@@ -66,7 +66,7 @@ struct Sample {
   uint64_t value_bits = 0;  // the IEEE 754 bits as sent: NaN payloads survive
   // Remote write 2.0 only: the sample's start (created) timestamp, 0 when unset — Sample field 3
   // (senders from Prometheus 3.8), else the series' created_timestamp (TimeSeries field 6,
-  // Prometheus 3.0–3.7). Decoded and passed on; the store does not use it (see README.md).
+  // Prometheus 3.0–3.7). The store injects a zero at it (see README.md, "Start timestamps").
   int64_t start_timestamp_ms = 0;
   double value() const { return std::bit_cast<double>(value_bits); }
 };

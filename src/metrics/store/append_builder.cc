@@ -37,14 +37,49 @@ void AppendBuilder::OnSeries(const ingest::Series& series) {
     e.labels = tsdb::Labels::FromSorted(label_scratch_);
   }
   known_ = tsdb::kNoSeries;
+  // Whether a zero goes before a sample with this start timestamp (see set_start_zeros); the
+  // last start timestamp seen in the series' row of samples, so a repeated one adds no zero.
+  int64_t last_start = 0;
+  auto wants_zero = [&](int64_t start, int64_t t) {
+    if (!start_zeros_ || start == 0 || start == last_start) return false;
+    last_start = start;
+    return start < t && start >= start_zero_min_ms_;
+  };
   e.samples_offset = samples_.size();
   for (const ingest::Sample& s : series.samples()) {
+    if (wants_zero(s.start_timestamp_ms, s.timestamp_ms)) {
+      samples_.push_back(tsdb::FloatSample{s.start_timestamp_ms, 0.0, /*start_zero=*/true});
+      ++start_zeros_added_;
+    }
     samples_.push_back(tsdb::FloatSample{s.timestamp_ms, s.value()});
   }
-  e.samples_size = series.samples().size();
+  e.samples_size = samples_.size() - e.samples_offset;
   e.histograms_offset = histograms_.size();
+  last_start = 0;
   for (const ingest::HistogramSample& h :
        drop_histograms_ ? std::span<const ingest::HistogramSample>() : series.histograms()) {
+    if (wants_zero(h.start_timestamp_ms, h.timestamp_ms)) {
+      // Prometheus's zero histogram: same kind, schema and zero threshold, no observation, a
+      // counter reset by definition.
+      tsdb::HistogramSample zero;
+      zero.t = h.start_timestamp_ms;
+      zero.start_zero = true;
+      if (h.is_float) {
+        chunkenc::FloatHistogram z;
+        z.reset_hint = chunkenc::CounterResetHint::kCounterReset;
+        z.schema = h.floating.schema;
+        z.zero_threshold = h.floating.zero_threshold;
+        zero.h = std::move(z);
+      } else {
+        chunkenc::Histogram z;
+        z.reset_hint = chunkenc::CounterResetHint::kCounterReset;
+        z.schema = h.integer.schema;
+        z.zero_threshold = h.integer.zero_threshold;
+        zero.h = std::move(z);
+      }
+      histograms_.push_back(std::move(zero));
+      ++start_zeros_added_;
+    }
     tsdb::HistogramSample out;
     out.t = h.timestamp_ms;
     if (h.is_float) {

@@ -37,6 +37,20 @@ class AppendBuilder : public ingest::WriteVisitor {
   void set_drop_histograms(bool drop) { drop_histograms_ = drop; }
   int64_t histograms_ignored() const { return histograms_ignored_; }
 
+  // Remote write 2.0's start (created) timestamps, as Mimir's ingester handles them: before a
+  // sample (or histogram) whose start timestamp is set and earlier than its own timestamp, a zero
+  // (a float 0, or an empty histogram of the same kind, schema and zero threshold, hinted as a
+  // counter reset) is added at the start timestamp — once per distinct start timestamp in a
+  // row of the series — marked start_zero, so the head stores it only in order and drops it
+  // silently otherwise. Start timestamps before `min_ms` (now - past_grace_period) get none.
+  // On by default (Mimir has no switch for it); `enabled` false stores none (Prometheus's
+  // receiver without its created-timestamp-zero-ingestion feature flag).
+  void set_start_zeros(bool enabled, int64_t min_ms) {
+    start_zeros_ = enabled;
+    start_zero_min_ms_ = min_ms;
+  }
+  int64_t start_zeros_added() const { return start_zeros_added_; }
+
   bool empty() const { return entries_.empty() && metadata_.empty(); }
   tsdb::AppendRequest Build();
 
@@ -51,6 +65,9 @@ class AppendBuilder : public ingest::WriteVisitor {
   };
   const tsdb::TenantHead* head_;
   bool drop_histograms_ = false;
+  bool start_zeros_ = true;
+  int64_t start_zero_min_ms_ = INT64_MIN;
+  int64_t start_zeros_added_ = 0;
   int64_t histograms_ignored_ = 0;
   uint32_t known_ = tsdb::kNoSeries;  // the series of the label bytes just vouched for
   std::string raw_;

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/go_format.h"
+#include "base/logging.h"
 #include "base/status.h"
 #include "base/thread_pool.h"
 #include "metrics/ingest/otlp_sink.h"
@@ -429,6 +430,9 @@ absl::Status MetricsStore::Start() {
     absl::MutexLock lock(&mu_);
     tenants_[name] = *std::move(t);
   }
+  // Every tenant's bucket index is rebuilt from a listing before the first read: a crash may
+  // have come between a block change and its index update.
+  MaintainBucketIndexes();
   {
     absl::MutexLock lock(&mu_);
     started_ = true;
@@ -655,8 +659,13 @@ PushResult MetricsStore::PushBody(std::string_view tenant, std::string_view body
   const TenantLimits limits = LimitsFor(tenant);
   builder.set_drop_histograms(!limits.native_histograms_ingestion_enabled);
   std::unique_ptr<ingest::RemoteWriteDecoder> decoder = TakeDecoder();
-  decoder->set_limits(IngestLimits(limits));
+  const ingest::Limits ingest_limits = IngestLimits(limits);
+  decoder->set_limits(ingest_limits);
   const int64_t now_ms = options_.now_ms ? options_.now_ms() : WallNowMs();
+  // Start-timestamp zeros (2.0): none older than the oldest sample the request may carry.
+  builder.set_start_zeros(true, ingest_limits.past_grace_period_ms > 0
+                                    ? now_ms - ingest_limits.past_grace_period_ms
+                                    : INT64_MIN);
   ingest::IngestResult decoded = snappy ? decoder->DecodeSnappy(body, now_ms, builder, protocol)
                                         : decoder->Decode(body, now_ms, builder, protocol);
   ReturnDecoder(std::move(decoder));
@@ -1133,10 +1142,70 @@ void MetricsStore::ReadBarrier(const std::string& tenant) {
 tsdb::BlockSet* MetricsStore::BlockSetFor(const std::string& tenant) {
   absl::StatusOr<objstore::ObjectStore*> store = blocks_store();
   if (!store.ok()) return nullptr;
+  tsdb::TenantBucketIndex* index = BucketIndexFor(tenant);
   absl::MutexLock lock(&blocks_mu_);
   std::unique_ptr<tsdb::BlockSet>& set = block_sets_[tenant];
-  if (set == nullptr) set = std::make_unique<tsdb::BlockSet>(*store, BlocksPrefix(tenant));
+  if (set == nullptr) set = std::make_unique<tsdb::BlockSet>(*store, BlocksPrefix(tenant), index);
   return set.get();
+}
+
+tsdb::TenantBucketIndex* MetricsStore::BucketIndexFor(const std::string& tenant) {
+  if (!options_.config.bucket_index_enabled) return nullptr;
+  absl::StatusOr<objstore::ObjectStore*> store = blocks_store();
+  if (!store.ok()) return nullptr;
+  absl::MutexLock lock(&blocks_mu_);
+  std::unique_ptr<tsdb::TenantBucketIndex>& index = bucket_indexes_[tenant];
+  if (index == nullptr) {
+    tsdb::TenantBucketIndexOptions o;
+    o.max_stale_period = options_.config.bucket_index_max_stale_period;
+    if (options_.now_ms) {
+      o.now = [now_ms = options_.now_ms] { return absl::FromUnixMillis(now_ms()); };
+    }
+    MetricsRegistry* r = options_.registry;
+    o.on_failure = [r, tenant](std::string_view op, const absl::Status& status) {
+      log::Logger().Warn("bucket index operation failed (readers list the bucket meanwhile)",
+                         {{"user", tenant},
+                          {"operation", std::string(op)},
+                          {"err", std::string(status.message())}});
+      if (r != nullptr) {
+        r->GetCounter("sprout_metrics_bucket_index_failures_total",
+                      "Failed operations on a tenant's bucket-index.json.gz (put, get, list).",
+                      {{"operation", std::string(op)}, {"user", tenant}})
+            ->Increment();
+      }
+    };
+    o.on_fallback = [r, tenant](std::string_view reason) {
+      if (r != nullptr) {
+        r->GetCounter("sprout_metrics_bucket_index_fallbacks_total",
+                      "Block listings that could not use the tenant's bucket index and listed "
+                      "the bucket instead, by reason.",
+                      {{"reason", std::string(reason)}, {"user", tenant}})
+            ->Increment();
+      }
+    };
+    index = std::make_unique<tsdb::TenantBucketIndex>(*store, BlocksPrefix(tenant), std::move(o));
+  }
+  return index.get();
+}
+
+void MetricsStore::MaintainBucketIndexes() {
+  if (!options_.config.bucket_index_enabled) return;
+  std::vector<std::string> tenants;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, t] : tenants_) tenants.push_back(id);
+  }
+  std::sort(tenants.begin(), tenants.end());
+  const absl::Time now = options_.now_ms ? absl::FromUnixMillis(options_.now_ms()) : absl::Now();
+  for (const std::string& tenant : tenants) {
+    tsdb::TenantBucketIndex* index = BucketIndexFor(tenant);
+    if (index == nullptr) return;
+    if (index->synced() &&
+        now - index->last_written() < options_.config.compactor_cleanup_interval) {
+      continue;
+    }
+    (void)index->Resync();  // a failure is counted and logged by the index
+  }
 }
 
 std::unique_ptr<MetricsStore::ReadView> MetricsStore::OpenReadView(std::string_view tenant,
@@ -1208,10 +1277,19 @@ absl::Status MetricsStore::RunCompactionOnce() {
     }
     options.env = options_.env;
     options.before_deleting_sources = [this, tenant] { ReadBarrier(tenant); };
+    // The run plans from the tenant's bucket index: rebuilt first when it is not known to be in
+    // step or is due for its periodic rewrite (as Mimir's compactor writes it every cleanup).
+    tsdb::TenantBucketIndex* index = BucketIndexFor(tenant);
+    if (index != nullptr && (!index->synced() || now - index->last_written() >=
+                                                     options_.config.compactor_cleanup_interval)) {
+      (void)index->Resync();  // a failure is counted and logged; planning lists instead
+    }
+    options.bucket_index = index;
     tsdb::Compactor compactor(store, BlocksPrefix(tenant), options);
     note(tenant, compactor.Run().status());
     note(tenant, tsdb::ApplyRetention(store, BlocksPrefix(tenant),
-                                      LimitsFor(tenant).compactor_blocks_retention_period, now)
+                                      LimitsFor(tenant).compactor_blocks_retention_period, now,
+                                      absl::Hours(1), index)
                      .status());
     if (tsdb::BlockSet* set = BlockSetFor(tenant); set != nullptr) note(tenant, set->Refresh());
   }
@@ -1346,6 +1424,12 @@ absl::Status MetricsStore::ResolvePendingCut(Tenant& t, std::string* note) {
     // The block (or the compacted block that absorbed it) holds every sample the head has in
     // the range: CutBlock closed the range before reading it, so the WAL holds no later one.
     if (t.head == nullptr) return absl::UnavailableError("the head is not open");
+    // The block's index update may have been lost with the crash: readers must see the block in
+    // the index (or list the bucket: a failed Resync leaves the index unsynced) before the head
+    // lets the range go.
+    if (tsdb::TenantBucketIndex* index = BucketIndexFor(t.id); index != nullptr) {
+      (void)index->Resync();
+    }
     ReadBarrier(t.id);
     RETURN_IF_ERROR(t.head->Truncate(cut.max_time));
   } else {
@@ -1403,6 +1487,16 @@ absl::Status MetricsStore::CutRange(Tenant& t, int64_t mint, int64_t maxt) {
   }
   (void)writer->RemoveLocal();
   (void)RemoveAll(options_.env, dir);
+  if (status.ok() && marked) {
+    // Readers of the bucket index learn the block before the head lets the range go; a failed
+    // index Put makes them list the bucket instead (TenantBucketIndex), never fails the cut.
+    if (tsdb::TenantBucketIndex* index = BucketIndexFor(t.id); index != nullptr) {
+      const tsdb::BucketIndexBlock added = tsdb::IndexBlockFromMeta(
+          writer->meta(), writer->num_segments(),
+          options_.now_ms ? absl::FromUnixMillis(options_.now_ms()) : absl::Now());
+      (void)index->Update(std::span<const tsdb::BucketIndexBlock>(&added, 1), {});
+    }
+  }
   if (status.ok()) {
     // The block is in the bucket (or the range held no chunk): the head may let it go, once
     // the reads that listed the blocks before the upload are done (they would miss the range).
@@ -1507,6 +1601,7 @@ void MetricsStore::CutLoop() {
     // Errors are retried at the next pass (a head keeps everything until a cut succeeds).
     for (const std::vector<std::string>& tenants : flushes) (void)Flush(tenants);
     (void)CutCompleteBlocks();
+    MaintainBucketIndexes();
     cutter_mu_.Lock();
   }
 }

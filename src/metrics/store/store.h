@@ -304,6 +304,15 @@ class MetricsStore : public api::Queryable {
   // limits.compactor_blocks_retention_period. Every tenant is attempted; the first error is
   // returned. Start() runs it every compactor.compaction_interval (> 0) on its own thread.
   absl::Status RunCompactionOnce();
+  // The bucket index's periodic rewrite (the cutting job calls it after every pass; Start()
+  // once): every open tenant's `bucket-index.json.gz` not known to be in step with the bucket
+  // (never written by this process, a failed Put or listing) or last written more than
+  // compactor.cleanup_interval ago is rebuilt from a listing (TenantBucketIndex::Resync).
+  // Failures are counted and logged, and retried by the next call. No-op when
+  // blocks_storage.bucket_store.bucket_index.enabled is false.
+  void MaintainBucketIndexes();
+  // The tenant's bucket index (null when disabled or the blocks store is unavailable).
+  tsdb::TenantBucketIndex* BucketIndexFor(const std::string& tenant);
   // Times the head of a tenant was reopened after it failed closed.
   uint64_t head_reopens() const { return head_reopens_.load(); }
 
@@ -401,6 +410,10 @@ class MetricsStore : public api::Queryable {
   absl::flat_hash_map<std::string, std::unique_ptr<tsdb::BlockSet>> block_sets_
       ABSL_GUARDED_BY(blocks_mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<absl::Mutex>> read_barriers_
+      ABSL_GUARDED_BY(blocks_mu_);
+  // One bucket-index writer per tenant (tsdb::TenantBucketIndex), shared by the cuts, the
+  // compaction job and the readers' BlockSets.
+  absl::flat_hash_map<std::string, std::unique_ptr<tsdb::TenantBucketIndex>> bucket_indexes_
       ABSL_GUARDED_BY(blocks_mu_);
   std::atomic<uint64_t> head_reopens_{0};
 

@@ -6,6 +6,7 @@
 // the interrupted job ran again no sample is held twice: each 2 h range is in one block (the
 // flush), the blocks do not overlap and their sample counts add up to what was pushed.
 #include <atomic>
+#include <bit>
 #include <map>
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "metrics/store/store.h"
 #include "metrics/store/store_test_util.h"
+#include "metrics/tsdb/block/bucket_index.h"
 #include "metrics/tsdb/block/reader.h"
 #include "metrics/tsdb/block/writer.h"
 #include "metrics/tsdb/head/head_test_util.h"
@@ -134,6 +136,39 @@ class StoreCrashTest : public ::testing::Test {
     return out;
   }
 
+  // What the store's own read path sees (its BlockSet: the bucket index when it may use it).
+  SampleMap StoreRead(MetricsStore& store) {
+    SampleMap out;
+    std::vector<tsdb::Matcher> all = tsdb::testing::All();
+    absl::Status s = store.SelectSamples(
+        kTenant, all, INT64_MIN, INT64_MAX,
+        [&](const tsdb::Labels& labels, std::span<const tsdb::QuerySample> samples) {
+          for (const tsdb::QuerySample& q : samples) {
+            ReadSample r{};
+            r.t = q.t;
+            r.type = q.type;
+            r.bits = std::bit_cast<uint64_t>(q.v);
+            out[labels.ToString()].emplace(q.t, r);
+          }
+        });
+    EXPECT_TRUE(s.ok()) << s;
+    return out;
+  }
+
+  // The tenant's bucket-index.json.gz, gunzipped and parsed, lists exactly the blocks the
+  // bucket shows.
+  void ExpectIndexListsTheBucket() {
+    auto bucket = objstore::FilesystemObjectStore::Open(env_.get(), "/data/blocks");
+    ASSERT_TRUE(bucket.ok()) << bucket.status();
+    absl::StatusOr<tsdb::BucketIndex> index = tsdb::ReadBucketIndex(bucket->get(), kTenant);
+    ASSERT_TRUE(index.ok()) << index.status();
+    absl::StatusOr<std::vector<Ulid>> listed = tsdb::ListBlocks(bucket->get(), kTenant);
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    std::vector<Ulid> in_index;
+    for (const tsdb::BucketIndexBlock& b : index->blocks) in_index.push_back(b.ulid);
+    EXPECT_EQ(in_index, *listed);
+  }
+
   static uint64_t Count(const SampleMap& m) {
     uint64_t n = 0;
     for (const auto& [series, samples] : m) n += samples.size();
@@ -218,8 +253,13 @@ TEST_P(StoreCrashModeTest, CrashAtEveryStepOfAFlushLosesNothingAndCutsEachRangeO
       [](MetricsStore& store) { return store.Flush(); },
       [&](MetricsStore& store, const SampleMap& pushed, int k) {
         EXPECT_EQ(Visible(store), pushed) << "after the crash";
+        // The store's reads (the bucket index, rebuilt at start: the crash may have come between
+        // a block's upload and its index update) miss nothing and count nothing twice.
+        EXPECT_EQ(StoreRead(store), pushed) << "after the crash, through the store";
         ASSERT_TRUE(store.Flush().ok());
         EXPECT_TRUE(tsdb::testing::DumpHead(*store.FindHead(kTenant)).empty());
+        EXPECT_EQ(StoreRead(store), pushed) << "after the flush, through the store";
+        ExpectIndexListsTheBucket();
         SampleMap merged;
         const std::vector<BlockView> blocks = Blocks(&merged);
         EXPECT_EQ(merged, pushed);
@@ -304,7 +344,10 @@ TEST_P(StoreCrashModeTest, CrashAtEveryStepOfACompactionRunLosesNothingAndCounts
       [](MetricsStore& store) { return store.RunCompactionOnce(); },
       [&](MetricsStore& store, const SampleMap& pushed, int k) {
         EXPECT_EQ(Visible(store), pushed) << "after the crash";
+        EXPECT_EQ(StoreRead(store), pushed) << "after the crash, through the store";
         ASSERT_TRUE(store.RunCompactionOnce().ok());
+        EXPECT_EQ(StoreRead(store), pushed) << "after the run, through the store";
+        ExpectIndexListsTheBucket();
         SampleMap merged;
         const std::vector<BlockView> blocks = Blocks(&merged);
         EXPECT_EQ(merged, pushed);
@@ -366,6 +409,116 @@ TEST_F(StoreCrashTest, ReadsDuringCutsAndCompactionsSeeEverySample) {
   std::vector<BlockView> blocks = Blocks(&merged);
   EXPECT_EQ(Count(merged), pushed);
   EXPECT_EQ(blocks.size(), 2u);  // two days (12 h blocks merged into 24 h ones)
+}
+
+// The bucket index's failures (its Put refused by the bucket, its Get failing, a damaged or
+// stale file) are counted and logged; ingestion, cuts and reads go on, the reads listing the
+// bucket instead, and the next rewrite brings the index back.
+TEST_F(StoreCrashTest, BucketIndexFailuresNeverFailIngestionOrQueries) {
+  MetricsRegistry registry;
+  int64_t now_ms = 1700000000000;
+  MetricsStoreOptions o = Options();
+  o.registry = &registry;
+  o.now_ms = [&now_ms] { return now_ms; };
+  auto store = std::make_unique<MetricsStore>(o);
+  ASSERT_TRUE(store->Start().ok());
+  auto failures = [&](const std::string& op) {
+    return registry
+        .GetCounter("sprout_metrics_bucket_index_failures_total", "",
+                    {{"operation", op}, {"user", kTenant}})
+        ->value();
+  };
+  auto fallbacks = [&](const std::string& reason) {
+    return registry
+        .GetCounter("sprout_metrics_bucket_index_fallbacks_total", "",
+                    {{"reason", reason}, {"user", kTenant}})
+        ->value();
+  };
+  const SampleMap pushed = Push(*store, 3, 5);
+  const std::string index_path = "/data/blocks/anonymous/bucket-index.json.gz";
+
+  // A Put the bucket refuses (a directory where the object goes): the cuts succeed.
+  ASSERT_TRUE(env_->CreateDirs(index_path + "/in-the-way").ok());
+  ASSERT_TRUE(store->Flush().ok());
+  EXPECT_GE(failures("put"), 1);
+  tsdb::TenantBucketIndex* index = store->BucketIndexFor(kTenant);
+  ASSERT_NE(index, nullptr);
+  EXPECT_FALSE(index->synced());
+  const double not_synced = fallbacks("not_synced");
+  EXPECT_EQ(StoreRead(*store), pushed);
+  EXPECT_EQ(fallbacks("not_synced"), not_synced + 1);
+  // Ingestion goes on: a sample after the flushed range.
+  SampleMap more = pushed;
+  {
+    WriteBuilder w;
+    w.Series({"__name__", "m", "i", "0"}).Sample(6 * kHour + kMinute, 42.0);
+    PushResult r = store->Push(kTenant, w.Body());
+    ASSERT_TRUE(r.ok()) << r.message;
+    std::string key;
+    for (const auto& [series, samples] : pushed) {
+      if (series.find("i=\"0\"") != std::string::npos) key = series;
+    }
+    ASSERT_FALSE(key.empty());
+    ReadSample r42{};
+    r42.t = 6 * kHour + kMinute;
+    r42.type = chunkenc::ValueType::kFloat;
+    r42.bits = std::bit_cast<uint64_t>(42.0);
+    more[key].emplace(r42.t, r42);
+  }
+  EXPECT_EQ(StoreRead(*store), more);
+
+  // The next rewrite succeeds once the bucket takes the object again.
+  ASSERT_TRUE(env_->RemoveDir(index_path + "/in-the-way").ok());
+  ASSERT_TRUE(env_->RemoveDir(index_path).ok());
+  store->MaintainBucketIndexes();
+  EXPECT_TRUE(index->synced());
+  ExpectIndexListsTheBucket();
+  const auto counts = [&] {
+    return fallbacks("not_synced") + fallbacks("missing") + fallbacks("damaged") +
+           fallbacks("stale") + fallbacks("get_failed");
+  };
+  double before = counts();
+  EXPECT_EQ(StoreRead(*store), more);
+  EXPECT_EQ(counts(), before);  // read from the index
+
+  // A failing Get.
+  FaultInjectionEnv::Fault get_fault;
+  get_fault.ops = FaultInjectionEnv::kOpen | FaultInjectionEnv::kRead;
+  get_fault.path_contains = "bucket-index.json.gz";
+  get_fault.count = -1;
+  env_->InjectFault(get_fault);
+  const double get_failures = failures("get");
+  EXPECT_EQ(StoreRead(*store), more);
+  EXPECT_EQ(failures("get"), get_failures + 1);
+  EXPECT_EQ(fallbacks("get_failed"), 1);
+  env_->ClearFaults();
+
+  // A damaged file.
+  {
+    auto bucket = objstore::FilesystemObjectStore::Open(env_.get(), "/data/blocks");
+    ASSERT_TRUE(bucket.ok());
+    ASSERT_TRUE((*bucket)->Put("anonymous/bucket-index.json.gz", "\x1f\x8b not really").ok());
+  }
+  EXPECT_EQ(StoreRead(*store), more);
+  EXPECT_EQ(fallbacks("damaged"), 1);
+  store->MaintainBucketIndexes();  // within the cleanup interval: not rewritten by age
+  EXPECT_EQ(StoreRead(*store), more);
+  EXPECT_EQ(fallbacks("damaged"), 2);
+
+  // Stale: not rewritten for longer than max_stale_period (1h); the periodic rewrite
+  // (compactor.cleanup_interval, 15m) brings it back.
+  now_ms += 2 * kHour;
+  EXPECT_EQ(StoreRead(*store), more);
+  EXPECT_EQ(fallbacks("damaged"), 3);  // still damaged: checked before its age
+  store->MaintainBucketIndexes();
+  ExpectIndexListsTheBucket();
+  before = counts();
+  EXPECT_EQ(StoreRead(*store), more);
+  EXPECT_EQ(counts(), before);
+  now_ms += 61 * 60 * 1000;
+  EXPECT_EQ(StoreRead(*store), more);
+  EXPECT_EQ(fallbacks("stale"), 1);
+  store->Close();
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -649,6 +650,130 @@ TEST_F(StoreTest, FsyncBeforeAckKeepsEveryAcknowledgedSampleThroughAMachineCrash
   ASSERT_TRUE(testutil::ParseReadResponse(read.body, &rr));
   ASSERT_EQ(rr.results(0).timeseries_size(), 1);
   EXPECT_EQ(rr.results(0).timeseries(0).samples_size(), 5);
+}
+
+// Remote write 2.0 by its field numbers (Request: symbols 4, timeseries 5; TimeSeries:
+// labels_refs 1, samples 2, histograms 3, created_timestamp 6; Sample: value 1, timestamp 2,
+// start_timestamp 3; Histogram: count_int 1, schema 4, zero_threshold 5, timestamp 15,
+// start_timestamp 17), for the start-timestamp zeros.
+namespace v2wire {
+void Varint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+std::string VarintField(int number, int64_t v) {
+  std::string out;
+  Varint(static_cast<uint64_t>(number) << 3, &out);
+  Varint(static_cast<uint64_t>(v), &out);
+  return out;
+}
+std::string DoubleField(int number, double d) {
+  std::string out;
+  Varint((static_cast<uint64_t>(number) << 3) | 1, &out);
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(bits >> (8 * i)));
+  return out;
+}
+std::string Len(int number, const std::string& payload) {
+  std::string out;
+  Varint((static_cast<uint64_t>(number) << 3) | 2, &out);
+  Varint(payload.size(), &out);
+  return out + payload;
+}
+// symbols: 0 "", 1 __name__, 2 c_total, 3 job, 4 old, 5 new, 6 same, 7 hist, 8 later
+const std::vector<std::string> kSymbols = {"",    "__name__", "c_total", "job",  "old",
+                                           "new", "same",     "hist",    "later"};
+std::string Series(uint64_t job_ref, const std::string& body) {
+  std::string refs;
+  for (uint64_t r : {uint64_t{1}, uint64_t{2}, uint64_t{3}, job_ref}) Varint(r, &refs);
+  return Len(5, Len(1, refs) + body);
+}
+std::string Sample(double v, int64_t t, int64_t start = 0) {
+  std::string out = DoubleField(1, v) + VarintField(2, t);
+  if (start != 0) out += VarintField(3, start);
+  return Len(2, out);
+}
+std::string Body(const std::string& series) {
+  std::string wire;
+  for (const std::string& s : kSymbols) wire += Len(4, s);
+  return Snappy(wire + series);
+}
+}  // namespace v2wire
+
+// Start (created) timestamps of remote write 2.0 in both layouts become a zero before the first
+// sample that carries them (Mimir's ingester); none when the start is not before the sample;
+// dropped silently when it lands at or before the series' stored data. The written counts are
+// the sender's samples only.
+TEST_F(StoreTest, StartTimestampsOfRemoteWrite2InjectAZeroWhereTheyFit) {
+  using namespace v2wire;
+  auto store = Open();
+  const int64_t now = 1700000000000;
+  const std::string req =
+      // Prometheus 3.0–3.7: created_timestamp (6) for every sample of the series.
+      Series(4, Sample(3, now - 2000) + Sample(5, now - 1000) + VarintField(6, now - 60000)) +
+      // Prometheus 3.8+: per sample; a new start mid-request (a reset) gets its own zero.
+      Series(5, Sample(1, now - 2000, now - 30000) + Sample(2, now - 1000, now - 30000) +
+                    Sample(1, now, now - 500)) +
+      // The start at the sample's own time, or after it: no zero.
+      Series(6, Sample(4, now - 1000, now - 1000) + Sample(6, now, now + 10)) +
+      // A native histogram (integer, schema 2, zero threshold 0.5): an empty one of the same
+      // schema and threshold.
+      Series(7, Len(3, VarintField(1, 0) + VarintField(4, 4) + DoubleField(5, 0.5) +
+                           VarintField(15, now) + VarintField(17, now - 5000)));
+  PushResult r = store->Push("anonymous", Body(req), ingest::Protocol::kV2);
+  ASSERT_EQ(r.http_status, 200) << r.message;
+  EXPECT_EQ(r.samples_written, 7);
+  EXPECT_EQ(r.histograms_written, 1);
+
+  auto read = [&] {
+    std::map<std::string, std::vector<std::pair<int64_t, double>>> out;
+    std::map<std::string, std::vector<tsdb::QuerySample>> hists;
+    absl::Status st = store->SelectSamples(
+        "anonymous", Matchers({"{__name__=\"c_total\"}"})[0], INT64_MIN, INT64_MAX,
+        [&](const tsdb::Labels& l, std::span<const tsdb::QuerySample> samples) {
+          for (const tsdb::QuerySample& q : samples) {
+            if (q.type == chunkenc::ValueType::kFloat) {
+              out[std::string(l.Get("job"))].emplace_back(q.t, q.v);
+            } else {
+              hists[std::string(l.Get("job"))].push_back(q);
+            }
+          }
+        });
+    EXPECT_TRUE(st.ok()) << st;
+    return std::make_pair(out, hists);
+  };
+  using P = std::pair<int64_t, double>;
+  auto [floats, hists] = read();
+  EXPECT_THAT(floats["old"], ElementsAre(P{now - 60000, 0}, P{now - 2000, 3}, P{now - 1000, 5}));
+  EXPECT_THAT(floats["new"], ElementsAre(P{now - 30000, 0}, P{now - 2000, 1}, P{now - 1000, 2},
+                                         P{now - 500, 0}, P{now, 1}));
+  EXPECT_THAT(floats["same"], ElementsAre(P{now - 1000, 4}, P{now, 6}));
+  ASSERT_EQ(hists["hist"].size(), 2u);
+  EXPECT_EQ(hists["hist"][0].t, now - 5000);
+  EXPECT_EQ(hists["hist"][0].h.schema, 2);
+  EXPECT_EQ(hists["hist"][0].h.zero_threshold, 0.5);
+  EXPECT_EQ(hists["hist"][0].h.count, 0u);
+  EXPECT_EQ(hists["hist"][1].t, now);
+
+  // The same created timestamp again (before the stored data) and one between stored samples:
+  // both dropped without a refusal; the samples after them are stored.
+  const std::string again = Series(4, Sample(7, now + 1000) + VarintField(6, now - 60000)) +
+                            Series(5, Sample(9, now + 1000, now - 1500));
+  r = store->Push("anonymous", Body(again), ingest::Protocol::kV2);
+  EXPECT_EQ(r.http_status, 200) << r.message;
+  EXPECT_THAT(r.message, IsEmpty());
+  EXPECT_EQ(r.samples_written, 2);
+  floats = read().first;
+  EXPECT_THAT(floats["old"],
+              ElementsAre(P{now - 60000, 0}, P{now - 2000, 3}, P{now - 1000, 5}, P{now + 1000, 7}));
+  EXPECT_THAT(floats["new"], ElementsAre(P{now - 30000, 0}, P{now - 2000, 1}, P{now - 1000, 2},
+                                         P{now - 500, 0}, P{now, 1}, P{now + 1000, 9}));
+  // Nothing counted as discarded.
+  EXPECT_THAT(registry_.RenderText(), ::testing::Not(HasSubstr("cortex_discarded_samples_total")));
 }
 
 }  // namespace

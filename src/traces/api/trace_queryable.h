@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "traces/traceql/metrics.h"
 
 namespace sprout::traces {
 
@@ -152,6 +153,20 @@ class TraceQueryable {
   virtual absl::StatusOr<TagValuesResult> TagValues(std::string_view tenant, std::string_view name,
                                                     uint32_t start_s, uint32_t end_s,
                                                     uint32_t limit, std::string_view query) = 0;
+
+  // A TraceQL metrics query (issue 16): every trace part (live set, WAL, blocks) that may hold a
+  // span starting in [range.start_ns, range.end_ns) is handed to an accumulator of `program`
+  // (each part once; projected to what program.plan() reads), and program.Finish merges them
+  // with the scan's figures. `cancelled` (may be empty) is polled: Cancelled `context canceled`.
+  // Default: Unimplemented (a seam without metrics).
+  virtual absl::StatusOr<traceql::MetricsResult> QueryMetrics(
+      std::string_view tenant, const traceql::MetricsProgram& program,
+      const std::function<bool()>& cancelled) {
+    (void)tenant;
+    (void)program;
+    (void)cancelled;
+    return absl::UnimplementedError("TraceQL metrics are not served by this store");
+  }
 };
 
 }  // namespace sprout::traces

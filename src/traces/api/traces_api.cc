@@ -951,6 +951,54 @@ absl::Status TracesApi::Register(net::Router* router) {
         SetJson(response, Finish(b));
       },
       tenant));
+
+  // TraceQL metrics: parameters and limits (metrics_api.h), the query compiled on its grid, the
+  // store's scan, Tempo's JSON.
+  auto metrics = [q, opts](net::HttpRequest& request, net::HttpResponse& response, bool instant) {
+    if (absl::Status s = request.ParseForm(); !s.ok()) {
+      net::WriteHttpError(response, 400, SV(s.message()));
+      return;
+    }
+    const absl::Time now = opts.now ? opts.now() : absl::Now();
+    absl::StatusOr<MetricsQueryRequest> req =
+        ParseMetricsParams(request.form, instant, now, opts.metrics_limits);
+    if (!req.ok()) {
+      net::WriteHttpError(response, 400, SV(req.status().message()));
+      return;
+    }
+    if (!opts.compile_metrics) {
+      net::WriteHttpError(response, 400, "localblocks processor not found");
+      return;
+    }
+    absl::StatusOr<std::unique_ptr<traceql::MetricsProgram>> program =
+        opts.compile_metrics(req->query, req->range);
+    if (!program.ok()) {
+      WriteStoreError(response, program.status());
+      return;
+    }
+    absl::StatusOr<traceql::MetricsResult> result =
+        q->QueryMetrics(request.tenant, **program, [&request] { return request.Cancelled(); });
+    if (!result.ok()) {
+      WriteStoreError(response, result.status());
+      return;
+    }
+    FinalizeMetricsResult(req->range, &*result);
+    // JSON whatever the Accept header: Tempo's metrics combiners marshal JSON only (the
+    // protobuf forms, metrics_api.h, are for a later gRPC streaming API).
+    SetJson(response, instant ? MetricsInstantJson(*result) : MetricsRangeJson(*result));
+  };
+  RETURN_IF_ERROR(router->Handle(
+      "GET", "/api/metrics/query_range",
+      [metrics](net::HttpRequest& request, net::HttpResponse& response) {
+        metrics(request, response, /*instant=*/false);
+      },
+      tenant));
+  RETURN_IF_ERROR(router->Handle(
+      "GET", "/api/metrics/query",
+      [metrics](net::HttpRequest& request, net::HttpResponse& response) {
+        metrics(request, response, /*instant=*/true);
+      },
+      tenant));
   return absl::OkStatus();
 }
 

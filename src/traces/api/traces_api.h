@@ -13,6 +13,7 @@
 //                                          spss, start, end); TraceQL `q` refused (400) except `{}`
 //   GET /api/search/tags, /api/v2/search/tags
 //   GET /api/search/tag/{name}/values, /api/v2/search/tag/{name}/values
+//   GET /api/metrics/query_range, /api/metrics/query   TraceQL metrics (metrics_api.h)
 //
 // Tenancy: the data routes need `X-Scope-OrgID` when multi-tenancy is on (401 `no org id`) and
 // use `single-tenant` when it is off, through the router's tenant check; echo, ready and
@@ -28,6 +29,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "net/http_router.h"
+#include "traces/api/metrics_api.h"
 #include "traces/api/trace_queryable.h"
 
 namespace sprout::traces {
@@ -72,6 +75,17 @@ struct TracesApiOptions {
   // ID: a larger trace is cut (spans kept in order while the sum of their OTLP protobuf sizes
   // fits) and v2 answers it with status PARTIAL and Tempo's message. 0: no limit.
   uint64_t max_bytes_per_trace = 0;
+  // TraceQL metrics (/api/metrics/query_range, /api/metrics/query): query_frontend.metrics.*.
+  MetricsQueryLimits metrics_limits;
+  // Compiles a metrics query against its grid: traceql::MetricsProgram::Compile in the commands
+  // (a seam so the API does not pull in the engine's implementation, and tests give their own
+  // programs). Empty: the metrics routes answer 400 `localblocks processor not found` (Tempo's
+  // text when metrics are not configured, which Grafana's Traces Drilldown recognises).
+  std::function<absl::StatusOr<std::unique_ptr<traceql::MetricsProgram>>(
+      std::string_view query, const traceql::MetricsRange& range)>
+      compile_metrics;
+  // The clock of the metrics routes' defaults (end = now); empty: absl::Now.
+  std::function<absl::Time()> now;
 };
 
 // Tempo's trace ID parsing (left-padded to 16 bytes). Errors (InvalidArgument), Tempo's text:

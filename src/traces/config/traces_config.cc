@@ -48,6 +48,9 @@ constexpr const char* kImplementedKeys[] = {
     "compactor.compaction.compaction_window",
     "compactor.compaction.max_block_bytes",
     "compactor.compaction.max_compaction_objects",
+    "query_frontend.metrics.max_duration",
+    "query_frontend.metrics.max_intervals",
+    "query_frontend.metrics.max_exemplars",
     "storage.trace.backend",
     "storage.trace.local.path",
     "storage.trace.wal.path",
@@ -347,6 +350,9 @@ std::string TracesConfig::EffectiveYaml() const {
   trace["s3"]["access_key"] = s3.access_key;
   trace["s3"]["secret_key"] = s3.secret_key.empty() ? "" : "********";
   trace["s3"]["insecure"] = s3.insecure;
+  root["query_frontend"]["metrics"]["max_duration"] = FormatGoDuration(metrics_max_duration);
+  root["query_frontend"]["metrics"]["max_intervals"] = metrics_max_intervals;
+  root["query_frontend"]["metrics"]["max_exemplars"] = metrics_max_exemplars;
   root["storage"]["trace"] = trace;
   YAML::Node defaults(YAML::NodeType::Map);
   defaults["ingestion"]["rate_limit_bytes"] = ingestion_rate_limit_bytes;
@@ -449,6 +455,21 @@ absl::StatusOr<TracesConfigResult> DecodeTracesConfig(const YAML::Node& root,
       }
       MarkAllUsed(compaction);
       MarkAllUsed(compactor);
+    }
+    {
+      // TraceQL metrics limits (traces/api/metrics_api.h); 0 = no limit for the first two.
+      config::Decoder frontend = d.Child("query_frontend");
+      config::Decoder metrics = frontend.Child("metrics");
+      metrics.Read("max_duration", &c.metrics_max_duration);
+      metrics.Read("max_intervals", &c.metrics_max_intervals);
+      metrics.Read("max_exemplars", &c.metrics_max_exemplars);
+      if (c.metrics_max_duration < absl::ZeroDuration()) {
+        metrics.AddError("max_duration", "must not be negative");
+      }
+      if (c.metrics_max_intervals < 0) metrics.AddError("max_intervals", "must not be negative");
+      if (c.metrics_max_exemplars < 0) metrics.AddError("max_exemplars", "must not be negative");
+      MarkAllUsed(metrics);
+      MarkAllUsed(frontend);
     }
     {
       config::Decoder storage = d.Child("storage");

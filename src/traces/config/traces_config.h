@@ -91,6 +91,13 @@ struct TracesConfig {
   int64_t compaction_max_block_bytes = int64_t{100} << 30;  // compactor.compaction.max_block_bytes
   int64_t max_compaction_objects = 6000000;
 
+  // query_frontend.metrics (TraceQL metrics, current Tempo's defaults): the longest end − start
+  // of a query (0 = none; the 24 h default lets a 24 h query through), the most steps per query
+  // (0 = none), the most exemplars.
+  absl::Duration metrics_max_duration = absl::Hours(24);
+  int64_t metrics_max_intervals = 10000;
+  int metrics_max_exemplars = 100;
+
   // storage.trace
   std::string backend;     // "local" or "s3"; Tempo has no default: required in a file
   std::string local_path;  // storage.trace.local.path; "" = see LocalPath()

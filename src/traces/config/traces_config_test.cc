@@ -55,6 +55,10 @@ TEST(TracesConfigTest, TempoDefaultsForEveryKeyAbsentFromTheFile) {
   EXPECT_EQ(c.compaction_window, absl::Hours(1));
   EXPECT_EQ(c.compaction_max_block_bytes, int64_t{107374182400});  // 100 GiB
   EXPECT_EQ(c.max_compaction_objects, 6000000);
+  // query_frontend.metrics: current Tempo's defaults.
+  EXPECT_EQ(c.metrics_max_duration, absl::Hours(24));
+  EXPECT_EQ(c.metrics_max_intervals, 10000);
+  EXPECT_EQ(c.metrics_max_exemplars, 100);
   EXPECT_EQ(c.backend, "local");
   EXPECT_EQ(c.local_path, "");
   EXPECT_EQ(c.wal_path, "/var/tempo/wal");
@@ -116,6 +120,7 @@ TEST(TracesConfigTest, EveryImplementedKeyIsRead) {
     compactor: {compaction: {block_retention: 720h, compacted_block_retention: 10m,
                              compaction_cycle: 1s, compaction_window: 2h,
                              max_block_bytes: 1048576, max_compaction_objects: 1000}},
+    query_frontend: {metrics: {max_duration: 168h, max_intervals: 500, max_exemplars: 7}},
     storage: {trace: {backend: s3, local: {path: /blocks}, wal: {path: /wal},
                       s3: {bucket: b, endpoint: "s3.example:9000", region: r, prefix: p,
                            access_key: ak, secret_key: sk, insecure: true}}},
@@ -142,6 +147,9 @@ TEST(TracesConfigTest, EveryImplementedKeyIsRead) {
   EXPECT_EQ(c.compaction_window, absl::Hours(2));
   EXPECT_EQ(c.compaction_max_block_bytes, 1048576);
   EXPECT_EQ(c.max_compaction_objects, 1000);
+  EXPECT_EQ(c.metrics_max_duration, absl::Hours(168));
+  EXPECT_EQ(c.metrics_max_intervals, 500);
+  EXPECT_EQ(c.metrics_max_exemplars, 7);
   EXPECT_EQ(c.backend, "s3");
   EXPECT_EQ(c.LocalPath(), "/blocks");
   EXPECT_EQ(c.wal_path, "/wal");
@@ -251,6 +259,7 @@ TEST(TracesConfigTest, InvalidValues) {
       " compactor: {compaction: {block_retention: 0s, compacted_block_retention: -1s,"
       "  compaction_cycle: 0s, compaction_window: 0s, max_block_bytes: 0,"
       "  max_compaction_objects: -5}},"
+      " query_frontend: {metrics: {max_duration: -1s, max_intervals: -1, max_exemplars: -1}},"
       " distributor: {receivers: {otlp: {protocols: {grpc: {endpoint: ''}}}}},"
       " overrides: {defaults: {ingestion: {burst_size_bytes: -1},"
       "                        global: {max_bytes_per_trace: -1}}}}");
@@ -271,6 +280,9 @@ TEST(TracesConfigTest, InvalidValues) {
   EXPECT_THAT(msg, HasSubstr("'compactor::compaction::compaction_window' must be positive"));
   EXPECT_THAT(msg, HasSubstr("'compactor::compaction::max_block_bytes' must be positive"));
   EXPECT_THAT(msg, HasSubstr("'compactor::compaction::max_compaction_objects' must be positive"));
+  EXPECT_THAT(msg, HasSubstr("'query_frontend::metrics::max_duration' must not be negative"));
+  EXPECT_THAT(msg, HasSubstr("'query_frontend::metrics::max_intervals' must not be negative"));
+  EXPECT_THAT(msg, HasSubstr("'query_frontend::metrics::max_exemplars' must not be negative"));
   EXPECT_THAT(msg,
               HasSubstr("'distributor::receivers::otlp::protocols::grpc::endpoint' must not be "
                         "empty"));

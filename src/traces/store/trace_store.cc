@@ -1,8 +1,11 @@
 #include "traces/store/trace_store.h"
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <iterator>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -1711,6 +1714,224 @@ absl::StatusOr<TagValuesResult> TraceStore::TagValues(std::string_view tenant,
     result.values.push_back({type, value});
   }
   return result;
+}
+
+}  // namespace sprout::traces::store
+
+namespace sprout::traces::store {
+namespace {
+
+// Whether a trace part spanning [lo, hi] (first span start, last span end) may hold a span
+// starting in [start_ns, end_ns).
+bool MayStartIn(uint64_t lo, uint64_t hi, uint64_t start_ns, uint64_t end_ns) {
+  return lo < end_ns && std::max(lo, hi) >= start_ns;
+}
+
+uint64_t SpanCount(const tpb::TracesData& td) {
+  uint64_t n = 0;
+  for (const tpb::ResourceSpans& rs : td.resource_spans()) {
+    for (const tpb::ScopeSpans& ss : rs.scope_spans()) n += static_cast<uint64_t>(ss.spans_size());
+  }
+  return n;
+}
+
+}  // namespace
+
+absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
+    std::string_view tenant, const traceql::MetricsProgram& program,
+    const std::function<bool()>& cancelled) {
+  const traceql::MetricsRange& range = program.range();
+  const traceql::Plan& plan = program.plan();
+  size_t threads = options_.metrics_query_threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  // Runs job(0..n-1, worker) over min(threads, n) workers (the caller's thread one of them);
+  // the first error stops the rest and is returned; `cancelled` is polled before each job.
+  const auto parallel = [&](size_t n, size_t workers,
+                            const std::function<absl::Status(size_t, size_t)>& job) {
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex error_mu;
+    absl::Status error;  // the first failure; guarded by error_mu
+    const auto work = [&](size_t worker) {
+      for (size_t j = next.fetch_add(1); j < n && !failed.load(); j = next.fetch_add(1)) {
+        absl::Status st =
+            cancelled && cancelled() ? absl::CancelledError("context canceled") : job(j, worker);
+        if (!st.ok()) {
+          std::lock_guard<std::mutex> lock(error_mu);
+          if (error.ok()) error = std::move(st);
+          failed.store(true);
+          return;
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
+    work(0);
+    for (std::thread& t : pool) t.join();
+    return error;
+  };
+
+  // Blocks before and after memory: a block registered meanwhile may hold traces that memory
+  // still held when it was read (a flush registers its block before the traces leave memory).
+  const BlockSnapshot before = Blocks(tenant);
+  // Memory: every trace's parts merged (FindTrace), in parallel chunks of IDs; kept when its
+  // [first start, last end] may hold a span starting in the grid.
+  ASSIGN_OR_RETURN(live::TenantTraces* const t, FindTenant(tenant));
+  const std::vector<std::string> ids = t != nullptr ? t->TraceIds() : std::vector<std::string>();
+  constexpr size_t kMemoryChunk = 256;
+  std::vector<std::vector<std::pair<std::string, tpb::TracesData>>> read_chunks(
+      (ids.size() + kMemoryChunk - 1) / kMemoryChunk);
+  RETURN_IF_ERROR(parallel(
+      read_chunks.size(), std::min(threads, read_chunks.size()),
+      [&](size_t c, size_t) -> absl::Status {
+        for (size_t i = c * kMemoryChunk; i < std::min(ids.size(), (c + 1) * kMemoryChunk); ++i) {
+          std::optional<tpb::TracesData> td = t->FindTrace(ids[i]);  // nullopt: flushed since
+          if (!td.has_value()) continue;
+          const auto [lo, hi] = TimeRange(*td);
+          if (MayStartIn(lo, hi, range.start_ns, range.end_ns)) {
+            read_chunks[c].emplace_back(ids[i], *std::move(td));
+          }
+        }
+        return absl::OkStatus();
+      }));
+  std::vector<std::pair<std::string, tpb::TracesData>> memory;
+  for (auto& chunk : read_chunks) {
+    for (auto& entry : chunk) memory.push_back(std::move(entry));
+  }
+  read_chunks.clear();
+  const BlockSnapshot blocks = Blocks(tenant);
+  const BlockList& list = *blocks;
+
+  // A memory trace also in a block registered during the read is observed once: combined with
+  // that block's part (exact duplicate spans once), and skipped in that block's pages.
+  std::set<std::pair<size_t, std::string>> skip;
+  {
+    std::set<const block::BlockReader*> old;
+    for (const auto& r : *before) old.insert(r.get());
+    for (size_t b = 0; b < list.size(); ++b) {
+      if (old.contains(list[b].get())) continue;
+      for (auto& [id, td] : memory) {
+        ASSIGN_OR_RETURN(const bool in, list[b]->Contains(id));
+        if (!in) continue;
+        ASSIGN_OR_RETURN(std::optional<tpb::TracesData> part, list[b]->FindTrace(id));
+        if (!part.has_value()) continue;
+        std::vector<tpb::TracesData> parts;
+        parts.push_back(*std::move(part));
+        parts.push_back(std::move(td));
+        std::optional<tpb::TracesData> whole = Combine(parts);
+        td = whole.has_value() ? *std::move(whole) : tpb::TracesData();
+        skip.emplace(b, id);
+      }
+    }
+  }
+
+  // The jobs: memory traces in chunks, then every block page whose range may hold a span
+  // starting in the grid (blocks and pages outside it are not read).
+  struct Job {
+    size_t block = SIZE_MAX;  // SIZE_MAX: memory traces [first, last)
+    size_t page = 0;
+    size_t first = 0, last = 0;
+  };
+  traceql::MetricsStats stats;
+  std::vector<Job> jobs;
+  for (size_t i = 0; i < memory.size(); i += kMemoryChunk) {
+    jobs.push_back(Job{SIZE_MAX, 0, i, std::min(memory.size(), i + kMemoryChunk)});
+  }
+  for (size_t b = 0; b < list.size(); ++b) {
+    const block::BlockMeta& meta = list[b]->meta();
+    if (!MayStartIn(meta.start_unix_nano, meta.end_unix_nano, range.start_ns, range.end_ns)) {
+      continue;
+    }
+    stats.total_blocks++;
+    stats.total_block_bytes += meta.total_bytes();
+    const std::vector<block::PageInfo>& pages = list[b]->pages();
+    for (size_t p = 0; p < pages.size(); ++p) {
+      if (MayStartIn(pages[p].start_unix_nano, pages[p].end_unix_nano, range.start_ns,
+                     range.end_ns)) {
+        jobs.push_back(Job{b, p, 0, 0});
+      }
+    }
+  }
+
+  const bool structure = plan.refs.needs_structure;
+  const bool whole = plan.refs.needs_events_links_scope;
+  // The plan's resource keys and service.name, as the TraceQL search reads them (the root
+  // service intrinsics — rootServiceName, trace:rootService — are its value on the root span's
+  // resource).
+  std::vector<std::string> resource_keys = plan.refs.resource_keys;
+  if (std::find(resource_keys.begin(), resource_keys.end(), "service.name") ==
+      resource_keys.end()) {
+    resource_keys.push_back("service.name");
+  }
+  // One worker: its accumulator and figures.
+  struct Worker {
+    std::unique_ptr<traceql::MetricsAccumulator> acc;
+    traceql::MetricsStats stats;
+  };
+  const auto run_job = [&](const Job& job, Worker& w) -> absl::Status {
+    if (job.block == SIZE_MAX) {
+      for (size_t i = job.first; i < job.last; ++i) {
+        const tpb::TracesData& td = memory[i].second;
+        w.stats.inspected_traces++;
+        w.stats.inspected_spans += SpanCount(td);
+        w.stats.inspected_bytes += td.ByteSizeLong();
+        w.acc->Observe(traceql::TraceView(td, structure));
+      }
+      return absl::OkStatus();
+    }
+    const block::BlockReader& reader = *list[job.block];
+    const block::PageInfo& page = reader.pages()[job.page];
+    w.stats.inspected_traces += page.trace_count;
+    w.stats.inspected_spans += page.span_count;
+    w.stats.inspected_bytes += page.otlp_bytes;
+    ASSIGN_OR_RETURN(std::vector<block::TraceRow> rows, reader.ReadTraceRows(job.page));
+    // The search's column pre-filter: each condition holds on some span of the part holding a
+    // matching span, so a part failing one cannot contribute.
+    std::optional<std::vector<uint32_t>> may_match;  // nullopt: every trace
+    for (const traceql::TraceCondition& c : plan.conditions) {
+      if (may_match.has_value() && may_match->empty()) break;
+      ASSIGN_OR_RETURN(std::vector<uint32_t> with, TracesMeeting(reader, job.page, c));
+      may_match = may_match.has_value() ? Intersect(*may_match, with) : std::move(with);
+    }
+    std::vector<uint32_t> read;
+    for (uint32_t i = 0; i < rows.size(); ++i) {
+      const block::TraceRow& row = rows[i];
+      if (!MayStartIn(row.start_unix_nano, row.end_unix_nano, range.start_ns, range.end_ns)) {
+        continue;
+      }
+      if (may_match.has_value() && !std::binary_search(may_match->begin(), may_match->end(), i)) {
+        continue;
+      }
+      if (!skip.empty() && skip.contains({job.block, row.trace_id})) continue;
+      read.push_back(i);
+    }
+    if (read.empty()) return absl::OkStatus();
+    return reader.VisitTraces(job.page, read, whole ? nullptr : &resource_keys,
+                              whole ? nullptr : &plan.refs.span_keys,
+                              [&](uint32_t, const tpb::TracesData& td) {
+                                w.acc->Observe(traceql::TraceView(td, structure));
+                                return absl::OkStatus();
+                              });
+  };
+
+  std::vector<Worker> workers(std::max<size_t>(1, std::min(threads, jobs.size())));
+  for (Worker& w : workers) w.acc = program.NewAccumulator();
+  RETURN_IF_ERROR(parallel(jobs.size(), workers.size(), [&](size_t j, size_t worker) {
+    Worker& w = workers[worker];
+    RETURN_IF_ERROR(run_job(jobs[j], w));
+    w.stats.completed_jobs++;
+    return absl::OkStatus();
+  }));
+  std::vector<std::unique_ptr<traceql::MetricsAccumulator>> parts;
+  for (Worker& w : workers) {
+    stats.inspected_traces += w.stats.inspected_traces;
+    stats.inspected_spans += w.stats.inspected_spans;
+    stats.inspected_bytes += w.stats.inspected_bytes;
+    stats.completed_jobs += w.stats.completed_jobs;
+    parts.push_back(std::move(w.acc));
+  }
+  stats.total_jobs = jobs.size();
+  return program.Finish(std::move(parts), stats);
 }
 
 }  // namespace sprout::traces::store

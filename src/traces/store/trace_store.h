@@ -159,6 +159,9 @@ struct TraceStoreOptions {
   // into it through its own ObjectStoreBlockSink.
   objstore::ObjectStore* block_store = nullptr;
   block::BlockWriterOptions block_writer;
+  // Workers of a TraceQL metrics query (QueryMetrics): memory chunks and block pages are spread
+  // over this many threads, one accumulator each. 0: the machine's hardware threads.
+  size_t metrics_query_threads = 0;
   // Not owned; must outlive the store. nullptr (and no block_store): no pipeline (no thread;
   // FlushOnce does nothing; traces stay live).
   BlockSink* block_sink = nullptr;
@@ -231,6 +234,14 @@ class TraceStore : public TraceQueryable {
   absl::StatusOr<TagValuesResult> TagValues(std::string_view tenant, std::string_view name,
                                             uint32_t start_s, uint32_t end_s, uint32_t limit,
                                             std::string_view query) override;
+  // TraceQL metrics (README.md § Scan): every trace part that may hold a span starting in the
+  // program's grid — memory (live, pending, flushing) and the pages of the blocks whose time range
+  // overlaps it — observed once per part, projected to the plan's keys and pre-filtered by its
+  // column conditions; memory chunks and block pages spread over metrics_query_threads
+  // workers, one accumulator each.
+  absl::StatusOr<traceql::MetricsResult> QueryMetrics(
+      std::string_view tenant, const traceql::MetricsProgram& program,
+      const std::function<bool()>& cancelled) override;
 
  private:
   // The tenant's TenantTraces, nullptr when it never wrote; Unavailable before Start.

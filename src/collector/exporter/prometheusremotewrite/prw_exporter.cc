@@ -338,10 +338,11 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
       bytes += body.body.size();
     }
     Count(wal_writes_, static_cast<double>(requests.size()));
+    const uint64_t size_before = wal_->size_bytes();
     absl::Status status = wal_->Append(requests, now);
     if (status.ok()) {
       Count(wal_bytes_written_, static_cast<double>(bytes));
-      SetRefusing(false, status);
+      EndRefusal(size_before);
     } else {
       Count(wal_writes_failures_, static_cast<double>(requests.size()));
       if (absl::IsInvalidArgument(status)) {
@@ -349,7 +350,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
         status = otlp::MarkPermanent(
             absl::UnknownError(absl::StrCat("failed to write to the WAL: ", status.message())));
       } else if (absl::IsUnavailable(status)) {
-        status = Refuse(std::move(status));  // full: wal.max_size_bytes
+        status = Refuse(std::move(status), size_before);  // full: wal.max_size_bytes
       } else {
         // A full disk or an I/O error: nothing was acknowledged, the client keeps the data and
         // retries (the log cuts what the failed append left before the next one).
@@ -367,21 +368,27 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
   }
 
   // A retryable refusal: logged when refusing starts (not for every batch while it lasts).
-  absl::Status Refuse(absl::Status status) {
-    SetRefusing(true, status);
+  // `full_at_bytes` is the WAL's size when the size bound refused a batch (0 for other reasons).
+  absl::Status Refuse(absl::Status status, uint64_t full_at_bytes = 0) {
+    std::lock_guard<std::mutex> lock(wal_error_mu_);
+    if (full_at_bytes > 0) full_at_bytes_ = std::max(full_at_bytes_, full_at_bytes);
+    if (refusing_) return status;
+    refusing_ = true;
+    settings_.telemetry.logger.Warn(
+        "Refusing data: the WAL cannot take it now; clients are asked to retry.",
+        {{"error", std::string(status.message())}});
     return status;
   }
-  void SetRefusing(bool refusing, const absl::Status& status) {
+  // A batch was written. A refusal for size ends only once delivery has freed room (the WAL is
+  // smaller than when it was full): a small batch that fits in the last bytes left does not end
+  // it, or the log would flap between the two messages while the backend is down.
+  void EndRefusal(uint64_t size_before) {
     std::lock_guard<std::mutex> lock(wal_error_mu_);
-    if (refusing == refusing_) return;
-    refusing_ = refusing;
-    if (refusing) {
-      settings_.telemetry.logger.Warn(
-          "Refusing data: the WAL cannot take it now; clients are asked to retry.",
-          {{"error", std::string(status.message())}});
-    } else {
-      settings_.telemetry.logger.Info("The WAL takes data again.");
-    }
+    if (!refusing_) return;
+    if (full_at_bytes_ > 0 && size_before >= full_at_bytes_) return;
+    refusing_ = false;
+    full_at_bytes_ = 0;
+    settings_.telemetry.logger.Info("The WAL takes data again.");
   }
 
   absl::Status WalUnusable() {
@@ -488,6 +495,7 @@ class PrwExporter : public ConsumerComponent<Signal::kMetrics> {
   std::mutex wal_error_mu_;
   absl::Status wal_error_;  // the senders' last read failed with this
   bool refusing_ = false;   // the last batch was refused by the WAL
+  uint64_t full_at_bytes_ = 0;  // while refusing for size: the WAL's size when it was full
 
   Counter* failed_translations_ = nullptr;
   Counter* translated_series_ = nullptr;

@@ -18,8 +18,9 @@ constexpr char kMetaJson[] = "meta.json";
 static_assert(std::string_view(kMetaJson) == block_format::kMetaFile);
 
 absl::StatusOr<std::vector<BlockMeta>> ReadBlockMetas(objstore::ObjectStore* store,
-                                                      std::string_view prefix) {
-  ASSIGN_OR_RETURN(std::vector<Ulid> ulids, ListBlocks(store, prefix));
+                                                      std::string_view prefix,
+                                                      TenantBucketIndex* bucket_index) {
+  ASSIGN_OR_RETURN(std::vector<Ulid> ulids, ListBlocksPreferIndex(store, prefix, bucket_index));
   std::vector<BlockMeta> metas;
   metas.reserve(ulids.size());
   for (const Ulid& ulid : ulids) {
@@ -80,13 +81,21 @@ absl::Status Compactor::CleanLocalDir() {
 absl::StatusOr<CompactionRunResult> Compactor::Run() {
   CompactionRunResult result;
   RETURN_IF_ERROR(CleanLocalDir());
-  ASSIGN_OR_RETURN(std::vector<BlockMeta> metas, ReadBlockMetas(store_, prefix_));
+  ASSIGN_OR_RETURN(std::vector<BlockMeta> metas,
+                   ReadBlockMetas(store_, prefix_, options_.bucket_index));
 
   // Finish interrupted compactions: their sources are still there beside the new block.
   const std::vector<Ulid> covered = CoveredBlocks(metas);
   for (const Ulid& ulid : covered) {
-    RETURN_IF_ERROR(DeleteBlock(store_, prefix_, ulid));
+    absl::Status deleted = DeleteBlock(store_, prefix_, ulid);
+    if (!deleted.ok() && !result.deleted_covered.empty() && options_.bucket_index != nullptr) {
+      (void)options_.bucket_index->Update({}, result.deleted_covered);
+    }
+    RETURN_IF_ERROR(deleted);
     result.deleted_covered.push_back(ulid);
+  }
+  if (!covered.empty() && options_.bucket_index != nullptr) {
+    (void)options_.bucket_index->Update({}, covered);
   }
   std::erase_if(metas, [&](const BlockMeta& m) {
     return std::binary_search(covered.begin(), covered.end(), m.ulid);
@@ -160,10 +169,29 @@ absl::StatusOr<BlockMeta> Compactor::Compact(const CompactionPlan& plan, MergeSt
                                      wopts.ulid.ToString(), ": ", uploaded.status().message()));
   }
   (void)removed;
-  // The new block is visible: the sources may go. A failure from here on leaves duplicates,
-  // which the next Run removes (CoveredBlocks).
+  // The new block is visible: readers of the index learn it before any source goes (a failed
+  // index Put makes them list the bucket instead).
+  if (options_.bucket_index != nullptr) {
+    const BucketIndexBlock added =
+        IndexBlockFromMeta(writer->meta(), writer->num_segments(), options_.clock->Now());
+    (void)options_.bucket_index->Update(std::span<const BucketIndexBlock>(&added, 1), {});
+  }
+  // The sources may go. A failure from here on leaves duplicates, which the next Run removes
+  // (CoveredBlocks).
   if (options_.before_deleting_sources) options_.before_deleting_sources();
-  for (const BlockMeta& m : plan.blocks) RETURN_IF_ERROR(DeleteBlock(store_, prefix_, m.ulid));
+  std::vector<Ulid> deleted;
+  absl::Status st_delete;
+  for (const BlockMeta& m : plan.blocks) {
+    st_delete = DeleteBlock(store_, prefix_, m.ulid);
+    if (!st_delete.ok()) break;
+    deleted.push_back(m.ulid);
+  }
+  // A source whose meta.json went is gone for readers; one that failed may still be whole, and
+  // the index keeps listing it until the next Run deletes it (or a listing shows it gone).
+  if (options_.bucket_index != nullptr && !deleted.empty()) {
+    (void)options_.bucket_index->Update({}, deleted);
+  }
+  RETURN_IF_ERROR(st_delete);
   *stats += local;
   return writer->meta();
 }

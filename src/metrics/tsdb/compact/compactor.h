@@ -38,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "base/clock.h"
 #include "base/ulid.h"
+#include "metrics/tsdb/block/bucket_index.h"
 #include "metrics/tsdb/block/meta.h"
 #include "metrics/tsdb/compact/merge.h"
 #include "metrics/tsdb/compact/planner.h"
@@ -60,6 +61,11 @@ struct CompactorOptions {
   // be empty). The metrics store waits there for the reads that may have listed the blocks
   // before the upload: they would find the sources gone and miss their samples.
   std::function<void()> before_deleting_sources;
+  // The tenant's bucket index (may be null): planning learns the blocks from it when readers may
+  // use it (else ListBlocks), and every change is reported to it — the new block after its
+  // upload and before before_deleting_sources, the sources and covered blocks after their
+  // deletion. Its failures never fail the run (the index reports them itself).
+  TenantBucketIndex* bucket_index = nullptr;
 };
 
 struct CompactionRunResult {
@@ -88,11 +94,13 @@ class Compactor {
   const CompactorOptions options_;
 };
 
-// The meta.json of every complete block under `prefix` (ListBlocks), sorted by ULID. A block
+// The meta.json of every complete block under `prefix` (ListBlocks, or the bucket index when
+// `bucket_index` is given and readers may use it: ListBlocksPreferIndex), sorted by ULID. A block
 // whose meta.json vanished since the listing is skipped; one that does not parse, or names
 // another ULID than its directory, is an error naming it.
 absl::StatusOr<std::vector<BlockMeta>> ReadBlockMetas(objstore::ObjectStore* store,
-                                                      std::string_view prefix);
+                                                      std::string_view prefix,
+                                                      TenantBucketIndex* bucket_index = nullptr);
 
 // Deletes one block so that it disappears as a unit for readers: meta.json first, then every
 // other object under `<prefix>/<ulid>/`. OK when it is already gone.

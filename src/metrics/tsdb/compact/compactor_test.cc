@@ -119,7 +119,8 @@ TEST(Compactor, DefaultRangesGoTwoHoursToTwelveToOneDay) {
   // Every sample once: the expected (de-duplicated) set, and the count = in - dups - conflicts.
   EXPECT_EQ(DiffSamples(data.expected, *ReadAllSamples(&store, "tenant")), "");
   uint64_t after = 0;
-  for (const BlockMeta& m : *ReadBlockMetas(&store, "tenant")) after += m.stats.num_samples;
+  const std::vector<BlockMeta> all_metas = *ReadBlockMetas(&store, "tenant");
+  for (const BlockMeta& m : all_metas) after += m.stats.num_samples;
   EXPECT_EQ(after, data.input_samples - data.duplicates - data.conflicts);
   EXPECT_EQ(StrayKeys(&store, "tenant"), "");
   run = compactor.Run();
@@ -251,6 +252,102 @@ TEST(Compactor, CorruptMetaIsAnErrorNotADroppedBlock) {
   ASSERT_FALSE(run.ok());
   EXPECT_THAT(run.status().message(), ::testing::HasSubstr(data.metas[0].ulid.ToString()));
   EXPECT_EQ(ListBlocks(&store, "t")->size(), 9u);
+}
+
+}  // namespace
+}  // namespace sprout::metrics::tsdb
+
+namespace sprout::metrics::tsdb {
+namespace {
+
+std::vector<Ulid> IndexBlocks(objstore::ObjectStore* store, const std::string& prefix) {
+  std::vector<Ulid> out;
+  absl::StatusOr<BucketIndex> idx = ReadBucketIndex(store, prefix);
+  if (!idx.ok()) return out;
+  for (const BucketIndexBlock& b : idx->blocks) out.push_back(b.ulid);
+  return out;
+}
+
+TEST(CompactorBucketIndex, PlansFromTheIndexAndReportsEveryChange) {
+  storage::FaultInjectionEnv env;
+  objstore::MemoryObjectStore memory(&env);
+  RandomDataSet data = MakeRandomDataSet(&env, &memory, "tenant", 7, TypicalRanges(), 10);
+  objstore::FaultInjectionObjectStore store(&memory);
+  TenantBucketIndex index(&store, "tenant");
+  ASSERT_TRUE(index.Resync().ok());
+  const int64_t lists = store.stats().lists;
+  CompactorOptions o = OptionsOn(&env);
+  o.bucket_index = &index;
+  Compactor compactor(&store, "tenant", o);
+  absl::StatusOr<CompactionRunResult> run = compactor.Run();
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->new_blocks.size(), 1u);
+  EXPECT_EQ(store.stats().lists, lists);  // planned from the index: no listing
+  EXPECT_TRUE(index.synced());
+  EXPECT_EQ(IndexBlocks(&memory, "tenant"), *ListBlocks(&memory, "tenant"));
+  EXPECT_EQ(DiffSamples(data.expected, *ReadAllSamples(&memory, "tenant")), "");
+  // The new block's entry: range, level, segments as uploaded.
+  absl::StatusOr<BucketIndex> read = ReadBucketIndex(&memory, "tenant");
+  ASSERT_TRUE(read.ok());
+  for (const BucketIndexBlock& b : read->blocks) {
+    if (b.ulid != run->new_blocks[0].ulid) continue;
+    EXPECT_EQ(b.min_time, run->new_blocks[0].min_time);
+    EXPECT_EQ(b.max_time, run->new_blocks[0].max_time);
+    EXPECT_EQ(b.compaction_level, 2);
+    EXPECT_EQ(b.segments_format, "1b6d");
+    EXPECT_EQ(static_cast<size_t>(b.segments_num),
+              memory.List(BlockPrefix("tenant", b.ulid) + "/chunks/")->keys.size());
+  }
+  // Retention takes blocks out of the index as it deletes them.
+  absl::StatusOr<RetentionResult> ret =
+      ApplyRetention(&store, "tenant", absl::Hours(1), absl::FromUnixMillis(kBase + 100 * H),
+                     absl::Hours(1), &index);
+  ASSERT_TRUE(ret.ok()) << ret.status();
+  EXPECT_EQ(ret->deleted_blocks.size(), 3u);
+  EXPECT_TRUE(ListBlocks(&memory, "tenant")->empty());
+  EXPECT_TRUE(IndexBlocks(&memory, "tenant").empty());
+  EXPECT_TRUE(index.synced());
+}
+
+TEST(CompactorBucketIndex, FailedCallAtEveryStepNeverHidesABlockFromTheIndex) {
+  // Whatever fails (a block's upload or delete, the index's own Get or Put), while the index is
+  // synced it lists every block the bucket shows (a reader trusting it misses nothing); blocks
+  // it still lists may be gone, which readers tolerate. Once resynced it is exactly the bucket.
+  int failures = 0;
+  for (int step = 0;; ++step) {
+    SCOPED_TRACE(step);
+    storage::FaultInjectionEnv env;
+    objstore::MemoryObjectStore memory(&env);
+    RandomDataSet data = MakeRandomDataSet(&env, &memory, "t", 5, TypicalRanges(), 8);
+    objstore::FaultInjectionObjectStore store(&memory);
+    TenantBucketIndex index(&store, "t");
+    ASSERT_TRUE(index.Resync().ok());
+    store.InjectFault({.skip = step});
+    CompactorOptions o = OptionsOn(&env);
+    o.bucket_index = &index;
+    Compactor compactor(&store, "t", o);
+    (void)compactor.Run();
+    const bool struck = store.stats().failed > 0;
+    if (index.synced()) {
+      std::vector<Ulid> in_index = IndexBlocks(&memory, "t");
+      // (Held in a variable: a range-for over *temporary StatusOr would dangle.)
+      const std::vector<Ulid> listed = *ListBlocks(&memory, "t");
+      for (const Ulid& u : listed) {
+        EXPECT_TRUE(std::find(in_index.begin(), in_index.end(), u) != in_index.end())
+            << u.ToString() << " is in the bucket but not in the synced index (" << in_index.size()
+            << " in the index, failed " << store.stats().failed << ")";
+      }
+    }
+    store.ClearFaults();
+    ASSERT_TRUE(compactor.Run().ok());
+    ASSERT_TRUE(index.Resync().ok());
+    EXPECT_EQ(IndexBlocks(&memory, "t"), *ListBlocks(&memory, "t"));
+    ASSERT_TRUE(DeletePartialBlocks(&memory, "t", absl::InfiniteFuture()).ok());
+    ASSERT_EQ(DiffSamples(data.expected, *ReadAllSamples(&memory, "t")), "");
+    if (!struck) break;
+    ++failures;
+  }
+  EXPECT_GT(failures, 40);
 }
 
 }  // namespace

@@ -47,16 +47,23 @@ absl::StatusOr<std::vector<std::string>> DeletePartialBlocks(objstore::ObjectSto
 
 absl::StatusOr<RetentionResult> ApplyRetention(objstore::ObjectStore* store,
                                                std::string_view prefix, absl::Duration retention,
-                                               absl::Time now, absl::Duration partial_block_delay) {
+                                               absl::Time now, absl::Duration partial_block_delay,
+                                               TenantBucketIndex* bucket_index) {
   RetentionResult result;
   if (retention > absl::ZeroDuration()) {
     const int64_t cut = absl::ToUnixMillis(now - retention);
-    ASSIGN_OR_RETURN(std::vector<BlockMeta> metas, ReadBlockMetas(store, prefix));
+    ASSIGN_OR_RETURN(std::vector<BlockMeta> metas, ReadBlockMetas(store, prefix, bucket_index));
+    absl::Status st;
     for (const BlockMeta& m : metas) {
       if (m.max_time > cut) continue;  // holds a sample at or after the cut
-      RETURN_IF_ERROR(DeleteBlock(store, prefix, m.ulid));
+      st = DeleteBlock(store, prefix, m.ulid);
+      if (!st.ok()) break;
       result.deleted_blocks.push_back(m.ulid);
     }
+    if (bucket_index != nullptr && !result.deleted_blocks.empty()) {
+      (void)bucket_index->Update({}, result.deleted_blocks);
+    }
+    RETURN_IF_ERROR(st);
   }
   ASSIGN_OR_RETURN(result.deleted_partial,
                    DeletePartialBlocks(store, prefix, now - partial_block_delay));

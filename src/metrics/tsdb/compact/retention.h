@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "base/ulid.h"
+#include "metrics/tsdb/block/bucket_index.h"
 #include "objstore/object_store.h"
 
 namespace sprout::metrics::tsdb {
@@ -38,10 +39,13 @@ struct RetentionResult {
   std::vector<std::string> deleted_partial;  // prefixes ("tenant/01J…/") of partial blocks
 };
 
+// With `bucket_index` (may be null) the blocks are learnt from it when readers may use it, and
+// the deleted ones are removed from it (its failures are its own to report, never this call's).
 absl::StatusOr<RetentionResult> ApplyRetention(objstore::ObjectStore* store,
                                                std::string_view prefix, absl::Duration retention,
                                                absl::Time now,
-                                               absl::Duration partial_block_delay = absl::Hours(1));
+                                               absl::Duration partial_block_delay = absl::Hours(1),
+                                               TenantBucketIndex* bucket_index = nullptr);
 
 // The prefixes removed (see the file comment).
 absl::StatusOr<std::vector<std::string>> DeletePartialBlocks(objstore::ObjectStore* store,

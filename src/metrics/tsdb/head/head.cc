@@ -5,6 +5,7 @@
 #include <cstring>
 #include <deque>
 #include <new>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -398,7 +399,8 @@ struct TenantHead::Staged {
     int64_t t;
     double v;                  // floats
     const HistogramSample* h;  // histograms
-    bool ooo = false;          // an out-of-order float: InsertOoo
+    bool start_zero = false;   // an injected start-timestamp zero (counted apart)
+    bool ooo = false;          // an out-of-order float: InsertOoo (never a start zero)
   };
   struct Ex {
     uint32_t id;
@@ -1061,6 +1063,23 @@ void TenantHead::NoteTimes(int64_t t) {
 // ---------------------------------------------------------------------------------------------
 // Append
 
+namespace {
+// The samples and histograms of `in` other than injected start zeros, and the first one's time.
+std::pair<uint32_t, int64_t> SentSamples(const AppendSeries& in) {
+  uint32_t count = 0;
+  int64_t first = 0;
+  for (const FloatSample& s : in.samples) {
+    if (s.start_zero) continue;
+    if (count++ == 0) first = s.t;
+  }
+  for (const HistogramSample& h : in.histograms) {
+    if (h.start_zero) continue;
+    if (count++ == 0) first = h.t;
+  }
+  return {count, first};
+}
+}  // namespace
+
 AppendResult TenantHead::Append(const AppendRequest& request) {
   AppendResult result;
   std::optional<storage::SegmentLog::AppendMark> mark;  // the records this request wrote
@@ -1147,6 +1166,19 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       return Verdict::kAccept;
     };
 
+    // An injected start-timestamp zero is stored only strictly after the series' last sample
+    // (out of order never, even inside an out-of-order window: Prometheus's AppendCTZeroSample)
+    // and where check() accepts it; otherwise it is dropped silently, never refused.
+    auto start_zero_fits = [&](const MemSeries& s, int64_t t, uint8_t kind, uint64_t value) {
+      RefusalKind ignored;
+      if ((s.last_kind != kNoSample && t <= s.last_t) ||
+          check(s, t, kind, value, &ignored) != Verdict::kAccept) {
+        ++result.start_zeros_dropped;
+        return false;
+      }
+      return true;
+    };
+
     // Stages an accepted sample after the request's earlier ones (see Staged::Item::round).
     auto stage = [&](MemSeries& s, Staged::Item item) {
       item.round = 0;
@@ -1162,10 +1194,9 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
     for (size_t i = 0; i < request.series.size(); ++i) {
       const AppendSeries& in = request.series[i];
       const uint32_t index = static_cast<uint32_t>(i);
-      const uint32_t total = static_cast<uint32_t>(in.samples.size() + in.histograms.size());
-      const int64_t first_t = !in.samples.empty()      ? in.samples[0].t
-                              : !in.histograms.empty() ? in.histograms[0].t
-                                                       : 0;
+      // What a series-level refusal stands for: the sender's samples (injected start zeros are
+      // never refused nor counted) and the first one's time.
+      const auto [total, first_t] = SentSamples(in);
       // 1. Find the series: the caller's hint, by the raw bytes, an alias, then the canonical
       // labels. A removed series (Truncate) is never resolved: its labels lead to a new one.
       std::optional<uint32_t> id;
@@ -1249,6 +1280,7 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
         const FloatSample& smp = in.samples[j];
         const uint64_t bits = Bits(smp.v);
         RefusalKind why;
+        if (smp.start_zero && !start_zero_fits(s, smp.t, kFloatKind, bits)) continue;
         const Verdict v = check(s, smp.t, kFloatKind, bits, &why);
         if (v == Verdict::kRefuse) {
           refuse(why, index, static_cast<uint32_t>(j), false, 1, smp.t, s.labels);
@@ -1256,11 +1288,11 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
         }
         if (v == Verdict::kOutOfOrder) {
           // Logged like any sample; stored by InsertOoo at the apply (the series' newest stays).
-          stage(s, Staged::Item{*id, kFloatKind, false, 0, smp.t, smp.v, nullptr, true});
+          stage(s, Staged::Item{*id, kFloatKind, false, 0, smp.t, smp.v, nullptr, false, true});
           continue;
         }
         stage(s, Staged::Item{*id, kFloatKind, v == Verdict::kDuplicateSame, 0, smp.t, smp.v,
-                              nullptr});
+                              nullptr, smp.start_zero});
         s.last_t = smp.t;
         s.last_kind = kFloatKind;
         s.last_value = bits;
@@ -1279,13 +1311,15 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
         const uint8_t kind = is_float ? kFloatHistKind : kHistogramKind;
         const uint64_t value = is_float ? HistogramHash(std::get<FloatHistogram>(hs.h))
                                         : HistogramHash(std::get<Histogram>(hs.h));
+        if (hs.start_zero && !start_zero_fits(s, hs.t, kind, value)) continue;
         RefusalKind why;
         const Verdict v = check(s, hs.t, kind, value, &why);
         if (v == Verdict::kRefuse) {
           refuse(why, index, static_cast<uint32_t>(j), true, 1, hs.t, s.labels);
           continue;
         }
-        stage(s, Staged::Item{*id, kind, v == Verdict::kDuplicateSame, 0, hs.t, 0, &hs});
+        stage(s, Staged::Item{*id, kind, v == Verdict::kDuplicateSame, 0, hs.t, 0, &hs,
+                              hs.start_zero});
         s.last_t = hs.t;
         s.last_kind = kind;
         s.last_value = value;
@@ -1418,13 +1452,13 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
         }
         if (it.kind == kFloatKind) {
           AppendFloat(s, it.t, it.v);
-          ++result.samples_appended;
+          ++(it.start_zero ? result.start_zeros_appended : result.samples_appended);
         } else if (it.kind == kFloatHistKind) {
           AppendFloatHistogram(s, it.t, std::get<FloatHistogram>(it.h->h));
-          ++result.histograms_appended;
+          ++(it.start_zero ? result.start_zeros_appended : result.histograms_appended);
         } else {
           AppendHistogram(s, it.t, std::get<Histogram>(it.h->h));
-          ++result.histograms_appended;
+          ++(it.start_zero ? result.start_zeros_appended : result.histograms_appended);
         }
         NoteTimes(it.t);
       }
@@ -1440,7 +1474,8 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       absl::MutexLock lock(&metadata_mu_);
       for (const MetricMetadata& m : request.metadata) metadata_[m.metric_family] = m;
     }
-    samples_appended_.fetch_add(result.samples_appended + result.histograms_appended);
+    samples_appended_.fetch_add(result.samples_appended + result.histograms_appended +
+                                result.start_zeros_appended);
     ooo_samples_appended_.fetch_add(result.ooo_samples_appended);
     samples_refused_.fetch_add(result.samples_refused);
   }

@@ -93,14 +93,20 @@ struct HeadOptions {
   std::function<void(const storage::LogDamage&)> on_wal_damage;
 };
 
+// `start_zero`: a zero the ingest path injected at a sample's start (created) timestamp (remote
+// write 2.0). The head stores it only in order after the series' last sample and inside the
+// accepted time range; otherwise it is dropped silently — never a Refusal — and counted in
+// AppendResult::start_zeros_dropped (Prometheus's ErrOutOfOrderCT, which callers ignore).
 struct FloatSample {
   int64_t t = 0;
   double v = 0;
+  bool start_zero = false;
 };
 
 struct HistogramSample {
   int64_t t = 0;
   std::variant<chunkenc::Histogram, chunkenc::FloatHistogram> h;
+  bool start_zero = false;  // as FloatSample::start_zero
 };
 
 struct MetricMetadata {
@@ -160,8 +166,8 @@ enum class RefusalKind : uint8_t {
 struct Refusal {
   RefusalKind kind = RefusalKind::kOutOfOrder;
   uint32_t series_index = 0;  // in AppendRequest::series
-  // The sample's index in its series' samples (is_histogram false) or histograms; for the
-  // series-level kinds the first sample's.
+  // The sample's index in its series' samples (is_histogram false) or histograms, injected
+  // start zeros included; for the series-level kinds the first sample's.
   uint32_t sample_index = 0;
   bool is_histogram = false;
   uint32_t count = 1;  // samples this refusal stands for (series-level kinds: all of them)
@@ -187,6 +193,10 @@ struct AppendResult {
   uint64_t ooo_samples_appended = 0;
   uint64_t exemplars_dropped = 0;  // duplicate or out-of-order exemplars, or disabled
   uint64_t series_created = 0;
+  // Injected start-timestamp zeros (FloatSample::start_zero): stored, and dropped silently. Not
+  // in samples_appended / histograms_appended (those count what the sender sent).
+  uint64_t start_zeros_appended = 0;
+  uint64_t start_zeros_dropped = 0;
   uint64_t samples_refused = 0;   // sum of refusals' counts
   std::vector<Refusal> refusals;  // in request order
 };

@@ -217,6 +217,62 @@ TEST_F(HeadOooTest, NativeHistogramsStayInOrderOnly) {
   EXPECT_EQ(r.refusals[0].kind, RefusalKind::kOutOfOrder);
 }
 
+// A start-timestamp zero (remote write 2.0) never goes into out-of-order storage, even inside
+// the window: Prometheus's AppendCTZeroSample answers ErrOutOfOrderCT for it and Mimir's
+// ingester drops it silently. The late sample carrying it is stored out of order; a zero in
+// order is stored as without a window. Nothing is refused, and replay rebuilds the same.
+TEST_F(HeadOooTest, StartZerosNeverGoOutOfOrder) {
+  std::unique_ptr<TenantHead> head = Open();
+  // Newest 10:55: the too-old bound is 9:55 (2 h blocks), the window reaches back to 8:55.
+  ASSERT_NO_FATAL_FAILURE(InOrder(*head, 1, 10 * kHour, 11 * kHour));
+  auto send = [&](int i, std::vector<FloatSample> samples) {
+    RequestBuilder req;
+    req.Add(Series(i)).samples = samples;
+    AppendResult r = head->Append(req.Build());
+    EXPECT_TRUE(r.status.ok()) << r.status;
+    EXPECT_TRUE(r.refusals.empty());
+    EXPECT_EQ(r.samples_refused, 0u);
+    for (const FloatSample& smp : samples) {
+      if (!smp.start_zero) expected_[Series(i).ToString()].emplace(smp.t, smp.v);
+    }
+    return r;
+  };
+  // Older than series 0's newest, inside the window: the zero goes, its sample is stored late.
+  AppendResult r = send(0, {{10 * kHour + 2 * kMinute, 0, true}, {10 * kHour + 3 * kMinute, 42}});
+  EXPECT_EQ(r.start_zeros_dropped, 1u);
+  EXPECT_EQ(r.start_zeros_appended, 0u);
+  EXPECT_EQ(r.ooo_samples_appended, 1u);
+  EXPECT_EQ(r.samples_appended, 1u);
+  // A new series below the too-old bound (its samples can only go out of order): the same.
+  r = send(1, {{9 * kHour, 0, true}, {9 * kHour + kMinute, 7}});
+  EXPECT_EQ(r.start_zeros_dropped, 1u);
+  EXPECT_EQ(r.ooo_samples_appended, 1u);
+  // A late zero alone (its sample's time already stored in order): dropped, nothing else.
+  r = send(0, {{10 * kHour + 7 * kMinute, 0, true}});
+  EXPECT_EQ(r.start_zeros_dropped, 1u);
+  EXPECT_EQ(r.ooo_samples_appended, 0u);
+  EXPECT_EQ(r.duplicates_ignored, 0u);
+  // In order, the window changes nothing: the zero is stored before its sample.
+  r = send(2, {{11 * kHour, 0, true}, {11 * kHour + kMinute, 3}});
+  EXPECT_EQ(r.start_zeros_appended, 1u);
+  EXPECT_EQ(r.start_zeros_dropped, 0u);
+  EXPECT_EQ(r.ooo_samples_appended, 0u);
+  expected_[Series(2).ToString()].emplace(11 * kHour, 0);
+
+  EXPECT_EQ(head->Stats().ooo_samples_appended, 2u);
+  EXPECT_EQ(head->Stats().samples_refused, 0u);
+  ASSERT_TRUE(head->SyncWal().ok());
+  const Dump before = DumpHead(*head);
+  EXPECT_EQ(before, ToDump(expected_));
+  head.reset();
+  head = Open();
+  EXPECT_EQ(DumpHead(*head), before);
+  // Replay stores out of order only what is older than its series' newest (it has no too-old
+  // bound): series 0's late sample; series 1's only sample reads back the same from in order.
+  EXPECT_EQ(head->replay_stats().ooo_samples, 1u);
+  EXPECT_EQ(head->replay_stats().refused_samples, 0u);
+}
+
 TEST_F(HeadOooTest, TheWindowFollowsSetLimitsAndStoredSamplesStayReadable) {
   window_ = 0;
   std::unique_ptr<TenantHead> head = Open();

@@ -903,5 +903,120 @@ TEST_F(HeadTest, CardinalityCountsFromTheIndexAndChunksOverTheSeries) {
   EXPECT_EQ(head->CountSeries(up, INT64_MIN), 2u);
   EXPECT_EQ(head->CountSeries({}, 2000), 1u);
 }
+
+// Start-timestamp zeros (FloatSample::start_zero, remote write 2.0's start timestamps): stored
+// strictly in order after the series' last sample; dropped silently — no refusal, nothing in
+// samples_refused — when out of order, at the last sample's time, too old, or inside an
+// out-of-order window; not counted as the sender's samples; and replayed from the WAL.
+TEST_F(HeadTest, StartZerosAreStoredInOrderAndDroppedSilentlyOtherwise) {
+  HeadOptions o = Options();
+  testing::Dump before;
+  {
+    auto head = Open(o);
+    const Labels a = Series("requests_total", "a");
+    RequestBuilder first;
+    first.Add(a).samples = {{1000, 0, /*start_zero=*/true}, {2000, 5}};
+    AppendResult r = head->Append(first.Build());
+    EXPECT_EQ(r.start_zeros_appended, 1u);
+    EXPECT_EQ(r.start_zeros_dropped, 0u);
+    EXPECT_EQ(r.samples_appended, 1u);
+    EXPECT_TRUE(r.refusals.empty());
+
+    RequestBuilder second;
+    second.Add(a).samples = {{1500, 0, true},  // before the last sample (2000): dropped
+                             {2000, 0, true},  // at it (another value there): dropped
+                             {3000, 7}};
+    r = head->Append(second.Build());
+    EXPECT_EQ(r.start_zeros_appended, 0u);
+    EXPECT_EQ(r.start_zeros_dropped, 2u);
+    EXPECT_EQ(r.samples_appended, 1u);
+    EXPECT_EQ(r.duplicates_ignored, 0u);
+    EXPECT_EQ(r.samples_refused, 0u);
+    EXPECT_TRUE(r.refusals.empty());
+
+    // Too old for the head (max 10h, chunk range 2h: nothing before 9h): the zero goes, its
+    // sample stays.
+    RequestBuilder ahead;
+    ahead.Add(Series("up", "x")).samples = {{10 * kHour, 1}};
+    ASSERT_EQ(head->Append(ahead.Build()).samples_appended, 1u);
+    RequestBuilder late;
+    late.Add(Series("requests_total", "b")).samples = {{9 * kHour - 1, 0, true},
+                                                       {9 * kHour + 5, 3}};
+    r = head->Append(late.Build());
+    EXPECT_EQ(r.start_zeros_dropped, 1u);
+    EXPECT_EQ(r.samples_appended, 1u);
+    EXPECT_TRUE(r.refusals.empty());
+
+    // A zero histogram of the same schema before the first histogram.
+    const Labels h = Series("latency", "a");
+    chunkenc::Histogram zero;
+    zero.reset_hint = chunkenc::CounterResetHint::kCounterReset;
+    zero.schema = 1;
+    zero.zero_threshold = 0.001;
+    RequestBuilder hist;
+    auto& e = hist.Add(h);
+    e.histograms.push_back({10 * kHour, zero, true});
+    e.histograms.push_back({10 * kHour + 1000, testing::MakeHistogram(1)});
+    r = head->Append(hist.Build());
+    EXPECT_EQ(r.start_zeros_appended, 1u);
+    EXPECT_EQ(r.histograms_appended, 1u);
+
+    before = DumpHead(*head);
+    std::vector<testing::ReadSample> got = before[a.ToString()];
+    ASSERT_EQ(got.size(), 3u);
+    EXPECT_EQ(got[0].t, 1000);
+    EXPECT_EQ(got[0].bits, BitsOf(0.0));
+    EXPECT_EQ(got[1].t, 2000);
+    EXPECT_EQ(got[2].t, 3000);
+    got = before[Series("requests_total", "b").ToString()];
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].t, 9 * kHour + 5);
+    got = before[h.ToString()];
+    ASSERT_EQ(got.size(), 2u);
+    zero.reset_hint = chunkenc::CounterResetHint::kUnknown;  // DumpHead drops the hint
+    EXPECT_EQ(got[0].h, zero);
+    EXPECT_EQ(got[1].h, testing::MakeHistogram(1));
+    EXPECT_EQ(head->Stats().samples_refused, 0u);
+  }
+  auto reopened = Open(o);
+  EXPECT_EQ(DumpHead(*reopened), before);
+}
+
+// A series refused whole (series limit) stands for the sender's samples only: the injected
+// zero is neither counted nor named.
+TEST_F(HeadTest, ASeriesRefusedWholeCountsNoStartZero) {
+  HeadOptions o = Options();
+  o.max_series = 1;
+  auto head = Open(o);
+  RequestBuilder req;
+  req.Add(Series("up", "a")).samples = {{1000, 1}};
+  req.Add(Series("requests_total", "b")).samples = {{500, 0, true}, {1000, 4}, {2000, 5}};
+  AppendResult r = head->Append(req.Build());
+  EXPECT_EQ(r.samples_refused, 2u);
+  ASSERT_EQ(r.refusals.size(), 1u);
+  EXPECT_EQ(r.refusals[0].kind, RefusalKind::kSeriesLimit);
+  EXPECT_EQ(r.refusals[0].count, 2u);
+  EXPECT_EQ(r.refusals[0].timestamp, 1000);
+  EXPECT_EQ(r.start_zeros_appended, 0u);
+}
+
+// Inside an out-of-order window a zero before the last sample is still dropped (never stored
+// out of order, as Prometheus's AppendCTZeroSample), not refused.
+TEST_F(HeadTest, StartZeroInsideTheOutOfOrderWindowIsDroppedNotRefused) {
+  HeadOptions o = Options();
+  o.out_of_order_time_window_ms = 2 * kHour;
+  auto head = Open(o);
+  const Labels a = Series("requests_total", "a");
+  RequestBuilder first;
+  first.Add(a).samples = {{10 * kHour, 4}};
+  ASSERT_EQ(head->Append(first.Build()).samples_appended, 1u);
+  RequestBuilder req;
+  req.Add(a).samples = {{9 * kHour, 0, true}, {11 * kHour, 6}};
+  AppendResult r = head->Append(req.Build());
+  EXPECT_EQ(r.start_zeros_dropped, 1u);
+  EXPECT_EQ(r.samples_appended, 1u);
+  EXPECT_TRUE(r.refusals.empty());
+}
+
 }  // namespace
 }  // namespace sprout::metrics::tsdb

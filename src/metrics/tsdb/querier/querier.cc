@@ -631,10 +631,41 @@ std::string TrimSlash(std::string prefix) {
 }
 }  // namespace
 
-BlockSet::BlockSet(objstore::ObjectStore* store, std::string prefix)
-    : store_(store), prefix_(TrimSlash(std::move(prefix))) {}
+BlockSet::BlockSet(objstore::ObjectStore* store, std::string prefix,
+                   TenantBucketIndex* bucket_index)
+    : store_(store), prefix_(TrimSlash(std::move(prefix))), bucket_index_(bucket_index) {}
+
+bool BlockSet::last_refresh_from_index() const {
+  absl::MutexLock lock(&mu_);
+  return from_index_;
+}
+
+absl::Status BlockSet::RefreshFromIndex(const BucketIndex& index) {
+  absl::MutexLock lock(&mu_);
+  std::map<Ulid, Entry> next;
+  for (const BucketIndexBlock& b : index.blocks) {
+    if (auto it = blocks_.find(b.ulid); it != blocks_.end()) {
+      Entry e = std::move(it->second);
+      e.from_index = true;
+      next.emplace(b.ulid, std::move(e));
+    } else {
+      next.emplace(b.ulid, Entry{MetaFromIndexBlock(b), nullptr, true});
+    }
+  }
+  blocks_ = std::move(next);
+  refreshed_ = true;
+  from_index_ = true;
+  last_refresh_ = absl::Now();
+  refresh_warnings_.clear();
+  return absl::OkStatus();
+}
 
 absl::Status BlockSet::Refresh() {
+  if (bucket_index_ != nullptr) {
+    // The failure or fallback is counted and logged by the index's owner.
+    absl::StatusOr<BucketIndex> index = bucket_index_->ReadForListing();
+    if (index.ok()) return RefreshFromIndex(*index);
+  }
   absl::StatusOr<std::vector<Ulid>> listed = ListBlocks(store_, prefix_);
   if (!listed.ok()) return listed.status();
   std::map<Ulid, BlockMeta> fresh;
@@ -668,11 +699,12 @@ absl::Status BlockSet::Refresh() {
     if (auto it = blocks_.find(u); it != blocks_.end()) {
       next.emplace(u, std::move(it->second));
     } else if (auto f = fresh.find(u); f != fresh.end()) {
-      next.emplace(u, Entry{std::move(f->second), nullptr});
+      next.emplace(u, Entry{std::move(f->second), nullptr, false});
     }
   }
   blocks_ = std::move(next);
   refreshed_ = true;
+  from_index_ = false;
   last_refresh_ = absl::Now();
   refresh_warnings_ = std::move(warnings);
   return absl::OkStatus();
@@ -689,7 +721,7 @@ absl::Status BlockSet::RefreshIfOlder(absl::Duration max_age) {
 std::vector<std::shared_ptr<const BlockReader>> BlockSet::Readers(
     int64_t mint, int64_t maxt, std::vector<std::string>* warnings) {
   std::vector<std::shared_ptr<const BlockReader>> out;
-  std::vector<Ulid> to_open;
+  std::vector<std::pair<Ulid, bool>> to_open;  // with from_index
   {
     absl::MutexLock lock(&mu_);
     if (warnings != nullptr) {
@@ -700,15 +732,18 @@ std::vector<std::shared_ptr<const BlockReader>> BlockSet::Readers(
       if (e.reader != nullptr) {
         out.push_back(e.reader);
       } else {
-        to_open.push_back(ulid);
+        to_open.emplace_back(ulid, e.from_index);
       }
     }
   }
-  for (const Ulid& u : to_open) {
+  for (const auto& [u, from_index] : to_open) {
     // Opened outside the lock: it reads the whole index.
     absl::StatusOr<std::unique_ptr<BlockReader>> r =
         BlockReader::Open(store_, BlockPrefix(prefix_, u));
     if (!r.ok()) {
+      // The bucket index is a hint: a block it lists may be gone (deleted after the index was
+      // read, or before the deletion reached the index). Whatever replaced it is listed too.
+      if (from_index && absl::IsNotFound(r.status())) continue;
       if (warnings != nullptr) {
         warnings->push_back(
             absl::StrCat("skipped block ", BlockPrefix(prefix_, u), ": ", r.status().ToString()));

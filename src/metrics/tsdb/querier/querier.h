@@ -45,6 +45,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/ulid.h"
+#include "metrics/tsdb/block/bucket_index.h"
 #include "metrics/tsdb/block/meta.h"
 #include "metrics/tsdb/block/reader.h"
 #include "metrics/tsdb/chunkenc/chunk.h"
@@ -263,13 +264,21 @@ class TenantQuerier {
 // The blocks under one prefix of an ObjectStore ("tenant"; a trailing '/' is ignored).
 class BlockSet {
  public:
-  // `store` must outlive the set.
-  BlockSet(objstore::ObjectStore* store, std::string prefix);
+  // `store` must outlive the set; so must `bucket_index` (may be null: always list).
+  BlockSet(objstore::ObjectStore* store, std::string prefix,
+           TenantBucketIndex* bucket_index = nullptr);
 
-  // Lists the blocks (ListBlocks) and reads the meta.json of new ones; forgets blocks that are
-  // gone (readers handed out stay valid). Blocks whose meta.json vanished or does not parse are
-  // left out (the latter with a warning). Error: the listing failed (the set is unchanged).
+  // Learns the blocks from the tenant's bucket index when `bucket_index` lets readers use it
+  // (TenantBucketIndex::ReadForListing: synced in this process, present, undamaged, not stale),
+  // taking new blocks' ranges from it (no meta.json read); otherwise lists the blocks
+  // (ListBlocks) and reads the meta.json of new ones. Forgets blocks that are gone (readers
+  // handed out stay valid). Blocks whose meta.json vanished or does not parse are left out (the
+  // latter with a warning). A block the index lists that is gone by the time a query opens it
+  // (deleted after the index was read, or before its removal reached the index) is skipped
+  // without a warning. Error: the listing failed (the set is unchanged).
   absl::Status Refresh();
+  // Whether the last successful Refresh used the bucket index.
+  bool last_refresh_from_index() const;
   // Refresh when the last successful one is older than `max_age` (or there was none).
   absl::Status RefreshIfOlder(absl::Duration max_age);
 
@@ -283,16 +292,21 @@ class BlockSet {
 
  private:
   struct Entry {
-    BlockMeta meta;
+    BlockMeta meta;  // from meta.json, or what the bucket index knows (range, level)
     std::shared_ptr<const BlockReader> reader;
+    bool from_index = false;
   };
+  absl::Status RefreshFromIndex(const BucketIndex& index);
+
   objstore::ObjectStore* const store_;
   const std::string prefix_;
+  TenantBucketIndex* const bucket_index_;
   mutable absl::Mutex mu_;
   std::map<Ulid, Entry> blocks_ ABSL_GUARDED_BY(mu_);
   bool refreshed_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_refresh_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> refresh_warnings_ ABSL_GUARDED_BY(mu_);
+  bool from_index_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace sprout::metrics::tsdb

@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "metrics/tsdb/compact/testing.h"
 #include "metrics/tsdb/head/head_test_util.h"
+#include "objstore/fault_injection.h"
 #include "objstore/memory.h"
 #include "storage/testing.h"
 
@@ -255,6 +256,59 @@ TEST_F(QuerierTest, SameTimestampKeepsHeadThenNewestBlock) {
   auto got = Drain(*set);
   std::vector<std::pair<int64_t, double>> want = {{0, 1.0}, {1, 1.0}, {2, 3.0}, {3, 2.0}, {4, 3.0}};
   EXPECT_EQ(got[l], want);
+}
+
+TEST_F(QuerierTest, BlockSetReadsTheBucketIndexAndFallsBackToListing) {
+  std::mt19937 rng(5);
+  objstore::FaultInjectionObjectStore counted(&store_);
+  BlockMeta a = AddBlock(0, 2 * kHour, rng, 4);
+  TenantBucketIndex index(&counted, "tenant");
+  BlockSet blocks(&counted, "tenant", &index);
+
+  // Not synced in this process yet: the set lists the bucket.
+  ASSERT_TRUE(blocks.Refresh().ok());
+  EXPECT_FALSE(blocks.last_refresh_from_index());
+  EXPECT_EQ(blocks.Metas().size(), 1u);
+
+  ASSERT_TRUE(index.Resync().ok());
+  BlockMeta b = AddBlock(2 * kHour, 4 * kHour, rng, 4);
+  std::vector<BucketIndexBlock> added = {IndexBlockFromMeta(b, 1, absl::Now())};
+  ASSERT_TRUE(index.Update(added, {}).ok());
+  const auto before = counted.stats();
+  ASSERT_TRUE(blocks.Refresh().ok());
+  EXPECT_TRUE(blocks.last_refresh_from_index());
+  // One Get of the index: no listing, no meta.json read for the new block.
+  EXPECT_EQ(counted.stats().lists, before.lists);
+  EXPECT_EQ(counted.stats().gets, before.gets + 1);
+  EXPECT_EQ(counted.stats().attributes, before.attributes);
+  std::vector<BlockMeta> metas = blocks.Metas();
+  ASSERT_EQ(metas.size(), 2u);
+  EXPECT_EQ(metas[1].ulid, b.ulid);
+  EXPECT_EQ(metas[1].min_time, b.min_time);
+  EXPECT_EQ(metas[1].max_time, b.max_time);
+  std::vector<std::string> warnings;
+  EXPECT_EQ(blocks.Readers(0, 4 * kHour, &warnings).size(), 2u);
+  EXPECT_TRUE(warnings.empty());
+
+  // A block the index still lists but that is gone: skipped, no warning (the index is a hint).
+  BlockMeta c = AddBlock(4 * kHour, 6 * kHour, rng, 4);
+  added = {IndexBlockFromMeta(c, 1, absl::Now())};
+  ASSERT_TRUE(index.Update(added, {}).ok());
+  ASSERT_TRUE(store_.DeletePrefix(BlockPrefix("tenant", c.ulid) + "/").ok());
+  ASSERT_TRUE(blocks.Refresh().ok());
+  EXPECT_EQ(blocks.Metas().size(), 3u);
+  warnings.clear();
+  EXPECT_EQ(blocks.Readers(0, 6 * kHour, &warnings).size(), 2u);
+  EXPECT_TRUE(warnings.empty());
+
+  // A damaged index: the set lists again and sees exactly the blocks on disk.
+  ASSERT_TRUE(store_.Put(BucketIndexKey("tenant"), "garbage").ok());
+  ASSERT_TRUE(blocks.Refresh().ok());
+  EXPECT_FALSE(blocks.last_refresh_from_index());
+  metas = blocks.Metas();
+  ASSERT_EQ(metas.size(), 2u);
+  EXPECT_EQ(metas[0].ulid, a.ulid);
+  EXPECT_EQ(metas[1].ulid, b.ulid);
 }
 
 TEST_F(QuerierTest, BlockSetFollowsStoreAndToleratesVanishedBlocks) {

@@ -19,7 +19,13 @@
 // compactor's local directory (`compactor/anonymous/<ULID>/`: merge and upload; after it, the
 // deletion of the sources). A third loop (issue 15) uploads, before each round, an overlapping
 // copy of an old block (injectOverlap) and kills soon after, so kills land in vertical
-// compactions too. Then, after every restart:
+// compactions too. A fourth loop (issue 15, out-of-order ingestion) runs with
+// limits.out_of_order_time_window=6h and makes the last writer a late one: each of its requests
+// carries a timestamp 1–5 h behind the shared clock (drawn at random, never one it used
+// before), so its samples are stored out of order — below the head's one-hour in-order bound,
+// many in ranges already cut into blocks — and cut into extra blocks that overlap the
+// first ones until the compactor's vertical compaction merges them; the kills land in the
+// head's cuts. Then, after every restart:
 //  - it is ready within 30 s with no error in its log (what settling an interrupted cut did is
 //    logged as a warning and counted);
 //  - remote read over the whole run holds every sample of every request ever answered 2xx with
@@ -27,7 +33,8 @@
 //  - the blocks bucket holds no complete block (meta.json present) without its index and
 //    chunks, and no two complete blocks overlap in time, leaving out a compaction's sources still
 //    listed beside the block that covers them (deleted by the next run): remote read
-//    de-duplicates, so a range cut twice would only show here.
+//    de-duplicates, so a range cut twice would only show here (the out-of-order loop's extra
+//    blocks overlap by design: there only the final check below counts).
 // At the end: a flush (wait=true) and quiet compactions; then the blocks do not overlap, each
 // complete day (24 h: compactor.block_ranges' default) is one block, and the samples the metas count add up exactly to the
 // distinct samples read back — nothing held twice.
@@ -124,13 +131,14 @@ function covered(blocks) {
 
 // Problems of the bucket: a complete block missing its index or chunks, or two blocks that are
 // not a compaction's leftovers overlapping in time.
-function bucketProblems({ blocks }, injected = new Set()) {
+function bucketProblems({ blocks }, injected = new Set(), overlapsAllowed = false) {
   const problems = [];
   for (const b of blocks) {
     if (b.ulid !== b.dir) problems.push(`block ${b.dir}: meta.json names ${b.ulid}`);
     if (!b.files.includes('index')) problems.push(`block ${b.dir}: complete (meta.json) but no index`);
     if (b.numSamples > 0 && b.chunks.length === 0) problems.push(`block ${b.dir}: complete but no chunk segment`);
   }
+  if (overlapsAllowed) return problems;
   const skip = covered(blocks);
   const live = blocks.filter((b) => !skip.has(b.ulid));
   for (let i = 0; i < live.length; i++) {
@@ -146,6 +154,20 @@ function bucketProblems({ blocks }, injected = new Set()) {
     }
   }
   return problems;
+}
+
+// Pairs of complete blocks that overlap in time, leaving out covered ones (the out-of-order
+// loop's extra blocks before their vertical compaction).
+function overlapCount({ blocks }) {
+  const skip = covered(blocks);
+  const live = blocks.filter((b) => !skip.has(b.ulid));
+  let n = 0;
+  for (let i = 0; i < live.length; i++) {
+    for (let j = i + 1; j < live.length; j++) {
+      if (live[i].minTime < live[j].maxTime && live[j].minTime < live[i].maxTime) n++;
+    }
+  }
+  return n;
 }
 
 // A new ULID (Crockford base32: 48-bit milliseconds, 80 random bits).
@@ -189,18 +211,30 @@ function injectOverlap(dir) {
   }
 }
 
-function killLoop(variant, { watch, sets, inject = false }) {
+function killLoop(variant, { watch, sets, inject = false, late = false }) {
   describe(`sprout metrics: kill -9 during ${variant}, ${ITERATIONS} times`, () => {
     let peer;
     // One clock for every writer: timestamps of concurrent requests stay within a few steps of
     // each other (well inside the head's one-hour too-old bound).
     const clock = { t: Math.floor((Date.now() - 400 * 24 * HOUR) / STEP_MS) * STEP_MS };
     const nextT = () => (clock.t += STEP_MS);
-    const writers = Array.from({ length: WRITERS }, (_, w) => new Writer(w, { metric: `sprout_e2e_kill_${variant.replace(/\W/g, '_')}`, series: SERIES, nextT }));
+    // The late writer (out-of-order loop): 1–5 h behind the clock, a timestamp never used before.
+    const used = new Set();
+    const lateT = () => {
+      for (;;) {
+        const t = clock.t - HOUR - Math.floor(Math.random() * 4 * HOUR);
+        if (!used.has(t)) {
+          used.add(t);
+          return t;
+        }
+      }
+    };
+    const writers = Array.from({ length: WRITERS }, (_, w) => new Writer(w, { metric: `sprout_e2e_kill_${variant.replace(/\W/g, '_')}`, series: SERIES, nextT: late && w === WRITERS - 1 ? lateT : nextT }));
     const metric = writers[0].metric;
-    const start = clock.t;
+    // Late samples reach back 5 h before the first request: the reads start there.
+    const start = clock.t - (late ? 6 * HOUR : 0);
     const rounds = [];
-    const summary = { phaseHit: 0, during: 0, after: 0, settled: 0, settledNotes: [], partialSeen: 0, maxBlocks: 0, maxLevel: 0, dayBlocksSeen: 0, dayInputsAtKill: 0, injected: 0, injectedAtKill: 0 };
+    const summary = { phaseHit: 0, during: 0, after: 0, settled: 0, settledNotes: [], partialSeen: 0, maxBlocks: 0, maxLevel: 0, dayBlocksSeen: 0, dayInputsAtKill: 0, injected: 0, injectedAtKill: 0, overlapsSeen: 0 };
     const injected = new Set();
 
     before(async () => {
@@ -277,6 +311,8 @@ function killLoop(variant, { watch, sets, inject = false }) {
         if (info.dayInputsAtKill) summary.dayInputsAtKill++;
         // An injected overlapping copy still waiting for (or inside) its vertical compaction.
         info.injectedAtKill = atKill.blocks.some((b) => injected.has(b.ulid));
+        info.overlapsAtKill = overlapCount(atKill);
+        if (info.overlapsAtKill > 0) summary.overlapsSeen++;
         if (info.injectedAtKill) summary.injectedAtKill++;
         if (atKill.partial.length > 0) summary.partialSeen++;
 
@@ -315,7 +351,7 @@ function killLoop(variant, { watch, sets, inject = false }) {
         info.maxLevel = Math.max(0, ...bucket.blocks.map((b) => b.level));
         summary.maxLevel = Math.max(summary.maxLevel, info.maxLevel);
         summary.dayBlocksSeen = Math.max(summary.dayBlocksSeen, bucket.blocks.filter((b) => b.maxTime - b.minTime > 12 * HOUR).length);
-        assert.deepEqual(bucketProblems(bucket, injected), [], `round ${round}: the bucket after the restart: ${JSON.stringify(info)}`);
+        assert.deepEqual(bucketProblems(bucket, injected, late), [], `round ${round}: the bucket after the restart: ${JSON.stringify(info)}`);
         console.log(`${variant} ${JSON.stringify(info)}`);
       });
     }
@@ -366,6 +402,8 @@ function killLoop(variant, { watch, sets, inject = false }) {
       // The kills landed while days were being compacted: 24 h blocks formed during the loop.
       if (variant === 'block compaction') assert.ok(summary.dayBlocksSeen > 0, 'no 24 h block formed during the kill loop');
       if (inject) assert.ok(summary.injected > 0, 'no overlapping block was injected');
+      // Late samples of ranges already cut made extra, overlapping blocks during the loop.
+      if (late) assert.ok(summary.overlapsSeen > 0, 'no overlapping block from late samples at any kill');
       // Most kills must land in the phase (else the loop tests nothing new).
       assert.ok(summary.phaseHit >= Math.ceil(rounds.length / 2), `only ${summary.phaseHit} of ${rounds.length} kills inside the phase`);
     });
@@ -380,3 +418,10 @@ killLoop('block compaction', { watch: `data/metrics/compactor/${TENANT}`, sets: 
 // at the bucket index's next rewrite from a listing (compactor.cleanup_interval, here 1 s) or
 // at the restart after the kill.
 killLoop('vertical compaction', { watch: `data/metrics/compactor/${TENANT}`, sets: ['compactor.compaction_interval=200ms', 'compactor.cleanup_interval=1s'], inject: true });
+// Late samples inside the tenant's out-of-order window: extra blocks of ranges already cut, and
+// their vertical compactions; the kills land in the head's cuts.
+killLoop('out-of-order ingestion', {
+  watch: `data/metrics/tsdb/${TENANT}/cut-tmp`,
+  sets: ['compactor.compaction_interval=200ms', 'limits.out_of_order_time_window=6h'],
+  late: true,
+});

@@ -183,6 +183,7 @@ struct MetricsStore::TenantCounters {
   Counter* received_exemplars = nullptr;
   Counter* received_metadata = nullptr;
   Counter* series_created = nullptr;
+  Counter* ooo_appended = nullptr;
 };
 
 namespace {
@@ -398,6 +399,9 @@ absl::StatusOr<std::unique_ptr<MetricsStore::Tenant>> MetricsStore::OpenTenant(
     t->counters.series_created =
         r->GetCounter("cortex_ingester_memory_series_created_total",
                       "The total number of series that were created per user.", user);
+    t->counters.ooo_appended =
+        r->GetCounter("cortex_ingester_tsdb_out_of_order_samples_appended_total",
+                      "Total number of out-of-order samples appended.", user);
   }
   return t;
 }
@@ -806,6 +810,9 @@ PushResult MetricsStore::Ingest(std::string_view tenant, const ingest::IngestRes
   }
   if (t.counters.series_created != nullptr) {
     t.counters.series_created->Add(static_cast<double>(appended.series_created));
+  }
+  if (t.counters.ooo_appended != nullptr && appended.ooo_samples_appended > 0) {
+    t.counters.ooo_appended->Add(static_cast<double>(appended.ooo_samples_appended));
   }
   for (const tsdb::Refusal& r : appended.refusals) {
     CountDiscarded(t, "samples", RefusalReason(r.kind), r.count);

@@ -289,6 +289,58 @@ TEST_F(StoreLimitsTest, RuntimeOverridesApplyPerTenantAndOnReload) {
   EXPECT_EQ(store_->LimitsFor("small").max_label_names_per_series, 3);
 }
 
+// out_of_order_time_window per tenant from the runtime config: late samples inside the window
+// are stored (read back merged, counted in Mimir's OOO counter), older ones get Mimir's
+// window text; a tenant without the override keeps refusing them as out of order; after a
+// reload to 0, late samples are refused again and the stored ones stay readable.
+TEST_F(StoreLimitsTest, OutOfOrderWindowPerTenantFromTheRuntimeConfig) {
+  MetricsConfig c;
+  Open(c,
+       "overrides:\n"
+       "  late:\n"
+       "    out_of_order_time_window: 1h\n");
+  constexpr int64_t kMin = 60 * 1000;
+  for (const char* tenant : {"late", "strict"}) {
+    WriteBuilder w;
+    w.Series({"__name__", "m"}).Sample(kNow, 1);
+    ASSERT_EQ(store_->Push(tenant, w.Body()).http_status, 200);
+  }
+  WriteBuilder late;
+  late.Series({"__name__", "m"}).Sample(kNow - 30 * kMin, 2).Sample(kNow - 61 * kMin, 3);
+  PushResult r = store_->Push("late", late.Body());
+  EXPECT_EQ(r.http_status, 400);  // the second sample
+  EXPECT_THAT(r.message, HasSubstr("beyond the out-of-order time window of 1h "
+                                   "(err-mimir-sample-timestamp-too-old)"));
+  r = store_->Push("strict", late.Body());
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_THAT(r.message, HasSubstr("err-mimir-sample-out-of-order"));
+  auto read = [&](const char* tenant) {
+    std::vector<int64_t> ts;
+    const tsdb::Matcher m = tsdb::Matcher::MustCreate(tsdb::Matcher::Type::kEqual, "__name__", "m");
+    std::unique_ptr<tsdb::HeadSeriesSet> set =
+        store_->FindHead(tenant)->SelectSamples({&m, 1}, INT64_MIN, INT64_MAX);
+    while (set->Next()) {
+      chunkenc::Iterator& it = set->samples();
+      while (it.Next() != chunkenc::ValueType::kNone) ts.push_back(it.AtT());
+    }
+    return ts;
+  };
+  EXPECT_THAT(read("late"), ::testing::ElementsAre(kNow - 30 * kMin, kNow));
+  EXPECT_THAT(read("strict"), ::testing::ElementsAre(kNow));
+  EXPECT_THAT(
+      registry_.RenderText(),
+      HasSubstr("cortex_ingester_tsdb_out_of_order_samples_appended_total{user=\"late\"} 1"));
+
+  WriteRuntime("overrides: {}\n");
+  ASSERT_TRUE(runtime_->Reload().ok());
+  WriteBuilder again;
+  again.Series({"__name__", "m"}).Sample(kNow - 20 * kMin, 4);
+  r = store_->Push("late", again.Body());
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_THAT(r.message, HasSubstr("err-mimir-sample-out-of-order"));
+  EXPECT_THAT(read("late"), ::testing::ElementsAre(kNow - 30 * kMin, kNow));
+}
+
 TEST_F(StoreLimitsTest, ExemplarLimitTakesTheTenantsOverrideAndItsChanges) {
   MetricsConfig c;  // max_global_exemplars_per_user 0: exemplars off by default
   Open(c, "overrides:\n  ex:\n    max_global_exemplars_per_user: 10\n");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <deque>
 #include <new>
 #include <utility>
 
@@ -11,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "metrics/tsdb/chunkenc/float_chunk.h"
 #include "metrics/tsdb/chunkenc/histogram_chunk.h"
+#include "metrics/tsdb/compact/merge.h"
 #include "metrics/tsdb/head/raw_labels.h"
 
 namespace sprout::metrics::tsdb {
@@ -255,6 +257,45 @@ class TenantHead::SealedList {
   Rep* rep_ = nullptr;
 };
 
+// One sealed out-of-order chunk: XOR-encoded floats of one chunk range, time order.
+struct TenantHead::OooChunk {
+  int64_t min_t = 0;
+  int64_t max_t = 0;
+  uint64_t seq = 0;  // sealing order over the head (next_ooo_seq_)
+  std::string bytes;
+};
+
+// A series' out-of-order data: sealed chunks in sealing order (they may overlap one another and
+// the in-order chunks), then the sorted buffer of at most out_of_order_cap_max samples.
+struct TenantHead::OooData {
+  std::vector<OooChunk> chunks;
+  std::vector<FloatSample> buffer;
+
+  bool empty() const { return chunks.empty() && buffer.empty(); }
+  // The times held; false when none.
+  bool Range(int64_t* mint, int64_t* maxt) const {
+    if (empty()) return false;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (const OooChunk& c : chunks) {
+      lo = std::min(lo, c.min_t);
+      hi = std::max(hi, c.max_t);
+    }
+    if (!buffer.empty()) {
+      lo = std::min(lo, buffer.front().t);
+      hi = std::max(hi, buffer.back().t);
+    }
+    *mint = lo;
+    *maxt = hi;
+    return true;
+  }
+  size_t allocated() const {
+    size_t n = sizeof(OooData) + chunks.capacity() * sizeof(OooChunk) +
+               buffer.capacity() * sizeof(FloatSample);
+    for (const OooChunk& c : chunks) n += c.bytes.capacity();
+    return n;
+  }
+};
+
 struct TenantHead::MemSeries {
   Labels labels;
   // Appender state (append_mu_ or replay): what the next sample is checked against.
@@ -267,6 +308,8 @@ struct TenantHead::MemSeries {
   uint8_t last_kind = kNoSample;
   // Set (append section) when Truncate removed the series; its slot and labels stay.
   bool deleted = false;
+  // The series has an OooData in ooo_ (stripe lock, set by the appender or replay).
+  bool has_ooo = false;
   // Chunks (stripe lock; the appender reads them without it).
   Encoding open_encoding = Encoding::kNone;
   void* open = nullptr;
@@ -357,6 +400,7 @@ struct TenantHead::Staged {
     double v;                  // floats
     const HistogramSample* h;  // histograms
     bool start_zero = false;   // an injected start-timestamp zero (counted apart)
+    bool ooo = false;          // an out-of-order float: InsertOoo (never a start zero)
   };
   struct Ex {
     uint32_t id;
@@ -509,6 +553,10 @@ absl::StatusOr<std::unique_ptr<TenantHead>> TenantHead::Open(HeadOptions options
         absl::StrCat("metrics head: samples_per_chunk ", options.samples_per_chunk,
                      " exceeds a chunk's capacity of ", FloatChunk::kMaxSamples, " samples"));
   }
+  if (options.out_of_order_cap_max < 1 || options.out_of_order_cap_max > 255) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "metrics head: out_of_order_cap_max ", options.out_of_order_cap_max, " is outside 1..255"));
+  }
   std::unique_ptr<TenantHead> head(new TenantHead(std::move(options)));
   const HeadOptions& o = head->options_;
   if (absl::Status s = o.env->CreateDirs(o.dir); !s.ok()) return s;
@@ -641,6 +689,19 @@ void TenantHead::ReplayRecord(const storage::LogRecord& record) ABSL_NO_THREAD_S
         MemSeries* s = known(e.id);
         if (s == nullptr) {
           ++replay_stats_.unknown_series_samples;
+          continue;
+        }
+        if (s->last_kind != kNoSample && e.t <= s->last_t &&
+            !(e.t == s->last_t && s->last_kind == kFloatKind && s->last_value == e.value_bits)) {
+          // Older than the series' newest: the WAL holds only accepted samples, so this one was
+          // stored out of order (or is the second copy of a group written twice, which the
+          // check for a sample at its timestamp drops).
+          absl::MutexLock lock(&Stripe(e.id));
+          if (InsertOoo(e.id, *s, e.t, FromBits(e.value_bits))) {
+            NoteTimes(e.t);
+            ++replay_stats_.samples;
+            ++replay_stats_.ooo_samples;
+          }
           continue;
         }
         if (!admit(*s, e.t, kFloatKind, e.value_bits)) continue;
@@ -912,9 +973,87 @@ void TenantHead::AppendFloatHistogram(MemSeries& s, int64_t t, const FloatHistog
   (void)fresh;
 }
 
+TenantHead::OooData* TenantHead::Ooo(uint32_t id) const {
+  absl::ReaderMutexLock lock(&ooo_mu_);
+  auto it = ooo_.find(id);
+  return it == ooo_.end() ? nullptr : it->second.get();
+}
+
+namespace {
+// True when the chunk holds a sample at exactly `t`.
+bool ChunkHasSampleAt(Encoding encoding, std::string_view bytes, int64_t t) {
+  std::unique_ptr<chunkenc::Iterator> it = chunkenc::NewIterator(encoding, bytes);
+  return it->Seek(t) != ValueType::kNone && it->AtT() == t;
+}
+}  // namespace
+
+bool TenantHead::HasSampleAt(const MemSeries& s, const OooData* d, int64_t t) const {
+  // In-order chunks are in time order and do not overlap: the one that may hold t.
+  const SealedChunk* after =
+      std::upper_bound(s.sealed.begin(), s.sealed.end(), t,
+                       [](int64_t v, const SealedChunk& c) { return v < c.min_t; });
+  if (after != s.sealed.begin()) {
+    const SealedChunk& c = *(after - 1);
+    if (t <= c.max_t && ChunkHasSampleAt(c.encoding, c.bytes(), t)) return true;
+  }
+  if (s.open != nullptr && s.open_samples() > 0 && s.open_min() <= t && t <= s.open_max() &&
+      ChunkHasSampleAt(s.open_encoding, s.open_bytes(), t)) {
+    return true;
+  }
+  if (d == nullptr) return false;
+  auto b = std::lower_bound(d->buffer.begin(), d->buffer.end(), t,
+                            [](const FloatSample& x, int64_t v) { return x.t < v; });
+  // Sealed out-of-order chunks are not searched (they may overlap one another: the cost would
+  // grow with the late samples held); as in Prometheus, a duplicate of a sample in one of them
+  // is stored, and every read and cut keeps the first (MergeHeadCopies' ranks).
+  return b != d->buffer.end() && b->t == t;
+}
+
+void TenantHead::SealOoo(OooData& d) {
+  // One chunk per chunk range (as in-order chunks: each belongs to one future block).
+  const int64_t range = options_.chunk_range_ms;
+  for (size_t i = 0; i < d.buffer.size();) {
+    const int64_t block = FloorDiv(d.buffer[i].t, range);
+    FloatChunk chunk;
+    OooChunk c;
+    c.min_t = d.buffer[i].t;
+    for (; i < d.buffer.size() && FloorDiv(d.buffer[i].t, range) == block; ++i) {
+      const bool appended = chunk.Append(d.buffer[i].t, d.buffer[i].v);
+      assert(appended);  // at most 255 samples
+      (void)appended;
+      c.max_t = d.buffer[i].t;
+    }
+    c.seq = next_ooo_seq_++;
+    c.bytes = std::string(chunk.bytes());
+    d.chunks.push_back(std::move(c));
+  }
+  d.buffer.clear();
+}
+
+bool TenantHead::InsertOoo(uint32_t id, MemSeries& s, int64_t t,
+                           double v) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  OooData* d = s.has_ooo ? Ooo(id) : nullptr;
+  if (HasSampleAt(s, d, t)) return false;
+  if (d == nullptr) {
+    absl::MutexLock lock(&ooo_mu_);
+    std::unique_ptr<OooData>& slot = ooo_[id];
+    if (slot == nullptr) slot = std::make_unique<OooData>();
+    d = slot.get();
+    s.has_ooo = true;
+  }
+  auto pos = std::upper_bound(d->buffer.begin(), d->buffer.end(), t,
+                              [](int64_t v, const FloatSample& x) { return v < x.t; });
+  d->buffer.insert(pos, FloatSample{t, v});
+  if (d->buffer.size() >= static_cast<size_t>(options_.out_of_order_cap_max)) SealOoo(*d);
+  return true;
+}
+
 void TenantHead::NoteTimes(int64_t t) {
   int64_t cur = max_time_.load(std::memory_order_relaxed);
   while (t > cur && !max_time_.compare_exchange_weak(cur, t)) {
+  }
+  cur = newest_ever_.load(std::memory_order_relaxed);
+  while (t > cur && !newest_ever_.compare_exchange_weak(cur, t)) {
   }
   cur = min_time_.load(std::memory_order_relaxed);
   while (t < cur && !min_time_.compare_exchange_weak(cur, t)) {
@@ -968,10 +1107,13 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
     const int64_t window = ooo_window_ms_.load(std::memory_order_relaxed);
     const uint64_t max_series = max_series_.load(std::memory_order_relaxed);
     const uint64_t max_per_metric = max_series_per_metric_.load(std::memory_order_relaxed);
-    // Older than this is beyond the out-of-order window (saturated near INT64_MIN).
-    const int64_t window_min = head_max == INT64_MIN || window <= 0 ? INT64_MIN
-                               : head_max < INT64_MIN + window      ? INT64_MIN
-                                                                    : head_max - window;
+    // Older than this is beyond the out-of-order window (saturated near INT64_MIN), measured
+    // from the newest sample this head took, even if a truncation emptied it since (a flushed
+    // head must not take a late sample of any age).
+    const int64_t newest = std::max(head_max, newest_ever_.load());
+    const int64_t window_min = newest == INT64_MIN || window <= 0 ? INT64_MIN
+                               : newest < INT64_MIN + window      ? INT64_MIN
+                                                                  : newest - window;
 
     auto refuse = [&](RefusalKind kind, uint32_t index, uint32_t sample, bool hist, uint32_t count,
                       int64_t t, const Labels& labels) {
@@ -988,15 +1130,23 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
       result.refusals.push_back(std::move(r));
     };
     // The verdict for one sample against the series' last one; kNoSample: accept.
-    enum class Verdict { kAccept, kDuplicateSame, kRefuse };
+    enum class Verdict { kAccept, kDuplicateSame, kRefuse, kOutOfOrder };
     auto check = [&](const MemSeries& s, int64_t t, uint8_t kind, uint64_t value,
                      RefusalKind* why) {
       const bool older = s.last_kind != kNoSample && t < s.last_t;
       if (window > 0) {
         if (older || t < min_valid) {
-          // Out-of-order storage is not built: an in-window sample is refused as out of order.
-          *why = t < window_min ? RefusalKind::kTooOldOooWindow : RefusalKind::kOutOfOrder;
-          return Verdict::kRefuse;
+          // Prometheus's appendable(): what cannot go in order goes out of order when inside
+          // the window (floats only: out-of-order native histograms are refused).
+          if (t < window_min) {
+            *why = RefusalKind::kTooOldOooWindow;
+            return Verdict::kRefuse;
+          }
+          if (kind != kFloatKind) {
+            *why = RefusalKind::kOutOfOrder;
+            return Verdict::kRefuse;
+          }
+          return Verdict::kOutOfOrder;
         }
       } else {
         if (t < min_valid) {
@@ -1134,6 +1284,11 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
         const Verdict v = check(s, smp.t, kFloatKind, bits, &why);
         if (v == Verdict::kRefuse) {
           refuse(why, index, static_cast<uint32_t>(j), false, 1, smp.t, s.labels);
+          continue;
+        }
+        if (v == Verdict::kOutOfOrder) {
+          // Logged like any sample; stored by InsertOoo at the apply (the series' newest stays).
+          stage(s, Staged::Item{*id, kFloatKind, false, 0, smp.t, smp.v, nullptr, false, true});
           continue;
         }
         stage(s, Staged::Item{*id, kFloatKind, v == Verdict::kDuplicateSame, 0, smp.t, smp.v,
@@ -1285,6 +1440,16 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
           ++result.duplicates_ignored;
           continue;
         }
+        if (it.ooo) {
+          if (InsertOoo(id, s, it.t, it.v)) {
+            ++result.samples_appended;
+            ++result.ooo_samples_appended;
+            NoteTimes(it.t);
+          } else {
+            ++result.duplicates_ignored;  // a sample at this timestamp is stored: it stays
+          }
+          continue;
+        }
         if (it.kind == kFloatKind) {
           AppendFloat(s, it.t, it.v);
           ++(it.start_zero ? result.start_zeros_appended : result.samples_appended);
@@ -1311,6 +1476,7 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
     }
     samples_appended_.fetch_add(result.samples_appended + result.histograms_appended +
                                 result.start_zeros_appended);
+    ooo_samples_appended_.fetch_add(result.ooo_samples_appended);
     samples_refused_.fetch_add(result.samples_refused);
   }
   if (result.status.ok() && options_.wal_sync == storage::SyncPolicy::kEveryAppend) {
@@ -1414,8 +1580,63 @@ bool TenantHead::Overlaps(uint32_t id, int64_t mint, int64_t maxt) const {
   const MemSeries* s = SeriesForRead(id);
   absl::MutexLock lock(&Stripe(id));
   int64_t lo, hi;
-  if (!s->Range(&lo, &hi)) return false;
-  return lo <= maxt && hi >= mint;
+  if (s->Range(&lo, &hi) && lo <= maxt && hi >= mint) return true;
+  const OooData* d = s->has_ooo ? Ooo(id) : nullptr;
+  return d != nullptr && d->Range(&lo, &hi) && lo <= maxt && hi >= mint;
+}
+
+namespace {
+// Merges a series' in-order chunk copies with its out-of-order ones (oldest sealed first, the
+// buffer last) into chunks in time order that do not overlap, one sample per timestamp: the
+// first stored wins (in-order, then out-of-order chunks in sealing order), as the head kept
+// only the first when both arrived here.
+absl::Status MergeHeadCopies(std::vector<HeadChunkCopy>* in_order,
+                             const std::vector<HeadChunkCopy>& ooo) {
+  constexpr int kTop = 1 << 30;
+  std::vector<SourceChunk> sources;
+  sources.reserve(in_order->size() + ooo.size());
+  for (const HeadChunkCopy& c : *in_order) {
+    sources.push_back({ChunkMeta{c.min_time, c.max_time, c.encoding, c.bytes, 0}, kTop});
+  }
+  for (size_t i = 0; i < ooo.size(); ++i) {
+    const HeadChunkCopy& c = ooo[i];
+    sources.push_back({ChunkMeta{c.min_time, c.max_time, c.encoding, c.bytes, 0},
+                       kTop - 1 - static_cast<int>(i)});
+  }
+  std::vector<ChunkMeta> merged;
+  std::deque<std::string> storage;
+  MergeStats stats;
+  if (absl::Status st = MergeSeriesChunks(std::move(sources), &merged, &storage, &stats);
+      !st.ok()) {
+    return st;
+  }
+  std::vector<HeadChunkCopy> out;
+  out.reserve(merged.size());
+  for (const ChunkMeta& m : merged) {
+    out.push_back({m.min_time, m.max_time, m.encoding, std::string(m.bytes)});
+  }
+  *in_order = std::move(out);
+  return absl::OkStatus();
+}
+}  // namespace
+
+void TenantHead::CopyOoo(uint32_t id, int64_t mint, int64_t maxt,
+                         std::vector<HeadChunkCopy>* out) const {
+  const OooData* d = Ooo(id);
+  if (d == nullptr) return;
+  for (const OooChunk& c : d->chunks) {
+    if (c.max_t < mint || c.min_t > maxt) continue;
+    out->push_back({c.min_t, c.max_t, Encoding::kXor, c.bytes});
+  }
+  FloatChunk chunk;
+  for (const FloatSample& x : d->buffer) {
+    if (x.t < mint || x.t > maxt) continue;
+    if (!chunk.Append(x.t, x.v)) break;  // at most 255
+  }
+  if (chunk.num_samples() > 0) {
+    out->push_back(
+        {chunk.min_time(), chunk.max_time(), Encoding::kXor, std::string(chunk.bytes())});
+  }
 }
 
 std::vector<uint32_t> TenantHead::Select(std::span<const Matcher> matchers, int64_t mint,
@@ -1575,15 +1796,27 @@ std::unique_ptr<HeadSeriesSet> TenantHead::SelectSamples(std::span<const Matcher
             [](const auto& a, const auto& b) { return a.first < b.first; });
   impl.copy = [this, mint, maxt](uint32_t id, std::vector<HeadChunkCopy>* chunks) {
     const MemSeries* s = SeriesForRead(id);
-    absl::MutexLock lock(&Stripe(id));
-    for (const SealedChunk& c : s->sealed) {
-      if (c.max_t < mint || c.min_t > maxt) continue;
-      chunks->push_back({c.min_t, c.max_t, c.encoding, std::string(c.bytes())});
+    std::vector<HeadChunkCopy> ooo;
+    {
+      absl::MutexLock lock(&Stripe(id));
+      for (const SealedChunk& c : s->sealed) {
+        if (c.max_t < mint || c.min_t > maxt) continue;
+        chunks->push_back({c.min_t, c.max_t, c.encoding, std::string(c.bytes())});
+      }
+      if (s->open != nullptr && s->open_samples() > 0 && s->open_max() >= mint &&
+          s->open_min() <= maxt) {
+        chunks->push_back(
+            {s->open_min(), s->open_max(), s->open_encoding, std::string(s->open_bytes())});
+      }
+      if (s->has_ooo) CopyOoo(id, mint, maxt, &ooo);
     }
-    if (s->open != nullptr && s->open_samples() > 0 && s->open_max() >= mint &&
-        s->open_min() <= maxt) {
-      chunks->push_back(
-          {s->open_min(), s->open_max(), s->open_encoding, std::string(s->open_bytes())});
+    // Head chunks are the head's own encodings: a merge failure would be a bug; the copies
+    // are then served unmerged (the querier's merge still orders them).
+    if (!ooo.empty()) {
+      std::vector<HeadChunkCopy> all = *chunks;
+      if (MergeHeadCopies(chunks, ooo).ok()) return;
+      *chunks = std::move(all);
+      for (HeadChunkCopy& c : ooo) chunks->push_back(std::move(c));
     }
   };
   return set;
@@ -1637,6 +1870,15 @@ std::vector<HeadChunkMeta> TenantHead::Chunks(const Labels& labels) const {
     out.push_back(HeadChunkMeta{s->open_min(), s->open_max(), s->open_encoding,
                                 s->open_bytes().size(), true});
   }
+  if (const OooData* d = s->has_ooo ? Ooo(*id) : nullptr; d != nullptr) {
+    for (const OooChunk& c : d->chunks) {
+      out.push_back(HeadChunkMeta{c.min_t, c.max_t, Encoding::kXor, c.bytes.size(), false, true});
+    }
+    if (!d->buffer.empty()) {
+      out.push_back(HeadChunkMeta{d->buffer.front().t, d->buffer.back().t, Encoding::kXor,
+                                  d->buffer.size() * sizeof(FloatSample), true, true});
+    }
+  }
   return out;
 }
 
@@ -1647,6 +1889,7 @@ HeadStats TenantHead::Stats() const {
   s.max_time = max_time_.load();
   s.samples_appended = samples_appended_.load();
   s.samples_refused = samples_refused_.load();
+  s.ooo_samples_appended = ooo_samples_appended_.load();
   s.exemplars = exemplars_.size();
   s.wal_bytes = wal_->size_bytes();
   {
@@ -1701,6 +1944,9 @@ uint64_t TenantHead::ChunkCount() const {
       // Unused slots and removed series (DeleteSeries clears them) hold no chunk.
       absl::MutexLock lock(&Stripe(static_cast<uint32_t>(id)));
       chunks += s->sealed.size() + (s->open != nullptr ? 1 : 0);
+      if (const OooData* d = s->has_ooo ? Ooo(static_cast<uint32_t>(id)) : nullptr) {
+        chunks += d->chunks.size() + (d->buffer.empty() ? 0 : 1);
+      }
     }
   }
   return chunks;
@@ -1726,6 +1972,9 @@ size_t TenantHead::MemoryBytes() const {
       bytes += s->open_allocated();
       bytes += s->sealed.allocated_bytes();
       for (const SealedChunk& c : s->sealed) bytes += c.size;
+      if (const OooData* d = s->has_ooo ? Ooo(static_cast<uint32_t>(id)) : nullptr) {
+        bytes += d->allocated();
+      }
     }
   }
   bytes += postings_.MemoryBytes() + symbols_.MemoryBytes();
@@ -1766,18 +2015,30 @@ absl::StatusOr<uint64_t> TenantHead::CutBlock(int64_t mint, int64_t maxt, BlockW
           }
           Seal(*s);
         }
+        // Out-of-order samples of every range are read from sealed chunks: what the cut
+        // writes is then exactly the chunks sealed before last_cut_.seq.
+        if (s->has_ooo) {
+          if (OooData* d = Ooo(id); d != nullptr) SealOoo(*d);
+        }
       }
       list.emplace_back(s->labels, id);
       return true;
     });
     if (!straddles.ok()) return straddles;
+    last_cut_ = CutRecord{mint, maxt, next_ooo_seq_};
   }
+  const uint64_t cut_seq = last_cut_->seq;
   std::sort(list.begin(), list.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   uint64_t written = 0;
   std::vector<ChunkMeta> chunks;
+  std::vector<HeadChunkCopy> ooo;  // copies: out-of-order chunks move as more are sealed
+  std::vector<SourceChunk> sources;
+  std::vector<ChunkMeta> merged;
+  std::deque<std::string> storage;
   for (const auto& [labels, id] : list) {
     chunks.clear();
+    ooo.clear();
     {
       // Sealed chunk buffers never move and only Truncate frees them (cut_mu_ is held), so
       // the views stay valid after the stripe is released.
@@ -1788,6 +2049,32 @@ absl::StatusOr<uint64_t> TenantHead::CutBlock(int64_t mint, int64_t maxt, BlockW
           chunks.push_back(ChunkMeta{c.min_t, c.max_t, c.encoding, c.bytes(), 0});
         }
       }
+      if (const OooData* d = s->has_ooo ? Ooo(id) : nullptr; d != nullptr) {
+        for (const OooChunk& c : d->chunks) {
+          if (c.seq < cut_seq && c.min_t >= mint && c.max_t < maxt) {
+            ooo.push_back({c.min_t, c.max_t, Encoding::kXor, c.bytes});
+          }
+        }
+      }
+    }
+    if (!ooo.empty()) {
+      // In-order and out-of-order samples of the range, merged (first stored wins).
+      constexpr int kTop = 1 << 30;
+      sources.clear();
+      for (const ChunkMeta& c : chunks) sources.push_back({c, kTop});
+      for (size_t i = 0; i < ooo.size(); ++i) {
+        const HeadChunkCopy& c = ooo[i];
+        sources.push_back({ChunkMeta{c.min_time, c.max_time, c.encoding, c.bytes, 0},
+                           kTop - 1 - static_cast<int>(i)});
+      }
+      storage.clear();
+      MergeStats stats;
+      if (absl::Status st = MergeSeriesChunks(sources, &merged, &storage, &stats); !st.ok()) {
+        return absl::DataLossError(
+            absl::StrCat("metrics head: merging the out-of-order samples of ", labels.ToString(),
+                         ": ", st.message()));
+      }
+      chunks.swap(merged);
     }
     if (chunks.empty()) continue;
     if (absl::Status st = writer->AddSeries(labels, chunks); !st.ok()) return st;
@@ -1810,6 +2097,11 @@ void TenantHead::DeleteSeries(uint32_t id) {
     absl::MutexLock stripe(&Stripe(id));
     s->DeleteOpen();
     s->sealed.Clear();
+    if (s->has_ooo) {
+      absl::MutexLock ooo_lock(&ooo_mu_);
+      ooo_.erase(id);
+      s->has_ooo = false;
+    }
   }
   s->deleted = true;
   series_count_.fetch_sub(1);
@@ -1834,10 +2126,14 @@ void TenantHead::SetLimits(uint64_t max_series, uint64_t max_series_per_metric,
 }
 
 absl::Status TenantHead::Truncate(int64_t maxt) {
-  absl::MutexLock cut(&cut_mu_);
+  absl::MutexLock cut_lock(&cut_mu_);
   std::vector<std::pair<uint32_t, int64_t>> live;  // id, newest sample at the checkpoint
   uint64_t segment = 0;
+  uint64_t ooo_seq = 0;
   absl::Status start_status;
+  std::optional<CutRecord> cut;
+  if (last_cut_.has_value() && last_cut_->maxt == maxt) cut = last_cut_;
+  last_cut_.reset();
   {
     absl::MutexLock lock(&append_mu_);
     int64_t cur = min_valid_time_.load();
@@ -1858,6 +2154,25 @@ absl::Status TenantHead::Truncate(int64_t maxt) {
         int64_t lo, hi;
         has = s->Range(&lo, &hi);
         if (has) new_min = std::min(new_min, lo);
+        if (OooData* d = s->has_ooo ? Ooo(id) : nullptr; d != nullptr) {
+          // Only what the cut of this range wrote goes; out-of-order samples that arrived
+          // since (or a range cut before a restart) stay, to be cut again.
+          if (cut.has_value()) {
+            std::erase_if(d->chunks, [&](const OooChunk& c) {
+              return c.seq < cut->seq && c.min_t >= cut->mint && c.max_t < cut->maxt;
+            });
+          }
+          // The checkpoint takes the chunks sealed before segment N began (ooo_seq).
+          SealOoo(*d);
+          if (d->Range(&lo, &hi)) {
+            has = true;
+            new_min = std::min(new_min, lo);
+          } else {
+            absl::MutexLock ooo_lock(&ooo_mu_);
+            ooo_.erase(id);
+            s->has_ooo = false;
+          }
+        }
       }
       if (has) {
         live.emplace_back(id, s->last_t);
@@ -1883,15 +2198,16 @@ absl::Status TenantHead::Truncate(int64_t maxt) {
     const std::vector<uint64_t> segs = wal_->segments();
     start_status = wal_->StartSegment(segs.empty() ? 1 : segs.back() + 1);
     if (start_status.ok()) segment = wal_->segments().back();
+    ooo_seq = next_ooo_seq_;
   }
   if (!start_status.ok()) return start_status;
-  if (absl::Status s = WriteCheckpoint(segment, maxt, live); !s.ok()) return s;
+  if (absl::Status s = WriteCheckpoint(segment, maxt, ooo_seq, live); !s.ok()) return s;
   if (absl::Status s = wal_->RemoveSegmentsBefore(segment); !s.ok()) return s;
   RemoveCheckpointsBefore(options_.env, storage::JoinPath(options_.dir, "wal"), segment);
   return absl::OkStatus();
 }
 
-absl::Status TenantHead::WriteCheckpoint(uint64_t segment, int64_t maxt,
+absl::Status TenantHead::WriteCheckpoint(uint64_t segment, int64_t maxt, uint64_t ooo_seq,
                                          const std::vector<std::pair<uint32_t, int64_t>>& live) {
   storage::Env* env = options_.env;
   const std::string wal_dir = storage::JoinPath(options_.dir, "wal");
@@ -1929,12 +2245,18 @@ absl::Status TenantHead::WriteCheckpoint(uint64_t segment, int64_t maxt,
   }
   for (const auto& [id, last_t] : live) {
     std::vector<std::pair<Encoding, std::string>> copies;
+    std::vector<std::string> ooo_copies;
     {
       const MemSeries* s = SeriesForRead(id);
       absl::MutexLock stripe(&Stripe(id));
       for (const SealedChunk& c : s->sealed) copies.emplace_back(c.encoding, c.bytes());
       if (s->open != nullptr && s->open_samples() > 0) {
         copies.emplace_back(s->open_encoding, s->open_bytes());
+      }
+      if (const OooData* d = s->has_ooo ? Ooo(id) : nullptr; d != nullptr) {
+        for (const OooChunk& c : d->chunks) {
+          if (c.seq < ooo_seq) ooo_copies.push_back(c.bytes);
+        }
       }
     }
     Histogram h;
@@ -1963,6 +2285,16 @@ absl::Status TenantHead::WriteCheckpoint(uint64_t segment, int64_t maxt,
           default:
             break;
         }
+      }
+      if (!it->Err().ok() && status.ok()) status = it->Err();
+    }
+    // Its out-of-order samples (any time: not cut yet), after the in-order ones so that replay
+    // finds them older than the series' newest; those sealed after segment N began are in it.
+    for (const std::string& bytes : ooo_copies) {
+      std::unique_ptr<chunkenc::Iterator> it = chunkenc::NewIterator(Encoding::kXor, bytes);
+      for (ValueType vt = it->Next(); vt == ValueType::kFloat; vt = it->Next()) {
+        use(wal::kSamples);
+        rec.AddSample(id, it->AtT(), Bits(it->At().second));
       }
       if (!it->Err().ok() && status.ok()) status = it->Err();
     }

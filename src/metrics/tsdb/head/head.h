@@ -74,9 +74,15 @@ struct HeadOptions {
   storage::SyncPolicy wal_sync = storage::SyncPolicy::kInterval;
   absl::Duration wal_sync_interval = absl::Seconds(1);
   uint64_t wal_segment_size = 64 << 20;
-  // 0: in-order only. Above 0, a sample older than its series' newest but inside the window is
-  // still refused (out-of-order storage is not built yet); older than the window: too old.
+  // 0: in-order only (Mimir's default). Above 0, a float sample older than its series' newest,
+  // or below the in-order too-old bound, is stored as out of order when it is not older than
+  // (head max time − window); older than that: too old, with the window's text (README
+  // "Out-of-order samples").
   int64_t out_of_order_time_window_ms = 0;
+  // Out-of-order samples a series buffers (sorted) before they are sealed into out-of-order
+  // chunks: Prometheus's out_of_order_cap_max / Mimir's
+  // -blocks-storage.tsdb.out-of-order-capacity-max, default 32, 1..255.
+  int out_of_order_cap_max = 32;
   uint64_t max_series = 0;  // 0: no limit
   // Series per metric name (__name__), Mimir's max_global_series_per_metric; 0: no limit.
   uint64_t max_series_per_metric = 0;
@@ -183,7 +189,9 @@ struct AppendResult {
   uint64_t histograms_appended = 0;
   uint64_t exemplars_appended = 0;
   uint64_t duplicates_ignored = 0;  // same timestamp and value: accepted, not stored twice
-  uint64_t exemplars_dropped = 0;   // duplicate or out-of-order exemplars, or disabled
+  // Of samples_appended, those stored as out-of-order samples.
+  uint64_t ooo_samples_appended = 0;
+  uint64_t exemplars_dropped = 0;  // duplicate or out-of-order exemplars, or disabled
   uint64_t series_created = 0;
   // Injected start-timestamp zeros (FloatSample::start_zero): stored, and dropped silently. Not
   // in samples_appended / histograms_appended (those count what the sender sent).
@@ -240,6 +248,7 @@ struct ReplayStats {
   uint64_t metadata = 0;
   uint64_t unknown_series_samples = 0;  // samples/histograms/exemplars of undefined series ids
   uint64_t refused_samples = 0;         // out of order / duplicate on replay (never expected)
+  uint64_t ooo_samples = 0;             // of `samples`, stored as out-of-order samples
   uint64_t corrupt_records = 0;         // records that failed to decode (skipped)
   // Series entries whose id is beyond what a valid log can hold (skipped; their samples then
   // count as unknown_series_samples).
@@ -255,6 +264,9 @@ struct HeadChunkMeta {
   chunkenc::Encoding encoding = chunkenc::Encoding::kNone;
   size_t bytes = 0;
   bool open = false;  // still being appended to
+  // An out-of-order chunk (sealed, or the series' out-of-order buffer when `open`); these
+  // follow the in-order chunks and may overlap them.
+  bool out_of_order = false;
 };
 
 struct HeadStats {
@@ -263,6 +275,7 @@ struct HeadStats {
   int64_t max_time = 0;
   uint64_t samples_appended = 0;
   uint64_t samples_refused = 0;
+  uint64_t ooo_samples_appended = 0;  // of samples_appended
   uint64_t exemplars = 0;
   uint64_t wal_bytes = 0;
   uint64_t alias_entries = 0;
@@ -338,7 +351,9 @@ class TenantHead {
   // or above the head's max time (chunks are cut at those boundaries); an open chunk that
   // straddles `maxt` is InvalidArgument before anything is written. Returns the series written
   // (0: none; the caller should then not Finish, the writer refuses an empty block without
-  // range).
+  // range). Out-of-order samples: every series' buffer is sealed first, and the out-of-order
+  // chunks inside [mint, maxt) are merged with the in-order ones (README "Out-of-order
+  // samples"); the cut is remembered for the Truncate of the same maxt.
   absl::StatusOr<uint64_t> CutBlock(int64_t mint, int64_t maxt, BlockWriter* writer);
 
   // Drops every chunk that ends before `maxt` (sealing open ones that do), deletes the series
@@ -349,6 +364,8 @@ class TenantHead {
   // renamed, and the segments below N and older checkpoints are removed. An error of the
   // checkpoint is returned; memory is truncated all the same and the WAL still replays to a
   // superset (the old checkpoint and segments are kept until a checkpoint succeeds).
+  // Out-of-order chunks go only when the latest CutBlock (same maxt, this process) wrote them;
+  // the others stay, whatever their time (cut again later), and the checkpoint keeps them.
   absl::Status Truncate(int64_t maxt);
 
   // The too-old bound set by CutBlock/Truncate (INT64_MIN before any).
@@ -378,6 +395,8 @@ class TenantHead {
  private:
   struct MemSeries;
   struct SealedChunk;
+  struct OooChunk;
+  struct OooData;
   class SealedList;
   struct Staged;
   struct SeriesKeyHash;
@@ -390,7 +409,8 @@ class TenantHead {
   absl::Status ReplayCheckpoint(uint64_t* segment);
   // Open's error for a record of a newer record-format version (in a segment or a checkpoint).
   absl::Status NewerWalFormat() const;
-  absl::Status WriteCheckpoint(uint64_t segment, int64_t maxt,
+  // `ooo_seq`: the out-of-order chunks sealed below it are written (later ones are in the WAL).
+  absl::Status WriteCheckpoint(uint64_t segment, int64_t maxt, uint64_t ooo_seq,
                                const std::vector<std::pair<uint32_t, int64_t>>& live);
   void DeleteSeries(uint32_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
   bool replaying_checkpoint_ = false;
@@ -420,6 +440,22 @@ class TenantHead {
   void AppendFloatHistogram(MemSeries& s, int64_t t, const chunkenc::FloatHistogram& h);
   void Seal(MemSeries& s);
   bool NeedsCut(const MemSeries& s, int64_t t) const;
+
+  // Out-of-order storage (README "Out-of-order samples"). A series with out-of-order data has
+  // `has_ooo` set and an OooData in ooo_ (ooo_mu_ guards the map, the stripe lock the data).
+  // The series' OooData, nullptr when it has none; the stripe lock of `id` is held.
+  OooData* Ooo(uint32_t id) const;
+  // Stores an out-of-order float sample (stripe lock held, append section or replay); false
+  // when HasSampleAt(t) (the first one stays: Prometheus's rule).
+  bool InsertOoo(uint32_t id, MemSeries& s, int64_t t, double v);
+  // Seals the series' out-of-order buffer into chunks (stripe lock held, append section).
+  void SealOoo(OooData& d);
+  // True when the series holds a sample at `t` in its in-order chunks or its out-of-order
+  // buffer (not its sealed out-of-order chunks: reads and cuts keep the first of those).
+  bool HasSampleAt(const MemSeries& s, const OooData* d, int64_t t) const;
+  // Copies of the out-of-order chunks (and buffer) overlapping [mint, maxt], sealing order,
+  // buffer last (stripe lock held).
+  void CopyOoo(uint32_t id, int64_t mint, int64_t maxt, std::vector<HeadChunkCopy>* out) const;
 
   absl::Mutex& Stripe(uint32_t id) const;
   std::vector<uint32_t> Select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt) const;
@@ -509,10 +545,27 @@ class TenantHead {
 
   std::atomic<int64_t> min_time_{INT64_MAX};
   std::atomic<int64_t> max_time_{INT64_MIN};
+  // The newest sample ever taken (not reset by Truncate): the out-of-order window's reference.
+  std::atomic<int64_t> newest_ever_{INT64_MIN};
   // Samples older than this are too old whatever the head's max time (set when a block is cut).
   std::atomic<int64_t> min_valid_time_{INT64_MIN};
   std::atomic<uint64_t> samples_appended_{0};
   std::atomic<uint64_t> samples_refused_{0};
+  std::atomic<uint64_t> ooo_samples_appended_{0};
+
+  // Out-of-order data by series id (see Ooo()). Lock order: a stripe, then ooo_mu_.
+  mutable absl::Mutex ooo_mu_;
+  absl::flat_hash_map<uint32_t, std::unique_ptr<OooData>> ooo_ ABSL_GUARDED_BY(ooo_mu_);
+  // Sequence numbers of sealed out-of-order chunks (append section or replay).
+  uint64_t next_ooo_seq_ = 1;
+  // The latest CutBlock (cut_mu_): Truncate(maxt) of the same maxt drops exactly the
+  // out-of-order chunks it wrote (sealed before it, inside [mint, maxt)); later ones stay.
+  struct CutRecord {
+    int64_t mint = 0;
+    int64_t maxt = 0;
+    uint64_t seq = 0;  // out-of-order chunks below this were sealed before the cut read them
+  };
+  std::optional<CutRecord> last_cut_;
 
   // Group commit for kEveryAppend (the segment log runs in kManual).
   absl::Mutex sync_mu_;

@@ -208,7 +208,7 @@ TEST_F(HeadTest, TooOldIsJudgedAgainstTheHeadNotTheClock) {
   EXPECT_EQ(r.refusals[0].kind, RefusalKind::kTooOld);
 }
 
-TEST_F(HeadTest, OutOfOrderWindowRefusesInWindowAndCallsOlderTooOld) {
+TEST_F(HeadTest, OutOfOrderWindowStoresInWindowAndCallsOlderTooOld) {
   HeadOptions o = Options();
   o.out_of_order_time_window_ms = 2 * kHour;
   auto head = Open(o);
@@ -218,15 +218,21 @@ TEST_F(HeadTest, OutOfOrderWindowRefusesInWindowAndCallsOlderTooOld) {
   RequestBuilder req;
   req.Add(Series("up", "a")).samples = {{9 * kHour, 1}, {7 * kHour, 1}};
   AppendResult r = head->Append(req.Build());
-  ASSERT_EQ(r.refusals.size(), 2u);
-  EXPECT_EQ(r.refusals[0].kind, RefusalKind::kOutOfOrder);  // in the window: not stored yet
-  EXPECT_EQ(r.refusals[1].kind, RefusalKind::kTooOldOooWindow);
-  EXPECT_EQ(r.refusals[1].Message(),
+  EXPECT_EQ(r.samples_appended, 1u);  // 9h: in the window, stored out of order
+  EXPECT_EQ(r.ooo_samples_appended, 1u);
+  ASSERT_EQ(r.refusals.size(), 1u);
+  EXPECT_EQ(r.refusals[0].kind, RefusalKind::kTooOldOooWindow);
+  EXPECT_EQ(r.refusals[0].sample_index, 1u);
+  EXPECT_EQ(r.refusals[0].Message(),
             "the sample has been rejected because another sample with a more recent timestamp "
             "has already been ingested and this sample is beyond the out-of-order time window of "
             "2h (err-mimir-sample-timestamp-too-old). The affected sample has timestamp "
             "1970-01-01T07:00:00Z and is from series "
             "{__name__=\"up\", instance=\"a\", job=\"node\"}");
+  std::vector<int64_t> ts;
+  testing::Dump dump = DumpHead(*head);
+  for (const auto& smp : dump[Series("up", "a").ToString()]) ts.push_back(smp.t);
+  EXPECT_THAT(ts, ElementsAre(9 * kHour, 10 * kHour));
 }
 
 // The window's bound is head max − window: near INT64_MIN that subtraction must saturate, not
@@ -242,8 +248,12 @@ TEST_F(HeadTest, OutOfOrderWindowBoundSaturatesNearTheStartOfTime) {
   RequestBuilder older;
   older.Add(x).samples.push_back({INT64_MIN + 5, 2});
   AppendResult r = head->Append(older.Build());
-  ASSERT_EQ(r.refusals.size(), 1u);
-  EXPECT_EQ(r.refusals[0].kind, RefusalKind::kOutOfOrder);  // inside the window
+  EXPECT_TRUE(r.refusals.empty());  // inside the window: stored out of order
+  EXPECT_EQ(r.ooo_samples_appended, 1u);
+  std::vector<int64_t> ts;
+  testing::Dump dump = DumpHead(*head);
+  for (const auto& smp : dump[x.ToString()]) ts.push_back(smp.t);
+  EXPECT_THAT(ts, ElementsAre(INT64_MIN + 5, INT64_MIN + 10));
 }
 
 TEST_F(HeadTest, SeriesLimitRefusesNewSeriesOnly) {

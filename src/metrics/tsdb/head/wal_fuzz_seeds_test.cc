@@ -231,6 +231,37 @@ TEST(WalFuzzSeeds, WriteOrCheck) {
   std::string newer = *floats;
   newer[1 + wf::kWalFuzzFileMarker.size() + 1 + 32 + 8] = 2;
   seeds.push_back({"wal-newer-record-version", newer});
+  // 7. Out-of-order samples (out_of_order_time_window): in-order samples every 10 minutes over
+  // 3 h, late ones between them (4 per sealed out-of-order chunk), a truncation at 2 h without
+  // a cut (the checkpoint keeps every late sample), then one more late sample in the segment.
+  FaultInjectionEnv ooo_env;
+  {
+    HeadOptions o = Options(&ooo_env);
+    o.out_of_order_time_window_ms = 2 * kHour;
+    o.out_of_order_cap_max = 4;
+    std::unique_ptr<TenantHead> head = OpenHead(o);
+    ASSERT_NE(head, nullptr);
+    const Labels late = Labels::FromStrings({"__name__", "late_metric", "job", "batch"});
+    for (int k = 0; k < 18; ++k) {
+      RequestBuilder req;
+      req.Add(late).samples = {{kT0 + k * 10 * kMinute, 1.0 * k}};
+      ASSERT_EQ(head->Append(req.Build()).samples_appended, 1u);
+    }
+    for (int k = 15; k >= 6; --k) {
+      RequestBuilder req;
+      req.Add(late).samples = {{kT0 + k * 10 * kMinute + 5 * kMinute, -1.0 * k}};
+      ASSERT_EQ(head->Append(req.Build()).ooo_samples_appended, 1u);
+    }
+    ASSERT_TRUE(head->Truncate(kT0 + 2 * kHour).ok());
+    RequestBuilder req;
+    req.Add(late).samples = {{kT0 + kHour + kMinute, 0.5}};
+    ASSERT_EQ(head->Append(req.Build()).ooo_samples_appended, 1u);
+    ASSERT_TRUE(head->SyncWal().ok());
+  }
+  absl::StatusOr<std::string> ooo =
+      wf::PackWalFiles(&ooo_env, "/seed", wf::kFixCrcs | wf::kReopen | wf::kTruncate);
+  ASSERT_TRUE(ooo.ok());
+  seeds.push_back({"wal-out-of-order", *ooo});
 
   const char* dir = std::getenv("SPROUT_WRITE_WAL_SEEDS");
   for (const Seed& seed : seeds) {
@@ -287,6 +318,21 @@ TEST(WalFuzzSeeds, WriteOrCheck) {
     FaultInjectionEnv env;
     EXPECT_EQ(Replay(seeds[5].bytes, &env, &status), nullptr);
     EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
+  }
+  {
+    FaultInjectionEnv env;
+    std::unique_ptr<TenantHead> head = Replay(seeds[6].bytes, &env, &status);
+    ASSERT_NE(head, nullptr) << status;
+    // In order 2:00..2:50 (6), late 1:05..2:35 (10) and 1:01: all read back, in time order.
+    const testing::Dump dump = DumpHead(*head);
+    ASSERT_EQ(dump.size(), 1u);
+    const std::vector<testing::ReadSample>& got = dump.begin()->second;
+    EXPECT_EQ(got.size(), 17u);
+    EXPECT_TRUE(std::is_sorted(got.begin(), got.end(),
+                               [](const auto& a, const auto& b) { return a.t < b.t; }));
+    EXPECT_EQ(got.front().t, kT0 + kHour + kMinute);
+    EXPECT_EQ(head->replay_stats().ooo_samples, 11u);
+    EXPECT_EQ(head->replay_stats().refused_samples, 0u);
   }
 }
 

@@ -229,6 +229,7 @@ int RunAll(const AllConfigOptions& options, absl::Duration shutdown_timeout) {
     (*server)->Shutdown(absl::ZeroDuration());
     return 1;
   }
+  metrics.SetReady(true);  // the process's /ready waits for pipeline_ready too (below)
   if (absl::Status s = (*traces)->Start(); !s.ok()) {
     PrintError(s);
     (*server)->Shutdown(absl::ZeroDuration());
@@ -243,7 +244,6 @@ int RunAll(const AllConfigOptions& options, absl::Duration shutdown_timeout) {
     metrics.Close();
     return 1;
   }
-  pipeline_ready.store(true);
 
   // The process's own telemetry (/metrics) into its metrics store, at once and then every
   // interval, in the default tenant (also with multi-tenancy on).
@@ -279,6 +279,7 @@ int RunAll(const AllConfigOptions& options, absl::Duration shutdown_timeout) {
                page.otlp_grpc.empty() ? "off" : page.otlp_grpc.c_str(),
                page.otlp_http.empty() ? "off" : page.otlp_http.c_str(), base.c_str(), base.c_str(),
                base.c_str(), page.otlp_grpc.empty() ? "localhost:4317" : page.otlp_grpc.c_str());
+  pipeline_ready.store(true);  // after the ready line: whoever sees /ready 200 finds it logged
 
   const int sig = WaitForTerminationSignal();
   logger.Info("Received signal from OS", {{"signal", sig == SIGTERM ? "terminated" : "interrupt"}});

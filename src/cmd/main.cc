@@ -175,6 +175,7 @@ int RunMetrics(const std::vector<std::string>& configs, const std::vector<std::s
                {"multitenancy_enabled", config.multitenancy_enabled ? "true" : "false"},
                {"tsdb_dir", config.tsdb_dir},
                {"replay", absl::FormatDuration(absl::Now() - replay_start)}});
+  role.SetReady(true);  // after the ready line: whoever sees /ready 200 finds it logged
   const int sig = WaitForTerminationSignal();
   logger.Info("Received signal from OS", {{"signal", sig == SIGTERM ? "terminated" : "interrupt"}});
   role.SetReady(false);

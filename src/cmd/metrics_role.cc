@@ -156,7 +156,6 @@ absl::Status MetricsRole::Start() {
   for (const std::string& note : store_->start_notes()) {
     options_.logger.Warn("an interrupted block cut was settled at start", {{"detail", note}});
   }
-  api_->SetReady(true);
   return absl::OkStatus();
 }
 

@@ -5,7 +5,8 @@
 //
 //   MetricsRole role(config, options);
 //   role.Register(&router);     // before the HTTP server starts
-//   role.Start();               // WAL replay (the API answers /ready 503 meanwhile), then ready
+//   role.Start();               // WAL replay (the API answers /ready 503 meanwhile)
+//   role.SetReady(true);        // once the command has logged that it is ready
 //   ...
 //   role.SetReady(false); role.Close();
 #pragma once
@@ -53,7 +54,8 @@ class MetricsRole {
 
   // The API's and the store's routes. Errors: a route registered twice.
   absl::Status Register(net::Router* router);
-  // Opens the tenants (WAL replay) and logs what start settled; the API is then ready.
+  // Opens the tenants (WAL replay) and logs what start settled; the caller then logs its ready
+  // line and calls SetReady(true) (so a client that sees /ready 200 finds the line logged).
   absl::Status Start();
   void SetReady(bool ready) { api_->SetReady(ready); }
   bool ready() const { return api_->ready(); }

@@ -168,7 +168,6 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
     receiver = std::move(*created);
   }
 
-  (*role)->SetReady(true);
   const std::string host =
       config.http_listen_address.empty() ? "0.0.0.0" : config.http_listen_address;
   logger.Info("sprout traces is ready",
@@ -179,6 +178,7 @@ int RunTraces(const std::vector<std::string>& configs, const std::vector<std::st
                {"wal_path", config.wal_path},
                {"blocks_path", config.LocalPath()},
                {"replay", absl::FormatDuration(absl::Now() - replay_start)}});
+  (*role)->SetReady(true);  // after the ready line: whoever sees /ready 200 finds it logged
   const int sig = WaitForTerminationSignal();
   logger.Info("Received signal from OS", {{"signal", sig == SIGTERM ? "terminated" : "interrupt"}});
   (*role)->SetReady(false);

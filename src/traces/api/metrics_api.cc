@@ -348,11 +348,19 @@ std::string GoDurationText(int64_t ns) { return FormatGoDuration(absl::Nanosecon
 }  // namespace
 
 uint64_t DefaultQueryRangeStep(uint64_t start_ns, uint64_t end_ns) {
-  const uint64_t delta = end_ns > start_ns ? end_ns - start_ns : 0;
-  const uint64_t baseline = delta / 240;
-  uint64_t interval = baseline / (5 * kSecond) * (5 * kSecond);
-  if (interval < 5 * kSecond) interval = baseline / kSecond * kSecond;
-  return interval < kSecond ? kSecond : interval;
+  const uint64_t window = end_ns > start_ns ? end_ns - start_ns : 0;
+  const uint64_t baseline = window / 240;  // about 240 points
+  const auto floor_to = [&](uint64_t unit) { return baseline / unit * unit; };
+  if (window < 60 * kSecond) {
+    constexpr uint64_t kFine = 50 * 1000000ull;  // 50 ms: sub-minute windows
+    return baseline > kFine ? floor_to(kFine) : kFine;
+  }
+  // The first rung strictly below the baseline; the baseline floored to a multiple of it.
+  for (const uint64_t rung :
+       {3600 * kSecond, 300 * kSecond, 60 * kSecond, 15 * kSecond, 5 * kSecond, kSecond}) {
+    if (baseline > rung) return floor_to(rung);
+  }
+  return kSecond;
 }
 
 void AlignMetricsRange(traceql::MetricsRange* range) {

@@ -56,8 +56,9 @@ struct MetricsQueryRequest {
   traceql::MetricsRange range;  // resolved, validated and (range queries) aligned
 };
 
-// Tempo's traceql.DefaultQueryRangeStep: (end − start) / 240 rounded down to a multiple of 5 s;
-// below 5 s, to a multiple of 1 s; never below 1 s. Nanoseconds.
+// The default step of a range query (reference/tempo.md §3): about 240 points — (end − start) /
+// 240 floored to a multiple of the first of 1 h, 5 m, 1 m, 15 s, 5 s, 1 s strictly below it
+// (at least 1 s); windows under a minute use multiples of 50 ms (at least 50 ms). Nanoseconds.
 uint64_t DefaultQueryRangeStep(uint64_t start_ns, uint64_t end_ns);
 
 // Tempo's traceql.AlignRequest on a range (not instant) grid.

@@ -54,19 +54,34 @@ std::string Error(const absl::StatusOr<MetricsQueryRequest>& r) {
 }
 
 TEST(MetricsParams, DefaultStepTable) {
-  // Tempo's: (end − start) / 240, down to a multiple of 5 s, below 5 s to a multiple of 1 s,
-  // at least 1 s.
+  // The reference's ladder (tempo.md §3): (end − start) / 240 floored to a multiple of the first
+  // of 1 h, 5 m, 1 m, 15 s, 5 s, 1 s strictly below it; under a minute, 50 ms multiples.
   const struct {
     uint64_t range_s, step_ms;
-  } table[] = {
-      {10, 1000},        {100, 1000},     {600, 2000},           {420, 1000},   {1199, 4000},
-      {1200, 5000},      {1800, 5000},    {3600, 15000},         {3660, 15000}, {7200, 30000},
-      {6 * 3600, 90000}, {86400, 360000}, {86400 + 1199, 360000}};
+  } table[] = {{10, 50},
+               {30, 100},
+               {59, 200},
+               {60, 1000},
+               {100, 1000},
+               {420, 1000},
+               {600, 2000},
+               {1199, 4000},
+               {1200, 5000},
+               {1800, 5000},
+               {3600, 15000},
+               {3660, 15000},
+               {7200, 30000},
+               {6 * 3600, 60000},
+               {12 * 3600, 180000},
+               {86400, 300000},
+               {86400 + 1199, 300000},
+               {7 * 86400, 2400000},
+               {30 * 86400, 10800000}};
   for (const auto& t : table) {
     EXPECT_EQ(DefaultQueryRangeStep(1000 * kSec, (1000 + t.range_s) * kSec), t.step_ms * 1000000)
         << t.range_s << " s";
   }
-  EXPECT_EQ(DefaultQueryRangeStep(5 * kSec, 5 * kSec), kSec);
+  EXPECT_EQ(DefaultQueryRangeStep(5 * kSec, 5 * kSec), 50 * 1000000ull);
 }
 
 TEST(MetricsParams, TimeFormats) {
@@ -256,7 +271,7 @@ TEST(MetricsParams, ErrorTexts) {
   limits.max_duration = absl::ZeroDuration();  // no maximum: 48 h with its default step
   absl::StatusOr<MetricsQueryRequest> r = Range("q=x&start=1700000000&end=1700172800", limits);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->range.step_ns, 720 * kSec);
+  EXPECT_EQ(r->range.step_ns, 600 * kSec);  // 720 s floored to 5 m
   // max_intervals (10000): 24 h at 1 s is 86400 points; the minimum step is 8.64 s.
   EXPECT_EQ(Error(Range("q=x&start=1700000000&end=1700086400&step=1s")),
             "step of 1s is too small, minimum step for given range is 8.64s");

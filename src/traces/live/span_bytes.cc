@@ -179,7 +179,17 @@ struct SpanRef {
   uint32_t trace = 0;
   uint32_t scope = 0;  // index into the scopes
   std::string_view raw;
+  uint64_t start = 0;  // start_time_unix_nano, end_time_unix_nano (0 when absent)
+  uint64_t end = 0;
 };
+
+// The value of a fixed64 field read by WireReader (its last 8 bytes, little-endian).
+uint64_t Fixed64(const Field& f) {
+  uint64_t v = 0;
+  const std::string_view b = f.raw.substr(f.raw.size() - 8);
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(b[static_cast<size_t>(i)]);
+  return v;
+}
 
 }  // namespace
 
@@ -227,15 +237,19 @@ absl::StatusOr<SplitResult> SplitSerialized(std::span<const std::string_view> re
           } else if (sf.number == 3) {
             scope.schema = sf.raw;
           } else if (sf.number == 2) {
-            // A span: find its trace ID (field 1; the last one wins, as protobuf parses).
+            // A span: find its trace ID (field 1) and times (fixed64 fields 7 and 8); the last
+            // one wins, as protobuf parses (a field of another wire type is an unknown field).
             std::string_view trace_id;
             bool has_id = false;
+            uint64_t span_start = 0, span_end = 0;
             WireReader pr(sf.value);
             Field pf;
             while (pr.Next(&pf)) {
               if (pf.number == 1 && pf.wire_type == kWireLen) {
                 trace_id = pf.value;
                 has_id = true;
+              } else if (pf.wire_type == kWireFixed64 && (pf.number == 7 || pf.number == 8)) {
+                (pf.number == 7 ? span_start : span_end) = Fixed64(pf);
               }
             }
             if (!pr.ok()) return Broken("a Span");
@@ -246,7 +260,7 @@ absl::StatusOr<SplitResult> SplitSerialized(std::span<const std::string_view> re
             const auto [it, inserted] = trace_index.try_emplace(
                 ToTraceKey(trace_id), static_cast<uint32_t>(result.traces.size()));
             if (inserted) result.traces.emplace_back().id = it->first;
-            spans.push_back(SpanRef{it->second, scope_index, sf.raw});
+            spans.push_back(SpanRef{it->second, scope_index, sf.raw, span_start, span_end});
           }
         }
         if (!sr.ok()) return Broken("a ScopeSpans");
@@ -316,8 +330,12 @@ absl::StatusOr<SplitResult> SplitSerialized(std::span<const std::string_view> re
       const Run& g = group_runs[gi];
       const RsInfo& rs = rss[scopes[spans[order[g.begin]].scope].rs];
       out = PutHeader(out, kTagField1Len, g.body);
-      result.groups.push_back(
-          SplitResult::Group{static_cast<size_t>(out - base), g.body, g.end - g.begin});
+      SplitResult::Group& group = result.groups.emplace_back(
+          SplitResult::Group{static_cast<size_t>(out - base), g.body, g.end - g.begin, {}});
+      for (uint32_t i = g.begin; i < g.end; ++i) {
+        group.times.Add(spans[order[i]].start, spans[order[i]].end);
+      }
+      st.times.Add(group.times);
       st.bytes += static_cast<int64_t>(g.body);
       out = Put(out, rs.resource);
       while (scope_run < scope_runs.size() && scope_runs[scope_run].begin < g.end) {

@@ -332,3 +332,105 @@ TEST(MergeSerializedGroups, CombinesResourcesAndScopesByBytesAndKeepsExactDuplic
 
 }  // namespace
 }  // namespace sprout::traces::live
+
+namespace sprout::traces::live {
+namespace {
+
+// A span of trace `trace` with the given times (0 = field left unset).
+pb::trace::Span Timed(int trace, int span, uint64_t start, uint64_t end) {
+  pb::trace::Span s = Span(trace, span);
+  s.clear_start_time_unix_nano();
+  s.clear_end_time_unix_nano();
+  if (start != 0) s.set_start_time_unix_nano(start);
+  if (end != 0) s.set_end_time_unix_nano(end);
+  return s;
+}
+
+TEST(SplitSerialized, GivesEachTraceAndGroupTheBoundsOfItsSpans) {
+  // Two ResourceSpans; trace 1 in both, trace 2 in the second only, trace 3 with one span that
+  // ends before it starts (its end counts as its start) and trace 4 with no times at all.
+  pb::trace::ResourceSpans a = Rs("svc-a", "");
+  *Scope(&a, "s1")->add_spans() = Timed(1, 1, 500, 900);
+  *Scope(&a, "s2")->add_spans() = Timed(1, 2, 300, 400);
+  pb::trace::ResourceSpans b = Rs("svc-b", "");
+  pb::trace::ScopeSpans* bs = Scope(&b, "s1");
+  *bs->add_spans() = Timed(1, 3, 1000, 2000);
+  *bs->add_spans() = Timed(2, 1, 10, 20);
+  *bs->add_spans() = Timed(3, 1, 70, 60);
+  *bs->add_spans() = Timed(4, 1, 0, 0);
+  const std::vector<std::string> in = {a.SerializeAsString(), b.SerializeAsString()};
+  const std::vector<std::string_view> views = Views(in);
+  absl::StatusOr<SplitResult> split = SplitSerialized(views);
+  ASSERT_TRUE(split.ok()) << split.status();
+  ASSERT_EQ(split->traces.size(), 4u);
+  const SplitTrace& t1 = split->traces[0];
+  EXPECT_EQ(t1.times.start, 300u);
+  EXPECT_EQ(t1.times.end, 2000u);
+  ASSERT_EQ(t1.group_count, 2u);
+  EXPECT_EQ(split->groups[t1.first_group].times.start, 300u);
+  EXPECT_EQ(split->groups[t1.first_group].times.end, 900u);
+  EXPECT_EQ(split->groups[t1.first_group + 1].times.start, 1000u);
+  EXPECT_EQ(split->groups[t1.first_group + 1].times.end, 2000u);
+  EXPECT_EQ(split->traces[1].times.start, 10u);
+  EXPECT_EQ(split->traces[1].times.end, 20u);
+  EXPECT_EQ(split->traces[2].times.start, 70u);
+  EXPECT_EQ(split->traces[2].times.end, 70u);
+  EXPECT_EQ(split->traces[3].times.start, 0u);
+  EXPECT_EQ(split->traces[3].times.end, 0u);
+  EXPECT_FALSE(split->traces[3].times.empty());
+}
+
+TEST(SplitSerialized, ReadsTimesAsProtobufDoesLastValueWinsOtherWireTypesIgnored) {
+  // A span whose start is written twice (the last wins) and whose field 8 is a varint (not a
+  // fixed64: protobuf keeps it as an unknown field, so its end time stays 0).
+  pb::trace::Span s = Timed(1, 1, 100, 0);
+  std::string span = s.SerializeAsString();
+  span.push_back('\x39');                                              // field 7, fixed64
+  for (int i = 0; i < 8; ++i) span.push_back(i == 0 ? '\x50' : '\0');  // 80
+  span.push_back('\x40');                                              // field 8, varint
+  span.push_back('\x7f');
+  pb::trace::Span parsed;
+  ASSERT_TRUE(parsed.ParseFromString(span));
+  ASSERT_EQ(parsed.start_time_unix_nano(), 80u);
+  ASSERT_EQ(parsed.end_time_unix_nano(), 0u);
+  pb::trace::ResourceSpans rs = Rs("svc", "");
+  pb::trace::ScopeSpans* ss = Scope(&rs, "s");
+  std::string bytes = rs.SerializeAsString();
+  // ScopeSpans with the span appended by hand (field 2 of the ScopeSpans).
+  std::string scope = ss->SerializeAsString();
+  scope.push_back('\x12');
+  PutUvarint(scope, span.size());
+  scope += span;
+  std::string rs_bytes;
+  rs_bytes.push_back('\x0a');
+  PutUvarint(rs_bytes, rs.resource().ByteSizeLong());
+  rs_bytes += rs.resource().SerializeAsString();
+  rs_bytes.push_back('\x12');
+  PutUvarint(rs_bytes, scope.size());
+  rs_bytes += scope;
+  const std::string_view view(rs_bytes);
+  absl::StatusOr<SplitResult> split = SplitSerialized(std::span(&view, 1));
+  ASSERT_TRUE(split.ok()) << split.status();
+  ASSERT_EQ(split->traces.size(), 1u);
+  EXPECT_EQ(split->traces[0].times.start, 80u);
+  EXPECT_EQ(split->traces[0].times.end, 80u);
+}
+
+TEST(SpanTimes, MayStartInIsAnOverlapOfTheStartsWithAHalfOpenRange) {
+  SpanTimes t;
+  EXPECT_TRUE(t.empty());
+  EXPECT_FALSE(t.MayStartIn(0, UINT64_MAX));
+  t.Add(100, 200);
+  EXPECT_TRUE(t.MayStartIn(0, 101));
+  EXPECT_FALSE(t.MayStartIn(0, 100));   // the range ends before the first start
+  EXPECT_TRUE(t.MayStartIn(200, 300));  // a span may start at the last end
+  EXPECT_FALSE(t.MayStartIn(201, 300));
+  SpanTimes u;
+  u.Add(500, 400);
+  t.Add(u);
+  EXPECT_EQ(t.start, 100u);
+  EXPECT_EQ(t.end, 500u);
+}
+
+}  // namespace
+}  // namespace sprout::traces::live

@@ -126,6 +126,7 @@ absl::StatusOr<std::unique_ptr<TenantTraces>> TenantTraces::Open(storage::Env* e
         lt.last_arrival = now;
         lt.bytes += static_cast<int64_t>(group.size());
         lt.spans += split->groups[g].spans;
+        lt.times.Add(split->groups[g].times);
         const size_t frame = 1 + UvarintLength(group.size());
         lt.chunks.push_back(Chunk{buffer, split->groups[g].offset - frame, frame + group.size()});
       }
@@ -213,6 +214,7 @@ absl::StatusOr<PushResult> TenantTraces::PushSerialized(
     if (lt.chunks.empty()) lt.first_arrival = now;
     lt.last_arrival = now;
     lt.spans += st.spans;
+    lt.times.Add(st.times);
     lt.chunks.push_back(Chunk{buffer, st.offset, st.size});
   }
   if (!appended.ok()) return appended;
@@ -272,6 +274,7 @@ void TenantTraces::MergeInto(TraceMap* to, const TraceKey& id, Trace part, bool 
   have.cut = std::min(have.cut, part.cut);
   have.bytes += part.bytes;
   have.spans += part.spans;
+  have.times.Add(part.times);
 }
 
 std::vector<std::string> TenantTraces::CutIdle(absl::Time now, absl::Duration idle_period) {
@@ -493,6 +496,32 @@ std::vector<std::string> TenantTraces::TraceIds() const {
       if (set == nullptr) continue;
       for (const auto& [id, trace] : *set) {
         if (!trace.chunks.empty()) keys.push_back(id);  // not a push still in flight
+      }
+    }
+  }
+  return SortedIds(std::move(keys));
+}
+
+std::vector<std::string> TenantTraces::TraceIdsStartingIn(uint64_t start_ns,
+                                                          uint64_t end_ns) const {
+  std::vector<TraceKey> keys;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const TraceMap* const sets[] = {&live_, &pending_,
+                                    static_cast<const TraceMap*>(flushing_.get())};
+    for (size_t i = 0; i < 3; ++i) {
+      if (sets[i] == nullptr) continue;
+      for (const auto& [id, trace] : *sets[i]) {
+        if (trace.chunks.empty()) continue;  // a push still in flight
+        // The bounds of every part of the trace (the merged trace's), so that a trace is kept
+        // exactly when FindTrace's merge would show such a span.
+        SpanTimes times = trace.times;
+        for (size_t j = 0; j < 3; ++j) {
+          if (j == i || sets[j] == nullptr || sets[j]->empty()) continue;
+          const auto other = sets[j]->find(id);
+          if (other != sets[j]->end()) times.Add(other->second.times);
+        }
+        if (times.MayStartIn(start_ns, end_ns)) keys.push_back(id);
       }
     }
   }

@@ -198,6 +198,11 @@ class TenantTraces {
   // The IDs of every trace FindTrace finds (live, pending, flushing), sorted and distinct: a
   // snapshot for readers that scan (search, tag names and values call FindTrace on each).
   std::vector<std::string> TraceIds() const;
+  // The IDs of the traces of TraceIds() that may hold a span starting in [start_ns, end_ns)
+  // (unix ns), sorted and distinct: those whose span bounds over every part (least start,
+  // greatest end; kept per part from the bytes at Push and at replay, nothing parsed) meet it.
+  // A superset of the traces FindTrace would show with such a span at the time of the call.
+  std::vector<std::string> TraceIdsStartingIn(uint64_t start_ns, uint64_t end_ns) const;
   const ReplayInfo& replay_info() const { return replay_info_; }
   wal::TracesWal* wal() { return wal_.get(); }
 
@@ -218,6 +223,7 @@ class TenantTraces {
     absl::Time cut;     // when it entered `pending` (pending and flushing parts only)
     int64_t bytes = 0;  // the sum of its groups' serialized sizes (+ pushes in flight: live)
     int64_t spans = 0;
+    SpanTimes times;       // its spans' bounds (start, end; unix ns)
     int32_t inflight = 0;  // live only: pushes whose WAL append is in progress
   };
   using TraceMap = absl::flat_hash_map<TraceKey, Trace>;

@@ -282,6 +282,48 @@ TEST(MetricsScan, TracesOutsideTheGridAreNotRead) {
   EXPECT_EQ(r->stats.total_jobs, 0u);
 }
 
+// Memory traces are listed by the span bounds kept beside their stored bytes: only those whose
+// bounds may hold a span starting in the grid are merged, parsed and observed — also after a
+// restart (the bounds recomputed at WAL replay).
+TEST(MetricsScan, MemoryTracesOutsideTheGridAreNotRead) {
+  Fixture f;
+  auto store = f.Start();
+  // Trace n (1..10) in memory only, spans at 100·n s and 100·n + 30 s (two pushes for the even
+  // ones, so their bounds come from two chunks).
+  for (int n = 1; n <= 10; ++n) {
+    const uint64_t t0 = 100 * static_cast<uint64_t>(n);
+    if (n % 2 == 0) {
+      ASSERT_TRUE(store->Push("t", Request("svc", {{n, 1, "a", t0}})).ok());
+      ASSERT_TRUE(store->Push("t", Request("svc", {{n, 2, "b", t0 + 30}})).ok());
+    } else {
+      ASSERT_TRUE(store->Push("t", Request("svc", {{n, 1, "a", t0}, {n, 2, "b", t0 + 30}})).ok());
+    }
+  }
+  ASSERT_EQ(store->Stats()["t"].blocks, 0);
+  for (bool restarted : {false, true}) {
+    SCOPED_TRACE(restarted ? "after a restart" : "live");
+    if (restarted) {
+      store->Close();
+      store = f.Start();
+    }
+    // [330 s, 620 s): trace 3 (300 s to 330.1 s) has its second span in it, traces 4, 5, 6
+    // start in it (trace 6's second span, 630 s, is after it); trace 7 starts at 700 s, trace 2
+    // ends at 230.1 s.
+    TestProgram program(Grid(330, 620, 10), {});
+    absl::StatusOr<traceql::MetricsResult> r = store->QueryMetrics("t", program, {});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(Render(*r), "330=1 400=1 430=1 500=1 530=1 600=1 ");
+    std::set<std::string> observed;
+    for (const auto& [id, n] : program.seen.observes) {
+      observed.insert(id);
+      EXPECT_EQ(n, 1);
+    }
+    EXPECT_EQ(observed, (std::set<std::string>{TraceId(3), TraceId(4), TraceId(5), TraceId(6)}));
+    EXPECT_EQ(r->stats.inspected_traces, 4u);
+    EXPECT_EQ(r->stats.inspected_spans, 8u);
+  }
+}
+
 TEST(MetricsScan, BlockReadsAreProjectedOnThePlansKeys) {
   Fixture f;
   auto store = f.Start();

@@ -1774,10 +1774,13 @@ absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
   // Blocks before and after memory: a block registered meanwhile may hold traces that memory
   // still held when it was read (a flush registers its block before the traces leave memory).
   const BlockSnapshot before = Blocks(tenant);
-  // Memory: every trace's parts merged (FindTrace), in parallel chunks of IDs; kept when its
-  // [first start, last end] may hold a span starting in the grid.
+  // Memory: the traces whose span bounds (kept beside their stored bytes, nothing parsed) may
+  // hold a span starting in the grid, each merged from its parts (FindTrace) in parallel chunks
+  // of IDs; kept when its [first start, last end] still may (spans pushed since the listing).
   ASSIGN_OR_RETURN(live::TenantTraces* const t, FindTenant(tenant));
-  const std::vector<std::string> ids = t != nullptr ? t->TraceIds() : std::vector<std::string>();
+  const std::vector<std::string> ids = t != nullptr
+                                           ? t->TraceIdsStartingIn(range.start_ns, range.end_ns)
+                                           : std::vector<std::string>();
   constexpr size_t kMemoryChunk = 256;
   std::vector<std::vector<std::pair<std::string, tpb::TracesData>>> read_chunks(
       (ids.size() + kMemoryChunk - 1) / kMemoryChunk);

@@ -254,6 +254,51 @@ std::optional<tpb::TracesData> TenantTraces::FindTrace(const std::string& trace_
   return MergeChunks(chunks, nullptr);
 }
 
+TraceParts TenantTraces::Snapshot(std::span<const std::string> ids) const {
+  TraceParts out;
+  out.traces_.reserve(ids.size());
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const std::string& id : ids) {
+    if (id.size() != 16) continue;
+    const TraceKey key = ToTraceKey(id);
+    TraceParts::Trace* trace = nullptr;
+    for (const TraceMap* set : {static_cast<const TraceMap*>(flushing_.get()), &pending_, &live_}) {
+      if (set == nullptr) continue;
+      const auto it = set->find(key);
+      if (it == set->end() || it->second.chunks.empty()) continue;
+      if (trace == nullptr) trace = &out.traces_.emplace_back(TraceParts::Trace{id, {}});
+      trace->chunks.insert(trace->chunks.end(), it->second.chunks.begin(), it->second.chunks.end());
+    }
+  }
+  return out;
+}
+
+absl::Status TraceParts::Read(size_t i, tpb::TracesData* out, int64_t* bytes) const {
+  out->Clear();
+  if (bytes != nullptr) *bytes = 0;
+  if (i >= traces_.size()) {
+    return absl::OutOfRangeError(absl::StrCat("trace parts: no trace ", i));
+  }
+  std::string_view one;
+  std::vector<std::string_view> views;
+  std::span<const std::string_view> chunks;
+  if (traces_[i].chunks.size() == 1) {
+    one = traces_[i].chunks[0].view();
+    chunks = std::span(&one, 1);
+  } else {
+    views.reserve(traces_[i].chunks.size());
+    for (const SpanChunk& c : traces_[i].chunks) views.push_back(c.view());
+    chunks = views;
+  }
+  absl::StatusOr<std::string> merged = MergeSerializedGroups(chunks);
+  if (!merged.ok() || !out->ParseFromString(*merged)) {
+    out->Clear();
+    return absl::DataLossError("trace parts: the stored spans of a trace do not parse");
+  }
+  if (bytes != nullptr) *bytes = static_cast<int64_t>(merged->size());
+  return absl::OkStatus();
+}
+
 void TenantTraces::MergeInto(TraceMap* to, const TraceKey& id, Trace part, bool in_front) {
   auto [it, inserted] = to->try_emplace(id);
   if (inserted) {

@@ -114,6 +114,39 @@ struct CutTrace {
 
 class FlushJobTraces;  // the stored bytes of a job's traces (tenant_traces.cc)
 
+// A run of framed ResourceSpans groups of one trace (see span_bytes.h) in a shared, immutable
+// buffer: the bytes of one push (or one replayed group), as they were written to the WAL.
+struct SpanChunk {
+  std::shared_ptr<const std::string> buffer;
+  size_t offset = 0;
+  size_t size = 0;
+  std::string_view view() const { return std::string_view(buffer->data() + offset, size); }
+};
+
+// Some traces' stored parts as TenantTraces::Snapshot found them (every part of each, flushing,
+// pending, live: the chunks FindTrace would merge at that moment), sharing the stored bytes
+// (nothing copied or parsed). A scan lists traces cheaply and merges and parses each one later,
+// one at a time, into a message it reuses. Valid for as long as it is held, whatever the
+// tenant does meanwhile (flushes included: the bytes are immutable).
+class TraceParts {
+ public:
+  size_t size() const { return traces_.size(); }
+  const std::string& trace_id(size_t i) const { return traces_[i].id; }
+  // Trace `i` merged as FindTrace merges, parsed into `*out` (cleared first); `*bytes` (when
+  // given) gets the merged TracesData's serialized size. DataLoss when the stored bytes do not
+  // merge or parse (not reached: they parsed when pushed); OutOfRange for a bad `i`.
+  absl::Status Read(size_t i, opentelemetry::proto::trace::v1::TracesData* out,
+                    int64_t* bytes = nullptr) const;
+
+ private:
+  friend class TenantTraces;
+  struct Trace {
+    std::string id;
+    std::vector<SpanChunk> chunks;  // flushing, pending, live parts, in order
+  };
+  std::vector<Trace> traces_;
+};
+
 // The traces of one block, handed out by StartFlush and settled by CompleteFlush. The job holds
 // no parsed span: a block sink asks ReadTrace for each trace in turn (so building a block holds
 // one parsed trace at a time, not the whole job as messages).
@@ -203,19 +236,15 @@ class TenantTraces {
   // greatest end; kept per part from the bytes at Push and at replay, nothing parsed) meet it.
   // A superset of the traces FindTrace would show with such a span at the time of the call.
   std::vector<std::string> TraceIdsStartingIn(uint64_t start_ns, uint64_t end_ns) const;
+  // The stored parts of the traces `ids` that are in memory now (in the order of `ids`; those
+  // in no set left out), under one hold of the mutex: see TraceParts.
+  TraceParts Snapshot(std::span<const std::string> ids) const;
   const ReplayInfo& replay_info() const { return replay_info_; }
   wal::TracesWal* wal() { return wal_.get(); }
 
  private:
   friend class FlushJobTraces;
-  // A run of framed ResourceSpans groups of one trace (see span_bytes.h) in a shared buffer: the
-  // bytes of one push (or one replayed group), as they were written to the WAL.
-  struct Chunk {
-    std::shared_ptr<const std::string> buffer;
-    size_t offset = 0;
-    size_t size = 0;
-    std::string_view view() const { return std::string_view(buffer->data() + offset, size); }
-  };
+  using Chunk = SpanChunk;
   struct Trace {
     std::vector<Chunk> chunks;  // in arrival order
     absl::Time first_arrival;

@@ -977,5 +977,37 @@ TEST(TenantTraces, TraceIdsStartingInListsTheTracesWhoseSpansMayStartInTheRange)
   EXPECT_EQ(t->TraceIdsStartingIn(0, UINT64_MAX), Ids({1, 4}));
 }
 
+TEST(TenantTraces, SnapshotReadsEachTraceAsFindTraceDidEvenAfterItsFlush) {
+  FaultInjectionEnv env;
+  Clock clock;
+  auto t = MustOpen(&env, Opts(&clock));
+  ASSERT_NE(t, nullptr);
+  for (const auto& req : ThreeRequests()) MustPush(*t, req);
+  t->CutIdle(kT0 + absl::Seconds(10), absl::Seconds(5));
+  std::optional<FlushJob> job = MustStart(*t, kT0 + absl::Seconds(10), absl::Seconds(0), 0, false);
+  ASSERT_TRUE(job.has_value());
+  clock.now = kT0 + absl::Seconds(11);
+  MustPush(*t, One(1, 7));  // trace 1: flushing and live parts
+  const std::vector<std::string> ids = {TraceId(1), TraceId(2), TraceId(5), TraceId(3)};
+  const TraceParts parts = t->Snapshot(ids);
+  ASSERT_EQ(parts.size(), 3u);  // trace 5 is in no set
+  EXPECT_EQ(parts.trace_id(0), TraceId(1));
+  EXPECT_EQ(parts.trace_id(1), TraceId(2));
+  EXPECT_EQ(parts.trace_id(2), TraceId(3));
+  std::vector<pb::trace::TracesData> want;
+  for (int i = 0; i < 3; ++i) want.push_back(*t->FindTrace(parts.trace_id(i)));
+  // The flush completes and more spans arrive: the snapshot still reads what it noted.
+  ASSERT_TRUE(t->CompleteFlush(*job, true).ok());
+  MustPush(*t, One(2, 9));
+  pb::trace::TracesData td;  // reused
+  for (size_t i = 0; i < 3; ++i) {
+    int64_t bytes = 0;
+    ASSERT_TRUE(parts.Read(i, &td, &bytes).ok());
+    EXPECT_TRUE(MessageDifferencer::Equals(td, want[i])) << i;
+    EXPECT_EQ(bytes, static_cast<int64_t>(want[i].ByteSizeLong()));
+  }
+  EXPECT_EQ(parts.Read(3, &td).code(), absl::StatusCode::kOutOfRange);
+}
+
 }  // namespace
 }  // namespace sprout::traces::live

@@ -1,6 +1,7 @@
 #include "traces/live/span_bytes.h"
 
 #include <cstring>
+#include <optional>
 #include <tuple>
 #include <utility>
 
@@ -471,6 +472,109 @@ absl::StatusOr<std::string> MergeSerializedGroups(std::span<const std::string_vi
     p = Put(p, ro.schema);
   }
   return out;
+}
+
+namespace {
+
+// Appends field `number` (length-delimited) holding `body`.
+void PutLenField(std::string* out, uint32_t number, std::string_view body) {
+  PutUvarint(*out, (uint64_t{number} << 3) | kWireLen);
+  PutUvarint(*out, body.size());
+  out->append(body);
+}
+
+// Whether the KeyValue `kv` (its bytes) has a key (field 1; the last one wins) in `keys`.
+// Nullopt on broken wire format.
+std::optional<bool> KeyIn(std::string_view kv, std::span<const std::string> keys) {
+  if (keys.empty()) return false;
+  WireReader r(kv);
+  Field f;
+  std::string_view key;
+  while (r.Next(&f)) {
+    if (f.number == 1 && f.wire_type == kWireLen) key = f.value;
+  }
+  if (!r.ok()) return std::nullopt;
+  for (const std::string& k : keys) {
+    if (k == key) return true;
+  }
+  return false;
+}
+
+// Copies the fields of `message` to `*out`, except the length-delimited attributes (field
+// `attrs_field`) whose key is not in `keys` and the length-delimited fields `drop_a`, `drop_b`
+// (0: none). False on broken wire format.
+bool CopyFiltered(std::string_view message, uint32_t attrs_field, std::span<const std::string> keys,
+                  uint32_t drop_a, uint32_t drop_b, std::string* out) {
+  WireReader r(message);
+  Field f;
+  while (r.Next(&f)) {
+    if (f.wire_type == kWireLen) {
+      if (f.number == drop_a || f.number == drop_b) continue;
+      if (f.number == attrs_field) {
+        const std::optional<bool> keep = KeyIn(f.value, keys);
+        if (!keep.has_value()) return false;
+        if (!*keep) continue;
+      }
+    }
+    out->append(f.raw);
+  }
+  return r.ok();
+}
+
+}  // namespace
+
+absl::Status ProjectSerializedTraces(std::string_view traces_data, const Projection& projection,
+                                     std::string* out) {
+  // Field numbers: TracesData.resource_spans 1; ResourceSpans.resource 1, .scope_spans 2;
+  // Resource.attributes 1; ScopeSpans.scope 1, .spans 2; InstrumentationScope.attributes 3;
+  // Span.attributes 9, .events 11, .links 13.
+  out->clear();
+  std::string rs_body, inner, leaf;  // the bodies being built, one per level
+  WireReader td(traces_data);
+  Field f;
+  while (td.Next(&f)) {
+    if (f.number != 1 || f.wire_type != kWireLen) {
+      out->append(f.raw);
+      continue;
+    }
+    rs_body.clear();
+    WireReader rs(f.value);
+    Field rf;
+    while (rs.Next(&rf)) {
+      if (rf.wire_type != kWireLen || (rf.number != 1 && rf.number != 2)) {
+        rs_body.append(rf.raw);
+        continue;
+      }
+      inner.clear();
+      if (rf.number == 1) {  // the resource
+        if (!CopyFiltered(rf.value, 1, projection.resource_keys, 0, 0, &inner)) {
+          return Broken("a Resource");
+        }
+        PutLenField(&rs_body, 1, inner);
+        continue;
+      }
+      WireReader ss(rf.value);  // a ScopeSpans
+      Field sf;
+      while (ss.Next(&sf)) {
+        if (sf.wire_type != kWireLen || (sf.number != 1 && sf.number != 2)) {
+          inner.append(sf.raw);
+          continue;
+        }
+        leaf.clear();
+        const bool ok = sf.number == 1
+                            ? CopyFiltered(sf.value, 3, {}, 0, 0, &leaf)  // the scope
+                            : CopyFiltered(sf.value, 9, projection.span_keys, 11, 13, &leaf);
+        if (!ok) return Broken(sf.number == 1 ? "an InstrumentationScope" : "a Span");
+        PutLenField(&inner, sf.number, leaf);
+      }
+      if (!ss.ok()) return Broken("a ScopeSpans");
+      PutLenField(&rs_body, 2, inner);
+    }
+    if (!rs.ok()) return Broken("a ResourceSpans");
+    PutLenField(out, 1, rs_body);
+  }
+  if (!td.ok()) return Broken("a TracesData");
+  return absl::OkStatus();
 }
 
 }  // namespace sprout::traces::live

@@ -116,4 +116,20 @@ absl::StatusOr<std::vector<std::string_view>> ResourceSpansOf(std::string_view m
 absl::StatusOr<std::string> MergeSerializedGroups(std::span<const std::string_view> chunks,
                                                   int64_t* spans = nullptr);
 
+// What a scan reads of a trace (the block reader's projected read, block.h ReadTracesProjected):
+// every resource, scope and span field except the span's events and links; of the attributes
+// only the resource attributes whose key is in `resource_keys` and the span attributes whose key
+// is in `span_keys`, in their order; instrumentation-scope attributes left out.
+struct Projection {
+  std::span<const std::string> resource_keys;
+  std::span<const std::string> span_keys;
+};
+
+// A serialized TracesData with only what `projection` keeps, written into `*out` (replaced):
+// the kept fields' bytes as they are, in their order; fields unknown to OTLP kept. The
+// messages above a dropped field get their new lengths. InvalidArgument on broken wire format
+// at the levels it reads (the TracesData down to the KeyValue's key).
+absl::Status ProjectSerializedTraces(std::string_view traces_data, const Projection& projection,
+                                     std::string* out);
+
 }  // namespace sprout::traces::live

@@ -5,6 +5,7 @@
 // the same ID with other bytes kept); broken wire format is refused.
 #include "traces/live/span_bytes.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -430,6 +431,74 @@ TEST(SpanTimes, MayStartInIsAnOverlapOfTheStartsWithAHalfOpenRange) {
   t.Add(u);
   EXPECT_EQ(t.start, 100u);
   EXPECT_EQ(t.end, 500u);
+}
+
+// The expected projection of `td`, made on the messages: the block reader's projected read.
+pb::trace::TracesData ProjectedByHand(pb::trace::TracesData td,
+                                      const std::vector<std::string>& resource_keys,
+                                      const std::vector<std::string>& span_keys) {
+  const auto keep = [](google::protobuf::RepeatedPtrField<pb::common::KeyValue>* attrs,
+                       const std::vector<std::string>& keys) {
+    google::protobuf::RepeatedPtrField<pb::common::KeyValue> kept;
+    for (const pb::common::KeyValue& kv : *attrs) {
+      if (std::find(keys.begin(), keys.end(), kv.key()) != keys.end()) *kept.Add() = kv;
+    }
+    attrs->Swap(&kept);
+  };
+  for (pb::trace::ResourceSpans& rs : *td.mutable_resource_spans()) {
+    if (rs.has_resource()) keep(rs.mutable_resource()->mutable_attributes(), resource_keys);
+    for (pb::trace::ScopeSpans& ss : *rs.mutable_scope_spans()) {
+      if (ss.has_scope()) ss.mutable_scope()->clear_attributes();
+      for (pb::trace::Span& span : *ss.mutable_spans()) {
+        keep(span.mutable_attributes(), span_keys);
+        span.clear_events();
+        span.clear_links();
+      }
+    }
+  }
+  return td;
+}
+
+TEST(ProjectSerializedTraces, KeepsWhatTheBlocksProjectedReadKeeps) {
+  pb::trace::TracesData td;
+  for (int r = 0; r < 2; ++r) {
+    pb::trace::ResourceSpans* rs = td.add_resource_spans();
+    *rs = Rs(r == 0 ? "svc-a" : "", "https://schema/" + std::to_string(r));
+    pb::common::KeyValue* host = rs->mutable_resource()->add_attributes();
+    host->set_key("host.name");
+    host->mutable_value()->set_string_value("h");
+    rs->mutable_resource()->set_dropped_attributes_count(3);
+    pb::trace::ScopeSpans* ss = Scope(rs, "lib", "https://scope");
+    ss->mutable_scope()->add_attributes()->set_key("scope.attr");
+    ss->mutable_scope()->set_version("2");
+    Scope(rs, "");  // a scope without spans
+    for (int i = 1; i <= 4; ++i) {
+      pb::trace::Span s = Span(1, r * 10 + i);  // attribute k, an event every third span
+      pb::common::KeyValue* m = s.add_attributes();
+      m->set_key("http.method");
+      m->mutable_value()->set_string_value("GET");
+      s.add_links()->set_span_id(std::string(8, 'l'));
+      s.set_dropped_events_count(1);
+      *ss->add_spans() = s;
+    }
+  }
+  const std::string bytes = td.SerializeAsString();
+  for (const auto& [rkeys, skeys] :
+       std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>>{
+           {{}, {}},
+           {{"service.name"}, {"http.method"}},
+           {{"host.name", "service.name"}, {"k", "http.method", "absent"}}}) {
+    std::string out = "stale";
+    ASSERT_TRUE(ProjectSerializedTraces(bytes, Projection{rkeys, skeys}, &out).ok());
+    pb::trace::TracesData got;
+    ASSERT_TRUE(got.ParseFromString(out));
+    std::string diff;
+    MessageDifferencer d;
+    d.ReportDifferencesToString(&diff);
+    EXPECT_TRUE(d.Compare(ProjectedByHand(td, rkeys, skeys), got)) << diff;
+  }
+  std::string out;
+  EXPECT_FALSE(ProjectSerializedTraces(bytes.substr(0, bytes.size() - 3), {}, &out).ok());
 }
 
 }  // namespace

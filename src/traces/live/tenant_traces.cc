@@ -273,7 +273,8 @@ TraceParts TenantTraces::Snapshot(std::span<const std::string> ids) const {
   return out;
 }
 
-absl::Status TraceParts::Read(size_t i, tpb::TracesData* out, int64_t* bytes) const {
+absl::Status TraceParts::Read(size_t i, tpb::TracesData* out, int64_t* bytes,
+                              const Projection* projection) const {
   out->Clear();
   if (bytes != nullptr) *bytes = 0;
   if (i >= traces_.size()) {
@@ -291,7 +292,15 @@ absl::Status TraceParts::Read(size_t i, tpb::TracesData* out, int64_t* bytes) co
     chunks = views;
   }
   absl::StatusOr<std::string> merged = MergeSerializedGroups(chunks);
-  if (!merged.ok() || !out->ParseFromString(*merged)) {
+  bool ok = merged.ok();
+  if (ok && projection != nullptr) {
+    thread_local std::string projected;  // reused: a scan reads many traces per thread
+    ok = ProjectSerializedTraces(*merged, *projection, &projected).ok() &&
+         out->ParseFromString(projected);
+  } else if (ok) {
+    ok = out->ParseFromString(*merged);
+  }
+  if (!ok) {
     out->Clear();
     return absl::DataLossError("trace parts: the stored spans of a trace do not parse");
   }

@@ -133,10 +133,12 @@ class TraceParts {
   size_t size() const { return traces_.size(); }
   const std::string& trace_id(size_t i) const { return traces_[i].id; }
   // Trace `i` merged as FindTrace merges, parsed into `*out` (cleared first); `*bytes` (when
-  // given) gets the merged TracesData's serialized size. DataLoss when the stored bytes do not
-  // merge or parse (not reached: they parsed when pushed); OutOfRange for a bad `i`.
+  // given) gets the merged TracesData's serialized size. With a `projection`, only what it keeps
+  // is parsed (ProjectSerializedTraces: a pass over the bytes, far cheaper than parsing the
+  // attributes, events and links it drops). DataLoss when the stored bytes do not merge or parse
+  // (not reached: they parsed when pushed); OutOfRange for a bad `i`.
   absl::Status Read(size_t i, opentelemetry::proto::trace::v1::TracesData* out,
-                    int64_t* bytes = nullptr) const;
+                    int64_t* bytes = nullptr, const Projection* projection = nullptr) const;
 
  private:
   friend class TenantTraces;

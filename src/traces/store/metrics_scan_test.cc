@@ -351,6 +351,44 @@ TEST(MetricsScan, BlockReadsAreProjectedOnThePlansKeys) {
   EXPECT_EQ(whole.seen.events, 6);
 }
 
+TEST(MetricsScan, MemoryReadsAreProjectedOnThePlansKeysAsBlockReadsAre) {
+  Fixture f;
+  auto store = f.Start();
+  PushParts(store.get());
+  store->FlushOnce(true).IgnoreError();  // every part in a block
+  // The same spans again as other traces, left in memory (IDs + 100).
+  ASSERT_TRUE(store
+                  ->Push("t", Request("frontend", {{109, 1, "root", 10},
+                                                   {107, 1, "late", 130},
+                                                   {109, 4, "render", 40},
+                                                   {108, 1, "solo", 50}}))
+                  .ok());
+  ASSERT_TRUE(
+      store->Push("t", Request("backend", {{109, 2, "load", 20}, {109, 3, "charge", 25}})).ok());
+  ASSERT_GT(store->Stats()["t"].live_traces, 0);
+  traceql::Plan plan;
+  plan.refs.span_keys = {"http.method"};
+  TestProgram program(Grid(0, 180, 30), plan);
+  absl::StatusOr<traceql::MetricsResult> r = store->QueryMetrics("t", program, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Render(*r), "0=6 30=4 120=2 ");           // every span twice: blocks and memory
+  EXPECT_EQ(program.seen.observes[TraceId(109)], 1);  // memory: one trace of both pushes
+  EXPECT_EQ(program.seen.span_keys, (std::set<std::string>{"http.method"}));
+  EXPECT_EQ(program.seen.resource_keys, (std::set<std::string>{"service.name"}));
+  EXPECT_EQ(program.seen.events, 0);
+  EXPECT_EQ(program.seen.spans.size(), 12u);
+  EXPECT_EQ(r->stats.inspected_spans, 12u);
+
+  plan.refs.needs_events_links_scope = true;
+  TestProgram whole(Grid(0, 180, 30), plan);
+  r = store->QueryMetrics("t", whole, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Render(*r), "0=6 30=4 120=2 ");
+  EXPECT_EQ(whole.seen.span_keys, (std::set<std::string>{"http.method", "peer.name"}));
+  EXPECT_EQ(whole.seen.resource_keys, (std::set<std::string>{"host.name", "service.name"}));
+  EXPECT_EQ(whole.seen.events, 12);
+}
+
 TEST(MetricsScan, ColumnConditionsPreFilterBlockParts) {
   Fixture f;
   auto store = f.Start();

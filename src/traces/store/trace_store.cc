@@ -1859,6 +1859,8 @@ absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
       resource_keys.end()) {
     resource_keys.push_back("service.name");
   }
+  // Memory traces are parsed with the block reads' projection (the same keys).
+  const live::Projection projection{resource_keys, plan.refs.span_keys};
   // One worker: its accumulator and figures.
   struct Worker {
     std::unique_ptr<traceql::MetricsAccumulator> acc;
@@ -1875,7 +1877,7 @@ absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
           td = &it->second;
           bytes = static_cast<int64_t>(td->ByteSizeLong());
         } else {
-          RETURN_IF_ERROR(parts.Read(i, &w.trace, &bytes));
+          RETURN_IF_ERROR(parts.Read(i, &w.trace, &bytes, whole ? nullptr : &projection));
         }
         const auto [lo, hi] = TimeRange(*td);
         if (!MayStartIn(lo, hi, range.start_ns, range.end_ns)) continue;

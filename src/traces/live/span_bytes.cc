@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "base/coding.h"
 
@@ -354,6 +355,37 @@ absl::StatusOr<SplitResult> SplitSerialized(std::span<const std::string_view> re
   return result;
 }
 
+namespace {
+
+// A hash of byte strings from their size and their first and last 32 bytes: a span's start holds
+// its trace and span IDs, a resource's or scope's its first attributes, so distinct values
+// rarely collide, and hashing a long span or resource costs no more than a short one (equality
+// still compares every byte).
+struct EdgeHash {
+  static std::string_view Edges(std::string_view s, std::string_view* tail) {
+    constexpr size_t kEdge = 32;
+    if (s.size() <= 2 * kEdge) {
+      *tail = {};
+      return s;
+    }
+    *tail = s.substr(s.size() - kEdge);
+    return s.substr(0, kEdge);
+  }
+  size_t operator()(std::string_view s) const {
+    std::string_view tail;
+    const std::string_view head = Edges(s, &tail);
+    return absl::HashOf(s.size(), head, tail);
+  }
+  size_t operator()(const std::pair<std::string_view, std::string_view>& p) const {
+    return absl::HashOf((*this)(p.first), p.second);
+  }
+  size_t operator()(const std::tuple<int32_t, std::string_view, std::string_view>& t) const {
+    return absl::HashOf(std::get<0>(t), (*this)(std::get<1>(t)), std::get<2>(t));
+  }
+};
+
+}  // namespace
+
 absl::StatusOr<std::string> MergeSerializedGroups(std::span<const std::string_view> chunks,
                                                   int64_t* spans) {
   struct ScopeOut {
@@ -368,9 +400,10 @@ absl::StatusOr<std::string> MergeSerializedGroups(std::span<const std::string_vi
   };
   std::vector<ResourceOut> resources;
   // (resource bytes, schema URL) -> index; (resource index, scope bytes, schema URL) -> index.
-  absl::flat_hash_map<std::pair<std::string_view, std::string_view>, int32_t> resource_of;
-  absl::flat_hash_map<std::tuple<int32_t, std::string_view, std::string_view>, int32_t> scope_of;
-  absl::flat_hash_set<std::string_view> seen_spans;  // span bytes
+  absl::flat_hash_map<std::pair<std::string_view, std::string_view>, int32_t, EdgeHash> resource_of;
+  absl::flat_hash_map<std::tuple<int32_t, std::string_view, std::string_view>, int32_t, EdgeHash>
+      scope_of;
+  absl::flat_hash_set<std::string_view, EdgeHash> seen_spans;  // span bytes
 
   for (std::string_view chunk : chunks) {
     WireReader cr(chunk);

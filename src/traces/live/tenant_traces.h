@@ -3,7 +3,7 @@
 // TenantTraces owns the tenant's TracesWal (traces/wal/traces_wal.h) and the live set: the
 // traces that have received spans since they were last cut, each kept as the ResourceSpans
 // groups it arrived in (one group per pushed ResourceSpans and trace), with its first and last
-// arrival time and its byte size.
+// arrival time, its byte size and its span time bounds (read from the bytes, nothing parsed).
 //
 //   Open(env, dir, options)  opens the WAL in `dir` and replays every batch into the live set
 //                            (arrival time: the clock at Open; no size limit: every replayed
@@ -14,6 +14,8 @@
 //                            default kEveryAppend an OK means fdatasync'd), then adds them to the
 //                            live set. Returns the accepted and discarded span counts.
 //   FindTrace(id)            the live trace as one TracesData, or nullopt.
+//   TraceIdsStartingIn(s, e) the traces whose span bounds may hold a span starting in [s, e).
+//   Snapshot(ids)            those traces' stored parts (TraceParts), merged and parsed later.
 //   CutIdle(now, idle)       moves the traces idle longer than `idle` from `live` to `pending`.
 //   StartFlush(...)          when a block is due (pending bytes, pending age, or force): rotates
 //                            the WAL, checkpoints the live traces into the new segment, and moves

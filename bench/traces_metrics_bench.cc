@@ -14,7 +14,7 @@
 //
 // Output per query and grid: latency p50 / max over the repeats, the stats (blocks, spans,
 // inspected OTLP bytes), MB/s per core = inspected bytes ÷ the process's CPU seconds, and the
-// spans/s per core.
+// spans/s per core, and the answer's fingerprint (series; samples and their sum).
 //
 // `--in-memory`: no block store; the spans stay in memory (live), pushed afresh on every run —
 // the path of queries over recent data.
@@ -179,7 +179,8 @@ int main(int argc, char** argv) {
   } grids[] = {{"1h", 3600 * kSec, 15 * kSec}, {"24h", 86400 * kSec, 360 * kSec}};
   std::printf(
       "| query | grid | p50 / max (s) | blocks | spans inspected | MB inspected | CPU s | MB/s per "
-      "core | Mspans/s per core | series |\n|---|---|---|---|---|---|---|---|---|---|\n");
+      "core | Mspans/s per core | series | samples / sum "
+      "|\n|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const char* query :
        {"{} | rate() by (resource.service.name)", "{} | histogram_over_time(duration)"}) {
     for (const Grid& g : grids) {
@@ -209,13 +210,20 @@ int main(int argc, char** argv) {
         last = *std::move(r);
       }
       std::sort(wall.begin(), wall.end());
+      // The answer's fingerprint (samples and their sum), to compare runs and builds.
+      size_t samples = 0;
+      double sum = 0;
+      for (const auto& series : last.series) {
+        samples += series.samples.size();
+        for (const auto& sample : series.samples) sum += sample.value;
+      }
       const double mb = last.stats.inspected_bytes / 1e6;
       const double cpu_each = cpu / repeat;
       std::printf("| %s | %s | %.3f / %.3f | %" PRIu64 " | %" PRIu64
-                  " | %.1f | %.2f | %.0f | %.2f | %zu |\n",
+                  " | %.1f | %.2f | %.0f | %.2f | %zu | %zu / %.6g |\n",
                   query, g.name, wall[wall.size() / 2], wall.back(), last.stats.total_blocks,
                   last.stats.inspected_spans, mb, cpu_each, mb / cpu_each,
-                  last.stats.inspected_spans / 1e6 / cpu_each, last.series.size());
+                  last.stats.inspected_spans / 1e6 / cpu_each, last.series.size(), samples, sum);
     }
   }
   s.Close();

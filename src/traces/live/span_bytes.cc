@@ -1,11 +1,13 @@
 #include "traces/live/span_bytes.h"
 
 #include <cstring>
+#include <optional>
 #include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "base/coding.h"
 
@@ -179,7 +181,17 @@ struct SpanRef {
   uint32_t trace = 0;
   uint32_t scope = 0;  // index into the scopes
   std::string_view raw;
+  uint64_t start = 0;  // start_time_unix_nano, end_time_unix_nano (0 when absent)
+  uint64_t end = 0;
 };
+
+// The value of a fixed64 field read by WireReader (its last 8 bytes, little-endian).
+uint64_t Fixed64(const Field& f) {
+  uint64_t v = 0;
+  const std::string_view b = f.raw.substr(f.raw.size() - 8);
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(b[static_cast<size_t>(i)]);
+  return v;
+}
 
 }  // namespace
 
@@ -227,15 +239,19 @@ absl::StatusOr<SplitResult> SplitSerialized(std::span<const std::string_view> re
           } else if (sf.number == 3) {
             scope.schema = sf.raw;
           } else if (sf.number == 2) {
-            // A span: find its trace ID (field 1; the last one wins, as protobuf parses).
+            // A span: find its trace ID (field 1) and times (fixed64 fields 7 and 8); the last
+            // one wins, as protobuf parses (a field of another wire type is an unknown field).
             std::string_view trace_id;
             bool has_id = false;
+            uint64_t span_start = 0, span_end = 0;
             WireReader pr(sf.value);
             Field pf;
             while (pr.Next(&pf)) {
               if (pf.number == 1 && pf.wire_type == kWireLen) {
                 trace_id = pf.value;
                 has_id = true;
+              } else if (pf.wire_type == kWireFixed64 && (pf.number == 7 || pf.number == 8)) {
+                (pf.number == 7 ? span_start : span_end) = Fixed64(pf);
               }
             }
             if (!pr.ok()) return Broken("a Span");
@@ -246,7 +262,7 @@ absl::StatusOr<SplitResult> SplitSerialized(std::span<const std::string_view> re
             const auto [it, inserted] = trace_index.try_emplace(
                 ToTraceKey(trace_id), static_cast<uint32_t>(result.traces.size()));
             if (inserted) result.traces.emplace_back().id = it->first;
-            spans.push_back(SpanRef{it->second, scope_index, sf.raw});
+            spans.push_back(SpanRef{it->second, scope_index, sf.raw, span_start, span_end});
           }
         }
         if (!sr.ok()) return Broken("a ScopeSpans");
@@ -316,8 +332,12 @@ absl::StatusOr<SplitResult> SplitSerialized(std::span<const std::string_view> re
       const Run& g = group_runs[gi];
       const RsInfo& rs = rss[scopes[spans[order[g.begin]].scope].rs];
       out = PutHeader(out, kTagField1Len, g.body);
-      result.groups.push_back(
-          SplitResult::Group{static_cast<size_t>(out - base), g.body, g.end - g.begin});
+      SplitResult::Group& group = result.groups.emplace_back(
+          SplitResult::Group{static_cast<size_t>(out - base), g.body, g.end - g.begin, {}});
+      for (uint32_t i = g.begin; i < g.end; ++i) {
+        group.times.Add(spans[order[i]].start, spans[order[i]].end);
+      }
+      st.times.Add(group.times);
       st.bytes += static_cast<int64_t>(g.body);
       out = Put(out, rs.resource);
       while (scope_run < scope_runs.size() && scope_runs[scope_run].begin < g.end) {
@@ -335,6 +355,37 @@ absl::StatusOr<SplitResult> SplitSerialized(std::span<const std::string_view> re
   return result;
 }
 
+namespace {
+
+// A hash of byte strings from their size and their first and last 32 bytes: a span's start holds
+// its trace and span IDs, a resource's or scope's its first attributes, so distinct values
+// rarely collide, and hashing a long span or resource costs no more than a short one (equality
+// still compares every byte).
+struct EdgeHash {
+  static std::string_view Edges(std::string_view s, std::string_view* tail) {
+    constexpr size_t kEdge = 32;
+    if (s.size() <= 2 * kEdge) {
+      *tail = {};
+      return s;
+    }
+    *tail = s.substr(s.size() - kEdge);
+    return s.substr(0, kEdge);
+  }
+  size_t operator()(std::string_view s) const {
+    std::string_view tail;
+    const std::string_view head = Edges(s, &tail);
+    return absl::HashOf(s.size(), head, tail);
+  }
+  size_t operator()(const std::pair<std::string_view, std::string_view>& p) const {
+    return absl::HashOf((*this)(p.first), p.second);
+  }
+  size_t operator()(const std::tuple<int32_t, std::string_view, std::string_view>& t) const {
+    return absl::HashOf(std::get<0>(t), (*this)(std::get<1>(t)), std::get<2>(t));
+  }
+};
+
+}  // namespace
+
 absl::StatusOr<std::string> MergeSerializedGroups(std::span<const std::string_view> chunks,
                                                   int64_t* spans) {
   struct ScopeOut {
@@ -349,9 +400,10 @@ absl::StatusOr<std::string> MergeSerializedGroups(std::span<const std::string_vi
   };
   std::vector<ResourceOut> resources;
   // (resource bytes, schema URL) -> index; (resource index, scope bytes, schema URL) -> index.
-  absl::flat_hash_map<std::pair<std::string_view, std::string_view>, int32_t> resource_of;
-  absl::flat_hash_map<std::tuple<int32_t, std::string_view, std::string_view>, int32_t> scope_of;
-  absl::flat_hash_set<std::string_view> seen_spans;  // span bytes
+  absl::flat_hash_map<std::pair<std::string_view, std::string_view>, int32_t, EdgeHash> resource_of;
+  absl::flat_hash_map<std::tuple<int32_t, std::string_view, std::string_view>, int32_t, EdgeHash>
+      scope_of;
+  absl::flat_hash_set<std::string_view, EdgeHash> seen_spans;  // span bytes
 
   for (std::string_view chunk : chunks) {
     WireReader cr(chunk);
@@ -453,6 +505,109 @@ absl::StatusOr<std::string> MergeSerializedGroups(std::span<const std::string_vi
     p = Put(p, ro.schema);
   }
   return out;
+}
+
+namespace {
+
+// Appends field `number` (length-delimited) holding `body`.
+void PutLenField(std::string* out, uint32_t number, std::string_view body) {
+  PutUvarint(*out, (uint64_t{number} << 3) | kWireLen);
+  PutUvarint(*out, body.size());
+  out->append(body);
+}
+
+// Whether the KeyValue `kv` (its bytes) has a key (field 1; the last one wins) in `keys`.
+// Nullopt on broken wire format.
+std::optional<bool> KeyIn(std::string_view kv, std::span<const std::string> keys) {
+  if (keys.empty()) return false;
+  WireReader r(kv);
+  Field f;
+  std::string_view key;
+  while (r.Next(&f)) {
+    if (f.number == 1 && f.wire_type == kWireLen) key = f.value;
+  }
+  if (!r.ok()) return std::nullopt;
+  for (const std::string& k : keys) {
+    if (k == key) return true;
+  }
+  return false;
+}
+
+// Copies the fields of `message` to `*out`, except the length-delimited attributes (field
+// `attrs_field`) whose key is not in `keys` and the length-delimited fields `drop_a`, `drop_b`
+// (0: none). False on broken wire format.
+bool CopyFiltered(std::string_view message, uint32_t attrs_field, std::span<const std::string> keys,
+                  uint32_t drop_a, uint32_t drop_b, std::string* out) {
+  WireReader r(message);
+  Field f;
+  while (r.Next(&f)) {
+    if (f.wire_type == kWireLen) {
+      if (f.number == drop_a || f.number == drop_b) continue;
+      if (f.number == attrs_field) {
+        const std::optional<bool> keep = KeyIn(f.value, keys);
+        if (!keep.has_value()) return false;
+        if (!*keep) continue;
+      }
+    }
+    out->append(f.raw);
+  }
+  return r.ok();
+}
+
+}  // namespace
+
+absl::Status ProjectSerializedTraces(std::string_view traces_data, const Projection& projection,
+                                     std::string* out) {
+  // Field numbers: TracesData.resource_spans 1; ResourceSpans.resource 1, .scope_spans 2;
+  // Resource.attributes 1; ScopeSpans.scope 1, .spans 2; InstrumentationScope.attributes 3;
+  // Span.attributes 9, .events 11, .links 13.
+  out->clear();
+  std::string rs_body, inner, leaf;  // the bodies being built, one per level
+  WireReader td(traces_data);
+  Field f;
+  while (td.Next(&f)) {
+    if (f.number != 1 || f.wire_type != kWireLen) {
+      out->append(f.raw);
+      continue;
+    }
+    rs_body.clear();
+    WireReader rs(f.value);
+    Field rf;
+    while (rs.Next(&rf)) {
+      if (rf.wire_type != kWireLen || (rf.number != 1 && rf.number != 2)) {
+        rs_body.append(rf.raw);
+        continue;
+      }
+      inner.clear();
+      if (rf.number == 1) {  // the resource
+        if (!CopyFiltered(rf.value, 1, projection.resource_keys, 0, 0, &inner)) {
+          return Broken("a Resource");
+        }
+        PutLenField(&rs_body, 1, inner);
+        continue;
+      }
+      WireReader ss(rf.value);  // a ScopeSpans
+      Field sf;
+      while (ss.Next(&sf)) {
+        if (sf.wire_type != kWireLen || (sf.number != 1 && sf.number != 2)) {
+          inner.append(sf.raw);
+          continue;
+        }
+        leaf.clear();
+        const bool ok = sf.number == 1
+                            ? CopyFiltered(sf.value, 3, {}, 0, 0, &leaf)  // the scope
+                            : CopyFiltered(sf.value, 9, projection.span_keys, 11, 13, &leaf);
+        if (!ok) return Broken(sf.number == 1 ? "an InstrumentationScope" : "a Span");
+        PutLenField(&inner, sf.number, leaf);
+      }
+      if (!ss.ok()) return Broken("a ScopeSpans");
+      PutLenField(&rs_body, 2, inner);
+    }
+    if (!rs.ok()) return Broken("a ResourceSpans");
+    PutLenField(out, 1, rs_body);
+  }
+  if (!td.ok()) return Broken("a TracesData");
+  return absl::OkStatus();
 }
 
 }  // namespace sprout::traces::live

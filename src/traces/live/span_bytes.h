@@ -41,6 +41,28 @@ inline std::string TraceKeyString(const TraceKey& k) {
   return std::string(reinterpret_cast<const char*>(k.data()), k.size());
 }
 
+// The time bounds of some spans (unix ns): the least start (`start_time_unix_nano`) and the
+// greatest of every span's start and end (a span ending before it starts counts at its start),
+// as the store's TimeRange reads a parsed trace. Empty (no span): start UINT64_MAX, end 0.
+struct SpanTimes {
+  uint64_t start = UINT64_MAX;
+  uint64_t end = 0;
+  bool empty() const { return start == UINT64_MAX; }
+  void Add(uint64_t span_start, uint64_t span_end) {
+    start = span_start < start ? span_start : start;
+    const uint64_t e = span_end > span_start ? span_end : span_start;
+    end = e > end ? e : end;
+  }
+  void Add(const SpanTimes& o) {
+    start = o.start < start ? o.start : start;
+    end = o.end > end ? o.end : end;
+  }
+  // Whether a span starting in [start_ns, end_ns) may be among them.
+  bool MayStartIn(uint64_t start_ns, uint64_t end_ns) const {
+    return !empty() && start < end_ns && end >= start_ns;
+  }
+};
+
 // One trace's part of SplitSerialized's input.
 struct SplitTrace {
   TraceKey id;
@@ -50,6 +72,7 @@ struct SplitTrace {
   size_t group_count = 0;
   int64_t bytes = 0;  // the sum of its groups' (unframed) sizes
   int64_t spans = 0;
+  SpanTimes times;  // its spans' bounds
 };
 
 struct SplitResult {
@@ -60,6 +83,7 @@ struct SplitResult {
     size_t offset = 0;  // its (unframed) bytes in `data`
     size_t size = 0;
     int64_t spans = 0;
+    SpanTimes times;  // its spans' bounds
   };
   std::vector<Group> groups;
   int64_t invalid_spans = 0;  // spans whose trace ID is not 16 bytes: dropped
@@ -91,5 +115,21 @@ absl::StatusOr<std::vector<std::string_view>> ResourceSpansOf(std::string_view m
 // spans kept.
 absl::StatusOr<std::string> MergeSerializedGroups(std::span<const std::string_view> chunks,
                                                   int64_t* spans = nullptr);
+
+// What a scan reads of a trace (the block reader's projected read, block.h ReadTracesProjected):
+// every resource, scope and span field except the span's events and links; of the attributes
+// only the resource attributes whose key is in `resource_keys` and the span attributes whose key
+// is in `span_keys`, in their order; instrumentation-scope attributes left out.
+struct Projection {
+  std::span<const std::string> resource_keys;
+  std::span<const std::string> span_keys;
+};
+
+// A serialized TracesData with only what `projection` keeps, written into `*out` (replaced):
+// the kept fields' bytes as they are, in their order; fields unknown to OTLP kept. The
+// messages above a dropped field get their new lengths. InvalidArgument on broken wire format
+// at the levels it reads (the TracesData down to the KeyValue's key).
+absl::Status ProjectSerializedTraces(std::string_view traces_data, const Projection& projection,
+                                     std::string* out);
 
 }  // namespace sprout::traces::live

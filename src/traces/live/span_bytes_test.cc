@@ -5,6 +5,7 @@
 // the same ID with other bytes kept); broken wire format is refused.
 #include "traces/live/span_bytes.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -328,6 +329,176 @@ TEST(MergeSerializedGroups, CombinesResourcesAndScopesByBytesAndKeepsExactDuplic
   // MergeGroups (the protobuf form) gives the same.
   std::vector<const pb::trace::ResourceSpans*> groups = {&a1, &b1, &a2, &a3, &b2, &none};
   EXPECT_TRUE(MessageDifferencer::Equals(MergeGroups(groups), want));
+}
+
+}  // namespace
+}  // namespace sprout::traces::live
+
+namespace sprout::traces::live {
+namespace {
+
+// A span of trace `trace` with the given times (0 = field left unset).
+pb::trace::Span Timed(int trace, int span, uint64_t start, uint64_t end) {
+  pb::trace::Span s = Span(trace, span);
+  s.clear_start_time_unix_nano();
+  s.clear_end_time_unix_nano();
+  if (start != 0) s.set_start_time_unix_nano(start);
+  if (end != 0) s.set_end_time_unix_nano(end);
+  return s;
+}
+
+TEST(SplitSerialized, GivesEachTraceAndGroupTheBoundsOfItsSpans) {
+  // Two ResourceSpans; trace 1 in both, trace 2 in the second only, trace 3 with one span that
+  // ends before it starts (its end counts as its start) and trace 4 with no times at all.
+  pb::trace::ResourceSpans a = Rs("svc-a", "");
+  *Scope(&a, "s1")->add_spans() = Timed(1, 1, 500, 900);
+  *Scope(&a, "s2")->add_spans() = Timed(1, 2, 300, 400);
+  pb::trace::ResourceSpans b = Rs("svc-b", "");
+  pb::trace::ScopeSpans* bs = Scope(&b, "s1");
+  *bs->add_spans() = Timed(1, 3, 1000, 2000);
+  *bs->add_spans() = Timed(2, 1, 10, 20);
+  *bs->add_spans() = Timed(3, 1, 70, 60);
+  *bs->add_spans() = Timed(4, 1, 0, 0);
+  const std::vector<std::string> in = {a.SerializeAsString(), b.SerializeAsString()};
+  const std::vector<std::string_view> views = Views(in);
+  absl::StatusOr<SplitResult> split = SplitSerialized(views);
+  ASSERT_TRUE(split.ok()) << split.status();
+  ASSERT_EQ(split->traces.size(), 4u);
+  const SplitTrace& t1 = split->traces[0];
+  EXPECT_EQ(t1.times.start, 300u);
+  EXPECT_EQ(t1.times.end, 2000u);
+  ASSERT_EQ(t1.group_count, 2u);
+  EXPECT_EQ(split->groups[t1.first_group].times.start, 300u);
+  EXPECT_EQ(split->groups[t1.first_group].times.end, 900u);
+  EXPECT_EQ(split->groups[t1.first_group + 1].times.start, 1000u);
+  EXPECT_EQ(split->groups[t1.first_group + 1].times.end, 2000u);
+  EXPECT_EQ(split->traces[1].times.start, 10u);
+  EXPECT_EQ(split->traces[1].times.end, 20u);
+  EXPECT_EQ(split->traces[2].times.start, 70u);
+  EXPECT_EQ(split->traces[2].times.end, 70u);
+  EXPECT_EQ(split->traces[3].times.start, 0u);
+  EXPECT_EQ(split->traces[3].times.end, 0u);
+  EXPECT_FALSE(split->traces[3].times.empty());
+}
+
+TEST(SplitSerialized, ReadsTimesAsProtobufDoesLastValueWinsOtherWireTypesIgnored) {
+  // A span whose start is written twice (the last wins) and whose field 8 is a varint (not a
+  // fixed64: protobuf keeps it as an unknown field, so its end time stays 0).
+  pb::trace::Span s = Timed(1, 1, 100, 0);
+  std::string span = s.SerializeAsString();
+  span.push_back('\x39');                                              // field 7, fixed64
+  for (int i = 0; i < 8; ++i) span.push_back(i == 0 ? '\x50' : '\0');  // 80
+  span.push_back('\x40');                                              // field 8, varint
+  span.push_back('\x7f');
+  pb::trace::Span parsed;
+  ASSERT_TRUE(parsed.ParseFromString(span));
+  ASSERT_EQ(parsed.start_time_unix_nano(), 80u);
+  ASSERT_EQ(parsed.end_time_unix_nano(), 0u);
+  pb::trace::ResourceSpans rs = Rs("svc", "");
+  pb::trace::ScopeSpans* ss = Scope(&rs, "s");
+  std::string bytes = rs.SerializeAsString();
+  // ScopeSpans with the span appended by hand (field 2 of the ScopeSpans).
+  std::string scope = ss->SerializeAsString();
+  scope.push_back('\x12');
+  PutUvarint(scope, span.size());
+  scope += span;
+  std::string rs_bytes;
+  rs_bytes.push_back('\x0a');
+  PutUvarint(rs_bytes, rs.resource().ByteSizeLong());
+  rs_bytes += rs.resource().SerializeAsString();
+  rs_bytes.push_back('\x12');
+  PutUvarint(rs_bytes, scope.size());
+  rs_bytes += scope;
+  const std::string_view view(rs_bytes);
+  absl::StatusOr<SplitResult> split = SplitSerialized(std::span(&view, 1));
+  ASSERT_TRUE(split.ok()) << split.status();
+  ASSERT_EQ(split->traces.size(), 1u);
+  EXPECT_EQ(split->traces[0].times.start, 80u);
+  EXPECT_EQ(split->traces[0].times.end, 80u);
+}
+
+TEST(SpanTimes, MayStartInIsAnOverlapOfTheStartsWithAHalfOpenRange) {
+  SpanTimes t;
+  EXPECT_TRUE(t.empty());
+  EXPECT_FALSE(t.MayStartIn(0, UINT64_MAX));
+  t.Add(100, 200);
+  EXPECT_TRUE(t.MayStartIn(0, 101));
+  EXPECT_FALSE(t.MayStartIn(0, 100));   // the range ends before the first start
+  EXPECT_TRUE(t.MayStartIn(200, 300));  // a span may start at the last end
+  EXPECT_FALSE(t.MayStartIn(201, 300));
+  SpanTimes u;
+  u.Add(500, 400);
+  t.Add(u);
+  EXPECT_EQ(t.start, 100u);
+  EXPECT_EQ(t.end, 500u);
+}
+
+// The expected projection of `td`, made on the messages: the block reader's projected read.
+pb::trace::TracesData ProjectedByHand(pb::trace::TracesData td,
+                                      const std::vector<std::string>& resource_keys,
+                                      const std::vector<std::string>& span_keys) {
+  const auto keep = [](google::protobuf::RepeatedPtrField<pb::common::KeyValue>* attrs,
+                       const std::vector<std::string>& keys) {
+    google::protobuf::RepeatedPtrField<pb::common::KeyValue> kept;
+    for (const pb::common::KeyValue& kv : *attrs) {
+      if (std::find(keys.begin(), keys.end(), kv.key()) != keys.end()) *kept.Add() = kv;
+    }
+    attrs->Swap(&kept);
+  };
+  for (pb::trace::ResourceSpans& rs : *td.mutable_resource_spans()) {
+    if (rs.has_resource()) keep(rs.mutable_resource()->mutable_attributes(), resource_keys);
+    for (pb::trace::ScopeSpans& ss : *rs.mutable_scope_spans()) {
+      if (ss.has_scope()) ss.mutable_scope()->clear_attributes();
+      for (pb::trace::Span& span : *ss.mutable_spans()) {
+        keep(span.mutable_attributes(), span_keys);
+        span.clear_events();
+        span.clear_links();
+      }
+    }
+  }
+  return td;
+}
+
+TEST(ProjectSerializedTraces, KeepsWhatTheBlocksProjectedReadKeeps) {
+  pb::trace::TracesData td;
+  for (int r = 0; r < 2; ++r) {
+    pb::trace::ResourceSpans* rs = td.add_resource_spans();
+    *rs = Rs(r == 0 ? "svc-a" : "", "https://schema/" + std::to_string(r));
+    pb::common::KeyValue* host = rs->mutable_resource()->add_attributes();
+    host->set_key("host.name");
+    host->mutable_value()->set_string_value("h");
+    rs->mutable_resource()->set_dropped_attributes_count(3);
+    pb::trace::ScopeSpans* ss = Scope(rs, "lib", "https://scope");
+    ss->mutable_scope()->add_attributes()->set_key("scope.attr");
+    ss->mutable_scope()->set_version("2");
+    Scope(rs, "");  // a scope without spans
+    for (int i = 1; i <= 4; ++i) {
+      pb::trace::Span s = Span(1, r * 10 + i);  // attribute k, an event every third span
+      pb::common::KeyValue* m = s.add_attributes();
+      m->set_key("http.method");
+      m->mutable_value()->set_string_value("GET");
+      s.add_links()->set_span_id(std::string(8, 'l'));
+      s.set_dropped_events_count(1);
+      *ss->add_spans() = s;
+    }
+  }
+  const std::string bytes = td.SerializeAsString();
+  for (const auto& [rkeys, skeys] :
+       std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>>{
+           {{}, {}},
+           {{"service.name"}, {"http.method"}},
+           {{"host.name", "service.name"}, {"k", "http.method", "absent"}}}) {
+    std::string out = "stale";
+    ASSERT_TRUE(ProjectSerializedTraces(bytes, Projection{rkeys, skeys}, &out).ok());
+    pb::trace::TracesData got;
+    ASSERT_TRUE(got.ParseFromString(out));
+    std::string diff;
+    MessageDifferencer d;
+    d.ReportDifferencesToString(&diff);
+    EXPECT_TRUE(d.Compare(ProjectedByHand(td, rkeys, skeys), got)) << diff;
+  }
+  std::string out;
+  EXPECT_FALSE(ProjectSerializedTraces(bytes.substr(0, bytes.size() - 3), {}, &out).ok());
 }
 
 }  // namespace

@@ -126,6 +126,7 @@ absl::StatusOr<std::unique_ptr<TenantTraces>> TenantTraces::Open(storage::Env* e
         lt.last_arrival = now;
         lt.bytes += static_cast<int64_t>(group.size());
         lt.spans += split->groups[g].spans;
+        lt.times.Add(split->groups[g].times);
         const size_t frame = 1 + UvarintLength(group.size());
         lt.chunks.push_back(Chunk{buffer, split->groups[g].offset - frame, frame + group.size()});
       }
@@ -213,6 +214,7 @@ absl::StatusOr<PushResult> TenantTraces::PushSerialized(
     if (lt.chunks.empty()) lt.first_arrival = now;
     lt.last_arrival = now;
     lt.spans += st.spans;
+    lt.times.Add(st.times);
     lt.chunks.push_back(Chunk{buffer, st.offset, st.size});
   }
   if (!appended.ok()) return appended;
@@ -252,6 +254,60 @@ std::optional<tpb::TracesData> TenantTraces::FindTrace(const std::string& trace_
   return MergeChunks(chunks, nullptr);
 }
 
+TraceParts TenantTraces::Snapshot(std::span<const std::string> ids) const {
+  TraceParts out;
+  out.traces_.reserve(ids.size());
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const std::string& id : ids) {
+    if (id.size() != 16) continue;
+    const TraceKey key = ToTraceKey(id);
+    TraceParts::Trace* trace = nullptr;
+    for (const TraceMap* set : {static_cast<const TraceMap*>(flushing_.get()), &pending_, &live_}) {
+      if (set == nullptr) continue;
+      const auto it = set->find(key);
+      if (it == set->end() || it->second.chunks.empty()) continue;
+      if (trace == nullptr) trace = &out.traces_.emplace_back(TraceParts::Trace{id, {}});
+      trace->chunks.insert(trace->chunks.end(), it->second.chunks.begin(), it->second.chunks.end());
+    }
+  }
+  return out;
+}
+
+absl::Status TraceParts::Read(size_t i, tpb::TracesData* out, int64_t* bytes,
+                              const Projection* projection) const {
+  out->Clear();
+  if (bytes != nullptr) *bytes = 0;
+  if (i >= traces_.size()) {
+    return absl::OutOfRangeError(absl::StrCat("trace parts: no trace ", i));
+  }
+  std::string_view one;
+  std::vector<std::string_view> views;
+  std::span<const std::string_view> chunks;
+  if (traces_[i].chunks.size() == 1) {
+    one = traces_[i].chunks[0].view();
+    chunks = std::span(&one, 1);
+  } else {
+    views.reserve(traces_[i].chunks.size());
+    for (const SpanChunk& c : traces_[i].chunks) views.push_back(c.view());
+    chunks = views;
+  }
+  absl::StatusOr<std::string> merged = MergeSerializedGroups(chunks);
+  bool ok = merged.ok();
+  if (ok && projection != nullptr) {
+    thread_local std::string projected;  // reused: a scan reads many traces per thread
+    ok = ProjectSerializedTraces(*merged, *projection, &projected).ok() &&
+         out->ParseFromString(projected);
+  } else if (ok) {
+    ok = out->ParseFromString(*merged);
+  }
+  if (!ok) {
+    out->Clear();
+    return absl::DataLossError("trace parts: the stored spans of a trace do not parse");
+  }
+  if (bytes != nullptr) *bytes = static_cast<int64_t>(merged->size());
+  return absl::OkStatus();
+}
+
 void TenantTraces::MergeInto(TraceMap* to, const TraceKey& id, Trace part, bool in_front) {
   auto [it, inserted] = to->try_emplace(id);
   if (inserted) {
@@ -272,6 +328,7 @@ void TenantTraces::MergeInto(TraceMap* to, const TraceKey& id, Trace part, bool 
   have.cut = std::min(have.cut, part.cut);
   have.bytes += part.bytes;
   have.spans += part.spans;
+  have.times.Add(part.times);
 }
 
 std::vector<std::string> TenantTraces::CutIdle(absl::Time now, absl::Duration idle_period) {
@@ -493,6 +550,32 @@ std::vector<std::string> TenantTraces::TraceIds() const {
       if (set == nullptr) continue;
       for (const auto& [id, trace] : *set) {
         if (!trace.chunks.empty()) keys.push_back(id);  // not a push still in flight
+      }
+    }
+  }
+  return SortedIds(std::move(keys));
+}
+
+std::vector<std::string> TenantTraces::TraceIdsStartingIn(uint64_t start_ns,
+                                                          uint64_t end_ns) const {
+  std::vector<TraceKey> keys;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const TraceMap* const sets[] = {&live_, &pending_,
+                                    static_cast<const TraceMap*>(flushing_.get())};
+    for (size_t i = 0; i < 3; ++i) {
+      if (sets[i] == nullptr) continue;
+      for (const auto& [id, trace] : *sets[i]) {
+        if (trace.chunks.empty()) continue;  // a push still in flight
+        // The bounds of every part of the trace (the merged trace's), so that a trace is kept
+        // exactly when FindTrace's merge would show such a span.
+        SpanTimes times = trace.times;
+        for (size_t j = 0; j < 3; ++j) {
+          if (j == i || sets[j] == nullptr || sets[j]->empty()) continue;
+          const auto other = sets[j]->find(id);
+          if (other != sets[j]->end()) times.Add(other->second.times);
+        }
+        if (times.MayStartIn(start_ns, end_ns)) keys.push_back(id);
       }
     }
   }

@@ -3,7 +3,7 @@
 // TenantTraces owns the tenant's TracesWal (traces/wal/traces_wal.h) and the live set: the
 // traces that have received spans since they were last cut, each kept as the ResourceSpans
 // groups it arrived in (one group per pushed ResourceSpans and trace), with its first and last
-// arrival time and its byte size.
+// arrival time, its byte size and its span time bounds (read from the bytes, nothing parsed).
 //
 //   Open(env, dir, options)  opens the WAL in `dir` and replays every batch into the live set
 //                            (arrival time: the clock at Open; no size limit: every replayed
@@ -14,6 +14,8 @@
 //                            default kEveryAppend an OK means fdatasync'd), then adds them to the
 //                            live set. Returns the accepted and discarded span counts.
 //   FindTrace(id)            the live trace as one TracesData, or nullopt.
+//   TraceIdsStartingIn(s, e) the traces whose span bounds may hold a span starting in [s, e).
+//   Snapshot(ids)            those traces' stored parts (TraceParts), merged and parsed later.
 //   CutIdle(now, idle)       moves the traces idle longer than `idle` from `live` to `pending`.
 //   StartFlush(...)          when a block is due (pending bytes, pending age, or force): rotates
 //                            the WAL, checkpoints the live traces into the new segment, and moves
@@ -114,6 +116,41 @@ struct CutTrace {
 
 class FlushJobTraces;  // the stored bytes of a job's traces (tenant_traces.cc)
 
+// A run of framed ResourceSpans groups of one trace (see span_bytes.h) in a shared, immutable
+// buffer: the bytes of one push (or one replayed group), as they were written to the WAL.
+struct SpanChunk {
+  std::shared_ptr<const std::string> buffer;
+  size_t offset = 0;
+  size_t size = 0;
+  std::string_view view() const { return std::string_view(buffer->data() + offset, size); }
+};
+
+// Some traces' stored parts as TenantTraces::Snapshot found them (every part of each, flushing,
+// pending, live: the chunks FindTrace would merge at that moment), sharing the stored bytes
+// (nothing copied or parsed). A scan lists traces cheaply and merges and parses each one later,
+// one at a time, into a message it reuses. Valid for as long as it is held, whatever the
+// tenant does meanwhile (flushes included: the bytes are immutable).
+class TraceParts {
+ public:
+  size_t size() const { return traces_.size(); }
+  const std::string& trace_id(size_t i) const { return traces_[i].id; }
+  // Trace `i` merged as FindTrace merges, parsed into `*out` (cleared first); `*bytes` (when
+  // given) gets the merged TracesData's serialized size. With a `projection`, only what it keeps
+  // is parsed (ProjectSerializedTraces: a pass over the bytes, far cheaper than parsing the
+  // attributes, events and links it drops). DataLoss when the stored bytes do not merge or parse
+  // (not reached: they parsed when pushed); OutOfRange for a bad `i`.
+  absl::Status Read(size_t i, opentelemetry::proto::trace::v1::TracesData* out,
+                    int64_t* bytes = nullptr, const Projection* projection = nullptr) const;
+
+ private:
+  friend class TenantTraces;
+  struct Trace {
+    std::string id;
+    std::vector<SpanChunk> chunks;  // flushing, pending, live parts, in order
+  };
+  std::vector<Trace> traces_;
+};
+
 // The traces of one block, handed out by StartFlush and settled by CompleteFlush. The job holds
 // no parsed span: a block sink asks ReadTrace for each trace in turn (so building a block holds
 // one parsed trace at a time, not the whole job as messages).
@@ -198,19 +235,20 @@ class TenantTraces {
   // The IDs of every trace FindTrace finds (live, pending, flushing), sorted and distinct: a
   // snapshot for readers that scan (search, tag names and values call FindTrace on each).
   std::vector<std::string> TraceIds() const;
+  // The IDs of the traces of TraceIds() that may hold a span starting in [start_ns, end_ns)
+  // (unix ns), sorted and distinct: those whose span bounds over every part (least start,
+  // greatest end; kept per part from the bytes at Push and at replay, nothing parsed) meet it.
+  // A superset of the traces FindTrace would show with such a span at the time of the call.
+  std::vector<std::string> TraceIdsStartingIn(uint64_t start_ns, uint64_t end_ns) const;
+  // The stored parts of the traces `ids` that are in memory now (in the order of `ids`; those
+  // in no set left out), under one hold of the mutex: see TraceParts.
+  TraceParts Snapshot(std::span<const std::string> ids) const;
   const ReplayInfo& replay_info() const { return replay_info_; }
   wal::TracesWal* wal() { return wal_.get(); }
 
  private:
   friend class FlushJobTraces;
-  // A run of framed ResourceSpans groups of one trace (see span_bytes.h) in a shared buffer: the
-  // bytes of one push (or one replayed group), as they were written to the WAL.
-  struct Chunk {
-    std::shared_ptr<const std::string> buffer;
-    size_t offset = 0;
-    size_t size = 0;
-    std::string_view view() const { return std::string_view(buffer->data() + offset, size); }
-  };
+  using Chunk = SpanChunk;
   struct Trace {
     std::vector<Chunk> chunks;  // in arrival order
     absl::Time first_arrival;
@@ -218,6 +256,7 @@ class TenantTraces {
     absl::Time cut;     // when it entered `pending` (pending and flushing parts only)
     int64_t bytes = 0;  // the sum of its groups' serialized sizes (+ pushes in flight: live)
     int64_t spans = 0;
+    SpanTimes times;       // its spans' bounds (start, end; unix ns)
     int32_t inflight = 0;  // live only: pushes whose WAL append is in progress
   };
   using TraceMap = absl::flat_hash_map<TraceKey, Trace>;

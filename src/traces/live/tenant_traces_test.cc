@@ -908,3 +908,106 @@ TEST(TenantTraces, ConcurrentPushersShareWalSyncs) {
 
 }  // namespace
 }  // namespace sprout::traces::live
+
+namespace sprout::traces::live {
+namespace {
+
+constexpr uint64_t kBase = 1700000000000000000ull;
+
+// One request with one span of `trace` over [kBase + start, kBase + end].
+pb::trace_service::ExportTraceServiceRequest TimedSpan(int trace, int span, uint64_t start,
+                                                       uint64_t end) {
+  pb::trace::Span s = MakeSpan(trace, span);
+  s.set_start_time_unix_nano(kBase + start);
+  s.set_end_time_unix_nano(kBase + end);
+  return Request({RS("svc", {{"s", {s}}})});
+}
+
+std::vector<std::string> Ids(std::initializer_list<int> traces) {
+  std::vector<std::string> out;
+  for (int t : traces) out.push_back(TraceId(t));
+  return out;
+}
+
+TEST(TenantTraces, TraceIdsStartingInListsTheTracesWhoseSpansMayStartInTheRange) {
+  FaultInjectionEnv env;
+  Clock clock;
+  {
+    auto t = MustOpen(&env, Opts(&clock));
+    ASSERT_NE(t, nullptr);
+    MustPush(*t, TimedSpan(1, 1, 1000, 2000));
+    MustPush(*t, TimedSpan(2, 1, 5000, 6000));
+    MustPush(*t, TimedSpan(3, 1, 9000, 9500));
+    MustPush(*t, TimedSpan(3, 2, 8000, 8500));  // a second push widens trace 3 to [8000, 9500]
+    EXPECT_EQ(t->TraceIdsStartingIn(0, UINT64_MAX), Ids({1, 2, 3}));
+    EXPECT_EQ(t->TraceIdsStartingIn(kBase, kBase + 1001), Ids({1}));
+    EXPECT_EQ(t->TraceIdsStartingIn(kBase, kBase + 1000), Ids({}));          // end exclusive
+    EXPECT_EQ(t->TraceIdsStartingIn(kBase + 2000, kBase + 5000), Ids({1}));  // starts up to its end
+    EXPECT_EQ(t->TraceIdsStartingIn(kBase + 2001, kBase + 5001), Ids({2}));
+    EXPECT_EQ(t->TraceIdsStartingIn(kBase + 7000, kBase + 8001), Ids({3}));
+    EXPECT_EQ(t->TraceIdsStartingIn(kBase + 9501, UINT64_MAX), Ids({}));
+
+    // Trace 1 cut (pending), then flushing, with a late live part: every part's bounds count,
+    // and the trace is listed once.
+    t->CutIdle(kT0 + absl::Seconds(10), absl::Seconds(5));
+    EXPECT_EQ(t->pending_traces(), 3u);
+    std::optional<FlushJob> job =
+        MustStart(*t, kT0 + absl::Seconds(10), absl::Seconds(0), 0, false);
+    ASSERT_TRUE(job.has_value());
+    clock.now = kT0 + absl::Seconds(11);
+    MustPush(*t, TimedSpan(1, 2, 20000, 21000));
+    EXPECT_EQ(t->flushing_traces(), 3u);
+    EXPECT_EQ(t->TraceIdsStartingIn(kBase + 15000, kBase + 30000), Ids({1}));
+    EXPECT_EQ(t->TraceIdsStartingIn(kBase, kBase + 1001), Ids({1}));
+    // Between the parts: the merged trace spans [1000, 21000], so it may hold such a span.
+    EXPECT_EQ(t->TraceIdsStartingIn(kBase + 3000, kBase + 4000), Ids({1}));
+    ASSERT_TRUE(t->CompleteFlush(*job, true).ok());
+    // Flushed: only the late live part is left in memory.
+    EXPECT_EQ(t->TraceIdsStartingIn(kBase, kBase + 15000), Ids({}));
+    EXPECT_EQ(t->TraceIdsStartingIn(kBase + 15000, kBase + 30000), Ids({1}));
+    MustPush(*t, TimedSpan(4, 1, 40000, 41000));
+  }
+  // Replay recomputes the bounds from the WAL (the checkpoint holds the live part of trace 1).
+  auto t = MustOpen(&env, Opts(&clock));
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->TraceIds(), Ids({1, 4}));
+  EXPECT_EQ(t->TraceIdsStartingIn(kBase, kBase + 15000), Ids({}));
+  EXPECT_EQ(t->TraceIdsStartingIn(kBase + 15000, kBase + 30000), Ids({1}));
+  EXPECT_EQ(t->TraceIdsStartingIn(kBase + 30000, kBase + 40001), Ids({4}));
+  EXPECT_EQ(t->TraceIdsStartingIn(0, UINT64_MAX), Ids({1, 4}));
+}
+
+TEST(TenantTraces, SnapshotReadsEachTraceAsFindTraceDidEvenAfterItsFlush) {
+  FaultInjectionEnv env;
+  Clock clock;
+  auto t = MustOpen(&env, Opts(&clock));
+  ASSERT_NE(t, nullptr);
+  for (const auto& req : ThreeRequests()) MustPush(*t, req);
+  t->CutIdle(kT0 + absl::Seconds(10), absl::Seconds(5));
+  std::optional<FlushJob> job = MustStart(*t, kT0 + absl::Seconds(10), absl::Seconds(0), 0, false);
+  ASSERT_TRUE(job.has_value());
+  clock.now = kT0 + absl::Seconds(11);
+  MustPush(*t, One(1, 7));  // trace 1: flushing and live parts
+  const std::vector<std::string> ids = {TraceId(1), TraceId(2), TraceId(5), TraceId(3)};
+  const TraceParts parts = t->Snapshot(ids);
+  ASSERT_EQ(parts.size(), 3u);  // trace 5 is in no set
+  EXPECT_EQ(parts.trace_id(0), TraceId(1));
+  EXPECT_EQ(parts.trace_id(1), TraceId(2));
+  EXPECT_EQ(parts.trace_id(2), TraceId(3));
+  std::vector<pb::trace::TracesData> want;
+  for (int i = 0; i < 3; ++i) want.push_back(*t->FindTrace(parts.trace_id(i)));
+  // The flush completes and more spans arrive: the snapshot still reads what it noted.
+  ASSERT_TRUE(t->CompleteFlush(*job, true).ok());
+  MustPush(*t, One(2, 9));
+  pb::trace::TracesData td;  // reused
+  for (size_t i = 0; i < 3; ++i) {
+    int64_t bytes = 0;
+    ASSERT_TRUE(parts.Read(i, &td, &bytes).ok());
+    EXPECT_TRUE(MessageDifferencer::Equals(td, want[i])) << i;
+    EXPECT_EQ(bytes, static_cast<int64_t>(want[i].ByteSizeLong()));
+  }
+  EXPECT_EQ(parts.Read(3, &td).code(), absl::StatusCode::kOutOfRange);
+}
+
+}  // namespace
+}  // namespace sprout::traces::live

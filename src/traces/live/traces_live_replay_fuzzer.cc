@@ -21,7 +21,11 @@
 // ResourceSpans whose spans all carry its trace; MergeSerializedGroups of each trace's chunk
 // parses as a TracesData with at most that many spans, all of that trace. Whatever protobuf says,
 // a successful split's chunks and groups lie in its buffer and add up, and merging them does not
-// crash.
+// crash. Both modes also check the span bounds kept from the bytes against protobuf's reading
+// of the spans (TraceIdsStartingIn in mode A, the split's per group and trace in mode B), that a
+// Snapshot reads every trace as FindTrace does, and that a projected trace parses with the same
+// spans.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -83,6 +87,19 @@ std::unique_ptr<live::TenantTraces> MustOpen(sprout::storage::Env* env, uint8_t 
   return *std::move(t);
 }
 
+// The span bounds of a parsed trace, as the store's TimeRange reads them.
+live::SpanTimes TimesOf(const tpb::TracesData& td) {
+  live::SpanTimes times;
+  for (const tpb::ResourceSpans& rs : td.resource_spans()) {
+    for (const tpb::ScopeSpans& ss : rs.scope_spans()) {
+      for (const tpb::Span& s : ss.spans()) {
+        times.Add(s.start_time_unix_nano(), s.end_time_unix_nano());
+      }
+    }
+  }
+  return times;
+}
+
 // Checks the ID list; returns each trace's span count from FindTrace.
 std::map<std::string, int64_t> CheckReads(const live::TenantTraces& t) {
   const std::vector<std::string> ids = t.TraceIds();
@@ -98,6 +115,38 @@ std::map<std::string, int64_t> CheckReads(const live::TenantTraces& t) {
     std::optional<tpb::TracesData> td = t.FindTrace(ids[i]);
     if (!td.has_value()) Fail("a listed trace is not found");
     spans[ids[i]] = SpansOf(*td, ids[i]);
+    // The kept span bounds list the trace for a range holding its first start and one holding
+    // its last end.
+    const live::SpanTimes times = TimesOf(*td);
+    if (times.empty()) Fail("a listed trace has no span");
+    const auto listed = [&](uint64_t start, uint64_t end) {
+      const std::vector<std::string> in = t.TraceIdsStartingIn(start, end);
+      return std::binary_search(in.begin(), in.end(), ids[i]);
+    };
+    if (!listed(times.start, times.start + 1) || !listed(times.end, UINT64_MAX)) {
+      Fail("TraceIdsStartingIn misses a trace whose bounds meet the range");
+    }
+    if (times.start > 0 && listed(0, times.start)) Fail("listed for a range before it");
+    if (times.end < UINT64_MAX && listed(times.end + 1, UINT64_MAX)) {
+      Fail("listed for a range after it");
+    }
+  }
+  if (t.TraceIdsStartingIn(0, UINT64_MAX) != ids) Fail("TraceIdsStartingIn(all) is not TraceIds");
+  // A snapshot reads every trace as FindTrace does; projected, it parses.
+  const live::TraceParts parts = t.Snapshot(ids);
+  if (parts.size() != ids.size()) Fail("Snapshot lost a trace");
+  tpb::TracesData td;
+  const std::vector<std::string> keys = {"service.name"};
+  const live::Projection projection{keys, keys};
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts.trace_id(i) != ids[i]) Fail("Snapshot out of order");
+    int64_t bytes = 0;
+    if (!parts.Read(i, &td, &bytes).ok()) Fail("a snapshot trace does not read");
+    if (td.SerializeAsString() != t.FindTrace(ids[i])->SerializeAsString()) {
+      Fail("a snapshot trace differs from FindTrace's");
+    }
+    if (!parts.Read(i, &td, &bytes, &projection).ok()) Fail("a projected read fails");
+    if (SpansOf(td, ids[i]) != spans[ids[i]]) Fail("a projected read lost spans");
   }
   return spans;
 }
@@ -188,6 +237,7 @@ void CheckSplit(const live::SplitResult& split,
     next_group += st.group_count;
     if (next_group > split.groups.size()) Fail("more groups than the result has");
     int64_t bytes = 0, spans = 0;
+    live::SpanTimes trace_times;
     for (size_t g = st.first_group; g < next_group; ++g) {
       const live::SplitResult::Group& group = split.groups[g];
       if (group.offset < st.offset || group.offset > st.offset + st.size ||
@@ -205,6 +255,11 @@ void CheckSplit(const live::SplitResult& split,
         tpb::TracesData td;
         *td.add_resource_spans() = std::move(rs);
         if (SpansOf(td, live::TraceKeyString(st.id)) != group.spans) Fail("group span count");
+        const live::SpanTimes times = TimesOf(td);
+        if (times.start != group.times.start || times.end != group.times.end) {
+          Fail("a group's span bounds differ from protobuf's");
+        }
+        trace_times.Add(times);
       }
     }
     if (bytes != st.bytes || spans != st.spans) Fail("a trace's groups do not add up");
@@ -217,6 +272,18 @@ void CheckSplit(const live::SplitResult& split,
       if (!td.ParseFromString(*merged)) Fail("merged groups of parsable input do not parse");
       const int64_t n = SpansOf(td, live::TraceKeyString(st.id));
       if (n > st.spans || (st.spans > 0 && n == 0)) Fail("merged span count");
+      if (trace_times.start != st.times.start || trace_times.end != st.times.end) {
+        Fail("a trace's span bounds differ from protobuf's");
+      }
+      // Projected, the merged trace still parses, with the same spans.
+      std::string projected;
+      const std::vector<std::string> keys = {"service.name", "k"};
+      if (!live::ProjectSerializedTraces(*merged, live::Projection{keys, keys}, &projected).ok()) {
+        Fail("a merged trace of parsable input does not project");
+      }
+      tpb::TracesData pt;
+      if (!pt.ParseFromString(projected)) Fail("a projected trace does not parse");
+      if (SpansOf(pt, live::TraceKeyString(st.id)) != n) Fail("projected span count");
     }
   }
   if (next_group != split.groups.size()) Fail("groups of no trace");

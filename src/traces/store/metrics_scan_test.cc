@@ -282,6 +282,48 @@ TEST(MetricsScan, TracesOutsideTheGridAreNotRead) {
   EXPECT_EQ(r->stats.total_jobs, 0u);
 }
 
+// Memory traces are listed by the span bounds kept beside their stored bytes: only those whose
+// bounds may hold a span starting in the grid are merged, parsed and observed — also after a
+// restart (the bounds recomputed at WAL replay).
+TEST(MetricsScan, MemoryTracesOutsideTheGridAreNotRead) {
+  Fixture f;
+  auto store = f.Start();
+  // Trace n (1..10) in memory only, spans at 100·n s and 100·n + 30 s (two pushes for the even
+  // ones, so their bounds come from two chunks).
+  for (int n = 1; n <= 10; ++n) {
+    const uint64_t t0 = 100 * static_cast<uint64_t>(n);
+    if (n % 2 == 0) {
+      ASSERT_TRUE(store->Push("t", Request("svc", {{n, 1, "a", t0}})).ok());
+      ASSERT_TRUE(store->Push("t", Request("svc", {{n, 2, "b", t0 + 30}})).ok());
+    } else {
+      ASSERT_TRUE(store->Push("t", Request("svc", {{n, 1, "a", t0}, {n, 2, "b", t0 + 30}})).ok());
+    }
+  }
+  ASSERT_EQ(store->Stats()["t"].blocks, 0);
+  for (bool restarted : {false, true}) {
+    SCOPED_TRACE(restarted ? "after a restart" : "live");
+    if (restarted) {
+      store->Close();
+      store = f.Start();
+    }
+    // [330 s, 620 s): trace 3 (300 s to 330.1 s) has its second span in it, traces 4, 5, 6
+    // start in it (trace 6's second span, 630 s, is after it); trace 7 starts at 700 s, trace 2
+    // ends at 230.1 s.
+    TestProgram program(Grid(330, 620, 10), {});
+    absl::StatusOr<traceql::MetricsResult> r = store->QueryMetrics("t", program, {});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(Render(*r), "330=1 400=1 430=1 500=1 530=1 600=1 ");
+    std::set<std::string> observed;
+    for (const auto& [id, n] : program.seen.observes) {
+      observed.insert(id);
+      EXPECT_EQ(n, 1);
+    }
+    EXPECT_EQ(observed, (std::set<std::string>{TraceId(3), TraceId(4), TraceId(5), TraceId(6)}));
+    EXPECT_EQ(r->stats.inspected_traces, 4u);
+    EXPECT_EQ(r->stats.inspected_spans, 8u);
+  }
+}
+
 TEST(MetricsScan, BlockReadsAreProjectedOnThePlansKeys) {
   Fixture f;
   auto store = f.Start();
@@ -307,6 +349,44 @@ TEST(MetricsScan, BlockReadsAreProjectedOnThePlansKeys) {
   EXPECT_EQ(whole.seen.span_keys, (std::set<std::string>{"http.method", "peer.name"}));
   EXPECT_EQ(whole.seen.resource_keys, (std::set<std::string>{"host.name", "service.name"}));
   EXPECT_EQ(whole.seen.events, 6);
+}
+
+TEST(MetricsScan, MemoryReadsAreProjectedOnThePlansKeysAsBlockReadsAre) {
+  Fixture f;
+  auto store = f.Start();
+  PushParts(store.get());
+  store->FlushOnce(true).IgnoreError();  // every part in a block
+  // The same spans again as other traces, left in memory (IDs + 100).
+  ASSERT_TRUE(store
+                  ->Push("t", Request("frontend", {{109, 1, "root", 10},
+                                                   {107, 1, "late", 130},
+                                                   {109, 4, "render", 40},
+                                                   {108, 1, "solo", 50}}))
+                  .ok());
+  ASSERT_TRUE(
+      store->Push("t", Request("backend", {{109, 2, "load", 20}, {109, 3, "charge", 25}})).ok());
+  ASSERT_GT(store->Stats()["t"].live_traces, 0);
+  traceql::Plan plan;
+  plan.refs.span_keys = {"http.method"};
+  TestProgram program(Grid(0, 180, 30), plan);
+  absl::StatusOr<traceql::MetricsResult> r = store->QueryMetrics("t", program, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Render(*r), "0=6 30=4 120=2 ");           // every span twice: blocks and memory
+  EXPECT_EQ(program.seen.observes[TraceId(109)], 1);  // memory: one trace of both pushes
+  EXPECT_EQ(program.seen.span_keys, (std::set<std::string>{"http.method"}));
+  EXPECT_EQ(program.seen.resource_keys, (std::set<std::string>{"service.name"}));
+  EXPECT_EQ(program.seen.events, 0);
+  EXPECT_EQ(program.seen.spans.size(), 12u);
+  EXPECT_EQ(r->stats.inspected_spans, 12u);
+
+  plan.refs.needs_events_links_scope = true;
+  TestProgram whole(Grid(0, 180, 30), plan);
+  r = store->QueryMetrics("t", whole, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Render(*r), "0=6 30=4 120=2 ");
+  EXPECT_EQ(whole.seen.span_keys, (std::set<std::string>{"http.method", "peer.name"}));
+  EXPECT_EQ(whole.seen.resource_keys, (std::set<std::string>{"host.name", "service.name"}));
+  EXPECT_EQ(whole.seen.events, 12);
 }
 
 TEST(MetricsScan, ColumnConditionsPreFilterBlockParts) {

@@ -4,7 +4,9 @@
 #include <atomic>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <set>
+#include <span>
 #include <thread>
 #include <utility>
 
@@ -1774,53 +1776,50 @@ absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
   // Blocks before and after memory: a block registered meanwhile may hold traces that memory
   // still held when it was read (a flush registers its block before the traces leave memory).
   const BlockSnapshot before = Blocks(tenant);
-  // Memory: every trace's parts merged (FindTrace), in parallel chunks of IDs; kept when its
-  // [first start, last end] may hold a span starting in the grid.
+  // Memory: the traces whose span bounds (kept beside their stored bytes, nothing parsed) may
+  // hold a span starting in the grid, their stored parts noted in chunks of IDs (shared bytes:
+  // what FindTrace would merge now). Each is merged and parsed later, in its job, one trace at a
+  // time into the worker's message, and kept when its [first start, last end] still may.
   ASSIGN_OR_RETURN(live::TenantTraces* const t, FindTenant(tenant));
-  const std::vector<std::string> ids = t != nullptr ? t->TraceIds() : std::vector<std::string>();
+  const std::vector<std::string> ids = t != nullptr
+                                           ? t->TraceIdsStartingIn(range.start_ns, range.end_ns)
+                                           : std::vector<std::string>();
   constexpr size_t kMemoryChunk = 256;
-  std::vector<std::vector<std::pair<std::string, tpb::TracesData>>> read_chunks(
-      (ids.size() + kMemoryChunk - 1) / kMemoryChunk);
-  RETURN_IF_ERROR(parallel(
-      read_chunks.size(), std::min(threads, read_chunks.size()),
-      [&](size_t c, size_t) -> absl::Status {
-        for (size_t i = c * kMemoryChunk; i < std::min(ids.size(), (c + 1) * kMemoryChunk); ++i) {
-          std::optional<tpb::TracesData> td = t->FindTrace(ids[i]);  // nullopt: flushed since
-          if (!td.has_value()) continue;
-          const auto [lo, hi] = TimeRange(*td);
-          if (MayStartIn(lo, hi, range.start_ns, range.end_ns)) {
-            read_chunks[c].emplace_back(ids[i], *std::move(td));
-          }
-        }
-        return absl::OkStatus();
-      }));
-  std::vector<std::pair<std::string, tpb::TracesData>> memory;
-  for (auto& chunk : read_chunks) {
-    for (auto& entry : chunk) memory.push_back(std::move(entry));
+  std::vector<live::TraceParts> memory;
+  for (size_t i = 0; i < ids.size(); i += kMemoryChunk) {
+    memory.push_back(
+        t->Snapshot(std::span(ids).subspan(i, std::min(kMemoryChunk, ids.size() - i))));
   }
-  read_chunks.clear();
   const BlockSnapshot blocks = Blocks(tenant);
   const BlockList& list = *blocks;
 
   // A memory trace also in a block registered during the read is observed once: combined with
-  // that block's part (exact duplicate spans once), and skipped in that block's pages.
+  // that block's part (exact duplicate spans once), and skipped in that block's pages. (Rare:
+  // only when a flush registered a block meanwhile.)
   std::set<std::pair<size_t, std::string>> skip;
+  // Memory traces replaced by such a combination: (memory chunk, index) → the whole trace.
+  std::map<std::pair<size_t, size_t>, tpb::TracesData> combined;
   {
     std::set<const block::BlockReader*> old;
     for (const auto& r : *before) old.insert(r.get());
     for (size_t b = 0; b < list.size(); ++b) {
       if (old.contains(list[b].get())) continue;
-      for (auto& [id, td] : memory) {
-        ASSIGN_OR_RETURN(const bool in, list[b]->Contains(id));
-        if (!in) continue;
-        ASSIGN_OR_RETURN(std::optional<tpb::TracesData> part, list[b]->FindTrace(id));
-        if (!part.has_value()) continue;
-        std::vector<tpb::TracesData> parts;
-        parts.push_back(*std::move(part));
-        parts.push_back(std::move(td));
-        std::optional<tpb::TracesData> whole = Combine(parts);
-        td = whole.has_value() ? *std::move(whole) : tpb::TracesData();
-        skip.emplace(b, id);
+      for (size_t c = 0; c < memory.size(); ++c) {
+        for (size_t i = 0; i < memory[c].size(); ++i) {
+          const std::string& id = memory[c].trace_id(i);
+          ASSIGN_OR_RETURN(const bool in, list[b]->Contains(id));
+          if (!in) continue;
+          ASSIGN_OR_RETURN(std::optional<tpb::TracesData> part, list[b]->FindTrace(id));
+          if (!part.has_value()) continue;
+          auto [it, inserted] = combined.try_emplace({c, i});
+          if (inserted) RETURN_IF_ERROR(memory[c].Read(i, &it->second));
+          std::vector<tpb::TracesData> parts;
+          parts.push_back(*std::move(part));
+          parts.push_back(std::move(it->second));
+          std::optional<tpb::TracesData> whole = Combine(parts);
+          it->second = whole.has_value() ? *std::move(whole) : tpb::TracesData();
+          skip.emplace(b, id);
+        }
       }
     }
   }
@@ -1828,15 +1827,12 @@ absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
   // The jobs: memory traces in chunks, then every block page whose range may hold a span
   // starting in the grid (blocks and pages outside it are not read).
   struct Job {
-    size_t block = SIZE_MAX;  // SIZE_MAX: memory traces [first, last)
+    size_t block = SIZE_MAX;  // SIZE_MAX: the memory chunk `page`
     size_t page = 0;
-    size_t first = 0, last = 0;
   };
   traceql::MetricsStats stats;
   std::vector<Job> jobs;
-  for (size_t i = 0; i < memory.size(); i += kMemoryChunk) {
-    jobs.push_back(Job{SIZE_MAX, 0, i, std::min(memory.size(), i + kMemoryChunk)});
-  }
+  for (size_t c = 0; c < memory.size(); ++c) jobs.push_back(Job{SIZE_MAX, c});
   for (size_t b = 0; b < list.size(); ++b) {
     const block::BlockMeta& meta = list[b]->meta();
     if (!MayStartIn(meta.start_unix_nano, meta.end_unix_nano, range.start_ns, range.end_ns)) {
@@ -1848,7 +1844,7 @@ absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
     for (size_t p = 0; p < pages.size(); ++p) {
       if (MayStartIn(pages[p].start_unix_nano, pages[p].end_unix_nano, range.start_ns,
                      range.end_ns)) {
-        jobs.push_back(Job{b, p, 0, 0});
+        jobs.push_back(Job{b, p});
       }
     }
   }
@@ -1863,19 +1859,32 @@ absl::StatusOr<traceql::MetricsResult> TraceStore::QueryMetrics(
       resource_keys.end()) {
     resource_keys.push_back("service.name");
   }
+  // Memory traces are parsed with the block reads' projection (the same keys).
+  const live::Projection projection{resource_keys, plan.refs.span_keys};
   // One worker: its accumulator and figures.
   struct Worker {
     std::unique_ptr<traceql::MetricsAccumulator> acc;
     traceql::MetricsStats stats;
+    tpb::TracesData trace;  // a memory trace, parsed (reused from trace to trace)
   };
   const auto run_job = [&](const Job& job, Worker& w) -> absl::Status {
     if (job.block == SIZE_MAX) {
-      for (size_t i = job.first; i < job.last; ++i) {
-        const tpb::TracesData& td = memory[i].second;
+      const live::TraceParts& parts = memory[job.page];
+      for (size_t i = 0; i < parts.size(); ++i) {
+        const tpb::TracesData* td = &w.trace;
+        int64_t bytes = 0;
+        if (const auto it = combined.find({job.page, i}); it != combined.end()) {
+          td = &it->second;
+          bytes = static_cast<int64_t>(td->ByteSizeLong());
+        } else {
+          RETURN_IF_ERROR(parts.Read(i, &w.trace, &bytes, whole ? nullptr : &projection));
+        }
+        const auto [lo, hi] = TimeRange(*td);
+        if (!MayStartIn(lo, hi, range.start_ns, range.end_ns)) continue;
         w.stats.inspected_traces++;
-        w.stats.inspected_spans += SpanCount(td);
-        w.stats.inspected_bytes += td.ByteSizeLong();
-        w.acc->Observe(traceql::TraceView(td, structure));
+        w.stats.inspected_spans += SpanCount(*td);
+        w.stats.inspected_bytes += static_cast<uint64_t>(bytes);
+        w.acc->Observe(traceql::TraceView(*td, structure));
       }
       return absl::OkStatus();
     }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sprout::traces::traceql {
@@ -47,6 +48,23 @@ struct Static {
   bool b = false;
   bool operator==(const Static& o) const;
 };
+
+inline Static MakeStatic(Type type, int64_t i, double f, std::string s, bool b) {
+  Static v;
+  v.type = type;
+  v.i = i;
+  v.f = f;
+  v.s = std::move(s);
+  v.b = b;
+  return v;
+}
+inline Static MakeInt(int64_t v) { return MakeStatic(Type::kInt, v, 0, {}, false); }
+inline Static MakeFloat(double v) { return MakeStatic(Type::kFloat, 0, v, {}, false); }
+inline Static MakeDuration(int64_t ns) { return MakeStatic(Type::kDuration, ns, 0, {}, false); }
+inline Static MakeString(std::string v) {
+  return MakeStatic(Type::kString, 0, 0, std::move(v), false);
+}
+inline Static MakeBool(bool v) { return MakeStatic(Type::kBool, 0, 0, {}, v); }
 
 enum class Scope : uint8_t {
   kNone,  // unscoped `.attr`: span or resource

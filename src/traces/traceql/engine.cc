@@ -145,37 +145,6 @@ struct Val {
   bool nil() const { return !is_list && s.type == Type::kNil; }
 };
 
-Static MakeInt(int64_t v) {
-  Static s;
-  s.type = Type::kInt;
-  s.i = v;
-  return s;
-}
-Static MakeFloat(double v) {
-  Static s;
-  s.type = Type::kFloat;
-  s.f = v;
-  return s;
-}
-Static MakeDuration(int64_t v) {
-  Static s;
-  s.type = Type::kDuration;
-  s.i = v;
-  return s;
-}
-Static MakeString(std::string v) {
-  Static s;
-  s.type = Type::kString;
-  s.s = std::move(v);
-  return s;
-}
-Static MakeBool(bool v) {
-  Static s;
-  s.type = Type::kBool;
-  s.b = v;
-  return s;
-}
-
 bool IsNumber(Type t) { return t == Type::kInt || t == Type::kFloat || t == Type::kDuration; }
 double AsDouble(const Static& s) { return s.type == Type::kFloat ? s.f : static_cast<double>(s.i); }
 

@@ -31,30 +31,16 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Tempo's maxExemplarsPerBucket: at most two exemplars per series and step.
 constexpr int kMaxExemplarsPerStep = 2;
 
-Static StringStatic(std::string v) {
-  Static s;
-  s.type = Type::kString;
-  s.s = std::move(v);
-  return s;
-}
-
-Static FloatStatic(double v) {
-  Static s;
-  s.type = Type::kFloat;
-  s.f = v;
-  return s;
-}
-
 // A label value as Tempo's Static.AsAnyValue encodes it: statuses, kinds and durations become
 // strings ("error", "server", "1.5s"); strings, ints, floats, booleans and nil stay typed.
 Static LabelValue(Static v) {
   switch (v.type) {
     case Type::kStatus:
-      return StringStatic(std::string(StatusText(static_cast<Status>(v.i))));
+      return MakeString(std::string(StatusText(static_cast<Status>(v.i))));
     case Type::kKind:
-      return StringStatic(std::string(KindText(static_cast<Kind>(v.i))));
+      return MakeString(std::string(KindText(static_cast<Kind>(v.i))));
     case Type::kDuration:
-      return StringStatic(FormatGoDuration(absl::Nanoseconds(v.i)));
+      return MakeString(FormatGoDuration(absl::Nanoseconds(v.i)));
     case Type::kAttribute:
       return Static{};
     default:
@@ -350,7 +336,7 @@ SeriesAcc* Accumulator::ObserveSpan(const TraceView& t, uint32_t i, int32_t step
     AppendKey(MetricsLabel{std::string(1, static_cast<char>(k)), vals_[k]}, &key_);
   }
   if (m.fn == MetricsFn::kHistogramOverTime) {
-    AppendKey(MetricsLabel{"", FloatStatic(bucket)}, &key_);
+    AppendKey(MetricsLabel{"", MakeFloat(bucket)}, &key_);
   }
   SeriesAcc* s = nullptr;
   if (auto it = series_.find(key_); it != series_.end()) {
@@ -364,12 +350,12 @@ SeriesAcc* Accumulator::ObserveSpan(const TraceView& t, uint32_t i, int32_t step
       if (vals_[k].type != Type::kNil) labels.push_back(MetricsLabel{p_->by_names_[k], vals_[k]});
     }
     if (m.fn == MetricsFn::kHistogramOverTime) {
-      labels.push_back(MetricsLabel{"__bucket", FloatStatic(bucket)});
+      labels.push_back(MetricsLabel{"__bucket", MakeFloat(bucket)});
     } else if (labels.empty() && m.fn != MetricsFn::kQuantileOverTime) {
       if (!m.by.empty()) {
         labels.push_back(MetricsLabel{p_->by_names_[0], Static{}});
       } else {
-        labels.push_back(MetricsLabel{"__name__", StringStatic(std::string(MetricsFnText(m.fn)))});
+        labels.push_back(MetricsLabel{"__name__", MakeString(std::string(MetricsFnText(m.fn)))});
       }
     }
     s = SeriesFor(std::move(labels));
@@ -429,13 +415,13 @@ void Accumulator::ObserveCompare(const TraceView& t, uint32_t i, int32_t step, b
     Static s;
     switch (v.value_case()) {
       case cpb::AnyValue::kStringValue:
-        return StringStatic(v.string_value());
+        return MakeString(v.string_value());
       case cpb::AnyValue::kIntValue:
         s.type = Type::kInt;
         s.i = v.int_value();
         return s;
       case cpb::AnyValue::kDoubleValue:
-        return FloatStatic(v.double_value());
+        return MakeFloat(v.double_value());
       case cpb::AnyValue::kBoolValue:
         s.type = Type::kBool;
         s.b = v.bool_value();
@@ -605,7 +591,7 @@ MetricsResult MetricsProgramImpl::Finish(std::vector<std::unique_ptr<MetricsAccu
         }
         for (const auto& [sum, vc] : ranked) {
           OutSeries s;
-          s.labels = {MetricsLabel{"__meta_type", StringStatic(kTypes[side])},
+          s.labels = {MetricsLabel{"__meta_type", MakeString(kTypes[side])},
                       MetricsLabel{name, vc->value}};
           s.values = vc->counts;
           out.push_back(std::move(s));
@@ -613,7 +599,7 @@ MetricsResult MetricsProgramImpl::Finish(std::vector<std::unique_ptr<MetricsAccu
       }
       for (auto& [name, counts] : all.totals[side]) {
         OutSeries s;
-        s.labels = {MetricsLabel{"__meta_type", StringStatic(kTotalTypes[side])},
+        s.labels = {MetricsLabel{"__meta_type", MakeString(kTotalTypes[side])},
                     MetricsLabel{name, Static{}}};
         s.values = counts;
         out.push_back(std::move(s));
@@ -621,7 +607,7 @@ MetricsResult MetricsProgramImpl::Finish(std::vector<std::unique_ptr<MetricsAccu
     }
     for (const auto& [name, unused] : erred) {
       OutSeries s;
-      s.labels = {MetricsLabel{"__meta_error", StringStatic("__too_many_values__")},
+      s.labels = {MetricsLabel{"__meta_error", MakeString("__too_many_values__")},
                   MetricsLabel{name, Static{}}};
       s.keep_empty = true;
       out.push_back(std::move(s));
@@ -681,7 +667,7 @@ MetricsResult MetricsProgramImpl::Finish(std::vector<std::unique_ptr<MetricsAccu
           if (static_cast<size_t>(first - stage_.quantiles.begin()) != qi) continue;
           OutSeries o;
           o.labels = s.labels;
-          o.labels.push_back(MetricsLabel{"p", FloatStatic(stage_.quantiles[qi])});
+          o.labels.push_back(MetricsLabel{"p", MakeFloat(stage_.quantiles[qi])});
           o.values.assign(n, 0);
           for (size_t i = 0; i < n; ++i) {
             o.values[i] = Log2Quantile(stage_.quantiles[qi], SortedBuckets(s.buckets[i]));
@@ -784,8 +770,8 @@ MetricsResult MetricsProgramImpl::Finish(std::vector<std::unique_ptr<MetricsAccu
       if (step >= s.values.size() || std::isnan(s.values[step])) continue;
       if (per_step[step]++ >= kMaxExemplarsPerStep) continue;
       MetricsExemplar me;
-      me.labels = {MetricsLabel{"trace:id", StringStatic(HexEncode(e.trace_id))},
-                   MetricsLabel{"span:id", StringStatic(HexEncode(e.span_id))}};
+      me.labels = {MetricsLabel{"trace:id", MakeString(HexEncode(e.trace_id))},
+                   MetricsLabel{"span:id", MakeString(HexEncode(e.span_id))}};
       me.value = e.value;
       me.timestamp_ms = static_cast<int64_t>(e.start_ns / 1000000);
       series.exemplars.push_back(std::move(me));

@@ -129,6 +129,8 @@ absl::StatusOr<std::unique_ptr<TracesRole>> TracesRole::Create(const traces::Tra
       static_cast<uint64_t>(std::max<int64_t>(0, config.metrics_max_intervals));
   api_options.metrics_limits.max_exemplars =
       static_cast<uint32_t>(std::max(0, config.metrics_max_exemplars));
+  api_options.metrics_limits.max_series =
+      static_cast<uint32_t>(std::max(0, config.metrics_max_response_series));
   // TraceQL metrics: the engine's compiler (without it the routes answer 400 `localblocks
   // processor not found`, as a Tempo without the local-blocks processor does).
   api_options.compile_metrics = traces::traceql::MetricsProgram::Compile;

@@ -479,6 +479,7 @@ absl::StatusOr<MetricsQueryRequest> ParseMetricsParams(const net::QueryParams& f
         GoDurationText(static_cast<int64_t>(range_ns / max_intervals))));
   }
   r.step_ns = static_cast<uint64_t>(step);
+  r.max_series = limits.max_series;
 
   if (!instant) {
     r.max_exemplars = limits.max_exemplars;
@@ -577,7 +578,7 @@ void FinalizeMetricsResult(const traceql::MetricsRange& range, MetricsResult* re
   }
 }
 
-std::string MetricsRangeJson(const MetricsResult& result) {
+std::string MetricsRangeJson(const MetricsResult& result, uint32_t max_series) {
   rapidjson::StringBuffer b;
   JsonWriter w(b);
   w.StartObject();
@@ -621,6 +622,12 @@ std::string MetricsRangeJson(const MetricsResult& result) {
     w.EndArray();
   }
   WriteMetrics(result.stats, w);
+  if (result.max_series_reached) {  // PartialStatus PARTIAL (COMPLETE, 0, is left out)
+    WriteKey("status", w);
+    WriteStr("PARTIAL", w);
+    WriteKey("message", w);
+    WriteStr(traceql::MaxSeriesMessage(max_series), w);
+  }
   w.EndObject();
   return Finish(b);
 }
@@ -655,7 +662,7 @@ std::string MetricsInstantJson(const MetricsResult& result) {
 // TimeSeries { labels = 1; samples = 2; promLabels = 3; exemplars = 4 };
 // Sample { value = 1 (double); timestampMs = 2 (int64) };
 // Exemplar { labels = 1; value = 2; timestampMs = 3 }.
-std::string MetricsRangeProto(const MetricsResult& result) {
+std::string MetricsRangeProto(const MetricsResult& result, uint32_t max_series) {
   std::string out;
   for (const MetricsSeries& s : result.series) {
     std::string ts;
@@ -677,6 +684,10 @@ std::string MetricsRangeProto(const MetricsResult& result) {
     AppendBytes(1, ts, &out);
   }
   AppendBytes(2, MetricsProto(result.stats), &out);
+  if (result.max_series_reached) {
+    AppendVarintField(3, 1, &out);  // status PARTIAL
+    AppendBytes(4, traceql::MaxSeriesMessage(max_series), &out);
+  }
   return out;
 }
 

@@ -49,6 +49,9 @@ struct MetricsQueryLimits {
   uint64_t max_intervals = 10000;
   // max_exemplars: the most exemplars a query returns.
   uint32_t max_exemplars = 100;
+  // max_response_series: the most series an answer holds (0 = none): past it the answer is
+  // cut and marked partial (status PARTIAL with Tempo's message).
+  uint32_t max_series = 0;
 };
 
 struct MetricsQueryRequest {
@@ -82,13 +85,14 @@ void FinalizeMetricsResult(const traceql::MetricsRange& range, traceql::MetricsR
 // Tempo's QueryRangeResponse as gogo jsonpb writes it: series[].labels typed OTLP KeyValues,
 // samples[].timestampMs strings, values numbers ("NaN", "Infinity", "-Infinity" as strings),
 // exemplars, promLabels, metrics with int64 fields as strings (zero fields left out; no
-// `series` key when there is none). One departure: a sample value 0 is written.
-std::string MetricsRangeJson(const traceql::MetricsResult& result);
+// `series` key when there is none). One departure: a sample value 0 is written. A result cut at
+// `max_series` (max_series_reached) carries `"status": "PARTIAL"` and Tempo's message.
+std::string MetricsRangeJson(const traceql::MetricsResult& result, uint32_t max_series = 0);
 // QueryInstantResponse: series[] of {labels, promLabels, value} (each series' last sample).
 std::string MetricsInstantJson(const traceql::MetricsResult& result);
 // The same messages in protobuf (tempopb field numbers). Not served over HTTP (Tempo's metrics
 // routes answer JSON whatever the Accept header); kept for a gRPC streaming API.
-std::string MetricsRangeProto(const traceql::MetricsResult& result);
+std::string MetricsRangeProto(const traceql::MetricsResult& result, uint32_t max_series = 0);
 std::string MetricsInstantProto(const traceql::MetricsResult& result);
 
 // Tempo's Labels.String(): the Prometheus text of a series' labels, sorted by name —

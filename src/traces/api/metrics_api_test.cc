@@ -399,6 +399,13 @@ TEST(MetricsJson, RangeResponseAsTempoJsonpb) {
   EXPECT_EQ(MetricsRangeJson(unlabelled),
             R"({"series":[{"samples":[{"timestampMs":"1700000000000","value":2}],)"
             R"("promLabels":"{}"}],"metrics":{}})");
+  // Cut at max_response_series: Tempo's PARTIAL status (enum name) and message after metrics.
+  unlabelled.max_series_reached = true;
+  EXPECT_EQ(MetricsRangeJson(unlabelled, 1),
+            R"({"series":[{"samples":[{"timestampMs":"1700000000000","value":2}],)"
+            R"("promLabels":"{}"}],"metrics":{},"status":"PARTIAL","message":"Response exceeds )"
+            R"(maximum series limit of 1, a partial response is returned. Warning: the accuracy )"
+            R"(of each individual value is not guaranteed."})");
 }
 
 TEST(MetricsJson, InstantResponseTakesEachSeriesValue) {
@@ -656,6 +663,7 @@ TEST_F(MetricsRoutes, QueryRangeCompilesOnTheAlignedGridAndAnswersTempoJson) {
   EXPECT_EQ(store_.last_range.end_ns, 1700000100 * kSec);
   EXPECT_EQ(store_.last_range.step_ns, 10 * kSec);
   EXPECT_EQ(store_.last_range.max_exemplars, 7u);
+  EXPECT_EQ(store_.last_range.max_series, 0u);  // max_response_series: none by default
   EXPECT_FALSE(store_.last_range.instant);
   EXPECT_EQ(r.body, MetricsRangeJson(Sample()));
 

@@ -985,7 +985,8 @@ absl::Status TracesApi::Register(net::Router* router) {
     FinalizeMetricsResult(req->range, &*result);
     // JSON whatever the Accept header: Tempo's metrics combiners marshal JSON only (the
     // protobuf forms, metrics_api.h, are for a later gRPC streaming API).
-    SetJson(response, instant ? MetricsInstantJson(*result) : MetricsRangeJson(*result));
+    SetJson(response, instant ? MetricsInstantJson(*result)
+                              : MetricsRangeJson(*result, req->range.max_series));
   };
   RETURN_IF_ERROR(router->Handle(
       "GET", "/api/metrics/query_range",

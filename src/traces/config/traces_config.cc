@@ -51,6 +51,7 @@ constexpr const char* kImplementedKeys[] = {
     "query_frontend.metrics.max_duration",
     "query_frontend.metrics.max_intervals",
     "query_frontend.metrics.max_exemplars",
+    "query_frontend.metrics.max_response_series",
     "storage.trace.backend",
     "storage.trace.local.path",
     "storage.trace.wal.path",
@@ -353,6 +354,7 @@ std::string TracesConfig::EffectiveYaml() const {
   root["query_frontend"]["metrics"]["max_duration"] = FormatGoDuration(metrics_max_duration);
   root["query_frontend"]["metrics"]["max_intervals"] = metrics_max_intervals;
   root["query_frontend"]["metrics"]["max_exemplars"] = metrics_max_exemplars;
+  root["query_frontend"]["metrics"]["max_response_series"] = metrics_max_response_series;
   root["storage"]["trace"] = trace;
   YAML::Node defaults(YAML::NodeType::Map);
   defaults["ingestion"]["rate_limit_bytes"] = ingestion_rate_limit_bytes;
@@ -463,11 +465,15 @@ absl::StatusOr<TracesConfigResult> DecodeTracesConfig(const YAML::Node& root,
       metrics.Read("max_duration", &c.metrics_max_duration);
       metrics.Read("max_intervals", &c.metrics_max_intervals);
       metrics.Read("max_exemplars", &c.metrics_max_exemplars);
+      metrics.Read("max_response_series", &c.metrics_max_response_series);
       if (c.metrics_max_duration < absl::ZeroDuration()) {
         metrics.AddError("max_duration", "must not be negative");
       }
       if (c.metrics_max_intervals < 0) metrics.AddError("max_intervals", "must not be negative");
       if (c.metrics_max_exemplars < 0) metrics.AddError("max_exemplars", "must not be negative");
+      if (c.metrics_max_response_series < 0) {
+        metrics.AddError("max_response_series", "must not be negative");
+      }
       MarkAllUsed(metrics);
       MarkAllUsed(frontend);
     }

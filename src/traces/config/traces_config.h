@@ -97,6 +97,7 @@ struct TracesConfig {
   absl::Duration metrics_max_duration = absl::Hours(24);
   int64_t metrics_max_intervals = 10000;
   int metrics_max_exemplars = 100;
+  int metrics_max_response_series = 0;  // the most series per answer; 0 = no limit
 
   // storage.trace
   std::string backend;     // "local" or "s3"; Tempo has no default: required in a file

@@ -59,6 +59,7 @@ TEST(TracesConfigTest, TempoDefaultsForEveryKeyAbsentFromTheFile) {
   EXPECT_EQ(c.metrics_max_duration, absl::Hours(24));
   EXPECT_EQ(c.metrics_max_intervals, 10000);
   EXPECT_EQ(c.metrics_max_exemplars, 100);
+  EXPECT_EQ(c.metrics_max_response_series, 0);
   EXPECT_EQ(c.backend, "local");
   EXPECT_EQ(c.local_path, "");
   EXPECT_EQ(c.wal_path, "/var/tempo/wal");
@@ -120,7 +121,8 @@ TEST(TracesConfigTest, EveryImplementedKeyIsRead) {
     compactor: {compaction: {block_retention: 720h, compacted_block_retention: 10m,
                              compaction_cycle: 1s, compaction_window: 2h,
                              max_block_bytes: 1048576, max_compaction_objects: 1000}},
-    query_frontend: {metrics: {max_duration: 168h, max_intervals: 500, max_exemplars: 7}},
+    query_frontend: {metrics: {max_duration: 168h, max_intervals: 500, max_exemplars: 7,
+                                max_response_series: 1000}},
     storage: {trace: {backend: s3, local: {path: /blocks}, wal: {path: /wal},
                       s3: {bucket: b, endpoint: "s3.example:9000", region: r, prefix: p,
                            access_key: ak, secret_key: sk, insecure: true}}},
@@ -150,6 +152,7 @@ TEST(TracesConfigTest, EveryImplementedKeyIsRead) {
   EXPECT_EQ(c.metrics_max_duration, absl::Hours(168));
   EXPECT_EQ(c.metrics_max_intervals, 500);
   EXPECT_EQ(c.metrics_max_exemplars, 7);
+  EXPECT_EQ(c.metrics_max_response_series, 1000);
   EXPECT_EQ(c.backend, "s3");
   EXPECT_EQ(c.LocalPath(), "/blocks");
   EXPECT_EQ(c.wal_path, "/wal");

@@ -691,11 +691,14 @@ void TenantHead::ReplayRecord(const storage::LogRecord& record) ABSL_NO_THREAD_S
           ++replay_stats_.unknown_series_samples;
           continue;
         }
-        if (s->last_kind != kNoSample && e.t <= s->last_t &&
-            !(e.t == s->last_t && s->last_kind == kFloatKind && s->last_value == e.value_bits)) {
-          // Older than the series' newest: the WAL holds only accepted samples, so this one was
-          // stored out of order (or is the second copy of a group written twice, which the
-          // check for a sample at its timestamp drops).
+        const bool same_again =
+            e.t == s->last_t && s->last_kind == kFloatKind && s->last_value == e.value_bits;
+        const bool older = s->last_kind != kNoSample && e.t <= s->last_t;
+        if (!same_again && (older || e.t < min_valid_time_.load(std::memory_order_relaxed))) {
+          // Older than the series' newest, or than the bound a cut logged before it (kBounds):
+          // the WAL holds only accepted samples, so this one was stored out of order (or is the
+          // second copy of a group written twice, which the check for a sample at its timestamp
+          // drops).
           absl::MutexLock lock(&Stripe(e.id));
           if (InsertOoo(e.id, *s, e.t, FromBits(e.value_bits))) {
             NoteTimes(e.t);
@@ -776,6 +779,15 @@ void TenantHead::ReplayRecord(const storage::LogRecord& record) ABSL_NO_THREAD_S
       for (wal::MetadataEntry& e : entries) {
         metadata_[e.metric_family] = MetricMetadata{e.metric_family, e.type, e.unit, e.help};
         ++replay_stats_.metadata;
+      }
+      break;
+    }
+    case wal::kBounds: {
+      std::vector<wal::BoundsEntry> entries;
+      status = wal::DecodeBounds(record.data, &entries);
+      for (const wal::BoundsEntry& e : entries) {
+        if (e.min_valid_time > min_valid_time_.load()) min_valid_time_.store(e.min_valid_time);
+        if (e.newest_sample > newest_ever_.load()) newest_ever_.store(e.newest_sample);
       }
       break;
     }
@@ -1485,6 +1497,25 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
   return result;
 }
 
+absl::Status TenantHead::LogBounds(int64_t min_valid_time) {
+  if (wal_failed_.load()) return wal_status();
+  if (repair_pending_.exchange(false)) (void)wal_->Sync();  // cuts what a failure left
+  if (CheckApplied(last_applied_, wal_->cuts())) return wal_status();
+  wal::RecordBuilder rec;
+  rec.Start();
+  rec.AddBounds(min_valid_time, newest_ever_.load());
+  const std::string_view part = rec.data();
+  const storage::SegmentLog::RecordRef ref{wal::kBounds, std::span(&part, 1)};
+  absl::StatusOr<storage::SegmentLog::AppendMark> mark = wal_->AppendMarked(std::span(&ref, 1));
+  if (!mark.ok()) {
+    repair_pending_ = true;
+    return mark.status();
+  }
+  // Applied: if a failed sync drops it, the next append finds out and the head fails closed.
+  last_applied_ = *mark;
+  return absl::OkStatus();
+}
+
 bool TenantHead::CheckApplied(const std::optional<storage::SegmentLog::AppendMark>& applied,
                               uint64_t cuts) {
   if (wal_failed_.load()) return true;
@@ -1998,6 +2029,12 @@ absl::StatusOr<uint64_t> TenantHead::CutBlock(int64_t mint, int64_t maxt, BlockW
   std::vector<std::pair<Labels, uint32_t>> list;
   {
     absl::MutexLock lock(&append_mu_);
+    // The raised bound goes to the WAL first: a float sample older than it taken from now on is
+    // stored out of order, and replay must route it there too (else, replayed as in order below
+    // the cut, a Truncate after a crash would drop it with the range it was never cut into).
+    if (maxt > min_valid_time_.load()) {
+      if (absl::Status s = LogBounds(maxt); !s.ok()) return s;
+    }
     int64_t cur = min_valid_time_.load();
     while (maxt > cur && !min_valid_time_.compare_exchange_weak(cur, maxt)) {
     }
@@ -2197,7 +2234,12 @@ absl::Status TenantHead::Truncate(int64_t maxt) {
     // all those before it (the memory state now, whose samples are cut at each series' last_t).
     const std::vector<uint64_t> segs = wal_->segments();
     start_status = wal_->StartSegment(segs.empty() ? 1 : segs.back() + 1);
-    if (start_status.ok()) segment = wal_->segments().back();
+    if (start_status.ok()) {
+      segment = wal_->segments().back();
+      // The new segment starts with the bounds (the checkpoint holds them too; this covers a
+      // checkpoint that fails to be written). A failure here is repaired at the next append.
+      (void)LogBounds(min_valid_time_.load());
+    }
     ooo_seq = next_ooo_seq_;
   }
   if (!start_status.ok()) return start_status;
@@ -2239,6 +2281,11 @@ absl::Status TenantHead::WriteCheckpoint(uint64_t segment, int64_t maxt, uint64_
     }
   };
   rec.Start();
+  // First the bounds: the in-order samples below are at or after maxt, and an out-of-order
+  // sample older than maxt must replay as out of order even when its series has no in-order
+  // sample left to be older than.
+  use(wal::kBounds);
+  rec.AddBounds(maxt, newest_ever_.load());
   for (const auto& [id, last_t] : live) {
     use(wal::kSeries);
     rec.AddSeries(id, series(id)->labels.bytes());

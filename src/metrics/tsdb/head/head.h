@@ -479,6 +479,9 @@ class TenantHead {
   // Fails closed when a cut (the log's count is `cuts`) removed the records of `applied` (the
   // latest group applied to memory); true when the head is failed.
   bool CheckApplied(const std::optional<storage::SegmentLog::AppendMark>& applied, uint64_t cuts);
+  // Logs a kBounds record (min valid time, newest sample ever) as an applied record, so that
+  // replay routes the float samples logged after it as the append did (append_mu_ held).
+  absl::Status LogBounds(int64_t min_valid_time) ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
   std::atomic<bool> wal_failed_{false};
   mutable absl::Mutex failed_mu_;
   absl::Status failed_status_ ABSL_GUARDED_BY(failed_mu_);

@@ -517,5 +517,80 @@ TEST_F(HeadOooTest, RandomCrashPointsKeepEveryAcknowledgedLateSample) {
   }
 }
 
+// A late sample taken between CutBlock and Truncate, for a series whose newest sample is older
+// than it, went out of order because of the cut's bound; after a crash before the truncation,
+// replay must route it there too (the bound is in the WAL), or the Truncate that settles the
+// pending cut would drop it with the range it was never cut into.
+TEST_F(HeadOooTest, ALateSampleTakenDuringACutSurvivesACrashBeforeTheTruncation) {
+  window_ = 4 * kHour;
+  std::unique_ptr<TenantHead> head = Open();
+  ASSERT_NO_FATAL_FAILURE(InOrder(*head, 1, 0, 5 * kHour));  // series 0 keeps the head's max
+  Send(*head, 1, kHour, 1);                                  // series 1: in order, t = 1h
+  Cut(*head, 0, 2 * kHour);
+  AppendResult r = Send(*head, 1, kHour + 30 * kMinute, 2);  // during the cut: out of order
+  ASSERT_EQ(r.ooo_samples_appended, 1u);
+  ASSERT_TRUE(head->SyncWal().ok());
+  head.reset();  // a crash before Truncate (the store's pending cut stays)
+  head = Open();
+  ASSERT_TRUE(head->Truncate(2 * kHour).ok());  // the store settles the pending cut
+  bool found = false;
+  for (const auto& [series, samples] : DumpHead(*head)) {
+    for (const auto& s : samples) found |= s.t == kHour + 30 * kMinute;
+  }
+  EXPECT_TRUE(found) << "the late sample is neither in the block nor in the head";
+}
+
+// The same for the next in-time scrape during a flush (a cut past the head's max time).
+TEST_F(HeadOooTest, AnInTimeSampleTakenDuringAFlushSurvivesACrashBeforeTheTruncation) {
+  window_ = kHour;
+  std::unique_ptr<TenantHead> head = Open();
+  ASSERT_NO_FATAL_FAILURE(InOrder(*head, 1, 0, 3 * kHour));  // newest 2:55
+  Cut(*head, 0, 2 * kHour);
+  ASSERT_TRUE(head->Truncate(2 * kHour).ok());
+  Cut(*head, 2 * kHour, 4 * kHour);               // a flush: the open chunk too
+  AppendResult r = Send(*head, 0, 3 * kHour, 7);  // the next scrape, in time
+  EXPECT_EQ(r.ooo_samples_appended, 1u);
+  ASSERT_TRUE(head->SyncWal().ok());
+  head.reset();  // a crash during the flush's upload
+  head = Open();
+  ASSERT_TRUE(head->Truncate(4 * kHour).ok());
+  bool found = false;
+  for (const auto& [series, samples] : DumpHead(*head)) {
+    for (const auto& s : samples) found |= s.t == 3 * kHour;
+  }
+  EXPECT_TRUE(found) << "the 3:00 sample is in neither the block nor the head";
+  // And it is still there after the checkpoint is replayed (its series has no in-order sample).
+  head.reset();
+  head = Open();
+  found = false;
+  for (const auto& [series, samples] : DumpHead(*head)) {
+    for (const auto& s : samples) found |= s.t == 3 * kHour;
+  }
+  EXPECT_TRUE(found) << "lost after replaying the checkpoint";
+}
+
+// The bounds survive a restart (in the checkpoint): a flushed head still refuses a sample
+// older than its cut, and one beyond the window of the newest sample ever taken.
+TEST_F(HeadOooTest, ARestartedFlushedHeadKeepsItsBounds) {
+  {
+    std::unique_ptr<TenantHead> head = Open();
+    ASSERT_NO_FATAL_FAILURE(InOrder(*head, 1, 10 * kHour, 11 * kHour));
+    Cut(*head, 10 * kHour, 12 * kHour);
+    ASSERT_TRUE(head->Truncate(12 * kHour).ok());
+  }
+  window_ = 0;  // in order only
+  std::unique_ptr<TenantHead> head = Open();
+  AppendResult old = Send(*head, 0, 11 * kHour + 30 * kMinute, 1);
+  EXPECT_EQ(old.refusals.size(), 1u) << "appended " << old.samples_appended;
+  head.reset();
+  window_ = 4 * kHour;
+  head = Open();
+  old = Send(*head, 0, 1 * kHour, 1);  // 10 h behind the newest sample taken
+  ASSERT_EQ(old.refusals.size(), 1u)
+      << "appended " << old.samples_appended << " ooo " << old.ooo_samples_appended;
+  EXPECT_EQ(old.refusals[0].kind, RefusalKind::kTooOldOooWindow);
+  EXPECT_EQ(Send(*head, 0, 9 * kHour, 1).ooo_samples_appended, 1u);  // inside the window
+}
+
 }  // namespace
 }  // namespace sprout::metrics::tsdb

@@ -311,6 +311,12 @@ void RecordBuilder::AddMetadata(std::string_view metric_family, MetricType type,
   ++entries_;
 }
 
+void RecordBuilder::AddBounds(int64_t min_valid_time, int64_t newest_sample) {
+  PutVarint(buf_, min_valid_time);
+  PutVarint(buf_, newest_sample);
+  ++entries_;
+}
+
 absl::Status DecodeSeries(std::string_view payload, std::vector<SeriesEntry>* out) {
   out->clear();
   Reader r(payload, "series");
@@ -395,6 +401,18 @@ absl::Status DecodeMetadata(std::string_view payload, std::vector<MetadataEntry>
     }
     out->push_back(MetadataEntry{std::string(name), static_cast<MetricType>(type),
                                  std::string(unit), std::string(help)});
+  }
+  return r.status();
+}
+
+absl::Status DecodeBounds(std::string_view payload, std::vector<BoundsEntry>* out) {
+  out->clear();
+  Reader r(payload, "bounds");
+  if (!r.Version()) return r.status();
+  while (!r.done()) {
+    BoundsEntry e;
+    if (!r.Varint(&e.min_valid_time) || !r.Varint(&e.newest_sample)) break;
+    out->push_back(e);
   }
   return r.status();
 }

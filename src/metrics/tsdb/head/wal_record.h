@@ -11,6 +11,10 @@
 //   kFloatHistograms  id/t as kSamples, then a float native histogram
 //   kExemplars        id/t as kSamples, then the value's 64 bits and the exemplar's Labels bytes
 //   kMetadata         metric family name, type byte, unit, help (length-prefixed strings)
+//   kBounds           zigzag min valid time, zigzag newest sample ever taken (ms): the head's
+//                     bounds from this point of the log on (a cut raised them); replay routes a
+//                     later float sample older than the min valid time to out-of-order storage,
+//                     as the append did
 // Values are stored as their IEEE-754 bits, so every NaN (the stale marker 0x7ff0000000000002)
 // survives bit for bit.
 //
@@ -42,6 +46,7 @@ enum RecordType : uint8_t {
   kFloatHistograms = 4,
   kExemplars = 5,
   kMetadata = 6,
+  kBounds = 7,
 };
 
 // Prometheus's metric types, numbered as remote write 1.0's MetricMetadata.MetricType.
@@ -83,6 +88,10 @@ struct ExemplarEntry {
   uint64_t value_bits = 0;
   Labels labels;
 };
+struct BoundsEntry {
+  int64_t min_valid_time = 0;
+  int64_t newest_sample = 0;
+};
 struct MetadataEntry {
   std::string metric_family;
   MetricType type = MetricType::kUnknown;
@@ -102,6 +111,7 @@ class RecordBuilder {
   void AddExemplar(uint32_t id, int64_t t, uint64_t value_bits, std::string_view labels_bytes);
   void AddMetadata(std::string_view metric_family, MetricType type, std::string_view unit,
                    std::string_view help);
+  void AddBounds(int64_t min_valid_time, int64_t newest_sample);
 
   // Entries added since Start().
   size_t entries() const { return entries_; }
@@ -124,5 +134,6 @@ absl::Status DecodeHistograms(std::string_view payload, std::vector<HistogramEnt
 absl::Status DecodeFloatHistograms(std::string_view payload, std::vector<FloatHistogramEntry>* out);
 absl::Status DecodeExemplars(std::string_view payload, std::vector<ExemplarEntry>* out);
 absl::Status DecodeMetadata(std::string_view payload, std::vector<MetadataEntry>* out);
+absl::Status DecodeBounds(std::string_view payload, std::vector<BoundsEntry>* out);
 
 }  // namespace sprout::metrics::tsdb::wal

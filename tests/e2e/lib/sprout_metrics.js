@@ -18,7 +18,7 @@ const path = require('node:path');
 const protobuf = require('protobufjs');
 const snappy = require('snappyjs');
 
-const { SPROUT_BIN, freePort, makeTempDir, trackChild, waitFor } = require('./sprout');
+const { SPROUT_BIN, freePort, makeTempDir, sleep, trackChild, waitFor } = require('./sprout');
 const { encodeWriteRequest } = require('./proto');
 
 // ---------------------------------------------------------------------------------------------
@@ -459,6 +459,7 @@ class SproutMetrics {
     this.exit = null;
     const args = this.args();
     this.log += `---- ${this.name} run ${this.runs}: ${SPROUT_BIN} ${args.join(' ')}\n`;
+    const from = this.log.length;
     const child = trackChild(
       spawn(SPROUT_BIN, args, { cwd: this.dir, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] }),
     );
@@ -491,6 +492,9 @@ class SproutMetrics {
       if (this.exit) throw new Error(`${this.name} exited with code ${this.exit.code} before it was ready; log:\n${this.log.slice(-5000)}`);
       throw err;
     });
+    // The ready line is logged before /ready turns 200, but the pipe's data may reach this
+    // process after the HTTP answer: give it a moment (tests read the line).
+    for (let i = 0; i < 100 && !/ is ready/.test(this.log.slice(from)); i++) await sleep(20);
     return this;
   }
 

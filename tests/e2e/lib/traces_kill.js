@@ -113,6 +113,7 @@ class KillableServer {
   // Starts the process and resolves once /ready answers 200; rejects when it exits first or
   // after `timeoutMs`.
   async start({ timeoutMs = 30000 } = {}) {
+    const from = this.log.length;
     const child = this.spawnChild();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -122,7 +123,12 @@ class KillableServer {
       const res = await fetch(`${this.base}/ready`).catch(() => null);
       if (res) {
         await res.arrayBuffer().catch(() => {});
-        if (res.status === 200) return;
+        if (res.status === 200) {
+          // The ready line is logged before /ready turns 200, but the pipe's data may reach
+          // this process after the HTTP answer: give it a moment (tests read the line).
+          for (let i = 0; i < 100 && !/ is ready/.test(this.log.slice(from)); i++) await sleep(20);
+          return;
+        }
       }
       if (Date.now() > deadline) throw new Error(`${this.what} not ready within ${timeoutMs} ms:\n${this.log.slice(-3000)}`);
       await sleep(20);

@@ -1055,42 +1055,7 @@ void Walk(const Node& n, Plan* plan, std::vector<Attribute>* shown,
   }
   if (n.kind == NodeKind::kAttribute) {
     const Attribute& a = n.attr;
-    if (a.parent || a.intrinsic == Intrinsic::kParent || a.intrinsic == Intrinsic::kChildCount ||
-        a.intrinsic == Intrinsic::kNestedSetLeft || a.intrinsic == Intrinsic::kNestedSetRight ||
-        a.intrinsic == Intrinsic::kNestedSetParent) {
-      plan->refs.needs_structure = true;
-    }
-    switch (a.scope) {
-      case Scope::kSpan:
-        AddUnique(&plan->refs.span_keys, a.name);
-        break;
-      case Scope::kResource:
-        AddUnique(&plan->refs.resource_keys, a.name);
-        break;
-      case Scope::kNone:
-        AddUnique(&plan->refs.span_keys, a.name);
-        AddUnique(&plan->refs.resource_keys, a.name);
-        break;
-      case Scope::kEvent:
-      case Scope::kLink:
-      case Scope::kInstrumentation:
-        plan->refs.needs_events_links_scope = true;
-        break;
-      case Scope::kIntrinsic:
-        switch (a.intrinsic) {
-          case Intrinsic::kEventName:
-          case Intrinsic::kEventTimeSinceStart:
-          case Intrinsic::kLinkTraceID:
-          case Intrinsic::kLinkSpanID:
-          case Intrinsic::kInstrumentationName:
-          case Intrinsic::kInstrumentationVersion:
-            plan->refs.needs_events_links_scope = true;
-            break;
-          default:
-            break;
-        }
-        break;
-    }
+    AddAttributeRefs(a, &plan->refs);
     if (std::find(shown->begin(), shown->end(), a) == shown->end()) shown->push_back(a);
   }
   if ((n.kind == NodeKind::kBinary) && (n.op == Op::kRegex || n.op == Op::kNotRegex) &&
@@ -1237,6 +1202,48 @@ void SpansetConditions(const Node& n, std::vector<TraceCondition>* out) {
 }
 
 }  // namespace
+
+void AddAttributeRefs(const Attribute& a, QueryRefs* refs) {
+  if (a.parent) refs->needs_structure = true;
+  switch (a.scope) {
+    case Scope::kSpan:
+      AddUnique(&refs->span_keys, a.name);
+      break;
+    case Scope::kResource:
+      AddUnique(&refs->resource_keys, a.name);
+      break;
+    case Scope::kNone:
+      AddUnique(&refs->span_keys, a.name);
+      AddUnique(&refs->resource_keys, a.name);
+      break;
+    case Scope::kEvent:
+    case Scope::kLink:
+    case Scope::kInstrumentation:
+      refs->needs_events_links_scope = true;
+      break;
+    case Scope::kIntrinsic:
+      switch (a.intrinsic) {
+        case Intrinsic::kEventName:
+        case Intrinsic::kEventTimeSinceStart:
+        case Intrinsic::kLinkTraceID:
+        case Intrinsic::kLinkSpanID:
+        case Intrinsic::kInstrumentationName:
+        case Intrinsic::kInstrumentationVersion:
+          refs->needs_events_links_scope = true;
+          break;
+        case Intrinsic::kParent:
+        case Intrinsic::kChildCount:
+        case Intrinsic::kNestedSetLeft:
+        case Intrinsic::kNestedSetRight:
+        case Intrinsic::kNestedSetParent:
+          refs->needs_structure = true;
+          break;
+        default:
+          break;
+      }
+      break;
+  }
+}
 
 bool TraceCondition::Matches(const Static& v) const {
   return CompareScalar(op, v, value, re.get());

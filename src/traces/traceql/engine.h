@@ -116,6 +116,11 @@ struct QueryRefs {
   bool needs_structure = false;
 };
 
+// Adds what reading attribute `a` needs to `refs` (its keys by scope; events, links or scopes;
+// structure for `parent.` and the structural intrinsics). The search's and the metrics'
+// compilers both collect their refs with it.
+void AddAttributeRefs(const Attribute& a, QueryRefs* refs);
+
 // A condition every matching trace satisfies on at least one of its spans (a necessary
 // condition: the pre-filter may keep traces that then do not match, never drop one that does).
 // Each holds on one span, so on the part of a trace (split over blocks) that holds the span:

@@ -785,52 +785,6 @@ MetricsResult MetricsProgramImpl::Finish(std::vector<std::unique_ptr<MetricsAccu
   return result;
 }
 
-// Adds what reading `a` needs to the plan's refs (as Program's walk does for a filter).
-void AddRef(const Attribute& a, QueryRefs* refs) {
-  const auto add = [](std::vector<std::string>* v, const std::string& s) {
-    if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(s);
-  };
-  if (a.parent) refs->needs_structure = true;
-  switch (a.scope) {
-    case Scope::kSpan:
-      add(&refs->span_keys, a.name);
-      break;
-    case Scope::kResource:
-      add(&refs->resource_keys, a.name);
-      break;
-    case Scope::kNone:
-      add(&refs->span_keys, a.name);
-      add(&refs->resource_keys, a.name);
-      break;
-    case Scope::kEvent:
-    case Scope::kLink:
-    case Scope::kInstrumentation:
-      refs->needs_events_links_scope = true;
-      break;
-    case Scope::kIntrinsic:
-      switch (a.intrinsic) {
-        case Intrinsic::kEventName:
-        case Intrinsic::kEventTimeSinceStart:
-        case Intrinsic::kLinkTraceID:
-        case Intrinsic::kLinkSpanID:
-        case Intrinsic::kInstrumentationName:
-        case Intrinsic::kInstrumentationVersion:
-          refs->needs_events_links_scope = true;
-          break;
-        case Intrinsic::kParent:
-        case Intrinsic::kChildCount:
-        case Intrinsic::kNestedSetLeft:
-        case Intrinsic::kNestedSetRight:
-        case Intrinsic::kNestedSetParent:
-          refs->needs_structure = true;
-          break;
-        default:
-          break;
-      }
-      break;
-  }
-}
-
 }  // namespace
 
 std::string MaxSeriesMessage(uint32_t max_series) {
@@ -898,17 +852,17 @@ absl::StatusOr<std::unique_ptr<MetricsProgram>> MetricsProgram::Compile(std::str
     p->compare_filter_ = *std::move(f);
     const QueryRefs& fr = p->compare_filter_->plan().refs;
     for (const std::string& k : fr.span_keys)
-      AddRef(Attribute{Scope::kSpan, false, Intrinsic::kNone, k}, &p->plan_.refs);
+      AddAttributeRefs(Attribute{Scope::kSpan, false, Intrinsic::kNone, k}, &p->plan_.refs);
     for (const std::string& k : fr.resource_keys)
-      AddRef(Attribute{Scope::kResource, false, Intrinsic::kNone, k}, &p->plan_.refs);
+      AddAttributeRefs(Attribute{Scope::kResource, false, Intrinsic::kNone, k}, &p->plan_.refs);
     p->plan_.refs.needs_structure |= fr.needs_structure;
     // compare() counts every attribute of the matching spans (Tempo selects all): no projection
     // can serve it, which this flag tells the scan.
     p->plan_.refs.needs_events_links_scope = true;
   } else if (p->stage_.fn != MetricsFn::kRate && p->stage_.fn != MetricsFn::kCountOverTime) {
-    AddRef(p->stage_.attr, &p->plan_.refs);
+    AddAttributeRefs(p->stage_.attr, &p->plan_.refs);
   }
-  for (const Attribute& a : p->stage_.by) AddRef(a, &p->plan_.refs);
+  for (const Attribute& a : p->stage_.by) AddAttributeRefs(a, &p->plan_.refs);
   return std::unique_ptr<MetricsProgram>(std::move(p));
 }
 

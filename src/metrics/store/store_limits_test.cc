@@ -1,6 +1,8 @@
 // Mimir's limit matrix through MetricsStore::Push (issue 15 item 3): each limit answers with
 // Mimir's code and text while the good series of the request is stored, counts the refused
 // samples under Mimir's reason, and takes the tenant's runtime overrides (reloaded, no restart).
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -28,7 +30,13 @@ constexpr char kAdjust[] = ", or contact your service administrator.";
 
 class StoreLimitsTest : public ::testing::Test {
  protected:
-  void SetUp() override { file_ = ::testing::TempDir() + "/store_limits_runtime.yaml"; }
+  // One file per test and process: ctest runs this suite's tests in parallel, and a shared
+  // name let one test's WriteRuntime land under another's Reload (a CI failure).
+  void SetUp() override {
+    file_ = absl::StrCat(::testing::TempDir(), "/store_limits_runtime_", getpid(), "_",
+                         ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                         ".yaml");
+  }
   void TearDown() override {
     store_.reset();
     runtime_.reset();

@@ -26,6 +26,7 @@ const { MeterProvider, PeriodicExportingMetricReader, AggregationTemporality } =
 const { resourceFromAttributes } = require('@opentelemetry/resources');
 const { ExportResultCode } = require('@opentelemetry/core');
 const { OTLPMetricExporter: ProtoExporter } = require('@opentelemetry/exporter-metrics-otlp-proto');
+const { OTLPMetricExporter: JsonExporter } = require('@opentelemetry/exporter-metrics-otlp-http');
 const { startAll } = require('./lib/all');
 const { freePorts, makeTempDir } = require('./lib/sprout');
 const { SproutMetrics } = require('./lib/sprout_metrics');
@@ -39,9 +40,11 @@ async function getJson(url, params, headers) {
   return JSON.parse(text);
 }
 
-// One export of the three instruments, resource {service.name: job, k8s.pod.name: pod-1}.
-async function send(url, job, headers) {
-  const exporter = new ProtoExporter({ url, headers, timeoutMillis: 10000 });
+// One export of the three instruments, resource {service.name: job, k8s.pod.name: pod-1}, by the
+// protobuf exporter or (json) by the SDK's OTLP/HTTP JSON exporter.
+async function send(url, job, headers, json = false) {
+  const Exporter = json ? JsonExporter : ProtoExporter;
+  const exporter = new Exporter({ url, headers, timeoutMillis: 10000 });
   const results = [];
   const wrapped = {
     export: (items, cb) => exporter.export(items, (r) => { results.push(r); cb(r); }),
@@ -141,12 +144,16 @@ describe('OTLP/HTTP metrics: each path\'s naming defaults', () => {
     { job: 'prometheus-custom-tenant', target: 'metrics', path: '/api/v1/otlp/v1/metrics', tenant: 'custom', suffixes: true, promoted: false, scope: false },
     { job: 'all-otlp', target: 'all', path: '/otlp/v1/metrics', tenant: 'plain', suffixes: true, promoted: false, scope: true },
     { job: 'all-prometheus', target: 'all', path: '/api/v1/otlp/v1/metrics', tenant: 'plain', suffixes: true, promoted: false, scope: false },
+    // The same rules whatever the encoding: OTLP/JSON from the SDK's JSON exporter.
+    { job: 'mimir-json', target: 'metrics', path: '/otlp/v1/metrics', tenant: 'plain', suffixes: false, promoted: false, scope: false, json: true },
+    { job: 'prometheus-json', target: 'metrics', path: '/api/v1/otlp/v1/metrics', tenant: 'custom', suffixes: true, promoted: false, scope: false, json: true },
+    { job: 'all-otlp-json', target: 'all', path: '/otlp/v1/metrics', tenant: 'plain', suffixes: true, promoted: false, scope: true, json: true },
   ];
   for (const row of table) {
-    it(`${row.target} ${row.path} (tenant ${row.tenant}): suffixes ${row.suffixes ? 'on' : 'off'}, k8s.pod.name ${row.promoted ? '' : 'not '}promoted`, async () => {
+    it(`${row.target} ${row.path} (tenant ${row.tenant}${row.json ? ', OTLP/JSON' : ''}): suffixes ${row.suffixes ? 'on' : 'off'}, k8s.pod.name ${row.promoted ? '' : 'not '}promoted`, async () => {
       const base = row.target === 'metrics' ? metrics.baseUrl : all.base;
       const headers = { 'X-Scope-OrgID': row.tenant };
-      await send(`${base}${row.path}`, row.job, headers);
+      await send(`${base}${row.path}`, row.job, headers, row.json);
       await check(base, row.job, headers, row);
     });
   }

@@ -230,7 +230,17 @@ describe(`metrics-generator remote-write WAL: kill -9 under load, ${ITERATIONS} 
       if (i % 4 === 2) {
         // An accepting run killed while a request it sent is with the receiver, unanswered.
         await sleep(2500);
-        current.unanswered = await new Promise((resolve) => { receiver.onRequest = resolve; });
+        // Bounded: a run that never sends fails here with its log, not as a hung test.
+        current.unanswered = await new Promise((resolve, reject) => {
+          const timer = setTimeout(() => {
+            receiver.onRequest = null;
+            reject(new Error(`run ${current.run}: no remote-write request within 30 s (sprout alive: ${server.alive})\n${server.log.slice(-3000)}`));
+          }, 30000);
+          receiver.onRequest = (got) => {
+            clearTimeout(timer);
+            resolve(got);
+          };
+        });
       } else {
         await sleep(3000 + Math.floor(Math.random() * 1500));
       }

@@ -12,7 +12,7 @@
 //   Histogram   count_int 1, count_float 2, sum 3, schema 4 (sint32), zero_threshold 5,
 //               zero_count_int 6, positive_spans 11 (BucketSpan: offset 1 sint32, length 2),
 //               positive_deltas 12 (packed sint64), positive_counts 13 (packed double),
-//               timestamp 15, start_timestamp 17
+//               timestamp 15, custom_values 16 (packed double), start_timestamp 17
 // Each request is sent in both created-timestamp layouts (the store injects a zero at a start
 // timestamp before the first sample, as Mimir's ingester) and read back through remote read,
 // PromQL, /api/v1/query_exemplars and /api/v1/metadata. Expected values come from the
@@ -107,6 +107,31 @@ function floatHistogram(t, c, sum) {
     fBytes(11, Buffer.concat([fVarint(1, zigzag(1)), fVarint(2, 1)])),
     fPackedDoubles(13, [c]),
     fVarint(15, t),
+  ]);
+}
+
+// A custom-bucket native histogram (schema -53): bucket i counts (cv[i-1], cv[i]], -Inf below
+// cv[0], +Inf above the last; `buckets` maps index → count (integer counts, as deltas).
+function nhcbHistogram(t, cv, buckets, sum) {
+  const idx = Object.keys(buckets).map(Number).sort((a, b) => a - b);
+  const spans = [];
+  let next = 0;
+  for (const i of idx) {
+    if (spans.length > 0 && i === next) spans[spans.length - 1][1] += 1;
+    else spans.push([i - next, 1]);
+    next = i + 1;
+  }
+  let prev = 0;
+  const deltas = idx.map((i) => {
+    const d = buckets[i] - prev;
+    prev = buckets[i];
+    return zigzag(d);
+  });
+  const count = idx.reduce((a, i) => a + buckets[i], 0);
+  return Buffer.concat([
+    fVarint(1, count), fDouble(3, sum), fVarint(4, zigzag(-53)),
+    ...spans.map(([offset, length]) => fBytes(11, Buffer.concat([fVarint(1, zigzag(offset)), fVarint(2, length)]))),
+    fPacked(12, deltas), fVarint(15, t), fPackedDoubles(16, cv),
   ]);
 }
 
@@ -255,6 +280,109 @@ describe('sprout metrics: remote write 2.0', () => {
       rw2_st_stored: [[now - 2000, 4], [now, 6]],
       rw2_st_reset: [[now - 10000, 0], [now - 2000, 3], [now - 1500, 0], [now - 1000, 1], [now, 2]],
     });
+  });
+
+  it('custom-bucket native histograms (schema -53): stored with their bounds, read back by remote read and PromQL; bad bounds refused with Prometheus\'s text, the rest kept', async () => {
+    // Mimir accepts schema -53 from 2.17; its ingester checks the bounds with Prometheus's
+    // validation (strictly increasing, finite, enough of them for the spans).
+    const t = s.as('rw2-nhcb');
+    const cv = [0.1, 0.5, 1];
+    const first = { 1: 2, 2: 3, 3: 1 };   // (0.1,0.5]: 2, (0.5,1]: 3, (1,+Inf]: 1
+    const second = { 1: 4, 2: 6, 3: 2 };
+    const good = {
+      labels: { __name__: 'rw2_nhcb_seconds', job: 'a' },
+      histograms: [nhcbHistogram(now - 1000, cv, first, 4.2), nhcbHistogram(now, cv, second, 8.4)],
+    };
+    const other = {  // other bounds: a series of its own
+      labels: { __name__: 'rw2_nhcb_seconds', job: 'b' },
+      histograms: [nhcbHistogram(now, [-1, 2], { 0: 1, 1: 3 }, 1)],
+    };
+    const coarser = {  // a subset of job a's bounds
+      labels: { __name__: 'rw2_nhcb_seconds', job: 'e' },
+      histograms: [nhcbHistogram(now, [0.5, 1], { 0: 1, 2: 5 }, 3)],
+    };
+    const descending = {
+      labels: { __name__: 'rw2_nhcb_bad', job: 'c' },
+      histograms: [nhcbHistogram(now, [1, 0.5], { 1: 1 }, 1)],
+    };
+    const tooFew = {
+      labels: { __name__: 'rw2_nhcb_bad', job: 'd' },
+      histograms: [nhcbHistogram(now, [1], { 3: 1 }, 1)],
+    };
+    let res = await push2(t, v2Request([good, other, coarser]));
+    assert.equal(res.status, 204, res.text);
+    assert.deepEqual(written(res), { samples: '0', histograms: '4', exemplars: '0' });
+    res = await push2(t, v2Request([descending]));
+    assert.equal(res.status, 400, res.text);
+    assert.match(res.text, /^err: custom buckets: previous bound is 1\.000000 and current is 0\.500000: histogram custom bounds must be in strictly increasing order\. timestamp=.*, series=\{__name__="rw2_nhcb_bad", job="c"\} \(err-mimir-native-histogram-custom-buckets-invalid\)/);
+    res = await push2(t, v2Request([tooFew, { labels: { __name__: 'rw2_nhcb_ok' }, samples: [[now, 1]] }]));
+    assert.equal(res.status, 400, res.text);
+    assert.match(res.text, /only 1 custom bounds defined which is insufficient to cover total span length of 4: histogram custom bounds are too few.*\(err-mimir-native-histogram-custom-buckets-mismatch\)/);
+    assert.equal(written(res).samples, '1');  // the good series of the request is kept
+
+    // Remote read: the bounds and counts as sent.
+    const [series] = await t.remoteRead([{ start: 0, end: now + 1000, matchers: '{__name__=~"rw2_nhcb_.+"}' }]);
+    const byJob = Object.fromEntries(series.map((x) => [x.labels.job || x.labels.__name__, x]));
+    assert.deepEqual(Object.keys(byJob).sort(), ['a', 'b', 'e', 'rw2_nhcb_ok']);
+    const hs = byJob.a.histograms;
+    assert.deepEqual(hs.map((h) => [Number(h.timestamp), Number(h.schema), h.customValues, Number(h.countInt)]),
+      [[now - 1000, -53, cv, 6], [now, -53, cv, 12]]);
+    assert.deepEqual(hs[1].positiveSpans.map((x) => [Number(x.offset || 0), Number(x.length)]), [[1, 3]]);
+    assert.deepEqual(hs[1].positiveDeltas.map(Number), [4, 2, -4]);
+    assert.deepEqual(byJob.b.histograms[0].customValues, [-1, 2]);
+
+    // PromQL, as Prometheus 3 answers custom buckets.
+    const at = (now / 1000).toFixed(3);
+    const q = async (expr) => (await t.api('/api/v1/query', { query: expr, time: at })).result;
+    const [h] = await q('rw2_nhcb_seconds{job="a"}');
+    assert.deepEqual(h.histogram[1], {
+      count: '12', sum: '8.4',
+      buckets: [[0, '0.1', '0.5', '4'], [0, '0.5', '1', '6'], [0, '1', '+Inf', '2']],
+    });
+    const [hb] = await q('rw2_nhcb_seconds{job="b"}');
+    // The first bucket, from -Inf, closed at both ends (rule 3).
+    assert.deepEqual(hb.histogram[1].buckets, [[3, '-Inf', '-1', '1'], [0, '-1', '2', '3']]);
+    const scalar = async (expr) => {
+      const r = await q(expr);
+      assert.equal(r.length, 1, `${expr}: ${JSON.stringify(r)}`);
+      return r[0].value[1];
+    };
+    // Median: rank 6 of 12, the second bucket (0.5,1] from cumulative 4: linear interpolation.
+    assert.equal(Number(await scalar('histogram_quantile(0.5, rw2_nhcb_seconds{job="a"})')), 0.5 + 0.5 * (2 / 6));
+    // In the +Inf bucket: its lower bound, the last boundary.
+    assert.equal(await scalar('histogram_quantile(0.99, rw2_nhcb_seconds{job="a"})'), '1');
+    // In the first bucket (from -Inf) with a bound <= 0: that bound.
+    assert.equal(await scalar('histogram_quantile(0.1, rw2_nhcb_seconds{job="b"})'), '-1');
+    assert.equal(Number(await scalar('histogram_fraction(0, 0.5, rw2_nhcb_seconds{job="a"})')), 4 / 12);
+    assert.equal(await scalar('histogram_count(rw2_nhcb_seconds{job="a"})'), '12');
+    // stdvar: observations at their buckets' midpoints; the +Inf bucket is populated: +Inf.
+    assert.equal(await scalar('histogram_stdvar(rw2_nhcb_seconds{job="a"})'), '+Inf');
+    // A histogram with inner buckets only: midpoints 0.3 (x4) and 0.75 (x6) around the mean
+    // 4.8 / 10.
+    res = await push2(t, v2Request([{ labels: { __name__: 'rw2_nhcb_inner' }, histograms: [nhcbHistogram(now, cv, { 1: 4, 2: 6 }, 4.8)] }]));
+    assert.equal(res.status, 204, res.text);
+    const mean = 4.8 / 10;
+    const want = (4 * (0.3 - mean) ** 2 + 6 * (0.75 - mean) ** 2) / 10;
+    assert.ok(Math.abs(Number(await scalar('histogram_stdvar(rw2_nhcb_inner)')) - want) < 1e-12);
+    assert.equal(await scalar('histogram_sum(rw2_nhcb_seconds{job="a"})'), '8.4');
+    // Same bounds add up bucket by bucket (two samples of one series over time).
+    const [sumOverTime] = await q('sum_over_time(rw2_nhcb_seconds{job="a"}[5m])');
+    assert.deepEqual(sumOverTime.histogram[1].buckets,
+      [[0, '0.1', '0.5', '6'], [0, '0.5', '1', '9'], [0, '1', '+Inf', '3']]);
+    // Other bounds are reconciled onto the bounds both have (Prometheus 3.8): job a's (0.1,0.5]
+    // joins (-Inf,0.5] of job e; its (0.5,1] and (1,+Inf] meet e's.
+    const [sumAE] = await q('sum(rw2_nhcb_seconds{job=~"a|e"})');
+    assert.deepEqual(sumAE.histogram[1], {
+      count: '18', sum: String(8.4 + 3),
+      buckets: [[3, '-Inf', '0.5', '5'], [0, '0.5', '1', '6'], [0, '1', '+Inf', '7']],
+    });
+    // No bound in common: everything in the one (-Inf,+Inf] bucket.
+    const [sumAB] = await q('sum(rw2_nhcb_seconds{job=~"a|b"})');
+    assert.deepEqual(sumAB.histogram[1].buckets, [[3, '-Inf', '+Inf', '16']]);
+    // Custom and exponential buckets do not add up: no value.
+    res = await push2(t, v2Request([{ labels: { __name__: 'rw2_nhcb_seconds', job: 'x' }, histograms: [intHistogram(now, 1, 2, 3)] }]));
+    assert.equal(res.status, 204, res.text);
+    assert.deepEqual(await q('sum(rw2_nhcb_seconds{job=~"a|x"})'), []);
   });
 
   it('a symbol reference outside the table: 400 naming it, the request refused whole (as Mimir), the counts 0', async () => {

@@ -110,6 +110,7 @@ constexpr FieldKind FieldOf(Msg msg, uint32_t number) {
           return {K::kRepeatedVarint};
         case 10:
         case 13:
+        case 16:
           return {K::kRepeatedFixed64};
         default:
           return {};
@@ -568,8 +569,10 @@ HistogramProblem ReadHistogram(std::string_view payload, HistogramSample* out,
   int32_t hint = 0;
   int64_t timestamp = 0;
   std::vector<chunkenc::BucketSpan> neg_spans, pos_spans;
-  std::vector<double> neg_counts, pos_counts;
+  std::vector<double> neg_counts, pos_counts, custom_values;
   // Reuse the capacity of the output's vectors for the spans and float counts.
+  custom_values.swap(out->integer.custom_values);
+  custom_values.clear();
   neg_spans.swap(out->integer.negative_spans);
   pos_spans.swap(out->integer.positive_spans);
   neg_counts.swap(out->floating.negative_buckets);
@@ -637,6 +640,9 @@ HistogramProblem ReadHistogram(std::string_view payload, HistogramSample* out,
       case 15:
         timestamp = static_cast<int64_t>(f.varint);
         break;
+      case 16:
+        AppendDoubles(f, &custom_values);
+        break;
       default:
         break;
     }
@@ -658,6 +664,8 @@ HistogramProblem ReadHistogram(std::string_view payload, HistogramSample* out,
     h.positive_spans = std::move(pos_spans);
     h.negative_buckets = std::move(neg_counts);
     h.positive_buckets = std::move(pos_counts);
+    h.custom_values = std::move(custom_values);
+    out->integer.custom_values.clear();
     out->integer.negative_spans.clear();
     out->integer.positive_spans.clear();
     out->integer.negative_buckets.clear();
@@ -673,6 +681,8 @@ HistogramProblem ReadHistogram(std::string_view payload, HistogramSample* out,
     h.sum = sum;
     h.negative_spans = std::move(neg_spans);
     h.positive_spans = std::move(pos_spans);
+    h.custom_values = std::move(custom_values);
+    out->floating.custom_values.clear();
     out->floating.negative_buckets = std::move(neg_counts);  // keep the capacity
     out->floating.positive_buckets = std::move(pos_counts);
     out->floating.negative_buckets.clear();

@@ -250,7 +250,7 @@ TEST(RemoteWriteV2, ValidationIsRemoteWrite1s) {
   EXPECT_NE(run.result.message.find("(err-mimir-label-invalid)"), std::string::npos);
 }
 
-TEST(RemoteWriteV2, NativeHistogramsIntegerAndFloatAndCustomBucketsRefused) {
+TEST(RemoteWriteV2, NativeHistogramsIntegerFloatAndCustomBuckets) {
   // Integer: schema 0, positive span {0, 2}, deltas 3, +1 → counts 3, 4.
   const std::string integer =
       VarintField(1, 8) + Fixed64Field(3, 10.5) + VarintField(4, ZigZag(0)) + VarintField(6, 1) +
@@ -274,15 +274,30 @@ TEST(RemoteWriteV2, NativeHistogramsIntegerAndFloatAndCustomBucketsRefused) {
                              LenField(11, VarintField(1, 0) + VarintField(2, 1)) +
                              Packed(12, {ZigZag(1)}) + LenField(16, bounds) +
                              VarintField(15, static_cast<uint64_t>(kNow));
+  // An unknown schema (-9) is still refused with Mimir's text.
+  const std::string unknown = VarintField(1, 0) + VarintField(4, ZigZag(-9)) +
+                              VarintField(15, static_cast<uint64_t>(kNow));
   V2Run run = DecodeV2(Symbols(kSymbols) + LenField(5, Packed(1, {1, 9}) + LenField(3, integer)) +
                        LenField(5, Packed(1, {1, 2}) + LenField(3, floating)) +
-                       LenField(5, Packed(1, {1, 4}) + LenField(3, custom)));
-  EXPECT_EQ(run.result.histograms_accepted, 2);
+                       LenField(5, Packed(1, {1, 4}) + LenField(3, custom)) +
+                       LenField(5, Packed(1, {1, 3}) + LenField(3, unknown)) +
+                       LenField(5, Packed(1, {1, 6}) + LenField(3, integer) + LenField(3, floating)));
+  EXPECT_EQ(run.result.histograms_accepted, 5);
   EXPECT_EQ(run.result.series_refused, 1);
   EXPECT_EQ(run.result.message,
-            "received a native histogram sample with an invalid schema: -53 "
+            "received a native histogram sample with an invalid schema: -9 "
             "(err-mimir-invalid-native-histogram-schema)");
-  ASSERT_EQ(run.seen.series.size(), 2u);
+  ASSERT_EQ(run.seen.series.size(), 4u);
+  // Decoded after the custom buckets into the same reused vectors: no bounds carried over.
+  for (const HistogramSample& x : run.seen.series[3].histograms) {
+    EXPECT_TRUE(x.integer.custom_values.empty());
+    EXPECT_TRUE(x.floating.custom_values.empty());
+  }
+  // Custom buckets (Mimir 2.17 on): the bounds as sent, the bucket of index 0 holding 1.
+  const HistogramSample& c = run.seen.series[2].histograms.at(0);
+  EXPECT_EQ(c.integer.schema, -53);
+  EXPECT_EQ(c.integer.custom_values, (std::vector<double>{1, 2}));
+  EXPECT_EQ(c.integer.positive_buckets, (std::vector<uint64_t>{1}));
   const HistogramSample& h = run.seen.series[0].histograms.at(0);
   EXPECT_FALSE(h.is_float);
   EXPECT_EQ(h.integer.count, 8u);

@@ -22,6 +22,13 @@ std::string Limited(std::string_view message, std::string_view id, std::string_v
 
 std::string Quoted200(std::string_view s) { return std::string(text::TruncateRunes(s, 200)); }
 
+// Mimir (2.17 on): the exponential schemas -4..8, or -53, custom buckets (whose bounds the
+// head checks, with Prometheus's texts).
+bool ValidSchema(int32_t schema) {
+  return (schema >= kMinSchema && schema <= kMaxSchema) ||
+         schema == chunkenc::kCustomBucketsSchema;
+}
+
 HistogramProblem CheckSide(std::span<const chunkenc::BucketSpan> spans, size_t buckets) {
   for (size_t i = 1; i < spans.size(); ++i) {
     if (spans[i].offset < 0) return HistogramProblem::kSpanOffset;
@@ -155,7 +162,7 @@ std::string SampleTimeMessage(Refusal reason, int64_t t, std::string_view metric
 HistogramProblem IntegerBucketsFromDeltas(std::span<const int64_t> negative_deltas,
                                           std::span<const int64_t> positive_deltas,
                                           chunkenc::Histogram* h) {
-  if (h->schema < kMinSchema || h->schema > kMaxSchema) return HistogramProblem::kSchema;
+  if (!ValidSchema(h->schema)) return HistogramProblem::kSchema;
   HistogramProblem problem = CheckSide(h->negative_spans, negative_deltas.size());
   if (problem == HistogramProblem::kNone) {
     problem = CheckSide(h->positive_spans, positive_deltas.size());
@@ -169,7 +176,7 @@ HistogramProblem IntegerBucketsFromDeltas(std::span<const int64_t> negative_delt
 }
 
 HistogramProblem CheckFloatHistogram(const chunkenc::FloatHistogram& h) {
-  if (h.schema < kMinSchema || h.schema > kMaxSchema) return HistogramProblem::kSchema;
+  if (!ValidSchema(h.schema)) return HistogramProblem::kSchema;
   HistogramProblem problem = CheckSide(h.negative_spans, h.negative_buckets.size());
   if (problem == HistogramProblem::kNone) {
     problem = CheckSide(h.positive_spans, h.positive_buckets.size());

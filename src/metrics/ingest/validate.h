@@ -63,7 +63,8 @@ enum class HistogramProblem : uint8_t {
 
 // For an integer histogram whose schema and spans are set and whose buckets come as deltas (as
 // remote write and the OTLP translation carry them): checks, in Mimir's order, the schema
-// (−4..8), a span after the first with a negative offset and the spans against the number of
+// (−4..8, or −53: custom buckets, whose bounds the head checks), a span after the first with a
+// negative offset and the spans against the number of
 // buckets (negative side, then positive), then fills h's absolute bucket counts from the deltas
 // (a count below zero: kNegativeCount). Nothing is filled when a check fails.
 HistogramProblem IntegerBucketsFromDeltas(std::span<const int64_t> negative_deltas,

@@ -1479,6 +1479,9 @@ absl::StatusOr<Val> Engine::Impl::EvalAggregate(const Expr& e, const Grid& g) {
         if (a.has[i] == 0) {
           a.h[i] = std::move(s.h[i]);
           a.has[i] = 2;
+        } else if (!kernels::HistogramsCompatible(a.h[i], s.h[i])) {
+          a.has[i] = 3;  // custom buckets that do not add up: the group has no value
+          continue;
         } else {
           kernels::HistogramAdd(&a.h[i], s.h[i]);
         }
@@ -1650,6 +1653,7 @@ bool ApplyHist(BinaryOp op, const FloatHistogram* lh, double lf, const FloatHist
                double rf, FloatHistogram* out) {
   if (lh != nullptr && rh != nullptr) {
     if (op != BinaryOp::kAdd && op != BinaryOp::kSub) return false;
+    if (!kernels::HistogramsCompatible(*lh, *rh)) return false;
     *out = *lh;
     if (op == BinaryOp::kAdd) {
       kernels::HistogramAdd(out, *rh);

@@ -23,6 +23,7 @@
 #include "metrics/promql/kernels.h"
 
 #include <algorithm>
+#include <iterator>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -196,7 +197,47 @@ Side MergeSides(const Side& a, const Side& b, double sign) {
   return out;
 }
 
+// The boundaries two custom-bucket histograms share (compared as floats), ascending.
+std::vector<double> CommonBounds(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> out;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+// A custom-bucket histogram's buckets rolled up onto `bounds` (a subset of its own): each bucket
+// goes to the first of `bounds` at or above its upper bound, or to the +Inf bucket above them all
+// (Prometheus 3.8's reconciliation of mismatched custom buckets).
+void RollUp(FloatHistogram* h, const std::vector<double>& bounds) {
+  Side rolled;
+  for (const IdxCount& ic : ToSide(h->positive_spans, h->positive_buckets)) {
+    const auto i = static_cast<size_t>(std::max<int32_t>(ic.idx, 0));
+    const double upper = i < h->custom_values.size() ? h->custom_values[i] : kInf;
+    const auto j = static_cast<int32_t>(
+        std::lower_bound(bounds.begin(), bounds.end(), upper) - bounds.begin());
+    if (!rolled.empty() && rolled.back().idx == j) {
+      rolled.back().count += ic.count;
+    } else {
+      rolled.push_back({j, ic.count});
+    }
+  }
+  h->custom_values = bounds;
+  FromSide(rolled, false, &h->positive_spans, &h->positive_buckets);
+}
+
 void AddSigned(FloatHistogram* a, const FloatHistogram& b, double sign) {
+  // Callers check HistogramsCompatible; custom and exponential buckets never merge (a no-op is
+  // safer than indexes of one kind counted as the other's).
+  if (a->UsesCustomBuckets() != b.UsesCustomBuckets()) return;
+  if (a->UsesCustomBuckets() && b.UsesCustomBuckets() &&
+      !chunkenc::SameCustomValues(a->custom_values, b.custom_values)) {
+    // Other boundaries: both onto the ones they share, then added bucket by bucket.
+    const std::vector<double> common = CommonBounds(a->custom_values, b.custom_values);
+    FloatHistogram rb = b;
+    RollUp(a, common);
+    RollUp(&rb, common);
+    AddSigned(a, rb, sign);
+    return;
+  }
   Unpacked ua = Unpack(*a), ub = Unpack(b);
   // Zero buckets first, each in its own schema: the wider threshold, grown until it does not
   // cut a populated bucket of either histogram.
@@ -255,6 +296,17 @@ bool DetectReset(const FloatHistogram& cur, const FloatHistogram& prev) {
     return false;
   }
   if (cur.count < prev.count) return true;
+  // Custom buckets on one side only start a new counter; other custom boundaries are compared
+  // on the boundaries both have (Prometheus 3.8).
+  if (cur.UsesCustomBuckets() != prev.UsesCustomBuckets()) return true;
+  if (cur.UsesCustomBuckets() &&
+      !chunkenc::SameCustomValues(cur.custom_values, prev.custom_values)) {
+    const std::vector<double> common = CommonBounds(cur.custom_values, prev.custom_values);
+    FloatHistogram c = cur, p = prev;
+    RollUp(&c, common);
+    RollUp(&p, common);
+    return DetectReset(c, p);
+  }
   if (cur.schema > prev.schema) return true;
   if (cur.zero_threshold < prev.zero_threshold) return true;
   Unpacked up = Unpack(prev), uc = Unpack(cur);
@@ -268,7 +320,7 @@ bool DetectReset(const FloatHistogram& cur, const FloatHistogram& prev) {
     const Side& c = s == 0 ? uc.pos : uc.neg;
     size_t j = 0;
     for (const IdxCount& ic : p) {
-      if (BucketBound(ic.idx, cur.schema) <= t) continue;
+      if (!cur.UsesCustomBuckets() && BucketBound(ic.idx, cur.schema) <= t) continue;
       while (j < c.size() && c[j].idx < ic.idx) ++j;
       double now = (j < c.size() && c[j].idx == ic.idx) ? c[j].count : 0;
       if (now < ic.count) return true;
@@ -285,6 +337,16 @@ struct BucketRange {
 
 std::vector<BucketRange> AllBuckets(const FloatHistogram& h) {
   std::vector<BucketRange> out;
+  if (h.UsesCustomBuckets()) {
+    // Bucket i: (custom_values[i-1], custom_values[i]], -Inf below the first, +Inf above the last.
+    const std::vector<double>& cv = h.custom_values;
+    for (const IdxCount& ic : ToSide(h.positive_spans, h.positive_buckets)) {
+      const auto i = static_cast<size_t>(std::max<int32_t>(ic.idx, 0));
+      out.push_back({i == 0 || cv.empty() ? -kInf : cv[std::min(i, cv.size()) - 1],
+                     i < cv.size() ? cv[i] : kInf, ic.count});
+    }
+    return out;
+  }
   Side neg = ToSide(h.negative_spans, h.negative_buckets);
   Side pos = ToSide(h.positive_spans, h.positive_buckets);
   for (auto it = neg.rbegin(); it != neg.rend(); ++it) {
@@ -302,6 +364,9 @@ std::vector<BucketRange> AllBuckets(const FloatHistogram& h) {
 // rate/increase/delta's histogram difference (2.42's histogramRate): last - first in the
 // coarsest schema of the window, plus, for counters, every histogram that precedes a reset.
 bool HistogramRate(std::span<const FloatHistogram> hv, bool is_counter, FloatHistogram* out) {
+  for (const FloatHistogram& h : hv) {
+    if (!HistogramsCompatible(h, hv.front())) return false;  // custom and exponential: no value
+  }
   int32_t min_schema = hv.front().schema;
   for (const FloatHistogram& h : hv) min_schema = std::min(min_schema, h.schema);
   *out = hv.back();
@@ -551,6 +616,9 @@ void KAvgOverTime(const Window& w, std::span<const double>, Out* out) {
   if (!w.ht.empty()) {
     if (!w.ft.empty()) return;
     // Later Prometheus (2.42 has no histogram avg_over_time): incremental mean of histograms.
+    for (const FloatHistogram& h : w.hv) {
+      if (!HistogramsCompatible(h, w.hv[0])) return;
+    }
     FloatHistogram mean = w.hv[0];
     for (size_t i = 1; i < w.hv.size(); ++i) {
       double count = static_cast<double>(i + 1);
@@ -583,6 +651,9 @@ void KSumOverTime(const Window& w, std::span<const double>, Out* out) {
   if (!w.ht.empty()) {
     if (!w.ft.empty()) return;
     // Later Prometheus (2.42 has no histogram sum_over_time).
+    for (const FloatHistogram& h : w.hv) {
+      if (!HistogramsCompatible(h, w.hv[0])) return;
+    }
     FloatHistogram sum = w.hv[0];
     for (size_t i = 1; i < w.hv.size(); ++i) HistogramAdd(&sum, w.hv[i]);
     HistogramCompact(&sum);
@@ -989,6 +1060,10 @@ namespace sprout::metrics::promql::kernels {
 // ---------------------------------------------------------------------------------------------
 // native histograms
 
+bool HistogramsCompatible(const FloatHistogram& a, const FloatHistogram& b) {
+  return a.UsesCustomBuckets() == b.UsesCustomBuckets();
+}
+
 void HistogramAdd(FloatHistogram* a, const FloatHistogram& b) { AddSigned(a, b, 1); }
 void HistogramSub(FloatHistogram* a, const FloatHistogram& b) { AddSigned(a, b, -1); }
 
@@ -1016,11 +1091,21 @@ double HistogramQuantile(double q, const FloatHistogram& h) {
   double rank = q * h.count, count = 0;
   BucketRange b{};
   for (const BucketRange& x : all) {
+    if (h.UsesCustomBuckets() && x.count == 0) continue;  // Prometheus 3 skips empty buckets
     b = x;
     count += x.count;
     if (count >= rank) break;
   }
-  if (b.lower < 0 && b.upper > 0) {  // the zero bucket
+  if (h.UsesCustomBuckets()) {
+    // Prometheus 3: in the first bucket (from -Inf) an upper bound <= 0 is the answer, else the
+    // bucket starts at 0; in the +Inf bucket the answer is its lower bound, the last boundary.
+    if (b.lower == -kInf) {
+      if (b.upper <= 0) return b.upper;
+      b.lower = 0;
+    } else if (b.upper == kInf) {
+      return b.lower;
+    }
+  } else if (b.lower < 0 && b.upper > 0) {  // the zero bucket
     if (h.negative_buckets.empty() && !h.positive_buckets.empty()) {
       b.lower = 0;
     } else if (h.positive_buckets.empty() && !h.negative_buckets.empty()) {
@@ -1039,7 +1124,11 @@ double HistogramFraction(double lower, double upper, const FloatHistogram& h) {
   double rank = 0, lower_rank = 0, upper_rank = 0;
   bool lower_set = false, upper_set = false;
   for (BucketRange b : AllBuckets(h)) {
-    if (b.lower < 0 && b.upper > 0) {
+    if (h.UsesCustomBuckets()) {
+      // As histogram_quantile reads the first bucket: from 0 when its upper bound is positive,
+      // else all of it at its upper bound. In the +Inf bucket a bound adds nothing.
+      if (b.lower == -kInf) b.lower = b.upper <= 0 ? b.upper : 0;
+    } else if (b.lower < 0 && b.upper > 0) {
       if (h.negative_buckets.empty() && !h.positive_buckets.empty()) {
         b.lower = 0;
       } else if (h.positive_buckets.empty() && !h.negative_buckets.empty()) {
@@ -1080,7 +1169,12 @@ double HistogramStdVar(const FloatHistogram& h) {
   for (const BucketRange& b : AllBuckets(h)) {
     if (b.count == 0) continue;
     double v;
-    if (b.lower <= 0 && 0 <= b.upper) {
+    if (h.UsesCustomBuckets()) {
+      v = (b.lower + b.upper) / 2;  // Prometheus 3: the midpoint (±Inf in the outer buckets)
+      // A populated outer bucket: an infinite deviation (Prometheus's compensated sum drops its
+      // compensation at an infinity; ours would turn it into NaN).
+      if (std::isinf(v) && std::isfinite(mean)) return kInf;
+    } else if (b.lower <= 0 && 0 <= b.upper) {
       v = 0;
     } else {
       v = std::sqrt(b.upper * b.lower);

@@ -175,6 +175,12 @@ double HistogramStdVar(const FloatHistogram& h);
 // operands, as queried: `h + h` and sum() add histograms as here; `h * 2`, `2 * h`, `h / 2`
 // answer the histogram unchanged; `h - h` and avg() answer the float 0. The scale and the
 // subtraction here are later Prometheus's.
+// Custom buckets (schema -53) add only to custom buckets: callers check HistogramsCompatible
+// first and give no value when it is false (Prometheus 3 drops such a result, with a warning we
+// do not emit). Custom buckets with other boundaries are first rolled up onto the boundaries both
+// have (each bucket into the first shared boundary at or above its own, the rest into +Inf), as
+// Prometheus 3.8 reconciles them (its info annotation not emitted either).
+bool HistogramsCompatible(const FloatHistogram& a, const FloatHistogram& b);
 void HistogramAdd(FloatHistogram* a, const FloatHistogram& b);
 void HistogramSub(FloatHistogram* a, const FloatHistogram& b);
 void HistogramScale(FloatHistogram* a, double factor);

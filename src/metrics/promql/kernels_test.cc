@@ -601,6 +601,66 @@ TEST(HistogramRateTest, SchemaChangeInsideTheWindow) {
   ExpectHistogram(inc.h, 0, 0.001, 0, 12, 36, {{1, 16.0 / 3}, {2, 20.0 / 3}});
 }
 
+// Custom buckets (schema -53) with custom values `cv` and buckets by index.
+FloatHistogram NHCB(std::vector<double> cv, double sum, BucketMap pos) {
+  FloatHistogram h = HB(chunkenc::kCustomBucketsSchema, 0, 0, sum, std::move(pos));
+  h.custom_values = std::move(cv);
+  return h;
+}
+
+TEST(HistogramRateTest, CustomBoundsThatChangeInsideTheWindowAreReconciled) {
+  // Bounds {1, 2, 4} then {2, 4}: shared {2, 4}. Rolled up, the first two samples are
+  // {0 (<=2): 3, 1 (<=4): 1} and {0: 6, 1: 2}; the last two {0: 7, 1: 2, 2 (+Inf): 1} and
+  // {0: 9, 1: 3, 2: 1}. No count went down on the shared bounds: no reset (Prometheus 3.8).
+  // last - first = {0: 6, 1: 2, 2: 1}, count 9, sum 27; × 60/45.
+  FW fw({}, 1000, 1060);
+  fw.AddHistogram(1005, NHCB({1, 2, 4}, 3, {{0, 1}, {1, 2}, {2, 1}}));
+  fw.AddHistogram(1020, NHCB({1, 2, 4}, 9, {{0, 2}, {1, 4}, {2, 2}}));
+  fw.AddHistogram(1035, NHCB({2, 4}, 20, {{0, 7}, {1, 2}, {2, 1}}));
+  fw.AddHistogram(1050, NHCB({2, 4}, 30, {{0, 9}, {1, 3}, {2, 1}}));
+  Out inc = RunKernel("increase", fw);
+  ASSERT_EQ(inc.kind, Out::kHistogram);
+  ExpectHistogram(inc.h, chunkenc::kCustomBucketsSchema, 0, 0, 12, 36,
+                  {{0, 8}, {1, 8.0 / 3}, {2, 4.0 / 3}});
+  EXPECT_EQ(inc.h.custom_values, (std::vector<double>{2, 4}));
+
+  // A count that goes down on the shared bounds is a reset: the sample before it is added.
+  FW reset({}, 1000, 1060);
+  reset.AddHistogram(1005, NHCB({1, 2}, 3, {{0, 2}, {1, 2}}));
+  reset.AddHistogram(1050, NHCB({2}, 4, {{0, 1}, {1, 4}}));  // (-Inf,2]: 4 → 1
+  Out r = RunKernel("increase", reset);
+  ASSERT_EQ(r.kind, Out::kHistogram);
+  // last - first + first = last: {0: 1, 1: 4}, count 5, sum 4; × 60/45 (5 s and 10 s out, the
+  // first sample of a reset-free window is not a zero, so both ends extrapolate).
+  ExpectHistogram(r.h, chunkenc::kCustomBucketsSchema, 0, 0, 20.0 / 3, 16.0 / 3,
+                  {{0, 4.0 / 3}, {1, 16.0 / 3}});
+
+  // Custom and exponential buckets in one window: no value.
+  FW mixed({}, 1000, 1060);
+  mixed.AddHistogram(1005, NHCB({1}, 1, {{0, 1}}));
+  mixed.AddHistogram(1050, HB(0, 0, 0, 2, {{1, 2}}));
+  EXPECT_EQ(RunKernel("increase", mixed).kind, Out::kNone);
+}
+
+TEST(NativeHistogramTest, CustomBucketsQuantileFractionAndStdVar) {
+  // (-Inf,0]: 1, (0,1]: 2, (1,5]: 4, (5,+Inf]: 1.
+  FloatHistogram h = NHCB({0, 1, 5}, 20, {{0, 1}, {1, 2}, {2, 4}, {3, 1}});
+  EXPECT_EQ(HistogramQuantile(0.1, h), 0);              // the first bucket ends at 0: its bound
+  EXPECT_EQ(HistogramQuantile(0.25, h), 0.5);           // rank 2: halfway through (0,1]
+  EXPECT_EQ(HistogramQuantile(0.75, h), 1 + 4 * 0.75);  // rank 6: 3 of 4 into (1,5]
+  EXPECT_EQ(HistogramQuantile(0.99, h), 5);             // the +Inf bucket: its lower bound
+  FloatHistogram positive = NHCB({1, 5}, 5, {{0, 4}});  // (-Inf,1]: 4, read from 0
+  EXPECT_EQ(HistogramQuantile(0.5, positive), 0.5);
+  EXPECT_EQ(HistogramFraction(0, 0.5, positive), 0.5);
+  EXPECT_EQ(HistogramFraction(-10, 0.5, h), 2.0 / 8);   // all of (-Inf,0] (at 0), half of (0,1]
+  EXPECT_EQ(HistogramFraction(1, 100, h), 4.0 / 8);     // inside the +Inf bucket: nothing
+  EXPECT_EQ(HistogramStdVar(h), kInf);                  // populated outer buckets
+  FloatHistogram inner = NHCB({0, 1, 5}, 14, {{1, 2}, {2, 4}});
+  const double mean = 14.0 / 6;
+  EXPECT_DOUBLE_EQ(HistogramStdVar(inner),
+                   (2 * (0.5 - mean) * (0.5 - mean) + 4 * (3 - mean) * (3 - mean)) / 6);
+}
+
 TEST(HistogramRateTest, ResetHintsAndSingleSamples) {
   // A histogram that only grows but is marked as following a reset: the previous one is added.
   FW fw({}, 1000, 1030);

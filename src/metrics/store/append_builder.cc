@@ -59,8 +59,8 @@ void AppendBuilder::OnSeries(const ingest::Series& series) {
   for (const ingest::HistogramSample& h :
        drop_histograms_ ? std::span<const ingest::HistogramSample>() : series.histograms()) {
     if (wants_zero(h.start_timestamp_ms, h.timestamp_ms)) {
-      // Prometheus's zero histogram: same kind, schema and zero threshold, no observation, a
-      // counter reset by definition.
+      // Prometheus's zero histogram: same kind, schema, zero threshold and custom bucket
+      // boundaries, no observation, a counter reset by definition.
       tsdb::HistogramSample zero;
       zero.t = h.start_timestamp_ms;
       zero.start_zero = true;
@@ -69,12 +69,14 @@ void AppendBuilder::OnSeries(const ingest::Series& series) {
         z.reset_hint = chunkenc::CounterResetHint::kCounterReset;
         z.schema = h.floating.schema;
         z.zero_threshold = h.floating.zero_threshold;
+        z.custom_values = h.floating.custom_values;
         zero.h = std::move(z);
       } else {
         chunkenc::Histogram z;
         z.reset_hint = chunkenc::CounterResetHint::kCounterReset;
         z.schema = h.integer.schema;
         z.zero_threshold = h.integer.zero_threshold;
+        z.custom_values = h.integer.custom_values;
         zero.h = std::move(z);
       }
       histograms_.push_back(std::move(zero));

@@ -68,7 +68,7 @@ std::string_view RefusalReason(tsdb::RefusalKind kind) {
 
 // prometheus.Histogram (remote read): integer histograms with their buckets as deltas (each
 // bucket minus the previous one, the first absolute), float histograms with absolute counts; the
-// reset hint, schema, zero bucket and spans as stored.
+// reset hint, schema, zero bucket, spans and custom bucket boundaries as stored.
 void ToProtoSpans(const std::vector<chunkenc::BucketSpan>& spans,
                   google::protobuf::RepeatedPtrField<prometheus::BucketSpan>* out) {
   out->Reserve(static_cast<int>(spans.size()));
@@ -106,6 +106,7 @@ void ToProtoHistogram(const chunkenc::Histogram& h, int64_t t, prometheus::Histo
   out->mutable_negative_deltas()->Add(deltas.begin(), deltas.end());
   chunkenc::BucketsToDeltas(h.positive_buckets, &deltas);
   out->mutable_positive_deltas()->Add(deltas.begin(), deltas.end());
+  out->mutable_custom_values()->Add(h.custom_values.begin(), h.custom_values.end());
   out->set_reset_hint(ToProtoResetHint(h.reset_hint));
   out->set_timestamp(t);
 }
@@ -120,6 +121,7 @@ void ToProtoHistogram(const chunkenc::FloatHistogram& h, int64_t t, prometheus::
   ToProtoSpans(h.positive_spans, out->mutable_positive_spans());
   out->mutable_negative_counts()->Add(h.negative_buckets.begin(), h.negative_buckets.end());
   out->mutable_positive_counts()->Add(h.positive_buckets.begin(), h.positive_buckets.end());
+  out->mutable_custom_values()->Add(h.custom_values.begin(), h.custom_values.end());
   out->set_reset_hint(ToProtoResetHint(h.reset_hint));
   out->set_timestamp(t);
 }

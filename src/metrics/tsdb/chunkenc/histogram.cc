@@ -1,5 +1,9 @@
 #include "metrics/tsdb/chunkenc/histogram.h"
 
+#include <bit>
+#include <cmath>
+#include <cstdio>
+#include <string>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -18,6 +22,7 @@ FloatHistogram Histogram::ToFloat() const {
   f.negative_spans = negative_spans;
   f.positive_buckets.assign(positive_buckets.begin(), positive_buckets.end());
   f.negative_buckets.assign(negative_buckets.begin(), negative_buckets.end());
+  f.custom_values = custom_values;
   return f;
 }
 
@@ -98,8 +103,74 @@ void ZipBuckets(std::span<const BucketSpan> ps, std::span<const C> pb,
   }
 }
 
+// Go's %f: six decimals; infinities as +Inf / -Inf.
+std::string GoFixed(double v) {
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[400];
+  std::snprintf(buf, sizeof(buf), "%f", v);
+  return buf;
+}
+
+// Prometheus's checks of a custom-bucket histogram (model/histogram Validate), in its order and
+// with its texts: the bounds, then the spans against them, then the unused zero bucket and
+// negative side.
+template <typename H>
+absl::Status ValidateCustomBucketsT(const H& h) {
+  auto invalid = [](auto&&... parts) {
+    return absl::InvalidArgumentError(absl::StrCat(parts...));
+  };
+  if (!h.UsesCustomBuckets()) {
+    if (!h.custom_values.empty()) {
+      return invalid("histogram with exponential schema must not have custom bounds");
+    }
+    return absl::OkStatus();
+  }
+  const std::vector<double>& cv = h.custom_values;
+  for (size_t i = 0; i < cv.size(); ++i) {
+    if (std::isnan(cv[i])) return invalid("custom buckets: histogram custom bounds must not be NaN");
+    if (i > 0 && cv[i] <= cv[i - 1]) {
+      return invalid("custom buckets: previous bound is ", GoFixed(cv[i - 1]),
+                     " and current is ", GoFixed(cv[i]),
+                     ": histogram custom bounds must be in strictly increasing order");
+    }
+  }
+  if (!cv.empty() && std::isinf(cv.back()) && cv.back() > 0) {
+    return invalid(
+        "custom buckets: last +Inf bound must not be explicitly defined: histogram custom bounds "
+        "must be finite");
+  }
+  // Every span's offset (the first one's too) is >= 0, and the spans end within the bounds and
+  // the +Inf bucket.
+  int64_t total = 0;
+  for (size_t i = 0; i < h.positive_spans.size(); ++i) {
+    const BucketSpan& span = h.positive_spans[i];
+    if (span.offset < 0) {
+      return invalid("custom buckets: span number ", i + 1, " with offset ", span.offset,
+                     ": histogram has a span whose offset is negative");
+    }
+    total += int64_t{span.offset} + int64_t{span.length};
+  }
+  if (total > static_cast<int64_t>(cv.size()) + 1) {
+    return invalid("custom buckets: only ", cv.size(),
+                   " custom bounds defined which is insufficient to cover total span length of ",
+                   total, ": histogram custom bounds are too few");
+  }
+  if (h.zero_count != 0) return invalid("custom buckets: must have zero count of 0");
+  if (h.zero_threshold != 0) return invalid("custom buckets: must have zero threshold of 0");
+  if (!h.negative_spans.empty()) return invalid("custom buckets: must not have negative spans");
+  if (!h.negative_buckets.empty()) {
+    return invalid("custom buckets: must not have negative buckets");
+  }
+  return absl::OkStatus();
+}
+
 template <typename H, typename C>
 bool IsCounterResetT(const H& prev, const H& cur) {
+  if (cur.UsesCustomBuckets() || prev.UsesCustomBuckets()) {
+    if (cur.schema != prev.schema || !SameCustomValues(prev.custom_values, cur.custom_values)) {
+      return true;
+    }
+  }
   if (cur.count < prev.count) return true;
   if (cur.schema > prev.schema) return true;
   if (cur.zero_threshold < prev.zero_threshold) return true;
@@ -122,6 +193,16 @@ bool IsCounterResetT(const H& prev, const H& cur) {
 
 absl::Status ValidateLayout(const Histogram& h) { return ValidateLayoutT(h); }
 absl::Status ValidateLayout(const FloatHistogram& h) { return ValidateLayoutT(h); }
+absl::Status ValidateCustomBuckets(const Histogram& h) { return ValidateCustomBucketsT(h); }
+absl::Status ValidateCustomBuckets(const FloatHistogram& h) { return ValidateCustomBucketsT(h); }
+
+bool SameCustomValues(std::span<const double> a, std::span<const double> b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::bit_cast<uint64_t>(a[i]) != std::bit_cast<uint64_t>(b[i])) return false;
+  }
+  return true;
+}
 
 absl::Status BucketsFromDeltas(std::span<const int64_t> deltas, std::vector<uint64_t>* absolute) {
   absolute->clear();

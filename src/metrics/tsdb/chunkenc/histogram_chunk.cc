@@ -31,7 +31,8 @@ BasicHistogramChunk<H>::BasicHistogramChunk(CounterResetHint hint) : w_(kHeaderB
 template <typename H>
 bool BasicHistogramChunk<H>::SameLayout(const H& h) const {
   return h.schema == schema_ && std::bit_cast<uint64_t>(h.zero_threshold) == zero_threshold_bits_ &&
-         h.positive_spans == positive_spans_ && h.negative_spans == negative_spans_;
+         h.positive_spans == positive_spans_ && h.negative_spans == negative_spans_ &&
+         SameCustomValues(h.custom_values, custom_values_);
 }
 
 template <typename H>
@@ -77,7 +78,7 @@ void BasicHistogramChunk<H>::WriteCount(size_t field, Count v) {
 template <typename H>
 AppendResult BasicHistogramChunk<H>::Append(int64_t t, const H& h) {
   if (count_ >= kMaxSamples) return AppendResult::kFull;
-  if (!ValidateLayout(h).ok()) return AppendResult::kInvalid;
+  if (!ValidateLayout(h).ok() || !ValidateCustomBuckets(h).ok()) return AppendResult::kInvalid;
   const size_t fields = 2 + h.positive_buckets.size() + h.negative_buckets.size();
   uint64_t ut = static_cast<uint64_t>(t);
   if (count_ == 0) {
@@ -93,6 +94,11 @@ AppendResult BasicHistogramChunk<H>::Append(int64_t t, const H& h) {
         w_.WriteVarint(s.offset);
         w_.WriteUvarint(s.length);
       }
+    }
+    if (h.UsesCustomBuckets()) {
+      custom_values_ = h.custom_values;
+      w_.WriteUvarint(custom_values_.size());
+      for (double v : custom_values_) w_.Write(std::bit_cast<uint64_t>(v), 64);
     }
     if constexpr (std::is_same_v<Count, double>) {
       floats_.assign(fields, XorState{});
@@ -190,6 +196,22 @@ bool HistogramChunkIterator::ReadLayout() {
   if (!ReadSpans(&positive_spans_, &buckets)) return false;
   positive_count_ = buckets;
   if (!ReadSpans(&negative_spans_, &buckets)) return false;
+  custom_values_.clear();
+  if (schema_ == kCustomBucketsSchema) {
+    uint64_t n;
+    // Each value takes 64 bits: a count beyond the bits left is garbage, not an allocation.
+    if (!r_.ReadUvarint(&n) || n > r_.remaining() / 64) return false;
+    custom_values_.resize(n);
+    for (double& v : custom_values_) v = std::bit_cast<double>(r_.Read(64));
+    // The appender wrote only valid custom buckets: anything else is damage.
+    Histogram layout;
+    layout.schema = schema_;
+    layout.zero_threshold = zero_threshold_;
+    layout.positive_spans = positive_spans_;
+    layout.negative_spans = negative_spans_;
+    layout.custom_values = custom_values_;
+    if (!negative_spans_.empty() || !ValidateCustomBuckets(layout).ok()) return false;
+  }
   // Every bucket takes at least one bit per sample.
   if (r_.overrun() || buckets > r_.remaining()) return false;
   if (float_) {
@@ -281,6 +303,7 @@ int64_t HistogramChunkIterator::AtHistogram(Histogram* h) const {
   h->sum = std::bit_cast<double>(sum_.prev);
   h->positive_spans = positive_spans_;
   h->negative_spans = negative_spans_;
+  h->custom_values = custom_values_;
   h->positive_buckets.resize(positive_count_);
   h->negative_buckets.resize(ints_.size() - 2 - positive_count_);
   for (size_t i = 0; i < positive_count_; ++i) h->positive_buckets[i] = ints_[2 + i].prev;
@@ -298,6 +321,7 @@ int64_t HistogramChunkIterator::AtFloatHistogram(FloatHistogram* h) const {
   h->sum = std::bit_cast<double>(sum_.prev);
   h->positive_spans = positive_spans_;
   h->negative_spans = negative_spans_;
+  h->custom_values = custom_values_;
   size_t fields = float_ ? floats_.size() : ints_.size();
   auto value = [this](size_t i) -> double {
     return float_ ? std::bit_cast<double>(floats_[i].prev) : static_cast<double>(ints_[i].prev);

@@ -1,8 +1,8 @@
 // Native histogram chunks (docs/format/chunks.md): HistogramChunk (Encoding::kHistogram,
 // integer counts) and FloatHistogramChunk (Encoding::kFloatHistogram, float counts).
 //
-// One chunk has one bucket layout — schema, zero threshold, positive and negative spans — written
-// once, before the first sample. A sample with another layout is refused (kLayoutChanged) and
+// One chunk has one bucket layout — schema, zero threshold, positive and negative spans, and for
+// schema -53 the custom bucket boundaries — written once, before the first sample. A sample with another layout is refused (kLayoutChanged) and
 // the caller starts a new chunk; layouts compare exactly (an equivalent layout written with
 // other spans is another layout). Per sample: the timestamp as in the XOR chunk; integer counts
 // (count, zero count, each bucket) as delta-of-deltas over time in varbit buckets; float values
@@ -33,10 +33,11 @@ namespace sprout::metrics::chunkenc {
 enum class AppendResult : uint8_t {
   kAppended = 0,
   kFull,           // kMaxSamples reached: start a new chunk
-  kLayoutChanged,  // schema, zero threshold or spans differ from the chunk's: start a new chunk
+  kLayoutChanged,  // schema, zero threshold, spans or custom bounds differ: start a new chunk
   kCounterReset,   // a reset in a counter chunk: start a new chunk with hint kCounterReset
   kGaugeChanged,   // a gauge sample (hint kGauge) in a counter chunk or the reverse
-  kInvalid,        // buckets do not match the spans (ValidateLayout): the sample is bad
+  kInvalid,        // buckets do not match the spans (ValidateLayout) or bad custom buckets
+                   // (ValidateCustomBuckets): the sample is bad
 };
 
 template <typename H>
@@ -76,6 +77,7 @@ class BasicHistogramChunk {
   int32_t schema_ = 0;
   uint64_t zero_threshold_bits_ = 0;
   std::vector<BucketSpan> positive_spans_, negative_spans_;
+  std::vector<double> custom_values_;  // schema -53 only
   // Per-field state: [0] count, [1] zero count, then positive and negative buckets in order.
   std::vector<DodState> ints_;    // integer histograms
   std::vector<XorState> floats_;  // float histograms
@@ -122,6 +124,7 @@ class HistogramChunkIterator final : public Iterator {
   int32_t schema_ = 0;
   double zero_threshold_ = 0;
   std::vector<BucketSpan> positive_spans_, negative_spans_;
+  std::vector<double> custom_values_;  // schema -53 only
   size_t positive_count_ = 0;   // buckets on the positive side
   std::vector<DodState> ints_;  // as in the appender
   std::vector<XorState> floats_;

@@ -27,6 +27,7 @@ void ExpectSame(const Histogram& got, const Histogram& want) {
   EXPECT_EQ(got.negative_spans, want.negative_spans);
   EXPECT_EQ(got.positive_buckets, want.positive_buckets);
   EXPECT_EQ(got.negative_buckets, want.negative_buckets);
+  EXPECT_EQ(got.custom_values, want.custom_values);
 }
 
 void ExpectSame(const FloatHistogram& got, const FloatHistogram& want) {
@@ -45,6 +46,7 @@ void ExpectSame(const FloatHistogram& got, const FloatHistogram& want) {
   for (size_t i = 0; i < got.negative_buckets.size(); ++i) {
     EXPECT_TRUE(SameBits(got.negative_buckets[i], want.negative_buckets[i]));
   }
+  EXPECT_EQ(got.custom_values, want.custom_values);
 }
 
 Histogram Base() {
@@ -235,6 +237,73 @@ TEST(HistogramChunkTest, Seek) {
   EXPECT_EQ(it.AtT(), 300);
   EXPECT_EQ(it.Seek(901), ValueType::kNone);
   EXPECT_TRUE(it.Err().ok());
+}
+
+// Custom buckets (schema -53): the boundaries are part of the layout, written once and read
+// back with every sample; other boundaries (or exponential buckets) need a new chunk.
+TEST(HistogramChunkTest, CustomBucketsRoundTripAndOtherBoundariesNeedANewChunk) {
+  Histogram h;
+  h.schema = kCustomBucketsSchema;
+  h.custom_values = {-1.5, 0, 0.25, 10, 1e300};
+  h.positive_spans = {{0, 2}, {2, 2}};  // indexes 0, 1, 4, 5 (5: the +Inf overflow bucket)
+  h.positive_buckets = {1, 2, 3, 4};
+  h.count = 10;
+  h.sum = 12.5;
+  std::vector<Histogram> hs{h};
+  for (int i = 1; i < 5; ++i) {
+    for (uint64_t& c : h.positive_buckets) c += static_cast<uint64_t>(i);
+    h.count += 4 * static_cast<uint64_t>(i);
+    h.sum += 3.5;
+    hs.push_back(h);
+  }
+  RoundTrip(std::vector<int64_t>{1000, 2000, 3000, 4000, 5000}, hs);
+  std::vector<FloatHistogram> fs;
+  for (const Histogram& x : hs) fs.push_back(x.ToFloat());
+  RoundTrip(std::vector<int64_t>{1000, 2000, 3000, 4000, 5000}, fs);
+
+  HistogramChunk c(CounterResetHint::kUnknown);
+  ASSERT_EQ(c.Append(1000, hs[0]), AppendResult::kAppended);
+  Histogram other = hs[1];
+  other.custom_values.back() = 1e301;
+  EXPECT_EQ(c.Append(2000, other), AppendResult::kLayoutChanged);
+  Histogram exponential = hs[1];
+  exponential.schema = 0;
+  exponential.custom_values.clear();
+  EXPECT_EQ(c.Append(2000, exponential), AppendResult::kLayoutChanged);
+  // Bad custom buckets are refused as invalid, whatever the chunk holds.
+  Histogram descending = hs[1];
+  descending.custom_values = {2, 1, 3, 4, 5};
+  EXPECT_EQ(c.Append(2000, descending), AppendResult::kInvalid);
+  Histogram beyond = hs[1];
+  beyond.positive_spans = {{0, 2}, {3, 2}};  // index 6 > 5 values
+  EXPECT_EQ(c.Append(2000, beyond), AppendResult::kInvalid);
+
+  // Damage in the stored bounds is refused on read: the bound 10 is found in the bit stream
+  // (MSB first, at any bit offset) and replaced by 0.1, below the bound before it (0.25).
+  HistogramChunk one(CounterResetHint::kUnknown);
+  ASSERT_EQ(one.Append(1000, hs[0]), AppendResult::kAppended);
+  std::string bytes(one.bytes());
+  auto bit = [&bytes](size_t i) { return (static_cast<uint8_t>(bytes[i / 8]) >> (7 - i % 8)) & 1; };
+  auto set_bit = [&bytes](size_t i, int v) {
+    auto& b = reinterpret_cast<uint8_t&>(bytes[i / 8]);
+    b = static_cast<uint8_t>(v ? (b | (1u << (7 - i % 8))) : (b & ~(1u << (7 - i % 8))));
+  };
+  const uint64_t from = std::bit_cast<uint64_t>(10.0), to = std::bit_cast<uint64_t>(0.1);
+  size_t at = SIZE_MAX;
+  for (size_t off = 0; off + 64 <= bytes.size() * 8 && at == SIZE_MAX; ++off) {
+    uint64_t v = 0;
+    for (size_t k = 0; k < 64; ++k) v = (v << 1) | bit(off + k);
+    if (v == from) at = off;
+  }
+  ASSERT_NE(at, SIZE_MAX);
+  {
+    HistogramChunkIterator intact(Encoding::kHistogram, bytes);
+    EXPECT_EQ(intact.Next(), ValueType::kHistogram) << intact.Err();
+  }
+  for (size_t k = 0; k < 64; ++k) set_bit(at + k, static_cast<int>((to >> (63 - k)) & 1));
+  HistogramChunkIterator damaged(Encoding::kHistogram, bytes);
+  EXPECT_EQ(damaged.Next(), ValueType::kNone);
+  EXPECT_FALSE(damaged.Err().ok());
 }
 
 TEST(HistogramChunkTest, CorruptInputEndsInAnError) {

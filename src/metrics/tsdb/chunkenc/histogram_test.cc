@@ -54,6 +54,61 @@ TEST(HistogramTest, ToFloat) {
   EXPECT_EQ(f.positive_spans, h.positive_spans);
 }
 
+TEST(HistogramTest, ValidateCustomBuckets) {
+  Histogram h;
+  h.schema = kCustomBucketsSchema;
+  h.custom_values = {0, 1, 5};
+  h.positive_spans = {{1, 1}, {1, 1}};  // indexes 1 and 3 (3: the +Inf bucket)
+  h.positive_buckets = {2, 3};
+  EXPECT_TRUE(ValidateCustomBuckets(h).ok());
+  EXPECT_TRUE(ValidateCustomBuckets(h.ToFloat()).ok());
+  Histogram bad = h;
+  bad.positive_spans = {{1, 1}, {2, 1}};  // index 4 beyond 3 values
+  EXPECT_FALSE(ValidateCustomBuckets(bad).ok());
+  bad = h;
+  bad.custom_values = {0, 1, 1};
+  EXPECT_FALSE(ValidateCustomBuckets(bad).ok());
+  bad.custom_values = {0, std::numeric_limits<double>::quiet_NaN(), 5};
+  EXPECT_FALSE(ValidateCustomBuckets(bad).ok());
+  bad.custom_values = {0, 1, std::numeric_limits<double>::infinity()};
+  EXPECT_FALSE(ValidateCustomBuckets(bad).ok());
+  bad = h;
+  bad.zero_count = 1;
+  EXPECT_FALSE(ValidateCustomBuckets(bad).ok());
+  bad = h;
+  bad.negative_spans = {{0, 1}};
+  bad.negative_buckets = {1};
+  EXPECT_FALSE(ValidateCustomBuckets(bad).ok());
+  bad = h;
+  bad.positive_spans = {{-1, 1}, {2, 1}};
+  EXPECT_FALSE(ValidateCustomBuckets(bad).ok());
+  Histogram exponential;
+  exponential.custom_values = {1};
+  EXPECT_FALSE(ValidateCustomBuckets(exponential).ok());
+  exponential.custom_values.clear();
+  EXPECT_TRUE(ValidateCustomBuckets(exponential).ok());
+}
+
+TEST(HistogramTest, CustomBoundariesThatChangeAreACounterReset) {
+  Histogram a;
+  a.schema = kCustomBucketsSchema;
+  a.custom_values = {1, 2};
+  a.positive_spans = {{0, 1}};
+  a.positive_buckets = {1};
+  a.count = 1;
+  Histogram b = a;
+  b.positive_buckets = {2};
+  b.count = 2;
+  EXPECT_FALSE(IsCounterReset(a, b));
+  b.custom_values = {1, 3};
+  EXPECT_TRUE(IsCounterReset(a, b));
+  Histogram exponential = b;
+  exponential.schema = 0;
+  exponential.custom_values.clear();
+  EXPECT_TRUE(IsCounterReset(a, exponential));
+  EXPECT_TRUE(IsCounterReset(exponential, a));
+}
+
 TEST(HistogramTest, IsCounterReset) {
   Histogram a;
   a.count = 10;

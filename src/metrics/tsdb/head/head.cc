@@ -72,6 +72,7 @@ uint64_t HistogramHash(const H& h) {
   mix(h.negative_spans.data(), h.negative_spans.size() * sizeof(chunkenc::BucketSpan));
   mix(h.positive_buckets.data(), h.positive_buckets.size() * sizeof(h.positive_buckets[0]));
   mix(h.negative_buckets.data(), h.negative_buckets.size() * sizeof(h.negative_buckets[0]));
+  mix(h.custom_values.data(), h.custom_values.size() * sizeof(double));
   return x;
 }
 
@@ -118,6 +119,19 @@ std::string RfcTime(int64_t ms) {
 std::string SampleSuffix(int64_t t, const Labels& series) {
   return absl::StrCat(". The affected sample has timestamp ", RfcTime(t), " and is from series ",
                       series.ToString());
+}
+
+// Mimir's id for a custom-bucket validation failure (its globalerror mapping of Prometheus's
+// histogram errors): too few bounds is `native-histogram-custom-buckets-mismatch`, a negative
+// span offset `native-histogram-span-negative-offset`, an infinite last bound
+// `native-histogram-custom-buckets-infinite`; the rest (bounds not ascending or NaN, a zero bucket,
+// a negative side, custom bounds on an exponential schema) `native-histogram-custom-buckets-invalid`.
+std::string_view CustomBucketsErrorId(std::string_view detail) {
+  auto has = [detail](std::string_view what) { return detail.find(what) != std::string_view::npos; };
+  if (has("custom bounds are too few")) return "native-histogram-custom-buckets-mismatch";
+  if (has("offset is negative")) return "native-histogram-span-negative-offset";
+  if (has("must be finite")) return "native-histogram-custom-buckets-infinite";
+  return "native-histogram-custom-buckets-invalid";
 }
 
 // WAL checkpoints: `<wal>/checkpoint.NNNNNNNN` directories (a segment log of their own),
@@ -510,6 +524,13 @@ std::string Refusal::Message() const {
     case RefusalKind::kInvalidLabels:
       return detail;
     case RefusalKind::kInvalidHistogram:
+      if (std::string_view(detail).starts_with("custom buckets: ") ||
+          std::string_view(detail).starts_with("histogram with exponential schema")) {
+        // Mimir's ingester: Prometheus's validation text, the sample, the series, an id.
+        return absl::StrCat("err: ", std::string(detail), ". timestamp=", RfcTime(timestamp),
+                            ", series=", series.ToString(), " (err-mimir-",
+                            std::string(CustomBucketsErrorId(detail)), ")");
+      }
       return absl::StrCat("invalid native histogram: ", detail, SampleSuffix(timestamp, series));
   }
   return detail;
@@ -724,7 +745,7 @@ void TenantHead::ReplayRecord(const storage::LogRecord& record) ABSL_NO_THREAD_S
           ++replay_stats_.unknown_series_samples;
           continue;
         }
-        if (!chunkenc::ValidateLayout(e.h).ok()) {
+        if (!chunkenc::ValidateLayout(e.h).ok() || !chunkenc::ValidateCustomBuckets(e.h).ok()) {
           ++replay_stats_.refused_samples;
           continue;
         }
@@ -745,7 +766,7 @@ void TenantHead::ReplayRecord(const storage::LogRecord& record) ABSL_NO_THREAD_S
           ++replay_stats_.unknown_series_samples;
           continue;
         }
-        if (!chunkenc::ValidateLayout(e.h).ok()) {
+        if (!chunkenc::ValidateLayout(e.h).ok() || !chunkenc::ValidateCustomBuckets(e.h).ok()) {
           ++replay_stats_.refused_samples;
           continue;
         }
@@ -1314,7 +1335,15 @@ AppendResult TenantHead::Append(const AppendRequest& request) {
         const bool is_float = std::holds_alternative<FloatHistogram>(hs.h);
         absl::Status layout = is_float ? chunkenc::ValidateLayout(std::get<FloatHistogram>(hs.h))
                                        : chunkenc::ValidateLayout(std::get<Histogram>(hs.h));
+        if (layout.ok()) {
+          layout = is_float ? chunkenc::ValidateCustomBuckets(std::get<FloatHistogram>(hs.h))
+                            : chunkenc::ValidateCustomBuckets(std::get<Histogram>(hs.h));
+        }
         if (!layout.ok()) {
+          if (hs.start_zero) {  // the zero of a bad histogram: the histogram is refused itself
+            ++result.start_zeros_dropped;
+            continue;
+          }
           refuse(RefusalKind::kInvalidHistogram, index, static_cast<uint32_t>(j), true, 1, hs.t,
                  s.labels);
           result.refusals.back().detail = std::string(layout.message());

@@ -160,7 +160,7 @@ enum class RefusalKind : uint8_t {
   kSeriesLimit,        // err-mimir-max-series-per-user (every sample of the series)
   kMetricSeriesLimit,  // err-mimir-max-series-per-metric (every sample of the series)
   kInvalidLabels,      // decode_labels' message (every sample of the series)
-  kInvalidHistogram,   // buckets do not match spans
+  kInvalidHistogram,   // buckets do not match spans, or bad custom buckets
 };
 
 struct Refusal {

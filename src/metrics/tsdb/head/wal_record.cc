@@ -187,6 +187,14 @@ class Reader {
   int64_t prev_t_ = 0;
 };
 
+// Schema -53 only, after the buckets: the count, then each custom value's 8 bytes.
+template <typename H>
+void PutCustomValues(std::string& buf, const H& h) {
+  if (!h.UsesCustomBuckets()) return;
+  PutUvarint(buf, h.custom_values.size());
+  for (double v : h.custom_values) PutDouble(buf, v);
+}
+
 template <typename H, typename ReadCount>
 bool ReadHistogram(Reader& r, H* h, ReadCount read_count) {
   uint8_t hint = 0;
@@ -204,6 +212,15 @@ bool ReadHistogram(Reader& r, H* h, ReadCount read_count) {
     buckets->resize(n);
     for (auto& b : *buckets) {
       if (!read_count(&b)) return false;
+    }
+  }
+  h->custom_values.clear();
+  if (h->schema == chunkenc::kCustomBucketsSchema) {
+    uint64_t n = 0;
+    if (!r.Count(&n)) return false;
+    h->custom_values.resize(n);
+    for (double& v : h->custom_values) {
+      if (!r.Double(&v)) return false;
     }
   }
   return true;
@@ -277,6 +294,7 @@ void RecordBuilder::AddHistogram(uint32_t id, int64_t t, const chunkenc::Histogr
     PutUvarint(buf_, buckets->size());
     for (uint64_t b : *buckets) PutUvarint(buf_, b);
   }
+  PutCustomValues(buf_, h);
 }
 
 void RecordBuilder::AddFloatHistogram(uint32_t id, int64_t t, const chunkenc::FloatHistogram& h) {
@@ -293,6 +311,7 @@ void RecordBuilder::AddFloatHistogram(uint32_t id, int64_t t, const chunkenc::Fl
     PutUvarint(buf_, buckets->size());
     for (double b : *buckets) PutDouble(buf_, b);
   }
+  PutCustomValues(buf_, h);
 }
 
 void RecordBuilder::AddExemplar(uint32_t id, int64_t t, uint64_t value_bits,

@@ -99,6 +99,29 @@ TEST(WalRecordTest, EveryTypeRoundTrips) {
   EXPECT_EQ(fhs[0].h, fh);
   EXPECT_TRUE(std::signbit(fhs[0].h.sum));
 
+  // Custom buckets: the boundaries follow the buckets; the next entry (exponential) has none.
+  chunkenc::Histogram nhcb;
+  nhcb.schema = chunkenc::kCustomBucketsSchema;
+  nhcb.custom_values = {-2.5, 0, 0.1, 1e9};
+  nhcb.positive_spans = {{0, 1}, {3, 1}};
+  nhcb.positive_buckets = {4, 6};
+  nhcb.count = 10;
+  nhcb.sum = 3e9;
+  b.Start();
+  b.AddHistogram(5, 10, nhcb);
+  b.AddHistogram(6, 11, h);
+  hs.clear();
+  ASSERT_TRUE(DecodeHistograms(b.data(), &hs).ok());
+  ASSERT_EQ(hs.size(), 2u);
+  EXPECT_EQ(hs[0].h, nhcb);
+  EXPECT_EQ(hs[1].h, h);
+  b.Start();
+  b.AddFloatHistogram(5, 10, nhcb.ToFloat());
+  fhs.clear();
+  ASSERT_TRUE(DecodeFloatHistograms(b.data(), &fhs).ok());
+  ASSERT_EQ(fhs.size(), 1u);
+  EXPECT_EQ(fhs[0].h, nhcb.ToFloat());
+
   b.Start();
   b.AddExemplar(3, 1000, kStaleNaN, Labels::FromStrings({"trace_id", "abc"}).bytes());
   std::vector<ExemplarEntry> ex;

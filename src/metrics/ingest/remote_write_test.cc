@@ -391,6 +391,50 @@ TEST(RemoteWrite, FloatHistogramCountsAreTakenAsSent) {
   EXPECT_EQ(got.floating, want);
 }
 
+// Custom buckets (schema -53) in remote write 1.0 (Mimir 2.17+ takes them there too): the bounds
+// as sent, for integer and float counts; the next histogram (exponential) decoded into the same
+// reused vectors has none.
+TEST(RemoteWrite, CustomBucketHistogramsKeepTheirBounds) {
+  prometheus::WriteRequest req;
+  auto* ts = AddSeries(&req, {{"__name__", "latency"}});
+  auto* h = ts->add_histograms();
+  h->set_timestamp(5000);
+  h->set_count_int(5);
+  h->set_sum(3);
+  h->set_schema(-53);
+  AddSpan(h->mutable_positive_spans(), 1, 2);  // (0.5,1]: 2, (1,+Inf]: 3
+  for (int64_t d : {2, 1}) h->add_positive_deltas(d);
+  for (double b : {0.5, 1.0}) h->add_custom_values(b);
+  auto* f = ts->add_histograms();
+  f->set_timestamp(6000);
+  f->set_count_float(1.5);
+  f->set_schema(-53);
+  AddSpan(f->mutable_positive_spans(), 0, 1);
+  f->add_positive_counts(1.5);
+  f->add_custom_values(-2);
+  auto* other = AddSeries(&req, {{"__name__", "exponential"}});
+  auto* e = other->add_histograms();
+  e->set_timestamp(5000);
+  e->set_count_int(1);
+  AddSpan(e->mutable_positive_spans(), 0, 1);
+  e->add_positive_deltas(1);
+
+  Decoded run = DecodeRequest(req);
+  ASSERT_TRUE(run.result.ok()) << run.result.message;
+  EXPECT_EQ(run.result.histograms_accepted, 3);
+  const HistogramSample& got = run.seen.series.at(0).histograms.at(0);
+  EXPECT_EQ(got.integer.schema, -53);
+  EXPECT_EQ(got.integer.custom_values, (std::vector<double>{0.5, 1}));
+  EXPECT_EQ(got.integer.positive_buckets, (std::vector<uint64_t>{2, 3}));
+  const HistogramSample& fl = run.seen.series.at(0).histograms.at(1);
+  EXPECT_TRUE(fl.is_float);
+  EXPECT_EQ(fl.floating.custom_values, (std::vector<double>{-2}));
+  const HistogramSample& ex = run.seen.series.at(1).histograms.at(0);
+  EXPECT_EQ(ex.integer.schema, 0);
+  EXPECT_TRUE(ex.integer.custom_values.empty());
+  EXPECT_TRUE(ex.floating.custom_values.empty());
+}
+
 TEST(RemoteWrite, InvalidHistogramsRefuseTheirSeries) {
   auto message_for = [](auto&& fill) {
     prometheus::WriteRequest req;

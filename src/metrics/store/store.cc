@@ -44,7 +44,7 @@ int64_t MonotonicNowNs() {
       .count();
 }
 
-// Mimir's `reason` for a head refusal (its ingester's discard reasons; the last two are sprout's).
+// Mimir's `reason` for a head refusal (its ingester's discard reasons; invalid_labels is sprout's).
 std::string_view RefusalReason(tsdb::RefusalKind kind) {
   switch (kind) {
     case tsdb::RefusalKind::kOutOfOrder:
@@ -61,7 +61,7 @@ std::string_view RefusalReason(tsdb::RefusalKind kind) {
     case tsdb::RefusalKind::kInvalidLabels:
       return "invalid_labels";
     case tsdb::RefusalKind::kInvalidHistogram:
-      return "invalid_native_histogram";
+      return "invalid-native-histogram";  // Mimir's ingester, for Prometheus's histogram checks
   }
   return "unknown";
 }

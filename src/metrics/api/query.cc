@@ -260,26 +260,22 @@ void AppendLabelsJson(const tsdb::Labels& labels, std::string* out) {
 void AppendHistogramJson(const chunkenc::FloatHistogram& h, std::string* out) {
   std::vector<Bucket> buckets;
   if (h.UsesCustomBuckets()) {
-    // Custom buckets: index i is (custom_values[i-1], custom_values[i]], from -Inf, to +Inf.
-    const std::vector<double>& cv = h.custom_values;
-    const double inf = std::numeric_limits<double>::infinity();
+    // Prometheus's rule: the first bucket (from -Inf) closed at both ends (3), the others open
+    // left (0); no negative side, no zero bucket.
     for (const auto& [idx, count] : Expand(h.positive_spans, h.positive_buckets)) {
-      const auto i = static_cast<size_t>(std::max<int32_t>(idx, 0));
-      // Prometheus's rule: the first bucket closed at both ends (3), the others open left (0).
-      buckets.push_back({i == 0 ? 3 : 0, i == 0 || cv.empty() ? -inf : cv[std::min(i, cv.size()) - 1],
-                         i < cv.size() ? cv[i] : inf, count});
+      const chunkenc::CustomBucketRange b = chunkenc::CustomBucketBounds(h.custom_values, idx);
+      buckets.push_back({idx <= 0 ? 3 : 0, b.lower, b.upper, count});
     }
-  }
-  std::vector<std::pair<int32_t, double>> neg = Expand(h.negative_spans, h.negative_buckets);
-  for (auto it = neg.rbegin(); it != neg.rend(); ++it) {
-    buckets.push_back({1, -BucketBound(it->first, h.schema),
-                       -BucketBound(it->first - 1, h.schema), it->second});
-  }
-  if (h.zero_count > 0) buckets.push_back({3, -h.zero_threshold, h.zero_threshold, h.zero_count});
-  for (const auto& [idx, count] : h.UsesCustomBuckets()
-                                       ? std::vector<std::pair<int32_t, double>>()
-                                       : Expand(h.positive_spans, h.positive_buckets)) {
-    buckets.push_back({0, BucketBound(idx - 1, h.schema), BucketBound(idx, h.schema), count});
+  } else {
+    std::vector<std::pair<int32_t, double>> neg = Expand(h.negative_spans, h.negative_buckets);
+    for (auto it = neg.rbegin(); it != neg.rend(); ++it) {
+      buckets.push_back({1, -BucketBound(it->first, h.schema),
+                         -BucketBound(it->first - 1, h.schema), it->second});
+    }
+    if (h.zero_count > 0) buckets.push_back({3, -h.zero_threshold, h.zero_threshold, h.zero_count});
+    for (const auto& [idx, count] : Expand(h.positive_spans, h.positive_buckets)) {
+      buckets.push_back({0, BucketBound(idx - 1, h.schema), BucketBound(idx, h.schema), count});
+    }
   }
   out->append("{\"count\":");
   AppendSampleValue(h.count, out);

@@ -210,8 +210,7 @@ std::vector<double> CommonBounds(const std::vector<double>& a, const std::vector
 void RollUp(FloatHistogram* h, const std::vector<double>& bounds) {
   Side rolled;
   for (const IdxCount& ic : ToSide(h->positive_spans, h->positive_buckets)) {
-    const auto i = static_cast<size_t>(std::max<int32_t>(ic.idx, 0));
-    const double upper = i < h->custom_values.size() ? h->custom_values[i] : kInf;
+    const double upper = chunkenc::CustomBucketBounds(h->custom_values, ic.idx).upper;
     const auto j = static_cast<int32_t>(
         std::lower_bound(bounds.begin(), bounds.end(), upper) - bounds.begin());
     if (!rolled.empty() && rolled.back().idx == j) {
@@ -338,12 +337,9 @@ struct BucketRange {
 std::vector<BucketRange> AllBuckets(const FloatHistogram& h) {
   std::vector<BucketRange> out;
   if (h.UsesCustomBuckets()) {
-    // Bucket i: (custom_values[i-1], custom_values[i]], -Inf below the first, +Inf above the last.
-    const std::vector<double>& cv = h.custom_values;
     for (const IdxCount& ic : ToSide(h.positive_spans, h.positive_buckets)) {
-      const auto i = static_cast<size_t>(std::max<int32_t>(ic.idx, 0));
-      out.push_back({i == 0 || cv.empty() ? -kInf : cv[std::min(i, cv.size()) - 1],
-                     i < cv.size() ? cv[i] : kInf, ic.count});
+      const chunkenc::CustomBucketRange b = chunkenc::CustomBucketBounds(h.custom_values, ic.idx);
+      out.push_back({b.lower, b.upper, ic.count});
     }
     return out;
   }

@@ -1,5 +1,6 @@
 #include "metrics/tsdb/chunkenc/histogram.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdio>
@@ -103,7 +104,8 @@ void ZipBuckets(std::span<const BucketSpan> ps, std::span<const C> pb,
   }
 }
 
-// Go's %f: six decimals; infinities as +Inf / -Inf.
+// Go's %f: six decimals; infinities as +Inf / -Inf. (base's GoSprintF does the same, but this
+// library links only the header-only part of base: see CMakeLists.txt.)
 std::string GoFixed(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[400];
@@ -195,6 +197,13 @@ absl::Status ValidateLayout(const Histogram& h) { return ValidateLayoutT(h); }
 absl::Status ValidateLayout(const FloatHistogram& h) { return ValidateLayoutT(h); }
 absl::Status ValidateCustomBuckets(const Histogram& h) { return ValidateCustomBucketsT(h); }
 absl::Status ValidateCustomBuckets(const FloatHistogram& h) { return ValidateCustomBucketsT(h); }
+
+CustomBucketRange CustomBucketBounds(std::span<const double> custom_values, int64_t index) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const size_t n = custom_values.size();
+  const auto i = static_cast<size_t>(std::clamp<int64_t>(index, 0, static_cast<int64_t>(n)));
+  return {i == 0 ? -kInf : custom_values[i - 1], i < n ? custom_values[i] : kInf};
+}
 
 bool SameCustomValues(std::span<const double> a, std::span<const double> b) {
   if (a.size() != b.size()) return false;

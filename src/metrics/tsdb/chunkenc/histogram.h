@@ -97,6 +97,13 @@ absl::Status ValidateLayout(const FloatHistogram& h);
 absl::Status ValidateCustomBuckets(const Histogram& h);
 absl::Status ValidateCustomBuckets(const FloatHistogram& h);
 
+// The bounds of custom bucket `index`: (custom_values[index-1], custom_values[index]], -Inf below
+// the first value, +Inf above the last (an index out of range is clamped to the outer buckets).
+struct CustomBucketRange {
+  double lower, upper;
+};
+CustomBucketRange CustomBucketBounds(std::span<const double> custom_values, int64_t index);
+
 // Whether two lists of custom bucket boundaries are the same, bit for bit.
 bool SameCustomValues(std::span<const double> a, std::span<const double> b);
 
